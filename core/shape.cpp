@@ -1,0 +1,59 @@
+#include "voxgrad/core/shape.h"
+
+#include <algorithm>
+
+#include "voxgrad/core/error.h"
+
+namespace voxgrad {
+
+bool operator==(IntArrayRef a, IntArrayRef b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+std::string shape_str(IntArrayRef shape) {
+  return fmt::format("[{}]", fmt::join(shape.begin(), shape.end(), ", "));
+}
+
+std::int64_t checked_numel(IntArrayRef sizes, const char* op) {
+  std::int64_t n = 1;
+  for (std::int64_t s : sizes) {
+    VOXGRAD_CHECK(s >= 0, "{}: negative dimension {} in size {}", op, s, shape_str(sizes));
+    VOXGRAD_CHECK(!__builtin_mul_overflow(n, s, &n),
+                  "{}: size {} has more elements than int64 can count", op, shape_str(sizes));
+  }
+  return n;
+}
+
+Shape contiguous_strides(IntArrayRef sizes) {
+  Shape strides(sizes.size());
+  std::int64_t s = 1;
+  for (std::size_t i = sizes.size(); i-- > 0;) {
+    strides[i] = s;
+    s *= std::max<std::int64_t>(sizes[i], 1);
+  }
+  return strides;
+}
+
+std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op) {
+  // PyTorch treats a 0-d tensor as having one addressable dim (-1 or 0).
+  const std::int64_t n = std::max<std::int64_t>(ndim, 1);
+  VOXGRAD_CHECK(dim >= -n && dim < n,
+                "{}: dimension out of range (expected to be in range of [{}, {}], but got {})", op,
+                -n, n - 1, dim);
+  return dim < 0 ? dim + n : dim;
+}
+
+Shape broadcast_shapes(IntArrayRef a, IntArrayRef b, const char* op) {
+  const std::size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    const std::int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    VOXGRAD_CHECK(da == db || da == 1 || db == 1, "{}: shapes {} and {} cannot be broadcast", op,
+                  shape_str(a), shape_str(b));
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+}  // namespace voxgrad

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace voxgrad {
+
+/// A shape or stride list owned by a tensor.
+using Shape = std::vector<std::int64_t>;
+
+/// A non-owning view of int64 values: binds to a Shape, a braced list `{2, 3}` or a single int.
+class IntArrayRef {
+ public:
+  /// Empty list.
+  constexpr IntArrayRef() = default;
+  /// A single value, so `sum(x, 1)` reads like libtorch.
+  constexpr IntArrayRef(const std::int64_t& one) : data_(&one), size_(1) {}  // NOLINT
+  /// Views a vector's elements.
+  IntArrayRef(const std::vector<std::int64_t>& v) : data_(v.data()), size_(v.size()) {}  // NOLINT
+  /// Views a braced list (valid for the full expression that holds it, like llvm::ArrayRef).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winit-list-lifetime"
+  constexpr IntArrayRef(std::initializer_list<std::int64_t> l)  // NOLINT
+      : data_(l.begin()), size_(l.size()) {}
+#pragma GCC diagnostic pop
+  /// Views `size` values starting at `data`.
+  constexpr IntArrayRef(const std::int64_t* data, std::size_t size) : data_(data), size_(size) {}
+
+  /// Pointer to the first value.
+  constexpr const std::int64_t* data() const { return data_; }
+  /// Number of values.
+  constexpr std::size_t size() const { return size_; }
+  /// True when there are no values.
+  constexpr bool empty() const { return size_ == 0; }
+  /// Value at `i` (unchecked).
+  constexpr const std::int64_t& operator[](std::size_t i) const { return data_[i]; }
+  /// Iteration support.
+  constexpr const std::int64_t* begin() const { return data_; }
+  /// Iteration support.
+  constexpr const std::int64_t* end() const { return data_ + size_; }
+  /// Copies the values into a Shape.
+  Shape vec() const { return Shape(begin(), end()); }
+
+ private:
+  const std::int64_t* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+/// Element-wise equality of two lists.
+bool operator==(IntArrayRef a, IntArrayRef b);
+
+/// "[2, 3, 4]".
+std::string shape_str(IntArrayRef shape);
+
+/// Product of the sizes; throws voxgrad::Error naming `op` on a negative size or int64 overflow.
+std::int64_t checked_numel(IntArrayRef sizes, const char* op);
+
+/// Row-major (C-order) strides for `sizes`.
+Shape contiguous_strides(IntArrayRef sizes);
+
+/// Resolves a possibly negative dim against `ndim` (PyTorch wrapping); throws naming `op` if out of range.
+std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op);
+
+/// NumPy broadcast of two shapes; throws naming `op` with both shapes when they cannot be broadcast.
+Shape broadcast_shapes(IntArrayRef a, IntArrayRef b, const char* op);
+
+}  // namespace voxgrad

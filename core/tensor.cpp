@@ -1,0 +1,257 @@
+#include "voxgrad/core/tensor.h"
+
+#include "voxgrad/autograd/engine.h"
+#include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/autograd/node.h"
+#include "voxgrad/core/detail/dispatch.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/tensor_impl.h"
+#include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/linalg.h"
+#include "voxgrad/ops/reduction.h"
+#include "voxgrad/ops/shape_ops.h"
+#include "voxgrad/ops/detail/kernels.h"
+
+namespace voxgrad {
+
+namespace {
+const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl, const char* what) {
+  VOXGRAD_CHECK(impl != nullptr, "{}: the tensor is undefined", what);
+  return *impl;
+}
+}  // namespace
+
+const Shape& Tensor::sizes() const { return checked(impl_, "sizes").sizes; }
+const Shape& Tensor::strides() const { return checked(impl_, "strides").strides; }
+std::int64_t Tensor::dim() const { return static_cast<std::int64_t>(checked(impl_, "dim").sizes.size()); }
+DType Tensor::dtype() const { return checked(impl_, "dtype").dtype; }
+std::int64_t Tensor::storage_offset() const { return checked(impl_, "storage_offset").offset; }
+std::uint32_t Tensor::version() const { return checked(impl_, "version").storage->version(); }
+
+std::int64_t Tensor::size(std::int64_t d) const {
+  VOXGRAD_CHECK(dim() > 0, "size: dimension specified as {} but tensor has no dimensions", d);
+  return sizes()[wrap_dim(d, dim(), "size")];
+}
+
+std::int64_t Tensor::stride(std::int64_t d) const {
+  VOXGRAD_CHECK(dim() > 0, "stride: dimension specified as {} but tensor has no dimensions", d);
+  return strides()[wrap_dim(d, dim(), "stride")];
+}
+
+std::int64_t Tensor::numel() const {
+  std::int64_t n = 1;
+  for (std::int64_t s : sizes()) n *= s;
+  return n;
+}
+
+bool Tensor::is_contiguous() const {
+  const auto& impl = checked(impl_, "is_contiguous");
+  std::int64_t expected = 1;
+  for (std::size_t d = impl.sizes.size(); d-- > 0;) {
+    if (impl.sizes[d] == 1) continue;
+    if (impl.sizes[d] == 0) return true;
+    if (impl.strides[d] != expected) return false;
+    expected *= impl.sizes[d];
+  }
+  return true;
+}
+
+void* Tensor::raw_data_ptr() const {
+  const auto& impl = checked(impl_, "data_ptr");
+  return static_cast<char*>(impl.storage->data()) +
+         impl.offset * static_cast<std::int64_t>(element_size(impl.dtype));
+}
+
+template <typename T>
+T* Tensor::data_ptr() const {
+  VOXGRAD_CHECK(dtype() == dtype_of<T>::value,
+                "data_ptr: expected a tensor of dtype {}, but it has dtype {}", dtype_of<T>::value,
+                dtype());
+  return static_cast<T*>(raw_data_ptr());
+}
+
+template float* Tensor::data_ptr<float>() const;
+template double* Tensor::data_ptr<double>() const;
+template std::int64_t* Tensor::data_ptr<std::int64_t>() const;
+
+template <typename T>
+T Tensor::item() const {
+  VOXGRAD_CHECK(numel() == 1,
+                "item: a Tensor with {} elements cannot be converted to a scalar (shape {})",
+                numel(), shape_str(sizes()));
+  return detail::dispatch_all(dtype(), [&]<typename U>() { return static_cast<T>(*static_cast<U*>(raw_data_ptr())); });
+}
+
+template float Tensor::item<float>() const;
+template double Tensor::item<double>() const;
+template std::int64_t Tensor::item<std::int64_t>() const;
+template int Tensor::item<int>() const;
+
+// --- conversions and views: thin forwards to ops/ ---------------------------------------------
+
+Tensor Tensor::to(DType d) const { return voxgrad::to(*this, d); }
+Tensor Tensor::contiguous() const { return voxgrad::contiguous(*this); }
+Tensor Tensor::clone() const { return voxgrad::clone(*this); }
+Tensor Tensor::detach() const {
+  detail::check_defined(*this, "detach");
+  return detail::alias(*this, impl_->sizes, impl_->strides, impl_->offset);
+}
+Tensor Tensor::view(IntArrayRef s) const { return voxgrad::view(*this, s); }
+Tensor Tensor::reshape(IntArrayRef s) const { return voxgrad::reshape(*this, s); }
+Tensor Tensor::flatten(std::int64_t a, std::int64_t b) const { return voxgrad::flatten(*this, a, b); }
+Tensor Tensor::permute(IntArrayRef dims) const { return voxgrad::permute(*this, dims); }
+Tensor Tensor::transpose(std::int64_t a, std::int64_t b) const { return voxgrad::transpose(*this, a, b); }
+Tensor Tensor::t() const { return voxgrad::t(*this); }
+Tensor Tensor::squeeze() const { return voxgrad::squeeze(*this); }
+Tensor Tensor::squeeze(std::int64_t d) const { return voxgrad::squeeze(*this, d); }
+Tensor Tensor::unsqueeze(std::int64_t d) const { return voxgrad::unsqueeze(*this, d); }
+Tensor Tensor::narrow(std::int64_t d, std::int64_t start, std::int64_t length) const {
+  return voxgrad::narrow(*this, d, start, length);
+}
+Tensor Tensor::slice(std::int64_t d, std::optional<std::int64_t> start, std::optional<std::int64_t> end,
+                     std::int64_t step) const {
+  return voxgrad::slice(*this, d, start, end, step);
+}
+Tensor Tensor::select(std::int64_t d, std::int64_t index) const { return voxgrad::select(*this, d, index); }
+Tensor Tensor::expand(IntArrayRef s) const { return voxgrad::expand(*this, s); }
+Tensor Tensor::expand_as(const Tensor& other) const { return voxgrad::expand(*this, other.sizes()); }
+
+// --- in-place -------------------------------------------------------------------------------
+
+Tensor& Tensor::add_(const Tensor& o, double alpha) { detail::inplace_binary(*this, o, detail::InplaceOp::Add, alpha, "add_"); return *this; }
+Tensor& Tensor::add_(double v) { detail::inplace_scalar(*this, detail::InplaceOp::Add, v, "add_"); return *this; }
+Tensor& Tensor::sub_(const Tensor& o, double alpha) { detail::inplace_binary(*this, o, detail::InplaceOp::Add, -alpha, "sub_"); return *this; }
+Tensor& Tensor::sub_(double v) { detail::inplace_scalar(*this, detail::InplaceOp::Add, -v, "sub_"); return *this; }
+Tensor& Tensor::mul_(const Tensor& o) { detail::inplace_binary(*this, o, detail::InplaceOp::Mul, 1.0, "mul_"); return *this; }
+Tensor& Tensor::mul_(double v) { detail::inplace_scalar(*this, detail::InplaceOp::Mul, v, "mul_"); return *this; }
+Tensor& Tensor::div_(const Tensor& o) { detail::inplace_binary(*this, o, detail::InplaceOp::Div, 1.0, "div_"); return *this; }
+Tensor& Tensor::div_(double v) { detail::inplace_scalar(*this, detail::InplaceOp::Div, v, "div_"); return *this; }
+Tensor& Tensor::zero_() { detail::inplace_scalar(*this, detail::InplaceOp::Fill, 0.0, "zero_"); return *this; }
+Tensor& Tensor::fill_(double v) { detail::inplace_scalar(*this, detail::InplaceOp::Fill, v, "fill_"); return *this; }
+Tensor& Tensor::copy_(const Tensor& src) { detail::inplace_binary(*this, src, detail::InplaceOp::Copy, 1.0, "copy_"); return *this; }
+
+// --- elementwise ----------------------------------------------------------------------------
+
+Tensor Tensor::add(const Tensor& o, double alpha) const { return voxgrad::add(*this, o, alpha); }
+Tensor Tensor::sub(const Tensor& o, double alpha) const { return voxgrad::sub(*this, o, alpha); }
+Tensor Tensor::mul(const Tensor& o) const { return voxgrad::mul(*this, o); }
+Tensor Tensor::div(const Tensor& o) const { return voxgrad::div(*this, o); }
+Tensor Tensor::neg() const { return voxgrad::neg(*this); }
+Tensor Tensor::pow(double e) const { return voxgrad::pow(*this, e); }
+Tensor Tensor::pow(const Tensor& e) const { return voxgrad::pow(*this, e); }
+Tensor Tensor::exp() const { return voxgrad::exp(*this); }
+Tensor Tensor::log() const { return voxgrad::log(*this); }
+Tensor Tensor::sqrt() const { return voxgrad::sqrt(*this); }
+Tensor Tensor::abs() const { return voxgrad::abs(*this); }
+Tensor Tensor::sign() const { return voxgrad::sign(*this); }
+Tensor Tensor::clamp(std::optional<double> lo, std::optional<double> hi) const { return voxgrad::clamp(*this, lo, hi); }
+Tensor Tensor::relu() const { return voxgrad::relu(*this); }
+Tensor Tensor::leaky_relu(double s) const { return voxgrad::leaky_relu(*this, s); }
+Tensor Tensor::sigmoid() const { return voxgrad::sigmoid(*this); }
+Tensor Tensor::tanh() const { return voxgrad::tanh(*this); }
+Tensor Tensor::eq(const Tensor& o) const { return voxgrad::eq(*this, o); }
+Tensor Tensor::ne(const Tensor& o) const { return voxgrad::ne(*this, o); }
+Tensor Tensor::lt(const Tensor& o) const { return voxgrad::lt(*this, o); }
+Tensor Tensor::le(const Tensor& o) const { return voxgrad::le(*this, o); }
+Tensor Tensor::gt(const Tensor& o) const { return voxgrad::gt(*this, o); }
+Tensor Tensor::ge(const Tensor& o) const { return voxgrad::ge(*this, o); }
+Tensor Tensor::eq(double o) const { return voxgrad::eq(*this, o); }
+Tensor Tensor::ne(double o) const { return voxgrad::ne(*this, o); }
+Tensor Tensor::lt(double o) const { return voxgrad::lt(*this, o); }
+Tensor Tensor::le(double o) const { return voxgrad::le(*this, o); }
+Tensor Tensor::gt(double o) const { return voxgrad::gt(*this, o); }
+Tensor Tensor::ge(double o) const { return voxgrad::ge(*this, o); }
+
+// --- reductions and linear algebra ----------------------------------------------------------
+
+Tensor Tensor::sum() const { return voxgrad::sum(*this); }
+Tensor Tensor::sum(IntArrayRef d, bool k) const { return voxgrad::sum(*this, d, k); }
+Tensor Tensor::mean() const { return voxgrad::mean(*this); }
+Tensor Tensor::mean(IntArrayRef d, bool k) const { return voxgrad::mean(*this, d, k); }
+Tensor Tensor::max() const { return voxgrad::max(*this); }
+Tensor Tensor::min() const { return voxgrad::min(*this); }
+std::tuple<Tensor, Tensor> Tensor::max(std::int64_t d, bool k) const { return voxgrad::max(*this, d, k); }
+std::tuple<Tensor, Tensor> Tensor::min(std::int64_t d, bool k) const { return voxgrad::min(*this, d, k); }
+Tensor Tensor::var(std::int64_t c) const { return voxgrad::var(*this, c); }
+Tensor Tensor::var(IntArrayRef d, std::int64_t c, bool k) const { return voxgrad::var(*this, d, c, k); }
+Tensor Tensor::sum_to_size(IntArrayRef s) const { return voxgrad::sum_to_size(*this, s); }
+Tensor Tensor::matmul(const Tensor& o) const { return voxgrad::matmul(*this, o); }
+
+// --- autograd -------------------------------------------------------------------------------
+
+Tensor& Tensor::requires_grad_(bool r) {
+  const auto& impl = checked(impl_, "requires_grad_");
+  VOXGRAD_CHECK(impl.grad_fn == nullptr || r,
+                "requires_grad_: you can only change requires_grad flags of leaf tensors; use "
+                "detach() to get a tensor outside the graph");
+  VOXGRAD_CHECK(!r || is_floating_point(impl.dtype),
+                "requires_grad_: only floating point tensors can require gradients, but this one "
+                "has dtype {}",
+                impl.dtype);
+  if (impl.grad_fn == nullptr) impl_->requires_grad = r;
+  return *this;
+}
+
+bool Tensor::requires_grad() const {
+  const auto& impl = checked(impl_, "requires_grad");
+  return impl.requires_grad || impl.grad_fn != nullptr;
+}
+
+bool Tensor::is_leaf() const { return checked(impl_, "is_leaf").grad_fn == nullptr; }
+
+Tensor Tensor::grad() const { return Tensor(checked(impl_, "grad").grad); }
+
+void Tensor::set_grad(const Tensor& g) const {
+  checked(impl_, "set_grad");
+  if (g.defined()) {
+    VOXGRAD_CHECK(g.sizes() == sizes(), "set_grad: gradient of shape {} for a tensor of shape {}",
+                  shape_str(g.sizes()), shape_str(sizes()));
+    VOXGRAD_CHECK(g.dtype() == dtype(), "set_grad: gradient of dtype {} for a tensor of dtype {}",
+                  g.dtype(), dtype());
+  }
+  impl_->grad = g.impl();
+}
+
+const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const { return checked(impl_, "grad_fn").grad_fn; }
+
+Tensor& Tensor::retain_grad() {
+  const auto& impl = checked(impl_, "retain_grad");
+  VOXGRAD_CHECK(requires_grad(), "retain_grad: can't retain_grad on a tensor that has requires_grad=false");
+  if (impl.grad_fn == nullptr || impl.retains_grad) return *this;  // leaves keep grad anyway
+  impl_->retains_grad = true;
+  impl.grad_fn->retained_.emplace_back(impl.output_nr, impl_);
+  return *this;
+}
+
+bool Tensor::retains_grad() const { return checked(impl_, "retains_grad").retains_grad; }
+
+void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph) const {
+  autograd::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
+                     retain_graph, create_graph);
+}
+
+// --- operators ------------------------------------------------------------------------------
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
+Tensor operator-(double a, const Tensor& b) { return rsub(b, a); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator/(const Tensor& a, double b) { return div(a, b); }
+Tensor operator/(double a, const Tensor& b) { return rdiv(b, a); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor& operator+=(Tensor& a, const Tensor& b) { return a.add_(b); }
+Tensor& operator+=(Tensor& a, double b) { return a.add_(b); }
+Tensor& operator-=(Tensor& a, const Tensor& b) { return a.sub_(b); }
+Tensor& operator-=(Tensor& a, double b) { return a.sub_(b); }
+Tensor& operator*=(Tensor& a, const Tensor& b) { return a.mul_(b); }
+Tensor& operator*=(Tensor& a, double b) { return a.mul_(b); }
+Tensor& operator/=(Tensor& a, const Tensor& b) { return a.div_(b); }
+Tensor& operator/=(Tensor& a, double b) { return a.div_(b); }
+
+}  // namespace voxgrad

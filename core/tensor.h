@@ -1,0 +1,250 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include "voxgrad/core/dtype.h"
+#include "voxgrad/core/shape.h"
+
+namespace voxgrad {
+
+struct TensorImpl;
+namespace autograd {
+class Node;
+}
+
+/// A handle to an n-dimensional array with autograd; copies of a handle share the same tensor,
+/// as in libtorch. A default-constructed Tensor is undefined.
+class Tensor {
+ public:
+  /// An undefined tensor.
+  Tensor() = default;
+  /// Wraps an implementation (used by ops and the engine).
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // --- identity and metadata ----------------------------------------------------------------
+  /// True unless default-constructed.
+  bool defined() const { return impl_ != nullptr; }
+  /// The implementation (ops and the engine use it).
+  const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
+  /// True if both handles refer to the same tensor.
+  bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+  /// Sizes of every dimension.
+  const Shape& sizes() const;
+  /// Size of one dimension (negative dims count from the end).
+  std::int64_t size(std::int64_t dim) const;
+  /// Strides in elements.
+  const Shape& strides() const;
+  /// Stride of one dimension.
+  std::int64_t stride(std::int64_t dim) const;
+  /// Number of dimensions.
+  std::int64_t dim() const;
+  /// Number of elements.
+  std::int64_t numel() const;
+  /// Element type.
+  DType dtype() const;
+  /// Offset of element 0 in the storage, in elements.
+  std::int64_t storage_offset() const;
+  /// True if the elements are laid out in row-major order without gaps.
+  bool is_contiguous() const;
+  /// The storage's version counter (bumped by every in-place op through any view).
+  std::uint32_t version() const;
+  /// Pointer to element 0; T must match dtype() exactly.
+  template <typename T> T* data_ptr() const;
+  /// Untyped pointer to element 0.
+  void* raw_data_ptr() const;
+  /// The value of a one-element tensor, converted to T.
+  template <typename T> T item() const;
+
+  // --- copies and conversions ---------------------------------------------------------------
+  /// A tensor of another dtype (differentiable); returns *this when the dtype already matches.
+  Tensor to(DType dtype) const;
+  /// *this if contiguous, otherwise a contiguous copy (differentiable).
+  Tensor contiguous() const;
+  /// A copy with its own storage (differentiable).
+  Tensor clone() const;
+  /// Shares storage but is cut from the graph and does not require grad.
+  Tensor detach() const;
+
+  // --- views (share storage) ----------------------------------------------------------------
+  /// Same elements, new shape; one size may be -1. Throws if the strides do not allow a view.
+  Tensor view(IntArrayRef sizes) const;
+  /// Like view, but copies when a view is impossible.
+  Tensor reshape(IntArrayRef sizes) const;
+  /// Merges dims start_dim..end_dim into one.
+  Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
+  /// Reorders dimensions.
+  Tensor permute(IntArrayRef dims) const;
+  /// Swaps two dimensions.
+  Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
+  /// Transpose of a tensor with at most 2 dims.
+  Tensor t() const;
+  /// Removes every size-1 dimension.
+  Tensor squeeze() const;
+  /// Removes `dim` if its size is 1.
+  Tensor squeeze(std::int64_t dim) const;
+  /// Inserts a size-1 dimension at `dim`.
+  Tensor unsqueeze(std::int64_t dim) const;
+  /// Elements [start, start + length) along `dim`.
+  Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+  /// Python-style slice [start:end:step] along `dim` (bounds are clamped, negatives wrap).
+  Tensor slice(std::int64_t dim, std::optional<std::int64_t> start = std::nullopt,
+               std::optional<std::int64_t> end = std::nullopt, std::int64_t step = 1) const;
+  /// The sub-tensor at `index` along `dim` (that dim removed).
+  Tensor select(std::int64_t dim, std::int64_t index) const;
+  /// Broadcasts size-1 dims (and new leading dims) to `sizes`; -1 keeps a size.
+  Tensor expand(IntArrayRef sizes) const;
+  /// expand(other.sizes()).
+  Tensor expand_as(const Tensor& other) const;
+
+  // --- in-place (bump the version counter; not recorded by autograd) ------------------------
+  /// self += alpha * other (other broadcast to self).
+  Tensor& add_(const Tensor& other, double alpha = 1.0);
+  /// self += value.
+  Tensor& add_(double value);
+  /// self -= alpha * other.
+  Tensor& sub_(const Tensor& other, double alpha = 1.0);
+  /// self -= value.
+  Tensor& sub_(double value);
+  /// self *= other.
+  Tensor& mul_(const Tensor& other);
+  /// self *= value.
+  Tensor& mul_(double value);
+  /// self /= other.
+  Tensor& div_(const Tensor& other);
+  /// self /= value.
+  Tensor& div_(double value);
+  /// Sets every element to zero.
+  Tensor& zero_();
+  /// Sets every element to value.
+  Tensor& fill_(double value);
+  /// Copies src (broadcast, converted) into self.
+  Tensor& copy_(const Tensor& src);
+
+  // --- elementwise (differentiable) ---------------------------------------------------------
+  Tensor add(const Tensor& other, double alpha = 1.0) const;  ///< self + alpha * other.
+  Tensor sub(const Tensor& other, double alpha = 1.0) const;  ///< self - alpha * other.
+  Tensor mul(const Tensor& other) const;                      ///< self * other.
+  Tensor div(const Tensor& other) const;                      ///< self / other.
+  Tensor neg() const;                                         ///< -self.
+  Tensor pow(double exponent) const;                          ///< self ** exponent.
+  Tensor pow(const Tensor& exponent) const;                   ///< self ** exponent (broadcast).
+  Tensor exp() const;                                         ///< e ** self.
+  Tensor log() const;                                         ///< Natural logarithm.
+  Tensor sqrt() const;                                        ///< Square root.
+  Tensor abs() const;                                         ///< Absolute value.
+  Tensor sign() const;                                        ///< -1, 0 or 1 (zero gradient).
+  /// Clamps into [min, max]; either bound may be absent.
+  Tensor clamp(std::optional<double> min, std::optional<double> max = std::nullopt) const;
+  Tensor relu() const;                                        ///< max(self, 0).
+  Tensor leaky_relu(double negative_slope = 0.01) const;      ///< self or slope * self.
+  Tensor sigmoid() const;                                     ///< 1 / (1 + e ** -self).
+  Tensor tanh() const;                                        ///< Hyperbolic tangent.
+  Tensor eq(const Tensor& other) const;  ///< Mask (1 or 0, dtype of the operands) of self == other.
+  Tensor ne(const Tensor& other) const;  ///< Mask of self != other.
+  Tensor lt(const Tensor& other) const;  ///< Mask of self < other.
+  Tensor le(const Tensor& other) const;  ///< Mask of self <= other.
+  Tensor gt(const Tensor& other) const;  ///< Mask of self > other.
+  Tensor ge(const Tensor& other) const;  ///< Mask of self >= other.
+  Tensor eq(double other) const;         ///< Mask of self == other.
+  Tensor ne(double other) const;         ///< Mask of self != other.
+  Tensor lt(double other) const;         ///< Mask of self < other.
+  Tensor le(double other) const;         ///< Mask of self <= other.
+  Tensor gt(double other) const;         ///< Mask of self > other.
+  Tensor ge(double other) const;         ///< Mask of self >= other.
+
+  // --- reductions (differentiable) ----------------------------------------------------------
+  Tensor sum() const;                                        ///< Sum of all elements (0-d).
+  Tensor sum(IntArrayRef dims, bool keepdim = false) const;  ///< Sum over dims.
+  Tensor mean() const;                                       ///< Mean of all elements (0-d).
+  Tensor mean(IntArrayRef dims, bool keepdim = false) const; ///< Mean over dims.
+  Tensor max() const;  ///< Largest element (0-d); gradient shared evenly among ties.
+  Tensor min() const;  ///< Smallest element (0-d); gradient shared evenly among ties.
+  /// Largest values along dim and their int64 indices (first occurrence).
+  std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;
+  /// Smallest values along dim and their int64 indices (first occurrence).
+  std::tuple<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;
+  /// Variance of all elements with Bessel's correction (`correction` = 1).
+  Tensor var(std::int64_t correction = 1) const;
+  /// Variance over dims.
+  Tensor var(IntArrayRef dims, std::int64_t correction = 1, bool keepdim = false) const;
+  /// Sums broadcast dims away so the result has `sizes` (the adjoint of expand).
+  Tensor sum_to_size(IntArrayRef sizes) const;
+
+  // --- linear algebra -----------------------------------------------------------------------
+  /// Matrix product with NumPy semantics (1-D, 2-D and broadcast batched operands).
+  Tensor matmul(const Tensor& other) const;
+
+  // --- autograd -----------------------------------------------------------------------------
+  /// Marks a leaf as requiring grad (or not); returns *this.
+  Tensor& requires_grad_(bool requires_grad = true);
+  /// True for a leaf that requires grad, or any tensor produced from one in grad mode.
+  bool requires_grad() const;
+  /// True if no op recorded this tensor (user-created, or not requiring grad).
+  bool is_leaf() const;
+  /// The accumulated gradient (undefined until a backward reaches this tensor).
+  Tensor grad() const;
+  /// Replaces the accumulated gradient (an undefined tensor clears it).
+  void set_grad(const Tensor& grad) const;
+  /// The node that produced this tensor, or null for a leaf.
+  const std::shared_ptr<autograd::Node>& grad_fn() const;
+  /// Makes backward also store this non-leaf's gradient in grad().
+  Tensor& retain_grad();
+  /// True for a non-leaf that retains its gradient.
+  bool retains_grad() const;
+  /// Computes gradients of this tensor w.r.t. graph leaves and accumulates them into their grad().
+  /// `gradient` may be omitted for a one-element tensor; retain_graph defaults to create_graph.
+  void backward(const Tensor& gradient = {}, std::optional<bool> retain_graph = std::nullopt,
+                bool create_graph = false) const;
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+/// self + other.
+Tensor operator+(const Tensor& a, const Tensor& b);
+/// self + scalar.
+Tensor operator+(const Tensor& a, double b);
+/// scalar + self.
+Tensor operator+(double a, const Tensor& b);
+/// self - other.
+Tensor operator-(const Tensor& a, const Tensor& b);
+/// self - scalar.
+Tensor operator-(const Tensor& a, double b);
+/// scalar - self.
+Tensor operator-(double a, const Tensor& b);
+/// self * other.
+Tensor operator*(const Tensor& a, const Tensor& b);
+/// self * scalar.
+Tensor operator*(const Tensor& a, double b);
+/// scalar * self.
+Tensor operator*(double a, const Tensor& b);
+/// self / other.
+Tensor operator/(const Tensor& a, const Tensor& b);
+/// self / scalar.
+Tensor operator/(const Tensor& a, double b);
+/// scalar / self.
+Tensor operator/(double a, const Tensor& b);
+/// -self.
+Tensor operator-(const Tensor& a);
+/// In-place self += other.
+Tensor& operator+=(Tensor& a, const Tensor& b);
+/// In-place self += scalar.
+Tensor& operator+=(Tensor& a, double b);
+/// In-place self -= other.
+Tensor& operator-=(Tensor& a, const Tensor& b);
+/// In-place self -= scalar.
+Tensor& operator-=(Tensor& a, double b);
+/// In-place self *= other.
+Tensor& operator*=(Tensor& a, const Tensor& b);
+/// In-place self *= scalar.
+Tensor& operator*=(Tensor& a, double b);
+/// In-place self /= other.
+Tensor& operator/=(Tensor& a, const Tensor& b);
+/// In-place self /= scalar.
+Tensor& operator/=(Tensor& a, double b);
+
+}  // namespace voxgrad

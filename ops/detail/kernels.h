@@ -1,0 +1,33 @@
+#pragma once
+// Internal: non-differentiable building blocks shared by several ops.
+
+#include "voxgrad/core/tensor.h"
+
+namespace voxgrad::detail {
+
+/// Copies `src` (broadcast to dst's shape, converted to dst's dtype) into `dst`; no autograd, no
+/// version bump. `op` names the caller in errors.
+void copy_into(const Tensor& dst, const Tensor& src, const char* op);
+
+/// A new TensorImpl over the same storage with other sizes/strides/offset (no autograd metadata).
+Tensor alias(const Tensor& t, Shape sizes, Shape strides, std::int64_t offset);
+
+/// Throws naming `op` if `t` is undefined.
+void check_defined(const Tensor& t, const char* op, const char* arg = "self");
+
+}  // namespace voxgrad::detail
+
+namespace voxgrad::detail {
+
+/// The in-place updates Tensor offers.
+enum class InplaceOp { Add, Mul, Div, Copy, Fill };
+
+/// self op= alpha * other (Add), self *= other, self /= other, self = other (Copy). Validates that
+/// autograd need not record it, that self has no overlapping elements and that other broadcasts to
+/// self; bumps self's version.
+void inplace_binary(Tensor& self, const Tensor& other, InplaceOp op, double alpha, const char* name);
+
+/// self += value, self *= value, self /= value, self = value (Fill); same checks as inplace_binary.
+void inplace_scalar(Tensor& self, InplaceOp op, double value, const char* name);
+
+}  // namespace voxgrad::detail

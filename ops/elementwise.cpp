@@ -1,0 +1,341 @@
+#include "voxgrad/ops/elementwise.h"
+
+#include <cmath>
+
+#include "voxgrad/autograd/node.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+#include "voxgrad/ops/detail/elementwise_kernels.h"
+#include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/reduction.h"
+
+namespace voxgrad {
+
+using autograd::BackwardCtx;
+using autograd::record;
+using autograd::save;
+using autograd::save_output;
+using detail::binary_kernel;
+using detail::unary_kernel;
+
+namespace {
+
+// Both operands in their common dtype; the conversion is differentiable, so gradients come back in
+// each operand's own dtype.
+std::pair<Tensor, Tensor> promote(const Tensor& a, const Tensor& b, const char* op) {
+  detail::check_defined(a, op, "self");
+  detail::check_defined(b, op, "other");
+  const DType d = promote_types(a.dtype(), b.dtype());
+  VOXGRAD_CHECK(is_floating_point(d), "{}: expected float32 or float64 operands, but got {} and {}",
+                op, a.dtype(), b.dtype());
+  return {a.to(d), b.to(d)};
+}
+
+Tensor scalar_like(const Tensor& a, double value) { return full({}, value, a.dtype()); }
+
+std::vector<Tensor> two(Tensor a, Tensor b) {
+  std::vector<Tensor> g(2);
+  g[0] = std::move(a);
+  g[1] = std::move(b);
+  return g;
+}
+
+template <typename Cmp>
+Tensor compare(const Tensor& a, const Tensor& b, const char* name, Cmp cmp) {
+  auto [x, y] = promote(a, b, name);
+  return binary_kernel(x.detach(), y.detach(), name, [cmp](auto p, auto q) {
+    using T = decltype(p);
+    return cmp(p, q) ? T(1) : T(0);
+  });
+}
+
+}  // namespace
+
+// --- arithmetic ---------------------------------------------------------------------------------
+
+Tensor add(const Tensor& a, const Tensor& b, double alpha) {
+  auto [x, y] = promote(a, b, "add");
+  Tensor out = alpha == 1.0
+                   ? binary_kernel(x, y, "add", [](auto p, auto q) { return p + q; })
+                   : binary_kernel(x, y, "add", [alpha](auto p, auto q) {
+                       return p + static_cast<decltype(p)>(alpha) * q;
+                     });
+  record("AddBackward", x, y, out, {},
+         [sa = x.sizes(), sb = y.sizes(), alpha](const BackwardCtx& c) {
+           const Tensor& g = c.grad();
+           return two(c.needs_input_grad(0) ? g.sum_to_size(sa) : Tensor(),
+                      c.needs_input_grad(1) ? (alpha == 1.0 ? g : g * alpha).sum_to_size(sb) : Tensor());
+         });
+  return out;
+}
+
+Tensor add(const Tensor& a, double value) { return add(a, scalar_like(a, value)); }
+
+Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
+  auto [x, y] = promote(a, b, "sub");
+  Tensor out = alpha == 1.0
+                   ? binary_kernel(x, y, "sub", [](auto p, auto q) { return p - q; })
+                   : binary_kernel(x, y, "sub", [alpha](auto p, auto q) {
+                       return p - static_cast<decltype(p)>(alpha) * q;
+                     });
+  record("SubBackward", x, y, out, {},
+         [sa = x.sizes(), sb = y.sizes(), alpha](const BackwardCtx& c) {
+           const Tensor& g = c.grad();
+           return two(c.needs_input_grad(0) ? g.sum_to_size(sa) : Tensor(),
+                      c.needs_input_grad(1) ? (alpha == 1.0 ? -g : g * -alpha).sum_to_size(sb) : Tensor());
+         });
+  return out;
+}
+
+Tensor sub(const Tensor& a, double value) { return sub(a, scalar_like(a, value)); }
+
+Tensor rsub(const Tensor& a, double value) { return sub(scalar_like(a, value), a); }
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  auto [x, y] = promote(a, b, "mul");
+  Tensor out = binary_kernel(x, y, "mul", [](auto p, auto q) { return p * q; });
+  // d(xy)/dx needs y and d(xy)/dy needs x: save each only if the other side wants a gradient.
+  const bool want_x = x.requires_grad(), want_y = y.requires_grad();
+  record("MulBackward", x, y, out, {save(want_x ? y : Tensor()), save(want_y ? x : Tensor())},
+         [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
+           const Tensor& g = c.grad();
+           return two(c.needs_input_grad(0) ? (g * c.saved[0]).sum_to_size(sa) : Tensor(),
+                      c.needs_input_grad(1) ? (g * c.saved[1]).sum_to_size(sb) : Tensor());
+         });
+  return out;
+}
+
+Tensor mul(const Tensor& a, double value) { return mul(a, scalar_like(a, value)); }
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  auto [x, y] = promote(a, b, "div");
+  Tensor out = binary_kernel(x, y, "div", [](auto p, auto q) { return p / q; });
+  const bool want_y = y.requires_grad();
+  record("DivBackward", x, y, out, {save(want_y ? x : Tensor()), save(y)},
+         [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
+           const Tensor& g = c.grad();
+           const Tensor& yv = c.saved[1];
+           // d(x/y)/dy = -x / y^2, evaluated as -(x / y) / y like PyTorch.
+           return two(c.needs_input_grad(0) ? (g / yv).sum_to_size(sa) : Tensor(),
+                      c.needs_input_grad(1) ? (-g * ((c.saved[0] / yv) / yv)).sum_to_size(sb) : Tensor());
+         });
+  return out;
+}
+
+Tensor div(const Tensor& a, double value) { return div(a, scalar_like(a, value)); }
+
+Tensor rdiv(const Tensor& a, double value) { return div(scalar_like(a, value), a); }
+
+Tensor neg(const Tensor& a) {
+  detail::check_defined(a, "neg");
+  Tensor out = unary_kernel(a, "neg", [](auto p) { return -p; });
+  record("NegBackward", a, out, {}, [](const BackwardCtx& c) { return std::vector<Tensor>{-c.grad()}; });
+  return out;
+}
+
+// --- powers and transcendental functions --------------------------------------------------------
+
+Tensor pow(const Tensor& a, double e) {
+  detail::check_defined(a, "pow");
+  Tensor out;
+  // PyTorch evaluates these exponents exactly this way; matching it keeps results bit-identical.
+  if (e == 2.0) out = unary_kernel(a, "pow", [](auto p) { return p * p; });
+  else if (e == 3.0) out = unary_kernel(a, "pow", [](auto p) { return p * p * p; });
+  else if (e == 0.5) out = unary_kernel(a, "pow", [](auto p) { return std::sqrt(p); });
+  else if (e == -0.5) out = unary_kernel(a, "pow", [](auto p) { return decltype(p)(1) / std::sqrt(p); });
+  else if (e == -1.0) out = unary_kernel(a, "pow", [](auto p) { return decltype(p)(1) / p; });
+  else if (e == -2.0) out = unary_kernel(a, "pow", [](auto p) { return decltype(p)(1) / (p * p); });
+  else out = unary_kernel(a, "pow", [e](auto p) { return std::pow(p, static_cast<decltype(p)>(e)); });
+  record("PowBackward", a, out, {save(a)}, [e](const BackwardCtx& c) {
+    const Tensor& x = c.saved[0];
+    if (e == 0.0) return std::vector<Tensor>{zeros_like(x)};
+    return std::vector<Tensor>{c.grad() * (x.pow(e - 1.0) * e)};
+  });
+  return out;
+}
+
+Tensor pow(const Tensor& a, const Tensor& b) {
+  auto [x, y] = promote(a, b, "pow");
+  Tensor out = binary_kernel(x, y, "pow", [](auto p, auto q) { return std::pow(p, q); });
+  record("PowBackward", x, y, out, {save(x), save(y), save_output(out)},
+         [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
+           const Tensor& g = c.grad();
+           const Tensor &xv = c.saved[0], &yv = c.saved[1], &res = c.saved[2];
+           Tensor gx, gy;
+           if (c.needs_input_grad(0)) {
+             // y * x^(y-1), defined as 0 where y == 0 (also at x == 0).
+             const Tensor d = where(yv.eq(0.0), zeros_like(res), yv * xv.pow(yv - 1.0));
+             gx = (g * d).sum_to_size(sa);
+           }
+           if (c.needs_input_grad(1)) {
+             // x^y * log(x), defined as 0 where x == 0 and y >= 0 (the limit PyTorch uses).
+             const Tensor mask = xv.eq(0.0) * yv.ge(0.0);
+             const Tensor d = where(mask, zeros_like(res), res * xv.log());
+             gy = (g * d).sum_to_size(sb);
+           }
+           return two(gx, gy);
+         });
+  return out;
+}
+
+Tensor pow(double base, const Tensor& e) { return pow(scalar_like(e, base), e); }
+
+Tensor exp(const Tensor& a) {
+  detail::check_defined(a, "exp");
+  Tensor out = unary_kernel(a, "exp", [](auto p) { return std::exp(p); });
+  record("ExpBackward", a, out, {save_output(out)},
+         [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() * c.saved[0]}; });
+  return out;
+}
+
+Tensor log(const Tensor& a) {
+  detail::check_defined(a, "log");
+  Tensor out = unary_kernel(a, "log", [](auto p) { return std::log(p); });
+  record("LogBackward", a, out, {save(a)},
+         [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() / c.saved[0]}; });
+  return out;
+}
+
+Tensor sqrt(const Tensor& a) {
+  detail::check_defined(a, "sqrt");
+  Tensor out = unary_kernel(a, "sqrt", [](auto p) { return std::sqrt(p); });
+  record("SqrtBackward", a, out, {save_output(out)},
+         [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() / (c.saved[0] * 2.0)}; });
+  return out;
+}
+
+Tensor abs(const Tensor& a) {
+  detail::check_defined(a, "abs");
+  Tensor out = unary_kernel(a, "abs", [](auto p) { return std::abs(p); });
+  record("AbsBackward", a, out, {save(a)},
+         [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() * c.saved[0].sign()}; });
+  return out;
+}
+
+Tensor sign(const Tensor& a) {
+  detail::check_defined(a, "sign");
+  Tensor out = unary_kernel(a, "sign", [](auto p) {
+    using T = decltype(p);
+    return p > T(0) ? T(1) : (p < T(0) ? T(-1) : p * T(0));  // keeps NaN and signed zero
+  });
+  record("SignBackward", a, out, {},
+         [](const BackwardCtx& c) { return std::vector<Tensor>{zeros_like(c.grad())}; });
+  return out;
+}
+
+Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi) {
+  detail::check_defined(a, "clamp");
+  VOXGRAD_CHECK(lo.has_value() || hi.has_value(), "clamp: at least one of 'min' or 'max' must not be None");
+  const double l = lo.value_or(-INFINITY), h = hi.value_or(INFINITY);
+  // PyTorch: min(max(x, lo), hi), NaN propagates.
+  Tensor out = unary_kernel(a, "clamp", [l, h](auto p) {
+    using T = decltype(p);
+    if (std::isnan(p)) return p;
+    return std::min(std::max(p, static_cast<T>(l)), static_cast<T>(h));
+  });
+  record("ClampBackward", a, out, {save(a)}, [l, h](const BackwardCtx& c) {
+    const Tensor& x = c.saved[0];
+    return std::vector<Tensor>{c.grad() * (x.ge(l) * x.le(h))};
+  });
+  return out;
+}
+
+Tensor relu(const Tensor& a) {
+  detail::check_defined(a, "relu");
+  Tensor out = unary_kernel(a, "relu", [](auto p) {
+    using T = decltype(p);
+    return p > T(0) || std::isnan(p) ? p : T(0);
+  });
+  record("ReluBackward", a, out, {save_output(out)},
+         [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() * c.saved[0].gt(0.0)}; });
+  return out;
+}
+
+Tensor leaky_relu(const Tensor& a, double slope) {
+  detail::check_defined(a, "leaky_relu");
+  Tensor out = unary_kernel(a, "leaky_relu", [slope](auto p) {
+    using T = decltype(p);
+    return p > T(0) ? p : p * static_cast<T>(slope);
+  });
+  record("LeakyReluBackward", a, out, {save(a)}, [slope](const BackwardCtx& c) {
+    const Tensor pos = c.saved[0].gt(0.0);
+    return std::vector<Tensor>{c.grad() * (pos + (1.0 - pos) * slope)};
+  });
+  return out;
+}
+
+Tensor sigmoid(const Tensor& a) {
+  detail::check_defined(a, "sigmoid");
+  Tensor out = unary_kernel(a, "sigmoid", [](auto p) {
+    using T = decltype(p);
+    return T(1) / (T(1) + std::exp(-p));
+  });
+  record("SigmoidBackward", a, out, {save_output(out)}, [](const BackwardCtx& c) {
+    const Tensor& y = c.saved[0];
+    return std::vector<Tensor>{c.grad() * (1.0 - y) * y};
+  });
+  return out;
+}
+
+Tensor tanh(const Tensor& a) {
+  detail::check_defined(a, "tanh");
+  Tensor out = unary_kernel(a, "tanh", [](auto p) { return std::tanh(p); });
+  record("TanhBackward", a, out, {save_output(out)}, [](const BackwardCtx& c) {
+    const Tensor& y = c.saved[0];
+    return std::vector<Tensor>{c.grad() * (1.0 - y * y)};
+  });
+  return out;
+}
+
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+  detail::check_defined(condition, "where", "condition");
+  auto [x, y] = promote(a, b, "where");
+  const Shape shape = broadcast_shapes(broadcast_shapes(condition.sizes(), x.sizes(), "where"),
+                                       y.sizes(), "where");
+  Tensor out = empty(shape, x.dtype());
+  detail::dispatch_floating(x.dtype(), "where", [&]<typename T>() {
+    detail::dispatch_all(condition.dtype(), [&]<typename C>() {
+      const detail::StridedShape<4> it(
+          shape, {out.strides(), detail::broadcast_strides(condition.sizes(), condition.strides(), shape),
+                  detail::broadcast_strides(x.sizes(), x.strides(), shape),
+                  detail::broadcast_strides(y.sizes(), y.strides(), shape)});
+      T* po = out.data_ptr<T>();
+      const C* pc = condition.data_ptr<C>();
+      const T* px = x.data_ptr<T>();
+      const T* py = y.data_ptr<T>();
+      it.parallel([&](const auto& off, std::int64_t n, const auto& st) {
+        for (std::int64_t i = 0; i < n; ++i) {
+          po[off[0] + i * st[0]] = pc[off[1] + i * st[1]] != C(0) ? px[off[2] + i * st[2]]
+                                                                  : py[off[3] + i * st[3]];
+        }
+      });
+    });
+  });
+  const Tensor mask = condition.detach();
+  record("WhereBackward", x, y, out, {save(mask)},
+         [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
+           const Tensor& g = c.grad();
+           const Tensor& m = c.saved[0];
+           const Tensor zero = zeros({}, g.dtype());
+           return two(c.needs_input_grad(0) ? where(m, g, zero).sum_to_size(sa) : Tensor(),
+                      c.needs_input_grad(1) ? where(m, zero, g).sum_to_size(sb) : Tensor());
+         });
+  return out;
+}
+
+// --- comparisons --------------------------------------------------------------------------------
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare(a, b, "eq", [](auto p, auto q) { return p == q; }); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare(a, b, "ne", [](auto p, auto q) { return p != q; }); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare(a, b, "lt", [](auto p, auto q) { return p < q; }); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare(a, b, "le", [](auto p, auto q) { return p <= q; }); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare(a, b, "gt", [](auto p, auto q) { return p > q; }); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, "ge", [](auto p, auto q) { return p >= q; }); }
+Tensor eq(const Tensor& a, double v) { return eq(a, scalar_like(a, v)); }
+Tensor ne(const Tensor& a, double v) { return ne(a, scalar_like(a, v)); }
+Tensor lt(const Tensor& a, double v) { return lt(a, scalar_like(a, v)); }
+Tensor le(const Tensor& a, double v) { return le(a, scalar_like(a, v)); }
+Tensor gt(const Tensor& a, double v) { return gt(a, scalar_like(a, v)); }
+Tensor ge(const Tensor& a, double v) { return ge(a, scalar_like(a, v)); }
+
+}  // namespace voxgrad

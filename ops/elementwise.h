@@ -1,0 +1,85 @@
+#pragma once
+
+#include <optional>
+
+#include "voxgrad/core/tensor.h"
+
+namespace voxgrad {
+
+/// a + alpha * b with NumPy broadcasting; float32 and float64 operands promote to float64.
+Tensor add(const Tensor& a, const Tensor& b, double alpha = 1.0);
+/// a + value.
+Tensor add(const Tensor& a, double value);
+/// a - alpha * b.
+Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1.0);
+/// a - value.
+Tensor sub(const Tensor& a, double value);
+/// value - a.
+Tensor rsub(const Tensor& a, double value);
+/// a * b.
+Tensor mul(const Tensor& a, const Tensor& b);
+/// a * value.
+Tensor mul(const Tensor& a, double value);
+/// a / b.
+Tensor div(const Tensor& a, const Tensor& b);
+/// a / value.
+Tensor div(const Tensor& a, double value);
+/// value / a.
+Tensor rdiv(const Tensor& a, double value);
+/// -a.
+Tensor neg(const Tensor& a);
+/// a ** exponent.
+Tensor pow(const Tensor& a, double exponent);
+/// a ** exponent, broadcast.
+Tensor pow(const Tensor& a, const Tensor& exponent);
+/// base ** exponent.
+Tensor pow(double base, const Tensor& exponent);
+/// e ** a.
+Tensor exp(const Tensor& a);
+/// Natural logarithm.
+Tensor log(const Tensor& a);
+/// Square root.
+Tensor sqrt(const Tensor& a);
+/// Absolute value (gradient sign(a), 0 at 0).
+Tensor abs(const Tensor& a);
+/// -1, 0 or 1 with a zero gradient.
+Tensor sign(const Tensor& a);
+/// Clamps into [min, max]; the gradient passes where min <= a <= max.
+Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> max = std::nullopt);
+/// max(a, 0).
+Tensor relu(const Tensor& a);
+/// a where a > 0, else negative_slope * a.
+Tensor leaky_relu(const Tensor& a, double negative_slope = 0.01);
+/// 1 / (1 + e ** -a).
+Tensor sigmoid(const Tensor& a);
+/// Hyperbolic tangent.
+Tensor tanh(const Tensor& a);
+/// Elements of a where condition is nonzero, else of b (all three broadcast).
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
+
+/// Mask (1 where true, 0 elsewhere, in the operands' dtype) of a == b; never requires grad.
+Tensor eq(const Tensor& a, const Tensor& b);
+/// Mask of a != b.
+Tensor ne(const Tensor& a, const Tensor& b);
+/// Mask of a < b.
+Tensor lt(const Tensor& a, const Tensor& b);
+/// Mask of a <= b.
+Tensor le(const Tensor& a, const Tensor& b);
+/// Mask of a > b.
+Tensor gt(const Tensor& a, const Tensor& b);
+/// Mask of a >= b.
+Tensor ge(const Tensor& a, const Tensor& b);
+/// Mask of a == value.
+Tensor eq(const Tensor& a, double value);
+/// Mask of a != value.
+Tensor ne(const Tensor& a, double value);
+/// Mask of a < value.
+Tensor lt(const Tensor& a, double value);
+/// Mask of a <= value.
+Tensor le(const Tensor& a, double value);
+/// Mask of a > value.
+Tensor gt(const Tensor& a, double value);
+/// Mask of a >= value.
+Tensor ge(const Tensor& a, double value);
+
+}  // namespace voxgrad

@@ -1,0 +1,308 @@
+#include "voxgrad/ops/reduction.h"
+
+#include <cmath>
+#include <limits>
+
+#include "voxgrad/autograd/node.h"
+#include "voxgrad/core/detail/dispatch.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+#include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/detail/loops.h"
+#include "voxgrad/ops/elementwise.h"
+
+namespace voxgrad {
+
+using autograd::BackwardCtx;
+using autograd::record;
+using autograd::save;
+using autograd::save_output;
+
+namespace {
+
+constexpr std::int64_t kReduceChunk = 32768;
+
+// Which dims a reduction removes. An empty list means all of them, as in PyTorch.
+std::vector<bool> reduce_mask(const Tensor& a, IntArrayRef dims, const char* op) {
+  const std::int64_t nd = a.dim();
+  std::vector<bool> mask(static_cast<std::size_t>(nd), dims.empty());
+  for (std::int64_t d : dims) {
+    const std::int64_t w = wrap_dim(d, nd, op);
+    if (nd == 0) continue;
+    VOXGRAD_CHECK(!mask[w], "{}: dim {} appears multiple times in the list of dims", op, w);
+    mask[w] = true;
+  }
+  return mask;
+}
+
+Shape keepdim_shape(const Tensor& a, const std::vector<bool>& mask) {
+  Shape s = a.sizes();
+  for (std::size_t d = 0; d < s.size(); ++d) {
+    if (mask[d]) s[d] = 1;
+  }
+  return s;
+}
+
+Shape dropdim_shape(const Tensor& a, const std::vector<bool>& mask) {
+  Shape s;
+  for (std::size_t d = 0; d < mask.size(); ++d) {
+    if (!mask[d]) s.push_back(a.sizes()[d]);
+  }
+  return s;
+}
+
+// Neumaier's compensated sum: float64 sums stay accurate to the last bit on long reductions.
+struct CompensatedSum {
+  double sum = 0.0, comp = 0.0;
+  void add(double v) {
+    const double t = sum + v;
+    comp += std::abs(sum) >= std::abs(v) ? (sum - t) + v : (v - t) + sum;
+    sum = t;
+  }
+  double value() const { return sum + comp; }
+};
+
+// Reduces the masked dims of `a` into a new tensor of keepdim shape. For each output, `Acc` starts
+// from `init`, takes every reduced element with `step` in a fixed order, and partial results over
+// fixed chunks are merged in chunk order with `merge`: the result never depends on the thread count.
+template <typename T, typename Acc, typename Step, typename Merge, typename Finish>
+Tensor reduce(const Tensor& a, const std::vector<bool>& mask, Acc init, Step step, Merge merge,
+              Finish finish) {
+  Shape kept_sizes, kept_strides, red_sizes, red_strides;
+  for (std::size_t d = 0; d < mask.size(); ++d) {
+    (mask[d] ? red_sizes : kept_sizes).push_back(a.sizes()[d]);
+    (mask[d] ? red_strides : kept_strides).push_back(a.strides()[d]);
+  }
+  Tensor out = empty(keepdim_shape(a, mask), a.dtype());
+  T* po = out.data_ptr<T>();
+  const T* pa = a.data_ptr<T>();
+  const detail::StridedShape<1> outer(kept_sizes, {kept_strides});
+  const detail::StridedShape<1> inner(red_sizes, {red_strides});
+  const std::int64_t m_total = outer.numel, r_total = inner.numel;
+
+  auto reduce_run = [&](std::int64_t base, std::int64_t rb, std::int64_t re) {
+    Acc acc = init;
+    inner.for_range(rb, re, [&](const auto& off, std::int64_t n, const auto& st) {
+      const T* p = pa + base + off[0];
+      for (std::int64_t j = 0; j < n; ++j) step(acc, p[j * st[0]]);
+    });
+    return acc;
+  };
+
+  if (m_total >= 8 || r_total <= kReduceChunk) {
+    const std::int64_t grain = std::max<std::int64_t>(1, kReduceChunk / std::max<std::int64_t>(r_total, 1));
+    detail::parallel_for(0, m_total, grain, [&](std::int64_t mb, std::int64_t me) {
+      std::int64_t m = mb;
+      outer.for_range(mb, me, [&](const auto& off, std::int64_t n, const auto& st) {
+        for (std::int64_t j = 0; j < n; ++j, ++m) po[m] = finish(reduce_run(off[0] + j * st[0], 0, r_total));
+      });
+    });
+  } else {
+    const std::int64_t chunks = (r_total + kReduceChunk - 1) / kReduceChunk;
+    std::vector<Acc> partial(static_cast<std::size_t>(chunks), init);
+    std::int64_t m = 0;
+    outer.for_range(0, m_total, [&](const auto& off, std::int64_t n, const auto& st) {
+      for (std::int64_t j = 0; j < n; ++j, ++m) {
+        const std::int64_t base = off[0] + j * st[0];
+        detail::parallel_chunks(r_total, kReduceChunk, [&](std::int64_t c, std::int64_t b, std::int64_t e) {
+          partial[c] = reduce_run(base, b, e);
+        });
+        Acc acc = init;
+        for (const Acc& p : partial) merge(acc, p);
+        po[m] = finish(acc);
+      }
+    });
+  }
+  return out;
+}
+
+// Sum over the masked dims, in keepdim shape, without autograd.
+Tensor sum_kernel(const Tensor& a, const std::vector<bool>& mask) {
+  return detail::dispatch_floating(a.dtype(), "sum", [&]<typename T>() {
+    if constexpr (std::is_same_v<T, float>) {
+      return reduce<T>(a, mask, 0.0, [](double& acc, T v) { acc += v; },
+                       [](double& acc, double p) { acc += p; },
+                       [](double acc) { return static_cast<T>(acc); });
+    } else {
+      return reduce<T>(a, mask, CompensatedSum{}, [](CompensatedSum& acc, T v) { acc.add(v); },
+                       [](CompensatedSum& acc, const CompensatedSum& p) { acc.add(p.sum); acc.add(p.comp); },
+                       [](const CompensatedSum& acc) { return static_cast<T>(acc.value()); });
+    }
+  });
+}
+
+// Largest (is_max) or smallest element over the masked dims; NaN wins, as in PyTorch.
+Tensor extreme_kernel(const Tensor& a, const std::vector<bool>& mask, bool is_max, const char* op) {
+  return detail::dispatch_floating(a.dtype(), op, [&]<typename T>() {
+    auto better = [is_max](T cand, T best) {
+      return std::isnan(cand) || (!std::isnan(best) && (is_max ? cand > best : cand < best));
+    };
+    const T init = is_max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+    return reduce<T>(a, mask, init, [&](T& acc, T v) { if (better(v, acc)) acc = v; },
+                     [&](T& acc, T p) { if (better(p, acc)) acc = p; }, [](T acc) { return acc; });
+  });
+}
+
+Tensor extreme_all(const Tensor& a, bool is_max) {
+  const char* op = is_max ? "max" : "min";
+  detail::check_defined(a, op);
+  VOXGRAD_CHECK(a.numel() > 0,
+                "{}: expected a reduction dim to be specified for an input with no elements (shape "
+                "{}); use {}(dim) instead",
+                op, shape_str(a.sizes()), op);
+  Tensor out = extreme_kernel(a, std::vector<bool>(a.dim(), true), is_max, op).reshape({});
+  record(is_max ? "MaxBackward" : "MinBackward", a, out, {save(a), save_output(out)},
+         [](const BackwardCtx& c) {
+           // The gradient is split evenly among all elements equal to the result.
+           const Tensor mask = c.saved[0].eq(c.saved[1]);
+           return std::vector<Tensor>{c.grad() * (mask / mask.sum())};
+         });
+  return out;
+}
+
+std::tuple<Tensor, Tensor> extreme_dim(const Tensor& a, std::int64_t dim, bool keepdim, bool is_max) {
+  const char* op = is_max ? "max" : "min";
+  detail::check_defined(a, op);
+  const std::int64_t nd = a.dim();
+  const std::int64_t d = wrap_dim(dim, nd, op);
+  const std::int64_t len = nd == 0 ? 1 : a.size(d);
+  VOXGRAD_CHECK(len > 0, "{}: expected reduction dim {} to have non-zero size (input shape {})", op,
+                d, shape_str(a.sizes()));
+  std::vector<bool> mask(static_cast<std::size_t>(nd), false);
+  if (nd > 0) mask[d] = true;
+  const Shape keep = keepdim_shape(a, mask);
+  Tensor values = empty(keep, a.dtype());
+  Tensor indices = empty(keep, kInt64);
+  detail::dispatch_floating(a.dtype(), op, [&]<typename T>() {
+    Shape kept_sizes, kept_strides;
+    for (std::int64_t k = 0; k < nd; ++k) {
+      if (k == d) continue;
+      kept_sizes.push_back(a.sizes()[k]);
+      kept_strides.push_back(a.strides()[k]);
+    }
+    const std::int64_t step = nd == 0 ? 0 : a.strides()[d];
+    const detail::StridedShape<1> outer(kept_sizes, {kept_strides});
+    const T* pa = a.data_ptr<T>();
+    T* pv = values.data_ptr<T>();
+    std::int64_t* pi = indices.data_ptr<std::int64_t>();
+    const std::int64_t grain = std::max<std::int64_t>(1, kReduceChunk / len);
+    detail::parallel_for(0, outer.numel, grain, [&](std::int64_t mb, std::int64_t me) {
+      std::int64_t m = mb;
+      outer.for_range(mb, me, [&](const auto& off, std::int64_t n, const auto& st) {
+        for (std::int64_t j = 0; j < n; ++j, ++m) {
+          const T* p = pa + off[0] + j * st[0];
+          T best = p[0];
+          std::int64_t best_i = 0;
+          for (std::int64_t k = 1; k < len && !std::isnan(best); ++k) {
+            const T v = p[k * step];
+            if (std::isnan(v) || (is_max ? v > best : v < best)) {
+              best = v;
+              best_i = k;
+            }
+          }
+          pv[m] = best;
+          pi[m] = best_i;
+        }
+      });
+    });
+  });
+  if (!keepdim && nd > 0) {
+    values = values.squeeze(d).detach();
+    indices = indices.squeeze(d).detach();
+  }
+  // The gradient goes to the selected element: a one-hot mask built from the indices.
+  const Tensor onehot = [&] {
+    if (!autograd::any_requires_grad({&a})) return Tensor();
+    Tensor m = zeros(a.sizes(), a.dtype());
+    const Tensor idx = keepdim || nd == 0 ? indices : indices.unsqueeze(d);
+    detail::dispatch_floating(a.dtype(), op, [&]<typename T>() {
+      T* pm = m.data_ptr<T>();
+      const std::int64_t* pi = idx.data_ptr<std::int64_t>();
+      const std::int64_t dstride = nd == 0 ? 0 : m.strides()[d];
+      // Walk the index tensor and the matching (dim d = 0) positions of the mask together.
+      const detail::StridedShape<2> it(idx.sizes(), {idx.strides(), m.strides()});
+      it.for_range(0, it.numel, [&](const auto& off, std::int64_t n, const auto& st) {
+        for (std::int64_t j = 0; j < n; ++j) {
+          pm[off[1] + j * st[1] + pi[off[0] + j * st[0]] * dstride] = T(1);
+        }
+      });
+    });
+    return m;
+  }();
+  record(is_max ? "MaxBackward" : "MinBackward", a, values, {save(onehot)},
+         [d, keepdim, nd](const BackwardCtx& c) {
+           const Tensor g = keepdim || nd == 0 ? c.grad() : c.grad().unsqueeze(d);
+           return std::vector<Tensor>{g * c.saved[0]};
+         });
+  return {values, indices};
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& a, IntArrayRef dims, bool keepdim) {
+  detail::check_defined(a, "sum");
+  const std::vector<bool> mask = reduce_mask(a, dims, "sum");
+  Tensor out = sum_kernel(a, mask);
+  if (!keepdim) out = out.reshape(dropdim_shape(a, mask)).detach();
+  record("SumBackward", a, out, {}, [keep = keepdim_shape(a, mask), sizes = a.sizes()](const BackwardCtx& c) {
+    return std::vector<Tensor>{c.grad().reshape(keep).expand(sizes)};
+  });
+  return out;
+}
+
+Tensor sum(const Tensor& a) { return sum(a, {}, false); }
+
+Tensor mean(const Tensor& a, IntArrayRef dims, bool keepdim) {
+  detail::check_defined(a, "mean");
+  const std::vector<bool> mask = reduce_mask(a, dims, "mean");
+  std::int64_t count = 1;
+  for (std::size_t d = 0; d < mask.size(); ++d) {
+    if (mask[d]) count *= a.sizes()[d];
+  }
+  return sum(a, dims, keepdim) / static_cast<double>(count);
+}
+
+Tensor mean(const Tensor& a) { return mean(a, {}, false); }
+
+Tensor max(const Tensor& a) { return extreme_all(a, true); }
+Tensor min(const Tensor& a) { return extreme_all(a, false); }
+std::tuple<Tensor, Tensor> max(const Tensor& a, std::int64_t dim, bool keepdim) { return extreme_dim(a, dim, keepdim, true); }
+std::tuple<Tensor, Tensor> min(const Tensor& a, std::int64_t dim, bool keepdim) { return extreme_dim(a, dim, keepdim, false); }
+
+Tensor var(const Tensor& a, IntArrayRef dims, std::int64_t correction, bool keepdim) {
+  detail::check_defined(a, "var");
+  VOXGRAD_CHECK(correction >= 0, "var: correction must be non-negative, but got {}", correction);
+  const std::vector<bool> mask = reduce_mask(a, dims, "var");
+  std::int64_t count = 1;
+  for (std::size_t d = 0; d < mask.size(); ++d) {
+    if (mask[d]) count *= a.sizes()[d];
+  }
+  const Tensor centered = a - mean(a, dims, true);
+  return sum(centered * centered, dims, keepdim) /
+         static_cast<double>(std::max<std::int64_t>(0, count - correction));
+}
+
+Tensor var(const Tensor& a, std::int64_t correction) { return var(a, {}, correction, false); }
+
+Tensor sum_to_size(const Tensor& a, IntArrayRef sizes) {
+  detail::check_defined(a, "sum_to_size");
+  const Shape& s = a.sizes();
+  VOXGRAD_CHECK(sizes.size() <= s.size(), "sum_to_size: size {} is not expandable to size {}",
+                shape_str(sizes), shape_str(s));
+  const std::size_t lead = s.size() - sizes.size();
+  Shape dims;
+  for (std::size_t d = 0; d < s.size(); ++d) {
+    if (d < lead) {
+      dims.push_back(static_cast<std::int64_t>(d));
+      continue;
+    }
+    const std::int64_t want = sizes[d - lead];
+    VOXGRAD_CHECK(want == s[d] || want == 1, "sum_to_size: size {} is not expandable to size {}",
+                  shape_str(sizes), shape_str(s));
+    if (want == 1 && s[d] != 1) dims.push_back(static_cast<std::int64_t>(d));
+  }
+  if (dims.empty()) return a;
+  return sum(a, dims, true).reshape(sizes);
+}
+
+}  // namespace voxgrad

@@ -1,0 +1,532 @@
+#include "voxgrad/ops/shape_ops.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/autograd/node.h"
+#include "voxgrad/core/detail/dispatch.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+#include "voxgrad/core/tensor_impl.h"
+#include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/detail/loops.h"
+#include "voxgrad/ops/reduction.h"
+
+namespace voxgrad {
+
+using autograd::BackwardCtx;
+using autograd::BackwardFn;
+using autograd::record;
+
+// --- internal building blocks ------------------------------------------------------------------
+
+namespace detail {
+
+void check_defined(const Tensor& t, const char* op, const char* arg) {
+  VOXGRAD_CHECK(t.defined(), "{}: argument '{}' is an undefined tensor", op, arg);
+}
+
+Tensor alias(const Tensor& t, Shape sizes, Shape strides, std::int64_t offset) {
+  return Tensor(std::make_shared<TensorImpl>(t.impl()->storage, std::move(sizes), std::move(strides),
+                                             offset, t.dtype()));
+}
+
+void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
+  const Shape& shape = dst.sizes();
+  VOXGRAD_CHECK(broadcast_shapes(shape, src.sizes(), op) == shape,
+                "{}: source of shape {} cannot be broadcast to the destination's shape {}", op,
+                shape_str(src.sizes()), shape_str(shape));
+  dispatch_all(dst.dtype(), [&]<typename D>() {
+    dispatch_all(src.dtype(), [&]<typename S>() {
+      const StridedShape<2> it(shape, {dst.strides(), broadcast_strides(src.sizes(), src.strides(), shape)});
+      D* pd = dst.data_ptr<D>();
+      const S* ps = src.data_ptr<S>();
+      it.parallel([&](const auto& off, std::int64_t n, const auto& st) {
+        D* d = pd + off[0];
+        const S* s = ps + off[1];
+        if (st[0] == 1 && st[1] == 1) {
+          for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<D>(s[i]);
+        } else {
+          for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] = static_cast<D>(s[i * st[1]]);
+        }
+      });
+    });
+  });
+}
+
+namespace {
+
+void check_inplace(const Tensor& self, const Tensor* other, const char* name) {
+  check_defined(self, name);
+  const bool grad_involved =
+      GradMode::is_enabled() &&
+      (self.requires_grad() || (other != nullptr && other->defined() && other->requires_grad()));
+  VOXGRAD_CHECK(!grad_involved,
+                "{}: in-place operations are not recorded by autograd, and this one involves a "
+                "tensor that requires grad; use the out-of-place op, or make the update under "
+                "NoGradGuard (as optimizers do)",
+                name);
+  for (std::size_t d = 0; d < self.sizes().size(); ++d) {
+    VOXGRAD_CHECK(self.strides()[d] != 0 || self.sizes()[d] <= 1,
+                  "{}: unsupported operation: more than one element of the written-to tensor "
+                  "refers to a single memory location (an expanded tensor); clone() it first",
+                  name);
+  }
+}
+
+}  // namespace
+
+void inplace_binary(Tensor& self, const Tensor& other, InplaceOp op, double alpha, const char* name) {
+  check_inplace(self, &other, name);
+  check_defined(other, name, "other");
+  const Shape& shape = self.sizes();
+  VOXGRAD_CHECK(broadcast_shapes(shape, other.sizes(), name) == shape,
+                "{}: output with shape {} doesn't match the broadcast shape {}", name,
+                shape_str(shape), shape_str(broadcast_shapes(shape, other.sizes(), name)));
+  // Reading from memory that this op also writes, in another layout, would race: copy it first.
+  Tensor src = other;
+  const bool same_layout = other.storage_offset() == self.storage_offset() &&
+                           other.sizes() == self.sizes() && other.strides() == self.strides();
+  if (other.impl()->storage == self.impl()->storage && !same_layout) {
+    NoGradGuard guard;
+    src = other.clone();
+  }
+  if (op == InplaceOp::Copy) {
+    copy_into(self, src, name);
+  } else {
+    if (src.dtype() != self.dtype()) {
+      NoGradGuard guard;
+      src = src.to(self.dtype());
+    }
+    dispatch_floating(self.dtype(), name, [&]<typename T>() {
+      const StridedShape<2> it(shape, {self.strides(), broadcast_strides(src.sizes(), src.strides(), shape)});
+      T* pd = self.data_ptr<T>();
+      const T* ps = src.data_ptr<T>();
+      const T a = static_cast<T>(alpha);
+      it.parallel([&](const auto& off, std::int64_t n, const auto& st) {
+        T* d = pd + off[0];
+        const T* s = ps + off[1];
+        switch (op) {
+          case InplaceOp::Add:
+            if (alpha == 1.0) for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] += s[i * st[1]];
+            else for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] += a * s[i * st[1]];
+            break;
+          case InplaceOp::Mul: for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] *= s[i * st[1]]; break;
+          case InplaceOp::Div: for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] /= s[i * st[1]]; break;
+          default: break;
+        }
+      });
+    });
+  }
+  self.impl()->storage->bump_version();
+}
+
+void inplace_scalar(Tensor& self, InplaceOp op, double value, const char* name) {
+  check_inplace(self, nullptr, name);
+  auto run = [&]<typename T>() {
+    const StridedShape<1> it(self.sizes(), {self.strides()});
+    T* pd = self.data_ptr<T>();
+    const T v = static_cast<T>(value);
+    it.parallel([&](const auto& off, std::int64_t n, const auto& st) {
+      T* d = pd + off[0];
+      const std::int64_t s = st[0];
+      switch (op) {
+        case InplaceOp::Fill: for (std::int64_t i = 0; i < n; ++i) d[i * s] = v; break;
+        case InplaceOp::Add: for (std::int64_t i = 0; i < n; ++i) d[i * s] += v; break;
+        case InplaceOp::Mul: for (std::int64_t i = 0; i < n; ++i) d[i * s] *= v; break;
+        case InplaceOp::Div: for (std::int64_t i = 0; i < n; ++i) d[i * s] /= v; break;
+        default: break;
+      }
+    });
+  };
+  if (op == InplaceOp::Fill) dispatch_all(self.dtype(), run);
+  else dispatch_floating(self.dtype(), name, run);
+  self.impl()->storage->bump_version();
+}
+
+}  // namespace detail
+
+namespace {
+
+// A view of `a` recorded with `backward`.
+Tensor make_view(const Tensor& a, Shape sizes, Shape strides, std::int64_t offset, const char* name,
+                 BackwardFn backward) {
+  Tensor out = detail::alias(a, std::move(sizes), std::move(strides), offset);
+  record(name, a, out, {}, std::move(backward));
+  return out;
+}
+
+BackwardFn reshape_back(Shape sizes) {
+  return [sizes = std::move(sizes)](const BackwardCtx& c) {
+    return std::vector<Tensor>{c.grad().reshape(sizes)};
+  };
+}
+
+// Resolves one -1 and checks the element count.
+Shape infer_size(IntArrayRef sizes, std::int64_t numel, const char* op) {
+  Shape out = sizes.vec();
+  std::int64_t known = 1;
+  std::optional<std::size_t> infer;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == -1) {
+      VOXGRAD_CHECK(!infer.has_value(), "{}: only one dimension can be inferred", op);
+      infer = i;
+    } else {
+      VOXGRAD_CHECK(out[i] >= 0, "{}: invalid shape dimension {}", op, out[i]);
+      VOXGRAD_CHECK(!__builtin_mul_overflow(known, out[i], &known), "{}: shape {} is too large", op,
+                    shape_str(sizes));
+    }
+  }
+  if (infer) {
+    VOXGRAD_CHECK(known != 0 && numel % known == 0, "{}: shape '{}' is invalid for input of size {}",
+                  op, shape_str(sizes), numel);
+    out[*infer] = numel / known;
+  } else {
+    VOXGRAD_CHECK(known == numel, "{}: shape '{}' is invalid for input of size {}", op,
+                  shape_str(sizes), numel);
+  }
+  return out;
+}
+
+// Strides that let `new_sizes` view memory laid out as (sizes, strides), if any (PyTorch's rule:
+// each group of merged/split dims must be contiguous within itself).
+std::optional<Shape> view_strides(const Shape& sizes, const Shape& strides, const Shape& new_sizes) {
+  if (sizes.empty()) return Shape(new_sizes.size(), 1);
+  std::int64_t numel = 1;
+  for (std::int64_t s : sizes) numel *= s;
+  if (numel == 0) return contiguous_strides(new_sizes);
+  Shape out(new_sizes.size());
+  std::int64_t view_d = static_cast<std::int64_t>(new_sizes.size()) - 1;
+  std::int64_t chunk_base_stride = strides.back();
+  std::int64_t tensor_numel = 1, view_numel = 1;
+  for (std::int64_t d = static_cast<std::int64_t>(sizes.size()) - 1; d >= 0; --d) {
+    tensor_numel *= sizes[d];
+    if (d == 0 || (sizes[d - 1] != 1 && strides[d - 1] != tensor_numel * chunk_base_stride)) {
+      while (view_d >= 0 && (view_numel < tensor_numel || new_sizes[view_d] == 1)) {
+        out[view_d] = view_numel * chunk_base_stride;
+        view_numel *= new_sizes[view_d];
+        --view_d;
+      }
+      if (view_numel != tensor_numel) return std::nullopt;
+      if (d > 0) {
+        chunk_base_stride = strides[d - 1];
+        tensor_numel = 1;
+        view_numel = 1;
+      }
+    }
+  }
+  if (view_d != -1) return std::nullopt;
+  return out;
+}
+
+struct SliceBounds {
+  std::int64_t dim, start, end, step, length;
+};
+
+SliceBounds normalize_slice(const Tensor& a, std::int64_t dim, std::optional<std::int64_t> start,
+                            std::optional<std::int64_t> end, std::int64_t step, const char* op) {
+  VOXGRAD_CHECK(a.dim() > 0, "{}: cannot be applied to a 0-dim tensor", op);
+  const std::int64_t d = wrap_dim(dim, a.dim(), op);
+  VOXGRAD_CHECK(step > 0, "{}: slice step must be positive, but got {}", op, step);
+  const std::int64_t size = a.sizes()[d];
+  auto clampi = [size](std::int64_t v) { return std::clamp<std::int64_t>(v < 0 ? v + size : v, 0, size); };
+  const std::int64_t s = clampi(start.value_or(0));
+  const std::int64_t e = std::max(s, clampi(end.value_or(size)));
+  return {d, s, e, step, (e - s + step - 1) / step};
+}
+
+}  // namespace
+
+// --- views --------------------------------------------------------------------------------------
+
+Tensor view(const Tensor& a, IntArrayRef sizes) {
+  detail::check_defined(a, "view");
+  const Shape new_sizes = infer_size(sizes, a.numel(), "view");
+  const std::optional<Shape> strides = view_strides(a.sizes(), a.strides(), new_sizes);
+  VOXGRAD_CHECK(strides.has_value(),
+                "view: size {} is not compatible with the input tensor's size {} and stride {} (at "
+                "least one dimension spans across two contiguous subspaces); use reshape() instead",
+                shape_str(new_sizes), shape_str(a.sizes()), shape_str(a.strides()));
+  return make_view(a, new_sizes, *strides, a.storage_offset(), "ViewBackward", reshape_back(a.sizes()));
+}
+
+Tensor reshape(const Tensor& a, IntArrayRef sizes) {
+  detail::check_defined(a, "reshape");
+  const Shape new_sizes = infer_size(sizes, a.numel(), "reshape");
+  if (view_strides(a.sizes(), a.strides(), new_sizes)) return view(a, new_sizes);
+  return view(clone(a), new_sizes);
+}
+
+Tensor flatten(const Tensor& a, std::int64_t start_dim, std::int64_t end_dim) {
+  detail::check_defined(a, "flatten");
+  if (a.dim() == 0) return reshape(a, {1});
+  const std::int64_t s = wrap_dim(start_dim, a.dim(), "flatten");
+  const std::int64_t e = wrap_dim(end_dim, a.dim(), "flatten");
+  VOXGRAD_CHECK(s <= e, "flatten: start_dim ({}) cannot come after end_dim ({})", s, e);
+  if (s == e) return a;
+  Shape sizes(a.sizes().begin(), a.sizes().begin() + s);
+  std::int64_t merged = 1;
+  for (std::int64_t d = s; d <= e; ++d) merged *= a.sizes()[d];
+  sizes.push_back(merged);
+  sizes.insert(sizes.end(), a.sizes().begin() + e + 1, a.sizes().end());
+  return reshape(a, sizes);
+}
+
+Tensor permute(const Tensor& a, IntArrayRef dims) {
+  detail::check_defined(a, "permute");
+  const std::int64_t nd = a.dim();
+  VOXGRAD_CHECK(static_cast<std::int64_t>(dims.size()) == nd,
+                "permute: number of dims don't match (got {} dims for a tensor of shape {})",
+                dims.size(), shape_str(a.sizes()));
+  Shape sizes(nd), strides(nd), inverse(nd);
+  std::vector<bool> seen(nd, false);
+  for (std::int64_t i = 0; i < nd; ++i) {
+    const std::int64_t d = wrap_dim(dims[i], nd, "permute");
+    VOXGRAD_CHECK(!seen[d], "permute: repeated dim {} in {}", d, shape_str(dims));
+    seen[d] = true;
+    sizes[i] = a.sizes()[d];
+    strides[i] = a.strides()[d];
+    inverse[d] = i;
+  }
+  return make_view(a, sizes, strides, a.storage_offset(), "PermuteBackward",
+                   [inverse](const BackwardCtx& c) { return std::vector<Tensor>{c.grad().permute(inverse)}; });
+}
+
+Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) {
+  detail::check_defined(a, "transpose");
+  const std::int64_t nd = a.dim();
+  const std::int64_t d0 = wrap_dim(dim0, nd, "transpose"), d1 = wrap_dim(dim1, nd, "transpose");
+  if (nd == 0) return make_view(a, {}, {}, a.storage_offset(), "TransposeBackward", reshape_back({}));
+  Shape perm(nd);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::swap(perm[d0], perm[d1]);
+  return permute(a, perm);
+}
+
+Tensor t(const Tensor& a) {
+  detail::check_defined(a, "t");
+  VOXGRAD_CHECK(a.dim() <= 2, "t: expects a tensor with <= 2 dimensions, but got shape {}",
+                shape_str(a.sizes()));
+  return a.dim() < 2 ? transpose(a, 0, 0) : transpose(a, 0, 1);
+}
+
+Tensor squeeze(const Tensor& a) {
+  detail::check_defined(a, "squeeze");
+  Shape sizes, strides;
+  for (std::int64_t d = 0; d < a.dim(); ++d) {
+    if (a.sizes()[d] == 1) continue;
+    sizes.push_back(a.sizes()[d]);
+    strides.push_back(a.strides()[d]);
+  }
+  return make_view(a, sizes, strides, a.storage_offset(), "SqueezeBackward", reshape_back(a.sizes()));
+}
+
+Tensor squeeze(const Tensor& a, std::int64_t dim) {
+  detail::check_defined(a, "squeeze");
+  const std::int64_t d = wrap_dim(dim, a.dim(), "squeeze");
+  Shape sizes = a.sizes(), strides = a.strides();
+  if (a.dim() > 0 && sizes[d] == 1) {
+    sizes.erase(sizes.begin() + d);
+    strides.erase(strides.begin() + d);
+  }
+  return make_view(a, sizes, strides, a.storage_offset(), "SqueezeBackward", reshape_back(a.sizes()));
+}
+
+Tensor unsqueeze(const Tensor& a, std::int64_t dim) {
+  detail::check_defined(a, "unsqueeze");
+  const std::int64_t nd = a.dim();
+  const std::int64_t d = wrap_dim(dim, nd + 1, "unsqueeze");
+  Shape sizes = a.sizes(), strides = a.strides();
+  const std::int64_t stride = d < nd ? sizes[d] * strides[d] : 1;
+  sizes.insert(sizes.begin() + d, 1);
+  strides.insert(strides.begin() + d, stride);
+  return make_view(a, sizes, strides, a.storage_offset(), "UnsqueezeBackward", reshape_back(a.sizes()));
+}
+
+Tensor slice(const Tensor& a, std::int64_t dim, std::optional<std::int64_t> start,
+             std::optional<std::int64_t> end, std::int64_t step) {
+  detail::check_defined(a, "slice");
+  const SliceBounds b = normalize_slice(a, dim, start, end, step, "slice");
+  Shape sizes = a.sizes(), strides = a.strides();
+  sizes[b.dim] = b.length;
+  strides[b.dim] *= b.step;
+  const std::int64_t offset = a.storage_offset() + (b.length > 0 ? b.start * a.strides()[b.dim] : 0);
+  return make_view(a, sizes, strides, offset, "SliceBackward", [b, in = a.sizes()](const BackwardCtx& c) {
+    return std::vector<Tensor>{slice_backward(c.grad(), in, b.dim, b.start, b.end, b.step)};
+  });
+}
+
+Tensor narrow(const Tensor& a, std::int64_t dim, std::int64_t start, std::int64_t length) {
+  detail::check_defined(a, "narrow");
+  VOXGRAD_CHECK(a.dim() > 0, "narrow: cannot be applied to a 0-dim tensor");
+  const std::int64_t d = wrap_dim(dim, a.dim(), "narrow");
+  const std::int64_t size = a.sizes()[d];
+  VOXGRAD_CHECK(start >= -size && start <= size,
+                "narrow: start out of range (expected to be in range of [{}, {}], but got {})",
+                -size, size, start);
+  VOXGRAD_CHECK(length >= 0, "narrow: length must be non-negative, but got {}", length);
+  const std::int64_t s = start < 0 ? start + size : start;
+  VOXGRAD_CHECK(s <= size - length, "narrow: start ({}) + length ({}) exceeds dimension size ({})",
+                s, length, size);
+  return slice(a, d, s, s + length, 1);
+}
+
+Tensor select(const Tensor& a, std::int64_t dim, std::int64_t index) {
+  detail::check_defined(a, "select");
+  VOXGRAD_CHECK(a.dim() > 0, "select: cannot be applied to a 0-dim tensor");
+  const std::int64_t d = wrap_dim(dim, a.dim(), "select");
+  const std::int64_t size = a.sizes()[d];
+  VOXGRAD_CHECK(index >= -size && index < size,
+                "select: index {} out of range for tensor of size {} at dimension {}", index,
+                shape_str(a.sizes()), d);
+  const std::int64_t i = index < 0 ? index + size : index;
+  Shape sizes = a.sizes(), strides = a.strides();
+  sizes.erase(sizes.begin() + d);
+  strides.erase(strides.begin() + d);
+  return make_view(a, sizes, strides, a.storage_offset() + i * a.strides()[d], "SelectBackward",
+                   [d, i, in = a.sizes()](const BackwardCtx& c) {
+                     return std::vector<Tensor>{slice_backward(c.grad().unsqueeze(d), in, d, i, i + 1, 1)};
+                   });
+}
+
+Tensor expand(const Tensor& a, IntArrayRef sizes) {
+  detail::check_defined(a, "expand");
+  const std::int64_t nd = static_cast<std::int64_t>(sizes.size()), td = a.dim();
+  VOXGRAD_CHECK(nd >= td,
+                "expand: the number of sizes provided ({}) must be greater or equal to the number "
+                "of dimensions in the tensor ({})",
+                nd, td);
+  Shape out_sizes(nd), out_strides(nd);
+  for (std::int64_t i = nd - 1; i >= 0; --i) {
+    const std::int64_t d = td - (nd - i);
+    std::int64_t size = d >= 0 ? a.sizes()[d] : 1;
+    std::int64_t stride = d >= 0 ? a.strides()[d] : (i == nd - 1 ? 1 : out_sizes[i + 1] * out_strides[i + 1]);
+    std::int64_t target = sizes[i];
+    if (target == -1) {
+      VOXGRAD_CHECK(d >= 0, "expand: the expanded size -1 isn't allowed in a leading, non-existing dimension {}", i);
+      target = size;
+    }
+    VOXGRAD_CHECK(target >= 0, "expand: the expanded size of the tensor ({}) isn't allowed", target);
+    if (size != target) {
+      VOXGRAD_CHECK(size == 1,
+                    "expand: the expanded size of the tensor ({}) must match the existing size "
+                    "({}) at non-singleton dimension {}. Target sizes: {}. Tensor sizes: {}",
+                    target, size, i, shape_str(sizes), shape_str(a.sizes()));
+      size = target;
+      stride = 0;
+    }
+    out_sizes[i] = size;
+    out_strides[i] = stride;
+  }
+  return make_view(a, out_sizes, out_strides, a.storage_offset(), "ExpandBackward",
+                   [in = a.sizes()](const BackwardCtx& c) { return std::vector<Tensor>{c.grad().sum_to_size(in)}; });
+}
+
+// --- copies -------------------------------------------------------------------------------------
+
+Tensor clone(const Tensor& a) {
+  detail::check_defined(a, "clone");
+  Tensor out = empty(a.sizes(), a.dtype());
+  detail::copy_into(out, a, "clone");
+  record("CloneBackward", a, out, {}, [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad()}; });
+  return out;
+}
+
+Tensor contiguous(const Tensor& a) {
+  detail::check_defined(a, "contiguous");
+  return a.is_contiguous() ? a : clone(a);
+}
+
+Tensor to(const Tensor& a, DType dtype) {
+  detail::check_defined(a, "to");
+  if (a.dtype() == dtype) return a;
+  Tensor out = empty(a.sizes(), dtype);
+  detail::copy_into(out, a, "to");
+  if (is_floating_point(dtype)) {
+    record("ToCopyBackward", a, out, {},
+           [src = a.dtype()](const BackwardCtx& c) { return std::vector<Tensor>{c.grad().to(src)}; });
+  }
+  return out;
+}
+
+Tensor slice_backward(const Tensor& grad, IntArrayRef input_sizes, std::int64_t dim, std::int64_t start,
+                      std::int64_t end, std::int64_t step) {
+  detail::check_defined(grad, "slice_backward", "grad");
+  Tensor out = zeros(input_sizes, grad.dtype());
+  {
+    NoGradGuard guard;
+    detail::copy_into(slice(out, dim, start, end, step), grad, "slice_backward");
+  }
+  record("SliceBackwardBackward", grad, out, {}, [dim, start, end, step](const BackwardCtx& c) {
+    return std::vector<Tensor>{c.grad().slice(dim, start, end, step)};
+  });
+  return out;
+}
+
+Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  VOXGRAD_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
+  DType dtype = tensors[0].defined() ? tensors[0].dtype() : kFloat32;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    VOXGRAD_CHECK(tensors[i].defined(), "cat: tensor {} in the list is undefined", i);
+    dtype = promote_types(dtype, tensors[i].dtype());
+  }
+  const Tensor& first = tensors[0];
+  VOXGRAD_CHECK(first.dim() > 0, "cat: zero-dimensional tensor (at position 0) cannot be concatenated");
+  const std::int64_t d = wrap_dim(dim, first.dim(), "cat");
+  Shape out_sizes = first.sizes();
+  out_sizes[d] = 0;
+  std::vector<Tensor> inputs;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    VOXGRAD_CHECK(t.dim() == first.dim(),
+                  "cat: tensors must have the same number of dimensions: got {} and {} (tensor {})",
+                  first.dim(), t.dim(), i);
+    for (std::int64_t k = 0; k < t.dim(); ++k) {
+      VOXGRAD_CHECK(k == d || t.sizes()[k] == first.sizes()[k],
+                    "cat: sizes of tensors must match except in dimension {}. Expected size {} but "
+                    "got size {} for tensor number {} in the list",
+                    d, first.sizes()[k], t.sizes()[k], i);
+    }
+    out_sizes[d] += t.sizes()[d];
+    inputs.push_back(t.to(dtype));
+  }
+  Tensor out = empty(out_sizes, dtype);
+  std::vector<std::int64_t> offsets, lengths;
+  {
+    NoGradGuard guard;
+    std::int64_t offset = 0;
+    for (const Tensor& t : inputs) {
+      offsets.push_back(offset);
+      lengths.push_back(t.sizes()[d]);
+      detail::copy_into(narrow(out, d, offset, t.sizes()[d]), t, "cat");
+      offset += t.sizes()[d];
+    }
+  }
+  Tensor outs[1] = {out};
+  record("CatBackward", inputs, outs, {}, [d, offsets, lengths](const BackwardCtx& c) {
+    std::vector<Tensor> g(offsets.size());
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      if (c.needs_input_grad(i)) g[i] = c.grad().narrow(d, offsets[i], lengths[i]);
+    }
+    return g;
+  });
+  return outs[0];
+}
+
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  VOXGRAD_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    VOXGRAD_CHECK(tensors[i].defined(), "stack: tensor {} in the list is undefined", i);
+    VOXGRAD_CHECK(tensors[i].sizes() == tensors[0].sizes(),
+                  "stack: expects each tensor to be equal size, but got {} at entry 0 and {} at entry {}",
+                  shape_str(tensors[0].sizes()), shape_str(tensors[i].sizes()), i);
+  }
+  const std::int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
+  std::vector<Tensor> expanded;
+  expanded.reserve(tensors.size());
+  for (const Tensor& t : tensors) expanded.push_back(t.unsqueeze(d));
+  return cat(expanded, d);
+}
+
+}  // namespace voxgrad

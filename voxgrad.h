@@ -1,0 +1,21 @@
+#pragma once
+// Umbrella header: #include <voxgrad/voxgrad.h> brings in the whole public API.
+
+#include "voxgrad/autograd/engine.h"
+#include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/autograd/gradcheck.h"
+#include "voxgrad/autograd/node.h"
+#include "voxgrad/core/dtype.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+#include "voxgrad/core/print.h"
+#include "voxgrad/core/random.h"
+#include "voxgrad/core/shape.h"
+#include "voxgrad/core/tensor.h"
+#include "voxgrad/core/tensor_options.h"
+#include "voxgrad/core/threading.h"
+#include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/gemm.h"
+#include "voxgrad/ops/linalg.h"
+#include "voxgrad/ops/reduction.h"
+#include "voxgrad/ops/shape_ops.h"
