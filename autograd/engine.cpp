@@ -110,8 +110,10 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
   {
     AutoGradMode mode(create_graph);
     for (std::size_t i = 0; i < roots.size(); ++i) {
-      accumulate(buffer_of(roots[i].fn.get()), roots[i].input_nr,
-                 create_graph ? seeds[i] : seeds[i].detach());
+      // A seed of another dtype is cast to its output's dtype, as PyTorch's engine does.
+      Tensor seed = create_graph ? seeds[i] : seeds[i].detach();
+      if (seed.dtype() != outputs[i].dtype()) seed = seed.to(outputs[i].dtype());
+      accumulate(buffer_of(roots[i].fn.get()), roots[i].input_nr, std::move(seed));
     }
   }
 

@@ -88,10 +88,19 @@ bool gradcheck(const MultiOutputFn& fn, const std::vector<Tensor>& inputs, const
         double value;
         ~Restore() { slot = value; }
       } restore{slot, orig};
+      // Outputs are copied right away: a view of the input (fn = x.t()) would otherwise change
+      // with the next perturbation, as PyTorch's gradcheck also guards against by cloning.
+      auto snapshot = [](std::vector<Tensor> outs) {
+        NoGradGuard no_grad;
+        for (Tensor& t : outs) {
+          if (t.defined()) t = t.clone();
+        }
+        return outs;
+      };
       slot = orig + options.eps;
-      const std::vector<Tensor> plus = fn(inputs);
+      const std::vector<Tensor> plus = snapshot(fn(inputs));
       slot = orig - options.eps;
-      const std::vector<Tensor> minus = fn(inputs);
+      const std::vector<Tensor> minus = snapshot(fn(inputs));
       slot = orig;
       for (std::size_t j = 0; j < outputs.size(); ++j) {
         VOXGRAD_CHECK(plus.size() == outputs.size() && minus.size() == outputs.size() &&

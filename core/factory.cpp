@@ -7,6 +7,7 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/random.h"
 #include "voxgrad/core/tensor_impl.h"
+#include "voxgrad/ops/shape_ops.h"
 
 namespace voxgrad {
 
@@ -43,7 +44,9 @@ Tensor empty(IntArrayRef sizes, TensorOptions options) { return allocate(sizes, 
 
 Tensor zeros(IntArrayRef sizes, TensorOptions options) { return allocate(sizes, options, true, "zeros"); }
 
-Tensor ones(IntArrayRef sizes, TensorOptions options) { return full(sizes, 1.0, options); }
+Tensor ones(IntArrayRef sizes, TensorOptions options) {
+  return generate(sizes, options, "ones", []<typename T>(std::int64_t) { return T(1); });
+}
 
 Tensor full(IntArrayRef sizes, double value, TensorOptions options) {
   return generate(sizes, options, "full",
@@ -61,6 +64,13 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
   const double count = std::ceil((end - start) / step);
   VOXGRAD_CHECK(count < 9.0e18, "arange: {} elements is too many", count);
   const auto n = static_cast<std::int64_t>(count);
+  if (options.dtype() == kInt64) {
+    // PyTorch steps integer ranges in integers: start and step are truncated, the count is not.
+    const auto istart = static_cast<std::int64_t>(start), istep = static_cast<std::int64_t>(step);
+    VOXGRAD_CHECK(istep != 0, "arange: step {} truncates to 0 for dtype int64", step);
+    return generate({n}, options, "arange",
+                    [istart, istep]<typename T>(std::int64_t i) { return static_cast<T>(istart + i * istep); });
+  }
   return generate({n}, options, "arange", [start, step]<typename T>(std::int64_t i) {
     return static_cast<T>(start + static_cast<double>(i) * step);
   });
@@ -119,6 +129,34 @@ template Tensor from_blob<std::int64_t>(const std::int64_t*, IntArrayRef, Tensor
 
 Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
   return from_blob<double>(values.begin(), {static_cast<std::int64_t>(values.size())}, options);
+}
+
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options) {
+  std::vector<double> flat;
+  const std::size_t cols = rows.size() == 0 ? 0 : rows.begin()->size();
+  for (const auto& row : rows) {
+    VOXGRAD_CHECK(row.size() == cols, "tensor: expected rows of length {}, but got one of length {}",
+                  cols, row.size());
+    flat.insert(flat.end(), row.begin(), row.end());
+  }
+  return from_blob<double>(flat.data(),
+                           {static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(cols)}, options);
+}
+
+Tensor tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> planes,
+              TensorOptions options) {
+  std::vector<Tensor> slices;
+  for (const auto& plane : planes) slices.push_back(tensor(plane, kFloat64));
+  VOXGRAD_CHECK(!slices.empty(), "tensor: expected at least one plane");
+  for (const Tensor& s : slices) {
+    VOXGRAD_CHECK(s.sizes() == slices[0].sizes(), "tensor: expected planes of shape {}, but got one of shape {}",
+                  shape_str(slices[0].sizes()), shape_str(s.sizes()));
+  }
+  const Tensor stacked = stack(slices, 0);
+  Tensor out = stacked.to(options.dtype()).contiguous();
+  if (out.is_same(stacked)) out = stacked.clone();
+  if (options.requires_grad()) out.requires_grad_(true);
+  return out;
 }
 
 Tensor tensor(const std::vector<double>& values, TensorOptions options) {

@@ -35,6 +35,11 @@ Tensor from_blob(const T* data, IntArrayRef sizes, TensorOptions options = dtype
 
 /// A 1-D float32 tensor from values: `tensor({1.0, 2.0})`; pass options for float64 or int64.
 Tensor tensor(std::initializer_list<double> values, TensorOptions options = {});
+/// A 2-D tensor from nested lists: `tensor({{1, 2}, {3, 4}})`; rows must have equal length.
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options = {});
+/// A 3-D tensor from nested lists.
+Tensor tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> planes,
+              TensorOptions options = {});
 /// A 1-D tensor from a vector of doubles.
 Tensor tensor(const std::vector<double>& values, TensorOptions options = {});
 /// A 0-d tensor holding `value`.

@@ -16,13 +16,24 @@ constexpr std::int64_t kThreshold = 1000;  // summarise above this many elements
 constexpr std::int64_t kEdgeItems = 3;
 constexpr std::size_t kLineWidth = 80;
 
-// Element at a multi-index, as double (int64 values are exact for the magnitudes printed).
-double element(const Tensor& t, const std::vector<std::int64_t>& idx) {
+// One element: `f` for floating dtypes, `i` (exact) for int64.
+struct Value {
+  double f = 0.0;
+  std::int64_t i = 0;
+};
+
+// Element at a multi-index.
+Value element(const Tensor& t, const std::vector<std::int64_t>& idx) {
   std::int64_t off = 0;
   for (std::size_t d = 0; d < idx.size(); ++d) off += idx[d] * t.strides()[d];
-  return detail::dispatch_all(t.dtype(), [&]<typename T>() {
-    return static_cast<double>(static_cast<const T*>(t.raw_data_ptr())[off]);
-  });
+  if (t.dtype() == kInt64) {
+    const std::int64_t v = static_cast<const std::int64_t*>(t.raw_data_ptr())[off];
+    return {static_cast<double>(v), v};
+  }
+  return {detail::dispatch_floating(t.dtype(), "print", [&]<typename T>() {
+            return static_cast<double>(static_cast<const T*>(t.raw_data_ptr())[off]);
+          }),
+          0};
 }
 
 // Indices shown along a dim of `size` (all, or the edges when summarising).
@@ -38,38 +49,39 @@ std::vector<std::int64_t> shown(std::int64_t size, bool summarize) {
   return r;
 }
 
-// Chooses one format for all shown values, as PyTorch's _Formatter does.
+// Chooses one format for all shown values, as PyTorch's _Formatter does: the mode and the column
+// width come from the nonzero finite values only (nan, inf and 0 are padded to that width).
 class Formatter {
  public:
-  Formatter(const std::vector<double>& values, bool integer_dtype) : integer_dtype_(integer_dtype) {
+  Formatter(const std::vector<Value>& values, bool integer_dtype) : integer_dtype_(integer_dtype) {
     if (integer_dtype) {
-      for (double v : values) width_ = std::max(width_, fmt::format("{}", static_cast<std::int64_t>(v)).size());
+      for (const Value& v : values) width_ = std::max(width_, fmt::format("{}", v.i).size());
       return;
     }
     std::vector<double> finite;
-    for (double v : values) {
-      if (std::isfinite(v) && v != 0.0) finite.push_back(std::abs(v));
+    for (const Value& v : values) {
+      if (std::isfinite(v.f) && v.f != 0.0) finite.push_back(v.f);
     }
-    int_mode_ = std::all_of(values.begin(), values.end(),
-                            [](double v) { return !std::isfinite(v) || std::ceil(v) == v; });
-    if (!finite.empty()) {
-      const double mx = *std::max_element(finite.begin(), finite.end());
-      const double mn = *std::min_element(finite.begin(), finite.end());
-      sci_mode_ = int_mode_ ? (mx / mn > 1000.0 || mx > 1.0e8)
-                            : (mx / mn > 1000.0 || mx > 1.0e8 || mn < 1.0e-4);
+    if (finite.empty()) return;
+    int_mode_ = std::all_of(finite.begin(), finite.end(), [](double v) { return std::ceil(v) == v; });
+    double mx = 0.0, mn = std::abs(finite[0]);
+    for (double v : finite) {
+      mx = std::max(mx, std::abs(v));
+      mn = std::min(mn, std::abs(v));
     }
-    for (double v : values) width_ = std::max(width_, raw(v).size());
+    sci_mode_ = int_mode_ ? (mx / mn > 1000.0 || mx > 1.0e8)
+                          : (mx / mn > 1000.0 || mx > 1.0e8 || mn < 1.0e-4);
+    for (double v : finite) width_ = std::max(width_, raw(v).size());
   }
 
-  std::string operator()(double v) const {
-    const std::string s = raw(v);
+  std::string operator()(const Value& v) const {
+    const std::string s = integer_dtype_ ? fmt::format("{}", v.i) : raw(v.f);
     return std::string(width_ > s.size() ? width_ - s.size() : 0, ' ') + s;
   }
   std::size_t width() const { return width_; }
 
  private:
   std::string raw(double v) const {
-    if (integer_dtype_) return fmt::format("{}", static_cast<std::int64_t>(v));
     if (std::isnan(v)) return "nan";
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
     if (sci_mode_) return fmt::format("{:.4e}", v);
@@ -78,12 +90,12 @@ class Formatter {
   }
 
   bool integer_dtype_ = false;
-  bool int_mode_ = false;
+  bool int_mode_ = true;
   bool sci_mode_ = false;
   std::size_t width_ = 1;
 };
 
-void collect(const Tensor& t, std::vector<std::int64_t>& idx, bool summarize, std::vector<double>& out) {
+void collect(const Tensor& t, std::vector<std::int64_t>& idx, bool summarize, std::vector<Value>& out) {
   const std::size_t d = idx.size();
   if (static_cast<std::int64_t>(d) == t.dim()) {
     out.push_back(element(t, idx));
@@ -106,7 +118,7 @@ std::string render(const Tensor& t, std::vector<std::int64_t>& idx, bool summari
     // Innermost dim: values, wrapped at the line width.
     for (std::int64_t i : shown(t.sizes()[d], summarize)) {
       if (i < 0) {
-        parts.push_back("...");
+        parts.push_back(" ...");  // PyTorch's _vector_str pads the marker: "2.,  ..., 7."
         continue;
       }
       idx.push_back(i);
@@ -122,8 +134,9 @@ std::string render(const Tensor& t, std::vector<std::int64_t>& idx, bool summari
     }
     return s + "]";
   }
-  const std::string sep = "," + std::string(static_cast<std::size_t>(nd - static_cast<std::int64_t>(d) - 1), '\n') +
-                          std::string(indent + 1, ' ');
+  std::string sep = ",";  // built by append: "," + std::string(...) trips GCC 12's -Wrestrict
+  sep.append(static_cast<std::size_t>(nd - static_cast<std::int64_t>(d) - 1), '\n');
+  sep.append(indent + 1, ' ');
   std::string s = "[";
   bool first = true;
   for (std::int64_t i : shown(t.sizes()[d], summarize)) {
@@ -143,27 +156,42 @@ std::string render(const Tensor& t, std::vector<std::int64_t>& idx, bool summari
 }  // namespace
 
 std::string to_string(const Tensor& t) {
-  if (!t.defined()) return "[ undefined Tensor ]";
-  constexpr std::size_t kPrefix = 7;  // "tensor("
+  if (!t.defined()) return "[ Tensor (undefined) ]";  // libtorch's text for an undefined tensor
+  const std::string prefix = "tensor(";
   std::string body;
   std::vector<std::string> suffix;
   const bool integer = t.dtype() == kInt64;
   if (t.numel() == 0) {
     body = "[]";
     if (t.dim() != 1) suffix.push_back(fmt::format("size=({})", fmt::join(t.sizes(), ", ")));
+    // Without elements nothing shows the dtype, so anything but the default is named.
+    if (t.dtype() != kFloat32) suffix.push_back(fmt::format("dtype={}", t.dtype()));
   } else {
     const bool summarize = t.numel() > kThreshold;
     std::vector<std::int64_t> idx;
-    std::vector<double> values;
+    std::vector<Value> values;
     collect(t, idx, summarize, values);
     const Formatter f(values, integer);
-    body = t.dim() == 0 ? f(values[0]) : render(t, idx, summarize, f, kPrefix);
+    body = t.dim() == 0 ? f(values[0]) : render(t, idx, summarize, f, prefix.size());
+    if (t.dtype() == kFloat64) suffix.emplace_back("dtype=float64");
   }
-  if (t.dtype() == kFloat64) suffix.emplace_back("dtype=float64");
   if (t.grad_fn()) suffix.push_back(fmt::format("grad_fn=<{}>", t.grad_fn()->name()));
   else if (t.requires_grad()) suffix.emplace_back("requires_grad=True");
-  std::string s = "tensor(" + body;
-  for (const auto& x : suffix) s += ", " + x;
+  // PyTorch's _add_suffixes: a suffix that would run past the line width starts a new line.
+  std::string s = prefix + body;
+  const std::size_t newline = s.rfind('\n');
+  std::size_t last_line = newline == std::string::npos ? s.size() + 2 : s.size() - newline + 1;
+  for (const auto& x : suffix) {
+    if (last_line + x.size() + 2 > kLineWidth) {
+      s += ",\n";
+      s.append(prefix.size(), ' ');
+      s += x;
+      last_line = prefix.size() + x.size();
+    } else {
+      s += ", " + x;
+      last_line += x.size() + 2;
+    }
+  }
   return s + ")";
 }
 

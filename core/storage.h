@@ -6,13 +6,13 @@
 
 namespace voxgrad {
 
-/// A 64-byte aligned, zero-initialised-on-request byte buffer shared by a tensor and its views.
+/// A 64-byte aligned byte buffer (zeroed on request) shared by a tensor and its views.
 ///
 /// The version counter lives here so that every view of the same memory sees the same count: in-place
 /// ops bump it and autograd compares it with the value recorded when a tensor was saved.
 class Storage {
  public:
-  /// Allocates `nbytes` (no initialisation unless `zero`); throws voxgrad::Error if it cannot.
+  /// Allocates `nbytes` (zeroed if `zero`); throws voxgrad::Error beyond physical memory or on failure.
   explicit Storage(std::size_t nbytes, bool zero = false);
   ~Storage();
   Storage(const Storage&) = delete;
@@ -28,7 +28,8 @@ class Storage {
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
-  void* data_ = nullptr;
+  void* raw_ = nullptr;   // what malloc/calloc returned
+  void* data_ = nullptr;  // raw_ rounded up to 64 bytes
   std::size_t nbytes_ = 0;
   std::atomic<std::uint32_t> version_{0};
 };

@@ -46,10 +46,13 @@ std::int64_t Tensor::numel() const {
 
 bool Tensor::is_contiguous() const {
   const auto& impl = checked(impl_, "is_contiguous");
+  // As in PyTorch, a tensor without elements is contiguous whatever its strides.
+  for (std::int64_t s : impl.sizes) {
+    if (s == 0) return true;
+  }
   std::int64_t expected = 1;
   for (std::size_t d = impl.sizes.size(); d-- > 0;) {
     if (impl.sizes[d] == 1) continue;
-    if (impl.sizes[d] == 0) return true;
     if (impl.strides[d] != expected) return false;
     expected *= impl.sizes[d];
   }
@@ -172,7 +175,7 @@ Tensor Tensor::max() const { return voxgrad::max(*this); }
 Tensor Tensor::min() const { return voxgrad::min(*this); }
 std::tuple<Tensor, Tensor> Tensor::max(std::int64_t d, bool k) const { return voxgrad::max(*this, d, k); }
 std::tuple<Tensor, Tensor> Tensor::min(std::int64_t d, bool k) const { return voxgrad::min(*this, d, k); }
-Tensor Tensor::var(std::int64_t c) const { return voxgrad::var(*this, c); }
+Tensor Tensor::var() const { return voxgrad::var(*this); }
 Tensor Tensor::var(IntArrayRef d, std::int64_t c, bool k) const { return voxgrad::var(*this, d, c, k); }
 Tensor Tensor::sum_to_size(IntArrayRef s) const { return voxgrad::sum_to_size(*this, s); }
 Tensor Tensor::matmul(const Tensor& o) const { return voxgrad::matmul(*this, o); }

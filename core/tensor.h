@@ -167,9 +167,9 @@ class Tensor {
   std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;
   /// Smallest values along dim and their int64 indices (first occurrence).
   std::tuple<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;
-  /// Variance of all elements with Bessel's correction (`correction` = 1).
-  Tensor var(std::int64_t correction = 1) const;
-  /// Variance over dims.
+  /// Variance of all elements with Bessel's correction (divides by N - 1).
+  Tensor var() const;
+  /// Variance over dims (empty: all), divided by N - correction. `x.var(0)` reduces dim 0.
   Tensor var(IntArrayRef dims, std::int64_t correction = 1, bool keepdim = false) const;
   /// Sums broadcast dims away so the result has `sizes` (the adjoint of expand).
   Tensor sum_to_size(IntArrayRef sizes) const;

@@ -18,18 +18,9 @@ using autograd::save_output;
 using detail::binary_kernel;
 using detail::unary_kernel;
 
-namespace {
+using detail::promote;
 
-// Both operands in their common dtype; the conversion is differentiable, so gradients come back in
-// each operand's own dtype.
-std::pair<Tensor, Tensor> promote(const Tensor& a, const Tensor& b, const char* op) {
-  detail::check_defined(a, op, "self");
-  detail::check_defined(b, op, "other");
-  const DType d = promote_types(a.dtype(), b.dtype());
-  VOXGRAD_CHECK(is_floating_point(d), "{}: expected float32 or float64 operands, but got {} and {}",
-                op, a.dtype(), b.dtype());
-  return {a.to(d), b.to(d)};
-}
+namespace {
 
 Tensor scalar_like(const Tensor& a, double value) { return full({}, value, a.dtype()); }
 
@@ -50,6 +41,27 @@ Tensor compare(const Tensor& a, const Tensor& b, const char* name, Cmp cmp) {
 }
 
 }  // namespace
+
+DType result_type(const Tensor& a, const Tensor& b) {
+  const bool fa = is_floating_point(a.dtype()), fb = is_floating_point(b.dtype());
+  if (fa == fb && a.dim() == 0 && b.dim() > 0) return b.dtype();
+  if (fa == fb && b.dim() == 0 && a.dim() > 0) return a.dtype();
+  return promote_types(a.dtype(), b.dtype());
+}
+
+namespace detail {
+
+std::pair<Tensor, Tensor> promote(const Tensor& a, const Tensor& b, const char* op) {
+  check_defined(a, op, "self");
+  check_defined(b, op, "other");
+  const DType d = result_type(a, b);
+  VOXGRAD_CHECK(is_floating_point(d), "{}: expected float32 or float64 operands, but got {} and {}",
+                op, a.dtype(), b.dtype());
+  // The conversion is differentiable, so each operand's gradient comes back in its own dtype.
+  return {a.to(d), b.to(d)};
+}
+
+}  // namespace detail
 
 // --- arithmetic ---------------------------------------------------------------------------------
 
@@ -235,7 +247,8 @@ Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi
   });
   record("ClampBackward", a, out, {save(a)}, [l, h](const BackwardCtx& c) {
     const Tensor& x = c.saved[0];
-    return std::vector<Tensor>{c.grad() * (x.ge(l) * x.le(h))};
+    // Selects like PyTorch's clamp_backward: an inf/NaN gradient outside the range becomes 0.
+    return std::vector<Tensor>{where(x.ge(l) * x.le(h), c.grad(), zeros({}, c.grad().dtype()))};
   });
   return out;
 }
@@ -246,8 +259,12 @@ Tensor relu(const Tensor& a) {
     using T = decltype(p);
     return p > T(0) || std::isnan(p) ? p : T(0);
   });
-  record("ReluBackward", a, out, {save_output(out)},
-         [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() * c.saved[0].gt(0.0)}; });
+  // PyTorch's threshold_backward: the gradient is replaced by 0 where the output is <= 0 (selected,
+  // not multiplied, so an inf/NaN gradient there becomes 0) and passes elsewhere, NaN included.
+  record("ReluBackward", a, out, {save_output(out)}, [](const BackwardCtx& c) {
+    const Tensor& g = c.grad();
+    return std::vector<Tensor>{where(c.saved[0].le(0.0), zeros({}, g.dtype()), g)};
+  });
   return out;
 }
 

@@ -6,7 +6,11 @@
 
 namespace voxgrad {
 
-/// a + alpha * b with NumPy broadcasting; float32 and float64 operands promote to float64.
+/// The dtype a binary op computes in, by PyTorch's rule: float64 wins over float32, except that a
+/// 0-d operand does not promote a tensor with dims (float32 tensor + float64 0-d gives float32).
+DType result_type(const Tensor& a, const Tensor& b);
+
+/// a + alpha * b with NumPy broadcasting; operands convert to result_type(a, b).
 Tensor add(const Tensor& a, const Tensor& b, double alpha = 1.0);
 /// a + value.
 Tensor add(const Tensor& a, double value);

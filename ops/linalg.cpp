@@ -66,19 +66,10 @@ Tensor batched_product(const Tensor& a, const Tensor& b, std::int64_t batch, std
   return out;
 }
 
-std::pair<Tensor, Tensor> promote_pair(const Tensor& a, const Tensor& b, const char* op) {
-  detail::check_defined(a, op, "self");
-  detail::check_defined(b, op, "other");
-  const DType d = promote_types(a.dtype(), b.dtype());
-  VOXGRAD_CHECK(is_floating_point(d), "{}: expected float32 or float64 operands, but got {} and {}",
-                op, a.dtype(), b.dtype());
-  return {a.to(d), b.to(d)};
-}
-
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
-  auto [x, y] = promote_pair(a, b, "mm");
+  auto [x, y] = detail::promote(a, b, "mm");
   VOXGRAD_CHECK(x.dim() == 2 && y.dim() == 2, "mm: expected 2-D matrices, but got shapes {} and {}",
                 shape_str(x.sizes()), shape_str(y.sizes()));
   const std::int64_t m = x.sizes()[0], k = x.sizes()[1], n = y.sizes()[1];
@@ -97,7 +88,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
-  auto [x, y] = promote_pair(a, b, "bmm");
+  auto [x, y] = detail::promote(a, b, "bmm");
   VOXGRAD_CHECK(x.dim() == 3 && y.dim() == 3, "bmm: expected 3-D tensors, but got shapes {} and {}",
                 shape_str(x.sizes()), shape_str(y.sizes()));
   const std::int64_t batch = x.sizes()[0], m = x.sizes()[1], k = x.sizes()[2], n = y.sizes()[2];

@@ -153,8 +153,10 @@ Tensor extreme_all(const Tensor& a, bool is_max) {
   Tensor out = extreme_kernel(a, std::vector<bool>(a.dim(), true), is_max, op).reshape({});
   record(is_max ? "MaxBackward" : "MinBackward", a, out, {save(a), save_output(out)},
          [](const BackwardCtx& c) {
-           // The gradient is split evenly among all elements equal to the result.
-           const Tensor mask = c.saved[0].eq(c.saved[1]);
+           // The gradient is split evenly among all elements equal to the result; a NaN result
+           // matches the NaN elements (PyTorch's evenly_distribute_backward).
+           const Tensor &x = c.saved[0], &r = c.saved[1];
+           const Tensor mask = x.eq(r) + x.ne(x) * r.ne(r);
            return std::vector<Tensor>{c.grad() * (mask / mask.sum())};
          });
   return out;
@@ -282,7 +284,7 @@ Tensor var(const Tensor& a, IntArrayRef dims, std::int64_t correction, bool keep
          static_cast<double>(std::max<std::int64_t>(0, count - correction));
 }
 
-Tensor var(const Tensor& a, std::int64_t correction) { return var(a, {}, correction, false); }
+Tensor var(const Tensor& a) { return var(a, {}, 1, false); }
 
 Tensor sum_to_size(const Tensor& a, IntArrayRef sizes) {
   detail::check_defined(a, "sum_to_size");

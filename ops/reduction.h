@@ -23,9 +23,10 @@ Tensor min(const Tensor& a);
 std::tuple<Tensor, Tensor> max(const Tensor& a, std::int64_t dim, bool keepdim = false);
 /// Smallest values along `dim` and the int64 index of the first of each.
 std::tuple<Tensor, Tensor> min(const Tensor& a, std::int64_t dim, bool keepdim = false);
-/// Variance of all elements, divided by N - correction.
-Tensor var(const Tensor& a, std::int64_t correction = 1);
-/// Variance over `dims`, divided by N - correction.
+/// Variance of all elements, divided by N - 1.
+Tensor var(const Tensor& a);
+/// Variance over `dims` (empty: all), divided by N - correction. There is deliberately no
+/// var(a, correction) overload: `var(a, 0)` reduces dim 0, never means "correction 0".
 Tensor var(const Tensor& a, IntArrayRef dims, std::int64_t correction = 1, bool keepdim = false);
 /// Sums `a` down to `sizes` (which must broadcast to a's shape): the adjoint of expand.
 Tensor sum_to_size(const Tensor& a, IntArrayRef sizes);

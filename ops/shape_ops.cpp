@@ -469,10 +469,11 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   DType dtype = tensors[0].defined() ? tensors[0].dtype() : kFloat32;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     VOXGRAD_CHECK(tensors[i].defined(), "cat: tensor {} in the list is undefined", i);
+    VOXGRAD_CHECK(tensors[i].dim() > 0,
+                  "cat: zero-dimensional tensor (at position {}) cannot be concatenated", i);
     dtype = promote_types(dtype, tensors[i].dtype());
   }
   const Tensor& first = tensors[0];
-  VOXGRAD_CHECK(first.dim() > 0, "cat: zero-dimensional tensor (at position 0) cannot be concatenated");
   const std::int64_t d = wrap_dim(dim, first.dim(), "cat");
   Shape out_sizes = first.sizes();
   out_sizes[d] = 0;

@@ -1,6 +1,8 @@
 #pragma once
 // Internal: non-differentiable building blocks shared by several ops.
 
+#include <utility>
+
 #include "voxgrad/core/tensor.h"
 
 namespace voxgrad::detail {
@@ -14,6 +16,9 @@ Tensor alias(const Tensor& t, Shape sizes, Shape strides, std::int64_t offset);
 
 /// Throws naming `op` if `t` is undefined.
 void check_defined(const Tensor& t, const char* op, const char* arg = "self");
+
+/// Both (defined, floating) operands converted to result_type(a, b), differentiably.
+std::pair<Tensor, Tensor> promote(const Tensor& a, const Tensor& b, const char* op);
 
 }  // namespace voxgrad::detail
 

@@ -1,0 +1,101 @@
+// The kernel thread count, and results that do not depend on it.
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "test_util.h"
+#include <voxgrad/voxgrad.h>
+
+namespace vg = voxgrad;
+using vg::Tensor;
+
+namespace {
+
+/// Restores two worker threads when a test ends, whatever it set.
+class Threading : public ::testing::Test {
+ protected:
+  void TearDown() override { vg::set_num_threads(2); }
+};
+
+/// True if both tensors hold bit-identical float32 elements.
+bool bit_identical(const Tensor& a, const Tensor& b) {
+  const Tensor ca = a.contiguous(), cb = b.contiguous();
+  return ca.sizes() == cb.sizes() && ca.dtype() == cb.dtype() &&
+         std::memcmp(ca.raw_data_ptr(), cb.raw_data_ptr(),
+                     static_cast<std::size_t>(ca.numel()) * vg::element_size(ca.dtype())) == 0;
+}
+
+}  // namespace
+
+TEST_F(Threading, SetNumThreadsIsReportedByGetNumThreads) {
+  vg::set_num_threads(1);
+  EXPECT_EQ(vg::get_num_threads(), 1);
+  vg::set_num_threads(2);
+  EXPECT_EQ(vg::get_num_threads(), 2);
+  vg::set_num_threads(1);
+  vg::set_num_threads(1);  // setting the same value twice is fine
+  EXPECT_EQ(vg::get_num_threads(), 1);
+}
+
+TEST_F(Threading, NonPositiveThreadCountsAreAnError) {
+  vg::set_num_threads(2);
+  EXPECT_ERROR_CONTAINS(vg::set_num_threads(0),
+                        "set_num_threads: expected a positive number of threads, but got 0");
+  EXPECT_ERROR_CONTAINS(vg::set_num_threads(-3), "but got -3");
+  // A rejected value leaves the setting alone.
+  EXPECT_EQ(vg::get_num_threads(), 2);
+}
+
+TEST_F(Threading, ElementwiseResultsAreIdenticalForOneAndTwoThreads) {
+  const std::int64_t n = 1500000;  // well above the parallel grain
+  vg::manual_seed(11);
+  const Tensor a = vg::randn({n});
+  const Tensor b = vg::rand({n});
+
+  vg::set_num_threads(1);
+  const Tensor one = (a * b + a.exp()).tanh() - b.sqrt();
+  Tensor inplace_one = a.clone();
+  inplace_one.add_(b, 0.5);
+  inplace_one.t().mul_(3.0);
+
+  vg::set_num_threads(2);
+  const Tensor two = (a * b + a.exp()).tanh() - b.sqrt();
+  Tensor inplace_two = a.clone();
+  inplace_two.add_(b, 0.5);
+  inplace_two.t().mul_(3.0);
+
+  EXPECT_TRUE(bit_identical(one, two));
+  EXPECT_TRUE(bit_identical(inplace_one, inplace_two));
+  // And the values are what a plain loop gives.
+  const float* pa = a.data_ptr<float>();
+  const float* pb = b.data_ptr<float>();
+  const float* p2 = inplace_two.data_ptr<float>();
+  for (std::int64_t i = 0; i < n; i += 4099) {
+    EXPECT_EQ(p2[i], (pa[i] + 0.5f * pb[i]) * 3.0f) << i;
+  }
+}
+
+TEST_F(Threading, StridedCopyIsIdenticalForOneAndTwoThreads) {
+  const Tensor m = vg::arange(1200.0 * 1000.0).view({1200, 1000});
+  vg::set_num_threads(1);
+  const Tensor one = m.t().contiguous();
+  vg::set_num_threads(2);
+  const Tensor two = m.t().contiguous();
+  EXPECT_TRUE(bit_identical(one, two));
+  EXPECT_EQ(two.data_ptr<float>()[1200 * 7 + 5], 5.0f * 1000.0f + 7.0f);
+}
+
+TEST_F(Threading, ReductionsAreBitIdenticalForOneAndTwoThreads) {
+  vg::manual_seed(12);
+  const Tensor a = vg::randn({2000, 1000});
+  vg::set_num_threads(1);
+  const Tensor sum1 = a.sum(), rows1 = a.sum({1}), mean1 = a.mean({0});
+  vg::set_num_threads(2);
+  const Tensor sum2 = a.sum(), rows2 = a.sum({1}), mean2 = a.mean({0});
+  EXPECT_TRUE(bit_identical(sum1, sum2));
+  EXPECT_TRUE(bit_identical(rows1, rows2));
+  EXPECT_TRUE(bit_identical(mean1, mean2));
+  EXPECT_NEAR(sum2.item<double>(), 0.0, 5.0 * std::sqrt(2.0e6));
+}
