@@ -1,0 +1,644 @@
+#include "voxgrad/ops/conv.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <tbb/enumerable_thread_specific.h>
+
+#include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/autograd/node.h"
+#include "voxgrad/core/detail/dispatch.h"
+#include "voxgrad/core/detail/parallel.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+#include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/detail/vol2col.h"
+#include "voxgrad/ops/gemm.h"
+#include "voxgrad/ops/reduction.h"
+#include "voxgrad/ops/shape_ops.h"
+
+namespace voxgrad {
+
+using autograd::BackwardCtx;
+using autograd::record;
+using autograd::save;
+using detail::VolGeometry;
+using Dims = std::array<std::int64_t, 3>;
+
+// =================================================================================================
+// Kernels: raw pointers, contiguous NCDHW tensors, no autograd.
+//
+// conv3d:              Y[n,g] = W[g] · im2col(X[n,g])                   (+ bias)
+// conv_transpose3d:    Y[n,g] = col2im(W[g]ᵀ · X[n,g])                 (+ bias)
+// conv3d_weight_grad:  dW[g]  = Σ_n dY[n,g] · im2col(X[n,g])ᵀ
+// Columns are built per tile of output positions into per-thread buffers reused across calls, so
+// memory does not grow with the batch. All reductions run in an order fixed by the shapes alone,
+// so results are bit-identical for any number of threads.
+// =================================================================================================
+
+namespace {
+
+struct ConvParams {
+  Dims stride{}, padding{}, dilation{};
+  std::int64_t groups = 1;
+};
+
+// Elements of one column tile: sized to stay in L2 together with the GEMM's panels.
+constexpr std::int64_t kColumnBudget = std::int64_t{1} << 18;
+
+std::int64_t tile_columns(std::int64_t rows, std::int64_t cols) {
+  const std::int64_t t = std::max<std::int64_t>(64, kColumnBudget / std::max<std::int64_t>(rows, 1));
+  return std::max<std::int64_t>(1, std::min(cols, t / 16 * 16));
+}
+
+template <typename T>
+std::vector<T>& column_buffer(std::int64_t elements) {
+  static tbb::enumerable_thread_specific<std::vector<T>> buffers;
+  std::vector<T>& buf = buffers.local();
+  if (static_cast<std::int64_t>(buf.size()) < elements) buf.resize(static_cast<std::size_t>(elements));
+  return buf;
+}
+
+Dims spatial(const Tensor& t) { return {t.sizes()[2], t.sizes()[3], t.sizes()[4]}; }
+std::int64_t volume(const Dims& d) { return d[0] * d[1] * d[2]; }
+
+VolGeometry geometry(std::int64_t channels, const Dims& vol, const Dims& out, const Dims& kernel,
+                     const ConvParams& p) {
+  VolGeometry g;
+  g.channels = channels;
+  g.vol = vol;
+  g.out = out;
+  g.kernel = kernel;
+  g.stride = p.stride;
+  g.padding = p.padding;
+  g.dilation = p.dilation;
+  return g;
+}
+
+bool is_pointwise(const Dims& kernel, const ConvParams& p, const Dims& vol, const Dims& out) {
+  return kernel == Dims{1, 1, 1} && p.stride == Dims{1, 1, 1} && p.padding == Dims{0, 0, 0} && vol == out;
+}
+
+// y (N, Cout, out) from x (N, Cin, vol) and w (Cout, Cin/g, k).
+template <typename T>
+void conv3d_kernel(const T* x, const T* w, const T* bias, T* y, std::int64_t N, std::int64_t Cin,
+                   std::int64_t Cout, const Dims& vol, const Dims& out, const Dims& kernel, const ConvParams& p) {
+  const std::int64_t G = p.groups, cin_g = Cin / G, cout_g = Cout / G;
+  const VolGeometry geo = geometry(cin_g, vol, out, kernel, p);
+  const std::int64_t R = geo.rows(), L = geo.cols(), V = geo.vol_size();
+  const std::int64_t tile = tile_columns(R, L);
+  const std::int64_t tiles = (L + tile - 1) / tile;
+  const bool pointwise = is_pointwise(kernel, p, vol, out);
+  detail::parallel_for(0, N * G * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
+    for (std::int64_t task = t0; task < t1; ++task) {
+      const std::int64_t n = task / (G * tiles), g = (task / tiles) % G, t = task % tiles;
+      const std::int64_t c0 = t * tile, c1 = std::min(L, c0 + tile);
+      const T* xg = x + (n * Cin + g * cin_g) * V;
+      const T* cols = xg + c0;  // pointwise: the input already is the column matrix
+      std::int64_t ldb = V;
+      if (!pointwise) {
+        T* buf = column_buffer<T>(R * (c1 - c0)).data();
+        detail::im2col3d(xg, geo, c0, c1, buf);
+        cols = buf;
+        ldb = c1 - c0;
+      }
+      T* yg = y + (n * Cout + g * cout_g) * L + c0;
+      gemm<T>(false, false, cout_g, c1 - c0, R, T(1), w + g * cout_g * R, R, cols, ldb, T(0), yg, L);
+      if (bias != nullptr) {
+        for (std::int64_t co = 0; co < cout_g; ++co) {
+          const T b = bias[g * cout_g + co];
+          T* row = yg + co * L;
+          for (std::int64_t j = 0; j < c1 - c0; ++j) row[j] += b;
+        }
+      }
+    }
+  });
+}
+
+// y (N, Cout, out) from x (N, Cin, in) and w (Cin, Cout/g, k); y must be zeroed.
+template <typename T>
+void conv_transpose3d_kernel(const T* x, const T* w, const T* bias, T* y, std::int64_t N, std::int64_t Cin,
+                             std::int64_t Cout, const Dims& in, const Dims& out, const Dims& kernel,
+                             const ConvParams& p) {
+  const std::int64_t G = p.groups, cin_g = Cin / G, cout_g = Cout / G;
+  // The output is the "volume" and the input positions are the columns.
+  const VolGeometry geo = geometry(cout_g, out, in, kernel, p);
+  const std::int64_t R = geo.rows(), L = geo.cols(), V = geo.vol_size();
+  const std::int64_t tile = tile_columns(R, L);
+  const bool pointwise = is_pointwise(kernel, p, out, in);
+  // With one (sample, group) the parallelism moves inside: blocked GEMM and col2im by channel.
+  const bool inner_parallel = N * G == 1;
+  auto one = [&](std::int64_t n, std::int64_t g) {
+    const T* xg = x + (n * Cin + g * cin_g) * L;
+    const T* wg = w + g * cin_g * R;  // viewed as (cin_g × R); the GEMM reads its transpose
+    T* yg = y + (n * Cout + g * cout_g) * V;
+    auto product = inner_parallel ? &gemm_parallel<T> : &gemm<T>;
+    if (pointwise) {
+      product(true, false, cout_g, L, cin_g, T(1), wg, R, xg, L, T(0), yg, L);
+      return;
+    }
+    for (std::int64_t c0 = 0; c0 < L; c0 += tile) {
+      const std::int64_t c1 = std::min(L, c0 + tile);
+      T* buf = column_buffer<T>(R * (c1 - c0)).data();
+      product(true, false, R, c1 - c0, cin_g, T(1), wg, R, xg + c0, L, T(0), buf, c1 - c0);
+      if (inner_parallel) {
+        detail::parallel_for(0, cout_g, 1, [&](std::int64_t a, std::int64_t b) {
+          detail::col2im3d(buf, geo, c0, c1, yg, a, b);
+        });
+      } else {
+        detail::col2im3d(buf, geo, c0, c1, yg, 0, cout_g);
+      }
+    }
+  };
+  if (inner_parallel) {
+    if (N * G == 1) one(0, 0);
+  } else {
+    detail::parallel_for(0, N * G, 1, [&](std::int64_t a, std::int64_t b) {
+      for (std::int64_t i = a; i < b; ++i) one(i / G, i % G);
+    });
+  }
+  if (bias != nullptr) {
+    detail::parallel_for(0, N * Cout, 1, [&](std::int64_t a, std::int64_t b) {
+      for (std::int64_t i = a; i < b; ++i) {
+        const T v = bias[i % Cout];
+        T* row = y + i * V;
+        for (std::int64_t j = 0; j < V; ++j) row[j] += v;
+      }
+    });
+  }
+}
+
+// dw (Cout, Cin/g, k) from x (N, Cin, vol) and dy (N, Cout, out).
+template <typename T>
+void conv3d_weight_grad_kernel(const T* x, const T* dy, T* dw, std::int64_t N, std::int64_t Cin,
+                               std::int64_t Cout, const Dims& vol, const Dims& out, const Dims& kernel,
+                               const ConvParams& p) {
+  const std::int64_t G = p.groups, cin_g = Cin / G, cout_g = Cout / G;
+  const VolGeometry geo = geometry(cin_g, vol, out, kernel, p);
+  const std::int64_t R = geo.rows(), L = geo.cols(), V = geo.vol_size();
+  const std::int64_t tile = tile_columns(R, L);
+  const std::int64_t tiles = std::max<std::int64_t>(1, (L + tile - 1) / tile);
+  // Split each (sample, group) into a few chunks of tiles so small batches still fill the cores;
+  // the split depends on the shapes only, and the partial sums are added in a fixed order.
+  const std::int64_t chunks = std::clamp<std::int64_t>(32 / std::max<std::int64_t>(N * G, 1), 1, tiles);
+  const std::int64_t tiles_per_chunk = (tiles + chunks - 1) / chunks;
+  const std::int64_t part = cout_g * R;
+  std::vector<T> partial(static_cast<std::size_t>(N * G * chunks * part));
+  const bool pointwise = is_pointwise(kernel, p, vol, out);
+  detail::parallel_for(0, N * G * chunks, 1, [&](std::int64_t t0, std::int64_t t1) {
+    for (std::int64_t task = t0; task < t1; ++task) {
+      const std::int64_t n = task / (G * chunks), g = (task / chunks) % G, ch = task % chunks;
+      T* acc = partial.data() + task * part;
+      std::fill(acc, acc + part, T(0));
+      const T* xg = x + (n * Cin + g * cin_g) * V;
+      const T* dyg = dy + (n * Cout + g * cout_g) * L;
+      for (std::int64_t t = ch * tiles_per_chunk; t < std::min(tiles, (ch + 1) * tiles_per_chunk); ++t) {
+        const std::int64_t c0 = t * tile, c1 = std::min(L, c0 + tile);
+        if (c1 <= c0) continue;
+        const T* cols = xg + c0;
+        std::int64_t ld = V;
+        if (!pointwise) {
+          T* buf = column_buffer<T>(R * (c1 - c0)).data();
+          detail::im2col3d(xg, geo, c0, c1, buf);
+          cols = buf;
+          ld = c1 - c0;
+        }
+        // acc (cout_g × R) += dY tile (cout_g × cols) · columᵀ (cols × R)
+        gemm<T>(false, true, cout_g, R, c1 - c0, T(1), dyg + c0, L, cols, ld, T(1), acc, R);
+      }
+    }
+  });
+  // dW[g] = Σ_n Σ_chunk partial, summed in index order for every element.
+  detail::parallel_for(0, G * part, 4096, [&](std::int64_t a, std::int64_t b) {
+    for (std::int64_t i = a; i < b; ++i) {
+      const std::int64_t g = i / part, e = i % part;
+      T s = T(0);
+      for (std::int64_t n = 0; n < N; ++n) {
+        for (std::int64_t ch = 0; ch < chunks; ++ch) s += partial[((n * G + g) * chunks + ch) * part + e];
+      }
+      dw[g * part + e] = s;
+    }
+  });
+}
+
+// =================================================================================================
+// Differentiable cores. They take the output spatial size explicitly, so each one can serve as
+// another's gradient for any shape the public functions accept.
+// =================================================================================================
+
+Tensor conv3d_core(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p, const Dims& out);
+Tensor conv_transpose3d_core(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
+                             const Dims& out);
+Tensor weight_grad_core(const Tensor& x, const Tensor& dy, const Dims& kernel, const ConvParams& p);
+
+Dims kernel_of(const Tensor& w) { return spatial(w); }
+
+std::vector<Tensor> three(Tensor a, Tensor b, Tensor c) {
+  std::vector<Tensor> v(3);
+  v[0] = std::move(a);
+  v[1] = std::move(b);
+  v[2] = std::move(c);
+  return v;
+}
+
+Tensor conv3d_core(const Tensor& input, const Tensor& weight, const Tensor& bias, const ConvParams& p,
+                   const Dims& out) {
+  const Tensor x = input.contiguous(), w = weight.contiguous();
+  const std::int64_t N = x.sizes()[0], Cin = x.sizes()[1], Cout = w.sizes()[0];
+  Tensor y = empty({N, Cout, out[0], out[1], out[2]}, x.dtype());
+  detail::dispatch_floating(x.dtype(), "conv3d", [&]<typename T>() {
+    conv3d_kernel<T>(x.data_ptr<T>(), w.data_ptr<T>(), bias.defined() ? bias.data_ptr<T>() : nullptr,
+                     y.data_ptr<T>(), N, Cin, Cout, spatial(x), out, kernel_of(w), p);
+  });
+  const Tensor inputs[3] = {x, w, bias};
+  Tensor outputs[1] = {y};
+  record("Conv3dBackward", inputs, outputs,
+         {save(w.requires_grad() ? x : Tensor()), save(x.requires_grad() ? w : Tensor())},
+         [p, in = spatial(x), kernel = kernel_of(w)](const BackwardCtx& c) {
+           const Tensor& dy = c.grad();
+           return three(
+               // The input gradient is the transposed convolution of dY with the same weight.
+               c.needs_input_grad(0) ? conv_transpose3d_core(dy, c.saved[1], {}, p, in) : Tensor(),
+               c.needs_input_grad(1) ? weight_grad_core(c.saved[0], dy, kernel, p) : Tensor(),
+               c.needs_input_grad(2) ? dy.sum({0, 2, 3, 4}) : Tensor());
+         });
+  return y;
+}
+
+Tensor conv_transpose3d_core(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                             const ConvParams& p, const Dims& out) {
+  const Tensor x = input.contiguous(), w = weight.contiguous();
+  const std::int64_t N = x.sizes()[0], Cin = x.sizes()[1], Cout = w.sizes()[1] * p.groups;
+  Tensor y = zeros({N, Cout, out[0], out[1], out[2]}, x.dtype());
+  detail::dispatch_floating(x.dtype(), "conv_transpose3d", [&]<typename T>() {
+    conv_transpose3d_kernel<T>(x.data_ptr<T>(), w.data_ptr<T>(), bias.defined() ? bias.data_ptr<T>() : nullptr,
+                               y.data_ptr<T>(), N, Cin, Cout, spatial(x), out, kernel_of(w), p);
+  });
+  const Tensor inputs[3] = {x, w, bias};
+  Tensor outputs[1] = {y};
+  record("ConvTranspose3dBackward", inputs, outputs,
+         {save(w.requires_grad() ? x : Tensor()), save(x.requires_grad() ? w : Tensor())},
+         [p, in = spatial(x), kernel = kernel_of(w)](const BackwardCtx& c) {
+           const Tensor& dy = c.grad();
+           return three(
+               // The input gradient is the ordinary convolution of dY with the same weight.
+               c.needs_input_grad(0) ? conv3d_core(dy, c.saved[1], {}, p, in) : Tensor(),
+               // dW = X · im2col(dY)ᵀ: conv3d's weight gradient with the roles swapped.
+               c.needs_input_grad(1) ? weight_grad_core(dy, c.saved[0], kernel, p) : Tensor(),
+               c.needs_input_grad(2) ? dy.sum({0, 2, 3, 4}) : Tensor());
+         });
+  return y;
+}
+
+Tensor weight_grad_core(const Tensor& input, const Tensor& grad_output, const Dims& kernel, const ConvParams& p) {
+  const Tensor x = input.contiguous(), dy = grad_output.contiguous();
+  const std::int64_t N = x.sizes()[0], Cin = x.sizes()[1], Cout = dy.sizes()[1];
+  Tensor dw = empty({Cout, Cin / p.groups, kernel[0], kernel[1], kernel[2]}, x.dtype());
+  detail::dispatch_floating(x.dtype(), "conv3d_weight_grad", [&]<typename T>() {
+    conv3d_weight_grad_kernel<T>(x.data_ptr<T>(), dy.data_ptr<T>(), dw.data_ptr<T>(), N, Cin, Cout,
+                                 spatial(x), spatial(dy), kernel, p);
+  });
+  // dW is bilinear in (X, dY): its gradients are the two convolutions with the incoming ddW.
+  record("Conv3dWeightGradBackward", x, dy, dw, {save(dy.requires_grad() ? x : Tensor()), save(x.requires_grad() ? dy : Tensor())},
+         [p, in = spatial(x), out = spatial(dy)](const BackwardCtx& c) {
+           const Tensor& ddw = c.grad();
+           std::vector<Tensor> g(2);
+           if (c.needs_input_grad(0)) g[0] = conv_transpose3d_core(c.saved[1], ddw, {}, p, in);
+           if (c.needs_input_grad(1)) g[1] = conv3d_core(c.saved[0], ddw, {}, p, out);
+           return g;
+         });
+  return dw;
+}
+
+// =================================================================================================
+// Validation: every argument is checked (in int64, with overflow checks) before any allocation.
+// =================================================================================================
+
+std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* op) {
+  std::int64_t r;
+  VOXGRAD_CHECK(!__builtin_mul_overflow(a, b, &r), "{}: sizes overflow int64 ({} * {})", op, a, b);
+  return r;
+}
+
+std::int64_t checked_add(std::int64_t a, std::int64_t b, const char* op) {
+  std::int64_t r;
+  VOXGRAD_CHECK(!__builtin_add_overflow(a, b, &r), "{}: sizes overflow int64 ({} + {})", op, a, b);
+  return r;
+}
+
+ConvParams check_params(const char* op, const ExpandingArray<3>& stride, const ExpandingArray<3>& padding,
+                        const ExpandingArray<3>& dilation, std::int64_t groups) {
+  ConvParams p;
+  VOXGRAD_CHECK(groups > 0, "{}: non-positive groups is not supported (got groups={})", op, groups);
+  for (std::size_t i = 0; i < 3; ++i) {
+    VOXGRAD_CHECK(stride[i] > 0, "{}: non-positive stride is not supported (got stride={})", op, stride.str());
+    VOXGRAD_CHECK(padding[i] >= 0, "{}: negative padding is not supported (got padding={})", op, padding.str());
+    VOXGRAD_CHECK(dilation[i] > 0, "{}: dilation should be greater than zero (got dilation={})", op,
+                  dilation.str());
+  }
+  p.stride = stride.values();
+  p.padding = padding.values();
+  p.dilation = dilation.values();
+  p.groups = groups;
+  return p;
+}
+
+void check_tensors(const char* op, const Tensor& x, const Tensor& w, const Tensor& b) {
+  detail::check_defined(x, op, "input");
+  detail::check_defined(w, op, "weight");
+  VOXGRAD_CHECK(x.dim() == 5, "Expected 4D (unbatched) or 5D (batched) input to {}, but got input of size: {}",
+                op, shape_str(x.sizes()));
+  VOXGRAD_CHECK(w.dim() == 5, "{}: expected a 5-D weight, but got weight of size {}", op, shape_str(w.sizes()));
+  VOXGRAD_CHECK(is_floating_point(x.dtype()), "{}: expected a float32 or float64 input, but got {}", op, x.dtype());
+  VOXGRAD_CHECK(x.dtype() == w.dtype(), "{}: input ({}) and weight ({}) must have the same dtype", op, x.dtype(),
+                w.dtype());
+  for (std::size_t i = 2; i < 5; ++i) {
+    VOXGRAD_CHECK(w.sizes()[i] > 0, "{}: kernel size must be positive, but got weight of size {}", op,
+                  shape_str(w.sizes()));
+  }
+  if (b.defined()) {
+    VOXGRAD_CHECK(b.dtype() == x.dtype(), "{}: bias ({}) and input ({}) must have the same dtype", op, b.dtype(),
+                  x.dtype());
+  }
+}
+
+void check_bias(const char* op, const Tensor& b, std::int64_t cout) {
+  if (!b.defined()) return;
+  VOXGRAD_CHECK(b.dim() == 1 && b.sizes()[0] == cout,
+                "{}: expected bias of shape [{}] (one value per output channel), but got bias of size {}", op,
+                cout, shape_str(b.sizes()));
+}
+
+// Runs `fn` on a batched view of `input`, returning an unbatched result for unbatched input.
+template <typename Fn>
+Tensor with_batch_dim(const Tensor& input, const char* op, Fn&& fn) {
+  detail::check_defined(input, op, "input");
+  VOXGRAD_CHECK(input.dim() == 4 || input.dim() == 5,
+                "Expected 4D (unbatched) or 5D (batched) input to {}, but got input of size: {}", op,
+                shape_str(input.sizes()));
+  if (input.dim() == 5) return fn(input);
+  return fn(input.unsqueeze(0)).squeeze(0);
+}
+
+std::string dims_str(const Dims& d) { return fmt::format("({} x {} x {})", d[0], d[1], d[2]); }
+
+}  // namespace
+
+// =================================================================================================
+// Public functions.
+// =================================================================================================
+
+Tensor conv3d(const Tensor& input, const Tensor& weight, const Tensor& bias, ExpandingArray<3> stride,
+              ExpandingArray<3> padding, ExpandingArray<3> dilation, std::int64_t groups) {
+  const char* op = "conv3d";
+  const ConvParams p = check_params(op, stride, padding, dilation, groups);
+  return with_batch_dim(input, op, [&](const Tensor& x) {
+    check_tensors(op, x, weight, bias);
+    const std::int64_t cin = x.sizes()[1], cout = weight.sizes()[0];
+    VOXGRAD_CHECK(cout % groups == 0,
+                  "Given groups={}, expected weight to be divisible by {} at dimension 0, but got weight of "
+                  "size {} instead",
+                  groups, groups, shape_str(weight.sizes()));
+    VOXGRAD_CHECK(checked_mul(weight.sizes()[1], groups, op) == cin,
+                  "Given groups={}, weight of size {}, expected input{} to have {} channels, but got {} "
+                  "channels instead",
+                  groups, shape_str(weight.sizes()), shape_str(x.sizes()), weight.sizes()[1] * groups, cin);
+    check_bias(op, bias, cout);
+    Dims padded{}, dilated{}, out{};
+    for (std::size_t i = 0; i < 3; ++i) {
+      padded[i] = checked_add(x.sizes()[2 + i], checked_mul(2, p.padding[i], op), op);
+      dilated[i] = checked_add(checked_mul(p.dilation[i], weight.sizes()[2 + i] - 1, op), 1, op);
+    }
+    for (std::size_t i = 0; i < 3; ++i) {
+      VOXGRAD_CHECK(dilated[i] <= padded[i],
+                    "{}: Calculated padded input size per channel: {}. Kernel size: {}. Kernel size can't be "
+                    "greater than actual input size",
+                    op, dims_str(padded), dims_str(dilated));
+      out[i] = (padded[i] - dilated[i]) / p.stride[i] + 1;
+    }
+    checked_numel({x.sizes()[0], cout, out[0], out[1], out[2]}, op);
+    return conv3d_core(x, weight, bias, p, out);
+  });
+}
+
+Tensor conv_transpose3d(const Tensor& input, const Tensor& weight, const Tensor& bias, ExpandingArray<3> stride,
+                        ExpandingArray<3> padding, ExpandingArray<3> output_padding, std::int64_t groups,
+                        ExpandingArray<3> dilation) {
+  const char* op = "conv_transpose3d";
+  const ConvParams p = check_params(op, stride, padding, dilation, groups);
+  for (std::size_t i = 0; i < 3; ++i) {
+    VOXGRAD_CHECK(output_padding[i] >= 0, "{}: negative output_padding is not supported (got output_padding={})",
+                  op, output_padding.str());
+  }
+  const bool op_ok = [&] {
+    for (std::size_t i = 0; i < 3; ++i) {
+      if (output_padding[i] >= p.stride[i] && output_padding[i] >= p.dilation[i]) return false;
+    }
+    return true;
+  }();
+  VOXGRAD_CHECK(op_ok,
+                "{}: output padding must be smaller than either stride or dilation, but got output_padding_depth: "
+                "{} output_padding_height: {} output_padding_width: {} stride_depth: {} stride_height: {} "
+                "stride_width: {} dilation_depth: {} dilation_height: {} dilation_width: {}",
+                op, output_padding[0], output_padding[1], output_padding[2], p.stride[0], p.stride[1], p.stride[2],
+                p.dilation[0], p.dilation[1], p.dilation[2]);
+  return with_batch_dim(input, op, [&](const Tensor& x) {
+    check_tensors(op, x, weight, bias);
+    const std::int64_t cin = x.sizes()[1];
+    VOXGRAD_CHECK(weight.sizes()[0] % groups == 0,
+                  "Given groups={}, expected weight to be divisible by {} at dimension 0, but got weight of "
+                  "size {} instead",
+                  groups, groups, shape_str(weight.sizes()));
+    VOXGRAD_CHECK(weight.sizes()[0] == cin,
+                  "Given transposed=1, weight of size {}, expected input{} to have {} channels, but got {} "
+                  "channels instead",
+                  shape_str(weight.sizes()), shape_str(x.sizes()), weight.sizes()[0], cin);
+    const std::int64_t cout = checked_mul(weight.sizes()[1], groups, op);
+    check_bias(op, bias, cout);
+    Dims out{}, in = spatial(x);
+    for (std::size_t i = 0; i < 3; ++i) {
+      // (in − 1)·s − 2p + d·(k − 1) + output_padding + 1
+      std::int64_t o = checked_mul(std::max<std::int64_t>(in[i] - 1, 0), p.stride[i], op);
+      o = checked_add(o, checked_mul(p.dilation[i], weight.sizes()[2 + i] - 1, op), op);
+      o = checked_add(o, output_padding[i] + 1 - 2 * p.padding[i], op);
+      out[i] = in[i] == 0 ? 0 : o;
+    }
+    VOXGRAD_CHECK(out[0] > 0 && out[1] > 0 && out[2] > 0,
+                  "{}: Given input size per channel: {}. Calculated output size per channel: {}. Output size is "
+                  "too small",
+                  op, dims_str(in), dims_str(out));
+    checked_numel({x.sizes()[0], cout, out[0], out[1], out[2]}, op);
+    return conv_transpose3d_core(x, weight, bias, p, out);
+  });
+}
+
+Tensor conv3d_weight_grad(const Tensor& input, const Tensor& grad_output, ExpandingArray<3> kernel_size,
+                          ExpandingArray<3> stride, ExpandingArray<3> padding, ExpandingArray<3> dilation,
+                          std::int64_t groups) {
+  const char* op = "conv3d_weight_grad";
+  const ConvParams p = check_params(op, stride, padding, dilation, groups);
+  detail::check_defined(input, op, "input");
+  detail::check_defined(grad_output, op, "grad_output");
+  VOXGRAD_CHECK(input.dim() == 5 && grad_output.dim() == 5 && input.sizes()[0] == grad_output.sizes()[0],
+                "{}: expected 5-D input and grad_output with the same batch size, but got {} and {}", op,
+                shape_str(input.sizes()), shape_str(grad_output.sizes()));
+  VOXGRAD_CHECK(input.dtype() == grad_output.dtype() && is_floating_point(input.dtype()),
+                "{}: input ({}) and grad_output ({}) must share a floating dtype", op, input.dtype(),
+                grad_output.dtype());
+  VOXGRAD_CHECK(input.sizes()[1] % groups == 0 && grad_output.sizes()[1] % groups == 0,
+                "{}: channels {} and {} must be divisible by groups={}", op, input.sizes()[1], grad_output.sizes()[1],
+                groups);
+  for (std::size_t i = 0; i < 3; ++i) {
+    VOXGRAD_CHECK(kernel_size[i] > 0, "{}: kernel size must be positive, got {}", op, kernel_size.str());
+    const std::int64_t natural =
+        (input.sizes()[2 + i] + 2 * p.padding[i] - p.dilation[i] * (kernel_size[i] - 1) - 1) / p.stride[i] + 1;
+    VOXGRAD_CHECK(grad_output.sizes()[2 + i] <= std::max<std::int64_t>(natural, 0),
+                  "{}: grad_output of size {} is larger than the convolution of input {} gives", op,
+                  shape_str(grad_output.sizes()), shape_str(input.sizes()));
+  }
+  return weight_grad_core(input, grad_output, kernel_size.values(), p);
+}
+
+// =================================================================================================
+// pad3d: a gather along each spatial dim by a per-mode index map; its adjoint scatters (adds).
+// =================================================================================================
+
+const char* padding_mode_name(PaddingMode mode) {
+  switch (mode) {
+    case PaddingMode::Zeros: return "zeros";
+    case PaddingMode::Reflect: return "reflect";
+    case PaddingMode::Replicate: return "replicate";
+    case PaddingMode::Circular: return "circular";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// For each padded position along a dim of `size`, the source index (or -1 for a zero).
+std::vector<std::int64_t> pad_index_map(std::int64_t size, std::int64_t before, std::int64_t after, PaddingMode mode) {
+  std::vector<std::int64_t> map(static_cast<std::size_t>(size + before + after));
+  for (std::int64_t o = 0; o < static_cast<std::int64_t>(map.size()); ++o) {
+    std::int64_t i = o - before;
+    if (i < 0 || i >= size) {
+      switch (mode) {
+        case PaddingMode::Zeros: i = -1; break;
+        case PaddingMode::Replicate: i = std::clamp<std::int64_t>(i, 0, size - 1); break;
+        case PaddingMode::Circular: i = ((i % size) + size) % size; break;
+        case PaddingMode::Reflect: {
+          const std::int64_t period = 2 * (size - 1);
+          i = ((i % period) + period) % period;
+          if (i >= size) i = period - i;
+          break;
+        }
+      }
+    }
+    map[static_cast<std::size_t>(o)] = i;
+  }
+  return map;
+}
+
+struct PadMaps {
+  std::array<std::vector<std::int64_t>, 3> map;
+};
+
+// out[c, i, j, k] = in[c, md[i], mh[j], mw[k]] (gather) or its adjoint in += out (scatter).
+template <typename T>
+void pad_gather(const T* in, T* out, std::int64_t channels, const Dims& in_sz, const PadMaps& m, bool scatter) {
+  const auto& md = m.map[0];
+  const auto& mh = m.map[1];
+  const auto& mw = m.map[2];
+  const std::int64_t od = static_cast<std::int64_t>(md.size()), oh = static_cast<std::int64_t>(mh.size()),
+                     ow = static_cast<std::int64_t>(mw.size());
+  const std::int64_t in_vol = volume(in_sz), out_vol = od * oh * ow;
+  // Channels are independent, so the scatter stays race-free when split across them.
+  detail::parallel_for(0, channels, 1, [&](std::int64_t c0, std::int64_t c1) {
+    for (std::int64_t c = c0; c < c1; ++c) {
+      const T* src = in + c * in_vol;
+      T* dst = out + c * out_vol;
+      for (std::int64_t i = 0; i < od; ++i) {
+        for (std::int64_t j = 0; j < oh; ++j) {
+          T* row = dst + (i * oh + j) * ow;
+          const bool inside = md[i] >= 0 && mh[j] >= 0;
+          const std::int64_t base = (md[i] * in_sz[1] + mh[j]) * in_sz[2];
+          for (std::int64_t k = 0; k < ow; ++k) {
+            const bool ok = inside && mw[k] >= 0;
+            if (scatter) {
+              if (ok) const_cast<T*>(src)[base + mw[k]] += row[k];
+            } else {
+              row[k] = ok ? src[base + mw[k]] : T(0);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+Tensor pad_scatter(const Tensor& grad, const Dims& in_sz, const PadMaps& maps);
+
+Tensor pad_apply(const Tensor& x5, const Dims& in_sz, const PadMaps& maps) {
+  const Tensor x = x5.contiguous();
+  const std::int64_t N = x.sizes()[0], C = x.sizes()[1];
+  Tensor y = empty({N, C, static_cast<std::int64_t>(maps.map[0].size()), static_cast<std::int64_t>(maps.map[1].size()),
+                    static_cast<std::int64_t>(maps.map[2].size())},
+                   x.dtype());
+  detail::dispatch_floating(x.dtype(), "pad3d", [&]<typename T>() {
+    pad_gather<T>(x.data_ptr<T>(), y.data_ptr<T>(), N * C, in_sz, maps, false);
+  });
+  record("Pad3dBackward", x, y, {}, [maps, in_sz](const BackwardCtx& c) {
+    return std::vector<Tensor>{pad_scatter(c.grad(), in_sz, maps)};
+  });
+  return y;
+}
+
+Tensor pad_scatter(const Tensor& grad, const Dims& in_sz, const PadMaps& maps) {
+  const Tensor g = grad.contiguous();
+  const std::int64_t N = g.sizes()[0], C = g.sizes()[1];
+  Tensor x = zeros({N, C, in_sz[0], in_sz[1], in_sz[2]}, g.dtype());
+  detail::dispatch_floating(g.dtype(), "pad3d", [&]<typename T>() {
+    pad_gather<T>(x.data_ptr<T>(), g.data_ptr<T>(), N * C, in_sz, maps, true);
+  });
+  record("Pad3dBackwardBackward", g, x, {}, [maps, in_sz](const BackwardCtx& c) {
+    return std::vector<Tensor>{pad_apply(c.grad(), in_sz, maps)};
+  });
+  return x;
+}
+
+}  // namespace
+
+Tensor pad3d(const Tensor& input, const std::array<std::int64_t, 6>& pads, PaddingMode mode) {
+  const char* op = "pad3d";
+  detail::check_defined(input, op, "input");
+  VOXGRAD_CHECK(input.dim() == 4 || input.dim() == 5,
+                "{}: expected a 4-D (unbatched) or 5-D (batched) input, but got input of size {}", op,
+                shape_str(input.sizes()));
+  const Tensor x = input.dim() == 5 ? input : input.unsqueeze(0);
+  const Dims in_sz = spatial(x);
+  PadMaps maps;
+  for (std::size_t d = 0; d < 3; ++d) {
+    const std::int64_t before = pads[2 * d], after = pads[2 * d + 1];
+    VOXGRAD_CHECK(before >= 0 && after >= 0, "{}: negative padding is not supported (got {})", op,
+                  fmt::join(pads, ", "));
+    if (mode == PaddingMode::Reflect) {
+      VOXGRAD_CHECK(before < in_sz[d] && after < in_sz[d],
+                    "{}: padding size should be less than the corresponding input dimension for reflect "
+                    "padding, but got padding ({}, {}) at dimension {} of input {}",
+                    op, before, after, d + 2, shape_str(x.sizes()));
+    }
+    if (mode == PaddingMode::Circular || mode == PaddingMode::Replicate) {
+      VOXGRAD_CHECK(in_sz[d] > 0 || (before == 0 && after == 0),
+                    "{}: {} padding of an empty dimension is not possible", op, padding_mode_name(mode));
+    }
+    if (mode == PaddingMode::Circular) {
+      VOXGRAD_CHECK(before <= in_sz[d] && after <= in_sz[d],
+                    "{}: padding value causes wrapping around more than once (padding ({}, {}) for size {})", op,
+                    before, after, in_sz[d]);
+    }
+    maps.map[d] = pad_index_map(in_sz[d], before, after, mode);
+  }
+  const Tensor y = pad_apply(x, in_sz, maps);
+  return input.dim() == 5 ? y : y.squeeze(0);
+}
+
+}  // namespace voxgrad
