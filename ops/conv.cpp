@@ -151,7 +151,7 @@ void conv_transpose3d_kernel(const T* x, const T* w, const T* bias, T* y, std::i
     }
   };
   if (inner_parallel) {
-    if (N * G == 1) one(0, 0);
+    one(0, 0);
   } else {
     detail::parallel_for(0, N * G, 1, [&](std::int64_t a, std::int64_t b) {
       for (std::int64_t i = a; i < b; ++i) one(i / G, i % G);
@@ -542,32 +542,26 @@ struct PadMaps {
   std::array<std::vector<std::int64_t>, 3> map;
 };
 
-// out[c, i, j, k] = in[c, md[i], mh[j], mw[k]] (gather) or its adjoint in += out (scatter).
-template <typename T>
-void pad_gather(const T* in, T* out, std::int64_t channels, const Dims& in_sz, const PadMaps& m, bool scatter) {
+// Visits every padded position (c, i, j, k) with its flat offset in the padded tensor and the flat
+// offset of its source element (or -1 for a zero), channels split across tasks.
+template <typename Fn>
+void for_each_padded(std::int64_t channels, const Dims& in_sz, const PadMaps& m, Fn&& fn) {
   const auto& md = m.map[0];
   const auto& mh = m.map[1];
   const auto& mw = m.map[2];
-  const std::int64_t od = static_cast<std::int64_t>(md.size()), oh = static_cast<std::int64_t>(mh.size()),
-                     ow = static_cast<std::int64_t>(mw.size());
+  const auto od = static_cast<std::int64_t>(md.size()), oh = static_cast<std::int64_t>(mh.size()),
+             ow = static_cast<std::int64_t>(mw.size());
   const std::int64_t in_vol = volume(in_sz), out_vol = od * oh * ow;
   // Channels are independent, so the scatter stays race-free when split across them.
   detail::parallel_for(0, channels, 1, [&](std::int64_t c0, std::int64_t c1) {
     for (std::int64_t c = c0; c < c1; ++c) {
-      const T* src = in + c * in_vol;
-      T* dst = out + c * out_vol;
       for (std::int64_t i = 0; i < od; ++i) {
         for (std::int64_t j = 0; j < oh; ++j) {
-          T* row = dst + (i * oh + j) * ow;
           const bool inside = md[i] >= 0 && mh[j] >= 0;
-          const std::int64_t base = (md[i] * in_sz[1] + mh[j]) * in_sz[2];
+          const std::int64_t src_row = c * in_vol + (md[i] * in_sz[1] + mh[j]) * in_sz[2];
+          const std::int64_t dst_row = c * out_vol + (i * oh + j) * ow;
           for (std::int64_t k = 0; k < ow; ++k) {
-            const bool ok = inside && mw[k] >= 0;
-            if (scatter) {
-              if (ok) const_cast<T*>(src)[base + mw[k]] += row[k];
-            } else {
-              row[k] = ok ? src[base + mw[k]] : T(0);
-            }
+            fn(dst_row + k, inside && mw[k] >= 0 ? src_row + mw[k] : -1);
           }
         }
       }
@@ -584,7 +578,9 @@ Tensor pad_apply(const Tensor& x5, const Dims& in_sz, const PadMaps& maps) {
                     static_cast<std::int64_t>(maps.map[2].size())},
                    x.dtype());
   detail::dispatch_floating(x.dtype(), "pad3d", [&]<typename T>() {
-    pad_gather<T>(x.data_ptr<T>(), y.data_ptr<T>(), N * C, in_sz, maps, false);
+    const T* src = x.data_ptr<T>();
+    T* dst = y.data_ptr<T>();
+    for_each_padded(N * C, in_sz, maps, [&](std::int64_t o, std::int64_t i) { dst[o] = i >= 0 ? src[i] : T(0); });
   });
   record("Pad3dBackward", x, y, {}, [maps, in_sz](const BackwardCtx& c) {
     return std::vector<Tensor>{pad_scatter(c.grad(), in_sz, maps)};
@@ -597,7 +593,9 @@ Tensor pad_scatter(const Tensor& grad, const Dims& in_sz, const PadMaps& maps) {
   const std::int64_t N = g.sizes()[0], C = g.sizes()[1];
   Tensor x = zeros({N, C, in_sz[0], in_sz[1], in_sz[2]}, g.dtype());
   detail::dispatch_floating(g.dtype(), "pad3d", [&]<typename T>() {
-    pad_gather<T>(x.data_ptr<T>(), g.data_ptr<T>(), N * C, in_sz, maps, true);
+    const T* src = g.data_ptr<T>();
+    T* dst = x.data_ptr<T>();
+    for_each_padded(N * C, in_sz, maps, [&](std::int64_t o, std::int64_t i) { if (i >= 0) dst[i] += src[o]; });
   });
   record("Pad3dBackwardBackward", g, x, {}, [maps, in_sz](const BackwardCtx& c) {
     return std::vector<Tensor>{pad_apply(c.grad(), in_sz, maps)};
