@@ -460,7 +460,9 @@ Tensor conv_transpose3d(const Tensor& input, const Tensor& weight, const Tensor&
       // (in − 1)·s − 2p + d·(k − 1) + output_padding + 1
       std::int64_t o = checked_mul(std::max<std::int64_t>(in[i] - 1, 0), p.stride[i], op);
       o = checked_add(o, checked_mul(p.dilation[i], weight.sizes()[2 + i] - 1, op), op);
-      o = checked_add(o, output_padding[i] + 1 - 2 * p.padding[i], op);
+      // output_padding + 1 cannot overflow (output_padding < stride or dilation); 2·padding can.
+      o = checked_add(o, output_padding[i] + 1, op);
+      o = checked_add(o, -checked_mul(2, p.padding[i], op), op);
       out[i] = in[i] == 0 ? 0 : o;
     }
     VOXGRAD_CHECK(out[0] > 0 && out[1] > 0 && out[2] > 0,
@@ -490,8 +492,11 @@ Tensor conv3d_weight_grad(const Tensor& input, const Tensor& grad_output, Expand
                 groups);
   for (std::size_t i = 0; i < 3; ++i) {
     VOXGRAD_CHECK(kernel_size[i] > 0, "{}: kernel size must be positive, got {}", op, kernel_size.str());
-    const std::int64_t natural =
-        (input.sizes()[2 + i] + 2 * p.padding[i] - p.dilation[i] * (kernel_size[i] - 1) - 1) / p.stride[i] + 1;
+    // Checked like conv3d's sizes; a kernel wider than the padded input allows no output at all
+    // (plain division would truncate a negative numerator towards zero and allow one).
+    const std::int64_t padded = checked_add(input.sizes()[2 + i], checked_mul(2, p.padding[i], op), op);
+    const std::int64_t span = checked_add(checked_mul(p.dilation[i], kernel_size[i] - 1, op), 1, op);
+    const std::int64_t natural = padded < span ? 0 : (padded - span) / p.stride[i] + 1;
     VOXGRAD_CHECK(grad_output.sizes()[2 + i] <= std::max<std::int64_t>(natural, 0),
                   "{}: grad_output of size {} is larger than the convolution of input {} gives", op,
                   shape_str(grad_output.sizes()), shape_str(input.sizes()));
