@@ -1,0 +1,66 @@
+#include "voxgrad/nn/init.h"
+
+#include <cmath>
+
+#include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+
+namespace voxgrad::nn::init {
+
+double calculate_gain(Nonlinearity nonlinearity, std::optional<double> param) {
+  switch (nonlinearity) {
+    case Nonlinearity::Linear:
+    case Nonlinearity::Conv1D:
+    case Nonlinearity::Conv2D:
+    case Nonlinearity::Conv3D:
+    case Nonlinearity::ConvTranspose1D:
+    case Nonlinearity::ConvTranspose2D:
+    case Nonlinearity::ConvTranspose3D:
+    case Nonlinearity::Sigmoid: return 1.0;
+    case Nonlinearity::Tanh: return 5.0 / 3.0;
+    case Nonlinearity::ReLU: return std::sqrt(2.0);
+    case Nonlinearity::LeakyReLU: {
+      const double slope = param.value_or(0.01);
+      return std::sqrt(2.0 / (1.0 + slope * slope));
+    }
+    case Nonlinearity::SELU: return 3.0 / 4.0;
+  }
+  throw Error("calculate_gain: unknown nonlinearity");
+}
+
+std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Tensor& tensor) {
+  VOXGRAD_CHECK(tensor.defined(), "calculate_fan_in_and_fan_out: the tensor is undefined");
+  VOXGRAD_CHECK(tensor.dim() >= 2,
+                "calculate_fan_in_and_fan_out: Fan in and fan out can not be computed for tensor with fewer "
+                "than 2 dimensions (got a tensor of size {})",
+                shape_str(tensor.sizes()));
+  std::int64_t receptive = 1;
+  for (std::int64_t d = 2; d < tensor.dim(); ++d) receptive *= tensor.size(d);
+  return {tensor.size(1) * receptive, tensor.size(0) * receptive};
+}
+
+Tensor uniform_(Tensor tensor, double low, double high) {
+  VOXGRAD_CHECK(tensor.defined(), "uniform_: the tensor is undefined");
+  VOXGRAD_CHECK(is_floating_point(tensor.dtype()), "uniform_: expected a float32 or float64 tensor, but got {}",
+                tensor.dtype());
+  VOXGRAD_CHECK(low <= high, "uniform_: expects low <= high, but got low={} and high={}", low, high);
+  NoGradGuard no_grad;
+  // low + (high − low)·u with u ~ U[0, 1) drawn in the tensor's own dtype.
+  Tensor u = rand(tensor.sizes(), tensor.dtype());
+  u.mul_(high - low).add_(low);
+  tensor.copy_(u);
+  return tensor;
+}
+
+Tensor kaiming_uniform_(Tensor tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
+  VOXGRAD_CHECK(tensor.defined(), "kaiming_uniform_: the tensor is undefined");
+  if (tensor.numel() == 0) return tensor;  // PyTorch warns and does nothing
+  const auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(tensor);
+  const std::int64_t fan = mode == FanMode::FanIn ? fan_in : fan_out;
+  const double gain = calculate_gain(nonlinearity, a);
+  const double bound = std::sqrt(3.0) * gain / std::sqrt(static_cast<double>(fan));
+  return uniform_(std::move(tensor), -bound, bound);
+}
+
+}  // namespace voxgrad::nn::init

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <optional>
+#include <utility>
+
+#include "voxgrad/core/tensor.h"
+
+/// In-place parameter initialisers, as torch::nn::init. Each runs under NoGradGuard, draws from the
+/// global generator (see manual_seed) and returns the tensor it filled.
+namespace voxgrad::nn::init {
+
+/// Which fan kaiming_* scales by.
+enum class FanMode { FanIn, FanOut };
+/// libtorch-style name for FanMode::FanIn.
+inline constexpr FanMode kFanIn = FanMode::FanIn;
+/// libtorch-style name for FanMode::FanOut.
+inline constexpr FanMode kFanOut = FanMode::FanOut;
+
+/// The non-linearities calculate_gain knows, as PyTorch's strings.
+enum class Nonlinearity {
+  Linear, Conv1D, Conv2D, Conv3D, ConvTranspose1D, ConvTranspose2D, ConvTranspose3D,
+  Sigmoid, Tanh, ReLU, LeakyReLU, SELU
+};
+
+/// The recommended gain for `nonlinearity`, as torch.nn.init.calculate_gain: 1 for linear, conv
+/// and sigmoid; 5/3 for tanh; √2 for relu; √(2 / (1 + slope²)) for leaky_relu (`param` is the
+/// slope, default 0.01); 3/4 for selu.
+double calculate_gain(Nonlinearity nonlinearity, std::optional<double> param = std::nullopt);
+
+/// (fan_in, fan_out) of a weight with at least 2 dims: size(1)·receptive and size(0)·receptive,
+/// where receptive is the product of the sizes after the first two.
+std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Tensor& tensor);
+
+/// Fills `tensor` with samples from U(low, high).
+Tensor uniform_(Tensor tensor, double low = 0.0, double high = 1.0);
+
+/// He initialisation, as torch.nn.init.kaiming_uniform_: U(−b, b) with b = gain·√(3 / fan), where
+/// gain = calculate_gain(nonlinearity, a) and fan is fan_in or fan_out per `mode`. A tensor with no
+/// elements is left as it is.
+Tensor kaiming_uniform_(Tensor tensor, double a = 0.0, FanMode mode = FanMode::FanIn,
+                        Nonlinearity nonlinearity = Nonlinearity::LeakyReLU);
+
+}  // namespace voxgrad::nn::init
