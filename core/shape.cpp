@@ -24,6 +24,18 @@ std::int64_t checked_numel(IntArrayRef sizes, const char* op) {
   return n;
 }
 
+std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* op) {
+  std::int64_t r;
+  VOXGRAD_CHECK(!__builtin_mul_overflow(a, b, &r), "{}: sizes overflow int64 ({} * {})", op, a, b);
+  return r;
+}
+
+std::int64_t checked_add(std::int64_t a, std::int64_t b, const char* op) {
+  std::int64_t r;
+  VOXGRAD_CHECK(!__builtin_add_overflow(a, b, &r), "{}: sizes overflow int64 ({} + {})", op, a, b);
+  return r;
+}
+
 Shape contiguous_strides(IntArrayRef sizes) {
   Shape strides(sizes.size());
   std::int64_t s = 1;

@@ -58,6 +58,12 @@ std::string shape_str(IntArrayRef shape);
 /// Product of the sizes; throws voxgrad::Error naming `op` on a negative size or int64 overflow.
 std::int64_t checked_numel(IntArrayRef sizes, const char* op);
 
+/// a * b; throws voxgrad::Error naming `op` on int64 overflow.
+std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* op);
+
+/// a + b; throws voxgrad::Error naming `op` on int64 overflow.
+std::int64_t checked_add(std::int64_t a, std::int64_t b, const char* op);
+
 /// Row-major (C-order) strides for `sizes`.
 Shape contiguous_strides(IntArrayRef sizes);
 

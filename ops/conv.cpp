@@ -314,18 +314,6 @@ Tensor weight_grad_core(const Tensor& input, const Tensor& grad_output, const Di
 // Validation: every argument is checked (in int64, with overflow checks) before any allocation.
 // =================================================================================================
 
-std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* op) {
-  std::int64_t r;
-  VOXGRAD_CHECK(!__builtin_mul_overflow(a, b, &r), "{}: sizes overflow int64 ({} * {})", op, a, b);
-  return r;
-}
-
-std::int64_t checked_add(std::int64_t a, std::int64_t b, const char* op) {
-  std::int64_t r;
-  VOXGRAD_CHECK(!__builtin_add_overflow(a, b, &r), "{}: sizes overflow int64 ({} + {})", op, a, b);
-  return r;
-}
-
 ConvParams check_params(const char* op, const ExpandingArray<3>& stride, const ExpandingArray<3>& padding,
                         const ExpandingArray<3>& dilation, std::int64_t groups) {
   ConvParams p;

@@ -1,6 +1,8 @@
 #pragma once
 // Helpers shared by the test files.
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,35 @@ inline void expect_values(const Tensor& t, const Shape& sizes, const std::vector
   for (std::size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(v[i], expected[i], atol) << "at flat index " << i;
 }
 
+/// NaN and infinity, for expected values.
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+
+/// A float64 tensor of `sizes` holding `v` (row-major).
+inline Tensor f64(const std::vector<double>& v, const Shape& sizes) { return tensor(v, kFloat64).reshape(sizes); }
+/// A 1-D float64 tensor holding `v`.
+inline Tensor f64(const std::vector<double>& v) { return tensor(v, kFloat64); }
+/// A float64 leaf of `sizes` holding `v` that requires grad.
+inline Tensor leaf(const std::vector<double>& v, const Shape& sizes) { return f64(v, sizes).requires_grad_(true); }
+/// A 1-D float64 leaf holding `v` that requires grad.
+inline Tensor leaf(const std::vector<double>& v) { return f64(v).requires_grad_(true); }
+
+/// A float64 leaf with values drawn uniformly from [lo, hi) after manual_seed(seed).
+inline Tensor uniform_leaf(const Shape& sizes, double lo, double hi, std::uint64_t seed) {
+  manual_seed(seed);
+  return (rand(sizes, kFloat64) * (hi - lo) + lo).detach().requires_grad_(true);
+}
+
+/// EXPECT_TRUE(gradcheck(fn, inputs)) (failures throw with the details).
+inline void expect_gradcheck(const autograd::SingleOutputFn& fn, const std::vector<Tensor>& inputs) {
+  EXPECT_TRUE(autograd::gradcheck(fn, inputs));
+}
+
+/// EXPECT_TRUE(gradgradcheck(fn, inputs)).
+inline void expect_gradgradcheck(const autograd::SingleOutputFn& fn, const std::vector<Tensor>& inputs) {
+  EXPECT_TRUE(autograd::gradgradcheck(fn, inputs));
+}
+
 }  // namespace voxgrad::testing
 
 /// Expects `stmt` to throw voxgrad::Error whose message contains `substr`.
@@ -47,4 +78,15 @@ inline void expect_values(const Tensor& t, const Shape& sizes, const std::vector
       EXPECT_NE(std::string(e.what()).find(substr), std::string::npos)                       \
           << "message was: " << e.what();                                                    \
     }                                                                                        \
+  } while (false)
+
+/// Expects `stmt` to throw voxgrad::Error whose message is exactly `text`.
+#define EXPECT_ERROR_EQ(stmt, text)                                    \
+  do {                                                                 \
+    try {                                                              \
+      stmt;                                                            \
+      ADD_FAILURE() << "expected voxgrad::Error \"" << (text) << "\""; \
+    } catch (const ::voxgrad::Error& e) {                              \
+      EXPECT_EQ(std::string(e.what()), std::string(text));             \
+    }                                                                  \
   } while (false)

@@ -43,18 +43,6 @@ std::string dims_str(const std::array<std::int64_t, D>& d) {
   return fmt::format("({})", fmt::join(d, " x "));
 }
 
-std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* op) {
-  std::int64_t r;
-  VOXGRAD_CHECK(!__builtin_mul_overflow(a, b, &r), "{}: sizes overflow int64 ({} * {})", op, a, b);
-  return r;
-}
-
-std::int64_t checked_add(std::int64_t a, std::int64_t b, const char* op) {
-  std::int64_t r;
-  VOXGRAD_CHECK(!__builtin_add_overflow(a, b, &r), "{}: sizes overflow int64 ({} + {})", op, a, b);
-  return r;
-}
-
 // Ranks, groups and channels, checked on the D-dim shapes so that messages show what the caller
 // passed (the 3-D op checks the rest, and checks all of it again).
 template <std::size_t D>

@@ -15,17 +15,6 @@ namespace {
 
 using namespace voxgrad;
 
-/// Expects `stmt` to throw voxgrad::Error whose message is exactly `text`.
-#define EXPECT_ERROR_EQ(stmt, text)                                    \
-  do {                                                                 \
-    try {                                                              \
-      stmt;                                                            \
-      ADD_FAILURE() << "expected voxgrad::Error \"" << (text) << "\""; \
-    } catch (const ::voxgrad::Error& e) {                              \
-      EXPECT_EQ(std::string(e.what()), std::string(text));             \
-    }                                                                  \
-  } while (false)
-
 constexpr std::int64_t kHuge = std::int64_t{1} << 62;
 constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 

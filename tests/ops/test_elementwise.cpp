@@ -17,33 +17,14 @@ using voxgrad::testing::expect_close;
 using voxgrad::testing::expect_values;
 using voxgrad::testing::values;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-/// A float64 tensor of `sizes` holding `v` (row-major).
-Tensor f64(const std::vector<double>& v, const Shape& sizes) { return tensor(v, kFloat64).reshape(sizes); }
-Tensor f64(const std::vector<double>& v) { return tensor(v, kFloat64); }
-
-/// A float64 leaf that requires grad.
-Tensor leaf(const std::vector<double>& v, const Shape& sizes) { return f64(v, sizes).requires_grad_(true); }
-Tensor leaf(const std::vector<double>& v) { return f64(v).requires_grad_(true); }
-
-/// Deterministic float64 leaf with values in [lo, hi) (distinct, away from kinks by construction of
-/// the callers' ranges).
-Tensor uniform_leaf(const Shape& sizes, double lo, double hi, std::uint64_t seed) {
-  manual_seed(seed);
-  return (rand(sizes, kFloat64) * (hi - lo) + lo).detach().requires_grad_(true);
-}
-
+using voxgrad::testing::expect_gradcheck;
+using voxgrad::testing::expect_gradgradcheck;
+using voxgrad::testing::f64;
+using voxgrad::testing::kInf;
+using voxgrad::testing::kNaN;
+using voxgrad::testing::leaf;
+using voxgrad::testing::uniform_leaf;
 using Fn = autograd::SingleOutputFn;
-
-void expect_gradcheck(const Fn& fn, const std::vector<Tensor>& inputs) {
-  EXPECT_TRUE(autograd::gradcheck(fn, inputs));
-}
-
-void expect_gradgradcheck(const Fn& fn, const std::vector<Tensor>& inputs) {
-  EXPECT_TRUE(autograd::gradgradcheck(fn, inputs));
-}
 
 // --- values in float32 and float64 -----------------------------------------------------------------
 
