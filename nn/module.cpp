@@ -191,6 +191,12 @@ std::vector<std::shared_ptr<Module>> Module::modules(bool include_self) const {
 
 // --- training state -----------------------------------------------------------------------------
 
+Tensor Module::forward(const Tensor&) {
+  throw Error(fmt::format("{}: this module has no single-tensor forward(); call its own forward "
+                          "overload, or override Module::forward to use it in a container",
+                          name()));
+}
+
 void Module::train(bool on) {
   is_training_ = on;
   for (const auto& [name, child] : children_) child->train(on);

@@ -67,6 +67,11 @@ class Module : public std::enable_shared_from_this<Module> {
   /// The modules of named_modules().
   std::vector<std::shared_ptr<Module>> modules(bool include_self = true) const;
 
+  // --- forward --------------------------------------------------------------------------------
+  /// Applies the module to one tensor. Layers override it, and containers such as Sequential call
+  /// it; the base throws voxgrad::Error naming the module (for models whose forward differs).
+  virtual Tensor forward(const Tensor& input);
+
   // --- training state -------------------------------------------------------------------------
   /// Sets training mode on this module and every descendant.
   virtual void train(bool on = true);

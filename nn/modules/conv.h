@@ -90,7 +90,7 @@ template <std::size_t D>
 class ConvNd : public Module {
  public:
   /// Applies the convolution to (N, C, spatial...) or unbatched (C, spatial...) input.
-  Tensor forward(const Tensor& input);
+  Tensor forward(const Tensor& input) override;
   /// Re-draws weight (kaiming_uniform_ with a = √5) and bias (U(±1/√fan_in)) in place.
   void reset_parameters();
   /// The options the module was built with.
@@ -117,7 +117,9 @@ class ConvTransposeNd : public Module {
  public:
   /// Applies the transposed convolution; a non-empty `output_size` (D spatial sizes, or the full
   /// output shape) picks the output_padding that yields that size, overriding the option.
-  Tensor forward(const Tensor& input, IntArrayRef output_size = {});
+  Tensor forward(const Tensor& input, IntArrayRef output_size);
+  /// forward(input, {}): the output size given by the options' output_padding.
+  Tensor forward(const Tensor& input) override { return forward(input, IntArrayRef{}); }
   /// Re-draws weight (kaiming_uniform_ with a = √5) and bias (U(±1/√fan_in)) in place.
   void reset_parameters();
   /// The options the module was built with.

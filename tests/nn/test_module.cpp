@@ -302,3 +302,12 @@ TEST(Module, OverriddenPrettyPrintIsUsedForChildren) {
 }
 
 }  // namespace
+
+TEST(Module, BaseForwardNamesTheModuleThatHasNone) {
+  struct Plain : voxgrad::nn::Module {};
+  auto m = std::make_shared<Plain>();
+  EXPECT_ERROR_CONTAINS(m->forward(voxgrad::zeros({1})), "Plain: this module has no single-tensor forward()");
+  auto up = std::make_shared<voxgrad::nn::ConvTranspose3d>(voxgrad::nn::ConvTranspose3dOptions(2, 1, 2).stride(2));
+  std::shared_ptr<voxgrad::nn::Module> as_base = up;
+  EXPECT_EQ(as_base->forward(voxgrad::zeros({1, 2, 3, 3, 3})).sizes(), (voxgrad::Shape{1, 1, 6, 6, 6}));
+}
