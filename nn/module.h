@@ -15,6 +15,9 @@ class Module;
 
 /// Tensors with their (dotted) names, in registration order.
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+/// A state dict: named tensors in order, as PyTorch's OrderedDict (modules, optimizers and
+/// checkpoints all use this one type).
+using StateDict = NamedTensors;
 /// Modules with their (dotted) names, in registration order.
 using NamedModules = std::vector<std::pair<std::string, std::shared_ptr<Module>>>;
 
