@@ -1,0 +1,147 @@
+#pragma once
+
+#include "voxgrad/core/tensor.h"
+#include "voxgrad/nn/functional/loss.h"
+#include "voxgrad/nn/module.h"
+
+namespace voxgrad::nn {
+
+/// Mean squared error, as torch::nn::MSELoss: `MSELoss(MSELossOptions(kSum))`.
+class MSELoss : public Cloneable<MSELoss> {
+ public:
+  /// Builds the loss (kMean by default).
+  explicit MSELoss(const MSELossOptions& options = {}) : options_(options) {}
+  /// Nothing to create.
+  void reset() {}
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::mse_loss(input, target, options).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  /// The options the loss was built with.
+  const MSELossOptions& options() const { return options_; }
+
+ private:
+  MSELossOptions options_;
+};
+
+/// Mean absolute error, as torch::nn::L1Loss.
+class L1Loss : public Cloneable<L1Loss> {
+ public:
+  /// Builds the loss (kMean by default).
+  explicit L1Loss(const L1LossOptions& options = {}) : options_(options) {}
+  /// Nothing to create.
+  void reset() {}
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::l1_loss(input, target, options).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  /// The options the loss was built with.
+  const L1LossOptions& options() const { return options_; }
+
+ private:
+  L1LossOptions options_;
+};
+
+/// Huber-like smooth L1 loss, as torch::nn::SmoothL1Loss: `SmoothL1Loss(SmoothL1LossOptions().beta(0.5))`.
+class SmoothL1Loss : public Cloneable<SmoothL1Loss> {
+ public:
+  /// Builds the loss (kMean, beta 1 by default).
+  explicit SmoothL1Loss(const SmoothL1LossOptions& options = {}) : options_(options) {}
+  /// Nothing to create.
+  void reset() {}
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::smooth_l1_loss(input, target, options).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  /// The options the loss was built with.
+  const SmoothL1LossOptions& options() const { return options_; }
+
+ private:
+  SmoothL1LossOptions options_;
+};
+
+/// Binary cross entropy on probabilities, as torch::nn::BCELoss; the weight is buffer "weight".
+class BCELoss : public Cloneable<BCELoss> {
+ public:
+  /// Builds the loss (kMean, no weight by default).
+  explicit BCELoss(const BCELossOptions& options = {});
+  /// Registers the weight buffer (if the options have one).
+  void reset();
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::binary_cross_entropy(input, target, options with the buffer as weight).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  /// The options the loss was built with.
+  const BCELossOptions& options() const { return options_; }
+  /// Buffer "weight", a copy of options().weight() (undefined without a weight).
+  Tensor weight;
+
+ private:
+  BCELossOptions options_;
+};
+
+/// Binary cross entropy on logits, as torch::nn::BCEWithLogitsLoss; buffers "weight", "pos_weight".
+class BCEWithLogitsLoss : public Cloneable<BCEWithLogitsLoss> {
+ public:
+  /// Builds the loss (kMean, no weights by default).
+  explicit BCEWithLogitsLoss(const BCEWithLogitsLossOptions& options = {});
+  /// Registers the weight and pos_weight buffers (those the options have).
+  void reset();
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::binary_cross_entropy_with_logits(input, target, options with the buffers).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  /// The options the loss was built with.
+  const BCEWithLogitsLossOptions& options() const { return options_; }
+  /// Buffer "weight", a copy of options().weight() (undefined without a weight).
+  Tensor weight;
+  /// Buffer "pos_weight", a copy of options().pos_weight() (undefined without one).
+  Tensor pos_weight;
+
+ private:
+  BCEWithLogitsLossOptions options_;
+};
+
+/// Negative log likelihood of class indices, as torch::nn::NLLLoss; the class weights are buffer "weight".
+class NLLLoss : public Cloneable<NLLLoss> {
+ public:
+  /// Builds the loss (kMean, no weights, ignore_index −100 by default).
+  explicit NLLLoss(const NLLLossOptions& options = {});
+  /// Registers the weight buffer (if the options have one).
+  void reset();
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::nll_loss(input, target, options with the buffer as weight).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  /// The options the loss was built with.
+  const NLLLossOptions& options() const { return options_; }
+  /// Buffer "weight", a copy of options().weight() (undefined without class weights).
+  Tensor weight;
+
+ private:
+  NLLLossOptions options_;
+};
+
+/// Cross entropy of logits and class indices (or probabilities), as torch::nn::CrossEntropyLoss:
+/// `CrossEntropyLoss(CrossEntropyLossOptions().weight(w).ignore_index(255).label_smoothing(0.1))`;
+/// the class weights are buffer "weight".
+class CrossEntropyLoss : public Cloneable<CrossEntropyLoss> {
+ public:
+  /// Builds the loss (kMean, no weights, ignore_index −100, no smoothing by default).
+  explicit CrossEntropyLoss(const CrossEntropyLossOptions& options = {});
+  /// Registers the weight buffer (if the options have one).
+  void reset();
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::cross_entropy(input, target, options with the buffer as weight).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  /// The options the loss was built with.
+  const CrossEntropyLossOptions& options() const { return options_; }
+  /// Buffer "weight", a copy of options().weight() (undefined without class weights).
+  Tensor weight;
+
+ private:
+  CrossEntropyLossOptions options_;
+};
+
+}  // namespace voxgrad::nn

@@ -1,0 +1,131 @@
+#include "voxgrad/optim/adam.h"
+
+#include <cmath>
+
+#include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+#include "voxgrad/ops/elementwise.h"
+#include "voxgrad/optim/detail/adam_update.h"
+
+namespace voxgrad::optim {
+
+namespace detail {
+
+void check_adam_hyper(const AdamHyper& h, const char* op) {
+  VOXGRAD_CHECK(h.lr >= 0.0, "{}: invalid learning rate: {}", op, h.lr);
+  VOXGRAD_CHECK(h.eps >= 0.0, "{}: invalid epsilon value: {}", op, h.eps);
+  VOXGRAD_CHECK(h.beta1 >= 0.0 && h.beta1 < 1.0, "{}: invalid beta parameter at index 0: {}", op, h.beta1);
+  VOXGRAD_CHECK(h.beta2 >= 0.0 && h.beta2 < 1.0, "{}: invalid beta parameter at index 1: {}", op, h.beta2);
+  VOXGRAD_CHECK(h.weight_decay >= 0.0, "{}: invalid weight_decay value: {}", op, h.weight_decay);
+}
+
+// PyTorch 1.13's _single_tensor_adam / _single_tensor_adamw, statement by statement. The bias
+// corrections are computed in double from the step count, as Python does.
+void adam_update(Tensor& param, ParamState& state, const AdamHyper& h) {
+  Tensor grad = h.maximize ? -param.grad() : param.grad();
+  if (state.empty()) {
+    state.emplace_back("step", zeros({}, kFloat64));
+    state.emplace_back("exp_avg", zeros_like(param));
+    state.emplace_back("exp_avg_sq", zeros_like(param));
+    if (h.amsgrad) state.emplace_back("max_exp_avg_sq", zeros_like(param));
+  }
+  Tensor* step_t = find_state(state, "step");
+  Tensor* exp_avg = find_state(state, "exp_avg");
+  Tensor* exp_avg_sq = find_state(state, "exp_avg_sq");
+  VOXGRAD_CHECK(step_t && exp_avg && exp_avg_sq, "{}: corrupted optimizer state (missing step or moments)",
+                h.decoupled ? "AdamW" : "Adam");
+
+  step_t->add_(1.0);
+  if (h.decoupled) {
+    param.mul_(1.0 - h.lr * h.weight_decay);
+  } else if (h.weight_decay != 0.0) {
+    grad = add(grad, param, h.weight_decay);
+  }
+  exp_avg->mul_(h.beta1).add_(grad, 1.0 - h.beta1);
+  exp_avg_sq->mul_(h.beta2).add_(grad * grad, 1.0 - h.beta2);  // addcmul_(grad, grad, 1 - β2)
+
+  const double step = step_t->item<double>();
+  const double bias_correction1 = 1.0 - std::pow(h.beta1, step);
+  const double bias_correction2 = 1.0 - std::pow(h.beta2, step);
+  const double step_size = h.lr / bias_correction1;
+  const double bias_correction2_sqrt = std::sqrt(bias_correction2);
+
+  Tensor denom;
+  if (h.amsgrad) {
+    Tensor* max_sq = find_state(state, "max_exp_avg_sq");
+    if (max_sq == nullptr) {  // amsgrad switched on after the first step
+      state.emplace_back("max_exp_avg_sq", zeros_like(param));
+      max_sq = &state.back().second;
+      exp_avg = find_state(state, "exp_avg");
+      exp_avg_sq = find_state(state, "exp_avg_sq");
+    }
+    // torch.maximum: the larger of the two (a NaN in the new second moment propagates).
+    max_sq->copy_(where(max_sq->ge(*exp_avg_sq), *max_sq, *exp_avg_sq));
+    denom = (max_sq->sqrt() / bias_correction2_sqrt).add_(h.eps);
+  } else {
+    denom = (exp_avg_sq->sqrt() / bias_correction2_sqrt).add_(h.eps);
+  }
+  param.add_(*exp_avg / denom, -step_size);  // addcdiv_(exp_avg, denom, -step_size)
+}
+
+}  // namespace detail
+
+namespace {
+
+detail::AdamHyper hyper(const AdamOptions& o) {
+  return {o.lr(), std::get<0>(o.betas()), std::get<1>(o.betas()), o.eps(), o.weight_decay(), o.amsgrad(),
+          o.maximize(), /*decoupled=*/false};
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, double>> AdamOptions::hyper_parameters() const {
+  return {{"lr", lr_},
+          {"betas.0", std::get<0>(betas_)},
+          {"betas.1", std::get<1>(betas_)},
+          {"eps", eps_},
+          {"weight_decay", weight_decay_},
+          {"amsgrad", amsgrad_ ? 1.0 : 0.0},
+          {"maximize", maximize_ ? 1.0 : 0.0}};
+}
+
+void AdamOptions::set_hyper_parameter(const std::string& name, double value) {
+  if (name == "lr") lr_ = value;
+  else if (name == "betas.0") std::get<0>(betas_) = value;
+  else if (name == "betas.1") std::get<1>(betas_) = value;
+  else if (name == "eps") eps_ = value;
+  else if (name == "weight_decay") weight_decay_ = value;
+  else if (name == "amsgrad") amsgrad_ = value != 0.0;
+  else if (name == "maximize") maximize_ = value != 0.0;
+  else throw Error(fmt::format("AdamOptions: unknown hyper-parameter \"{}\"", name));
+}
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& defaults)
+    : Adam(std::vector<OptimizerParamGroup>{OptimizerParamGroup(std::move(params))}, defaults) {}
+
+Adam::Adam(const std::vector<OptimizerParamGroup>& param_groups, const AdamOptions& defaults)
+    : Optimizer(defaults.clone()) {
+  check_options(defaults);
+  for (const OptimizerParamGroup& group : param_groups) add_param_group(group);
+}
+
+void Adam::check_options(const OptimizerOptions& options) const {
+  detail::check_adam_hyper(hyper(static_cast<const AdamOptions&>(options)), "Adam");
+}
+
+std::vector<std::string> Adam::state_names() const { return {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}; }
+
+Tensor Adam::step(const LossClosure& closure) {
+  Tensor loss = evaluate_closure(closure);
+  NoGradGuard no_grad;
+  for (OptimizerParamGroup& group : param_groups()) {
+    const detail::AdamHyper h = hyper(static_cast<const AdamOptions&>(group.options()));
+    for (Tensor& p : group.params()) {
+      if (p.grad().defined()) detail::adam_update(p, mutable_state(p), h);
+    }
+  }
+  return loss;
+}
+
+}  // namespace voxgrad::optim

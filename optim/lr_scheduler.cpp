@@ -1,0 +1,294 @@
+#include "voxgrad/optim/lr_scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numbers>
+
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+
+// PyTorch computes the lrs in Python, one rounding per operation. A fused multiply-add (which
+// -march=native lets the compiler form) changes the last bits, so contraction is off in this file.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+namespace voxgrad::optim {
+namespace {
+
+Tensor vector_tensor(const std::vector<double>& v) { return tensor(v, kFloat64); }
+
+std::vector<double> tensor_vector(const Tensor& t) {
+  const Tensor c = t.detach().to(kFloat64).contiguous();
+  const double* p = c.data_ptr<double>();
+  return std::vector<double>(p, p + c.numel());
+}
+
+// Reads `dict` into name → tensor, reporting duplicates and undefined tensors into `problems`.
+std::map<std::string, Tensor> index_dict(const nn::StateDict& dict, std::vector<std::string>& problems) {
+  std::map<std::string, Tensor> m;
+  for (const auto& [k, v] : dict) {
+    if (!v.defined()) problems.push_back(fmt::format("\"{}\" is an undefined tensor", k));
+    else if (!m.emplace(k, v).second) problems.push_back(fmt::format("duplicate key \"{}\"", k));
+  }
+  return m;
+}
+
+// Takes a one-element entry `key` from `m` (erasing it), or records a problem.
+std::optional<double> take_scalar(std::map<std::string, Tensor>& m, const std::string& key,
+                                  std::vector<std::string>& problems) {
+  const auto it = m.find(key);
+  if (it == m.end()) {
+    problems.push_back(fmt::format("missing key \"{}\"", key));
+    return std::nullopt;
+  }
+  const Tensor t = it->second;
+  m.erase(it);
+  if (t.numel() != 1) {
+    problems.push_back(fmt::format("\"{}\" must hold one value, but has shape {}", key, shape_str(t.sizes())));
+    return std::nullopt;
+  }
+  return t.to(kFloat64).item<double>();
+}
+
+// Takes a 1-D entry of `n` values from `m`, or records a problem.
+std::optional<std::vector<double>> take_vector(std::map<std::string, Tensor>& m, const std::string& key,
+                                               std::size_t n, std::vector<std::string>& problems) {
+  const auto it = m.find(key);
+  if (it == m.end()) {
+    problems.push_back(fmt::format("missing key \"{}\"", key));
+    return std::nullopt;
+  }
+  const Tensor t = it->second;
+  m.erase(it);
+  if (t.dim() != 1 || static_cast<std::size_t>(t.numel()) != n) {
+    problems.push_back(fmt::format("\"{}\" must have shape [{}] (one value per parameter group), but has shape {}",
+                                   key, n, shape_str(t.sizes())));
+    return std::nullopt;
+  }
+  return tensor_vector(t);
+}
+
+void report(const std::string& name, std::map<std::string, Tensor>& rest, std::vector<std::string>& problems) {
+  for (const auto& [k, v] : rest) problems.push_back(fmt::format("unexpected key \"{}\"", k));
+  if (!problems.empty()) {
+    throw Error(fmt::format("{}: error(s) in loading the state dict: {}", name, fmt::join(problems, "; ")));
+  }
+}
+
+std::int64_t as_count(double v) { return static_cast<std::int64_t>(std::llround(v)); }
+
+}  // namespace
+
+// =================================================================================================
+// LRScheduler
+// =================================================================================================
+
+LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
+  base_lrs_ = group_lrs();
+  last_lr_ = base_lrs_;
+}
+
+std::vector<double> LRScheduler::group_lrs() const {
+  std::vector<double> lrs;
+  for (const OptimizerParamGroup& g : optimizer_.param_groups()) lrs.push_back(g.options().get_lr());
+  return lrs;
+}
+
+void LRScheduler::initial_step() { step(); }
+
+void LRScheduler::step() {
+  VOXGRAD_CHECK(optimizer_.param_groups().size() == base_lrs_.size(),
+                "{}: the optimizer has {} parameter group(s), but the scheduler was created for {}", name(),
+                optimizer_.param_groups().size(), base_lrs_.size());
+  ++step_count_;
+  ++last_epoch_;
+  const std::vector<double> lrs = get_lr();
+  for (std::size_t i = 0; i < lrs.size(); ++i) optimizer_.param_groups()[i].options().set_lr(lrs[i]);
+  last_lr_ = lrs;
+}
+
+nn::StateDict LRScheduler::state_dict() const {
+  nn::StateDict d;
+  d.emplace_back("base_lrs", vector_tensor(base_lrs_));
+  d.emplace_back("last_epoch", scalar_tensor(static_cast<double>(last_epoch_), kFloat64));
+  d.emplace_back("_step_count", scalar_tensor(static_cast<double>(step_count_), kFloat64));
+  d.emplace_back("_last_lr", vector_tensor(last_lr_));
+  for (const auto& [k, v] : hyper_parameters()) d.emplace_back(k, scalar_tensor(v, kFloat64));
+  return d;
+}
+
+void LRScheduler::load_state_dict(const nn::StateDict& state_dict) {
+  std::vector<std::string> problems;
+  auto m = index_dict(state_dict, problems);
+  const std::size_t n = base_lrs_.size();
+  const auto base = take_vector(m, "base_lrs", n, problems);
+  const auto last = take_vector(m, "_last_lr", n, problems);
+  const auto epoch = take_scalar(m, "last_epoch", problems);
+  const auto count = take_scalar(m, "_step_count", problems);
+  std::vector<std::pair<std::string, double>> hp;
+  for (const auto& [k, unused] : hyper_parameters()) {
+    if (auto v = take_scalar(m, k, problems)) hp.emplace_back(k, *v);
+  }
+  report(name(), m, problems);
+  base_lrs_ = *base;
+  last_lr_ = *last;
+  last_epoch_ = as_count(*epoch);
+  step_count_ = as_count(*count);
+  for (const auto& [k, v] : hp) set_hyper_parameter(k, v);
+}
+
+// =================================================================================================
+// StepLR
+// =================================================================================================
+
+StepLR::StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma)
+    : LRScheduler(optimizer), step_size_(step_size), gamma_(gamma) {
+  VOXGRAD_CHECK(step_size > 0, "StepLR: step_size must be positive (got {})", step_size);
+  initial_step();
+}
+
+std::vector<double> StepLR::get_lr() {
+  std::vector<double> lrs = group_lrs();
+  if (last_epoch() == 0 || last_epoch() % step_size_ != 0) return lrs;
+  for (double& lr : lrs) lr = lr * gamma_;
+  return lrs;
+}
+
+std::vector<std::pair<std::string, double>> StepLR::hyper_parameters() const {
+  return {{"step_size", static_cast<double>(step_size_)}, {"gamma", gamma_}};
+}
+
+void StepLR::set_hyper_parameter(const std::string& name, double value) {
+  if (name == "step_size") step_size_ = std::max<std::int64_t>(1, as_count(value));
+  else if (name == "gamma") gamma_ = value;
+}
+
+// =================================================================================================
+// CosineAnnealingLR
+// =================================================================================================
+
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min)
+    : LRScheduler(optimizer), t_max_(T_max), eta_min_(eta_min) {
+  VOXGRAD_CHECK(T_max > 0, "CosineAnnealingLR: T_max must be positive (got {})", T_max);
+  initial_step();
+}
+
+std::vector<double> CosineAnnealingLR::get_lr() {
+  // PyTorch 1.13, term by term and in its evaluation order (Python evaluates left to right).
+  constexpr double pi = std::numbers::pi;
+  const double e = static_cast<double>(last_epoch());
+  const double t = static_cast<double>(t_max_);
+  std::vector<double> lrs = group_lrs();
+  if (last_epoch() == 0) return lrs;
+  if ((last_epoch() - 1 - t_max_) % (2 * t_max_) == 0) {
+    for (std::size_t i = 0; i < lrs.size(); ++i) {
+      lrs[i] = lrs[i] + (base_lrs()[i] - eta_min_) * (1 - std::cos(pi / t)) / 2;
+    }
+    return lrs;
+  }
+  for (double& lr : lrs) {
+    lr = (1 + std::cos(pi * e / t)) / (1 + std::cos(pi * (e - 1) / t)) * (lr - eta_min_) + eta_min_;
+  }
+  return lrs;
+}
+
+std::vector<std::pair<std::string, double>> CosineAnnealingLR::hyper_parameters() const {
+  return {{"T_max", static_cast<double>(t_max_)}, {"eta_min", eta_min_}};
+}
+
+void CosineAnnealingLR::set_hyper_parameter(const std::string& name, double value) {
+  if (name == "T_max") t_max_ = std::max<std::int64_t>(1, as_count(value));
+  else if (name == "eta_min") eta_min_ = value;
+}
+
+// =================================================================================================
+// ReduceLROnPlateau
+// =================================================================================================
+
+ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, const ReduceLROnPlateauOptions& options)
+    : optimizer_(optimizer), options_(options) {
+  const auto& o = options_;
+  VOXGRAD_CHECK(o.factor() < 1.0, "ReduceLROnPlateau: factor should be < 1.0 (got {})", o.factor());
+  VOXGRAD_CHECK(o.patience() >= 0, "ReduceLROnPlateau: patience must be non-negative (got {})", o.patience());
+  VOXGRAD_CHECK(o.cooldown() >= 0, "ReduceLROnPlateau: cooldown must be non-negative (got {})", o.cooldown());
+  const std::size_t groups = optimizer.param_groups().size();
+  if (o.min_lr().size() == 1) {
+    min_lrs_.assign(groups, o.min_lr()[0]);
+  } else {
+    VOXGRAD_CHECK(o.min_lr().size() == groups, "ReduceLROnPlateau: expected {} min_lrs (or one), got {}", groups,
+                  o.min_lr().size());
+    min_lrs_ = o.min_lr();
+  }
+  best_ = o.mode() == ReduceLROnPlateauOptions::Min ? std::numeric_limits<double>::infinity()
+                                                    : -std::numeric_limits<double>::infinity();
+  for (const OptimizerParamGroup& g : optimizer_.param_groups()) last_lr_.push_back(g.options().get_lr());
+}
+
+bool ReduceLROnPlateau::is_better(double a, double best) const {
+  const double th = options_.threshold();
+  const bool rel = options_.threshold_mode() == ReduceLROnPlateauOptions::Rel;
+  if (options_.mode() == ReduceLROnPlateauOptions::Min) return rel ? a < best * (1. - th) : a < best - th;
+  return rel ? a > best * (th + 1.) : a > best + th;
+}
+
+void ReduceLROnPlateau::step(double metric) {
+  VOXGRAD_CHECK(optimizer_.param_groups().size() == min_lrs_.size(),
+                "ReduceLROnPlateau: the optimizer has {} parameter group(s), but the scheduler was created for {}",
+                optimizer_.param_groups().size(), min_lrs_.size());
+  ++last_epoch_;
+  if (is_better(metric, best_)) {
+    best_ = metric;
+    num_bad_epochs_ = 0;
+  } else {
+    ++num_bad_epochs_;
+  }
+  if (cooldown_counter_ > 0) {
+    --cooldown_counter_;
+    num_bad_epochs_ = 0;  // bad epochs in cooldown do not count
+  }
+  if (num_bad_epochs_ > options_.patience()) {
+    auto& groups = optimizer_.param_groups();
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+      const double old_lr = groups[i].options().get_lr();
+      const double new_lr = std::max(old_lr * options_.factor(), min_lrs_[i]);
+      if (old_lr - new_lr > options_.eps()) groups[i].options().set_lr(new_lr);
+    }
+    cooldown_counter_ = options_.cooldown();
+    num_bad_epochs_ = 0;
+  }
+  last_lr_.clear();
+  for (const OptimizerParamGroup& g : optimizer_.param_groups()) last_lr_.push_back(g.options().get_lr());
+}
+
+nn::StateDict ReduceLROnPlateau::state_dict() const {
+  nn::StateDict d;
+  d.emplace_back("best", scalar_tensor(best_, kFloat64));
+  d.emplace_back("num_bad_epochs", scalar_tensor(static_cast<double>(num_bad_epochs_), kFloat64));
+  d.emplace_back("cooldown_counter", scalar_tensor(static_cast<double>(cooldown_counter_), kFloat64));
+  d.emplace_back("last_epoch", scalar_tensor(static_cast<double>(last_epoch_), kFloat64));
+  d.emplace_back("_last_lr", vector_tensor(last_lr_));
+  return d;
+}
+
+void ReduceLROnPlateau::load_state_dict(const nn::StateDict& state_dict) {
+  std::vector<std::string> problems;
+  auto m = index_dict(state_dict, problems);
+  const auto best = take_scalar(m, "best", problems);
+  const auto bad = take_scalar(m, "num_bad_epochs", problems);
+  const auto cool = take_scalar(m, "cooldown_counter", problems);
+  const auto epoch = take_scalar(m, "last_epoch", problems);
+  const auto last = take_vector(m, "_last_lr", min_lrs_.size(), problems);
+  report("ReduceLROnPlateau", m, problems);
+  best_ = *best;
+  num_bad_epochs_ = as_count(*bad);
+  cooldown_counter_ = as_count(*cool);
+  last_epoch_ = as_count(*epoch);
+  last_lr_ = *last;
+}
+
+}  // namespace voxgrad::optim

@@ -1,0 +1,184 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "voxgrad/nn/arg.h"
+#include "voxgrad/nn/module.h"
+#include "voxgrad/optim/optimizer.h"
+
+namespace voxgrad::optim {
+
+/// Base of the epoch-based LR schedulers, as torch.optim.lr_scheduler._LRScheduler (PyTorch 1.13):
+/// construction records each group's lr as its base lr and performs the initial step (epoch 0,
+/// lrs unchanged); each step() then advances one epoch and writes new lrs into the optimizer's
+/// groups. Call it after optimizer.step(), once per epoch. The scheduler keeps a reference to the
+/// optimizer, which must outlive it.
+class LRScheduler {
+ public:
+  /// Schedulers are polymorphic.
+  virtual ~LRScheduler() = default;
+  /// Not copyable (it refers to its optimizer).
+  LRScheduler(const LRScheduler&) = delete;
+  /// Not copyable.
+  LRScheduler& operator=(const LRScheduler&) = delete;
+
+  /// Advances one epoch and sets every group's lr. Throws if the optimizer's group count changed.
+  void step();
+  /// The lrs the last step set (one per group), as PyTorch's get_last_lr().
+  const std::vector<double>& get_last_lr() const { return last_lr_; }
+  /// The current epoch (0 right after construction).
+  std::int64_t last_epoch() const { return last_epoch_; }
+  /// Each group's lr when the scheduler was created.
+  const std::vector<double>& base_lrs() const { return base_lrs_; }
+
+  /// The scheduler's state as float64 tensors: "base_lrs", "_last_lr" (1-D), "last_epoch",
+  /// "_step_count" and the scheduler's own hyper-parameters (0-d), as PyTorch's state_dict() keys.
+  nn::StateDict state_dict() const;
+  /// Restores a state_dict() of the same scheduler type with as many groups; every problem is
+  /// reported in one voxgrad::Error and nothing changes unless all entries are valid.
+  void load_state_dict(const nn::StateDict& state_dict);
+
+ protected:
+  /// Records the base lrs (call initial_step() at the end of the derived constructor).
+  explicit LRScheduler(Optimizer& optimizer);
+  /// PyTorch's initial step: epoch −1 → 0, which keeps the lrs.
+  void initial_step();
+  /// The new lr of each group for last_epoch() (already advanced); may read the groups' lrs.
+  virtual std::vector<double> get_lr() = 0;
+  /// The scheduler's name for messages ("StepLR").
+  virtual std::string name() const = 0;
+  /// The scheduler's own hyper-parameters by PyTorch name (saved in the state dict).
+  virtual std::vector<std::pair<std::string, double>> hyper_parameters() const = 0;
+  /// Sets one of hyper_parameters() (called by load_state_dict after validation).
+  virtual void set_hyper_parameter(const std::string& name, double value) = 0;
+  /// The lr of every group, in order.
+  std::vector<double> group_lrs() const;
+
+  /// The optimizer whose lrs are scheduled.
+  Optimizer& optimizer_;
+
+ private:
+  std::vector<double> base_lrs_;
+  std::vector<double> last_lr_;
+  std::int64_t last_epoch_ = -1;
+  std::int64_t step_count_ = 0;
+};
+
+/// Multiplies each group's lr by gamma every step_size epochs, as torch.optim.lr_scheduler.StepLR:
+/// lr(epoch) = base_lr · gamma^⌊epoch / step_size⌋ (computed recursively, as PyTorch, so the printed
+/// values match PyTorch's bit for bit).
+class StepLR : public LRScheduler {
+ public:
+  /// `StepLR(optimizer, /*step_size=*/30, /*gamma=*/0.1)`; step_size must be positive.
+  StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
+
+ protected:
+  /// The group lrs, times gamma when the epoch is a positive multiple of step_size.
+  std::vector<double> get_lr() override;
+  /// "StepLR".
+  std::string name() const override { return "StepLR"; }
+  /// step_size, gamma.
+  std::vector<std::pair<std::string, double>> hyper_parameters() const override;
+  /// Sets step_size or gamma.
+  void set_hyper_parameter(const std::string& name, double value) override;
+
+ private:
+  std::int64_t step_size_;
+  double gamma_;
+};
+
+/// Cosine annealing from each base lr to eta_min over T_max epochs, as
+/// torch.optim.lr_scheduler.CosineAnnealingLR: PyTorch 1.13's recursive form, evaluated exactly as
+/// PyTorch does, which equals the closed form eta_min + (base − eta_min)·(1 + cos(π·epoch/T_max))/2
+/// and continues as a cosine of period 2·T_max after T_max.
+class CosineAnnealingLR : public LRScheduler {
+ public:
+  /// `CosineAnnealingLR(optimizer, /*T_max=*/100, /*eta_min=*/1e-5)`; T_max must be positive.
+  CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min = 0.0);
+
+ protected:
+  /// PyTorch's recursive update of each group's lr.
+  std::vector<double> get_lr() override;
+  /// "CosineAnnealingLR".
+  std::string name() const override { return "CosineAnnealingLR"; }
+  /// T_max, eta_min.
+  std::vector<std::pair<std::string, double>> hyper_parameters() const override;
+  /// Sets T_max or eta_min.
+  void set_hyper_parameter(const std::string& name, double value) override;
+
+ private:
+  std::int64_t t_max_;
+  double eta_min_;
+};
+
+/// Options of ReduceLROnPlateau, as PyTorch's arguments:
+/// `ReduceLROnPlateauOptions().mode(ReduceLROnPlateauOptions::Max).factor(0.5).patience(3)`.
+struct ReduceLROnPlateauOptions {
+  /// Whether the metric should go down (Min, e.g. a loss) or up (Max, e.g. an accuracy).
+  enum Mode { Min, Max };
+  /// How `threshold` defines a significant improvement: relative (Rel) or absolute (Abs).
+  enum ThresholdMode { Rel, Abs };
+  /// Min or Max.
+  VOXGRAD_ARG(Mode, mode) = Min;
+  /// Factor by which the lr is reduced (new_lr = lr · factor; must be < 1).
+  VOXGRAD_ARG(double, factor) = 0.1;
+  /// Number of epochs without improvement tolerated before the lr is reduced.
+  VOXGRAD_ARG(std::int64_t, patience) = 10;
+  /// Minimum change that counts as an improvement.
+  VOXGRAD_ARG(double, threshold) = 1e-4;
+  /// Rel: better than best·(1 ∓ threshold); Abs: better than best ∓ threshold.
+  VOXGRAD_ARG(ThresholdMode, threshold_mode) = Rel;
+  /// Epochs to wait after a reduction before counting bad epochs again.
+  VOXGRAD_ARG(std::int64_t, cooldown) = 0;
+  /// Lower bound on the lr: one value for all groups, or one per group.
+  VOXGRAD_ARG(std::vector<double>, min_lr) = {0.0};
+  /// A reduction smaller than eps is skipped.
+  VOXGRAD_ARG(double, eps) = 1e-8;
+};
+
+/// Reduces the lr when a metric has stopped improving, as torch.optim.lr_scheduler.ReduceLROnPlateau
+/// (PyTorch 1.13): after more than `patience` epochs without improvement each group's lr becomes
+/// max(lr · factor, min_lr) (skipped if the change is at most eps), then `cooldown` epochs pass
+/// before bad epochs count again.
+class ReduceLROnPlateau {
+ public:
+  /// Schedules `optimizer` (which must outlive the scheduler); throws for factor ≥ 1, negative
+  /// patience or cooldown, or a min_lr list whose length is neither 1 nor the number of groups.
+  explicit ReduceLROnPlateau(Optimizer& optimizer, const ReduceLROnPlateauOptions& options = {});
+
+  /// Records one epoch's metric and reduces the lrs if it has plateaued.
+  void step(double metric);
+  /// Each group's lr after the last step (the current lrs before the first).
+  const std::vector<double>& get_last_lr() const { return last_lr_; }
+  /// The best metric so far (+inf for Min, −inf for Max before the first step).
+  double best() const { return best_; }
+  /// Consecutive epochs without improvement.
+  std::int64_t num_bad_epochs() const { return num_bad_epochs_; }
+  /// Epochs left in the current cooldown.
+  std::int64_t cooldown_counter() const { return cooldown_counter_; }
+  /// The number of steps taken.
+  std::int64_t last_epoch() const { return last_epoch_; }
+  /// The options the scheduler was built with.
+  const ReduceLROnPlateauOptions& options() const { return options_; }
+
+  /// "best", "num_bad_epochs", "cooldown_counter", "last_epoch" (0-d) and "_last_lr" (1-D), float64.
+  nn::StateDict state_dict() const;
+  /// Restores a state_dict(); every problem is reported in one voxgrad::Error.
+  void load_state_dict(const nn::StateDict& state_dict);
+
+ private:
+  bool is_better(double a, double best) const;
+
+  Optimizer& optimizer_;
+  ReduceLROnPlateauOptions options_;
+  std::vector<double> min_lrs_;
+  double best_;
+  std::int64_t num_bad_epochs_ = 0;
+  std::int64_t cooldown_counter_ = 0;
+  std::int64_t last_epoch_ = 0;
+  std::vector<double> last_lr_;
+};
+
+}  // namespace voxgrad::optim

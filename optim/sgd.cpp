@@ -1,0 +1,74 @@
+#include "voxgrad/optim/sgd.h"
+
+#include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/ops/elementwise.h"
+
+namespace voxgrad::optim {
+
+std::vector<std::pair<std::string, double>> SGDOptions::hyper_parameters() const {
+  return {{"lr", lr_},
+          {"momentum", momentum_},
+          {"dampening", dampening_},
+          {"weight_decay", weight_decay_},
+          {"nesterov", nesterov_ ? 1.0 : 0.0},
+          {"maximize", maximize_ ? 1.0 : 0.0}};
+}
+
+void SGDOptions::set_hyper_parameter(const std::string& name, double value) {
+  if (name == "lr") lr_ = value;
+  else if (name == "momentum") momentum_ = value;
+  else if (name == "dampening") dampening_ = value;
+  else if (name == "weight_decay") weight_decay_ = value;
+  else if (name == "nesterov") nesterov_ = value != 0.0;
+  else if (name == "maximize") maximize_ = value != 0.0;
+  else throw Error(fmt::format("SGDOptions: unknown hyper-parameter \"{}\"", name));
+}
+
+SGD::SGD(std::vector<Tensor> params, const SGDOptions& defaults)
+    : SGD(std::vector<OptimizerParamGroup>{OptimizerParamGroup(std::move(params))}, defaults) {}
+
+SGD::SGD(const std::vector<OptimizerParamGroup>& param_groups, const SGDOptions& defaults)
+    : Optimizer(defaults.clone()) {
+  check_options(defaults);
+  for (const OptimizerParamGroup& group : param_groups) add_param_group(group);
+}
+
+void SGD::check_options(const OptimizerOptions& options) const {
+  const auto& o = static_cast<const SGDOptions&>(options);
+  VOXGRAD_CHECK(o.lr() >= 0.0, "SGD: invalid learning rate: {}", o.lr());
+  VOXGRAD_CHECK(o.momentum() >= 0.0, "SGD: invalid momentum value: {}", o.momentum());
+  VOXGRAD_CHECK(o.weight_decay() >= 0.0, "SGD: invalid weight_decay value: {}", o.weight_decay());
+  VOXGRAD_CHECK(!o.nesterov() || (o.momentum() > 0.0 && o.dampening() == 0.0),
+                "SGD: Nesterov momentum requires a momentum and zero dampening (got momentum={}, dampening={})",
+                o.momentum(), o.dampening());
+}
+
+Tensor SGD::step(const LossClosure& closure) {
+  Tensor loss = evaluate_closure(closure);
+  NoGradGuard no_grad;
+  for (OptimizerParamGroup& group : param_groups()) {
+    const auto& o = static_cast<const SGDOptions&>(group.options());
+    for (Tensor& p : group.params()) {
+      const Tensor grad = p.grad();
+      if (!grad.defined()) continue;
+      Tensor d = o.maximize() ? -grad : grad;
+      if (o.weight_decay() != 0.0) d = add(d, p, o.weight_decay());
+      if (o.momentum() != 0.0) {
+        ParamState& st = mutable_state(p);
+        Tensor* buf = find_state(st, "momentum_buffer");
+        if (buf == nullptr) {
+          st.emplace_back("momentum_buffer", d.detach().clone());
+          buf = &st.back().second;
+        } else {
+          buf->mul_(o.momentum()).add_(d, 1.0 - o.dampening());
+        }
+        d = o.nesterov() ? add(d, *buf, o.momentum()) : *buf;
+      }
+      p.add_(d, -o.lr());
+    }
+  }
+  return loss;
+}
+
+}  // namespace voxgrad::optim

@@ -1,0 +1,61 @@
+#pragma once
+// Reading the PyTorch fixtures written by tests/fixtures/optim/generate.py (nlohmann-json).
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <voxgrad/voxgrad.h>
+
+#ifndef VOXGRAD_FIXTURE_DIR
+#error "VOXGRAD_FIXTURE_DIR must be defined (tests/CMakeLists.txt sets it)"
+#endif
+
+namespace voxgrad::testing {
+
+/// The parsed JSON file `relative` (e.g. "optim/optimizers.json") under tests/fixtures.
+inline nlohmann::json load_fixture(const std::string& relative) {
+  const std::filesystem::path path = std::filesystem::path(VOXGRAD_FIXTURE_DIR) / relative;
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open fixture " + path.string());
+  return nlohmann::json::parse(in);
+}
+
+/// A number that the generator may have written as "nan", "inf" or "-inf".
+inline double json_number(const nlohmann::json& v) {
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
+    if (s == "inf") return std::numeric_limits<double>::infinity();
+    if (s == "-inf") return -std::numeric_limits<double>::infinity();
+    throw std::runtime_error("bad number in fixture: " + s);
+  }
+  return v.get<double>();
+}
+
+/// A tensor from {"dtype", "shape", "data"}; undefined for null. `dtype` overrides the stored dtype.
+inline Tensor json_tensor(const nlohmann::json& j, std::optional<DType> dtype = std::nullopt) {
+  if (j.is_null()) return Tensor();
+  Shape shape = j.at("shape").get<Shape>();
+  const std::string stored = j.at("dtype").get<std::string>();
+  const nlohmann::json& data = j.at("data");
+  if (stored == "int64") {
+    std::vector<std::int64_t> v;
+    for (const auto& x : data) v.push_back(x.get<std::int64_t>());
+    Tensor t = from_blob(v.data(), {static_cast<std::int64_t>(v.size())}).reshape(shape);
+    return dtype ? t.to(*dtype) : t;
+  }
+  std::vector<double> v;
+  for (const auto& x : data) v.push_back(json_number(x));
+  const DType want = dtype ? *dtype : (stored == "float32" ? kFloat32 : kFloat64);
+  return from_blob(v.data(), {static_cast<std::int64_t>(v.size())}).reshape(shape).to(want).contiguous();
+}
+
+}  // namespace voxgrad::testing
