@@ -1,0 +1,71 @@
+#include "voxgrad/nn/functional/upsampling.h"
+
+#include <array>
+#include <cmath>
+#include <string>
+
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/shape.h"
+#include "voxgrad/ops/upsample.h"
+
+namespace voxgrad {
+
+const char* interpolate_mode_name(InterpolateMode mode) {
+  return mode == InterpolateMode::Nearest ? "nearest" : "trilinear";
+}
+
+namespace nn::functional {
+
+Tensor interpolate(const Tensor& input, const InterpolateFuncOptions& options) {
+  const char* op = "interpolate";
+  VOXGRAD_CHECK(input.defined(), "{}: argument 'input' is an undefined tensor", op);
+  const InterpolateMode mode = options.mode();
+  VOXGRAD_CHECK(mode != kNearest || !options.align_corners().has_value(),
+                "{}: align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | "
+                "trilinear",
+                op);
+  VOXGRAD_CHECK(input.dim() == 5,
+                "{}: Got {}D input, but {} mode here resamples 3 spatial dims and needs 5D input (N, C, D, H, W)", op,
+                input.dim(), interpolate_mode_name(mode));
+  const auto& size = options.size();
+  const auto& scale = options.scale_factor();
+  VOXGRAD_CHECK(!(size && scale), "{}: only one of size or scale_factor should be defined", op);
+  VOXGRAD_CHECK(size || scale, "{}: either size or scale_factor should be defined", op);
+  const Shape in_spatial{input.size(2), input.size(3), input.size(4)};
+
+  std::array<std::int64_t, 3> out{};
+  std::array<std::optional<double>, 3> scales;
+  if (size) {
+    VOXGRAD_CHECK(size->size() == 1 || size->size() == 3,
+                  "{}: Input and output must have the same number of spatial dimensions, but got input with spatial "
+                  "dimensions of {} and output size of {}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
+                  "format and output size in (o1, o2, ...,oK) format.",
+                  op, shape_str(in_spatial), shape_str(*size));
+    VOXGRAD_CHECK(!options.recompute_scale_factor().value_or(false),
+                  "{}: recompute_scale_factor is not meaningful with an explicit size.", op);
+    for (std::size_t i = 0; i < 3; ++i) out[i] = (*size)[size->size() == 1 ? 0 : i];
+  } else {
+    VOXGRAD_CHECK(scale->size() == 1 || scale->size() == 3,
+                  "{}: Input and scale_factor must have the same number of spatial dimensions, but got input with "
+                  "spatial dimensions of {} and scale_factor of shape [{}]. Please provide input tensor in (N, C, d1, "
+                  "d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.",
+                  op, shape_str(in_spatial), fmt::join(*scale, ", "));
+    const bool recompute = options.recompute_scale_factor().value_or(false);
+    for (std::size_t i = 0; i < 3; ++i) {
+      const double f = (*scale)[scale->size() == 1 ? 0 : i];
+      const double product = static_cast<double>(in_spatial[i]) * f;
+      // floor(in · factor), as PyTorch; a factor that gives no finite int64 size is an error here.
+      VOXGRAD_CHECK(std::isfinite(product) && std::abs(product) < 9.2e18,
+                    "{}: scale_factor {} gives no valid output size for an input of spatial size {}", op, f,
+                    shape_str(in_spatial));
+      out[i] = static_cast<std::int64_t>(std::floor(product));
+      if (!recompute) scales[i] = f;
+    }
+  }
+  if (mode == kNearest) return upsample_nearest3d(input, {out[0], out[1], out[2]}, scales[0], scales[1], scales[2]);
+  return upsample_trilinear3d(input, {out[0], out[1], out[2]}, options.align_corners().value_or(false), scales[0],
+                              scales[1], scales[2]);
+}
+
+}  // namespace nn::functional
+}  // namespace voxgrad

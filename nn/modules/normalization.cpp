@@ -1,0 +1,190 @@
+#include "voxgrad/nn/modules/normalization.h"
+
+#include <fmt/format.h>
+
+#include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+#include "voxgrad/core/shape.h"
+#include "voxgrad/nn/detail/repr.h"
+
+namespace voxgrad::nn {
+namespace F = functional;
+namespace {
+
+// PyTorch's _NormBase state: weight/bias parameters (affine) and running_mean, running_var and
+// num_batches_tracked buffers (track_running_stats), in this registration order.
+struct NormState {
+  Tensor *weight, *bias, *running_mean, *running_var, *num_batches_tracked;
+};
+
+void register_norm_state(Module& m, const char* name, std::int64_t num_features, bool affine, bool track,
+                         const NormState& s) {
+  VOXGRAD_CHECK(num_features >= 0, "{}: num_features must be non-negative (got {})", name, num_features);
+  if (affine) {
+    *s.weight = m.register_parameter("weight", empty({num_features}));
+    *s.bias = m.register_parameter("bias", empty({num_features}));
+  }
+  if (track) {
+    *s.running_mean = m.register_buffer("running_mean", zeros({num_features}));
+    *s.running_var = m.register_buffer("running_var", ones({num_features}));
+    *s.num_batches_tracked = m.register_buffer("num_batches_tracked", zeros({}, kInt64));
+  }
+}
+
+void reset_running(const NormState& s) {
+  NoGradGuard no_grad;
+  if (s.running_mean->defined()) s.running_mean->zero_();
+  if (s.running_var->defined()) s.running_var->fill_(1.0);
+  if (s.num_batches_tracked->defined()) s.num_batches_tracked->zero_();
+}
+
+void reset_affine(Tensor& weight, Tensor& bias) {
+  NoGradGuard no_grad;
+  if (weight.defined()) weight.fill_(1.0);
+  if (bias.defined()) bias.zero_();
+}
+
+std::string norm_repr(std::int64_t num_features, double eps, const std::string& momentum, bool affine, bool track) {
+  return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features, detail::py_float(eps),
+                     momentum, detail::py_bool(affine), detail::py_bool(track));
+}
+
+}  // namespace
+
+// =================================================================================================
+// BatchNorm3d
+// =================================================================================================
+
+BatchNorm3d::BatchNorm3d(const BatchNorm3dOptions& options) : options_(options) { reset(); }
+
+void BatchNorm3d::reset() {
+  register_norm_state(*this, "BatchNorm3d", options_.num_features(), options_.affine(), options_.track_running_stats(),
+                      {&weight, &bias, &running_mean, &running_var, &num_batches_tracked});
+  reset_parameters();
+}
+
+void BatchNorm3d::reset_running_stats() {
+  reset_running({&weight, &bias, &running_mean, &running_var, &num_batches_tracked});
+}
+
+void BatchNorm3d::reset_parameters() {
+  reset_running_stats();
+  reset_affine(weight, bias);
+}
+
+Tensor BatchNorm3d::forward(const Tensor& input) {
+  VOXGRAD_CHECK(input.defined(), "BatchNorm3d: argument 'input' is an undefined tensor");
+  VOXGRAD_CHECK(input.dim() == 5, "BatchNorm3d: expected 5D input (got {}D input)", input.dim());
+  // As PyTorch's _BatchNorm.forward: count the batch, and with momentum=None average cumulatively.
+  double factor = options_.momentum().value_or(0.0);
+  if (is_training() && options_.track_running_stats() && num_batches_tracked.defined()) {
+    const std::int64_t batches = num_batches_tracked.item<std::int64_t>() + 1;
+    {
+      NoGradGuard no_grad;
+      num_batches_tracked.fill_(static_cast<double>(batches));  // (in-place add_ is for floating tensors)
+    }
+    if (!options_.momentum().has_value()) factor = 1.0 / static_cast<double>(batches);
+  }
+  // Eval without running statistics normalises with the batch's own.
+  const bool use_batch_stats = is_training() || !running_mean.defined();
+  const bool pass_running = !is_training() || options_.track_running_stats();
+  return F::batch_norm(input, pass_running ? running_mean : Tensor(), pass_running ? running_var : Tensor(),
+                       F::BatchNormFuncOptions()
+                           .weight(weight)
+                           .bias(bias)
+                           .training(use_batch_stats)
+                           .momentum(factor)
+                           .eps(options_.eps()));
+}
+
+std::string BatchNorm3d::extra_repr() const {
+  const auto& m = options_.momentum();
+  return norm_repr(options_.num_features(), options_.eps(), m ? detail::py_float(*m) : "None", options_.affine(),
+                   options_.track_running_stats());
+}
+
+// =================================================================================================
+// InstanceNorm3d
+// =================================================================================================
+
+InstanceNorm3d::InstanceNorm3d(const InstanceNorm3dOptions& options) : options_(options) { reset(); }
+
+void InstanceNorm3d::reset() {
+  register_norm_state(*this, "InstanceNorm3d", options_.num_features(), options_.affine(),
+                      options_.track_running_stats(),
+                      {&weight, &bias, &running_mean, &running_var, &num_batches_tracked});
+  reset_parameters();
+}
+
+void InstanceNorm3d::reset_running_stats() {
+  reset_running({&weight, &bias, &running_mean, &running_var, &num_batches_tracked});
+}
+
+void InstanceNorm3d::reset_parameters() {
+  reset_running_stats();
+  reset_affine(weight, bias);
+}
+
+Tensor InstanceNorm3d::forward(const Tensor& input) {
+  VOXGRAD_CHECK(input.defined(), "InstanceNorm3d: argument 'input' is an undefined tensor");
+  VOXGRAD_CHECK(input.dim() == 4 || input.dim() == 5, "InstanceNorm3d: expected 4D or 5D input (got {}D input)",
+                input.dim());
+  const std::int64_t channel_dim = input.dim() - 4;
+  if (options_.affine()) {
+    VOXGRAD_CHECK(input.size(channel_dim) == options_.num_features(),
+                  "InstanceNorm3d: expected input's size at dim={} to match num_features ({}), but got: {}.",
+                  channel_dim, options_.num_features(), input.size(channel_dim));
+  }
+  const Tensor x = input.dim() == 5 ? input : input.unsqueeze(0);
+  const Tensor y = F::instance_norm(x, F::InstanceNormFuncOptions()
+                                           .running_mean(running_mean)
+                                           .running_var(running_var)
+                                           .weight(weight)
+                                           .bias(bias)
+                                           .use_input_stats(is_training() || !options_.track_running_stats())
+                                           .momentum(options_.momentum())
+                                           .eps(options_.eps()));
+  return input.dim() == 5 ? y : y.squeeze(0);
+}
+
+std::string InstanceNorm3d::extra_repr() const {
+  return norm_repr(options_.num_features(), options_.eps(), detail::py_float(options_.momentum()), options_.affine(),
+                   options_.track_running_stats());
+}
+
+// =================================================================================================
+// GroupNorm
+// =================================================================================================
+
+GroupNorm::GroupNorm(const GroupNormOptions& options) : options_(options) {
+  VOXGRAD_CHECK(options_.num_groups() > 0, "GroupNorm: num_groups must be positive (got {})", options_.num_groups());
+  VOXGRAD_CHECK(options_.num_channels() >= 0, "GroupNorm: num_channels must be non-negative (got {})",
+                options_.num_channels());
+  VOXGRAD_CHECK(options_.num_channels() % options_.num_groups() == 0,
+                "GroupNorm: num_channels must be divisible by num_groups (got num_channels={}, num_groups={})",
+                options_.num_channels(), options_.num_groups());
+  reset();
+}
+
+void GroupNorm::reset() {
+  if (options_.affine()) {
+    weight = register_parameter("weight", empty({options_.num_channels()}));
+    bias = register_parameter("bias", empty({options_.num_channels()}));
+  }
+  reset_parameters();
+}
+
+void GroupNorm::reset_parameters() { reset_affine(weight, bias); }
+
+Tensor GroupNorm::forward(const Tensor& input) {
+  return F::group_norm(input,
+                       F::GroupNormFuncOptions(options_.num_groups()).weight(weight).bias(bias).eps(options_.eps()));
+}
+
+std::string GroupNorm::extra_repr() const {
+  return fmt::format("{}, {}, eps={}, affine={}", options_.num_groups(), options_.num_channels(),
+                     detail::py_float(options_.eps()), detail::py_bool(options_.affine()));
+}
+
+}  // namespace voxgrad::nn

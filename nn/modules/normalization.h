@@ -1,0 +1,171 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "voxgrad/core/tensor.h"
+#include "voxgrad/nn/arg.h"
+#include "voxgrad/nn/functional/normalization.h"
+#include "voxgrad/nn/module.h"
+
+namespace voxgrad::nn {
+
+/// Options for BatchNorm3d, as torch::nn::BatchNormOptions: `BatchNorm3dOptions(16).momentum(0.01)`.
+struct BatchNormOptions {
+  /// The one required option: the channel count C of the (N, C, D, H, W) input.
+  /* implicit */ BatchNormOptions(std::int64_t num_features) : num_features_(num_features) {}  // NOLINT
+  /// Channels C.
+  VOXGRAD_ARG(std::int64_t, num_features);
+  /// Added to the variance before the square root.
+  VOXGRAD_ARG(double, eps) = 1e-5;
+  /// Weight of each new batch in the running statistics; std::nullopt gives a cumulative average
+  /// (PyTorch's momentum=None: weight 1/num_batches_tracked).
+  VOXGRAD_ARG(std::optional<double>, momentum) = 0.1;
+  /// Learn a per-channel weight (initialised to 1) and bias (initialised to 0).
+  VOXGRAD_ARG(bool, affine) = true;
+  /// Keep running_mean, running_var and num_batches_tracked buffers and use them in eval mode.
+  VOXGRAD_ARG(bool, track_running_stats) = true;
+};
+/// Options for BatchNorm3d.
+using BatchNorm3dOptions = BatchNormOptions;
+
+/// Options for InstanceNorm3d, as torch::nn::InstanceNormOptions: `InstanceNorm3dOptions(16).affine(true)`.
+struct InstanceNormOptions {
+  /// The one required option: the channel count C.
+  /* implicit */ InstanceNormOptions(std::int64_t num_features) : num_features_(num_features) {}  // NOLINT
+  /// Channels C.
+  VOXGRAD_ARG(std::int64_t, num_features);
+  /// Added to the variance before the square root.
+  VOXGRAD_ARG(double, eps) = 1e-5;
+  /// Weight of each new batch in the running statistics.
+  VOXGRAD_ARG(double, momentum) = 0.1;
+  /// Learn a per-channel weight (initialised to 1) and bias (initialised to 0).
+  VOXGRAD_ARG(bool, affine) = false;
+  /// Keep running statistics (updated in training) and normalise with them in eval mode.
+  VOXGRAD_ARG(bool, track_running_stats) = false;
+};
+/// Options for InstanceNorm3d.
+using InstanceNorm3dOptions = InstanceNormOptions;
+
+/// Options for GroupNorm, as torch::nn::GroupNormOptions: `GroupNormOptions(4, 16).eps(1e-3)`.
+struct GroupNormOptions {
+  /// The two required options; num_channels must be divisible by num_groups.
+  GroupNormOptions(std::int64_t num_groups, std::int64_t num_channels)
+      : num_groups_(num_groups), num_channels_(num_channels) {}
+  /// Number of groups the channels are split into.
+  VOXGRAD_ARG(std::int64_t, num_groups);
+  /// Channels C of the (N, C, *) input.
+  VOXGRAD_ARG(std::int64_t, num_channels);
+  /// Added to the variance before the square root.
+  VOXGRAD_ARG(double, eps) = 1e-5;
+  /// Learn a per-channel weight (initialised to 1) and bias (initialised to 0).
+  VOXGRAD_ARG(bool, affine) = true;
+};
+
+/// Batch normalisation over (N, C, D, H, W) input, as torch::nn::BatchNorm3d. Training normalises
+/// with the batch's mean and biased variance over (N, D, H, W) and, with track_running_stats,
+/// increments num_batches_tracked and moves running_mean / running_var towards the batch mean and
+/// unbiased variance; eval normalises with the running statistics (or, without them, with the batch's).
+class BatchNorm3d : public Cloneable<BatchNorm3d> {
+ public:
+  /// Builds the layer: `BatchNorm3d(BatchNorm3dOptions(16).momentum(0.01))` or `BatchNorm3d(16)`.
+  explicit BatchNorm3d(const BatchNorm3dOptions& options);
+  /// Registers weight and bias (affine), running_mean, running_var and num_batches_tracked
+  /// (track_running_stats), then reset_parameters(); called by the constructor and by clone().
+  void reset();
+  /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
+  void reset_running_stats();
+  /// reset_running_stats(), weight = 1, bias = 0.
+  void reset_parameters();
+  /// Normalises a 5-D input (and updates the running statistics in training mode).
+  Tensor forward(const Tensor& input) override;
+  /// "16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True".
+  std::string extra_repr() const override;
+  /// The options the layer was built with.
+  const BatchNorm3dOptions& options() const { return options_; }
+
+  /// Per-channel scale (C); parameter "weight"; undefined without affine.
+  Tensor weight;
+  /// Per-channel shift (C); parameter "bias"; undefined without affine.
+  Tensor bias;
+  /// Running means (C, float32); buffer "running_mean"; undefined without track_running_stats.
+  Tensor running_mean;
+  /// Running unbiased variances (C, float32); buffer "running_var".
+  Tensor running_var;
+  /// Number of training batches seen (0-d int64); buffer "num_batches_tracked".
+  Tensor num_batches_tracked;
+
+ private:
+  BatchNorm3dOptions options_;
+};
+
+/// Instance normalisation over (N, C, D, H, W) or unbatched (C, D, H, W) input, as
+/// torch::nn::InstanceNorm3d: every (sample, channel) is normalised by its own mean and biased
+/// variance over (D, H, W). With track_running_stats the running statistics are updated in training
+/// (with the batch-averaged instance statistics) and used in eval; num_batches_tracked is registered
+/// but, as in PyTorch, never incremented.
+class InstanceNorm3d : public Cloneable<InstanceNorm3d> {
+ public:
+  /// Builds the layer: `InstanceNorm3d(InstanceNorm3dOptions(16).affine(true))` or `InstanceNorm3d(16)`.
+  explicit InstanceNorm3d(const InstanceNorm3dOptions& options);
+  /// Registers weight, bias (affine) and the running statistics (track_running_stats), then
+  /// reset_parameters(); called by the constructor and by clone().
+  void reset();
+  /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
+  void reset_running_stats();
+  /// reset_running_stats(), weight = 1, bias = 0.
+  void reset_parameters();
+  /// Normalises a 4-D or 5-D input.
+  Tensor forward(const Tensor& input) override;
+  /// "16, eps=1e-05, momentum=0.1, affine=False, track_running_stats=False".
+  std::string extra_repr() const override;
+  /// The options the layer was built with.
+  const InstanceNorm3dOptions& options() const { return options_; }
+
+  /// Per-channel scale (C); parameter "weight"; undefined without affine.
+  Tensor weight;
+  /// Per-channel shift (C); parameter "bias"; undefined without affine.
+  Tensor bias;
+  /// Running means (C); buffer "running_mean"; undefined without track_running_stats.
+  Tensor running_mean;
+  /// Running unbiased variances (C); buffer "running_var".
+  Tensor running_var;
+  /// 0-d int64 buffer "num_batches_tracked" (kept for state-dict compatibility with PyTorch).
+  Tensor num_batches_tracked;
+
+ private:
+  InstanceNorm3dOptions options_;
+};
+
+/// Group normalisation over (N, C, *) input, as torch::nn::GroupNorm: the C channels are split into
+/// num_groups groups and each (sample, group) is normalised by its own statistics, in training and
+/// eval alike; then the per-channel weight and bias are applied.
+class GroupNorm : public Cloneable<GroupNorm> {
+ public:
+  /// Builds the layer: `GroupNorm(GroupNormOptions(4, 16))`; throws unless num_channels is a multiple of num_groups.
+  explicit GroupNorm(const GroupNormOptions& options);
+  /// Shorthand for GroupNorm(GroupNormOptions(num_groups, num_channels)).
+  GroupNorm(std::int64_t num_groups, std::int64_t num_channels)
+      : GroupNorm(GroupNormOptions(num_groups, num_channels)) {}
+  /// Registers weight and bias (affine) and sets them to 1 and 0; called by the constructor and by clone().
+  void reset();
+  /// weight = 1, bias = 0.
+  void reset_parameters();
+  /// Normalises an (N, C, *) input.
+  Tensor forward(const Tensor& input) override;
+  /// "4, 16, eps=1e-05, affine=True".
+  std::string extra_repr() const override;
+  /// The options the layer was built with.
+  const GroupNormOptions& options() const { return options_; }
+
+  /// Per-channel scale (C); parameter "weight"; undefined without affine.
+  Tensor weight;
+  /// Per-channel shift (C); parameter "bias"; undefined without affine.
+  Tensor bias;
+
+ private:
+  GroupNormOptions options_;
+};
+
+}  // namespace voxgrad::nn

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+
+#include "voxgrad/core/tensor.h"
+#include "voxgrad/nn/functional/upsampling.h"
+#include "voxgrad/nn/module.h"
+
+namespace voxgrad::nn {
+
+/// Resamples (N, C, D, H, W) input to a size or by scale factors, nearest or trilinear, as
+/// torch::nn::Upsample (F::interpolate with the layer's options). Options are checked at forward.
+class Upsample : public Cloneable<Upsample> {
+ public:
+  /// Builds the layer: `Upsample(UpsampleOptions().scale_factor(2.0).mode(kTrilinear))`.
+  explicit Upsample(const UpsampleOptions& options = {}) : options_(options) {}
+  /// Nothing to create (no parameters).
+  void reset() {}
+  /// F::interpolate(input, options()).
+  Tensor forward(const Tensor& input) override;
+  /// "scale_factor=2.0, mode=nearest" or "size=(8, 8, 8), mode=trilinear", as PyTorch (which does
+  /// not print align_corners).
+  std::string extra_repr() const override;
+  /// The options the layer was built with.
+  const UpsampleOptions& options() const { return options_; }
+
+ private:
+  UpsampleOptions options_;
+};
+
+}  // namespace voxgrad::nn

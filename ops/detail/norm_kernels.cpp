@@ -1,0 +1,150 @@
+#include "voxgrad/ops/detail/norm_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "voxgrad/core/detail/parallel.h"
+
+namespace voxgrad::detail {
+namespace {
+
+// Planes (n, c) per task so that a task touches about kElementwiseGrain elements.
+std::int64_t plane_grain(const NormLayout& l) {
+  return std::max<std::int64_t>(1, kElementwiseGrain / std::max<std::int64_t>(l.S, 1));
+}
+
+// Calls fn(plane) for the planes (n, c) of stat group g in a fixed order.
+template <typename Fn>
+void for_group_planes(const NormLayout& l, std::int64_t g, Fn&& fn) {
+  if (l.per_channel()) {
+    for (std::int64_t n = 0; n < l.N; ++n) fn(n * l.C + g);
+    return;
+  }
+  const std::int64_t per = l.C / l.groups, n = g / l.groups, c0 = (g % l.groups) * per;
+  for (std::int64_t c = c0; c < c0 + per; ++c) fn(n * l.C + c);
+}
+
+}  // namespace
+
+template <typename T>
+void norm_stats(const T* x, const NormLayout& l, double eps, T* mean, T* invstd, T* var) {
+  const auto count = static_cast<double>(l.group_size());
+  parallel_for(0, l.stat_count(), 1, [&](std::int64_t g0, std::int64_t g1) {
+    for (std::int64_t g = g0; g < g1; ++g) {
+      double s = 0.0;
+      for_group_planes(l, g, [&](std::int64_t p) {
+        const T* row = x + p * l.S;
+        for (std::int64_t i = 0; i < l.S; ++i) s += static_cast<double>(row[i]);
+      });
+      const double m = s / count;
+      double q = 0.0;
+      for_group_planes(l, g, [&](std::int64_t p) {
+        const T* row = x + p * l.S;
+        for (std::int64_t i = 0; i < l.S; ++i) {
+          const double d = static_cast<double>(row[i]) - m;
+          q += d * d;
+        }
+      });
+      const double v = q / count;
+      mean[g] = static_cast<T>(m);
+      var[g] = static_cast<T>(v);
+      invstd[g] = static_cast<T>(1.0 / std::sqrt(v + eps));
+    }
+  });
+}
+
+template <typename T>
+void norm_forward(const T* x, const NormLayout& l, const T* mean, const T* invstd, const T* w, const T* b, T* y) {
+  parallel_for(0, l.N * l.C, plane_grain(l), [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+      const std::int64_t n = p / l.C, c = p % l.C, g = l.stat_index(n, c);
+      const T m = mean[g];
+      const T scale = invstd[g] * (w != nullptr ? w[c] : T(1));
+      const T shift = b != nullptr ? b[c] : T(0);
+      const T* xr = x + p * l.S;
+      T* yr = y + p * l.S;
+      for (std::int64_t i = 0; i < l.S; ++i) yr[i] = (xr[i] - m) * scale + shift;
+    }
+  });
+}
+
+// With x̂ = (x − m)·r and ĝ = dy·w, and sums over the stat group of size L:
+//   dx = r·(ĝ − Σĝ/L − x̂·Σ(ĝ·x̂)/L),   dw_c = Σ_c dy·x̂,   db_c = Σ_c dy.
+// One pass gathers Σ dy and Σ dy·x̂ per plane (n, c); the per-channel and per-group sums are combined
+// from those in a fixed order; a second pass writes dx.
+template <typename T>
+void norm_backward(const T* dy, const T* x, const NormLayout& l, const T* mean, const T* invstd, const T* w, T* dx,
+                   T* dw, T* db) {
+  const std::int64_t planes = l.N * l.C;
+  std::vector<double> sum_dy(static_cast<std::size_t>(planes)), sum_dy_xhat(static_cast<std::size_t>(planes));
+  parallel_for(0, planes, plane_grain(l), [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+      const std::int64_t g = l.stat_index(p / l.C, p % l.C);
+      const double m = static_cast<double>(mean[g]), r = static_cast<double>(invstd[g]);
+      const T* dyr = dy + p * l.S;
+      const T* xr = x + p * l.S;
+      double s1 = 0.0, s2 = 0.0;
+      for (std::int64_t i = 0; i < l.S; ++i) {
+        const double d = static_cast<double>(dyr[i]);
+        s1 += d;
+        s2 += d * (static_cast<double>(xr[i]) - m);
+      }
+      sum_dy[static_cast<std::size_t>(p)] = s1;
+      sum_dy_xhat[static_cast<std::size_t>(p)] = s2 * r;
+    }
+  });
+  for (std::int64_t c = 0; c < l.C; ++c) {
+    double s1 = 0.0, s2 = 0.0;
+    for (std::int64_t n = 0; n < l.N; ++n) {
+      s1 += sum_dy[static_cast<std::size_t>(n * l.C + c)];
+      s2 += sum_dy_xhat[static_cast<std::size_t>(n * l.C + c)];
+    }
+    if (db != nullptr) db[c] = static_cast<T>(s1);
+    if (dw != nullptr) dw[c] = static_cast<T>(s2);
+  }
+  if (dx == nullptr) return;
+  // Per stat group: Σĝ/L and Σ(ĝ·x̂)/L.
+  const std::int64_t groups = l.stat_count();
+  const auto count = static_cast<double>(l.group_size());
+  std::vector<double> mean_g(static_cast<std::size_t>(groups)), mean_gx(static_cast<std::size_t>(groups));
+  for (std::int64_t g = 0; g < groups; ++g) {
+    double a = 0.0, b = 0.0;
+    for_group_planes(l, g, [&](std::int64_t p) {
+      const double wc = w != nullptr ? static_cast<double>(w[p % l.C]) : 1.0;
+      a += wc * sum_dy[static_cast<std::size_t>(p)];
+      b += wc * sum_dy_xhat[static_cast<std::size_t>(p)];
+    });
+    mean_g[static_cast<std::size_t>(g)] = a / count;
+    mean_gx[static_cast<std::size_t>(g)] = b / count;
+  }
+  parallel_for(0, planes, plane_grain(l), [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+      const std::int64_t c = p % l.C, g = l.stat_index(p / l.C, c);
+      const double r = static_cast<double>(invstd[g]);
+      const double wc = w != nullptr ? static_cast<double>(w[c]) : 1.0;
+      // dx = k1·dy − k2 − k3·(x − m)
+      const T k1 = static_cast<T>(r * wc);
+      const T k2 = static_cast<T>(r * mean_g[static_cast<std::size_t>(g)]);
+      const T k3 = static_cast<T>(r * r * mean_gx[static_cast<std::size_t>(g)]);
+      const T m = mean[g];
+      const T* dyr = dy + p * l.S;
+      const T* xr = x + p * l.S;
+      T* dxr = dx + p * l.S;
+      for (std::int64_t i = 0; i < l.S; ++i) dxr[i] = k1 * dyr[i] - k2 - k3 * (xr[i] - m);
+    }
+  });
+}
+
+template void norm_stats<float>(const float*, const NormLayout&, double, float*, float*, float*);
+template void norm_stats<double>(const double*, const NormLayout&, double, double*, double*, double*);
+template void norm_forward<float>(const float*, const NormLayout&, const float*, const float*, const float*,
+                                  const float*, float*);
+template void norm_forward<double>(const double*, const NormLayout&, const double*, const double*, const double*,
+                                   const double*, double*);
+template void norm_backward<float>(const float*, const float*, const NormLayout&, const float*, const float*,
+                                   const float*, float*, float*, float*);
+template void norm_backward<double>(const double*, const double*, const NormLayout&, const double*, const double*,
+                                    const double*, double*, double*, double*);
+
+}  // namespace voxgrad::detail
