@@ -41,7 +41,9 @@ Shape contiguous_strides(IntArrayRef sizes) {
   std::int64_t s = 1;
   for (std::size_t i = sizes.size(); i-- > 0;) {
     strides[i] = s;
-    s *= std::max<std::int64_t>(sizes[i], 1);
+    // Only a tensor with no elements can overflow here (others passed checked_numel); any stride
+    // is right for it.
+    if (__builtin_mul_overflow(s, std::max<std::int64_t>(sizes[i], 1), &s)) s = INT64_MAX;
   }
   return strides;
 }

@@ -53,6 +53,74 @@ Tensor uniform_(Tensor tensor, double low, double high) {
   return tensor;
 }
 
+Tensor normal_(Tensor tensor, double mean, double std) {
+  VOXGRAD_CHECK(tensor.defined(), "normal_: the tensor is undefined");
+  VOXGRAD_CHECK(is_floating_point(tensor.dtype()), "normal_: expected a float32 or float64 tensor, but got {}",
+                tensor.dtype());
+  VOXGRAD_CHECK(std >= 0.0, "normal_: normal expects std >= 0.0, but found std {}", std);
+  NoGradGuard no_grad;
+  // mean + std·z with z ~ N(0, 1) drawn in the tensor's own dtype.
+  Tensor z = randn(tensor.sizes(), tensor.dtype());
+  z.mul_(std).add_(mean);
+  tensor.copy_(z);
+  return tensor;
+}
+
+Tensor constant_(Tensor tensor, double value) {
+  VOXGRAD_CHECK(tensor.defined(), "constant_: the tensor is undefined");
+  NoGradGuard no_grad;
+  tensor.fill_(value);
+  return tensor;
+}
+
+Tensor zeros_(Tensor tensor) {
+  VOXGRAD_CHECK(tensor.defined(), "zeros_: the tensor is undefined");
+  return constant_(std::move(tensor), 0.0);
+}
+
+Tensor ones_(Tensor tensor) {
+  VOXGRAD_CHECK(tensor.defined(), "ones_: the tensor is undefined");
+  return constant_(std::move(tensor), 1.0);
+}
+
+namespace {
+
+// gain·√(2 / (fan_in + fan_out)), the Glorot standard deviation.
+double xavier_std(const Tensor& tensor, double gain) {
+  const auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(tensor);
+  return gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
+}
+
+// gain / √fan for kaiming_*; gain from the non-linearity and `a`.
+double kaiming_std(const Tensor& tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
+  const auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(tensor);
+  const std::int64_t fan = mode == FanMode::FanIn ? fan_in : fan_out;
+  return calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(fan));
+}
+
+}  // namespace
+
+Tensor xavier_uniform_(Tensor tensor, double gain) {
+  VOXGRAD_CHECK(tensor.defined(), "xavier_uniform_: the tensor is undefined");
+  const double bound = std::sqrt(3.0) * xavier_std(tensor, gain);  // U(−a, a) has std a/√3
+  if (tensor.numel() == 0) return tensor;
+  return uniform_(std::move(tensor), -bound, bound);
+}
+
+Tensor xavier_normal_(Tensor tensor, double gain) {
+  VOXGRAD_CHECK(tensor.defined(), "xavier_normal_: the tensor is undefined");
+  const double std = xavier_std(tensor, gain);
+  if (tensor.numel() == 0) return tensor;
+  return normal_(std::move(tensor), 0.0, std);
+}
+
+Tensor kaiming_normal_(Tensor tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
+  VOXGRAD_CHECK(tensor.defined(), "kaiming_normal_: the tensor is undefined");
+  if (tensor.numel() == 0) return tensor;  // PyTorch warns and does nothing
+  const double std = kaiming_std(tensor, a, mode, nonlinearity);
+  return normal_(std::move(tensor), 0.0, std);
+}
+
 Tensor kaiming_uniform_(Tensor tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
   VOXGRAD_CHECK(tensor.defined(), "kaiming_uniform_: the tensor is undefined");
   if (tensor.numel() == 0) return tensor;  // PyTorch warns and does nothing

@@ -34,10 +34,35 @@ std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Tensor&
 /// Fills `tensor` with samples from U(low, high).
 Tensor uniform_(Tensor tensor, double low = 0.0, double high = 1.0);
 
+/// Fills `tensor` with samples from N(mean, std²); throws for std < 0 or an int64 tensor.
+Tensor normal_(Tensor tensor, double mean = 0.0, double std = 1.0);
+
+/// Fills `tensor` with `value` (any dtype; int64 tensors get the value truncated).
+Tensor constant_(Tensor tensor, double value);
+
+/// Fills `tensor` with zeros.
+Tensor zeros_(Tensor tensor);
+
+/// Fills `tensor` with ones.
+Tensor ones_(Tensor tensor);
+
+/// Glorot initialisation, as torch.nn.init.xavier_uniform_: U(−a, a) with
+/// a = gain·√(6 / (fan_in + fan_out)). Needs at least 2 dims; a tensor with no elements is left as it is.
+Tensor xavier_uniform_(Tensor tensor, double gain = 1.0);
+
+/// Glorot initialisation, as torch.nn.init.xavier_normal_: N(0, std²) with
+/// std = gain·√(2 / (fan_in + fan_out)).
+Tensor xavier_normal_(Tensor tensor, double gain = 1.0);
+
 /// He initialisation, as torch.nn.init.kaiming_uniform_: U(−b, b) with b = gain·√(3 / fan), where
 /// gain = calculate_gain(nonlinearity, a) and fan is fan_in or fan_out per `mode`. A tensor with no
 /// elements is left as it is.
 Tensor kaiming_uniform_(Tensor tensor, double a = 0.0, FanMode mode = FanMode::FanIn,
                         Nonlinearity nonlinearity = Nonlinearity::LeakyReLU);
+
+/// He initialisation, as torch.nn.init.kaiming_normal_: N(0, std²) with std = gain / √fan, gain and
+/// fan as for kaiming_uniform_. A tensor with no elements is left as it is.
+Tensor kaiming_normal_(Tensor tensor, double a = 0.0, FanMode mode = FanMode::FanIn,
+                       Nonlinearity nonlinearity = Nonlinearity::LeakyReLU);
 
 }  // namespace voxgrad::nn::init

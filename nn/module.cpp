@@ -6,9 +6,12 @@
 #include <cstdlib>
 #include <sstream>
 #include <typeinfo>
+#include <unordered_map>
 #include <unordered_set>
 
+#include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
+#include "voxgrad/core/tensor_impl.h"
 
 namespace voxgrad::nn {
 namespace {
@@ -46,6 +49,26 @@ std::string add_indent(const std::string& text, int spaces) {
 
 std::string join_name(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;
+}
+
+// Points `dst`'s TensorImpl at `src`'s elements (storage, layout and dtype), keeping dst's autograd
+// metadata, as PyTorch's `param.data = src`: every handle to dst sees the new values.
+void set_data(const Tensor& dst, const Tensor& src) {
+  TensorImpl& d = *dst.impl();
+  const TensorImpl& s = *src.impl();
+  d.storage = s.storage;
+  d.sizes = s.sizes;
+  d.strides = s.strides;
+  d.offset = s.offset;
+  d.dtype = s.dtype;
+}
+
+// A fresh copy of `t`'s values (contiguous, own storage, outside any graph).
+Tensor copy_of(const Tensor& t) { return t.detach().clone(); }
+
+template <class List>
+auto find_entry(List& list, const std::string& name) {
+  return std::find_if(list.begin(), list.end(), [&](const auto& e) { return e.first == name; });
 }
 
 }  // namespace
@@ -110,6 +133,15 @@ void Module::register_child(std::string name, std::shared_ptr<Module> module) {
   VOXGRAD_CHECK(module.get() != this, "{}: {}: a module cannot be its own child ('{}')", op, this->name(),
                 name);
   children_.emplace_back(std::move(name), std::move(module));
+}
+
+void Module::replace_child(const std::string& name, std::shared_ptr<Module> module) {
+  const char* op = "replace_module";
+  const auto it = find_entry(children_, name);
+  VOXGRAD_CHECK(it != children_.end(), "{}: {} has no child module named '{}'", op, this->name(), name);
+  VOXGRAD_CHECK(module != nullptr, "{}: {}: module '{}' is null", op, this->name(), name);
+  VOXGRAD_CHECK(module.get() != this, "{}: {}: a module cannot be its own child ('{}')", op, this->name(), name);
+  it->second = std::move(module);
 }
 
 // --- traversal ----------------------------------------------------------------------------------
@@ -187,6 +219,249 @@ std::vector<std::shared_ptr<Module>> Module::modules(bool include_self) const {
   std::vector<std::shared_ptr<Module>> result;
   for (auto& [name, m] : named_modules(include_self)) result.push_back(std::move(m));
   return result;
+}
+
+Module& Module::apply(const std::function<void(Module&)>& fn) {
+  std::unordered_set<const Module*> seen;
+  // Post-order (children first), each module once; the children are copied before recursing so
+  // that `fn` may register new ones.
+  std::function<void(Module&)> visit = [&](Module& m) {
+    if (!seen.insert(&m).second) return;
+    const auto kids = m.children();
+    for (const auto& child : kids) visit(*child);
+    fn(m);
+  };
+  visit(*this);
+  return *this;
+}
+
+std::int64_t Module::num_parameters(bool recurse) const {
+  std::int64_t n = 0;
+  for (const Tensor& p : parameters(recurse)) n += p.numel();
+  return n;
+}
+
+// --- state dict ---------------------------------------------------------------------------------
+
+void Module::collect_state(const std::string& prefix, StateDict& out) const {
+  for (const auto& [name, t] : parameters_) out.emplace_back(join_name(prefix, name), t.detach());
+  for (const auto& [name, t] : buffers_) out.emplace_back(join_name(prefix, name), t.detach());
+  for (const auto& [child_name, child] : children_) child->collect_state(join_name(prefix, child_name), out);
+}
+
+StateDict Module::state_dict() const {
+  // A module that is (indirectly) its own child would recurse forever, as it does in PyTorch.
+  std::vector<const Module*> stack;
+  std::function<void(const Module&)> check = [&](const Module& m) {
+    VOXGRAD_CHECK(std::find(stack.begin(), stack.end(), &m) == stack.end(),
+                  "state_dict: {} contains itself as a descendant, so its state dict would be infinite", m.name());
+    stack.push_back(&m);
+    for (const auto& [n, child] : m.children_) check(*child);
+    stack.pop_back();
+  };
+  check(*this);
+  StateDict out;
+  collect_state("", out);
+  return out;
+}
+
+IncompatibleKeys Module::load_state_dict(const StateDict& state_dict, bool strict) {
+  const StateDict own = this->state_dict();
+  std::unordered_map<std::string, std::size_t> given;  // key -> index into state_dict
+  std::vector<std::string> problems;
+  std::vector<std::string> duplicates;
+  for (std::size_t i = 0; i < state_dict.size(); ++i) {
+    const auto& [key, t] = state_dict[i];
+    if (!given.emplace(key, i).second && std::find(duplicates.begin(), duplicates.end(), key) == duplicates.end()) {
+      duplicates.push_back(key);
+    }
+    if (!t.defined()) problems.push_back(fmt::format("the entry for {} is an undefined tensor.", key));
+  }
+  for (const std::string& key : duplicates) {
+    problems.push_back(fmt::format("key {} appears more than once in state_dict.", key));
+  }
+
+  IncompatibleKeys result;
+  std::unordered_set<std::string> expected;
+  std::vector<std::pair<Tensor, const Tensor*>> copies;  // (destination, source)
+  for (const auto& [key, dst] : own) {
+    expected.insert(key);
+    const auto it = given.find(key);
+    if (it == given.end()) {
+      result.missing_keys.push_back(key);
+      continue;
+    }
+    const Tensor& src = state_dict[it->second].second;
+    if (!src.defined()) continue;  // already reported
+    if (src.sizes() != dst.sizes()) {
+      problems.push_back(fmt::format("size mismatch for {}: copying a param with shape {} from checkpoint, the shape "
+                                     "in current model is {}.",
+                                     key, shape_str(src.sizes()), shape_str(dst.sizes())));
+      continue;
+    }
+    if (src.dtype() != dst.dtype() && strict) {
+      problems.push_back(fmt::format("dtype mismatch for {}: copying a param of dtype {} from checkpoint, the dtype "
+                                     "in current model is {}.",
+                                     key, src.dtype(), dst.dtype()));
+      continue;
+    }
+    copies.emplace_back(dst, &src);
+  }
+  for (const auto& [key, t] : state_dict) {
+    if (!expected.count(key) &&
+        std::find(result.unexpected_keys.begin(), result.unexpected_keys.end(), key) == result.unexpected_keys.end()) {
+      result.unexpected_keys.push_back(key);
+    }
+  }
+
+  if (strict) {
+    // PyTorch's order: missing keys, unexpected keys, then per-key problems.
+    std::vector<std::string> head;
+    auto quoted = [](const std::vector<std::string>& keys) {
+      std::string s;
+      for (const std::string& k : keys) s += (s.empty() ? "\"" : ", \"") + k + "\"";
+      return s;
+    };
+    if (!result.missing_keys.empty()) head.push_back("Missing key(s) in state_dict: " + quoted(result.missing_keys) + ".");
+    if (!result.unexpected_keys.empty()) {
+      head.push_back("Unexpected key(s) in state_dict: " + quoted(result.unexpected_keys) + ".");
+    }
+    problems.insert(problems.begin(), head.begin(), head.end());
+  }
+  if (!problems.empty()) {
+    std::string msg = fmt::format("load_state_dict: Error(s) in loading state_dict for {}:", name());
+    for (const std::string& p : problems) msg += "\n\t" + p;
+    throw Error(msg);
+  }
+
+  NoGradGuard no_grad;
+  for (auto& [dst, src] : copies) dst.copy_(*src);  // dst is a detached handle on the module's storage
+  return result;
+}
+
+// --- clone and conversion -----------------------------------------------------------------------
+
+struct Module::CloneMemo {
+  std::unordered_map<const TensorImpl*, Tensor> tensors;             // original -> copy
+  std::unordered_map<const Module*, std::shared_ptr<Module>> modules;  // original -> copy
+};
+
+void Module::throw_not_cloneable(const Module& module) {
+  throw Error(fmt::format("clone: {} does not support clone(); derive it from nn::Cloneable<{}> (or "
+                          "nn::Cloneable<{}, Base>) and create its parameters, buffers and submodules in reset()",
+                          module.name(), module.name(), module.name()));
+}
+
+std::shared_ptr<Module> Module::clone_instance() const {
+  if (typeid(*this) != typeid(Module)) throw_not_cloneable(*this);
+  return std::make_shared<Module>(name_);
+}
+
+void Module::clear_registry() {
+  parameters_.clear();
+  buffers_.clear();
+  children_.clear();
+}
+
+std::shared_ptr<Module> Module::clone_tree(CloneMemo& memo) const {
+  std::shared_ptr<Module> copy = clone_instance();
+  VOXGRAD_CHECK(copy != nullptr && typeid(*copy) == typeid(*this),
+                "clone: {}'s clone_instance() must return a new {}", name(), name());
+  memo.modules[this] = copy;
+  clone_into(*copy, memo);
+  return copy;
+}
+
+void Module::clone_into(Module& copy, CloneMemo& memo) const {
+  const char* op = "clone";
+  copy.is_training_ = is_training_;
+  // Tensors: an entry the copy's reset() already made is kept (its member handles point at it) and
+  // given a copy of the original's data; any other entry gets a new tensor. A tensor seen before
+  // maps to the same copy, so sharing is preserved.
+  auto tensors = [&](const std::deque<std::pair<std::string, Tensor>>& from,
+                     std::deque<std::pair<std::string, Tensor>>& to, const char* kind) {
+    std::deque<std::pair<std::string, Tensor>> result;
+    for (const auto& [name, t] : from) {
+      const auto made = find_entry(to, name);
+      const auto seen = memo.tensors.find(t.impl().get());
+      Tensor target;
+      if (seen != memo.tensors.end()) {
+        target = seen->second;
+        VOXGRAD_CHECK(made == to.end() || made->second.is_same(target),
+                      "{}: {} '{}' of {} shares its tensor with another entry in the original, but {}'s reset() "
+                      "created a separate one; tie them inside reset()",
+                      op, kind, name, this->name(), this->name());
+      } else {
+        if (made != to.end()) {
+          target = made->second;
+          set_data(target, copy_of(t));
+        } else {
+          target = copy_of(t);
+        }
+        if (is_floating_point(target.dtype())) target.requires_grad_(t.requires_grad());
+        memo.tensors.emplace(t.impl().get(), target);
+      }
+      result.emplace_back(name, target);
+    }
+    for (const auto& [name, t] : to) {
+      VOXGRAD_CHECK(find_entry(from, name) != from.end(),
+                    "{}: {}'s reset() registered {} '{}', which the original does not have", op, this->name(), kind,
+                    name);
+    }
+    to = std::move(result);
+  };
+  tensors(parameters_, copy.parameters_, "parameter");
+  tensors(buffers_, copy.buffers_, "buffer");
+
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children;
+  for (const auto& [name, child] : children_) {
+    const auto made = find_entry(copy.children_, name);
+    const auto seen = memo.modules.find(child.get());
+    std::shared_ptr<Module> target;
+    if (seen != memo.modules.end()) {
+      target = seen->second;
+      VOXGRAD_CHECK(made == copy.children_.end() || made->second == target,
+                    "{}: child '{}' of {} is shared with another place in the original, but {}'s reset() created a "
+                    "separate one; share it inside reset()",
+                    op, name, this->name(), this->name());
+    } else if (made != copy.children_.end()) {
+      target = made->second;
+      VOXGRAD_CHECK(typeid(*target) == typeid(*child),
+                    "{}: {}'s reset() registered child '{}' as a {}, but the original's is a {}", op, this->name(),
+                    name, target->name(), child->name());
+      memo.modules[child.get()] = target;
+      child->clone_into(*target, memo);
+    } else {
+      target = child->clone_tree(memo);
+    }
+    children.emplace_back(name, std::move(target));
+  }
+  for (const auto& [name, child] : copy.children_) {
+    VOXGRAD_CHECK(find_entry(children_, name) != children_.end(),
+                  "{}: {}'s reset() registered child '{}', which the original does not have", op, this->name(), name);
+  }
+  copy.children_ = std::move(children);
+}
+
+std::shared_ptr<Module> Module::clone() const {
+  NoGradGuard no_grad;
+  CloneMemo memo;
+  return clone_tree(memo);
+}
+
+Module& Module::to(DType dtype) {
+  VOXGRAD_CHECK(is_floating_point(dtype), "to: {}: modules can only be converted to float32 or float64, not {}",
+                name(), dtype);
+  NoGradGuard no_grad;
+  auto convert = [dtype](const Tensor& t) {
+    if (is_floating_point(t.dtype()) && t.dtype() != dtype) set_data(t, t.detach().to(dtype));
+  };
+  for (const Tensor& t : parameters()) {
+    convert(t);
+    if (const Tensor g = t.grad(); g.defined()) convert(g);
+  }
+  for (const Tensor& t : buffers()) convert(t);
+  return *this;
 }
 
 // --- training state -----------------------------------------------------------------------------

@@ -1,17 +1,23 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
+#include "voxgrad/core/dtype.h"
 #include "voxgrad/core/tensor.h"
 
 namespace voxgrad::nn {
 
 class Module;
+template <class Derived, class Base>
+class Cloneable;
 
 /// Tensors with their (dotted) names, in registration order.
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
@@ -20,6 +26,16 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 using StateDict = NamedTensors;
 /// Modules with their (dotted) names, in registration order.
 using NamedModules = std::vector<std::pair<std::string, std::shared_ptr<Module>>>;
+
+/// What a non-strict load_state_dict did not match, as PyTorch's `_IncompatibleKeys`.
+struct IncompatibleKeys {
+  /// Keys the module expects that the state dict lacks (left unchanged), in state_dict() order.
+  std::vector<std::string> missing_keys;
+  /// Keys of the state dict the module does not have (ignored), in the dict's order.
+  std::vector<std::string> unexpected_keys;
+  /// True when both lists are empty.
+  bool empty() const { return missing_keys.empty() && unexpected_keys.empty(); }
+};
 
 /// Base class of every layer and model, as torch::nn::Module: it owns a registry of parameters,
 /// buffers and child modules, and gives PyTorch's dotted names (`down.0.conv.weight`). Create
@@ -49,6 +65,13 @@ class Module : public std::enable_shared_from_this<Module> {
     register_child(std::move(name), module);
     return module;
   }
+  /// Replaces the child registered as `name` (which must exist) by `module`, keeping its place, and
+  /// returns it, as libtorch's replace_module. A member handle to the old child is not updated.
+  template <class M>
+  std::shared_ptr<M> replace_module(const std::string& name, std::shared_ptr<M> module) {
+    replace_child(name, module);
+    return module;
+  }
 
   // --- traversal ------------------------------------------------------------------------------
   /// Parameters with dotted names in registration order (depth first); a parameter reachable
@@ -69,6 +92,39 @@ class Module : public std::enable_shared_from_this<Module> {
   NamedModules named_modules(bool include_self = true) const;
   /// The modules of named_modules().
   std::vector<std::shared_ptr<Module>> modules(bool include_self = true) const;
+  /// Calls `fn` on every descendant and then on this module (children first, as PyTorch's
+  /// Module.apply), each module once even if it is reachable through several paths; returns *this.
+  /// Example: `net->apply([](nn::Module& m) { if (auto* c = dynamic_cast<nn::Conv3d*>(&m)) ... });`.
+  Module& apply(const std::function<void(Module&)>& fn);
+  /// Total number of elements of parameters(recurse) (a shared parameter counts once).
+  std::int64_t num_parameters(bool recurse = true) const;
+
+  // --- state ----------------------------------------------------------------------------------
+  /// Every parameter and then every buffer of this module, then the same for each child in
+  /// registration order, under dotted names, as PyTorch's state_dict(): like PyTorch, a tensor or
+  /// module reachable through several paths appears under each of them. The tensors are detached
+  /// handles sharing storage with the module's (writing into them writes into the module).
+  StateDict state_dict() const;
+  /// Copies `state_dict`'s tensors into the module's parameters and buffers in place (under
+  /// NoGradGuard), as PyTorch's load_state_dict. Every problem is collected first and reported in one
+  /// voxgrad::Error before anything is copied: duplicate or undefined entries, shape mismatches
+  /// (always errors, as in PyTorch) and, when `strict`, every missing key, every unexpected key and
+  /// every dtype mismatch. Without `strict`, a dtype mismatch is converted (as PyTorch's copy_) and
+  /// the missing and unexpected keys are returned instead of thrown.
+  IncompatibleKeys load_state_dict(const StateDict& state_dict, bool strict = true);
+
+  // --- copies and conversions -----------------------------------------------------------------
+  /// A deep copy of this module tree: every parameter and buffer is copied (values, dtype and
+  /// requires_grad; gradients are not), every submodule is cloned, and tensors or submodules shared
+  /// between several places stay shared in the copy (once each). Each module type must support it:
+  /// plain nn::Module does, and a subclass does by deriving from nn::Cloneable<Self> (see there);
+  /// otherwise throws voxgrad::Error naming the type.
+  std::shared_ptr<Module> clone() const;
+  /// Converts every floating-point parameter and buffer (and gradient) of the tree to `dtype` in
+  /// place, as PyTorch's module.to(dtype): the handles a module holds (e.g. conv->weight) see the
+  /// new dtype, and parameters stay leaves with their requires_grad. int64 buffers are left alone.
+  /// `dtype` must be float32 or float64. Returns *this.
+  Module& to(DType dtype);
 
   // --- forward --------------------------------------------------------------------------------
   /// Applies the module to one tensor. Layers override it, and containers such as Sequential call
@@ -92,8 +148,27 @@ class Module : public std::enable_shared_from_this<Module> {
   /// extra_repr line and one `(child): ...` line per child, indented by two spaces, then `)`.
   virtual void pretty_print(std::ostream& stream) const;
 
+ protected:
+  /// Clone hook: a new module of this module's dynamic type and configuration whose registry holds
+  /// what its constructor (or reset()) creates; clone() then copies every parameter, buffer and
+  /// child into it. The base supports only plain nn::Module (an empty Module with the same name) and
+  /// throws for anything else; nn::Cloneable<Derived> overrides it.
+  virtual std::shared_ptr<Module> clone_instance() const;
+
  private:
+  template <class Derived, class Base>
+  friend class Cloneable;
+  struct CloneMemo;
+  // Copies this module's registry into `copy` (a fresh instance of the same type), recursively.
+  void clone_into(Module& copy, CloneMemo& memo) const;
+  std::shared_ptr<Module> clone_tree(CloneMemo& memo) const;
+  // Empties the registry of a copy-constructed module (the copy shares the original's tensors).
+  void clear_registry();
+  // The error for a type that cannot be cloned (not a Cloneable of its own dynamic type).
+  [[noreturn]] static void throw_not_cloneable(const Module& module);
+  void collect_state(const std::string& prefix, StateDict& out) const;
   void register_child(std::string name, std::shared_ptr<Module> module);
+  void replace_child(const std::string& name, std::shared_ptr<Module> module);
   void check_new_name(const std::string& name, const char* op) const;
   bool has_name(const std::string& name) const;
   // One module reached by walk(): its dotted name, itself, and the pointer its parent holds
@@ -114,6 +189,40 @@ class Module : public std::enable_shared_from_this<Module> {
   std::deque<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool is_training_ = true;
+};
+
+/// Makes `Derived` (a subclass of `Base`, itself nn::Module or a subclass) clonable, as libtorch's
+/// torch::nn::Cloneable: `struct Net : nn::Cloneable<Net> { Net() { reset(); } void reset() {...} };`.
+/// Derived must be copy-constructible and have a `reset()` that creates all of its parameters,
+/// buffers and submodules and points its member handles at them (the constructor usually calls it).
+/// clone() copy-constructs Derived (copying plain options), empties the copy's registry, calls
+/// reset() on it and then overwrites what reset() made with copies of this module's tensors.
+template <class Derived, class Base = Module>
+class Cloneable : public Base {
+ public:
+  /// Base's constructors.
+  using Base::Base;
+
+  /// Module::clone() with the derived type.
+  std::shared_ptr<Derived> clone() const { return std::static_pointer_cast<Derived>(Module::clone()); }
+
+ protected:
+  /// Copy-constructs Derived, clears its registry and calls its reset().
+  std::shared_ptr<Module> clone_instance() const override {
+    static_assert(std::is_base_of_v<Cloneable, Derived>, "nn::Cloneable<Derived>: Derived must derive from it");
+    static_assert(requires(Derived& d) { d.reset(); },
+                  "nn::Cloneable<Derived>: Derived needs a reset() that creates its parameters, buffers and submodules");
+    check_dynamic_type(typeid(*this) == typeid(Derived));
+    auto copy = std::make_shared<Derived>(static_cast<const Derived&>(*this));
+    copy->clear_registry();
+    copy->reset();
+    return copy;
+  }
+
+ private:
+  void check_dynamic_type(bool ok) const {
+    if (!ok) Module::throw_not_cloneable(*this);
+  }
 };
 
 /// Prints module.pretty_print() (the PyTorch-style tree).

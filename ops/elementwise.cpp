@@ -1,6 +1,7 @@
 #include "voxgrad/ops/elementwise.h"
 
 #include <cmath>
+#include <numbers>
 
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/error.h"
@@ -300,6 +301,70 @@ Tensor tanh(const Tensor& a) {
   record("TanhBackward", a, out, {save_output(out)}, [](const BackwardCtx& c) {
     const Tensor& y = c.saved[0];
     return std::vector<Tensor>{c.grad() * (1.0 - y * y)};
+  });
+  return out;
+}
+
+Tensor erf(const Tensor& a) {
+  detail::check_defined(a, "erf");
+  Tensor out = unary_kernel(a, "erf", [](auto p) { return std::erf(p); });
+  record("ErfBackward", a, out, {save(a)}, [](const BackwardCtx& c) {
+    const Tensor& x = c.saved[0];
+    return std::vector<Tensor>{c.grad() * ((-(x * x)).exp() * (2.0 / std::sqrt(std::numbers::pi)))};
+  });
+  return out;
+}
+
+Tensor gelu(const Tensor& a, std::string_view approximate) {
+  detail::check_defined(a, "gelu");
+  const bool tanh_form = approximate == "tanh";
+  VOXGRAD_CHECK(tanh_form || approximate == "none", "gelu: approximate must be 'none' or 'tanh', but got '{}'",
+                approximate);
+  constexpr double kInvSqrt2 = 0.70710678118654752440;   // 1/√2
+  constexpr double kSqrt2OverPi = 0.79788456080286535588;  // √(2/π)
+  constexpr double kCubic = 0.044715;
+  Tensor out = tanh_form ? unary_kernel(a, "gelu",
+                                        [](auto p) {
+                                          using T = decltype(p);
+                                          const T u = T(kSqrt2OverPi) * (p + T(kCubic) * p * p * p);
+                                          return T(0.5) * p * (T(1) + std::tanh(u));
+                                        })
+                         : unary_kernel(a, "gelu", [](auto p) {
+                             using T = decltype(p);
+                             return p * T(0.5) * (T(1) + std::erf(p * T(kInvSqrt2)));
+                           });
+  // The derivative is written with differentiable ops on the saved input, so double backward works.
+  record("GeluBackward", a, out, {save(a)}, [tanh_form](const BackwardCtx& c) {
+    const Tensor& x = c.saved[0];
+    Tensor d;
+    if (tanh_form) {
+      // y = x/2·(1 + tanh u), u = √(2/π)(x + 0.044715x³):
+      // dy/dx = (1 + tanh u)/2 + x/2·(1 − tanh² u)·√(2/π)(1 + 3·0.044715x²).
+      const Tensor x2 = x * x;
+      const Tensor t = ((x + x2 * x * kCubic) * kSqrt2OverPi).tanh();
+      d = (t + 1.0) * 0.5 + x * 0.5 * (1.0 - t * t) * ((x2 * (3.0 * kCubic) + 1.0) * kSqrt2OverPi);
+    } else {
+      // dy/dx = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π).
+      const Tensor cdf = (erf(x * kInvSqrt2) + 1.0) * 0.5;
+      const Tensor pdf = (x * x * -0.5).exp() * (kInvSqrt2 / std::sqrt(std::numbers::pi));
+      d = cdf + x * pdf;
+    }
+    return std::vector<Tensor>{c.grad() * d};
+  });
+  return out;
+}
+
+Tensor silu(const Tensor& a) {
+  detail::check_defined(a, "silu");
+  Tensor out = unary_kernel(a, "silu", [](auto p) {
+    using T = decltype(p);
+    return p / (T(1) + std::exp(-p));
+  });
+  record("SiluBackward", a, out, {save(a)}, [](const BackwardCtx& c) {
+    // d(x·σ(x))/dx = σ(x)·(1 + x·(1 − σ(x))).
+    const Tensor& x = c.saved[0];
+    const Tensor s = x.sigmoid();
+    return std::vector<Tensor>{c.grad() * (s * (x * (1.0 - s) + 1.0))};
   });
   return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
 
 #include "voxgrad/core/tensor.h"
 
@@ -58,6 +59,13 @@ Tensor leaky_relu(const Tensor& a, double negative_slope = 0.01);
 Tensor sigmoid(const Tensor& a);
 /// Hyperbolic tangent.
 Tensor tanh(const Tensor& a);
+/// The error function erf(a) = 2/√π ∫₀ᵃ e^(−t²) dt; gradient 2/√π · e^(−a²).
+Tensor erf(const Tensor& a);
+/// GELU, as torch's gelu: a·Φ(a) with Φ the standard normal CDF, Φ(a) = (1 + erf(a/√2)) / 2, for
+/// approximate "none"; for "tanh", a/2 · (1 + tanh(√(2/π)·(a + 0.044715·a³))). Any other string throws.
+Tensor gelu(const Tensor& a, std::string_view approximate = "none");
+/// SiLU (swish): a · sigmoid(a).
+Tensor silu(const Tensor& a);
 /// Elements of a where condition is nonzero, else of b (all three broadcast).
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 

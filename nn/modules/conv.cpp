@@ -113,9 +113,15 @@ ConvNd<D>::ConvNd(const ConvOptions<D>& options) : options_(options) {
                     o.padding().str());
     }
   }
+  reset();
+}
+
+template <std::size_t D>
+void ConvNd<D>::reset() {
+  const ConvOptions<D>& o = options_;
   weight = register_parameter("weight", voxgrad::empty(weight_shape<D>(o.out_channels(), o.in_channels() / o.groups(),
                                                               o.kernel_size())));
-  if (o.bias()) bias = register_parameter("bias", voxgrad::empty({o.out_channels()}));
+  bias = o.bias() ? register_parameter("bias", voxgrad::empty({o.out_channels()})) : Tensor();
   reset_parameters();
 }
 
@@ -186,9 +192,15 @@ ConvTransposeNd<D>::ConvTransposeNd(const ConvTransposeOptions<D>& options)
                   "stride={}, dilation={}",
                   n, o.output_padding().str(), o.stride().str(), o.dilation().str());
   }
+  reset();
+}
+
+template <std::size_t D>
+void ConvTransposeNd<D>::reset() {
+  const ConvTransposeOptions<D>& o = options_;
   weight = register_parameter("weight", voxgrad::empty(weight_shape<D>(o.in_channels(), o.out_channels() / o.groups(),
                                                               o.kernel_size())));
-  if (o.bias()) bias = register_parameter("bias", voxgrad::empty({o.out_channels()}));
+  bias = o.bias() ? register_parameter("bias", voxgrad::empty({o.out_channels()})) : Tensor();
   reset_parameters();
 }
 

@@ -91,6 +91,9 @@ class ConvNd : public Module {
  public:
   /// Applies the convolution to (N, C, spatial...) or unbatched (C, spatial...) input.
   Tensor forward(const Tensor& input) override;
+  /// Registers weight and bias (empty tensors) and initialises them with reset_parameters(); the
+  /// constructor calls it, and clone() calls it on a copy whose registry was cleared.
+  void reset();
   /// Re-draws weight (kaiming_uniform_ with a = √5) and bias (U(±1/√fan_in)) in place.
   void reset_parameters();
   /// The options the module was built with.
@@ -120,6 +123,9 @@ class ConvTransposeNd : public Module {
   Tensor forward(const Tensor& input, IntArrayRef output_size);
   /// forward(input, {}): the output size given by the options' output_padding.
   Tensor forward(const Tensor& input) override { return forward(input, IntArrayRef{}); }
+  /// Registers weight and bias (empty tensors) and initialises them with reset_parameters(); the
+  /// constructor calls it, and clone() calls it on a copy whose registry was cleared.
+  void reset();
   /// Re-draws weight (kaiming_uniform_ with a = √5) and bias (U(±1/√fan_in)) in place.
   void reset_parameters();
   /// The options the module was built with.
@@ -141,45 +147,45 @@ class ConvTransposeNd : public Module {
 };
 
 /// 1-D convolution over (N, C, L) input, as torch::nn::Conv1d.
-class Conv1d : public ConvNd<1> {
+class Conv1d : public Cloneable<Conv1d, ConvNd<1>> {
  public:
   /// Builds the layer: `Conv1d(Conv1dOptions(4, 8, 3).padding(1))`.
-  explicit Conv1d(const Conv1dOptions& options) : ConvNd<1>(options) {}
+  explicit Conv1d(const Conv1dOptions& options) : Cloneable(options) {}
 };
 
 /// 2-D convolution over (N, C, H, W) input, as torch::nn::Conv2d.
-class Conv2d : public ConvNd<2> {
+class Conv2d : public Cloneable<Conv2d, ConvNd<2>> {
  public:
   /// Builds the layer: `Conv2d(Conv2dOptions(4, 8, {3, 5}).stride(2))`.
-  explicit Conv2d(const Conv2dOptions& options) : ConvNd<2>(options) {}
+  explicit Conv2d(const Conv2dOptions& options) : Cloneable(options) {}
 };
 
 /// 3-D convolution over (N, C, D, H, W) input, as torch::nn::Conv3d.
-class Conv3d : public ConvNd<3> {
+class Conv3d : public Cloneable<Conv3d, ConvNd<3>> {
  public:
   /// Builds the layer: `Conv3d(Conv3dOptions(16, 33, {3, 5, 2}).stride({2, 1, 1}).padding({4, 2, 0}))`.
-  explicit Conv3d(const Conv3dOptions& options) : ConvNd<3>(options) {}
+  explicit Conv3d(const Conv3dOptions& options) : Cloneable(options) {}
 };
 
 /// 1-D transposed convolution, as torch::nn::ConvTranspose1d.
-class ConvTranspose1d : public ConvTransposeNd<1> {
+class ConvTranspose1d : public Cloneable<ConvTranspose1d, ConvTransposeNd<1>> {
  public:
   /// Builds the layer: `ConvTranspose1d(ConvTranspose1dOptions(8, 4, 3).stride(2))`.
-  explicit ConvTranspose1d(const ConvTranspose1dOptions& options) : ConvTransposeNd<1>(options) {}
+  explicit ConvTranspose1d(const ConvTranspose1dOptions& options) : Cloneable(options) {}
 };
 
 /// 2-D transposed convolution, as torch::nn::ConvTranspose2d.
-class ConvTranspose2d : public ConvTransposeNd<2> {
+class ConvTranspose2d : public Cloneable<ConvTranspose2d, ConvTransposeNd<2>> {
  public:
   /// Builds the layer: `ConvTranspose2d(ConvTranspose2dOptions(8, 4, 3).stride(2))`.
-  explicit ConvTranspose2d(const ConvTranspose2dOptions& options) : ConvTransposeNd<2>(options) {}
+  explicit ConvTranspose2d(const ConvTranspose2dOptions& options) : Cloneable(options) {}
 };
 
 /// 3-D transposed convolution, as torch::nn::ConvTranspose3d.
-class ConvTranspose3d : public ConvTransposeNd<3> {
+class ConvTranspose3d : public Cloneable<ConvTranspose3d, ConvTransposeNd<3>> {
  public:
   /// Builds the layer: `ConvTranspose3d(ConvTranspose3dOptions(16, 33, 3).stride(2))`.
-  explicit ConvTranspose3d(const ConvTranspose3dOptions& options) : ConvTransposeNd<3>(options) {}
+  explicit ConvTranspose3d(const ConvTranspose3dOptions& options) : Cloneable(options) {}
 };
 
 extern template class ConvNd<1>;

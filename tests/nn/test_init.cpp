@@ -82,3 +82,117 @@ TEST(Init, KaimingUniformBoundIsGainTimesSqrtThreeOverFan) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace voxgrad;
+namespace init = voxgrad::nn::init;
+using voxgrad::testing::values;
+
+struct Stats {
+  double mean = 0, std = 0, max_abs = 0;
+};
+
+Stats stats_of(const Tensor& t) {
+  const std::vector<double> v = values(t);
+  Stats s;
+  for (double e : v) s.mean += e, s.max_abs = std::max(s.max_abs, std::abs(e));
+  s.mean /= static_cast<double>(v.size());
+  for (double e : v) s.std += (e - s.mean) * (e - s.mean);
+  s.std = std::sqrt(s.std / static_cast<double>(v.size() - 1));
+  return s;
+}
+
+TEST(Init, NormalHasTheRequestedMeanAndStd) {
+  manual_seed(11);
+  Tensor t = empty({200, 100});
+  Tensor r = init::normal_(t, 3.0, 0.5);
+  EXPECT_TRUE(r.is_same(t));
+  const Stats s = stats_of(t);
+  // 20 000 samples: the mean's standard error is 0.0035, the std's about 0.0025.
+  EXPECT_NEAR(s.mean, 3.0, 0.02);
+  EXPECT_NEAR(s.std, 0.5, 0.015);
+  manual_seed(11);
+  EXPECT_EQ(values(init::normal_(empty({200, 100}), 3.0, 0.5)), values(t));
+  EXPECT_EQ(init::normal_(empty({4}, kFloat64)).dtype(), kFloat64);
+  EXPECT_ERROR_CONTAINS(init::normal_(empty({2}), 0.0, -1.0), "normal_: normal expects std >= 0.0, but found std -1");
+  EXPECT_ERROR_CONTAINS(init::normal_(zeros({2}, kInt64)), "normal_: expected a float32 or float64 tensor");
+}
+
+TEST(Init, ConstantZerosAndOnesFillInPlace) {
+  Tensor t = empty({2, 3}).requires_grad_();
+  EXPECT_TRUE(init::constant_(t, 0.25).is_same(t));
+  EXPECT_EQ(values(t), std::vector<double>(6, 0.25));
+  EXPECT_TRUE(t.is_leaf());
+  EXPECT_TRUE(t.requires_grad());
+  init::zeros_(t);
+  EXPECT_EQ(values(t), std::vector<double>(6, 0.0));
+  init::ones_(t);
+  EXPECT_EQ(values(t), std::vector<double>(6, 1.0));
+  Tensor idx = zeros({3}, kInt64);
+  init::constant_(idx, 7.0);
+  EXPECT_EQ(values(idx), std::vector<double>(3, 7.0));
+}
+
+TEST(Init, XavierUniformBoundIsGainTimesSqrtSixOverFanSum) {
+  manual_seed(12);
+  Tensor w = empty({64, 32, 3});  // fan_in 96, fan_out 192
+  init::xavier_uniform_(w);
+  double bound = std::sqrt(6.0 / (96.0 + 192.0));
+  Stats s = stats_of(w);
+  EXPECT_LE(s.max_abs, bound * (1 + 1e-6));
+  EXPECT_GT(s.max_abs, 0.99 * bound);
+  EXPECT_NEAR(s.std, bound / std::sqrt(3.0), 0.03 * bound);
+  init::xavier_uniform_(w, init::calculate_gain(init::Nonlinearity::Tanh));
+  bound *= 5.0 / 3.0;
+  s = stats_of(w);
+  EXPECT_LE(s.max_abs, bound * (1 + 1e-6));
+  EXPECT_GT(s.max_abs, 0.99 * bound);
+  EXPECT_ERROR_CONTAINS(init::xavier_uniform_(empty({5})), "Fan in and fan out can not be computed");
+}
+
+TEST(Init, XavierNormalStdIsGainTimesSqrtTwoOverFanSum) {
+  manual_seed(13);
+  Tensor w = empty({300, 100});  // fan_in 100, fan_out 300
+  init::xavier_normal_(w, 2.0);
+  const Stats s = stats_of(w);
+  const double expected = 2.0 * std::sqrt(2.0 / 400.0);
+  EXPECT_NEAR(s.mean, 0.0, 0.01 * expected * 4);
+  EXPECT_NEAR(s.std, expected, 0.02 * expected);
+}
+
+TEST(Init, KaimingNormalStdFollowsFanModeAndGain) {
+  manual_seed(14);
+  Tensor w = empty({40, 20, 5, 5});  // fan_in 500, fan_out 1000
+  init::kaiming_normal_(w);          // leaky_relu with a = 0: gain √2
+  EXPECT_NEAR(stats_of(w).std, std::sqrt(2.0 / 500.0), 0.02 * std::sqrt(2.0 / 500.0));
+  init::kaiming_normal_(w, 0.0, init::kFanOut, init::Nonlinearity::ReLU);
+  EXPECT_NEAR(stats_of(w).std, std::sqrt(2.0 / 1000.0), 0.02 * std::sqrt(2.0 / 1000.0));
+  init::kaiming_normal_(w, 0.2, init::kFanIn, init::Nonlinearity::LeakyReLU);
+  const double expected = std::sqrt(2.0 / (1.0 + 0.04)) / std::sqrt(500.0);
+  EXPECT_NEAR(stats_of(w).std, expected, 0.02 * expected);
+  init::kaiming_normal_(w, 0.0, init::kFanIn, init::Nonlinearity::Tanh);
+  EXPECT_NEAR(stats_of(w).std, (5.0 / 3.0) / std::sqrt(500.0), 0.02 * (5.0 / 3.0) / std::sqrt(500.0));
+  EXPECT_NEAR(stats_of(w).mean, 0.0, 0.005);
+  // Seeded, and nothing to do for an empty tensor.
+  manual_seed(15);
+  const std::vector<double> a = values(init::kaiming_normal_(empty({8, 8})));
+  manual_seed(15);
+  EXPECT_EQ(values(init::kaiming_normal_(empty({8, 8}))), a);
+  EXPECT_NO_THROW(init::kaiming_normal_(empty({0, 4})));
+  EXPECT_NO_THROW(init::xavier_normal_(empty({0, 4})));
+}
+
+TEST(Init, NewInitialisersRunOutsideTheGraph) {
+  Tensor w = zeros({6, 4}).requires_grad_();
+  ASSERT_TRUE(GradMode::is_enabled());
+  init::xavier_uniform_(w);
+  init::xavier_normal_(w);
+  init::kaiming_normal_(w);
+  init::normal_(w);
+  EXPECT_TRUE(w.is_leaf());
+  EXPECT_EQ(w.grad_fn(), nullptr);
+  EXPECT_TRUE(w.requires_grad());
+}
+
+}  // namespace

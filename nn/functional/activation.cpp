@@ -1,0 +1,63 @@
+#include "voxgrad/nn/functional/activation.h"
+
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+#include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/linalg.h"
+
+namespace voxgrad::nn::functional {
+
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
+  VOXGRAD_CHECK(input.defined(), "linear: argument 'input' is an undefined tensor");
+  VOXGRAD_CHECK(weight.defined(), "linear: argument 'weight' is an undefined tensor");
+  VOXGRAD_CHECK(weight.dim() == 2, "linear: weight must be 2-D (out_features, in_features), but got shape {}",
+                shape_str(weight.sizes()));
+  VOXGRAD_CHECK(input.dim() >= 1, "linear: input must have at least 1 dim, but got a 0-d tensor");
+  const std::int64_t in = weight.size(1), out = weight.size(0);
+  VOXGRAD_CHECK(input.size(-1) == in,
+                "linear: input's last dim is {} but the weight expects in_features={} (input {}, weight {})",
+                input.size(-1), in, shape_str(input.sizes()), shape_str(weight.sizes()));
+  if (bias.defined()) {
+    VOXGRAD_CHECK(bias.dim() == 1 && bias.size(0) == out,
+                  "linear: bias must have shape [{}] (out_features), but got {}", out, shape_str(bias.sizes()));
+  }
+  // (*, in) -> (rows, in) · (in, out) -> (*, out): one GEMM whatever the leading dims.
+  Shape out_shape = input.sizes();
+  out_shape.back() = out;
+  std::int64_t rows = 1;
+  for (std::int64_t d = 0; d + 1 < input.dim(); ++d) rows *= input.size(d);
+  Tensor y = mm(input.reshape({rows, in}), weight.t());
+  if (bias.defined()) y = y + bias;
+  return y.reshape(out_shape);
+}
+
+Tensor relu(const Tensor& input) { return voxgrad::relu(input); }
+
+Tensor leaky_relu(const Tensor& input, const LeakyReLUFuncOptions& options) {
+  return voxgrad::leaky_relu(input, options.negative_slope());
+}
+
+Tensor gelu(const Tensor& input, const GELUFuncOptions& options) { return voxgrad::gelu(input, options.approximate()); }
+
+Tensor silu(const Tensor& input) { return voxgrad::silu(input); }
+
+Tensor dropout(const Tensor& input, const DropoutFuncOptions& options) {
+  const double p = options.p();
+  VOXGRAD_CHECK(p >= 0.0 && p <= 1.0, "dropout: dropout probability has to be between 0 and 1, but got {}", p);
+  VOXGRAD_CHECK(input.defined(), "dropout: argument 'input' is an undefined tensor");
+  if (!options.training() || p == 0.0 || input.numel() == 0) return input;
+  VOXGRAD_CHECK(is_floating_point(input.dtype()), "dropout: expected a float32 or float64 input, but got {}",
+                input.dtype());
+  if (p == 1.0) return input * zeros({}, input.dtype());
+  // Keep an element where u < 1 − p (u ~ U[0, 1) in the input's dtype), scaled by 1/(1 − p); the
+  // product with the mask routes the gradient through the kept elements only.
+  const Tensor mask = rand(input.sizes(), input.dtype()).lt(1.0 - p) * (1.0 / (1.0 - p));
+  return input * mask;
+}
+
+Tensor flatten(const Tensor& input, const FlattenFuncOptions& options) {
+  VOXGRAD_CHECK(input.defined(), "flatten: argument 'input' is an undefined tensor");
+  return input.flatten(options.start_dim(), options.end_dim());
+}
+
+}  // namespace voxgrad::nn::functional

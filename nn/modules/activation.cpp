@@ -1,0 +1,34 @@
+#include "voxgrad/nn/modules/activation.h"
+
+#include "voxgrad/core/error.h"
+#include "voxgrad/nn/detail/repr.h"
+#include "voxgrad/nn/functional/activation.h"
+#include "voxgrad/ops/elementwise.h"
+
+namespace voxgrad::nn {
+namespace F = functional;
+
+Tensor ReLU::forward(const Tensor& input) { return F::relu(input); }
+
+Tensor LeakyReLU::forward(const Tensor& input) {
+  return F::leaky_relu(input, F::LeakyReLUFuncOptions().negative_slope(options_.negative_slope()));
+}
+
+std::string LeakyReLU::extra_repr() const { return "negative_slope=" + detail::py_float(options_.negative_slope()); }
+
+Tensor Sigmoid::forward(const Tensor& input) { return voxgrad::sigmoid(input); }
+
+Tensor Tanh::forward(const Tensor& input) { return voxgrad::tanh(input); }
+
+GELU::GELU(const GELUOptions& options) : options_(options) {
+  VOXGRAD_CHECK(options_.approximate() == "none" || options_.approximate() == "tanh",
+                "GELU: approximate must be 'none' or 'tanh', but got '{}'", options_.approximate());
+}
+
+Tensor GELU::forward(const Tensor& input) { return F::gelu(input, F::GELUFuncOptions().approximate(options_.approximate())); }
+
+std::string GELU::extra_repr() const { return fmt::format("approximate='{}'", options_.approximate()); }
+
+Tensor SiLU::forward(const Tensor& input) { return F::silu(input); }
+
+}  // namespace voxgrad::nn

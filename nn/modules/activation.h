@@ -1,0 +1,96 @@
+#pragma once
+
+#include <string>
+
+#include "voxgrad/core/tensor.h"
+#include "voxgrad/nn/arg.h"
+#include "voxgrad/nn/module.h"
+
+namespace voxgrad::nn {
+
+/// max(x, 0) elementwise, as torch::nn::ReLU (there is no inplace option: in-place ops are not
+/// recorded by voxgrad's autograd).
+class ReLU : public Cloneable<ReLU> {
+ public:
+  /// Nothing to create.
+  void reset() {}
+  /// relu(input).
+  Tensor forward(const Tensor& input) override;
+};
+
+/// Options for LeakyReLU, as torch::nn::LeakyReLUOptions: `LeakyReLUOptions().negative_slope(0.2)`.
+struct LeakyReLUOptions {
+  /// Slope for negative inputs.
+  VOXGRAD_ARG(double, negative_slope) = 0.01;
+};
+
+/// x where x > 0, else negative_slope·x, as torch::nn::LeakyReLU.
+class LeakyReLU : public Cloneable<LeakyReLU> {
+ public:
+  /// Builds the layer: `LeakyReLU()` or `LeakyReLU(LeakyReLUOptions().negative_slope(0.2))`.
+  explicit LeakyReLU(const LeakyReLUOptions& options = {}) : options_(options) {}
+  /// Nothing to create.
+  void reset() {}
+  /// leaky_relu(input, negative_slope).
+  Tensor forward(const Tensor& input) override;
+  /// "negative_slope=0.01".
+  std::string extra_repr() const override;
+  /// The options the layer was built with.
+  const LeakyReLUOptions& options() const { return options_; }
+
+ private:
+  LeakyReLUOptions options_;
+};
+
+/// 1 / (1 + e^−x), as torch::nn::Sigmoid.
+class Sigmoid : public Cloneable<Sigmoid> {
+ public:
+  /// Nothing to create.
+  void reset() {}
+  /// sigmoid(input).
+  Tensor forward(const Tensor& input) override;
+};
+
+/// tanh(x), as torch::nn::Tanh.
+class Tanh : public Cloneable<Tanh> {
+ public:
+  /// Nothing to create.
+  void reset() {}
+  /// tanh(input).
+  Tensor forward(const Tensor& input) override;
+};
+
+/// Options for GELU, as torch::nn::GELUOptions: `GELUOptions().approximate("tanh")`.
+struct GELUOptions {
+  /// "none" (exact: x·Φ(x) with erf) or "tanh" (the tanh approximation).
+  VOXGRAD_ARG(std::string, approximate) = "none";
+};
+
+/// x·Φ(x), Φ the standard normal CDF, as torch::nn::GELU (exact erf form by default).
+class GELU : public Cloneable<GELU> {
+ public:
+  /// Builds the layer; throws unless approximate is "none" or "tanh".
+  explicit GELU(const GELUOptions& options = {});
+  /// Nothing to create.
+  void reset() {}
+  /// gelu(input, approximate).
+  Tensor forward(const Tensor& input) override;
+  /// "approximate='none'".
+  std::string extra_repr() const override;
+  /// The options the layer was built with.
+  const GELUOptions& options() const { return options_; }
+
+ private:
+  GELUOptions options_;
+};
+
+/// x·sigmoid(x) (swish), as torch::nn::SiLU.
+class SiLU : public Cloneable<SiLU> {
+ public:
+  /// Nothing to create.
+  void reset() {}
+  /// silu(input).
+  Tensor forward(const Tensor& input) override;
+};
+
+}  // namespace voxgrad::nn

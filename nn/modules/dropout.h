@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+
+#include "voxgrad/core/tensor.h"
+#include "voxgrad/nn/arg.h"
+#include "voxgrad/nn/module.h"
+
+namespace voxgrad::nn {
+
+/// Options for Dropout, as torch::nn::DropoutOptions: `DropoutOptions(0.2)` or `DropoutOptions().p(0.2)`.
+struct DropoutOptions {
+  /// Probability of zeroing an element (default 0.5).
+  DropoutOptions(double p = 0.5) : p_(p) {}  // NOLINT: implicit, as libtorch's
+  /// Probability of zeroing an element, in [0, 1].
+  VOXGRAD_ARG(double, p);
+};
+
+/// Dropout, as torch::nn::Dropout: in training mode each element is zeroed with probability p (mask
+/// drawn from the global generator, so manual_seed makes it reproducible) and the survivors are
+/// scaled by 1/(1 − p); in eval mode it returns the input itself.
+class Dropout : public Cloneable<Dropout> {
+ public:
+  /// Builds the layer; throws unless 0 <= p <= 1.
+  explicit Dropout(const DropoutOptions& options = {});
+  /// Nothing to create.
+  void reset() {}
+  /// dropout(input, p, is_training()).
+  Tensor forward(const Tensor& input) override;
+  /// "p=0.5, inplace=False" (as PyTorch prints it; there is no inplace option).
+  std::string extra_repr() const override;
+  /// The options the layer was built with.
+  const DropoutOptions& options() const { return options_; }
+
+ private:
+  DropoutOptions options_;
+};
+
+}  // namespace voxgrad::nn
