@@ -1,6 +1,6 @@
 // Flagship example: trains a 3-D U-Net to denoise procedurally generated volumes.
 //
-//   ./train_unet --epochs 4 --size 24 --out runs/unet
+//   ./train_unet --epochs 6 --size 32 --out runs/unet
 //
 // Writes into --out: best.safetensors (model), last.safetensors, optimizer.safetensors and
 // progress.safetensors (for --resume), loss.csv (the loss curve) and slices.png (middle slices: clean | noisy | denoised).
@@ -25,16 +25,16 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Config {
-  int epochs = 4;
+  int epochs = 6;
   std::int64_t batch_size = 4;
-  std::int64_t size = 24;
+  std::int64_t size = 32;
   std::int64_t channels = 8;
   double lr = 2e-3;
   int threads = 2;
   std::uint64_t seed = 0;
   std::string out = "runs/unet";
   std::string resume;
-  std::int64_t steps_per_epoch = 40;
+  std::int64_t steps_per_epoch = 50;
   std::int64_t val_volumes = 8;
   double noise = 0.15;
 };
