@@ -1,0 +1,167 @@
+#pragma once
+// What the voxgrad and libtorch benchmark files share: the cases, the run configuration, the timing
+// harness and the counters. Plain C++17, no framework headers: it is included by the voxgrad
+// translation unit (C++20) and by the libtorch one (C++17).
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+namespace voxgrad_bench {
+
+using Dims = std::array<std::int64_t, 3>;
+
+/// One convolution (or transposed convolution) shape, as listed in issue 3's benchmark section.
+struct ConvCase {
+  std::string name;         ///< "C1" ... "T3"
+  std::string description;  ///< Human-readable shape, written into the run's context.
+  bool transposed = false;  ///< conv_transpose3d instead of conv3d.
+  std::int64_t n = 1, cin = 1, cout = 1;
+  Dims in{};                ///< Input spatial size (D, H, W).
+  Dims kernel{1, 1, 1};
+  Dims stride{1, 1, 1};
+  Dims padding{0, 0, 0};
+  Dims output_padding{0, 0, 0};  ///< Transposed only.
+  Dims dilation{1, 1, 1};
+  std::int64_t groups = 1;
+  bool large = false;  ///< Near a second per iteration: run a fixed, small number of iterations.
+
+  /// Output spatial size, with PyTorch's formulas.
+  Dims out() const {
+    Dims o{};
+    for (int i = 0; i < 3; ++i) {
+      o[i] = transposed ? (in[i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (kernel[i] - 1) +
+                              output_padding[i] + 1
+                        : (in[i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) / stride[i] + 1;
+    }
+    return o;
+  }
+  std::vector<std::int64_t> input_shape() const { return {n, cin, in[0], in[1], in[2]}; }
+  std::vector<std::int64_t> output_shape() const {
+    const Dims o = out();
+    return {n, cout, o[0], o[1], o[2]};
+  }
+  /// conv3d: (Cout, Cin/g, kD, kH, kW); conv_transpose3d: (Cin, Cout/g, kD, kH, kW).
+  std::vector<std::int64_t> weight_shape() const {
+    if (transposed) return {cin, cout / groups, kernel[0], kernel[1], kernel[2]};
+    return {cout, cin / groups, kernel[0], kernel[1], kernel[2]};
+  }
+  /// Multiply-accumulates of the forward pass:
+  ///   conv3d            N·Cout·prod(out)·(Cin/g)·prod(k)
+  ///   conv_transpose3d  N·Cin·prod(in)·(Cout/g)·prod(k)
+  double forward_macs() const {
+    const double k = double(kernel[0]) * double(kernel[1]) * double(kernel[2]);
+    if (transposed) {
+      return double(n) * double(cin) * double(in[0]) * double(in[1]) * double(in[2]) * double(cout / groups) * k;
+    }
+    const Dims o = out();
+    return double(n) * double(cout) * double(o[0]) * double(o[1]) * double(o[2]) * double(cin / groups) * k;
+  }
+  /// 2·MACs of the forward; forward+backward (input, weight and bias gradients) counts 3×.
+  double flops(bool backward) const { return 2.0 * forward_macs() * (backward ? 3.0 : 1.0); }
+};
+
+/// C1–C6 and T1–T3 of issue 3, in that order.
+const std::vector<ConvCase>& conv_cases();
+
+/// How the run was configured (main.cpp fills it in before registering anything).
+struct RunConfig {
+  int threads = 2;           ///< VOXGRAD_BENCH_THREADS, or --threads=N.
+  double peak_gflops = 0.0;  ///< FMA peak of `threads` threads (measured, or VOXGRAD_BENCH_PEAK_GFLOPS).
+  int large_iterations = 1;  ///< Timed iterations per repetition for the large cases (C6, T3).
+  int large_repetitions = 1; ///< Repetitions of the large cases (overrides --benchmark_repetitions).
+};
+RunConfig& run_config();
+
+// --- peak extra memory (common.cpp) ----------------------------------------------------------
+// Method: malloc_trim(0) hands glibc's free memory back to the kernel, "5" written to
+// /proc/self/clear_refs resets the kernel's resident high-water mark (VmHWM) to the current
+// resident size (VmRSS); after one call, VmHWM − VmRSS_before is the most memory the call had
+// resident beyond what was live before it (outputs, saved activations, gradients, workspaces).
+
+/// Starts a measurement; false if the kernel does not allow resetting VmHWM.
+bool memory_probe_begin(std::int64_t& baseline_kib);
+/// Peak resident memory since memory_probe_begin above its baseline, in MiB.
+double memory_probe_end_mib(std::int64_t baseline_kib);
+
+/// Peak extra resident memory of one call of fn() in MiB; negative if it cannot be measured.
+template <typename Fn>
+double measure_extra_memory_mib(Fn&& fn) {
+  std::int64_t baseline = 0;
+  const bool ok = memory_probe_begin(baseline);
+  fn();
+  return ok ? memory_probe_end_mib(baseline) : -1.0;
+}
+
+// --- the harness -------------------------------------------------------------------------------
+
+/// Per registered benchmark, kept across its repetitions.
+struct BenchState {
+  bool warmed_up = false;
+  double mem_mib = -1.0;
+};
+
+/// Real time (the work runs on several threads; the CPU column is the whole process's CPU time),
+/// milliseconds, and for the large cases a fixed iteration and repetition count (the others use
+/// --benchmark_min_time and --benchmark_repetitions).
+void configure(benchmark::internal::Benchmark* b, const ConvCase& c);
+
+/// Sets the counters after the timed loop: GFLOP/s and %peak (from the measured iterations per
+/// second of wall time) and mem_MiB.
+void set_counters(benchmark::State& state, const ConvCase& c, bool backward, double iterations_per_second,
+                  double mem_mib);
+
+/// The timed loop both back ends use. `step()` runs one forward (or forward+backward) and frees
+/// everything it made except the leaves' gradients; `reset()` sets those gradients to none
+/// (outside the timed region). Once per benchmark (not per repetition): one untimed warm-up call
+/// (skipped for the large cases), then one untimed call whose peak extra memory is measured.
+template <typename Step, typename Reset>
+void run(benchmark::State& state, const ConvCase& c, bool backward, BenchState& bs, Step&& step,
+         Reset&& reset) {
+  if (!bs.warmed_up) {
+    reset();
+    if (!c.large) {  // a large case's first call is its warm-up (seconds per call; no small caches to fill)
+      step();
+      reset();
+    }
+    bs.mem_mib = measure_extra_memory_mib(step);
+    reset();
+    bs.warmed_up = true;
+  }
+  double seconds = 0.0;  // the timed steps alone, for the counters
+  for (auto _ : state) {
+    if (backward) {
+      state.PauseTiming();
+      reset();
+      state.ResumeTiming();
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  reset();
+  set_counters(state, c, backward, double(state.iterations()) / seconds, bs.mem_mib);
+}
+
+/// Benchmark name: "<case>/<fwd|fwdbwd>/<voxgrad|libtorch>" (Google Benchmark appends
+/// "/iterations:N" and "/real_time"; compare.py keeps the first three parts).
+inline std::string bench_name(const ConvCase& c, bool backward, const char* impl) {
+  return c.name + (backward ? "/fwdbwd/" : "/fwd/") + impl;
+}
+
+// --- back ends -------------------------------------------------------------------------------
+
+/// voxgrad_conv.cpp: sets voxgrad's thread count; registers one case (forward, forward+backward).
+void voxgrad_set_threads(int n);
+void register_voxgrad(const ConvCase& c, bool backward);
+
+/// torch_conv.cpp (only when CMake found libtorch): the same for libtorch.
+void torch_set_threads(int n);
+std::string torch_info();
+void register_torch(const ConvCase& c, bool backward);
+
+}  // namespace voxgrad_bench

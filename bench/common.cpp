@@ -1,0 +1,114 @@
+// Cases, counters and the peak-memory probe shared by both back ends.
+
+#include <malloc.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "bench_common.h"
+
+namespace voxgrad_bench {
+
+const std::vector<ConvCase>& conv_cases() {
+  static const std::vector<ConvCase> cases = [] {
+    std::vector<ConvCase> v;
+    auto conv = [&](std::string name, std::string desc, std::int64_t n, std::int64_t cin, std::int64_t cout,
+                    Dims in, Dims k, Dims s, Dims p) {
+      ConvCase c;
+      c.name = std::move(name);
+      c.description = std::move(desc);
+      c.n = n;
+      c.cin = cin;
+      c.cout = cout;
+      c.in = in;
+      c.kernel = k;
+      c.stride = s;
+      c.padding = p;
+      v.push_back(c);
+      return &v.back();
+    };
+    conv("C1", "conv3d 2,16->32, 32^3, k3 s1 p1", 2, 16, 32, {32, 32, 32}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
+    conv("C2", "conv3d 2,32->64, 32^3, k3 s2 p1", 2, 32, 64, {32, 32, 32}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1});
+    conv("C3", "conv3d 2,64->64, 16^3, k3 s1 p1", 2, 64, 64, {16, 16, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
+    conv("C4", "conv3d 2,1->16, 64^3, k3 s1 p1", 2, 1, 16, {64, 64, 64}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
+    conv("C5", "conv3d 2,64->64, 16^3, k1", 2, 64, 64, {16, 16, 16}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0});
+    conv("C6", "Conv3d(16,33,(3,5,2),stride=(2,1,1),padding=(4,2,0)) on 20x16x10x50x100", 20, 16, 33,
+         {10, 50, 100}, {3, 5, 2}, {2, 1, 1}, {4, 2, 0})
+        ->large = true;
+    conv("T1", "conv_transpose3d 2,64->32, 16^3, k2 s2", 2, 64, 32, {16, 16, 16}, {2, 2, 2}, {2, 2, 2},
+         {0, 0, 0})
+        ->transposed = true;
+    ConvCase* t2 = conv("T2", "conv_transpose3d 2,64->32, 16^3, k3 s2 p1 output_padding 1", 2, 64, 32,
+                        {16, 16, 16}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1});
+    t2->transposed = true;
+    t2->output_padding = {1, 1, 1};
+    ConvCase* t3 = conv("T3", "ConvTranspose3d(16,33,(3,5,2),stride=(2,1,1),padding=(0,4,2)) on 20x16x10x50x100",
+                        20, 16, 33, {10, 50, 100}, {3, 5, 2}, {2, 1, 1}, {0, 4, 2});
+    t3->transposed = true;
+    t3->large = true;
+    return v;
+  }();
+  return cases;
+}
+
+RunConfig& run_config() {
+  static RunConfig config;
+  return config;
+}
+
+void configure(benchmark::internal::Benchmark* b, const ConvCase& c) {
+  b->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
+  if (c.large) b->Iterations(run_config().large_iterations)->Repetitions(run_config().large_repetitions);
+}
+
+void set_counters(benchmark::State& state, const ConvCase& c, bool backward, double iterations_per_second,
+                  double mem_mib) {
+  const double gflops = c.flops(backward) * 1e-9 * iterations_per_second;
+  state.counters["GFLOP/s"] = gflops;
+  const double peak = run_config().peak_gflops;
+  if (peak > 0) state.counters["%peak"] = 100.0 * gflops / peak;
+  state.counters["mem_MiB"] = mem_mib;
+}
+
+// --- memory probe ------------------------------------------------------------------------------
+
+namespace {
+
+// VmRSS or VmHWM from /proc/self/status, in KiB (-1 if missing).
+std::int64_t status_kib(const char* key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  const std::size_t n = std::strlen(key);
+  while (std::getline(f, line)) {
+    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':') {
+      return std::stoll(line.substr(n + 1));
+    }
+  }
+  return -1;
+}
+
+bool reset_high_water_mark() {
+  std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
+  if (f == nullptr) return false;
+  const bool ok = std::fputs("5", f) >= 0;
+  return (std::fclose(f) == 0) && ok;
+}
+
+}  // namespace
+
+bool memory_probe_begin(std::int64_t& baseline_kib) {
+  malloc_trim(0);
+  const bool ok = reset_high_water_mark();
+  baseline_kib = status_kib("VmRSS");
+  return ok && baseline_kib >= 0;
+}
+
+double memory_probe_end_mib(std::int64_t baseline_kib) {
+  const std::int64_t hwm = status_kib("VmHWM");
+  if (hwm < 0) return -1.0;
+  return double(hwm - baseline_kib) / 1024.0;
+}
+
+}  // namespace voxgrad_bench

@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""Summarise a voxgrad_bench JSON file (--benchmark_out=FILE --benchmark_out_format=json) as a
+Markdown table: per case and pass, voxgrad and libtorch median times, the speed-up
+(libtorch ms / voxgrad ms, so > 1 means voxgrad is faster), GFLOP/s, % of the measured FMA peak
+and peak extra memory; then the geometric-mean speed-ups. Standard library only.
+
+    /usr/bin/python3 bench/compare.py bench.json            # medians over the repetitions
+    /usr/bin/python3 bench/compare.py --stat min bench.json # fastest repetition (less sensitive
+                                                            # to other processes on the cores)
+    /usr/bin/python3 bench/compare.py all.json rerun_C3.json # later files replace their benchmarks
+"""
+
+import argparse
+import json
+import math
+import statistics
+import sys
+from collections import defaultdict
+
+UNIT_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+CASE_ORDER = ["C1", "C2", "C3", "C4", "C5", "C6", "T1", "T2", "T3"]
+PASSES = [("fwd", "forward"), ("fwdbwd", "forward+backward")]
+IMPLS = ["voxgrad", "libtorch"]
+
+
+def load(paths):
+    """Reads one or more JSON files; a benchmark present in several files is taken from the last."""
+    context = {}
+    runs = defaultdict(list)   # (case, pass, impl) -> per-repetition entries
+    medians = {}               # (case, pass, impl) -> median aggregate entry
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        context = context or data.get("context", {})
+        file_runs, file_medians = parse(data)
+        for key, entries in file_runs.items():
+            runs[key] = entries
+            medians.pop(key, None)
+        for key, entry in file_medians.items():
+            medians[key] = entry
+            if key not in file_runs:
+                runs.pop(key, None)
+    return context, runs, medians
+
+
+def parse(data):
+    runs = defaultdict(list)
+    medians = {}
+    for b in data.get("benchmarks", []):
+        if b.get("error_occurred"):
+            print(f"warning: {b['name']}: {b.get('error_message', 'error')}", file=sys.stderr)
+            continue
+        parts = b.get("run_name", b["name"]).split("/")
+        if len(parts) < 3:
+            continue
+        key = tuple(parts[:3])
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                medians[key] = b
+        else:
+            runs[key].append(b)
+    return runs, medians
+
+
+def summary(key, runs, medians, stat):
+    """ms (median or min over the repetitions), min ms, max ms, GFLOP/s, %peak and memory."""
+    entries = runs.get(key)
+    if entries:
+        times = sorted(e["real_time"] * UNIT_TO_MS[e["time_unit"]] for e in entries)
+        pick = statistics.median if stat == "median" else min
+        rate = statistics.median if stat == "median" else max
+        return {"ms": pick(times), "min": times[0], "max": times[-1], "n": len(times),
+                "gflops": rate(e.get("GFLOP/s", float("nan")) for e in entries),
+                "peak": rate(e.get("%peak", float("nan")) for e in entries),
+                "mem": statistics.median(e.get("mem_MiB", float("nan")) for e in entries)}
+    e = medians.get(key)
+    if e:
+        ms = e["real_time"] * UNIT_TO_MS[e["time_unit"]]
+        return {"ms": ms, "min": ms, "max": ms, "n": 1, "gflops": e.get("GFLOP/s", float("nan")),
+                "peak": e.get("%peak", float("nan")), "mem": e.get("mem_MiB", float("nan"))}
+    return None
+
+
+def fmt_ms(s):
+    if s is None:
+        return "–"
+    text = f"{s['ms']:.3g}" if s["ms"] < 100 else f"{s['ms']:.0f}"
+    if s["n"] > 1 and s["max"] > 1.15 * s["min"]:  # show the spread when the repetitions disagree
+        text += f" ({s['min']:.3g}–{s['max']:.3g})"
+    return text
+
+
+def fmt(v, spec):
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("json", nargs="+",
+                        help="output of --benchmark_out=FILE --benchmark_out_format=json; with several "
+                             "files, a benchmark found in more than one is taken from the last")
+    parser.add_argument("--stat", choices=["median", "min"], default="median",
+                        help="statistic over the repetitions (default: median)")
+    args = parser.parse_args(argv[1:])
+    context, runs, medians = load(args.json)
+    keys = set(runs) | set(medians)
+    cases = sorted({k[0] for k in keys}, key=lambda c: (CASE_ORDER.index(c) if c in CASE_ORDER else 99, c))
+    reps = max((len(v) for v in runs.values()), default=1)
+
+    print(f"threads: {context.get('threads', '?')} · FMA peak: {context.get('fma_peak', '?')}")
+    print(f"cpu: {context.get('cpu_model', '?')}, {context.get('num_cpus', '?')} CPUs · "
+          f"{context.get('libtorch', 'libtorch: ?')} · BLAS: {context.get('blas_libraries', '?')}")
+    print(f"{reps} repetition(s) of the small cases, {args.stat} shown (range in brackets when the repetitions "
+          f"differ by > 15%) · speed-up = libtorch ms / voxgrad ms · {context.get('date', '')}")
+    print()
+    print("| case | pass | voxgrad ms | libtorch ms | speed-up | voxgrad GFLOP/s | voxgrad % peak | "
+          "libtorch GFLOP/s | libtorch % peak | voxgrad MiB | libtorch MiB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    speedups = defaultdict(list)
+    for case in cases:
+        for p, label in PASSES:
+            ours = summary((case, p, "voxgrad"), runs, medians, args.stat)
+            theirs = summary((case, p, "libtorch"), runs, medians, args.stat)
+            if ours is None and theirs is None:
+                continue
+            ratio = theirs["ms"] / ours["ms"] if ours and theirs else None
+            if ratio is not None:
+                speedups[p].append((case, ratio))
+            print(f"| {case} | {label} | {fmt_ms(ours)} | {fmt_ms(theirs)} | "
+                  f"{fmt(ratio, '.2f') + '×' if ratio is not None else '–'} | "
+                  f"{fmt(ours and ours['gflops'], '.0f')} | {fmt(ours and ours['peak'], '.0f')} | "
+                  f"{fmt(theirs and theirs['gflops'], '.0f')} | {fmt(theirs and theirs['peak'], '.0f')} | "
+                  f"{fmt(ours and ours['mem'], '.0f')} | {fmt(theirs and theirs['mem'], '.0f')} |")
+    print()
+    for p, label in PASSES:
+        r = speedups.get(p)
+        if not r:
+            continue
+        geo = math.exp(sum(math.log(x) for _, x in r) / len(r))
+        worst = min(r, key=lambda cr: cr[1])
+        print(f"{label}: geometric-mean speed-up {geo:.2f}× over {len(r)} cases "
+              f"(worst {worst[0]} {worst[1]:.2f}×, best {max(r, key=lambda cr: cr[1])[0]} "
+              f"{max(x for _, x in r):.2f}×)")
+    if not speedups:
+        print("(no libtorch runs in this file: voxgrad alone)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,59 @@
+// voxgrad::conv3d / voxgrad::conv_transpose3d on the benchmark cases. Public headers only.
+
+#include <memory>
+
+#include <voxgrad/ops/conv.h>
+#include <voxgrad/voxgrad.h>
+
+#include "bench_common.h"
+
+namespace voxgrad_bench {
+
+namespace {
+
+using voxgrad::Tensor;
+
+Tensor forward(const ConvCase& c, const Tensor& x, const Tensor& w, const Tensor& b) {
+  if (c.transposed) {
+    return voxgrad::conv_transpose3d(x, w, b, c.stride, c.padding, c.output_padding, c.groups, c.dilation);
+  }
+  return voxgrad::conv3d(x, w, b, c.stride, c.padding, c.dilation, c.groups);
+}
+
+void bench(benchmark::State& state, const ConvCase& c, bool backward, BenchState& bs) {
+  voxgrad::manual_seed(0);
+  const auto opts = voxgrad::dtype(voxgrad::kFloat32).requires_grad(backward);
+  Tensor x = voxgrad::rand(c.input_shape(), opts);
+  Tensor w = voxgrad::rand(c.weight_shape(), opts);
+  Tensor b = voxgrad::rand({c.cout}, opts);
+  Tensor gy = voxgrad::rand(c.output_shape(), voxgrad::kFloat32);  // the fixed output gradient
+
+  if (!backward) {
+    voxgrad::NoGradGuard no_grad;
+    run(state, c, false, bs, [&] { benchmark::DoNotOptimize(forward(c, x, w, b).raw_data_ptr()); }, [] {});
+    return;
+  }
+  auto step = [&] {
+    Tensor y = forward(c, x, w, b);
+    voxgrad::autograd::backward({y}, {gy});
+  };
+  auto reset = [&] {  // set_to_none: the next backward stores fresh gradients
+    x.set_grad({});
+    w.set_grad({});
+    b.set_grad({});
+  };
+  run(state, c, true, bs, step, reset);
+}
+
+}  // namespace
+
+void voxgrad_set_threads(int n) { voxgrad::set_num_threads(n); }
+
+void register_voxgrad(const ConvCase& c, bool backward) {
+  auto* bs = new BenchState();  // lives as long as the registered benchmark
+  configure(benchmark::RegisterBenchmark(bench_name(c, backward, "voxgrad").c_str(),
+                                         [c, backward, bs](benchmark::State& s) { bench(s, c, backward, *bs); }),
+            c);
+}
+
+}  // namespace voxgrad_bench
