@@ -71,34 +71,12 @@ void adam_update(Tensor& param, ParamState& state, const AdamHyper& h) {
 
 }  // namespace detail
 
-namespace {
-
-detail::AdamHyper hyper(const AdamOptions& o) {
-  return {o.lr(), std::get<0>(o.betas()), std::get<1>(o.betas()), o.eps(), o.weight_decay(), o.amsgrad(),
-          o.maximize(), /*decoupled=*/false};
-}
-
-}  // namespace
-
 std::vector<std::pair<std::string, double>> AdamOptions::hyper_parameters() const {
-  return {{"lr", lr_},
-          {"betas.0", std::get<0>(betas_)},
-          {"betas.1", std::get<1>(betas_)},
-          {"eps", eps_},
-          {"weight_decay", weight_decay_},
-          {"amsgrad", amsgrad_ ? 1.0 : 0.0},
-          {"maximize", maximize_ ? 1.0 : 0.0}};
+  return detail::adam_hyper_parameters(*this);
 }
 
 void AdamOptions::set_hyper_parameter(const std::string& name, double value) {
-  if (name == "lr") lr_ = value;
-  else if (name == "betas.0") std::get<0>(betas_) = value;
-  else if (name == "betas.1") std::get<1>(betas_) = value;
-  else if (name == "eps") eps_ = value;
-  else if (name == "weight_decay") weight_decay_ = value;
-  else if (name == "amsgrad") amsgrad_ = value != 0.0;
-  else if (name == "maximize") maximize_ = value != 0.0;
-  else throw Error(fmt::format("AdamOptions: unknown hyper-parameter \"{}\"", name));
+  detail::set_adam_hyper_parameter(*this, name, value);
 }
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& defaults)
@@ -111,7 +89,7 @@ Adam::Adam(const std::vector<OptimizerParamGroup>& param_groups, const AdamOptio
 }
 
 void Adam::check_options(const OptimizerOptions& options) const {
-  detail::check_adam_hyper(hyper(static_cast<const AdamOptions&>(options)), "Adam");
+  detail::check_adam_hyper(detail::adam_hyper(static_cast<const AdamOptions&>(options), false), "Adam");
 }
 
 std::vector<std::string> Adam::state_names() const { return {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}; }
@@ -120,7 +98,7 @@ Tensor Adam::step(const LossClosure& closure) {
   Tensor loss = evaluate_closure(closure);
   NoGradGuard no_grad;
   for (OptimizerParamGroup& group : param_groups()) {
-    const detail::AdamHyper h = hyper(static_cast<const AdamOptions&>(group.options()));
+    const detail::AdamHyper h = detail::adam_hyper(static_cast<const AdamOptions&>(group.options()), false);
     for (Tensor& p : group.params()) {
       if (p.grad().defined()) detail::adam_update(p, mutable_state(p), h);
     }
