@@ -6,7 +6,8 @@
 
 namespace voxgrad {
 
-/// A 64-byte aligned byte buffer (zeroed on request) shared by a tensor and its views.
+/// A 64-byte aligned byte buffer (zeroed on request) shared by a tensor and its views, from the
+/// caching allocator (core/allocator.h).
 ///
 /// The version counter lives here so that every view of the same memory sees the same count: in-place
 /// ops bump it and autograd compares it with the value recorded when a tensor was saved.
@@ -28,9 +29,10 @@ class Storage {
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
-  void* raw_ = nullptr;   // what malloc/calloc returned
+  void* raw_ = nullptr;   // what the allocator returned (core/allocator.h)
   void* data_ = nullptr;  // raw_ rounded up to 64 bytes
   std::size_t nbytes_ = 0;
+  std::size_t capacity_ = 0;  // size of the block at raw_
   std::atomic<std::uint32_t> version_{0};
 };
 

@@ -2,37 +2,68 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace voxgrad::detail {
 
 namespace {
 
-// First output index o with o·s − p + k·d >= 0, and one past the last with o·s − p + k·d < size:
-// the range of an output row that reads inside the volume along one dim.
+// First output index o with o·s + offset >= 0, and one past the last with o·s + offset < size:
+// the outputs of one line that read inside the volume along one dim.
 inline void valid_range(std::int64_t size, std::int64_t out, std::int64_t s, std::int64_t offset,
                         std::int64_t& lo, std::int64_t& hi) {
-  // offset = k·d − p; need 0 <= o·s + offset < size.
   lo = offset >= 0 ? 0 : (-offset + s - 1) / s;
   hi = size - offset <= 0 ? 0 : (size - offset + s - 1) / s;
   lo = std::min(lo, out);
   hi = std::clamp(hi, lo, out);
 }
 
-// Visits, for one row of the column matrix (a channel c and kernel offset kd, kh, kw), the runs
-// of columns in [col_begin, col_end) that share (od, oh): fn(col_offset, vol_index_or_-1, ow0, n).
-// Inside a run, column col_offset + j is output position ow0 + j.
-template <typename Fn>
-inline void for_each_run(const VolGeometry& g, std::int64_t col_begin, std::int64_t col_end, Fn&& fn) {
+// A run of columns that share one output line (od, oh): columns j .. j+n−1 of the tile are output
+// positions ow0 .. ow0+n−1. d0/h0 are the line's first input depth/row before the kernel offset.
+struct Run {
+  std::int64_t j, ow0, n, d0, h0;
+};
+
+// The runs of [col_begin, col_end), computed once per call instead of once per row (the divisions
+// that locate a column cost more than copying its few elements).
+void make_runs(const VolGeometry& g, std::int64_t col_begin, std::int64_t col_end, std::vector<Run>& runs) {
+  runs.clear();
   const std::int64_t ow_n = g.out[2], oh_n = g.out[1];
-  std::int64_t col = col_begin;
-  while (col < col_end) {
-    const std::int64_t ow0 = col % ow_n;
-    const std::int64_t oh = (col / ow_n) % oh_n;
-    const std::int64_t od = col / (ow_n * oh_n);
+  if (col_end <= col_begin) return;
+  std::int64_t ow0 = col_begin % ow_n, oh = (col_begin / ow_n) % oh_n, od = col_begin / (ow_n * oh_n);
+  for (std::int64_t col = col_begin; col < col_end;) {
     const std::int64_t n = std::min(ow_n - ow0, col_end - col);
-    fn(col - col_begin, od, oh, ow0, n);
+    runs.push_back({col - col_begin, ow0, n, od * g.stride[0] - g.padding[0], oh * g.stride[1] - g.padding[1]});
     col += n;
+    ow0 = 0;
+    if (++oh == oh_n) {
+      oh = 0;
+      ++od;
+    }
   }
+}
+
+// Copies n elements. Runs are short (one output line, often 8–32 elements), where a call to
+// memmove costs more than the copy: fixed-size blocks compile to plain vector moves.
+template <typename T>
+inline void copy_short(const T* src, T* dst, std::int64_t n) {
+  constexpr std::int64_t block = 64 / sizeof(T);
+  std::int64_t i = 0;
+  for (; i + block <= n; i += block) std::memcpy(dst + i, src + i, 64);
+  if (i + block / 2 <= n) {
+    std::memcpy(dst + i, src + i, 32);
+    i += block / 2;
+  }
+  if (i + block / 4 <= n) {
+    std::memcpy(dst + i, src + i, 16);
+    i += block / 4;
+  }
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+std::vector<Run>& thread_runs() {
+  thread_local std::vector<Run> runs;
+  return runs;
 }
 
 }  // namespace
@@ -41,10 +72,12 @@ template <typename T>
 void im2col3d(const T* vol, const VolGeometry& g, std::int64_t col_begin, std::int64_t col_end, T* col) {
   const std::int64_t width = col_end - col_begin;
   const auto [kD, kH, kW] = g.kernel;
-  const auto [sD, sH, sW] = g.stride;
+  const std::int64_t sW = g.stride[2];
   const auto [dD, dH, dW] = g.dilation;
   const auto [D, H, W] = g.vol;
   const std::int64_t plane = H * W;
+  std::vector<Run>& runs = thread_runs();
+  make_runs(g, col_begin, col_end, runs);
   std::int64_t row = 0;
   for (std::int64_t c = 0; c < g.channels; ++c) {
     const T* vc = vol + c * D * plane;
@@ -55,27 +88,27 @@ void im2col3d(const T* vol, const VolGeometry& g, std::int64_t col_begin, std::i
           const std::int64_t off_w = kw * dW - g.padding[2];
           std::int64_t lo, hi;
           valid_range(W, g.out[2], sW, off_w, lo, hi);
-          for_each_run(g, col_begin, col_end,
-                       [&](std::int64_t j, std::int64_t od, std::int64_t oh, std::int64_t ow0, std::int64_t n) {
-                         T* out = dst + j;
-                         const std::int64_t id = od * sD - g.padding[0] + kd * dD;
-                         const std::int64_t ih = oh * sH - g.padding[1] + kh * dH;
-                         if (id < 0 || id >= D || ih < 0 || ih >= H) {
-                           std::fill(out, out + n, T(0));
-                           return;
-                         }
-                         const T* src = vc + id * plane + ih * W + off_w;
-                         // Zeros left of the volume, values inside, zeros right of it.
-                         const std::int64_t a = std::clamp(lo - ow0, std::int64_t{0}, n);
-                         const std::int64_t b = std::clamp(hi - ow0, a, n);
-                         std::fill(out, out + a, T(0));
-                         if (sW == 1) {
-                           std::memcpy(out + a, src + (ow0 + a), static_cast<std::size_t>(b - a) * sizeof(T));
-                         } else {
-                           for (std::int64_t i = a; i < b; ++i) out[i] = src[(ow0 + i) * sW];
-                         }
-                         std::fill(out + b, out + n, T(0));
-                       });
+          for (const Run& r : runs) {
+            T* out = dst + r.j;
+            const std::int64_t id = r.d0 + kd * dD, ih = r.h0 + kh * dH;
+            if (id < 0 || id >= D || ih < 0 || ih >= H) {
+              std::fill(out, out + r.n, T(0));
+              continue;
+            }
+            // Zeros left of the volume, values inside, zeros right of it.
+            const std::int64_t a = std::clamp(lo - r.ow0, std::int64_t{0}, r.n);
+            const std::int64_t b = std::clamp(hi - r.ow0, a, r.n);
+            const T* src = vc + id * plane + ih * W + off_w + r.ow0 * sW;
+            std::fill(out, out + a, T(0));
+            if (sW == 1) {
+              copy_short(src + a, out + a, b - a);
+            } else if (sW == 2) {
+              for (std::int64_t i = a; i < b; ++i) out[i] = src[2 * i];
+            } else {
+              for (std::int64_t i = a; i < b; ++i) out[i] = src[i * sW];
+            }
+            std::fill(out + b, out + r.n, T(0));
+          }
         }
       }
     }
@@ -87,10 +120,12 @@ void col2im3d(const T* col, const VolGeometry& g, std::int64_t col_begin, std::i
               std::int64_t c_begin, std::int64_t c_end) {
   const std::int64_t width = col_end - col_begin;
   const auto [kD, kH, kW] = g.kernel;
-  const auto [sD, sH, sW] = g.stride;
+  const std::int64_t sW = g.stride[2];
   const auto [dD, dH, dW] = g.dilation;
   const auto [D, H, W] = g.vol;
   const std::int64_t plane = H * W;
+  std::vector<Run>& runs = thread_runs();
+  make_runs(g, col_begin, col_end, runs);
   for (std::int64_t c = c_begin; c < c_end; ++c) {
     T* vc = vol + c * D * plane;
     std::int64_t row = c * kD * kH * kW;
@@ -101,22 +136,19 @@ void col2im3d(const T* col, const VolGeometry& g, std::int64_t col_begin, std::i
           const std::int64_t off_w = kw * dW - g.padding[2];
           std::int64_t lo, hi;
           valid_range(W, g.out[2], sW, off_w, lo, hi);
-          for_each_run(g, col_begin, col_end,
-                       [&](std::int64_t j, std::int64_t od, std::int64_t oh, std::int64_t ow0, std::int64_t n) {
-                         const std::int64_t id = od * sD - g.padding[0] + kd * dD;
-                         const std::int64_t ih = oh * sH - g.padding[1] + kh * dH;
-                         if (id < 0 || id >= D || ih < 0 || ih >= H) return;
-                         T* dst = vc + id * plane + ih * W + off_w;
-                         const T* in = src + j;
-                         const std::int64_t a = std::clamp(lo - ow0, std::int64_t{0}, n);
-                         const std::int64_t b = std::clamp(hi - ow0, a, n);
-                         if (sW == 1) {
-                           T* d = dst + ow0;
-                           for (std::int64_t i = a; i < b; ++i) d[i] += in[i];
-                         } else {
-                           for (std::int64_t i = a; i < b; ++i) dst[(ow0 + i) * sW] += in[i];
-                         }
-                       });
+          for (const Run& r : runs) {
+            const std::int64_t id = r.d0 + kd * dD, ih = r.h0 + kh * dH;
+            if (id < 0 || id >= D || ih < 0 || ih >= H) continue;
+            T* dst = vc + id * plane + ih * W + off_w + r.ow0 * sW;
+            const T* in = src + r.j;
+            const std::int64_t a = std::clamp(lo - r.ow0, std::int64_t{0}, r.n);
+            const std::int64_t b = std::clamp(hi - r.ow0, a, r.n);
+            if (sW == 1) {
+              for (std::int64_t i = a; i < b; ++i) dst[i] += in[i];
+            } else {
+              for (std::int64_t i = a; i < b; ++i) dst[i * sW] += in[i];
+            }
+          }
         }
       }
     }

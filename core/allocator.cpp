@@ -1,0 +1,180 @@
+#include "voxgrad/core/allocator.h"
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "voxgrad/core/error.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define VOXGRAD_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define VOXGRAD_SANITIZED 1
+#endif
+#endif
+
+namespace voxgrad {
+
+namespace {
+
+constexpr std::size_t kAlignment = 64;
+// Smaller buffers come from malloc's heap anyway (already mapped); only large ones fault.
+constexpr std::size_t kMinCached = std::size_t{256} << 10;
+// A cached buffer serves a request at most this much smaller (in 1/8ths), so a big block is not
+// tied up by a small tensor.
+constexpr std::size_t kFitEighths = 10;
+
+std::uint64_t physical_memory_bytes() {
+  static const std::uint64_t bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
+                                 : UINT64_MAX;
+  }();
+  return bytes;
+}
+
+class Cache {
+ public:
+  Cache() {
+#ifdef VOXGRAD_SANITIZED
+    enabled_ = false;
+#else
+    enabled_ = std::getenv("VOXGRAD_NO_CACHING_ALLOCATOR") == nullptr;
+#endif
+    // At most an eighth of the machine's memory sits idle in the cache.
+    limit_ = static_cast<std::size_t>(std::min<std::uint64_t>(physical_memory_bytes() / 8, std::uint64_t{4} << 30));
+  }
+
+  // A cached raw buffer of capacity in [nbytes, nbytes·10/8], or nullptr.
+  void* take(std::size_t nbytes, std::size_t& capacity) {
+    if (nbytes < kMinCached) return nullptr;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!enabled_) return nullptr;
+    const auto it = free_.lower_bound(nbytes);
+    if (it == free_.end() || it->first > nbytes / 8 * kFitEighths + kAlignment) return nullptr;
+    capacity = it->first;
+    void* raw = it->second;
+    free_.erase(it);
+    bytes_ -= capacity;
+    return raw;
+  }
+
+  // True if the cache kept the buffer.
+  bool put(void* raw, std::size_t capacity) {
+    if (capacity < kMinCached) return false;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!enabled_ || bytes_ + capacity > limit_) return false;
+    free_.emplace(capacity, raw);
+    bytes_ += capacity;
+    return true;
+  }
+
+  void clear() {
+    std::multimap<std::size_t, void*> drop;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      drop.swap(free_);
+      bytes_ = 0;
+    }
+    for (auto& [size, raw] : drop) std::free(raw);
+  }
+
+  void add_release(void (*release)()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    releases_.push_back(release);
+  }
+
+  void release_workspaces() {
+    std::vector<void (*)()> fns;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      fns = releases_;
+    }
+    for (auto fn : fns) fn();
+  }
+
+  std::size_t bytes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return bytes_;
+  }
+
+  void set_enabled(bool on) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      enabled_ = on;
+    }
+    if (!on) clear();
+  }
+
+  bool enabled() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return enabled_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::multimap<std::size_t, void*> free_;  // capacity -> raw buffer
+  std::size_t bytes_ = 0, limit_ = 0;
+  bool enabled_ = true;
+  std::vector<void (*)()> releases_;
+};
+
+// Never destroyed: tensors in other static objects may be freed after main() returns.
+Cache& cache() {
+  static Cache* c = new Cache();
+  return *c;
+}
+
+}  // namespace
+
+std::size_t cached_bytes() { return cache().bytes(); }
+void empty_cache() {
+  cache().release_workspaces();
+  cache().clear();
+}
+void set_caching_allocator_enabled(bool enabled) { cache().set_enabled(enabled); }
+bool caching_allocator_enabled() { return cache().enabled(); }
+
+namespace detail {
+
+void* allocate(std::size_t nbytes, bool zero, void*& raw, std::size_t& capacity) {
+  // Refuse what could never fit instead of letting overcommit hand out memory that a later write
+  // turns into an out-of-memory kill.
+  VOXGRAD_CHECK(nbytes <= physical_memory_bytes(),
+                "Storage: cannot allocate {:.1f} GiB: this machine has {:.1f} GiB of memory",
+                static_cast<double>(nbytes) / (1 << 30), static_cast<double>(physical_memory_bytes()) / (1 << 30));
+  const std::size_t total = nbytes + kAlignment;
+  raw = cache().take(total, capacity);
+  const bool reused = raw != nullptr;
+  if (!reused) {
+    // calloc gives zeroed pages lazily (no writes for a fresh mapping).
+    raw = zero ? std::calloc(1, total) : std::malloc(total);
+    if (raw == nullptr) {
+      cache().clear();  // the cache may be what is in the way
+      raw = zero ? std::calloc(1, total) : std::malloc(total);
+    }
+    VOXGRAD_CHECK(raw != nullptr, "Storage: cannot allocate {} bytes", nbytes);
+    capacity = total;
+  }
+  const auto addr = reinterpret_cast<std::uintptr_t>(raw);
+  void* data = reinterpret_cast<void*>((addr + kAlignment - 1) / kAlignment * kAlignment);
+  if (zero && reused) std::memset(data, 0, nbytes);
+  return data;
+}
+
+void register_workspace_release(void (*release)()) { cache().add_release(release); }
+
+void deallocate(void* raw, std::size_t capacity) noexcept {
+  if (raw == nullptr) return;
+  if (!cache().put(raw, capacity)) std::free(raw);
+}
+
+}  // namespace detail
+
+}  // namespace voxgrad
