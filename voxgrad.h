@@ -1,10 +1,12 @@
 #pragma once
 // Umbrella header: #include <voxgrad/voxgrad.h> brings in the whole public API.
 
+#include "voxgrad/autograd/anomaly_mode.h"
 #include "voxgrad/autograd/engine.h"
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/gradcheck.h"
 #include "voxgrad/autograd/node.h"
+#include "voxgrad/core/allocator.h"
 #include "voxgrad/core/dtype.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"

@@ -1,8 +1,12 @@
 #include "voxgrad/autograd/engine.h"
 
+#include <cmath>
+#include <cstdint>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "voxgrad/autograd/anomaly_mode.h"
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/error.h"
@@ -41,6 +45,62 @@ std::vector<std::shared_ptr<Node>> topological_order(const std::vector<Edge>& ro
     }
   }
   return {post.rbegin(), post.rend()};
+}
+
+// Where a node came from, for anomaly messages: "created under label 'decoder.up1'".
+std::string origin(const Node& n) {
+  return n.label().empty() ? std::string("created with no label")
+                           : fmt::format("created under label '{}'", n.label());
+}
+
+// Anomaly mode: throws if gradient `g`, which `n`'s backward returned for its input `input`, holds
+// a NaN or an infinity.
+template <typename T>
+void check_finite(const Node& n, std::size_t input, const Tensor& g) {
+  const Tensor c = g.detach().contiguous();
+  const T* p = c.data_ptr<T>();
+  const std::int64_t size = c.numel();
+  std::int64_t first = -1, bad = 0;
+  for (std::int64_t i = 0; i < size; ++i) {
+    if (!std::isfinite(p[i])) [[unlikely]] {
+      if (first < 0) first = i;
+      ++bad;
+    }
+  }
+  if (first < 0) return;
+  const T v = p[first];
+  throw Error(fmt::format(
+      "anomaly: backward of '{}' ({}) returned {} in its gradient for input {} (shape {}, {} of {} "
+      "elements non-finite, the first at flat index {})",
+      n.name(), origin(n), std::isnan(v) ? "NaN" : (v > 0 ? "Inf" : "-Inf"), input,
+      shape_str(c.sizes()), bad, size, first));
+}
+
+// Anomaly mode: checks every gradient `n` returned.
+void check_gradients(const Node& n, const std::vector<Tensor>& grads) {
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    const Tensor& g = grads[i];
+    if (!g.defined()) continue;
+    if (g.dtype() == kFloat64) {
+      check_finite<double>(n, i, g);
+    } else if (g.dtype() == kFloat32) {
+      check_finite<float>(n, i, g);
+    }
+  }
+}
+
+// Anomaly mode: runs `n`'s backward and checks its gradients; any other voxgrad::Error it raises
+// gets the node's name and label appended.
+std::vector<Tensor> apply_checked(Node& n, std::vector<Tensor> grads) {
+  std::vector<Tensor> input_grads;
+  try {
+    input_grads = n.apply(std::move(grads));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{} [anomaly: raised by the backward of '{}', {}]", e.what(), n.name(),
+                            origin(n)));
+  }
+  check_gradients(n, input_grads);
+  return input_grads;
 }
 
 struct Capture {
@@ -85,6 +145,7 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
 
   const std::vector<std::shared_ptr<Node>> order = topological_order(roots);
   const bool grad_mode_call = !captures.empty();
+  const bool anomaly = AnomalyMode::is_enabled();
 
   // In grad(), a node runs only if some captured slot lies below it; leaves never accumulate.
   std::unordered_set<Node*> runs;
@@ -136,7 +197,8 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
     }
     if (!runs.count(n)) continue;
 
-    std::vector<Tensor> input_grads = n->apply(std::move(grads));
+    std::vector<Tensor> input_grads =
+        anomaly ? apply_checked(*n, std::move(grads)) : n->apply(std::move(grads));
     if (!retain_graph) n->release_saved();
     const auto& edges = n->next_edges();
     for (std::size_t i = 0; i < input_grads.size() && i < edges.size(); ++i) {

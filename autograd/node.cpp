@@ -1,7 +1,9 @@
 #include "voxgrad/autograd/node.h"
 
 #include <atomic>
+#include <mutex>
 
+#include "voxgrad/autograd/anomaly_mode.h"
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
@@ -17,6 +19,10 @@ std::atomic<std::int64_t> live_nodes{0};
 // Every node deletion goes through delete_node; only the outermost call on a thread deletes, and
 // deletions triggered inside it are queued, so the depth stays constant.
 thread_local std::vector<Node*>* pending_deletes = nullptr;
+
+// Guards every leaf's grad_accumulator (find-or-create must not race when two threads record ops
+// on the same leaf). Held only for a weak_ptr lock and, the first time, one allocation.
+std::mutex accumulator_mutex;
 
 Tensor alias_without_autograd(const Tensor& t) {
   const auto& src = *t.impl();
@@ -138,6 +144,8 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor> grad_outputs) {
   if (!leaf || grad_outputs.empty() || !grad_outputs[0].defined()) return {};
   Tensor g = std::move(grad_outputs[0]);
   if (g.dtype() != leaf->dtype) g = g.to(leaf->dtype);
+  // Two threads may backpropagate into this leaf at once; each read-modify-write of grad is whole.
+  std::lock_guard<std::mutex> lock(mutex_);
   if (GradMode::is_enabled()) {
     // create_graph: the stored gradient keeps its own graph, so it can be differentiated again.
     leaf->grad = leaf->grad ? (Tensor(leaf->grad) + g).impl() : g.impl();
@@ -162,6 +170,7 @@ Edge gradient_edge(const Tensor& t) {
   const auto& impl = t.impl();
   if (impl->grad_fn) return {impl->grad_fn, impl->output_nr};
   if (!impl->requires_grad) return {};
+  std::lock_guard<std::mutex> lock(accumulator_mutex);
   std::shared_ptr<Node> acc = impl->grad_accumulator.lock();
   if (!acc) {
     acc = make_node<AccumulateGrad>(impl);
@@ -191,6 +200,7 @@ std::shared_ptr<Node> record(const char* name, std::span<const Tensor> inputs,
                              BackwardFn backward) {
   if (!any_requires_grad(inputs)) return nullptr;
   auto node = make_node<Node>(name);
+  if (AnomalyMode::is_enabled()) [[unlikely]] node->set_label(current_anomaly_label());
   node->next_edges_.reserve(inputs.size());
   node->input_meta_.reserve(inputs.size());
   for (const Tensor& in : inputs) {

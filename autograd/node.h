@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -84,7 +85,8 @@ class Node : public std::enable_shared_from_this<Node> {
   virtual std::vector<Tensor> apply(std::vector<Tensor> grad_outputs);
   /// Drops saved tensors (after a backward without retain_graph).
   virtual void release_saved();
-  /// Label of the user code that created the node (settable, shown in errors).
+  /// Label of the user code that created the node: the current AnomalyLabelGuard label when it was
+  /// recorded with anomaly mode on (see anomaly_mode.h), else empty unless set; shown in errors.
   const std::string& label() const { return label_; }
   /// Sets the label.
   void set_label(std::string label) { label_ = std::move(label); }
@@ -107,7 +109,9 @@ class Node : public std::enable_shared_from_this<Node> {
   std::string label_;
 };
 
-/// Accumulates incoming gradients into a leaf's grad(); holds the leaf weakly.
+/// Accumulates incoming gradients into a leaf's grad(); holds the leaf weakly. A leaf has one
+/// accumulator at a time, and apply() is serialised by a mutex, so threads that backpropagate into
+/// the same leaf at once each add their whole gradient (as PyTorch's AccumulateGrad).
 class AccumulateGrad final : public Node {
  public:
   /// Accumulator for `leaf`.
@@ -119,6 +123,7 @@ class AccumulateGrad final : public Node {
 
  private:
   std::weak_ptr<TensorImpl> leaf_;
+  std::mutex mutex_;  // serialises apply(): concurrent backward passes into the same leaf
 };
 
 /// Creates a node owned by a shared_ptr whose deleter frees long chains iteratively.
@@ -134,7 +139,8 @@ std::shared_ptr<NodeT> make_node(Args&&... args) {
                                 [](NodeT* n) { delete_node(n); });
 }
 
-/// The edge a gradient for `t` must flow along (null edge if `t` does not require grad).
+/// The edge a gradient for `t` must flow along (null edge if `t` does not require grad). For a leaf,
+/// finds or creates its accumulator; safe to call from several threads on the same leaf.
 Edge gradient_edge(const Tensor& t);
 
 /// True if grad mode is on and any of `inputs` requires grad.

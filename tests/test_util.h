@@ -2,6 +2,7 @@
 // Helpers shared by the test files.
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -35,6 +36,30 @@ inline void expect_values(const Tensor& t, const Shape& sizes, const std::vector
   const std::vector<double> v = values(t);
   ASSERT_EQ(v.size(), expected.size());
   for (std::size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(v[i], expected[i], atol) << "at flat index " << i;
+}
+
+/// Asserts that `a` and `b` have the same shape and dtype and bit-identical elements; a failure names
+/// `what`, the first differing flat index and both values.
+inline void expect_bitwise_equal(const Tensor& a, const Tensor& b, const std::string& what) {
+  ASSERT_EQ(a.sizes(), b.sizes()) << what << ": shapes differ";
+  ASSERT_EQ(a.dtype(), b.dtype()) << what << ": dtypes differ";
+  const Tensor ca = a.detach().contiguous(), cb = b.detach().contiguous();
+  const std::size_t width = element_size(ca.dtype());
+  const auto* pa = static_cast<const unsigned char*>(ca.raw_data_ptr());
+  const auto* pb = static_cast<const unsigned char*>(cb.raw_data_ptr());
+  const std::int64_t n = ca.numel();
+  if (std::memcmp(pa, pb, static_cast<std::size_t>(n) * width) == 0) return;
+  std::int64_t first = 0, count = 0;
+  for (std::int64_t i = n - 1; i >= 0; --i) {
+    if (std::memcmp(pa + i * width, pb + i * width, width) != 0) {
+      first = i;
+      ++count;
+    }
+  }
+  const std::vector<double> va = values(ca.flatten().narrow(0, first, 1)), vb = values(cb.flatten().narrow(0, first, 1));
+  ADD_FAILURE() << what << ": " << count << " of " << n << " elements differ bitwise (shape "
+                << shape_str(ca.sizes()) << "); the first at flat index " << first << ": "
+                << fmt::format("{:.17g} vs {:.17g}", va[0], vb[0]);
 }
 
 /// NaN and infinity, for expected values.
