@@ -168,6 +168,13 @@ void* allocate(std::size_t nbytes, bool zero, void*& raw, std::size_t& capacity)
   return data;
 }
 
+void check_allocation(const char* op, std::int64_t count, std::size_t element_size) {
+  const double bytes = static_cast<double>(count) * static_cast<double>(element_size);
+  VOXGRAD_CHECK(count >= 0 && bytes <= static_cast<double>(physical_memory_bytes()),
+                "{}: cannot allocate {:.1f} GiB: this machine has {:.1f} GiB of memory", op, bytes / (1 << 30),
+                static_cast<double>(physical_memory_bytes()) / (1 << 30));
+}
+
 void register_workspace_release(void (*release)()) { cache().add_release(release); }
 
 void deallocate(void* raw, std::size_t capacity) noexcept {

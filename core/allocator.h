@@ -7,6 +7,7 @@
 // convolutions on this kind of VM). PyTorch's CPU allocator has no such cache.
 
 #include <cstddef>
+#include <cstdint>
 
 namespace voxgrad {
 
@@ -35,6 +36,10 @@ void* allocate(std::size_t nbytes, bool zero, void*& raw, std::size_t& capacity)
 
 /// Gives back a buffer from allocate(): cached if it is large and the cache has room, else freed.
 void deallocate(void* raw, std::size_t capacity) noexcept;
+
+/// Throws voxgrad::Error naming `op` unless `count` elements of `element_size` bytes could fit in
+/// this machine's memory (for sizes an op must check before building anything of that size).
+void check_allocation(const char* op, std::int64_t count, std::size_t element_size);
 
 /// Registers a function that empty_cache() calls to free a kernel's retained workspaces.
 void register_workspace_release(void (*release)());

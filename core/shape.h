@@ -21,11 +21,15 @@ class IntArrayRef {
   /// Views a vector's elements.
   IntArrayRef(const std::vector<std::int64_t>& v) : data_(v.data()), size_(v.size()) {}  // NOLINT
   /// Views a braced list (valid for the full expression that holds it, like llvm::ArrayRef).
+#if defined(__GNUC__) && !defined(__clang__)  // GCC's warning; clang has no such group
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winit-list-lifetime"
+#endif
   constexpr IntArrayRef(std::initializer_list<std::int64_t> l)  // NOLINT
       : data_(l.begin()), size_(l.size()) {}
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
   /// Views `size` values starting at `data`.
   constexpr IntArrayRef(const std::int64_t* data, std::size_t size) : data_(data), size_(size) {}
 

@@ -49,22 +49,26 @@ struct ConvParams {
 // the GEMM), and narrower tiles repack the weight panel more often.
 constexpr std::int64_t kColumnBudget = std::int64_t{1} << 19;
 
+// Columns per tile: a multiple of 16 where the budget allows, down to a single column for very
+// tall column matrices, so a tile never holds more than max(budget, rows) elements (at most the
+// weight's size).
 std::int64_t tile_columns(std::int64_t rows, std::int64_t cols) {
-  const std::int64_t t = std::max<std::int64_t>(64, kColumnBudget / std::max<std::int64_t>(rows, 1));
-  return std::max<std::int64_t>(1, std::min(cols, t / 16 * 16));
+  const std::int64_t t = kColumnBudget / std::max<std::int64_t>(rows, 1);
+  return std::max<std::int64_t>(1, std::min(cols, t >= 16 ? t / 16 * 16 : t));
 }
 
 // Per-thread column tiles, kept across calls; empty_cache() frees them.
 template <typename T>
 tbb::enumerable_thread_specific<std::vector<T>>& column_buffers() {
-  static auto* buffers = [] {
-    auto* b = new tbb::enumerable_thread_specific<std::vector<T>>();
+  static tbb::enumerable_thread_specific<std::vector<T>> buffers;
+  static const bool registered = [] {
     detail::register_workspace_release(+[] {
       for (std::vector<T>& v : column_buffers<T>()) std::vector<T>().swap(v);
     });
-    return b;
+    return true;
   }();
-  return *buffers;
+  (void)registered;
+  return buffers;
 }
 
 template <typename T>
@@ -311,12 +315,25 @@ Tensor conv_transpose3d_core(const Tensor& x, const Tensor& w, const Tensor& b, 
                              const Dims& out);
 Tensor weight_grad_core(const Tensor& x, const Tensor& dy, const Dims& kernel, const ConvParams& p);
 
+// y (N, C, ...) = bias[c] everywhere, or zeros without a bias: a convolution with nothing to sum.
+template <typename T>
+void fill_bias(const Tensor& y, const Tensor& bias) {
+  const std::int64_t N = y.sizes()[0], C = y.sizes()[1], V = volume(spatial(y));
+  T* out = y.data_ptr<T>();
+  const T* b = bias.defined() ? bias.contiguous().data_ptr<T>() : nullptr;
+  for (std::int64_t i = 0; i < N * C; ++i) std::fill(out + i * V, out + (i + 1) * V, b ? b[i % C] : T(0));
+}
+
 // The bias gradient: dy summed over everything but the channel dim.
 Tensor bias_grad(const Tensor& grad_output) {
   const Tensor dy = grad_output.contiguous();
   const std::int64_t N = dy.sizes()[0], C = dy.sizes()[1], V = volume(spatial(dy));
   Tensor db = empty({C}, dy.dtype());
   detail::dispatch_floating(dy.dtype(), "conv3d", [&]<typename T>() {
+    if (dy.numel() == 0) {
+      std::fill(db.data_ptr<T>(), db.data_ptr<T>() + C, T(0));
+      return;
+    }
     channel_sum_kernel<T>(dy.data_ptr<T>(), db.data_ptr<T>(), N, C, V);
   });
   record("ConvBiasGradBackward", dy, db, {}, [sizes = Shape(dy.sizes().begin(), dy.sizes().end()), C](const BackwardCtx& c) {
@@ -341,6 +358,11 @@ Tensor conv3d_core(const Tensor& input, const Tensor& weight, const Tensor& bias
   const std::int64_t N = x.sizes()[0], Cin = x.sizes()[1], Cout = w.sizes()[0];
   Tensor y = empty({N, Cout, out[0], out[1], out[2]}, x.dtype());
   detail::dispatch_floating(x.dtype(), "conv3d", [&]<typename T>() {
+    if (y.numel() == 0) return;
+    if (x.numel() == 0 || w.numel() == 0) {
+      fill_bias<T>(y, bias);  // nothing to sum (no input channels or no input positions)
+      return;
+    }
     conv3d_kernel<T>(x.data_ptr<T>(), w.data_ptr<T>(), bias.defined() ? bias.data_ptr<T>() : nullptr,
                      y.data_ptr<T>(), N, Cin, Cout, spatial(x), out, kernel_of(w), p);
   });
@@ -365,6 +387,11 @@ Tensor conv_transpose3d_core(const Tensor& input, const Tensor& weight, const Te
   const std::int64_t N = x.sizes()[0], Cin = x.sizes()[1], Cout = w.sizes()[1] * p.groups;
   Tensor y = empty({N, Cout, out[0], out[1], out[2]}, x.dtype());
   detail::dispatch_floating(x.dtype(), "conv_transpose3d", [&]<typename T>() {
+    if (y.numel() == 0) return;
+    if (x.numel() == 0 || w.numel() == 0) {
+      fill_bias<T>(y, bias);
+      return;
+    }
     conv_transpose3d_kernel<T>(x.data_ptr<T>(), w.data_ptr<T>(), bias.defined() ? bias.data_ptr<T>() : nullptr,
                                y.data_ptr<T>(), N, Cin, Cout, spatial(x), out, kernel_of(w), p);
   });
@@ -389,6 +416,11 @@ Tensor weight_grad_core(const Tensor& input, const Tensor& grad_output, const Di
   const std::int64_t N = x.sizes()[0], Cin = x.sizes()[1], Cout = dy.sizes()[1];
   Tensor dw = empty({Cout, Cin / p.groups, kernel[0], kernel[1], kernel[2]}, x.dtype());
   detail::dispatch_floating(x.dtype(), "conv3d_weight_grad", [&]<typename T>() {
+    if (dw.numel() == 0) return;
+    if (x.numel() == 0 || dy.numel() == 0) {
+      std::fill(dw.data_ptr<T>(), dw.data_ptr<T>() + dw.numel(), T(0));
+      return;
+    }
     conv3d_weight_grad_kernel<T>(x.data_ptr<T>(), dy.data_ptr<T>(), dw.data_ptr<T>(), N, Cin, Cout,
                                  spatial(x), spatial(dy), kernel, p);
   });
@@ -477,6 +509,10 @@ Tensor conv3d(const Tensor& input, const Tensor& weight, const Tensor& bias, Exp
   return with_batch_dim(input, op, [&](const Tensor& x) {
     check_tensors(op, x, weight, bias);
     const std::int64_t cin = x.sizes()[1], cout = weight.sizes()[0];
+    VOXGRAD_CHECK(cout >= groups,
+                  "Given groups={}, expected weight to be at least {} at dimension 0, but got weight of size {} "
+                  "instead",
+                  groups, groups, shape_str(weight.sizes()));
     VOXGRAD_CHECK(cout % groups == 0,
                   "Given groups={}, expected weight to be divisible by {} at dimension 0, but got weight of "
                   "size {} instead",
@@ -527,6 +563,10 @@ Tensor conv_transpose3d(const Tensor& input, const Tensor& weight, const Tensor&
   return with_batch_dim(input, op, [&](const Tensor& x) {
     check_tensors(op, x, weight, bias);
     const std::int64_t cin = x.sizes()[1];
+    VOXGRAD_CHECK(weight.sizes()[0] >= groups,
+                  "Given groups={}, expected weight to be at least {} at dimension 0, but got weight of size {} "
+                  "instead",
+                  groups, groups, shape_str(weight.sizes()));
     VOXGRAD_CHECK(weight.sizes()[0] % groups == 0,
                   "Given groups={}, expected weight to be divisible by {} at dimension 0, but got weight of "
                   "size {} instead",
@@ -626,7 +666,8 @@ std::vector<std::int64_t> pad_index_map(std::int64_t size, std::int64_t before, 
 }
 
 struct PadMaps {
-  std::array<std::vector<std::int64_t>, 3> map;
+  Dims out{};  // padded spatial size
+  std::array<std::vector<std::int64_t>, 3> map;  // empty when the padded tensor has no elements
 };
 
 // Visits every padded position (c, i, j, k) with its flat offset in the padded tensor and the flat
@@ -636,6 +677,7 @@ void for_each_padded(std::int64_t channels, const Dims& in_sz, const PadMaps& m,
   const auto& md = m.map[0];
   const auto& mh = m.map[1];
   const auto& mw = m.map[2];
+  if (md.empty() || mh.empty() || mw.empty()) return;
   const auto od = static_cast<std::int64_t>(md.size()), oh = static_cast<std::int64_t>(mh.size()),
              ow = static_cast<std::int64_t>(mw.size());
   const std::int64_t in_vol = volume(in_sz), out_vol = od * oh * ow;
@@ -661,9 +703,7 @@ Tensor pad_scatter(const Tensor& grad, const Dims& in_sz, const PadMaps& maps);
 Tensor pad_apply(const Tensor& x5, const Dims& in_sz, const PadMaps& maps) {
   const Tensor x = x5.contiguous();
   const std::int64_t N = x.sizes()[0], C = x.sizes()[1];
-  Tensor y = empty({N, C, static_cast<std::int64_t>(maps.map[0].size()), static_cast<std::int64_t>(maps.map[1].size()),
-                    static_cast<std::int64_t>(maps.map[2].size())},
-                   x.dtype());
+  Tensor y = empty({N, C, maps.out[0], maps.out[1], maps.out[2]}, x.dtype());
   detail::dispatch_floating(x.dtype(), "pad3d", [&]<typename T>() {
     const T* src = x.data_ptr<T>();
     T* dst = y.data_ptr<T>();
@@ -720,7 +760,14 @@ Tensor pad3d(const Tensor& input, const std::array<std::int64_t, 6>& pads, Paddi
                     "{}: padding value causes wrapping around more than once (padding ({}, {}) for size {})", op,
                     before, after, in_sz[d]);
     }
-    maps.map[d] = pad_index_map(in_sz[d], before, after, mode);
+    maps.out[d] = checked_add(checked_add(in_sz[d], before, op), after, op);
+  }
+  // The index maps are as long as the padded dims: build them only after the padded tensor's size
+  // has been counted and its memory found to exist (and not at all when it has no elements).
+  const std::int64_t numel = checked_numel({x.sizes()[0], x.sizes()[1], maps.out[0], maps.out[1], maps.out[2]}, op);
+  if (numel > 0) {
+    detail::check_allocation(op, numel, element_size(x.dtype()));
+    for (std::size_t d = 0; d < 3; ++d) maps.map[d] = pad_index_map(in_sz[d], pads[2 * d], pads[2 * d + 1], mode);
   }
   const Tensor y = pad_apply(x, in_sz, maps);
   return input.dim() == 5 ? y : y.squeeze(0);

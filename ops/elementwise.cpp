@@ -371,7 +371,9 @@ Tensor silu(const Tensor& a) {
 
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   detail::check_defined(condition, "where", "condition");
-  auto [x, y] = promote(a, b, "where");
+  // Named copies, not structured bindings: clang before 16 cannot capture those in the lambdas below.
+  auto promoted = promote(a, b, "where");
+  const Tensor x = std::move(std::get<0>(promoted)), y = std::move(std::get<1>(promoted));
   const Shape shape = broadcast_shapes(broadcast_shapes(condition.sizes(), x.sizes(), "where"),
                                        y.sizes(), "where");
   Tensor out = empty(shape, x.dtype());

@@ -87,7 +87,7 @@ Tensor conv_nd(const Tensor& input, const Tensor& weight, const ConvFuncOptions<
   const char* op = kConvNames[D];
   check_shapes<D>(op, input, weight, options.groups(), /*transposed=*/false);
   const std::int64_t spatial_start = input.dim() - static_cast<std::int64_t>(D);
-  Tensor x = lift_tensor(input, D, spatial_start);
+  const Tensor x = lift_tensor(input, D, spatial_start);
   const Tensor w = lift_tensor(weight, D, 2);
   const ExpandingArray<3> stride = lift(options.stride(), 1);
   const ExpandingArray<3> dilation = lift(options.dilation(), 1);
@@ -102,19 +102,32 @@ Tensor conv_nd(const Tensor& input, const Tensor& weight, const ConvFuncOptions<
                     options.dilation().str());
     }
     // 'same' pads d·(k − 1) zeros in total per dim; half on each side, the odd one at the end.
-    std::array<std::int64_t, 6> pads{};
-    bool symmetric = true;
+    // An odd total is padded (total + 1) / 2 on both sides instead and the first output plane of
+    // that dim dropped: the same taps, without materialising a padded copy of the input (which
+    // for a huge dilation was an unchecked, possibly astronomical allocation).
+    std::array<bool, 3> odd{};
+    std::array<std::int64_t, 3> in{}, padded{}, dilated{};
     for (std::size_t i = 0; i < 3; ++i) {
       const std::int64_t total = checked_mul(dilation[i], w.size(2 + static_cast<std::int64_t>(i)) - 1, op);
-      pads[2 * i] = total / 2;
-      pads[2 * i + 1] = total - total / 2;
-      padding[i] = total / 2;
-      symmetric = symmetric && total % 2 == 0;
+      odd[i] = total % 2 == 1;
+      padding[i] = total / 2 + (odd[i] ? 1 : 0);
+      in[i] = x.size(x.dim() - 3 + static_cast<std::int64_t>(i));
+      padded[i] = checked_add(in[i], total, op);
+      dilated[i] = checked_add(total, 1, op);
     }
-    if (!symmetric) {
-      x = ::voxgrad::pad3d(x, pads, kZeros);
-      padding = 0;
+    // An empty dim cannot hold the kernel (as when the padded copy was made explicitly).
+    VOXGRAD_CHECK(in[0] > 0 && in[1] > 0 && in[2] > 0,
+                  "{}: Calculated padded input size per channel: {}. Kernel size: {}. Kernel size can't be greater "
+                  "than actual input size",
+                  op, dims_str<3>(padded), dims_str<3>(dilated));
+    Tensor y = ::voxgrad::conv3d(x, w, options.bias(), stride, padding, dilation, options.groups());
+    if (odd[0] || odd[1] || odd[2]) {
+      for (std::size_t i = 0; i < 3; ++i) {
+        if (odd[i]) y = y.narrow(y.dim() - 3 + static_cast<std::int64_t>(i), 1, in[i]);
+      }
+      y = y.contiguous();
     }
+    return drop_tensor(y, D, spatial_start);
   } else if constexpr (D < 3) {
     // Kernel-size check on the caller's shapes; the 3-D op would report the lifted ones.
     std::array<std::int64_t, D> padded{}, dilated{};

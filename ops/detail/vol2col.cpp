@@ -12,8 +12,9 @@ namespace {
 // the outputs of one line that read inside the volume along one dim.
 inline void valid_range(std::int64_t size, std::int64_t out, std::int64_t s, std::int64_t offset,
                         std::int64_t& lo, std::int64_t& hi) {
-  lo = offset >= 0 ? 0 : (-offset + s - 1) / s;
-  hi = size - offset <= 0 ? 0 : (size - offset + s - 1) / s;
+  // Ceiling divisions written so that they cannot overflow for strides near INT64_MAX.
+  lo = offset >= 0 ? 0 : (-offset - 1) / s + 1;
+  hi = size - offset <= 0 ? 0 : (size - offset - 1) / s + 1;
   lo = std::min(lo, out);
   hi = std::clamp(hi, lo, out);
 }
@@ -98,14 +99,19 @@ void im2col3d(const T* vol, const VolGeometry& g, std::int64_t col_begin, std::i
             // Zeros left of the volume, values inside, zeros right of it.
             const std::int64_t a = std::clamp(lo - r.ow0, std::int64_t{0}, r.n);
             const std::int64_t b = std::clamp(hi - r.ow0, a, r.n);
-            const T* src = vc + id * plane + ih * W + off_w + r.ow0 * sW;
             std::fill(out, out + a, T(0));
-            if (sW == 1) {
-              copy_short(src + a, out + a, b - a);
-            } else if (sW == 2) {
-              for (std::int64_t i = a; i < b; ++i) out[i] = src[2 * i];
-            } else {
-              for (std::int64_t i = a; i < b; ++i) out[i] = src[i * sW];
+            if (b > a) {
+              // Pointers are formed only for positions inside the volume.
+              const T* src = vc + (id * plane + ih * W + off_w + (r.ow0 + a) * sW);
+              T* dst_in = out + a;
+              const std::int64_t n = b - a;
+              if (sW == 1) {
+                copy_short(src, dst_in, n);
+              } else if (sW == 2) {
+                for (std::int64_t i = 0; i < n; ++i) dst_in[i] = src[2 * i];
+              } else {
+                for (std::int64_t i = 0; i < n; ++i) dst_in[i] = src[i * sW];
+              }
             }
             std::fill(out + b, out + r.n, T(0));
           }
@@ -139,14 +145,16 @@ void col2im3d(const T* col, const VolGeometry& g, std::int64_t col_begin, std::i
           for (const Run& r : runs) {
             const std::int64_t id = r.d0 + kd * dD, ih = r.h0 + kh * dH;
             if (id < 0 || id >= D || ih < 0 || ih >= H) continue;
-            T* dst = vc + id * plane + ih * W + off_w + r.ow0 * sW;
-            const T* in = src + r.j;
             const std::int64_t a = std::clamp(lo - r.ow0, std::int64_t{0}, r.n);
             const std::int64_t b = std::clamp(hi - r.ow0, a, r.n);
+            if (b <= a) continue;
+            T* dst = vc + (id * plane + ih * W + off_w + (r.ow0 + a) * sW);
+            const T* in = src + r.j + a;
+            const std::int64_t n = b - a;
             if (sW == 1) {
-              for (std::int64_t i = a; i < b; ++i) dst[i] += in[i];
+              for (std::int64_t i = 0; i < n; ++i) dst[i] += in[i];
             } else {
-              for (std::int64_t i = a; i < b; ++i) dst[i * sW] += in[i];
+              for (std::int64_t i = 0; i < n; ++i) dst[i * sW] += in[i];
             }
           }
         }

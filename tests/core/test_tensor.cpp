@@ -618,3 +618,14 @@ TEST(Shape, ShapeStrFormatsAsABracketedList) {
   EXPECT_TRUE(vg::IntArrayRef({1, 2}) == vg::IntArrayRef(vg::Shape{1, 2}));
   EXPECT_FALSE(vg::IntArrayRef({1, 2}) == vg::IntArrayRef({1, 2, 3}));
 }
+
+// Found by tests/fuzz/fuzz_conv (UBSan: "applying non-zero offset to null pointer"): a view with an
+// offset into an empty tensor, whose storage has no data, gives nullptr rather than nullptr + offset.
+TEST(Tensor, DataPtrOfAnOffsetViewOfAnEmptyTensorIsNull) {
+  const vg::Tensor empty = vg::zeros({3, 0}, vg::kFloat64);
+  const vg::Tensor view = empty.narrow(0, 1, 2);
+  EXPECT_EQ(view.numel(), 0);
+  EXPECT_EQ(view.raw_data_ptr(), nullptr);
+  EXPECT_EQ(view.data_ptr<double>(), nullptr);
+  EXPECT_EQ(view.contiguous().sizes(), vg::Shape({2, 0}));
+}

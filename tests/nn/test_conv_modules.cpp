@@ -366,6 +366,33 @@ TEST(ConvFunctional, SameWithStrideIsRejected) {
                         "Conv2d: padding='same' is not supported for strided convolutions");
 }
 
+// Found by tests/fuzz/fuzz_conv: an odd 'same' total used to materialise a padded copy of the input
+// through pad3d, whose per-dim index maps were allocated unchecked (dilation 2^48 + 1 asked for
+// 2^51 bytes: a crash, not an error). Now no copy is made: any dilation works, results unchanged.
+TEST(ConvFunctional, SameWithAHugeOddDilationNeedsNoPaddedCopy) {
+  manual_seed(11);
+  const std::int64_t huge = (std::int64_t{1} << 48) + 1;  // total padding d·(k − 1) odd in dim 0
+  const Tensor x = rand64({1, 2, 3, 4, 5}).requires_grad_(), w = rand64({2, 2, 2, 3, 1}).requires_grad_();
+  const Tensor b = rand64({2}).requires_grad_();
+  const Tensor y = F::conv3d(x, w, F::Conv3dFuncOptions().bias(b).padding(kSame).dilation({huge, 1, 1}));
+  EXPECT_EQ(y.sizes(), Shape({1, 2, 3, 4, 5}));
+  EXPECT_TRUE(y.is_contiguous());
+  // Dim 0 pads 2^47 before and 2^47 + 1 after; output o's taps sit at o − 2^47 and o + 2^47 + 1,
+  // both in the padding, so each output is its bias.
+  expect_close(y, b.detach().view({1, 2, 1, 1, 1}).expand({1, 2, 3, 4, 5}));
+  y.sum().backward();
+  expect_close(x.grad(), zeros({1, 2, 3, 4, 5}, kFloat64));
+  expect_close(w.grad(), zeros({2, 2, 2, 3, 1}, kFloat64));
+  expect_close(b.grad(), full({2}, 60.0, kFloat64));
+  // An int64-overflowing total is an error naming the op, not undefined behaviour.
+  EXPECT_ERROR_CONTAINS(F::conv3d(x.detach(), w.detach(),
+                                  F::Conv3dFuncOptions().padding(kSame).dilation({INT64_MAX, 1, 1})),
+                        "conv3d: sizes overflow int64");
+  // An empty spatial dim is still refused, as the padded copy was.
+  EXPECT_ERROR_CONTAINS(F::conv3d(zeros({1, 2, 0, 4, 5}, kFloat64), w.detach(), F::Conv3dFuncOptions().padding(kSame)),
+                        "Kernel size can't be greater than actual input size");
+}
+
 // --- encoder-decoder round trip and output_size ---------------------------------------------------
 
 TEST(ConvTransposeModules, EncoderDecoderRoundTripRestoresOddShapes) {

@@ -86,6 +86,39 @@ TEST(ConvErrors, WeightNotDivisibleByGroups) {
                   "3, 3, 3] instead");
 }
 
+TEST(ConvErrors, GroupsLargerThanWeightDim0) {
+  // 0 % 2 == 0, so only this check stops groups beyond the channel count (found by fuzz_conv).
+  EXPECT_ERROR_EQ(conv3d(t({1, 0, 3, 3, 3}), t({0, 0, 1, 1, 1}), {}, 1, 0, 1, 2),
+                  "Given groups=2, expected weight to be at least 2 at dimension 0, but got weight of size "
+                  "[0, 0, 1, 1, 1] instead");
+  EXPECT_ERROR_EQ(conv_transpose3d(t({1, 0, 3, 3, 3}), t({0, 0, 1, 1, 1}), {}, 1, 0, 0, kHuge),
+                  "Given groups=4611686018427387904, expected weight to be at least 4611686018427387904 at "
+                  "dimension 0, but got weight of size [0, 0, 1, 1, 1] instead");
+}
+
+// Empty operands never reach the kernels (found by fuzz_conv): nothing to sum gives the bias.
+TEST(ConvErrors, EmptyOperandsGiveBiasOrEmptyResults) {
+  const Tensor b = tensor({1.5, -2.0});
+  const Tensor y = conv3d(t({2, 0, 3, 3, 3}), t({2, 0, 3, 3, 3}), b, 1, 1);
+  ASSERT_EQ(y.sizes(), Shape({2, 2, 3, 3, 3}));
+  EXPECT_EQ(y.select(1, 0).min().item<double>(), 1.5);
+  EXPECT_EQ(y.select(1, 1).max().item<double>(), -2.0);
+  EXPECT_EQ(conv3d(t({0, 3, 4, 4, 4}), t({2, 3, 3, 3, 3})).sizes(), Shape({0, 2, 2, 2, 2}));
+  EXPECT_EQ(conv_transpose3d(t({0, 2, 2, 2, 2}), t({2, 3, 2, 2, 2}), {}, 2).sizes(), Shape({0, 3, 4, 4, 4}));
+  // As in PyTorch, a weight with no channels at dim 0 is refused even for groups=1.
+  EXPECT_ERROR_CONTAINS(conv_transpose3d(t({1, 0, 2, 2, 2}), t({0, 2, 2, 2, 2}), b, 2),
+                        "expected weight to be at least 1 at dimension 0");
+  // Gradients of empty operands are empty or zero.
+  const Tensor x = zeros({2, 0, 3, 3, 3}).requires_grad_(), w = zeros({2, 0, 3, 3, 3}).requires_grad_();
+  const Tensor bb = zeros({2}).requires_grad_();
+  conv3d(x, w, bb, 1, 1).sum().backward();
+  EXPECT_EQ(x.grad().sizes(), x.sizes());
+  EXPECT_EQ(bb.grad().sum().item<double>(), 2.0 * 2 * 27);  // 2 channels × 2 samples × 27 positions
+  const Tensor x0 = zeros({0, 3, 4, 4, 4}).requires_grad_(), w0 = ones({2, 3, 3, 3, 3}).requires_grad_();
+  conv3d(x0, w0).sum().backward();
+  EXPECT_EQ(w0.grad().abs().sum().item<double>(), 0.0);
+}
+
 TEST(ConvErrors, NonPositiveGroups) {
   for (std::int64_t g : std::initializer_list<std::int64_t>{0, -1, -kHuge}) {
     const std::string n = std::to_string(g);
