@@ -67,6 +67,8 @@ Shape broadcast_shapes(IntArrayRef a, IntArrayRef b, const char* op) {
                   shape_str(a), shape_str(b));
     out[i] = da == 1 ? db : da;
   }
+  // Inputs may be expanded views of any countable size; their broadcast may not be countable.
+  checked_numel(out, op);
   return out;
 }
 

@@ -327,7 +327,9 @@ void fill_bias(const Tensor& y, const Tensor& bias) {
 // The bias gradient: dy summed over everything but the channel dim.
 Tensor bias_grad(const Tensor& grad_output) {
   const Tensor dy = grad_output.contiguous();
-  const std::int64_t N = dy.sizes()[0], C = dy.sizes()[1], V = volume(spatial(dy));
+  const std::int64_t N = dy.sizes()[0], C = dy.sizes()[1];
+  // The volume of an empty dy may not fit in int64 (N = 0 with huge spatial sizes).
+  const std::int64_t V = dy.numel() == 0 ? 0 : volume(spatial(dy));
   Tensor db = empty({C}, dy.dtype());
   detail::dispatch_floating(dy.dtype(), "conv3d", [&]<typename T>() {
     if (dy.numel() == 0) {

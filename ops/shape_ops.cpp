@@ -1,6 +1,7 @@
 #include "voxgrad/ops/shape_ops.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 #include "voxgrad/autograd/grad_mode.h"
@@ -233,7 +234,8 @@ SliceBounds normalize_slice(const Tensor& a, std::int64_t dim, std::optional<std
   auto clampi = [size](std::int64_t v) { return std::clamp<std::int64_t>(v < 0 ? v + size : v, 0, size); };
   const std::int64_t s = clampi(start.value_or(0));
   const std::int64_t e = std::max(s, clampi(end.value_or(size)));
-  return {d, s, e, step, (e - s + step - 1) / step};
+  // ceil((e − s) / step) without forming e − s + step − 1, which overflows for a step near INT64_MAX.
+  return {d, s, e, step, e == s ? 0 : (e - s - 1) / step + 1};
 }
 
 }  // namespace
@@ -338,7 +340,9 @@ Tensor unsqueeze(const Tensor& a, std::int64_t dim) {
   const std::int64_t nd = a.dim();
   const std::int64_t d = wrap_dim(dim, nd + 1, "unsqueeze");
   Shape sizes = a.sizes(), strides = a.strides();
-  const std::int64_t stride = d < nd ? sizes[d] * strides[d] : 1;
+  // Empty tensors may carry saturated strides: saturate here too rather than overflow.
+  std::int64_t stride = 1;
+  if (d < nd && __builtin_mul_overflow(sizes[d], strides[d], &stride)) stride = std::numeric_limits<std::int64_t>::max();
   sizes.insert(sizes.begin() + d, 1);
   strides.insert(strides.begin() + d, stride);
   return make_view(a, sizes, strides, a.storage_offset(), "UnsqueezeBackward", reshape_back(a.sizes()));
@@ -350,7 +354,9 @@ Tensor slice(const Tensor& a, std::int64_t dim, std::optional<std::int64_t> star
   const SliceBounds b = normalize_slice(a, dim, start, end, step, "slice");
   Shape sizes = a.sizes(), strides = a.strides();
   sizes[b.dim] = b.length;
-  strides[b.dim] *= b.step;
+  // With one element or none the stride is never used (and stride · step may not fit int64); with
+  // two or more, step < size, so stride · step stays within the input's span.
+  if (b.length > 1) strides[b.dim] *= b.step;
   const std::int64_t offset = a.storage_offset() + (b.length > 0 ? b.start * a.strides()[b.dim] : 0);
   return make_view(a, sizes, strides, offset, "SliceBackward", [b, in = a.sizes()](const BackwardCtx& c) {
     return std::vector<Tensor>{slice_backward(c.grad(), in, b.dim, b.start, b.end, b.step)};
@@ -419,6 +425,9 @@ Tensor expand(const Tensor& a, IntArrayRef sizes) {
     out_sizes[i] = size;
     out_strides[i] = stride;
   }
+  // A view allocates nothing, but one whose elements int64 cannot count could not be indexed,
+  // reduced or copied by any op: refuse it here, where the sizes come from.
+  checked_numel(out_sizes, "expand");
   return make_view(a, out_sizes, out_strides, a.storage_offset(), "ExpandBackward",
                    [in = a.sizes()](const BackwardCtx& c) { return std::vector<Tensor>{c.grad().sum_to_size(in)}; });
 }
@@ -489,9 +498,10 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
                     "got size {} for tensor number {} in the list",
                     d, first.sizes()[k], t.sizes()[k], i);
     }
-    out_sizes[d] += t.sizes()[d];
+    out_sizes[d] = checked_add(out_sizes[d], t.sizes()[d], "cat");
     inputs.push_back(t.to(dtype));
   }
+  checked_numel(out_sizes, "cat");
   Tensor out = empty(out_sizes, dtype);
   std::vector<std::int64_t> offsets, lengths;
   {

@@ -2,10 +2,30 @@
 //
 //   ./train_unet --epochs 6 --size 32 --out runs/unet
 //
-// Writes into --out: best.safetensors (model), last.safetensors, optimizer.safetensors and
-// progress.safetensors (for --resume), loss.csv (the loss curve) and slices.png (middle slices: clean | noisy | denoised).
+// Writes into --out: best.safetensors and last.safetensors (the model), resume.safetensors (everything
+// --resume needs), loss.csv (the loss curve) and slices.png (middle slices: clean | noisy | denoised).
+//
+// Resuming is bit-exact: `--epochs 2` gives the same files as `--epochs 1` followed by `--resume
+// <out> --epochs 2`, and a run killed at any moment continues from its last completed epoch as if it
+// had never stopped (tests/examples/test_train_unet_resume.cpp). What makes it so:
+//  - resume.safetensors holds the model, the optimizer's whole state (moments, step counts, learning
+//    rates), the epoch and the best validation loss, and is written in one atomic save() after the
+//    other files of the epoch, so it is the commit point: a crash leaves the previous epoch's
+//    complete state, never a mix of two epochs;
+//  - batches are indexed by the global step (make_batch is a pure function of seed and index), and
+//    the process-wide generator is re-seeded from (seed, epoch) at the start of each epoch, so no
+//    random stream depends on how many epochs this process has run;
+//  - the options that shape the run (seed, size, batch size, steps per epoch, noise, channels, lr,
+//    validation volumes) are stored in the file's metadata and a resume with different ones is
+//    refused;
+//  - loss.csv is rewritten on resume with only the rows of the completed epochs, so rows from an
+//    interrupted epoch never appear twice.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
+#include <sstream>
+#include <string>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -73,6 +93,118 @@ Validation validate(unet3d::UNet3d& model, const Config& cfg) {
   return {loss / n, noisy / n, denoised / n};
 }
 
+// The options that shape the run (everything except --epochs, --threads, --out and --resume), as
+// the resume file's metadata.
+CheckpointMetadata run_options(const Config& cfg) {
+  return {{"seed", std::to_string(cfg.seed)},
+          {"size", std::to_string(cfg.size)},
+          {"batch_size", std::to_string(cfg.batch_size)},
+          {"steps_per_epoch", std::to_string(cfg.steps_per_epoch)},
+          {"channels", std::to_string(cfg.channels)},
+          {"val_volumes", std::to_string(cfg.val_volumes)},
+          {"noise", fmt::format("{}", cfg.noise)},
+          {"lr", fmt::format("{}", cfg.lr)}};
+}
+
+// The process-wide generator's seed for an epoch: a function of --seed and the epoch only, so a
+// resumed run draws what the uninterrupted one drew (the U-Net uses no randomness while training
+// today; dropout or augmentation added later would).
+std::uint64_t epoch_seed(std::uint64_t seed, int epoch) {
+  return (seed + 1) * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(epoch) * 0xBF58476D1CE4E5B9ULL;
+}
+
+// Everything a resumed run needs, in one file: model.<name>, optimizer.<key>, epoch, best_val_loss.
+void save_resume_state(const std::string& path, const unet3d::UNet3d& model, const optim::Adam& optimizer,
+                       int epoch, double best_loss, const Config& cfg) {
+  nn::StateDict state;
+  for (auto& [name, t] : model.state_dict()) state.emplace_back("model." + name, t);
+  for (auto& [name, t] : optimizer.state_dict()) state.emplace_back("optimizer." + name, t);
+  state.emplace_back("epoch", full({}, epoch, kInt64));
+  state.emplace_back("best_val_loss", full({}, best_loss, kFloat64));
+  save(state, path, run_options(cfg));
+}
+
+struct ResumeState {
+  int epoch = 0;
+  double best_loss = 0;
+};
+
+ResumeState load_resume_state(const std::string& dir, unet3d::UNet3d& model, optim::Adam& optimizer,
+                              const Config& cfg) {
+  const std::string path = dir + "/resume.safetensors";
+  if (!fs::exists(path)) {
+    throw Error(fmt::format("--resume: '{}' does not exist (no epoch of that run completed?)", path));
+  }
+  const Checkpoint ckpt = load_checkpoint(path);
+  for (const auto& [key, value] : run_options(cfg)) {
+    const auto it = ckpt.metadata.find(key);
+    const std::string saved = it == ckpt.metadata.end() ? "(missing)" : it->second;
+    if (saved != value) {
+      throw Error(fmt::format("--resume: '{}' was trained with {} = {}, but this run has {} = {}; resume with the "
+                              "same options (only --epochs, --threads and --out may change)",
+                              path, key, saved, key, value));
+    }
+  }
+  nn::StateDict model_state, optimizer_state;
+  ResumeState out;
+  bool has_epoch = false, has_best = false;
+  for (const auto& [name, t] : ckpt.state) {
+    if (name.rfind("model.", 0) == 0) {
+      model_state.emplace_back(name.substr(6), t);
+    } else if (name.rfind("optimizer.", 0) == 0) {
+      optimizer_state.emplace_back(name.substr(10), t);
+    } else if (name == "epoch") {
+      out.epoch = static_cast<int>(t.item<std::int64_t>());
+      has_epoch = true;
+    } else if (name == "best_val_loss") {
+      out.best_loss = t.item<double>();
+      has_best = true;
+    } else {
+      throw Error(fmt::format("--resume: '{}' holds an unexpected entry '{}'", path, name));
+    }
+  }
+  if (!has_epoch || !has_best) {
+    throw Error(fmt::format("--resume: '{}' lacks the epoch or best_val_loss entry", path));
+  }
+  model.load_state_dict(model_state, /*strict=*/true);
+  optimizer.load_state_dict(optimizer_state);
+  return out;
+}
+
+// Writes `out_csv` as the header and the rows of epochs 1..epoch of `from_csv` (the rows of an
+// epoch that did not complete are dropped).
+void restore_loss_csv(const std::string& from_csv, const std::string& out_csv, int epoch) {
+  std::vector<std::string> keep;
+  {
+    std::ifstream in(from_csv);
+    std::string line;
+    bool first = true;
+    while (std::getline(in, line)) {
+      if (first) {
+        first = false;
+        continue;  // the header, written below
+      }
+      // Lines are "epoch,step,...": keep complete rows of completed epochs.
+      const std::size_t comma = line.find(',');
+      if (comma == std::string::npos || std::count(line.begin(), line.end(), ',') != 5) continue;
+      int row_epoch = 0;
+      std::istringstream(line.substr(0, comma)) >> row_epoch;
+      if (row_epoch >= 1 && row_epoch <= epoch) keep.push_back(line);
+    }
+  }
+  // Written aside and renamed over, so that a crash here never loses the rows (from_csv may be
+  // out_csv).
+  const std::string tmp = out_csv + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "epoch,step,train_loss,val_loss,val_psnr_noisy,val_psnr_denoised\n";
+    for (const std::string& line : keep) out << line << "\n";
+    out.flush();
+    if (!out) throw Error(fmt::format("--resume: cannot write '{}'", tmp));
+  }
+  fs::rename(tmp, out_csv);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -102,11 +234,13 @@ int main(int argc, char** argv) {
   if (!cfg.resume.empty()) {
     // Model, optimizer and progress are restored exactly; the data stream is indexed by step, so
     // the run continues as if it had never stopped.
-    model->load_state_dict(load(cfg.resume + "/last.safetensors"));
-    optimizer.load_state_dict(load(cfg.resume + "/optimizer.safetensors"));
-    for (const auto& [name, t] : load(cfg.resume + "/progress.safetensors")) {
-      if (name == "epoch") first_epoch = static_cast<int>(t.item<std::int64_t>()) + 1;
-      if (name == "best_val_loss") best_loss = t.item<double>();
+    try {
+      const ResumeState r = load_resume_state(cfg.resume, *model, optimizer, cfg);
+      first_epoch = r.epoch + 1;
+      best_loss = r.best_loss;
+    } catch (const Error& e) {
+      std::cerr << e.what() << "\n";
+      return 1;
     }
     std::cout << "resumed from " << cfg.resume << " after epoch " << first_epoch - 1 << "\n";
   }
@@ -115,13 +249,24 @@ int main(int argc, char** argv) {
 
   const Validation before = validate(*model, cfg);
   std::cout << fmt::format("held-out PSNR of the noisy input: {:.2f} dB\n", before.psnr_noisy);
-  std::ofstream csv(cfg.out + "/loss.csv", cfg.resume.empty() ? std::ios::trunc : std::ios::app);
-  if (cfg.resume.empty()) csv << "epoch,step,train_loss,val_loss,val_psnr_noisy,val_psnr_denoised\n";
+  const std::string csv_path = cfg.out + "/loss.csv";
+  if (cfg.resume.empty()) {
+    std::ofstream(csv_path, std::ios::trunc) << "epoch,step,train_loss,val_loss,val_psnr_noisy,val_psnr_denoised\n";
+  } else {
+    try {
+      restore_loss_csv(cfg.resume + "/loss.csv", csv_path, first_epoch - 1);
+    } catch (const std::exception& e) {
+      std::cerr << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::ofstream csv(csv_path, std::ios::app);
 
   const auto start = std::chrono::steady_clock::now();
   for (int epoch = first_epoch; epoch <= cfg.epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
     double running = 0;
+    manual_seed(epoch_seed(cfg.seed, epoch));
     for (std::int64_t step = 1; step <= cfg.steps_per_epoch; ++step) {
       const auto index = static_cast<std::uint64_t>(((epoch - 1) * cfg.steps_per_epoch + step - 1) * cfg.batch_size);
       const unet3d::Sample batch = unet3d::make_batch(cfg.seed, index, cfg.batch_size, cfg.size, cfg.noise);
@@ -141,14 +286,14 @@ int main(int argc, char** argv) {
     csv << fmt::format("{},{},,{:.6f},{:.4f},{:.4f}\n", epoch, cfg.steps_per_epoch, v.loss, v.psnr_noisy,
                        v.psnr_denoised);
     csv.flush();
-    save(model->state_dict(), cfg.out + "/last.safetensors");
-    save(optimizer.state_dict(), cfg.out + "/optimizer.safetensors");
+    // resume.safetensors last: it is the commit point. A crash before it leaves the previous epoch's
+    // state, and redoing the epoch rewrites loss.csv's rows, best and last with identical bytes.
     if (v.loss < best_loss) {
       best_loss = v.loss;
       save(model->state_dict(), cfg.out + "/best.safetensors");
     }
-    save({{"epoch", full({}, epoch, kInt64)}, {"best_val_loss", full({}, best_loss, kFloat64)}},
-         cfg.out + "/progress.safetensors");
+    save(model->state_dict(), cfg.out + "/last.safetensors");
+    save_resume_state(cfg.out + "/resume.safetensors", *model, optimizer, epoch, best_loss, cfg);
   }
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -166,6 +311,6 @@ int main(int argc, char** argv) {
   std::cout << fmt::format("trained {} epochs in {:.1f} s; held-out PSNR {:.2f} dB -> {:.2f} dB ({:+.2f} dB)\n",
                            cfg.epochs, total, after.psnr_noisy, after.psnr_denoised,
                            after.psnr_denoised - after.psnr_noisy);
-  std::cout << "wrote " << cfg.out << "/{best,last,optimizer,progress}.safetensors, loss.csv, slices.png\n";
+  std::cout << "wrote " << cfg.out << "/{best,last,resume}.safetensors, loss.csv, slices.png\n";
   return 0;
 }

@@ -18,6 +18,12 @@ struct StridedShape {
   std::int64_t numel = 1;
 
   StridedShape(IntArrayRef shape, const std::array<Shape, N>& operand_strides) {
+    for (std::int64_t s : shape) {
+      if (s == 0) {  // nothing to visit; the other sizes may multiply beyond int64 (found by fuzz_conv)
+        numel = 0;
+        return;
+      }
+    }
     for (std::size_t d = 0; d < shape.size(); ++d) {
       if (shape[d] == 1) continue;
       const bool mergeable = !sizes.empty() && [&] {
