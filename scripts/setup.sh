@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages voxgrad needs, only if any is missing. Run as root (or with sudo).
 set -euo pipefail
 
-packages=(cmake g++ make libeigen3-dev libtbb-dev libfmt-dev libgtest-dev ccache nlohmann-json3-dev libcli11-dev libstb-dev)
+packages=(cmake g++ make libeigen3-dev libtbb-dev libfmt-dev libgtest-dev ccache nlohmann-json3-dev libcli11-dev libstb-dev
+          clang-14 libclang-rt-14-dev)  # clang: the libFuzzer targets (scripts/fuzz.sh)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
