@@ -672,8 +672,11 @@ void check(const Call& c, std::uint64_t seed) {
   if (throws) fail(fmt::format("an invalid call ({}) succeeded with output {}\n  call: {}", pl.reason,
                                shape_str(y.sizes()), c.str()));
   if (!compare_results) {
-    fail(fmt::format("a call with an astronomical size succeeded with output {}\n  call: {}", shape_str(y.sizes()),
-                     c.str()));
+    // A valid call with an astronomical operand may succeed when it needs no astronomical memory
+    // (e.g. an empty output with a huge zero-stride bias); one that tried to allocate it would have
+    // hit libFuzzer's -malloc_limit_mb already.
+    if (verbose()) std::fprintf(stderr, "  -> succeeded with output %s\n", shape_str(y.sizes()).c_str());
+    return;
   }
 
   // Forward, then the gradients for a random upstream gradient.
