@@ -103,6 +103,9 @@ double measure_extra_memory_mib(Fn&& fn) {
 struct BenchState {
   bool warmed_up = false;
   double mem_mib = -1.0;
+  /// Called right before the memory-measured call: voxgrad empties its caching allocator and its
+  /// per-thread workspaces there, so memory it kept from earlier calls counts as extra again.
+  void (*before_memory_probe)() = nullptr;
 };
 
 /// Real time (the work runs on several threads; the CPU column is the whole process's CPU time),
@@ -128,6 +131,7 @@ void run(benchmark::State& state, const ConvCase& c, bool backward, BenchState& 
       step();
       reset();
     }
+    if (bs.before_memory_probe) bs.before_memory_probe();
     bs.mem_mib = measure_extra_memory_mib(step);
     reset();
     bs.warmed_up = true;
@@ -153,15 +157,58 @@ inline std::string bench_name(const ConvCase& c, bool backward, const char* impl
   return c.name + (backward ? "/fwdbwd/" : "/fwd/") + impl;
 }
 
+// --- whole-model benchmarks (issue 5) ---------------------------------------------------------
+// AE/step: one Adam training step of the reference autoencoder on a batch of 4 1×32³ volumes:
+//   Conv3d(1,16,3,p1)+ReLU, Conv3d(16,32,3,s2,p1)+ReLU, Conv3d(32,64,3,s2,p1)+ReLU,
+//   ConvTranspose3d(64,32,2,s2)+ReLU, ConvTranspose3d(32,16,2,s2)+ReLU, Conv3d(16,1,3,p1); MSE
+//   against the input; Adam lr 1e-3.
+// CHAIN/fwdbwd: autograd overhead: 10 000 alternating y = y·c and y = y + c on 16-element float32
+//   tensors, then y.sum().backward(); the counter us_per_op is the time over 10 000.
+
+constexpr std::int64_t kAutoencoderBatch = 4;
+constexpr std::int64_t kAutoencoderSize = 32;
+constexpr std::int64_t kChainElements = 16;
+constexpr int kChainOps = 10000;
+
+/// Real time, milliseconds, --benchmark_min_time and --benchmark_repetitions as given.
+void configure_model(benchmark::internal::Benchmark* b);
+
+/// Timed loop for the whole-model benchmarks: two untimed warm-up steps and one memory-measured
+/// step (once per benchmark), then step() per iteration. Counters: mem_MiB, and us_per_op when
+/// ops_per_step is given (the chain).
+template <typename Step>
+void run_model(benchmark::State& state, BenchState& bs, Step&& step, int ops_per_step = 0) {
+  if (!bs.warmed_up) {
+    step();
+    step();
+    if (bs.before_memory_probe) bs.before_memory_probe();
+    bs.mem_mib = measure_extra_memory_mib(step);
+    bs.warmed_up = true;
+  }
+  double seconds = 0.0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  const double per_iteration = seconds / double(state.iterations());
+  state.counters["mem_MiB"] = bs.mem_mib;
+  if (ops_per_step > 0) state.counters["us_per_op"] = per_iteration * 1e6 / ops_per_step;
+}
+
 // --- back ends -------------------------------------------------------------------------------
 
 /// voxgrad_conv.cpp: sets voxgrad's thread count; registers one case (forward, forward+backward).
 void voxgrad_set_threads(int n);
 void register_voxgrad(const ConvCase& c, bool backward);
+/// voxgrad_models.cpp: registers AE/step/voxgrad and CHAIN/fwdbwd/voxgrad.
+void register_voxgrad_models();
 
 /// torch_conv.cpp (only when CMake found libtorch): the same for libtorch.
 void torch_set_threads(int n);
 std::string torch_info();
 void register_torch(const ConvCase& c, bool backward);
+/// torch_models.cpp: registers AE/step/libtorch and CHAIN/fwdbwd/libtorch.
+void register_torch_models();
 
 }  // namespace voxgrad_bench

@@ -63,6 +63,10 @@ void configure(benchmark::internal::Benchmark* b, const ConvCase& c) {
   if (c.large) b->Iterations(run_config().large_iterations)->Repetitions(run_config().large_repetitions);
 }
 
+void configure_model(benchmark::internal::Benchmark* b) {
+  b->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
+}
+
 void set_counters(benchmark::State& state, const ConvCase& c, bool backward, double iterations_per_second,
                   double mem_mib) {
   const double gflops = c.flops(backward) * 1e-9 * iterations_per_second;

@@ -20,6 +20,7 @@ from collections import defaultdict
 UNIT_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 CASE_ORDER = ["C1", "C2", "C3", "C4", "C5", "C6", "T1", "T2", "T3"]
 PASSES = [("fwd", "forward"), ("fwdbwd", "forward+backward")]
+MODELS = [("AE", "step", "autoencoder training step"), ("CHAIN", "fwdbwd", "10 000-op autograd chain")]
 IMPLS = ["voxgrad", "libtorch"]
 
 
@@ -104,7 +105,7 @@ def main(argv):
     args = parser.parse_args(argv[1:])
     context, runs, medians = load(args.json)
     keys = set(runs) | set(medians)
-    cases = sorted({k[0] for k in keys}, key=lambda c: (CASE_ORDER.index(c) if c in CASE_ORDER else 99, c))
+    cases = [c for c in CASE_ORDER if any(k[0] == c for k in keys)]
     reps = max((len(v) for v in runs.values()), default=1)
 
     print(f"threads: {context.get('threads', '?')} · FMA peak: {context.get('fma_peak', '?')}")
@@ -143,6 +144,43 @@ def main(argv):
               f"{max(x for _, x in r):.2f}×)")
     if not speedups:
         print("(no libtorch runs in this file: voxgrad alone)")
+    else:
+        fb = speedups.get("fwdbwd", [])
+        if fb:
+            geo = math.exp(sum(math.log(x) for _, x in fb) / len(fb))
+            below = [f"{c} {x:.2f}×" for c, x in fb if x < 0.8]
+            print(f"issue 5 targets: forward+backward geometric mean {geo:.2f}× (≥ 2.0 asked); "
+                  f"cases below 0.8×: {', '.join(below) if below else 'none'}")
+        c3 = summary(("C3", "fwdbwd", "voxgrad"), runs, medians, args.stat)
+        if c3:
+            print(f"C3 forward+backward: {fmt(c3['peak'], '.0f')}% of peak (≥ 72% asked)")
+        over = []
+        for case in cases:
+            ours = summary((case, "fwdbwd", "voxgrad"), runs, medians, args.stat)
+            theirs = summary((case, "fwdbwd", "libtorch"), runs, medians, args.stat)
+            if ours and theirs and ours["mem"] > theirs["mem"]:
+                over.append(f"{case} {ours['mem']:.0f} vs {theirs['mem']:.0f} MiB")
+        if speedups:
+            print(f"forward+backward extra memory above libtorch's: {', '.join(over) if over else 'none'}")
+    model_rows = []
+    for case, p, label in MODELS:
+        ours = summary((case, p, "voxgrad"), runs, medians, args.stat)
+        theirs = summary((case, p, "libtorch"), runs, medians, args.stat)
+        if ours is None and theirs is None:
+            continue
+        ratio = ours["ms"] / theirs["ms"] if ours and theirs else None
+        per_op = ""
+        if case == "CHAIN":
+            per_op = (f" · per op: voxgrad {fmt(ours and ours['ms'] * 1e3 / 10000, '.2f')} µs, "
+                      f"libtorch {fmt(theirs and theirs['ms'] * 1e3 / 10000, '.2f')} µs")
+        model_rows.append(f"{label}: voxgrad {fmt_ms(ours)} ms, libtorch {fmt_ms(theirs)} ms, "
+                          f"voxgrad/libtorch time {fmt(ratio, '.2f')}"
+                          f"{' (≤ 0.5 asked)' if case == 'AE' else ' (≤ 1.0 asked)'}{per_op}"
+                          f" · extra MiB {fmt(ours and ours['mem'], '.0f')} / {fmt(theirs and theirs['mem'], '.0f')}")
+    if model_rows:
+        print()
+        for row in model_rows:
+            print(row)
     return 0
 
 

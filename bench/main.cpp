@@ -155,6 +155,10 @@ int main(int argc, char** argv) {
 #endif
     }
   }
+  register_voxgrad_models();
+#ifdef VOXGRAD_BENCH_WITH_TORCH
+  register_torch_models();
+#endif
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

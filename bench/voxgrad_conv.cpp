@@ -50,7 +50,8 @@ void bench(benchmark::State& state, const ConvCase& c, bool backward, BenchState
 void voxgrad_set_threads(int n) { voxgrad::set_num_threads(n); }
 
 void register_voxgrad(const ConvCase& c, bool backward) {
-  auto* bs = new BenchState();  // lives as long as the registered benchmark
+  auto* bs = new BenchState();
+  bs->before_memory_probe = [] { voxgrad::empty_cache(); };
   configure(benchmark::RegisterBenchmark(bench_name(c, backward, "voxgrad").c_str(),
                                          [c, backward, bs](benchmark::State& s) { bench(s, c, backward, *bs); }),
             c);
