@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -60,6 +62,12 @@ inline void expect_bitwise_equal(const Tensor& a, const Tensor& b, const std::st
   ADD_FAILURE() << what << ": " << count << " of " << n << " elements differ bitwise (shape "
                 << shape_str(ca.sizes()) << "); the first at flat index " << first << ": "
                 << fmt::format("{:.17g} vs {:.17g}", va[0], vb[0]);
+}
+
+/// The whole content of a file as bytes ("" if it cannot be read).
+inline std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 /// NaN and infinity, for expected values.

@@ -22,10 +22,7 @@ using namespace voxgrad;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using voxgrad::testing::read_bytes;
 
 std::vector<std::string> lines_of(const fs::path& path) {
   std::ifstream in(path);

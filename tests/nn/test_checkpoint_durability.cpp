@@ -28,10 +28,7 @@ using namespace voxgrad;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using voxgrad::testing::read_bytes;
 
 std::string bytes_of(const Tensor& t) {
   const Tensor c = t.detach().contiguous();
