@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -37,6 +38,14 @@ std::uint64_t physical_memory_bytes() {
                                  : UINT64_MAX;
   }();
   return bytes;
+}
+
+// Refuses what could never fit instead of letting overcommit hand out memory that a later write
+// turns into an out-of-memory kill.
+void check_bytes(const char* op, double bytes) {
+  VOXGRAD_CHECK(bytes <= static_cast<double>(physical_memory_bytes()),
+                "{}: cannot allocate {:.1f} GiB: this machine has {:.1f} GiB of memory", op, bytes / (1 << 30),
+                static_cast<double>(physical_memory_bytes()) / (1 << 30));
 }
 
 class Cache {
@@ -144,11 +153,7 @@ bool caching_allocator_enabled() { return cache().enabled(); }
 namespace detail {
 
 void* allocate(std::size_t nbytes, bool zero, void*& raw, std::size_t& capacity) {
-  // Refuse what could never fit instead of letting overcommit hand out memory that a later write
-  // turns into an out-of-memory kill.
-  VOXGRAD_CHECK(nbytes <= physical_memory_bytes(),
-                "Storage: cannot allocate {:.1f} GiB: this machine has {:.1f} GiB of memory",
-                static_cast<double>(nbytes) / (1 << 30), static_cast<double>(physical_memory_bytes()) / (1 << 30));
+  check_bytes("Storage", static_cast<double>(nbytes));
   const std::size_t total = nbytes + kAlignment;
   raw = cache().take(total, capacity);
   const bool reused = raw != nullptr;
@@ -169,10 +174,8 @@ void* allocate(std::size_t nbytes, bool zero, void*& raw, std::size_t& capacity)
 }
 
 void check_allocation(const char* op, std::int64_t count, std::size_t element_size) {
-  const double bytes = static_cast<double>(count) * static_cast<double>(element_size);
-  VOXGRAD_CHECK(count >= 0 && bytes <= static_cast<double>(physical_memory_bytes()),
-                "{}: cannot allocate {:.1f} GiB: this machine has {:.1f} GiB of memory", op, bytes / (1 << 30),
-                static_cast<double>(physical_memory_bytes()) / (1 << 30));
+  VOXGRAD_CHECK(count >= 0, "{}: cannot allocate a negative number of elements ({})", op, count);
+  check_bytes(op, static_cast<double>(count) * static_cast<double>(element_size));
 }
 
 void register_workspace_release(void (*release)()) { cache().add_release(release); }
