@@ -1,6 +1,7 @@
 #include "voxgrad/ops/conv.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include <tbb/enumerable_thread_specific.h>
@@ -12,6 +13,7 @@
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/vol2col.h"
 #include "voxgrad/ops/gemm.h"
@@ -98,6 +100,33 @@ bool is_pointwise(const Dims& kernel, const ConvParams& p, const Dims& vol, cons
   return kernel == Dims{1, 1, 1} && p.stride == Dims{1, 1, 1} && p.padding == Dims{0, 0, 0} && vol == out;
 }
 
+// The float32 direct kernels (ops/detail/direct_conv.h) take the conv3d form when the CPU and the
+// shape suit them; a 1×1×1 convolution stays a plain GEMM on the input itself.
+template <typename T>
+bool use_direct(const detail::DirectConv& c, bool pointwise) {
+  if constexpr (std::is_same_v<T, float>) {
+    return !pointwise && detail::direct_conv_suits(c);
+  } else {
+    return false;
+  }
+}
+
+detail::DirectConv direct_shape(std::int64_t N, std::int64_t Cin, std::int64_t Cout, const Dims& vol, const Dims& out,
+                                const Dims& kernel, const ConvParams& p) {
+  detail::DirectConv c;
+  c.N = N;
+  c.Cin = Cin;
+  c.Cout = Cout;
+  c.groups = p.groups;
+  c.vol = vol;
+  c.out = out;
+  c.kernel = kernel;
+  c.stride = p.stride;
+  c.padding = p.padding;
+  c.dilation = p.dilation;
+  return c;
+}
+
 // y (N, Cout, out) from x (N, Cin, vol) and w (Cout, Cin/g, k).
 template <typename T>
 void conv3d_kernel(const T* x, const T* w, const T* bias, T* y, std::int64_t N, std::int64_t Cin,
@@ -108,6 +137,13 @@ void conv3d_kernel(const T* x, const T* w, const T* bias, T* y, std::int64_t N, 
   const std::int64_t tile = tile_columns(R, L);
   const std::int64_t tiles = (L + tile - 1) / tile;
   const bool pointwise = is_pointwise(kernel, p, vol, out);
+  if constexpr (std::is_same_v<T, float>) {
+    const detail::DirectConv dc = direct_shape(N, Cin, Cout, vol, out, kernel, p);
+    if (use_direct<T>(dc, pointwise)) {
+      detail::direct_conv3d(x, w, bias, y, dc);
+      return;
+    }
+  }
   detail::parallel_for(0, N * G * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
     for (std::int64_t task = t0; task < t1; ++task) {
       const std::int64_t n = task / (G * tiles), g = (task / tiles) % G, t = task % tiles;
@@ -246,8 +282,15 @@ void conv3d_weight_grad_kernel(const T* x, const T* dy, T* dw, std::int64_t N, s
     std::fill(dw, dw + G * part, T(0));
     return;
   }
-  std::vector<T> partial(P > 1 ? static_cast<std::size_t>(G * P * part) : 0);
   const bool pointwise = is_pointwise(kernel, p, vol, out);
+  if constexpr (std::is_same_v<T, float>) {
+    const detail::DirectConv dc = direct_shape(N, Cin, Cout, vol, out, kernel, p);
+    if (use_direct<T>(dc, pointwise)) {
+      detail::direct_conv3d_weight_grad(x, dy, dw, dc);
+      return;
+    }
+  }
+  std::vector<T> partial(P > 1 ? static_cast<std::size_t>(G * P * part) : 0);
   detail::parallel_for(0, G * P, 1, [&](std::int64_t t0, std::int64_t t1) {
     for (std::int64_t task = t0; task < t1; ++task) {
       const std::int64_t g = task / P, q = task % P;

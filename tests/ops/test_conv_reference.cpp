@@ -18,6 +18,7 @@
 #include "test_util.h"
 
 #include <voxgrad/ops/conv.h>
+#include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/vol2col.h"
 #include <voxgrad/voxgrad.h>
 
@@ -411,6 +412,76 @@ TEST(ConvReferenceSweep, Conv3dSeedA) { sweep(false, 0xC0417A, 300); }
 TEST(ConvReferenceSweep, Conv3dSeedB) { sweep(false, 0xC0417B, 300); }
 TEST(ConvReferenceSweep, ConvTranspose3dSeedA) { sweep(true, 0x7C0417A, 300); }
 TEST(ConvReferenceSweep, ConvTranspose3dSeedB) { sweep(true, 0x7C0417B, 300); }
+
+// =================================================================================================
+// The float32 direct kernels (ops/detail/direct_conv.h): configurations with output rows of 12 to
+// 40 positions, which the direct path takes, and more than 8 output channels (register tiles of 8
+// plus a remainder). Every float32 result must match the reference; the sweep also checks that the
+// direct path really served most configs, and that the im2col path agrees with the same configs.
+// =================================================================================================
+
+/// The conv3d form a config's forward (conv3d) or backward (conv_transpose3d) runs in.
+detail::DirectConv conv3d_form(const Cfg& c) {
+  detail::DirectConv d;
+  d.N = c.n_ref();
+  d.groups = c.groups;
+  d.Cin = c.transposed ? c.cout : c.cin;
+  d.Cout = c.transposed ? c.cin : c.cout;
+  d.vol = c.transposed ? c.out() : c.in;
+  d.out = c.transposed ? c.in : c.out();
+  d.kernel = c.k;
+  d.stride = c.s;
+  d.padding = c.p;
+  d.dilation = c.d;
+  return d;
+}
+
+Cfg draw_direct_config(std::mt19937_64& rng, bool transposed) {
+  Cfg c = draw_config(rng, transposed);
+  c.unbatched = false;
+  c.N = pick(rng, 1, 2);
+  if (c.groups == 1 || pick(rng, 0, 1) == 0) {
+    c.groups = 1;
+    c.cin = pick(rng, 1, 10);
+    c.cout = pick(rng, 1, 19);
+  }
+  c.in[0] = pick(rng, 1, 4);
+  c.in[1] = pick(rng, 1, 4);
+  // conv3d: Wo = 12..40 for any stride; conv_transpose3d: its backward's conv3d form has Wo = in[2].
+  c.in[2] = transposed ? pick(rng, 12, 40) : pick(rng, 12, 40) * c.s[2];
+  return c;
+}
+
+struct RestoreDirect {
+  ~RestoreDirect() { detail::set_direct_conv_enabled(true); }
+};
+
+void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
+  RestoreDirect restore;
+  std::mt19937_64 rng(seed);
+  int accepted = 0, direct = 0;
+  while (accepted < configs) {
+    const Cfg c = draw_direct_config(rng, transposed);
+    if (!c.valid()) continue;
+    ++accepted;
+    detail::set_direct_conv_enabled(true);
+    direct += detail::direct_conv_suits(conv3d_form(c));
+    const std::uint64_t values_seed = seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted));
+    for (bool on : {true, false}) {
+      detail::set_direct_conv_enabled(on);
+      std::mt19937_64 vrng(values_seed);
+      const std::string m = check_config(c, kFloat32, vrng);
+      EXPECT_TRUE(m.empty()) << (on ? "direct" : "im2col") << " path, float32, config #" << accepted << ": "
+                             << c.str() << "\n" << m;
+    }
+  }
+  std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d") << " direct-kernel shapes: " << accepted
+            << " configs, " << direct << " in the direct path\n";
+  EXPECT_GE(direct, configs * 2 / 3);
+}
+
+TEST(ConvReferenceSweep, Conv3dDirectKernelShapes) { direct_sweep(false, 0xD1C3D, 200); }
+TEST(ConvReferenceSweep, ConvTranspose3dDirectKernelShapes) { direct_sweep(true, 0xD1C7D, 200); }
 
 // =================================================================================================
 // Hand-picked configurations.

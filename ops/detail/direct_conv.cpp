@@ -1,0 +1,417 @@
+#include "voxgrad/ops/detail/direct_conv.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "voxgrad/core/allocator.h"
+#include "voxgrad/core/detail/parallel.h"
+
+#if defined(__AVX512F__)
+// GCC 12 warns inside its own AVX-512 headers (intrinsics built on _mm512_undefined_ps) wherever
+// they are inlined; the warning is a known false positive.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#endif
+
+namespace voxgrad::detail {
+
+namespace {
+std::atomic<bool> g_direct_enabled{true};
+}  // namespace
+
+bool set_direct_conv_enabled(bool enabled) { return g_direct_enabled.exchange(enabled); }
+
+#if defined(__AVX512F__)
+
+namespace {
+
+constexpr int kLanes = 16;
+constexpr int kMR = 8;    // forward: output channels per register tile
+constexpr int kNV = 2;    // forward: 16-position vectors per register tile
+constexpr int kMC = 8;    // weight gradient: output channels per register tile
+constexpr int kNK = 3;    // weight gradient: (input channel, tap) pairs per register tile
+constexpr int kBlock = 128;  // weight gradient: vectors per position block (its dY rows stay in L2)
+
+using Dims = std::array<std::int64_t, 3>;
+
+// One sample's padded input: per channel Dp × Hp rows of `row` floats; a row holds its padded
+// columns phase by phase (columns r, r + sw, r + 2·sw, ... for r = 0 .. sw − 1, each phase Wq
+// long), so output positions ow, ow + 1, ... read consecutive floats of one phase for every tap.
+struct Layout {
+  std::int64_t Dp = 0, Hp = 0, Wq = 0, sw = 1;
+  std::int64_t row = 0, plane = 0, channel = 0;
+};
+
+// Padded extents cover exactly what the outputs read: (out − 1)·stride + (k − 1)·dilation + 1.
+Layout layout_of(const DirectConv& c) {
+  Layout L;
+  auto extent = [&](std::size_t i) { return (c.out[i] - 1) * c.stride[i] + (c.kernel[i] - 1) * c.dilation[i] + 1; };
+  L.Dp = extent(0);
+  L.Hp = extent(1);
+  L.sw = c.stride[2];
+  L.Wq = (extent(2) + L.sw - 1) / L.sw;
+  L.row = L.sw * L.Wq;
+  L.plane = L.Hp * L.row;
+  L.channel = L.Dp * L.plane;
+  return L;
+}
+
+// Offset of tap (kd, kh, kw) from an output position's base, in the padded layout.
+std::vector<std::int64_t> tap_offsets(const DirectConv& c, const Layout& L) {
+  std::vector<std::int64_t> off;
+  off.reserve(static_cast<std::size_t>(c.kernel[0] * c.kernel[1] * c.kernel[2]));
+  for (std::int64_t kd = 0; kd < c.kernel[0]; ++kd) {
+    for (std::int64_t kh = 0; kh < c.kernel[1]; ++kh) {
+      for (std::int64_t kw = 0; kw < c.kernel[2]; ++kw) {
+        const std::int64_t wd = kw * c.dilation[2];
+        off.push_back(kd * c.dilation[0] * L.plane + kh * c.dilation[1] * L.row + (wd % L.sw) * L.Wq + wd / L.sw);
+      }
+    }
+  }
+  return off;
+}
+
+// Offsets of the (input channel, tap) pairs of one group, in weight order.
+std::vector<std::int64_t> pair_offsets(const DirectConv& c, const Layout& L) {
+  const std::vector<std::int64_t> taps = tap_offsets(c, L);
+  const std::int64_t cin_g = c.Cin / c.groups, KT = static_cast<std::int64_t>(taps.size());
+  std::vector<std::int64_t> off(static_cast<std::size_t>(cin_g * KT));
+  for (std::int64_t ci = 0; ci < cin_g; ++ci) {
+    for (std::int64_t t = 0; t < KT; ++t) off[static_cast<std::size_t>(ci * KT + t)] = ci * L.channel + taps[static_cast<std::size_t>(t)];
+  }
+  return off;
+}
+
+// A buffer from the caching allocator, given back on scope exit.
+class Workspace {
+ public:
+  explicit Workspace(std::int64_t floats) {
+    ptr_ = static_cast<float*>(allocate(static_cast<std::size_t>(floats) * sizeof(float), false, raw_, capacity_));
+  }
+  ~Workspace() { deallocate(raw_, capacity_); }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  float* get() const { return ptr_; }
+
+ private:
+  float* ptr_ = nullptr;
+  void* raw_ = nullptr;
+  std::size_t capacity_ = 0;
+};
+
+// One padded row of phase-split stride 1: d[q] = src[q − a] for q in [lo, hi), 0 elsewhere in
+// [0, Wq). Masked loads never touch src outside [lo − a, hi − a).
+void pad_row_unit_stride(const float* src, float* d, std::int64_t a, std::int64_t lo, std::int64_t hi, std::int64_t Wq) {
+  auto below = [](std::int64_t n) -> unsigned {  // lanes 0 .. n − 1
+    return n <= 0 ? 0u : n >= kLanes ? 0xFFFFu : (1u << n) - 1u;
+  };
+  for (std::int64_t q = 0; q < Wq; q += kLanes) {
+    const unsigned row = below(Wq - q);
+    const auto valid = static_cast<__mmask16>(row & below(hi - q) & ~below(lo - q));
+    const __m512 v = _mm512_maskz_loadu_ps(valid, src + (q - a));
+    _mm512_mask_storeu_ps(d + q, static_cast<__mmask16>(row), v);
+  }
+}
+
+// Copies planes [p0, p1) of one sample (plane ch·Dp + ip is padded plane ip of channel ch; each
+// input channel is vol[0]·vol[1]·vol[2] floats) into the padded layout.
+void pad_planes(const float* xs, float* xp, const DirectConv& c, const Layout& L, std::int64_t p0, std::int64_t p1) {
+  const std::int64_t D = c.vol[0], H = c.vol[1], W = c.vol[2], V = D * H * W;
+  const std::int64_t pd = c.padding[0], ph = c.padding[1], pw = c.padding[2], sw = L.sw;
+  for (std::int64_t pl = p0; pl < p1; ++pl) {
+    const std::int64_t ch = pl / L.Dp, id = pl % L.Dp - pd;
+    for (std::int64_t jp = 0; jp < L.Hp; ++jp) {
+      const std::int64_t ih = jp - ph;
+      float* dst = xp + pl * L.plane + jp * L.row;
+      if (id < 0 || id >= D || ih < 0 || ih >= H) {
+        std::fill(dst, dst + L.row, 0.0f);
+        continue;
+      }
+      const float* src = xs + ch * V + (id * H + ih) * W;
+      for (std::int64_t r = 0; r < sw; ++r) {
+        // Phase r, slot q holds input column w = q·sw − a; it lies inside for q in [lo, hi).
+        float* d = dst + r * L.Wq;
+        const std::int64_t a = pw - r;
+        std::int64_t lo = a <= 0 ? 0 : (a + sw - 1) / sw;
+        std::int64_t hi = W - 1 + a < 0 ? 0 : (W - 1 + a) / sw + 1;
+        lo = std::min(lo, L.Wq);
+        hi = std::clamp(hi, lo, L.Wq);
+        if (sw == 1) {
+          pad_row_unit_stride(src, d, a, lo, hi, L.Wq);
+          continue;
+        }
+        std::fill(d, d + lo, 0.0f);
+        for (std::int64_t q = lo; q < hi; ++q) d[q] = src[q * sw - a];
+        std::fill(d + hi, d + L.Wq, 0.0f);
+      }
+    }
+  }
+}
+
+// Pads sample n (all channels) into xp, in tasks of whole planes.
+void pad_sample(const float* x, float* xp, const DirectConv& c, const Layout& L, std::int64_t n) {
+  const float* xs = x + n * c.Cin * c.vol[0] * c.vol[1] * c.vol[2];
+  const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(L.plane, 1));
+  parallel_for(0, c.Cin * L.Dp, grain, [&](std::int64_t a, std::int64_t b) { pad_planes(xs, xp, c, L, a, b); });
+}
+
+// The output positions as vectors: output row r = (od, oh) has ceil(Wo / 16) vectors along W.
+struct Vectors {
+  std::int64_t per_row = 0, count = 0, Ho = 0, Wo = 0;
+  std::int64_t sd = 1, sh = 1;
+  std::int64_t plane = 0, row = 0;
+
+  Vectors(const DirectConv& c, const Layout& L)
+      : per_row((c.out[2] + kLanes - 1) / kLanes), Ho(c.out[1]), Wo(c.out[2]), sd(c.stride[0]), sh(c.stride[1]),
+        plane(L.plane), row(L.row) {
+    count = c.out[0] * c.out[1] * per_row;
+  }
+  /// Vector v's offsets in the padded input (phase 0, tap 0) and in an output channel, and its lanes.
+  void at(std::int64_t v, std::int64_t& xo, std::int64_t& yo, __mmask16& mask) const {
+    const std::int64_t r = v / per_row, w0 = (v % per_row) * kLanes;
+    const std::int64_t od = r / Ho, oh = r % Ho;
+    xo = od * sd * plane + oh * sh * row + w0;
+    yo = r * Wo + w0;
+    const std::int64_t lanes = std::min<std::int64_t>(kLanes, Wo - w0);
+    mask = static_cast<__mmask16>(lanes == kLanes ? 0xFFFFu : (1u << lanes) - 1u);
+  }
+};
+
+// ---- forward --------------------------------------------------------------------------------------
+
+// y[i] over NV vectors = bias[i] + Σ_k wpk[k][i] · x(vector, k), for MR output channels; the
+// weights are packed [k][kMR], x is read at xb[j] + koff[k].
+template <int MR, int NV>
+void forward_tile(const float* __restrict wpk, std::int64_t K, const std::int64_t* __restrict koff,
+                  const float* const* xb, const __mmask16* mk, float* const* yb, std::int64_t ys, const float* bias) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    const __m512 b0 = bias != nullptr ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps();
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = b0;
+  }
+  const float* xs[NV];
+  __mmask16 ms[NV];
+#pragma GCC unroll 4
+  for (int j = 0; j < NV; ++j) {
+    xs[j] = xb[j];
+    ms[j] = mk[j];
+  }
+  for (std::int64_t k = 0; k < K; ++k) {
+    const std::int64_t o = koff[k];
+    __m512 b[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) b[j] = _mm512_maskz_loadu_ps(ms[j], xs[j] + o);
+    const float* a = wpk + k * kMR;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(ai, b[j], acc[i][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) _mm512_mask_storeu_ps(yb[j] + i * ys, mk[j], acc[i][j]);
+  }
+}
+
+using ForwardTile = void (*)(const float*, std::int64_t, const std::int64_t*, const float* const*, const __mmask16*,
+                             float* const*, std::int64_t, const float*);
+
+template <int NV, std::size_t... I>
+constexpr std::array<ForwardTile, kMR> forward_row(std::index_sequence<I...>) {
+  return {&forward_tile<static_cast<int>(I) + 1, NV>...};
+}
+
+// forward_tiles[nv − 1][mr − 1]
+const std::array<std::array<ForwardTile, kMR>, kNV> forward_tiles = {forward_row<1>(std::make_index_sequence<kMR>{}),
+                                                                     forward_row<2>(std::make_index_sequence<kMR>{})};
+
+// ---- weight gradient ----------------------------------------------------------------------------
+
+// Lanes summed in _mm512_reduce_add_ps's fixed tree.
+float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
+
+// dw[i][j] += Σ over the vectors of dy(channel i) · x(pair j), for MC output channels and NK
+// (input channel, tap) pairs. Masked-off lanes load zeros from both operands, so values outside
+// the output rows (even infinities) never enter a sum.
+template <int MC, int NK>
+void weight_tile(const float* __restrict dyb, std::int64_t ys, const float* __restrict xg, const std::int64_t* koff,
+                 const std::int64_t* xo, const std::int64_t* yo, const __mmask16* mk, std::int64_t nv, float* dwb,
+                 std::int64_t ldw) {
+  __m512 acc[MC][NK];
+#pragma GCC unroll 8
+  for (int i = 0; i < MC; ++i) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NK; ++j) acc[i][j] = _mm512_setzero_ps();
+  }
+  const float* xk[NK];
+#pragma GCC unroll 4
+  for (int j = 0; j < NK; ++j) xk[j] = xg + koff[j];
+  for (std::int64_t v = 0; v < nv; ++v) {
+    const __mmask16 m = mk[v];
+    const std::int64_t xv = xo[v];
+    __m512 b[NK];
+#pragma GCC unroll 4
+    for (int j = 0; j < NK; ++j) b[j] = _mm512_maskz_loadu_ps(m, xk[j] + xv);
+    const float* d = dyb + yo[v];
+#pragma GCC unroll 8
+    for (int i = 0; i < MC; ++i) {
+      const __m512 di = _mm512_maskz_loadu_ps(m, d + i * ys);
+#pragma GCC unroll 4
+      for (int j = 0; j < NK; ++j) acc[i][j] = _mm512_fmadd_ps(di, b[j], acc[i][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MC; ++i) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NK; ++j) dwb[i * ldw + j] += hsum(acc[i][j]);
+  }
+}
+
+using WeightTile = void (*)(const float*, std::int64_t, const float*, const std::int64_t*, const std::int64_t*,
+                            const std::int64_t*, const __mmask16*, std::int64_t, float*, std::int64_t);
+
+template <int NK, std::size_t... I>
+constexpr std::array<WeightTile, kMC> weight_row(std::index_sequence<I...>) {
+  return {&weight_tile<static_cast<int>(I) + 1, NK>...};
+}
+
+// weight_tiles[nk − 1][mc − 1]
+const std::array<std::array<WeightTile, kMC>, kNK> weight_tiles = {weight_row<1>(std::make_index_sequence<kMC>{}),
+                                                                   weight_row<2>(std::make_index_sequence<kMC>{}),
+                                                                   weight_row<3>(std::make_index_sequence<kMC>{})};
+
+}  // namespace
+
+bool direct_conv_suits(const DirectConv& c) {
+  if (!g_direct_enabled.load(std::memory_order_relaxed)) return false;
+  if (c.N < 1 || c.Cin < 1 || c.Cout < 1 || c.groups < 1) return false;
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (c.padding[i] < 0 || c.stride[i] < 1 || c.dilation[i] < 1 || c.kernel[i] < 1 || c.out[i] < 1 || c.vol[i] < 1) {
+      return false;
+    }
+  }
+  // At least 70% of the vector lanes along each output row do useful work.
+  const std::int64_t Wo = c.out[2];
+  if (Wo * 10 < (Wo + kLanes - 1) / kLanes * kLanes * 7) return false;
+  // The padded copy of a sample stays comparable to its input and output (not so with huge
+  // dilations or paddings): sizes in double, so nothing here can overflow.
+  auto extent = [&](std::size_t i) {
+    return double(c.out[i] - 1) * double(c.stride[i]) + double(c.kernel[i] - 1) * double(c.dilation[i]) + 1.0;
+  };
+  const double padded = double(c.Cin) * extent(0) * extent(1) * (extent(2) + double(c.stride[2]));
+  const double in = double(c.Cin) * double(c.vol[0]) * double(c.vol[1]) * double(c.vol[2]);
+  const double out = double(c.Cout) * double(c.out[0]) * double(c.out[1]) * double(c.out[2]);
+  return padded <= 2.0 * (in + out) + 65536.0;
+}
+
+void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const DirectConv& c) {
+  const Layout L = layout_of(c);
+  const std::int64_t G = c.groups, cin_g = c.Cin / G, cout_g = c.Cout / G;
+  const std::int64_t KT = c.kernel[0] * c.kernel[1] * c.kernel[2], K = cin_g * KT;
+  const std::int64_t Vo = c.out[0] * c.out[1] * c.out[2];
+  const std::vector<std::int64_t> koff = pair_offsets(c, L);
+  // Weights packed per group and block of kMR output channels as [k][kMR] (zeros past cout_g).
+  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
+  std::vector<float> wpk(static_cast<std::size_t>(G * blocks * K * kMR), 0.0f);
+  for (std::int64_t g = 0; g < G; ++g) {
+    for (std::int64_t co = 0; co < cout_g; ++co) {
+      const float* src = w + (g * cout_g + co) * K;
+      float* dst = wpk.data() + ((g * blocks + co / kMR) * K) * kMR + co % kMR;
+      for (std::int64_t k = 0; k < K; ++k) dst[k * kMR] = src[k];
+    }
+  }
+  const Vectors vec(c, L);
+  const std::int64_t tiles = (vec.count + kNV - 1) / kNV;
+  Workspace xp(c.Cin * L.channel);
+  for (std::int64_t n = 0; n < c.N; ++n) {
+    pad_sample(x, xp.get(), c, L, n);
+    parallel_for(0, G * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
+      for (std::int64_t task = t0; task < t1; ++task) {
+        const std::int64_t g = task / tiles, v0 = (task % tiles) * kNV;
+        const int nv = static_cast<int>(std::min<std::int64_t>(kNV, vec.count - v0));
+        const float* xg = xp.get() + g * cin_g * L.channel;
+        float* yg = y + (n * c.Cout + g * cout_g) * Vo;
+        const float* xb[kNV] = {};
+        float* yb[kNV] = {};
+        __mmask16 mk[kNV] = {};
+        for (int j = 0; j < nv; ++j) {
+          std::int64_t xo = 0, yo = 0;
+          vec.at(v0 + j, xo, yo, mk[j]);
+          xb[j] = xg + xo;
+          yb[j] = yg + yo;
+        }
+        for (int j = nv; j < kNV; ++j) {
+          xb[j] = xb[0];
+          yb[j] = yb[0];
+          mk[j] = mk[0];
+        }
+        for (std::int64_t blk = 0; blk < blocks; ++blk) {
+          const int mr = static_cast<int>(std::min<std::int64_t>(kMR, cout_g - blk * kMR));
+          float* yc[kNV];
+          for (int j = 0; j < kNV; ++j) yc[j] = yb[j] + blk * kMR * Vo;
+          const float* bb = bias != nullptr ? bias + g * cout_g + blk * kMR : nullptr;
+          forward_tiles[static_cast<std::size_t>(nv - 1)][static_cast<std::size_t>(mr - 1)](
+              wpk.data() + (g * blocks + blk) * K * kMR, K, koff.data(), xb, mk, yc, Vo, bb);
+        }
+      }
+    });
+  }
+}
+
+void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const DirectConv& c) {
+  const Layout L = layout_of(c);
+  const std::int64_t G = c.groups, cin_g = c.Cin / G, cout_g = c.Cout / G;
+  const std::int64_t KT = c.kernel[0] * c.kernel[1] * c.kernel[2], K = cin_g * KT;
+  const std::int64_t Vo = c.out[0] * c.out[1] * c.out[2];
+  const std::vector<std::int64_t> koff = pair_offsets(c, L);
+  const std::int64_t co_blocks = (cout_g + kMC - 1) / kMC;
+  const Vectors vec(c, L);
+  const std::int64_t pos_blocks = (vec.count + kBlock - 1) / kBlock;
+  std::fill(dw, dw + c.Cout * K, 0.0f);
+  Workspace xp(c.Cin * L.channel);
+  // Each task owns the dW rows of one (group, block of output channels) and adds the samples'
+  // position blocks in order: the sums do not depend on how tasks are spread over threads.
+  for (std::int64_t n = 0; n < c.N; ++n) {
+    pad_sample(x, xp.get(), c, L, n);
+    parallel_for(0, G * co_blocks, 1, [&](std::int64_t t0, std::int64_t t1) {
+      std::int64_t xo[kBlock], yo[kBlock];
+      __mmask16 mk[kBlock];
+      for (std::int64_t task = t0; task < t1; ++task) {
+        const std::int64_t g = task / co_blocks, blk = task % co_blocks;
+        const int mc = static_cast<int>(std::min<std::int64_t>(kMC, cout_g - blk * kMC));
+        const float* dyb = dy + (n * c.Cout + g * cout_g + blk * kMC) * Vo;
+        const float* xg = xp.get() + g * cin_g * L.channel;
+        float* dwb = dw + (g * cout_g + blk * kMC) * K;
+        for (std::int64_t pb = 0; pb < pos_blocks; ++pb) {
+          const std::int64_t v0 = pb * kBlock, nv = std::min<std::int64_t>(kBlock, vec.count - v0);
+          for (std::int64_t v = 0; v < nv; ++v) vec.at(v0 + v, xo[v], yo[v], mk[v]);
+          for (std::int64_t k0 = 0; k0 < K; k0 += kNK) {
+            const int nk = static_cast<int>(std::min<std::int64_t>(kNK, K - k0));
+            weight_tiles[static_cast<std::size_t>(nk - 1)][static_cast<std::size_t>(mc - 1)](
+                dyb, Vo, xg, koff.data() + k0, xo, yo, mk, nv, dwb + k0, K);
+          }
+        }
+      }
+    });
+  }
+}
+
+#else  // no AVX-512: direct_conv_suits is always false and the im2col path serves every shape
+
+bool direct_conv_suits(const DirectConv&) { return false; }
+void direct_conv3d(const float*, const float*, const float*, float*, const DirectConv&) {}
+void direct_conv3d_weight_grad(const float*, const float*, float*, const DirectConv&) {}
+
+#endif
+
+}  // namespace voxgrad::detail
