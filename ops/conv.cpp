@@ -205,11 +205,18 @@ void conv_transpose3d_kernel(const T* x, const T* w, const T* bias, T* y, std::i
     conv3d_kernel<T>(x, flipped.data(), bias, y, N, Cin, Cout, in, out, kernel, q);
     return;
   }
+  const bool pointwise = is_pointwise(kernel, p, out, in);
+  if constexpr (std::is_same_v<T, float>) {
+    const detail::DirectConv dc = direct_shape(N, Cin, Cout, in, out, kernel, p);
+    if (!pointwise && detail::direct_conv_transpose3d_suits(dc)) {
+      detail::direct_conv_transpose3d(x, w, bias, y, dc);
+      return;
+    }
+  }
   // The output is the "volume" and the input positions are the columns.
   const VolGeometry geo = geometry(cout_g, out, in, kernel, p);
   const std::int64_t R = geo.rows(), L = geo.cols(), V = geo.vol_size();
   const std::int64_t tile = tile_columns(R, L);
-  const bool pointwise = is_pointwise(kernel, p, out, in);
   // With one (sample, group) the parallelism moves inside: blocked GEMM and col2im by channel.
   const bool inner_parallel = N * G == 1;
   auto one = [&](std::int64_t n, std::int64_t g) {

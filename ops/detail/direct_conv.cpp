@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -118,6 +119,29 @@ void pad_row_unit_stride(const float* src, float* d, std::int64_t a, std::int64_
   }
 }
 
+// One padded row of phase-split stride 2: phase r of the row holds d[q] = src[2q − a] for q in
+// [lo, hi), 0 elsewhere in [0, Wq). Two masked loads of 16 consecutive floats and one permute
+// take every other element.
+void pad_row_stride_two(const float* src, float* d, std::int64_t W, std::int64_t a, std::int64_t lo, std::int64_t hi,
+                        std::int64_t Wq) {
+  auto below = [](std::int64_t n) -> unsigned { return n <= 0 ? 0u : n >= kLanes ? 0xFFFFu : (1u << n) - 1u; };
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (std::int64_t q = 0; q < Wq; q += kLanes) {
+    const unsigned row = below(Wq - q);
+    const auto valid = static_cast<__mmask16>(row & below(hi - q) & ~below(lo - q));
+    if (valid == 0) {
+      _mm512_mask_storeu_ps(d + q, static_cast<__mmask16>(row), _mm512_setzero_ps());
+      continue;
+    }
+    const std::int64_t s0 = 2 * q - a, s1 = s0 + kLanes;  // source columns of the two halves
+    const auto m0 = static_cast<__mmask16>(below(W - s0) & ~below(-s0));
+    const auto m1 = static_cast<__mmask16>(below(W - s1) & ~below(-s1));
+    const __m512 v0 = _mm512_maskz_loadu_ps(m0, src + s0), v1 = _mm512_maskz_loadu_ps(m1, src + s1);
+    const __m512 v = _mm512_maskz_permutex2var_ps(valid, v0, even, v1);
+    _mm512_mask_storeu_ps(d + q, static_cast<__mmask16>(row), v);
+  }
+}
+
 // Copies planes [p0, p1) of one sample (plane ch·Dp + ip is padded plane ip of channel ch; each
 // input channel is vol[0]·vol[1]·vol[2] floats) into the padded layout.
 void pad_planes(const float* xs, float* xp, const DirectConv& c, const Layout& L, std::int64_t p0, std::int64_t p1) {
@@ -143,6 +167,10 @@ void pad_planes(const float* xs, float* xp, const DirectConv& c, const Layout& L
         hi = std::clamp(hi, lo, L.Wq);
         if (sw == 1) {
           pad_row_unit_stride(src, d, a, lo, hi, L.Wq);
+          continue;
+        }
+        if (sw == 2) {
+          pad_row_stride_two(src, d, W, a, lo, hi, L.Wq);
           continue;
         }
         std::fill(d, d + lo, 0.0f);
@@ -290,6 +318,97 @@ const std::array<std::array<WeightTile, kMC>, kNK> weight_tiles = {weight_row<1>
                                                                    weight_row<2>(std::make_index_sequence<kMC>{}),
                                                                    weight_row<3>(std::make_index_sequence<kMC>{})};
 
+
+// ---- transposed convolution by output phases -----------------------------------------------------
+//
+// Along one dim, output o of a transposed convolution sums x[i]·w[k] over o + p = i·s + k·d. The
+// outputs of one class c = (o + p) mod s, o = first + s·m, take exactly the taps with k·d ≡ c
+// (mod s), from input i = m + shift_k, shift_k = (first + p − k·d) / s: a stride-1 correlation over
+// m. So each class is a forward tile with its own taps and packed weights, and nothing is scattered.
+
+struct DimClass {
+  std::int64_t first = 0, count = 0;  // outputs first, first + s, ... (count of them)
+  std::vector<std::int64_t> taps, shifts;
+};
+
+std::vector<DimClass> dim_classes(std::int64_t out, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d) {
+  std::vector<DimClass> classes(static_cast<std::size_t>(s));
+  for (std::int64_t c = 0; c < s; ++c) {
+    DimClass& dc = classes[static_cast<std::size_t>(c)];
+    dc.first = ((c - p) % s + s) % s;
+    dc.count = dc.first < out ? (out - dc.first + s - 1) / s : 0;
+    for (std::int64_t t = 0; t < k; ++t) {
+      if ((t * d) % s != c) continue;
+      dc.taps.push_back(t);
+      dc.shifts.push_back((dc.first + p - t * d) / s);  // exact: first + p ≡ c ≡ t·d (mod s)
+    }
+  }
+  return classes;
+}
+
+// The input range [lo, hi] that the classes of one dim read (lo > hi when none reads anything).
+void read_range(const std::vector<DimClass>& classes, std::int64_t& lo, std::int64_t& hi) {
+  lo = INT64_MAX;
+  hi = INT64_MIN;
+  for (const DimClass& dc : classes) {
+    if (dc.count == 0) continue;
+    for (std::int64_t sh : dc.shifts) {
+      lo = std::min(lo, sh);
+      hi = std::max(hi, sh + dc.count - 1);
+    }
+  }
+}
+
+// Two W classes of a stride-2 transposed convolution in one tile: 16 positions m of the class
+// holding the even outputs (ow = 2m) and of the odd one (ow = 2m + 1), MR channels each, then
+// interleaved into 32 consecutive outputs.
+template <int MR>
+void pair_tile(const float* __restrict we, std::int64_t Ke, const std::int64_t* __restrict ke,
+               const float* __restrict wo, std::int64_t Ko, const std::int64_t* __restrict ko, const float* xb,
+               __mmask16 me, __mmask16 mo, float* yb, std::int64_t ys, __mmask16 st0, __mmask16 st1, const float* bias) {
+  __m512 ae[MR], ao[MR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) ae[i] = ao[i] = bias != nullptr ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps();
+  for (std::int64_t k = 0; k < Ke; ++k) {
+    const __m512 b = _mm512_maskz_loadu_ps(me, xb + ke[k]);
+    const float* a = we + k * kMR;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) ae[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b, ae[i]);
+  }
+  for (std::int64_t k = 0; k < Ko; ++k) {
+    const __m512 b = _mm512_maskz_loadu_ps(mo, xb + ko[k]);
+    const float* a = wo + k * kMR;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) ao[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b, ao[i]);
+  }
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    _mm512_mask_storeu_ps(yb + i * ys, st0, _mm512_permutex2var_ps(ae[i], lo, ao[i]));
+    _mm512_mask_storeu_ps(yb + i * ys + kLanes, st1, _mm512_permutex2var_ps(ae[i], hi, ao[i]));
+  }
+}
+
+using PairTile = void (*)(const float*, std::int64_t, const std::int64_t*, const float*, std::int64_t,
+                          const std::int64_t*, const float*, __mmask16, __mmask16, float*, std::int64_t, __mmask16,
+                          __mmask16, const float*);
+
+template <std::size_t... I>
+constexpr std::array<PairTile, kMR> pair_row(std::index_sequence<I...>) {
+  return {&pair_tile<static_cast<int>(I) + 1>...};
+}
+
+const std::array<PairTile, kMR> pair_tiles = pair_row(std::make_index_sequence<kMR>{});
+
+// One (D class, H class, W class) of a transposed convolution: its (input channel, tap) offsets in
+// the padded input and its weights packed per group and block of kMR output channels.
+struct ClassTaps {
+  std::int64_t K = 0;  // pairs per group
+  std::vector<std::int64_t> koff;
+  std::vector<float> wpk;
+};
+
 }  // namespace
 
 bool direct_conv_suits(const DirectConv& c) {
@@ -406,11 +525,180 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
   }
 }
 
+
+namespace {
+
+// Phase decomposition of a transposed convolution, shared by suits and the kernel.
+struct TransposedPlan {
+  std::vector<DimClass> cls[3];
+  std::int64_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+  bool reads = true;  // false when no output reads any input (every output is the bias)
+};
+
+TransposedPlan plan_transposed(const DirectConv& c) {
+  TransposedPlan pl;
+  for (std::size_t i = 0; i < 3; ++i) {
+    pl.cls[i] = dim_classes(c.out[i], c.kernel[i], c.stride[i], c.padding[i], c.dilation[i]);
+    read_range(pl.cls[i], pl.lo[i], pl.hi[i]);
+    if (pl.lo[i] > pl.hi[i]) pl.reads = false;
+  }
+  return pl;
+}
+
+}  // namespace
+
+bool direct_conv_transpose3d_suits(const DirectConv& c) {
+  if (!g_direct_enabled.load(std::memory_order_relaxed)) return false;
+  if (c.N < 1 || c.Cin < 1 || c.Cout < 1 || c.groups < 1) return false;
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (c.padding[i] < 0 || c.stride[i] < 1 || c.dilation[i] < 1 || c.kernel[i] < 1 || c.out[i] < 1 || c.vol[i] < 1) {
+      return false;
+    }
+    // Strides and kernels beyond these are not worth a phase each (and keep the plan small).
+    if (c.stride[i] > 4 || c.kernel[i] > 16) return false;
+  }
+  if (c.stride[2] > 2) return false;
+  // Lanes along W: 16 positions of one class (stride 1) or 32 outputs of two (stride 2), ≥ 50% used.
+  const std::int64_t Wo = c.out[2], span = c.stride[2] == 1 ? kLanes : 2 * kLanes;
+  if (Wo * 10 < (Wo + span - 1) / span * span * (c.stride[2] == 1 ? 7 : 5)) return false;
+  const TransposedPlan pl = plan_transposed(c);
+  if (!pl.reads) return true;
+  double padded = double(c.Cin);
+  for (std::size_t i = 0; i < 3; ++i) padded *= double(pl.hi[i] - pl.lo[i] + 1) + (i == 2 ? double(kLanes) : 0.0);
+  const double in = double(c.Cin) * double(c.vol[0]) * double(c.vol[1]) * double(c.vol[2]);
+  const double out = double(c.Cout) * double(c.out[0]) * double(c.out[1]) * double(c.out[2]);
+  return padded <= 2.0 * (in + out) + 65536.0;
+}
+
+void direct_conv_transpose3d(const float* x, const float* w, const float* bias, float* y, const DirectConv& c) {
+  const std::int64_t G = c.groups, cin_g = c.Cin / G, cout_g = c.Cout / G;
+  const std::int64_t Vo = c.out[0] * c.out[1] * c.out[2];
+  const std::int64_t KT = c.kernel[0] * c.kernel[1] * c.kernel[2];
+  const TransposedPlan pl = plan_transposed(c);
+  // The padded input covers [lo, hi] in each dim (a "padding" of −lo, negative when it crops).
+  DirectConv pc = c;
+  Layout L;
+  if (pl.reads) {
+    for (std::size_t i = 0; i < 3; ++i) pc.padding[i] = -pl.lo[i];
+    L.Dp = pl.hi[0] - pl.lo[0] + 1;
+    L.Hp = pl.hi[1] - pl.lo[1] + 1;
+    L.Wq = pl.hi[2] - pl.lo[2] + 1;
+  } else {
+    L.Dp = L.Hp = L.Wq = 1;
+  }
+  L.sw = 1;
+  L.row = L.Wq;
+  L.plane = L.Hp * L.row;
+  L.channel = L.Dp * L.plane;
+  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
+  const std::int64_t sd = c.stride[0], sh = c.stride[1], sw = c.stride[2];
+  // Taps and packed weights of every (D, H, W) class, index (cd·sh + ch)·sw + cw.
+  std::vector<ClassTaps> ct(static_cast<std::size_t>(sd * sh * sw));
+  for (std::int64_t cd = 0; cd < sd; ++cd) {
+    for (std::int64_t ch = 0; ch < sh; ++ch) {
+      for (std::int64_t cw = 0; cw < sw; ++cw) {
+        const DimClass &A = pl.cls[0][static_cast<std::size_t>(cd)], &B = pl.cls[1][static_cast<std::size_t>(ch)],
+                       &C = pl.cls[2][static_cast<std::size_t>(cw)];
+        ClassTaps& t = ct[static_cast<std::size_t>((cd * sh + ch) * sw + cw)];
+        const std::int64_t taps = static_cast<std::int64_t>(A.taps.size() * B.taps.size() * C.taps.size());
+        if (taps == 0 || A.count == 0 || B.count == 0 || C.count == 0) continue;
+        t.K = cin_g * taps;
+        t.koff.reserve(static_cast<std::size_t>(t.K));
+        t.wpk.assign(static_cast<std::size_t>(G * blocks * t.K * kMR), 0.0f);
+        std::vector<std::int64_t> kidx;  // flat kernel index of each tap
+        for (std::size_t a = 0; a < A.taps.size(); ++a) {
+          for (std::size_t b = 0; b < B.taps.size(); ++b) {
+            for (std::size_t e = 0; e < C.taps.size(); ++e) {
+              kidx.push_back((A.taps[a] * c.kernel[1] + B.taps[b]) * c.kernel[2] + C.taps[e]);
+            }
+          }
+        }
+        for (std::int64_t ci = 0; ci < cin_g; ++ci) {
+          for (std::size_t a = 0; a < A.taps.size(); ++a) {
+            for (std::size_t b = 0; b < B.taps.size(); ++b) {
+              for (std::size_t e = 0; e < C.taps.size(); ++e) {
+                t.koff.push_back(ci * L.channel + (A.shifts[a] - pl.lo[0]) * L.plane + (B.shifts[b] - pl.lo[1]) * L.row +
+                                 (C.shifts[e] - pl.lo[2]));
+              }
+            }
+          }
+        }
+        // wpk[g][blk][ci·taps + tap][i] = w[g·cin_g + ci][blk·kMR + i][tap]   (w is (Cin, Cout/g, k))
+        for (std::int64_t g = 0; g < G; ++g) {
+          for (std::int64_t ci = 0; ci < cin_g; ++ci) {
+            for (std::int64_t co = 0; co < cout_g; ++co) {
+              const float* src = w + ((g * cin_g + ci) * cout_g + co) * KT;
+              float* dst = t.wpk.data() + ((g * blocks + co / kMR) * t.K + ci * taps) * kMR + co % kMR;
+              for (std::int64_t j = 0; j < taps; ++j) dst[j * kMR] = src[kidx[static_cast<std::size_t>(j)]];
+            }
+          }
+        }
+      }
+    }
+  }
+  Workspace xp(pl.reads ? c.Cin * L.channel : 1);
+  const std::int64_t Ho = c.out[1], Wo = c.out[2];
+  for (std::int64_t n = 0; n < c.N; ++n) {
+    if (pl.reads) pad_sample(x, xp.get(), pc, L, n);
+    for (std::int64_t cd = 0; cd < sd; ++cd) {
+      for (std::int64_t ch = 0; ch < sh; ++ch) {
+        const DimClass &A = pl.cls[0][static_cast<std::size_t>(cd)], &B = pl.cls[1][static_cast<std::size_t>(ch)];
+        if (A.count == 0 || B.count == 0) continue;
+        const ClassTaps* tw = &ct[static_cast<std::size_t>((cd * sh + ch) * sw)];
+        // Vectors: per row (md, mh), 16 positions m of the W class(es).
+        std::int64_t Mw = 0;  // positions m per row: the larger W class
+        for (const DimClass& dc : pl.cls[2]) Mw = std::max(Mw, dc.count);
+        const std::int64_t per_row = (Mw + kLanes - 1) / kLanes;
+        const std::int64_t vectors = A.count * B.count * per_row;
+        parallel_for(0, G * vectors, 1, [&](std::int64_t t0, std::int64_t t1) {
+          for (std::int64_t task = t0; task < t1; ++task) {
+            const std::int64_t g = task / vectors, v = task % vectors;
+            const std::int64_t r = v / per_row, m0 = (v % per_row) * kLanes;
+            const std::int64_t md = r / B.count, mh = r % B.count;
+            const std::int64_t od = A.first + sd * md, oh = B.first + sh * mh;
+            const float* xb = xp.get() + g * cin_g * L.channel + md * L.plane + mh * L.row + m0;
+            float* yr = y + (n * c.Cout + g * cout_g) * Vo + (od * Ho + oh) * Wo;
+            auto lanes = [](std::int64_t n_) -> __mmask16 {
+              return static_cast<__mmask16>(n_ <= 0 ? 0u : n_ >= kLanes ? 0xFFFFu : (1u << n_) - 1u);
+            };
+            for (std::int64_t blk = 0; blk < blocks; ++blk) {
+              const int mr = static_cast<int>(std::min<std::int64_t>(kMR, cout_g - blk * kMR));
+              const float* bb = bias != nullptr ? bias + g * cout_g + blk * kMR : nullptr;
+              float* yc = yr + blk * kMR * Vo;
+              if (sw == 1) {
+                const float* xv[kNV] = {xb, xb};
+                __mmask16 mk[kNV] = {lanes(Mw - m0), 0};
+                float* yv[kNV] = {yc + m0, yc + m0};
+                const ClassTaps& t = tw[0];
+                forward_tiles[0][static_cast<std::size_t>(mr - 1)](
+                    t.wpk.empty() ? nullptr : t.wpk.data() + (g * blocks + blk) * t.K * kMR, t.K, t.koff.data(), xv, mk,
+                    yv, Vo, bb);
+              } else {
+                // Class e holds the even outputs (first 0), class o the odd ones (first 1).
+                const std::size_t e = pl.cls[2][0].first == 0 ? 0 : 1, o = 1 - e;
+                const ClassTaps &te = tw[e], &to = tw[o];
+                const std::int64_t Me = pl.cls[2][e].count, Mo = pl.cls[2][o].count;
+                const std::int64_t left = Wo - 2 * m0;  // outputs of this row from 2·m0 on
+                pair_tiles[static_cast<std::size_t>(mr - 1)](
+                    te.wpk.empty() ? nullptr : te.wpk.data() + (g * blocks + blk) * te.K * kMR, te.K, te.koff.data(),
+                    to.wpk.empty() ? nullptr : to.wpk.data() + (g * blocks + blk) * to.K * kMR, to.K, to.koff.data(),
+                    xb, lanes(Me - m0), lanes(Mo - m0), yc + 2 * m0, Vo, lanes(left), lanes(left - kLanes), bb);
+              }
+            }
+          }
+        });
+      }
+    }
+  }
+}
+
 #else  // no AVX-512: direct_conv_suits is always false and the im2col path serves every shape
 
 bool direct_conv_suits(const DirectConv&) { return false; }
 void direct_conv3d(const float*, const float*, const float*, float*, const DirectConv&) {}
 void direct_conv3d_weight_grad(const float*, const float*, float*, const DirectConv&) {}
+bool direct_conv_transpose3d_suits(const DirectConv&) { return false; }
+void direct_conv_transpose3d(const float*, const float*, const float*, float*, const DirectConv&) {}
 
 #endif
 

@@ -6,7 +6,9 @@
 // positions along W reads 16 consecutive floats for every kernel tap, whatever the stride. The
 // forward kernel then keeps an 8-channel × 32-position tile of outputs in registers over all
 // (input channel, tap) pairs; the weight-gradient kernel keeps an 8-channel × 3-tap tile of dot
-// products over the output positions. Both sum in an order fixed by the shapes alone.
+// products over the output positions. A transposed convolution splits its outputs into stride
+// classes, each a stride-1 correlation with a subset of the taps. All sum in an order fixed by the
+// shapes alone.
 
 #include <array>
 #include <cstdint>
@@ -28,6 +30,14 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
 
 /// dw (Cout, Cin/groups, kernel): the weight gradient of that conv3d for x and dy (N, Cout, out).
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const DirectConv& c);
+
+/// True when the direct kernels suit the transposed convolution `c` (vol = its input, out = its
+/// output, Cin/Cout its channels): stride ≤ 2 along W, output rows filling ≥ 50% of the lanes.
+bool direct_conv_transpose3d_suits(const DirectConv& c);
+
+/// y (N, Cout, out) = conv_transpose3d of x (N, Cin, vol) with w (Cin, Cout/groups, kernel), plus
+/// bias (or null); the output size (and so any output_padding) is c.out.
+void direct_conv_transpose3d(const float* x, const float* w, const float* bias, float* y, const DirectConv& c);
 
 /// Turns the direct path on or off (tests compare it with the im2col path); returns the old value.
 bool set_direct_conv_enabled(bool enabled);

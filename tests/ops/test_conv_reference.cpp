@@ -447,8 +447,13 @@ Cfg draw_direct_config(std::mt19937_64& rng, bool transposed) {
   }
   c.in[0] = pick(rng, 1, 4);
   c.in[1] = pick(rng, 1, 4);
-  // conv3d: Wo = 12..40 for any stride; conv_transpose3d: its backward's conv3d form has Wo = in[2].
+  // conv3d: Wo = 12..40 for any stride; conv_transpose3d: its backward's conv3d form has Wo = in[2],
+  // and its forward takes the direct path for strides 1 and 2 along W.
   c.in[2] = transposed ? pick(rng, 12, 40) : pick(rng, 12, 40) * c.s[2];
+  if (transposed && c.s[2] == 3) {
+    c.s[2] = pick(rng, 1, 2);
+    c.op[2] = std::min(c.op[2], std::max(c.s[2], c.d[2]) - 1);
+  }
   return c;
 }
 
@@ -459,13 +464,19 @@ struct RestoreDirect {
 void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
   RestoreDirect restore;
   std::mt19937_64 rng(seed);
-  int accepted = 0, direct = 0;
+  int accepted = 0, direct = 0, transposed_direct = 0;
   while (accepted < configs) {
     const Cfg c = draw_direct_config(rng, transposed);
     if (!c.valid()) continue;
     ++accepted;
     detail::set_direct_conv_enabled(true);
     direct += detail::direct_conv_suits(conv3d_form(c));
+    if (transposed) {
+      detail::DirectConv t = conv3d_form(c);  // the transposed forward: vol and out swap back
+      std::swap(t.vol, t.out);
+      std::swap(t.Cin, t.Cout);
+      transposed_direct += detail::direct_conv_transpose3d_suits(t);
+    }
     const std::uint64_t values_seed = seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted));
     for (bool on : {true, false}) {
       detail::set_direct_conv_enabled(on);
@@ -476,8 +487,13 @@ void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
     }
   }
   std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d") << " direct-kernel shapes: " << accepted
-            << " configs, " << direct << " in the direct path\n";
+            << " configs, " << direct << " in the direct path";
+  if (transposed) std::cout << " (backward), " << transposed_direct << " (forward)";
+  std::cout << "\n";
   EXPECT_GE(direct, configs * 2 / 3);
+  if (transposed) {
+    EXPECT_GE(transposed_direct, configs / 3);
+  }
 }
 
 TEST(ConvReferenceSweep, Conv3dDirectKernelShapes) { direct_sweep(false, 0xD1C3D, 200); }
