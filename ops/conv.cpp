@@ -101,11 +101,11 @@ bool is_pointwise(const Dims& kernel, const ConvParams& p, const Dims& vol, cons
 }
 
 // The float32 direct kernels (ops/detail/direct_conv.h) take the conv3d form when the CPU and the
-// shape suit them; a 1×1×1 convolution stays a plain GEMM on the input itself.
+// shape suit them (1×1×1 convolutions included: they read the input in place).
 template <typename T>
-bool use_direct(const detail::DirectConv& c, bool pointwise) {
+bool use_direct(const detail::DirectConv& c) {
   if constexpr (std::is_same_v<T, float>) {
-    return !pointwise && detail::direct_conv_suits(c);
+    return detail::direct_conv_suits(c);
   } else {
     return false;
   }
@@ -139,7 +139,7 @@ void conv3d_kernel(const T* x, const T* w, const T* bias, T* y, std::int64_t N, 
   const bool pointwise = is_pointwise(kernel, p, vol, out);
   if constexpr (std::is_same_v<T, float>) {
     const detail::DirectConv dc = direct_shape(N, Cin, Cout, vol, out, kernel, p);
-    if (use_direct<T>(dc, pointwise)) {
+    if (use_direct<T>(dc)) {
       detail::direct_conv3d(x, w, bias, y, dc);
       return;
     }
@@ -292,7 +292,7 @@ void conv3d_weight_grad_kernel(const T* x, const T* dy, T* dw, std::int64_t N, s
   const bool pointwise = is_pointwise(kernel, p, vol, out);
   if constexpr (std::is_same_v<T, float>) {
     const detail::DirectConv dc = direct_shape(N, Cin, Cout, vol, out, kernel, p);
-    if (use_direct<T>(dc, pointwise)) {
+    if (use_direct<T>(dc)) {
       detail::direct_conv3d_weight_grad(x, dy, dw, dc);
       return;
     }

@@ -33,7 +33,7 @@ namespace {
 
 constexpr int kLanes = 16;
 constexpr int kMR = 8;    // forward: output channels per register tile
-constexpr int kNV = 2;    // forward: 16-position vectors per register tile
+constexpr int kNV = 3;    // forward: 16-position vectors per register tile
 constexpr int kMC = 8;    // weight gradient: output channels per register tile
 constexpr int kNK = 3;    // weight gradient: (input channel, tap) pairs per register tile
 constexpr int kBlock = 128;  // weight gradient: vectors per position block (its dY rows stay in L2)
@@ -188,27 +188,63 @@ void pad_sample(const float* x, float* xp, const DirectConv& c, const Layout& L,
   parallel_for(0, c.Cin * L.Dp, grain, [&](std::int64_t a, std::int64_t b) { pad_planes(xs, xp, c, L, a, b); });
 }
 
-// The output positions as vectors: output row r = (od, oh) has ceil(Wo / 16) vectors along W.
-struct Vectors {
-  std::int64_t per_row = 0, count = 0, Ho = 0, Wo = 0;
-  std::int64_t sd = 1, sh = 1;
-  std::int64_t plane = 0, row = 0;
+// True when the padded layout of `c` is the input's own (no padding, stride 1 along W, nothing
+// cropped): the kernels then read the input in place.
+bool reads_in_place(const DirectConv& c, const Layout& L) {
+  return c.padding == std::array<std::int64_t, 3>{0, 0, 0} && L.sw == 1 && L.Dp == c.vol[0] && L.Hp == c.vol[1] &&
+         L.Wq == c.vol[2];
+}
 
-  Vectors(const DirectConv& c, const Layout& L)
-      : per_row((c.out[2] + kLanes - 1) / kLanes), Ho(c.out[1]), Wo(c.out[2]), sd(c.stride[0]), sh(c.stride[1]),
-        plane(L.plane), row(L.row) {
-    count = c.out[0] * c.out[1] * per_row;
+// Sample n of x in the padded layout: x itself when it already is (see reads_in_place), else a
+// copy in xp.
+const float* padded_sample(const float* x, float* xp, const DirectConv& c, const Layout& L, std::int64_t n) {
+  if (reads_in_place(c, L)) return x + n * c.Cin * L.channel;
+  pad_sample(x, xp, c, L, n);
+  return xp;
+}
+
+
+__mmask16 first_lanes(std::int64_t n) {
+  return static_cast<__mmask16>(n <= 0 ? 0u : n >= kLanes ? 0xFFFFu : (1u << n) - 1u);
+}
+
+// Output positions as 16-lane vectors: rows (md, mh) of `width` positions, ceil(width / 16)
+// vectors each. A row's first input and output sit at md·x_d + mh·x_h and md·y_d + mh·y_h.
+struct RowVectors {
+  std::int64_t per_row = 0, rows_h = 1, width = 0, count = 0;
+  std::int64_t x_d = 0, x_h = 0, y_d = 0, y_h = 0;
+
+  RowVectors(std::int64_t rows_d, std::int64_t rows_h_, std::int64_t width_, std::int64_t xd, std::int64_t xh,
+             std::int64_t yd, std::int64_t yh)
+      : per_row((width_ + kLanes - 1) / kLanes), rows_h(rows_h_), width(width_), x_d(xd), x_h(xh), y_d(yd), y_h(yh) {
+    count = rows_d * rows_h * per_row;
   }
-  /// Vector v's offsets in the padded input (phase 0, tap 0) and in an output channel, and its lanes.
-  void at(std::int64_t v, std::int64_t& xo, std::int64_t& yo, __mmask16& mask) const {
-    const std::int64_t r = v / per_row, w0 = (v % per_row) * kLanes;
-    const std::int64_t od = r / Ho, oh = r % Ho;
-    xo = od * sd * plane + oh * sh * row + w0;
-    yo = r * Wo + w0;
-    const std::int64_t lanes = std::min<std::int64_t>(kLanes, Wo - w0);
-    mask = static_cast<__mmask16>(lanes == kLanes ? 0xFFFFu : (1u << lanes) - 1u);
+  /// The input and output offsets and the lanes of vectors v0 .. v0 + nv − 1 (one division each
+  /// for the first, then stepping).
+  void get(std::int64_t v0, std::int64_t nv, std::int64_t* xo, std::int64_t* yo, __mmask16* mk) const {
+    const std::int64_t r = v0 / per_row;
+    std::int64_t j = v0 % per_row, md = r / rows_h, mh = r % rows_h;
+    for (std::int64_t i = 0; i < nv; ++i) {
+      const std::int64_t w0 = j * kLanes;
+      xo[i] = md * x_d + mh * x_h + w0;
+      yo[i] = md * y_d + mh * y_h + w0;
+      mk[i] = first_lanes(width - w0);
+      if (++j == per_row) {
+        j = 0;
+        if (++mh == rows_h) {
+          mh = 0;
+          ++md;
+        }
+      }
+    }
   }
 };
+
+/// The output vectors of the conv3d form of `c` over the padded layout L.
+RowVectors conv_vectors(const DirectConv& c, const Layout& L) {
+  return RowVectors(c.out[0], c.out[1], c.out[2], c.stride[0] * L.plane, c.stride[1] * L.row,
+                    c.out[1] * c.out[2], c.out[2]);
+}
 
 // ---- forward --------------------------------------------------------------------------------------
 
@@ -221,12 +257,12 @@ void forward_tile(const float* __restrict wpk, std::int64_t K, const std::int64_
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
     const __m512 b0 = bias != nullptr ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps();
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) acc[i][j] = b0;
   }
   const float* xs[NV];
   __mmask16 ms[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int j = 0; j < NV; ++j) {
     xs[j] = xb[j];
     ms[j] = mk[j];
@@ -234,19 +270,19 @@ void forward_tile(const float* __restrict wpk, std::int64_t K, const std::int64_
   for (std::int64_t k = 0; k < K; ++k) {
     const std::int64_t o = koff[k];
     __m512 b[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) b[j] = _mm512_maskz_loadu_ps(ms[j], xs[j] + o);
     const float* a = wpk + k * kMR;
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(ai, b[j], acc[i][j]);
     }
   }
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) _mm512_mask_storeu_ps(yb[j] + i * ys, mk[j], acc[i][j]);
   }
 }
@@ -254,14 +290,58 @@ void forward_tile(const float* __restrict wpk, std::int64_t K, const std::int64_
 using ForwardTile = void (*)(const float*, std::int64_t, const std::int64_t*, const float* const*, const __mmask16*,
                              float* const*, std::int64_t, const float*);
 
-template <int NV, std::size_t... I>
-constexpr std::array<ForwardTile, kMR> forward_row(std::index_sequence<I...>) {
-  return {&forward_tile<static_cast<int>(I) + 1, NV>...};
+// Tiles of MR ≤ kMR channels × NV vectors: NV ≤ kNV, or up to kNVWide when MR ≤ 2 (few output
+// channels: more positions per tile keep enough independent sums in flight).
+constexpr int kNVWide = 8;
+
+template <int MR, int NV>
+constexpr ForwardTile forward_entry() {
+  if constexpr (NV <= kNV || MR <= 2) {
+    return &forward_tile<MR, NV>;
+  } else {
+    return nullptr;
+  }
 }
 
-// forward_tiles[nv − 1][mr − 1]
-const std::array<std::array<ForwardTile, kMR>, kNV> forward_tiles = {forward_row<1>(std::make_index_sequence<kMR>{}),
-                                                                     forward_row<2>(std::make_index_sequence<kMR>{})};
+template <int MR, std::size_t... J>
+constexpr std::array<ForwardTile, kNVWide> forward_row(std::index_sequence<J...>) {
+  return {forward_entry<MR, static_cast<int>(J) + 1>()...};
+}
+
+template <std::size_t... I>
+constexpr std::array<std::array<ForwardTile, kNVWide>, kMR> forward_table(std::index_sequence<I...>) {
+  return {forward_row<static_cast<int>(I) + 1>(std::make_index_sequence<kNVWide>{})...};
+}
+
+constexpr std::array<std::array<ForwardTile, kNVWide>, kMR> forward_tiles =
+    forward_table(std::make_index_sequence<kMR>{});
+
+ForwardTile forward_tile_for(int mr, int nv) {
+  return forward_tiles[static_cast<std::size_t>(mr - 1)][static_cast<std::size_t>(nv - 1)];
+}
+
+/// Vectors per forward tile for a group of `cout_g` output channels.
+int tile_vectors(std::int64_t cout_g) { return cout_g <= 2 ? kNVWide : kNV; }
+
+// Runs the forward tiles of one group over vectors [v0, v0 + nv): x offsets from xg, outputs from
+// yg (channel stride Vo), every block of kMR output channels.
+void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
+                     std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K,
+                     const std::int64_t* koff, const float* bias_g) {
+  std::int64_t xo[kNVWide], yo[kNVWide];
+  __mmask16 mk[kNVWide];
+  vec.get(v0, nv, xo, yo, mk);
+  const float* xb[kNVWide];
+  float* yb[kNVWide];
+  for (std::int64_t j = 0; j < nv; ++j) xb[j] = xg + xo[j];
+  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
+  for (std::int64_t blk = 0; blk < blocks; ++blk) {
+    const int mr = static_cast<int>(std::min<std::int64_t>(kMR, cout_g - blk * kMR));
+    for (std::int64_t j = 0; j < nv; ++j) yb[j] = yg + blk * kMR * Vo + yo[j];
+    forward_tile_for(mr, static_cast<int>(nv))(K == 0 ? nullptr : wpk_g + blk * K * kMR, K, koff, xb, mk, yb, Vo,
+                                               bias_g != nullptr ? bias_g + blk * kMR : nullptr);
+  }
+}
 
 // ---- weight gradient ----------------------------------------------------------------------------
 
@@ -449,39 +529,17 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
       for (std::int64_t k = 0; k < K; ++k) dst[k * kMR] = src[k];
     }
   }
-  const Vectors vec(c, L);
-  const std::int64_t tiles = (vec.count + kNV - 1) / kNV;
-  Workspace xp(c.Cin * L.channel);
+  const RowVectors vec = conv_vectors(c, L);
+  const std::int64_t tv = tile_vectors(cout_g), tiles = (vec.count + tv - 1) / tv;
+  Workspace xp(reads_in_place(c, L) ? 1 : c.Cin * L.channel);
   for (std::int64_t n = 0; n < c.N; ++n) {
-    pad_sample(x, xp.get(), c, L, n);
+    const float* xs = padded_sample(x, xp.get(), c, L, n);
     parallel_for(0, G * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
       for (std::int64_t task = t0; task < t1; ++task) {
-        const std::int64_t g = task / tiles, v0 = (task % tiles) * kNV;
-        const int nv = static_cast<int>(std::min<std::int64_t>(kNV, vec.count - v0));
-        const float* xg = xp.get() + g * cin_g * L.channel;
-        float* yg = y + (n * c.Cout + g * cout_g) * Vo;
-        const float* xb[kNV] = {};
-        float* yb[kNV] = {};
-        __mmask16 mk[kNV] = {};
-        for (int j = 0; j < nv; ++j) {
-          std::int64_t xo = 0, yo = 0;
-          vec.at(v0 + j, xo, yo, mk[j]);
-          xb[j] = xg + xo;
-          yb[j] = yg + yo;
-        }
-        for (int j = nv; j < kNV; ++j) {
-          xb[j] = xb[0];
-          yb[j] = yb[0];
-          mk[j] = mk[0];
-        }
-        for (std::int64_t blk = 0; blk < blocks; ++blk) {
-          const int mr = static_cast<int>(std::min<std::int64_t>(kMR, cout_g - blk * kMR));
-          float* yc[kNV];
-          for (int j = 0; j < kNV; ++j) yc[j] = yb[j] + blk * kMR * Vo;
-          const float* bb = bias != nullptr ? bias + g * cout_g + blk * kMR : nullptr;
-          forward_tiles[static_cast<std::size_t>(nv - 1)][static_cast<std::size_t>(mr - 1)](
-              wpk.data() + (g * blocks + blk) * K * kMR, K, koff.data(), xb, mk, yc, Vo, bb);
-        }
+        const std::int64_t g = task / tiles, v0 = (task % tiles) * tv;
+        forward_vectors(vec, v0, std::min(tv, vec.count - v0), xs + g * cin_g * L.channel,
+                        y + (n * c.Cout + g * cout_g) * Vo, Vo, cout_g, wpk.data() + g * blocks * K * kMR, K,
+                        koff.data(), bias != nullptr ? bias + g * cout_g : nullptr);
       }
     });
   }
@@ -494,14 +552,14 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
   const std::int64_t Vo = c.out[0] * c.out[1] * c.out[2];
   const std::vector<std::int64_t> koff = pair_offsets(c, L);
   const std::int64_t co_blocks = (cout_g + kMC - 1) / kMC;
-  const Vectors vec(c, L);
+  const RowVectors vec = conv_vectors(c, L);
   const std::int64_t pos_blocks = (vec.count + kBlock - 1) / kBlock;
   std::fill(dw, dw + c.Cout * K, 0.0f);
-  Workspace xp(c.Cin * L.channel);
+  Workspace xp(reads_in_place(c, L) ? 1 : c.Cin * L.channel);
   // Each task owns the dW rows of one (group, block of output channels) and adds the samples'
   // position blocks in order: the sums do not depend on how tasks are spread over threads.
   for (std::int64_t n = 0; n < c.N; ++n) {
-    pad_sample(x, xp.get(), c, L, n);
+    const float* xs = padded_sample(x, xp.get(), c, L, n);
     parallel_for(0, G * co_blocks, 1, [&](std::int64_t t0, std::int64_t t1) {
       std::int64_t xo[kBlock], yo[kBlock];
       __mmask16 mk[kBlock];
@@ -509,11 +567,11 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
         const std::int64_t g = task / co_blocks, blk = task % co_blocks;
         const int mc = static_cast<int>(std::min<std::int64_t>(kMC, cout_g - blk * kMC));
         const float* dyb = dy + (n * c.Cout + g * cout_g + blk * kMC) * Vo;
-        const float* xg = xp.get() + g * cin_g * L.channel;
+        const float* xg = xs + g * cin_g * L.channel;
         float* dwb = dw + (g * cout_g + blk * kMC) * K;
         for (std::int64_t pb = 0; pb < pos_blocks; ++pb) {
           const std::int64_t v0 = pb * kBlock, nv = std::min<std::int64_t>(kBlock, vec.count - v0);
-          for (std::int64_t v = 0; v < nv; ++v) vec.at(v0 + v, xo[v], yo[v], mk[v]);
+          vec.get(v0, nv, xo, yo, mk);
           for (std::int64_t k0 = 0; k0 < K; k0 += kNK) {
             const int nk = static_cast<int>(std::min<std::int64_t>(kNK, K - k0));
             weight_tiles[static_cast<std::size_t>(nk - 1)][static_cast<std::size_t>(mc - 1)](
@@ -645,45 +703,46 @@ void direct_conv_transpose3d(const float* x, const float* w, const float* bias, 
         const DimClass &A = pl.cls[0][static_cast<std::size_t>(cd)], &B = pl.cls[1][static_cast<std::size_t>(ch)];
         if (A.count == 0 || B.count == 0) continue;
         const ClassTaps* tw = &ct[static_cast<std::size_t>((cd * sh + ch) * sw)];
-        // Vectors: per row (md, mh), 16 positions m of the W class(es).
+        const float* xs = xp.get();
+        float* ys = y + n * c.Cout * Vo + (A.first * Ho + B.first) * Wo;  // the class's first row
+        if (sw == 1) {
+          const ClassTaps& t = tw[0];
+          const RowVectors rv(A.count, B.count, pl.cls[2][0].count, L.plane, L.row, sd * Ho * Wo, sh * Wo);
+          const std::int64_t tv = tile_vectors(cout_g), tiles = (rv.count + tv - 1) / tv;
+          parallel_for(0, G * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
+            for (std::int64_t task = t0; task < t1; ++task) {
+              const std::int64_t g = task / tiles, v0 = (task % tiles) * tv;
+              forward_vectors(rv, v0, std::min(tv, rv.count - v0), xs + g * cin_g * L.channel, ys + g * cout_g * Vo, Vo,
+                              cout_g, t.K == 0 ? nullptr : t.wpk.data() + g * blocks * t.K * kMR, t.K, t.koff.data(),
+                              bias != nullptr ? bias + g * cout_g : nullptr);
+            }
+          });
+          continue;
+        }
+        // Stride 2 along W: per row (md, mh), 16 positions m of both W classes per tile.
         std::int64_t Mw = 0;  // positions m per row: the larger W class
         for (const DimClass& dc : pl.cls[2]) Mw = std::max(Mw, dc.count);
         const std::int64_t per_row = (Mw + kLanes - 1) / kLanes;
         const std::int64_t vectors = A.count * B.count * per_row;
+        // Class e holds the even outputs (first 0), class o the odd ones (first 1).
+        const std::size_t e = pl.cls[2][0].first == 0 ? 0 : 1, o = 1 - e;
+        const ClassTaps &te = tw[e], &to = tw[o];
+        const std::int64_t Me = pl.cls[2][e].count, Mo = pl.cls[2][o].count;
         parallel_for(0, G * vectors, 1, [&](std::int64_t t0, std::int64_t t1) {
           for (std::int64_t task = t0; task < t1; ++task) {
             const std::int64_t g = task / vectors, v = task % vectors;
             const std::int64_t r = v / per_row, m0 = (v % per_row) * kLanes;
             const std::int64_t md = r / B.count, mh = r % B.count;
-            const std::int64_t od = A.first + sd * md, oh = B.first + sh * mh;
-            const float* xb = xp.get() + g * cin_g * L.channel + md * L.plane + mh * L.row + m0;
-            float* yr = y + (n * c.Cout + g * cout_g) * Vo + (od * Ho + oh) * Wo;
-            auto lanes = [](std::int64_t n_) -> __mmask16 {
-              return static_cast<__mmask16>(n_ <= 0 ? 0u : n_ >= kLanes ? 0xFFFFu : (1u << n_) - 1u);
-            };
+            const float* xb = xs + g * cin_g * L.channel + md * L.plane + mh * L.row + m0;
+            float* yr = ys + g * cout_g * Vo + (sd * md * Ho + sh * mh) * Wo + 2 * m0;
+            const std::int64_t left = Wo - 2 * m0;  // outputs of this row from 2·m0 on
             for (std::int64_t blk = 0; blk < blocks; ++blk) {
               const int mr = static_cast<int>(std::min<std::int64_t>(kMR, cout_g - blk * kMR));
-              const float* bb = bias != nullptr ? bias + g * cout_g + blk * kMR : nullptr;
-              float* yc = yr + blk * kMR * Vo;
-              if (sw == 1) {
-                const float* xv[kNV] = {xb, xb};
-                __mmask16 mk[kNV] = {lanes(Mw - m0), 0};
-                float* yv[kNV] = {yc + m0, yc + m0};
-                const ClassTaps& t = tw[0];
-                forward_tiles[0][static_cast<std::size_t>(mr - 1)](
-                    t.wpk.empty() ? nullptr : t.wpk.data() + (g * blocks + blk) * t.K * kMR, t.K, t.koff.data(), xv, mk,
-                    yv, Vo, bb);
-              } else {
-                // Class e holds the even outputs (first 0), class o the odd ones (first 1).
-                const std::size_t e = pl.cls[2][0].first == 0 ? 0 : 1, o = 1 - e;
-                const ClassTaps &te = tw[e], &to = tw[o];
-                const std::int64_t Me = pl.cls[2][e].count, Mo = pl.cls[2][o].count;
-                const std::int64_t left = Wo - 2 * m0;  // outputs of this row from 2·m0 on
-                pair_tiles[static_cast<std::size_t>(mr - 1)](
-                    te.wpk.empty() ? nullptr : te.wpk.data() + (g * blocks + blk) * te.K * kMR, te.K, te.koff.data(),
-                    to.wpk.empty() ? nullptr : to.wpk.data() + (g * blocks + blk) * to.K * kMR, to.K, to.koff.data(),
-                    xb, lanes(Me - m0), lanes(Mo - m0), yc + 2 * m0, Vo, lanes(left), lanes(left - kLanes), bb);
-              }
+              pair_tiles[static_cast<std::size_t>(mr - 1)](
+                  te.K == 0 ? nullptr : te.wpk.data() + (g * blocks + blk) * te.K * kMR, te.K, te.koff.data(),
+                  to.K == 0 ? nullptr : to.wpk.data() + (g * blocks + blk) * to.K * kMR, to.K, to.koff.data(), xb,
+                  first_lanes(Me - m0), first_lanes(Mo - m0), yr + blk * kMR * Vo, Vo, first_lanes(left),
+                  first_lanes(left - kLanes), bias != nullptr ? bias + g * cout_g + blk * kMR : nullptr);
             }
           }
         });
