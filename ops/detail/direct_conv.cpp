@@ -14,8 +14,10 @@
 #if defined(__AVX512F__)
 // GCC 12 warns inside its own AVX-512 headers (intrinsics built on _mm512_undefined_ps) wherever
 // they are inlined; the warning is a known false positive.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #endif
 
@@ -242,8 +244,9 @@ struct RowVectors {
 
 /// The output vectors of the conv3d form of `c` over the padded layout L.
 RowVectors conv_vectors(const DirectConv& c, const Layout& L) {
-  return RowVectors(c.out[0], c.out[1], c.out[2], c.stride[0] * L.plane, c.stride[1] * L.row,
-                    c.out[1] * c.out[2], c.out[2]);
+  // A stride only matters with more than one output along its dim (and may be huge otherwise).
+  return RowVectors(c.out[0], c.out[1], c.out[2], c.out[0] > 1 ? c.stride[0] * L.plane : 0,
+                    c.out[1] > 1 ? c.stride[1] * L.row : 0, c.out[1] * c.out[2], c.out[2]);
 }
 
 // ---- forward --------------------------------------------------------------------------------------
@@ -491,14 +494,26 @@ struct ClassTaps {
 
 }  // namespace
 
-bool direct_conv_suits(const DirectConv& c) {
+// Sizes and hyper-parameters in the range the direct kernels' int64 offset arithmetic is written
+// for (far beyond any real convolution; the im2col path takes the rest).
+bool within_direct_range(const DirectConv& c) {
+  constexpr std::int64_t kMax = std::int64_t{1} << 40;
   if (!g_direct_enabled.load(std::memory_order_relaxed)) return false;
-  if (c.N < 1 || c.Cin < 1 || c.Cout < 1 || c.groups < 1) return false;
+  if (c.N < 1 || c.Cin < 1 || c.Cout < 1 || c.groups < 1 || c.N > kMax || c.Cin > kMax || c.Cout > kMax) return false;
   for (std::size_t i = 0; i < 3; ++i) {
     if (c.padding[i] < 0 || c.stride[i] < 1 || c.dilation[i] < 1 || c.kernel[i] < 1 || c.out[i] < 1 || c.vol[i] < 1) {
       return false;
     }
+    if (c.padding[i] > kMax || c.stride[i] > kMax || c.dilation[i] > kMax || c.kernel[i] > kMax || c.out[i] > kMax ||
+        c.vol[i] > kMax || c.kernel[i] - 1 > kMax / c.dilation[i]) {
+      return false;
+    }
   }
+  return true;
+}
+
+bool direct_conv_suits(const DirectConv& c) {
+  if (!within_direct_range(c)) return false;
   // At least 70% of the vector lanes along each output row do useful work.
   const std::int64_t Wo = c.out[2];
   if (Wo * 10 < (Wo + kLanes - 1) / kLanes * kLanes * 7) return false;
@@ -606,13 +621,9 @@ TransposedPlan plan_transposed(const DirectConv& c) {
 }  // namespace
 
 bool direct_conv_transpose3d_suits(const DirectConv& c) {
-  if (!g_direct_enabled.load(std::memory_order_relaxed)) return false;
-  if (c.N < 1 || c.Cin < 1 || c.Cout < 1 || c.groups < 1) return false;
+  if (!within_direct_range(c)) return false;
   for (std::size_t i = 0; i < 3; ++i) {
-    if (c.padding[i] < 0 || c.stride[i] < 1 || c.dilation[i] < 1 || c.kernel[i] < 1 || c.out[i] < 1 || c.vol[i] < 1) {
-      return false;
-    }
-    // Strides and kernels beyond these are not worth a phase each (and keep the plan small).
+    // Strides and kernels beyond these are not worth a class each (and keep the plan small).
     if (c.stride[i] > 4 || c.kernel[i] > 16) return false;
   }
   if (c.stride[2] > 2) return false;

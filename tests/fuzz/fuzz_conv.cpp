@@ -3,11 +3,12 @@
 // path (conv_transpose_output_padding), forward and input/weight/bias gradients.
 //
 // The fuzzer's bytes are read front to back as a configuration (missing bytes read as 0; see
-// Reader): op, API, dtype, batched or not, bias, threads, then every size and hyper-parameter. Each
-// integer is a small in-range value, or (for bytes >= 0xF0) a "wild" one: 0, -1, 2^31, 2^40, 2^62,
-// INT64_MAX, INT64_MIN, ... Channel counts, ranks and dtypes are consistent unless their
-// "perturbation" bytes say otherwise. An oracle written here from the documented rules (PyTorch's)
-// classifies the call, in exact 128-bit arithmetic:
+// Reader): op, API, dtype, batched or not, bias, threads, wide rows (float32 only, for the direct
+// kernels), then every size and hyper-parameter. Each integer is a small in-range value, or (for
+// bytes >= 0xF0) a "wild" one: 0, -1, 2^31, 2^40, 2^62, INT64_MAX, INT64_MIN, ... Channel counts,
+// ranks and dtypes are consistent unless their "perturbation" bytes say otherwise. An oracle
+// written here from the documented rules (PyTorch's) classifies the call, in exact 128-bit
+// arithmetic:
 //   * must throw:   some rule is violated -> only voxgrad::Error is allowed;
 //   * must succeed: a plainly valid configuration -> the result must match the naive reference;
 //   * either:       valid but an edge the library may refuse (zero channels or sizes, an
@@ -183,6 +184,8 @@ Call read_call(Reader& r) {
   const std::int64_t N = r.value(0, 3), groups = r.value(1, 3), cin_g = r.value(1, 3), cout_g = r.value(1, 3);
   Dims in{}, k{};
   for (auto& v : in) v = r.value(1, 6);
+  // Wide rows (flag 128, float32 only: what the AVX-512 direct kernels take): W = 12, 19, ... 47.
+  if ((flags & 128) && (flags & 8) && in[2] >= 1 && in[2] <= 6) in[2] = 7 * in[2] + 5;
   for (auto& v : k) v = r.value(1, 3);
   for (auto& v : c.s) v = r.value(1, 3);
   for (auto& v : c.p) v = r.value(0, 2);

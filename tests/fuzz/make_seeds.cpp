@@ -32,6 +32,7 @@ void write(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
 // then an 8-byte seed.
 struct ConvSeed {
   bool transposed = false, f32 = false, unbatched = false, bias = false, two_threads = false;
+  bool wide = false;  // with f32: W = 7·in[2] + 5 (the direct kernels' shapes)
   int api = 0;  // 0 ops, 1 functional, 2 kSame / output_size, 3 kValid / output_size (full shape)
   int N = 1, groups = 1, cin_g = 1, cout_g = 1;
   int in[3] = {4, 4, 4}, k[3] = {3, 3, 3}, s[3] = {1, 1, 1}, p[3] = {0, 0, 0}, d[3] = {1, 1, 1};
@@ -41,7 +42,7 @@ struct ConvSeed {
   std::vector<std::uint8_t> bytes() const {
     std::vector<std::uint8_t> b;
     b.push_back(static_cast<std::uint8_t>(transposed | api << 1 | f32 << 3 | unbatched << 4 | bias << 5 |
-                                          two_threads << 6));
+                                          two_threads << 6 | wide << 7));
     b.push_back(static_cast<std::uint8_t>(N));
     b.push_back(static_cast<std::uint8_t>(groups - 1));
     b.push_back(static_cast<std::uint8_t>(cin_g - 1));
@@ -143,6 +144,34 @@ void conv_seeds(const fs::path& dir) {
   c.f32 = true;
   c.bias = true;
   add("conv_transpose3d_depthwise_f32", c);
+  // float32 with wide rows: the direct kernels (forward tiles with a channel remainder, weight
+  // gradient, stride-2 phase split, transposed stride classes).
+  c = {};
+  c.f32 = true;
+  c.wide = true;
+  c.N = 2;
+  c.groups = 3;
+  c.cout_g = 3;
+  c.in[2] = 3;  // W = 26
+  c.p[0] = c.p[2] = 1;
+  c.bias = true;
+  add("conv3d_wide_f32", c);
+  c.s[2] = 2;
+  c.in[2] = 5;  // W = 40
+  c.two_threads = true;
+  add("conv3d_wide_f32_stride2", c);
+  c = {};
+  c.transposed = true;
+  c.f32 = true;
+  c.wide = true;
+  c.cin_g = 2;
+  c.cout_g = 3;
+  c.in[2] = 2;  // W = 19
+  c.s[0] = c.s[2] = 2;
+  c.p[2] = 1;
+  c.op[2] = 1;
+  c.bias = true;
+  add("conv_transpose3d_wide_f32_stride2", c);
   // Invalid ones.
   c = {};
   c.raw = {{kGroups, wild(1)}};

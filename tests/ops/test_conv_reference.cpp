@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
@@ -530,6 +531,14 @@ void expect_matches_reference(const Cfg& c, std::uint64_t seed) {
     const std::string m = check_config(c, dt, rng);
     EXPECT_TRUE(m.empty()) << dt << ", config: " << c.str() << "\n" << m;
   }
+}
+
+// Found by fuzz_conv: a stride of INT64_MAX along a dim with a single output is legal; the direct
+// kernels must not multiply it into an offset (UBSan flagged the overflow in the asan preset).
+TEST(ConvReference, HugeStrideAlongADimWithOneOutput) {
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
+  expect_matches_reference(config(false, 2, 1, 2, 3, {1, 2, 26}, {1, 1, 3}, {huge, 1, 1}), 31);
+  expect_matches_reference(config(false, 1, 1, 2, 9, {2, 1, 40}, {2, 1, 3}, {1, huge, 1}, {0, 0, 1}), 32);
 }
 
 // A 1×1×1 kernel with stride 1 and no padding skips im2col (the input is the column matrix).
