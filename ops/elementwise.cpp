@@ -254,17 +254,33 @@ Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi
   return out;
 }
 
+namespace {
+
+// PyTorch's threshold_backward for relu: the gradient is replaced by 0 where the output is <= 0
+// (selected, not multiplied, so an inf/NaN gradient there becomes 0) and passes elsewhere, NaN
+// included. One fused pass; differentiable in `grad` (the mask is constant), for double backward.
+Tensor relu_backward(const Tensor& grad, const Tensor& out) {
+  if (grad.dtype() != out.dtype()) return where(out.le(0.0), zeros({}, grad.dtype()), grad);
+  Tensor r = binary_kernel(out, grad, "relu_backward", [](auto y, auto g) {
+    using T = decltype(y);
+    return y <= T(0) ? T(0) : g;
+  });
+  record("ReluBackwardBackward", grad, r, {save(out)}, [](const BackwardCtx& c) {
+    return std::vector<Tensor>{relu_backward(c.grad(), c.saved[0])};
+  });
+  return r;
+}
+
+}  // namespace
+
 Tensor relu(const Tensor& a) {
   detail::check_defined(a, "relu");
   Tensor out = unary_kernel(a, "relu", [](auto p) {
     using T = decltype(p);
     return p > T(0) || std::isnan(p) ? p : T(0);
   });
-  // PyTorch's threshold_backward: the gradient is replaced by 0 where the output is <= 0 (selected,
-  // not multiplied, so an inf/NaN gradient there becomes 0) and passes elsewhere, NaN included.
   record("ReluBackward", a, out, {save_output(out)}, [](const BackwardCtx& c) {
-    const Tensor& g = c.grad();
-    return std::vector<Tensor>{where(c.saved[0].le(0.0), zeros({}, g.dtype()), g)};
+    return std::vector<Tensor>{relu_backward(c.grad(), c.saved[0])};
   });
   return out;
 }

@@ -735,6 +735,14 @@ TEST(ElementwiseGradcheck, AbsReluLeakyReluAwayFromZero) {
   expect_gradcheck([](const std::vector<Tensor>& v) { return leaky_relu(v[0], 0.3); }, {x});
 }
 
+// relu's backward is one fused op with its own backward (the mask is constant), so double backward
+// through it works: relu(x)·x has second derivative 2 where x > 0.
+TEST(ElementwiseGradcheck, ReluDoubleBackwardAwayFromZero) {
+  const Tensor x = leaf({-1.5, -0.4, 0.3, 2.0, -0.7, 0.9}, {2, 3});
+  EXPECT_TRUE(autograd::gradgradcheck([](const std::vector<Tensor>& v) { return relu(v[0]) * v[0]; }, {x}));
+  EXPECT_TRUE(autograd::gradgradcheck([](const std::vector<Tensor>& v) { return relu(v[0]).sum(); }, {x}));
+}
+
 TEST(ElementwiseGradcheck, ClampAwayFromItsBounds) {
   const Tensor x = leaf({-1.5, -0.4, 0.3, 2.0, -0.7, 0.9}, {2, 3});
   expect_gradcheck([](const std::vector<Tensor>& v) { return clamp(v[0], -0.5); }, {x});
