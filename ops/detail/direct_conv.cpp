@@ -704,16 +704,19 @@ void direct_conv_transpose3d(const float* x, const float* w, const float* bias, 
       }
     }
   }
-  Workspace xp(pl.reads ? c.Cin * L.channel : 1);
+  // Reading exactly the input's own extent (e.g. kernel = stride, no padding): read it in place.
+  bool in_place = pl.reads;
+  for (std::size_t i = 0; i < 3; ++i) in_place = in_place && pl.lo[i] == 0 && pl.hi[i] == c.vol[i] - 1;
+  Workspace xp(pl.reads && !in_place ? c.Cin * L.channel : 1);
   const std::int64_t Ho = c.out[1], Wo = c.out[2];
   for (std::int64_t n = 0; n < c.N; ++n) {
-    if (pl.reads) pad_sample(x, xp.get(), pc, L, n);
+    const float* xs = in_place ? x + n * c.Cin * L.channel : xp.get();
+    if (pl.reads && !in_place) pad_sample(x, xp.get(), pc, L, n);
     for (std::int64_t cd = 0; cd < sd; ++cd) {
       for (std::int64_t ch = 0; ch < sh; ++ch) {
         const DimClass &A = pl.cls[0][static_cast<std::size_t>(cd)], &B = pl.cls[1][static_cast<std::size_t>(ch)];
         if (A.count == 0 || B.count == 0) continue;
         const ClassTaps* tw = &ct[static_cast<std::size_t>((cd * sh + ch) * sw)];
-        const float* xs = xp.get();
         float* ys = y + n * c.Cout * Vo + (A.first * Ho + B.first) * Wo;  // the class's first row
         if (sw == 1) {
           const ClassTaps& t = tw[0];

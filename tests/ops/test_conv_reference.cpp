@@ -541,6 +541,21 @@ TEST(ConvReference, HugeStrideAlongADimWithOneOutput) {
   expect_matches_reference(config(false, 1, 1, 2, 9, {2, 1, 40}, {2, 1, 3}, {1, huge, 1}, {0, 0, 1}), 32);
 }
 
+// Transposed convolutions whose stride classes read exactly the input (kernel = stride, no
+// padding: U-Net and autoencoder up-sampling) take the direct path reading the input in place.
+TEST(ConvReference, TransposedKernelEqualToStrideReadsTheInputInPlace) {
+  const Cfg a = config(true, 2, 1, 9, 10, {3, 2, 16}, {2, 2, 2}, {2, 2, 2});
+  const Cfg b = config(true, 1, 2, 4, 6, {2, 3, 13}, {2, 1, 2}, {2, 1, 2});
+  for (const Cfg& c : {a, b}) {
+    detail::DirectConv t = conv3d_form(c);
+    std::swap(t.vol, t.out);
+    std::swap(t.Cin, t.Cout);
+    EXPECT_TRUE(detail::direct_conv_transpose3d_suits(t)) << c.str();
+  }
+  expect_matches_reference(a, 41);
+  expect_matches_reference(b, 42);
+}
+
 // A 1×1×1 kernel with stride 1 and no padding skips im2col (the input is the column matrix).
 TEST(ConvReference, PointwiseKernelSkipsIm2col) {
   std::uint64_t seed = 11;
