@@ -357,29 +357,29 @@ void weight_tile(const float* __restrict dyb, std::int64_t ys, const float* __re
   __m512 acc[MC][NK];
 #pragma GCC unroll 8
   for (int i = 0; i < MC; ++i) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < NK; ++j) acc[i][j] = _mm512_setzero_ps();
   }
   const float* xk[NK];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int j = 0; j < NK; ++j) xk[j] = xg + koff[j];
   for (std::int64_t v = 0; v < nv; ++v) {
     const __mmask16 m = mk[v];
     const std::int64_t xv = xo[v];
     __m512 b[NK];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < NK; ++j) b[j] = _mm512_maskz_loadu_ps(m, xk[j] + xv);
     const float* d = dyb + yo[v];
 #pragma GCC unroll 8
     for (int i = 0; i < MC; ++i) {
       const __m512 di = _mm512_maskz_loadu_ps(m, d + i * ys);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int j = 0; j < NK; ++j) acc[i][j] = _mm512_fmadd_ps(di, b[j], acc[i][j]);
     }
   }
 #pragma GCC unroll 8
   for (int i = 0; i < MC; ++i) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < NK; ++j) dwb[i * ldw + j] += hsum(acc[i][j]);
   }
 }
