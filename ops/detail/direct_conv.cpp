@@ -140,43 +140,48 @@ void pad_row_stride_two(const float* src, float* d, std::int64_t W, std::int64_t
   }
 }
 
-// Copies planes [p0, p1) of one sample (plane ch·Dp + ip is padded plane ip of channel ch; each
-// input channel is vol[0]·vol[1]·vol[2] floats) into the padded layout.
-void pad_planes(const float* xs, float* xp, const DirectConv& c, const Layout& L, std::int64_t p0, std::int64_t p1) {
+// Writes padded plane ip of channel ch of one sample (each input channel vol[0]·vol[1]·vol[2]
+// floats) to dst: L.Hp rows of L.row floats.
+void pad_plane(const float* xs, float* dst_plane, const DirectConv& c, const Layout& L, std::int64_t ch,
+               std::int64_t ip) {
   const std::int64_t D = c.vol[0], H = c.vol[1], W = c.vol[2], V = D * H * W;
-  const std::int64_t pd = c.padding[0], ph = c.padding[1], pw = c.padding[2], sw = L.sw;
-  for (std::int64_t pl = p0; pl < p1; ++pl) {
-    const std::int64_t ch = pl / L.Dp, id = pl % L.Dp - pd;
-    for (std::int64_t jp = 0; jp < L.Hp; ++jp) {
-      const std::int64_t ih = jp - ph;
-      float* dst = xp + pl * L.plane + jp * L.row;
-      if (id < 0 || id >= D || ih < 0 || ih >= H) {
-        std::fill(dst, dst + L.row, 0.0f);
+  const std::int64_t ph = c.padding[1], pw = c.padding[2], sw = L.sw;
+  const std::int64_t id = ip - c.padding[0];
+  for (std::int64_t jp = 0; jp < L.Hp; ++jp) {
+    const std::int64_t ih = jp - ph;
+    float* dst = dst_plane + jp * L.row;
+    if (id < 0 || id >= D || ih < 0 || ih >= H) {
+      std::fill(dst, dst + L.row, 0.0f);
+      continue;
+    }
+    const float* src = xs + ch * V + (id * H + ih) * W;
+    if (sw == 2) {
+      pad_row_stride_two(src, dst, W, pw, L.Wq);
+      continue;
+    }
+    for (std::int64_t r = 0; r < sw; ++r) {
+      // Phase r, slot q holds input column w = q·sw − a; it lies inside for q in [lo, hi).
+      float* d = dst + r * L.Wq;
+      const std::int64_t a = pw - r;
+      std::int64_t lo = a <= 0 ? 0 : (a + sw - 1) / sw;
+      std::int64_t hi = W - 1 + a < 0 ? 0 : (W - 1 + a) / sw + 1;
+      lo = std::min(lo, L.Wq);
+      hi = std::clamp(hi, lo, L.Wq);
+      if (sw == 1) {
+        pad_row_unit_stride(src, d, a, lo, hi, L.Wq);
         continue;
       }
-      const float* src = xs + ch * V + (id * H + ih) * W;
-      if (sw == 2) {
-        pad_row_stride_two(src, dst, W, pw, L.Wq);
-        continue;
-      }
-      for (std::int64_t r = 0; r < sw; ++r) {
-        // Phase r, slot q holds input column w = q·sw − a; it lies inside for q in [lo, hi).
-        float* d = dst + r * L.Wq;
-        const std::int64_t a = pw - r;
-        std::int64_t lo = a <= 0 ? 0 : (a + sw - 1) / sw;
-        std::int64_t hi = W - 1 + a < 0 ? 0 : (W - 1 + a) / sw + 1;
-        lo = std::min(lo, L.Wq);
-        hi = std::clamp(hi, lo, L.Wq);
-        if (sw == 1) {
-          pad_row_unit_stride(src, d, a, lo, hi, L.Wq);
-          continue;
-        }
-        std::fill(d, d + lo, 0.0f);
-        for (std::int64_t q = lo; q < hi; ++q) d[q] = src[q * sw - a];
-        std::fill(d + hi, d + L.Wq, 0.0f);
-      }
+      std::fill(d, d + lo, 0.0f);
+      for (std::int64_t q = lo; q < hi; ++q) d[q] = src[q * sw - a];
+      std::fill(d + hi, d + L.Wq, 0.0f);
     }
   }
+}
+
+// Copies planes [p0, p1) of one sample (plane ch·Dp + ip is padded plane ip of channel ch) into
+// the padded layout.
+void pad_planes(const float* xs, float* xp, const DirectConv& c, const Layout& L, std::int64_t p0, std::int64_t p1) {
+  for (std::int64_t pl = p0; pl < p1; ++pl) pad_plane(xs, xp + pl * L.plane, c, L, pl / L.Dp, pl % L.Dp);
 }
 
 // Pads sample n (all channels) into xp, in tasks of whole planes.
@@ -219,7 +224,8 @@ struct RowVectors {
   }
   /// The input and output offsets and the lanes of vectors v0 .. v0 + nv − 1 (one division each
   /// for the first, then stepping).
-  void get(std::int64_t v0, std::int64_t nv, std::int64_t* xo, std::int64_t* yo, __mmask16* mk) const {
+  void get(std::int64_t v0, std::int64_t nv, std::int64_t* xo, std::int64_t* yo, __mmask16* mk,
+           std::int64_t* rd = nullptr, std::int64_t* rh = nullptr) const {
     const std::int64_t r = v0 / per_row;
     std::int64_t j = v0 % per_row, md = r / rows_h, mh = r % rows_h;
     for (std::int64_t i = 0; i < nv; ++i) {
@@ -227,6 +233,10 @@ struct RowVectors {
       xo[i] = md * x_d + mh * x_h + w0;
       yo[i] = md * y_d + mh * y_h + w0;
       mk[i] = first_lanes(width - w0);
+      if (rd != nullptr) {
+        rd[i] = md;
+        rh[i] = mh;
+      }
       if (++j == per_row) {
         j = 0;
         if (++mh == rows_h) {
@@ -249,8 +259,13 @@ RowVectors conv_vectors(const DirectConv& c, const Layout& L) {
 
 // y[i] over NV vectors = bias[i] + Σ_k wpk[k][i] · x(vector, k), for MR output channels; the
 // weights are packed [k][kMR], x is read at xb[j] + koff[k].
+// A run [begin, end) of (channel, tap) pairs.
+struct Span {
+  std::int64_t begin = 0, end = 0;
+};
+
 template <int MR, int NV>
-void forward_tile(const float* __restrict wpk, std::int64_t K, const std::int64_t* __restrict koff,
+void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, const std::int64_t* __restrict koff,
                   const float* const* xb, const __mmask16* mk, float* const* yb, std::int64_t ys, const float* bias) {
   __m512 acc[MR][NV];
 #pragma GCC unroll 8
@@ -266,17 +281,19 @@ void forward_tile(const float* __restrict wpk, std::int64_t K, const std::int64_
     xs[j] = xb[j];
     ms[j] = mk[j];
   }
-  for (std::int64_t k = 0; k < K; ++k) {
-    const std::int64_t o = koff[k];
-    __m512 b[NV];
+  for (int s = 0; s < nspans; ++s) {
+    for (std::int64_t k = spans[s].begin; k < spans[s].end; ++k) {
+      const std::int64_t o = koff[k];
+      __m512 b[NV];
 #pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) b[j] = _mm512_maskz_loadu_ps(ms[j], xs[j] + o);
-    const float* a = wpk + k * kMR;
+      for (int j = 0; j < NV; ++j) b[j] = _mm512_maskz_loadu_ps(ms[j], xs[j] + o);
+      const float* a = wpk + k * kMR;
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
+      for (int i = 0; i < MR; ++i) {
+        const __m512 ai = _mm512_set1_ps(a[i]);
 #pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(ai, b[j], acc[i][j]);
+        for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(ai, b[j], acc[i][j]);
+      }
     }
   }
 #pragma GCC unroll 8
@@ -286,8 +303,8 @@ void forward_tile(const float* __restrict wpk, std::int64_t K, const std::int64_
   }
 }
 
-using ForwardTile = void (*)(const float*, std::int64_t, const std::int64_t*, const float* const*, const __mmask16*,
-                             float* const*, std::int64_t, const float*);
+using ForwardTile = void (*)(const float*, const Span*, int, const std::int64_t*, const float* const*,
+                             const __mmask16*, float* const*, std::int64_t, const float*);
 
 // Tiles of MR ≤ kMR channels × NV vectors: NV ≤ kNV, or up to kNVWide when MR ≤ 2 (few output
 // channels: more positions per tile keep enough independent sums in flight).
@@ -322,14 +339,55 @@ ForwardTile forward_tile_for(int mr, int nv) {
 /// Vectors per forward tile for a group of `cout_g` output channels.
 int tile_vectors(std::int64_t cout_g) { return cout_g <= 2 ? kNVWide : kNV; }
 
+// The (kd, kh) rows of a conv3d's taps, for skipping those that read only padding: pairs are
+// ordered [kd][kh][channel][kw], so tap row (kd, kh) is the run of `per` pairs from
+// (kd·KH + kh)·per. Output row (od, oh) reads input row od·sd − pd + kd·dd, oh·sh − ph + kh·dh.
+struct TapRows {
+  std::int64_t KD = 1, KH = 1, per = 0;
+  std::int64_t sd = 1, sh = 1, pd = 0, ph = 0, dd = 1, dh = 1, D = 1, H = 1;
+};
+
+constexpr int kMaxSpans = 64;
+
+// The pair runs a tile of vectors (output rows rd[j], rh[j]) needs: every tap row that some vector
+// reads inside the input (padding rows only multiply zeros), adjacent runs merged.
+int tile_spans(const TapRows& t, const std::int64_t* rd, const std::int64_t* rh, std::int64_t nv, Span* spans) {
+  int n = 0;
+  for (std::int64_t kd = 0; kd < t.KD; ++kd) {
+    for (std::int64_t kh = 0; kh < t.KH; ++kh) {
+      bool used = false;
+      for (std::int64_t j = 0; j < nv && !used; ++j) {
+        const std::int64_t id = rd[j] * t.sd - t.pd + kd * t.dd, ih = rh[j] * t.sh - t.ph + kh * t.dh;
+        used = id >= 0 && id < t.D && ih >= 0 && ih < t.H;
+      }
+      if (!used) continue;
+      const std::int64_t b = (kd * t.KH + kh) * t.per;
+      if (n > 0 && spans[n - 1].end == b) {
+        spans[n - 1].end = b + t.per;
+      } else {
+        spans[n++] = Span{b, b + t.per};
+      }
+    }
+  }
+  return n;
+}
+
 // Runs the forward tiles of one group over vectors [v0, v0 + nv): x offsets from xg, outputs from
-// yg (channel stride Vo), every block of kMR output channels.
+// yg (channel stride Vo), every block of kMR output channels; with `rows`, only the tap rows the
+// vectors read inside the input.
 void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
                      std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K,
-                     const std::int64_t* koff, const float* bias_g) {
-  std::int64_t xo[kNVWide], yo[kNVWide];
+                     const std::int64_t* koff, const float* bias_g, const TapRows* rows = nullptr) {
+  std::int64_t xo[kNVWide], yo[kNVWide], rd[kNVWide], rh[kNVWide];
   __mmask16 mk[kNVWide];
-  vec.get(v0, nv, xo, yo, mk);
+  vec.get(v0, nv, xo, yo, mk, rd, rh);
+  Span spans[kMaxSpans];
+  int nspans = 1;
+  spans[0] = Span{0, K};
+  // Runs shorter than 8 pairs cost more in loop overhead than the padding they skip.
+  if (rows != nullptr && rows->per >= 8 && rows->KD * rows->KH <= kMaxSpans) {
+    nspans = tile_spans(*rows, rd, rh, nv, spans);
+  }
   const float* xb[kNVWide];
   float* yb[kNVWide];
   for (std::int64_t j = 0; j < nv; ++j) xb[j] = xg + xo[j];
@@ -337,8 +395,8 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
   for (std::int64_t blk = 0; blk < blocks; ++blk) {
     const int mr = static_cast<int>(std::min<std::int64_t>(kMR, cout_g - blk * kMR));
     for (std::int64_t j = 0; j < nv; ++j) yb[j] = yg + blk * kMR * Vo + yo[j];
-    forward_tile_for(mr, static_cast<int>(nv))(K == 0 ? nullptr : wpk_g + blk * K * kMR, K, koff, xb, mk, yb, Vo,
-                                               bias_g != nullptr ? bias_g + blk * kMR : nullptr);
+    forward_tile_for(mr, static_cast<int>(nv))(K == 0 ? nullptr : wpk_g + blk * K * kMR, spans, nspans, koff, xb, mk,
+                                               yb, Vo, bias_g != nullptr ? bias_g + blk * kMR : nullptr);
   }
 }
 
@@ -530,19 +588,63 @@ bool direct_conv_suits(const DirectConv& c) {
 void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const DirectConv& c) {
   const Layout L = layout_of(c);
   const std::int64_t G = c.groups, cin_g = c.Cin / G, cout_g = c.Cout / G;
-  const std::int64_t KT = c.kernel[0] * c.kernel[1] * c.kernel[2], K = cin_g * KT;
+  const std::int64_t KD = c.kernel[0], KH = c.kernel[1], KW = c.kernel[2], KT = KD * KH * KW, K = cin_g * KT;
   const std::int64_t Vo = c.out[0] * c.out[1] * c.out[2];
-  const std::vector<std::int64_t> koff = pair_offsets(c, L);
-  // Weights packed per group and block of kMR output channels as [k][kMR] (zeros past cout_g).
+  // Pairs ordered [kd][kh][channel][kw] (pair p), so that tap rows reading only padding can be
+  // skipped as whole runs; w's own order is [channel][kd][kh][kw] (index q).
+  const std::vector<std::int64_t> taps = tap_offsets(c, L);
+  std::vector<std::int64_t> koff(static_cast<std::size_t>(K)), order(static_cast<std::size_t>(K));
+  for (std::int64_t kd = 0, p = 0; kd < KD; ++kd) {
+    for (std::int64_t kh = 0; kh < KH; ++kh) {
+      for (std::int64_t ci = 0; ci < cin_g; ++ci) {
+        for (std::int64_t kw = 0; kw < KW; ++kw, ++p) {
+          const std::int64_t t = (kd * KH + kh) * KW + kw;
+          koff[static_cast<std::size_t>(p)] = ci * L.channel + taps[static_cast<std::size_t>(t)];
+          order[static_cast<std::size_t>(p)] = ci * KT + t;
+        }
+      }
+    }
+  }
+  // Weights packed per group and block of kMR output channels as [p][kMR] (zeros past cout_g).
   const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
   std::vector<float> wpk(static_cast<std::size_t>(G * blocks * K * kMR), 0.0f);
   for (std::int64_t g = 0; g < G; ++g) {
     for (std::int64_t co = 0; co < cout_g; ++co) {
       const float* src = w + (g * cout_g + co) * K;
       float* dst = wpk.data() + ((g * blocks + co / kMR) * K) * kMR + co % kMR;
-      for (std::int64_t k = 0; k < K; ++k) dst[k * kMR] = src[k];
+      for (std::int64_t p = 0; p < K; ++p) dst[p * kMR] = src[order[static_cast<std::size_t>(p)]];
     }
   }
+  TapRows rows;
+  rows.KD = KD;
+  rows.KH = KH;
+  rows.per = cin_g * KW;
+  rows.sd = c.stride[0];
+  rows.sh = c.stride[1];
+  rows.pd = c.padding[0];
+  rows.ph = c.padding[1];
+  rows.dd = c.dilation[0];
+  rows.dh = c.dilation[1];
+  rows.D = c.vol[0];
+  rows.H = c.vol[1];
+  // Skipping padding rows pays when they are a fair share of the work (small volumes, wide
+  // kernels): the fraction of (output row, tap row) pairs that read padding, along D and H.
+  auto padding_share = [](std::int64_t out, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d,
+                          std::int64_t in) {
+    std::int64_t outside = 0;
+    for (std::int64_t o = 0; o < out; ++o) {
+      for (std::int64_t t = 0; t < k; ++t) {
+        const std::int64_t i = o * s - p + t * d;
+        outside += i < 0 || i >= in;
+      }
+    }
+    return static_cast<double>(outside) / static_cast<double>(out * k);
+  };
+  const bool skip_padding =
+      c.out[0] <= 4096 && c.out[1] <= 4096 && KD * KH <= kMaxSpans &&
+      padding_share(c.out[0], KD, c.stride[0], c.padding[0], c.dilation[0], c.vol[0]) +
+              padding_share(c.out[1], KH, c.stride[1], c.padding[1], c.dilation[1], c.vol[1]) >=
+          0.05;
   const RowVectors vec = conv_vectors(c, L);
   const std::int64_t tv = tile_vectors(cout_g), tiles = (vec.count + tv - 1) / tv;
   Workspace xp(reads_in_place(c, L) ? 1 : c.Cin * L.channel);
@@ -553,7 +655,7 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
         const std::int64_t g = task / tiles, v0 = (task % tiles) * tv;
         forward_vectors(vec, v0, std::min(tv, vec.count - v0), xs + g * cin_g * L.channel,
                         y + (n * c.Cout + g * cout_g) * Vo, Vo, cout_g, wpk.data() + g * blocks * K * kMR, K,
-                        koff.data(), bias != nullptr ? bias + g * cout_g : nullptr);
+                        koff.data(), bias != nullptr ? bias + g * cout_g : nullptr, skip_padding ? &rows : nullptr);
       }
     });
   }
