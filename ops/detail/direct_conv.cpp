@@ -41,8 +41,6 @@ constexpr int kNK = 3;    // weight gradient: (input channel, tap) pairs per reg
 constexpr int kBlock = 256;  // weight gradient: vectors per position block (its dY rows stay in L2;
                              // 64 and 128 measured 1-3% slower on C1-C4)
 
-using Dims = std::array<std::int64_t, 3>;
-
 // One sample's padded input: per channel Dp × Hp rows of `row` floats; a row holds its padded
 // columns phase by phase (columns r, r + sw, r + 2·sw, ... for r = 0 .. sw − 1, each phase Wq
 // long), so output positions ow, ow + 1, ... read consecutive floats of one phase for every tap.
