@@ -85,46 +85,18 @@ std::int64_t volume(const Dims& d) { return d[0] * d[1] * d[2]; }
 
 VolGeometry geometry(std::int64_t channels, const Dims& vol, const Dims& out, const Dims& kernel,
                      const ConvParams& p) {
-  VolGeometry g;
-  g.channels = channels;
-  g.vol = vol;
-  g.out = out;
-  g.kernel = kernel;
-  g.stride = p.stride;
-  g.padding = p.padding;
-  g.dilation = p.dilation;
-  return g;
+  return {channels, vol, out, kernel, p.stride, p.padding, p.dilation};
 }
 
 bool is_pointwise(const Dims& kernel, const ConvParams& p, const Dims& vol, const Dims& out) {
   return kernel == Dims{1, 1, 1} && p.stride == Dims{1, 1, 1} && p.padding == Dims{0, 0, 0} && vol == out;
 }
 
-// The float32 direct kernels (ops/detail/direct_conv.h) take the conv3d form when the CPU and the
+// The float32 direct kernels (ops/detail/direct_conv.h) take a convolution when the CPU and the
 // shape suit them (1×1×1 convolutions included: they read the input in place).
-template <typename T>
-bool use_direct(const detail::DirectConv& c) {
-  if constexpr (std::is_same_v<T, float>) {
-    return detail::direct_conv_suits(c);
-  } else {
-    return false;
-  }
-}
-
 detail::DirectConv direct_shape(std::int64_t N, std::int64_t Cin, std::int64_t Cout, const Dims& vol, const Dims& out,
                                 const Dims& kernel, const ConvParams& p) {
-  detail::DirectConv c;
-  c.N = N;
-  c.Cin = Cin;
-  c.Cout = Cout;
-  c.groups = p.groups;
-  c.vol = vol;
-  c.out = out;
-  c.kernel = kernel;
-  c.stride = p.stride;
-  c.padding = p.padding;
-  c.dilation = p.dilation;
-  return c;
+  return {N, Cin, Cout, p.groups, vol, out, kernel, p.stride, p.padding, p.dilation};
 }
 
 // y (N, Cout, out) from x (N, Cin, vol) and w (Cout, Cin/g, k).
@@ -139,7 +111,7 @@ void conv3d_kernel(const T* x, const T* w, const T* bias, T* y, std::int64_t N, 
   const bool pointwise = is_pointwise(kernel, p, vol, out);
   if constexpr (std::is_same_v<T, float>) {
     const detail::DirectConv dc = direct_shape(N, Cin, Cout, vol, out, kernel, p);
-    if (use_direct<T>(dc)) {
+    if (detail::direct_conv_suits(dc)) {
       detail::direct_conv3d(x, w, bias, y, dc);
       return;
     }
@@ -208,7 +180,7 @@ void conv_transpose3d_kernel(const T* x, const T* w, const T* bias, T* y, std::i
   const bool pointwise = is_pointwise(kernel, p, out, in);
   if constexpr (std::is_same_v<T, float>) {
     const detail::DirectConv dc = direct_shape(N, Cin, Cout, in, out, kernel, p);
-    if (!pointwise && detail::direct_conv_transpose3d_suits(dc)) {
+    if (detail::direct_conv_transpose3d_suits(dc)) {
       detail::direct_conv_transpose3d(x, w, bias, y, dc);
       return;
     }
@@ -292,7 +264,7 @@ void conv3d_weight_grad_kernel(const T* x, const T* dy, T* dw, std::int64_t N, s
   const bool pointwise = is_pointwise(kernel, p, vol, out);
   if constexpr (std::is_same_v<T, float>) {
     const detail::DirectConv dc = direct_shape(N, Cin, Cout, vol, out, kernel, p);
-    if (use_direct<T>(dc)) {
+    if (detail::direct_conv_suits(dc)) {
       detail::direct_conv3d_weight_grad(x, dy, dw, dc);
       return;
     }
