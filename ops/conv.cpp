@@ -35,7 +35,8 @@ using Dims = std::array<std::int64_t, 3>;
 // conv_transpose3d:    Y[n,g] = col2im(W[g]ᵀ · X[n,g])                 (+ bias)
 // conv3d_weight_grad:  dW[g]  = Σ_n dY[n,g] · im2col(X[n,g])ᵀ
 // Columns are built per tile of output positions into per-thread buffers reused across calls, so
-// memory does not grow with the batch. All reductions run in an order fixed by the shapes alone,
+// memory does not grow with the batch. float32 on AVX-512 CPUs takes the direct kernels instead
+// (ops/detail/direct_conv.h) wherever they suit the shape. All reductions run in an order fixed by the shapes alone,
 // so results are bit-identical for any number of threads.
 // =================================================================================================
 
@@ -177,7 +178,6 @@ void conv_transpose3d_kernel(const T* x, const T* w, const T* bias, T* y, std::i
     conv3d_kernel<T>(x, flipped.data(), bias, y, N, Cin, Cout, in, out, kernel, q);
     return;
   }
-  const bool pointwise = is_pointwise(kernel, p, out, in);
   if constexpr (std::is_same_v<T, float>) {
     const detail::DirectConv dc = direct_shape(N, Cin, Cout, in, out, kernel, p);
     if (detail::direct_conv_transpose3d_suits(dc)) {
@@ -189,6 +189,7 @@ void conv_transpose3d_kernel(const T* x, const T* w, const T* bias, T* y, std::i
   const VolGeometry geo = geometry(cout_g, out, in, kernel, p);
   const std::int64_t R = geo.rows(), L = geo.cols(), V = geo.vol_size();
   const std::int64_t tile = tile_columns(R, L);
+  const bool pointwise = is_pointwise(kernel, p, out, in);
   // With one (sample, group) the parallelism moves inside: blocked GEMM and col2im by channel.
   const bool inner_parallel = N * G == 1;
   auto one = [&](std::int64_t n, std::int64_t g) {

@@ -106,17 +106,18 @@ class Workspace {
   std::size_t capacity_ = 0;
 };
 
+// The mask of lanes 0 .. n − 1 (none for n <= 0, all 16 for n >= 16).
+__mmask16 first_lanes(std::int64_t n) {
+  return static_cast<__mmask16>(n <= 0 ? 0u : n >= kLanes ? 0xFFFFu : (1u << n) - 1u);
+}
+
 // One padded row of phase-split stride 1: d[q] = src[q − a] for q in [lo, hi), 0 elsewhere in
 // [0, Wq). Masked loads never touch src outside [lo − a, hi − a).
 void pad_row_unit_stride(const float* src, float* d, std::int64_t a, std::int64_t lo, std::int64_t hi, std::int64_t Wq) {
-  auto below = [](std::int64_t n) -> unsigned {  // lanes 0 .. n − 1
-    return n <= 0 ? 0u : n >= kLanes ? 0xFFFFu : (1u << n) - 1u;
-  };
   for (std::int64_t q = 0; q < Wq; q += kLanes) {
-    const unsigned row = below(Wq - q);
-    const auto valid = static_cast<__mmask16>(row & below(hi - q) & ~below(lo - q));
-    const __m512 v = _mm512_maskz_loadu_ps(valid, src + (q - a));
-    _mm512_mask_storeu_ps(d + q, static_cast<__mmask16>(row), v);
+    const __mmask16 row = first_lanes(Wq - q);
+    const auto valid = static_cast<__mmask16>(row & first_lanes(hi - q) & ~first_lanes(lo - q));
+    _mm512_mask_storeu_ps(d + q, row, _mm512_maskz_loadu_ps(valid, src + (q - a)));
   }
 }
 
@@ -124,14 +125,13 @@ void pad_row_unit_stride(const float* src, float* d, std::int64_t a, std::int64_
 // 2q + 1 − pw, for q in [0, Wq); zero where w lies outside [0, W). Each 32-column window of the
 // source is loaded once (masked to the row) and split into both phases by two permutes.
 void pad_row_stride_two(const float* src, float* d, std::int64_t W, std::int64_t pw, std::int64_t Wq) {
-  auto below = [](std::int64_t n) -> unsigned { return n <= 0 ? 0u : n >= kLanes ? 0xFFFFu : (1u << n) - 1u; };
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   for (std::int64_t q = 0; q < Wq; q += kLanes) {
-    const auto row = static_cast<__mmask16>(below(Wq - q));
+    const __mmask16 row = first_lanes(Wq - q);
     const std::int64_t s0 = 2 * q - pw, s1 = s0 + kLanes;  // source columns of the two halves
-    const auto m0 = static_cast<__mmask16>(below(W - s0) & ~below(-s0));
-    const auto m1 = static_cast<__mmask16>(below(W - s1) & ~below(-s1));
+    const auto m0 = static_cast<__mmask16>(first_lanes(W - s0) & ~first_lanes(-s0));
+    const auto m1 = static_cast<__mmask16>(first_lanes(W - s1) & ~first_lanes(-s1));
     const __m512 v0 = _mm512_maskz_loadu_ps(m0, src + s0), v1 = _mm512_maskz_loadu_ps(m1, src + s1);
     _mm512_mask_storeu_ps(d + q, row, _mm512_permutex2var_ps(v0, even, v1));
     _mm512_mask_storeu_ps(d + Wq + q, row, _mm512_permutex2var_ps(v0, odd, v1));
@@ -204,10 +204,6 @@ const float* padded_sample(const float* x, float* xp, const DirectConv& c, const
   return xp;
 }
 
-
-__mmask16 first_lanes(std::int64_t n) {
-  return static_cast<__mmask16>(n <= 0 ? 0u : n >= kLanes ? 0xFFFFu : (1u << n) - 1u);
-}
 
 // Output positions as 16-lane vectors: rows (md, mh) of `width` positions, ceil(width / 16)
 // vectors each. A row's first input and output sit at md·x_d + mh·x_h and md·y_d + mh·y_h.
@@ -348,7 +344,8 @@ struct TapRows {
 constexpr int kMaxSpans = 64;
 
 // The pair runs a tile of vectors (output rows rd[j], rh[j]) needs: every tap row that some vector
-// reads inside the input (padding rows only multiply zeros), adjacent runs merged.
+// reads inside the input (padding rows only multiply zeros), adjacent runs merged. The caller
+// ensures KD·KH <= kMaxSpans.
 int tile_spans(const TapRows& t, const std::int64_t* rd, const std::int64_t* rh, std::int64_t nv, Span* spans) {
   int n = 0;
   for (std::int64_t kd = 0; kd < t.KD; ++kd) {
@@ -382,10 +379,7 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
   Span spans[kMaxSpans];
   int nspans = 1;
   spans[0] = Span{0, K};
-  // Runs shorter than 8 pairs cost more in loop overhead than the padding they skip.
-  if (rows != nullptr && rows->per >= 8 && rows->KD * rows->KH <= kMaxSpans) {
-    nspans = tile_spans(*rows, rd, rh, nv, spans);
-  }
+  if (rows != nullptr) nspans = tile_spans(*rows, rd, rh, nv, spans);
   const float* xb[kNVWide];
   float* yb[kNVWide];
   for (std::int64_t j = 0; j < nv; ++j) xb[j] = xg + xo[j];
@@ -638,8 +632,9 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
     }
     return static_cast<double>(outside) / static_cast<double>(out * k);
   };
+  // (Runs shorter than 8 pairs cost more in loop overhead than the padding they skip.)
   const bool skip_padding =
-      c.out[0] <= 4096 && c.out[1] <= 4096 && KD * KH <= kMaxSpans &&
+      rows.per >= 8 && c.out[0] <= 4096 && c.out[1] <= 4096 && KD * KH <= kMaxSpans &&
       padding_share(c.out[0], KD, c.stride[0], c.padding[0], c.dilation[0], c.vol[0]) +
               padding_share(c.out[1], KH, c.stride[1], c.padding[1], c.dilation[1], c.vol[1]) >=
           0.05;
