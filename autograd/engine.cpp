@@ -49,8 +49,7 @@ std::vector<std::shared_ptr<Node>> topological_order(const std::vector<Edge>& ro
 
 // Where a node came from, for anomaly messages: "created under label 'decoder.up1'".
 std::string origin(const Node& n) {
-  return n.label().empty() ? std::string("created with no label")
-                           : fmt::format("created under label '{}'", n.label());
+  return n.label().empty() ? std::string("created with no label") : fmt::format("created under label '{}'", n.label());
 }
 
 // Anomaly mode: throws if gradient `g`, which `n`'s backward returned for its input `input`, holds
@@ -69,11 +68,11 @@ void check_finite(const Node& n, std::size_t input, const Tensor& g) {
   }
   if (first < 0) return;
   const T v = p[first];
-  throw Error(fmt::format(
-      "anomaly: backward of '{}' ({}) returned {} in its gradient for input {} (shape {}, {} of {} "
-      "elements non-finite, the first at flat index {})",
-      n.name(), origin(n), std::isnan(v) ? "NaN" : (v > 0 ? "Inf" : "-Inf"), input,
-      shape_str(c.sizes()), bad, size, first));
+  throw Error(
+      fmt::format("anomaly: backward of '{}' ({}) returned {} in its gradient for input {} (shape {}, {} of {} "
+                  "elements non-finite, the first at flat index {})",
+                  n.name(), origin(n), std::isnan(v) ? "NaN" : (v > 0 ? "Inf" : "-Inf"), input, shape_str(c.sizes()),
+                  bad, size, first));
 }
 
 // Anomaly mode: checks every gradient `n` returned.
@@ -96,8 +95,7 @@ std::vector<Tensor> apply_checked(Node& n, std::vector<Tensor> grads) {
   try {
     input_grads = n.apply(std::move(grads));
   } catch (const Error& e) {
-    throw Error(fmt::format("{} [anomaly: raised by the backward of '{}', {}]", e.what(), n.name(),
-                            origin(n)));
+    throw Error(fmt::format("{} [anomaly: raised by the backward of '{}', {}]", e.what(), n.name(), origin(n)));
   }
   check_gradients(n, input_grads);
   return input_grads;
@@ -111,13 +109,12 @@ struct Capture {
 // Shared by backward() and grad(): with `captures` empty every reachable node runs and leaves
 // accumulate; otherwise only nodes leading to a captured slot run and the captured gradients are
 // returned in `results`.
-void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
-                  bool retain_graph, bool create_graph,
-                  const std::unordered_map<Node*, std::vector<Capture>>& captures,
+void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
+                  bool create_graph, const std::unordered_map<Node*, std::vector<Capture>>& captures,
                   std::vector<Tensor>* results, const char* op) {
   VOXGRAD_CHECK(!outputs.empty(), "{}: no tensors to differentiate", op);
-  VOXGRAD_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(),
-                "{}: got {} tensors but {} gradients", op, outputs.size(), grad_outputs.size());
+  VOXGRAD_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), "{}: got {} tensors but {} gradients",
+                op, outputs.size(), grad_outputs.size());
   std::vector<Edge> roots;
   std::vector<Tensor> seeds;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
@@ -135,8 +132,7 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
                     op, i, shape_str(out.sizes()));
       seed = ones_like(out);
     } else {
-      VOXGRAD_CHECK(seed.sizes() == out.sizes(),
-                    "{}: gradient {} has shape {} but its tensor has shape {}", op, i,
+      VOXGRAD_CHECK(seed.sizes() == out.sizes(), "{}: gradient {} has shape {} but its tensor has shape {}", op, i,
                     shape_str(seed.sizes()), shape_str(out.sizes()));
     }
     roots.push_back(gradient_edge(out));
@@ -197,8 +193,7 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
     }
     if (!runs.count(n)) continue;
 
-    std::vector<Tensor> input_grads =
-        anomaly ? apply_checked(*n, std::move(grads)) : n->apply(std::move(grads));
+    std::vector<Tensor> input_grads = anomaly ? apply_checked(*n, std::move(grads)) : n->apply(std::move(grads));
     if (!retain_graph) n->release_saved();
     const auto& edges = n->next_edges();
     for (std::size_t i = 0; i < input_grads.size() && i < edges.size(); ++i) {
@@ -214,13 +209,12 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
 
 void backward(const std::vector<Tensor>& tensors, const std::vector<Tensor>& grad_tensors,
               std::optional<bool> retain_graph, bool create_graph) {
-  run_backward(tensors, grad_tensors, retain_graph.value_or(create_graph), create_graph, {},
-               nullptr, "backward");
+  run_backward(tensors, grad_tensors, retain_graph.value_or(create_graph), create_graph, {}, nullptr, "backward");
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph,
-                         bool create_graph, bool allow_unused) {
+                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph, bool create_graph,
+                         bool allow_unused) {
   VOXGRAD_CHECK(!inputs.empty(), "grad: no inputs to differentiate with respect to");
   std::unordered_map<Node*, std::vector<Capture>> captures;
   std::vector<Edge> keep_alive;  // accumulators created here must outlive the run
@@ -232,8 +226,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     keep_alive.push_back(std::move(e));
   }
   std::vector<Tensor> results(inputs.size());
-  run_backward(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph, captures,
-               &results, "grad");
+  run_backward(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph, captures, &results, "grad");
   for (std::size_t i = 0; i < results.size(); ++i) {
     VOXGRAD_CHECK(results[i].defined() || allow_unused,
                   "grad: input {} was not used to compute the outputs; pass allow_unused=true "

@@ -16,8 +16,7 @@ void backward(const std::vector<Tensor>& tensors, const std::vector<Tensor>& gra
 /// Returns d(outputs)/d(inputs) contracted with `grad_outputs`, without touching any grad().
 /// An input the outputs do not depend on is an error unless `allow_unused` (then it is undefined).
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs = {},
-                         std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
-                         bool allow_unused = false);
+                         const std::vector<Tensor>& grad_outputs = {}, std::optional<bool> retain_graph = std::nullopt,
+                         bool create_graph = false, bool allow_unused = false);
 
 }  // namespace voxgrad::autograd

@@ -37,8 +37,8 @@ double value_at(const Tensor& t, std::int64_t flat) {
 
 void check_output(const Tensor& out, std::size_t j) {
   VOXGRAD_CHECK(out.defined(), "gradcheck: output {} is undefined", j);
-  VOXGRAD_CHECK(out.dtype() == kFloat64,
-                "gradcheck: output {} has dtype {}; gradcheck needs float64 outputs", j, out.dtype());
+  VOXGRAD_CHECK(out.dtype() == kFloat64, "gradcheck: output {} has dtype {}; gradcheck needs float64 outputs", j,
+                out.dtype());
 }
 
 bool fail(const GradcheckOptions& o, const std::string& message) {
@@ -139,12 +139,11 @@ bool gradcheck(const MultiOutputFn& fn, const std::vector<Tensor>& inputs, const
         for (std::int64_t r = 0; r < rows; ++r) {
           const double n = num[e * rows + r], a = analytic[e * rows + r];
           if (std::abs(a - n) <= options.atol + options.rtol * std::abs(n)) continue;
-          return fail(options,
-                      fmt::format("gradcheck: Jacobian mismatch for output {} with respect to input "
-                                  "{}: d out{} / d in{}: numerical {:.12g}, analytical {:.12g} "
-                                  "(|difference| {:.3g} > atol {:.3g} + rtol {:.3g} * |numerical|)",
-                                  j, diff[k], index_str(out, r), index_str(x, e), n, a,
-                                  std::abs(a - n), options.atol, options.rtol));
+          return fail(options, fmt::format("gradcheck: Jacobian mismatch for output {} with respect to input "
+                                           "{}: d out{} / d in{}: numerical {:.12g}, analytical {:.12g} "
+                                           "(|difference| {:.3g} > atol {:.3g} + rtol {:.3g} * |numerical|)",
+                                           j, diff[k], index_str(out, r), index_str(x, e), n, a, std::abs(a - n),
+                                           options.atol, options.rtol));
         }
       }
     }
@@ -153,12 +152,12 @@ bool gradcheck(const MultiOutputFn& fn, const std::vector<Tensor>& inputs, const
 }
 
 bool gradcheck(const SingleOutputFn& fn, const std::vector<Tensor>& inputs, const GradcheckOptions& options) {
-  return gradcheck(MultiOutputFn([&fn](const std::vector<Tensor>& x) { return std::vector<Tensor>{fn(x)}; }),
-                   inputs, options);
+  return gradcheck(MultiOutputFn([&fn](const std::vector<Tensor>& x) { return std::vector<Tensor>{fn(x)}; }), inputs,
+                   options);
 }
 
-bool gradgradcheck(const MultiOutputFn& fn, const std::vector<Tensor>& inputs,
-                   const std::vector<Tensor>& grad_outputs, const GradcheckOptions& options) {
+bool gradgradcheck(const MultiOutputFn& fn, const std::vector<Tensor>& inputs, const std::vector<Tensor>& grad_outputs,
+                   const GradcheckOptions& options) {
   std::vector<Tensor> seeds = grad_outputs;
   if (seeds.empty()) {
     Generator gen(0x9a9a);
@@ -194,8 +193,8 @@ bool gradgradcheck(const MultiOutputFn& fn, const std::vector<Tensor>& inputs,
   return gradcheck(first_derivative, all, options);
 }
 
-bool gradgradcheck(const SingleOutputFn& fn, const std::vector<Tensor>& inputs,
-                   const std::vector<Tensor>& grad_outputs, const GradcheckOptions& options) {
+bool gradgradcheck(const SingleOutputFn& fn, const std::vector<Tensor>& inputs, const std::vector<Tensor>& grad_outputs,
+                   const GradcheckOptions& options) {
   return gradgradcheck(MultiOutputFn([&fn](const std::vector<Tensor>& x) { return std::vector<Tensor>{fn(x)}; }),
                        inputs, grad_outputs, options);
 }

@@ -9,10 +9,10 @@ namespace voxgrad::autograd {
 
 /// Tolerances for gradcheck: an element passes when |analytical - numerical| <= atol + rtol * |numerical|.
 struct GradcheckOptions {
-  double eps = 1e-6;             ///< Finite-difference step.
-  double atol = 1e-5;            ///< Absolute tolerance.
-  double rtol = 1e-3;            ///< Relative tolerance.
-  bool raise_exception = true;   ///< Throw voxgrad::Error with the details instead of returning false.
+  double eps = 1e-6;            ///< Finite-difference step.
+  double atol = 1e-5;           ///< Absolute tolerance.
+  double rtol = 1e-3;           ///< Relative tolerance.
+  bool raise_exception = true;  ///< Throw voxgrad::Error with the details instead of returning false.
 };
 
 /// A function under test: inputs to outputs.

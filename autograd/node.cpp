@@ -114,9 +114,8 @@ std::vector<Tensor> Node::apply(std::vector<Tensor> grad_outputs) {
 
   BackwardCtx ctx{grad_outputs, saved, needs};
   std::vector<Tensor> grads = fn_(ctx);
-  VOXGRAD_CHECK(grads.size() == next_edges_.size(),
-                "{}: backward returned {} gradients for {} inputs", name_, grads.size(),
-                next_edges_.size());
+  VOXGRAD_CHECK(grads.size() == next_edges_.size(), "{}: backward returned {} gradients for {} inputs", name_,
+                grads.size(), next_edges_.size());
   for (std::size_t i = 0; i < grads.size(); ++i) {
     if (!next_edges_[i].valid()) {
       grads[i] = Tensor();
@@ -134,8 +133,7 @@ std::vector<Tensor> Node::apply(std::vector<Tensor> grad_outputs) {
 
 // --- AccumulateGrad -------------------------------------------------------------------------
 
-AccumulateGrad::AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf)
-    : Node("AccumulateGrad"), leaf_(leaf) {
+AccumulateGrad::AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf) : Node("AccumulateGrad"), leaf_(leaf) {
   output_meta_.push_back({leaf->sizes, leaf->dtype});
 }
 
@@ -154,8 +152,8 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor> grad_outputs) {
   if (!leaf->grad) {
     // Steal the buffer when nobody else can see it and it is a plain dense tensor; later in-place
     // accumulation must never write through someone else's alias or an expanded (stride-0) view.
-    const bool can_steal = g.impl().use_count() == 1 && g.impl()->storage.use_count() == 1 &&
-                           g.is_contiguous() && g.storage_offset() == 0;
+    const bool can_steal =
+        g.impl().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous() && g.storage_offset() == 0;
     leaf->grad = can_steal ? g.impl() : g.clone().impl();
   } else {
     Tensor(leaf->grad).add_(g);
@@ -195,12 +193,12 @@ bool any_requires_grad(std::span<const Tensor> inputs) {
   return false;
 }
 
-std::shared_ptr<Node> record(const char* name, std::span<const Tensor> inputs,
-                             std::span<Tensor> outputs, std::vector<ToSave> to_save,
-                             BackwardFn backward) {
+std::shared_ptr<Node> record(const char* name, std::span<const Tensor> inputs, std::span<Tensor> outputs,
+                             std::vector<ToSave> to_save, BackwardFn backward) {
   if (!any_requires_grad(inputs)) return nullptr;
   auto node = make_node<Node>(name);
-  if (AnomalyMode::is_enabled()) [[unlikely]] node->set_label(current_anomaly_label());
+  if (AnomalyMode::is_enabled()) [[unlikely]]
+    node->set_label(current_anomaly_label());
   node->next_edges_.reserve(inputs.size());
   node->input_meta_.reserve(inputs.size());
   for (const Tensor& in : inputs) {
@@ -220,17 +218,17 @@ std::shared_ptr<Node> record(const char* name, std::span<const Tensor> inputs,
   return node;
 }
 
-std::shared_ptr<Node> record(const char* name, const Tensor& input, Tensor& output,
-                             std::vector<ToSave> to_save, BackwardFn backward) {
-  return record(name, std::span<const Tensor>(&input, 1), std::span<Tensor>(&output, 1),
-                std::move(to_save), std::move(backward));
+std::shared_ptr<Node> record(const char* name, const Tensor& input, Tensor& output, std::vector<ToSave> to_save,
+                             BackwardFn backward) {
+  return record(name, std::span<const Tensor>(&input, 1), std::span<Tensor>(&output, 1), std::move(to_save),
+                std::move(backward));
 }
 
 std::shared_ptr<Node> record(const char* name, const Tensor& a, const Tensor& b, Tensor& output,
                              std::vector<ToSave> to_save, BackwardFn backward) {
   const Tensor inputs[2] = {a, b};
-  return record(name, std::span<const Tensor>(inputs, 2), std::span<Tensor>(&output, 1),
-                std::move(to_save), std::move(backward));
+  return record(name, std::span<const Tensor>(inputs, 2), std::span<Tensor>(&output, 1), std::move(to_save),
+                std::move(backward));
 }
 
 }  // namespace voxgrad::autograd

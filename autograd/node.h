@@ -16,16 +16,16 @@ class Node;
 
 /// Where a gradient goes: input `input_nr` of `fn` (a null fn means "no gradient needed").
 struct Edge {
-  std::shared_ptr<Node> fn;     ///< The node that receives the gradient.
-  std::uint32_t input_nr = 0;   ///< Which of its gradient inputs.
+  std::shared_ptr<Node> fn;    ///< The node that receives the gradient.
+  std::uint32_t input_nr = 0;  ///< Which of its gradient inputs.
   /// True if the edge leads somewhere.
   bool valid() const { return fn != nullptr; }
 };
 
 /// Shape and dtype of a tensor a node consumes or produces (used to check and materialise gradients).
 struct TensorMeta {
-  Shape sizes;                  ///< Sizes.
-  DType dtype = DType::Float32; ///< Element type.
+  Shape sizes;                   ///< Sizes.
+  DType dtype = DType::Float32;  ///< Element type.
 };
 
 /// A tensor saved for backward, with the version it had when saved.
@@ -43,7 +43,7 @@ class SavedTensor {
   bool empty() const { return !data_.defined(); }
 
  private:
-  Tensor data_;                   // inputs: the tensor itself; outputs: a detached alias
+  Tensor data_;  // inputs: the tensor itself; outputs: a detached alias
   std::uint32_t version_ = 0;
   bool is_output_ = false;
   bool requires_grad_ = false;
@@ -135,8 +135,7 @@ void delete_node(Node* node);
 
 template <typename NodeT, typename... Args>
 std::shared_ptr<NodeT> make_node(Args&&... args) {
-  return std::shared_ptr<NodeT>(new NodeT(std::forward<Args>(args)...),
-                                [](NodeT* n) { delete_node(n); });
+  return std::shared_ptr<NodeT>(new NodeT(std::forward<Args>(args)...), [](NodeT* n) { delete_node(n); });
 }
 
 /// The edge a gradient for `t` must flow along (null edge if `t` does not require grad). For a leaf,
@@ -150,8 +149,8 @@ bool any_requires_grad(std::span<const Tensor> inputs);
 
 /// A tensor to save in record(): an input of the op, or one of its outputs.
 struct ToSave {
-  Tensor tensor;          ///< The tensor (undefined saves nothing).
-  bool is_output = false; ///< True if it is one of the op's outputs.
+  Tensor tensor;           ///< The tensor (undefined saves nothing).
+  bool is_output = false;  ///< True if it is one of the op's outputs.
 };
 /// Saves an input of the op.
 inline ToSave save(const Tensor& t) { return {t, false}; }
@@ -160,13 +159,12 @@ inline ToSave save_output(const Tensor& t) { return {t, true}; }
 
 /// Records an op in the graph when grad mode is on and an input requires grad: builds the node,
 /// makes it the grad_fn of every output, and saves `to_save`. Returns the node or null.
-std::shared_ptr<Node> record(const char* name, std::span<const Tensor> inputs,
-                             std::span<Tensor> outputs, std::vector<ToSave> to_save,
-                             BackwardFn backward);
+std::shared_ptr<Node> record(const char* name, std::span<const Tensor> inputs, std::span<Tensor> outputs,
+                             std::vector<ToSave> to_save, BackwardFn backward);
 
 /// record() for one input and one output.
-std::shared_ptr<Node> record(const char* name, const Tensor& input, Tensor& output,
-                             std::vector<ToSave> to_save, BackwardFn backward);
+std::shared_ptr<Node> record(const char* name, const Tensor& input, Tensor& output, std::vector<ToSave> to_save,
+                             BackwardFn backward);
 
 /// record() for two inputs and one output.
 std::shared_ptr<Node> record(const char* name, const Tensor& a, const Tensor& b, Tensor& output,

@@ -21,7 +21,7 @@ struct ConvCase {
   std::string description;  ///< Human-readable shape, written into the run's context.
   bool transposed = false;  ///< conv_transpose3d instead of conv3d.
   std::int64_t n = 1, cin = 1, cout = 1;
-  Dims in{};                ///< Input spatial size (D, H, W).
+  Dims in{};  ///< Input spatial size (D, H, W).
   Dims kernel{1, 1, 1};
   Dims stride{1, 1, 1};
   Dims padding{0, 0, 0};
@@ -34,9 +34,9 @@ struct ConvCase {
   Dims out() const {
     Dims o{};
     for (int i = 0; i < 3; ++i) {
-      o[i] = transposed ? (in[i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (kernel[i] - 1) +
-                              output_padding[i] + 1
-                        : (in[i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) / stride[i] + 1;
+      o[i] = transposed
+                 ? (in[i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (kernel[i] - 1) + output_padding[i] + 1
+                 : (in[i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) / stride[i] + 1;
     }
     return o;
   }
@@ -70,10 +70,10 @@ const std::vector<ConvCase>& conv_cases();
 
 /// How the run was configured (main.cpp fills it in before registering anything).
 struct RunConfig {
-  int threads = 2;           ///< VOXGRAD_BENCH_THREADS, or --threads=N.
-  double peak_gflops = 0.0;  ///< FMA peak of `threads` threads (measured, or VOXGRAD_BENCH_PEAK_GFLOPS).
-  int large_iterations = 1;  ///< Timed iterations per repetition for the large cases (C6, T3).
-  int large_repetitions = 1; ///< Repetitions of the large cases (overrides --benchmark_repetitions).
+  int threads = 2;            ///< VOXGRAD_BENCH_THREADS, or --threads=N.
+  double peak_gflops = 0.0;   ///< FMA peak of `threads` threads (measured, or VOXGRAD_BENCH_PEAK_GFLOPS).
+  int large_iterations = 1;   ///< Timed iterations per repetition for the large cases (C6, T3).
+  int large_repetitions = 1;  ///< Repetitions of the large cases (overrides --benchmark_repetitions).
 };
 RunConfig& run_config();
 
@@ -123,8 +123,7 @@ void set_counters(benchmark::State& state, const ConvCase& c, bool backward, dou
 /// (outside the timed region). Once per benchmark (not per repetition): one untimed warm-up call
 /// (skipped for the large cases), then one untimed call whose peak extra memory is measured.
 template <typename Step, typename Reset>
-void run(benchmark::State& state, const ConvCase& c, bool backward, BenchState& bs, Step&& step,
-         Reset&& reset) {
+void run(benchmark::State& state, const ConvCase& c, bool backward, BenchState& bs, Step&& step, Reset&& reset) {
   if (!bs.warmed_up) {
     reset();
     if (!c.large) {  // a large case's first call is its warm-up (seconds per call; no small caches to fill)

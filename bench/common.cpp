@@ -14,8 +14,8 @@ namespace voxgrad_bench {
 const std::vector<ConvCase>& conv_cases() {
   static const std::vector<ConvCase> cases = [] {
     std::vector<ConvCase> v;
-    auto conv = [&](std::string name, std::string desc, std::int64_t n, std::int64_t cin, std::int64_t cout,
-                    Dims in, Dims k, Dims s, Dims p) {
+    auto conv = [&](std::string name, std::string desc, std::int64_t n, std::int64_t cin, std::int64_t cout, Dims in,
+                    Dims k, Dims s, Dims p) {
       ConvCase c;
       c.name = std::move(name);
       c.description = std::move(desc);
@@ -34,18 +34,17 @@ const std::vector<ConvCase>& conv_cases() {
     conv("C3", "conv3d 2,64->64, 16^3, k3 s1 p1", 2, 64, 64, {16, 16, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
     conv("C4", "conv3d 2,1->16, 64^3, k3 s1 p1", 2, 1, 16, {64, 64, 64}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
     conv("C5", "conv3d 2,64->64, 16^3, k1", 2, 64, 64, {16, 16, 16}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0});
-    conv("C6", "Conv3d(16,33,(3,5,2),stride=(2,1,1),padding=(4,2,0)) on 20x16x10x50x100", 20, 16, 33,
-         {10, 50, 100}, {3, 5, 2}, {2, 1, 1}, {4, 2, 0})
+    conv("C6", "Conv3d(16,33,(3,5,2),stride=(2,1,1),padding=(4,2,0)) on 20x16x10x50x100", 20, 16, 33, {10, 50, 100},
+         {3, 5, 2}, {2, 1, 1}, {4, 2, 0})
         ->large = true;
-    conv("T1", "conv_transpose3d 2,64->32, 16^3, k2 s2", 2, 64, 32, {16, 16, 16}, {2, 2, 2}, {2, 2, 2},
-         {0, 0, 0})
+    conv("T1", "conv_transpose3d 2,64->32, 16^3, k2 s2", 2, 64, 32, {16, 16, 16}, {2, 2, 2}, {2, 2, 2}, {0, 0, 0})
         ->transposed = true;
-    ConvCase* t2 = conv("T2", "conv_transpose3d 2,64->32, 16^3, k3 s2 p1 output_padding 1", 2, 64, 32,
-                        {16, 16, 16}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1});
+    ConvCase* t2 = conv("T2", "conv_transpose3d 2,64->32, 16^3, k3 s2 p1 output_padding 1", 2, 64, 32, {16, 16, 16},
+                        {3, 3, 3}, {2, 2, 2}, {1, 1, 1});
     t2->transposed = true;
     t2->output_padding = {1, 1, 1};
-    ConvCase* t3 = conv("T3", "ConvTranspose3d(16,33,(3,5,2),stride=(2,1,1),padding=(0,4,2)) on 20x16x10x50x100",
-                        20, 16, 33, {10, 50, 100}, {3, 5, 2}, {2, 1, 1}, {0, 4, 2});
+    ConvCase* t3 = conv("T3", "ConvTranspose3d(16,33,(3,5,2),stride=(2,1,1),padding=(0,4,2)) on 20x16x10x50x100", 20,
+                        16, 33, {10, 50, 100}, {3, 5, 2}, {2, 1, 1}, {0, 4, 2});
     t3->transposed = true;
     t3->large = true;
     return v;

@@ -98,7 +98,8 @@ std::string memory_probe_selftest() {
 int main(int argc, char** argv) {
   RunConfig& config = run_config();
   const char* env_threads = std::getenv("VOXGRAD_BENCH_THREADS");
-  config.threads = take_threads_flag(argc, argv, env_threads ? parse_positive(env_threads, "VOXGRAD_BENCH_THREADS") : 2);
+  config.threads =
+      take_threads_flag(argc, argv, env_threads ? parse_positive(env_threads, "VOXGRAD_BENCH_THREADS") : 2);
   if (const char* it = std::getenv("VOXGRAD_BENCH_LARGE_ITERS")) {
     config.large_iterations = parse_positive(it, "VOXGRAD_BENCH_LARGE_ITERS");
   }
@@ -132,16 +133,17 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("fma_peak", peak_text);
   benchmark::AddCustomContext("fma_peak_gflops", std::to_string(config.peak_gflops));
   benchmark::AddCustomContext("memory_probe", memory_probe_selftest());
-  benchmark::AddCustomContext(
-      "mem_MiB", "peak resident memory of one forward(+backward) call above what was resident before it "
-                 "(malloc_trim, then VmHWM reset via /proc/self/clear_refs)");
+  benchmark::AddCustomContext("mem_MiB",
+                              "peak resident memory of one forward(+backward) call above what was resident before it "
+                              "(malloc_trim, then VmHWM reset via /proc/self/clear_refs)");
   benchmark::AddCustomContext("blas_libraries", loaded_blas());
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   benchmark::AddCustomContext("OPENBLAS_CORETYPE", coretype ? coretype : "(unset)");
 #ifdef VOXGRAD_BENCH_WITH_TORCH
   benchmark::AddCustomContext("libtorch", torch_info());
 #else
-  benchmark::AddCustomContext("libtorch", "libtorch not built in (CMake did not find Torch, or VOXGRAD_BENCH_TORCH=OFF)");
+  benchmark::AddCustomContext("libtorch",
+                              "libtorch not built in (CMake did not find Torch, or VOXGRAD_BENCH_TORCH=OFF)");
 #endif
   for (const ConvCase& c : conv_cases()) benchmark::AddCustomContext("case " + c.name, c.description);
 

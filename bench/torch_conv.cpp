@@ -31,7 +31,8 @@ void bench(benchmark::State& state, const ConvCase& c, bool backward, BenchState
 
   if (!backward) {
     torch::NoGradGuard no_grad;
-    run(state, c, false, bs, [&] { benchmark::DoNotOptimize(forward(c, x, w, b).data_ptr()); }, [] {});
+    run(
+        state, c, false, bs, [&] { benchmark::DoNotOptimize(forward(c, x, w, b).data_ptr()); }, [] {});
     return;
   }
   auto step = [&] {

@@ -12,13 +12,13 @@ namespace {
 torch::nn::Sequential autoencoder() {
   using torch::nn::Conv3dOptions;
   using torch::nn::ConvTranspose3dOptions;
-  return torch::nn::Sequential(
-      torch::nn::Conv3d(Conv3dOptions(1, 16, 3).padding(1)), torch::nn::ReLU(),
-      torch::nn::Conv3d(Conv3dOptions(16, 32, 3).stride(2).padding(1)), torch::nn::ReLU(),
-      torch::nn::Conv3d(Conv3dOptions(32, 64, 3).stride(2).padding(1)), torch::nn::ReLU(),
-      torch::nn::ConvTranspose3d(ConvTranspose3dOptions(64, 32, 2).stride(2)), torch::nn::ReLU(),
-      torch::nn::ConvTranspose3d(ConvTranspose3dOptions(32, 16, 2).stride(2)), torch::nn::ReLU(),
-      torch::nn::Conv3d(Conv3dOptions(16, 1, 3).padding(1)));
+  return torch::nn::Sequential(torch::nn::Conv3d(Conv3dOptions(1, 16, 3).padding(1)), torch::nn::ReLU(),
+                               torch::nn::Conv3d(Conv3dOptions(16, 32, 3).stride(2).padding(1)), torch::nn::ReLU(),
+                               torch::nn::Conv3d(Conv3dOptions(32, 64, 3).stride(2).padding(1)), torch::nn::ReLU(),
+                               torch::nn::ConvTranspose3d(ConvTranspose3dOptions(64, 32, 2).stride(2)),
+                               torch::nn::ReLU(),
+                               torch::nn::ConvTranspose3d(ConvTranspose3dOptions(32, 16, 2).stride(2)),
+                               torch::nn::ReLU(), torch::nn::Conv3d(Conv3dOptions(16, 1, 3).padding(1)));
 }
 
 void autoencoder_step(benchmark::State& state, BenchState& bs) {
@@ -36,7 +36,8 @@ void autoencoder_step(benchmark::State& state, BenchState& bs) {
 }
 
 void chain(benchmark::State& state, BenchState& bs) {
-  const torch::Tensor x = torch::full({kChainElements}, 1.0, torch::TensorOptions().dtype(torch::kFloat32).requires_grad(true));
+  const torch::Tensor x =
+      torch::full({kChainElements}, 1.0, torch::TensorOptions().dtype(torch::kFloat32).requires_grad(true));
   const torch::Tensor c = torch::full({kChainElements}, 1.0 / 1024, torch::kFloat32);
   auto step = [&] {
     torch::Tensor y = x;
@@ -51,7 +52,8 @@ void chain(benchmark::State& state, BenchState& bs) {
 
 void register_torch_models() {
   auto* ae = new BenchState();
-  configure_model(benchmark::RegisterBenchmark("AE/step/libtorch", [ae](benchmark::State& s) { autoencoder_step(s, *ae); }));
+  configure_model(
+      benchmark::RegisterBenchmark("AE/step/libtorch", [ae](benchmark::State& s) { autoencoder_step(s, *ae); }));
   auto* ch = new BenchState();
   configure_model(benchmark::RegisterBenchmark("CHAIN/fwdbwd/libtorch", [ch](benchmark::State& s) { chain(s, *ch); }));
 }

@@ -30,7 +30,8 @@ void bench(benchmark::State& state, const ConvCase& c, bool backward, BenchState
 
   if (!backward) {
     voxgrad::NoGradGuard no_grad;
-    run(state, c, false, bs, [&] { benchmark::DoNotOptimize(forward(c, x, w, b).raw_data_ptr()); }, [] {});
+    run(
+        state, c, false, bs, [&] { benchmark::DoNotOptimize(forward(c, x, w, b).raw_data_ptr()); }, [] {});
     return;
   }
   auto step = [&] {

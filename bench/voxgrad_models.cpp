@@ -56,7 +56,8 @@ void chain(benchmark::State& state, BenchState& bs) {
 void register_voxgrad_models() {
   auto* ae = new BenchState();
   ae->before_memory_probe = [] { empty_cache(); };
-  configure_model(benchmark::RegisterBenchmark("AE/step/voxgrad", [ae](benchmark::State& s) { autoencoder_step(s, *ae); }));
+  configure_model(
+      benchmark::RegisterBenchmark("AE/step/voxgrad", [ae](benchmark::State& s) { autoencoder_step(s, *ae); }));
   auto* ch = new BenchState();
   ch->before_memory_probe = [] { empty_cache(); };
   configure_model(benchmark::RegisterBenchmark("CHAIN/fwdbwd/voxgrad", [ch](benchmark::State& s) { chain(s, *ch); }));

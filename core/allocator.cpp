@@ -34,8 +34,7 @@ constexpr std::size_t kFitEighths = 10;
 std::uint64_t physical_memory_bytes() {
   static const std::uint64_t bytes = [] {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    return pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
-                                 : UINT64_MAX;
+    return pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) : UINT64_MAX;
   }();
   return bytes;
 }

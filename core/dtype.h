@@ -21,9 +21,7 @@ inline constexpr DType kInt64 = DType::Int64;
 inline constexpr DType kLong = DType::Int64;
 
 /// Size in bytes of one element of `dtype`.
-constexpr std::size_t element_size(DType dtype) {
-  return dtype == DType::Float32 ? 4 : 8;
-}
+constexpr std::size_t element_size(DType dtype) { return dtype == DType::Float32 ? 4 : 8; }
 
 /// "float32", "float64" or "int64".
 constexpr std::string_view dtype_name(DType dtype) {
@@ -46,10 +44,20 @@ constexpr DType promote_types(DType a, DType b) {
 }
 
 /// Maps a C++ element type to its DType.
-template <typename T> struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
-template <> struct dtype_of<std::int64_t> { static constexpr DType value = DType::Int64; };
+template <typename T>
+struct dtype_of;
+template <>
+struct dtype_of<float> {
+  static constexpr DType value = DType::Float32;
+};
+template <>
+struct dtype_of<double> {
+  static constexpr DType value = DType::Float64;
+};
+template <>
+struct dtype_of<std::int64_t> {
+  static constexpr DType value = DType::Int64;
+};
 
 /// Prints the dtype name.
 inline std::ostream& operator<<(std::ostream& os, DType dtype) { return os << dtype_name(dtype); }

@@ -18,9 +18,9 @@ class Error : public std::runtime_error {
 }  // namespace voxgrad
 
 /// Throws voxgrad::Error with an fmt-formatted message unless `cond` holds.
-#define VOXGRAD_CHECK(cond, ...)                                \
-  do {                                                          \
-    if (!(cond)) [[unlikely]] {                                 \
-      throw ::voxgrad::Error(::fmt::format(__VA_ARGS__));       \
-    }                                                           \
+#define VOXGRAD_CHECK(cond, ...)                          \
+  do {                                                    \
+    if (!(cond)) [[unlikely]] {                           \
+      throw ::voxgrad::Error(::fmt::format(__VA_ARGS__)); \
+    }                                                     \
   } while (false)

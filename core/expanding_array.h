@@ -19,8 +19,7 @@ class ExpandingArray {
   ExpandingArray(std::int64_t v) { values_.fill(v); }  // NOLINT
   /// One value per dimension; throws voxgrad::Error unless there are exactly D.
   ExpandingArray(std::initializer_list<std::int64_t> list) {  // NOLINT
-    VOXGRAD_CHECK(list.size() == D, "expected {} values (one per spatial dimension), but got {}", D,
-                  list.size());
+    VOXGRAD_CHECK(list.size() == D, "expected {} values (one per spatial dimension), but got {}", D, list.size());
     std::size_t i = 0;
     for (std::int64_t v : list) values_[i++] = v;
   }

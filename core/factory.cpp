@@ -19,8 +19,8 @@ Tensor allocate(IntArrayRef sizes, TensorOptions options, bool zero, const char*
   VOXGRAD_CHECK(static_cast<std::uint64_t>(n) <= (std::uint64_t{1} << 62) / esize,
                 "{}: size {} needs more memory than can be addressed", op, shape_str(sizes));
   auto storage = std::make_shared<Storage>(static_cast<std::size_t>(n) * esize, zero);
-  Tensor t(std::make_shared<TensorImpl>(std::move(storage), sizes.vec(), contiguous_strides(sizes),
-                                        0, options.dtype()));
+  Tensor t(
+      std::make_shared<TensorImpl>(std::move(storage), sizes.vec(), contiguous_strides(sizes), 0, options.dtype()));
   if (options.requires_grad()) t.requires_grad_(true);
   return t;
 }
@@ -49,14 +49,12 @@ Tensor ones(IntArrayRef sizes, TensorOptions options) {
 }
 
 Tensor full(IntArrayRef sizes, double value, TensorOptions options) {
-  return generate(sizes, options, "full",
-                  [value]<typename T>(std::int64_t) { return static_cast<T>(value); });
+  return generate(sizes, options, "full", [value]<typename T>(std::int64_t) { return static_cast<T>(value); });
 }
 
 Tensor arange(double start, double end, double step, TensorOptions options) {
   VOXGRAD_CHECK(step != 0, "arange: step must be nonzero");
-  VOXGRAD_CHECK(std::isfinite(start) && std::isfinite(end),
-                "arange: unsupported range: {} -> {}", start, end);
+  VOXGRAD_CHECK(std::isfinite(start) && std::isfinite(end), "arange: unsupported range: {} -> {}", start, end);
   VOXGRAD_CHECK((step > 0 && end >= start) || (step < 0 && end <= start),
                 "arange: upper bound and larger bound inconsistent with step sign (start {}, end "
                 "{}, step {})",
@@ -79,18 +77,18 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
 Tensor arange(double end, TensorOptions options) { return arange(0.0, end, 1.0, options); }
 
 Tensor rand(IntArrayRef sizes, TensorOptions options) {
-  VOXGRAD_CHECK(is_floating_point(options.dtype()), "rand: expected a floating dtype, got {}",
-                options.dtype());
+  VOXGRAD_CHECK(is_floating_point(options.dtype()), "rand: expected a floating dtype, got {}", options.dtype());
   Generator& gen = default_generator();
   return generate(sizes, options, "rand", [&gen]<typename T>(std::int64_t) -> T {
-    if constexpr (std::is_same_v<T, float>) return gen.next_float();
-    else return static_cast<T>(gen.next_double());
+    if constexpr (std::is_same_v<T, float>)
+      return gen.next_float();
+    else
+      return static_cast<T>(gen.next_double());
   });
 }
 
 Tensor randn(IntArrayRef sizes, TensorOptions options) {
-  VOXGRAD_CHECK(is_floating_point(options.dtype()), "randn: expected a floating dtype, got {}",
-                options.dtype());
+  VOXGRAD_CHECK(is_floating_point(options.dtype()), "randn: expected a floating dtype, got {}", options.dtype());
   Generator& gen = default_generator();
   return generate(sizes, options, "randn",
                   [&gen]<typename T>(std::int64_t) { return static_cast<T>(gen.next_normal()); });
@@ -111,8 +109,8 @@ Tensor randint(std::int64_t low, std::int64_t high, IntArrayRef sizes, TensorOpt
 
 template <typename T>
 Tensor from_blob(const T* data, IntArrayRef sizes, TensorOptions options) {
-  VOXGRAD_CHECK(data != nullptr || checked_numel(sizes, "from_blob") == 0,
-                "from_blob: data is null for size {}", shape_str(sizes));
+  VOXGRAD_CHECK(data != nullptr || checked_numel(sizes, "from_blob") == 0, "from_blob: data is null for size {}",
+                shape_str(sizes));
   Tensor t = allocate(sizes, options.requires_grad(false), false, "from_blob");
   const std::int64_t n = t.numel();
   detail::dispatch_all(t.dtype(), [&]<typename U>() {
@@ -135,12 +133,11 @@ Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorO
   std::vector<double> flat;
   const std::size_t cols = rows.size() == 0 ? 0 : rows.begin()->size();
   for (const auto& row : rows) {
-    VOXGRAD_CHECK(row.size() == cols, "tensor: expected rows of length {}, but got one of length {}",
-                  cols, row.size());
+    VOXGRAD_CHECK(row.size() == cols, "tensor: expected rows of length {}, but got one of length {}", cols, row.size());
     flat.insert(flat.end(), row.begin(), row.end());
   }
-  return from_blob<double>(flat.data(),
-                           {static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(cols)}, options);
+  return from_blob<double>(flat.data(), {static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(cols)},
+                           options);
 }
 
 Tensor tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> planes,

@@ -30,9 +30,9 @@ Value element(const Tensor& t, const std::vector<std::int64_t>& idx) {
     const std::int64_t v = static_cast<const std::int64_t*>(t.raw_data_ptr())[off];
     return {static_cast<double>(v), v};
   }
-  return {detail::dispatch_floating(t.dtype(), "print", [&]<typename T>() {
-            return static_cast<double>(static_cast<const T*>(t.raw_data_ptr())[off]);
-          }),
+  return {detail::dispatch_floating(
+              t.dtype(), "print",
+              [&]<typename T>() { return static_cast<double>(static_cast<const T*>(t.raw_data_ptr())[off]); }),
           0};
 }
 
@@ -69,8 +69,7 @@ class Formatter {
       mx = std::max(mx, std::abs(v));
       mn = std::min(mn, std::abs(v));
     }
-    sci_mode_ = int_mode_ ? (mx / mn > 1000.0 || mx > 1.0e8)
-                          : (mx / mn > 1000.0 || mx > 1.0e8 || mn < 1.0e-4);
+    sci_mode_ = int_mode_ ? (mx / mn > 1000.0 || mx > 1.0e8) : (mx / mn > 1000.0 || mx > 1.0e8 || mn < 1.0e-4);
     for (double v : finite) width_ = std::max(width_, raw(v).size());
   }
 
@@ -175,8 +174,10 @@ std::string to_string(const Tensor& t) {
     body = t.dim() == 0 ? f(values[0]) : render(t, idx, summarize, f, prefix.size());
     if (t.dtype() == kFloat64) suffix.emplace_back("dtype=float64");
   }
-  if (t.grad_fn()) suffix.push_back(fmt::format("grad_fn=<{}>", t.grad_fn()->name()));
-  else if (t.requires_grad()) suffix.emplace_back("requires_grad=True");
+  if (t.grad_fn())
+    suffix.push_back(fmt::format("grad_fn=<{}>", t.grad_fn()->name()));
+  else if (t.requires_grad())
+    suffix.emplace_back("requires_grad=True");
   // PyTorch's _add_suffixes: a suffix that would run past the line width starts a new line.
   std::string s = prefix + body;
   const std::size_t newline = s.rfind('\n');

@@ -10,16 +10,14 @@ bool operator==(IntArrayRef a, IntArrayRef b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
-std::string shape_str(IntArrayRef shape) {
-  return fmt::format("[{}]", fmt::join(shape.begin(), shape.end(), ", "));
-}
+std::string shape_str(IntArrayRef shape) { return fmt::format("[{}]", fmt::join(shape.begin(), shape.end(), ", ")); }
 
 std::int64_t checked_numel(IntArrayRef sizes, const char* op) {
   std::int64_t n = 1;
   for (std::int64_t s : sizes) {
     VOXGRAD_CHECK(s >= 0, "{}: negative dimension {} in size {}", op, s, shape_str(sizes));
-    VOXGRAD_CHECK(!__builtin_mul_overflow(n, s, &n),
-                  "{}: size {} has more elements than int64 can count", op, shape_str(sizes));
+    VOXGRAD_CHECK(!__builtin_mul_overflow(n, s, &n), "{}: size {} has more elements than int64 can count", op,
+                  shape_str(sizes));
   }
   return n;
 }
@@ -51,9 +49,8 @@ Shape contiguous_strides(IntArrayRef sizes) {
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op) {
   // PyTorch treats a 0-d tensor as having one addressable dim (-1 or 0).
   const std::int64_t n = std::max<std::int64_t>(ndim, 1);
-  VOXGRAD_CHECK(dim >= -n && dim < n,
-                "{}: dimension out of range (expected to be in range of [{}, {}], but got {})", op,
-                -n, n - 1, dim);
+  VOXGRAD_CHECK(dim >= -n && dim < n, "{}: dimension out of range (expected to be in range of [{}, {}], but got {})",
+                op, -n, n - 1, dim);
   return dim < 0 ? dim + n : dim;
 }
 
@@ -63,8 +60,8 @@ Shape broadcast_shapes(IntArrayRef a, IntArrayRef b, const char* op) {
   for (std::size_t i = 0; i < n; ++i) {
     const std::int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     const std::int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    VOXGRAD_CHECK(da == db || da == 1 || db == 1, "{}: shapes {} and {} cannot be broadcast", op,
-                  shape_str(a), shape_str(b));
+    VOXGRAD_CHECK(da == db || da == 1 || db == 1, "{}: shapes {} and {} cannot be broadcast", op, shape_str(a),
+                  shape_str(b));
     out[i] = da == 1 ? db : da;
   }
   // Inputs may be expanded views of any countable size; their broadcast may not be countable.

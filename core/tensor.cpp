@@ -6,11 +6,11 @@
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/tensor_impl.h"
+#include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/linalg.h"
 #include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/shape_ops.h"
-#include "voxgrad/ops/detail/kernels.h"
 
 namespace voxgrad {
 
@@ -64,15 +64,13 @@ void* Tensor::raw_data_ptr() const {
   // An empty storage has no data; a view of it may still carry an offset (e.g. after narrow), and
   // nullptr + offset is undefined behaviour (found by tests/fuzz/fuzz_conv), so return nullptr.
   if (impl.storage->data() == nullptr) return nullptr;
-  return static_cast<char*>(impl.storage->data()) +
-         impl.offset * static_cast<std::int64_t>(element_size(impl.dtype));
+  return static_cast<char*>(impl.storage->data()) + impl.offset * static_cast<std::int64_t>(element_size(impl.dtype));
 }
 
 template <typename T>
 T* Tensor::data_ptr() const {
-  VOXGRAD_CHECK(dtype() == dtype_of<T>::value,
-                "data_ptr: expected a tensor of dtype {}, but it has dtype {}", dtype_of<T>::value,
-                dtype());
+  VOXGRAD_CHECK(dtype() == dtype_of<T>::value, "data_ptr: expected a tensor of dtype {}, but it has dtype {}",
+                dtype_of<T>::value, dtype());
   return static_cast<T*>(raw_data_ptr());
 }
 
@@ -82,9 +80,8 @@ template std::int64_t* Tensor::data_ptr<std::int64_t>() const;
 
 template <typename T>
 T Tensor::item() const {
-  VOXGRAD_CHECK(numel() == 1,
-                "item: a Tensor with {} elements cannot be converted to a scalar (shape {})",
-                numel(), shape_str(sizes()));
+  VOXGRAD_CHECK(numel() == 1, "item: a Tensor with {} elements cannot be converted to a scalar (shape {})", numel(),
+                shape_str(sizes()));
   return detail::dispatch_all(dtype(), [&]<typename U>() { return static_cast<T>(*static_cast<U*>(raw_data_ptr())); });
 }
 
@@ -124,17 +121,50 @@ Tensor Tensor::expand_as(const Tensor& other) const { return voxgrad::expand(*th
 
 // --- in-place -------------------------------------------------------------------------------
 
-Tensor& Tensor::add_(const Tensor& o, double alpha) { detail::inplace_binary(*this, o, detail::InplaceOp::Add, alpha, "add_"); return *this; }
-Tensor& Tensor::add_(double v) { detail::inplace_scalar(*this, detail::InplaceOp::Add, v, "add_"); return *this; }
-Tensor& Tensor::sub_(const Tensor& o, double alpha) { detail::inplace_binary(*this, o, detail::InplaceOp::Add, -alpha, "sub_"); return *this; }
-Tensor& Tensor::sub_(double v) { detail::inplace_scalar(*this, detail::InplaceOp::Add, -v, "sub_"); return *this; }
-Tensor& Tensor::mul_(const Tensor& o) { detail::inplace_binary(*this, o, detail::InplaceOp::Mul, 1.0, "mul_"); return *this; }
-Tensor& Tensor::mul_(double v) { detail::inplace_scalar(*this, detail::InplaceOp::Mul, v, "mul_"); return *this; }
-Tensor& Tensor::div_(const Tensor& o) { detail::inplace_binary(*this, o, detail::InplaceOp::Div, 1.0, "div_"); return *this; }
-Tensor& Tensor::div_(double v) { detail::inplace_scalar(*this, detail::InplaceOp::Div, v, "div_"); return *this; }
-Tensor& Tensor::zero_() { detail::inplace_scalar(*this, detail::InplaceOp::Fill, 0.0, "zero_"); return *this; }
-Tensor& Tensor::fill_(double v) { detail::inplace_scalar(*this, detail::InplaceOp::Fill, v, "fill_"); return *this; }
-Tensor& Tensor::copy_(const Tensor& src) { detail::inplace_binary(*this, src, detail::InplaceOp::Copy, 1.0, "copy_"); return *this; }
+Tensor& Tensor::add_(const Tensor& o, double alpha) {
+  detail::inplace_binary(*this, o, detail::InplaceOp::Add, alpha, "add_");
+  return *this;
+}
+Tensor& Tensor::add_(double v) {
+  detail::inplace_scalar(*this, detail::InplaceOp::Add, v, "add_");
+  return *this;
+}
+Tensor& Tensor::sub_(const Tensor& o, double alpha) {
+  detail::inplace_binary(*this, o, detail::InplaceOp::Add, -alpha, "sub_");
+  return *this;
+}
+Tensor& Tensor::sub_(double v) {
+  detail::inplace_scalar(*this, detail::InplaceOp::Add, -v, "sub_");
+  return *this;
+}
+Tensor& Tensor::mul_(const Tensor& o) {
+  detail::inplace_binary(*this, o, detail::InplaceOp::Mul, 1.0, "mul_");
+  return *this;
+}
+Tensor& Tensor::mul_(double v) {
+  detail::inplace_scalar(*this, detail::InplaceOp::Mul, v, "mul_");
+  return *this;
+}
+Tensor& Tensor::div_(const Tensor& o) {
+  detail::inplace_binary(*this, o, detail::InplaceOp::Div, 1.0, "div_");
+  return *this;
+}
+Tensor& Tensor::div_(double v) {
+  detail::inplace_scalar(*this, detail::InplaceOp::Div, v, "div_");
+  return *this;
+}
+Tensor& Tensor::zero_() {
+  detail::inplace_scalar(*this, detail::InplaceOp::Fill, 0.0, "zero_");
+  return *this;
+}
+Tensor& Tensor::fill_(double v) {
+  detail::inplace_scalar(*this, detail::InplaceOp::Fill, v, "fill_");
+  return *this;
+}
+Tensor& Tensor::copy_(const Tensor& src) {
+  detail::inplace_binary(*this, src, detail::InplaceOp::Copy, 1.0, "copy_");
+  return *this;
+}
 
 // --- elementwise ----------------------------------------------------------------------------
 
@@ -210,10 +240,9 @@ Tensor Tensor::grad() const { return Tensor(checked(impl_, "grad").grad); }
 void Tensor::set_grad(const Tensor& g) const {
   checked(impl_, "set_grad");
   if (g.defined()) {
-    VOXGRAD_CHECK(g.sizes() == sizes(), "set_grad: gradient of shape {} for a tensor of shape {}",
-                  shape_str(g.sizes()), shape_str(sizes()));
-    VOXGRAD_CHECK(g.dtype() == dtype(), "set_grad: gradient of dtype {} for a tensor of dtype {}",
-                  g.dtype(), dtype());
+    VOXGRAD_CHECK(g.sizes() == sizes(), "set_grad: gradient of shape {} for a tensor of shape {}", shape_str(g.sizes()),
+                  shape_str(sizes()));
+    VOXGRAD_CHECK(g.dtype() == dtype(), "set_grad: gradient of dtype {} for a tensor of dtype {}", g.dtype(), dtype());
   }
   impl_->grad = g.impl();
 }
@@ -232,8 +261,8 @@ Tensor& Tensor::retain_grad() {
 bool Tensor::retains_grad() const { return checked(impl_, "retains_grad").retains_grad; }
 
 void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph) const {
-  autograd::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
-                     retain_graph, create_graph);
+  autograd::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{}, retain_graph,
+                     create_graph);
 }
 
 // --- operators ------------------------------------------------------------------------------

@@ -53,11 +53,13 @@ class Tensor {
   /// The storage's version counter (bumped by every in-place op through any view).
   std::uint32_t version() const;
   /// Pointer to element 0; T must match dtype() exactly.
-  template <typename T> T* data_ptr() const;
+  template <typename T>
+  T* data_ptr() const;
   /// Untyped pointer to element 0.
   void* raw_data_ptr() const;
   /// The value of a one-element tensor, converted to T.
-  template <typename T> T item() const;
+  template <typename T>
+  T item() const;
 
   // --- copies and conversions ---------------------------------------------------------------
   /// A tensor of another dtype (differentiable); returns *this when the dtype already matches.
@@ -139,28 +141,28 @@ class Tensor {
   Tensor sign() const;                                        ///< -1, 0 or 1 (zero gradient).
   /// Clamps into [min, max]; either bound may be absent.
   Tensor clamp(std::optional<double> min, std::optional<double> max = std::nullopt) const;
-  Tensor relu() const;                                        ///< max(self, 0).
-  Tensor leaky_relu(double negative_slope = 0.01) const;      ///< self or slope * self.
-  Tensor sigmoid() const;                                     ///< 1 / (1 + e ** -self).
-  Tensor tanh() const;                                        ///< Hyperbolic tangent.
-  Tensor eq(const Tensor& other) const;  ///< Mask (1 or 0, dtype of the operands) of self == other.
-  Tensor ne(const Tensor& other) const;  ///< Mask of self != other.
-  Tensor lt(const Tensor& other) const;  ///< Mask of self < other.
-  Tensor le(const Tensor& other) const;  ///< Mask of self <= other.
-  Tensor gt(const Tensor& other) const;  ///< Mask of self > other.
-  Tensor ge(const Tensor& other) const;  ///< Mask of self >= other.
-  Tensor eq(double other) const;         ///< Mask of self == other.
-  Tensor ne(double other) const;         ///< Mask of self != other.
-  Tensor lt(double other) const;         ///< Mask of self < other.
-  Tensor le(double other) const;         ///< Mask of self <= other.
-  Tensor gt(double other) const;         ///< Mask of self > other.
-  Tensor ge(double other) const;         ///< Mask of self >= other.
+  Tensor relu() const;                                    ///< max(self, 0).
+  Tensor leaky_relu(double negative_slope = 0.01) const;  ///< self or slope * self.
+  Tensor sigmoid() const;                                 ///< 1 / (1 + e ** -self).
+  Tensor tanh() const;                                    ///< Hyperbolic tangent.
+  Tensor eq(const Tensor& other) const;                   ///< Mask (1 or 0, dtype of the operands) of self == other.
+  Tensor ne(const Tensor& other) const;                   ///< Mask of self != other.
+  Tensor lt(const Tensor& other) const;                   ///< Mask of self < other.
+  Tensor le(const Tensor& other) const;                   ///< Mask of self <= other.
+  Tensor gt(const Tensor& other) const;                   ///< Mask of self > other.
+  Tensor ge(const Tensor& other) const;                   ///< Mask of self >= other.
+  Tensor eq(double other) const;                          ///< Mask of self == other.
+  Tensor ne(double other) const;                          ///< Mask of self != other.
+  Tensor lt(double other) const;                          ///< Mask of self < other.
+  Tensor le(double other) const;                          ///< Mask of self <= other.
+  Tensor gt(double other) const;                          ///< Mask of self > other.
+  Tensor ge(double other) const;                          ///< Mask of self >= other.
 
   // --- reductions (differentiable) ----------------------------------------------------------
-  Tensor sum() const;                                        ///< Sum of all elements (0-d).
-  Tensor sum(IntArrayRef dims, bool keepdim = false) const;  ///< Sum over dims.
-  Tensor mean() const;                                       ///< Mean of all elements (0-d).
-  Tensor mean(IntArrayRef dims, bool keepdim = false) const; ///< Mean over dims.
+  Tensor sum() const;                                         ///< Sum of all elements (0-d).
+  Tensor sum(IntArrayRef dims, bool keepdim = false) const;   ///< Sum over dims.
+  Tensor mean() const;                                        ///< Mean of all elements (0-d).
+  Tensor mean(IntArrayRef dims, bool keepdim = false) const;  ///< Mean over dims.
   Tensor max() const;  ///< Largest element (0-d); gradient shared evenly among ties.
   Tensor min() const;  ///< Smallest element (0-d); gradient shared evenly among ties.
   /// Largest values along dim and their int64 indices (first occurrence).

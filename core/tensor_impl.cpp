@@ -8,8 +8,8 @@ namespace {
 std::atomic<std::int64_t> live_impls{0};
 }
 
-TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, Shape sizes_, Shape strides_,
-                       std::int64_t offset_, DType dtype_)
+TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, Shape sizes_, Shape strides_, std::int64_t offset_,
+                       DType dtype_)
     : storage(std::move(storage_)),
       sizes(std::move(sizes_)),
       strides(std::move(strides_)),

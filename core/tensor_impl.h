@@ -18,8 +18,7 @@ class Node;
 /// autograd metadata. Users work with Tensor; ops and the engine read and write this directly.
 struct TensorImpl {
   /// Creates a tensor over `storage`, with live-count bookkeeping.
-  TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, std::int64_t offset,
-             DType dtype);
+  TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, std::int64_t offset, DType dtype);
   ~TensorImpl();
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;

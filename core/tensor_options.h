@@ -13,9 +13,17 @@ class TensorOptions {
   TensorOptions(DType d) : dtype_(d) {}  // NOLINT
 
   /// Returns a copy with the dtype set.
-  TensorOptions dtype(DType d) const { TensorOptions o = *this; o.dtype_ = d; return o; }
+  TensorOptions dtype(DType d) const {
+    TensorOptions o = *this;
+    o.dtype_ = d;
+    return o;
+  }
   /// Returns a copy with requires_grad set.
-  TensorOptions requires_grad(bool r) const { TensorOptions o = *this; o.requires_grad_ = r; return o; }
+  TensorOptions requires_grad(bool r) const {
+    TensorOptions o = *this;
+    o.requires_grad_ = r;
+    return o;
+  }
 
   /// The element type.
   DType dtype() const { return dtype_; }

@@ -92,9 +92,8 @@ DType parse_dtype(const Context& ctx, const std::string& name, const std::string
   if (dtype == "F32") return DType::Float32;
   if (dtype == "F64") return DType::Float64;
   if (dtype == "I64") return DType::Int64;
-  static const std::unordered_set<std::string> kOthers = {"BOOL", "U8",   "I8",  "I16", "U16",
-                                                          "F16",  "BF16", "I32", "U32", "U64",
-                                                          "F8_E4M3", "F8_E5M2"};
+  static const std::unordered_set<std::string> kOthers = {"BOOL", "U8",  "I8",  "I16", "U16",     "F16",
+                                                          "BF16", "I32", "U32", "U64", "F8_E4M3", "F8_E5M2"};
   if (kOthers.count(dtype) != 0) {
     ctx.fail("tensor '{}' has dtype {}, which voxgrad cannot load (supported: F32, F64, I64)", name, dtype);
   }
@@ -167,8 +166,7 @@ class HeaderParser {
           field_ = std::move(key);
         } else {
           if (key != "dtype" && key != "shape" && key != "data_offsets") {
-            ctx_.fail("tensor '{}' has unknown field '{}' (expected dtype, shape and data_offsets)", entry_,
-                      key);
+            ctx_.fail("tensor '{}' has unknown field '{}' (expected dtype, shape and data_offsets)", entry_, key);
           }
           if (std::find(fields_.begin(), fields_.end(), key) != fields_.end()) {
             ctx_.fail("tensor '{}' has the field '{}' twice", entry_, key);
@@ -196,8 +194,7 @@ class HeaderParser {
         }
         if (field_ == "data_offsets" && array_length_ > 2) field_error();
         return true;
-      case E::array_end:
-        return true;
+      case E::array_end: return true;
       case E::object_end:
         if (depth != 1) return true;
         if (in_metadata_) {
@@ -221,19 +218,20 @@ class HeaderParser {
       const Entry& e = entries[i];
       if (e.begin < covered) {
         const Entry& p = entries[i - 1];
-        ctx_.fail("data of tensors '{}' [{}, {}] and '{}' [{}, {}] overlap", p.name, p.begin, p.end, e.name,
-                  e.begin, e.end);
+        ctx_.fail("data of tensors '{}' [{}, {}] and '{}' [{}, {}] overlap", p.name, p.begin, p.end, e.name, e.begin,
+                  e.end);
       }
       if (e.begin > covered) {
-        ctx_.fail("bytes [{}, {}) of the data section belong to no tensor (a gap before tensor '{}')",
-                  covered, e.begin, e.name);
+        ctx_.fail("bytes [{}, {}) of the data section belong to no tensor (a gap before tensor '{}')", covered, e.begin,
+                  e.name);
       }
       covered = e.end;
     }
     if (covered != data_size_) {
-      ctx_.fail("the data section has {} bytes, but its tensors end at byte {} ({} trailing bytes belong "
-                "to no tensor)",
-                data_size_, covered, data_size_ - covered);
+      ctx_.fail(
+          "the data section has {} bytes, but its tensors end at byte {} ({} trailing bytes belong "
+          "to no tensor)",
+          data_size_, covered, data_size_ - covered);
     }
     return std::move(header_);
   }
@@ -263,8 +261,7 @@ class HeaderParser {
     Entry e;
     e.name = entry_;
     if (!object["dtype"].is_string()) {
-      ctx_.fail("dtype of tensor '{}' must be a string such as \"F32\", got {}", entry_,
-                object["dtype"].dump());
+      ctx_.fail("dtype of tensor '{}' must be a string such as \"F32\", got {}", entry_, object["dtype"].dump());
     }
     e.dtype = parse_dtype(ctx_, entry_, object["dtype"].get<std::string>());
 
@@ -297,8 +294,8 @@ class HeaderParser {
     const std::optional<std::uint64_t> begin = offsets.size() == 2 ? as_unsigned(offsets[0]) : std::nullopt;
     const std::optional<std::uint64_t> end = offsets.size() == 2 ? as_unsigned(offsets[1]) : std::nullopt;
     if (!begin || !end) {
-      ctx_.fail("data_offsets of tensor '{}' must be a list of two non-negative integers [begin, end], got {}",
-                entry_, offsets.dump());
+      ctx_.fail("data_offsets of tensor '{}' must be a list of two non-negative integers [begin, end], got {}", entry_,
+                offsets.dump());
     }
     e.begin = *begin;
     e.end = *end;
@@ -306,9 +303,10 @@ class HeaderParser {
       ctx_.fail("data_offsets [{}, {}] of tensor '{}' have begin > end", e.begin, e.end, entry_);
     }
     if (e.end > data_size_) {
-      ctx_.fail("data_offsets [{}, {}] of tensor '{}' lie outside the data section of {} bytes (truncated "
-                "file?)",
-                e.begin, e.end, entry_, data_size_);
+      ctx_.fail(
+          "data_offsets [{}, {}] of tensor '{}' lie outside the data section of {} bytes (truncated "
+          "file?)",
+          e.begin, e.end, entry_, data_size_);
     }
     if (e.end - e.begin != nbytes) {
       ctx_.fail("tensor '{}' ({} {}) needs {} bytes, but its data_offsets [{}, {}] span {}", entry_,
@@ -357,21 +355,20 @@ Header parse_header(const Context& ctx, std::string_view text, std::uint64_t dat
 template <typename ReadAt>
 Checkpoint read_image(const Context& ctx, std::uint64_t total, bool with_tensors, ReadAt read_at) {
   if (total < 8) {
-    ctx.fail("file is too short: {} bytes, but a safetensors file starts with an 8-byte header length "
-             "(truncated file?)",
-             total);
+    ctx.fail(
+        "file is too short: {} bytes, but a safetensors file starts with an 8-byte header length "
+        "(truncated file?)",
+        total);
   }
   unsigned char prefix[8];
   read_at(0, 8, prefix);
   std::uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | prefix[i];
   if (n > kMaxCheckpointHeaderBytes) {
-    ctx.fail("header length {} exceeds the limit of {} bytes (corrupted file?)", n,
-             kMaxCheckpointHeaderBytes);
+    ctx.fail("header length {} exceeds the limit of {} bytes (corrupted file?)", n, kMaxCheckpointHeaderBytes);
   }
   if (n > total - 8) {
-    ctx.fail("header length {} exceeds the {} bytes that follow the length field (truncated file?)", n,
-             total - 8);
+    ctx.fail("header length {} exceeds the {} bytes that follow the length field (truncated file?)", n, total - 8);
   }
   std::string text(n, '\0');
   read_at(8, n, text.data());
@@ -434,8 +431,8 @@ Checkpoint read_file(const char* op, const std::string& path, bool with_tensors)
         ctx.fail("read failed at byte {}: {}", offset, errno_text(errno));
       }
       if (got == 0) {
-        ctx.fail("the file ends at byte {}, but it had {} bytes when opened (truncated while being read?)",
-                 offset, total);
+        ctx.fail("the file ends at byte {}, but it had {} bytes when opened (truncated while being read?)", offset,
+                 total);
       }
       p += got;
       offset += static_cast<std::uint64_t>(got);
@@ -465,8 +462,7 @@ SavePlan plan_save(const Context& ctx, const nn::StateDict& state, const Checkpo
     if (!names.insert(name).second) ctx.fail("the name '{}' appears twice in the state dict", name);
     if (!t.defined()) ctx.fail("tensor '{}' is undefined", name);
     if (static_cast<std::size_t>(t.dim()) > kMaxCheckpointTensorDims) {
-      ctx.fail("tensor '{}' has {} dimensions; checkpoints hold at most {}", name, t.dim(),
-               kMaxCheckpointTensorDims);
+      ctx.fail("tensor '{}' has {} dimensions; checkpoints hold at most {}", name, t.dim(), kMaxCheckpointTensorDims);
     }
     const std::uint64_t nbytes = static_cast<std::uint64_t>(t.numel()) * element_size(t.dtype());
     ordered_json entry = ordered_json::object();
@@ -501,9 +497,10 @@ SavePlan plan_save(const Context& ctx, const nn::StateDict& state, const Checkpo
   // Pad with spaces so that the data section starts 8-byte aligned, as the reference writer does.
   plan.header.append((8 - plan.header.size() % 8) % 8, ' ');
   if (plan.header.size() > kMaxCheckpointHeaderBytes) {
-    ctx.fail("the header would take {} bytes, more than the {} bytes safetensors readers accept (too many "
-             "tensors?)",
-             plan.header.size(), kMaxCheckpointHeaderBytes);
+    ctx.fail(
+        "the header would take {} bytes, more than the {} bytes safetensors readers accept (too many "
+        "tensors?)",
+        plan.header.size(), kMaxCheckpointHeaderBytes);
   }
   plan.total = 8 + plan.header.size() + offset;
   return plan;
@@ -536,10 +533,9 @@ class TempFile {
     for (int attempt = 0;; ++attempt) {
       // pid and counter make the name unique within this machine's processes; the clock guards
       // against a stale file from an earlier process with the same pid. O_EXCL settles the rest.
-      const auto tick =
-          static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-      path_ = dir / fmt::format(".{}.tmp-{}-{}-{:x}", target.filename().string(), ::getpid(),
-                                counter.fetch_add(1), tick & 0xffffffffu);
+      const auto tick = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+      path_ = dir / fmt::format(".{}.tmp-{}-{}-{:x}", target.filename().string(), ::getpid(), counter.fetch_add(1),
+                                tick & 0xffffffffu);
       // 0666 minus the umask: the permissions a plain new file gets.
       const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
       if (fd >= 0) {
@@ -606,8 +602,7 @@ void save(const nn::StateDict& state, const std::string& path, const CheckpointM
   const std::filesystem::path dir = target.parent_path().empty() ? "." : target.parent_path();
   Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0 || (::fsync(dir_fd.get()) != 0 && errno != EINVAL)) {
-    ctx.fail("the checkpoint was written, but syncing its directory '{}' failed: {}", dir.string(),
-             errno_text(errno));
+    ctx.fail("the checkpoint was written, but syncing its directory '{}' failed: {}", dir.string(), errno_text(errno));
   }
 }
 
@@ -625,9 +620,7 @@ std::vector<std::uint8_t> save_to_bytes(const nn::StateDict& state, const Checkp
 
 nn::StateDict load(const std::string& path) { return read_file("load", path, true).state; }
 
-CheckpointMetadata load_metadata(const std::string& path) {
-  return read_file("load_metadata", path, false).metadata;
-}
+CheckpointMetadata load_metadata(const std::string& path) { return read_file("load_metadata", path, false).metadata; }
 
 Checkpoint load_checkpoint(const std::string& path) { return read_file("load_checkpoint", path, true); }
 

@@ -18,8 +18,18 @@ inline constexpr FanMode kFanOut = FanMode::FanOut;
 
 /// The non-linearities calculate_gain knows, as PyTorch's strings.
 enum class Nonlinearity {
-  Linear, Conv1D, Conv2D, Conv3D, ConvTranspose1D, ConvTranspose2D, ConvTranspose3D,
-  Sigmoid, Tanh, ReLU, LeakyReLU, SELU
+  Linear,
+  Conv1D,
+  Conv2D,
+  Conv3D,
+  ConvTranspose1D,
+  ConvTranspose2D,
+  ConvTranspose3D,
+  Sigmoid,
+  Tanh,
+  ReLU,
+  LeakyReLU,
+  SELU
 };
 
 /// The recommended gain for `nonlinearity`, as torch.nn.init.calculate_gain: 1 for linear, conv

@@ -22,9 +22,12 @@ std::string strip_namespaces(const std::string& full) {
   int depth = 0;
   std::size_t start = 0;
   for (std::size_t i = 0; i + 1 < full.size(); ++i) {
-    if (full[i] == '<' || full[i] == '(') ++depth;
-    else if (full[i] == '>' || full[i] == ')') --depth;
-    else if (depth == 0 && full[i] == ':' && full[i + 1] == ':') start = i + 2;
+    if (full[i] == '<' || full[i] == '(')
+      ++depth;
+    else if (full[i] == '>' || full[i] == ')')
+      --depth;
+    else if (depth == 0 && full[i] == ':' && full[i + 1] == ':')
+      start = i + 2;
   }
   return full.substr(start);
 }
@@ -85,14 +88,13 @@ std::string Module::name() const {
 bool Module::has_name(const std::string& name) const {
   auto same = [&](const auto& entry) { return entry.first == name; };
   return std::any_of(parameters_.begin(), parameters_.end(), same) ||
-         std::any_of(buffers_.begin(), buffers_.end(), same) ||
-         std::any_of(children_.begin(), children_.end(), same);
+         std::any_of(buffers_.begin(), buffers_.end(), same) || std::any_of(children_.begin(), children_.end(), same);
 }
 
 void Module::check_new_name(const std::string& name, const char* op) const {
   VOXGRAD_CHECK(!name.empty(), "{}: {}: the name must not be empty", op, this->name());
-  VOXGRAD_CHECK(name.find('.') == std::string::npos, "{}: {}: the name '{}' must not contain '.'", op,
-                this->name(), name);
+  VOXGRAD_CHECK(name.find('.') == std::string::npos, "{}: {}: the name '{}' must not contain '.'", op, this->name(),
+                name);
   if (!has_name(name)) return;
   const char* kind = "child module";
   for (const auto& p : parameters_) {
@@ -130,8 +132,7 @@ void Module::register_child(std::string name, std::shared_ptr<Module> module) {
   const char* op = "register_module";
   check_new_name(name, op);
   VOXGRAD_CHECK(module != nullptr, "{}: {}: module '{}' is null", op, this->name(), name);
-  VOXGRAD_CHECK(module.get() != this, "{}: {}: a module cannot be its own child ('{}')", op, this->name(),
-                name);
+  VOXGRAD_CHECK(module.get() != this, "{}: {}: a module cannot be its own child ('{}')", op, this->name(), name);
   children_.emplace_back(std::move(name), std::move(module));
 }
 
@@ -294,15 +295,17 @@ IncompatibleKeys Module::load_state_dict(const StateDict& state_dict, bool stric
     const Tensor& src = state_dict[it->second].second;
     if (!src.defined()) continue;  // already reported
     if (src.sizes() != dst.sizes()) {
-      problems.push_back(fmt::format("size mismatch for {}: copying a param with shape {} from checkpoint, the shape "
-                                     "in current model is {}.",
-                                     key, shape_str(src.sizes()), shape_str(dst.sizes())));
+      problems.push_back(
+          fmt::format("size mismatch for {}: copying a param with shape {} from checkpoint, the shape "
+                      "in current model is {}.",
+                      key, shape_str(src.sizes()), shape_str(dst.sizes())));
       continue;
     }
     if (src.dtype() != dst.dtype() && strict) {
-      problems.push_back(fmt::format("dtype mismatch for {}: copying a param of dtype {} from checkpoint, the dtype "
-                                     "in current model is {}.",
-                                     key, src.dtype(), dst.dtype()));
+      problems.push_back(
+          fmt::format("dtype mismatch for {}: copying a param of dtype {} from checkpoint, the dtype "
+                      "in current model is {}.",
+                      key, src.dtype(), dst.dtype()));
       continue;
     }
     copies.emplace_back(dst, &src);
@@ -322,7 +325,8 @@ IncompatibleKeys Module::load_state_dict(const StateDict& state_dict, bool stric
       for (const std::string& k : keys) s += (s.empty() ? "\"" : ", \"") + k + "\"";
       return s;
     };
-    if (!result.missing_keys.empty()) head.push_back("Missing key(s) in state_dict: " + quoted(result.missing_keys) + ".");
+    if (!result.missing_keys.empty())
+      head.push_back("Missing key(s) in state_dict: " + quoted(result.missing_keys) + ".");
     if (!result.unexpected_keys.empty()) {
       head.push_back("Unexpected key(s) in state_dict: " + quoted(result.unexpected_keys) + ".");
     }
@@ -342,14 +346,15 @@ IncompatibleKeys Module::load_state_dict(const StateDict& state_dict, bool stric
 // --- clone and conversion -----------------------------------------------------------------------
 
 struct Module::CloneMemo {
-  std::unordered_map<const TensorImpl*, Tensor> tensors;             // original -> copy
+  std::unordered_map<const TensorImpl*, Tensor> tensors;               // original -> copy
   std::unordered_map<const Module*, std::shared_ptr<Module>> modules;  // original -> copy
 };
 
 void Module::throw_not_cloneable(const Module& module) {
-  throw Error(fmt::format("clone: {} does not support clone(); derive it from nn::Cloneable<{}> (or "
-                          "nn::Cloneable<{}, Base>) and create its parameters, buffers and submodules in reset()",
-                          module.name(), module.name(), module.name()));
+  throw Error(
+      fmt::format("clone: {} does not support clone(); derive it from nn::Cloneable<{}> (or "
+                  "nn::Cloneable<{}, Base>) and create its parameters, buffers and submodules in reset()",
+                  module.name(), module.name(), module.name()));
 }
 
 std::shared_ptr<Module> Module::clone_instance() const {
@@ -365,8 +370,8 @@ void Module::clear_registry() {
 
 std::shared_ptr<Module> Module::clone_tree(CloneMemo& memo) const {
   std::shared_ptr<Module> copy = clone_instance();
-  VOXGRAD_CHECK(copy != nullptr && typeid(*copy) == typeid(*this),
-                "clone: {}'s clone_instance() must return a new {}", name(), name());
+  VOXGRAD_CHECK(copy != nullptr && typeid(*copy) == typeid(*this), "clone: {}'s clone_instance() must return a new {}",
+                name(), name());
   memo.modules[this] = copy;
   clone_into(*copy, memo);
   return copy;
@@ -450,8 +455,8 @@ std::shared_ptr<Module> Module::clone() const {
 }
 
 Module& Module::to(DType dtype) {
-  VOXGRAD_CHECK(is_floating_point(dtype), "to: {}: modules can only be converted to float32 or float64, not {}",
-                name(), dtype);
+  VOXGRAD_CHECK(is_floating_point(dtype), "to: {}: modules can only be converted to float32 or float64, not {}", name(),
+                dtype);
   NoGradGuard no_grad;
   auto convert = [dtype](const Tensor& t) {
     if (is_floating_point(t.dtype()) && t.dtype() != dtype) set_data(t, t.detach().to(dtype));
@@ -467,9 +472,10 @@ Module& Module::to(DType dtype) {
 // --- training state -----------------------------------------------------------------------------
 
 Tensor Module::forward(const Tensor&) {
-  throw Error(fmt::format("{}: this module has no single-tensor forward(); call its own forward "
-                          "overload, or override Module::forward to use it in a container",
-                          name()));
+  throw Error(
+      fmt::format("{}: this module has no single-tensor forward(); call its own forward "
+                  "overload, or override Module::forward to use it in a container",
+                  name()));
 }
 
 void Module::train(bool on) {

@@ -210,8 +210,9 @@ class Cloneable : public Base {
   /// Copy-constructs Derived, clears its registry and calls its reset().
   std::shared_ptr<Module> clone_instance() const override {
     static_assert(std::is_base_of_v<Cloneable, Derived>, "nn::Cloneable<Derived>: Derived must derive from it");
-    static_assert(requires(Derived& d) { d.reset(); },
-                  "nn::Cloneable<Derived>: Derived needs a reset() that creates its parameters, buffers and submodules");
+    static_assert(
+        requires(Derived & d) { d.reset(); },
+        "nn::Cloneable<Derived>: Derived needs a reset() that creates its parameters, buffers and submodules");
     check_dynamic_type(typeid(*this) == typeid(Derived));
     auto copy = std::make_shared<Derived>(static_cast<const Derived&>(*this));
     copy->clear_registry();

@@ -84,8 +84,7 @@ std::vector<T>& column_buffer(std::int64_t elements) {
 Dims spatial(const Tensor& t) { return {t.sizes()[2], t.sizes()[3], t.sizes()[4]}; }
 std::int64_t volume(const Dims& d) { return d[0] * d[1] * d[2]; }
 
-VolGeometry geometry(std::int64_t channels, const Dims& vol, const Dims& out, const Dims& kernel,
-                     const ConvParams& p) {
+VolGeometry geometry(std::int64_t channels, const Dims& vol, const Dims& out, const Dims& kernel, const ConvParams& p) {
   return {channels, vol, out, kernel, p.stride, p.padding, p.dilation};
 }
 
@@ -102,8 +101,8 @@ detail::DirectConv direct_shape(std::int64_t N, std::int64_t Cin, std::int64_t C
 
 // y (N, Cout, out) from x (N, Cin, vol) and w (Cout, Cin/g, k).
 template <typename T>
-void conv3d_kernel(const T* x, const T* w, const T* bias, T* y, std::int64_t N, std::int64_t Cin,
-                   std::int64_t Cout, const Dims& vol, const Dims& out, const Dims& kernel, const ConvParams& p) {
+void conv3d_kernel(const T* x, const T* w, const T* bias, T* y, std::int64_t N, std::int64_t Cin, std::int64_t Cout,
+                   const Dims& vol, const Dims& out, const Dims& kernel, const ConvParams& p) {
   const std::int64_t G = p.groups, cin_g = Cin / G, cout_g = Cout / G;
   const VolGeometry geo = geometry(cin_g, vol, out, kernel, p);
   const std::int64_t R = geo.rows(), L = geo.cols(), V = geo.vol_size();
@@ -202,9 +201,8 @@ void conv_transpose3d_kernel(const T* x, const T* w, const T* bias, T* y, std::i
       return;
     }
     if (inner_parallel) {
-      detail::parallel_for(0, cout_g, 1, [&](std::int64_t a, std::int64_t b) {
-        std::fill(yg + a * V, yg + b * V, T(0));
-      });
+      detail::parallel_for(0, cout_g, 1,
+                           [&](std::int64_t a, std::int64_t b) { std::fill(yg + a * V, yg + b * V, T(0)); });
     } else {
       std::fill(yg, yg + cout_g * V, T(0));
     }
@@ -213,9 +211,8 @@ void conv_transpose3d_kernel(const T* x, const T* w, const T* bias, T* y, std::i
       T* buf = column_buffer<T>(R * (c1 - c0)).data();
       product(true, false, R, c1 - c0, cin_g, T(1), wg, R, xg + c0, L, T(0), buf, c1 - c0);
       if (inner_parallel) {
-        detail::parallel_for(0, cout_g, 1, [&](std::int64_t a, std::int64_t b) {
-          detail::col2im3d(buf, geo, c0, c1, yg, a, b);
-        });
+        detail::parallel_for(0, cout_g, 1,
+                             [&](std::int64_t a, std::int64_t b) { detail::col2im3d(buf, geo, c0, c1, yg, a, b); });
       } else {
         detail::col2im3d(buf, geo, c0, c1, yg, 0, cout_g);
       }
@@ -245,9 +242,8 @@ constexpr std::int64_t kWeightGradPartials = 4;
 
 // dw (Cout, Cin/g, k) from x (N, Cin, vol) and dy (N, Cout, out).
 template <typename T>
-void conv3d_weight_grad_kernel(const T* x, const T* dy, T* dw, std::int64_t N, std::int64_t Cin,
-                               std::int64_t Cout, const Dims& vol, const Dims& out, const Dims& kernel,
-                               const ConvParams& p) {
+void conv3d_weight_grad_kernel(const T* x, const T* dy, T* dw, std::int64_t N, std::int64_t Cin, std::int64_t Cout,
+                               const Dims& vol, const Dims& out, const Dims& kernel, const ConvParams& p) {
   const std::int64_t G = p.groups, cin_g = Cin / G, cout_g = Cout / G;
   const VolGeometry geo = geometry(cin_g, vol, out, kernel, p);
   const std::int64_t R = geo.rows(), L = geo.cols(), V = geo.vol_size();
@@ -334,8 +330,7 @@ void channel_sum_kernel(const T* dy, T* db, std::int64_t N, std::int64_t C, std:
 // =================================================================================================
 
 Tensor conv3d_core(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p, const Dims& out);
-Tensor conv_transpose3d_core(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
-                             const Dims& out);
+Tensor conv_transpose3d_core(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p, const Dims& out);
 Tensor weight_grad_core(const Tensor& x, const Tensor& dy, const Dims& kernel, const ConvParams& p);
 
 // y (N, C, ...) = bias[c] everywhere, or zeros without a bias: a convolution with nothing to sum.
@@ -361,9 +356,10 @@ Tensor bias_grad(const Tensor& grad_output) {
     }
     channel_sum_kernel<T>(dy.data_ptr<T>(), db.data_ptr<T>(), N, C, V);
   });
-  record("ConvBiasGradBackward", dy, db, {}, [sizes = Shape(dy.sizes().begin(), dy.sizes().end()), C](const BackwardCtx& c) {
-    return std::vector<Tensor>{c.grad().reshape({1, C, 1, 1, 1}).expand(sizes)};
-  });
+  record("ConvBiasGradBackward", dy, db, {},
+         [sizes = Shape(dy.sizes().begin(), dy.sizes().end()), C](const BackwardCtx& c) {
+           return std::vector<Tensor>{c.grad().reshape({1, C, 1, 1, 1}).expand(sizes)};
+         });
   return db;
 }
 
@@ -388,8 +384,8 @@ Tensor conv3d_core(const Tensor& input, const Tensor& weight, const Tensor& bias
       fill_bias<T>(y, bias);  // nothing to sum (no input channels or no input positions)
       return;
     }
-    conv3d_kernel<T>(x.data_ptr<T>(), w.data_ptr<T>(), bias.defined() ? bias.data_ptr<T>() : nullptr,
-                     y.data_ptr<T>(), N, Cin, Cout, spatial(x), out, kernel_of(w), p);
+    conv3d_kernel<T>(x.data_ptr<T>(), w.data_ptr<T>(), bias.defined() ? bias.data_ptr<T>() : nullptr, y.data_ptr<T>(),
+                     N, Cin, Cout, spatial(x), out, kernel_of(w), p);
   });
   const Tensor inputs[3] = {x, w, bias};
   Tensor outputs[1] = {y};
@@ -406,8 +402,8 @@ Tensor conv3d_core(const Tensor& input, const Tensor& weight, const Tensor& bias
   return y;
 }
 
-Tensor conv_transpose3d_core(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                             const ConvParams& p, const Dims& out) {
+Tensor conv_transpose3d_core(const Tensor& input, const Tensor& weight, const Tensor& bias, const ConvParams& p,
+                             const Dims& out) {
   const Tensor x = input.contiguous(), w = weight.contiguous();
   const std::int64_t N = x.sizes()[0], Cin = x.sizes()[1], Cout = w.sizes()[1] * p.groups;
   Tensor y = empty({N, Cout, out[0], out[1], out[2]}, x.dtype());
@@ -446,11 +442,12 @@ Tensor weight_grad_core(const Tensor& input, const Tensor& grad_output, const Di
       std::fill(dw.data_ptr<T>(), dw.data_ptr<T>() + dw.numel(), T(0));
       return;
     }
-    conv3d_weight_grad_kernel<T>(x.data_ptr<T>(), dy.data_ptr<T>(), dw.data_ptr<T>(), N, Cin, Cout,
-                                 spatial(x), spatial(dy), kernel, p);
+    conv3d_weight_grad_kernel<T>(x.data_ptr<T>(), dy.data_ptr<T>(), dw.data_ptr<T>(), N, Cin, Cout, spatial(x),
+                                 spatial(dy), kernel, p);
   });
   // dW is bilinear in (X, dY): its gradients are the two convolutions with the incoming ddW.
-  record("Conv3dWeightGradBackward", x, dy, dw, {save(dy.requires_grad() ? x : Tensor()), save(x.requires_grad() ? dy : Tensor())},
+  record("Conv3dWeightGradBackward", x, dy, dw,
+         {save(dy.requires_grad() ? x : Tensor()), save(x.requires_grad() ? dy : Tensor())},
          [p, in = spatial(x), out = spatial(dy)](const BackwardCtx& c) {
            const Tensor& ddw = c.grad();
            std::vector<Tensor> g(2);
@@ -472,8 +469,7 @@ ConvParams check_params(const char* op, const ExpandingArray<3>& stride, const E
   for (std::size_t i = 0; i < 3; ++i) {
     VOXGRAD_CHECK(stride[i] > 0, "{}: non-positive stride is not supported (got stride={})", op, stride.str());
     VOXGRAD_CHECK(padding[i] >= 0, "{}: negative padding is not supported (got padding={})", op, padding.str());
-    VOXGRAD_CHECK(dilation[i] > 0, "{}: dilation should be greater than zero (got dilation={})", op,
-                  dilation.str());
+    VOXGRAD_CHECK(dilation[i] > 0, "{}: dilation should be greater than zero (got dilation={})", op, dilation.str());
   }
   p.stride = stride.values();
   p.padding = padding.values();
@@ -485,8 +481,8 @@ ConvParams check_params(const char* op, const ExpandingArray<3>& stride, const E
 void check_tensors(const char* op, const Tensor& x, const Tensor& w, const Tensor& b) {
   detail::check_defined(x, op, "input");
   detail::check_defined(w, op, "weight");
-  VOXGRAD_CHECK(x.dim() == 5, "Expected 4D (unbatched) or 5D (batched) input to {}, but got input of size: {}",
-                op, shape_str(x.sizes()));
+  VOXGRAD_CHECK(x.dim() == 5, "Expected 4D (unbatched) or 5D (batched) input to {}, but got input of size: {}", op,
+                shape_str(x.sizes()));
   VOXGRAD_CHECK(w.dim() == 5, "{}: expected a 5-D weight, but got weight of size {}", op, shape_str(w.sizes()));
   VOXGRAD_CHECK(is_floating_point(x.dtype()), "{}: expected a float32 or float64 input, but got {}", op, x.dtype());
   VOXGRAD_CHECK(x.dtype() == w.dtype(), "{}: input ({}) and weight ({}) must have the same dtype", op, x.dtype(),
@@ -504,8 +500,8 @@ void check_tensors(const char* op, const Tensor& x, const Tensor& w, const Tenso
 void check_bias(const char* op, const Tensor& b, std::int64_t cout) {
   if (!b.defined()) return;
   VOXGRAD_CHECK(b.dim() == 1 && b.sizes()[0] == cout,
-                "{}: expected bias of shape [{}] (one value per output channel), but got bias of size {}", op,
-                cout, shape_str(b.sizes()));
+                "{}: expected bias of shape [{}] (one value per output channel), but got bias of size {}", op, cout,
+                shape_str(b.sizes()));
 }
 
 // Runs `fn` on a batched view of `input`, returning an unbatched result for unbatched input.
@@ -570,8 +566,8 @@ Tensor conv_transpose3d(const Tensor& input, const Tensor& weight, const Tensor&
   const char* op = "conv_transpose3d";
   const ConvParams p = check_params(op, stride, padding, dilation, groups);
   for (std::size_t i = 0; i < 3; ++i) {
-    VOXGRAD_CHECK(output_padding[i] >= 0, "{}: negative output_padding is not supported (got output_padding={})",
-                  op, output_padding.str());
+    VOXGRAD_CHECK(output_padding[i] >= 0, "{}: negative output_padding is not supported (got output_padding={})", op,
+                  output_padding.str());
   }
   const bool op_ok = [&] {
     for (std::size_t i = 0; i < 3; ++i) {
@@ -691,7 +687,7 @@ std::vector<std::int64_t> pad_index_map(std::int64_t size, std::int64_t before, 
 }
 
 struct PadMaps {
-  Dims out{};  // padded spatial size
+  Dims out{};                                    // padded spatial size
   std::array<std::vector<std::int64_t>, 3> map;  // empty when the padded tensor has no elements
 };
 
@@ -734,9 +730,8 @@ Tensor pad_apply(const Tensor& x5, const Dims& in_sz, const PadMaps& maps) {
     T* dst = y.data_ptr<T>();
     for_each_padded(N * C, in_sz, maps, [&](std::int64_t o, std::int64_t i) { dst[o] = i >= 0 ? src[i] : T(0); });
   });
-  record("Pad3dBackward", x, y, {}, [maps, in_sz](const BackwardCtx& c) {
-    return std::vector<Tensor>{pad_scatter(c.grad(), in_sz, maps)};
-  });
+  record("Pad3dBackward", x, y, {},
+         [maps, in_sz](const BackwardCtx& c) { return std::vector<Tensor>{pad_scatter(c.grad(), in_sz, maps)}; });
   return y;
 }
 
@@ -747,11 +742,12 @@ Tensor pad_scatter(const Tensor& grad, const Dims& in_sz, const PadMaps& maps) {
   detail::dispatch_floating(g.dtype(), "pad3d", [&]<typename T>() {
     const T* src = g.data_ptr<T>();
     T* dst = x.data_ptr<T>();
-    for_each_padded(N * C, in_sz, maps, [&](std::int64_t o, std::int64_t i) { if (i >= 0) dst[i] += src[o]; });
+    for_each_padded(N * C, in_sz, maps, [&](std::int64_t o, std::int64_t i) {
+      if (i >= 0) dst[i] += src[o];
+    });
   });
-  record("Pad3dBackwardBackward", g, x, {}, [maps, in_sz](const BackwardCtx& c) {
-    return std::vector<Tensor>{pad_apply(c.grad(), in_sz, maps)};
-  });
+  record("Pad3dBackwardBackward", g, x, {},
+         [maps, in_sz](const BackwardCtx& c) { return std::vector<Tensor>{pad_apply(c.grad(), in_sz, maps)}; });
   return x;
 }
 
@@ -777,8 +773,8 @@ Tensor pad3d(const Tensor& input, const std::array<std::int64_t, 6>& pads, Paddi
                     op, before, after, d + 2, shape_str(x.sizes()));
     }
     if (mode == PaddingMode::Circular || mode == PaddingMode::Replicate) {
-      VOXGRAD_CHECK(in_sz[d] > 0 || (before == 0 && after == 0),
-                    "{}: {} padding of an empty dimension is not possible", op, padding_mode_name(mode));
+      VOXGRAD_CHECK(in_sz[d] > 0 || (before == 0 && after == 0), "{}: {} padding of an empty dimension is not possible",
+                    op, padding_mode_name(mode));
     }
     if (mode == PaddingMode::Circular) {
       VOXGRAD_CHECK(before <= in_sz[d] && after <= in_sz[d],

@@ -11,9 +11,8 @@ namespace voxgrad {
 /// (Cin, D, H, W); weight (Cout, Cin/groups, kD, kH, kW); bias (Cout) or undefined.
 /// Output size per dim: floor((in + 2p - d(k-1) - 1) / s) + 1. Its input gradient is
 /// conv_transpose3d with the same weight; double backward works.
-Tensor conv3d(const Tensor& input, const Tensor& weight, const Tensor& bias = {},
-              ExpandingArray<3> stride = 1, ExpandingArray<3> padding = 0,
-              ExpandingArray<3> dilation = 1, std::int64_t groups = 1);
+Tensor conv3d(const Tensor& input, const Tensor& weight, const Tensor& bias = {}, ExpandingArray<3> stride = 1,
+              ExpandingArray<3> padding = 0, ExpandingArray<3> dilation = 1, std::int64_t groups = 1);
 
 /// 3-D transposed convolution as torch::conv_transpose3d (same argument order): input
 /// (N, Cin, D, H, W) or unbatched; weight (Cin, Cout/groups, kD, kH, kW); bias (Cout).
@@ -21,23 +20,22 @@ Tensor conv3d(const Tensor& input, const Tensor& weight, const Tensor& bias = {}
 /// smaller than its stride or its dilation. Its input gradient is conv3d with the same weight.
 Tensor conv_transpose3d(const Tensor& input, const Tensor& weight, const Tensor& bias = {},
                         ExpandingArray<3> stride = 1, ExpandingArray<3> padding = 0,
-                        ExpandingArray<3> output_padding = 0, std::int64_t groups = 1,
-                        ExpandingArray<3> dilation = 1);
+                        ExpandingArray<3> output_padding = 0, std::int64_t groups = 1, ExpandingArray<3> dilation = 1);
 
 /// The weight gradient of conv3d: given its input (N, Cin, ...) and output gradient
 /// (N, Cout, ...), returns dL/dweight of shape (Cout, Cin/groups, kD, kH, kW). It is also the
 /// weight gradient of conv_transpose3d with the two tensors swapped. Differentiable.
 Tensor conv3d_weight_grad(const Tensor& input, const Tensor& grad_output, ExpandingArray<3> kernel_size,
-                          ExpandingArray<3> stride, ExpandingArray<3> padding,
-                          ExpandingArray<3> dilation, std::int64_t groups);
+                          ExpandingArray<3> stride, ExpandingArray<3> padding, ExpandingArray<3> dilation,
+                          std::int64_t groups);
 
 /// Padding modes for pad() and Conv modules, as in PyTorch.
 enum class PaddingMode { Zeros, Reflect, Replicate, Circular };
 /// libtorch-style names: kZeros, kReflect, kReplicate, kCircular.
 inline constexpr PaddingMode kZeros = PaddingMode::Zeros;
-inline constexpr PaddingMode kReflect = PaddingMode::Reflect;    ///< Mirror without the edge.
-inline constexpr PaddingMode kReplicate = PaddingMode::Replicate; ///< Repeat the edge.
-inline constexpr PaddingMode kCircular = PaddingMode::Circular;  ///< Wrap around.
+inline constexpr PaddingMode kReflect = PaddingMode::Reflect;      ///< Mirror without the edge.
+inline constexpr PaddingMode kReplicate = PaddingMode::Replicate;  ///< Repeat the edge.
+inline constexpr PaddingMode kCircular = PaddingMode::Circular;    ///< Wrap around.
 /// "zeros", "reflect", "replicate" or "circular".
 const char* padding_mode_name(PaddingMode mode);
 

@@ -56,8 +56,8 @@ std::pair<Tensor, Tensor> promote(const Tensor& a, const Tensor& b, const char* 
   check_defined(a, op, "self");
   check_defined(b, op, "other");
   const DType d = result_type(a, b);
-  VOXGRAD_CHECK(is_floating_point(d), "{}: expected float32 or float64 operands, but got {} and {}",
-                op, a.dtype(), b.dtype());
+  VOXGRAD_CHECK(is_floating_point(d), "{}: expected float32 or float64 operands, but got {} and {}", op, a.dtype(),
+                b.dtype());
   // The conversion is differentiable, so each operand's gradient comes back in its own dtype.
   return {a.to(d), b.to(d)};
 }
@@ -68,17 +68,15 @@ std::pair<Tensor, Tensor> promote(const Tensor& a, const Tensor& b, const char* 
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
   auto [x, y] = promote(a, b, "add");
-  Tensor out = alpha == 1.0
-                   ? binary_kernel(x, y, "add", [](auto p, auto q) { return p + q; })
-                   : binary_kernel(x, y, "add", [alpha](auto p, auto q) {
-                       return p + static_cast<decltype(p)>(alpha) * q;
-                     });
-  record("AddBackward", x, y, out, {},
-         [sa = x.sizes(), sb = y.sizes(), alpha](const BackwardCtx& c) {
-           const Tensor& g = c.grad();
-           return two(c.needs_input_grad(0) ? g.sum_to_size(sa) : Tensor(),
-                      c.needs_input_grad(1) ? (alpha == 1.0 ? g : g * alpha).sum_to_size(sb) : Tensor());
-         });
+  Tensor out =
+      alpha == 1.0
+          ? binary_kernel(x, y, "add", [](auto p, auto q) { return p + q; })
+          : binary_kernel(x, y, "add", [alpha](auto p, auto q) { return p + static_cast<decltype(p)>(alpha) * q; });
+  record("AddBackward", x, y, out, {}, [sa = x.sizes(), sb = y.sizes(), alpha](const BackwardCtx& c) {
+    const Tensor& g = c.grad();
+    return two(c.needs_input_grad(0) ? g.sum_to_size(sa) : Tensor(),
+               c.needs_input_grad(1) ? (alpha == 1.0 ? g : g * alpha).sum_to_size(sb) : Tensor());
+  });
   return out;
 }
 
@@ -86,17 +84,15 @@ Tensor add(const Tensor& a, double value) { return add(a, scalar_like(a, value))
 
 Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
   auto [x, y] = promote(a, b, "sub");
-  Tensor out = alpha == 1.0
-                   ? binary_kernel(x, y, "sub", [](auto p, auto q) { return p - q; })
-                   : binary_kernel(x, y, "sub", [alpha](auto p, auto q) {
-                       return p - static_cast<decltype(p)>(alpha) * q;
-                     });
-  record("SubBackward", x, y, out, {},
-         [sa = x.sizes(), sb = y.sizes(), alpha](const BackwardCtx& c) {
-           const Tensor& g = c.grad();
-           return two(c.needs_input_grad(0) ? g.sum_to_size(sa) : Tensor(),
-                      c.needs_input_grad(1) ? (alpha == 1.0 ? -g : g * -alpha).sum_to_size(sb) : Tensor());
-         });
+  Tensor out =
+      alpha == 1.0
+          ? binary_kernel(x, y, "sub", [](auto p, auto q) { return p - q; })
+          : binary_kernel(x, y, "sub", [alpha](auto p, auto q) { return p - static_cast<decltype(p)>(alpha) * q; });
+  record("SubBackward", x, y, out, {}, [sa = x.sizes(), sb = y.sizes(), alpha](const BackwardCtx& c) {
+    const Tensor& g = c.grad();
+    return two(c.needs_input_grad(0) ? g.sum_to_size(sa) : Tensor(),
+               c.needs_input_grad(1) ? (alpha == 1.0 ? -g : g * -alpha).sum_to_size(sb) : Tensor());
+  });
   return out;
 }
 
@@ -152,13 +148,20 @@ Tensor pow(const Tensor& a, double e) {
   detail::check_defined(a, "pow");
   Tensor out;
   // PyTorch evaluates these exponents exactly this way; matching it keeps results bit-identical.
-  if (e == 2.0) out = unary_kernel(a, "pow", [](auto p) { return p * p; });
-  else if (e == 3.0) out = unary_kernel(a, "pow", [](auto p) { return p * p * p; });
-  else if (e == 0.5) out = unary_kernel(a, "pow", [](auto p) { return std::sqrt(p); });
-  else if (e == -0.5) out = unary_kernel(a, "pow", [](auto p) { return decltype(p)(1) / std::sqrt(p); });
-  else if (e == -1.0) out = unary_kernel(a, "pow", [](auto p) { return decltype(p)(1) / p; });
-  else if (e == -2.0) out = unary_kernel(a, "pow", [](auto p) { return decltype(p)(1) / (p * p); });
-  else out = unary_kernel(a, "pow", [e](auto p) { return std::pow(p, static_cast<decltype(p)>(e)); });
+  if (e == 2.0)
+    out = unary_kernel(a, "pow", [](auto p) { return p * p; });
+  else if (e == 3.0)
+    out = unary_kernel(a, "pow", [](auto p) { return p * p * p; });
+  else if (e == 0.5)
+    out = unary_kernel(a, "pow", [](auto p) { return std::sqrt(p); });
+  else if (e == -0.5)
+    out = unary_kernel(a, "pow", [](auto p) { return decltype(p)(1) / std::sqrt(p); });
+  else if (e == -1.0)
+    out = unary_kernel(a, "pow", [](auto p) { return decltype(p)(1) / p; });
+  else if (e == -2.0)
+    out = unary_kernel(a, "pow", [](auto p) { return decltype(p)(1) / (p * p); });
+  else
+    out = unary_kernel(a, "pow", [e](auto p) { return std::pow(p, static_cast<decltype(p)>(e)); });
   record("PowBackward", a, out, {save(a)}, [e](const BackwardCtx& c) {
     const Tensor& x = c.saved[0];
     if (e == 0.0) return std::vector<Tensor>{zeros_like(x)};
@@ -231,8 +234,7 @@ Tensor sign(const Tensor& a) {
     using T = decltype(p);
     return p > T(0) ? T(1) : (p < T(0) ? T(-1) : p * T(0));  // keeps NaN and signed zero
   });
-  record("SignBackward", a, out, {},
-         [](const BackwardCtx& c) { return std::vector<Tensor>{zeros_like(c.grad())}; });
+  record("SignBackward", a, out, {}, [](const BackwardCtx& c) { return std::vector<Tensor>{zeros_like(c.grad())}; });
   return out;
 }
 
@@ -265,9 +267,8 @@ Tensor relu_backward(const Tensor& grad, const Tensor& out) {
     using T = decltype(y);
     return y <= T(0) ? T(0) : g;
   });
-  record("ReluBackwardBackward", grad, r, {save(out)}, [](const BackwardCtx& c) {
-    return std::vector<Tensor>{relu_backward(c.grad(), c.saved[0])};
-  });
+  record("ReluBackwardBackward", grad, r, {save(out)},
+         [](const BackwardCtx& c) { return std::vector<Tensor>{relu_backward(c.grad(), c.saved[0])}; });
   return r;
 }
 
@@ -279,9 +280,8 @@ Tensor relu(const Tensor& a) {
     using T = decltype(p);
     return p > T(0) || std::isnan(p) ? p : T(0);
   });
-  record("ReluBackward", a, out, {save_output(out)}, [](const BackwardCtx& c) {
-    return std::vector<Tensor>{relu_backward(c.grad(), c.saved[0])};
-  });
+  record("ReluBackward", a, out, {save_output(out)},
+         [](const BackwardCtx& c) { return std::vector<Tensor>{relu_backward(c.grad(), c.saved[0])}; });
   return out;
 }
 
@@ -336,7 +336,7 @@ Tensor gelu(const Tensor& a, std::string_view approximate) {
   const bool tanh_form = approximate == "tanh";
   VOXGRAD_CHECK(tanh_form || approximate == "none", "gelu: approximate must be 'none' or 'tanh', but got '{}'",
                 approximate);
-  constexpr double kInvSqrt2 = 0.70710678118654752440;   // 1/√2
+  constexpr double kInvSqrt2 = 0.70710678118654752440;     // 1/√2
   constexpr double kSqrt2OverPi = 0.79788456080286535588;  // √(2/π)
   constexpr double kCubic = 0.044715;
   Tensor out = tanh_form ? unary_kernel(a, "gelu",
@@ -390,8 +390,7 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   // Named copies, not structured bindings: clang before 16 cannot capture those in the lambdas below.
   auto promoted = promote(a, b, "where");
   const Tensor x = std::move(std::get<0>(promoted)), y = std::move(std::get<1>(promoted));
-  const Shape shape = broadcast_shapes(broadcast_shapes(condition.sizes(), x.sizes(), "where"),
-                                       y.sizes(), "where");
+  const Shape shape = broadcast_shapes(broadcast_shapes(condition.sizes(), x.sizes(), "where"), y.sizes(), "where");
   Tensor out = empty(shape, x.dtype());
   detail::dispatch_floating(x.dtype(), "where", [&]<typename T>() {
     detail::dispatch_all(condition.dtype(), [&]<typename C>() {
@@ -405,32 +404,42 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
       const T* py = y.data_ptr<T>();
       it.parallel([&](const auto& off, std::int64_t n, const auto& st) {
         for (std::int64_t i = 0; i < n; ++i) {
-          po[off[0] + i * st[0]] = pc[off[1] + i * st[1]] != C(0) ? px[off[2] + i * st[2]]
-                                                                  : py[off[3] + i * st[3]];
+          po[off[0] + i * st[0]] = pc[off[1] + i * st[1]] != C(0) ? px[off[2] + i * st[2]] : py[off[3] + i * st[3]];
         }
       });
     });
   });
   const Tensor mask = condition.detach();
-  record("WhereBackward", x, y, out, {save(mask)},
-         [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
-           const Tensor& g = c.grad();
-           const Tensor& m = c.saved[0];
-           const Tensor zero = zeros({}, g.dtype());
-           return two(c.needs_input_grad(0) ? where(m, g, zero).sum_to_size(sa) : Tensor(),
-                      c.needs_input_grad(1) ? where(m, zero, g).sum_to_size(sb) : Tensor());
-         });
+  record("WhereBackward", x, y, out, {save(mask)}, [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
+    const Tensor& g = c.grad();
+    const Tensor& m = c.saved[0];
+    const Tensor zero = zeros({}, g.dtype());
+    return two(c.needs_input_grad(0) ? where(m, g, zero).sum_to_size(sa) : Tensor(),
+               c.needs_input_grad(1) ? where(m, zero, g).sum_to_size(sb) : Tensor());
+  });
   return out;
 }
 
 // --- comparisons --------------------------------------------------------------------------------
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare(a, b, "eq", [](auto p, auto q) { return p == q; }); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare(a, b, "ne", [](auto p, auto q) { return p != q; }); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare(a, b, "lt", [](auto p, auto q) { return p < q; }); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare(a, b, "le", [](auto p, auto q) { return p <= q; }); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare(a, b, "gt", [](auto p, auto q) { return p > q; }); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, "ge", [](auto p, auto q) { return p >= q; }); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "eq", [](auto p, auto q) { return p == q; });
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "ne", [](auto p, auto q) { return p != q; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "lt", [](auto p, auto q) { return p < q; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "le", [](auto p, auto q) { return p <= q; });
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "gt", [](auto p, auto q) { return p > q; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "ge", [](auto p, auto q) { return p >= q; });
+}
 Tensor eq(const Tensor& a, double v) { return eq(a, scalar_like(a, v)); }
 Tensor ne(const Tensor& a, double v) { return ne(a, scalar_like(a, v)); }
 Tensor lt(const Tensor& a, double v) { return lt(a, scalar_like(a, v)); }

@@ -23,13 +23,15 @@ constexpr std::int64_t kBlock = 256;
 }  // namespace
 
 template <typename T>
-void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
-          const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+          std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
   if (m <= 0 || n <= 0) return;
   MutMap<T> C(c, m, n, Eigen::OuterStride<>(ldc));
   if (k <= 0) {
-    if (beta == T(0)) C.setZero();
-    else C *= beta;
+    if (beta == T(0))
+      C.setZero();
+    else
+      C *= beta;
     return;
   }
   // A stored row-major as (m×k), or as (k×m) when transposed; likewise B.
@@ -43,16 +45,19 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
       C.noalias() += alpha * (opA * opB);
     }
   };
-  if (!trans_a && !trans_b) run(A, B);
-  else if (trans_a && !trans_b) run(A.transpose(), B);
-  else if (!trans_a && trans_b) run(A, B.transpose());
-  else run(A.transpose(), B.transpose());
+  if (!trans_a && !trans_b)
+    run(A, B);
+  else if (trans_a && !trans_b)
+    run(A.transpose(), B);
+  else if (!trans_a && trans_b)
+    run(A, B.transpose());
+  else
+    run(A.transpose(), B.transpose());
 }
 
 template <typename T>
-void gemm_parallel(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
-                   const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
-                   std::int64_t ldc) {
+void gemm_parallel(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                   std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
   if (m <= 0 || n <= 0) return;
   if (m * n * std::max<std::int64_t>(k, 1) < kParallelMacs || (m <= kBlock && n <= kBlock)) {
     gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -73,15 +78,13 @@ void gemm_parallel(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, s
   }
 }
 
-template void gemm<float>(bool, bool, std::int64_t, std::int64_t, std::int64_t, float, const float*,
-                          std::int64_t, const float*, std::int64_t, float, float*, std::int64_t);
-template void gemm<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double, const double*,
-                           std::int64_t, const double*, std::int64_t, double, double*, std::int64_t);
-template void gemm_parallel<float>(bool, bool, std::int64_t, std::int64_t, std::int64_t, float,
-                                   const float*, std::int64_t, const float*, std::int64_t, float,
-                                   float*, std::int64_t);
-template void gemm_parallel<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double,
-                                    const double*, std::int64_t, const double*, std::int64_t, double,
-                                    double*, std::int64_t);
+template void gemm<float>(bool, bool, std::int64_t, std::int64_t, std::int64_t, float, const float*, std::int64_t,
+                          const float*, std::int64_t, float, float*, std::int64_t);
+template void gemm<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double, const double*, std::int64_t,
+                           const double*, std::int64_t, double, double*, std::int64_t);
+template void gemm_parallel<float>(bool, bool, std::int64_t, std::int64_t, std::int64_t, float, const float*,
+                                   std::int64_t, const float*, std::int64_t, float, float*, std::int64_t);
+template void gemm_parallel<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double, const double*,
+                                    std::int64_t, const double*, std::int64_t, double, double*, std::int64_t);
 
 }  // namespace voxgrad

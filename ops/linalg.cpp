@@ -42,8 +42,8 @@ MatrixLayout layout_of(const Tensor& x) {
 }
 
 // C[i] = A[i] · B[i] for each batch entry, into a new contiguous tensor.
-Tensor batched_product(const Tensor& a, const Tensor& b, std::int64_t batch, std::int64_t m,
-                       std::int64_t k, std::int64_t n, Shape out_sizes) {
+Tensor batched_product(const Tensor& a, const Tensor& b, std::int64_t batch, std::int64_t m, std::int64_t k,
+                       std::int64_t n, Shape out_sizes) {
   Tensor out = empty(out_sizes, a.dtype());
   const MatrixLayout la = layout_of(a), lb = layout_of(b);
   detail::dispatch_floating(a.dtype(), "matmul", [&]<typename T>() {
@@ -52,8 +52,8 @@ Tensor batched_product(const Tensor& a, const Tensor& b, std::int64_t batch, std
     T* pc = out.data_ptr<T>();
     auto one = [&](std::int64_t i, bool parallel_inside) {
       auto* f = parallel_inside ? &gemm_parallel<T> : &gemm<T>;
-      f(la.trans, lb.trans, m, n, k, T(1), pa + i * la.batch_stride, la.ld, pb + i * lb.batch_stride,
-        lb.ld, T(0), pc + i * m * n, std::max<std::int64_t>(n, 1));
+      f(la.trans, lb.trans, m, n, k, T(1), pa + i * la.batch_stride, la.ld, pb + i * lb.batch_stride, lb.ld, T(0),
+        pc + i * m * n, std::max<std::int64_t>(n, 1));
     };
     if (batch == 1) {
       one(0, true);
@@ -73,17 +73,16 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   VOXGRAD_CHECK(x.dim() == 2 && y.dim() == 2, "mm: expected 2-D matrices, but got shapes {} and {}",
                 shape_str(x.sizes()), shape_str(y.sizes()));
   const std::int64_t m = x.sizes()[0], k = x.sizes()[1], n = y.sizes()[1];
-  VOXGRAD_CHECK(y.sizes()[0] == k, "mm: shapes {} and {} cannot be multiplied ({}x{} and {}x{})",
-                shape_str(x.sizes()), shape_str(y.sizes()), m, k, y.sizes()[0], n);
+  VOXGRAD_CHECK(y.sizes()[0] == k, "mm: shapes {} and {} cannot be multiplied ({}x{} and {}x{})", shape_str(x.sizes()),
+                shape_str(y.sizes()), m, k, y.sizes()[0], n);
   Tensor out = batched_product(x, y, 1, m, k, n, {m, n});
   const bool want_x = x.requires_grad(), want_y = y.requires_grad();
-  record("MmBackward", x, y, out, {save(want_y ? x : Tensor()), save(want_x ? y : Tensor())},
-         [](const BackwardCtx& c) {
-           std::vector<Tensor> g(2);
-           if (c.needs_input_grad(0)) g[0] = mm(c.grad(), c.saved[1].t());
-           if (c.needs_input_grad(1)) g[1] = mm(c.saved[0].t(), c.grad());
-           return g;
-         });
+  record("MmBackward", x, y, out, {save(want_y ? x : Tensor()), save(want_x ? y : Tensor())}, [](const BackwardCtx& c) {
+    std::vector<Tensor> g(2);
+    if (c.needs_input_grad(0)) g[0] = mm(c.grad(), c.saved[1].t());
+    if (c.needs_input_grad(1)) g[1] = mm(c.saved[0].t(), c.grad());
+    return g;
+  });
   return out;
 }
 
@@ -92,8 +91,8 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   VOXGRAD_CHECK(x.dim() == 3 && y.dim() == 3, "bmm: expected 3-D tensors, but got shapes {} and {}",
                 shape_str(x.sizes()), shape_str(y.sizes()));
   const std::int64_t batch = x.sizes()[0], m = x.sizes()[1], k = x.sizes()[2], n = y.sizes()[2];
-  VOXGRAD_CHECK(y.sizes()[0] == batch && y.sizes()[1] == k,
-                "bmm: shapes {} and {} cannot be multiplied", shape_str(x.sizes()), shape_str(y.sizes()));
+  VOXGRAD_CHECK(y.sizes()[0] == batch && y.sizes()[1] == k, "bmm: shapes {} and {} cannot be multiplied",
+                shape_str(x.sizes()), shape_str(y.sizes()));
   Tensor out = batched_product(x, y, batch, m, k, n, {batch, m, n});
   const bool want_x = x.requires_grad(), want_y = y.requires_grad();
   record("BmmBackward", x, y, out, {save(want_y ? x : Tensor()), save(want_x ? y : Tensor())},
@@ -110,13 +109,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   detail::check_defined(a, "matmul", "self");
   detail::check_defined(b, "matmul", "other");
   const std::int64_t da = a.dim(), db = b.dim();
-  VOXGRAD_CHECK(da >= 1 && db >= 1,
-                "matmul: both arguments need at least 1 dimension, but got shapes {} and {}",
+  VOXGRAD_CHECK(da >= 1 && db >= 1, "matmul: both arguments need at least 1 dimension, but got shapes {} and {}",
                 shape_str(a.sizes()), shape_str(b.sizes()));
   const std::int64_t ka = a.sizes()[da - 1];
   const std::int64_t kb = db == 1 ? b.sizes()[0] : b.sizes()[db - 2];
-  VOXGRAD_CHECK(ka == kb, "matmul: shapes {} and {} cannot be multiplied ({} != {})",
-                shape_str(a.sizes()), shape_str(b.sizes()), ka, kb);
+  VOXGRAD_CHECK(ka == kb, "matmul: shapes {} and {} cannot be multiplied ({} != {})", shape_str(a.sizes()),
+                shape_str(b.sizes()), ka, kb);
   if (da == 1 && db == 1) return mm(a.unsqueeze(0), b.unsqueeze(1)).reshape({});
   if (da == 2 && db == 1) return mm(a, b.unsqueeze(1)).squeeze(1);
   if (da == 1 && db == 2) return mm(a.unsqueeze(0), b).squeeze(0);

@@ -66,8 +66,7 @@ struct CompensatedSum {
 // from `init`, takes every reduced element with `step` in a fixed order, and partial results over
 // fixed chunks are merged in chunk order with `merge`: the result never depends on the thread count.
 template <typename T, typename Acc, typename Step, typename Merge, typename Finish>
-Tensor reduce(const Tensor& a, const std::vector<bool>& mask, Acc init, Step step, Merge merge,
-              Finish finish) {
+Tensor reduce(const Tensor& a, const std::vector<bool>& mask, Acc init, Step step, Merge merge, Finish finish) {
   Shape kept_sizes, kept_strides, red_sizes, red_strides;
   for (std::size_t d = 0; d < mask.size(); ++d) {
     (mask[d] ? red_sizes : kept_sizes).push_back(a.sizes()[d]);
@@ -120,13 +119,17 @@ Tensor reduce(const Tensor& a, const std::vector<bool>& mask, Acc init, Step ste
 Tensor sum_kernel(const Tensor& a, const std::vector<bool>& mask) {
   return detail::dispatch_floating(a.dtype(), "sum", [&]<typename T>() {
     if constexpr (std::is_same_v<T, float>) {
-      return reduce<T>(a, mask, 0.0, [](double& acc, T v) { acc += v; },
-                       [](double& acc, double p) { acc += p; },
-                       [](double acc) { return static_cast<T>(acc); });
+      return reduce<T>(
+          a, mask, 0.0, [](double& acc, T v) { acc += v; }, [](double& acc, double p) { acc += p; },
+          [](double acc) { return static_cast<T>(acc); });
     } else {
-      return reduce<T>(a, mask, CompensatedSum{}, [](CompensatedSum& acc, T v) { acc.add(v); },
-                       [](CompensatedSum& acc, const CompensatedSum& p) { acc.add(p.sum); acc.add(p.comp); },
-                       [](const CompensatedSum& acc) { return static_cast<T>(acc.value()); });
+      return reduce<T>(
+          a, mask, CompensatedSum{}, [](CompensatedSum& acc, T v) { acc.add(v); },
+          [](CompensatedSum& acc, const CompensatedSum& p) {
+            acc.add(p.sum);
+            acc.add(p.comp);
+          },
+          [](const CompensatedSum& acc) { return static_cast<T>(acc.value()); });
     }
   });
 }
@@ -138,8 +141,15 @@ Tensor extreme_kernel(const Tensor& a, const std::vector<bool>& mask, bool is_ma
       return std::isnan(cand) || (!std::isnan(best) && (is_max ? cand > best : cand < best));
     };
     const T init = is_max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
-    return reduce<T>(a, mask, init, [&](T& acc, T v) { if (better(v, acc)) acc = v; },
-                     [&](T& acc, T p) { if (better(p, acc)) acc = p; }, [](T acc) { return acc; });
+    return reduce<T>(
+        a, mask, init,
+        [&](T& acc, T v) {
+          if (better(v, acc)) acc = v;
+        },
+        [&](T& acc, T p) {
+          if (better(p, acc)) acc = p;
+        },
+        [](T acc) { return acc; });
   });
 }
 
@@ -151,14 +161,13 @@ Tensor extreme_all(const Tensor& a, bool is_max) {
                 "{}); use {}(dim) instead",
                 op, shape_str(a.sizes()), op);
   Tensor out = extreme_kernel(a, std::vector<bool>(a.dim(), true), is_max, op).reshape({});
-  record(is_max ? "MaxBackward" : "MinBackward", a, out, {save(a), save_output(out)},
-         [](const BackwardCtx& c) {
-           // The gradient is split evenly among all elements equal to the result; a NaN result
-           // matches the NaN elements (PyTorch's evenly_distribute_backward).
-           const Tensor &x = c.saved[0], &r = c.saved[1];
-           const Tensor mask = x.eq(r) + x.ne(x) * r.ne(r);
-           return std::vector<Tensor>{c.grad() * (mask / mask.sum())};
-         });
+  record(is_max ? "MaxBackward" : "MinBackward", a, out, {save(a), save_output(out)}, [](const BackwardCtx& c) {
+    // The gradient is split evenly among all elements equal to the result; a NaN result
+    // matches the NaN elements (PyTorch's evenly_distribute_backward).
+    const Tensor &x = c.saved[0], &r = c.saved[1];
+    const Tensor mask = x.eq(r) + x.ne(x) * r.ne(r);
+    return std::vector<Tensor>{c.grad() * (mask / mask.sum())};
+  });
   return out;
 }
 
@@ -168,8 +177,8 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& a, std::int64_t dim, bool k
   const std::int64_t nd = a.dim();
   const std::int64_t d = wrap_dim(dim, nd, op);
   const std::int64_t len = nd == 0 ? 1 : a.size(d);
-  VOXGRAD_CHECK(len > 0, "{}: expected reduction dim {} to have non-zero size (input shape {})", op,
-                d, shape_str(a.sizes()));
+  VOXGRAD_CHECK(len > 0, "{}: expected reduction dim {} to have non-zero size (input shape {})", op, d,
+                shape_str(a.sizes()));
   std::vector<bool> mask(static_cast<std::size_t>(nd), false);
   if (nd > 0) mask[d] = true;
   const Shape keep = keepdim_shape(a, mask);
@@ -231,11 +240,10 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& a, std::int64_t dim, bool k
     });
     return m;
   }();
-  record(is_max ? "MaxBackward" : "MinBackward", a, values, {save(onehot)},
-         [d, keepdim, nd](const BackwardCtx& c) {
-           const Tensor g = keepdim || nd == 0 ? c.grad() : c.grad().unsqueeze(d);
-           return std::vector<Tensor>{g * c.saved[0]};
-         });
+  record(is_max ? "MaxBackward" : "MinBackward", a, values, {save(onehot)}, [d, keepdim, nd](const BackwardCtx& c) {
+    const Tensor g = keepdim || nd == 0 ? c.grad() : c.grad().unsqueeze(d);
+    return std::vector<Tensor>{g * c.saved[0]};
+  });
   return {values, indices};
 }
 
@@ -268,8 +276,12 @@ Tensor mean(const Tensor& a) { return mean(a, {}, false); }
 
 Tensor max(const Tensor& a) { return extreme_all(a, true); }
 Tensor min(const Tensor& a) { return extreme_all(a, false); }
-std::tuple<Tensor, Tensor> max(const Tensor& a, std::int64_t dim, bool keepdim) { return extreme_dim(a, dim, keepdim, true); }
-std::tuple<Tensor, Tensor> min(const Tensor& a, std::int64_t dim, bool keepdim) { return extreme_dim(a, dim, keepdim, false); }
+std::tuple<Tensor, Tensor> max(const Tensor& a, std::int64_t dim, bool keepdim) {
+  return extreme_dim(a, dim, keepdim, true);
+}
+std::tuple<Tensor, Tensor> min(const Tensor& a, std::int64_t dim, bool keepdim) {
+  return extreme_dim(a, dim, keepdim, false);
+}
 
 Tensor var(const Tensor& a, IntArrayRef dims, std::int64_t correction, bool keepdim) {
   detail::check_defined(a, "var");
@@ -280,8 +292,7 @@ Tensor var(const Tensor& a, IntArrayRef dims, std::int64_t correction, bool keep
     if (mask[d]) count *= a.sizes()[d];
   }
   const Tensor centered = a - mean(a, dims, true);
-  return sum(centered * centered, dims, keepdim) /
-         static_cast<double>(std::max<std::int64_t>(0, count - correction));
+  return sum(centered * centered, dims, keepdim) / static_cast<double>(std::max<std::int64_t>(0, count - correction));
 }
 
 Tensor var(const Tensor& a) { return var(a, {}, 1, false); }
@@ -289,8 +300,8 @@ Tensor var(const Tensor& a) { return var(a, {}, 1, false); }
 Tensor sum_to_size(const Tensor& a, IntArrayRef sizes) {
   detail::check_defined(a, "sum_to_size");
   const Shape& s = a.sizes();
-  VOXGRAD_CHECK(sizes.size() <= s.size(), "sum_to_size: size {} is not expandable to size {}",
-                shape_str(sizes), shape_str(s));
+  VOXGRAD_CHECK(sizes.size() <= s.size(), "sum_to_size: size {} is not expandable to size {}", shape_str(sizes),
+                shape_str(s));
   const std::size_t lead = s.size() - sizes.size();
   Shape dims;
   for (std::size_t d = 0; d < s.size(); ++d) {
@@ -299,8 +310,8 @@ Tensor sum_to_size(const Tensor& a, IntArrayRef sizes) {
       continue;
     }
     const std::int64_t want = sizes[d - lead];
-    VOXGRAD_CHECK(want == s[d] || want == 1, "sum_to_size: size {} is not expandable to size {}",
-                  shape_str(sizes), shape_str(s));
+    VOXGRAD_CHECK(want == s[d] || want == 1, "sum_to_size: size {} is not expandable to size {}", shape_str(sizes),
+                  shape_str(s));
     if (want == 1 && s[d] != 1) dims.push_back(static_cast<std::int64_t>(d));
   }
   if (dims.empty()) return a;

@@ -29,15 +29,15 @@ void check_defined(const Tensor& t, const char* op, const char* arg) {
 }
 
 Tensor alias(const Tensor& t, Shape sizes, Shape strides, std::int64_t offset) {
-  return Tensor(std::make_shared<TensorImpl>(t.impl()->storage, std::move(sizes), std::move(strides),
-                                             offset, t.dtype()));
+  return Tensor(
+      std::make_shared<TensorImpl>(t.impl()->storage, std::move(sizes), std::move(strides), offset, t.dtype()));
 }
 
 void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
   const Shape& shape = dst.sizes();
   VOXGRAD_CHECK(broadcast_shapes(shape, src.sizes(), op) == shape,
-                "{}: source of shape {} cannot be broadcast to the destination's shape {}", op,
-                shape_str(src.sizes()), shape_str(shape));
+                "{}: source of shape {} cannot be broadcast to the destination's shape {}", op, shape_str(src.sizes()),
+                shape_str(shape));
   dispatch_all(dst.dtype(), [&]<typename D>() {
     dispatch_all(src.dtype(), [&]<typename S>() {
       const StridedShape<2> it(shape, {dst.strides(), broadcast_strides(src.sizes(), src.strides(), shape)});
@@ -60,9 +60,8 @@ namespace {
 
 void check_inplace(const Tensor& self, const Tensor* other, const char* name) {
   check_defined(self, name);
-  const bool grad_involved =
-      GradMode::is_enabled() &&
-      (self.requires_grad() || (other != nullptr && other->defined() && other->requires_grad()));
+  const bool grad_involved = GradMode::is_enabled() &&
+                             (self.requires_grad() || (other != nullptr && other->defined() && other->requires_grad()));
   VOXGRAD_CHECK(!grad_involved,
                 "{}: in-place operations are not recorded by autograd, and this one involves a "
                 "tensor that requires grad; use the out-of-place op, or make the update under "
@@ -83,12 +82,12 @@ void inplace_binary(Tensor& self, const Tensor& other, InplaceOp op, double alph
   check_defined(other, name, "other");
   const Shape& shape = self.sizes();
   VOXGRAD_CHECK(broadcast_shapes(shape, other.sizes(), name) == shape,
-                "{}: output with shape {} doesn't match the broadcast shape {}", name,
-                shape_str(shape), shape_str(broadcast_shapes(shape, other.sizes(), name)));
+                "{}: output with shape {} doesn't match the broadcast shape {}", name, shape_str(shape),
+                shape_str(broadcast_shapes(shape, other.sizes(), name)));
   // Reading from memory that this op also writes, in another layout, would race: copy it first.
   Tensor src = other;
-  const bool same_layout = other.storage_offset() == self.storage_offset() &&
-                           other.sizes() == self.sizes() && other.strides() == self.strides();
+  const bool same_layout = other.storage_offset() == self.storage_offset() && other.sizes() == self.sizes() &&
+                           other.strides() == self.strides();
   if (other.impl()->storage == self.impl()->storage && !same_layout) {
     NoGradGuard guard;
     src = other.clone();
@@ -110,11 +109,17 @@ void inplace_binary(Tensor& self, const Tensor& other, InplaceOp op, double alph
         const T* s = ps + off[1];
         switch (op) {
           case InplaceOp::Add:
-            if (alpha == 1.0) for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] += s[i * st[1]];
-            else for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] += a * s[i * st[1]];
+            if (alpha == 1.0)
+              for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] += s[i * st[1]];
+            else
+              for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] += a * s[i * st[1]];
             break;
-          case InplaceOp::Mul: for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] *= s[i * st[1]]; break;
-          case InplaceOp::Div: for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] /= s[i * st[1]]; break;
+          case InplaceOp::Mul:
+            for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] *= s[i * st[1]];
+            break;
+          case InplaceOp::Div:
+            for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] /= s[i * st[1]];
+            break;
           default: break;
         }
       });
@@ -133,16 +138,26 @@ void inplace_scalar(Tensor& self, InplaceOp op, double value, const char* name) 
       T* d = pd + off[0];
       const std::int64_t s = st[0];
       switch (op) {
-        case InplaceOp::Fill: for (std::int64_t i = 0; i < n; ++i) d[i * s] = v; break;
-        case InplaceOp::Add: for (std::int64_t i = 0; i < n; ++i) d[i * s] += v; break;
-        case InplaceOp::Mul: for (std::int64_t i = 0; i < n; ++i) d[i * s] *= v; break;
-        case InplaceOp::Div: for (std::int64_t i = 0; i < n; ++i) d[i * s] /= v; break;
+        case InplaceOp::Fill:
+          for (std::int64_t i = 0; i < n; ++i) d[i * s] = v;
+          break;
+        case InplaceOp::Add:
+          for (std::int64_t i = 0; i < n; ++i) d[i * s] += v;
+          break;
+        case InplaceOp::Mul:
+          for (std::int64_t i = 0; i < n; ++i) d[i * s] *= v;
+          break;
+        case InplaceOp::Div:
+          for (std::int64_t i = 0; i < n; ++i) d[i * s] /= v;
+          break;
         default: break;
       }
     });
   };
-  if (op == InplaceOp::Fill) dispatch_all(self.dtype(), run);
-  else dispatch_floating(self.dtype(), name, run);
+  if (op == InplaceOp::Fill)
+    dispatch_all(self.dtype(), run);
+  else
+    dispatch_floating(self.dtype(), name, run);
   self.impl()->storage->bump_version();
 }
 
@@ -159,9 +174,7 @@ Tensor make_view(const Tensor& a, Shape sizes, Shape strides, std::int64_t offse
 }
 
 BackwardFn reshape_back(Shape sizes) {
-  return [sizes = std::move(sizes)](const BackwardCtx& c) {
-    return std::vector<Tensor>{c.grad().reshape(sizes)};
-  };
+  return [sizes = std::move(sizes)](const BackwardCtx& c) { return std::vector<Tensor>{c.grad().reshape(sizes)}; };
 }
 
 // Resolves one -1 and checks the element count.
@@ -175,17 +188,15 @@ Shape infer_size(IntArrayRef sizes, std::int64_t numel, const char* op) {
       infer = i;
     } else {
       VOXGRAD_CHECK(out[i] >= 0, "{}: invalid shape dimension {}", op, out[i]);
-      VOXGRAD_CHECK(!__builtin_mul_overflow(known, out[i], &known), "{}: shape {} is too large", op,
-                    shape_str(sizes));
+      VOXGRAD_CHECK(!__builtin_mul_overflow(known, out[i], &known), "{}: shape {} is too large", op, shape_str(sizes));
     }
   }
   if (infer) {
-    VOXGRAD_CHECK(known != 0 && numel % known == 0, "{}: shape '{}' is invalid for input of size {}",
-                  op, shape_str(sizes), numel);
+    VOXGRAD_CHECK(known != 0 && numel % known == 0, "{}: shape '{}' is invalid for input of size {}", op,
+                  shape_str(sizes), numel);
     out[*infer] = numel / known;
   } else {
-    VOXGRAD_CHECK(known == numel, "{}: shape '{}' is invalid for input of size {}", op,
-                  shape_str(sizes), numel);
+    VOXGRAD_CHECK(known == numel, "{}: shape '{}' is invalid for input of size {}", op, shape_str(sizes), numel);
   }
   return out;
 }
@@ -279,8 +290,8 @@ Tensor permute(const Tensor& a, IntArrayRef dims) {
   detail::check_defined(a, "permute");
   const std::int64_t nd = a.dim();
   VOXGRAD_CHECK(static_cast<std::int64_t>(dims.size()) == nd,
-                "permute: number of dims don't match (got {} dims for a tensor of shape {})",
-                dims.size(), shape_str(a.sizes()));
+                "permute: number of dims don't match (got {} dims for a tensor of shape {})", dims.size(),
+                shape_str(a.sizes()));
   Shape sizes(nd), strides(nd), inverse(nd);
   std::vector<bool> seen(nd, false);
   for (std::int64_t i = 0; i < nd; ++i) {
@@ -308,8 +319,7 @@ Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) {
 
 Tensor t(const Tensor& a) {
   detail::check_defined(a, "t");
-  VOXGRAD_CHECK(a.dim() <= 2, "t: expects a tensor with <= 2 dimensions, but got shape {}",
-                shape_str(a.sizes()));
+  VOXGRAD_CHECK(a.dim() <= 2, "t: expects a tensor with <= 2 dimensions, but got shape {}", shape_str(a.sizes()));
   return a.dim() < 2 ? transpose(a, 0, 0) : transpose(a, 0, 1);
 }
 
@@ -342,14 +352,15 @@ Tensor unsqueeze(const Tensor& a, std::int64_t dim) {
   Shape sizes = a.sizes(), strides = a.strides();
   // Empty tensors may carry saturated strides: saturate here too rather than overflow.
   std::int64_t stride = 1;
-  if (d < nd && __builtin_mul_overflow(sizes[d], strides[d], &stride)) stride = std::numeric_limits<std::int64_t>::max();
+  if (d < nd && __builtin_mul_overflow(sizes[d], strides[d], &stride))
+    stride = std::numeric_limits<std::int64_t>::max();
   sizes.insert(sizes.begin() + d, 1);
   strides.insert(strides.begin() + d, stride);
   return make_view(a, sizes, strides, a.storage_offset(), "UnsqueezeBackward", reshape_back(a.sizes()));
 }
 
-Tensor slice(const Tensor& a, std::int64_t dim, std::optional<std::int64_t> start,
-             std::optional<std::int64_t> end, std::int64_t step) {
+Tensor slice(const Tensor& a, std::int64_t dim, std::optional<std::int64_t> start, std::optional<std::int64_t> end,
+             std::int64_t step) {
   detail::check_defined(a, "slice");
   const SliceBounds b = normalize_slice(a, dim, start, end, step, "slice");
   Shape sizes = a.sizes(), strides = a.strides();
@@ -369,12 +380,10 @@ Tensor narrow(const Tensor& a, std::int64_t dim, std::int64_t start, std::int64_
   const std::int64_t d = wrap_dim(dim, a.dim(), "narrow");
   const std::int64_t size = a.sizes()[d];
   VOXGRAD_CHECK(start >= -size && start <= size,
-                "narrow: start out of range (expected to be in range of [{}, {}], but got {})",
-                -size, size, start);
+                "narrow: start out of range (expected to be in range of [{}, {}], but got {})", -size, size, start);
   VOXGRAD_CHECK(length >= 0, "narrow: length must be non-negative, but got {}", length);
   const std::int64_t s = start < 0 ? start + size : start;
-  VOXGRAD_CHECK(s <= size - length, "narrow: start ({}) + length ({}) exceeds dimension size ({})",
-                s, length, size);
+  VOXGRAD_CHECK(s <= size - length, "narrow: start ({}) + length ({}) exceeds dimension size ({})", s, length, size);
   return slice(a, d, s, s + length, 1);
 }
 
@@ -383,9 +392,8 @@ Tensor select(const Tensor& a, std::int64_t dim, std::int64_t index) {
   VOXGRAD_CHECK(a.dim() > 0, "select: cannot be applied to a 0-dim tensor");
   const std::int64_t d = wrap_dim(dim, a.dim(), "select");
   const std::int64_t size = a.sizes()[d];
-  VOXGRAD_CHECK(index >= -size && index < size,
-                "select: index {} out of range for tensor of size {} at dimension {}", index,
-                shape_str(a.sizes()), d);
+  VOXGRAD_CHECK(index >= -size && index < size, "select: index {} out of range for tensor of size {} at dimension {}",
+                index, shape_str(a.sizes()), d);
   const std::int64_t i = index < 0 ? index + size : index;
   Shape sizes = a.sizes(), strides = a.strides();
   sizes.erase(sizes.begin() + d);
@@ -478,8 +486,7 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   DType dtype = tensors[0].defined() ? tensors[0].dtype() : kFloat32;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     VOXGRAD_CHECK(tensors[i].defined(), "cat: tensor {} in the list is undefined", i);
-    VOXGRAD_CHECK(tensors[i].dim() > 0,
-                  "cat: zero-dimensional tensor (at position {}) cannot be concatenated", i);
+    VOXGRAD_CHECK(tensors[i].dim() > 0, "cat: zero-dimensional tensor (at position {}) cannot be concatenated", i);
     dtype = promote_types(dtype, tensors[i].dtype());
   }
   const Tensor& first = tensors[0];
@@ -490,8 +497,8 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& t = tensors[i];
     VOXGRAD_CHECK(t.dim() == first.dim(),
-                  "cat: tensors must have the same number of dimensions: got {} and {} (tensor {})",
-                  first.dim(), t.dim(), i);
+                  "cat: tensors must have the same number of dimensions: got {} and {} (tensor {})", first.dim(),
+                  t.dim(), i);
     for (std::int64_t k = 0; k < t.dim(); ++k) {
       VOXGRAD_CHECK(k == d || t.sizes()[k] == first.sizes()[k],
                     "cat: sizes of tensors must match except in dimension {}. Expected size {} but "

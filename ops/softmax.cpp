@@ -66,9 +66,12 @@ Tensor softmax_impl(const Tensor& input, std::int64_t dim, const char* op) {
   const Tensor x = input.contiguous();
   std::int64_t outer = 1, n = 1, inner = 1;
   for (std::int64_t k = 0; k < x.dim(); ++k) {
-    if (k < d) outer *= x.size(k);
-    else if (k == d) n = x.size(k);
-    else inner *= x.size(k);
+    if (k < d)
+      outer *= x.size(k);
+    else if (k == d)
+      n = x.size(k);
+    else
+      inner *= x.size(k);
   }
   Tensor out = empty(x.sizes(), x.dtype());
   if (x.numel() > 0) {

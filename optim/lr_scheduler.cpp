@@ -32,8 +32,10 @@ std::vector<double> tensor_vector(const Tensor& t) {
 std::map<std::string, Tensor> index_dict(const nn::StateDict& dict, std::vector<std::string>& problems) {
   std::map<std::string, Tensor> m;
   for (const auto& [k, v] : dict) {
-    if (!v.defined()) problems.push_back(fmt::format("\"{}\" is an undefined tensor", k));
-    else if (!m.emplace(k, v).second) problems.push_back(fmt::format("duplicate key \"{}\"", k));
+    if (!v.defined())
+      problems.push_back(fmt::format("\"{}\" is an undefined tensor", k));
+    else if (!m.emplace(k, v).second)
+      problems.push_back(fmt::format("duplicate key \"{}\"", k));
   }
   return m;
 }
@@ -56,8 +58,8 @@ std::optional<double> take_scalar(std::map<std::string, Tensor>& m, const std::s
 }
 
 // Takes a 1-D entry of `n` values from `m`, or records a problem.
-std::optional<std::vector<double>> take_vector(std::map<std::string, Tensor>& m, const std::string& key,
-                                               std::size_t n, std::vector<std::string>& problems) {
+std::optional<std::vector<double>> take_vector(std::map<std::string, Tensor>& m, const std::string& key, std::size_t n,
+                                               std::vector<std::string>& problems) {
   const auto it = m.find(key);
   if (it == m.end()) {
     problems.push_back(fmt::format("missing key \"{}\"", key));
@@ -66,8 +68,8 @@ std::optional<std::vector<double>> take_vector(std::map<std::string, Tensor>& m,
   const Tensor t = it->second;
   m.erase(it);
   if (t.dim() != 1 || static_cast<std::size_t>(t.numel()) != n) {
-    problems.push_back(fmt::format("\"{}\" must have shape [{}] (one value per parameter group), but has shape {}",
-                                   key, n, shape_str(t.sizes())));
+    problems.push_back(fmt::format("\"{}\" must have shape [{}] (one value per parameter group), but has shape {}", key,
+                                   n, shape_str(t.sizes())));
     return std::nullopt;
   }
   return tensor_vector(t);
@@ -164,8 +166,10 @@ std::vector<std::pair<std::string, double>> StepLR::hyper_parameters() const {
 }
 
 void StepLR::set_hyper_parameter(const std::string& name, double value) {
-  if (name == "step_size") step_size_ = std::max<std::int64_t>(1, as_count(value));
-  else if (name == "gamma") gamma_ = value;
+  if (name == "step_size")
+    step_size_ = std::max<std::int64_t>(1, as_count(value));
+  else if (name == "gamma")
+    gamma_ = value;
 }
 
 // =================================================================================================
@@ -202,8 +206,10 @@ std::vector<std::pair<std::string, double>> CosineAnnealingLR::hyper_parameters(
 }
 
 void CosineAnnealingLR::set_hyper_parameter(const std::string& name, double value) {
-  if (name == "T_max") t_max_ = std::max<std::int64_t>(1, as_count(value));
-  else if (name == "eta_min") eta_min_ = value;
+  if (name == "T_max")
+    t_max_ = std::max<std::int64_t>(1, as_count(value));
+  else if (name == "eta_min")
+    eta_min_ = value;
 }
 
 // =================================================================================================

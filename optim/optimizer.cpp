@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <optional>
-#include <string_view>
 #include <map>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <typeinfo>
 
 #include "voxgrad/autograd/grad_mode.h"
@@ -84,13 +84,13 @@ void Optimizer::add_param_group(const OptimizerParamGroup& group) {
     const Tensor& p = group.params()[i];
     VOXGRAD_CHECK(p.defined(), "{}: parameter {} of parameter group {} is an undefined tensor", n, i, g);
     VOXGRAD_CHECK(is_floating_point(p.dtype()),
-                  "{}: can only optimize float32 or float64 tensors, but parameter {} of parameter group {} is {}",
-                  n, i, g, p.dtype());
+                  "{}: can only optimize float32 or float64 tensors, but parameter {} of parameter group {} is {}", n,
+                  i, g, p.dtype());
     VOXGRAD_CHECK(p.is_leaf(), "{}: can't optimize a non-leaf Tensor (parameter {} of parameter group {})", n, i, g);
     VOXGRAD_CHECK(!existing.count(p.impl().get()),
                   "{}: some parameters appear in more than one parameter group (parameter {} of group {})", n, i, g);
-    VOXGRAD_CHECK(in_group.insert(p.impl().get()).second,
-                  "{}: parameter group {} contains parameter {} twice", n, g, i);
+    VOXGRAD_CHECK(in_group.insert(p.impl().get()).second, "{}: parameter group {} contains parameter {} twice", n, g,
+                  i);
   }
   OptimizerParamGroup added(group.params());
   if (group.has_options()) {
@@ -231,7 +231,8 @@ void Optimizer::load_state_dict(const nn::StateDict& state_dict) {
       Tensor copy;
       if (sname == "step") {
         if (value.numel() != 1 || value.dim() != 0) {
-          problems.push_back(fmt::format("\"{}\" must be a 0-d tensor, but has shape {}", key, shape_str(value.sizes())));
+          problems.push_back(
+              fmt::format("\"{}\" must be a 0-d tensor, but has shape {}", key, shape_str(value.sizes())));
           continue;
         }
         copy = value.detach().to(kFloat64).clone();
@@ -269,9 +270,9 @@ void Optimizer::load_state_dict(const nn::StateDict& state_dict) {
       bool known = false;
       for (const auto& [hp_name, unused] : new_options[g]->hyper_parameters()) known = known || hp_name == hp;
       if (!known || value.numel() != 1) {
-        problems.push_back(known ? fmt::format("\"{}\" must hold one value, but has shape {}", key,
-                                               shape_str(value.sizes()))
-                                 : fmt::format("unexpected key \"{}\"", key));
+        problems.push_back(
+            known ? fmt::format("\"{}\" must hold one value, but has shape {}", key, shape_str(value.sizes()))
+                  : fmt::format("unexpected key \"{}\"", key));
         continue;
       }
       new_options[g]->set_hyper_parameter(hp, value.to(kFloat64).item<double>());

@@ -58,8 +58,7 @@ class OptimizerParamGroup {
   OptimizerParamGroup(std::vector<Tensor> params);  // NOLINT(google-explicit-constructor)
   /// A group with its own options (of the optimizer's options type, e.g. AdamOptions for Adam).
   template <class O>
-    requires std::derived_from<O, OptimizerOptions>
-  OptimizerParamGroup(std::vector<Tensor> params, const O& options)
+  requires std::derived_from<O, OptimizerOptions> OptimizerParamGroup(std::vector<Tensor> params, const O& options)
       : params_(std::move(params)), options_(options.clone()) {}
   /// Deep copy (the options are cloned).
   OptimizerParamGroup(const OptimizerParamGroup& other);

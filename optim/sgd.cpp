@@ -16,13 +16,20 @@ std::vector<std::pair<std::string, double>> SGDOptions::hyper_parameters() const
 }
 
 void SGDOptions::set_hyper_parameter(const std::string& name, double value) {
-  if (name == "lr") lr_ = value;
-  else if (name == "momentum") momentum_ = value;
-  else if (name == "dampening") dampening_ = value;
-  else if (name == "weight_decay") weight_decay_ = value;
-  else if (name == "nesterov") nesterov_ = value != 0.0;
-  else if (name == "maximize") maximize_ = value != 0.0;
-  else throw Error(fmt::format("SGDOptions: unknown hyper-parameter \"{}\"", name));
+  if (name == "lr")
+    lr_ = value;
+  else if (name == "momentum")
+    momentum_ = value;
+  else if (name == "dampening")
+    dampening_ = value;
+  else if (name == "weight_decay")
+    weight_decay_ = value;
+  else if (name == "nesterov")
+    nesterov_ = value != 0.0;
+  else if (name == "maximize")
+    maximize_ = value != 0.0;
+  else
+    throw Error(fmt::format("SGDOptions: unknown hyper-parameter \"{}\"", name));
 }
 
 SGD::SGD(std::vector<Tensor> params, const SGDOptions& defaults)

@@ -58,10 +58,10 @@ inline void expect_bitwise_equal(const Tensor& a, const Tensor& b, const std::st
       ++count;
     }
   }
-  const std::vector<double> va = values(ca.flatten().narrow(0, first, 1)), vb = values(cb.flatten().narrow(0, first, 1));
-  ADD_FAILURE() << what << ": " << count << " of " << n << " elements differ bitwise (shape "
-                << shape_str(ca.sizes()) << "); the first at flat index " << first << ": "
-                << fmt::format("{:.17g} vs {:.17g}", va[0], vb[0]);
+  const std::vector<double> va = values(ca.flatten().narrow(0, first, 1)),
+                            vb = values(cb.flatten().narrow(0, first, 1));
+  ADD_FAILURE() << what << ": " << count << " of " << n << " elements differ bitwise (shape " << shape_str(ca.sizes())
+                << "); the first at flat index " << first << ": " << fmt::format("{:.17g} vs {:.17g}", va[0], vb[0]);
 }
 
 /// The whole content of a file as bytes ("" if it cannot be read).
@@ -102,15 +102,14 @@ inline void expect_gradgradcheck(const autograd::SingleOutputFn& fn, const std::
 }  // namespace voxgrad::testing
 
 /// Expects `stmt` to throw voxgrad::Error whose message contains `substr`.
-#define EXPECT_ERROR_CONTAINS(stmt, substr)                                                  \
-  do {                                                                                       \
-    try {                                                                                    \
-      stmt;                                                                                  \
-      ADD_FAILURE() << "expected voxgrad::Error containing \"" << (substr) << "\"";          \
-    } catch (const ::voxgrad::Error& e) {                                                    \
-      EXPECT_NE(std::string(e.what()).find(substr), std::string::npos)                       \
-          << "message was: " << e.what();                                                    \
-    }                                                                                        \
+#define EXPECT_ERROR_CONTAINS(stmt, substr)                                                            \
+  do {                                                                                                 \
+    try {                                                                                              \
+      stmt;                                                                                            \
+      ADD_FAILURE() << "expected voxgrad::Error containing \"" << (substr) << "\"";                    \
+    } catch (const ::voxgrad::Error& e) {                                                              \
+      EXPECT_NE(std::string(e.what()).find(substr), std::string::npos) << "message was: " << e.what(); \
+    }                                                                                                  \
   } while (false)
 
 /// Expects `stmt` to throw voxgrad::Error whose message is exactly `text`.

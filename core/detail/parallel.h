@@ -143,11 +143,8 @@ void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, F&& 
 #ifdef VOXGRAD_TSAN_LOOPS
   // As oneTBB's auto partitioner: pieces of about `grain` or more, a few per thread.
   const std::int64_t n = end - begin, g = std::max<std::int64_t>(grain, 1);
-  const std::int64_t pieces =
-      std::min<std::int64_t>((n + g - 1) / g, 8 * std::int64_t{std::max(1, get_num_threads())});
-  TsanPool::get().run(pieces, [&](std::int64_t p) {
-    f(begin + n * p / pieces, begin + n * (p + 1) / pieces);
-  });
+  const std::int64_t pieces = std::min<std::int64_t>((n + g - 1) / g, 8 * std::int64_t{std::max(1, get_num_threads())});
+  TsanPool::get().run(pieces, [&](std::int64_t p) { f(begin + n * p / pieces, begin + n * (p + 1) / pieces); });
 #else
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(begin, end, std::max<std::int64_t>(grain, 1)),
                     [&](const tbb::blocked_range<std::int64_t>& r) { f(r.begin(), r.end()); });
@@ -168,10 +165,9 @@ void parallel_chunks(std::int64_t n, std::int64_t chunk, F&& f) {
 #ifdef VOXGRAD_TSAN_LOOPS
   TsanPool::get().run(chunks, body);
 #else
-  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, chunks, 1),
-                    [&](const tbb::blocked_range<std::int64_t>& r) {
-                      for (std::int64_t c = r.begin(); c < r.end(); ++c) body(c);
-                    });
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, chunks, 1), [&](const tbb::blocked_range<std::int64_t>& r) {
+    for (std::int64_t c = r.begin(); c < r.end(); ++c) body(c);
+  });
 #endif
 }
 

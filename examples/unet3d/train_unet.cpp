@@ -20,16 +20,16 @@
 //    refused;
 //  - loss.csv is rewritten on resume with only the rows of the completed epochs, so rows from an
 //    interrupted epoch never appear twice.
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <map>
-#include <sstream>
-#include <string>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <unistd.h>
+#include <map>
+#include <sstream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -67,8 +67,8 @@ void progress(int epoch, int epochs, std::int64_t step, std::int64_t steps, doub
   const int filled = static_cast<int>(kWidth * step / steps);
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.resize(kWidth, '.');
-  std::cout << fmt::format("\repoch {}/{} [{}] {:3d}/{}  loss {:.5f}  {:.2f} steps/s", epoch, epochs, bar, step,
-                           steps, loss, rate)
+  std::cout << fmt::format("\repoch {}/{} [{}] {:3d}/{}  loss {:.5f}  {:.2f} steps/s", epoch, epochs, bar, step, steps,
+                           loss, rate)
             << std::flush;
 }
 
@@ -81,8 +81,8 @@ Validation validate(unet3d::UNet3d& model, const Config& cfg) {
   model.eval();
   double loss = 0, noisy = 0, denoised = 0;
   for (std::int64_t i = 0; i < cfg.val_volumes; ++i) {
-    const unet3d::Sample s = unet3d::make_batch(kValidationStream + cfg.seed, static_cast<std::uint64_t>(i), 1,
-                                                cfg.size, cfg.noise);
+    const unet3d::Sample s =
+        unet3d::make_batch(kValidationStream + cfg.seed, static_cast<std::uint64_t>(i), 1, cfg.size, cfg.noise);
     const Tensor out = model.forward(s.noisy);
     loss += nn::functional::mse_loss(out, s.clean).item<double>();
     noisy += unet3d::psnr(s.noisy, s.clean);
@@ -114,8 +114,8 @@ std::uint64_t epoch_seed(std::uint64_t seed, int epoch) {
 }
 
 // Everything a resumed run needs, in one file: model.<name>, optimizer.<key>, epoch, best_val_loss.
-void save_resume_state(const std::string& path, const unet3d::UNet3d& model, const optim::Adam& optimizer,
-                       int epoch, double best_loss, const Config& cfg) {
+void save_resume_state(const std::string& path, const unet3d::UNet3d& model, const optim::Adam& optimizer, int epoch,
+                       double best_loss, const Config& cfg) {
   nn::StateDict state;
   for (auto& [name, t] : model.state_dict()) state.emplace_back("model." + name, t);
   for (auto& [name, t] : optimizer.state_dict()) state.emplace_back("optimizer." + name, t);
@@ -140,9 +140,10 @@ ResumeState load_resume_state(const std::string& dir, unet3d::UNet3d& model, opt
     const auto it = ckpt.metadata.find(key);
     const std::string saved = it == ckpt.metadata.end() ? "(missing)" : it->second;
     if (saved != value) {
-      throw Error(fmt::format("--resume: '{}' was trained with {} = {}, but this run has {} = {}; resume with the "
-                              "same options (only --epochs, --threads and --out may change)",
-                              path, key, saved, key, value));
+      throw Error(
+          fmt::format("--resume: '{}' was trained with {} = {}, but this run has {} = {}; resume with the "
+                      "same options (only --epochs, --threads and --out may change)",
+                      path, key, saved, key, value));
     }
   }
   nn::StateDict model_state, optimizer_state;
@@ -212,7 +213,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Train a 3-D U-Net denoiser on procedurally generated volumes"};
   app.add_option("--epochs", cfg.epochs, "Training epochs")->check(CLI::PositiveNumber);
   app.add_option("--batch-size", cfg.batch_size, "Volumes per step")->check(CLI::PositiveNumber);
-  app.add_option("--size", cfg.size, "Edge length of the cubic volumes (any size, odd included)")->check(CLI::Range(4, 256));
+  app.add_option("--size", cfg.size, "Edge length of the cubic volumes (any size, odd included)")
+      ->check(CLI::Range(4, 256));
   app.add_option("--channels", cfg.channels, "Channels of the first U-Net level")->check(CLI::PositiveNumber);
   app.add_option("--lr", cfg.lr, "Adam learning rate")->check(CLI::PositiveNumber);
   app.add_option("--threads", cfg.threads, "Worker threads")->check(CLI::PositiveNumber);
@@ -244,8 +246,8 @@ int main(int argc, char** argv) {
     }
     std::cout << "resumed from " << cfg.resume << " after epoch " << first_epoch - 1 << "\n";
   }
-  std::cout << fmt::format("U-Net with {} parameters, volumes {}^3, batch {}, {} threads\n",
-                           model->num_parameters(), cfg.size, cfg.batch_size, cfg.threads);
+  std::cout << fmt::format("U-Net with {} parameters, volumes {}^3, batch {}, {} threads\n", model->num_parameters(),
+                           cfg.size, cfg.batch_size, cfg.threads);
 
   const Validation before = validate(*model, cfg);
   std::cout << fmt::format("held-out PSNR of the noisy input: {:.2f} dB\n", before.psnr_noisy);
@@ -281,8 +283,8 @@ int main(int argc, char** argv) {
       csv << fmt::format("{},{},{:.6f},,,\n", epoch, step, l);
     }
     const Validation v = validate(*model, cfg);
-    std::cout << fmt::format("  | val loss {:.5f}  PSNR {:.2f} dB -> {:.2f} dB ({:+.2f} dB)\n", v.loss,
-                             v.psnr_noisy, v.psnr_denoised, v.psnr_denoised - v.psnr_noisy);
+    std::cout << fmt::format("  | val loss {:.5f}  PSNR {:.2f} dB -> {:.2f} dB ({:+.2f} dB)\n", v.loss, v.psnr_noisy,
+                             v.psnr_denoised, v.psnr_denoised - v.psnr_noisy);
     csv << fmt::format("{},{},,{:.6f},{:.4f},{:.4f}\n", epoch, cfg.steps_per_epoch, v.loss, v.psnr_noisy,
                        v.psnr_denoised);
     csv.flush();

@@ -47,11 +47,14 @@ class UNet3d : public nn::Module {
     enc1 = register_module("enc1", std::make_shared<ConvBlock>(1, b));
     down1 = register_module("down1", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(b, 2 * b, 3).stride(2).padding(1)));
     enc2 = register_module("enc2", std::make_shared<ConvBlock>(2 * b, 2 * b));
-    down2 = register_module("down2", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2 * b, 4 * b, 3).stride(2).padding(1)));
+    down2 =
+        register_module("down2", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2 * b, 4 * b, 3).stride(2).padding(1)));
     bottleneck = register_module("bottleneck", std::make_shared<ConvBlock>(4 * b, 4 * b));
-    up2 = register_module("up2", std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(4 * b, 2 * b, 3).stride(2).padding(1)));
+    up2 = register_module(
+        "up2", std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(4 * b, 2 * b, 3).stride(2).padding(1)));
     dec2 = register_module("dec2", std::make_shared<ConvBlock>(4 * b, 2 * b));
-    up1 = register_module("up1", std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2 * b, b, 3).stride(2).padding(1)));
+    up1 = register_module(
+        "up1", std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2 * b, b, 3).stride(2).padding(1)));
     dec1 = register_module("dec1", std::make_shared<ConvBlock>(2 * b, b));
     head = register_module("head", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(b, 1, 1)));
   }

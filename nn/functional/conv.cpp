@@ -46,14 +46,13 @@ std::string dims_str(const std::array<std::int64_t, D>& d) {
 // Ranks, groups and channels, checked on the D-dim shapes so that messages show what the caller
 // passed (the 3-D op checks the rest, and checks all of it again).
 template <std::size_t D>
-void check_shapes(const char* op, const Tensor& input, const Tensor& weight, std::int64_t groups,
-                  bool transposed) {
+void check_shapes(const char* op, const Tensor& input, const Tensor& weight, std::int64_t groups, bool transposed) {
   VOXGRAD_CHECK(input.defined(), "{}: argument 'input' is an undefined tensor", op);
   VOXGRAD_CHECK(weight.defined(), "{}: argument 'weight' is an undefined tensor", op);
   const auto rank = static_cast<std::int64_t>(D);
   VOXGRAD_CHECK(input.dim() == rank + 1 || input.dim() == rank + 2,
-                "Expected {}D (unbatched) or {}D (batched) input to {}, but got input of size: {}", rank + 1,
-                rank + 2, op, shape_str(input.sizes()));
+                "Expected {}D (unbatched) or {}D (batched) input to {}, but got input of size: {}", rank + 1, rank + 2,
+                op, shape_str(input.sizes()));
   VOXGRAD_CHECK(weight.dim() == rank + 2, "{}: expected a {}-D weight, but got weight of size {}", op, rank + 2,
                 shape_str(weight.sizes()));
   for (std::int64_t d = 2; d < weight.dim(); ++d) {
@@ -134,8 +133,8 @@ Tensor conv_nd(const Tensor& input, const Tensor& weight, const ConvFuncOptions<
     bool fits = true;
     for (std::size_t i = 0; i < D; ++i) {
       const auto dim = static_cast<std::int64_t>(i);
-      VOXGRAD_CHECK(options.padding().values()[i] >= 0, "{}: negative padding is not supported (got padding={})",
-                    op, options.padding().str());
+      VOXGRAD_CHECK(options.padding().values()[i] >= 0, "{}: negative padding is not supported (got padding={})", op,
+                    options.padding().str());
       VOXGRAD_CHECK(options.dilation()[i] > 0, "{}: dilation should be greater than zero (got dilation={})", op,
                     options.dilation().str());
       padded[i] = checked_add(input.size(spatial_start + dim), checked_mul(2, options.padding().values()[i], op), op);
@@ -156,9 +155,9 @@ Tensor conv_transpose_nd(const Tensor& input, const Tensor& weight, const ConvTr
   const char* op = kConvTransposeNames[D];
   check_shapes<D>(op, input, weight, options.groups(), /*transposed=*/true);
   const std::int64_t spatial_start = input.dim() - static_cast<std::int64_t>(D);
-  const Tensor y = ::voxgrad::conv_transpose3d(lift_tensor(input, D, spatial_start), lift_tensor(weight, D, 2), options.bias(),
-                                    lift(options.stride(), 1), lift(options.padding(), 0),
-                                    lift(options.output_padding(), 0), options.groups(), lift(options.dilation(), 1));
+  const Tensor y = ::voxgrad::conv_transpose3d(
+      lift_tensor(input, D, spatial_start), lift_tensor(weight, D, 2), options.bias(), lift(options.stride(), 1),
+      lift(options.padding(), 0), lift(options.output_padding(), 0), options.groups(), lift(options.dilation(), 1));
   return drop_tensor(y, D, spatial_start);
 }
 
@@ -186,15 +185,14 @@ Tensor conv_transpose3d(const Tensor& input, const Tensor& weight, const ConvTra
 
 template <std::size_t D>
 ExpandingArray<D> conv_transpose_output_padding(IntArrayRef input_sizes, IntArrayRef output_size,
-                                                const ExpandingArray<D>& kernel_size,
-                                                const ExpandingArray<D>& stride, const ExpandingArray<D>& padding,
-                                                const ExpandingArray<D>& dilation) {
+                                                const ExpandingArray<D>& kernel_size, const ExpandingArray<D>& stride,
+                                                const ExpandingArray<D>& padding, const ExpandingArray<D>& dilation) {
   const char* op = kConvTransposeNames[D];
   const auto rank = static_cast<std::int64_t>(D);
   const auto in_dim = static_cast<std::int64_t>(input_sizes.size());
   VOXGRAD_CHECK(in_dim == rank + 1 || in_dim == rank + 2,
-                "Expected {}D (unbatched) or {}D (batched) input to {}, but got input of size: {}", rank + 1,
-                rank + 2, op, shape_str(input_sizes));
+                "Expected {}D (unbatched) or {}D (batched) input to {}, but got input of size: {}", rank + 1, rank + 2,
+                op, shape_str(input_sizes));
   // A full shape carries batch and channel entries first; only the spatial sizes matter (the
   // channel entry is often the encoder input's, not this layer's output channels).
   const auto out_len = static_cast<std::int64_t>(output_size.size());
@@ -207,10 +205,8 @@ ExpandingArray<D> conv_transpose_output_padding(IntArrayRef input_sizes, IntArra
   Shape min_sizes(D), max_sizes(D);
   for (std::size_t i = 0; i < D; ++i) {
     VOXGRAD_CHECK(stride[i] > 0, "{}: non-positive stride is not supported (got stride={})", op, stride.str());
-    VOXGRAD_CHECK(dilation[i] > 0, "{}: dilation should be greater than zero (got dilation={})", op,
-                  dilation.str());
-    VOXGRAD_CHECK(kernel_size[i] > 0, "{}: kernel size must be positive (got kernel_size={})", op,
-                  kernel_size.str());
+    VOXGRAD_CHECK(dilation[i] > 0, "{}: dilation should be greater than zero (got dilation={})", op, dilation.str());
+    VOXGRAD_CHECK(kernel_size[i] > 0, "{}: kernel size must be positive (got kernel_size={})", op, kernel_size.str());
     VOXGRAD_CHECK(padding[i] >= 0, "{}: negative padding is not supported (got padding={})", op, padding.str());
     // min = (in − 1)·s − 2p + d·(k − 1) + 1; output_padding adds 0 .. s − 1 to it.
     std::int64_t m = checked_mul(in_spatial[i] - 1, stride[i], op);
@@ -230,13 +226,13 @@ ExpandingArray<D> conv_transpose_output_padding(IntArrayRef input_sizes, IntArra
 }
 
 template ExpandingArray<1> conv_transpose_output_padding<1>(IntArrayRef, IntArrayRef, const ExpandingArray<1>&,
-                                                           const ExpandingArray<1>&, const ExpandingArray<1>&,
-                                                           const ExpandingArray<1>&);
+                                                            const ExpandingArray<1>&, const ExpandingArray<1>&,
+                                                            const ExpandingArray<1>&);
 template ExpandingArray<2> conv_transpose_output_padding<2>(IntArrayRef, IntArrayRef, const ExpandingArray<2>&,
-                                                           const ExpandingArray<2>&, const ExpandingArray<2>&,
-                                                           const ExpandingArray<2>&);
+                                                            const ExpandingArray<2>&, const ExpandingArray<2>&,
+                                                            const ExpandingArray<2>&);
 template ExpandingArray<3> conv_transpose_output_padding<3>(IntArrayRef, IntArrayRef, const ExpandingArray<3>&,
-                                                           const ExpandingArray<3>&, const ExpandingArray<3>&,
-                                                           const ExpandingArray<3>&);
+                                                            const ExpandingArray<3>&, const ExpandingArray<3>&,
+                                                            const ExpandingArray<3>&);
 
 }  // namespace voxgrad::nn::functional

@@ -133,8 +133,8 @@ Tensor conv_transpose3d(const Tensor& input, const Tensor& weight, const ConvTra
 /// range from [...] to [...] (for an input of [...])". Call as conv_transpose_output_padding<3>(...).
 template <std::size_t D>
 ExpandingArray<D> conv_transpose_output_padding(IntArrayRef input_sizes, IntArrayRef output_size,
-                                                const ExpandingArray<D>& kernel_size,
-                                                const ExpandingArray<D>& stride, const ExpandingArray<D>& padding,
+                                                const ExpandingArray<D>& kernel_size, const ExpandingArray<D>& stride,
+                                                const ExpandingArray<D>& padding,
                                                 const ExpandingArray<D>& dilation = 1);
 
 }  // namespace functional

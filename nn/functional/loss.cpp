@@ -116,12 +116,12 @@ Tensor place_class(const Tensor& grad, const Tensor& t, std::int64_t classes, st
 
 // What nll_loss and cross_entropy share for class-index targets.
 struct ClassTargets {
-  Tensor x3;          // input as (N, C, S)
-  Tensor t2;          // target as (N, S), contiguous int64
-  Shape out_shape;    // target's shape (the shape of reduction kNone)
+  Tensor x3;        // input as (N, C, S)
+  Tensor t2;        // target as (N, S), contiguous int64
+  Shape out_shape;  // target's shape (the shape of reduction kNone)
   std::int64_t classes = 0;
-  Tensor weight_t;    // (N, S): weight[t] (1 without weights), 0 where ignored; input dtype, constant
-  Tensor ignored;     // (N, S): 1 where t == ignore_index, else 0; input dtype
+  Tensor weight_t;  // (N, S): weight[t] (1 without weights), 0 where ignored; input dtype, constant
+  Tensor ignored;   // (N, S): 1 where t == ignore_index, else 0; input dtype
 };
 
 ClassTargets check_class_targets(const Tensor& input, const Tensor& target, const Tensor& weight,
@@ -138,8 +138,10 @@ ClassTargets check_class_targets(const Tensor& input, const Tensor& target, cons
   ClassTargets ct;
   std::int64_t n = 1, s = 1;
   if (input.dim() == 1) {
-    VOXGRAD_CHECK(target.dim() == 0, "{}: expected a 0-d target for a 1-d input of {} classes, but got target of "
-                  "shape {}", op, input.size(0), shape_str(target.sizes()));
+    VOXGRAD_CHECK(target.dim() == 0,
+                  "{}: expected a 0-d target for a 1-d input of {} classes, but got target of "
+                  "shape {}",
+                  op, input.size(0), shape_str(target.sizes()));
     ct.classes = input.size(0);
   } else {
     n = input.size(0);
@@ -163,7 +165,8 @@ ClassTargets check_class_targets(const Tensor& input, const Tensor& target, cons
   if (weight.defined()) {
     VOXGRAD_CHECK(weight.dim() == 1 && weight.numel() == ct.classes,
                   "{}: weight tensor should be defined either for all {} classes or no classes but got weight tensor "
-                  "of shape: {}", op, ct.classes, shape_str(weight.sizes()));
+                  "of shape: {}",
+                  op, ct.classes, shape_str(weight.sizes()));
     VOXGRAD_CHECK(is_floating_point(weight.dtype()), "{}: weight must be floating point, but is {}", op,
                   weight.dtype());
     w = weight.detach().to(kFloat64).contiguous();
@@ -294,7 +297,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
     const Tensor& w = options.weight();
     VOXGRAD_CHECK(w.dim() == 1 && w.numel() == classes,
                   "{}: weight tensor should be defined either for all {} classes or no classes but got weight tensor "
-                  "of shape: {}", op, classes, shape_str(w.sizes()));
+                  "of shape: {}",
+                  op, classes, shape_str(w.sizes()));
     Shape s(static_cast<std::size_t>(input.dim()), 1);
     s[static_cast<std::size_t>(class_dim)] = classes;
     return w.detach().to(like.dtype()).reshape(s);

@@ -25,7 +25,9 @@ GELU::GELU(const GELUOptions& options) : options_(options) {
                 "GELU: approximate must be 'none' or 'tanh', but got '{}'", options_.approximate());
 }
 
-Tensor GELU::forward(const Tensor& input) { return F::gelu(input, F::GELUFuncOptions().approximate(options_.approximate())); }
+Tensor GELU::forward(const Tensor& input) {
+  return F::gelu(input, F::GELUFuncOptions().approximate(options_.approximate()));
+}
 
 std::string GELU::extra_repr() const { return fmt::format("approximate='{}'", options_.approximate()); }
 

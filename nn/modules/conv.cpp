@@ -21,17 +21,16 @@ void check_common(const std::string& name, std::int64_t in_channels, std::int64_
                 "{}: in_channels and out_channels must be positive (got in_channels={}, out_channels={})", name,
                 in_channels, out_channels);
   VOXGRAD_CHECK(groups > 0, "{}: groups must be a positive integer (got groups={})", name, groups);
-  VOXGRAD_CHECK(in_channels % groups == 0, "{}: in_channels must be divisible by groups (got in_channels={}, groups={})",
-                name, in_channels, groups);
+  VOXGRAD_CHECK(in_channels % groups == 0,
+                "{}: in_channels must be divisible by groups (got in_channels={}, groups={})", name, in_channels,
+                groups);
   VOXGRAD_CHECK(out_channels % groups == 0,
                 "{}: out_channels must be divisible by groups (got out_channels={}, groups={})", name, out_channels,
                 groups);
   for (std::size_t i = 0; i < D; ++i) {
-    VOXGRAD_CHECK(kernel_size[i] > 0, "{}: kernel_size must be positive (got kernel_size={})", name,
-                  kernel_size.str());
+    VOXGRAD_CHECK(kernel_size[i] > 0, "{}: kernel_size must be positive (got kernel_size={})", name, kernel_size.str());
     VOXGRAD_CHECK(stride[i] > 0, "{}: non-positive stride is not supported (got stride={})", name, stride.str());
-    VOXGRAD_CHECK(dilation[i] > 0, "{}: dilation should be greater than zero (got dilation={})", name,
-                  dilation.str());
+    VOXGRAD_CHECK(dilation[i] > 0, "{}: dilation should be greater than zero (got dilation={})", name, dilation.str());
   }
 }
 
@@ -80,16 +79,22 @@ Tensor pad_nd(const Tensor& input, const std::array<std::int64_t, 2 * D>& pads, 
 
 template <std::size_t D>
 Tensor conv_fn(const Tensor& x, const Tensor& w, const F::ConvFuncOptions<D>& o) {
-  if constexpr (D == 1) return F::conv1d(x, w, o);
-  else if constexpr (D == 2) return F::conv2d(x, w, o);
-  else return F::conv3d(x, w, o);
+  if constexpr (D == 1)
+    return F::conv1d(x, w, o);
+  else if constexpr (D == 2)
+    return F::conv2d(x, w, o);
+  else
+    return F::conv3d(x, w, o);
 }
 
 template <std::size_t D>
 Tensor conv_transpose_fn(const Tensor& x, const Tensor& w, const F::ConvTransposeFuncOptions<D>& o) {
-  if constexpr (D == 1) return F::conv_transpose1d(x, w, o);
-  else if constexpr (D == 2) return F::conv_transpose2d(x, w, o);
-  else return F::conv_transpose3d(x, w, o);
+  if constexpr (D == 1)
+    return F::conv_transpose1d(x, w, o);
+  else if constexpr (D == 2)
+    return F::conv_transpose2d(x, w, o);
+  else
+    return F::conv_transpose3d(x, w, o);
 }
 
 }  // namespace
@@ -119,8 +124,8 @@ ConvNd<D>::ConvNd(const ConvOptions<D>& options) : options_(options) {
 template <std::size_t D>
 void ConvNd<D>::reset() {
   const ConvOptions<D>& o = options_;
-  weight = register_parameter("weight", voxgrad::empty(weight_shape<D>(o.out_channels(), o.in_channels() / o.groups(),
-                                                              o.kernel_size())));
+  weight = register_parameter(
+      "weight", voxgrad::empty(weight_shape<D>(o.out_channels(), o.in_channels() / o.groups(), o.kernel_size())));
   bias = o.bias() ? register_parameter("bias", voxgrad::empty({o.out_channels()})) : Tensor();
   reset_parameters();
 }
@@ -174,19 +179,16 @@ std::string ConvNd<D>::extra_repr() const {
 // =================================================================================================
 
 template <std::size_t D>
-ConvTransposeNd<D>::ConvTransposeNd(const ConvTransposeOptions<D>& options)
-    : options_(options) {
+ConvTransposeNd<D>::ConvTransposeNd(const ConvTransposeOptions<D>& options) : options_(options) {
   const std::string n = fmt::format("ConvTranspose{}d", D);
   const ConvTransposeOptions<D>& o = options_;
-  VOXGRAD_CHECK(o.padding_mode() == kZeros,
-                "Only \"zeros\" padding mode is supported for {} (got padding_mode={})", n,
+  VOXGRAD_CHECK(o.padding_mode() == kZeros, "Only \"zeros\" padding mode is supported for {} (got padding_mode={})", n,
                 padding_mode_name(o.padding_mode()));
   check_common<D>(n, o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(), o.dilation(), o.groups());
   for (std::size_t i = 0; i < D; ++i) {
-    VOXGRAD_CHECK(o.padding()[i] >= 0, "{}: negative padding is not supported (got padding={})", n,
-                  o.padding().str());
-    VOXGRAD_CHECK(o.output_padding()[i] >= 0, "{}: negative output_padding is not supported (got output_padding={})",
-                  n, o.output_padding().str());
+    VOXGRAD_CHECK(o.padding()[i] >= 0, "{}: negative padding is not supported (got padding={})", n, o.padding().str());
+    VOXGRAD_CHECK(o.output_padding()[i] >= 0, "{}: negative output_padding is not supported (got output_padding={})", n,
+                  o.output_padding().str());
     VOXGRAD_CHECK(o.output_padding()[i] < o.stride()[i] || o.output_padding()[i] < o.dilation()[i],
                   "{}: output padding must be smaller than either stride or dilation, but got output_padding={}, "
                   "stride={}, dilation={}",
@@ -198,8 +200,8 @@ ConvTransposeNd<D>::ConvTransposeNd(const ConvTransposeOptions<D>& options)
 template <std::size_t D>
 void ConvTransposeNd<D>::reset() {
   const ConvTransposeOptions<D>& o = options_;
-  weight = register_parameter("weight", voxgrad::empty(weight_shape<D>(o.in_channels(), o.out_channels() / o.groups(),
-                                                              o.kernel_size())));
+  weight = register_parameter(
+      "weight", voxgrad::empty(weight_shape<D>(o.in_channels(), o.out_channels() / o.groups(), o.kernel_size())));
   bias = o.bias() ? register_parameter("bias", voxgrad::empty({o.out_channels()})) : Tensor();
   reset_parameters();
 }

@@ -45,7 +45,8 @@ std::string Linear::extra_repr() const {
 Tensor Identity::forward(const Tensor& input) { return input; }
 
 Tensor Flatten::forward(const Tensor& input) {
-  return functional::flatten(input, functional::FlattenFuncOptions().start_dim(options_.start_dim()).end_dim(options_.end_dim()));
+  return functional::flatten(
+      input, functional::FlattenFuncOptions().start_dim(options_.start_dim()).end_dim(options_.end_dim()));
 }
 
 std::string Flatten::extra_repr() const {

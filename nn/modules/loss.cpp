@@ -26,7 +26,8 @@ BCEWithLogitsLoss::BCEWithLogitsLoss(const BCEWithLogitsLossOptions& options) : 
 
 void BCEWithLogitsLoss::reset() {
   weight = options_.weight().defined() ? register_buffer("weight", options_.weight().detach().clone()) : Tensor();
-  pos_weight = options_.pos_weight().defined() ? register_buffer("pos_weight", options_.pos_weight().detach().clone()) : Tensor();
+  pos_weight = options_.pos_weight().defined() ? register_buffer("pos_weight", options_.pos_weight().detach().clone())
+                                               : Tensor();
 }
 
 Tensor BCEWithLogitsLoss::forward(const Tensor& input, const Tensor& target) {

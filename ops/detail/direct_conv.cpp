@@ -34,10 +34,10 @@ bool set_direct_conv_enabled(bool enabled) { return g_direct_enabled.exchange(en
 namespace {
 
 constexpr int kLanes = 16;
-constexpr int kMR = 8;    // forward: output channels per register tile
-constexpr int kNV = 3;    // forward: 16-position vectors per register tile
-constexpr int kMC = 8;    // weight gradient: output channels per register tile
-constexpr int kNK = 3;    // weight gradient: (input channel, tap) pairs per register tile
+constexpr int kMR = 8;       // forward: output channels per register tile
+constexpr int kNV = 3;       // forward: 16-position vectors per register tile
+constexpr int kMC = 8;       // weight gradient: output channels per register tile
+constexpr int kNK = 3;       // weight gradient: (input channel, tap) pairs per register tile
 constexpr int kBlock = 256;  // weight gradient: vectors per position block (its dY rows stay in L2;
                              // 64 and 128 measured 1-3% slower on C1-C4)
 
@@ -84,7 +84,8 @@ std::vector<std::int64_t> pair_offsets(const DirectConv& c, const Layout& L) {
   const std::int64_t cin_g = c.Cin / c.groups, KT = static_cast<std::int64_t>(taps.size());
   std::vector<std::int64_t> off(static_cast<std::size_t>(cin_g * KT));
   for (std::int64_t ci = 0; ci < cin_g; ++ci) {
-    for (std::int64_t t = 0; t < KT; ++t) off[static_cast<std::size_t>(ci * KT + t)] = ci * L.channel + taps[static_cast<std::size_t>(t)];
+    for (std::int64_t t = 0; t < KT; ++t)
+      off[static_cast<std::size_t>(ci * KT + t)] = ci * L.channel + taps[static_cast<std::size_t>(t)];
   }
   return off;
 }
@@ -113,7 +114,8 @@ __mmask16 first_lanes(std::int64_t n) {
 
 // One padded row of phase-split stride 1: d[q] = src[q − a] for q in [lo, hi), 0 elsewhere in
 // [0, Wq). Masked loads never touch src outside [lo − a, hi − a).
-void pad_row_unit_stride(const float* src, float* d, std::int64_t a, std::int64_t lo, std::int64_t hi, std::int64_t Wq) {
+void pad_row_unit_stride(const float* src, float* d, std::int64_t a, std::int64_t lo, std::int64_t hi,
+                         std::int64_t Wq) {
   for (std::int64_t q = 0; q < Wq; q += kLanes) {
     const __mmask16 row = first_lanes(Wq - q);
     const auto valid = static_cast<__mmask16>(row & first_lanes(hi - q) & ~first_lanes(lo - q));
@@ -203,7 +205,6 @@ const float* padded_sample(const float* x, float* xp, const DirectConv& c, const
   pad_sample(x, xp, c, L, n);
   return xp;
 }
-
 
 // Output positions as 16-lane vectors: rows (md, mh) of `width` positions, ceil(width / 16)
 // vectors each. A row's first input and output sit at md·x_d + mh·x_h and md·y_d + mh·y_h.
@@ -297,8 +298,8 @@ void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, co
   }
 }
 
-using ForwardTile = void (*)(const float*, const Span*, int, const std::int64_t*, const float* const*,
-                             const __mmask16*, float* const*, std::int64_t, const float*);
+using ForwardTile = void (*)(const float*, const Span*, int, const std::int64_t*, const float* const*, const __mmask16*,
+                             float* const*, std::int64_t, const float*);
 
 // Tiles of MR ≤ kMR channels × NV vectors: NV ≤ kNV, or up to kNVWide when MR ≤ 2 (few output
 // channels: more positions per tile keep enough independent sums in flight).
@@ -371,8 +372,8 @@ int tile_spans(const TapRows& t, const std::int64_t* rd, const std::int64_t* rh,
 // yg (channel stride Vo), every block of kMR output channels; with `rows`, only the tap rows the
 // vectors read inside the input.
 void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
-                     std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K,
-                     const std::int64_t* koff, const float* bias_g, const TapRows* rows = nullptr) {
+                     std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K, const std::int64_t* koff,
+                     const float* bias_g, const TapRows* rows = nullptr) {
   std::int64_t xo[kNVWide], yo[kNVWide], rd[kNVWide], rh[kNVWide];
   __mmask16 mk[kNVWide];
   vec.get(v0, nv, xo, yo, mk, rd, rh);
@@ -450,7 +451,6 @@ constexpr std::array<std::array<WeightTile, kMC>, kNK> weight_table(std::index_s
 // weight_tiles[nk − 1][mc − 1]
 const std::array<std::array<WeightTile, kMC>, kNK> weight_tiles = weight_table(std::make_index_sequence<kNK>{});
 
-
 // ---- transposed convolution by output phases -----------------------------------------------------
 //
 // Along one dim, output o of a transposed convolution sums x[i]·w[k] over o + p = i·s + k·d. The
@@ -497,7 +497,8 @@ void read_range(const std::vector<DimClass>& classes, std::int64_t& lo, std::int
 template <int MR>
 void pair_tile(const float* __restrict we, std::int64_t Ke, const std::int64_t* __restrict ke,
                const float* __restrict wo, std::int64_t Ko, const std::int64_t* __restrict ko, const float* xb,
-               __mmask16 me, __mmask16 mo, float* yb, std::int64_t ys, __mmask16 st0, __mmask16 st1, const float* bias) {
+               __mmask16 me, __mmask16 mo, float* yb, std::int64_t ys, __mmask16 st0, __mmask16 st1,
+               const float* bias) {
   __m512 ae[MR], ao[MR];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) ae[i] = ao[i] = bias != nullptr ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps();
@@ -633,11 +634,10 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
     return static_cast<double>(outside) / static_cast<double>(out * k);
   };
   // (Runs shorter than 8 pairs cost more in loop overhead than the padding they skip.)
-  const bool skip_padding =
-      rows.per >= 8 && c.out[0] <= 4096 && c.out[1] <= 4096 && KD * KH <= kMaxSpans &&
-      padding_share(c.out[0], KD, c.stride[0], c.padding[0], c.dilation[0], c.vol[0]) +
-              padding_share(c.out[1], KH, c.stride[1], c.padding[1], c.dilation[1], c.vol[1]) >=
-          0.05;
+  const bool skip_padding = rows.per >= 8 && c.out[0] <= 4096 && c.out[1] <= 4096 && KD * KH <= kMaxSpans &&
+                            padding_share(c.out[0], KD, c.stride[0], c.padding[0], c.dilation[0], c.vol[0]) +
+                                    padding_share(c.out[1], KH, c.stride[1], c.padding[1], c.dilation[1], c.vol[1]) >=
+                                0.05;
   const RowVectors vec = conv_vectors(c, L);
   const std::int64_t tv = tile_vectors(cout_g), tiles = (vec.count + tv - 1) / tv;
   Workspace xp(reads_in_place(c, L) ? 1 : c.Cin * L.channel);
@@ -691,7 +691,6 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
     });
   }
 }
-
 
 namespace {
 
@@ -780,8 +779,8 @@ void direct_conv_transpose3d(const float* x, const float* w, const float* bias, 
           for (std::size_t a = 0; a < A.taps.size(); ++a) {
             for (std::size_t b = 0; b < B.taps.size(); ++b) {
               for (std::size_t e = 0; e < C.taps.size(); ++e) {
-                t.koff.push_back(ci * L.channel + (A.shifts[a] - pl.lo[0]) * L.plane + (B.shifts[b] - pl.lo[1]) * L.row +
-                                 (C.shifts[e] - pl.lo[2]));
+                t.koff.push_back(ci * L.channel + (A.shifts[a] - pl.lo[0]) * L.plane +
+                                 (B.shifts[b] - pl.lo[1]) * L.row + (C.shifts[e] - pl.lo[2]));
               }
             }
           }

@@ -84,8 +84,7 @@ struct StridedShape {
   /// for_range over everything, in parallel chunks.
   template <typename F>
   void parallel(F&& f) const {
-    parallel_for(0, numel, kElementwiseGrain,
-                 [&](std::int64_t b, std::int64_t e) { for_range(b, e, f); });
+    parallel_for(0, numel, kElementwiseGrain, [&](std::int64_t b, std::int64_t e) { for_range(b, e, f); });
   }
 };
 

@@ -10,8 +10,8 @@ namespace {
 
 // First output index o with o·s + offset >= 0, and one past the last with o·s + offset < size:
 // the outputs of one line that read inside the volume along one dim.
-inline void valid_range(std::int64_t size, std::int64_t out, std::int64_t s, std::int64_t offset,
-                        std::int64_t& lo, std::int64_t& hi) {
+inline void valid_range(std::int64_t size, std::int64_t out, std::int64_t s, std::int64_t offset, std::int64_t& lo,
+                        std::int64_t& hi) {
   // Ceiling divisions written so that they cannot overflow for strides near INT64_MAX.
   lo = offset >= 0 ? 0 : (-offset - 1) / s + 1;
   hi = size - offset <= 0 ? 0 : (size - offset - 1) / s + 1;
@@ -165,9 +165,9 @@ void col2im3d(const T* col, const VolGeometry& g, std::int64_t col_begin, std::i
 
 template void im2col3d<float>(const float*, const VolGeometry&, std::int64_t, std::int64_t, float*);
 template void im2col3d<double>(const double*, const VolGeometry&, std::int64_t, std::int64_t, double*);
-template void col2im3d<float>(const float*, const VolGeometry&, std::int64_t, std::int64_t, float*,
-                              std::int64_t, std::int64_t);
-template void col2im3d<double>(const double*, const VolGeometry&, std::int64_t, std::int64_t, double*,
-                               std::int64_t, std::int64_t);
+template void col2im3d<float>(const float*, const VolGeometry&, std::int64_t, std::int64_t, float*, std::int64_t,
+                              std::int64_t);
+template void col2im3d<double>(const double*, const VolGeometry&, std::int64_t, std::int64_t, double*, std::int64_t,
+                               std::int64_t);
 
 }  // namespace voxgrad::detail

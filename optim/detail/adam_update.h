@@ -31,8 +31,9 @@ void adam_update(Tensor& param, ParamState& state, const AdamHyper& h);
 /// The hyper-parameters of AdamOptions or AdamWOptions (same fields, different defaults).
 template <class Options>
 AdamHyper adam_hyper(const Options& o, bool decoupled) {
-  return {o.lr(), std::get<0>(o.betas()), std::get<1>(o.betas()), o.eps(), o.weight_decay(), o.amsgrad(),
-          o.maximize(), decoupled};
+  return {
+      o.lr(),   std::get<0>(o.betas()), std::get<1>(o.betas()), o.eps(), o.weight_decay(), o.amsgrad(), o.maximize(),
+      decoupled};
 }
 
 /// The named values an Adam-family optimizer's state_dict stores per group.
@@ -50,14 +51,22 @@ std::vector<std::pair<std::string, double>> adam_hyper_parameters(const Options&
 /// Sets one of adam_hyper_parameters() by name; throws naming `Options` for an unknown name.
 template <class Options>
 void set_adam_hyper_parameter(Options& o, const std::string& name, double value) {
-  if (name == "lr") o.lr() = value;
-  else if (name == "betas.0") std::get<0>(o.betas()) = value;
-  else if (name == "betas.1") std::get<1>(o.betas()) = value;
-  else if (name == "eps") o.eps() = value;
-  else if (name == "weight_decay") o.weight_decay() = value;
-  else if (name == "amsgrad") o.amsgrad() = value != 0.0;
-  else if (name == "maximize") o.maximize() = value != 0.0;
-  else throw Error(fmt::format("{}: unknown hyper-parameter \"{}\"", o.name(), name));
+  if (name == "lr")
+    o.lr() = value;
+  else if (name == "betas.0")
+    std::get<0>(o.betas()) = value;
+  else if (name == "betas.1")
+    std::get<1>(o.betas()) = value;
+  else if (name == "eps")
+    o.eps() = value;
+  else if (name == "weight_decay")
+    o.weight_decay() = value;
+  else if (name == "amsgrad")
+    o.amsgrad() = value != 0.0;
+  else if (name == "maximize")
+    o.maximize() = value != 0.0;
+  else
+    throw Error(fmt::format("{}: unknown hyper-parameter \"{}\"", o.name(), name));
 }
 
 }  // namespace voxgrad::optim::detail

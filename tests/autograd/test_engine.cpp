@@ -143,8 +143,7 @@ TEST(Engine, SeveralRootsEachTakeTheirOwnGradient) {
 
 TEST(Engine, ANumberOfGradientsThatDoesNotMatchTheRootsIsAnError) {
   Tensor x = leaf({1.0});
-  EXPECT_ERROR_CONTAINS(autograd::backward({x * 2.0, x * 3.0}, {constant({1.0})}),
-                        "got 2 tensors but 1 gradients");
+  EXPECT_ERROR_CONTAINS(autograd::backward({x * 2.0, x * 3.0}, {constant({1.0})}), "got 2 tensors but 1 gradients");
 }
 
 TEST(Engine, BackwardWorksUnderNoGradGuard) {
@@ -602,11 +601,9 @@ TEST(HigherOrder, SecondDerivativeOfCubeIsSixX) {
   Tensor x = leaf({1.0, 2.0, -0.5});
   Tensor g = autograd::grad({x.pow(3.0).sum()}, {x}, {}, std::nullopt, true)[0];
   expect_values(g, {3}, {3.0, 12.0, 0.75});
-  expect_values(second_derivative(x, [](const Tensor& t) { return t.pow(3.0); }), {3},
-                {6.0, 12.0, -3.0});
+  expect_values(second_derivative(x, [](const Tensor& t) { return t.pow(3.0); }), {3}, {6.0, 12.0, -3.0});
   // The same through x*x*x, where three paths contribute.
-  expect_values(second_derivative(x, [](const Tensor& t) { return t * t * t; }), {3},
-                {6.0, 12.0, -3.0});
+  expect_values(second_derivative(x, [](const Tensor& t) { return t * t * t; }), {3}, {6.0, 12.0, -3.0});
 }
 
 TEST(HigherOrder, SecondDerivativeOfExpIsExp) {
@@ -621,8 +618,8 @@ TEST(HigherOrder, SecondDerivativeOfTanhMatchesTheFormula) {
   std::vector<double> expected;
   for (double v : xs) expected.push_back(-2.0 * std::tanh(v) * (1.0 - std::tanh(v) * std::tanh(v)));
   Tensor x = tensor(xs, kFloat64).requires_grad_();
-  expect_close(second_derivative(x, [](const Tensor& t) { return t.tanh(); }), tensor(expected, kFloat64),
-               1e-14, 1e-12);
+  expect_close(second_derivative(x, [](const Tensor& t) { return t.tanh(); }), tensor(expected, kFloat64), 1e-14,
+               1e-12);
 }
 
 TEST(HigherOrder, SecondDerivativeOfSigmoidMatchesTheFormula) {
@@ -634,8 +631,8 @@ TEST(HigherOrder, SecondDerivativeOfSigmoidMatchesTheFormula) {
     expected.push_back(s * (1.0 - s) * (1.0 - 2.0 * s));
   }
   Tensor x = tensor(xs, kFloat64).requires_grad_();
-  expect_close(second_derivative(x, [](const Tensor& t) { return t.sigmoid(); }), tensor(expected, kFloat64),
-               1e-14, 1e-12);
+  expect_close(second_derivative(x, [](const Tensor& t) { return t.sigmoid(); }), tensor(expected, kFloat64), 1e-14,
+               1e-12);
 }
 
 TEST(HigherOrder, MixedPartialOfProductIsOne) {

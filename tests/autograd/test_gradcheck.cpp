@@ -14,8 +14,8 @@ namespace voxgrad {
 namespace {
 
 using autograd::BackwardCtx;
-using autograd::GradcheckOptions;
 using autograd::gradcheck;
+using autograd::GradcheckOptions;
 using autograd::gradgradcheck;
 
 /// A float64 leaf of the given shape with reproducible values in [-1, 1).
@@ -52,15 +52,14 @@ Tensor custom_mul_exp(const Tensor& a, const Tensor& b) {
   }
   // Save the inputs, not the detached e^b: backward recomputes e^b from b so that its own graph
   // (create_graph) reaches b and second derivatives come out right.
-  autograd::record("MulExpBackward", a, b, out, {autograd::save(a), autograd::save(b)},
-                   [](const BackwardCtx& c) {
-                     const Tensor& av = c.saved[0];
-                     const Tensor ev = c.saved[1].exp();
-                     std::vector<Tensor> g(2);
-                     if (c.needs_input_grad(0)) g[0] = c.grad() * ev;       // d/da = e^b
-                     if (c.needs_input_grad(1)) g[1] = c.grad() * av * ev;  // d/db = a e^b
-                     return g;
-                   });
+  autograd::record("MulExpBackward", a, b, out, {autograd::save(a), autograd::save(b)}, [](const BackwardCtx& c) {
+    const Tensor& av = c.saved[0];
+    const Tensor ev = c.saved[1].exp();
+    std::vector<Tensor> g(2);
+    if (c.needs_input_grad(0)) g[0] = c.grad() * ev;       // d/da = e^b
+    if (c.needs_input_grad(1)) g[1] = c.grad() * av * ev;  // d/db = a e^b
+    return g;
+  });
   return out;
 }
 
@@ -72,9 +71,8 @@ Tensor square_with_detached_backward(const Tensor& x) {
     NoGradGuard guard;
     out = x * x;
   }
-  autograd::record("DetachedSquareBackward", x, out, {autograd::save(x)}, [](const BackwardCtx& c) {
-    return std::vector<Tensor>{c.grad() * c.saved[0].detach() * 2.0};
-  });
+  autograd::record("DetachedSquareBackward", x, out, {autograd::save(x)},
+                   [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() * c.saved[0].detach() * 2.0}; });
   return out;
 }
 
@@ -247,7 +245,7 @@ TEST(Gradcheck, WrongGradientInTheSecondInputNamesThatInput) {
   } catch (const Error& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("input 1"), std::string::npos) << msg;
-    EXPECT_NEAR(number_after(msg, "numerical "), 1.0, 1e-6) << msg;     // 2 * 0.5
+    EXPECT_NEAR(number_after(msg, "numerical "), 1.0, 1e-6) << msg;    // 2 * 0.5
     EXPECT_NEAR(number_after(msg, "analytical "), 0.5, 1e-12) << msg;  // 0.5
   }
 }
@@ -297,8 +295,7 @@ TEST(Gradcheck, RefusesWhenNoInputRequiresGrad) {
 TEST(Gradcheck, RefusesAnExpandedInput) {
   Tensor x = tensor({1.0}, kFloat64).requires_grad_();
   Tensor expanded = x.expand({3});
-  EXPECT_ERROR_CONTAINS(gradcheck([](const std::vector<Tensor>& in) { return in[0].exp(); }, {expanded}),
-                        "stride 0");
+  EXPECT_ERROR_CONTAINS(gradcheck([](const std::vector<Tensor>& in) { return in[0].exp(); }, {expanded}), "stride 0");
 }
 
 TEST(Gradcheck, RefusesFloat32Outputs) {
@@ -370,9 +367,8 @@ TEST(CustomOp, BackwardReturningAGradientOfTheWrongShapeIsAnError) {
     NoGradGuard guard;
     out = x * 2.0;
   }
-  autograd::record("BadShapeBackward", x, out, {}, [](const BackwardCtx& c) {
-    return std::vector<Tensor>{c.grad().sum()};
-  });
+  autograd::record("BadShapeBackward", x, out, {},
+                   [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad().sum()}; });
   EXPECT_ERROR_CONTAINS(out.sum().backward(), "BadShapeBackward: backward returned a gradient of shape []");
 }
 

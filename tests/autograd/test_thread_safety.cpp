@@ -47,9 +47,9 @@ TEST(ThreadSafety, ConcurrentBackwardIntoTheSameLeafAddsEveryGradient) {
       const std::vector<double> g = testing::values(x.grad());
       std::int64_t wrong = 0;
       for (double v : g) wrong += v != 3.0 * kPasses;
-      EXPECT_EQ(wrong, 0) << dtype_name(dt) << (create_graph ? ", create_graph" : "") << ": " << wrong
-                          << " of " << kSize << " elements lost an update (first " << g[0] << ", expected "
-                          << 3.0 * kPasses << ")";
+      EXPECT_EQ(wrong, 0) << dtype_name(dt) << (create_graph ? ", create_graph" : "") << ": " << wrong << " of "
+                          << kSize << " elements lost an update (first " << g[0] << ", expected " << 3.0 * kPasses
+                          << ")";
       x.set_grad({});
     }
   }

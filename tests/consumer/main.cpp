@@ -9,8 +9,8 @@ int main() {
   Tensor y = (x * x).sum();
   y.backward();
   const bool grads_ok = x.grad().sub(x * 2.0).abs().max().item<double>() == 0.0;
-  const bool check_ok = autograd::gradcheck(
-      [](const std::vector<Tensor>& in) { return in[0].exp().sum(); }, {x.detach().clone().requires_grad_()});
+  const bool check_ok = autograd::gradcheck([](const std::vector<Tensor>& in) { return in[0].exp().sum(); },
+                                            {x.detach().clone().requires_grad_()});
   std::cout << "consumer: y = " << y << ", x.grad = " << x.grad() << "\n";
   return grads_ok && check_ok ? 0 : 1;
 }

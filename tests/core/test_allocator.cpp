@@ -2,9 +2,9 @@
 
 #include <cstdint>
 
-#include "test_util.h"
 #include <voxgrad/core/allocator.h>
 #include <voxgrad/voxgrad.h>
+#include "test_util.h"
 
 namespace vg = voxgrad;
 using vg::Tensor;

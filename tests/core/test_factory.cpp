@@ -6,8 +6,8 @@
 #include <numeric>
 #include <vector>
 
-#include "test_util.h"
 #include <voxgrad/voxgrad.h>
+#include "test_util.h"
 
 namespace vg = voxgrad;
 using vg::Tensor;
@@ -146,9 +146,7 @@ TEST(Arange, StepOfTheWrongSignIsAnError) {
   EXPECT_ERROR_CONTAINS(vg::arange(-3.0), "inconsistent with step sign");
 }
 
-TEST(Arange, ZeroStepIsAnError) {
-  EXPECT_ERROR_CONTAINS(vg::arange(0.0, 5.0, 0.0), "arange: step must be nonzero");
-}
+TEST(Arange, ZeroStepIsAnError) { EXPECT_ERROR_CONTAINS(vg::arange(0.0, 5.0, 0.0), "arange: step must be nonzero"); }
 
 TEST(Arange, NonFiniteBoundsAreAnError) {
   EXPECT_ERROR_CONTAINS(vg::arange(0.0, INFINITY), "arange: unsupported range");
@@ -225,9 +223,7 @@ TEST(Random, RandintWithAFloatDtypeGivesWholeNumbers) {
   }
 }
 
-TEST(Random, RandintOfASingleValueRangeAlwaysGivesIt) {
-  expect_values(vg::randint(7, 8, {5}), {5}, {7, 7, 7, 7, 7});
-}
+TEST(Random, RandintOfASingleValueRangeAlwaysGivesIt) { expect_values(vg::randint(7, 8, {5}), {5}, {7, 7, 7, 7, 7}); }
 
 TEST(Random, RandintNeedsLowBelowHigh) {
   EXPECT_ERROR_CONTAINS(vg::randint(3, 3, {2}), "randint: expected low < high, but got low=3 and high=3");
@@ -462,7 +458,8 @@ TEST(DType, NamesSizesAndPromotion) {
 TEST(Factory, NestedListsBuildMatricesAndVolumes) {
   const Tensor m = vg::tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}, vg::kFloat64);
   expect_values(m, {2, 3}, {1, 2, 3, 4, 5, 6});
-  const Tensor v = vg::tensor({{{1.0, 2.0}, {3.0, 4.0}}, {{5.0, 6.0}, {7.0, 8.0}}}, vg::dtype(vg::kFloat32).requires_grad(true));
+  const Tensor v =
+      vg::tensor({{{1.0, 2.0}, {3.0, 4.0}}, {{5.0, 6.0}, {7.0, 8.0}}}, vg::dtype(vg::kFloat32).requires_grad(true));
   expect_values(v, {2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
   EXPECT_EQ(v.dtype(), vg::kFloat32);
   EXPECT_TRUE(v.is_leaf());

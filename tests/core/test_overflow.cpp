@@ -21,24 +21,20 @@ constexpr std::int64_t k40 = std::int64_t{1} << 40;
 constexpr std::int64_t k62 = std::int64_t{1} << 62;
 
 // A tensor of `sizes` that allocates one element: a scalar expanded (every stride 0).
-Tensor huge_view(const Shape& sizes, DType dtype = kFloat32) {
-  return zeros({}, dtype).expand(sizes);
-}
+Tensor huge_view(const Shape& sizes, DType dtype = kFloat32) { return zeros({}, dtype).expand(sizes); }
 
 // Expects `stmt` to throw a voxgrad::Error (not std::bad_alloc, not std::length_error) whose message
 // contains `substr`; the message is printed so that the log shows what a user would read.
-#define EXPECT_SIZE_ERROR(stmt, substr)                                                           \
-  do {                                                                                            \
-    try {                                                                                         \
-      (void)(stmt);                                                                               \
-      ADD_FAILURE() << #stmt << ": expected voxgrad::Error containing \"" << (substr) << "\"";    \
-    } catch (const ::voxgrad::Error& e) {                                                         \
-      EXPECT_NE(std::string(e.what()).find(substr), std::string::npos)                            \
-          << #stmt << ": message was: " << e.what();                                              \
-    } catch (const std::exception& e) {                                                           \
-      ADD_FAILURE() << #stmt << ": threw " << typeid(e).name() << " (" << e.what()                \
-                    << "), not voxgrad::Error";                                                   \
-    }                                                                                             \
+#define EXPECT_SIZE_ERROR(stmt, substr)                                                                           \
+  do {                                                                                                            \
+    try {                                                                                                         \
+      (void)(stmt);                                                                                               \
+      ADD_FAILURE() << #stmt << ": expected voxgrad::Error containing \"" << (substr) << "\"";                    \
+    } catch (const ::voxgrad::Error& e) {                                                                         \
+      EXPECT_NE(std::string(e.what()).find(substr), std::string::npos) << #stmt << ": message was: " << e.what(); \
+    } catch (const std::exception& e) {                                                                           \
+      ADD_FAILURE() << #stmt << ": threw " << typeid(e).name() << " (" << e.what() << "), not voxgrad::Error";    \
+    }                                                                                                             \
   } while (false)
 
 // --- factories ----------------------------------------------------------------------------------
@@ -101,7 +97,7 @@ TEST(Overflow, ReshapeAndViewRefuseShapesThatOverflow) {
   EXPECT_SIZE_ERROR(x.reshape({kMax, 2}), "reshape");
   EXPECT_SIZE_ERROR(x.reshape({-1, k62, 4}), "reshape");
   EXPECT_SIZE_ERROR(x.view({k62, -1}), "view");
-  EXPECT_SIZE_ERROR(x.reshape({-1, 0}), "reshape");     // -1 with a zero dim: any size would do
+  EXPECT_SIZE_ERROR(x.reshape({-1, 0}), "reshape");  // -1 with a zero dim: any size would do
   EXPECT_SIZE_ERROR(x.view({-1, -1}), "view");
   EXPECT_SIZE_ERROR(x.reshape({-2, -12}), "reshape");
   // A zero-element tensor cannot infer -1 next to a zero dim either (no division by zero).
@@ -110,7 +106,7 @@ TEST(Overflow, ReshapeAndViewRefuseShapesThatOverflow) {
   EXPECT_SIZE_ERROR(e.reshape({3, 0, -1}), "reshape");
   // Views of a huge expanded tensor keep working without memory, and flattening it needs a copy
   // that is refused.
-  const Tensor big = huge_view({k31, k31});  // 2^62 elements
+  const Tensor big = huge_view({k31, k31});   // 2^62 elements
   EXPECT_EQ(big.reshape({-1}).numel(), k62);  // still a stride-0 view
   // [2, 2^40] with strides [1, 0] cannot be flattened as a view: the copy (8 TiB) is refused.
   EXPECT_SIZE_ERROR(zeros({1, 2}).expand({k40, 2}).t().reshape({-1}), "GiB of memory");
@@ -165,7 +161,8 @@ TEST(Overflow, OpsOnHugeViewsFailBeforeAllocating) {
   EXPECT_SIZE_ERROR(big.sum(1), "memory");  // the result alone is 4 TiB
   EXPECT_SIZE_ERROR(matmul(huge_view({k31, 1}), huge_view({1, k31})), "memory");
   EXPECT_SIZE_ERROR(mm(huge_view({k40, 2}), huge_view({2, k40})), "more elements than int64");  // 2^80 outputs
-  EXPECT_SIZE_ERROR(matmul(huge_view({k31, 1, 1, 1}), huge_view({k40, 1, 1})), "matmul: size [2147483648, 1099511627776]");
+  EXPECT_SIZE_ERROR(matmul(huge_view({k31, 1, 1, 1}), huge_view({k40, 1, 1})),
+                    "matmul: size [2147483648, 1099511627776]");
 }
 
 // --- cat, stack --------------------------------------------------------------------------------
@@ -192,8 +189,8 @@ TEST(Overflow, PoolingWithHugeKernelStrideDilationOrPaddingIsRefused) {
   for (std::int64_t k : {k62, kMax}) {
     EXPECT_SIZE_ERROR(max_pool3d(x, k), "max_pool3d");
     EXPECT_SIZE_ERROR(avg_pool3d(x, k), "avg_pool3d");
-    EXPECT_SIZE_ERROR(max_pool3d(x, 2, 1, k), "max_pool3d");           // padding > kernel / 2
-    EXPECT_SIZE_ERROR(max_pool3d(x, 3, 1, 0, k), "max_pool3d");        // dilation · (kernel − 1)
+    EXPECT_SIZE_ERROR(max_pool3d(x, 2, 1, k), "max_pool3d");                      // padding > kernel / 2
+    EXPECT_SIZE_ERROR(max_pool3d(x, 3, 1, 0, k), "max_pool3d");                   // dilation · (kernel − 1)
     EXPECT_SIZE_ERROR(max_pool3d(x, {3, 3, k}, 1, {1, 1, k / 2}), "max_pool3d");  // in + 2·padding
     EXPECT_SIZE_ERROR(avg_pool3d(x, {3, 3, k}, 1, {1, 1, k / 2}), "avg_pool3d");
   }
@@ -215,8 +212,8 @@ TEST(Overflow, UpsampleWithHugeSizesOrScaleFactorsIsRefused) {
   EXPECT_SIZE_ERROR(upsample_nearest3d(x, {kMax, kMax, kMax}), "upsample_nearest3d");
   EXPECT_SIZE_ERROR(upsample_nearest3d(x, {k40, 1, 1}), "memory");  // fits int64, not memory
   // Factors whose floor(2 · f) is no int64 (4.7e18 · 2 > INT64_MAX), or not a number.
-  for (double f : {1e30, 1e300, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN(),
-                   4.7e18}) {
+  for (double f :
+       {1e30, 1e300, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN(), 4.7e18}) {
     const auto opts = F::InterpolateFuncOptions().scale_factor(std::vector<double>{f, 1.0, 1.0});
     EXPECT_SIZE_ERROR(F::interpolate(x, opts), "gives no valid output size");
     EXPECT_SIZE_ERROR(F::interpolate(x, F::InterpolateFuncOptions().scale_factor(f).mode(kTrilinear)),

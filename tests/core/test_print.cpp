@@ -6,8 +6,8 @@
 #include <sstream>
 #include <string>
 
-#include "test_util.h"
 #include <voxgrad/voxgrad.h>
+#include "test_util.h"
 
 namespace vg = voxgrad;
 using vg::Tensor;
@@ -90,8 +90,7 @@ TEST(Print, Float32AndInt64HaveNoDtypeSuffix) {
 
 TEST(Print, MatrixRowsContinueWithAnEightSpaceIndent) {
   EXPECT_EQ(str(vg::tensor({1, 2, 3, 4}).view({2, 2})), "tensor([[1., 2.],\n        [3., 4.]])");
-  EXPECT_EQ(str(vg::tensor({1.5, -2, 3, 4}).view({2, 2})),
-            "tensor([[ 1.5000, -2.0000],\n        [ 3.0000,  4.0000]])");
+  EXPECT_EQ(str(vg::tensor({1.5, -2, 3, 4}).view({2, 2})), "tensor([[ 1.5000, -2.0000],\n        [ 3.0000,  4.0000]])");
 }
 
 TEST(Print, ThreeDimensionalBlocksAreSeparatedByABlankLine) {

@@ -5,8 +5,8 @@
 #include <limits>
 #include <string>
 
-#include "test_util.h"
 #include <voxgrad/voxgrad.h>
+#include "test_util.h"
 
 namespace vg = voxgrad;
 using vg::Tensor;
@@ -143,8 +143,7 @@ TEST(Tensor, ItemConvertsToRequestedType) {
 }
 
 TEST(Tensor, ItemOfSeveralElementsIsAnError) {
-  EXPECT_ERROR_CONTAINS(vg::zeros({2, 3}).item<float>(),
-                        "a Tensor with 6 elements cannot be converted to a scalar");
+  EXPECT_ERROR_CONTAINS(vg::zeros({2, 3}).item<float>(), "a Tensor with 6 elements cannot be converted to a scalar");
   EXPECT_ERROR_CONTAINS(vg::zeros({0}).item<float>(), "a Tensor with 0 elements");
 }
 

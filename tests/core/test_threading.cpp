@@ -5,8 +5,8 @@
 #include <cstring>
 #include <vector>
 
-#include "test_util.h"
 #include <voxgrad/voxgrad.h>
+#include "test_util.h"
 
 namespace vg = voxgrad;
 using vg::Tensor;
@@ -41,8 +41,7 @@ TEST_F(Threading, SetNumThreadsIsReportedByGetNumThreads) {
 
 TEST_F(Threading, NonPositiveThreadCountsAreAnError) {
   vg::set_num_threads(2);
-  EXPECT_ERROR_CONTAINS(vg::set_num_threads(0),
-                        "set_num_threads: expected a positive number of threads, but got 0");
+  EXPECT_ERROR_CONTAINS(vg::set_num_threads(0), "set_num_threads: expected a positive number of threads, but got 0");
   EXPECT_ERROR_CONTAINS(vg::set_num_threads(-3), "but got -3");
   // A rejected value leaves the setting alone.
   EXPECT_EQ(vg::get_num_threads(), 2);

@@ -54,9 +54,9 @@ class TrainUNetResume : public ::testing::Test {
   // Starts train_unet with the tiny settings and `args`, its output going to `log`.
   pid_t start(const std::vector<std::string>& args, const fs::path& log) const {
 #ifdef VOXGRAD_TRAIN_UNET
-    std::vector<std::string> all = {VOXGRAD_TRAIN_UNET, "--size",  "8",    "--channels", "2",
-                                    "--batch-size",     "2",       "--steps-per-epoch",  "4",
-                                    "--seed",           "5",       "--threads",          "2"};
+    std::vector<std::string> all = {
+        VOXGRAD_TRAIN_UNET, "--size", "8",         "--channels", "2", "--batch-size", "2", "--steps-per-epoch", "4",
+        "--seed",           "5",      "--threads", "2"};
 #else
     std::vector<std::string> all;
 #endif
@@ -119,8 +119,7 @@ TEST_F(TrainUNetResume, OneEpochThenResumeEqualsTwoEpochsBitForBit) {
   ASSERT_EQ(run({"--epochs", "1", "--out", resumed.string()}, log), 0) << read_bytes(log);
   // After one epoch the runs already differ (different last/resume files); the resume closes the gap.
   EXPECT_NE(read_bytes(straight / "resume.safetensors"), read_bytes(resumed / "resume.safetensors"));
-  ASSERT_EQ(run({"--epochs", "2", "--resume", resumed.string(), "--out", resumed.string()}, log), 0)
-      << read_bytes(log);
+  ASSERT_EQ(run({"--epochs", "2", "--resume", resumed.string(), "--out", resumed.string()}, log), 0) << read_bytes(log);
   expect_same_outputs(straight, resumed);
 
   // loss.csv: a header, 4 step rows and a validation row per epoch, epoch 2's identical.
@@ -139,8 +138,7 @@ TEST_F(TrainUNetResume, OneEpochThenResumeEqualsTwoEpochsBitForBit) {
   // Resuming into another directory carries loss.csv over.
   const fs::path elsewhere = dir_ / "elsewhere", once = dir_ / "once";
   ASSERT_EQ(run({"--epochs", "1", "--out", once.string()}, log), 0) << read_bytes(log);
-  ASSERT_EQ(run({"--epochs", "2", "--resume", once.string(), "--out", elsewhere.string()}, log), 0)
-      << read_bytes(log);
+  ASSERT_EQ(run({"--epochs", "2", "--resume", once.string(), "--out", elsewhere.string()}, log), 0) << read_bytes(log);
   expect_same_outputs(straight, elsewhere);
 }
 

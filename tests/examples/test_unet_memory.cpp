@@ -98,12 +98,12 @@ TEST(UNetMemory, FiveHundredTrainingStepsKeepMemoryFlatAndFreeEverything) {
     if (step == kWarmUp) at_100 = kib;
     if (step == kSteps) at_500 = kib;
   }
-  std::cout << fmt::format("RSS growth from step {} to step {}: {} KiB (limit {} KiB{}); live tensors {} -> {} "
-                           "(step {}) -> {} (step {}) -> {} (destroyed), nodes {} -> {} -> {} -> {}\n",
-                           kWarmUp, kSteps, at_500 - at_100, kMaxGrowthKiB,
-                           kRssMeaningful ? "" : ", not checked under AddressSanitizer", baseline.tensors,
-                           at_warm_up.tensors, kWarmUp, at_end.tensors, kSteps, after.tensors, baseline.nodes,
-                           at_warm_up.nodes, at_end.nodes, after.nodes);
+  std::cout << fmt::format(
+      "RSS growth from step {} to step {}: {} KiB (limit {} KiB{}); live tensors {} -> {} "
+      "(step {}) -> {} (step {}) -> {} (destroyed), nodes {} -> {} -> {} -> {}\n",
+      kWarmUp, kSteps, at_500 - at_100, kMaxGrowthKiB, kRssMeaningful ? "" : ", not checked under AddressSanitizer",
+      baseline.tensors, at_warm_up.tensors, kWarmUp, at_end.tensors, kSteps, after.tensors, baseline.nodes,
+      at_warm_up.nodes, at_end.nodes, after.nodes);
 
   EXPECT_EQ(at_end, at_warm_up) << "tensors or nodes accumulate from step to step";
   EXPECT_EQ(after, baseline) << "tensors or nodes outlive the model and optimizer";

@@ -246,7 +246,7 @@ struct Plan {
   bool unbatched = false;
   std::int64_t N = 0, cin = 0, cout = 0, groups = 1;
   Dims in{}, k{}, s{}, pad{}, d{}, out{};
-  Dims op_used{};         // output_padding actually passed (transposed)
+  Dims op_used{};  // output_padding actually passed (transposed)
 };
 
 bool fits(i128 v) { return v >= kI64Min && v <= kI64Max; }
@@ -350,8 +350,8 @@ Plan oracle(const Call& c) {
         if (c.p[i] < 0) return violated("padding < 0");
         const i128 m = (i128{pl.in[i]} - 1) * c.s[i] - 2 * i128{c.p[i]} + i128{c.d[i]} * (pl.k[i] - 1) + 1;
         const i128 requested = m + c.out_delta[i];
-        if (!fits((i128{pl.in[i]} - 1) * c.s[i]) || !fits(2 * i128{c.p[i]}) ||
-            !fits(i128{c.d[i]} * (pl.k[i] - 1)) || !fits(m) || !fits(m + c.s[i] - 1)) {
+        if (!fits((i128{pl.in[i]} - 1) * c.s[i]) || !fits(2 * i128{c.p[i]}) || !fits(i128{c.d[i]} * (pl.k[i] - 1)) ||
+            !fits(m) || !fits(m + c.s[i] - 1)) {
           either = true;
         }
         if (!fits(requested)) return violated("output_size outside int64");  // (cannot be passed)
@@ -480,7 +480,8 @@ Reference reference(const Call& c, const Plan& pl, const std::vector<double>& x,
                           (n * cin + g * cin_g + ci) * ivol +
                           (static_cast<std::int64_t>(id) * pl.in[1] + static_cast<std::int64_t>(ih)) * pl.in[2] +
                           static_cast<std::int64_t>(iw);
-                      const std::int64_t wi = ((co * cin_g + ci) * pl.k[0] + kd) * pl.k[1] * pl.k[2] + kh * pl.k[2] + kw;
+                      const std::int64_t wi =
+                          ((co * cin_g + ci) * pl.k[0] + kd) * pl.k[1] * pl.k[2] + kh * pl.k[2] + kw;
                       term(xi, wi, yi);
                     }
             }
@@ -522,17 +523,28 @@ Tensor run(const Call& c, const Plan& pl, const Tensor& x, const Tensor& w, cons
     switch (c.api) {
       case Api::Ops: return conv3d(x, w, b, c.s, c.p, c.d, c.groups);
       case Api::Functional:
-        return F::conv3d(x, w, F::Conv3dFuncOptions().bias(b).stride(c.s).padding(ExpandingArray<3>(c.p)).dilation(c.d).groups(c.groups));
+        return F::conv3d(
+            x, w,
+            F::Conv3dFuncOptions().bias(b).stride(c.s).padding(ExpandingArray<3>(c.p)).dilation(c.d).groups(c.groups));
       case Api::SameOrOutputSize:
-        return F::conv3d(x, w, F::Conv3dFuncOptions().bias(b).stride(c.s).padding(kSame).dilation(c.d).groups(c.groups));
+        return F::conv3d(x, w,
+                         F::Conv3dFuncOptions().bias(b).stride(c.s).padding(kSame).dilation(c.d).groups(c.groups));
       case Api::ValidOrFullOutputSize:
-        return F::conv3d(x, w, F::Conv3dFuncOptions().bias(b).stride(c.s).padding(kValid).dilation(c.d).groups(c.groups));
+        return F::conv3d(x, w,
+                         F::Conv3dFuncOptions().bias(b).stride(c.s).padding(kValid).dilation(c.d).groups(c.groups));
     }
   }
   switch (c.api) {
     case Api::Ops: return conv_transpose3d(x, w, b, c.s, c.p, c.op, c.groups, c.d);
     case Api::Functional:
-      return F::conv_transpose3d(x, w, F::ConvTranspose3dFuncOptions().bias(b).stride(c.s).padding(c.p).output_padding(c.op).groups(c.groups).dilation(c.d));
+      return F::conv_transpose3d(x, w,
+                                 F::ConvTranspose3dFuncOptions()
+                                     .bias(b)
+                                     .stride(c.s)
+                                     .padding(c.p)
+                                     .output_padding(c.op)
+                                     .groups(c.groups)
+                                     .dilation(c.d));
     case Api::SameOrOutputSize:
     case Api::ValidOrFullOutputSize: {
       // The requested spatial size: min + delta, computed as the oracle does (saturating).
@@ -552,10 +564,12 @@ Tensor run(const Call& c, const Plan& pl, const Tensor& x, const Tensor& w, cons
       const ExpandingArray<3> kernel =
           w.dim() == 5 ? ExpandingArray<3>(std::array<std::int64_t, 3>{w.sizes()[2], w.sizes()[3], w.sizes()[4]})
                        : ExpandingArray<3>(1);
-      const ExpandingArray<3> op =
-          F::conv_transpose_output_padding<3>(x.sizes(), output_size, kernel, c.s, c.p, c.d);
+      const ExpandingArray<3> op = F::conv_transpose_output_padding<3>(x.sizes(), output_size, kernel, c.s, c.p, c.d);
       if (c.api == Api::SameOrOutputSize) return conv_transpose3d(x, w, b, c.s, c.p, op, c.groups, c.d);
-      return F::conv_transpose3d(x, w, F::ConvTranspose3dFuncOptions().bias(b).stride(c.s).padding(c.p).output_padding(op).groups(c.groups).dilation(c.d));
+      return F::conv_transpose3d(
+          x, w,
+          F::ConvTranspose3dFuncOptions().bias(b).stride(c.s).padding(c.p).output_padding(op).groups(c.groups).dilation(
+              c.d));
     }
   }
   return {};
@@ -627,8 +641,8 @@ void check(const Call& c, std::uint64_t seed) {
     terms = sat_mul(c.transposed ? xn : yn, sat_mul(per, kvol));
   }
   const std::vector<i128> sizes{xn, wn, bn, yn};
-  const bool small = std::all_of(sizes.begin(), sizes.end(), [](i128 v) { return v <= kMaxElements; }) &&
-                     terms <= kMaxTerms;
+  const bool small =
+      std::all_of(sizes.begin(), sizes.end(), [](i128 v) { return v <= kMaxElements; }) && terms <= kMaxTerms;
   // Some size is astronomical (so the library must refuse to allocate it) and the rest are small.
   const bool refusable =
       std::all_of(sizes.begin(), sizes.end(), [](i128 v) { return v <= kMaxElements || v >= kAstronomical; }) &&
@@ -639,8 +653,9 @@ void check(const Call& c, std::uint64_t seed) {
     return;
   }
   const bool compare_results = !throws && small;
-  if (verbose()) std::fprintf(stderr, "%s [%s%s%s]\n", c.str().c_str(), expect_name(pl.expect),
-                              throws ? ": " : "", pl.reason.c_str());
+  if (verbose())
+    std::fprintf(stderr, "%s [%s%s%s]\n", c.str().c_str(), expect_name(pl.expect), throws ? ": " : "",
+                 pl.reason.c_str());
   set_threads(c.threads);
 
   // Operands: real values when small (and needed), expanded views otherwise.
@@ -672,8 +687,9 @@ void check(const Call& c, std::uint64_t seed) {
   } catch (...) {
     fail("an unknown exception\n  call: " + c.str());
   }
-  if (throws) fail(fmt::format("an invalid call ({}) succeeded with output {}\n  call: {}", pl.reason,
-                               shape_str(y.sizes()), c.str()));
+  if (throws)
+    fail(fmt::format("an invalid call ({}) succeeded with output {}\n  call: {}", pl.reason, shape_str(y.sizes()),
+                     c.str()));
   if (!compare_results) {
     // A valid call with an astronomical operand may succeed when it needs no astronomical memory
     // (e.g. an empty output with a huge zero-stride bias); one that tried to allocate it would have

@@ -33,7 +33,7 @@ void write(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
 struct ConvSeed {
   bool transposed = false, f32 = false, unbatched = false, bias = false, two_threads = false;
   bool wide = false;  // with f32: W = 7·in[2] + 5 (the direct kernels' shapes)
-  int api = 0;  // 0 ops, 1 functional, 2 kSame / output_size, 3 kValid / output_size (full shape)
+  int api = 0;        // 0 ops, 1 functional, 2 kSame / output_size, 3 kValid / output_size (full shape)
   int N = 1, groups = 1, cin_g = 1, cout_g = 1;
   int in[3] = {4, 4, 4}, k[3] = {3, 3, 3}, s[3] = {1, 1, 1}, p[3] = {0, 0, 0}, d[3] = {1, 1, 1};
   int op[3] = {0, 0, 0}, out_delta[3] = {0, 0, 0};
@@ -54,7 +54,7 @@ struct ConvSeed {
     for (int v : d) b.push_back(static_cast<std::uint8_t>(v - 1));
     for (int v : op) b.push_back(static_cast<std::uint8_t>(v));
     for (int v : out_delta) b.push_back(static_cast<std::uint8_t>(v + 1));
-    for (int i = 0; i < 8; ++i) b.push_back(0);  // perturbations: none
+    for (int i = 0; i < 8; ++i) b.push_back(0);                                         // perturbations: none
     for (int i = 0; i < 8; ++i) b.push_back(static_cast<std::uint8_t>(0x5A + 17 * i));  // seed
     for (const auto& [at, v] : raw) b[static_cast<std::size_t>(at)] = v;
     return b;
@@ -63,9 +63,25 @@ struct ConvSeed {
 
 // Byte indices in the layout above.
 enum : int {
-  kN = 1, kGroups = 2, kCin = 3, kCout = 4, kIn = 5, kKernel = 8, kStride = 11, kPadding = 14, kDilation = 17,
-  kOutputPadding = 20, kOutDelta = 23, kXChannels = 26, kW0 = 27, kW1 = 28, kBiasLen = 29, kXRank = 30,
-  kWRank = 31, kBRank = 32, kDtypeMix = 33
+  kN = 1,
+  kGroups = 2,
+  kCin = 3,
+  kCout = 4,
+  kIn = 5,
+  kKernel = 8,
+  kStride = 11,
+  kPadding = 14,
+  kDilation = 17,
+  kOutputPadding = 20,
+  kOutDelta = 23,
+  kXChannels = 26,
+  kW0 = 27,
+  kW1 = 28,
+  kBiasLen = 29,
+  kXRank = 30,
+  kWRank = 31,
+  kBRank = 32,
+  kDtypeMix = 33
 };
 
 std::uint8_t wild(int i) { return static_cast<std::uint8_t>(0xF0 + i); }
@@ -209,14 +225,13 @@ void safetensors_seeds(const fs::path& dir) {
   manual_seed(3);
   write(dir / "empty", save_to_bytes({}));
   write(dir / "one_f32", save_to_bytes({{"weight", randn({2, 3})}}));
-  write(dir / "all_dtypes_metadata",
-        save_to_bytes({{"conv.weight", randn({2, 1, 1, 1, 2})},
-                       {"conv.bias", randn({2}, kFloat64)},
-                       {"step", tensor({5, -6, 7}, kInt64)}},
-                      {{"format", "pt"}, {"epoch", "3"}}));
-  write(dir / "scalar_and_empty", save_to_bytes({{"scalar", scalar_tensor(1.5)},
-                                                  {"empty", zeros({0, 3}, kFloat64)},
-                                                  {"count", scalar_tensor(4, kInt64)}}));
+  write(dir / "all_dtypes_metadata", save_to_bytes({{"conv.weight", randn({2, 1, 1, 1, 2})},
+                                                    {"conv.bias", randn({2}, kFloat64)},
+                                                    {"step", tensor({5, -6, 7}, kInt64)}},
+                                                   {{"format", "pt"}, {"epoch", "3"}}));
+  write(dir / "scalar_and_empty",
+        save_to_bytes(
+            {{"scalar", scalar_tensor(1.5)}, {"empty", zeros({0, 3}, kFloat64)}, {"count", scalar_tensor(4, kInt64)}}));
   write(dir / "metadata_only", save_to_bytes({}, {{"note", "\xc3\xa9t\xc3\xa9"}}));
   // The state dict of a small module, as examples write it.
   nn::Sequential net({std::make_shared<nn::Conv3d>(nn::Conv3dOptions(1, 2, 2)), std::make_shared<nn::ReLU>()});

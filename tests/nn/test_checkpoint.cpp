@@ -104,9 +104,7 @@ class CheckpointTest : public ::testing::Test {
 // A small state dict with all three dtypes.
 nn::StateDict sample_state() {
   manual_seed(7);
-  return {{"conv.weight", randn({2, 3, 2})},
-          {"conv.bias", randn({2}, kFloat64)},
-          {"step", tensor({5, -6, 7}, kInt64)}};
+  return {{"conv.weight", randn({2, 3, 2})}, {"conv.bias", randn({2}, kFloat64)}, {"step", tensor({5, -6, 7}, kInt64)}};
 }
 
 // --- round trips --------------------------------------------------------------------------------
@@ -122,8 +120,7 @@ TEST_F(CheckpointRoundTrip, EveryDtypeRoundTripsBitExact) {
       {"f64", randn({2, 2, 2}, kFloat64)},
       {"f64_special", tensor({-0.0, inf, -inf, nan, 4.9e-324, DBL_MAX, 0.1}, kFloat64)},
       {"i64",
-       from_blob(std::vector<std::int64_t>{INT64_MIN, -1, 0, 1, INT64_MAX, std::int64_t{1} << 40}.data(),
-                 {2, 3})},
+       from_blob(std::vector<std::int64_t>{INT64_MIN, -1, 0, 1, INT64_MAX, std::int64_t{1} << 40}.data(), {2, 3})},
   };
   save(state, path());
   const nn::StateDict loaded = load(path());
@@ -195,10 +192,8 @@ TEST_F(CheckpointRoundTrip, StateDictOrderIsPreserved) {
 }
 
 TEST_F(CheckpointRoundTrip, MetadataRoundTrips) {
-  const CheckpointMetadata metadata = {{"format", "pt"},
-                                       {"epoch", "12"},
-                                       {"empty", ""},
-                                       {"quoted \"key\"\n", "tab\tand unicode \u00b5m \u2713"}};
+  const CheckpointMetadata metadata = {
+      {"format", "pt"}, {"epoch", "12"}, {"empty", ""}, {"quoted \"key\"\n", "tab\tand unicode \u00b5m \u2713"}};
   save(sample_state(), path(), metadata);
   EXPECT_EQ(load_metadata(path()), metadata);
   const Checkpoint both = load_checkpoint(path());
@@ -304,8 +299,7 @@ TEST_F(CheckpointSaveErrors, NonUtf8StringsAreRefused) {
                         "the name of state dict entry 1 is not valid UTF-8");
   EXPECT_ERROR_CONTAINS(save({{"ok", ones({1})}}, path(), {{"key", "\xc3("}}),
                         "the metadata value of 'key' is not valid UTF-8");
-  EXPECT_ERROR_CONTAINS(save_to_bytes({{"bad\xff", ones({1})}}),
-                        "save_to_bytes: '<memory>': the name of state");
+  EXPECT_ERROR_CONTAINS(save_to_bytes({{"bad\xff", ones({1})}}), "save_to_bytes: '<memory>': the name of state");
   EXPECT_TRUE(listing().empty());
 }
 
@@ -345,8 +339,8 @@ TEST_F(CheckpointAtomicSave, ExistingCheckpointIsReplacedWhole) {
 TEST_F(CheckpointAtomicSave, MissingDirectoryThrowsAndCreatesNothing) {
   const std::string target = (dir_ / "missing" / "model.safetensors").string();
   EXPECT_ERROR_EQ(save(sample_state(), target),
-                  fmt::format("save: '{}': cannot create a temporary file in '{}': No such file or directory",
-                              target, (dir_ / "missing").string()));
+                  fmt::format("save: '{}': cannot create a temporary file in '{}': No such file or directory", target,
+                              (dir_ / "missing").string()));
   EXPECT_TRUE(listing().empty());
 }
 
@@ -397,8 +391,7 @@ TEST_F(CheckpointAtomicSave, FailedSaveLeavesTheOldCheckpointIntact) {
 }
 
 TEST_F(CheckpointAtomicSave, ConcurrentSavesLeaveOneWholeCheckpoint) {
-  const nn::StateDict a = {{"a", full({5000}, 1.0)}},
-                      b = {{"b", full({3000}, 2.0, kFloat64)}, {"c", ones({1})}};
+  const nn::StateDict a = {{"a", full({5000}, 1.0)}}, b = {{"b", full({3000}, 2.0, kFloat64)}, {"c", ones({1})}};
   std::thread ta([&] {
     for (int i = 0; i < 20; ++i) save(a, path());
   });
@@ -441,8 +434,7 @@ class CheckpointCorrupt : public CheckpointTest {
     }
   }
   // A header holding `entries` (comma-separated) with an 8-byte data section.
-  void expect_entries_rejected(const std::string& entries, const std::string& problem,
-                               std::size_t data_bytes = 8) {
+  void expect_entries_rejected(const std::string& entries, const std::string& problem, std::size_t data_bytes = 8) {
     expect_rejected(image("{" + entries + "}", std::string(data_bytes, '\0')), problem);
   }
 };
@@ -450,11 +442,10 @@ class CheckpointCorrupt : public CheckpointTest {
 // Rule 1: the 8 length bytes.
 TEST_F(CheckpointCorrupt, FileShorterThanTheLengthFieldIsTruncated) {
   for (std::size_t size = 0; size < 8; ++size) {
-    expect_rejected(
-        std::string(size, '\x01'),
-        fmt::format("file is too short: {} bytes, but a safetensors file starts with an 8-byte header "
-                    "length (truncated file?)",
-                    size));
+    expect_rejected(std::string(size, '\x01'),
+                    fmt::format("file is too short: {} bytes, but a safetensors file starts with an 8-byte header "
+                                "length (truncated file?)",
+                                size));
   }
 }
 
@@ -485,8 +476,7 @@ TEST_F(CheckpointCorrupt, HeaderMustBeValidJson) {
   expect_rejected(image(R"({"__metadata__":{},})"), "header is not valid JSON");
   expect_rejected(image(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]})", std::string(4, '\0')),
                   "header is not valid JSON");  // the closing brace is missing
-  expect_rejected(image(std::string("{}\0\0", 4)),
-                  "header is not valid JSON: it holds a NUL byte at offset 2");
+  expect_rejected(image(std::string("{}\0\0", 4)), "header is not valid JSON: it holds a NUL byte at offset 2");
   expect_rejected(image(std::string("{}\0garbage", 10)), "header is not valid JSON: it holds a NUL byte");
 }
 
@@ -512,14 +502,10 @@ TEST_F(CheckpointCorrupt, RepeatedKeysInsideObjectsAreRefused) {
 
 // Rule 4: metadata.
 TEST_F(CheckpointCorrupt, MetadataMustMapStringsToStrings) {
-  expect_rejected(image(R"({"__metadata__":"x"})"),
-                  "__metadata__ must be an object mapping strings to strings");
-  expect_rejected(image(R"({"__metadata__":null})"),
-                  "__metadata__ must be an object mapping strings to strings");
-  expect_rejected(image(R"({"__metadata__":["a"]})"),
-                  "__metadata__ must be an object mapping strings to strings");
-  expect_rejected(image(R"({"__metadata__":{"epoch":3}})"),
-                  "__metadata__ value of 'epoch' is 3, not a string");
+  expect_rejected(image(R"({"__metadata__":"x"})"), "__metadata__ must be an object mapping strings to strings");
+  expect_rejected(image(R"({"__metadata__":null})"), "__metadata__ must be an object mapping strings to strings");
+  expect_rejected(image(R"({"__metadata__":["a"]})"), "__metadata__ must be an object mapping strings to strings");
+  expect_rejected(image(R"({"__metadata__":{"epoch":3}})"), "__metadata__ value of 'epoch' is 3, not a string");
   expect_rejected(image(R"({"__metadata__":{"k":null}})"), "__metadata__ value of 'k' is null, not a string");
   expect_rejected(image(R"({"__metadata__":{"k":{"x":"y"}}})"), "__metadata__ value of 'k' is not a string");
   expect_rejected(image(R"({"__metadata__":{"k":["y"]}})"), "__metadata__ value of 'k' is not a string");
@@ -557,8 +543,7 @@ TEST_F(CheckpointCorrupt, DtypeMustBeAString) {
 TEST_F(CheckpointCorrupt, UnsupportedAndUnknownDtypesAreNamed) {
   expect_entries_rejected(entry("h", "F16", "[4]", "[0,8]"),
                           "tensor 'h' has dtype F16, which voxgrad cannot load (supported: F32, F64, I64)");
-  expect_entries_rejected(entry("h", "BF16", "[4]", "[0,8]"),
-                          "tensor 'h' has dtype BF16, which voxgrad cannot load");
+  expect_entries_rejected(entry("h", "BF16", "[4]", "[0,8]"), "tensor 'h' has dtype BF16, which voxgrad cannot load");
   expect_entries_rejected(entry("q", "Q7", "[2]", "[0,8]"),
                           "tensor 'q' has unknown dtype 'Q7' (supported: F32, F64, I64)");
   expect_entries_rejected(entry("q", "f32", "[2]", "[0,8]"), "tensor 'q' has unknown dtype 'f32'");
@@ -583,8 +568,8 @@ TEST_F(CheckpointCorrupt, ShapeMustBeAListOfNonNegativeIntegers) {
 TEST_F(CheckpointCorrupt, ShapeWithTooManyDimensionsIsRefused) {
   std::string shape = "[1";
   for (int i = 1; i < 65; ++i) shape += ",1";
-  expect_entries_rejected(entry("a", "F32", shape + "]", "[0,4]"),
-                          "shape of tensor 'a' has more than 64 dimensions", 4);
+  expect_entries_rejected(entry("a", "F32", shape + "]", "[0,4]"), "shape of tensor 'a' has more than 64 dimensions",
+                          4);
   // 64 dims are fine.
   std::string ok = "[2";
   for (int i = 1; i < 64; ++i) ok += ",1";
@@ -593,12 +578,10 @@ TEST_F(CheckpointCorrupt, ShapeWithTooManyDimensionsIsRefused) {
 }
 
 TEST_F(CheckpointCorrupt, ShapeWhoseSizeOverflowsIsRefused) {
-  expect_entries_rejected(
-      entry("a", "F32", "[9223372036854775808]", "[0,8]"),
-      "shape of tensor 'a' has size 9223372036854775808 at index 0, more than int64 can hold");
-  expect_entries_rejected(
-      entry("a", "F32", "[4294967296,4294967296]", "[0,8]"),
-      "shape [4294967296,4294967296] of tensor 'a' is too large: its size overflows int64");
+  expect_entries_rejected(entry("a", "F32", "[9223372036854775808]", "[0,8]"),
+                          "shape of tensor 'a' has size 9223372036854775808 at index 0, more than int64 can hold");
+  expect_entries_rejected(entry("a", "F32", "[4294967296,4294967296]", "[0,8]"),
+                          "shape [4294967296,4294967296] of tensor 'a' is too large: its size overflows int64");
   // Zero elements, but strides that overflow (zero-sized dims count as 1 in strides).
   expect_entries_rejected(entry("a", "F32", "[0,1099511627776,1099511627776]", "[0,0]"),
                           "shape [0,1099511627776,1099511627776] of tensor 'a' is too large", 0);
@@ -616,19 +599,16 @@ TEST_F(CheckpointCorrupt, DataOffsetsMustBeTwoNonNegativeIntegers) {
   expect_entries_rejected(
       entry("a", "F32", "[2]", "[8]"),
       "data_offsets of tensor 'a' must be a list of two non-negative integers [begin, end], got [8]");
-  expect_entries_rejected(
-      entry("a", "F32", "[2]", "[0,4,8]"),
-      "data_offsets of tensor 'a' must be a list of two non-negative integers [begin, end]");
+  expect_entries_rejected(entry("a", "F32", "[2]", "[0,4,8]"),
+                          "data_offsets of tensor 'a' must be a list of two non-negative integers [begin, end]");
   expect_entries_rejected(entry("a", "F32", "[2]", "[-1,7]"), "got [-1,7]");
   expect_entries_rejected(entry("a", "F32", "[2]", "[0,8.0]"), "got [0,8.0]");
   expect_entries_rejected(entry("a", "F32", "[2]", "[0,[8]]"), message);
-  expect_entries_rejected(entry("a", "F32", "[2]", "[0,18446744073709551616]"),
-                          "got [0,1.8446744073709552e+19]");
+  expect_entries_rejected(entry("a", "F32", "[2]", "[0,18446744073709551616]"), "got [0,1.8446744073709552e+19]");
 }
 
 TEST_F(CheckpointCorrupt, DataOffsetsMustNotBeReversed) {
-  expect_entries_rejected(entry("a", "F32", "[0]", "[8,0]"),
-                          "data_offsets [8, 0] of tensor 'a' have begin > end");
+  expect_entries_rejected(entry("a", "F32", "[0]", "[8,0]"), "data_offsets [8, 0] of tensor 'a' have begin > end");
 }
 
 TEST_F(CheckpointCorrupt, DataOffsetsOutsideTheDataSectionAreOutOfRange) {
@@ -658,18 +638,15 @@ TEST_F(CheckpointCorrupt, OverlappingTensorsAreRefused) {
 
 TEST_F(CheckpointCorrupt, GapsInTheDataSectionAreRefused) {
   expect_entries_rejected(entry("a", "F32", "[1]", "[0,4]") + "," + entry("b", "F32", "[1]", "[8,12]"),
-                          "bytes [4, 8) of the data section belong to no tensor (a gap before tensor 'b')",
-                          12);
-  expect_entries_rejected(entry("a", "F32", "[1]", "[4,8]"),
-                          "bytes [0, 4) of the data section belong to no tensor");
+                          "bytes [4, 8) of the data section belong to no tensor (a gap before tensor 'b')", 12);
+  expect_entries_rejected(entry("a", "F32", "[1]", "[4,8]"), "bytes [0, 4) of the data section belong to no tensor");
 }
 
 TEST_F(CheckpointCorrupt, TrailingBytesAfterTheLastTensorAreRefused) {
-  expect_entries_rejected(
-      entry("a", "F32", "[2]", "[0,8]"),
-      "the data section has 12 bytes, but its tensors end at byte 8 (4 trailing bytes belong to "
-      "no tensor)",
-      12);
+  expect_entries_rejected(entry("a", "F32", "[2]", "[0,8]"),
+                          "the data section has 12 bytes, but its tensors end at byte 8 (4 trailing bytes belong to "
+                          "no tensor)",
+                          12);
   expect_entries_rejected("", "the data section has 8 bytes, but its tensors end at byte 0");
 }
 
@@ -692,8 +669,7 @@ TEST_F(CheckpointCorrupt, MutatedBytesGiveErrorsNeverCrashes) {
   const std::vector<std::uint8_t> good = save_to_bytes(sample_state(), {{"k", "v"}});
   int loaded = 0, rejected = 0;
   for (std::size_t i = 0; i < good.size(); ++i) {
-    for (const int value :
-         {0x00, 0xff, 0x80, int{'"'}, int{'{'}, int{'['}, int{'9'}, int{'-'}, int{','}, int{' '}}) {
+    for (const int value : {0x00, 0xff, 0x80, int{'"'}, int{'{'}, int{'['}, int{'9'}, int{'-'}, int{','}, int{' '}}) {
       std::vector<std::uint8_t> bytes = good;
       bytes[i] = static_cast<std::uint8_t>(value);
       try {
@@ -710,8 +686,7 @@ TEST_F(CheckpointCorrupt, MutatedBytesGiveErrorsNeverCrashes) {
 
 TEST_F(CheckpointCorrupt, MissingFileAndDirectoryAreNamed) {
   const std::string missing = path("nope.safetensors");
-  EXPECT_ERROR_EQ(load(missing),
-                  fmt::format("load: '{}': cannot open the file: No such file or directory", missing));
+  EXPECT_ERROR_EQ(load(missing), fmt::format("load: '{}': cannot open the file: No such file or directory", missing));
   EXPECT_ERROR_EQ(load(dir_.string()), fmt::format("load: '{}': not a regular file", dir_.string()));
 }
 
@@ -724,9 +699,8 @@ const std::string kPyTorchFixture = std::string(VOXGRAD_FIXTURE_DIR) + "/checkpo
 TEST_F(CheckpointInterop, LoadsAFileWrittenByPyTorch) {
   const Checkpoint ckpt = load_checkpoint(kPyTorchFixture);
   // Data order (the header lists them sorted by name).
-  ASSERT_EQ(names_of(ckpt.state),
-            (std::vector<std::string>{"encoder.weight", "encoder.bias", "decoder.weight", "step", "empty",
-                                      "specials", "indices"}));
+  ASSERT_EQ(names_of(ckpt.state), (std::vector<std::string>{"encoder.weight", "encoder.bias", "decoder.weight", "step",
+                                                            "empty", "specials", "indices"}));
   const auto& s = ckpt.state;
   std::vector<double> w;
   for (int i = 0; i < 12; ++i) w.push_back(i / 8.0 - 0.75);
@@ -741,8 +715,7 @@ TEST_F(CheckpointInterop, LoadsAFileWrittenByPyTorch) {
   EXPECT_EQ(s[3].second.item<std::int64_t>(), 42);
   EXPECT_EQ(s[4].second.dtype(), kFloat32);
   EXPECT_EQ(s[4].second.sizes(), (Shape{0, 4}));
-  const std::vector<float> specials = {0.0f,          -0.0f,  HUGE_VALF, -HUGE_VALF,
-                                       std::nanf(""), 1e-45f, FLT_MAX,   0.1f};
+  const std::vector<float> specials = {0.0f, -0.0f, HUGE_VALF, -HUGE_VALF, std::nanf(""), 1e-45f, FLT_MAX, 0.1f};
   expect_identical(s[5].second, from_blob(specials.data(), {8}));
   const std::vector<std::int64_t> indices = {-1, 0, std::int64_t{1} << 40, INT64_MIN};
   expect_identical(s[6].second, from_blob(indices.data(), {2, 2}));

@@ -58,9 +58,9 @@ std::vector<nn::StateDict> make_states() {
   std::vector<nn::StateDict> states;
   for (int i = 0; i < 3; ++i) {
     manual_seed(100 + static_cast<std::uint64_t>(i));
-    states.push_back({{"encoder.weight", randn({4, 1024, 1024})},              // 16 MiB
-                      {"encoder.bias", randn({512, 1024}, kFloat64)},          // 4 MiB
-                      {"steps", randint(0, 1000, {256, 1024})},                // 2 MiB
+    states.push_back({{"encoder.weight", randn({4, 1024, 1024})},      // 16 MiB
+                      {"encoder.bias", randn({512, 1024}, kFloat64)},  // 4 MiB
+                      {"steps", randint(0, 1000, {256, 1024})},        // 2 MiB
                       {"version", full({}, static_cast<double>(i), kInt64)}});
   }
   return states;
@@ -68,8 +68,8 @@ std::vector<nn::StateDict> make_states() {
 
 // The child: saves versions first, first + 1, ... to `path` forever, writing each completed
 // version's number to `report_fd`. Never returns.
-[[noreturn]] void saver_child(const std::vector<nn::StateDict>& states, const std::string& path,
-                              std::int64_t first, int report_fd) {
+[[noreturn]] void saver_child(const std::vector<nn::StateDict>& states, const std::string& path, std::int64_t first,
+                              int report_fd) {
   try {
     for (std::int64_t v = first;; ++v) {
       save(states[static_cast<std::size_t>(v % 3)], path, {{"version", std::to_string(v)}});
@@ -164,8 +164,8 @@ TEST_F(CheckpointDurability, SaveKilledAtARandomMomentLeavesTheOldOrTheNewCheckp
       now = reported + 1;
     }
     ASSERT_NE(now, -1) << "trial " << trial << " (kill after " << delay * 1e3 << " ms, last reported version "
-                       << reported << "): the checkpoint is neither version " << reported << " nor "
-                       << reported + 1 << " (" << on_disk.size() << " bytes)";
+                       << reported << "): the checkpoint is neither version " << reported << " nor " << reported + 1
+                       << " (" << on_disk.size() << " bytes)";
     (now == reported ? kept_old : got_new) += 1;
     // It loads, and every tensor is bit-identical to what was saved.
     const Checkpoint loaded = load_checkpoint(path);
@@ -179,10 +179,11 @@ TEST_F(CheckpointDurability, SaveKilledAtARandomMomentLeavesTheOldOrTheNewCheckp
 
     const int strays = count_temp_files(dir_, "model.safetensors");
     strays_now = strays;
-    log.push_back(fmt::format("trial {:2d}: kill after {:7.2f} ms, {} saves completed, file holds version {} ({}), "
-                              "{} stray temp file(s) in the directory",
-                              trial, delay * 1e3, saves, now,
-                              now == reported ? "the last reported" : "renamed, killed before reporting", strays));
+    log.push_back(
+        fmt::format("trial {:2d}: kill after {:7.2f} ms, {} saves completed, file holds version {} ({}), "
+                    "{} stray temp file(s) in the directory",
+                    trial, delay * 1e3, saves, now,
+                    now == reported ? "the last reported" : "renamed, killed before reporting", strays));
 
     // A later save over the stray files works and replaces the checkpoint whole.
     version = now + 1;
@@ -190,10 +191,10 @@ TEST_F(CheckpointDurability, SaveKilledAtARandomMomentLeavesTheOldOrTheNewCheckp
     ASSERT_EQ(read_bytes(path), image_of(version)) << "the save after trial " << trial;
   }
   for (const std::string& line : log) std::cout << line << "\n";
-  std::cout << fmt::format("{} kills (max delay {:.1f} ms, one save took {:.1f} ms): {} left the last reported version, {} "
-                           "the next one (renamed, not yet reported); {} saves completed in the children; {} stray temp files at the end\n",
-                           kTrials, max_delay * 1e3, save_seconds * 1e3, kept_old, got_new, completed_saves,
-                           strays_now);
+  std::cout << fmt::format(
+      "{} kills (max delay {:.1f} ms, one save took {:.1f} ms): {} left the last reported version, {} "
+      "the next one (renamed, not yet reported); {} saves completed in the children; {} stray temp files at the end\n",
+      kTrials, max_delay * 1e3, save_seconds * 1e3, kept_old, got_new, completed_saves, strays_now);
   // Strays only ever come from killed saves (at most one each): a save that returns or throws
   // removes its own.
   EXPECT_LE(strays_now, kTrials);

@@ -43,7 +43,8 @@ TEST(ClipGrad, MatchesPyTorch) {
     } else {
       nn::utils::clip_grad_value_(params, c["clip_value"].get<double>());
     }
-    for (std::size_t i = 0; i < params.size(); ++i) expect_close(params[i].grad(), json_tensor(c["clipped"][i]), 1e-14, 1e-13);
+    for (std::size_t i = 0; i < params.size(); ++i)
+      expect_close(params[i].grad(), json_tensor(c["clipped"][i]), 1e-14, 1e-13);
     ++n;
   }
   EXPECT_GE(n, 7);

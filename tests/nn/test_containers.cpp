@@ -104,7 +104,8 @@ TEST(Sequential, ErrorsNameTheProblem) {
   nn::Sequential seq({std::make_shared<nn::ReLU>()});
   EXPECT_ERROR_EQ(seq[1], "Sequential[]: index 1 is out of range for a Sequential of size 1");
   EXPECT_ERROR_CONTAINS(seq.at<nn::Linear>(0), "Sequential::at: module 0 is a ReLU, not the requested type");
-  EXPECT_ERROR_CONTAINS(nn::Sequential({std::shared_ptr<nn::Module>()}), "register_module: Sequential: module '0' is null");
+  EXPECT_ERROR_CONTAINS(nn::Sequential({std::shared_ptr<nn::Module>()}),
+                        "register_module: Sequential: module '0' is null");
   // A child without a single-tensor forward says so.
   nn::Sequential bad({std::make_shared<nn::ModuleList>()});
   EXPECT_ERROR_CONTAINS(bad.forward(zeros({1})), "ModuleList: this module has no single-tensor forward()");
@@ -126,11 +127,10 @@ TEST(Sequential, NestedModulesGiveDottedNames) {
   };
   auto net = std::make_shared<Net>();
   EXPECT_EQ(names_of(net->named_parameters()),
-            std::vector<std::string>({"down.0.conv.weight", "down.0.conv.bias", "down.1.conv.weight", "down.1.conv.bias",
-                                      "head.weight", "head.bias"}));
-  EXPECT_EQ(names_of(net->named_modules()),
-            std::vector<std::string>({"", "down", "down.0", "down.0.conv", "down.0.act", "down.1", "down.1.conv",
-                                      "down.1.act", "head"}));
+            std::vector<std::string>({"down.0.conv.weight", "down.0.conv.bias", "down.1.conv.weight",
+                                      "down.1.conv.bias", "head.weight", "head.bias"}));
+  EXPECT_EQ(names_of(net->named_modules()), std::vector<std::string>({"", "down", "down.0", "down.0.conv", "down.0.act",
+                                                                      "down.1", "down.1.conv", "down.1.act", "head"}));
   EXPECT_EQ(net->forward(randn({1, 2, 3, 3, 3})).sizes(), (Shape{1, 1, 3, 3, 3}));
   // The clone has the same names and values, and its own tensors.
   auto copy = net->clone();
@@ -142,8 +142,8 @@ TEST(Sequential, NestedModulesGiveDottedNames) {
 
 TEST(Sequential, CloneKeepsASharedLayerShared) {
   auto shared = std::make_shared<nn::Linear>(3, 3);
-  auto seq = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-      shared, std::make_shared<nn::ReLU>(), shared});
+  auto seq = std::make_shared<nn::Sequential>(
+      std::initializer_list<std::shared_ptr<nn::Module>>{shared, std::make_shared<nn::ReLU>(), shared});
   auto copy = seq->clone();
   ASSERT_EQ(copy->size(), 3u);
   EXPECT_EQ((*copy)[0], (*copy)[2]);
@@ -179,7 +179,8 @@ TEST(ModuleList, HoldsModulesByIndexWithoutAForward) {
 // --- ModuleDict ---------------------------------------------------------------------------------------
 
 TEST(ModuleDict, KeepsInsertionOrderAndReplacesInPlace) {
-  nn::ModuleDict dict(nn::NamedModules{{"enc", std::make_shared<nn::Linear>(4, 2)}, {"act", std::make_shared<nn::ReLU>()}});
+  nn::ModuleDict dict(
+      nn::NamedModules{{"enc", std::make_shared<nn::Linear>(4, 2)}, {"act", std::make_shared<nn::ReLU>()}});
   dict.insert("dec", std::make_shared<nn::Linear>(2, 4));
   EXPECT_EQ(dict.keys(), std::vector<std::string>({"enc", "act", "dec"}));
   EXPECT_TRUE(dict.contains("act"));
@@ -191,7 +192,8 @@ TEST(ModuleDict, KeepsInsertionOrderAndReplacesInPlace) {
   EXPECT_EQ(dict.size(), 3u);
   EXPECT_EQ(dict.values().size(), 3u);
   EXPECT_EQ(names_of(dict.items()), dict.keys());
-  EXPECT_EQ(names_of(dict.state_dict()), std::vector<std::string>({"enc.weight", "enc.bias", "dec.weight", "dec.bias"}));
+  EXPECT_EQ(names_of(dict.state_dict()),
+            std::vector<std::string>({"enc.weight", "enc.bias", "dec.weight", "dec.bias"}));
   dict.update(nn::NamedModules{{"extra", std::make_shared<nn::Identity>()}});
   EXPECT_EQ(dict.keys().back(), "extra");
   EXPECT_ERROR_EQ(dict["nope"], "ModuleDict[]: no module named 'nope' (keys: enc, act, dec, extra)");
@@ -218,8 +220,8 @@ TEST(ContainerRepr, MatchesPyTorch) {
   EXPECT_EQ(repr(nn::Sequential()), expected_repr("sequential_empty"));
   EXPECT_EQ(repr(nn::ModuleList()), expected_repr("module_list_empty"));
   EXPECT_EQ(repr(nn::ModuleDict()), expected_repr("module_dict_empty"));
-  nn::Sequential mlp({std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(4, 1),
-                      std::make_shared<nn::Sigmoid>()});
+  nn::Sequential mlp({std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::ReLU>(),
+                      std::make_shared<nn::Linear>(4, 1), std::make_shared<nn::Sigmoid>()});
   EXPECT_EQ(repr(mlp), expected_repr("mlp"));
 
   // The same model as reprs() in generate.py.
@@ -229,9 +231,9 @@ TEST(ContainerRepr, MatchesPyTorch) {
   auto down = std::make_shared<nn::ModuleList>(std::initializer_list<std::shared_ptr<nn::Module>>{
       block, std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
                  std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(nn::LinearOptions(8, 2).bias(false))})});
-  auto heads = std::make_shared<nn::ModuleDict>(nn::NamedModules{
-      {"cls", std::make_shared<nn::Linear>(2, 3)},
-      {"act", std::make_shared<nn::LeakyReLU>(nn::LeakyReLUOptions().negative_slope(0.2))}});
+  auto heads = std::make_shared<nn::ModuleDict>(
+      nn::NamedModules{{"cls", std::make_shared<nn::Linear>(2, 3)},
+                       {"act", std::make_shared<nn::LeakyReLU>(nn::LeakyReLUOptions().negative_slope(0.2))}});
   nn::Sequential net;
   net.push_back("down", down);
   net.push_back("heads", heads);

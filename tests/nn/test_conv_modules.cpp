@@ -181,10 +181,12 @@ TEST(ConvModules, PrintsExactlyLikePyTorch) {
             "Conv2d(4, 8, kernel_size=(3, 3), stride=(1, 1), padding=same, padding_mode=reflect)");
   EXPECT_EQ(repr(nn::Conv3d(nn::Conv3dOptions(4, 8, 3).padding(kValid))),
             "Conv3d(4, 8, kernel_size=(3, 3, 3), stride=(1, 1, 1), padding=valid)");
-  EXPECT_EQ(repr(nn::ConvTranspose2d(
-                nn::ConvTranspose2dOptions(4, 8, 3).stride(2).padding(1).output_padding(1).groups(2).bias(false).dilation(2))),
-            "ConvTranspose2d(4, 8, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), dilation=(2, 2), "
-            "output_padding=(1, 1), groups=2, bias=False)");
+  EXPECT_EQ(
+      repr(nn::ConvTranspose2d(
+          nn::ConvTranspose2dOptions(4, 8, 3).stride(2).padding(1).output_padding(1).groups(2).bias(false).dilation(
+              2))),
+      "ConvTranspose2d(4, 8, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), dilation=(2, 2), "
+      "output_padding=(1, 1), groups=2, bias=False)");
   EXPECT_EQ(repr(nn::Conv3d(nn::Conv3dOptions(4, 8, 3).dilation(2).groups(4).padding_mode(kCircular).padding(1))),
             "Conv3d(4, 8, kernel_size=(3, 3, 3), stride=(1, 1, 1), padding=(1, 1, 1), dilation=(2, 2, 2), groups=4, "
             "padding_mode=circular)");
@@ -233,15 +235,17 @@ TEST(ConvFunctional, Conv1dAndConv2dEqualConv3dOnUnsqueezedData) {
   const Tensor y1 = F::conv1d(x1, w1, F::Conv1dFuncOptions().bias(b).stride(2).padding(1).dilation(2).groups(2));
   const Tensor r1 = conv3d(lift(x1, 2, 5), lift(w1, 2, 5), b, {1, 1, 2}, {0, 0, 1}, {1, 1, 2}, 2);
   expect_close(y1, r1.squeeze(2).squeeze(2));
-  expect_close(F::conv1d(x1.select(0, 1), w1, F::Conv1dFuncOptions().bias(b).stride(2).padding(1).dilation(2).groups(2)),
-               y1.select(0, 1));
+  expect_close(
+      F::conv1d(x1.select(0, 1), w1, F::Conv1dFuncOptions().bias(b).stride(2).padding(1).dilation(2).groups(2)),
+      y1.select(0, 1));
 
   const Tensor x2 = rand64({2, 4, 7, 8}), w2 = rand64({6, 4, 3, 2});
   const Tensor y2 = F::conv2d(x2, w2, F::Conv2dFuncOptions().bias(b).stride({2, 1}).padding({1, 2}).dilation({1, 3}));
   const Tensor r2 = conv3d(lift(x2, 2, 5), lift(w2, 2, 5), b, {1, 2, 1}, {0, 1, 2}, {1, 1, 3}, 1);
   expect_close(y2, r2.squeeze(2));
-  expect_close(F::conv2d(x2.select(0, 0), w2, F::Conv2dFuncOptions().bias(b).stride({2, 1}).padding({1, 2}).dilation({1, 3})),
-               y2.select(0, 0));
+  expect_close(
+      F::conv2d(x2.select(0, 0), w2, F::Conv2dFuncOptions().bias(b).stride({2, 1}).padding({1, 2}).dilation({1, 3})),
+      y2.select(0, 0));
 }
 
 TEST(ConvFunctional, ConvTranspose1dAndConvTranspose2dEqualConvTranspose3dOnUnsqueezedData) {
@@ -265,12 +269,15 @@ TEST(ConvModules, ModulesForwardThroughTheFunctionalOps) {
   manual_seed(4);
   nn::Conv2d c(nn::Conv2dOptions(4, 6, {3, 2}).stride(2).padding({1, 0}).dilation({1, 2}).groups(2));
   const Tensor x = randn({2, 4, 9, 8});
-  expect_close(c.forward(x),
-               F::conv2d(x, c.weight, F::Conv2dFuncOptions().bias(c.bias).stride(2).padding({1, 0}).dilation({1, 2}).groups(2)));
+  expect_close(
+      c.forward(x),
+      F::conv2d(x, c.weight, F::Conv2dFuncOptions().bias(c.bias).stride(2).padding({1, 0}).dilation({1, 2}).groups(2)));
   nn::ConvTranspose1d t(nn::ConvTranspose1dOptions(4, 6, 3).stride(2).padding(1).output_padding(1).groups(2));
   const Tensor h = randn({2, 4, 7});
-  expect_close(t.forward(h), F::conv_transpose1d(h, t.weight,
-                                                 F::ConvTranspose1dFuncOptions().bias(t.bias).stride(2).padding(1).output_padding(1).groups(2)));
+  expect_close(
+      t.forward(h),
+      F::conv_transpose1d(
+          h, t.weight, F::ConvTranspose1dFuncOptions().bias(t.bias).stride(2).padding(1).output_padding(1).groups(2)));
 }
 
 // --- padding modes --------------------------------------------------------------------------------
@@ -329,7 +336,8 @@ TEST(ConvFunctional, SameWithOddTotalPaddingPutsTheExtraZeroAtTheEnd) {
                y.select(0, 1));
   // All totals even: the same as symmetric explicit padding.
   const Tensor w3 = rand64({3, 2, 3, 3, 5});
-  expect_close(F::conv3d(x, w3, F::Conv3dFuncOptions().padding(kSame)), F::conv3d(x, w3, F::Conv3dFuncOptions().padding({1, 1, 2})));
+  expect_close(F::conv3d(x, w3, F::Conv3dFuncOptions().padding(kSame)),
+               F::conv3d(x, w3, F::Conv3dFuncOptions().padding({1, 1, 2})));
 }
 
 TEST(ConvFunctional, SameIn1dAnd2dKeepsTheSize) {
@@ -337,11 +345,13 @@ TEST(ConvFunctional, SameIn1dAnd2dKeepsTheSize) {
   const Tensor x1 = rand64({2, 3, 7}), w1 = rand64({4, 3, 4});
   const Tensor y1 = F::conv1d(x1, w1, F::Conv1dFuncOptions().padding(kSame));
   EXPECT_EQ(y1.sizes(), Shape({2, 4, 7}));
-  expect_close(y1, conv3d(naive_pad5(lift(x1, 2, 5), {0, 0, 0, 0, 1, 2}, kZeros), lift(w1, 2, 5)).squeeze(2).squeeze(2));
+  expect_close(y1,
+               conv3d(naive_pad5(lift(x1, 2, 5), {0, 0, 0, 0, 1, 2}, kZeros), lift(w1, 2, 5)).squeeze(2).squeeze(2));
   const Tensor x2 = rand64({3, 6, 5}), w2 = rand64({4, 3, 2, 2});
   const Tensor y2 = F::conv2d(x2, w2, F::Conv2dFuncOptions().padding(kSame).dilation({3, 1}));
   EXPECT_EQ(y2.sizes(), Shape({4, 6, 5}));
-  expect_close(y2, conv3d(naive_pad5(x2.unsqueeze(0).unsqueeze(2), {0, 0, 1, 2, 0, 1}, kZeros), lift(w2, 2, 5), {}, 1, 0, {1, 3, 1})
+  expect_close(y2, conv3d(naive_pad5(x2.unsqueeze(0).unsqueeze(2), {0, 0, 1, 2, 0, 1}, kZeros), lift(w2, 2, 5), {}, 1,
+                          0, {1, 3, 1})
                        .squeeze(0)
                        .squeeze(1));
 }
@@ -385,9 +395,9 @@ TEST(ConvFunctional, SameWithAHugeOddDilationNeedsNoPaddedCopy) {
   expect_close(w.grad(), zeros({2, 2, 2, 3, 1}, kFloat64));
   expect_close(b.grad(), full({2}, 60.0, kFloat64));
   // An int64-overflowing total is an error naming the op, not undefined behaviour.
-  EXPECT_ERROR_CONTAINS(F::conv3d(x.detach(), w.detach(),
-                                  F::Conv3dFuncOptions().padding(kSame).dilation({INT64_MAX, 1, 1})),
-                        "conv3d: sizes overflow int64");
+  EXPECT_ERROR_CONTAINS(
+      F::conv3d(x.detach(), w.detach(), F::Conv3dFuncOptions().padding(kSame).dilation({INT64_MAX, 1, 1})),
+      "conv3d: sizes overflow int64");
   // An empty spatial dim is still refused, as the padded copy was.
   EXPECT_ERROR_CONTAINS(F::conv3d(zeros({1, 2, 0, 4, 5}, kFloat64), w.detach(), F::Conv3dFuncOptions().padding(kSame)),
                         "Kernel size can't be greater than actual input size");
@@ -421,13 +431,15 @@ TEST(ConvTransposeModules, EncoderDecoderRoundTripRestoresOddShapes) {
 
 TEST(ConvTransposeModules, OutputSizeSelectsOutputPaddingAndOverridesTheOption) {
   manual_seed(12);
-  auto dec = std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2, 3, 3).stride(2).padding(1).output_padding(1));
+  auto dec =
+      std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2, 3, 3).stride(2).padding(1).output_padding(1));
   const Tensor h = randn({1, 2, 4, 5, 6});
-  EXPECT_EQ(dec->forward(h).sizes(), Shape({1, 3, 8, 10, 12}));                // the option
+  EXPECT_EQ(dec->forward(h).sizes(), Shape({1, 3, 8, 10, 12}));               // the option
   EXPECT_EQ(dec->forward(h, {7, 10, 11}).sizes(), Shape({1, 3, 7, 10, 11}));  // output_size wins
   expect_close(dec->forward(h, {7, 10, 11}),
-               F::conv_transpose3d(h, dec->weight, F::ConvTranspose3dFuncOptions().bias(dec->bias).stride(2).padding(1)
-                                                       .output_padding({0, 1, 0})));
+               F::conv_transpose3d(
+                   h, dec->weight,
+                   F::ConvTranspose3dFuncOptions().bias(dec->bias).stride(2).padding(1).output_padding({0, 1, 0})));
   EXPECT_EQ(F::conv_transpose_output_padding<3>(h.sizes(), {7, 10, 11}, 3, 2, 1), ExpandingArray<3>({0, 1, 0}));
   // 1-d and 2-d take output_size too.
   nn::ConvTranspose1d t1(nn::ConvTranspose1dOptions(2, 2, 3).stride(3));
@@ -446,7 +458,8 @@ TEST(ConvTransposeModules, OutputSizeOutOfRangeNamesTheRange) {
   EXPECT_ERROR_CONTAINS(dec->forward(h, {1, 3, 7, 11, 11}), "requested an output size of [7, 11, 11]");
   EXPECT_ERROR_CONTAINS(dec->forward(h.select(0, 0), {2, 7, 9, 13}), "(for an input of [4, 5, 6])");
   // The range includes dilation·(k − 1) (PyTorch's message for this case is the same).
-  auto dil = std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2, 3, 3).stride(2).padding(1).dilation(2));
+  auto dil =
+      std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2, 3, 3).stride(2).padding(1).dilation(2));
   EXPECT_ERROR_CONTAINS(dil->forward(h, {6, 9, 11}),
                         "requested an output size of [6, 9, 11], but valid sizes range from [9, 11, 13] to "
                         "[10, 12, 14] (for an input of [4, 5, 6])");
@@ -480,17 +493,21 @@ TEST(ConvTransposeModules, NonZerosPaddingModeIsRejected) {
 
 TEST(ConvModules, ConstructorValidatesOptions) {
   EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(4, 4, 3).groups(0)), "Conv3d: groups must be a positive integer");
-  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(5, 4, 3).groups(2)), "Conv3d: in_channels must be divisible by groups");
-  EXPECT_ERROR_CONTAINS(nn::Conv1d(nn::Conv1dOptions(4, 5, 3).groups(2)), "Conv1d: out_channels must be divisible by groups");
+  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(5, 4, 3).groups(2)),
+                        "Conv3d: in_channels must be divisible by groups");
+  EXPECT_ERROR_CONTAINS(nn::Conv1d(nn::Conv1dOptions(4, 5, 3).groups(2)),
+                        "Conv1d: out_channels must be divisible by groups");
   EXPECT_ERROR_CONTAINS(nn::ConvTranspose3d(nn::ConvTranspose3dOptions(3, 4, 3).groups(2)),
                         "ConvTranspose3d: in_channels must be divisible by groups");
   EXPECT_ERROR_CONTAINS(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(4, 3, 3).groups(2)),
                         "ConvTranspose2d: out_channels must be divisible by groups");
   EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(0, 4, 3)), "in_channels and out_channels must be positive");
-  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(1, 4, {3, 0, 3})), "kernel_size must be positive (got kernel_size=(3, 0, 3))");
+  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(1, 4, {3, 0, 3})),
+                        "kernel_size must be positive (got kernel_size=(3, 0, 3))");
   EXPECT_ERROR_CONTAINS(nn::Conv2d(nn::Conv2dOptions(1, 4, 3).stride({1, 0})), "non-positive stride is not supported");
   EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(1, 4, 3).dilation(0)), "dilation should be greater than zero");
-  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(1, 4, 3).padding({0, -1, 0})), "negative padding is not supported");
+  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(1, 4, 3).padding({0, -1, 0})),
+                        "negative padding is not supported");
   EXPECT_ERROR_CONTAINS(nn::ConvTranspose3d(nn::ConvTranspose3dOptions(1, 4, 3).padding(-1)),
                         "negative padding is not supported");
   EXPECT_ERROR_CONTAINS(nn::ConvTranspose3d(nn::ConvTranspose3dOptions(1, 4, 3).stride(2).output_padding({0, 2, 0})),
@@ -521,8 +538,9 @@ TEST(ConvFunctional, LowerRankErrorsShowTheCallersShapes) {
   EXPECT_ERROR_CONTAINS(F::conv1d(Tensor(), randn({8, 2, 3})), "conv1d: argument 'input' is an undefined tensor");
   EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(2, 2, 3)).forward(randn({2, 5, 5})),
                         "Expected 4D (unbatched) or 5D (batched) input to conv3d");
-  EXPECT_ERROR_CONTAINS(nn::Conv1d(nn::Conv1dOptions(2, 2, 3).padding(1).padding_mode(kReflect)).forward(randn({2, 5, 5, 5})),
-                        "Expected 2D (unbatched) or 3D (batched) input to conv1d");
+  EXPECT_ERROR_CONTAINS(
+      nn::Conv1d(nn::Conv1dOptions(2, 2, 3).padding(1).padding_mode(kReflect)).forward(randn({2, 5, 5, 5})),
+      "Expected 2D (unbatched) or 3D (batched) input to conv1d");
 }
 
 // --- gradients ------------------------------------------------------------------------------------
@@ -546,15 +564,18 @@ TEST(ConvModules, GradcheckThroughEachModule) {
   manual_seed(13);
   auto c1 = std::make_shared<nn::Conv1d>(nn::Conv1dOptions(2, 4, 3).stride(2).padding(1).groups(2));
   gradcheck_module(c1, randn({2, 2, 7}), [&](const Tensor& x) { return c1->forward(x); });
-  auto c2 = std::make_shared<nn::Conv2d>(nn::Conv2dOptions(2, 2, {2, 3}).padding(kSame).dilation({2, 1}).padding_mode(kReflect));
+  auto c2 = std::make_shared<nn::Conv2d>(
+      nn::Conv2dOptions(2, 2, {2, 3}).padding(kSame).dilation({2, 1}).padding_mode(kReflect));
   gradcheck_module(c2, randn({1, 2, 4, 5}), [&](const Tensor& x) { return c2->forward(x); });
-  auto c3 = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 2, {2, 3, 2}).stride({2, 1, 1}).padding({1, 1, 0}).padding_mode(kCircular));
+  auto c3 = std::make_shared<nn::Conv3d>(
+      nn::Conv3dOptions(2, 2, {2, 3, 2}).stride({2, 1, 1}).padding({1, 1, 0}).padding_mode(kCircular));
   gradcheck_module(c3, randn({1, 2, 3, 4, 3}), [&](const Tensor& x) { return c3->forward(x); });
   auto c3s = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 2, {2, 2, 3}).padding(kSame));
   gradcheck_module(c3s, randn({2, 3, 3, 3}), [&](const Tensor& x) { return c3s->forward(x); });
   auto t1 = std::make_shared<nn::ConvTranspose1d>(nn::ConvTranspose1dOptions(2, 4, 3).stride(2).groups(2).dilation(2));
   gradcheck_module(t1, randn({2, 2, 4}), [&](const Tensor& x) { return t1->forward(x, {12}); });
-  auto t2 = std::make_shared<nn::ConvTranspose2d>(nn::ConvTranspose2dOptions(2, 3, {3, 2}).stride({2, 1}).padding({1, 0}));
+  auto t2 =
+      std::make_shared<nn::ConvTranspose2d>(nn::ConvTranspose2dOptions(2, 3, {3, 2}).stride({2, 1}).padding({1, 0}));
   gradcheck_module(t2, randn({1, 2, 3, 3}), [&](const Tensor& x) { return t2->forward(x); });
   auto t3 = std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2, 2, 3).stride(2).padding(1));
   gradcheck_module(t3, randn({1, 2, 2, 2, 3}), [&](const Tensor& x) { return t3->forward(x, Shape{1, 2, 4, 3, 6}); });

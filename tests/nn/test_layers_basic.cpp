@@ -48,7 +48,8 @@ std::string expected_repr(const std::string& key) { return fixture().at("reprs")
 std::shared_ptr<nn::Module> activation_module(const std::string& expr) {
   if (expr == "nn.ReLU()") return std::make_shared<nn::ReLU>();
   if (expr == "nn.LeakyReLU()") return std::make_shared<nn::LeakyReLU>();
-  if (expr == "nn.LeakyReLU(negative_slope=0.2)") return std::make_shared<nn::LeakyReLU>(nn::LeakyReLUOptions().negative_slope(0.2));
+  if (expr == "nn.LeakyReLU(negative_slope=0.2)")
+    return std::make_shared<nn::LeakyReLU>(nn::LeakyReLUOptions().negative_slope(0.2));
   if (expr == "nn.Sigmoid()") return std::make_shared<nn::Sigmoid>();
   if (expr == "nn.Tanh()") return std::make_shared<nn::Tanh>();
   if (expr == "nn.GELU()") return std::make_shared<nn::GELU>();
@@ -106,7 +107,8 @@ TEST(Activations, FunctionalFormsEqualTheModules) {
 TEST(Activations, Float64Gradcheck) {
   const std::vector<std::pair<std::string, std::function<Tensor(const Tensor&)>>> fns = {
       {"ReLU", [](const Tensor& x) { return nn::ReLU().forward(x); }},
-      {"LeakyReLU", [](const Tensor& x) { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)).forward(x); }},
+      {"LeakyReLU",
+       [](const Tensor& x) { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)).forward(x); }},
       {"Sigmoid", [](const Tensor& x) { return nn::Sigmoid().forward(x); }},
       {"Tanh", [](const Tensor& x) { return nn::Tanh().forward(x); }},
       {"GELU", [](const Tensor& x) { return nn::GELU().forward(x); }},
@@ -157,7 +159,8 @@ TEST(Linear, ForwardAndGradientsMatchPyTorch) {
     SCOPED_TRACE(name);
     const bool has_bias = c.at("bias").get<bool>();
     auto lin = std::make_shared<nn::Linear>(
-        nn::LinearOptions(c.at("in_features").get<std::int64_t>(), c.at("out_features").get<std::int64_t>()).bias(has_bias));
+        nn::LinearOptions(c.at("in_features").get<std::int64_t>(), c.at("out_features").get<std::int64_t>())
+            .bias(has_bias));
     lin->to(kFloat64);
     nn::StateDict sd{{"weight", tensor_of(c.at("weight"))}};
     if (has_bias) sd.emplace_back("bias", tensor_of(c.at("bias_value")));
@@ -180,10 +183,12 @@ TEST(Linear, Float64GradcheckForInputWeightAndBias) {
   Tensor x = uniform_leaf({2, 5, 4}, -1.0, 1.0, 32);
   EXPECT_TRUE(autograd::gradcheck([&](const std::vector<Tensor>& in) { return F::linear(in[0], in[1], in[2]); },
                                   {x, lin->weight, lin->bias}));
-  EXPECT_TRUE(autograd::gradgradcheck(
-      [&](const std::vector<Tensor>& in) { return F::linear(in[0], in[1], in[2]).pow(2.0); }, {x, lin->weight, lin->bias}));
+  EXPECT_TRUE(
+      autograd::gradgradcheck([&](const std::vector<Tensor>& in) { return F::linear(in[0], in[1], in[2]).pow(2.0); },
+                              {x, lin->weight, lin->bias}));
   Tensor v = uniform_leaf({4}, -1.0, 1.0, 33);
-  EXPECT_TRUE(autograd::gradcheck([&](const std::vector<Tensor>& in) { return F::linear(in[0], in[1]); }, {v, lin->weight}));
+  EXPECT_TRUE(
+      autograd::gradcheck([&](const std::vector<Tensor>& in) { return F::linear(in[0], in[1]); }, {v, lin->weight}));
 }
 
 TEST(Linear, ShapesParametersAndEmptyBatches) {
@@ -353,9 +358,12 @@ TEST(LayerClone, EveryLayerClonesWithItsOptions) {
   EXPECT_EQ(values(lin2->weight), values(lin->weight));
   EXPECT_FALSE(lin2->weight.is_same(lin->weight));
   EXPECT_EQ(repr(*lin2), repr(*lin));
-  EXPECT_EQ(std::make_shared<nn::LeakyReLU>(nn::LeakyReLUOptions().negative_slope(0.3))->clone()->options().negative_slope(), 0.3);
+  EXPECT_EQ(
+      std::make_shared<nn::LeakyReLU>(nn::LeakyReLUOptions().negative_slope(0.3))->clone()->options().negative_slope(),
+      0.3);
   EXPECT_EQ(std::make_shared<nn::Dropout>(0.2)->clone()->options().p(), 0.2);
-  EXPECT_EQ(std::make_shared<nn::GELU>(nn::GELUOptions().approximate("tanh"))->clone()->options().approximate(), "tanh");
+  EXPECT_EQ(std::make_shared<nn::GELU>(nn::GELUOptions().approximate("tanh"))->clone()->options().approximate(),
+            "tanh");
   EXPECT_EQ(std::make_shared<nn::Flatten>(nn::FlattenOptions().start_dim(2))->clone()->options().start_dim(), 2);
   for (const std::shared_ptr<nn::Module>& m : std::vector<std::shared_ptr<nn::Module>>{
            std::make_shared<nn::ReLU>(), std::make_shared<nn::Sigmoid>(), std::make_shared<nn::Tanh>(),

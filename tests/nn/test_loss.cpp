@@ -51,7 +51,8 @@ Tensor call_loss(const std::string& fn, const Tensor& x, const Tensor& t, const 
   if (fn == "mse_loss") return F::mse_loss(x, t, r);
   if (fn == "l1_loss") return F::l1_loss(x, t, r);
   if (fn == "smooth_l1_loss") return F::smooth_l1_loss(x, t, F::SmoothL1LossFuncOptions(r).beta(o["beta"]));
-  if (fn == "binary_cross_entropy") return F::binary_cross_entropy(x, t, F::BinaryCrossEntropyFuncOptions(r).weight(weight));
+  if (fn == "binary_cross_entropy")
+    return F::binary_cross_entropy(x, t, F::BinaryCrossEntropyFuncOptions(r).weight(weight));
   if (fn == "binary_cross_entropy_with_logits") {
     const Tensor pw = inputs.contains("pos_weight") ? json_tensor(inputs["pos_weight"]) : Tensor();
     return F::binary_cross_entropy_with_logits(
@@ -89,8 +90,10 @@ TEST_P(LossFixture, OutputAndGradientsMatchPyTorch) {
   Tensor out = call_loss(c["fn"], x, t, in, c["options"]);
   EXPECT_EQ(out.dtype(), x.dtype());
   expect_close_nan(out, json_tensor(c["output"]), atol, rtol);
-  if (c["grad_output"].is_null()) out.backward();
-  else out.backward(json_tensor(c["grad_output"]));
+  if (c["grad_output"].is_null())
+    out.backward();
+  else
+    out.backward(json_tensor(c["grad_output"]));
   ASSERT_TRUE(x.grad().defined());
   expect_close_nan(x.grad(), json_tensor(c["grad_input"]), atol, rtol);
   if (!c["grad_target"].is_null()) {
@@ -174,7 +177,8 @@ TEST(Softmax, DoubleBackward) {
 TEST(Softmax, Errors) {
   EXPECT_ERROR_EQ(softmax(zeros({2, 3}), 2),
                   "softmax: dimension out of range (expected to be in range of [-2, 1], but got 2)");
-  EXPECT_ERROR_EQ(log_softmax(zeros({2}, kInt64), 0), "log_softmax: expected a float32 or float64 input, but got int64");
+  EXPECT_ERROR_EQ(log_softmax(zeros({2}, kInt64), 0),
+                  "log_softmax: expected a float32 or float64 input, but got int64");
   EXPECT_ERROR_CONTAINS(softmax(Tensor(), 0), "softmax");
 }
 
@@ -200,7 +204,9 @@ TEST(LossGradcheck, RegressionLossesWrtInputAndTarget) {
   }
   expect_gradgradcheck([](const std::vector<Tensor>& in) { return F::mse_loss(in[0], in[1]); }, {x, t});
   expect_gradgradcheck(
-      [](const std::vector<Tensor>& in) { return F::smooth_l1_loss(in[0], in[1], F::SmoothL1LossFuncOptions().beta(2.0)); },
+      [](const std::vector<Tensor>& in) {
+        return F::smooth_l1_loss(in[0], in[1], F::SmoothL1LossFuncOptions().beta(2.0));
+      },
       {x, t});
 }
 
@@ -435,12 +441,13 @@ TEST(LossErrors, BadArgumentsNameTheValue) {
   EXPECT_ERROR_EQ(F::binary_cross_entropy(tensor({0.5, 0.5}), tensor({0.0, 1.0}),
                                           F::BinaryCrossEntropyFuncOptions().weight(ones({3}))),
                   "binary_cross_entropy: shapes [3] and [2] cannot be broadcast");
-  EXPECT_ERROR_EQ(F::binary_cross_entropy_with_logits(zeros({2}), zeros({2}),
-                                                      F::BinaryCrossEntropyWithLogitsFuncOptions().pos_weight(ones({3, 2}))),
+  EXPECT_ERROR_EQ(F::binary_cross_entropy_with_logits(
+                      zeros({2}), zeros({2}), F::BinaryCrossEntropyWithLogitsFuncOptions().pos_weight(ones({3, 2}))),
                   "binary_cross_entropy_with_logits: pos_weight of shape [3, 2] does not broadcast to the input's "
                   "shape [2]");
-  EXPECT_ERROR_EQ(F::cross_entropy(zeros({2, 3}), tensor({0, 1}, kInt64), F::CrossEntropyFuncOptions().label_smoothing(1.5)),
-                  "cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: 1.5");
+  EXPECT_ERROR_EQ(
+      F::cross_entropy(zeros({2, 3}), tensor({0, 1}, kInt64), F::CrossEntropyFuncOptions().label_smoothing(1.5)),
+      "cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: 1.5");
 }
 
 TEST(LossErrors, ClassTargetsOutOfRangeOrBadlyShaped) {
@@ -451,8 +458,9 @@ TEST(LossErrors, ClassTargetsOutOfRangeOrBadlyShaped) {
   EXPECT_ERROR_CONTAINS(F::nll_loss(x, tensor({0, -1, 1}, kInt64)), "nll_loss: target -1 is out of bounds");
   EXPECT_ERROR_EQ(F::nll_loss(x, tensor({0, 1}, kInt64)),
                   "nll_loss: expected input batch_size (3) to match target batch_size (2)");
-  EXPECT_ERROR_EQ(F::cross_entropy(zeros({2, 4, 3, 3, 3}), zeros({2, 3, 3, 2}, kInt64)),
-                  "cross_entropy: expected target size [2, 3, 3, 3] for input of size [2, 4, 3, 3, 3], got [2, 3, 3, 2]");
+  EXPECT_ERROR_EQ(
+      F::cross_entropy(zeros({2, 4, 3, 3, 3}), zeros({2, 3, 3, 2}, kInt64)),
+      "cross_entropy: expected target size [2, 3, 3, 3] for input of size [2, 4, 3, 3, 3], got [2, 3, 3, 2]");
   EXPECT_ERROR_EQ(F::nll_loss(x, tensor({0.0, 1.0, 2.0})),
                   "nll_loss: expected an int64 target of class indices, but got a float32 target (use a target of the "
                   "input's shape for class probabilities with cross_entropy)");
@@ -497,8 +505,8 @@ TEST(LossModules, WeightsAreBuffersAndPrintLikePyTorch) {
   ASSERT_EQ(buffers.size(), 1u);
   EXPECT_EQ(buffers[0].first, "weight");
   EXPECT_TRUE(ce->parameters().empty());
-  auto bce = std::make_shared<nn::BCEWithLogitsLoss>(
-      nn::BCEWithLogitsLossOptions().weight(f64({1.0})).pos_weight(f64({3.0})));
+  auto bce =
+      std::make_shared<nn::BCEWithLogitsLoss>(nn::BCEWithLogitsLossOptions().weight(f64({1.0})).pos_weight(f64({3.0})));
   ASSERT_EQ(bce->named_buffers().size(), 2u);
   EXPECT_EQ(bce->named_buffers()[1].first, "pos_weight");
   EXPECT_TRUE(nn::MSELoss().named_buffers().empty());

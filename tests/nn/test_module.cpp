@@ -139,7 +139,8 @@ TEST(Module, TakenNameIsRejectedWhateverKindHoldsIt) {
 
 TEST(Module, NullModuleUndefinedTensorAndSelfAsChildAreRejected) {
   auto m = std::make_shared<Affine>();
-  EXPECT_ERROR_CONTAINS(m->register_module("x", std::shared_ptr<Empty>()), "register_module: Affine: module 'x' is null");
+  EXPECT_ERROR_CONTAINS(m->register_module("x", std::shared_ptr<Empty>()),
+                        "register_module: Affine: module 'x' is null");
   EXPECT_ERROR_CONTAINS(m->register_parameter("x", Tensor()), "parameter 'x' is an undefined tensor");
   EXPECT_ERROR_CONTAINS(m->register_buffer("x", Tensor()), "buffer 'x' is an undefined tensor");
   EXPECT_ERROR_CONTAINS(m->register_module("self", m), "a module cannot be its own child");

@@ -57,8 +57,8 @@ TEST(StateDict, ListsParametersThenBuffersPerModuleUnderDottedNames) {
   root->register_module("a", std::make_shared<Scale>(2));
   auto conv = root->register_module("conv", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(1, 2, 3)));
   // PyTorch's order: a module's parameters, then its buffers, then each child.
-  EXPECT_EQ(keys_of(root->state_dict()),
-            std::vector<std::string>({"own", "a.weight", "a.frozen", "a.running", "a.steps", "conv.weight", "conv.bias"}));
+  EXPECT_EQ(keys_of(root->state_dict()), std::vector<std::string>({"own", "a.weight", "a.frozen", "a.running",
+                                                                   "a.steps", "conv.weight", "conv.bias"}));
   EXPECT_EQ(root->state_dict()[5].second.sizes(), (Shape{2, 1, 3, 3, 3}));
 }
 
@@ -101,7 +101,10 @@ TEST(StateDict, RoundTripRestoresEveryValue) {
   EXPECT_TRUE(b->weight.requires_grad());
   EXPECT_TRUE(b->weight.is_leaf());
   // And the values are copies: changing a afterwards does not change b.
-  { NoGradGuard g; a->weight.fill_(0.0); }
+  {
+    NoGradGuard g;
+    a->weight.fill_(0.0);
+  }
   EXPECT_NE(values(b->weight), values(a->weight));
   Tensor x = randn({1, 2, 4, 4, 4});
   EXPECT_EQ(b->forward(x).sizes(), (Shape{1, 3, 2, 2, 2}));
@@ -197,7 +200,10 @@ TEST(Clone, CopiesValuesIntoIndependentTensors) {
   EXPECT_TRUE(copy->weight.requires_grad());
   EXPECT_TRUE(copy->weight.is_leaf());
   // Independent: changing one leaves the other.
-  { NoGradGuard g; copy->weight.fill_(1.0); }
+  {
+    NoGradGuard g;
+    copy->weight.fill_(1.0);
+  }
   EXPECT_NE(values(conv->weight), values(copy->weight));
   Tensor x = randn({1, 2, 5, 5, 5});
   EXPECT_EQ(copy->forward(x).sizes(), (Shape{1, 4, 2, 2, 2}));
@@ -221,17 +227,23 @@ TEST(Clone, KeepsRequiresGradBuffersAndTrainingState) {
 
 TEST(Clone, ParameterSharedBetweenSubmodulesStaysSharedInTheClone) {
   auto tied = std::make_shared<Tied>();
-  { NoGradGuard g; tied->enc->weight.copy_(tensor({1.0, 2.0, 3.0})); }
+  {
+    NoGradGuard g;
+    tied->enc->weight.copy_(tensor({1.0, 2.0, 3.0}));
+  }
   std::shared_ptr<Tied> copy = tied->clone();
   Tensor enc_w = copy->enc->weight;
   const Tensor dec_w = copy->dec->named_parameters()[0].second;
-  EXPECT_TRUE(enc_w.is_same(dec_w));                // still one tensor
-  EXPECT_FALSE(enc_w.is_same(tied->enc->weight));   // but not the original's
+  EXPECT_TRUE(enc_w.is_same(dec_w));               // still one tensor
+  EXPECT_FALSE(enc_w.is_same(tied->enc->weight));  // but not the original's
   EXPECT_EQ(values(dec_w), std::vector<double>({1.0, 2.0, 3.0}));
   EXPECT_EQ(copy->parameters().size(), 3u);
   EXPECT_EQ(copy->num_parameters(), tied->num_parameters());
   // Updating the clone's shared tensor is seen through both of its names, not in the original.
-  { NoGradGuard g; enc_w.fill_(0.5); }
+  {
+    NoGradGuard g;
+    enc_w.fill_(0.5);
+  }
   EXPECT_EQ(values(dec_w), std::vector<double>({0.5, 0.5, 0.5}));
   EXPECT_EQ(values(tied->enc->weight), std::vector<double>({1.0, 2.0, 3.0}));
 }
@@ -308,10 +320,11 @@ TEST(Clone, AResetThatBuildsSomethingElseIsReported) {
     bool first_ = true;
   };
   auto odd = std::make_shared<Odd>();  // holds "a"
-  odd->first_ = true;                   // copied into the clone, whose reset() then registers "a" too
+  odd->first_ = true;                  // copied into the clone, whose reset() then registers "a" too
   EXPECT_NO_THROW(odd->clone());
   odd->first_ = false;  // now the copy's reset() registers "b", which the original does not have
-  EXPECT_ERROR_CONTAINS(odd->clone(), "clone: Odd's reset() registered parameter 'b', which the original does not have");
+  EXPECT_ERROR_CONTAINS(odd->clone(),
+                        "clone: Odd's reset() registered parameter 'b', which the original does not have");
 }
 
 TEST(Clone, CloneOfAFloat64ModuleStaysFloat64) {
@@ -381,9 +394,8 @@ TEST(ModuleTo, Float64ConvPassesGradcheckThroughItsParameters) {
   auto conv = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 2, 2).padding(1));
   conv->to(kFloat64);
   Tensor x = randn({1, 2, 3, 3, 3}, kFloat64).requires_grad_();
-  EXPECT_TRUE(autograd::gradcheck(
-      [&](const std::vector<Tensor>& in) { return conv->forward(in[0]).pow(2.0).sum(); },
-      {x, conv->weight, conv->bias}));
+  EXPECT_TRUE(autograd::gradcheck([&](const std::vector<Tensor>& in) { return conv->forward(in[0]).pow(2.0).sum(); },
+                                  {x, conv->weight, conv->bias}));
 }
 
 TEST(NumParameters, CountsEveryElementOnce) {

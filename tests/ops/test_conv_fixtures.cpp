@@ -23,9 +23,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "test_util.h"
 #include <voxgrad/ops/conv.h>  // not (yet) in voxgrad.h
 #include <voxgrad/voxgrad.h>
+#include "test_util.h"
 
 #ifndef VOXGRAD_FIXTURE_DIR
 #error "VOXGRAD_FIXTURE_DIR must be defined (tests/CMakeLists.txt sets it)"
@@ -102,8 +102,8 @@ void compare(const std::string& what, const Tensor& got, const Tensor& ref, doub
   }
   if (bad > 0) {
     ADD_FAILURE() << std::setprecision(17) << what << ": " << bad << " of " << a.size()
-                  << " elements differ from torch (atol " << atol << ", rtol " << rtol << "); worst at ["
-                  << worst << "]: voxgrad " << a[worst] << " torch " << b[worst] << first.str();
+                  << " elements differ from torch (atol " << atol << ", rtol " << rtol << "); worst at [" << worst
+                  << "]: voxgrad " << a[worst] << " torch " << b[worst] << first.str();
   }
 }
 
@@ -138,14 +138,12 @@ TEST_P(ConvFixture, MatchesTorch) {
   ASSERT_EQ(gb_ref.defined(), has_bias);
 
   SCOPED_TRACE(op + " " + dtype_str + " input " + shape_str(x.sizes()) + " weight " + shape_str(w.sizes()) +
-               " stride " + c.at("stride").dump() + " padding " +
-               c.at("padding").dump() + " dilation " + c.at("dilation").dump() + " output_padding " +
-               c.at("output_padding").dump() + " groups " + std::to_string(groups) +
-               (has_bias ? " bias" : " no bias"));
+               " stride " + c.at("stride").dump() + " padding " + c.at("padding").dump() + " dilation " +
+               c.at("dilation").dump() + " output_padding " + c.at("output_padding").dump() + " groups " +
+               std::to_string(groups) + (has_bias ? " bias" : " no bias"));
 
-  const Tensor y = op == "conv3d"
-                       ? conv3d(x, w, b, stride, padding, dilation, groups)
-                       : conv_transpose3d(x, w, b, stride, padding, output_padding, groups, dilation);
+  const Tensor y = op == "conv3d" ? conv3d(x, w, b, stride, padding, dilation, groups)
+                                  : conv_transpose3d(x, w, b, stride, padding, output_padding, groups, dilation);
   compare("output", y, y_ref, atol, rtol);
 
   std::vector<Tensor> leaves{x, w};
@@ -179,8 +177,8 @@ TEST(ConvFixtureDirectory, HasAtLeast30CasesOfEveryKind) {
     const json c = load_json(f);
     ++kinds[c.at("op").get<std::string>() + "/" + c.at("dtype").get<std::string>()];
   }
-  for (const char* kind : {"conv3d/float64", "conv3d/float32", "conv_transpose3d/float64",
-                           "conv_transpose3d/float32"}) {
+  for (const char* kind :
+       {"conv3d/float64", "conv3d/float32", "conv_transpose3d/float64", "conv_transpose3d/float32"}) {
     EXPECT_GE(kinds[kind], 3) << "too few " << kind << " fixtures";
   }
 }

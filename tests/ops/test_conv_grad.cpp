@@ -315,14 +315,10 @@ std::int64_t pad_source(std::int64_t o, std::int64_t before, std::int64_t size, 
   const std::int64_t i = o - before;
   if (i >= 0 && i < size) return i;
   switch (mode) {
-    case PaddingMode::Zeros:
-      return -1;
-    case PaddingMode::Replicate:
-      return i < 0 ? 0 : size - 1;
-    case PaddingMode::Reflect:
-      return i < 0 ? -i : 2 * (size - 1) - i;
-    case PaddingMode::Circular:
-      return i < 0 ? i + size : i - size;
+    case PaddingMode::Zeros: return -1;
+    case PaddingMode::Replicate: return i < 0 ? 0 : size - 1;
+    case PaddingMode::Reflect: return i < 0 ? -i : 2 * (size - 1) - i;
+    case PaddingMode::Circular: return i < 0 ? i + size : i - size;
   }
   return -1;
 }

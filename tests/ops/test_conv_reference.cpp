@@ -19,9 +19,9 @@
 #include "test_util.h"
 
 #include <voxgrad/ops/conv.h>
+#include <voxgrad/voxgrad.h>
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/vol2col.h"
-#include <voxgrad/voxgrad.h>
 
 namespace {
 
@@ -483,8 +483,9 @@ void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
       detail::set_direct_conv_enabled(on);
       std::mt19937_64 vrng(values_seed);
       const std::string m = check_config(c, kFloat32, vrng);
-      EXPECT_TRUE(m.empty()) << (on ? "direct" : "im2col") << " path, float32, config #" << accepted << ": "
-                             << c.str() << "\n" << m;
+      EXPECT_TRUE(m.empty()) << (on ? "direct" : "im2col") << " path, float32, config #" << accepted << ": " << c.str()
+                             << "\n"
+                             << m;
     }
   }
   std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d") << " direct-kernel shapes: " << accepted

@@ -38,13 +38,11 @@ struct ConvCase {
   std::int64_t k = 3, stride = 1, padding = 0, output_padding = 0, groups = 1, dilation = 1;
 
   Shape x_shape() const { return {n, cin, vol[0], vol[1], vol[2]}; }
-  Shape w_shape() const {
-    return transposed ? Shape{cin, cout / groups, k, k, k} : Shape{cout, cin / groups, k, k, k};
-  }
+  Shape w_shape() const { return transposed ? Shape{cin, cout / groups, k, k, k} : Shape{cout, cin / groups, k, k, k}; }
   std::string str() const {
     return fmt::format("{}(x {}, weight {}, stride {}, padding {}, output_padding {}, groups {}, dilation {})",
-                       transposed ? "conv_transpose3d" : "conv3d", shape_str(x_shape()), shape_str(w_shape()),
-                       stride, padding, output_padding, groups, dilation);
+                       transposed ? "conv_transpose3d" : "conv3d", shape_str(x_shape()), shape_str(w_shape()), stride,
+                       padding, output_padding, groups, dilation);
   }
 };
 
@@ -115,13 +113,12 @@ void check_conv_cases(const std::vector<ConvCase>& cases, const std::vector<DTyp
 TEST(Determinism, Conv3dIsBitIdenticalForOneAndTwoThreadsAndAcrossRuns) {
   check_conv_cases(
       {
-          conv(1, 3, 5, {9, 10, 11}, 3, 1, 1),            // N = 1
-          conv(2, 4, 6, {10, 10, 10}, 3, 1, 1),           // N = 2
-          conv(2, 4, 6, {11, 10, 9}, 3, 2, 1),            // stride 2, odd sizes
+          conv(1, 3, 5, {9, 10, 11}, 3, 1, 1),   // N = 1
+          conv(2, 4, 6, {10, 10, 10}, 3, 1, 1),  // N = 2
+          conv(2, 4, 6, {11, 10, 9}, 3, 2, 1),   // stride 2, odd sizes
           conv(2, 4, 6, {8, 9, 10}, 3, 1, 1, /*groups=*/2),
           conv(1, 6, 6, {8, 8, 8}, 3, 2, 1, /*groups=*/3),  // N = 1, stride 2, groups
-          conv(2, 4, 4, {9, 9, 9}, 3, 1, 2, 1, /*dilation=*/2),
-          conv(2, 8, 4, {10, 10, 10}, 1, 1, 0),           // pointwise
+          conv(2, 4, 4, {9, 9, 9}, 3, 1, 2, 1, /*dilation=*/2), conv(2, 8, 4, {10, 10, 10}, 1, 1, 0),  // pointwise
       },
       {kFloat32, kFloat64});
 }
@@ -129,10 +126,10 @@ TEST(Determinism, Conv3dIsBitIdenticalForOneAndTwoThreadsAndAcrossRuns) {
 TEST(Determinism, ConvTranspose3dIsBitIdenticalForOneAndTwoThreadsAndAcrossRuns) {
   check_conv_cases(
       {
-          tconv(1, 5, 3, {6, 7, 8}, 3, 1, 1, 0),          // N = 1
-          tconv(2, 6, 4, {6, 6, 6}, 3, 1, 1, 0),          // N = 2
-          tconv(2, 8, 4, {5, 6, 7}, 3, 2, 1, 1),          // stride 2 with output_padding (U-Net up)
-          tconv(1, 8, 4, {6, 6, 6}, 2, 2, 0, 0),          // N = 1, kernel 2 stride 2
+          tconv(1, 5, 3, {6, 7, 8}, 3, 1, 1, 0),  // N = 1
+          tconv(2, 6, 4, {6, 6, 6}, 3, 1, 1, 0),  // N = 2
+          tconv(2, 8, 4, {5, 6, 7}, 3, 2, 1, 1),  // stride 2 with output_padding (U-Net up)
+          tconv(1, 8, 4, {6, 6, 6}, 2, 2, 0, 0),  // N = 1, kernel 2 stride 2
           tconv(2, 6, 4, {6, 7, 6}, 3, 2, 1, 0, /*groups=*/2),
       },
       {kFloat32, kFloat64});
@@ -143,8 +140,7 @@ TEST(Determinism, LargeConvLayersThatSplitIntoManyTilesAreBitIdentical) {
   // tiles, so both samples and tiles are spread over the threads.
   check_conv_cases(
       {
-          conv(2, 16, 32, {24, 24, 24}, 3, 1, 1),
-          tconv(2, 16, 32, {24, 24, 24}, 3, 1, 1, 0),
+          conv(2, 16, 32, {24, 24, 24}, 3, 1, 1), tconv(2, 16, 32, {24, 24, 24}, 3, 1, 1, 0),
           tconv(2, 32, 16, {12, 12, 12}, 3, 2, 1, 1),  // 12³ → 24³, as the U-Net's up path
           conv(1, 16, 32, {24, 24, 24}, 3, 1, 1),      // N = 1: all the parallelism is inside one sample
       },

@@ -162,9 +162,7 @@ TEST_P(ElementwiseValues, ClampWithMinAboveMaxGivesMax) {
   check(clamp(make({-1, 0, 5}), 2.0, 1.0), {3}, {1, 1, 1});
 }
 
-TEST_P(ElementwiseValues, ReluZeroesNegatives) {
-  check(relu(make({-2, -0.5, 0, 0.5, 2})), {5}, {0, 0, 0, 0.5, 2});
-}
+TEST_P(ElementwiseValues, ReluZeroesNegatives) { check(relu(make({-2, -0.5, 0, 0.5, 2})), {5}, {0, 0, 0, 0.5, 2}); }
 
 TEST_P(ElementwiseValues, LeakyReluScalesNegativesBySlope) {
   check(leaky_relu(make({-2, 0, 3})), {3}, {-0.02, 0, 3});
@@ -452,7 +450,7 @@ TEST(Elementwise, LargePermutedThreeDimInputsEqualAnIndexedReference) {
 TEST(Elementwise, LargeWhereEqualsASerialReference) {
   manual_seed(6);
   const Tensor a = randn({300, 400}, kFloat32);
-  const Tensor b = randn({400, 300}, kFloat32).t();                 // transposed
+  const Tensor b = randn({400, 300}, kFloat32).t();  // transposed
   const Tensor row = randn({400}, kFloat32);
   const std::vector<float> va = raw<float>(a), vb = raw<float>(b), vr = raw<float>(row);
   std::size_t mismatches = 0;
@@ -547,7 +545,8 @@ TEST(Elementwise, ShapesThatCannotBroadcastNameOpAndShapes) {
 }
 
 TEST(Elementwise, WhereWithShapesThatCannotBroadcastIsAnError) {
-  EXPECT_ERROR_CONTAINS(where(zeros({3}), zeros({2, 3}), zeros({2})), "where: shapes [2, 3] and [2] cannot be broadcast");
+  EXPECT_ERROR_CONTAINS(where(zeros({3}), zeros({2, 3}), zeros({2})),
+                        "where: shapes [2, 3] and [2] cannot be broadcast");
   EXPECT_ERROR_CONTAINS(where(zeros({4}), zeros({3}), zeros({3})), "where: shapes [4] and [3] cannot be broadcast");
 }
 
@@ -770,7 +769,8 @@ TEST(ElementwiseGradcheck, WhereThroughBothBranches) {
 
 TEST(ElementwiseGradcheck, ChainsOfOps) {
   const Tensor a = uniform_leaf({2, 3}, 0.5, 1.5, 32), b = uniform_leaf({3}, -1, 1, 33);
-  expect_gradcheck([](const std::vector<Tensor>& x) { return tanh(x[0] * x[1]) + sigmoid(x[1] - x[0]).pow(2.0); }, {a, b});
+  expect_gradcheck([](const std::vector<Tensor>& x) { return tanh(x[0] * x[1]) + sigmoid(x[1] - x[0]).pow(2.0); },
+                   {a, b});
   expect_gradcheck([](const std::vector<Tensor>& x) { return log(x[0] + exp(x[1])) / sqrt(x[0]); }, {a, b});
   expect_gradcheck([](const std::vector<Tensor>& x) { return pow(x[0], x[1] * 2.0).sum() * x[1]; }, {a, b});
 }
@@ -823,9 +823,11 @@ TEST(ElementwiseGradgradcheck, PiecewiseOpsAwayFromTheirKinks) {
 
 TEST(ElementwiseGradgradcheck, ChainsOfOps) {
   const Tensor a = uniform_leaf({2, 3}, 0.5, 1.5, 46), b = uniform_leaf({3}, -1, 1, 47);
-  expect_gradgradcheck([](const std::vector<Tensor>& x) { return tanh(x[0] * x[1]) + sigmoid(x[1] - x[0]).pow(2.0); }, {a, b});
+  expect_gradgradcheck([](const std::vector<Tensor>& x) { return tanh(x[0] * x[1]) + sigmoid(x[1] - x[0]).pow(2.0); },
+                       {a, b});
   expect_gradgradcheck([](const std::vector<Tensor>& x) { return log(x[0] + exp(x[1])) / sqrt(x[0]); }, {a, b});
-  expect_gradgradcheck([](const std::vector<Tensor>& x) { return where(x[1].gt(0.0), x[0] * x[1], x[0].pow(3.0)); }, {a, b});
+  expect_gradgradcheck([](const std::vector<Tensor>& x) { return where(x[1].gt(0.0), x[0] * x[1], x[0].pow(3.0)); },
+                       {a, b});
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 #include <cstring>
 #include <vector>
 
-#include "test_util.h"
 #include <voxgrad/voxgrad.h>
+#include "test_util.h"
 
 namespace {
 
@@ -74,8 +74,10 @@ Tensor operand(const Shape& sizes, DType dt, std::uint64_t seed) {
 void expect_matches_naive(const Tensor& got, const Tensor& a, const Tensor& b) {
   const Tensor want = naive_matmul(a, b);
   EXPECT_EQ(got.dtype(), a.dtype());
-  if (a.dtype() == kFloat64) expect_close(got, want, 1e-10, 1e-12);
-  else expect_close(got, want, 1e-6, 1e-4);
+  if (a.dtype() == kFloat64)
+    expect_close(got, want, 1e-10, 1e-12);
+  else
+    expect_close(got, want, 1e-6, 1e-4);
 }
 
 void check_matmul(const Shape& sa, const Shape& sb) {
@@ -135,8 +137,8 @@ TEST(Matmul, VectorTimesMatrixIsAVector) {
 }
 
 TEST(Matmul, MatrixTimesMatrixForOddSizes) {
-  expect_values(matmul(tensor({1, 2, 3, 4, 5, 6}).view({2, 3}), tensor({1, 0, 0, 1, 1, 1}).view({3, 2})),
-                {2, 2}, {4, 5, 10, 11});
+  expect_values(matmul(tensor({1, 2, 3, 4, 5, 6}).view({2, 3}), tensor({1, 0, 0, 1, 1, 1}).view({3, 2})), {2, 2},
+                {4, 5, 10, 11});
   for (std::int64_t m : {1, 7, 33, 129})
     for (std::int64_t k : {1, 7, 33})
       for (std::int64_t n : {1, 7, 129}) check_matmul({m, k}, {k, n});
@@ -154,10 +156,10 @@ TEST(Matmul, BatchDimsBroadcast) {
   const Tensor out = matmul(operand({2, 1, 3, 4}, kFloat64, 1), operand({5, 4, 2}, kFloat64, 2));
   EXPECT_EQ(out.sizes(), (Shape{2, 5, 3, 2}));
   check_matmul({2, 1, 3, 4}, {5, 4, 2});
-  check_matmul({1, 3, 4}, {5, 4, 2});   // a batch of one against five
+  check_matmul({1, 3, 4}, {5, 4, 2});  // a batch of one against five
   check_matmul({5, 3, 4}, {1, 4, 2});
-  check_matmul({3, 4}, {2, 4, 5});      // 2-D against a batch
-  check_matmul({4}, {2, 4, 5});         // 1-D against a batch
+  check_matmul({3, 4}, {2, 4, 5});  // 2-D against a batch
+  check_matmul({4}, {2, 4, 5});     // 1-D against a batch
   check_matmul({3, 1, 2, 4}, {2, 4, 3});
 }
 
@@ -166,15 +168,15 @@ TEST(Matmul, ThreeDTimesTwoDFoldsTheBatchIntoRows) {
   EXPECT_EQ(out.sizes(), (Shape{4, 3, 6}));
   check_matmul({4, 3, 5}, {5, 6});
   check_matmul({2, 3, 4, 5}, {5, 2});
-  check_matmul({4, 3, 5}, {5});         // 3-D · 1-D drops the last dim
+  check_matmul({4, 3, 5}, {5});  // 3-D · 1-D drops the last dim
   check_matmul({2, 1, 7}, {7, 33});
 }
 
 TEST(Matmul, TransposedOperandsAreReadInPlace) {
   for (DType dt : {kFloat64, kFloat32}) {
     SCOPED_TRACE(::testing::Message() << dt);
-    const Tensor at = operand({7, 33}, dt, 1).t();   // [33, 7], column-major
-    const Tensor bt = operand({5, 7}, dt, 2).t();    // [7, 5]
+    const Tensor at = operand({7, 33}, dt, 1).t();  // [33, 7], column-major
+    const Tensor bt = operand({5, 7}, dt, 2).t();   // [7, 5]
     const Tensor a = at.contiguous(), b = bt.contiguous();
     ASSERT_FALSE(at.is_contiguous());
     expect_matches_naive(matmul(at, b), a, b);
@@ -211,8 +213,8 @@ TEST(Matmul, BatchedTransposedPermutedAndExpandedOperands) {
 }
 
 TEST(Matmul, LargeProductsUseTheParallelBlockedGemm) {
-  check_matmul({300, 257}, {257, 513});   // column blocks
-  check_matmul({513, 257}, {257, 300});   // row blocks
+  check_matmul({300, 257}, {257, 513});  // column blocks
+  check_matmul({513, 257}, {257, 300});  // row blocks
   for (DType dt : {kFloat64, kFloat32}) {
     SCOPED_TRACE(::testing::Message() << dt);
     const Tensor at = operand({257, 513}, dt, 1).t(), bt = operand({300, 257}, dt, 2).t();
@@ -319,16 +321,16 @@ TEST(Matmul, ResultsAreBitwiseIdenticalForOneAndTwoThreads) {
 // --- gradients ----------------------------------------------------------------------------------
 
 TEST(MatmulGrad, EveryShapeRule) {
-  check_matmul_grad({4}, {4});              // dot
-  check_matmul_grad({3, 4}, {4});           // matrix · vector
-  check_matmul_grad({4}, {4, 3});           // vector · matrix
-  check_matmul_grad({3, 4}, {4, 2});        // matrix · matrix
-  check_matmul_grad({2, 3, 4}, {2, 4, 2});  // batched
+  check_matmul_grad({4}, {4});                 // dot
+  check_matmul_grad({3, 4}, {4});              // matrix · vector
+  check_matmul_grad({4}, {4, 3});              // vector · matrix
+  check_matmul_grad({3, 4}, {4, 2});           // matrix · matrix
+  check_matmul_grad({2, 3, 4}, {2, 4, 2});     // batched
   check_matmul_grad({2, 1, 3, 4}, {3, 4, 2});  // broadcast batch: gradient summed over it
-  check_matmul_grad({2, 3, 4}, {4, 2});     // folded 3-D · 2-D
-  check_matmul_grad({2, 3, 4}, {4});        // 3-D · 1-D
-  check_matmul_grad({4}, {2, 4, 3});        // 1-D · 3-D
-  check_matmul_grad({3, 4}, {2, 4, 2});     // 2-D · 3-D
+  check_matmul_grad({2, 3, 4}, {4, 2});        // folded 3-D · 2-D
+  check_matmul_grad({2, 3, 4}, {4});           // 3-D · 1-D
+  check_matmul_grad({4}, {2, 4, 3});           // 1-D · 3-D
+  check_matmul_grad({3, 4}, {2, 4, 2});        // 2-D · 3-D
   check_matmul_grad({1, 1}, {1, 1});
 }
 
@@ -362,8 +364,8 @@ TEST(MatmulGrad, MmAndBmmDirectly) {
 TEST(MatmulGrad, SecondDerivativesOfMmAndBatchedMatmul) {
   const Tensor a = leaf({3, 4}, 1), b = leaf({4, 2}, 2);
   EXPECT_TRUE(autograd::gradgradcheck([](const std::vector<Tensor>& in) { return mm(in[0], in[1]); }, {a, b}));
-  EXPECT_TRUE(autograd::gradgradcheck(
-      [](const std::vector<Tensor>& in) { return mm(in[0].t(), in[0]) * in[1].sum(); }, {a, b}));
+  EXPECT_TRUE(autograd::gradgradcheck([](const std::vector<Tensor>& in) { return mm(in[0].t(), in[0]) * in[1].sum(); },
+                                      {a, b}));
   const Tensor x = leaf({2, 3, 4}, 3), y = leaf({2, 4, 2}, 4);
   EXPECT_TRUE(autograd::gradgradcheck([](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); }, {x, y}));
   EXPECT_TRUE(autograd::gradgradcheck([](const std::vector<Tensor>& in) { return bmm(in[0], in[1]); }, {x, y}));

@@ -287,11 +287,15 @@ TEST(Reduction, SumOverNonAdjacentDimsOfAFourDimTensorMatchesAnIndexedReference)
   expect_values(x.sum({1, 3}), {3, 5}, expected, 1e-12);
   expect_values(x.sum({-1, 1}, true), {3, 1, 5, 1}, expected, 1e-12);
   // The same reduction through a permuted view: dims (b, d) of x are dims (0, 2) of the view.
-  expect_values(x.permute({1, 0, 3, 2}).sum({0, 2}).t(), {5, 3}, [&] {
-    std::vector<double> t(15);
-    for (int a = 0; a < 3; ++a) for (int c = 0; c < 5; ++c) t[c * 3 + a] = expected[a * 5 + c];
-    return t;
-  }(), 1e-12);
+  expect_values(
+      x.permute({1, 0, 3, 2}).sum({0, 2}).t(), {5, 3},
+      [&] {
+        std::vector<double> t(15);
+        for (int a = 0; a < 3; ++a)
+          for (int c = 0; c < 5; ++c) t[c * 3 + a] = expected[a * 5 + c];
+        return t;
+      }(),
+      1e-12);
   std::vector<double> means = expected;
   for (double& m : means) m /= 24.0;
   expect_values(x.mean({3, 1}), {3, 5}, means, 1e-12);
@@ -308,12 +312,14 @@ TEST(Reduction, LargeMaxAlongADimMatchesAnIndexedReference) {
   std::size_t mismatches = 0;
   for (std::size_t r = 0; r < 3000; ++r) {
     std::size_t best = 0;
-    for (std::size_t c = 1; c < 50; ++c) if (v[r * 50 + c] > v[r * 50 + best]) best = c;
+    for (std::size_t c = 1; c < 50; ++c)
+      if (v[r * 50 + c] > v[r * 50 + best]) best = c;
     mismatches += rvv[r] != v[r * 50 + best] || riv[r] != static_cast<std::int64_t>(best);
   }
   for (std::size_t c = 0; c < 50; ++c) {
     std::size_t best = 0;
-    for (std::size_t r = 1; r < 3000; ++r) if (v[r * 50 + c] < v[best * 50 + c]) best = r;
+    for (std::size_t r = 1; r < 3000; ++r)
+      if (v[r * 50 + c] < v[best * 50 + c]) best = r;
     mismatches += cvv[c] != v[best * 50 + c] || civ[c] != static_cast<std::int64_t>(best);
   }
   EXPECT_EQ(mismatches, 0u);
@@ -331,8 +337,10 @@ TEST(Reduction, MaxAlongADimOfSizeOneReturnsTheInput) {
 // --- errors ---------------------------------------------------------------------------------------
 
 TEST(Reduction, MaxAndMinOfAnEmptyTensorAreErrors) {
-  EXPECT_ERROR_CONTAINS(zeros({0, 3}).max(), "max: expected a reduction dim to be specified for an input with no elements");
-  EXPECT_ERROR_CONTAINS(zeros({0}).min(), "min: expected a reduction dim to be specified for an input with no elements");
+  EXPECT_ERROR_CONTAINS(zeros({0, 3}).max(),
+                        "max: expected a reduction dim to be specified for an input with no elements");
+  EXPECT_ERROR_CONTAINS(zeros({0}).min(),
+                        "min: expected a reduction dim to be specified for an input with no elements");
   EXPECT_ERROR_CONTAINS(zeros({0, 3}).max(0), "max: expected reduction dim 0 to have non-zero size");
   EXPECT_ERROR_CONTAINS(zeros({3, 0}).min(-1), "min: expected reduction dim 1 to have non-zero size");
 }
@@ -358,7 +366,8 @@ TEST(Reduction, DimOutOfRangeNamesTheRange) {
   EXPECT_ERROR_CONTAINS(x.max(2), "max: dimension out of range (expected to be in range of [-2, 1], but got 2)");
   EXPECT_ERROR_CONTAINS(x.min(-3), "min: dimension out of range (expected to be in range of [-2, 1], but got -3)");
   EXPECT_ERROR_CONTAINS(x.var(Shape{2}), "var: dimension out of range (expected to be in range of [-2, 1], but got 2)");
-  EXPECT_ERROR_CONTAINS(scalar_tensor(1).sum(1), "sum: dimension out of range (expected to be in range of [-1, 0], but got 1)");
+  EXPECT_ERROR_CONTAINS(scalar_tensor(1).sum(1),
+                        "sum: dimension out of range (expected to be in range of [-1, 0], but got 1)");
 }
 
 TEST(Reduction, SumToSizeRejectsSizesThatDoNotExpandToTheInput) {
@@ -402,8 +411,8 @@ TEST(Reduction, Float32SumsOverLargeDimsAreAccurateForFewAndManyOutputs) {
       cols[c] += v[r * 400000 + c];
     }
   }
-  const std::vector<float> by_row = raw<float>(x.sum(1));          // few outputs, long reduced dim
-  const std::vector<float> by_row_t = raw<float>(x.t().sum(0));    // the same through a strided view
+  const std::vector<float> by_row = raw<float>(x.sum(1));        // few outputs, long reduced dim
+  const std::vector<float> by_row_t = raw<float>(x.t().sum(0));  // the same through a strided view
   for (std::size_t r = 0; r < 3; ++r) {
     EXPECT_EQ(by_row[r], static_cast<float>(rows[r])) << r;
     EXPECT_EQ(by_row_t[r], static_cast<float>(rows[r])) << r;
@@ -429,10 +438,10 @@ std::vector<std::vector<T>> big_reductions(const Tensor& flat) {
   const Tensor wide = flat.reshape({3, 400000}), tall = flat.reshape({400000, 3});
   std::vector<std::vector<T>> r;
   r.push_back(raw<T>(flat.sum()));
-  r.push_back(raw<T>(wide.sum(1)));       // large reduced dim, few outputs
-  r.push_back(raw<T>(tall.sum(0)));       // large strided reduced dim, few outputs
-  r.push_back(raw<T>(tall.sum(1)));       // many outputs
-  r.push_back(raw<T>(wide.sum(0)));       // many outputs, strided
+  r.push_back(raw<T>(wide.sum(1)));  // large reduced dim, few outputs
+  r.push_back(raw<T>(tall.sum(0)));  // large strided reduced dim, few outputs
+  r.push_back(raw<T>(tall.sum(1)));  // many outputs
+  r.push_back(raw<T>(wide.sum(0)));  // many outputs, strided
   r.push_back(raw<T>(wide.mean(1, true)));
   r.push_back(raw<T>(flat.var()));
   r.push_back(raw<T>(tall.var(Shape{0})));

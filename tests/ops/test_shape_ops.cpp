@@ -5,9 +5,9 @@
 #include <optional>
 #include <vector>
 
-#include "test_util.h"
-#include <voxgrad/voxgrad.h>
 #include <voxgrad/core/tensor_impl.h>
+#include <voxgrad/voxgrad.h>
+#include "test_util.h"
 
 namespace {
 
@@ -149,7 +149,8 @@ TEST(ShapeOps, ViewOfAnExpandedTensorSplitsTheBroadcastDim) {
 TEST(ShapeOps, ViewOfANonContiguousTensorThatNeedsACopySuggestsReshape) {
   const Tensor tt = iota({2, 3}).t();
   EXPECT_ERROR_CONTAINS(tt.view({6}), "use reshape() instead");
-  EXPECT_ERROR_CONTAINS(tt.view({6}), "size [6] is not compatible with the input tensor's size [3, 2] and stride [1, 3]");
+  EXPECT_ERROR_CONTAINS(tt.view({6}),
+                        "size [6] is not compatible with the input tensor's size [3, 2] and stride [1, 3]");
   EXPECT_ERROR_CONTAINS(iota({4, 6}).narrow(1, 0, 3).view({12}), "reshape");
 }
 
@@ -405,12 +406,12 @@ TEST(ShapeOps, SliceWithStepTwoAndThreeStridesThroughTheBase) {
 
 TEST(ShapeOps, SliceClampsOutOfRangeBoundsLikePython) {
   const Tensor a = iota({10});
-  expect_values(a.slice(0, -3), {3}, {7, 8, 9});                 // a[-3:]
-  expect_values(a.slice(0, std::nullopt, -7), {3}, {0, 1, 2});   // a[:-7]
+  expect_values(a.slice(0, -3), {3}, {7, 8, 9});                // a[-3:]
+  expect_values(a.slice(0, std::nullopt, -7), {3}, {0, 1, 2});  // a[:-7]
   expect_values(a.slice(0, -100, 100), {10}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
   expect_values(a.slice(0, 8, 100), {2}, {8, 9});
   expect_values(a.slice(0, -2, -1), {1}, {8});
-  EXPECT_EQ(a.slice(0, 8, 2).sizes(), (Shape{0}));               // a[8:2] is empty
+  EXPECT_EQ(a.slice(0, 8, 2).sizes(), (Shape{0}));  // a[8:2] is empty
   EXPECT_EQ(a.slice(0, 20, 30).sizes(), (Shape{0}));
   EXPECT_EQ(a.slice(0, -20, -15).sizes(), (Shape{0}));
   EXPECT_EQ(a.slice(0, 12, 30, 2).sizes(), (Shape{0}));
@@ -605,8 +606,8 @@ TEST(ShapeOps, DetachSharesStorageButLeavesTheGraph) {
 
 TEST(ShapeOps, ViewsOfATensorThatRequiresGradAreNonLeavesThatRequireGrad) {
   const Tensor x = leaf({2, 3});
-  for (const Tensor& v : {x.view({3, 2}), x.t(), x.narrow(1, 0, 2), x.select(0, 1), x.unsqueeze(0),
-                          x.expand({4, 2, 3}), x.slice(1, 0, 3, 2), x.permute({1, 0})}) {
+  for (const Tensor& v : {x.view({3, 2}), x.t(), x.narrow(1, 0, 2), x.select(0, 1), x.unsqueeze(0), x.expand({4, 2, 3}),
+                          x.slice(1, 0, 3, 2), x.permute({1, 0})}) {
     EXPECT_TRUE(v.requires_grad());
     EXPECT_FALSE(v.is_leaf());
     EXPECT_NE(v.grad_fn(), nullptr);
@@ -641,8 +642,7 @@ TEST(ShapeOps, CatAlongDimTwoOfNonContiguousInputs) {
   const Tensor b = iota({2, 3, 2}) + 100.0;
   const Tensor c = cat({a, b}, 2);
   EXPECT_EQ(c.sizes(), (Shape{2, 3, 3}));
-  expect_values(c, {2, 3, 3},
-                {0, 100, 101, 2, 102, 103, 4, 104, 105, 1, 106, 107, 3, 108, 109, 5, 110, 111});
+  expect_values(c, {2, 3, 3}, {0, 100, 101, 2, 102, 103, 4, 104, 105, 1, 106, 107, 3, 108, 109, 5, 110, 111});
 }
 
 TEST(ShapeOps, CatJoinsUNetSkipConnectionsOnTheChannelDim) {
@@ -675,14 +675,11 @@ TEST(ShapeOps, CatAcceptsAnEmptyTensorAlongTheDim) {
 }
 
 TEST(ShapeOps, CatWithMismatchedSizesNamesTheDim) {
-  EXPECT_ERROR_CONTAINS(cat({iota({2, 3}), iota({3, 4})}, 1),
-                        "sizes of tensors must match except in dimension 1");
+  EXPECT_ERROR_CONTAINS(cat({iota({2, 3}), iota({3, 4})}, 1), "sizes of tensors must match except in dimension 1");
   EXPECT_ERROR_CONTAINS(cat({iota({2, 3}), iota({3, 4})}, 1),
                         "Expected size 2 but got size 3 for tensor number 1 in the list");
-  EXPECT_ERROR_CONTAINS(cat({iota({2, 3}), iota({2, 4})}, 0),
-                        "sizes of tensors must match except in dimension 0");
-  EXPECT_ERROR_CONTAINS(cat({iota({2, 3}), iota({2, 3, 1})}, 0),
-                        "tensors must have the same number of dimensions");
+  EXPECT_ERROR_CONTAINS(cat({iota({2, 3}), iota({2, 4})}, 0), "sizes of tensors must match except in dimension 0");
+  EXPECT_ERROR_CONTAINS(cat({iota({2, 3}), iota({2, 3, 1})}, 0), "tensors must have the same number of dimensions");
   EXPECT_ERROR_CONTAINS(cat({iota({2, 3})}, 2), "out of range");
   EXPECT_ERROR_CONTAINS(cat({}, 0), "expected a non-empty list of tensors");
 }
@@ -790,10 +787,16 @@ TEST(ShapeOpsGrad, CatSplitsTheGradientBetweenItsInputs) {
   const Tensor a = leaf({2, 3}, 1), b = leaf({2, 1}, 2), c = leaf({2, 2}, 3);
   const Tensor w = weights({2, 6});
   EXPECT_TRUE(autograd::gradcheck(
-      [&](const std::vector<Tensor>& in) { return (cat({in[0], in[1], in[2]}, 1) * w).sum(); }, {a, b, c}));
+      [&](const std::vector<Tensor>& in) {
+        return (cat({in[0], in[1], in[2]}, 1) * w).sum();
+      },
+      {a, b, c}));
   EXPECT_TRUE(autograd::gradcheck([&](const std::vector<Tensor>& in) { return cat({in[0], in[1]}, 1); }, {a, b}));
   EXPECT_TRUE(autograd::gradcheck(
-      [&](const std::vector<Tensor>& in) { return cat({in[0], in[1].t()}, 0); }, {a, leaf({3, 2}, 4)}));
+      [&](const std::vector<Tensor>& in) {
+        return cat({in[0], in[1].t()}, 0);
+      },
+      {a, leaf({3, 2}, 4)}));
   // The same tensor twice: both slices of the gradient accumulate into it.
   EXPECT_TRUE(autograd::gradcheck([&](const std::vector<Tensor>& in) { return cat({in[0], in[0]}, 0) * 1.0; }, {a}));
   const Tensor x = leaf({2});
@@ -820,7 +823,10 @@ TEST(ShapeOpsGrad, Stack) {
   for (std::int64_t dim : {0, 1, 2, -1}) {
     const Tensor w = weights(stack({a, b}, dim).sizes());
     EXPECT_TRUE(autograd::gradcheck(
-        [&](const std::vector<Tensor>& in) { return (stack({in[0], in[1]}, dim) * w).sum(); }, {a, b}))
+        [&](const std::vector<Tensor>& in) {
+          return (stack({in[0], in[1]}, dim) * w).sum();
+        },
+        {a, b}))
         << "dim " << dim;
   }
 }

@@ -81,8 +81,10 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const json& c, const Problem& p
         std::vector<Tensor> ps;
         for (const json& n : g["params"]) ps.push_back(pr.param(n.get<std::string>()));
         auto o = group_options(g, make);
-        if (o) groups.emplace_back(ps, *o);
-        else groups.emplace_back(ps);
+        if (o)
+          groups.emplace_back(ps, *o);
+        else
+          groups.emplace_back(ps);
       }
     }
     return make(defaults);
@@ -243,8 +245,7 @@ TEST(OptimizerStateDict, AdamWResumesBitExactly) {
 
 TEST(OptimizerStateDict, SGDResumesBitExactly) {
   expect_bit_exact_resume<optim::SGD>(optim::SGDOptions(0.05).momentum(0.9).nesterov(true),
-                                      optim::SGDOptions(0.1).momentum(0.5).dampening(0.1).weight_decay(0.01),
-                                      kFloat64);
+                                      optim::SGDOptions(0.1).momentum(0.5).dampening(0.1).weight_decay(0.01), kFloat64);
 }
 
 TEST(OptimizerStateDict, LayoutIsFlatTensorsWithPyTorchNames) {
@@ -257,12 +258,12 @@ TEST(OptimizerStateDict, LayoutIsFlatTensorsWithPyTorchNames) {
   std::vector<std::string> keys;
   for (const auto& [k, v] : sd) keys.push_back(k);
   const std::vector<std::string> expected = {
-      "state.0.step", "state.0.exp_avg", "state.0.exp_avg_sq",
-      "state.1.step", "state.1.exp_avg", "state.1.exp_avg_sq", "state.1.max_exp_avg_sq",
-      "param_groups.0.lr", "param_groups.0.betas.0", "param_groups.0.betas.1", "param_groups.0.eps",
-      "param_groups.0.weight_decay", "param_groups.0.amsgrad", "param_groups.0.maximize", "param_groups.0.params",
-      "param_groups.1.lr", "param_groups.1.betas.0", "param_groups.1.betas.1", "param_groups.1.eps",
-      "param_groups.1.weight_decay", "param_groups.1.amsgrad", "param_groups.1.maximize", "param_groups.1.params"};
+      "state.0.step",           "state.0.exp_avg",         "state.0.exp_avg_sq",     "state.1.step",
+      "state.1.exp_avg",        "state.1.exp_avg_sq",      "state.1.max_exp_avg_sq", "param_groups.0.lr",
+      "param_groups.0.betas.0", "param_groups.0.betas.1",  "param_groups.0.eps",     "param_groups.0.weight_decay",
+      "param_groups.0.amsgrad", "param_groups.0.maximize", "param_groups.0.params",  "param_groups.1.lr",
+      "param_groups.1.betas.0", "param_groups.1.betas.1",  "param_groups.1.eps",     "param_groups.1.weight_decay",
+      "param_groups.1.amsgrad", "param_groups.1.maximize", "param_groups.1.params"};
   EXPECT_EQ(keys, expected);
   auto get = [&](const std::string& k) {
     for (const auto& [key, v] : sd) {
@@ -319,9 +320,11 @@ TEST(OptimizerStateDict, LoadReportsEveryProblemAndChangesNothing) {
   nn::StateDict sd = opt.state_dict();
   nn::StateDict bad;
   for (const auto& [k, v] : sd) {
-    if (k == "param_groups.0.eps") continue;                                 // missing
-    if (k == "state.1.exp_avg") bad.emplace_back(k, zeros({7}, kFloat64));  // wrong shape
-    else bad.emplace_back(k, v);
+    if (k == "param_groups.0.eps") continue;  // missing
+    if (k == "state.1.exp_avg")
+      bad.emplace_back(k, zeros({7}, kFloat64));  // wrong shape
+    else
+      bad.emplace_back(k, v);
   }
   bad.emplace_back("state.0.momentum_buffer", zeros({3, 4}, kFloat64));  // not an Adam state
   bad.emplace_back("param_groups.0.foreach", scalar_tensor(0.0, kFloat64));

@@ -49,10 +49,11 @@ std::unique_ptr<optim::LRScheduler> make_epoch_scheduler(const json& c, optim::O
 
 optim::ReduceLROnPlateauOptions plateau_options(const json& o) {
   optim::ReduceLROnPlateauOptions r;
-  if (o.contains("mode")) r.mode(o["mode"] == "max" ? optim::ReduceLROnPlateauOptions::Max
-                                                     : optim::ReduceLROnPlateauOptions::Min);
-  if (o.contains("threshold_mode")) r.threshold_mode(o["threshold_mode"] == "abs" ? optim::ReduceLROnPlateauOptions::Abs
-                                                                                  : optim::ReduceLROnPlateauOptions::Rel);
+  if (o.contains("mode"))
+    r.mode(o["mode"] == "max" ? optim::ReduceLROnPlateauOptions::Max : optim::ReduceLROnPlateauOptions::Min);
+  if (o.contains("threshold_mode"))
+    r.threshold_mode(o["threshold_mode"] == "abs" ? optim::ReduceLROnPlateauOptions::Abs
+                                                  : optim::ReduceLROnPlateauOptions::Rel);
   if (o.contains("factor")) r.factor(o["factor"]);
   if (o.contains("patience")) r.patience(o["patience"]);
   if (o.contains("threshold")) r.threshold(o["threshold"]);
@@ -173,7 +174,8 @@ TEST(LRScheduler, LoadStateDictReportsProblems) {
   nn::StateDict d = sched.state_dict();
   d.erase(d.begin());  // base_lrs
   d.emplace_back("verbose", scalar_tensor(0.0, kFloat64));
-  EXPECT_ERROR_CONTAINS(sched.load_state_dict(d), "StepLR: error(s) in loading the state dict: missing key \"base_lrs\"");
+  EXPECT_ERROR_CONTAINS(sched.load_state_dict(d),
+                        "StepLR: error(s) in loading the state dict: missing key \"base_lrs\"");
   EXPECT_ERROR_CONTAINS(sched.load_state_dict(d), "unexpected key \"verbose\"");
   Groups two({0.1, 0.2});
   optim::StepLR other(*two.opt, 3);
@@ -192,7 +194,8 @@ TEST(LRScheduler, InvalidArgumentsAndChangedGroups) {
 
 TEST(ReduceLROnPlateau, ReducesAfterPatienceAndRespectsCooldownAndMinLr) {
   Groups s({1.0});
-  optim::ReduceLROnPlateau sched(*s.opt, optim::ReduceLROnPlateauOptions().patience(1).cooldown(1).factor(0.5).min_lr({0.3}));
+  optim::ReduceLROnPlateau sched(*s.opt,
+                                 optim::ReduceLROnPlateauOptions().patience(1).cooldown(1).factor(0.5).min_lr({0.3}));
   EXPECT_EQ(sched.best(), INFINITY);
   sched.step(1.0);  // best
   sched.step(1.0);  // bad 1
