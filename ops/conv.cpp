@@ -375,7 +375,7 @@ std::vector<Tensor> three(Tensor a, Tensor b, Tensor c) {
 
 Tensor conv3d_core(const Tensor& input, const Tensor& weight, const Tensor& bias, const ConvParams& p,
                    const Dims& out) {
-  const Tensor x = input.contiguous(), w = weight.contiguous();
+  const Tensor x = input.contiguous(), w = weight.contiguous(), b = bias.defined() ? bias.contiguous() : Tensor();
   const std::int64_t N = x.sizes()[0], Cin = x.sizes()[1], Cout = w.sizes()[0];
   Tensor y = empty({N, Cout, out[0], out[1], out[2]}, x.dtype());
   detail::dispatch_floating(x.dtype(), "conv3d", [&]<typename T>() {
@@ -384,7 +384,7 @@ Tensor conv3d_core(const Tensor& input, const Tensor& weight, const Tensor& bias
       fill_bias<T>(y, bias);  // nothing to sum (no input channels or no input positions)
       return;
     }
-    conv3d_kernel<T>(x.data_ptr<T>(), w.data_ptr<T>(), bias.defined() ? bias.data_ptr<T>() : nullptr, y.data_ptr<T>(),
+    conv3d_kernel<T>(x.data_ptr<T>(), w.data_ptr<T>(), b.defined() ? b.data_ptr<T>() : nullptr, y.data_ptr<T>(),
                      N, Cin, Cout, spatial(x), out, kernel_of(w), p);
   });
   const Tensor inputs[3] = {x, w, bias};
@@ -404,7 +404,7 @@ Tensor conv3d_core(const Tensor& input, const Tensor& weight, const Tensor& bias
 
 Tensor conv_transpose3d_core(const Tensor& input, const Tensor& weight, const Tensor& bias, const ConvParams& p,
                              const Dims& out) {
-  const Tensor x = input.contiguous(), w = weight.contiguous();
+  const Tensor x = input.contiguous(), w = weight.contiguous(), b = bias.defined() ? bias.contiguous() : Tensor();
   const std::int64_t N = x.sizes()[0], Cin = x.sizes()[1], Cout = w.sizes()[1] * p.groups;
   Tensor y = empty({N, Cout, out[0], out[1], out[2]}, x.dtype());
   detail::dispatch_floating(x.dtype(), "conv_transpose3d", [&]<typename T>() {
@@ -413,7 +413,7 @@ Tensor conv_transpose3d_core(const Tensor& input, const Tensor& weight, const Te
       fill_bias<T>(y, bias);
       return;
     }
-    conv_transpose3d_kernel<T>(x.data_ptr<T>(), w.data_ptr<T>(), bias.defined() ? bias.data_ptr<T>() : nullptr,
+    conv_transpose3d_kernel<T>(x.data_ptr<T>(), w.data_ptr<T>(), b.defined() ? b.data_ptr<T>() : nullptr,
                                y.data_ptr<T>(), N, Cin, Cout, spatial(x), out, kernel_of(w), p);
   });
   const Tensor inputs[3] = {x, w, bias};

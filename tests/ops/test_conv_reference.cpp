@@ -772,6 +772,36 @@ TEST(ConvReference, NonContiguousOperandsMatchContiguousCopies) {
   }
 }
 
+// A bias passed as a view (a strided slice, or a one-element tensor expanded) is read through its
+// strides on every path: im2col and direct kernels, float32 and float64, both ops, the functional
+// forms with FuncOptions().bias(...).
+TEST(ConvReference, BiasViewsAreReadThroughTheirStrides) {
+  namespace F = voxgrad::nn::functional;
+  for (DType dt : {kFloat64, kFloat32}) {
+    // W = 1 takes the im2col path; W = 16 (float32) the direct kernels.
+    for (std::int64_t width : {1, 16}) {
+      SCOPED_TRACE(fmt::format("{} W={}", dt, width));
+      const Tensor strided = tensor({10, 11, 12, 13, 14, 15, 16, 17}, dt).slice(0, std::nullopt, std::nullopt, 2);
+      const Tensor expanded = full({1}, 5.0, dt).expand({4});
+      ASSERT_FALSE(strided.is_contiguous());
+      const Tensor x = zeros({1, 1, 2, 2, width}, dt);
+      const Tensor w = zeros({4, 1, 1, 1, 1}, dt), wt = zeros({1, 4, 1, 1, 1}, dt);
+      const std::vector<double> want_strided = {10, 12, 14, 16}, want_expanded = {5, 5, 5, 5};
+      auto per_channel = [](const Tensor& y) { return values(mean(y, {0, 2, 3, 4})); };
+      EXPECT_EQ(per_channel(conv3d(x, w, strided)), want_strided);
+      EXPECT_EQ(per_channel(conv3d(x, w, expanded)), want_expanded);
+      EXPECT_EQ(per_channel(conv_transpose3d(x, wt, strided)), want_strided);
+      EXPECT_EQ(per_channel(conv_transpose3d(x, wt, expanded)), want_expanded);
+      EXPECT_EQ(per_channel(F::conv3d(x, w, F::Conv3dFuncOptions().bias(strided))), want_strided);
+      EXPECT_EQ(per_channel(F::conv_transpose3d(x, wt, F::ConvTranspose3dFuncOptions().bias(expanded))),
+                want_expanded);
+      // An empty input (nothing to sum) fills the output with the bias alone.
+      EXPECT_EQ(per_channel(conv3d(zeros({1, 0, 2, 2, width}, dt), zeros({4, 0, 1, 1, 1}, dt), strided)),
+                want_strided);
+    }
+  }
+}
+
 // =================================================================================================
 // Threads: results are bit-identical for 1 and 2 threads.
 // =================================================================================================
