@@ -4,6 +4,7 @@
 
 #include "voxgrad/core/expanding_array.h"
 #include "voxgrad/core/tensor.h"
+#include "voxgrad/ops/pad.h"  // PaddingMode, pad3d
 
 namespace voxgrad {
 
@@ -28,20 +29,5 @@ Tensor conv_transpose3d(const Tensor& input, const Tensor& weight, const Tensor&
 Tensor conv3d_weight_grad(const Tensor& input, const Tensor& grad_output, ExpandingArray<3> kernel_size,
                           ExpandingArray<3> stride, ExpandingArray<3> padding, ExpandingArray<3> dilation,
                           std::int64_t groups);
-
-/// Padding modes for pad() and Conv modules, as in PyTorch.
-enum class PaddingMode { Zeros, Reflect, Replicate, Circular };
-/// libtorch-style names: kZeros, kReflect, kReplicate, kCircular.
-inline constexpr PaddingMode kZeros = PaddingMode::Zeros;
-inline constexpr PaddingMode kReflect = PaddingMode::Reflect;      ///< Mirror without the edge.
-inline constexpr PaddingMode kReplicate = PaddingMode::Replicate;  ///< Repeat the edge.
-inline constexpr PaddingMode kCircular = PaddingMode::Circular;    ///< Wrap around.
-/// "zeros", "reflect", "replicate" or "circular".
-const char* padding_mode_name(PaddingMode mode);
-
-/// Pads the last 3 dims of a 4-D or 5-D tensor by (before, after) amounts per dim, given as
-/// {d_before, d_after, h_before, h_after, w_before, w_after} (note: PyTorch's F.pad lists the last
-/// dim first; this takes depth first). Differentiable for every mode.
-Tensor pad3d(const Tensor& input, const std::array<std::int64_t, 6>& pads, PaddingMode mode = kZeros);
 
 }  // namespace voxgrad

@@ -12,6 +12,7 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/detail/spatial.h"
 
 namespace voxgrad {
 
@@ -27,7 +28,8 @@ using autograd::save;
 
 namespace {
 
-using Dims = std::array<std::int64_t, 3>;
+using detail::Dims;
+using detail::spatial;
 
 struct PoolGeometry {
   Dims in{}, out{}, kernel{}, stride{}, padding{}, dilation{1, 1, 1};
@@ -175,8 +177,6 @@ void avg_pool_adjoint_plane(const T* dy, T* dx, const PoolGeometry& g, const Avg
 // backward, and the adjoint records the map, so any order of derivative works.
 // =================================================================================================
 
-Dims spatial(const Tensor& t) { return {t.sizes()[2], t.sizes()[3], t.sizes()[4]}; }
-
 Tensor max_pool_scatter(const Tensor& grad, const Tensor& indices, const PoolGeometry& g);
 
 // (N, C, in) → (N, C, out): picks the element each output's index names.
@@ -320,7 +320,7 @@ auto with_pool_input(const char* op, const Tensor& input, PoolGeometry& g, bool 
                   "and non-batch dimension {} has length zero!",
                   op, shape_str(input.sizes()), i);
   }
-  const Tensor x = input.dim() == 5 ? input : input.unsqueeze(0);
+  const Tensor x = detail::as_batched(input, 5);
   g.in = spatial(x);
   for (std::size_t i = 0; i < 3; ++i) {
     // Sizes in int64 with overflow checks: dilation·(kernel − 1) and the padded size can be huge.

@@ -12,6 +12,7 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/detail/spatial.h"
 
 namespace voxgrad {
 
@@ -28,7 +29,7 @@ using autograd::record;
 
 namespace {
 
-using Dims = std::array<std::int64_t, 3>;
+using detail::Dims;
 
 enum class Mode { Nearest, Trilinear };
 
@@ -121,36 +122,52 @@ std::int64_t plane_grain(const UpsampleParams& p) {
   return std::max<std::int64_t>(1, detail::kElementwiseGrain / work);
 }
 
+// One output row (plane pl, od, oh): outputs o … o + out[2] − 1, and the four source rows it blends
+// (offsets within the plane) with their D and H weights.
+template <typename T>
+struct SourceRows {
+  std::int64_t o, r00, r01, r10, r11;
+  T a0, a1, b0, b1;
+};
+
+// The loop both directions share: every output row of every plane, planes split across tasks (each
+// plane is swept in a fixed order by one task, so a scatter into it is race-free).
+template <typename T, typename RowFn>
+void for_each_row(std::int64_t planes, const UpsampleParams& p, const std::array<Taps<T>, 3>& t, RowFn&& row) {
+  const std::int64_t H = p.in[1], W = p.in[2];
+  detail::parallel_for(0, planes, plane_grain(p), [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t pl = p0; pl < p1; ++pl) {
+      std::int64_t o = 0;
+      for (std::int64_t od = 0; od < p.out[0]; ++od) {
+        const std::int64_t d0 = t[0].i0[od] * H, d1 = t[0].i1[od] * H;
+        for (std::int64_t oh = 0; oh < p.out[1]; ++oh, o += p.out[2]) {
+          row(pl, SourceRows<T>{o, (d0 + t[1].i0[oh]) * W, (d0 + t[1].i1[oh]) * W, (d1 + t[1].i0[oh]) * W,
+                                (d1 + t[1].i1[oh]) * W, t[0].w0[od], t[0].w1[od], t[1].w0[oh], t[1].w1[oh]});
+        }
+      }
+    }
+  });
+}
+
 // y (planes, out) from x (planes, in).
 template <typename T>
 void gather_kernel(const T* x, T* y, std::int64_t planes, const UpsampleParams& p) {
   const std::array<Taps<T>, 3> t = make_taps<T>(p);
-  const std::int64_t H = p.in[1], W = p.in[2], iv = p.in_volume(), ov = p.out_volume();
   const bool nearest = p.mode == Mode::Nearest;
-  detail::parallel_for(0, planes, plane_grain(p), [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t pl = p0; pl < p1; ++pl) {
-      const T* xp = x + pl * iv;
-      T* yp = y + pl * ov;
-      std::int64_t o = 0;
-      for (std::int64_t od = 0; od < p.out[0]; ++od) {
-        const std::int64_t d0 = t[0].i0[od] * H, d1 = t[0].i1[od] * H;
-        const T a0 = t[0].w0[od], a1 = t[0].w1[od];
-        for (std::int64_t oh = 0; oh < p.out[1]; ++oh) {
-          const std::int64_t r00 = (d0 + t[1].i0[oh]) * W, r01 = (d0 + t[1].i1[oh]) * W;
-          const std::int64_t r10 = (d1 + t[1].i0[oh]) * W, r11 = (d1 + t[1].i1[oh]) * W;
-          const T b0 = t[1].w0[oh], b1 = t[1].w1[oh];
-          if (nearest) {
-            for (std::int64_t ow = 0; ow < p.out[2]; ++ow, ++o) yp[o] = xp[r00 + t[2].i0[ow]];
-            continue;
-          }
-          for (std::int64_t ow = 0; ow < p.out[2]; ++ow, ++o) {
-            const std::int64_t w0 = t[2].i0[ow], w1 = t[2].i1[ow];
-            const T c0 = t[2].w0[ow], c1 = t[2].w1[ow];
-            yp[o] = a0 * (b0 * (c0 * xp[r00 + w0] + c1 * xp[r00 + w1]) + b1 * (c0 * xp[r01 + w0] + c1 * xp[r01 + w1])) +
-                    a1 * (b0 * (c0 * xp[r10 + w0] + c1 * xp[r10 + w1]) + b1 * (c0 * xp[r11 + w0] + c1 * xp[r11 + w1]));
-          }
-        }
-      }
+  for_each_row(planes, p, t, [&](std::int64_t pl, const SourceRows<T>& r) {
+    const T* xp = x + pl * p.in_volume();
+    T* yp = y + pl * p.out_volume() + r.o;
+    if (nearest) {
+      for (std::int64_t ow = 0; ow < p.out[2]; ++ow) yp[ow] = xp[r.r00 + t[2].i0[ow]];
+      return;
+    }
+    for (std::int64_t ow = 0; ow < p.out[2]; ++ow) {
+      const std::int64_t w0 = t[2].i0[ow], w1 = t[2].i1[ow];
+      const T c0 = t[2].w0[ow], c1 = t[2].w1[ow];
+      yp[ow] = r.a0 * (r.b0 * (c0 * xp[r.r00 + w0] + c1 * xp[r.r00 + w1]) +
+                       r.b1 * (c0 * xp[r.r01 + w0] + c1 * xp[r.r01 + w1])) +
+               r.a1 * (r.b0 * (c0 * xp[r.r10 + w0] + c1 * xp[r.r10 + w1]) +
+                       r.b1 * (c0 * xp[r.r11 + w0] + c1 * xp[r.r11 + w1]));
     }
   });
 }
@@ -159,40 +176,27 @@ void gather_kernel(const T* x, T* y, std::int64_t planes, const UpsampleParams& 
 template <typename T>
 void scatter_kernel(const T* dy, T* dx, std::int64_t planes, const UpsampleParams& p) {
   const std::array<Taps<T>, 3> t = make_taps<T>(p);
-  const std::int64_t H = p.in[1], W = p.in[2], iv = p.in_volume(), ov = p.out_volume();
   const bool nearest = p.mode == Mode::Nearest;
-  detail::parallel_for(0, planes, plane_grain(p), [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t pl = p0; pl < p1; ++pl) {
-      const T* gp = dy + pl * ov;
-      T* xp = dx + pl * iv;
-      std::int64_t o = 0;
-      for (std::int64_t od = 0; od < p.out[0]; ++od) {
-        const std::int64_t d0 = t[0].i0[od] * H, d1 = t[0].i1[od] * H;
-        const T a0 = t[0].w0[od], a1 = t[0].w1[od];
-        for (std::int64_t oh = 0; oh < p.out[1]; ++oh) {
-          const std::int64_t r00 = (d0 + t[1].i0[oh]) * W, r01 = (d0 + t[1].i1[oh]) * W;
-          const std::int64_t r10 = (d1 + t[1].i0[oh]) * W, r11 = (d1 + t[1].i1[oh]) * W;
-          const T b0 = t[1].w0[oh], b1 = t[1].w1[oh];
-          if (nearest) {
-            for (std::int64_t ow = 0; ow < p.out[2]; ++ow, ++o) xp[r00 + t[2].i0[ow]] += gp[o];
-            continue;
-          }
-          for (std::int64_t ow = 0; ow < p.out[2]; ++ow, ++o) {
-            const std::int64_t w0 = t[2].i0[ow], w1 = t[2].i1[ow];
-            const T c0 = t[2].w0[ow], c1 = t[2].w1[ow];
-            const T g = gp[o];
-            const T g00 = a0 * b0 * g, g01 = a0 * b1 * g, g10 = a1 * b0 * g, g11 = a1 * b1 * g;
-            xp[r00 + w0] += g00 * c0;
-            xp[r00 + w1] += g00 * c1;
-            xp[r01 + w0] += g01 * c0;
-            xp[r01 + w1] += g01 * c1;
-            xp[r10 + w0] += g10 * c0;
-            xp[r10 + w1] += g10 * c1;
-            xp[r11 + w0] += g11 * c0;
-            xp[r11 + w1] += g11 * c1;
-          }
-        }
-      }
+  for_each_row(planes, p, t, [&](std::int64_t pl, const SourceRows<T>& r) {
+    const T* gp = dy + pl * p.out_volume() + r.o;
+    T* xp = dx + pl * p.in_volume();
+    if (nearest) {
+      for (std::int64_t ow = 0; ow < p.out[2]; ++ow) xp[r.r00 + t[2].i0[ow]] += gp[ow];
+      return;
+    }
+    for (std::int64_t ow = 0; ow < p.out[2]; ++ow) {
+      const std::int64_t w0 = t[2].i0[ow], w1 = t[2].i1[ow];
+      const T c0 = t[2].w0[ow], c1 = t[2].w1[ow];
+      const T g = gp[ow];
+      const T g00 = r.a0 * r.b0 * g, g01 = r.a0 * r.b1 * g, g10 = r.a1 * r.b0 * g, g11 = r.a1 * r.b1 * g;
+      xp[r.r00 + w0] += g00 * c0;
+      xp[r.r00 + w1] += g00 * c1;
+      xp[r.r01 + w0] += g01 * c0;
+      xp[r.r01 + w1] += g01 * c1;
+      xp[r.r10 + w0] += g10 * c0;
+      xp[r.r10 + w1] += g10 * c1;
+      xp[r.r11 + w0] += g11 * c0;
+      xp[r.r11 + w1] += g11 * c1;
     }
   });
 }

@@ -7,31 +7,32 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/nn/init.h"
+#include "voxgrad/ops/detail/conv_spec.h"
+#include "voxgrad/ops/detail/kernels.h"
 
 namespace voxgrad::nn {
 namespace F = functional;
 namespace {
 
-// Checks shared by both families; `name` is the module's class name for the messages.
+// The options a module owns, checked as libtorch's ConvNdImpl::reset does: channel counts and
+// groups here, the hyper-parameters by the rules every convolution shares (ops/detail/conv_spec.h).
 template <std::size_t D>
-void check_common(const std::string& name, std::int64_t in_channels, std::int64_t out_channels,
-                  const ExpandingArray<D>& kernel_size, const ExpandingArray<D>& stride,
-                  const ExpandingArray<D>& dilation, std::int64_t groups) {
+void check_options(const std::string& name, std::int64_t in_channels, std::int64_t out_channels,
+                   const ExpandingArray<D>& kernel_size, detail::ConvSpec spec) {
   VOXGRAD_CHECK(in_channels > 0 && out_channels > 0,
                 "{}: in_channels and out_channels must be positive (got in_channels={}, out_channels={})", name,
                 in_channels, out_channels);
-  VOXGRAD_CHECK(groups > 0, "{}: groups must be a positive integer (got groups={})", name, groups);
-  VOXGRAD_CHECK(in_channels % groups == 0,
+  VOXGRAD_CHECK(spec.groups > 0, "{}: groups must be a positive integer (got groups={})", name, spec.groups);
+  VOXGRAD_CHECK(in_channels % spec.groups == 0,
                 "{}: in_channels must be divisible by groups (got in_channels={}, groups={})", name, in_channels,
-                groups);
-  VOXGRAD_CHECK(out_channels % groups == 0,
+                spec.groups);
+  VOXGRAD_CHECK(out_channels % spec.groups == 0,
                 "{}: out_channels must be divisible by groups (got out_channels={}, groups={})", name, out_channels,
-                groups);
-  for (std::size_t i = 0; i < D; ++i) {
-    VOXGRAD_CHECK(kernel_size[i] > 0, "{}: kernel_size must be positive (got kernel_size={})", name, kernel_size.str());
-    VOXGRAD_CHECK(stride[i] > 0, "{}: non-positive stride is not supported (got stride={})", name, stride.str());
-    VOXGRAD_CHECK(dilation[i] > 0, "{}: dilation should be greater than zero (got dilation={})", name, dilation.str());
-  }
+                spec.groups);
+  spec.op = name.c_str();
+  spec.rank = static_cast<int>(D);
+  detail::check_conv_kernel_size(spec.op, spec.rank, detail::lift(kernel_size.values(), 1));
+  detail::check_conv_hyper_parameters(spec);
 }
 
 template <std::size_t D>
@@ -68,13 +69,10 @@ void reset_conv_parameters(Tensor& weight, Tensor& bias) {
 template <std::size_t D>
 Tensor pad_nd(const Tensor& input, const std::array<std::int64_t, 2 * D>& pads, PaddingMode mode) {
   const std::int64_t spatial_start = input.dim() - static_cast<std::int64_t>(D);
-  Tensor x = input;
-  for (std::size_t k = D; k < 3; ++k) x = x.unsqueeze(spatial_start);
   std::array<std::int64_t, 6> pads3{};
   for (std::size_t i = 0; i < 2 * D; ++i) pads3[2 * (3 - D) + i] = pads[i];
-  Tensor y = pad3d(x, pads3, mode);
-  for (std::size_t k = D; k < 3; ++k) y = y.squeeze(spatial_start);
-  return y;
+  const Tensor y = pad3d(detail::lift_spatial(input, static_cast<int>(D), spatial_start), pads3, mode);
+  return detail::drop_spatial(y, static_cast<int>(D), spatial_start);
 }
 
 template <std::size_t D>
@@ -108,16 +106,13 @@ ConvNd<D>::ConvNd(const ConvOptions<D>& options) : options_(options) {
   // name() would give the base class's name while the base is being constructed.
   const std::string n = fmt::format("Conv{}d", D);
   const ConvOptions<D>& o = options_;
-  check_common<D>(n, o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(), o.dilation(), o.groups());
-  if (o.padding().is_same()) {
-    VOXGRAD_CHECK(all_equal(o.stride(), 1),
-                  "{}: padding='same' is not supported for strided convolutions (got stride={})", n, o.stride().str());
-  } else {
-    for (std::size_t i = 0; i < D; ++i) {
-      VOXGRAD_CHECK(o.padding().values()[i] >= 0, "{}: negative padding is not supported (got padding={})", n,
-                    o.padding().str());
-    }
-  }
+  detail::ConvSpec spec;
+  spec.stride = detail::lift(o.stride().values(), 1);
+  spec.padding = detail::lift(o.padding().values().values(), 0);
+  spec.dilation = detail::lift(o.dilation().values(), 1);
+  spec.groups = o.groups();
+  spec.same = o.padding().is_same();
+  check_options<D>(n, o.in_channels(), o.out_channels(), o.kernel_size(), spec);
   reset();
 }
 
@@ -143,11 +138,8 @@ Tensor ConvNd<D>::forward(const Tensor& input) {
 
   // Other modes pad explicitly (asymmetrically for 'same', the odd element at the end, as PyTorch's
   // _reversed_padding_repeated_twice), then convolve without padding.
-  const auto rank = static_cast<std::int64_t>(D);
-  VOXGRAD_CHECK(input.defined(), "{}: argument 'input' is an undefined tensor", name());
-  VOXGRAD_CHECK(input.dim() == rank + 1 || input.dim() == rank + 2,
-                "Expected {}D (unbatched) or {}D (batched) input to conv{}d, but got input of size: {}", rank + 1,
-                rank + 2, D, shape_str(input.sizes()));
+  detail::check_defined(input, name().c_str(), "input");
+  detail::check_conv_input_rank(fmt::format("conv{}d", D).c_str(), static_cast<int>(D), input.sizes());
   std::array<std::int64_t, 2 * D> pads{};
   for (std::size_t i = 0; i < D; ++i) {
     if (o.padding().is_same()) {
@@ -184,16 +176,14 @@ ConvTransposeNd<D>::ConvTransposeNd(const ConvTransposeOptions<D>& options) : op
   const ConvTransposeOptions<D>& o = options_;
   VOXGRAD_CHECK(o.padding_mode() == kZeros, "Only \"zeros\" padding mode is supported for {} (got padding_mode={})", n,
                 padding_mode_name(o.padding_mode()));
-  check_common<D>(n, o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(), o.dilation(), o.groups());
-  for (std::size_t i = 0; i < D; ++i) {
-    VOXGRAD_CHECK(o.padding()[i] >= 0, "{}: negative padding is not supported (got padding={})", n, o.padding().str());
-    VOXGRAD_CHECK(o.output_padding()[i] >= 0, "{}: negative output_padding is not supported (got output_padding={})", n,
-                  o.output_padding().str());
-    VOXGRAD_CHECK(o.output_padding()[i] < o.stride()[i] || o.output_padding()[i] < o.dilation()[i],
-                  "{}: output padding must be smaller than either stride or dilation, but got output_padding={}, "
-                  "stride={}, dilation={}",
-                  n, o.output_padding().str(), o.stride().str(), o.dilation().str());
-  }
+  detail::ConvSpec spec;
+  spec.transposed = true;
+  spec.stride = detail::lift(o.stride().values(), 1);
+  spec.padding = detail::lift(o.padding().values(), 0);
+  spec.dilation = detail::lift(o.dilation().values(), 1);
+  spec.output_padding = detail::lift(o.output_padding().values(), 0);
+  spec.groups = o.groups();
+  check_options<D>(n, o.in_channels(), o.out_channels(), o.kernel_size(), spec);
   reset();
 }
 
@@ -216,7 +206,7 @@ Tensor ConvTransposeNd<D>::forward(const Tensor& input, IntArrayRef output_size)
   const ConvTransposeOptions<D>& o = options_;
   ExpandingArray<D> output_padding = o.output_padding();
   if (!output_size.empty()) {
-    VOXGRAD_CHECK(input.defined(), "{}: argument 'input' is an undefined tensor", name());
+    detail::check_defined(input, name().c_str(), "input");
     output_padding = F::conv_transpose_output_padding<D>(input.sizes(), output_size, o.kernel_size(), o.stride(),
                                                          o.padding(), o.dilation());
   }

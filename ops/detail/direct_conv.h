@@ -1,45 +1,37 @@
 #pragma once
-// Internal: float32 direct convolution for CPUs with AVX-512 (no column matrix, no GEMM packing).
+// Internal: float32 direct convolution for CPUs with AVX-512: no column matrix, no GEMM packing.
 //
 // Each sample is copied once into a zero-padded layout in which every output row's inputs are
-// contiguous: rows of the padded volume are split into `stride_w` phases, so a run of 16 output
-// positions along W reads 16 consecutive floats for every kernel tap, whatever the stride. The
-// forward kernel then keeps an 8-channel × 32-position tile of outputs in registers over all
-// (input channel, tap) pairs; the weight-gradient kernel keeps an 8-channel × 3-tap tile of dot
-// products over the output positions. A transposed convolution splits its outputs into stride
-// classes, each a stride-1 correlation with a subset of the taps. All sum in an order fixed by the
-// shapes alone.
+// contiguous (direct_layout.h). The forward kernel keeps a tile of output channels × positions in
+// registers over all (input channel, tap) pairs; the weight-gradient kernel keeps a tile of dot
+// products over the output positions (direct_tiles.h). The adjoint (a transposed convolution) splits
+// its outputs into stride classes, each a stride-1 correlation over a subset of the taps, run on the
+// forward tiles. Every output sums in an order fixed by the shapes alone. ConvGeometry's
+// suits_direct() and suits_direct_adjoint() say when these serve.
 
-#include <array>
-#include <cstdint>
+#include "voxgrad/ops/detail/conv_geometry.h"
 
 namespace voxgrad::detail {
 
-/// Sizes and hyper-parameters of a conv3d (or of the conv3d form of a gradient).
-struct DirectConv {
-  std::int64_t N = 0, Cin = 0, Cout = 0, groups = 1;
-  std::array<std::int64_t, 3> vol{}, out{}, kernel{}, stride{}, padding{}, dilation{};
-};
-
-/// True when this build has the direct kernels and they suit `c`: output rows wide enough to fill
-/// most of each 16-lane vector, non-negative padding, and the path is enabled.
-bool direct_conv_suits(const DirectConv& c);
-
-/// y (N, Cout, out) = conv3d of x (N, Cin, vol) with w (Cout, Cin/groups, kernel), plus bias (or null).
-void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const DirectConv& c);
-
-/// dw (Cout, Cin/groups, kernel): the weight gradient of that conv3d for x and dy (N, Cout, out).
-void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const DirectConv& c);
-
-/// True when the direct kernels suit the transposed convolution `c` (vol = its input, out = its
-/// output, Cin/Cout its channels): stride ≤ 2 along W, output rows filling ≥ 50% of the lanes.
-bool direct_conv_transpose3d_suits(const DirectConv& c);
-
-/// y (N, Cout, out) = conv_transpose3d of x (N, Cin, vol) with w (Cin, Cout/groups, kernel), plus
-/// bias (or null); the output size (and so any output_padding) is c.out.
-void direct_conv_transpose3d(const float* x, const float* w, const float* bias, float* y, const DirectConv& c);
+/// True when this build has the direct kernels and set_direct_conv_enabled() has not turned them off.
+bool direct_conv_available();
 
 /// Turns the direct path on or off (tests compare it with the im2col path); returns the old value.
 bool set_direct_conv_enabled(bool enabled);
+
+/// y (N, Cout, out) = the forward map of g applied to x (N, Cin, vol) with w (Cout, Cin/groups,
+/// kernel), plus bias (or null).
+void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g);
+
+/// dw (Cout, Cin/groups, kernel) = the weight map of g for x (N, Cin, vol) and dy (N, Cout, out).
+void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g);
+
+/// x (N, Cin, vol) = the adjoint map of g (a transposed convolution) applied to y (N, Cout, out) with
+/// w (Cout, Cin/groups, kernel), plus bias (Cin, or null).
+void direct_conv3d_adjoint(const float* y, const float* w, const float* bias, float* x, const ConvGeometry& g);
+
+/// The range [lo, hi] of y positions per dim that the adjoint's stride classes read; false when no
+/// output reads any input (every output is the bias).
+bool direct_adjoint_reads(const ConvGeometry& g, Dims& lo, Dims& hi);
 
 }  // namespace voxgrad::detail

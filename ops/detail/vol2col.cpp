@@ -2,14 +2,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace voxgrad::detail {
 
 namespace {
 
-// First output index o with o·s + offset >= 0, and one past the last with o·s + offset < size:
-// the outputs of one line that read inside the volume along one dim.
+// First output index o with o·s + offset ≥ 0, and one past the last with o·s + offset < size: the
+// outputs of one line that read inside the volume along one dim.
 inline void valid_range(std::int64_t size, std::int64_t out, std::int64_t s, std::int64_t offset, std::int64_t& lo,
                         std::int64_t& hi) {
   // Ceiling divisions written so that they cannot overflow for strides near INT64_MAX.
@@ -19,15 +20,16 @@ inline void valid_range(std::int64_t size, std::int64_t out, std::int64_t s, std
   hi = std::clamp(hi, lo, out);
 }
 
-// A run of columns that share one output line (od, oh): columns j .. j+n−1 of the tile are output
-// positions ow0 .. ow0+n−1. d0/h0 are the line's first input depth/row before the kernel offset.
+// A run of columns that share one output line (od, oh): columns j … j + n − 1 of the tile are
+// output positions ow0 … ow0 + n − 1. d0/h0 are the line's first input depth/row before the kernel
+// offset.
 struct Run {
   std::int64_t j, ow0, n, d0, h0;
 };
 
 // The runs of [col_begin, col_end), computed once per call instead of once per row (the divisions
 // that locate a column cost more than copying its few elements).
-void make_runs(const VolGeometry& g, std::int64_t col_begin, std::int64_t col_end, std::vector<Run>& runs) {
+void make_runs(const ConvGeometry& g, std::int64_t col_begin, std::int64_t col_end, std::vector<Run>& runs) {
   runs.clear();
   const std::int64_t ow_n = g.out[2], oh_n = g.out[1];
   if (col_end <= col_begin) return;
@@ -67,63 +69,14 @@ std::vector<Run>& thread_runs() {
   return runs;
 }
 
-}  // namespace
-
-template <typename T>
-void im2col3d(const T* vol, const VolGeometry& g, std::int64_t col_begin, std::int64_t col_end, T* col) {
-  const std::int64_t width = col_end - col_begin;
-  const auto [kD, kH, kW] = g.kernel;
-  const std::int64_t sW = g.stride[2];
-  const auto [dD, dH, dW] = g.dilation;
-  const auto [D, H, W] = g.vol;
-  const std::int64_t plane = H * W;
-  std::vector<Run>& runs = thread_runs();
-  make_runs(g, col_begin, col_end, runs);
-  std::int64_t row = 0;
-  for (std::int64_t c = 0; c < g.channels; ++c) {
-    const T* vc = vol + c * D * plane;
-    for (std::int64_t kd = 0; kd < kD; ++kd) {
-      for (std::int64_t kh = 0; kh < kH; ++kh) {
-        for (std::int64_t kw = 0; kw < kW; ++kw, ++row) {
-          T* dst = col + row * width;
-          const std::int64_t off_w = kw * dW - g.padding[2];
-          std::int64_t lo, hi;
-          valid_range(W, g.out[2], sW, off_w, lo, hi);
-          for (const Run& r : runs) {
-            T* out = dst + r.j;
-            const std::int64_t id = r.d0 + kd * dD, ih = r.h0 + kh * dH;
-            if (id < 0 || id >= D || ih < 0 || ih >= H) {
-              std::fill(out, out + r.n, T(0));
-              continue;
-            }
-            // Zeros left of the volume, values inside, zeros right of it.
-            const std::int64_t a = std::clamp(lo - r.ow0, std::int64_t{0}, r.n);
-            const std::int64_t b = std::clamp(hi - r.ow0, a, r.n);
-            std::fill(out, out + a, T(0));
-            if (b > a) {
-              // Pointers are formed only for positions inside the volume.
-              const T* src = vc + (id * plane + ih * W + off_w + (r.ow0 + a) * sW);
-              T* dst_in = out + a;
-              const std::int64_t n = b - a;
-              if (sW == 1) {
-                copy_short(src, dst_in, n);
-              } else if (sW == 2) {
-                for (std::int64_t i = 0; i < n; ++i) dst_in[i] = src[2 * i];
-              } else {
-                for (std::int64_t i = 0; i < n; ++i) dst_in[i] = src[i * sW];
-              }
-            }
-            std::fill(out + b, out + r.n, T(0));
-          }
-        }
-      }
-    }
-  }
-}
-
-template <typename T>
-void col2im3d(const T* col, const VolGeometry& g, std::int64_t col_begin, std::int64_t col_end, T* vol,
+// The one loop of both directions. Every (row, column) entry of columns [col_begin, col_end) and
+// channels [c_begin, c_end) is visited once: a gather (Vol = const T*, Col = T*) writes
+// col = vol or 0; a scatter (Vol = T*, Col = const T*) adds col into vol where it lies inside.
+template <typename Vol, typename Col>
+void vol_cols(Vol vol, Col col, const ConvGeometry& g, std::int64_t col_begin, std::int64_t col_end,
               std::int64_t c_begin, std::int64_t c_end) {
+  constexpr bool gather = std::is_const_v<std::remove_pointer_t<Vol>>;
+  using T = std::remove_const_t<std::remove_pointer_t<Vol>>;
   const std::int64_t width = col_end - col_begin;
   const auto [kD, kH, kW] = g.kernel;
   const std::int64_t sW = g.stride[2];
@@ -133,29 +86,46 @@ void col2im3d(const T* col, const VolGeometry& g, std::int64_t col_begin, std::i
   std::vector<Run>& runs = thread_runs();
   make_runs(g, col_begin, col_end, runs);
   for (std::int64_t c = c_begin; c < c_end; ++c) {
-    T* vc = vol + c * D * plane;
+    const Vol vc = vol + c * D * plane;
     std::int64_t row = c * kD * kH * kW;
     for (std::int64_t kd = 0; kd < kD; ++kd) {
       for (std::int64_t kh = 0; kh < kH; ++kh) {
         for (std::int64_t kw = 0; kw < kW; ++kw, ++row) {
-          const T* src = col + row * width;
+          const Col line = col + row * width;
           const std::int64_t off_w = kw * dW - g.padding[2];
           std::int64_t lo, hi;
           valid_range(W, g.out[2], sW, off_w, lo, hi);
           for (const Run& r : runs) {
+            const Col run = line + r.j;
             const std::int64_t id = r.d0 + kd * dD, ih = r.h0 + kh * dH;
-            if (id < 0 || id >= D || ih < 0 || ih >= H) continue;
+            if (id < 0 || id >= D || ih < 0 || ih >= H) {
+              if constexpr (gather) std::fill(run, run + r.n, T(0));
+              continue;
+            }
+            // Padding left of the volume, values inside, padding right of it.
             const std::int64_t a = std::clamp(lo - r.ow0, std::int64_t{0}, r.n);
             const std::int64_t b = std::clamp(hi - r.ow0, a, r.n);
-            if (b <= a) continue;
-            T* dst = vc + (id * plane + ih * W + off_w + (r.ow0 + a) * sW);
-            const T* in = src + r.j + a;
-            const std::int64_t n = b - a;
-            if (sW == 1) {
-              for (std::int64_t i = 0; i < n; ++i) dst[i] += in[i];
-            } else {
-              for (std::int64_t i = 0; i < n; ++i) dst[i * sW] += in[i];
+            if constexpr (gather) std::fill(run, run + a, T(0));
+            if (b > a) {
+              // Pointers are formed only for positions inside the volume.
+              const Vol v = vc + (id * plane + ih * W + off_w + (r.ow0 + a) * sW);
+              const Col cl = run + a;
+              const std::int64_t n = b - a;
+              if constexpr (gather) {
+                if (sW == 1) {
+                  copy_short(v, cl, n);
+                } else if (sW == 2) {
+                  for (std::int64_t i = 0; i < n; ++i) cl[i] = v[2 * i];
+                } else {
+                  for (std::int64_t i = 0; i < n; ++i) cl[i] = v[i * sW];
+                }
+              } else if (sW == 1) {
+                for (std::int64_t i = 0; i < n; ++i) v[i] += cl[i];
+              } else {
+                for (std::int64_t i = 0; i < n; ++i) v[i * sW] += cl[i];
+              }
             }
+            if constexpr (gather) std::fill(run + b, run + r.n, T(0));
           }
         }
       }
@@ -163,11 +133,24 @@ void col2im3d(const T* col, const VolGeometry& g, std::int64_t col_begin, std::i
   }
 }
 
-template void im2col3d<float>(const float*, const VolGeometry&, std::int64_t, std::int64_t, float*);
-template void im2col3d<double>(const double*, const VolGeometry&, std::int64_t, std::int64_t, double*);
-template void col2im3d<float>(const float*, const VolGeometry&, std::int64_t, std::int64_t, float*, std::int64_t,
+}  // namespace
+
+template <typename T>
+void im2col3d(const T* vol, const ConvGeometry& g, std::int64_t col_begin, std::int64_t col_end, T* col) {
+  vol_cols(vol, col, g, col_begin, col_end, 0, g.cin_g());
+}
+
+template <typename T>
+void col2im3d(const T* col, const ConvGeometry& g, std::int64_t col_begin, std::int64_t col_end, T* vol,
+              std::int64_t c_begin, std::int64_t c_end) {
+  vol_cols(vol, col, g, col_begin, col_end, c_begin, c_end);
+}
+
+template void im2col3d<float>(const float*, const ConvGeometry&, std::int64_t, std::int64_t, float*);
+template void im2col3d<double>(const double*, const ConvGeometry&, std::int64_t, std::int64_t, double*);
+template void col2im3d<float>(const float*, const ConvGeometry&, std::int64_t, std::int64_t, float*, std::int64_t,
                               std::int64_t);
-template void col2im3d<double>(const double*, const VolGeometry&, std::int64_t, std::int64_t, double*, std::int64_t,
+template void col2im3d<double>(const double*, const ConvGeometry&, std::int64_t, std::int64_t, double*, std::int64_t,
                                std::int64_t);
 
 }  // namespace voxgrad::detail

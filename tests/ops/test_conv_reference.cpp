@@ -421,9 +421,9 @@ TEST(ConvReferenceSweep, ConvTranspose3dSeedB) { sweep(true, 0x7C0417B, 300); }
 // direct path really served most configs, and that the im2col path agrees with the same configs.
 // =================================================================================================
 
-/// The conv3d form a config's forward (conv3d) or backward (conv_transpose3d) runs in.
-detail::DirectConv conv3d_form(const Cfg& c) {
-  detail::DirectConv d;
+/// The geometry (conv3d form) of a config: conv3d runs its forward map, conv_transpose3d its adjoint.
+detail::ConvGeometry conv3d_form(const Cfg& c) {
+  detail::ConvGeometry d;
   d.N = c.n_ref();
   d.groups = c.groups;
   d.Cin = c.transposed ? c.cout : c.cin;
@@ -471,13 +471,8 @@ void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
     if (!c.valid()) continue;
     ++accepted;
     detail::set_direct_conv_enabled(true);
-    direct += detail::direct_conv_suits(conv3d_form(c));
-    if (transposed) {
-      detail::DirectConv t = conv3d_form(c);  // the transposed forward: vol and out swap back
-      std::swap(t.vol, t.out);
-      std::swap(t.Cin, t.Cout);
-      transposed_direct += detail::direct_conv_transpose3d_suits(t);
-    }
+    direct += conv3d_form(c).suits_direct();
+    if (transposed) transposed_direct += conv3d_form(c).suits_direct_adjoint();
     const std::uint64_t values_seed = seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted));
     for (bool on : {true, false}) {
       detail::set_direct_conv_enabled(on);
@@ -548,10 +543,7 @@ TEST(ConvReference, TransposedKernelEqualToStrideReadsTheInputInPlace) {
   const Cfg a = config(true, 2, 1, 9, 10, {3, 2, 16}, {2, 2, 2}, {2, 2, 2});
   const Cfg b = config(true, 1, 2, 4, 6, {2, 3, 13}, {2, 1, 2}, {2, 1, 2});
   for (const Cfg& c : {a, b}) {
-    detail::DirectConv t = conv3d_form(c);
-    std::swap(t.vol, t.out);
-    std::swap(t.Cin, t.Cout);
-    EXPECT_TRUE(detail::direct_conv_transpose3d_suits(t)) << c.str();
+    EXPECT_TRUE(conv3d_form(c).suits_direct_adjoint()) << c.str();
   }
   expect_matches_reference(a, 41);
   expect_matches_reference(b, 42);
@@ -793,11 +785,9 @@ TEST(ConvReference, BiasViewsAreReadThroughTheirStrides) {
       EXPECT_EQ(per_channel(conv_transpose3d(x, wt, strided)), want_strided);
       EXPECT_EQ(per_channel(conv_transpose3d(x, wt, expanded)), want_expanded);
       EXPECT_EQ(per_channel(F::conv3d(x, w, F::Conv3dFuncOptions().bias(strided))), want_strided);
-      EXPECT_EQ(per_channel(F::conv_transpose3d(x, wt, F::ConvTranspose3dFuncOptions().bias(expanded))),
-                want_expanded);
+      EXPECT_EQ(per_channel(F::conv_transpose3d(x, wt, F::ConvTranspose3dFuncOptions().bias(expanded))), want_expanded);
       // An empty input (nothing to sum) fills the output with the bias alone.
-      EXPECT_EQ(per_channel(conv3d(zeros({1, 0, 2, 2, width}, dt), zeros({4, 0, 1, 1, 1}, dt), strided)),
-                want_strided);
+      EXPECT_EQ(per_channel(conv3d(zeros({1, 0, 2, 2, width}, dt), zeros({4, 0, 1, 1, 1}, dt), strided)), want_strided);
     }
   }
 }
@@ -920,7 +910,7 @@ TEST(ConvReference, OutputShapeFormulas) {
 // =================================================================================================
 
 /// The column matrix entry (row, col) from its definition, or 0 in the padding.
-double col_entry(const std::vector<double>& vol, const detail::VolGeometry& g, std::int64_t row, std::int64_t col) {
+double col_entry(const std::vector<double>& vol, const detail::ConvGeometry& g, std::int64_t row, std::int64_t col) {
   const std::int64_t kv = g.kernel_volume();
   const std::int64_t c = row / kv, kd = row % kv / (g.kernel[1] * g.kernel[2]),
                      kh = row % (g.kernel[1] * g.kernel[2]) / g.kernel[2], kw = row % g.kernel[2];
@@ -934,9 +924,9 @@ double col_entry(const std::vector<double>& vol, const detail::VolGeometry& g, s
   return vol[static_cast<std::size_t>(((c * g.vol[0] + pos[0]) * g.vol[1] + pos[1]) * g.vol[2] + pos[2])];
 }
 
-std::string geo_str(const detail::VolGeometry& g, std::int64_t c0, std::int64_t c1) {
+std::string geo_str(const detail::ConvGeometry& g, std::int64_t c0, std::int64_t c1) {
   std::ostringstream os;
-  os << "channels=" << g.channels << " vol=" << dims_str(g.vol) << " out=" << dims_str(g.out)
+  os << "channels=" << g.Cin << " vol=" << dims_str(g.vol) << " out=" << dims_str(g.out)
      << " kernel=" << dims_str(g.kernel) << " stride=" << dims_str(g.stride) << " padding=" << dims_str(g.padding)
      << " dilation=" << dims_str(g.dilation) << " columns [" << c0 << ", " << c1 << ")";
   return os.str();
@@ -946,8 +936,8 @@ TEST(Vol2Col, AdjointAndDefinitionOnRandomGeometries) {
   std::mt19937_64 rng(0x2C01);
   int checked = 0, partial = 0, short_out = 0;
   while (checked < 300) {
-    detail::VolGeometry g;
-    g.channels = pick(rng, 1, 3);
+    detail::ConvGeometry g;
+    g.Cin = pick(rng, 1, 3);
     for (std::size_t i = 0; i < 3; ++i) {
       g.vol[i] = pick(rng, 1, 7);
       g.kernel[i] = pick(rng, 1, 3);
@@ -971,7 +961,7 @@ TEST(Vol2Col, AdjointAndDefinitionOnRandomGeometries) {
     if (!ok) continue;
     ++checked;
     short_out += beyond;
-    const std::int64_t rows = g.rows(), cols = g.cols();
+    const std::int64_t rows = g.rows(), cols = g.out_size();
     // Full range half the time; otherwise a random sub-range (possibly empty).
     std::int64_t c0 = 0, c1 = cols;
     if (pick(rng, 0, 1) == 1) {
@@ -981,7 +971,7 @@ TEST(Vol2Col, AdjointAndDefinitionOnRandomGeometries) {
     }
     const std::int64_t width = c1 - c0;
     const std::string where = geo_str(g, c0, c1);
-    const std::vector<double> x = uniform_values(rng, g.channels * g.vol_size());
+    const std::vector<double> x = uniform_values(rng, g.Cin * g.vol_size());
     const std::vector<double> y = uniform_values(rng, rows * width);
 
     std::vector<double> col(static_cast<std::size_t>(rows * width), std::nan(""));
@@ -992,9 +982,9 @@ TEST(Vol2Col, AdjointAndDefinitionOnRandomGeometries) {
       }
 
     // col2im adds into what is there; here it starts from a random base.
-    const std::vector<double> base = uniform_values(rng, g.channels * g.vol_size());
+    const std::vector<double> base = uniform_values(rng, g.Cin * g.vol_size());
     std::vector<double> back = base;
-    detail::col2im3d(y.data(), g, c0, c1, back.data(), 0, g.channels);
+    detail::col2im3d(y.data(), g, c0, c1, back.data(), 0, g.Cin);
     double lhs = 0.0, rhs = 0.0, scale = 0.0;
     for (std::size_t i = 0; i < col.size(); ++i) {
       lhs += col[i] * y[i];
@@ -1005,7 +995,7 @@ TEST(Vol2Col, AdjointAndDefinitionOnRandomGeometries) {
 
     // The definition of col2im, element by element (exact adjoint of col_entry), into zeros.
     std::vector<double> from_zero(x.size(), 0.0), want(x.size(), 0.0);
-    detail::col2im3d(y.data(), g, c0, c1, from_zero.data(), 0, g.channels);
+    detail::col2im3d(y.data(), g, c0, c1, from_zero.data(), 0, g.Cin);
     for (std::size_t i = 0; i < x.size(); ++i) {
       std::vector<double> e(x.size(), 0.0);
       e[i] = 1.0;
@@ -1020,10 +1010,10 @@ TEST(Vol2Col, AdjointAndDefinitionOnRandomGeometries) {
     }
 
     // Channel ranges split anywhere give the same volume (each call writes only its channels).
-    if (g.channels > 1) {
-      const std::int64_t mid = pick(rng, 1, g.channels - 1);
+    if (g.Cin > 1) {
+      const std::int64_t mid = pick(rng, 1, g.Cin - 1);
       std::vector<double> split(x.size(), 0.0);
-      detail::col2im3d(y.data(), g, c0, c1, split.data(), mid, g.channels);
+      detail::col2im3d(y.data(), g, c0, c1, split.data(), mid, g.Cin);
       for (std::int64_t i = 0; i < mid * g.vol_size(); ++i) ASSERT_EQ(split[i], 0.0) << where;
       detail::col2im3d(y.data(), g, c0, c1, split.data(), 0, mid);
       for (std::size_t i = 0; i < x.size(); ++i) ASSERT_EQ(split[i], from_zero[i]) << where;
@@ -1047,8 +1037,8 @@ TEST(Vol2Col, AdjointAndDefinitionOnRandomGeometries) {
   EXPECT_GE(short_out, 30);
 
   // float32 instantiation: same definition.
-  detail::VolGeometry g;
-  g.channels = 2;
+  detail::ConvGeometry g;
+  g.Cin = 2;
   g.vol = {4, 5, 6};
   g.kernel = {2, 3, 2};
   g.stride = {1, 2, 3};
@@ -1057,13 +1047,14 @@ TEST(Vol2Col, AdjointAndDefinitionOnRandomGeometries) {
   for (std::size_t i = 0; i < 3; ++i) {
     g.out[i] = (g.vol[i] + 2 * g.padding[i] - g.dilation[i] * (g.kernel[i] - 1) - 1) / g.stride[i] + 1;
   }
-  const std::vector<double> xd = uniform_values(rng, g.channels * g.vol_size());
+  const std::vector<double> xd = uniform_values(rng, g.Cin * g.vol_size());
   const std::vector<float> xf(xd.begin(), xd.end());
-  std::vector<float> colf(static_cast<std::size_t>(g.rows() * g.cols()));
-  detail::im2col3d(xf.data(), g, 0, g.cols(), colf.data());
+  std::vector<float> colf(static_cast<std::size_t>(g.rows() * g.out_size()));
+  detail::im2col3d(xf.data(), g, 0, g.out_size(), colf.data());
   const std::vector<double> xr(xf.begin(), xf.end());
   for (std::int64_t r = 0; r < g.rows(); ++r)
-    for (std::int64_t j = 0; j < g.cols(); ++j) ASSERT_EQ(double(colf[r * g.cols() + j]), col_entry(xr, g, r, j));
+    for (std::int64_t j = 0; j < g.out_size(); ++j)
+      ASSERT_EQ(double(colf[r * g.out_size() + j]), col_entry(xr, g, r, j));
 }
 
 }  // namespace

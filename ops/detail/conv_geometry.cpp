@@ -1,0 +1,82 @@
+#include "voxgrad/ops/detail/conv_geometry.h"
+
+#include "voxgrad/ops/detail/direct_conv.h"
+
+namespace voxgrad::detail {
+
+namespace {
+constexpr std::int64_t kLanes = 16;  // float32 lanes of an AVX-512 vector
+}  // namespace
+
+bool ConvGeometry::is_pointwise() const {
+  return kernel == Dims{1, 1, 1} && stride == Dims{1, 1, 1} && padding == Dims{0, 0, 0} && vol == out;
+}
+
+bool ConvGeometry::adjoint_is_forward() const {
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (stride[i] != 1 || dilation[i] * (kernel[i] - 1) - padding[i] < 0) return false;
+  }
+  return true;
+}
+
+ConvGeometry ConvGeometry::adjoint_as_forward() const {
+  ConvGeometry g = *this;
+  g.Cin = Cout;
+  g.Cout = Cin;
+  g.vol = out;
+  g.out = vol;
+  for (std::size_t i = 0; i < 3; ++i) g.padding[i] = dilation[i] * (kernel[i] - 1) - padding[i];
+  return g;
+}
+
+bool ConvGeometry::within_direct_range() const {
+  constexpr std::int64_t kMax = std::int64_t{1} << 40;
+  if (N < 1 || Cin < 1 || Cout < 1 || groups < 1 || N > kMax || Cin > kMax || Cout > kMax) return false;
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (padding[i] < 0 || stride[i] < 1 || dilation[i] < 1 || kernel[i] < 1 || out[i] < 1 || vol[i] < 1) return false;
+    if (padding[i] > kMax || stride[i] > kMax || dilation[i] > kMax || kernel[i] > kMax || out[i] > kMax ||
+        vol[i] > kMax || kernel[i] - 1 > kMax / dilation[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ConvGeometry::suits_direct() const {
+  if (!direct_conv_available() || !within_direct_range()) return false;
+  // At least 70% of the vector lanes along each output row do useful work.
+  const std::int64_t Wo = out[2];
+  if (Wo * 10 < (Wo + kLanes - 1) / kLanes * kLanes * 7) return false;
+  // The padded copy of a sample stays comparable to its input and output (not so with huge
+  // dilations or paddings): sizes in double, so nothing here can overflow.
+  auto extent = [&](std::size_t i) {
+    return double(out[i] - 1) * double(stride[i]) + double(kernel[i] - 1) * double(dilation[i]) + 1.0;
+  };
+  const double padded = double(Cin) * extent(0) * extent(1) * (extent(2) + double(stride[2]));
+  const double in_size = double(Cin) * double(vol[0]) * double(vol[1]) * double(vol[2]);
+  const double out_size = double(Cout) * double(out[0]) * double(out[1]) * double(out[2]);
+  return padded <= 2.0 * (in_size + out_size) + 65536.0;
+}
+
+bool ConvGeometry::suits_direct_adjoint() const {
+  if (!direct_conv_available() || !within_direct_range()) return false;
+  for (std::size_t i = 0; i < 3; ++i) {
+    // Strides and kernels beyond these are not worth a class each (and keep the plan small).
+    if (stride[i] > 4 || kernel[i] > 16) return false;
+  }
+  if (stride[2] > 2) return false;
+  // Lanes along the adjoint's output rows (vol): 16 positions of one class (stride 1) or 32 outputs
+  // of two (stride 2), at least 70% resp. 50% used.
+  const std::int64_t Wo = vol[2], span = stride[2] == 1 ? kLanes : 2 * kLanes;
+  if (Wo * 10 < (Wo + span - 1) / span * span * (stride[2] == 1 ? 7 : 5)) return false;
+  Dims lo{}, hi{};
+  if (!direct_adjoint_reads(*this, lo, hi)) return true;
+  // The padded copy of the adjoint's input (Cout channels over [lo, hi]) stays bounded.
+  double padded = double(Cout);
+  for (std::size_t i = 0; i < 3; ++i) padded *= double(hi[i] - lo[i] + 1) + (i == 2 ? double(kLanes) : 0.0);
+  const double in_size = double(Cout) * double(out[0]) * double(out[1]) * double(out[2]);
+  const double out_size = double(Cin) * double(vol[0]) * double(vol[1]) * double(vol[2]);
+  return padded <= 2.0 * (in_size + out_size) + 65536.0;
+}
+
+}  // namespace voxgrad::detail

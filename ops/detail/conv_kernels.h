@@ -1,0 +1,29 @@
+#pragma once
+// Internal: the three maps of a conv geometry (conv_geometry.h) on contiguous NCDHW buffers, each
+// picking its kernel in one place: the float32 direct kernels where the geometry suits them, else
+// im2col + GEMM; a stride-1 adjoint runs as a forward convolution with the flipped weight.
+
+#include <cstdint>
+
+#include "voxgrad/ops/detail/conv_geometry.h"
+
+namespace voxgrad::detail {
+
+/// y (N, Cout, out) = the forward map of x (N, Cin, vol) with w (Cout, Cin/groups, kernel), + bias.
+template <typename T>
+void conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g);
+
+/// x (N, Cin, vol) = the adjoint map of y (N, Cout, out) with w (Cout, Cin/groups, kernel), + bias
+/// (Cin values, or null); x need not be initialised.
+template <typename T>
+void conv_adjoint(const T* y, const T* w, const T* bias, T* x, const ConvGeometry& g);
+
+/// dw (Cout, Cin/groups, kernel) = the weight map of x (N, Cin, vol) and dy (N, Cout, out).
+template <typename T>
+void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g);
+
+/// db[c] = Σ over samples and positions of dy (N, C, V), accumulated in double.
+template <typename T>
+void channel_sum(const T* dy, T* db, std::int64_t N, std::int64_t C, std::int64_t V);
+
+}  // namespace voxgrad::detail

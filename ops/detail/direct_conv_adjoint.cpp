@@ -1,0 +1,218 @@
+// The adjoint map of a conv geometry (a transposed convolution) on the direct kernels.
+//
+// In the transposed convolution's own terms (input t of Ci channels and size `in`, output u of Co
+// channels and size `on`; t is the geometry's y, u its x): along one dim, output o sums t[i]·w[k]
+// over o + p = i·s + k·d. The outputs of one class c = (o + p) mod s, o = first + s·m, take exactly
+// the taps with k·d ≡ c (mod s), from input i = m + shift_k, shift_k = (first + p − k·d) / s: a
+// stride-1 correlation over m. So each class is a forward tile with its own taps and packed
+// weights, and nothing is scattered.
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "voxgrad/core/detail/parallel.h"
+#include "voxgrad/ops/detail/direct_conv.h"
+#include "voxgrad/ops/detail/direct_tiles.h"
+
+#if defined(__AVX512F__)
+
+namespace voxgrad::detail {
+
+using namespace direct;
+
+namespace {
+
+struct DimClass {
+  std::int64_t first = 0, count = 0;  // outputs first, first + s, ... (count of them)
+  std::vector<std::int64_t> taps, shifts;
+};
+
+std::vector<DimClass> dim_classes(std::int64_t out, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d) {
+  std::vector<DimClass> classes(static_cast<std::size_t>(s));
+  for (std::int64_t c = 0; c < s; ++c) {
+    DimClass& dc = classes[static_cast<std::size_t>(c)];
+    dc.first = ((c - p) % s + s) % s;
+    dc.count = dc.first < out ? (out - dc.first + s - 1) / s : 0;
+    for (std::int64_t t = 0; t < k; ++t) {
+      if ((t * d) % s != c) continue;
+      dc.taps.push_back(t);
+      dc.shifts.push_back((dc.first + p - t * d) / s);  // exact: first + p ≡ c ≡ t·d (mod s)
+    }
+  }
+  return classes;
+}
+
+// The stride classes of every dim and the input range [lo, hi] they read.
+struct Plan {
+  std::vector<DimClass> cls[3];
+  Dims lo{}, hi{};
+  bool reads = true;  // false when no output reads any input (every output is the bias)
+};
+
+Plan plan(const ConvGeometry& g) {
+  Plan pl;
+  for (std::size_t i = 0; i < 3; ++i) {
+    pl.cls[i] = dim_classes(g.vol[i], g.kernel[i], g.stride[i], g.padding[i], g.dilation[i]);
+    std::int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (const DimClass& dc : pl.cls[i]) {
+      if (dc.count == 0) continue;
+      for (std::int64_t sh : dc.shifts) {
+        lo = std::min(lo, sh);
+        hi = std::max(hi, sh + dc.count - 1);
+      }
+    }
+    pl.lo[i] = lo;
+    pl.hi[i] = hi;
+    if (lo > hi) pl.reads = false;
+  }
+  return pl;
+}
+
+// One (D class, H class, W class): its (input channel, tap) offsets in the padded input and its
+// weights packed per group and block of kMR output channels.
+struct ClassTaps {
+  std::int64_t K = 0;  // pairs per group
+  std::vector<std::int64_t> koff;
+  std::vector<float> wpk;
+};
+
+// Taps and packed weights of every (D, H, W) class, index (cd·sh + ch)·sw + cw. w is
+// (Ci, Co/groups, kernel); the padded input L starts at pl.lo.
+std::vector<ClassTaps> class_taps(const ConvGeometry& g, const Plan& pl, const PaddedLayout& L, const float* w) {
+  const std::int64_t G = g.groups, cin_g = g.cout_g(), cout_g = g.cin_g(), KT = g.kernel_volume();
+  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
+  const std::int64_t sd = g.stride[0], sh = g.stride[1], sw = g.stride[2];
+  std::vector<ClassTaps> ct(static_cast<std::size_t>(sd * sh * sw));
+  for (std::int64_t cd = 0; cd < sd; ++cd) {
+    for (std::int64_t ch = 0; ch < sh; ++ch) {
+      for (std::int64_t cw = 0; cw < sw; ++cw) {
+        const DimClass &A = pl.cls[0][static_cast<std::size_t>(cd)], &B = pl.cls[1][static_cast<std::size_t>(ch)],
+                       &C = pl.cls[2][static_cast<std::size_t>(cw)];
+        ClassTaps& t = ct[static_cast<std::size_t>((cd * sh + ch) * sw + cw)];
+        const auto taps = static_cast<std::int64_t>(A.taps.size() * B.taps.size() * C.taps.size());
+        if (taps == 0 || A.count == 0 || B.count == 0 || C.count == 0) continue;
+        t.K = cin_g * taps;
+        t.koff.reserve(static_cast<std::size_t>(t.K));
+        t.wpk.assign(static_cast<std::size_t>(G * blocks * t.K * kMR), 0.0f);
+        std::vector<std::int64_t> kidx;  // flat kernel index of each tap
+        for (std::size_t a = 0; a < A.taps.size(); ++a) {
+          for (std::size_t b = 0; b < B.taps.size(); ++b) {
+            for (std::size_t e = 0; e < C.taps.size(); ++e) {
+              kidx.push_back((A.taps[a] * g.kernel[1] + B.taps[b]) * g.kernel[2] + C.taps[e]);
+            }
+          }
+        }
+        for (std::int64_t ci = 0; ci < cin_g; ++ci) {
+          for (std::size_t a = 0; a < A.taps.size(); ++a) {
+            for (std::size_t b = 0; b < B.taps.size(); ++b) {
+              for (std::size_t e = 0; e < C.taps.size(); ++e) {
+                t.koff.push_back(ci * L.channel + (A.shifts[a] - pl.lo[0]) * L.plane +
+                                 (B.shifts[b] - pl.lo[1]) * L.row + (C.shifts[e] - pl.lo[2]));
+              }
+            }
+          }
+        }
+        // wpk[g][blk][ci·taps + tap][i] = w[g·cin_g + ci][blk·kMR + i][tap]
+        for (std::int64_t gi = 0; gi < G; ++gi) {
+          for (std::int64_t ci = 0; ci < cin_g; ++ci) {
+            for (std::int64_t co = 0; co < cout_g; ++co) {
+              const float* src = w + ((gi * cin_g + ci) * cout_g + co) * KT;
+              float* dst = t.wpk.data() + ((gi * blocks + co / kMR) * t.K + ci * taps) * kMR + co % kMR;
+              for (std::int64_t j = 0; j < taps; ++j) dst[j * kMR] = src[kidx[static_cast<std::size_t>(j)]];
+            }
+          }
+        }
+      }
+    }
+  }
+  return ct;
+}
+
+}  // namespace
+
+bool direct_adjoint_reads(const ConvGeometry& g, Dims& lo, Dims& hi) {
+  const Plan pl = plan(g);
+  lo = pl.lo;
+  hi = pl.hi;
+  return pl.reads;
+}
+
+void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g) {
+  // Named as the transposed convolution sees itself: input x (N, Ci, in), output y (N, Co, on).
+  const std::int64_t G = g.groups, Ci = g.Cout, Co = g.Cin, cin_g = Ci / G, cout_g = Co / G;
+  const Dims &in = g.out, &on = g.vol;
+  const std::int64_t Vo = volume(on);
+  const Plan pl = plan(g);
+  // The padded input covers [lo, hi] in each dim (an origin of −lo, negative when it crops).
+  PaddedLayout L;
+  if (pl.reads) {
+    L.Dp = pl.hi[0] - pl.lo[0] + 1;
+    L.Hp = pl.hi[1] - pl.lo[1] + 1;
+    L.Wq = pl.hi[2] - pl.lo[2] + 1;
+    for (std::size_t i = 0; i < 3; ++i) L.origin[i] = -pl.lo[i];
+  }
+  L.finish();
+  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
+  const std::int64_t sd = g.stride[0], sh = g.stride[1], sw = g.stride[2];
+  const std::vector<ClassTaps> ct = class_taps(g, pl, L, w);
+  // Reading exactly the input's own extent (e.g. kernel = stride, no padding): read it in place.
+  Workspace xp(pl.reads && !reads_in_place(in, L) ? Ci * L.channel : 1);
+  const std::int64_t Ho = on[1], Wo = on[2];
+  for (std::int64_t n = 0; n < g.N; ++n) {
+    const float* xs = pl.reads ? padded_sample(x, xp.get(), Ci, in, L, n) : xp.get();
+    for (std::int64_t cd = 0; cd < sd; ++cd) {
+      for (std::int64_t ch = 0; ch < sh; ++ch) {
+        const DimClass &A = pl.cls[0][static_cast<std::size_t>(cd)], &B = pl.cls[1][static_cast<std::size_t>(ch)];
+        if (A.count == 0 || B.count == 0) continue;
+        const ClassTaps* tw = &ct[static_cast<std::size_t>((cd * sh + ch) * sw)];
+        float* ys = y + n * Co * Vo + (A.first * Ho + B.first) * Wo;  // the class's first row
+        if (sw == 1) {
+          const ClassTaps& t = tw[0];
+          const RowVectors rv(A.count, B.count, pl.cls[2][0].count, L.plane, L.row, sd * Ho * Wo, sh * Wo);
+          const std::int64_t tv = tile_vectors(cout_g), tiles = (rv.count + tv - 1) / tv;
+          parallel_for(0, G * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
+            for (std::int64_t task = t0; task < t1; ++task) {
+              const std::int64_t gi = task / tiles, v0 = (task % tiles) * tv;
+              forward_vectors(rv, v0, std::min(tv, rv.count - v0), xs + gi * cin_g * L.channel, ys + gi * cout_g * Vo,
+                              Vo, cout_g, t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * kMR, t.K,
+                              t.koff.data(), bias != nullptr ? bias + gi * cout_g : nullptr);
+            }
+          });
+          continue;
+        }
+        // Stride 2 along W: per row (md, mh), 16 positions m of both W classes per tile.
+        std::int64_t Mw = 0;  // positions m per row: the larger W class
+        for (const DimClass& dc : pl.cls[2]) Mw = std::max(Mw, dc.count);
+        const std::int64_t per_row = (Mw + kLanes - 1) / kLanes;
+        const std::int64_t vectors = A.count * B.count * per_row;
+        // Class e holds the even outputs (first 0), class o the odd ones (first 1).
+        const std::size_t e = pl.cls[2][0].first == 0 ? 0 : 1, o = 1 - e;
+        const ClassTaps &te = tw[e], &to = tw[o];
+        const std::int64_t Me = pl.cls[2][e].count, Mo = pl.cls[2][o].count;
+        parallel_for(0, G * vectors, 1, [&](std::int64_t t0, std::int64_t t1) {
+          for (std::int64_t task = t0; task < t1; ++task) {
+            const std::int64_t gi = task / vectors, v = task % vectors;
+            const std::int64_t r = v / per_row, m0 = (v % per_row) * kLanes;
+            const std::int64_t md = r / B.count, mh = r % B.count;
+            const float* xb = xs + gi * cin_g * L.channel + md * L.plane + mh * L.row + m0;
+            float* yr = ys + gi * cout_g * Vo + (sd * md * Ho + sh * mh) * Wo + 2 * m0;
+            const std::int64_t left = Wo - 2 * m0;  // outputs of this row from 2·m0 on
+            for (std::int64_t blk = 0; blk < blocks; ++blk) {
+              const int mr = static_cast<int>(std::min<std::int64_t>(kMR, cout_g - blk * kMR));
+              pair_tile_for(mr)(te.K == 0 ? nullptr : te.wpk.data() + (gi * blocks + blk) * te.K * kMR, te.K,
+                                te.koff.data(), to.K == 0 ? nullptr : to.wpk.data() + (gi * blocks + blk) * to.K * kMR,
+                                to.K, to.koff.data(), xb, first_lanes(Me - m0), first_lanes(Mo - m0),
+                                yr + blk * kMR * Vo, Vo, first_lanes(left), first_lanes(left - kLanes),
+                                bias != nullptr ? bias + gi * cout_g + blk * kMR : nullptr);
+            }
+          }
+        });
+      }
+    }
+  }
+}
+
+}  // namespace voxgrad::detail
+
+#endif  // __AVX512F__
