@@ -88,7 +88,6 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Label of the user code that created the node: the current AnomalyLabelGuard label when it was
   /// recorded with anomaly mode on (see anomaly_mode.h), else empty unless set; shown in errors.
   const std::string& label() const { return label_; }
-  /// Sets the label.
   void set_label(std::string label) { label_ = std::move(label); }
 
   /// Number of Node objects alive in the process (a leak test wants zero after a graph is dropped).

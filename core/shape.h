@@ -33,17 +33,12 @@ class IntArrayRef {
   /// Views `size` values starting at `data`.
   constexpr IntArrayRef(const std::int64_t* data, std::size_t size) : data_(data), size_(size) {}
 
-  /// Pointer to the first value.
   constexpr const std::int64_t* data() const { return data_; }
-  /// Number of values.
   constexpr std::size_t size() const { return size_; }
-  /// True when there are no values.
   constexpr bool empty() const { return size_ == 0; }
   /// Value at `i` (unchecked).
   constexpr const std::int64_t& operator[](std::size_t i) const { return data_[i]; }
-  /// Iteration support.
   constexpr const std::int64_t* begin() const { return data_; }
-  /// Iteration support.
   constexpr const std::int64_t* end() const { return data_ + size_; }
   /// Copies the values into a Shape.
   Shape vec() const { return Shape(begin(), end()); }

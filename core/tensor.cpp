@@ -62,7 +62,7 @@ bool Tensor::is_contiguous() const {
 void* Tensor::raw_data_ptr() const {
   const auto& impl = checked(impl_, "data_ptr");
   // An empty storage has no data; a view of it may still carry an offset (e.g. after narrow), and
-  // nullptr + offset is undefined behaviour (found by tests/fuzz/fuzz_conv), so return nullptr.
+  // nullptr + offset is undefined behaviour, so return nullptr.
   if (impl.storage->data() == nullptr) return nullptr;
   return static_cast<char*>(impl.storage->data()) + impl.offset * static_cast<std::int64_t>(element_size(impl.dtype));
 }

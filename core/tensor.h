@@ -206,47 +206,30 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
-/// self + other.
+// Operators are the functions add, sub (rsub for scalar - tensor), mul, div (rdiv), neg: broadcast,
+// type-promoted and recorded by autograd.
 Tensor operator+(const Tensor& a, const Tensor& b);
-/// self + scalar.
 Tensor operator+(const Tensor& a, double b);
-/// scalar + self.
 Tensor operator+(double a, const Tensor& b);
-/// self - other.
 Tensor operator-(const Tensor& a, const Tensor& b);
-/// self - scalar.
 Tensor operator-(const Tensor& a, double b);
-/// scalar - self.
 Tensor operator-(double a, const Tensor& b);
-/// self * other.
 Tensor operator*(const Tensor& a, const Tensor& b);
-/// self * scalar.
 Tensor operator*(const Tensor& a, double b);
-/// scalar * self.
 Tensor operator*(double a, const Tensor& b);
-/// self / other.
 Tensor operator/(const Tensor& a, const Tensor& b);
-/// self / scalar.
 Tensor operator/(const Tensor& a, double b);
-/// scalar / self.
 Tensor operator/(double a, const Tensor& b);
-/// -self.
 Tensor operator-(const Tensor& a);
-/// In-place self += other.
+
+// The compound assignments are add_ / sub_ / mul_ / div_: in place, not recorded by autograd.
 Tensor& operator+=(Tensor& a, const Tensor& b);
-/// In-place self += scalar.
 Tensor& operator+=(Tensor& a, double b);
-/// In-place self -= other.
 Tensor& operator-=(Tensor& a, const Tensor& b);
-/// In-place self -= scalar.
 Tensor& operator-=(Tensor& a, double b);
-/// In-place self *= other.
 Tensor& operator*=(Tensor& a, const Tensor& b);
-/// In-place self *= scalar.
 Tensor& operator*=(Tensor& a, double b);
-/// In-place self /= other.
 Tensor& operator/=(Tensor& a, const Tensor& b);
-/// In-place self /= scalar.
 Tensor& operator/=(Tensor& a, double b);
 
 }  // namespace voxgrad

@@ -200,7 +200,6 @@ class Module : public std::enable_shared_from_this<Module> {
 template <class Derived, class Base = Module>
 class Cloneable : public Base {
  public:
-  /// Base's constructors.
   using Base::Base;
 
   /// Module::clone() with the derived type.

@@ -32,9 +32,7 @@ class AdamOptions : public OptimizerCloneableOptions<AdamOptions> {
   VOXGRAD_ARG(bool, maximize) = false;
 
  public:
-  /// lr().
   double get_lr() const override { return lr_; }
-  /// Sets lr.
   void set_lr(double lr) override { lr_ = lr; }
   /// lr, betas.0, betas.1, eps, weight_decay, amsgrad, maximize.
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;

@@ -21,7 +21,6 @@ class LRScheduler {
   virtual ~LRScheduler() = default;
   /// Not copyable (it refers to its optimizer).
   LRScheduler(const LRScheduler&) = delete;
-  /// Not copyable.
   LRScheduler& operator=(const LRScheduler&) = delete;
 
   /// Advances one epoch and sets every group's lr. Throws if the optimizer's group count changed.
@@ -160,7 +159,6 @@ class ReduceLROnPlateau {
   std::int64_t cooldown_counter() const { return cooldown_counter_; }
   /// The number of steps taken.
   std::int64_t last_epoch() const { return last_epoch_; }
-  /// The options the scheduler was built with.
   const ReduceLROnPlateauOptions& options() const { return options_; }
 
   /// "best", "num_bad_epochs", "cooldown_counter", "last_epoch" (0-d) and "_last_lr" (1-D), float64.

@@ -64,16 +64,11 @@ class OptimizerParamGroup {
   OptimizerParamGroup(const OptimizerParamGroup& other);
   /// Deep copy assignment.
   OptimizerParamGroup& operator=(const OptimizerParamGroup& other);
-  /// Move.
   OptimizerParamGroup(OptimizerParamGroup&&) noexcept = default;
-  /// Move assignment.
   OptimizerParamGroup& operator=(OptimizerParamGroup&&) noexcept = default;
-  /// Destructor.
   ~OptimizerParamGroup() = default;
 
-  /// The parameters of the group.
   std::vector<Tensor>& params() { return params_; }
-  /// The parameters of the group.
   const std::vector<Tensor>& params() const { return params_; }
   /// False until the group has options (an optimizer fills in its defaults when the group is added).
   bool has_options() const { return options_ != nullptr; }
@@ -112,7 +107,6 @@ class Optimizer {
   virtual ~Optimizer() = default;
   /// Not copyable (state is keyed by parameter identity).
   Optimizer(const Optimizer&) = delete;
-  /// Not copyable.
   Optimizer& operator=(const Optimizer&) = delete;
 
   /// Performs one update of every parameter that has a gradient. With a closure, calls it first

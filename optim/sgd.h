@@ -28,9 +28,7 @@ class SGDOptions : public OptimizerCloneableOptions<SGDOptions> {
   VOXGRAD_ARG(bool, maximize) = false;
 
  public:
-  /// lr().
   double get_lr() const override { return lr_; }
-  /// Sets lr.
   void set_lr(double lr) override { lr_ = lr; }
   /// lr, momentum, dampening, weight_decay, nesterov, maximize.
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <voxgrad/voxgrad.h>
@@ -57,5 +58,21 @@ inline Tensor json_tensor(const nlohmann::json& j, std::optional<DType> dtype = 
   const DType want = dtype ? *dtype : (stored == "float32" ? kFloat32 : kFloat64);
   return from_blob(v.data(), {static_cast<std::int64_t>(v.size())}).reshape(shape).to(want).contiguous();
 }
+
+/// The "name" of every case in fixture()["cases"], the parameters of INSTANTIATE_TEST_SUITE_P. Empty
+/// when the file cannot be read or parsed: test registration must not crash, and a plain TEST of the
+/// same file reports the problem.
+template <typename Fixture>
+std::vector<std::string> fixture_case_names(const Fixture& fixture) {
+  std::vector<std::string> names;
+  try {
+    for (const nlohmann::json& c : fixture()["cases"]) names.push_back(c["name"]);
+  } catch (const std::exception&) {
+  }
+  return names;
+}
+
+/// INSTANTIATE_TEST_SUITE_P's name generator for fixture_case_names: each test is named after its case.
+inline std::string name_from_param(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
 }  // namespace voxgrad::testing

@@ -64,6 +64,44 @@ inline void expect_bitwise_equal(const Tensor& a, const Tensor& b, const std::st
                 << "); the first at flat index " << first << ": " << fmt::format("{:.17g} vs {:.17g}", va[0], vb[0]);
 }
 
+/// True if `a` and `b` have the same shape and dtype and bit-identical elements (any layout);
+/// expect_bitwise_equal reports where they differ instead.
+inline bool bit_identical(const Tensor& a, const Tensor& b) {
+  if (a.sizes() != b.sizes() || a.dtype() != b.dtype()) return false;
+  const Tensor ca = a.detach().contiguous(), cb = b.detach().contiguous();
+  return std::memcmp(ca.raw_data_ptr(), cb.raw_data_ptr(),
+                     static_cast<std::size_t>(ca.numel()) * element_size(ca.dtype())) == 0;
+}
+
+/// Calls set_num_threads(2) when it goes out of scope, so a test that changes the kernel thread count
+/// leaves two threads to the tests after it.
+struct RestoreTwoThreads {
+  RestoreTwoThreads() = default;
+  RestoreTwoThreads(const RestoreTwoThreads&) = delete;
+  RestoreTwoThreads& operator=(const RestoreTwoThreads&) = delete;
+  ~RestoreTwoThreads() { set_num_threads(2); }
+};
+
+/// The loss of each step and the final parameters of a training run.
+struct TrainingRun {
+  std::vector<double> losses;
+  nn::NamedTensors params;
+};
+
+/// Expects bit-identical losses and parameters (same names in the same order); failures name `what`.
+inline void expect_same_run(const TrainingRun& a, const TrainingRun& b, const std::string& what) {
+  ASSERT_EQ(a.losses.size(), b.losses.size());
+  for (std::size_t i = 0; i < a.losses.size(); ++i) {
+    EXPECT_EQ(std::memcmp(&a.losses[i], &b.losses[i], sizeof(double)), 0)
+        << what << ": loss of step " << i << ": " << fmt::format("{:.17g} vs {:.17g}", a.losses[i], b.losses[i]);
+  }
+  ASSERT_EQ(a.params.size(), b.params.size());
+  for (std::size_t i = 0; i < a.params.size(); ++i) {
+    ASSERT_EQ(a.params[i].first, b.params[i].first);
+    expect_bitwise_equal(a.params[i].second, b.params[i].second, what + ": parameter " + a.params[i].first);
+  }
+}
+
 /// The whole content of a file as bytes ("" if it cannot be read).
 inline std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -35,7 +35,6 @@ class LeakyReLU : public Cloneable<LeakyReLU> {
   Tensor forward(const Tensor& input) override;
   /// "negative_slope=0.01".
   std::string extra_repr() const override;
-  /// The options the layer was built with.
   const LeakyReLUOptions& options() const { return options_; }
 
  private:
@@ -77,7 +76,6 @@ class GELU : public Cloneable<GELU> {
   Tensor forward(const Tensor& input) override;
   /// "approximate='none'".
   std::string extra_repr() const override;
-  /// The options the layer was built with.
   const GELUOptions& options() const { return options_; }
 
  private:

@@ -96,7 +96,6 @@ class ConvNd : public Module {
   void reset();
   /// Re-draws weight (kaiming_uniform_ with a = √5) and bias (U(±1/√fan_in)) in place.
   void reset_parameters();
-  /// The options the module was built with.
   const ConvOptions<D>& options() const { return options_; }
   /// "16, 33, kernel_size=(3, 5, 2), stride=(2, 1, 1), padding=(4, 2, 0)", non-defaults only.
   std::string extra_repr() const override;
@@ -128,7 +127,6 @@ class ConvTransposeNd : public Module {
   void reset();
   /// Re-draws weight (kaiming_uniform_ with a = √5) and bias (U(±1/√fan_in)) in place.
   void reset_parameters();
-  /// The options the module was built with.
   const ConvTransposeOptions<D>& options() const { return options_; }
   /// "16, 33, kernel_size=(3, 3, 3), stride=(2, 2, 2)", non-defaults only.
   std::string extra_repr() const override;

@@ -29,7 +29,6 @@ class Dropout : public Cloneable<Dropout> {
   Tensor forward(const Tensor& input) override;
   /// "p=0.5, inplace=False" (as PyTorch prints it; there is no inplace option).
   std::string extra_repr() const override;
-  /// The options the layer was built with.
   const DropoutOptions& options() const { return options_; }
 
  private:

@@ -38,7 +38,6 @@ class Linear : public Cloneable<Linear> {
   Tensor forward(const Tensor& input) override;
   /// "in_features=3, out_features=4, bias=True".
   std::string extra_repr() const override;
-  /// The options the layer was built with.
   const LinearOptions& options() const { return options_; }
 
   /// The learnable weight, shape (out_features, in_features); parameter "weight".
@@ -78,7 +77,6 @@ class Flatten : public Cloneable<Flatten> {
   Tensor forward(const Tensor& input) override;
   /// "start_dim=1, end_dim=-1".
   std::string extra_repr() const override;
-  /// The options the layer was built with.
   const FlattenOptions& options() const { return options_; }
 
  private:

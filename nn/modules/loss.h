@@ -17,7 +17,6 @@ class MSELoss : public Cloneable<MSELoss> {
   using Module::forward;
   /// functional::mse_loss(input, target, options).
   Tensor forward(const Tensor& input, const Tensor& target);
-  /// The options the loss was built with.
   const MSELossOptions& options() const { return options_; }
 
  private:
@@ -35,7 +34,6 @@ class L1Loss : public Cloneable<L1Loss> {
   using Module::forward;
   /// functional::l1_loss(input, target, options).
   Tensor forward(const Tensor& input, const Tensor& target);
-  /// The options the loss was built with.
   const L1LossOptions& options() const { return options_; }
 
  private:
@@ -53,7 +51,6 @@ class SmoothL1Loss : public Cloneable<SmoothL1Loss> {
   using Module::forward;
   /// functional::smooth_l1_loss(input, target, options).
   Tensor forward(const Tensor& input, const Tensor& target);
-  /// The options the loss was built with.
   const SmoothL1LossOptions& options() const { return options_; }
 
  private:
@@ -71,7 +68,7 @@ class BCELoss : public Cloneable<BCELoss> {
   using Module::forward;
   /// functional::binary_cross_entropy(input, target, options with the buffer as weight).
   Tensor forward(const Tensor& input, const Tensor& target);
-  /// The options the loss was built with.
+  /// The options the loss was built with; forward() weighs with the buffer `weight`, not options().weight().
   const BCELossOptions& options() const { return options_; }
   /// Buffer "weight", a copy of options().weight() (undefined without a weight).
   Tensor weight;
@@ -91,7 +88,7 @@ class BCEWithLogitsLoss : public Cloneable<BCEWithLogitsLoss> {
   using Module::forward;
   /// functional::binary_cross_entropy_with_logits(input, target, options with the buffers).
   Tensor forward(const Tensor& input, const Tensor& target);
-  /// The options the loss was built with.
+  /// The options the loss was built with; forward() weighs with the buffers below, not the options' tensors.
   const BCEWithLogitsLossOptions& options() const { return options_; }
   /// Buffer "weight", a copy of options().weight() (undefined without a weight).
   Tensor weight;
@@ -113,7 +110,7 @@ class NLLLoss : public Cloneable<NLLLoss> {
   using Module::forward;
   /// functional::nll_loss(input, target, options with the buffer as weight).
   Tensor forward(const Tensor& input, const Tensor& target);
-  /// The options the loss was built with.
+  /// The options the loss was built with; forward() weighs with the buffer `weight`, not options().weight().
   const NLLLossOptions& options() const { return options_; }
   /// Buffer "weight", a copy of options().weight() (undefined without class weights).
   Tensor weight;
@@ -135,7 +132,7 @@ class CrossEntropyLoss : public Cloneable<CrossEntropyLoss> {
   using Module::forward;
   /// functional::cross_entropy(input, target, options with the buffer as weight).
   Tensor forward(const Tensor& input, const Tensor& target);
-  /// The options the loss was built with.
+  /// The options the loss was built with; forward() weighs with the buffer `weight`, not options().weight().
   const CrossEntropyLossOptions& options() const { return options_; }
   /// Buffer "weight", a copy of options().weight() (undefined without class weights).
   Tensor weight;

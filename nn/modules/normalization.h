@@ -82,7 +82,6 @@ class BatchNorm3d : public Cloneable<BatchNorm3d> {
   Tensor forward(const Tensor& input) override;
   /// "16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True".
   std::string extra_repr() const override;
-  /// The options the layer was built with.
   const BatchNorm3dOptions& options() const { return options_; }
 
   /// Per-channel scale (C); parameter "weight"; undefined without affine.
@@ -120,7 +119,6 @@ class InstanceNorm3d : public Cloneable<InstanceNorm3d> {
   Tensor forward(const Tensor& input) override;
   /// "16, eps=1e-05, momentum=0.1, affine=False, track_running_stats=False".
   std::string extra_repr() const override;
-  /// The options the layer was built with.
   const InstanceNorm3dOptions& options() const { return options_; }
 
   /// Per-channel scale (C); parameter "weight"; undefined without affine.
@@ -156,7 +154,6 @@ class GroupNorm : public Cloneable<GroupNorm> {
   Tensor forward(const Tensor& input) override;
   /// "4, 16, eps=1e-05, affine=True".
   std::string extra_repr() const override;
-  /// The options the layer was built with.
   const GroupNormOptions& options() const { return options_; }
 
   /// Per-channel scale (C); parameter "weight"; undefined without affine.

@@ -27,7 +27,6 @@ class MaxPool3d : public Cloneable<MaxPool3d> {
   /// "kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False" (a value equal in all dims
   /// prints as one int, otherwise as a tuple).
   std::string extra_repr() const override;
-  /// The options the layer was built with.
   const MaxPool3dOptions& options() const { return options_; }
 
  private:
@@ -47,7 +46,6 @@ class AvgPool3d : public Cloneable<AvgPool3d> {
   Tensor forward(const Tensor& input) override;
   /// "kernel_size=2, stride=2, padding=0", as PyTorch prints it.
   std::string extra_repr() const override;
-  /// The options the layer was built with.
   const AvgPool3dOptions& options() const { return options_; }
 
  private:

@@ -21,7 +21,6 @@ class Upsample : public Cloneable<Upsample> {
   /// "scale_factor=2.0, mode=nearest" or "size=(8, 8, 8), mode=trilinear", as PyTorch (which does
   /// not print align_corners).
   std::string extra_repr() const override;
-  /// The options the layer was built with.
   const UpsampleOptions& options() const { return options_; }
 
  private:

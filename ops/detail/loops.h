@@ -19,7 +19,7 @@ struct StridedShape {
 
   StridedShape(IntArrayRef shape, const std::array<Shape, N>& operand_strides) {
     for (std::int64_t s : shape) {
-      if (s == 0) {  // nothing to visit; the other sizes may multiply beyond int64 (found by fuzz_conv)
+      if (s == 0) {  // nothing to visit; the other sizes may multiply beyond int64
         numel = 0;
         return;
       }

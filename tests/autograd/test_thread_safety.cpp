@@ -16,7 +16,8 @@ namespace voxgrad {
 namespace {
 
 namespace F = nn::functional;
-using testing::expect_bitwise_equal;
+using testing::expect_same_run;
+using testing::TrainingRun;
 
 // --- AccumulateGrad ---------------------------------------------------------------------------------
 
@@ -106,12 +107,6 @@ TEST(ThreadSafety, GradModeIsThreadLocalInBothDirectionsWhileBothThreadsRun) {
 
 // --- two training runs at once ----------------------------------------------------------------------
 
-/// Losses per step and the final parameters of one training run.
-struct TrainingRun {
-  std::vector<double> losses;
-  nn::NamedTensors params;
-};
-
 // The global generator (manual_seed, randn, nn::init) is process-wide and not synchronised, so the
 // part of a run that draws from it (building the model and its data) holds this lock; training
 // itself runs concurrently.
@@ -171,19 +166,6 @@ TrainingRun train_unet(std::uint64_t seed, int steps) {
   }
   run.params = model->named_parameters();
   return run;
-}
-
-void expect_same_run(const TrainingRun& a, const TrainingRun& b, const std::string& what) {
-  ASSERT_EQ(a.losses.size(), b.losses.size());
-  for (std::size_t i = 0; i < a.losses.size(); ++i) {
-    EXPECT_EQ(std::memcmp(&a.losses[i], &b.losses[i], sizeof(double)), 0)
-        << what << ": loss of step " << i << " differs: " << a.losses[i] << " vs " << b.losses[i];
-  }
-  ASSERT_EQ(a.params.size(), b.params.size());
-  for (std::size_t i = 0; i < a.params.size(); ++i) {
-    ASSERT_EQ(a.params[i].first, b.params[i].first);
-    expect_bitwise_equal(a.params[i].second, b.params[i].second, what + ": parameter " + a.params[i].first);
-  }
 }
 
 TEST(ThreadSafety, TwoModelsTrainedOnTwoThreadsAtOnceMatchSequentialRunsBitwise) {

@@ -618,8 +618,8 @@ TEST(Shape, ShapeStrFormatsAsABracketedList) {
   EXPECT_FALSE(vg::IntArrayRef({1, 2}) == vg::IntArrayRef({1, 2, 3}));
 }
 
-// Found by tests/fuzz/fuzz_conv (UBSan: "applying non-zero offset to null pointer"): a view with an
-// offset into an empty tensor, whose storage has no data, gives nullptr rather than nullptr + offset.
+// A view with an offset into an empty tensor, whose storage has no data, gives nullptr rather than
+// nullptr + offset (undefined behaviour; UBSan: "applying non-zero offset to null pointer").
 TEST(Tensor, DataPtrOfAnOffsetViewOfAnEmptyTensorIsNull) {
   const vg::Tensor empty = vg::zeros({3, 0}, vg::kFloat64);
   const vg::Tensor view = empty.narrow(0, 1, 2);

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include <voxgrad/voxgrad.h>
@@ -10,6 +9,7 @@
 
 namespace vg = voxgrad;
 using vg::Tensor;
+using vg::testing::bit_identical;
 
 namespace {
 
@@ -18,14 +18,6 @@ class Threading : public ::testing::Test {
  protected:
   void TearDown() override { vg::set_num_threads(2); }
 };
-
-/// True if both tensors hold bit-identical float32 elements.
-bool bit_identical(const Tensor& a, const Tensor& b) {
-  const Tensor ca = a.contiguous(), cb = b.contiguous();
-  return ca.sizes() == cb.sizes() && ca.dtype() == cb.dtype() &&
-         std::memcmp(ca.raw_data_ptr(), cb.raw_data_ptr(),
-                     static_cast<std::size_t>(ca.numel()) * vg::element_size(ca.dtype())) == 0;
-}
 
 }  // namespace
 

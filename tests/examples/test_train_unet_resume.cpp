@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -22,6 +21,7 @@ using namespace voxgrad;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+using voxgrad::testing::bit_identical;
 using voxgrad::testing::read_bytes;
 
 std::vector<std::string> lines_of(const fs::path& path) {
@@ -103,9 +103,7 @@ class TrainUNetResume : public ::testing::Test {
       const Tensor& y = cb.state[i].second;
       EXPECT_EQ(ca.state[i].first, cb.state[i].first);
       ASSERT_EQ(x.sizes(), y.sizes()) << ca.state[i].first;
-      EXPECT_TRUE(x.dtype() == y.dtype() &&
-                  std::memcmp(x.raw_data_ptr(), y.raw_data_ptr(), x.numel() * element_size(x.dtype())) == 0)
-          << ca.state[i].first << " differs";
+      EXPECT_TRUE(bit_identical(x, y)) << ca.state[i].first << " differs";
     }
     EXPECT_EQ(ca.metadata, cb.metadata);
   }

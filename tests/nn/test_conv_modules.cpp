@@ -376,9 +376,8 @@ TEST(ConvFunctional, SameWithStrideIsRejected) {
                         "Conv2d: padding='same' is not supported for strided convolutions");
 }
 
-// Found by tests/fuzz/fuzz_conv: an odd 'same' total used to materialise a padded copy of the input
-// through pad3d, whose per-dim index maps were allocated unchecked (dilation 2^48 + 1 asked for
-// 2^51 bytes: a crash, not an error). Now no copy is made: any dilation works, results unchanged.
+// An odd 'same' total padding makes no padded copy of the input (whose per-dim index maps would
+// take 2^51 bytes for dilation 2^48 + 1): any dilation works.
 TEST(ConvFunctional, SameWithAHugeOddDilationNeedsNoPaddedCopy) {
   manual_seed(11);
   const std::int64_t huge = (std::int64_t{1} << 48) + 1;  // total padding d·(k − 1) odd in dim 0
@@ -398,7 +397,7 @@ TEST(ConvFunctional, SameWithAHugeOddDilationNeedsNoPaddedCopy) {
   EXPECT_ERROR_CONTAINS(
       F::conv3d(x.detach(), w.detach(), F::Conv3dFuncOptions().padding(kSame).dilation({INT64_MAX, 1, 1})),
       "conv3d: sizes overflow int64");
-  // An empty spatial dim is still refused, as the padded copy was.
+  // An empty spatial dim is refused.
   EXPECT_ERROR_CONTAINS(F::conv3d(zeros({1, 2, 0, 4, 5}, kFloat64), w.detach(), F::Conv3dFuncOptions().padding(kSame)),
                         "Kernel size can't be greater than actual input size");
 }

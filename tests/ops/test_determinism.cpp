@@ -20,6 +20,8 @@ namespace voxgrad {
 namespace {
 
 using testing::expect_bitwise_equal;
+using testing::expect_same_run;
+using testing::TrainingRun;
 
 /// Sets the kernel thread count for a scope, then restores two (the suite's default).
 class Threads {
@@ -151,16 +153,11 @@ TEST(Determinism, LargeConvLayersThatSplitIntoManyTilesAreBitIdentical) {
 
 /// Losses of each step and every parameter after `steps` Adam steps of the flagship U-Net (base 4,
 /// batch 2, 13³ volumes), built after manual_seed(seed).
-struct TrainResult {
-  std::vector<double> losses;
-  nn::NamedTensors params;
-};
-
-TrainResult train_unet(std::uint64_t seed, int steps) {
+TrainingRun train_unet(std::uint64_t seed, int steps) {
   manual_seed(seed);
   auto model = std::make_shared<unet3d::UNet3d>(4);
   optim::Adam opt(model->parameters(), optim::AdamOptions(2e-3));
-  TrainResult r;
+  TrainingRun r;
   for (int step = 0; step < steps; ++step) {
     const unet3d::Sample batch = unet3d::make_batch(seed, static_cast<std::uint64_t>(step) * 2, 2, 13, 0.15);
     opt.zero_grad();
@@ -173,22 +170,9 @@ TrainResult train_unet(std::uint64_t seed, int steps) {
   return r;
 }
 
-void expect_same(const TrainResult& a, const TrainResult& b, const std::string& what) {
-  ASSERT_EQ(a.losses.size(), b.losses.size());
-  for (std::size_t i = 0; i < a.losses.size(); ++i) {
-    EXPECT_EQ(std::memcmp(&a.losses[i], &b.losses[i], sizeof(double)), 0)
-        << what << ": loss of step " << i << ": " << fmt::format("{:.17g} vs {:.17g}", a.losses[i], b.losses[i]);
-  }
-  ASSERT_EQ(a.params.size(), b.params.size());
-  for (std::size_t i = 0; i < a.params.size(); ++i) {
-    ASSERT_EQ(a.params[i].first, b.params[i].first);
-    expect_bitwise_equal(a.params[i].second, b.params[i].second, what + ": " + a.params[i].first);
-  }
-}
-
 TEST(Determinism, UNetTrainingStepsAreBitIdenticalForOneAndTwoThreadsAndAcrossRuns) {
   constexpr int kSteps = 3;
-  TrainResult one, two, again;
+  TrainingRun one, two, again;
   {
     Threads t(1);
     one = train_unet(5, kSteps);
@@ -198,8 +182,8 @@ TEST(Determinism, UNetTrainingStepsAreBitIdenticalForOneAndTwoThreadsAndAcrossRu
     two = train_unet(5, kSteps);
     again = train_unet(5, kSteps);
   }
-  expect_same(one, two, "1 vs 2 threads");
-  expect_same(two, again, "two runs with the same seed");
+  expect_same_run(one, two, "1 vs 2 threads");
+  expect_same_run(two, again, "two runs with the same seed");
   EXPECT_EQ(one.params.size(), 50u);  // every weight and bias of the U-Net is compared
 }
 

@@ -2,7 +2,6 @@
 // strided operands, zero-size dims, the parallel blocked GEMM (bit-identical for any thread
 // count), error messages, and float64 gradcheck / gradgradcheck.
 
-#include <cstring>
 #include <vector>
 
 #include <voxgrad/voxgrad.h>
@@ -11,6 +10,7 @@
 namespace {
 
 using namespace voxgrad;
+using voxgrad::testing::bit_identical;
 using voxgrad::testing::expect_close;
 using voxgrad::testing::expect_values;
 using voxgrad::testing::values;
@@ -86,12 +86,6 @@ void check_matmul(const Shape& sa, const Shape& sb) {
     const Tensor a = operand(sa, dt, 1), b = operand(sb, dt, 2);
     expect_matches_naive(matmul(a, b), a, b);
   }
-}
-
-bool bitwise_equal(const Tensor& x, const Tensor& y) {
-  if (x.sizes() != y.sizes() || x.dtype() != y.dtype()) return false;
-  const Tensor cx = x.contiguous(), cy = y.contiguous();
-  return std::memcmp(cx.raw_data_ptr(), cy.raw_data_ptr(), cx.numel() * element_size(cx.dtype())) == 0;
 }
 
 /// A float64 leaf that requires grad.
@@ -311,10 +305,10 @@ TEST(Matmul, ResultsAreBitwiseIdenticalForOneAndTwoThreads) {
   const Tensor ab1 = matmul(a, b), cd1 = matmul(c, d), td1 = matmul(d.t(), c.t()), pq1 = matmul(p, q);
   set_num_threads(2);
   const Tensor ab2 = matmul(a, b), cd2 = matmul(c, d), td2 = matmul(d.t(), c.t()), pq2 = matmul(p, q);
-  EXPECT_TRUE(bitwise_equal(ab1, ab2));
-  EXPECT_TRUE(bitwise_equal(cd1, cd2));
-  EXPECT_TRUE(bitwise_equal(td1, td2));
-  EXPECT_TRUE(bitwise_equal(pq1, pq2));
+  EXPECT_TRUE(bit_identical(ab1, ab2));
+  EXPECT_TRUE(bit_identical(cd1, cd2));
+  EXPECT_TRUE(bit_identical(td1, td2));
+  EXPECT_TRUE(bit_identical(pq1, pq2));
   EXPECT_EQ(get_num_threads(), 2);
 }
 

@@ -11,7 +11,6 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <optional>
 #include <sstream>
@@ -25,7 +24,9 @@ namespace {
 using namespace voxgrad;
 using autograd::gradcheck;
 using autograd::gradgradcheck;
+using voxgrad::testing::bit_identical;
 using voxgrad::testing::expect_close;
+using voxgrad::testing::RestoreTwoThreads;
 using voxgrad::testing::values;
 namespace vt = voxgrad::testing;
 using Dims = std::array<std::int64_t, 3>;
@@ -160,17 +161,6 @@ std::vector<PoolCase> sweep(bool with_dilation, int count, std::uint64_t seed) {
   }
   return cases;
 }
-
-bool bit_identical(const Tensor& a, const Tensor& b) {
-  const Tensor ca = a.contiguous(), cb = b.contiguous();
-  return ca.sizes() == cb.sizes() && ca.dtype() == cb.dtype() &&
-         std::memcmp(ca.raw_data_ptr(), cb.raw_data_ptr(),
-                     static_cast<std::size_t>(ca.numel()) * element_size(ca.dtype())) == 0;
-}
-
-struct RestoreTwoThreads {
-  ~RestoreTwoThreads() { set_num_threads(2); }
-};
 
 }  // namespace
 
