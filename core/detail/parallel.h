@@ -7,6 +7,11 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+// Transitional: ops/conv.cpp and ops/detail/direct_conv.cpp use detail::allocate/deallocate/
+// check_allocation/register_workspace_release but include only core/allocator.h, which no longer
+// declares them. Remove this include once both include core/detail/allocator.h themselves.
+#include "voxgrad/core/detail/allocator.h"
+
 // ThreadSanitizer builds (the `tsan` preset) run these loops on plain std::threads, see below.
 #if defined(__SANITIZE_THREAD__)
 #define VOXGRAD_TSAN_LOOPS 1
