@@ -37,7 +37,6 @@
 #include "voxgrad/nn/utils/clip_grad.h"
 #include "voxgrad/ops/conv.h"
 #include "voxgrad/ops/elementwise.h"
-#include "voxgrad/ops/gemm.h"
 #include "voxgrad/ops/linalg.h"
 #include "voxgrad/ops/pool.h"
 #include "voxgrad/ops/reduction.h"

@@ -1,29 +1,14 @@
 #pragma once
+// Transitional, not installed (see the install rule in CMakeLists.txt): the GEMM moved to
+// ops/detail/gemm.h, namespace voxgrad::detail. ops/conv.cpp still includes this path and calls
+// gemm<T>/gemm_parallel<T> unqualified; delete this file once it includes ops/detail/gemm.h and
+// calls detail::gemm<T>/detail::gemm_parallel<T>.
 
-#include <cstdint>
+#include "voxgrad/ops/detail/gemm.h"
 
 namespace voxgrad {
 
-/// Row-major C = alpha * op(A) * op(B) + beta * C, where op(X) is X or Xᵀ, A is m×k after op, B is
-/// k×n after op, and ld* are row strides. Eigen does the work inside one .cpp; this call runs on
-/// the calling thread only (callers parallelise around it). beta == 0 ignores C's old contents.
-template <typename T>
-void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
-          std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc);
-
-/// gemm() split into fixed column (or row) blocks run in parallel with oneTBB. The blocks depend
-/// only on the sizes, so results are bit-identical for any thread count.
-template <typename T>
-void gemm_parallel(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
-                   std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc);
-
-extern template void gemm<float>(bool, bool, std::int64_t, std::int64_t, std::int64_t, float, const float*,
-                                 std::int64_t, const float*, std::int64_t, float, float*, std::int64_t);
-extern template void gemm<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double, const double*,
-                                  std::int64_t, const double*, std::int64_t, double, double*, std::int64_t);
-extern template void gemm_parallel<float>(bool, bool, std::int64_t, std::int64_t, std::int64_t, float, const float*,
-                                          std::int64_t, const float*, std::int64_t, float, float*, std::int64_t);
-extern template void gemm_parallel<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double, const double*,
-                                           std::int64_t, const double*, std::int64_t, double, double*, std::int64_t);
+using detail::gemm;
+using detail::gemm_parallel;
 
 }  // namespace voxgrad

@@ -5,8 +5,8 @@
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/ops/detail/gemm.h"
 #include "voxgrad/ops/detail/kernels.h"
-#include "voxgrad/ops/gemm.h"
 #include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/shape_ops.h"
 
@@ -51,7 +51,7 @@ Tensor batched_product(const Tensor& a, const Tensor& b, std::int64_t batch, std
     const T* pb = lb.t.data_ptr<T>();
     T* pc = out.data_ptr<T>();
     auto one = [&](std::int64_t i, bool parallel_inside) {
-      auto* f = parallel_inside ? &gemm_parallel<T> : &gemm<T>;
+      auto* f = parallel_inside ? &detail::gemm_parallel<T> : &detail::gemm<T>;
       f(la.trans, lb.trans, m, n, k, T(1), pa + i * la.batch_stride, la.ld, pb + i * lb.batch_stride, lb.ld, T(0),
         pc + i * m * n, std::max<std::int64_t>(n, 1));
     };
