@@ -11,7 +11,6 @@
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
-#include "voxgrad/core/tensor_impl.h"
 
 namespace voxgrad::nn {
 namespace {
@@ -52,18 +51,6 @@ std::string add_indent(const std::string& text, int spaces) {
 
 std::string join_name(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;
-}
-
-// Points `dst`'s TensorImpl at `src`'s elements (storage, layout and dtype), keeping dst's autograd
-// metadata, as PyTorch's `param.data = src`: every handle to dst sees the new values.
-void set_data(const Tensor& dst, const Tensor& src) {
-  TensorImpl& d = *dst.impl();
-  const TensorImpl& s = *src.impl();
-  d.storage = s.storage;
-  d.sizes = s.sizes;
-  d.strides = s.strides;
-  d.offset = s.offset;
-  d.dtype = s.dtype;
 }
 
 // A fresh copy of `t`'s values (contiguous, own storage, outside any graph).
@@ -346,7 +333,7 @@ IncompatibleKeys Module::load_state_dict(const StateDict& state_dict, bool stric
 // --- clone and conversion -----------------------------------------------------------------------
 
 struct Module::CloneMemo {
-  std::unordered_map<const TensorImpl*, Tensor> tensors;               // original -> copy
+  std::unordered_map<const void*, Tensor> tensors;                     // original (impl) -> copy
   std::unordered_map<const Module*, std::shared_ptr<Module>> modules;  // original -> copy
 };
 
@@ -399,7 +386,7 @@ void Module::clone_into(Module& copy, CloneMemo& memo) const {
       } else {
         if (made != to.end()) {
           target = made->second;
-          set_data(target, copy_of(t));
+          target.set_data(copy_of(t));
         } else {
           target = copy_of(t);
         }
@@ -459,7 +446,7 @@ Module& Module::to(DType dtype) {
                 dtype);
   NoGradGuard no_grad;
   auto convert = [dtype](const Tensor& t) {
-    if (is_floating_point(t.dtype()) && t.dtype() != dtype) set_data(t, t.detach().to(dtype));
+    if (is_floating_point(t.dtype()) && t.dtype() != dtype) t.set_data(t.detach().to(dtype));
   };
   for (const Tensor& t : parameters()) {
     convert(t);
