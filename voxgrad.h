@@ -16,7 +16,7 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/core/tensor_options.h"
 #include "voxgrad/core/threading.h"
-#include "voxgrad/nn/checkpoint.h"
+#include "voxgrad/io/checkpoint.h"
 #include "voxgrad/nn/functional/activation.h"
 #include "voxgrad/nn/functional/conv.h"
 #include "voxgrad/nn/functional/loss.h"
