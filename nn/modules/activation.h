@@ -5,6 +5,7 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/activation.h"
 
 namespace voxgrad::nn {
 
@@ -16,12 +17,6 @@ class ReLU : public Cloneable<ReLU> {
   void reset() {}
   /// relu(input).
   Tensor forward(const Tensor& input) override;
-};
-
-/// Options for LeakyReLU, as torch::nn::LeakyReLUOptions: `LeakyReLUOptions().negative_slope(0.2)`.
-struct LeakyReLUOptions {
-  /// Slope for negative inputs.
-  VOXGRAD_ARG(double, negative_slope) = 0.01;
 };
 
 /// x where x > 0, else negative_slope·x, as torch::nn::LeakyReLU.
@@ -58,12 +53,6 @@ class Tanh : public Cloneable<Tanh> {
   void reset() {}
   /// tanh(input).
   Tensor forward(const Tensor& input) override;
-};
-
-/// Options for GELU, as torch::nn::GELUOptions: `GELUOptions().approximate("tanh")`.
-struct GELUOptions {
-  /// "none" (exact: x·Φ(x) with erf) or "tanh" (the tanh approximation).
-  VOXGRAD_ARG(std::string, approximate) = "none";
 };
 
 /// x·Φ(x), Φ the standard normal CDF, as torch::nn::GELU (exact erf form by default).

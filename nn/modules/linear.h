@@ -6,21 +6,9 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/linear.h"
 
 namespace voxgrad::nn {
-
-/// Options for Linear, as torch::nn::LinearOptions: `LinearOptions(128, 10).bias(false)`.
-struct LinearOptions {
-  /// The two required sizes.
-  LinearOptions(std::int64_t in_features, std::int64_t out_features)
-      : in_features_(in_features), out_features_(out_features) {}
-  /// Size of each input sample (the input's last dim).
-  VOXGRAD_ARG(std::int64_t, in_features);
-  /// Size of each output sample.
-  VOXGRAD_ARG(std::int64_t, out_features);
-  /// Whether to learn an additive bias.
-  VOXGRAD_ARG(bool, bias) = true;
-};
 
 /// y = x·Wᵀ + b over the last dim of input of any rank, as torch::nn::Linear. Weight (out, in) is
 /// initialised by kaiming_uniform_ with a = √5 (U(±1/√in)), bias (out) by U(±1/√in), as PyTorch.
@@ -57,14 +45,6 @@ class Identity : public Cloneable<Identity> {
   void reset() {}
   /// The input itself.
   Tensor forward(const Tensor& input) override;
-};
-
-/// Options for Flatten, as torch::nn::FlattenOptions: `FlattenOptions().start_dim(2)`.
-struct FlattenOptions {
-  /// First dim to flatten.
-  VOXGRAD_ARG(std::int64_t, start_dim) = 1;
-  /// Last dim to flatten.
-  VOXGRAD_ARG(std::int64_t, end_dim) = -1;
 };
 
 /// Merges the dims start_dim..end_dim into one (by default all but the batch dim), as torch::nn::Flatten.

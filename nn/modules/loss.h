@@ -3,6 +3,7 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/functional/loss.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/loss.h"
 
 namespace voxgrad::nn {
 

@@ -7,6 +7,7 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/functional/pooling.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/pooling.h"
 
 namespace voxgrad::nn {
 

@@ -5,6 +5,7 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/functional/upsampling.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/upsampling.h"
 
 namespace voxgrad::nn {
 
