@@ -344,6 +344,18 @@ void Module::throw_not_cloneable(const Module& module) {
                   module.name(), module.name(), module.name()));
 }
 
+void Module::check_clonable_without_reset(const Module& module) {
+  const char* kind = !module.parameters_.empty() ? "parameter" : !module.buffers_.empty() ? "buffer" : nullptr;
+  if (kind == nullptr) return;
+  const std::string& entry =
+      !module.parameters_.empty() ? module.parameters_.begin()->first : module.buffers_.begin()->first;
+  throw Error(
+      fmt::format("clone: {} registers {} '{}' but has no reset(); override reset() to create its parameters, "
+                  "buffers and submodules (a copy's member handles would otherwise still point at the "
+                  "original's tensors)",
+                  module.name(), kind, entry));
+}
+
 std::shared_ptr<Module> Module::clone_instance() const {
   if (typeid(*this) != typeid(Module)) throw_not_cloneable(*this);
   return std::make_shared<Module>(name_);

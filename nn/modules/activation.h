@@ -13,8 +13,6 @@ namespace voxgrad::nn {
 /// recorded by voxgrad's autograd).
 class ReLU : public Cloneable<ReLU> {
  public:
-  /// Nothing to create.
-  void reset() {}
   /// relu(input).
   Tensor forward(const Tensor& input) override;
 };
@@ -24,8 +22,6 @@ class LeakyReLU : public Cloneable<LeakyReLU> {
  public:
   /// Builds the layer: `LeakyReLU()` or `LeakyReLU(LeakyReLUOptions().negative_slope(0.2))`.
   explicit LeakyReLU(const LeakyReLUOptions& options = {}) : options_(options) {}
-  /// Nothing to create.
-  void reset() {}
   /// leaky_relu(input, negative_slope).
   Tensor forward(const Tensor& input) override;
   /// "negative_slope=0.01".
@@ -40,8 +36,6 @@ class LeakyReLU : public Cloneable<LeakyReLU> {
 /// 1 / (1 + e^−x), as torch::nn::Sigmoid.
 class Sigmoid : public Cloneable<Sigmoid> {
  public:
-  /// Nothing to create.
-  void reset() {}
   /// sigmoid(input).
   Tensor forward(const Tensor& input) override;
 };
@@ -49,8 +43,6 @@ class Sigmoid : public Cloneable<Sigmoid> {
 /// tanh(x), as torch::nn::Tanh.
 class Tanh : public Cloneable<Tanh> {
  public:
-  /// Nothing to create.
-  void reset() {}
   /// tanh(input).
   Tensor forward(const Tensor& input) override;
 };
@@ -60,8 +52,6 @@ class GELU : public Cloneable<GELU> {
  public:
   /// Builds the layer; throws unless approximate is "none" or "tanh".
   explicit GELU(const GELUOptions& options = {});
-  /// Nothing to create.
-  void reset() {}
   /// gelu(input, approximate).
   Tensor forward(const Tensor& input) override;
   /// "approximate='none'".
@@ -76,8 +66,6 @@ class GELU : public Cloneable<GELU> {
 /// x·sigmoid(x) (swish), as torch::nn::SiLU.
 class SiLU : public Cloneable<SiLU> {
  public:
-  /// Nothing to create.
-  void reset() {}
   /// silu(input).
   Tensor forward(const Tensor& input) override;
 };

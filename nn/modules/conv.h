@@ -24,7 +24,7 @@ class ConvNd : public Module {
   Tensor forward(const Tensor& input) override;
   /// Registers weight and bias (empty tensors) and initialises them with reset_parameters(); the
   /// constructor calls it, and clone() calls it on a copy whose registry was cleared.
-  void reset();
+  void reset() override;
   /// Re-draws weight (kaiming_uniform_ with a = √5) and bias (U(±1/√fan_in)) in place.
   void reset_parameters();
   /// The options the module was built with.
@@ -56,7 +56,7 @@ class ConvTransposeNd : public Module {
   Tensor forward(const Tensor& input) override { return forward(input, IntArrayRef{}); }
   /// Registers weight and bias (empty tensors) and initialises them with reset_parameters(); the
   /// constructor calls it, and clone() calls it on a copy whose registry was cleared.
-  void reset();
+  void reset() override;
   /// Re-draws weight (kaiming_uniform_ with a = √5) and bias (U(±1/√fan_in)) in place.
   void reset_parameters();
   /// The options the module was built with.

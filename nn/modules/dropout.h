@@ -16,8 +16,6 @@ class Dropout : public Cloneable<Dropout> {
  public:
   /// Builds the layer; throws unless 0 <= p <= 1.
   explicit Dropout(const DropoutOptions& options = {});
-  /// Nothing to create.
-  void reset() {}
   /// dropout(input, p, is_training()).
   Tensor forward(const Tensor& input) override;
   /// "p=0.5, inplace=False" (as PyTorch prints it; there is no inplace option).

@@ -19,7 +19,7 @@ class Linear : public Cloneable<Linear> {
   /// Shorthand for Linear(LinearOptions(in_features, out_features)).
   Linear(std::int64_t in_features, std::int64_t out_features) : Linear(LinearOptions(in_features, out_features)) {}
   /// Registers weight and bias and initialises them (called by the constructor and by clone()).
-  void reset();
+  void reset() override;
   /// Re-draws weight and bias in place as PyTorch's reset_parameters.
   void reset_parameters();
   /// Applies the layer to (*, in_features) input, giving (*, out_features).
@@ -41,8 +41,6 @@ class Linear : public Cloneable<Linear> {
 /// Returns its input unchanged, as torch::nn::Identity (a placeholder in containers).
 class Identity : public Cloneable<Identity> {
  public:
-  /// Nothing to create.
-  void reset() {}
   /// The input itself.
   Tensor forward(const Tensor& input) override;
 };
@@ -52,8 +50,6 @@ class Flatten : public Cloneable<Flatten> {
  public:
   /// Builds the layer: `Flatten()` or `Flatten(FlattenOptions().start_dim(0))`.
   explicit Flatten(const FlattenOptions& options = {}) : options_(options) {}
-  /// Nothing to create.
-  void reset() {}
   /// input.flatten(start_dim, end_dim).
   Tensor forward(const Tensor& input) override;
   /// "start_dim=1, end_dim=-1".

@@ -22,7 +22,7 @@ class BatchNorm3d : public Cloneable<BatchNorm3d> {
   explicit BatchNorm3d(const BatchNorm3dOptions& options);
   /// Registers weight and bias (affine), running_mean, running_var and num_batches_tracked
   /// (track_running_stats), then reset_parameters(); called by the constructor and by clone().
-  void reset();
+  void reset() override;
   /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
   void reset_running_stats();
   /// reset_running_stats(), weight = 1, bias = 0.
@@ -60,7 +60,7 @@ class InstanceNorm3d : public Cloneable<InstanceNorm3d> {
   explicit InstanceNorm3d(const InstanceNorm3dOptions& options);
   /// Registers weight, bias (affine) and the running statistics (track_running_stats), then
   /// reset_parameters(); called by the constructor and by clone().
-  void reset();
+  void reset() override;
   /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
   void reset_running_stats();
   /// reset_running_stats(), weight = 1, bias = 0.
@@ -98,7 +98,7 @@ class GroupNorm : public Cloneable<GroupNorm> {
   GroupNorm(std::int64_t num_groups, std::int64_t num_channels)
       : GroupNorm(GroupNormOptions(num_groups, num_channels)) {}
   /// Registers weight and bias (affine) and sets them to 1 and 0; called by the constructor and by clone().
-  void reset();
+  void reset() override;
   /// weight = 1, bias = 0.
   void reset_parameters();
   /// Normalises an (N, C, *) input.
