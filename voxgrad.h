@@ -10,6 +10,7 @@
 #include "voxgrad/core/dtype.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/core/ordered_dict.h"
 #include "voxgrad/core/print.h"
 #include "voxgrad/core/random.h"
 #include "voxgrad/core/shape.h"

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "voxgrad/core/dtype.h"
+#include "voxgrad/core/ordered_dict.h"
 #include "voxgrad/core/tensor.h"
 
 namespace voxgrad::nn {
@@ -194,10 +194,11 @@ class Module : public std::enable_shared_from_this<Module> {
   NamedTensors named_tensors(bool recurse, bool buffers) const;
 
   std::string name_;  // empty: derived from the dynamic type
-  // deques keep the references returned by register_* valid as more entries are added.
-  std::deque<std::pair<std::string, Tensor>> parameters_;
-  std::deque<std::pair<std::string, Tensor>> buffers_;
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  // Insertion order with O(1) lookup by name; the references register_* return stay valid as more
+  // entries are added.
+  OrderedDict<std::string, Tensor> parameters_;
+  OrderedDict<std::string, Tensor> buffers_;
+  OrderedDict<std::string, std::shared_ptr<Module>> children_;
   bool is_training_ = true;
 };
 
