@@ -151,10 +151,16 @@ struct ToSave {
   Tensor tensor;           ///< The tensor (undefined saves nothing).
   bool is_output = false;  ///< True if it is one of the op's outputs.
 };
-/// Saves an input of the op.
-inline ToSave save(const Tensor& t) { return {t, false}; }
-/// Saves an output of the op (stored without a reference cycle).
-inline ToSave save_output(const Tensor& t) { return {t, true}; }
+/// Saves an input of the op for its backward function (PyTorch's ctx.save_for_backward).
+inline ToSave save_for_backward(const Tensor& t) { return {t, false}; }
+/// Saves an output of the op for its backward function (stored without a reference cycle).
+inline ToSave save_output_for_backward(const Tensor& t) { return {t, true}; }
+/// Deprecated name of save_for_backward() (it read like voxgrad::save, which writes checkpoints).
+[[deprecated("use autograd::save_for_backward")]] inline ToSave save(const Tensor& t) { return save_for_backward(t); }
+/// Deprecated name of save_output_for_backward().
+[[deprecated("use autograd::save_output_for_backward")]] inline ToSave save_output(const Tensor& t) {
+  return save_output_for_backward(t);
+}
 
 /// Records an op in the graph when grad mode is on and an input requires grad: builds the node,
 /// makes it the grad_fn of every output, and saves `to_save`. Returns the node or null.

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <vector>
 
+#include "voxgrad/core/detail/allocator.h"
 #include "voxgrad/core/error.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)

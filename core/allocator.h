@@ -5,9 +5,11 @@
 // (nearly) the same size, so repeated steps run on memory that is already mapped: no page faults
 // and no kernel page clearing on every call (fresh mmaps cost as much as the arithmetic in small
 // convolutions on this kind of VM). PyTorch's CPU allocator has no such cache.
+//
+// This header is the user's control over the cache; the allocation calls that storage and kernels
+// make are internal (core/detail/allocator.h, not installed).
 
 #include <cstddef>
-#include <cstdint>
 
 namespace voxgrad {
 
@@ -27,21 +29,3 @@ void set_caching_allocator_enabled(bool enabled);
 bool caching_allocator_enabled();
 
 }  // namespace voxgrad
-
-namespace voxgrad::detail {
-
-/// A buffer of at least `nbytes` (zeroed if `zero`), 64-byte aligned; `raw` receives what must be
-/// passed back to deallocate(). Throws voxgrad::Error beyond physical memory or on failure.
-void* allocate(std::size_t nbytes, bool zero, void*& raw, std::size_t& capacity);
-
-/// Gives back a buffer from allocate(): cached if it is large and the cache has room, else freed.
-void deallocate(void* raw, std::size_t capacity) noexcept;
-
-/// Throws voxgrad::Error naming `op` unless `count` elements of `element_size` bytes could fit in
-/// this machine's memory (for sizes an op must check before building anything of that size).
-void check_allocation(const char* op, std::int64_t count, std::size_t element_size);
-
-/// Registers a function that empty_cache() calls to free a kernel's retained workspaces.
-void register_workspace_release(void (*release)());
-
-}  // namespace voxgrad::detail

@@ -1,6 +1,6 @@
 #include "voxgrad/core/storage.h"
 
-#include "voxgrad/core/allocator.h"
+#include "voxgrad/core/detail/allocator.h"
 
 namespace voxgrad {
 

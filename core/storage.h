@@ -29,7 +29,7 @@ class Storage {
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
-  void* raw_ = nullptr;   // what the allocator returned (core/allocator.h)
+  void* raw_ = nullptr;   // what the allocator returned (core/detail/allocator.h)
   void* data_ = nullptr;  // raw_ rounded up to 64 bytes
   std::size_t nbytes_ = 0;
   std::size_t capacity_ = 0;  // size of the block at raw_

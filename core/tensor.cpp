@@ -247,6 +247,20 @@ void Tensor::set_grad(const Tensor& g) const {
   impl_->grad = g.impl();
 }
 
+void Tensor::set_data(const Tensor& new_data) const {
+  const TensorImpl& self = checked(impl_, "set_data");
+  VOXGRAD_CHECK(new_data.defined(), "set_data: new_data is an undefined tensor");
+  const TensorImpl& src = *new_data.impl_;
+  VOXGRAD_CHECK(!requires_grad() || is_floating_point(src.dtype),
+                "set_data: the tensor requires grad, so new_data must be float32 or float64, not {}", src.dtype);
+  if (&self == &src) return;
+  impl_->storage = src.storage;
+  impl_->sizes = src.sizes;
+  impl_->strides = src.strides;
+  impl_->offset = src.offset;
+  impl_->dtype = src.dtype;
+}
+
 const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const { return checked(impl_, "grad_fn").grad_fn; }
 
 Tensor& Tensor::retain_grad() {

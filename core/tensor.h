@@ -191,6 +191,12 @@ class Tensor {
   Tensor grad() const;
   /// Replaces the accumulated gradient (an undefined tensor clears it).
   void set_grad(const Tensor& grad) const;
+  /// Makes this tensor take `new_data`'s elements, as libtorch's set_data (PyTorch's
+  /// `t.data = new_data`): its storage, sizes, strides, offset and dtype, so that every handle to this
+  /// tensor sees them; requires_grad, grad_fn, the gradient and the gradient accumulator stay (the
+  /// tensor keeps its place in the graph and in optimizers). Not recorded by autograd. Throws if
+  /// either tensor is undefined, or if this tensor requires grad and `new_data` is not floating-point.
+  void set_data(const Tensor& new_data) const;
   /// The node that produced this tensor, or null for a leaf.
   const std::shared_ptr<autograd::Node>& grad_fn() const;
   /// Makes backward also store this non-leaf's gradient in grad().

@@ -11,7 +11,6 @@
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
-#include "voxgrad/core/tensor_impl.h"
 
 namespace voxgrad::nn {
 namespace {
@@ -54,25 +53,8 @@ std::string join_name(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;
 }
 
-// Points `dst`'s TensorImpl at `src`'s elements (storage, layout and dtype), keeping dst's autograd
-// metadata, as PyTorch's `param.data = src`: every handle to dst sees the new values.
-void set_data(const Tensor& dst, const Tensor& src) {
-  TensorImpl& d = *dst.impl();
-  const TensorImpl& s = *src.impl();
-  d.storage = s.storage;
-  d.sizes = s.sizes;
-  d.strides = s.strides;
-  d.offset = s.offset;
-  d.dtype = s.dtype;
-}
-
 // A fresh copy of `t`'s values (contiguous, own storage, outside any graph).
 Tensor copy_of(const Tensor& t) { return t.detach().clone(); }
-
-template <class List>
-auto find_entry(List& list, const std::string& name) {
-  return std::find_if(list.begin(), list.end(), [&](const auto& e) { return e.first == name; });
-}
 
 }  // namespace
 
@@ -86,9 +68,7 @@ std::string Module::name() const {
 // --- registration -------------------------------------------------------------------------------
 
 bool Module::has_name(const std::string& name) const {
-  auto same = [&](const auto& entry) { return entry.first == name; };
-  return std::any_of(parameters_.begin(), parameters_.end(), same) ||
-         std::any_of(buffers_.begin(), buffers_.end(), same) || std::any_of(children_.begin(), children_.end(), same);
+  return parameters_.contains(name) || buffers_.contains(name) || children_.contains(name);
 }
 
 void Module::check_new_name(const std::string& name, const char* op) const {
@@ -96,13 +76,7 @@ void Module::check_new_name(const std::string& name, const char* op) const {
   VOXGRAD_CHECK(name.find('.') == std::string::npos, "{}: {}: the name '{}' must not contain '.'", op, this->name(),
                 name);
   if (!has_name(name)) return;
-  const char* kind = "child module";
-  for (const auto& p : parameters_) {
-    if (p.first == name) kind = "parameter";
-  }
-  for (const auto& b : buffers_) {
-    if (b.first == name) kind = "buffer";
-  }
+  const char* kind = parameters_.contains(name) ? "parameter" : buffers_.contains(name) ? "buffer" : "child module";
   throw Error(fmt::format("{}: {} already has a {} named '{}'", op, this->name(), kind, name));
 }
 
@@ -116,16 +90,14 @@ Tensor& Module::register_parameter(std::string name, Tensor tensor, bool require
   // A parameter is a leaf, as nn.Parameter(t) is: an op's result is cut from its graph.
   if (!tensor.is_leaf()) tensor = tensor.detach();
   tensor.requires_grad_(requires_grad);
-  parameters_.emplace_back(std::move(name), std::move(tensor));
-  return parameters_.back().second;
+  return *parameters_.insert(std::move(name), std::move(tensor));  // the name was checked to be new
 }
 
 Tensor& Module::register_buffer(std::string name, Tensor tensor) {
   const char* op = "register_buffer";
   check_new_name(name, op);
   VOXGRAD_CHECK(tensor.defined(), "{}: {}: buffer '{}' is an undefined tensor", op, this->name(), name);
-  buffers_.emplace_back(std::move(name), std::move(tensor));
-  return buffers_.back().second;
+  return *buffers_.insert(std::move(name), std::move(tensor));
 }
 
 void Module::register_child(std::string name, std::shared_ptr<Module> module) {
@@ -133,16 +105,16 @@ void Module::register_child(std::string name, std::shared_ptr<Module> module) {
   check_new_name(name, op);
   VOXGRAD_CHECK(module != nullptr, "{}: {}: module '{}' is null", op, this->name(), name);
   VOXGRAD_CHECK(module.get() != this, "{}: {}: a module cannot be its own child ('{}')", op, this->name(), name);
-  children_.emplace_back(std::move(name), std::move(module));
+  children_.insert(std::move(name), std::move(module));
 }
 
 void Module::replace_child(const std::string& name, std::shared_ptr<Module> module) {
   const char* op = "replace_module";
-  const auto it = find_entry(children_, name);
-  VOXGRAD_CHECK(it != children_.end(), "{}: {} has no child module named '{}'", op, this->name(), name);
+  std::shared_ptr<Module>* const slot = children_.find(name);
+  VOXGRAD_CHECK(slot != nullptr, "{}: {} has no child module named '{}'", op, this->name(), name);
   VOXGRAD_CHECK(module != nullptr, "{}: {}: module '{}' is null", op, this->name(), name);
   VOXGRAD_CHECK(module.get() != this, "{}: {}: a module cannot be its own child ('{}')", op, this->name(), name);
-  it->second = std::move(module);
+  *slot = std::move(module);
 }
 
 // --- traversal ----------------------------------------------------------------------------------
@@ -346,7 +318,7 @@ IncompatibleKeys Module::load_state_dict(const StateDict& state_dict, bool stric
 // --- clone and conversion -----------------------------------------------------------------------
 
 struct Module::CloneMemo {
-  std::unordered_map<const TensorImpl*, Tensor> tensors;               // original -> copy
+  std::unordered_map<const void*, Tensor> tensors;                     // original (impl) -> copy
   std::unordered_map<const Module*, std::shared_ptr<Module>> modules;  // original -> copy
 };
 
@@ -355,6 +327,18 @@ void Module::throw_not_cloneable(const Module& module) {
       fmt::format("clone: {} does not support clone(); derive it from nn::Cloneable<{}> (or "
                   "nn::Cloneable<{}, Base>) and create its parameters, buffers and submodules in reset()",
                   module.name(), module.name(), module.name()));
+}
+
+void Module::check_clonable_without_reset(const Module& module) {
+  const char* kind = !module.parameters_.empty() ? "parameter" : !module.buffers_.empty() ? "buffer" : nullptr;
+  if (kind == nullptr) return;
+  const std::string& entry =
+      !module.parameters_.empty() ? module.parameters_.begin()->first : module.buffers_.begin()->first;
+  throw Error(
+      fmt::format("clone: {} registers {} '{}' but has no reset(); override reset() to create its parameters, "
+                  "buffers and submodules (a copy's member handles would otherwise still point at the "
+                  "original's tensors)",
+                  module.name(), kind, entry));
 }
 
 std::shared_ptr<Module> Module::clone_instance() const {
@@ -383,54 +367,53 @@ void Module::clone_into(Module& copy, CloneMemo& memo) const {
   // Tensors: an entry the copy's reset() already made is kept (its member handles point at it) and
   // given a copy of the original's data; any other entry gets a new tensor. A tensor seen before
   // maps to the same copy, so sharing is preserved.
-  auto tensors = [&](const std::deque<std::pair<std::string, Tensor>>& from,
-                     std::deque<std::pair<std::string, Tensor>>& to, const char* kind) {
-    std::deque<std::pair<std::string, Tensor>> result;
+  auto tensors = [&](const OrderedDict<std::string, Tensor>& from, OrderedDict<std::string, Tensor>& to,
+                     const char* kind) {
+    OrderedDict<std::string, Tensor> result;
     for (const auto& [name, t] : from) {
-      const auto made = find_entry(to, name);
+      const Tensor* const made = to.find(name);
       const auto seen = memo.tensors.find(t.impl().get());
       Tensor target;
       if (seen != memo.tensors.end()) {
         target = seen->second;
-        VOXGRAD_CHECK(made == to.end() || made->second.is_same(target),
+        VOXGRAD_CHECK(made == nullptr || made->is_same(target),
                       "{}: {} '{}' of {} shares its tensor with another entry in the original, but {}'s reset() "
                       "created a separate one; tie them inside reset()",
                       op, kind, name, this->name(), this->name());
       } else {
-        if (made != to.end()) {
-          target = made->second;
-          set_data(target, copy_of(t));
+        if (made != nullptr) {
+          target = *made;
+          target.set_data(copy_of(t));
         } else {
           target = copy_of(t);
         }
         if (is_floating_point(target.dtype())) target.requires_grad_(t.requires_grad());
         memo.tensors.emplace(t.impl().get(), target);
       }
-      result.emplace_back(name, target);
+      result.insert(name, target);
     }
     for (const auto& [name, t] : to) {
-      VOXGRAD_CHECK(find_entry(from, name) != from.end(),
-                    "{}: {}'s reset() registered {} '{}', which the original does not have", op, this->name(), kind,
-                    name);
+      VOXGRAD_CHECK(from.contains(name), "{}: {}'s reset() registered {} '{}', which the original does not have", op,
+                    this->name(), kind, name);
     }
     to = std::move(result);
   };
   tensors(parameters_, copy.parameters_, "parameter");
   tensors(buffers_, copy.buffers_, "buffer");
 
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children;
+  OrderedDict<std::string, std::shared_ptr<Module>> children;
   for (const auto& [name, child] : children_) {
-    const auto made = find_entry(copy.children_, name);
+    const std::shared_ptr<Module>* const made = copy.children_.find(name);
     const auto seen = memo.modules.find(child.get());
     std::shared_ptr<Module> target;
     if (seen != memo.modules.end()) {
       target = seen->second;
-      VOXGRAD_CHECK(made == copy.children_.end() || made->second == target,
+      VOXGRAD_CHECK(made == nullptr || *made == target,
                     "{}: child '{}' of {} is shared with another place in the original, but {}'s reset() created a "
                     "separate one; share it inside reset()",
                     op, name, this->name(), this->name());
-    } else if (made != copy.children_.end()) {
-      target = made->second;
+    } else if (made != nullptr) {
+      target = *made;
       VOXGRAD_CHECK(typeid(*target) == typeid(*child),
                     "{}: {}'s reset() registered child '{}' as a {}, but the original's is a {}", op, this->name(),
                     name, target->name(), child->name());
@@ -439,11 +422,11 @@ void Module::clone_into(Module& copy, CloneMemo& memo) const {
     } else {
       target = child->clone_tree(memo);
     }
-    children.emplace_back(name, std::move(target));
+    children.insert(name, std::move(target));
   }
   for (const auto& [name, child] : copy.children_) {
-    VOXGRAD_CHECK(find_entry(children_, name) != children_.end(),
-                  "{}: {}'s reset() registered child '{}', which the original does not have", op, this->name(), name);
+    VOXGRAD_CHECK(children_.contains(name), "{}: {}'s reset() registered child '{}', which the original does not have",
+                  op, this->name(), name);
   }
   copy.children_ = std::move(children);
 }
@@ -459,7 +442,7 @@ Module& Module::to(DType dtype) {
                 dtype);
   NoGradGuard no_grad;
   auto convert = [dtype](const Tensor& t) {
-    if (is_floating_point(t.dtype()) && t.dtype() != dtype) set_data(t, t.detach().to(dtype));
+    if (is_floating_point(t.dtype()) && t.dtype() != dtype) t.set_data(t.detach().to(dtype));
   };
   for (const Tensor& t : parameters()) {
     convert(t);

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "voxgrad/core/dtype.h"
+#include "voxgrad/core/ordered_dict.h"
 #include "voxgrad/core/tensor.h"
 
 namespace voxgrad::nn {
@@ -126,6 +126,13 @@ class Module : public std::enable_shared_from_this<Module> {
   /// `dtype` must be float32 or float64. Returns *this.
   Module& to(DType dtype);
 
+  // --- construction -----------------------------------------------------------------------------
+  /// Creates the module's parameters, buffers and submodules and points its member handles at them
+  /// (constructors usually call it; clone() calls it on the copy, see nn::Cloneable). The default
+  /// creates nothing, which suits modules without such state: stateless layers, layers with only
+  /// options, and containers, whose children live only in the registry.
+  virtual void reset() {}
+
   // --- forward --------------------------------------------------------------------------------
   /// Applies the module to one tensor. Layers override it, and containers such as Sequential call
   /// it; the base throws voxgrad::Error naming the module (for models whose forward differs).
@@ -166,6 +173,9 @@ class Module : public std::enable_shared_from_this<Module> {
   void clear_registry();
   // The error for a type that cannot be cloned (not a Cloneable of its own dynamic type).
   [[noreturn]] static void throw_not_cloneable(const Module& module);
+  // Throws unless `module`, whose type has no reset() of its own, registers no parameter or buffer
+  // itself (its member handles would still point at the original's tensors in a copy).
+  static void check_clonable_without_reset(const Module& module);
   void collect_state(const std::string& prefix, StateDict& out) const;
   void register_child(std::string name, std::shared_ptr<Module> module);
   void replace_child(const std::string& name, std::shared_ptr<Module> module);
@@ -184,19 +194,25 @@ class Module : public std::enable_shared_from_this<Module> {
   NamedTensors named_tensors(bool recurse, bool buffers) const;
 
   std::string name_;  // empty: derived from the dynamic type
-  // deques keep the references returned by register_* valid as more entries are added.
-  std::deque<std::pair<std::string, Tensor>> parameters_;
-  std::deque<std::pair<std::string, Tensor>> buffers_;
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  // Insertion order with O(1) lookup by name; the references register_* return stay valid as more
+  // entries are added.
+  OrderedDict<std::string, Tensor> parameters_;
+  OrderedDict<std::string, Tensor> buffers_;
+  OrderedDict<std::string, std::shared_ptr<Module>> children_;
   bool is_training_ = true;
 };
 
 /// Makes `Derived` (a subclass of `Base`, itself nn::Module or a subclass) clonable, as libtorch's
-/// torch::nn::Cloneable: `struct Net : nn::Cloneable<Net> { Net() { reset(); } void reset() {...} };`.
-/// Derived must be copy-constructible and have a `reset()` that creates all of its parameters,
-/// buffers and submodules and points its member handles at them (the constructor usually calls it).
-/// clone() copy-constructs Derived (copying plain options), empties the copy's registry, calls
-/// reset() on it and then overwrites what reset() made with copies of this module's tensors.
+/// torch::nn::Cloneable: `struct Net : nn::Cloneable<Net> { Net() { reset(); } void reset() override {...} };`.
+/// Derived must be copy-constructible. A module that registers parameters or buffers, or keeps
+/// member handles to its submodules, overrides reset() to create all of them and point its member
+/// handles at them (the constructor usually calls it); a module without such state (a stateless
+/// layer, a container whose children live only in the registry) needs no reset().
+/// clone() copy-constructs Derived (copying plain options), empties the copy's registry, calls its
+/// reset() if Derived (or a base below Module) has one, and then overwrites what reset() made with
+/// copies of this module's tensors and clones of its children (entries reset() did not make are
+/// added). Without a reset(), a module that registers a parameter or buffer itself is refused with a
+/// voxgrad::Error, since its member handles would keep pointing at the original's tensors.
 template <class Derived, class Base = Module>
 class Cloneable : public Base {
  public:
@@ -209,13 +225,13 @@ class Cloneable : public Base {
   /// Copy-constructs Derived, clears its registry and calls its reset().
   std::shared_ptr<Module> clone_instance() const override {
     static_assert(std::is_base_of_v<Cloneable, Derived>, "nn::Cloneable<Derived>: Derived must derive from it");
-    static_assert(
-        requires(Derived & d) { d.reset(); },
-        "nn::Cloneable<Derived>: Derived needs a reset() that creates its parameters, buffers and submodules");
     check_dynamic_type(typeid(*this) == typeid(Derived));
+    // Module::reset() found by name lookup means that no class between Module and Derived has one.
+    constexpr bool own_reset = !std::is_same_v<decltype(&Derived::reset), void (Module::*)()>;
+    if constexpr (!own_reset) Module::check_clonable_without_reset(*this);
     auto copy = std::make_shared<Derived>(static_cast<const Derived&>(*this));
     copy->clear_registry();
-    copy->reset();
+    if constexpr (own_reset) copy->reset();
     return copy;
   }
 

@@ -25,7 +25,7 @@ namespace voxgrad {
 
 using autograd::BackwardCtx;
 using autograd::record;
-using autograd::save;
+using autograd::save_for_backward;
 using detail::ConvGeometry;
 using detail::Dims;
 
@@ -88,7 +88,8 @@ Tensor forward_map(const Tensor& input, const Tensor& weight, const Tensor& bias
   const Tensor inputs[3] = {x, w, bias};
   Tensor outputs[1] = {y};
   record("Conv3dBackward", inputs, outputs,
-         {save(w.requires_grad() ? x : Tensor()), save(x.requires_grad() ? w : Tensor())}, [g](const BackwardCtx& c) {
+         {save_for_backward(w.requires_grad() ? x : Tensor()), save_for_backward(x.requires_grad() ? w : Tensor())},
+         [g](const BackwardCtx& c) {
            const Tensor& dy = c.grad();
            return three(c.needs_input_grad(0) ? adjoint_map(dy, c.saved[1], {}, g) : Tensor(),
                         c.needs_input_grad(1) ? weight_map(c.saved[0], dy, g) : Tensor(),
@@ -110,7 +111,8 @@ Tensor adjoint_map(const Tensor& input, const Tensor& weight, const Tensor& bias
   const Tensor inputs[3] = {y, w, bias};
   Tensor outputs[1] = {x};
   record("ConvTranspose3dBackward", inputs, outputs,
-         {save(w.requires_grad() ? y : Tensor()), save(y.requires_grad() ? w : Tensor())}, [g](const BackwardCtx& c) {
+         {save_for_backward(w.requires_grad() ? y : Tensor()), save_for_backward(y.requires_grad() ? w : Tensor())},
+         [g](const BackwardCtx& c) {
            const Tensor& dx = c.grad();
            return three(c.needs_input_grad(0) ? forward_map(dx, c.saved[1], {}, g) : Tensor(),
                         c.needs_input_grad(1) ? weight_map(dx, c.saved[0], g) : Tensor(),
@@ -133,7 +135,8 @@ Tensor weight_map(const Tensor& input, const Tensor& grad_output, const ConvGeom
     detail::conv_weight<T>(x.data_ptr<T>(), dy.data_ptr<T>(), dw.data_ptr<T>(), g);
   });
   record("Conv3dWeightGradBackward", x, dy, dw,
-         {save(dy.requires_grad() ? x : Tensor()), save(x.requires_grad() ? dy : Tensor())}, [g](const BackwardCtx& c) {
+         {save_for_backward(dy.requires_grad() ? x : Tensor()), save_for_backward(x.requires_grad() ? dy : Tensor())},
+         [g](const BackwardCtx& c) {
            const Tensor& ddw = c.grad();
            std::vector<Tensor> grads(2);
            if (c.needs_input_grad(0)) grads[0] = adjoint_map(c.saved[1], ddw, {}, g);

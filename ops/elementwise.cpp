@@ -14,8 +14,8 @@ namespace voxgrad {
 
 using autograd::BackwardCtx;
 using autograd::record;
-using autograd::save;
-using autograd::save_output;
+using autograd::save_for_backward;
+using autograd::save_output_for_backward;
 using detail::binary_kernel;
 using detail::unary_kernel;
 
@@ -105,7 +105,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = binary_kernel(x, y, "mul", [](auto p, auto q) { return p * q; });
   // d(xy)/dx needs y and d(xy)/dy needs x: save each only if the other side wants a gradient.
   const bool want_x = x.requires_grad(), want_y = y.requires_grad();
-  record("MulBackward", x, y, out, {save(want_x ? y : Tensor()), save(want_y ? x : Tensor())},
+  record("MulBackward", x, y, out, {save_for_backward(want_x ? y : Tensor()), save_for_backward(want_y ? x : Tensor())},
          [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
            const Tensor& g = c.grad();
            return two(c.needs_input_grad(0) ? (g * c.saved[0]).sum_to_size(sa) : Tensor(),
@@ -120,7 +120,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   auto [x, y] = promote(a, b, "div");
   Tensor out = binary_kernel(x, y, "div", [](auto p, auto q) { return p / q; });
   const bool want_y = y.requires_grad();
-  record("DivBackward", x, y, out, {save(want_y ? x : Tensor()), save(y)},
+  record("DivBackward", x, y, out, {save_for_backward(want_y ? x : Tensor()), save_for_backward(y)},
          [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
            const Tensor& g = c.grad();
            const Tensor& yv = c.saved[1];
@@ -162,7 +162,7 @@ Tensor pow(const Tensor& a, double e) {
     out = unary_kernel(a, "pow", [](auto p) { return decltype(p)(1) / (p * p); });
   else
     out = unary_kernel(a, "pow", [e](auto p) { return std::pow(p, static_cast<decltype(p)>(e)); });
-  record("PowBackward", a, out, {save(a)}, [e](const BackwardCtx& c) {
+  record("PowBackward", a, out, {save_for_backward(a)}, [e](const BackwardCtx& c) {
     const Tensor& x = c.saved[0];
     if (e == 0.0) return std::vector<Tensor>{zeros_like(x)};
     return std::vector<Tensor>{c.grad() * (x.pow(e - 1.0) * e)};
@@ -173,7 +173,7 @@ Tensor pow(const Tensor& a, double e) {
 Tensor pow(const Tensor& a, const Tensor& b) {
   auto [x, y] = promote(a, b, "pow");
   Tensor out = binary_kernel(x, y, "pow", [](auto p, auto q) { return std::pow(p, q); });
-  record("PowBackward", x, y, out, {save(x), save(y), save_output(out)},
+  record("PowBackward", x, y, out, {save_for_backward(x), save_for_backward(y), save_output_for_backward(out)},
          [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
            const Tensor& g = c.grad();
            const Tensor &xv = c.saved[0], &yv = c.saved[1], &res = c.saved[2];
@@ -199,7 +199,7 @@ Tensor pow(double base, const Tensor& e) { return pow(scalar_like(e, base), e); 
 Tensor exp(const Tensor& a) {
   detail::check_defined(a, "exp");
   Tensor out = unary_kernel(a, "exp", [](auto p) { return std::exp(p); });
-  record("ExpBackward", a, out, {save_output(out)},
+  record("ExpBackward", a, out, {save_output_for_backward(out)},
          [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() * c.saved[0]}; });
   return out;
 }
@@ -207,7 +207,7 @@ Tensor exp(const Tensor& a) {
 Tensor log(const Tensor& a) {
   detail::check_defined(a, "log");
   Tensor out = unary_kernel(a, "log", [](auto p) { return std::log(p); });
-  record("LogBackward", a, out, {save(a)},
+  record("LogBackward", a, out, {save_for_backward(a)},
          [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() / c.saved[0]}; });
   return out;
 }
@@ -215,7 +215,7 @@ Tensor log(const Tensor& a) {
 Tensor sqrt(const Tensor& a) {
   detail::check_defined(a, "sqrt");
   Tensor out = unary_kernel(a, "sqrt", [](auto p) { return std::sqrt(p); });
-  record("SqrtBackward", a, out, {save_output(out)},
+  record("SqrtBackward", a, out, {save_output_for_backward(out)},
          [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() / (c.saved[0] * 2.0)}; });
   return out;
 }
@@ -223,7 +223,7 @@ Tensor sqrt(const Tensor& a) {
 Tensor abs(const Tensor& a) {
   detail::check_defined(a, "abs");
   Tensor out = unary_kernel(a, "abs", [](auto p) { return std::abs(p); });
-  record("AbsBackward", a, out, {save(a)},
+  record("AbsBackward", a, out, {save_for_backward(a)},
          [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() * c.saved[0].sign()}; });
   return out;
 }
@@ -248,7 +248,7 @@ Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi
     if (std::isnan(p)) return p;
     return std::min(std::max(p, static_cast<T>(l)), static_cast<T>(h));
   });
-  record("ClampBackward", a, out, {save(a)}, [l, h](const BackwardCtx& c) {
+  record("ClampBackward", a, out, {save_for_backward(a)}, [l, h](const BackwardCtx& c) {
     const Tensor& x = c.saved[0];
     // Selects like PyTorch's clamp_backward: an inf/NaN gradient outside the range becomes 0.
     return std::vector<Tensor>{where(x.ge(l) * x.le(h), c.grad(), zeros({}, c.grad().dtype()))};
@@ -267,7 +267,7 @@ Tensor relu_backward(const Tensor& grad, const Tensor& out) {
     using T = decltype(y);
     return y <= T(0) ? T(0) : g;
   });
-  record("ReluBackwardBackward", grad, r, {save(out)},
+  record("ReluBackwardBackward", grad, r, {save_for_backward(out)},
          [](const BackwardCtx& c) { return std::vector<Tensor>{relu_backward(c.grad(), c.saved[0])}; });
   return r;
 }
@@ -280,7 +280,7 @@ Tensor relu(const Tensor& a) {
     using T = decltype(p);
     return p > T(0) || std::isnan(p) ? p : T(0);
   });
-  record("ReluBackward", a, out, {save_output(out)},
+  record("ReluBackward", a, out, {save_output_for_backward(out)},
          [](const BackwardCtx& c) { return std::vector<Tensor>{relu_backward(c.grad(), c.saved[0])}; });
   return out;
 }
@@ -291,7 +291,7 @@ Tensor leaky_relu(const Tensor& a, double slope) {
     using T = decltype(p);
     return p > T(0) ? p : p * static_cast<T>(slope);
   });
-  record("LeakyReluBackward", a, out, {save(a)}, [slope](const BackwardCtx& c) {
+  record("LeakyReluBackward", a, out, {save_for_backward(a)}, [slope](const BackwardCtx& c) {
     const Tensor pos = c.saved[0].gt(0.0);
     return std::vector<Tensor>{c.grad() * (pos + (1.0 - pos) * slope)};
   });
@@ -304,7 +304,7 @@ Tensor sigmoid(const Tensor& a) {
     using T = decltype(p);
     return T(1) / (T(1) + std::exp(-p));
   });
-  record("SigmoidBackward", a, out, {save_output(out)}, [](const BackwardCtx& c) {
+  record("SigmoidBackward", a, out, {save_output_for_backward(out)}, [](const BackwardCtx& c) {
     const Tensor& y = c.saved[0];
     return std::vector<Tensor>{c.grad() * (1.0 - y) * y};
   });
@@ -314,7 +314,7 @@ Tensor sigmoid(const Tensor& a) {
 Tensor tanh(const Tensor& a) {
   detail::check_defined(a, "tanh");
   Tensor out = unary_kernel(a, "tanh", [](auto p) { return std::tanh(p); });
-  record("TanhBackward", a, out, {save_output(out)}, [](const BackwardCtx& c) {
+  record("TanhBackward", a, out, {save_output_for_backward(out)}, [](const BackwardCtx& c) {
     const Tensor& y = c.saved[0];
     return std::vector<Tensor>{c.grad() * (1.0 - y * y)};
   });
@@ -324,7 +324,7 @@ Tensor tanh(const Tensor& a) {
 Tensor erf(const Tensor& a) {
   detail::check_defined(a, "erf");
   Tensor out = unary_kernel(a, "erf", [](auto p) { return std::erf(p); });
-  record("ErfBackward", a, out, {save(a)}, [](const BackwardCtx& c) {
+  record("ErfBackward", a, out, {save_for_backward(a)}, [](const BackwardCtx& c) {
     const Tensor& x = c.saved[0];
     return std::vector<Tensor>{c.grad() * ((-(x * x)).exp() * (2.0 / std::sqrt(std::numbers::pi)))};
   });
@@ -350,7 +350,7 @@ Tensor gelu(const Tensor& a, std::string_view approximate) {
                              return p * T(0.5) * (T(1) + std::erf(p * T(kInvSqrt2)));
                            });
   // The derivative is written with differentiable ops on the saved input, so double backward works.
-  record("GeluBackward", a, out, {save(a)}, [tanh_form](const BackwardCtx& c) {
+  record("GeluBackward", a, out, {save_for_backward(a)}, [tanh_form](const BackwardCtx& c) {
     const Tensor& x = c.saved[0];
     Tensor d;
     if (tanh_form) {
@@ -376,7 +376,7 @@ Tensor silu(const Tensor& a) {
     using T = decltype(p);
     return p / (T(1) + std::exp(-p));
   });
-  record("SiluBackward", a, out, {save(a)}, [](const BackwardCtx& c) {
+  record("SiluBackward", a, out, {save_for_backward(a)}, [](const BackwardCtx& c) {
     // d(x·σ(x))/dx = σ(x)·(1 + x·(1 − σ(x))).
     const Tensor& x = c.saved[0];
     const Tensor s = x.sigmoid();
@@ -410,7 +410,7 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
     });
   });
   const Tensor mask = condition.detach();
-  record("WhereBackward", x, y, out, {save(mask)}, [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
+  record("WhereBackward", x, y, out, {save_for_backward(mask)}, [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
     const Tensor& g = c.grad();
     const Tensor& m = c.saved[0];
     const Tensor zero = zeros({}, g.dtype());

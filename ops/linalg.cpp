@@ -5,8 +5,8 @@
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/ops/detail/gemm.h"
 #include "voxgrad/ops/detail/kernels.h"
-#include "voxgrad/ops/gemm.h"
 #include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/shape_ops.h"
 
@@ -14,7 +14,7 @@ namespace voxgrad {
 
 using autograd::BackwardCtx;
 using autograd::record;
-using autograd::save;
+using autograd::save_for_backward;
 
 namespace {
 
@@ -51,7 +51,7 @@ Tensor batched_product(const Tensor& a, const Tensor& b, std::int64_t batch, std
     const T* pb = lb.t.data_ptr<T>();
     T* pc = out.data_ptr<T>();
     auto one = [&](std::int64_t i, bool parallel_inside) {
-      auto* f = parallel_inside ? &gemm_parallel<T> : &gemm<T>;
+      auto* f = parallel_inside ? &detail::gemm_parallel<T> : &detail::gemm<T>;
       f(la.trans, lb.trans, m, n, k, T(1), pa + i * la.batch_stride, la.ld, pb + i * lb.batch_stride, lb.ld, T(0),
         pc + i * m * n, std::max<std::int64_t>(n, 1));
     };
@@ -77,12 +77,13 @@ Tensor mm(const Tensor& a, const Tensor& b) {
                 shape_str(y.sizes()), m, k, y.sizes()[0], n);
   Tensor out = batched_product(x, y, 1, m, k, n, {m, n});
   const bool want_x = x.requires_grad(), want_y = y.requires_grad();
-  record("MmBackward", x, y, out, {save(want_y ? x : Tensor()), save(want_x ? y : Tensor())}, [](const BackwardCtx& c) {
-    std::vector<Tensor> g(2);
-    if (c.needs_input_grad(0)) g[0] = mm(c.grad(), c.saved[1].t());
-    if (c.needs_input_grad(1)) g[1] = mm(c.saved[0].t(), c.grad());
-    return g;
-  });
+  record("MmBackward", x, y, out, {save_for_backward(want_y ? x : Tensor()), save_for_backward(want_x ? y : Tensor())},
+         [](const BackwardCtx& c) {
+           std::vector<Tensor> g(2);
+           if (c.needs_input_grad(0)) g[0] = mm(c.grad(), c.saved[1].t());
+           if (c.needs_input_grad(1)) g[1] = mm(c.saved[0].t(), c.grad());
+           return g;
+         });
   return out;
 }
 
@@ -95,7 +96,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
                 shape_str(x.sizes()), shape_str(y.sizes()));
   Tensor out = batched_product(x, y, batch, m, k, n, {batch, m, n});
   const bool want_x = x.requires_grad(), want_y = y.requires_grad();
-  record("BmmBackward", x, y, out, {save(want_y ? x : Tensor()), save(want_x ? y : Tensor())},
+  record("BmmBackward", x, y, out, {save_for_backward(want_y ? x : Tensor()), save_for_backward(want_x ? y : Tensor())},
          [](const BackwardCtx& c) {
            std::vector<Tensor> g(2);
            if (c.needs_input_grad(0)) g[0] = bmm(c.grad(), c.saved[1].transpose(1, 2));

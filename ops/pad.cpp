@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "voxgrad/autograd/node.h"
-#include "voxgrad/core/allocator.h"
+#include "voxgrad/core/detail/allocator.h"
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/core/error.h"

@@ -18,7 +18,7 @@ namespace voxgrad {
 
 using autograd::BackwardCtx;
 using autograd::record;
-using autograd::save;
+using autograd::save_for_backward;
 
 // =================================================================================================
 // Kernels: raw pointers, contiguous (planes, D, H, W) data, no autograd. Every (sample, channel)
@@ -196,7 +196,7 @@ Tensor max_pool_gather(const Tensor& source, const Tensor& indices, const PoolGe
       }
     });
   });
-  record("MaxPool3dGatherBackward", s, y, {save(indices)},
+  record("MaxPool3dGatherBackward", s, y, {save_for_backward(indices)},
          [g](const BackwardCtx& c) { return std::vector<Tensor>{max_pool_scatter(c.grad(), c.saved[0], g)}; });
   return y;
 }
@@ -219,7 +219,7 @@ Tensor max_pool_scatter(const Tensor& grad, const Tensor& indices, const PoolGeo
       }
     });
   });
-  record("MaxPool3dBackwardBackward", dy, dx, {save(indices)},
+  record("MaxPool3dBackwardBackward", dy, dx, {save_for_backward(indices)},
          [g](const BackwardCtx& c) { return std::vector<Tensor>{max_pool_gather(c.grad(), c.saved[0], g)}; });
   return dx;
 }
@@ -236,7 +236,7 @@ std::tuple<Tensor, Tensor> max_pool_core(const Tensor& input, const PoolGeometry
     const std::int64_t iv = g.in_volume(), ov = g.out_volume();
     for_planes(N * C, g, [&](std::int64_t p) { max_pool_plane<T>(px + p * iv, py + p * ov, pi + p * ov, g); });
   });
-  record("MaxPool3dBackward", x, y, {save(indices)},
+  record("MaxPool3dBackward", x, y, {save_for_backward(indices)},
          [g](const BackwardCtx& c) { return std::vector<Tensor>{max_pool_scatter(c.grad(), c.saved[0], g)}; });
   return {y, indices};
 }

@@ -15,8 +15,8 @@ namespace voxgrad {
 
 using autograd::BackwardCtx;
 using autograd::record;
-using autograd::save;
-using autograd::save_output;
+using autograd::save_for_backward;
+using autograd::save_output_for_backward;
 
 namespace {
 
@@ -161,13 +161,14 @@ Tensor extreme_all(const Tensor& a, bool is_max) {
                 "{}); use {}(dim) instead",
                 op, shape_str(a.sizes()), op);
   Tensor out = extreme_kernel(a, std::vector<bool>(a.dim(), true), is_max, op).reshape({});
-  record(is_max ? "MaxBackward" : "MinBackward", a, out, {save(a), save_output(out)}, [](const BackwardCtx& c) {
-    // The gradient is split evenly among all elements equal to the result; a NaN result
-    // matches the NaN elements (PyTorch's evenly_distribute_backward).
-    const Tensor &x = c.saved[0], &r = c.saved[1];
-    const Tensor mask = x.eq(r) + x.ne(x) * r.ne(r);
-    return std::vector<Tensor>{c.grad() * (mask / mask.sum())};
-  });
+  record(is_max ? "MaxBackward" : "MinBackward", a, out, {save_for_backward(a), save_output_for_backward(out)},
+         [](const BackwardCtx& c) {
+           // The gradient is split evenly among all elements equal to the result; a NaN result
+           // matches the NaN elements (PyTorch's evenly_distribute_backward).
+           const Tensor &x = c.saved[0], &r = c.saved[1];
+           const Tensor mask = x.eq(r) + x.ne(x) * r.ne(r);
+           return std::vector<Tensor>{c.grad() * (mask / mask.sum())};
+         });
   return out;
 }
 
@@ -240,10 +241,11 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& a, std::int64_t dim, bool k
     });
     return m;
   }();
-  record(is_max ? "MaxBackward" : "MinBackward", a, values, {save(onehot)}, [d, keepdim, nd](const BackwardCtx& c) {
-    const Tensor g = keepdim || nd == 0 ? c.grad() : c.grad().unsqueeze(d);
-    return std::vector<Tensor>{g * c.saved[0]};
-  });
+  record(is_max ? "MaxBackward" : "MinBackward", a, values, {save_for_backward(onehot)},
+         [d, keepdim, nd](const BackwardCtx& c) {
+           const Tensor g = keepdim || nd == 0 ? c.grad() : c.grad().unsqueeze(d);
+           return std::vector<Tensor>{g * c.saved[0]};
+         });
   return {values, indices};
 }
 

@@ -17,7 +17,7 @@ namespace voxgrad {
 
 using autograd::BackwardCtx;
 using autograd::record;
-using autograd::save_output;
+using autograd::save_output_for_backward;
 
 namespace {
 
@@ -81,18 +81,20 @@ Tensor softmax_impl(const Tensor& input, std::int64_t dim, const char* op) {
   }
   const std::int64_t rd = x.dim() == 0 ? 0 : d;  // a 0-d tensor is reduced over nothing
   if constexpr (Log) {
-    record("LogSoftmaxBackward", x, out, {save_output(out)}, [rd, zero_d = x.dim() == 0](const BackwardCtx& c) {
-      const Tensor& g = c.grad();
-      const Tensor gsum = zero_d ? g : g.sum(rd, /*keepdim=*/true);
-      return std::vector<Tensor>{g - c.saved[0].exp() * gsum};
-    });
+    record("LogSoftmaxBackward", x, out, {save_output_for_backward(out)},
+           [rd, zero_d = x.dim() == 0](const BackwardCtx& c) {
+             const Tensor& g = c.grad();
+             const Tensor gsum = zero_d ? g : g.sum(rd, /*keepdim=*/true);
+             return std::vector<Tensor>{g - c.saved[0].exp() * gsum};
+           });
   } else {
-    record("SoftmaxBackward", x, out, {save_output(out)}, [rd, zero_d = x.dim() == 0](const BackwardCtx& c) {
-      const Tensor& g = c.grad();
-      const Tensor& y = c.saved[0];
-      const Tensor gy = g * y;
-      return std::vector<Tensor>{gy - y * (zero_d ? gy : gy.sum(rd, /*keepdim=*/true))};
-    });
+    record("SoftmaxBackward", x, out, {save_output_for_backward(out)},
+           [rd, zero_d = x.dim() == 0](const BackwardCtx& c) {
+             const Tensor& g = c.grad();
+             const Tensor& y = c.saved[0];
+             const Tensor gy = g * y;
+             return std::vector<Tensor>{gy - y * (zero_d ? gy : gy.sum(rd, /*keepdim=*/true))};
+           });
   }
   return out;
 }

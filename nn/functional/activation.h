@@ -5,36 +5,11 @@
 
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
+#include "voxgrad/nn/options/activation.h"
+#include "voxgrad/nn/options/dropout.h"
+#include "voxgrad/nn/options/linear.h"
 
 namespace voxgrad::nn::functional {
-
-/// Options for leaky_relu, as torch::nn::functional::LeakyReLUFuncOptions.
-struct LeakyReLUFuncOptions {
-  /// Slope for negative inputs.
-  VOXGRAD_ARG(double, negative_slope) = 0.01;
-};
-
-/// Options for gelu, as torch::nn::functional::GELUFuncOptions: `F::GELUFuncOptions().approximate("tanh")`.
-struct GELUFuncOptions {
-  /// "none" (exact, with erf) or "tanh" (the tanh approximation).
-  VOXGRAD_ARG(std::string, approximate) = "none";
-};
-
-/// Options for dropout, as torch::nn::functional::DropoutFuncOptions: `F::DropoutFuncOptions().p(0.2)`.
-struct DropoutFuncOptions {
-  /// Probability of zeroing an element, in [0, 1].
-  VOXGRAD_ARG(double, p) = 0.5;
-  /// Applies dropout when true; returns the input unchanged when false.
-  VOXGRAD_ARG(bool, training) = true;
-};
-
-/// Options for flatten: the dims start_dim..end_dim are merged.
-struct FlattenFuncOptions {
-  /// First dim to flatten.
-  VOXGRAD_ARG(std::int64_t, start_dim) = 1;
-  /// Last dim to flatten.
-  VOXGRAD_ARG(std::int64_t, end_dim) = -1;
-};
 
 /// y = input · weightᵀ + bias, as torch.nn.functional.linear: input (*, in_features), weight
 /// (out_features, in_features), bias (out_features) or undefined; the result is (*, out_features).

@@ -29,7 +29,7 @@ namespace nn::functional {
 
 using autograd::BackwardCtx;
 using autograd::record;
-using autograd::save;
+using autograd::save_for_backward;
 
 namespace {
 
@@ -238,15 +238,16 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Bin
   // The input gradient is PyTorch's (x − t)/max(x(1 − x), ε), finite at x = 0 and 1 (ε is PyTorch's
   // EPSILON, the float32 1e-12); the target gradient is that of the clamped logs. Both are
   // differentiable again.
-  record("BinaryCrossEntropyBackward", x, t, out, {save(x), save(t)}, [](const BackwardCtx& c) {
-    constexpr double kEpsilon = static_cast<double>(1e-12f);
-    const Tensor& g = c.grad();
-    const Tensor &xv = c.saved[0], &tv = c.saved[1];
-    std::vector<Tensor> grads(2);
-    if (c.needs_input_grad(0)) grads[0] = g * (xv - tv) / (xv * (1.0 - xv)).clamp(kEpsilon);
-    if (c.needs_input_grad(1)) grads[1] = g * ((1.0 - xv).log().clamp(-100.0) - xv.log().clamp(-100.0));
-    return grads;
-  });
+  record("BinaryCrossEntropyBackward", x, t, out, {save_for_backward(x), save_for_backward(t)},
+         [](const BackwardCtx& c) {
+           constexpr double kEpsilon = static_cast<double>(1e-12f);
+           const Tensor& g = c.grad();
+           const Tensor &xv = c.saved[0], &tv = c.saved[1];
+           std::vector<Tensor> grads(2);
+           if (c.needs_input_grad(0)) grads[0] = g * (xv - tv) / (xv * (1.0 - xv)).clamp(kEpsilon);
+           if (c.needs_input_grad(1)) grads[1] = g * ((1.0 - xv).log().clamp(-100.0) - xv.log().clamp(-100.0));
+           return grads;
+         });
   if (options.weight().defined()) out = out * check_broadcast_weight(options.weight(), x, op, "weight");
   return reduce(out, checked(options.reduction(), op));
 }

@@ -155,7 +155,8 @@ FusedNorm fused_norm(const char* node_name, const Tensor& input, const Tensor& w
   const Tensor inputs[3] = {x, w, b};
   Tensor outputs[1] = {r.y};
   autograd::record(node_name, inputs, outputs,
-                   {autograd::save(x), autograd::save(w), autograd::save(r.mean), autograd::save(invstd)},
+                   {autograd::save_for_backward(x), autograd::save_for_backward(w), autograd::save_for_backward(r.mean),
+                    autograd::save_for_backward(invstd)},
                    [l, eps](const BackwardCtx& c) {
                      const Tensor &sx = c.saved[0], &sw = c.saved[1];
                      if (GradMode::is_enabled()) return norm_backward_composite(sx, sw, c.grad(), l, eps, c);

@@ -4,57 +4,9 @@
 
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
+#include "voxgrad/nn/options/normalization.h"
 
 namespace voxgrad::nn::functional {
-
-/// Options for batch_norm, as torch::nn::functional::BatchNormFuncOptions:
-/// `F::BatchNormFuncOptions().weight(w).bias(b).training(true).momentum(0.1).eps(1e-5)`.
-struct BatchNormFuncOptions {
-  /// Per-channel scale (C), or undefined for none.
-  VOXGRAD_ARG(Tensor, weight);
-  /// Per-channel shift (C), or undefined for none.
-  VOXGRAD_ARG(Tensor, bias);
-  /// Normalise with the batch's statistics (and update the running ones) instead of the running ones.
-  VOXGRAD_ARG(bool, training) = false;
-  /// Weight of the new batch statistic in the running averages: r = (1 − momentum)·r + momentum·batch.
-  VOXGRAD_ARG(double, momentum) = 0.1;
-  /// Added to the variance before the square root.
-  VOXGRAD_ARG(double, eps) = 1e-5;
-};
-
-/// Options for instance_norm, as torch::nn::functional::InstanceNormFuncOptions:
-/// `F::InstanceNormFuncOptions().running_mean(m).running_var(v).use_input_stats(true)`.
-struct InstanceNormFuncOptions {
-  /// Running means (C), updated in place when use_input_stats; undefined for none.
-  VOXGRAD_ARG(Tensor, running_mean);
-  /// Running variances (C), updated in place when use_input_stats; undefined for none.
-  VOXGRAD_ARG(Tensor, running_var);
-  /// Per-channel scale (C), or undefined for none.
-  VOXGRAD_ARG(Tensor, weight);
-  /// Per-channel shift (C), or undefined for none.
-  VOXGRAD_ARG(Tensor, bias);
-  /// Normalise each (sample, channel) with its own statistics; false uses the running ones.
-  VOXGRAD_ARG(bool, use_input_stats) = true;
-  /// Weight of the new statistics in the running averages.
-  VOXGRAD_ARG(double, momentum) = 0.1;
-  /// Added to the variance before the square root.
-  VOXGRAD_ARG(double, eps) = 1e-5;
-};
-
-/// Options for group_norm, as torch::nn::functional::GroupNormFuncOptions:
-/// `F::GroupNormFuncOptions(4).weight(w).bias(b).eps(1e-5)`.
-struct GroupNormFuncOptions {
-  /// The one required option.
-  /* implicit */ GroupNormFuncOptions(std::int64_t num_groups) : num_groups_(num_groups) {}  // NOLINT
-  /// Number of groups the channels are split into (must divide the channel count).
-  VOXGRAD_ARG(std::int64_t, num_groups);
-  /// Per-channel scale (C), or undefined for none.
-  VOXGRAD_ARG(Tensor, weight);
-  /// Per-channel shift (C), or undefined for none.
-  VOXGRAD_ARG(Tensor, bias);
-  /// Added to the variance before the square root.
-  VOXGRAD_ARG(double, eps) = 1e-5;
-};
 
 /// Batch normalisation, as torch.nn.functional.batch_norm, for input (N, C, *): each channel is
 /// normalised to (x − mean)/√(var + eps), then scaled by weight and shifted by bias. In training the

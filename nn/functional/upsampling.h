@@ -7,66 +7,9 @@
 
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
+#include "voxgrad/nn/options/upsampling.h"
 
-namespace voxgrad {
-
-/// Interpolation modes of Upsample and F::interpolate (the 3-D ones).
-enum class InterpolateMode { Nearest, Trilinear };
-/// libtorch-style names: `UpsampleOptions().mode(kTrilinear)`.
-inline constexpr InterpolateMode kNearest = InterpolateMode::Nearest;
-inline constexpr InterpolateMode kTrilinear = InterpolateMode::Trilinear;  ///< Linear along each of the 3 dims.
-/// "nearest" or "trilinear", as PyTorch spells the mode.
-const char* interpolate_mode_name(InterpolateMode mode);
-
-namespace nn {
-
-/// Options for Upsample and F::interpolate, as torch::nn::UpsampleOptions: exactly one of size and
-/// scale_factor, e.g. `UpsampleOptions().scale_factor(2.0).mode(kTrilinear).align_corners(false)` or
-/// `UpsampleOptions().size({8, 16, 16})`.
-struct UpsampleOptions {
-  /// The same output size for every spatial dim.
-  UpsampleOptions& size(std::int64_t size) {
-    size_ = std::vector<std::int64_t>{size};
-    return *this;
-  }
-  /// The output size per spatial dim (depth, height, width).
-  UpsampleOptions& size(std::vector<std::int64_t> size) {
-    size_ = std::move(size);
-    return *this;
-  }
-  /// The requested output size (one value for all dims, or one per dim), if any.
-  const std::optional<std::vector<std::int64_t>>& size() const { return size_; }
-  /// The same scale factor for every spatial dim; the output is floor(in · factor).
-  UpsampleOptions& scale_factor(double factor) {
-    scale_factor_ = std::vector<double>{factor};
-    return *this;
-  }
-  /// One scale factor per spatial dim.
-  UpsampleOptions& scale_factor(std::vector<double> factors) {
-    scale_factor_ = std::move(factors);
-    return *this;
-  }
-  /// The requested scale factors (one for all dims, or one per dim), if any.
-  const std::optional<std::vector<double>>& scale_factor() const { return scale_factor_; }
-
-  /// kNearest or kTrilinear.
-  VOXGRAD_ARG(InterpolateMode, mode) = kNearest;
-  /// Trilinear only: align the corner samples of input and output (unset means false). Setting it
-  /// with kNearest is an error, as in PyTorch.
-  VOXGRAD_ARG(std::optional<bool>, align_corners);
-  /// With scale_factor: true computes the output size and then samples with in/out instead of
-  /// 1/scale_factor (PyTorch's recompute_scale_factor); unset or false uses 1/scale_factor.
-  VOXGRAD_ARG(std::optional<bool>, recompute_scale_factor);
-
- private:
-  std::optional<std::vector<std::int64_t>> size_;
-  std::optional<std::vector<double>> scale_factor_;
-};
-
-namespace functional {
-
-/// Options for interpolate (the same type as the module's, as in libtorch's field set).
-using InterpolateFuncOptions = UpsampleOptions;
+namespace voxgrad::nn::functional {
 
 /// Resamples (N, C, D, H, W) input as torch.nn.functional.interpolate with mode 'nearest' or
 /// 'trilinear': to `size`, or to floor(in · scale_factor) per dim sampling with 1/scale_factor (as
@@ -74,6 +17,4 @@ using InterpolateFuncOptions = UpsampleOptions;
 /// voxgrad::upsample_nearest3d and voxgrad::upsample_trilinear3d.
 Tensor interpolate(const Tensor& input, const InterpolateFuncOptions& options);
 
-}  // namespace functional
-}  // namespace nn
-}  // namespace voxgrad
+}  // namespace voxgrad::nn::functional

@@ -5,6 +5,7 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/activation.h"
 
 namespace voxgrad::nn {
 
@@ -12,16 +13,8 @@ namespace voxgrad::nn {
 /// recorded by voxgrad's autograd).
 class ReLU : public Cloneable<ReLU> {
  public:
-  /// Nothing to create.
-  void reset() {}
   /// relu(input).
   Tensor forward(const Tensor& input) override;
-};
-
-/// Options for LeakyReLU, as torch::nn::LeakyReLUOptions: `LeakyReLUOptions().negative_slope(0.2)`.
-struct LeakyReLUOptions {
-  /// Slope for negative inputs.
-  VOXGRAD_ARG(double, negative_slope) = 0.01;
 };
 
 /// x where x > 0, else negative_slope·x, as torch::nn::LeakyReLU.
@@ -29,8 +22,6 @@ class LeakyReLU : public Cloneable<LeakyReLU> {
  public:
   /// Builds the layer: `LeakyReLU()` or `LeakyReLU(LeakyReLUOptions().negative_slope(0.2))`.
   explicit LeakyReLU(const LeakyReLUOptions& options = {}) : options_(options) {}
-  /// Nothing to create.
-  void reset() {}
   /// leaky_relu(input, negative_slope).
   Tensor forward(const Tensor& input) override;
   /// "negative_slope=0.01".
@@ -44,8 +35,6 @@ class LeakyReLU : public Cloneable<LeakyReLU> {
 /// 1 / (1 + e^−x), as torch::nn::Sigmoid.
 class Sigmoid : public Cloneable<Sigmoid> {
  public:
-  /// Nothing to create.
-  void reset() {}
   /// sigmoid(input).
   Tensor forward(const Tensor& input) override;
 };
@@ -53,16 +42,8 @@ class Sigmoid : public Cloneable<Sigmoid> {
 /// tanh(x), as torch::nn::Tanh.
 class Tanh : public Cloneable<Tanh> {
  public:
-  /// Nothing to create.
-  void reset() {}
   /// tanh(input).
   Tensor forward(const Tensor& input) override;
-};
-
-/// Options for GELU, as torch::nn::GELUOptions: `GELUOptions().approximate("tanh")`.
-struct GELUOptions {
-  /// "none" (exact: x·Φ(x) with erf) or "tanh" (the tanh approximation).
-  VOXGRAD_ARG(std::string, approximate) = "none";
 };
 
 /// x·Φ(x), Φ the standard normal CDF, as torch::nn::GELU (exact erf form by default).
@@ -70,8 +51,6 @@ class GELU : public Cloneable<GELU> {
  public:
   /// Builds the layer; throws unless approximate is "none" or "tanh".
   explicit GELU(const GELUOptions& options = {});
-  /// Nothing to create.
-  void reset() {}
   /// gelu(input, approximate).
   Tensor forward(const Tensor& input) override;
   /// "approximate='none'".
@@ -85,8 +64,6 @@ class GELU : public Cloneable<GELU> {
 /// x·sigmoid(x) (swish), as torch::nn::SiLU.
 class SiLU : public Cloneable<SiLU> {
  public:
-  /// Nothing to create.
-  void reset() {}
   /// silu(input).
   Tensor forward(const Tensor& input) override;
 };

@@ -25,8 +25,6 @@ class Sequential : public Cloneable<Sequential> {
   explicit Sequential(const std::vector<std::shared_ptr<Module>>& modules);
   /// Named modules in order, as PyTorch's Sequential(OrderedDict(...)): `Sequential(NamedModules{{"conv", c}})`.
   explicit Sequential(const NamedModules& modules);
-  /// Nothing to create: clone() copies the children.
-  void reset() {}
 
   /// Appends `module` named after its position ("0", "1", …) and returns it.
   template <class M>
@@ -71,8 +69,6 @@ class ModuleList : public Cloneable<ModuleList> {
   ModuleList(std::initializer_list<std::shared_ptr<Module>> modules);
   /// The modules in order.
   explicit ModuleList(const std::vector<std::shared_ptr<Module>>& modules);
-  /// Nothing to create: clone() copies the children.
-  void reset() {}
 
   /// Appends `module` as child "<size()>" and returns it.
   template <class M>
@@ -108,8 +104,6 @@ class ModuleDict : public Cloneable<ModuleDict> {
   ModuleDict() = default;
   /// The named modules in order; names follow register_module's rules (non-empty, no '.', unique).
   explicit ModuleDict(const NamedModules& modules);
-  /// Nothing to create: clone() copies the children.
-  void reset() {}
 
   /// Adds `module` under `key`, or replaces the module already there (keeping its place), as
   /// PyTorch's `dict[key] = module`; returns it.

@@ -10,79 +10,10 @@
 #include "voxgrad/nn/arg.h"
 #include "voxgrad/nn/functional/conv.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/conv.h"
 #include "voxgrad/ops/conv.h"
 
 namespace voxgrad::nn {
-
-/// Options for Conv1d/2d/3d, as torch::nn::ConvOptions:
-/// `Conv3dOptions(16, 33, {3, 5, 2}).stride({2, 1, 1}).padding({4, 2, 0})`.
-template <std::size_t D>
-struct ConvOptions {
-  /// The three required options; every int list also takes a single int for all dims.
-  ConvOptions(std::int64_t in_channels, std::int64_t out_channels, ExpandingArray<D> kernel_size)
-      : in_channels_(in_channels), out_channels_(out_channels), kernel_size_(kernel_size) {}
-
-  /// Channels of the input.
-  VOXGRAD_ARG(std::int64_t, in_channels);
-  /// Channels produced by the convolution.
-  VOXGRAD_ARG(std::int64_t, out_channels);
-  /// Size of the kernel per spatial dim.
-  VOXGRAD_ARG(ExpandingArray<D>, kernel_size);
-  /// Stride per spatial dim.
-  VOXGRAD_ARG(ExpandingArray<D>, stride) = 1;
-  /// Padding on both sides per dim (an int or a list), or kSame / kValid.
-  VOXGRAD_ARG(ConvPadding<D>, padding) = 0;
-  /// Spacing between kernel elements per dim.
-  VOXGRAD_ARG(ExpandingArray<D>, dilation) = 1;
-  /// Number of blocked connections from input channels to output channels.
-  VOXGRAD_ARG(std::int64_t, groups) = 1;
-  /// Whether to learn an additive bias.
-  VOXGRAD_ARG(bool, bias) = true;
-  /// How the padding is filled: kZeros, kReflect, kReplicate or kCircular.
-  VOXGRAD_ARG(PaddingMode, padding_mode) = kZeros;
-};
-/// Options for Conv1d.
-using Conv1dOptions = ConvOptions<1>;
-/// Options for Conv2d.
-using Conv2dOptions = ConvOptions<2>;
-/// Options for Conv3d.
-using Conv3dOptions = ConvOptions<3>;
-
-/// Options for ConvTranspose1d/2d/3d, as torch::nn::ConvTransposeOptions:
-/// `ConvTranspose3dOptions(16, 33, 3).stride(2).output_padding(1)`.
-template <std::size_t D>
-struct ConvTransposeOptions {
-  /// The three required options; every int list also takes a single int for all dims.
-  ConvTransposeOptions(std::int64_t in_channels, std::int64_t out_channels, ExpandingArray<D> kernel_size)
-      : in_channels_(in_channels), out_channels_(out_channels), kernel_size_(kernel_size) {}
-
-  /// Channels of the input.
-  VOXGRAD_ARG(std::int64_t, in_channels);
-  /// Channels produced by the convolution.
-  VOXGRAD_ARG(std::int64_t, out_channels);
-  /// Size of the kernel per spatial dim.
-  VOXGRAD_ARG(ExpandingArray<D>, kernel_size);
-  /// Stride per spatial dim.
-  VOXGRAD_ARG(ExpandingArray<D>, stride) = 1;
-  /// dilation·(kernel_size − 1) − padding zeros are added on both sides of the input.
-  VOXGRAD_ARG(ExpandingArray<D>, padding) = 0;
-  /// Extra size added to one side of each output dim (smaller than its stride or its dilation).
-  VOXGRAD_ARG(ExpandingArray<D>, output_padding) = 0;
-  /// Number of blocked connections from input channels to output channels.
-  VOXGRAD_ARG(std::int64_t, groups) = 1;
-  /// Whether to learn an additive bias.
-  VOXGRAD_ARG(bool, bias) = true;
-  /// Spacing between kernel elements per dim.
-  VOXGRAD_ARG(ExpandingArray<D>, dilation) = 1;
-  /// Only kZeros is supported (as in PyTorch); anything else is rejected by the module.
-  VOXGRAD_ARG(PaddingMode, padding_mode) = kZeros;
-};
-/// Options for ConvTranspose1d.
-using ConvTranspose1dOptions = ConvTransposeOptions<1>;
-/// Options for ConvTranspose2d.
-using ConvTranspose2dOptions = ConvTransposeOptions<2>;
-/// Options for ConvTranspose3d.
-using ConvTranspose3dOptions = ConvTransposeOptions<3>;
 
 /// The shared implementation of Conv1d/2d/3d (as libtorch's ConvNdImpl): weight
 /// (out, in/groups, k...) and bias (out), initialised as PyTorch does.
@@ -93,7 +24,7 @@ class ConvNd : public Module {
   Tensor forward(const Tensor& input) override;
   /// Registers weight and bias (empty tensors) and initialises them with reset_parameters(); the
   /// constructor calls it, and clone() calls it on a copy whose registry was cleared.
-  void reset();
+  void reset() override;
   /// Re-draws weight (kaiming_uniform_ with a = √5) and bias (U(±1/√fan_in)) in place.
   void reset_parameters();
   const ConvOptions<D>& options() const { return options_; }
@@ -124,7 +55,7 @@ class ConvTransposeNd : public Module {
   Tensor forward(const Tensor& input) override { return forward(input, IntArrayRef{}); }
   /// Registers weight and bias (empty tensors) and initialises them with reset_parameters(); the
   /// constructor calls it, and clone() calls it on a copy whose registry was cleared.
-  void reset();
+  void reset() override;
   /// Re-draws weight (kaiming_uniform_ with a = √5) and bias (U(±1/√fan_in)) in place.
   void reset_parameters();
   const ConvTransposeOptions<D>& options() const { return options_; }

@@ -5,16 +5,9 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/dropout.h"
 
 namespace voxgrad::nn {
-
-/// Options for Dropout, as torch::nn::DropoutOptions: `DropoutOptions(0.2)` or `DropoutOptions().p(0.2)`.
-struct DropoutOptions {
-  /// Probability of zeroing an element (default 0.5).
-  DropoutOptions(double p = 0.5) : p_(p) {}  // NOLINT: implicit, as libtorch's
-  /// Probability of zeroing an element, in [0, 1].
-  VOXGRAD_ARG(double, p);
-};
 
 /// Dropout, as torch::nn::Dropout: in training mode each element is zeroed with probability p (mask
 /// drawn from the global generator, so manual_seed makes it reproducible) and the survivors are
@@ -23,8 +16,6 @@ class Dropout : public Cloneable<Dropout> {
  public:
   /// Builds the layer; throws unless 0 <= p <= 1.
   explicit Dropout(const DropoutOptions& options = {});
-  /// Nothing to create.
-  void reset() {}
   /// dropout(input, p, is_training()).
   Tensor forward(const Tensor& input) override;
   /// "p=0.5, inplace=False" (as PyTorch prints it; there is no inplace option).

@@ -6,21 +6,9 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/linear.h"
 
 namespace voxgrad::nn {
-
-/// Options for Linear, as torch::nn::LinearOptions: `LinearOptions(128, 10).bias(false)`.
-struct LinearOptions {
-  /// The two required sizes.
-  LinearOptions(std::int64_t in_features, std::int64_t out_features)
-      : in_features_(in_features), out_features_(out_features) {}
-  /// Size of each input sample (the input's last dim).
-  VOXGRAD_ARG(std::int64_t, in_features);
-  /// Size of each output sample.
-  VOXGRAD_ARG(std::int64_t, out_features);
-  /// Whether to learn an additive bias.
-  VOXGRAD_ARG(bool, bias) = true;
-};
 
 /// y = x·Wᵀ + b over the last dim of input of any rank, as torch::nn::Linear. Weight (out, in) is
 /// initialised by kaiming_uniform_ with a = √5 (U(±1/√in)), bias (out) by U(±1/√in), as PyTorch.
@@ -31,7 +19,7 @@ class Linear : public Cloneable<Linear> {
   /// Shorthand for Linear(LinearOptions(in_features, out_features)).
   Linear(std::int64_t in_features, std::int64_t out_features) : Linear(LinearOptions(in_features, out_features)) {}
   /// Registers weight and bias and initialises them (called by the constructor and by clone()).
-  void reset();
+  void reset() override;
   /// Re-draws weight and bias in place as PyTorch's reset_parameters.
   void reset_parameters();
   /// Applies the layer to (*, in_features) input, giving (*, out_features).
@@ -52,18 +40,8 @@ class Linear : public Cloneable<Linear> {
 /// Returns its input unchanged, as torch::nn::Identity (a placeholder in containers).
 class Identity : public Cloneable<Identity> {
  public:
-  /// Nothing to create.
-  void reset() {}
   /// The input itself.
   Tensor forward(const Tensor& input) override;
-};
-
-/// Options for Flatten, as torch::nn::FlattenOptions: `FlattenOptions().start_dim(2)`.
-struct FlattenOptions {
-  /// First dim to flatten.
-  VOXGRAD_ARG(std::int64_t, start_dim) = 1;
-  /// Last dim to flatten.
-  VOXGRAD_ARG(std::int64_t, end_dim) = -1;
 };
 
 /// Merges the dims start_dim..end_dim into one (by default all but the batch dim), as torch::nn::Flatten.
@@ -71,8 +49,6 @@ class Flatten : public Cloneable<Flatten> {
  public:
   /// Builds the layer: `Flatten()` or `Flatten(FlattenOptions().start_dim(0))`.
   explicit Flatten(const FlattenOptions& options = {}) : options_(options) {}
-  /// Nothing to create.
-  void reset() {}
   /// input.flatten(start_dim, end_dim).
   Tensor forward(const Tensor& input) override;
   /// "start_dim=1, end_dim=-1".

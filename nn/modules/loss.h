@@ -3,6 +3,7 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/functional/loss.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/loss.h"
 
 namespace voxgrad::nn {
 
@@ -11,8 +12,6 @@ class MSELoss : public Cloneable<MSELoss> {
  public:
   /// Builds the loss (kMean by default).
   explicit MSELoss(const MSELossOptions& options = {}) : options_(options) {}
-  /// Nothing to create.
-  void reset() {}
   /// The single-input forward of Module (throws: a loss needs a target).
   using Module::forward;
   /// functional::mse_loss(input, target, options).
@@ -28,8 +27,6 @@ class L1Loss : public Cloneable<L1Loss> {
  public:
   /// Builds the loss (kMean by default).
   explicit L1Loss(const L1LossOptions& options = {}) : options_(options) {}
-  /// Nothing to create.
-  void reset() {}
   /// The single-input forward of Module (throws: a loss needs a target).
   using Module::forward;
   /// functional::l1_loss(input, target, options).
@@ -45,8 +42,6 @@ class SmoothL1Loss : public Cloneable<SmoothL1Loss> {
  public:
   /// Builds the loss (kMean, beta 1 by default).
   explicit SmoothL1Loss(const SmoothL1LossOptions& options = {}) : options_(options) {}
-  /// Nothing to create.
-  void reset() {}
   /// The single-input forward of Module (throws: a loss needs a target).
   using Module::forward;
   /// functional::smooth_l1_loss(input, target, options).
@@ -63,7 +58,7 @@ class BCELoss : public Cloneable<BCELoss> {
   /// Builds the loss (kMean, no weight by default).
   explicit BCELoss(const BCELossOptions& options = {});
   /// Registers the weight buffer (if the options have one).
-  void reset();
+  void reset() override;
   /// The single-input forward of Module (throws: a loss needs a target).
   using Module::forward;
   /// functional::binary_cross_entropy(input, target, options with the buffer as weight).
@@ -83,7 +78,7 @@ class BCEWithLogitsLoss : public Cloneable<BCEWithLogitsLoss> {
   /// Builds the loss (kMean, no weights by default).
   explicit BCEWithLogitsLoss(const BCEWithLogitsLossOptions& options = {});
   /// Registers the weight and pos_weight buffers (those the options have).
-  void reset();
+  void reset() override;
   /// The single-input forward of Module (throws: a loss needs a target).
   using Module::forward;
   /// functional::binary_cross_entropy_with_logits(input, target, options with the buffers).
@@ -105,7 +100,7 @@ class NLLLoss : public Cloneable<NLLLoss> {
   /// Builds the loss (kMean, no weights, ignore_index −100 by default).
   explicit NLLLoss(const NLLLossOptions& options = {});
   /// Registers the weight buffer (if the options have one).
-  void reset();
+  void reset() override;
   /// The single-input forward of Module (throws: a loss needs a target).
   using Module::forward;
   /// functional::nll_loss(input, target, options with the buffer as weight).
@@ -127,7 +122,7 @@ class CrossEntropyLoss : public Cloneable<CrossEntropyLoss> {
   /// Builds the loss (kMean, no weights, ignore_index −100, no smoothing by default).
   explicit CrossEntropyLoss(const CrossEntropyLossOptions& options = {});
   /// Registers the weight buffer (if the options have one).
-  void reset();
+  void reset() override;
   /// The single-input forward of Module (throws: a loss needs a target).
   using Module::forward;
   /// functional::cross_entropy(input, target, options with the buffer as weight).

@@ -8,60 +8,9 @@
 #include "voxgrad/nn/arg.h"
 #include "voxgrad/nn/functional/normalization.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/normalization.h"
 
 namespace voxgrad::nn {
-
-/// Options for BatchNorm3d, as torch::nn::BatchNormOptions: `BatchNorm3dOptions(16).momentum(0.01)`.
-struct BatchNormOptions {
-  /// The one required option: the channel count C of the (N, C, D, H, W) input.
-  /* implicit */ BatchNormOptions(std::int64_t num_features) : num_features_(num_features) {}  // NOLINT
-  /// Channels C.
-  VOXGRAD_ARG(std::int64_t, num_features);
-  /// Added to the variance before the square root.
-  VOXGRAD_ARG(double, eps) = 1e-5;
-  /// Weight of each new batch in the running statistics; std::nullopt gives a cumulative average
-  /// (PyTorch's momentum=None: weight 1/num_batches_tracked).
-  VOXGRAD_ARG(std::optional<double>, momentum) = 0.1;
-  /// Learn a per-channel weight (initialised to 1) and bias (initialised to 0).
-  VOXGRAD_ARG(bool, affine) = true;
-  /// Keep running_mean, running_var and num_batches_tracked buffers and use them in eval mode.
-  VOXGRAD_ARG(bool, track_running_stats) = true;
-};
-/// Options for BatchNorm3d.
-using BatchNorm3dOptions = BatchNormOptions;
-
-/// Options for InstanceNorm3d, as torch::nn::InstanceNormOptions: `InstanceNorm3dOptions(16).affine(true)`.
-struct InstanceNormOptions {
-  /// The one required option: the channel count C.
-  /* implicit */ InstanceNormOptions(std::int64_t num_features) : num_features_(num_features) {}  // NOLINT
-  /// Channels C.
-  VOXGRAD_ARG(std::int64_t, num_features);
-  /// Added to the variance before the square root.
-  VOXGRAD_ARG(double, eps) = 1e-5;
-  /// Weight of each new batch in the running statistics.
-  VOXGRAD_ARG(double, momentum) = 0.1;
-  /// Learn a per-channel weight (initialised to 1) and bias (initialised to 0).
-  VOXGRAD_ARG(bool, affine) = false;
-  /// Keep running statistics (updated in training) and normalise with them in eval mode.
-  VOXGRAD_ARG(bool, track_running_stats) = false;
-};
-/// Options for InstanceNorm3d.
-using InstanceNorm3dOptions = InstanceNormOptions;
-
-/// Options for GroupNorm, as torch::nn::GroupNormOptions: `GroupNormOptions(4, 16).eps(1e-3)`.
-struct GroupNormOptions {
-  /// The two required options; num_channels must be divisible by num_groups.
-  GroupNormOptions(std::int64_t num_groups, std::int64_t num_channels)
-      : num_groups_(num_groups), num_channels_(num_channels) {}
-  /// Number of groups the channels are split into.
-  VOXGRAD_ARG(std::int64_t, num_groups);
-  /// Channels C of the (N, C, *) input.
-  VOXGRAD_ARG(std::int64_t, num_channels);
-  /// Added to the variance before the square root.
-  VOXGRAD_ARG(double, eps) = 1e-5;
-  /// Learn a per-channel weight (initialised to 1) and bias (initialised to 0).
-  VOXGRAD_ARG(bool, affine) = true;
-};
 
 /// Batch normalisation over (N, C, D, H, W) input, as torch::nn::BatchNorm3d. Training normalises
 /// with the batch's mean and biased variance over (N, D, H, W) and, with track_running_stats,
@@ -73,7 +22,7 @@ class BatchNorm3d : public Cloneable<BatchNorm3d> {
   explicit BatchNorm3d(const BatchNorm3dOptions& options);
   /// Registers weight and bias (affine), running_mean, running_var and num_batches_tracked
   /// (track_running_stats), then reset_parameters(); called by the constructor and by clone().
-  void reset();
+  void reset() override;
   /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
   void reset_running_stats();
   /// reset_running_stats(), weight = 1, bias = 0.
@@ -110,7 +59,7 @@ class InstanceNorm3d : public Cloneable<InstanceNorm3d> {
   explicit InstanceNorm3d(const InstanceNorm3dOptions& options);
   /// Registers weight, bias (affine) and the running statistics (track_running_stats), then
   /// reset_parameters(); called by the constructor and by clone().
-  void reset();
+  void reset() override;
   /// running_mean = 0, running_var = 1, num_batches_tracked = 0.
   void reset_running_stats();
   /// reset_running_stats(), weight = 1, bias = 0.
@@ -147,7 +96,7 @@ class GroupNorm : public Cloneable<GroupNorm> {
   GroupNorm(std::int64_t num_groups, std::int64_t num_channels)
       : GroupNorm(GroupNormOptions(num_groups, num_channels)) {}
   /// Registers weight and bias (affine) and sets them to 1 and 0; called by the constructor and by clone().
-  void reset();
+  void reset() override;
   /// weight = 1, bias = 0.
   void reset_parameters();
   /// Normalises an (N, C, *) input.

@@ -7,6 +7,7 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/functional/pooling.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/pooling.h"
 
 namespace voxgrad::nn {
 
@@ -18,8 +19,6 @@ class MaxPool3d : public Cloneable<MaxPool3d> {
   explicit MaxPool3d(const MaxPool3dOptions& options) : options_(options) {}
   /// Shorthand for MaxPool3d(MaxPool3dOptions(kernel_size)): `MaxPool3d(2)` or `MaxPool3d({1, 2, 2})`.
   explicit MaxPool3d(ExpandingArray<3> kernel_size) : options_(kernel_size) {}
-  /// Nothing to create (no parameters).
-  void reset() {}
   /// The pooled maxima.
   Tensor forward(const Tensor& input) override;
   /// The pooled maxima and their int64 flat indices into each D·H·W plane (return_indices=True).
@@ -40,8 +39,6 @@ class AvgPool3d : public Cloneable<AvgPool3d> {
   explicit AvgPool3d(const AvgPool3dOptions& options) : options_(options) {}
   /// Shorthand for AvgPool3d(AvgPool3dOptions(kernel_size)).
   explicit AvgPool3d(ExpandingArray<3> kernel_size) : options_(kernel_size) {}
-  /// Nothing to create (no parameters).
-  void reset() {}
   /// The window averages.
   Tensor forward(const Tensor& input) override;
   /// "kernel_size=2, stride=2, padding=0", as PyTorch prints it.

@@ -5,6 +5,7 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/functional/upsampling.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/options/upsampling.h"
 
 namespace voxgrad::nn {
 
@@ -14,8 +15,6 @@ class Upsample : public Cloneable<Upsample> {
  public:
   /// Builds the layer: `Upsample(UpsampleOptions().scale_factor(2.0).mode(kTrilinear))`.
   explicit Upsample(const UpsampleOptions& options = {}) : options_(options) {}
-  /// Nothing to create (no parameters).
-  void reset() {}
   /// F::interpolate(input, options()).
   Tensor forward(const Tensor& input) override;
   /// "scale_factor=2.0, mode=nearest" or "size=(8, 8, 8), mode=trilinear", as PyTorch (which does

@@ -5,10 +5,10 @@
 
 #include <tbb/enumerable_thread_specific.h>
 
-#include "voxgrad/core/allocator.h"
+#include "voxgrad/core/detail/allocator.h"
 #include "voxgrad/core/detail/parallel.h"
+#include "voxgrad/ops/detail/gemm.h"
 #include "voxgrad/ops/detail/vol2col.h"
-#include "voxgrad/ops/gemm.h"
 
 namespace voxgrad::detail {
 

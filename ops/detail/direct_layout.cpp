@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "voxgrad/core/allocator.h"
+#include "voxgrad/core/detail/allocator.h"
 #include "voxgrad/core/detail/parallel.h"
 
 namespace voxgrad::detail::direct {

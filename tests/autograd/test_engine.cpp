@@ -817,5 +817,30 @@ TEST(Engine, Float32LeafCombinedWithFloat64GetsAFloat32Gradient) {
   expect_values(w.grad(), {2}, {1.0, 2.0});
 }
 
+// --- record()'s save helpers ---------------------------------------------------------------------
+
+TEST(Record, SaveForBackwardMarksInputsAndSaveOutputForBackwardMarksOutputs) {
+  const Tensor x = leaf({1.0});
+  const autograd::ToSave in = autograd::save_for_backward(x);
+  const autograd::ToSave out = autograd::save_output_for_backward(x);
+  EXPECT_TRUE(in.tensor.is_same(x));
+  EXPECT_FALSE(in.is_output);
+  EXPECT_TRUE(out.tensor.is_same(x));
+  EXPECT_TRUE(out.is_output);
+}
+
+TEST(Record, DeprecatedSaveNamesStillForwardToSaveForBackward) {
+  const Tensor x = leaf({1.0});
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  const autograd::ToSave in = autograd::save(x);
+  const autograd::ToSave out = autograd::save_output(x);
+#pragma GCC diagnostic pop
+  EXPECT_TRUE(in.tensor.is_same(x));
+  EXPECT_FALSE(in.is_output);
+  EXPECT_TRUE(out.tensor.is_same(x));
+  EXPECT_TRUE(out.is_output);
+}
+
 }  // namespace
 }  // namespace voxgrad

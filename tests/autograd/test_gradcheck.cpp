@@ -36,7 +36,7 @@ Tensor custom_square(const Tensor& x, bool correct) {
   }
   // 2. Record one node: inputs, outputs, tensors backward needs, and the backward function. The
   //    backward is written with differentiable ops, so create_graph (and gradgradcheck) works.
-  autograd::record("CustomSquareBackward", x, out, {autograd::save(x)}, [correct](const BackwardCtx& c) {
+  autograd::record("CustomSquareBackward", x, out, {autograd::save_for_backward(x)}, [correct](const BackwardCtx& c) {
     const Tensor& saved_x = c.saved[0];
     return std::vector<Tensor>{correct ? c.grad() * saved_x * 2.0 : c.grad() * saved_x};
   });
@@ -52,14 +52,15 @@ Tensor custom_mul_exp(const Tensor& a, const Tensor& b) {
   }
   // Save the inputs, not the detached e^b: backward recomputes e^b from b so that its own graph
   // (create_graph) reaches b and second derivatives come out right.
-  autograd::record("MulExpBackward", a, b, out, {autograd::save(a), autograd::save(b)}, [](const BackwardCtx& c) {
-    const Tensor& av = c.saved[0];
-    const Tensor ev = c.saved[1].exp();
-    std::vector<Tensor> g(2);
-    if (c.needs_input_grad(0)) g[0] = c.grad() * ev;       // d/da = e^b
-    if (c.needs_input_grad(1)) g[1] = c.grad() * av * ev;  // d/db = a e^b
-    return g;
-  });
+  autograd::record("MulExpBackward", a, b, out, {autograd::save_for_backward(a), autograd::save_for_backward(b)},
+                   [](const BackwardCtx& c) {
+                     const Tensor& av = c.saved[0];
+                     const Tensor ev = c.saved[1].exp();
+                     std::vector<Tensor> g(2);
+                     if (c.needs_input_grad(0)) g[0] = c.grad() * ev;       // d/da = e^b
+                     if (c.needs_input_grad(1)) g[1] = c.grad() * av * ev;  // d/db = a e^b
+                     return g;
+                   });
   return out;
 }
 
@@ -71,7 +72,7 @@ Tensor square_with_detached_backward(const Tensor& x) {
     NoGradGuard guard;
     out = x * x;
   }
-  autograd::record("DetachedSquareBackward", x, out, {autograd::save(x)},
+  autograd::record("DetachedSquareBackward", x, out, {autograd::save_for_backward(x)},
                    [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() * c.saved[0].detach() * 2.0}; });
   return out;
 }
@@ -267,7 +268,7 @@ TEST(Gradcheck, ToleranceDecidesBorderlineCases) {
       NoGradGuard guard;
       out = in[0] * in[0] * 0.9;
     }
-    autograd::record("ScaledSquareBackward", in[0], out, {autograd::save(in[0])},
+    autograd::record("ScaledSquareBackward", in[0], out, {autograd::save_for_backward(in[0])},
                      [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() * c.saved[0] * 2.0}; });
     return out;
   };

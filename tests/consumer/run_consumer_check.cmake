@@ -7,9 +7,21 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install "${VOXGRAD_BUILD_DIR}" --pref
 if(rc)
   message(FATAL_ERROR "install failed (${rc})")
 endif()
-if(EXISTS "${prefix}/include/voxgrad/core/detail")
-  message(FATAL_ERROR "internal detail/ headers were installed")
-endif()
+# The public surface: no internal detail/ folder, no internal header, and no installed header that
+# includes one (it would not compile for a consumer).
+file(GLOB_RECURSE installed_dirs LIST_DIRECTORIES true "${prefix}/include/voxgrad/*")
+foreach(path IN LISTS installed_dirs)
+  if(IS_DIRECTORY "${path}" AND path MATCHES "/detail$")
+    message(FATAL_ERROR "internal detail/ headers were installed: ${path}")
+  endif()
+endforeach()
+file(GLOB_RECURSE installed_headers "${prefix}/include/voxgrad/*.h")
+foreach(header IN LISTS installed_headers)
+  file(STRINGS "${header}" detail_includes REGEX "^[ \t]*#[ \t]*include[ \t]+[<\"]voxgrad/.*/detail/")
+  if(detail_includes)
+    message(FATAL_ERROR "${header} includes an internal header: ${detail_includes}")
+  endif()
+endforeach()
 execute_process(COMMAND ${CMAKE_COMMAND} -S "${CONSUMER_SOURCE_DIR}" -B "${WORK_DIR}/build"
                         -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release
                         # the same sanitizer flags as the library build (asan preset), if any

@@ -3,7 +3,7 @@
 // never a wrap-around, a std::bad_alloc, an out-of-memory kill or a crash. Expanded views (which
 // allocate nothing) stand in for huge inputs. The conv pair's own cases live in
 // tests/ops/test_conv_errors.cpp (ConvErrors.Int64Overflow), the checkpoint reader's in
-// tests/nn/test_checkpoint.cpp (CheckpointCorrupt.ShapeWhoseSizeOverflowsIsRefused).
+// tests/io/test_checkpoint.cpp (CheckpointCorrupt.ShapeWhoseSizeOverflowsIsRefused).
 #include <cstdint>
 #include <limits>
 

@@ -628,3 +628,63 @@ TEST(Tensor, DataPtrOfAnOffsetViewOfAnEmptyTensorIsNull) {
   EXPECT_EQ(view.data_ptr<double>(), nullptr);
   EXPECT_EQ(view.contiguous().sizes(), vg::Shape({2, 0}));
 }
+
+// --- set_data (PyTorch's `t.data = new_data`) -----------------------------------------------------
+
+TEST(TensorSetData, EveryHandleSeesTheNewStorageSizesStridesOffsetAndDtype) {
+  const Tensor t = vg::zeros({2, 2});
+  const Tensor handle = t;                                                  // a second handle to the same tensor
+  Tensor src = vg::arange(8.0, vg::kFloat64).view({2, 4}).narrow(1, 1, 2);  // offset 1, strides {4, 1}
+  t.set_data(src);
+  EXPECT_EQ(handle.dtype(), vg::kFloat64);
+  EXPECT_EQ(handle.sizes(), (vg::Shape{2, 2}));
+  EXPECT_EQ(handle.strides(), (vg::Shape{4, 1}));
+  EXPECT_EQ(handle.storage_offset(), 1);
+  expect_values(handle, {2, 2}, {1.0, 2.0, 5.0, 6.0});
+  // The elements are shared, not copied: writing through the source shows in t.
+  src.fill_(7.0);
+  expect_values(t, {2, 2}, {7.0, 7.0, 7.0, 7.0});
+}
+
+TEST(TensorSetData, KeepsRequiresGradTheGradientAndTheGradientAccumulator) {
+  Tensor w = vg::tensor({1.0, 2.0}, vg::kFloat64).requires_grad_();
+  (w * w).sum().backward();  // grad = 2w
+  expect_values(w.grad(), {2}, {2.0, 4.0});
+  // A graph recorded before set_data still accumulates into the same leaf afterwards.
+  const Tensor pending = (w * 3.0).sum();
+  w.set_data(vg::tensor({10.0, 20.0}, vg::kFloat64));
+  EXPECT_TRUE(w.requires_grad());
+  EXPECT_TRUE(w.is_leaf());
+  expect_values(w, {2}, {10.0, 20.0});
+  expect_values(w.grad(), {2}, {2.0, 4.0});
+  pending.backward();
+  expect_values(w.grad(), {2}, {5.0, 7.0});
+  // New ops see the new values.
+  w.set_grad({});
+  (w * w).sum().backward();
+  expect_values(w.grad(), {2}, {20.0, 40.0});
+}
+
+TEST(TensorSetData, TheSourceKeepsItsOwnAutogradState) {
+  const Tensor w = vg::tensor({1.0}, vg::kFloat64);
+  const Tensor src = vg::tensor({3.0}, vg::kFloat64).requires_grad_();
+  w.set_data(src);
+  EXPECT_FALSE(w.requires_grad());
+  EXPECT_TRUE(src.requires_grad());
+}
+
+TEST(TensorSetData, SettingATensorToItselfChangesNothing) {
+  const Tensor t = two_by_three();
+  t.set_data(t);
+  expect_values(t, {2, 3}, {0, 1, 2, 3, 4, 5});
+}
+
+TEST(TensorSetData, UndefinedTensorsAndIntegerDataForAGradTensorAreErrors) {
+  const Tensor w = vg::zeros({2}).requires_grad_();
+  EXPECT_ERROR_CONTAINS(w.set_data(Tensor()), "set_data: new_data is an undefined tensor");
+  EXPECT_ERROR_CONTAINS(Tensor().set_data(w), "set_data: the tensor is undefined");
+  EXPECT_ERROR_CONTAINS(w.set_data(vg::zeros({2}, vg::kInt64)),
+                        "set_data: the tensor requires grad, so new_data must be float32 or float64, not int64");
+  // Nothing changed.
+  EXPECT_EQ(w.dtype(), vg::kFloat32);
+}

@@ -327,6 +327,40 @@ TEST(Clone, AResetThatBuildsSomethingElseIsReported) {
                         "clone: Odd's reset() registered parameter 'b', which the original does not have");
 }
 
+TEST(Clone, AModuleWithoutStateNeedsNoReset) {
+  // Options only, and children that live only in the registry (as the containers'): no reset().
+  struct Scaled : nn::Cloneable<Scaled> {
+    explicit Scaled(double k) : k_(k) {}
+    Tensor forward(const Tensor& x) override { return x * k_; }
+    double k_;
+  };
+  auto m = std::make_shared<Scaled>(3.0);
+  m->register_module("inner", std::make_shared<nn::Linear>(2, 1));
+  std::shared_ptr<Scaled> copy = m->clone();
+  EXPECT_EQ(copy->k_, 3.0);
+  EXPECT_EQ(keys_of(copy->state_dict()), keys_of(m->state_dict()));
+  EXPECT_NE(copy->named_children()[0].second, m->named_children()[0].second);
+  EXPECT_FALSE(copy->parameters()[0].is_same(m->parameters()[0]));
+  // Built-in layers without state, and containers, have no reset() of their own either.
+  auto relu = std::make_shared<nn::ReLU>()->clone();
+  EXPECT_EQ(relu->name(), "ReLU");
+}
+
+TEST(Clone, AModuleThatRegistersTensorsWithoutAResetIsRefused) {
+  // Its member handle would keep pointing at the original's tensor in the copy.
+  struct Handles : nn::Cloneable<Handles> {
+    Handles() { w = register_parameter("w", zeros({1})); }
+    Tensor w;
+  };
+  EXPECT_ERROR_CONTAINS(std::make_shared<Handles>()->clone(),
+                        "clone: Handles registers parameter 'w' but has no reset()");
+  struct Buffers : nn::Cloneable<Buffers> {
+    Buffers() { register_buffer("count", zeros({1}, kInt64)); }
+  };
+  EXPECT_ERROR_CONTAINS(std::make_shared<Buffers>()->clone(),
+                        "clone: Buffers registers buffer 'count' but has no reset()");
+}
+
 TEST(Clone, CloneOfAFloat64ModuleStaysFloat64) {
   auto conv = std::make_shared<nn::Conv2d>(nn::Conv2dOptions(1, 2, 3));
   conv->to(kFloat64);

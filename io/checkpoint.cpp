@@ -1,4 +1,4 @@
-#include "voxgrad/nn/checkpoint.h"
+#include "voxgrad/io/checkpoint.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -49,7 +49,7 @@
 // The parse keeps no more than one entry's JSON at a time (entries are converted and dropped as they
 // complete) and refuses nesting the format never uses, so memory stays proportional to the header.
 
-namespace voxgrad {
+namespace voxgrad::io {
 
 namespace {
 
@@ -635,4 +635,4 @@ Checkpoint load_from_bytes(const std::uint8_t* data, std::size_t size, const std
   });
 }
 
-}  // namespace voxgrad
+}  // namespace voxgrad::io

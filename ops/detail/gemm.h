@@ -1,8 +1,9 @@
 #pragma once
+// Internal: the raw-pointer GEMM behind conv and matmul (not installed; Eigen stays in gemm.cpp).
 
 #include <cstdint>
 
-namespace voxgrad {
+namespace voxgrad::detail {
 
 /// Row-major C = alpha * op(A) * op(B) + beta * C, where op(X) is X or Xᵀ, A is m×k after op, B is
 /// k×n after op, and ld* are row strides. Eigen does the work inside one .cpp; this call runs on
@@ -26,4 +27,4 @@ extern template void gemm_parallel<float>(bool, bool, std::int64_t, std::int64_t
 extern template void gemm_parallel<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double, const double*,
                                            std::int64_t, const double*, std::int64_t, double, double*, std::int64_t);
 
-}  // namespace voxgrad
+}  // namespace voxgrad::detail

@@ -15,8 +15,11 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 
 #include "test_util.h"
+
+#include <voxgrad/nn/checkpoint.h>  // the pre-io/ path still compiles (it forwards to io/checkpoint.h)
 
 namespace {
 
@@ -128,6 +131,16 @@ TEST_F(CheckpointRoundTrip, EveryDtypeRoundTripsBitExact) {
   for (std::size_t i = 0; i < state.size(); ++i) {
     expect_identical(loaded[i].second, state[i].second, state[i].first);
   }
+}
+
+TEST_F(CheckpointRoundTrip, VoxgradSaveAndLoadAreTheIoFunctions) {
+  // Declared in voxgrad::io and brought into voxgrad with using-declarations, as torch::save.
+  static_assert(std::is_same_v<voxgrad::Checkpoint, voxgrad::io::Checkpoint>);
+  const nn::StateDict state = sample_state();
+  io::save(state, path());
+  const nn::StateDict loaded = voxgrad::load(path());
+  ASSERT_EQ(names_of(loaded), names_of(state));
+  for (std::size_t i = 0; i < state.size(); ++i) expect_identical(loaded[i].second, state[i].second, state[i].first);
 }
 
 TEST_F(CheckpointRoundTrip, ZeroDimAndEmptyTensorsRoundTrip) {

@@ -1,10 +1,10 @@
-#include "voxgrad/ops/gemm.h"
+#include "voxgrad/ops/detail/gemm.h"
 
 #include <Eigen/Core>
 
 #include "voxgrad/core/detail/parallel.h"
 
-namespace voxgrad {
+namespace voxgrad::detail {
 
 namespace {
 
@@ -87,4 +87,4 @@ template void gemm_parallel<float>(bool, bool, std::int64_t, std::int64_t, std::
 template void gemm_parallel<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double, const double*,
                                     std::int64_t, const double*, std::int64_t, double, double*, std::int64_t);
 
-}  // namespace voxgrad
+}  // namespace voxgrad::detail
