@@ -250,6 +250,14 @@ void conv_seeds(const fs::path& dir) {
   c.bias = true;
   c.views = {view(kStrided, 2), view(kExpanded, 3), view(kStrided), view(kPermuted, 11)};
   add("conv_transpose3d_wide_f32_views", c);
+  // Nothing to sum (no input channels) with an expanded bias: the output is the bias alone. A
+  // known issue (see fuzz_conv's known_issue: conv's fill_bias reads a freed copy of the bias).
+  c = {};
+  c.bias = true;
+  c.cout_g = 3;
+  c.raw = {{kXChannels, 0xC1}, {kW1, 0xC1}};  // input channels 1 - 1 = 0, weight.size(1) 1 - 1 = 0
+  c.views = {view(kContiguous), view(kContiguous), view(kExpanded), view(kContiguous)};
+  add("conv3d_empty_input_bias_expanded", c);
   // Invalid ones.
   c = {};
   c.raw = {{kGroups, wild(1)}};
