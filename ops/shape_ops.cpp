@@ -368,7 +368,10 @@ Tensor slice(const Tensor& a, std::int64_t dim, std::optional<std::int64_t> star
   // With one element or none the stride is never used (and stride · step may not fit int64); with
   // two or more, step < size, so stride · step stays within the input's span.
   if (b.length > 1) strides[b.dim] *= b.step;
-  const std::int64_t offset = a.storage_offset() + (b.length > 0 ? b.start * a.strides()[b.dim] : 0);
+  // A view with no elements never reads its offset, and the strides of an empty tensor may have
+  // saturated at INT64_MAX (contiguous_strides): it keeps the input's offset instead of start · stride.
+  const bool empty = std::find(sizes.begin(), sizes.end(), 0) != sizes.end();
+  const std::int64_t offset = a.storage_offset() + (empty ? 0 : b.start * a.strides()[b.dim]);
   return make_view(a, sizes, strides, offset, "SliceBackward", [b, in = a.sizes()](const BackwardCtx& c) {
     return std::vector<Tensor>{slice_backward(c.grad(), in, b.dim, b.start, b.end, b.step)};
   });
@@ -398,7 +401,9 @@ Tensor select(const Tensor& a, std::int64_t dim, std::int64_t index) {
   Shape sizes = a.sizes(), strides = a.strides();
   sizes.erase(sizes.begin() + d);
   strides.erase(strides.begin() + d);
-  return make_view(a, sizes, strides, a.storage_offset() + i * a.strides()[d], "SelectBackward",
+  // As in slice(): an empty result keeps the input's offset (its strides may have saturated).
+  const bool empty = a.numel() == 0;
+  return make_view(a, sizes, strides, a.storage_offset() + (empty ? 0 : i * a.strides()[d]), "SelectBackward",
                    [d, i, in = a.sizes()](const BackwardCtx& c) {
                      return std::vector<Tensor>{slice_backward(c.grad().unsqueeze(d), in, d, i, i + 1, 1)};
                    });

@@ -140,6 +140,23 @@ TEST(Overflow, NarrowAndSliceWithHugeBoundsAreRefusedOrClamped) {
   EXPECT_SIZE_ERROR(x.select(0, std::numeric_limits<std::int64_t>::min()), "select");
 }
 
+// An empty tensor's strides saturate at INT64_MAX (they are never used); narrowing, slicing or
+// selecting it must not multiply them into its storage offset (found by fuzz_conv: F::conv3d with
+// padding kSame narrows an empty output twice; UBSan flagged the signed overflow in slice()).
+TEST(Overflow, ViewsOfEmptyTensorsWithSaturatedStridesKeepAValidOffset) {
+  const Tensor e = zeros({3, 0, k62, 4}, kFloat64);
+  ASSERT_EQ(e.strides()[0], kMax);
+  const Tensor n1 = e.narrow(0, 1, 2), n2 = n1.narrow(0, 1, 1), s = e.slice(0, 2), sel = e.select(0, 2);
+  for (const Tensor& v : {n1, n2, s, sel}) {
+    EXPECT_EQ(v.numel(), 0);
+    EXPECT_GE(v.storage_offset(), 0);
+    EXPECT_EQ(v.contiguous().numel(), 0);
+  }
+  EXPECT_EQ(n2.sizes(), (Shape{1, 0, k62, 4}));
+  EXPECT_EQ(sel.sizes(), (Shape{0, k62, 4}));
+  EXPECT_EQ(n2.select(0, 0).sum().item<double>(), 0.0);
+}
+
 // --- element-wise, reductions, linear algebra on huge views ------------------------------------
 
 TEST(Overflow, BroadcastingToAShapeThatOverflowsIsRefused) {

@@ -4,11 +4,16 @@
 //
 // The fuzzer's bytes are read front to back as a configuration (missing bytes read as 0; see
 // Reader): op, API, dtype, batched or not, bias, threads, wide rows (float32 only, for the direct
-// kernels), then every size and hyper-parameter. Each integer is a small in-range value, or (for
-// bytes >= 0xF0) a "wild" one: 0, -1, 2^31, 2^40, 2^62, INT64_MAX, INT64_MIN, ... Channel counts,
-// ranks and dtypes are consistent unless their "perturbation" bytes say otherwise. An oracle
-// written here from the documented rules (PyTorch's) classifies the call, in exact 128-bit
-// arithmetic:
+// kernels), then every size and hyper-parameter, an 8-byte seed for the values, and last one byte
+// per tensor argument (input, weight, bias, grad_output) choosing how it is passed: contiguous, a
+// strided slice, a permute of a tensor laid out accordingly, an expanded (stride-0) tensor with
+// values equal along the expanded dim, or a window at an offset into a larger tensor (make_arg;
+// the storage around a view holds NaN). The reference sees the values the view shows; gradients
+// are compared w.r.t. the views and w.r.t. the tensors that own their storage. Each integer is a
+// small in-range value, or (for bytes >= 0xF0) a "wild" one: 0, -1, 2^31, 2^40, 2^62, INT64_MAX,
+// INT64_MIN, ... Channel counts, ranks and dtypes are consistent unless their "perturbation" bytes
+// say otherwise. An oracle written here from the documented rules (PyTorch's) classifies the call,
+// in exact 128-bit arithmetic:
 //   * must throw:   some rule is violated -> only voxgrad::Error is allowed;
 //   * must succeed: a plainly valid configuration -> the result must match the naive reference;
 //   * either:       valid but an edge the library may refuse (zero channels or sizes, an
@@ -30,6 +35,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 #include <typeinfo>
@@ -516,6 +522,148 @@ Reference reference(const Call& c, const Plan& pl, const std::vector<double>& x,
   return r;
 }
 
+// --- arguments as views ----------------------------------------------------------------------------
+
+// After the seed, one byte per tensor argument (input, weight, bias, grad_output) selects how the
+// argument is passed: byte % 5 is the kind, byte / 5 its parameter (which dim, step, offset or
+// permutation). A missing byte reads as 0, a contiguous tensor: configurations written before these
+// bytes existed decode exactly as before.
+enum class ViewKind { Contiguous, Strided, Permuted, Expanded, Offset };
+constexpr const char* kViewKindNames[] = {"contiguous", "strided", "permuted", "expanded", "offset"};
+constexpr const char* kViewArgNames[] = {"input", "weight", "bias", "grad_output"};
+
+struct ViewSpec {
+  ViewKind kind = ViewKind::Contiguous;
+  std::int64_t param = 0;
+};
+
+ViewSpec read_view(Reader& r) {
+  const std::uint8_t b = r.byte();
+  return {static_cast<ViewKind>(b % 5), b / 5};
+}
+
+/// One argument with real values: the view the op sees and the tensor that owns its storage (the
+/// same tensor for a contiguous argument). Elements of the base outside the view hold NaN (floating
+/// dtypes), so a read outside the view shows in the results.
+struct Arg {
+  ViewKind kind = ViewKind::Contiguous;  // as built (a kind the shape cannot express falls back)
+  Tensor base, view;
+  std::int64_t expand_dim = -1;           // Expanded: the dim of size 1 in base
+  std::function<Tensor(Tensor)> of_base;  // the view's region of a base-shaped tensor (not Expanded)
+
+  std::string str() const {
+    return fmt::format("{} (sizes {} strides {} offset {} of base {})", kViewKindNames[static_cast<int>(kind)],
+                       shape_str(view.sizes()), shape_str(view.strides()), view.storage_offset(),
+                       shape_str(base.sizes()));
+  }
+};
+
+/// Sizes of the dims before `dim`, of `dim`, and after it.
+std::array<std::int64_t, 3> split_at(const Shape& shape, std::int64_t dim) {
+  std::int64_t outer = 1, inner = 1;
+  for (std::int64_t i = 0; i < dim; ++i) outer *= shape[static_cast<std::size_t>(i)];
+  for (std::size_t i = static_cast<std::size_t>(dim) + 1; i < shape.size(); ++i) inner *= shape[i];
+  return {outer, shape[static_cast<std::size_t>(dim)], inner};
+}
+
+/// `v` (row-major of `shape`) summed over `dim`: what the size-1 base of an expanded view receives.
+std::vector<double> sum_over(const std::vector<double>& v, const Shape& shape, std::int64_t dim) {
+  const auto [outer, n, inner] = split_at(shape, dim);
+  std::vector<double> r(static_cast<std::size_t>(outer * inner), 0.0);
+  for (std::int64_t o = 0; o < outer; ++o)
+    for (std::int64_t s = 0; s < n; ++s)
+      for (std::int64_t j = 0; j < inner; ++j) r[o * inner + j] += v[(o * n + s) * inner + j];
+  return r;
+}
+
+/// Draws the values of an argument of `shape` from `seed` into `values` (for an expanded view: equal
+/// along the expanded dim) and builds the argument as `spec` says. The base requires grad when
+/// `requires_grad` and the dtype is floating.
+Arg make_arg(const ViewSpec& spec, const Shape& shape, DType dtype, bool requires_grad, std::uint64_t& seed,
+             std::vector<double>& values) {
+  const bool f32 = dtype == kFloat32;
+  const bool floating = dtype == kFloat32 || dtype == kFloat64;
+  const double filler = floating ? std::nan("") : 12345.0;
+  const std::int64_t rank = static_cast<std::int64_t>(shape.size());
+  std::vector<std::int64_t> big;  // dims of size > 1
+  for (std::int64_t i = 0; i < rank; ++i)
+    if (shape[static_cast<std::size_t>(i)] > 1) big.push_back(i);
+  Arg a;
+  a.kind = spec.kind;
+  if (a.kind == ViewKind::Expanded && big.empty()) a.kind = ViewKind::Contiguous;  // nothing to broadcast
+  if (a.kind != ViewKind::Contiguous && rank == 0) a.kind = ViewKind::Offset;      // 0-d: select from a 1-D tensor
+  const std::int64_t p = spec.param;
+  if (a.kind == ViewKind::Expanded) {
+    a.expand_dim = big[static_cast<std::size_t>(p) % big.size()];
+    Shape bs = shape;
+    bs[static_cast<std::size_t>(a.expand_dim)] = 1;
+    const std::vector<double> small = draw(seed, prod(bs), f32);
+    const auto [outer, n, inner] = split_at(shape, a.expand_dim);
+    values.assign(static_cast<std::size_t>(outer * n * inner), 0.0);
+    for (std::int64_t o = 0; o < outer; ++o)
+      for (std::int64_t s = 0; s < n; ++s)
+        for (std::int64_t j = 0; j < inner; ++j) values[(o * n + s) * inner + j] = small[o * inner + j];
+    a.base = from_blob(small.data(), bs, dtype);
+    if (requires_grad && floating) a.base.requires_grad_();
+    a.view = a.base.expand(shape);
+    return a;
+  }
+  values = draw(seed, prod(shape), f32);
+  const Tensor dense = from_blob(values.data(), shape, dtype);
+  switch (a.kind) {
+    case ViewKind::Contiguous:
+    case ViewKind::Expanded:
+      a.base = dense;
+      a.of_base = [](Tensor t) { return t; };
+      break;
+    case ViewKind::Strided: {  // every step-th element along one dim, from an offset below step
+      const std::int64_t dim = p % rank, step = 2 + (p / 8) % 2, start = (p / 16) % step;
+      Shape bs = shape;
+      bs[static_cast<std::size_t>(dim)] *= step;
+      a.base = full(bs, filler, dtype);
+      a.of_base = [=](Tensor t) { return t.slice(dim, start, std::nullopt, step); };
+      a.of_base(a.base).copy_(dense);
+      break;
+    }
+    case ViewKind::Permuted:
+      if (rank == 1) {  // column j of an (n, 2) tensor, through a transpose
+        const std::int64_t j = p % 2;
+        a.base = full({shape[0], 2}, filler, dtype);
+        a.of_base = [=](Tensor t) { return t.t().select(0, j); };
+        a.of_base(a.base).copy_(dense);
+      } else {  // the base holds the values in the order of a permutation of the dims (not the identity)
+        std::vector<std::int64_t> perm(static_cast<std::size_t>(rank)), inv(perm.size());
+        for (std::int64_t i = 0; i < rank; ++i) perm[static_cast<std::size_t>(i)] = i;
+        std::int64_t count = 1;
+        for (std::int64_t i = 2; i <= rank; ++i) count *= i;
+        for (std::int64_t i = 0, steps = 1 + p % (count - 1); i < steps; ++i)
+          std::next_permutation(perm.begin(), perm.end());
+        for (std::int64_t i = 0; i < rank; ++i) inv[static_cast<std::size_t>(perm[static_cast<std::size_t>(i)])] = i;
+        a.base = dense.permute(perm).contiguous();
+        a.of_base = [=](Tensor t) { return t.permute(inv); };
+      }
+      break;
+    case ViewKind::Offset: {  // a window of a larger tensor along one dim (0-d: one element of a 1-D one)
+      const std::int64_t before = 1 + (p / 8) % 3, after = (p / 24) % 3;
+      if (rank == 0) {
+        a.base = full({before + 1 + after}, filler, dtype);
+        a.of_base = [=](Tensor t) { return t.select(0, before); };
+      } else {
+        const std::int64_t dim = p % rank, len = shape[static_cast<std::size_t>(dim)];
+        Shape bs = shape;
+        bs[static_cast<std::size_t>(dim)] += before + after;
+        a.base = full(bs, filler, dtype);
+        a.of_base = [=](Tensor t) { return t.narrow(dim, before, len); };
+      }
+      a.of_base(a.base).copy_(dense);
+      break;
+    }
+  }
+  if (requires_grad && floating) a.base.requires_grad_();
+  a.view = a.of_base(a.base);
+  return a;
+}
+
 // --- running the library ---------------------------------------------------------------------------
 
 Tensor run(const Call& c, const Plan& pl, const Tensor& x, const Tensor& w, const Tensor& b) {
@@ -575,50 +723,34 @@ Tensor run(const Call& c, const Plan& pl, const Tensor& x, const Tensor& w, cons
   return {};
 }
 
-/// A tensor with real values when small, otherwise a zero-stride view of one element (no memory).
-Tensor make(const Shape& shape, DType dtype, const std::vector<double>* values) {
-  if (values != nullptr) {
-    Tensor t = from_blob(values->data(), shape, dtype);
-    return dtype == kInt64 ? t : t.requires_grad_();
-  }
-  return zeros({1}, dtype).expand(shape);
-}
-
 Shape batched_shape(const Plan& pl, std::int64_t channels, const Dims& sp) {
   if (pl.unbatched) return {channels, sp[0], sp[1], sp[2]};
   return {pl.N, channels, sp[0], sp[1], sp[2]};
 }
 
 void compare(const char* what, const Tensor& got, const Shape& shape, DType dtype, const std::vector<double>& want,
-             const std::vector<double>& scale, const Call& c) {
-  if (!got.defined()) fail(fmt::format("{}: undefined tensor for {}", what, c.str()));
+             const std::vector<double>& scale, const Call& c, const std::string& where) {
+  if (!got.defined()) fail(fmt::format("{}: undefined tensor for {}{}", what, c.str(), where));
   if (got.sizes() != shape) {
-    fail(fmt::format("{}: shape {}, expected {} for {}", what, shape_str(got.sizes()), shape_str(shape), c.str()));
+    fail(fmt::format("{}: shape {}, expected {} for {}{}", what, shape_str(got.sizes()), shape_str(shape), c.str(),
+                     where));
   }
-  if (got.dtype() != dtype) fail(fmt::format("{}: dtype {} for {}", what, dtype_name(got.dtype()), c.str()));
+  if (got.dtype() != dtype) fail(fmt::format("{}: dtype {} for {}{}", what, dtype_name(got.dtype()), c.str(), where));
   const Tensor g = got.detach().to(kFloat64).contiguous();
   const double* v = g.data_ptr<double>();
   if (static_cast<std::size_t>(g.numel()) != want.size()) {
-    fail(fmt::format("{}: {} values, expected {} for {}", what, g.numel(), want.size(), c.str()));
+    fail(fmt::format("{}: {} values, expected {} for {}{}", what, g.numel(), want.size(), c.str(), where));
   }
   const double rtol = dtype == kFloat32 ? 1e-4 : 1e-9;
   const double atol = dtype == kFloat32 ? 1e-6 : 1e-300;
   for (std::size_t i = 0; i < want.size(); ++i) {
     const double err = std::abs(v[i] - want[i]);
     if (!(err <= rtol * scale[i] + atol)) {
-      fail(fmt::format("{}: element {} is {:.17g}, expected {:.17g} (scale {:g}) for {}", what, i, v[i], want[i],
-                       scale[i], c.str()));
+      fail(fmt::format("{}: element {} is {:.17g}, expected {:.17g} (scale {:g}) for {}{}", what, i, v[i], want[i],
+                       scale[i], c.str(), where));
     }
   }
 }
-
-/// Known, reported problems that a fuzz run would otherwise hit again and again (set
-/// VOXGRAD_FUZZ_KNOWN_ISSUES=1 to run them anyway; remove each entry once fixed). None at present:
-/// the five found so far (empty operands reaching the kernels, valid_range overflowing for huge
-/// strides, groups > weight.size(0) accepted, pointers formed far outside the volume for huge
-/// padding, unsqueeze's unchecked size·stride) are fixed, with regression seeds in the corpus.
-bool known_issue(const Call&, const Plan&) { return false; }
-bool known_unsqueeze_issue(const Call&) { return false; }
 
 void set_threads(int n) {
   static int current = 0;
@@ -628,7 +760,7 @@ void set_threads(int n) {
   }
 }
 
-void check(const Call& c, std::uint64_t seed) {
+void check(const Call& c, std::uint64_t seed, const std::array<ViewSpec, 4>& views) {
   const Plan pl = oracle(c);
   // Sizes: operands and output.
   const i128 xn = prod(c.xs), wn = prod(c.ws), bn = c.bs ? prod(*c.bs) : 0;
@@ -648,37 +780,59 @@ void check(const Call& c, std::uint64_t seed) {
       std::all_of(sizes.begin(), sizes.end(), [](i128 v) { return v <= kMaxElements || v >= kAstronomical; }) &&
       std::any_of(sizes.begin(), sizes.end(), [](i128 v) { return v >= kAstronomical; });
   if (!throws && !small && !refusable) return;  // valid but too big to run here: skip
-  if ((known_unsqueeze_issue(c) || (!throws && known_issue(c, pl))) &&
-      std::getenv("VOXGRAD_FUZZ_KNOWN_ISSUES") == nullptr) {
-    return;
-  }
   const bool compare_results = !throws && small;
   if (verbose())
     std::fprintf(stderr, "%s [%s%s%s]\n", c.str().c_str(), expect_name(pl.expect), throws ? ": " : "",
                  pl.reason.c_str());
   set_threads(c.threads);
 
-  // Operands: real values when small (and needed), expanded views otherwise.
-  const bool f32 = c.x_dtype == kFloat32;
+  // Operands: real values when small (and needed), passed as the views the configuration selects;
+  // large ones are zero-stride expanded views of one element (no memory).
   std::vector<double> xv, wv, bv;
-  if (xn <= kMaxElements) xv = draw(seed, xn, f32);
-  if (wn <= kMaxElements) wv = draw(seed, wn, c.w_dtype == kFloat32);
-  if (c.bs && bn <= kMaxElements) bv = draw(seed, bn, c.b_dtype == kFloat32);
-  Tensor x, w, b;
+  Arg ax, aw, ab;
+  // An empty operand whose other sizes are large (so large that their product may not even fit in
+  // int64) stays contiguous, as it was before views existed. False: a contiguous operand could not
+  // be built (its sizes cannot be counted), which is not the op's business.
+  auto small_arg = [&](std::size_t i, const Shape& shape, DType dtype, std::vector<double>& values, Arg& a) {
+    i128 span = 1;
+    for (std::int64_t v : shape) span = sat_mul(span, std::max<std::int64_t>(v, 1));
+    const ViewSpec spec = span <= kMaxElements ? views[i] : ViewSpec{};
+    try {
+      a = make_arg(spec, shape, dtype, i != 3, seed, values);
+    } catch (const Error& e) {
+      if (spec.kind == ViewKind::Contiguous && i != 3) return false;
+      fail(fmt::format("building the {} as a {} view threw: {}\n  call: {}", kViewArgNames[i],
+                       kViewKindNames[static_cast<int>(spec.kind)], e.what(), c.str()));
+    }
+    return true;
+  };
+  if (xn <= kMaxElements && !small_arg(0, c.xs, c.x_dtype, xv, ax)) return;
+  if (wn <= kMaxElements && !small_arg(1, c.ws, c.w_dtype, wv, aw)) return;
+  if (c.bs && bn <= kMaxElements && !small_arg(2, *c.bs, c.b_dtype, bv, ab)) return;
+  Tensor x = ax.view, w = aw.view, b = ab.view;
   try {
-    x = make(c.xs, c.x_dtype, xn <= kMaxElements ? &xv : nullptr);
-    w = make(c.ws, c.w_dtype, wn <= kMaxElements ? &wv : nullptr);
-    if (c.bs) b = make(*c.bs, c.b_dtype, bn <= kMaxElements ? &bv : nullptr);
+    if (!x.defined()) x = zeros({1}, c.x_dtype).expand(c.xs);
+    if (!w.defined()) w = zeros({1}, c.w_dtype).expand(c.ws);
+    if (c.bs && !b.defined()) b = zeros({1}, c.b_dtype).expand(*c.bs);
   } catch (const Error&) {
     return;  // e.g. an expanded shape whose element count overflows: not the op's business
   }
+  auto view_str = [&] {
+    std::string out;
+    const Arg* args[3] = {&ax, &aw, &ab};
+    for (std::size_t i = 0; i < 3; ++i) {
+      if (args[i]->view.defined()) out += fmt::format("\n  {}: {}", kViewArgNames[i], args[i]->str());
+    }
+    return out;
+  };
+  if (verbose()) std::fprintf(stderr, "  arguments:%s\n", view_str().c_str());
 
   Tensor y;
   try {
     y = run(c, pl, x, w, b);
   } catch (const Error& e) {
     if (pl.expect == Expect::Succeed && !(!small && refusable)) {
-      fail(fmt::format("a valid call threw: {}\n  call: {}", e.what(), c.str()));
+      fail(fmt::format("a valid call threw: {}\n  call: {}{}", e.what(), c.str(), view_str()));
     }
     if (verbose()) std::fprintf(stderr, "  -> Error: %s\n", e.what());
     return;
@@ -688,8 +842,8 @@ void check(const Call& c, std::uint64_t seed) {
     fail("an unknown exception\n  call: " + c.str());
   }
   if (throws)
-    fail(fmt::format("an invalid call ({}) succeeded with output {}\n  call: {}", pl.reason, shape_str(y.sizes()),
-                     c.str()));
+    fail(fmt::format("an invalid call ({}) succeeded with output {}\n  call: {}{}", pl.reason, shape_str(y.sizes()),
+                     c.str(), view_str()));
   if (!compare_results) {
     // A valid call with an astronomical operand may succeed when it needs no astronomical memory
     // (e.g. an empty output with a huge zero-stride bias); one that tried to allocate it would have
@@ -698,24 +852,57 @@ void check(const Call& c, std::uint64_t seed) {
     return;
   }
 
-  // Forward, then the gradients for a random upstream gradient.
+  // Forward, then the gradients for a random upstream gradient (itself passed as a view), w.r.t. the
+  // views the op saw and w.r.t. the tensors that own their storage.
   const Shape y_shape = batched_shape(pl, pl.cout, pl.out);
-  const std::vector<double> gy = draw(seed, yn, f32);
+  std::vector<double> gy;
+  Arg agy;
+  small_arg(3, y_shape, c.x_dtype, gy, agy);
+  const std::string where = view_str() + fmt::format("\n  grad_output: {}", agy.str());
   const Reference ref = reference(c, pl, xv, wv, bv, gy);
-  compare("output", y, y_shape, c.x_dtype, ref.y, ref.y_abs, c);
+  compare("output", y, y_shape, c.x_dtype, ref.y, ref.y_abs, c, where);
+  const Arg* args[3] = {&ax, &aw, c.bs ? &ab : nullptr};
+  std::vector<Tensor> inputs;
+  for (const Arg* a : args)
+    if (a != nullptr) inputs.push_back(a->view);
+  for (const Arg* a : args)
+    if (a != nullptr && a->kind != ViewKind::Contiguous) inputs.push_back(a->base);
   std::vector<Tensor> grads;
   try {
-    std::vector<Tensor> inputs{x, w};
-    if (c.bs) inputs.push_back(b);
-    grads = autograd::grad({y}, inputs, {from_blob(gy.data(), y_shape, c.x_dtype)});
+    grads = autograd::grad({y}, inputs, {agy.view});
   } catch (const Error& e) {
-    fail(fmt::format("backward threw: {}\n  call: {}", e.what(), c.str()));
+    fail(fmt::format("backward threw: {}\n  call: {}{}", e.what(), c.str(), where));
   } catch (const std::exception& e) {
-    fail(fmt::format("backward threw a non-voxgrad exception: {}\n  call: {}", e.what(), c.str()));
+    fail(fmt::format("backward threw a non-voxgrad exception: {}\n  call: {}{}", e.what(), c.str(), where));
   }
-  compare("grad input", grads[0], c.xs, c.x_dtype, ref.dx, ref.dx_abs, c);
-  compare("grad weight", grads[1], c.ws, c.x_dtype, ref.dw, ref.dw_abs, c);
-  if (c.bs) compare("grad bias", grads[2], *c.bs, c.x_dtype, ref.db, ref.db_abs, c);
+  const char* names[3] = {"grad input", "grad weight", "grad bias"};
+  const Shape shapes[3] = {c.xs, c.ws, c.bs ? *c.bs : Shape{}};
+  const std::vector<double>* want[3] = {&ref.dx, &ref.dw, &ref.db};
+  const std::vector<double>* scale[3] = {&ref.dx_abs, &ref.dw_abs, &ref.db_abs};
+  std::size_t next_base = c.bs ? 3 : 2;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const Arg* a = args[i];
+    if (a == nullptr) continue;
+    compare(names[i], grads[i], shapes[i], c.x_dtype, *want[i], *scale[i], c, where);
+    if (a->kind == ViewKind::Contiguous) continue;
+    const Tensor gb = grads[next_base++];
+    const std::string what =
+        fmt::format("{} w.r.t. the {} view's base", names[i], kViewKindNames[static_cast<int>(a->kind)]);
+    if (a->kind == ViewKind::Expanded) {
+      compare(what.c_str(), gb, a->base.sizes(), c.x_dtype, sum_over(*want[i], shapes[i], a->expand_dim),
+              sum_over(*scale[i], shapes[i], a->expand_dim), c, where);
+      continue;
+    }
+    if (gb.sizes() != a->base.sizes()) {
+      fail(fmt::format("{}: shape {}, expected {} for {}{}", what, shape_str(gb.sizes()), shape_str(a->base.sizes()),
+                       c.str(), where));
+    }
+    compare(what.c_str(), a->of_base(gb), shapes[i], c.x_dtype, *want[i], *scale[i], c, where);
+    Tensor outside = gb.clone();
+    a->of_base(outside).zero_();
+    const std::vector<double> zero(static_cast<std::size_t>(outside.numel()), 0.0);
+    compare((what + " outside the view").c_str(), outside, outside.sizes(), c.x_dtype, zero, zero, c, where);
+  }
 }
 
 }  // namespace
@@ -724,6 +911,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Reader r(data, size);
   const Call c = read_call(r);
   const std::uint64_t seed = r.u64();
-  check(c, seed);
+  std::array<ViewSpec, 4> views;  // input, weight, bias, grad_output
+  for (ViewSpec& v : views) v = read_view(r);
+  check(c, seed, views);
   return 0;
 }

@@ -3,6 +3,7 @@
 // valid and invalid; corpus/safetensors/ gets small checkpoints written by voxgrad's own
 // save_to_bytes() (every dtype, 0-d and empty tensors, metadata, a padded header).
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -29,7 +30,9 @@ void write(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
 
 // fuzz_conv's layout (see read_call): a flags byte, then one byte per value (byte = value - lo for
 // in-range values, 0xF0 + i for wild value i), the perturbation bytes (0 = none, 0xF0 + i = wild),
-// then an 8-byte seed.
+// an 8-byte seed, then one byte per tensor argument (input, weight, bias, grad_output) choosing a
+// view: kind + 5 * parameter (see read_view, make_arg). The view bytes are written only when some
+// argument is not contiguous, so the seeds without views are byte-for-byte what they were before.
 struct ConvSeed {
   bool transposed = false, f32 = false, unbatched = false, bias = false, two_threads = false;
   bool wide = false;  // with f32: W = 7·in[2] + 5 (the direct kernels' shapes)
@@ -37,6 +40,7 @@ struct ConvSeed {
   int N = 1, groups = 1, cin_g = 1, cout_g = 1;
   int in[3] = {4, 4, 4}, k[3] = {3, 3, 3}, s[3] = {1, 1, 1}, p[3] = {0, 0, 0}, d[3] = {1, 1, 1};
   int op[3] = {0, 0, 0}, out_delta[3] = {0, 0, 0};
+  std::array<std::uint8_t, 4> views{};            // input, weight, bias, grad_output: view(kind, param)
   std::vector<std::pair<int, std::uint8_t>> raw;  // (byte index, value) overrides, e.g. wild values
 
   std::vector<std::uint8_t> bytes() const {
@@ -56,6 +60,7 @@ struct ConvSeed {
     for (int v : out_delta) b.push_back(static_cast<std::uint8_t>(v + 1));
     for (int i = 0; i < 8; ++i) b.push_back(0);                                         // perturbations: none
     for (int i = 0; i < 8; ++i) b.push_back(static_cast<std::uint8_t>(0x5A + 17 * i));  // seed
+    if (views != std::array<std::uint8_t, 4>{}) b.insert(b.end(), views.begin(), views.end());
     for (const auto& [at, v] : raw) b[static_cast<std::size_t>(at)] = v;
     return b;
   }
@@ -85,6 +90,11 @@ enum : int {
 };
 
 std::uint8_t wild(int i) { return static_cast<std::uint8_t>(0xF0 + i); }
+
+// View kinds (fuzz_conv's ViewKind) and the byte selecting one with parameter `param` (0..50: which
+// dim, step, offset or permutation).
+enum ViewKind : int { kContiguous = 0, kStrided = 1, kPermuted = 2, kExpanded = 3, kOffset = 4 };
+std::uint8_t view(ViewKind kind, int param = 0) { return static_cast<std::uint8_t>(kind + 5 * param); }
 
 void conv_seeds(const fs::path& dir) {
   std::vector<std::pair<std::string, ConvSeed>> seeds;
@@ -188,6 +198,66 @@ void conv_seeds(const fs::path& dir) {
   c.op[2] = 1;
   c.bias = true;
   add("conv_transpose3d_wide_f32_stride2", c);
+  // Every tensor argument as a view (input, weight, bias, grad_output): strided slices, permutes,
+  // expanded (stride-0) tensors and windows at an offset, on the im2col and the direct paths.
+  c = {};
+  c.bias = true;
+  c.N = 2;
+  c.cout_g = 3;
+  c.in[2] = 6;
+  c.s[0] = 2;
+  c.p[1] = 1;
+  c.views = {view(kPermuted, 3), view(kOffset, 9), view(kStrided, 17), view(kExpanded, 1)};
+  add("conv3d_views_bias_strided", c);
+  c.f32 = true;
+  c.groups = 2;
+  c.views = {view(kStrided, 12), view(kPermuted, 7), view(kExpanded), view(kOffset, 26)};
+  add("conv3d_views_bias_expanded_f32", c);
+  c = {};
+  c.f32 = true;
+  c.wide = true;
+  c.N = 2;
+  c.cin_g = 2;
+  c.cout_g = 3;
+  c.in[2] = 3;  // W = 26
+  c.p[0] = c.p[2] = 1;
+  c.bias = true;
+  c.views = {view(kOffset, 4), view(kStrided, 3), view(kPermuted, 1), view(kPermuted, 5)};
+  add("conv3d_wide_f32_views", c);
+  c.views = {view(kExpanded, 2), view(kExpanded, 1), view(kExpanded), view(kStrided, 20)};
+  add("conv3d_wide_f32_expanded_views", c);
+  c = {};
+  c.transposed = true;
+  c.bias = true;
+  c.N = 2;
+  c.cin_g = 2;
+  c.cout_g = 3;
+  c.s[0] = c.s[1] = 2;
+  c.p[0] = 1;
+  c.op[0] = 1;
+  c.views = {view(kExpanded, 1), view(kPermuted, 2), view(kOffset, 30), view(kStrided, 9)};
+  add("conv_transpose3d_views", c);
+  c = {};
+  c.transposed = true;
+  c.f32 = true;
+  c.wide = true;
+  c.cin_g = 2;
+  c.cout_g = 3;
+  c.in[2] = 2;  // W = 19
+  c.s[0] = c.s[2] = 2;
+  c.k[0] = c.k[2] = 2;  // kernel = stride: the direct path reads the input in place
+  c.k[1] = 1;
+  c.bias = true;
+  c.views = {view(kStrided, 2), view(kExpanded, 3), view(kStrided), view(kPermuted, 11)};
+  add("conv_transpose3d_wide_f32_views", c);
+  // Nothing to sum (no input channels) with an expanded bias: the output is the bias alone. A
+  // known issue (see fuzz_conv's known_issue: conv's fill_bias reads a freed copy of the bias).
+  c = {};
+  c.bias = true;
+  c.cout_g = 3;
+  c.raw = {{kXChannels, 0xC1}, {kW1, 0xC1}};  // input channels 1 - 1 = 0, weight.size(1) 1 - 1 = 0
+  c.views = {view(kContiguous), view(kContiguous), view(kExpanded), view(kContiguous)};
+  add("conv3d_empty_input_bias_expanded", c);
   // Invalid ones.
   c = {};
   c.raw = {{kGroups, wild(1)}};

@@ -1,14 +1,20 @@
 // conv3d / conv_transpose3d against a naive direct-loop reference written here in plain float64
 // loops (independent of the library's im2col/col2im/GEMM kernels): forward and the input, weight and
 // bias gradients on a randomized sweep of small configurations, in float64 (1e-10 absolute) and
-// float32 (1e-4 relative to max(|expected|, 1)). Also: im2col3d/col2im3d adjointness, the 1×1×1
-// no-im2col path, kernel 1 with stride 2 (pytorch#63314), non-contiguous operands (pytorch#67829),
-// bit-identical results for 1 and 2 threads, zero batch, and the output-shape formulas.
+// float32 (1e-4 relative to max(|expected|, 1)). Every tensor argument of a checked call (input,
+// weight, bias, upstream gradient) is drawn as a contiguous tensor, a strided slice, a permute, an
+// expanded (stride-0) tensor or a window at an offset into a larger storage (see ViewArg); the
+// gradients are checked w.r.t. the views and w.r.t. the leaves that own their storage. Also:
+// im2col3d/col2im3d adjointness, the 1×1×1 no-im2col path, kernel 1 with stride 2 (pytorch#63314),
+// non-contiguous operands (pytorch#67829), bit-identical results for 1 and 2 threads, zero batch,
+// and the output-shape formulas.
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <random>
@@ -254,54 +260,266 @@ std::string mismatch(const char* what, const Tensor& got, const Shape& shape, co
   return os.str();
 }
 
-/// Runs one config in `dtype` and compares forward and all gradients with the reference. Returns the
-/// mismatches ("" when all agree).
-std::string check_config(const Cfg& c, DType dtype, std::mt19937_64& rng) {
-  const bool f32 = dtype == kFloat32;
+std::int64_t pick(std::mt19937_64& rng, std::int64_t lo, std::int64_t hi) {
+  return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+}
+
+// =================================================================================================
+// Arguments passed as views. Every tensor argument of a checked call (input, weight, bias and the
+// upstream gradient) is drawn as one of these kinds; the reference sees the values the view shows.
+// =================================================================================================
+
+enum class ViewKind { kContiguous, kStrided, kPermuted, kExpanded, kOffset };
+constexpr std::size_t kViewKinds = 5;
+constexpr const char* kViewKindNames[kViewKinds] = {"contiguous", "strided", "permuted", "expanded", "offset"};
+constexpr std::size_t kViewArgs = 4;
+constexpr const char* kViewArgNames[kViewArgs] = {"input", "weight", "bias", "grad_output"};
+
+/// One argument as the op sees it (`view`) and the leaf that owns its storage (`base`, the same tensor
+/// for kContiguous). Each element of the base outside the view holds NaN, so a read outside the
+/// view shows in the results.
+struct ViewArg {
+  ViewKind kind = ViewKind::kContiguous;
+  Tensor base, view;
+  std::int64_t expand_dim = -1;           // kExpanded: the dim of size 1 in `base`
+  std::function<Tensor(Tensor)> of_base;  // the view's region of a base-shaped tensor (not kExpanded)
+  /// True when the view is laid out differently from a fresh contiguous tensor of its shape.
+  bool effective() const { return !view.is_contiguous() || view.storage_offset() != 0; }
+  std::string str() const {
+    std::ostringstream os;
+    os << kViewKindNames[static_cast<std::size_t>(kind)] << " sizes " << shape_str(view.sizes()) << " strides "
+       << shape_str(view.strides()) << " offset " << view.storage_offset() << " of base " << shape_str(base.sizes());
+    return os.str();
+  }
+};
+
+ViewKind draw_view_kind(std::mt19937_64& rng) {
+  return static_cast<ViewKind>(std::uniform_int_distribution<std::size_t>(0, kViewKinds - 1)(rng));
+}
+
+/// A dim of `shape` drawn uniformly among those of size > 1, else among all dims.
+std::int64_t draw_dim(std::mt19937_64& rng, const Shape& shape) {
+  std::vector<std::int64_t> big;
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] > 1) big.push_back(static_cast<std::int64_t>(i));
+  if (big.empty())
+    return std::uniform_int_distribution<std::int64_t>(0, static_cast<std::int64_t>(shape.size()) - 1)(rng);
+  return big[std::uniform_int_distribution<std::size_t>(0, big.size() - 1)(rng)];
+}
+
+/// Sizes of the dims before `dim`, of `dim`, and after it.
+std::array<std::int64_t, 3> split_at(const Shape& shape, std::int64_t dim) {
+  std::int64_t outer = 1, inner = 1;
+  for (std::int64_t i = 0; i < dim; ++i) outer *= shape[i];
+  for (std::size_t i = static_cast<std::size_t>(dim) + 1; i < shape.size(); ++i) inner *= shape[i];
+  return {outer, shape[static_cast<std::size_t>(dim)], inner};
+}
+
+/// `v` (row-major of `shape`) summed over `dim`: the gradient of the size-1 base of an expanded view.
+std::vector<double> sum_over(const std::vector<double>& v, const Shape& shape, std::int64_t dim) {
+  const auto [outer, n, inner] = split_at(shape, dim);
+  std::vector<double> r(static_cast<std::size_t>(outer * inner), 0.0);
+  for (std::int64_t o = 0; o < outer; ++o)
+    for (std::int64_t s = 0; s < n; ++s)
+      for (std::int64_t j = 0; j < inner; ++j) r[o * inner + j] += v[(o * n + s) * inner + j];
+  return r;
+}
+
+/// Draws values for an argument of `shape` (uniform in [-1, 1], rounded to float32 for a float32
+/// run; for kExpanded equal along the expanded dim) into `values` and builds the argument as a view
+/// of kind `kind`. The base requires grad when `requires_grad`.
+ViewArg make_view_arg(std::mt19937_64& rng, ViewKind kind, const Shape& shape, DType dtype, bool requires_grad,
+                      std::vector<double>& values) {
   auto draw = [&](std::int64_t n) {
     std::vector<double> v = uniform_values(rng, n);
-    return f32 ? rounded_to_float(v) : v;
+    return dtype == kFloat32 ? rounded_to_float(v) : v;
   };
-  const std::vector<double> x = draw(numel_of(c.x_shape())), w = draw(numel_of(c.w_shape()));
-  const std::vector<double> b = c.bias ? draw(c.cout) : std::vector<double>{};
-  const std::vector<double> gy = draw(numel_of(c.y_shape()));
+  const std::int64_t rank = static_cast<std::int64_t>(shape.size());
+  ViewArg a;
+  a.kind = kind;
+  switch (kind) {
+    case ViewKind::kContiguous:
+      values = draw(numel_of(shape));
+      a.base = make(values, shape, dtype);
+      a.view = a.base;
+      a.of_base = [](Tensor t) { return t; };
+      break;
+    case ViewKind::kStrided: {  // every step-th element along one dim, from an offset below step
+      values = draw(numel_of(shape));
+      const std::int64_t dim = draw_dim(rng, shape), step = pick(rng, 2, 3), start = pick(rng, 0, step - 1);
+      Shape bs = shape;
+      bs[static_cast<std::size_t>(dim)] *= step;
+      a.base = full(bs, std::nan(""), dtype);
+      a.of_base = [=](Tensor t) { return t.slice(dim, start, std::nullopt, step); };
+      a.of_base(a.base).copy_(make(values, shape, dtype));
+      break;
+    }
+    case ViewKind::kPermuted: {
+      values = draw(numel_of(shape));
+      if (rank == 1) {
+        // A 1-D view through a permute: column j of an (n, 2) tensor, transposed and selected.
+        const std::int64_t j = pick(rng, 0, 1);
+        a.base = full({shape[0], 2}, std::nan(""), dtype);
+        a.of_base = [=](Tensor t) { return t.t().select(0, j); };
+      } else {
+        // The base holds the values in the order of a random (non-identity) permutation of the dims.
+        std::vector<std::int64_t> perm(static_cast<std::size_t>(rank)), inv(perm.size());
+        for (std::int64_t i = 0; i < rank; ++i) perm[static_cast<std::size_t>(i)] = i;
+        while (true) {
+          std::shuffle(perm.begin(), perm.end(), rng);
+          bool identity = true;
+          for (std::int64_t i = 0; i < rank; ++i) identity = identity && perm[static_cast<std::size_t>(i)] == i;
+          if (!identity) break;
+        }
+        for (std::int64_t i = 0; i < rank; ++i) inv[static_cast<std::size_t>(perm[static_cast<std::size_t>(i)])] = i;
+        a.base = make(values, shape, dtype).permute(perm).contiguous();
+        a.of_base = [=](Tensor t) { return t.permute(inv); };
+      }
+      if (rank == 1) a.of_base(a.base).copy_(make(values, shape, dtype));
+      break;
+    }
+    case ViewKind::kExpanded: {  // a tensor with size 1 along one dim, broadcast with stride 0
+      a.expand_dim = draw_dim(rng, shape);
+      Shape bs = shape;
+      bs[static_cast<std::size_t>(a.expand_dim)] = 1;
+      const std::vector<double> small = draw(numel_of(bs));
+      const auto [outer, n, inner] = split_at(shape, a.expand_dim);
+      values.assign(static_cast<std::size_t>(numel_of(shape)), 0.0);
+      for (std::int64_t o = 0; o < outer; ++o)
+        for (std::int64_t s = 0; s < n; ++s)
+          for (std::int64_t j = 0; j < inner; ++j) values[(o * n + s) * inner + j] = small[o * inner + j];
+      a.base = make(small, bs, dtype);
+      break;
+    }
+    case ViewKind::kOffset: {  // a window of a larger tensor along one dim
+      values = draw(numel_of(shape));
+      const std::int64_t dim = pick(rng, 0, rank - 1), before = pick(rng, 1, 3), after = pick(rng, 0, 2);
+      const std::int64_t len = shape[static_cast<std::size_t>(dim)];
+      Shape bs = shape;
+      bs[static_cast<std::size_t>(dim)] += before + after;
+      a.base = full(bs, std::nan(""), dtype);
+      a.of_base = [=](Tensor t) { return t.narrow(dim, before, len); };
+      a.of_base(a.base).copy_(make(values, shape, dtype));
+      break;
+    }
+  }
+  if (requires_grad) a.base.requires_grad_();
+  a.view = kind == ViewKind::kExpanded ? a.base.expand(shape) : a.of_base(a.base);
+  return a;
+}
+
+/// How often each kind was drawn for each argument, and how often it really was a view.
+struct ViewStats {
+  std::array<std::array<int, kViewKinds>, kViewArgs> drawn{}, effective{};
+  void add(std::size_t arg, const ViewArg& a) {
+    ++drawn[arg][static_cast<std::size_t>(a.kind)];
+    effective[arg][static_cast<std::size_t>(a.kind)] += a.kind != ViewKind::kContiguous && a.effective();
+  }
+  std::string str() const {
+    std::ostringstream os;
+    for (std::size_t i = 0; i < kViewArgs; ++i) {
+      os << "\n             " << kViewArgNames[i] << ":";
+      for (std::size_t k = 0; k < kViewKinds; ++k) {
+        os << " " << kViewKindNames[k] << " " << drawn[i][k];
+        if (k != 0) os << " (" << effective[i][k] << " non-contiguous or offset)";
+      }
+    }
+    return os.str();
+  }
+  /// Each kind hit each argument (as a real view, for the non-contiguous kinds) at least `min` times.
+  void expect_each_kind(int min) const {
+    for (std::size_t i = 0; i < kViewArgs; ++i)
+      for (std::size_t k = 0; k < kViewKinds; ++k) {
+        EXPECT_GE(k == 0 ? drawn[i][k] : effective[i][k], min) << kViewArgNames[i] << " as " << kViewKindNames[k];
+      }
+  }
+};
+
+/// Runs one config in `dtype` and compares forward and all gradients with the reference. Every
+/// tensor argument is a view of a kind drawn from `rng` (see ViewArg); the gradients are checked
+/// twice: w.r.t. the views the op sees (non-leaves, against the reference directly) and w.r.t. the
+/// leaves that own their storage (viewed back; for an expanded view the reference summed over the
+/// expanded dim), which must stay zero outside the view. Returns the mismatches ("" when all agree)
+/// and counts the kinds drawn in `stats` (if given).
+std::string check_config(const Cfg& c, DType dtype, std::mt19937_64& rng, ViewStats* stats = nullptr) {
+  const bool f32 = dtype == kFloat32;
+  ViewKind kinds[kViewArgs];
+  for (ViewKind& k : kinds) k = draw_view_kind(rng);
+  std::vector<double> x, w, b, gy;
+  const ViewArg ax = make_view_arg(rng, kinds[0], c.x_shape(), dtype, true, x);
+  const ViewArg aw = make_view_arg(rng, kinds[1], c.w_shape(), dtype, true, w);
+  ViewArg ab;
+  if (c.bias) ab = make_view_arg(rng, kinds[2], {c.cout}, dtype, true, b);
+  const ViewArg agy = make_view_arg(rng, kinds[3], c.y_shape(), dtype, false, gy);
+  if (stats != nullptr) {
+    stats->add(0, ax);
+    stats->add(1, aw);
+    if (c.bias) stats->add(2, ab);
+    stats->add(3, agy);
+  }
   const Reference r = reference(c, x, w, b, gy);
 
-  Tensor tx = make(x, c.x_shape(), dtype).requires_grad_();
-  Tensor tw = make(w, c.w_shape(), dtype).requires_grad_();
-  Tensor tb = c.bias ? make(b, {c.cout}, dtype).requires_grad_() : Tensor();
   const double atol = f32 ? 0.0 : 1e-10, rtol = f32 ? 1e-4 : 0.0;
   std::string msg;
+  auto views = [&] {
+    std::string s = "input " + ax.str() + "\nweight " + aw.str() + "\n";
+    if (c.bias) s += "bias " + ab.str() + "\n";
+    return s + "grad_output " + agy.str() + "\n";
+  };
   Tensor y;
   try {
-    y = run_op(c, tx, tw, tb);
+    y = run_op(c, ax.view, aw.view, c.bias ? ab.view : Tensor());
   } catch (const Error& e) {
-    return std::string("forward threw: ") + e.what();
+    return std::string("forward threw: ") + e.what() + "\n" + views();
   }
   msg += mismatch("output", y, c.y_shape(), r.y, atol, rtol);
   if (y.dtype() != dtype) msg += "output dtype differs from the input's\n";
-  if (!msg.empty()) return msg;
-  std::vector<Tensor> inputs{tx, tw};
-  if (c.bias) inputs.push_back(tb);
+  if (!msg.empty()) return msg + views();
+
+  const ViewArg* args[3] = {&ax, &aw, c.bias ? &ab : nullptr};
+  const std::vector<double>* want[3] = {&r.dx, &r.dw, &r.db};
+  const Shape shapes[3] = {c.x_shape(), c.w_shape(), {c.cout}};
+  const char* names[3] = {"grad input", "grad weight", "grad bias"};
+  std::vector<Tensor> inputs;
+  for (const ViewArg* a : args)
+    if (a != nullptr) inputs.push_back(a->view);
+  for (const ViewArg* a : args)
+    if (a != nullptr && a->kind != ViewKind::kContiguous) inputs.push_back(a->base);
   std::vector<Tensor> g;
   try {
-    g = autograd::grad({y}, inputs, {make(gy, c.y_shape(), dtype)});
+    g = autograd::grad({y}, inputs, {agy.view});
   } catch (const Error& e) {
-    return std::string("backward threw: ") + e.what();
+    return std::string("backward threw: ") + e.what() + "\n" + views();
   }
-  msg += mismatch("grad input", g[0], c.x_shape(), r.dx, atol, rtol);
-  msg += mismatch("grad weight", g[1], c.w_shape(), r.dw, atol, rtol);
-  if (c.bias) msg += mismatch("grad bias", g[2], {c.cout}, r.db, atol, rtol);
-  return msg;
+  std::size_t next_base = c.bias ? 3 : 2;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const ViewArg* a = args[i];
+    if (a == nullptr) continue;
+    msg += mismatch(names[i], g[i], shapes[i], *want[i], atol, rtol);
+    if (a->kind == ViewKind::kContiguous) continue;
+    const Tensor gb = g[next_base++];
+    const std::string what =
+        std::string(names[i]) + " w.r.t. the " + kViewKindNames[static_cast<std::size_t>(a->kind)] + " view's base";
+    if (a->kind == ViewKind::kExpanded) {
+      msg += mismatch(what.c_str(), gb, a->base.sizes(), sum_over(*want[i], shapes[i], a->expand_dim), atol, rtol);
+      continue;
+    }
+    if (gb.sizes() != a->base.sizes()) {
+      msg += what + ": shape " + shape_str(gb.sizes()) + ", expected " + shape_str(a->base.sizes()) + "\n";
+      continue;
+    }
+    msg += mismatch(what.c_str(), a->of_base(gb), shapes[i], *want[i], atol, rtol);
+    Tensor outside = gb.clone();
+    a->of_base(outside).zero_();
+    msg += mismatch((what + " outside the view").c_str(), outside, outside.sizes(),
+                    std::vector<double>(static_cast<std::size_t>(outside.numel()), 0.0), 0.0, 0.0);
+  }
+  return msg.empty() ? msg : msg + views();
 }
 
 // =================================================================================================
 // The randomized sweep.
 // =================================================================================================
-
-std::int64_t pick(std::mt19937_64& rng, std::int64_t lo, std::int64_t hi) {
-  return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
-}
 
 /// Per-dim values in [lo, hi]: a third of the time the same in every dim, otherwise anisotropic.
 Dims triple(std::mt19937_64& rng, std::int64_t lo, std::int64_t hi) {
@@ -350,6 +568,7 @@ struct SweepStats {
 void sweep(bool transposed, std::uint64_t seed, int configs) {
   std::mt19937_64 rng(seed);
   SweepStats st;
+  ViewStats views;
   while (st.accepted < configs) {
     const Cfg c = draw_config(rng, transposed);
     if (!c.valid()) {
@@ -377,11 +596,11 @@ void sweep(bool transposed, std::uint64_t seed, int configs) {
     st.anisotropic += c.k[0] != c.k[1] || c.k[1] != c.k[2] || c.s[0] != c.s[1] || c.d[1] != c.d[2];
     st.pointwise += c.k == Dims{1, 1, 1} && c.s == Dims{1, 1, 1} && c.p == Dims{0, 0, 0};
     std::mt19937_64 vrng(seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(st.accepted)));
-    const std::string m64 = check_config(c, kFloat64, vrng);
+    const std::string m64 = check_config(c, kFloat64, vrng, &views);
     EXPECT_TRUE(m64.empty()) << "float64, config #" << st.accepted << ": " << c.str() << "\n" << m64;
     if (st.accepted % 3 == 0) {
       ++st.float32_checked;
-      const std::string m32 = check_config(c, kFloat32, vrng);
+      const std::string m32 = check_config(c, kFloat32, vrng, &views);
       EXPECT_TRUE(m32.empty()) << "float32, config #" << st.accepted << ": " << c.str() << "\n" << m32;
     }
   }
@@ -390,7 +609,8 @@ void sweep(bool transposed, std::uint64_t seed, int configs) {
             << " rejected by the op and re-drawn; N=0: " << st.zero_batch << ", unbatched: " << st.unbatched
             << ", grouped: " << st.grouped << " (depthwise " << st.depthwise << "), bias: " << st.with_bias
             << ", output_padding: " << st.output_padding << ", strided: " << st.strided << ", dilated: " << st.dilated
-            << ", padded: " << st.padded << ", 1x1x1/s1/p0: " << st.pointwise << "\n";
+            << ", padded: " << st.padded << ", 1x1x1/s1/p0: " << st.pointwise
+            << "\n             arguments as views:" << views.str() << "\n";
   // The sweep must really cover each feature, not just draw it in principle.
   EXPECT_GE(st.accepted, 200);
   EXPECT_GE(st.zero_batch, 5);
@@ -406,6 +626,8 @@ void sweep(bool transposed, std::uint64_t seed, int configs) {
     EXPECT_GE(st.output_padding, 100);
   }
   EXPECT_LT(st.rejected, st.accepted);
+  // Every argument came as every kind of view many times (bias: in about half the configs).
+  views.expect_each_kind(25);
 }
 
 // Two seeds per op: the sweep totals 2 × 300 accepted configs per op.
@@ -466,18 +688,20 @@ void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
   RestoreDirect restore;
   std::mt19937_64 rng(seed);
   int accepted = 0, direct = 0, transposed_direct = 0;
+  ViewStats views;  // the arguments of the configs the direct kernels served
   while (accepted < configs) {
     const Cfg c = draw_direct_config(rng, transposed);
     if (!c.valid()) continue;
     ++accepted;
     detail::set_direct_conv_enabled(true);
-    direct += conv3d_form(c).suits_direct();
+    const bool suits = conv3d_form(c).suits_direct();
+    direct += suits;
     if (transposed) transposed_direct += conv3d_form(c).suits_direct_adjoint();
     const std::uint64_t values_seed = seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted));
     for (bool on : {true, false}) {
       detail::set_direct_conv_enabled(on);
       std::mt19937_64 vrng(values_seed);
-      const std::string m = check_config(c, kFloat32, vrng);
+      const std::string m = check_config(c, kFloat32, vrng, on && suits ? &views : nullptr);
       EXPECT_TRUE(m.empty()) << (on ? "direct" : "im2col") << " path, float32, config #" << accepted << ": " << c.str()
                              << "\n"
                              << m;
@@ -486,11 +710,12 @@ void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
   std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d") << " direct-kernel shapes: " << accepted
             << " configs, " << direct << " in the direct path";
   if (transposed) std::cout << " (backward), " << transposed_direct << " (forward)";
-  std::cout << "\n";
+  std::cout << "; arguments of the direct-path configs as views:" << views.str() << "\n";
   EXPECT_GE(direct, configs * 2 / 3);
   if (transposed) {
     EXPECT_GE(transposed_direct, configs / 3);
   }
+  views.expect_each_kind(10);
 }
 
 TEST(ConvReferenceSweep, Conv3dDirectKernelShapes) { direct_sweep(false, 0xD1C3D, 200); }
@@ -796,10 +1021,6 @@ TEST(ConvReference, BiasViewsAreReadThroughTheirStrides) {
 // Threads: results are bit-identical for 1 and 2 threads.
 // =================================================================================================
 
-struct RestoreTwoThreads {
-  ~RestoreTwoThreads() { set_num_threads(2); }
-};
-
 std::vector<std::vector<double>> all_results(const Cfg& c, DType dt) {
   manual_seed(4242);
   const Tensor x = randn(c.x_shape(), dt).requires_grad_(), w = randn(c.w_shape(), dt).requires_grad_();
@@ -810,7 +1031,7 @@ std::vector<std::vector<double>> all_results(const Cfg& c, DType dt) {
 }
 
 TEST(ConvReference, ThreadCountDoesNotChangeResults) {
-  RestoreTwoThreads restore;
+  voxgrad::testing::RestoreTwoThreads restore;
   const std::vector<Cfg> cases = {
       config(false, 2, 1, 8, 8, {12, 12, 12}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
       config(false, 2, 2, 8, 6, {12, 12, 12}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 2, 1}),
