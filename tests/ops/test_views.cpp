@@ -216,7 +216,6 @@ std::string mismatch(const Tensor& got, const Tensor& want, double tol) {
   return "";
 }
 
-
 /// Runs `c` on contiguous leaves holding `dense` values; the output and the gradients w.r.t. the
 /// differentiable arguments (for the upstream gradient `gy`, drawn here if not given).
 struct Run {
