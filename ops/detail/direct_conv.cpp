@@ -73,8 +73,8 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
   }
   // Skipping tap rows that read only padding pays when they are a fair share of the work (small
   // volumes, wide kernels); runs shorter than 8 pairs cost more in loop overhead than they skip.
-  const TapRows rows{&c, cin_g * KW};
-  const bool skip_padding = rows.per >= 8 && c.out[0] <= 4096 && c.out[1] <= 4096 && KD * KH <= kMaxSpans &&
+  const std::int64_t per = cin_g * KW;  // pairs per tap row
+  const bool skip_padding = per >= 8 && c.out[0] <= 4096 && c.out[1] <= 4096 && KD * KH <= kMaxSpans &&
                             padding_share(c.out[0], KD, c.stride[0], c.padding[0], c.dilation[0], c.vol[0]) +
                                     padding_share(c.out[1], KH, c.stride[1], c.padding[1], c.dilation[1], c.vol[1]) >=
                                 0.05;
@@ -88,7 +88,7 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
         const std::int64_t g = task / tiles, v0 = (task % tiles) * tv;
         forward_vectors(vec, v0, std::min(tv, vec.count - v0), xs + g * cin_g * L.channel,
                         y + (n * c.Cout + g * cout_g) * Vo, Vo, cout_g, wpk.data() + g * blocks * K * kMR, K,
-                        koff.data(), bias != nullptr ? bias + g * cout_g : nullptr, skip_padding ? rows : TapRows{});
+                        koff.data(), bias != nullptr ? bias + g * cout_g : nullptr, skip_padding ? &c : nullptr, per);
       }
     });
   }

@@ -89,8 +89,8 @@ constexpr auto forward_tiles = tile_table<ForwardTile, kMR, kNVWide, ForwardEntr
 // reads inside the input (padding rows only multiply zeros), adjacent runs merged. Output row
 // (od, oh) reads input row od·stride − padding + k·dilation along D and H. The caller ensures
 // kernel[0]·kernel[1] ≤ kMaxSpans.
-int tile_spans(const TapRows& t, const std::int64_t* rd, const std::int64_t* rh, std::int64_t nv, Span* spans) {
-  const ConvGeometry& g = *t.g;
+int tile_spans(const ConvGeometry& g, std::int64_t per, const std::int64_t* rd, const std::int64_t* rh, std::int64_t nv,
+               Span* spans) {
   int n = 0;
   for (std::int64_t kd = 0; kd < g.kernel[0]; ++kd) {
     for (std::int64_t kh = 0; kh < g.kernel[1]; ++kh) {
@@ -101,11 +101,11 @@ int tile_spans(const TapRows& t, const std::int64_t* rd, const std::int64_t* rh,
         used = id >= 0 && id < g.vol[0] && ih >= 0 && ih < g.vol[1];
       }
       if (!used) continue;
-      const std::int64_t b = (kd * g.kernel[1] + kh) * t.per;
+      const std::int64_t b = (kd * g.kernel[1] + kh) * per;
       if (n > 0 && spans[n - 1].end == b) {
-        spans[n - 1].end = b + t.per;
+        spans[n - 1].end = b + per;
       } else {
-        spans[n++] = Span{b, b + t.per};
+        spans[n++] = Span{b, b + per};
       }
     }
   }
@@ -206,14 +206,14 @@ PairTile pair_tile_for(int mr) { return pair_tiles[static_cast<std::size_t>(mr -
 
 void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
                      std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K, const std::int64_t* koff,
-                     const float* bias_g, TapRows rows) {
+                     const float* bias_g, const ConvGeometry* skip, std::int64_t per) {
   std::int64_t xo[kNVWide], yo[kNVWide], rd[kNVWide], rh[kNVWide];
   __mmask16 mk[kNVWide];
   vec.get(v0, nv, xo, yo, mk, rd, rh);
   Span spans[kMaxSpans];
   int nspans = 1;
   spans[0] = Span{0, K};
-  if (rows.g != nullptr) nspans = tile_spans(rows, rd, rh, nv, spans);
+  if (skip != nullptr) nspans = tile_spans(*skip, per, rd, rh, nv, spans);
   const float* xb[kNVWide];
   float* yb[kNVWide];
   for (std::int64_t j = 0; j < nv; ++j) xb[j] = xg + xo[j];

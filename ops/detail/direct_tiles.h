@@ -43,20 +43,14 @@ using PairTile = void (*)(const float* we, std::int64_t Ke, const std::int64_t* 
                           std::int64_t ys, __mmask16 st0, __mmask16 st1, const float* bias);
 PairTile pair_tile_for(int mr);
 
-/// Skipping tap rows that read only padding: pairs are ordered [kd][kh][channel][kw], so tap row
-/// (kd, kh) is the run of `per` pairs from (kd·kernel[1] + kh)·per; `g` gives the rows' geometry.
-struct TapRows {
-  const ConvGeometry* g = nullptr;
-  std::int64_t per = 0;
-};
-
 /// Runs the forward tiles of one group over vectors [v0, v0 + nv) of vec: inputs from xg at koff,
 /// outputs from yg (channel stride Vo), every block of kMR of the cout_g channels, with weights packed
-/// per block as [pair][kMR] (K pairs). With rows.g set, only the tap rows the vectors read inside
-/// the input.
+/// per block as [pair][kMR] (K pairs). With `skip` set (the forward geometry, its pairs ordered
+/// [kd][kh][channel][kw] so that tap row (kd, kh) is the run of `per` pairs from (kd·kernel[1] + kh)·per),
+/// only the tap rows that the vectors read inside the input.
 void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
                      std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K, const std::int64_t* koff,
-                     const float* bias_g, TapRows rows = {});
+                     const float* bias_g, const ConvGeometry* skip = nullptr, std::int64_t per = 0);
 
 /// Vectors per forward tile for a group of cout_g output channels.
 inline int tile_vectors(std::int64_t cout_g) { return cout_g <= 2 ? kNVWide : kNV; }
