@@ -31,8 +31,10 @@ using detail::Dims;
 
 namespace {
 
-Tensor forward_map(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g);
-Tensor adjoint_map(const Tensor& y, const Tensor& w, const Tensor& b, const ConvGeometry& g);
+// The two linear maps of a geometry, each the other's adjoint.
+enum class Map { Forward, Adjoint };
+
+Tensor linear_map(Map map, const Tensor& in, const Tensor& w, const Tensor& b, const ConvGeometry& g);
 Tensor weight_map(const Tensor& x, const Tensor& dy, const ConvGeometry& g);
 
 Shape nc_shape(std::int64_t N, std::int64_t C, const Dims& d) { return {N, C, d[0], d[1], d[2]}; }
@@ -75,50 +77,39 @@ std::vector<Tensor> three(Tensor a, Tensor b, Tensor c) {
   return v;
 }
 
-// y (N, Cout, out) = forward(x (N, Cin, vol), w) + bias: conv3d.
-Tensor forward_map(const Tensor& input, const Tensor& weight, const Tensor& bias, const ConvGeometry& g) {
-  const Tensor x = input.contiguous(), w = weight.contiguous(), b = bias.defined() ? bias.contiguous() : Tensor();
-  Tensor y = empty(nc_shape(g.N, g.Cout, g.out), x.dtype());
-  detail::dispatch_floating(x.dtype(), "conv3d", [&]<typename T>() {
-    if (y.numel() == 0) return;
-    if (x.numel() == 0 || w.numel() == 0) return fill_bias<T>(y, b);  // nothing to sum
-    detail::conv_forward<T>(x.data_ptr<T>(), w.data_ptr<T>(), b.defined() ? b.data_ptr<T>() : nullptr, y.data_ptr<T>(),
-                            g);
+// forward: y (N, Cout, out) from x (N, Cin, vol), as conv3d; adjoint: x from y, as
+// conv_transpose3d; each plus a bias over its output channels. The gradient with respect to the
+// input is the other map with the same weight; the weight gradient is the weight map of (x, dy).
+Tensor linear_map(Map map, const Tensor& input, const Tensor& weight, const Tensor& bias, const ConvGeometry& g) {
+  const bool forward = map == Map::Forward;
+  const char* op = forward ? "conv3d" : "conv_transpose3d";
+  const Tensor in = input.contiguous(), w = weight.contiguous(), b = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor out =
+      forward ? empty(nc_shape(g.N, g.Cout, g.out), in.dtype()) : empty(nc_shape(g.N, g.Cin, g.vol), in.dtype());
+  detail::dispatch_floating(in.dtype(), op, [&]<typename T>() {
+    if (out.numel() == 0) return;
+    if (in.numel() == 0 || w.numel() == 0) return fill_bias<T>(out, b);  // nothing to sum
+    const T* bp = b.defined() ? b.data_ptr<T>() : nullptr;
+    if (forward) {
+      detail::conv_forward<T>(in.data_ptr<T>(), w.data_ptr<T>(), bp, out.data_ptr<T>(), g);
+    } else {
+      detail::conv_adjoint<T>(in.data_ptr<T>(), w.data_ptr<T>(), bp, out.data_ptr<T>(), g);
+    }
   });
-  const Tensor inputs[3] = {x, w, bias};
-  Tensor outputs[1] = {y};
-  record("Conv3dBackward", inputs, outputs,
-         {save_for_backward(w.requires_grad() ? x : Tensor()), save_for_backward(x.requires_grad() ? w : Tensor())},
-         [g](const BackwardCtx& c) {
-           const Tensor& dy = c.grad();
-           return three(c.needs_input_grad(0) ? adjoint_map(dy, c.saved[1], {}, g) : Tensor(),
-                        c.needs_input_grad(1) ? weight_map(c.saved[0], dy, g) : Tensor(),
-                        c.needs_input_grad(2) ? bias_grad(dy) : Tensor());
+  const Tensor inputs[3] = {in, w, bias};
+  Tensor outputs[1] = {out};
+  record(forward ? "Conv3dBackward" : "ConvTranspose3dBackward", inputs, outputs,
+         {save_for_backward(w.requires_grad() ? in : Tensor()), save_for_backward(in.requires_grad() ? w : Tensor())},
+         [map, g](const BackwardCtx& c) {
+           const Tensor& grad = c.grad();
+           const Map other = map == Map::Forward ? Map::Adjoint : Map::Forward;
+           Tensor dw;
+           if (c.needs_input_grad(1))
+             dw = map == Map::Forward ? weight_map(c.saved[0], grad, g) : weight_map(grad, c.saved[0], g);
+           return three(c.needs_input_grad(0) ? linear_map(other, grad, c.saved[1], {}, g) : Tensor(), std::move(dw),
+                        c.needs_input_grad(2) ? bias_grad(grad) : Tensor());
          });
-  return y;
-}
-
-// x (N, Cin, vol) = adjoint(y (N, Cout, out), w) + bias: conv_transpose3d.
-Tensor adjoint_map(const Tensor& input, const Tensor& weight, const Tensor& bias, const ConvGeometry& g) {
-  const Tensor y = input.contiguous(), w = weight.contiguous(), b = bias.defined() ? bias.contiguous() : Tensor();
-  Tensor x = empty(nc_shape(g.N, g.Cin, g.vol), y.dtype());
-  detail::dispatch_floating(y.dtype(), "conv_transpose3d", [&]<typename T>() {
-    if (x.numel() == 0) return;
-    if (y.numel() == 0 || w.numel() == 0) return fill_bias<T>(x, b);
-    detail::conv_adjoint<T>(y.data_ptr<T>(), w.data_ptr<T>(), b.defined() ? b.data_ptr<T>() : nullptr, x.data_ptr<T>(),
-                            g);
-  });
-  const Tensor inputs[3] = {y, w, bias};
-  Tensor outputs[1] = {x};
-  record("ConvTranspose3dBackward", inputs, outputs,
-         {save_for_backward(w.requires_grad() ? y : Tensor()), save_for_backward(y.requires_grad() ? w : Tensor())},
-         [g](const BackwardCtx& c) {
-           const Tensor& dx = c.grad();
-           return three(c.needs_input_grad(0) ? forward_map(dx, c.saved[1], {}, g) : Tensor(),
-                        c.needs_input_grad(1) ? weight_map(dx, c.saved[0], g) : Tensor(),
-                        c.needs_input_grad(2) ? bias_grad(dx) : Tensor());
-         });
-  return x;
+  return out;
 }
 
 // dw (Cout, Cin/groups, kernel) = weight(x (N, Cin, vol), dy (N, Cout, out)). It is bilinear in
@@ -139,8 +130,8 @@ Tensor weight_map(const Tensor& input, const Tensor& grad_output, const ConvGeom
          [g](const BackwardCtx& c) {
            const Tensor& ddw = c.grad();
            std::vector<Tensor> grads(2);
-           if (c.needs_input_grad(0)) grads[0] = adjoint_map(c.saved[1], ddw, {}, g);
-           if (c.needs_input_grad(1)) grads[1] = forward_map(c.saved[0], ddw, {}, g);
+           if (c.needs_input_grad(0)) grads[0] = linear_map(Map::Adjoint, c.saved[1], ddw, {}, g);
+           if (c.needs_input_grad(1)) grads[1] = linear_map(Map::Forward, c.saved[0], ddw, {}, g);
            return grads;
          });
   return dw;
@@ -154,7 +145,7 @@ Tensor convolution(const ConvSpec& s, const Tensor& input, const Tensor& weight,
   const ConvPlan plan = check_conv(s, input, weight, bias);
   const Tensor x = lift_spatial(as_batched(input, s.rank + 2), s.rank, 2);
   const Tensor w = lift_spatial(weight, s.rank, 2);
-  Tensor y = s.transposed ? adjoint_map(x, w, bias, plan.geometry) : forward_map(x, w, bias, plan.geometry);
+  Tensor y = linear_map(s.transposed ? Map::Adjoint : Map::Forward, x, w, bias, plan.geometry);
   if (plan.trim != Dims{0, 0, 0}) {
     for (std::size_t i = 0; i < 3; ++i) {
       const auto dim = static_cast<std::int64_t>(2 + i);
@@ -168,42 +159,40 @@ Tensor convolution(const ConvSpec& s, const Tensor& input, const Tensor& weight,
 
 }  // namespace detail
 
-Tensor conv3d(const Tensor& input, const Tensor& weight, const Tensor& bias, ExpandingArray<3> stride,
-              ExpandingArray<3> padding, ExpandingArray<3> dilation, std::int64_t groups) {
+namespace {
+
+detail::ConvSpec spec_of(const char* op, const ExpandingArray<3>& stride, const ExpandingArray<3>& padding,
+                         const ExpandingArray<3>& dilation, std::int64_t groups) {
   detail::ConvSpec s;
-  s.op = "conv3d";
+  s.op = op;
   s.stride = stride.values();
   s.padding = padding.values();
   s.dilation = dilation.values();
   s.groups = groups;
-  return detail::convolution(s, input, weight, bias);
+  return s;
+}
+
+}  // namespace
+
+Tensor conv3d(const Tensor& input, const Tensor& weight, const Tensor& bias, ExpandingArray<3> stride,
+              ExpandingArray<3> padding, ExpandingArray<3> dilation, std::int64_t groups) {
+  return detail::convolution(spec_of("conv3d", stride, padding, dilation, groups), input, weight, bias);
 }
 
 Tensor conv_transpose3d(const Tensor& input, const Tensor& weight, const Tensor& bias, ExpandingArray<3> stride,
                         ExpandingArray<3> padding, ExpandingArray<3> output_padding, std::int64_t groups,
                         ExpandingArray<3> dilation) {
-  detail::ConvSpec s;
-  s.op = "conv_transpose3d";
+  detail::ConvSpec s = spec_of("conv_transpose3d", stride, padding, dilation, groups);
   s.transposed = true;
-  s.stride = stride.values();
-  s.padding = padding.values();
   s.output_padding = output_padding.values();
-  s.dilation = dilation.values();
-  s.groups = groups;
   return detail::convolution(s, input, weight, bias);
 }
 
 Tensor conv3d_weight_grad(const Tensor& input, const Tensor& grad_output, ExpandingArray<3> kernel_size,
                           ExpandingArray<3> stride, ExpandingArray<3> padding, ExpandingArray<3> dilation,
                           std::int64_t groups) {
-  detail::ConvSpec s;
-  s.op = "conv3d_weight_grad";
-  s.stride = stride.values();
-  s.padding = padding.values();
-  s.dilation = dilation.values();
-  s.groups = groups;
-  const ConvGeometry g = detail::check_conv_weight_grad(s, input, grad_output, kernel_size.values());
-  return weight_map(input, grad_output, g);
+  const detail::ConvSpec s = spec_of("conv3d_weight_grad", stride, padding, dilation, groups);
+  return weight_map(input, grad_output, detail::check_conv_weight_grad(s, input, grad_output, kernel_size.values()));
 }
 
 }  // namespace voxgrad

@@ -43,25 +43,19 @@ Tensor conv_transpose_nd(const Tensor& input, const Tensor& weight, const ConvTr
 
 }  // namespace
 
-Tensor conv1d(const Tensor& input, const Tensor& weight, const Conv1dFuncOptions& options) {
-  return conv_nd<1>(input, weight, options);
-}
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Conv2dFuncOptions& options) {
-  return conv_nd<2>(input, weight, options);
-}
-Tensor conv3d(const Tensor& input, const Tensor& weight, const Conv3dFuncOptions& options) {
-  return conv_nd<3>(input, weight, options);
-}
-
-Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const ConvTranspose1dFuncOptions& options) {
-  return conv_transpose_nd<1>(input, weight, options);
-}
-Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const ConvTranspose2dFuncOptions& options) {
-  return conv_transpose_nd<2>(input, weight, options);
-}
-Tensor conv_transpose3d(const Tensor& input, const Tensor& weight, const ConvTranspose3dFuncOptions& options) {
-  return conv_transpose_nd<3>(input, weight, options);
-}
+// The public 1-D, 2-D and 3-D forms, each a call of the template for its rank.
+#define VOXGRAD_CONV_FORMS(D)                                                                          \
+  Tensor conv##D##d(const Tensor& input, const Tensor& weight, const Conv##D##dFuncOptions& options) { \
+    return conv_nd<D>(input, weight, options);                                                         \
+  }                                                                                                    \
+  Tensor conv_transpose##D##d(const Tensor& input, const Tensor& weight,                               \
+                              const ConvTranspose##D##dFuncOptions& options) {                         \
+    return conv_transpose_nd<D>(input, weight, options);                                               \
+  }
+VOXGRAD_CONV_FORMS(1)
+VOXGRAD_CONV_FORMS(2)
+VOXGRAD_CONV_FORMS(3)
+#undef VOXGRAD_CONV_FORMS
 
 template <std::size_t D>
 ExpandingArray<D> conv_transpose_output_padding(IntArrayRef input_sizes, IntArrayRef output_size,

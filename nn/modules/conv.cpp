@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <tuple>
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
@@ -50,20 +51,6 @@ Shape weight_shape(std::int64_t first, std::int64_t second, const ExpandingArray
   return shape;
 }
 
-// PyTorch's reset_parameters for both layouts: kaiming_uniform_(a = √5) gives U(±1/√fan_in) for the
-// weight, and the bias gets the same bound; fan_in = size(1)·prod(kernel) of the weight as stored.
-void reset_conv_parameters(Tensor& weight, Tensor& bias) {
-  NoGradGuard no_grad;
-  init::kaiming_uniform_(weight, std::sqrt(5.0));
-  if (bias.defined()) {
-    const std::int64_t fan_in = init::calculate_fan_in_and_fan_out(weight).first;
-    if (fan_in != 0) {
-      const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-      init::uniform_(bias, -bound, bound);
-    }
-  }
-}
-
 // Pads the last D dims of a (D + 1)- or (D + 2)-dim tensor with `mode`, through pad3d on a view
 // with 3 − D leading size-1 spatial dims (padded by nothing).
 template <std::size_t D>
@@ -75,70 +62,106 @@ Tensor pad_nd(const Tensor& input, const std::array<std::int64_t, 2 * D>& pads, 
   return detail::drop_spatial(y, static_cast<int>(D), spatial_start);
 }
 
+// The functional form of rank D.
 template <std::size_t D>
 Tensor conv_fn(const Tensor& x, const Tensor& w, const F::ConvFuncOptions<D>& o) {
-  if constexpr (D == 1)
-    return F::conv1d(x, w, o);
-  else if constexpr (D == 2)
-    return F::conv2d(x, w, o);
-  else
-    return F::conv3d(x, w, o);
+  return std::get<D - 1>(std::make_tuple(&F::conv1d, &F::conv2d, &F::conv3d))(x, w, o);
 }
 
 template <std::size_t D>
 Tensor conv_transpose_fn(const Tensor& x, const Tensor& w, const F::ConvTransposeFuncOptions<D>& o) {
-  if constexpr (D == 1)
-    return F::conv_transpose1d(x, w, o);
-  else if constexpr (D == 2)
-    return F::conv_transpose2d(x, w, o);
-  else
-    return F::conv_transpose3d(x, w, o);
+  return std::get<D - 1>(std::make_tuple(&F::conv_transpose1d, &F::conv_transpose2d, &F::conv_transpose3d))(x, w, o);
 }
 
 }  // namespace
 
 // =================================================================================================
-// ConvNd
+// ConvBase
 // =================================================================================================
 
-template <std::size_t D>
-ConvNd<D>::ConvNd(const ConvOptions<D>& options) : options_(options) {
+template <std::size_t D, typename Options>
+ConvBase<D, Options>::ConvBase(const Options& options) : options_(options) {
   // name() would give the base class's name while the base is being constructed.
-  const std::string n = fmt::format("Conv{}d", D);
-  const ConvOptions<D>& o = options_;
+  const std::string n = fmt::format(kTransposed ? "ConvTranspose{}d" : "Conv{}d", D);
+  const Options& o = options_;
   detail::ConvSpec spec;
+  spec.transposed = kTransposed;
   spec.stride = detail::lift(o.stride().values(), 1);
-  spec.padding = detail::lift(o.padding().values().values(), 0);
   spec.dilation = detail::lift(o.dilation().values(), 1);
   spec.groups = o.groups();
-  spec.same = o.padding().is_same();
+  if constexpr (kTransposed) {
+    VOXGRAD_CHECK(o.padding_mode() == kZeros, "Only \"zeros\" padding mode is supported for {} (got padding_mode={})",
+                  n, padding_mode_name(o.padding_mode()));
+    spec.padding = detail::lift(o.padding().values(), 0);
+    spec.output_padding = detail::lift(o.output_padding().values(), 0);
+  } else {
+    spec.padding = detail::lift(o.padding().values().values(), 0);
+    spec.same = o.padding().is_same();
+  }
   check_options<D>(n, o.in_channels(), o.out_channels(), o.kernel_size(), spec);
   reset();
 }
 
-template <std::size_t D>
-void ConvNd<D>::reset() {
-  const ConvOptions<D>& o = options_;
-  weight = register_parameter(
-      "weight", voxgrad::empty(weight_shape<D>(o.out_channels(), o.in_channels() / o.groups(), o.kernel_size())));
+template <std::size_t D, typename Options>
+void ConvBase<D, Options>::reset() {
+  const Options& o = options_;
+  const std::int64_t first = kTransposed ? o.in_channels() : o.out_channels();
+  const std::int64_t second = (kTransposed ? o.out_channels() : o.in_channels()) / o.groups();
+  weight = register_parameter("weight", voxgrad::empty(weight_shape<D>(first, second, o.kernel_size())));
   bias = o.bias() ? register_parameter("bias", voxgrad::empty({o.out_channels()})) : Tensor();
   reset_parameters();
 }
 
-template <std::size_t D>
-void ConvNd<D>::reset_parameters() {
-  reset_conv_parameters(weight, bias);
+// PyTorch's reset_parameters for both layouts: kaiming_uniform_(a = √5) gives U(±1/√fan_in) for the
+// weight, and the bias gets the same bound; fan_in = size(1)·prod(kernel) of the weight as stored.
+template <std::size_t D, typename Options>
+void ConvBase<D, Options>::reset_parameters() {
+  NoGradGuard no_grad;
+  init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    const std::int64_t fan_in = init::calculate_fan_in_and_fan_out(weight).first;
+    if (fan_in != 0) {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+      init::uniform_(bias, -bound, bound);
+    }
+  }
 }
+
+template <std::size_t D, typename Options>
+std::string ConvBase<D, Options>::extra_repr() const {
+  const Options& o = options_;
+  std::string s = fmt::format("{}, {}, kernel_size={}, stride={}", o.in_channels(), o.out_channels(),
+                              o.kernel_size().str(), o.stride().str());
+  if constexpr (kTransposed) {
+    if (!all_equal(o.padding(), 0)) s += ", padding=" + o.padding().str();
+  } else {
+    if (!(o.padding().is_explicit() && all_equal(o.padding().values(), 0))) s += ", padding=" + o.padding().str();
+  }
+  if (!all_equal(o.dilation(), 1)) s += ", dilation=" + o.dilation().str();
+  if constexpr (kTransposed) {
+    if (!all_equal(o.output_padding(), 0)) s += ", output_padding=" + o.output_padding().str();
+  }
+  if (o.groups() != 1) s += fmt::format(", groups={}", o.groups());
+  if (!o.bias()) s += ", bias=False";
+  if constexpr (!kTransposed) {
+    if (o.padding_mode() != kZeros) s += fmt::format(", padding_mode={}", padding_mode_name(o.padding_mode()));
+  }
+  return s;
+}
+
+// =================================================================================================
+// ConvNd and ConvTransposeNd
+// =================================================================================================
 
 template <std::size_t D>
 Tensor ConvNd<D>::forward(const Tensor& input) {
-  const ConvOptions<D>& o = options_;
-  auto fo = F::ConvFuncOptions<D>().bias(bias).stride(o.stride()).dilation(o.dilation()).groups(o.groups());
-  if (o.padding_mode() == kZeros) return conv_fn<D>(input, weight, fo.padding(o.padding()));
+  const ConvOptions<D>& o = this->options();
+  auto fo = F::ConvFuncOptions<D>().bias(this->bias).stride(o.stride()).dilation(o.dilation()).groups(o.groups());
+  if (o.padding_mode() == kZeros) return conv_fn<D>(input, this->weight, fo.padding(o.padding()));
 
   // Other modes pad explicitly (asymmetrically for 'same', the odd element at the end, as PyTorch's
   // _reversed_padding_repeated_twice), then convolve without padding.
-  detail::check_defined(input, name().c_str(), "input");
+  detail::check_defined(input, this->name().c_str(), "input");
   detail::check_conv_input_rank(fmt::format("conv{}d", D).c_str(), static_cast<int>(D), input.sizes());
   std::array<std::int64_t, 2 * D> pads{};
   for (std::size_t i = 0; i < D; ++i) {
@@ -150,69 +173,21 @@ Tensor ConvNd<D>::forward(const Tensor& input) {
       pads[2 * i] = pads[2 * i + 1] = o.padding().values()[i];
     }
   }
-  return conv_fn<D>(pad_nd<D>(input, pads, o.padding_mode()), weight, fo.padding(0));
-}
-
-template <std::size_t D>
-std::string ConvNd<D>::extra_repr() const {
-  const ConvOptions<D>& o = options_;
-  std::string s = fmt::format("{}, {}, kernel_size={}, stride={}", o.in_channels(), o.out_channels(),
-                              o.kernel_size().str(), o.stride().str());
-  if (!(o.padding().is_explicit() && all_equal(o.padding().values(), 0))) s += ", padding=" + o.padding().str();
-  if (!all_equal(o.dilation(), 1)) s += ", dilation=" + o.dilation().str();
-  if (o.groups() != 1) s += fmt::format(", groups={}", o.groups());
-  if (!o.bias()) s += ", bias=False";
-  if (o.padding_mode() != kZeros) s += fmt::format(", padding_mode={}", padding_mode_name(o.padding_mode()));
-  return s;
-}
-
-// =================================================================================================
-// ConvTransposeNd
-// =================================================================================================
-
-template <std::size_t D>
-ConvTransposeNd<D>::ConvTransposeNd(const ConvTransposeOptions<D>& options) : options_(options) {
-  const std::string n = fmt::format("ConvTranspose{}d", D);
-  const ConvTransposeOptions<D>& o = options_;
-  VOXGRAD_CHECK(o.padding_mode() == kZeros, "Only \"zeros\" padding mode is supported for {} (got padding_mode={})", n,
-                padding_mode_name(o.padding_mode()));
-  detail::ConvSpec spec;
-  spec.transposed = true;
-  spec.stride = detail::lift(o.stride().values(), 1);
-  spec.padding = detail::lift(o.padding().values(), 0);
-  spec.dilation = detail::lift(o.dilation().values(), 1);
-  spec.output_padding = detail::lift(o.output_padding().values(), 0);
-  spec.groups = o.groups();
-  check_options<D>(n, o.in_channels(), o.out_channels(), o.kernel_size(), spec);
-  reset();
-}
-
-template <std::size_t D>
-void ConvTransposeNd<D>::reset() {
-  const ConvTransposeOptions<D>& o = options_;
-  weight = register_parameter(
-      "weight", voxgrad::empty(weight_shape<D>(o.in_channels(), o.out_channels() / o.groups(), o.kernel_size())));
-  bias = o.bias() ? register_parameter("bias", voxgrad::empty({o.out_channels()})) : Tensor();
-  reset_parameters();
-}
-
-template <std::size_t D>
-void ConvTransposeNd<D>::reset_parameters() {
-  reset_conv_parameters(weight, bias);
+  return conv_fn<D>(pad_nd<D>(input, pads, o.padding_mode()), this->weight, fo.padding(0));
 }
 
 template <std::size_t D>
 Tensor ConvTransposeNd<D>::forward(const Tensor& input, IntArrayRef output_size) {
-  const ConvTransposeOptions<D>& o = options_;
+  const ConvTransposeOptions<D>& o = this->options();
   ExpandingArray<D> output_padding = o.output_padding();
   if (!output_size.empty()) {
-    detail::check_defined(input, name().c_str(), "input");
+    detail::check_defined(input, this->name().c_str(), "input");
     output_padding = F::conv_transpose_output_padding<D>(input.sizes(), output_size, o.kernel_size(), o.stride(),
                                                          o.padding(), o.dilation());
   }
-  return conv_transpose_fn<D>(input, weight,
+  return conv_transpose_fn<D>(input, this->weight,
                               F::ConvTransposeFuncOptions<D>()
-                                  .bias(bias)
+                                  .bias(this->bias)
                                   .stride(o.stride())
                                   .padding(o.padding())
                                   .output_padding(output_padding)
@@ -220,19 +195,12 @@ Tensor ConvTransposeNd<D>::forward(const Tensor& input, IntArrayRef output_size)
                                   .dilation(o.dilation()));
 }
 
-template <std::size_t D>
-std::string ConvTransposeNd<D>::extra_repr() const {
-  const ConvTransposeOptions<D>& o = options_;
-  std::string s = fmt::format("{}, {}, kernel_size={}, stride={}", o.in_channels(), o.out_channels(),
-                              o.kernel_size().str(), o.stride().str());
-  if (!all_equal(o.padding(), 0)) s += ", padding=" + o.padding().str();
-  if (!all_equal(o.dilation(), 1)) s += ", dilation=" + o.dilation().str();
-  if (!all_equal(o.output_padding(), 0)) s += ", output_padding=" + o.output_padding().str();
-  if (o.groups() != 1) s += fmt::format(", groups={}", o.groups());
-  if (!o.bias()) s += ", bias=False";
-  return s;
-}
-
+template class ConvBase<1, ConvOptions<1>>;
+template class ConvBase<2, ConvOptions<2>>;
+template class ConvBase<3, ConvOptions<3>>;
+template class ConvBase<1, ConvTransposeOptions<1>>;
+template class ConvBase<2, ConvTransposeOptions<2>>;
+template class ConvBase<3, ConvTransposeOptions<3>>;
 template class ConvNd<1>;
 template class ConvNd<2>;
 template class ConvNd<3>;

@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
+#include <typeinfo>
 
 #include "voxgrad/core/expanding_array.h"
 #include "voxgrad/core/shape.h"
@@ -15,108 +17,101 @@
 
 namespace voxgrad::nn {
 
-/// The shared implementation of Conv1d/2d/3d (as libtorch's ConvNdImpl): weight
-/// (out, in/groups, k...) and bias (out), initialised as PyTorch does.
-template <std::size_t D>
-class ConvNd : public Module {
+/// What Conv1d/2d/3d and ConvTranspose1d/2d/3d share (libtorch's ConvNdImpl): the options, which the
+/// constructor checks, and weight and bias, initialised as PyTorch does. Options is ConvOptions<D> or
+/// ConvTransposeOptions<D>.
+template <std::size_t D, typename Options>
+class ConvBase : public Module {
  public:
-  /// Applies the convolution to (N, C, spatial...) or unbatched (C, spatial...) input.
-  Tensor forward(const Tensor& input) override;
   /// Registers weight and bias (empty tensors) and initialises them with reset_parameters(); the
   /// constructor calls it, and clone() calls it on a copy whose registry was cleared.
   void reset() override;
   /// Re-draws weight (kaiming_uniform_ with a = √5) and bias (U(±1/√fan_in)) in place.
   void reset_parameters();
-  const ConvOptions<D>& options() const { return options_; }
+  const Options& options() const { return options_; }
   /// "16, 33, kernel_size=(3, 5, 2), stride=(2, 1, 1), padding=(4, 2, 0)", non-defaults only.
   std::string extra_repr() const override;
 
-  /// The learnable kernel, shape (out_channels, in_channels / groups, k...); parameter "weight".
+  /// The learnable kernel: (out_channels, in_channels / groups, k...) for a convolution,
+  /// (in_channels, out_channels / groups, k...) for a transposed one; parameter "weight".
   Tensor weight;
   /// The learnable bias, shape (out_channels); parameter "bias"; undefined with bias(false).
   Tensor bias;
 
  protected:
-  /// Validates `options` and registers the parameters (use Conv1d, Conv2d or Conv3d).
-  explicit ConvNd(const ConvOptions<D>& options);
+  /// Checks `options` (channels and groups here, the hyper-parameters by the rules every convolution
+  /// shares) and registers the parameters.
+  explicit ConvBase(const Options& options);
 
  private:
-  ConvOptions<D> options_;
+  static constexpr bool kTransposed = std::is_same_v<Options, ConvTransposeOptions<D>>;
+  Options options_;
 };
 
-/// The shared implementation of ConvTranspose1d/2d/3d: weight (in, out/groups, k...) and bias (out).
+/// The shared implementation of Conv1d/2d/3d.
 template <std::size_t D>
-class ConvTransposeNd : public Module {
+class ConvNd : public ConvBase<D, ConvOptions<D>> {
+ public:
+  /// Applies the convolution to (N, C, spatial...) or unbatched (C, spatial...) input.
+  Tensor forward(const Tensor& input) override;
+
+ protected:
+  /// Use Conv1d, Conv2d or Conv3d.
+  explicit ConvNd(const ConvOptions<D>& options) : ConvBase<D, ConvOptions<D>>(options) {}
+};
+
+/// The shared implementation of ConvTranspose1d/2d/3d.
+template <std::size_t D>
+class ConvTransposeNd : public ConvBase<D, ConvTransposeOptions<D>> {
  public:
   /// Applies the transposed convolution; a non-empty `output_size` (D spatial sizes, or the full
   /// output shape) picks the output_padding that yields that size, overriding the option.
   Tensor forward(const Tensor& input, IntArrayRef output_size);
   /// forward(input, {}): the output size given by the options' output_padding.
   Tensor forward(const Tensor& input) override { return forward(input, IntArrayRef{}); }
-  /// Registers weight and bias (empty tensors) and initialises them with reset_parameters(); the
-  /// constructor calls it, and clone() calls it on a copy whose registry was cleared.
-  void reset() override;
-  /// Re-draws weight (kaiming_uniform_ with a = √5) and bias (U(±1/√fan_in)) in place.
-  void reset_parameters();
-  const ConvTransposeOptions<D>& options() const { return options_; }
-  /// "16, 33, kernel_size=(3, 3, 3), stride=(2, 2, 2)", non-defaults only.
-  std::string extra_repr() const override;
-
-  /// The learnable kernel, shape (in_channels, out_channels / groups, k...); parameter "weight".
-  Tensor weight;
-  /// The learnable bias, shape (out_channels); parameter "bias"; undefined with bias(false).
-  Tensor bias;
 
  protected:
-  /// Validates `options` and registers the parameters (use ConvTranspose1d, 2d or 3d).
-  explicit ConvTransposeNd(const ConvTransposeOptions<D>& options);
-
- private:
-  ConvTransposeOptions<D> options_;
+  /// Use ConvTranspose1d, 2d or 3d.
+  explicit ConvTransposeNd(const ConvTransposeOptions<D>& options) : ConvBase<D, ConvTransposeOptions<D>>(options) {}
 };
 
-/// 1-D convolution over (N, C, L) input, as torch::nn::Conv1d.
-class Conv1d : public Cloneable<Conv1d, ConvNd<1>> {
+/// Conv1d, Conv2d and Conv3d, as torch::nn::Conv3d over (N, C, D, H, W) input (or unbatched):
+/// `Conv3d(Conv3dOptions(16, 33, {3, 5, 2}).stride({2, 1, 1}).padding({4, 2, 0}))`.
+template <std::size_t D>
+class Conv : public Cloneable<Conv<D>, ConvNd<D>> {
  public:
-  /// Builds the layer: `Conv1d(Conv1dOptions(4, 8, 3).padding(1))`.
-  explicit Conv1d(const Conv1dOptions& options) : Cloneable(options) {}
+  explicit Conv(const ConvOptions<D>& options) : Cloneable<Conv<D>, ConvNd<D>>(options) {}
+  /// "Conv1d", "Conv2d" or "Conv3d" (a subclass keeps its own class name).
+  std::string name() const override {
+    return typeid(*this) == typeid(Conv) ? fmt::format("Conv{}d", D) : Module::name();
+  }
 };
+using Conv1d = Conv<1>;
+using Conv2d = Conv<2>;
+using Conv3d = Conv<3>;
 
-/// 2-D convolution over (N, C, H, W) input, as torch::nn::Conv2d.
-class Conv2d : public Cloneable<Conv2d, ConvNd<2>> {
+/// ConvTranspose1d, ConvTranspose2d and ConvTranspose3d, as torch::nn::ConvTranspose3d:
+/// `ConvTranspose3d(ConvTranspose3dOptions(16, 33, 3).stride(2))`.
+template <std::size_t D>
+class ConvTranspose : public Cloneable<ConvTranspose<D>, ConvTransposeNd<D>> {
  public:
-  /// Builds the layer: `Conv2d(Conv2dOptions(4, 8, {3, 5}).stride(2))`.
-  explicit Conv2d(const Conv2dOptions& options) : Cloneable(options) {}
+  explicit ConvTranspose(const ConvTransposeOptions<D>& options)
+      : Cloneable<ConvTranspose<D>, ConvTransposeNd<D>>(options) {}
+  /// "ConvTranspose1d", "ConvTranspose2d" or "ConvTranspose3d" (a subclass keeps its own class name).
+  std::string name() const override {
+    return typeid(*this) == typeid(ConvTranspose) ? fmt::format("ConvTranspose{}d", D) : Module::name();
+  }
 };
+using ConvTranspose1d = ConvTranspose<1>;
+using ConvTranspose2d = ConvTranspose<2>;
+using ConvTranspose3d = ConvTranspose<3>;
 
-/// 3-D convolution over (N, C, D, H, W) input, as torch::nn::Conv3d.
-class Conv3d : public Cloneable<Conv3d, ConvNd<3>> {
- public:
-  /// Builds the layer: `Conv3d(Conv3dOptions(16, 33, {3, 5, 2}).stride({2, 1, 1}).padding({4, 2, 0}))`.
-  explicit Conv3d(const Conv3dOptions& options) : Cloneable(options) {}
-};
-
-/// 1-D transposed convolution, as torch::nn::ConvTranspose1d.
-class ConvTranspose1d : public Cloneable<ConvTranspose1d, ConvTransposeNd<1>> {
- public:
-  /// Builds the layer: `ConvTranspose1d(ConvTranspose1dOptions(8, 4, 3).stride(2))`.
-  explicit ConvTranspose1d(const ConvTranspose1dOptions& options) : Cloneable(options) {}
-};
-
-/// 2-D transposed convolution, as torch::nn::ConvTranspose2d.
-class ConvTranspose2d : public Cloneable<ConvTranspose2d, ConvTransposeNd<2>> {
- public:
-  /// Builds the layer: `ConvTranspose2d(ConvTranspose2dOptions(8, 4, 3).stride(2))`.
-  explicit ConvTranspose2d(const ConvTranspose2dOptions& options) : Cloneable(options) {}
-};
-
-/// 3-D transposed convolution, as torch::nn::ConvTranspose3d.
-class ConvTranspose3d : public Cloneable<ConvTranspose3d, ConvTransposeNd<3>> {
- public:
-  /// Builds the layer: `ConvTranspose3d(ConvTranspose3dOptions(16, 33, 3).stride(2))`.
-  explicit ConvTranspose3d(const ConvTranspose3dOptions& options) : Cloneable(options) {}
-};
-
+extern template class ConvBase<1, ConvOptions<1>>;
+extern template class ConvBase<2, ConvOptions<2>>;
+extern template class ConvBase<3, ConvOptions<3>>;
+extern template class ConvBase<1, ConvTransposeOptions<1>>;
+extern template class ConvBase<2, ConvTransposeOptions<2>>;
+extern template class ConvBase<3, ConvTransposeOptions<3>>;
 extern template class ConvNd<1>;
 extern template class ConvNd<2>;
 extern template class ConvNd<3>;

@@ -48,6 +48,22 @@ T* column_buffer(std::int64_t elements) {
   return buf.data();
 }
 
+// One tile of a group's column matrix: columns [c0, c1) of volume xg, as a matrix with row stride
+// ld. A pointwise geometry's volume already is its column matrix; otherwise im2col fills a buffer.
+template <typename T>
+struct Columns {
+  const T* data;
+  std::int64_t ld;
+};
+
+template <typename T>
+Columns<T> columns(const T* xg, const ConvGeometry& g, bool pointwise, std::int64_t c0, std::int64_t c1) {
+  if (pointwise) return {xg + c0, g.vol_size()};
+  T* buf = column_buffer<T>(g.rows() * (c1 - c0));
+  im2col3d(xg, g, c0, c1, buf);
+  return {buf, c1 - c0};
+}
+
 // Number of weight-gradient partial sums per group: enough tasks to fill the cores, few enough that
 // the partials stay small. It depends on the shapes only, never on the thread count.
 constexpr std::int64_t kWeightGradPartials = 4;
@@ -55,7 +71,7 @@ constexpr std::int64_t kWeightGradPartials = 4;
 }  // namespace
 
 template <typename T>
-void gemm_conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {
+void GemmConv<T>::forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {
   const std::int64_t G = g.groups, cin_g = g.cin_g(), cout_g = g.cout_g();
   const std::int64_t R = g.rows(), L = g.out_size(), V = g.vol_size();
   const std::int64_t tile = tile_columns(R, L);
@@ -65,17 +81,9 @@ void gemm_conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGe
     for (std::int64_t task = t0; task < t1; ++task) {
       const std::int64_t n = task / (G * tiles), gi = (task / tiles) % G, t = task % tiles;
       const std::int64_t c0 = t * tile, c1 = std::min(L, c0 + tile);
-      const T* xg = x + (n * g.Cin + gi * cin_g) * V;
-      const T* cols = xg + c0;  // pointwise: the input already is the column matrix
-      std::int64_t ldb = V;
-      if (!pointwise) {
-        T* buf = column_buffer<T>(R * (c1 - c0));
-        im2col3d(xg, g, c0, c1, buf);
-        cols = buf;
-        ldb = c1 - c0;
-      }
+      const Columns<T> cols = columns(x + (n * g.Cin + gi * cin_g) * V, g, pointwise, c0, c1);
       T* yg = y + (n * g.Cout + gi * cout_g) * L + c0;
-      gemm<T>(false, false, cout_g, c1 - c0, R, T(1), w + gi * cout_g * R, R, cols, ldb, T(0), yg, L);
+      gemm<T>(false, false, cout_g, c1 - c0, R, T(1), w + gi * cout_g * R, R, cols.data, cols.ld, T(0), yg, L);
       if (bias != nullptr) {
         for (std::int64_t co = 0; co < cout_g; ++co) {
           const T b = bias[gi * cout_g + co];
@@ -88,7 +96,7 @@ void gemm_conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGe
 }
 
 template <typename T>
-void gemm_conv_adjoint(const T* y, const T* w, const T* bias, T* x, const ConvGeometry& g) {
+void GemmConv<T>::adjoint(const T* y, const T* w, const T* bias, T* x, const ConvGeometry& g) {
   const std::int64_t G = g.groups, cin_g = g.cin_g(), cout_g = g.cout_g();
   // y's positions are the columns; x is the volume the columns are scattered into.
   const std::int64_t R = g.rows(), L = g.out_size(), V = g.vol_size();
@@ -140,7 +148,7 @@ void gemm_conv_adjoint(const T* y, const T* w, const T* bias, T* x, const ConvGe
 }
 
 template <typename T>
-void gemm_conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g) {
+void GemmConv<T>::weight(const T* x, const T* dy, T* dw, const ConvGeometry& g) {
   const std::int64_t G = g.groups, cin_g = g.cin_g(), cout_g = g.cout_g();
   const std::int64_t R = g.rows(), L = g.out_size(), V = g.vol_size();
   const std::int64_t part = cout_g * R;
@@ -164,18 +172,10 @@ void gemm_conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g) {
       for (std::int64_t u = u0; u < u1; ++u) {
         const std::int64_t n = u / tiles, t = u % tiles;
         const std::int64_t c0 = t * tile, c1 = std::min(L, c0 + tile);
-        const T* xg = x + (n * g.Cin + gi * cin_g) * V;
+        const Columns<T> cols = columns(x + (n * g.Cin + gi * cin_g) * V, g, pointwise, c0, c1);
         const T* dyg = dy + (n * g.Cout + gi * cout_g) * L;
-        const T* cols = xg + c0;
-        std::int64_t ld = V;
-        if (!pointwise) {
-          T* buf = column_buffer<T>(R * (c1 - c0));
-          im2col3d(xg, g, c0, c1, buf);
-          cols = buf;
-          ld = c1 - c0;
-        }
         // acc (cout_g × R) (+)= dY tile (cout_g × cols) · columnsᵀ (cols × R)
-        gemm<T>(false, true, cout_g, R, c1 - c0, T(1), dyg + c0, L, cols, ld, u == u0 ? T(0) : T(1), acc, R);
+        gemm<T>(false, true, cout_g, R, c1 - c0, T(1), dyg + c0, L, cols.data, cols.ld, u == u0 ? T(0) : T(1), acc, R);
       }
     }
   });
@@ -191,11 +191,7 @@ void gemm_conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g) {
   });
 }
 
-template void gemm_conv_forward<float>(const float*, const float*, const float*, float*, const ConvGeometry&);
-template void gemm_conv_forward<double>(const double*, const double*, const double*, double*, const ConvGeometry&);
-template void gemm_conv_adjoint<float>(const float*, const float*, const float*, float*, const ConvGeometry&);
-template void gemm_conv_adjoint<double>(const double*, const double*, const double*, double*, const ConvGeometry&);
-template void gemm_conv_weight<float>(const float*, const float*, float*, const ConvGeometry&);
-template void gemm_conv_weight<double>(const double*, const double*, double*, const ConvGeometry&);
+template struct GemmConv<float>;
+template struct GemmConv<double>;
 
 }  // namespace voxgrad::detail

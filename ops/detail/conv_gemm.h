@@ -11,17 +11,19 @@
 
 namespace voxgrad::detail {
 
-/// y (N, Cout, out) from x (N, Cin, vol) and w (Cout, Cin/groups, kernel), plus bias (or null).
+/// The three maps on the GEMM path, for T = float or double.
 template <typename T>
-void gemm_conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g);
+struct GemmConv {
+  /// y (N, Cout, out) from x (N, Cin, vol) and w (Cout, Cin/groups, kernel), plus bias (or null).
+  static void forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g);
+  /// x (N, Cin, vol) from y (N, Cout, out) and w, plus bias (Cin values, or null); x need not be
+  /// initialised.
+  static void adjoint(const T* y, const T* w, const T* bias, T* x, const ConvGeometry& g);
+  /// dw (Cout, Cin/groups, kernel) from x (N, Cin, vol) and dy (N, Cout, out).
+  static void weight(const T* x, const T* dy, T* dw, const ConvGeometry& g);
+};
 
-/// x (N, Cin, vol) from y (N, Cout, out) and w (Cout, Cin/groups, kernel), plus bias (Cin, or null);
-/// x need not be initialised.
-template <typename T>
-void gemm_conv_adjoint(const T* y, const T* w, const T* bias, T* x, const ConvGeometry& g);
-
-/// dw (Cout, Cin/groups, kernel) from x (N, Cin, vol) and dy (N, Cout, out).
-template <typename T>
-void gemm_conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g);
+extern template struct GemmConv<float>;
+extern template struct GemmConv<double>;
 
 }  // namespace voxgrad::detail

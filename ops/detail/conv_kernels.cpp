@@ -36,7 +36,7 @@ void conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometr
   if constexpr (std::is_same_v<T, float>) {
     if (g.suits_direct()) return direct_conv3d(x, w, bias, y, g);
   }
-  gemm_conv_forward(x, w, bias, y, g);
+  GemmConv<T>::forward(x, w, bias, y, g);
 }
 
 template <typename T>
@@ -49,7 +49,7 @@ void conv_adjoint(const T* y, const T* w, const T* bias, T* x, const ConvGeometr
   if constexpr (std::is_same_v<T, float>) {
     if (g.suits_direct_adjoint()) return direct_conv3d_adjoint(y, w, bias, x, g);
   }
-  gemm_conv_adjoint(y, w, bias, x, g);
+  GemmConv<T>::adjoint(y, w, bias, x, g);
 }
 
 template <typename T>
@@ -57,7 +57,7 @@ void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g) {
   if constexpr (std::is_same_v<T, float>) {
     if (g.suits_direct()) return direct_conv3d_weight_grad(x, dy, dw, g);
   }
-  gemm_conv_weight(x, dy, dw, g);
+  GemmConv<T>::weight(x, dy, dw, g);
 }
 
 template <typename T>
