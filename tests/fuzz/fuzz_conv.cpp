@@ -791,7 +791,7 @@ void check(const Call& c, std::uint64_t seed, const std::array<ViewSpec, 4>& vie
   std::vector<double> xv, wv, bv;
   Arg ax, aw, ab;
   // An empty operand whose other sizes are large (so large that their product may not even fit in
-  // int64) stays contiguous, as it was before views existed. False: a contiguous operand could not
+  // int64) stays contiguous: a view of it could not be built. False: a contiguous operand could not
   // be built (its sizes cannot be counted), which is not the op's business.
   auto small_arg = [&](std::size_t i, const Shape& shape, DType dtype, std::vector<double>& values, Arg& a) {
     i128 span = 1;

@@ -87,7 +87,7 @@ TEST(ConvErrors, WeightNotDivisibleByGroups) {
 }
 
 TEST(ConvErrors, GroupsLargerThanWeightDim0) {
-  // 0 % 2 == 0, so only this check stops groups beyond the channel count (found by fuzz_conv).
+  // 0 % 2 == 0, so only this check stops groups beyond the channel count.
   EXPECT_ERROR_EQ(conv3d(t({1, 0, 3, 3, 3}), t({0, 0, 1, 1, 1}), {}, 1, 0, 1, 2),
                   "Given groups=2, expected weight to be at least 2 at dimension 0, but got weight of size "
                   "[0, 0, 1, 1, 1] instead");
@@ -96,7 +96,7 @@ TEST(ConvErrors, GroupsLargerThanWeightDim0) {
                   "dimension 0, but got weight of size [0, 0, 1, 1, 1] instead");
 }
 
-// Empty operands never reach the kernels (found by fuzz_conv): nothing to sum gives the bias.
+// Empty operands never reach the kernels: nothing to sum gives the bias.
 TEST(ConvErrors, EmptyOperandsGiveBiasOrEmptyResults) {
   const Tensor b = tensor({1.5, -2.0});
   const Tensor y = conv3d(t({2, 0, 3, 3, 3}), t({2, 0, 3, 3, 3}), b, 1, 1);

@@ -754,7 +754,7 @@ void expect_matches_reference(const Cfg& c, std::uint64_t seed) {
   }
 }
 
-// Found by fuzz_conv: a stride of INT64_MAX along a dim with a single output is legal; the direct
+// A stride of INT64_MAX along a dim with a single output is legal; the direct
 // kernels must not multiply it into an offset (UBSan flagged the overflow in the asan preset).
 TEST(ConvReference, HugeStrideAlongADimWithOneOutput) {
   const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
@@ -793,7 +793,7 @@ TEST(ConvReference, PointwiseKernelSkipsIm2col) {
   // Large enough that the pointwise path spans several column tiles.
   expect_matches_reference(config(false, 2, 1, 4, 3, {16, 20, 24}, {1, 1, 1}), ++seed);
   expect_matches_reference(config(true, 1, 1, 4, 3, {16, 20, 24}, {1, 1, 1}), ++seed);
-  // Transposed, k = 1, stride 1 with output_padding (allowed by dilation 2): no longer pointwise.
+  // Transposed, k = 1, stride 1 with output_padding (allowed by dilation 2): not pointwise.
   expect_matches_reference(config(true, 2, 1, 3, 2, {3, 4, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {2, 2, 2}, {1, 0, 1}),
                            ++seed);
 
