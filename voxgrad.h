@@ -47,6 +47,7 @@
 #include "voxgrad/ops/conv.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/linalg.h"
+#include "voxgrad/ops/pad.h"
 #include "voxgrad/ops/pool.h"
 #include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/shape_ops.h"
