@@ -52,7 +52,7 @@ void save(const nn::StateDict& state, const std::string& path, const CheckpointM
 /// Reads the tensors of a safetensors file, in the order of their data in the file (so the order
 /// given to save() round-trips). Each tensor is a contiguous float32, float64 or int64 leaf with its
 /// own storage. Throws voxgrad::Error naming the file and the problem for a file that is missing,
-/// truncated or violates the format (see the rules in checkpoint.cpp).
+/// truncated or violates the format (see the rules in io/detail/safetensors.h).
 nn::StateDict load(const std::string& path);
 
 /// Reads only the header of a safetensors file (validated as by load()) and returns its metadata.
