@@ -1,4 +1,4 @@
-// libFuzzer target for the safetensors reader (nn/checkpoint.h): the fuzzer's bytes are a whole
+// libFuzzer target for the safetensors reader (io/checkpoint.h): the fuzzer's bytes are a whole
 // in-memory checkpoint image given to load_from_bytes().
 //
 // Allowed outcomes: voxgrad::Error, or a checkpoint that is consistent with the image: every
