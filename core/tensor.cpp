@@ -3,6 +3,7 @@
 #include "voxgrad/autograd/engine.h"
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/node.h"
+#include "voxgrad/core/detail/checks.h"
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/tensor_impl.h"
@@ -14,9 +15,26 @@
 
 namespace voxgrad {
 
+namespace detail {
+void throw_undefined(const char* op) { throw Error(fmt::format("{}: the tensor is undefined", op)); }
+
+void check_tensor_defined(const Tensor& t, const char* op) {
+  if (!t.defined()) throw_undefined(op);
+}
+
+void throw_not_floating(DType dtype, const char* op) {
+  throw Error(fmt::format("{}: expected a float32 or float64 tensor, but got {}", op, dtype));
+}
+
+void check_floating_dtype(DType dtype, const char* op) {
+  if (!is_floating_point(dtype)) throw_not_floating(dtype, op);
+}
+}  // namespace detail
+
 namespace {
 const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl, const char* what) {
-  VOXGRAD_CHECK(impl != nullptr, "{}: the tensor is undefined", what);
+  if (impl == nullptr) [[unlikely]]
+    detail::throw_undefined(what);
   return *impl;
 }
 }  // namespace

@@ -312,8 +312,7 @@ auto with_pool_input(const char* op, const Tensor& input, PoolGeometry& g, bool 
   VOXGRAD_CHECK(input.dim() == 4 || input.dim() == 5,
                 "{}: non-empty 4D or 5D (batch mode) tensor expected for input, but got input of size {}", op,
                 shape_str(input.sizes()));
-  VOXGRAD_CHECK(is_floating_point(input.dtype()), "{}: expected a float32 or float64 input, but got {}", op,
-                input.dtype());
+  detail::check_floating(input, op);
   for (std::int64_t i = input.dim() == 5 ? 1 : 0; i < input.dim(); ++i) {
     VOXGRAD_CHECK(input.size(i) > 0,
                   "{}: Expected input's non-batch dimensions to have positive length, but input has a shape of {} "

@@ -28,6 +28,10 @@ void check_defined(const Tensor& t, const char* op, const char* arg) {
   VOXGRAD_CHECK(t.defined(), "{}: argument '{}' is an undefined tensor", op, arg);
 }
 
+void check_floating(const Tensor& t, const char* op) {
+  VOXGRAD_CHECK(is_floating_point(t.dtype()), "{}: expected a float32 or float64 input, but got {}", op, t.dtype());
+}
+
 Tensor alias(const Tensor& t, Shape sizes, Shape strides, std::int64_t offset) {
   return Tensor(
       std::make_shared<TensorImpl>(t.impl()->storage, std::move(sizes), std::move(strides), offset, t.dtype()));

@@ -234,8 +234,7 @@ Tensor upsample(const Tensor& input, IntArrayRef output_size, UpsampleParams p) 
                 shape_str(input.sizes()));
   VOXGRAD_CHECK(output_size.size() == 3, "{}: It is expected output_size equals to 3, but got size {} ({})", op,
                 output_size.size(), shape_str(output_size));
-  VOXGRAD_CHECK(is_floating_point(input.dtype()), "{}: expected a float32 or float64 input, but got {}", op,
-                input.dtype());
+  detail::check_floating(input, op);
   for (std::size_t d = 0; d < 3; ++d) {
     p.in[d] = input.sizes()[2 + d];
     p.out[d] = output_size[d];

@@ -128,8 +128,7 @@ ClassTargets check_class_targets(const Tensor& input, const Tensor& target, cons
                                  std::int64_t ignore_index, const char* op) {
   detail::check_defined(input, op, "input");
   detail::check_defined(target, op, "target");
-  VOXGRAD_CHECK(is_floating_point(input.dtype()), "{}: expected a float32 or float64 input, but got {}", op,
-                input.dtype());
+  detail::check_floating(input, op);
   VOXGRAD_CHECK(target.dtype() == kInt64,
                 "{}: expected an int64 target of class indices, but got a {} target (use a target of the input's "
                 "shape for class probabilities with cross_entropy)",
@@ -307,8 +306,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
 
   if (is_floating_point(target.dtype())) {
     // Class probabilities: −Σ_c w_c·t_c·log_softmax(x)_c, t smoothed towards uniform.
-    VOXGRAD_CHECK(is_floating_point(input.dtype()), "{}: expected a float32 or float64 input, but got {}", op,
-                  input.dtype());
+    detail::check_floating(input, op);
     VOXGRAD_CHECK(target.sizes() == input.sizes(),
                   "{}: a floating-point target holds class probabilities and must have the input's shape {}, but "
                   "has shape {} (class indices must be int64)",

@@ -6,6 +6,7 @@
 
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/shape.h"
+#include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/upsample.h"
 
 namespace voxgrad {
@@ -18,7 +19,7 @@ namespace nn::functional {
 
 Tensor interpolate(const Tensor& input, const InterpolateFuncOptions& options) {
   const char* op = "interpolate";
-  VOXGRAD_CHECK(input.defined(), "{}: argument 'input' is an undefined tensor", op);
+  detail::check_defined(input, op, "input");
   const InterpolateMode mode = options.mode();
   VOXGRAD_CHECK(mode != kNearest || !options.align_corners().has_value(),
                 "{}: align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | "

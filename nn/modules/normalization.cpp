@@ -7,6 +7,7 @@
 #include "voxgrad/core/factory.h"
 #include "voxgrad/core/shape.h"
 #include "voxgrad/nn/detail/repr.h"
+#include "voxgrad/ops/detail/kernels.h"
 
 namespace voxgrad::nn {
 namespace F = functional;
@@ -74,7 +75,7 @@ void BatchNorm3d::reset_parameters() {
 }
 
 Tensor BatchNorm3d::forward(const Tensor& input) {
-  VOXGRAD_CHECK(input.defined(), "BatchNorm3d: argument 'input' is an undefined tensor");
+  voxgrad::detail::check_defined(input, "BatchNorm3d", "input");
   VOXGRAD_CHECK(input.dim() == 5, "BatchNorm3d: expected 5D input (got {}D input)", input.dim());
   // As PyTorch's _BatchNorm.forward: count the batch, and with momentum=None average cumulatively.
   double factor = options_.momentum().value_or(0.0);
@@ -127,7 +128,7 @@ void InstanceNorm3d::reset_parameters() {
 }
 
 Tensor InstanceNorm3d::forward(const Tensor& input) {
-  VOXGRAD_CHECK(input.defined(), "InstanceNorm3d: argument 'input' is an undefined tensor");
+  voxgrad::detail::check_defined(input, "InstanceNorm3d", "input");
   VOXGRAD_CHECK(input.dim() == 4 || input.dim() == 5, "InstanceNorm3d: expected 4D or 5D input (got {}D input)",
                 input.dim());
   const std::int64_t channel_dim = input.dim() - 4;

@@ -17,6 +17,9 @@ Tensor alias(const Tensor& t, Shape sizes, Shape strides, std::int64_t offset);
 /// Throws naming `op` if `t` is undefined.
 void check_defined(const Tensor& t, const char* op, const char* arg = "self");
 
+/// Throws "{op}: expected a float32 or float64 input, but got {dtype}" unless `t` is floating-point.
+void check_floating(const Tensor& t, const char* op);
+
 /// Both (defined, floating) operands converted to result_type(a, b), differentiably.
 std::pair<Tensor, Tensor> promote(const Tensor& a, const Tensor& b, const char* op);
 
