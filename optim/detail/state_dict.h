@@ -1,0 +1,25 @@
+#pragma once
+// Internal: the problems Optimizer and the LR schedulers report when loading a state dict.
+
+#include <string>
+#include <vector>
+
+#include "voxgrad/core/shape.h"
+
+namespace voxgrad::optim::detail {
+
+/// "\"{key}\" is an undefined tensor"
+std::string undefined_entry(const std::string& key);
+/// "duplicate key \"{key}\""
+std::string duplicate_key(const std::string& key);
+/// "missing key \"{key}\""
+std::string missing_key(const std::string& key);
+/// "unexpected key \"{key}\""
+std::string unexpected_key(const std::string& key);
+/// "\"{key}\" must hold one value, but has shape {sizes}"
+std::string not_one_value(const std::string& key, IntArrayRef sizes);
+
+/// Throws "{name}: error(s) in loading the state dict: {problems joined by "; "}" if there are problems.
+void throw_if_problems(const std::string& name, const std::vector<std::string>& problems);
+
+}  // namespace voxgrad::optim::detail
