@@ -195,13 +195,9 @@ Shape infer_size(IntArrayRef sizes, std::int64_t numel, const char* op) {
       VOXGRAD_CHECK(!__builtin_mul_overflow(known, out[i], &known), "{}: shape {} is too large", op, shape_str(sizes));
     }
   }
-  if (infer) {
-    VOXGRAD_CHECK(known != 0 && numel % known == 0, "{}: shape '{}' is invalid for input of size {}", op,
-                  shape_str(sizes), numel);
-    out[*infer] = numel / known;
-  } else {
-    VOXGRAD_CHECK(known == numel, "{}: shape '{}' is invalid for input of size {}", op, shape_str(sizes), numel);
-  }
+  const bool fits = infer ? known != 0 && numel % known == 0 : known == numel;
+  VOXGRAD_CHECK(fits, "{}: shape '{}' is invalid for input of size {}", op, shape_str(sizes), numel);
+  if (infer) out[*infer] = numel / known;
   return out;
 }
 
@@ -236,13 +232,25 @@ std::optional<Shape> view_strides(const Shape& sizes, const Shape& strides, cons
   return out;
 }
 
+void check_not_scalar(const Tensor& a, const char* op) {
+  VOXGRAD_CHECK(a.dim() > 0, "{}: cannot be applied to a 0-dim tensor", op);
+}
+
+void check_non_empty_list(const std::vector<Tensor>& tensors, const char* op) {
+  VOXGRAD_CHECK(!tensors.empty(), "{}: expected a non-empty list of tensors", op);
+}
+
+void check_list_entry(const std::vector<Tensor>& tensors, std::size_t i, const char* op) {
+  VOXGRAD_CHECK(tensors[i].defined(), "{}: tensor {} in the list is undefined", op, i);
+}
+
 struct SliceBounds {
   std::int64_t dim, start, end, step, length;
 };
 
 SliceBounds normalize_slice(const Tensor& a, std::int64_t dim, std::optional<std::int64_t> start,
                             std::optional<std::int64_t> end, std::int64_t step, const char* op) {
-  VOXGRAD_CHECK(a.dim() > 0, "{}: cannot be applied to a 0-dim tensor", op);
+  check_not_scalar(a, op);
   const std::int64_t d = wrap_dim(dim, a.dim(), op);
   VOXGRAD_CHECK(step > 0, "{}: slice step must be positive, but got {}", op, step);
   const std::int64_t size = a.sizes()[d];
@@ -383,11 +391,10 @@ Tensor slice(const Tensor& a, std::int64_t dim, std::optional<std::int64_t> star
 
 Tensor narrow(const Tensor& a, std::int64_t dim, std::int64_t start, std::int64_t length) {
   detail::check_defined(a, "narrow");
-  VOXGRAD_CHECK(a.dim() > 0, "narrow: cannot be applied to a 0-dim tensor");
+  check_not_scalar(a, "narrow");
   const std::int64_t d = wrap_dim(dim, a.dim(), "narrow");
   const std::int64_t size = a.sizes()[d];
-  VOXGRAD_CHECK(start >= -size && start <= size,
-                "narrow: start out of range (expected to be in range of [{}, {}], but got {})", -size, size, start);
+  check_in_range(start, -size, size, "narrow", "start");
   VOXGRAD_CHECK(length >= 0, "narrow: length must be non-negative, but got {}", length);
   const std::int64_t s = start < 0 ? start + size : start;
   VOXGRAD_CHECK(s <= size - length, "narrow: start ({}) + length ({}) exceeds dimension size ({})", s, length, size);
@@ -396,7 +403,7 @@ Tensor narrow(const Tensor& a, std::int64_t dim, std::int64_t start, std::int64_
 
 Tensor select(const Tensor& a, std::int64_t dim, std::int64_t index) {
   detail::check_defined(a, "select");
-  VOXGRAD_CHECK(a.dim() > 0, "select: cannot be applied to a 0-dim tensor");
+  check_not_scalar(a, "select");
   const std::int64_t d = wrap_dim(dim, a.dim(), "select");
   const std::int64_t size = a.sizes()[d];
   VOXGRAD_CHECK(index >= -size && index < size, "select: index {} out of range for tensor of size {} at dimension {}",
@@ -491,10 +498,10 @@ Tensor slice_backward(const Tensor& grad, IntArrayRef input_sizes, std::int64_t 
 }
 
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
-  VOXGRAD_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
+  check_non_empty_list(tensors, "cat");
   DType dtype = tensors[0].defined() ? tensors[0].dtype() : kFloat32;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    VOXGRAD_CHECK(tensors[i].defined(), "cat: tensor {} in the list is undefined", i);
+    check_list_entry(tensors, i, "cat");
     VOXGRAD_CHECK(tensors[i].dim() > 0, "cat: zero-dimensional tensor (at position {}) cannot be concatenated", i);
     dtype = promote_types(dtype, tensors[i].dtype());
   }
@@ -542,9 +549,9 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
-  VOXGRAD_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
+  check_non_empty_list(tensors, "stack");
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    VOXGRAD_CHECK(tensors[i].defined(), "stack: tensor {} in the list is undefined", i);
+    check_list_entry(tensors, i, "stack");
     VOXGRAD_CHECK(tensors[i].sizes() == tensors[0].sizes(),
                   "stack: expects each tensor to be equal size, but got {} at entry 0 and {} at entry {}",
                   shape_str(tensors[0].sizes()), shape_str(tensors[i].sizes()), i);

@@ -49,6 +49,11 @@ void check_per_channel(const char* op, const Tensor& t, const char* name, std::i
   VOXGRAD_CHECK(t.numel() == channels, "{}: {} should contain {} elements not {}", op, name, channels, t.numel());
 }
 
+// PyTorch's _verify_batch_size and its instance-norm sibling: statistics need more than one `what`.
+void check_batch_size(bool ok, const char* what, IntArrayRef sizes, const char* op) {
+  VOXGRAD_CHECK(ok, "{}: Expected more than 1 {} when training, got input size {}", op, what, shape_str(sizes));
+}
+
 std::int64_t spatial_numel(const Tensor& input) {
   std::int64_t n = 1;
   for (std::int64_t d = 2; d < input.dim(); ++d) n *= input.size(d);
@@ -187,12 +192,11 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   check_per_channel(op, options.weight(), "weight", C);
   check_per_channel(op, options.bias(), "bias", C);
   if (!options.training()) {
-    VOXGRAD_CHECK(running_mean.defined(), "{}: running_mean must be defined in evaluation mode", op);
-    VOXGRAD_CHECK(running_var.defined(), "{}: running_var must be defined in evaluation mode", op);
+    for (const auto& [t, name] : {std::pair{&running_mean, "running_mean"}, std::pair{&running_var, "running_var"}}) {
+      VOXGRAD_CHECK(t->defined(), "{}: {} must be defined in evaluation mode", op, name);
+    }
   } else {
-    VOXGRAD_CHECK(input.size(0) * spatial_numel(input) != 1,
-                  "{}: Expected more than 1 value per channel when training, got input size {}", op,
-                  shape_str(input.sizes()));
+    check_batch_size(input.size(0) * spatial_numel(input) != 1, "value per channel", input.sizes(), op);
   }
   const Shape cs = channel_shape(input.dim(), C);
   // No elements: nothing to normalise and no statistics to update (as PyTorch).
@@ -229,8 +233,7 @@ Tensor instance_norm(const Tensor& input, const InstanceNormFuncOptions& options
   check_per_channel(op, options.bias(), "bias", C);
   const std::int64_t S = spatial_numel(input);
   if (options.use_input_stats()) {
-    VOXGRAD_CHECK(S > 1, "{}: Expected more than 1 spatial element when training, got input size {}", op,
-                  shape_str(input.sizes()));
+    check_batch_size(S > 1, "spatial element", input.sizes(), op);
   } else {
     VOXGRAD_CHECK(options.running_mean().defined() && options.running_var().defined(),
                   "{}: Expected running_mean and running_var to be defined when use_input_stats is false", op);
@@ -290,12 +293,9 @@ Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options) {
   }
   const std::int64_t S = spatial_numel(input);
   // PyTorch's _verify_batch_size on the grouped shape [N·C/G, G, *].
-  VOXGRAD_CHECK(N * (C / G) * S != 1, "{}: Expected more than 1 value per channel when training, got input size {}", op,
-                [&] {
-                  Shape s{N * C / G, G};
-                  for (std::int64_t d = 2; d < input.dim(); ++d) s.push_back(input.size(d));
-                  return shape_str(s);
-                }());
+  Shape grouped_sizes{N * C / G, G};
+  for (std::int64_t d = 2; d < input.dim(); ++d) grouped_sizes.push_back(input.size(d));
+  check_batch_size(N * (C / G) * S != 1, "value per channel", grouped_sizes, op);
   if (can_fuse(input, options.weight(), options.bias())) {
     return fused_norm("GroupNormBackward", input, options.weight(), options.bias(), NormLayout{N, C, S, G},
                       options.eps())
