@@ -53,6 +53,10 @@ std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op) {
   return dim < 0 ? dim + n : dim;
 }
 
+void check_non_negative(std::int64_t value, const char* op, const char* what) {
+  VOXGRAD_CHECK(value >= 0, "{}: {} must be non-negative (got {})", op, what, value);
+}
+
 void check_in_range(std::int64_t value, std::int64_t lo, std::int64_t hi, const char* op, const char* what) {
   VOXGRAD_CHECK(value >= lo && value <= hi, "{}: {} out of range (expected to be in range of [{}, {}], but got {})", op,
                 what, lo, hi, value);

@@ -46,13 +46,19 @@ DType Tensor::dtype() const { return checked(impl_, "dtype").dtype; }
 std::int64_t Tensor::storage_offset() const { return checked(impl_, "storage_offset").offset; }
 std::uint32_t Tensor::version() const { return checked(impl_, "version").storage->version(); }
 
+namespace {
+void check_has_dims(const Tensor& t, std::int64_t d, const char* op) {
+  VOXGRAD_CHECK(t.dim() > 0, "{}: dimension specified as {} but tensor has no dimensions", op, d);
+}
+}  // namespace
+
 std::int64_t Tensor::size(std::int64_t d) const {
-  VOXGRAD_CHECK(dim() > 0, "size: dimension specified as {} but tensor has no dimensions", d);
+  check_has_dims(*this, d, "size");
   return sizes()[wrap_dim(d, dim(), "size")];
 }
 
 std::int64_t Tensor::stride(std::int64_t d) const {
-  VOXGRAD_CHECK(dim() > 0, "stride: dimension specified as {} but tensor has no dimensions", d);
+  check_has_dims(*this, d, "stride");
   return strides()[wrap_dim(d, dim(), "stride")];
 }
 

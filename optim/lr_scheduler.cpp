@@ -8,7 +8,7 @@
 
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
-#include "voxgrad/optim/detail/state_dict.h"
+#include "voxgrad/optim/detail/checks.h"
 
 // PyTorch computes the lrs in Python, one rounding per operation. A fused multiply-add (which
 // -march=native lets the compiler form) changes the last bits, so contraction is off in this file.
@@ -224,8 +224,8 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, const ReduceLROnPlate
     : optimizer_(optimizer), options_(options) {
   const auto& o = options_;
   VOXGRAD_CHECK(o.factor() < 1.0, "ReduceLROnPlateau: factor should be < 1.0 (got {})", o.factor());
-  VOXGRAD_CHECK(o.patience() >= 0, "ReduceLROnPlateau: patience must be non-negative (got {})", o.patience());
-  VOXGRAD_CHECK(o.cooldown() >= 0, "ReduceLROnPlateau: cooldown must be non-negative (got {})", o.cooldown());
+  check_non_negative(o.patience(), "ReduceLROnPlateau", "patience");
+  check_non_negative(o.cooldown(), "ReduceLROnPlateau", "cooldown");
   const std::size_t groups = optimizer.param_groups().size();
   if (o.min_lr().size() == 1) {
     min_lrs_.assign(groups, o.min_lr()[0]);

@@ -12,7 +12,7 @@
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
-#include "voxgrad/optim/detail/state_dict.h"
+#include "voxgrad/optim/detail/checks.h"
 
 namespace voxgrad::optim {
 
@@ -23,6 +23,9 @@ std::string missing_key(const std::string& key) { return fmt::format("missing ke
 std::string unexpected_key(const std::string& key) { return fmt::format("unexpected key \"{}\"", key); }
 std::string not_one_value(const std::string& key, IntArrayRef sizes) {
   return fmt::format("\"{}\" must hold one value, but has shape {}", key, shape_str(sizes));
+}
+void check_hyper(bool ok, const char* op, const char* what, double value) {
+  VOXGRAD_CHECK(ok, "{}: invalid {}: {}", op, what, value);
 }
 void throw_if_problems(const std::string& name, const std::vector<std::string>& problems) {
   if (!problems.empty()) {

@@ -36,11 +36,11 @@ Shape channel_shape(std::int64_t dim, std::int64_t channels) {
 }
 
 void check_input(const char* op, const Tensor& input) {
-  detail::check_defined(input, op, "input");
+  voxgrad::detail::check_defined(input, op, "input");
   VOXGRAD_CHECK(input.dim() >= 2,
                 "{}: expected an input of shape (N, C, *) with at least 2 dims, but got input of size {}", op,
                 shape_str(input.sizes()));
-  detail::check_floating(input, op);
+  voxgrad::detail::check_floating(input, op);
 }
 
 // PyTorch's check on running statistics, weight and bias: "weight should contain 3 elements not 4".
@@ -274,10 +274,10 @@ Tensor instance_norm(const Tensor& input, const InstanceNormFuncOptions& options
 
 Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options) {
   const char* op = "group_norm";
-  detail::check_defined(input, op, "input");
+  voxgrad::detail::check_defined(input, op, "input");
   VOXGRAD_CHECK(input.dim() >= 2, "{}: Expected at least 2 dimensions for input tensor but received {}", op,
                 input.dim());
-  detail::check_floating(input, op);
+  voxgrad::detail::check_floating(input, op);
   const std::int64_t G = options.num_groups(), N = input.size(0), C = input.size(1);
   VOXGRAD_CHECK(G > 0, "{}: num_groups must be positive, but got num_groups={}", op, G);
   VOXGRAD_CHECK(C % G == 0,

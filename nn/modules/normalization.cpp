@@ -21,7 +21,7 @@ struct NormState {
 
 void register_norm_state(Module& m, const char* name, std::int64_t num_features, bool affine, bool track,
                          const NormState& s) {
-  VOXGRAD_CHECK(num_features >= 0, "{}: num_features must be non-negative (got {})", name, num_features);
+  check_non_negative(num_features, name, "num_features");
   if (affine) {
     *s.weight = m.register_parameter("weight", empty({num_features}));
     *s.bias = m.register_parameter("bias", empty({num_features}));
@@ -160,8 +160,7 @@ std::string InstanceNorm3d::extra_repr() const {
 
 GroupNorm::GroupNorm(const GroupNormOptions& options) : options_(options) {
   VOXGRAD_CHECK(options_.num_groups() > 0, "GroupNorm: num_groups must be positive (got {})", options_.num_groups());
-  VOXGRAD_CHECK(options_.num_channels() >= 0, "GroupNorm: num_channels must be non-negative (got {})",
-                options_.num_channels());
+  check_non_negative(options_.num_channels(), "GroupNorm", "num_channels");
   VOXGRAD_CHECK(options_.num_channels() % options_.num_groups() == 0,
                 "GroupNorm: num_channels must be divisible by num_groups (got num_channels={}, num_groups={})",
                 options_.num_channels(), options_.num_groups());

@@ -1,6 +1,7 @@
 #pragma once
 // Internal: non-differentiable building blocks shared by several ops.
 
+#include <string_view>
 #include <utility>
 
 #include "voxgrad/core/tensor.h"
@@ -19,6 +20,9 @@ void check_defined(const Tensor& t, const char* op, const char* arg = "self");
 
 /// Throws "{op}: expected a float32 or float64 input, but got {dtype}" unless `t` is floating-point.
 void check_floating(const Tensor& t, const char* op);
+
+/// Throws "{op}: approximate must be 'none' or 'tanh', but got '{approximate}'" for other values.
+void check_gelu_approximate(std::string_view approximate, const char* op);
 
 /// Both (defined, floating) operands converted to result_type(a, b), differentiably.
 std::pair<Tensor, Tensor> promote(const Tensor& a, const Tensor& b, const char* op);

@@ -1,5 +1,6 @@
 #pragma once
-// Internal: the problems Optimizer and the LR schedulers report when loading a state dict.
+// Internal: the checks of optimizer options, and the problems Optimizer and the LR schedulers report
+// when loading a state dict.
 
 #include <string>
 #include <vector>
@@ -18,6 +19,9 @@ std::string missing_key(const std::string& key);
 std::string unexpected_key(const std::string& key);
 /// "\"{key}\" must hold one value, but has shape {sizes}"
 std::string not_one_value(const std::string& key, IntArrayRef sizes);
+
+/// Throws "{op}: invalid {what}: {value}" unless `ok` (what: "learning rate", "weight_decay value", ...).
+void check_hyper(bool ok, const char* op, const char* what, double value);
 
 /// Throws "{name}: error(s) in loading the state dict: {problems joined by "; "}" if there are problems.
 void throw_if_problems(const std::string& name, const std::vector<std::string>& problems);
