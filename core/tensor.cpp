@@ -22,8 +22,8 @@ void check_tensor_defined(const Tensor& t, const char* op) {
   if (!t.defined()) throw_undefined(op);
 }
 
-void throw_not_floating(DType dtype, const char* op) {
-  throw Error(fmt::format("{}: expected a float32 or float64 tensor, but got {}", op, dtype));
+void throw_not_floating(DType dtype, const char* op, const char* what) {
+  throw Error(fmt::format("{}: expected a float32 or float64 {}, but got {}", op, what, dtype));
 }
 
 void check_floating_dtype(DType dtype, const char* op) {

@@ -287,7 +287,7 @@ std::tuple<Tensor, Tensor> min(const Tensor& a, std::int64_t dim, bool keepdim) 
 
 Tensor var(const Tensor& a, IntArrayRef dims, std::int64_t correction, bool keepdim) {
   detail::check_defined(a, "var");
-  VOXGRAD_CHECK(correction >= 0, "var: correction must be non-negative, but got {}", correction);
+  detail::check_non_negative_arg(correction, "var", "correction");
   const std::vector<bool> mask = reduce_mask(a, dims, "var");
   std::int64_t count = 1;
   for (std::size_t d = 0; d < mask.size(); ++d) {

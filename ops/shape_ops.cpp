@@ -28,8 +28,12 @@ void check_defined(const Tensor& t, const char* op, const char* arg) {
   VOXGRAD_CHECK(t.defined(), "{}: argument '{}' is an undefined tensor", op, arg);
 }
 
+void check_non_negative_arg(std::int64_t value, const char* op, const char* what) {
+  VOXGRAD_CHECK(value >= 0, "{}: {} must be non-negative, but got {}", op, what, value);
+}
+
 void check_floating(const Tensor& t, const char* op) {
-  VOXGRAD_CHECK(is_floating_point(t.dtype()), "{}: expected a float32 or float64 input, but got {}", op, t.dtype());
+  if (!is_floating_point(t.dtype())) throw_not_floating(t.dtype(), op, "input");
 }
 
 Tensor alias(const Tensor& t, Shape sizes, Shape strides, std::int64_t offset) {
@@ -395,7 +399,7 @@ Tensor narrow(const Tensor& a, std::int64_t dim, std::int64_t start, std::int64_
   const std::int64_t d = wrap_dim(dim, a.dim(), "narrow");
   const std::int64_t size = a.sizes()[d];
   check_in_range(start, -size, size, "narrow", "start");
-  VOXGRAD_CHECK(length >= 0, "narrow: length must be non-negative, but got {}", length);
+  detail::check_non_negative_arg(length, "narrow", "length");
   const std::int64_t s = start < 0 ? start + size : start;
   VOXGRAD_CHECK(s <= size - length, "narrow: start ({}) + length ({}) exceeds dimension size ({})", s, length, size);
   return slice(a, d, s, s + length, 1);

@@ -27,6 +27,9 @@ std::string not_one_value(const std::string& key, IntArrayRef sizes) {
 void check_hyper(bool ok, const char* op, const char* what, double value) {
   VOXGRAD_CHECK(ok, "{}: invalid {}: {}", op, what, value);
 }
+void throw_unknown_hyper(const std::string& options, const std::string& name) {
+  throw Error(fmt::format("{}: unknown hyper-parameter \"{}\"", options, name));
+}
 void throw_if_problems(const std::string& name, const std::vector<std::string>& problems) {
   if (!problems.empty()) {
     throw Error(fmt::format("{}: error(s) in loading the state dict: {}", name, fmt::join(problems, "; ")));

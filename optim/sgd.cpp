@@ -30,7 +30,7 @@ void SGDOptions::set_hyper_parameter(const std::string& name, double value) {
   else if (name == "maximize")
     maximize_ = value != 0.0;
   else
-    throw Error(fmt::format("SGDOptions: unknown hyper-parameter \"{}\"", name));
+    detail::throw_unknown_hyper("SGDOptions", name);
 }
 
 SGD::SGD(std::vector<Tensor> params, const SGDOptions& defaults)

@@ -23,6 +23,9 @@ std::string not_one_value(const std::string& key, IntArrayRef sizes);
 /// Throws "{op}: invalid {what}: {value}" unless `ok` (what: "learning rate", "weight_decay value", ...).
 void check_hyper(bool ok, const char* op, const char* what, double value);
 
+/// Throws "{options}: unknown hyper-parameter \"{name}\"".
+[[noreturn]] void throw_unknown_hyper(const std::string& options, const std::string& name);
+
 /// Throws "{name}: error(s) in loading the state dict: {problems joined by "; "}" if there are problems.
 void throw_if_problems(const std::string& name, const std::vector<std::string>& problems);
 
