@@ -248,10 +248,12 @@ class HeaderParser {
   [[noreturn]] void field_error(const json* got = nullptr) const { field_error(field_, got); }
 
   [[noreturn]] void field_error(const std::string& field, const json* got) const {
-    const char* form = field == "dtype"   ? "a string such as \"F32\""
-                       : field == "shape" ? "a list of non-negative integers"
-                                          : "a list of two non-negative integers [begin, end]";
-    ctx_.fail("{} of tensor '{}' must be {}{}", field, entry_, form, got ? ", got " + got->dump() : std::string());
+    const bool dtype = field == "dtype", shape = field == "shape";
+    const char* name = dtype ? "dtype" : shape ? "shape" : "data_offsets";
+    const char* form = dtype   ? "a string such as \"F32\""
+                       : shape ? "a list of non-negative integers"
+                               : "a list of two non-negative integers [begin, end]";
+    ctx_.fail("{} of tensor '{}' must be {}{}", name, entry_, form, got ? ", got " + got->dump() : std::string());
   }
 
   // A metadata value that is not a string; `got` (if given) is its value.
