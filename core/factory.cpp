@@ -76,8 +76,14 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
 
 Tensor arange(double end, TensorOptions options) { return arange(0.0, end, 1.0, options); }
 
+namespace {
+void check_floating_options(const TensorOptions& options, const char* op) {
+  VOXGRAD_CHECK(is_floating_point(options.dtype()), "{}: expected a floating dtype, got {}", op, options.dtype());
+}
+}  // namespace
+
 Tensor rand(IntArrayRef sizes, TensorOptions options) {
-  VOXGRAD_CHECK(is_floating_point(options.dtype()), "rand: expected a floating dtype, got {}", options.dtype());
+  check_floating_options(options, "rand");
   Generator& gen = default_generator();
   return generate(sizes, options, "rand", [&gen]<typename T>(std::int64_t) -> T {
     if constexpr (std::is_same_v<T, float>)
@@ -88,7 +94,7 @@ Tensor rand(IntArrayRef sizes, TensorOptions options) {
 }
 
 Tensor randn(IntArrayRef sizes, TensorOptions options) {
-  VOXGRAD_CHECK(is_floating_point(options.dtype()), "randn: expected a floating dtype, got {}", options.dtype());
+  check_floating_options(options, "randn");
   Generator& gen = default_generator();
   return generate(sizes, options, "randn",
                   [&gen]<typename T>(std::int64_t) { return static_cast<T>(gen.next_normal()); });

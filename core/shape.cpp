@@ -49,9 +49,17 @@ Shape contiguous_strides(IntArrayRef sizes) {
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op) {
   // PyTorch treats a 0-d tensor as having one addressable dim (-1 or 0).
   const std::int64_t n = std::max<std::int64_t>(ndim, 1);
-  VOXGRAD_CHECK(dim >= -n && dim < n, "{}: dimension out of range (expected to be in range of [{}, {}], but got {})",
-                op, -n, n - 1, dim);
+  check_in_range(dim, -n, n - 1, op, "dimension");
   return dim < 0 ? dim + n : dim;
+}
+
+void check_non_negative(std::int64_t value, const char* op, const char* what) {
+  VOXGRAD_CHECK(value >= 0, "{}: {} must be non-negative (got {})", op, what, value);
+}
+
+void check_in_range(std::int64_t value, std::int64_t lo, std::int64_t hi, const char* op, const char* what) {
+  VOXGRAD_CHECK(value >= lo && value <= hi, "{}: {} out of range (expected to be in range of [{}, {}], but got {})", op,
+                what, lo, hi, value);
 }
 
 Shape broadcast_shapes(IntArrayRef a, IntArrayRef b, const char* op) {

@@ -69,6 +69,13 @@ Shape contiguous_strides(IntArrayRef sizes);
 /// Resolves a possibly negative dim against `ndim` (PyTorch wrapping); throws naming `op` if out of range.
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op);
 
+/// Throws "{op}: {what} must be non-negative (got {value})" if value < 0.
+void check_non_negative(std::int64_t value, const char* op, const char* what);
+
+/// Throws "{op}: {what} out of range (expected to be in range of [{lo}, {hi}], but got {value})" unless
+/// lo <= value <= hi.
+void check_in_range(std::int64_t value, std::int64_t lo, std::int64_t hi, const char* op, const char* what);
+
 /// NumPy broadcast of two shapes; throws naming `op` with both shapes when they cannot be broadcast.
 Shape broadcast_shapes(IntArrayRef a, IntArrayRef b, const char* op);
 

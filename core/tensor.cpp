@@ -3,6 +3,7 @@
 #include "voxgrad/autograd/engine.h"
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/node.h"
+#include "voxgrad/core/detail/checks.h"
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/tensor_impl.h"
@@ -14,9 +15,26 @@
 
 namespace voxgrad {
 
+namespace detail {
+void throw_undefined(const char* op) { throw Error(fmt::format("{}: the tensor is undefined", op)); }
+
+void check_tensor_defined(const Tensor& t, const char* op) {
+  if (!t.defined()) throw_undefined(op);
+}
+
+void throw_not_floating(DType dtype, const char* op, const char* what) {
+  throw Error(fmt::format("{}: expected a float32 or float64 {}, but got {}", op, what, dtype));
+}
+
+void check_floating_dtype(DType dtype, const char* op) {
+  if (!is_floating_point(dtype)) throw_not_floating(dtype, op);
+}
+}  // namespace detail
+
 namespace {
 const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl, const char* what) {
-  VOXGRAD_CHECK(impl != nullptr, "{}: the tensor is undefined", what);
+  if (impl == nullptr) [[unlikely]]
+    detail::throw_undefined(what);
   return *impl;
 }
 }  // namespace
@@ -28,13 +46,19 @@ DType Tensor::dtype() const { return checked(impl_, "dtype").dtype; }
 std::int64_t Tensor::storage_offset() const { return checked(impl_, "storage_offset").offset; }
 std::uint32_t Tensor::version() const { return checked(impl_, "version").storage->version(); }
 
+namespace {
+void check_has_dims(const Tensor& t, std::int64_t d, const char* op) {
+  VOXGRAD_CHECK(t.dim() > 0, "{}: dimension specified as {} but tensor has no dimensions", op, d);
+}
+}  // namespace
+
 std::int64_t Tensor::size(std::int64_t d) const {
-  VOXGRAD_CHECK(dim() > 0, "size: dimension specified as {} but tensor has no dimensions", d);
+  check_has_dims(*this, d, "size");
   return sizes()[wrap_dim(d, dim(), "size")];
 }
 
 std::int64_t Tensor::stride(std::int64_t d) const {
-  VOXGRAD_CHECK(dim() > 0, "stride: dimension specified as {} but tensor has no dimensions", d);
+  check_has_dims(*this, d, "stride");
   return strides()[wrap_dim(d, dim(), "stride")];
 }
 

@@ -143,6 +143,9 @@ void save(const nn::StateDict& state, const std::string& path, const CheckpointM
   const SavePlan plan = plan_save(ctx, state, metadata);
 
   TempFile tmp(ctx, target);
+  const auto temp_failed = [&](const char* doing, int err) {
+    ctx.fail("{} the temporary file '{}' failed: {}", doing, tmp.path().string(), errno_text(err));
+  };
   write_image(plan, state, [&](const void* data, std::uint64_t size) {
     const auto* p = static_cast<const char*>(data);
     while (size > 0) {
@@ -150,17 +153,17 @@ void save(const nn::StateDict& state, const std::string& path, const CheckpointM
       const ssize_t put = ::write(tmp.fd().get(), p, chunk);
       if (put < 0) {
         if (errno == EINTR) continue;
-        ctx.fail("writing the temporary file '{}' failed: {}", tmp.path().string(), errno_text(errno));
+        temp_failed("writing", errno);
       }
       p += put;
       size -= static_cast<std::uint64_t>(put);
     }
   });
   if (::fsync(tmp.fd().get()) != 0) {
-    ctx.fail("syncing the temporary file '{}' failed: {}", tmp.path().string(), errno_text(errno));
+    temp_failed("syncing", errno);
   }
   if (const int err = tmp.fd().close(); err != 0) {
-    ctx.fail("closing the temporary file '{}' failed: {}", tmp.path().string(), errno_text(err));
+    temp_failed("closing", err);
   }
   if (::rename(tmp.path().c_str(), path.c_str()) != 0) {
     ctx.fail("cannot rename the temporary file '{}' to it: {}", tmp.path().string(), errno_text(errno));

@@ -58,7 +58,7 @@ class HeaderParser {
         }
         not_scalar_error();
       case E::array_start:
-        if (depth == 0) ctx_.fail("header is not a JSON object");
+        if (depth == 0) not_json_object_error();
         if (depth == 1) not_object_error();
         if (depth == 2 && !in_metadata_ && field_ != "dtype") {
           array_length_ = 0;
@@ -90,11 +90,11 @@ class HeaderParser {
         return true;
       }
       case E::value:
-        if (depth == 0) ctx_.fail("header is not a JSON object");
+        if (depth == 0) not_json_object_error();
         if (depth == 1) not_object_error();
         if (depth == 2) {
           if (in_metadata_ && !parsed.is_string()) {
-            ctx_.fail("__metadata__ value of '{}' is {}, not a string", field_, parsed.dump());
+            metadata_value_error(&parsed);
           }
           if (!in_metadata_ && field_ != "dtype") field_error();
           return true;
@@ -150,20 +150,37 @@ class HeaderParser {
   }
 
  private:
+  [[noreturn]] void not_json_object_error() const { ctx_.fail("header is not a JSON object"); }
+
   [[noreturn]] void not_object_error() const {
     if (in_metadata_) ctx_.fail("__metadata__ must be an object mapping strings to strings");
     ctx_.fail("entry '{}' is not an object with dtype, shape and data_offsets", entry_);
   }
 
-  [[noreturn]] void field_error() const {
-    if (field_ == "dtype") ctx_.fail("dtype of tensor '{}' must be a string such as \"F32\"", entry_);
-    if (field_ == "shape") ctx_.fail("shape of tensor '{}' must be a list of non-negative integers", entry_);
-    ctx_.fail("data_offsets of tensor '{}' must be a list of two non-negative integers [begin, end]", entry_);
+  // The current field (dtype, shape or data_offsets) has the wrong form; `got` (if given) is its value.
+  [[noreturn]] void field_error(const json* got = nullptr) const { field_error(field_, got); }
+
+  [[noreturn]] void field_error(const std::string& field, const json* got) const {
+    const bool dtype = field == "dtype", shape = field == "shape";
+    const char* name = dtype ? "dtype" : shape ? "shape" : "data_offsets";
+    const char* form = dtype   ? "a string such as \"F32\""
+                       : shape ? "a list of non-negative integers"
+                               : "a list of two non-negative integers [begin, end]";
+    ctx_.fail("{} of tensor '{}' must be {}{}", name, entry_, form, got ? ", got " + got->dump() : std::string());
+  }
+
+  // A metadata value that is not a string; `got` (if given) is its value.
+  [[noreturn]] void metadata_value_error(const json* got) const {
+    ctx_.fail("__metadata__ value of '{}' is {}not a string", field_, got ? got->dump() + ", " : std::string());
+  }
+
+  [[noreturn]] void too_large_error(const json& shape, const char* what) const {
+    ctx_.fail("shape {} of tensor '{}' is too large: its {}", shape.dump(), entry_, what);
   }
 
   // An object or array where a field value, metadata string or array element belongs.
   [[noreturn]] void not_scalar_error() const {
-    if (in_metadata_) ctx_.fail("__metadata__ value of '{}' is not a string", field_);
+    if (in_metadata_) metadata_value_error(nullptr);
     field_error();
   }
 
@@ -174,7 +191,7 @@ class HeaderParser {
     Entry e;
     e.name = entry_;
     if (!object["dtype"].is_string()) {
-      ctx_.fail("dtype of tensor '{}' must be a string such as \"F32\", got {}", entry_, object["dtype"].dump());
+      field_error("dtype", &object["dtype"]);
     }
     e.dtype = parse_dtype(ctx_, entry_, object["dtype"].get<std::string>());
 
@@ -195,20 +212,19 @@ class HeaderParser {
       e.shape.push_back(s);
       if (__builtin_mul_overflow(numel, s, &numel) ||
           __builtin_mul_overflow(stride_span, std::max<std::int64_t>(s, 1), &stride_span)) {
-        ctx_.fail("shape {} of tensor '{}' is too large: its size overflows int64", shape.dump(), entry_);
+        too_large_error(shape, "size overflows int64");
       }
     }
     std::uint64_t nbytes = 0;
     if (__builtin_mul_overflow(static_cast<std::uint64_t>(numel), element_size(e.dtype), &nbytes)) {
-      ctx_.fail("shape {} of tensor '{}' is too large: its byte size overflows", shape.dump(), entry_);
+      too_large_error(shape, "byte size overflows");
     }
 
     const json& offsets = object["data_offsets"];
     const std::optional<std::uint64_t> begin = offsets.size() == 2 ? as_unsigned(offsets[0]) : std::nullopt;
     const std::optional<std::uint64_t> end = offsets.size() == 2 ? as_unsigned(offsets[1]) : std::nullopt;
     if (!begin || !end) {
-      ctx_.fail("data_offsets of tensor '{}' must be a list of two non-negative integers [begin, end], got {}", entry_,
-                offsets.dump());
+      field_error("data_offsets", &offsets);
     }
     e.begin = *begin;
     e.end = *end;

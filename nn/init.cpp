@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/core/detail/checks.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 
@@ -30,7 +31,7 @@ double calculate_gain(Nonlinearity nonlinearity, std::optional<double> param) {
 }
 
 std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Tensor& tensor) {
-  VOXGRAD_CHECK(tensor.defined(), "calculate_fan_in_and_fan_out: the tensor is undefined");
+  voxgrad::detail::check_tensor_defined(tensor, "calculate_fan_in_and_fan_out");
   VOXGRAD_CHECK(tensor.dim() >= 2,
                 "calculate_fan_in_and_fan_out: Fan in and fan out can not be computed for tensor with fewer "
                 "than 2 dimensions (got a tensor of size {})",
@@ -41,9 +42,8 @@ std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Tensor&
 }
 
 Tensor uniform_(Tensor tensor, double low, double high) {
-  VOXGRAD_CHECK(tensor.defined(), "uniform_: the tensor is undefined");
-  VOXGRAD_CHECK(is_floating_point(tensor.dtype()), "uniform_: expected a float32 or float64 tensor, but got {}",
-                tensor.dtype());
+  voxgrad::detail::check_tensor_defined(tensor, "uniform_");
+  voxgrad::detail::check_floating_dtype(tensor.dtype(), "uniform_");
   VOXGRAD_CHECK(low <= high, "uniform_: expects low <= high, but got low={} and high={}", low, high);
   NoGradGuard no_grad;
   // low + (high − low)·u with u ~ U[0, 1) drawn in the tensor's own dtype.
@@ -54,9 +54,8 @@ Tensor uniform_(Tensor tensor, double low, double high) {
 }
 
 Tensor normal_(Tensor tensor, double mean, double std) {
-  VOXGRAD_CHECK(tensor.defined(), "normal_: the tensor is undefined");
-  VOXGRAD_CHECK(is_floating_point(tensor.dtype()), "normal_: expected a float32 or float64 tensor, but got {}",
-                tensor.dtype());
+  voxgrad::detail::check_tensor_defined(tensor, "normal_");
+  voxgrad::detail::check_floating_dtype(tensor.dtype(), "normal_");
   VOXGRAD_CHECK(std >= 0.0, "normal_: normal expects std >= 0.0, but found std {}", std);
   NoGradGuard no_grad;
   // mean + std·z with z ~ N(0, 1) drawn in the tensor's own dtype.
@@ -67,19 +66,19 @@ Tensor normal_(Tensor tensor, double mean, double std) {
 }
 
 Tensor constant_(Tensor tensor, double value) {
-  VOXGRAD_CHECK(tensor.defined(), "constant_: the tensor is undefined");
+  voxgrad::detail::check_tensor_defined(tensor, "constant_");
   NoGradGuard no_grad;
   tensor.fill_(value);
   return tensor;
 }
 
 Tensor zeros_(Tensor tensor) {
-  VOXGRAD_CHECK(tensor.defined(), "zeros_: the tensor is undefined");
+  voxgrad::detail::check_tensor_defined(tensor, "zeros_");
   return constant_(std::move(tensor), 0.0);
 }
 
 Tensor ones_(Tensor tensor) {
-  VOXGRAD_CHECK(tensor.defined(), "ones_: the tensor is undefined");
+  voxgrad::detail::check_tensor_defined(tensor, "ones_");
   return constant_(std::move(tensor), 1.0);
 }
 
@@ -101,28 +100,28 @@ double kaiming_std(const Tensor& tensor, double a, FanMode mode, Nonlinearity no
 }  // namespace
 
 Tensor xavier_uniform_(Tensor tensor, double gain) {
-  VOXGRAD_CHECK(tensor.defined(), "xavier_uniform_: the tensor is undefined");
+  voxgrad::detail::check_tensor_defined(tensor, "xavier_uniform_");
   const double bound = std::sqrt(3.0) * xavier_std(tensor, gain);  // U(−a, a) has std a/√3
   if (tensor.numel() == 0) return tensor;
   return uniform_(std::move(tensor), -bound, bound);
 }
 
 Tensor xavier_normal_(Tensor tensor, double gain) {
-  VOXGRAD_CHECK(tensor.defined(), "xavier_normal_: the tensor is undefined");
+  voxgrad::detail::check_tensor_defined(tensor, "xavier_normal_");
   const double std = xavier_std(tensor, gain);
   if (tensor.numel() == 0) return tensor;
   return normal_(std::move(tensor), 0.0, std);
 }
 
 Tensor kaiming_normal_(Tensor tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
-  VOXGRAD_CHECK(tensor.defined(), "kaiming_normal_: the tensor is undefined");
+  voxgrad::detail::check_tensor_defined(tensor, "kaiming_normal_");
   if (tensor.numel() == 0) return tensor;  // PyTorch warns and does nothing
   const double std = kaiming_std(tensor, a, mode, nonlinearity);
   return normal_(std::move(tensor), 0.0, std);
 }
 
 Tensor kaiming_uniform_(Tensor tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
-  VOXGRAD_CHECK(tensor.defined(), "kaiming_uniform_: the tensor is undefined");
+  voxgrad::detail::check_tensor_defined(tensor, "kaiming_uniform_");
   if (tensor.numel() == 0) return tensor;  // PyTorch warns and does nothing
   const auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(tensor);
   const std::int64_t fan = mode == FanMode::FanIn ? fan_in : fan_out;

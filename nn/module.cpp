@@ -56,6 +56,32 @@ std::string join_name(const std::string& prefix, const std::string& name) {
 // A fresh copy of `t`'s values (contiguous, own storage, outside any graph).
 Tensor copy_of(const Tensor& t) { return t.detach().clone(); }
 
+// The tensor registered as the `kind` (parameter, buffer) `name` of `module` must be defined.
+void check_registered_tensor(const Tensor& t, const char* op, const std::string& module, const char* kind,
+                             const std::string& name) {
+  VOXGRAD_CHECK(t.defined(), "{}: {}: {} '{}' is an undefined tensor", op, module, kind, name);
+}
+
+// A module registered as the child `name` of `parent`: not null and not the parent itself.
+void check_new_child(const std::shared_ptr<Module>& child, const Module& parent, const char* op,
+                     const std::string& name) {
+  VOXGRAD_CHECK(child != nullptr, "{}: {}: module '{}' is null", op, parent.name(), name);
+  VOXGRAD_CHECK(child.get() != &parent, "{}: {}: a module cannot be its own child ('{}')", op, parent.name(), name);
+}
+
+// clone: the copy's reset() may only register the `kind` (parameter, buffer, child) `name` if the original has it.
+void check_in_original(bool ok, const char* op, const std::string& module, const char* kind, const std::string& name) {
+  VOXGRAD_CHECK(ok, "{}: {}'s reset() registered {} '{}', which the original does not have", op, module, kind, name);
+}
+
+// clone: an entry shared in the original must be shared in the copy too.
+void check_sharing_kept(bool ok, const char* op, const std::string& module, const char* kind, const std::string& name) {
+  VOXGRAD_CHECK(ok,
+                "{}: {} '{}' of {} is shared with another place in the original, but {}'s reset() created a separate "
+                "one; share it inside reset()",
+                op, kind, name, module, module);
+}
+
 }  // namespace
 
 Module::Module(std::string name) : name_(std::move(name)) {}
@@ -83,7 +109,7 @@ void Module::check_new_name(const std::string& name, const char* op) const {
 Tensor& Module::register_parameter(std::string name, Tensor tensor, bool requires_grad) {
   const char* op = "register_parameter";
   check_new_name(name, op);
-  VOXGRAD_CHECK(tensor.defined(), "{}: {}: parameter '{}' is an undefined tensor", op, this->name(), name);
+  check_registered_tensor(tensor, op, this->name(), "parameter", name);
   VOXGRAD_CHECK(requires_grad == false || is_floating_point(tensor.dtype()),
                 "{}: {}: parameter '{}' has dtype {}; only float32 and float64 tensors can require grad", op,
                 this->name(), name, tensor.dtype());
@@ -96,15 +122,14 @@ Tensor& Module::register_parameter(std::string name, Tensor tensor, bool require
 Tensor& Module::register_buffer(std::string name, Tensor tensor) {
   const char* op = "register_buffer";
   check_new_name(name, op);
-  VOXGRAD_CHECK(tensor.defined(), "{}: {}: buffer '{}' is an undefined tensor", op, this->name(), name);
+  check_registered_tensor(tensor, op, this->name(), "buffer", name);
   return *buffers_.insert(std::move(name), std::move(tensor));
 }
 
 void Module::register_child(std::string name, std::shared_ptr<Module> module) {
   const char* op = "register_module";
   check_new_name(name, op);
-  VOXGRAD_CHECK(module != nullptr, "{}: {}: module '{}' is null", op, this->name(), name);
-  VOXGRAD_CHECK(module.get() != this, "{}: {}: a module cannot be its own child ('{}')", op, this->name(), name);
+  check_new_child(module, *this, op, name);
   children_.insert(std::move(name), std::move(module));
 }
 
@@ -112,8 +137,7 @@ void Module::replace_child(const std::string& name, std::shared_ptr<Module> modu
   const char* op = "replace_module";
   std::shared_ptr<Module>* const slot = children_.find(name);
   VOXGRAD_CHECK(slot != nullptr, "{}: {} has no child module named '{}'", op, this->name(), name);
-  VOXGRAD_CHECK(module != nullptr, "{}: {}: module '{}' is null", op, this->name(), name);
-  VOXGRAD_CHECK(module.get() != this, "{}: {}: a module cannot be its own child ('{}')", op, this->name(), name);
+  check_new_child(module, *this, op, name);
   *slot = std::move(module);
 }
 
@@ -376,10 +400,7 @@ void Module::clone_into(Module& copy, CloneMemo& memo) const {
       Tensor target;
       if (seen != memo.tensors.end()) {
         target = seen->second;
-        VOXGRAD_CHECK(made == nullptr || made->is_same(target),
-                      "{}: {} '{}' of {} shares its tensor with another entry in the original, but {}'s reset() "
-                      "created a separate one; tie them inside reset()",
-                      op, kind, name, this->name(), this->name());
+        check_sharing_kept(made == nullptr || made->is_same(target), op, this->name(), kind, name);
       } else {
         if (made != nullptr) {
           target = *made;
@@ -393,8 +414,7 @@ void Module::clone_into(Module& copy, CloneMemo& memo) const {
       result.insert(name, target);
     }
     for (const auto& [name, t] : to) {
-      VOXGRAD_CHECK(from.contains(name), "{}: {}'s reset() registered {} '{}', which the original does not have", op,
-                    this->name(), kind, name);
+      check_in_original(from.contains(name), op, this->name(), kind, name);
     }
     to = std::move(result);
   };
@@ -408,10 +428,7 @@ void Module::clone_into(Module& copy, CloneMemo& memo) const {
     std::shared_ptr<Module> target;
     if (seen != memo.modules.end()) {
       target = seen->second;
-      VOXGRAD_CHECK(made == nullptr || *made == target,
-                    "{}: child '{}' of {} is shared with another place in the original, but {}'s reset() created a "
-                    "separate one; share it inside reset()",
-                    op, name, this->name(), this->name());
+      check_sharing_kept(made == nullptr || *made == target, op, this->name(), "child", name);
     } else if (made != nullptr) {
       target = *made;
       VOXGRAD_CHECK(typeid(*target) == typeid(*child),
@@ -425,8 +442,7 @@ void Module::clone_into(Module& copy, CloneMemo& memo) const {
     children.insert(name, std::move(target));
   }
   for (const auto& [name, child] : copy.children_) {
-    VOXGRAD_CHECK(children_.contains(name), "{}: {}'s reset() registered child '{}', which the original does not have",
-                  op, this->name(), name);
+    check_in_original(children_.contains(name), op, this->name(), "child", name);
   }
   copy.children_ = std::move(children);
 }

@@ -331,11 +331,15 @@ Tensor erf(const Tensor& a) {
   return out;
 }
 
+void detail::check_gelu_approximate(std::string_view approximate, const char* op) {
+  VOXGRAD_CHECK(approximate == "none" || approximate == "tanh",
+                "{}: approximate must be 'none' or 'tanh', but got '{}'", op, approximate);
+}
+
 Tensor gelu(const Tensor& a, std::string_view approximate) {
   detail::check_defined(a, "gelu");
   const bool tanh_form = approximate == "tanh";
-  VOXGRAD_CHECK(tanh_form || approximate == "none", "gelu: approximate must be 'none' or 'tanh', but got '{}'",
-                approximate);
+  detail::check_gelu_approximate(approximate, "gelu");
   constexpr double kInvSqrt2 = 0.70710678118654752440;     // 1/√2
   constexpr double kSqrt2OverPi = 0.79788456080286535588;  // √(2/π)
   constexpr double kCubic = 0.044715;

@@ -66,6 +66,11 @@ Tensor batched_product(const Tensor& a, const Tensor& b, std::int64_t batch, std
   return out;
 }
 
+// The inner dimensions of x and y do not match; `why` (may be empty) details it.
+[[noreturn]] void throw_not_multipliable(const char* op, const Tensor& x, const Tensor& y, const std::string& why) {
+  throw Error(
+      fmt::format("{}: shapes {} and {} cannot be multiplied{}", op, shape_str(x.sizes()), shape_str(y.sizes()), why));
+}
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
@@ -73,8 +78,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   VOXGRAD_CHECK(x.dim() == 2 && y.dim() == 2, "mm: expected 2-D matrices, but got shapes {} and {}",
                 shape_str(x.sizes()), shape_str(y.sizes()));
   const std::int64_t m = x.sizes()[0], k = x.sizes()[1], n = y.sizes()[1];
-  VOXGRAD_CHECK(y.sizes()[0] == k, "mm: shapes {} and {} cannot be multiplied ({}x{} and {}x{})", shape_str(x.sizes()),
-                shape_str(y.sizes()), m, k, y.sizes()[0], n);
+  if (y.sizes()[0] != k) throw_not_multipliable("mm", x, y, fmt::format(" ({}x{} and {}x{})", m, k, y.sizes()[0], n));
   Tensor out = batched_product(x, y, 1, m, k, n, {m, n});
   const bool want_x = x.requires_grad(), want_y = y.requires_grad();
   record("MmBackward", x, y, out, {save_for_backward(want_y ? x : Tensor()), save_for_backward(want_x ? y : Tensor())},
@@ -92,8 +96,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   VOXGRAD_CHECK(x.dim() == 3 && y.dim() == 3, "bmm: expected 3-D tensors, but got shapes {} and {}",
                 shape_str(x.sizes()), shape_str(y.sizes()));
   const std::int64_t batch = x.sizes()[0], m = x.sizes()[1], k = x.sizes()[2], n = y.sizes()[2];
-  VOXGRAD_CHECK(y.sizes()[0] == batch && y.sizes()[1] == k, "bmm: shapes {} and {} cannot be multiplied",
-                shape_str(x.sizes()), shape_str(y.sizes()));
+  if (y.sizes()[0] != batch || y.sizes()[1] != k) throw_not_multipliable("bmm", x, y, "");
   Tensor out = batched_product(x, y, batch, m, k, n, {batch, m, n});
   const bool want_x = x.requires_grad(), want_y = y.requires_grad();
   record("BmmBackward", x, y, out, {save_for_backward(want_y ? x : Tensor()), save_for_backward(want_x ? y : Tensor())},
@@ -114,8 +117,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                 shape_str(a.sizes()), shape_str(b.sizes()));
   const std::int64_t ka = a.sizes()[da - 1];
   const std::int64_t kb = db == 1 ? b.sizes()[0] : b.sizes()[db - 2];
-  VOXGRAD_CHECK(ka == kb, "matmul: shapes {} and {} cannot be multiplied ({} != {})", shape_str(a.sizes()),
-                shape_str(b.sizes()), ka, kb);
+  if (ka != kb) throw_not_multipliable("matmul", a, b, fmt::format(" ({} != {})", ka, kb));
   if (da == 1 && db == 1) return mm(a.unsqueeze(0), b.unsqueeze(1)).reshape({});
   if (da == 2 && db == 1) return mm(a, b.unsqueeze(1)).squeeze(1);
   if (da == 1 && db == 2) return mm(a.unsqueeze(0), b).squeeze(0);

@@ -277,19 +277,23 @@ Tensor avg_pool_adjoint(const Tensor& grad, const PoolGeometry& g, const AvgPara
 // Validation, with PyTorch's messages prefixed by the op's name.
 // =================================================================================================
 
+[[noreturn]] void throw_not_positive(const char* op, const char* what, const std::string& got) {
+  throw Error(fmt::format("{}: {} should be greater than zero, but got {}", op, what, got));
+}
+
+// `what` (kernel size, stride, dilation) per dim, named `prefix`T, `prefix`H, `prefix`W in the message.
+void check_positive3(const ExpandingArray<3>& v, const char* op, const char* what, const char* prefix) {
+  if (v[0] > 0 && v[1] > 0 && v[2] > 0) return;
+  throw_not_positive(op, what, fmt::format("{0}T: {1} {0}H: {2} {0}W: {3}", prefix, v[0], v[1], v[2]));
+}
+
 PoolGeometry check_pool_params(const char* op, const ExpandingArray<3>& kernel,
                                const std::optional<ExpandingArray<3>>& stride_opt, const ExpandingArray<3>& padding,
                                const ExpandingArray<3>& dilation) {
   const ExpandingArray<3> stride = stride_opt.value_or(kernel);
-  VOXGRAD_CHECK(kernel[0] > 0 && kernel[1] > 0 && kernel[2] > 0,
-                "{}: kernel size should be greater than zero, but got kT: {} kH: {} kW: {}", op, kernel[0], kernel[1],
-                kernel[2]);
-  VOXGRAD_CHECK(stride[0] > 0 && stride[1] > 0 && stride[2] > 0,
-                "{}: stride should be greater than zero, but got dT: {} dH: {} dW: {}", op, stride[0], stride[1],
-                stride[2]);
-  VOXGRAD_CHECK(dilation[0] > 0 && dilation[1] > 0 && dilation[2] > 0,
-                "{}: dilation should be greater than zero, but got dilationT: {} dilationH: {} dilationW: {}", op,
-                dilation[0], dilation[1], dilation[2]);
+  check_positive3(kernel, op, "kernel size", "k");
+  check_positive3(stride, op, "stride", "d");
+  check_positive3(dilation, op, "dilation", "dilation");
   for (std::size_t i = 0; i < 3; ++i) {
     VOXGRAD_CHECK(padding[i] >= 0, "{}: pad must be non-negative, but got pad: {}", op, padding[i]);
     VOXGRAD_CHECK(padding[i] <= kernel[i] / 2,
@@ -312,8 +316,7 @@ auto with_pool_input(const char* op, const Tensor& input, PoolGeometry& g, bool 
   VOXGRAD_CHECK(input.dim() == 4 || input.dim() == 5,
                 "{}: non-empty 4D or 5D (batch mode) tensor expected for input, but got input of size {}", op,
                 shape_str(input.sizes()));
-  VOXGRAD_CHECK(is_floating_point(input.dtype()), "{}: expected a float32 or float64 input, but got {}", op,
-                input.dtype());
+  detail::check_floating(input, op);
   for (std::int64_t i = input.dim() == 5 ? 1 : 0; i < input.dim(); ++i) {
     VOXGRAD_CHECK(input.size(i) > 0,
                   "{}: Expected input's non-batch dimensions to have positive length, but input has a shape of {} "
@@ -340,7 +343,7 @@ auto with_pool_input(const char* op, const Tensor& input, PoolGeometry& g, bool 
 std::int64_t pool_output_size(std::int64_t input_size, std::int64_t kernel_size, std::int64_t padding,
                               std::int64_t stride, std::int64_t dilation, bool ceil_mode) {
   const char* op = "pool_output_size";
-  VOXGRAD_CHECK(stride > 0, "{}: stride should be greater than zero, but got {}", op, stride);
+  if (stride <= 0) throw_not_positive(op, "stride", std::to_string(stride));
   std::int64_t num = checked_add(input_size, checked_mul(2, padding, op), op);
   num = checked_add(num, -checked_add(checked_mul(dilation, kernel_size - 1, op), 1, op), op);
   if (ceil_mode) num = checked_add(num, stride - 1, op);

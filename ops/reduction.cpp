@@ -287,7 +287,7 @@ std::tuple<Tensor, Tensor> min(const Tensor& a, std::int64_t dim, bool keepdim) 
 
 Tensor var(const Tensor& a, IntArrayRef dims, std::int64_t correction, bool keepdim) {
   detail::check_defined(a, "var");
-  VOXGRAD_CHECK(correction >= 0, "var: correction must be non-negative, but got {}", correction);
+  detail::check_non_negative_arg(correction, "var", "correction");
   const std::vector<bool> mask = reduce_mask(a, dims, "var");
   std::int64_t count = 1;
   for (std::size_t d = 0; d < mask.size(); ++d) {
@@ -302,8 +302,10 @@ Tensor var(const Tensor& a) { return var(a, {}, 1, false); }
 Tensor sum_to_size(const Tensor& a, IntArrayRef sizes) {
   detail::check_defined(a, "sum_to_size");
   const Shape& s = a.sizes();
-  VOXGRAD_CHECK(sizes.size() <= s.size(), "sum_to_size: size {} is not expandable to size {}", shape_str(sizes),
-                shape_str(s));
+  const auto check_expandable = [&](bool ok) {
+    VOXGRAD_CHECK(ok, "sum_to_size: size {} is not expandable to size {}", shape_str(sizes), shape_str(s));
+  };
+  check_expandable(sizes.size() <= s.size());
   const std::size_t lead = s.size() - sizes.size();
   Shape dims;
   for (std::size_t d = 0; d < s.size(); ++d) {
@@ -312,8 +314,7 @@ Tensor sum_to_size(const Tensor& a, IntArrayRef sizes) {
       continue;
     }
     const std::int64_t want = sizes[d - lead];
-    VOXGRAD_CHECK(want == s[d] || want == 1, "sum_to_size: size {} is not expandable to size {}", shape_str(sizes),
-                  shape_str(s));
+    check_expandable(want == s[d] || want == 1);
     if (want == 1 && s[d] != 1) dims.push_back(static_cast<std::int64_t>(d));
   }
   if (dims.empty()) return a;

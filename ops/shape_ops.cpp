@@ -28,6 +28,14 @@ void check_defined(const Tensor& t, const char* op, const char* arg) {
   VOXGRAD_CHECK(t.defined(), "{}: argument '{}' is an undefined tensor", op, arg);
 }
 
+void check_non_negative_arg(std::int64_t value, const char* op, const char* what) {
+  VOXGRAD_CHECK(value >= 0, "{}: {} must be non-negative, but got {}", op, what, value);
+}
+
+void check_floating(const Tensor& t, const char* op) {
+  if (!is_floating_point(t.dtype())) throw_not_floating(t.dtype(), op, "input");
+}
+
 Tensor alias(const Tensor& t, Shape sizes, Shape strides, std::int64_t offset) {
   return Tensor(
       std::make_shared<TensorImpl>(t.impl()->storage, std::move(sizes), std::move(strides), offset, t.dtype()));
@@ -191,13 +199,9 @@ Shape infer_size(IntArrayRef sizes, std::int64_t numel, const char* op) {
       VOXGRAD_CHECK(!__builtin_mul_overflow(known, out[i], &known), "{}: shape {} is too large", op, shape_str(sizes));
     }
   }
-  if (infer) {
-    VOXGRAD_CHECK(known != 0 && numel % known == 0, "{}: shape '{}' is invalid for input of size {}", op,
-                  shape_str(sizes), numel);
-    out[*infer] = numel / known;
-  } else {
-    VOXGRAD_CHECK(known == numel, "{}: shape '{}' is invalid for input of size {}", op, shape_str(sizes), numel);
-  }
+  const bool fits = infer ? known != 0 && numel % known == 0 : known == numel;
+  VOXGRAD_CHECK(fits, "{}: shape '{}' is invalid for input of size {}", op, shape_str(sizes), numel);
+  if (infer) out[*infer] = numel / known;
   return out;
 }
 
@@ -232,13 +236,25 @@ std::optional<Shape> view_strides(const Shape& sizes, const Shape& strides, cons
   return out;
 }
 
+void check_not_scalar(const Tensor& a, const char* op) {
+  VOXGRAD_CHECK(a.dim() > 0, "{}: cannot be applied to a 0-dim tensor", op);
+}
+
+void check_non_empty_list(const std::vector<Tensor>& tensors, const char* op) {
+  VOXGRAD_CHECK(!tensors.empty(), "{}: expected a non-empty list of tensors", op);
+}
+
+void check_list_entry(const std::vector<Tensor>& tensors, std::size_t i, const char* op) {
+  VOXGRAD_CHECK(tensors[i].defined(), "{}: tensor {} in the list is undefined", op, i);
+}
+
 struct SliceBounds {
   std::int64_t dim, start, end, step, length;
 };
 
 SliceBounds normalize_slice(const Tensor& a, std::int64_t dim, std::optional<std::int64_t> start,
                             std::optional<std::int64_t> end, std::int64_t step, const char* op) {
-  VOXGRAD_CHECK(a.dim() > 0, "{}: cannot be applied to a 0-dim tensor", op);
+  check_not_scalar(a, op);
   const std::int64_t d = wrap_dim(dim, a.dim(), op);
   VOXGRAD_CHECK(step > 0, "{}: slice step must be positive, but got {}", op, step);
   const std::int64_t size = a.sizes()[d];
@@ -379,12 +395,11 @@ Tensor slice(const Tensor& a, std::int64_t dim, std::optional<std::int64_t> star
 
 Tensor narrow(const Tensor& a, std::int64_t dim, std::int64_t start, std::int64_t length) {
   detail::check_defined(a, "narrow");
-  VOXGRAD_CHECK(a.dim() > 0, "narrow: cannot be applied to a 0-dim tensor");
+  check_not_scalar(a, "narrow");
   const std::int64_t d = wrap_dim(dim, a.dim(), "narrow");
   const std::int64_t size = a.sizes()[d];
-  VOXGRAD_CHECK(start >= -size && start <= size,
-                "narrow: start out of range (expected to be in range of [{}, {}], but got {})", -size, size, start);
-  VOXGRAD_CHECK(length >= 0, "narrow: length must be non-negative, but got {}", length);
+  check_in_range(start, -size, size, "narrow", "start");
+  detail::check_non_negative_arg(length, "narrow", "length");
   const std::int64_t s = start < 0 ? start + size : start;
   VOXGRAD_CHECK(s <= size - length, "narrow: start ({}) + length ({}) exceeds dimension size ({})", s, length, size);
   return slice(a, d, s, s + length, 1);
@@ -392,7 +407,7 @@ Tensor narrow(const Tensor& a, std::int64_t dim, std::int64_t start, std::int64_
 
 Tensor select(const Tensor& a, std::int64_t dim, std::int64_t index) {
   detail::check_defined(a, "select");
-  VOXGRAD_CHECK(a.dim() > 0, "select: cannot be applied to a 0-dim tensor");
+  check_not_scalar(a, "select");
   const std::int64_t d = wrap_dim(dim, a.dim(), "select");
   const std::int64_t size = a.sizes()[d];
   VOXGRAD_CHECK(index >= -size && index < size, "select: index {} out of range for tensor of size {} at dimension {}",
@@ -487,10 +502,10 @@ Tensor slice_backward(const Tensor& grad, IntArrayRef input_sizes, std::int64_t 
 }
 
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
-  VOXGRAD_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
+  check_non_empty_list(tensors, "cat");
   DType dtype = tensors[0].defined() ? tensors[0].dtype() : kFloat32;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    VOXGRAD_CHECK(tensors[i].defined(), "cat: tensor {} in the list is undefined", i);
+    check_list_entry(tensors, i, "cat");
     VOXGRAD_CHECK(tensors[i].dim() > 0, "cat: zero-dimensional tensor (at position {}) cannot be concatenated", i);
     dtype = promote_types(dtype, tensors[i].dtype());
   }
@@ -538,9 +553,9 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
-  VOXGRAD_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
+  check_non_empty_list(tensors, "stack");
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    VOXGRAD_CHECK(tensors[i].defined(), "stack: tensor {} in the list is undefined", i);
+    check_list_entry(tensors, i, "stack");
     VOXGRAD_CHECK(tensors[i].sizes() == tensors[0].sizes(),
                   "stack: expects each tensor to be equal size, but got {} at entry 0 and {} at entry {}",
                   shape_str(tensors[0].sizes()), shape_str(tensors[i].sizes()), i);

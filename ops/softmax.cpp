@@ -60,8 +60,7 @@ void softmax_lines(const T* x, T* y, std::int64_t outer, std::int64_t n, std::in
 template <bool Log>
 Tensor softmax_impl(const Tensor& input, std::int64_t dim, const char* op) {
   detail::check_defined(input, op, "input");
-  VOXGRAD_CHECK(is_floating_point(input.dtype()), "{}: expected a float32 or float64 input, but got {}", op,
-                input.dtype());
+  detail::check_floating(input, op);
   const std::int64_t d = wrap_dim(dim, input.dim(), op);
   const Tensor x = input.contiguous();
   std::int64_t outer = 1, n = 1, inner = 1;

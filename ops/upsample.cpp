@@ -227,15 +227,20 @@ Tensor upsample_adjoint(const Tensor& grad, const UpsampleParams& p) {
   return dx;
 }
 
+namespace {
+void check_5d_data(bool ok, const Tensor& input, const char* op) {
+  VOXGRAD_CHECK(ok, "{}: Non-empty 5D data tensor expected but got a tensor with sizes {}", op,
+                shape_str(input.sizes()));
+}
+}  // namespace
+
 Tensor upsample(const Tensor& input, IntArrayRef output_size, UpsampleParams p) {
   const char* op = op_name(p.mode);
   detail::check_defined(input, op, "input");
-  VOXGRAD_CHECK(input.dim() == 5, "{}: Non-empty 5D data tensor expected but got a tensor with sizes {}", op,
-                shape_str(input.sizes()));
+  check_5d_data(input.dim() == 5, input, op);
   VOXGRAD_CHECK(output_size.size() == 3, "{}: It is expected output_size equals to 3, but got size {} ({})", op,
                 output_size.size(), shape_str(output_size));
-  VOXGRAD_CHECK(is_floating_point(input.dtype()), "{}: expected a float32 or float64 input, but got {}", op,
-                input.dtype());
+  detail::check_floating(input, op);
   for (std::size_t d = 0; d < 3; ++d) {
     p.in[d] = input.sizes()[2 + d];
     p.out[d] = output_size[d];
@@ -244,8 +249,7 @@ Tensor upsample(const Tensor& input, IntArrayRef output_size, UpsampleParams p) 
                 "{}: Input and output sizes should be greater than 0, but got input (D: {}, H: {}, W: {}) output "
                 "(D: {}, H: {}, W: {})",
                 op, p.in[0], p.in[1], p.in[2], p.out[0], p.out[1], p.out[2]);
-  VOXGRAD_CHECK(input.sizes()[1] > 0, "{}: Non-empty 5D data tensor expected but got a tensor with sizes {}", op,
-                shape_str(input.sizes()));
+  check_5d_data(input.sizes()[1] > 0, input, op);
   checked_numel({input.sizes()[0], input.sizes()[1], p.out[0], p.out[1], p.out[2]}, op);
   return upsample_core(input, p);
 }

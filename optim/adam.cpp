@@ -7,17 +7,18 @@
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/optim/detail/adam_update.h"
+#include "voxgrad/optim/detail/checks.h"
 
 namespace voxgrad::optim {
 
 namespace detail {
 
 void check_adam_hyper(const AdamHyper& h, const char* op) {
-  VOXGRAD_CHECK(h.lr >= 0.0, "{}: invalid learning rate: {}", op, h.lr);
-  VOXGRAD_CHECK(h.eps >= 0.0, "{}: invalid epsilon value: {}", op, h.eps);
-  VOXGRAD_CHECK(h.beta1 >= 0.0 && h.beta1 < 1.0, "{}: invalid beta parameter at index 0: {}", op, h.beta1);
-  VOXGRAD_CHECK(h.beta2 >= 0.0 && h.beta2 < 1.0, "{}: invalid beta parameter at index 1: {}", op, h.beta2);
-  VOXGRAD_CHECK(h.weight_decay >= 0.0, "{}: invalid weight_decay value: {}", op, h.weight_decay);
+  check_hyper(h.lr >= 0.0, op, "learning rate", h.lr);
+  check_hyper(h.eps >= 0.0, op, "epsilon value", h.eps);
+  check_hyper(h.beta1 >= 0.0 && h.beta1 < 1.0, op, "beta parameter at index 0", h.beta1);
+  check_hyper(h.beta2 >= 0.0 && h.beta2 < 1.0, op, "beta parameter at index 1", h.beta2);
+  check_hyper(h.weight_decay >= 0.0, op, "weight_decay value", h.weight_decay);
 }
 
 // PyTorch 1.13's _single_tensor_adam / _single_tensor_adamw, statement by statement. The bias

@@ -8,6 +8,7 @@
 
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/optim/detail/checks.h"
 
 // PyTorch computes the lrs in Python, one rounding per operation. A fused multiply-add (which
 // -march=native lets the compiler form) changes the last bits, so contraction is off in this file.
@@ -33,9 +34,9 @@ std::map<std::string, Tensor> index_dict(const nn::StateDict& dict, std::vector<
   std::map<std::string, Tensor> m;
   for (const auto& [k, v] : dict) {
     if (!v.defined())
-      problems.push_back(fmt::format("\"{}\" is an undefined tensor", k));
+      problems.push_back(detail::undefined_entry(k));
     else if (!m.emplace(k, v).second)
-      problems.push_back(fmt::format("duplicate key \"{}\"", k));
+      problems.push_back(detail::duplicate_key(k));
   }
   return m;
 }
@@ -45,13 +46,13 @@ std::optional<double> take_scalar(std::map<std::string, Tensor>& m, const std::s
                                   std::vector<std::string>& problems) {
   const auto it = m.find(key);
   if (it == m.end()) {
-    problems.push_back(fmt::format("missing key \"{}\"", key));
+    problems.push_back(detail::missing_key(key));
     return std::nullopt;
   }
   const Tensor t = it->second;
   m.erase(it);
   if (t.numel() != 1) {
-    problems.push_back(fmt::format("\"{}\" must hold one value, but has shape {}", key, shape_str(t.sizes())));
+    problems.push_back(detail::not_one_value(key, t.sizes()));
     return std::nullopt;
   }
   return t.to(kFloat64).item<double>();
@@ -62,7 +63,7 @@ std::optional<std::vector<double>> take_vector(std::map<std::string, Tensor>& m,
                                                std::vector<std::string>& problems) {
   const auto it = m.find(key);
   if (it == m.end()) {
-    problems.push_back(fmt::format("missing key \"{}\"", key));
+    problems.push_back(detail::missing_key(key));
     return std::nullopt;
   }
   const Tensor t = it->second;
@@ -76,10 +77,15 @@ std::optional<std::vector<double>> take_vector(std::map<std::string, Tensor>& m,
 }
 
 void report(const std::string& name, std::map<std::string, Tensor>& rest, std::vector<std::string>& problems) {
-  for (const auto& [k, v] : rest) problems.push_back(fmt::format("unexpected key \"{}\"", k));
-  if (!problems.empty()) {
-    throw Error(fmt::format("{}: error(s) in loading the state dict: {}", name, fmt::join(problems, "; ")));
-  }
+  for (const auto& [k, v] : rest) problems.push_back(detail::unexpected_key(k));
+  detail::throw_if_problems(name, problems);
+}
+
+// The optimizer must still have the `expected` parameter groups the scheduler was created for.
+void check_group_count(const std::string& name, const Optimizer& optimizer, std::size_t expected) {
+  VOXGRAD_CHECK(optimizer.param_groups().size() == expected,
+                "{}: the optimizer has {} parameter group(s), but the scheduler was created for {}", name,
+                optimizer.param_groups().size(), expected);
 }
 
 std::int64_t as_count(double v) { return static_cast<std::int64_t>(std::llround(v)); }
@@ -104,9 +110,7 @@ std::vector<double> LRScheduler::group_lrs() const {
 void LRScheduler::initial_step() { step(); }
 
 void LRScheduler::step() {
-  VOXGRAD_CHECK(optimizer_.param_groups().size() == base_lrs_.size(),
-                "{}: the optimizer has {} parameter group(s), but the scheduler was created for {}", name(),
-                optimizer_.param_groups().size(), base_lrs_.size());
+  check_group_count(name(), optimizer_, base_lrs_.size());
   ++step_count_;
   ++last_epoch_;
   const std::vector<double> lrs = get_lr();
@@ -220,8 +224,8 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, const ReduceLROnPlate
     : optimizer_(optimizer), options_(options) {
   const auto& o = options_;
   VOXGRAD_CHECK(o.factor() < 1.0, "ReduceLROnPlateau: factor should be < 1.0 (got {})", o.factor());
-  VOXGRAD_CHECK(o.patience() >= 0, "ReduceLROnPlateau: patience must be non-negative (got {})", o.patience());
-  VOXGRAD_CHECK(o.cooldown() >= 0, "ReduceLROnPlateau: cooldown must be non-negative (got {})", o.cooldown());
+  check_non_negative(o.patience(), "ReduceLROnPlateau", "patience");
+  check_non_negative(o.cooldown(), "ReduceLROnPlateau", "cooldown");
   const std::size_t groups = optimizer.param_groups().size();
   if (o.min_lr().size() == 1) {
     min_lrs_.assign(groups, o.min_lr()[0]);
@@ -243,9 +247,7 @@ bool ReduceLROnPlateau::is_better(double a, double best) const {
 }
 
 void ReduceLROnPlateau::step(double metric) {
-  VOXGRAD_CHECK(optimizer_.param_groups().size() == min_lrs_.size(),
-                "ReduceLROnPlateau: the optimizer has {} parameter group(s), but the scheduler was created for {}",
-                optimizer_.param_groups().size(), min_lrs_.size());
+  check_group_count("ReduceLROnPlateau", optimizer_, min_lrs_.size());
   ++last_epoch_;
   if (is_better(metric, best_)) {
     best_ = metric;

@@ -7,12 +7,36 @@
 #include <set>
 #include <string_view>
 #include <typeinfo>
+#include <utility>
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/optim/detail/checks.h"
 
 namespace voxgrad::optim {
+
+namespace detail {
+std::string undefined_entry(const std::string& key) { return fmt::format("\"{}\" is an undefined tensor", key); }
+std::string duplicate_key(const std::string& key) { return fmt::format("duplicate key \"{}\"", key); }
+std::string missing_key(const std::string& key) { return fmt::format("missing key \"{}\"", key); }
+std::string unexpected_key(const std::string& key) { return fmt::format("unexpected key \"{}\"", key); }
+std::string not_one_value(const std::string& key, IntArrayRef sizes) {
+  return fmt::format("\"{}\" must hold one value, but has shape {}", key, shape_str(sizes));
+}
+void check_hyper(bool ok, const char* op, const char* what, double value) {
+  VOXGRAD_CHECK(ok, "{}: invalid {}: {}", op, what, value);
+}
+void throw_unknown_hyper(const std::string& options, const std::string& name) {
+  throw Error(fmt::format("{}: unknown hyper-parameter \"{}\"", options, name));
+}
+void throw_if_problems(const std::string& name, const std::vector<std::string>& problems) {
+  if (!problems.empty()) {
+    throw Error(fmt::format("{}: error(s) in loading the state dict: {}", name, fmt::join(problems, "; ")));
+  }
+}
+}  // namespace detail
+
 namespace {
 
 // Parses a non-negative decimal index ("12"); nullopt for anything else.
@@ -56,8 +80,7 @@ OptimizerParamGroup& OptimizerParamGroup::operator=(const OptimizerParamGroup& o
 }
 
 OptimizerOptions& OptimizerParamGroup::options() {
-  VOXGRAD_CHECK(options_ != nullptr, "OptimizerParamGroup: the group has no options (add it to an optimizer first)");
-  return *options_;
+  return const_cast<OptimizerOptions&>(std::as_const(*this).options());
 }
 
 const OptimizerOptions& OptimizerParamGroup::options() const {
@@ -209,11 +232,11 @@ void Optimizer::load_state_dict(const nn::StateDict& state_dict) {
 
   for (const auto& [key, value] : state_dict) {
     if (!keys.insert(key).second) {
-      problems.push_back(fmt::format("duplicate key \"{}\"", key));
+      problems.push_back(detail::duplicate_key(key));
       continue;
     }
     if (!value.defined()) {
-      problems.push_back(fmt::format("\"{}\" is an undefined tensor", key));
+      problems.push_back(detail::undefined_entry(key));
       continue;
     }
     if (auto st = split_indexed(key, "state.")) {
@@ -270,22 +293,21 @@ void Optimizer::load_state_dict(const nn::StateDict& state_dict) {
       bool known = false;
       for (const auto& [hp_name, unused] : new_options[g]->hyper_parameters()) known = known || hp_name == hp;
       if (!known || value.numel() != 1) {
-        problems.push_back(
-            known ? fmt::format("\"{}\" must hold one value, but has shape {}", key, shape_str(value.sizes()))
-                  : fmt::format("unexpected key \"{}\"", key));
+        problems.push_back(known ? detail::not_one_value(key, value.sizes()) : detail::unexpected_key(key));
         continue;
       }
       new_options[g]->set_hyper_parameter(hp, value.to(kFloat64).item<double>());
       seen_hp[g].insert(hp);
       continue;
     }
-    problems.push_back(fmt::format("unexpected key \"{}\"", key));
+    problems.push_back(detail::unexpected_key(key));
   }
 
   for (std::size_t g = 0; g < param_groups_.size(); ++g) {
-    if (!seen_ids[g]) problems.push_back(fmt::format("missing key \"param_groups.{}.params\"", g));
+    const auto group_key = [g](const std::string& hp) { return fmt::format("param_groups.{}.{}", g, hp); };
+    if (!seen_ids[g]) problems.push_back(detail::missing_key(group_key("params")));
     for (const auto& [hp, unused] : new_options[g]->hyper_parameters()) {
-      if (!seen_hp[g].count(hp)) problems.push_back(fmt::format("missing key \"param_groups.{}.{}\"", g, hp));
+      if (!seen_hp[g].count(hp)) problems.push_back(detail::missing_key(group_key(hp)));
     }
     if (problems.empty()) {
       try {
@@ -299,13 +321,11 @@ void Optimizer::load_state_dict(const nn::StateDict& state_dict) {
     bool has_step = false;
     for (const auto& [k, v] : st) has_step = has_step || k == "step";
     if (!has_step && std::find(names.begin(), names.end(), "step") != names.end()) {
-      problems.push_back(fmt::format("missing key \"state.{}.step\"", i));
+      problems.push_back(detail::missing_key(fmt::format("state.{}.step", i)));
     }
   }
 
-  if (!problems.empty()) {
-    throw Error(fmt::format("{}: error(s) in loading the state dict: {}", n, fmt::join(problems, "; ")));
-  }
+  detail::throw_if_problems(n, problems);
 
   for (std::size_t g = 0; g < param_groups_.size(); ++g) param_groups_[g].set_options(std::move(new_options[g]));
   // Each parameter's state in state_names() order, whatever the dict's order (a checkpoint file may

@@ -3,6 +3,7 @@
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/optim/detail/checks.h"
 
 namespace voxgrad::optim {
 
@@ -29,7 +30,7 @@ void SGDOptions::set_hyper_parameter(const std::string& name, double value) {
   else if (name == "maximize")
     maximize_ = value != 0.0;
   else
-    throw Error(fmt::format("SGDOptions: unknown hyper-parameter \"{}\"", name));
+    detail::throw_unknown_hyper("SGDOptions", name);
 }
 
 SGD::SGD(std::vector<Tensor> params, const SGDOptions& defaults)
@@ -43,9 +44,9 @@ SGD::SGD(const std::vector<OptimizerParamGroup>& param_groups, const SGDOptions&
 
 void SGD::check_options(const OptimizerOptions& options) const {
   const auto& o = static_cast<const SGDOptions&>(options);
-  VOXGRAD_CHECK(o.lr() >= 0.0, "SGD: invalid learning rate: {}", o.lr());
-  VOXGRAD_CHECK(o.momentum() >= 0.0, "SGD: invalid momentum value: {}", o.momentum());
-  VOXGRAD_CHECK(o.weight_decay() >= 0.0, "SGD: invalid weight_decay value: {}", o.weight_decay());
+  detail::check_hyper(o.lr() >= 0.0, "SGD", "learning rate", o.lr());
+  detail::check_hyper(o.momentum() >= 0.0, "SGD", "momentum value", o.momentum());
+  detail::check_hyper(o.weight_decay() >= 0.0, "SGD", "weight_decay value", o.weight_decay());
   VOXGRAD_CHECK(!o.nesterov() || (o.momentum() > 0.0 && o.dampening() == 0.0),
                 "SGD: Nesterov momentum requires a momentum and zero dampening (got momentum={}, dampening={})",
                 o.momentum(), o.dampening());

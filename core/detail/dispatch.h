@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "voxgrad/core/detail/checks.h"
 #include "voxgrad/core/dtype.h"
 #include "voxgrad/core/error.h"
 
@@ -16,7 +17,7 @@ decltype(auto) dispatch_floating(DType dtype, const char* op, F&& f) {
     case DType::Float64: return f.template operator()<double>();
     default: break;
   }
-  throw Error(fmt::format("{}: expected a float32 or float64 tensor, but got {}", op, dtype));
+  throw_not_floating(dtype, op);
 }
 
 /// Calls `f.template operator()<T>()` with T = float, double or int64_t.

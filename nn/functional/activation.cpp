@@ -2,14 +2,24 @@
 
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/nn/detail/checks.h"
+#include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/linalg.h"
+
+namespace voxgrad::nn {
+
+void detail::check_dropout_probability(double p, const char* op) {
+  VOXGRAD_CHECK(p >= 0.0 && p <= 1.0, "{}: dropout probability has to be between 0 and 1, but got {}", op, p);
+}
+
+}  // namespace voxgrad::nn
 
 namespace voxgrad::nn::functional {
 
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
-  VOXGRAD_CHECK(input.defined(), "linear: argument 'input' is an undefined tensor");
-  VOXGRAD_CHECK(weight.defined(), "linear: argument 'weight' is an undefined tensor");
+  voxgrad::detail::check_defined(input, "linear", "input");
+  voxgrad::detail::check_defined(weight, "linear", "weight");
   VOXGRAD_CHECK(weight.dim() == 2, "linear: weight must be 2-D (out_features, in_features), but got shape {}",
                 shape_str(weight.sizes()));
   VOXGRAD_CHECK(input.dim() >= 1, "linear: input must have at least 1 dim, but got a 0-d tensor");
@@ -43,11 +53,10 @@ Tensor silu(const Tensor& input) { return voxgrad::silu(input); }
 
 Tensor dropout(const Tensor& input, const DropoutFuncOptions& options) {
   const double p = options.p();
-  VOXGRAD_CHECK(p >= 0.0 && p <= 1.0, "dropout: dropout probability has to be between 0 and 1, but got {}", p);
-  VOXGRAD_CHECK(input.defined(), "dropout: argument 'input' is an undefined tensor");
+  nn::detail::check_dropout_probability(p, "dropout");
+  voxgrad::detail::check_defined(input, "dropout", "input");
   if (!options.training() || p == 0.0 || input.numel() == 0) return input;
-  VOXGRAD_CHECK(is_floating_point(input.dtype()), "dropout: expected a float32 or float64 input, but got {}",
-                input.dtype());
+  voxgrad::detail::check_floating(input, "dropout");
   if (p == 1.0) return input * zeros({}, input.dtype());
   // Keep an element where u < 1 − p (u ~ U[0, 1) in the input's dtype), scaled by 1/(1 − p); the
   // product with the mask routes the gradient through the kept elements only.
@@ -56,7 +65,7 @@ Tensor dropout(const Tensor& input, const DropoutFuncOptions& options) {
 }
 
 Tensor flatten(const Tensor& input, const FlattenFuncOptions& options) {
-  VOXGRAD_CHECK(input.defined(), "flatten: argument 'input' is an undefined tensor");
+  voxgrad::detail::check_defined(input, "flatten", "input");
   return input.flatten(options.start_dim(), options.end_dim());
 }
 

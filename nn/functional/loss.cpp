@@ -55,9 +55,27 @@ std::pair<Tensor, Tensor> check_pair(const Tensor& input, const Tensor& target, 
   return detail::promote(input, target, op);
 }
 
+// `w` (the argument `name`) must be floating-point.
+void check_floating_weight(const Tensor& w, const char* op, const char* name) {
+  VOXGRAD_CHECK(is_floating_point(w.dtype()), "{}: {} must be floating point, but is {}", op, name, w.dtype());
+}
+
+// A class-index loss needs a class dim.
+void check_has_class_dim(const Tensor& input, const char* op) {
+  VOXGRAD_CHECK(input.dim() >= 1, "{}: expected an input with 1 or more dimensions (got 0)", op);
+}
+
+// A per-class weight holds one value per class.
+void check_class_weight(const Tensor& w, std::int64_t classes, const char* op) {
+  VOXGRAD_CHECK(w.dim() == 1 && w.numel() == classes,
+                "{}: weight tensor should be defined either for all {} classes or no classes but got weight tensor "
+                "of shape: {}",
+                op, classes, shape_str(w.sizes()));
+}
+
 // A weight-like tensor (weight, pos_weight) that must broadcast to `input` without growing it.
 Tensor check_broadcast_weight(const Tensor& w, const Tensor& input, const char* op, const char* name) {
-  VOXGRAD_CHECK(is_floating_point(w.dtype()), "{}: {} must be floating point, but is {}", op, name, w.dtype());
+  check_floating_weight(w, op, name);
   const Shape b = broadcast_shapes(w.sizes(), input.sizes(), op);
   VOXGRAD_CHECK(b == input.sizes(), "{}: {} of shape {} does not broadcast to the input's shape {}", op, name,
                 shape_str(w.sizes()), shape_str(input.sizes()));
@@ -128,13 +146,12 @@ ClassTargets check_class_targets(const Tensor& input, const Tensor& target, cons
                                  std::int64_t ignore_index, const char* op) {
   detail::check_defined(input, op, "input");
   detail::check_defined(target, op, "target");
-  VOXGRAD_CHECK(is_floating_point(input.dtype()), "{}: expected a float32 or float64 input, but got {}", op,
-                input.dtype());
+  detail::check_floating(input, op);
   VOXGRAD_CHECK(target.dtype() == kInt64,
                 "{}: expected an int64 target of class indices, but got a {} target (use a target of the input's "
                 "shape for class probabilities with cross_entropy)",
                 op, target.dtype());
-  VOXGRAD_CHECK(input.dim() >= 1, "{}: expected an input with 1 or more dimensions (got 0)", op);
+  check_has_class_dim(input, op);
   ClassTargets ct;
   std::int64_t n = 1, s = 1;
   if (input.dim() == 1) {
@@ -163,12 +180,8 @@ ClassTargets check_class_targets(const Tensor& input, const Tensor& target, cons
 
   Tensor w;
   if (weight.defined()) {
-    VOXGRAD_CHECK(weight.dim() == 1 && weight.numel() == ct.classes,
-                  "{}: weight tensor should be defined either for all {} classes or no classes but got weight tensor "
-                  "of shape: {}",
-                  op, ct.classes, shape_str(weight.sizes()));
-    VOXGRAD_CHECK(is_floating_point(weight.dtype()), "{}: weight must be floating point, but is {}", op,
-                  weight.dtype());
+    check_class_weight(weight, ct.classes, op);
+    check_floating_weight(weight, op, "weight");
     w = weight.detach().to(kFloat64).contiguous();
   }
   std::vector<double> wt(static_cast<std::size_t>(n * s)), ign(static_cast<std::size_t>(n * s));
@@ -290,16 +303,13 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
   VOXGRAD_CHECK(ls >= 0.0 && ls <= 1.0, "{}: label_smoothing must be between 0.0 and 1.0. Got: {}", op, ls);
   detail::check_defined(input, op, "input");
   detail::check_defined(target, op, "target");
-  VOXGRAD_CHECK(input.dim() >= 1, "{}: expected an input with 1 or more dimensions (got 0)", op);
+  check_has_class_dim(input, op);
   const std::int64_t class_dim = input.dim() == 1 ? 0 : 1;
   const std::int64_t classes = input.size(class_dim);
   // The weight viewed to broadcast along the class dim.
   auto weight_view = [&](const Tensor& like) {
     const Tensor& w = options.weight();
-    VOXGRAD_CHECK(w.dim() == 1 && w.numel() == classes,
-                  "{}: weight tensor should be defined either for all {} classes or no classes but got weight tensor "
-                  "of shape: {}",
-                  op, classes, shape_str(w.sizes()));
+    check_class_weight(w, classes, op);
     Shape s(static_cast<std::size_t>(input.dim()), 1);
     s[static_cast<std::size_t>(class_dim)] = classes;
     return w.detach().to(like.dtype()).reshape(s);
@@ -307,8 +317,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
 
   if (is_floating_point(target.dtype())) {
     // Class probabilities: −Σ_c w_c·t_c·log_softmax(x)_c, t smoothed towards uniform.
-    VOXGRAD_CHECK(is_floating_point(input.dtype()), "{}: expected a float32 or float64 input, but got {}", op,
-                  input.dtype());
+    detail::check_floating(input, op);
     VOXGRAD_CHECK(target.sizes() == input.sizes(),
                   "{}: a floating-point target holds class probabilities and must have the input's shape {}, but "
                   "has shape {} (class indices must be int64)",

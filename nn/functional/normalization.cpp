@@ -7,6 +7,7 @@
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/norm_kernels.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/reduction.h"
@@ -35,18 +36,22 @@ Shape channel_shape(std::int64_t dim, std::int64_t channels) {
 }
 
 void check_input(const char* op, const Tensor& input) {
-  VOXGRAD_CHECK(input.defined(), "{}: argument 'input' is an undefined tensor", op);
+  voxgrad::detail::check_defined(input, op, "input");
   VOXGRAD_CHECK(input.dim() >= 2,
                 "{}: expected an input of shape (N, C, *) with at least 2 dims, but got input of size {}", op,
                 shape_str(input.sizes()));
-  VOXGRAD_CHECK(is_floating_point(input.dtype()), "{}: expected a float32 or float64 input, but got {}", op,
-                input.dtype());
+  voxgrad::detail::check_floating(input, op);
 }
 
 // PyTorch's check on running statistics, weight and bias: "weight should contain 3 elements not 4".
 void check_per_channel(const char* op, const Tensor& t, const char* name, std::int64_t channels) {
   if (!t.defined()) return;
   VOXGRAD_CHECK(t.numel() == channels, "{}: {} should contain {} elements not {}", op, name, channels, t.numel());
+}
+
+// PyTorch's _verify_batch_size and its instance-norm sibling: statistics need more than one `what`.
+void check_batch_size(bool ok, const char* what, IntArrayRef sizes, const char* op) {
+  VOXGRAD_CHECK(ok, "{}: Expected more than 1 {} when training, got input size {}", op, what, shape_str(sizes));
 }
 
 std::int64_t spatial_numel(const Tensor& input) {
@@ -187,12 +192,11 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   check_per_channel(op, options.weight(), "weight", C);
   check_per_channel(op, options.bias(), "bias", C);
   if (!options.training()) {
-    VOXGRAD_CHECK(running_mean.defined(), "{}: running_mean must be defined in evaluation mode", op);
-    VOXGRAD_CHECK(running_var.defined(), "{}: running_var must be defined in evaluation mode", op);
+    for (const auto& [t, name] : {std::pair{&running_mean, "running_mean"}, std::pair{&running_var, "running_var"}}) {
+      VOXGRAD_CHECK(t->defined(), "{}: {} must be defined in evaluation mode", op, name);
+    }
   } else {
-    VOXGRAD_CHECK(input.size(0) * spatial_numel(input) != 1,
-                  "{}: Expected more than 1 value per channel when training, got input size {}", op,
-                  shape_str(input.sizes()));
+    check_batch_size(input.size(0) * spatial_numel(input) != 1, "value per channel", input.sizes(), op);
   }
   const Shape cs = channel_shape(input.dim(), C);
   // No elements: nothing to normalise and no statistics to update (as PyTorch).
@@ -229,8 +233,7 @@ Tensor instance_norm(const Tensor& input, const InstanceNormFuncOptions& options
   check_per_channel(op, options.bias(), "bias", C);
   const std::int64_t S = spatial_numel(input);
   if (options.use_input_stats()) {
-    VOXGRAD_CHECK(S > 1, "{}: Expected more than 1 spatial element when training, got input size {}", op,
-                  shape_str(input.sizes()));
+    check_batch_size(S > 1, "spatial element", input.sizes(), op);
   } else {
     VOXGRAD_CHECK(options.running_mean().defined() && options.running_var().defined(),
                   "{}: Expected running_mean and running_var to be defined when use_input_stats is false", op);
@@ -271,11 +274,10 @@ Tensor instance_norm(const Tensor& input, const InstanceNormFuncOptions& options
 
 Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options) {
   const char* op = "group_norm";
-  VOXGRAD_CHECK(input.defined(), "{}: argument 'input' is an undefined tensor", op);
+  voxgrad::detail::check_defined(input, op, "input");
   VOXGRAD_CHECK(input.dim() >= 2, "{}: Expected at least 2 dimensions for input tensor but received {}", op,
                 input.dim());
-  VOXGRAD_CHECK(is_floating_point(input.dtype()), "{}: expected a float32 or float64 input, but got {}", op,
-                input.dtype());
+  voxgrad::detail::check_floating(input, op);
   const std::int64_t G = options.num_groups(), N = input.size(0), C = input.size(1);
   VOXGRAD_CHECK(G > 0, "{}: num_groups must be positive, but got num_groups={}", op, G);
   VOXGRAD_CHECK(C % G == 0,
@@ -291,12 +293,9 @@ Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options) {
   }
   const std::int64_t S = spatial_numel(input);
   // PyTorch's _verify_batch_size on the grouped shape [N·C/G, G, *].
-  VOXGRAD_CHECK(N * (C / G) * S != 1, "{}: Expected more than 1 value per channel when training, got input size {}", op,
-                [&] {
-                  Shape s{N * C / G, G};
-                  for (std::int64_t d = 2; d < input.dim(); ++d) s.push_back(input.size(d));
-                  return shape_str(s);
-                }());
+  Shape grouped_sizes{N * C / G, G};
+  for (std::int64_t d = 2; d < input.dim(); ++d) grouped_sizes.push_back(input.size(d));
+  check_batch_size(N * (C / G) * S != 1, "value per channel", grouped_sizes, op);
   if (can_fuse(input, options.weight(), options.bias())) {
     return fused_norm("GroupNormBackward", input, options.weight(), options.bias(), NormLayout{N, C, S, G},
                       options.eps())

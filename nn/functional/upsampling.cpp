@@ -6,6 +6,7 @@
 
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/shape.h"
+#include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/upsample.h"
 
 namespace voxgrad {
@@ -15,10 +16,23 @@ const char* interpolate_mode_name(InterpolateMode mode) {
 }
 
 namespace nn::functional {
+namespace {
+
+// The size or scale_factor `got` (described as `what` ... `name` in `example` format) has neither 1 nor 3 entries.
+[[noreturn]] void throw_spatial_mismatch(const char* op, const Shape& in_spatial, const char* what,
+                                         const std::string& got, const char* name, const char* example) {
+  throw Error(
+      fmt::format("{}: Input and {} must have the same number of spatial dimensions, but got input with "
+                  "spatial dimensions of {} and {}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
+                  "format and {} in {} format.",
+                  op, what, shape_str(in_spatial), got, name, example));
+}
+
+}  // namespace
 
 Tensor interpolate(const Tensor& input, const InterpolateFuncOptions& options) {
   const char* op = "interpolate";
-  VOXGRAD_CHECK(input.defined(), "{}: argument 'input' is an undefined tensor", op);
+  voxgrad::detail::check_defined(input, op, "input");
   const InterpolateMode mode = options.mode();
   VOXGRAD_CHECK(mode != kNearest || !options.align_corners().has_value(),
                 "{}: align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | "
@@ -29,27 +43,26 @@ Tensor interpolate(const Tensor& input, const InterpolateFuncOptions& options) {
                 input.dim(), interpolate_mode_name(mode));
   const auto& size = options.size();
   const auto& scale = options.scale_factor();
-  VOXGRAD_CHECK(!(size && scale), "{}: only one of size or scale_factor should be defined", op);
-  VOXGRAD_CHECK(size || scale, "{}: either size or scale_factor should be defined", op);
+  VOXGRAD_CHECK(size.has_value() != scale.has_value(), "{}: {} size or scale_factor should be defined", op,
+                size ? "only one of" : "either");
   const Shape in_spatial{input.size(2), input.size(3), input.size(4)};
 
   std::array<std::int64_t, 3> out{};
   std::array<std::optional<double>, 3> scales;
   if (size) {
-    VOXGRAD_CHECK(size->size() == 1 || size->size() == 3,
-                  "{}: Input and output must have the same number of spatial dimensions, but got input with spatial "
-                  "dimensions of {} and output size of {}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
-                  "format and output size in (o1, o2, ...,oK) format.",
-                  op, shape_str(in_spatial), shape_str(*size));
+    if (size->size() != 1 && size->size() != 3) {
+      throw_spatial_mismatch(op, in_spatial, "output", "output size of " + shape_str(*size), "output size",
+                             "(o1, o2, ...,oK)");
+    }
     VOXGRAD_CHECK(!options.recompute_scale_factor().value_or(false),
                   "{}: recompute_scale_factor is not meaningful with an explicit size.", op);
     for (std::size_t i = 0; i < 3; ++i) out[i] = (*size)[size->size() == 1 ? 0 : i];
   } else {
-    VOXGRAD_CHECK(scale->size() == 1 || scale->size() == 3,
-                  "{}: Input and scale_factor must have the same number of spatial dimensions, but got input with "
-                  "spatial dimensions of {} and scale_factor of shape [{}]. Please provide input tensor in (N, C, d1, "
-                  "d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.",
-                  op, shape_str(in_spatial), fmt::join(*scale, ", "));
+    if (scale->size() != 1 && scale->size() != 3) {
+      throw_spatial_mismatch(op, in_spatial, "scale_factor",
+                             fmt::format("scale_factor of shape [{}]", fmt::join(*scale, ", ")), "scale_factor",
+                             "(s1, s2, ...,sK)");
+    }
     const bool recompute = options.recompute_scale_factor().value_or(false);
     for (std::size_t i = 0; i < 3; ++i) {
       const double f = (*scale)[scale->size() == 1 ? 0 : i];

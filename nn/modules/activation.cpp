@@ -3,6 +3,7 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/nn/detail/repr.h"
 #include "voxgrad/nn/functional/activation.h"
+#include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/elementwise.h"
 
 namespace voxgrad::nn {
@@ -21,8 +22,7 @@ Tensor Sigmoid::forward(const Tensor& input) { return voxgrad::sigmoid(input); }
 Tensor Tanh::forward(const Tensor& input) { return voxgrad::tanh(input); }
 
 GELU::GELU(const GELUOptions& options) : options_(options) {
-  VOXGRAD_CHECK(options_.approximate() == "none" || options_.approximate() == "tanh",
-                "GELU: approximate must be 'none' or 'tanh', but got '{}'", options_.approximate());
+  voxgrad::detail::check_gelu_approximate(options_.approximate(), "GELU");
 }
 
 Tensor GELU::forward(const Tensor& input) {

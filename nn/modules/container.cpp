@@ -3,6 +3,11 @@
 #include <algorithm>
 
 namespace voxgrad::nn {
+
+void detail::throw_wrong_module_type(const char* container, const std::string& entry, const Module& module) {
+  throw Error(fmt::format("{}::at: module {} is a {}, not the requested type", container, entry, module.name()));
+}
+
 namespace {
 
 std::shared_ptr<Module> child_at(const Module& m, const char* op, std::size_t index) {

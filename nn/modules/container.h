@@ -12,6 +12,11 @@
 
 namespace voxgrad::nn {
 
+namespace detail {
+/// Throws "{container}::at: module {entry} is a {module.name()}, not the requested type".
+[[noreturn]] void throw_wrong_module_type(const char* container, const std::string& entry, const Module& module);
+}  // namespace detail
+
 /// Modules applied one after another, as torch::nn::Sequential; its children are named "0", "1", …
 /// (PyTorch's names, so `net.0.weight` in a state dict) unless given names. Example:
 /// `auto mlp = std::make_shared<nn::Sequential>({std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::ReLU>()});`
@@ -48,8 +53,7 @@ class Sequential : public Cloneable<Sequential> {
   template <class M>
   std::shared_ptr<M> at(std::size_t index) const {
     auto m = std::dynamic_pointer_cast<M>((*this)[index]);
-    VOXGRAD_CHECK(m != nullptr, "Sequential::at: module {} is a {}, not the requested type", index,
-                  (*this)[index]->name());
+    if (m == nullptr) detail::throw_wrong_module_type("Sequential", std::to_string(index), *(*this)[index]);
     return m;
   }
   /// Feeds `input` through every module's forward(const Tensor&) in order.
@@ -88,8 +92,7 @@ class ModuleList : public Cloneable<ModuleList> {
   template <class M>
   std::shared_ptr<M> at(std::size_t index) const {
     auto m = std::dynamic_pointer_cast<M>((*this)[index]);
-    VOXGRAD_CHECK(m != nullptr, "ModuleList::at: module {} is a {}, not the requested type", index,
-                  (*this)[index]->name());
+    if (m == nullptr) detail::throw_wrong_module_type("ModuleList", std::to_string(index), *(*this)[index]);
     return m;
   }
 
@@ -122,8 +125,7 @@ class ModuleDict : public Cloneable<ModuleDict> {
   template <class M>
   std::shared_ptr<M> at(const std::string& key) const {
     auto m = std::dynamic_pointer_cast<M>((*this)[key]);
-    VOXGRAD_CHECK(m != nullptr, "ModuleDict::at: module '{}' is a {}, not the requested type", key,
-                  (*this)[key]->name());
+    if (m == nullptr) detail::throw_wrong_module_type("ModuleDict", "'" + key + "'", *(*this)[key]);
     return m;
   }
   /// Keys in insertion order.

@@ -1,14 +1,14 @@
 #include "voxgrad/nn/modules/dropout.h"
 
 #include "voxgrad/core/error.h"
+#include "voxgrad/nn/detail/checks.h"
 #include "voxgrad/nn/detail/repr.h"
 #include "voxgrad/nn/functional/activation.h"
 
 namespace voxgrad::nn {
 
 Dropout::Dropout(const DropoutOptions& options) : options_(options) {
-  VOXGRAD_CHECK(options_.p() >= 0.0 && options_.p() <= 1.0,
-                "Dropout: dropout probability has to be between 0 and 1, but got {}", options_.p());
+  detail::check_dropout_probability(options_.p(), "Dropout");
 }
 
 Tensor Dropout::forward(const Tensor& input) {

@@ -7,6 +7,7 @@
 #include "voxgrad/core/factory.h"
 #include "voxgrad/core/shape.h"
 #include "voxgrad/nn/detail/repr.h"
+#include "voxgrad/ops/detail/kernels.h"
 
 namespace voxgrad::nn {
 namespace F = functional;
@@ -20,7 +21,7 @@ struct NormState {
 
 void register_norm_state(Module& m, const char* name, std::int64_t num_features, bool affine, bool track,
                          const NormState& s) {
-  VOXGRAD_CHECK(num_features >= 0, "{}: num_features must be non-negative (got {})", name, num_features);
+  check_non_negative(num_features, name, "num_features");
   if (affine) {
     *s.weight = m.register_parameter("weight", empty({num_features}));
     *s.bias = m.register_parameter("bias", empty({num_features}));
@@ -74,7 +75,7 @@ void BatchNorm3d::reset_parameters() {
 }
 
 Tensor BatchNorm3d::forward(const Tensor& input) {
-  VOXGRAD_CHECK(input.defined(), "BatchNorm3d: argument 'input' is an undefined tensor");
+  voxgrad::detail::check_defined(input, "BatchNorm3d", "input");
   VOXGRAD_CHECK(input.dim() == 5, "BatchNorm3d: expected 5D input (got {}D input)", input.dim());
   // As PyTorch's _BatchNorm.forward: count the batch, and with momentum=None average cumulatively.
   double factor = options_.momentum().value_or(0.0);
@@ -127,7 +128,7 @@ void InstanceNorm3d::reset_parameters() {
 }
 
 Tensor InstanceNorm3d::forward(const Tensor& input) {
-  VOXGRAD_CHECK(input.defined(), "InstanceNorm3d: argument 'input' is an undefined tensor");
+  voxgrad::detail::check_defined(input, "InstanceNorm3d", "input");
   VOXGRAD_CHECK(input.dim() == 4 || input.dim() == 5, "InstanceNorm3d: expected 4D or 5D input (got {}D input)",
                 input.dim());
   const std::int64_t channel_dim = input.dim() - 4;
@@ -159,8 +160,7 @@ std::string InstanceNorm3d::extra_repr() const {
 
 GroupNorm::GroupNorm(const GroupNormOptions& options) : options_(options) {
   VOXGRAD_CHECK(options_.num_groups() > 0, "GroupNorm: num_groups must be positive (got {})", options_.num_groups());
-  VOXGRAD_CHECK(options_.num_channels() >= 0, "GroupNorm: num_channels must be non-negative (got {})",
-                options_.num_channels());
+  check_non_negative(options_.num_channels(), "GroupNorm", "num_channels");
   VOXGRAD_CHECK(options_.num_channels() % options_.num_groups() == 0,
                 "GroupNorm: num_channels must be divisible by num_groups (got num_channels={}, num_groups={})",
                 options_.num_channels(), options_.num_groups());

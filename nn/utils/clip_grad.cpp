@@ -40,6 +40,10 @@ double tensor_norm(const Tensor& g, double p) {
   });
 }
 
+void check_parameter_defined(const Tensor& p, const char* op) {
+  VOXGRAD_CHECK(p.defined(), "{}: a parameter is an undefined tensor", op);
+}
+
 }  // namespace
 
 double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, double norm_type,
@@ -48,7 +52,7 @@ double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, d
                 "clip_grad_norm_: norm_type must be positive or infinity (got {})", norm_type);
   std::vector<Tensor> grads;
   for (const Tensor& p : parameters) {
-    VOXGRAD_CHECK(p.defined(), "clip_grad_norm_: a parameter is an undefined tensor");
+    check_parameter_defined(p, "clip_grad_norm_");
     if (p.grad().defined()) grads.push_back(p.grad());
   }
   if (grads.empty()) return 0.0;
@@ -86,7 +90,7 @@ double clip_grad_norm_(const Tensor& parameter, double max_norm, double norm_typ
 void clip_grad_value_(const std::vector<Tensor>& parameters, double clip_value) {
   NoGradGuard no_grad;
   for (const Tensor& p : parameters) {
-    VOXGRAD_CHECK(p.defined(), "clip_grad_value_: a parameter is an undefined tensor");
+    check_parameter_defined(p, "clip_grad_value_");
     if (!p.grad().defined()) continue;
     Tensor d = p.grad().detach();
     d.copy_(d.clamp(-clip_value, clip_value));

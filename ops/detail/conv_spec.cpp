@@ -118,8 +118,7 @@ ConvPlan check_conv(const ConvSpec& s, const Tensor& input, const Tensor& weight
     VOXGRAD_CHECK(weight.size(d) > 0, "{}: kernel size must be positive, but got weight of size {}", op,
                   shape_str(weight.sizes()));
   }
-  VOXGRAD_CHECK(is_floating_point(input.dtype()), "{}: expected a float32 or float64 input, but got {}", op,
-                input.dtype());
+  check_floating(input, op);
   VOXGRAD_CHECK(input.dtype() == weight.dtype(), "{}: input ({}) and weight ({}) must have the same dtype", op,
                 input.dtype(), weight.dtype());
   if (bias.defined()) {

@@ -1,6 +1,7 @@
 #pragma once
 // Internal: non-differentiable building blocks shared by several ops.
 
+#include <string_view>
 #include <utility>
 
 #include "voxgrad/core/tensor.h"
@@ -16,6 +17,16 @@ Tensor alias(const Tensor& t, Shape sizes, Shape strides, std::int64_t offset);
 
 /// Throws naming `op` if `t` is undefined.
 void check_defined(const Tensor& t, const char* op, const char* arg = "self");
+
+/// Throws "{op}: expected a float32 or float64 input, but got {dtype}" unless `t` is floating-point.
+void check_floating(const Tensor& t, const char* op);
+
+/// Throws "{op}: {what} must be non-negative, but got {value}" (PyTorch's wording for an op's argument)
+/// if value < 0.
+void check_non_negative_arg(std::int64_t value, const char* op, const char* what);
+
+/// Throws "{op}: approximate must be 'none' or 'tanh', but got '{approximate}'" for other values.
+void check_gelu_approximate(std::string_view approximate, const char* op);
 
 /// Both (defined, floating) operands converted to result_type(a, b), differentiably.
 std::pair<Tensor, Tensor> promote(const Tensor& a, const Tensor& b, const char* op);

@@ -10,6 +10,7 @@
 
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/tensor.h"
+#include "voxgrad/optim/detail/checks.h"
 #include "voxgrad/optim/optimizer.h"
 
 namespace voxgrad::optim::detail {
@@ -66,7 +67,7 @@ void set_adam_hyper_parameter(Options& o, const std::string& name, double value)
   else if (name == "maximize")
     o.maximize() = value != 0.0;
   else
-    throw Error(fmt::format("{}: unknown hyper-parameter \"{}\"", o.name(), name));
+    throw_unknown_hyper(o.name(), name);
 }
 
 }  // namespace voxgrad::optim::detail
