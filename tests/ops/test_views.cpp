@@ -597,8 +597,16 @@ TEST(Views, EveryOpMatchesContiguousCopies) {
 void run_storage_as_contiguous_case() {
   const OpCase bad{"reads storage as contiguous", {arg({3, 4})}, [](const std::vector<Tensor>& a) {
                      const Tensor& x = a[0];
-                     const double* p = x.data_ptr<double>();  // ignores strides
-                     return from_blob(p, x.sizes(), kFloat64) + x * 0.0;
+                     // Ignores strides: element i is read at p[i], clamped to the last element the
+                     // view can reach so that the read stays inside the storage.
+                     const double* p = x.data_ptr<double>();
+                     std::int64_t reach = 1;
+                     for (std::int64_t d = 0; d < x.dim(); ++d) reach += (x.size(d) - 1) * x.stride(d);
+                     std::vector<double> v(static_cast<std::size_t>(x.numel()));
+                     for (std::size_t i = 0; i < v.size(); ++i) {
+                       v[i] = p[std::min(static_cast<std::int64_t>(i), reach - 1)];
+                     }
+                     return from_blob(v.data(), x.sizes(), kFloat64) + x * 0.0;
                    }};
   check_case(bad, 7);
 }
