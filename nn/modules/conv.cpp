@@ -82,7 +82,7 @@ Tensor conv_transpose_fn(const Tensor& x, const Tensor& w, const F::ConvTranspos
 template <std::size_t D, typename Options>
 ConvBase<D, Options>::ConvBase(const Options& options) : options_(options) {
   // name() would give the base class's name while the base is being constructed.
-  const std::string n = fmt::format(kTransposed ? "ConvTranspose{}d" : "Conv{}d", D);
+  const std::string n = kTransposed ? fmt::format("ConvTranspose{}d", D) : fmt::format("Conv{}d", D);
   const Options& o = options_;
   detail::ConvSpec spec;
   spec.transposed = kTransposed;
