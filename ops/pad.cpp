@@ -136,7 +136,7 @@ Tensor pad3d(const Tensor& input, const std::array<std::int64_t, 6>& pads, Paddi
   PadMaps maps;
   for (std::size_t d = 0; d < 3; ++d) {
     const std::int64_t before = pads[2 * d], after = pads[2 * d + 1];
-    detail::check_padding_non_negative(before >= 0 && after >= 0, op, fmt::format("{}", fmt::join(pads, ", ")));
+    if (before < 0 || after < 0) detail::throw_negative_padding(op, fmt::format("{}", fmt::join(pads, ", ")));
     if (mode == PaddingMode::Reflect) {
       VOXGRAD_CHECK(before < in_sz[d] && after < in_sz[d],
                     "{}: padding size should be less than the corresponding input dimension for reflect "

@@ -62,8 +62,8 @@ std::string tuple_str(const Dims& d, int rank) {
   return fmt::format("({})", fmt::join(v, ", "));
 }
 
-void check_padding_non_negative(bool ok, const char* op, const std::string& shown) {
-  VOXGRAD_CHECK(ok, "{}: negative padding is not supported (got {})", op, shown);
+void throw_negative_padding(const char* op, const std::string& shown) {
+  throw Error(fmt::format("{}: negative padding is not supported (got {})", op, shown));
 }
 
 void check_conv_hyper_parameters(const ConvSpec& s) {
@@ -71,7 +71,7 @@ void check_conv_hyper_parameters(const ConvSpec& s) {
   for (std::size_t i = 0; i < 3; ++i) {
     VOXGRAD_CHECK(s.stride[i] > 0, "{}: non-positive stride is not supported (got stride={})", s.op,
                   tuple_str(s.stride, s.rank));
-    check_padding_non_negative(s.padding[i] >= 0, s.op, "padding=" + tuple_str(s.padding, s.rank));
+    if (s.padding[i] < 0) throw_negative_padding(s.op, "padding=" + tuple_str(s.padding, s.rank));
     VOXGRAD_CHECK(s.dilation[i] > 0, "{}: dilation should be greater than zero (got dilation={})", s.op,
                   tuple_str(s.dilation, s.rank));
   }
@@ -140,19 +140,22 @@ ConvPlan check_conv(const ConvSpec& s, const Tensor& input, const Tensor& weight
                 groups, groups, shape_str(weight.sizes()));
   // The input's channels: weight.size(1)·groups for a convolution, weight.size(0) transposed.
   // Messages show the input as batched, as PyTorch does (it adds the batch dim before checking).
-  Shape batched_sizes(input.sizes().begin(), input.sizes().end());
-  if (!plan.batched) batched_sizes.insert(batched_sizes.begin(), 1);
+  const auto batched_str = [&] {
+    Shape sizes(input.sizes().begin(), input.sizes().end());
+    if (!plan.batched) sizes.insert(sizes.begin(), 1);
+    return shape_str(sizes);
+  };
   const std::int64_t expected = s.transposed ? w0 : checked_mul(weight.size(1), groups, op);
   if (s.transposed) {
     VOXGRAD_CHECK(expected == cin,
                   "Given transposed=1, weight of size {}, expected input{} to have {} channels, but got {} channels "
                   "instead",
-                  shape_str(weight.sizes()), shape_str(batched_sizes), expected, cin);
+                  shape_str(weight.sizes()), batched_str(), expected, cin);
   } else {
     VOXGRAD_CHECK(expected == cin,
                   "Given groups={}, weight of size {}, expected input{} to have {} channels, but got {} channels "
                   "instead",
-                  groups, shape_str(weight.sizes()), shape_str(batched_sizes), expected, cin);
+                  groups, shape_str(weight.sizes()), batched_str(), expected, cin);
   }
   const std::int64_t cout = s.transposed ? checked_mul(weight.size(1), groups, op) : w0;
   if (bias.defined()) {

@@ -53,8 +53,8 @@ void check_conv_kernel_size(const char* op, int rank, const Dims& kernel_size);
 void check_conv_input_rank(const char* op, int rank, IntArrayRef input_sizes);
 
 /// The error for negative padding, shared by pad3d: "<op>: negative padding is not supported (got
-/// <shown>)" unless `ok`.
-void check_padding_non_negative(bool ok, const char* op, const std::string& shown);
+/// <shown>)".
+[[noreturn]] void throw_negative_padding(const char* op, const std::string& shown);
 
 /// What check_conv() found: the conv3d-form geometry (conv_geometry.h), whether the input was
 /// batched, and for 'same' with an odd total padding the planes to drop at the front of each dim

@@ -43,6 +43,8 @@
 
 #include <voxgrad/voxgrad.h>
 
+#include "view_util.h"
+
 namespace {
 
 using namespace voxgrad;
@@ -558,23 +560,8 @@ struct Arg {
   }
 };
 
-/// Sizes of the dims before `dim`, of `dim`, and after it.
-std::array<std::int64_t, 3> split_at(const Shape& shape, std::int64_t dim) {
-  std::int64_t outer = 1, inner = 1;
-  for (std::int64_t i = 0; i < dim; ++i) outer *= shape[static_cast<std::size_t>(i)];
-  for (std::size_t i = static_cast<std::size_t>(dim) + 1; i < shape.size(); ++i) inner *= shape[i];
-  return {outer, shape[static_cast<std::size_t>(dim)], inner};
-}
-
-/// `v` (row-major of `shape`) summed over `dim`: what the size-1 base of an expanded view receives.
-std::vector<double> sum_over(const std::vector<double>& v, const Shape& shape, std::int64_t dim) {
-  const auto [outer, n, inner] = split_at(shape, dim);
-  std::vector<double> r(static_cast<std::size_t>(outer * inner), 0.0);
-  for (std::int64_t o = 0; o < outer; ++o)
-    for (std::int64_t s = 0; s < n; ++s)
-      for (std::int64_t j = 0; j < inner; ++j) r[o * inner + j] += v[(o * n + s) * inner + j];
-  return r;
-}
+using voxgrad::testing::split_at;
+using voxgrad::testing::sum_over;
 
 /// Draws the values of an argument of `shape` from `seed` into `values` (for an expanded view: equal
 /// along the expanded dim) and builds the argument as `spec` says. The base requires grad when

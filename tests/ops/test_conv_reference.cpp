@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "test_util.h"
+#include "view_util.h"
 
 #include <voxgrad/ops/conv.h>
 #include <voxgrad/voxgrad.h>
@@ -307,23 +308,8 @@ std::int64_t draw_dim(std::mt19937_64& rng, const Shape& shape) {
   return big[std::uniform_int_distribution<std::size_t>(0, big.size() - 1)(rng)];
 }
 
-/// Sizes of the dims before `dim`, of `dim`, and after it.
-std::array<std::int64_t, 3> split_at(const Shape& shape, std::int64_t dim) {
-  std::int64_t outer = 1, inner = 1;
-  for (std::int64_t i = 0; i < dim; ++i) outer *= shape[i];
-  for (std::size_t i = static_cast<std::size_t>(dim) + 1; i < shape.size(); ++i) inner *= shape[i];
-  return {outer, shape[static_cast<std::size_t>(dim)], inner};
-}
-
-/// `v` (row-major of `shape`) summed over `dim`: the gradient of the size-1 base of an expanded view.
-std::vector<double> sum_over(const std::vector<double>& v, const Shape& shape, std::int64_t dim) {
-  const auto [outer, n, inner] = split_at(shape, dim);
-  std::vector<double> r(static_cast<std::size_t>(outer * inner), 0.0);
-  for (std::int64_t o = 0; o < outer; ++o)
-    for (std::int64_t s = 0; s < n; ++s)
-      for (std::int64_t j = 0; j < inner; ++j) r[o * inner + j] += v[(o * n + s) * inner + j];
-  return r;
-}
+using voxgrad::testing::split_at;
+using voxgrad::testing::sum_over;
 
 /// Draws values for an argument of `shape` (uniform in [-1, 1], rounded to float32 for a float32
 /// run; for kExpanded equal along the expanded dim) into `values` and builds the argument as a view
