@@ -7,6 +7,7 @@
 #include "voxgrad/autograd/gradcheck.h"
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/allocator.h"
+#include "voxgrad/core/cpu.h"
 #include "voxgrad/core/dtype.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"

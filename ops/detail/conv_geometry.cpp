@@ -4,10 +4,6 @@
 
 namespace voxgrad::detail {
 
-namespace {
-constexpr std::int64_t kLanes = 16;  // float32 lanes of an AVX-512 vector
-}  // namespace
-
 bool ConvGeometry::is_pointwise() const {
   return kernel == Dims{1, 1, 1} && stride == Dims{1, 1, 1} && padding == Dims{0, 0, 0} && vol == out;
 }
@@ -45,8 +41,8 @@ bool ConvGeometry::within_direct_range() const {
 bool ConvGeometry::suits_direct() const {
   if (!direct_conv_available() || !within_direct_range()) return false;
   // At least 70% of the vector lanes along each output row do useful work.
-  const std::int64_t Wo = out[2];
-  if (Wo * 10 < (Wo + kLanes - 1) / kLanes * kLanes * 7) return false;
+  const std::int64_t Wo = out[2], lanes = direct_lanes();
+  if (Wo * 10 < (Wo + lanes - 1) / lanes * lanes * 7) return false;
   // The padded copy of a sample stays comparable to its input and output (not so with huge
   // dilations or paddings): sizes in double, so nothing here can overflow.
   auto extent = [&](std::size_t i) {
@@ -65,15 +61,15 @@ bool ConvGeometry::suits_direct_adjoint() const {
     if (stride[i] > 4 || kernel[i] > 16) return false;
   }
   if (stride[2] > 2) return false;
-  // Lanes along the adjoint's output rows (vol): 16 positions of one class (stride 1) or 32 outputs
-  // of two (stride 2), at least 70% resp. 50% used.
-  const std::int64_t Wo = vol[2], span = stride[2] == 1 ? kLanes : 2 * kLanes;
+  // Lanes along the adjoint's output rows (vol): one vector of positions of one class (stride 1) or
+  // two vectors of outputs of two (stride 2), at least 70% resp. 50% used.
+  const std::int64_t lanes = direct_lanes(), Wo = vol[2], span = stride[2] == 1 ? lanes : 2 * lanes;
   if (Wo * 10 < (Wo + span - 1) / span * span * (stride[2] == 1 ? 7 : 5)) return false;
   Dims lo{}, hi{};
   if (!direct_adjoint_reads(*this, lo, hi)) return true;
   // The padded copy of the adjoint's input (Cout channels over [lo, hi]) stays bounded.
   double padded = double(Cout);
-  for (std::size_t i = 0; i < 3; ++i) padded *= double(hi[i] - lo[i] + 1) + (i == 2 ? double(kLanes) : 0.0);
+  for (std::size_t i = 0; i < 3; ++i) padded *= double(hi[i] - lo[i] + 1) + (i == 2 ? double(lanes) : 0.0);
   const double in_size = double(Cout) * double(out[0]) * double(out[1]) * double(out[2]);
   const double out_size = double(Cin) * double(vol[0]) * double(vol[1]) * double(vol[2]);
   return padded <= 2.0 * (in_size + out_size) + 65536.0;

@@ -4,8 +4,9 @@
 #include <atomic>
 #include <vector>
 
+#include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/core/detail/parallel.h"
-#include "voxgrad/ops/detail/direct_tiles.h"
+#include "voxgrad/ops/detail/direct_layout.h"
 
 namespace voxgrad::detail {
 
@@ -15,14 +16,17 @@ std::atomic<bool> g_direct_enabled{true};
 
 bool set_direct_conv_enabled(bool enabled) { return g_direct_enabled.exchange(enabled); }
 
-#if defined(__AVX512F__)
-
 using namespace direct;
 
 namespace {
 
-constexpr int kBlock = 256;  // weight gradient: vectors per position block (its dY rows stay in L2;
-                             // 64 and 128 measured 1–3% slower on the forward+backward cases)
+// Weight gradient: vectors per position block. A task reads the dY rows of its mc channels over the
+// block once per group of nk pairs, so they should stay in L2: an eighth of it (256 vectors of 16
+// lanes for 8 channels in 1 MiB, which measured best on AMD Zen 4; 64 and 128 were 1–3% slower).
+std::int64_t weight_block(const Kernels& k) {
+  const std::int64_t bytes = std::int64_t{k.mc} * k.lanes * std::int64_t{sizeof(float)};
+  return std::clamp<std::int64_t>(cache_sizes().l2 / 8 / bytes, 64, kMaxBlock);
+}
 
 // The fraction of (output row, tap row) pairs along one dim that read padding.
 double padding_share(std::int64_t out, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d,
@@ -39,9 +43,16 @@ double padding_share(std::int64_t out, std::int64_t k, std::int64_t s, std::int6
 
 }  // namespace
 
-bool direct_conv_available() { return g_direct_enabled.load(std::memory_order_relaxed); }
+bool direct_conv_available() { return g_direct_enabled.load(std::memory_order_relaxed) && active_kernels() != nullptr; }
+
+std::int64_t direct_lanes() {
+  const Kernels* k = active_kernels();
+  return k != nullptr ? k->lanes : kMaxLanes;
+}
 
 void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& c) {
+  const Kernels& kern = *active_kernels();
+  const std::int64_t tile_mr = kern.mr;
   const PaddedLayout L = forward_layout(c);
   const std::int64_t G = c.groups, cin_g = c.cin_g(), cout_g = c.cout_g();
   const std::int64_t KD = c.kernel[0], KH = c.kernel[1], KW = c.kernel[2], KT = KD * KH * KW, K = cin_g * KT;
@@ -61,14 +72,14 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
       }
     }
   }
-  // Weights packed per group and block of kMR output channels as [p][kMR] (zeros past cout_g).
-  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
-  std::vector<float> wpk(static_cast<std::size_t>(G * blocks * K * kMR), 0.0f);
+  // Weights packed per group and block of tile_mr output channels as [p][tile_mr] (zeros past cout_g).
+  const std::int64_t blocks = (cout_g + tile_mr - 1) / tile_mr;
+  std::vector<float> wpk(static_cast<std::size_t>(G * blocks * K * tile_mr), 0.0f);
   for (std::int64_t g = 0; g < G; ++g) {
     for (std::int64_t co = 0; co < cout_g; ++co) {
       const float* src = w + (g * cout_g + co) * K;
-      float* dst = wpk.data() + ((g * blocks + co / kMR) * K) * kMR + co % kMR;
-      for (std::int64_t p = 0; p < K; ++p) dst[p * kMR] = src[order[static_cast<std::size_t>(p)]];
+      float* dst = wpk.data() + ((g * blocks + co / tile_mr) * K) * tile_mr + co % tile_mr;
+      for (std::int64_t p = 0; p < K; ++p) dst[p * tile_mr] = src[order[static_cast<std::size_t>(p)]];
     }
   }
   // Skipping tap rows that read only padding pays when they are a fair share of the work (small
@@ -78,23 +89,32 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
                             padding_share(c.out[0], KD, c.stride[0], c.padding[0], c.dilation[0], c.vol[0]) +
                                     padding_share(c.out[1], KH, c.stride[1], c.padding[1], c.dilation[1], c.vol[1]) >=
                                 0.05;
-  const RowVectors vec = forward_vectors_of(c, L);
-  const std::int64_t tv = tile_vectors(cout_g), tiles = (vec.count + tv - 1) / tv;
+  const SkipRows skip{{KD, KH},
+                      {c.stride[0], c.stride[1]},
+                      {c.padding[0], c.padding[1]},
+                      {c.dilation[0], c.dilation[1]},
+                      {c.vol[0], c.vol[1]},
+                      per};
+  const RowVectors vec = forward_vectors_of(c, L, kern.lanes);
+  const std::int64_t tv = cout_g <= 2 ? kern.nv_wide : kern.nv, tiles = (vec.count + tv - 1) / tv;
   Workspace xp(reads_in_place(c.vol, L) ? 1 : c.Cin * L.channel);
   for (std::int64_t n = 0; n < c.N; ++n) {
     const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n);
     parallel_for(0, G * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
       for (std::int64_t task = t0; task < t1; ++task) {
         const std::int64_t g = task / tiles, v0 = (task % tiles) * tv;
-        forward_vectors(vec, v0, std::min(tv, vec.count - v0), xs + g * cin_g * L.channel,
-                        y + (n * c.Cout + g * cout_g) * Vo, Vo, cout_g, wpk.data() + g * blocks * K * kMR, K,
-                        koff.data(), bias != nullptr ? bias + g * cout_g : nullptr, skip_padding ? &c : nullptr, per);
+        kern.forward_vectors(vec, v0, std::min(tv, vec.count - v0), xs + g * cin_g * L.channel,
+                             y + (n * c.Cout + g * cout_g) * Vo, Vo, cout_g, wpk.data() + g * blocks * K * tile_mr, K,
+                             koff.data(), bias != nullptr ? bias + g * cout_g : nullptr,
+                             skip_padding ? &skip : nullptr);
       }
     });
   }
 }
 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c) {
+  const Kernels& kern = *active_kernels();
+  const std::int64_t tile_mc = kern.mc, tile_nk = kern.nk, block = weight_block(kern);
   const PaddedLayout L = forward_layout(c);
   const std::int64_t G = c.groups, cin_g = c.cin_g(), cout_g = c.cout_g();
   const std::int64_t KT = c.kernel_volume(), K = cin_g * KT;
@@ -107,9 +127,9 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
       koff[static_cast<std::size_t>(ci * KT + t)] = ci * L.channel + taps[static_cast<std::size_t>(t)];
     }
   }
-  const std::int64_t co_blocks = (cout_g + kMC - 1) / kMC;
-  const RowVectors vec = forward_vectors_of(c, L);
-  const std::int64_t pos_blocks = (vec.count + kBlock - 1) / kBlock;
+  const std::int64_t co_blocks = (cout_g + tile_mc - 1) / tile_mc;
+  const RowVectors vec = forward_vectors_of(c, L, kern.lanes);
+  const std::int64_t pos_blocks = (vec.count + block - 1) / block;
   std::fill(dw, dw + c.Cout * K, 0.0f);
   Workspace xp(reads_in_place(c.vol, L) ? 1 : c.Cin * L.channel);
   // Each task owns the dW rows of one (group, block of output channels) and adds the samples'
@@ -117,35 +137,25 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
   for (std::int64_t n = 0; n < c.N; ++n) {
     const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n);
     parallel_for(0, G * co_blocks, 1, [&](std::int64_t t0, std::int64_t t1) {
-      std::int64_t xo[kBlock], yo[kBlock];
-      __mmask16 mk[kBlock];
+      std::int64_t xo[kMaxBlock], yo[kMaxBlock];
+      std::uint32_t mk[kMaxBlock];
       for (std::int64_t task = t0; task < t1; ++task) {
         const std::int64_t g = task / co_blocks, blk = task % co_blocks;
-        const int mc = static_cast<int>(std::min<std::int64_t>(kMC, cout_g - blk * kMC));
-        const float* dyb = dy + (n * c.Cout + g * cout_g + blk * kMC) * Vo;
+        const int mc = static_cast<int>(std::min<std::int64_t>(tile_mc, cout_g - blk * tile_mc));
+        const float* dyb = dy + (n * c.Cout + g * cout_g + blk * tile_mc) * Vo;
         const float* xg = xs + g * cin_g * L.channel;
-        float* dwb = dw + (g * cout_g + blk * kMC) * K;
+        float* dwb = dw + (g * cout_g + blk * tile_mc) * K;
         for (std::int64_t pb = 0; pb < pos_blocks; ++pb) {
-          const std::int64_t v0 = pb * kBlock, nv = std::min<std::int64_t>(kBlock, vec.count - v0);
-          vec.get(v0, nv, xo, yo, mk);
-          for (std::int64_t k0 = 0; k0 < K; k0 += kNK) {
-            const int nk = static_cast<int>(std::min<std::int64_t>(kNK, K - k0));
-            weight_tile_for(mc, nk)(dyb, Vo, xg, koff.data() + k0, xo, yo, mk, nv, dwb + k0, K);
+          const std::int64_t v0 = pb * block, nv = std::min<std::int64_t>(block, vec.count - v0);
+          row_vectors_get(vec, v0, nv, xo, yo, mk);
+          for (std::int64_t k0 = 0; k0 < K; k0 += tile_nk) {
+            const int nk = static_cast<int>(std::min<std::int64_t>(tile_nk, K - k0));
+            kern.weight_tiles[nk - 1][mc - 1](dyb, Vo, xg, koff.data() + k0, xo, yo, mk, nv, dwb + k0, K);
           }
         }
       }
     });
   }
 }
-
-#else  // no AVX-512: the im2col path serves every shape
-
-bool direct_conv_available() { return false; }
-void direct_conv3d(const float*, const float*, const float*, float*, const ConvGeometry&) {}
-void direct_conv3d_weight_grad(const float*, const float*, float*, const ConvGeometry&) {}
-void direct_conv3d_adjoint(const float*, const float*, const float*, float*, const ConvGeometry&) {}
-bool direct_adjoint_reads(const ConvGeometry&, Dims&, Dims&) { return false; }
-
-#endif
 
 }  // namespace voxgrad::detail

@@ -1,10 +1,12 @@
 #pragma once
-// Internal: float32 direct convolution for CPUs with AVX-512: no column matrix, no GEMM packing.
+// Internal: float32 direct convolution for CPUs with AVX-512 or AVX2: no column matrix, no GEMM
+// packing. The drivers here are plain C++; the register tiles are compiled per instruction set
+// (direct_kernels.h) and picked at run time.
 //
 // Each sample is copied once into a zero-padded layout in which every output row's inputs are
 // contiguous (direct_layout.h). The forward kernel keeps a tile of output channels × positions in
 // registers over all (input channel, tap) pairs; the weight-gradient kernel keeps a tile of dot
-// products over the output positions (direct_tiles.h). The adjoint (a transposed convolution) splits
+// products over the output positions (direct_kernels.h). The adjoint (a transposed convolution) splits
 // its outputs into stride classes, each a stride-1 correlation over a subset of the taps, run on the
 // forward tiles. Every output sums in an order fixed by the shapes alone. ConvGeometry's
 // suits_direct() and suits_direct_adjoint() say when these serve.
@@ -13,8 +15,12 @@
 
 namespace voxgrad::detail {
 
-/// True when this build has the direct kernels and set_direct_conv_enabled() has not turned them off.
+/// True when the CPU (capped by VOXGRAD_MAX_ISA) has direct kernels in this build and
+/// set_direct_conv_enabled() has not turned them off.
 bool direct_conv_available();
+
+/// float32 lanes per vector of the direct kernels that run (16 when none do).
+std::int64_t direct_lanes();
 
 /// Turns the direct path on or off (tests compare it with the im2col path); returns the old value.
 bool set_direct_conv_enabled(bool enabled);

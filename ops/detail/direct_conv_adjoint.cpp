@@ -13,9 +13,7 @@
 
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/ops/detail/direct_conv.h"
-#include "voxgrad/ops/detail/direct_tiles.h"
-
-#if defined(__AVX512F__)
+#include "voxgrad/ops/detail/direct_layout.h"
 
 namespace voxgrad::detail {
 
@@ -70,7 +68,7 @@ Plan plan(const ConvGeometry& g) {
 }
 
 // One (D class, H class, W class): its (input channel, tap) offsets in the padded input and its
-// weights packed per group and block of kMR output channels.
+// weights packed per group and block of tile_mr output channels.
 struct ClassTaps {
   std::int64_t K = 0;  // pairs per group
   std::vector<std::int64_t> koff;
@@ -79,9 +77,10 @@ struct ClassTaps {
 
 // Taps and packed weights of every (D, H, W) class, index (cd·sh + ch)·sw + cw. w is
 // (Ci, Co/groups, kernel); the padded input L starts at pl.lo.
-std::vector<ClassTaps> class_taps(const ConvGeometry& g, const Plan& pl, const PaddedLayout& L, const float* w) {
+std::vector<ClassTaps> class_taps(const ConvGeometry& g, const Plan& pl, const PaddedLayout& L, const float* w,
+                                  std::int64_t tile_mr) {
   const std::int64_t G = g.groups, cin_g = g.cout_g(), cout_g = g.cin_g(), KT = g.kernel_volume();
-  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
+  const std::int64_t blocks = (cout_g + tile_mr - 1) / tile_mr;
   const std::int64_t sd = g.stride[0], sh = g.stride[1], sw = g.stride[2];
   std::vector<ClassTaps> ct(static_cast<std::size_t>(sd * sh * sw));
   for (std::int64_t cd = 0; cd < sd; ++cd) {
@@ -94,7 +93,7 @@ std::vector<ClassTaps> class_taps(const ConvGeometry& g, const Plan& pl, const P
         if (taps == 0 || A.count == 0 || B.count == 0 || C.count == 0) continue;
         t.K = cin_g * taps;
         t.koff.reserve(static_cast<std::size_t>(t.K));
-        t.wpk.assign(static_cast<std::size_t>(G * blocks * t.K * kMR), 0.0f);
+        t.wpk.assign(static_cast<std::size_t>(G * blocks * t.K * tile_mr), 0.0f);
         std::vector<std::int64_t> kidx;  // flat kernel index of each tap
         for (std::size_t a = 0; a < A.taps.size(); ++a) {
           for (std::size_t b = 0; b < B.taps.size(); ++b) {
@@ -113,13 +112,13 @@ std::vector<ClassTaps> class_taps(const ConvGeometry& g, const Plan& pl, const P
             }
           }
         }
-        // wpk[g][blk][ci·taps + tap][i] = w[g·cin_g + ci][blk·kMR + i][tap]
+        // wpk[g][blk][ci·taps + tap][i] = w[g·cin_g + ci][blk·tile_mr + i][tap]
         for (std::int64_t gi = 0; gi < G; ++gi) {
           for (std::int64_t ci = 0; ci < cin_g; ++ci) {
             for (std::int64_t co = 0; co < cout_g; ++co) {
               const float* src = w + ((gi * cin_g + ci) * cout_g + co) * KT;
-              float* dst = t.wpk.data() + ((gi * blocks + co / kMR) * t.K + ci * taps) * kMR + co % kMR;
-              for (std::int64_t j = 0; j < taps; ++j) dst[j * kMR] = src[kidx[static_cast<std::size_t>(j)]];
+              float* dst = t.wpk.data() + ((gi * blocks + co / tile_mr) * t.K + ci * taps) * tile_mr + co % tile_mr;
+              for (std::int64_t j = 0; j < taps; ++j) dst[j * tile_mr] = src[kidx[static_cast<std::size_t>(j)]];
             }
           }
         }
@@ -139,6 +138,8 @@ bool direct_adjoint_reads(const ConvGeometry& g, Dims& lo, Dims& hi) {
 }
 
 void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g) {
+  const Kernels& kern = *active_kernels();
+  const std::int64_t tile_mr = kern.mr, lanes = kern.lanes;
   // Named as the transposed convolution sees itself: input x (N, Ci, in), output y (N, Co, on).
   const std::int64_t G = g.groups, Ci = g.Cout, Co = g.Cin, cin_g = Ci / G, cout_g = Co / G;
   const Dims &in = g.out, &on = g.vol;
@@ -153,9 +154,9 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
     for (std::size_t i = 0; i < 3; ++i) L.origin[i] = -pl.lo[i];
   }
   L.finish();
-  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
+  const std::int64_t blocks = (cout_g + tile_mr - 1) / tile_mr;
   const std::int64_t sd = g.stride[0], sh = g.stride[1], sw = g.stride[2];
-  const std::vector<ClassTaps> ct = class_taps(g, pl, L, w);
+  const std::vector<ClassTaps> ct = class_taps(g, pl, L, w, tile_mr);
   // Reading exactly the input's own extent (e.g. kernel = stride, no padding): read it in place.
   Workspace xp(pl.reads && !reads_in_place(in, L) ? Ci * L.channel : 1);
   const std::int64_t Ho = on[1], Wo = on[2];
@@ -169,22 +170,24 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
         float* ys = y + n * Co * Vo + (A.first * Ho + B.first) * Wo;  // the class's first row
         if (sw == 1) {
           const ClassTaps& t = tw[0];
-          const RowVectors rv(A.count, B.count, pl.cls[2][0].count, L.plane, L.row, sd * Ho * Wo, sh * Wo);
-          const std::int64_t tv = tile_vectors(cout_g), tiles = (rv.count + tv - 1) / tv;
+          const RowVectors rv =
+              row_vectors(lanes, A.count, B.count, pl.cls[2][0].count, L.plane, L.row, sd * Ho * Wo, sh * Wo);
+          const std::int64_t tv = cout_g <= 2 ? kern.nv_wide : kern.nv, tiles = (rv.count + tv - 1) / tv;
           parallel_for(0, G * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
             for (std::int64_t task = t0; task < t1; ++task) {
               const std::int64_t gi = task / tiles, v0 = (task % tiles) * tv;
-              forward_vectors(rv, v0, std::min(tv, rv.count - v0), xs + gi * cin_g * L.channel, ys + gi * cout_g * Vo,
-                              Vo, cout_g, t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * kMR, t.K,
-                              t.koff.data(), bias != nullptr ? bias + gi * cout_g : nullptr);
+              kern.forward_vectors(rv, v0, std::min(tv, rv.count - v0), xs + gi * cin_g * L.channel,
+                                   ys + gi * cout_g * Vo, Vo, cout_g,
+                                   t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K, t.koff.data(),
+                                   bias != nullptr ? bias + gi * cout_g : nullptr, nullptr);
             }
           });
           continue;
         }
-        // Stride 2 along W: per row (md, mh), 16 positions m of both W classes per tile.
+        // Stride 2 along W: per row (md, mh), one vector of positions m of both W classes per tile.
         std::int64_t Mw = 0;  // positions m per row: the larger W class
         for (const DimClass& dc : pl.cls[2]) Mw = std::max(Mw, dc.count);
-        const std::int64_t per_row = (Mw + kLanes - 1) / kLanes;
+        const std::int64_t per_row = (Mw + lanes - 1) / lanes;
         const std::int64_t vectors = A.count * B.count * per_row;
         // Class e holds the even outputs (first 0), class o the odd ones (first 1).
         const std::size_t e = pl.cls[2][0].first == 0 ? 0 : 1, o = 1 - e;
@@ -193,18 +196,19 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
         parallel_for(0, G * vectors, 1, [&](std::int64_t t0, std::int64_t t1) {
           for (std::int64_t task = t0; task < t1; ++task) {
             const std::int64_t gi = task / vectors, v = task % vectors;
-            const std::int64_t r = v / per_row, m0 = (v % per_row) * kLanes;
+            const std::int64_t r = v / per_row, m0 = (v % per_row) * lanes;
             const std::int64_t md = r / B.count, mh = r % B.count;
             const float* xb = xs + gi * cin_g * L.channel + md * L.plane + mh * L.row + m0;
             float* yr = ys + gi * cout_g * Vo + (sd * md * Ho + sh * mh) * Wo + 2 * m0;
             const std::int64_t left = Wo - 2 * m0;  // outputs of this row from 2·m0 on
             for (std::int64_t blk = 0; blk < blocks; ++blk) {
-              const int mr = static_cast<int>(std::min<std::int64_t>(kMR, cout_g - blk * kMR));
-              pair_tile_for(mr)(te.K == 0 ? nullptr : te.wpk.data() + (gi * blocks + blk) * te.K * kMR, te.K,
-                                te.koff.data(), to.K == 0 ? nullptr : to.wpk.data() + (gi * blocks + blk) * to.K * kMR,
-                                to.K, to.koff.data(), xb, first_lanes(Me - m0), first_lanes(Mo - m0),
-                                yr + blk * kMR * Vo, Vo, first_lanes(left), first_lanes(left - kLanes),
-                                bias != nullptr ? bias + gi * cout_g + blk * kMR : nullptr);
+              const int mr = static_cast<int>(std::min<std::int64_t>(tile_mr, cout_g - blk * tile_mr));
+              kern.pair_tiles[mr - 1](
+                  te.K == 0 ? nullptr : te.wpk.data() + (gi * blocks + blk) * te.K * tile_mr, te.K, te.koff.data(),
+                  to.K == 0 ? nullptr : to.wpk.data() + (gi * blocks + blk) * to.K * tile_mr, to.K, to.koff.data(), xb,
+                  first_lanes(Me - m0, lanes), first_lanes(Mo - m0, lanes), yr + blk * tile_mr * Vo, Vo,
+                  first_lanes(left, lanes), first_lanes(left - lanes, lanes),
+                  bias != nullptr ? bias + gi * cout_g + blk * tile_mr : nullptr);
             }
           }
         });
@@ -214,5 +218,3 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
 }
 
 }  // namespace voxgrad::detail
-
-#endif  // __AVX512F__

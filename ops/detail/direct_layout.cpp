@@ -1,43 +1,14 @@
 #include "voxgrad/ops/detail/direct_layout.h"
 
-#if defined(__AVX512F__)
-
 #include <algorithm>
 
+#include "voxgrad/core/cpu.h"
 #include "voxgrad/core/detail/allocator.h"
 #include "voxgrad/core/detail/parallel.h"
 
 namespace voxgrad::detail::direct {
 
 namespace {
-
-// One padded row of phase-split stride 1: d[q] = src[q − a] for q in [lo, hi), 0 elsewhere in
-// [0, Wq). Masked loads never touch src outside [lo − a, hi − a).
-void pad_row_unit_stride(const float* src, float* d, std::int64_t a, std::int64_t lo, std::int64_t hi,
-                         std::int64_t Wq) {
-  for (std::int64_t q = 0; q < Wq; q += kLanes) {
-    const __mmask16 row = first_lanes(Wq - q);
-    const auto valid = static_cast<__mmask16>(row & first_lanes(hi - q) & ~first_lanes(lo - q));
-    _mm512_mask_storeu_ps(d + q, row, _mm512_maskz_loadu_ps(valid, src + (q - a)));
-  }
-}
-
-// One padded row of phase-split stride 2: phase 0 holds columns w = 2q − pw, phase 1 columns
-// 2q + 1 − pw, for q in [0, Wq); zero where w lies outside [0, W). Each 32-column window of the
-// source is loaded once (masked to the row) and split into both phases by two permutes.
-void pad_row_stride_two(const float* src, float* d, std::int64_t W, std::int64_t pw, std::int64_t Wq) {
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-  for (std::int64_t q = 0; q < Wq; q += kLanes) {
-    const __mmask16 row = first_lanes(Wq - q);
-    const std::int64_t s0 = 2 * q - pw, s1 = s0 + kLanes;  // source columns of the two halves
-    const auto m0 = static_cast<__mmask16>(first_lanes(W - s0) & ~first_lanes(-s0));
-    const auto m1 = static_cast<__mmask16>(first_lanes(W - s1) & ~first_lanes(-s1));
-    const __m512 v0 = _mm512_maskz_loadu_ps(m0, src + s0), v1 = _mm512_maskz_loadu_ps(m1, src + s1);
-    _mm512_mask_storeu_ps(d + q, row, _mm512_permutex2var_ps(v0, even, v1));
-    _mm512_mask_storeu_ps(d + Wq + q, row, _mm512_permutex2var_ps(v0, odd, v1));
-  }
-}
 
 // Writes padded plane ip of channel ch of one sample (xs: channels × vol) to dst: L.Hp rows of
 // L.row floats.
@@ -54,10 +25,6 @@ void pad_plane(const float* xs, float* dst_plane, const Dims& vol, const PaddedL
       continue;
     }
     const float* src = xs + ch * V + (id * H + ih) * W;
-    if (sw == 2) {
-      pad_row_stride_two(src, dst, W, pw, L.Wq);
-      continue;
-    }
     for (std::int64_t r = 0; r < sw; ++r) {
       // Phase r, slot q holds input column w = q·sw − a; it lies inside for q in [lo, hi).
       float* d = dst + r * L.Wq;
@@ -66,10 +33,6 @@ void pad_plane(const float* xs, float* dst_plane, const Dims& vol, const PaddedL
       std::int64_t hi = W - 1 + a < 0 ? 0 : (W - 1 + a) / sw + 1;
       lo = std::min(lo, L.Wq);
       hi = std::clamp(hi, lo, L.Wq);
-      if (sw == 1) {
-        pad_row_unit_stride(src, d, a, lo, hi, L.Wq);
-        continue;
-      }
       std::fill(d, d + lo, 0.0f);
       for (std::int64_t q = lo; q < hi; ++q) d[q] = src[q * sw - a];
       std::fill(d + hi, d + L.Wq, 0.0f);
@@ -127,12 +90,63 @@ Workspace::Workspace(std::int64_t floats) {
 
 Workspace::~Workspace() { deallocate(raw_, capacity_); }
 
-RowVectors forward_vectors_of(const ConvGeometry& g, const PaddedLayout& L) {
+RowVectors forward_vectors_of(const ConvGeometry& g, const PaddedLayout& L, std::int64_t lanes) {
   // A stride only matters with more than one output along its dim (and may be huge otherwise).
-  return RowVectors(g.out[0], g.out[1], g.out[2], g.out[0] > 1 ? g.stride[0] * L.plane : 0,
-                    g.out[1] > 1 ? g.stride[1] * L.row : 0, g.out[1] * g.out[2], g.out[2]);
+  return row_vectors(lanes, g.out[0], g.out[1], g.out[2], g.out[0] > 1 ? g.stride[0] * L.plane : 0,
+                     g.out[1] > 1 ? g.stride[1] * L.row : 0, g.out[1] * g.out[2], g.out[2]);
+}
+
+RowVectors row_vectors(std::int64_t lanes, std::int64_t rows_d, std::int64_t rows_h, std::int64_t width,
+                       std::int64_t x_d, std::int64_t x_h, std::int64_t y_d, std::int64_t y_h) {
+  RowVectors v;
+  v.lanes = lanes;
+  v.per_row = (width + lanes - 1) / lanes;
+  v.rows_h = rows_h;
+  v.width = width;
+  v.count = rows_d * rows_h * v.per_row;
+  v.x_d = x_d;
+  v.x_h = x_h;
+  v.y_d = y_d;
+  v.y_h = y_h;
+  return v;
+}
+
+std::uint32_t first_lanes(std::int64_t n, std::int64_t lanes) {
+  return n <= 0 ? 0u : n >= lanes ? (std::uint32_t{1} << lanes) - 1u : (std::uint32_t{1} << n) - 1u;
+}
+
+void row_vectors_get(const RowVectors& vec, std::int64_t v0, std::int64_t nv, std::int64_t* xo, std::int64_t* yo,
+                     std::uint32_t* mk, std::int64_t* rd, std::int64_t* rh) {
+  const std::int64_t r = v0 / vec.per_row;
+  std::int64_t j = v0 % vec.per_row, md = r / vec.rows_h, mh = r % vec.rows_h;
+  for (std::int64_t i = 0; i < nv; ++i) {
+    const std::int64_t w0 = j * vec.lanes;
+    xo[i] = md * vec.x_d + mh * vec.x_h + w0;
+    yo[i] = md * vec.y_d + mh * vec.y_h + w0;
+    mk[i] = first_lanes(vec.width - w0, vec.lanes);
+    if (rd != nullptr) {
+      rd[i] = md;
+      rh[i] = mh;
+    }
+    if (++j == vec.per_row) {
+      j = 0;
+      if (++mh == vec.rows_h) {
+        mh = 0;
+        ++md;
+      }
+    }
+  }
+}
+
+const Kernels* active_kernels() {
+  switch (cpu_isa()) {
+    case CpuIsa::avx512:
+      if (const Kernels* k = avx512_kernels()) return k;
+      [[fallthrough]];
+    case CpuIsa::avx2: return avx2_kernels();
+    case CpuIsa::baseline: break;
+  }
+  return nullptr;
 }
 
 }  // namespace voxgrad::detail::direct
-
-#endif  // __AVX512F__

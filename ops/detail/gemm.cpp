@@ -1,58 +1,45 @@
 #include "voxgrad/ops/detail/gemm.h"
 
-#include <Eigen/Core>
+#include <algorithm>
+#include <type_traits>
 
+#include "voxgrad/core/cpu.h"
 #include "voxgrad/core/detail/parallel.h"
+#include "voxgrad/ops/detail/gemm_kernels.h"
 
 namespace voxgrad::detail {
 
 namespace {
-
-template <typename T>
-using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using ConstMap = Eigen::Map<const RowMajor<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-template <typename T>
-using MutMap = Eigen::Map<RowMajor<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
 
 // Work below this many multiply-adds is not worth a task.
 constexpr std::int64_t kParallelMacs = std::int64_t{1} << 18;
 // Block width for gemm_parallel: fixed, so results never depend on the thread count.
 constexpr std::int64_t kBlock = 256;
 
+// The GEMM of cpu_isa(): Eigen compiled for that instruction set.
+const GemmKernels& active_gemm() {
+  switch (cpu_isa()) {
+    case CpuIsa::avx512:
+      if (const GemmKernels* g = gemm_kernels_avx512()) return *g;
+      [[fallthrough]];
+    case CpuIsa::avx2:
+      if (const GemmKernels* g = gemm_kernels_avx2()) return *g;
+      [[fallthrough]];
+    case CpuIsa::baseline: break;
+  }
+  return *gemm_kernels_baseline();
+}
+
 }  // namespace
 
 template <typename T>
 void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
           std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
-  if (m <= 0 || n <= 0) return;
-  MutMap<T> C(c, m, n, Eigen::OuterStride<>(ldc));
-  if (k <= 0) {
-    if (beta == T(0))
-      C.setZero();
-    else
-      C *= beta;
-    return;
+  if constexpr (std::is_same_v<T, float>) {
+    active_gemm().f32(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  } else {
+    active_gemm().f64(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
-  // A stored row-major as (m×k), or as (k×m) when transposed; likewise B.
-  const ConstMap<T> A(a, trans_a ? k : m, trans_a ? m : k, Eigen::OuterStride<>(lda));
-  const ConstMap<T> B(b, trans_b ? n : k, trans_b ? k : n, Eigen::OuterStride<>(ldb));
-  auto run = [&](const auto& opA, const auto& opB) {
-    if (beta == T(0)) {
-      C.noalias() = alpha * (opA * opB);
-    } else {
-      if (beta != T(1)) C *= beta;
-      C.noalias() += alpha * (opA * opB);
-    }
-  };
-  if (!trans_a && !trans_b)
-    run(A, B);
-  else if (trans_a && !trans_b)
-    run(A.transpose(), B);
-  else if (!trans_a && trans_b)
-    run(A, B.transpose());
-  else
-    run(A.transpose(), B.transpose());
 }
 
 template <typename T>

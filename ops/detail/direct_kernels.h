@@ -1,0 +1,97 @@
+#pragma once
+// Internal: the register tiles of the direct conv kernels, compiled once per instruction set
+// (direct_tiles_avx512.cpp, direct_tiles_avx2.cpp from the one template in direct_tiles_impl.h) and
+// reached through a table of function pointers picked at run time from cpu_isa().
+//
+// forward: MR output channels × NV vectors of `lanes` positions, sums kept in registers over all
+//          (input channel, tap) pairs: y = bias + Σ_k w[k] · x(vector, k);
+// weight:  MC output channels × NK (input channel, tap) pairs of dot products over the output
+//          positions: dw[i][j] += Σ dy(channel i) · x(pair j);
+// pair:    the two W stride classes of a stride-2 transposed convolution in one tile, interleaved
+//          into 2·lanes consecutive outputs on the way out.
+// Every tile sums in an order fixed by the shapes alone.
+//
+// This header is shared by the per-ISA translation units and the rest of the library, so it holds only
+// plain data and declarations: an inline function defined here would be compiled once with AVX-512
+// enabled and once without, and the linker would keep one copy for all callers.
+
+#include <cstdint>
+
+namespace voxgrad::detail::direct {
+
+constexpr int kMaxLanes = 16;    ///< the widest vector (AVX-512, float32)
+constexpr int kMaxNV = 8;        ///< the most vectors of a forward tile
+constexpr int kMaxSpans = 64;    ///< tap rows a forward tile may skip through
+constexpr int kMaxBlock = 1024;  ///< the most vectors of a weight-gradient position block
+constexpr int kMaxTile = 8;      ///< the most channels or pairs along one side of a tile
+
+/// Output positions as vectors of `lanes`: rows (md, mh) of `width` positions, ceil(width / lanes)
+/// vectors each. A row's first input and output sit at md·x_d + mh·x_h and md·y_d + mh·y_h.
+struct RowVectors {
+  std::int64_t lanes = 16, per_row = 0, rows_h = 1, width = 0, count = 0;
+  std::int64_t x_d = 0, x_h = 0, y_d = 0, y_h = 0;
+};
+
+/// Makes the vectors of rows_d × rows_h rows of `width` positions (see RowVectors).
+RowVectors row_vectors(std::int64_t lanes, std::int64_t rows_d, std::int64_t rows_h, std::int64_t width,
+                       std::int64_t x_d, std::int64_t x_h, std::int64_t y_d, std::int64_t y_h);
+
+/// The input and output offsets and the lane masks (bit l: lane l holds a position) of vectors
+/// v0 … v0 + nv − 1, and optionally their output rows (md, mh).
+void row_vectors_get(const RowVectors& vec, std::int64_t v0, std::int64_t nv, std::int64_t* xo, std::int64_t* yo,
+                     std::uint32_t* mk, std::int64_t* rd = nullptr, std::int64_t* rh = nullptr);
+
+/// The mask of lanes 0 … n − 1 of `lanes` (none for n ≤ 0, all for n ≥ lanes).
+std::uint32_t first_lanes(std::int64_t n, std::int64_t lanes);
+
+/// What a forward tile needs to skip tap rows that read only padding: the forward geometry along D
+/// and H, with the pairs ordered [kd][kh][channel][kw] so that tap row (kd, kh) is the run of `per`
+/// pairs from (kd·kernel[1] + kh)·per.
+struct SkipRows {
+  std::int64_t kernel[2], stride[2], padding[2], dilation[2], vol[2];
+  std::int64_t per;
+};
+
+/// Runs the forward tiles of one group over vectors [v0, v0 + nv) of vec: inputs from xg at koff,
+/// outputs from yg (channel stride Vo), every block of mr of the cout_g channels, with weights packed
+/// per block as [pair][mr] (K pairs); with `skip`, only the tap rows that the vectors read inside the
+/// input.
+using ForwardVectors = void (*)(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
+                                std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K,
+                                const std::int64_t* koff, const float* bias_g, const SkipRows* skip);
+
+/// Weight-gradient tile for mc channels and nk pairs over nv vectors (offsets xo/yo, lane masks mk):
+/// dwb[i·ldw + j] += Σ dyb[i·ys + yo[v] + lane] · xg[koff[j] + xo[v] + lane].
+using WeightTile = void (*)(const float* dyb, std::int64_t ys, const float* xg, const std::int64_t* koff,
+                            const std::int64_t* xo, const std::int64_t* yo, const std::uint32_t* mk, std::int64_t nv,
+                            float* dwb, std::int64_t ldw);
+
+/// Stride-2 pair tile for mr channels: `lanes` positions m of the even-output class (weights we, Ke
+/// pairs at offsets ke, lane mask me) and of the odd one (wo, Ko, ko, mo) from xb, interleaved into
+/// yb[i·ys + 0 … 2·lanes − 1] under store masks st0/st1, plus bias (or none).
+using PairTile = void (*)(const float* we, std::int64_t Ke, const std::int64_t* ke, const float* wo, std::int64_t Ko,
+                          const std::int64_t* ko, const float* xb, std::uint32_t me, std::uint32_t mo, float* yb,
+                          std::int64_t ys, std::uint32_t st0, std::uint32_t st1, const float* bias);
+
+/// One instruction set's tiles and their shapes. The shapes follow from the register file: a forward
+/// tile keeps mr × nv sums, nv input vectors and one broadcast weight in registers (mr the largest
+/// power of two that fits with nv = 3), and the weight tile likewise mc × nk sums.
+struct Kernels {
+  const char* isa;
+  int lanes;    ///< float32 lanes per vector
+  int mr, nv;   ///< forward tile: output channels × vectors
+  int nv_wide;  ///< forward tile vectors when a group has at most 2 output channels
+  int mc, nk;   ///< weight tile: output channels × (input channel, tap) pairs
+  ForwardVectors forward_vectors;
+  WeightTile weight_tiles[kMaxTile][kMaxTile];  ///< [nk − 1][mc − 1]
+  PairTile pair_tiles[kMaxTile];                ///< [mr − 1]
+};
+
+/// The tiles of each instruction set (null where this build or architecture has none).
+const Kernels* avx512_kernels();
+const Kernels* avx2_kernels();
+
+/// The tiles for cpu_isa(), or null when it has none (baseline: the im2col path serves every shape).
+const Kernels* active_kernels();
+
+}  // namespace voxgrad::detail::direct

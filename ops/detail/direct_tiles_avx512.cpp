@@ -1,0 +1,57 @@
+// The direct conv tiles for AVX-512 (x86-64-v4): 16 float32 lanes, 32 registers, mask registers.
+// Compiled with -march=x86-64-v4 (ops/CMakeLists.txt); run only when cpu_isa() says avx512.
+
+#include "voxgrad/ops/detail/direct_kernels.h"
+
+#if defined(__AVX512F__)
+
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 warns inside its own AVX-512 headers (intrinsics built on _mm512_undefined_ps) wherever
+// they are inlined: a false positive.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+namespace voxgrad::detail::direct::avx512 {
+
+struct Vec {
+  static constexpr int kLanes = 16, kRegs = 32;
+  using Reg = __m512;
+  using Mask = __mmask16;
+  static Mask mask(std::uint32_t bits) { return static_cast<Mask>(bits); }
+  static Reg zero() { return _mm512_setzero_ps(); }
+  static Reg set1(float a) { return _mm512_set1_ps(a); }
+  static Reg load(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static void store(float* p, Mask m, Reg v) { _mm512_mask_storeu_ps(p, m, v); }
+  static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static float reduce_add(Reg v) { return _mm512_reduce_add_ps(v); }
+  static void interleave(Reg a, Reg b, Reg& lo, Reg& hi) {
+    const __m512i l = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i h = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    lo = _mm512_permutex2var_ps(a, l, b);
+    hi = _mm512_permutex2var_ps(a, h, b);
+  }
+};
+
+}  // namespace voxgrad::detail::direct::avx512
+
+#define VOXGRAD_ISA avx512
+#include "voxgrad/ops/detail/direct_tiles_impl.h"
+
+namespace voxgrad::detail::direct {
+
+const Kernels* avx512_kernels() {
+  static constexpr Kernels kernels = avx512::make_kernels("avx512");
+  return &kernels;
+}
+
+}  // namespace voxgrad::detail::direct
+
+#else  // a compiler or architecture without AVX-512
+
+namespace voxgrad::detail::direct {
+const Kernels* avx512_kernels() { return nullptr; }
+}  // namespace voxgrad::detail::direct
+
+#endif

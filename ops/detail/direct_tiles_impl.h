@@ -1,0 +1,284 @@
+// Internal: the direct conv tiles as one template over an instruction set's vector type. Included
+// only by direct_tiles_<isa>.cpp, each compiled for its own instruction set after defining
+// VOXGRAD_ISA (the namespace) and, in it, `Vec`:
+//   kLanes, kRegs            float32 lanes per register, vector registers
+//   Reg, Mask                a register, a lane mask
+//   mask(bits)               the Mask of lanes whose bit is set
+//   zero(), set1(a)          registers
+//   load(m, p), store(p, m, v)  masked: lanes outside m read as 0 and are not written
+//   fmadd(a, b, c)           a·b + c, one rounding
+//   reduce_add(v)            the lanes' sum in a fixed order
+//   interleave(a, b, lo, hi) lo = a0 b0 a1 b1 …, hi = the same from the upper halves
+// Everything here lives in that namespace (internal linkage or ISA-qualified names), so no function
+// compiled with one instruction set can stand in for another's at link time; the test
+// ops.isa_objects_share_no_symbols checks the object files for it.
+
+#include <cstdint>
+
+#include "voxgrad/ops/detail/direct_kernels.h"
+
+#ifndef VOXGRAD_ISA
+#error "define VOXGRAD_ISA before including direct_tiles_impl.h"
+#endif
+
+namespace voxgrad::detail::direct::VOXGRAD_ISA {
+
+namespace {
+
+constexpr int floor_pow2(int v) {
+  int p = 1;
+  while (p * 2 <= v) p *= 2;
+  return p;
+}
+constexpr std::int64_t min64(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
+
+// Tile shapes from the register file. A forward tile holds MR × NV sums, NV input vectors and one
+// broadcast weight; with NV = 3, MR is the largest power of two that fits (8 of 32 registers for
+// AVX-512, 4 of 16 for AVX2). MR × NV ≥ 12 independent sums also cover two FMA ports × 4-5 cycles of
+// latency, the most any x86 core has. With at most 2 output channels a tile takes more vectors
+// instead. The weight tile has the same shape (MC channels × NK pairs, plus NK inputs and one dy).
+constexpr int kNV = 3;
+constexpr int kMR = floor_pow2((Vec::kRegs - kNV - 1) / kNV);
+constexpr int kNVWide = (Vec::kRegs - 1) / 3 < kMaxNV ? (Vec::kRegs - 1) / 3 : kMaxNV;
+constexpr int kNVMax = kNVWide > kNV ? kNVWide : kNV;
+constexpr int kNK = 3;
+constexpr int kMC = kMR;
+static_assert(kMR <= kMaxTile && kNV <= kMaxNV && kNVWide <= kMaxNV && Vec::kLanes <= kMaxLanes);
+
+struct Span {
+  std::int64_t begin = 0, end = 0;  // a run [begin, end) of (input channel, tap) pairs
+};
+
+// ---- forward ----------------------------------------------------------------------------------------
+
+// y[i] over NV vectors = bias[i] + Σ_k wpk[k][i] · x(vector, k) for MR output channels and the pairs
+// k of the given spans; the weights are packed [k][kMR], x is read at xb[j] + koff[k].
+template <int MR, int NV>
+void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, const std::int64_t* __restrict koff,
+                  const float* const* xb, const std::uint32_t* mk, float* const* yb, std::int64_t ys,
+                  const float* bias) {
+  typename Vec::Reg acc[MR][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    const auto b0 = bias != nullptr ? Vec::set1(bias[i]) : Vec::zero();
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[i][j] = b0;
+  }
+  const float* xs[NV];
+  typename Vec::Mask ms[NV];
+#pragma GCC unroll 8
+  for (int j = 0; j < NV; ++j) {
+    xs[j] = xb[j];
+    ms[j] = Vec::mask(mk[j]);
+  }
+  for (int s = 0; s < nspans; ++s) {
+    for (std::int64_t k = spans[s].begin; k < spans[s].end; ++k) {
+      const std::int64_t o = koff[k];
+      typename Vec::Reg b[NV];
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) b[j] = Vec::load(ms[j], xs[j] + o);
+      const float* a = wpk + k * kMR;
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; ++i) {
+        const auto ai = Vec::set1(a[i]);
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; ++j) acc[i][j] = Vec::fmadd(ai, b[j], acc[i][j]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) Vec::store(yb[j] + i * ys, ms[j], acc[i][j]);
+  }
+}
+
+using ForwardTile = void (*)(const float*, const Span*, int, const std::int64_t*, const float* const*,
+                             const std::uint32_t*, float* const*, std::int64_t, const float*);
+
+// forward_tiles[mr − 1][nv − 1]: NV ≤ kNV, or up to kNVWide when MR ≤ 2 (few output channels: more
+// positions per tile keep enough independent sums in flight); null for sizes never asked for.
+struct ForwardTable {
+  ForwardTile at[kMR][kNVMax] = {};
+};
+
+// Fills t.at[R − 1][C − 1] for every tile size from (R, C) on, row by row.
+template <int R, int C>
+constexpr void fill_forward(ForwardTable& t) {
+  if constexpr (R <= kMR) {
+    if constexpr (C <= kNVMax) {
+      if constexpr (C <= kNV || R <= 2) t.at[R - 1][C - 1] = &forward_tile<R, C>;
+      fill_forward<R, C + 1>(t);
+    } else {
+      fill_forward<R + 1, 1>(t);
+    }
+  }
+}
+
+constexpr ForwardTable forward_table() {
+  ForwardTable t;
+  fill_forward<1, 1>(t);
+  return t;
+}
+
+constexpr ForwardTable forward_tiles = forward_table();
+
+// The pair runs a tile of vectors (output rows rd[j], rh[j]) needs: every tap row that some vector
+// reads inside the input (padding rows only multiply zeros), adjacent runs merged. Output row
+// (od, oh) reads input row od·stride − padding + k·dilation along D and H. The caller ensures
+// kernel[0]·kernel[1] ≤ kMaxSpans.
+int tile_spans(const SkipRows& g, const std::int64_t* rd, const std::int64_t* rh, std::int64_t nv, Span* spans) {
+  int n = 0;
+  for (std::int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+    for (std::int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+      bool used = false;
+      for (std::int64_t j = 0; j < nv && !used; ++j) {
+        const std::int64_t id = rd[j] * g.stride[0] - g.padding[0] + kd * g.dilation[0];
+        const std::int64_t ih = rh[j] * g.stride[1] - g.padding[1] + kh * g.dilation[1];
+        used = id >= 0 && id < g.vol[0] && ih >= 0 && ih < g.vol[1];
+      }
+      if (!used) continue;
+      const std::int64_t b = (kd * g.kernel[1] + kh) * g.per;
+      if (n > 0 && spans[n - 1].end == b) {
+        spans[n - 1].end = b + g.per;
+      } else {
+        spans[n++] = Span{b, b + g.per};
+      }
+    }
+  }
+  return n;
+}
+
+void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
+                     std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K, const std::int64_t* koff,
+                     const float* bias_g, const SkipRows* skip) {
+  std::int64_t xo[kMaxNV], yo[kMaxNV], rd[kMaxNV], rh[kMaxNV];
+  std::uint32_t mk[kMaxNV];
+  row_vectors_get(vec, v0, nv, xo, yo, mk, rd, rh);
+  Span spans[kMaxSpans];
+  int nspans = 1;
+  spans[0] = Span{0, K};
+  if (skip != nullptr) nspans = tile_spans(*skip, rd, rh, nv, spans);
+  const float* xb[kMaxNV];
+  float* yb[kMaxNV];
+  for (std::int64_t j = 0; j < nv; ++j) xb[j] = xg + xo[j];
+  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
+  for (std::int64_t blk = 0; blk < blocks; ++blk) {
+    const auto mr = static_cast<int>(min64(kMR, cout_g - blk * kMR));
+    for (std::int64_t j = 0; j < nv; ++j) yb[j] = yg + blk * kMR * Vo + yo[j];
+    forward_tiles.at[mr - 1][nv - 1](K == 0 ? nullptr : wpk_g + blk * K * kMR, spans, nspans, koff, xb, mk, yb, Vo,
+                                     bias_g != nullptr ? bias_g + blk * kMR : nullptr);
+  }
+}
+
+// ---- weight gradient ----------------------------------------------------------------------------------
+
+// dw[i][j] += Σ over the vectors of dy(channel i) · x(pair j), for MC output channels and NK pairs.
+// Masked-off lanes load zeros from both operands, so values outside the output rows (even
+// infinities) never enter a sum; lanes are added in Vec::reduce_add's fixed order.
+template <int MC, int NK>
+void weight_tile(const float* __restrict dyb, std::int64_t ys, const float* __restrict xg, const std::int64_t* koff,
+                 const std::int64_t* xo, const std::int64_t* yo, const std::uint32_t* mk, std::int64_t nv, float* dwb,
+                 std::int64_t ldw) {
+  typename Vec::Reg acc[MC][NK];
+#pragma GCC unroll 8
+  for (int i = 0; i < MC; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NK; ++j) acc[i][j] = Vec::zero();
+  }
+  const float* xk[NK];
+#pragma GCC unroll 8
+  for (int j = 0; j < NK; ++j) xk[j] = xg + koff[j];
+  for (std::int64_t v = 0; v < nv; ++v) {
+    const auto m = Vec::mask(mk[v]);
+    const std::int64_t xv = xo[v];
+    typename Vec::Reg b[NK];
+#pragma GCC unroll 8
+    for (int j = 0; j < NK; ++j) b[j] = Vec::load(m, xk[j] + xv);
+    const float* d = dyb + yo[v];
+#pragma GCC unroll 8
+    for (int i = 0; i < MC; ++i) {
+      const auto di = Vec::load(m, d + i * ys);
+#pragma GCC unroll 8
+      for (int j = 0; j < NK; ++j) acc[i][j] = Vec::fmadd(di, b[j], acc[i][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MC; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NK; ++j) dwb[i * ldw + j] += Vec::reduce_add(acc[i][j]);
+  }
+}
+
+// ---- stride-2 pairs of a transposed convolution ----------------------------------------------------
+
+template <int MR>
+void pair_tile(const float* __restrict we, std::int64_t Ke, const std::int64_t* __restrict ke,
+               const float* __restrict wo, std::int64_t Ko, const std::int64_t* __restrict ko, const float* xb,
+               std::uint32_t me, std::uint32_t mo, float* yb, std::int64_t ys, std::uint32_t st0, std::uint32_t st1,
+               const float* bias) {
+  typename Vec::Reg ae[MR], ao[MR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) ae[i] = ao[i] = bias != nullptr ? Vec::set1(bias[i]) : Vec::zero();
+  const auto mask_e = Vec::mask(me), mask_o = Vec::mask(mo);
+  for (std::int64_t k = 0; k < Ke; ++k) {
+    const auto b = Vec::load(mask_e, xb + ke[k]);
+    const float* a = we + k * kMR;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) ae[i] = Vec::fmadd(Vec::set1(a[i]), b, ae[i]);
+  }
+  for (std::int64_t k = 0; k < Ko; ++k) {
+    const auto b = Vec::load(mask_o, xb + ko[k]);
+    const float* a = wo + k * kMR;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) ao[i] = Vec::fmadd(Vec::set1(a[i]), b, ao[i]);
+  }
+  const auto s0 = Vec::mask(st0), s1 = Vec::mask(st1);
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    typename Vec::Reg lo, hi;
+    Vec::interleave(ae[i], ao[i], lo, hi);
+    Vec::store(yb + i * ys, s0, lo);
+    Vec::store(yb + i * ys + Vec::kLanes, s1, hi);
+  }
+}
+
+// Fills k.weight_tiles[J − 1][I − 1] for every weight tile size from (I, J) on.
+template <int I, int J>
+constexpr void fill_weight(Kernels& k) {
+  if constexpr (J <= kNK) {
+    if constexpr (I <= kMC) {
+      k.weight_tiles[J - 1][I - 1] = &weight_tile<I, J>;
+      fill_weight<I + 1, J>(k);
+    } else {
+      fill_weight<1, J + 1>(k);
+    }
+  }
+}
+
+template <int R>
+constexpr void fill_pair(Kernels& k) {
+  if constexpr (R <= kMR) {
+    k.pair_tiles[R - 1] = &pair_tile<R>;
+    fill_pair<R + 1>(k);
+  }
+}
+
+constexpr Kernels make_kernels(const char* name) {
+  Kernels k{};
+  k.isa = name;
+  k.lanes = Vec::kLanes;
+  k.mr = kMR;
+  k.nv = kNV;
+  k.nv_wide = kNVWide;
+  k.mc = kMC;
+  k.nk = kNK;
+  k.forward_vectors = &forward_vectors;
+  fill_weight<1, 1>(k);
+  fill_pair<1>(k);
+  return k;
+}
+
+}  // namespace
+
+}  // namespace voxgrad::detail::direct::VOXGRAD_ISA

@@ -1,0 +1,134 @@
+// The conv pair on every instruction set this CPU runs (core/cpu.h): the kernels are picked at run
+// time, the override reaches them, and each set's results match a float64 reference computed on the
+// same inputs (forward, input and weight gradients, conv3d and conv_transpose3d, strides 1 and 2,
+// groups, channel counts that leave remainder tiles). The other op tests run once more per narrower
+// set with VOXGRAD_MAX_ISA (ctest prefixes avx2. and baseline.).
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "test_util.h"
+#include "voxgrad/core/detail/cpu.h"
+#include "voxgrad/ops/detail/direct_conv.h"
+
+namespace voxgrad {
+namespace {
+
+using testing::values;
+
+struct IsaOverride {
+  explicit IsaOverride(CpuIsa isa) : old_(detail::set_isa_override(isa)) {}
+  ~IsaOverride() { detail::set_isa_override(old_); }
+  std::optional<CpuIsa> old_;
+};
+
+std::vector<CpuIsa> runnable_isas() {
+  std::vector<CpuIsa> isas;
+  for (CpuIsa isa : {CpuIsa::baseline, CpuIsa::avx2, CpuIsa::avx512}) {
+    if (isa <= cpu_isa_supported()) isas.push_back(isa);
+  }
+  return isas;
+}
+
+TEST(CpuIsa, MaxIsaValuesAreParsedInAnyCase) {
+  EXPECT_EQ(detail::parse_max_isa("baseline"), CpuIsa::baseline);
+  EXPECT_EQ(detail::parse_max_isa("AVX2"), CpuIsa::avx2);
+  EXPECT_EQ(detail::parse_max_isa("Avx512"), CpuIsa::avx512);
+  EXPECT_EQ(detail::parse_max_isa(""), CpuIsa::avx512);
+  EXPECT_STREQ(to_string(CpuIsa::baseline), "baseline");
+  EXPECT_STREQ(to_string(CpuIsa::avx2), "avx2");
+  EXPECT_STREQ(to_string(CpuIsa::avx512), "avx512");
+}
+
+TEST(CpuIsa, AnUnknownMaxIsaNamesTheVariableAndTheValue) {
+  try {
+    detail::parse_max_isa("sse9");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "VOXGRAD_MAX_ISA: 'sse9' names no instruction set; expected baseline, avx2 or avx512");
+  }
+}
+
+TEST(CpuIsa, TheOverrideIsCappedByTheCpuAndPicksThatSetsKernels) {
+  EXPECT_LE(cpu_isa(), cpu_isa_supported());
+  EXPECT_GT(detail::cache_sizes().l1d, 0);
+  EXPECT_GE(detail::cache_sizes().l2, detail::cache_sizes().l1d);
+  for (CpuIsa isa : runnable_isas()) {
+    IsaOverride o(isa);
+    EXPECT_EQ(cpu_isa(), isa);
+    // x86-64 builds have direct kernels for AVX2 and AVX-512: 8 and 16 float32 lanes.
+    const bool direct = isa != CpuIsa::baseline;
+    EXPECT_EQ(detail::direct_conv_available(), direct) << to_string(isa);
+    if (direct) EXPECT_EQ(detail::direct_lanes(), isa == CpuIsa::avx512 ? 16 : 8);
+  }
+  IsaOverride o(CpuIsa::avx512);
+  EXPECT_EQ(cpu_isa(), cpu_isa_supported());
+}
+
+struct Case {
+  bool transposed;
+  std::int64_t N, cin, cout, groups;
+  Shape in;
+  std::array<std::int64_t, 3> k, s, p;
+  std::string str() const {
+    return fmt::format("{} N={} Cin={} Cout={} groups={} in={} k={} s={} p={}",
+                       transposed ? "conv_transpose3d" : "conv3d", N, cin, cout, groups, in, k, s, p);
+  }
+};
+
+// Forward output and the input, weight and bias gradients for an upstream gradient of ones·g.
+std::vector<Tensor> run(const Case& c, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& g) {
+  const Tensor xl = x.detach().requires_grad_(true), wl = w.detach().requires_grad_(true);
+  const Tensor bl = b.detach().requires_grad_(true);
+  const Tensor y =
+      c.transposed ? conv_transpose3d(xl, wl, bl, c.s, c.p, 0, c.groups) : conv3d(xl, wl, bl, c.s, c.p, 1, c.groups);
+  (y * g).sum().backward();
+  return {y.detach(), xl.grad(), wl.grad(), bl.grad()};
+}
+
+TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
+  const std::vector<Case> cases = {
+      {false, 2, 3, 19, 1, {3, 4, 37}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},  // remainder tiles of 8 and 4 channels
+      {false, 1, 4, 2, 2, {2, 3, 33}, {1, 3, 3}, {1, 1, 2}, {0, 1, 1}},   // 1 channel per group: wide tiles
+      {false, 1, 5, 9, 1, {4, 4, 40}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},   // stride-2 phases
+      {true, 2, 6, 5, 1, {2, 3, 17}, {2, 2, 2}, {2, 2, 2}, {0, 0, 0}},    // pair tiles, input read in place
+      {true, 1, 4, 6, 2, {3, 2, 21}, {3, 3, 3}, {2, 1, 2}, {1, 1, 1}},    // pair tiles with padding
+      {true, 1, 3, 11, 1, {2, 2, 30}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},   // the adjoint as a forward
+  };
+  manual_seed(7);
+  for (const Case& c : cases) {
+    const Shape wshape = c.transposed ? Shape{c.cin, c.cout / c.groups, c.k[0], c.k[1], c.k[2]}
+                                      : Shape{c.cout, c.cin / c.groups, c.k[0], c.k[1], c.k[2]};
+    const Tensor x = rand({c.N, c.cin, c.in[0], c.in[1], c.in[2]}) - 0.5;
+    const Tensor w = rand(wshape) - 0.5, b = rand({c.cout}) - 0.5;
+    const Tensor y0 = run(c, x, w, b, zeros({1}))[0];
+    const Tensor g = rand(y0.sizes()) - 0.5;
+    const std::vector<Tensor> want = run(c, x.to(kFloat64), w.to(kFloat64), b.to(kFloat64), g.to(kFloat64));
+    for (CpuIsa isa : runnable_isas()) {
+      IsaOverride o(isa);
+      SCOPED_TRACE(fmt::format("{} on {}", c.str(), to_string(isa)));
+      const std::vector<Tensor> got = run(c, x, w, b, g);
+      const char* names[] = {"output", "input grad", "weight grad", "bias grad"};
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        const std::vector<double> a = values(got[i]), e = values(want[i]);
+        ASSERT_EQ(a.size(), e.size()) << names[i];
+        double worst = 0;
+        for (std::size_t j = 0; j < a.size(); ++j)
+          worst = std::max(worst, std::abs(a[j] - e[j]) / (1.0 + std::abs(e[j])));
+        EXPECT_LT(worst, 2e-5) << names[i];
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace voxgrad
