@@ -20,9 +20,10 @@ CpuIsa detect() {
   // libgcc's / compiler-rt's cpuid tables also check, through xgetbv, that the OS saves the wider
   // registers, so a feature reported here is usable.
   __builtin_cpu_init();
+  // x86-64-v3 also has F16C, MOVBE and LZCNT, which every CPU with AVX2 and BMI2 has as well (and which
+  // clang's __builtin_cpu_supports cannot name).
   const bool v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
-                  __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("movbe") &&
-                  __builtin_cpu_supports("popcnt");
+                  __builtin_cpu_supports("bmi2");
   const bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                   __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
                   __builtin_cpu_supports("avx512vl");

@@ -23,6 +23,9 @@
 // their sizes, with large operands built as zero-stride expanded views (no memory). The reference
 // (below) is plain float64 loops, independent of the library's vol2col/GEMM kernels.
 //
+// Each input runs once per instruction set this CPU supports (AVX-512, AVX2, baseline: core/cpu.h),
+// each with its own direct kernels and GEMM.
+//
 // Anything else -- a crash, a sanitizer report, another exception type, a wrong result, an
 // unexpected success or refusal -- ends in __builtin_trap() so that libFuzzer records the input.
 // Run: scripts/fuzz.sh (builds with -DVOXGRAD_BUILD_FUZZ=ON); reproduce: build/h_fuzz/tests/fuzz/fuzz_conv FILE.
@@ -41,6 +44,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include <voxgrad/core/detail/cpu.h>
 #include <voxgrad/voxgrad.h>
 
 #include "view_util.h"
@@ -900,6 +904,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint64_t seed = r.u64();
   std::array<ViewSpec, 4> views;  // input, weight, bias, grad_output
   for (ViewSpec& v : views) v = read_view(r);
-  check(c, seed, views);
+  // Every instruction set this CPU runs (core/cpu.h): each has its own direct kernels and GEMM.
+  for (CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::baseline}) {
+    if (isa > cpu_isa_supported()) continue;
+    detail::set_isa_override(isa);
+    check(c, seed, views);
+  }
+  detail::set_isa_override(std::nullopt);
   return 0;
 }

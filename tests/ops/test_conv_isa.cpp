@@ -8,6 +8,8 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +60,31 @@ TEST(CpuIsa, AnUnknownMaxIsaNamesTheVariableAndTheValue) {
   }
 }
 
+// The flags the kernel reports in /proc/cpuinfo (empty where it cannot be read).
+std::string cpuinfo_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) == 0) return line + " ";
+  }
+  return {};
+}
+
+// scripts/qemu_isa_check.sh sets VOXGRAD_EXPECT_ISA to what the emulated CPU has (qemu-user shows
+// the host's /proc/cpuinfo); natively the kernel's flag list says it.
+TEST(CpuIsa, TheSupportedSetIsWhatTheCpuReports) {
+  if (const char* expect = std::getenv("VOXGRAD_EXPECT_ISA")) {
+    EXPECT_STREQ(to_string(cpu_isa_supported()), expect);
+    return;
+  }
+  const std::string flags = cpuinfo_flags();
+  ASSERT_FALSE(flags.empty()) << "no flags line in /proc/cpuinfo";
+  auto has = [&](const char* f) { return flags.find(std::string(" ") + f + " ") != std::string::npos; };
+  const bool v3 = has("avx2") && has("fma") && has("bmi1") && has("bmi2");
+  const bool v4 = v3 && has("avx512f") && has("avx512bw") && has("avx512cd") && has("avx512dq") && has("avx512vl");
+  EXPECT_EQ(cpu_isa_supported(), v4 ? CpuIsa::avx512 : v3 ? CpuIsa::avx2 : CpuIsa::baseline) << flags;
+}
+
 TEST(CpuIsa, TheOverrideIsCappedByTheCpuAndPicksThatSetsKernels) {
   EXPECT_LE(cpu_isa(), cpu_isa_supported());
   EXPECT_GT(detail::cache_sizes().l1d, 0);
@@ -68,7 +95,9 @@ TEST(CpuIsa, TheOverrideIsCappedByTheCpuAndPicksThatSetsKernels) {
     // x86-64 builds have direct kernels for AVX2 and AVX-512: 8 and 16 float32 lanes.
     const bool direct = isa != CpuIsa::baseline;
     EXPECT_EQ(detail::direct_conv_available(), direct) << to_string(isa);
-    if (direct) EXPECT_EQ(detail::direct_lanes(), isa == CpuIsa::avx512 ? 16 : 8);
+    if (direct) {
+      EXPECT_EQ(detail::direct_lanes(), isa == CpuIsa::avx512 ? 16 : 8);
+    }
   }
   IsaOverride o(CpuIsa::avx512);
   EXPECT_EQ(cpu_isa(), cpu_isa_supported());

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the conv tests of a portable build (-DVOXGRAD_NATIVE=OFF, as a distribution would package it)
+# on CPUs this machine may not be: Debian's qemu-user emulating a Haswell (AVX2 + FMA, no AVX-512)
+# and a Westmere (SSE4.2, no AVX). Each must pick its own kernels (the test CpuIsa.* checks the set
+# cpuid reports against VOXGRAD_EXPECT_ISA), give the reference results and never execute an
+# instruction the CPU lacks (qemu stops the process with SIGILL).
+#
+#   scripts/qemu_isa_check.sh [BUILD_DIR]     (default build/portable)
+#
+# Emulation is slow: the filter below runs the per-ISA tests, the hand-picked conv references and the
+# gradient checks, not the long random sweeps (those run natively per ISA in ctest: avx2.*, baseline.*).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/build/portable}"
+qemu="$(command -v qemu-x86_64 || true)"
+if [ -z "$qemu" ]; then
+  echo "qemu_isa_check.sh: qemu-x86_64 not found (Debian: apt-get install qemu-user)" >&2
+  exit 2
+fi
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVOXGRAD_NATIVE=OFF -DVOXGRAD_BUILD_EXAMPLES=OFF
+fi
+cmake --build "$build" -j2 --target ops_test_conv_isa ops_test_conv_reference ops_test_conv_grad
+filter='CpuIsa.*:ConvIsa.*:ConvReference.*:-ConvReference.*Sweep*'
+grad_filter='ConvGrad*.Conv3d*:ConvGrad*.ConvTranspose3d*'
+status=0
+for cpu in Haswell:avx2 Westmere:baseline; do
+  model="${cpu%%:*}" isa="${cpu##*:}"
+  for t in "ops_test_conv_isa:*" "ops_test_conv_reference:$filter" "ops_test_conv_grad:$grad_filter"; do
+    exe="${t%%:*}" f="${t#*:}"
+    start=$SECONDS
+    if VOXGRAD_EXPECT_ISA="$isa" "$qemu" -cpu "$model" "$build/tests/$exe" --gtest_filter="$f" --gtest_brief=1 \
+        > "$build/qemu-$model-$exe.log" 2>&1; then
+      echo "qemu -cpu $model ($isa): $exe passed ($((SECONDS - start)) s)"
+    else
+      echo "qemu -cpu $model ($isa): $exe FAILED ($((SECONDS - start)) s); log:" >&2
+      tail -40 "$build/qemu-$model-$exe.log" >&2
+      status=1
+    fi
+  done
+done
+exit $status
