@@ -287,4 +287,11 @@ void register_torch_unet();
 /// (the profile in bench/README.md splits the step).
 void set_unet_counters(benchmark::State& state, double seconds_per_step);
 
+/// Wall time of a training step's phases, every step (warm-up ones too); counters fwd_ms, bwd_ms
+/// (zero_grad + loss backward) and optim_ms hold the medians.
+struct StepPhases {
+  std::vector<double> forward, backward, optimizer;
+  void set_counters(benchmark::State& state) const;
+};
+
 }  // namespace voxgrad_bench

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -105,6 +106,17 @@ void set_unet_counters(benchmark::State& state, double seconds_per_step) {
   state.counters["conv_GFLOP"] = unet_conv_flops() * 1e-9;
   state.counters["conv_GFLOP/s"] = gflops;
   if (run_config().peak_gflops > 0) state.counters["conv_%peak"] = 100.0 * gflops / run_config().peak_gflops;
+}
+
+void StepPhases::set_counters(benchmark::State& state) const {
+  auto median = [](std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  state.counters["fwd_ms"] = median(forward);
+  state.counters["bwd_ms"] = median(backward);
+  state.counters["optim_ms"] = median(optimizer);
 }
 
 RunConfig& run_config() {

@@ -78,13 +78,18 @@ void unet_step(benchmark::State& state, BenchState& bs) {
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-3));
   const torch::Tensor noisy = torch::rand({kUnetBatch, 1, kUnetSize, kUnetSize, kUnetSize});
   const torch::Tensor clean = torch::rand({kUnetBatch, 1, kUnetSize, kUnetSize, kUnetSize});
+  StepPhases phases;
   auto step = [&] {
-    optimizer.zero_grad();  // libtorch 1.13 zero-fills the gradients here (voxgrad sets them to none)
-    const torch::Tensor loss = torch::mse_loss(model(noisy), clean);
-    loss.backward();
-    optimizer.step();
+    torch::Tensor loss;
+    phases.forward.push_back(time_ms([&] { loss = torch::mse_loss(model(noisy), clean); }));
+    phases.backward.push_back(time_ms([&] {
+      optimizer.zero_grad();  // libtorch 1.13 zero-fills the gradients here (voxgrad sets them to none)
+      loss.backward();
+    }));
+    phases.optimizer.push_back(time_ms([&] { optimizer.step(); }));
   };
   set_unet_counters(state, run_model(state, bs, step));
+  phases.set_counters(state);
 }
 
 }  // namespace

@@ -20,13 +20,18 @@ void unet_step(benchmark::State& state, BenchState& bs) {
   optim::Adam optimizer(model->parameters(), optim::AdamOptions(1e-3));
   const Tensor noisy = rand({kUnetBatch, 1, kUnetSize, kUnetSize, kUnetSize});
   const Tensor clean = rand({kUnetBatch, 1, kUnetSize, kUnetSize, kUnetSize});
+  StepPhases phases;
   auto step = [&] {
-    optimizer.zero_grad();
-    const Tensor loss = nn::functional::mse_loss(model->forward(noisy), clean);
-    loss.backward();
-    optimizer.step();
+    Tensor loss;
+    phases.forward.push_back(time_ms([&] { loss = nn::functional::mse_loss(model->forward(noisy), clean); }));
+    phases.backward.push_back(time_ms([&] {
+      optimizer.zero_grad();
+      loss.backward();
+    }));
+    phases.optimizer.push_back(time_ms([&] { optimizer.step(); }));
   };
   set_unet_counters(state, run_model(state, bs, step));
+  phases.set_counters(state);
 }
 
 // Forward+backward of each of the step's convolutions on its own random inputs.
