@@ -71,6 +71,14 @@ def parse(data):
 
 
 TIME_FIELD = "real_time"  # --time cpu: "cpu_time"
+PEAK_OVERRIDE = None  # --peak X: % of peak recomputed from GFLOP/s against X
+
+
+def peak_of(e, counter, gflops_counter):
+    """% of peak from the file, or GFLOP/s over --peak."""
+    if PEAK_OVERRIDE and gflops_counter in e:
+        return 100.0 * e[gflops_counter] / PEAK_OVERRIDE
+    return e.get(counter, float("nan"))
 
 
 def summary(key, runs, medians, stat):
@@ -82,16 +90,16 @@ def summary(key, runs, medians, stat):
         rate = statistics.median if stat == "median" else max
         return {"ms": pick(times), "min": times[0], "max": times[-1], "n": len(times),
                 "gflops": rate(e.get("GFLOP/s", float("nan")) for e in entries),
-                "peak": rate(e.get("%peak", float("nan")) for e in entries),
+                "peak": rate(peak_of(e, "%peak", "GFLOP/s") for e in entries),
                 "mem": statistics.median(e.get("mem_MiB", float("nan")) for e in entries),
-                "conv_peak": rate(e.get("conv_%peak", float("nan")) for e in entries),
+                "conv_peak": rate(peak_of(e, "conv_%peak", "conv_GFLOP/s") for e in entries),
                 "label": entries[-1].get("label", "")}
     e = medians.get(key)
     if e:
         ms = e[TIME_FIELD] * UNIT_TO_MS[e["time_unit"]]
         return {"ms": ms, "min": ms, "max": ms, "n": 1, "gflops": e.get("GFLOP/s", float("nan")),
-                "peak": e.get("%peak", float("nan")), "mem": e.get("mem_MiB", float("nan")),
-                "conv_peak": e.get("conv_%peak", float("nan")), "label": e.get("label", "")}
+                "peak": peak_of(e, "%peak", "GFLOP/s"), "mem": e.get("mem_MiB", float("nan")),
+                "conv_peak": peak_of(e, "conv_%peak", "conv_GFLOP/s"), "label": e.get("label", "")}
     return None
 
 
@@ -187,15 +195,20 @@ def main(argv):
                         help="statistic over the repetitions (default: median)")
     parser.add_argument("--time", choices=["real", "cpu"], default="real",
                         help="wall time (default) or the process's CPU time (all threads; spinning counts)")
+    parser.add_argument("--peak", type=float,
+                        help="FMA peak in GFLOP/s for the %% columns instead of the one measured at start-up "
+                             "(e.g. a quiet machine's figure when the run's own measurement was disturbed)")
     args = parser.parse_args(argv[1:])
-    global TIME_FIELD
+    global TIME_FIELD, PEAK_OVERRIDE
+    PEAK_OVERRIDE = args.peak
     TIME_FIELD = "cpu_time" if args.time == "cpu" else "real_time"
     context, runs, medians = load(args.json)
     keys = set(runs) | set(medians)
     cases = [c for c in CASE_ORDER if any(k[0] == c for k in keys)]
     reps = max((len(v) for v in runs.values()), default=1)
 
-    print(f"threads: {context.get('threads', '?')} · FMA peak: {context.get('fma_peak', '?')}")
+    print(f"threads: {context.get('threads', '?')} · FMA peak: "
+          f"{f'{args.peak} GFLOP/s (--peak)' if args.peak else context.get('fma_peak', '?')}")
     print(f"cpu: {context.get('cpu_model', '?')}, {context.get('num_cpus', '?')} CPUs · "
           f"{context.get('libtorch', 'libtorch: ?')} · BLAS: {context.get('blas_libraries', '?')}")
     print(f"{reps} repetition(s) of the small cases, {args.stat} shown (range in brackets when the repetitions "
