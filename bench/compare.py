@@ -215,9 +215,10 @@ def main(argv):
           f"differ by > 15%) · speed-up = libtorch ms / voxgrad ms · {context.get('date', '')}"
           f"{' · PROCESS CPU TIME, not wall time' if args.time == 'cpu' else ''}")
     print()
-    print("| case | pass | voxgrad ms | libtorch ms | speed-up | voxgrad GFLOP/s | voxgrad % peak | "
-          "libtorch GFLOP/s | libtorch % peak | voxgrad MiB | libtorch MiB |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    if cases:
+        print("| case | pass | voxgrad ms | libtorch ms | speed-up | voxgrad GFLOP/s | voxgrad % peak | "
+              "libtorch GFLOP/s | libtorch % peak | voxgrad MiB | libtorch MiB |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     speedups = defaultdict(list)
     for case in cases:
         for p, label in PASSES:
@@ -244,7 +245,8 @@ def main(argv):
               f"(worst {worst[0]} {worst[1]:.2f}×, best {max(r, key=lambda cr: cr[1])[0]} "
               f"{max(x for _, x in r):.2f}×)")
     if not speedups:
-        print("(no libtorch runs in this file: voxgrad alone)")
+        if cases:
+            print("(no libtorch runs in this file)")
     else:
         fb = speedups.get("fwdbwd", [])
         if fb:

@@ -15,7 +15,11 @@ Standard library only.
 
 With --step-ms (the step's wall time from the benchmark), --conv-gflop (the benchmark's conv_GFLOP
 counter) and --peak (GFLOP/s), it also prints each category's ms per step and the convolutions'
-GFLOP/s and % of peak while they run (their share of the samples times the step time).
+GFLOP/s and % of peak while they run (their share of the samples times the step time). On a
+machine shared with other jobs, give --cpu-ms (the benchmark's CPU column: the process's CPU time
+per step) and --threads instead: the convolutions' CPU time is then their share of it, and their
+rate is the FLOPs over that CPU time divided by the threads (what they reach while they have the
+cores, without the time they wait for them).
 """
 
 import argparse
@@ -60,6 +64,8 @@ def main(argv):
     parser.add_argument("--step-ms", type=float, help="the step's wall time")
     parser.add_argument("--conv-gflop", type=float, help="nominal convolution GFLOP per step")
     parser.add_argument("--peak", type=float, help="FMA peak, GFLOP/s")
+    parser.add_argument("--cpu-ms", type=float, help="the process's CPU time per step (instead of --step-ms)")
+    parser.add_argument("--threads", type=int, default=2, help="threads of the run (with --cpu-ms)")
     parser.add_argument("--top", type=int, default=0, help="also list the N largest symbols of 'other'")
     args = parser.parse_args(argv[1:])
 
@@ -84,14 +90,17 @@ def main(argv):
     print("|---|---:|---:|")
     for name, _ in CATEGORIES + [("other", "")]:
         share = shares.get(name, 0.0) / total
-        ms = f"{share * args.step_ms:.0f}" if args.step_ms else "–"
+        per_step = args.step_ms or (args.cpu_ms / args.threads if args.cpu_ms else None)
+        ms = f"{share * per_step:.0f}" if per_step else "–"
         print(f"| {name} | {100 * share:.1f}% | {ms} |")
-    if args.step_ms and args.conv_gflop:
-        conv_s = shares["convolution"] / total * args.step_ms * 1e-3
+    if (args.step_ms or args.cpu_ms) and args.conv_gflop:
+        share = shares["convolution"] / total
+        conv_s = share * args.step_ms * 1e-3 if args.step_ms else share * args.cpu_ms * 1e-3 / args.threads
         gflops = args.conv_gflop / conv_s
         peak = f", {100 * gflops / args.peak:.0f}% of peak" if args.peak else ""
+        basis = "wall" if args.step_ms else f"CPU ms / {args.threads} threads"
         print()
-        print(f"convolutions: {conv_s * 1e3:.0f} ms per step, {gflops:.0f} GFLOP/s while they run{peak}")
+        print(f"convolutions: {conv_s * 1e3:.0f} ms per step ({basis}), {gflops:.0f} GFLOP/s while they run{peak}")
     if args.top:
         print()
         for pct, dso, sym in sorted(others, reverse=True)[:args.top]:
