@@ -2,7 +2,8 @@
 // CPU) on the same cases, same thread count, in the same process. Compiled only when CMake found
 // oneDNN; linked into the benchmark binary and nothing else.
 //
-// Per case, primitives are created once: forward, backward-data and backward-weights (+bias)
+// Per case, primitives are created before the timed loop (once per Google Benchmark invocation,
+// never inside the timed region): forward, backward-data and backward-weights (+bias)
 // convolutions (deconvolutions for T1–T3) whose descriptors use format_tag::any for every tensor,
 // so oneDNN picks its preferred (blocked) layout for each. Two ways to time them:
 //   onednn         the reorders a PyTorch user pays: plain NCDHW input / PyTorch-layout weight /
@@ -21,13 +22,11 @@
 #include <cstdlib>
 #include <ctime>
 #include <map>
-#include <memory>
 #include <optional>
 #include <random>
 #include <sstream>
 #include <string>
 #include <thread>
-#include <unordered_map>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
