@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -50,6 +51,72 @@ const std::vector<ConvCase>& conv_cases() {
     return v;
   }();
   return cases;
+}
+
+const std::vector<ConvCase>& unet_conv_layers() {
+  static const std::vector<ConvCase> layers = [] {
+    std::vector<ConvCase> v;
+    const std::int64_t b = kUnetBase, s = kUnetSize;
+    // name, transposed, Cin, Cout, input size, kernel, stride, padding, output_padding
+    auto add = [&](const char* name, bool transposed, std::int64_t cin, std::int64_t cout, std::int64_t in,
+                   std::int64_t k, std::int64_t stride, std::int64_t pad, std::int64_t out_pad) {
+      ConvCase c;
+      c.name = name;
+      c.description = name;
+      c.transposed = transposed;
+      c.n = kUnetBatch;
+      c.cin = cin;
+      c.cout = cout;
+      c.in = {in, in, in};
+      c.kernel = {k, k, k};
+      c.stride = {stride, stride, stride};
+      c.padding = {pad, pad, pad};
+      c.output_padding = {out_pad, out_pad, out_pad};
+      v.push_back(c);
+    };
+    add("enc1.conv1", false, 1, b, s, 3, 1, 1, 0);
+    v.back().input_grad = false;
+    add("enc1.conv2", false, b, b, s, 3, 1, 1, 0);
+    add("down1", false, b, 2 * b, s, 3, 2, 1, 0);
+    add("enc2.conv1", false, 2 * b, 2 * b, s / 2, 3, 1, 1, 0);
+    add("enc2.conv2", false, 2 * b, 2 * b, s / 2, 3, 1, 1, 0);
+    add("down2", false, 2 * b, 4 * b, s / 2, 3, 2, 1, 0);
+    add("bottleneck.conv1", false, 4 * b, 4 * b, s / 4, 3, 1, 1, 0);
+    add("bottleneck.conv2", false, 4 * b, 4 * b, s / 4, 3, 1, 1, 0);
+    add("up2", true, 4 * b, 2 * b, s / 4, 3, 2, 1, 1);  // output_size = e2's: 2·16 − 1 + 1 = 32
+    add("dec2.conv1", false, 4 * b, 2 * b, s / 2, 3, 1, 1, 0);
+    add("dec2.conv2", false, 2 * b, 2 * b, s / 2, 3, 1, 1, 0);
+    add("up1", true, 2 * b, b, s / 2, 3, 2, 1, 1);
+    add("dec1.conv1", false, 2 * b, b, s, 3, 1, 1, 0);
+    add("dec1.conv2", false, b, b, s, 3, 1, 1, 0);
+    add("head", false, b, 1, s, 1, 1, 0, 0);
+    return v;
+  }();
+  return layers;
+}
+
+double unet_conv_flops() {
+  double f = 0.0;
+  for (const ConvCase& c : unet_conv_layers()) f += c.flops(true);
+  return f;
+}
+
+void set_unet_counters(benchmark::State& state, double seconds_per_step) {
+  const double gflops = unet_conv_flops() * 1e-9 / seconds_per_step;
+  state.counters["conv_GFLOP"] = unet_conv_flops() * 1e-9;
+  state.counters["conv_GFLOP/s"] = gflops;
+  if (run_config().peak_gflops > 0) state.counters["conv_%peak"] = 100.0 * gflops / run_config().peak_gflops;
+}
+
+void StepPhases::set_counters(benchmark::State& state) const {
+  auto median = [](std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  state.counters["fwd_ms"] = median(forward);
+  state.counters["bwd_ms"] = median(backward);
+  state.counters["optim_ms"] = median(optimizer);
 }
 
 RunConfig& run_config() {

@@ -7,6 +7,8 @@
 //   VOXGRAD_BENCH_LARGE_ITERS=N                 timed iterations per repetition for C6/T3 (default 1)
 //   VOXGRAD_BENCH_LARGE_REPS=N                  repetitions of C6/T3 (default 1; libtorch's T3 takes
 //                                               tens of seconds per call with the reference BLAS)
+//   VOXGRAD_BENCH_SETTLE_MS=X                   untimed calls of a benchmark's own step for X ms
+//                                               before its timed loop (default 20; see settle())
 
 #include <cstdio>
 #include <cstdlib>
@@ -107,9 +109,14 @@ int main(int argc, char** argv) {
     config.large_repetitions = parse_positive(r, "VOXGRAD_BENCH_LARGE_REPS");
   }
 
+  if (const char* s = std::getenv("VOXGRAD_BENCH_SETTLE_MS")) config.settle_ms = std::strtod(s, nullptr);
+
   voxgrad_set_threads(config.threads);
 #ifdef VOXGRAD_BENCH_WITH_TORCH
   torch_set_threads(config.threads);
+#endif
+#ifdef VOXGRAD_BENCH_WITH_ONEDNN
+  onednn_set_threads(config.threads);  // after libtorch's: both set the one libgomp's thread count
 #endif
 
   std::string peak_text;
@@ -145,6 +152,15 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("libtorch",
                               "libtorch not built in (CMake did not find Torch, or VOXGRAD_BENCH_TORCH=OFF)");
 #endif
+#ifdef VOXGRAD_BENCH_WITH_ONEDNN
+  benchmark::AddCustomContext("onednn", onednn_info());
+  benchmark::AddCustomContext("onednn_spin", onednn_spin_probe());
+#else
+  benchmark::AddCustomContext("onednn", "oneDNN not built in (CMake did not find dnnl, or VOXGRAD_BENCH_ONEDNN=OFF)");
+#endif
+  const char* max_isa = std::getenv("VOXGRAD_MAX_ISA");
+  benchmark::AddCustomContext("VOXGRAD_MAX_ISA", max_isa ? max_isa : "(unset)");
+  benchmark::AddCustomContext("settle_ms", std::to_string(config.settle_ms));
   for (const ConvCase& c : conv_cases()) benchmark::AddCustomContext("case " + c.name, c.description);
 
   // Registration order = run order (without random interleaving): each case's voxgrad and
@@ -152,6 +168,9 @@ int main(int argc, char** argv) {
   for (const ConvCase& c : conv_cases()) {
     for (bool backward : {false, true}) {
       register_voxgrad(c, backward);
+#ifdef VOXGRAD_BENCH_WITH_ONEDNN
+      register_onednn(c, backward);
+#endif
 #ifdef VOXGRAD_BENCH_WITH_TORCH
       register_torch(c, backward);
 #endif
@@ -160,6 +179,10 @@ int main(int argc, char** argv) {
   register_voxgrad_models();
 #ifdef VOXGRAD_BENCH_WITH_TORCH
   register_torch_models();
+#endif
+  register_voxgrad_unet();
+#ifdef VOXGRAD_BENCH_WITH_TORCH
+  register_torch_unet();
 #endif
 
   benchmark::Initialize(&argc, argv);

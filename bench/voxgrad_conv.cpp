@@ -46,7 +46,23 @@ void bench(benchmark::State& state, const ConvCase& c, bool backward, BenchState
   run(state, c, true, bs, step, reset);
 }
 
+std::vector<float> to_vector(const Tensor& t) {
+  const Tensor c = t.contiguous();
+  const float* p = c.data_ptr<float>();
+  return std::vector<float>(p, p + c.numel());
+}
+
 }  // namespace
+
+ConvOutputs voxgrad_compute(const ConvCase& c, const ConvData& d) {
+  Tensor x = voxgrad::from_blob(d.x.data(), c.input_shape());
+  Tensor w = voxgrad::from_blob(d.w.data(), c.weight_shape());
+  Tensor b = voxgrad::from_blob(d.b.data(), {c.cout});
+  for (Tensor* t : {&x, &w, &b}) t->requires_grad_(true);
+  const Tensor y = forward(c, x, w, b);
+  voxgrad::autograd::backward({y}, {voxgrad::from_blob(d.gy.data(), c.output_shape())});
+  return {to_vector(y), to_vector(x.grad()), to_vector(w.grad()), to_vector(b.grad())};
+}
 
 void voxgrad_set_threads(int n) { voxgrad::set_num_threads(n); }
 
