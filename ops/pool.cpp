@@ -324,19 +324,40 @@ PoolGeometry check_pool_params(const char* op, const ExpandingArray<3>& kernel,
 
 // Checks the input, completes `g` with its sizes and runs `fn` on a batched, 5-D view; the result
 // loses the batch dim again for unbatched input.
-template <typename Fn>
-auto with_pool_input(const char* op, const Tensor& input, PoolGeometry& g, bool ceil_mode, Fn&& fn) {
+// A 4-D or 5-D floating input whose non-batch dims are non-empty, with the messages PyTorch's
+// pools (adaptive: its adaptive pools) give.
+void check_pool_input(const char* op, const Tensor& input, bool adaptive) {
   detail::check_defined(input, op, "input");
-  VOXGRAD_CHECK(input.dim() == 4 || input.dim() == 5,
-                "{}: non-empty 4D or 5D (batch mode) tensor expected for input, but got input of size {}", op,
-                shape_str(input.sizes()));
+  if (input.dim() != 4 && input.dim() != 5) {
+    if (adaptive) throw Error(fmt::format("{}: Expected 4D or 5D tensor, but got {}", op, shape_str(input.sizes())));
+    throw Error(fmt::format("{}: non-empty 4D or 5D (batch mode) tensor expected for input, but got input of size {}",
+                            op, shape_str(input.sizes())));
+  }
   detail::check_floating(input, op);
   for (std::int64_t i = input.dim() == 5 ? 1 : 0; i < input.dim(); ++i) {
-    VOXGRAD_CHECK(input.size(i) > 0,
-                  "{}: Expected input's non-batch dimensions to have positive length, but input has a shape of {} "
-                  "and non-batch dimension {} has length zero!",
-                  op, shape_str(input.sizes()), i);
+    if (input.size(i) > 0) continue;
+    if (adaptive) {
+      throw Error(
+          fmt::format("{}: Expected input to have non-zero size for non-batch dimensions, but input has "
+                      "sizes {} with dimension {} being empty",
+                      op, shape_str(input.sizes()), i));
+    }
+    throw Error(
+        fmt::format("{}: Expected input's non-batch dimensions to have positive length, but input has a "
+                    "shape of {} and non-batch dimension {} has length zero!",
+                    op, shape_str(input.sizes()), i));
   }
+}
+
+// Values and indices without the batch dim for unbatched input.
+std::tuple<Tensor, Tensor> unbatch(const std::tuple<Tensor, Tensor>& r, bool unbatched) {
+  if (!unbatched) return r;
+  return {std::get<0>(r).squeeze(0), std::get<1>(r).squeeze(0)};
+}
+
+template <typename Fn>
+auto with_pool_input(const char* op, const Tensor& input, PoolGeometry& g, bool ceil_mode, Fn&& fn) {
+  check_pool_input(op, input, false);
   const Tensor x = detail::as_batched(input, 5);
   g.in = spatial(x);
   for (std::size_t i = 0; i < 3; ++i) {
@@ -356,16 +377,7 @@ auto with_pool_input(const char* op, const Tensor& input, PoolGeometry& g, bool 
 // geometry; the result loses the batch dim again for unbatched input.
 template <typename Fn>
 auto with_adaptive_input(const char* op, const Tensor& input, const ExpandingArray<3>& output_size, Fn&& fn) {
-  detail::check_defined(input, op, "input");
-  VOXGRAD_CHECK(input.dim() == 4 || input.dim() == 5, "{}: Expected 4D or 5D tensor, but got {}", op,
-                shape_str(input.sizes()));
-  detail::check_floating(input, op);
-  for (std::int64_t i = input.dim() == 5 ? 1 : 0; i < input.dim(); ++i) {
-    VOXGRAD_CHECK(input.size(i) > 0,
-                  "{}: Expected input to have non-zero size for non-batch dimensions, but input has sizes {} with "
-                  "dimension {} being empty",
-                  op, shape_str(input.sizes()), i);
-  }
+  check_pool_input(op, input, true);
   for (std::size_t i = 0; i < 3; ++i) {
     VOXGRAD_CHECK(output_size[i] >= 0, "{}: elements of output_size must be greater than or equal to 0 but received {}",
                   op, output_size.str());
@@ -404,11 +416,8 @@ std::tuple<Tensor, Tensor> max_pool3d_with_indices(const Tensor& input, Expandin
                                                    ExpandingArray<3> dilation, bool ceil_mode) {
   const char* op = "max_pool3d";
   PoolGeometry g = check_pool_params(op, kernel_size, stride, padding, dilation);
-  return with_pool_input(op, input, g, ceil_mode, [&](const Tensor& x, bool unbatched) {
-    auto [y, indices] = max_pool_core(x, g);
-    if (!unbatched) return std::make_tuple(y, indices);
-    return std::make_tuple(y.squeeze(0), indices.squeeze(0));
-  });
+  return with_pool_input(op, input, g, ceil_mode,
+                         [&](const Tensor& x, bool unbatched) { return unbatch(max_pool_core(x, g), unbatched); });
 }
 
 Tensor max_pool3d(const Tensor& input, ExpandingArray<3> kernel_size, std::optional<ExpandingArray<3>> stride,
@@ -432,12 +441,9 @@ Tensor avg_pool3d(const Tensor& input, ExpandingArray<3> kernel_size, std::optio
 }
 
 std::tuple<Tensor, Tensor> adaptive_max_pool3d_with_indices(const Tensor& input, ExpandingArray<3> output_size) {
-  return with_adaptive_input("adaptive_max_pool3d", input, output_size,
-                             [](const Tensor& x, const PoolGeometry& g, bool unbatched) {
-                               auto [y, indices] = max_pool_core(x, g);
-                               if (!unbatched) return std::make_tuple(y, indices);
-                               return std::make_tuple(y.squeeze(0), indices.squeeze(0));
-                             });
+  return with_adaptive_input(
+      "adaptive_max_pool3d", input, output_size,
+      [](const Tensor& x, const PoolGeometry& g, bool unbatched) { return unbatch(max_pool_core(x, g), unbatched); });
 }
 
 Tensor adaptive_max_pool3d(const Tensor& input, ExpandingArray<3> output_size) {

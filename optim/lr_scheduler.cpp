@@ -9,14 +9,7 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/optim/detail/checks.h"
-
-// PyTorch computes the lrs in Python, one rounding per operation. A fused multiply-add (which
-// -march=native lets the compiler form) changes the last bits, so contraction is off in this file.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "voxgrad/optim/detail/python_arithmetic.h"  // last: no fp contraction below
 
 namespace voxgrad::optim {
 namespace detail {

@@ -5,13 +5,7 @@
 
 #include "voxgrad/core/error.h"
 #include "voxgrad/optim/detail/checks.h"
-
-// As lr_scheduler.cpp: PyTorch computes in Python, one rounding per operation, so no contraction.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "voxgrad/optim/detail/python_arithmetic.h"  // last: no fp contraction below
 
 namespace voxgrad::optim {
 namespace {

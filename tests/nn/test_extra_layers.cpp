@@ -38,13 +38,6 @@ std::string repr_of(const nn::Module& m) {
   return os.str();
 }
 
-// float64 to 1e-12 relative and absolute (a few ulps of exp/log/sqrt); float32 to 1e-5.
-void compare(const Tensor& got, const Tensor& ref) {
-  ASSERT_EQ(got.dtype(), ref.dtype());
-  const double tol = ref.dtype() == kFloat64 ? 1e-12 : 1e-5;
-  expect_close(got, ref, tol, tol);
-}
-
 // The module each fixture expression builds.
 std::shared_ptr<nn::Module> module_of(const std::string& e) {
   if (e == "nn.ELU()") return std::make_shared<nn::ELU>();
@@ -88,13 +81,13 @@ TEST(ExtraLayerFixtures, ModulesMatchPyTorchValuesAndGradients) {
     }
     const Tensor x = vt::json_tensor(c.at("input")).requires_grad_();
     const Tensor y = m->forward(x);
-    compare(y, vt::json_tensor(c.at("output")));
+    vt::expect_matches_fixture(y, vt::json_tensor(c.at("output")));
     std::vector<Tensor> inputs{x};
     inputs.insert(inputs.end(), leaves.begin(), leaves.end());
     const auto g = autograd::grad({y}, inputs, {vt::json_tensor(c.at("grad_output"))});
-    compare(g[0], vt::json_tensor(c.at("grad_input")));
+    vt::expect_matches_fixture(g[0], vt::json_tensor(c.at("grad_input")));
     for (std::size_t i = 0; i < params.size(); ++i) {
-      compare(g[i + 1], vt::json_tensor(c.at("grad_parameters").at(params[i].first)));
+      vt::expect_matches_fixture(g[i + 1], vt::json_tensor(c.at("grad_parameters").at(params[i].first)));
     }
   }
 }
@@ -119,8 +112,9 @@ TEST(ExtraLayerFixtures, AdaptivePoolsMatchPyTorchValuesIndicesAndGradients) {
       y = nn::AdaptiveAvgPool3d(size).forward(x);
       expect_close(F::adaptive_avg_pool3d(x, size), y, 0.0);
     }
-    compare(y, vt::json_tensor(c.at("output")));
-    compare(autograd::grad({y}, {x}, {vt::json_tensor(c.at("grad_output"))})[0], vt::json_tensor(c.at("grad_input")));
+    vt::expect_matches_fixture(y, vt::json_tensor(c.at("output")));
+    vt::expect_matches_fixture(autograd::grad({y}, {x}, {vt::json_tensor(c.at("grad_output"))})[0],
+                               vt::json_tensor(c.at("grad_input")));
   }
 }
 
@@ -145,8 +139,9 @@ TEST(ExtraLayerFixtures, InterpolateModesMatchPyTorchValuesAndGradients) {
     if (!c.at("align_corners").is_null()) o.align_corners(c.at("align_corners").get<bool>());
     const Tensor x = vt::json_tensor(c.at("input")).requires_grad_();
     const Tensor y = nn::Upsample(o).forward(x);
-    compare(y, vt::json_tensor(c.at("output")));
-    compare(autograd::grad({y}, {x}, {vt::json_tensor(c.at("grad_output"))})[0], vt::json_tensor(c.at("grad_input")));
+    vt::expect_matches_fixture(y, vt::json_tensor(c.at("output")));
+    vt::expect_matches_fixture(autograd::grad({y}, {x}, {vt::json_tensor(c.at("grad_output"))})[0],
+                               vt::json_tensor(c.at("grad_input")));
   }
 }
 
