@@ -389,6 +389,21 @@ Tensor silu(const Tensor& a) {
   return out;
 }
 
+Tensor elu(const Tensor& a, double alpha) {
+  detail::check_defined(a, "elu");
+  Tensor out = unary_kernel(a, "elu", [alpha](auto p) {
+    using T = decltype(p);
+    return p > T(0) ? p : static_cast<T>(alpha) * (std::exp(p) - T(1));
+  });
+  record("EluBackward", a, out, {save_for_backward(a)}, [alpha](const BackwardCtx& c) {
+    // 1 where x > 0, else alpha·e^x; e^min(x, 0) keeps the unused branch finite for large x.
+    const Tensor& x = c.saved[0];
+    const Tensor pos = x.gt(0.0);
+    return std::vector<Tensor>{c.grad() * (pos + (1.0 - pos) * (clamp(x, std::nullopt, 0.0).exp() * alpha))};
+  });
+  return out;
+}
+
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   detail::check_defined(condition, "where", "condition");
   // Named copies, not structured bindings: clang before 16 cannot capture those in the lambdas below.

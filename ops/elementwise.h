@@ -66,6 +66,9 @@ Tensor erf(const Tensor& a);
 Tensor gelu(const Tensor& a, std::string_view approximate = "none");
 /// SiLU (swish): a · sigmoid(a).
 Tensor silu(const Tensor& a);
+/// ELU, as torch's elu: a where a > 0, else alpha·(e^a − 1); the gradient is 1 for a > 0 and alpha·e^a
+/// otherwise (alpha at 0, as PyTorch), differentiable again.
+Tensor elu(const Tensor& a, double alpha = 1.0);
 /// Elements of a where condition is nonzero, else of b (all three broadcast).
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 

@@ -33,6 +33,9 @@ using detail::spatial;
 
 struct PoolGeometry {
   Dims in{}, out{}, kernel{}, stride{}, padding{}, dilation{1, 1, 1};
+  // Adaptive pooling: output o of a dim of size in → out reads [⌊o·in/out⌋, ⌈(o + 1)·in/out⌉)
+  // (PyTorch's start_index / end_index); kernel then holds the largest window, stride and padding are unused.
+  bool adaptive = false;
   std::int64_t in_volume() const { return in[0] * in[1] * in[2]; }
   std::int64_t out_volume() const { return out[0] * out[1] * out[2]; }
 };
@@ -57,7 +60,14 @@ void for_planes(std::int64_t planes, const PoolGeometry& g, Fn&& fn) {
 struct Span {
   std::int64_t begin, end;
 };
+Span adaptive_window(std::int64_t o, std::int64_t dim, const PoolGeometry& g) {
+  const std::int64_t in = g.in[dim], out = g.out[dim];
+  // ⌊o·in/out⌋ and ⌈(o + 1)·in/out⌉ without forming the products' quotient in floating point.
+  return {(o / out) * in + ((o % out) * in) / out, 1 + ((o + 1) * in - 1) / out};
+}
+
 Span max_window(std::int64_t o, std::int64_t dim, const PoolGeometry& g) {
+  if (g.adaptive) return adaptive_window(o, dim, g);
   std::int64_t b = o * g.stride[dim] - g.padding[dim];
   const std::int64_t e = std::min(b + (g.kernel[dim] - 1) * g.dilation[dim] + 1, g.in[dim]);
   while (b < 0) b += g.dilation[dim];
@@ -109,6 +119,10 @@ struct AvgWindow {
   std::int64_t padded_len;
 };
 AvgWindow avg_window(std::int64_t o, std::int64_t dim, const PoolGeometry& g) {
+  if (g.adaptive) {
+    const Span a = adaptive_window(o, dim, g);
+    return {a, a.end - a.begin};
+  }
   const std::int64_t b = o * g.stride[dim] - g.padding[dim];
   const std::int64_t e = std::min(b + g.kernel[dim], g.in[dim] + g.padding[dim]);
   return {{std::max<std::int64_t>(b, 0), std::min(e, g.in[dim])}, e - b};
@@ -310,19 +324,40 @@ PoolGeometry check_pool_params(const char* op, const ExpandingArray<3>& kernel,
 
 // Checks the input, completes `g` with its sizes and runs `fn` on a batched, 5-D view; the result
 // loses the batch dim again for unbatched input.
-template <typename Fn>
-auto with_pool_input(const char* op, const Tensor& input, PoolGeometry& g, bool ceil_mode, Fn&& fn) {
+// A 4-D or 5-D floating input whose non-batch dims are non-empty, with the messages PyTorch's
+// pools (adaptive: its adaptive pools) give.
+void check_pool_input(const char* op, const Tensor& input, bool adaptive) {
   detail::check_defined(input, op, "input");
-  VOXGRAD_CHECK(input.dim() == 4 || input.dim() == 5,
-                "{}: non-empty 4D or 5D (batch mode) tensor expected for input, but got input of size {}", op,
-                shape_str(input.sizes()));
+  if (input.dim() != 4 && input.dim() != 5) {
+    if (adaptive) throw Error(fmt::format("{}: Expected 4D or 5D tensor, but got {}", op, shape_str(input.sizes())));
+    throw Error(fmt::format("{}: non-empty 4D or 5D (batch mode) tensor expected for input, but got input of size {}",
+                            op, shape_str(input.sizes())));
+  }
   detail::check_floating(input, op);
   for (std::int64_t i = input.dim() == 5 ? 1 : 0; i < input.dim(); ++i) {
-    VOXGRAD_CHECK(input.size(i) > 0,
-                  "{}: Expected input's non-batch dimensions to have positive length, but input has a shape of {} "
-                  "and non-batch dimension {} has length zero!",
-                  op, shape_str(input.sizes()), i);
+    if (input.size(i) > 0) continue;
+    if (adaptive) {
+      throw Error(
+          fmt::format("{}: Expected input to have non-zero size for non-batch dimensions, but input has "
+                      "sizes {} with dimension {} being empty",
+                      op, shape_str(input.sizes()), i));
+    }
+    throw Error(
+        fmt::format("{}: Expected input's non-batch dimensions to have positive length, but input has a "
+                    "shape of {} and non-batch dimension {} has length zero!",
+                    op, shape_str(input.sizes()), i));
   }
+}
+
+// Values and indices without the batch dim for unbatched input.
+std::tuple<Tensor, Tensor> unbatch(const std::tuple<Tensor, Tensor>& r, bool unbatched) {
+  if (!unbatched) return r;
+  return {std::get<0>(r).squeeze(0), std::get<1>(r).squeeze(0)};
+}
+
+template <typename Fn>
+auto with_pool_input(const char* op, const Tensor& input, PoolGeometry& g, bool ceil_mode, Fn&& fn) {
+  check_pool_input(op, input, false);
   const Tensor x = detail::as_batched(input, 5);
   g.in = spatial(x);
   for (std::size_t i = 0; i < 3; ++i) {
@@ -336,6 +371,28 @@ auto with_pool_input(const char* op, const Tensor& input, PoolGeometry& g, bool 
                 op, C, g.in[0], g.in[1], g.in[2], C, g.out[0], g.out[1], g.out[2]);
   checked_numel({x.sizes()[0], C, g.out[0], g.out[1], g.out[2]}, op);
   return fn(x, input.dim() == 4);
+}
+
+// Checks an adaptive pool's input and output size and runs `fn` on a batched 5-D view with the
+// geometry; the result loses the batch dim again for unbatched input.
+template <typename Fn>
+auto with_adaptive_input(const char* op, const Tensor& input, const ExpandingArray<3>& output_size, Fn&& fn) {
+  check_pool_input(op, input, true);
+  for (std::size_t i = 0; i < 3; ++i) {
+    VOXGRAD_CHECK(output_size[i] >= 0, "{}: elements of output_size must be greater than or equal to 0 but received {}",
+                  op, output_size.str());
+  }
+  const Tensor x = detail::as_batched(input, 5);
+  PoolGeometry g;
+  g.adaptive = true;
+  g.in = spatial(x);
+  g.out = output_size.values();
+  for (std::size_t i = 0; i < 3; ++i) {
+    // The largest window (for the parallel grain): ⌈in/out⌉ + 1 covers every rounding.
+    g.kernel[i] = g.out[i] > 0 ? (g.in[i] + g.out[i] - 1) / g.out[i] + 1 : 1;
+  }
+  checked_numel({x.sizes()[0], x.sizes()[1], g.out[0], g.out[1], g.out[2]}, op);
+  return fn(x, g, input.dim() == 4);
 }
 
 }  // namespace
@@ -359,11 +416,8 @@ std::tuple<Tensor, Tensor> max_pool3d_with_indices(const Tensor& input, Expandin
                                                    ExpandingArray<3> dilation, bool ceil_mode) {
   const char* op = "max_pool3d";
   PoolGeometry g = check_pool_params(op, kernel_size, stride, padding, dilation);
-  return with_pool_input(op, input, g, ceil_mode, [&](const Tensor& x, bool unbatched) {
-    auto [y, indices] = max_pool_core(x, g);
-    if (!unbatched) return std::make_tuple(y, indices);
-    return std::make_tuple(y.squeeze(0), indices.squeeze(0));
-  });
+  return with_pool_input(op, input, g, ceil_mode,
+                         [&](const Tensor& x, bool unbatched) { return unbatch(max_pool_core(x, g), unbatched); });
 }
 
 Tensor max_pool3d(const Tensor& input, ExpandingArray<3> kernel_size, std::optional<ExpandingArray<3>> stride,
@@ -384,6 +438,25 @@ Tensor avg_pool3d(const Tensor& input, ExpandingArray<3> kernel_size, std::optio
     const Tensor y = avg_pool_core(x, g, a);
     return unbatched ? y.squeeze(0) : y;
   });
+}
+
+std::tuple<Tensor, Tensor> adaptive_max_pool3d_with_indices(const Tensor& input, ExpandingArray<3> output_size) {
+  return with_adaptive_input(
+      "adaptive_max_pool3d", input, output_size,
+      [](const Tensor& x, const PoolGeometry& g, bool unbatched) { return unbatch(max_pool_core(x, g), unbatched); });
+}
+
+Tensor adaptive_max_pool3d(const Tensor& input, ExpandingArray<3> output_size) {
+  return std::get<0>(adaptive_max_pool3d_with_indices(input, output_size));
+}
+
+Tensor adaptive_avg_pool3d(const Tensor& input, ExpandingArray<3> output_size) {
+  return with_adaptive_input("adaptive_avg_pool3d", input, output_size,
+                             [](const Tensor& x, const PoolGeometry& g, bool unbatched) {
+                               // The divisor is the window's size (no padding in adaptive windows).
+                               const Tensor y = avg_pool_core(x, g, AvgParams{});
+                               return unbatched ? y.squeeze(0) : y;
+                             });
 }
 
 }  // namespace voxgrad

@@ -43,4 +43,15 @@ Tensor avg_pool3d(const Tensor& input, ExpandingArray<3> kernel_size,
                   bool ceil_mode = false, bool count_include_pad = true,
                   std::optional<std::int64_t> divisor_override = std::nullopt);
 
+/// 3-D adaptive average pooling as torch::adaptive_avg_pool3d: input (N, C, D, H, W) or unbatched
+/// (C, D, H, W) to output_size (D', H', W'); output o of a dim of size in averages the input
+/// positions [⌊o·in/out⌋, ⌈(o + 1)·in/out⌉) (windows may overlap). Differentiable twice, as avg_pool3d.
+Tensor adaptive_avg_pool3d(const Tensor& input, ExpandingArray<3> output_size);
+/// 3-D adaptive max pooling as torch::adaptive_max_pool3d, with adaptive_avg_pool3d's windows:
+/// the maxima and the int64 flat index of each into its input plane (NaN wins, ties keep the
+/// first, as max_pool3d_with_indices). The gradient goes to the arg-max, differentiable again.
+std::tuple<Tensor, Tensor> adaptive_max_pool3d_with_indices(const Tensor& input, ExpandingArray<3> output_size);
+/// The values of adaptive_max_pool3d_with_indices.
+Tensor adaptive_max_pool3d(const Tensor& input, ExpandingArray<3> output_size);
+
 }  // namespace voxgrad

@@ -9,17 +9,10 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/optim/detail/checks.h"
-
-// PyTorch computes the lrs in Python, one rounding per operation. A fused multiply-add (which
-// -march=native lets the compiler form) changes the last bits, so contraction is off in this file.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "voxgrad/optim/detail/python_arithmetic.h"  // last: no fp contraction below
 
 namespace voxgrad::optim {
-namespace {
+namespace detail {
 
 Tensor vector_tensor(const std::vector<double>& v) { return tensor(v, kFloat64); }
 
@@ -34,9 +27,9 @@ std::map<std::string, Tensor> index_dict(const nn::StateDict& dict, std::vector<
   std::map<std::string, Tensor> m;
   for (const auto& [k, v] : dict) {
     if (!v.defined())
-      problems.push_back(detail::undefined_entry(k));
+      problems.push_back(undefined_entry(k));
     else if (!m.emplace(k, v).second)
-      problems.push_back(detail::duplicate_key(k));
+      problems.push_back(duplicate_key(k));
   }
   return m;
 }
@@ -46,13 +39,13 @@ std::optional<double> take_scalar(std::map<std::string, Tensor>& m, const std::s
                                   std::vector<std::string>& problems) {
   const auto it = m.find(key);
   if (it == m.end()) {
-    problems.push_back(detail::missing_key(key));
+    problems.push_back(missing_key(key));
     return std::nullopt;
   }
   const Tensor t = it->second;
   m.erase(it);
   if (t.numel() != 1) {
-    problems.push_back(detail::not_one_value(key, t.sizes()));
+    problems.push_back(not_one_value(key, t.sizes()));
     return std::nullopt;
   }
   return t.to(kFloat64).item<double>();
@@ -63,7 +56,7 @@ std::optional<std::vector<double>> take_vector(std::map<std::string, Tensor>& m,
                                                std::vector<std::string>& problems) {
   const auto it = m.find(key);
   if (it == m.end()) {
-    problems.push_back(detail::missing_key(key));
+    problems.push_back(missing_key(key));
     return std::nullopt;
   }
   const Tensor t = it->second;
@@ -77,8 +70,8 @@ std::optional<std::vector<double>> take_vector(std::map<std::string, Tensor>& m,
 }
 
 void report(const std::string& name, std::map<std::string, Tensor>& rest, std::vector<std::string>& problems) {
-  for (const auto& [k, v] : rest) problems.push_back(detail::unexpected_key(k));
-  detail::throw_if_problems(name, problems);
+  for (const auto& [k, v] : rest) problems.push_back(unexpected_key(k));
+  throw_if_problems(name, problems);
 }
 
 // The optimizer must still have the `expected` parameter groups the scheduler was created for.
@@ -90,15 +83,27 @@ void check_group_count(const std::string& name, const Optimizer& optimizer, std:
 
 std::int64_t as_count(double v) { return static_cast<std::int64_t>(std::llround(v)); }
 
-}  // namespace
+}  // namespace detail
+
+using detail::as_count;
+using detail::check_group_count;
+using detail::index_dict;
+using detail::report;
+using detail::take_scalar;
+using detail::take_vector;
+using detail::vector_tensor;
 
 // =================================================================================================
 // LRScheduler
 // =================================================================================================
 
 LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
-  base_lrs_ = group_lrs();
-  last_lr_ = base_lrs_;
+  last_lr_ = group_lrs();
+  // PyTorch's group.setdefault("initial_lr", group["lr"]).
+  for (OptimizerParamGroup& g : optimizer_.param_groups()) {
+    if (!g.initial_lr()) g.set_initial_lr(g.options().get_lr());
+    base_lrs_.push_back(*g.initial_lr());
+  }
 }
 
 std::vector<double> LRScheduler::group_lrs() const {
@@ -113,7 +118,18 @@ void LRScheduler::step() {
   check_group_count(name(), optimizer_, base_lrs_.size());
   ++step_count_;
   ++last_epoch_;
-  const std::vector<double> lrs = get_lr();
+  apply(get_lr());
+}
+
+void LRScheduler::restart() {
+  check_group_count(name(), optimizer_, base_lrs_.size());
+  ++step_count_;
+  last_epoch_ = 0;
+  std::optional<std::vector<double>> closed = closed_form_lr();
+  apply(closed ? *closed : get_lr());
+}
+
+void LRScheduler::apply(const std::vector<double>& lrs) {
   for (std::size_t i = 0; i < lrs.size(); ++i) optimizer_.param_groups()[i].options().set_lr(lrs[i]);
   last_lr_ = lrs;
 }
@@ -165,6 +181,12 @@ std::vector<double> StepLR::get_lr() {
   return lrs;
 }
 
+std::optional<std::vector<double>> StepLR::closed_form_lr() const {
+  std::vector<double> lrs = base_lrs();
+  for (double& lr : lrs) lr = lr * std::pow(gamma_, static_cast<double>(last_epoch() / step_size_));
+  return lrs;
+}
+
 std::vector<std::pair<std::string, double>> StepLR::hyper_parameters() const {
   return {{"step_size", static_cast<double>(step_size_)}, {"gamma", gamma_}};
 }
@@ -205,6 +227,13 @@ std::vector<double> CosineAnnealingLR::get_lr() {
   return lrs;
 }
 
+std::optional<std::vector<double>> CosineAnnealingLR::closed_form_lr() const {
+  const double e = static_cast<double>(last_epoch()), t = static_cast<double>(t_max_);
+  std::vector<double> lrs = base_lrs();
+  for (double& lr : lrs) lr = eta_min_ + (lr - eta_min_) * (1 + std::cos(std::numbers::pi * e / t)) / 2;
+  return lrs;
+}
+
 std::vector<std::pair<std::string, double>> CosineAnnealingLR::hyper_parameters() const {
   return {{"T_max", static_cast<double>(t_max_)}, {"eta_min", eta_min_}};
 }
@@ -214,6 +243,136 @@ void CosineAnnealingLR::set_hyper_parameter(const std::string& name, double valu
     t_max_ = std::max<std::int64_t>(1, as_count(value));
   else if (name == "eta_min")
     eta_min_ = value;
+}
+
+// =================================================================================================
+// MultiStepLR
+// =================================================================================================
+
+MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones, double gamma)
+    : LRScheduler(optimizer), milestones_(std::move(milestones)), gamma_(gamma) {
+  for (std::int64_t m : milestones_) {
+    VOXGRAD_CHECK(m >= 0, "MultiStepLR: milestones must be non-negative epochs, but got {}", m);
+  }
+  std::sort(milestones_.begin(), milestones_.end());
+  initial_step();
+}
+
+std::vector<double> MultiStepLR::get_lr() {
+  std::vector<double> lrs = group_lrs();
+  const auto [lo, hi] = std::equal_range(milestones_.begin(), milestones_.end(), last_epoch());
+  if (lo == hi) return lrs;
+  const double factor = std::pow(gamma_, static_cast<double>(hi - lo));
+  for (double& lr : lrs) lr = lr * factor;
+  return lrs;
+}
+
+std::optional<std::vector<double>> MultiStepLR::closed_form_lr() const {
+  // bisect_right: the milestones at or before the epoch.
+  const auto passed = std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch()) - milestones_.begin();
+  std::vector<double> lrs = base_lrs();
+  for (double& lr : lrs) lr = lr * std::pow(gamma_, static_cast<double>(passed));
+  return lrs;
+}
+
+std::vector<std::pair<std::string, double>> MultiStepLR::hyper_parameters() const {
+  std::vector<std::pair<std::string, double>> hp{{"gamma", gamma_}};
+  for (std::size_t i = 0; i < milestones_.size(); ++i) {
+    hp.emplace_back(fmt::format("milestones.{}", i), static_cast<double>(milestones_[i]));
+  }
+  return hp;
+}
+
+void MultiStepLR::set_hyper_parameter(const std::string& name, double value) {
+  if (name == "gamma") {
+    gamma_ = value;
+    return;
+  }
+  const std::size_t i = std::stoul(name.substr(name.find('.') + 1));
+  milestones_[i] = std::max<std::int64_t>(0, as_count(value));
+  std::sort(milestones_.begin(), milestones_.end());
+}
+
+// =================================================================================================
+// ExponentialLR
+// =================================================================================================
+
+ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma) : LRScheduler(optimizer), gamma_(gamma) {
+  initial_step();
+}
+
+std::vector<double> ExponentialLR::get_lr() {
+  std::vector<double> lrs = group_lrs();
+  if (last_epoch() == 0) return lrs;
+  for (double& lr : lrs) lr = lr * gamma_;
+  return lrs;
+}
+
+std::optional<std::vector<double>> ExponentialLR::closed_form_lr() const {
+  std::vector<double> lrs = base_lrs();
+  for (double& lr : lrs) lr = lr * std::pow(gamma_, static_cast<double>(last_epoch()));
+  return lrs;
+}
+
+void ExponentialLR::set_hyper_parameter(const std::string& name, double value) {
+  if (name == "gamma") gamma_ = value;
+}
+
+// =================================================================================================
+// LinearLR
+// =================================================================================================
+
+LinearLR::LinearLR(Optimizer& optimizer, const LinearLROptions& options) : LRScheduler(optimizer), options_(options) {
+  const auto& o = options_;
+  VOXGRAD_CHECK(o.start_factor() > 0.0 && o.start_factor() <= 1.0,
+                "LinearLR: Starting multiplicative factor expected to be greater than 0 and less or equal to 1, but "
+                "got start_factor={}",
+                o.start_factor());
+  VOXGRAD_CHECK(o.end_factor() >= 0.0 && o.end_factor() <= 1.0,
+                "LinearLR: Ending multiplicative factor expected to be between 0 and 1, but got end_factor={}",
+                o.end_factor());
+  // PyTorch accepts total_iters = 0 and then divides by zero in its closed form.
+  VOXGRAD_CHECK(o.total_iters() > 0, "LinearLR: total_iters must be positive, but got {}", o.total_iters());
+  initial_step();
+}
+
+std::vector<double> LinearLR::get_lr() {
+  // PyTorch 1.13, term by term: the factor of epoch e over the factor of epoch e − 1.
+  const double start = options_.start_factor(), end = options_.end_factor();
+  const double total = static_cast<double>(options_.total_iters());
+  std::vector<double> lrs = group_lrs();
+  if (last_epoch() == 0) {
+    for (double& lr : lrs) lr = lr * start;
+    return lrs;
+  }
+  if (last_epoch() > options_.total_iters()) return lrs;
+  const double e = static_cast<double>(last_epoch());
+  for (double& lr : lrs) lr = lr * (1. + (end - start) / (total * start + (e - 1) * (end - start)));
+  return lrs;
+}
+
+std::optional<std::vector<double>> LinearLR::closed_form_lr() const {
+  const double start = options_.start_factor(), end = options_.end_factor();
+  const double total = static_cast<double>(options_.total_iters());
+  const double e = static_cast<double>(std::min(options_.total_iters(), last_epoch()));
+  std::vector<double> lrs = base_lrs();
+  for (double& lr : lrs) lr = lr * (start + (end - start) * e / total);
+  return lrs;
+}
+
+std::vector<std::pair<std::string, double>> LinearLR::hyper_parameters() const {
+  return {{"start_factor", options_.start_factor()},
+          {"end_factor", options_.end_factor()},
+          {"total_iters", static_cast<double>(options_.total_iters())}};
+}
+
+void LinearLR::set_hyper_parameter(const std::string& name, double value) {
+  if (name == "start_factor")
+    options_.start_factor(value);
+  else if (name == "end_factor")
+    options_.end_factor(value);
+  else if (name == "total_iters")
+    options_.total_iters(std::max<std::int64_t>(1, as_count(value)));
 }
 
 // =================================================================================================

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,9 @@ namespace voxgrad::optim {
 /// construction records each group's lr as its base lr and performs the initial step (epoch 0,
 /// lrs unchanged); each step() then advances one epoch and writes new lrs into the optimizer's
 /// groups. Call it after optimizer.step(), once per epoch. The scheduler keeps a reference to the
-/// optimizer, which must outlive it.
+/// optimizer, which must outlive it. The base lrs are, as PyTorch's, each group's initial_lr: the
+/// lr the first scheduler attached to the optimizer found (so a scheduler created after a warm-up
+/// scheduler starts from the real base lr, not the scaled one).
 class LRScheduler {
  public:
   /// Schedulers are polymorphic.
@@ -52,13 +55,24 @@ class LRScheduler {
   virtual std::vector<std::pair<std::string, double>> hyper_parameters() const = 0;
   /// Sets one of hyper_parameters() (called by load_state_dict after validation).
   virtual void set_hyper_parameter(const std::string& name, double value) = 0;
+  /// The lrs for last_epoch() in closed form (PyTorch's _get_closed_form_lr), if the schedule has one;
+  /// used when SequentialLR restarts the scheduler at epoch 0.
+  virtual std::optional<std::vector<double>> closed_form_lr() const { return std::nullopt; }
   /// The lr of every group, in order.
   std::vector<double> group_lrs() const;
+  /// Replaces the base lrs (OneCycleLR derives its own from max_lr).
+  void set_base_lrs(std::vector<double> base_lrs) { base_lrs_ = std::move(base_lrs); }
 
   /// The optimizer whose lrs are scheduled.
   Optimizer& optimizer_;
 
  private:
+  friend class SequentialLR;
+  /// Sets last_epoch to 0 and the lrs to closed_form_lr() (or get_lr()), as PyTorch's step(0).
+  void restart();
+  /// Writes `lrs` into the groups and remembers them as the last lrs.
+  void apply(const std::vector<double>& lrs);
+
   std::vector<double> base_lrs_;
   std::vector<double> last_lr_;
   std::int64_t last_epoch_ = -1;
@@ -82,6 +96,8 @@ class StepLR : public LRScheduler {
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;
   /// Sets step_size or gamma.
   void set_hyper_parameter(const std::string& name, double value) override;
+  /// base_lr · gamma^⌊epoch / step_size⌋.
+  std::optional<std::vector<double>> closed_form_lr() const override;
 
  private:
   std::int64_t step_size_;
@@ -106,10 +122,94 @@ class CosineAnnealingLR : public LRScheduler {
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;
   /// Sets T_max or eta_min.
   void set_hyper_parameter(const std::string& name, double value) override;
+  /// eta_min + (base_lr − eta_min)·(1 + cos(π·epoch/T_max))/2.
+  std::optional<std::vector<double>> closed_form_lr() const override;
 
  private:
   std::int64_t t_max_;
   double eta_min_;
+};
+
+/// Multiplies each group's lr by gamma at every milestone epoch, as
+/// torch.optim.lr_scheduler.MultiStepLR: lr(epoch) = base_lr · gamma^(number of milestones ≤ epoch).
+/// A milestone listed k times multiplies by gamma^k (PyTorch's Counter).
+class MultiStepLR : public LRScheduler {
+ public:
+  /// `MultiStepLR(optimizer, {30, 80}, 0.1)`; milestones must be non-negative.
+  MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones, double gamma = 0.1);
+
+ protected:
+  /// The group lrs, times gamma^k at an epoch listed k times.
+  std::vector<double> get_lr() override;
+  /// "MultiStepLR".
+  std::string name() const override { return "MultiStepLR"; }
+  /// gamma, and the sorted milestones as "milestones.0", "milestones.1", ...
+  std::vector<std::pair<std::string, double>> hyper_parameters() const override;
+  /// Sets gamma or one milestone.
+  void set_hyper_parameter(const std::string& name, double value) override;
+  /// base_lr · gamma^(number of milestones ≤ epoch).
+  std::optional<std::vector<double>> closed_form_lr() const override;
+
+ private:
+  std::vector<std::int64_t> milestones_;  // sorted, repeats kept
+  double gamma_;
+};
+
+/// Multiplies each group's lr by gamma every epoch, as torch.optim.lr_scheduler.ExponentialLR.
+class ExponentialLR : public LRScheduler {
+ public:
+  /// `ExponentialLR(optimizer, 0.95)`.
+  ExponentialLR(Optimizer& optimizer, double gamma);
+
+ protected:
+  /// The group lrs times gamma (unchanged at epoch 0).
+  std::vector<double> get_lr() override;
+  /// "ExponentialLR".
+  std::string name() const override { return "ExponentialLR"; }
+  /// gamma.
+  std::vector<std::pair<std::string, double>> hyper_parameters() const override { return {{"gamma", gamma_}}; }
+  /// Sets gamma.
+  void set_hyper_parameter(const std::string& name, double value) override;
+  /// base_lr · gamma^epoch.
+  std::optional<std::vector<double>> closed_form_lr() const override;
+
+ private:
+  double gamma_;
+};
+
+/// Options of LinearLR, as PyTorch's arguments: `LinearLROptions().start_factor(0.1).total_iters(10)`.
+struct LinearLROptions {
+  /// Factor of the base lr at epoch 0, in (0, 1].
+  VOXGRAD_ARG(double, start_factor) = 1.0 / 3.0;
+  /// Factor of the base lr from epoch total_iters on, in [0, 1].
+  VOXGRAD_ARG(double, end_factor) = 1.0;
+  /// Epochs over which the factor moves linearly from start_factor to end_factor.
+  VOXGRAD_ARG(std::int64_t, total_iters) = 5;
+};
+
+/// Scales each group's lr by a factor that moves linearly from start_factor to end_factor over
+/// total_iters epochs, as torch.optim.lr_scheduler.LinearLR (the usual warm-up): PyTorch 1.13's
+/// recursive form, lr(epoch) = lr(epoch − 1)·(1 + (end − start)/(total·start + (epoch − 1)·(end − start))).
+class LinearLR : public LRScheduler {
+ public:
+  /// `LinearLR(optimizer, LinearLROptions().start_factor(0.1).total_iters(4))`; throws for factors
+  /// out of range or a negative total_iters.
+  explicit LinearLR(Optimizer& optimizer, const LinearLROptions& options = {});
+
+ protected:
+  /// PyTorch's recursive update.
+  std::vector<double> get_lr() override;
+  /// "LinearLR".
+  std::string name() const override { return "LinearLR"; }
+  /// start_factor, end_factor, total_iters.
+  std::vector<std::pair<std::string, double>> hyper_parameters() const override;
+  /// Sets one of hyper_parameters().
+  void set_hyper_parameter(const std::string& name, double value) override;
+  /// base_lr · (start + (end − start)·min(total_iters, epoch)/total_iters).
+  std::optional<std::vector<double>> closed_form_lr() const override;
+
+ private:
+  LinearLROptions options_;
 };
 
 /// Options of ReduceLROnPlateau, as PyTorch's arguments:

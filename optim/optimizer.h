@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -78,10 +79,18 @@ class OptimizerParamGroup {
   const OptimizerOptions& options() const;
   /// Replaces the group's options.
   void set_options(std::unique_ptr<OptimizerOptions> options) { options_ = std::move(options); }
+  /// The lr the first LR scheduler attached to this group found (PyTorch's group["initial_lr"]):
+  /// the base lr of every scheduler created later on the same optimizer (e.g. after a warm-up
+  /// scheduler has already scaled the lr). Not part of the optimizer's state dict (the schedulers
+  /// save their base lrs).
+  const std::optional<double>& initial_lr() const { return initial_lr_; }
+  /// Sets or clears initial_lr().
+  void set_initial_lr(std::optional<double> lr) { initial_lr_ = lr; }
 
  private:
   std::vector<Tensor> params_;
   std::unique_ptr<OptimizerOptions> options_;
+  std::optional<double> initial_lr_;
 };
 
 /// Per-parameter state of an optimizer: named tensors in creation order ("step", "exp_avg", ...).

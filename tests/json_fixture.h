@@ -75,4 +75,18 @@ std::vector<std::string> fixture_case_names(const Fixture& fixture) {
 /// INSTANTIATE_TEST_SUITE_P's name generator for fixture_case_names: each test is named after its case.
 inline std::string name_from_param(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
+/// Compares an op's result with a PyTorch fixture tensor of the same dtype: float64 to 1e-12 (absolute
+/// plus relative: a few ulps of exp/log/sqrt and other summation orders), float32 to 1e-5.
+inline void expect_matches_fixture(const Tensor& got, const Tensor& ref) {
+  ASSERT_EQ(got.dtype(), ref.dtype());
+  const double tol = ref.dtype() == kFloat64 ? 1e-12 : 1e-5;
+  const Tensor a = got.detach().to(kFloat64).contiguous(), b = ref.detach().to(kFloat64).contiguous();
+  ASSERT_EQ(a.sizes(), b.sizes());
+  for (std::int64_t i = 0; i < a.numel(); ++i) {
+    const double x = a.data_ptr<double>()[i], y = b.data_ptr<double>()[i];
+    if (std::isnan(x) && std::isnan(y)) continue;
+    EXPECT_LE(std::abs(x - y), tol + tol * std::abs(y)) << "at flat index " << i << ": " << x << " vs " << y;
+  }
+}
+
 }  // namespace voxgrad::testing

@@ -1,6 +1,9 @@
 #include "voxgrad/nn/functional/normalization.h"
 
+#include <algorithm>
 #include <vector>
+
+#include <fmt/ranges.h>
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/node.h"
@@ -60,6 +63,7 @@ std::int64_t spatial_numel(const Tensor& input) {
   return n;
 }
 
+// y · weight + bias with weight and bias reshaped to `cs` (per channel, or normalized_shape for layer_norm).
 Tensor apply_affine(Tensor y, const Tensor& weight, const Tensor& bias, const Shape& cs) {
   if (weight.defined()) y = y * weight.reshape(cs);
   if (bias.defined()) y = y + bias.reshape(cs);
@@ -306,6 +310,38 @@ Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options) {
   const Centered c = center(grouped, {2, 3});
   const Shape gs{1, G, C / G, 1};
   return scale_shift(c.centered, c.var, options.eps(), options.weight(), options.bias(), gs, gs).reshape(input.sizes());
+}
+
+Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& options) {
+  const char* op = "layer_norm";
+  voxgrad::detail::check_defined(input, op, "input");
+  voxgrad::detail::check_floating(input, op);
+  const Shape& ns = options.normalized_shape();
+  VOXGRAD_CHECK(!ns.empty(),
+                "{}: Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one element, "
+                "but got normalized_shape = []",
+                op);
+  for (const auto& [t, name] : {std::pair{&options.weight(), "weight"}, std::pair{&options.bias(), "bias"}}) {
+    if (!t->defined()) continue;
+    VOXGRAD_CHECK(t->sizes() == ns,
+                  "{}: Expected {} to be of same shape as normalized_shape, but got {} of shape {} and "
+                  "normalized_shape = {}",
+                  op, name, name, shape_str(t->sizes()), shape_str(ns));
+  }
+  const auto nd = static_cast<std::int64_t>(ns.size());
+  const bool fits = input.dim() >= nd && std::equal(ns.begin(), ns.end(), input.sizes().end() - nd);
+  VOXGRAD_CHECK(fits, "{}: Given normalized_shape={}, expected input with shape [*, {}], but got input of size{}", op,
+                shape_str(ns), fmt::join(ns, ", "), shape_str(input.sizes()));
+  std::int64_t inner = 1;
+  for (std::int64_t s : ns) inner *= s;
+  if (input.numel() == 0) return apply_affine(input.clone(), options.weight(), options.bias(), ns);
+  // (outer, 1, inner): one stat group per row, normalised by the fused kernels without affine; the
+  // elementwise weight and bias then broadcast over the leading dims.
+  const std::int64_t outer = input.numel() / inner;
+  Tensor y = fused_norm("LayerNormBackward", input.reshape({outer, 1, inner}), Tensor(), Tensor(),
+                        NormLayout{outer, 1, inner, 1}, options.eps())
+                 .y.reshape(input.sizes());
+  return apply_affine(y, options.weight(), options.bias(), ns);
 }
 
 }  // namespace voxgrad::nn::functional

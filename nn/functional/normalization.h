@@ -32,4 +32,11 @@ Tensor instance_norm(const Tensor& input, const InstanceNormFuncOptions& options
 /// Differentiable to any order; fused kernels as batch_norm.
 Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options);
 
+/// Layer normalisation, as torch.nn.functional.layer_norm, for input (*, normalized_shape): every
+/// slice over the trailing normalized_shape dims is normalised by its own mean and biased variance,
+/// then multiplied by weight and shifted by bias (both of normalized_shape, elementwise). Behaves the
+/// same in training and evaluation. Differentiable in input, weight and bias to any order; the
+/// statistics and first-order backward run as the fused kernels of group_norm.
+Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& options);
+
 }  // namespace voxgrad::nn::functional

@@ -18,4 +18,17 @@ Tensor avg_pool3d(const Tensor& input, const AvgPool3dFuncOptions& options) {
                                options.count_include_pad(), options.divisor_override());
 }
 
+Tensor adaptive_avg_pool3d(const Tensor& input, const AdaptiveAvgPool3dFuncOptions& options) {
+  return ::voxgrad::adaptive_avg_pool3d(input, options.output_size());
+}
+
+Tensor adaptive_max_pool3d(const Tensor& input, const AdaptiveMaxPool3dFuncOptions& options) {
+  return ::voxgrad::adaptive_max_pool3d(input, options.output_size());
+}
+
+std::tuple<Tensor, Tensor> adaptive_max_pool3d_with_indices(const Tensor& input,
+                                                            const AdaptiveMaxPool3dFuncOptions& options) {
+  return ::voxgrad::adaptive_max_pool3d_with_indices(input, options.output_size());
+}
+
 }  // namespace voxgrad::nn::functional

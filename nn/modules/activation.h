@@ -68,4 +68,70 @@ class SiLU : public Cloneable<SiLU> {
   Tensor forward(const Tensor& input) override;
 };
 
+/// x where x > 0, else alpha·(e^x − 1), as torch::nn::ELU (no inplace option: in-place ops are not
+/// recorded by voxgrad's autograd).
+class ELU : public Cloneable<ELU> {
+ public:
+  /// Builds the layer: `ELU()` or `ELU(ELUOptions().alpha(0.5))`.
+  explicit ELU(const ELUOptions& options = {}) : options_(options) {}
+  /// elu(input, alpha).
+  Tensor forward(const Tensor& input) override;
+  /// "alpha=1.0".
+  std::string extra_repr() const override;
+  const ELUOptions& options() const { return options_; }
+
+ private:
+  ELUOptions options_;
+};
+
+/// x where x > 0, else a·x with a learned slope a (one, or one per channel), as torch::nn::PReLU.
+class PReLU : public Cloneable<PReLU> {
+ public:
+  /// Builds the layer: `PReLU()` or `PReLU(PReLUOptions().num_parameters(16))`; throws unless num_parameters ≥ 1.
+  explicit PReLU(const PReLUOptions& options = {});
+  /// Registers "weight" (num_parameters) filled with init; called by the constructor and by clone().
+  void reset() override;
+  /// prelu(input, weight).
+  Tensor forward(const Tensor& input) override;
+  /// "num_parameters=1".
+  std::string extra_repr() const override;
+  const PReLUOptions& options() const { return options_; }
+
+  /// The slopes (num_parameters); parameter "weight".
+  Tensor weight;
+
+ private:
+  PReLUOptions options_;
+};
+
+/// Softmax along a dim, as torch::nn::Softmax.
+class Softmax : public Cloneable<Softmax> {
+ public:
+  /// Builds the layer: `Softmax(1)` or `Softmax(SoftmaxOptions(-1))`.
+  explicit Softmax(const SoftmaxOptions& options) : options_(options) {}
+  /// softmax(input, dim).
+  Tensor forward(const Tensor& input) override;
+  /// "dim=1".
+  std::string extra_repr() const override;
+  const SoftmaxOptions& options() const { return options_; }
+
+ private:
+  SoftmaxOptions options_;
+};
+
+/// Log-softmax along a dim, as torch::nn::LogSoftmax.
+class LogSoftmax : public Cloneable<LogSoftmax> {
+ public:
+  /// Builds the layer: `LogSoftmax(1)`.
+  explicit LogSoftmax(const LogSoftmaxOptions& options) : options_(options) {}
+  /// log_softmax(input, dim).
+  Tensor forward(const Tensor& input) override;
+  /// "dim=1".
+  std::string extra_repr() const override;
+  const LogSoftmaxOptions& options() const { return options_; }
+
+ private:
+  LogSoftmaxOptions options_;
+};
+
 }  // namespace voxgrad::nn

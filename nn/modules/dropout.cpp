@@ -15,6 +15,20 @@ Tensor Dropout::forward(const Tensor& input) {
   return functional::dropout(input, functional::DropoutFuncOptions().p(options_.p()).training(is_training()));
 }
 
-std::string Dropout::extra_repr() const { return "p=" + detail::py_float(options_.p()) + ", inplace=False"; }
+namespace {
+std::string dropout_repr(double p) { return "p=" + detail::py_float(p) + ", inplace=False"; }
+}  // namespace
+
+std::string Dropout::extra_repr() const { return dropout_repr(options_.p()); }
+
+Dropout3d::Dropout3d(const Dropout3dOptions& options) : options_(options) {
+  detail::check_dropout_probability(options_.p(), "Dropout3d");
+}
+
+Tensor Dropout3d::forward(const Tensor& input) {
+  return functional::dropout3d(input, functional::Dropout3dFuncOptions().p(options_.p()).training(is_training()));
+}
+
+std::string Dropout3d::extra_repr() const { return dropout_repr(options_.p()); }
 
 }  // namespace voxgrad::nn

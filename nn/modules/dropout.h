@@ -26,4 +26,21 @@ class Dropout : public Cloneable<Dropout> {
   DropoutOptions options_;
 };
 
+/// Channel-wise dropout, as torch::nn::Dropout3d: in training mode each (sample, channel) volume of a
+/// (N, C, D, H, W) input — or each channel of an unbatched (C, D, H, W) input — is zeroed with
+/// probability p and the others are scaled by 1/(1 − p); in eval mode it returns the input itself.
+class Dropout3d : public Cloneable<Dropout3d> {
+ public:
+  /// Builds the layer; throws unless 0 <= p <= 1.
+  explicit Dropout3d(const Dropout3dOptions& options = {});
+  /// dropout3d(input, p, is_training()).
+  Tensor forward(const Tensor& input) override;
+  /// "p=0.5, inplace=False" (as PyTorch prints it; there is no inplace option).
+  std::string extra_repr() const override;
+  const Dropout3dOptions& options() const { return options_; }
+
+ private:
+  Dropout3dOptions options_;
+};
+
 }  // namespace voxgrad::nn

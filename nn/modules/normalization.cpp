@@ -1,6 +1,7 @@
 #include "voxgrad/nn/modules/normalization.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
@@ -185,6 +186,39 @@ Tensor GroupNorm::forward(const Tensor& input) {
 std::string GroupNorm::extra_repr() const {
   return fmt::format("{}, {}, eps={}, affine={}", options_.num_groups(), options_.num_channels(),
                      detail::py_float(options_.eps()), detail::py_bool(options_.affine()));
+}
+
+// =================================================================================================
+// LayerNorm
+// =================================================================================================
+
+LayerNorm::LayerNorm(const LayerNormOptions& options) : options_(options) {
+  VOXGRAD_CHECK(!options_.normalized_shape().empty(), "LayerNorm: normalized_shape must have at least one dim");
+  for (std::int64_t s : options_.normalized_shape()) check_non_negative(s, "LayerNorm", "normalized_shape");
+  reset();
+}
+
+void LayerNorm::reset() {
+  if (options_.elementwise_affine()) {
+    weight = register_parameter("weight", voxgrad::empty(options_.normalized_shape()));
+    bias = register_parameter("bias", voxgrad::empty(options_.normalized_shape()));
+  }
+  reset_parameters();
+}
+
+void LayerNorm::reset_parameters() { reset_affine(weight, bias); }
+
+Tensor LayerNorm::forward(const Tensor& input) {
+  return F::layer_norm(
+      input, F::LayerNormFuncOptions(options_.normalized_shape()).weight(weight).bias(bias).eps(options_.eps()));
+}
+
+std::string LayerNorm::extra_repr() const {
+  const auto& ns = options_.normalized_shape();
+  // A Python tuple: "(4,)" for one element.
+  const std::string shape = ns.size() == 1 ? fmt::format("({},)", ns[0]) : fmt::format("({})", fmt::join(ns, ", "));
+  return fmt::format("{}, eps={}, elementwise_affine={}", shape, detail::py_float(options_.eps()),
+                     detail::py_bool(options_.elementwise_affine()));
 }
 
 }  // namespace voxgrad::nn

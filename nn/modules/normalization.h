@@ -114,4 +114,30 @@ class GroupNorm : public Cloneable<GroupNorm> {
   GroupNormOptions options_;
 };
 
+/// Layer normalisation over the trailing normalized_shape dims of (*, normalized_shape) input, as
+/// torch::nn::LayerNorm: each slice is normalised by its own statistics, in training and eval alike;
+/// then the elementwise weight and bias (of normalized_shape) are applied.
+class LayerNorm : public Cloneable<LayerNorm> {
+ public:
+  /// Builds the layer: `LayerNorm(LayerNormOptions({16, 8}).eps(1e-6))`; throws for an empty or negative shape.
+  explicit LayerNorm(const LayerNormOptions& options);
+  /// Registers weight and bias (elementwise_affine) and sets them to 1 and 0; called by the constructor and by clone().
+  void reset() override;
+  /// weight = 1, bias = 0.
+  void reset_parameters();
+  /// Normalises an (*, normalized_shape) input.
+  Tensor forward(const Tensor& input) override;
+  /// "(16, 8), eps=1e-05, elementwise_affine=True" (the shape as a Python tuple).
+  std::string extra_repr() const override;
+  const LayerNormOptions& options() const { return options_; }
+
+  /// Elementwise scale (normalized_shape); parameter "weight"; undefined without elementwise_affine.
+  Tensor weight;
+  /// Elementwise shift (normalized_shape); parameter "bias"; undefined without elementwise_affine.
+  Tensor bias;
+
+ private:
+  LayerNormOptions options_;
+};
+
 }  // namespace voxgrad::nn

@@ -37,4 +37,16 @@ std::string AvgPool3d::extra_repr() const {
                      int_or_tuple(options_.stride()), int_or_tuple(options_.padding()));
 }
 
+Tensor AdaptiveAvgPool3d::forward(const Tensor& input) { return functional::adaptive_avg_pool3d(input, options_); }
+
+std::string AdaptiveAvgPool3d::extra_repr() const { return "output_size=" + int_or_tuple(options_.output_size()); }
+
+Tensor AdaptiveMaxPool3d::forward(const Tensor& input) { return functional::adaptive_max_pool3d(input, options_); }
+
+std::tuple<Tensor, Tensor> AdaptiveMaxPool3d::forward_with_indices(const Tensor& input) {
+  return functional::adaptive_max_pool3d_with_indices(input, options_);
+}
+
+std::string AdaptiveMaxPool3d::extra_repr() const { return "output_size=" + int_or_tuple(options_.output_size()); }
+
 }  // namespace voxgrad::nn

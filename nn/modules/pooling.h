@@ -49,4 +49,41 @@ class AvgPool3d : public Cloneable<AvgPool3d> {
   AvgPool3dOptions options_;
 };
 
+/// 3-D adaptive average pooling to a fixed output size, as torch::nn::AdaptiveAvgPool3d:
+/// `AdaptiveAvgPool3d(1)` is global average pooling.
+class AdaptiveAvgPool3d : public Cloneable<AdaptiveAvgPool3d> {
+ public:
+  /// Builds the layer: `AdaptiveAvgPool3d(AdaptiveAvgPool3dOptions({2, 4, 4}))` or `AdaptiveAvgPool3d(1)`.
+  explicit AdaptiveAvgPool3d(const AdaptiveAvgPool3dOptions& options) : options_(options) {}
+  /// Shorthand for AdaptiveAvgPool3d(AdaptiveAvgPool3dOptions(output_size)).
+  explicit AdaptiveAvgPool3d(ExpandingArray<3> output_size) : options_(output_size) {}
+  /// The window averages.
+  Tensor forward(const Tensor& input) override;
+  /// "output_size=1" or "output_size=(2, 4, 4)".
+  std::string extra_repr() const override;
+  const AdaptiveAvgPool3dOptions& options() const { return options_; }
+
+ private:
+  AdaptiveAvgPool3dOptions options_;
+};
+
+/// 3-D adaptive max pooling to a fixed output size, as torch::nn::AdaptiveMaxPool3d.
+class AdaptiveMaxPool3d : public Cloneable<AdaptiveMaxPool3d> {
+ public:
+  /// Builds the layer: `AdaptiveMaxPool3d(AdaptiveMaxPool3dOptions({2, 4, 4}))` or `AdaptiveMaxPool3d(1)`.
+  explicit AdaptiveMaxPool3d(const AdaptiveMaxPool3dOptions& options) : options_(options) {}
+  /// Shorthand for AdaptiveMaxPool3d(AdaptiveMaxPool3dOptions(output_size)).
+  explicit AdaptiveMaxPool3d(ExpandingArray<3> output_size) : options_(output_size) {}
+  /// The window maxima.
+  Tensor forward(const Tensor& input) override;
+  /// The maxima and their int64 flat indices into each D·H·W plane (return_indices=True).
+  std::tuple<Tensor, Tensor> forward_with_indices(const Tensor& input);
+  /// "output_size=1" or "output_size=(2, 4, 4)".
+  std::string extra_repr() const override;
+  const AdaptiveMaxPool3dOptions& options() const { return options_; }
+
+ private:
+  AdaptiveMaxPool3dOptions options_;
+};
+
 }  // namespace voxgrad::nn

@@ -1,8 +1,10 @@
 #pragma once
 // Options of the activation modules (nn/modules/activation.h) and functions (nn/functional/activation.h).
 
+#include <cstdint>
 #include <string>
 
+#include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
 
 namespace voxgrad::nn {
@@ -19,6 +21,37 @@ struct GELUOptions {
   VOXGRAD_ARG(std::string, approximate) = "none";
 };
 
+/// Options for ELU, as torch::nn::ELUOptions: `ELUOptions().alpha(0.5)`. There is no inplace option
+/// (in-place ops are not recorded by voxgrad's autograd).
+struct ELUOptions {
+  /// The saturation value −alpha for large negative inputs.
+  VOXGRAD_ARG(double, alpha) = 1.0;
+};
+
+/// Options for PReLU, as torch::nn::PReLUOptions: `PReLUOptions().num_parameters(16).init(0.1)`.
+struct PReLUOptions {
+  /// 1 (one slope shared by all channels) or the channel count (input dim 1).
+  VOXGRAD_ARG(std::int64_t, num_parameters) = 1;
+  /// The initial slope.
+  VOXGRAD_ARG(double, init) = 0.25;
+};
+
+/// Options for Softmax, as torch::nn::SoftmaxOptions: `SoftmaxOptions(1)`.
+struct SoftmaxOptions {
+  /// The dim to normalise over.
+  /* implicit */ SoftmaxOptions(std::int64_t dim) : dim_(dim) {}  // NOLINT
+  /// The dim the softmax runs along (negative counts from the end).
+  VOXGRAD_ARG(std::int64_t, dim);
+};
+
+/// Options for LogSoftmax, as torch::nn::LogSoftmaxOptions: `LogSoftmaxOptions(1)`.
+struct LogSoftmaxOptions {
+  /// The dim to normalise over.
+  /* implicit */ LogSoftmaxOptions(std::int64_t dim) : dim_(dim) {}  // NOLINT
+  /// The dim the log-softmax runs along (negative counts from the end).
+  VOXGRAD_ARG(std::int64_t, dim);
+};
+
 namespace functional {
 
 /// Options for leaky_relu, as torch::nn::functional::LeakyReLUFuncOptions.
@@ -32,6 +65,17 @@ struct GELUFuncOptions {
   /// "none" (exact, with erf) or "tanh" (the tanh approximation).
   VOXGRAD_ARG(std::string, approximate) = "none";
 };
+
+/// Options for elu, as torch::nn::functional::ELUFuncOptions: `F::ELUFuncOptions().alpha(0.5)`.
+struct ELUFuncOptions {
+  /// The saturation value −alpha for large negative inputs.
+  VOXGRAD_ARG(double, alpha) = 1.0;
+};
+
+/// Options for softmax, as torch::nn::functional::SoftmaxFuncOptions: `F::SoftmaxFuncOptions(1)`.
+using SoftmaxFuncOptions = SoftmaxOptions;
+/// Options for log_softmax, as torch::nn::functional::LogSoftmaxFuncOptions: `F::LogSoftmaxFuncOptions(1)`.
+using LogSoftmaxFuncOptions = LogSoftmaxOptions;
 
 }  // namespace functional
 }  // namespace voxgrad::nn

@@ -1,5 +1,6 @@
 #pragma once
-// Options of Dropout (nn/modules/dropout.h) and F::dropout (nn/functional/activation.h).
+// Options of Dropout / Dropout3d (nn/modules/dropout.h) and F::dropout / F::dropout3d
+// (nn/functional/activation.h).
 
 #include "voxgrad/nn/arg.h"
 
@@ -13,6 +14,9 @@ struct DropoutOptions {
   VOXGRAD_ARG(double, p);
 };
 
+/// Options for Dropout3d, as torch::nn::Dropout3dOptions: `Dropout3dOptions(0.2)`.
+using Dropout3dOptions = DropoutOptions;
+
 namespace functional {
 
 /// Options for dropout, as torch::nn::functional::DropoutFuncOptions: `F::DropoutFuncOptions().p(0.2)`.
@@ -22,6 +26,9 @@ struct DropoutFuncOptions {
   /// Applies dropout when true; returns the input unchanged when false.
   VOXGRAD_ARG(bool, training) = true;
 };
+
+/// Options for dropout3d, as torch::nn::functional::Dropout3dFuncOptions.
+using Dropout3dFuncOptions = DropoutFuncOptions;
 
 }  // namespace functional
 }  // namespace voxgrad::nn

@@ -1,9 +1,10 @@
 #pragma once
-// Options of BatchNorm3d / InstanceNorm3d / GroupNorm (nn/modules/normalization.h) and
-// F::batch_norm / F::instance_norm / F::group_norm.
+// Options of BatchNorm3d / InstanceNorm3d / GroupNorm / LayerNorm (nn/modules/normalization.h) and
+// F::batch_norm / F::instance_norm / F::group_norm / F::layer_norm.
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
@@ -62,6 +63,19 @@ struct GroupNormOptions {
   VOXGRAD_ARG(bool, affine) = true;
 };
 
+/// Options for LayerNorm, as torch::nn::LayerNormOptions: `LayerNormOptions({16, 8}).eps(1e-6)`.
+struct LayerNormOptions {
+  /// The one required option: the trailing dims normalised together.
+  /* implicit */ LayerNormOptions(std::vector<std::int64_t> normalized_shape)  // NOLINT
+      : normalized_shape_(std::move(normalized_shape)) {}
+  /// The shape of the trailing input dims that share one mean and variance.
+  VOXGRAD_ARG(std::vector<std::int64_t>, normalized_shape);
+  /// Added to the variance before the square root.
+  VOXGRAD_ARG(double, eps) = 1e-5;
+  /// Learn an elementwise weight (initialised to 1) and bias (initialised to 0) of normalized_shape.
+  VOXGRAD_ARG(bool, elementwise_affine) = true;
+};
+
 namespace functional {
 
 /// Options for batch_norm, as torch::nn::functional::BatchNormFuncOptions:
@@ -108,6 +122,22 @@ struct GroupNormFuncOptions {
   /// Per-channel scale (C), or undefined for none.
   VOXGRAD_ARG(Tensor, weight);
   /// Per-channel shift (C), or undefined for none.
+  VOXGRAD_ARG(Tensor, bias);
+  /// Added to the variance before the square root.
+  VOXGRAD_ARG(double, eps) = 1e-5;
+};
+
+/// Options for layer_norm, as torch::nn::functional::LayerNormFuncOptions:
+/// `F::LayerNormFuncOptions({16}).weight(w).bias(b).eps(1e-5)`.
+struct LayerNormFuncOptions {
+  /// The one required option.
+  /* implicit */ LayerNormFuncOptions(std::vector<std::int64_t> normalized_shape)  // NOLINT
+      : normalized_shape_(std::move(normalized_shape)) {}
+  /// The shape of the trailing input dims normalised together.
+  VOXGRAD_ARG(std::vector<std::int64_t>, normalized_shape);
+  /// Elementwise scale of normalized_shape, or undefined for none.
+  VOXGRAD_ARG(Tensor, weight);
+  /// Elementwise shift of normalized_shape, or undefined for none.
   VOXGRAD_ARG(Tensor, bias);
   /// Added to the variance before the square root.
   VOXGRAD_ARG(double, eps) = 1e-5;

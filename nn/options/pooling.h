@@ -1,5 +1,6 @@
 #pragma once
-// Options of MaxPool3d / AvgPool3d (nn/modules/pooling.h) and F::max_pool3d / F::avg_pool3d.
+// Options of MaxPool3d / AvgPool3d / AdaptiveMaxPool3d / AdaptiveAvgPool3d (nn/modules/pooling.h) and
+// their functional forms.
 
 #include <cstdint>
 #include <optional>
@@ -47,6 +48,24 @@ struct AvgPool3dOptions {
   VOXGRAD_ARG(std::optional<std::int64_t>, divisor_override);
 };
 
+/// Options for AdaptiveAvgPool3d and F::adaptive_avg_pool3d, as torch::nn::AdaptiveAvgPool3dOptions:
+/// `AdaptiveAvgPool3dOptions(1)` or `AdaptiveAvgPool3dOptions({4, 8, 8})` (PyTorch's None entries,
+/// "keep the input size", are not supported).
+struct AdaptiveAvgPool3dOptions {
+  /// The one required option: the output's (D, H, W), or one int for all three.
+  /* implicit */ AdaptiveAvgPool3dOptions(ExpandingArray<3> output_size) : output_size_(output_size) {}  // NOLINT
+  /// The output's spatial size (each ≥ 0).
+  VOXGRAD_ARG(ExpandingArray<3>, output_size);
+};
+
+/// Options for AdaptiveMaxPool3d and F::adaptive_max_pool3d, as torch::nn::AdaptiveMaxPool3dOptions.
+struct AdaptiveMaxPool3dOptions {
+  /// The one required option: the output's (D, H, W), or one int for all three.
+  /* implicit */ AdaptiveMaxPool3dOptions(ExpandingArray<3> output_size) : output_size_(output_size) {}  // NOLINT
+  /// The output's spatial size (each ≥ 0).
+  VOXGRAD_ARG(ExpandingArray<3>, output_size);
+};
+
 namespace functional {
 
 /// Options for max_pool3d (the module's options type, as in libtorch).
@@ -54,5 +73,9 @@ using MaxPool3dFuncOptions = MaxPool3dOptions;
 /// Options for avg_pool3d.
 using AvgPool3dFuncOptions = AvgPool3dOptions;
 
+/// Options for adaptive_avg_pool3d.
+using AdaptiveAvgPool3dFuncOptions = AdaptiveAvgPool3dOptions;
+/// Options for adaptive_max_pool3d.
+using AdaptiveMaxPool3dFuncOptions = AdaptiveMaxPool3dOptions;
 }  // namespace functional
 }  // namespace voxgrad::nn

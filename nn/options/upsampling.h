@@ -10,12 +10,15 @@
 
 namespace voxgrad {
 
-/// Interpolation modes of Upsample and F::interpolate (the 3-D ones).
-enum class InterpolateMode { Nearest, Trilinear };
+/// Interpolation modes of Upsample and F::interpolate.
+enum class InterpolateMode { Nearest, Linear, Bilinear, Trilinear, Area };
 /// libtorch-style names: `UpsampleOptions().mode(kTrilinear)`.
-inline constexpr InterpolateMode kNearest = InterpolateMode::Nearest;
+inline constexpr InterpolateMode kNearest = InterpolateMode::Nearest;      ///< Any of 1, 2 or 3 spatial dims.
+inline constexpr InterpolateMode kLinear = InterpolateMode::Linear;        ///< 1 spatial dim: (N, C, W).
+inline constexpr InterpolateMode kBilinear = InterpolateMode::Bilinear;    ///< 2 spatial dims: (N, C, H, W).
 inline constexpr InterpolateMode kTrilinear = InterpolateMode::Trilinear;  ///< Linear along each of the 3 dims.
-/// "nearest" or "trilinear", as PyTorch spells the mode.
+inline constexpr InterpolateMode kArea = InterpolateMode::Area;            ///< Adaptive average pooling to the size.
+/// "nearest", "linear", "bilinear", "trilinear" or "area", as PyTorch spells the mode.
 const char* interpolate_mode_name(InterpolateMode mode);
 
 namespace nn {
@@ -49,9 +52,9 @@ struct UpsampleOptions {
   /// The requested scale factors (one for all dims, or one per dim), if any.
   const std::optional<std::vector<double>>& scale_factor() const { return scale_factor_; }
 
-  /// kNearest or kTrilinear.
+  /// kNearest, kLinear (3-D input), kBilinear (4-D), kTrilinear (5-D) or kArea.
   VOXGRAD_ARG(InterpolateMode, mode) = kNearest;
-  /// Trilinear only: align the corner samples of input and output (unset means false). Setting it
+  /// The linear modes only: align the corner samples of input and output (unset means false). Setting it
   /// with kNearest is an error, as in PyTorch.
   VOXGRAD_ARG(std::optional<bool>, align_corners);
   /// With scale_factor: true computes the output size and then samples with in/out instead of

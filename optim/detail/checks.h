@@ -2,10 +2,19 @@
 // Internal: the checks of optimizer options, and the problems Optimizer and the LR schedulers report
 // when loading a state dict.
 
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "voxgrad/core/shape.h"
+#include "voxgrad/core/tensor.h"
+#include "voxgrad/nn/module.h"
+
+namespace voxgrad::optim {
+class Optimizer;
+}
 
 namespace voxgrad::optim::detail {
 
@@ -28,5 +37,25 @@ void check_hyper(bool ok, const char* op, const char* what, double value);
 
 /// Throws "{name}: error(s) in loading the state dict: {problems joined by "; "}" if there are problems.
 void throw_if_problems(const std::string& name, const std::vector<std::string>& problems);
+
+// Reading a scheduler's state dict (optim/lr_scheduler.cpp): entries are taken out of the map as
+// they are read, so what remains at the end is unexpected.
+
+/// A 1-D float64 tensor of `v`.
+Tensor vector_tensor(const std::vector<double>& v);
+/// `dict` as name → tensor; duplicates and undefined tensors go to `problems`.
+std::map<std::string, Tensor> index_dict(const nn::StateDict& dict, std::vector<std::string>& problems);
+/// Takes the one-element entry `key` out of `m`, or records a problem.
+std::optional<double> take_scalar(std::map<std::string, Tensor>& m, const std::string& key,
+                                  std::vector<std::string>& problems);
+/// Takes the 1-D entry `key` of `n` values out of `m`, or records a problem.
+std::optional<std::vector<double>> take_vector(std::map<std::string, Tensor>& m, const std::string& key, std::size_t n,
+                                               std::vector<std::string>& problems);
+/// Adds every entry left in `rest` as unexpected, then throw_if_problems(name, problems).
+void report(const std::string& name, std::map<std::string, Tensor>& rest, std::vector<std::string>& problems);
+/// Throws unless `optimizer` still has `expected` parameter groups.
+void check_group_count(const std::string& name, const Optimizer& optimizer, std::size_t expected);
+/// The integer nearest to `v` (counts stored as float64).
+std::int64_t as_count(double v);
 
 }  // namespace voxgrad::optim::detail

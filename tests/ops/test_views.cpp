@@ -483,6 +483,19 @@ std::vector<OpCase> cases() {
   op("F::interpolate trilinear", {arg(v5)}, [](V a) {
     return F::interpolate(a[0], F::InterpolateFuncOptions().size({5, 7, 3}).mode(kTrilinear).align_corners(false));
   });
+  op("adaptive_avg_pool3d", {arg(v5)}, [](V a) { return adaptive_avg_pool3d(a[0], {2, 3, 4}); });
+  op("adaptive_max_pool3d", {distinct(v5)}, [](V a) { return adaptive_max_pool3d(a[0], {3, 2, 5}); });
+  op("F::interpolate linear align_corners", {arg({2, 3, 5})}, [](V a) {
+    return F::interpolate(a[0], F::InterpolateFuncOptions().size(std::int64_t{9}).mode(kLinear).align_corners(true));
+  });
+  op("F::interpolate bilinear", {arg({2, 3, 4, 5})},
+     [](V a) { return F::interpolate(a[0], F::InterpolateFuncOptions().scale_factor(1.5).mode(kBilinear)); });
+  op("F::interpolate area", {arg(v5)}, [](V a) {
+    return F::interpolate(a[0], F::InterpolateFuncOptions().size({2, 2, 3}).mode(kArea));
+  });
+  op("F::interpolate nearest 2-D", {arg({2, 3, 4, 5})}, [](V a) {
+    return F::interpolate(a[0], F::InterpolateFuncOptions().size({7, 3}));
+  });
   for (PaddingMode mode : {kZeros, kReflect, kReplicate, kCircular}) {
     op(std::string("pad3d ") + padding_mode_name(mode), {arg(v5)}, [mode](V a) {
       return pad3d(a[0], {1, 2, 0, 3, 2, 1}, mode);
@@ -523,6 +536,20 @@ std::vector<OpCase> cases() {
      [](V a) { return F::leaky_relu(a[0], F::LeakyReLUFuncOptions().negative_slope(0.3)); });
   op("F::gelu", {arg(s3)}, [](V a) { return F::gelu(a[0], F::GELUFuncOptions().approximate("tanh")); });
   op("F::silu", {arg(s3)}, [](V a) { return F::silu(a[0]); });
+  op("elu", {arg(s3)}, [](V a) { return elu(a[0], 0.7); });
+  op("F::elu", {arg(s3)}, [](V a) { return F::elu(a[0], F::ELUFuncOptions().alpha(1.3)); });
+  op("F::prelu per channel", {arg({2, 4, 3}), pos({4})}, [](V a) { return F::prelu(a[0], a[1]); });
+  op("F::prelu shared", {arg({2, 4, 3}), pos({1})}, [](V a) { return F::prelu(a[0], a[1]); });
+  op("F::softmax", {arg(s3)}, [](V a) { return F::softmax(a[0], 1); });
+  op("F::log_softmax", {arg(s3)}, [](V a) { return F::log_softmax(a[0], -1); });
+  op("F::dropout3d train (same seed)", {arg({2, 3, 2, 3, 2})}, [](V a) {
+    manual_seed(78);
+    return F::dropout3d(a[0], F::Dropout3dFuncOptions().p(0.4));
+  });
+  op("F::dropout3d unbatched (same seed)", {arg({3, 2, 3, 2})}, [](V a) {
+    manual_seed(79);
+    return F::dropout3d(a[0], F::Dropout3dFuncOptions().p(0.4));
+  });
   op("F::flatten", {arg({2, 3, 4, 5})}, [](V a) { return F::flatten(a[0]) * 1.0; });
   op("F::dropout eval", {arg(s3)}, [](V a) { return F::dropout(a[0], F::DropoutFuncOptions().training(false)) * 1.0; });
   op("F::dropout train (same seed)", {arg(s3)}, [](V a) {
@@ -572,6 +599,10 @@ std::vector<OpCase> cases() {
     return F::instance_norm(a[0],
                             F::InstanceNormFuncOptions().running_mean(a[1]).running_var(a[2]).use_input_stats(false));
   });
+  op("layer_norm", {arg({3, 4, 5}), arg({4, 5}), arg({4, 5})}, [](V a) {
+    return F::layer_norm(a[0], F::LayerNormFuncOptions({4, 5}).weight(a[1]).bias(a[2]));
+  });
+  op("layer_norm no affine", {arg({3, 4, 5})}, [](V a) { return F::layer_norm(a[0], F::LayerNormFuncOptions({5})); });
   op("group_norm", {arg(n5), arg({4}), arg({4})},
      [](V a) { return F::group_norm(a[0], F::GroupNormFuncOptions(2).weight(a[1]).bias(a[2])); });
   return t;
@@ -887,6 +918,16 @@ TEST(Views, OptimizerStepsOnViewedParametersAndGradients) {
          return std::make_unique<optim::Adam>(ps, optim::AdamOptions(0.01).amsgrad(true).weight_decay(0.1));
        }},
       {"AdamW", [](std::vector<Tensor> ps) { return std::make_unique<optim::AdamW>(ps, optim::AdamWOptions(0.01)); }},
+      {"RMSprop centered momentum weight_decay",
+       [](std::vector<Tensor> ps) {
+         return std::make_unique<optim::RMSprop>(
+             ps, optim::RMSpropOptions(0.01).centered(true).momentum(0.9).weight_decay(0.1));
+       }},
+      {"Adagrad lr_decay weight_decay",
+       [](std::vector<Tensor> ps) {
+         return std::make_unique<optim::Adagrad>(
+             ps, optim::AdagradOptions(0.1).lr_decay(0.1).weight_decay(0.1).initial_accumulator_value(0.5));
+       }},
   };
   // Gradients as: contiguous, strided, expanded (values equal along dim 0), permuted.
   auto grad_view = [](const Tensor& g, int kind) -> Tensor {

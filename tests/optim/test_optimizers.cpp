@@ -45,6 +45,30 @@ O adam_options(const json& o, const O& base) {
   return r;
 }
 
+optim::RMSpropOptions rmsprop_options(const json& o) {
+  optim::RMSpropOptions r;
+  if (o.contains("lr")) r.lr(o["lr"].get<double>());
+  if (o.contains("alpha")) r.alpha(o["alpha"].get<double>());
+  if (o.contains("eps")) r.eps(o["eps"].get<double>());
+  if (o.contains("weight_decay")) r.weight_decay(o["weight_decay"].get<double>());
+  if (o.contains("momentum")) r.momentum(o["momentum"].get<double>());
+  if (o.contains("centered")) r.centered(o["centered"].get<bool>());
+  if (o.contains("maximize")) r.maximize(o["maximize"].get<bool>());
+  return r;
+}
+
+optim::AdagradOptions adagrad_options(const json& o) {
+  optim::AdagradOptions r;
+  if (o.contains("lr")) r.lr(o["lr"].get<double>());
+  if (o.contains("lr_decay")) r.lr_decay(o["lr_decay"].get<double>());
+  if (o.contains("weight_decay")) r.weight_decay(o["weight_decay"].get<double>());
+  if (o.contains("initial_accumulator_value"))
+    r.initial_accumulator_value(o["initial_accumulator_value"].get<double>());
+  if (o.contains("eps")) r.eps(o["eps"].get<double>());
+  if (o.contains("maximize")) r.maximize(o["maximize"].get<bool>());
+  return r;
+}
+
 struct Problem {
   Tensor x, y, w, b, unused;
   /// loss = mean((x·wᵀ + b − y)²) + 0.1·Σw⁴, as the generator computes it.
@@ -99,6 +123,14 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const json& c, const Problem& p
     auto d = build(make);
     return std::make_unique<optim::Adam>(groups, d);
   }
+  if (kind == "rmsprop") {
+    auto d = build(rmsprop_options);
+    return std::make_unique<optim::RMSprop>(groups, d);
+  }
+  if (kind == "adagrad") {
+    auto d = build(adagrad_options);
+    return std::make_unique<optim::Adagrad>(groups, d);
+  }
   auto make = [](const json& o) { return adam_options(o, optim::AdamWOptions()); };
   auto d = build(make);
   return std::make_unique<optim::AdamW>(groups, d);
@@ -142,7 +174,8 @@ TEST_P(OptimizerFixture, TrajectoryAndStateMatchPyTorch) {
     expect_close(pr.b, json_tensor(c["trajectory"][s]["b"]), atol, rtol);
   }
   EXPECT_FALSE(pr.unused.grad().defined());
-  EXPECT_TRUE(opt->state(pr.unused).empty()) << "a parameter without gradient gets no state";
+  // Adagrad, as PyTorch, creates every parameter's state when it is built.
+  EXPECT_EQ(opt->state(pr.unused).empty(), c["optimizer"] != "adagrad") << "a parameter without gradient gets no state";
 
   // Every per-parameter state entry PyTorch has, with its value; and no others.
   const nn::StateDict sd = opt->state_dict();
@@ -160,8 +193,10 @@ TEST_P(OptimizerFixture, TrajectoryAndStateMatchPyTorch) {
 INSTANTIATE_TEST_SUITE_P(PyTorch, OptimizerFixture, ::testing::ValuesIn(fixture_case_names(fixture)), name_from_param);
 
 TEST(FixtureFile, HasAllOptimizers) {
-  int sgd = 0, adam = 0, adamw = 0;
+  int sgd = 0, adam = 0, adamw = 0, rmsprop = 0, adagrad = 0;
   for (const json& c : fixture()["cases"]) {
+    rmsprop += c["optimizer"] == "rmsprop";
+    adagrad += c["optimizer"] == "adagrad";
     sgd += c["optimizer"] == "sgd";
     adam += c["optimizer"] == "adam";
     adamw += c["optimizer"] == "adamw";
@@ -169,6 +204,8 @@ TEST(FixtureFile, HasAllOptimizers) {
   EXPECT_GE(sgd, 5);
   EXPECT_GE(adam, 5);
   EXPECT_GE(adamw, 2);
+  EXPECT_GE(rmsprop, 5);
+  EXPECT_GE(adagrad, 4);
 }
 
 // --- state dict ----------------------------------------------------------------------------------
@@ -236,6 +273,35 @@ TEST(OptimizerStateDict, AdamWResumesBitExactly) {
 TEST(OptimizerStateDict, SGDResumesBitExactly) {
   expect_bit_exact_resume<optim::SGD>(optim::SGDOptions(0.05).momentum(0.9).nesterov(true),
                                       optim::SGDOptions(0.1).momentum(0.5).dampening(0.1).weight_decay(0.01), kFloat64);
+}
+
+TEST(OptimizerStateDict, RMSpropResumesBitExactly) {
+  expect_bit_exact_resume<optim::RMSprop>(optim::RMSpropOptions(0.02).momentum(0.9).centered(true),
+                                          optim::RMSpropOptions(0.01).alpha(0.9).weight_decay(0.01), kFloat64);
+  expect_bit_exact_resume<optim::RMSprop>(optim::RMSpropOptions(0.02).centered(true), optim::RMSpropOptions(0.01),
+                                          kFloat32);
+}
+
+TEST(OptimizerStateDict, AdagradResumesBitExactly) {
+  expect_bit_exact_resume<optim::Adagrad>(optim::AdagradOptions(0.2).lr_decay(0.1).initial_accumulator_value(0.3),
+                                          optim::AdagradOptions(0.1).weight_decay(0.01), kFloat64);
+}
+
+TEST(Adagrad, StateExistsBeforeTheFirstStepAndForGroupsAddedLater) {
+  Problem pr = make_problem(fixture(), kFloat64);
+  optim::Adagrad opt({pr.w}, optim::AdagradOptions(0.1).initial_accumulator_value(0.25));
+  const optim::ParamState& st = opt.state(pr.w);
+  ASSERT_EQ(st.size(), 2u);
+  EXPECT_EQ(st[0].first, "step");
+  EXPECT_EQ(st[0].second.item<double>(), 0.0);
+  expect_close(st[1].second, full_like(pr.w, 0.25), 0.0);
+  // PyTorch 1.13 fails with a KeyError here; voxgrad creates the state on the first step.
+  // The group's own initial_accumulator_value (PyTorch 1.13 would use the constructor's 0.25).
+  opt.add_param_group(optim::OptimizerParamGroup({pr.b}, optim::AdagradOptions(0.1).initial_accumulator_value(2.0)));
+  train_step(opt, pr);
+  EXPECT_EQ(opt.state(pr.b).size(), 2u);
+  EXPECT_EQ(opt.state(pr.b)[0].second.item<double>(), 1.0);
+  expect_close(opt.state(pr.b)[1].second, pr.b.grad() * pr.b.grad() + 2.0, 1e-15);
 }
 
 TEST(OptimizerStateDict, LayoutIsFlatTensorsWithPyTorchNames) {
@@ -464,6 +530,19 @@ TEST(Optimizer, InvalidHyperParametersNameTheValue) {
   EXPECT_ERROR_EQ(optim::Adam({pr.w}, optim::AdamOptions(0.1).eps(-1e-8)), "Adam: invalid epsilon value: -1e-08");
   EXPECT_ERROR_EQ(optim::AdamW({pr.w}, optim::AdamWOptions(0.1).weight_decay(-0.5)),
                   "AdamW: invalid weight_decay value: -0.5");
+  EXPECT_ERROR_EQ(optim::RMSprop({pr.w}, optim::RMSpropOptions(-0.1)), "RMSprop: invalid learning rate: -0.1");
+  EXPECT_ERROR_EQ(optim::RMSprop({pr.w}, optim::RMSpropOptions().alpha(-0.5)), "RMSprop: invalid alpha value: -0.5");
+  EXPECT_ERROR_EQ(optim::RMSprop({pr.w}, optim::RMSpropOptions().eps(-1)), "RMSprop: invalid epsilon value: -1");
+  EXPECT_ERROR_EQ(optim::RMSprop({pr.w}, optim::RMSpropOptions().momentum(-1)), "RMSprop: invalid momentum value: -1");
+  EXPECT_ERROR_EQ(optim::RMSprop({pr.w}, optim::RMSpropOptions().weight_decay(-1)),
+                  "RMSprop: invalid weight_decay value: -1");
+  EXPECT_ERROR_EQ(optim::Adagrad({pr.w}, optim::AdagradOptions(-0.1)), "Adagrad: invalid learning rate: -0.1");
+  EXPECT_ERROR_EQ(optim::Adagrad({pr.w}, optim::AdagradOptions().lr_decay(-1)), "Adagrad: invalid lr_decay value: -1");
+  EXPECT_ERROR_EQ(optim::Adagrad({pr.w}, optim::AdagradOptions().weight_decay(-1)),
+                  "Adagrad: invalid weight_decay value: -1");
+  EXPECT_ERROR_EQ(optim::Adagrad({pr.w}, optim::AdagradOptions().initial_accumulator_value(-1)),
+                  "Adagrad: invalid initial_accumulator_value value: -1");
+  EXPECT_ERROR_EQ(optim::Adagrad({pr.w}, optim::AdagradOptions().eps(-1)), "Adagrad: invalid epsilon value: -1");
   optim::Adam opt({pr.w});
   EXPECT_ERROR_EQ(opt.add_param_group(optim::OptimizerParamGroup({pr.b}, optim::AdamOptions(-1.0))),
                   "Adam: invalid learning rate: -1");
@@ -484,6 +563,18 @@ TEST(Optimizer, OptionsBuildersChainAndHaveLibtorchDefaults) {
   EXPECT_EQ(s.momentum(), 0.9);
   EXPECT_TRUE(s.nesterov());
   EXPECT_EQ(s.dampening(), 0.0);
+  // torch.optim.RMSprop and Adagrad defaults.
+  const auto r = optim::RMSpropOptions();
+  EXPECT_EQ(r.lr(), 1e-2);
+  EXPECT_EQ(r.alpha(), 0.99);
+  EXPECT_EQ(r.eps(), 1e-8);
+  EXPECT_EQ(r.momentum(), 0.0);
+  EXPECT_FALSE(r.centered());
+  const auto g = optim::AdagradOptions();
+  EXPECT_EQ(g.lr(), 1e-2);
+  EXPECT_EQ(g.eps(), 1e-10);
+  EXPECT_EQ(g.lr_decay(), 0.0);
+  EXPECT_EQ(g.initial_accumulator_value(), 0.0);
 }
 
 TEST(Optimizer, TrainsAModelWithAdam) {

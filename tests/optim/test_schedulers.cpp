@@ -41,10 +41,116 @@ struct Groups {
   }
 };
 
+std::unique_ptr<optim::LRScheduler> make_scheduler(const std::string& kind, const json& o, optim::Optimizer& opt) {
+  if (kind == "StepLR") return std::make_unique<optim::StepLR>(opt, o["step_size"], o.value("gamma", 0.1));
+  if (kind == "CosineAnnealingLR")
+    return std::make_unique<optim::CosineAnnealingLR>(opt, o["T_max"], o.value("eta_min", 0.0));
+  if (kind == "MultiStepLR") return std::make_unique<optim::MultiStepLR>(opt, o["milestones"], o.value("gamma", 0.1));
+  if (kind == "ExponentialLR") return std::make_unique<optim::ExponentialLR>(opt, o["gamma"]);
+  if (kind == "LinearLR") {
+    optim::LinearLROptions l;
+    if (o.contains("start_factor")) l.start_factor(o["start_factor"]);
+    if (o.contains("end_factor")) l.end_factor(o["end_factor"]);
+    if (o.contains("total_iters")) l.total_iters(o["total_iters"]);
+    return std::make_unique<optim::LinearLR>(opt, l);
+  }
+  ADD_FAILURE() << "unknown scheduler " << kind;
+  return nullptr;
+}
+
 std::unique_ptr<optim::LRScheduler> make_epoch_scheduler(const json& c, optim::Optimizer& opt) {
-  const json& o = c["options"];
-  if (c["scheduler"] == "StepLR") return std::make_unique<optim::StepLR>(opt, o["step_size"], o["gamma"]);
-  return std::make_unique<optim::CosineAnnealingLR>(opt, o["T_max"], o["eta_min"]);
+  return make_scheduler(c["scheduler"], c["options"], opt);
+}
+
+optim::OneCycleLROptions one_cycle_options(const json& o) {
+  optim::OneCycleLROptions r(o["max_lr"].is_array() ? o["max_lr"].get<std::vector<double>>()
+                                                    : std::vector<double>{o["max_lr"].get<double>()});
+  if (o.contains("total_steps")) r.total_steps(o["total_steps"].get<std::int64_t>());
+  if (o.contains("epochs")) r.epochs(o["epochs"].get<std::int64_t>());
+  if (o.contains("steps_per_epoch")) r.steps_per_epoch(o["steps_per_epoch"].get<std::int64_t>());
+  if (o.contains("pct_start")) r.pct_start(o["pct_start"]);
+  if (o.contains("anneal_strategy"))
+    r.anneal_strategy(o["anneal_strategy"] == "linear" ? optim::OneCycleLROptions::Linear
+                                                       : optim::OneCycleLROptions::Cos);
+  if (o.contains("three_phase")) r.three_phase(o["three_phase"]);
+  if (o.contains("cycle_momentum")) r.cycle_momentum(o["cycle_momentum"]);
+  if (o.contains("div_factor")) r.div_factor(o["div_factor"]);
+  if (o.contains("final_div_factor")) r.final_div_factor(o["final_div_factor"]);
+  if (o.contains("base_momentum")) r.base_momentum({o["base_momentum"].get<double>()});
+  if (o.contains("max_momentum")) r.max_momentum({o["max_momentum"].get<double>()});
+  return r;
+}
+
+/// The optimizer of a OneCycleLR case: SGD with momentum, Adam or Adagrad, one group per lr.
+struct CycleGroups {
+  std::vector<Tensor> params;
+  std::unique_ptr<optim::Optimizer> opt;
+  std::string momentum_key;
+  CycleGroups(const std::string& kind, const std::vector<double>& lrs) {
+    std::vector<optim::OptimizerParamGroup> groups;
+    for (double lr : lrs) {
+      params.push_back(zeros({1}).requires_grad_());
+      if (kind == "sgd")
+        groups.emplace_back(std::vector<Tensor>{params.back()}, optim::SGDOptions(lr).momentum(0.9));
+      else if (kind == "adam")
+        groups.emplace_back(std::vector<Tensor>{params.back()}, optim::AdamOptions(lr));
+      else
+        groups.emplace_back(std::vector<Tensor>{params.back()}, optim::AdagradOptions(lr));
+    }
+    if (kind == "sgd") {
+      opt = std::make_unique<optim::SGD>(groups, optim::SGDOptions(lrs[0]).momentum(0.9));
+      momentum_key = "momentum";
+    } else if (kind == "adam") {
+      opt = std::make_unique<optim::Adam>(groups, optim::AdamOptions(lrs[0]));
+      momentum_key = "betas.0";
+    } else {
+      opt = std::make_unique<optim::Adagrad>(groups, optim::AdagradOptions(lrs[0]));
+    }
+  }
+  std::vector<double> momenta() const {
+    std::vector<double> v;
+    for (const auto& g : opt->param_groups()) {
+      double m = 0.0;
+      for (const auto& [k, x] : g.options().hyper_parameters()) {
+        if (k == momentum_key) m = x;
+      }
+      v.push_back(m);
+    }
+    return v;
+  }
+};
+
+void check_one_cycle_case(const json& c) {
+  CycleGroups s(c["optimizer"], c["lrs"].get<std::vector<double>>());
+  optim::OneCycleLR sched(*s.opt, one_cycle_options(c["options"]));
+  const auto& expected = c["expected"];
+  const auto& momentum = c["momentum"];
+  EXPECT_EQ(sched.get_last_lr(), expected[0].get<std::vector<double>>());
+  EXPECT_EQ(s.momenta(), momentum[0].get<std::vector<double>>());
+  for (int e = 1; e <= c["epochs"].get<int>(); ++e) {
+    s.opt->step();
+    sched.step();
+    EXPECT_EQ(sched.get_last_lr(), expected[e].get<std::vector<double>>()) << "step " << e;
+    EXPECT_EQ(s.momenta(), momentum[e].get<std::vector<double>>()) << "step " << e;
+  }
+  sched.step();  // step total_steps is still allowed, as in PyTorch
+  EXPECT_ERROR_EQ(sched.step(), "OneCycleLR: " + c["error"].get<std::string>());
+}
+
+void check_sequential_case(const json& c) {
+  Groups s(c["lrs"].get<std::vector<double>>());
+  std::vector<std::shared_ptr<optim::LRScheduler>> children;
+  for (const json& k : c["children"]) children.push_back(make_scheduler(k["scheduler"], k["options"], *s.opt));
+  optim::SequentialLR sched(*s.opt, children, c["milestones"].get<std::vector<std::int64_t>>());
+  const auto& expected = c["expected"];
+  EXPECT_EQ(sched.get_last_lr(), expected[0].get<std::vector<double>>());
+  EXPECT_EQ(s.lrs(), sched.get_last_lr());
+  for (int e = 1; e <= c["epochs"].get<int>(); ++e) {
+    s.opt->step();
+    sched.step();
+    EXPECT_EQ(sched.get_last_lr(), expected[e].get<std::vector<double>>()) << "epoch " << e;
+    EXPECT_EQ(s.lrs(), sched.get_last_lr());
+  }
 }
 
 optim::ReduceLROnPlateauOptions plateau_options(const json& o) {
@@ -75,6 +181,8 @@ TEST_P(SchedulerFixture, LearningRatesMatchPyTorchBitForBit) {
   }
   ASSERT_NE(found, nullptr);
   const json& c = *found;
+  if (c["scheduler"] == "OneCycleLR") return check_one_cycle_case(c);
+  if (c["scheduler"] == "SequentialLR") return check_sequential_case(c);
   Groups s(c["lrs"].get<std::vector<double>>());
   const auto& expected = c["expected"];
   if (c["scheduler"] == "ReduceLROnPlateau") {
@@ -107,6 +215,11 @@ TEST(SchedulerFixtureFile, HasEveryScheduler) {
   EXPECT_GE(n["StepLR"], 2);
   EXPECT_GE(n["CosineAnnealingLR"], 3);
   EXPECT_GE(n["ReduceLROnPlateau"], 5);
+  EXPECT_GE(n["MultiStepLR"], 2);
+  EXPECT_GE(n["ExponentialLR"], 1);
+  EXPECT_GE(n["LinearLR"], 3);
+  EXPECT_GE(n["OneCycleLR"], 4);
+  EXPECT_GE(n["SequentialLR"], 3);
 }
 
 TEST(CosineAnnealingLR, RecursiveFormEqualsTheClosedForm) {
@@ -216,6 +329,134 @@ TEST(ReduceLROnPlateau, StateDictRoundTrip) {
     EXPECT_EQ(a.lrs(), b.lrs());
     EXPECT_EQ(sa.num_bad_epochs(), sb.num_bad_epochs());
   }
+}
+
+// Runs `make`'s scheduler 5 epochs, saves optimizer and scheduler, builds a fresh pair from other
+// settings (as in PyTorch, both are built before loading: building a scheduler sets the lrs), loads both and checks
+// that the next `more` epochs give the same lrs (and momenta).
+template <class Make>
+void expect_resume(const std::string& kind, Make make, int more) {
+  CycleGroups a(kind, {0.1, 0.05});
+  auto sa = make(*a.opt, 0.5);
+  for (int i = 0; i < 5; ++i) sa->step();
+  const nn::StateDict opt_state = a.opt->state_dict(), sched_state = sa->state_dict();
+  CycleGroups b(kind, {0.7, 0.7});
+  auto sb = make(*b.opt, 0.9);
+  b.opt->load_state_dict(opt_state);
+  sb->load_state_dict(sched_state);
+  for (int i = 0; i < more; ++i) {
+    sa->step();
+    sb->step();
+    EXPECT_EQ(sa->get_last_lr(), sb->get_last_lr()) << "epoch " << i;
+    EXPECT_EQ(a.momenta(), b.momenta()) << "epoch " << i;
+  }
+}
+
+TEST(LRScheduler, NewSchedulersResumeFromTheirStateDict) {
+  expect_resume(
+      "sgd",
+      [](optim::Optimizer& o, double g) {
+        return std::make_unique<optim::MultiStepLR>(o, std::vector<std::int64_t>{3, 6, 6}, g);
+      },
+      8);
+  expect_resume(
+      "sgd", [](optim::Optimizer& o, double g) { return std::make_unique<optim::ExponentialLR>(o, g); }, 8);
+  expect_resume(
+      "sgd",
+      [](optim::Optimizer& o, double f) {
+        return std::make_unique<optim::LinearLR>(o, optim::LinearLROptions().start_factor(f * 0.2).total_iters(8));
+      },
+      6);
+  for (const std::string kind : {"sgd", "adam"}) {
+    expect_resume(
+        kind,
+        [](optim::Optimizer& o, double f) {
+          return std::make_unique<optim::OneCycleLR>(
+              o, optim::OneCycleLROptions({f, f * 2}).total_steps(f < 0.6 ? 14 : 40).three_phase(f < 0.6));
+        },
+        9);
+  }
+}
+
+TEST(SequentialLR, StateDictResumesChildrenAndReportsProblems) {
+  auto build = [](Groups& g, double f) {
+    std::vector<std::shared_ptr<optim::LRScheduler>> children{
+        std::make_shared<optim::LinearLR>(*g.opt, optim::LinearLROptions().start_factor(f).total_iters(3)),
+        std::make_shared<optim::CosineAnnealingLR>(*g.opt, 6)};
+    return std::make_unique<optim::SequentialLR>(*g.opt, children, std::vector<std::int64_t>{3});
+  };
+  Groups a({0.1});
+  auto sa = build(a, 0.1);
+  for (int i = 0; i < 5; ++i) sa->step();
+  const nn::StateDict saved = sa->state_dict();
+  EXPECT_EQ(saved[0].first, "last_epoch");
+  EXPECT_EQ(saved[3].first, "_schedulers.0.base_lrs");
+  Groups b({0.1});
+  auto sb = build(b, 0.5);
+  b.opt->load_state_dict(a.opt->state_dict());
+  sb->load_state_dict(saved);
+  EXPECT_EQ(sb->last_epoch(), 5);
+  for (int i = 0; i < 6; ++i) {
+    sa->step();
+    sb->step();
+    EXPECT_EQ(sa->get_last_lr(), sb->get_last_lr());
+  }
+  nn::StateDict bad = saved;
+  bad.emplace_back("_schedulers.1.verbose", scalar_tensor(0.0, kFloat64));
+  const nn::StateDict before = sb->state_dict();
+  EXPECT_ERROR_CONTAINS(sb->load_state_dict(bad),
+                        "CosineAnnealingLR: error(s) in loading the state dict: "
+                        "unexpected key \"verbose\"");
+  EXPECT_EQ(sb->state_dict()[3].second.item<double>(), before[3].second.item<double>());
+}
+
+TEST(SequentialLR, InvalidArguments) {
+  Groups s({0.1}), other({0.1});
+  auto lin = std::make_shared<optim::LinearLR>(*s.opt);
+  auto foreign = std::make_shared<optim::ExponentialLR>(*other.opt, 0.9);
+  EXPECT_ERROR_EQ(optim::SequentialLR(*s.opt, {lin, foreign}, {2}),
+                  "SequentialLR: Sequential Schedulers expects all schedulers to belong to the same optimizer, but "
+                  "got schedulers at index 1 to be different than the optimizer passed in.");
+  EXPECT_ERROR_EQ(optim::SequentialLR(*s.opt, {lin}, {2}),
+                  "SequentialLR: Sequential Schedulers expects number of schedulers provided to be one more than the "
+                  "number of milestone points, but got number of schedulers 1 and the number of milestones to be "
+                  "equal to 1");
+}
+
+TEST(NewSchedulers, InvalidArguments) {
+  Groups s({0.1});
+  EXPECT_ERROR_EQ(optim::LinearLR(*s.opt, optim::LinearLROptions().start_factor(0.0)),
+                  "LinearLR: Starting multiplicative factor expected to be greater than 0 and less or equal to 1, "
+                  "but got start_factor=0");
+  EXPECT_ERROR_EQ(optim::LinearLR(*s.opt, optim::LinearLROptions().end_factor(1.5)),
+                  "LinearLR: Ending multiplicative factor expected to be between 0 and 1, but got end_factor=1.5");
+  EXPECT_ERROR_EQ(optim::LinearLR(*s.opt, optim::LinearLROptions().total_iters(0)),
+                  "LinearLR: total_iters must be positive, but got 0");
+  EXPECT_ERROR_EQ(optim::MultiStepLR(*s.opt, {3, -1}),
+                  "MultiStepLR: milestones must be non-negative epochs, but got -1");
+  EXPECT_ERROR_EQ(optim::OneCycleLR(*s.opt, optim::OneCycleLROptions(1.0)),
+                  "OneCycleLR: You must define either total_steps OR (epochs AND steps_per_epoch)");
+  EXPECT_ERROR_EQ(optim::OneCycleLR(*s.opt, optim::OneCycleLROptions(1.0).total_steps(0)),
+                  "OneCycleLR: Expected positive integer total_steps, but got 0");
+  EXPECT_ERROR_EQ(optim::OneCycleLR(*s.opt, optim::OneCycleLROptions(1.0).epochs(2).steps_per_epoch(-3)),
+                  "OneCycleLR: Expected positive integer steps_per_epoch, but got -3");
+  EXPECT_ERROR_EQ(optim::OneCycleLR(*s.opt, optim::OneCycleLROptions(1.0).total_steps(9).pct_start(1.5)),
+                  "OneCycleLR: Expected float between 0 and 1 pct_start, but got 1.5");
+  EXPECT_ERROR_EQ(optim::OneCycleLR(*s.opt, optim::OneCycleLROptions({1.0, 2.0}).total_steps(9)),
+                  "OneCycleLR: expected 1 values for max_lr, got 2");
+  CycleGroups ada("adagrad", {0.1});
+  EXPECT_ERROR_EQ(optim::OneCycleLR(*ada.opt, optim::OneCycleLROptions(1.0).total_steps(9)),
+                  "OneCycleLR: optimizer must support momentum with `cycle_momentum` option enabled (AdagradOptions "
+                  "has neither momentum nor betas)");
+}
+
+TEST(LRScheduler, LaterSchedulersStartFromTheInitialLr) {
+  // As PyTorch's group["initial_lr"]: the warm-up scaled the lr, the second scheduler's base is the original.
+  Groups s({0.4});
+  optim::LinearLR warm(*s.opt, optim::LinearLROptions().start_factor(0.25));
+  EXPECT_EQ(s.lrs()[0], 0.1);
+  optim::CosineAnnealingLR cos(*s.opt, 10);
+  EXPECT_EQ(cos.base_lrs(), std::vector<double>{0.4});
 }
 
 TEST(ReduceLROnPlateau, InvalidOptions) {
