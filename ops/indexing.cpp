@@ -25,12 +25,13 @@ void check_mask(const Tensor& mask, const char* op) {
   detail::dispatch_all(mask.dtype(), [&]<typename T>() {
     const Tensor c = mask.contiguous();
     const T* p = c.data_ptr<T>();
-    for (std::int64_t i = 0; i < c.numel(); ++i) {
-      VOXGRAD_CHECK(p[i] == T(0) || p[i] == T(1),
-                    "{}: a mask must hold only 0 and 1 (voxgrad's boolean masks, as eq/lt/... return), but "
-                    "element {} of the mask of shape {} is {}",
-                    op, i, shape_str(mask.sizes()), p[i]);
-    }
+    const std::int64_t n = c.numel();
+    std::int64_t i = 0;
+    while (i < n && (p[i] == T(0) || p[i] == T(1))) ++i;
+    VOXGRAD_CHECK(i == n,
+                  "{}: a mask must hold only 0 and 1 (voxgrad's boolean masks, as eq/lt/... return), but "
+                  "element {} of the mask of shape {} is {}",
+                  op, i, shape_str(mask.sizes()), i < n ? p[i] : T(0));
   });
 }
 
@@ -286,12 +287,12 @@ Tensor nonzero(const Tensor& self) {
   std::vector<std::int64_t> out;
   detail::dispatch_all(c.dtype(), [&]<typename T>() {
     const T* p = c.data_ptr<T>();
+    const Shape& sizes = c.sizes();
+    const std::int64_t n = c.numel();
     Shape idx(static_cast<std::size_t>(nd), 0);
-    for (std::int64_t i = 0; i < c.numel(); ++i) {
+    for (std::int64_t i = 0; i < n; ++i) {
       if (p[i] != T(0)) out.insert(out.end(), idx.begin(), idx.end());
-      for (std::int64_t d = nd - 1; d >= 0 && ++idx[static_cast<std::size_t>(d)] == c.size(d); --d) {
-        idx[static_cast<std::size_t>(d)] = 0;
-      }
+      for (std::size_t d = idx.size(); d-- > 0 && ++idx[d] == sizes[d];) idx[d] = 0;
     }
   });
   const std::int64_t count =

@@ -156,6 +156,10 @@ TEST(Index, SeparatedTensorIndicesGoFirstAndMasksSelectNonzeros) {
   ASSERT_EQ(z.sizes(), (Shape{3, 5}));
   expect_close(z, cat({x.index({0, 1, None}), x.index({1, 0, None}), x.index({2, 3, None})}, 0));
   expect_values(nonzero(m), {3, 2}, {0, 1, 1, 0, 2, 3});
+  expect_values(nonzero(f64({0, 2, 0, -1, 0, 0}, {1, 2, 3})), {2, 3}, {0, 0, 1, 0, 1, 0});
+  EXPECT_EQ(nonzero(scalar_tensor(3.0)).sizes(), (Shape{1, 0}));
+  EXPECT_EQ(nonzero(scalar_tensor(0.0)).sizes(), (Shape{0, 0}));
+  EXPECT_EQ(nonzero(zeros({2, 0}, kFloat64)).sizes(), (Shape{0, 2}));
   // Comparisons return masks that index directly.
   expect_values(x.index({Slice(), Slice(), 0}).index({x.index({Slice(), Slice(), 0}).gt(52.0)}), {1}, {55});
 }
