@@ -5,6 +5,7 @@
 #include "voxgrad/autograd/engine.h"
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/gradcheck.h"
+#include "voxgrad/autograd/hooks.h"
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/allocator.h"
 #include "voxgrad/core/dtype.h"
