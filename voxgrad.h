@@ -59,3 +59,10 @@
 #include "voxgrad/optim/lr_scheduler.h"
 #include "voxgrad/optim/optimizer.h"
 #include "voxgrad/optim/sgd.h"
+#ifdef VOXGRAD_HAS_DISTRIBUTED  // built when MPI is found
+#include "voxgrad/distributed/checkpoint.h"
+#include "voxgrad/distributed/data_parallel.h"
+#include "voxgrad/distributed/environment.h"
+#include "voxgrad/distributed/process_group.h"
+#include "voxgrad/distributed/sampler.h"
+#endif
