@@ -5,6 +5,7 @@
 //   exit:  the failing rank calls std::exit(3) without finalizing (mpirun stops the job)
 //   exit0: the same with exit status 0 (mpirun still notices a rank that never finalized)
 //   stall: the failing rank stops taking part in collectives (the others' watchdog aborts the job)
+//   caught: as throw, but main catches the exception outside the InitGuard's scope (the guard aborts)
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -18,13 +19,9 @@
 
 using namespace voxgrad;
 
-int main(int argc, char** argv) {
-  const std::string modes[] = {"throw", "exit", "exit0", "stall"};
-  if (argc != 2 || std::find(std::begin(modes), std::end(modes), argv[1]) == std::end(modes)) {
-    std::cerr << "usage: fault_injection throw|exit|exit0|stall\n";
-    return 2;
-  }
-  const std::string mode = argv[1];
+namespace {
+
+int train(const std::string& mode) {
   distributed::InitGuard dist;
   set_num_threads(1);
   const int rank = distributed::rank();
@@ -38,7 +35,7 @@ int main(int argc, char** argv) {
     opt.zero_grad();
     const Tensor loss = nn::functional::mse_loss(ddp.forward(b.noisy), b.clean);
     if (failing && step == 2) {
-      if (mode == "throw") throw Error("fault_injection: injected failure in step 2");
+      if (mode == "throw" || mode == "caught") throw Error("fault_injection: injected failure in step 2");
       if (mode == "exit" || mode == "exit0") {
         std::cerr << "fault_injection: rank " << rank << " exits in step 2\n";
         std::exit(mode == "exit" ? 3 : 0);
@@ -52,4 +49,22 @@ int main(int argc, char** argv) {
   }
   std::cout << "rank " << rank << " finished all steps (the failure was not noticed)" << std::endl;
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string modes[] = {"throw", "exit", "exit0", "stall", "caught"};
+  if (argc != 2 || std::find(std::begin(modes), std::end(modes), argv[1]) == std::end(modes)) {
+    std::cerr << "usage: fault_injection throw|exit|exit0|stall|caught\n";
+    return 2;
+  }
+  const std::string mode = argv[1];
+  if (mode != "caught") return train(mode);
+  try {
+    return train(mode);
+  } catch (const std::exception& e) {
+    std::cerr << "fault_injection: caught " << e.what() << " (this line must not appear)\n";
+    return 1;
+  }
 }
