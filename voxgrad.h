@@ -5,6 +5,7 @@
 #include "voxgrad/autograd/engine.h"
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/gradcheck.h"
+#include "voxgrad/autograd/hooks.h"
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/allocator.h"
 #include "voxgrad/core/cpu.h"
@@ -66,3 +67,10 @@
 #include "voxgrad/optim/rmsprop.h"
 #include "voxgrad/optim/sequential_lr.h"
 #include "voxgrad/optim/sgd.h"
+#ifdef VOXGRAD_HAS_DISTRIBUTED  // built when MPI is found
+#include "voxgrad/distributed/checkpoint.h"
+#include "voxgrad/distributed/data_parallel.h"
+#include "voxgrad/distributed/environment.h"
+#include "voxgrad/distributed/process_group.h"
+#include "voxgrad/distributed/sampler.h"
+#endif

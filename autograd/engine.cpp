@@ -5,6 +5,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "voxgrad/autograd/anomaly_mode.h"
 #include "voxgrad/autograd/grad_mode.h"
@@ -101,6 +102,51 @@ std::vector<Tensor> apply_checked(Node& n, std::vector<Tensor> grads) {
   return input_grads;
 }
 
+// Runs the gradient hooks registered on `n`'s outputs on their incoming gradients, in registration
+// order, each hook seeing the previous one's result (a hook returning an undefined tensor keeps it).
+void run_grad_hooks(Node& n, std::vector<Tensor>& grads, bool create_graph) {
+  GradHookList& hooks = n.grad_hooks();
+  if (hooks.empty()) return;
+  for (std::uint32_t slot = 0; slot < grads.size(); ++slot) {
+    if (!grads[slot].defined()) continue;  // as PyTorch: a hook never sees a missing gradient
+    for (const GradHook& hook : hooks.snapshot(slot)) {
+      Tensor r = hook(grads[slot]);
+      if (!r.defined()) continue;
+      VOXGRAD_CHECK(r.sizes() == grads[slot].sizes() && r.dtype() == grads[slot].dtype(),
+                    "hook: a gradient hook on a tensor of shape {} and dtype {} (the gradient flowing into '{}') "
+                    "returned a gradient of shape {} and dtype {}; a hook may only replace the gradient with one of "
+                    "the same shape and dtype",
+                    shape_str(grads[slot].sizes()), dtype_name(grads[slot].dtype()), n.name(), shape_str(r.sizes()),
+                    dtype_name(r.dtype()));
+      grads[slot] = create_graph ? std::move(r) : r.detach();
+    }
+  }
+}
+
+// Callbacks queued (queue_callback) during the backward pass running on this thread; null outside one.
+thread_local std::vector<std::function<void()>>* queued_callbacks = nullptr;
+
+// Makes queue_callback() target a fresh list for one pass, restoring the outer pass's (a hook may run
+// a nested backward) on exit.
+class CallbackScope {
+ public:
+  CallbackScope() : outer_(std::exchange(queued_callbacks, &callbacks_)) {}
+  ~CallbackScope() { queued_callbacks = outer_; }
+  CallbackScope(const CallbackScope&) = delete;
+  CallbackScope& operator=(const CallbackScope&) = delete;
+  // Runs the callbacks in order, including those they queue.
+  void run() {
+    for (std::size_t i = 0; i < callbacks_.size(); ++i) {
+      std::function<void()> cb = std::move(callbacks_[i]);
+      cb();
+    }
+  }
+
+ private:
+  std::vector<std::function<void()>> callbacks_;
+  std::vector<std::function<void()>>* outer_;
+};
+
 struct Capture {
   std::uint32_t input_nr;
   std::size_t result_index;
@@ -174,6 +220,7 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
     }
   }
 
+  CallbackScope callbacks;
   AutoGradMode mode(create_graph);
   for (const auto& node : order) {
     Node* n = node.get();
@@ -182,7 +229,10 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
     std::vector<Tensor> grads = std::move(found->second);
     buffers.erase(found);
 
-    if (auto c = captures.find(n); c != captures.end()) {
+    const bool runs_n = runs.count(n) != 0;
+    const auto c = captures.find(n);
+    if (runs_n || c != captures.end()) run_grad_hooks(*n, grads, create_graph);
+    if (c != captures.end()) {
       for (const Capture& cap : c->second) (*results)[cap.result_index] = grads[cap.input_nr];
     }
     for (auto& [slot, weak] : n->retained_) {
@@ -191,7 +241,7 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
       const Tensor g = create_graph ? grads[slot] : grads[slot].detach().clone();
       impl->grad = impl->grad ? (Tensor(impl->grad) + g).impl() : g.impl();
     }
-    if (!runs.count(n)) continue;
+    if (!runs_n) continue;
 
     std::vector<Tensor> input_grads = anomaly ? apply_checked(*n, std::move(grads)) : n->apply(std::move(grads));
     if (!retain_graph) n->release_saved();
@@ -203,9 +253,16 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
       accumulate(buffer_of(e.fn.get()), e.input_nr, std::move(input_grads[i]));
     }
   }
+  callbacks.run();
 }
 
 }  // namespace
+
+void queue_callback(std::function<void()> callback) {
+  VOXGRAD_CHECK(queued_callbacks != nullptr,
+                "queue_callback: no backward pass is running on this thread (queue callbacks from a hook)");
+  queued_callbacks->push_back(std::move(callback));
+}
 
 void backward(const std::vector<Tensor>& tensors, const std::vector<Tensor>& grad_tensors,
               std::optional<bool> retain_graph, bool create_graph) {

@@ -24,6 +24,12 @@ thread_local std::vector<Node*>* pending_deletes = nullptr;
 // on the same leaf). Held only for a weak_ptr lock and, the first time, one allocation.
 std::mutex accumulator_mutex;
 
+// The leaf's hooks, created on first use; the caller holds accumulator_mutex.
+const std::shared_ptr<LeafHooks>& leaf_hooks_locked(TensorImpl& leaf) {
+  if (!leaf.leaf_hooks) leaf.leaf_hooks = std::make_shared<LeafHooks>();
+  return leaf.leaf_hooks;
+}
+
 Tensor alias_without_autograd(const Tensor& t) {
   const auto& src = *t.impl();
   return Tensor(std::make_shared<TensorImpl>(src.storage, src.sizes, src.strides, src.offset, src.dtype));
@@ -133,7 +139,8 @@ std::vector<Tensor> Node::apply(std::vector<Tensor> grad_outputs) {
 
 // --- AccumulateGrad -------------------------------------------------------------------------
 
-AccumulateGrad::AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf) : Node("AccumulateGrad"), leaf_(leaf) {
+AccumulateGrad::AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf, std::shared_ptr<LeafHooks> hooks)
+    : Node("AccumulateGrad"), leaf_(leaf), hooks_(std::move(hooks)) {
   output_meta_.push_back({leaf->sizes, leaf->dtype});
 }
 
@@ -142,21 +149,26 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor> grad_outputs) {
   if (!leaf || grad_outputs.empty() || !grad_outputs[0].defined()) return {};
   Tensor g = std::move(grad_outputs[0]);
   if (g.dtype() != leaf->dtype) g = g.to(leaf->dtype);
-  // Two threads may backpropagate into this leaf at once; each read-modify-write of grad is whole.
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (GradMode::is_enabled()) {
-    // create_graph: the stored gradient keeps its own graph, so it can be differentiated again.
-    leaf->grad = leaf->grad ? (Tensor(leaf->grad) + g).impl() : g.impl();
-    return {};
+  {
+    // Two threads may backpropagate into this leaf at once; each read-modify-write of grad is whole.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (GradMode::is_enabled()) {
+      // create_graph: the stored gradient keeps its own graph, so it can be differentiated again.
+      leaf->grad = leaf->grad ? (Tensor(leaf->grad) + g).impl() : g.impl();
+    } else if (!leaf->grad) {
+      // Steal the buffer when nobody else can see it and it is a plain dense tensor; later in-place
+      // accumulation must never write through someone else's alias or an expanded (stride-0) view.
+      const bool can_steal = g.impl().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous() &&
+                             g.storage_offset() == 0;
+      leaf->grad = can_steal ? g.impl() : g.clone().impl();
+    } else {
+      Tensor(leaf->grad).add_(g);
+    }
   }
-  if (!leaf->grad) {
-    // Steal the buffer when nobody else can see it and it is a plain dense tensor; later in-place
-    // accumulation must never write through someone else's alias or an expanded (stride-0) view.
-    const bool can_steal =
-        g.impl().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous() && g.storage_offset() == 0;
-    leaf->grad = can_steal ? g.impl() : g.clone().impl();
-  } else {
-    Tensor(leaf->grad).add_(g);
+  // Outside the lock: a hook may read or reset the gradient, or start communication with it.
+  if (!hooks_->post_accumulate.empty()) {
+    const Tensor self(leaf);
+    for (const auto& hook : hooks_->post_accumulate.snapshot()) hook(self);
   }
   return {};
 }
@@ -171,10 +183,15 @@ Edge gradient_edge(const Tensor& t) {
   std::lock_guard<std::mutex> lock(accumulator_mutex);
   std::shared_ptr<Node> acc = impl->grad_accumulator.lock();
   if (!acc) {
-    acc = make_node<AccumulateGrad>(impl);
+    acc = make_node<AccumulateGrad>(impl, leaf_hooks_locked(*impl));
     impl->grad_accumulator = acc;
   }
   return {acc, 0};
+}
+
+std::shared_ptr<LeafHooks> leaf_hooks(const std::shared_ptr<TensorImpl>& leaf) {
+  std::lock_guard<std::mutex> lock(accumulator_mutex);
+  return leaf_hooks_locked(*leaf);
 }
 
 bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {

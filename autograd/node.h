@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "voxgrad/autograd/hooks.h"
 #include "voxgrad/core/tensor.h"
 
 namespace voxgrad::autograd {
@@ -92,6 +93,9 @@ class Node : public std::enable_shared_from_this<Node> {
 
   /// Number of Node objects alive in the process (a leak test wants zero after a graph is dropped).
   static std::int64_t live_count();
+  /// The gradient hooks the engine runs on this node's incoming gradients before apply(): those
+  /// registered on its outputs (slot = output number); an accumulator returns its leaf's.
+  virtual GradHookList& grad_hooks() { return output_hooks_; }
 
   // Wiring, used by record() and the engine.
   std::vector<Edge> next_edges_;
@@ -104,6 +108,7 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<std::pair<std::uint32_t, std::weak_ptr<TensorImpl>>> retained_;
 
  private:
+  GradHookList output_hooks_;
   std::string name_;
   std::string label_;
 };
@@ -113,16 +118,20 @@ class Node : public std::enable_shared_from_this<Node> {
 /// the same leaf at once each add their whole gradient (as PyTorch's AccumulateGrad).
 class AccumulateGrad final : public Node {
  public:
-  /// Accumulator for `leaf`.
-  explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf);
-  /// Adds the gradient into the leaf's grad (no-op if the leaf is gone).
+  /// Accumulator for `leaf`, whose hooks are `hooks`.
+  AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf, std::shared_ptr<LeafHooks> hooks);
+  /// Adds the gradient into the leaf's grad (no-op if the leaf is gone), then runs the leaf's
+  /// post-accumulate-grad hooks.
   std::vector<Tensor> apply(std::vector<Tensor> grad_outputs) override;
+  /// The leaf's gradient hooks.
+  GradHookList& grad_hooks() override { return hooks_->grad; }
   /// The leaf, if still alive.
   std::shared_ptr<TensorImpl> leaf() const { return leaf_.lock(); }
 
  private:
   std::weak_ptr<TensorImpl> leaf_;
-  std::mutex mutex_;  // serialises apply(): concurrent backward passes into the same leaf
+  std::shared_ptr<LeafHooks> hooks_;  // the leaf's, shared: they outlive a recreated accumulator
+  std::mutex mutex_;                  // serialises apply(): concurrent backward passes into the same leaf
 };
 
 /// Creates a node owned by a shared_ptr whose deleter frees long chains iteratively.
@@ -140,6 +149,9 @@ std::shared_ptr<NodeT> make_node(Args&&... args) {
 /// The edge a gradient for `t` must flow along (null edge if `t` does not require grad). For a leaf,
 /// finds or creates its accumulator; safe to call from several threads on the same leaf.
 Edge gradient_edge(const Tensor& t);
+
+/// The hooks of leaf `leaf`, created on first use; safe to call from several threads.
+std::shared_ptr<LeafHooks> leaf_hooks(const std::shared_ptr<TensorImpl>& leaf);
 
 /// True if grad mode is on and any of `inputs` requires grad.
 bool any_requires_grad(std::initializer_list<const Tensor*> inputs);

@@ -337,6 +337,49 @@ Tensor& Tensor::retain_grad() {
 
 bool Tensor::retains_grad() const { return checked(impl_, "retains_grad").retains_grad; }
 
+namespace {
+
+// Registers `hook` in the list `list_of(*owner)` and returns a handle that removes it while `owner` lives.
+template <typename Owner, typename ListOf, typename Hook>
+autograd::RemovableHandle add_removable(const std::shared_ptr<Owner>& owner, ListOf list_of, Hook hook,
+                                        std::uint32_t slot = 0) {
+  const std::uint64_t id = list_of(*owner).add(std::move(hook), slot);
+  return autograd::RemovableHandle([weak = std::weak_ptr<Owner>(owner), list_of, id] {
+    if (auto o = weak.lock()) list_of(*o).remove(id);
+  });
+}
+
+}  // namespace
+
+autograd::RemovableHandle Tensor::register_hook(autograd::GradHook hook) const {
+  const auto& impl = checked(impl_, "register_hook");
+  VOXGRAD_CHECK(hook != nullptr, "register_hook: the hook is an empty function");
+  VOXGRAD_CHECK(requires_grad(),
+                "register_hook: cannot register a hook on a tensor that doesn't require gradient (shape {})",
+                shape_str(impl.sizes));
+  if (impl.grad_fn == nullptr) {
+    return add_removable(
+        autograd::leaf_hooks(impl_), [](autograd::LeafHooks & h) -> auto& { return h.grad; }, std::move(hook));
+  }
+  return add_removable(
+      impl.grad_fn, [](autograd::Node & n) -> auto& { return n.grad_hooks(); }, std::move(hook), impl.output_nr);
+}
+
+autograd::RemovableHandle Tensor::register_post_accumulate_grad_hook(autograd::PostAccumulateGradHook hook) const {
+  const auto& impl = checked(impl_, "register_post_accumulate_grad_hook");
+  VOXGRAD_CHECK(hook != nullptr, "register_post_accumulate_grad_hook: the hook is an empty function");
+  VOXGRAD_CHECK(impl.grad_fn == nullptr,
+                "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be registered on non-leaf "
+                "tensors (this one, of shape {}, was produced by {})",
+                shape_str(impl.sizes), impl.grad_fn->name());
+  VOXGRAD_CHECK(impl.requires_grad,
+                "register_post_accumulate_grad_hook: cannot register a hook on a tensor that doesn't require "
+                "gradient (shape {})",
+                shape_str(impl.sizes));
+  return add_removable(
+      autograd::leaf_hooks(impl_), [](autograd::LeafHooks & h) -> auto& { return h.post_accumulate; }, std::move(hook));
+}
+
 void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph) const {
   autograd::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{}, retain_graph,
                      create_graph);

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "voxgrad/autograd/hooks.h"
 #include "voxgrad/core/dtype.h"
 #include "voxgrad/core/shape.h"
 
@@ -253,6 +254,16 @@ class Tensor {
   Tensor& retain_grad();
   /// True for a non-leaf that retains its gradient.
   bool retains_grad() const;
+  /// Registers a gradient hook, run each time the gradient w.r.t. this tensor is computed (before a
+  /// leaf accumulates it, before a non-leaf's gradient flows on, before autograd::grad returns it).
+  /// The hook returns an undefined tensor to keep the gradient or a replacement of the same shape and
+  /// dtype; several hooks run in registration order, each on the previous one's result. On a view the
+  /// hook sees the view's gradient. Throws if this tensor does not require grad.
+  autograd::RemovableHandle register_hook(autograd::GradHook hook) const;
+  /// Registers a hook on a leaf that runs after backward has accumulated into its grad(), with the leaf
+  /// as argument (PyTorch 2.1's register_post_accumulate_grad_hook); not run by autograd::grad, which
+  /// accumulates nothing. Throws for a non-leaf or a tensor that does not require grad.
+  autograd::RemovableHandle register_post_accumulate_grad_hook(autograd::PostAccumulateGradHook hook) const;
   /// Computes gradients of this tensor w.r.t. graph leaves and accumulates them into their grad().
   /// `gradient` may be omitted for a one-element tensor; retain_graph defaults to create_graph.
   void backward(const Tensor& gradient = {}, std::optional<bool> retain_graph = std::nullopt,

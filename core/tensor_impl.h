@@ -12,7 +12,8 @@ namespace voxgrad {
 
 namespace autograd {
 class Node;
-}
+struct LeafHooks;
+}  // namespace autograd
 
 /// The shared state behind a Tensor handle: where the elements live, how to index them, and the
 /// autograd metadata. Users work with Tensor; ops and the engine read and write this directly.
@@ -40,6 +41,8 @@ struct TensorImpl {
   std::shared_ptr<TensorImpl> grad;
   /// The node that accumulates into `grad`; weak, so the graph never keeps a leaf alive.
   std::weak_ptr<autograd::Node> grad_accumulator;
+  /// A leaf's gradient and post-accumulate-grad hooks (created with its accumulator, never replaced).
+  std::shared_ptr<autograd::LeafHooks> leaf_hooks;
   /// Set by retain_grad() on a non-leaf.
   bool retains_grad = false;
 

@@ -5,7 +5,8 @@ set -euo pipefail
 packages=(cmake g++ make libeigen3-dev libtbb-dev libfmt-dev libgtest-dev ccache nlohmann-json3-dev libcli11-dev libstb-dev
           clang-14 libclang-rt-14-dev  # clang: the libFuzzer targets (scripts/fuzz.sh)
           clang-format                 # clang-format 14: scripts/check_format.sh
-          qemu-user)                   # scripts/qemu_isa_check.sh: the conv tests on emulated CPUs
+          qemu-user                    # scripts/qemu_isa_check.sh: the conv tests on emulated CPUs
+          libopenmpi-dev openmpi-bin)  # distributed/ (data-parallel training over MPI)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,11 @@
 // Flagship example: trains a 3-D U-Net to denoise procedurally generated volumes.
 //
 //   ./train_unet --epochs 6 --size 32 --out runs/unet
+//   mpirun -np 2 ./train_unet --threads 1 --out runs/unet2   (data-parallel, docs/distributed.md)
+//
+// Under mpirun each rank trains on its own --batch-size volumes per step (the effective batch is
+// world size x batch size) and gradients are averaged by DistributedDataParallel; rank 0 alone
+// prints and writes files, and every rank resumes from the same resume.safetensors.
 //
 // Writes into --out: best.safetensors and last.safetensors (the model), resume.safetensors (everything
 // --resume needs), loss.csv (the loss curve) and slices.png (middle slices: clean | noisy | denoised).
@@ -95,15 +100,17 @@ Validation validate(unet3d::UNet3d& model, const Config& cfg) {
 
 // The options that shape the run (everything except --epochs, --threads, --out and --resume), as
 // the resume file's metadata.
-CheckpointMetadata run_options(const Config& cfg) {
-  return {{"seed", std::to_string(cfg.seed)},
-          {"size", std::to_string(cfg.size)},
-          {"batch_size", std::to_string(cfg.batch_size)},
-          {"steps_per_epoch", std::to_string(cfg.steps_per_epoch)},
-          {"channels", std::to_string(cfg.channels)},
-          {"val_volumes", std::to_string(cfg.val_volumes)},
-          {"noise", fmt::format("{}", cfg.noise)},
-          {"lr", fmt::format("{}", cfg.lr)}};
+CheckpointMetadata run_options(const Config& cfg, int world) {
+  CheckpointMetadata options = {{"seed", std::to_string(cfg.seed)},
+                                {"size", std::to_string(cfg.size)},
+                                {"batch_size", std::to_string(cfg.batch_size)},
+                                {"steps_per_epoch", std::to_string(cfg.steps_per_epoch)},
+                                {"channels", std::to_string(cfg.channels)},
+                                {"val_volumes", std::to_string(cfg.val_volumes)},
+                                {"noise", fmt::format("{}", cfg.noise)},
+                                {"lr", fmt::format("{}", cfg.lr)}};
+  if (world > 1) options["world_size"] = std::to_string(world);  // it sets the effective batch
+  return options;
 }
 
 // The process-wide generator's seed for an epoch: a function of --seed and the epoch only, so a
@@ -115,13 +122,13 @@ std::uint64_t epoch_seed(std::uint64_t seed, int epoch) {
 
 // Everything a resumed run needs, in one file: model.<name>, optimizer.<key>, epoch, best_val_loss.
 void save_resume_state(const std::string& path, const unet3d::UNet3d& model, const optim::Adam& optimizer, int epoch,
-                       double best_loss, const Config& cfg) {
+                       double best_loss, const Config& cfg, int world) {
   nn::StateDict state;
   for (auto& [name, t] : model.state_dict()) state.emplace_back("model." + name, t);
   for (auto& [name, t] : optimizer.state_dict()) state.emplace_back("optimizer." + name, t);
   state.emplace_back("epoch", full({}, epoch, kInt64));
   state.emplace_back("best_val_loss", full({}, best_loss, kFloat64));
-  save(state, path, run_options(cfg));
+  save(state, path, run_options(cfg, world));
 }
 
 struct ResumeState {
@@ -129,14 +136,14 @@ struct ResumeState {
   double best_loss = 0;
 };
 
-ResumeState load_resume_state(const std::string& dir, unet3d::UNet3d& model, optim::Adam& optimizer,
-                              const Config& cfg) {
+ResumeState load_resume_state(const std::string& dir, unet3d::UNet3d& model, optim::Adam& optimizer, const Config& cfg,
+                              int world) {
   const std::string path = dir + "/resume.safetensors";
   if (!fs::exists(path)) {
     throw Error(fmt::format("--resume: '{}' does not exist (no epoch of that run completed?)", path));
   }
   const Checkpoint ckpt = load_checkpoint(path);
-  for (const auto& [key, value] : run_options(cfg)) {
+  for (const auto& [key, value] : run_options(cfg, world)) {
     const auto it = ckpt.metadata.find(key);
     const std::string saved = it == ckpt.metadata.end() ? "(missing)" : it->second;
     if (saved != value) {
@@ -145,6 +152,12 @@ ResumeState load_resume_state(const std::string& dir, unet3d::UNet3d& model, opt
                       "same options (only --epochs, --threads and --out may change)",
                       path, key, saved, key, value));
     }
+  }
+  if (const auto it = ckpt.metadata.find("world_size"); world == 1 && it != ckpt.metadata.end()) {
+    throw Error(
+        fmt::format("--resume: '{}' was trained on {} ranks, but this run has 1; resume under mpirun with "
+                    "as many ranks (they set the effective batch size)",
+                    path, it->second));
   }
   nn::StateDict model_state, optimizer_state;
   ResumeState out;
@@ -225,11 +238,22 @@ int main(int argc, char** argv) {
   app.add_option("--noise", cfg.noise, "Standard deviation of the added noise")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
+#ifdef VOXGRAD_HAS_DISTRIBUTED
+  distributed::InitGuard dist;  // under mpirun/srun: one rank per process; otherwise world size 1
+  const int rank = distributed::rank(), world = distributed::world_size();
+#else
+  const int rank = 0, world = 1;
+#endif
+  const bool main_rank = rank == 0;  // prints and writes files
   set_num_threads(cfg.threads);
   manual_seed(cfg.seed);
   fs::create_directories(cfg.out);
 
   auto model = std::make_shared<unet3d::UNet3d>(cfg.channels);
+  std::shared_ptr<nn::Module> trained = model;  // what the training step calls
+#ifdef VOXGRAD_HAS_DISTRIBUTED
+  if (world > 1) trained = std::make_shared<distributed::DistributedDataParallel>(model);
+#endif
   optim::Adam optimizer(model->parameters(), optim::AdamOptions(cfg.lr));
   int first_epoch = 1;
   double best_loss = 1e300;
@@ -237,22 +261,27 @@ int main(int argc, char** argv) {
     // Model, optimizer and progress are restored exactly; the data stream is indexed by step, so
     // the run continues as if it had never stopped.
     try {
-      const ResumeState r = load_resume_state(cfg.resume, *model, optimizer, cfg);
+      const ResumeState r = load_resume_state(cfg.resume, *model, optimizer, cfg, world);
       first_epoch = r.epoch + 1;
       best_loss = r.best_loss;
     } catch (const Error& e) {
       std::cerr << e.what() << "\n";
       return 1;
     }
-    std::cout << "resumed from " << cfg.resume << " after epoch " << first_epoch - 1 << "\n";
+    if (main_rank) std::cout << "resumed from " << cfg.resume << " after epoch " << first_epoch - 1 << "\n";
   }
-  std::cout << fmt::format("U-Net with {} parameters, volumes {}^3, batch {}, {} threads\n", model->num_parameters(),
-                           cfg.size, cfg.batch_size, cfg.threads);
+  if (main_rank) {
+    std::cout << fmt::format("U-Net with {} parameters, volumes {}^3, batch {}, {} threads", model->num_parameters(),
+                             cfg.size, cfg.batch_size, cfg.threads)
+              << (world > 1 ? fmt::format(", {} ranks (effective batch {})\n", world, world * cfg.batch_size) : "\n");
+  }
 
   const Validation before = validate(*model, cfg);
-  std::cout << fmt::format("held-out PSNR of the noisy input: {:.2f} dB\n", before.psnr_noisy);
+  if (main_rank) std::cout << fmt::format("held-out PSNR of the noisy input: {:.2f} dB\n", before.psnr_noisy);
   const std::string csv_path = cfg.out + "/loss.csv";
-  if (cfg.resume.empty()) {
+  if (!main_rank) {
+    // Only rank 0 writes loss.csv.
+  } else if (cfg.resume.empty()) {
     std::ofstream(csv_path, std::ios::trunc) << "epoch,step,train_loss,val_loss,val_psnr_noisy,val_psnr_denoised\n";
   } else {
     try {
@@ -262,7 +291,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::ofstream csv(csv_path, std::ios::app);
+  std::ofstream csv;  // left closed on the other ranks: writes to it do nothing
+  if (main_rank) csv.open(csv_path, std::ios::app);
 
   const auto start = std::chrono::steady_clock::now();
   for (int epoch = first_epoch; epoch <= cfg.epochs; ++epoch) {
@@ -270,35 +300,42 @@ int main(int argc, char** argv) {
     double running = 0;
     manual_seed(epoch_seed(cfg.seed, epoch));
     for (std::int64_t step = 1; step <= cfg.steps_per_epoch; ++step) {
-      const auto index = static_cast<std::uint64_t>(((epoch - 1) * cfg.steps_per_epoch + step - 1) * cfg.batch_size);
+      // Each rank takes its own slice of the global step's world * batch_size volumes.
+      const auto index =
+          static_cast<std::uint64_t>((((epoch - 1) * cfg.steps_per_epoch + step - 1) * world + rank) * cfg.batch_size);
       const unet3d::Sample batch = unet3d::make_batch(cfg.seed, index, cfg.batch_size, cfg.size, cfg.noise);
       optimizer.zero_grad();
-      const Tensor loss = nn::functional::mse_loss(model->forward(batch.noisy), batch.clean);
+      const Tensor loss = nn::functional::mse_loss(trained->forward(batch.noisy), batch.clean);
       loss.backward();
       optimizer.step();
       const double l = loss.item<double>();
       running = step == 1 ? l : 0.9 * running + 0.1 * l;
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-      progress(epoch, cfg.epochs, step, cfg.steps_per_epoch, running, static_cast<double>(step) / secs);
+      if (main_rank) progress(epoch, cfg.epochs, step, cfg.steps_per_epoch, running, static_cast<double>(step) / secs);
       csv << fmt::format("{},{},{:.6f},,,\n", epoch, step, l);
     }
     const Validation v = validate(*model, cfg);
-    std::cout << fmt::format("  | val loss {:.5f}  PSNR {:.2f} dB -> {:.2f} dB ({:+.2f} dB)\n", v.loss, v.psnr_noisy,
-                             v.psnr_denoised, v.psnr_denoised - v.psnr_noisy);
+    if (main_rank)
+      std::cout << fmt::format("  | val loss {:.5f}  PSNR {:.2f} dB -> {:.2f} dB ({:+.2f} dB)\n", v.loss, v.psnr_noisy,
+                               v.psnr_denoised, v.psnr_denoised - v.psnr_noisy);
     csv << fmt::format("{},{},,{:.6f},{:.4f},{:.4f}\n", epoch, cfg.steps_per_epoch, v.loss, v.psnr_noisy,
                        v.psnr_denoised);
     csv.flush();
     // resume.safetensors last: it is the commit point. A crash before it leaves the previous epoch's
     // state, and redoing the epoch rewrites loss.csv's rows, best and last with identical bytes.
+    // Every rank holds the same model and validation result; rank 0 writes.
     if (v.loss < best_loss) {
       best_loss = v.loss;
-      save(model->state_dict(), cfg.out + "/best.safetensors");
+      if (main_rank) save(model->state_dict(), cfg.out + "/best.safetensors");
     }
-    save(model->state_dict(), cfg.out + "/last.safetensors");
-    save_resume_state(cfg.out + "/resume.safetensors", *model, optimizer, epoch, best_loss, cfg);
+    if (main_rank) {
+      save(model->state_dict(), cfg.out + "/last.safetensors");
+      save_resume_state(cfg.out + "/resume.safetensors", *model, optimizer, epoch, best_loss, cfg, world);
+    }
   }
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
+  if (!main_rank) return 0;
   // Middle slices of a held-out volume: clean | noisy | denoised.
   {
     NoGradGuard no_grad;

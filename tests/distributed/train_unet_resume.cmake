@@ -1,0 +1,25 @@
+# ctest driver: examples/unet3d/train_unet under mpirun (MPIRUN, a ;-list, then TRAIN_UNET) trains 2
+# epochs in one go, and 1 epoch then --resume to 2 in another directory; the checkpoints and loss.csv
+# must be byte-identical, and only rank 0 may print.
+set(args --size 8 --channels 2 --batch-size 1 --steps-per-epoch 3 --threads 1 --seed 5)
+file(REMOVE_RECURSE "${WORK}")
+foreach(run "full;2;" "part;1;" "part;2;--resume;${WORK}/part")
+  list(POP_FRONT run dir epochs)
+  execute_process(COMMAND ${MPIRUN} ${TRAIN_UNET} ${args} --epochs ${epochs} --out ${WORK}/${dir} ${run}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 90)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "train_unet ${dir} ${epochs} failed (${rc}):\n${out}\n${err}")
+  endif()
+  string(REGEX MATCHALL "U-Net with" banners "${out}")
+  list(LENGTH banners n)
+  if(NOT n EQUAL 1)
+    message(FATAL_ERROR "expected rank 0 alone to print the banner, got it ${n} times:\n${out}")
+  endif()
+endforeach()
+foreach(f last.safetensors best.safetensors resume.safetensors loss.csv)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK}/full/${f} ${WORK}/part/${f} RESULT_VARIABLE same)
+  if(NOT same EQUAL 0)
+    message(FATAL_ERROR "${f} differs between the 2-epoch run and the resumed one")
+  endif()
+endforeach()
+file(REMOVE_RECURSE "${WORK}")
