@@ -18,6 +18,7 @@
 #include "voxgrad/core/tensor_options.h"
 #include "voxgrad/core/threading.h"
 #include "voxgrad/io/checkpoint.h"
+#include "voxgrad/io/nifti.h"
 #include "voxgrad/nn/functional/activation.h"
 #include "voxgrad/nn/functional/conv.h"
 #include "voxgrad/nn/functional/loss.h"
