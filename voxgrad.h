@@ -17,6 +17,7 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/core/tensor_options.h"
 #include "voxgrad/core/threading.h"
+#include "voxgrad/inference/sliding_window.h"
 #include "voxgrad/io/checkpoint.h"
 #include "voxgrad/io/nifti.h"
 #include "voxgrad/metrics/overlap.h"
