@@ -326,10 +326,14 @@ Volume read_nifti(const std::string& path, const NiftiReadOptions& options) {
         h.data_bytes, h.voxels, nifti_datatype_name(h.datatype), h.ijkt, h.vox_offset, gzip ? "gzip-compressed " : "",
         file_size);
   }
-  if (needed > head) {
-    image.resize(needed);
-    const std::uint64_t rest = gz_read(ctx, gz.f, image.data() + head, needed - head, head);
-    image.resize(head + rest);
+  // Grown chunk by chunk, so memory follows the bytes the file really holds, not what the header claims.
+  image.resize(head);
+  while (image.size() < needed) {
+    const std::uint64_t have = image.size(), chunk = std::min<std::uint64_t>(needed - have, kIoChunk);
+    image.resize(have + chunk);
+    const std::uint64_t got = gz_read(ctx, gz.f, image.data() + have, chunk, have);
+    image.resize(have + got);
+    if (got < chunk) break;
   }
   const std::uint64_t available = image.size() > h.vox_offset ? image.size() - h.vox_offset : 0;
   return decode_image(ctx, h, image.data() + std::min<std::uint64_t>(h.vox_offset, image.size()), available, options);

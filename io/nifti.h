@@ -103,7 +103,8 @@ struct NiftiWriteOptions {
   /// volume.datatype if it is an integer type, else int64). Integer types need integral values
   /// in range: anything else is an error naming the first offending voxel.
   VOXGRAD_ARG(std::optional<NiftiDatatype>, datatype);
-  /// 1 or 2; 0 (default) writes NIfTI-1 unless a dim exceeds its 32767 limit.
+  /// 1 or 2; 0 (default) writes NIfTI-1 unless a dim exceeds its 32767 limit or an affine or spacing
+  /// value does not fit its float32 fields.
   VOXGRAD_ARG(int, version) = 0;
 };
 

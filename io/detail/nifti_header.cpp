@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -276,13 +277,7 @@ NiftiHeader parse_nifti_header(const Context& ctx, const std::uint8_t* data, std
 std::vector<std::uint8_t> encode_nifti_header(const Context& ctx, const Volume& volume,
                                               const std::array<std::int64_t, 4>& ijkt, NiftiDatatype datatype,
                                               int version) {
-  std::int64_t largest = 1;
-  for (const std::int64_t n : ijkt) largest = std::max(largest, n);
-  if (version == 0) version = largest > kMaxNifti1Dim ? 2 : 1;
-  if (version != 1 && version != 2) ctx.fail("version = {} must be 0 (automatic), 1 or 2", version);
-  if (version == 1 && largest > kMaxNifti1Dim) {
-    ctx.fail("dims (i, j, k, t) = {} exceed NIfTI-1's limit of 32767; write NIfTI-2 (version 2 or 0)", ijkt);
-  }
+  if (version != 0 && version != 1 && version != 2) ctx.fail("version = {} must be 0 (automatic), 1 or 2", version);
   for (std::size_t r = 0; r < 4; ++r) {
     for (std::size_t c = 0; c < 4; ++c) {
       if (!std::isfinite(volume.affine[r][c])) ctx.fail("affine[{}][{}] = {} is not finite", r, c, volume.affine[r][c]);
@@ -293,6 +288,29 @@ std::vector<std::uint8_t> encode_nifti_header(const Context& ctx, const Volume& 
       ctx.fail("spacing[{}] = {} must be positive", i, volume.spacing[i]);
     }
   }
+  // NIfTI-1 holds dims in int16 and geometry in float32: a value that overflows float32 (or a
+  // spacing that underflows to 0) needs NIfTI-2.
+  std::int64_t largest = 1;
+  for (const std::int64_t n : ijkt) largest = std::max(largest, n);
+  const auto fits_float = [](double x) { return std::abs(x) <= std::numeric_limits<float>::max(); };
+  std::string nifti1_problem;
+  if (largest > kMaxNifti1Dim)
+    nifti1_problem = fmt::format("dims (i, j, k, t) = {} exceed NIfTI-1's limit of 32767", ijkt);
+  for (std::size_t r = 0; r < 3 && nifti1_problem.empty(); ++r) {
+    for (std::size_t c = 0; c < 4 && nifti1_problem.empty(); ++c) {
+      if (!fits_float(volume.affine[r][c])) {
+        nifti1_problem =
+            fmt::format("affine[{}][{}] = {} overflows NIfTI-1's float32 fields", r, c, volume.affine[r][c]);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < 3 && nifti1_problem.empty(); ++i) {
+    if (!fits_float(volume.spacing[i]) || static_cast<float>(volume.spacing[i]) <= 0) {
+      nifti1_problem = fmt::format("spacing[{}] = {} does not fit NIfTI-1's float32 fields", i, volume.spacing[i]);
+    }
+  }
+  if (version == 0) version = nifti1_problem.empty() ? 1 : 2;
+  if (version == 1 && !nifti1_problem.empty()) ctx.fail("{}; write NIfTI-2 (version 2 or 0)", nifti1_problem);
   for (const auto& [code, name] :
        {std::pair{volume.qform_code, "qform_code"}, std::pair{volume.sform_code, "sform_code"}}) {
     if (code < 0 || code > 5) ctx.fail("{} = {} is not a NIfTI xform code (0 to 5)", name, code);

@@ -186,6 +186,14 @@ TEST_F(NiftiTest, NativeInt64RoundTripKeepsTheFileDatatype) {
   EXPECT_EQ(back.datatype, NiftiDatatype::UInt8) << "int64 data is written as the file's integer type";
   testing::expect_bitwise_equal(back.data, labels.data, "labels");
   EXPECT_EQ(back.affine, labels.affine);
+  // A mask written with the input's geometry (README's example) lands on the input.
+  const Volume t1 = read_nifti(kFixtures + "n1_float32_sform.nii");
+  write_nifti(path("mask.nii.gz"), Volume{.data = t1.data.gt(0.0), .spacing = t1.spacing, .affine = t1.affine},
+              NiftiWriteOptions().datatype(NiftiDatatype::UInt8));
+  const Volume mask = read_nifti(path("mask.nii.gz"));
+  EXPECT_EQ(mask.affine, t1.affine);
+  EXPECT_EQ(mask.spacing, t1.spacing);
+  EXPECT_EQ(values(mask.data), values(t1.data.gt(0.0)));
   // Float data defaults to its own precision; a 3-D tensor is one channel.
   Volume f = sample_volume({3, 4, 5}, kFloat32, -2, 0.5);
   write_nifti(path("f.nii"), f);
@@ -203,6 +211,22 @@ TEST_F(NiftiTest, WideVolumesNeedNifti2) {
                             " (i, j, k, t) = [32768, 1, 1, 1] exceed NIfTI-1's limit of 32767");
   write_nifti(path("w.nii"), v);
   EXPECT_EQ(read_nifti(path("w.nii")).nifti_version, 2) << "version 0 picks NIfTI-2 when needed";
+  // Geometry beyond float32 (found by fuzz_nifti: a NIfTI-2 file re-written as NIfTI-1 lost it).
+  Volume far;
+  far.data = zeros({2, 2, 2});
+  far.affine[2][3] = -1e300;
+  EXPECT_ERROR_CONTAINS(write_nifti(path("far.nii"), far, NiftiWriteOptions().version(1)),
+                        "affine[2][3] = -1e+300 overflows NIfTI-1's float32 fields; write NIfTI-2");
+  write_nifti(path("far.nii"), far);
+  const Volume back = read_nifti(path("far.nii"));
+  EXPECT_EQ(back.nifti_version, 2);
+  EXPECT_EQ(back.affine, far.affine);
+  far.affine[2][3] = 0;
+  far.spacing[0] = 1e-300;
+  EXPECT_ERROR_CONTAINS(write_nifti(path("far.nii"), far, NiftiWriteOptions().version(1)),
+                        "spacing[0] = 1e-300 does not fit NIfTI-1's float32 fields");
+  write_nifti(path("far.nii"), far);
+  EXPECT_EQ(read_nifti(path("far.nii")).spacing, far.spacing);
 }
 
 TEST_F(NiftiTest, MemoryAndFileImagesAgree) {
