@@ -6,7 +6,10 @@ packages=(cmake g++ make libeigen3-dev libtbb-dev libfmt-dev libgtest-dev ccache
           clang-14 libclang-rt-14-dev  # clang: the libFuzzer targets (scripts/fuzz.sh)
           clang-format                 # clang-format 14: scripts/check_format.sh
           qemu-user                    # scripts/qemu_isa_check.sh: the conv tests on emulated CPUs
-          libopenmpi-dev openmpi-bin)  # distributed/ (data-parallel training over MPI)
+          libopenmpi-dev openmpi-bin   # distributed/ (data-parallel training over MPI)
+          libnifti2-dev zlib1g-dev     # NIfTI volumes (io/nifti.cpp)
+          python3-nibabel              # the NIfTI fixtures and the nibabel read-back test (tests/io)
+          mricron-data)                # the Colin27 T1 (ch2.nii.gz, ch2bet.nii.gz): test_nifti, the brain example
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
