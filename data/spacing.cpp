@@ -56,10 +56,17 @@ Size3 resampled_size(Size3 size, Spacing3 spacing, Spacing3 target) {
 }
 
 Tensor resample_to_spacing(const Tensor& volume, Spacing3 spacing, Spacing3 target, Interpolation mode) {
-  const char* op = "resample_to_spacing";
+  detail::check_volume(volume, "resample_to_spacing", "the volume");
+  return resample_to_grid(volume, spacing, target, resampled_size(detail::spatial_sizes(volume), spacing, target),
+                          mode);
+}
+
+Tensor resample_to_grid(const Tensor& volume, Spacing3 spacing, Spacing3 target, Size3 m, Interpolation mode) {
+  const char* op = "resample_to_grid";
   detail::check_volume(volume, op, "the volume");
+  check_spacings(spacing, target, op);
+  VOXGRAD_CHECK(m[0] >= 1 && m[1] >= 1 && m[2] >= 1, "{}: the output size must be positive, but got {}", op, m);
   const detail::Index3 n = detail::spatial_sizes(volume);
-  const Size3 m = resampled_size(n, spacing, target);
   const AxisTaps a = taps(n[0], m[0], target[0] / spacing[0], mode);
   const AxisTaps b = taps(n[1], m[1], target[1] / spacing[1], mode);
   const AxisTaps c = taps(n[2], m[2], target[2] / spacing[2], mode);

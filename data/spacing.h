@@ -23,7 +23,13 @@ enum class Interpolation { Linear, Nearest };
 /// The output spatial size for `size` voxels of `spacing` resampled to `target` (see above).
 Size3 resampled_size(Size3 size, Spacing3 spacing, Spacing3 target);
 
-/// `volume` ((C, D, H, W), spacing in D, H, W order) resampled to `target` spacing.
+/// `volume` ((C, D, H, W), spacing in D, H, W order) resampled onto the grid of `size` voxels of
+/// `target` spacing whose voxel 0 is the input's (e.g. back onto an original grid: a 181-voxel 1 mm axis
+/// downsampled to 91 voxels of 2 mm returns to 181, not to round(91 * 2) = 182).
+Tensor resample_to_grid(const Tensor& volume, Spacing3 spacing, Spacing3 target, Size3 size, Interpolation mode);
+
+/// `volume` ((C, D, H, W), spacing in D, H, W order) resampled to `target` spacing:
+/// resample_to_grid with size resampled_size(...).
 Tensor resample_to_spacing(const Tensor& volume, Spacing3 spacing, Spacing3 target, Interpolation mode);
 
 /// Options of the spacing transform: linear keys (images) and nearest keys (labels) all on one grid,

@@ -35,6 +35,7 @@
 
 #include <voxgrad/voxgrad.h>
 
+#include "common/training.h"
 #include "png.h"
 #include "unet.h"
 #include "volumes.h"
@@ -59,18 +60,12 @@ struct Config {
   double noise = 0.15;
 };
 
+constexpr const char* kCsvHeader = "epoch,step,train_loss,val_loss,val_psnr_noisy,val_psnr_denoised";
+constexpr const char* kBestKey = "best_val_loss";
+constexpr const char* kFreeOptions = "--epochs, --threads and --out";
+
 // Held-out volumes come from another stream than the training ones.
 constexpr std::uint64_t kValidationStream = 0x5A17;
-
-void progress(int epoch, int epochs, std::int64_t step, std::int64_t steps, double loss, double rate) {
-  constexpr int kWidth = 28;
-  const int filled = static_cast<int>(kWidth * step / steps);
-  std::string bar(static_cast<std::size_t>(filled), '#');
-  bar.resize(kWidth, '.');
-  std::cout << fmt::format("\repoch {}/{} [{}] {:3d}/{}  loss {:.5f}  {:.2f} steps/s", epoch, epochs, bar, step, steps,
-                           loss, rate)
-            << std::flush;
-}
 
 struct Validation {
   double loss, psnr_noisy, psnr_denoised;
@@ -113,99 +108,6 @@ std::uint64_t epoch_seed(std::uint64_t seed, int epoch) {
   return (seed + 1) * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(epoch) * 0xBF58476D1CE4E5B9ULL;
 }
 
-// Everything a resumed run needs, in one file: model.<name>, optimizer.<key>, epoch, best_val_loss.
-void save_resume_state(const std::string& path, const unet3d::UNet3d& model, const optim::Adam& optimizer, int epoch,
-                       double best_loss, const Config& cfg) {
-  nn::StateDict state;
-  for (auto& [name, t] : model.state_dict()) state.emplace_back("model." + name, t);
-  for (auto& [name, t] : optimizer.state_dict()) state.emplace_back("optimizer." + name, t);
-  state.emplace_back("epoch", full({}, epoch, kInt64));
-  state.emplace_back("best_val_loss", full({}, best_loss, kFloat64));
-  save(state, path, run_options(cfg));
-}
-
-struct ResumeState {
-  int epoch = 0;
-  double best_loss = 0;
-};
-
-ResumeState load_resume_state(const std::string& dir, unet3d::UNet3d& model, optim::Adam& optimizer,
-                              const Config& cfg) {
-  const std::string path = dir + "/resume.safetensors";
-  if (!fs::exists(path)) {
-    throw Error(fmt::format("--resume: '{}' does not exist (no epoch of that run completed?)", path));
-  }
-  const Checkpoint ckpt = load_checkpoint(path);
-  for (const auto& [key, value] : run_options(cfg)) {
-    const auto it = ckpt.metadata.find(key);
-    const std::string saved = it == ckpt.metadata.end() ? "(missing)" : it->second;
-    if (saved != value) {
-      throw Error(
-          fmt::format("--resume: '{}' was trained with {} = {}, but this run has {} = {}; resume with the "
-                      "same options (only --epochs, --threads and --out may change)",
-                      path, key, saved, key, value));
-    }
-  }
-  nn::StateDict model_state, optimizer_state;
-  ResumeState out;
-  bool has_epoch = false, has_best = false;
-  for (const auto& [name, t] : ckpt.state) {
-    if (name.rfind("model.", 0) == 0) {
-      model_state.emplace_back(name.substr(6), t);
-    } else if (name.rfind("optimizer.", 0) == 0) {
-      optimizer_state.emplace_back(name.substr(10), t);
-    } else if (name == "epoch") {
-      out.epoch = static_cast<int>(t.item<std::int64_t>());
-      has_epoch = true;
-    } else if (name == "best_val_loss") {
-      out.best_loss = t.item<double>();
-      has_best = true;
-    } else {
-      throw Error(fmt::format("--resume: '{}' holds an unexpected entry '{}'", path, name));
-    }
-  }
-  if (!has_epoch || !has_best) {
-    throw Error(fmt::format("--resume: '{}' lacks the epoch or best_val_loss entry", path));
-  }
-  model.load_state_dict(model_state, /*strict=*/true);
-  optimizer.load_state_dict(optimizer_state);
-  return out;
-}
-
-// Writes `out_csv` as the header and the rows of epochs 1..epoch of `from_csv` (the rows of an
-// epoch that did not complete are dropped).
-void restore_loss_csv(const std::string& from_csv, const std::string& out_csv, int epoch) {
-  std::vector<std::string> keep;
-  {
-    std::ifstream in(from_csv);
-    std::string line;
-    bool first = true;
-    while (std::getline(in, line)) {
-      if (first) {
-        first = false;
-        continue;  // the header, written below
-      }
-      // Lines are "epoch,step,...": keep complete rows of completed epochs.
-      const std::size_t comma = line.find(',');
-      if (comma == std::string::npos || std::count(line.begin(), line.end(), ',') != 5) continue;
-      int row_epoch = 0;
-      std::istringstream(line.substr(0, comma)) >> row_epoch;
-      if (row_epoch >= 1 && row_epoch <= epoch) keep.push_back(line);
-    }
-  }
-  // Written aside and renamed over, so that a crash here never loses the rows (from_csv may be
-  // out_csv).
-  const std::string tmp = out_csv + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "epoch,step,train_loss,val_loss,val_psnr_noisy,val_psnr_denoised\n";
-    for (const std::string& line : keep) out << line << "\n";
-    out.flush();
-    if (!out) throw Error(fmt::format("--resume: cannot write '{}'", tmp));
-  }
-  fs::rename(tmp, out_csv);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -237,9 +139,10 @@ int main(int argc, char** argv) {
     // Model, optimizer and progress are restored exactly; the data stream is indexed by step, so
     // the run continues as if it had never stopped.
     try {
-      const ResumeState r = load_resume_state(cfg.resume, *model, optimizer, cfg);
+      const examples::ResumeState r =
+          examples::load_resume_state(cfg.resume, *model, optimizer, kBestKey, run_options(cfg), kFreeOptions);
       first_epoch = r.epoch + 1;
-      best_loss = r.best_loss;
+      best_loss = r.best;
     } catch (const Error& e) {
       std::cerr << e.what() << "\n";
       return 1;
@@ -253,10 +156,10 @@ int main(int argc, char** argv) {
   std::cout << fmt::format("held-out PSNR of the noisy input: {:.2f} dB\n", before.psnr_noisy);
   const std::string csv_path = cfg.out + "/loss.csv";
   if (cfg.resume.empty()) {
-    std::ofstream(csv_path, std::ios::trunc) << "epoch,step,train_loss,val_loss,val_psnr_noisy,val_psnr_denoised\n";
+    std::ofstream(csv_path, std::ios::trunc) << kCsvHeader << "\n";
   } else {
     try {
-      restore_loss_csv(cfg.resume + "/loss.csv", csv_path, first_epoch - 1);
+      examples::restore_loss_csv(cfg.resume + "/loss.csv", csv_path, first_epoch - 1, kCsvHeader, 6);
     } catch (const std::exception& e) {
       std::cerr << e.what() << "\n";
       return 1;
@@ -279,7 +182,8 @@ int main(int argc, char** argv) {
       const double l = loss.item<double>();
       running = step == 1 ? l : 0.9 * running + 0.1 * l;
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-      progress(epoch, cfg.epochs, step, cfg.steps_per_epoch, running, static_cast<double>(step) / secs);
+      examples::progress(epoch, cfg.epochs, step, cfg.steps_per_epoch,
+                         fmt::format("loss {:.5f}  {:.2f} steps/s", running, static_cast<double>(step) / secs));
       csv << fmt::format("{},{},{:.6f},,,\n", epoch, step, l);
     }
     const Validation v = validate(*model, cfg);
@@ -295,7 +199,8 @@ int main(int argc, char** argv) {
       save(model->state_dict(), cfg.out + "/best.safetensors");
     }
     save(model->state_dict(), cfg.out + "/last.safetensors");
-    save_resume_state(cfg.out + "/resume.safetensors", *model, optimizer, epoch, best_loss, cfg);
+    examples::save_resume_state(cfg.out + "/resume.safetensors", *model, optimizer, epoch, kBestKey, best_loss,
+                                run_options(cfg));
   }
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 

@@ -91,6 +91,17 @@ TEST(ResampleToSpacing, MatchesTheNaiveReferenceForBothModesAndOnViews) {
   }
 }
 
+TEST(ResampleToGrid, ReturnsOntoTheOriginalGridWithItsExactSize) {
+  // 181 voxels of 1 mm -> 91 of 2 mm -> back to 181 of 1 mm (not round(91 * 2) = 182); a ramp survives.
+  Tensor v = arange(0, 181, 1, kFloat64).reshape({1, 1, 1, 181}).expand({1, 2, 3, 181}).contiguous();
+  const Tensor down = resample_to_spacing(v, {1, 1, 1}, {1, 1, 2}, Interpolation::Linear);
+  ASSERT_EQ(down.sizes(), (Shape{1, 2, 3, 91}));
+  const Tensor up = resample_to_grid(down, {1, 1, 2}, {1, 1, 1}, {2, 3, 181}, Interpolation::Linear);
+  voxgrad::testing::expect_close(up, v, 1e-12);
+  EXPECT_ERROR_EQ(resample_to_grid(down, {1, 1, 2}, {1, 1, 1}, {2, 0, 181}, Interpolation::Linear),
+                  "resample_to_grid: the output size must be positive, but got [2, 0, 181]");
+}
+
 TEST(SpacingTransform, ResamplesImagesLinearlyLabelsNearestAndUpdatesSpacingAndAffine) {
   manual_seed(6);
   const Tensor image = rand({1, 8, 8, 8}, kFloat64);
