@@ -26,6 +26,7 @@
 #include "voxgrad/data/spacing.h"
 #include "voxgrad/data/spatial.h"
 #include "voxgrad/io/checkpoint.h"
+#include "voxgrad/io/nifti.h"
 #include "voxgrad/nn/functional/activation.h"
 #include "voxgrad/nn/functional/conv.h"
 #include "voxgrad/nn/functional/loss.h"

@@ -4,20 +4,20 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]     (defaults: 60, build/h_fuzz)
 #
 # Configures BUILD_DIR with CC=clang-14 CXX=clang++-14 -DVOXGRAD_BUILD_FUZZ=ON (only if not yet
-# configured), builds with -j2, then runs fuzz_conv and fuzz_safetensors one after the other, each
+# configured), builds with -j2, then runs fuzz_conv, fuzz_safetensors and fuzz_nifti one after the other, each
 # on a fresh copy of its committed seed corpus (tests/fuzz/corpus/<target>/ is never written), with
 # ASan + UBSan, -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10. Prints each target's
 # stat::number_of_executed_units; exits non-zero if any target reports a finding (crash, sanitizer
 # error, wrong result, timeout, leak or out-of-memory). Findings are copied to BUILD_DIR/fuzz-findings/.
 # Environment: CC / CXX override the compilers; FUZZ_JOBS (default 2) the build parallelism;
-# FUZZ_TARGETS (default "fuzz_conv fuzz_safetensors") the targets to run.
+# FUZZ_TARGETS (default "fuzz_conv fuzz_safetensors fuzz_nifti") the targets to run.
 set -euo pipefail
 
 seconds="${1:-60}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${2:-$root/build/h_fuzz}"
 jobs="${FUZZ_JOBS:-2}"
-targets="${FUZZ_TARGETS:-fuzz_conv fuzz_safetensors}"
+targets="${FUZZ_TARGETS:-fuzz_conv fuzz_safetensors fuzz_nifti}"
 : "${CC:=clang-14}" "${CXX:=clang++-14}"
 
 if ! command -v "$CXX" >/dev/null; then

@@ -4,7 +4,10 @@ set -euo pipefail
 
 packages=(cmake g++ make libeigen3-dev libtbb-dev libfmt-dev libgtest-dev ccache nlohmann-json3-dev libcli11-dev libstb-dev
           clang-14 libclang-rt-14-dev  # clang: the libFuzzer targets (scripts/fuzz.sh)
-          clang-format)                # clang-format 14: scripts/check_format.sh
+          clang-format                 # clang-format 14: scripts/check_format.sh
+          libnifti2-dev zlib1g-dev     # NIfTI volumes (io/nifti.cpp)
+          python3-nibabel              # the NIfTI fixtures and the nibabel read-back test (tests/io)
+          mricron-data)                # the Colin27 T1 (ch2.nii.gz, ch2bet.nii.gz): test_nifti, the brain example
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

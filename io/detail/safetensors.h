@@ -17,6 +17,7 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/io/checkpoint.h"
+#include "voxgrad/io/detail/context.h"
 
 // The safetensors layout, and what a reader checks (each violation is a voxgrad::Error naming the
 // file and the values):
@@ -52,17 +53,6 @@ static_assert(std::endian::native == std::endian::little,
 
 // The reserved top-level key of the header's metadata object.
 inline constexpr std::string_view kMetadataKey = "__metadata__";
-
-// Names the operation and the file in every error: "load: 'ckpt.safetensors': ...".
-struct Context {
-  const char* op;
-  const std::string& source;
-
-  template <typename... Args>
-  [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) const {
-    throw Error(fmt::format("{}: '{}': {}", op, source, fmt::format(format, std::forward<Args>(args)...)));
-  }
-};
 
 // --- dtypes ---------------------------------------------------------------------------------------
 
