@@ -23,6 +23,7 @@
 #include "voxgrad/data/dataset.h"
 #include "voxgrad/data/example.h"
 #include "voxgrad/data/intensity.h"
+#include "voxgrad/data/nifti_dataset.h"
 #include "voxgrad/data/spacing.h"
 #include "voxgrad/data/spatial.h"
 #include "voxgrad/io/checkpoint.h"

@@ -124,9 +124,12 @@ Transform spacing(SpacingOptions options) {
       VOXGRAD_CHECK(affine.sizes() == Shape({4, 4}), "spacing: '{}' must be (4, 4), but has shape {}",
                     options.affine_key(), shape_str(affine.sizes()));
       double* A = affine.data_ptr<double>();
+      // Column c multiplies voxel index (i, j, k)[c] = (w, h, d)[c]: spatial axis 2 - c.
       for (int row = 0; row < 4; ++row) {
-        for (int col = 0; col < 3; ++col)
-          A[row * 4 + col] *= options.target()[static_cast<std::size_t>(col)] / from[static_cast<std::size_t>(col)];
+        for (int col = 0; col < 3; ++col) {
+          const auto axis = static_cast<std::size_t>(2 - col);
+          A[row * 4 + col] *= options.target()[axis] / from[axis];
+        }
       }
       example.set(options.affine_key(), affine);
     }

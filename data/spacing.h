@@ -7,7 +7,8 @@
 // m = max(1, round(n * spacing / target)) voxels, so the physical extent n * spacing is kept to within
 // a voxel. Points beyond the last input centre take the border value (MONAI's padding_mode "border").
 // Linear: (1 - w) * in[floor(x)] + w * in[floor(x) + 1], w = x - floor(x), per axis. Nearest:
-// in[floor(x + 0.5)]. The affine (voxel (d, h, w) -> world) becomes affine * diag(target / spacing, 1):
+// in[floor(x + 0.5)]. The affine, in NIfTI's convention (world = affine · (i, j, k, 1) with
+// (i, j, k) = (w, h, d), io/nifti.h), becomes affine · diag(r_w, r_h, r_d, 1), r = target / spacing:
 // its columns scale and its origin stays.
 
 #include <array>

@@ -127,13 +127,12 @@ int main(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
 
     // The pair, preprocessed once and cached; the split along x.
-    const auto volume = brain::preprocessed_pair(cfg.image, cfg.mask, cfg.spacing,
-                                                 static_cast<std::size_t>(cfg.cache_mb) << 20);
+    const auto volume =
+        brain::preprocessed_pair(cfg.image, cfg.mask, cfg.spacing, static_cast<std::size_t>(cfg.cache_mb) << 20);
     const data::Example full = volume->get(0);
     const Tensor& image = full.at("image");
     const Tensor& native_label = full.at("label_native");
-    const brain::Split split =
-        brain::make_split(native_label.size(3), 1.0, cfg.spacing, cfg.patch, cfg.slab_mm);
+    const brain::Split split = brain::make_split(native_label.size(3), 1.0, cfg.spacing, cfg.patch, cfg.slab_mm);
     std::cout << fmt::format(
         "{}: {} voxels, resampled to {} mm: {}; training patches from x < {} (training grid), held-out slab "
         "x >= {} (x >= {} on the file's grid), margin {:.0f} mm; loaded in {:.1f} s\n",
@@ -205,13 +204,14 @@ int main(int argc, char** argv) {
     // The best model over the whole volume: the mask on the file's grid, its NIfTI and the picture.
     model->load_state_dict(load(cfg.out + "/best.safetensors"), /*strict=*/true);
     const Tensor mask = inference.native_mask(*model, full);
-    const double heldout = brain::dice(mask.narrow(3, split.native_slab_start, mask.size(3) - split.native_slab_start),
-                                       native_label.narrow(3, split.native_slab_start,
-                                                           mask.size(3) - split.native_slab_start));
+    const double heldout =
+        brain::dice(mask.narrow(3, split.native_slab_start, mask.size(3) - split.native_slab_start),
+                    native_label.narrow(3, split.native_slab_start, mask.size(3) - split.native_slab_start));
     const double whole = brain::dice(mask, native_label);
     brain::write_mask(cfg.out + "/mask.nii.gz", mask, cfg.image);
     const std::array<std::int64_t, 3> centre = {mask.size(1) / 2, mask.size(2) / 2, mask.size(3) * 2 / 3};
-    brain::write_outline_png(cfg.out + "/slices.png", full.at("image_native"), mask, centre, split.native_slab_start, 2);
+    brain::write_outline_png(cfg.out + "/slices.png", full.at("image_native"), mask, centre, split.native_slab_start,
+                             2);
     std::cout << fmt::format(
         "trained {} epochs in {:.1f} s; best held-out Dice {:.4f} (slab x >= {}), whole-volume Dice {:.4f} "
         "(includes the training region); total {:.1f} s\n",
