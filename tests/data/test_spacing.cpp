@@ -107,17 +107,17 @@ TEST(SpacingTransform, ResamplesImagesLinearlyLabelsNearestAndUpdatesSpacingAndA
   const Tensor image = rand({1, 8, 8, 8}, kFloat64);
   const Tensor label = image.gt(0.5);
   Tensor affine = zeros({4, 4}, kFloat64);
-  // d -> -x, h -> y, w -> z, with spacing (1, 1, 2) and an origin.
+  // NIfTI convention, columns (i, j, k) = (w, h, d): i -> -x, j -> y, k -> z; spacing (d, h, w) = (2, 1, 1).
   const std::vector<double> a = {-1, 0, 0, 10, 0, 1, 0, -20, 0, 0, 2, 30, 0, 0, 0, 1};
   affine.copy_(tensor(std::vector<double>(a), kFloat64).reshape({4, 4}));
-  const Example in = {{"image", image}, {"label", label}, {"spacing", tensor({1, 1, 2}, kFloat64)}, {"affine", affine}};
+  const Example in = {{"image", image}, {"label", label}, {"spacing", tensor({2, 1, 1}, kFloat64)}, {"affine", affine}};
   Generator rng(0);
   const Example out = spacing(SpacingOptions({2, 2, 2}))(in, rng);
-  EXPECT_EQ(out.at("image").sizes(), (Shape{1, 4, 4, 8}));
+  EXPECT_EQ(out.at("image").sizes(), (Shape{1, 8, 4, 4}));
   voxgrad::testing::expect_bitwise_equal(
-      out.at("image"), resample_to_spacing(image, {1, 1, 2}, {2, 2, 2}, Interpolation::Linear), "image");
+      out.at("image"), resample_to_spacing(image, {2, 1, 1}, {2, 2, 2}, Interpolation::Linear), "image");
   voxgrad::testing::expect_bitwise_equal(
-      out.at("label"), resample_to_spacing(label, {1, 1, 2}, {2, 2, 2}, Interpolation::Nearest), "label");
+      out.at("label"), resample_to_spacing(label, {2, 1, 1}, {2, 2, 2}, Interpolation::Nearest), "label");
   for (const double l : values(out.at("label"))) EXPECT_TRUE(l == 0 || l == 1);
   voxgrad::testing::expect_values(out.at("spacing"), {3}, {2, 2, 2});
   voxgrad::testing::expect_values(out.at("affine"), {4, 4}, {-2, 0, 0, 10, 0, 2, 0, -20, 0, 0, 2, 30, 0, 0, 0, 1});
