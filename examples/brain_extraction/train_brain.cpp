@@ -17,6 +17,7 @@
 // slices.png (axial, coronal and sagittal slices with the predicted mask outlined in red and the start
 // of the held-out slab in cyan).
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -48,6 +49,7 @@ struct Config {
   std::int64_t channels = 8;
   double spacing = 2.0;
   double lr = 3e-3;
+  int decay_epochs = 12;
   double slab_mm = 124;
   int threads = 2;
   std::int64_t workers = 1;
@@ -68,9 +70,18 @@ voxgrad::CheckpointMetadata run_options(const Config& cfg) {
           {"channels", std::to_string(cfg.channels)},
           {"spacing", fmt::format("{}", cfg.spacing)},
           {"lr", fmt::format("{}", cfg.lr)},
+          {"decay_epochs", std::to_string(cfg.decay_epochs)},
           {"slab_mm", fmt::format("{}", cfg.slab_mm)},
           {"image", cfg.image},
           {"mask", cfg.mask}};
+}
+
+// Cosine decay from lr to lr / 20 over decay_epochs epochs, then constant: a pure function of the
+// epoch, so a resumed run (and a run extended with a larger --epochs) follows the same schedule.
+double epoch_lr(const Config& cfg, int epoch) {
+  const double t = std::min(1.0, static_cast<double>(epoch - 1) / cfg.decay_epochs);
+  const double floor = cfg.lr / 20;
+  return floor + (cfg.lr - floor) * 0.5 * (1 + std::cos(M_PI * t));
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -107,7 +118,9 @@ int main(int argc, char** argv) {
   app.add_option("--channels", cfg.channels, "Channels of the first U-Net level")->check(CLI::PositiveNumber);
   app.add_option("--spacing", cfg.spacing, "Voxel size in mm of the grid the network works on")
       ->check(CLI::PositiveNumber);
-  app.add_option("--lr", cfg.lr, "Adam learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--lr", cfg.lr, "Adam learning rate of the first epoch")->check(CLI::PositiveNumber);
+  app.add_option("--decay-epochs", cfg.decay_epochs, "Epochs of the cosine decay of the learning rate to lr / 20")
+      ->check(CLI::PositiveNumber);
   app.add_option("--slab-mm", cfg.slab_mm, "The held-out slab starts this many mm into the x axis")
       ->check(CLI::PositiveNumber);
   app.add_option("--threads", cfg.threads, "Threads for the tensor kernels")->check(CLI::PositiveNumber);
@@ -171,6 +184,7 @@ int main(int argc, char** argv) {
       const auto epoch_start = std::chrono::steady_clock::now();
       double running = 0;
       std::int64_t step = 0;
+      for (auto& group : optimizer.param_groups()) group.options().set_lr(epoch_lr(cfg, epoch));
       // The loader's epoch index makes every patch a function of (seed, epoch, index): a resumed run
       // draws exactly what the uninterrupted one drew.
       data::Epoch batches = loader.epoch(epoch);
