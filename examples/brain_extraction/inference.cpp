@@ -8,72 +8,29 @@ using voxgrad::Tensor;
 namespace data = voxgrad::data;
 
 Tensor segmentation_loss(const Tensor& logits, const Tensor& target) {
-  // Soft Dice over the whole batch (smooth 1e-5 as MONAI's DiceLoss) plus mean BCE.
-  const Tensor p = logits.sigmoid();
-  const Tensor dice_loss = 1.0 - (2.0 * (p * target).sum() + 1e-5) / (p.sum() + target.sum() + 1e-5);
-  return dice_loss + voxgrad::nn::functional::binary_cross_entropy_with_logits(logits, target);
+  // MONAI's DiceCELoss(sigmoid=True, batch=True): soft Dice over the whole batch plus mean BCE.
+  namespace nn = voxgrad::nn;
+  return nn::functional::dice_ce_loss(logits, target,
+                                      nn::DiceCELossOptions(nn::DiceLossOptions().sigmoid(true).batch(true)));
 }
 
 double dice(const Tensor& a, const Tensor& b) {
-  const double inter = (a * b).sum().item<double>();
-  const double total = a.sum().item<double>() + b.sum().item<double>();
-  return total == 0 ? 1.0 : 2 * inter / total;
+  // compute_dice wants [B, C, spatial...]; an empty ground truth gives NaN (ignore_empty).
+  return voxgrad::metrics::compute_dice(a.unsqueeze(0), b.unsqueeze(0)).item<double>();
 }
-
-namespace {
-
-// Window starts covering [0, n) with step window * (1 - overlap); the last window ends at n.
-std::vector<std::int64_t> starts(std::int64_t n, std::int64_t window, double overlap) {
-  const std::int64_t w = std::min(window, n);
-  const auto step =
-      std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(static_cast<double>(w) * (1 - overlap))));
-  std::vector<std::int64_t> out;
-  for (std::int64_t s = 0;; s += step) {
-    if (s + w >= n) {
-      out.push_back(n - w);
-      break;
-    }
-    out.push_back(s);
-  }
-  return out;
-}
-
-// MONAI's Gaussian importance map: exp(-d² / (2 σ²)) per axis, σ = 0.125 window, centred.
-Tensor gaussian_weights(std::int64_t w) {
-  std::vector<double> g(static_cast<std::size_t>(w));
-  const double sigma = 0.125 * static_cast<double>(w), centre = (static_cast<double>(w) - 1) / 2;
-  for (std::int64_t i = 0; i < w; ++i) {
-    const double d = static_cast<double>(i) - centre;
-    g[static_cast<std::size_t>(i)] = std::exp(-d * d / (2 * sigma * sigma));
-  }
-  const Tensor line = voxgrad::tensor(g, voxgrad::kFloat32);
-  return line.reshape({1, w, 1, 1}) * line.reshape({1, 1, w, 1}) * line.reshape({1, 1, 1, w});
-}
-
-}  // namespace
 
 Tensor Inference::probabilities(unet3d::UNet3d& model, const Tensor& image, std::int64_t from) const {
+  namespace inf = voxgrad::inference;
   voxgrad::NoGradGuard no_grad;
   model.eval();
-  const Tensor region = image.narrow(3, from, image.size(3) - from);
-  const data::Size3 n = {region.size(1), region.size(2), region.size(3)};
-  const data::Size3 w = {std::min(window, n[0]), std::min(window, n[1]), std::min(window, n[2])};
-  VOXGRAD_CHECK(w[0] == w[1] && w[1] == w[2], "brain extraction: the region {} is smaller than a window of {}", n,
-                window);
-  const Tensor weight = gaussian_weights(w[0]);
-  Tensor sum = voxgrad::zeros({1, n[0], n[1], n[2]}), norm = voxgrad::zeros({1, n[0], n[1], n[2]});
-  for (const std::int64_t z : starts(n[0], w[0], 0.25)) {
-    for (const std::int64_t y : starts(n[1], w[1], 0.25)) {
-      for (const std::int64_t x : starts(n[2], w[2], 0.25)) {
-        const Tensor out = model.forward(data::crop(region, {z, y, x}, w).unsqueeze(0)).squeeze(0).sigmoid();
-        sum.narrow(1, z, w[0]).narrow(2, y, w[1]).narrow(3, x, w[2]).add_(out * weight);
-        norm.narrow(1, z, w[0]).narrow(2, y, w[1]).narrow(3, x, w[2]).add_(weight);
-      }
-    }
-  }
+  const std::int64_t width = image.size(3) - from;
+  const Tensor region = image.narrow(3, from, width).unsqueeze(0);
+  const Tensor logits = inf::sliding_window_inference(
+      region, [&](const Tensor& windows) { return model.forward(windows); },
+      inf::SlidingWindowOptions({window, window, window}).mode(inf::BlendMode::Gaussian).sw_batch_size(2));
   model.train();
   Tensor full = voxgrad::zeros(image.sizes());
-  full.narrow(3, from, n[2]).copy_(sum / norm);
+  full.narrow(3, from, width).copy_(logits.squeeze(0).sigmoid());
   return full;
 }
 

@@ -11,10 +11,11 @@
 
 namespace brain {
 
-/// Dice loss + binary cross-entropy of one-logit-per-voxel `logits` against the 0/1 `target`.
+/// Dice loss + binary cross-entropy of one-logit-per-voxel `logits` against the 0/1 `target`
+/// (MONAI's DiceCELoss(sigmoid=True, batch=True)).
 voxgrad::Tensor segmentation_loss(const voxgrad::Tensor& logits, const voxgrad::Tensor& target);
 
-/// Dice of two 0/1 masks of one shape (1 when both are empty).
+/// Dice of two 0/1 masks of one shape ((1, Z, Y, X); metrics::compute_dice).
 double dice(const voxgrad::Tensor& a, const voxgrad::Tensor& b);
 
 /// Prediction with windows of the training patch size.
@@ -23,7 +24,8 @@ struct Inference {
   double spacing;       ///< the training grid's spacing in mm (the file's is 1 mm per axis here)
 
   /// Brain probabilities on the training grid for columns [from, X) of `image` ((1, Z, Y, X)), by
-  /// sliding windows (overlap 0.25, Gaussian blending); the columns before `from` are 0.
+  /// sliding-window inference (overlap 0.25, Gaussian blending of the logits); the columns before
+  /// `from` are 0.
   voxgrad::Tensor probabilities(unet3d::UNet3d& model, const voxgrad::Tensor& image, std::int64_t from) const;
   /// The mask on the file's grid: probabilities resampled there (trilinear), thresholded at 0.5.
   voxgrad::Tensor native_mask(unet3d::UNet3d& model, const voxgrad::data::Example& volume, std::int64_t from = 0) const;

@@ -55,4 +55,26 @@ Tensor CrossEntropyLoss::forward(const Tensor& input, const Tensor& target) {
   return F::cross_entropy(input, target, CrossEntropyLossOptions(options_).weight(weight));
 }
 
+DiceLoss::DiceLoss(const DiceLossOptions& options) : options_(options) { reset(); }
+
+void DiceLoss::reset() {
+  weight = options_.weight().defined() ? register_buffer("weight", options_.weight().detach().clone()) : Tensor();
+}
+
+Tensor DiceLoss::forward(const Tensor& input, const Tensor& target) {
+  return F::dice_loss(input, target, DiceLossOptions(options_).weight(weight));
+}
+
+DiceCELoss::DiceCELoss(const DiceCELossOptions& options) : options_(options) { reset(); }
+
+void DiceCELoss::reset() {
+  const Tensor& w = options_.dice().weight();
+  weight = w.defined() ? register_buffer("weight", w.detach().clone()) : Tensor();
+}
+
+Tensor DiceCELoss::forward(const Tensor& input, const Tensor& target) {
+  return F::dice_ce_loss(input, target,
+                         DiceCELossOptions(options_).dice(DiceLossOptions(options_.dice()).weight(weight)));
+}
+
 }  // namespace voxgrad::nn

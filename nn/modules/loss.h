@@ -1,6 +1,7 @@
 #pragma once
 
 #include "voxgrad/core/tensor.h"
+#include "voxgrad/nn/functional/dice_loss.h"
 #include "voxgrad/nn/functional/loss.h"
 #include "voxgrad/nn/module.h"
 #include "voxgrad/nn/options/loss.h"
@@ -134,6 +135,47 @@ class CrossEntropyLoss : public Cloneable<CrossEntropyLoss> {
 
  private:
   CrossEntropyLossOptions options_;
+};
+
+/// MONAI's Dice loss for segmentation: `DiceLoss(DiceLossOptions().softmax(true).to_onehot_y(true))`;
+/// the class weights are buffer "weight".
+class DiceLoss : public Cloneable<DiceLoss> {
+ public:
+  /// Builds the loss (MONAI's defaults: no activation, background included, smooth terms 1e-5).
+  explicit DiceLoss(const DiceLossOptions& options = {});
+  /// Registers the weight buffer (if the options have one).
+  void reset() override;
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::dice_loss(input, target, options with the buffer as weight).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  /// The options the loss was built with; forward() weighs with the buffer `weight`.
+  const DiceLossOptions& options() const { return options_; }
+  /// Buffer "weight", a copy of options().weight() (undefined without class weights).
+  Tensor weight;
+
+ private:
+  DiceLossOptions options_;
+};
+
+/// MONAI's DiceCELoss (Dice + cross entropy); the class weights are buffer "weight".
+class DiceCELoss : public Cloneable<DiceCELoss> {
+ public:
+  /// Builds the loss (MONAI's defaults).
+  explicit DiceCELoss(const DiceCELossOptions& options = {});
+  /// Registers the weight buffer (if the Dice options have one).
+  void reset() override;
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::dice_ce_loss(input, target, options with the buffer as weight).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  /// The options the loss was built with; forward() weighs with the buffer `weight`.
+  const DiceCELossOptions& options() const { return options_; }
+  /// Buffer "weight", a copy of options().dice().weight() (undefined without class weights).
+  Tensor weight;
+
+ private:
+  DiceCELossOptions options_;
 };
 
 }  // namespace voxgrad::nn

@@ -2,6 +2,7 @@
 // Options of the loss modules (nn/modules/loss.h) and functions (nn/functional/loss.h), and Reduction.
 
 #include <cstdint>
+#include <utility>
 
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
@@ -95,6 +96,51 @@ struct CrossEntropyLossOptions {
   VOXGRAD_ARG(double, label_smoothing) = 0.0;
 };
 
+/// Options of dice_loss / DiceLoss, as MONAI's DiceLoss (same names and defaults):
+/// `DiceLossOptions().softmax(true).to_onehot_y(true).include_background(false)`.
+struct DiceLossOptions {
+  /// Options with `reduction` (kMean by default).
+  DiceLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kMean (over batch and classes), kSum, or kNone (the [B, C] values shaped [B, C, 1, …, 1], as MONAI).
+  VOXGRAD_ARG(Reduction, reduction);
+  /// Keep channel 0 (false drops it from input and target after the activation and one-hot).
+  VOXGRAD_ARG(bool, include_background) = true;
+  /// The target is class indices [B, 1, …]: one-hot encode it to the input's C channels.
+  VOXGRAD_ARG(bool, to_onehot_y) = false;
+  /// Apply a sigmoid to the input first.
+  VOXGRAD_ARG(bool, sigmoid) = false;
+  /// Apply a softmax over the channels to the input first (not together with sigmoid).
+  VOXGRAD_ARG(bool, softmax) = false;
+  /// Square input and target in the denominator (Milletari et al.'s V-Net form).
+  VOXGRAD_ARG(bool, squared_pred) = false;
+  /// Jaccard (soft IoU) instead of Dice: denominator 2·(|X| + |Y| − |X∩Y|).
+  VOXGRAD_ARG(bool, jaccard) = false;
+  /// Added to the numerator (2·|X∩Y| + smooth_nr).
+  VOXGRAD_ARG(double, smooth_nr) = 1e-5;
+  /// Added to the denominator (|X| + |Y| + smooth_dr).
+  VOXGRAD_ARG(double, smooth_dr) = 1e-5;
+  /// Sum intersection and sizes over the batch too, giving one value per class.
+  VOXGRAD_ARG(bool, batch) = false;
+  /// Weight of each class that remains after include_background, shape (C') or a scalar (undefined: none).
+  VOXGRAD_ARG(Tensor, weight);
+};
+
+/// Options of dice_ce_loss / DiceCELoss, as MONAI's DiceCELoss: the Dice options (whose reduction,
+/// kMean or kSum, and class weight apply to both terms) plus the terms' weights:
+/// `DiceCELossOptions(DiceLossOptions().softmax(true).to_onehot_y(true)).lambda_ce(0.5)`.
+struct DiceCELossOptions {
+  /// Options with the Dice term's options (MONAI's defaults otherwise).
+  DiceCELossOptions(DiceLossOptions dice = {}) : dice_(std::move(dice)) {}  // NOLINT
+  /// The Dice term's options; reduction and weight apply to the cross entropy too.
+  VOXGRAD_ARG(DiceLossOptions, dice);
+  /// Weight of the Dice term (≥ 0).
+  VOXGRAD_ARG(double, lambda_dice) = 1.0;
+  /// Weight of the cross-entropy term (≥ 0).
+  VOXGRAD_ARG(double, lambda_ce) = 1.0;
+  /// Label smoothing of the cross-entropy term (multi-channel input only), in [0, 1].
+  VOXGRAD_ARG(double, label_smoothing) = 0.0;
+};
+
 namespace functional {
 
 /// Options of mse_loss (the module's).
@@ -111,6 +157,10 @@ using BinaryCrossEntropyWithLogitsFuncOptions = BCEWithLogitsLossOptions;
 using NLLLossFuncOptions = NLLLossOptions;
 /// Options of cross_entropy.
 using CrossEntropyFuncOptions = CrossEntropyLossOptions;
+/// Options of dice_loss.
+using DiceLossFuncOptions = DiceLossOptions;
+/// Options of dice_ce_loss.
+using DiceCELossFuncOptions = DiceCELossOptions;
 
 }  // namespace functional
 }  // namespace nn

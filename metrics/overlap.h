@@ -1,0 +1,99 @@
+#pragma once
+// Overlap metrics of binary segmentations, per sample and class, after MONAI's DiceMetric and
+// MeanIoU (monai.metrics): compute_dice / compute_iou give [B, C] values, reduce_metric MONAI's
+// NaN-aware reductions, and DiceMetric / MeanIoU accumulate over batches.
+
+#include <cstdint>
+#include <vector>
+
+#include "voxgrad/core/tensor.h"
+#include "voxgrad/nn/arg.h"
+
+namespace voxgrad::metrics {
+
+/// How [B, C] metric values are reduced, as MONAI's MetricReduction. NaN entries (a class absent
+/// from the ground truth, with ignore_empty) are left out; a mean over nothing is 0, as in MONAI.
+enum class MetricReduction {
+  None,         ///< [B, C] as computed (NaNs kept).
+  Mean,         ///< Mean over classes per sample, then over the samples that have a value: 0-d.
+  Sum,          ///< Sum of everything: 0-d.
+  MeanBatch,    ///< Mean over samples, per class: [C].
+  SumBatch,     ///< Sum over samples, per class: [C].
+  MeanChannel,  ///< Mean over classes, per sample: [B].
+  SumChannel,   ///< Sum over classes, per sample: [B].
+};
+
+/// Options of compute_dice, compute_iou and the accumulating metrics, as MONAI's.
+struct OverlapMetricOptions {
+  /// Keep channel 0 (false drops it: with one-hot data it is the background).
+  VOXGRAD_ARG(bool, include_background) = true;
+  /// A class absent from the ground truth gives NaN (left out of reductions); false gives 1 when the
+  /// prediction is empty too and 0 otherwise.
+  VOXGRAD_ARG(bool, ignore_empty) = true;
+  /// How aggregate() reduces (compute_dice/compute_iou always return [B, C]).
+  VOXGRAD_ARG(MetricReduction, reduction) = MetricReduction::Mean;
+};
+
+/// Dice 2·|P∩G| / (|P| + |G|) of binarized y_pred and y, both [B, C, spatial...] holding only 0
+/// and 1 (one-hot, or per-class masks), per sample and class: a float64 [B, C] tensor (C − 1
+/// classes without background). Throws (naming the op, the argument and the first offending
+/// value) for shapes that differ or have fewer than 3 dims, or values other than 0 and 1 (MONAI
+/// only warns; logits or probabilities here are a bug: binarize with argmax_one_hot or gt(0.5)).
+Tensor compute_dice(const Tensor& y_pred, const Tensor& y, const OverlapMetricOptions& options = {});
+
+/// Intersection over union |P∩G| / |P∪G|, as compute_dice.
+Tensor compute_iou(const Tensor& y_pred, const Tensor& y, const OverlapMetricOptions& options = {});
+
+/// MONAI's do_metric_reduction of [B, C] values (float64 result; see MetricReduction).
+Tensor reduce_metric(const Tensor& values, MetricReduction reduction);
+
+/// The one-hot encoding of the argmax over channels of scores [B, C, ...] (MONAI's
+/// AsDiscrete(argmax=True, to_onehot=C)), float32.
+Tensor argmax_one_hot(const Tensor& scores);
+
+/// Accumulates compute_dice or compute_iou over batches, as MONAI's cumulative metrics:
+/// `metric.update(pred, label)` per batch, `metric.aggregate()` at the end, `reset()` between epochs.
+class OverlapMetric {
+ public:
+  /// Which overlap the metric accumulates.
+  enum class Kind { Dice, IoU };
+  /// A metric of `kind` with `options`.
+  explicit OverlapMetric(Kind kind, const OverlapMetricOptions& options = {}) : kind_(kind), options_(options) {}
+  /// Computes the batch's [B, C] values, keeps them, and returns them.
+  Tensor update(const Tensor& y_pred, const Tensor& y);
+  /// The kept values of every batch since the last reset, reduced with options().reduction().
+  /// Throws if nothing was accumulated.
+  Tensor aggregate() const;
+  /// aggregate() with another reduction.
+  Tensor aggregate(MetricReduction reduction) const;
+  /// All kept values, [N, C] (N = the samples of every batch).
+  Tensor values() const;
+  /// Forgets the kept values.
+  void reset() { rows_.clear(); }
+  const OverlapMetricOptions& options() const { return options_; }
+
+ private:
+  // "DiceMetric" or "MeanIoU", for messages.
+  const char* name() const { return kind_ == Kind::Dice ? "DiceMetric" : "MeanIoU"; }
+
+  Kind kind_;
+  OverlapMetricOptions options_;
+  std::int64_t classes_ = 0;
+  std::vector<double> rows_;  // [N, C] row-major
+};
+
+/// MONAI's DiceMetric.
+class DiceMetric : public OverlapMetric {
+ public:
+  /// A Dice metric with `options` (MONAI's defaults: background included, ignore_empty, mean).
+  explicit DiceMetric(const OverlapMetricOptions& options = {}) : OverlapMetric(Kind::Dice, options) {}
+};
+
+/// MONAI's MeanIoU.
+class MeanIoU : public OverlapMetric {
+ public:
+  /// An IoU metric with `options` (MONAI's defaults: background included, ignore_empty, mean).
+  explicit MeanIoU(const OverlapMetricOptions& options = {}) : OverlapMetric(Kind::IoU, options) {}
+};
+
+}  // namespace voxgrad::metrics
