@@ -23,13 +23,12 @@ struct Inference {
   std::int64_t window;  ///< window edge in voxels of the training grid
   double spacing;       ///< the training grid's spacing in mm (the file's is 1 mm per axis here)
 
-  /// Brain probabilities on the training grid for columns [from, X) of `image` ((1, Z, Y, X)), by
-  /// sliding-window inference (overlap 0.25, Gaussian blending of the logits); the columns before
-  /// `from` are 0.
-  voxgrad::Tensor probabilities(unet3d::UNet3d& model, const voxgrad::Tensor& image, std::int64_t from) const;
+  /// Brain probabilities on the training grid for `image` ((1, Z, Y, X)), by sliding-window inference
+  /// (overlap 0.25, Gaussian blending of the logits).
+  voxgrad::Tensor probabilities(unet3d::UNet3d& model, const voxgrad::Tensor& image) const;
   /// The mask on the file's grid: probabilities resampled there (trilinear), thresholded at 0.5.
-  voxgrad::Tensor native_mask(unet3d::UNet3d& model, const voxgrad::data::Example& volume, std::int64_t from = 0) const;
-  /// Dice over the held-out slab on the file's grid (windows see half a window of context before it).
+  voxgrad::Tensor native_mask(unet3d::UNet3d& model, const voxgrad::data::Example& volume) const;
+  /// Dice over the held-out slab on the file's grid, the whole volume predicted.
   double heldout_dice(unet3d::UNet3d& model, const voxgrad::data::Example& volume, const Split& split) const;
 };
 

@@ -171,6 +171,12 @@ int main(int argc, char** argv) {
       first_epoch = r.epoch + 1;
       best = r.best;
       examples::restore_loss_csv(cfg.resume + "/loss.csv", csv_path, r.epoch, kCsvHeader, 4);
+      // The best model so far travels with the run (a resume into another --out directory keeps it).
+      if (!fs::exists(cfg.out + "/best.safetensors") ||
+          !fs::equivalent(cfg.resume + "/best.safetensors", cfg.out + "/best.safetensors")) {
+        fs::copy_file(cfg.resume + "/best.safetensors", cfg.out + "/best.safetensors",
+                      fs::copy_options::overwrite_existing);
+      }
       std::cout << "resumed from " << cfg.resume << " after epoch " << r.epoch << "\n";
     } else {
       std::ofstream(csv_path, std::ios::trunc) << kCsvHeader << "\n";
