@@ -13,19 +13,8 @@ using namespace voxgrad;
 using namespace voxgrad::data;
 namespace fs = std::filesystem;
 
-class NiftiPairs : public ::testing::Test {
+class NiftiPairs : public voxgrad::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ =
-        fs::temp_directory_path() /
-        fmt::format("voxgrad_pairs_{}_{}", ::testing::UnitTest::GetInstance()->current_test_info()->name(), ::getpid());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
   // Writes a (1, 3, 4, 5) volume of values base + flat index, spacing (d, h, w) = (3, 2, 1).
   std::string write(const std::string& name, double base, Shape shape = {1, 3, 4, 5}, double x0 = -10) const {
     Volume v;
@@ -36,7 +25,6 @@ class NiftiPairs : public ::testing::Test {
     write_nifti(path, v);
     return path;
   }
-  fs::path dir_;
 };
 
 TEST_F(NiftiPairs, ReadsImageLabelAffineAndSpacing) {

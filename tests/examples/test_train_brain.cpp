@@ -16,25 +16,13 @@ using namespace voxgrad;
 namespace fs = std::filesystem;
 using voxgrad::testing::read_bytes;
 
-class TrainBrain : public ::testing::Test {
+class TrainBrain : public voxgrad::testing::TempDirTest {
  protected:
   void SetUp() override {
 #ifndef VOXGRAD_TRAIN_BRAIN
     GTEST_SKIP() << "train_brain is not built or /usr/share/mricron/templates (mricron-data) is missing";
 #endif
-    dir_ =
-        fs::temp_directory_path() /
-        fmt::format("voxgrad_brain_{}_{}", ::testing::UnitTest::GetInstance()->current_test_info()->name(), ::getpid());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (HasFailure()) {
-      std::cout << "kept " << dir_ << " for inspection\n";
-      return;
-    }
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    TempDirTest::SetUp();
   }
   // Runs train_brain with the small settings and `args`; returns its exit status, output in `log`.
   int run(const std::string& args, const std::string& log) const {
@@ -55,7 +43,6 @@ class TrainBrain : public ::testing::Test {
     for (std::string line; std::getline(in, line);) out.push_back(line);
     return out;
   }
-  fs::path dir_;
 };
 
 TEST_F(TrainBrain, WritesValidOutputs) {
