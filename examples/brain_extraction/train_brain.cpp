@@ -48,7 +48,7 @@ struct Config {
   std::int64_t patch = 24;
   std::int64_t channels = 8;
   double spacing = 2.0;
-  double lr = 3e-3;
+  double lr = 1e-3;
   int decay_epochs = 12;
   double slab_mm = 124;
   int threads = 2;

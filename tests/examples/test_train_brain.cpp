@@ -95,7 +95,7 @@ TEST_F(TrainBrain, ResumeContinuesBitExactly) {
     EXPECT_EQ(read_bytes(once / f), read_bytes(twice / f)) << f;
   }
   EXPECT_EQ(run(fmt::format("--epochs 3 --lr 0.5 --resume {0} --out {0}", twice.string()), "d.txt"), 1);
-  EXPECT_NE(read_bytes(dir_ / "d.txt").find("was trained with lr = 0.003, but this run has lr = 0.5"),
+  EXPECT_NE(read_bytes(dir_ / "d.txt").find("was trained with lr = 0.001, but this run has lr = 0.5"),
             std::string::npos)
       << read_bytes(dir_ / "d.txt");
 }
