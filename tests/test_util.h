@@ -1,9 +1,13 @@
 #pragma once
 // Helpers shared by the test files.
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <limits>
 #include <string>
@@ -14,6 +18,29 @@
 #include <voxgrad/voxgrad.h>
 
 namespace voxgrad::testing {
+
+/// A fixture owning a fresh directory dir_ (voxgrad_<suite>_<test>_<pid> under the system's temporary
+/// directory): removed after a passing test, kept and printed after a failing one.
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::temp_directory_path() /
+           fmt::format("voxgrad_{}_{}_{}", info->test_suite_name(), info->name(), ::getpid());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (dir_.empty()) return;  // skipped before SetUp made it
+    if (HasFailure()) {
+      std::cout << "kept " << dir_ << " for inspection\n";
+      return;
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  std::filesystem::path dir_;
+};
 
 /// Every element of `t` (any layout, any dtype) as double, in row-major order.
 inline std::vector<double> values(const Tensor& t) {

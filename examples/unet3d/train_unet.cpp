@@ -40,6 +40,7 @@
 
 #include <voxgrad/voxgrad.h>
 
+#include "common/training.h"
 #include "png.h"
 #include "unet.h"
 #include "volumes.h"
@@ -64,18 +65,12 @@ struct Config {
   double noise = 0.15;
 };
 
+constexpr const char* kCsvHeader = "epoch,step,train_loss,val_loss,val_psnr_noisy,val_psnr_denoised";
+constexpr const char* kBestKey = "best_val_loss";
+constexpr const char* kFreeOptions = "--epochs, --threads and --out";
+
 // Held-out volumes come from another stream than the training ones.
 constexpr std::uint64_t kValidationStream = 0x5A17;
-
-void progress(int epoch, int epochs, std::int64_t step, std::int64_t steps, double loss, double rate) {
-  constexpr int kWidth = 28;
-  const int filled = static_cast<int>(kWidth * step / steps);
-  std::string bar(static_cast<std::size_t>(filled), '#');
-  bar.resize(kWidth, '.');
-  std::cout << fmt::format("\repoch {}/{} [{}] {:3d}/{}  loss {:.5f}  {:.2f} steps/s", epoch, epochs, bar, step, steps,
-                           loss, rate)
-            << std::flush;
-}
 
 struct Validation {
   double loss, psnr_noisy, psnr_denoised;
@@ -99,18 +94,17 @@ Validation validate(unet3d::UNet3d& model, const Config& cfg) {
 }
 
 // The options that shape the run (everything except --epochs, --threads, --out and --resume), as
-// the resume file's metadata.
+// the resume file's metadata; the number of ranks sets the effective batch, so it is one of them.
 CheckpointMetadata run_options(const Config& cfg, int world) {
-  CheckpointMetadata options = {{"seed", std::to_string(cfg.seed)},
-                                {"size", std::to_string(cfg.size)},
-                                {"batch_size", std::to_string(cfg.batch_size)},
-                                {"steps_per_epoch", std::to_string(cfg.steps_per_epoch)},
-                                {"channels", std::to_string(cfg.channels)},
-                                {"val_volumes", std::to_string(cfg.val_volumes)},
-                                {"noise", fmt::format("{}", cfg.noise)},
-                                {"lr", fmt::format("{}", cfg.lr)}};
-  if (world > 1) options["world_size"] = std::to_string(world);  // it sets the effective batch
-  return options;
+  return {{"seed", std::to_string(cfg.seed)},
+          {"world_size", std::to_string(world)},
+          {"size", std::to_string(cfg.size)},
+          {"batch_size", std::to_string(cfg.batch_size)},
+          {"steps_per_epoch", std::to_string(cfg.steps_per_epoch)},
+          {"channels", std::to_string(cfg.channels)},
+          {"val_volumes", std::to_string(cfg.val_volumes)},
+          {"noise", fmt::format("{}", cfg.noise)},
+          {"lr", fmt::format("{}", cfg.lr)}};
 }
 
 // The process-wide generator's seed for an epoch: a function of --seed and the epoch only, so a
@@ -118,105 +112,6 @@ CheckpointMetadata run_options(const Config& cfg, int world) {
 // today; dropout or augmentation added later would).
 std::uint64_t epoch_seed(std::uint64_t seed, int epoch) {
   return (seed + 1) * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(epoch) * 0xBF58476D1CE4E5B9ULL;
-}
-
-// Everything a resumed run needs, in one file: model.<name>, optimizer.<key>, epoch, best_val_loss.
-void save_resume_state(const std::string& path, const unet3d::UNet3d& model, const optim::Adam& optimizer, int epoch,
-                       double best_loss, const Config& cfg, int world) {
-  nn::StateDict state;
-  for (auto& [name, t] : model.state_dict()) state.emplace_back("model." + name, t);
-  for (auto& [name, t] : optimizer.state_dict()) state.emplace_back("optimizer." + name, t);
-  state.emplace_back("epoch", full({}, epoch, kInt64));
-  state.emplace_back("best_val_loss", full({}, best_loss, kFloat64));
-  save(state, path, run_options(cfg, world));
-}
-
-struct ResumeState {
-  int epoch = 0;
-  double best_loss = 0;
-};
-
-ResumeState load_resume_state(const std::string& dir, unet3d::UNet3d& model, optim::Adam& optimizer, const Config& cfg,
-                              int world) {
-  const std::string path = dir + "/resume.safetensors";
-  if (!fs::exists(path)) {
-    throw Error(fmt::format("--resume: '{}' does not exist (no epoch of that run completed?)", path));
-  }
-  const Checkpoint ckpt = load_checkpoint(path);
-  for (const auto& [key, value] : run_options(cfg, world)) {
-    const auto it = ckpt.metadata.find(key);
-    const std::string saved = it == ckpt.metadata.end() ? "(missing)" : it->second;
-    if (saved != value) {
-      throw Error(
-          fmt::format("--resume: '{}' was trained with {} = {}, but this run has {} = {}; resume with the "
-                      "same options (only --epochs, --threads and --out may change)",
-                      path, key, saved, key, value));
-    }
-  }
-  if (const auto it = ckpt.metadata.find("world_size"); world == 1 && it != ckpt.metadata.end()) {
-    throw Error(
-        fmt::format("--resume: '{}' was trained on {} ranks, but this run has 1; resume under mpirun with "
-                    "as many ranks (they set the effective batch size)",
-                    path, it->second));
-  }
-  nn::StateDict model_state, optimizer_state;
-  ResumeState out;
-  bool has_epoch = false, has_best = false;
-  for (const auto& [name, t] : ckpt.state) {
-    if (name.rfind("model.", 0) == 0) {
-      model_state.emplace_back(name.substr(6), t);
-    } else if (name.rfind("optimizer.", 0) == 0) {
-      optimizer_state.emplace_back(name.substr(10), t);
-    } else if (name == "epoch") {
-      out.epoch = static_cast<int>(t.item<std::int64_t>());
-      has_epoch = true;
-    } else if (name == "best_val_loss") {
-      out.best_loss = t.item<double>();
-      has_best = true;
-    } else {
-      throw Error(fmt::format("--resume: '{}' holds an unexpected entry '{}'", path, name));
-    }
-  }
-  if (!has_epoch || !has_best) {
-    throw Error(fmt::format("--resume: '{}' lacks the epoch or best_val_loss entry", path));
-  }
-  model.load_state_dict(model_state, /*strict=*/true);
-  optimizer.load_state_dict(optimizer_state);
-  return out;
-}
-
-// Writes `out_csv` as the header and the rows of epochs 1..epoch of `from_csv` (the rows of an
-// epoch that did not complete are dropped).
-void restore_loss_csv(const std::string& from_csv, const std::string& out_csv, int epoch) {
-  std::vector<std::string> keep;
-  {
-    std::ifstream in(from_csv);
-    std::string line;
-    bool first = true;
-    while (std::getline(in, line)) {
-      if (first) {
-        first = false;
-        continue;  // the header, written below
-      }
-      // Lines are "epoch,step,...": keep complete rows of completed epochs.
-      const std::size_t comma = line.find(',');
-      if (comma == std::string::npos || std::count(line.begin(), line.end(), ',') != 5) continue;
-      int row_epoch = 0;
-      std::istringstream(line.substr(0, comma)) >> row_epoch;
-      if (row_epoch >= 1 && row_epoch <= epoch) keep.push_back(line);
-    }
-  }
-  // Written aside and renamed over, so that a crash here never loses the rows (from_csv may be
-  // out_csv).
-  const std::string tmp = out_csv + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "epoch,step,train_loss,val_loss,val_psnr_noisy,val_psnr_denoised\n";
-    for (const std::string& line : keep) out << line << "\n";
-    out.flush();
-    if (!out) throw Error(fmt::format("--resume: cannot write '{}'", tmp));
-  }
-  fs::rename(tmp, out_csv);
 }
 
 }  // namespace
@@ -261,9 +156,10 @@ int main(int argc, char** argv) {
     // Model, optimizer and progress are restored exactly; the data stream is indexed by step, so
     // the run continues as if it had never stopped.
     try {
-      const ResumeState r = load_resume_state(cfg.resume, *model, optimizer, cfg, world);
+      const examples::ResumeState r =
+          examples::load_resume_state(cfg.resume, *model, optimizer, kBestKey, run_options(cfg, world), kFreeOptions);
       first_epoch = r.epoch + 1;
-      best_loss = r.best_loss;
+      best_loss = r.best;
     } catch (const Error& e) {
       std::cerr << e.what() << "\n";
       return 1;
@@ -282,10 +178,10 @@ int main(int argc, char** argv) {
   if (!main_rank) {
     // Only rank 0 writes loss.csv.
   } else if (cfg.resume.empty()) {
-    std::ofstream(csv_path, std::ios::trunc) << "epoch,step,train_loss,val_loss,val_psnr_noisy,val_psnr_denoised\n";
+    std::ofstream(csv_path, std::ios::trunc) << kCsvHeader << "\n";
   } else {
     try {
-      restore_loss_csv(cfg.resume + "/loss.csv", csv_path, first_epoch - 1);
+      examples::restore_loss_csv(cfg.resume + "/loss.csv", csv_path, first_epoch - 1, kCsvHeader, 6);
     } catch (const std::exception& e) {
       std::cerr << e.what() << "\n";
       return 1;
@@ -311,7 +207,9 @@ int main(int argc, char** argv) {
       const double l = loss.item<double>();
       running = step == 1 ? l : 0.9 * running + 0.1 * l;
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-      if (main_rank) progress(epoch, cfg.epochs, step, cfg.steps_per_epoch, running, static_cast<double>(step) / secs);
+      if (main_rank)
+        examples::progress(epoch, cfg.epochs, step, cfg.steps_per_epoch,
+                           fmt::format("loss {:.5f}  {:.2f} steps/s", running, static_cast<double>(step) / secs));
       csv << fmt::format("{},{},{:.6f},,,\n", epoch, step, l);
     }
     const Validation v = validate(*model, cfg);
@@ -330,12 +228,14 @@ int main(int argc, char** argv) {
     }
     if (main_rank) {
       save(model->state_dict(), cfg.out + "/last.safetensors");
-      save_resume_state(cfg.out + "/resume.safetensors", *model, optimizer, epoch, best_loss, cfg, world);
+      examples::save_resume_state(cfg.out + "/resume.safetensors", *model, optimizer, epoch, kBestKey, best_loss,
+                                  run_options(cfg, world));
     }
   }
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (!main_rank) return 0;
+
   // Middle slices of a held-out volume: clean | noisy | denoised.
   {
     NoGradGuard no_grad;

@@ -39,10 +39,12 @@ class ConvBlock : public nn::Module {
   static std::int64_t groups(std::int64_t channels) { return std::min<std::int64_t>(4, channels); }
 };
 
-/// The denoiser: (N, 1, D, H, W) noisy volumes in, denoised volumes of the same shape out.
+/// The denoiser: (N, 1, D, H, W) noisy volumes in, denoised volumes of the same shape out. With
+/// `residual` false it is a plain segmentation U-Net: the head's output (one logit per voxel) is returned
+/// as it is (examples/brain_extraction).
 class UNet3d : public nn::Module {
  public:
-  explicit UNet3d(std::int64_t base = 8) {
+  explicit UNet3d(std::int64_t base = 8, bool residual = true) : residual_(residual) {
     const std::int64_t b = base;
     enc1 = register_module("enc1", std::make_shared<ConvBlock>(1, b));
     down1 = register_module("down1", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(b, 2 * b, 3).stride(2).padding(1)));
@@ -67,12 +69,16 @@ class UNet3d : public nn::Module {
     // kernel 3 / stride 2 / padding 1 can produce either, and output_size picks the one needed.
     const Tensor d2 = dec2->forward(voxgrad::cat({up2->forward(mid, e2.sizes()), e2}, 1));
     const Tensor d1 = dec1->forward(voxgrad::cat({up1->forward(d2, e1.sizes()), e1}, 1));
-    return x - head->forward(d1);
+    const Tensor out = head->forward(d1);
+    return residual_ ? x - out : out;
   }
 
   std::shared_ptr<ConvBlock> enc1, enc2, bottleneck, dec2, dec1;
   std::shared_ptr<nn::Conv3d> down1, down2, head;
   std::shared_ptr<nn::ConvTranspose3d> up2, up1;
+
+ private:
+  bool residual_;
 };
 
 }  // namespace unet3d

@@ -31,24 +31,13 @@ std::vector<std::string> lines_of(const fs::path& path) {
   return out;
 }
 
-class TrainUNetResume : public ::testing::Test {
+class TrainUNetResume : public voxgrad::testing::TempDirTest {
  protected:
   void SetUp() override {
 #ifndef VOXGRAD_TRAIN_UNET
     GTEST_SKIP() << "the examples are not built (VOXGRAD_BUILD_EXAMPLES=OFF)";
 #endif
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / fmt::format("voxgrad_resume_{}_{}", info->name(), ::getpid());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (HasFailure()) {
-      std::cout << "kept " << dir_ << " for inspection\n";
-      return;
-    }
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    TempDirTest::SetUp();
   }
 
   // Starts train_unet with the tiny settings and `args`, its output going to `log`.
@@ -107,8 +96,6 @@ class TrainUNetResume : public ::testing::Test {
     }
     EXPECT_EQ(ca.metadata, cb.metadata);
   }
-
-  fs::path dir_;
 };
 
 TEST_F(TrainUNetResume, OneEpochThenResumeEqualsTwoEpochsBitForBit) {

@@ -1,0 +1,164 @@
+#include "voxgrad/data/intensity.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "voxgrad/core/detail/dispatch.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+#include "voxgrad/data/detail/volume.h"
+
+namespace voxgrad::data {
+
+namespace {
+
+// out = f(channel, x) elementwise over a contiguous copy of the volume, in double.
+template <typename F>
+Tensor map_voxels(const Tensor& volume, const char* op, F f) {
+  const Tensor in = volume.contiguous();
+  Tensor out = empty(in.sizes(), in.dtype());
+  const std::int64_t channels = in.size(0), per_channel = in.numel() / std::max<std::int64_t>(1, channels);
+  voxgrad::detail::dispatch_floating(in.dtype(), op, [&]<typename T>() {
+    const T* x = in.data_ptr<T>();
+    T* y = out.data_ptr<T>();
+    for (std::int64_t c = 0; c < channels; ++c) {
+      for (std::int64_t i = c * per_channel; i < (c + 1) * per_channel; ++i) {
+        y[i] = static_cast<T>(f(c, static_cast<double>(x[i])));
+      }
+    }
+  });
+  return out;
+}
+
+// The values of a tensor as doubles.
+std::vector<double> values_of(const Tensor& t) {
+  const Tensor c = t.to(kFloat64).contiguous();
+  const double* p = c.data_ptr<double>();
+  return std::vector<double>(p, p + c.numel());
+}
+
+void check_prob(double prob, const char* op) {
+  VOXGRAD_CHECK(prob >= 0 && prob <= 1, "{}: prob must be in [0, 1], but got {}", op, prob);
+}
+
+// A transform that, with probability `prob`, replaces `key` by f(volume, draw), draw uniform in [-1, 1).
+// Both draws happen whatever the outcome, so the stream after it does not depend on the coin.
+template <typename F>
+Transform random_on_key(std::string key, double prob, F f) {
+  return [key = std::move(key), prob, f](Example example, Generator& rng) {
+    const bool apply = rng.next_double() < prob;
+    const double u = 2 * rng.next_double() - 1;
+    if (apply) example.set(key, f(example.at(key), u, rng));
+    return example;
+  };
+}
+
+}  // namespace
+
+double percentile(const Tensor& t, double q) {
+  VOXGRAD_CHECK(t.defined() && t.numel() > 0, "percentile: the tensor is undefined or empty");
+  VOXGRAD_CHECK(q >= 0 && q <= 100, "percentile: q must be in [0, 100], but got {}", q);
+  std::vector<double> v = values_of(t);
+  const double pos = q / 100 * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(pos));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(lo), v.end());
+  const double a = v[lo];
+  if (lo + 1 >= v.size()) return a;
+  const double b = *std::min_element(v.begin() + static_cast<std::ptrdiff_t>(lo) + 1, v.end());
+  return a + (pos - static_cast<double>(lo)) * (b - a);
+}
+
+Tensor normalize_intensity(const Tensor& volume, bool nonzero) {
+  detail::check_volume(volume, "normalize_intensity", "the volume");
+  const std::vector<double> v = values_of(volume);
+  const std::int64_t channels = volume.size(0);
+  const std::size_t per_channel = v.size() / static_cast<std::size_t>(std::max<std::int64_t>(1, channels));
+  std::vector<double> mean(static_cast<std::size_t>(channels), 0.0), scale(static_cast<std::size_t>(channels), 1.0);
+  for (std::size_t c = 0; c < static_cast<std::size_t>(channels); ++c) {
+    double sum = 0, count = 0;
+    for (std::size_t i = c * per_channel; i < (c + 1) * per_channel; ++i) {
+      if (nonzero && v[i] == 0) continue;
+      sum += v[i];
+      count += 1;
+    }
+    if (count == 0) continue;  // nothing selected: the channel stays as it is
+    mean[c] = sum / count;
+    double ss = 0;
+    for (std::size_t i = c * per_channel; i < (c + 1) * per_channel; ++i) {
+      if (nonzero && v[i] == 0) continue;
+      ss += (v[i] - mean[c]) * (v[i] - mean[c]);
+    }
+    const double sd = std::sqrt(ss / count);
+    scale[c] = sd > 0 ? 1 / sd : 1.0;
+  }
+  return map_voxels(volume, "normalize_intensity", [&](std::int64_t c, double x) {
+    if (nonzero && x == 0) return 0.0;
+    return (x - mean[static_cast<std::size_t>(c)]) * scale[static_cast<std::size_t>(c)];
+  });
+}
+
+Tensor scale_intensity_range_percentiles(const Tensor& volume, const ScaleIntensityRangePercentilesOptions& o) {
+  const char* op = "scale_intensity_range_percentiles";
+  detail::check_volume(volume, op, "the volume");
+  VOXGRAD_CHECK(o.lower() >= 0 && o.lower() <= o.upper() && o.upper() <= 100,
+                "{}: expected 0 <= lower <= upper <= 100, but got lower {} and upper {}", op, o.lower(), o.upper());
+  const double a_min = percentile(volume, o.lower()), a_max = percentile(volume, o.upper());
+  const double lo = std::min(o.b_min(), o.b_max()), hi = std::max(o.b_min(), o.b_max());
+  return map_voxels(volume, op, [&](std::int64_t, double x) {
+    const double y =
+        a_max > a_min ? (x - a_min) / (a_max - a_min) * (o.b_max() - o.b_min()) + o.b_min() : x - a_min + o.b_min();
+    return o.clip() ? std::clamp(y, lo, hi) : y;
+  });
+}
+
+Tensor scale_intensity(const Tensor& volume, double factor) {
+  detail::check_volume(volume, "scale_intensity", "the volume");
+  return map_voxels(volume, "scale_intensity", [&](std::int64_t, double x) { return x * (1 + factor); });
+}
+
+Tensor shift_intensity(const Tensor& volume, double offset) {
+  detail::check_volume(volume, "shift_intensity", "the volume");
+  return map_voxels(volume, "shift_intensity", [&](std::int64_t, double x) { return x + offset; });
+}
+
+Transform normalize_intensity_transform(std::string key, bool nonzero) {
+  return [key = std::move(key), nonzero](Example example, Generator&) {
+    example.set(key, normalize_intensity(example.at(key), nonzero));
+    return example;
+  };
+}
+
+Transform scale_intensity_range_percentiles_transform(ScaleIntensityRangePercentilesOptions options, std::string key) {
+  return [key = std::move(key), options](Example example, Generator&) {
+    example.set(key, scale_intensity_range_percentiles(example.at(key), options));
+    return example;
+  };
+}
+
+Transform rand_scale_intensity(double factor, double prob, std::string key) {
+  check_prob(prob, "rand_scale_intensity");
+  VOXGRAD_CHECK(factor >= 0, "rand_scale_intensity: factor must be non-negative, but got {}", factor);
+  return random_on_key(std::move(key), prob,
+                       [factor](const Tensor& v, double u, Generator&) { return scale_intensity(v, u * factor); });
+}
+
+Transform rand_shift_intensity(double offset, double prob, std::string key) {
+  check_prob(prob, "rand_shift_intensity");
+  VOXGRAD_CHECK(offset >= 0, "rand_shift_intensity: offset must be non-negative, but got {}", offset);
+  return random_on_key(std::move(key), prob,
+                       [offset](const Tensor& v, double u, Generator&) { return shift_intensity(v, u * offset); });
+}
+
+Transform rand_gaussian_noise(double std, double mean, double prob, std::string key) {
+  check_prob(prob, "rand_gaussian_noise");
+  VOXGRAD_CHECK(std >= 0, "rand_gaussian_noise: std must be non-negative, but got {}", std);
+  return random_on_key(std::move(key), prob, [std, mean](const Tensor& v, double, Generator& rng) {
+    detail::check_volume(v, "rand_gaussian_noise", "the volume");
+    // Voxels draw in memory order of the contiguous volume: the noise is a function of the stream only.
+    return map_voxels(v, "rand_gaussian_noise",
+                      [&](std::int64_t, double x) { return x + mean + std * rng.next_normal(); });
+  });
+}
+
+}  // namespace voxgrad::data

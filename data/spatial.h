@@ -1,0 +1,51 @@
+#pragma once
+// Spatial transforms of (C, D, H, W) volumes that move voxels without interpolation — flips, 90°
+// rotations, crops — and their random dictionary versions, which draw once per example and apply the
+// same move to every listed key (image and label stay aligned). MONAI: Flip / RandFlipd,
+// Rotate90 / RandRotate90d, SpatialCrop.
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "voxgrad/data/dataset.h"
+
+namespace voxgrad::data {
+
+/// `volume` reversed along each spatial axis in `axes` (0, 1, 2 = D, H, W). Any strides; a new tensor.
+Tensor flip(const Tensor& volume, const std::vector<std::int64_t>& axes);
+
+/// `volume` rotated by k * 90° in the plane of spatial axes (a, b), from a towards b (numpy.rot90 on
+/// the spatial axes, as MONAI's Rotate90): k = 1 maps out[.., i, j] = in[.., j, n_b - 1 - i]. k may
+/// be negative; the two axes' sizes swap when k is odd.
+Tensor rot90(const Tensor& volume, std::int64_t k, Axes2 axes = {0, 1});
+
+/// The box of `size` starting at `start` (spatial), as a new contiguous tensor; an Error naming the
+/// box and the volume when it does not fit.
+Tensor crop(const Tensor& volume, Size3 start, Size3 size);
+
+/// Options of rand_flip (MONAI RandFlipd): each spatial axis in `axes` is flipped with probability `prob`.
+struct RandFlipOptions {
+  RandFlipOptions(std::vector<std::string> keys = {"image", "label"}) : keys_(std::move(keys)) {}  // NOLINT
+  VOXGRAD_ARG(std::vector<std::string>, keys);
+  VOXGRAD_ARG(double, prob) = 0.5;
+  VOXGRAD_ARG(std::vector<std::int64_t>, axes) = {0, 1, 2};
+};
+
+/// Random flips, one draw per axis per example, applied to every key alike.
+Transform rand_flip(RandFlipOptions options = {});
+
+/// Options of rand_rotate90 (MONAI RandRotate90d): with probability `prob`, rotate by k * 90°, k
+/// uniform in {1, ..., max_k}, in the plane `axes`.
+struct RandRotate90Options {
+  RandRotate90Options(std::vector<std::string> keys = {"image", "label"}) : keys_(std::move(keys)) {}  // NOLINT
+  VOXGRAD_ARG(std::vector<std::string>, keys);
+  VOXGRAD_ARG(double, prob) = 0.1;
+  VOXGRAD_ARG(std::int64_t, max_k) = 3;
+  VOXGRAD_ARG(Axes2, axes) = {0, 1};
+};
+
+/// Random 90° rotations, one draw per example, applied to every key alike.
+Transform rand_rotate90(RandRotate90Options options = {});
+
+}  // namespace voxgrad::data
