@@ -3,6 +3,7 @@
 
 #include "voxgrad/autograd/anomaly_mode.h"
 #include "voxgrad/autograd/engine.h"
+#include "voxgrad/autograd/function.h"
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/gradcheck.h"
 #include "voxgrad/autograd/node.h"

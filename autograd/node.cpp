@@ -24,6 +24,8 @@ thread_local std::vector<Node*>* pending_deletes = nullptr;
 // on the same leaf). Held only for a weak_ptr lock and, the first time, one allocation.
 std::mutex accumulator_mutex;
 
+thread_local const std::unordered_set<Node*>* wanted_nodes = nullptr;
+
 Tensor alias_without_autograd(const Tensor& t) {
   const auto& src = *t.impl();
   return Tensor(std::make_shared<TensorImpl>(src.storage, src.sizes, src.strides, src.offset, src.dtype));
@@ -76,6 +78,11 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, const std::string
   return out;
 }
 
+WantedNodesGuard::WantedNodesGuard(const std::unordered_set<Node*>* wanted) : prev_(wanted_nodes) {
+  wanted_nodes = wanted;
+}
+WantedNodesGuard::~WantedNodesGuard() { wanted_nodes = prev_; }
+
 // --- Node -----------------------------------------------------------------------------------
 
 Node::Node(std::string name) : name_(std::move(name)) { live_nodes.fetch_add(1, std::memory_order_relaxed); }
@@ -98,7 +105,7 @@ std::vector<Tensor> Node::apply(std::vector<Tensor> grad_outputs) {
                 "backward through the graph again",
                 name_);
   for (std::size_t i = 0; i < grad_outputs.size(); ++i) {
-    if (!grad_outputs[i].defined()) {
+    if (!grad_outputs[i].defined() && materialize_grads_) {
       grad_outputs[i] = zeros(output_meta_[i].sizes, output_meta_[i].dtype);
     }
   }
@@ -109,7 +116,10 @@ std::vector<Tensor> Node::apply(std::vector<Tensor> grad_outputs) {
 
   const std::size_t n_in = next_edges_.size();
   std::unique_ptr<bool[]> needs_storage(new bool[n_in == 0 ? 1 : n_in]);
-  for (std::size_t i = 0; i < n_in; ++i) needs_storage[i] = next_edges_[i].valid();
+  for (std::size_t i = 0; i < n_in; ++i) {
+    const Edge& e = next_edges_[i];
+    needs_storage[i] = e.valid() && (wanted_nodes == nullptr || wanted_nodes->count(e.fn.get()) != 0);
+  }
   const std::span<const bool> needs(needs_storage.get(), n_in);
 
   BackwardCtx ctx{grad_outputs, saved, needs};
