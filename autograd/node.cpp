@@ -5,6 +5,7 @@
 
 #include "voxgrad/autograd/anomaly_mode.h"
 #include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/autograd/inplace.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/core/tensor_impl.h"
@@ -82,6 +83,7 @@ WantedNodesGuard::WantedNodesGuard(const std::unordered_set<Node*>* wanted) : pr
   wanted_nodes = wanted;
 }
 WantedNodesGuard::~WantedNodesGuard() { wanted_nodes = prev_; }
+bool WantedNodesGuard::partial_pass_active() { return wanted_nodes != nullptr; }
 
 // --- Node -----------------------------------------------------------------------------------
 
@@ -176,6 +178,7 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor> grad_outputs) {
 Edge gradient_edge(const Tensor& t) {
   if (!t.defined()) return {};
   const auto& impl = t.impl();
+  refresh_view_history(*impl);
   if (impl->grad_fn) return {impl->grad_fn, impl->output_nr};
   if (!impl->requires_grad) return {};
   std::lock_guard<std::mutex> lock(accumulator_mutex);

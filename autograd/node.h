@@ -137,6 +137,9 @@ class WantedNodesGuard {
   WantedNodesGuard(const WantedNodesGuard&) = delete;
   WantedNodesGuard& operator=(const WantedNodesGuard&) = delete;
 
+  /// True while an autograd::grad() pass (rather than backward()) runs on this thread.
+  static bool partial_pass_active();
+
  private:
   const std::unordered_set<Node*>* prev_;
 };

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -135,6 +136,16 @@ class Cache {
 };
 
 // Never destroyed: tensors in other static objects may be freed after main() returns.
+// Live storage bytes and their high-water mark.
+std::atomic<std::size_t> live_bytes{0}, peak_bytes{0};
+
+void count_allocation(std::size_t bytes) {
+  const std::size_t now = live_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  std::size_t peak = peak_bytes.load(std::memory_order_relaxed);
+  while (now > peak && !peak_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
 Cache& cache() {
   static Cache* c = new Cache();
   return *c;
@@ -143,6 +154,11 @@ Cache& cache() {
 }  // namespace
 
 std::size_t cached_bytes() { return cache().bytes(); }
+std::size_t allocated_bytes() { return live_bytes.load(std::memory_order_relaxed); }
+std::size_t max_allocated_bytes() { return peak_bytes.load(std::memory_order_relaxed); }
+void reset_peak_allocated_bytes() {
+  peak_bytes.store(live_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
 void empty_cache() {
   cache().release_workspaces();
   cache().clear();
@@ -170,6 +186,7 @@ void* allocate(std::size_t nbytes, bool zero, void*& raw, std::size_t& capacity)
   const auto addr = reinterpret_cast<std::uintptr_t>(raw);
   void* data = reinterpret_cast<void*>((addr + kAlignment - 1) / kAlignment * kAlignment);
   if (zero && reused) std::memset(data, 0, nbytes);
+  count_allocation(capacity);
   return data;
 }
 
@@ -182,6 +199,7 @@ void register_workspace_release(void (*release)()) { cache().add_release(release
 
 void deallocate(void* raw, std::size_t capacity) noexcept {
   if (raw == nullptr) return;
+  live_bytes.fetch_sub(capacity, std::memory_order_relaxed);
   if (!cache().put(raw, capacity)) std::free(raw);
 }
 

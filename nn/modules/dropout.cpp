@@ -12,9 +12,12 @@ Dropout::Dropout(const DropoutOptions& options) : options_(options) {
 }
 
 Tensor Dropout::forward(const Tensor& input) {
-  return functional::dropout(input, functional::DropoutFuncOptions().p(options_.p()).training(is_training()));
+  return functional::dropout(
+      input, functional::DropoutFuncOptions().p(options_.p()).training(is_training()).inplace(options_.inplace()));
 }
 
-std::string Dropout::extra_repr() const { return "p=" + detail::py_float(options_.p()) + ", inplace=False"; }
+std::string Dropout::extra_repr() const {
+  return "p=" + detail::py_float(options_.p()) + (options_.inplace() ? ", inplace=True" : ", inplace=False");
+}
 
 }  // namespace voxgrad::nn
