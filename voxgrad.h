@@ -44,6 +44,7 @@
 #include "voxgrad/nn/options/normalization.h"
 #include "voxgrad/nn/options/pooling.h"
 #include "voxgrad/nn/options/upsampling.h"
+#include "voxgrad/nn/utils/activation_checkpoint.h"
 #include "voxgrad/nn/utils/clip_grad.h"
 #include "voxgrad/ops/conv.h"
 #include "voxgrad/ops/elementwise.h"
