@@ -136,15 +136,8 @@ class Cache {
 };
 
 // Never destroyed: tensors in other static objects may be freed after main() returns.
-// Live storage bytes and their high-water mark.
+// Live storage bytes (as requested, whatever block served them) and their high-water mark.
 std::atomic<std::size_t> live_bytes{0}, peak_bytes{0};
-
-void count_allocation(std::size_t bytes) {
-  const std::size_t now = live_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-  std::size_t peak = peak_bytes.load(std::memory_order_relaxed);
-  while (now > peak && !peak_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-  }
-}
 
 Cache& cache() {
   static Cache* c = new Cache();
@@ -186,7 +179,6 @@ void* allocate(std::size_t nbytes, bool zero, void*& raw, std::size_t& capacity)
   const auto addr = reinterpret_cast<std::uintptr_t>(raw);
   void* data = reinterpret_cast<void*>((addr + kAlignment - 1) / kAlignment * kAlignment);
   if (zero && reused) std::memset(data, 0, nbytes);
-  count_allocation(capacity);
   return data;
 }
 
@@ -195,11 +187,21 @@ void check_allocation(const char* op, std::int64_t count, std::size_t element_si
   check_bytes(op, static_cast<double>(count) * static_cast<double>(element_size));
 }
 
+void track_storage_bytes(std::size_t bytes, bool allocated) noexcept {
+  if (!allocated) {
+    live_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+    return;
+  }
+  const std::size_t now = live_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  std::size_t peak = peak_bytes.load(std::memory_order_relaxed);
+  while (now > peak && !peak_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
 void register_workspace_release(void (*release)()) { cache().add_release(release); }
 
 void deallocate(void* raw, std::size_t capacity) noexcept {
   if (raw == nullptr) return;
-  live_bytes.fetch_sub(capacity, std::memory_order_relaxed);
   if (!cache().put(raw, capacity)) std::free(raw);
 }
 

@@ -1,10 +1,13 @@
 #include "voxgrad/nn/utils/activation_checkpoint.h"
 
+#include <utility>
+
 #include "voxgrad/autograd/anomaly_mode.h"
 #include "voxgrad/autograd/engine.h"
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
 #include "voxgrad/core/random.h"
 #include "voxgrad/core/tensor_impl.h"
 #include "voxgrad/nn/modules/container.h"
@@ -33,8 +36,11 @@ bool any_requires_grad(const std::vector<Tensor>& ts) {
 }
 
 // Backward of a checkpointed segment: recompute with grad mode on from the saved inputs and
-// generator state, then backpropagate the incoming gradients through the fresh graph.
-std::vector<Tensor> recompute_backward(const CheckpointFn& fn, const Generator& rng, const autograd::BackwardCtx& c) {
+// generator state, then backpropagate the incoming gradients through the fresh graph. Nothing here
+// keeps the recomputed outputs or the incoming gradients once the fresh graph has consumed them:
+// a seed node hands the gradients over, and the node below takes them from the engine by value.
+std::vector<Tensor> recompute_backward(const CheckpointFn& fn, const Generator& rng, const autograd::BackwardCtx& c,
+                                       std::vector<Tensor> grad_outputs) {
   VOXGRAD_CHECK(!autograd::WantedNodesGuard::partial_pass_active(),
                 "checkpoint: autograd::grad() cannot run through a checkpointed segment (its parameters' "
                 "gradients are accumulated into their grad()); use backward()");
@@ -53,22 +59,54 @@ std::vector<Tensor> recompute_backward(const CheckpointFn& fn, const Generator& 
     AutoGradMode grad_on(true);
     outputs = fn(inputs);
   }
-  VOXGRAD_CHECK(outputs.size() == c.grad_outputs.size(),
+  VOXGRAD_CHECK(outputs.size() == grad_outputs.size(),
                 "checkpoint: the recomputed segment returned {} outputs, but its first run returned {}", outputs.size(),
-                c.grad_outputs.size());
-  std::vector<Tensor> roots, seeds;
+                grad_outputs.size());
+  auto seed = autograd::make_node<autograd::Node>("CheckpointSeed");
+  auto seeds = std::make_shared<std::vector<Tensor>>();
   for (std::size_t i = 0; i < outputs.size(); ++i) {
-    if (!outputs[i].defined() || !outputs[i].requires_grad() || !c.grad_outputs[i].defined()) continue;
-    roots.push_back(outputs[i]);
-    seeds.push_back(c.grad_outputs[i]);
+    if (!outputs[i].defined() || !outputs[i].requires_grad() || !grad_outputs[i].defined()) continue;
+    seed->next_edges_.push_back(autograd::gradient_edge(outputs[i]));
+    seed->input_meta_.push_back({outputs[i].sizes(), outputs[i].dtype()});
+    seeds->push_back(std::move(grad_outputs[i]));
   }
-  if (!roots.empty()) autograd::backward(roots, seeds);
+  grad_outputs.clear();
+  outputs.clear();
+  if (!seeds->empty()) {
+    seed->output_meta_.push_back({{}, kFloat64});
+    seed->fn_ = [seeds](const autograd::BackwardCtx&) { return std::exchange(*seeds, {}); };
+    Tensor root = zeros({}, kFloat64);
+    root.impl()->grad_fn = std::move(seed);
+    autograd::backward({root});
+  }
   std::vector<Tensor> grads;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     grads.push_back(inputs[i].defined() && c.needs_input_grad(i) ? inputs[i].grad() : Tensor());
   }
   return grads;
 }
+
+// The segment's node: takes the incoming gradients by value (so they can be released early) and
+// runs recompute_backward.
+class CheckpointNode final : public autograd::Node {
+ public:
+  CheckpointNode(CheckpointFn fn, const Generator& rng)
+      : Node("CheckpointBackward"), fn_segment_(std::move(fn)), rng_(rng) {
+    materialize_grads_ = false;  // unused outputs get no seed at all
+    fn_ = [this](const autograd::BackwardCtx& c) {
+      return recompute_backward(fn_segment_, rng_, c, std::exchange(pending_, {}));
+    };
+  }
+  std::vector<Tensor> apply(std::vector<Tensor> grad_outputs) override {
+    pending_ = std::move(grad_outputs);
+    return Node::apply(std::vector<Tensor>(output_meta_.size()));
+  }
+
+ private:
+  CheckpointFn fn_segment_;
+  Generator rng_;
+  std::vector<Tensor> pending_;
+};
 
 }  // namespace
 
@@ -94,7 +132,7 @@ std::vector<Tensor> checkpoint(const CheckpointFn& fn, const std::vector<Tensor>
   }
   // Wired by hand rather than with autograd::record: the node must exist even when only the
   // segment's parameters, which are not among its inputs, require grad.
-  auto node = autograd::make_node<autograd::Node>("CheckpointBackward");
+  auto node = autograd::make_node<CheckpointNode>(fn, rng);
   if (autograd::AnomalyMode::is_enabled()) [[unlikely]]
     node->set_label(autograd::current_anomaly_label());
   for (const Tensor& in : inputs) {
@@ -109,7 +147,6 @@ std::vector<Tensor> checkpoint(const CheckpointFn& fn, const std::vector<Tensor>
     out.requires_grad = false;
     node->output_meta_.push_back({out.sizes, out.dtype});
   }
-  node->fn_ = [fn, rng](const autograd::BackwardCtx& c) { return recompute_backward(fn, rng, c); };
   return outputs;
 }
 

@@ -29,7 +29,8 @@ struct StepResult {
   double next_draw;  // the generator after the step
 };
 
-StepResult train_step(const std::function<Tensor(nn::Sequential&, const Tensor&)>& forward, bool input_requires_grad = true) {
+StepResult train_step(const std::function<Tensor(nn::Sequential&, const Tensor&)>& forward,
+                      bool input_requires_grad = true) {
   auto seq = make_block();
   manual_seed(5);
   Tensor x = randn({2, 2, 4, 5, 3}, kFloat64);
