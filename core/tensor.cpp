@@ -11,8 +11,11 @@
 #include "voxgrad/core/tensor_impl.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/gather_scatter.h"
+#include "voxgrad/ops/indexing.h"
 #include "voxgrad/ops/linalg.h"
 #include "voxgrad/ops/reduction.h"
+#include "voxgrad/ops/reorder.h"
 #include "voxgrad/ops/shape_ops.h"
 
 namespace voxgrad {
@@ -320,7 +323,43 @@ std::tuple<Tensor, Tensor> Tensor::min(std::int64_t d, bool k) const { return vo
 Tensor Tensor::var() const { return voxgrad::var(*this); }
 Tensor Tensor::var(IntArrayRef d, std::int64_t c, bool k) const { return voxgrad::var(*this, d, c, k); }
 Tensor Tensor::sum_to_size(IntArrayRef s) const { return voxgrad::sum_to_size(*this, s); }
+Tensor Tensor::argmax(std::optional<std::int64_t> d, bool k) const { return voxgrad::argmax(*this, d, k); }
+Tensor Tensor::argmin(std::optional<std::int64_t> d, bool k) const { return voxgrad::argmin(*this, d, k); }
+Tensor Tensor::norm(double p) const { return voxgrad::norm(*this, p); }
+Tensor Tensor::norm(double p, IntArrayRef d, bool k) const { return voxgrad::norm(*this, p, d, k); }
 Tensor Tensor::matmul(const Tensor& o) const { return voxgrad::matmul(*this, o); }
+
+// --- indexing -------------------------------------------------------------------------------
+
+Tensor Tensor::index(std::initializer_list<indexing::TensorIndex> i) const {
+  return voxgrad::index(*this, std::vector<indexing::TensorIndex>(i));
+}
+Tensor Tensor::index(const std::vector<indexing::TensorIndex>& i) const { return voxgrad::index(*this, i); }
+Tensor& Tensor::index_put_(const std::vector<indexing::TensorIndex>& i, const Tensor& v, bool acc) {
+  return voxgrad::index_put_(*this, i, v, acc);
+}
+Tensor& Tensor::index_put_(const std::vector<indexing::TensorIndex>& i, double v, bool acc) {
+  return voxgrad::index_put_(*this, i, v, acc);
+}
+Tensor Tensor::index_put(const std::vector<indexing::TensorIndex>& i, const Tensor& v, bool acc) const {
+  return voxgrad::index_put(*this, i, v, acc);
+}
+Tensor Tensor::index_select(std::int64_t d, const Tensor& i) const { return voxgrad::index_select(*this, d, i); }
+Tensor Tensor::masked_fill(const Tensor& m, double v) const { return voxgrad::masked_fill(*this, m, v); }
+Tensor Tensor::masked_fill(const Tensor& m, const Tensor& v) const { return voxgrad::masked_fill(*this, m, v); }
+Tensor& Tensor::masked_fill_(const Tensor& m, double v) { return voxgrad::masked_fill_(*this, m, v); }
+Tensor& Tensor::masked_fill_(const Tensor& m, const Tensor& v) { return voxgrad::masked_fill_(*this, m, v); }
+Tensor Tensor::gather(std::int64_t d, const Tensor& i) const { return voxgrad::gather(*this, d, i); }
+Tensor Tensor::scatter_add(std::int64_t d, const Tensor& i, const Tensor& s) const {
+  return voxgrad::scatter_add(*this, d, i, s);
+}
+Tensor& Tensor::scatter_add_(std::int64_t d, const Tensor& i, const Tensor& s) {
+  return voxgrad::scatter_add_(*this, d, i, s);
+}
+Tensor Tensor::flip(IntArrayRef d) const { return voxgrad::flip(*this, d); }
+Tensor Tensor::roll(IntArrayRef s, IntArrayRef d) const { return voxgrad::roll(*this, s, d); }
+Tensor Tensor::where(const Tensor& c, const Tensor& o) const { return voxgrad::where(c, *this, o); }
+Tensor Tensor::where(const Tensor& c, double o) const { return voxgrad::where(c, *this, o); }
 
 // --- autograd -------------------------------------------------------------------------------
 

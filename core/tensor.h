@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -14,6 +15,9 @@ namespace voxgrad {
 struct TensorImpl;
 namespace autograd {
 class Node;
+}
+namespace indexing {
+class TensorIndex;
 }
 
 /// A handle to an n-dimensional array with autograd; copies of a handle share the same tensor,
@@ -180,8 +184,54 @@ class Tensor {
   Tensor var() const;
   /// Variance over dims (empty: all), divided by N - correction. `x.var(0)` reduces dim 0.
   Tensor var(IntArrayRef dims, std::int64_t correction = 1, bool keepdim = false) const;
+  /// Index of the largest element along dim (flattened without a dim); see voxgrad::argmax.
+  Tensor argmax(std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false) const;
+  /// Index of the smallest element along dim (flattened without a dim).
+  Tensor argmin(std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false) const;
+  /// The p-norm of all elements (p = 2, 1, inf, -inf, 0 or any other real); see voxgrad::norm.
+  Tensor norm(double p = 2.0) const;
+  /// The p-norm over dims.
+  Tensor norm(double p, IntArrayRef dims, bool keepdim = false) const;
   /// Sums broadcast dims away so the result has `sizes` (the adjoint of expand).
   Tensor sum_to_size(IntArrayRef sizes) const;
+
+  // --- indexing (ops/indexing.h, ops/gather_scatter.h, ops/reorder.h; Slice, None, Ellipsis are in
+  // voxgrad::indexing) ----------------------------------------------------------------------
+  /// self[indices], as libtorch's x.index({Slice(), 0, None, Ellipsis, idx}): see voxgrad::index.
+  Tensor index(std::initializer_list<indexing::TensorIndex> indices) const;
+  /// self[indices] with the list built at run time.
+  Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+  /// self[indices] = values (or += with accumulate), in place: see voxgrad::index_put_.
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& values, bool accumulate = false);
+  /// self[indices] = value, in place.
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, double value, bool accumulate = false);
+  /// Out-of-place, differentiable index_put_.
+  Tensor index_put(const std::vector<indexing::TensorIndex>& indices, const Tensor& values,
+                   bool accumulate = false) const;
+  /// Entries at `index` (1-D int64) along dim.
+  Tensor index_select(std::int64_t dim, const Tensor& index) const;
+  /// value where mask is 1.
+  Tensor masked_fill(const Tensor& mask, double value) const;
+  /// value (0-d tensor) where mask is 1.
+  Tensor masked_fill(const Tensor& mask, const Tensor& value) const;
+  /// In-place masked_fill.
+  Tensor& masked_fill_(const Tensor& mask, double value);
+  /// In-place masked_fill with a 0-d tensor value.
+  Tensor& masked_fill_(const Tensor& mask, const Tensor& value);
+  /// Values along dim at the positions in index.
+  Tensor gather(std::int64_t dim, const Tensor& index) const;
+  /// self with src added at the positions in index along dim.
+  Tensor scatter_add(std::int64_t dim, const Tensor& index, const Tensor& src) const;
+  /// In-place scatter_add.
+  Tensor& scatter_add_(std::int64_t dim, const Tensor& index, const Tensor& src);
+  /// Elements in reverse order along dims.
+  Tensor flip(IntArrayRef dims) const;
+  /// Elements shifted (with wrap-around) along dims; flattened when dims is empty.
+  Tensor roll(IntArrayRef shifts, IntArrayRef dims = {}) const;
+  /// self where condition is nonzero, else other (PyTorch's Tensor.where).
+  Tensor where(const Tensor& condition, const Tensor& other) const;
+  /// self where condition is nonzero, else other.
+  Tensor where(const Tensor& condition, double other) const;
 
   // --- linear algebra -----------------------------------------------------------------------
   /// Matrix product with NumPy semantics (1-D, 2-D and broadcast batched operands).

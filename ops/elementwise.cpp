@@ -454,6 +454,20 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+Tensor where(const Tensor& condition, const Tensor& a, double b) {
+  detail::check_defined(a, "where", "self");
+  return where(condition, a, scalar_like(a, b));
+}
+
+Tensor where(const Tensor& condition, double a, const Tensor& b) {
+  detail::check_defined(b, "where", "other");
+  return where(condition, scalar_like(b, a), b);
+}
+
+Tensor where(const Tensor& condition, double a, double b) {
+  return where(condition, full({}, a, kFloat32), full({}, b, kFloat32));
+}
+
 // --- comparisons --------------------------------------------------------------------------------
 
 Tensor eq(const Tensor& a, const Tensor& b) {

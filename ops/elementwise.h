@@ -72,6 +72,12 @@ Tensor gelu(const Tensor& a, std::string_view approximate = "none");
 Tensor silu(const Tensor& a);
 /// Elements of a where condition is nonzero, else of b (all three broadcast).
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
+/// where() with a scalar for b (a 0-d tensor of a's dtype, so it never promotes a).
+Tensor where(const Tensor& condition, const Tensor& a, double b);
+/// where() with a scalar for a.
+Tensor where(const Tensor& condition, double a, const Tensor& b);
+/// where() with two scalars: a float32 tensor of condition's shape (PyTorch's default dtype).
+Tensor where(const Tensor& condition, double a, double b);
 
 /// Mask (1 where true, 0 elsewhere, in the operands' dtype) of a == b; never requires grad.
 Tensor eq(const Tensor& a, const Tensor& b);

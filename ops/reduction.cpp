@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
@@ -172,8 +173,7 @@ Tensor extreme_all(const Tensor& a, bool is_max) {
   return out;
 }
 
-std::tuple<Tensor, Tensor> extreme_dim(const Tensor& a, std::int64_t dim, bool keepdim, bool is_max) {
-  const char* op = is_max ? "max" : "min";
+std::tuple<Tensor, Tensor> extreme_dim(const Tensor& a, std::int64_t dim, bool keepdim, bool is_max, const char* op) {
   detail::check_defined(a, op);
   const std::int64_t nd = a.dim();
   const std::int64_t d = wrap_dim(dim, nd, op);
@@ -249,6 +249,34 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& a, std::int64_t dim, bool k
   return {values, indices};
 }
 
+Shape reduced_dims(const std::vector<bool>& mask) {
+  Shape dims;
+  for (std::size_t d = 0; d < mask.size(); ++d) {
+    if (mask[d]) dims.push_back(static_cast<std::int64_t>(d));
+  }
+  return dims;
+}
+
+// PyTorch's norm_backward (in terms of differentiable ops, so that it has a gradient itself): g and
+// n are the output gradient and the norm in keepdim shape. Where the formula divides by a zero norm
+// the gradient is 0 (the subgradient PyTorch picks); for p = ±inf it is shared evenly among the
+// elements whose |x| is the norm (or NaN).
+Tensor norm_backward(const Tensor& g, const Tensor& x, const Tensor& n, double p, const Shape& dims) {
+  const Tensor zero = zeros({}, x.dtype());
+  const auto zero_where = [&](const Tensor& mask, const Tensor& t) { return where(mask, zero, t); };
+  if (p == 0.0) return zeros_like(x);
+  if (p == 1.0) return x.sign() * g;
+  if (p == 2.0) return g * zero_where(n.eq(0.0), x / n);
+  const Tensor ax = x.abs();
+  if (std::isinf(p)) {
+    const Tensor hit = ax.eq(n) + ax.ne(ax);
+    return x.sign() * (g / hit.sum(dims, true)) * hit;
+  }
+  if (p < 1.0) return x.sign() * zero_where(x.eq(0.0), ax.pow(p - 1.0)) * g * n.pow(1.0 - p);
+  const Tensor scale = zero_where(n.eq(0.0), g / n.pow(p - 1.0));
+  return (p < 2.0 ? x.sign() * ax.pow(p - 1.0) : x * ax.pow(p - 2.0)) * scale;
+}
+
 }  // namespace
 
 Tensor sum(const Tensor& a, IntArrayRef dims, bool keepdim) {
@@ -279,11 +307,75 @@ Tensor mean(const Tensor& a) { return mean(a, {}, false); }
 Tensor max(const Tensor& a) { return extreme_all(a, true); }
 Tensor min(const Tensor& a) { return extreme_all(a, false); }
 std::tuple<Tensor, Tensor> max(const Tensor& a, std::int64_t dim, bool keepdim) {
-  return extreme_dim(a, dim, keepdim, true);
+  return extreme_dim(a, dim, keepdim, true, "max");
 }
 std::tuple<Tensor, Tensor> min(const Tensor& a, std::int64_t dim, bool keepdim) {
-  return extreme_dim(a, dim, keepdim, false);
+  return extreme_dim(a, dim, keepdim, false, "min");
 }
+
+namespace {
+
+Tensor arg_extreme(const Tensor& a, std::optional<std::int64_t> dim, bool keepdim, bool is_max) {
+  const char* op = is_max ? "argmax" : "argmin";
+  detail::check_defined(a, op);
+  NoGradGuard guard;  // only the indices are returned
+  if (dim) return std::get<1>(extreme_dim(a, *dim, keepdim, is_max, op));
+  VOXGRAD_CHECK(a.numel() > 0, "{}: expected a reduction dim to be specified for an input with no elements (shape {})",
+                op, shape_str(a.sizes()));
+  const Tensor index = std::get<1>(extreme_dim(a.reshape({-1}), 0, false, is_max, op));
+  return keepdim ? index.reshape(Shape(static_cast<std::size_t>(a.dim()), 1)) : index;
+}
+
+}  // namespace
+
+Tensor argmax(const Tensor& a, std::optional<std::int64_t> dim, bool keepdim) {
+  return arg_extreme(a, dim, keepdim, true);
+}
+Tensor argmin(const Tensor& a, std::optional<std::int64_t> dim, bool keepdim) {
+  return arg_extreme(a, dim, keepdim, false);
+}
+
+Tensor norm(const Tensor& a, double p, IntArrayRef dims, bool keepdim) {
+  detail::check_defined(a, "norm");
+  detail::check_floating(a, "norm");
+  VOXGRAD_CHECK(!std::isnan(p), "norm: the order p must not be NaN");
+  const std::vector<bool> mask = reduce_mask(a, dims, "norm");
+  std::int64_t count = 1;
+  for (std::size_t d = 0; d < mask.size(); ++d) {
+    if (mask[d]) count *= a.sizes()[d];
+  }
+  VOXGRAD_CHECK(count > 0 || !std::isinf(p),
+                "norm: the {} norm of no elements is undefined (input shape {}, reducing {}); reduce over "
+                "non-empty dims",
+                p, shape_str(a.sizes()), dims.empty() ? "all dims" : shape_str(dims));
+  Tensor out;
+  {
+    NoGradGuard guard;
+    const Tensor x = abs(a);
+    if (std::isinf(p)) {
+      out = extreme_kernel(x, mask, p > 0, "norm");
+    } else if (p == 0.0) {
+      out = sum_kernel(x.ne(0.0), mask);
+    } else if (p == 1.0) {
+      out = sum_kernel(x, mask);
+    } else if (p == 2.0) {
+      out = sqrt(sum_kernel(x * x, mask));
+    } else {
+      out = pow(sum_kernel(pow(x, p), mask), 1.0 / p);
+    }
+  }
+  const Shape keep = out.sizes();
+  if (!keepdim) out = out.reshape(dropdim_shape(a, mask));
+  out = out.detach();
+  record("NormBackward", a, out, {save_for_backward(a), save_output_for_backward(out)},
+         [p, keep, rdims = reduced_dims(mask)](const BackwardCtx& c) {
+           return std::vector<Tensor>{
+               norm_backward(c.grad().reshape(keep), c.saved[0], c.saved[1].reshape(keep), p, rdims)};
+         });
+  return out;
+}
+
+Tensor norm(const Tensor& a, double p) { return norm(a, p, {}, false); }
 
 Tensor var(const Tensor& a, IntArrayRef dims, std::int64_t correction, bool keepdim) {
   detail::check_defined(a, "var");

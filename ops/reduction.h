@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <tuple>
 
 #include "voxgrad/core/tensor.h"
@@ -28,6 +29,18 @@ Tensor var(const Tensor& a);
 /// Variance over `dims` (empty: all), divided by N - correction. There is deliberately no
 /// var(a, correction) overload: `var(a, 0)` reduces dim 0, never means "correction 0".
 Tensor var(const Tensor& a, IntArrayRef dims, std::int64_t correction = 1, bool keepdim = false);
+/// Index (int64) of the largest element along `dim` (first occurrence; NaN counts as largest, as in
+/// PyTorch); without a dim, of the flattened tensor (keepdim then gives a size-1 dim per dim).
+Tensor argmax(const Tensor& a, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false);
+/// Index of the smallest element along `dim` (first occurrence; NaN counts as smallest).
+Tensor argmin(const Tensor& a, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false);
+/// The p-norm over `dims` (empty: all), as torch.norm / linalg.vector_norm: (Σ|x|^p)^(1/p); p = inf
+/// is max|x|, -inf min|x|, 0 the number of nonzeros. The gradient is PyTorch's, with 0 where the
+/// formula would divide by a zero norm (so the 2-norm of zeros has gradient 0), and for ±inf
+/// shared evenly among the elements attaining the norm.
+Tensor norm(const Tensor& a, double p, IntArrayRef dims, bool keepdim = false);
+/// The p-norm of all elements (0-d).
+Tensor norm(const Tensor& a, double p = 2.0);
 /// Sums `a` down to `sizes` (which must broadcast to a's shape): the adjoint of expand.
 Tensor sum_to_size(const Tensor& a, IntArrayRef sizes);
 

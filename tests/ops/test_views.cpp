@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <random>
 #include <string>
@@ -33,6 +34,9 @@ namespace {
 
 using namespace voxgrad;
 namespace F = voxgrad::nn::functional;
+using voxgrad::indexing::Ellipsis;
+using voxgrad::indexing::None;
+using voxgrad::indexing::Slice;
 using voxgrad::testing::values;
 
 // =================================================================================================
@@ -446,6 +450,40 @@ std::vector<OpCase> cases() {
   op("to(float32)", {arg(s3)}, [](V a) { return a[0].to(kFloat32); });
   op("detach", {arg(s3)}, [](V a) { return a[0].detach() * 1.0; });
 
+  // --- indexing, gather/scatter, flip/roll (ops/indexing.h, ops/gather_scatter.h, ops/reorder.h) ---
+  op("index (basic: a view)", {arg(s3)}, [](V a) {
+    return a[0].index({Slice(1), -1, None, Slice(None, None, 2)}) * 1.0;
+  });
+  op("index (int64 tensor)", {arg(s3), classes({2, 3}, 4)}, [](V a) { return a[0].index({Slice(), a[1]}); });
+  op("index (separated tensors)", {arg(s3), classes({2}, 3), classes({2}, 5)}, [](V a) {
+    return a[0].index({a[1], Slice(), a[2]});
+  });
+  op("index (mask)", {arg(s3), mask({4, 5})}, [](V a) { return index(a[0], {Slice(), a[1]}); });
+  op("index_put", {arg(s3), classes({2}, 4), arg({2, 5})}, [](V a) { return index_put(a[0], {Slice(), a[1]}, a[2]); });
+  op("index_put accumulate", {arg(s3), classes({3}, 4), arg({3, 1})}, [](V a) {
+    return a[0].index_put({Slice(), a[1]}, a[2], true);
+  });
+  op("index_put (slices)", {arg(s3), arg({4, 1})}, [](V a) { return index_put(a[0], {1}, a[1]); });
+  op("masked_fill", {arg(s3), mask({4, 5})}, [](V a) { return a[0].masked_fill(a[1], -0.5); });
+  op("masked_fill (tensor value)", {arg(s3), mask({4, 1}), arg({2})},
+     [](V a) { return masked_fill(a[0], a[1], a[2].sum()); });
+  op("index_select", {arg(s3), classes({6}, 4)}, [](V a) { return index_select(a[0], 1, a[1]); });
+  op("gather", {arg(s3), classes({3, 2, 5}, 4)}, [](V a) { return a[0].gather(1, a[1]); });
+  op("scatter_add", {arg(s3), classes({3, 6, 5}, 4), arg({3, 6, 5})},
+     [](V a) { return scatter_add(a[0], 1, a[1], a[2]); });
+  op("flip", {arg(s3)}, [](V a) { return a[0].flip({0, 2}); });
+  op("roll", {arg(s3)}, [](V a) { return roll(a[0], {1, -2}, {1, 2}); });
+  op("roll (flattened)", {arg(s3)}, [](V a) { return a[0].roll(-7); });
+  op("argmax(dim)", {distinct(s3)}, [](V a) { return a[0].argmax(1).to(kFloat64); });
+  op("argmin (flattened)", {distinct(s3)}, [](V a) { return argmin(a[0]).to(kFloat64); });
+  op("norm", {arg(s3)}, [](V a) { return a[0].norm(); });
+  op("norm(1, dims, keepdim)", {arg(s3)}, [](V a) { return a[0].norm(1, {0, 2}, true); });
+  op("norm(inf, dim)", {distinct(s3)}, [](V a) { return norm(a[0], std::numeric_limits<double>::infinity(), 1); });
+  op("norm(3, dims)", {arg(s3)}, [](V a) { return a[0].norm(3, {1, 2}); });
+  op("where(cond, tensor, scalar)", {mask({4, 1}), arg(s3)}, [](V a) { return where(a[0], a[1], 0.5); });
+  op("where(cond, scalar, tensor)", {mask({4, 5}), arg(bl)},
+     [](V a) { return a[1].where(a[0], -1.0) + where(a[0], 2.0, a[1]); });
+
   // --- linalg, softmax ----------------------------------------------------------------------------
   op("matmul 1-D · 1-D", {arg({5}), arg({5})}, [](V a) { return matmul(a[0], a[1]); });
   op("matmul 2-D · 1-D", {arg({3, 5}), arg({5})}, [](V a) { return matmul(a[0], a[1]); });
@@ -657,6 +695,30 @@ std::vector<InplaceCase> inplace_cases() {
       {"div_(double)", false, [](Tensor& d, const Tensor&) { d.div_(4.0); }},
       {"zero_", false, [](Tensor& d, const Tensor&) { d.zero_(); }},
       {"fill_", false, [](Tensor& d, const Tensor&) { d.fill_(3.25); }},
+      // Indexing writes (ops/indexing.h, ops/gather_scatter.h), with parts of the source (broadcast to the
+      // destination's shape first) as values.
+      {"index_put_ (slices)", true,
+       [](Tensor& d, const Tensor& s) {
+         d.index_put_({Slice(), Slice(1, 3)}, s.expand(d.sizes()).index({Slice(), Slice(2)}));
+       }},
+      {"index_put_ (int64 tensor)", true,
+       [](Tensor& d, const Tensor& s) {
+         d.index_put_({tensor({2, 0}, kInt64)}, s.expand(d.sizes()).index({Slice(None, 2)}));
+       }},
+      {"index_put_ (accumulate)", true,
+       [](Tensor& d, const Tensor& s) {
+         d.index_put_({Ellipsis, tensor({3, 3, 1}, kInt64)}, s.expand(d.sizes()).index({Ellipsis, Slice(1, 4)}), true);
+       }},
+      {"index_put_ (mask, scalar)", true,
+       [](Tensor& d, const Tensor& s) { d.index_put_({s.expand(d.sizes()).gt(1.2)}, -4.0); }},
+      {"masked_fill_", true, [](Tensor& d, const Tensor& s) { d.masked_fill_(s.lt(1.0), 0.25); }},
+      {"scatter_add_", true,
+       [](Tensor& d, const Tensor& s) {
+         Shape shape = d.sizes(), one(d.sizes().size(), 1);
+         shape[0] = one[0] = std::min<std::int64_t>(3, d.size(0));
+         const Tensor index = tensor({2, 0, 2}, kInt64).narrow(0, 0, shape[0]).view(one).expand(shape);
+         d.scatter_add_(0, index, s.expand(d.sizes()));
+       }},
   };
 }
 

@@ -1,0 +1,72 @@
+#include "voxgrad/ops/gather_scatter.h"
+
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+#include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/detail/take.h"
+#include "voxgrad/ops/shape_ops.h"
+
+namespace voxgrad {
+
+namespace {
+
+// Linear indices into a tensor of `sizes` of the elements that position i of `index` names along
+// `dim` (index.sizes() shaped), after PyTorch's shape checks. `src` (scatter) may be undefined.
+Tensor along_dim_index(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor* src, const char* op) {
+  detail::check_defined(self, op);
+  detail::check_defined(index, op, "index");
+  VOXGRAD_CHECK(index.dtype() == kInt64, "{}: expected an int64 index, but got {}", op, index.dtype());
+  const std::int64_t nd = self.dim();
+  VOXGRAD_CHECK(index.dim() == nd,
+                "{}: index tensor must have the same number of dimensions as input tensor (got index of shape {} "
+                "and input of shape {})",
+                op, shape_str(index.sizes()), shape_str(self.sizes()));
+  const std::int64_t d = wrap_dim(dim, nd, op);
+  for (std::int64_t k = 0; k < nd; ++k) {
+    VOXGRAD_CHECK(k == d || index.size(k) <= self.size(k),
+                  "{}: size does not match at dimension {}: expected index {} to be smaller than self {} apart "
+                  "from dimension {}",
+                  op, k, shape_str(index.sizes()), shape_str(self.sizes()), d);
+    VOXGRAD_CHECK(src == nullptr || index.size(k) <= src->size(k),
+                  "{}: size does not match at dimension {}: expected index {} to be smaller than src {}", op, k,
+                  shape_str(index.sizes()), shape_str(src->sizes()));
+  }
+  if (nd == 0) {  // a single element: the index must be 0
+    detail::check_index_values(index, 1, 0, false, op);
+    return zeros({}, kInt64);
+  }
+  std::vector<Tensor> pos(static_cast<std::size_t>(nd));
+  for (std::int64_t k = 0; k < nd; ++k) {
+    pos[static_cast<std::size_t>(k)] = k == d ? detail::check_index_values(index, self.size(d), d, false, op)
+                                              : detail::arange_at(index.size(k), k, nd);
+  }
+  return detail::linear_index(index.sizes(), pos, contiguous_strides(self.sizes()));
+}
+
+}  // namespace
+
+Tensor gather(const Tensor& self, std::int64_t dim, const Tensor& index) {
+  const Tensor lin = along_dim_index(self, dim, index, nullptr, "gather");
+  return detail::take(self, lin);
+}
+
+Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  detail::check_defined(src, "scatter_add", "src");
+  VOXGRAD_CHECK(src.dim() == self.dim(),
+                "scatter_add: src must have the same number of dimensions as self (got src of shape {} and self "
+                "of shape {})",
+                shape_str(src.sizes()), shape_str(self.sizes()));
+  const Tensor lin = along_dim_index(self, dim, index, &src, "scatter_add");
+  Tensor corner = src.to(self.dtype());
+  for (std::int64_t k = 0; k < src.dim(); ++k) corner = corner.narrow(k, 0, index.size(k));
+  return self + detail::take_add(corner, lin, self.sizes());
+}
+
+Tensor& scatter_add_(Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  // Computed out of place and copied back: the in-place rules are those of copy_.
+  const Tensor result = scatter_add(self, dim, index, src);
+  detail::inplace_binary(self, result, detail::InplaceOp::Copy, 1.0, "scatter_add_");
+  return self;
+}
+
+}  // namespace voxgrad
