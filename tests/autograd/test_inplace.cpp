@@ -40,6 +40,15 @@ std::vector<InplaceCase> cases() {
       {"zero_", [](Tensor& s, const Tensor&) { s.zero_(); }, false},
       {"relu_", [](Tensor& s, const Tensor&) { s.relu_(); }, false},
       {"leaky_relu_", [](Tensor& s, const Tensor&) { s.leaky_relu_(0.2); }, false},
+      {"masked_fill_", [](Tensor& s, const Tensor& o) { s.masked_fill_(o.detach().gt(0.0), 0.5); }, false},
+      {"index_put_ basic", [](Tensor& s, const Tensor&) { s.index_put_({0}, 1.5); }, false},
+      {"index_put_ accumulate",
+       [](Tensor& s, const Tensor&) { s.index_put_({zeros({2}, kInt64)}, 2.0, /*accumulate=*/true); }, false},
+      {"scatter_add_",
+       [](Tensor& s, const Tensor& o) {
+         Tensor src = o.expand(s.sizes()).narrow(0, 0, 1);  // row 0 of o, broadcast
+         s.scatter_add_(0, zeros(src.sizes(), kInt64), src);
+       }},
   };
 }
 
