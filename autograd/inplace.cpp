@@ -71,11 +71,14 @@ void regenerate_view_history(TensorImpl& view) {
 bool inplace_needs_record(const Tensor& self, std::initializer_list<const Tensor*> others, const char* op) {
   voxgrad::detail::check_defined(self, op);
   if (!GradMode::is_enabled()) return false;
-  bool any = self.requires_grad();
+  const TensorImpl& impl = *self.impl();
+  const bool view = is_live_view(impl);
+  // A view made in no-grad mode does not require grad even when its base does; writing it must
+  // still be checked, or the base's history would silently miss the write.
+  bool any = self.requires_grad() || (view && Tensor(impl.view->base).requires_grad());
   for (const Tensor* t : others) any = any || (t->defined() && t->requires_grad());
   if (!any) return false;
-  const TensorImpl& impl = *self.impl();
-  if (is_live_view(impl)) {
+  if (view) {
     const ViewMeta& meta = *impl.view;
     VOXGRAD_CHECK(meta.created_in_grad_mode,
                   "{}: a view made in no-grad mode (or from such a view) is being modified in place with grad "

@@ -1,7 +1,7 @@
 #include "voxgrad/ops/gather_scatter.h"
 
-#include "voxgrad/core/error.h"
 #include "voxgrad/autograd/inplace.h"
+#include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/take.h"

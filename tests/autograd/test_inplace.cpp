@@ -224,6 +224,9 @@ TEST(InPlace, ViewMadeInNoGradModeIsAnErrorToModifyWithGrad) {
   }
   EXPECT_FALSE(v.requires_grad());
   EXPECT_ERROR_CONTAINS(v.mul_(leaf({2.0})), "mul_: a view made in no-grad mode");
+  // Also when nothing else requires grad: the base does, and would miss the write.
+  EXPECT_ERROR_CONTAINS(v.mul_(2.0), "mul_: a view made in no-grad mode");
+  expect_values(h, {2}, {1.0, 2.0});
 }
 
 TEST(InPlace, RetainGradFollowsTheNewHistory) {
