@@ -264,19 +264,23 @@ Tensor& Tensor::fill_(double v) {
   if (rec) record_scaled("FillBackward", *this, 0.0);
   return *this;
 }
-Tensor& Tensor::copy_(const Tensor& src) {
-  const bool rec = inplace_needs_record(*this, {&src}, "copy_");
-  detail::inplace_binary(*this, src, detail::InplaceOp::Copy, 1.0, "copy_");
+Tensor& Tensor::copy_(const Tensor& src) { return detail::recorded_copy(*this, src, "copy_"); }
+Tensor& Tensor::relu_() { return voxgrad::relu_(*this); }
+Tensor& Tensor::leaky_relu_(double s) { return voxgrad::leaky_relu_(*this, s); }
+
+namespace detail {
+Tensor& recorded_copy(Tensor& self, const Tensor& src, const char* name) {
+  const bool rec = inplace_needs_record(self, {&src}, name);
+  inplace_binary(self, src, InplaceOp::Copy, 1.0, name);
   if (rec) {
-    record_inplace("CopyBackward", *this, {src}, {}, false,
+    record_inplace("CopyBackward", self, {src}, {}, false,
                    [ss = src.sizes()](const Tensor& g, const Tensor&, auto, auto needs) {
                      return Grads{needs[0] ? zeros_like(g) : Tensor(), needs[1] ? g.sum_to_size(ss) : Tensor()};
                    });
   }
-  return *this;
+  return self;
 }
-Tensor& Tensor::relu_() { return voxgrad::relu_(*this); }
-Tensor& Tensor::leaky_relu_(double s) { return voxgrad::leaky_relu_(*this, s); }
+}  // namespace detail
 
 // --- elementwise ----------------------------------------------------------------------------
 

@@ -67,7 +67,7 @@ Tensor& scatter_add_(Tensor& self, std::int64_t dim, const Tensor& index, const 
   // Computed out of place (differentiably) and copied back: the in-place rules are those of copy_.
   detail::check_defined(self, "scatter_add_");
   autograd::inplace_needs_record(self, {&src}, "scatter_add_");
-  self.copy_(scatter_add(self, dim, index, src));
+  detail::recorded_copy(self, scatter_add(self, dim, index, src), "scatter_add_");
   return self;
 }
 

@@ -224,13 +224,13 @@ Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const 
     // autograd records it on the view (CopySlices, see autograd/inplace.h).
     BasicApplied r = apply_basic(self, indices, "index_put_");
     if (r.dims.empty()) {
-      r.view.copy_(values);
+      detail::recorded_copy(r.view, values, "index_put_");
       return self;
     }
   }
   // Computed out of place (differentiably) and copied back, so the in-place rules (autograd,
   // overlap, version) are those of copy_: the gradient flows through the out-of-place result.
-  self.copy_(index_put(self, indices, values, accumulate));
+  detail::recorded_copy(self, index_put(self, indices, values, accumulate), "index_put_");
   return self;
 }
 
@@ -273,7 +273,7 @@ Tensor masked_fill(const Tensor& self, const Tensor& mask, double value) {
 Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Tensor& value) {
   detail::check_defined(self, "masked_fill_");
   autograd::inplace_needs_record(self, {&value}, "masked_fill_");
-  self.copy_(masked_fill(self, mask, value));  // as index_put_: copy_'s in-place rules
+  detail::recorded_copy(self, masked_fill(self, mask, value), "masked_fill_");  // as index_put_: copy_'s in-place rules
   return self;
 }
 

@@ -43,6 +43,10 @@ enum class InplaceOp { Add, Mul, Div, Copy, Fill, Relu, LeakyRelu };
 /// autograd: the callers record it (autograd/inplace.h).
 void inplace_binary(Tensor& self, const Tensor& other, InplaceOp op, double alpha, const char* name);
 
+/// self.copy_(src) with errors naming `name` (ops whose in-place form is a copy of an out-of-place
+/// result: index_put_, masked_fill_, scatter_add_); recorded by autograd as copy_.
+Tensor& recorded_copy(Tensor& self, const Tensor& src, const char* name);
+
 /// self += value, self *= value, self /= value, self = value (Fill), relu (Relu), leaky relu with
 /// slope value (LeakyRelu); same checks as inplace_binary.
 void inplace_scalar(Tensor& self, InplaceOp op, double value, const char* name);
