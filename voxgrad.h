@@ -3,6 +3,7 @@
 
 #include "voxgrad/autograd/anomaly_mode.h"
 #include "voxgrad/autograd/engine.h"
+#include "voxgrad/autograd/function.h"
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/gradcheck.h"
 #include "voxgrad/autograd/hooks.h"
@@ -58,6 +59,7 @@
 #include "voxgrad/nn/options/normalization.h"
 #include "voxgrad/nn/options/pooling.h"
 #include "voxgrad/nn/options/upsampling.h"
+#include "voxgrad/nn/utils/activation_checkpoint.h"
 #include "voxgrad/nn/utils/clip_grad.h"
 #include "voxgrad/ops/conv.h"
 #include "voxgrad/ops/elementwise.h"

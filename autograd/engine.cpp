@@ -204,6 +204,14 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
     }
   }
 
+  // In grad(), backward functions are told that edges into nodes that will not run get no gradient.
+  std::unordered_set<Node*> wanted;
+  if (grad_mode_call) {
+    wanted = runs;
+    for (const auto& [node, caps] : captures) wanted.insert(node);
+  }
+  WantedNodesGuard wanted_guard(grad_mode_call ? &wanted : nullptr);
+
   std::unordered_map<Node*, std::vector<Tensor>> buffers;
   auto buffer_of = [&buffers](Node* n) -> std::vector<Tensor>& {
     auto& b = buffers[n];

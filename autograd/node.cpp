@@ -5,6 +5,7 @@
 
 #include "voxgrad/autograd/anomaly_mode.h"
 #include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/autograd/inplace.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/core/tensor_impl.h"
@@ -29,6 +30,8 @@ const std::shared_ptr<LeafHooks>& leaf_hooks_locked(TensorImpl& leaf) {
   if (!leaf.leaf_hooks) leaf.leaf_hooks = std::make_shared<LeafHooks>();
   return leaf.leaf_hooks;
 }
+
+thread_local const std::unordered_set<Node*>* wanted_nodes = nullptr;
 
 Tensor alias_without_autograd(const Tensor& t) {
   const auto& src = *t.impl();
@@ -82,6 +85,12 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, const std::string
   return out;
 }
 
+WantedNodesGuard::WantedNodesGuard(const std::unordered_set<Node*>* wanted) : prev_(wanted_nodes) {
+  wanted_nodes = wanted;
+}
+WantedNodesGuard::~WantedNodesGuard() { wanted_nodes = prev_; }
+bool WantedNodesGuard::partial_pass_active() { return wanted_nodes != nullptr; }
+
 // --- Node -----------------------------------------------------------------------------------
 
 Node::Node(std::string name) : name_(std::move(name)) { live_nodes.fetch_add(1, std::memory_order_relaxed); }
@@ -104,7 +113,7 @@ std::vector<Tensor> Node::apply(std::vector<Tensor> grad_outputs) {
                 "backward through the graph again",
                 name_);
   for (std::size_t i = 0; i < grad_outputs.size(); ++i) {
-    if (!grad_outputs[i].defined()) {
+    if (!grad_outputs[i].defined() && materialize_grads_) {
       grad_outputs[i] = zeros(output_meta_[i].sizes, output_meta_[i].dtype);
     }
   }
@@ -115,7 +124,10 @@ std::vector<Tensor> Node::apply(std::vector<Tensor> grad_outputs) {
 
   const std::size_t n_in = next_edges_.size();
   std::unique_ptr<bool[]> needs_storage(new bool[n_in == 0 ? 1 : n_in]);
-  for (std::size_t i = 0; i < n_in; ++i) needs_storage[i] = next_edges_[i].valid();
+  for (std::size_t i = 0; i < n_in; ++i) {
+    const Edge& e = next_edges_[i];
+    needs_storage[i] = e.valid() && (wanted_nodes == nullptr || wanted_nodes->count(e.fn.get()) != 0);
+  }
   const std::span<const bool> needs(needs_storage.get(), n_in);
 
   BackwardCtx ctx{grad_outputs, saved, needs};
@@ -178,6 +190,7 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor> grad_outputs) {
 Edge gradient_edge(const Tensor& t) {
   if (!t.defined()) return {};
   const auto& impl = t.impl();
+  refresh_view_history(*impl);
   if (impl->grad_fn) return {impl->grad_fn, impl->output_nr};
   if (!impl->requires_grad) return {};
   std::lock_guard<std::mutex> lock(accumulator_mutex);

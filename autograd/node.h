@@ -6,6 +6,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "voxgrad/autograd/hooks.h"
@@ -104,6 +105,8 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<SavedTensor> saved_;
   BackwardFn fn_;
   bool released_ = false;
+  /// Whether apply() turns missing output gradients into zeros (custom functions may opt out).
+  bool materialize_grads_ = true;
   /// Non-leaf outputs that asked to retain their gradient, by output number (weak: no cycles).
   std::vector<std::pair<std::uint32_t, std::weak_ptr<TensorImpl>>> retained_;
 
@@ -132,6 +135,22 @@ class AccumulateGrad final : public Node {
   std::weak_ptr<TensorImpl> leaf_;
   std::shared_ptr<LeafHooks> hooks_;  // the leaf's, shared: they outlive a recreated accumulator
   std::mutex mutex_;                  // serialises apply(): concurrent backward passes into the same leaf
+};
+
+/// RAII, used by the engine: while it lives on this thread, only edges into `wanted` count as
+/// needing a gradient (autograd::grad() runs part of the graph); null means every valid edge.
+class WantedNodesGuard {
+ public:
+  explicit WantedNodesGuard(const std::unordered_set<Node*>* wanted);
+  ~WantedNodesGuard();
+  WantedNodesGuard(const WantedNodesGuard&) = delete;
+  WantedNodesGuard& operator=(const WantedNodesGuard&) = delete;
+
+  /// True while an autograd::grad() pass (rather than backward()) runs on this thread.
+  static bool partial_pass_active();
+
+ private:
+  const std::unordered_set<Node*>* prev_;
 };
 
 /// Creates a node owned by a shared_ptr whose deleter frees long chains iteratively.

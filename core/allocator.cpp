@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -135,6 +136,9 @@ class Cache {
 };
 
 // Never destroyed: tensors in other static objects may be freed after main() returns.
+// Live storage bytes (as requested, whatever block served them) and their high-water mark.
+std::atomic<std::size_t> live_bytes{0}, peak_bytes{0};
+
 Cache& cache() {
   static Cache* c = new Cache();
   return *c;
@@ -143,6 +147,11 @@ Cache& cache() {
 }  // namespace
 
 std::size_t cached_bytes() { return cache().bytes(); }
+std::size_t allocated_bytes() { return live_bytes.load(std::memory_order_relaxed); }
+std::size_t max_allocated_bytes() { return peak_bytes.load(std::memory_order_relaxed); }
+void reset_peak_allocated_bytes() {
+  peak_bytes.store(live_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
 void empty_cache() {
   cache().release_workspaces();
   cache().clear();
@@ -176,6 +185,17 @@ void* allocate(std::size_t nbytes, bool zero, void*& raw, std::size_t& capacity)
 void check_allocation(const char* op, std::int64_t count, std::size_t element_size) {
   VOXGRAD_CHECK(count >= 0, "{}: cannot allocate a negative number of elements ({})", op, count);
   check_bytes(op, static_cast<double>(count) * static_cast<double>(element_size));
+}
+
+void track_storage_bytes(std::size_t bytes, bool allocated) noexcept {
+  if (!allocated) {
+    live_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+    return;
+  }
+  const std::size_t now = live_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  std::size_t peak = peak_bytes.load(std::memory_order_relaxed);
+  while (now > peak && !peak_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
 }
 
 void register_workspace_release(void (*release)()) { cache().add_release(release); }

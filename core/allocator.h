@@ -13,6 +13,15 @@
 
 namespace voxgrad {
 
+/// Bytes of tensor storage alive now (not counting the cache or kernel workspaces), as
+/// torch.cuda.memory_allocated.
+std::size_t allocated_bytes();
+/// The largest allocated_bytes() since the start or the last reset_peak_allocated_bytes(), as
+/// torch.cuda.max_memory_allocated: what a training step needs at its peak.
+std::size_t max_allocated_bytes();
+/// Restarts max_allocated_bytes() from the current allocated_bytes().
+void reset_peak_allocated_bytes();
+
 /// Bytes held in the cache: freed by tensors, kept for reuse, not yet returned to the system.
 std::size_t cached_bytes();
 

@@ -2,10 +2,12 @@
 
 #include "voxgrad/autograd/engine.h"
 #include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/autograd/inplace.h"
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/detail/checks.h"
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
 #include "voxgrad/core/tensor_impl.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/elementwise.h"
@@ -147,51 +149,138 @@ Tensor Tensor::expand(IntArrayRef s) const { return voxgrad::expand(*this, s); }
 Tensor Tensor::expand_as(const Tensor& other) const { return voxgrad::expand(*this, other.sizes()); }
 
 // --- in-place -------------------------------------------------------------------------------
+// Each op validates (autograd's checks first, before anything is written), runs its kernel, then
+// records its backward when autograd must (autograd/inplace.h): on a view, that rewrites the base.
+
+namespace {
+
+using autograd::inplace_needs_record;
+using autograd::record_inplace;
+using Grads = std::vector<Tensor>;
+
+// `t`, or a copy of it made now (with its history) if it shares memory with `self`, which is about
+// to be overwritten: what a backward must see is the value before the write.
+Tensor value_before_write(const Tensor& t, const Tensor& self) {
+  return t.impl()->storage == self.impl()->storage ? t.clone() : t;
+}
+
+// Records an op whose gradient w.r.t. self's old value is grad * scale (scale 0: none flows).
+void record_scaled(const char* name, Tensor& self, double scale) {
+  record_inplace(name, self, {}, {}, false, [scale](const Tensor& g, const Tensor&, auto, auto) {
+    return Grads{scale == 1.0 ? g : scale == 0.0 ? zeros_like(g) : g * scale};
+  });
+}
+
+// self += alpha * o, named `name` in errors (add_ and sub_).
+void add_scaled(Tensor& self, const Tensor& o, double alpha, const char* name) {
+  const bool rec = inplace_needs_record(self, {&o}, name);
+  detail::inplace_binary(self, o, detail::InplaceOp::Add, alpha, name);
+  if (!rec) return;
+  record_inplace(alpha < 0 ? "SubBackward" : "AddBackward", self, {o}, {}, false,
+                 [alpha, os = o.sizes()](const Tensor& g, const Tensor&, auto, auto needs) {
+                   return Grads{g, needs[1] ? (alpha == 1.0 ? g : g * alpha).sum_to_size(os) : Tensor()};
+                 });
+}
+
+// self += v (add_ and sub_).
+void add_scalar(Tensor& self, double v, const char* name) {
+  const bool rec = inplace_needs_record(self, {}, name);
+  detail::inplace_scalar(self, detail::InplaceOp::Add, v, name);
+  if (rec) record_scaled(v < 0 ? "SubBackward" : "AddBackward", self, 1.0);
+}
+
+}  // namespace
 
 Tensor& Tensor::add_(const Tensor& o, double alpha) {
-  detail::inplace_binary(*this, o, detail::InplaceOp::Add, alpha, "add_");
+  add_scaled(*this, o, alpha, "add_");
   return *this;
 }
 Tensor& Tensor::add_(double v) {
-  detail::inplace_scalar(*this, detail::InplaceOp::Add, v, "add_");
+  add_scalar(*this, v, "add_");
   return *this;
 }
 Tensor& Tensor::sub_(const Tensor& o, double alpha) {
-  detail::inplace_binary(*this, o, detail::InplaceOp::Add, -alpha, "sub_");
+  add_scaled(*this, o, -alpha, "sub_");
   return *this;
 }
 Tensor& Tensor::sub_(double v) {
-  detail::inplace_scalar(*this, detail::InplaceOp::Add, -v, "sub_");
+  add_scalar(*this, -v, "sub_");
   return *this;
 }
 Tensor& Tensor::mul_(const Tensor& o) {
+  const bool rec = inplace_needs_record(*this, {&o}, "mul_");
+  // d(self * o): grad * o for self, grad * (self before the write) for o.
+  Tensor other, self_before;
+  if (rec && requires_grad()) other = value_before_write(o, *this);
+  if (rec && o.requires_grad()) self_before = clone();
   detail::inplace_binary(*this, o, detail::InplaceOp::Mul, 1.0, "mul_");
+  if (rec) {
+    record_inplace(
+        "MulBackward", *this, {o}, {other, self_before}, false,
+        [os = o.sizes()](const Tensor& g, const Tensor&, std::span<const Tensor> saved, auto needs) {
+          return Grads{needs[0] ? g * saved[0] : Tensor(), needs[1] ? (g * saved[1]).sum_to_size(os) : Tensor()};
+        });
+  }
   return *this;
 }
 Tensor& Tensor::mul_(double v) {
+  const bool rec = inplace_needs_record(*this, {}, "mul_");
   detail::inplace_scalar(*this, detail::InplaceOp::Mul, v, "mul_");
+  if (rec) record_scaled("MulBackward", *this, v);
   return *this;
 }
 Tensor& Tensor::div_(const Tensor& o) {
+  const bool rec = inplace_needs_record(*this, {&o}, "div_");
+  // d(self / o): grad / o for self, -grad * result / o for o (result = self / o, saved after the write).
+  const Tensor other = rec ? value_before_write(o, *this) : Tensor();
   detail::inplace_binary(*this, o, detail::InplaceOp::Div, 1.0, "div_");
+  if (rec) {
+    record_inplace("DivBackward", *this, {o}, {other}, o.requires_grad(),
+                   [os = o.sizes()](const Tensor& g, const Tensor& result, std::span<const Tensor> saved, auto needs) {
+                     return Grads{needs[0] ? g / saved[0] : Tensor(),
+                                  needs[1] ? (-g * result / saved[0]).sum_to_size(os) : Tensor()};
+                   });
+  }
   return *this;
 }
 Tensor& Tensor::div_(double v) {
+  const bool rec = inplace_needs_record(*this, {}, "div_");
   detail::inplace_scalar(*this, detail::InplaceOp::Div, v, "div_");
+  if (rec) {
+    record_inplace("DivBackward", *this, {}, {}, false,
+                   [v](const Tensor& g, const Tensor&, auto, auto) { return Grads{g / v}; });
+  }
   return *this;
 }
 Tensor& Tensor::zero_() {
+  const bool rec = inplace_needs_record(*this, {}, "zero_");
   detail::inplace_scalar(*this, detail::InplaceOp::Fill, 0.0, "zero_");
+  if (rec) record_scaled("ZeroBackward", *this, 0.0);
   return *this;
 }
 Tensor& Tensor::fill_(double v) {
+  const bool rec = inplace_needs_record(*this, {}, "fill_");
   detail::inplace_scalar(*this, detail::InplaceOp::Fill, v, "fill_");
+  if (rec) record_scaled("FillBackward", *this, 0.0);
   return *this;
 }
-Tensor& Tensor::copy_(const Tensor& src) {
-  detail::inplace_binary(*this, src, detail::InplaceOp::Copy, 1.0, "copy_");
-  return *this;
+Tensor& Tensor::copy_(const Tensor& src) { return detail::recorded_copy(*this, src, "copy_"); }
+Tensor& Tensor::relu_() { return voxgrad::relu_(*this); }
+Tensor& Tensor::leaky_relu_(double s) { return voxgrad::leaky_relu_(*this, s); }
+
+namespace detail {
+Tensor& recorded_copy(Tensor& self, const Tensor& src, const char* name) {
+  const bool rec = inplace_needs_record(self, {&src}, name);
+  inplace_binary(self, src, InplaceOp::Copy, 1.0, name);
+  if (rec) {
+    record_inplace("CopyBackward", self, {src}, {}, false,
+                   [ss = src.sizes()](const Tensor& g, const Tensor&, auto, auto needs) {
+                     return Grads{needs[0] ? zeros_like(g) : Tensor(), needs[1] ? g.sum_to_size(ss) : Tensor()};
+                   });
+  }
+  return self;
 }
+}  // namespace detail
 
 // --- elementwise ----------------------------------------------------------------------------
 
@@ -292,11 +381,17 @@ Tensor& Tensor::requires_grad_(bool r) {
 }
 
 bool Tensor::requires_grad() const {
-  const auto& impl = checked(impl_, "requires_grad");
+  checked(impl_, "requires_grad");
+  autograd::refresh_view_history(*impl_);
+  const auto& impl = *impl_;
   return impl.requires_grad || impl.grad_fn != nullptr;
 }
 
-bool Tensor::is_leaf() const { return checked(impl_, "is_leaf").grad_fn == nullptr; }
+bool Tensor::is_leaf() const {
+  checked(impl_, "is_leaf");
+  autograd::refresh_view_history(*impl_);
+  return impl_->grad_fn == nullptr;
+}
 
 Tensor Tensor::grad() const { return Tensor(checked(impl_, "grad").grad); }
 
@@ -324,7 +419,11 @@ void Tensor::set_data(const Tensor& new_data) const {
   impl_->dtype = src.dtype;
 }
 
-const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const { return checked(impl_, "grad_fn").grad_fn; }
+const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const {
+  checked(impl_, "grad_fn");
+  autograd::refresh_view_history(*impl_);
+  return impl_->grad_fn;
+}
 
 Tensor& Tensor::retain_grad() {
   const auto& impl = checked(impl_, "retain_grad");

@@ -107,7 +107,9 @@ class Tensor {
   /// expand(other.sizes()).
   Tensor expand_as(const Tensor& other) const;
 
-  // --- in-place (bump the version counter; not recorded by autograd) ------------------------
+  // --- in-place (bump the version counter; recorded by autograd as in PyTorch: on a non-leaf the
+  // op becomes the tensor's grad_fn, on a view the base's history is rewritten; on a leaf that
+  // requires grad, or a view of one, it is an error unless grad mode is off) ------------------
   /// self += alpha * other (other broadcast to self).
   Tensor& add_(const Tensor& other, double alpha = 1.0);
   /// self += value.
@@ -130,6 +132,11 @@ class Tensor {
   Tensor& fill_(double value);
   /// Copies src (broadcast, converted) into self.
   Tensor& copy_(const Tensor& src);
+  /// self = relu(self).
+  Tensor& relu_();
+  /// self = leaky_relu(self, negative_slope); with autograd, negative_slope must be >= 0 (the
+  /// backward reads the result's sign).
+  Tensor& leaky_relu_(double negative_slope = 0.01);
 
   // --- elementwise (differentiable) ---------------------------------------------------------
   Tensor add(const Tensor& other, double alpha = 1.0) const;  ///< self + alpha * other.
@@ -289,7 +296,7 @@ Tensor operator/(const Tensor& a, double b);
 Tensor operator/(double a, const Tensor& b);
 Tensor operator-(const Tensor& a);
 
-// The compound assignments are add_ / sub_ / mul_ / div_: in place, not recorded by autograd.
+// The compound assignments are add_ / sub_ / mul_ / div_ (in place, recorded by autograd).
 Tensor& operator+=(Tensor& a, const Tensor& b);
 Tensor& operator+=(Tensor& a, double b);
 Tensor& operator-=(Tensor& a, const Tensor& b);

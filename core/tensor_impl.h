@@ -15,6 +15,21 @@ class Node;
 struct LeafHooks;
 }  // namespace autograd
 
+struct TensorImpl;
+
+/// What a view remembers about the tensor it was taken from, so that autograd can handle in-place
+/// ops on it and on its base (see autograd/inplace.h).
+struct ViewMeta {
+  /// The tensor at the root of the view chain (never itself a view); it owns the memory's history.
+  std::shared_ptr<TensorImpl> base;
+  /// The base's grad_fn when this view's grad_fn was made; a different one means an in-place op
+  /// rewrote the base's history since, and this view's grad_fn is regenerated from it.
+  std::weak_ptr<autograd::Node> base_grad_fn;
+  /// False for a view made in no-grad mode (or from such a view): its history is never regenerated,
+  /// and an in-place op on it that autograd would have to record is an error.
+  bool created_in_grad_mode = true;
+};
+
 /// The shared state behind a Tensor handle: where the elements live, how to index them, and the
 /// autograd metadata. Users work with Tensor; ops and the engine read and write this directly.
 struct TensorImpl {
@@ -45,6 +60,8 @@ struct TensorImpl {
   std::shared_ptr<autograd::LeafHooks> leaf_hooks;
   /// Set by retain_grad() on a non-leaf.
   bool retains_grad = false;
+  /// Set for a differentiable view (view, reshape, permute, slice ...): its base and history.
+  std::shared_ptr<ViewMeta> view;
 
   /// Number of TensorImpl objects alive in the process (for leak tests).
   static std::int64_t live_count();

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "voxgrad/autograd/inplace.h"
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
@@ -296,6 +297,35 @@ Tensor leaky_relu(const Tensor& a, double slope) {
     return std::vector<Tensor>{c.grad() * (pos + (1.0 - pos) * slope)};
   });
   return out;
+}
+
+Tensor& relu_(Tensor& a) {
+  const bool rec = autograd::inplace_needs_record(a, {}, "relu_");
+  detail::inplace_scalar(a, detail::InplaceOp::Relu, 0.0, "relu_");
+  if (rec) {
+    autograd::record_inplace("ReluBackward", a, {}, {}, true, [](const Tensor& g, const Tensor& result, auto, auto) {
+      return std::vector<Tensor>{relu_backward(g, result)};
+    });
+  }
+  return a;
+}
+
+Tensor& leaky_relu_(Tensor& a, double slope) {
+  const bool rec = autograd::inplace_needs_record(a, {}, "leaky_relu_");
+  // The backward reads the result: its sign is the input's only for a non-negative slope.
+  VOXGRAD_CHECK(!rec || slope >= 0.0,
+                "leaky_relu_: in-place leaky_relu with autograd needs negative_slope >= 0 (the backward reads "
+                "the result's sign), but got {}; use the out-of-place leaky_relu",
+                slope);
+  detail::inplace_scalar(a, detail::InplaceOp::LeakyRelu, slope, "leaky_relu_");
+  if (rec) {
+    autograd::record_inplace("LeakyReluBackward", a, {}, {}, true,
+                             [slope](const Tensor& g, const Tensor& result, auto, auto) {
+                               const Tensor pos = result.gt(0.0);
+                               return std::vector<Tensor>{g * (pos + (1.0 - pos) * slope)};
+                             });
+  }
+  return a;
 }
 
 Tensor sigmoid(const Tensor& a) {

@@ -55,6 +55,10 @@ Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> m
 Tensor relu(const Tensor& a);
 /// a where a > 0, else negative_slope * a.
 Tensor leaky_relu(const Tensor& a, double negative_slope = 0.01);
+/// a = relu(a) in place (recorded by autograd; see Tensor's in-place ops); returns a.
+Tensor& relu_(Tensor& a);
+/// a = leaky_relu(a) in place; with autograd negative_slope must be >= 0. Returns a.
+Tensor& leaky_relu_(Tensor& a, double negative_slope = 0.01);
 /// 1 / (1 + e ** -a).
 Tensor sigmoid(const Tensor& a);
 /// Hyperbolic tangent.

@@ -1,5 +1,6 @@
 #include "voxgrad/ops/gather_scatter.h"
 
+#include "voxgrad/autograd/inplace.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/kernels.h"
@@ -63,9 +64,10 @@ Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, co
 }
 
 Tensor& scatter_add_(Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src) {
-  // Computed out of place and copied back: the in-place rules are those of copy_.
-  const Tensor result = scatter_add(self, dim, index, src);
-  detail::inplace_binary(self, result, detail::InplaceOp::Copy, 1.0, "scatter_add_");
+  // Computed out of place (differentiably) and copied back: the in-place rules are those of copy_.
+  detail::check_defined(self, "scatter_add_");
+  autograd::inplace_needs_record(self, {&src}, "scatter_add_");
+  detail::recorded_copy(self, scatter_add(self, dim, index, src), "scatter_add_");
   return self;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/autograd/inplace.h"
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
@@ -218,18 +219,19 @@ Tensor index_put(const Tensor& self, const std::vector<TensorIndex>& indices, do
 Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const Tensor& values, bool accumulate) {
   detail::check_defined(self, "index_put_");
   detail::check_defined(values, "index_put_", "values");
+  autograd::inplace_needs_record(self, {&values}, "index_put_");  // PyTorch's leaf errors, named index_put_
   if (!accumulate) {
-    // Basic indexing names a view of self: copy into it (broadcast, converted), through its strides.
+    // Basic indexing names a view of self: copy into it (broadcast, converted), through its strides;
+    // autograd records it on the view (CopySlices, see autograd/inplace.h).
     BasicApplied r = apply_basic(self, indices, "index_put_");
     if (r.dims.empty()) {
-      detail::inplace_binary(r.view, values, detail::InplaceOp::Copy, 1.0, "index_put_");
+      detail::recorded_copy(r.view, values, "index_put_");
       return self;
     }
   }
-  // Computed out of place and copied back, so the in-place rules (autograd, overlap, version) are
-  // those of copy_.
-  const Tensor result = index_put(self, indices, values, accumulate);
-  detail::inplace_binary(self, result, detail::InplaceOp::Copy, 1.0, "index_put_");
+  // Computed out of place (differentiably) and copied back, so the in-place rules (autograd,
+  // overlap, version) are those of copy_: the gradient flows through the out-of-place result.
+  detail::recorded_copy(self, index_put(self, indices, values, accumulate), "index_put_");
   return self;
 }
 
@@ -270,8 +272,9 @@ Tensor masked_fill(const Tensor& self, const Tensor& mask, double value) {
 }
 
 Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Tensor& value) {
-  const Tensor result = masked_fill(self, mask, value);
-  detail::inplace_binary(self, result, detail::InplaceOp::Copy, 1.0, "masked_fill_");
+  detail::check_defined(self, "masked_fill_");
+  autograd::inplace_needs_record(self, {&value}, "masked_fill_");
+  detail::recorded_copy(self, masked_fill(self, mask, value), "masked_fill_");  // as index_put_: copy_'s in-place rules
   return self;
 }
 

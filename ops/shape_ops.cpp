@@ -1,10 +1,12 @@
 #include "voxgrad/ops/shape_ops.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <numeric>
 
 #include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/autograd/inplace.h"
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
@@ -66,15 +68,8 @@ void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
 
 namespace {
 
-void check_inplace(const Tensor& self, const Tensor* other, const char* name) {
+void check_inplace(const Tensor& self, const char* name) {
   check_defined(self, name);
-  const bool grad_involved = GradMode::is_enabled() &&
-                             (self.requires_grad() || (other != nullptr && other->defined() && other->requires_grad()));
-  VOXGRAD_CHECK(!grad_involved,
-                "{}: in-place operations are not recorded by autograd, and this one involves a "
-                "tensor that requires grad; use the out-of-place op, or make the update under "
-                "NoGradGuard (as optimizers do)",
-                name);
   for (std::size_t d = 0; d < self.sizes().size(); ++d) {
     VOXGRAD_CHECK(self.strides()[d] != 0 || self.sizes()[d] <= 1,
                   "{}: unsupported operation: more than one element of the written-to tensor "
@@ -86,7 +81,7 @@ void check_inplace(const Tensor& self, const Tensor* other, const char* name) {
 }  // namespace
 
 void inplace_binary(Tensor& self, const Tensor& other, InplaceOp op, double alpha, const char* name) {
-  check_inplace(self, &other, name);
+  check_inplace(self, name);
   check_defined(other, name, "other");
   const Shape& shape = self.sizes();
   VOXGRAD_CHECK(broadcast_shapes(shape, other.sizes(), name) == shape,
@@ -137,7 +132,7 @@ void inplace_binary(Tensor& self, const Tensor& other, InplaceOp op, double alph
 }
 
 void inplace_scalar(Tensor& self, InplaceOp op, double value, const char* name) {
-  check_inplace(self, nullptr, name);
+  check_inplace(self, name);
   auto run = [&]<typename T>() {
     const StridedShape<1> it(self.sizes(), {self.strides()});
     T* pd = self.data_ptr<T>();
@@ -158,6 +153,12 @@ void inplace_scalar(Tensor& self, InplaceOp op, double value, const char* name) 
         case InplaceOp::Div:
           for (std::int64_t i = 0; i < n; ++i) d[i * s] /= v;
           break;
+        case InplaceOp::Relu:  // as relu(): NaN passes, negatives become +0
+          for (std::int64_t i = 0; i < n; ++i) d[i * s] = d[i * s] > T(0) || std::isnan(d[i * s]) ? d[i * s] : T(0);
+          break;
+        case InplaceOp::LeakyRelu:  // as leaky_relu() with slope v
+          for (std::int64_t i = 0; i < n; ++i) d[i * s] = d[i * s] > T(0) ? d[i * s] : d[i * s] * v;
+          break;
         default: break;
       }
     });
@@ -177,6 +178,7 @@ namespace {
 Tensor make_view(const Tensor& a, Shape sizes, Shape strides, std::int64_t offset, const char* name,
                  BackwardFn backward) {
   Tensor out = detail::alias(a, std::move(sizes), std::move(strides), offset);
+  out.impl()->view = autograd::make_view_meta(a);
   record(name, a, out, {}, std::move(backward));
   return out;
 }

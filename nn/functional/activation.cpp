@@ -45,10 +45,16 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   return y.reshape(out_shape);
 }
 
-Tensor relu(const Tensor& input) { return voxgrad::relu(input); }
+Tensor relu(const Tensor& input, const ReLUFuncOptions& options) {
+  if (!options.inplace()) return voxgrad::relu(input);
+  Tensor self = input;
+  return self.relu_();
+}
 
 Tensor leaky_relu(const Tensor& input, const LeakyReLUFuncOptions& options) {
-  return voxgrad::leaky_relu(input, options.negative_slope());
+  if (!options.inplace()) return voxgrad::leaky_relu(input, options.negative_slope());
+  Tensor self = input;
+  return self.leaky_relu_(options.negative_slope());
 }
 
 Tensor gelu(const Tensor& input, const GELUFuncOptions& options) { return voxgrad::gelu(input, options.approximate()); }
@@ -95,11 +101,12 @@ Tensor masked_dropout(const char* op, const Tensor& input, const DropoutFuncOpti
   const Shape shape = mask_shape(input);
   if (!options.training() || p == 0.0 || input.numel() == 0) return input;
   voxgrad::detail::check_floating(input, op);
-  if (p == 1.0) return input * zeros({}, input.dtype());
+  Tensor self = input;
+  if (p == 1.0) return options.inplace() ? self.mul_(zeros({}, input.dtype())) : input * zeros({}, input.dtype());
   // Keep where u < 1 − p (u ~ U[0, 1) in the input's dtype), scaled by 1/(1 − p); the product with
   // the mask routes the gradient through the kept elements only.
   const Tensor mask = rand(shape, input.dtype()).lt(1.0 - p) * (1.0 / (1.0 - p));
-  return input * mask;
+  return options.inplace() ? self.mul_(mask) : input * mask;
 }
 
 }  // namespace

@@ -15,9 +15,9 @@ namespace voxgrad::nn::functional {
 /// (out_features, in_features), bias (out_features) or undefined; the result is (*, out_features).
 /// The leading dims are folded into one matrix product.
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias = {});
-/// max(input, 0).
-Tensor relu(const Tensor& input);
-/// input where input > 0, else negative_slope · input.
+/// max(input, 0); with inplace, input is overwritten and returned.
+Tensor relu(const Tensor& input, const ReLUFuncOptions& options = {});
+/// input where input > 0, else negative_slope · input; with inplace, input is overwritten and returned.
 Tensor leaky_relu(const Tensor& input, const LeakyReLUFuncOptions& options = {});
 /// GELU: input · Φ(input) (exact, with erf), or its tanh approximation.
 Tensor gelu(const Tensor& input, const GELUFuncOptions& options = {});
@@ -35,8 +35,8 @@ Tensor softmax(const Tensor& input, const SoftmaxFuncOptions& options);
 Tensor log_softmax(const Tensor& input, const LogSoftmaxFuncOptions& options);
 /// Dropout, as torch.nn.functional.dropout: in training, each element is zeroed with probability p
 /// (a Bernoulli mask drawn from the global generator, see manual_seed) and the survivors are scaled
-/// by 1 / (1 − p); p = 1 gives zeros, p = 0 or training = false returns the input itself. Throws
-/// unless 0 <= p <= 1.
+/// by 1 / (1 − p); p = 1 gives zeros, p = 0 or training = false returns the input itself. With inplace
+/// the input is overwritten and returned (the mask is the same). Throws unless 0 <= p <= 1.
 Tensor dropout(const Tensor& input, const DropoutFuncOptions& options = {});
 /// Channel-wise dropout, as torch.nn.functional.dropout3d: in training, every (sample, channel)
 /// volume of a 5-D (N, C, D, H, W) input — or channel of an unbatched 4-D (C, D, H, W) input — is

@@ -10,13 +10,18 @@
 namespace voxgrad::nn {
 namespace F = functional;
 
-Tensor ReLU::forward(const Tensor& input) { return F::relu(input); }
+Tensor ReLU::forward(const Tensor& input) { return F::relu(input, F::ReLUFuncOptions().inplace(options_.inplace())); }
+
+std::string ReLU::extra_repr() const { return options_.inplace() ? "inplace=True" : ""; }
 
 Tensor LeakyReLU::forward(const Tensor& input) {
-  return F::leaky_relu(input, F::LeakyReLUFuncOptions().negative_slope(options_.negative_slope()));
+  return F::leaky_relu(input,
+                       F::LeakyReLUFuncOptions().negative_slope(options_.negative_slope()).inplace(options_.inplace()));
 }
 
-std::string LeakyReLU::extra_repr() const { return "negative_slope=" + detail::py_float(options_.negative_slope()); }
+std::string LeakyReLU::extra_repr() const {
+  return "negative_slope=" + detail::py_float(options_.negative_slope()) + (options_.inplace() ? ", inplace=True" : "");
+}
 
 Tensor Sigmoid::forward(const Tensor& input) { return voxgrad::sigmoid(input); }
 

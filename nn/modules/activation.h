@@ -9,12 +9,19 @@
 
 namespace voxgrad::nn {
 
-/// max(x, 0) elementwise, as torch::nn::ReLU (there is no inplace option: in-place ops are not
-/// recorded by voxgrad's autograd).
+/// max(x, 0) elementwise, as torch::nn::ReLU.
 class ReLU : public Cloneable<ReLU> {
  public:
-  /// relu(input).
+  /// Builds the layer: `ReLU()` or `ReLU(ReLUOptions().inplace(true))` (overwrites its input).
+  explicit ReLU(const ReLUOptions& options = {}) : options_(options) {}
+  /// relu(input), in place if asked.
   Tensor forward(const Tensor& input) override;
+  /// "inplace=True" when in place, else nothing (as PyTorch).
+  std::string extra_repr() const override;
+  const ReLUOptions& options() const { return options_; }
+
+ private:
+  ReLUOptions options_;
 };
 
 /// x where x > 0, else negative_slope·x, as torch::nn::LeakyReLU.
@@ -24,7 +31,7 @@ class LeakyReLU : public Cloneable<LeakyReLU> {
   explicit LeakyReLU(const LeakyReLUOptions& options = {}) : options_(options) {}
   /// leaky_relu(input, negative_slope).
   Tensor forward(const Tensor& input) override;
-  /// "negative_slope=0.01".
+  /// "negative_slope=0.01" (", inplace=True" when in place).
   std::string extra_repr() const override;
   const LeakyReLUOptions& options() const { return options_; }
 

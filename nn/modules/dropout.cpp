@@ -12,23 +12,27 @@ Dropout::Dropout(const DropoutOptions& options) : options_(options) {
 }
 
 Tensor Dropout::forward(const Tensor& input) {
-  return functional::dropout(input, functional::DropoutFuncOptions().p(options_.p()).training(is_training()));
+  return functional::dropout(
+      input, functional::DropoutFuncOptions().p(options_.p()).training(is_training()).inplace(options_.inplace()));
 }
 
 namespace {
-std::string dropout_repr(double p) { return "p=" + detail::py_float(p) + ", inplace=False"; }
+std::string dropout_repr(double p, bool inplace) {
+  return "p=" + detail::py_float(p) + (inplace ? ", inplace=True" : ", inplace=False");
+}
 }  // namespace
 
-std::string Dropout::extra_repr() const { return dropout_repr(options_.p()); }
+std::string Dropout::extra_repr() const { return dropout_repr(options_.p(), options_.inplace()); }
 
 Dropout3d::Dropout3d(const Dropout3dOptions& options) : options_(options) {
   detail::check_dropout_probability(options_.p(), "Dropout3d");
 }
 
 Tensor Dropout3d::forward(const Tensor& input) {
-  return functional::dropout3d(input, functional::Dropout3dFuncOptions().p(options_.p()).training(is_training()));
+  return functional::dropout3d(
+      input, functional::Dropout3dFuncOptions().p(options_.p()).training(is_training()).inplace(options_.inplace()));
 }
 
-std::string Dropout3d::extra_repr() const { return dropout_repr(options_.p()); }
+std::string Dropout3d::extra_repr() const { return dropout_repr(options_.p(), options_.inplace()); }
 
 }  // namespace voxgrad::nn

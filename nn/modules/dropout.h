@@ -18,7 +18,7 @@ class Dropout : public Cloneable<Dropout> {
   explicit Dropout(const DropoutOptions& options = {});
   /// dropout(input, p, is_training()).
   Tensor forward(const Tensor& input) override;
-  /// "p=0.5, inplace=False" (as PyTorch prints it; there is no inplace option).
+  /// "p=0.5, inplace=False" (as PyTorch prints it).
   std::string extra_repr() const override;
   const DropoutOptions& options() const { return options_; }
 

@@ -9,10 +9,20 @@
 
 namespace voxgrad::nn {
 
+/// Options for ReLU, as torch::nn::ReLUOptions: `ReLUOptions().inplace(true)` or `ReLUOptions(true)`.
+struct ReLUOptions {
+  /// Default options (not in place).
+  ReLUOptions(bool inplace = false) : inplace_(inplace) {}  // NOLINT: implicit, as libtorch's
+  /// Overwrite the input (recorded by autograd; saves one activation's memory).
+  VOXGRAD_ARG(bool, inplace);
+};
+
 /// Options for LeakyReLU, as torch::nn::LeakyReLUOptions: `LeakyReLUOptions().negative_slope(0.2)`.
 struct LeakyReLUOptions {
   /// Slope for negative inputs.
   VOXGRAD_ARG(double, negative_slope) = 0.01;
+  /// Overwrite the input (with autograd, negative_slope must then be >= 0).
+  VOXGRAD_ARG(bool, inplace) = false;
 };
 
 /// Options for GELU, as torch::nn::GELUOptions: `GELUOptions().approximate("tanh")`.
@@ -54,10 +64,18 @@ struct LogSoftmaxOptions {
 
 namespace functional {
 
+/// Options for relu, as torch::nn::functional::ReLUFuncOptions: `F::ReLUFuncOptions().inplace(true)`.
+struct ReLUFuncOptions {
+  /// Overwrite (and return) the input.
+  VOXGRAD_ARG(bool, inplace) = false;
+};
+
 /// Options for leaky_relu, as torch::nn::functional::LeakyReLUFuncOptions.
 struct LeakyReLUFuncOptions {
   /// Slope for negative inputs.
   VOXGRAD_ARG(double, negative_slope) = 0.01;
+  /// Overwrite (and return) the input.
+  VOXGRAD_ARG(bool, inplace) = false;
 };
 
 /// Options for gelu, as torch::nn::functional::GELUFuncOptions: `F::GELUFuncOptions().approximate("tanh")`.

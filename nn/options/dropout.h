@@ -12,6 +12,8 @@ struct DropoutOptions {
   DropoutOptions(double p = 0.5) : p_(p) {}  // NOLINT: implicit, as libtorch's
   /// Probability of zeroing an element, in [0, 1].
   VOXGRAD_ARG(double, p);
+  /// Overwrite the input in training mode (recorded by autograd).
+  VOXGRAD_ARG(bool, inplace) = false;
 };
 
 /// Options for Dropout3d, as torch::nn::Dropout3dOptions: `Dropout3dOptions(0.2)`.
@@ -25,6 +27,8 @@ struct DropoutFuncOptions {
   VOXGRAD_ARG(double, p) = 0.5;
   /// Applies dropout when true; returns the input unchanged when false.
   VOXGRAD_ARG(bool, training) = true;
+  /// Overwrite (and return) the input.
+  VOXGRAD_ARG(bool, inplace) = false;
 };
 
 /// Options for dropout3d, as torch::nn::functional::Dropout3dFuncOptions.

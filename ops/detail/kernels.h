@@ -36,14 +36,19 @@ std::pair<Tensor, Tensor> promote(const Tensor& a, const Tensor& b, const char* 
 namespace voxgrad::detail {
 
 /// The in-place updates Tensor offers.
-enum class InplaceOp { Add, Mul, Div, Copy, Fill };
+enum class InplaceOp { Add, Mul, Div, Copy, Fill, Relu, LeakyRelu };
 
 /// self op= alpha * other (Add), self *= other, self /= other, self = other (Copy). Validates that
-/// autograd need not record it, that self has no overlapping elements and that other broadcasts to
-/// self; bumps self's version.
+/// self has no overlapping elements and that other broadcasts to self; bumps self's version. No
+/// autograd: the callers record it (autograd/inplace.h).
 void inplace_binary(Tensor& self, const Tensor& other, InplaceOp op, double alpha, const char* name);
 
-/// self += value, self *= value, self /= value, self = value (Fill); same checks as inplace_binary.
+/// self.copy_(src) with errors naming `name` (ops whose in-place form is a copy of an out-of-place
+/// result: index_put_, masked_fill_, scatter_add_); recorded by autograd as copy_.
+Tensor& recorded_copy(Tensor& self, const Tensor& src, const char* name);
+
+/// self += value, self *= value, self /= value, self = value (Fill), relu (Relu), leaky relu with
+/// slope value (LeakyRelu); same checks as inplace_binary.
 void inplace_scalar(Tensor& self, InplaceOp op, double value, const char* name);
 
 }  // namespace voxgrad::detail

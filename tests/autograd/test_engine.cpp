@@ -234,18 +234,22 @@ TEST(Engine, ModifyingASavedOutputInPlaceIsDetectedAtBackward) {
   EXPECT_ERROR_CONTAINS(y.sum().backward(), "ExpBackward");
 }
 
-TEST(Engine, InPlaceOpWithAnOperandThatRequiresGradFailsInGradMode) {
-  // c += w would make c depend on w, and in-place ops are not recorded.
+TEST(Engine, InPlaceOpWithAnOperandThatRequiresGradIsRecorded) {
+  // c += w makes c depend on w: c becomes a non-leaf whose grad_fn is the in-place add.
   Tensor c = constant({1.0, 2.0});
   Tensor w = leaf({3.0, 4.0});
-  EXPECT_ERROR_CONTAINS(c.add_(w), "in-place");
-  expect_values(c, {2}, {1.0, 2.0});
+  c.add_(w);
+  expect_values(c, {2}, {4.0, 6.0});
+  ASSERT_NE(c.grad_fn(), nullptr);
+  EXPECT_EQ(c.grad_fn()->name(), "AddBackward");
+  (c * c).sum().backward();  // d/dw sum((1 + w)^2) = 2 (1 + w)
+  expect_values(w.grad(), {2}, {8.0, 12.0});
 }
 
 TEST(Engine, InPlaceOpOnALeafThatRequiresGradFailsInGradMode) {
   Tensor w = leaf({1.0, 2.0});
-  EXPECT_ERROR_CONTAINS(w.add_(1.0), "in-place");
-  EXPECT_ERROR_CONTAINS(w.mul_(constant({2.0, 2.0})), "in-place");
+  EXPECT_ERROR_CONTAINS(w.add_(1.0), "a leaf Variable that requires grad is being used in an in-place operation.");
+  EXPECT_ERROR_CONTAINS(w.mul_(constant({2.0, 2.0})), "mul_: a leaf Variable that requires grad");
   expect_values(w, {2}, {1.0, 2.0});
 }
 

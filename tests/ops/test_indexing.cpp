@@ -214,11 +214,16 @@ TEST(IndexPut, InPlaceWritesThroughStridesAndBumpsTheVersion) {
                                1, 0, 2, 0, 3, 0,  //
                                0, 0, 5, 0, 0, 0,  //
                                9, 0, 9, 0, 9, 0});
-  // Today's in-place rule: tensors that require grad are refused (use index_put).
+  // PyTorch's in-place rule: a leaf that requires grad is refused; anything else is recorded
+  // (gradchecked with the other in-place ops in tests/autograd/test_inplace.cpp).
   Tensor leaf = zeros({3}, kFloat64).requires_grad_();
-  EXPECT_ERROR_CONTAINS(leaf.index_put_({0}, 1.0), "index_put_: in-place operations are not recorded");
-  EXPECT_ERROR_CONTAINS(zeros({3}, kFloat64).index_put_({longs({0}, {1})}, f64({1}).requires_grad_()),
-                        "index_put_: in-place operations are not recorded");
+  EXPECT_ERROR_CONTAINS(leaf.index_put_({0}, 1.0),
+                        "index_put_: a leaf Variable that requires grad is being used in an in-place operation.");
+  Tensor plain = zeros({3}, kFloat64);
+  Tensor value = f64({4}).requires_grad_();
+  plain.index_put_({longs({1}, {1})}, value);
+  (plain * plain).sum().backward();
+  expect_values(value.grad(), {1}, {8});
   Tensor expanded = zeros({1, 3}, kFloat64).expand({2, 3});
   EXPECT_ERROR_CONTAINS(expanded.index_put_({longs({0}, {1})}, 1.0), "index_put_: unsupported operation");
 }
@@ -332,7 +337,7 @@ TEST(GatherScatterAdd, ErrorsNameTheOpTheArgumentAndTheValues) {
                   "of shape [2, 3])");
   Tensor leaf = zeros({2, 3}, kFloat64).requires_grad_();
   EXPECT_ERROR_CONTAINS(leaf.scatter_add_(0, longs({0}, {1, 1}), zeros({1, 1}, kFloat64)),
-                        "scatter_add_: in-place operations are not recorded");
+                        "scatter_add_: a leaf Variable that requires grad is being used in an in-place operation.");
 }
 
 // =================================================================================================
