@@ -9,28 +9,30 @@
 namespace voxgrad::nn {
 namespace F = functional;
 
-Tensor ReLU::forward(const Tensor& input) { return F::relu(input); }
+Tensor ReLUImpl::forward(const Tensor& input) { return F::relu(input); }
 
-Tensor LeakyReLU::forward(const Tensor& input) {
+Tensor LeakyReLUImpl::forward(const Tensor& input) {
   return F::leaky_relu(input, F::LeakyReLUFuncOptions().negative_slope(options_.negative_slope()));
 }
 
-std::string LeakyReLU::extra_repr() const { return "negative_slope=" + detail::py_float(options_.negative_slope()); }
+std::string LeakyReLUImpl::extra_repr() const {
+  return "negative_slope=" + detail::py_float(options_.negative_slope());
+}
 
-Tensor Sigmoid::forward(const Tensor& input) { return voxgrad::sigmoid(input); }
+Tensor SigmoidImpl::forward(const Tensor& input) { return voxgrad::sigmoid(input); }
 
-Tensor Tanh::forward(const Tensor& input) { return voxgrad::tanh(input); }
+Tensor TanhImpl::forward(const Tensor& input) { return voxgrad::tanh(input); }
 
-GELU::GELU(const GELUOptions& options) : options_(options) {
+GELUImpl::GELUImpl(const GELUOptions& options) : options_(options) {
   voxgrad::detail::check_gelu_approximate(options_.approximate(), "GELU");
 }
 
-Tensor GELU::forward(const Tensor& input) {
+Tensor GELUImpl::forward(const Tensor& input) {
   return F::gelu(input, F::GELUFuncOptions().approximate(options_.approximate()));
 }
 
-std::string GELU::extra_repr() const { return fmt::format("approximate='{}'", options_.approximate()); }
+std::string GELUImpl::extra_repr() const { return fmt::format("approximate='{}'", options_.approximate()); }
 
-Tensor SiLU::forward(const Tensor& input) { return F::silu(input); }
+Tensor SiLUImpl::forward(const Tensor& input) { return F::silu(input); }
 
 }  // namespace voxgrad::nn

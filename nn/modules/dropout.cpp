@@ -7,14 +7,14 @@
 
 namespace voxgrad::nn {
 
-Dropout::Dropout(const DropoutOptions& options) : options_(options) {
+DropoutImpl::DropoutImpl(const DropoutOptions& options) : options_(options) {
   detail::check_dropout_probability(options_.p(), "Dropout");
 }
 
-Tensor Dropout::forward(const Tensor& input) {
+Tensor DropoutImpl::forward(const Tensor& input) {
   return functional::dropout(input, functional::DropoutFuncOptions().p(options_.p()).training(is_training()));
 }
 
-std::string Dropout::extra_repr() const { return "p=" + detail::py_float(options_.p()) + ", inplace=False"; }
+std::string DropoutImpl::extra_repr() const { return "p=" + detail::py_float(options_.p()) + ", inplace=False"; }
 
 }  // namespace voxgrad::nn
