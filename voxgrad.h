@@ -2,6 +2,7 @@
 // Umbrella header: #include <voxgrad/voxgrad.h> brings in the whole public API.
 
 #include "voxgrad/autograd/anomaly_mode.h"
+#include "voxgrad/autograd/clear_grad.h"
 #include "voxgrad/autograd/engine.h"
 #include "voxgrad/autograd/function.h"
 #include "voxgrad/autograd/grad_mode.h"
@@ -33,6 +34,8 @@
 #include "voxgrad/io/checkpoint.h"
 #include "voxgrad/io/nifti.h"
 #include "voxgrad/metrics/overlap.h"
+#include "voxgrad/nn/any_module.h"
+#include "voxgrad/nn/any_value.h"
 #include "voxgrad/nn/functional/activation.h"
 #include "voxgrad/nn/functional/conv.h"
 #include "voxgrad/nn/functional/dice_loss.h"
@@ -40,8 +43,10 @@
 #include "voxgrad/nn/functional/normalization.h"
 #include "voxgrad/nn/functional/pooling.h"
 #include "voxgrad/nn/functional/upsampling.h"
+#include "voxgrad/nn/hooks.h"
 #include "voxgrad/nn/init.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/module_holder.h"
 #include "voxgrad/nn/modules/activation.h"
 #include "voxgrad/nn/modules/container.h"
 #include "voxgrad/nn/modules/conv.h"

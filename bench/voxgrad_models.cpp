@@ -12,17 +12,17 @@ namespace {
 
 using namespace voxgrad;
 
-std::shared_ptr<nn::Sequential> autoencoder() {
+std::shared_ptr<nn::SequentialImpl> autoencoder() {
   using nn::Conv3dOptions;
   using nn::ConvTranspose3dOptions;
-  auto relu = [] { return std::make_shared<nn::ReLU>(); };
-  return std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::Conv3d>(Conv3dOptions(1, 16, 3).padding(1)), relu(),
-      std::make_shared<nn::Conv3d>(Conv3dOptions(16, 32, 3).stride(2).padding(1)), relu(),
-      std::make_shared<nn::Conv3d>(Conv3dOptions(32, 64, 3).stride(2).padding(1)), relu(),
-      std::make_shared<nn::ConvTranspose3d>(ConvTranspose3dOptions(64, 32, 2).stride(2)), relu(),
-      std::make_shared<nn::ConvTranspose3d>(ConvTranspose3dOptions(32, 16, 2).stride(2)), relu(),
-      std::make_shared<nn::Conv3d>(Conv3dOptions(16, 1, 3).padding(1))});
+  auto relu = [] { return std::make_shared<nn::ReLUImpl>(); };
+  return std::make_shared<nn::SequentialImpl>(std::vector<std::shared_ptr<nn::Module>>{
+      std::make_shared<nn::Conv3dImpl>(Conv3dOptions(1, 16, 3).padding(1)), relu(),
+      std::make_shared<nn::Conv3dImpl>(Conv3dOptions(16, 32, 3).stride(2).padding(1)), relu(),
+      std::make_shared<nn::Conv3dImpl>(Conv3dOptions(32, 64, 3).stride(2).padding(1)), relu(),
+      std::make_shared<nn::ConvTranspose3dImpl>(ConvTranspose3dOptions(64, 32, 2).stride(2)), relu(),
+      std::make_shared<nn::ConvTranspose3dImpl>(ConvTranspose3dOptions(32, 16, 2).stride(2)), relu(),
+      std::make_shared<nn::Conv3dImpl>(Conv3dOptions(16, 1, 3).padding(1))});
 }
 
 void autoencoder_step(benchmark::State& state, BenchState& bs) {

@@ -10,8 +10,9 @@ int main() {
   const Tensor x = rand({512, 1}) * 2.0 - 1.0;
   const Tensor y = (x * 3.0).tanh() + x.pow(2.0) * 0.5 + randn({512, 1}) * 0.02;
 
-  auto model = std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::Linear>(1, 64), std::make_shared<nn::Tanh>(), std::make_shared<nn::Linear>(64, 1)});
+  auto model = std::make_shared<nn::SequentialImpl>(std::vector<std::shared_ptr<nn::Module>>{
+      std::make_shared<nn::LinearImpl>(1, 64), std::make_shared<nn::TanhImpl>(),
+      std::make_shared<nn::LinearImpl>(64, 1)});
   optim::Adam optimizer(model->parameters(), optim::AdamOptions(1e-2));
   std::cout << *model << "\n";
 

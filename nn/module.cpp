@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "voxgrad/autograd/clear_grad.h"
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
 
@@ -88,7 +89,31 @@ Module::Module(std::string name) : name_(std::move(name)) {}
 
 std::string Module::name() const {
   if (!name_.empty()) return name_;
-  return strip_namespaces(demangle(typeid(*this).name()));
+  // A holder's module class "NetImpl" prints as "Net", the name its users write.
+  std::string name = strip_namespaces(demangle(typeid(*this).name()));
+  constexpr std::string_view kImpl = "Impl";
+  if (name.size() > kImpl.size() && name.ends_with(kImpl)) name.resize(name.size() - kImpl.size());
+  return name;
+}
+
+std::string detail::type_name(const std::type_info& type) {
+  if (type == typeid(void)) return "void";
+  std::string name = demangle(type.name());
+  for (std::size_t at; (at = name.find("voxgrad::")) != std::string::npos;) name.erase(at, 9);
+  return name;
+}
+
+Tensor detail::single_tensor_input(const Module& module, const AnyValues& inputs, const char* hook) {
+  if (inputs.size() != 1 || !inputs[0].holds<Tensor>()) {
+    std::vector<std::string> types;
+    for (const AnyValue& v : inputs) types.push_back(v.type_name());
+    throw Error(
+        fmt::format("{}: a {} written for one Tensor met a call with ({}); write it as taking "
+                    "(Module&, const AnyValues&{}) instead",
+                    module.name(), hook, fmt::join(types, ", "),
+                    std::string_view(hook) == "forward hook" ? ", const AnyValue&" : ""));
+  }
+  return inputs[0].get<Tensor>();
 }
 
 // --- registration -------------------------------------------------------------------------------
@@ -297,14 +322,7 @@ IncompatibleKeys Module::load_state_dict(const StateDict& state_dict, bool stric
                       key, shape_str(src.sizes()), shape_str(dst.sizes())));
       continue;
     }
-    if (src.dtype() != dst.dtype() && strict) {
-      problems.push_back(
-          fmt::format("dtype mismatch for {}: copying a param of dtype {} from checkpoint, the dtype "
-                      "in current model is {}.",
-                      key, src.dtype(), dst.dtype()));
-      continue;
-    }
-    copies.emplace_back(dst, &src);
+    copies.emplace_back(dst, &src);  // copy_ converts to dst's dtype, as PyTorch's param.copy_(input_param)
   }
   for (const auto& [key, t] : state_dict) {
     if (!expected.count(key) &&
@@ -388,6 +406,9 @@ std::shared_ptr<Module> Module::clone_tree(CloneMemo& memo) const {
 void Module::clone_into(Module& copy, CloneMemo& memo) const {
   const char* op = "clone";
   copy.is_training_ = is_training_;
+  // The copy gets its own hook lists with the same hooks (as copy.deepcopy in PyTorch); handles
+  // returned for the original remove only the original's.
+  copy.forward_hooks_ = forward_hooks_ ? std::make_shared<detail::ForwardHooks>(*forward_hooks_) : nullptr;
   // Tensors: an entry the copy's reset() already made is kept (its member handles point at it) and
   // given a copy of the original's data; any other entry gets a new tensor. A tensor seen before
   // maps to the same copy, so sharing is preserved.
@@ -482,8 +503,61 @@ void Module::train(bool on) {
   for (const auto& [name, child] : children_) child->train(on);
 }
 
-void Module::zero_grad() {
-  for (const Tensor& p : parameters()) p.set_grad({});
+void Module::zero_grad(bool set_to_none) {
+  NoGradGuard no_grad;
+  for (const Tensor& p : parameters()) clear_grad(p, set_to_none);
+}
+
+// --- hooks --------------------------------------------------------------------------------------
+
+Tensor Module::operator()(const Tensor& input) {
+  if (!has_forward_hooks()) return forward(input);
+  const detail::ForwardFn fn = [](Module& m, AnyValues& in) -> AnyValue {
+    return m.forward(detail::single_tensor_input(m, in, "forward pre-hook"));
+  };
+  return call_forward({AnyValue(input)}, fn).get<Tensor>();
+}
+
+AnyValue Module::call_forward(AnyValues inputs, const detail::ForwardFn& forward) {
+  if (!has_forward_hooks()) return forward(*this, inputs);
+  // A snapshot: hooks that (un)register hooks affect the next call, not this one, as in PyTorch.
+  const detail::ForwardHooks hooks = *forward_hooks_;
+  for (const auto& [id, hook] : hooks.pre) {
+    if (std::optional<AnyValues> replaced = hook(*this, inputs)) inputs = std::move(*replaced);
+  }
+  AnyValue output = forward(*this, inputs);
+  for (const auto& [id, hook] : hooks.post) {
+    if (std::optional<AnyValue> replaced = hook(*this, inputs, output)) output = std::move(*replaced);
+  }
+  return output;
+}
+
+namespace {
+
+// Adds `hook` to `list` (first if `prepend`) under a new id and returns the handle removing it; the
+// handle holds the registry weakly, so it may outlive the module.
+template <class Hook>
+HookHandle add_hook(std::shared_ptr<detail::ForwardHooks>& registry,
+                    std::vector<std::pair<std::uint64_t, Hook>> detail::ForwardHooks::*list, Hook hook, bool prepend) {
+  if (registry == nullptr) registry = std::make_shared<detail::ForwardHooks>();
+  const std::uint64_t id = registry->next_id++;
+  auto& hooks = (*registry).*list;
+  hooks.insert(prepend ? hooks.begin() : hooks.end(), {id, std::move(hook)});
+  return HookHandle([weak = std::weak_ptr<detail::ForwardHooks>(registry), list, id] {
+    if (const auto r = weak.lock()) std::erase_if((*r).*list, [id](const auto& entry) { return entry.first == id; });
+  });
+}
+
+}  // namespace
+
+HookHandle Module::add_pre_hook(ForwardPreHook hook, bool prepend) {
+  VOXGRAD_CHECK(hook != nullptr, "register_forward_pre_hook: {}: the hook is empty", name());
+  return add_hook(forward_hooks_, &detail::ForwardHooks::pre, std::move(hook), prepend);
+}
+
+HookHandle Module::add_forward_hook(ForwardHook hook, bool prepend) {
+  VOXGRAD_CHECK(hook != nullptr, "register_forward_hook: {}: the hook is empty", name());
+  return add_hook(forward_hooks_, &detail::ForwardHooks::post, std::move(hook), prepend);
 }
 
 // --- printing -----------------------------------------------------------------------------------

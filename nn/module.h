@@ -1,5 +1,6 @@
 #pragma once
 
+#include <concepts>
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -12,6 +13,8 @@
 #include "voxgrad/core/dtype.h"
 #include "voxgrad/core/ordered_dict.h"
 #include "voxgrad/core/tensor.h"
+#include "voxgrad/nn/any_value.h"
+#include "voxgrad/nn/hooks.h"
 
 namespace voxgrad::nn {
 
@@ -27,6 +30,18 @@ using StateDict = NamedTensors;
 /// Modules with their (dotted) names, in registration order.
 using NamedModules = std::vector<std::pair<std::string, std::shared_ptr<Module>>>;
 
+namespace detail {
+/// A module holder (nn::ModuleHolder<Impl> or a class made by VOXGRAD_MODULE): what register_module
+/// and the containers accept besides std::shared_ptr.
+template <class H>
+concept ModuleHolderType = requires(const H& h) {
+  typename H::ContainedType;
+  { h.ptr() } -> std::convertible_to<std::shared_ptr<Module>>;
+};
+/// A type-erased forward: applies a module to arguments (see nn::AnyModule).
+using ForwardFn = std::function<AnyValue(Module&, AnyValues&)>;
+}  // namespace detail
+
 /// What a non-strict load_state_dict did not match, as PyTorch's `_IncompatibleKeys`.
 struct IncompatibleKeys {
   /// Keys the module expects that the state dict lacks (left unchanged), in state_dict() order.
@@ -39,7 +54,9 @@ struct IncompatibleKeys {
 
 /// Base class of every layer and model, as torch::nn::Module: it owns a registry of parameters,
 /// buffers and child modules, and gives PyTorch's dotted names (`down.0.conv.weight`). Create
-/// modules with std::make_shared so that modules() can hand out shared pointers to them.
+/// modules through a holder (`nn::Conv3d conv(opts)`, see nn::ModuleHolder and VOXGRAD_MODULE) or
+/// with std::make_shared (`std::make_shared<nn::Conv3dImpl>(opts)`), so that modules() can hand out
+/// shared pointers to them.
 class Module : public std::enable_shared_from_this<Module> {
  public:
   /// A module whose name() is its C++ class name (namespaces stripped).
@@ -65,12 +82,25 @@ class Module : public std::enable_shared_from_this<Module> {
     register_child(std::move(name), module);
     return module;
   }
+  /// register_module for a holder (`conv = register_module("conv", nn::Conv3d(opts));`): registers
+  /// the module it holds (it must not be empty) and returns the holder.
+  template <detail::ModuleHolderType H>
+  H register_module(std::string name, H holder) {
+    register_child(std::move(name), holder.ptr());
+    return holder;
+  }
   /// Replaces the child registered as `name` (which must exist) by `module`, keeping its place, and
   /// returns it, as libtorch's replace_module. A member handle to the old child is not updated.
   template <class M>
   std::shared_ptr<M> replace_module(const std::string& name, std::shared_ptr<M> module) {
     replace_child(name, module);
     return module;
+  }
+  /// replace_module for a holder.
+  template <detail::ModuleHolderType H>
+  H replace_module(const std::string& name, H holder) {
+    replace_child(name, holder.ptr());
+    return holder;
   }
 
   // --- traversal ------------------------------------------------------------------------------
@@ -94,7 +124,7 @@ class Module : public std::enable_shared_from_this<Module> {
   std::vector<std::shared_ptr<Module>> modules(bool include_self = true) const;
   /// Calls `fn` on every descendant and then on this module (children first, as PyTorch's
   /// Module.apply), each module once even if it is reachable through several paths; returns *this.
-  /// Example: `net->apply([](nn::Module& m) { if (auto* c = dynamic_cast<nn::Conv3d*>(&m)) ... });`.
+  /// Example: `net->apply([](nn::Module& m) { if (auto* c = dynamic_cast<nn::Conv3dImpl*>(&m)) ... });`.
   Module& apply(const std::function<void(Module&)>& fn);
   /// Total number of elements of parameters(recurse) (a shared parameter counts once).
   std::int64_t num_parameters(bool recurse = true) const;
@@ -106,11 +136,13 @@ class Module : public std::enable_shared_from_this<Module> {
   /// handles sharing storage with the module's (writing into them writes into the module).
   StateDict state_dict() const;
   /// Copies `state_dict`'s tensors into the module's parameters and buffers in place (under
-  /// NoGradGuard), as PyTorch's load_state_dict. Every problem is collected first and reported in one
+  /// NoGradGuard), as PyTorch's load_state_dict: each value is copy_'d into the existing tensor, so
+  /// it takes that tensor's dtype (a float64 checkpoint loads into a float32 model and the other way
+  /// round, rounding as a cast does; an int64 buffer given floats truncates them, as copy_ does; the
+  /// module's dtypes never change). Every problem is collected first and reported in one
   /// voxgrad::Error before anything is copied: duplicate or undefined entries, shape mismatches
-  /// (always errors, as in PyTorch) and, when `strict`, every missing key, every unexpected key and
-  /// every dtype mismatch. Without `strict`, a dtype mismatch is converted (as PyTorch's copy_) and
-  /// the missing and unexpected keys are returned instead of thrown.
+  /// (always errors, as in PyTorch) and, when `strict`, every missing and every unexpected key.
+  /// Without `strict`, the missing and unexpected keys are returned instead of thrown.
   IncompatibleKeys load_state_dict(const StateDict& state_dict, bool strict = true);
 
   // --- copies and conversions -----------------------------------------------------------------
@@ -136,7 +168,40 @@ class Module : public std::enable_shared_from_this<Module> {
   // --- forward --------------------------------------------------------------------------------
   /// Applies the module to one tensor. Layers override it, and containers such as Sequential call
   /// it; the base throws voxgrad::Error naming the module (for models whose forward differs).
+  /// Calling forward() directly skips the forward hooks, as `m.forward(x)` does in PyTorch; call
+  /// the module instead (`(*m)(x)`, `holder(x)`, or through a Sequential) to run them.
   virtual Tensor forward(const Tensor& input);
+  /// forward(input) with the forward pre-hooks and hooks around it, as PyTorch's `module(input)`.
+  Tensor operator()(const Tensor& input);
+  /// Runs `forward` (this module's forward, type-erased) on `inputs` with the hooks around it, as
+  /// PyTorch's Module.__call__: the pre-hooks in order, each seeing the inputs the previous one left
+  /// (and may replace); then forward; then the forward hooks in order, each seeing the final inputs
+  /// and the output the previous one left (and may replace). The hooks are those registered when
+  /// the call starts. Holders, nn::AnyModule and Sequential call through it.
+  AnyValue call_forward(AnyValues inputs, const detail::ForwardFn& forward);
+
+  // --- hooks ----------------------------------------------------------------------------------
+  /// Registers `hook` to run before every hooked call of this module (see call_forward), as
+  /// PyTorch's register_forward_pre_hook; `prepend` puts it before the hooks already registered.
+  /// The hook is callable as (Module&, const AnyValues& inputs) or, for a module called with one
+  /// tensor, (Module&, const Tensor& input), and returns void (keep), std::optional (empty: keep) or
+  /// the new input(s). Returns the handle that removes it. Hooks are copied by clone().
+  template <class F>
+  HookHandle register_forward_pre_hook(F&& hook, bool prepend = false) {
+    return add_pre_hook(detail::make_pre_hook(std::forward<F>(hook)), prepend);
+  }
+  /// Registers `hook` to run after every hooked call of this module, as PyTorch's
+  /// register_forward_hook; callable as (Module&, const AnyValues& inputs, const AnyValue& output) or
+  /// (Module&, const Tensor& input, const Tensor& output), returning void (keep), std::optional
+  /// (empty: keep) or the new output. Returns the handle that removes it.
+  template <class F>
+  HookHandle register_forward_hook(F&& hook, bool prepend = false) {
+    return add_forward_hook(detail::make_forward_hook(std::forward<F>(hook)), prepend);
+  }
+  /// True if any forward pre-hook or forward hook is registered (calls then go through call_forward).
+  bool has_forward_hooks() const {
+    return forward_hooks_ != nullptr && !(forward_hooks_->pre.empty() && forward_hooks_->post.empty());
+  }
 
   // --- training state -------------------------------------------------------------------------
   /// Sets training mode on this module and every descendant.
@@ -145,8 +210,12 @@ class Module : public std::enable_shared_from_this<Module> {
   void eval() { train(false); }
   /// True in training mode (the default).
   bool is_training() const { return is_training_; }
-  /// Sets the grad of every parameter to undefined (PyTorch's zero_grad(set_to_none=True)).
-  void zero_grad();
+  /// Clears the gradient of every parameter: with set_to_none (the default, as PyTorch 2.x; PyTorch
+  /// 1.13 defaulted to False) the grad becomes undefined, which frees it and lets the next backward
+  /// write instead of add; with set_to_none = false it is filled with zeros in place (a grad that
+  /// is itself part of a graph, from create_graph, is replaced by detached zeros, as PyTorch's
+  /// detach_). Optimizer::zero_grad does the same for its parameters.
+  void zero_grad(bool set_to_none = true);
 
   // --- printing -------------------------------------------------------------------------------
   /// The options shown inside the parentheses, as PyTorch's extra_repr ("" by default).
@@ -192,6 +261,8 @@ class Module : public std::enable_shared_from_this<Module> {
   void walk(const std::string& prefix, const std::shared_ptr<Module>& owner, std::vector<WalkEntry>& out,
             std::vector<const Module*>& seen) const;
   NamedTensors named_tensors(bool recurse, bool buffers) const;
+  HookHandle add_pre_hook(ForwardPreHook hook, bool prepend);
+  HookHandle add_forward_hook(ForwardHook hook, bool prepend);
 
   std::string name_;  // empty: derived from the dynamic type
   // Insertion order with O(1) lookup by name; the references register_* return stay valid as more
@@ -200,6 +271,7 @@ class Module : public std::enable_shared_from_this<Module> {
   OrderedDict<std::string, Tensor> buffers_;
   OrderedDict<std::string, std::shared_ptr<Module>> children_;
   bool is_training_ = true;
+  std::shared_ptr<detail::ForwardHooks> forward_hooks_;  // null until a hook is registered
 };
 
 /// Makes `Derived` (a subclass of `Base`, itself nn::Module or a subclass) clonable, as libtorch's

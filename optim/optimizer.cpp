@@ -1,5 +1,7 @@
 #include "voxgrad/optim/optimizer.h"
 
+#include "voxgrad/autograd/clear_grad.h"
+
 #include <algorithm>
 #include <charconv>
 #include <map>
@@ -134,18 +136,7 @@ void Optimizer::add_param_group(const OptimizerParamGroup& group) {
 void Optimizer::zero_grad(bool set_to_none) {
   NoGradGuard no_grad;
   for (OptimizerParamGroup& group : param_groups_) {
-    for (Tensor& p : group.params()) {
-      Tensor g = p.grad();
-      if (!g.defined()) continue;
-      if (set_to_none) {
-        p.set_grad(Tensor());
-      } else if (g.grad_fn() != nullptr || g.requires_grad()) {
-        // A gradient built with create_graph: replace it by detached zeros, as PyTorch's detach_().
-        p.set_grad(zeros_like(g));
-      } else {
-        g.zero_();
-      }
-    }
+    for (const Tensor& p : group.params()) clear_grad(p, set_to_none);
   }
 }
 

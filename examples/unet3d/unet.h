@@ -23,10 +23,10 @@ class ConvBlock : public nn::Module {
   /// inplace_relu: apply ReLU in place on GroupNorm's output (valid: GroupNorm's backward reads its
   /// input, not its output), which keeps one activation fewer per ReLU.
   ConvBlock(std::int64_t in, std::int64_t out, bool inplace_relu = false) : inplace_relu_(inplace_relu) {
-    conv1 = register_module("conv1", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(in, out, 3).padding(1)));
-    norm1 = register_module("norm1", std::make_shared<nn::GroupNorm>(nn::GroupNormOptions(groups(out), out)));
-    conv2 = register_module("conv2", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(out, out, 3).padding(1)));
-    norm2 = register_module("norm2", std::make_shared<nn::GroupNorm>(nn::GroupNormOptions(groups(out), out)));
+    conv1 = register_module("conv1", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(in, out, 3).padding(1)));
+    norm1 = register_module("norm1", std::make_shared<nn::GroupNormImpl>(nn::GroupNormOptions(groups(out), out)));
+    conv2 = register_module("conv2", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(out, out, 3).padding(1)));
+    norm2 = register_module("norm2", std::make_shared<nn::GroupNormImpl>(nn::GroupNormOptions(groups(out), out)));
   }
 
   Tensor forward(const Tensor& x) override {
@@ -34,8 +34,8 @@ class ConvBlock : public nn::Module {
     return relu(norm2->forward(conv2->forward(h)));
   }
 
-  std::shared_ptr<nn::Conv3d> conv1, conv2;
-  std::shared_ptr<nn::GroupNorm> norm1, norm2;
+  std::shared_ptr<nn::Conv3dImpl> conv1, conv2;
+  std::shared_ptr<nn::GroupNormImpl> norm1, norm2;
 
  private:
   static std::int64_t groups(std::int64_t channels) { return std::min<std::int64_t>(4, channels); }
@@ -62,18 +62,19 @@ class UNet3d : public nn::Module {
     const std::int64_t b = base;
     const bool ip = memory.inplace_relu;
     enc1 = register_module("enc1", std::make_shared<ConvBlock>(1, b, ip));
-    down1 = register_module("down1", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(b, 2 * b, 3).stride(2).padding(1)));
+    down1 =
+        register_module("down1", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(b, 2 * b, 3).stride(2).padding(1)));
     enc2 = register_module("enc2", std::make_shared<ConvBlock>(2 * b, 2 * b, ip));
-    down2 =
-        register_module("down2", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2 * b, 4 * b, 3).stride(2).padding(1)));
+    down2 = register_module("down2",
+                            std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2 * b, 4 * b, 3).stride(2).padding(1)));
     bottleneck = register_module("bottleneck", std::make_shared<ConvBlock>(4 * b, 4 * b, ip));
-    up2 = register_module(
-        "up2", std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(4 * b, 2 * b, 3).stride(2).padding(1)));
+    up2 = register_module("up2", std::make_shared<nn::ConvTranspose3dImpl>(
+                                     nn::ConvTranspose3dOptions(4 * b, 2 * b, 3).stride(2).padding(1)));
     dec2 = register_module("dec2", std::make_shared<ConvBlock>(4 * b, 2 * b, ip));
     up1 = register_module(
-        "up1", std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2 * b, b, 3).stride(2).padding(1)));
+        "up1", std::make_shared<nn::ConvTranspose3dImpl>(nn::ConvTranspose3dOptions(2 * b, b, 3).stride(2).padding(1)));
     dec1 = register_module("dec1", std::make_shared<ConvBlock>(2 * b, b, ip));
-    head = register_module("head", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(b, 1, 1)));
+    head = register_module("head", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(b, 1, 1)));
   }
 
   Tensor forward(const Tensor& x) override {
@@ -89,8 +90,8 @@ class UNet3d : public nn::Module {
   }
 
   std::shared_ptr<ConvBlock> enc1, enc2, bottleneck, dec2, dec1;
-  std::shared_ptr<nn::Conv3d> down1, down2, head;
-  std::shared_ptr<nn::ConvTranspose3d> up2, up1;
+  std::shared_ptr<nn::Conv3dImpl> down1, down2, head;
+  std::shared_ptr<nn::ConvTranspose3dImpl> up2, up1;
 
  private:
   Tensor block(const std::shared_ptr<ConvBlock>& b, const Tensor& x) const {

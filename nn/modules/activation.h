@@ -5,15 +5,16 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/module_holder.h"
 #include "voxgrad/nn/options/activation.h"
 
 namespace voxgrad::nn {
 
 /// max(x, 0) elementwise, as torch::nn::ReLU.
-class ReLU : public Cloneable<ReLU> {
+class ReLUImpl : public Cloneable<ReLUImpl> {
  public:
   /// Builds the layer: `ReLU()` or `ReLU(ReLUOptions().inplace(true))` (overwrites its input).
-  explicit ReLU(const ReLUOptions& options = {}) : options_(options) {}
+  explicit ReLUImpl(const ReLUOptions& options = {}) : options_(options) {}
   /// relu(input), in place if asked.
   Tensor forward(const Tensor& input) override;
   /// "inplace=True" when in place, else nothing (as PyTorch).
@@ -23,12 +24,13 @@ class ReLU : public Cloneable<ReLU> {
  private:
   ReLUOptions options_;
 };
+VOXGRAD_MODULE(ReLU);
 
 /// x where x > 0, else negative_slope·x, as torch::nn::LeakyReLU.
-class LeakyReLU : public Cloneable<LeakyReLU> {
+class LeakyReLUImpl : public Cloneable<LeakyReLUImpl> {
  public:
   /// Builds the layer: `LeakyReLU()` or `LeakyReLU(LeakyReLUOptions().negative_slope(0.2))`.
-  explicit LeakyReLU(const LeakyReLUOptions& options = {}) : options_(options) {}
+  explicit LeakyReLUImpl(const LeakyReLUOptions& options = {}) : options_(options) {}
   /// leaky_relu(input, negative_slope).
   Tensor forward(const Tensor& input) override;
   /// "negative_slope=0.01" (", inplace=True" when in place).
@@ -38,26 +40,29 @@ class LeakyReLU : public Cloneable<LeakyReLU> {
  private:
   LeakyReLUOptions options_;
 };
+VOXGRAD_MODULE(LeakyReLU);
 
 /// 1 / (1 + e^−x), as torch::nn::Sigmoid.
-class Sigmoid : public Cloneable<Sigmoid> {
+class SigmoidImpl : public Cloneable<SigmoidImpl> {
  public:
   /// sigmoid(input).
   Tensor forward(const Tensor& input) override;
 };
+VOXGRAD_MODULE(Sigmoid);
 
 /// tanh(x), as torch::nn::Tanh.
-class Tanh : public Cloneable<Tanh> {
+class TanhImpl : public Cloneable<TanhImpl> {
  public:
   /// tanh(input).
   Tensor forward(const Tensor& input) override;
 };
+VOXGRAD_MODULE(Tanh);
 
 /// x·Φ(x), Φ the standard normal CDF, as torch::nn::GELU (exact erf form by default).
-class GELU : public Cloneable<GELU> {
+class GELUImpl : public Cloneable<GELUImpl> {
  public:
   /// Builds the layer; throws unless approximate is "none" or "tanh".
-  explicit GELU(const GELUOptions& options = {});
+  explicit GELUImpl(const GELUOptions& options = {});
   /// gelu(input, approximate).
   Tensor forward(const Tensor& input) override;
   /// "approximate='none'".
@@ -67,20 +72,22 @@ class GELU : public Cloneable<GELU> {
  private:
   GELUOptions options_;
 };
+VOXGRAD_MODULE(GELU);
 
 /// x·sigmoid(x) (swish), as torch::nn::SiLU.
-class SiLU : public Cloneable<SiLU> {
+class SiLUImpl : public Cloneable<SiLUImpl> {
  public:
   /// silu(input).
   Tensor forward(const Tensor& input) override;
 };
+VOXGRAD_MODULE(SiLU);
 
 /// x where x > 0, else alpha·(e^x − 1), as torch::nn::ELU (no inplace option: in-place ops are not
 /// recorded by voxgrad's autograd).
-class ELU : public Cloneable<ELU> {
+class ELUImpl : public Cloneable<ELUImpl> {
  public:
   /// Builds the layer: `ELU()` or `ELU(ELUOptions().alpha(0.5))`.
-  explicit ELU(const ELUOptions& options = {}) : options_(options) {}
+  explicit ELUImpl(const ELUOptions& options = {}) : options_(options) {}
   /// elu(input, alpha).
   Tensor forward(const Tensor& input) override;
   /// "alpha=1.0".
@@ -90,12 +97,13 @@ class ELU : public Cloneable<ELU> {
  private:
   ELUOptions options_;
 };
+VOXGRAD_MODULE(ELU);
 
 /// x where x > 0, else a·x with a learned slope a (one, or one per channel), as torch::nn::PReLU.
-class PReLU : public Cloneable<PReLU> {
+class PReLUImpl : public Cloneable<PReLUImpl> {
  public:
   /// Builds the layer: `PReLU()` or `PReLU(PReLUOptions().num_parameters(16))`; throws unless num_parameters ≥ 1.
-  explicit PReLU(const PReLUOptions& options = {});
+  explicit PReLUImpl(const PReLUOptions& options = {});
   /// Registers "weight" (num_parameters) filled with init; called by the constructor and by clone().
   void reset() override;
   /// prelu(input, weight).
@@ -110,12 +118,13 @@ class PReLU : public Cloneable<PReLU> {
  private:
   PReLUOptions options_;
 };
+VOXGRAD_MODULE(PReLU);
 
 /// Softmax along a dim, as torch::nn::Softmax.
-class Softmax : public Cloneable<Softmax> {
+class SoftmaxImpl : public Cloneable<SoftmaxImpl> {
  public:
   /// Builds the layer: `Softmax(1)` or `Softmax(SoftmaxOptions(-1))`.
-  explicit Softmax(const SoftmaxOptions& options) : options_(options) {}
+  explicit SoftmaxImpl(const SoftmaxOptions& options) : options_(options) {}
   /// softmax(input, dim).
   Tensor forward(const Tensor& input) override;
   /// "dim=1".
@@ -125,12 +134,13 @@ class Softmax : public Cloneable<Softmax> {
  private:
   SoftmaxOptions options_;
 };
+VOXGRAD_MODULE(Softmax);
 
 /// Log-softmax along a dim, as torch::nn::LogSoftmax.
-class LogSoftmax : public Cloneable<LogSoftmax> {
+class LogSoftmaxImpl : public Cloneable<LogSoftmaxImpl> {
  public:
   /// Builds the layer: `LogSoftmax(1)`.
-  explicit LogSoftmax(const LogSoftmaxOptions& options) : options_(options) {}
+  explicit LogSoftmaxImpl(const LogSoftmaxOptions& options) : options_(options) {}
   /// log_softmax(input, dim).
   Tensor forward(const Tensor& input) override;
   /// "dim=1".
@@ -140,5 +150,6 @@ class LogSoftmax : public Cloneable<LogSoftmax> {
  private:
   LogSoftmaxOptions options_;
 };
+VOXGRAD_MODULE(LogSoftmax);
 
 }  // namespace voxgrad::nn

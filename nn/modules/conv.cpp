@@ -19,7 +19,7 @@ namespace {
 // groups here, the hyper-parameters by the rules every convolution shares (ops/detail/conv_spec.h).
 template <std::size_t D>
 void check_options(const std::string& name, std::int64_t in_channels, std::int64_t out_channels,
-                   const ExpandingArray<D>& kernel_size, detail::ConvSpec spec) {
+                   const ExpandingArray<D>& kernel_size, ::voxgrad::detail::ConvSpec spec) {
   VOXGRAD_CHECK(in_channels > 0 && out_channels > 0,
                 "{}: in_channels and out_channels must be positive (got in_channels={}, out_channels={})", name,
                 in_channels, out_channels);
@@ -32,8 +32,8 @@ void check_options(const std::string& name, std::int64_t in_channels, std::int64
                 spec.groups);
   spec.op = name.c_str();
   spec.rank = static_cast<int>(D);
-  detail::check_conv_kernel_size(spec.op, spec.rank, detail::lift(kernel_size.values(), 1));
-  detail::check_conv_hyper_parameters(spec);
+  ::voxgrad::detail::check_conv_kernel_size(spec.op, spec.rank, ::voxgrad::detail::lift(kernel_size.values(), 1));
+  ::voxgrad::detail::check_conv_hyper_parameters(spec);
 }
 
 template <std::size_t D>
@@ -58,8 +58,8 @@ Tensor pad_nd(const Tensor& input, const std::array<std::int64_t, 2 * D>& pads, 
   const std::int64_t spatial_start = input.dim() - static_cast<std::int64_t>(D);
   std::array<std::int64_t, 6> pads3{};
   for (std::size_t i = 0; i < 2 * D; ++i) pads3[2 * (3 - D) + i] = pads[i];
-  const Tensor y = pad3d(detail::lift_spatial(input, static_cast<int>(D), spatial_start), pads3, mode);
-  return detail::drop_spatial(y, static_cast<int>(D), spatial_start);
+  const Tensor y = pad3d(::voxgrad::detail::lift_spatial(input, static_cast<int>(D), spatial_start), pads3, mode);
+  return ::voxgrad::detail::drop_spatial(y, static_cast<int>(D), spatial_start);
 }
 
 // The functional form of rank D.
@@ -84,18 +84,18 @@ ConvBase<D, Options>::ConvBase(const Options& options) : options_(options) {
   // name() would give the base class's name while the base is being constructed.
   const std::string n = kTransposed ? fmt::format("ConvTranspose{}d", D) : fmt::format("Conv{}d", D);
   const Options& o = options_;
-  detail::ConvSpec spec;
+  ::voxgrad::detail::ConvSpec spec;
   spec.transposed = kTransposed;
-  spec.stride = detail::lift(o.stride().values(), 1);
-  spec.dilation = detail::lift(o.dilation().values(), 1);
+  spec.stride = ::voxgrad::detail::lift(o.stride().values(), 1);
+  spec.dilation = ::voxgrad::detail::lift(o.dilation().values(), 1);
   spec.groups = o.groups();
   if constexpr (kTransposed) {
     VOXGRAD_CHECK(o.padding_mode() == kZeros, "Only \"zeros\" padding mode is supported for {} (got padding_mode={})",
                   n, padding_mode_name(o.padding_mode()));
-    spec.padding = detail::lift(o.padding().values(), 0);
-    spec.output_padding = detail::lift(o.output_padding().values(), 0);
+    spec.padding = ::voxgrad::detail::lift(o.padding().values(), 0);
+    spec.output_padding = ::voxgrad::detail::lift(o.output_padding().values(), 0);
   } else {
-    spec.padding = detail::lift(o.padding().values().values(), 0);
+    spec.padding = ::voxgrad::detail::lift(o.padding().values().values(), 0);
     spec.same = o.padding().is_same();
   }
   check_options<D>(n, o.in_channels(), o.out_channels(), o.kernel_size(), spec);
@@ -161,8 +161,8 @@ Tensor ConvNd<D>::forward(const Tensor& input) {
 
   // Other modes pad explicitly (asymmetrically for 'same', the odd element at the end, as PyTorch's
   // _reversed_padding_repeated_twice), then convolve without padding.
-  detail::check_defined(input, this->name().c_str(), "input");
-  detail::check_conv_input_rank(fmt::format("conv{}d", D).c_str(), static_cast<int>(D), input.sizes());
+  ::voxgrad::detail::check_defined(input, this->name().c_str(), "input");
+  ::voxgrad::detail::check_conv_input_rank(fmt::format("conv{}d", D).c_str(), static_cast<int>(D), input.sizes());
   std::array<std::int64_t, 2 * D> pads{};
   for (std::size_t i = 0; i < D; ++i) {
     if (o.padding().is_same()) {
@@ -181,7 +181,7 @@ Tensor ConvTransposeNd<D>::forward(const Tensor& input, IntArrayRef output_size)
   const ConvTransposeOptions<D>& o = this->options();
   ExpandingArray<D> output_padding = o.output_padding();
   if (!output_size.empty()) {
-    detail::check_defined(input, this->name().c_str(), "input");
+    ::voxgrad::detail::check_defined(input, this->name().c_str(), "input");
     output_padding = F::conv_transpose_output_padding<D>(input.sizes(), output_size, o.kernel_size(), o.stride(),
                                                          o.padding(), o.dilation());
   }

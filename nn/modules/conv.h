@@ -12,6 +12,7 @@
 #include "voxgrad/nn/arg.h"
 #include "voxgrad/nn/functional/conv.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/module_holder.h"
 #include "voxgrad/nn/options/conv.h"
 #include "voxgrad/ops/conv.h"
 
@@ -78,33 +79,39 @@ class ConvTransposeNd : public ConvBase<D, ConvTransposeOptions<D>> {
 /// Conv1d, Conv2d and Conv3d, as torch::nn::Conv3d over (N, C, D, H, W) input (or unbatched):
 /// `Conv3d(Conv3dOptions(16, 33, {3, 5, 2}).stride({2, 1, 1}).padding({4, 2, 0}))`.
 template <std::size_t D>
-class Conv : public Cloneable<Conv<D>, ConvNd<D>> {
+class ConvImpl : public Cloneable<ConvImpl<D>, ConvNd<D>> {
  public:
-  explicit Conv(const ConvOptions<D>& options) : Cloneable<Conv<D>, ConvNd<D>>(options) {}
+  explicit ConvImpl(const ConvOptions<D>& options) : Cloneable<ConvImpl<D>, ConvNd<D>>(options) {}
   /// "Conv1d", "Conv2d" or "Conv3d" (a subclass keeps its own class name).
   std::string name() const override {
-    return typeid(*this) == typeid(Conv) ? fmt::format("Conv{}d", D) : Module::name();
+    return typeid(*this) == typeid(ConvImpl) ? fmt::format("Conv{}d", D) : Module::name();
   }
 };
-using Conv1d = Conv<1>;
-using Conv2d = Conv<2>;
-using Conv3d = Conv<3>;
+using Conv1dImpl = ConvImpl<1>;
+using Conv2dImpl = ConvImpl<2>;
+using Conv3dImpl = ConvImpl<3>;
+VOXGRAD_MODULE(Conv1d);
+VOXGRAD_MODULE(Conv2d);
+VOXGRAD_MODULE(Conv3d);
 
 /// ConvTranspose1d, ConvTranspose2d and ConvTranspose3d, as torch::nn::ConvTranspose3d:
 /// `ConvTranspose3d(ConvTranspose3dOptions(16, 33, 3).stride(2))`.
 template <std::size_t D>
-class ConvTranspose : public Cloneable<ConvTranspose<D>, ConvTransposeNd<D>> {
+class ConvTransposeImpl : public Cloneable<ConvTransposeImpl<D>, ConvTransposeNd<D>> {
  public:
-  explicit ConvTranspose(const ConvTransposeOptions<D>& options)
-      : Cloneable<ConvTranspose<D>, ConvTransposeNd<D>>(options) {}
+  explicit ConvTransposeImpl(const ConvTransposeOptions<D>& options)
+      : Cloneable<ConvTransposeImpl<D>, ConvTransposeNd<D>>(options) {}
   /// "ConvTranspose1d", "ConvTranspose2d" or "ConvTranspose3d" (a subclass keeps its own class name).
   std::string name() const override {
-    return typeid(*this) == typeid(ConvTranspose) ? fmt::format("ConvTranspose{}d", D) : Module::name();
+    return typeid(*this) == typeid(ConvTransposeImpl) ? fmt::format("ConvTranspose{}d", D) : Module::name();
   }
 };
-using ConvTranspose1d = ConvTranspose<1>;
-using ConvTranspose2d = ConvTranspose<2>;
-using ConvTranspose3d = ConvTranspose<3>;
+using ConvTranspose1dImpl = ConvTransposeImpl<1>;
+using ConvTranspose2dImpl = ConvTransposeImpl<2>;
+using ConvTranspose3dImpl = ConvTransposeImpl<3>;
+VOXGRAD_MODULE(ConvTranspose1d);
+VOXGRAD_MODULE(ConvTranspose2d);
+VOXGRAD_MODULE(ConvTranspose3d);
 
 extern template class ConvBase<1, ConvOptions<1>>;
 extern template class ConvBase<2, ConvOptions<2>>;

@@ -7,11 +7,11 @@
 
 namespace voxgrad::nn {
 
-Dropout::Dropout(const DropoutOptions& options) : options_(options) {
+DropoutImpl::DropoutImpl(const DropoutOptions& options) : options_(options) {
   detail::check_dropout_probability(options_.p(), "Dropout");
 }
 
-Tensor Dropout::forward(const Tensor& input) {
+Tensor DropoutImpl::forward(const Tensor& input) {
   return functional::dropout(
       input, functional::DropoutFuncOptions().p(options_.p()).training(is_training()).inplace(options_.inplace()));
 }
@@ -22,17 +22,17 @@ std::string dropout_repr(double p, bool inplace) {
 }
 }  // namespace
 
-std::string Dropout::extra_repr() const { return dropout_repr(options_.p(), options_.inplace()); }
+std::string DropoutImpl::extra_repr() const { return dropout_repr(options_.p(), options_.inplace()); }
 
-Dropout3d::Dropout3d(const Dropout3dOptions& options) : options_(options) {
+Dropout3dImpl::Dropout3dImpl(const Dropout3dOptions& options) : options_(options) {
   detail::check_dropout_probability(options_.p(), "Dropout3d");
 }
 
-Tensor Dropout3d::forward(const Tensor& input) {
+Tensor Dropout3dImpl::forward(const Tensor& input) {
   return functional::dropout3d(
       input, functional::Dropout3dFuncOptions().p(options_.p()).training(is_training()).inplace(options_.inplace()));
 }
 
-std::string Dropout3d::extra_repr() const { return dropout_repr(options_.p(), options_.inplace()); }
+std::string Dropout3dImpl::extra_repr() const { return dropout_repr(options_.p(), options_.inplace()); }
 
 }  // namespace voxgrad::nn

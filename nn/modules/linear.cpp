@@ -11,20 +11,20 @@
 
 namespace voxgrad::nn {
 
-Linear::Linear(const LinearOptions& options) : options_(options) {
+LinearImpl::LinearImpl(const LinearOptions& options) : options_(options) {
   VOXGRAD_CHECK(options_.in_features() >= 0 && options_.out_features() >= 0,
                 "Linear: in_features and out_features must be non-negative (got in_features={}, out_features={})",
                 options_.in_features(), options_.out_features());
   reset();
 }
 
-void Linear::reset() {
+void LinearImpl::reset() {
   weight = register_parameter("weight", voxgrad::empty({options_.out_features(), options_.in_features()}));
   bias = options_.bias() ? register_parameter("bias", voxgrad::empty({options_.out_features()})) : Tensor();
   reset_parameters();
 }
 
-void Linear::reset_parameters() {
+void LinearImpl::reset_parameters() {
   NoGradGuard no_grad;
   // kaiming_uniform_ with a = √5 gives gain √(1/3) and bound √3·gain/√fan_in = 1/√fan_in.
   init::kaiming_uniform_(weight, std::sqrt(5.0));
@@ -35,21 +35,21 @@ void Linear::reset_parameters() {
   }
 }
 
-Tensor Linear::forward(const Tensor& input) { return functional::linear(input, weight, bias); }
+Tensor LinearImpl::forward(const Tensor& input) { return functional::linear(input, weight, bias); }
 
-std::string Linear::extra_repr() const {
+std::string LinearImpl::extra_repr() const {
   return fmt::format("in_features={}, out_features={}, bias={}", options_.in_features(), options_.out_features(),
                      detail::py_bool(options_.bias()));
 }
 
-Tensor Identity::forward(const Tensor& input) { return input; }
+Tensor IdentityImpl::forward(const Tensor& input) { return input; }
 
-Tensor Flatten::forward(const Tensor& input) {
+Tensor FlattenImpl::forward(const Tensor& input) {
   return functional::flatten(
       input, functional::FlattenFuncOptions().start_dim(options_.start_dim()).end_dim(options_.end_dim()));
 }
 
-std::string Flatten::extra_repr() const {
+std::string FlattenImpl::extra_repr() const {
   return fmt::format("start_dim={}, end_dim={}", options_.start_dim(), options_.end_dim());
 }
 

@@ -6,18 +6,20 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/module_holder.h"
 #include "voxgrad/nn/options/linear.h"
 
 namespace voxgrad::nn {
 
 /// y = x·Wᵀ + b over the last dim of input of any rank, as torch::nn::Linear. Weight (out, in) is
 /// initialised by kaiming_uniform_ with a = √5 (U(±1/√in)), bias (out) by U(±1/√in), as PyTorch.
-class Linear : public Cloneable<Linear> {
+class LinearImpl : public Cloneable<LinearImpl> {
  public:
   /// Builds the layer: `Linear(LinearOptions(3, 4))`.
-  explicit Linear(const LinearOptions& options);
+  explicit LinearImpl(const LinearOptions& options);
   /// Shorthand for Linear(LinearOptions(in_features, out_features)).
-  Linear(std::int64_t in_features, std::int64_t out_features) : Linear(LinearOptions(in_features, out_features)) {}
+  LinearImpl(std::int64_t in_features, std::int64_t out_features)
+      : LinearImpl(LinearOptions(in_features, out_features)) {}
   /// Registers weight and bias and initialises them (called by the constructor and by clone()).
   void reset() override;
   /// Re-draws weight and bias in place as PyTorch's reset_parameters.
@@ -36,19 +38,21 @@ class Linear : public Cloneable<Linear> {
  private:
   LinearOptions options_;
 };
+VOXGRAD_MODULE(Linear);
 
 /// Returns its input unchanged, as torch::nn::Identity (a placeholder in containers).
-class Identity : public Cloneable<Identity> {
+class IdentityImpl : public Cloneable<IdentityImpl> {
  public:
   /// The input itself.
   Tensor forward(const Tensor& input) override;
 };
+VOXGRAD_MODULE(Identity);
 
 /// Merges the dims start_dim..end_dim into one (by default all but the batch dim), as torch::nn::Flatten.
-class Flatten : public Cloneable<Flatten> {
+class FlattenImpl : public Cloneable<FlattenImpl> {
  public:
   /// Builds the layer: `Flatten()` or `Flatten(FlattenOptions().start_dim(0))`.
-  explicit Flatten(const FlattenOptions& options = {}) : options_(options) {}
+  explicit FlattenImpl(const FlattenOptions& options = {}) : options_(options) {}
   /// input.flatten(start_dim, end_dim).
   Tensor forward(const Tensor& input) override;
   /// "start_dim=1, end_dim=-1".
@@ -58,5 +62,6 @@ class Flatten : public Cloneable<Flatten> {
  private:
   FlattenOptions options_;
 };
+VOXGRAD_MODULE(Flatten);
 
 }  // namespace voxgrad::nn

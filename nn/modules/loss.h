@@ -4,15 +4,16 @@
 #include "voxgrad/nn/functional/dice_loss.h"
 #include "voxgrad/nn/functional/loss.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/module_holder.h"
 #include "voxgrad/nn/options/loss.h"
 
 namespace voxgrad::nn {
 
 /// Mean squared error, as torch::nn::MSELoss: `MSELoss(MSELossOptions(kSum))`.
-class MSELoss : public Cloneable<MSELoss> {
+class MSELossImpl : public Cloneable<MSELossImpl> {
  public:
   /// Builds the loss (kMean by default).
-  explicit MSELoss(const MSELossOptions& options = {}) : options_(options) {}
+  explicit MSELossImpl(const MSELossOptions& options = {}) : options_(options) {}
   /// The single-input forward of Module (throws: a loss needs a target).
   using Module::forward;
   /// functional::mse_loss(input, target, options).
@@ -22,12 +23,13 @@ class MSELoss : public Cloneable<MSELoss> {
  private:
   MSELossOptions options_;
 };
+VOXGRAD_MODULE(MSELoss);
 
 /// Mean absolute error, as torch::nn::L1Loss.
-class L1Loss : public Cloneable<L1Loss> {
+class L1LossImpl : public Cloneable<L1LossImpl> {
  public:
   /// Builds the loss (kMean by default).
-  explicit L1Loss(const L1LossOptions& options = {}) : options_(options) {}
+  explicit L1LossImpl(const L1LossOptions& options = {}) : options_(options) {}
   /// The single-input forward of Module (throws: a loss needs a target).
   using Module::forward;
   /// functional::l1_loss(input, target, options).
@@ -37,12 +39,13 @@ class L1Loss : public Cloneable<L1Loss> {
  private:
   L1LossOptions options_;
 };
+VOXGRAD_MODULE(L1Loss);
 
 /// Huber-like smooth L1 loss, as torch::nn::SmoothL1Loss: `SmoothL1Loss(SmoothL1LossOptions().beta(0.5))`.
-class SmoothL1Loss : public Cloneable<SmoothL1Loss> {
+class SmoothL1LossImpl : public Cloneable<SmoothL1LossImpl> {
  public:
   /// Builds the loss (kMean, beta 1 by default).
-  explicit SmoothL1Loss(const SmoothL1LossOptions& options = {}) : options_(options) {}
+  explicit SmoothL1LossImpl(const SmoothL1LossOptions& options = {}) : options_(options) {}
   /// The single-input forward of Module (throws: a loss needs a target).
   using Module::forward;
   /// functional::smooth_l1_loss(input, target, options).
@@ -52,12 +55,13 @@ class SmoothL1Loss : public Cloneable<SmoothL1Loss> {
  private:
   SmoothL1LossOptions options_;
 };
+VOXGRAD_MODULE(SmoothL1Loss);
 
 /// Binary cross entropy on probabilities, as torch::nn::BCELoss; the weight is buffer "weight".
-class BCELoss : public Cloneable<BCELoss> {
+class BCELossImpl : public Cloneable<BCELossImpl> {
  public:
   /// Builds the loss (kMean, no weight by default).
-  explicit BCELoss(const BCELossOptions& options = {});
+  explicit BCELossImpl(const BCELossOptions& options = {});
   /// Registers the weight buffer (if the options have one).
   void reset() override;
   /// The single-input forward of Module (throws: a loss needs a target).
@@ -72,12 +76,13 @@ class BCELoss : public Cloneable<BCELoss> {
  private:
   BCELossOptions options_;
 };
+VOXGRAD_MODULE(BCELoss);
 
 /// Binary cross entropy on logits, as torch::nn::BCEWithLogitsLoss; buffers "weight", "pos_weight".
-class BCEWithLogitsLoss : public Cloneable<BCEWithLogitsLoss> {
+class BCEWithLogitsLossImpl : public Cloneable<BCEWithLogitsLossImpl> {
  public:
   /// Builds the loss (kMean, no weights by default).
-  explicit BCEWithLogitsLoss(const BCEWithLogitsLossOptions& options = {});
+  explicit BCEWithLogitsLossImpl(const BCEWithLogitsLossOptions& options = {});
   /// Registers the weight and pos_weight buffers (those the options have).
   void reset() override;
   /// The single-input forward of Module (throws: a loss needs a target).
@@ -94,12 +99,13 @@ class BCEWithLogitsLoss : public Cloneable<BCEWithLogitsLoss> {
  private:
   BCEWithLogitsLossOptions options_;
 };
+VOXGRAD_MODULE(BCEWithLogitsLoss);
 
 /// Negative log likelihood of class indices, as torch::nn::NLLLoss; the class weights are buffer "weight".
-class NLLLoss : public Cloneable<NLLLoss> {
+class NLLLossImpl : public Cloneable<NLLLossImpl> {
  public:
   /// Builds the loss (kMean, no weights, ignore_index −100 by default).
-  explicit NLLLoss(const NLLLossOptions& options = {});
+  explicit NLLLossImpl(const NLLLossOptions& options = {});
   /// Registers the weight buffer (if the options have one).
   void reset() override;
   /// The single-input forward of Module (throws: a loss needs a target).
@@ -114,14 +120,15 @@ class NLLLoss : public Cloneable<NLLLoss> {
  private:
   NLLLossOptions options_;
 };
+VOXGRAD_MODULE(NLLLoss);
 
 /// Cross entropy of logits and class indices (or probabilities), as torch::nn::CrossEntropyLoss:
 /// `CrossEntropyLoss(CrossEntropyLossOptions().weight(w).ignore_index(255).label_smoothing(0.1))`;
 /// the class weights are buffer "weight".
-class CrossEntropyLoss : public Cloneable<CrossEntropyLoss> {
+class CrossEntropyLossImpl : public Cloneable<CrossEntropyLossImpl> {
  public:
   /// Builds the loss (kMean, no weights, ignore_index −100, no smoothing by default).
-  explicit CrossEntropyLoss(const CrossEntropyLossOptions& options = {});
+  explicit CrossEntropyLossImpl(const CrossEntropyLossOptions& options = {});
   /// Registers the weight buffer (if the options have one).
   void reset() override;
   /// The single-input forward of Module (throws: a loss needs a target).
@@ -136,13 +143,14 @@ class CrossEntropyLoss : public Cloneable<CrossEntropyLoss> {
  private:
   CrossEntropyLossOptions options_;
 };
+VOXGRAD_MODULE(CrossEntropyLoss);
 
 /// MONAI's Dice loss for segmentation: `DiceLoss(DiceLossOptions().softmax(true).to_onehot_y(true))`;
 /// the class weights are buffer "weight".
-class DiceLoss : public Cloneable<DiceLoss> {
+class DiceLossImpl : public Cloneable<DiceLossImpl> {
  public:
   /// Builds the loss (MONAI's defaults: no activation, background included, smooth terms 1e-5).
-  explicit DiceLoss(const DiceLossOptions& options = {});
+  explicit DiceLossImpl(const DiceLossOptions& options = {});
   /// Registers the weight buffer (if the options have one).
   void reset() override;
   /// The single-input forward of Module (throws: a loss needs a target).
@@ -157,12 +165,13 @@ class DiceLoss : public Cloneable<DiceLoss> {
  private:
   DiceLossOptions options_;
 };
+VOXGRAD_MODULE(DiceLoss);
 
 /// MONAI's DiceCELoss (Dice + cross entropy); the class weights are buffer "weight".
-class DiceCELoss : public Cloneable<DiceCELoss> {
+class DiceCELossImpl : public Cloneable<DiceCELossImpl> {
  public:
   /// Builds the loss (MONAI's defaults).
-  explicit DiceCELoss(const DiceCELossOptions& options = {});
+  explicit DiceCELossImpl(const DiceCELossOptions& options = {});
   /// Registers the weight buffer (if the Dice options have one).
   void reset() override;
   /// The single-input forward of Module (throws: a loss needs a target).
@@ -177,5 +186,6 @@ class DiceCELoss : public Cloneable<DiceCELoss> {
  private:
   DiceCELossOptions options_;
 };
+VOXGRAD_MODULE(DiceCELoss);
 
 }  // namespace voxgrad::nn

@@ -55,27 +55,27 @@ std::string norm_repr(std::int64_t num_features, double eps, const std::string& 
 }  // namespace
 
 // =================================================================================================
-// BatchNorm3d
+// BatchNorm3dImpl
 // =================================================================================================
 
-BatchNorm3d::BatchNorm3d(const BatchNorm3dOptions& options) : options_(options) { reset(); }
+BatchNorm3dImpl::BatchNorm3dImpl(const BatchNorm3dOptions& options) : options_(options) { reset(); }
 
-void BatchNorm3d::reset() {
+void BatchNorm3dImpl::reset() {
   register_norm_state(*this, "BatchNorm3d", options_.num_features(), options_.affine(), options_.track_running_stats(),
                       {&weight, &bias, &running_mean, &running_var, &num_batches_tracked});
   reset_parameters();
 }
 
-void BatchNorm3d::reset_running_stats() {
+void BatchNorm3dImpl::reset_running_stats() {
   reset_running({&weight, &bias, &running_mean, &running_var, &num_batches_tracked});
 }
 
-void BatchNorm3d::reset_parameters() {
+void BatchNorm3dImpl::reset_parameters() {
   reset_running_stats();
   reset_affine(weight, bias);
 }
 
-Tensor BatchNorm3d::forward(const Tensor& input) {
+Tensor BatchNorm3dImpl::forward(const Tensor& input) {
   voxgrad::detail::check_defined(input, "BatchNorm3d", "input");
   VOXGRAD_CHECK(input.dim() == 5, "BatchNorm3d: expected 5D input (got {}D input)", input.dim());
   // As PyTorch's _BatchNorm.forward: count the batch, and with momentum=None average cumulatively.
@@ -100,35 +100,35 @@ Tensor BatchNorm3d::forward(const Tensor& input) {
                            .eps(options_.eps()));
 }
 
-std::string BatchNorm3d::extra_repr() const {
+std::string BatchNorm3dImpl::extra_repr() const {
   const auto& m = options_.momentum();
   return norm_repr(options_.num_features(), options_.eps(), m ? detail::py_float(*m) : "None", options_.affine(),
                    options_.track_running_stats());
 }
 
 // =================================================================================================
-// InstanceNorm3d
+// InstanceNorm3dImpl
 // =================================================================================================
 
-InstanceNorm3d::InstanceNorm3d(const InstanceNorm3dOptions& options) : options_(options) { reset(); }
+InstanceNorm3dImpl::InstanceNorm3dImpl(const InstanceNorm3dOptions& options) : options_(options) { reset(); }
 
-void InstanceNorm3d::reset() {
+void InstanceNorm3dImpl::reset() {
   register_norm_state(*this, "InstanceNorm3d", options_.num_features(), options_.affine(),
                       options_.track_running_stats(),
                       {&weight, &bias, &running_mean, &running_var, &num_batches_tracked});
   reset_parameters();
 }
 
-void InstanceNorm3d::reset_running_stats() {
+void InstanceNorm3dImpl::reset_running_stats() {
   reset_running({&weight, &bias, &running_mean, &running_var, &num_batches_tracked});
 }
 
-void InstanceNorm3d::reset_parameters() {
+void InstanceNorm3dImpl::reset_parameters() {
   reset_running_stats();
   reset_affine(weight, bias);
 }
 
-Tensor InstanceNorm3d::forward(const Tensor& input) {
+Tensor InstanceNorm3dImpl::forward(const Tensor& input) {
   voxgrad::detail::check_defined(input, "InstanceNorm3d", "input");
   VOXGRAD_CHECK(input.dim() == 4 || input.dim() == 5, "InstanceNorm3d: expected 4D or 5D input (got {}D input)",
                 input.dim());
@@ -150,16 +150,16 @@ Tensor InstanceNorm3d::forward(const Tensor& input) {
   return input.dim() == 5 ? y : y.squeeze(0);
 }
 
-std::string InstanceNorm3d::extra_repr() const {
+std::string InstanceNorm3dImpl::extra_repr() const {
   return norm_repr(options_.num_features(), options_.eps(), detail::py_float(options_.momentum()), options_.affine(),
                    options_.track_running_stats());
 }
 
 // =================================================================================================
-// GroupNorm
+// GroupNormImpl
 // =================================================================================================
 
-GroupNorm::GroupNorm(const GroupNormOptions& options) : options_(options) {
+GroupNormImpl::GroupNormImpl(const GroupNormOptions& options) : options_(options) {
   VOXGRAD_CHECK(options_.num_groups() > 0, "GroupNorm: num_groups must be positive (got {})", options_.num_groups());
   check_non_negative(options_.num_channels(), "GroupNorm", "num_channels");
   VOXGRAD_CHECK(options_.num_channels() % options_.num_groups() == 0,
@@ -168,7 +168,7 @@ GroupNorm::GroupNorm(const GroupNormOptions& options) : options_(options) {
   reset();
 }
 
-void GroupNorm::reset() {
+void GroupNormImpl::reset() {
   if (options_.affine()) {
     weight = register_parameter("weight", empty({options_.num_channels()}));
     bias = register_parameter("bias", empty({options_.num_channels()}));
@@ -176,14 +176,14 @@ void GroupNorm::reset() {
   reset_parameters();
 }
 
-void GroupNorm::reset_parameters() { reset_affine(weight, bias); }
+void GroupNormImpl::reset_parameters() { reset_affine(weight, bias); }
 
-Tensor GroupNorm::forward(const Tensor& input) {
+Tensor GroupNormImpl::forward(const Tensor& input) {
   return F::group_norm(input,
                        F::GroupNormFuncOptions(options_.num_groups()).weight(weight).bias(bias).eps(options_.eps()));
 }
 
-std::string GroupNorm::extra_repr() const {
+std::string GroupNormImpl::extra_repr() const {
   return fmt::format("{}, {}, eps={}, affine={}", options_.num_groups(), options_.num_channels(),
                      detail::py_float(options_.eps()), detail::py_bool(options_.affine()));
 }
@@ -192,13 +192,13 @@ std::string GroupNorm::extra_repr() const {
 // LayerNorm
 // =================================================================================================
 
-LayerNorm::LayerNorm(const LayerNormOptions& options) : options_(options) {
+LayerNormImpl::LayerNormImpl(const LayerNormOptions& options) : options_(options) {
   VOXGRAD_CHECK(!options_.normalized_shape().empty(), "LayerNorm: normalized_shape must have at least one dim");
   for (std::int64_t s : options_.normalized_shape()) check_non_negative(s, "LayerNorm", "normalized_shape");
   reset();
 }
 
-void LayerNorm::reset() {
+void LayerNormImpl::reset() {
   if (options_.elementwise_affine()) {
     weight = register_parameter("weight", voxgrad::empty(options_.normalized_shape()));
     bias = register_parameter("bias", voxgrad::empty(options_.normalized_shape()));
@@ -206,14 +206,14 @@ void LayerNorm::reset() {
   reset_parameters();
 }
 
-void LayerNorm::reset_parameters() { reset_affine(weight, bias); }
+void LayerNormImpl::reset_parameters() { reset_affine(weight, bias); }
 
-Tensor LayerNorm::forward(const Tensor& input) {
+Tensor LayerNormImpl::forward(const Tensor& input) {
   return F::layer_norm(
       input, F::LayerNormFuncOptions(options_.normalized_shape()).weight(weight).bias(bias).eps(options_.eps()));
 }
 
-std::string LayerNorm::extra_repr() const {
+std::string LayerNormImpl::extra_repr() const {
   const auto& ns = options_.normalized_shape();
   // A Python tuple: "(4,)" for one element.
   const std::string shape = ns.size() == 1 ? fmt::format("({},)", ns[0]) : fmt::format("({})", fmt::join(ns, ", "));

@@ -8,6 +8,7 @@
 #include "voxgrad/nn/arg.h"
 #include "voxgrad/nn/functional/normalization.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/module_holder.h"
 #include "voxgrad/nn/options/normalization.h"
 
 namespace voxgrad::nn {
@@ -16,10 +17,10 @@ namespace voxgrad::nn {
 /// with the batch's mean and biased variance over (N, D, H, W) and, with track_running_stats,
 /// increments num_batches_tracked and moves running_mean / running_var towards the batch mean and
 /// unbiased variance; eval normalises with the running statistics (or, without them, with the batch's).
-class BatchNorm3d : public Cloneable<BatchNorm3d> {
+class BatchNorm3dImpl : public Cloneable<BatchNorm3dImpl> {
  public:
   /// Builds the layer: `BatchNorm3d(BatchNorm3dOptions(16).momentum(0.01))` or `BatchNorm3d(16)`.
-  explicit BatchNorm3d(const BatchNorm3dOptions& options);
+  explicit BatchNorm3dImpl(const BatchNorm3dOptions& options);
   /// Registers weight and bias (affine), running_mean, running_var and num_batches_tracked
   /// (track_running_stats), then reset_parameters(); called by the constructor and by clone().
   void reset() override;
@@ -47,16 +48,17 @@ class BatchNorm3d : public Cloneable<BatchNorm3d> {
  private:
   BatchNorm3dOptions options_;
 };
+VOXGRAD_MODULE(BatchNorm3d);
 
 /// Instance normalisation over (N, C, D, H, W) or unbatched (C, D, H, W) input, as
 /// torch::nn::InstanceNorm3d: every (sample, channel) is normalised by its own mean and biased
 /// variance over (D, H, W). With track_running_stats the running statistics are updated in training
 /// (with the batch-averaged instance statistics) and used in eval; num_batches_tracked is registered
 /// but, as in PyTorch, never incremented.
-class InstanceNorm3d : public Cloneable<InstanceNorm3d> {
+class InstanceNorm3dImpl : public Cloneable<InstanceNorm3dImpl> {
  public:
   /// Builds the layer: `InstanceNorm3d(InstanceNorm3dOptions(16).affine(true))` or `InstanceNorm3d(16)`.
-  explicit InstanceNorm3d(const InstanceNorm3dOptions& options);
+  explicit InstanceNorm3dImpl(const InstanceNorm3dOptions& options);
   /// Registers weight, bias (affine) and the running statistics (track_running_stats), then
   /// reset_parameters(); called by the constructor and by clone().
   void reset() override;
@@ -84,17 +86,18 @@ class InstanceNorm3d : public Cloneable<InstanceNorm3d> {
  private:
   InstanceNorm3dOptions options_;
 };
+VOXGRAD_MODULE(InstanceNorm3d);
 
 /// Group normalisation over (N, C, *) input, as torch::nn::GroupNorm: the C channels are split into
 /// num_groups groups and each (sample, group) is normalised by its own statistics, in training and
 /// eval alike; then the per-channel weight and bias are applied.
-class GroupNorm : public Cloneable<GroupNorm> {
+class GroupNormImpl : public Cloneable<GroupNormImpl> {
  public:
   /// Builds the layer: `GroupNorm(GroupNormOptions(4, 16))`; throws unless num_channels is a multiple of num_groups.
-  explicit GroupNorm(const GroupNormOptions& options);
+  explicit GroupNormImpl(const GroupNormOptions& options);
   /// Shorthand for GroupNorm(GroupNormOptions(num_groups, num_channels)).
-  GroupNorm(std::int64_t num_groups, std::int64_t num_channels)
-      : GroupNorm(GroupNormOptions(num_groups, num_channels)) {}
+  GroupNormImpl(std::int64_t num_groups, std::int64_t num_channels)
+      : GroupNormImpl(GroupNormOptions(num_groups, num_channels)) {}
   /// Registers weight and bias (affine) and sets them to 1 and 0; called by the constructor and by clone().
   void reset() override;
   /// weight = 1, bias = 0.
@@ -113,14 +116,15 @@ class GroupNorm : public Cloneable<GroupNorm> {
  private:
   GroupNormOptions options_;
 };
+VOXGRAD_MODULE(GroupNorm);
 
 /// Layer normalisation over the trailing normalized_shape dims of (*, normalized_shape) input, as
 /// torch::nn::LayerNorm: each slice is normalised by its own statistics, in training and eval alike;
 /// then the elementwise weight and bias (of normalized_shape) are applied.
-class LayerNorm : public Cloneable<LayerNorm> {
+class LayerNormImpl : public Cloneable<LayerNormImpl> {
  public:
   /// Builds the layer: `LayerNorm(LayerNormOptions({16, 8}).eps(1e-6))`; throws for an empty or negative shape.
-  explicit LayerNorm(const LayerNormOptions& options);
+  explicit LayerNormImpl(const LayerNormOptions& options);
   /// Registers weight and bias (elementwise_affine) and sets them to 1 and 0; called by the constructor and by clone().
   void reset() override;
   /// weight = 1, bias = 0.
@@ -139,5 +143,6 @@ class LayerNorm : public Cloneable<LayerNorm> {
  private:
   LayerNormOptions options_;
 };
+VOXGRAD_MODULE(LayerNorm);
 
 }  // namespace voxgrad::nn

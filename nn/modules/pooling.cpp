@@ -17,36 +17,36 @@ std::string int_or_tuple(const ExpandingArray<3>& a) {
 
 }  // namespace
 
-Tensor MaxPool3d::forward(const Tensor& input) { return functional::max_pool3d(input, options_); }
+Tensor MaxPool3dImpl::forward(const Tensor& input) { return functional::max_pool3d(input, options_); }
 
-std::tuple<Tensor, Tensor> MaxPool3d::forward_with_indices(const Tensor& input) {
+std::tuple<Tensor, Tensor> MaxPool3dImpl::forward_with_indices(const Tensor& input) {
   return functional::max_pool3d_with_indices(input, options_);
 }
 
-std::string MaxPool3d::extra_repr() const {
+std::string MaxPool3dImpl::extra_repr() const {
   return fmt::format("kernel_size={}, stride={}, padding={}, dilation={}, ceil_mode={}",
                      int_or_tuple(options_.kernel_size()), int_or_tuple(options_.stride()),
                      int_or_tuple(options_.padding()), int_or_tuple(options_.dilation()),
                      detail::py_bool(options_.ceil_mode()));
 }
 
-Tensor AvgPool3d::forward(const Tensor& input) { return functional::avg_pool3d(input, options_); }
+Tensor AvgPool3dImpl::forward(const Tensor& input) { return functional::avg_pool3d(input, options_); }
 
-std::string AvgPool3d::extra_repr() const {
+std::string AvgPool3dImpl::extra_repr() const {
   return fmt::format("kernel_size={}, stride={}, padding={}", int_or_tuple(options_.kernel_size()),
                      int_or_tuple(options_.stride()), int_or_tuple(options_.padding()));
 }
 
-Tensor AdaptiveAvgPool3d::forward(const Tensor& input) { return functional::adaptive_avg_pool3d(input, options_); }
+Tensor AdaptiveAvgPool3dImpl::forward(const Tensor& input) { return functional::adaptive_avg_pool3d(input, options_); }
 
-std::string AdaptiveAvgPool3d::extra_repr() const { return "output_size=" + int_or_tuple(options_.output_size()); }
+std::string AdaptiveAvgPool3dImpl::extra_repr() const { return "output_size=" + int_or_tuple(options_.output_size()); }
 
-Tensor AdaptiveMaxPool3d::forward(const Tensor& input) { return functional::adaptive_max_pool3d(input, options_); }
+Tensor AdaptiveMaxPool3dImpl::forward(const Tensor& input) { return functional::adaptive_max_pool3d(input, options_); }
 
-std::tuple<Tensor, Tensor> AdaptiveMaxPool3d::forward_with_indices(const Tensor& input) {
+std::tuple<Tensor, Tensor> AdaptiveMaxPool3dImpl::forward_with_indices(const Tensor& input) {
   return functional::adaptive_max_pool3d_with_indices(input, options_);
 }
 
-std::string AdaptiveMaxPool3d::extra_repr() const { return "output_size=" + int_or_tuple(options_.output_size()); }
+std::string AdaptiveMaxPool3dImpl::extra_repr() const { return "output_size=" + int_or_tuple(options_.output_size()); }
 
 }  // namespace voxgrad::nn

@@ -7,18 +7,19 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/functional/pooling.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/module_holder.h"
 #include "voxgrad/nn/options/pooling.h"
 
 namespace voxgrad::nn {
 
 /// 3-D max pooling over (N, C, D, H, W) or unbatched (C, D, H, W) input, as torch::nn::MaxPool3d;
 /// the gradient flows to each window's arg-max. Arguments are validated at forward, as in PyTorch.
-class MaxPool3d : public Cloneable<MaxPool3d> {
+class MaxPool3dImpl : public Cloneable<MaxPool3dImpl> {
  public:
   /// Builds the layer: `MaxPool3d(MaxPool3dOptions(3).stride(2).padding(1))`.
-  explicit MaxPool3d(const MaxPool3dOptions& options) : options_(options) {}
+  explicit MaxPool3dImpl(const MaxPool3dOptions& options) : options_(options) {}
   /// Shorthand for MaxPool3d(MaxPool3dOptions(kernel_size)): `MaxPool3d(2)` or `MaxPool3d({1, 2, 2})`.
-  explicit MaxPool3d(ExpandingArray<3> kernel_size) : options_(kernel_size) {}
+  explicit MaxPool3dImpl(ExpandingArray<3> kernel_size) : options_(kernel_size) {}
   /// The pooled maxima.
   Tensor forward(const Tensor& input) override;
   /// The pooled maxima and their int64 flat indices into each D·H·W plane (return_indices=True).
@@ -31,14 +32,15 @@ class MaxPool3d : public Cloneable<MaxPool3d> {
  private:
   MaxPool3dOptions options_;
 };
+VOXGRAD_MODULE(MaxPool3d);
 
 /// 3-D average pooling over (N, C, D, H, W) or unbatched (C, D, H, W) input, as torch::nn::AvgPool3d.
-class AvgPool3d : public Cloneable<AvgPool3d> {
+class AvgPool3dImpl : public Cloneable<AvgPool3dImpl> {
  public:
   /// Builds the layer: `AvgPool3d(AvgPool3dOptions(3).stride(2).count_include_pad(false))`.
-  explicit AvgPool3d(const AvgPool3dOptions& options) : options_(options) {}
+  explicit AvgPool3dImpl(const AvgPool3dOptions& options) : options_(options) {}
   /// Shorthand for AvgPool3d(AvgPool3dOptions(kernel_size)).
-  explicit AvgPool3d(ExpandingArray<3> kernel_size) : options_(kernel_size) {}
+  explicit AvgPool3dImpl(ExpandingArray<3> kernel_size) : options_(kernel_size) {}
   /// The window averages.
   Tensor forward(const Tensor& input) override;
   /// "kernel_size=2, stride=2, padding=0", as PyTorch prints it.
@@ -48,15 +50,16 @@ class AvgPool3d : public Cloneable<AvgPool3d> {
  private:
   AvgPool3dOptions options_;
 };
+VOXGRAD_MODULE(AvgPool3d);
 
 /// 3-D adaptive average pooling to a fixed output size, as torch::nn::AdaptiveAvgPool3d:
 /// `AdaptiveAvgPool3d(1)` is global average pooling.
-class AdaptiveAvgPool3d : public Cloneable<AdaptiveAvgPool3d> {
+class AdaptiveAvgPool3dImpl : public Cloneable<AdaptiveAvgPool3dImpl> {
  public:
   /// Builds the layer: `AdaptiveAvgPool3d(AdaptiveAvgPool3dOptions({2, 4, 4}))` or `AdaptiveAvgPool3d(1)`.
-  explicit AdaptiveAvgPool3d(const AdaptiveAvgPool3dOptions& options) : options_(options) {}
+  explicit AdaptiveAvgPool3dImpl(const AdaptiveAvgPool3dOptions& options) : options_(options) {}
   /// Shorthand for AdaptiveAvgPool3d(AdaptiveAvgPool3dOptions(output_size)).
-  explicit AdaptiveAvgPool3d(ExpandingArray<3> output_size) : options_(output_size) {}
+  explicit AdaptiveAvgPool3dImpl(ExpandingArray<3> output_size) : options_(output_size) {}
   /// The window averages.
   Tensor forward(const Tensor& input) override;
   /// "output_size=1" or "output_size=(2, 4, 4)".
@@ -66,14 +69,15 @@ class AdaptiveAvgPool3d : public Cloneable<AdaptiveAvgPool3d> {
  private:
   AdaptiveAvgPool3dOptions options_;
 };
+VOXGRAD_MODULE(AdaptiveAvgPool3d);
 
 /// 3-D adaptive max pooling to a fixed output size, as torch::nn::AdaptiveMaxPool3d.
-class AdaptiveMaxPool3d : public Cloneable<AdaptiveMaxPool3d> {
+class AdaptiveMaxPool3dImpl : public Cloneable<AdaptiveMaxPool3dImpl> {
  public:
   /// Builds the layer: `AdaptiveMaxPool3d(AdaptiveMaxPool3dOptions({2, 4, 4}))` or `AdaptiveMaxPool3d(1)`.
-  explicit AdaptiveMaxPool3d(const AdaptiveMaxPool3dOptions& options) : options_(options) {}
+  explicit AdaptiveMaxPool3dImpl(const AdaptiveMaxPool3dOptions& options) : options_(options) {}
   /// Shorthand for AdaptiveMaxPool3d(AdaptiveMaxPool3dOptions(output_size)).
-  explicit AdaptiveMaxPool3d(ExpandingArray<3> output_size) : options_(output_size) {}
+  explicit AdaptiveMaxPool3dImpl(ExpandingArray<3> output_size) : options_(output_size) {}
   /// The window maxima.
   Tensor forward(const Tensor& input) override;
   /// The maxima and their int64 flat indices into each D·H·W plane (return_indices=True).
@@ -85,5 +89,6 @@ class AdaptiveMaxPool3d : public Cloneable<AdaptiveMaxPool3d> {
  private:
   AdaptiveMaxPool3dOptions options_;
 };
+VOXGRAD_MODULE(AdaptiveMaxPool3d);
 
 }  // namespace voxgrad::nn

@@ -8,9 +8,9 @@
 
 namespace voxgrad::nn {
 
-Tensor Upsample::forward(const Tensor& input) { return functional::interpolate(input, options_); }
+Tensor UpsampleImpl::forward(const Tensor& input) { return functional::interpolate(input, options_); }
 
-std::string Upsample::extra_repr() const {
+std::string UpsampleImpl::extra_repr() const {
   // PyTorch prints scale_factor when set (as float(s): "2.0", or a tuple of floats), else size
   // (as given: an int, or a tuple), then the mode.
   std::string info;

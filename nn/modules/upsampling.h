@@ -5,16 +5,17 @@
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/functional/upsampling.h"
 #include "voxgrad/nn/module.h"
+#include "voxgrad/nn/module_holder.h"
 #include "voxgrad/nn/options/upsampling.h"
 
 namespace voxgrad::nn {
 
 /// Resamples (N, C, D, H, W) input to a size or by scale factors, nearest or trilinear, as
 /// torch::nn::Upsample (F::interpolate with the layer's options). Options are checked at forward.
-class Upsample : public Cloneable<Upsample> {
+class UpsampleImpl : public Cloneable<UpsampleImpl> {
  public:
   /// Builds the layer: `Upsample(UpsampleOptions().scale_factor(2.0).mode(kTrilinear))`.
-  explicit Upsample(const UpsampleOptions& options = {}) : options_(options) {}
+  explicit UpsampleImpl(const UpsampleOptions& options = {}) : options_(options) {}
   /// F::interpolate(input, options()).
   Tensor forward(const Tensor& input) override;
   /// "scale_factor=2.0, mode=nearest" or "size=(8, 8, 8), mode=trilinear", as PyTorch (which does
@@ -25,5 +26,6 @@ class Upsample : public Cloneable<Upsample> {
  private:
   UpsampleOptions options_;
 };
+VOXGRAD_MODULE(Upsample);
 
 }  // namespace voxgrad::nn

@@ -162,7 +162,7 @@ Tensor checkpoint(const std::shared_ptr<Module>& module, const Tensor& input) {
   return checkpoint([module](const Tensor& x) { return module->forward(x); }, input, module->parameters());
 }
 
-Tensor checkpoint_sequential(const Sequential& sequential, std::int64_t segments, const Tensor& input) {
+Tensor checkpoint_sequential(const SequentialImpl& sequential, std::int64_t segments, const Tensor& input) {
   const auto n = static_cast<std::int64_t>(sequential.size());
   VOXGRAD_CHECK(segments >= 1 && segments <= n,
                 "checkpoint_sequential: segments must be between 1 and the number of modules ({}), but got {}", n,
@@ -186,6 +186,10 @@ Tensor checkpoint_sequential(const Sequential& sequential, std::int64_t segments
     h = checkpoint(run(begin, begin + length), h, params);
   }
   return run(begin, n)(h);
+}
+
+Tensor checkpoint_sequential(const Sequential& sequential, std::int64_t segments, const Tensor& input) {
+  return checkpoint_sequential(*sequential, segments, input);
 }
 
 }  // namespace voxgrad::nn::utils

@@ -12,6 +12,7 @@
 namespace voxgrad::nn {
 class Module;
 class Sequential;
+class SequentialImpl;
 }  // namespace voxgrad::nn
 
 namespace voxgrad::nn::utils {
@@ -44,6 +45,8 @@ Tensor checkpoint(const std::shared_ptr<Module>& module, const Tensor& input);
 /// As torch.utils.checkpoint.checkpoint_sequential: splits `sequential`'s modules into `segments`
 /// runs of (nearly) equal length and checkpoints each but the last, which runs normally (its
 /// activations are needed at once by backward). Throws unless 1 <= segments <= number of modules.
+Tensor checkpoint_sequential(const SequentialImpl& sequential, std::int64_t segments, const Tensor& input);
+/// checkpoint_sequential() of the module a holder holds.
 Tensor checkpoint_sequential(const Sequential& sequential, std::int64_t segments, const Tensor& input);
 
 }  // namespace voxgrad::nn::utils

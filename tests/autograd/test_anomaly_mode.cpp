@@ -202,7 +202,7 @@ TEST(AnomalyMode, ChecksTheBackwardOfAConvolutionInsideAModule) {
   // finite (sqrt(0) = 0) and so are the loss's and the conv's backward; SqrtBackward, under the
   // "encoder.stem" label, divides by 2 sqrt(0) on those 16 voxels.
   manual_seed(1);
-  auto conv = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(1, 2, 3).padding(1));
+  auto conv = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(1, 2, 3).padding(1));
   Tensor x = rand({1, 1, 4, 4, 4}).detach();
   x.narrow(2, 0, 1).fill_(0.0);
   x.requires_grad_();

@@ -115,19 +115,19 @@ std::mutex generator_mutex;
 /// Conv3d → ReLU → strided Conv3d → ReLU → ConvTranspose3d → Flatten → Linear, regressing 3 numbers
 /// per volume with Adam.
 TrainingRun train_conv_regressor(std::uint64_t seed, int steps) {
-  std::shared_ptr<nn::Sequential> model;
+  std::shared_ptr<nn::SequentialImpl> model;
   Tensor x, target;
   {
     std::lock_guard<std::mutex> lock(generator_mutex);
     manual_seed(seed);
-    model = std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Module>>{
-        std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 6, 3).padding(1)),
-        std::make_shared<nn::ReLU>(),
-        std::make_shared<nn::Conv3d>(nn::Conv3dOptions(6, 8, 3).stride(2).padding(1)),
-        std::make_shared<nn::ReLU>(),
-        std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(8, 4, 2).stride(2)),
-        std::make_shared<nn::Flatten>(),
-        std::make_shared<nn::Linear>(4 * 10 * 10 * 10, 3),
+    model = std::make_shared<nn::SequentialImpl>(std::vector<std::shared_ptr<nn::Module>>{
+        std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 6, 3).padding(1)),
+        std::make_shared<nn::ReLUImpl>(),
+        std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(6, 8, 3).stride(2).padding(1)),
+        std::make_shared<nn::ReLUImpl>(),
+        std::make_shared<nn::ConvTranspose3dImpl>(nn::ConvTranspose3dOptions(8, 4, 2).stride(2)),
+        std::make_shared<nn::FlattenImpl>(),
+        std::make_shared<nn::LinearImpl>(4 * 10 * 10 * 10, 3),
     });
     x = randn({4, 2, 10, 10, 10});
     target = randn({4, 3});

@@ -243,19 +243,19 @@ TEST(Overflow, UpsampleWithHugeSizesOrScaleFactorsIsRefused) {
                     "has more elements than int64");
   // 2^21 per dim: 2^66 elements.
   EXPECT_SIZE_ERROR(F::interpolate(x, F::InterpolateFuncOptions().scale_factor(double(1 << 20))), "int64");
-  nn::Upsample up(nn::UpsampleOptions().scale_factor(1e12));
+  nn::UpsampleImpl up(nn::UpsampleOptions().scale_factor(1e12));
   EXPECT_SIZE_ERROR(up.forward(x), "int64");
 }
 
 // --- modules whose parameters would not fit ---------------------------------------------------
 
 TEST(Overflow, ModulesWithHugeSizesAreRefusedAtConstruction) {
-  EXPECT_SIZE_ERROR(nn::Linear(nn::LinearOptions(k40, k40)), "int64");
-  EXPECT_SIZE_ERROR(nn::Linear(nn::LinearOptions(k31, k31)), "memory");
-  EXPECT_SIZE_ERROR(nn::Conv3d(nn::Conv3dOptions(k32, k32, 3)), "int64");
-  EXPECT_SIZE_ERROR(nn::Conv3d(nn::Conv3dOptions(1, 1, k32)), "int64");
-  EXPECT_SIZE_ERROR(nn::Conv3d(nn::Conv3dOptions(1, 1, 1 << 15)), "memory");  // 2^45 weights
-  EXPECT_SIZE_ERROR(nn::ConvTranspose3d(nn::ConvTranspose3dOptions(k32, k32, 3)), "int64");
+  EXPECT_SIZE_ERROR(nn::LinearImpl(nn::LinearOptions(k40, k40)), "int64");
+  EXPECT_SIZE_ERROR(nn::LinearImpl(nn::LinearOptions(k31, k31)), "memory");
+  EXPECT_SIZE_ERROR(nn::Conv3dImpl(nn::Conv3dOptions(k32, k32, 3)), "int64");
+  EXPECT_SIZE_ERROR(nn::Conv3dImpl(nn::Conv3dOptions(1, 1, k32)), "int64");
+  EXPECT_SIZE_ERROR(nn::Conv3dImpl(nn::Conv3dOptions(1, 1, 1 << 15)), "memory");  // 2^45 weights
+  EXPECT_SIZE_ERROR(nn::ConvTranspose3dImpl(nn::ConvTranspose3dOptions(k32, k32, 3)), "int64");
 }
 
 // --- padding and convolution on huge views ------------------------------------------------------

@@ -121,7 +121,7 @@ TEST(DistributedRuntime, WithoutALauncherTheWorldIsOneLocalProcess) {
 TEST(DistributedRuntime, DataParallelOnOneProcessIsPlainTraining) {
   // The same two SGD-free gradient computations with and without the wrapper agree bit for bit.
   auto make = [] {
-    auto m = std::make_shared<nn::Linear>(nn::LinearOptions(3, 2));
+    auto m = std::make_shared<nn::LinearImpl>(nn::LinearOptions(3, 2));
     m->to(kFloat64);
     return m;
   };

@@ -304,7 +304,8 @@ void safetensors_seeds(const fs::path& dir) {
             {{"scalar", scalar_tensor(1.5)}, {"empty", zeros({0, 3}, kFloat64)}, {"count", scalar_tensor(4, kInt64)}}));
   write(dir / "metadata_only", save_to_bytes({}, {{"note", "\xc3\xa9t\xc3\xa9"}}));
   // The state dict of a small module, as examples write it.
-  nn::Sequential net({std::make_shared<nn::Conv3d>(nn::Conv3dOptions(1, 2, 2)), std::make_shared<nn::ReLU>()});
+  nn::SequentialImpl net(
+      {std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(1, 2, 2)), std::make_shared<nn::ReLUImpl>()});
   write(dir / "module_state_dict", save_to_bytes(net.state_dict()));
 }
 

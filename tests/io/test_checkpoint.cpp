@@ -239,7 +239,7 @@ TEST_F(CheckpointRoundTrip, LoadedTensorsAreIndependentLeaves) {
 
 TEST_F(CheckpointRoundTrip, ModuleParametersRoundTrip) {
   manual_seed(3);
-  auto conv = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 4, 3));
+  auto conv = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 4, 3));
   const nn::StateDict state = conv->named_parameters();
   save(state, path());
   const nn::StateDict loaded = load(path());

@@ -12,13 +12,13 @@ namespace F = nn::functional;
 using testing::expect_bitwise_equal;
 
 // A small 3-D block with a random op: conv -> GroupNorm -> ReLU -> dropout -> conv.
-std::shared_ptr<nn::Sequential> make_block() {
+std::shared_ptr<nn::SequentialImpl> make_block() {
   manual_seed(21);
-  auto seq = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 4, 3).padding(1)),
-      std::make_shared<nn::GroupNorm>(nn::GroupNormOptions(2, 4)), std::make_shared<nn::ReLU>(),
-      std::make_shared<nn::Dropout>(0.3), std::make_shared<nn::Conv3d>(nn::Conv3dOptions(4, 2, 3).padding(1)),
-      std::make_shared<nn::Tanh>()});
+  auto seq = std::make_shared<nn::SequentialImpl>(std::initializer_list<std::shared_ptr<nn::Module>>{
+      std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 4, 3).padding(1)),
+      std::make_shared<nn::GroupNormImpl>(nn::GroupNormOptions(2, 4)), std::make_shared<nn::ReLUImpl>(),
+      std::make_shared<nn::DropoutImpl>(0.3), std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(4, 2, 3).padding(1)),
+      std::make_shared<nn::TanhImpl>()});
   seq->to(kFloat64);
   return seq;
 }
@@ -29,7 +29,7 @@ struct StepResult {
   double next_draw;  // the generator after the step
 };
 
-StepResult train_step(const std::function<Tensor(nn::Sequential&, const Tensor&)>& forward,
+StepResult train_step(const std::function<Tensor(nn::SequentialImpl&, const Tensor&)>& forward,
                       bool input_requires_grad = true) {
   auto seq = make_block();
   manual_seed(5);
@@ -55,22 +55,23 @@ void expect_same(const StepResult& a, const StepResult& b, const std::string& wh
 }
 
 TEST(Checkpoint, GradientsEqualThePlainRunBitwise) {
-  const StepResult plain = train_step([](nn::Sequential& s, const Tensor& x) { return s.forward(x); });
-  const StepResult whole = train_step([](nn::Sequential& s, const Tensor& x) {
+  const StepResult plain = train_step([](nn::SequentialImpl& s, const Tensor& x) { return s.forward(x); });
+  const StepResult whole = train_step([](nn::SequentialImpl& s, const Tensor& x) {
     return nn::utils::checkpoint([&s](const Tensor& t) { return s.forward(t); }, x, s.parameters());
   });
   expect_same(plain, whole, "checkpoint");
   for (std::int64_t segments : {1, 2, 3, 6}) {
-    const StepResult seq = train_step(
-        [segments](nn::Sequential& s, const Tensor& x) { return nn::utils::checkpoint_sequential(s, segments, x); });
+    const StepResult seq = train_step([segments](nn::SequentialImpl& s, const Tensor& x) {
+      return nn::utils::checkpoint_sequential(s, segments, x);
+    });
     expect_same(plain, seq, "checkpoint_sequential " + std::to_string(segments));
   }
 }
 
 TEST(Checkpoint, ParametersTrainWhenTheInputNeedsNoGradient) {
-  const StepResult plain = train_step([](nn::Sequential& s, const Tensor& x) { return s.forward(x); }, false);
+  const StepResult plain = train_step([](nn::SequentialImpl& s, const Tensor& x) { return s.forward(x); }, false);
   const StepResult ckpt = train_step(
-      [](nn::Sequential& s, const Tensor& x) {
+      [](nn::SequentialImpl& s, const Tensor& x) {
         return nn::utils::checkpoint(std::static_pointer_cast<nn::Module>(s.shared_from_this()), x);
       },
       false);
@@ -122,7 +123,7 @@ TEST(Checkpoint, GradAndCreateGraphAreErrors) {
 }
 
 TEST(Checkpoint, BadArgumentsAreErrors) {
-  nn::Sequential seq({std::make_shared<nn::ReLU>(), std::make_shared<nn::Tanh>()});
+  nn::Sequential seq{nn::ReLU(), nn::Tanh()};
   const Tensor x = ones({2});
   EXPECT_ERROR_CONTAINS(nn::utils::checkpoint_sequential(seq, 0, x),
                         "checkpoint_sequential: segments must be between 1 and the number of modules (2), but got 0");

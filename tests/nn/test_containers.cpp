@@ -38,49 +38,50 @@ std::vector<std::string> names_of(const Items& items) {
 struct Block : nn::Cloneable<Block> {
   explicit Block(std::int64_t c) : c_(c) { reset(); }
   void reset() {
-    conv = register_module("conv", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(c_, c_, 3).padding(1)));
-    act = register_module("act", std::make_shared<nn::ReLU>());
+    conv = register_module("conv", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(c_, c_, 3).padding(1)));
+    act = register_module("act", std::make_shared<nn::ReLUImpl>());
   }
   Tensor forward(const Tensor& x) override { return act->forward(conv->forward(x)); }
   std::int64_t c_;
-  std::shared_ptr<nn::Conv3d> conv;
-  std::shared_ptr<nn::ReLU> act;
+  std::shared_ptr<nn::Conv3dImpl> conv;
+  std::shared_ptr<nn::ReLUImpl> act;
 };
 
 // --- Sequential -------------------------------------------------------------------------------------
 
 TEST(Sequential, ChildrenAreNamedByPosition) {
-  auto seq = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(4, 1)});
+  auto seq = std::make_shared<nn::SequentialImpl>(std::initializer_list<std::shared_ptr<nn::Module>>{
+      std::make_shared<nn::LinearImpl>(3, 4), std::make_shared<nn::ReLUImpl>(),
+      std::make_shared<nn::LinearImpl>(4, 1)});
   EXPECT_EQ(names_of(seq->named_children()), std::vector<std::string>({"0", "1", "2"}));
   EXPECT_EQ(names_of(seq->named_parameters()), std::vector<std::string>({"0.weight", "0.bias", "2.weight", "2.bias"}));
   EXPECT_EQ(names_of(seq->state_dict()), std::vector<std::string>({"0.weight", "0.bias", "2.weight", "2.bias"}));
   EXPECT_EQ(seq->size(), 3u);
   EXPECT_FALSE(seq->is_empty());
-  auto sig = seq->push_back(std::make_shared<nn::Sigmoid>());
+  auto sig = seq->push_back(std::make_shared<nn::SigmoidImpl>());
   EXPECT_EQ(seq->named_children().back().first, "3");
   EXPECT_EQ((*seq)[3], sig);
-  EXPECT_EQ(seq->at<nn::Linear>(2)->options().in_features(), 4);
+  EXPECT_EQ(seq->at<nn::LinearImpl>(2)->options().in_features(), 4);
   EXPECT_EQ(seq->name(), "Sequential");
 }
 
 TEST(Sequential, ForwardChainsEveryModule) {
   manual_seed(1);
-  auto l1 = std::make_shared<nn::Linear>(3, 5);
-  auto l2 = std::make_shared<nn::Linear>(5, 2);
-  nn::Sequential seq({l1, std::make_shared<nn::Tanh>(), l2, std::make_shared<nn::Sigmoid>()});
+  auto l1 = std::make_shared<nn::LinearImpl>(3, 5);
+  auto l2 = std::make_shared<nn::LinearImpl>(5, 2);
+  nn::SequentialImpl seq({l1, std::make_shared<nn::TanhImpl>(), l2, std::make_shared<nn::SigmoidImpl>()});
   Tensor x = randn({4, 3});
   expect_close(seq.forward(x), l2->forward(l1->forward(x).tanh()).sigmoid(), 0.0);
   // Gradients reach every parameter.
   seq.forward(x).sum().backward();
   for (const Tensor& p : seq.parameters()) EXPECT_TRUE(p.grad().defined());
   // An empty Sequential is the identity, as in PyTorch.
-  EXPECT_TRUE(nn::Sequential().forward(x).is_same(x));
+  EXPECT_TRUE(nn::SequentialImpl().forward(x).is_same(x));
 }
 
 TEST(Sequential, AModuleListedTwiceRunsTwice) {
-  auto relu_lin = std::make_shared<nn::Linear>(2, 2);
-  nn::Sequential seq({relu_lin, relu_lin});
+  auto relu_lin = std::make_shared<nn::LinearImpl>(2, 2);
+  nn::SequentialImpl seq({relu_lin, relu_lin});
   Tensor x = randn({1, 2});
   expect_close(seq.forward(x), relu_lin->forward(relu_lin->forward(x)), 0.0);
   EXPECT_EQ(seq.size(), 2u);
@@ -89,25 +90,25 @@ TEST(Sequential, AModuleListedTwiceRunsTwice) {
 }
 
 TEST(Sequential, NamedConstructionAndPushBack) {
-  auto conv = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(1, 2, 3));
-  nn::Sequential seq(nn::NamedModules{{"conv", conv}, {"act", std::make_shared<nn::GELU>()}});
-  seq.push_back("flat", std::make_shared<nn::Flatten>());
+  auto conv = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(1, 2, 3));
+  nn::SequentialImpl seq(nn::NamedModules{{"conv", conv}, {"act", std::make_shared<nn::GELUImpl>()}});
+  seq.push_back("flat", std::make_shared<nn::FlattenImpl>());
   EXPECT_EQ(names_of(seq.named_children()), std::vector<std::string>({"conv", "act", "flat"}));
   EXPECT_EQ(seq.forward(zeros({2, 1, 4, 4, 4})).sizes(), (Shape{2, 16}));
-  seq.push_back(std::make_shared<nn::Identity>());
+  seq.push_back(std::make_shared<nn::IdentityImpl>());
   EXPECT_EQ(seq.named_children().back().first, "3");  // PyTorch's append: str(len(self))
-  EXPECT_ERROR_CONTAINS(seq.push_back("conv", std::make_shared<nn::ReLU>()),
+  EXPECT_ERROR_CONTAINS(seq.push_back("conv", std::make_shared<nn::ReLUImpl>()),
                         "register_module: Sequential already has a child module named 'conv'");
 }
 
 TEST(Sequential, ErrorsNameTheProblem) {
-  nn::Sequential seq({std::make_shared<nn::ReLU>()});
+  nn::SequentialImpl seq({std::make_shared<nn::ReLUImpl>()});
   EXPECT_ERROR_EQ(seq[1], "Sequential[]: index 1 is out of range for a Sequential of size 1");
-  EXPECT_ERROR_CONTAINS(seq.at<nn::Linear>(0), "Sequential::at: module 0 is a ReLU, not the requested type");
-  EXPECT_ERROR_CONTAINS(nn::Sequential({std::shared_ptr<nn::Module>()}),
+  EXPECT_ERROR_CONTAINS(seq.at<nn::LinearImpl>(0), "Sequential::at: module 0 is a ReLU, not the requested type");
+  EXPECT_ERROR_CONTAINS(nn::SequentialImpl({std::shared_ptr<nn::Module>()}),
                         "register_module: Sequential: module '0' is null");
   // A child without a single-tensor forward says so.
-  nn::Sequential bad({std::make_shared<nn::ModuleList>()});
+  nn::SequentialImpl bad({std::make_shared<nn::ModuleListImpl>()});
   EXPECT_ERROR_CONTAINS(bad.forward(zeros({1})), "ModuleList: this module has no single-tensor forward()");
 }
 
@@ -116,14 +117,14 @@ TEST(Sequential, NestedModulesGiveDottedNames) {
   struct Net : nn::Cloneable<Net> {
     Net() { reset(); }
     void reset() {
-      down = register_module("down", std::make_shared<nn::Sequential>());
+      down = register_module("down", std::make_shared<nn::SequentialImpl>());
       down->push_back(std::make_shared<Block>(2));
       down->push_back(std::make_shared<Block>(2));
-      head = register_module("head", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 1, 1)));
+      head = register_module("head", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 1, 1)));
     }
     Tensor forward(const Tensor& x) override { return head->forward(down->forward(x)); }
-    std::shared_ptr<nn::Sequential> down;
-    std::shared_ptr<nn::Conv3d> head;
+    std::shared_ptr<nn::SequentialImpl> down;
+    std::shared_ptr<nn::Conv3dImpl> head;
   };
   auto net = std::make_shared<Net>();
   EXPECT_EQ(names_of(net->named_parameters()),
@@ -141,9 +142,9 @@ TEST(Sequential, NestedModulesGiveDottedNames) {
 }
 
 TEST(Sequential, CloneKeepsASharedLayerShared) {
-  auto shared = std::make_shared<nn::Linear>(3, 3);
-  auto seq = std::make_shared<nn::Sequential>(
-      std::initializer_list<std::shared_ptr<nn::Module>>{shared, std::make_shared<nn::ReLU>(), shared});
+  auto shared = std::make_shared<nn::LinearImpl>(3, 3);
+  auto seq = std::make_shared<nn::SequentialImpl>(
+      std::initializer_list<std::shared_ptr<nn::Module>>{shared, std::make_shared<nn::ReLUImpl>(), shared});
   auto copy = seq->clone();
   ASSERT_EQ(copy->size(), 3u);
   EXPECT_EQ((*copy)[0], (*copy)[2]);
@@ -151,7 +152,7 @@ TEST(Sequential, CloneKeepsASharedLayerShared) {
   EXPECT_EQ(copy->parameters().size(), 2u);
   Tensor x = randn({2, 3});
   expect_close(copy->forward(x), seq->forward(x), 0.0);
-  copy->push_back(std::make_shared<nn::Tanh>());  // the clone is a working Sequential
+  copy->push_back(std::make_shared<nn::TanhImpl>());  // the clone is a working Sequential
   EXPECT_EQ(copy->named_children().back().first, "3");
   EXPECT_EQ(seq->size(), 3u);
 }
@@ -159,9 +160,9 @@ TEST(Sequential, CloneKeepsASharedLayerShared) {
 // --- ModuleList ---------------------------------------------------------------------------------------
 
 TEST(ModuleList, HoldsModulesByIndexWithoutAForward) {
-  nn::ModuleList list({std::make_shared<nn::Linear>(2, 3), std::make_shared<nn::Linear>(3, 4)});
-  list.push_back(std::make_shared<nn::ReLU>());
-  list.extend({std::make_shared<nn::Tanh>(), std::make_shared<nn::Linear>(4, 1)});
+  nn::ModuleListImpl list({std::make_shared<nn::LinearImpl>(2, 3), std::make_shared<nn::LinearImpl>(3, 4)});
+  list.push_back(std::make_shared<nn::ReLUImpl>());
+  list.extend({std::make_shared<nn::TanhImpl>(), std::make_shared<nn::LinearImpl>(4, 1)});
   EXPECT_EQ(list.size(), 5u);
   EXPECT_EQ(names_of(list.named_children()), std::vector<std::string>({"0", "1", "2", "3", "4"}));
   EXPECT_EQ(names_of(list.named_parameters()),
@@ -170,74 +171,76 @@ TEST(ModuleList, HoldsModulesByIndexWithoutAForward) {
   Tensor x = randn({5, 2});
   for (const auto& m : list.children()) x = m->forward(x);
   EXPECT_EQ(x.sizes(), (Shape{5, 1}));
-  EXPECT_EQ(list.at<nn::Linear>(1)->options().out_features(), 4);
+  EXPECT_EQ(list.at<nn::LinearImpl>(1)->options().out_features(), 4);
   EXPECT_ERROR_CONTAINS(list[5], "ModuleList[]: index 5 is out of range for a ModuleList of size 5");
   EXPECT_ERROR_CONTAINS(list.forward(x), "ModuleList: this module has no single-tensor forward()");
-  EXPECT_TRUE(nn::ModuleList().is_empty());
+  EXPECT_TRUE(nn::ModuleListImpl().is_empty());
 }
 
 // --- ModuleDict ---------------------------------------------------------------------------------------
 
 TEST(ModuleDict, KeepsInsertionOrderAndReplacesInPlace) {
-  nn::ModuleDict dict(
-      nn::NamedModules{{"enc", std::make_shared<nn::Linear>(4, 2)}, {"act", std::make_shared<nn::ReLU>()}});
-  dict.insert("dec", std::make_shared<nn::Linear>(2, 4));
+  nn::ModuleDictImpl dict(
+      nn::NamedModules{{"enc", std::make_shared<nn::LinearImpl>(4, 2)}, {"act", std::make_shared<nn::ReLUImpl>()}});
+  dict.insert("dec", std::make_shared<nn::LinearImpl>(2, 4));
   EXPECT_EQ(dict.keys(), std::vector<std::string>({"enc", "act", "dec"}));
   EXPECT_TRUE(dict.contains("act"));
   EXPECT_FALSE(dict.contains("missing"));
-  auto gelu = dict.insert("act", std::make_shared<nn::GELU>());  // replaces, keeping the place
+  auto gelu = dict.insert("act", std::make_shared<nn::GELUImpl>());  // replaces, keeping the place
   EXPECT_EQ(dict.keys(), std::vector<std::string>({"enc", "act", "dec"}));
   EXPECT_EQ(dict["act"], gelu);
-  EXPECT_EQ(dict.at<nn::GELU>("act"), gelu);
+  EXPECT_EQ(dict.at<nn::GELUImpl>("act"), gelu);
   EXPECT_EQ(dict.size(), 3u);
   EXPECT_EQ(dict.values().size(), 3u);
   EXPECT_EQ(names_of(dict.items()), dict.keys());
   EXPECT_EQ(names_of(dict.state_dict()),
             std::vector<std::string>({"enc.weight", "enc.bias", "dec.weight", "dec.bias"}));
-  dict.update(nn::NamedModules{{"extra", std::make_shared<nn::Identity>()}});
+  dict.update(nn::NamedModules{{"extra", std::make_shared<nn::IdentityImpl>()}});
   EXPECT_EQ(dict.keys().back(), "extra");
   EXPECT_ERROR_EQ(dict["nope"], "ModuleDict[]: no module named 'nope' (keys: enc, act, dec, extra)");
-  EXPECT_ERROR_CONTAINS(dict.at<nn::Linear>("act"), "ModuleDict::at: module 'act' is a GELU, not the requested type");
-  EXPECT_ERROR_CONTAINS(dict.insert("a.b", std::make_shared<nn::ReLU>()), "the name 'a.b' must not contain '.'");
+  EXPECT_ERROR_CONTAINS(dict.at<nn::LinearImpl>("act"),
+                        "ModuleDict::at: module 'act' is a GELU, not the requested type");
+  EXPECT_ERROR_CONTAINS(dict.insert("a.b", std::make_shared<nn::ReLUImpl>()), "the name 'a.b' must not contain '.'");
   EXPECT_ERROR_CONTAINS(dict.forward(zeros({1})), "ModuleDict: this module has no single-tensor forward()");
-  auto copy = std::make_shared<nn::ModuleDict>(dict.items())->clone();
+  auto copy = std::make_shared<nn::ModuleDictImpl>(dict.items())->clone();
   EXPECT_EQ(copy->keys(), dict.keys());
   EXPECT_NE((*copy)["enc"], dict["enc"]);
 }
 
 TEST(ReplaceModule, SwapsAChildKeepingItsPlace) {
-  nn::Sequential seq({std::make_shared<nn::ReLU>(), std::make_shared<nn::Tanh>()});
-  auto silu = seq.replace_module("0", std::make_shared<nn::SiLU>());
+  nn::SequentialImpl seq({std::make_shared<nn::ReLUImpl>(), std::make_shared<nn::TanhImpl>()});
+  auto silu = seq.replace_module("0", std::make_shared<nn::SiLUImpl>());
   EXPECT_EQ(seq[0], silu);
   EXPECT_EQ(names_of(seq.named_children()), std::vector<std::string>({"0", "1"}));
-  EXPECT_ERROR_EQ(seq.replace_module("7", std::make_shared<nn::ReLU>()),
+  EXPECT_ERROR_EQ(seq.replace_module("7", std::make_shared<nn::ReLUImpl>()),
                   "replace_module: Sequential has no child module named '7'");
 }
 
 // --- printing -----------------------------------------------------------------------------------------
 
 TEST(ContainerRepr, MatchesPyTorch) {
-  EXPECT_EQ(repr(nn::Sequential()), expected_repr("sequential_empty"));
-  EXPECT_EQ(repr(nn::ModuleList()), expected_repr("module_list_empty"));
-  EXPECT_EQ(repr(nn::ModuleDict()), expected_repr("module_dict_empty"));
-  nn::Sequential mlp({std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::ReLU>(),
-                      std::make_shared<nn::Linear>(4, 1), std::make_shared<nn::Sigmoid>()});
+  EXPECT_EQ(repr(nn::SequentialImpl()), expected_repr("sequential_empty"));
+  EXPECT_EQ(repr(nn::ModuleListImpl()), expected_repr("module_list_empty"));
+  EXPECT_EQ(repr(nn::ModuleDictImpl()), expected_repr("module_dict_empty"));
+  nn::SequentialImpl mlp({std::make_shared<nn::LinearImpl>(3, 4), std::make_shared<nn::ReLUImpl>(),
+                          std::make_shared<nn::LinearImpl>(4, 1), std::make_shared<nn::SigmoidImpl>()});
   EXPECT_EQ(repr(mlp), expected_repr("mlp"));
 
   // The same model as reprs() in generate.py.
-  auto block = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::Conv3d>(nn::Conv3dOptions(1, 4, 3).padding(1)), std::make_shared<nn::GELU>(),
-      std::make_shared<nn::Dropout>(0.1)});
-  auto down = std::make_shared<nn::ModuleList>(std::initializer_list<std::shared_ptr<nn::Module>>{
-      block, std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-                 std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(nn::LinearOptions(8, 2).bias(false))})});
-  auto heads = std::make_shared<nn::ModuleDict>(
-      nn::NamedModules{{"cls", std::make_shared<nn::Linear>(2, 3)},
-                       {"act", std::make_shared<nn::LeakyReLU>(nn::LeakyReLUOptions().negative_slope(0.2))}});
-  nn::Sequential net;
+  auto block = std::make_shared<nn::SequentialImpl>(std::initializer_list<std::shared_ptr<nn::Module>>{
+      std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(1, 4, 3).padding(1)), std::make_shared<nn::GELUImpl>(),
+      std::make_shared<nn::DropoutImpl>(0.1)});
+  auto down = std::make_shared<nn::ModuleListImpl>(std::initializer_list<std::shared_ptr<nn::Module>>{
+      block, std::make_shared<nn::SequentialImpl>(std::initializer_list<std::shared_ptr<nn::Module>>{
+                 std::make_shared<nn::FlattenImpl>(),
+                 std::make_shared<nn::LinearImpl>(nn::LinearOptions(8, 2).bias(false))})});
+  auto heads = std::make_shared<nn::ModuleDictImpl>(
+      nn::NamedModules{{"cls", std::make_shared<nn::LinearImpl>(2, 3)},
+                       {"act", std::make_shared<nn::LeakyReLUImpl>(nn::LeakyReLUOptions().negative_slope(0.2))}});
+  nn::SequentialImpl net;
   net.push_back("down", down);
   net.push_back("heads", heads);
-  net.push_back("out", std::make_shared<nn::Identity>());
+  net.push_back("out", std::make_shared<nn::IdentityImpl>());
   EXPECT_EQ(repr(net), expected_repr("nested"));
   EXPECT_TRUE(expected_repr("nested").starts_with("Sequential(\n  (down): ModuleList(\n    (0): Sequential("));
 }

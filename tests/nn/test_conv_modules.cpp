@@ -77,12 +77,12 @@ Tensor rand64(IntArrayRef sizes) { return randn(sizes, kFloat64); }
 
 TEST(ConvModules, ParameterNamesAndShapesFollowEachLayout) {
   const std::vector<std::string> wb{"weight", "bias"};
-  nn::Conv1d c1(nn::Conv1dOptions(4, 6, 3).groups(2));
-  nn::Conv2d c2(nn::Conv2dOptions(4, 6, {3, 5}).groups(2));
-  nn::Conv3d c3(nn::Conv3dOptions(4, 6, {3, 5, 2}).groups(2));
-  nn::ConvTranspose1d t1(nn::ConvTranspose1dOptions(4, 6, 3).groups(2));
-  nn::ConvTranspose2d t2(nn::ConvTranspose2dOptions(4, 6, {3, 5}).groups(2));
-  nn::ConvTranspose3d t3(nn::ConvTranspose3dOptions(4, 6, {3, 5, 2}).groups(2));
+  nn::Conv1dImpl c1(nn::Conv1dOptions(4, 6, 3).groups(2));
+  nn::Conv2dImpl c2(nn::Conv2dOptions(4, 6, {3, 5}).groups(2));
+  nn::Conv3dImpl c3(nn::Conv3dOptions(4, 6, {3, 5, 2}).groups(2));
+  nn::ConvTranspose1dImpl t1(nn::ConvTranspose1dOptions(4, 6, 3).groups(2));
+  nn::ConvTranspose2dImpl t2(nn::ConvTranspose2dOptions(4, 6, {3, 5}).groups(2));
+  nn::ConvTranspose3dImpl t3(nn::ConvTranspose3dOptions(4, 6, {3, 5, 2}).groups(2));
   for (const nn::Module* m : std::vector<const nn::Module*>{&c1, &c2, &c3, &t1, &t2, &t3}) {
     EXPECT_EQ(param_names(*m), wb) << m->name();
   }
@@ -101,8 +101,8 @@ TEST(ConvModules, ParameterNamesAndShapesFollowEachLayout) {
 }
 
 TEST(ConvModules, BiasFalseRegistersNoBias) {
-  nn::Conv3d c(nn::Conv3dOptions(2, 3, 3).bias(false));
-  nn::ConvTranspose1d t(nn::ConvTranspose1dOptions(2, 3, 3).bias(false));
+  nn::Conv3dImpl c(nn::Conv3dOptions(2, 3, 3).bias(false));
+  nn::ConvTranspose1dImpl t(nn::ConvTranspose1dOptions(2, 3, 3).bias(false));
   EXPECT_EQ(param_names(c), std::vector<std::string>({"weight"}));
   EXPECT_EQ(param_names(t), std::vector<std::string>({"weight"}));
   EXPECT_FALSE(c.bias.defined());
@@ -126,38 +126,38 @@ void expect_init_bound(const Tensor& weight, const Tensor& bias, double fan_in) 
 
 TEST(ConvModules, InitIsKaimingUniformWithPyTorchFanIn) {
   manual_seed(0);
-  nn::Conv1d c1(nn::Conv1dOptions(8, 16, 5));
+  nn::Conv1dImpl c1(nn::Conv1dOptions(8, 16, 5));
   expect_init_bound(c1.weight, c1.bias, 8 * 5);
-  nn::Conv2d c2(nn::Conv2dOptions(8, 16, {3, 2}).groups(4));
+  nn::Conv2dImpl c2(nn::Conv2dOptions(8, 16, {3, 2}).groups(4));
   expect_init_bound(c2.weight, c2.bias, 2 * 3 * 2);
-  nn::Conv3d c3(nn::Conv3dOptions(16, 32, 3));
+  nn::Conv3dImpl c3(nn::Conv3dOptions(16, 32, 3));
   expect_init_bound(c3.weight, c3.bias, 16 * 27);
   // Transposed layout (in, out/groups, k...): fan_in is out/groups · k, not in/groups · k.
-  nn::ConvTranspose1d t1(nn::ConvTranspose1dOptions(16, 8, 5));
+  nn::ConvTranspose1dImpl t1(nn::ConvTranspose1dOptions(16, 8, 5));
   expect_init_bound(t1.weight, t1.bias, 8 * 5);
-  nn::ConvTranspose2d t2(nn::ConvTranspose2dOptions(8, 16, {3, 3}).groups(2));
+  nn::ConvTranspose2dImpl t2(nn::ConvTranspose2dOptions(8, 16, {3, 3}).groups(2));
   expect_init_bound(t2.weight, t2.bias, 8 * 9);
-  nn::ConvTranspose3d t3(nn::ConvTranspose3dOptions(8, 4, 3).groups(2));
+  nn::ConvTranspose3dImpl t3(nn::ConvTranspose3dOptions(8, 4, 3).groups(2));
   expect_init_bound(t3.weight, t3.bias, 2 * 27);
 }
 
 TEST(ConvModules, BiasBoundIsOneOverSqrtFanIn) {
   // Many output channels, so the bias samples cover its range.
   manual_seed(1);
-  nn::Conv2d c(nn::Conv2dOptions(3, 600, {1, 2}));  // fan_in = 3·2
+  nn::Conv2dImpl c(nn::Conv2dOptions(3, 600, {1, 2}));  // fan_in = 3·2
   EXPECT_LE(max_abs(c.bias), 1.0 / std::sqrt(6.0) * (1 + 1e-6));
   EXPECT_GT(max_abs(c.bias), 0.95 / std::sqrt(6.0));
-  nn::ConvTranspose1d t(nn::ConvTranspose1dOptions(2, 600, 3).groups(2));  // fan_in = 300·3
+  nn::ConvTranspose1dImpl t(nn::ConvTranspose1dOptions(2, 600, 3).groups(2));  // fan_in = 300·3
   EXPECT_LE(max_abs(t.bias), 1.0 / std::sqrt(900.0) * (1 + 1e-6));
   EXPECT_GT(max_abs(t.bias), 0.95 / std::sqrt(900.0));
 }
 
 TEST(ConvModules, InitIsReproducibleFromTheSeed) {
   manual_seed(42);
-  nn::Conv3d a(nn::Conv3dOptions(2, 3, 3));
+  nn::Conv3dImpl a(nn::Conv3dOptions(2, 3, 3));
   manual_seed(42);
-  nn::Conv3d b(nn::Conv3dOptions(2, 3, 3));
-  nn::Conv3d c(nn::Conv3dOptions(2, 3, 3));
+  nn::Conv3dImpl b(nn::Conv3dOptions(2, 3, 3));
+  nn::Conv3dImpl c(nn::Conv3dOptions(2, 3, 3));
   EXPECT_EQ(values(a.weight), values(b.weight));
   EXPECT_EQ(values(a.bias), values(b.bias));
   EXPECT_NE(values(b.weight), values(c.weight));
@@ -171,28 +171,28 @@ TEST(ConvModules, InitIsReproducibleFromTheSeed) {
 
 TEST(ConvModules, PrintsExactlyLikePyTorch) {
   // Each string is print() of the same module in PyTorch 1.13.
-  EXPECT_EQ(repr(nn::Conv3d(nn::Conv3dOptions(16, 33, {3, 5, 2}).stride({2, 1, 1}).padding({4, 2, 0}))),
+  EXPECT_EQ(repr(nn::Conv3dImpl(nn::Conv3dOptions(16, 33, {3, 5, 2}).stride({2, 1, 1}).padding({4, 2, 0}))),
             "Conv3d(16, 33, kernel_size=(3, 5, 2), stride=(2, 1, 1), padding=(4, 2, 0))");
-  EXPECT_EQ(repr(nn::ConvTranspose3d(nn::ConvTranspose3dOptions(16, 33, 3).stride(2))),
+  EXPECT_EQ(repr(nn::ConvTranspose3dImpl(nn::ConvTranspose3dOptions(16, 33, 3).stride(2))),
             "ConvTranspose3d(16, 33, kernel_size=(3, 3, 3), stride=(2, 2, 2))");
-  EXPECT_EQ(repr(nn::Conv1d(nn::Conv1dOptions(4, 8, 3).bias(false))),
+  EXPECT_EQ(repr(nn::Conv1dImpl(nn::Conv1dOptions(4, 8, 3).bias(false))),
             "Conv1d(4, 8, kernel_size=(3,), stride=(1,), bias=False)");
-  EXPECT_EQ(repr(nn::Conv2d(nn::Conv2dOptions(4, 8, 3).padding(kSame).padding_mode(kReflect))),
+  EXPECT_EQ(repr(nn::Conv2dImpl(nn::Conv2dOptions(4, 8, 3).padding(kSame).padding_mode(kReflect))),
             "Conv2d(4, 8, kernel_size=(3, 3), stride=(1, 1), padding=same, padding_mode=reflect)");
-  EXPECT_EQ(repr(nn::Conv3d(nn::Conv3dOptions(4, 8, 3).padding(kValid))),
+  EXPECT_EQ(repr(nn::Conv3dImpl(nn::Conv3dOptions(4, 8, 3).padding(kValid))),
             "Conv3d(4, 8, kernel_size=(3, 3, 3), stride=(1, 1, 1), padding=valid)");
   EXPECT_EQ(
-      repr(nn::ConvTranspose2d(
+      repr(nn::ConvTranspose2dImpl(
           nn::ConvTranspose2dOptions(4, 8, 3).stride(2).padding(1).output_padding(1).groups(2).bias(false).dilation(
               2))),
       "ConvTranspose2d(4, 8, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), dilation=(2, 2), "
       "output_padding=(1, 1), groups=2, bias=False)");
-  EXPECT_EQ(repr(nn::Conv3d(nn::Conv3dOptions(4, 8, 3).dilation(2).groups(4).padding_mode(kCircular).padding(1))),
+  EXPECT_EQ(repr(nn::Conv3dImpl(nn::Conv3dOptions(4, 8, 3).dilation(2).groups(4).padding_mode(kCircular).padding(1))),
             "Conv3d(4, 8, kernel_size=(3, 3, 3), stride=(1, 1, 1), padding=(1, 1, 1), dilation=(2, 2, 2), groups=4, "
             "padding_mode=circular)");
-  EXPECT_EQ(repr(nn::ConvTranspose1d(nn::ConvTranspose1dOptions(4, 8, 3))),
+  EXPECT_EQ(repr(nn::ConvTranspose1dImpl(nn::ConvTranspose1dOptions(4, 8, 3))),
             "ConvTranspose1d(4, 8, kernel_size=(3,), stride=(1,))");
-  EXPECT_EQ(repr(nn::Conv2d(nn::Conv2dOptions(1, 2, {1, 3}).padding({0, 1}).padding_mode(kReplicate))),
+  EXPECT_EQ(repr(nn::Conv2dImpl(nn::Conv2dOptions(1, 2, {1, 3}).padding({0, 1}).padding_mode(kReplicate))),
             "Conv2d(1, 2, kernel_size=(1, 3), stride=(1, 1), padding=(0, 1), padding_mode=replicate)");
 }
 
@@ -200,27 +200,28 @@ TEST(ConvModules, PrintsExactlyLikePyTorch) {
 
 TEST(ConvModules, ForwardShapesBatchedAndUnbatched) {
   manual_seed(1);
-  auto conv = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(16, 33, {3, 5, 2}).stride({2, 1, 1}).padding({4, 2, 0}));
+  auto conv =
+      std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(16, 33, {3, 5, 2}).stride({2, 1, 1}).padding({4, 2, 0}));
   const Tensor x3 = randn({2, 16, 5, 6, 7});
   const Tensor y3 = conv->forward(x3);
   EXPECT_EQ(y3.sizes(), Shape({2, 33, 6, 6, 6}));
   expect_close(conv->forward(x3.select(0, 1)), y3.select(0, 1), 1e-5);
 
-  auto up = std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(16, 33, 3).stride(2));
+  auto up = std::make_shared<nn::ConvTranspose3dImpl>(nn::ConvTranspose3dOptions(16, 33, 3).stride(2));
   const Tensor h = randn({2, 16, 3, 4, 5});
   EXPECT_EQ(up->forward(h).sizes(), Shape({2, 33, 7, 9, 11}));
   expect_close(up->forward(h.select(0, 0)), up->forward(h).select(0, 0), 1e-5);
 
-  nn::Conv1d c1(nn::Conv1dOptions(4, 8, 3).stride(2).padding(1));
+  nn::Conv1dImpl c1(nn::Conv1dOptions(4, 8, 3).stride(2).padding(1));
   EXPECT_EQ(c1.forward(randn({2, 4, 9})).sizes(), Shape({2, 8, 5}));
   EXPECT_EQ(c1.forward(randn({4, 9})).sizes(), Shape({8, 5}));
-  nn::Conv2d c2(nn::Conv2dOptions(4, 8, {3, 2}).stride({1, 2}));
+  nn::Conv2dImpl c2(nn::Conv2dOptions(4, 8, {3, 2}).stride({1, 2}));
   EXPECT_EQ(c2.forward(randn({2, 4, 6, 7})).sizes(), Shape({2, 8, 4, 3}));
   EXPECT_EQ(c2.forward(randn({4, 6, 7})).sizes(), Shape({8, 4, 3}));
-  nn::ConvTranspose1d t1(nn::ConvTranspose1dOptions(4, 8, 3).stride(2).output_padding(1));
+  nn::ConvTranspose1dImpl t1(nn::ConvTranspose1dOptions(4, 8, 3).stride(2).output_padding(1));
   EXPECT_EQ(t1.forward(randn({2, 4, 5})).sizes(), Shape({2, 8, 12}));
   EXPECT_EQ(t1.forward(randn({4, 5})).sizes(), Shape({8, 12}));
-  nn::ConvTranspose2d t2(nn::ConvTranspose2dOptions(4, 8, {3, 2}).stride({2, 1}).padding({1, 0}));
+  nn::ConvTranspose2dImpl t2(nn::ConvTranspose2dOptions(4, 8, {3, 2}).stride({2, 1}).padding({1, 0}));
   EXPECT_EQ(t2.forward(randn({3, 4, 5, 6})).sizes(), Shape({3, 8, 9, 7}));
   EXPECT_EQ(t2.forward(randn({4, 5, 6})).sizes(), Shape({8, 9, 7}));
   // Zero batch.
@@ -267,12 +268,12 @@ TEST(ConvFunctional, ConvTranspose1dAndConvTranspose2dEqualConvTranspose3dOnUnsq
 
 TEST(ConvModules, ModulesForwardThroughTheFunctionalOps) {
   manual_seed(4);
-  nn::Conv2d c(nn::Conv2dOptions(4, 6, {3, 2}).stride(2).padding({1, 0}).dilation({1, 2}).groups(2));
+  nn::Conv2dImpl c(nn::Conv2dOptions(4, 6, {3, 2}).stride(2).padding({1, 0}).dilation({1, 2}).groups(2));
   const Tensor x = randn({2, 4, 9, 8});
   expect_close(
       c.forward(x),
       F::conv2d(x, c.weight, F::Conv2dFuncOptions().bias(c.bias).stride(2).padding({1, 0}).dilation({1, 2}).groups(2)));
-  nn::ConvTranspose1d t(nn::ConvTranspose1dOptions(4, 6, 3).stride(2).padding(1).output_padding(1).groups(2));
+  nn::ConvTranspose1dImpl t(nn::ConvTranspose1dOptions(4, 6, 3).stride(2).padding(1).output_padding(1).groups(2));
   const Tensor h = randn({2, 4, 7});
   expect_close(
       t.forward(h),
@@ -286,7 +287,7 @@ TEST(ConvModules, PaddingModesMatchANaivePadThenConv) {
   manual_seed(5);
   for (PaddingMode mode : {kReflect, kReplicate, kCircular, kZeros}) {
     SCOPED_TRACE(padding_mode_name(mode));
-    nn::Conv3d c(nn::Conv3dOptions(2, 3, {3, 2, 3}).padding({1, 1, 2}).padding_mode(mode));
+    nn::Conv3dImpl c(nn::Conv3dOptions(2, 3, {3, 2, 3}).padding({1, 1, 2}).padding_mode(mode));
     const Tensor x = randn({2, 2, 4, 5, 6});
     const Tensor expected = conv3d(naive_pad5(x, {1, 1, 1, 1, 2, 2}, mode), c.weight, c.bias);
     const Tensor y = c.forward(x);
@@ -300,13 +301,13 @@ TEST(ConvModules, PaddingModesIn1dAnd2dPadOnlyTheRealDims) {
   manual_seed(6);
   for (PaddingMode mode : {kReflect, kReplicate, kCircular}) {
     SCOPED_TRACE(padding_mode_name(mode));
-    nn::Conv1d c1(nn::Conv1dOptions(2, 3, 3).padding(2).padding_mode(mode));
+    nn::Conv1dImpl c1(nn::Conv1dOptions(2, 3, 3).padding(2).padding_mode(mode));
     const Tensor x1 = randn({2, 2, 5});
     const Tensor e1 = conv3d(naive_pad5(lift(x1, 2, 5), {0, 0, 0, 0, 2, 2}, mode), lift(c1.weight, 2, 5), c1.bias);
     expect_close(c1.forward(x1), e1.squeeze(2).squeeze(2), 1e-5);
     expect_close(c1.forward(x1.select(0, 0)), e1.squeeze(2).squeeze(2).select(0, 0), 1e-5);
 
-    nn::Conv2d c2(nn::Conv2dOptions(2, 3, {2, 3}).padding({1, 2}).padding_mode(mode));
+    nn::Conv2dImpl c2(nn::Conv2dOptions(2, 3, {2, 3}).padding({1, 2}).padding_mode(mode));
     const Tensor x2 = randn({2, 2, 4, 5});
     const Tensor e2 = conv3d(naive_pad5(lift(x2, 2, 5), {0, 0, 1, 1, 2, 2}, mode), lift(c2.weight, 2, 5), c2.bias);
     expect_close(c2.forward(x2), e2.squeeze(2), 1e-5);
@@ -316,7 +317,7 @@ TEST(ConvModules, PaddingModesIn1dAnd2dPadOnlyTheRealDims) {
 TEST(ConvModules, SamePaddingWithReflectPutsTheOddElementAtTheEnd) {
   manual_seed(7);
   // kernel (2, 3, 4), dilation (1, 2, 1): totals 1, 4, 3 -> (0, 1), (2, 2), (1, 2).
-  nn::Conv3d c(nn::Conv3dOptions(2, 3, {2, 3, 4}).dilation({1, 2, 1}).padding(kSame).padding_mode(kReflect));
+  nn::Conv3dImpl c(nn::Conv3dOptions(2, 3, {2, 3, 4}).dilation({1, 2, 1}).padding(kSame).padding_mode(kReflect));
   const Tensor x = randn({1, 2, 4, 5, 6});
   const Tensor y = c.forward(x);
   EXPECT_EQ(y.sizes(), Shape({1, 3, 4, 5, 6}));
@@ -360,9 +361,9 @@ TEST(ConvFunctional, ValidIsNoPadding) {
   manual_seed(10);
   const Tensor x = rand64({1, 2, 5, 5, 5}), w = rand64({2, 2, 3, 3, 3});
   expect_close(F::conv3d(x, w, F::Conv3dFuncOptions().padding(kValid)), conv3d(x, w));
-  nn::Conv3d c(nn::Conv3dOptions(2, 2, 3).padding(kValid));
+  nn::Conv3dImpl c(nn::Conv3dOptions(2, 2, 3).padding(kValid));
   EXPECT_EQ(c.forward(randn({1, 2, 5, 5, 5})).sizes(), Shape({1, 2, 3, 3, 3}));
-  nn::Conv1d c1(nn::Conv1dOptions(2, 2, 3).padding(kSame));
+  nn::Conv1dImpl c1(nn::Conv1dOptions(2, 2, 3).padding(kSame));
   EXPECT_EQ(c1.forward(randn({2, 9})).sizes(), Shape({2, 9}));
 }
 
@@ -372,7 +373,7 @@ TEST(ConvFunctional, SameWithStrideIsRejected) {
                         "conv3d: padding='same' is not supported for strided convolutions");
   EXPECT_ERROR_CONTAINS(F::conv1d(randn({1, 5}), randn({1, 1, 3}), F::Conv1dFuncOptions().padding(kSame).stride(2)),
                         "conv1d: padding='same' is not supported for strided convolutions");
-  EXPECT_ERROR_CONTAINS(nn::Conv2d(nn::Conv2dOptions(1, 1, 3).padding(kSame).stride(2)),
+  EXPECT_ERROR_CONTAINS(nn::Conv2dImpl(nn::Conv2dOptions(1, 1, 3).padding(kSame).stride(2)),
                         "Conv2d: padding='same' is not supported for strided convolutions");
 }
 
@@ -409,8 +410,9 @@ TEST(ConvTransposeModules, EncoderDecoderRoundTripRestoresOddShapes) {
   for (const Shape& spatial : {Shape{7, 9, 11}, Shape{5, 6, 7}, Shape{6, 6, 8}}) {
     SCOPED_TRACE(shape_str(spatial));
     for (std::int64_t k : {2, 3}) {
-      auto enc = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 4, k).stride(2).padding(k - 2));
-      auto dec = std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(4, 3, k).stride(2).padding(k - 2));
+      auto enc = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 4, k).stride(2).padding(k - 2));
+      auto dec =
+          std::make_shared<nn::ConvTranspose3dImpl>(nn::ConvTranspose3dOptions(4, 3, k).stride(2).padding(k - 2));
       const Tensor x = randn({2, 2, spatial[0], spatial[1], spatial[2]});
       const Tensor h = enc->forward(x);
       // The full 5-entry shape of the encoder input (its channel count is not the decoder's).
@@ -430,8 +432,8 @@ TEST(ConvTransposeModules, EncoderDecoderRoundTripRestoresOddShapes) {
 
 TEST(ConvTransposeModules, OutputSizeSelectsOutputPaddingAndOverridesTheOption) {
   manual_seed(12);
-  auto dec =
-      std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2, 3, 3).stride(2).padding(1).output_padding(1));
+  auto dec = std::make_shared<nn::ConvTranspose3dImpl>(
+      nn::ConvTranspose3dOptions(2, 3, 3).stride(2).padding(1).output_padding(1));
   const Tensor h = randn({1, 2, 4, 5, 6});
   EXPECT_EQ(dec->forward(h).sizes(), Shape({1, 3, 8, 10, 12}));               // the option
   EXPECT_EQ(dec->forward(h, {7, 10, 11}).sizes(), Shape({1, 3, 7, 10, 11}));  // output_size wins
@@ -441,15 +443,15 @@ TEST(ConvTransposeModules, OutputSizeSelectsOutputPaddingAndOverridesTheOption) 
                    F::ConvTranspose3dFuncOptions().bias(dec->bias).stride(2).padding(1).output_padding({0, 1, 0})));
   EXPECT_EQ(F::conv_transpose_output_padding<3>(h.sizes(), {7, 10, 11}, 3, 2, 1), ExpandingArray<3>({0, 1, 0}));
   // 1-d and 2-d take output_size too.
-  nn::ConvTranspose1d t1(nn::ConvTranspose1dOptions(2, 2, 3).stride(3));
+  nn::ConvTranspose1dImpl t1(nn::ConvTranspose1dOptions(2, 2, 3).stride(3));
   EXPECT_EQ(t1.forward(randn({1, 2, 4}), {14}).sizes(), Shape({1, 2, 14}));
   EXPECT_EQ(t1.forward(randn({2, 4}), {2, 12}).sizes(), Shape({2, 12}));
-  nn::ConvTranspose2d t2(nn::ConvTranspose2dOptions(2, 2, 2).stride(2));
+  nn::ConvTranspose2dImpl t2(nn::ConvTranspose2dOptions(2, 2, 2).stride(2));
   EXPECT_EQ(t2.forward(randn({1, 2, 3, 4}), {1, 2, 7, 9}).sizes(), Shape({1, 2, 7, 9}));
 }
 
 TEST(ConvTransposeModules, OutputSizeOutOfRangeNamesTheRange) {
-  auto dec = std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2, 3, 3).stride(2).padding(1));
+  auto dec = std::make_shared<nn::ConvTranspose3dImpl>(nn::ConvTranspose3dOptions(2, 3, 3).stride(2).padding(1));
   const Tensor h = randn({1, 2, 4, 5, 6});
   EXPECT_ERROR_CONTAINS(dec->forward(h, {6, 9, 11}),
                         "requested an output size of [6, 9, 11], but valid sizes range from [7, 9, 11] to "
@@ -458,19 +460,19 @@ TEST(ConvTransposeModules, OutputSizeOutOfRangeNamesTheRange) {
   EXPECT_ERROR_CONTAINS(dec->forward(h.select(0, 0), {2, 7, 9, 13}), "(for an input of [4, 5, 6])");
   // The range includes dilation·(k − 1) (PyTorch's message for this case is the same).
   auto dil =
-      std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2, 3, 3).stride(2).padding(1).dilation(2));
+      std::make_shared<nn::ConvTranspose3dImpl>(nn::ConvTranspose3dOptions(2, 3, 3).stride(2).padding(1).dilation(2));
   EXPECT_ERROR_CONTAINS(dil->forward(h, {6, 9, 11}),
                         "requested an output size of [6, 9, 11], but valid sizes range from [9, 11, 13] to "
                         "[10, 12, 14] (for an input of [4, 5, 6])");
   EXPECT_EQ(dil->forward(h, {10, 11, 14}).sizes(), Shape({1, 3, 10, 11, 14}));
-  nn::ConvTranspose1d t1(nn::ConvTranspose1dOptions(2, 2, 3).stride(3));
+  nn::ConvTranspose1dImpl t1(nn::ConvTranspose1dOptions(2, 2, 3).stride(3));
   EXPECT_ERROR_CONTAINS(t1.forward(randn({1, 2, 4}), {15}),
                         "conv_transpose1d: requested an output size of [15], but valid sizes range from [12] to [14] "
                         "(for an input of [4])");
 }
 
 TEST(ConvTransposeModules, OutputSizeWithTheWrongLengthIsRejected) {
-  auto dec = std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2, 3, 3).stride(2));
+  auto dec = std::make_shared<nn::ConvTranspose3dImpl>(nn::ConvTranspose3dOptions(2, 3, 3).stride(2));
   EXPECT_ERROR_CONTAINS(dec->forward(randn({1, 2, 4, 5, 6}), {1, 7, 9, 11}),
                         "for 5D input, output_size must have 3 or 5 elements (got 4");
   EXPECT_ERROR_CONTAINS(dec->forward(randn({2, 4, 5, 6}), {1, 3, 7, 9, 11}),
@@ -482,37 +484,40 @@ TEST(ConvTransposeModules, OutputSizeWithTheWrongLengthIsRejected) {
 // --- errors ---------------------------------------------------------------------------------------
 
 TEST(ConvTransposeModules, NonZerosPaddingModeIsRejected) {
-  EXPECT_ERROR_CONTAINS(nn::ConvTranspose3d(nn::ConvTranspose3dOptions(2, 2, 3).padding_mode(kReflect)),
+  EXPECT_ERROR_CONTAINS(nn::ConvTranspose3dImpl(nn::ConvTranspose3dOptions(2, 2, 3).padding_mode(kReflect)),
                         "Only \"zeros\" padding mode is supported for ConvTranspose3d (got padding_mode=reflect)");
-  EXPECT_ERROR_CONTAINS(nn::ConvTranspose1d(nn::ConvTranspose1dOptions(2, 2, 3).padding_mode(kCircular)),
+  EXPECT_ERROR_CONTAINS(nn::ConvTranspose1dImpl(nn::ConvTranspose1dOptions(2, 2, 3).padding_mode(kCircular)),
                         "Only \"zeros\" padding mode is supported for ConvTranspose1d (got padding_mode=circular)");
-  EXPECT_ERROR_CONTAINS(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(2, 2, 3).padding_mode(kReplicate)),
+  EXPECT_ERROR_CONTAINS(nn::ConvTranspose2dImpl(nn::ConvTranspose2dOptions(2, 2, 3).padding_mode(kReplicate)),
                         "supported for ConvTranspose2d");
 }
 
 TEST(ConvModules, ConstructorValidatesOptions) {
-  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(4, 4, 3).groups(0)), "Conv3d: groups must be a positive integer");
-  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(5, 4, 3).groups(2)),
+  EXPECT_ERROR_CONTAINS(nn::Conv3dImpl(nn::Conv3dOptions(4, 4, 3).groups(0)),
+                        "Conv3d: groups must be a positive integer");
+  EXPECT_ERROR_CONTAINS(nn::Conv3dImpl(nn::Conv3dOptions(5, 4, 3).groups(2)),
                         "Conv3d: in_channels must be divisible by groups");
-  EXPECT_ERROR_CONTAINS(nn::Conv1d(nn::Conv1dOptions(4, 5, 3).groups(2)),
+  EXPECT_ERROR_CONTAINS(nn::Conv1dImpl(nn::Conv1dOptions(4, 5, 3).groups(2)),
                         "Conv1d: out_channels must be divisible by groups");
-  EXPECT_ERROR_CONTAINS(nn::ConvTranspose3d(nn::ConvTranspose3dOptions(3, 4, 3).groups(2)),
+  EXPECT_ERROR_CONTAINS(nn::ConvTranspose3dImpl(nn::ConvTranspose3dOptions(3, 4, 3).groups(2)),
                         "ConvTranspose3d: in_channels must be divisible by groups");
-  EXPECT_ERROR_CONTAINS(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(4, 3, 3).groups(2)),
+  EXPECT_ERROR_CONTAINS(nn::ConvTranspose2dImpl(nn::ConvTranspose2dOptions(4, 3, 3).groups(2)),
                         "ConvTranspose2d: out_channels must be divisible by groups");
-  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(0, 4, 3)), "in_channels and out_channels must be positive");
-  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(1, 4, {3, 0, 3})),
+  EXPECT_ERROR_CONTAINS(nn::Conv3dImpl(nn::Conv3dOptions(0, 4, 3)), "in_channels and out_channels must be positive");
+  EXPECT_ERROR_CONTAINS(nn::Conv3dImpl(nn::Conv3dOptions(1, 4, {3, 0, 3})),
                         "kernel_size must be positive (got kernel_size=(3, 0, 3))");
-  EXPECT_ERROR_CONTAINS(nn::Conv2d(nn::Conv2dOptions(1, 4, 3).stride({1, 0})), "non-positive stride is not supported");
-  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(1, 4, 3).dilation(0)), "dilation should be greater than zero");
-  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(1, 4, 3).padding({0, -1, 0})),
+  EXPECT_ERROR_CONTAINS(nn::Conv2dImpl(nn::Conv2dOptions(1, 4, 3).stride({1, 0})),
+                        "non-positive stride is not supported");
+  EXPECT_ERROR_CONTAINS(nn::Conv3dImpl(nn::Conv3dOptions(1, 4, 3).dilation(0)), "dilation should be greater than zero");
+  EXPECT_ERROR_CONTAINS(nn::Conv3dImpl(nn::Conv3dOptions(1, 4, 3).padding({0, -1, 0})),
                         "negative padding is not supported");
-  EXPECT_ERROR_CONTAINS(nn::ConvTranspose3d(nn::ConvTranspose3dOptions(1, 4, 3).padding(-1)),
+  EXPECT_ERROR_CONTAINS(nn::ConvTranspose3dImpl(nn::ConvTranspose3dOptions(1, 4, 3).padding(-1)),
                         "negative padding is not supported");
-  EXPECT_ERROR_CONTAINS(nn::ConvTranspose3d(nn::ConvTranspose3dOptions(1, 4, 3).stride(2).output_padding({0, 2, 0})),
-                        "output padding must be smaller than either stride or dilation");
-  EXPECT_NO_THROW(nn::ConvTranspose3d(nn::ConvTranspose3dOptions(1, 4, 3).dilation(3).output_padding(2)));
-  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(1, 4, {3, 3})), "expected 3 values");
+  EXPECT_ERROR_CONTAINS(
+      nn::ConvTranspose3dImpl(nn::ConvTranspose3dOptions(1, 4, 3).stride(2).output_padding({0, 2, 0})),
+      "output padding must be smaller than either stride or dilation");
+  EXPECT_NO_THROW(nn::ConvTranspose3dImpl(nn::ConvTranspose3dOptions(1, 4, 3).dilation(3).output_padding(2)));
+  EXPECT_ERROR_CONTAINS(nn::Conv3dImpl(nn::Conv3dOptions(1, 4, {3, 3})), "expected 3 values");
 }
 
 TEST(ConvFunctional, LowerRankErrorsShowTheCallersShapes) {
@@ -535,10 +540,10 @@ TEST(ConvFunctional, LowerRankErrorsShowTheCallersShapes) {
   EXPECT_ERROR_CONTAINS(F::conv1d(randn({2, 4, 10}), randn({8, 2, 3}), F::Conv1dFuncOptions().groups(0)),
                         "conv1d: non-positive groups is not supported");
   EXPECT_ERROR_CONTAINS(F::conv1d(Tensor(), randn({8, 2, 3})), "conv1d: argument 'input' is an undefined tensor");
-  EXPECT_ERROR_CONTAINS(nn::Conv3d(nn::Conv3dOptions(2, 2, 3)).forward(randn({2, 5, 5})),
+  EXPECT_ERROR_CONTAINS(nn::Conv3dImpl(nn::Conv3dOptions(2, 2, 3)).forward(randn({2, 5, 5})),
                         "Expected 4D (unbatched) or 5D (batched) input to conv3d");
   EXPECT_ERROR_CONTAINS(
-      nn::Conv1d(nn::Conv1dOptions(2, 2, 3).padding(1).padding_mode(kReflect)).forward(randn({2, 5, 5, 5})),
+      nn::Conv1dImpl(nn::Conv1dOptions(2, 2, 3).padding(1).padding_mode(kReflect)).forward(randn({2, 5, 5, 5})),
       "Expected 2D (unbatched) or 3D (batched) input to conv1d");
 }
 
@@ -561,22 +566,23 @@ void gradcheck_module(const std::shared_ptr<M>& m, const Tensor& x, Fwd fwd) {
 
 TEST(ConvModules, GradcheckThroughEachModule) {
   manual_seed(13);
-  auto c1 = std::make_shared<nn::Conv1d>(nn::Conv1dOptions(2, 4, 3).stride(2).padding(1).groups(2));
+  auto c1 = std::make_shared<nn::Conv1dImpl>(nn::Conv1dOptions(2, 4, 3).stride(2).padding(1).groups(2));
   gradcheck_module(c1, randn({2, 2, 7}), [&](const Tensor& x) { return c1->forward(x); });
-  auto c2 = std::make_shared<nn::Conv2d>(
+  auto c2 = std::make_shared<nn::Conv2dImpl>(
       nn::Conv2dOptions(2, 2, {2, 3}).padding(kSame).dilation({2, 1}).padding_mode(kReflect));
   gradcheck_module(c2, randn({1, 2, 4, 5}), [&](const Tensor& x) { return c2->forward(x); });
-  auto c3 = std::make_shared<nn::Conv3d>(
+  auto c3 = std::make_shared<nn::Conv3dImpl>(
       nn::Conv3dOptions(2, 2, {2, 3, 2}).stride({2, 1, 1}).padding({1, 1, 0}).padding_mode(kCircular));
   gradcheck_module(c3, randn({1, 2, 3, 4, 3}), [&](const Tensor& x) { return c3->forward(x); });
-  auto c3s = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 2, {2, 2, 3}).padding(kSame));
+  auto c3s = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 2, {2, 2, 3}).padding(kSame));
   gradcheck_module(c3s, randn({2, 3, 3, 3}), [&](const Tensor& x) { return c3s->forward(x); });
-  auto t1 = std::make_shared<nn::ConvTranspose1d>(nn::ConvTranspose1dOptions(2, 4, 3).stride(2).groups(2).dilation(2));
+  auto t1 =
+      std::make_shared<nn::ConvTranspose1dImpl>(nn::ConvTranspose1dOptions(2, 4, 3).stride(2).groups(2).dilation(2));
   gradcheck_module(t1, randn({2, 2, 4}), [&](const Tensor& x) { return t1->forward(x, {12}); });
-  auto t2 =
-      std::make_shared<nn::ConvTranspose2d>(nn::ConvTranspose2dOptions(2, 3, {3, 2}).stride({2, 1}).padding({1, 0}));
+  auto t2 = std::make_shared<nn::ConvTranspose2dImpl>(
+      nn::ConvTranspose2dOptions(2, 3, {3, 2}).stride({2, 1}).padding({1, 0}));
   gradcheck_module(t2, randn({1, 2, 3, 3}), [&](const Tensor& x) { return t2->forward(x); });
-  auto t3 = std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2, 2, 3).stride(2).padding(1));
+  auto t3 = std::make_shared<nn::ConvTranspose3dImpl>(nn::ConvTranspose3dOptions(2, 2, 3).stride(2).padding(1));
   gradcheck_module(t3, randn({1, 2, 2, 2, 3}), [&](const Tensor& x) { return t3->forward(x, Shape{1, 2, 4, 3, 6}); });
 }
 

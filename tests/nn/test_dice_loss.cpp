@@ -194,11 +194,11 @@ TEST(DiceLoss, ModulesKeepTheWeightAsABuffer) {
   const Tensor labels = random_labels({1, 1, 3, 3}, 2, 17);
   const auto o = DiceLossOptions().softmax(true).to_onehot_y(true).weight(testing::f64({1, 3}));
   nn::DiceLoss dice(o);
-  EXPECT_EQ(dice.named_buffers().size(), 1u);
-  EXPECT_EQ(dice.forward(logits, labels).item<double>(), F::dice_loss(logits, labels, o).item<double>());
+  EXPECT_EQ(dice->named_buffers().size(), 1u);
+  EXPECT_EQ(dice->forward(logits, labels).item<double>(), F::dice_loss(logits, labels, o).item<double>());
   nn::DiceCELoss dice_ce(DiceCELossOptions(o).lambda_ce(0.5));
-  EXPECT_EQ(dice_ce.named_buffers().size(), 1u);
-  EXPECT_EQ(dice_ce.forward(logits, labels).item<double>(),
+  EXPECT_EQ(dice_ce->named_buffers().size(), 1u);
+  EXPECT_EQ(dice_ce->forward(logits, labels).item<double>(),
             F::dice_ce_loss(logits, labels, DiceCELossOptions(o).lambda_ce(0.5)).item<double>());
 }
 

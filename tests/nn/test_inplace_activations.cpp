@@ -19,6 +19,12 @@ std::string repr(const nn::Module& m) {
   return s.str();
 }
 
+/// The repr of the module a holder holds.
+template <class Impl>
+std::string repr(const nn::ModuleHolder<Impl>& holder) {
+  return repr(*holder);
+}
+
 // Runs x -> linear -> act -> sum and returns (output, input grad, weight grad).
 std::vector<Tensor> run(const std::function<Tensor(const Tensor&)>& act, std::uint64_t seed) {
   manual_seed(seed);
@@ -46,15 +52,12 @@ void expect_same(const std::function<Tensor(const Tensor&)>& plain, const std::f
 
 TEST(InplaceActivations, SameValuesAndGradientsAsOutOfPlace) {
   nn::ReLU relu, relu_ip(nn::ReLUOptions().inplace(true));
-  expect_same([&](const Tensor& t) { return relu.forward(t); }, [&](const Tensor& t) { return relu_ip.forward(t); },
-              "ReLU");
+  expect_same([&](const Tensor& t) { return relu(t); }, [&](const Tensor& t) { return relu_ip(t); }, "ReLU");
   nn::LeakyReLU leaky(nn::LeakyReLUOptions().negative_slope(0.2));
   nn::LeakyReLU leaky_ip(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true));
-  expect_same([&](const Tensor& t) { return leaky.forward(t); }, [&](const Tensor& t) { return leaky_ip.forward(t); },
-              "LeakyReLU");
+  expect_same([&](const Tensor& t) { return leaky(t); }, [&](const Tensor& t) { return leaky_ip(t); }, "LeakyReLU");
   nn::Dropout drop(0.3), drop_ip(nn::DropoutOptions(0.3).inplace(true));
-  expect_same([&](const Tensor& t) { return drop.forward(t); }, [&](const Tensor& t) { return drop_ip.forward(t); },
-              "Dropout");
+  expect_same([&](const Tensor& t) { return drop(t); }, [&](const Tensor& t) { return drop_ip(t); }, "Dropout");
   expect_same([](const Tensor& t) { return F::dropout(t, F::DropoutFuncOptions().p(1.0)); },
               [](const Tensor& t) { return F::dropout(t, F::DropoutFuncOptions().p(1.0).inplace(true)); }, "p=1", true);
 }
@@ -85,9 +88,9 @@ TEST(InplaceActivations, Gradcheck) {
 TEST(InplaceActivations, OnALeafThatRequiresGradIsAnError) {
   Tensor w = ones({2}).requires_grad_();
   nn::ReLU relu(nn::ReLUOptions(true));
-  EXPECT_ERROR_CONTAINS(relu.forward(w), "relu_: a leaf Variable that requires grad is being used in an in-place");
+  EXPECT_ERROR_CONTAINS(relu(w), "relu_: a leaf Variable that requires grad is being used in an in-place");
   nn::Dropout drop(nn::DropoutOptions(0.5).inplace(true));
-  EXPECT_ERROR_CONTAINS(drop.forward(w), "mul_: a leaf Variable");
+  EXPECT_ERROR_CONTAINS(drop(w), "mul_: a leaf Variable");
 }
 
 TEST(InplaceActivations, ReprsMatchPyTorch) {

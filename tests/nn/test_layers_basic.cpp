@@ -46,15 +46,16 @@ std::string expected_repr(const std::string& key) { return fixture().at("reprs")
 
 // The module each activation case of the fixture applies.
 std::shared_ptr<nn::Module> activation_module(const std::string& expr) {
-  if (expr == "nn.ReLU()") return std::make_shared<nn::ReLU>();
-  if (expr == "nn.LeakyReLU()") return std::make_shared<nn::LeakyReLU>();
+  if (expr == "nn.ReLU()") return std::make_shared<nn::ReLUImpl>();
+  if (expr == "nn.LeakyReLU()") return std::make_shared<nn::LeakyReLUImpl>();
   if (expr == "nn.LeakyReLU(negative_slope=0.2)")
-    return std::make_shared<nn::LeakyReLU>(nn::LeakyReLUOptions().negative_slope(0.2));
-  if (expr == "nn.Sigmoid()") return std::make_shared<nn::Sigmoid>();
-  if (expr == "nn.Tanh()") return std::make_shared<nn::Tanh>();
-  if (expr == "nn.GELU()") return std::make_shared<nn::GELU>();
-  if (expr == "nn.GELU(approximate='tanh')") return std::make_shared<nn::GELU>(nn::GELUOptions().approximate("tanh"));
-  if (expr == "nn.SiLU()") return std::make_shared<nn::SiLU>();
+    return std::make_shared<nn::LeakyReLUImpl>(nn::LeakyReLUOptions().negative_slope(0.2));
+  if (expr == "nn.Sigmoid()") return std::make_shared<nn::SigmoidImpl>();
+  if (expr == "nn.Tanh()") return std::make_shared<nn::TanhImpl>();
+  if (expr == "nn.GELU()") return std::make_shared<nn::GELUImpl>();
+  if (expr == "nn.GELU(approximate='tanh')")
+    return std::make_shared<nn::GELUImpl>(nn::GELUOptions().approximate("tanh"));
+  if (expr == "nn.SiLU()") return std::make_shared<nn::SiLUImpl>();
   return nullptr;
 }
 
@@ -90,15 +91,15 @@ TEST(Activations, ForwardAndBackwardMatchPyTorch) {
 
 TEST(Activations, FunctionalFormsEqualTheModules) {
   Tensor x = uniform_leaf({3, 5}, -4.0, 4.0, 11);
-  expect_close(F::relu(x), nn::ReLU().forward(x), 0.0);
+  expect_close(F::relu(x), nn::ReLUImpl().forward(x), 0.0);
   expect_close(F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.3)),
-               nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.3)).forward(x), 0.0);
-  expect_close(F::gelu(x), nn::GELU().forward(x), 0.0);
+               nn::LeakyReLUImpl(nn::LeakyReLUOptions().negative_slope(0.3)).forward(x), 0.0);
+  expect_close(F::gelu(x), nn::GELUImpl().forward(x), 0.0);
   expect_close(F::gelu(x, F::GELUFuncOptions().approximate("tanh")),
-               nn::GELU(nn::GELUOptions().approximate("tanh")).forward(x), 0.0);
-  expect_close(F::silu(x), nn::SiLU().forward(x), 0.0);
-  expect_close(nn::Sigmoid().forward(x), x.sigmoid(), 0.0);
-  expect_close(nn::Tanh().forward(x), x.tanh(), 0.0);
+               nn::GELUImpl(nn::GELUOptions().approximate("tanh")).forward(x), 0.0);
+  expect_close(F::silu(x), nn::SiLUImpl().forward(x), 0.0);
+  expect_close(nn::SigmoidImpl().forward(x), x.sigmoid(), 0.0);
+  expect_close(nn::TanhImpl().forward(x), x.tanh(), 0.0);
   // The closed forms.
   expect_close(F::silu(x), x * x.sigmoid(), 1e-15);
   expect_close(F::gelu(x), x * (erf(x / std::sqrt(2.0)) + 1.0) * 0.5, 1e-15);
@@ -106,17 +107,17 @@ TEST(Activations, FunctionalFormsEqualTheModules) {
 
 TEST(Activations, Float64Gradcheck) {
   const std::vector<std::pair<std::string, std::function<Tensor(const Tensor&)>>> fns = {
-      {"ReLU", [](const Tensor& x) { return nn::ReLU().forward(x); }},
+      {"ReLU", [](const Tensor& x) { return nn::ReLUImpl().forward(x); }},
       {"LeakyReLU",
-       [](const Tensor& x) { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)).forward(x); }},
-      {"Sigmoid", [](const Tensor& x) { return nn::Sigmoid().forward(x); }},
-      {"Tanh", [](const Tensor& x) { return nn::Tanh().forward(x); }},
-      {"GELU", [](const Tensor& x) { return nn::GELU().forward(x); }},
-      {"GELU tanh", [](const Tensor& x) { return nn::GELU(nn::GELUOptions().approximate("tanh")).forward(x); }},
-      {"SiLU", [](const Tensor& x) { return nn::SiLU().forward(x); }},
+       [](const Tensor& x) { return nn::LeakyReLUImpl(nn::LeakyReLUOptions().negative_slope(0.2)).forward(x); }},
+      {"Sigmoid", [](const Tensor& x) { return nn::SigmoidImpl().forward(x); }},
+      {"Tanh", [](const Tensor& x) { return nn::TanhImpl().forward(x); }},
+      {"GELU", [](const Tensor& x) { return nn::GELUImpl().forward(x); }},
+      {"GELU tanh", [](const Tensor& x) { return nn::GELUImpl(nn::GELUOptions().approximate("tanh")).forward(x); }},
+      {"SiLU", [](const Tensor& x) { return nn::SiLUImpl().forward(x); }},
       {"erf", [](const Tensor& x) { return erf(x); }},
-      {"Flatten", [](const Tensor& x) { return nn::Flatten().forward(x); }},
-      {"Identity", [](const Tensor& x) { return nn::Identity().forward(x); }},
+      {"Flatten", [](const Tensor& x) { return nn::FlattenImpl().forward(x); }},
+      {"Identity", [](const Tensor& x) { return nn::IdentityImpl().forward(x); }},
   };
   for (const auto& [name, fn] : fns) {
     SCOPED_TRACE(name);
@@ -144,7 +145,7 @@ TEST(Activations, ErfKnownValuesAndLimits) {
 }
 
 TEST(Activations, BadGeluApproximationIsRejected) {
-  EXPECT_ERROR_EQ(nn::GELU(nn::GELUOptions().approximate("fast")),
+  EXPECT_ERROR_EQ(nn::GELUImpl(nn::GELUOptions().approximate("fast")),
                   "GELU: approximate must be 'none' or 'tanh', but got 'fast'");
   EXPECT_ERROR_EQ(F::gelu(zeros({1}), F::GELUFuncOptions().approximate("erf")),
                   "gelu: approximate must be 'none' or 'tanh', but got 'erf'");
@@ -158,7 +159,7 @@ TEST(Linear, ForwardAndGradientsMatchPyTorch) {
   for (const auto& [name, c] : cases.items()) {
     SCOPED_TRACE(name);
     const bool has_bias = c.at("bias").get<bool>();
-    auto lin = std::make_shared<nn::Linear>(
+    auto lin = std::make_shared<nn::LinearImpl>(
         nn::LinearOptions(c.at("in_features").get<std::int64_t>(), c.at("out_features").get<std::int64_t>())
             .bias(has_bias));
     lin->to(kFloat64);
@@ -178,7 +179,7 @@ TEST(Linear, ForwardAndGradientsMatchPyTorch) {
 
 TEST(Linear, Float64GradcheckForInputWeightAndBias) {
   manual_seed(31);
-  auto lin = std::make_shared<nn::Linear>(4, 3);
+  auto lin = std::make_shared<nn::LinearImpl>(4, 3);
   lin->to(kFloat64);
   Tensor x = uniform_leaf({2, 5, 4}, -1.0, 1.0, 32);
   EXPECT_TRUE(autograd::gradcheck([&](const std::vector<Tensor>& in) { return F::linear(in[0], in[1], in[2]); },
@@ -192,14 +193,14 @@ TEST(Linear, Float64GradcheckForInputWeightAndBias) {
 }
 
 TEST(Linear, ShapesParametersAndEmptyBatches) {
-  nn::Linear lin(nn::LinearOptions(6, 2).bias(false));
+  nn::LinearImpl lin(nn::LinearOptions(6, 2).bias(false));
   EXPECT_EQ(lin.weight.sizes(), (Shape{2, 6}));
   EXPECT_FALSE(lin.bias.defined());
   EXPECT_EQ(lin.named_parameters().size(), 1u);
   EXPECT_EQ(lin.forward(zeros({3, 4, 6})).sizes(), (Shape{3, 4, 2}));
   EXPECT_EQ(lin.forward(zeros({6})).sizes(), (Shape{2}));
   EXPECT_EQ(lin.forward(zeros({0, 6})).sizes(), (Shape{0, 2}));
-  nn::Linear with_bias(6, 2);
+  nn::LinearImpl with_bias(6, 2);
   ASSERT_EQ(with_bias.named_parameters().size(), 2u);
   EXPECT_EQ(with_bias.named_parameters()[1].first, "bias");
   EXPECT_EQ(with_bias.num_parameters(), 14);
@@ -207,18 +208,18 @@ TEST(Linear, ShapesParametersAndEmptyBatches) {
 }
 
 TEST(Linear, ErrorsNameTheShapes) {
-  nn::Linear lin(5, 3);
+  nn::LinearImpl lin(5, 3);
   EXPECT_ERROR_EQ(lin.forward(zeros({2, 4})),
                   "linear: input's last dim is 4 but the weight expects in_features=5 (input [2, 4], weight [3, 5])");
   EXPECT_ERROR_CONTAINS(lin.forward(zeros({})), "linear: input must have at least 1 dim");
   EXPECT_ERROR_CONTAINS(F::linear(zeros({2, 5}), zeros({3, 5}), zeros({4})), "linear: bias must have shape [3]");
   EXPECT_ERROR_CONTAINS(F::linear(zeros({2, 5}), zeros({5})), "linear: weight must be 2-D");
-  EXPECT_ERROR_CONTAINS(nn::Linear(-1, 3), "Linear: in_features and out_features must be non-negative");
+  EXPECT_ERROR_CONTAINS(nn::LinearImpl(-1, 3), "Linear: in_features and out_features must be non-negative");
 }
 
 TEST(Linear, InitIsUniformWithinOneOverSqrtFanIn) {
   manual_seed(7);
-  nn::Linear lin(50, 400);  // bound 1/√50 ≈ 0.1414
+  nn::LinearImpl lin(50, 400);  // bound 1/√50 ≈ 0.1414
   const double bound = 1.0 / std::sqrt(50.0);
   for (const Tensor& t : {lin.weight, lin.bias}) {
     const std::vector<double> v = values(t);
@@ -235,30 +236,30 @@ TEST(Linear, InitIsUniformWithinOneOverSqrtFanIn) {
   }
   // Seeded.
   manual_seed(7);
-  EXPECT_EQ(values(nn::Linear(50, 400).weight), values(lin.weight));
+  EXPECT_EQ(values(nn::LinearImpl(50, 400).weight), values(lin.weight));
 }
 
 // --- Flatten and Identity ---------------------------------------------------------------------------
 
 TEST(Flatten, MergesTheRequestedDims) {
   Tensor x = arange(120.0).reshape({2, 3, 4, 5});
-  EXPECT_EQ(nn::Flatten().forward(x).sizes(), (Shape{2, 60}));
-  EXPECT_EQ(nn::Flatten(nn::FlattenOptions().start_dim(0).end_dim(2)).forward(x).sizes(), (Shape{24, 5}));
-  EXPECT_EQ(nn::Flatten(nn::FlattenOptions().start_dim(-2)).forward(x).sizes(), (Shape{2, 3, 20}));
-  EXPECT_EQ(values(nn::Flatten().forward(x)), values(x));
+  EXPECT_EQ(nn::FlattenImpl().forward(x).sizes(), (Shape{2, 60}));
+  EXPECT_EQ(nn::FlattenImpl(nn::FlattenOptions().start_dim(0).end_dim(2)).forward(x).sizes(), (Shape{24, 5}));
+  EXPECT_EQ(nn::FlattenImpl(nn::FlattenOptions().start_dim(-2)).forward(x).sizes(), (Shape{2, 3, 20}));
+  EXPECT_EQ(values(nn::FlattenImpl().forward(x)), values(x));
   EXPECT_EQ(F::flatten(x, F::FlattenFuncOptions().start_dim(2)).sizes(), (Shape{2, 3, 20}));
 }
 
 TEST(Identity, ReturnsTheInputItself) {
   Tensor x = randn({3});
-  EXPECT_TRUE(nn::Identity().forward(x).is_same(x));
+  EXPECT_TRUE(nn::IdentityImpl().forward(x).is_same(x));
 }
 
 // --- Dropout ----------------------------------------------------------------------------------------
 
 TEST(Dropout, TrainingZeroesAboutPAndScalesTheRest) {
   manual_seed(41);
-  nn::Dropout drop(nn::DropoutOptions(0.3));
+  nn::DropoutImpl drop(nn::DropoutOptions(0.3));
   Tensor x = full({100000}, 2.0);
   Tensor y = drop.forward(x);
   std::int64_t zeros_count = 0;
@@ -276,7 +277,7 @@ TEST(Dropout, TrainingZeroesAboutPAndScalesTheRest) {
 }
 
 TEST(Dropout, IsSeededByTheGlobalGenerator) {
-  nn::Dropout drop;
+  nn::DropoutImpl drop;
   Tensor x = ones({64});
   manual_seed(5);
   const std::vector<double> a = values(drop.forward(x));
@@ -286,19 +287,19 @@ TEST(Dropout, IsSeededByTheGlobalGenerator) {
 }
 
 TEST(Dropout, EvalModeAndPZeroReturnTheInput) {
-  auto drop = std::make_shared<nn::Dropout>(0.5);
+  auto drop = std::make_shared<nn::DropoutImpl>(0.5);
   Tensor x = randn({10});
   drop->eval();
   EXPECT_TRUE(drop->forward(x).is_same(x));
   drop->train();
   EXPECT_FALSE(drop->forward(x).is_same(x));
-  EXPECT_TRUE(nn::Dropout(0.0).forward(x).is_same(x));
+  EXPECT_TRUE(nn::DropoutImpl(0.0).forward(x).is_same(x));
   EXPECT_TRUE(F::dropout(x, F::DropoutFuncOptions().training(false)).is_same(x));
 }
 
 TEST(Dropout, PEqualToOneGivesZerosAndZeroGradient) {
   Tensor x = uniform_leaf({5}, -1.0, 1.0, 42);
-  Tensor y = nn::Dropout(1.0).forward(x);
+  Tensor y = nn::DropoutImpl(1.0).forward(x);
   EXPECT_EQ(values(y), std::vector<double>(5, 0.0));
   y.sum().backward();
   EXPECT_EQ(values(x.grad()), std::vector<double>(5, 0.0));
@@ -322,9 +323,9 @@ TEST(Dropout, GradientFlowsThroughTheKeptElementsOnly) {
 }
 
 TEST(Dropout, ProbabilityOutsideZeroOneIsRejected) {
-  EXPECT_ERROR_EQ(nn::Dropout(1.5), "Dropout: dropout probability has to be between 0 and 1, but got 1.5");
-  EXPECT_ERROR_EQ(nn::Dropout(-0.1), "Dropout: dropout probability has to be between 0 and 1, but got -0.1");
-  EXPECT_ERROR_CONTAINS(nn::Dropout(std::nan("")), "dropout probability has to be between 0 and 1");
+  EXPECT_ERROR_EQ(nn::DropoutImpl(1.5), "Dropout: dropout probability has to be between 0 and 1, but got 1.5");
+  EXPECT_ERROR_EQ(nn::DropoutImpl(-0.1), "Dropout: dropout probability has to be between 0 and 1, but got -0.1");
+  EXPECT_ERROR_CONTAINS(nn::DropoutImpl(std::nan("")), "dropout probability has to be between 0 and 1");
   EXPECT_ERROR_EQ(F::dropout(ones({2}), F::DropoutFuncOptions().p(2.0)),
                   "dropout: dropout probability has to be between 0 and 1, but got 2");
 }
@@ -332,42 +333,44 @@ TEST(Dropout, ProbabilityOutsideZeroOneIsRejected) {
 // --- printing and cloning ---------------------------------------------------------------------------
 
 TEST(LayerRepr, MatchesPyTorch) {
-  EXPECT_EQ(repr(nn::Linear(3, 4)), expected_repr("linear"));
-  EXPECT_EQ(repr(nn::Linear(nn::LinearOptions(3, 4).bias(false))), expected_repr("linear_no_bias"));
-  EXPECT_EQ(repr(nn::ReLU()), expected_repr("relu"));
-  EXPECT_EQ(repr(nn::LeakyReLU()), expected_repr("leaky_relu"));
-  EXPECT_EQ(repr(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(1.0))), expected_repr("leaky_relu_1"));
-  EXPECT_EQ(repr(nn::Sigmoid()), expected_repr("sigmoid"));
-  EXPECT_EQ(repr(nn::Tanh()), expected_repr("tanh"));
-  EXPECT_EQ(repr(nn::GELU()), expected_repr("gelu"));
-  EXPECT_EQ(repr(nn::GELU(nn::GELUOptions().approximate("tanh"))), expected_repr("gelu_tanh"));
-  EXPECT_EQ(repr(nn::SiLU()), expected_repr("silu"));
-  EXPECT_EQ(repr(nn::Flatten()), expected_repr("flatten"));
-  EXPECT_EQ(repr(nn::Flatten(nn::FlattenOptions().start_dim(0).end_dim(2))), expected_repr("flatten_0_2"));
-  EXPECT_EQ(repr(nn::Identity()), expected_repr("identity"));
-  EXPECT_EQ(repr(nn::Dropout()), expected_repr("dropout"));
-  EXPECT_EQ(repr(nn::Dropout(0.25)), expected_repr("dropout_0_25"));
+  EXPECT_EQ(repr(nn::LinearImpl(3, 4)), expected_repr("linear"));
+  EXPECT_EQ(repr(nn::LinearImpl(nn::LinearOptions(3, 4).bias(false))), expected_repr("linear_no_bias"));
+  EXPECT_EQ(repr(nn::ReLUImpl()), expected_repr("relu"));
+  EXPECT_EQ(repr(nn::LeakyReLUImpl()), expected_repr("leaky_relu"));
+  EXPECT_EQ(repr(nn::LeakyReLUImpl(nn::LeakyReLUOptions().negative_slope(1.0))), expected_repr("leaky_relu_1"));
+  EXPECT_EQ(repr(nn::SigmoidImpl()), expected_repr("sigmoid"));
+  EXPECT_EQ(repr(nn::TanhImpl()), expected_repr("tanh"));
+  EXPECT_EQ(repr(nn::GELUImpl()), expected_repr("gelu"));
+  EXPECT_EQ(repr(nn::GELUImpl(nn::GELUOptions().approximate("tanh"))), expected_repr("gelu_tanh"));
+  EXPECT_EQ(repr(nn::SiLUImpl()), expected_repr("silu"));
+  EXPECT_EQ(repr(nn::FlattenImpl()), expected_repr("flatten"));
+  EXPECT_EQ(repr(nn::FlattenImpl(nn::FlattenOptions().start_dim(0).end_dim(2))), expected_repr("flatten_0_2"));
+  EXPECT_EQ(repr(nn::IdentityImpl()), expected_repr("identity"));
+  EXPECT_EQ(repr(nn::DropoutImpl()), expected_repr("dropout"));
+  EXPECT_EQ(repr(nn::DropoutImpl(0.25)), expected_repr("dropout_0_25"));
   // Spot-check that the fixture holds what PyTorch prints.
   EXPECT_EQ(expected_repr("linear"), "Linear(in_features=3, out_features=4, bias=True)");
 }
 
 TEST(LayerClone, EveryLayerClonesWithItsOptions) {
   manual_seed(51);
-  auto lin = std::make_shared<nn::Linear>(3, 2);
+  auto lin = std::make_shared<nn::LinearImpl>(3, 2);
   auto lin2 = lin->clone();
   EXPECT_EQ(values(lin2->weight), values(lin->weight));
   EXPECT_FALSE(lin2->weight.is_same(lin->weight));
   EXPECT_EQ(repr(*lin2), repr(*lin));
-  EXPECT_EQ(
-      std::make_shared<nn::LeakyReLU>(nn::LeakyReLUOptions().negative_slope(0.3))->clone()->options().negative_slope(),
-      0.3);
-  EXPECT_EQ(std::make_shared<nn::Dropout>(0.2)->clone()->options().p(), 0.2);
-  EXPECT_EQ(std::make_shared<nn::GELU>(nn::GELUOptions().approximate("tanh"))->clone()->options().approximate(),
+  EXPECT_EQ(std::make_shared<nn::LeakyReLUImpl>(nn::LeakyReLUOptions().negative_slope(0.3))
+                ->clone()
+                ->options()
+                .negative_slope(),
+            0.3);
+  EXPECT_EQ(std::make_shared<nn::DropoutImpl>(0.2)->clone()->options().p(), 0.2);
+  EXPECT_EQ(std::make_shared<nn::GELUImpl>(nn::GELUOptions().approximate("tanh"))->clone()->options().approximate(),
             "tanh");
-  EXPECT_EQ(std::make_shared<nn::Flatten>(nn::FlattenOptions().start_dim(2))->clone()->options().start_dim(), 2);
+  EXPECT_EQ(std::make_shared<nn::FlattenImpl>(nn::FlattenOptions().start_dim(2))->clone()->options().start_dim(), 2);
   for (const std::shared_ptr<nn::Module>& m : std::vector<std::shared_ptr<nn::Module>>{
-           std::make_shared<nn::ReLU>(), std::make_shared<nn::Sigmoid>(), std::make_shared<nn::Tanh>(),
-           std::make_shared<nn::SiLU>(), std::make_shared<nn::Identity>()}) {
+           std::make_shared<nn::ReLUImpl>(), std::make_shared<nn::SigmoidImpl>(), std::make_shared<nn::TanhImpl>(),
+           std::make_shared<nn::SiLUImpl>(), std::make_shared<nn::IdentityImpl>()}) {
     auto c = m->clone();
     EXPECT_NE(c, m);
     EXPECT_EQ(c->name(), m->name());

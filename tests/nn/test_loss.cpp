@@ -474,41 +474,41 @@ TEST(LossModules, ForwardEqualsTheFunctional) {
   const Tensor x = uniform_leaf({3, 4}, 0.1, 0.9, 40).detach(), t = uniform_leaf({3, 4}, 0, 1, 41).detach();
   const Tensor ci = tensor({0, 3, 2}, kInt64);
   const Tensor w = f64({1.0, 2.0, 0.5, 1.5});
-  EXPECT_EQ(nn::MSELoss(kSum).forward(x, t).item<double>(), F::mse_loss(x, t, kSum).item<double>());
-  EXPECT_EQ(nn::L1Loss().forward(x, t).item<double>(), F::l1_loss(x, t).item<double>());
-  EXPECT_EQ(nn::SmoothL1Loss(nn::SmoothL1LossOptions().beta(0.1)).forward(x, t).item<double>(),
+  EXPECT_EQ(nn::MSELossImpl(kSum).forward(x, t).item<double>(), F::mse_loss(x, t, kSum).item<double>());
+  EXPECT_EQ(nn::L1LossImpl().forward(x, t).item<double>(), F::l1_loss(x, t).item<double>());
+  EXPECT_EQ(nn::SmoothL1LossImpl(nn::SmoothL1LossOptions().beta(0.1)).forward(x, t).item<double>(),
             F::smooth_l1_loss(x, t, F::SmoothL1LossFuncOptions().beta(0.1)).item<double>());
-  EXPECT_EQ(nn::BCELoss(nn::BCELossOptions().weight(w)).forward(x, t).item<double>(),
+  EXPECT_EQ(nn::BCELossImpl(nn::BCELossOptions().weight(w)).forward(x, t).item<double>(),
             F::binary_cross_entropy(x, t, F::BinaryCrossEntropyFuncOptions().weight(w)).item<double>());
-  EXPECT_EQ(nn::BCEWithLogitsLoss(nn::BCEWithLogitsLossOptions().pos_weight(w)).forward(x, t).item<double>(),
+  EXPECT_EQ(nn::BCEWithLogitsLossImpl(nn::BCEWithLogitsLossOptions().pos_weight(w)).forward(x, t).item<double>(),
             F::binary_cross_entropy_with_logits(x, t, F::BinaryCrossEntropyWithLogitsFuncOptions().pos_weight(w))
                 .item<double>());
-  EXPECT_EQ(nn::NLLLoss(nn::NLLLossOptions().weight(w).ignore_index(3)).forward(x, ci).item<double>(),
+  EXPECT_EQ(nn::NLLLossImpl(nn::NLLLossOptions().weight(w).ignore_index(3)).forward(x, ci).item<double>(),
             F::nll_loss(x, ci, F::NLLLossFuncOptions().weight(w).ignore_index(3)).item<double>());
   const auto ce = nn::CrossEntropyLossOptions().weight(w).label_smoothing(0.1);
-  EXPECT_EQ(nn::CrossEntropyLoss(ce).forward(x, ci).item<double>(), F::cross_entropy(x, ci, ce).item<double>());
+  EXPECT_EQ(nn::CrossEntropyLossImpl(ce).forward(x, ci).item<double>(), F::cross_entropy(x, ci, ce).item<double>());
 }
 
 TEST(LossModules, WeightsAreBuffersAndPrintLikePyTorch) {
-  auto ce = std::make_shared<nn::CrossEntropyLoss>(nn::CrossEntropyLossOptions().weight(f64({1.0, 2.0})));
+  auto ce = std::make_shared<nn::CrossEntropyLossImpl>(nn::CrossEntropyLossOptions().weight(f64({1.0, 2.0})));
   const nn::NamedTensors buffers = ce->named_buffers();
   ASSERT_EQ(buffers.size(), 1u);
   EXPECT_EQ(buffers[0].first, "weight");
   EXPECT_TRUE(ce->parameters().empty());
-  auto bce =
-      std::make_shared<nn::BCEWithLogitsLoss>(nn::BCEWithLogitsLossOptions().weight(f64({1.0})).pos_weight(f64({3.0})));
+  auto bce = std::make_shared<nn::BCEWithLogitsLossImpl>(
+      nn::BCEWithLogitsLossOptions().weight(f64({1.0})).pos_weight(f64({3.0})));
   ASSERT_EQ(bce->named_buffers().size(), 2u);
   EXPECT_EQ(bce->named_buffers()[1].first, "pos_weight");
-  EXPECT_TRUE(nn::MSELoss().named_buffers().empty());
+  EXPECT_TRUE(nn::MSELossImpl().named_buffers().empty());
   std::ostringstream s;
-  s << *ce << " " << nn::MSELoss() << " " << nn::BCEWithLogitsLoss();
+  s << *ce << " " << nn::MSELossImpl() << " " << nn::BCEWithLogitsLossImpl();
   EXPECT_EQ(s.str(), "CrossEntropyLoss() MSELoss() BCEWithLogitsLoss()");
   EXPECT_EQ(ce->options().label_smoothing(), 0.0);
-  EXPECT_EQ(nn::NLLLoss().options().ignore_index(), -100);
+  EXPECT_EQ(nn::NLLLossImpl().options().ignore_index(), -100);
 }
 
 TEST(LossModules, CloneKeepsTheWeights) {
-  auto ce = std::make_shared<nn::CrossEntropyLoss>(nn::CrossEntropyLossOptions().weight(f64({1.0, 2.0, 3.0})));
+  auto ce = std::make_shared<nn::CrossEntropyLossImpl>(nn::CrossEntropyLossOptions().weight(f64({1.0, 2.0, 3.0})));
   auto copy = ce->clone();
   const Tensor x = f64({0.1, 0.2, 0.3, 0.3, 0.2, 0.1}, {2, 3});
   const Tensor t = tensor({2, 1}, kInt64);
@@ -517,7 +517,7 @@ TEST(LossModules, CloneKeepsTheWeights) {
 }
 
 TEST(LossModules, SingleArgumentForwardThrows) {
-  nn::MSELoss loss;
+  nn::MSELossImpl loss;
   EXPECT_ERROR_CONTAINS(loss.forward(zeros({2})), "MSELoss");
 }
 

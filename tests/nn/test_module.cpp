@@ -40,10 +40,11 @@ struct Affine : nn::Module {
 // A module with options shown in its repr and one child.
 struct Block : nn::Module {
   explicit Block(std::int64_t channels) : channels_(channels) {
-    conv = register_module("conv", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(channels, channels, 3).padding(1)));
+    conv =
+        register_module("conv", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(channels, channels, 3).padding(1)));
   }
   std::string extra_repr() const override { return fmt::format("ch={}", channels_); }
-  std::shared_ptr<nn::Conv3d> conv;
+  std::shared_ptr<nn::Conv3dImpl> conv;
 
  private:
   std::int64_t channels_;
@@ -55,10 +56,11 @@ struct Net : nn::Module {
     down = register_module("down", std::make_shared<nn::Module>());
     down->register_module("0", std::make_shared<Block>(2));
     down->register_module("1", std::make_shared<Block>(2));
-    up = register_module("up", std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2, 1, 2).stride(2)));
+    up =
+        register_module("up", std::make_shared<nn::ConvTranspose3dImpl>(nn::ConvTranspose3dOptions(2, 1, 2).stride(2)));
   }
   std::shared_ptr<nn::Module> down;
-  std::shared_ptr<nn::ConvTranspose3d> up;
+  std::shared_ptr<nn::ConvTranspose3dImpl> up;
 };
 
 struct Empty : nn::Module {};
@@ -152,8 +154,9 @@ TEST(Module, NameIsTheClassNameWithoutNamespaces) {
   EXPECT_EQ(Affine().name(), "Affine");
   EXPECT_EQ(nn::Module().name(), "Module");
   EXPECT_EQ(nn::Module("Custom").name(), "Custom");
-  EXPECT_EQ(nn::Conv3d(nn::Conv3dOptions(1, 1, 1)).name(), "Conv3d");
-  EXPECT_EQ(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(1, 1, 1)).name(), "ConvTranspose2d");
+  EXPECT_EQ(nn::Conv3dImpl(nn::Conv3dOptions(1, 1, 1)).name(), "Conv3d");
+  EXPECT_EQ(nn::ConvTranspose2dImpl(nn::ConvTranspose2dOptions(1, 1, 1)).name(), "ConvTranspose2d");
+  EXPECT_EQ(nn::Conv3d(nn::Conv3dOptions(1, 1, 1))->name(), "Conv3d");  // through the holder
 }
 
 // --- traversal ------------------------------------------------------------------------------------
@@ -256,12 +259,35 @@ TEST(Module, ZeroGradSetsEveryGradToUndefined) {
   EXPECT_EQ(values(b->bias.grad()), std::vector<double>({1.0, 1.0, 1.0}));
 }
 
+// zero_grad(set_to_none = false), PyTorch 1.13's default: the grads stay allocated and become zero in
+// place; one built with create_graph (part of a graph) is replaced by detached zeros.
+TEST(Module, ZeroGradWithoutSetToNoneZeroesInPlace) {
+  auto a = std::make_shared<Affine>();
+  Tensor x = tensor({1.0, 2.0, 3.0});
+  a->forward(x).sum().backward();
+  const Tensor grad = a->weight.grad();
+  a->zero_grad(/*set_to_none=*/false);
+  EXPECT_TRUE(a->weight.grad().is_same(grad));
+  EXPECT_EQ(values(a->weight.grad()), std::vector<double>({0.0, 0.0, 0.0}));
+  EXPECT_EQ(values(a->bias.grad()), std::vector<double>({0.0, 0.0, 0.0}));
+  a->forward(x).sum().backward();  // accumulates onto the zeros
+  EXPECT_EQ(values(a->weight.grad()), std::vector<double>({1.0, 2.0, 3.0}));
+  // A second-order grad: replaced, not zeroed through its graph.
+  const Tensor y = (a->forward(x) * a->forward(x)).sum();
+  autograd::backward({y}, {}, /*retain_graph=*/false, /*create_graph=*/true);
+  ASSERT_TRUE(a->weight.grad().requires_grad());
+  a->zero_grad(false);
+  EXPECT_FALSE(a->weight.grad().requires_grad());
+  EXPECT_EQ(a->weight.grad().grad_fn(), nullptr);
+  EXPECT_EQ(values(a->weight.grad()), std::vector<double>({0.0, 0.0, 0.0}));
+}
+
 // --- printing -------------------------------------------------------------------------------------
 
 TEST(Module, LeafPrintsNameAndExtraRepr) {
   EXPECT_EQ(repr(Empty()), "Empty()");
   EXPECT_EQ(repr(Affine()), "Affine()");
-  EXPECT_EQ(repr(nn::Conv3d(nn::Conv3dOptions(1, 4, 3).padding(1))),
+  EXPECT_EQ(repr(nn::Conv3dImpl(nn::Conv3dOptions(1, 4, 3).padding(1))),
             "Conv3d(1, 4, kernel_size=(3, 3, 3), stride=(1, 1, 1), padding=(1, 1, 1))");
 }
 
@@ -308,7 +334,7 @@ TEST(Module, BaseForwardNamesTheModuleThatHasNone) {
   struct Plain : voxgrad::nn::Module {};
   auto m = std::make_shared<Plain>();
   EXPECT_ERROR_CONTAINS(m->forward(voxgrad::zeros({1})), "Plain: this module has no single-tensor forward()");
-  auto up = std::make_shared<voxgrad::nn::ConvTranspose3d>(voxgrad::nn::ConvTranspose3dOptions(2, 1, 2).stride(2));
+  auto up = std::make_shared<voxgrad::nn::ConvTranspose3dImpl>(voxgrad::nn::ConvTranspose3dOptions(2, 1, 2).stride(2));
   std::shared_ptr<voxgrad::nn::Module> as_base = up;
   EXPECT_EQ(as_base->forward(voxgrad::zeros({1, 2, 3, 3, 3})).sizes(), (voxgrad::Shape{1, 1, 6, 6, 6}));
 }

@@ -55,7 +55,7 @@ TEST(StateDict, ListsParametersThenBuffersPerModuleUnderDottedNames) {
   auto root = std::make_shared<nn::Module>("Root");
   root->register_parameter("own", zeros({1}));
   root->register_module("a", std::make_shared<Scale>(2));
-  auto conv = root->register_module("conv", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(1, 2, 3)));
+  auto conv = root->register_module("conv", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(1, 2, 3)));
   // PyTorch's order: a module's parameters, then its buffers, then each child.
   EXPECT_EQ(keys_of(root->state_dict()), std::vector<std::string>({"own", "a.weight", "a.frozen", "a.running",
                                                                    "a.steps", "conv.weight", "conv.bias"}));
@@ -88,8 +88,8 @@ TEST(StateDict, SharedTensorsAndModulesAppearUnderEveryName) {
 
 TEST(StateDict, RoundTripRestoresEveryValue) {
   manual_seed(1);
-  auto a = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 3, 3));
-  auto b = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 3, 3));
+  auto a = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 3, 3));
+  auto b = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 3, 3));
   ASSERT_NE(values(a->weight), values(b->weight));
   Tensor b_weight = b->weight;
   const nn::IncompatibleKeys r = b->load_state_dict(a->state_dict());
@@ -123,7 +123,8 @@ TEST(StateDict, LoadsBuffersIncludingInt64) {
 TEST(StateDict, StrictReportsEveryProblemInOneError) {
   auto m = std::make_shared<Scale>(3);
   nn::StateDict sd = m->state_dict();
-  // weight: wrong shape; frozen: missing; running: wrong dtype; steps: fine; plus two unknown keys.
+  // weight: wrong shape; frozen: missing; running: float64 (converted, not an error); steps: fine;
+  // plus two unknown keys.
   sd[0].second = zeros({4});
   sd.erase(sd.begin() + 1);
   sd[1].second = zeros({3}, kFloat64);
@@ -135,11 +136,10 @@ TEST(StateDict, StrictReportsEveryProblemInOneError) {
                   "\tMissing key(s) in state_dict: \"frozen\".\n"
                   "\tUnexpected key(s) in state_dict: \"extra\", \"more.weight\".\n"
                   "\tsize mismatch for weight: copying a param with shape [4] from checkpoint, the shape in "
-                  "current model is [3].\n"
-                  "\tdtype mismatch for running: copying a param of dtype float64 from checkpoint, the dtype in "
-                  "current model is float32.");
+                  "current model is [3].");
   // Nothing was copied, not even the entries that matched.
   expect_close(m->weight, before, 0.0);
+  EXPECT_EQ(values(m->running), std::vector<double>({0.0, 0.0, 0.0}));
 }
 
 TEST(StateDict, DuplicateAndUndefinedEntriesAreReported) {
@@ -172,6 +172,71 @@ TEST(StateDict, NonStrictLoadsWhatMatchesAndReturnsTheRest) {
   EXPECT_EQ(m->steps.item<std::int64_t>(), 4);
 }
 
+// PyTorch's load_state_dict copy_s each value into the existing tensor, so a float64 checkpoint loads
+// into a float32 model (rounded to nearest, as a cast) and a float32 one into a float64 model (exact),
+// strict or not; the module's tensors keep their dtype, identity and requires_grad.
+TEST(StateDict, StrictLoadConvertsFloat64ToFloat32AsACast) {
+  auto m = std::make_shared<Scale>(3);
+  const Tensor weight_handle = m->weight;
+  const std::vector<double> w{0.1, -1.0 / 3.0, 1e-40};  // 1e-40 is a float32 denormal
+  nn::StateDict sd = m->state_dict();
+  sd[0].second = tensor(w, kFloat64);
+  sd[2].second = tensor(std::vector<double>{1.0 + 1e-12, 2.5, 3e38}, kFloat64);
+  sd[3].second = full({1}, 7.9, kFloat64);  // into the int64 buffer: truncated, as copy_ does
+  m->load_state_dict(sd);
+  EXPECT_EQ(m->weight.dtype(), kFloat32);
+  EXPECT_TRUE(m->weight.is_same(weight_handle));
+  EXPECT_TRUE(m->weight.is_leaf());
+  EXPECT_TRUE(m->weight.requires_grad());
+  const float* p = m->weight.data_ptr<float>();
+  EXPECT_EQ(p[0], static_cast<float>(0.1));
+  EXPECT_EQ(p[1], static_cast<float>(-1.0 / 3.0));
+  EXPECT_EQ(p[2], static_cast<float>(1e-40));
+  const float* r = m->running.data_ptr<float>();
+  EXPECT_EQ(r[0], 1.0f);
+  EXPECT_EQ(r[1], 2.5f);
+  EXPECT_EQ(r[2], static_cast<float>(3e38));
+  EXPECT_EQ(m->steps.item<std::int64_t>(), 7);
+}
+
+TEST(StateDict, StrictLoadConvertsFloat32ToFloat64Exactly) {
+  auto m = std::make_shared<Scale>(2);
+  m->to(kFloat64);
+  nn::StateDict sd = m->state_dict();
+  sd[0].second = tensor(std::vector<double>{0.1, 1.0 / 3.0}, kFloat32);
+  m->load_state_dict(sd);
+  EXPECT_EQ(m->weight.dtype(), kFloat64);
+  const double* p = m->weight.data_ptr<double>();
+  EXPECT_EQ(p[0], static_cast<double>(0.1f));  // the float32 value, widened exactly (not 0.1)
+  EXPECT_EQ(p[1], static_cast<double>(static_cast<float>(1.0 / 3.0)));
+  // A whole float32 model into a float64 one and back: the round trip is exact.
+  auto conv32 = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 3, 3));
+  auto conv64 = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 3, 3));
+  conv64->to(kFloat64);
+  conv64->load_state_dict(conv32->state_dict());
+  auto back = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 3, 3));
+  back->load_state_dict(conv64->state_dict());
+  expect_close(back->weight, conv32->weight, 0.0);
+  expect_close(back->bias, conv32->bias, 0.0);
+}
+
+TEST(StateDict, StrictLoadStillRefusesShapesAndKeysWithClearMessages) {
+  auto m = std::make_shared<nn::LinearImpl>(3, 2);
+  nn::StateDict sd = m->state_dict();
+  sd[0].second = zeros({2, 4}, kFloat64);  // a dtype change does not hide the shape mismatch
+  EXPECT_ERROR_EQ(m->load_state_dict(sd),
+                  "load_state_dict: Error(s) in loading state_dict for Linear:\n"
+                  "\tsize mismatch for weight: copying a param with shape [2, 4] from checkpoint, the shape in "
+                  "current model is [2, 3].");
+  nn::StateDict missing = m->state_dict();
+  missing.pop_back();
+  missing.emplace_back("bias_", zeros({2}));
+  EXPECT_ERROR_EQ(m->load_state_dict(missing),
+                  "load_state_dict: Error(s) in loading state_dict for Linear:\n"
+                  "\tMissing key(s) in state_dict: \"bias\".\n"
+                  "\tUnexpected key(s) in state_dict: \"bias_\".");
+}
+
 TEST(StateDict, LoadWorksWithGradModeOnAndLeavesNoGraph) {
   auto m = std::make_shared<Scale>(2);
   nn::StateDict sd = m->state_dict();
@@ -187,8 +252,8 @@ TEST(StateDict, LoadWorksWithGradModeOnAndLeavesNoGraph) {
 
 TEST(Clone, CopiesValuesIntoIndependentTensors) {
   manual_seed(2);
-  auto conv = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 4, 3).stride(2).bias(false));
-  std::shared_ptr<nn::Conv3d> copy = conv->clone();
+  auto conv = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 4, 3).stride(2).bias(false));
+  std::shared_ptr<nn::Conv3dImpl> copy = conv->clone();
   ASSERT_NE(copy, conv);
   EXPECT_EQ(copy->options().stride()[0], 2);
   EXPECT_FALSE(copy->bias.defined());
@@ -249,7 +314,7 @@ TEST(Clone, ParameterSharedBetweenSubmodulesStaysSharedInTheClone) {
 }
 
 TEST(Clone, SharingAddedAfterConstructionToPlainModulesIsKept) {
-  auto a = std::make_shared<nn::Conv1d>(nn::Conv1dOptions(1, 1, 2));
+  auto a = std::make_shared<nn::Conv1dImpl>(nn::Conv1dOptions(1, 1, 2));
   auto holder = std::make_shared<nn::Module>("Holder");
   holder->register_parameter("tied", a->weight);
   auto root = std::make_shared<nn::Module>("Root");
@@ -262,7 +327,7 @@ TEST(Clone, SharingAddedAfterConstructionToPlainModulesIsKept) {
   ASSERT_EQ(kids.size(), 3u);
   EXPECT_EQ(kids[0].second, kids[2].second);
   EXPECT_NE(kids[0].second, a);
-  auto a_copy = std::dynamic_pointer_cast<nn::Conv1d>(kids[0].second);
+  auto a_copy = std::dynamic_pointer_cast<nn::Conv1dImpl>(kids[0].second);
   ASSERT_NE(a_copy, nullptr);
   EXPECT_TRUE(kids[1].second->named_parameters()[0].second.is_same(a_copy->weight));
   EXPECT_EQ(keys_of(copy->state_dict()), keys_of(root->state_dict()));
@@ -272,7 +337,8 @@ TEST(Clone, DeepCopiesNestedModulesWithTheirOwnCloneables) {
   manual_seed(3);
   auto root = std::make_shared<nn::Module>();
   auto inner = root->register_module("inner", std::make_shared<nn::Module>());
-  inner->register_module("conv", std::make_shared<nn::ConvTranspose3d>(nn::ConvTranspose3dOptions(2, 1, 2).stride(2)));
+  inner->register_module("conv",
+                         std::make_shared<nn::ConvTranspose3dImpl>(nn::ConvTranspose3dOptions(2, 1, 2).stride(2)));
   auto copy = root->clone();
   const nn::StateDict a = root->state_dict(), b = copy->state_dict();
   ASSERT_EQ(keys_of(a), keys_of(b));
@@ -293,8 +359,8 @@ TEST(Clone, ModuleThatIsNotCloneableNamesTheFix) {
   root.register_module("p", p);
   EXPECT_ERROR_CONTAINS(root.clone(), "clone: Plain does not support clone()");
   // A subclass of a cloneable layer would be sliced to its base: refused too.
-  struct MyConv : nn::Conv3d {
-    MyConv() : nn::Conv3d(nn::Conv3dOptions(1, 1, 1)) {}
+  struct MyConv : nn::Conv3dImpl {
+    MyConv() : nn::Conv3dImpl(nn::Conv3dOptions(1, 1, 1)) {}
   };
   EXPECT_ERROR_CONTAINS(std::make_shared<MyConv>()->clone(), "clone: MyConv does not support clone()");
 }
@@ -302,7 +368,7 @@ TEST(Clone, ModuleThatIsNotCloneableNamesTheFix) {
 TEST(Clone, EntriesAddedAfterConstructionAreCopiedToo) {
   auto m = std::make_shared<Scale>(2);
   m->register_parameter("extra", full({1}, 9.0));
-  m->register_module("child", std::make_shared<nn::Linear>(2, 1));
+  m->register_module("child", std::make_shared<nn::LinearImpl>(2, 1));
   auto copy = m->clone();
   EXPECT_EQ(keys_of(copy->state_dict()), keys_of(m->state_dict()));
   EXPECT_EQ(values(copy->named_parameters()[2].second), std::vector<double>({9.0}));
@@ -335,14 +401,14 @@ TEST(Clone, AModuleWithoutStateNeedsNoReset) {
     double k_;
   };
   auto m = std::make_shared<Scaled>(3.0);
-  m->register_module("inner", std::make_shared<nn::Linear>(2, 1));
+  m->register_module("inner", std::make_shared<nn::LinearImpl>(2, 1));
   std::shared_ptr<Scaled> copy = m->clone();
   EXPECT_EQ(copy->k_, 3.0);
   EXPECT_EQ(keys_of(copy->state_dict()), keys_of(m->state_dict()));
   EXPECT_NE(copy->named_children()[0].second, m->named_children()[0].second);
   EXPECT_FALSE(copy->parameters()[0].is_same(m->parameters()[0]));
   // Built-in layers without state, and containers, have no reset() of their own either.
-  auto relu = std::make_shared<nn::ReLU>()->clone();
+  auto relu = std::make_shared<nn::ReLUImpl>()->clone();
   EXPECT_EQ(relu->name(), "ReLU");
 }
 
@@ -362,7 +428,7 @@ TEST(Clone, AModuleThatRegistersTensorsWithoutAResetIsRefused) {
 }
 
 TEST(Clone, CloneOfAFloat64ModuleStaysFloat64) {
-  auto conv = std::make_shared<nn::Conv2d>(nn::Conv2dOptions(1, 2, 3));
+  auto conv = std::make_shared<nn::Conv2dImpl>(nn::Conv2dOptions(1, 2, 3));
   conv->to(kFloat64);
   auto copy = conv->clone();
   EXPECT_EQ(copy->weight.dtype(), kFloat64);
@@ -386,10 +452,10 @@ TEST(Apply, VisitsChildrenFirstEachModuleOnce) {
 
 TEST(Apply, CanReinitialiseEveryConv) {
   auto root = std::make_shared<nn::Module>();
-  root->register_module("c1", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(1, 2, 3)));
-  root->register_module("c2", std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 2, 3)));
+  root->register_module("c1", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(1, 2, 3)));
+  root->register_module("c2", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 2, 3)));
   root->apply([](nn::Module& m) {
-    if (auto* conv = dynamic_cast<nn::Conv3d*>(&m)) {
+    if (auto* conv = dynamic_cast<nn::Conv3dImpl*>(&m)) {
       NoGradGuard g;
       conv->weight.fill_(0.25);
       conv->bias.zero_();
@@ -425,7 +491,7 @@ TEST(ModuleTo, ConvertsParametersBuffersAndGradsInPlace) {
 
 TEST(ModuleTo, Float64ConvPassesGradcheckThroughItsParameters) {
   manual_seed(4);
-  auto conv = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(2, 2, 2).padding(1));
+  auto conv = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2, 2, 2).padding(1));
   conv->to(kFloat64);
   Tensor x = randn({1, 2, 3, 3, 3}, kFloat64).requires_grad_();
   EXPECT_TRUE(autograd::gradcheck([&](const std::vector<Tensor>& in) { return conv->forward(in[0]).pow(2.0).sum(); },
@@ -433,7 +499,7 @@ TEST(ModuleTo, Float64ConvPassesGradcheckThroughItsParameters) {
 }
 
 TEST(NumParameters, CountsEveryElementOnce) {
-  auto conv = std::make_shared<nn::Conv3d>(nn::Conv3dOptions(4, 8, 3));
+  auto conv = std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(4, 8, 3));
   EXPECT_EQ(conv->num_parameters(), 8 * 4 * 27 + 8);
   auto tied = std::make_shared<Tied>();
   EXPECT_EQ(tied->num_parameters(), 3 + 3 + 3);  // enc.weight (shared with dec.weight), enc.frozen, dec.bias

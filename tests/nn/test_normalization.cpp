@@ -61,7 +61,7 @@ std::shared_ptr<nn::Module> make_norm(const json& c) {
     }
     if (a.contains("affine")) o.affine(a.at("affine").get<bool>());
     if (a.contains("track_running_stats")) o.track_running_stats(a.at("track_running_stats").get<bool>());
-    return std::make_shared<nn::BatchNorm3d>(o);
+    return std::make_shared<nn::BatchNorm3dImpl>(o);
   }
   if (kind == "InstanceNorm3d") {
     nn::InstanceNorm3dOptions o(a.at("num_features").get<std::int64_t>());
@@ -69,12 +69,12 @@ std::shared_ptr<nn::Module> make_norm(const json& c) {
     if (a.contains("momentum")) o.momentum(a.at("momentum").get<double>());
     if (a.contains("affine")) o.affine(a.at("affine").get<bool>());
     if (a.contains("track_running_stats")) o.track_running_stats(a.at("track_running_stats").get<bool>());
-    return std::make_shared<nn::InstanceNorm3d>(o);
+    return std::make_shared<nn::InstanceNorm3dImpl>(o);
   }
   nn::GroupNormOptions o(a.at("num_groups").get<std::int64_t>(), a.at("num_channels").get<std::int64_t>());
   if (a.contains("eps")) o.eps(a.at("eps").get<double>());
   if (a.contains("affine")) o.affine(a.at("affine").get<bool>());
-  return std::make_shared<nn::GroupNorm>(o);
+  return std::make_shared<nn::GroupNormImpl>(o);
 }
 
 Tensor find(const nn::NamedTensors& named, const std::string& name) {
@@ -144,20 +144,20 @@ TEST(LayerReprs, NormalizationModulesPrintAsPyTorch) {
   const json r = vt::load_fixture("layers/reprs.json").at("reprs");
   using nn::BatchNorm3dOptions;
   using nn::InstanceNorm3dOptions;
-  EXPECT_EQ(repr_of(nn::BatchNorm3d(16)), r.at("bn16"));
-  EXPECT_EQ(
-      repr_of(nn::BatchNorm3d(BatchNorm3dOptions(8).eps(1e-3).momentum(0.01).affine(false).track_running_stats(false))),
-      r.at("bn_options"));
-  EXPECT_EQ(repr_of(nn::BatchNorm3d(BatchNorm3dOptions(4).momentum(std::nullopt))), r.at("bn_momentum_none"));
-  EXPECT_EQ(repr_of(nn::GroupNorm(4, 16)), r.at("gn_4_16"));
-  EXPECT_EQ(repr_of(nn::GroupNorm(nn::GroupNormOptions(2, 6).eps(1e-6).affine(false))), r.at("gn_options"));
-  EXPECT_EQ(repr_of(nn::InstanceNorm3d(16)), r.at("in16"));
-  EXPECT_EQ(repr_of(nn::InstanceNorm3d(
+  EXPECT_EQ(repr_of(nn::BatchNorm3dImpl(16)), r.at("bn16"));
+  EXPECT_EQ(repr_of(nn::BatchNorm3dImpl(
+                BatchNorm3dOptions(8).eps(1e-3).momentum(0.01).affine(false).track_running_stats(false))),
+            r.at("bn_options"));
+  EXPECT_EQ(repr_of(nn::BatchNorm3dImpl(BatchNorm3dOptions(4).momentum(std::nullopt))), r.at("bn_momentum_none"));
+  EXPECT_EQ(repr_of(nn::GroupNormImpl(4, 16)), r.at("gn_4_16"));
+  EXPECT_EQ(repr_of(nn::GroupNormImpl(nn::GroupNormOptions(2, 6).eps(1e-6).affine(false))), r.at("gn_options"));
+  EXPECT_EQ(repr_of(nn::InstanceNorm3dImpl(16)), r.at("in16"));
+  EXPECT_EQ(repr_of(nn::InstanceNorm3dImpl(
                 InstanceNorm3dOptions(8).eps(0.001).momentum(0.2).affine(true).track_running_stats(true))),
             r.at("in_options"));
-  EXPECT_EQ(repr_of(nn::BatchNorm3d(16)),
+  EXPECT_EQ(repr_of(nn::BatchNorm3dImpl(16)),
             "BatchNorm3d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)");
-  EXPECT_EQ(repr_of(nn::GroupNorm(4, 16)), "GroupNorm(4, 16, eps=1e-05, affine=True)");
+  EXPECT_EQ(repr_of(nn::GroupNormImpl(4, 16)), "GroupNorm(4, 16, eps=1e-05, affine=True)");
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ TEST(LayerReprs, NormalizationModulesPrintAsPyTorch) {
 // -------------------------------------------------------------------------------------------------
 
 TEST(BatchNorm3dModule, RegistersPyTorchsStateInitialisedAsPyTorch) {
-  nn::BatchNorm3d bn(4);
+  nn::BatchNorm3dImpl bn(4);
   EXPECT_EQ(names(bn.named_parameters()), (std::vector<std::string>{"weight", "bias"}));
   EXPECT_EQ(names(bn.named_buffers()),
             (std::vector<std::string>{"running_mean", "running_var", "num_batches_tracked"}));
@@ -184,19 +184,19 @@ TEST(BatchNorm3dModule, RegistersPyTorchsStateInitialisedAsPyTorch) {
   EXPECT_EQ(bn.options().eps(), 1e-5);
   EXPECT_EQ(bn.options().momentum(), 0.1);
 
-  nn::BatchNorm3d plain(nn::BatchNorm3dOptions(4).affine(false).track_running_stats(false));
+  nn::BatchNorm3dImpl plain(nn::BatchNorm3dOptions(4).affine(false).track_running_stats(false));
   EXPECT_TRUE(plain.parameters().empty());
   EXPECT_TRUE(plain.buffers().empty());
   EXPECT_FALSE(plain.running_mean.defined());
 }
 
 TEST(InstanceNorm3dModule, HasNoStateByDefaultAndPyTorchsStateWhenAsked) {
-  nn::InstanceNorm3d in(3);
+  nn::InstanceNorm3dImpl in(3);
   EXPECT_TRUE(in.parameters().empty());
   EXPECT_TRUE(in.buffers().empty());
   EXPECT_FALSE(in.options().affine());
   EXPECT_FALSE(in.options().track_running_stats());
-  nn::InstanceNorm3d full(nn::InstanceNorm3dOptions(3).affine(true).track_running_stats(true));
+  nn::InstanceNorm3dImpl full(nn::InstanceNorm3dOptions(3).affine(true).track_running_stats(true));
   EXPECT_EQ(names(full.state_dict()),
             (std::vector<std::string>{"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}));
   vt::expect_values(full.weight, {3}, {1, 1, 1});
@@ -204,16 +204,16 @@ TEST(InstanceNorm3dModule, HasNoStateByDefaultAndPyTorchsStateWhenAsked) {
 }
 
 TEST(GroupNormModule, RegistersWeightOneAndBiasZero) {
-  nn::GroupNorm gn(2, 6);
+  nn::GroupNormImpl gn(2, 6);
   EXPECT_EQ(names(gn.named_parameters()), (std::vector<std::string>{"weight", "bias"}));
   EXPECT_TRUE(gn.buffers().empty());
   vt::expect_values(gn.weight, {6}, {1, 1, 1, 1, 1, 1});
   vt::expect_values(gn.bias, {6}, {0, 0, 0, 0, 0, 0});
-  EXPECT_TRUE(nn::GroupNorm(nn::GroupNormOptions(2, 6).affine(false)).parameters().empty());
+  EXPECT_TRUE(nn::GroupNormImpl(nn::GroupNormOptions(2, 6).affine(false)).parameters().empty());
 }
 
 TEST(BatchNorm3dModule, ConversionToFloat64KeepsTheBatchCounterInt64AndCloneCopiesRunningStats) {
-  auto bn = std::make_shared<nn::BatchNorm3d>(3);
+  auto bn = std::make_shared<nn::BatchNorm3dImpl>(3);
   manual_seed(5);
   bn->forward(randn({2, 3, 2, 2, 2}));
   bn->to(kFloat64);
@@ -234,7 +234,7 @@ TEST(BatchNorm3dModule, ConversionToFloat64KeepsTheBatchCounterInt64AndCloneCopi
 // -------------------------------------------------------------------------------------------------
 
 TEST(BatchNorm3dModule, TrainingNormalisesPerChannelAndUpdatesRunningStatsWithUnbiasedVariance) {
-  nn::BatchNorm3d bn(nn::BatchNorm3dOptions(2).momentum(0.5));
+  nn::BatchNorm3dImpl bn(nn::BatchNorm3dOptions(2).momentum(0.5));
   bn.to(kFloat64);
   // Channel 0 holds 1, 3 (mean 2, biased var 1, unbiased 2); channel 1 holds 10, 10.
   const Tensor x = vt::f64({1, 10, 3, 10}, {2, 2, 1, 1, 1});
@@ -256,7 +256,7 @@ TEST(BatchNorm3dModule, TrainingNormalisesPerChannelAndUpdatesRunningStatsWithUn
 }
 
 TEST(BatchNorm3dModule, MomentumNoneAveragesCumulatively) {
-  nn::BatchNorm3d bn(nn::BatchNorm3dOptions(1).momentum(std::nullopt).affine(false));
+  nn::BatchNorm3dImpl bn(nn::BatchNorm3dOptions(1).momentum(std::nullopt).affine(false));
   bn.to(kFloat64);
   bn.forward(vt::f64({1, 3}, {2, 1, 1, 1, 1}));     // mean 2
   bn.forward(vt::f64({5, 9, 7}, {3, 1, 1, 1, 1}));  // mean 7
@@ -265,7 +265,7 @@ TEST(BatchNorm3dModule, MomentumNoneAveragesCumulatively) {
 }
 
 TEST(BatchNorm3dModule, RunningStatisticsAreNotPartOfTheGraph) {
-  nn::BatchNorm3d bn(3);
+  nn::BatchNorm3dImpl bn(3);
   manual_seed(6);
   const Tensor x = randn({2, 3, 2, 3, 2}).requires_grad_();
   const Tensor y = bn.forward(x);
@@ -280,7 +280,7 @@ TEST(BatchNorm3dModule, RunningStatisticsAreNotPartOfTheGraph) {
 }
 
 TEST(InstanceNorm3dModule, UnbatchedInputIsNormalisedPerChannel) {
-  nn::InstanceNorm3d in(2);
+  nn::InstanceNorm3dImpl in(2);
   manual_seed(7);
   const Tensor x = randn({2, 3, 4, 5}, kFloat64);
   const Tensor y = in.forward(x);
@@ -293,9 +293,9 @@ TEST(InstanceNorm3dModule, UnbatchedInputIsNormalisedPerChannel) {
 TEST(GroupNormModule, OneGroupPerChannelIsInstanceNormAndEvalChangesNothing) {
   manual_seed(8);
   const Tensor x = randn({2, 3, 3, 2, 4}, kFloat64);
-  nn::GroupNorm gn(3, 3);
+  nn::GroupNormImpl gn(3, 3);
   gn.to(kFloat64);
-  nn::InstanceNorm3d in(3);
+  nn::InstanceNorm3dImpl in(3);
   expect_close(gn.forward(x), in.forward(x), 1e-12);
   const Tensor train = gn.forward(x);
   gn.eval();
@@ -410,10 +410,10 @@ TEST(NormalizationGrad, MixedDtypeOperandsFallBackToTheCompositeWithTheSameResul
 TEST(NormalizationGrad, ModulesGradcheckInFloat64) {
   const Tensor x = vt::uniform_leaf({2, 4, 2, 3, 2}, -2.0, 2.0, 41);
   std::vector<std::shared_ptr<nn::Module>> modules{
-      std::make_shared<nn::BatchNorm3d>(4),
-      std::make_shared<nn::InstanceNorm3d>(nn::InstanceNorm3dOptions(4).affine(true)),
-      std::make_shared<nn::GroupNorm>(2, 4)};
-  auto eval_bn = std::make_shared<nn::BatchNorm3d>(4);
+      std::make_shared<nn::BatchNorm3dImpl>(4),
+      std::make_shared<nn::InstanceNorm3dImpl>(nn::InstanceNorm3dOptions(4).affine(true)),
+      std::make_shared<nn::GroupNormImpl>(2, 4)};
+  auto eval_bn = std::make_shared<nn::BatchNorm3dImpl>(4);
   eval_bn->eval();
   modules.push_back(eval_bn);
   for (const auto& m : modules) {
@@ -430,7 +430,7 @@ TEST(NormalizationGrad, ModulesGradcheckInFloat64) {
 // -------------------------------------------------------------------------------------------------
 
 TEST(NormalizationErrors, BatchNorm) {
-  nn::BatchNorm3d bn(3);
+  nn::BatchNorm3dImpl bn(3);
   EXPECT_ERROR_EQ(bn.forward(zeros({3, 2, 2, 2})), "BatchNorm3d: expected 5D input (got 4D input)");
   EXPECT_ERROR_EQ(bn.forward(zeros({1, 3, 1, 1, 1})),
                   "batch_norm: Expected more than 1 value per channel when training, got input size [1, 3, 1, 1, 1]");
@@ -450,11 +450,11 @@ TEST(NormalizationErrors, BatchNorm) {
 }
 
 TEST(NormalizationErrors, InstanceNorm) {
-  nn::InstanceNorm3d in(3);
+  nn::InstanceNorm3dImpl in(3);
   EXPECT_ERROR_EQ(in.forward(zeros({3, 2, 2})), "InstanceNorm3d: expected 4D or 5D input (got 3D input)");
   EXPECT_ERROR_EQ(in.forward(zeros({1, 3, 1, 1, 1})),
                   "instance_norm: Expected more than 1 spatial element when training, got input size [1, 3, 1, 1, 1]");
-  EXPECT_ERROR_EQ(nn::InstanceNorm3d(nn::InstanceNorm3dOptions(3).affine(true)).forward(zeros({2, 4, 2, 2, 2})),
+  EXPECT_ERROR_EQ(nn::InstanceNorm3dImpl(nn::InstanceNorm3dOptions(3).affine(true)).forward(zeros({2, 4, 2, 2, 2})),
                   "InstanceNorm3d: expected input's size at dim=1 to match num_features (3), but got: 4.");
   EXPECT_ERROR_EQ(F::instance_norm(zeros({2, 3, 2}), F::InstanceNormFuncOptions().use_input_stats(false)),
                   "instance_norm: Expected running_mean and running_var to be defined when use_input_stats is false");
@@ -463,10 +463,10 @@ TEST(NormalizationErrors, InstanceNorm) {
 }
 
 TEST(NormalizationErrors, GroupNorm) {
-  EXPECT_ERROR_EQ(nn::GroupNorm(3, 16),
+  EXPECT_ERROR_EQ(nn::GroupNormImpl(3, 16),
                   "GroupNorm: num_channels must be divisible by num_groups (got num_channels=16, num_groups=3)");
-  EXPECT_ERROR_EQ(nn::GroupNorm(0, 16), "GroupNorm: num_groups must be positive (got 0)");
-  nn::GroupNorm gn(4, 16);
+  EXPECT_ERROR_EQ(nn::GroupNormImpl(0, 16), "GroupNorm: num_groups must be positive (got 0)");
+  nn::GroupNormImpl gn(4, 16);
   EXPECT_ERROR_EQ(gn.forward(zeros({2, 8, 2, 2, 2})),
                   "group_norm: Expected weight to be a vector of size equal to the number of channels in input, but "
                   "got weight of shape [16] and input of shape [2, 8, 2, 2, 2]");
@@ -494,9 +494,10 @@ TEST(NormalizationThreads, OneAndTwoThreadsGiveBitIdenticalOutputsGradientsAndRu
   std::vector<Tensor> results[2];
   for (int t = 0; t < 2; ++t) {
     set_num_threads(t + 1);
-    auto bn = std::make_shared<nn::BatchNorm3d>(8);
-    auto gn = std::make_shared<nn::GroupNorm>(2, 8);
-    auto in = std::make_shared<nn::InstanceNorm3d>(nn::InstanceNorm3dOptions(8).affine(true).track_running_stats(true));
+    auto bn = std::make_shared<nn::BatchNorm3dImpl>(8);
+    auto gn = std::make_shared<nn::GroupNormImpl>(2, 8);
+    auto in =
+        std::make_shared<nn::InstanceNorm3dImpl>(nn::InstanceNorm3dOptions(8).affine(true).track_running_stats(true));
     const Tensor x = x0.clone().requires_grad_();
     const Tensor y = bn->forward(x) + gn->forward(x) + in->forward(x);
     y.backward(go);

@@ -75,7 +75,7 @@ TEST(PoolingFixtures, MaxAndAvgPoolMatchPyTorchValuesIndicesAndGradients) {
     const Tensor x = vt::json_tensor(c.at("input")).requires_grad_();
     Tensor y;
     if (c.at("op") == "max_pool3d") {
-      auto pool = std::make_shared<nn::MaxPool3d>(max_options(c));
+      auto pool = std::make_shared<nn::MaxPool3dImpl>(max_options(c));
       auto [values_out, indices] = pool->forward_with_indices(x);
       y = values_out;
       EXPECT_EQ(indices.dtype(), kInt64);
@@ -83,7 +83,7 @@ TEST(PoolingFixtures, MaxAndAvgPoolMatchPyTorchValuesIndicesAndGradients) {
       // forward() gives the same values.
       expect_close(pool->forward(x), y, 0.0);
     } else {
-      y = std::make_shared<nn::AvgPool3d>(avg_options(c))->forward(x);
+      y = std::make_shared<nn::AvgPool3dImpl>(avg_options(c))->forward(x);
     }
     vt::expect_matches_fixture(y, vt::json_tensor(c.at("output")));
     const Tensor gi = autograd::grad({y}, {x}, {vt::json_tensor(c.at("grad_output"))})[0];
@@ -98,7 +98,7 @@ TEST(UpsamplingFixtures, NearestAndTrilinearMatchPyTorchValuesAndGradients) {
   for (const json& c : fixture.at("cases")) {
     SCOPED_TRACE(c.at("name").get<std::string>());
     const Tensor x = vt::json_tensor(c.at("input")).requires_grad_();
-    auto up = std::make_shared<nn::Upsample>(upsample_options(c));
+    auto up = std::make_shared<nn::UpsampleImpl>(upsample_options(c));
     const Tensor y = up->forward(x);
     vt::expect_matches_fixture(y, vt::json_tensor(c.at("output")));
     const Tensor gi = autograd::grad({y}, {x}, {vt::json_tensor(c.at("grad_output"))})[0];
@@ -121,24 +121,25 @@ TEST(LayerReprs, PoolingAndUpsampleModulesPrintAsPyTorch) {
   using nn::AvgPool3dOptions;
   using nn::MaxPool3dOptions;
   using nn::UpsampleOptions;
-  EXPECT_EQ(repr_of(nn::MaxPool3d(2)), r.at("max_k2"));
-  EXPECT_EQ(repr_of(nn::MaxPool3d(MaxPool3dOptions(3).stride(2).padding(1).ceil_mode(true))),
+  EXPECT_EQ(repr_of(nn::MaxPool3dImpl(2)), r.at("max_k2"));
+  EXPECT_EQ(repr_of(nn::MaxPool3dImpl(MaxPool3dOptions(3).stride(2).padding(1).ceil_mode(true))),
             r.at("max_k3_s2_p1_ceil"));
-  EXPECT_EQ(repr_of(nn::MaxPool3d(MaxPool3dOptions({1, 2, 2}).padding({0, 1, 1}).dilation({1, 2, 1}))),
+  EXPECT_EQ(repr_of(nn::MaxPool3dImpl(MaxPool3dOptions({1, 2, 2}).padding({0, 1, 1}).dilation({1, 2, 1}))),
             r.at("max_mixed"));
-  EXPECT_EQ(repr_of(nn::AvgPool3d(2)), r.at("avg_k2"));
-  EXPECT_EQ(repr_of(nn::AvgPool3d(AvgPool3dOptions(3).stride(2).padding(1).count_include_pad(false))),
+  EXPECT_EQ(repr_of(nn::AvgPool3dImpl(2)), r.at("avg_k2"));
+  EXPECT_EQ(repr_of(nn::AvgPool3dImpl(AvgPool3dOptions(3).stride(2).padding(1).count_include_pad(false))),
             r.at("avg_k3_s2_p1_exclude"));
-  EXPECT_EQ(repr_of(nn::AvgPool3d(AvgPool3dOptions({1, 2, 2}).stride(1).padding({0, 1, 1}).ceil_mode(true))),
+  EXPECT_EQ(repr_of(nn::AvgPool3dImpl(AvgPool3dOptions({1, 2, 2}).stride(1).padding({0, 1, 1}).ceil_mode(true))),
             r.at("avg_mixed"));
-  EXPECT_EQ(repr_of(nn::Upsample(UpsampleOptions().scale_factor(2))), r.at("up_scale2"));
-  EXPECT_EQ(repr_of(nn::Upsample(UpsampleOptions().scale_factor({2, 1.5, 1}).mode(kTrilinear).align_corners(true))),
+  EXPECT_EQ(repr_of(nn::UpsampleImpl(UpsampleOptions().scale_factor(2))), r.at("up_scale2"));
+  EXPECT_EQ(repr_of(nn::UpsampleImpl(UpsampleOptions().scale_factor({2, 1.5, 1}).mode(kTrilinear).align_corners(true))),
             r.at("up_scale_tuple_trilinear"));
-  EXPECT_EQ(repr_of(nn::Upsample(UpsampleOptions().size(8))), r.at("up_size_int"));
-  EXPECT_EQ(repr_of(nn::Upsample(UpsampleOptions().size({4, 8, 8}).mode(kTrilinear))), r.at("up_size_tuple"));
+  EXPECT_EQ(repr_of(nn::UpsampleImpl(UpsampleOptions().size(8))), r.at("up_size_int"));
+  EXPECT_EQ(repr_of(nn::UpsampleImpl(UpsampleOptions().size({4, 8, 8}).mode(kTrilinear))), r.at("up_size_tuple"));
   // The strings themselves, so a regenerated fixture cannot silently change them.
-  EXPECT_EQ(repr_of(nn::MaxPool3d(2)), "MaxPool3d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)");
-  EXPECT_EQ(repr_of(nn::Upsample(UpsampleOptions().scale_factor(2.0))), "Upsample(scale_factor=2.0, mode=nearest)");
+  EXPECT_EQ(repr_of(nn::MaxPool3dImpl(2)),
+            "MaxPool3d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)");
+  EXPECT_EQ(repr_of(nn::UpsampleImpl(UpsampleOptions().scale_factor(2.0))), "Upsample(scale_factor=2.0, mode=nearest)");
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ TEST(MaxPool3dModule, OptionsDefaultAsPyTorch) {
 }
 
 TEST(MaxPool3dModule, HasNoParametersAndWorksUnbatchedAndInContainers) {
-  auto pool = std::make_shared<nn::MaxPool3d>(2);
+  auto pool = std::make_shared<nn::MaxPool3dImpl>(2);
   EXPECT_TRUE(pool->parameters().empty());
   EXPECT_TRUE(pool->buffers().empty());
   manual_seed(1);
@@ -180,21 +181,21 @@ TEST(PoolModules, MatchTheOpsAndFunctionalForms) {
   const Tensor x = randn({2, 3, 7, 6, 5}, kFloat64);
   const auto mo =
       nn::MaxPool3dOptions({3, 2, 3}).stride({2, 1, 2}).padding({1, 0, 1}).dilation({1, 2, 1}).ceil_mode(true);
-  expect_close(nn::MaxPool3d(mo).forward(x),
+  expect_close(nn::MaxPool3dImpl(mo).forward(x),
                max_pool3d(x, {3, 2, 3}, ExpandingArray<3>({2, 1, 2}), {1, 0, 1}, {1, 2, 1}, true), 0.0);
-  expect_close(F::max_pool3d(x, mo), nn::MaxPool3d(mo).forward(x), 0.0);
+  expect_close(F::max_pool3d(x, mo), nn::MaxPool3dImpl(mo).forward(x), 0.0);
   const auto ao = nn::AvgPool3dOptions(3).stride(2).padding(1).count_include_pad(false).divisor_override(4);
-  expect_close(nn::AvgPool3d(ao).forward(x), avg_pool3d(x, 3, 2, 1, false, false, 4), 0.0);
-  expect_close(F::avg_pool3d(x, ao), nn::AvgPool3d(ao).forward(x), 0.0);
+  expect_close(nn::AvgPool3dImpl(ao).forward(x), avg_pool3d(x, 3, 2, 1, false, false, 4), 0.0);
+  expect_close(F::avg_pool3d(x, ao), nn::AvgPool3dImpl(ao).forward(x), 0.0);
 }
 
 TEST(PoolModules, GradcheckAndGradgradcheckInFloat64) {
   const Tensor x = vt::uniform_leaf({2, 2, 5, 4, 5}, -1.0, 1.0, 3);
   for (const auto& m : std::vector<std::shared_ptr<nn::Module>>{
-           std::make_shared<nn::MaxPool3d>(nn::MaxPool3dOptions(3).stride(2).padding(1).ceil_mode(true)),
-           std::make_shared<nn::MaxPool3d>(nn::MaxPool3dOptions({2, 3, 2}).stride(1).dilation({2, 1, 1})),
-           std::make_shared<nn::AvgPool3d>(nn::AvgPool3dOptions(3).stride(2).padding(1).count_include_pad(false)),
-           std::make_shared<nn::AvgPool3d>(nn::AvgPool3dOptions({2, 2, 3}).ceil_mode(true))}) {
+           std::make_shared<nn::MaxPool3dImpl>(nn::MaxPool3dOptions(3).stride(2).padding(1).ceil_mode(true)),
+           std::make_shared<nn::MaxPool3dImpl>(nn::MaxPool3dOptions({2, 3, 2}).stride(1).dilation({2, 1, 1})),
+           std::make_shared<nn::AvgPool3dImpl>(nn::AvgPool3dOptions(3).stride(2).padding(1).count_include_pad(false)),
+           std::make_shared<nn::AvgPool3dImpl>(nn::AvgPool3dOptions({2, 2, 3}).ceil_mode(true))}) {
     SCOPED_TRACE(repr_of(*m));
     const autograd::SingleOutputFn fn = [m](const std::vector<Tensor>& in) { return m->forward(in[0]); };
     EXPECT_TRUE(autograd::gradcheck(fn, {x}));
@@ -208,7 +209,7 @@ TEST(UpsampleModule, GradcheckAndGradgradcheckInFloat64) {
   for (const UpsampleOptions& o : {UpsampleOptions().scale_factor(2.0), UpsampleOptions().size({5, 3, 7}),
                                    UpsampleOptions().scale_factor({1.5, 0.75, 2.5}).mode(kTrilinear),
                                    UpsampleOptions().size({5, 7, 2}).mode(kTrilinear).align_corners(true)}) {
-    auto up = std::make_shared<nn::Upsample>(o);
+    auto up = std::make_shared<nn::UpsampleImpl>(o);
     SCOPED_TRACE(repr_of(*up));
     const autograd::SingleOutputFn fn = [up](const std::vector<Tensor>& in) { return up->forward(in[0]); };
     EXPECT_TRUE(autograd::gradcheck(fn, {x}));
@@ -218,9 +219,10 @@ TEST(UpsampleModule, GradcheckAndGradgradcheckInFloat64) {
 
 TEST(UpsampleModule, ScaleFactorGivesFloorOfInTimesFactor) {
   const Tensor x = zeros({1, 1, 3, 4, 5});
-  EXPECT_EQ(nn::Upsample(nn::UpsampleOptions().scale_factor(1.7)).forward(x).sizes(), (Shape{1, 1, 5, 6, 8}));
-  EXPECT_EQ(nn::Upsample(nn::UpsampleOptions().scale_factor({2, 0.5, 1})).forward(x).sizes(), (Shape{1, 1, 6, 2, 5}));
-  EXPECT_EQ(nn::Upsample(nn::UpsampleOptions().size(7)).forward(x).sizes(), (Shape{1, 1, 7, 7, 7}));
+  EXPECT_EQ(nn::UpsampleImpl(nn::UpsampleOptions().scale_factor(1.7)).forward(x).sizes(), (Shape{1, 1, 5, 6, 8}));
+  EXPECT_EQ(nn::UpsampleImpl(nn::UpsampleOptions().scale_factor({2, 0.5, 1})).forward(x).sizes(),
+            (Shape{1, 1, 6, 2, 5}));
+  EXPECT_EQ(nn::UpsampleImpl(nn::UpsampleOptions().size(7)).forward(x).sizes(), (Shape{1, 1, 7, 7, 7}));
 }
 
 TEST(UpsampleModule, RecomputeScaleFactorSamplesWithInOverOut) {
@@ -263,13 +265,13 @@ TEST(InterpolateErrors, OptionsAreCheckedWithPyTorchsMessages) {
                   "W: 5) output (D: 0, H: 0, W: 0)");
   EXPECT_ERROR_CONTAINS(F::interpolate(x, UpsampleOptions().scale_factor(vt::kInf)),
                         "interpolate: scale_factor inf gives no valid output size");
-  EXPECT_ERROR_CONTAINS(nn::Upsample(UpsampleOptions().size(-2)).forward(x), "output (D: -2, H: -2, W: -2)");
+  EXPECT_ERROR_CONTAINS(nn::UpsampleImpl(UpsampleOptions().size(-2)).forward(x), "output (D: -2, H: -2, W: -2)");
 }
 
 TEST(PoolModuleErrors, ModulesReportTheOpErrorsAtForward) {
-  EXPECT_ERROR_EQ(nn::MaxPool3d(nn::MaxPool3dOptions(2).padding(2)).forward(zeros({1, 1, 4, 4, 4})),
+  EXPECT_ERROR_EQ(nn::MaxPool3dImpl(nn::MaxPool3dOptions(2).padding(2)).forward(zeros({1, 1, 4, 4, 4})),
                   "max_pool3d: pad should be at most half of kernel size, but got pad=2 and kernel_size=2");
   EXPECT_ERROR_EQ(
-      nn::AvgPool3d(2).forward(zeros({4, 4})),
+      nn::AvgPool3dImpl(2).forward(zeros({4, 4})),
       "avg_pool3d: non-empty 4D or 5D (batch mode) tensor expected for input, but got input of size [4, 4]");
 }

@@ -906,7 +906,7 @@ TEST(Views, LikeFactoriesPrintingAndCheckpoints) {
     EXPECT_EQ(mismatch(back.state[0].second, c, 0.0), "");
     EXPECT_EQ(mismatch(back.state[1].second, c.to(kInt64), 0.0), "");
     // load_state_dict copies a viewed source into a parameter.
-    nn::Linear lin(nn::LinearOptions(2, 12));
+    nn::LinearImpl lin(nn::LinearOptions(2, 12));
     lin.to(kFloat64);
     EXPECT_TRUE(lin.load_state_dict({{"weight", v.view.reshape({12, 2})}, {"bias", v.view.flatten().narrow(0, 0, 12)}})
                     .missing_keys.empty());
