@@ -42,14 +42,14 @@ struct Config {
   std::string mask = "/usr/share/mricron/templates/ch2bet.nii.gz";
   std::string out = "runs/brain";
   std::string resume;
-  int epochs = 12;
+  int epochs = 24;
   std::int64_t steps_per_epoch = 50;
   std::int64_t batch_size = 4;
   std::int64_t patch = 24;
   std::int64_t channels = 8;
   double spacing = 2.0;
   double lr = 1e-3;
-  int decay_epochs = 12;
+  int decay_epochs = 24;
   double slab_mm = 124;
   int threads = 2;
   std::int64_t workers = 1;
