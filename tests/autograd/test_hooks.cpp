@@ -46,6 +46,28 @@ TEST(TensorHooks, NonLeafHookChangesWhatFlowsFurther) {
   expect_values(x.grad(), {2}, {10.0, 18.0});
 }
 
+TEST(TensorHooks, InPlaceOpKeepsEarlierHooksOnTheValueBeforeIt) {
+  // As PyTorch: a hook registered before an in-place op sees the gradient with respect to the
+  // tensor's value before the op; one registered after sees the gradient with respect to the new
+  // value. y = 2x, then y *= (3, 4) in place, z = sum(y): dz/dy_new = (1, 1), dz/dy_old = (3, 4).
+  Tensor x = leaf({1.0, 2.0});
+  Tensor y = x * 2.0;
+  std::vector<double> before, after;
+  y.register_hook([&](const Tensor& g) {
+    before = testing::values(g);
+    return Tensor();
+  });
+  y.mul_(testing::f64({3.0, 4.0}));
+  y.register_hook([&](const Tensor& g) {
+    after = testing::values(g);
+    return Tensor();
+  });
+  y.sum().backward();
+  EXPECT_EQ(after, (std::vector<double>{1.0, 1.0}));
+  EXPECT_EQ(before, (std::vector<double>{3.0, 4.0}));
+  expect_values(x.grad(), {2}, {6.0, 8.0});
+}
+
 TEST(TensorHooks, HookReturningNothingKeepsTheGradient) {
   Tensor x = leaf({1.0, 2.0});
   int calls = 0;
