@@ -158,8 +158,10 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
                 options_.prefetch_factor());
 }
 
-std::int64_t DataLoader::num_batches() const {
-  const std::int64_t n = dataset_->size(), b = options_.batch_size();
+std::int64_t DataLoader::num_batches() const { return num_batches(dataset_->size()); }
+
+std::int64_t DataLoader::num_batches(std::int64_t n) const {
+  const std::int64_t b = options_.batch_size();
   return options_.drop_last() ? n / b : (n + b - 1) / b;
 }
 
@@ -180,6 +182,18 @@ std::vector<std::int64_t> DataLoader::order(std::int64_t epoch) const {
 
 Epoch DataLoader::epoch(std::int64_t epoch) const {
   return Epoch(std::make_unique<EpochState>(dataset_, options_, epoch, order(epoch), num_batches()));
+}
+
+Epoch DataLoader::epoch(std::int64_t epoch, std::vector<std::int64_t> indices) const {
+  const std::int64_t n = dataset_->size();
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    VOXGRAD_CHECK(indices[k] >= 0 && indices[k] < n,
+                  "DataLoader::epoch: index {} (entry {} of the given indices) is out of range for a dataset of {} "
+                  "examples",
+                  indices[k], k, n);
+  }
+  const std::int64_t batches = num_batches(static_cast<std::int64_t>(indices.size()));
+  return Epoch(std::make_unique<EpochState>(dataset_, options_, epoch, std::move(indices), batches));
 }
 
 }  // namespace voxgrad::data

@@ -74,9 +74,17 @@ class DataLoader {
   std::vector<std::int64_t> order(std::int64_t epoch) const;
   /// Starts epoch `epoch` (workers begin building its first batches now).
   Epoch epoch(std::int64_t epoch) const;
+  /// Starts epoch `epoch` over the dataset indices `indices`, in that order, instead of order(epoch)
+  /// (PyTorch's `sampler`): e.g. this rank's share of the epoch, DistributedSampler::indices(). Sample
+  /// i is still built with sample_generator(seed, epoch, i), so it is the same whichever process or
+  /// position takes it, and the shards of an epoch together hold exactly the samples of the whole one.
+  Epoch epoch(std::int64_t epoch, std::vector<std::int64_t> indices) const;
   const DataLoaderOptions& options() const { return options_; }
 
  private:
+  // Batches of an epoch over n indices (the last one short, or dropped with drop_last).
+  std::int64_t num_batches(std::int64_t n) const;
+
   std::shared_ptr<const Dataset> dataset_;
   DataLoaderOptions options_;
 };

@@ -2,6 +2,7 @@
 // workers naming the sample, bounded prefetching and clean shutdown mid-epoch.
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -173,6 +174,39 @@ TEST(DataLoader, DestroyingAnEpochMidwayStopsItsWorkersPromptly) {
   Epoch target = std::move(moved);
   EXPECT_ERROR_EQ(moved.next(), "Epoch::next: the epoch was moved from");  // NOLINT: use after move on purpose
   EXPECT_TRUE(target.next().has_value());
+}
+
+// The way each rank of a data-parallel run takes its share of an epoch (DistributedSampler::indices()).
+TEST(DataLoader, AnEpochOverGivenIndicesBuildsThoseSamplesAsTheWholeEpochDoes) {
+  auto ds = std::make_shared<ProbeDataset>(10);
+  const auto draws = [](Epoch e) {
+    std::map<std::int64_t, double> out;  // index -> its sample's draw
+    std::vector<std::int64_t> sizes;
+    while (auto b = e.next()) {
+      const std::vector<double> r = voxgrad::testing::values(b->data.at("r"));
+      for (std::size_t i = 0; i < r.size(); ++i) out.emplace(b->indices[i], r[i]);
+      sizes.push_back(b->data.at("r").size(0));
+    }
+    return std::make_pair(out, sizes);
+  };
+  for (const std::int64_t workers : {0, 2}) {
+    DataLoader loader(ds, DataLoaderOptions(2).workers(workers).seed(7));
+    const auto whole = draws(loader.epoch(3)).first;
+    const auto [even, even_sizes] = draws(loader.epoch(3, {0, 2, 4, 6, 8}));
+    const auto [odd, odd_sizes] = draws(loader.epoch(3, {9, 7, 5, 3, 1}));
+    EXPECT_EQ(even_sizes, (std::vector<std::int64_t>{2, 2, 1}));
+    EXPECT_EQ(odd_sizes, (std::vector<std::int64_t>{2, 2, 1}));
+    std::map<std::int64_t, double> both = even;
+    both.insert(odd.begin(), odd.end());
+    EXPECT_EQ(both, whole);
+    EXPECT_NE(draws(loader.epoch(4, {0, 2, 4, 6, 8})).first, even);  // still a function of the epoch
+  }
+  DataLoader drop(ds, DataLoaderOptions(2).drop_last(true));
+  EXPECT_EQ(draws(drop.epoch(0, {5, 6, 7})).second, (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(draws(drop.epoch(0, {})).second, (std::vector<std::int64_t>{}));
+  EXPECT_ERROR_EQ(drop.epoch(0, {1, 10}),
+                  "DataLoader::epoch: index 10 (entry 1 of the given indices) is out of range for a dataset of 10 "
+                  "examples");
 }
 
 TEST(DataLoader, BadOptionsAreErrors) {
