@@ -8,7 +8,10 @@
 // tests/fixtures/unet/generate.py can build the same model in PyTorch and exchange state dicts.
 
 #include <algorithm>
+#include <initializer_list>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include <voxgrad/voxgrad.h>
 
@@ -29,8 +32,12 @@ class ConvBlock : public nn::Module {
     norm2 = register_module("norm2", std::make_shared<nn::GroupNormImpl>(nn::GroupNormOptions(groups(out), out)));
   }
 
-  Tensor forward(const Tensor& x) override {
-    const Tensor h = relu(norm1->forward(conv1->forward(x)));
+  Tensor forward(const Tensor& x) override { return after_conv1(conv1->forward(x)); }
+
+  /// The rest of the block applied to conv1's output: norm1, ReLU, conv2, norm2, ReLU.
+  Tensor after_conv1(Tensor c) const {
+    const Tensor h = relu(norm1->forward(c));
+    c = Tensor();  // norm1 saved it if a graph is recorded; otherwise it can go now
     return relu(norm2->forward(conv2->forward(h)));
   }
 
@@ -79,12 +86,10 @@ class UNet3d : public nn::Module {
 
   Tensor forward(const Tensor& x) override {
     const Tensor e1 = block(enc1, x);
-    const Tensor e2 = block(enc2, relu(down1->forward(e1)));
-    const Tensor mid = block(bottleneck, relu(down2->forward(e2)));
-    // Upsample to exactly the skip tensor's size. A stride-2 encoder maps both 2n-1 and 2n to n;
-    // kernel 3 / stride 2 / padding 1 can produce either, and output_size picks the one needed.
-    const Tensor d2 = block(dec2, voxgrad::cat({up2->forward(mid, e2.sizes()), e2}, 1));
-    const Tensor d1 = block(dec1, voxgrad::cat({up1->forward(d2, e1.sizes()), e1}, 1));
+    const Tensor e2 = down_stage(down1, enc2, e1);
+    const Tensor mid = down_stage(down2, bottleneck, e2);
+    const Tensor d2 = up_stage(up2, dec2, mid, e2);
+    const Tensor d1 = up_stage(up1, dec1, d2, e1);
     const Tensor out = head->forward(d1);
     return residual_ ? x - out : out;
   }
@@ -97,7 +102,52 @@ class UNet3d : public nn::Module {
   Tensor block(const std::shared_ptr<ConvBlock>& b, const Tensor& x) const {
     return memory_.checkpoint_blocks ? nn::utils::checkpoint(b, x) : b->forward(x);
   }
-  Tensor relu(Tensor t) const { return memory_.inplace_relu ? t.relu_() : t.relu(); }
+
+  // An encoder level below the first: stride-2 convolution, ReLU, block. Checkpointed as one segment
+  // whose input is the level above's output, which is kept anyway (it is the skip tensor), so the
+  // down-sampled activation is not stored between forward and backward.
+  Tensor down_stage(const std::shared_ptr<nn::Conv3dImpl>& down, const std::shared_ptr<ConvBlock>& b,
+                    const Tensor& above) const {
+    const bool inplace = memory_.inplace_relu;
+    auto run = [down, b, inplace](const Tensor& h) { return b->forward(relu(down->forward(h), inplace)); };
+    return memory_.checkpoint_blocks ? nn::utils::checkpoint(run, above, parameters_of({down, b})) : run(above);
+  }
+
+  // A decoder level: transposed convolution to exactly the skip tensor's size, concatenation with
+  // it, block. (A stride-2 encoder maps both 2n-1 and 2n to n; kernel 3 / stride 2 / padding 1 can
+  // produce either, and output_size picks the one needed.)
+  //
+  // Checkpointed as one segment whose inputs, the level below's output and the skip tensor, are kept
+  // anyway, so nothing of the level is stored between forward and backward. Inside it, the
+  // upsampling, the concatenation and the block's first convolution form a nested segment with the
+  // same inputs (as memory-efficient DenseNets checkpoint their concatenations): the
+  // concatenation, the level's largest activation (twice the channels of the others), is then only
+  // ever a transient, rebuilt when conv1's backward needs it, instead of being held while the
+  // segment's backward runs through the rest of the block.
+  Tensor up_stage(const std::shared_ptr<nn::ConvTranspose3dImpl>& up, const std::shared_ptr<ConvBlock>& b,
+                  const Tensor& below, const Tensor& skip) const {
+    auto first_conv = [up, b](const std::vector<Tensor>& in) {
+      // A statement of its own, so that the upsampled tensor is freed once copied into the concatenation.
+      const Tensor cat = voxgrad::cat({up->forward(in[0], in[1].sizes()), in[1]}, 1);
+      return std::vector<Tensor>{b->conv1->forward(cat)};
+    };
+    // (after_conv1 takes conv1's output by value and drops it early; move it out of the vector.)
+    if (!memory_.checkpoint_blocks) return b->after_conv1(std::move(first_conv({below, skip})[0]));
+    auto run = [up, b, first_conv](const std::vector<Tensor>& in) {
+      std::vector<Tensor> c = nn::utils::checkpoint(first_conv, in, parameters_of({up, b->conv1}));
+      return std::vector<Tensor>{b->after_conv1(std::move(c[0]))};
+    };
+    return nn::utils::checkpoint(run, {below, skip}, parameters_of({up, b}))[0];
+  }
+
+  static std::vector<Tensor> parameters_of(std::initializer_list<std::shared_ptr<nn::Module>> modules) {
+    std::vector<Tensor> ps;
+    for (const auto& m : modules) {
+      for (const Tensor& p : m->parameters()) ps.push_back(p);
+    }
+    return ps;
+  }
+  static Tensor relu(Tensor t, bool inplace) { return inplace ? t.relu_() : t.relu(); }
   bool residual_;
   UNetMemoryOptions memory_;
 };

@@ -30,6 +30,8 @@ using CheckpointFn = std::function<std::vector<Tensor>(const std::vector<Tensor>
 /// pass the parameters `fn` uses, so that a first segment whose input needs no gradient still trains
 /// them (PyTorch's reentrant checkpoint silently gives such parameters no gradient). `fn` must be
 /// deterministic apart from the global generator, and must not modify its inputs in place.
+/// Segments nest: a checkpoint inside `fn` records its node when the outer segment is recomputed,
+/// and is recomputed in turn when the outer segment's backward reaches it.
 /// Not supported, with an error: autograd::grad() through a checkpoint (use backward(), as in
 /// PyTorch's reentrant variant) and create_graph=true (double backward).
 std::vector<Tensor> checkpoint(const CheckpointFn& fn, const std::vector<Tensor>& inputs,

@@ -1,7 +1,7 @@
 // The example U-Net's memory options: every encoder/decoder block checkpointed, and ReLU in place.
 // Each must leave the loss and every gradient unchanged (bitwise), and checkpointing must lower the
-// peak memory of a training step (to 0.69x of the plain run; see the bound below). The volume size defaults to 32^3 for
-// the test suite; VOXGRAD_UNET_MEMORY_SIZE=96 gives the figures quoted in the README.
+// peak memory of a training step to at most 0.6x of the plain run's (issue 15). The volume size
+// defaults to 32^3 for the test suite; VOXGRAD_UNET_MEMORY_SIZE=96 gives the figures quoted in the README.
 
 #include <cstdlib>
 
@@ -67,12 +67,17 @@ TEST(UNetCheckpoint, SameGradientsAndAtMostSixTenthsOfThePeakMemory) {
   // In-place ReLU only removes transients here (GroupNorm's output is never saved), so the peak
   // (reached in backward) does not move; it must not grow.
   EXPECT_LE(inplace.peak_bytes, plain.peak_bytes);
-  // Measured 0.69x at 32^3 and at 96^3. Issue 15 asks for <= 0.6x; block-granular checkpointing of
-  // this net cannot reach it: the peak is the recompute of the full-resolution decoder block (its
-  // 16-channel input and four 8-channel activations, ~45% of the plain run's activations) on top of
-  // the skip tensor and the lower levels. The bound here guards what is achieved.
-  EXPECT_LE(static_cast<double>(ckpt.peak_bytes), 0.7 * static_cast<double>(plain.peak_bytes));
-  EXPECT_LE(static_cast<double>(both.peak_bytes), 0.7 * static_cast<double>(plain.peak_bytes));
+  // Measured 0.50x at 32^3 and at 96^3. The plain run peaks in the backward of the last ReLU: every
+  // activation is still held (at full resolution, four 8-channel tensors per block and the 16-channel
+  // concatenation) with two gradients. The checkpointed run peaks at that ReLU too (without in-place
+  // ReLU its forward, holding the norm's output, reaches the same figure), inside the recompute of the
+  // full-resolution decoder level: the segments' inputs (the skip tensors and the level below's
+  // output), the incoming gradient, the four activations after conv1 and the gradient ReLU returns.
+  // The concatenation is not among them: a nested segment rebuilds it for conv1's backward only
+  // (unet.h). Holding it there too gave 0.63x; checkpointing the blocks alone, which also stores the
+  // down-sampled tensors and the concatenations, 0.69x.
+  EXPECT_LE(static_cast<double>(ckpt.peak_bytes), 0.6 * static_cast<double>(plain.peak_bytes));
+  EXPECT_LE(static_cast<double>(both.peak_bytes), 0.6 * static_cast<double>(plain.peak_bytes));
 }
 
 }  // namespace

@@ -78,6 +78,30 @@ TEST(Checkpoint, ParametersTrainWhenTheInputNeedsNoGradient) {
   expect_same(plain, ckpt, "checkpoint(module)");
 }
 
+TEST(Checkpoint, NestedSegmentsMatchThePlainRun) {
+  // A checkpoint inside a checkpointed segment (as the example U-Net's decoder levels use): the inner
+  // segment records its node only while the outer one is recomputed, and is recomputed in turn when
+  // the outer segment's backward reaches it. The inner segment holds the dropout, so its mask is
+  // replayed twice, from the generator state each level saved.
+  auto run = [](nn::SequentialImpl& s, std::size_t begin, std::size_t end, Tensor h) {
+    for (std::size_t i = begin; i < end; ++i) h = s[i]->forward(h);
+    return h;
+  };
+  const StepResult plain = train_step([](nn::SequentialImpl& s, const Tensor& x) { return s.forward(x); });
+  const StepResult nested = train_step([&run](nn::SequentialImpl& s, const Tensor& x) {
+    auto outer = [&s, &run](const Tensor& t) {
+      std::vector<Tensor> inner_params;
+      for (std::size_t i = 0; i < 4; ++i) {
+        for (const Tensor& p : s[i]->parameters()) inner_params.push_back(p);
+      }
+      const Tensor h = nn::utils::checkpoint([&s, &run](const Tensor& u) { return run(s, 0, 4, u); }, t, inner_params);
+      return run(s, 4, s.size(), h);
+    };
+    return nn::utils::checkpoint(outer, x, s.parameters());
+  });
+  expect_same(plain, nested, "nested checkpoint");
+}
+
 TEST(Checkpoint, MultipleInputsAndOutputsMatchThePlainRun) {
   // (gradcheck differentiates with autograd::grad, which checkpoint refuses, as PyTorch's reentrant
   // variant; the plain run's gradients, themselves gradchecked op by op, are the reference.)
