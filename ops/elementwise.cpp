@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/inplace.h"
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/error.h"
@@ -432,6 +433,29 @@ Tensor elu(const Tensor& a, double alpha) {
     return std::vector<Tensor>{c.grad() * (pos + (1.0 - pos) * (clamp(x, std::nullopt, 0.0).exp() * alpha))};
   });
   return out;
+}
+
+Tensor& elu_(Tensor& a, double alpha) {
+  detail::check_defined(a, "elu_");
+  const bool rec = autograd::inplace_needs_record(a, {}, "elu_");
+  VOXGRAD_CHECK(!rec || alpha >= 0.0,
+                "elu_: in-place elu with autograd needs alpha >= 0 (the backward reads the result's sign), but got "
+                "{}; use the out-of-place elu",
+                alpha);
+  Tensor value;
+  {
+    NoGradGuard no_grad;
+    value = elu(a, alpha);
+  }
+  detail::inplace_binary(a, value, detail::InplaceOp::Copy, 1.0, "elu_");
+  if (rec) {
+    autograd::record_inplace("EluBackward", a, {}, {}, true,
+                             [alpha](const Tensor& g, const Tensor& result, auto, auto) {
+                               const Tensor pos = result.gt(0.0);
+                               return std::vector<Tensor>{g * (pos + (1.0 - pos) * (result + alpha))};
+                             });
+  }
+  return a;
 }
 
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {

@@ -73,6 +73,9 @@ Tensor silu(const Tensor& a);
 /// ELU, as torch's elu: a where a > 0, else alpha·(e^a − 1); the gradient is 1 for a > 0 and alpha·e^a
 /// otherwise (alpha at 0, as PyTorch), differentiable again.
 Tensor elu(const Tensor& a, double alpha = 1.0);
+/// elu in place (as torch.elu_), recorded by autograd from the result: the gradient is 1 where
+/// y > 0, else y + alpha (= alpha·e^x); needs alpha >= 0 under autograd (the sign of y is x's).
+Tensor& elu_(Tensor& a, double alpha = 1.0);
 /// Elements of a where condition is nonzero, else of b (all three broadcast).
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 /// where() with a scalar for b (a 0-d tensor of a's dtype, so it never promotes a).

@@ -61,7 +61,11 @@ Tensor gelu(const Tensor& input, const GELUFuncOptions& options) { return voxgra
 
 Tensor silu(const Tensor& input) { return voxgrad::silu(input); }
 
-Tensor elu(const Tensor& input, const ELUFuncOptions& options) { return voxgrad::elu(input, options.alpha()); }
+Tensor elu(const Tensor& input, const ELUFuncOptions& options) {
+  if (!options.inplace()) return voxgrad::elu(input, options.alpha());
+  Tensor self = input;
+  return voxgrad::elu_(self, options.alpha());
+}
 
 Tensor prelu(const Tensor& input, const Tensor& weight) {
   voxgrad::detail::check_defined(input, "prelu", "input");

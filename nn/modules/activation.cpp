@@ -41,9 +41,13 @@ std::string GELUImpl::extra_repr() const { return fmt::format("approximate='{}'"
 
 Tensor SiLUImpl::forward(const Tensor& input) { return F::silu(input); }
 
-Tensor ELUImpl::forward(const Tensor& input) { return F::elu(input, F::ELUFuncOptions().alpha(options_.alpha())); }
+Tensor ELUImpl::forward(const Tensor& input) {
+  return F::elu(input, F::ELUFuncOptions().alpha(options_.alpha()).inplace(options_.inplace()));
+}
 
-std::string ELUImpl::extra_repr() const { return "alpha=" + detail::py_float(options_.alpha()); }
+std::string ELUImpl::extra_repr() const {
+  return "alpha=" + detail::py_float(options_.alpha()) + (options_.inplace() ? ", inplace=True" : "");
+}
 
 PReLUImpl::PReLUImpl(const PReLUOptions& options) : options_(options) {
   VOXGRAD_CHECK(options_.num_parameters() >= 1, "PReLU: num_parameters must be at least 1 (got {})",

@@ -31,11 +31,12 @@ struct GELUOptions {
   VOXGRAD_ARG(std::string, approximate) = "none";
 };
 
-/// Options for ELU, as torch::nn::ELUOptions: `ELUOptions().alpha(0.5)`. There is no inplace option
-/// (in-place ops are not recorded by voxgrad's autograd).
+/// Options for ELU, as torch::nn::ELUOptions: `ELUOptions().alpha(0.5).inplace(true)`.
 struct ELUOptions {
   /// The saturation value −alpha for large negative inputs.
   VOXGRAD_ARG(double, alpha) = 1.0;
+  /// Overwrite the input (recorded by autograd; alpha >= 0 then).
+  VOXGRAD_ARG(bool, inplace) = false;
 };
 
 /// Options for PReLU, as torch::nn::PReLUOptions: `PReLUOptions().num_parameters(16).init(0.1)`.
@@ -88,6 +89,8 @@ struct GELUFuncOptions {
 struct ELUFuncOptions {
   /// The saturation value −alpha for large negative inputs.
   VOXGRAD_ARG(double, alpha) = 1.0;
+  /// Overwrite (and return) the input.
+  VOXGRAD_ARG(bool, inplace) = false;
 };
 
 /// Options for softmax, as torch::nn::functional::SoftmaxFuncOptions: `F::SoftmaxFuncOptions(1)`.

@@ -62,6 +62,30 @@ TEST(InplaceActivations, SameValuesAndGradientsAsOutOfPlace) {
               [](const Tensor& t) { return F::dropout(t, F::DropoutFuncOptions().p(1.0).inplace(true)); }, "p=1", true);
 }
 
+TEST(InplaceActivations, EluInPlaceMatchesOutOfPlace) {
+  // The in-place backward computes alpha·e^x as y + alpha from the result: equal to rounding.
+  nn::ELU elu(nn::ELUOptions().alpha(0.7)), elu_ip(nn::ELUOptions().alpha(0.7).inplace(true));
+  const auto a = run([&](const Tensor& t) { return elu(t); }, 7);
+  const auto b = run([&](const Tensor& t) { return elu_ip(t); }, 7);
+  for (std::size_t i = 0; i < a.size(); ++i) testing::expect_close(a[i], b[i], 1e-12, 1e-12);
+  Tensor x = tensor({-1.0, 2.0}, kFloat64);
+  EXPECT_TRUE(F::elu(x, F::ELUFuncOptions().inplace(true)).is_same(x));
+  testing::expect_close(x, tensor({std::exp(-1.0) - 1.0, 2.0}, kFloat64), 0.0, 0.0);
+  auto elu_fn = [](const std::vector<Tensor>& in) {
+    return F::elu(in[0] * 1.0, F::ELUFuncOptions().alpha(1.3).inplace(true));
+  };
+  manual_seed(5);
+  Tensor g = randn({3, 4}, kFloat64).requires_grad_();
+  EXPECT_TRUE(autograd::gradcheck(elu_fn, {g}));
+  EXPECT_TRUE(autograd::gradgradcheck(elu_fn, {g}));
+  EXPECT_EQ(repr(nn::ELU(nn::ELUOptions().inplace(true))), "ELU(alpha=1.0, inplace=True)");
+  Tensor h = randn({2}, kFloat64).requires_grad_();
+  Tensor k = h * 1.0;
+  EXPECT_ERROR_CONTAINS(F::elu(k, F::ELUFuncOptions().alpha(-0.5).inplace(true)),
+                        "elu_: in-place elu with autograd needs alpha >= 0");
+  EXPECT_ERROR_CONTAINS(F::elu(h, F::ELUFuncOptions().inplace(true)), "a leaf Variable that requires grad");
+}
+
 TEST(InplaceActivations, InputIsOverwrittenAndReturned) {
   Tensor x = tensor({-1.0, 2.0}, kFloat64);
   Tensor y = F::relu(x, F::ReLUFuncOptions().inplace(true));
