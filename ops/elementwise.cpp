@@ -3,7 +3,6 @@
 #include <cmath>
 #include <numbers>
 
-#include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/inplace.h"
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/error.h"
@@ -442,12 +441,7 @@ Tensor& elu_(Tensor& a, double alpha) {
                 "elu_: in-place elu with autograd needs alpha >= 0 (the backward reads the result's sign), but got "
                 "{}; use the out-of-place elu",
                 alpha);
-  Tensor value;
-  {
-    NoGradGuard no_grad;
-    value = elu(a, alpha);
-  }
-  detail::inplace_binary(a, value, detail::InplaceOp::Copy, 1.0, "elu_");
+  detail::inplace_scalar(a, detail::InplaceOp::Elu, alpha, "elu_");
   if (rec) {
     autograd::record_inplace("EluBackward", a, {}, {}, true,
                              [alpha](const Tensor& g, const Tensor& result, auto, auto) {

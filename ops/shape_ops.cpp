@@ -159,6 +159,9 @@ void inplace_scalar(Tensor& self, InplaceOp op, double value, const char* name) 
         case InplaceOp::LeakyRelu:  // as leaky_relu() with slope v
           for (std::int64_t i = 0; i < n; ++i) d[i * s] = d[i * s] > T(0) ? d[i * s] : d[i * s] * v;
           break;
+        case InplaceOp::Elu:  // as elu() with alpha v
+          for (std::int64_t i = 0; i < n; ++i) d[i * s] = d[i * s] > T(0) ? d[i * s] : v * (std::exp(d[i * s]) - T(1));
+          break;
         default: break;
       }
     });

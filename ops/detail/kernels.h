@@ -36,7 +36,7 @@ std::pair<Tensor, Tensor> promote(const Tensor& a, const Tensor& b, const char* 
 namespace voxgrad::detail {
 
 /// The in-place updates Tensor offers.
-enum class InplaceOp { Add, Mul, Div, Copy, Fill, Relu, LeakyRelu };
+enum class InplaceOp { Add, Mul, Div, Copy, Fill, Relu, LeakyRelu, Elu };
 
 /// self op= alpha * other (Add), self *= other, self /= other, self = other (Copy). Validates that
 /// self has no overlapping elements and that other broadcasts to self; bumps self's version. No
@@ -48,7 +48,7 @@ void inplace_binary(Tensor& self, const Tensor& other, InplaceOp op, double alph
 Tensor& recorded_copy(Tensor& self, const Tensor& src, const char* name);
 
 /// self += value, self *= value, self /= value, self = value (Fill), relu (Relu), leaky relu with
-/// slope value (LeakyRelu); same checks as inplace_binary.
+/// slope value (LeakyRelu), elu with alpha value (Elu); same checks as inplace_binary.
 void inplace_scalar(Tensor& self, InplaceOp op, double value, const char* name);
 
 }  // namespace voxgrad::detail
