@@ -6,6 +6,7 @@
 //   mask(bits)               the Mask of lanes whose bit is set
 //   zero(), set1(a)          registers
 //   load(m, p), store(p, m, v)  masked: lanes outside m read as 0 and are not written
+//   loadu(p), storeu(p, v)   all lanes
 //   fmadd(a, b, c)           a·b + c, one rounding
 //   reduce_add(v)            the lanes' sum in a fixed order
 //   interleave(a, b, lo, hi) lo = a0 b0 a1 b1 …, hi = the same from the upper halves
@@ -52,8 +53,10 @@ struct Span {
 // ---- forward ----------------------------------------------------------------------------------------
 
 // y[i] over NV vectors = bias[i] + Σ_k wpk[k][i] · x(vector, k) for MR output channels and the pairs
-// k of the given spans; the weights are packed [k][kMR], x is read at xb[j] + koff[k].
-template <int MR, int NV>
+// k of the given spans; the weights are packed [k][kMR], x is read at xb[j] + koff[k]. FULL: every
+// vector has all its lanes, so plain loads and stores serve (masked ones cost more on some cores, and
+// the masks would take registers the sums need).
+template <int MR, int NV, bool FULL>
 void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, const std::int64_t* __restrict koff,
                   const float* const* xb, const std::uint32_t* mk, float* const* yb, std::int64_t ys,
                   const float* bias) {
@@ -69,14 +72,14 @@ void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, co
 #pragma GCC unroll 8
   for (int j = 0; j < NV; ++j) {
     xs[j] = xb[j];
-    ms[j] = Vec::mask(mk[j]);
+    if constexpr (!FULL) ms[j] = Vec::mask(mk[j]);
   }
   for (int s = 0; s < nspans; ++s) {
     for (std::int64_t k = spans[s].begin; k < spans[s].end; ++k) {
       const std::int64_t o = koff[k];
       typename Vec::Reg b[NV];
 #pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) b[j] = Vec::load(ms[j], xs[j] + o);
+      for (int j = 0; j < NV; ++j) b[j] = FULL ? Vec::loadu(xs[j] + o) : Vec::load(ms[j], xs[j] + o);
       const float* a = wpk + k * kMR;
 #pragma GCC unroll 8
       for (int i = 0; i < MR; ++i) {
@@ -89,7 +92,13 @@ void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, co
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) Vec::store(yb[j] + i * ys, ms[j], acc[i][j]);
+    for (int j = 0; j < NV; ++j) {
+      if constexpr (FULL) {
+        Vec::storeu(yb[j] + i * ys, acc[i][j]);
+      } else {
+        Vec::store(yb[j] + i * ys, ms[j], acc[i][j]);
+      }
+    }
   }
 }
 
@@ -100,6 +109,7 @@ using ForwardTile = void (*)(const float*, const Span*, int, const std::int64_t*
 // positions per tile keep enough independent sums in flight); null for sizes never asked for.
 struct ForwardTable {
   ForwardTile at[kMR][kNVMax] = {};
+  ForwardTile full[kMR][kNVMax] = {};  ///< the same with every lane present
 };
 
 // Fills t.at[R − 1][C − 1] for every tile size from (R, C) on, row by row.
@@ -107,7 +117,10 @@ template <int R, int C>
 constexpr void fill_forward(ForwardTable& t) {
   if constexpr (R <= kMR) {
     if constexpr (C <= kNVMax) {
-      if constexpr (C <= kNV || R <= 2) t.at[R - 1][C - 1] = &forward_tile<R, C>;
+      if constexpr (C <= kNV || R <= 2) {
+        t.at[R - 1][C - 1] = &forward_tile<R, C, false>;
+        t.full[R - 1][C - 1] = &forward_tile<R, C, true>;
+      }
       fill_forward<R, C + 1>(t);
     } else {
       fill_forward<R + 1, 1>(t);
@@ -163,10 +176,13 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
   float* yb[kMaxNV];
   for (std::int64_t j = 0; j < nv; ++j) xb[j] = xg + xo[j];
   const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
+  bool full = true;
+  for (std::int64_t j = 0; j < nv; ++j) full = full && mk[j] == first_lanes(Vec::kLanes, Vec::kLanes);
+  const auto& tiles = full ? forward_tiles.full : forward_tiles.at;
   for (std::int64_t blk = 0; blk < blocks; ++blk) {
     const auto mr = static_cast<int>(min64(kMR, cout_g - blk * kMR));
     for (std::int64_t j = 0; j < nv; ++j) yb[j] = yg + blk * kMR * Vo + yo[j];
-    forward_tiles.at[mr - 1][nv - 1](K == 0 ? nullptr : wpk_g + blk * K * kMR, spans, nspans, koff, xb, mk, yb, Vo,
+    tiles[mr - 1][nv - 1](K == 0 ? nullptr : wpk_g + blk * K * kMR, spans, nspans, koff, xb, mk, yb, Vo,
                                      bias_g != nullptr ? bias_g + blk * kMR : nullptr);
   }
 }
