@@ -1,7 +1,10 @@
 // Gradient buckets: each parameter's gradient is copied into its bucket's flat buffer when its
-// accumulation finishes (a post-accumulate-grad hook); a bucket whose every gradient has arrived is
-// all-reduced (average) without blocking while backward goes on; the callback queued on the engine
-// waits for every bucket and copies the averages back into the parameters' grad().
+// accumulation finishes (a post-accumulate-grad hook), multiplied on the way by 1/W (W the world size,
+// rounded to the gradient's dtype, as PyTorch's Reducer does with mul_out); a bucket whose every
+// gradient has arrived is all-reduced (sum) without blocking while backward goes on; the callback
+// queued on the engine waits for every bucket and copies the averages back into the parameters'
+// grad(). Multiplying before the sum is PyTorch's arithmetic to the last bit (sum(g)/W rounds
+// differently when W is not a power of two).
 #include "voxgrad/distributed/detail/reducer.h"
 
 #include <unordered_set>
@@ -147,6 +150,7 @@ void Reducer::mark_ready(std::size_t k, const Tensor& grad) {
     NoGradGuard no_grad;
     if (grad.defined()) {
       dst.copy_(grad.reshape({p.numel()}));
+      if (group_->size() > 1) dst.mul_(1.0 / group_->size());
     } else {
       dst.zero_();
     }
@@ -159,7 +163,7 @@ void Reducer::mark_ready(std::size_t k, const Tensor& grad) {
 void Reducer::launch_ready_buckets() {
   while (next_bucket_ < buckets_.size() && buckets_[next_bucket_].pending == 0) {
     Bucket& b = buckets_[next_bucket_];
-    b.work = group_->all_reduce_async(b.flat, ReduceOp::Average);
+    b.work = group_->all_reduce_async(b.flat, ReduceOp::Sum);
     launches_.push_back({static_cast<std::int64_t>(next_bucket_), static_cast<std::int64_t>(ready_count_),
                          static_cast<std::int64_t>(params_.size()),
                          b.flat.numel() * static_cast<std::int64_t>(element_size(b.flat.dtype()))});

@@ -103,18 +103,15 @@ TEST(DistributedDataParallel, FiveAdamStepsEqualSingleProcessOnTheWholeBatchFloa
 }
 
 // float32 on 2 ranks (ctest runs it there, not on 3). The reference folds 1/(W·B·V) into the seed of
-// its backward (mse_loss's mean over the whole batch); DDP runs each rank's backward at 1/(B·V) and
-// divides by W after the all-reduce. Exact arithmetic does not care where the 1/W goes; float32 does:
-// for W = 2 (any power of two) the scaling commutes with every rounding, so each rank's backward
-// reproduces the reference's per-sample arithmetic bit for bit and only the order of the sum over
-// samples differs (~4e-6 here). For W = 3 every rounding of the backward comes out differently, ~1e-7
-// of each parameter's gradient scale. Adam's step lr·g/(|g| + eps) has slope lr/eps = 1e6 where
-// |g| <~ eps = 1e-8, and this U-Net has such elements (behind ReLUs nearly off: down2.weight[12671]
-// gets gradient from one of the 6 samples only, 8.48e-10 in float64, 8.39e-10 in the float32
-// reference, 9.56e-10 in DDP's float32 backward), so one step already moves it by 9.8e-5 differently
-// and five steps leave the parameters 7.9e-4 apart (bottleneck.conv1.weight). Neither is the more
-// accurate one: the float32 reference is 7.9e-4 from the float64 result, DDP on 3 ranks 2.0e-4. The
-// conv biases before GroupNorm take no part (they differ by <2e-6; without them it is still 2.1e-4).
+// its backward (mse_loss's mean over the whole batch); each DDP rank runs its backward at 1/(B·V), and
+// the reducer multiplies each gradient by 1/W before the sum (as PyTorch's Reducer). Exact arithmetic
+// does not care where the 1/W goes; float32 does: for W = 2 (any power of two) the scaling commutes
+// with every rounding, so each rank's backward reproduces the reference's per-sample arithmetic bit for
+// bit and only the order of the sum over samples differs (~4e-6 here). For W = 3 every rounding of the
+// backward comes out differently, ~1e-7 of each parameter's gradient scale. Adam's step
+// lr·g/(|g| + eps) has slope lr/eps = 1e6 where |g| <~ eps = 1e-8, and this U-Net has such elements
+// (behind ReLUs nearly off: down2.weight[12671], gradient 8.5e-10 from one of the 6 samples), so five
+// steps leave the parameters 7.5e-5 apart (docs/distributed.md). Neither side is the exact one.
 TEST(DistributedDataParallel, FiveAdamStepsEqualSingleProcessOnTheWholeBatchFloat32) {
   const double rel = relative_difference(train(true, kFloat32, 2, 5, 1), train(false, kFloat32, 2, 5, 1));
   EXPECT_LE(rel, 1e-5) << "world size " << world();
