@@ -183,7 +183,7 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
     const auto mr = static_cast<int>(min64(kMR, cout_g - blk * kMR));
     for (std::int64_t j = 0; j < nv; ++j) yb[j] = yg + blk * kMR * Vo + yo[j];
     tiles[mr - 1][nv - 1](K == 0 ? nullptr : wpk_g + blk * K * kMR, spans, nspans, koff, xb, mk, yb, Vo,
-                                     bias_g != nullptr ? bias_g + blk * kMR : nullptr);
+                          bias_g != nullptr ? bias_g + blk * kMR : nullptr);
   }
 }
 
