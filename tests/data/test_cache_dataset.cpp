@@ -15,7 +15,7 @@ using namespace voxgrad::data;
 class Volumes : public Dataset {
  public:
   explicit Volumes(std::int64_t n, std::int64_t elems = 100)
-      : n_(n), elems_(elems), decodes(static_cast<std::size_t>(n)) {}
+      : decodes(static_cast<std::size_t>(n)), n_(n), elems_(elems) {}
   std::int64_t size() const override { return n_; }
   Example get(std::int64_t index, Generator&) const override {
     ++decodes[static_cast<std::size_t>(index)];

@@ -32,7 +32,9 @@ TEST(PosNegCrop, DrawsForegroundCentresInTheRatioAndClampsThemToFit) {
     // Replay the draws: the coin decides the kind.
     Generator replay = sample_generator(9, 0, i);
     const bool want_fg = replay.next_double() * 4 < 3;
-    if (want_fg) ASSERT_TRUE(fg) << i;
+    if (want_fg) {
+      ASSERT_TRUE(fg) << i;
+    }
     foreground += want_fg ? 1 : 0;
   }
   EXPECT_NEAR(foreground / static_cast<double>(n), 0.75, 0.03);
