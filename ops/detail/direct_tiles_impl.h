@@ -176,8 +176,9 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
   float* yb[kMaxNV];
   for (std::int64_t j = 0; j < nv; ++j) xb[j] = xg + xo[j];
   const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
+  const std::uint32_t all = first_lanes(Vec::kLanes, Vec::kLanes);
   bool full = true;
-  for (std::int64_t j = 0; j < nv; ++j) full = full && mk[j] == first_lanes(Vec::kLanes, Vec::kLanes);
+  for (std::int64_t j = 0; j < nv; ++j) full = full && mk[j] == all;
   const auto& tiles = full ? forward_tiles.full : forward_tiles.at;
   for (std::int64_t blk = 0; blk < blocks; ++blk) {
     const auto mr = static_cast<int>(min64(kMR, cout_g - blk * kMR));
