@@ -44,6 +44,9 @@ MatrixLayout layout_of(const Tensor& x) {
 // C[i] = A[i] · B[i] for each batch entry, into a new contiguous tensor.
 Tensor batched_product(const Tensor& a, const Tensor& b, std::int64_t batch, std::int64_t m, std::int64_t k,
                        std::int64_t n, Shape out_sizes) {
+  if (k == 0) {  // every entry is an empty sum; the operands may have no storage to offset into
+    return zeros(out_sizes, a.dtype());
+  }
   Tensor out = empty(out_sizes, a.dtype());
   const MatrixLayout la = layout_of(a), lb = layout_of(b);
   detail::dispatch_floating(a.dtype(), "matmul", [&]<typename T>() {

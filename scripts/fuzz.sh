@@ -1,34 +1,38 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/) with clang and runs each for a while.
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]     (defaults: 60, build/h_fuzz)
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]     (defaults: 60, build/asan)
 #
-# Configures BUILD_DIR with CC=clang-14 CXX=clang++-14 -DVOXGRAD_BUILD_FUZZ=ON (only if not yet
-# configured), builds with -j2, then runs fuzz_conv, fuzz_safetensors and fuzz_nifti one after the other, each
-# on a fresh copy of its committed seed corpus (tests/fuzz/corpus/<target>/ is never written), with
-# ASan + UBSan, -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10. Prints each target's
+# BUILD_DIR is a build of the `asan` preset (clang-14, ASan + UBSan, the library with libFuzzer's
+# coverage instrumentation, VOXGRAD_BUILD_FUZZ=ON): configured with that preset if it does not exist
+# yet, refused if it was configured without VOXGRAD_BUILD_FUZZ. Builds the fuzz targets (nothing to do
+# after `cmake --build --preset asan`), then runs fuzz_conv, fuzz_safetensors and fuzz_nifti one after
+# the other, each on a fresh copy of its committed seed corpus (tests/fuzz/corpus/<target>/ is never
+# written), with -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10. Prints each target's
 # stat::number_of_executed_units; exits non-zero if any target reports a finding (crash, sanitizer
 # error, wrong result, timeout, leak or out-of-memory). Findings are copied to BUILD_DIR/fuzz-findings/.
-# Environment: CC / CXX override the compilers; FUZZ_JOBS (default 2) the build parallelism;
-# FUZZ_TARGETS (default "fuzz_conv fuzz_safetensors fuzz_nifti") the targets to run.
+# Environment: CXX overrides the compiler of a new BUILD_DIR; FUZZ_JOBS (default 2) the build
+# parallelism; FUZZ_TARGETS (default "fuzz_conv fuzz_safetensors fuzz_nifti") the targets to run.
 set -euo pipefail
 
 seconds="${1:-60}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-build="${2:-$root/build/h_fuzz}"
+build="${2:-$root/build/asan}"
 jobs="${FUZZ_JOBS:-2}"
 targets="${FUZZ_TARGETS:-fuzz_conv fuzz_safetensors fuzz_nifti}"
-: "${CC:=clang-14}" "${CXX:=clang++-14}"
+: "${CXX:=clang++-14}"
 
 if ! command -v "$CXX" >/dev/null; then
-  echo "fuzz.sh: $CXX not found (Debian: apt-get install clang-14 libclang-rt-14-dev)" >&2
+  echo "fuzz.sh: $CXX not found (Debian: apt-get install clang-14 libclang-rt-14-dev lld-14)" >&2
   exit 2
 fi
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  # -O1 and line tables only, as libFuzzer's documentation builds (it compiles faster than -O2 -g).
-  CC="$CC" CXX="$CXX" cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVOXGRAD_BUILD_FUZZ=ON \
-    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" -DVOXGRAD_BUILD_TESTS=OFF -DVOXGRAD_BUILD_EXAMPLES=OFF
+  (cd "$root" && cmake --preset asan -B "$build" -DCMAKE_CXX_COMPILER="$CXX")
+fi
+if ! grep -q '^VOXGRAD_BUILD_FUZZ:BOOL=ON$' "$build/CMakeCache.txt"; then
+  echo "fuzz.sh: $build was configured without VOXGRAD_BUILD_FUZZ=ON (use the asan preset's build/asan, or a new directory)" >&2
+  exit 2
 fi
 # shellcheck disable=SC2086
 cmake --build "$build" -j"$jobs" --target $targets

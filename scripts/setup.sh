@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(cmake g++ make libeigen3-dev libtbb-dev libfmt-dev libgtest-dev ccache nlohmann-json3-dev libcli11-dev libstb-dev
-          clang-14 libclang-rt-14-dev  # clang: the libFuzzer targets (scripts/fuzz.sh)
+          clang-14 libclang-rt-14-dev lld-14  # clang, lld: the asan preset and its libFuzzer targets
           clang-format                 # clang-format 14: scripts/check_format.sh
           qemu-user                    # scripts/qemu_isa_check.sh: the conv tests on emulated CPUs
           libopenmpi-dev openmpi-bin   # distributed/ (data-parallel training over MPI)

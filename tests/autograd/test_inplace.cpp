@@ -91,7 +91,8 @@ std::vector<std::pair<const char*, std::function<Tensor(const Tensor&)>>> views(
 
 TEST(InPlace, EveryOpGradchecksThroughViews) {
   manual_seed(4);
-  for (const auto& [view_name, make_view] : views()) {
+  for (const auto& [view_name, view_fn] : views()) {
+    const auto& make_view = view_fn;  // a structured binding cannot be captured before clang 16
     for (const InplaceCase& c : cases()) {
       SCOPED_TRACE(std::string(view_name) + " / " + c.name);
       const Tensor x = away_from_zero({2, 4, 3});

@@ -24,7 +24,8 @@ foreach(header IN LISTS installed_headers)
 endforeach()
 execute_process(COMMAND ${CMAKE_COMMAND} -S "${CONSUMER_SOURCE_DIR}" -B "${WORK_DIR}/build"
                         -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release
-                        # the same sanitizer flags as the library build (asan preset), if any
+                        # the same compiler and sanitizer flags as the library build (asan preset)
+                        "-DCMAKE_CXX_COMPILER=${CONSUMER_CXX_COMPILER}"
                         "-DCMAKE_CXX_FLAGS=${CONSUMER_CXX_FLAGS}"
                         "-DCMAKE_EXE_LINKER_FLAGS=${CONSUMER_LINKER_FLAGS}"
                 RESULT_VARIABLE rc)
