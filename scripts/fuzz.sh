@@ -6,8 +6,8 @@
 # BUILD_DIR is a build of the `asan` preset (clang-14, ASan + UBSan, the library with libFuzzer's
 # coverage instrumentation, VOXGRAD_BUILD_FUZZ=ON): configured with that preset if it does not exist
 # yet, refused if it was configured without VOXGRAD_BUILD_FUZZ. Builds the fuzz targets (nothing to do
-# after `cmake --build --preset asan`), then runs fuzz_conv, fuzz_safetensors and fuzz_nifti one after
-# the other, each on a fresh copy of its committed seed corpus (tests/fuzz/corpus/<target>/ is never
+# after `cmake --build --preset asan`), then runs fuzz_conv, fuzz_safetensors and fuzz_nifti side by side,
+# each on a fresh copy of its committed seed corpus (tests/fuzz/corpus/<target>/ is never
 # written), with -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10. Prints each target's
 # stat::number_of_executed_units; exits non-zero if any target reports a finding (crash, sanitizer
 # error, wrong result, timeout, leak or out-of-memory). Findings are copied to BUILD_DIR/fuzz-findings/.
@@ -44,7 +44,9 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/tests/fuzz/lsan.supp:pri
 work="$build/fuzz-run"
 findings="$build/fuzz-findings"
 mkdir -p "$findings"
-status=0
+# The targets run side by side (libFuzzer is single-threaded; a 2-core machine has them share it), and
+# their results are read in order once all have stopped.
+pids=()
 for target in $targets; do
   corpus_name="${target#fuzz_}"
   seeds="$root/tests/fuzz/corpus/$corpus_name"
@@ -57,11 +59,21 @@ for target in $targets; do
   [ -f "$root/tests/fuzz/$corpus_name.dict" ] && dict=(-dict="$root/tests/fuzz/$corpus_name.dict")
   log="$work/$target.log"
   echo "fuzz.sh: $target for ${seconds}s (log: $log)"
-  set +e
   "$build/tests/fuzz/$target" "$corpus" "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 \
-    -malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts" >"$log" 2>&1
+    -malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts" >"$log" 2>&1 &
+  pids+=($!)
+done
+status=0
+i=0
+for target in $targets; do
+  corpus_name="${target#fuzz_}"
+  artifacts="$work/$corpus_name-artifacts/"
+  log="$work/$target.log"
+  set +e
+  wait "${pids[$i]}"
   rc=$?
   set -e
+  i=$((i + 1))
   grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb|^stat::new_units_added' "$log" | awk '!seen[$0]++' |
     sed "s/^/  $target /"
   if [ "$rc" -ne 0 ] || compgen -G "$artifacts*" >/dev/null; then
