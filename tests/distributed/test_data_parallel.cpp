@@ -117,6 +117,23 @@ TEST(DistributedDataParallel, FiveAdamStepsEqualSingleProcessOnTheWholeBatchFloa
   EXPECT_LE(rel, 1e-5) << "world size " << world();
 }
 
+// On 3 ranks the 1e-5 above is below what float32 itself achieves here: the single-process float32
+// run is 8.9e-5 from the same training in float64 (started from the same float32 weights and data),
+// DDP's 1.05e-4, and the two float32 runs 7.5e-5 from each other (Zen 3, AVX2 kernels). What DDP
+// must not do is lose accuracy: measured against the float64 trajectory, it is as exact as the
+// single process, and the two float32 runs are no further apart than float32 is from exact.
+TEST(DistributedDataParallel, FiveAdamStepsInFloat32AreAsExactAsSingleProcess) {
+  const nn::NamedTensors exact = train(false, kFloat64, 2, 5, 1);
+  const nn::NamedTensors single = train(false, kFloat32, 2, 5, 1);
+  const nn::NamedTensors ddp = train(true, kFloat32, 2, 5, 1);
+  const double single_error = relative_difference(single, exact);
+  const double ddp_error = relative_difference(ddp, exact);
+  const double gap = relative_difference(ddp, single);
+  EXPECT_LE(single_error, 1e-3);  // float32 training follows the float64 one
+  EXPECT_LE(ddp_error, 2 * single_error) << "world size " << world();
+  EXPECT_LE(gap, 2 * single_error) << "world size " << world() << ", float32 error " << single_error;
+}
+
 TEST(DistributedDataParallel, NoSyncAccumulationOverTwoMicroBatchesEqualsSingleProcess) {
   const double rel = relative_difference(train(true, kFloat64, 1, 3, 2), train(false, kFloat64, 1, 3, 2));
   EXPECT_LE(rel, 1e-12);
