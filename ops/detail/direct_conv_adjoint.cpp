@@ -184,31 +184,43 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
           });
           continue;
         }
-        // Stride 2 along W: per row (md, mh), one vector of positions m of both W classes per tile.
-        std::int64_t Mw = 0;  // positions m per row: the larger W class
-        for (const DimClass& dc : pl.cls[2]) Mw = std::max(Mw, dc.count);
-        const std::int64_t per_row = (Mw + lanes - 1) / lanes;
-        const std::int64_t vectors = A.count * B.count * per_row;
-        // Class e holds the even outputs (first 0), class o the odd ones (first 1).
+        // Stride 2 along W: the two W classes (even outputs 0, 2, …, odd outputs 1, 3, …) run on the
+        // forward tiles into a scratch of a few rows each, then are interleaved into y's rows.
         const std::size_t e = pl.cls[2][0].first == 0 ? 0 : 1, o = 1 - e;
-        const ClassTaps &te = tw[e], &to = tw[o];
-        const std::int64_t Me = pl.cls[2][e].count, Mo = pl.cls[2][o].count;
-        parallel_for(0, G * vectors, 1, [&](std::int64_t t0, std::int64_t t1) {
+        const ClassTaps* cls_taps[2] = {&tw[e], &tw[o]};
+        const std::int64_t width[2] = {pl.cls[2][e].count, pl.cls[2][o].count};
+        const std::int64_t pitch = (std::max(width[0], width[1]) + lanes - 1) / lanes * lanes;  // scratch row
+        // Rows per task: a scratch of both classes of about 64 KiB (it stays in L2 between the tiles
+        // that write it and the interleaving that reads it), and never more than one plane.
+        const std::int64_t rows = std::clamp<std::int64_t>(8192 / std::max<std::int64_t>(1, cout_g * pitch), 1, B.count);
+        const std::int64_t chunks = (B.count + rows - 1) / rows, tasks = G * A.count * chunks;
+        const std::int64_t tv = cout_g <= 2 ? kern.nv_wide : kern.nv;
+        parallel_for(0, tasks, 1, [&](std::int64_t t0, std::int64_t t1) {
+          thread_local std::vector<float> scratch;
+          scratch.resize(static_cast<std::size_t>(2 * cout_g * rows * pitch));
           for (std::int64_t task = t0; task < t1; ++task) {
-            const std::int64_t gi = task / vectors, v = task % vectors;
-            const std::int64_t r = v / per_row, m0 = (v % per_row) * lanes;
-            const std::int64_t md = r / B.count, mh = r % B.count;
-            const float* xb = xs + gi * cin_g * L.channel + md * L.plane + mh * L.row + m0;
-            float* yr = ys + gi * cout_g * Vo + (sd * md * Ho + sh * mh) * Wo + 2 * m0;
-            const std::int64_t left = Wo - 2 * m0;  // outputs of this row from 2·m0 on
-            for (std::int64_t blk = 0; blk < blocks; ++blk) {
-              const int mr = static_cast<int>(std::min<std::int64_t>(tile_mr, cout_g - blk * tile_mr));
-              kern.pair_tiles[mr - 1](
-                  te.K == 0 ? nullptr : te.wpk.data() + (gi * blocks + blk) * te.K * tile_mr, te.K, te.koff.data(),
-                  to.K == 0 ? nullptr : to.wpk.data() + (gi * blocks + blk) * to.K * tile_mr, to.K, to.koff.data(), xb,
-                  first_lanes(Me - m0, lanes), first_lanes(Mo - m0, lanes), yr + blk * tile_mr * Vo, Vo,
-                  first_lanes(left, lanes), first_lanes(left - lanes, lanes),
-                  bias != nullptr ? bias + gi * cout_g + blk * tile_mr : nullptr);
+            const std::int64_t gi = task / (A.count * chunks), md = task / chunks % A.count;
+            const std::int64_t mh0 = task % chunks * rows, nr = std::min(rows, B.count - mh0);
+            const std::int64_t plane = nr * pitch;  // scratch floats per channel and class
+            const float* xg = xs + gi * cin_g * L.channel + md * L.plane + mh0 * L.row;
+            for (int c = 0; c < 2; ++c) {
+              const ClassTaps& t = *cls_taps[c];
+              const RowVectors rv = row_vectors(lanes, 1, nr, width[c], L.plane, L.row, 0, pitch);
+              float* sc = scratch.data() + c * cout_g * plane;
+              for (std::int64_t v0 = 0; v0 < rv.count; v0 += tv) {
+                kern.forward_vectors(rv, v0, std::min(tv, rv.count - v0), xg, sc, plane, cout_g,
+                                     t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K,
+                                     t.koff.data(), bias != nullptr ? bias + gi * cout_g : nullptr, nullptr);
+              }
+            }
+            for (std::int64_t co = 0; co < cout_g; ++co) {
+              const float* se = scratch.data() + co * plane;
+              const float* so = se + cout_g * plane;
+              for (std::int64_t r = 0; r < nr; ++r) {
+                float* yr = ys + (gi * cout_g + co) * Vo + (sd * md * Ho + sh * (mh0 + r)) * Wo;
+                for (std::int64_t m = 0; m < width[0]; ++m) yr[2 * m] = se[r * pitch + m];
+                for (std::int64_t m = 0; m < width[1]; ++m) yr[2 * m + 1] = so[r * pitch + m];
+              }
             }
           }
         });

@@ -6,9 +6,7 @@
 // forward: MR output channels × NV vectors of `lanes` positions, sums kept in registers over all
 //          (input channel, tap) pairs: y = bias + Σ_k w[k] · x(vector, k);
 // weight:  MC output channels × NK (input channel, tap) pairs of dot products over the output
-//          positions: dw[i][j] += Σ dy(channel i) · x(pair j);
-// pair:    the two W stride classes of a stride-2 transposed convolution in one tile, interleaved
-//          into 2·lanes consecutive outputs on the way out.
+//          positions: dw[i][j] += Σ dy(channel i) · x(pair j).
 // Every tile sums in an order fixed by the shapes alone.
 //
 // This header is shared by the per-ISA translation units and the rest of the library, so it holds only
@@ -66,13 +64,6 @@ using WeightTile = void (*)(const float* dyb, std::int64_t ys, const float* xg, 
                             const std::int64_t* xo, const std::int64_t* yo, const std::uint32_t* mk, std::int64_t nv,
                             float* dwb, std::int64_t ldw);
 
-/// Stride-2 pair tile for mr channels: `lanes` positions m of the even-output class (weights we, Ke
-/// pairs at offsets ke, lane mask me) and of the odd one (wo, Ko, ko, mo) from xb, interleaved into
-/// yb[i·ys + 0 … 2·lanes − 1] under store masks st0/st1, plus bias (or none).
-using PairTile = void (*)(const float* we, std::int64_t Ke, const std::int64_t* ke, const float* wo, std::int64_t Ko,
-                          const std::int64_t* ko, const float* xb, std::uint32_t me, std::uint32_t mo, float* yb,
-                          std::int64_t ys, std::uint32_t st0, std::uint32_t st1, const float* bias);
-
 /// One instruction set's tiles and their shapes. The shapes follow from the register file: a forward
 /// tile keeps mr × nv sums, nv input vectors and one broadcast weight in registers (mr the largest
 /// power of two that fits with nv = 3), and the weight tile likewise mc × nk sums.
@@ -84,7 +75,6 @@ struct Kernels {
   int mc, nk;   ///< weight tile: output channels × (input channel, tap) pairs
   ForwardVectors forward_vectors;
   WeightTile weight_tiles[kMaxTile][kMaxTile];  ///< [nk − 1][mc − 1]
-  PairTile pair_tiles[kMaxTile];                ///< [mr − 1]
 };
 
 /// The tiles of each instruction set (null where this build or architecture has none).

@@ -28,12 +28,6 @@ struct Vec {
   static void storeu(float* p, Reg v) { _mm512_storeu_ps(p, v); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   static float reduce_add(Reg v) { return _mm512_reduce_add_ps(v); }
-  static void interleave(Reg a, Reg b, Reg& lo, Reg& hi) {
-    const __m512i l = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i h = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    lo = _mm512_permutex2var_ps(a, l, b);
-    hi = _mm512_permutex2var_ps(a, h, b);
-  }
 };
 
 }  // namespace voxgrad::detail::direct::avx512

@@ -9,7 +9,6 @@
 //   loadu(p), storeu(p, v)   all lanes
 //   fmadd(a, b, c)           a·b + c, one rounding
 //   reduce_add(v)            the lanes' sum in a fixed order
-//   interleave(a, b, lo, hi) lo = a0 b0 a1 b1 …, hi = the same from the upper halves
 // Everything here lives in that namespace (internal linkage or ISA-qualified names), so no function
 // compiled with one instruction set can stand in for another's at link time; the test
 // ops.isa_objects_share_no_symbols checks the object files for it.
@@ -227,39 +226,6 @@ void weight_tile(const float* __restrict dyb, std::int64_t ys, const float* __re
   }
 }
 
-// ---- stride-2 pairs of a transposed convolution ----------------------------------------------------
-
-template <int MR>
-void pair_tile(const float* __restrict we, std::int64_t Ke, const std::int64_t* __restrict ke,
-               const float* __restrict wo, std::int64_t Ko, const std::int64_t* __restrict ko, const float* xb,
-               std::uint32_t me, std::uint32_t mo, float* yb, std::int64_t ys, std::uint32_t st0, std::uint32_t st1,
-               const float* bias) {
-  typename Vec::Reg ae[MR], ao[MR];
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i) ae[i] = ao[i] = bias != nullptr ? Vec::set1(bias[i]) : Vec::zero();
-  const auto mask_e = Vec::mask(me), mask_o = Vec::mask(mo);
-  for (std::int64_t k = 0; k < Ke; ++k) {
-    const auto b = Vec::load(mask_e, xb + ke[k]);
-    const float* a = we + k * kMR;
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) ae[i] = Vec::fmadd(Vec::set1(a[i]), b, ae[i]);
-  }
-  for (std::int64_t k = 0; k < Ko; ++k) {
-    const auto b = Vec::load(mask_o, xb + ko[k]);
-    const float* a = wo + k * kMR;
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) ao[i] = Vec::fmadd(Vec::set1(a[i]), b, ao[i]);
-  }
-  const auto s0 = Vec::mask(st0), s1 = Vec::mask(st1);
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i) {
-    typename Vec::Reg lo, hi;
-    Vec::interleave(ae[i], ao[i], lo, hi);
-    Vec::store(yb + i * ys, s0, lo);
-    Vec::store(yb + i * ys + Vec::kLanes, s1, hi);
-  }
-}
-
 // Fills k.weight_tiles[J − 1][I − 1] for every weight tile size from (I, J) on.
 template <int I, int J>
 constexpr void fill_weight(Kernels& k) {
@@ -270,14 +236,6 @@ constexpr void fill_weight(Kernels& k) {
     } else {
       fill_weight<1, J + 1>(k);
     }
-  }
-}
-
-template <int R>
-constexpr void fill_pair(Kernels& k) {
-  if constexpr (R <= kMR) {
-    k.pair_tiles[R - 1] = &pair_tile<R>;
-    fill_pair<R + 1>(k);
   }
 }
 
@@ -292,7 +250,6 @@ constexpr Kernels make_kernels(const char* name) {
   k.nk = kNK;
   k.forward_vectors = &forward_vectors;
   fill_weight<1, 1>(k);
-  fill_pair<1>(k);
   return k;
 }
 
