@@ -137,8 +137,9 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
   for (std::int64_t n = 0; n < c.N; ++n) {
     const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n);
     parallel_for(0, G * co_blocks, 1, [&](std::int64_t t0, std::int64_t t1) {
-      std::int64_t xo[kMaxBlock], yo[kMaxBlock];
-      std::uint32_t mk[kMaxBlock];
+      std::int64_t xo[kMaxBlock], yo[kMaxBlock], xp_[kMaxBlock], yp[kMaxBlock];
+      std::uint32_t mk[kMaxBlock], mp[kMaxBlock];
+      const std::uint32_t all = first_lanes(kern.lanes, kern.lanes);
       for (std::int64_t task = t0; task < t1; ++task) {
         const std::int64_t g = task / co_blocks, blk = task % co_blocks;
         const int mc = static_cast<int>(std::min<std::int64_t>(tile_mc, cout_g - blk * tile_mc));
@@ -148,9 +149,24 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
         for (std::int64_t pb = 0; pb < pos_blocks; ++pb) {
           const std::int64_t v0 = pb * block, nv = std::min<std::int64_t>(block, vec.count - v0);
           row_vectors_get(vec, v0, nv, xo, yo, mk);
+          // The block's vectors with every lane stay in xo/yo (plain loads); the rows' partial last
+          // vectors move to xp_/yp/mp (masked loads).
+          std::int64_t nf = 0, np = 0;
+          for (std::int64_t v = 0; v < nv; ++v) {
+            if (mk[v] == all) {
+              xo[nf] = xo[v];
+              yo[nf++] = yo[v];
+            } else {
+              xp_[np] = xo[v];
+              yp[np] = yo[v];
+              mp[np++] = mk[v];
+            }
+          }
           for (std::int64_t k0 = 0; k0 < K; k0 += tile_nk) {
             const int nk = static_cast<int>(std::min<std::int64_t>(tile_nk, K - k0));
-            kern.weight_tiles[nk - 1][mc - 1](dyb, Vo, xg, koff.data() + k0, xo, yo, mk, nv, dwb + k0, K);
+            const std::int64_t* kk = koff.data() + k0;
+            if (nf > 0) kern.weight_tiles_full[nk - 1][mc - 1](dyb, Vo, xg, kk, xo, yo, nullptr, nf, dwb + k0, K);
+            if (np > 0) kern.weight_tiles[nk - 1][mc - 1](dyb, Vo, xg, kk, xp_, yp, mp, np, dwb + k0, K);
           }
         }
       }

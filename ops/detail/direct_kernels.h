@@ -74,7 +74,8 @@ struct Kernels {
   int nv_wide;  ///< forward tile vectors when a group has at most 2 output channels
   int mc, nk;   ///< weight tile: output channels × (input channel, tap) pairs
   ForwardVectors forward_vectors;
-  WeightTile weight_tiles[kMaxTile][kMaxTile];  ///< [nk − 1][mc − 1]
+  WeightTile weight_tiles[kMaxTile][kMaxTile];       ///< [nk − 1][mc − 1]
+  WeightTile weight_tiles_full[kMaxTile][kMaxTile];  ///< the same for vectors with every lane (mk unread)
 };
 
 /// The tiles of each instruction set (null where this build or architecture has none).

@@ -191,8 +191,11 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
 
 // dw[i][j] += Σ over the vectors of dy(channel i) · x(pair j), for MC output channels and NK pairs.
 // Masked-off lanes load zeros from both operands, so values outside the output rows (even
-// infinities) never enter a sum; lanes are added in Vec::reduce_add's fixed order.
-template <int MC, int NK>
+// infinities) never enter a sum; lanes are added in Vec::reduce_add's fixed order. FULL: every
+// vector has all its lanes and plain loads serve. On AVX2 that matters beyond the loads: the
+// 12 sums, 3 inputs and one dy fill all 16 registers, and a mask register on top spills a sum,
+// whose store and reload then sit on its chain of additions every iteration.
+template <int MC, int NK, bool FULL>
 void weight_tile(const float* __restrict dyb, std::int64_t ys, const float* __restrict xg, const std::int64_t* koff,
                  const std::int64_t* xo, const std::int64_t* yo, const std::uint32_t* mk, std::int64_t nv, float* dwb,
                  std::int64_t ldw) {
@@ -206,17 +209,28 @@ void weight_tile(const float* __restrict dyb, std::int64_t ys, const float* __re
 #pragma GCC unroll 8
   for (int j = 0; j < NK; ++j) xk[j] = xg + koff[j];
   for (std::int64_t v = 0; v < nv; ++v) {
-    const auto m = Vec::mask(mk[v]);
     const std::int64_t xv = xo[v];
-    typename Vec::Reg b[NK];
-#pragma GCC unroll 8
-    for (int j = 0; j < NK; ++j) b[j] = Vec::load(m, xk[j] + xv);
     const float* d = dyb + yo[v];
+    typename Vec::Reg b[NK];
+    if constexpr (FULL) {
 #pragma GCC unroll 8
-    for (int i = 0; i < MC; ++i) {
-      const auto di = Vec::load(m, d + i * ys);
+      for (int j = 0; j < NK; ++j) b[j] = Vec::loadu(xk[j] + xv);
 #pragma GCC unroll 8
-      for (int j = 0; j < NK; ++j) acc[i][j] = Vec::fmadd(di, b[j], acc[i][j]);
+      for (int i = 0; i < MC; ++i) {
+        const auto di = Vec::loadu(d + i * ys);
+#pragma GCC unroll 8
+        for (int j = 0; j < NK; ++j) acc[i][j] = Vec::fmadd(di, b[j], acc[i][j]);
+      }
+    } else {
+      const auto m = Vec::mask(mk[v]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NK; ++j) b[j] = Vec::load(m, xk[j] + xv);
+#pragma GCC unroll 8
+      for (int i = 0; i < MC; ++i) {
+        const auto di = Vec::load(m, d + i * ys);
+#pragma GCC unroll 8
+        for (int j = 0; j < NK; ++j) acc[i][j] = Vec::fmadd(di, b[j], acc[i][j]);
+      }
     }
   }
 #pragma GCC unroll 8
@@ -231,7 +245,8 @@ template <int I, int J>
 constexpr void fill_weight(Kernels& k) {
   if constexpr (J <= kNK) {
     if constexpr (I <= kMC) {
-      k.weight_tiles[J - 1][I - 1] = &weight_tile<I, J>;
+      k.weight_tiles[J - 1][I - 1] = &weight_tile<I, J, false>;
+      k.weight_tiles_full[J - 1][I - 1] = &weight_tile<I, J, true>;
       fill_weight<I + 1, J>(k);
     } else {
       fill_weight<1, J + 1>(k);
