@@ -10,6 +10,19 @@ namespace voxgrad::detail::direct {
 
 namespace {
 
+// d[q] = src[q·S − a] for q in [lo, hi): with S a constant, the compiler vectorises the strided read
+// (a plain copy for S = 1, a de-interleave for S = 2).
+template <std::int64_t S>
+void copy_phase(float* __restrict d, const float* __restrict src, std::int64_t lo, std::int64_t hi, std::int64_t a) {
+  for (std::int64_t q = lo; q < hi; ++q) d[q] = src[q * S - a];
+}
+
+void copy_phase(float* d, const float* src, std::int64_t lo, std::int64_t hi, std::int64_t a, std::int64_t sw) {
+  if (sw == 1) return copy_phase<1>(d, src, lo, hi, a);
+  if (sw == 2) return copy_phase<2>(d, src, lo, hi, a);
+  for (std::int64_t q = lo; q < hi; ++q) d[q] = src[q * sw - a];
+}
+
 // Writes padded plane ip of channel ch of one sample (xs: channels × vol) to dst: L.Hp rows of
 // L.row floats.
 void pad_plane(const float* xs, float* dst_plane, const Dims& vol, const PaddedLayout& L, std::int64_t ch,
@@ -34,7 +47,7 @@ void pad_plane(const float* xs, float* dst_plane, const Dims& vol, const PaddedL
       lo = std::min(lo, L.Wq);
       hi = std::clamp(hi, lo, L.Wq);
       std::fill(d, d + lo, 0.0f);
-      for (std::int64_t q = lo; q < hi; ++q) d[q] = src[q * sw - a];
+      copy_phase(d, src, lo, hi, a, sw);
       std::fill(d + hi, d + L.Wq, 0.0f);
     }
   }
