@@ -115,7 +115,7 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c) {
   const Kernels& kern = *active_kernels();
   const std::int64_t tile_mc = kern.mc, tile_nk = kern.nk, block = weight_block(kern);
-  const PaddedLayout L = forward_layout(c);
+  const PaddedLayout L = forward_layout(c, /*spread=*/false);
   const std::int64_t G = c.groups, cin_g = c.cin_g(), cout_g = c.cout_g();
   const std::int64_t KT = c.kernel_volume(), K = cin_g * KT;
   const std::int64_t Vo = c.out_size();

@@ -55,7 +55,7 @@ void pad_plane(const float* xs, float* dst_plane, const Dims& vol, const PaddedL
 
 }  // namespace
 
-PaddedLayout forward_layout(const ConvGeometry& g) {
+PaddedLayout forward_layout(const ConvGeometry& g, bool spread) {
   auto extent = [&](std::size_t i) { return (g.out[i] - 1) * g.stride[i] + (g.kernel[i] - 1) * g.dilation[i] + 1; };
   PaddedLayout L;
   L.Dp = extent(0);
@@ -63,7 +63,7 @@ PaddedLayout forward_layout(const ConvGeometry& g) {
   L.sw = g.stride[2];
   L.Wq = (extent(2) + L.sw - 1) / L.sw;
   L.origin = g.padding;
-  L.finish();
+  L.finish(spread);
   return L;
 }
 
@@ -82,7 +82,8 @@ std::vector<std::int64_t> tap_offsets(const ConvGeometry& g, const PaddedLayout&
 }
 
 bool reads_in_place(const Dims& vol, const PaddedLayout& L) {
-  return L.origin == Dims{0, 0, 0} && L.sw == 1 && L.Dp == vol[0] && L.Hp == vol[1] && L.Wq == vol[2];
+  return L.origin == Dims{0, 0, 0} && L.sw == 1 && L.Dp == vol[0] && L.Hp == vol[1] && L.Wq == vol[2] &&
+         L.channel == L.Dp * L.plane;
 }
 
 const float* padded_sample(const float* x, float* xp, std::int64_t channels, const Dims& vol, const PaddedLayout& L,
@@ -92,7 +93,9 @@ const float* padded_sample(const float* x, float* xp, std::int64_t channels, con
   const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(L.plane, 1));
   // Plane pl of the copy is padded plane pl % Dp of channel pl / Dp.
   parallel_for(0, channels * L.Dp, grain, [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t pl = p0; pl < p1; ++pl) pad_plane(xs, xp + pl * L.plane, vol, L, pl / L.Dp, pl % L.Dp);
+    for (std::int64_t pl = p0; pl < p1; ++pl) {
+      pad_plane(xs, xp + pl / L.Dp * L.channel + pl % L.Dp * L.plane, vol, L, pl / L.Dp, pl % L.Dp);
+    }
   });
   return xp;
 }

@@ -23,17 +23,21 @@ struct PaddedLayout {
   std::int64_t row = 1, plane = 1, channel = 1;
   Dims origin{};
 
-  /// Fills row, plane and channel from Dp, Hp, Wq and sw.
-  void finish() {
+  /// Fills row, plane and channel from Dp, Hp, Wq and sw. With `spread`, a channel whose size is a
+  /// multiple of 4 KiB gets one cache line more: a forward tile reads the same position of every
+  /// input channel in turn, and at such a stride all of them fall into one L1 set (8 ways) and evict
+  /// each other. (The weight tile reads 3 channels of x and 4 of dy at a time: they fit in the set.)
+  void finish(bool spread = true) {
     row = sw * Wq;
     plane = Hp * row;
     channel = Dp * plane;
+    if (spread && channel >= 1024 && channel % 1024 == 0) channel += 16;
   }
 };
 
 /// The layout of the forward map's input: extents (out − 1)·stride + (kernel − 1)·dilation + 1, origin
-/// = padding, phases = stride along W.
-PaddedLayout forward_layout(const ConvGeometry& g);
+/// = padding, phases = stride along W; channels spread as PaddedLayout::finish says.
+PaddedLayout forward_layout(const ConvGeometry& g, bool spread = true);
 
 /// Offset of every tap (kd, kh, kw), in kernel order, from an output position's base in layout L.
 std::vector<std::int64_t> tap_offsets(const ConvGeometry& g, const PaddedLayout& L);
