@@ -28,6 +28,7 @@
 #include <voxgrad/ops/conv.h>
 #include <voxgrad/voxgrad.h>
 #include "voxgrad/ops/detail/direct_conv.h"
+#include "voxgrad/ops/detail/direct_layout.h"
 #include "voxgrad/ops/detail/vol2col.h"
 
 namespace {
@@ -766,6 +767,23 @@ TEST(ConvReference, TransposedKernelEqualToStrideReadsTheInputInPlace) {
   }
   expect_matches_reference(a, 41);
   expect_matches_reference(b, 42);
+}
+
+// Channels of a multiple of 4 KiB are copied one cache line apart for the forward tiles (PaddedLayout::
+// finish), also when the input could otherwise be read in place.
+TEST(ConvReference, ChannelsOfAMultipleOf4KiBAreSpreadInTheCopy) {
+  const Cfg pointwise = config(false, 2, 1, 5, 6, {4, 16, 16}, {1, 1, 1});            // 1024 floats a channel
+  const Cfg padded = config(false, 2, 1, 3, 5, {6, 14, 14}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});  // 8 × 16 × 16
+  const Cfg transposed = config(true, 2, 1, 6, 5, {4, 16, 16}, {2, 2, 2}, {2, 2, 2});  // reads 4 × 16 × 16
+  for (const Cfg& c : {pointwise, padded}) {
+    const detail::direct::PaddedLayout L = detail::direct::forward_layout(conv3d_form(c));
+    EXPECT_EQ(L.channel, L.Dp * L.plane + 16) << c.str();
+    EXPECT_EQ(conv3d_form(c).suits_direct(), detail::direct_conv_available()) << c.str();
+  }
+  EXPECT_EQ(conv3d_form(transposed).suits_direct_adjoint(), detail::direct_conv_available());
+  expect_matches_reference(pointwise, 51);
+  expect_matches_reference(padded, 52);
+  expect_matches_reference(transposed, 53);
 }
 
 // A 1×1×1 kernel with stride 1 and no padding skips im2col (the input is the column matrix).
