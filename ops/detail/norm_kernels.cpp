@@ -25,6 +25,39 @@ void for_group_planes(const NormLayout& l, std::int64_t g, Fn&& fn) {
   for (std::int64_t c = c0; c < c0 + per; ++c) fn(n * l.C + c);
 }
 
+// Sums over a row as 8 interleaved partial sums (element i into sum i mod 8), added in a fixed order
+// at the end: a single double accumulator is a chain of dependent additions that runs at one element
+// per add latency; 8 of them vectorise. The order depends on the row length alone.
+struct Sum8 {
+  double acc[8] = {};
+  double total() const { return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); }
+};
+
+// a += Σ f(i) and, with b, b += Σ h(i), over i in [0, n).
+template <typename F>
+void add_row(Sum8& a, std::int64_t n, F&& f) {
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; ++l) a.acc[l] += f(i + l);
+  }
+  for (int l = 0; i < n; ++i, ++l) a.acc[l] += f(i);
+}
+
+template <typename F, typename H>
+void add_rows(Sum8& a, Sum8& b, std::int64_t n, F&& f, H&& h) {
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; ++l) {
+      a.acc[l] += f(i + l);
+      b.acc[l] += h(i + l);
+    }
+  }
+  for (int l = 0; i < n; ++i, ++l) {
+    a.acc[l] += f(i);
+    b.acc[l] += h(i);
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -32,21 +65,21 @@ void norm_stats(const T* x, const NormLayout& l, double eps, T* mean, T* invstd,
   const auto count = static_cast<double>(l.group_size());
   parallel_for(0, l.stat_count(), 1, [&](std::int64_t g0, std::int64_t g1) {
     for (std::int64_t g = g0; g < g1; ++g) {
-      double s = 0.0;
+      Sum8 s;
       for_group_planes(l, g, [&](std::int64_t p) {
         const T* row = x + p * l.S;
-        for (std::int64_t i = 0; i < l.S; ++i) s += static_cast<double>(row[i]);
+        add_row(s, l.S, [row](std::int64_t i) { return static_cast<double>(row[i]); });
       });
-      const double m = s / count;
-      double q = 0.0;
+      const double m = s.total() / count;
+      Sum8 q;
       for_group_planes(l, g, [&](std::int64_t p) {
         const T* row = x + p * l.S;
-        for (std::int64_t i = 0; i < l.S; ++i) {
+        add_row(q, l.S, [row, m](std::int64_t i) {
           const double d = static_cast<double>(row[i]) - m;
-          q += d * d;
-        }
+          return d * d;
+        });
       });
-      const double v = q / count;
+      const double v = q.total() / count;
       mean[g] = static_cast<T>(m);
       var[g] = static_cast<T>(v);
       invstd[g] = static_cast<T>(1.0 / std::sqrt(v + eps));
@@ -84,14 +117,12 @@ void norm_backward(const T* dy, const T* x, const NormLayout& l, const T* mean, 
       const double m = static_cast<double>(mean[g]), r = static_cast<double>(invstd[g]);
       const T* dyr = dy + p * l.S;
       const T* xr = x + p * l.S;
-      double s1 = 0.0, s2 = 0.0;
-      for (std::int64_t i = 0; i < l.S; ++i) {
-        const double d = static_cast<double>(dyr[i]);
-        s1 += d;
-        s2 += d * (static_cast<double>(xr[i]) - m);
-      }
-      sum_dy[static_cast<std::size_t>(p)] = s1;
-      sum_dy_xhat[static_cast<std::size_t>(p)] = s2 * r;
+      Sum8 s1, s2;
+      add_rows(
+          s1, s2, l.S, [dyr](std::int64_t i) { return static_cast<double>(dyr[i]); },
+          [dyr, xr, m](std::int64_t i) { return static_cast<double>(dyr[i]) * (static_cast<double>(xr[i]) - m); });
+      sum_dy[static_cast<std::size_t>(p)] = s1.total();
+      sum_dy_xhat[static_cast<std::size_t>(p)] = s2.total() * r;
     }
   });
   for (std::int64_t c = 0; c < l.C; ++c) {
