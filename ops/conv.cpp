@@ -36,6 +36,10 @@ enum class Map { Forward, Adjoint };
 
 Tensor linear_map(Map map, const Tensor& in, const Tensor& w, const Tensor& b, const ConvGeometry& g);
 Tensor weight_map(const Tensor& x, const Tensor& dy, const ConvGeometry& g);
+std::vector<Tensor> forward_and_weight_maps(const Tensor& x, const Tensor& w, const Tensor& dy, const ConvGeometry& g);
+void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bias, Tensor& out,
+                   const ConvGeometry& g);
+void record_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g);
 
 Shape nc_shape(std::int64_t N, std::int64_t C, const Dims& d) { return {N, C, d[0], d[1], d[2]}; }
 
@@ -96,20 +100,32 @@ Tensor linear_map(Map map, const Tensor& input, const Tensor& weight, const Tens
       detail::conv_adjoint<T>(in.data_ptr<T>(), w.data_ptr<T>(), bp, out.data_ptr<T>(), g);
     }
   });
+  record_linear(map, in, w, bias, out, g);
+  return out;
+}
+
+// Records out = map(in, w) + bias for autograd (in and w contiguous).
+void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bias, Tensor& out,
+                   const ConvGeometry& g) {
   const Tensor inputs[3] = {in, w, bias};
   Tensor outputs[1] = {out};
-  record(forward ? "Conv3dBackward" : "ConvTranspose3dBackward", inputs, outputs,
+  record(map == Map::Forward ? "Conv3dBackward" : "ConvTranspose3dBackward", inputs, outputs,
          {save_for_backward(w.requires_grad() ? in : Tensor()), save_for_backward(in.requires_grad() ? w : Tensor())},
          [map, g](const BackwardCtx& c) {
            const Tensor& grad = c.grad();
-           const Map other = map == Map::Forward ? Map::Adjoint : Map::Forward;
-           Tensor dw;
-           if (c.needs_input_grad(1))
-             dw = map == Map::Forward ? weight_map(c.saved[0], grad, g) : weight_map(grad, c.saved[0], g);
-           return three(c.needs_input_grad(0) ? linear_map(other, grad, c.saved[1], {}, g) : Tensor(), std::move(dw),
-                        c.needs_input_grad(2) ? bias_grad(grad) : Tensor());
+           Tensor dx, dw;
+           if (map == Map::Adjoint && c.needs_input_grad(0) && c.needs_input_grad(1)) {
+             std::vector<Tensor> both = forward_and_weight_maps(grad, c.saved[1], c.saved[0], g);
+             dx = std::move(both[0]);
+             dw = std::move(both[1]);
+           } else {
+             const Map other = map == Map::Forward ? Map::Adjoint : Map::Forward;
+             if (c.needs_input_grad(1))
+               dw = map == Map::Forward ? weight_map(c.saved[0], grad, g) : weight_map(grad, c.saved[0], g);
+             if (c.needs_input_grad(0)) dx = linear_map(other, grad, c.saved[1], {}, g);
+           }
+           return three(std::move(dx), std::move(dw), c.needs_input_grad(2) ? bias_grad(grad) : Tensor());
          });
-  return out;
 }
 
 // dw (Cout, Cin/groups, kernel) = weight(x (N, Cin, vol), dy (N, Cout, out)). It is bilinear in
@@ -125,6 +141,12 @@ Tensor weight_map(const Tensor& input, const Tensor& grad_output, const ConvGeom
     }
     detail::conv_weight<T>(x.data_ptr<T>(), dy.data_ptr<T>(), dw.data_ptr<T>(), g);
   });
+  record_weight(x, dy, dw, g);
+  return dw;
+}
+
+// Records dw = weight(x, dy) for autograd (x and dy contiguous).
+void record_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g) {
   record("Conv3dWeightGradBackward", x, dy, dw,
          {save_for_backward(dy.requires_grad() ? x : Tensor()), save_for_backward(x.requires_grad() ? dy : Tensor())},
          [g](const BackwardCtx& c) {
@@ -134,7 +156,25 @@ Tensor weight_map(const Tensor& input, const Tensor& grad_output, const ConvGeom
            if (c.needs_input_grad(1)) grads[1] = linear_map(Map::Forward, c.saved[0], ddw, {}, g);
            return grads;
          });
-  return dw;
+}
+
+// forward(x, w) and weight(x, dy) together: a transposed convolution's input and weight gradients,
+// both reading x (its output gradient), whose padded copy the direct kernels then make once.
+std::vector<Tensor> forward_and_weight_maps(const Tensor& input, const Tensor& weight, const Tensor& grad_output,
+                                            const ConvGeometry& g) {
+  const Tensor x = input.contiguous(), w = weight.contiguous(), dy = grad_output.contiguous();
+  if (x.numel() == 0 || w.numel() == 0 || dy.numel() == 0) {  // the separate maps handle empty operands
+    return {linear_map(Map::Forward, x, w, {}, g), weight_map(x, dy, g)};
+  }
+  Tensor y = empty(nc_shape(g.N, g.Cout, g.out), x.dtype());
+  Tensor dw = empty({g.Cout, g.cin_g(), g.kernel[0], g.kernel[1], g.kernel[2]}, x.dtype());
+  detail::dispatch_floating(x.dtype(), "conv_transpose3d", [&]<typename T>() {
+    detail::conv_forward_and_weight<T>(x.data_ptr<T>(), w.data_ptr<T>(), y.data_ptr<T>(), dy.data_ptr<T>(),
+                                       dw.data_ptr<T>(), g);
+  });
+  record_linear(Map::Forward, x, w, Tensor(), y, g);
+  record_weight(x, dy, dw, g);
+  return {y, dw};
 }
 
 }  // namespace

@@ -61,6 +61,15 @@ void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g) {
 }
 
 template <typename T>
+void conv_forward_and_weight(const T* x, const T* w, T* y, const T* dy, T* dw, const ConvGeometry& g) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (g.suits_direct()) return direct_conv3d_and_weight_grad(x, w, y, dy, dw, g);
+  }
+  conv_forward<T>(x, w, nullptr, y, g);
+  conv_weight<T>(x, dy, dw, g);
+}
+
+template <typename T>
 void channel_sum(const T* dy, T* db, std::int64_t N, std::int64_t C, std::int64_t V) {
   parallel_for(0, C, 1, [&](std::int64_t a, std::int64_t b) {
     for (std::int64_t c = a; c < b; ++c) {
@@ -87,6 +96,10 @@ template void conv_adjoint<float>(const float*, const float*, const float*, floa
 template void conv_adjoint<double>(const double*, const double*, const double*, double*, const ConvGeometry&);
 template void conv_weight<float>(const float*, const float*, float*, const ConvGeometry&);
 template void conv_weight<double>(const double*, const double*, double*, const ConvGeometry&);
+template void conv_forward_and_weight<float>(const float*, const float*, float*, const float*, float*,
+                                             const ConvGeometry&);
+template void conv_forward_and_weight<double>(const double*, const double*, double*, const double*, double*,
+                                              const ConvGeometry&);
 template void channel_sum<float>(const float*, float*, std::int64_t, std::int64_t, std::int64_t);
 template void channel_sum<double>(const double*, double*, std::int64_t, std::int64_t, std::int64_t);
 

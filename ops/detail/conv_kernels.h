@@ -22,6 +22,12 @@ void conv_adjoint(const T* y, const T* w, const T* bias, T* x, const ConvGeometr
 template <typename T>
 void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g);
 
+/// y (N, Cout, out) = the forward map of x with w (no bias) and dw = the weight map of x and dy: a
+/// transposed convolution's input and weight gradients, which both read x (its output gradient);
+/// the direct kernels pad each sample of x once for both.
+template <typename T>
+void conv_forward_and_weight(const T* x, const T* w, T* y, const T* dy, T* dw, const ConvGeometry& g);
+
 /// db[c] = Σ over samples and positions of dy (N, C, V), accumulated in double.
 template <typename T>
 void channel_sum(const T* dy, T* db, std::int64_t N, std::int64_t C, std::int64_t V);

@@ -50,105 +50,126 @@ std::int64_t direct_lanes() {
   return k != nullptr ? k->lanes : kMaxLanes;
 }
 
-void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& c) {
-  const Kernels& kern = *active_kernels();
-  const std::int64_t tile_mr = kern.mr;
-  const PaddedLayout L = forward_layout(c);
-  const std::int64_t G = c.groups, cin_g = c.cin_g(), cout_g = c.cout_g();
-  const std::int64_t KD = c.kernel[0], KH = c.kernel[1], KW = c.kernel[2], KT = KD * KH * KW, K = cin_g * KT;
-  const std::int64_t Vo = c.out_size();
-  // Pairs ordered [kd][kh][channel][kw] (pair p), so that tap rows reading only padding can be
-  // skipped as whole runs; w's own order is [channel][kd][kh][kw] (index q).
-  const std::vector<std::int64_t> taps = tap_offsets(c, L);
-  std::vector<std::int64_t> koff(static_cast<std::size_t>(K)), order(static_cast<std::size_t>(K));
-  for (std::int64_t kd = 0, p = 0; kd < KD; ++kd) {
-    for (std::int64_t kh = 0; kh < KH; ++kh) {
-      for (std::int64_t ci = 0; ci < cin_g; ++ci) {
-        for (std::int64_t kw = 0; kw < KW; ++kw, ++p) {
-          const std::int64_t t = (kd * KH + kh) * KW + kw;
-          koff[static_cast<std::size_t>(p)] = ci * L.channel + taps[static_cast<std::size_t>(t)];
-          order[static_cast<std::size_t>(p)] = ci * KT + t;
+namespace {
+
+// The forward map's tiles for one geometry and padded layout: weights packed once, then run per
+// sample on its padded copy.
+class ForwardRun {
+ public:
+  ForwardRun(const Kernels& kern, const ConvGeometry& c, const PaddedLayout& L, const float* w)
+      : kern_(kern), c_(c), L_(L) {
+    const std::int64_t tile_mr = kern.mr, G = c.groups, cin_g = c.cin_g(), cout_g = c.cout_g();
+    const std::int64_t KD = c.kernel[0], KH = c.kernel[1], KW = c.kernel[2], KT = KD * KH * KW;
+    K_ = cin_g * KT;
+    // Pairs ordered [kd][kh][channel][kw] (pair p), so that tap rows reading only padding can be
+    // skipped as whole runs; w's own order is [channel][kd][kh][kw] (index q).
+    const std::vector<std::int64_t> taps = tap_offsets(c, L);
+    koff_.resize(static_cast<std::size_t>(K_));
+    std::vector<std::int64_t> order(static_cast<std::size_t>(K_));
+    for (std::int64_t kd = 0, p = 0; kd < KD; ++kd) {
+      for (std::int64_t kh = 0; kh < KH; ++kh) {
+        for (std::int64_t ci = 0; ci < cin_g; ++ci) {
+          for (std::int64_t kw = 0; kw < KW; ++kw, ++p) {
+            const std::int64_t t = (kd * KH + kh) * KW + kw;
+            koff_[static_cast<std::size_t>(p)] = ci * L.channel + taps[static_cast<std::size_t>(t)];
+            order[static_cast<std::size_t>(p)] = ci * KT + t;
+          }
         }
       }
     }
-  }
-  // Weights packed per group and block of tile_mr output channels as [p][tile_mr] (zeros past cout_g).
-  const std::int64_t blocks = (cout_g + tile_mr - 1) / tile_mr;
-  std::vector<float> wpk(static_cast<std::size_t>(G * blocks * K * tile_mr), 0.0f);
-  for (std::int64_t g = 0; g < G; ++g) {
-    for (std::int64_t co = 0; co < cout_g; ++co) {
-      const float* src = w + (g * cout_g + co) * K;
-      float* dst = wpk.data() + ((g * blocks + co / tile_mr) * K) * tile_mr + co % tile_mr;
-      for (std::int64_t p = 0; p < K; ++p) dst[p * tile_mr] = src[order[static_cast<std::size_t>(p)]];
+    // Weights packed per group and block of tile_mr output channels as [p][tile_mr] (zeros past cout_g).
+    blocks_ = (cout_g + tile_mr - 1) / tile_mr;
+    wpk_.assign(static_cast<std::size_t>(G * blocks_ * K_ * tile_mr), 0.0f);
+    for (std::int64_t g = 0; g < G; ++g) {
+      for (std::int64_t co = 0; co < cout_g; ++co) {
+        const float* src = w + (g * cout_g + co) * K_;
+        float* dst = wpk_.data() + ((g * blocks_ + co / tile_mr) * K_) * tile_mr + co % tile_mr;
+        for (std::int64_t p = 0; p < K_; ++p) dst[p * tile_mr] = src[order[static_cast<std::size_t>(p)]];
+      }
     }
+    // Skipping tap rows that read only padding pays when they are a fair share of the work (small
+    // volumes, wide kernels); runs shorter than 8 pairs cost more in loop overhead than they skip.
+    const std::int64_t per = cin_g * KW;  // pairs per tap row
+    skip_padding_ = per >= 8 && c.out[0] <= 4096 && c.out[1] <= 4096 && KD * KH <= kMaxSpans &&
+                    padding_share(c.out[0], KD, c.stride[0], c.padding[0], c.dilation[0], c.vol[0]) +
+                            padding_share(c.out[1], KH, c.stride[1], c.padding[1], c.dilation[1], c.vol[1]) >=
+                        0.05;
+    skip_ = SkipRows{{KD, KH},
+                     {c.stride[0], c.stride[1]},
+                     {c.padding[0], c.padding[1]},
+                     {c.dilation[0], c.dilation[1]},
+                     {c.vol[0], c.vol[1]},
+                     per};
+    vec_ = forward_vectors_of(c, L, kern.lanes);
+    tv_ = cout_g <= 2 ? kern.nv_wide : kern.nv;
+    tiles_ = (vec_.count + tv_ - 1) / tv_;
   }
-  // Skipping tap rows that read only padding pays when they are a fair share of the work (small
-  // volumes, wide kernels); runs shorter than 8 pairs cost more in loop overhead than they skip.
-  const std::int64_t per = cin_g * KW;  // pairs per tap row
-  const bool skip_padding = per >= 8 && c.out[0] <= 4096 && c.out[1] <= 4096 && KD * KH <= kMaxSpans &&
-                            padding_share(c.out[0], KD, c.stride[0], c.padding[0], c.dilation[0], c.vol[0]) +
-                                    padding_share(c.out[1], KH, c.stride[1], c.padding[1], c.dilation[1], c.vol[1]) >=
-                                0.05;
-  const SkipRows skip{{KD, KH},
-                      {c.stride[0], c.stride[1]},
-                      {c.padding[0], c.padding[1]},
-                      {c.dilation[0], c.dilation[1]},
-                      {c.vol[0], c.vol[1]},
-                      per};
-  const RowVectors vec = forward_vectors_of(c, L, kern.lanes);
-  const std::int64_t tv = cout_g <= 2 ? kern.nv_wide : kern.nv, tiles = (vec.count + tv - 1) / tv;
-  Workspace xp(reads_in_place(c.vol, L) ? 1 : c.Cin * L.channel);
-  for (std::int64_t n = 0; n < c.N; ++n) {
-    const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n);
-    parallel_for(0, G * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
+
+  /// y's sample n from xs, that sample's padded copy.
+  void sample(const float* xs, const float* bias, float* y, std::int64_t n) const {
+    const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size(), tile_mr = kern_.mr;
+    parallel_for(0, c_.groups * tiles_, 1, [&](std::int64_t t0, std::int64_t t1) {
       for (std::int64_t task = t0; task < t1; ++task) {
-        const std::int64_t g = task / tiles, v0 = (task % tiles) * tv;
-        kern.forward_vectors(vec, v0, std::min(tv, vec.count - v0), xs + g * cin_g * L.channel,
-                             y + (n * c.Cout + g * cout_g) * Vo, Vo, cout_g, wpk.data() + g * blocks * K * tile_mr, K,
-                             koff.data(), bias != nullptr ? bias + g * cout_g : nullptr,
-                             skip_padding ? &skip : nullptr);
+        const std::int64_t g = task / tiles_, v0 = (task % tiles_) * tv_;
+        kern_.forward_vectors(vec_, v0, std::min(tv_, vec_.count - v0), xs + g * cin_g * L_.channel,
+                              y + (n * c_.Cout + g * cout_g) * Vo, Vo, cout_g,
+                              wpk_.data() + g * blocks_ * K_ * tile_mr, K_, koff_.data(),
+                              bias != nullptr ? bias + g * cout_g : nullptr, skip_padding_ ? &skip_ : nullptr);
       }
     });
   }
-}
 
-void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c) {
-  const Kernels& kern = *active_kernels();
-  const std::int64_t tile_mc = kern.mc, tile_nk = kern.nk, block = weight_block(kern);
-  const PaddedLayout L = forward_layout(c, /*spread=*/false);
-  const std::int64_t G = c.groups, cin_g = c.cin_g(), cout_g = c.cout_g();
-  const std::int64_t KT = c.kernel_volume(), K = cin_g * KT;
-  const std::int64_t Vo = c.out_size();
-  // Offsets of the (input channel, tap) pairs of one group, in weight order.
-  const std::vector<std::int64_t> taps = tap_offsets(c, L);
-  std::vector<std::int64_t> koff(static_cast<std::size_t>(K));
-  for (std::int64_t ci = 0; ci < cin_g; ++ci) {
-    for (std::int64_t t = 0; t < KT; ++t) {
-      koff[static_cast<std::size_t>(ci * KT + t)] = ci * L.channel + taps[static_cast<std::size_t>(t)];
+ private:
+  const Kernels& kern_;
+  const ConvGeometry& c_;
+  const PaddedLayout& L_;
+  std::int64_t K_ = 0, blocks_ = 0, tv_ = 0, tiles_ = 0;
+  std::vector<std::int64_t> koff_;
+  std::vector<float> wpk_;
+  bool skip_padding_ = false;
+  SkipRows skip_{};
+  RowVectors vec_;
+};
+
+// The weight map's tiles for one geometry and padded layout, run per sample; dw must start at zero.
+class WeightRun {
+ public:
+  WeightRun(const Kernels& kern, const ConvGeometry& c, const PaddedLayout& L)
+      : kern_(kern), c_(c), L_(L), block_(weight_block(kern)) {
+    const std::int64_t cin_g = c.cin_g(), KT = c.kernel_volume();
+    K_ = cin_g * KT;
+    // Offsets of the (input channel, tap) pairs of one group, in weight order.
+    const std::vector<std::int64_t> taps = tap_offsets(c, L);
+    koff_.resize(static_cast<std::size_t>(K_));
+    for (std::int64_t ci = 0; ci < cin_g; ++ci) {
+      for (std::int64_t t = 0; t < KT; ++t) {
+        koff_[static_cast<std::size_t>(ci * KT + t)] = ci * L.channel + taps[static_cast<std::size_t>(t)];
+      }
     }
+    co_blocks_ = (c.cout_g() + kern.mc - 1) / kern.mc;
+    vec_ = forward_vectors_of(c, L, kern.lanes);
+    pos_blocks_ = (vec_.count + block_ - 1) / block_;
   }
-  const std::int64_t co_blocks = (cout_g + tile_mc - 1) / tile_mc;
-  const RowVectors vec = forward_vectors_of(c, L, kern.lanes);
-  const std::int64_t pos_blocks = (vec.count + block - 1) / block;
-  std::fill(dw, dw + c.Cout * K, 0.0f);
-  Workspace xp(reads_in_place(c.vol, L) ? 1 : c.Cin * L.channel);
-  // Each task owns the dW rows of one (group, block of output channels) and adds the samples'
-  // position blocks in order: the sums do not depend on how tasks are spread over threads.
-  for (std::int64_t n = 0; n < c.N; ++n) {
-    const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n);
-    parallel_for(0, G * co_blocks, 1, [&](std::int64_t t0, std::int64_t t1) {
+
+  /// Adds sample n's part to dw, from xs (its padded copy) and dy. Each task owns the dW rows of one
+  /// (group, block of output channels) and adds the position blocks in order: the sums do not depend
+  /// on how tasks are spread over threads.
+  void sample(const float* xs, const float* dy, float* dw, std::int64_t n) const {
+    const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size();
+    const std::int64_t tile_mc = kern_.mc, tile_nk = kern_.nk;
+    parallel_for(0, c_.groups * co_blocks_, 1, [&](std::int64_t t0, std::int64_t t1) {
       std::int64_t xo[kMaxBlock], yo[kMaxBlock], xp_[kMaxBlock], yp[kMaxBlock];
       std::uint32_t mk[kMaxBlock], mp[kMaxBlock];
-      const std::uint32_t all = first_lanes(kern.lanes, kern.lanes);
+      const std::uint32_t all = first_lanes(kern_.lanes, kern_.lanes);
       for (std::int64_t task = t0; task < t1; ++task) {
-        const std::int64_t g = task / co_blocks, blk = task % co_blocks;
+        const std::int64_t g = task / co_blocks_, blk = task % co_blocks_;
         const int mc = static_cast<int>(std::min<std::int64_t>(tile_mc, cout_g - blk * tile_mc));
-        const float* dyb = dy + (n * c.Cout + g * cout_g + blk * tile_mc) * Vo;
-        const float* xg = xs + g * cin_g * L.channel;
-        float* dwb = dw + (g * cout_g + blk * tile_mc) * K;
-        for (std::int64_t pb = 0; pb < pos_blocks; ++pb) {
-          const std::int64_t v0 = pb * block, nv = std::min<std::int64_t>(block, vec.count - v0);
-          row_vectors_get(vec, v0, nv, xo, yo, mk);
+        const float* dyb = dy + (n * c_.Cout + g * cout_g + blk * tile_mc) * Vo;
+        const float* xg = xs + g * cin_g * L_.channel;
+        float* dwb = dw + (g * cout_g + blk * tile_mc) * K_;
+        for (std::int64_t pb = 0; pb < pos_blocks_; ++pb) {
+          const std::int64_t v0 = pb * block_, nv = std::min<std::int64_t>(block_, vec_.count - v0);
+          row_vectors_get(vec_, v0, nv, xo, yo, mk);
           // The block's vectors with every lane stay in xo/yo (plain loads); the rows' partial last
           // vectors move to xp_/yp/mp (masked loads).
           std::int64_t nf = 0, np = 0;
@@ -162,15 +183,59 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
               mp[np++] = mk[v];
             }
           }
-          for (std::int64_t k0 = 0; k0 < K; k0 += tile_nk) {
-            const int nk = static_cast<int>(std::min<std::int64_t>(tile_nk, K - k0));
-            const std::int64_t* kk = koff.data() + k0;
-            if (nf > 0) kern.weight_tiles_full[nk - 1][mc - 1](dyb, Vo, xg, kk, xo, yo, nullptr, nf, dwb + k0, K);
-            if (np > 0) kern.weight_tiles[nk - 1][mc - 1](dyb, Vo, xg, kk, xp_, yp, mp, np, dwb + k0, K);
+          for (std::int64_t k0 = 0; k0 < K_; k0 += tile_nk) {
+            const int nk = static_cast<int>(std::min<std::int64_t>(tile_nk, K_ - k0));
+            const std::int64_t* kk = koff_.data() + k0;
+            if (nf > 0) kern_.weight_tiles_full[nk - 1][mc - 1](dyb, Vo, xg, kk, xo, yo, nullptr, nf, dwb + k0, K_);
+            if (np > 0) kern_.weight_tiles[nk - 1][mc - 1](dyb, Vo, xg, kk, xp_, yp, mp, np, dwb + k0, K_);
           }
         }
       }
     });
+  }
+
+ private:
+  const Kernels& kern_;
+  const ConvGeometry& c_;
+  const PaddedLayout& L_;
+  std::int64_t block_, K_ = 0, co_blocks_ = 0, pos_blocks_ = 0;
+  std::vector<std::int64_t> koff_;
+  RowVectors vec_;
+};
+
+Workspace padded_workspace(const ConvGeometry& c, const PaddedLayout& L) {
+  return Workspace(reads_in_place(c.vol, L) ? 1 : c.Cin * L.channel);
+}
+
+}  // namespace
+
+void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& c) {
+  const PaddedLayout L = forward_layout(c);
+  const ForwardRun run(*active_kernels(), c, L, w);
+  Workspace xp = padded_workspace(c, L);
+  for (std::int64_t n = 0; n < c.N; ++n) run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), bias, y, n);
+}
+
+void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c) {
+  // Unspread: the weight tile reads few channels at a time, and the input may then be read in place.
+  const PaddedLayout L = forward_layout(c, /*spread=*/false);
+  const WeightRun run(*active_kernels(), c, L);
+  std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
+  Workspace xp = padded_workspace(c, L);
+  for (std::int64_t n = 0; n < c.N; ++n) run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), dy, dw, n);
+}
+
+void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, const float* dy, float* dw,
+                                   const ConvGeometry& c) {
+  const PaddedLayout L = forward_layout(c);
+  const ForwardRun forward(*active_kernels(), c, L, w);
+  const WeightRun weight(*active_kernels(), c, L);
+  std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
+  Workspace xp = padded_workspace(c, L);
+  for (std::int64_t n = 0; n < c.N; ++n) {
+    const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n);
+    forward.sample(xs, nullptr, y, n);
+    weight.sample(xs, dy, dw, n);
   }
 }
 

@@ -32,6 +32,11 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
 /// dw (Cout, Cin/groups, kernel) = the weight map of g for x (N, Cin, vol) and dy (N, Cout, out).
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g);
 
+/// Both maps that read x, sharing its padded copy per sample: y = the forward map of x with w (no
+/// bias), dw = the weight map of x and dy (a transposed convolution's input and weight gradients).
+void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, const float* dy, float* dw,
+                                   const ConvGeometry& g);
+
 /// x (N, Cin, vol) = the adjoint map of g (a transposed convolution) applied to y (N, Cout, out) with
 /// w (Cout, Cin/groups, kernel), plus bias (Cin, or null).
 void direct_conv3d_adjoint(const float* y, const float* w, const float* bias, float* x, const ConvGeometry& g);
