@@ -61,8 +61,9 @@ bool ConvGeometry::suits_direct_adjoint() const {
     if (stride[i] > 4 || kernel[i] > 16) return false;
   }
   if (stride[2] > 2) return false;
-  // Lanes along the adjoint's output rows (vol): one vector of positions of one class (stride 1) or
-  // two vectors of outputs of two (stride 2), at least 70% resp. 50% used.
+  // Lanes along the adjoint's output rows (vol): one vector of positions of one class (stride 1), or
+  // of each of the two W classes (stride 2; about Wo / 2 positions each, so 2·lanes outputs), at
+  // least 70% resp. 50% used.
   const std::int64_t lanes = direct_lanes(), Wo = vol[2], span = stride[2] == 1 ? lanes : 2 * lanes;
   if (Wo * 10 < (Wo + span - 1) / span * span * (stride[2] == 1 ? 7 : 5)) return false;
   Dims lo{}, hi{};

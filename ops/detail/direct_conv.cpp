@@ -122,7 +122,7 @@ class ForwardRun {
  private:
   const Kernels& kern_;
   const ConvGeometry& c_;
-  const PaddedLayout& L_;
+  const PaddedLayout L_;
   std::int64_t K_ = 0, blocks_ = 0, tv_ = 0, tiles_ = 0;
   std::vector<std::int64_t> koff_;
   std::vector<float> wpk_;
@@ -158,7 +158,7 @@ class WeightRun {
     const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size();
     const std::int64_t tile_mc = kern_.mc, tile_nk = kern_.nk;
     parallel_for(0, c_.groups * co_blocks_, 1, [&](std::int64_t t0, std::int64_t t1) {
-      std::int64_t xo[kMaxBlock], yo[kMaxBlock], xp_[kMaxBlock], yp[kMaxBlock];
+      std::int64_t xo[kMaxBlock], yo[kMaxBlock], xq[kMaxBlock], yp[kMaxBlock];
       std::uint32_t mk[kMaxBlock], mp[kMaxBlock];
       const std::uint32_t all = first_lanes(kern_.lanes, kern_.lanes);
       for (std::int64_t task = t0; task < t1; ++task) {
@@ -171,14 +171,14 @@ class WeightRun {
           const std::int64_t v0 = pb * block_, nv = std::min<std::int64_t>(block_, vec_.count - v0);
           row_vectors_get(vec_, v0, nv, xo, yo, mk);
           // The block's vectors with every lane stay in xo/yo (plain loads); the rows' partial last
-          // vectors move to xp_/yp/mp (masked loads).
+          // vectors move to xq/yp/mp (masked loads).
           std::int64_t nf = 0, np = 0;
           for (std::int64_t v = 0; v < nv; ++v) {
             if (mk[v] == all) {
               xo[nf] = xo[v];
               yo[nf++] = yo[v];
             } else {
-              xp_[np] = xo[v];
+              xq[np] = xo[v];
               yp[np] = yo[v];
               mp[np++] = mk[v];
             }
@@ -187,7 +187,7 @@ class WeightRun {
             const int nk = static_cast<int>(std::min<std::int64_t>(tile_nk, K_ - k0));
             const std::int64_t* kk = koff_.data() + k0;
             if (nf > 0) kern_.weight_tiles_full[nk - 1][mc - 1](dyb, Vo, xg, kk, xo, yo, nullptr, nf, dwb + k0, K_);
-            if (np > 0) kern_.weight_tiles[nk - 1][mc - 1](dyb, Vo, xg, kk, xp_, yp, mp, np, dwb + k0, K_);
+            if (np > 0) kern_.weight_tiles[nk - 1][mc - 1](dyb, Vo, xg, kk, xq, yp, mp, np, dwb + k0, K_);
           }
         }
       }
@@ -197,7 +197,7 @@ class WeightRun {
  private:
   const Kernels& kern_;
   const ConvGeometry& c_;
-  const PaddedLayout& L_;
+  const PaddedLayout L_;
   std::int64_t block_, K_ = 0, co_blocks_ = 0, pos_blocks_ = 0;
   std::vector<std::int64_t> koff_;
   RowVectors vec_;

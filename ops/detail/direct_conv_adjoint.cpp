@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "voxgrad/core/detail/parallel.h"
+#include "voxgrad/core/threading.h"
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/direct_layout.h"
 
@@ -153,11 +154,14 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
     L.Wq = pl.hi[2] - pl.lo[2] + 1;
     for (std::size_t i = 0; i < 3; ++i) L.origin[i] = -pl.lo[i];
   }
-  L.finish();
+  // Spread channels (PaddedLayout::finish) cost a copy where the input could be read in place; they
+  // pay for it only when each input is used for many outputs.
+  L.finish(/*spread=*/cout_g >= kSpreadMinOutputs);
   const std::int64_t blocks = (cout_g + tile_mr - 1) / tile_mr;
   const std::int64_t sd = g.stride[0], sh = g.stride[1], sw = g.stride[2];
   const std::vector<ClassTaps> ct = class_taps(g, pl, L, w, tile_mr);
-  // Reading exactly the input's own extent (e.g. kernel = stride, no padding): read it in place.
+  // Reading exactly the input's own extent (e.g. kernel = stride, no padding) and channels not
+  // spread: read it in place.
   Workspace xp(pl.reads && !reads_in_place(in, L) ? Ci * L.channel : 1);
   const std::int64_t Ho = on[1], Wo = on[2];
   for (std::int64_t n = 0; n < g.N; ++n) {
@@ -191,13 +195,16 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
         const std::int64_t width[2] = {pl.cls[2][e].count, pl.cls[2][o].count};
         const std::int64_t pitch = (std::max(width[0], width[1]) + lanes - 1) / lanes * lanes;  // scratch row
         // Rows per task: a scratch of both classes of about 64 KiB (it stays in L2 between the tiles
-        // that write it and the interleaving that reads it), and never more than one plane.
-        const std::int64_t rows = std::clamp<std::int64_t>(8192 / std::max<std::int64_t>(1, cout_g * pitch), 1, B.count);
+        // that write it and the interleaving that reads it; one row when a row alone is larger),
+        // never more than one plane, and at least 4 tasks per thread.
+        const std::int64_t fair = (G * A.count * B.count + 4 * get_num_threads() - 1) / (4 * get_num_threads());
+        const std::int64_t rows =
+            std::clamp<std::int64_t>(std::min(8192 / std::max<std::int64_t>(1, cout_g * pitch), fair), 1, B.count);
         const std::int64_t chunks = (B.count + rows - 1) / rows, tasks = G * A.count * chunks;
         const std::int64_t tv = cout_g <= 2 ? kern.nv_wide : kern.nv;
         parallel_for(0, tasks, 1, [&](std::int64_t t0, std::int64_t t1) {
-          thread_local std::vector<float> scratch;
-          scratch.resize(static_cast<std::size_t>(2 * cout_g * rows * pitch));
+          Workspace scratch_buf(2 * cout_g * rows * pitch);
+          float* const scratch = scratch_buf.get();
           for (std::int64_t task = t0; task < t1; ++task) {
             const std::int64_t gi = task / (A.count * chunks), md = task / chunks % A.count;
             const std::int64_t mh0 = task % chunks * rows, nr = std::min(rows, B.count - mh0);
@@ -206,7 +213,7 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
             for (int c = 0; c < 2; ++c) {
               const ClassTaps& t = *cls_taps[c];
               const RowVectors rv = row_vectors(lanes, 1, nr, width[c], L.plane, L.row, 0, pitch);
-              float* sc = scratch.data() + c * cout_g * plane;
+              float* sc = scratch + c * cout_g * plane;
               for (std::int64_t v0 = 0; v0 < rv.count; v0 += tv) {
                 kern.forward_vectors(rv, v0, std::min(tv, rv.count - v0), xg, sc, plane, cout_g,
                                      t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K,
@@ -216,7 +223,7 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
             // The even class has as many outputs per row as the odd one, or one more.
             const std::int64_t both = width[1];
             for (std::int64_t co = 0; co < cout_g; ++co) {
-              const float* se = scratch.data() + co * plane;
+              const float* se = scratch + co * plane;
               const float* so = se + cout_g * plane;
               for (std::int64_t r = 0; r < nr; ++r) {
                 float* __restrict yr = ys + (gi * cout_g + co) * Vo + (sd * md * Ho + sh * (mh0 + r)) * Wo;

@@ -63,7 +63,8 @@ PaddedLayout forward_layout(const ConvGeometry& g, bool spread) {
   L.sw = g.stride[2];
   L.Wq = (extent(2) + L.sw - 1) / L.sw;
   L.origin = g.padding;
-  L.finish(spread);
+  L.finish(false);
+  if (spread && (!reads_in_place(g.vol, L) || g.cout_g() >= kSpreadMinOutputs)) L.finish(true);
   return L;
 }
 

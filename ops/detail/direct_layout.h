@@ -17,7 +17,8 @@
 namespace voxgrad::detail::direct {
 
 /// One sample's padded input: per channel Dp × Hp rows of `row` floats, each row sw phases of Wq
-/// floats. Padded position p along a dim holds input index p − origin (zero outside the input).
+/// floats, channels `channel` floats apart (Dp · plane, or a cache line more when spread). Padded
+/// position p along a dim holds input index p − origin (zero outside the input).
 struct PaddedLayout {
   std::int64_t Dp = 1, Hp = 1, Wq = 1, sw = 1;
   std::int64_t row = 1, plane = 1, channel = 1;
@@ -26,7 +27,8 @@ struct PaddedLayout {
   /// Fills row, plane and channel from Dp, Hp, Wq and sw. With `spread`, a channel whose size is a
   /// multiple of 4 KiB gets one cache line more: a forward tile reads the same position of every
   /// input channel in turn, and at such a stride all of them fall into one L1 set (8 ways) and evict
-  /// each other. (The weight tile reads 3 channels of x and 4 of dy at a time: they fit in the set.)
+  /// each other. (The weight tile reads nk = 3 pairs of x, mostly taps of one channel, at a time; on
+  /// AVX2 they and its 4 rows of dy fit in a set, and spreading x cannot help dy, which is not copied.)
   void finish(bool spread = true) {
     row = sw * Wq;
     plane = Hp * row;
@@ -35,15 +37,20 @@ struct PaddedLayout {
   }
 };
 
+/// Output channels per group from which spreading a layout's channels pays even where it costs a copy
+/// of an input that could be read in place (each input then serves that many outputs).
+constexpr std::int64_t kSpreadMinOutputs = 16;
+
 /// The layout of the forward map's input: extents (out − 1)·stride + (kernel − 1)·dilation + 1, origin
-/// = padding, phases = stride along W; channels spread as PaddedLayout::finish says.
+/// = padding, phases = stride along W. Channels are spread (PaddedLayout::finish) if `spread` and
+/// either a copy is needed anyway or the map has at least kSpreadMinOutputs outputs per group.
 PaddedLayout forward_layout(const ConvGeometry& g, bool spread = true);
 
 /// Offset of every tap (kd, kh, kw), in kernel order, from an output position's base in layout L.
 std::vector<std::int64_t> tap_offsets(const ConvGeometry& g, const PaddedLayout& L);
 
 /// True when sample n of a volume (channels × vol) is already laid out as L (no padding, one phase,
-/// nothing cropped): the kernels then read it in place.
+/// nothing cropped, channels not spread): the kernels then read it in place.
 bool reads_in_place(const Dims& vol, const PaddedLayout& L);
 
 /// Sample n of x (channels × vol per sample) in layout L: x itself when it already is, else a copy

@@ -33,29 +33,36 @@ struct Sum8 {
   double total() const { return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); }
 };
 
-// a += Σ f(i) and, with b, b += Σ h(i), over i in [0, n).
+// a += Σ f(i) over i in [0, n). The sums live in a local copy while the row is read: for double
+// rows the compiler could not otherwise keep them in registers (the row might alias them).
 template <typename F>
 void add_row(Sum8& a, std::int64_t n, F&& f) {
+  Sum8 s = a;
   std::int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    for (int l = 0; l < 8; ++l) a.acc[l] += f(i + l);
+    for (int l = 0; l < 8; ++l) s.acc[l] += f(i + l);
   }
-  for (int l = 0; i < n; ++i, ++l) a.acc[l] += f(i);
+  for (int l = 0; i < n; ++i, ++l) s.acc[l] += f(i);
+  a = s;
 }
 
+// a += Σ f(i) and b += Σ h(i) over i in [0, n), in one pass.
 template <typename F, typename H>
 void add_rows(Sum8& a, Sum8& b, std::int64_t n, F&& f, H&& h) {
+  Sum8 s = a, t = b;
   std::int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     for (int l = 0; l < 8; ++l) {
-      a.acc[l] += f(i + l);
-      b.acc[l] += h(i + l);
+      s.acc[l] += f(i + l);
+      t.acc[l] += h(i + l);
     }
   }
   for (int l = 0; i < n; ++i, ++l) {
-    a.acc[l] += f(i);
-    b.acc[l] += h(i);
+    s.acc[l] += f(i);
+    t.acc[l] += h(i);
   }
+  a = s;
+  b = t;
 }
 
 }  // namespace

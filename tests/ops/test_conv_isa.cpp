@@ -129,8 +129,8 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
       {false, 2, 3, 19, 1, {3, 4, 37}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},  // remainder tiles of 8 and 4 channels
       {false, 1, 4, 2, 2, {2, 3, 33}, {1, 3, 3}, {1, 1, 2}, {0, 1, 1}},   // 1 channel per group: wide tiles
       {false, 1, 5, 9, 1, {4, 4, 40}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},   // stride-2 phases
-      {true, 2, 6, 5, 1, {2, 3, 17}, {2, 2, 2}, {2, 2, 2}, {0, 0, 0}},    // pair tiles, input read in place
-      {true, 1, 4, 6, 2, {3, 2, 21}, {3, 3, 3}, {2, 1, 2}, {1, 1, 1}},    // pair tiles with padding
+      {true, 2, 6, 5, 1, {2, 3, 17}, {2, 2, 2}, {2, 2, 2}, {0, 0, 0}},    // stride-2 W classes, input read in place
+      {true, 1, 4, 6, 2, {3, 2, 21}, {3, 3, 3}, {2, 1, 2}, {1, 1, 1}},    // stride-2 W classes with padding
       {true, 1, 3, 11, 1, {2, 2, 30}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},   // the adjoint as a forward
   };
   manual_seed(7);

@@ -770,20 +770,38 @@ TEST(ConvReference, TransposedKernelEqualToStrideReadsTheInputInPlace) {
 }
 
 // Channels of a multiple of 4 KiB are copied one cache line apart for the forward tiles (PaddedLayout::
-// finish), also when the input could otherwise be read in place.
+// finish): always where a copy is made anyway, and where the input could be read in place only for
+// at least kSpreadMinOutputs output channels per group.
 TEST(ConvReference, ChannelsOfAMultipleOf4KiBAreSpreadInTheCopy) {
-  const Cfg pointwise = config(false, 2, 1, 5, 6, {4, 16, 16}, {1, 1, 1});            // 1024 floats a channel
+  const Cfg pointwise = config(false, 2, 1, 5, 16, {4, 16, 16}, {1, 1, 1});           // 1024 floats a channel
+  const Cfg few_outputs = config(false, 2, 1, 5, 6, {4, 16, 16}, {1, 1, 1});          // read in place
   const Cfg padded = config(false, 2, 1, 3, 5, {6, 14, 14}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});  // 8 × 16 × 16
-  const Cfg transposed = config(true, 2, 1, 6, 5, {4, 16, 16}, {2, 2, 2}, {2, 2, 2});  // reads 4 × 16 × 16
-  for (const Cfg& c : {pointwise, padded}) {
+  const Cfg transposed = config(true, 2, 1, 6, 16, {4, 16, 16}, {2, 2, 2}, {2, 2, 2});  // reads 4 × 16 × 16
+  for (const Cfg& c : {pointwise, few_outputs, padded}) {
     const detail::direct::PaddedLayout L = detail::direct::forward_layout(conv3d_form(c));
-    EXPECT_EQ(L.channel, L.Dp * L.plane + 16) << c.str();
+    EXPECT_EQ(L.channel, L.Dp * L.plane + (c.cout == 6 ? 0 : 16)) << c.str();
     EXPECT_EQ(conv3d_form(c).suits_direct(), detail::direct_conv_available()) << c.str();
   }
   EXPECT_EQ(conv3d_form(transposed).suits_direct_adjoint(), detail::direct_conv_available());
   expect_matches_reference(pointwise, 51);
+  expect_matches_reference(few_outputs, 54);
   expect_matches_reference(padded, 52);
   expect_matches_reference(transposed, 53);
+}
+
+// A transposed convolution's input and weight gradients are computed together when both are asked
+// for (one padded copy of dY): the same bits as computing either alone.
+TEST(ConvReference, TransposedGradientsTogetherEqualEachAlone) {
+  manual_seed(5);
+  const Tensor x = rand({2, 6, 4, 5, 16}) - 0.5, w = rand({6, 4, 3, 3, 3}) - 0.5, gy = rand({2, 4, 8, 10, 32}) - 0.5;
+  auto grads = [&](bool want_x, bool want_w) {
+    const Tensor xl = x.clone().requires_grad_(want_x), wl = w.clone().requires_grad_(want_w);
+    conv_transpose3d(xl, wl, Tensor(), 2, 1, 1).backward(gy);
+    return std::make_pair(xl.grad(), wl.grad());
+  };
+  const auto both = grads(true, true);
+  voxgrad::testing::expect_bitwise_equal(both.first, grads(true, false).first, "input gradient");
+  voxgrad::testing::expect_bitwise_equal(both.second, grads(false, true).second, "weight gradient");
 }
 
 // A 1×1×1 kernel with stride 1 and no padding skips im2col (the input is the column matrix).
