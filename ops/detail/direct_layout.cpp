@@ -63,9 +63,17 @@ PaddedLayout forward_layout(const ConvGeometry& g, bool spread) {
   L.sw = g.stride[2];
   L.Wq = (extent(2) + L.sw - 1) / L.sw;
   L.origin = g.padding;
-  L.finish(false);
-  if (spread && (!reads_in_place(g.vol, L) || g.cout_g() >= kSpreadMinOutputs)) L.finish(true);
+  if (spread) {
+    finish_spread(L, g.vol, g.cout_g());
+  } else {
+    L.finish(false);
+  }
   return L;
+}
+
+void finish_spread(PaddedLayout& L, const Dims& vol, std::int64_t outputs) {
+  L.finish(false);
+  if (!reads_in_place(vol, L) || outputs >= 16) L.finish(true);
 }
 
 std::vector<std::int64_t> tap_offsets(const ConvGeometry& g, const PaddedLayout& L) {

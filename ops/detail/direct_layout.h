@@ -37,13 +37,13 @@ struct PaddedLayout {
   }
 };
 
-/// Output channels per group from which spreading a layout's channels pays even where it costs a copy
-/// of an input that could be read in place (each input then serves that many outputs).
-constexpr std::int64_t kSpreadMinOutputs = 16;
+/// Finishes L (Dp, Hp, Wq, sw and origin set) for a map with `outputs` output channels per group that
+/// reads a volume `vol`, spreading its channels (PaddedLayout::finish) where a copy is made anyway, or
+/// where the copy it costs pays: at least 16 outputs per group, each input then serving that many.
+void finish_spread(PaddedLayout& L, const Dims& vol, std::int64_t outputs);
 
 /// The layout of the forward map's input: extents (out − 1)·stride + (kernel − 1)·dilation + 1, origin
-/// = padding, phases = stride along W. Channels are spread (PaddedLayout::finish) if `spread` and
-/// either a copy is needed anyway or the map has at least kSpreadMinOutputs outputs per group.
+/// = padding, phases = stride along W. With `spread`, channels are spread as finish_spread says.
 PaddedLayout forward_layout(const ConvGeometry& g, bool spread = true);
 
 /// Offset of every tap (kd, kh, kw), in kernel order, from an output position's base in layout L.

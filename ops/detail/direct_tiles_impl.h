@@ -211,26 +211,16 @@ void weight_tile(const float* __restrict dyb, std::int64_t ys, const float* __re
   for (std::int64_t v = 0; v < nv; ++v) {
     const std::int64_t xv = xo[v];
     const float* d = dyb + yo[v];
+    typename Vec::Mask m{};
+    if constexpr (!FULL) m = Vec::mask(mk[v]);
     typename Vec::Reg b[NK];
-    if constexpr (FULL) {
 #pragma GCC unroll 8
-      for (int j = 0; j < NK; ++j) b[j] = Vec::loadu(xk[j] + xv);
+    for (int j = 0; j < NK; ++j) b[j] = FULL ? Vec::loadu(xk[j] + xv) : Vec::load(m, xk[j] + xv);
 #pragma GCC unroll 8
-      for (int i = 0; i < MC; ++i) {
-        const auto di = Vec::loadu(d + i * ys);
+    for (int i = 0; i < MC; ++i) {
+      const auto di = FULL ? Vec::loadu(d + i * ys) : Vec::load(m, d + i * ys);
 #pragma GCC unroll 8
-        for (int j = 0; j < NK; ++j) acc[i][j] = Vec::fmadd(di, b[j], acc[i][j]);
-      }
-    } else {
-      const auto m = Vec::mask(mk[v]);
-#pragma GCC unroll 8
-      for (int j = 0; j < NK; ++j) b[j] = Vec::load(m, xk[j] + xv);
-#pragma GCC unroll 8
-      for (int i = 0; i < MC; ++i) {
-        const auto di = Vec::load(m, d + i * ys);
-#pragma GCC unroll 8
-        for (int j = 0; j < NK; ++j) acc[i][j] = Vec::fmadd(di, b[j], acc[i][j]);
-      }
+      for (int j = 0; j < NK; ++j) acc[i][j] = Vec::fmadd(di, b[j], acc[i][j]);
     }
   }
 #pragma GCC unroll 8

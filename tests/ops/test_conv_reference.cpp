@@ -771,7 +771,7 @@ TEST(ConvReference, TransposedKernelEqualToStrideReadsTheInputInPlace) {
 
 // Channels of a multiple of 4 KiB are copied one cache line apart for the forward tiles (PaddedLayout::
 // finish): always where a copy is made anyway, and where the input could be read in place only for
-// at least kSpreadMinOutputs output channels per group.
+// at least 16 output channels per group (finish_spread).
 TEST(ConvReference, ChannelsOfAMultipleOf4KiBAreSpreadInTheCopy) {
   const Cfg pointwise = config(false, 2, 1, 5, 16, {4, 16, 16}, {1, 1, 1});           // 1024 floats a channel
   const Cfg few_outputs = config(false, 2, 1, 5, 6, {4, 16, 16}, {1, 1, 1});          // read in place
