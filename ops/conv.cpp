@@ -37,8 +37,7 @@ enum class Map { Forward, Adjoint };
 Tensor linear_map(Map map, const Tensor& in, const Tensor& w, const Tensor& b, const ConvGeometry& g);
 Tensor weight_map(const Tensor& x, const Tensor& dy, const ConvGeometry& g);
 std::vector<Tensor> forward_and_weight_maps(const Tensor& x, const Tensor& w, const Tensor& dy, const ConvGeometry& g);
-void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bias, Tensor& out,
-                   const ConvGeometry& g);
+void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bias, Tensor& out, const ConvGeometry& g);
 void record_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g);
 
 Shape nc_shape(std::int64_t N, std::int64_t C, const Dims& d) { return {N, C, d[0], d[1], d[2]}; }
@@ -105,8 +104,7 @@ Tensor linear_map(Map map, const Tensor& input, const Tensor& weight, const Tens
 }
 
 // Records out = map(in, w) + bias for autograd (in and w contiguous).
-void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bias, Tensor& out,
-                   const ConvGeometry& g) {
+void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bias, Tensor& out, const ConvGeometry& g) {
   const Tensor inputs[3] = {in, w, bias};
   Tensor outputs[1] = {out};
   record(map == Map::Forward ? "Conv3dBackward" : "ConvTranspose3dBackward", inputs, outputs,

@@ -112,9 +112,9 @@ class ForwardRun {
       for (std::int64_t task = t0; task < t1; ++task) {
         const std::int64_t g = task / tiles_, v0 = (task % tiles_) * tv_;
         kern_.forward_vectors(vec_, v0, std::min(tv_, vec_.count - v0), xs + g * cin_g * L_.channel,
-                              y + (n * c_.Cout + g * cout_g) * Vo, Vo, cout_g,
-                              wpk_.data() + g * blocks_ * K_ * tile_mr, K_, koff_.data(),
-                              bias != nullptr ? bias + g * cout_g : nullptr, skip_padding_ ? &skip_ : nullptr);
+                              y + (n * c_.Cout + g * cout_g) * Vo, Vo, cout_g, wpk_.data() + g * blocks_ * K_ * tile_mr,
+                              K_, koff_.data(), bias != nullptr ? bias + g * cout_g : nullptr,
+                              skip_padding_ ? &skip_ : nullptr);
       }
     });
   }

@@ -773,10 +773,10 @@ TEST(ConvReference, TransposedKernelEqualToStrideReadsTheInputInPlace) {
 // finish): always where a copy is made anyway, and where the input could be read in place only for
 // at least 16 output channels per group (finish_spread).
 TEST(ConvReference, ChannelsOfAMultipleOf4KiBAreSpreadInTheCopy) {
-  const Cfg pointwise = config(false, 2, 1, 5, 16, {4, 16, 16}, {1, 1, 1});           // 1024 floats a channel
-  const Cfg few_outputs = config(false, 2, 1, 5, 6, {4, 16, 16}, {1, 1, 1});          // read in place
+  const Cfg pointwise = config(false, 2, 1, 5, 16, {4, 16, 16}, {1, 1, 1});                    // 1024 floats a channel
+  const Cfg few_outputs = config(false, 2, 1, 5, 6, {4, 16, 16}, {1, 1, 1});                   // read in place
   const Cfg padded = config(false, 2, 1, 3, 5, {6, 14, 14}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});  // 8 × 16 × 16
-  const Cfg transposed = config(true, 2, 1, 6, 16, {4, 16, 16}, {2, 2, 2}, {2, 2, 2});  // reads 4 × 16 × 16
+  const Cfg transposed = config(true, 2, 1, 6, 16, {4, 16, 16}, {2, 2, 2}, {2, 2, 2});         // reads 4 × 16 × 16
   for (const Cfg& c : {pointwise, few_outputs, padded}) {
     const detail::direct::PaddedLayout L = detail::direct::forward_layout(conv3d_form(c));
     EXPECT_EQ(L.channel, L.Dp * L.plane + (c.cout == 6 ? 0 : 16)) << c.str();
