@@ -9,6 +9,7 @@
 #include "voxgrad/autograd/gradcheck.h"
 #include "voxgrad/autograd/hooks.h"
 #include "voxgrad/autograd/node.h"
+#include "voxgrad/autograd/recompute.h"
 #include "voxgrad/core/allocator.h"
 #include "voxgrad/core/cpu.h"
 #include "voxgrad/core/dtype.h"

@@ -6,6 +6,7 @@
 #include "voxgrad/autograd/anomaly_mode.h"
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/inplace.h"
+#include "voxgrad/autograd/recompute.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/core/tensor_impl.h"
@@ -59,6 +60,13 @@ void delete_node(Node* node) {
 
 SavedTensor::SavedTensor(const Tensor& t, bool is_output) : is_output_(is_output) {
   if (!t.defined()) return;
+  if (!is_output) {
+    if (auto r = recipe_of(t)) {
+      recipe_ = std::move(r);
+      producer_ = t.impl()->grad_fn;
+      return;
+    }
+  }
   version_ = t.version();
   if (is_output) {
     data_ = alias_without_autograd(t);
@@ -69,7 +77,22 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) : is_output_(is_output
   }
 }
 
+std::uint32_t SavedTensor::recompute_depth() const { return recipe_ ? recipe_->depth : 0; }
+
 Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, const std::string& node_name) const {
+  if (recipe_) {
+    std::vector<Tensor> in;
+    in.reserve(recipe_->inputs.size());
+    for (const SavedTensor& s : recipe_->inputs) in.push_back(s.unpack(producer_, producer_->name()));
+    Tensor out;
+    {
+      NoGradGuard no_grad;
+      out = recipe_->fn(in);
+    }
+    out.impl()->grad_fn = producer_;  // the value, and the history, of the tensor that was saved
+    out.impl()->output_nr = 0;
+    return out;
+  }
   if (!data_.defined()) return {};
   VOXGRAD_CHECK(data_.version() == version_,
                 "one of the variables needed for gradient computation has been modified by an "
@@ -103,6 +126,7 @@ void Node::release_saved() {
   if (!saved_.empty()) released_ = true;
   saved_.clear();
   saved_.shrink_to_fit();
+  recompute_.reset();
 }
 
 std::vector<Tensor> Node::apply(std::vector<Tensor> grad_outputs) {

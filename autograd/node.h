@@ -15,6 +15,7 @@
 namespace voxgrad::autograd {
 
 class Node;
+struct Recompute;
 
 /// Where a gradient goes: input `input_nr` of `fn` (a null fn means "no gradient needed").
 struct Edge {
@@ -33,7 +34,8 @@ struct TensorMeta {
 /// A tensor saved for backward, with the version it had when saved.
 ///
 /// Outputs of the saving node are stored without their grad_fn (which would be a reference cycle)
-/// and get it back, weakly, when unpacked during backward.
+/// and get it back, weakly, when unpacked during backward. An input that its producer can compute
+/// again (see recompute.h) is stored as the producer's recipe, not as the tensor.
 class SavedTensor {
  public:
   SavedTensor() = default;
@@ -42,10 +44,15 @@ class SavedTensor {
   /// The saved tensor; throws naming `node_name` if it was modified in place since it was saved.
   Tensor unpack(const std::shared_ptr<Node>& owner, const std::string& node_name) const;
   /// True if nothing (an undefined tensor) was saved.
-  bool empty() const { return !data_.defined(); }
+  bool empty() const { return !data_.defined() && !recipe_; }
+  /// Depth of the recipe saved instead of the tensor (recompute.h), 0 if the tensor is kept.
+  std::uint32_t recompute_depth() const;
 
  private:
   Tensor data_;  // inputs: the tensor itself; outputs: a detached alias
+  // instead of data_, for an input its producer can compute again: the recipe and the producer
+  std::shared_ptr<const Recompute> recipe_;
+  std::shared_ptr<Node> producer_;
   std::uint32_t version_ = 0;
   bool is_output_ = false;
   bool requires_grad_ = false;
@@ -103,6 +110,8 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<TensorMeta> input_meta_;
   std::vector<TensorMeta> output_meta_;
   std::vector<SavedTensor> saved_;
+  /// How to compute output 0 again from tensors saved anyway, if the op allows it (recompute.h).
+  std::shared_ptr<const Recompute> recompute_;
   BackwardFn fn_;
   bool released_ = false;
   /// Whether apply() turns missing output gradients into zeros (custom functions may opt out).

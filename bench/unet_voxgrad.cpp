@@ -14,7 +14,9 @@ namespace {
 
 using namespace voxgrad;
 
-void unet_step(benchmark::State& state, BenchState& bs) {
+// recompute: whether saved GroupNorm/ReLU outputs are recomputed in backward (the default) or kept.
+void unet_step(benchmark::State& state, BenchState& bs, bool recompute) {
+  const autograd::RecomputeGuard mode(recompute);
   manual_seed(0);
   auto model = std::make_shared<unet3d::UNet3d>(kUnetBase);
   optim::Adam optimizer(model->parameters(), optim::AdamOptions(1e-3));
@@ -65,7 +67,12 @@ void unet_convs(benchmark::State& state, BenchState& bs) {
 void register_voxgrad_unet() {
   auto* st = new BenchState();
   st->before_memory_probe = [] { empty_cache(); };
-  configure_model(benchmark::RegisterBenchmark("UNET/step/voxgrad", [st](benchmark::State& s) { unet_step(s, *st); }));
+  configure_model(
+      benchmark::RegisterBenchmark("UNET/step/voxgrad", [st](benchmark::State& s) { unet_step(s, *st, true); }));
+  auto* keep = new BenchState();
+  keep->before_memory_probe = [] { empty_cache(); };
+  configure_model(benchmark::RegisterBenchmark("UNET/step/voxgrad_keep_saved",
+                                               [keep](benchmark::State& s) { unet_step(s, *keep, false); }));
   auto* cv = new BenchState();
   cv->before_memory_probe = [] { empty_cache(); };
   configure_model(

@@ -61,38 +61,67 @@ class Cache {
     limit_ = static_cast<std::size_t>(std::min<std::uint64_t>(physical_memory_bytes() / 8, std::uint64_t{4} << 30));
   }
 
-  // A cached raw buffer of capacity in [nbytes, nbytes·10/8], or nullptr.
+  // A cached raw buffer of capacity in [nbytes, nbytes·10/8], or nullptr. On a miss the caller
+  // allocates `nbytes` anew; cached buffers are first handed back to the system, oldest first, until
+  // that allocation, the buffers in use and the cache together need no more than the most the
+  // buffers in use ever needed. So the cache never makes a steady loop (a training step) hold more
+  // memory than its own peak, while a loop that repeats its sizes still finds them all cached.
   void* take(std::size_t nbytes, std::size_t& capacity) {
     if (nbytes < kMinCached) return nullptr;
+    std::vector<void*> evicted;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (enabled_) {
+        const auto it = free_.lower_bound(nbytes);
+        if (it != free_.end() && it->first <= nbytes / 8 * kFitEighths + kAlignment) {
+          capacity = it->first;
+          void* raw = it->second.raw;
+          free_.erase(it);
+          bytes_ -= capacity;
+          live_ += capacity;
+          return raw;
+        }
+      }
+      const std::size_t bound = std::max(high_, live_ + nbytes);
+      while (!free_.empty() && live_ + nbytes + bytes_ > bound) {
+        const auto oldest = std::min_element(free_.begin(), free_.end(),
+                                             [](const auto& a, const auto& b) { return a.second.seq < b.second.seq; });
+        evicted.push_back(oldest->second.raw);
+        bytes_ -= oldest->first;
+        free_.erase(oldest);
+      }
+    }
+    for (void* raw : evicted) std::free(raw);
+    return nullptr;
+  }
+
+  // Counts a buffer of `capacity` bytes allocated after take() missed.
+  void note_allocated(std::size_t capacity) {
+    if (capacity < kMinCached) return;
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!enabled_) return nullptr;
-    const auto it = free_.lower_bound(nbytes);
-    if (it == free_.end() || it->first > nbytes / 8 * kFitEighths + kAlignment) return nullptr;
-    capacity = it->first;
-    void* raw = it->second;
-    free_.erase(it);
-    bytes_ -= capacity;
-    return raw;
+    live_ += capacity;
+    high_ = std::max(high_, live_);
   }
 
   // True if the cache kept the buffer.
   bool put(void* raw, std::size_t capacity) {
     if (capacity < kMinCached) return false;
     std::lock_guard<std::mutex> lock(mutex_);
+    live_ -= capacity;
     if (!enabled_ || bytes_ + capacity > limit_) return false;
-    free_.emplace(capacity, raw);
+    free_.emplace(capacity, Entry{raw, ++seq_});
     bytes_ += capacity;
     return true;
   }
 
   void clear() {
-    std::multimap<std::size_t, void*> drop;
+    std::multimap<std::size_t, Entry> drop;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       drop.swap(free_);
       bytes_ = 0;
     }
-    for (auto& [size, raw] : drop) std::free(raw);
+    for (auto& [size, entry] : drop) std::free(entry.raw);
   }
 
   void add_release(void (*release)()) {
@@ -128,9 +157,15 @@ class Cache {
   }
 
  private:
+  struct Entry {
+    void* raw;
+    std::uint64_t seq;  // order in which buffers were cached
+  };
   std::mutex mutex_;
-  std::multimap<std::size_t, void*> free_;  // capacity -> raw buffer
+  std::multimap<std::size_t, Entry> free_;  // capacity -> raw buffer
   std::size_t bytes_ = 0, limit_ = 0;
+  std::size_t live_ = 0, high_ = 0;  // bytes of cacheable buffers in use, now and at most
+  std::uint64_t seq_ = 0;
   bool enabled_ = true;
   std::vector<void (*)()> releases_;
 };
@@ -175,6 +210,7 @@ void* allocate(std::size_t nbytes, bool zero, void*& raw, std::size_t& capacity)
     }
     VOXGRAD_CHECK(raw != nullptr, "Storage: cannot allocate {} bytes", nbytes);
     capacity = total;
+    cache().note_allocated(capacity);
   }
   const auto addr = reinterpret_cast<std::uintptr_t>(raw);
   void* data = reinterpret_cast<void*>((addr + kAlignment - 1) / kAlignment * kAlignment);

@@ -3,8 +3,10 @@
 #include <cmath>
 #include <numbers>
 
+#include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/inplace.h"
 #include "voxgrad/autograd/node.h"
+#include "voxgrad/autograd/recompute.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/elementwise_kernels.h"
@@ -262,12 +264,21 @@ namespace {
 // PyTorch's threshold_backward for relu: the gradient is replaced by 0 where the output is <= 0
 // (selected, not multiplied, so an inf/NaN gradient there becomes 0) and passes elsewhere, NaN
 // included. One fused pass; differentiable in `grad` (the mask is constant), for double backward.
+// When nothing else holds the incoming gradient and no graph is recorded, the mask is applied to it
+// in place: one activation-sized buffer fewer at the peak of a backward pass.
 Tensor relu_backward(const Tensor& grad, const Tensor& out) {
   if (grad.dtype() != out.dtype()) return where(out.le(0.0), zeros({}, grad.dtype()), grad);
-  Tensor r = binary_kernel(out, grad, "relu_backward", [](auto y, auto g) {
+  auto mask = [](auto y, auto g) {
     using T = decltype(y);
     return y <= T(0) ? T(0) : g;
-  });
+  };
+  if (!GradMode::is_enabled() && autograd::unique_memory(grad) && grad.is_contiguous() &&
+      grad.sizes() == broadcast_shapes(out.sizes(), grad.sizes(), "relu_backward")) {
+    Tensor r = grad;
+    detail::binary_kernel_into(r, out, grad, "relu_backward", mask);
+    return r;
+  }
+  Tensor r = binary_kernel(out, grad, "relu_backward", mask);
   record("ReluBackwardBackward", grad, r, {save_for_backward(out)},
          [](const BackwardCtx& c) { return std::vector<Tensor>{relu_backward(c.grad(), c.saved[0])}; });
   return r;
@@ -275,14 +286,38 @@ Tensor relu_backward(const Tensor& grad, const Tensor& out) {
 
 }  // namespace
 
-Tensor relu(const Tensor& a) {
-  detail::check_defined(a, "relu");
-  Tensor out = unary_kernel(a, "relu", [](auto p) {
+namespace {
+
+Tensor relu_values(const Tensor& a) {
+  return unary_kernel(a, "relu", [](auto p) {
     using T = decltype(p);
     return p > T(0) || std::isnan(p) ? p : T(0);
   });
-  record("ReluBackward", a, out, {save_output_for_backward(out)},
-         [](const BackwardCtx& c) { return std::vector<Tensor>{relu_backward(c.grad(), c.saved[0])}; });
+}
+
+// relu of a recomputed input, in place when that input is only a temporary (the same formula).
+Tensor relu_recompute(std::vector<Tensor>& s) {
+  if (!autograd::unique_memory(s[0]) || !s[0].is_contiguous()) return relu_values(s[0]);
+  detail::inplace_scalar(s[0], detail::InplaceOp::Relu, 0.0, "relu");
+  return std::move(s[0]);
+}
+
+}  // namespace
+
+Tensor relu(const Tensor& a) {
+  detail::check_defined(a, "relu");
+  Tensor out = relu_values(a);
+  // relu_backward's mask reads the same from the input (a <= 0 exactly where relu(a) <= 0). Where
+  // the input can be computed again (GroupNorm's output), save that recipe instead of the output, and
+  // let the next op save this output as a recipe too: neither tensor is kept for backward.
+  const std::uint32_t depth = autograd::recompute_depth(a);
+  const bool recompute = depth > 0 && depth < autograd::kMaxRecomputeDepth;
+  auto node = record("ReluBackward", a, out, {recompute ? save_for_backward(a) : save_output_for_backward(out)},
+                     [](const BackwardCtx& c) { return std::vector<Tensor>{relu_backward(c.grad(), c.saved[0])}; });
+  if (recompute) {
+    autograd::set_recompute(node, out, std::span<const Tensor>(&a, 1),
+                            relu_recompute);
+  }
   return out;
 }
 
@@ -301,12 +336,25 @@ Tensor leaky_relu(const Tensor& a, double slope) {
 
 Tensor& relu_(Tensor& a) {
   const bool rec = autograd::inplace_needs_record(a, {}, "relu_");
+  // As relu(): where `a` is GroupNorm's output (a recipe), the node saves that recipe, taken before
+  // the write, and the result is a recipe in turn; otherwise the backward reads the result.
+  std::vector<autograd::SavedTensor> input;
+  const std::uint32_t depth = rec ? autograd::recompute_depth(a) : 0;
+  if (depth > 0 && depth < autograd::kMaxRecomputeDepth) input.emplace_back(a, false);
   detail::inplace_scalar(a, detail::InplaceOp::Relu, 0.0, "relu_");
-  if (rec) {
+  if (!rec) return a;
+  if (input.empty()) {
     autograd::record_inplace("ReluBackward", a, {}, {}, true, [](const Tensor& g, const Tensor& result, auto, auto) {
       return std::vector<Tensor>{relu_backward(g, result)};
     });
+    return a;
   }
+  autograd::record_inplace("ReluBackward", a, {}, {}, false, [](const Tensor& g, const Tensor&, auto saved, auto) {
+    return std::vector<Tensor>{relu_backward(g, saved[0])};
+  });
+  const std::shared_ptr<autograd::Node>& node = a.impl()->grad_fn;
+  node->saved_.push_back(input[0]);  // the input as it was: read by the backward above as saved[0]
+  autograd::set_recompute(node, a, std::move(input), relu_recompute);
   return a;
 }
 

@@ -36,9 +36,11 @@ class ConvBlock : public nn::Module {
 
   /// The rest of the block applied to conv1's output: norm1, ReLU, conv2, norm2, ReLU.
   Tensor after_conv1(Tensor c) const {
-    const Tensor h = relu(norm1->forward(c));
+    Tensor h = relu(norm1->forward(c));
     c = Tensor();  // norm1 saved it if a graph is recorded; otherwise it can go now
-    return relu(norm2->forward(conv2->forward(h)));
+    Tensor c2 = conv2->forward(h);
+    h = Tensor();  // conv2 saved it, or (by default) how to recompute it from c (autograd/recompute.h)
+    return relu(norm2->forward(c2));
   }
 
   std::shared_ptr<nn::Conv3dImpl> conv1, conv2;
@@ -85,11 +87,12 @@ class UNet3d : public nn::Module {
   }
 
   Tensor forward(const Tensor& x) override {
-    const Tensor e1 = block(enc1, x);
-    const Tensor e2 = down_stage(down1, enc2, e1);
-    const Tensor mid = down_stage(down2, bottleneck, e2);
-    const Tensor d2 = up_stage(up2, dec2, mid, e2);
-    const Tensor d1 = up_stage(up1, dec1, d2, e1);
+    // Each skip tensor is handed over to its decoder level, which drops it once concatenated.
+    Tensor e1 = block(enc1, x);
+    Tensor e2 = down_stage(down1, enc2, e1);
+    Tensor mid = down_stage(down2, bottleneck, e2);
+    Tensor d2 = up_stage(up2, dec2, std::move(mid), std::move(e2));
+    const Tensor d1 = up_stage(up1, dec1, std::move(d2), std::move(e1));
     const Tensor out = head->forward(d1);
     return residual_ ? x - out : out;
   }
@@ -125,19 +128,26 @@ class UNet3d : public nn::Module {
   // ever a transient, rebuilt when conv1's backward needs it, instead of being held while the
   // segment's backward runs through the rest of the block.
   Tensor up_stage(const std::shared_ptr<nn::ConvTranspose3dImpl>& up, const std::shared_ptr<ConvBlock>& b,
-                  const Tensor& below, const Tensor& skip) const {
+                  Tensor below, Tensor skip) const {
     auto first_conv = [up, b](const std::vector<Tensor>& in) {
       // A statement of its own, so that the upsampled tensor is freed once copied into the concatenation.
       const Tensor cat = voxgrad::cat({up->forward(in[0], in[1].sizes()), in[1]}, 1);
       return std::vector<Tensor>{b->conv1->forward(cat)};
     };
+    if (!memory_.checkpoint_blocks) {
+      // Every tensor is dropped as soon as it is consumed: what backward needs, the ops saved.
+      Tensor cat = voxgrad::cat({up->forward(below, skip.sizes()), skip}, 1);
+      below = skip = Tensor();
+      Tensor c = b->conv1->forward(cat);
+      cat = Tensor();
+      return b->after_conv1(std::move(c));
+    }
     // (after_conv1 takes conv1's output by value and drops it early; move it out of the vector.)
-    if (!memory_.checkpoint_blocks) return b->after_conv1(std::move(first_conv({below, skip})[0]));
     auto run = [up, b, first_conv](const std::vector<Tensor>& in) {
       std::vector<Tensor> c = nn::utils::checkpoint(first_conv, in, parameters_of({up, b->conv1}));
       return std::vector<Tensor>{b->after_conv1(std::move(c[0]))};
     };
-    return nn::utils::checkpoint(run, {below, skip}, parameters_of({up, b}))[0];
+    return nn::utils::checkpoint(run, {std::move(below), std::move(skip)}, parameters_of({up, b}))[0];
   }
 
   static std::vector<Tensor> parameters_of(std::initializer_list<std::shared_ptr<nn::Module>> modules) {

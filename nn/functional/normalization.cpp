@@ -7,6 +7,7 @@
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/node.h"
+#include "voxgrad/autograd/recompute.h"
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
@@ -163,7 +164,7 @@ FusedNorm fused_norm(const char* node_name, const Tensor& input, const Tensor& w
   });
   const Tensor inputs[3] = {x, w, b};
   Tensor outputs[1] = {r.y};
-  autograd::record(node_name, inputs, outputs,
+  auto node = autograd::record(node_name, inputs, outputs,
                    {autograd::save_for_backward(x), autograd::save_for_backward(w), autograd::save_for_backward(r.mean),
                     autograd::save_for_backward(invstd)},
                    [l, eps](const BackwardCtx& c) {
@@ -181,6 +182,19 @@ FusedNorm fused_norm(const char* node_name, const Tensor& input, const Tensor& w
                      });
                      return g;
                    });
+  // The output is an affine map of tensors saved anyway: a later op that saves it keeps this recipe
+  // (the same kernel on the same statistics, so the same bits) instead of the output.
+  const Tensor recipe_inputs[5] = {x, w, b, r.mean, invstd};
+  autograd::set_recompute(node, r.y, recipe_inputs, [l](std::vector<Tensor>& s) {
+    const Tensor &sx = s[0], &sw = s[1], &sb = s[2];
+    Tensor y = empty(sx.sizes(), sx.dtype());
+    detail::dispatch_floating(sx.dtype(), "norm recompute", [&]<typename T>() {
+      auto ptr = [](const Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
+      detail::norm_forward<T>(sx.data_ptr<T>(), l, s[3].data_ptr<T>(), s[4].data_ptr<T>(), ptr(sw), ptr(sb),
+                              y.data_ptr<T>());
+    });
+    return y;
+  });
   return r;
 }
 

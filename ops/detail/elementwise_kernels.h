@@ -29,12 +29,11 @@ Tensor unary_kernel(const Tensor& x, const char* name, Op op) {
   return out;
 }
 
-/// out = op(a, b) broadcast, into a new contiguous tensor of dtype `out_dtype`; a and b must share
-/// a floating dtype.
+/// out = op(a, b) broadcast, into `out` (contiguous, of the broadcast shape and a's dtype; it may be
+/// a or b itself when that has this shape and is contiguous); a and b must share a floating dtype.
 template <typename Op>
-Tensor binary_kernel(const Tensor& a, const Tensor& b, const char* name, Op op) {
-  const Shape shape = broadcast_shapes(a.sizes(), b.sizes(), name);
-  Tensor out = empty(shape, a.dtype());
+void binary_kernel_into(Tensor& out, const Tensor& a, const Tensor& b, const char* name, Op op) {
+  const Shape& shape = out.sizes();
   dispatch_floating(a.dtype(), name, [&]<typename T>() {
     const StridedShape<3> it(shape, {out.strides(), broadcast_strides(a.sizes(), a.strides(), shape),
                                      broadcast_strides(b.sizes(), b.strides(), shape)});
@@ -59,6 +58,13 @@ Tensor binary_kernel(const Tensor& a, const Tensor& b, const char* name, Op op) 
       }
     });
   });
+}
+
+/// out = op(a, b) broadcast, into a new contiguous tensor; a and b must share a floating dtype.
+template <typename Op>
+Tensor binary_kernel(const Tensor& a, const Tensor& b, const char* name, Op op) {
+  Tensor out = empty(broadcast_shapes(a.sizes(), b.sizes(), name), a.dtype());
+  binary_kernel_into(out, a, b, name, op);
   return out;
 }
 

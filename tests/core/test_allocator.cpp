@@ -53,10 +53,27 @@ TEST_F(Allocator, ReusedBufferIsZeroedForZeros) {
 
 TEST_F(Allocator, MuchSmallerRequestDoesNotTakeALargeBlock) {
   vg::set_caching_allocator_enabled(true);
-  { Tensor a = vg::empty({4 * kLarge}); }
-  const std::size_t cached = vg::cached_bytes();
-  Tensor b = vg::empty({kLarge});  // a quarter of the cached block: allocated afresh
-  EXPECT_EQ(vg::cached_bytes(), cached);
+  // In use at most: 12 kLarge. `other` is freed first, so it is the older cached block.
+  { Tensor a = vg::empty({8 * kLarge}), other = vg::empty({4 * kLarge}); }
+  // Half of `other`, a quarter of `a`: neither is taken, it is allocated afresh, and `other` goes back
+  // to the system so that no more than 12 kLarge are held.
+  Tensor b = vg::empty({2 * kLarge});
+  const auto bytes = [](std::int64_t n) { return static_cast<std::size_t>(n) * 4; };
+  EXPECT_GE(vg::cached_bytes(), bytes(8 * kLarge));  // `a`'s block, untouched
+  EXPECT_LT(vg::cached_bytes(), bytes(9 * kLarge));
+}
+
+TEST_F(Allocator, CacheNeverHoldsMoreThanThePeakInUse) {
+  vg::set_caching_allocator_enabled(true);
+  { Tensor a = vg::empty({8 * kLarge}); }  // the most ever in use: 8 kLarge, now cached
+  ASSERT_GE(vg::cached_bytes(), static_cast<std::size_t>(8 * kLarge) * 4);
+  // 6 kLarge does not fit the cached block tightly enough, and with it 14 kLarge would be held:
+  // the cached block goes back to the system first.
+  Tensor b = vg::empty({6 * kLarge});
+  EXPECT_EQ(vg::cached_bytes(), 0u);
+  // Below the peak, freed buffers stay cached.
+  { Tensor c = vg::empty({kLarge}); }
+  EXPECT_GE(vg::cached_bytes(), static_cast<std::size_t>(kLarge) * 4);
 }
 
 TEST_F(Allocator, SmallBuffersAreNotCached) {
