@@ -315,8 +315,7 @@ Tensor relu(const Tensor& a) {
   auto node = record("ReluBackward", a, out, {recompute ? save_for_backward(a) : save_output_for_backward(out)},
                      [](const BackwardCtx& c) { return std::vector<Tensor>{relu_backward(c.grad(), c.saved[0])}; });
   if (recompute) {
-    autograd::set_recompute(node, out, std::span<const Tensor>(&a, 1),
-                            relu_recompute);
+    autograd::set_recompute(node, out, std::span<const Tensor>(&a, 1), relu_recompute);
   }
   return out;
 }

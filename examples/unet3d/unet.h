@@ -127,8 +127,8 @@ class UNet3d : public nn::Module {
   // concatenation, the level's largest activation (twice the channels of the others), is then only
   // ever a transient, rebuilt when conv1's backward needs it, instead of being held while the
   // segment's backward runs through the rest of the block.
-  Tensor up_stage(const std::shared_ptr<nn::ConvTranspose3dImpl>& up, const std::shared_ptr<ConvBlock>& b,
-                  Tensor below, Tensor skip) const {
+  Tensor up_stage(const std::shared_ptr<nn::ConvTranspose3dImpl>& up, const std::shared_ptr<ConvBlock>& b, Tensor below,
+                  Tensor skip) const {
     auto first_conv = [up, b](const std::vector<Tensor>& in) {
       // A statement of its own, so that the upsampled tensor is freed once copied into the concatenation.
       const Tensor cat = voxgrad::cat({up->forward(in[0], in[1].sizes()), in[1]}, 1);

@@ -11,6 +11,7 @@
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/core/tensor_impl.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/norm_kernels.h"
 #include "voxgrad/ops/elementwise.h"
@@ -164,7 +165,7 @@ FusedNorm fused_norm(const char* node_name, const Tensor& input, const Tensor& w
   });
   const Tensor inputs[3] = {x, w, b};
   Tensor outputs[1] = {r.y};
-  auto node = autograd::record(node_name, inputs, outputs,
+  autograd::record(node_name, inputs, outputs,
                    {autograd::save_for_backward(x), autograd::save_for_backward(w), autograd::save_for_backward(r.mean),
                     autograd::save_for_backward(invstd)},
                    [l, eps](const BackwardCtx& c) {
@@ -185,7 +186,7 @@ FusedNorm fused_norm(const char* node_name, const Tensor& input, const Tensor& w
   // The output is an affine map of tensors saved anyway: a later op that saves it keeps this recipe
   // (the same kernel on the same statistics, so the same bits) instead of the output.
   const Tensor recipe_inputs[5] = {x, w, b, r.mean, invstd};
-  autograd::set_recompute(node, r.y, recipe_inputs, [l](std::vector<Tensor>& s) {
+  autograd::set_recompute(r.y.impl()->grad_fn, r.y, recipe_inputs, [l](std::vector<Tensor>& s) {
     const Tensor &sx = s[0], &sw = s[1], &sb = s[2];
     Tensor y = empty(sx.sizes(), sx.dtype());
     detail::dispatch_floating(sx.dtype(), "norm recompute", [&]<typename T>() {

@@ -62,7 +62,9 @@ TEST(UNetCheckpoint, SameGradientsAndAtMostSixTenthsOfThePeakMemory) {
   expect_same_step(keep, ckpt, "checkpointed blocks");
   expect_same_step(keep, both, "both");
   const auto mib = [](std::size_t b) { return static_cast<double>(b) / (1 << 20); };
-  const auto ratio = [&](const Step& s) { return static_cast<double>(s.peak_bytes) / static_cast<double>(keep.peak_bytes); };
+  const auto ratio = [&](const Step& s) {
+    return static_cast<double>(s.peak_bytes) / static_cast<double>(keep.peak_bytes);
+  };
   std::cout << fmt::format(
       "U-Net (base 8) training step at {}^3, batch 1, float32: peak memory above the model: every saved tensor "
       "kept {:.1f} MiB, default (GroupNorm/ReLU outputs recomputed) {:.1f} MiB ({:.2f}x), inplace ReLU {:.1f} MiB "
