@@ -163,7 +163,12 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
   Workspace xp(pl.reads && !reads_in_place(in, L) ? Ci * L.channel : 1);
   const std::int64_t Ho = on[1], Wo = on[2];
   for (std::int64_t n = 0; n < g.N; ++n) {
-    const float* xs = pl.reads ? padded_sample(x, xp.get(), Ci, in, L, n) : xp.get();
+    // No output reads any input (every tap set is empty, K = 0): the tiles only write the bias, and
+    // get no input pointer at all.
+    const float* xs = pl.reads ? padded_sample(x, xp.get(), Ci, in, L, n) : nullptr;
+    const auto group_input = [&](std::int64_t gi, std::int64_t at) {
+      return xs == nullptr ? nullptr : xs + gi * cin_g * L.channel + at;
+    };
     for (std::int64_t cd = 0; cd < sd; ++cd) {
       for (std::int64_t ch = 0; ch < sh; ++ch) {
         const DimClass &A = pl.cls[0][static_cast<std::size_t>(cd)], &B = pl.cls[1][static_cast<std::size_t>(ch)];
@@ -178,7 +183,7 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
           parallel_for(0, G * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
             for (std::int64_t task = t0; task < t1; ++task) {
               const std::int64_t gi = task / tiles, v0 = (task % tiles) * tv;
-              kern.forward_vectors(rv, v0, std::min(tv, rv.count - v0), xs + gi * cin_g * L.channel,
+              kern.forward_vectors(rv, v0, std::min(tv, rv.count - v0), group_input(gi, 0),
                                    ys + gi * cout_g * Vo, Vo, cout_g,
                                    t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K, t.koff.data(),
                                    bias != nullptr ? bias + gi * cout_g : nullptr, nullptr);
@@ -207,7 +212,7 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
             const std::int64_t gi = task / (A.count * chunks), md = task / chunks % A.count;
             const std::int64_t mh0 = task % chunks * rows, nr = std::min(rows, B.count - mh0);
             const std::int64_t plane = nr * pitch;  // scratch floats per channel and class
-            const float* xg = xs + gi * cin_g * L.channel + md * L.plane + mh0 * L.row;
+            const float* xg = group_input(gi, md * L.plane + mh0 * L.row);
             for (int c = 0; c < 2; ++c) {
               const ClassTaps& t = *cls_taps[c];
               const RowVectors rv = row_vectors(lanes, 1, nr, width[c], L.plane, L.row, 0, pitch);

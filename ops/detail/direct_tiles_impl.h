@@ -173,7 +173,7 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
   if (skip != nullptr) nspans = tile_spans(*skip, rd, rh, nv, spans);
   const float* xb[kMaxNV];
   float* yb[kMaxNV];
-  for (std::int64_t j = 0; j < nv; ++j) xb[j] = xg + xo[j];
+  for (std::int64_t j = 0; j < nv; ++j) xb[j] = K == 0 ? nullptr : xg + xo[j];  // K = 0: xg may be null
   const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
   const std::uint32_t all = first_lanes(Vec::kLanes, Vec::kLanes);
   bool full = true;
