@@ -83,7 +83,12 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, const std::string
   if (recipe_) {
     std::vector<Tensor> in;
     in.reserve(recipe_->inputs.size());
-    for (const SavedTensor& s : recipe_->inputs) in.push_back(s.unpack(producer_, producer_->name()));
+    // A version error names the producer and says why its tensor was needed here.
+    const std::string why = fmt::format(
+        "{} (to recompute the input {} saved: autograd/recompute.h; "
+        "autograd::RecomputeGuard(false) around the forward keeps it instead)",
+        producer_->name(), node_name);
+    for (const SavedTensor& s : recipe_->inputs) in.push_back(s.unpack(producer_, why));
     Tensor out;
     {
       NoGradGuard no_grad;
@@ -126,7 +131,7 @@ void Node::release_saved() {
   if (!saved_.empty()) released_ = true;
   saved_.clear();
   saved_.shrink_to_fit();
-  recompute_.reset();
+  recompute_.store(nullptr);
 }
 
 std::vector<Tensor> Node::apply(std::vector<Tensor> grad_outputs) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -111,7 +112,8 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<TensorMeta> output_meta_;
   std::vector<SavedTensor> saved_;
   /// How to compute output 0 again from tensors saved anyway, if the op allows it (recompute.h).
-  std::shared_ptr<const Recompute> recompute_;
+  /// (Atomic: a forward on one thread may read it while a backward on another releases it.)
+  std::atomic<std::shared_ptr<const Recompute>> recompute_;
   BackwardFn fn_;
   bool released_ = false;
   /// Whether apply() turns missing output gradients into zeros (custom functions may opt out).

@@ -21,9 +21,10 @@ std::shared_ptr<const Recompute> recipe_of(const Tensor& t) {
   if (!recompute_enabled || !t.defined()) return nullptr;
   const TensorImpl& impl = *t.impl();
   if (!impl.grad_fn || impl.view || impl.output_nr != 0) return nullptr;
-  std::shared_ptr<const Recompute> r = impl.grad_fn->recompute_;
-  if (!r || r->output != &impl || r->storage != impl.storage.get() || r->version != impl.storage->version() ||
-      r->sizes != impl.sizes || r->strides != impl.strides || r->offset != impl.offset) {
+  std::shared_ptr<const Recompute> r = impl.grad_fn->recompute_.load();
+  if (!r || r->output.lock() != t.impl() || r->storage.lock() != impl.storage ||
+      r->version != impl.storage->version() || r->sizes != impl.sizes || r->strides != impl.strides ||
+      r->offset != impl.offset) {
     return nullptr;
   }
   return r;
@@ -54,13 +55,13 @@ void set_recompute(const std::shared_ptr<Node>& node, const Tensor& output, std:
   r->fn = std::move(fn);
   r->depth = deepest + 1;
   const TensorImpl& impl = *output.impl();
-  r->output = &impl;
-  r->storage = impl.storage.get();
+  r->output = output.impl();
+  r->storage = impl.storage;
   r->version = impl.storage->version();
   r->sizes = impl.sizes;
   r->strides = impl.strides;
   r->offset = impl.offset;
-  node->recompute_ = std::move(r);
+  node->recompute_.store(std::move(r));
 }
 
 }  // namespace voxgrad::autograd

@@ -37,9 +37,10 @@ struct Recompute {
   std::vector<SavedTensor> inputs;  ///< What `fn` reads; may themselves be recipes.
   RecomputeFn fn;                   ///< Returns the output's value.
   std::uint32_t depth = 1;          ///< 1 + the deepest recipe among `inputs`.
-  // The output as produced: a tensor is recomputed only while it is still exactly this one.
-  const TensorImpl* output = nullptr;
-  const Storage* storage = nullptr;
+  // The output as produced: a tensor is recomputed only while it is still exactly this one (the
+  // same handle on the same memory, unchanged). Weak, so no address is reused while this lives.
+  std::weak_ptr<TensorImpl> output;
+  std::weak_ptr<Storage> storage;
   std::uint32_t version = 0;
   Shape sizes, strides;
   std::int64_t offset = 0;

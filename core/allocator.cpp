@@ -76,6 +76,7 @@ class Cache {
         if (it != free_.end() && it->first <= nbytes / 8 * kFitEighths + kAlignment) {
           capacity = it->first;
           void* raw = it->second.raw;
+          by_age_.erase(it->second.seq);
           free_.erase(it);
           bytes_ -= capacity;
           live_ += capacity;
@@ -83,11 +84,11 @@ class Cache {
         }
       }
       const std::size_t bound = std::max(high_, live_ + nbytes);
-      while (!free_.empty() && live_ + nbytes + bytes_ > bound) {
-        const auto oldest = std::min_element(free_.begin(), free_.end(),
-                                             [](const auto& a, const auto& b) { return a.second.seq < b.second.seq; });
+      while (!by_age_.empty() && live_ + nbytes + bytes_ > bound) {
+        const auto oldest = by_age_.begin()->second;
         evicted.push_back(oldest->second.raw);
         bytes_ -= oldest->first;
+        by_age_.erase(by_age_.begin());
         free_.erase(oldest);
       }
     }
@@ -109,7 +110,8 @@ class Cache {
     std::lock_guard<std::mutex> lock(mutex_);
     live_ -= capacity;
     if (!enabled_ || bytes_ + capacity > limit_) return false;
-    free_.emplace(capacity, Entry{raw, ++seq_});
+    const auto it = free_.emplace(capacity, Entry{raw, ++seq_});
+    by_age_.emplace(seq_, it);
     bytes_ += capacity;
     return true;
   }
@@ -119,7 +121,9 @@ class Cache {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       drop.swap(free_);
+      by_age_.clear();
       bytes_ = 0;
+      high_ = live_;  // the bound starts over from what is in use now
     }
     for (auto& [size, entry] : drop) std::free(entry.raw);
   }
@@ -162,7 +166,8 @@ class Cache {
     std::uint64_t seq;  // order in which buffers were cached
   };
   std::mutex mutex_;
-  std::multimap<std::size_t, Entry> free_;  // capacity -> raw buffer
+  std::multimap<std::size_t, Entry> free_;                                       // capacity -> raw buffer
+  std::map<std::uint64_t, std::multimap<std::size_t, Entry>::iterator> by_age_;  // seq -> entry of free_
   std::size_t bytes_ = 0, limit_ = 0;
   std::size_t live_ = 0, high_ = 0;  // bytes of cacheable buffers in use, now and at most
   std::uint64_t seq_ = 0;

@@ -22,11 +22,15 @@ std::size_t max_allocated_bytes();
 /// Restarts max_allocated_bytes() from the current allocated_bytes().
 void reset_peak_allocated_bytes();
 
-/// Bytes held in the cache: freed by tensors, kept for reuse, not yet returned to the system.
+/// Bytes held in the cache: freed by tensors, kept for reuse, not yet returned to the system. The
+/// cache never makes the process hold more than the most its tensors and workspaces ever used at
+/// once: a request the cache cannot serve first returns cached buffers, oldest first, until the
+/// buffers in use, the cache and the new buffer fit within that mark.
 std::size_t cached_bytes();
 
 /// Returns every cached buffer and every kernel workspace (e.g. conv3d's per-thread column tiles)
-/// to the system, as torch.cuda.empty_cache() does for CUDA. Call it while no op is running.
+/// to the system, as torch.cuda.empty_cache() does for CUDA, and restarts the mark above from what
+/// is in use now. Call it while no op is running.
 void empty_cache();
 
 /// Turns caching on or off for this process (on by default; off in sanitizer builds, where reuse

@@ -184,18 +184,23 @@ FusedNorm fused_norm(const char* node_name, const Tensor& input, const Tensor& w
                      return g;
                    });
   // The output is an affine map of tensors saved anyway: a later op that saves it keeps this recipe
-  // (the same kernel on the same statistics, so the same bits) instead of the output.
-  const Tensor recipe_inputs[5] = {x, w, b, r.mean, invstd};
-  autograd::set_recompute(r.y.impl()->grad_fn, r.y, recipe_inputs, [l](std::vector<Tensor>& s) {
-    const Tensor &sx = s[0], &sw = s[1], &sb = s[2];
-    Tensor y = empty(sx.sizes(), sx.dtype());
-    detail::dispatch_floating(sx.dtype(), "norm recompute", [&]<typename T>() {
-      auto ptr = [](const Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
-      detail::norm_forward<T>(sx.data_ptr<T>(), l, s[3].data_ptr<T>(), s[4].data_ptr<T>(), ptr(sw), ptr(sb),
-                              y.data_ptr<T>());
+  // (the same kernel on the same statistics, so the same bits) instead of the output. Weight and
+  // bias go in as copies (C values), so that an optimizer stepping them before backward changes
+  // the recomputed value no more than it would change a kept output.
+  if (const std::shared_ptr<autograd::Node>& node = r.y.impl()->grad_fn) {
+    const auto copy = [](const Tensor& t) { return t.defined() ? t.detach().clone() : t; };
+    const Tensor recipe_inputs[5] = {x, copy(w), copy(b), r.mean, invstd};
+    autograd::set_recompute(node, r.y, recipe_inputs, [l](std::vector<Tensor>& s) {
+      const Tensor &sx = s[0], &sw = s[1], &sb = s[2];
+      Tensor y = empty(sx.sizes(), sx.dtype());
+      detail::dispatch_floating(sx.dtype(), "norm recompute", [&]<typename T>() {
+        auto ptr = [](const Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
+        detail::norm_forward<T>(sx.data_ptr<T>(), l, s[3].data_ptr<T>(), s[4].data_ptr<T>(), ptr(sw), ptr(sb),
+                                y.data_ptr<T>());
+      });
+      return y;
     });
-    return y;
-  });
+  }
   return r;
 }
 

@@ -156,4 +156,121 @@ TEST(Recompute, ChainsStopAtTheMaximumDepth) {
   expect_bitwise_equal(g(true), g(false), "gradient");
 }
 
+TEST(Recompute, BatchNormAndInstanceNormOutputsAreRecipesToo) {
+  for (bool instance : {false, true}) {
+    const Params p = make_params(kFloat64, 12);
+    const auto g = [&](bool recompute) {
+      const autograd::RecomputeGuard mode(recompute);
+      const Tensor c = conv3d(p.x, p.w1, {}, 1, 1);
+      const Tensor z =
+          instance ? F::instance_norm(c, F::InstanceNormFuncOptions().weight(p.gamma).bias(p.beta))
+                   : F::batch_norm(c, {}, {}, F::BatchNormFuncOptions().weight(p.gamma).bias(p.beta).training(true));
+      const Tensor h = z.relu();
+      EXPECT_EQ(autograd::recompute_depth(h), recompute ? 2u : 0u);
+      return autograd::grad({conv3d(h, p.w2, {}, 1, 1).sum()}, {p.x, p.w1, p.gamma, p.beta, p.w2});
+    };
+    const std::vector<Tensor> a = g(true), b = g(false);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      expect_bitwise_equal(a[i], b[i], fmt::format("{} gradient {}", instance ? "instance_norm" : "batch_norm", i));
+    }
+  }
+}
+
+TEST(Recompute, SecondOrderThroughInPlaceRelu) {
+  const Params p = make_params(kFloat64, 13);
+  const Tensor x = p.x.narrow(2, 0, 3).detach().requires_grad_(true);
+  voxgrad::testing::expect_gradgradcheck(
+      [](const std::vector<Tensor>& in) {
+        Tensor z = F::group_norm(in[0], F::GroupNormFuncOptions(2).weight(in[1]).bias(in[2]));
+        return (z.relu_() * in[3]).sum();
+      },
+      {x, voxgrad::testing::uniform_leaf({2}, 0.5, 1.5, 14), voxgrad::testing::uniform_leaf({2}, -0.2, 0.2, 15),
+       voxgrad::testing::uniform_leaf(x.sizes(), -1.0, 1.0, 16)});
+}
+
+TEST(Recompute, SetDataOnTheOutputKeepsTheTensor) {
+  // set_data gives the handle other memory (and history it keeps): never the recipe's value.
+  const Params p = make_params(kFloat64, 17);
+  const Tensor s = voxgrad::testing::uniform_leaf(p.x.sizes(), -1.0, 1.0, 18);
+  Tensor z = F::group_norm(p.x, F::GroupNormFuncOptions(2));
+  z.set_data(zeros(p.x.sizes(), kFloat64));  // the first storage is freed here
+  z.set_data(full(p.x.sizes(), 5.0, kFloat64));
+  EXPECT_EQ(autograd::recompute_depth(z), 0u);
+  const Tensor ds = autograd::grad({(z * s).sum()}, {s})[0];
+  expect_bitwise_equal(ds, full(p.x.sizes(), 5.0, kFloat64), "gradient of s");
+}
+
+TEST(Recompute, ParametersSteppedBeforeBackwardDoNotChangeTheRecomputedValue) {
+  // The bias (not saved by GroupNorm's own backward) may be changed between forward and backward, as
+  // with a kept output; the recipe holds copies of weight and bias.
+  const Params p = make_params(kFloat32, 19);
+  const auto g = [&](bool recompute) {
+    const autograd::RecomputeGuard mode(recompute);
+    const Tensor gamma = p.gamma.detach();  // frozen weight, trained bias
+    const Tensor beta = p.beta.detach().clone().requires_grad_(true);
+    const Tensor h = F::group_norm(conv3d(p.x, p.w1, {}, 1, 1), F::GroupNormFuncOptions(2).weight(gamma).bias(beta));
+    const Tensor y = conv3d(h.relu(), p.w2, {}, 1, 1).sum();
+    {
+      NoGradGuard no_grad;
+      Tensor b = beta;
+      b.add_(0.25);
+    }
+    return autograd::grad({y}, {p.w2, beta});
+  };
+  const std::vector<Tensor> a = g(true), b = g(false);
+  expect_bitwise_equal(a[0], b[0], "w2 gradient");
+  expect_bitwise_equal(a[1], b[1], "beta gradient");
+}
+
+TEST(Recompute, InputChangedBeforeAPartialPassNamesTheRecompute) {
+  // Keeping h, a pass that never reaches GroupNorm's backward does not mind its input changing;
+  // recomputing h needs that input, so the error says so and how to keep h instead.
+  const Params p = make_params(kFloat64, 20);
+  const Tensor s = voxgrad::testing::uniform_leaf(p.x.sizes(), -1.0, 1.0, 21);
+  for (bool recompute : {false, true}) {
+    const autograd::RecomputeGuard mode(recompute);
+    Tensor x = p.x.detach().clone().requires_grad_(true) * 1.0;  // a non-leaf GroupNorm saves
+    const Tensor y = (F::group_norm(x, F::GroupNormFuncOptions(2)).relu() * s).sum();
+    x.mul_(2.0);
+    if (recompute) {
+      EXPECT_ERROR_CONTAINS(autograd::grad({y}, {s}), "RecomputeGuard(false)");
+    } else {
+      EXPECT_NO_THROW(autograd::grad({y}, {s}));
+    }
+  }
+}
+
+TEST(Recompute, AHookKeepingTheGradientSeesItUnmasked) {
+  // ReLU's backward masks its incoming gradient in place only when nothing else holds it.
+  const Params p = make_params(kFloat64, 22);
+  const Tensor s = voxgrad::testing::uniform_leaf(p.x.sizes(), -1.0, 1.0, 23);
+  const Tensor h = F::group_norm(p.x, F::GroupNormFuncOptions(2)).relu();
+  Tensor seen;
+  h.register_hook([&seen](const Tensor& g) {
+    seen = g;
+    return Tensor();
+  });
+  autograd::grad({(h * s).sum()}, {p.x});
+  expect_bitwise_equal(seen, s.detach(), "gradient the hook kept");
+}
+
+TEST(Recompute, GraphsWithRecipesFreeEverything) {
+  const std::int64_t nodes = autograd::Node::live_count(), impls = TensorImpl::live_count();
+  {
+    const Params p = make_params(kFloat32, 24);
+    const std::int64_t base = TensorImpl::live_count();
+    {
+      const Tensor y = block(p, false).sum();
+      y.backward();
+    }
+    {
+      const Tensor y = block(p, true).sum();  // dropped without backward
+    }
+    for (const Tensor* t : {&p.x, &p.w1, &p.gamma, &p.beta, &p.w2}) const_cast<Tensor*>(t)->set_grad({});
+    EXPECT_EQ(TensorImpl::live_count(), base);
+  }
+  EXPECT_EQ(autograd::Node::live_count(), nodes);
+  EXPECT_EQ(TensorImpl::live_count(), impls);
+}
+
 }  // namespace
