@@ -54,6 +54,10 @@ bool ConvGeometry::suits_direct() const {
   return padded <= 2.0 * (in_size + out_size) + 65536.0;
 }
 
+bool ConvGeometry::direct_forward() const { return suits_direct() && !is_pointwise(); }
+
+bool ConvGeometry::direct_weight() const { return suits_direct() && !(is_pointwise() && cout_g() < 4); }
+
 bool ConvGeometry::suits_direct_adjoint() const {
   if (!direct_conv_available() || !within_direct_range()) return false;
   for (std::size_t i = 0; i < 3; ++i) {

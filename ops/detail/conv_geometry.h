@@ -45,6 +45,13 @@ struct ConvGeometry {
   /// rows fill at least 70% of the vector lanes, and the padded copy of a sample stays comparable in
   /// size to its input and output.
   bool suits_direct() const;
+  /// The direct kernels serve the forward map: suits_direct(), and not pointwise. A pointwise
+  /// convolution is one GEMM per sample over the volume as it lies, with no copy: the blocked GEMM
+  /// beats the tiles there (1.1–3× on every shape tried, 1 to 256 channels; bench/README).
+  bool direct_forward() const;
+  /// The direct kernels serve the weight map: suits_direct(), and not a pointwise convolution with
+  /// fewer outputs per group than a tile has rows (4), whose tiles would run mostly empty.
+  bool direct_weight() const;
   /// The float32 direct kernels serve the adjoint map (stride ≤ 2 along W, strides ≤ 4, kernels ≤ 16,
   /// output rows filling ≥ 50% of the lanes, a bounded padded copy).
   bool suits_direct_adjoint() const;

@@ -34,7 +34,7 @@ std::vector<T> flipped_weight(const T* w, const ConvGeometry& g) {
 template <typename T>
 void conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {
   if constexpr (std::is_same_v<T, float>) {
-    if (g.suits_direct()) return direct_conv3d(x, w, bias, y, g);
+    if (g.direct_forward()) return direct_conv3d(x, w, bias, y, g);
   }
   GemmConv<T>::forward(x, w, bias, y, g);
 }
@@ -55,7 +55,7 @@ void conv_adjoint(const T* y, const T* w, const T* bias, T* x, const ConvGeometr
 template <typename T>
 void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g) {
   if constexpr (std::is_same_v<T, float>) {
-    if (g.suits_direct()) return direct_conv3d_weight_grad(x, dy, dw, g);
+    if (g.direct_weight()) return direct_conv3d_weight_grad(x, dy, dw, g);
   }
   GemmConv<T>::weight(x, dy, dw, g);
 }
@@ -63,7 +63,7 @@ void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g) {
 template <typename T>
 void conv_forward_and_weight(const T* x, const T* w, T* y, const T* dy, T* dw, const ConvGeometry& g) {
   if constexpr (std::is_same_v<T, float>) {
-    if (g.suits_direct()) return direct_conv3d_and_weight_grad(x, w, y, dy, dw, g);
+    if (g.direct_forward() && g.direct_weight()) return direct_conv3d_and_weight_grad(x, w, y, dy, dw, g);
   }
   conv_forward<T>(x, w, nullptr, y, g);
   conv_weight<T>(x, dy, dw, g);

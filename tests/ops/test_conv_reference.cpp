@@ -683,7 +683,7 @@ void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
     if (!c.valid()) continue;
     ++accepted;
     detail::set_direct_conv_enabled(true);
-    const bool suits = conv3d_form(c).suits_direct();
+    const bool suits = conv3d_form(c).direct_forward();
     direct += suits;
     if (transposed) transposed_direct += conv3d_form(c).suits_direct_adjoint();
     const std::uint64_t values_seed = seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted));
@@ -773,17 +773,18 @@ TEST(ConvReference, TransposedKernelEqualToStrideReadsTheInputInPlace) {
 // finish): always where a copy is made anyway, and where the input could be read in place only for
 // at least 16 output channels per group (finish_spread).
 TEST(ConvReference, ChannelsOfAMultipleOf4KiBAreSpreadInTheCopy) {
-  const Cfg pointwise = config(false, 2, 1, 5, 16, {4, 16, 16}, {1, 1, 1});                    // 1024 floats a channel
-  const Cfg few_outputs = config(false, 2, 1, 5, 6, {4, 16, 16}, {1, 1, 1});                   // read in place
+  // (Pointwise convolutions run as GEMMs: k 3×1×1 with D padding reads 4 × 16 × 16 = 1024 floats a channel.)
+  const Cfg deep = config(false, 2, 1, 5, 16, {2, 16, 16}, {3, 1, 1}, {1, 1, 1}, {1, 0, 0});
+  const Cfg few_outputs = config(false, 2, 1, 5, 6, {4, 16, 16}, {2, 1, 1});                   // read in place
   const Cfg padded = config(false, 2, 1, 3, 5, {6, 14, 14}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});  // 8 × 16 × 16
   const Cfg transposed = config(true, 2, 1, 6, 16, {4, 16, 16}, {2, 2, 2}, {2, 2, 2});         // reads 4 × 16 × 16
-  for (const Cfg& c : {pointwise, few_outputs, padded}) {
+  for (const Cfg& c : {deep, few_outputs, padded}) {
     const detail::direct::PaddedLayout L = detail::direct::forward_layout(conv3d_form(c));
     EXPECT_EQ(L.channel, L.Dp * L.plane + (c.cout == 6 ? 0 : 16)) << c.str();
     EXPECT_EQ(conv3d_form(c).suits_direct(), detail::direct_conv_available()) << c.str();
   }
   EXPECT_EQ(conv3d_form(transposed).suits_direct_adjoint(), detail::direct_conv_available());
-  expect_matches_reference(pointwise, 51);
+  expect_matches_reference(deep, 51);
   expect_matches_reference(few_outputs, 54);
   expect_matches_reference(padded, 52);
   expect_matches_reference(transposed, 53);
