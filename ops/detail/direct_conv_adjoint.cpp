@@ -183,10 +183,9 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
           parallel_for(0, G * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
             for (std::int64_t task = t0; task < t1; ++task) {
               const std::int64_t gi = task / tiles, v0 = (task % tiles) * tv;
-              kern.forward_vectors(rv, v0, std::min(tv, rv.count - v0), group_input(gi, 0),
-                                   ys + gi * cout_g * Vo, Vo, cout_g,
-                                   t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K, t.koff.data(),
-                                   bias != nullptr ? bias + gi * cout_g : nullptr, nullptr);
+              kern.forward_vectors(rv, v0, std::min(tv, rv.count - v0), group_input(gi, 0), ys + gi * cout_g * Vo, Vo,
+                                   cout_g, t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K,
+                                   t.koff.data(), bias != nullptr ? bias + gi * cout_g : nullptr, nullptr);
             }
           });
           continue;
