@@ -32,6 +32,11 @@ struct Vec {
     s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
     return _mm_cvtss_f32(s);
   }
+  // An empty asm that claims to change v: the compiler must keep it in a register from here on.
+  static Reg pin(Reg v) {
+    asm("" : "+x"(v));
+    return v;
+  }
 };
 
 }  // namespace voxgrad::detail::direct::avx2

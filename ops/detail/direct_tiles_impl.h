@@ -9,6 +9,7 @@
 //   loadu(p), storeu(p, v)   all lanes
 //   fmadd(a, b, c)           a·b + c, one rounding
 //   reduce_add(v)            the lanes' sum in a fixed order
+//   pin(v)                   v, held in a register (the load that made it is not folded into its uses)
 // Everything here lives in that namespace (internal linkage or ISA-qualified names), so no function
 // compiled with one instruction set can stand in for another's at link time; the test
 // ops.isa_objects_share_no_symbols checks the object files for it.
@@ -218,7 +219,9 @@ void weight_tile(const float* __restrict dyb, std::int64_t ys, const float* __re
     for (int j = 0; j < NK; ++j) b[j] = FULL ? Vec::loadu(xk[j] + xv) : Vec::load(m, xk[j] + xv);
 #pragma GCC unroll 8
     for (int i = 0; i < MC; ++i) {
-      const auto di = FULL ? Vec::loadu(d + i * ys) : Vec::load(m, d + i * ys);
+      // Pinned: left to itself GCC folds this load into each of the NK FMAs that use it, and NK
+      // loads per FMA row saturate the load ports of cores with two 512-bit FMA units.
+      const auto di = Vec::pin(FULL ? Vec::loadu(d + i * ys) : Vec::load(m, d + i * ys));
 #pragma GCC unroll 8
       for (int j = 0; j < NK; ++j) acc[i][j] = Vec::fmadd(di, b[j], acc[i][j]);
     }
