@@ -20,12 +20,22 @@ using namespace direct;
 
 namespace {
 
-// Weight gradient: vectors per position block. A task reads the dY rows of its mc channels over the
-// block once per group of nk pairs, so they should stay in L2: an eighth of it (256 vectors of 16
-// lanes for 8 channels in 1 MiB, which measured best on AMD Zen 4; 64 and 128 were 1–3% slower).
+// Weight gradient: vectors per position block. A task runs every pair of its channels over one block
+// before the next, so the block's dY rows of its mc channels should stay in L1: half of it (48
+// vectors of 16 lanes for 8 channels in 48 KiB).
 std::int64_t weight_block(const Kernels& k) {
   const std::int64_t bytes = std::int64_t{k.mc} * k.lanes * std::int64_t{sizeof(float)};
-  return std::clamp<std::int64_t>(cache_sizes().l2 / 8 / bytes, 64, kMaxBlock);
+  return std::clamp<std::int64_t>(cache_sizes().l1d / 2 / bytes, 16, kMaxBlock);
+}
+
+// The sum of `lanes` floats (a power of two), halving pairwise: a fixed order.
+float lane_sum(const float* v, std::int64_t lanes) {
+  float s[kMaxLanes];
+  std::copy(v, v + lanes, s);
+  for (std::int64_t w = lanes / 2; w > 0; w /= 2) {
+    for (std::int64_t l = 0; l < w; ++l) s[l] += s[l + w];
+  }
+  return s[0];
 }
 
 // The fraction of (output row, tap row) pairs along one dim that read padding.
@@ -152,21 +162,27 @@ class WeightRun {
   }
 
   /// Adds sample n's part to dw, from xs (its padded copy) and dy. Each task owns the dW rows of one
-  /// (group, block of output channels) and adds the position blocks in order: the sums do not depend
-  /// on how tasks are spread over threads.
+  /// (group, block of output channels): it sums lane by lane over the position blocks in order, then
+  /// adds the lanes, so the sums do not depend on how tasks are spread over threads.
   void sample(const float* xs, const float* dy, float* dw, std::int64_t n) const {
     const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size();
-    const std::int64_t tile_mc = kern_.mc, tile_nk = kern_.nk;
+    const std::int64_t tile_mc = kern_.mc, tile_nk = kern_.nk, lanes = kern_.lanes;
+    const std::int64_t full_groups = K_ / tile_nk, rest = K_ - full_groups * tile_nk;
     parallel_for(0, c_.groups * co_blocks_, 1, [&](std::int64_t t0, std::int64_t t1) {
       std::int64_t xo[kMaxBlock], yo[kMaxBlock], xq[kMaxBlock], yp[kMaxBlock];
       std::uint32_t mk[kMaxBlock], mp[kMaxBlock];
-      const std::uint32_t all = first_lanes(kern_.lanes, kern_.lanes);
+      const std::uint32_t all = first_lanes(lanes, lanes);
+      const Workspace sums(tile_mc * K_ * lanes);
+      const Workspace packed(tile_mc * block_ * lanes);
       for (std::int64_t task = t0; task < t1; ++task) {
         const std::int64_t g = task / co_blocks_, blk = task % co_blocks_;
         const int mc = static_cast<int>(std::min<std::int64_t>(tile_mc, cout_g - blk * tile_mc));
         const float* dyb = dy + (n * c_.Cout + g * cout_g + blk * tile_mc) * Vo;
         const float* xg = xs + g * cin_g * L_.channel;
-        float* dwb = dw + (g * cout_g + blk * tile_mc) * K_;
+        float* acc = sums.get();
+        float* acc_rest = acc + full_groups * mc * tile_nk * lanes;  // the last, shorter group of pairs
+        const std::int64_t* koff_rest = koff_.data() + full_groups * tile_nk;
+        std::fill(acc, acc + mc * K_ * lanes, 0.0f);
         for (std::int64_t pb = 0; pb < pos_blocks_; ++pb) {
           const std::int64_t v0 = pb * block_, nv = std::min<std::int64_t>(block_, vec_.count - v0);
           row_vectors_get(vec_, v0, nv, xo, yo, mk);
@@ -183,11 +199,41 @@ class WeightRun {
               mp[np++] = mk[v];
             }
           }
-          for (std::int64_t k0 = 0; k0 < K_; k0 += tile_nk) {
-            const int nk = static_cast<int>(std::min<std::int64_t>(tile_nk, K_ - k0));
-            const std::int64_t* kk = koff_.data() + k0;
-            if (nf > 0) kern_.weight_tiles_full[nk - 1][mc - 1](dyb, Vo, xg, kk, xo, yo, nullptr, nf, dwb + k0, K_);
-            if (np > 0) kern_.weight_tiles[nk - 1][mc - 1](dyb, Vo, xg, kk, xq, yp, mp, np, dwb + k0, K_);
+          // The block's dY vectors, packed as [channel][vector][lane] (full ones, then partial ones,
+          // their missing lanes zero): the tiles then read them in order, and the mc rows no longer
+          // sit a power of two apart (at such a stride they share L1 sets and evict each other).
+          float* dyf = packed.get();
+          float* dyq = dyf + mc * nf * lanes;
+          for (std::int64_t i = 0; i < mc; ++i) {
+            const float* src = dyb + i * Vo;
+            for (std::int64_t v = 0; v < nf; ++v) {
+              std::copy(src + yo[v], src + yo[v] + lanes, dyf + (i * nf + v) * lanes);
+            }
+            for (std::int64_t v = 0; v < np; ++v) {
+              float* dst = dyq + (i * np + v) * lanes;
+              for (std::int64_t l = 0; l < lanes; ++l) dst[l] = (mp[v] >> l & 1U) != 0 ? src[yp[v] + l] : 0.0f;
+            }
+          }
+          for (std::int64_t v = 0; v < nf; ++v) yo[v] = v * lanes;
+          for (std::int64_t v = 0; v < np; ++v) yp[v] = v * lanes;
+          const auto& full = kern_.weight_tiles_full;
+          const auto& part = kern_.weight_tiles;
+          const std::int64_t sf = nf * lanes, sq = np * lanes;
+          if (nf > 0 && full_groups > 0)
+            full[tile_nk - 1][mc - 1](dyf, sf, xg, koff_.data(), full_groups, xo, yo, nullptr, nf, acc);
+          if (nf > 0 && rest > 0) full[rest - 1][mc - 1](dyf, sf, xg, koff_rest, 1, xo, yo, nullptr, nf, acc_rest);
+          if (np > 0 && full_groups > 0)
+            part[tile_nk - 1][mc - 1](dyq, sq, xg, koff_.data(), full_groups, xq, yp, mp, np, acc);
+          if (np > 0 && rest > 0) part[rest - 1][mc - 1](dyq, sq, xg, koff_rest, 1, xq, yp, mp, np, acc_rest);
+        }
+        // acc holds group q's sums at q·mc·tile_nk·lanes, as [channel][pair of the group][lane].
+        float* dwb = dw + (g * cout_g + blk * tile_mc) * K_;
+        for (std::int64_t q = 0; q * tile_nk < K_; ++q) {
+          const std::int64_t nk = std::min(tile_nk, K_ - q * tile_nk);
+          const float* base = acc + q * mc * tile_nk * lanes;
+          for (std::int64_t i = 0; i < mc; ++i) {
+            for (std::int64_t j = 0; j < nk; ++j)
+              dwb[i * K_ + q * tile_nk + j] += lane_sum(base + (i * nk + j) * lanes, lanes);
           }
         }
       }

@@ -6,7 +6,7 @@
 // forward: MR output channels × NV vectors of `lanes` positions, sums kept in registers over all
 //          (input channel, tap) pairs: y = bias + Σ_k w[k] · x(vector, k);
 // weight:  MC output channels × NK (input channel, tap) pairs of dot products over the output
-//          positions: dw[i][j] += Σ dy(channel i) · x(pair j).
+//          positions, kept lane by lane: acc[i][j] += dy(channel i) · x(pair j) per vector.
 // Every tile sums in an order fixed by the shapes alone.
 //
 // This header is shared by the per-ISA translation units and the rest of the library, so it holds only
@@ -58,11 +58,12 @@ using ForwardVectors = void (*)(const RowVectors& vec, std::int64_t v0, std::int
                                 std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K,
                                 const std::int64_t* koff, const float* bias_g, const SkipRows* skip);
 
-/// Weight-gradient tile for mc channels and nk pairs over nv vectors (offsets xo/yo, lane masks mk):
-/// dwb[i·ldw + j] += Σ dyb[i·ys + yo[v] + lane] · xg[koff[j] + xo[v] + lane].
+/// Weight-gradient tiles for mc channels and ng groups of nk pairs over nv vectors (offsets xo/yo,
+/// lane masks mk), summing lane by lane: for group q, channel i, pair j = q·nk + j' and lane l,
+/// acc[((q·mc + i)·nk + j')·lanes + l] += Σ_v dyb[i·ys + yo[v] + l] · xg[koff[j] + xo[v] + l].
 using WeightTile = void (*)(const float* dyb, std::int64_t ys, const float* xg, const std::int64_t* koff,
-                            const std::int64_t* xo, const std::int64_t* yo, const std::uint32_t* mk, std::int64_t nv,
-                            float* dwb, std::int64_t ldw);
+                            std::int64_t ng, const std::int64_t* xo, const std::int64_t* yo, const std::uint32_t* mk,
+                            std::int64_t nv, float* acc);
 
 /// One instruction set's tiles and their shapes. The shapes follow from the register file: a forward
 /// tile keeps mr × nv sums, nv input vectors and one broadcast weight in registers (mr the largest
