@@ -28,16 +28,6 @@ std::int64_t weight_block(const Kernels& k) {
   return std::clamp<std::int64_t>(cache_sizes().l1d / 2 / bytes, 16, kMaxBlock);
 }
 
-// The sum of `lanes` floats (a power of two), halving pairwise: a fixed order.
-float lane_sum(const float* v, std::int64_t lanes) {
-  float s[kMaxLanes];
-  std::copy(v, v + lanes, s);
-  for (std::int64_t w = lanes / 2; w > 0; w /= 2) {
-    for (std::int64_t l = 0; l < w; ++l) s[l] += s[l + w];
-  }
-  return s[0];
-}
-
 // The fraction of (output row, tap row) pairs along one dim that read padding.
 double padding_share(std::int64_t out, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d,
                      std::int64_t in) {
@@ -163,7 +153,7 @@ class WeightRun {
 
   /// Adds sample n's part to dw, from xs (its padded copy) and dy. Each task owns the dW rows of one
   /// (group, block of output channels): it sums lane by lane over the position blocks in order, then
-  /// adds the lanes, so the sums do not depend on how tasks are spread over threads.
+  /// adds the lanes to dW, so the sums do not depend on how tasks are spread over threads.
   void sample(const float* xs, const float* dy, float* dw, std::int64_t n) const {
     const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size();
     const std::int64_t tile_mc = kern_.mc, tile_nk = kern_.nk, lanes = kern_.lanes;
@@ -180,9 +170,9 @@ class WeightRun {
         const float* dyb = dy + (n * c_.Cout + g * cout_g + blk * tile_mc) * Vo;
         const float* xg = xs + g * cin_g * L_.channel;
         float* acc = sums.get();
+        float* dwb = dw + (g * cout_g + blk * tile_mc) * K_;
         float* acc_rest = acc + full_groups * mc * tile_nk * lanes;  // the last, shorter group of pairs
         const std::int64_t* koff_rest = koff_.data() + full_groups * tile_nk;
-        std::fill(acc, acc + mc * K_ * lanes, 0.0f);
         for (std::int64_t pb = 0; pb < pos_blocks_; ++pb) {
           const std::int64_t v0 = pb * block_, nv = std::min<std::int64_t>(block_, vec_.count - v0);
           row_vectors_get(vec_, v0, nv, xo, yo, mk);
@@ -216,24 +206,34 @@ class WeightRun {
           }
           for (std::int64_t v = 0; v < nf; ++v) yo[v] = v * lanes;
           for (std::int64_t v = 0; v < np; ++v) yp[v] = v * lanes;
+          // The sums start from zero in the first block's first call and end, added to dW, in the
+          // last block's last call.
+          const bool first = pb == 0, last = pb + 1 == pos_blocks_;
+          float* const dw_rest = dwb + full_groups * tile_nk;
           const auto& full = kern_.weight_tiles_full;
           const auto& part = kern_.weight_tiles;
           const std::int64_t sf = nf * lanes, sq = np * lanes;
-          if (nf > 0 && full_groups > 0)
-            full[tile_nk - 1][mc - 1](dyf, sf, xg, koff_.data(), full_groups, xo, yo, nullptr, nf, acc);
-          if (nf > 0 && rest > 0) full[rest - 1][mc - 1](dyf, sf, xg, koff_rest, 1, xo, yo, nullptr, nf, acc_rest);
-          if (np > 0 && full_groups > 0)
-            part[tile_nk - 1][mc - 1](dyq, sq, xg, koff_.data(), full_groups, xq, yp, mp, np, acc);
-          if (np > 0 && rest > 0) part[rest - 1][mc - 1](dyq, sq, xg, koff_rest, 1, xq, yp, mp, np, acc_rest);
-        }
-        // acc holds group q's sums at q·mc·tile_nk·lanes, as [channel][pair of the group][lane].
-        float* dwb = dw + (g * cout_g + blk * tile_mc) * K_;
-        for (std::int64_t q = 0; q * tile_nk < K_; ++q) {
-          const std::int64_t nk = std::min(tile_nk, K_ - q * tile_nk);
-          const float* base = acc + q * mc * tile_nk * lanes;
-          for (std::int64_t i = 0; i < mc; ++i) {
-            for (std::int64_t j = 0; j < nk; ++j)
-              dwb[i * K_ + q * tile_nk + j] += lane_sum(base + (i * nk + j) * lanes, lanes);
+          if (nf > 0) {
+            float* const end = last && np == 0 ? dwb : nullptr;
+            if (full_groups > 0) {
+              full[tile_nk - 1][mc - 1](dyf, sf, xg, koff_.data(), full_groups, xo, yo, nullptr, nf, acc, first, end,
+                                        K_);
+            }
+            if (rest > 0) {
+              full[rest - 1][mc - 1](dyf, sf, xg, koff_rest, 1, xo, yo, nullptr, nf, acc_rest, first,
+                                     end != nullptr ? dw_rest : nullptr, K_);
+            }
+          }
+          if (np > 0) {
+            const bool zero = first && nf == 0;
+            if (full_groups > 0) {
+              part[tile_nk - 1][mc - 1](dyq, sq, xg, koff_.data(), full_groups, xq, yp, mp, np, acc, zero,
+                                        last ? dwb : nullptr, K_);
+            }
+            if (rest > 0) {
+              part[rest - 1][mc - 1](dyq, sq, xg, koff_rest, 1, xq, yp, mp, np, acc_rest, zero,
+                                     last ? dw_rest : nullptr, K_);
+            }
           }
         }
       }

@@ -25,6 +25,13 @@ struct Vec {
   static Reg loadu(const float* p) { return _mm256_loadu_ps(p); }
   static void storeu(float* p, Reg v) { _mm256_storeu_ps(p, v); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  // ((l0 + h0) + (l2 + h2)) + ((l1 + h1) + (l3 + h3)), l/h the lower and upper 128-bit halves.
+  static float reduce_add(Reg v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+  }
   // An empty asm that claims to change v: the compiler must keep it in a register from here on.
   static Reg pin(Reg v) {
     asm("" : "+x"(v));

@@ -27,6 +27,7 @@ struct Vec {
   static Reg loadu(const float* p) { return _mm512_loadu_ps(p); }
   static void storeu(float* p, Reg v) { _mm512_storeu_ps(p, v); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static float reduce_add(Reg v) { return _mm512_reduce_add_ps(v); }
   // An empty asm that claims to change v: the compiler must keep it in a register from here on.
   static Reg pin(Reg v) {
     asm("" : "+v"(v));

@@ -8,6 +8,7 @@
 //   load(m, p), store(p, m, v)  masked: lanes outside m read as 0 and are not written
 //   loadu(p), storeu(p, v)   all lanes
 //   fmadd(a, b, c)           a·b + c, one rounding
+//   reduce_add(v)            the lanes' sum in a fixed order
 //   pin(v)                   v, held in a register (the load that made it is not folded into its uses)
 // Everything here lives in that namespace (internal linkage or ISA-qualified names), so no function
 // compiled with one instruction set can stand in for another's at link time; the test
@@ -189,27 +190,28 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
 
 // ---- weight gradient ----------------------------------------------------------------------------------
 
-// Lane-wise partial sums of the weight gradient, for MC output channels and ng groups of NK pairs:
-// acc[(i·NK + j)·lanes + l] += Σ over the vectors v of dy(channel i, v, lane l) · x(pair j, v, lane l),
-// group q reading pairs koff[q·NK …] into acc + q·MC·NK·lanes. The sums stay vectors (the caller adds
-// the lanes once, after the last block): a tile over a short, L1-resident block of positions then
-// costs 2·MC·NK vector loads and stores around its MC·NK·nv FMAs, not MC·NK horizontal reductions.
-// Masked-off lanes load zeros from both operands, so values outside the output rows (even
-// infinities) never enter a sum. FULL: every vector has all its lanes and plain loads serve. On AVX2
-// that matters beyond the loads: the 12 sums, 3 inputs and one dy fill all 16 registers, and a mask
-// register on top spills a sum, whose store and reload then sit on its chain of additions every
+// The weight gradient for MC output channels and ng groups of NK pairs, group q reading pairs
+// koff[q·NK …]: lane by lane, acc[(i·NK + j)·lanes + l] += Σ over the vectors v of
+// dy(channel i, v, lane l) · x(pair j, v, lane l), in acc + q·MC·NK·lanes. The sums stay vectors
+// between calls (a tile over a short, L1-resident block of positions then costs 2·MC·NK vector loads
+// and stores around its MC·NK·nv FMAs); `zero` starts them from zero instead of acc, and with dwb
+// the call ends them: dwb[i·ldw + q·NK + j] += the lanes' sum (in Vec::reduce_add's fixed order), acc
+// left as it was. Masked-off lanes load zeros from both operands, so values outside the output rows
+// (even infinities) never enter a sum. FULL: every vector has all its lanes and plain loads serve.
+// On AVX2 that matters beyond the loads: the 12 sums, 3 inputs and one dy fill all 16 registers, and a
+// mask register on top spills a sum, whose store and reload then sit on its chain of additions every
 // iteration.
 template <int MC, int NK, bool FULL>
 void weight_tile(const float* __restrict dyb, std::int64_t ys, const float* __restrict xg, const std::int64_t* koff,
                  std::int64_t ng, const std::int64_t* xo, const std::int64_t* yo, const std::uint32_t* mk,
-                 std::int64_t nv, float* __restrict acc_out) {
+                 std::int64_t nv, float* __restrict acc_out, bool zero, float* dwb, std::int64_t ldw) {
   for (std::int64_t q = 0; q < ng; ++q) {
     float* out = acc_out + q * (MC * NK * Vec::kLanes);
     typename Vec::Reg acc[MC][NK];
 #pragma GCC unroll 8
     for (int i = 0; i < MC; ++i) {
 #pragma GCC unroll 8
-      for (int j = 0; j < NK; ++j) acc[i][j] = Vec::loadu(out + (i * NK + j) * Vec::kLanes);
+      for (int j = 0; j < NK; ++j) acc[i][j] = zero ? Vec::zero() : Vec::loadu(out + (i * NK + j) * Vec::kLanes);
     }
     const float* xk[NK];
 #pragma GCC unroll 8
@@ -231,10 +233,18 @@ void weight_tile(const float* __restrict dyb, std::int64_t ys, const float* __re
         for (int j = 0; j < NK; ++j) acc[i][j] = Vec::fmadd(di, b[j], acc[i][j]);
       }
     }
+    if (dwb != nullptr) {
 #pragma GCC unroll 8
-    for (int i = 0; i < MC; ++i) {
+      for (int i = 0; i < MC; ++i) {
 #pragma GCC unroll 8
-      for (int j = 0; j < NK; ++j) Vec::storeu(out + (i * NK + j) * Vec::kLanes, acc[i][j]);
+        for (int j = 0; j < NK; ++j) dwb[i * ldw + q * NK + j] += Vec::reduce_add(acc[i][j]);
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int i = 0; i < MC; ++i) {
+#pragma GCC unroll 8
+        for (int j = 0; j < NK; ++j) Vec::storeu(out + (i * NK + j) * Vec::kLanes, acc[i][j]);
+      }
     }
   }
 }
