@@ -251,6 +251,8 @@ double run_model(benchmark::State& state, BenchState& bs, Step&& step, int ops_p
 /// voxgrad_conv.cpp: sets voxgrad's thread count; registers one case (forward, forward+backward).
 void voxgrad_set_threads(int n);
 void register_voxgrad(const ConvCase& c, bool backward);
+/// "MAP/<case>/<forward|adjoint|weight>/voxgrad": a conv3d case's three maps, each timed alone.
+void register_voxgrad_maps(const ConvCase& c);
 /// voxgrad_models.cpp: registers AE/step/voxgrad and CHAIN/fwdbwd/voxgrad.
 void register_voxgrad_models();
 

@@ -286,6 +286,7 @@ def main(argv):
             print(row)
     onednn_table(cases, runs, medians, args.stat, context)
     unet_summary(runs, medians, args.stat)
+    map_table(runs, medians, args.stat)
     return 0
 
 
@@ -320,6 +321,21 @@ def unet_summary(runs, medians, stat):
         share = f", {100 * convs['ms'] / ours['ms']:.0f}% of the step's time" if ours else ""
         print(f"| the step's 15 convolutions alone (UNET/convs) | {fmt_ms(convs)} ms, "
               f"{fmt(convs['conv_peak'], '.0f')}% of peak{share} | | |")
+
+
+def map_table(runs, medians, stat):
+    """MAP/<case>/<map>/voxgrad: a conv3d's forward, adjoint and weight maps, each timed alone."""
+    cases = sorted({k[1] for k in list(runs) + list(medians) if k[0] == "MAP"})
+    if not cases:
+        return
+    print()
+    print("| case | forward ms | adjoint ms | weight ms | forward % peak | adjoint % peak | weight % peak |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for case in cases:
+        s = [summary(("MAP", case, m), runs, medians, stat) for m in ("forward", "adjoint", "weight")]
+        ms = " | ".join(fmt_ms(x) if x else "–" for x in s)
+        pk = " | ".join(fmt(x and x["peak"], ".0f") for x in s)
+        print(f"| {case} | {ms} | {pk} |")
 
 
 if __name__ == "__main__":

@@ -176,6 +176,9 @@ int main(int argc, char** argv) {
 #endif
     }
   }
+  for (const ConvCase& c : conv_cases()) {
+    if (!c.transposed && !c.large) register_voxgrad_maps(c);
+  }
   register_voxgrad_models();
 #ifdef VOXGRAD_BENCH_WITH_TORCH
   register_torch_models();

@@ -66,6 +66,42 @@ ConvOutputs voxgrad_compute(const ConvCase& c, const ConvData& d) {
 
 void voxgrad_set_threads(int n) { voxgrad::set_num_threads(n); }
 
+void register_voxgrad_maps(const ConvCase& c) {
+  // The three maps of a conv3d, each alone: forward (conv3d without bias), adjoint (the input
+  // gradient, as conv_transpose3d of dY) and weight (conv3d_weight_grad). Each has the forward's FLOPs.
+  const char* maps[] = {"forward", "adjoint", "weight"};
+  for (int m = 0; m < 3; ++m) {
+    auto* bs = new BenchState();
+    bs->before_memory_probe = [] { voxgrad::empty_cache(); };
+    const std::string name = "MAP/" + c.name + "/" + maps[m] + "/voxgrad";
+    configure(benchmark::RegisterBenchmark(
+                  name.c_str(),
+                  [c, m, bs](benchmark::State& state) {
+                    voxgrad::manual_seed(0);
+                    voxgrad::NoGradGuard no_grad;
+                    const Tensor x = voxgrad::rand(c.input_shape());
+                    const Tensor w = voxgrad::rand(c.weight_shape());
+                    const Tensor gy = voxgrad::rand(c.output_shape());
+                    const Dims out = c.out();
+                    Dims out_pad{};
+                    for (int i = 0; i < 3; ++i) {
+                      out_pad[i] = c.in[i] - ((out[i] - 1) * c.stride[i] - 2 * c.padding[i] +
+                                              c.dilation[i] * (c.kernel[i] - 1) + 1);
+                    }
+                    auto step = [&] {
+                      const Tensor r =
+                          m == 0 ? voxgrad::conv3d(x, w, {}, c.stride, c.padding, c.dilation, c.groups)
+                          : m == 1
+                              ? voxgrad::conv_transpose3d(gy, w, {}, c.stride, c.padding, out_pad, c.groups, c.dilation)
+                              : voxgrad::conv3d_weight_grad(x, gy, c.kernel, c.stride, c.padding, c.dilation, c.groups);
+                      benchmark::DoNotOptimize(r.raw_data_ptr());
+                    };
+                    run(state, c, false, *bs, step, [] {});
+                  }),
+              c);
+  }
+}
+
 void register_voxgrad(const ConvCase& c, bool backward) {
   auto* bs = new BenchState();
   bs->before_memory_probe = [] { voxgrad::empty_cache(); };
