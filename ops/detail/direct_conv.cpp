@@ -190,8 +190,9 @@ class WeightRun {
             }
           }
           // The block's dY vectors, packed as [channel][vector][lane] (full ones, then partial ones,
-          // their missing lanes zero): the tiles then read them in order, and the mc rows no longer
-          // sit a power of two apart (at such a stride they share L1 sets and evict each other).
+          // their missing lanes zero) into one contiguous buffer of at most half of L1d: the tiles read
+          // them in order, and dY's own rows, often a power of two apart (sharing L1 sets, evicting
+          // each other), are read once per block.
           float* dyf = packed.get();
           float* dyq = dyf + mc * nf * lanes;
           for (std::int64_t i = 0; i < mc; ++i) {

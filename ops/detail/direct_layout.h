@@ -27,8 +27,8 @@ struct PaddedLayout {
   /// Fills row, plane and channel from Dp, Hp, Wq and sw. With `spread`, a channel whose size is a
   /// multiple of 4 KiB gets one cache line more: a forward tile reads the same position of every
   /// input channel in turn, and at such a stride all of them fall into one L1 set (8 ways) and evict
-  /// each other. (The weight tile reads nk = 3 pairs of x, mostly taps of one channel, at a time; on
-  /// AVX2 they and its 4 rows of dy fit in a set, and spreading x cannot help dy, which is not copied.)
+  /// each other. (The weight tile reads nk = 3 pairs of x, mostly taps of one channel, at a time, and
+  /// its dY from a contiguous packed block: the weight map alone does not spread x.)
   void finish(bool spread = true) {
     row = sw * Wq;
     plane = Hp * row;

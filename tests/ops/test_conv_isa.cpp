@@ -140,6 +140,10 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
       {false, 2, 1, 5, 1, {9, 12, 28}, {2, 2, 2}, {1, 1, 1}, {0, 0, 0}},
       {false, 1, 2, 3, 1, {10, 10, 13}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
       {false, 1, 2, 3, 1, {14, 15, 7}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+      // ... rows of full vectors only (the last block's full tiles end the sums); a pointwise conv
+      // with K = 2 < 3 pairs (only the shorter group; its forward runs as a GEMM).
+      {false, 1, 2, 9, 1, {8, 12, 32}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+      {false, 2, 2, 5, 1, {9, 12, 27}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}},
   };
   manual_seed(7);
   for (const Case& c : cases) {
