@@ -205,37 +205,23 @@ class WeightRun {
               for (std::int64_t l = 0; l < lanes; ++l) dst[l] = (mp[v] >> l & 1U) != 0 ? src[yp[v] + l] : 0.0f;
             }
           }
-          for (std::int64_t v = 0; v < nf; ++v) yo[v] = v * lanes;
-          for (std::int64_t v = 0; v < np; ++v) yp[v] = v * lanes;
-          // The sums start from zero in the first block's first call and end, added to dW, in the
-          // last block's last call.
+          // Each set of vectors (full, then partial) runs every full group of pairs in one call, then
+          // the shorter last group. The sums start from zero in the first block's first call and
+          // end, added to dW, in the last block's last call.
           const bool first = pb == 0, last = pb + 1 == pos_blocks_;
-          float* const dw_rest = dwb + full_groups * tile_nk;
-          const auto& full = kern_.weight_tiles_full;
-          const auto& part = kern_.weight_tiles;
-          const std::int64_t sf = nf * lanes, sq = np * lanes;
-          if (nf > 0) {
-            float* const end = last && np == 0 ? dwb : nullptr;
+          auto run = [&](const WeightTile(&table)[kMaxTile][kMaxTile], const float* dyp, const std::int64_t* xs_off,
+                         const std::uint32_t* masks, std::int64_t count, bool zero, bool end) {
             if (full_groups > 0) {
-              full[tile_nk - 1][mc - 1](dyf, sf, xg, koff_.data(), full_groups, xo, yo, nullptr, nf, acc, first, end,
-                                        K_);
+              table[tile_nk - 1][mc - 1](dyp, count * lanes, xg, koff_.data(), full_groups, xs_off, masks, count, acc,
+                                         zero, end ? dwb : nullptr, K_);
             }
             if (rest > 0) {
-              full[rest - 1][mc - 1](dyf, sf, xg, koff_rest, 1, xo, yo, nullptr, nf, acc_rest, first,
-                                     end != nullptr ? dw_rest : nullptr, K_);
+              table[rest - 1][mc - 1](dyp, count * lanes, xg, koff_rest, 1, xs_off, masks, count, acc_rest, zero,
+                                      end ? dwb + full_groups * tile_nk : nullptr, K_);
             }
-          }
-          if (np > 0) {
-            const bool zero = first && nf == 0;
-            if (full_groups > 0) {
-              part[tile_nk - 1][mc - 1](dyq, sq, xg, koff_.data(), full_groups, xq, yp, mp, np, acc, zero,
-                                        last ? dwb : nullptr, K_);
-            }
-            if (rest > 0) {
-              part[rest - 1][mc - 1](dyq, sq, xg, koff_rest, 1, xq, yp, mp, np, acc_rest, zero,
-                                     last ? dw_rest : nullptr, K_);
-            }
-          }
+          };
+          if (nf > 0) run(kern_.weight_tiles_full, dyf, xo, nullptr, nf, first, last && np == 0);
+          if (np > 0) run(kern_.weight_tiles, dyq, xq, mp, np, first && nf == 0, last);
         }
       }
     });

@@ -58,14 +58,15 @@ using ForwardVectors = void (*)(const RowVectors& vec, std::int64_t v0, std::int
                                 std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K,
                                 const std::int64_t* koff, const float* bias_g, const SkipRows* skip);
 
-/// Weight-gradient tiles for mc channels and ng groups of nk pairs over nv vectors (offsets xo/yo,
-/// lane masks mk), summing lane by lane: for group q, channel i, pair j = q·nk + j' and lane l,
-/// acc[((q·mc + i)·nk + j')·lanes + l] += Σ_v dyb[i·ys + yo[v] + l] · xg[koff[j] + xo[v] + l], the
+/// Weight-gradient tiles for mc channels and ng groups of nk pairs over nv vectors (x offsets xo, lane
+/// masks mk; dY packed, vector v of channel i at dyb + i·ys + v·lanes), summing lane by lane: for
+/// group q, channel i, pair j = q·nk + j' and lane l,
+/// acc[((q·mc + i)·nk + j')·lanes + l] += Σ_v dyb[i·ys + v·lanes + l] · xg[koff[j] + xo[v] + l], the
 /// sums starting from zero instead of acc when `zero`. With dwb, the call ends the sums instead of
 /// storing them: dwb[i·ldw + j] += the lanes' sum.
 using WeightTile = void (*)(const float* dyb, std::int64_t ys, const float* xg, const std::int64_t* koff,
-                            std::int64_t ng, const std::int64_t* xo, const std::int64_t* yo, const std::uint32_t* mk,
-                            std::int64_t nv, float* acc, bool zero, float* dwb, std::int64_t ldw);
+                            std::int64_t ng, const std::int64_t* xo, const std::uint32_t* mk, std::int64_t nv,
+                            float* acc, bool zero, float* dwb, std::int64_t ldw);
 
 /// One instruction set's tiles and their shapes. The shapes follow from the register file: a forward
 /// tile keeps mr × nv sums, nv input vectors and one broadcast weight in registers (mr the largest

@@ -192,7 +192,8 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
 
 // The weight gradient for MC output channels and ng groups of NK pairs, group q reading pairs
 // koff[q·NK …]: lane by lane, acc[(i·NK + j)·lanes + l] += Σ over the vectors v of
-// dy(channel i, v, lane l) · x(pair j, v, lane l), in acc + q·MC·NK·lanes. The sums stay vectors
+// dy(channel i, v, lane l) · x(pair j, v, lane l), in acc + q·MC·NK·lanes. dY comes packed, vector v
+// of channel i at dyb + i·ys + v·lanes; x at xg + koff[pair] + xo[v]. The sums stay vectors
 // between calls (a tile over a short, L1-resident block of positions then costs 2·MC·NK vector loads
 // and stores around its MC·NK·nv FMAs); `zero` starts them from zero instead of acc, and with dwb
 // the call ends them: dwb[i·ldw + q·NK + j] += the lanes' sum (in Vec::reduce_add's fixed order), acc
@@ -203,8 +204,8 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
 // iteration.
 template <int MC, int NK, bool FULL>
 void weight_tile(const float* __restrict dyb, std::int64_t ys, const float* __restrict xg, const std::int64_t* koff,
-                 std::int64_t ng, const std::int64_t* xo, const std::int64_t* yo, const std::uint32_t* mk,
-                 std::int64_t nv, float* __restrict acc_out, bool zero, float* dwb, std::int64_t ldw) {
+                 std::int64_t ng, const std::int64_t* xo, const std::uint32_t* mk, std::int64_t nv,
+                 float* __restrict acc_out, bool zero, float* dwb, std::int64_t ldw) {
   for (std::int64_t q = 0; q < ng; ++q) {
     float* out = acc_out + q * (MC * NK * Vec::kLanes);
     typename Vec::Reg acc[MC][NK];
@@ -218,7 +219,7 @@ void weight_tile(const float* __restrict dyb, std::int64_t ys, const float* __re
     for (int j = 0; j < NK; ++j) xk[j] = xg + koff[q * NK + j];
     for (std::int64_t v = 0; v < nv; ++v) {
       const std::int64_t xv = xo[v];
-      const float* d = dyb + yo[v];
+      const float* d = dyb + v * Vec::kLanes;
       typename Vec::Mask m{};
       if constexpr (!FULL) m = Vec::mask(mk[v]);
       typename Vec::Reg b[NK];
