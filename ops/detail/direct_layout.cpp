@@ -23,32 +23,46 @@ void copy_phase(float* d, const float* src, std::int64_t lo, std::int64_t hi, st
   for (std::int64_t q = lo; q < hi; ++q) d[q] = src[q * sw - a];
 }
 
-// Writes padded plane ip of channel ch of one sample (xs: channels × vol) to dst: L.Hp rows of
-// L.row floats.
-void pad_plane(const float* xs, float* dst_plane, const Dims& vol, const PaddedLayout& L, std::int64_t ch,
-               std::int64_t ip) {
-  const std::int64_t D = vol[0], H = vol[1], W = vol[2], V = D * H * W;
-  const std::int64_t ph = L.origin[1], pw = L.origin[2], sw = L.sw;
-  const std::int64_t id = ip - L.origin[0];
-  for (std::int64_t jp = 0; jp < L.Hp; ++jp) {
-    const std::int64_t ih = jp - ph;
-    float* dst = dst_plane + jp * L.row;
+// Phase r of a padded row: slot q holds input column q·sw − a (a = origin − r), inside the input for
+// q in [lo, hi). The same for every row, so computed once per layout (the divisions cost more than a
+// short row's copy).
+struct PhaseRange {
+  std::int64_t lo, hi, a;
+};
+
+PhaseRange phase_range(const PaddedLayout& L, std::int64_t W, std::int64_t r) {
+  const std::int64_t sw = L.sw, a = L.origin[2] - r;
+  std::int64_t lo = a <= 0 ? 0 : (a + sw - 1) / sw;
+  std::int64_t hi = W - 1 + a < 0 ? 0 : (W - 1 + a) / sw + 1;
+  lo = std::min(lo, L.Wq);
+  hi = std::clamp(hi, lo, L.Wq);
+  return {lo, hi, a};
+}
+
+constexpr std::int64_t kMaxPhases = 8;  // phases whose ranges are computed once per call
+
+// The phase ranges of L for rows of W inputs, in ranges[0 … min(sw, kMaxPhases)).
+void phase_ranges(const PaddedLayout& L, std::int64_t W, PhaseRange* ranges) {
+  for (std::int64_t r = 0; r < std::min(L.sw, kMaxPhases); ++r) ranges[r] = phase_range(L, W, r);
+}
+
+// Writes padded plane ip of one channel (src: its D × H × W inputs) to dst: L.Hp rows of L.row floats.
+void pad_plane(const float* src, float* dst, std::int64_t ip, const Dims& vol, const PaddedLayout& L,
+               const PhaseRange* ranges) {
+  const std::int64_t D = vol[0], H = vol[1], W = vol[2], sw = L.sw, id = ip - L.origin[0];
+  for (std::int64_t jp = 0; jp < L.Hp; ++jp, dst += L.row) {
+    const std::int64_t ih = jp - L.origin[1];
     if (id < 0 || id >= D || ih < 0 || ih >= H) {
       std::fill(dst, dst + L.row, 0.0f);
       continue;
     }
-    const float* src = xs + ch * V + (id * H + ih) * W;
+    const float* row = src + (id * H + ih) * W;
     for (std::int64_t r = 0; r < sw; ++r) {
-      // Phase r, slot q holds input column w = q·sw − a; it lies inside for q in [lo, hi).
+      const PhaseRange q = r < kMaxPhases ? ranges[r] : phase_range(L, W, r);
       float* d = dst + r * L.Wq;
-      const std::int64_t a = pw - r;
-      std::int64_t lo = a <= 0 ? 0 : (a + sw - 1) / sw;
-      std::int64_t hi = W - 1 + a < 0 ? 0 : (W - 1 + a) / sw + 1;
-      lo = std::min(lo, L.Wq);
-      hi = std::clamp(hi, lo, L.Wq);
-      std::fill(d, d + lo, 0.0f);
-      copy_phase(d, src, lo, hi, a, sw);
-      std::fill(d + hi, d + L.Wq, 0.0f);
+      std::fill(d, d + q.lo, 0.0f);
+      copy_phase(d, row, q.lo, q.hi, q.a, sw);
+      std::fill(d + q.hi, d + L.Wq, 0.0f);
     }
   }
 }
@@ -102,8 +116,11 @@ const float* padded_sample(const float* x, float* xp, std::int64_t channels, con
   const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(L.plane, 1));
   // Plane pl of the copy is padded plane pl % Dp of channel pl / Dp.
   parallel_for(0, channels * L.Dp, grain, [&](std::int64_t p0, std::int64_t p1) {
+    PhaseRange ranges[kMaxPhases];
+    phase_ranges(L, vol[2], ranges);
     for (std::int64_t pl = p0; pl < p1; ++pl) {
-      pad_plane(xs, xp + pl / L.Dp * L.channel + pl % L.Dp * L.plane, vol, L, pl / L.Dp, pl % L.Dp);
+      const std::int64_t ch = pl / L.Dp, ip = pl % L.Dp;
+      pad_plane(xs + ch * volume(vol), xp + ch * L.channel + ip * L.plane, ip, vol, L, ranges);
     }
   });
   return xp;
