@@ -22,6 +22,7 @@ constexpr int kMaxNV = 8;        ///< the most vectors of a forward tile
 constexpr int kMaxSpans = 64;    ///< tap rows a forward tile may skip through
 constexpr int kMaxBlock = 1024;  ///< the most vectors of a weight-gradient position block
 constexpr int kMaxTile = 8;      ///< the most channels or pairs along one side of a tile
+constexpr int kMaxCvI = 4;       ///< the most output-channel vectors of a channel-vector tile
 
 /// Output positions as vectors of `lanes`: rows (md, mh) of `width` positions, ceil(width / lanes)
 /// vectors each. A row's first input and output sit at md·x_d + mh·x_h and md·y_d + mh·y_h.
@@ -68,6 +69,14 @@ using WeightTile = void (*)(const float* dyb, std::int64_t ys, const float* xg, 
                             std::int64_t ng, const std::int64_t* xo, const std::uint32_t* mk, std::int64_t nv,
                             float* acc, bool zero, float* dwb, std::int64_t ldw);
 
+/// Channel-vector weight tile: J (input channel, tap) pairs × I vectors of output channels, summed
+/// over the positions of nrows output rows of `width`: row r's inputs start at xr[r], one float apart;
+/// dY comes transposed, position p's I·lanes channels at dyt + p·I·lanes (p counting the rows'
+/// positions in order). acc[j][i] (at acc + (j·I + i)·lanes) = Σ_p xg[koff[j] + xr[row(p)] + col(p)] ·
+/// dyt[p][i …], plus acc[j][i]'s old value unless `zero`.
+using CvWeightTile = void (*)(const float* dyt, const float* xg, const std::int64_t* koff, const std::int64_t* xr,
+                              std::int64_t nrows, std::int64_t width, float* acc, bool zero);
+
 /// One instruction set's tiles and their shapes. The shapes follow from the register file: a forward
 /// tile keeps mr × nv sums, nv input vectors and one broadcast weight in registers (mr the largest
 /// power of two that fits with nv = 3), and the weight tile likewise mc × nk sums.
@@ -80,6 +89,9 @@ struct Kernels {
   ForwardVectors forward_vectors;
   WeightTile weight_tiles[kMaxTile][kMaxTile];       ///< [nk − 1][mc − 1]
   WeightTile weight_tiles_full[kMaxTile][kMaxTile];  ///< the same for vectors with every lane (mk unread)
+  int cv_imax;                                       ///< channel-vector tiles: the most vectors I
+  int cv_j[kMaxCvI];                                 ///< the most pairs J for I = 1 … cv_imax
+  CvWeightTile cv_weight[kMaxCvI][kMaxTile];         ///< [I − 1][J − 1]
 };
 
 /// The tiles of each instruction set (null where this build or architecture has none).

@@ -264,6 +264,71 @@ constexpr void fill_weight(Kernels& k) {
   }
 }
 
+// ---- channel-vector weight tiles --------------------------------------------------------------------
+
+// Vectors run over output channels and each pair's input is broadcast, position by position, so the
+// sums stay whole vectors over every position (no lanes to add up at the end) and the stride between
+// positions costs nothing. I ≤ 4 with 32 registers, 2 with 16; J as many pairs as the sums, the I dY
+// vectors and one broadcast leave registers for, at most kMaxTile (each pair keeps a pointer too).
+constexpr int kCvIMax = Vec::kRegs >= 32 ? 4 : 2;
+constexpr int cv_jmax(int i) { return (Vec::kRegs - i - 1) / i < kMaxTile ? (Vec::kRegs - i - 1) / i : kMaxTile; }
+static_assert(kCvIMax <= kMaxCvI);
+
+template <int I, int J>
+void cv_weight_tile(const float* __restrict dyt, const float* __restrict xg, const std::int64_t* koff,
+                    const std::int64_t* xr, std::int64_t nrows, std::int64_t width, float* __restrict acc_io,
+                    bool zero) {
+  constexpr int L = Vec::kLanes;
+  typename Vec::Reg acc[J][I];
+#pragma GCC unroll 8
+  for (int j = 0; j < J; ++j) {
+#pragma GCC unroll 4
+    for (int i = 0; i < I; ++i) acc[j][i] = Vec::zero();
+  }
+  const float* xk[J];
+#pragma GCC unroll 8
+  for (int j = 0; j < J; ++j) xk[j] = xg + koff[j];
+  for (std::int64_t r = 0; r < nrows; ++r) {
+    const std::int64_t o = xr[r];
+    for (std::int64_t w = 0; w < width; ++w, dyt += I * L) {
+      typename Vec::Reg d[I];
+#pragma GCC unroll 4
+      for (int i = 0; i < I; ++i) d[i] = Vec::pin(Vec::loadu(dyt + i * L));
+#pragma GCC unroll 8
+      for (int j = 0; j < J; ++j) {
+        const auto a = Vec::set1(xk[j][o + w]);
+#pragma GCC unroll 4
+        for (int i = 0; i < I; ++i) acc[j][i] = Vec::fmadd(a, d[i], acc[j][i]);
+      }
+    }
+  }
+  // The block's sums are added to the running ones (1·a + b rounds once, as a + b): two levels of
+  // summation, so that rounding errors grow with the blocks' and the block count's lengths, not with
+  // the whole volume's.
+  const auto one = Vec::set1(1.0f);
+#pragma GCC unroll 8
+  for (int j = 0; j < J; ++j) {
+#pragma GCC unroll 4
+    for (int i = 0; i < I; ++i) {
+      float* p = acc_io + (j * I + i) * L;
+      Vec::storeu(p, zero ? acc[j][i] : Vec::fmadd(one, acc[j][i], Vec::loadu(p)));
+    }
+  }
+}
+
+template <int I, int J>
+constexpr void fill_cv(Kernels& k) {
+  if constexpr (I <= kCvIMax) {
+    if constexpr (J <= cv_jmax(I)) {
+      k.cv_weight[I - 1][J - 1] = &cv_weight_tile<I, J>;
+      fill_cv<I, J + 1>(k);
+    } else {
+      k.cv_j[I - 1] = cv_jmax(I);
+      fill_cv<I + 1, 1>(k);
+    }
+  }
+}
+
 constexpr Kernels make_kernels(const char* name) {
   Kernels k{};
   k.isa = name;
@@ -275,6 +340,8 @@ constexpr Kernels make_kernels(const char* name) {
   k.nk = kNK;
   k.forward_vectors = &forward_vectors;
   fill_weight<1, 1>(k);
+  k.cv_imax = kCvIMax;
+  fill_cv<1, 1>(k);
   return k;
 }
 

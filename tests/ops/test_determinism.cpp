@@ -142,9 +142,14 @@ TEST(Determinism, LargeConvLayersThatSplitIntoManyTilesAreBitIdentical) {
   // tiles, so both samples and tiles are spread over the threads.
   check_conv_cases(
       {
-          conv(2, 16, 32, {24, 24, 24}, 3, 1, 1), tconv(2, 16, 32, {24, 24, 24}, 3, 1, 1, 0),
+          conv(2, 16, 32, {24, 24, 24}, 3, 1, 1),
+          tconv(2, 16, 32, {24, 24, 24}, 3, 1, 1, 0),
           tconv(2, 32, 16, {12, 12, 12}, 3, 2, 1, 1),  // 12³ → 24³, as the U-Net's up path
           conv(1, 16, 32, {24, 24, 24}, 3, 1, 1),      // N = 1: all the parallelism is inside one sample
+          // Stride 2 with more than one vector of output channels: the weight map's channel-vector
+          // tiles, their pair groups shared among the tasks (conv3d, and conv_transpose3d's weight).
+          conv(2, 16, 40, {24, 24, 32}, 3, 2, 1),
+          tconv(2, 40, 16, {12, 12, 16}, 3, 2, 1, 1),
       },
       {kFloat32});
 }
