@@ -132,26 +132,28 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
       {true, 2, 6, 5, 1, {2, 3, 17}, {2, 2, 2}, {2, 2, 2}, {0, 0, 0}},    // stride-2 W classes, input read in place
       {true, 1, 4, 6, 2, {3, 2, 21}, {3, 3, 3}, {2, 1, 2}, {1, 1, 1}},    // stride-2 W classes with padding
       {true, 1, 3, 11, 1, {2, 2, 30}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},   // the adjoint as a forward
-      // The weight map over several position blocks (48 vectors each on AVX-512, 192 on AVX2 with
+      // The lane-wise weight map (at most 8 output channels: one vector of them or less on both
+      // instruction sets) over several position blocks (48 vectors each on AVX-512, 192 on AVX2 with
       // 48 KiB of L1d, fewer with less): rows ending in a partial vector in every block; pairs not a
       // multiple of the tile's 3 (K = 8); rows of one partial vector only (W = 13 on AVX-512, 7 on
       // AVX2: the direct path takes rows whose vectors are at least 70% used).
-      {false, 1, 2, 9, 1, {8, 12, 27}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+      {false, 1, 2, 8, 1, {8, 12, 27}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
       {false, 2, 1, 5, 1, {9, 12, 28}, {2, 2, 2}, {1, 1, 1}, {0, 0, 0}},
       {false, 1, 2, 3, 1, {10, 10, 13}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
       {false, 1, 2, 3, 1, {14, 15, 7}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
       // ... rows of full vectors only (the last block's full tiles end the sums); a pointwise conv
       // with K = 2 < 3 pairs (only the shorter group; its forward runs as a GEMM).
-      {false, 1, 2, 9, 1, {8, 12, 32}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+      {false, 1, 2, 8, 1, {8, 12, 32}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
       {false, 2, 2, 5, 1, {9, 12, 27}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}},
-      // The channel-vector weight map (stride 2 along W, more than one vector of output channels;
-      // output rows of 14, 12, 32 and 15, at least 70% of their vectors used, so the direct path
-      // serves): a last channel block partly filled and pair groups ending short; groups; several
-      // blocks of rows and two channel blocks; a transposed conv's weight gradient.
+      // The channel-vector weight map (more than one vector of output channels; output rows of 14,
+      // 12, 32, 15 and 20, at least 70% of their vectors used, so the direct path serves): a last
+      // channel block partly filled and pair groups ending short; groups; several blocks of rows
+      // and two channel blocks; a transposed conv's weight gradient; stride 1.
       {false, 2, 3, 37, 1, {5, 6, 27}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1}},
       {false, 1, 4, 40, 2, {4, 4, 24}, {2, 3, 3}, {2, 2, 2}, {0, 1, 1}},
       {false, 1, 2, 70, 1, {8, 8, 64}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
       {true, 2, 24, 3, 1, {4, 8, 15}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
+      {false, 2, 3, 33, 1, {6, 9, 20}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
   };
   manual_seed(7);
   for (const Case& c : cases) {
