@@ -23,6 +23,7 @@ constexpr int kMaxSpans = 64;    ///< tap rows a forward tile may skip through
 constexpr int kMaxBlock = 1024;  ///< the most vectors of a weight-gradient position block
 constexpr int kMaxTile = 8;      ///< the most channels or pairs along one side of a tile
 constexpr int kMaxCvI = 4;       ///< the most output-channel vectors of a channel-vector tile
+constexpr int kMaxCvJ = 12;      ///< the most pairs of a channel-vector weight tile
 
 /// Output positions as vectors of `lanes`: rows (md, mh) of `width` positions, ceil(width / lanes)
 /// vectors each. A row's first input and output sit at md·x_d + mh·x_h and md·y_d + mh·y_h.
@@ -91,7 +92,7 @@ struct Kernels {
   WeightTile weight_tiles_full[kMaxTile][kMaxTile];  ///< the same for vectors with every lane (mk unread)
   int cv_imax;                                       ///< channel-vector tiles: the most vectors I
   int cv_j[kMaxCvI];                                 ///< the most pairs J for I = 1 … cv_imax
-  CvWeightTile cv_weight[kMaxCvI][kMaxTile];         ///< [I − 1][J − 1]
+  CvWeightTile cv_weight[kMaxCvI][kMaxCvJ];          ///< [I − 1][J − 1]
 };
 
 /// The tiles of each instruction set (null where this build or architecture has none).

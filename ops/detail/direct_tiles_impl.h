@@ -271,7 +271,7 @@ constexpr void fill_weight(Kernels& k) {
 // positions costs nothing. I ≤ 4 with 32 registers, 2 with 16; J as many pairs as the sums, the I dY
 // vectors and one broadcast leave registers for, at most kMaxTile (each pair keeps a pointer too).
 constexpr int kCvIMax = Vec::kRegs >= 32 ? 4 : 2;
-constexpr int cv_jmax(int i) { return (Vec::kRegs - i - 1) / i < kMaxTile ? (Vec::kRegs - i - 1) / i : kMaxTile; }
+constexpr int cv_jmax(int i) { return (Vec::kRegs - i - 1) / i < kMaxCvJ ? (Vec::kRegs - i - 1) / i : kMaxCvJ; }
 static_assert(kCvIMax <= kMaxCvI);
 
 template <int I, int J>
@@ -280,13 +280,13 @@ void cv_weight_tile(const float* __restrict dyt, const float* __restrict xg, con
                     bool zero) {
   constexpr int L = Vec::kLanes;
   typename Vec::Reg acc[J][I];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int j = 0; j < J; ++j) {
 #pragma GCC unroll 4
     for (int i = 0; i < I; ++i) acc[j][i] = Vec::zero();
   }
   const float* xk[J];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int j = 0; j < J; ++j) xk[j] = xg + koff[j];
   for (std::int64_t r = 0; r < nrows; ++r) {
     const std::int64_t o = xr[r];
@@ -294,7 +294,7 @@ void cv_weight_tile(const float* __restrict dyt, const float* __restrict xg, con
       typename Vec::Reg d[I];
 #pragma GCC unroll 4
       for (int i = 0; i < I; ++i) d[i] = Vec::pin(Vec::loadu(dyt + i * L));
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int j = 0; j < J; ++j) {
         const auto a = Vec::set1(xk[j][o + w]);
 #pragma GCC unroll 4
@@ -306,7 +306,7 @@ void cv_weight_tile(const float* __restrict dyt, const float* __restrict xg, con
   // summation, so that rounding errors grow with the blocks' and the block count's lengths, not with
   // the whole volume's.
   const auto one = Vec::set1(1.0f);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int j = 0; j < J; ++j) {
 #pragma GCC unroll 4
     for (int i = 0; i < I; ++i) {
