@@ -38,25 +38,41 @@ bool ConvGeometry::within_direct_range() const {
   return true;
 }
 
-bool ConvGeometry::suits_direct() const {
-  if (!direct_conv_available() || !within_direct_range()) return false;
-  // At least 70% of the vector lanes along each output row do useful work.
-  const std::int64_t Wo = out[2], lanes = direct_lanes();
-  if (Wo * 10 < (Wo + lanes - 1) / lanes * lanes * 7) return false;
-  // The padded copy of a sample stays comparable to its input and output (not so with huge
-  // dilations or paddings): sizes in double, so nothing here can overflow.
+namespace {
+
+// At least 70% of the vector lanes along each output row do useful work.
+bool fills_direct_lanes(const ConvGeometry& g) {
+  const std::int64_t Wo = g.out[2], lanes = direct_lanes();
+  return Wo * 10 >= (Wo + lanes - 1) / lanes * lanes * 7;
+}
+
+// The padded copy of a sample stays comparable to its input and output (not so with huge dilations or
+// paddings): sizes in double, so nothing here can overflow.
+bool padded_copy_bounded(const ConvGeometry& g) {
   auto extent = [&](std::size_t i) {
-    return double(out[i] - 1) * double(stride[i]) + double(kernel[i] - 1) * double(dilation[i]) + 1.0;
+    return double(g.out[i] - 1) * double(g.stride[i]) + double(g.kernel[i] - 1) * double(g.dilation[i]) + 1.0;
   };
-  const double padded = double(Cin) * extent(0) * extent(1) * (extent(2) + double(stride[2]));
-  const double in_size = double(Cin) * double(vol[0]) * double(vol[1]) * double(vol[2]);
-  const double out_size = double(Cout) * double(out[0]) * double(out[1]) * double(out[2]);
+  const double padded = double(g.Cin) * extent(0) * extent(1) * (extent(2) + double(g.stride[2]));
+  const double in_size = double(g.Cin) * double(g.vol[0]) * double(g.vol[1]) * double(g.vol[2]);
+  const double out_size = double(g.Cout) * double(g.out[0]) * double(g.out[1]) * double(g.out[2]);
   return padded <= 2.0 * (in_size + out_size) + 65536.0;
+}
+
+}  // namespace
+
+bool ConvGeometry::suits_direct() const {
+  return direct_conv_available() && within_direct_range() && fills_direct_lanes(*this) && padded_copy_bounded(*this);
 }
 
 bool ConvGeometry::direct_forward() const { return suits_direct() && !is_pointwise(); }
 
-bool ConvGeometry::direct_weight() const { return suits_direct() && !(is_pointwise() && cout_g() < 4); }
+bool ConvGeometry::direct_weight() const {
+  if (!direct_conv_available() || !within_direct_range() || !padded_copy_bounded(*this)) return false;
+  // Channel-vector tiles waste no lanes along W, whatever its width (W = 4-20 on AVX-512: 1.6-2.7×
+  // the GEMM path).
+  if (direct_weight_channel_vectors(*this)) return true;
+  return fills_direct_lanes(*this) && !(is_pointwise() && cout_g() < 4);
+}
 
 bool ConvGeometry::suits_direct_adjoint() const {
   if (!direct_conv_available() || !within_direct_range()) return false;

@@ -46,6 +46,16 @@ double padding_share(std::int64_t out, std::int64_t k, std::int64_t s, std::int6
 
 bool direct_conv_available() { return g_direct_enabled.load(std::memory_order_relaxed) && active_kernels() != nullptr; }
 
+bool direct_weight_channel_vectors(const ConvGeometry& c) {
+  // Measured on C1-C5 and the U-Net's layers (bench/README): with strided inputs the lane-wise tiles
+  // read each input row for few taps and sit on their loads (1.3-1.5× slower), with stride 1 they are
+  // as fast or up to 1.2× slower. With a single vector of channels the broadcasts outnumber the FMAs'
+  // other operand and the lane-wise tiles win by up to 1.5×; with few pairs (a pointwise conv) dY's
+  // transposition costs as much as the sums (C5: 1.7× slower).
+  const Kernels* k = active_kernels();
+  return k != nullptr && c.cout_g() > k->lanes && c.cin_g() * c.kernel_volume() >= 128;
+}
+
 std::int64_t direct_lanes() {
   const Kernels* k = active_kernels();
   return k != nullptr ? k->lanes : kMaxLanes;
@@ -237,13 +247,6 @@ class WeightRun {
   RowVectors vec_;
 };
 
-// The weight map runs on channel-vector tiles when there is more than one vector of output channels.
-// Measured on C1-C3 and the U-Net's layers (bench/README): with strided inputs the lane-wise tiles
-// read each input row for few taps and sit on their loads (1.3-1.5× slower), and with stride 1 they
-// are as fast or up to 1.2× slower; with a single vector of channels the broadcasts outnumber the
-// FMAs' other operand, and the lane-wise tiles win by up to 1.5×.
-bool channel_vectors_suit(const Kernels& k, const ConvGeometry& c) { return c.cout_g() > k.lanes; }
-
 // The weight map on channel-vector tiles: dY is transposed per sample to [position][channel] (blocks
 // of I·lanes channels, zeros past the group's last), then each task owns J-pair groups of one channel
 // block and sums them over the output rows, a block of rows whose dY fills half of L1d at a time,
@@ -349,7 +352,7 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
   const PaddedLayout L = forward_layout(c, /*spread=*/false);
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   Workspace xp = padded_workspace(c, L);
-  if (channel_vectors_suit(*active_kernels(), c)) {
+  if (direct_weight_channel_vectors(c)) {
     const CvWeightRun run(*active_kernels(), c, L);
     for (std::int64_t n = 0; n < c.N; ++n) run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), dy, dw, n);
     return;
@@ -371,7 +374,7 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
       weight.sample(xs, dy, dw, n);
     }
   };
-  if (channel_vectors_suit(*active_kernels(), c)) {
+  if (direct_weight_channel_vectors(c)) {
     run(CvWeightRun(*active_kernels(), c, L));
   } else {
     run(WeightRun(*active_kernels(), c, L));

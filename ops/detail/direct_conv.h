@@ -19,6 +19,11 @@ namespace voxgrad::detail {
 /// set_direct_conv_enabled() has not turned them off.
 bool direct_conv_available();
 
+/// True when the direct weight map of g runs on channel-vector tiles (vectors of output channels, each
+/// input broadcast): more than one vector of output channels per group and at least 128 (input
+/// channel, tap) pairs. Their lanes do not run along W, so any row width suits them.
+bool direct_weight_channel_vectors(const ConvGeometry& g);
+
 /// float32 lanes per vector of the direct kernels that run (16 when none do).
 std::int64_t direct_lanes();
 

@@ -145,15 +145,18 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
       // with K = 2 < 3 pairs (only the shorter group; its forward runs as a GEMM).
       {false, 1, 2, 8, 1, {8, 12, 32}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
       {false, 2, 2, 5, 1, {9, 12, 27}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}},
-      // The channel-vector weight map (more than one vector of output channels; output rows of 14,
-      // 12, 32, 15 and 20, at least 70% of their vectors used, so the direct path serves): a last
-      // channel block partly filled and pair groups ending short; groups; several blocks of rows
-      // and two channel blocks; a transposed conv's weight gradient; stride 1.
-      {false, 2, 3, 37, 1, {5, 6, 27}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1}},
-      {false, 1, 4, 40, 2, {4, 4, 24}, {2, 3, 3}, {2, 2, 2}, {0, 1, 1}},
-      {false, 1, 2, 70, 1, {8, 8, 64}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
-      {true, 2, 24, 3, 1, {4, 8, 15}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
-      {false, 2, 3, 33, 1, {6, 9, 20}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+      // The channel-vector weight map (more than one vector of output channels, at least 128 pairs;
+      // output rows of 14, 12, 32, 15 and 20, at least 70% of their vectors used, so that the direct
+      // forward serves too): a last channel block partly filled and pair groups ending short;
+      // groups; several blocks of rows and two channel blocks; a transposed conv's weight gradient;
+      // stride 1. Then rows of 8 and 3, which only the channel-vector weight map takes directly.
+      {false, 2, 5, 37, 1, {5, 6, 27}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1}},
+      {false, 1, 16, 40, 2, {4, 4, 24}, {2, 3, 3}, {2, 2, 2}, {0, 1, 1}},
+      {false, 1, 5, 70, 1, {8, 8, 64}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
+      {true, 2, 24, 5, 1, {4, 8, 15}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
+      {false, 2, 6, 33, 1, {6, 9, 20}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+      {false, 2, 8, 40, 1, {6, 6, 8}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+      {false, 1, 6, 24, 1, {5, 7, 6}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
   };
   manual_seed(7);
   for (const Case& c : cases) {
