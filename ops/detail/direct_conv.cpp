@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <vector>
 
 #include "voxgrad/core/detail/cpu.h"
@@ -247,41 +248,57 @@ class WeightRun {
   RowVectors vec_;
 };
 
-// The weight map on channel-vector tiles: dY is transposed per sample to [position][channel] (blocks
-// of I·lanes channels, zeros past the group's last), then each task owns J-pair groups of one channel
-// block and sums them over the output rows, a block of rows whose dY fills half of L1d at a time,
-// the sums kept in a per-sample buffer between blocks. Every sum runs over the positions in order and
-// is added to dW once per sample, whichever task owns it: the same at any thread count.
+// The weight map on channel-vector tiles, reading x as it lies (no padded copy). dY is transposed per
+// sample to [position][channel] (blocks of I·lanes channels, zeros past the group's last). A group is
+// J input channels at one tap; its inputs lie inside the volume for a box of output rows and a range
+// of positions along W, and only those enter its sums. Groups run channel-major (the taps of J
+// channels in turn, which read the same few input rows). Each task owns some groups of one channel
+// block and sums them over the output rows a block at a time (dY of a block fills half of L1d), the
+// sums kept in a per-sample buffer between blocks. Every sum runs over the positions in order and is
+// added to dW once per sample, whichever task owns it: the same at any thread count.
 class CvWeightRun {
  public:
-  CvWeightRun(const Kernels& kern, const ConvGeometry& c, const PaddedLayout& L) : kern_(kern), c_(c), L_(L) {
+  CvWeightRun(const Kernels& kern, const ConvGeometry& c) : kern_(kern), c_(c) {
     const std::int64_t cin_g = c.cin_g(), cout_g = c.cout_g(), KT = c.kernel_volume(), lanes = kern.lanes;
     K_ = cin_g * KT;
-    const std::vector<std::int64_t> taps = tap_offsets(c, L);
-    koff_.resize(static_cast<std::size_t>(K_));
-    for (std::int64_t ci = 0; ci < cin_g; ++ci) {
-      for (std::int64_t t = 0; t < KT; ++t) {
-        koff_[static_cast<std::size_t>(ci * KT + t)] = ci * L.channel + taps[static_cast<std::size_t>(t)];
-      }
-    }
     I_ = static_cast<int>(std::min<std::int64_t>(kern.cv_imax, (cout_g + lanes - 1) / lanes));
     ob_ = I_ * lanes;
     J_ = kern.cv_j[I_ - 1];
     blocks_ = (cout_g + ob_ - 1) / ob_;
-    groups_ = (K_ + J_ - 1) / J_;
-    const RowVectors vec = forward_vectors_of(c, L, lanes);
+    cgroups_ = (cin_g + J_ - 1) / J_;
+    groups_ = KT * cgroups_;
+    // Output positions o whose input o·s − p + k·d lies in [0, n), along one dim: [lo, hi).
+    auto inside = [](std::int64_t out, std::int64_t n, std::int64_t s, std::int64_t p, std::int64_t kd,
+                     std::int64_t& lo, std::int64_t& hi) {
+      const std::int64_t a = p - kd;  // o·s ≥ a and o·s ≤ n − 1 + a
+      lo = a <= 0 ? 0 : (a + s - 1) / s;
+      hi = n - 1 + a < 0 ? 0 : std::min(out, (n - 1 + a) / s + 1);
+      hi = std::max(hi, lo);
+    };
+    const std::int64_t H = c.vol[1], W = c.vol[2];
+    taps_.resize(static_cast<std::size_t>(KT));
+    for (std::int64_t kd = 0, t = 0; kd < c.kernel[0]; ++kd) {
+      for (std::int64_t kh = 0; kh < c.kernel[1]; ++kh) {
+        for (std::int64_t kw = 0; kw < c.kernel[2]; ++kw, ++t) {
+          Tap& tp = taps_[static_cast<std::size_t>(t)];
+          const std::int64_t od = kd * c.dilation[0], oh = kh * c.dilation[1], ow = kw * c.dilation[2];
+          inside(c.out[0], c.vol[0], c.stride[0], c.padding[0], od, tp.d[0], tp.d[1]);
+          inside(c.out[1], H, c.stride[1], c.padding[1], oh, tp.h[0], tp.h[1]);
+          inside(c.out[2], W, c.stride[2], c.padding[2], ow, tp.w[0], tp.w[1]);
+          tp.offset = (od - c.padding[0]) * H * W + (oh - c.padding[1]) * W + (ow - c.padding[2]);
+        }
+      }
+    }
     rows_ = c.out[0] * c.out[1];
-    xr_.resize(static_cast<std::size_t>(rows_));
-    for (std::int64_t r = 0; r < rows_; ++r)
-      xr_[static_cast<std::size_t>(r)] = r / c.out[1] * vec.x_d + r % c.out[1] * vec.x_h;
     const std::int64_t row_bytes = c.out[2] * ob_ * std::int64_t{sizeof(float)};
     rows_per_block_ = std::max<std::int64_t>(1, cache_sizes().l1d / 2 / row_bytes);
     parts_ = std::clamp<std::int64_t>(4 * std::int64_t{get_num_threads()} / (c.groups * blocks_), 1, groups_);
   }
 
-  void sample(const float* xs, const float* dy, float* dw, std::int64_t n) const {
-    const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size(), Wo = c_.out[2];
-    const std::int64_t GB = c_.groups * blocks_;
+  /// Adds sample n's part to dw, from x (the whole batch, as it lies) and dy.
+  void sample(const float* x, const float* dy, float* dw, std::int64_t n) const {
+    const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size(), Wo = c_.out[2], Ho = c_.out[1];
+    const std::int64_t V = c_.vol_size(), KT = c_.kernel_volume(), GB = c_.groups * blocks_;
     const Workspace dyt(GB * Vo * ob_);
     constexpr std::int64_t kChunk = 1024, kStep = 16;
     const std::int64_t pchunks = (Vo + kChunk - 1) / kChunk;
@@ -301,37 +318,56 @@ class CvWeightRun {
       }
     });
     const Workspace sums(GB * groups_ * J_ * ob_);
+    const std::int64_t sd = c_.stride[0] * c_.vol[1] * c_.vol[2], sh = c_.stride[1] * c_.vol[2];
     parallel_for(0, GB * parts_, 1, [&](std::int64_t t0, std::int64_t t1) {
+      std::vector<std::int64_t> rx(static_cast<std::size_t>(rows_per_block_)), ry(rx.size());
       for (std::int64_t task = t0; task < t1; ++task) {
         const std::int64_t gb = task / parts_, part = task % parts_, g = gb / blocks_, blk = gb % blocks_;
         const std::int64_t q0 = part * groups_ / parts_, q1 = (part + 1) * groups_ / parts_;
-        const float* xg = xs + g * cin_g * L_.channel;
+        const float* xg = x + (n * c_.Cin + g * cin_g) * V;
         const float* db = dyt.get() + gb * Vo * ob_;
         float* acc = sums.get() + gb * groups_ * J_ * ob_;
         for (std::int64_t r0 = 0; r0 < rows_; r0 += rows_per_block_) {
-          const std::int64_t nr = std::min(rows_per_block_, rows_ - r0);
+          const std::int64_t r1 = std::min(rows_, r0 + rows_per_block_);
           for (std::int64_t q = q0; q < q1; ++q) {
-            const std::int64_t jn = std::min<std::int64_t>(J_, K_ - q * J_);
-            kern_.cv_weight[I_ - 1][jn - 1](db + r0 * Wo * ob_, xg, koff_.data() + q * J_, xr_.data() + r0, nr, Wo,
-                                            acc + q * J_ * ob_, r0 == 0);
+            const Tap& tp = taps_[static_cast<std::size_t>(q % KT)];
+            const std::int64_t ci0 = q / KT * J_, jn = std::min<std::int64_t>(J_, cin_g - ci0);
+            // The block's rows whose inputs at this tap lie inside the volume.
+            std::int64_t nr = 0;
+            for (std::int64_t r = r0; r < r1; ++r) {
+              const std::int64_t od = r / Ho, oh = r % Ho;
+              if (od < tp.d[0] || od >= tp.d[1] || oh < tp.h[0] || oh >= tp.h[1]) continue;
+              rx[static_cast<std::size_t>(nr)] = od * sd + oh * sh + tp.offset;
+              ry[static_cast<std::size_t>(nr++)] = r - r0;
+            }
+            kern_.cv_weight[I_ - 1][jn - 1](db + r0 * Wo * ob_, Wo * ob_, xg + ci0 * V, V, rx.data(), ry.data(), nr,
+                                            tp.w[0], tp.w[1], c_.stride[2], acc + q * J_ * ob_, r0 == 0);
           }
         }
         const std::int64_t oc = std::min(ob_, cout_g - blk * ob_);
         float* dwb = dw + (g * cout_g + blk * ob_) * K_;
-        for (std::int64_t k = q0 * J_; k < std::min(K_, q1 * J_); ++k) {
-          for (std::int64_t o = 0; o < oc; ++o) dwb[o * K_ + k] += acc[k * ob_ + o];
+        for (std::int64_t q = q0; q < q1; ++q) {
+          const std::int64_t t = q % KT, ci0 = q / KT * J_, jn = std::min<std::int64_t>(J_, cin_g - ci0);
+          for (std::int64_t j = 0; j < jn; ++j) {
+            const float* a = acc + (q * J_ + j) * ob_;
+            for (std::int64_t o = 0; o < oc; ++o) dwb[o * K_ + (ci0 + j) * KT + t] += a[o];
+          }
         }
       }
     });
   }
 
  private:
+  // One tap: the output rows (od in [d0, d1), oh in [h0, h1)) and positions along W ([w0, w1)) whose
+  // input lies inside the volume, and the input's offset from od·sd·H·W + oh·sh·W + ow·sw.
+  struct Tap {
+    std::int64_t d[2], h[2], w[2], offset;
+  };
   const Kernels& kern_;
   const ConvGeometry& c_;
-  const PaddedLayout L_;
   int I_ = 1, J_ = 1;
-  std::int64_t K_ = 0, ob_ = 0, blocks_ = 0, groups_ = 0, rows_ = 0, rows_per_block_ = 1, parts_ = 1;
-  std::vector<std::int64_t> koff_, xr_;
+  std::int64_t K_ = 0, ob_ = 0, blocks_ = 0, cgroups_ = 0, groups_ = 0, rows_ = 0, rows_per_block_ = 1, parts_ = 1;
+  std::vector<Tap> taps_;
 };
 
 Workspace padded_workspace(const ConvGeometry& c, const PaddedLayout& L) {
@@ -349,14 +385,14 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c) {
   // Unspread: the weight tile reads few channels at a time, and the input may then be read in place.
-  const PaddedLayout L = forward_layout(c, /*spread=*/false);
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
-  Workspace xp = padded_workspace(c, L);
   if (direct_weight_channel_vectors(c)) {
-    const CvWeightRun run(*active_kernels(), c, L);
-    for (std::int64_t n = 0; n < c.N; ++n) run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), dy, dw, n);
+    const CvWeightRun run(*active_kernels(), c);
+    for (std::int64_t n = 0; n < c.N; ++n) run.sample(x, dy, dw, n);
     return;
   }
+  const PaddedLayout L = forward_layout(c, /*spread=*/false);
+  Workspace xp = padded_workspace(c, L);
   const WeightRun run(*active_kernels(), c, L);
   for (std::int64_t n = 0; n < c.N; ++n) run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), dy, dw, n);
 }
@@ -367,17 +403,22 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
   const ForwardRun forward(*active_kernels(), c, L, w);
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   Workspace xp = padded_workspace(c, L);
-  auto run = [&](const auto& weight) {
-    for (std::int64_t n = 0; n < c.N; ++n) {
-      const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n);
-      forward.sample(xs, nullptr, y, n);
-      weight.sample(xs, dy, dw, n);
-    }
-  };
+  // The channel-vector weight map reads x as it lies; the lane-wise one shares the padded copy.
+  std::optional<CvWeightRun> cv_weight;
+  std::optional<WeightRun> lane_weight;
   if (direct_weight_channel_vectors(c)) {
-    run(CvWeightRun(*active_kernels(), c, L));
+    cv_weight.emplace(*active_kernels(), c);
   } else {
-    run(WeightRun(*active_kernels(), c, L));
+    lane_weight.emplace(*active_kernels(), c, L);
+  }
+  for (std::int64_t n = 0; n < c.N; ++n) {
+    const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n);
+    forward.sample(xs, nullptr, y, n);
+    if (cv_weight) {
+      cv_weight->sample(x, dy, dw, n);
+    } else {
+      lane_weight->sample(xs, dy, dw, n);
+    }
   }
 }
 

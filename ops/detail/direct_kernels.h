@@ -70,13 +70,13 @@ using WeightTile = void (*)(const float* dyb, std::int64_t ys, const float* xg, 
                             std::int64_t ng, const std::int64_t* xo, const std::uint32_t* mk, std::int64_t nv,
                             float* acc, bool zero, float* dwb, std::int64_t ldw);
 
-/// Channel-vector weight tile: J (input channel, tap) pairs × I vectors of output channels, summed
-/// over the positions of nrows output rows of `width`: row r's inputs start at xr[r], one float apart;
-/// dY comes transposed, position p's I·lanes channels at dyt + p·I·lanes (p counting the rows'
-/// positions in order). acc[j][i] (at acc + (j·I + i)·lanes) = Σ_p xg[koff[j] + xr[row(p)] + col(p)] ·
-/// dyt[p][i …], plus acc[j][i]'s old value unless `zero`.
-using CvWeightTile = void (*)(const float* dyt, const float* xg, const std::int64_t* koff, const std::int64_t* xr,
-                              std::int64_t nrows, std::int64_t width, float* acc, bool zero);
+/// Channel-vector weight tile: J input channels (xb + j·xcs, one tap) × I vectors of output channels,
+/// summed over positions [w0, w1) of nrows output rows: row r's inputs at xb + rx[r] + w·sw, its dY
+/// transposed at dyt + ry[r]·dys + w·I·lanes (I·lanes channels per position). acc[j][i] (at
+/// acc + (j·I + i)·lanes) = Σ x · dy over those positions, plus its old value unless `zero`.
+using CvWeightTile = void (*)(const float* dyt, std::int64_t dys, const float* xb, std::int64_t xcs,
+                              const std::int64_t* rx, const std::int64_t* ry, std::int64_t nrows, std::int64_t w0,
+                              std::int64_t w1, std::int64_t sw, float* acc, bool zero);
 
 /// One instruction set's tiles and their shapes. The shapes follow from the register file: a forward
 /// tile keeps mr × nv sums, nv input vectors and one broadcast weight in registers (mr the largest

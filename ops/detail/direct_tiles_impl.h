@@ -266,18 +266,20 @@ constexpr void fill_weight(Kernels& k) {
 
 // ---- channel-vector weight tiles --------------------------------------------------------------------
 
-// Vectors run over output channels and each pair's input is broadcast, position by position, so the
-// sums stay whole vectors over every position (no lanes to add up at the end) and the stride between
-// positions costs nothing. I ≤ 4 with 32 registers, 2 with 16; J as many pairs as the sums, the I dY
-// vectors and one broadcast leave registers for, at most kMaxTile (each pair keeps a pointer too).
+// Vectors run over output channels and each input is broadcast, position by position, so the sums
+// stay whole vectors over every position (no lanes to add up at the end), the stride between positions
+// costs nothing, and the input is read as it lies: the J channels of a tile share one tap, so the rows
+// and positions whose inputs lie in the padding are simply left out. I ≤ 4 with 32 registers, 2 with
+// 16; J as many channels as the sums, the I dY vectors and one broadcast leave registers for, at most
+// kMaxCvJ (each channel keeps a pointer too).
 constexpr int kCvIMax = Vec::kRegs >= 32 ? 4 : 2;
 constexpr int cv_jmax(int i) { return (Vec::kRegs - i - 1) / i < kMaxCvJ ? (Vec::kRegs - i - 1) / i : kMaxCvJ; }
 static_assert(kCvIMax <= kMaxCvI);
 
 template <int I, int J>
-void cv_weight_tile(const float* __restrict dyt, const float* __restrict xg, const std::int64_t* koff,
-                    const std::int64_t* xr, std::int64_t nrows, std::int64_t width, float* __restrict acc_io,
-                    bool zero) {
+void cv_weight_tile(const float* __restrict dyt, std::int64_t dys, const float* __restrict xb, std::int64_t xcs,
+                    const std::int64_t* rx, const std::int64_t* ry, std::int64_t nrows, std::int64_t w0,
+                    std::int64_t w1, std::int64_t sw, float* __restrict acc_io, bool zero) {
   constexpr int L = Vec::kLanes;
   typename Vec::Reg acc[J][I];
 #pragma GCC unroll 16
@@ -287,18 +289,18 @@ void cv_weight_tile(const float* __restrict dyt, const float* __restrict xg, con
   }
   const float* xk[J];
 #pragma GCC unroll 16
-  for (int j = 0; j < J; ++j) xk[j] = xg + koff[j];
+  for (int j = 0; j < J; ++j) xk[j] = xb + j * xcs;
   for (std::int64_t r = 0; r < nrows; ++r) {
-    const std::int64_t o = xr[r];
-    for (std::int64_t w = 0; w < width; ++w, dyt += I * L) {
-      typename Vec::Reg d[I];
+    const float* d = dyt + ry[r] * dys + w0 * (I * L);
+    for (std::int64_t w = w0, at = rx[r] + w0 * sw; w < w1; ++w, at += sw, d += I * L) {
+      typename Vec::Reg dv[I];
 #pragma GCC unroll 4
-      for (int i = 0; i < I; ++i) d[i] = Vec::pin(Vec::loadu(dyt + i * L));
+      for (int i = 0; i < I; ++i) dv[i] = Vec::pin(Vec::loadu(d + i * L));
 #pragma GCC unroll 16
       for (int j = 0; j < J; ++j) {
-        const auto a = Vec::set1(xk[j][o + w]);
+        const auto a = Vec::set1(xk[j][at]);
 #pragma GCC unroll 4
-        for (int i = 0; i < I; ++i) acc[j][i] = Vec::fmadd(a, d[i], acc[j][i]);
+        for (int i = 0; i < I; ++i) acc[j][i] = Vec::fmadd(a, dv[i], acc[j][i]);
       }
     }
   }

@@ -674,7 +674,7 @@ struct RestoreDirect {
 void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
   RestoreDirect restore;
   std::mt19937_64 rng(seed);
-  int accepted = 0, direct = 0, transposed_direct = 0;
+  int accepted = 0, direct = 0, transposed_direct = 0, channel_vectors = 0;
   ViewStats views;  // the arguments of the configs the direct kernels served
   detail::set_direct_conv_enabled(true);
   const bool has_direct = detail::direct_conv_available();
@@ -686,6 +686,7 @@ void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
     const bool suits = conv3d_form(c).direct_forward();
     direct += suits;
     if (transposed) transposed_direct += conv3d_form(c).suits_direct_adjoint();
+    channel_vectors += conv3d_form(c).direct_weight() && detail::direct_weight_channel_vectors(conv3d_form(c));
     const std::uint64_t values_seed = seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted));
     for (bool on : {true, false}) {
       detail::set_direct_conv_enabled(on);
@@ -699,6 +700,7 @@ void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
   std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d") << " direct-kernel shapes: " << accepted
             << " configs, " << direct << " in the direct path";
   if (transposed) std::cout << " (backward), " << transposed_direct << " (forward)";
+  std::cout << ", " << channel_vectors << " with a channel-vector weight map";
   std::cout << "; arguments of the direct-path configs as views:" << views.str() << "\n";
   if (!has_direct) {
     // The baseline instruction set (VOXGRAD_MAX_ISA=baseline, or a CPU without AVX2) has no direct
@@ -712,6 +714,52 @@ void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
   }
   views.expect_each_kind(10);
 }
+
+/// A config whose weight map (conv3d form) runs on channel-vector tiles when the direct kernels serve:
+/// 17-40 output channels per group (more than one vector on AVX-512 and AVX2) and at least 128
+/// (input channel, tap) pairs per group, any row width, random strides, paddings and dilations.
+Cfg draw_channel_vector_config(std::mt19937_64& rng, bool transposed) {
+  Cfg c = draw_config(rng, transposed);
+  c.unbatched = false;
+  c.N = pick(rng, 1, 2);
+  c.groups = pick(rng, 1, 2);
+  c.k = triple(rng, 2, 3);
+  const std::int64_t taps = c.k[0] * c.k[1] * c.k[2];
+  const std::int64_t in_g = (128 + taps - 1) / taps + pick(rng, 0, 3), out_g = pick(rng, 17, 40);
+  // The conv3d form's Cin is conv_transpose3d's Cout.
+  c.cin = c.groups * (transposed ? out_g : in_g);
+  c.cout = c.groups * (transposed ? in_g : out_g);
+  c.in = {pick(rng, 1, 4), pick(rng, 1, 5), pick(rng, 1, 20)};
+  return c;
+}
+
+void channel_vector_sweep(bool transposed, std::uint64_t seed, int configs) {
+  std::mt19937_64 rng(seed);
+  int accepted = 0, channel_vectors = 0;
+  while (accepted < configs) {
+    const Cfg c = draw_channel_vector_config(rng, transposed);
+    if (!c.valid()) continue;
+    ++accepted;
+    const detail::ConvGeometry g = conv3d_form(c);
+    channel_vectors += g.direct_weight() && detail::direct_weight_channel_vectors(g);
+    std::mt19937_64 vrng(seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted)));
+    const std::string m = check_config(c, kFloat32, vrng, nullptr);
+    EXPECT_TRUE(m.empty()) << "float32, config #" << accepted << ": " << c.str() << "\n" << m;
+  }
+  std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d")
+            << " channel-vector weight shapes: " << accepted << " configs, " << channel_vectors
+            << " on channel-vector tiles\n";
+  // Every config suits them, unless the CPU (or VOXGRAD_MAX_ISA=baseline) has no direct kernels, or
+  // the padded copy of a sample would not stay bounded (wide paddings or dilations on tiny volumes).
+  if (detail::direct_conv_available()) {
+    EXPECT_GE(channel_vectors, configs / 2);
+  } else {
+    EXPECT_EQ(channel_vectors, 0);
+  }
+}
+
+TEST(ConvReferenceSweep, Conv3dChannelVectorWeightShapes) { channel_vector_sweep(false, 0xC7A3D, 60); }
+TEST(ConvReferenceSweep, ConvTranspose3dChannelVectorWeightShapes) { channel_vector_sweep(true, 0xC7A7D, 60); }
 
 TEST(ConvReferenceSweep, Conv3dDirectKernelShapes) { direct_sweep(false, 0xD1C3D, 200); }
 TEST(ConvReferenceSweep, ConvTranspose3dDirectKernelShapes) { direct_sweep(true, 0xD1C7D, 200); }
