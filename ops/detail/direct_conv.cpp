@@ -271,7 +271,7 @@ class CvWeightRun {
     auto inside = [](std::int64_t out, std::int64_t n, std::int64_t s, std::int64_t p, std::int64_t kd,
                      std::int64_t& lo, std::int64_t& hi) {
       const std::int64_t a = p - kd;  // o·s ≥ a and o·s ≤ n − 1 + a
-      lo = a <= 0 ? 0 : (a + s - 1) / s;
+      lo = std::min(out, a <= 0 ? 0 : (a + s - 1) / s);
       hi = n - 1 + a < 0 ? 0 : std::min(out, (n - 1 + a) / s + 1);
       hi = std::max(hi, lo);
     };

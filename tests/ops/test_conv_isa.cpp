@@ -108,6 +108,7 @@ struct Case {
   std::int64_t N, cin, cout, groups;
   Shape in;
   std::array<std::int64_t, 3> k, s, p;
+  bool channel_vectors = false;  ///< its weight map runs on the channel-vector tiles (AVX2 and AVX-512)
   std::string str() const {
     return fmt::format("{} N={} Cin={} Cout={} groups={} in={} k={} s={} p={}",
                        transposed ? "conv_transpose3d" : "conv3d", N, cin, cout, groups, in, k, s, p);
@@ -128,7 +129,7 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
   const std::vector<Case> cases = {
       {false, 2, 3, 19, 1, {3, 4, 37}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},  // remainder tiles of 8 and 4 channels
       {false, 1, 4, 2, 2, {2, 3, 33}, {1, 3, 3}, {1, 1, 2}, {0, 1, 1}},   // 1 channel per group: wide tiles
-      {false, 1, 5, 9, 1, {4, 4, 40}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},   // stride-2 phases
+      {false, 1, 4, 9, 1, {4, 4, 40}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},   // stride-2 phases
       {true, 2, 6, 5, 1, {2, 3, 17}, {2, 2, 2}, {2, 2, 2}, {0, 0, 0}},    // stride-2 W classes, input read in place
       {true, 1, 4, 6, 2, {3, 2, 21}, {3, 3, 3}, {2, 1, 2}, {1, 1, 1}},    // stride-2 W classes with padding
       {true, 1, 3, 11, 1, {2, 2, 30}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},   // the adjoint as a forward
@@ -150,13 +151,14 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
       // forward serves too): a last channel block partly filled and pair groups ending short;
       // groups; several blocks of rows and two channel blocks; a transposed conv's weight gradient;
       // stride 1. Then rows of 8 and 3, which only the channel-vector weight map takes directly.
-      {false, 2, 5, 37, 1, {5, 6, 27}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1}},
-      {false, 1, 16, 40, 2, {4, 4, 24}, {2, 3, 3}, {2, 2, 2}, {0, 1, 1}},
-      {false, 1, 5, 70, 1, {8, 8, 64}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
-      {true, 2, 24, 5, 1, {4, 8, 15}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
-      {false, 2, 6, 33, 1, {6, 9, 20}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
-      {false, 2, 8, 40, 1, {6, 6, 8}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
-      {false, 1, 6, 24, 1, {5, 7, 6}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
+      // Marked `true`; the test checks on each ISA that exactly these take that path.
+      {false, 2, 5, 37, 1, {5, 6, 27}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1}, true},
+      {false, 1, 16, 40, 2, {4, 4, 24}, {2, 3, 3}, {2, 2, 2}, {0, 1, 1}, true},
+      {false, 1, 5, 70, 1, {8, 8, 64}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, true},
+      {true, 2, 24, 5, 1, {4, 8, 15}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, true},
+      {false, 2, 6, 33, 1, {6, 9, 20}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, true},
+      {false, 2, 8, 40, 1, {6, 6, 8}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, true},
+      {false, 1, 6, 24, 1, {5, 7, 6}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, true},
   };
   manual_seed(7);
   for (const Case& c : cases) {
@@ -167,9 +169,25 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
     const Tensor y0 = run(c, x, w, b, zeros({1}))[0];
     const Tensor g = rand(y0.sizes()) - 0.5;
     const std::vector<Tensor> want = run(c, x.to(kFloat64), w.to(kFloat64), b.to(kFloat64), g.to(kFloat64));
+    // The weight map's geometry (conv3d form: a transposed conv's input is its output gradient).
+    detail::ConvGeometry geo;
+    geo.N = c.N;
+    geo.groups = c.groups;
+    geo.Cin = c.transposed ? c.cout : c.cin;
+    geo.Cout = c.transposed ? c.cin : c.cout;
+    for (std::size_t i = 0; i < 3; ++i) {
+      geo.vol[i] = c.transposed ? y0.size(static_cast<std::int64_t>(i) + 2) : c.in[i];
+      geo.out[i] = c.transposed ? c.in[i] : y0.size(static_cast<std::int64_t>(i) + 2);
+    }
+    geo.kernel = c.k;
+    geo.stride = c.s;
+    geo.padding = c.p;
     for (CpuIsa isa : runnable_isas()) {
       IsaOverride o(isa);
       SCOPED_TRACE(fmt::format("{} on {}", c.str(), to_string(isa)));
+      if (isa != CpuIsa::baseline) {
+        EXPECT_EQ(geo.direct_weight() && detail::direct_weight_channel_vectors(geo), c.channel_vectors);
+      }
       // Twice: the second run gets the first one's workspaces back from the caching allocator, stale
       // values and all, so a kernel that reads a workspace before writing it shows.
       for (int rep = 0; rep < 2; ++rep) {

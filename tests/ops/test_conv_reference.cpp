@@ -717,13 +717,15 @@ void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
 
 /// A config whose weight map (conv3d form) runs on channel-vector tiles when the direct kernels serve:
 /// 17-40 output channels per group (more than one vector on AVX-512 and AVX2) and at least 128
-/// (input channel, tap) pairs per group, any row width, random strides, paddings and dilations.
+/// (input channel, tap) pairs per group, any row width, random kernels (1-3), strides, paddings
+/// (0-4) and dilations.
 Cfg draw_channel_vector_config(std::mt19937_64& rng, bool transposed) {
   Cfg c = draw_config(rng, transposed);
   c.unbatched = false;
   c.N = pick(rng, 1, 2);
   c.groups = pick(rng, 1, 2);
-  c.k = triple(rng, 2, 3);
+  c.k = triple(rng, 1, 3);
+  c.p = triple(rng, 0, 4);  // up to wider than the kernel: taps with no output inside along a dim
   const std::int64_t taps = c.k[0] * c.k[1] * c.k[2];
   const std::int64_t in_g = (128 + taps - 1) / taps + pick(rng, 0, 3), out_g = pick(rng, 17, 40);
   // The conv3d form's Cin is conv_transpose3d's Cout.
