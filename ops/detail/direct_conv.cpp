@@ -265,15 +265,12 @@ class CvWeightRun {
     ob_ = I_ * lanes;
     J_ = kern.cv_j[I_ - 1];
     blocks_ = (cout_g + ob_ - 1) / ob_;
-    cgroups_ = (cin_g + J_ - 1) / J_;
-    groups_ = KT * cgroups_;
-    // Output positions o whose input o·s − p + k·d lies in [0, n), along one dim: [lo, hi).
-    auto inside = [](std::int64_t out, std::int64_t n, std::int64_t s, std::int64_t p, std::int64_t kd,
-                     std::int64_t& lo, std::int64_t& hi) {
-      const std::int64_t a = p - kd;  // o·s ≥ a and o·s ≤ n − 1 + a
-      lo = std::min(out, a <= 0 ? 0 : (a + s - 1) / s);
-      hi = n - 1 + a < 0 ? 0 : std::min(out, (n - 1 + a) / s + 1);
-      hi = std::max(hi, lo);
+    groups_ = KT * ((cin_g + J_ - 1) / J_);  // J-channel groups at each tap
+    // Along each dim, the outputs o whose input o·s − p + k·d lies inside the volume.
+    auto inside = [&](std::size_t i, std::int64_t kd, std::int64_t* range) {
+      const InsideRange q = inside_range(c.padding[i] - kd, c.stride[i], c.vol[i], c.out[i]);
+      range[0] = q.lo;
+      range[1] = q.hi;
     };
     const std::int64_t H = c.vol[1], W = c.vol[2];
     taps_.resize(static_cast<std::size_t>(KT));
@@ -282,9 +279,9 @@ class CvWeightRun {
         for (std::int64_t kw = 0; kw < c.kernel[2]; ++kw, ++t) {
           Tap& tp = taps_[static_cast<std::size_t>(t)];
           const std::int64_t od = kd * c.dilation[0], oh = kh * c.dilation[1], ow = kw * c.dilation[2];
-          inside(c.out[0], c.vol[0], c.stride[0], c.padding[0], od, tp.d[0], tp.d[1]);
-          inside(c.out[1], H, c.stride[1], c.padding[1], oh, tp.h[0], tp.h[1]);
-          inside(c.out[2], W, c.stride[2], c.padding[2], ow, tp.w[0], tp.w[1]);
+          inside(0, od, tp.d);
+          inside(1, oh, tp.h);
+          inside(2, ow, tp.w);
           tp.offset = (od - c.padding[0]) * H * W + (oh - c.padding[1]) * W + (ow - c.padding[2]);
         }
       }
@@ -330,8 +327,8 @@ class CvWeightRun {
         for (std::int64_t r0 = 0; r0 < rows_; r0 += rows_per_block_) {
           const std::int64_t r1 = std::min(rows_, r0 + rows_per_block_);
           for (std::int64_t q = q0; q < q1; ++q) {
-            const Tap& tp = taps_[static_cast<std::size_t>(q % KT)];
-            const std::int64_t ci0 = q / KT * J_, jn = std::min<std::int64_t>(J_, cin_g - ci0);
+            const Group gr = group(q);
+            const Tap& tp = taps_[static_cast<std::size_t>(gr.tap)];
             // The block's rows whose inputs at this tap lie inside the volume.
             std::int64_t nr = 0;
             for (std::int64_t r = r0; r < r1; ++r) {
@@ -340,17 +337,18 @@ class CvWeightRun {
               rx[static_cast<std::size_t>(nr)] = od * sd + oh * sh + tp.offset;
               ry[static_cast<std::size_t>(nr++)] = r - r0;
             }
-            kern_.cv_weight[I_ - 1][jn - 1](db + r0 * Wo * ob_, Wo * ob_, xg + ci0 * V, V, rx.data(), ry.data(), nr,
-                                            tp.w[0], tp.w[1], c_.stride[2], acc + q * J_ * ob_, r0 == 0);
+            kern_.cv_weight[I_ - 1][gr.count - 1](db + r0 * Wo * ob_, Wo * ob_, xg + gr.first * V, V, rx.data(),
+                                                  ry.data(), nr, tp.w[0], tp.w[1], c_.stride[2], acc + q * J_ * ob_,
+                                                  r0 == 0);
           }
         }
         const std::int64_t oc = std::min(ob_, cout_g - blk * ob_);
         float* dwb = dw + (g * cout_g + blk * ob_) * K_;
         for (std::int64_t q = q0; q < q1; ++q) {
-          const std::int64_t t = q % KT, ci0 = q / KT * J_, jn = std::min<std::int64_t>(J_, cin_g - ci0);
-          for (std::int64_t j = 0; j < jn; ++j) {
+          const Group gr = group(q);
+          for (std::int64_t j = 0; j < gr.count; ++j) {
             const float* a = acc + (q * J_ + j) * ob_;
-            for (std::int64_t o = 0; o < oc; ++o) dwb[o * K_ + (ci0 + j) * KT + t] += a[o];
+            for (std::int64_t o = 0; o < oc; ++o) dwb[o * K_ + (gr.first + j) * KT + gr.tap] += a[o];
           }
         }
       }
@@ -363,10 +361,18 @@ class CvWeightRun {
   struct Tap {
     std::int64_t d[2], h[2], w[2], offset;
   };
+  // Group q (channel-major): input channels [first, first + count) at tap `tap`.
+  struct Group {
+    std::int64_t tap, first, count;
+  };
+  Group group(std::int64_t q) const {
+    const std::int64_t KT = c_.kernel_volume(), first = q / KT * J_;
+    return {q % KT, first, std::min<std::int64_t>(J_, c_.cin_g() - first)};
+  }
   const Kernels& kern_;
   const ConvGeometry& c_;
   int I_ = 1, J_ = 1;
-  std::int64_t K_ = 0, ob_ = 0, blocks_ = 0, cgroups_ = 0, groups_ = 0, rows_ = 0, rows_per_block_ = 1, parts_ = 1;
+  std::int64_t K_ = 0, ob_ = 0, blocks_ = 0, groups_ = 0, rows_ = 0, rows_per_block_ = 1, parts_ = 1;
   std::vector<Tap> taps_;
 };
 
@@ -384,13 +390,13 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
 }
 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c) {
-  // Unspread: the weight tile reads few channels at a time, and the input may then be read in place.
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   if (direct_weight_channel_vectors(c)) {
     const CvWeightRun run(*active_kernels(), c);
     for (std::int64_t n = 0; n < c.N; ++n) run.sample(x, dy, dw, n);
     return;
   }
+  // Unspread: the weight tile reads few channels at a time, and the input may then be read in place.
   const PaddedLayout L = forward_layout(c, /*spread=*/false);
   Workspace xp = padded_workspace(c, L);
   const WeightRun run(*active_kernels(), c, L);

@@ -31,12 +31,9 @@ struct PhaseRange {
 };
 
 PhaseRange phase_range(const PaddedLayout& L, std::int64_t W, std::int64_t r) {
-  const std::int64_t sw = L.sw, a = L.origin[2] - r;
-  std::int64_t lo = a <= 0 ? 0 : (a + sw - 1) / sw;
-  std::int64_t hi = W - 1 + a < 0 ? 0 : (W - 1 + a) / sw + 1;
-  lo = std::min(lo, L.Wq);
-  hi = std::clamp(hi, lo, L.Wq);
-  return {lo, hi, a};
+  const std::int64_t a = L.origin[2] - r;
+  const InsideRange q = inside_range(a, L.sw, W, L.Wq);
+  return {q.lo, q.hi, a};
 }
 
 constexpr std::int64_t kMaxPhases = 8;  // phases whose ranges are computed once per call
@@ -68,6 +65,13 @@ void pad_plane(const float* src, float* dst, std::int64_t ip, const Dims& vol, c
 }
 
 }  // namespace
+
+InsideRange inside_range(std::int64_t a, std::int64_t s, std::int64_t n, std::int64_t limit) {
+  // q·s ≥ a and q·s ≤ n − 1 + a.
+  const std::int64_t lo = std::min(limit, a <= 0 ? 0 : (a + s - 1) / s);
+  const std::int64_t hi = n - 1 + a < 0 ? 0 : (n - 1 + a) / s + 1;
+  return {lo, std::clamp(hi, lo, limit)};
+}
 
 PaddedLayout forward_layout(const ConvGeometry& g, bool spread) {
   auto extent = [&](std::size_t i) { return (g.out[i] - 1) * g.stride[i] + (g.kernel[i] - 1) * g.dilation[i] + 1; };

@@ -42,6 +42,14 @@ struct PaddedLayout {
 /// where the copy it costs pays: at least 16 outputs per group, each input then serving that many.
 void finish_spread(PaddedLayout& L, const Dims& vol, std::int64_t outputs);
 
+/// The positions q in [0, limit) whose index q·s − a lies in [0, n) (s ≥ 1), as [lo, hi) (lo = hi when
+/// there are none): along one dim, the outputs whose input at a tap lies inside the volume, or the
+/// slots of a padded phase that hold input columns.
+struct InsideRange {
+  std::int64_t lo, hi;
+};
+InsideRange inside_range(std::int64_t a, std::int64_t s, std::int64_t n, std::int64_t limit);
+
 /// The layout of the forward map's input: extents (out − 1)·stride + (kernel − 1)·dilation + 1, origin
 /// = padding, phases = stride along W. With `spread`, channels are spread as finish_spread says.
 PaddedLayout forward_layout(const ConvGeometry& g, bool spread = true);
