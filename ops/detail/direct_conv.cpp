@@ -113,17 +113,17 @@ class ForwardRun {
                      {c.vol[0], c.vol[1]},
                      per};
     vec_ = forward_vectors_of(c, L, kern.lanes);
-    tv_ = cout_g <= 2 ? kern.nv_wide : kern.nv;
-    tiles_ = (vec_.count + tv_ - 1) / tv_;
+    split_ = TileSplit(vec_.count, cout_g <= 2 ? kern.nv_wide : kern.nv);
   }
 
   /// y's sample n from xs, that sample's padded copy.
   void sample(const float* xs, const float* bias, float* y, std::int64_t n) const {
     const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size(), tile_mr = kern_.mr;
-    parallel_for(0, c_.groups * tiles_, 1, [&](std::int64_t t0, std::int64_t t1) {
+    const std::int64_t tiles = split_.tiles;
+    parallel_for(0, c_.groups * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
       for (std::int64_t task = t0; task < t1; ++task) {
-        const std::int64_t g = task / tiles_, v0 = (task % tiles_) * tv_;
-        kern_.forward_vectors(vec_, v0, std::min(tv_, vec_.count - v0), xs + g * cin_g * L_.channel,
+        const std::int64_t g = task / tiles, v0 = split_.begin(task % tiles);
+        kern_.forward_vectors(vec_, v0, split_.begin(task % tiles + 1) - v0, xs + g * cin_g * L_.channel,
                               y + (n * c_.Cout + g * cout_g) * Vo, Vo, cout_g, wpk_.data() + g * blocks_ * K_ * tile_mr,
                               K_, koff_.data(), bias != nullptr ? bias + g * cout_g : nullptr,
                               skip_padding_ ? &skip_ : nullptr);
@@ -135,7 +135,8 @@ class ForwardRun {
   const Kernels& kern_;
   const ConvGeometry& c_;
   const PaddedLayout L_;
-  std::int64_t K_ = 0, blocks_ = 0, tv_ = 0, tiles_ = 0;
+  std::int64_t K_ = 0, blocks_ = 0;
+  TileSplit split_{0, 1};
   std::vector<std::int64_t> koff_;
   std::vector<float> wpk_;
   bool skip_padding_ = false;

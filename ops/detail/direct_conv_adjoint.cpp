@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/core/detail/parallel.h"
-#include "voxgrad/core/threading.h"
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/direct_layout.h"
 
@@ -179,65 +179,39 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
           const ClassTaps& t = tw[0];
           const RowVectors rv =
               row_vectors(lanes, A.count, B.count, pl.cls[2][0].count, L.plane, L.row, sd * Ho * Wo, sh * Wo);
-          const std::int64_t tv = cout_g <= 2 ? kern.nv_wide : kern.nv, tiles = (rv.count + tv - 1) / tv;
-          parallel_for(0, G * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
+          const TileSplit split(rv.count, cout_g <= 2 ? kern.nv_wide : kern.nv);
+          parallel_for(0, G * split.tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
             for (std::int64_t task = t0; task < t1; ++task) {
-              const std::int64_t gi = task / tiles, v0 = (task % tiles) * tv;
-              kern.forward_vectors(rv, v0, std::min(tv, rv.count - v0), group_input(gi, 0), ys + gi * cout_g * Vo, Vo,
-                                   cout_g, t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K,
+              const std::int64_t gi = task / split.tiles, v0 = split.begin(task % split.tiles);
+              kern.forward_vectors(rv, v0, split.begin(task % split.tiles + 1) - v0, group_input(gi, 0),
+                                   ys + gi * cout_g * Vo, Vo, cout_g,
+                                   t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K,
                                    t.koff.data(), bias != nullptr ? bias + gi * cout_g : nullptr, nullptr);
             }
           });
           continue;
         }
-        // Stride 2 along W: the two W classes (even outputs 0, 2, …, odd outputs 1, 3, …) run on the
-        // forward tiles into a scratch of a few rows each, then are interleaved into y's rows.
+        // Stride 2 along W: the even W class (outputs 0, 2, …, vectors of its positions m) and the odd
+        // one (1, 3, …) run together on paired tiles, which interleave them into y's rows.
         const std::size_t e = pl.cls[2][0].first == 0 ? 0 : 1, o = 1 - e;
-        const ClassTaps* cls_taps[2] = {&tw[e], &tw[o]};
-        const std::int64_t width[2] = {pl.cls[2][e].count, pl.cls[2][o].count};
-        const std::int64_t pitch = (std::max(width[0], width[1]) + lanes - 1) / lanes * lanes;  // scratch row
-        // Rows per task: a scratch of both classes of about 64 KiB (it stays in L2 between the tiles
-        // that write it and the interleaving that reads it; one row when a row alone is larger),
-        // never more than one plane, and at least 4 tasks per thread.
-        const std::int64_t fair = (G * A.count * B.count + 4 * get_num_threads() - 1) / (4 * get_num_threads());
-        const std::int64_t rows =
-            std::clamp<std::int64_t>(std::min(8192 / std::max<std::int64_t>(1, cout_g * pitch), fair), 1, B.count);
-        const std::int64_t chunks = (B.count + rows - 1) / rows, tasks = G * A.count * chunks;
-        const std::int64_t tv = cout_g <= 2 ? kern.nv_wide : kern.nv;
-        parallel_for(0, tasks, 1, [&](std::int64_t t0, std::int64_t t1) {
-          Workspace scratch_buf(2 * cout_g * rows * pitch);
-          float* const scratch = scratch_buf.get();
+        const ClassTaps &te = tw[e], &to = tw[o];
+        const RowVectors rv =
+            row_vectors(lanes, A.count, B.count, pl.cls[2][e].count, L.plane, L.row, sd * Ho * Wo, sh * Wo);
+        const TileSplit split(rv.count, kern.nv);
+        // Input channels per chunk: a tile's inputs of one channel are at most a vector per (vector,
+        // tap of either class); a chunk's should fill no more than half of L1d.
+        const std::int64_t taps = cin_g > 0 ? (te.K + to.K) / cin_g : 0;
+        const std::int64_t per_channel = std::max<std::int64_t>(1, kern.nv * taps * lanes * std::int64_t{sizeof(float)});
+        const std::int64_t chunk = std::max<std::int64_t>(1, cache_sizes().l1d / 2 / per_channel);
+        parallel_for(0, G * split.tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
           for (std::int64_t task = t0; task < t1; ++task) {
-            const std::int64_t gi = task / (A.count * chunks), md = task / chunks % A.count;
-            const std::int64_t mh0 = task % chunks * rows, nr = std::min(rows, B.count - mh0);
-            const std::int64_t plane = nr * pitch;  // scratch floats per channel and class
-            const float* xg = group_input(gi, md * L.plane + mh0 * L.row);
-            for (int c = 0; c < 2; ++c) {
-              const ClassTaps& t = *cls_taps[c];
-              const RowVectors rv = row_vectors(lanes, 1, nr, width[c], L.plane, L.row, 0, pitch);
-              float* sc = scratch + c * cout_g * plane;
-              for (std::int64_t v0 = 0; v0 < rv.count; v0 += tv) {
-                kern.forward_vectors(rv, v0, std::min(tv, rv.count - v0), xg, sc, plane, cout_g,
-                                     t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K,
-                                     t.koff.data(), bias != nullptr ? bias + gi * cout_g : nullptr, nullptr);
-              }
-            }
-            // The even class has as many outputs per row as the odd one, or one more.
-            const std::int64_t both = width[1];
-            for (std::int64_t co = 0; co < cout_g; ++co) {
-              const float* se = scratch + co * plane;
-              const float* so = se + cout_g * plane;
-              for (std::int64_t r = 0; r < nr; ++r) {
-                float* __restrict yr = ys + (gi * cout_g + co) * Vo + (sd * md * Ho + sh * (mh0 + r)) * Wo;
-                const float* __restrict er = se + r * pitch;
-                const float* __restrict od = so + r * pitch;
-                for (std::int64_t m = 0; m < both; ++m) {  // one interleaving pass, vectorised
-                  yr[2 * m] = er[m];
-                  yr[2 * m + 1] = od[m];
-                }
-                if (width[0] > both) yr[2 * both] = er[both];
-              }
-            }
+            const std::int64_t gi = task / split.tiles, v0 = split.begin(task % split.tiles);
+            const auto pairs = [&](const ClassTaps& t) {
+              return ClassPairs{t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K, t.koff.data()};
+            };
+            kern.pair_vectors(rv, v0, split.begin(task % split.tiles + 1) - v0, group_input(gi, 0),
+                              ys + gi * cout_g * Vo, Vo, cout_g, pairs(te), pairs(to), pl.cls[2][o].count, Wo,
+                              bias != nullptr ? bias + gi * cout_g : nullptr, cin_g, chunk);
           }
         });
       }

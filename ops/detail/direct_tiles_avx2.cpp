@@ -32,6 +32,12 @@ struct Vec {
     s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
     return _mm_cvtss_f32(s);
   }
+  static void interleave(Reg a, Reg b, Reg& lo, Reg& hi) {
+    const __m256 l = _mm256_unpacklo_ps(a, b);  // a0 b0 a1 b1 | a4 b4 a5 b5
+    const __m256 h = _mm256_unpackhi_ps(a, b);  // a2 b2 a3 b3 | a6 b6 a7 b7
+    lo = _mm256_permute2f128_ps(l, h, 0x20);
+    hi = _mm256_permute2f128_ps(l, h, 0x31);
+  }
   // An empty asm that claims to change v: the compiler must keep it in a register from here on.
   static Reg pin(Reg v) {
     asm("" : "+x"(v));

@@ -28,6 +28,10 @@ struct Vec {
   static void storeu(float* p, Reg v) { _mm512_storeu_ps(p, v); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   static float reduce_add(Reg v) { return _mm512_reduce_add_ps(v); }
+  static void interleave(Reg a, Reg b, Reg& lo, Reg& hi) {
+    lo = _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b);
+    hi = _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b);
+  }
   // An empty asm that claims to change v: the compiler must keep it in a register from here on.
   static Reg pin(Reg v) {
     asm("" : "+v"(v));
