@@ -185,8 +185,8 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
               const std::int64_t gi = task / split.tiles, v0 = split.begin(task % split.tiles);
               kern.forward_vectors(rv, v0, split.begin(task % split.tiles + 1) - v0, group_input(gi, 0),
                                    ys + gi * cout_g * Vo, Vo, cout_g,
-                                   t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K,
-                                   t.koff.data(), bias != nullptr ? bias + gi * cout_g : nullptr, nullptr);
+                                   t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K, t.koff.data(),
+                                   bias != nullptr ? bias + gi * cout_g : nullptr, nullptr);
             }
           });
           continue;
@@ -201,7 +201,8 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
         // Input channels per chunk: a tile's inputs of one channel are at most a vector per (vector,
         // tap of either class); a chunk's should fill no more than half of L1d.
         const std::int64_t taps = cin_g > 0 ? (te.K + to.K) / cin_g : 0;
-        const std::int64_t per_channel = std::max<std::int64_t>(1, kern.nv * taps * lanes * std::int64_t{sizeof(float)});
+        const std::int64_t per_channel =
+            std::max<std::int64_t>(1, kern.nv * taps * lanes * std::int64_t{sizeof(float)});
         const std::int64_t chunk = std::max<std::int64_t>(1, cache_sizes().l1d / 2 / per_channel);
         parallel_for(0, G * split.tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
           for (std::int64_t task = t0; task < t1; ++task) {

@@ -321,10 +321,9 @@ constexpr PairTable pair_tiles = pair_table();
 // Output channels whose sums a paired tile run keeps between input-channel chunks.
 constexpr int kPairStashBlocks = 8;
 
-void pair_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
-                  std::int64_t Vo, std::int64_t cout_g, const ClassPairs& even, const ClassPairs& odd,
-                  std::int64_t width_odd, std::int64_t wout, const float* bias_g, std::int64_t channels,
-                  std::int64_t chunk) {
+void pair_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg, std::int64_t Vo,
+                  std::int64_t cout_g, const ClassPairs& even, const ClassPairs& odd, std::int64_t width_odd,
+                  std::int64_t wout, const float* bias_g, std::int64_t channels, std::int64_t chunk) {
   constexpr std::int64_t L = Vec::kLanes;
   std::int64_t xo[kMaxNV], yo[kMaxNV], rd[kMaxNV], rh[kMaxNV];
   std::uint32_t mk[kMaxNV];
@@ -364,8 +363,8 @@ void pair_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const
         float* st = stash + (c - s0) / kPMR * (kPMR * kNV * 2 * L);
         for (std::int64_t j = 0; j < nv; ++j) yc[j] = yb[j] + c * Vo;
         tiles[mr - 1][nv - 1](even.K == 0 ? nullptr : even.wpk + (blk * even.K + ke0) * kMR + sub, kn_e,
-                              even.koff + ke0, odd.K == 0 ? nullptr : odd.wpk + (blk * odd.K + ko0) * kMR + sub,
-                              kn_o, odd.koff + ko0, xb, pm, yc, Vo, bias_g != nullptr ? bias_g + c : nullptr,
+                              even.koff + ke0, odd.K == 0 ? nullptr : odd.wpk + (blk * odd.K + ko0) * kMR + sub, kn_o,
+                              odd.koff + ko0, xb, pm, yc, Vo, bias_g != nullptr ? bias_g + c : nullptr,
                               q > 0 ? st : nullptr, q + 1 < chunks ? st : nullptr);
       }
     }
