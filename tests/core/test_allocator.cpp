@@ -51,29 +51,77 @@ TEST_F(Allocator, ReusedBufferIsZeroedForZeros) {
   EXPECT_EQ(z.abs().sum().item<double>(), 0.0);
 }
 
+namespace {
+
+/// Bytes of n float32 (a buffer's capacity is that plus its alignment).
+std::size_t bytes(std::int64_t n) { return static_cast<std::size_t>(n) * 4; }
+
+/// EXPECTs the cache to hold the buffers of `n` float32 in all (they each carry at most 128 bytes of
+/// alignment).
+void expect_cached(std::int64_t n) {
+  EXPECT_GE(vg::cached_bytes(), bytes(n));
+  EXPECT_LT(vg::cached_bytes(), bytes(n) + 1024);
+}
+
+}  // namespace
+
 TEST_F(Allocator, MuchSmallerRequestDoesNotTakeALargeBlock) {
   vg::set_caching_allocator_enabled(true);
-  // In use at most: 12 kLarge. `other` is freed first, so it is the older cached block.
+  // In use at most: 12 kLarge, both blocks now cached.
   { Tensor a = vg::empty({8 * kLarge}), other = vg::empty({4 * kLarge}); }
-  // Half of `other`, a quarter of `a`: neither is taken, it is allocated afresh, and `other` goes back
-  // to the system so that no more than 12 kLarge are held.
+  // With 2 kLarge more, 14 kLarge would be held: room has to be made, and the smallest cached block
+  // (`other`, twice the request) serves rather than go back to the system. `a`'s is not touched.
   Tensor b = vg::empty({2 * kLarge});
-  const auto bytes = [](std::int64_t n) { return static_cast<std::size_t>(n) * 4; };
-  EXPECT_GE(vg::cached_bytes(), bytes(8 * kLarge));  // `a`'s block, untouched
-  EXPECT_LT(vg::cached_bytes(), bytes(9 * kLarge));
+  expect_cached(8 * kLarge);
+}
+
+TEST_F(Allocator, ABlockServesASmallerRequestRatherThanBeFreedToMakeRoom) {
+  vg::set_caching_allocator_enabled(true);
+  { Tensor a = vg::empty({8 * kLarge}), c = vg::empty({8 * kLarge}); }  // the peak in use: 16 kLarge
+  // 12 kLarge: no cached block is large enough, so both go back to the system to make room.
+  {
+    Tensor e = vg::empty({12 * kLarge});
+    EXPECT_EQ(vg::cached_bytes(), 0u);
+  }
+  expect_cached(12 * kLarge);
+  // 3 kLarge fits under the peak beside the cached 12: a new buffer, and the cached block stays.
+  {
+    Tensor f = vg::empty({3 * kLarge});
+    expect_cached(12 * kLarge);
+  }
+  expect_cached(15 * kLarge);
+  // 2 kLarge is below the 10/8 fit of both blocks, and with a new buffer 17 kLarge would be held. So
+  // the 3 kLarge block serves (and comes back whole) rather than the 12 kLarge one being freed.
+  {
+    Tensor g = vg::empty({2 * kLarge});
+    expect_cached(12 * kLarge);
+  }
+  expect_cached(15 * kLarge);
+}
+
+TEST_F(Allocator, AMuchLargerBlockIsFreedRatherThanTakenByASmallRequest) {
+  vg::set_caching_allocator_enabled(true);
+  { Tensor a = vg::empty({16 * kLarge}); }  // the peak in use and the cache: 16 kLarge
+  // kLarge is a sixteenth of the block (more than 8 times smaller): rather than tie it up, the block
+  // goes back to the system, and kLarge is new.
+  {
+    Tensor b = vg::empty({kLarge});
+    EXPECT_EQ(vg::cached_bytes(), 0u);
+  }
+  expect_cached(kLarge);  // b's own buffer, back in the cache
 }
 
 TEST_F(Allocator, CacheNeverHoldsMoreThanThePeakInUse) {
   vg::set_caching_allocator_enabled(true);
   { Tensor a = vg::empty({8 * kLarge}); }  // the most ever in use: 8 kLarge, now cached
-  ASSERT_GE(vg::cached_bytes(), static_cast<std::size_t>(8 * kLarge) * 4);
-  // 6 kLarge does not fit the cached block tightly enough, and with it 14 kLarge would be held:
-  // the cached block goes back to the system first.
-  Tensor b = vg::empty({6 * kLarge});
+  expect_cached(8 * kLarge);
+  // 12 kLarge: the cached block is too small, and with it 20 kLarge would be held: the cached block
+  // goes back to the system first.
+  Tensor b = vg::empty({12 * kLarge});
   EXPECT_EQ(vg::cached_bytes(), 0u);
   // Below the peak, freed buffers stay cached.
   { Tensor c = vg::empty({kLarge}); }
-  EXPECT_GE(vg::cached_bytes(), static_cast<std::size_t>(kLarge) * 4);
+  expect_cached(kLarge);
 }
 
 TEST_F(Allocator, SmallBuffersAreNotCached) {
