@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/direct_layout.h"
@@ -192,18 +191,12 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
           continue;
         }
         // Stride 2 along W: the even W class (outputs 0, 2, …, vectors of its positions m) and the odd
-        // one (1, 3, …) run together on paired tiles, which interleave them into y's rows.
+        // one (1, 3, …) run in pairs of tiles over the same vectors, interleaved into y's rows.
         const std::size_t e = pl.cls[2][0].first == 0 ? 0 : 1, o = 1 - e;
         const ClassTaps &te = tw[e], &to = tw[o];
         const RowVectors rv =
             row_vectors(lanes, A.count, B.count, pl.cls[2][e].count, L.plane, L.row, sd * Ho * Wo, sh * Wo);
         const TileSplit split(rv.count, kern.nv);
-        // Input channels per chunk: a tile's inputs of one channel are at most a vector per (vector,
-        // tap of either class); a chunk's should fill no more than half of L1d.
-        const std::int64_t taps = cin_g > 0 ? (te.K + to.K) / cin_g : 0;
-        const std::int64_t per_channel =
-            std::max<std::int64_t>(1, kern.nv * taps * lanes * std::int64_t{sizeof(float)});
-        const std::int64_t chunk = std::max<std::int64_t>(1, cache_sizes().l1d / 2 / per_channel);
         parallel_for(0, G * split.tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
           for (std::int64_t task = t0; task < t1; ++task) {
             const std::int64_t gi = task / split.tiles, v0 = split.begin(task % split.tiles);
@@ -212,7 +205,7 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
             };
             kern.pair_vectors(rv, v0, split.begin(task % split.tiles + 1) - v0, group_input(gi, 0),
                               ys + gi * cout_g * Vo, Vo, cout_g, pairs(te), pairs(to), pl.cls[2][o].count, Wo,
-                              bias != nullptr ? bias + gi * cout_g : nullptr, cin_g, chunk);
+                              bias != nullptr ? bias + gi * cout_g : nullptr);
           }
         });
       }

@@ -68,17 +68,15 @@ struct ClassPairs {
   const std::int64_t* koff;
 };
 
-/// Runs the paired forward tiles of one group of a map with stride 2 along W (a transposed
-/// convolution's two W classes): for vectors [v0, v0 + nv) of vec (positions m of the even class, whose
-/// outputs are 2m; the odd class's are 2m + 1, width_odd of them per row), y(2m) and y(2m + 1) from
-/// the same input vectors at xg + the classes' koff, stored interleaved: vector j's 2·lanes outputs
-/// from yg + (its row's offset) + 2·w0, in rows of wout outputs. Every block of mr of the cout_g
-/// channels (channel stride Vo), plus bias_g when given. Each class's pairs are [input channel][tap]
-/// over `channels` input channels, run `chunk` channels at a time (their inputs kept in L1).
+/// Runs the forward tiles of one group of a map with stride 2 along W (a transposed convolution's two
+/// W classes) in pairs: for vectors [v0, v0 + nv) of vec (positions m of the even class, whose outputs
+/// are 2m; the odd class's are 2m + 1, width_odd of them per row), y(2m) and y(2m + 1) from the same
+/// input vectors at xg + the classes' koff, stored interleaved: vector j's 2·lanes outputs from
+/// yg + (its row's offset) + 2·w0, in rows of wout outputs. Every block of mr of the cout_g channels
+/// (channel stride Vo), plus bias_g when given.
 using PairVectors = void (*)(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
                              std::int64_t Vo, std::int64_t cout_g, const ClassPairs& even, const ClassPairs& odd,
-                             std::int64_t width_odd, std::int64_t wout, const float* bias_g, std::int64_t channels,
-                             std::int64_t chunk);
+                             std::int64_t width_odd, std::int64_t wout, const float* bias_g);
 
 /// Weight-gradient tiles for mc channels and ng groups of nk pairs over nv vectors (x offsets xo, lane
 /// masks mk; dY packed, vector v of channel i at dyb + i·ys + v·lanes), summing lane by lane: for

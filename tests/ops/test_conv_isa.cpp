@@ -133,10 +133,9 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
       {true, 2, 6, 5, 1, {2, 3, 17}, {2, 2, 2}, {2, 2, 2}, {0, 0, 0}},    // stride-2 W classes, input read in place
       {true, 1, 4, 6, 2, {3, 2, 21}, {3, 3, 3}, {2, 1, 2}, {1, 1, 1}},    // stride-2 W classes with padding
       {true, 1, 3, 11, 1, {2, 2, 30}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},   // the adjoint as a forward
-      // Paired W-class tiles: input channels in several chunks (40 of them, up to 12 taps per channel
-      // in a class pair), more output channels than one stash holds (37 > 32, a remainder of 1), an
-      // odd output width (the even class one position longer); then groups, and a W kernel of 1 (the
-      // odd class has no taps: its outputs are the bias).
+      // The W classes of stride 2 in pairs of tiles: 37 output channels (a last block of 5 on AVX-512,
+      // of 1 on AVX2), an odd output width (the even class one position longer), partial vectors;
+      // then groups, and a W kernel of 1 (the odd class has no taps: its outputs are the bias).
       {true, 1, 40, 37, 1, {3, 3, 20}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, true},
       {true, 2, 30, 10, 2, {2, 3, 17}, {1, 3, 1}, {2, 2, 2}, {0, 1, 0}},
       // The lane-wise weight map (at most 8 output channels: one vector of them or less on both
