@@ -298,7 +298,7 @@ class CvWeightRun {
     const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size(), Wo = c_.out[2], Ho = c_.out[1];
     const std::int64_t V = c_.vol_size(), KT = c_.kernel_volume(), GB = c_.groups * blocks_;
     const Workspace dyt(GB * Vo * ob_);
-    constexpr std::int64_t kChunk = 1024, kStep = 16;
+    constexpr std::int64_t kChunk = 1024;
     const std::int64_t pchunks = (Vo + kChunk - 1) / kChunk;
     parallel_for(0, GB * pchunks, 1, [&](std::int64_t t0, std::int64_t t1) {
       for (std::int64_t task = t0; task < t1; ++task) {
@@ -307,12 +307,7 @@ class CvWeightRun {
         const std::int64_t p0 = task % pchunks * kChunk, p1 = std::min(Vo, p0 + kChunk);
         const float* src = dy + (n * c_.Cout + g * cout_g + blk * ob_) * Vo;
         float* dst = dyt.get() + gb * Vo * ob_;
-        for (std::int64_t pb = p0; pb < p1; pb += kStep) {
-          const std::int64_t pe = std::min(p1, pb + kStep);
-          for (std::int64_t o = 0; o < ob_; ++o) {
-            for (std::int64_t p = pb; p < pe; ++p) dst[p * ob_ + o] = o < oc ? src[o * Vo + p] : 0.0f;
-          }
-        }
+        kern_.transpose_dy(src, Vo, dst, ob_, oc, p0, p1);
       }
     });
     const Workspace sums(GB * groups_ * J_ * ob_);

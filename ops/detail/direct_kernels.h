@@ -96,6 +96,12 @@ using CvWeightTile = void (*)(const float* dyt, std::int64_t dys, const float* x
                               const std::int64_t* rx, const std::int64_t* ry, std::int64_t nrows, std::int64_t w0,
                               std::int64_t w1, std::int64_t sw, float* acc, bool zero);
 
+/// dY of one block of ob output channels, transposed for the channel-vector weight tiles:
+/// dst[p·ob + o] = src[o·vo + p] for positions p in [p0, p1) and channels o < ob, zero from channel oc
+/// on (ob a multiple of the lanes).
+using TransposeDy = void (*)(const float* src, std::int64_t vo, float* dst, std::int64_t ob, std::int64_t oc,
+                             std::int64_t p0, std::int64_t p1);
+
 /// One instruction set's tiles and their shapes. The shapes follow from the register file: a forward
 /// tile keeps mr × nv sums, nv input vectors and one broadcast weight in registers (mr the largest
 /// power of two that fits with nv = 3), and the weight tile likewise mc × nk sums.
@@ -112,6 +118,7 @@ struct Kernels {
   int cv_imax;                                       ///< channel-vector tiles: the most vectors I
   int cv_j[kMaxCvI];                                 ///< the most pairs J for I = 1 … cv_imax
   CvWeightTile cv_weight[kMaxCvI][kMaxCvJ];          ///< [I − 1][J − 1]
+  TransposeDy transpose_dy;
 };
 
 /// The tiles of each instruction set (null where this build or architecture has none).

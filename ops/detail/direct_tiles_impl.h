@@ -391,6 +391,32 @@ void cv_weight_tile(const float* __restrict dyt, std::int64_t dys, const float* 
   }
 }
 
+constexpr int log2_of(int v) { return v <= 1 ? 0 : 1 + log2_of(v / 2); }
+
+// Blocks of lanes × lanes go through registers: log2(lanes) rounds of interleaving rows i and
+// i + lanes/2 (into rows 2i and 2i + 1) transpose a block.
+void transpose_dy(const float* src, std::int64_t vo, float* dst, std::int64_t ob, std::int64_t oc, std::int64_t p0,
+                  std::int64_t p1) {
+  constexpr int L = Vec::kLanes;
+  for (std::int64_t p = p0; p < p1; p += L) {
+    const std::int64_t np = min64(L, p1 - p);
+    const typename Vec::Mask m = Vec::mask(first_lanes(np, L));
+    for (std::int64_t o = 0; o < ob; o += L) {
+      typename Vec::Reg r[L], t[L];
+#pragma GCC unroll 16
+      for (int i = 0; i < L; ++i) r[i] = o + i < oc ? Vec::load(m, src + (o + i) * vo + p) : Vec::zero();
+#pragma GCC unroll 4
+      for (int round = 0; round < log2_of(L); ++round) {
+#pragma GCC unroll 16
+        for (int i = 0; i < L / 2; ++i) Vec::interleave(r[i], r[i + L / 2], t[2 * i], t[2 * i + 1]);
+#pragma GCC unroll 16
+        for (int i = 0; i < L; ++i) r[i] = t[i];
+      }
+      for (std::int64_t k = 0; k < np; ++k) Vec::storeu(dst + (p + k) * ob + o, r[k]);
+    }
+  }
+}
+
 template <int I, int J>
 constexpr void fill_cv(Kernels& k) {
   if constexpr (I <= kCvIMax) {
@@ -418,6 +444,7 @@ constexpr Kernels make_kernels(const char* name) {
   fill_weight<1, 1>(k);
   k.cv_imax = kCvIMax;
   fill_cv<1, 1>(k);
+  k.transpose_dy = &transpose_dy;
   return k;
 }
 
