@@ -123,7 +123,7 @@ class ForwardRun {
     parallel_for(0, c_.groups * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
       for (std::int64_t task = t0; task < t1; ++task) {
         const std::int64_t g = task / tiles, v0 = split_.begin(task % tiles);
-        kern_.forward_vectors(vec_, v0, split_.begin(task % tiles + 1) - v0, xs + g * cin_g * L_.channel,
+        kern_.forward_vectors(vec_, v0, split_.end(task % tiles) - v0, xs + g * cin_g * L_.channel,
                               y + (n * c_.Cout + g * cout_g) * Vo, Vo, cout_g, wpk_.data() + g * blocks_ * K_ * tile_mr,
                               K_, koff_.data(), bias != nullptr ? bias + g * cout_g : nullptr,
                               skip_padding_ ? &skip_ : nullptr);

@@ -174,38 +174,29 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
         if (A.count == 0 || B.count == 0) continue;
         const ClassTaps* tw = &ct[static_cast<std::size_t>((cd * sh + ch) * sw)];
         float* ys = y + n * Co * Vo + (A.first * Ho + B.first) * Wo;  // the class's first row
-        if (sw == 1) {
-          const ClassTaps& t = tw[0];
-          const RowVectors rv =
-              row_vectors(lanes, A.count, B.count, pl.cls[2][0].count, L.plane, L.row, sd * Ho * Wo, sh * Wo);
-          const TileSplit split(rv.count, cout_g <= 2 ? kern.nv_wide : kern.nv);
-          parallel_for(0, G * split.tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
-            for (std::int64_t task = t0; task < t1; ++task) {
-              const std::int64_t gi = task / split.tiles, v0 = split.begin(task % split.tiles);
-              kern.forward_vectors(rv, v0, split.begin(task % split.tiles + 1) - v0, group_input(gi, 0),
-                                   ys + gi * cout_g * Vo, Vo, cout_g,
-                                   t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K, t.koff.data(),
-                                   bias != nullptr ? bias + gi * cout_g : nullptr, nullptr);
-            }
-          });
-          continue;
-        }
-        // Stride 2 along W: the even W class (outputs 0, 2, …, vectors of its positions m) and the odd
-        // one (1, 3, …) run in pairs of tiles over the same vectors, interleaved into y's rows.
-        const std::size_t e = pl.cls[2][0].first == 0 ? 0 : 1, o = 1 - e;
-        const ClassTaps &te = tw[e], &to = tw[o];
+        // The vectors run over the positions m of the W class whose first output is 0 (the only one at
+        // stride 1). With stride 2 along W, the other class (outputs 1, 3, …) runs over the same vectors
+        // in pairs of tiles, interleaved into y's rows.
+        const std::size_t e = pl.cls[2][0].first == 0 ? 0 : 1;
         const RowVectors rv =
             row_vectors(lanes, A.count, B.count, pl.cls[2][e].count, L.plane, L.row, sd * Ho * Wo, sh * Wo);
-        const TileSplit split(rv.count, kern.nv);
+        const TileSplit split(rv.count, sw == 1 && cout_g <= 2 ? kern.nv_wide : kern.nv);
         parallel_for(0, G * split.tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
           for (std::int64_t task = t0; task < t1; ++task) {
             const std::int64_t gi = task / split.tiles, v0 = split.begin(task % split.tiles);
+            const std::int64_t nv = split.end(task % split.tiles) - v0;
             const auto pairs = [&](const ClassTaps& t) {
               return ClassPairs{t.K == 0 ? nullptr : t.wpk.data() + gi * blocks * t.K * tile_mr, t.K, t.koff.data()};
             };
-            kern.pair_vectors(rv, v0, split.begin(task % split.tiles + 1) - v0, group_input(gi, 0),
-                              ys + gi * cout_g * Vo, Vo, cout_g, pairs(te), pairs(to), pl.cls[2][o].count, Wo,
-                              bias != nullptr ? bias + gi * cout_g : nullptr);
+            const float* bg = bias != nullptr ? bias + gi * cout_g : nullptr;
+            float* yg = ys + gi * cout_g * Vo;
+            if (sw == 1) {
+              const ClassPairs c = pairs(tw[0]);
+              kern.forward_vectors(rv, v0, nv, group_input(gi, 0), yg, Vo, cout_g, c.wpk, c.K, c.koff, bg, nullptr);
+            } else {
+              kern.pair_vectors(rv, v0, nv, group_input(gi, 0), yg, Vo, cout_g, pairs(tw[e]), pairs(tw[1 - e]),
+                                pl.cls[2][1 - e].count, Wo, bg);
+            }
           }
         });
       }

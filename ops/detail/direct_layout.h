@@ -82,12 +82,13 @@ class Workspace {
 };
 
 /// `count` vectors in ceil(count / most) tiles whose sizes differ by at most one, tile t being
-/// [begin(t), begin(t + 1)): a last tile of one or two vectors runs far below a full one's speed
+/// [begin(t), end(t)): a last tile of one or two vectors runs far below a full one's speed
 /// (its loads and broadcasts feed fewer FMAs). Which tile a vector falls in does not change its sums.
 struct TileSplit {
   std::int64_t count, tiles;
   TileSplit(std::int64_t vectors, std::int64_t most) : count(vectors), tiles((vectors + most - 1) / most) {}
   std::int64_t begin(std::int64_t t) const { return t * count / tiles; }
+  std::int64_t end(std::int64_t t) const { return begin(t + 1); }
 };
 
 /// The output vectors (of `lanes` positions) of the forward map of g over layout L.
