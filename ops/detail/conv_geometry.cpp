@@ -40,11 +40,8 @@ bool ConvGeometry::within_direct_range() const {
 
 namespace {
 
-// At least 70% of the vector lanes along each output row do useful work.
-bool fills_direct_lanes(const ConvGeometry& g) {
-  const std::int64_t Wo = g.out[2], lanes = direct_lanes();
-  return Wo * 10 >= (Wo + lanes - 1) / lanes * lanes * 7;
-}
+// At least 70% of the vector lanes along each output row do useful work (on some set of tiles).
+bool fills_direct_lanes(const ConvGeometry& g) { return direct_forward_lanes(g) > 0; }
 
 // The padded copy of a sample stays comparable to its input and output (not so with huge dilations or
 // paddings): sizes in double, so nothing here can overflow.
@@ -81,11 +78,9 @@ bool ConvGeometry::suits_direct_adjoint() const {
     if (stride[i] > 4 || kernel[i] > 16) return false;
   }
   if (stride[2] > 2) return false;
-  // Lanes along the adjoint's output rows (vol): one vector of positions of one class (stride 1), or
-  // of each of the two W classes (stride 2; about Wo / 2 positions each, so 2·lanes outputs), at
-  // least 70% resp. 50% used.
-  const std::int64_t lanes = direct_lanes(), Wo = vol[2], span = stride[2] == 1 ? lanes : 2 * lanes;
-  if (Wo * 10 < (Wo + span - 1) / span * span * (stride[2] == 1 ? 7 : 5)) return false;
+  // Lanes along the adjoint's output rows (vol) well used on some set of tiles.
+  const std::int64_t lanes = direct_adjoint_lanes(*this);
+  if (lanes == 0) return false;
   Dims lo{}, hi{};
   if (!direct_adjoint_reads(*this, lo, hi)) return true;
   // The padded copy of the adjoint's input (Cout channels over [lo, hi]) stays bounded.

@@ -62,6 +62,16 @@ std::int64_t direct_lanes() {
   return k != nullptr ? k->lanes : kMaxLanes;
 }
 
+std::int64_t direct_forward_lanes(const ConvGeometry& g) {
+  const Kernels* k = forward_kernels(g);
+  return k != nullptr ? k->lanes : 0;
+}
+
+std::int64_t direct_adjoint_lanes(const ConvGeometry& g) {
+  const Kernels* k = adjoint_kernels(g);
+  return k != nullptr ? k->lanes : 0;
+}
+
 namespace {
 
 // The forward map's tiles for one geometry and padded layout: weights packed once, then run per
@@ -372,6 +382,13 @@ class CvWeightRun {
   std::vector<Tap> taps_;
 };
 
+// The tiles along c's output rows; a shape the predicates turn away (rows too short for every set)
+// still runs correctly on the widest, with idle lanes.
+const Kernels& row_tiles(const ConvGeometry& c) {
+  const Kernels* k = forward_kernels(c);
+  return k != nullptr ? *k : *active_kernels();
+}
+
 Workspace padded_workspace(const ConvGeometry& c, const PaddedLayout& L) {
   return Workspace(reads_in_place(c.vol, L) ? 1 : c.Cin * L.channel);
 }
@@ -380,7 +397,7 @@ Workspace padded_workspace(const ConvGeometry& c, const PaddedLayout& L) {
 
 void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& c) {
   const PaddedLayout L = forward_layout(c);
-  const ForwardRun run(*active_kernels(), c, L, w);
+  const ForwardRun run(row_tiles(c), c, L, w);
   Workspace xp = padded_workspace(c, L);
   for (std::int64_t n = 0; n < c.N; ++n) run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), bias, y, n);
 }
@@ -395,14 +412,14 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
   // Unspread: the weight tile reads few channels at a time, and the input may then be read in place.
   const PaddedLayout L = forward_layout(c, /*spread=*/false);
   Workspace xp = padded_workspace(c, L);
-  const WeightRun run(*active_kernels(), c, L);
+  const WeightRun run(row_tiles(c), c, L);
   for (std::int64_t n = 0; n < c.N; ++n) run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), dy, dw, n);
 }
 
 void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, const float* dy, float* dw,
                                    const ConvGeometry& c) {
   const PaddedLayout L = forward_layout(c);
-  const ForwardRun forward(*active_kernels(), c, L, w);
+  const ForwardRun forward(row_tiles(c), c, L, w);
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   Workspace xp = padded_workspace(c, L);
   // The channel-vector weight map reads x as it lies; the lane-wise one shares the padded copy.
@@ -411,7 +428,7 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
   if (direct_weight_channel_vectors(c)) {
     cv_weight.emplace(*active_kernels(), c);
   } else {
-    lane_weight.emplace(*active_kernels(), c, L);
+    lane_weight.emplace(row_tiles(c), c, L);
   }
   for (std::int64_t n = 0; n < c.N; ++n) {
     const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n);

@@ -24,8 +24,17 @@ bool direct_conv_available();
 /// channel, tap) pairs. Their lanes do not run along W, so any row width suits them.
 bool direct_weight_channel_vectors(const ConvGeometry& g);
 
-/// float32 lanes per vector of the direct kernels that run (16 when none do).
+/// float32 lanes per vector of the widest direct kernels that run (16 when none do).
 std::int64_t direct_lanes();
+
+/// Lanes of the direct kernels whose vectors run along g's output rows (the forward and lane-wise
+/// weight maps), the widest set that uses at least 70% of them; 0 when none does. On an AVX-512 CPU,
+/// 8 for rows of 8 (the AVX2 tiles).
+std::int64_t direct_forward_lanes(const ConvGeometry& g);
+
+/// The same for g's adjoint map along the rows of g.vol (stride 2 along W: the two W classes in pairs
+/// of vectors, at least 50% of the lanes used).
+std::int64_t direct_adjoint_lanes(const ConvGeometry& g);
 
 /// Turns the direct path on or off (tests compare it with the im2col path); returns the old value.
 bool set_direct_conv_enabled(bool enabled);

@@ -195,4 +195,24 @@ const Kernels* active_kernels() {
   return nullptr;
 }
 
+namespace {
+
+// The widest set up to cpu_isa() whose vectors of per_lane · lanes positions fill at least
+// min_tenths / 10 of rows of `width` positions.
+const Kernels* row_kernels(std::int64_t width, std::int64_t per_lane, std::int64_t min_tenths) {
+  for (const Kernels* k = active_kernels(); k != nullptr; k = k == avx512_kernels() ? avx2_kernels() : nullptr) {
+    const std::int64_t span = per_lane * k->lanes;
+    if (width * 10 >= (width + span - 1) / span * span * min_tenths) return k;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const Kernels* forward_kernels(const ConvGeometry& g) { return row_kernels(g.out[2], 1, 7); }
+
+const Kernels* adjoint_kernels(const ConvGeometry& g) {
+  return g.stride[2] == 1 ? row_kernels(g.vol[2], 1, 7) : row_kernels(g.vol[2], 2, 5);
+}
+
 }  // namespace voxgrad::detail::direct

@@ -91,6 +91,17 @@ struct TileSplit {
   std::int64_t end(std::int64_t t) const { return begin(t + 1); }
 };
 
+/// The tiles whose vectors run along g's output rows (its forward and lane-wise weight maps): the
+/// widest set up to cpu_isa() that uses at least 70% of its lanes on them, or null when none does. On
+/// an AVX-512 CPU rows of 8 run on the AVX2 tiles, all 8 lanes used instead of 8 of 16 (twice the
+/// im2col path's speed on 8³ layers, bench/README).
+const Kernels* forward_kernels(const ConvGeometry& g);
+
+/// The same for g's adjoint map, whose vectors run along the rows of g.vol: one class of positions at
+/// stride 1 (70% of the lanes used), the two W classes of stride 2 in pairs (50%, about Wo / 2
+/// positions each).
+const Kernels* adjoint_kernels(const ConvGeometry& g);
+
 /// The output vectors (of `lanes` positions) of the forward map of g over layout L.
 RowVectors forward_vectors_of(const ConvGeometry& g, const PaddedLayout& L, std::int64_t lanes);
 

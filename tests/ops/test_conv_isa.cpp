@@ -103,6 +103,41 @@ TEST(CpuIsa, TheOverrideIsCappedByTheCpuAndPicksThatSetsKernels) {
   EXPECT_EQ(cpu_isa(), cpu_isa_supported());
 }
 
+// A k3 p1 conv3d whose output (and input) rows are `width` long, with stride `sw` along W.
+detail::ConvGeometry rows_of(std::int64_t width, std::int64_t sw = 1) {
+  detail::ConvGeometry g;
+  g.N = 1;
+  g.Cin = g.Cout = 4;
+  g.kernel = {3, 3, 3};
+  g.padding = {1, 1, 1};
+  g.stride = {1, 1, sw};
+  g.out = {4, 4, width};
+  g.vol = {4, 4, (width - 1) * sw + 1};
+  return g;
+}
+
+TEST(CpuIsa, RowsRunOnTheWidestTilesTheyFill) {
+  for (CpuIsa isa : runnable_isas()) {
+    IsaOverride o(isa);
+    SCOPED_TRACE(to_string(isa));
+    const bool v4 = isa == CpuIsa::avx512, v3 = isa != CpuIsa::baseline;
+    // Forward rows: at least 70% of the lanes used. Rows of 8 take AVX2's 8 lanes on an AVX-512 CPU.
+    EXPECT_EQ(detail::direct_forward_lanes(rows_of(32)), v4 ? 16 : v3 ? 8 : 0);
+    EXPECT_EQ(detail::direct_forward_lanes(rows_of(12)), v4 ? 16 : v3 ? 8 : 0);  // 12 of 16 lanes
+    EXPECT_EQ(detail::direct_forward_lanes(rows_of(8)), v3 ? 8 : 0);
+    EXPECT_EQ(detail::direct_forward_lanes(rows_of(8, 2)), v3 ? 8 : 0);
+    EXPECT_EQ(detail::direct_forward_lanes(rows_of(5)), 0);  // 5 of 8 lanes
+    EXPECT_EQ(rows_of(8).suits_direct(), v3);
+    // The adjoint's rows are vol's; at stride 2 its two W classes of about width / 2 run in pairs of
+    // vectors, at least 50% used: 17 of 32 positions on AVX-512, 15 or 9 of 16 on AVX2.
+    EXPECT_EQ(detail::direct_adjoint_lanes(rows_of(9, 2)), v4 ? 16 : v3 ? 8 : 0);  // vol rows of 17
+    EXPECT_EQ(detail::direct_adjoint_lanes(rows_of(8, 2)), v3 ? 8 : 0);            // vol rows of 15
+    EXPECT_EQ(detail::direct_adjoint_lanes(rows_of(5, 2)), v3 ? 8 : 0);            // vol rows of 9
+    EXPECT_EQ(detail::direct_adjoint_lanes(rows_of(4, 2)), 0);                     // vol rows of 7
+    EXPECT_EQ(rows_of(5, 2).suits_direct_adjoint(), v3);
+  }
+}
+
 struct Case {
   bool transposed;
   std::int64_t N, cin, cout, groups;
@@ -151,11 +186,19 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
       // with K = 2 < 3 pairs (only the shorter group; its forward runs as a GEMM).
       {false, 1, 2, 8, 1, {8, 12, 32}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
       {false, 2, 2, 5, 1, {9, 12, 27}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}},
+      // Rows of 8 (then 9) on an AVX-512 CPU run on the AVX2 tiles (CpuIsa.RowsRunOnTheWidestTilesThey
+      // Fill): the forward and lane-wise weight maps at strides 1 and 2, the adjoint of stride 2 in
+      // pairs of W classes, and the adjoint of stride 1 (its padding exceeds the kernel's reach, so it
+      // is no forward map).
+      {false, 2, 3, 8, 1, {5, 6, 8}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+      {false, 1, 4, 12, 1, {9, 10, 16}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
+      {true, 1, 6, 5, 1, {3, 4, 5}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
+      {true, 1, 4, 6, 1, {4, 5, 12}, {3, 3, 3}, {1, 1, 1}, {0, 0, 3}},
       // The channel-vector weight map (more than one vector of output channels, at least 128 pairs;
       // output rows of 14, 12, 32, 15 and 20, at least 70% of their vectors used, so that the direct
       // forward serves too): a last channel block partly filled and pair groups ending short;
       // groups; several blocks of rows and two channel blocks; a transposed conv's weight gradient;
-      // stride 1. Then rows of 8 and 3, which only the channel-vector weight map takes directly.
+      // stride 1. Then rows of 8 and 3 (the rows of 3 no direct forward takes: 3 of 8 lanes).
       // Marked `true`; the test checks on each ISA that exactly these take that path.
       {false, 2, 5, 37, 1, {5, 6, 27}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1}, true},
       {false, 1, 16, 40, 2, {4, 4, 24}, {2, 3, 3}, {2, 2, 2}, {0, 1, 1}, true},
