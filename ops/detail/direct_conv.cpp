@@ -172,31 +172,43 @@ class WeightRun {
     co_blocks_ = (c.cout_g() + kern.mc - 1) / kern.mc;
     vec_ = forward_vectors_of(c, L, kern.lanes);
     pos_blocks_ = (vec_.count + block_ - 1) / block_;
+    // With one or two blocks of output channels (8 or 16 on AVX-512) a sample would be one or two
+    // tasks, and a thread would wait: the position blocks are then split into parts too, for at least
+    // kMinTasks tasks. The parts follow from the shapes alone.
+    constexpr std::int64_t kMinTasks = 8;
+    const std::int64_t tasks = c.groups * co_blocks_;
+    parts_ = std::clamp<std::int64_t>((kMinTasks + tasks - 1) / tasks, 1, pos_blocks_);
   }
 
-  /// Adds sample n's part to dw, from xs (its padded copy) and dy. Each task owns the dW rows of one
-  /// (group, block of output channels): it sums lane by lane over the position blocks in order, then
-  /// adds the lanes to dW, so the sums do not depend on how tasks are spread over threads.
+  /// Adds sample n's part to dw, from xs (its padded copy) and dy. Each task owns the sums of one
+  /// (group, block of output channels, part of the position blocks): it sums lane by lane over its
+  /// position blocks in order, then adds the lanes to dW, or with several parts to its own zeroed copy
+  /// of dW's entries, which are added to dW part by part in order after all tasks. So the sums do not
+  /// depend on how tasks are spread over threads.
   void sample(const float* xs, const float* dy, float* dw, std::int64_t n) const {
     const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size();
     const std::int64_t tile_mc = kern_.mc, tile_nk = kern_.nk, lanes = kern_.lanes;
     const std::int64_t full_groups = K_ / tile_nk, rest = K_ - full_groups * tile_nk;
-    parallel_for(0, c_.groups * co_blocks_, 1, [&](std::int64_t t0, std::int64_t t1) {
+    const std::int64_t entries = c_.Cout * K_;
+    const Workspace part_sums(parts_ > 1 ? parts_ * entries : 1);
+    if (parts_ > 1) std::fill(part_sums.get(), part_sums.get() + parts_ * entries, 0.0f);
+    parallel_for(0, c_.groups * co_blocks_ * parts_, 1, [&](std::int64_t t0, std::int64_t t1) {
       std::int64_t xo[kMaxBlock], yo[kMaxBlock], xq[kMaxBlock], yp[kMaxBlock];
       std::uint32_t mk[kMaxBlock], mp[kMaxBlock];
       const std::uint32_t all = first_lanes(lanes, lanes);
       const Workspace sums(tile_mc * K_ * lanes);
       const Workspace packed(tile_mc * block_ * lanes);
       for (std::int64_t task = t0; task < t1; ++task) {
-        const std::int64_t g = task / co_blocks_, blk = task % co_blocks_;
+        const std::int64_t part = task % parts_, g = task / parts_ / co_blocks_, blk = task / parts_ % co_blocks_;
+        const std::int64_t pb0 = part * pos_blocks_ / parts_, pb1 = (part + 1) * pos_blocks_ / parts_;
         const int mc = static_cast<int>(std::min<std::int64_t>(tile_mc, cout_g - blk * tile_mc));
         const float* dyb = dy + (n * c_.Cout + g * cout_g + blk * tile_mc) * Vo;
         const float* xg = xs + g * cin_g * L_.channel;
         float* acc = sums.get();
-        float* dwb = dw + (g * cout_g + blk * tile_mc) * K_;
+        float* dwb = (parts_ > 1 ? part_sums.get() + part * entries : dw) + (g * cout_g + blk * tile_mc) * K_;
         float* acc_rest = acc + full_groups * mc * tile_nk * lanes;  // the last, shorter group of pairs
         const std::int64_t* koff_rest = koff_.data() + full_groups * tile_nk;
-        for (std::int64_t pb = 0; pb < pos_blocks_; ++pb) {
+        for (std::int64_t pb = pb0; pb < pb1; ++pb) {
           const std::int64_t v0 = pb * block_, nv = std::min<std::int64_t>(block_, vec_.count - v0);
           row_vectors_get(vec_, v0, nv, xo, yo, mk);
           // The block's vectors with every lane stay in xo/yo (plain loads); the rows' partial last
@@ -231,7 +243,7 @@ class WeightRun {
           // Each set of vectors (full, then partial) runs every full group of pairs in one call, then
           // the shorter last group. The sums start from zero in the first block's first call and
           // end, added to dW, in the last block's last call.
-          const bool first = pb == 0, last = pb + 1 == pos_blocks_;
+          const bool first = pb == pb0, last = pb + 1 == pb1;
           auto run = [&](const WeightTile(&table)[kMaxTile][kMaxTile], const float* dyp, const std::int64_t* xs_off,
                          const std::uint32_t* masks, std::int64_t count, bool zero, bool end) {
             if (full_groups > 0) {
@@ -248,13 +260,21 @@ class WeightRun {
         }
       }
     });
+    if (parts_ == 1) return;
+    parallel_for(0, entries, kElementwiseGrain, [&](std::int64_t e0, std::int64_t e1) {
+      for (std::int64_t e = e0; e < e1; ++e) {
+        float s = part_sums.get()[e];
+        for (std::int64_t p = 1; p < parts_; ++p) s += part_sums.get()[p * entries + e];
+        dw[e] += s;
+      }
+    });
   }
 
  private:
   const Kernels& kern_;
   const ConvGeometry& c_;
   const PaddedLayout L_;
-  std::int64_t block_, K_ = 0, co_blocks_ = 0, pos_blocks_ = 0;
+  std::int64_t block_, K_ = 0, co_blocks_ = 0, pos_blocks_ = 0, parts_ = 1;
   std::vector<std::int64_t> koff_;
   RowVectors vec_;
 };
