@@ -50,11 +50,16 @@ bool direct_conv_available() { return g_direct_enabled.load(std::memory_order_re
 bool direct_weight_channel_vectors(const ConvGeometry& c) {
   // Measured on C1-C5 and the U-Net's layers (bench/README): with strided inputs the lane-wise tiles
   // read each input row for few taps and sit on their loads (1.3-1.5× slower), with stride 1 they are
-  // as fast or up to 1.2× slower. With a single vector of channels the broadcasts outnumber the FMAs'
-  // other operand and the lane-wise tiles win by up to 1.5×; with few pairs (a pointwise conv) dY's
-  // transposition costs as much as the sums (C5: 1.7× slower).
+  // as fast or up to 1.2× slower. With few pairs (a pointwise conv) dY's transposition costs as much
+  // as the sums (C5: 1.7× slower).
   const Kernels* k = active_kernels();
-  return k != nullptr && c.cout_g() > k->lanes && c.cin_g() * c.kernel_volume() >= 128;
+  if (k == nullptr || c.cout_g() < k->lanes || c.cin_g() * c.kernel_volume() < 128) return false;
+  if (c.cout_g() > k->lanes) return true;
+  // A single vector of channels: its broadcasts outnumber the FMAs' other operand, and the lane-wise
+  // tiles win by 1.1-1.3× over rows of whole vectors at stride 1 (W = 32, 64 on AVX-512). Over rows
+  // that end in a partial vector they waste lanes and lose (1.2-1.6× at W = 12-40), and at stride 2
+  // they sit on their loads (1.3-1.8×, W = 12-32).
+  return c.stride != Dims{1, 1, 1} || c.out[2] % k->lanes != 0;
 }
 
 std::int64_t direct_lanes() {

@@ -20,8 +20,9 @@ namespace voxgrad::detail {
 bool direct_conv_available();
 
 /// True when the direct weight map of g runs on channel-vector tiles (vectors of output channels, each
-/// input broadcast): more than one vector of output channels per group and at least 128 (input
-/// channel, tap) pairs. Their lanes do not run along W, so any row width suits them.
+/// input broadcast): at least 128 (input channel, tap) pairs and more than one vector of output
+/// channels per group, or exactly one when g is strided or its output rows end in a partial vector.
+/// Their lanes do not run along W, so any row width suits them.
 bool direct_weight_channel_vectors(const ConvGeometry& g);
 
 /// float32 lanes per vector of the widest direct kernels that run (16 when none do).

@@ -138,12 +138,15 @@ TEST(CpuIsa, RowsRunOnTheWidestTilesTheyFill) {
   }
 }
 
+/// Which tiles a case's weight map runs on.
+enum WeightTiles { kLaneWise, kChannelVectors, kChannelVectorsOnAvx2 };
+
 struct Case {
   bool transposed;
   std::int64_t N, cin, cout, groups;
   Shape in;
   std::array<std::int64_t, 3> k, s, p;
-  bool channel_vectors = false;  ///< its weight map runs on the channel-vector tiles (AVX2 and AVX-512)
+  WeightTiles weight_tiles = kLaneWise;  ///< kChannelVectors: on AVX2 and AVX-512
   std::string str() const {
     return fmt::format("{} N={} Cin={} Cout={} groups={} in={} k={} s={} p={}",
                        transposed ? "conv_transpose3d" : "conv3d", N, cin, cout, groups, in, k, s, p);
@@ -171,7 +174,7 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
       // The W classes of stride 2 in pairs of tiles: 37 output channels (a last block of 5 on AVX-512,
       // of 1 on AVX2), an odd output width (the even class one position longer), partial vectors;
       // then groups, and a W kernel of 1 (the odd class has no taps: its outputs are the bias).
-      {true, 1, 40, 37, 1, {3, 3, 20}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, true},
+      {true, 1, 40, 37, 1, {3, 3, 20}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, kChannelVectors},
       {true, 2, 30, 10, 2, {2, 3, 17}, {1, 3, 1}, {2, 2, 2}, {0, 1, 0}},
       // The lane-wise weight map (at most 8 output channels: one vector of them or less on both
       // instruction sets) over several position blocks (48 vectors each on AVX-512, 192 on AVX2 with
@@ -200,13 +203,22 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
       // groups; several blocks of rows and two channel blocks; a transposed conv's weight gradient;
       // stride 1. Then rows of 8 and 3 (the rows of 3 no direct forward takes: 3 of 8 lanes).
       // Marked `true`; the test checks on each ISA that exactly these take that path.
-      {false, 2, 5, 37, 1, {5, 6, 27}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1}, true},
-      {false, 1, 16, 40, 2, {4, 4, 24}, {2, 3, 3}, {2, 2, 2}, {0, 1, 1}, true},
-      {false, 1, 5, 70, 1, {8, 8, 64}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, true},
-      {true, 2, 24, 5, 1, {4, 8, 15}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, true},
-      {false, 2, 6, 33, 1, {6, 9, 20}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, true},
-      {false, 2, 8, 40, 1, {6, 6, 8}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, true},
-      {false, 1, 6, 24, 1, {5, 7, 6}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, true},
+      {false, 2, 5, 37, 1, {5, 6, 27}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1}, kChannelVectors},
+      {false, 1, 16, 40, 2, {4, 4, 24}, {2, 3, 3}, {2, 2, 2}, {0, 1, 1}, kChannelVectors},
+      {false, 1, 5, 70, 1, {8, 8, 64}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, kChannelVectors},
+      {true, 2, 24, 5, 1, {4, 8, 15}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, kChannelVectors},
+      {false, 2, 6, 33, 1, {6, 9, 20}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, kChannelVectors},
+      {false, 2, 8, 40, 1, {6, 6, 8}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, kChannelVectors},
+      {false, 1, 6, 24, 1, {5, 7, 6}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, kChannelVectors},
+      // Exactly one vector of output channels (16 on AVX-512, 8 on AVX2) takes the channel-vector
+      // tiles when strided or when its rows end in a partial vector: rows of 12 at stride 1 and rows
+      // of 16 at stride 2 on both sets; rows of 32 (whole vectors on both) only where there are two
+      // vectors of channels; 8 channels over rows of 12 only on AVX2, over rows of 16 on neither.
+      {false, 2, 5, 16, 1, {5, 6, 12}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, kChannelVectors},
+      {false, 1, 6, 16, 1, {6, 8, 32}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, kChannelVectors},
+      {false, 2, 5, 16, 1, {4, 5, 32}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, kChannelVectorsOnAvx2},
+      {false, 2, 5, 8, 1, {4, 5, 12}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, kChannelVectorsOnAvx2},
+      {false, 1, 5, 8, 1, {4, 4, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
   };
   manual_seed(7);
   for (const Case& c : cases) {
@@ -234,7 +246,9 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
       IsaOverride o(isa);
       SCOPED_TRACE(fmt::format("{} on {}", c.str(), to_string(isa)));
       if (isa != CpuIsa::baseline) {
-        EXPECT_EQ(geo.direct_weight() && detail::direct_weight_channel_vectors(geo), c.channel_vectors);
+        const bool cv =
+            c.weight_tiles == kChannelVectors || (c.weight_tiles == kChannelVectorsOnAvx2 && isa == CpuIsa::avx2);
+        EXPECT_EQ(geo.direct_weight() && detail::direct_weight_channel_vectors(geo), cv);
       }
       // Twice: the second run gets the first one's workspaces back from the caching allocator, stale
       // values and all, so a kernel that reads a workspace before writing it shows.
