@@ -42,8 +42,8 @@ struct ConvGeometry {
   /// dilation·(kernel − 1) − padding).
   ConvGeometry adjoint_as_forward() const;
   /// The float32 direct kernels serve the forward and weight maps: this build and CPU have them, output
-  /// rows fill at least 70% of the vector lanes of some set of tiles, and the padded copy of a sample stays comparable
-  /// in size to its input and output.
+  /// rows fill at least 70% of the vector lanes of some set of tiles, and the padded copy of a sample
+  /// stays comparable in size to its input and output.
   bool suits_direct() const;
   /// The direct kernels serve the forward map: suits_direct(), and not pointwise. A pointwise
   /// convolution is one GEMM per sample over the volume as it lies, with no copy: the blocked GEMM
