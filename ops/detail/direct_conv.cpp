@@ -407,12 +407,8 @@ class CvWeightRun {
   std::vector<Tap> taps_;
 };
 
-// The tiles along c's output rows; a shape the predicates turn away (rows too short for every set)
-// still runs correctly on the widest, with idle lanes.
-const Kernels& row_tiles(const ConvGeometry& c) {
-  const Kernels* k = forward_kernels(c);
-  return k != nullptr ? *k : *active_kernels();
-}
+// The tiles along c's output rows.
+const Kernels& row_tiles(const ConvGeometry& c) { return fitting_or_widest(forward_kernels(c)); }
 
 Workspace padded_workspace(const ConvGeometry& c, const PaddedLayout& L) {
   return Workspace(reads_in_place(c.vol, L) ? 1 : c.Cin * L.channel);

@@ -138,9 +138,7 @@ bool direct_adjoint_reads(const ConvGeometry& g, Dims& lo, Dims& hi) {
 }
 
 void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g) {
-  // As row_tiles() in direct_conv.cpp: a shape suits_direct_adjoint() turns away runs on the widest set.
-  const Kernels* fitting = adjoint_kernels(g);
-  const Kernels& kern = fitting != nullptr ? *fitting : *active_kernels();
+  const Kernels& kern = fitting_or_widest(adjoint_kernels(g));
   const std::int64_t tile_mr = kern.mr, lanes = kern.lanes;
   // Named as the transposed convolution sees itself: input x (N, Ci, in), output y (N, Co, on).
   const std::int64_t G = g.groups, Ci = g.Cout, Co = g.Cin, cin_g = Ci / G, cout_g = Co / G;

@@ -215,4 +215,6 @@ const Kernels* adjoint_kernels(const ConvGeometry& g) {
   return g.stride[2] == 1 ? row_kernels(g.vol[2], 1, 7) : row_kernels(g.vol[2], 2, 5);
 }
 
+const Kernels& fitting_or_widest(const Kernels* fitting) { return fitting != nullptr ? *fitting : *active_kernels(); }
+
 }  // namespace voxgrad::detail::direct

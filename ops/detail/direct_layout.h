@@ -102,6 +102,10 @@ const Kernels* forward_kernels(const ConvGeometry& g);
 /// positions each).
 const Kernels* adjoint_kernels(const ConvGeometry& g);
 
+/// *fitting, or the widest set up to cpu_isa() when it is null: a shape the predicates turn away (rows
+/// too short for every set) still runs correctly there, with idle lanes.
+const Kernels& fitting_or_widest(const Kernels* fitting);
+
 /// The output vectors (of `lanes` positions) of the forward map of g over layout L.
 RowVectors forward_vectors_of(const ConvGeometry& g, const PaddedLayout& L, std::int64_t lanes);
 
