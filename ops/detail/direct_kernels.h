@@ -102,6 +102,12 @@ using CvWeightTile = void (*)(const float* dyt, std::int64_t dys, const float* x
 using TransposeDy = void (*)(const float* src, std::int64_t vo, float* dst, std::int64_t ob, std::int64_t oc,
                              std::int64_t p0, std::int64_t p1);
 
+/// Rows of a sample's padded copy (direct_layout.h, sw = 1 or 2): for rows i < rows of W inputs at
+/// src + i·W, dst + i·row gets each phase r < sw of Wq slots, slot q of phase r holding input column
+/// q·sw + r − origin, or zero where that lies outside [0, W).
+using PadRows = void (*)(const float* src, std::int64_t W, float* dst, std::int64_t row, std::int64_t rows,
+                         std::int64_t Wq, std::int64_t sw, std::int64_t origin);
+
 /// One instruction set's tiles and their shapes. The shapes follow from the register file: a forward
 /// tile keeps mr × nv sums, nv input vectors and one broadcast weight in registers (mr the largest
 /// power of two that fits with nv = 3), and the weight tile likewise mc × nk sums.
@@ -119,6 +125,7 @@ struct Kernels {
   int cv_j[kMaxCvI];                                 ///< the most pairs J for I = 1 … cv_imax
   CvWeightTile cv_weight[kMaxCvI][kMaxCvJ];          ///< [I − 1][J − 1]
   TransposeDy transpose_dy;
+  PadRows pad_rows;
 };
 
 /// The tiles of each instruction set (null where this build or architecture has none).

@@ -44,9 +44,22 @@ void phase_ranges(const PaddedLayout& L, std::int64_t W, PhaseRange* ranges) {
 }
 
 // Writes padded plane ip of one channel (src: its D × H × W inputs) to dst: L.Hp rows of L.row floats.
+// The rows inside the input go to pad_rows when given (a kernel of the CPU's vectors), else to
+// plain loops.
 void pad_plane(const float* src, float* dst, std::int64_t ip, const Dims& vol, const PaddedLayout& L,
-               const PhaseRange* ranges) {
+               const PhaseRange* ranges, PadRows pad_rows) {
   const std::int64_t D = vol[0], H = vol[1], W = vol[2], sw = L.sw, id = ip - L.origin[0];
+  if (pad_rows != nullptr) {
+    // Padded rows [lo, hi) hold input rows lo − origin … hi − 1 − origin; the others are zero.
+    const bool inside = id >= 0 && id < D;
+    const std::int64_t lo = inside ? std::clamp(L.origin[1], std::int64_t{0}, L.Hp) : L.Hp;
+    const std::int64_t hi = inside ? std::clamp(L.origin[1] + H, lo, L.Hp) : L.Hp;
+    std::fill(dst, dst + lo * L.row, 0.0f);
+    if (hi > lo)
+      pad_rows(src + (id * H + lo - L.origin[1]) * W, W, dst + lo * L.row, L.row, hi - lo, L.Wq, sw, L.origin[2]);
+    std::fill(dst + hi * L.row, dst + L.Hp * L.row, 0.0f);
+    return;
+  }
   for (std::int64_t jp = 0; jp < L.Hp; ++jp, dst += L.row) {
     const std::int64_t ih = jp - L.origin[1];
     if (id < 0 || id >= D || ih < 0 || ih >= H) {
@@ -119,12 +132,14 @@ const float* padded_sample(const float* x, float* xp, std::int64_t channels, con
   const float* xs = x + n * channels * volume(vol);
   const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(L.plane, 1));
   // Plane pl of the copy is padded plane pl % Dp of channel pl / Dp.
+  const Kernels* k = active_kernels();
+  const PadRows pad_rows = k != nullptr && L.sw <= 2 ? k->pad_rows : nullptr;
   parallel_for(0, channels * L.Dp, grain, [&](std::int64_t p0, std::int64_t p1) {
     PhaseRange ranges[kMaxPhases];
     phase_ranges(L, vol[2], ranges);
     for (std::int64_t pl = p0; pl < p1; ++pl) {
       const std::int64_t ch = pl / L.Dp, ip = pl % L.Dp;
-      pad_plane(xs + ch * volume(vol), xp + ch * L.channel + ip * L.plane, ip, vol, L, ranges);
+      pad_plane(xs + ch * volume(vol), xp + ch * L.channel + ip * L.plane, ip, vol, L, ranges, pad_rows);
     }
   });
   return xp;

@@ -10,6 +10,7 @@
 //   fmadd(a, b, c)           a·b + c, one rounding
 //   reduce_add(v)            the lanes' sum in a fixed order
 //   interleave(a, b, lo, hi) lo = a0 b0 a1 b1 … of the lower halves, hi the same of the upper ones
+//   deinterleave(a, b, even, odd)  even = a0 a2 … b0 b2 …, odd = a1 a3 … b1 b3 … (its inverse)
 //   pin(v)                   v, held in a register (the load that made it is not folded into its uses)
 // Everything here lives in that namespace (internal linkage or ISA-qualified names), so no function
 // compiled with one instruction set can stand in for another's at link time; the test
@@ -430,6 +431,55 @@ constexpr void fill_cv(Kernels& k) {
   }
 }
 
+// ---- padded copy --------------------------------------------------------------------------------------
+
+// The mask bits of lanes [lo, hi) (none when hi ≤ lo), lo and hi clamped to the lanes.
+std::uint32_t lanes_between(std::int64_t lo, std::int64_t hi) {
+  auto below = [](std::int64_t n) {
+    return n <= 0 ? 0u : n >= Vec::kLanes ? (std::uint32_t{1} << Vec::kLanes) - 1u : (std::uint32_t{1} << n) - 1u;
+  };
+  return below(hi) & ~below(lo);
+}
+
+// Padded rows (see PadRows): vector by vector along the row, every row at that vector before the next.
+// A load at column b reads its lanes inside [0, W) and zeros elsewhere (masked lanes never touch
+// memory), so padding and cropped columns cost nothing extra; at stride 2 two loads cover both phases'
+// vectors, split by one deinterleave.
+void pad_rows(const float* src, std::int64_t W, float* dst, std::int64_t row, std::int64_t rows, std::int64_t Wq,
+              std::int64_t sw, std::int64_t origin) {
+  constexpr std::int64_t L = Vec::kLanes;
+  for (std::int64_t q0 = 0; q0 < Wq; q0 += L) {
+    const bool whole = Wq - q0 >= L;
+    const auto ms = Vec::mask(lanes_between(0, Wq - q0));  // the slots of the phase
+    const std::int64_t b = sw * q0 - origin;               // the column of slot q0 in phase 0
+    if (sw == 1) {
+      const auto m = Vec::mask(lanes_between(-b, W - b));
+      for (std::int64_t i = 0; i < rows; ++i) {
+        const auto v = Vec::load(m, src + i * W + b);
+        if (whole) {
+          Vec::storeu(dst + i * row + q0, v);
+        } else {
+          Vec::store(dst + i * row + q0, ms, v);
+        }
+      }
+    } else {
+      const auto m0 = Vec::mask(lanes_between(-b, W - b)), m1 = Vec::mask(lanes_between(-b - L, W - b - L));
+      for (std::int64_t i = 0; i < rows; ++i) {
+        typename Vec::Reg even, odd;
+        Vec::deinterleave(Vec::load(m0, src + i * W + b), Vec::load(m1, src + i * W + b + L), even, odd);
+        float* d = dst + i * row + q0;
+        if (whole) {
+          Vec::storeu(d, even);
+          Vec::storeu(d + Wq, odd);
+        } else {
+          Vec::store(d, ms, even);
+          Vec::store(d + Wq, ms, odd);
+        }
+      }
+    }
+  }
+}
+
 constexpr Kernels make_kernels(const char* name) {
   Kernels k{};
   k.isa = name;
@@ -445,6 +495,7 @@ constexpr Kernels make_kernels(const char* name) {
   k.cv_imax = kCvIMax;
   fill_cv<1, 1>(k);
   k.transpose_dy = &transpose_dy;
+  k.pad_rows = &pad_rows;
   return k;
 }
 

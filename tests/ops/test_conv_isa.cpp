@@ -20,6 +20,7 @@
 #include "test_util.h"
 #include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/ops/detail/direct_conv.h"
+#include "voxgrad/ops/detail/direct_layout.h"
 
 namespace voxgrad {
 namespace {
@@ -135,6 +136,72 @@ TEST(CpuIsa, RowsRunOnTheWidestTilesTheyFill) {
     EXPECT_EQ(detail::direct_adjoint_lanes(rows_of(5, 2)), v3 ? 8 : 0);            // vol rows of 9
     EXPECT_EQ(detail::direct_adjoint_lanes(rows_of(4, 2)), 0);                     // vol rows of 7
     EXPECT_EQ(rows_of(5, 2).suits_direct_adjoint(), v3);
+  }
+}
+
+// The padded copy the direct kernels read (direct_layout.h), on each instruction set's vectors (plain
+// loops on the baseline), against its definition: slot q of phase r of padded row (pd, ph) holds input
+// (pd − origin_D, ph − origin_H, q·sw + r − origin_W), zero outside the input. Rows of 1 to 40
+// (partial vectors on both sides of the masks), strides 1 to 3, origins that pad or crop.
+TEST(CpuIsa, ThePaddedCopyHoldsEveryInputOnceAndZerosElsewhere) {
+  struct Layout {
+    detail::Dims vol;
+    std::int64_t Dp, Hp, Wq, sw;
+    detail::Dims origin;
+  };
+  std::vector<Layout> layouts;
+  for (std::int64_t W : {1, 5, 8, 15, 16, 17, 31, 33, 40}) {
+    for (std::int64_t sw : {1, 2, 3}) {
+      layouts.push_back({{3, 4, W}, 5, 6, (W + 2 + sw - 1) / sw, sw, {1, 1, 1}});                      // padded by 1
+      layouts.push_back({{2, 3, W}, 2, 3, std::max<std::int64_t>(1, (W - 1) / sw), sw, {0, -1, -2}});  // cropped
+      layouts.push_back({{2, 2, W}, 4, 5, (W + 7) / sw + 1, sw, {2, 2, 5}});                           // wide padding
+    }
+  }
+  std::uint64_t seed = 3;
+  for (CpuIsa isa : runnable_isas()) {
+    IsaOverride o(isa);
+    for (const Layout& l : layouts) {
+      detail::direct::PaddedLayout L;
+      L.Dp = l.Dp;
+      L.Hp = l.Hp;
+      L.Wq = l.Wq;
+      L.sw = l.sw;
+      L.origin = l.origin;
+      L.finish(true);
+      const std::int64_t C = 3, N = 2, V = l.vol[0] * l.vol[1] * l.vol[2];
+      std::vector<float> x(static_cast<std::size_t>(N * C * V));
+      for (float& v : x) {  // in [1, 2): never 0
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        v = 1.0f + static_cast<float>(seed >> 40) / 16777216.0f;
+      }
+      std::vector<float> xp(static_cast<std::size_t>(C * L.channel), -7.0f);
+      const float* got = detail::direct::padded_sample(x.data(), xp.data(), C, l.vol, L, 1);
+      SCOPED_TRACE(fmt::format("{} vol={} Dp={} Hp={} Wq={} sw={} origin={}", to_string(isa), l.vol, l.Dp, l.Hp, l.Wq,
+                               l.sw, l.origin));
+      std::int64_t wrong = 0;
+      for (std::int64_t ch = 0; ch < C; ++ch) {
+        for (std::int64_t pd = 0; pd < L.Dp; ++pd) {
+          for (std::int64_t ph = 0; ph < L.Hp; ++ph) {
+            for (std::int64_t r = 0; r < L.sw; ++r) {
+              for (std::int64_t q = 0; q < L.Wq; ++q) {
+                const std::int64_t d = pd - l.origin[0], h = ph - l.origin[1], w = q * l.sw + r - l.origin[2];
+                const bool inside = d >= 0 && d < l.vol[0] && h >= 0 && h < l.vol[1] && w >= 0 && w < l.vol[2];
+                const float want = inside ? x[static_cast<std::size_t>(((C + ch) * l.vol[0] + d) * l.vol[1] * l.vol[2] +
+                                                                       h * l.vol[2] + w)]
+                                          : 0.0f;
+                const float have = got[ch * L.channel + pd * L.plane + ph * L.row + r * L.Wq + q];
+                wrong += have != want;
+                if (have != want && wrong <= 3) {
+                  ADD_FAILURE() << fmt::format("channel {} slot ({}, {}, {}, {}): {} != {}", ch, pd, ph, r, q, have,
+                                               want);
+                }
+              }
+            }
+          }
+        }
+      }
+      EXPECT_EQ(wrong, 0);
+    }
   }
 }
 
