@@ -441,39 +441,43 @@ std::uint32_t lanes_between(std::int64_t lo, std::int64_t hi) {
   return below(hi) & ~below(lo);
 }
 
-// Padded rows (see PadRows): vector by vector along the row, every row at that vector before the next.
-// A load at column b reads its lanes inside [0, W) and zeros elsewhere (masked lanes never touch
-// memory), so padding and cropped columns cost nothing extra; at stride 2 two loads cover both phases'
-// vectors, split by one deinterleave.
+// Padded rows (see PadRows), row by row, along each row in vectors of slots. A load at column b reads
+// its lanes inside [0, W) and zeros elsewhere (masked lanes never touch memory), so padding and
+// cropped columns cost nothing extra; at stride 2 two loads cover both phases' vectors, split by one
+// deinterleave. The masks are made once for up to kPadVectors vectors of a row, then serve every row.
+constexpr int kPadVectors = 16;
+
 void pad_rows(const float* src, std::int64_t W, float* dst, std::int64_t row, std::int64_t rows, std::int64_t Wq,
               std::int64_t sw, std::int64_t origin) {
   constexpr std::int64_t L = Vec::kLanes;
-  for (std::int64_t q0 = 0; q0 < Wq; q0 += L) {
-    const bool whole = Wq - q0 >= L;
-    const auto ms = Vec::mask(lanes_between(0, Wq - q0));  // the slots of the phase
-    const std::int64_t b = sw * q0 - origin;               // the column of slot q0 in phase 0
-    if (sw == 1) {
-      const auto m = Vec::mask(lanes_between(-b, W - b));
-      for (std::int64_t i = 0; i < rows; ++i) {
-        const auto v = Vec::load(m, src + i * W + b);
-        if (whole) {
-          Vec::storeu(dst + i * row + q0, v);
-        } else {
-          Vec::store(dst + i * row + q0, ms, v);
-        }
-      }
-    } else {
-      const auto m0 = Vec::mask(lanes_between(-b, W - b)), m1 = Vec::mask(lanes_between(-b - L, W - b - L));
-      for (std::int64_t i = 0; i < rows; ++i) {
+  for (std::int64_t c0 = 0; c0 < Wq; c0 += kPadVectors * L) {
+    const std::int64_t nv = std::min<std::int64_t>(kPadVectors, (Wq - c0 + L - 1) / L);
+    typename Vec::Mask m0[kPadVectors], m1[kPadVectors];
+    for (std::int64_t v = 0; v < nv; ++v) {
+      const std::int64_t b = sw * (c0 + v * L) - origin;  // the column of the vector's first slot in phase 0
+      m0[v] = Vec::mask(lanes_between(-b, W - b));
+      m1[v] = Vec::mask(lanes_between(-b - L, W - b - L));
+    }
+    const std::int64_t whole = std::min(nv, (Wq - c0) / L);  // vectors with every slot in the phase
+    const auto tail = Vec::mask(lanes_between(0, Wq - c0 - whole * L));
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const float* s = src + i * W + sw * c0 - origin;
+      float* d = dst + i * row + c0;
+      if (sw == 1) {
+        for (std::int64_t v = 0; v < whole; ++v) Vec::storeu(d + v * L, Vec::load(m0[v], s + v * L));
+        if (whole < nv) Vec::store(d + whole * L, tail, Vec::load(m0[whole], s + whole * L));
+      } else {
         typename Vec::Reg even, odd;
-        Vec::deinterleave(Vec::load(m0, src + i * W + b), Vec::load(m1, src + i * W + b + L), even, odd);
-        float* d = dst + i * row + q0;
-        if (whole) {
-          Vec::storeu(d, even);
-          Vec::storeu(d + Wq, odd);
-        } else {
-          Vec::store(d, ms, even);
-          Vec::store(d + Wq, ms, odd);
+        for (std::int64_t v = 0; v < whole; ++v) {
+          Vec::deinterleave(Vec::load(m0[v], s + 2 * v * L), Vec::load(m1[v], s + 2 * v * L + L), even, odd);
+          Vec::storeu(d + v * L, even);
+          Vec::storeu(d + Wq + v * L, odd);
+        }
+        if (whole < nv) {
+          Vec::deinterleave(Vec::load(m0[whole], s + 2 * whole * L), Vec::load(m1[whole], s + 2 * whole * L + L), even,
+                            odd);
+          Vec::store(d + whole * L, tail, even);
+          Vec::store(d + Wq + whole * L, tail, odd);
         }
       }
     }

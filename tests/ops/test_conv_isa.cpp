@@ -141,8 +141,9 @@ TEST(CpuIsa, RowsRunOnTheWidestTilesTheyFill) {
 
 // The padded copy the direct kernels read (direct_layout.h), on each instruction set's vectors (plain
 // loops on the baseline), against its definition: slot q of phase r of padded row (pd, ph) holds input
-// (pd − origin_D, ph − origin_H, q·sw + r − origin_W), zero outside the input. Rows of 1 to 40
-// (partial vectors on both sides of the masks), strides 1 to 3, origins that pad or crop.
+// (pd − origin_D, ph − origin_H, q·sw + r − origin_W), zero outside the input. Rows of 1 to 300
+// (partial vectors on both sides of the masks, more vectors than one set of masks), strides 1 to 3,
+// origins that pad or crop.
 TEST(CpuIsa, ThePaddedCopyHoldsEveryInputOnceAndZerosElsewhere) {
   struct Layout {
     detail::Dims vol;
@@ -150,7 +151,7 @@ TEST(CpuIsa, ThePaddedCopyHoldsEveryInputOnceAndZerosElsewhere) {
     detail::Dims origin;
   };
   std::vector<Layout> layouts;
-  for (std::int64_t W : {1, 5, 8, 15, 16, 17, 31, 33, 40}) {
+  for (std::int64_t W : {1, 5, 8, 15, 16, 17, 31, 33, 40, 130, 300}) {
     for (std::int64_t sw : {1, 2, 3}) {
       layouts.push_back({{3, 4, W}, 5, 6, (W + 2 + sw - 1) / sw, sw, {1, 1, 1}});                      // padded by 1
       layouts.push_back({{2, 3, W}, 2, 3, std::max<std::int64_t>(1, (W - 1) / sw), sw, {0, -1, -2}});  // cropped
