@@ -158,10 +158,9 @@ FusedNorm fused_norm(const char* node_name, const Tensor& input, const Tensor& w
   r.var = empty({l.stat_count()}, x.dtype());
   Tensor invstd = empty({l.stat_count()}, x.dtype());
   detail::dispatch_floating(x.dtype(), node_name, [&]<typename T>() {
-    detail::norm_stats<T>(x.data_ptr<T>(), l, eps, r.mean.data_ptr<T>(), invstd.data_ptr<T>(), r.var.data_ptr<T>());
-    detail::norm_forward<T>(x.data_ptr<T>(), l, r.mean.data_ptr<T>(), invstd.data_ptr<T>(),
-                            w.defined() ? w.data_ptr<T>() : nullptr, b.defined() ? b.data_ptr<T>() : nullptr,
-                            r.y.data_ptr<T>());
+    detail::norm_stats_forward<T>(x.data_ptr<T>(), l, eps, r.mean.data_ptr<T>(), invstd.data_ptr<T>(),
+                                  r.var.data_ptr<T>(), w.defined() ? w.data_ptr<T>() : nullptr,
+                                  b.defined() ? b.data_ptr<T>() : nullptr, r.y.data_ptr<T>());
   });
   const Tensor inputs[3] = {x, w, b};
   Tensor outputs[1] = {r.y};

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <vector>
 
+#include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/core/detail/parallel.h"
+#include "voxgrad/core/threading.h"
 
 namespace voxgrad::detail {
 namespace {
@@ -65,73 +67,156 @@ void add_rows(Sum8& a, Sum8& b, std::int64_t n, F&& f, H&& h) {
   b = t;
 }
 
+// Whether a map runs stat group by stat group, each group's planes passed over again while they are
+// still in L2 (the statistics and then y; dY·x̂'s sums and then dx), rather than in separate passes
+// over the whole tensor, plane by plane: when a group's `tensors` inputs fit in half of L2 and there
+// are enough groups to keep every thread busy. Both ways give the same bits: each plane and each group
+// goes through the same functions below.
+template <typename T>
+bool by_group(const NormLayout& l, std::int64_t tensors) {
+  const std::int64_t bytes = l.group_size() * tensors * std::int64_t{sizeof(T)};
+  return bytes <= cache_sizes().l2 / 2 && l.stat_count() >= 4 * std::int64_t{get_num_threads()};
+}
+
+// Mean, invstd and biased variance of stat group g: two passes (mean, then the squared deviations).
+template <typename T>
+void group_stats(const T* x, const NormLayout& l, std::int64_t g, double eps, T* mean, T* invstd, T* var) {
+  const auto count = static_cast<double>(l.group_size());
+  Sum8 s;
+  for_group_planes(l, g, [&](std::int64_t p) {
+    const T* row = x + p * l.S;
+    add_row(s, l.S, [row](std::int64_t i) { return static_cast<double>(row[i]); });
+  });
+  const double m = s.total() / count;
+  Sum8 q;
+  for_group_planes(l, g, [&](std::int64_t p) {
+    const T* row = x + p * l.S;
+    add_row(q, l.S, [row, m](std::int64_t i) {
+      const double d = static_cast<double>(row[i]) - m;
+      return d * d;
+    });
+  });
+  const double v = q.total() / count;
+  mean[g] = static_cast<T>(m);
+  var[g] = static_cast<T>(v);
+  invstd[g] = static_cast<T>(1.0 / std::sqrt(v + eps));
+}
+
+// y over plane p. Not inlined: every caller runs the one compiled loop, so the same bits.
+template <typename T>
+[[gnu::noinline]] void normalize_plane(const T* x, const NormLayout& l, std::int64_t p, const T* mean, const T* invstd,
+                                       const T* w, const T* b, T* y) {
+  const std::int64_t n = p / l.C, c = p % l.C, g = l.stat_index(n, c);
+  const T m = mean[g];
+  const T scale = invstd[g] * (w != nullptr ? w[c] : T(1));
+  const T shift = b != nullptr ? b[c] : T(0);
+  const T* xr = x + p * l.S;
+  T* yr = y + p * l.S;
+  for (std::int64_t i = 0; i < l.S; ++i) yr[i] = (xr[i] - m) * scale + shift;
+}
+
+// Σ dy and Σ dy·x̂ over plane p, into sum_dy[p] and sum_dy_xhat[p].
+template <typename T>
+[[gnu::noinline]] void plane_sums(const T* dy, const T* x, const NormLayout& l, std::int64_t p, const T* mean,
+                                  const T* invstd, double* sum_dy, double* sum_dy_xhat) {
+  const std::int64_t g = l.stat_index(p / l.C, p % l.C);
+  const double m = static_cast<double>(mean[g]), r = static_cast<double>(invstd[g]);
+  const T* dyr = dy + p * l.S;
+  const T* xr = x + p * l.S;
+  Sum8 s1, s2;
+  add_rows(
+      s1, s2, l.S, [dyr](std::int64_t i) { return static_cast<double>(dyr[i]); },
+      [dyr, xr, m](std::int64_t i) { return static_cast<double>(dyr[i]) * (static_cast<double>(xr[i]) - m); });
+  sum_dy[p] = s1.total();
+  sum_dy_xhat[p] = s2.total() * r;
+}
+
+// Σĝ/L and Σ(ĝ·x̂)/L of stat group g from its planes' sums.
+template <typename T>
+void group_means(const NormLayout& l, std::int64_t g, const T* w, const double* sum_dy, const double* sum_dy_xhat,
+                 double* mean_g, double* mean_gx) {
+  double a = 0.0, b = 0.0;
+  for_group_planes(l, g, [&](std::int64_t p) {
+    const double wc = w != nullptr ? static_cast<double>(w[p % l.C]) : 1.0;
+    a += wc * sum_dy[p];
+    b += wc * sum_dy_xhat[p];
+  });
+  const auto count = static_cast<double>(l.group_size());
+  mean_g[g] = a / count;
+  mean_gx[g] = b / count;
+}
+
+// dx over plane p: k1·dy − k2 − k3·(x − m).
+template <typename T>
+[[gnu::noinline]] void plane_dx(const T* dy, const T* x, const NormLayout& l, std::int64_t p, const T* mean,
+                                const T* invstd, const T* w, const double* mean_g, const double* mean_gx, T* dx) {
+  const std::int64_t c = p % l.C, g = l.stat_index(p / l.C, c);
+  const double r = static_cast<double>(invstd[g]);
+  const double wc = w != nullptr ? static_cast<double>(w[c]) : 1.0;
+  const T k1 = static_cast<T>(r * wc);
+  const T k2 = static_cast<T>(r * mean_g[g]);
+  const T k3 = static_cast<T>(r * r * mean_gx[g]);
+  const T m = mean[g];
+  const T* dyr = dy + p * l.S;
+  const T* xr = x + p * l.S;
+  T* dxr = dx + p * l.S;
+  for (std::int64_t i = 0; i < l.S; ++i) dxr[i] = k1 * dyr[i] - k2 - k3 * (xr[i] - m);
+}
+
 }  // namespace
 
 template <typename T>
-void norm_stats(const T* x, const NormLayout& l, double eps, T* mean, T* invstd, T* var) {
-  const auto count = static_cast<double>(l.group_size());
+void norm_stats_forward(const T* x, const NormLayout& l, double eps, T* mean, T* invstd, T* var, const T* w, const T* b,
+                        T* y) {
+  if (by_group<T>(l, 1)) {
+    parallel_for(0, l.stat_count(), 1, [&](std::int64_t g0, std::int64_t g1) {
+      for (std::int64_t g = g0; g < g1; ++g) {
+        group_stats(x, l, g, eps, mean, invstd, var);
+        for_group_planes(l, g, [&](std::int64_t p) { normalize_plane(x, l, p, mean, invstd, w, b, y); });
+      }
+    });
+    return;
+  }
   parallel_for(0, l.stat_count(), 1, [&](std::int64_t g0, std::int64_t g1) {
-    for (std::int64_t g = g0; g < g1; ++g) {
-      Sum8 s;
-      for_group_planes(l, g, [&](std::int64_t p) {
-        const T* row = x + p * l.S;
-        add_row(s, l.S, [row](std::int64_t i) { return static_cast<double>(row[i]); });
-      });
-      const double m = s.total() / count;
-      Sum8 q;
-      for_group_planes(l, g, [&](std::int64_t p) {
-        const T* row = x + p * l.S;
-        add_row(q, l.S, [row, m](std::int64_t i) {
-          const double d = static_cast<double>(row[i]) - m;
-          return d * d;
-        });
-      });
-      const double v = q.total() / count;
-      mean[g] = static_cast<T>(m);
-      var[g] = static_cast<T>(v);
-      invstd[g] = static_cast<T>(1.0 / std::sqrt(v + eps));
-    }
+    for (std::int64_t g = g0; g < g1; ++g) group_stats(x, l, g, eps, mean, invstd, var);
   });
+  norm_forward(x, l, mean, invstd, w, b, y);
 }
 
 template <typename T>
 void norm_forward(const T* x, const NormLayout& l, const T* mean, const T* invstd, const T* w, const T* b, T* y) {
   parallel_for(0, l.N * l.C, plane_grain(l), [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t p = p0; p < p1; ++p) {
-      const std::int64_t n = p / l.C, c = p % l.C, g = l.stat_index(n, c);
-      const T m = mean[g];
-      const T scale = invstd[g] * (w != nullptr ? w[c] : T(1));
-      const T shift = b != nullptr ? b[c] : T(0);
-      const T* xr = x + p * l.S;
-      T* yr = y + p * l.S;
-      for (std::int64_t i = 0; i < l.S; ++i) yr[i] = (xr[i] - m) * scale + shift;
-    }
+    for (std::int64_t p = p0; p < p1; ++p) normalize_plane(x, l, p, mean, invstd, w, b, y);
   });
 }
 
 // With x̂ = (x − m)·r and ĝ = dy·w, and sums over the stat group of size L:
 //   dx = r·(ĝ − Σĝ/L − x̂·Σ(ĝ·x̂)/L),   dw_c = Σ_c dy·x̂,   db_c = Σ_c dy.
 // One pass gathers Σ dy and Σ dy·x̂ per plane (n, c); the per-channel and per-group sums are combined
-// from those in a fixed order; a second pass writes dx.
+// from those in a fixed order; a second pass writes dx (group by group right after the first where
+// by_group says so).
 template <typename T>
 void norm_backward(const T* dy, const T* x, const NormLayout& l, const T* mean, const T* invstd, const T* w, T* dx,
                    T* dw, T* db) {
-  const std::int64_t planes = l.N * l.C;
+  const std::int64_t planes = l.N * l.C, groups = l.stat_count();
   std::vector<double> sum_dy(static_cast<std::size_t>(planes)), sum_dy_xhat(static_cast<std::size_t>(planes));
-  parallel_for(0, planes, plane_grain(l), [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t p = p0; p < p1; ++p) {
-      const std::int64_t g = l.stat_index(p / l.C, p % l.C);
-      const double m = static_cast<double>(mean[g]), r = static_cast<double>(invstd[g]);
-      const T* dyr = dy + p * l.S;
-      const T* xr = x + p * l.S;
-      Sum8 s1, s2;
-      add_rows(
-          s1, s2, l.S, [dyr](std::int64_t i) { return static_cast<double>(dyr[i]); },
-          [dyr, xr, m](std::int64_t i) { return static_cast<double>(dyr[i]) * (static_cast<double>(xr[i]) - m); });
-      sum_dy[static_cast<std::size_t>(p)] = s1.total();
-      sum_dy_xhat[static_cast<std::size_t>(p)] = s2.total() * r;
-    }
-  });
+  std::vector<double> mean_g(static_cast<std::size_t>(groups)), mean_gx(static_cast<std::size_t>(groups));
+  const bool fused = dx != nullptr && by_group<T>(l, 2);
+  if (fused) {
+    parallel_for(0, groups, 1, [&](std::int64_t g0, std::int64_t g1) {
+      for (std::int64_t g = g0; g < g1; ++g) {
+        for_group_planes(
+            l, g, [&](std::int64_t p) { plane_sums(dy, x, l, p, mean, invstd, sum_dy.data(), sum_dy_xhat.data()); });
+        group_means(l, g, w, sum_dy.data(), sum_dy_xhat.data(), mean_g.data(), mean_gx.data());
+        for_group_planes(
+            l, g, [&](std::int64_t p) { plane_dx(dy, x, l, p, mean, invstd, w, mean_g.data(), mean_gx.data(), dx); });
+      }
+    });
+  } else {
+    parallel_for(0, planes, plane_grain(l), [&](std::int64_t p0, std::int64_t p1) {
+      for (std::int64_t p = p0; p < p1; ++p) plane_sums(dy, x, l, p, mean, invstd, sum_dy.data(), sum_dy_xhat.data());
+    });
+  }
   for (std::int64_t c = 0; c < l.C; ++c) {
     double s1 = 0.0, s2 = 0.0;
     for (std::int64_t n = 0; n < l.N; ++n) {
@@ -141,41 +226,19 @@ void norm_backward(const T* dy, const T* x, const NormLayout& l, const T* mean, 
     if (db != nullptr) db[c] = static_cast<T>(s1);
     if (dw != nullptr) dw[c] = static_cast<T>(s2);
   }
-  if (dx == nullptr) return;
-  // Per stat group: Σĝ/L and Σ(ĝ·x̂)/L.
-  const std::int64_t groups = l.stat_count();
-  const auto count = static_cast<double>(l.group_size());
-  std::vector<double> mean_g(static_cast<std::size_t>(groups)), mean_gx(static_cast<std::size_t>(groups));
+  if (dx == nullptr || fused) return;
   for (std::int64_t g = 0; g < groups; ++g) {
-    double a = 0.0, b = 0.0;
-    for_group_planes(l, g, [&](std::int64_t p) {
-      const double wc = w != nullptr ? static_cast<double>(w[p % l.C]) : 1.0;
-      a += wc * sum_dy[static_cast<std::size_t>(p)];
-      b += wc * sum_dy_xhat[static_cast<std::size_t>(p)];
-    });
-    mean_g[static_cast<std::size_t>(g)] = a / count;
-    mean_gx[static_cast<std::size_t>(g)] = b / count;
+    group_means(l, g, w, sum_dy.data(), sum_dy_xhat.data(), mean_g.data(), mean_gx.data());
   }
   parallel_for(0, planes, plane_grain(l), [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t p = p0; p < p1; ++p) {
-      const std::int64_t c = p % l.C, g = l.stat_index(p / l.C, c);
-      const double r = static_cast<double>(invstd[g]);
-      const double wc = w != nullptr ? static_cast<double>(w[c]) : 1.0;
-      // dx = k1·dy − k2 − k3·(x − m)
-      const T k1 = static_cast<T>(r * wc);
-      const T k2 = static_cast<T>(r * mean_g[static_cast<std::size_t>(g)]);
-      const T k3 = static_cast<T>(r * r * mean_gx[static_cast<std::size_t>(g)]);
-      const T m = mean[g];
-      const T* dyr = dy + p * l.S;
-      const T* xr = x + p * l.S;
-      T* dxr = dx + p * l.S;
-      for (std::int64_t i = 0; i < l.S; ++i) dxr[i] = k1 * dyr[i] - k2 - k3 * (xr[i] - m);
-    }
+    for (std::int64_t p = p0; p < p1; ++p) plane_dx(dy, x, l, p, mean, invstd, w, mean_g.data(), mean_gx.data(), dx);
   });
 }
 
-template void norm_stats<float>(const float*, const NormLayout&, double, float*, float*, float*);
-template void norm_stats<double>(const double*, const NormLayout&, double, double*, double*, double*);
+template void norm_stats_forward<float>(const float*, const NormLayout&, double, float*, float*, float*, const float*,
+                                        const float*, float*);
+template void norm_stats_forward<double>(const double*, const NormLayout&, double, double*, double*, double*,
+                                         const double*, const double*, double*);
 template void norm_forward<float>(const float*, const NormLayout&, const float*, const float*, const float*,
                                   const float*, float*);
 template void norm_forward<double>(const double*, const NormLayout&, const double*, const double*, const double*,

@@ -30,9 +30,12 @@ struct NormLayout {
   }
 };
 
-/// Per stat group: mean, invstd = 1/√(var + eps) and the biased variance var (two passes in float64).
+/// Per stat group: mean, invstd = 1/√(var + eps) and the biased variance var (two passes in float64);
+/// then y as norm_forward (the same bits). With enough stat groups, each group's y is written right
+/// after its statistics, while its x is still in cache.
 template <typename T>
-void norm_stats(const T* x, const NormLayout& l, double eps, T* mean, T* invstd, T* var);
+void norm_stats_forward(const T* x, const NormLayout& l, double eps, T* mean, T* invstd, T* var, const T* w, const T* b,
+                        T* y);
 
 /// y = (x − mean)·invstd·w + b; w and b may be null.
 template <typename T>
