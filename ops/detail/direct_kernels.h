@@ -27,10 +27,29 @@ constexpr int kMaxCvJ = 12;      ///< the most pairs of a channel-vector weight 
 
 /// Output positions as vectors of `lanes`: rows (md, mh) of `width` positions, ceil(width / lanes)
 /// vectors each. A row's first input and output sit at md·x_d + mh·x_h and md·y_d + mh·y_h.
+/// Packed (pack_rows): the rows' positions in a row, one after another, cut into vectors of `lanes`
+/// (y's rows must follow each other: y_h = width, y_d = rows_h·width); a vector that runs past the
+/// end of its row takes its other lanes from the start of the next.
 struct RowVectors {
   std::int64_t lanes = 16, per_row = 0, rows_h = 1, width = 0, count = 0;
   std::int64_t x_d = 0, x_h = 0, y_d = 0, y_h = 0;
+  bool packed = false;
+  std::int64_t positions = 0;  ///< packed: rows · width
 };
+
+/// Packs vec's rows (see RowVectors) where that fills more lanes and no vector spans more than two
+/// rows: width not a multiple of the lanes, gcd(width, lanes) + width ≥ lanes. Returns whether it did.
+bool pack_rows(RowVectors& vec);
+
+/// Packed vectors v0 … v0 + nv − 1 (nv ≤ kMaxNV): x offsets xo (lanes mk, from the vector's first row)
+/// and xo2 (lanes mk2, from the next row; mk2 = 0 when the vector stays in one row), each the offset
+/// of lane 0; y offsets yo (lanes mk | mk2); and the rows (rd, rh) the vectors touch, `rows` of them.
+struct PackedVectors {
+  std::int64_t xo[kMaxNV], xo2[kMaxNV], yo[kMaxNV], rd[2 * kMaxNV], rh[2 * kMaxNV];
+  std::uint32_t mk[kMaxNV], mk2[kMaxNV];
+  std::int64_t rows = 0;
+};
+void packed_vectors_get(const RowVectors& vec, std::int64_t v0, std::int64_t nv, PackedVectors& out);
 
 /// Makes the vectors of rows_d × rows_h rows of `width` positions (see RowVectors).
 RowVectors row_vectors(std::int64_t lanes, std::int64_t rows_d, std::int64_t rows_h, std::int64_t width,
@@ -126,6 +145,10 @@ struct Kernels {
   CvWeightTile cv_weight[kMaxCvI][kMaxCvJ];          ///< [I − 1][J − 1]
   TransposeDy transpose_dy;
   PadRows pad_rows;
+  /// The forward map packs rows (pack_rows): with mask registers a vector's second row merges into its
+  /// first in one masked load. AVX2 merges with a second register and an OR, short of registers there:
+  /// rows of 6 ran 1.16× slower packed (bench/README).
+  bool packs_rows;
 };
 
 /// The tiles of each instruction set (null where this build or architecture has none).

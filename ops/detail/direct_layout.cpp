@@ -1,6 +1,7 @@
 #include "voxgrad/ops/detail/direct_layout.h"
 
 #include <algorithm>
+#include <numeric>
 
 #include "voxgrad/core/cpu.h"
 #include "voxgrad/core/detail/allocator.h"
@@ -174,6 +175,42 @@ RowVectors row_vectors(std::int64_t lanes, std::int64_t rows_d, std::int64_t row
 
 std::uint32_t first_lanes(std::int64_t n, std::int64_t lanes) {
   return n <= 0 ? 0u : n >= lanes ? (std::uint32_t{1} << lanes) - 1u : (std::uint32_t{1} << n) - 1u;
+}
+
+bool pack_rows(RowVectors& vec) {
+  const std::int64_t W = vec.width, lanes = vec.lanes;
+  if (W <= 0 || W % lanes == 0 || std::gcd(W, lanes) + W < lanes || vec.y_h != W || vec.y_d != vec.rows_h * W) {
+    return false;
+  }
+  const std::int64_t rows = vec.per_row == 0 ? 0 : vec.count / vec.per_row;
+  vec.packed = true;
+  vec.positions = rows * W;
+  vec.count = (vec.positions + lanes - 1) / lanes;
+  return true;
+}
+
+void packed_vectors_get(const RowVectors& vec, std::int64_t v0, std::int64_t nv, PackedVectors& out) {
+  const std::int64_t W = vec.width, lanes = vec.lanes;
+  out.rows = 0;
+  for (std::int64_t i = 0; i < nv; ++i) {
+    const std::int64_t P = (v0 + i) * lanes, r = P / W, w0 = P % W;
+    const std::int64_t md = r / vec.rows_h, mh = r % vec.rows_h;
+    out.xo[i] = md * vec.x_d + mh * vec.x_h + w0;
+    out.yo[i] = P;
+    out.rd[out.rows] = md;
+    out.rh[out.rows++] = mh;
+    const std::int64_t n = std::min(lanes, vec.positions - P), n1 = std::min(n, W - w0);
+    out.mk[i] = first_lanes(n1, lanes);
+    out.mk2[i] = 0;
+    out.xo2[i] = out.xo[i];
+    if (n > n1) {
+      const std::int64_t r2 = r + 1, md2 = r2 / vec.rows_h, mh2 = r2 % vec.rows_h;
+      out.xo2[i] = md2 * vec.x_d + mh2 * vec.x_h - n1;
+      out.mk2[i] = first_lanes(n, lanes) & ~first_lanes(n1, lanes);
+      out.rd[out.rows] = md2;
+      out.rh[out.rows++] = mh2;
+    }
+  }
 }
 
 void row_vectors_get(const RowVectors& vec, std::int64_t v0, std::int64_t nv, std::int64_t* xo, std::int64_t* yo,

@@ -12,6 +12,7 @@ namespace voxgrad::detail::direct::avx2 {
 
 struct Vec {
   static constexpr int kLanes = 8, kRegs = 16;
+  static constexpr bool kMaskRegisters = false;
   using Reg = __m256;
   using Mask = __m256i;
   static Mask mask(std::uint32_t bits) {

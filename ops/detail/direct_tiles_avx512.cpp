@@ -17,6 +17,7 @@ namespace voxgrad::detail::direct::avx512 {
 
 struct Vec {
   static constexpr int kLanes = 16, kRegs = 32;
+  static constexpr bool kMaskRegisters = true;
   using Reg = __m512;
   using Mask = __mmask16;
   static Mask mask(std::uint32_t bits) { return static_cast<Mask>(bits); }
@@ -26,6 +27,7 @@ struct Vec {
   static void store(float* p, Mask m, Reg v) { _mm512_mask_storeu_ps(p, m, v); }
   static Reg loadu(const float* p) { return _mm512_loadu_ps(p); }
   static void storeu(float* p, Reg v) { _mm512_storeu_ps(p, v); }
+  static Reg load_or(Reg a, Mask m, const float* p) { return _mm512_mask_loadu_ps(a, m, p); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   static float reduce_add(Reg v) { return _mm512_reduce_add_ps(v); }
   static void interleave(Reg a, Reg b, Reg& lo, Reg& hi) {

@@ -7,6 +7,8 @@
 //   zero(), set1(a)          registers
 //   load(m, p), store(p, m, v)  masked: lanes outside m read as 0 and are not written
 //   loadu(p), storeu(p, v)   all lanes
+//   kMaskRegisters           masks live in registers of their own; then also
+//   load_or(a, m, p)         the lanes of m from p, the others from a, in one instruction
 //   fmadd(a, b, c)           a·b + c, one rounding
 //   reduce_add(v)            the lanes' sum in a fixed order
 //   interleave(a, b, lo, hi) lo = a0 b0 a1 b1 … of the lower halves, hi the same of the upper ones
@@ -58,11 +60,20 @@ struct Span {
 // y[i] over NV vectors = bias[i] + Σ_k wpk[k][i] · x(vector, k) for MR output channels and the pairs
 // k of the given spans; the weights are packed [k][kMR], x is read at xb[j] + koff[k]. FULL: every
 // vector has all its lanes, so plain loads and stores serve (masked ones cost more on some cores, and
-// the masks would take registers the sums need).
-template <int MR, int NV, bool FULL>
+// the masks would take registers the sums need). SPLIT: packed rows (RowVectors), vector j's lanes mk2[j]
+// read at xb2[j] + koff[k] (the next row), merged into the lanes mk[j] read at xb[j]; loads always
+// masked, FULL then says only that the stores are whole.
+// Vec, named through a template parameter where only some instantiations may use what only some
+// instruction sets have (load_or).
+template <bool>
+struct VecOf {
+  using type = Vec;
+};
+
+template <int MR, int NV, bool FULL, bool SPLIT = false>
 void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, const std::int64_t* __restrict koff,
-                  const float* const* xb, const std::uint32_t* mk, float* const* yb, std::int64_t ys,
-                  const float* bias) {
+                  const float* const* xb, const std::uint32_t* mk, float* const* yb, std::int64_t ys, const float* bias,
+                  const float* const* xb2, const std::uint32_t* mk2) {
   typename Vec::Reg acc[MR][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
@@ -70,19 +81,31 @@ void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, co
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) acc[i][j] = b0;
   }
+  constexpr bool kMasked = SPLIT || !FULL;
   const float* xs[NV];
-  typename Vec::Mask ms[NV];
+  const float* xs2[NV];
+  typename Vec::Mask ms[NV], ms2[NV];
 #pragma GCC unroll 8
   for (int j = 0; j < NV; ++j) {
     xs[j] = xb[j];
-    if constexpr (!FULL) ms[j] = Vec::mask(mk[j]);
+    if constexpr (kMasked) ms[j] = Vec::mask(mk[j]);
+    if constexpr (SPLIT) {
+      xs2[j] = xb2[j];
+      ms2[j] = Vec::mask(mk2[j]);
+    }
   }
   for (int s = 0; s < nspans; ++s) {
     for (std::int64_t k = spans[s].begin; k < spans[s].end; ++k) {
       const std::int64_t o = koff[k];
       typename Vec::Reg b[NV];
 #pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) b[j] = FULL ? Vec::loadu(xs[j] + o) : Vec::load(ms[j], xs[j] + o);
+      for (int j = 0; j < NV; ++j) {
+        if constexpr (SPLIT) {
+          b[j] = VecOf<SPLIT>::type::load_or(Vec::load(ms[j], xs[j] + o), ms2[j], xs2[j] + o);
+        } else {
+          b[j] = FULL ? Vec::loadu(xs[j] + o) : Vec::load(ms[j], xs[j] + o);
+        }
+      }
       const float* a = wpk + k * kMR;
 #pragma GCC unroll 8
       for (int i = 0; i < MR; ++i) {
@@ -91,6 +114,10 @@ void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, co
         for (int j = 0; j < NV; ++j) acc[i][j] = Vec::fmadd(ai, b[j], acc[i][j]);
       }
     }
+  }
+  if constexpr (SPLIT && !FULL) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) ms[j] = Vec::mask(mk[j] | mk2[j]);
   }
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
@@ -106,13 +133,18 @@ void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, co
 }
 
 using ForwardTile = void (*)(const float*, const Span*, int, const std::int64_t*, const float* const*,
-                             const std::uint32_t*, float* const*, std::int64_t, const float*);
+                             const std::uint32_t*, float* const*, std::int64_t, const float*, const float* const*,
+                             const std::uint32_t*);
 
 // forward_tiles[mr − 1][nv − 1]: NV ≤ kNV, or up to kNVWide when MR ≤ 2 (few output channels: more
-// positions per tile keep enough independent sums in flight); null for sizes never asked for.
+// positions per tile keep enough independent sums in flight); null for sizes never asked for. The
+// split tiles (packed rows) only for NV ≤ kNV (rows are packed only for more than 2 output channels) and
+// with mask registers (Kernels::packs_rows).
 struct ForwardTable {
   ForwardTile at[kMR][kNVMax] = {};
-  ForwardTile full[kMR][kNVMax] = {};  ///< the same with every lane present
+  ForwardTile full[kMR][kNVMax] = {};        ///< the same with every lane present
+  ForwardTile split[kMR][kNVMax] = {};       ///< SPLIT, some lanes absent
+  ForwardTile split_full[kMR][kNVMax] = {};  ///< SPLIT, every lane present
 };
 
 // Fills t.at[R − 1][C − 1] for every tile size from (R, C) on, row by row.
@@ -123,6 +155,10 @@ constexpr void fill_forward(ForwardTable& t) {
       if constexpr (C <= kNV || R <= 2) {
         t.at[R - 1][C - 1] = &forward_tile<R, C, false>;
         t.full[R - 1][C - 1] = &forward_tile<R, C, true>;
+      }
+      if constexpr (C <= kNV && Vec::kMaskRegisters) {
+        t.split[R - 1][C - 1] = &forward_tile<R, C, false, true>;
+        t.split_full[R - 1][C - 1] = &forward_tile<R, C, true, true>;
       }
       fill_forward<R, C + 1>(t);
     } else {
@@ -168,26 +204,41 @@ int tile_spans(const SkipRows& g, const std::int64_t* rd, const std::int64_t* rh
 void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
                      std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K, const std::int64_t* koff,
                      const float* bias_g, const SkipRows* skip) {
-  std::int64_t xo[kMaxNV], yo[kMaxNV], rd[kMaxNV], rh[kMaxNV];
-  std::uint32_t mk[kMaxNV];
-  row_vectors_get(vec, v0, nv, xo, yo, mk, rd, rh);
+  PackedVectors pv;
+  std::int64_t* const xo = pv.xo;
+  std::int64_t* const yo = pv.yo;
+  std::uint32_t* const mk = pv.mk;
+  std::int64_t rows = nv;
+  if (vec.packed) {
+    packed_vectors_get(vec, v0, nv, pv);
+    rows = pv.rows;
+  } else {
+    row_vectors_get(vec, v0, nv, xo, yo, mk, pv.rd, pv.rh);
+  }
   Span spans[kMaxSpans];
   int nspans = 1;
   spans[0] = Span{0, K};
-  if (skip != nullptr) nspans = tile_spans(*skip, rd, rh, nv, spans);
+  if (skip != nullptr) nspans = tile_spans(*skip, pv.rd, pv.rh, rows, spans);
   const float* xb[kMaxNV];
+  const float* xb2[kMaxNV];
   float* yb[kMaxNV];
-  for (std::int64_t j = 0; j < nv; ++j) xb[j] = K == 0 ? nullptr : xg + xo[j];  // K = 0: xg may be null
-  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
   const std::uint32_t all = first_lanes(Vec::kLanes, Vec::kLanes);
-  bool full = true;
-  for (std::int64_t j = 0; j < nv; ++j) full = full && mk[j] == all;
-  const auto& tiles = full ? forward_tiles.full : forward_tiles.at;
+  bool full = true, split = false;
+  for (std::int64_t j = 0; j < nv; ++j) {
+    xb[j] = K == 0 ? nullptr : xg + xo[j];  // K = 0: xg may be null
+    xb2[j] = K == 0 || !vec.packed ? nullptr : xg + pv.xo2[j];
+    const std::uint32_t m2 = vec.packed ? pv.mk2[j] : 0u;
+    full = full && (mk[j] | m2) == all;
+    split = split || m2 != 0;
+  }
+  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
+  const auto& tiles =
+      split ? (full ? forward_tiles.split_full : forward_tiles.split) : (full ? forward_tiles.full : forward_tiles.at);
   for (std::int64_t blk = 0; blk < blocks; ++blk) {
     const auto mr = static_cast<int>(min64(kMR, cout_g - blk * kMR));
     for (std::int64_t j = 0; j < nv; ++j) yb[j] = yg + blk * kMR * Vo + yo[j];
     tiles[mr - 1][nv - 1](K == 0 ? nullptr : wpk_g + blk * K * kMR, spans, nspans, koff, xb, mk, yb, Vo,
-                          bias_g != nullptr ? bias_g + blk * kMR : nullptr);
+                          bias_g != nullptr ? bias_g + blk * kMR : nullptr, xb2, pv.mk2);
   }
 }
 
@@ -242,9 +293,9 @@ void pair_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const
     const auto mr = static_cast<int>(min64(kMR, cout_g - blk * kMR));
     const float* bias = bias_g != nullptr ? bias_g + blk * kMR : nullptr;
     tiles_e[mr - 1][nv - 1](even.K == 0 ? nullptr : even.wpk + blk * even.K * kMR, &span_e, 1, even.koff, xb, me, ve,
-                            kNV * L, bias);
+                            kNV * L, bias, nullptr, nullptr);
     tiles_o[mr - 1][nv - 1](odd.K == 0 ? nullptr : odd.wpk + blk * odd.K * kMR, &span_o, 1, odd.koff, xb, mo, vo,
-                            kNV * L, bias);
+                            kNV * L, bias, nullptr, nullptr);
     for (int i = 0; i < mr; ++i) {
       for (std::int64_t j = 0; j < nv; ++j) {
         typename Vec::Reg l, h;
@@ -500,6 +551,7 @@ constexpr Kernels make_kernels(const char* name) {
   fill_cv<1, 1>(k);
   k.transpose_dy = &transpose_dy;
   k.pad_rows = &pad_rows;
+  k.packs_rows = Vec::kMaskRegisters;
   return k;
 }
 

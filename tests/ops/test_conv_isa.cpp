@@ -12,6 +12,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -137,6 +138,53 @@ TEST(CpuIsa, RowsRunOnTheWidestTilesTheyFill) {
     EXPECT_EQ(detail::direct_adjoint_lanes(rows_of(4, 2)), 0);                     // vol rows of 7
     EXPECT_EQ(rows_of(5, 2).suits_direct_adjoint(), v3);
   }
+}
+
+// Packed rows (direct_kernels.h): the forward map's rows that end in a partial vector run one after
+// another where no vector spans more than two rows; a vector crossing a row end reads its other lanes
+// from the next row's start (x offset of lane 0, shifted back by the lanes already used).
+TEST(CpuIsa, RowsEndingInAPartialVectorArePackedTwoRowsAtMost) {
+  using detail::direct::RowVectors;
+  // 2 planes of 3 rows of `width`; padded rows of width + 2, planes of 5 such rows.
+  auto rows = [](std::int64_t lanes, std::int64_t width) {
+    return detail::direct::row_vectors(lanes, 2, 3, width, 5 * (width + 2), width + 2, 3 * width, width);
+  };
+  for (auto [lanes, width, packs] : {std::tuple{16, 24, true},
+                                     {16, 12, true},
+                                     {16, 20, true},
+                                     {16, 37, true},
+                                     {16, 32, false},
+                                     {16, 10, false},
+                                     {16, 13, false},
+                                     {8, 6, true},
+                                     {8, 5, false}}) {
+    RowVectors v = rows(lanes, width);
+    EXPECT_EQ(detail::direct::pack_rows(v), packs) << lanes << " lanes, rows of " << width;
+    EXPECT_EQ(v.count, packs ? (6 * width + lanes - 1) / lanes : 6 * ((width + lanes - 1) / lanes));
+  }
+  RowVectors v = rows(16, 24);
+  ASSERT_TRUE(detail::direct::pack_rows(v));
+  detail::direct::PackedVectors p;
+  detail::direct::packed_vectors_get(v, 0, 3, p);  // row 0's 16 + 8, row 1's 8 + 16
+  EXPECT_EQ(std::vector<std::int64_t>(p.xo, p.xo + 3), (std::vector<std::int64_t>{0, 16, 26 + 8}));
+  EXPECT_EQ(std::vector<std::int64_t>(p.yo, p.yo + 3), (std::vector<std::int64_t>{0, 16, 32}));
+  EXPECT_EQ(std::vector<std::uint32_t>(p.mk, p.mk + 3), (std::vector<std::uint32_t>{0xFFFF, 0xFF, 0xFFFF}));
+  EXPECT_EQ(std::vector<std::uint32_t>(p.mk2, p.mk2 + 3), (std::vector<std::uint32_t>{0, 0xFF00, 0}));
+  EXPECT_EQ(p.xo2[1], 26 - 8);
+  EXPECT_EQ(p.rows, 4);                            // rows 0, 0, 1 (the second one's second row), 1
+  detail::direct::packed_vectors_get(v, 7, 2, p);  // row 4 (plane 1, row 1) from 16: 8 + 8, then the last 16
+  EXPECT_EQ(p.xo[0], 5 * 26 + 26 + 16);
+  EXPECT_EQ(p.xo2[0], 5 * 26 + 2 * 26 - 8);
+  EXPECT_EQ(p.mk2[0], 0xFF00u);
+  EXPECT_EQ(p.yo[1], 8 * 16);
+  EXPECT_EQ(p.mk[1], 0xFFFFu);
+  EXPECT_EQ(p.mk2[1], 0u);
+  // The last vector of rows of 12 ends with the positions: 6 · 12 = 72 = 4 · 16 + 8.
+  RowVectors s = rows(16, 12);
+  ASSERT_TRUE(detail::direct::pack_rows(s));
+  detail::direct::packed_vectors_get(s, 4, 1, p);
+  EXPECT_EQ(p.mk[0], 0xFFu);  // row 5 from column 4: 8 positions, nothing after
+  EXPECT_EQ(p.mk2[0], 0u);
 }
 
 // The padded copy the direct kernels read (direct_layout.h), on each instruction set's vectors (plain
