@@ -313,6 +313,8 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
       {false, 1, 4, 12, 1, {9, 10, 16}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
       {true, 1, 6, 5, 1, {3, 4, 5}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
       {true, 1, 4, 6, 1, {4, 5, 12}, {3, 3, 3}, {1, 1, 1}, {0, 0, 3}},
+      // ... the same with rows of 24 (packed on AVX-512: 16 + 8 positions).
+      {true, 1, 4, 6, 1, {3, 3, 28}, {3, 3, 3}, {1, 1, 1}, {0, 0, 3}},
       // The channel-vector weight map (more than one vector of output channels, at least 128 pairs;
       // output rows of 14, 12, 32, 15 and 20, at least 70% of their vectors used, so that the direct
       // forward serves too): a last channel block partly filled and pair groups ending short;
