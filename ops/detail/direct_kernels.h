@@ -27,9 +27,10 @@ constexpr int kMaxCvJ = 12;      ///< the most pairs of a channel-vector weight 
 
 /// Output positions as vectors of `lanes`: rows (md, mh) of `width` positions, ceil(width / lanes)
 /// vectors each. A row's first input and output sit at md·x_d + mh·x_h and md·y_d + mh·y_h.
-/// Packed (pack_rows): the rows' positions in a row, one after another, cut into vectors of `lanes`
-/// (y's rows must follow each other: y_h = width, y_d = rows_h·width); a vector that runs past the
-/// end of its row takes its other lanes from the start of the next.
+/// Packed (pack_rows): all rows' positions one after another, cut into vectors of `lanes` (y's rows
+/// must follow each other: y_h = width, y_d = rows_h·width); a vector that runs past the end of its
+/// row takes its other lanes from the start of the next. Only forward_vectors reads packed vectors,
+/// in tiles of at most 3 (the callers pack only for more than 2 output channels).
 struct RowVectors {
   std::int64_t lanes = 16, per_row = 0, rows_h = 1, width = 0, count = 0;
   std::int64_t x_d = 0, x_h = 0, y_d = 0, y_h = 0;

@@ -56,8 +56,9 @@ void pad_plane(const float* src, float* dst, std::int64_t ip, const Dims& vol, c
     const std::int64_t lo = inside ? std::clamp(L.origin[1], std::int64_t{0}, L.Hp) : L.Hp;
     const std::int64_t hi = inside ? std::clamp(L.origin[1] + H, lo, L.Hp) : L.Hp;
     std::fill(dst, dst + lo * L.row, 0.0f);
-    if (hi > lo)
+    if (hi > lo) {
       pad_rows(src + (id * H + lo - L.origin[1]) * W, W, dst + lo * L.row, L.row, hi - lo, L.Wq, sw, L.origin[2]);
+    }
     std::fill(dst + hi * L.row, dst + L.Hp * L.row, 0.0f);
     return;
   }

@@ -57,12 +57,6 @@ struct Span {
 
 // ---- forward ----------------------------------------------------------------------------------------
 
-// y[i] over NV vectors = bias[i] + Σ_k wpk[k][i] · x(vector, k) for MR output channels and the pairs
-// k of the given spans; the weights are packed [k][kMR], x is read at xb[j] + koff[k]. FULL: every
-// vector has all its lanes, so plain loads and stores serve (masked ones cost more on some cores, and
-// the masks would take registers the sums need). SPLIT: packed rows (RowVectors), vector j's lanes mk2[j]
-// read at xb2[j] + koff[k] (the next row), merged into the lanes mk[j] read at xb[j]; loads always
-// masked, FULL then says only that the stores are whole.
 // Vec, named through a template parameter where only some instantiations may use what only some
 // instruction sets have (load_or).
 template <bool>
@@ -70,6 +64,12 @@ struct VecOf {
   using type = Vec;
 };
 
+// y[i] over NV vectors = bias[i] + Σ_k wpk[k][i] · x(vector, k) for MR output channels and the pairs
+// k of the given spans; the weights are packed [k][kMR], x is read at xb[j] + koff[k]. FULL: every
+// vector has all its lanes, so plain loads and stores serve (masked ones cost more on some cores, and
+// the masks would take registers the sums need). SPLIT: packed rows (RowVectors), vector j's lanes mk2[j]
+// read at xb2[j] + koff[k] (the next row), merged into the lanes mk[j] read at xb[j]; loads always
+// masked, FULL then says only that the stores are whole.
 template <int MR, int NV, bool FULL, bool SPLIT = false>
 void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, const std::int64_t* __restrict koff,
                   const float* const* xb, const std::uint32_t* mk, float* const* yb, std::int64_t ys, const float* bias,
