@@ -128,11 +128,9 @@ class ForwardRun {
                      {c.vol[0], c.vol[1]},
                      per};
     vec_ = forward_vectors_of(c, L, kern.lanes);
-    // Rows that end in a partial vector run packed, one after another, where no vector spans more than
-    // two of them (rows of 24 or 12 on AVX-512: a quarter of the lanes idle otherwise), on tiles that
-    // pack well (Kernels::packs_rows). Not with at most 2 output channels, whose wide tiles keep rows
-    // apart.
-    if (cout_g > 2 && kern.packs_rows) pack_rows(vec_);
+    // Rows that end in a partial vector run packed where pack_rows takes them (rows of 24 or 12 on
+    // AVX-512: a quarter of the lanes idle otherwise).
+    pack_rows(vec_, kern, cout_g);
     split_ = TileSplit(vec_.count, cout_g <= 2 ? kern.nv_wide : kern.nv);
   }
 

@@ -179,8 +179,10 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
         // in pairs of tiles, interleaved into y's rows.
         const std::size_t e = pl.cls[2][0].first == 0 ? 0 : 1;
         RowVectors rv = row_vectors(lanes, A.count, B.count, pl.cls[2][e].count, L.plane, L.row, sd * Ho * Wo, sh * Wo);
-        // At stride 1 the one class's rows are y's, one after another: packed as the forward map's.
-        if (sd == 1 && sh == 1 && sw == 1 && cout_g > 2 && kern.packs_rows) pack_rows(rv);
+        // At stride 1 the one class's rows are y's, one after another: packed as the forward map's
+        // (pack_rows turns away rows that y does not hold one after another, as at stride 2 along D or
+        // H; the paired tiles of stride 2 along W take no packed vectors).
+        if (sw == 1) pack_rows(rv, kern, cout_g);
         const TileSplit split(rv.count, sw == 1 && cout_g <= 2 ? kern.nv_wide : kern.nv);
         parallel_for(0, G * split.tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
           for (std::int64_t task = t0; task < t1; ++task) {

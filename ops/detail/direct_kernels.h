@@ -38,9 +38,13 @@ struct RowVectors {
   std::int64_t positions = 0;  ///< packed: rows · width
 };
 
-/// Packs vec's rows (see RowVectors) where that fills more lanes and no vector spans more than two
-/// rows: width not a multiple of the lanes, gcd(width, lanes) + width ≥ lanes. Returns whether it did.
-bool pack_rows(RowVectors& vec);
+struct Kernels;
+
+/// Packs vec's rows (see RowVectors) for a map with `outputs` output channels per group on `kern`'s
+/// tiles, where that fills more lanes and they take it: width not a multiple of the lanes, no vector
+/// spanning more than two rows (gcd(width, lanes) + width ≥ lanes), y's rows one after another, more
+/// than 2 outputs (fewer keep rows apart on wide tiles) and kern.packs_rows. Returns whether it did.
+bool pack_rows(RowVectors& vec, const Kernels& kern, std::int64_t outputs);
 
 /// Packed vectors v0 … v0 + nv − 1 (nv ≤ kMaxNV): x offsets xo (lanes mk, from the vector's first row)
 /// and xo2 (lanes mk2, from the next row; mk2 = 0 when the vector stays in one row), each the offset

@@ -178,9 +178,10 @@ std::uint32_t first_lanes(std::int64_t n, std::int64_t lanes) {
   return n <= 0 ? 0u : n >= lanes ? (std::uint32_t{1} << lanes) - 1u : (std::uint32_t{1} << n) - 1u;
 }
 
-bool pack_rows(RowVectors& vec) {
+bool pack_rows(RowVectors& vec, const Kernels& kern, std::int64_t outputs) {
   const std::int64_t W = vec.width, lanes = vec.lanes;
-  if (W <= 0 || W % lanes == 0 || std::gcd(W, lanes) + W < lanes || vec.y_h != W || vec.y_d != vec.rows_h * W) {
+  if (!kern.packs_rows || outputs <= 2 || W <= 0 || W % lanes == 0 || std::gcd(W, lanes) + W < lanes || vec.y_h != W ||
+      vec.y_d != vec.rows_h * W) {
     return false;
   }
   const std::int64_t rows = vec.per_row == 0 ? 0 : vec.count / vec.per_row;

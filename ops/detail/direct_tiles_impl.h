@@ -486,10 +486,7 @@ constexpr void fill_cv(Kernels& k) {
 
 // The mask bits of lanes [lo, hi) (none when hi ≤ lo), lo and hi clamped to the lanes.
 std::uint32_t lanes_between(std::int64_t lo, std::int64_t hi) {
-  auto below = [](std::int64_t n) {
-    return n <= 0 ? 0u : n >= Vec::kLanes ? (std::uint32_t{1} << Vec::kLanes) - 1u : (std::uint32_t{1} << n) - 1u;
-  };
-  return below(hi) & ~below(lo);
+  return first_lanes(hi, Vec::kLanes) & ~first_lanes(lo, Vec::kLanes);
 }
 
 // Padded rows (see PadRows), row by row, along each row in vectors of slots. A load at column b reads

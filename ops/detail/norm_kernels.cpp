@@ -79,8 +79,10 @@ bool by_group(const NormLayout& l, std::int64_t tensors) {
 }
 
 // Mean, invstd and biased variance of stat group g: two passes (mean, then the squared deviations).
+// Not inlined, as the functions below: both ways run the one compiled loop, so the same bits.
 template <typename T>
-void group_stats(const T* x, const NormLayout& l, std::int64_t g, double eps, T* mean, T* invstd, T* var) {
+[[gnu::noinline]] void group_stats(const T* x, const NormLayout& l, std::int64_t g, double eps, T* mean, T* invstd,
+                                   T* var) {
   const auto count = static_cast<double>(l.group_size());
   Sum8 s;
   for_group_planes(l, g, [&](std::int64_t p) {

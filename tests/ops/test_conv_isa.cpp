@@ -149,6 +149,8 @@ TEST(CpuIsa, RowsEndingInAPartialVectorArePackedTwoRowsAtMost) {
   auto rows = [](std::int64_t lanes, std::int64_t width) {
     return detail::direct::row_vectors(lanes, 2, 3, width, 5 * (width + 2), width + 2, 3 * width, width);
   };
+  detail::direct::Kernels packing{};  // tiles that take packed rows, for a map of 3 output channels
+  packing.packs_rows = true;
   for (auto [lanes, width, packs] : {std::tuple{16, 24, true},
                                      {16, 12, true},
                                      {16, 20, true},
@@ -159,11 +161,11 @@ TEST(CpuIsa, RowsEndingInAPartialVectorArePackedTwoRowsAtMost) {
                                      {8, 6, true},
                                      {8, 5, false}}) {
     RowVectors v = rows(lanes, width);
-    EXPECT_EQ(detail::direct::pack_rows(v), packs) << lanes << " lanes, rows of " << width;
+    EXPECT_EQ(detail::direct::pack_rows(v, packing, 3), packs) << lanes << " lanes, rows of " << width;
     EXPECT_EQ(v.count, packs ? (6 * width + lanes - 1) / lanes : 6 * ((width + lanes - 1) / lanes));
   }
   RowVectors v = rows(16, 24);
-  ASSERT_TRUE(detail::direct::pack_rows(v));
+  ASSERT_TRUE(detail::direct::pack_rows(v, packing, 3));
   detail::direct::PackedVectors p;
   detail::direct::packed_vectors_get(v, 0, 3, p);  // row 0's 16 + 8, row 1's 8 + 16
   EXPECT_EQ(std::vector<std::int64_t>(p.xo, p.xo + 3), (std::vector<std::int64_t>{0, 16, 26 + 8}));
@@ -181,7 +183,7 @@ TEST(CpuIsa, RowsEndingInAPartialVectorArePackedTwoRowsAtMost) {
   EXPECT_EQ(p.mk2[1], 0u);
   // The last vector of rows of 12 ends with the positions: 6 · 12 = 72 = 4 · 16 + 8.
   RowVectors s = rows(16, 12);
-  ASSERT_TRUE(detail::direct::pack_rows(s));
+  ASSERT_TRUE(detail::direct::pack_rows(s, packing, 3));
   detail::direct::packed_vectors_get(s, 4, 1, p);
   EXPECT_EQ(p.mk[0], 0xFFu);  // row 5 from column 4: 8 positions, nothing after
   EXPECT_EQ(p.mk2[0], 0u);
