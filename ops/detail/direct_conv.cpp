@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <numeric>
 #include <optional>
 #include <vector>
 
@@ -302,9 +303,13 @@ class CvWeightRun {
     K_ = cin_g * KT;
     I_ = static_cast<int>(std::min<std::int64_t>(kern.cv_imax, (cout_g + lanes - 1) / lanes));
     ob_ = I_ * lanes;
-    J_ = kern.cv_j[I_ - 1];
+    // As few groups of input channels as the tile allows, their sizes differing by at most one (16
+    // channels as 8 + 8, 32 as 6 + 6 + 5 + 5 + 5 + 5), so that parts of equal work are easy to cut.
+    const std::int64_t jmax = kern.cv_j[I_ - 1];
+    jgroups_ = (cin_g + jmax - 1) / jmax;
+    J_ = static_cast<int>((cin_g + jgroups_ - 1) / jgroups_);
     blocks_ = (cout_g + ob_ - 1) / ob_;
-    groups_ = KT * ((cin_g + J_ - 1) / J_);  // J-channel groups at each tap
+    groups_ = KT * jgroups_;  // channel groups at each tap
     // Along each dim, the outputs o whose input o·s − p + k·d lies inside the volume.
     auto inside = [&](std::size_t i, std::int64_t kd, std::int64_t* range) {
       const InsideRange q = inside_range(c.padding[i] - kd, c.stride[i], c.vol[i], c.out[i]);
@@ -328,7 +333,16 @@ class CvWeightRun {
     rows_ = c.out[0] * c.out[1];
     const std::int64_t row_bytes = c.out[2] * ob_ * std::int64_t{sizeof(float)};
     rows_per_block_ = std::max<std::int64_t>(1, cache_sizes().l1d / 2 / row_bytes);
-    parts_ = std::clamp<std::int64_t>(4 * std::int64_t{get_num_threads()} / (c.groups * blocks_), 1, groups_);
+    // As few parts of the groups as keep every thread busy (each part streams all of the sample's dY),
+    // cut where the channels summed so far reach part / parts of them.
+    const std::int64_t T = get_num_threads();
+    parts_ = std::clamp<std::int64_t>(T / std::gcd(c.groups * blocks_, T), 1, groups_);
+    part_begin_.assign(static_cast<std::size_t>(parts_ + 1), groups_);
+    part_begin_[0] = 0;
+    for (std::int64_t q = 0, done = 0, part = 1; q < groups_ && part < parts_; ++q) {
+      done += group(q).count;
+      while (part < parts_ && done * parts_ >= part * cin_g * KT) part_begin_[static_cast<std::size_t>(part++)] = q + 1;
+    }
   }
 
   /// Adds sample n's part to dw, from x (the whole batch, as it lies) and dy.
@@ -354,7 +368,8 @@ class CvWeightRun {
       std::vector<std::int64_t> rx(static_cast<std::size_t>(rows_per_block_)), ry(rx.size());
       for (std::int64_t task = t0; task < t1; ++task) {
         const std::int64_t gb = task / parts_, part = task % parts_, g = gb / blocks_, blk = gb % blocks_;
-        const std::int64_t q0 = part * groups_ / parts_, q1 = (part + 1) * groups_ / parts_;
+        const std::int64_t q0 = part_begin_[static_cast<std::size_t>(part)];
+        const std::int64_t q1 = part_begin_[static_cast<std::size_t>(part + 1)];
         const float* xg = x + (n * c_.Cin + g * cin_g) * V;
         const float* db = dyt.get() + gb * Vo * ob_;
         float* acc = sums.get() + gb * groups_ * J_ * ob_;
@@ -400,13 +415,15 @@ class CvWeightRun {
     std::int64_t tap, first, count;
   };
   Group group(std::int64_t q) const {
-    const std::int64_t KT = c_.kernel_volume(), first = q / KT * J_;
-    return {q % KT, first, std::min<std::int64_t>(J_, c_.cin_g() - first)};
+    const std::int64_t KT = c_.kernel_volume(), cg = q / KT;
+    const std::int64_t base = c_.cin_g() / jgroups_, extra = c_.cin_g() % jgroups_;  // the first `extra` take one more
+    return {q % KT, cg * base + std::min(cg, extra), base + (cg < extra ? 1 : 0)};
   }
   const Kernels& kern_;
   const ConvGeometry& c_;
   int I_ = 1, J_ = 1;
-  std::int64_t K_ = 0, ob_ = 0, blocks_ = 0, groups_ = 0, rows_ = 0, rows_per_block_ = 1, parts_ = 1;
+  std::int64_t K_ = 0, ob_ = 0, blocks_ = 0, jgroups_ = 1, groups_ = 0, rows_ = 0, rows_per_block_ = 1, parts_ = 1;
+  std::vector<std::int64_t> part_begin_;  // parts_ + 1 group indices
   std::vector<Tap> taps_;
 };
 
