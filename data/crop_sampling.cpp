@@ -1,7 +1,9 @@
 #include "voxgrad/data/crop_sampling.h"
 
 #include <algorithm>
+#include <vector>
 
+#include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/shape.h"
 #include "voxgrad/data/detail/volume.h"
@@ -13,17 +15,55 @@ namespace {
 
 using detail::Index3;
 
-// 1 where any channel of the label is nonzero, as bytes in (D, H, W) order.
-std::vector<unsigned char> foreground_of(const Tensor& label) {
-  const Tensor l = label.to(kFloat64).contiguous();
-  const double* p = l.data_ptr<double>();
-  const std::int64_t channels = l.size(0), voxels = l.numel() / std::max<std::int64_t>(1, channels);
-  std::vector<unsigned char> fg(static_cast<std::size_t>(voxels), 0);
-  for (std::int64_t c = 0; c < channels; ++c) {
-    for (std::int64_t i = 0; i < voxels; ++i) fg[static_cast<std::size_t>(i)] |= p[c * voxels + i] != 0 ? 1 : 0;
+// The voxels (in (D, H, W) order) where any channel of the label is nonzero: count() of them, and
+// find(kind, k) gives the k-th voxel (from 0) that is (kind 1) or is not (kind 0) one. Read in the
+// label's own dtype; one channel is read in place, several are reduced to one byte per voxel.
+template <typename T>
+class Foreground {
+ public:
+  explicit Foreground(const Tensor& label) : p_(label.data_ptr<T>()) {
+    const std::int64_t channels = label.size(0);
+    voxels_ = label.numel() / std::max<std::int64_t>(1, channels);
+    if (channels > 1) {
+      any_.assign(static_cast<std::size_t>(voxels_), 0);
+      for (std::int64_t c = 0; c < channels; ++c) {
+        const T* pc = p_ + c * voxels_;
+        for (std::int64_t i = 0; i < voxels_; ++i) any_[static_cast<std::size_t>(i)] |= pc[i] != T{0} ? 1 : 0;
+      }
+    }
   }
-  return fg;
-}
+  std::int64_t voxels() const { return voxels_; }
+  std::int64_t count() const { return count(0, voxels_); }
+  std::int64_t find(bool kind, std::int64_t k) const {
+    // Whole blocks are counted (a loop without branches) until the one that holds the k-th voxel.
+    constexpr std::int64_t kBlock = 4096;
+    std::int64_t i = 0;
+    for (;; i += kBlock) {
+      const std::int64_t end = std::min(voxels_, i + kBlock), fg = count(i, end);
+      const std::int64_t n = kind ? fg : end - i - fg;
+      if (k < n) break;
+      k -= n;
+    }
+    for (;; ++i) {
+      if (at(i) == kind && k-- == 0) return i;
+    }
+  }
+
+ private:
+  bool at(std::int64_t i) const { return any_.empty() ? p_[i] != T{0} : any_[static_cast<std::size_t>(i)] != 0; }
+  std::int64_t count(std::int64_t begin, std::int64_t end) const {
+    std::int64_t n = 0;
+    if (any_.empty()) {
+      for (std::int64_t i = begin; i < end; ++i) n += p_[i] != T{0} ? 1 : 0;
+    } else {
+      for (std::int64_t i = begin; i < end; ++i) n += any_[static_cast<std::size_t>(i)];
+    }
+    return n;
+  }
+  const T* p_;
+  std::int64_t voxels_ = 0;
+  std::vector<unsigned char> any_;
+};
 
 }  // namespace
 
@@ -38,20 +78,16 @@ Size3 pos_neg_crop_start(const Tensor& label, const RandCropByPosNegLabelOptions
   VOXGRAD_CHECK(options.pos() >= 0 && options.neg() >= 0 && options.pos() + options.neg() > 0,
                 "{}: pos and neg must be non-negative with a positive sum, but got pos {} and neg {}", op,
                 options.pos(), options.neg());
-  const std::vector<unsigned char> fg = foreground_of(label);
-  const auto n_fg = static_cast<std::int64_t>(std::count(fg.begin(), fg.end(), 1));
-  const auto n_bg = static_cast<std::int64_t>(fg.size()) - n_fg;
-  const bool want_fg = rng.next_double() * (options.pos() + options.neg()) < options.pos();
-  const double u = rng.next_double();
-  const bool use_fg = n_bg == 0 || (want_fg && n_fg > 0);
-  const unsigned char kind = use_fg ? 1 : 0;
-  const std::int64_t count = use_fg ? n_fg : n_bg;
-  const auto k = std::min(count - 1, static_cast<std::int64_t>(u * static_cast<double>(count)));
-  // The k-th voxel of the chosen kind, in memory order.
-  std::int64_t flat = 0;
-  for (std::int64_t seen = -1;; ++flat) {
-    if (fg[static_cast<std::size_t>(flat)] == kind && ++seen == k) break;
-  }
+  const Tensor l = label.contiguous();
+  const std::int64_t flat = voxgrad::detail::dispatch_floating(l.dtype(), op, [&]<typename T>() {
+    const Foreground<T> fg(l);
+    const std::int64_t n_fg = fg.count(), n_bg = fg.voxels() - n_fg;
+    const bool want_fg = rng.next_double() * (options.pos() + options.neg()) < options.pos();
+    const double u = rng.next_double();
+    const bool use_fg = n_bg == 0 || (want_fg && n_fg > 0);
+    const std::int64_t count = use_fg ? n_fg : n_bg;
+    return fg.find(use_fg, std::min(count - 1, static_cast<std::int64_t>(u * static_cast<double>(count))));
+  });
   const Index3 centre = {flat / (n[1] * n[2]), (flat / n[2]) % n[1], flat % n[2]};
   Index3 start{};
   for (std::size_t j = 0; j < 3; ++j) start[j] = std::clamp(centre[j] - size[j] / 2, std::int64_t{0}, n[j] - size[j]);

@@ -69,6 +69,45 @@ TEST(PosNegCrop, ClampsAtTheBordersExactly) {
   EXPECT_EQ(pos_neg_crop_start(label, RandCropByPosNegLabelOptions({3, 10, 3}).neg(0), r2), (Size3{4, 0, 4}));
 }
 
+TEST(PosNegCrop, AnyChannelMarksForegroundInEveryDtypeAndLayout) {
+  // Foreground where any channel is nonzero: channel 0 holds (1, 2, 3), channel 1 holds (7, 8, 9). The
+  // same draws pick the same centres for a float64, a float32 and a channel-last (permuted) label as
+  // for the one-channel float32 label of their union, background voxels included.
+  Tensor two = zeros({2, 10, 10, 10}, kFloat64);
+  two.select(0, 0).select(0, 1).select(0, 2).select(0, 3).fill_(2.0);
+  two.select(0, 1).select(0, 7).select(0, 8).select(0, 9).fill_(-1.0);
+  Tensor one = zeros({1, 10, 10, 10});
+  one.select(0, 0).select(0, 1).select(0, 2).select(0, 3).fill_(1.0);
+  one.select(0, 0).select(0, 7).select(0, 8).select(0, 9).fill_(1.0);
+  const Tensor channel_last = two.permute({1, 2, 3, 0}).contiguous().permute({3, 0, 1, 2});
+  for (const double pos : {1.0, 0.0}) {
+    const RandCropByPosNegLabelOptions opts = RandCropByPosNegLabelOptions({1, 1, 1}).pos(pos).neg(1.0 - pos);
+    for (int i = 0; i < 50; ++i) {
+      Generator r0 = sample_generator(4, 0, i);
+      const Size3 expected = pos_neg_crop_start(one, opts, r0);
+      if (pos == 1.0) EXPECT_TRUE(expected == (Size3{1, 2, 3}) || expected == (Size3{7, 8, 9})) << expected[0];
+      for (const Tensor& label : {two, two.to(kFloat32), channel_last}) {
+        Generator r = sample_generator(4, 0, i);
+        EXPECT_EQ(pos_neg_crop_start(label, opts, r), expected);
+      }
+    }
+  }
+}
+
+TEST(PosNegCrop, FindsTheOnlyVoxelOfAKindPastManyBlocks) {
+  // 40^3 = 64 000 voxels, scanned in blocks of a few thousand: the one foreground voxel (pos only),
+  // then the one background voxel (neg only) at (37, 21, 5); a 1^3 patch starts at the centre itself.
+  for (const double rest : {0.0, 1.0}) {
+    Tensor label = full({1, 40, 40, 40}, rest);
+    label.select(1, 37).select(1, 21).select(1, 5).fill_(1.0 - rest);
+    const RandCropByPosNegLabelOptions opts = RandCropByPosNegLabelOptions({1, 1, 1}).pos(1.0 - rest).neg(rest);
+    for (int i = 0; i < 5; ++i) {
+      Generator rng = sample_generator(2, 0, i);
+      EXPECT_EQ(pos_neg_crop_start(label, opts, rng), (Size3{37, 21, 5})) << rest;
+    }
+  }
+}
+
 TEST(PosNegCrop, FallsBackToTheKindThatExists) {
   // No foreground at all: pos = 1, neg = 0 still yields a (background) patch; all foreground likewise.
   for (const double value : {0.0, 1.0}) {
