@@ -310,6 +310,13 @@ class CvWeightRun {
     J_ = static_cast<int>((cin_g + jgroups_ - 1) / jgroups_);
     blocks_ = (cout_g + ob_ - 1) / ob_;
     groups_ = KT * jgroups_;  // channel groups at each tap
+    group_list_.reserve(static_cast<std::size_t>(groups_));
+    const std::int64_t base = cin_g / jgroups_, extra = cin_g % jgroups_;  // the first `extra` take one more
+    for (std::int64_t cg = 0; cg < jgroups_; ++cg) {
+      for (std::int64_t t = 0; t < KT; ++t) {
+        group_list_.push_back(Group{t, cg * base + std::min(cg, extra), base + (cg < extra ? 1 : 0)});
+      }
+    }
     // Along each dim, the outputs o whose input o·s − p + k·d lies inside the volume.
     auto inside = [&](std::size_t i, std::int64_t kd, std::int64_t* range) {
       const InsideRange q = inside_range(c.padding[i] - kd, c.stride[i], c.vol[i], c.out[i]);
@@ -376,15 +383,19 @@ class CvWeightRun {
         for (std::int64_t r0 = 0; r0 < rows_; r0 += rows_per_block_) {
           const std::int64_t r1 = std::min(rows_, r0 + rows_per_block_);
           for (std::int64_t q = q0; q < q1; ++q) {
-            const Group gr = group(q);
+            const Group& gr = group(q);
             const Tap& tp = taps_[static_cast<std::size_t>(gr.tap)];
             // The block's rows whose inputs at this tap lie inside the volume.
             std::int64_t nr = 0;
-            for (std::int64_t r = r0; r < r1; ++r) {
-              const std::int64_t od = r / Ho, oh = r % Ho;
-              if (od < tp.d[0] || od >= tp.d[1] || oh < tp.h[0] || oh >= tp.h[1]) continue;
-              rx[static_cast<std::size_t>(nr)] = od * sd + oh * sh + tp.offset;
-              ry[static_cast<std::size_t>(nr++)] = r - r0;
+            for (std::int64_t r = r0, od = r0 / Ho, oh = r0 % Ho; r < r1; ++r) {  // row r = (od, oh)
+              if (od >= tp.d[0] && od < tp.d[1] && oh >= tp.h[0] && oh < tp.h[1]) {
+                rx[static_cast<std::size_t>(nr)] = od * sd + oh * sh + tp.offset;
+                ry[static_cast<std::size_t>(nr++)] = r - r0;
+              }
+              if (++oh == Ho) {
+                oh = 0;
+                ++od;
+              }
             }
             kern_.cv_weight[I_ - 1][gr.count - 1](db + r0 * Wo * ob_, Wo * ob_, xg + gr.first * V, V, rx.data(),
                                                   ry.data(), nr, tp.w[0], tp.w[1], c_.stride[2], acc + q * J_ * ob_,
@@ -394,7 +405,7 @@ class CvWeightRun {
         const std::int64_t oc = std::min(ob_, cout_g - blk * ob_);
         float* dwb = dw + (g * cout_g + blk * ob_) * K_;
         for (std::int64_t q = q0; q < q1; ++q) {
-          const Group gr = group(q);
+          const Group& gr = group(q);
           for (std::int64_t j = 0; j < gr.count; ++j) {
             const float* a = acc + (q * J_ + j) * ob_;
             for (std::int64_t o = 0; o < oc; ++o) dwb[o * K_ + (gr.first + j) * KT + gr.tap] += a[o];
@@ -414,15 +425,12 @@ class CvWeightRun {
   struct Group {
     std::int64_t tap, first, count;
   };
-  Group group(std::int64_t q) const {
-    const std::int64_t KT = c_.kernel_volume(), cg = q / KT;
-    const std::int64_t base = c_.cin_g() / jgroups_, extra = c_.cin_g() % jgroups_;  // the first `extra` take one more
-    return {q % KT, cg * base + std::min(cg, extra), base + (cg < extra ? 1 : 0)};
-  }
+  const Group& group(std::int64_t q) const { return group_list_[static_cast<std::size_t>(q)]; }
   const Kernels& kern_;
   const ConvGeometry& c_;
   int I_ = 1, J_ = 1;
   std::int64_t K_ = 0, ob_ = 0, blocks_ = 0, jgroups_ = 1, groups_ = 0, rows_ = 0, rows_per_block_ = 1, parts_ = 1;
+  std::vector<Group> group_list_;         // group q (channel-major)
   std::vector<std::int64_t> part_begin_;  // parts_ + 1 group indices
   std::vector<Tap> taps_;
 };
