@@ -53,9 +53,9 @@ static_assert(kMR <= kMaxTile && kNV <= kMaxNV && kNVWide <= kMaxNV && Vec::kLan
 
 // The forward tile asks for the inputs of the pair kPrefetchPairs ahead (the line of each vector's last
 // lane): the pairs jump between channels and tap rows, which the hardware prefetchers do not follow.
-// On AVX-512, with 24 FMAs per pair, that took C2's forward to 0.86× and the U-Net's 16-channel 64³
-// layer to 0.91× of their time (Intel model 207); the AVX2 tile, with 12 FMAs and 7 loads per pair,
-// ran 1.03–1.13× slower with it, so it has none.
+// On AVX-512, with 24 FMAs per pair, that took C2's forward to 0.87× and the U-Net's stride-2 16→32
+// layer to 0.83× of their time, no layer slower (Intel model 207, bench/README); the AVX2 tile, with 12
+// FMAs and 7 loads per pair, ran 1.03–1.13× slower with it, so it has none.
 constexpr int kPrefetchPairs = Vec::kRegs >= 32 ? 24 : 0;
 
 struct Span {
