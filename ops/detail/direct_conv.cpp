@@ -306,13 +306,13 @@ class CvWeightRun {
     // As few groups of input channels as the tile allows, their sizes differing by at most one (16
     // channels as 8 + 8, 32 as 6 + 6 + 5 + 5 + 5 + 5), so that parts of equal work are easy to cut.
     const std::int64_t jmax = kern.cv_j[I_ - 1];
-    jgroups_ = (cin_g + jmax - 1) / jmax;
-    J_ = static_cast<int>((cin_g + jgroups_ - 1) / jgroups_);
+    const std::int64_t jgroups = (cin_g + jmax - 1) / jmax;
+    J_ = static_cast<int>((cin_g + jgroups - 1) / jgroups);
     blocks_ = (cout_g + ob_ - 1) / ob_;
-    groups_ = KT * jgroups_;  // channel groups at each tap
+    groups_ = KT * jgroups;  // channel groups at each tap
     group_list_.reserve(static_cast<std::size_t>(groups_));
-    const std::int64_t base = cin_g / jgroups_, extra = cin_g % jgroups_;  // the first `extra` take one more
-    for (std::int64_t cg = 0; cg < jgroups_; ++cg) {
+    const std::int64_t base = cin_g / jgroups, extra = cin_g % jgroups;  // the first `extra` take one more
+    for (std::int64_t cg = 0; cg < jgroups; ++cg) {
       for (std::int64_t t = 0; t < KT; ++t) {
         group_list_.push_back(Group{t, cg * base + std::min(cg, extra), base + (cg < extra ? 1 : 0)});
       }
@@ -381,13 +381,13 @@ class CvWeightRun {
         const float* db = dyt.get() + gb * Vo * ob_;
         float* acc = sums.get() + gb * groups_ * J_ * ob_;
         for (std::int64_t r0 = 0; r0 < rows_; r0 += rows_per_block_) {
-          const std::int64_t r1 = std::min(rows_, r0 + rows_per_block_);
+          const std::int64_t r1 = std::min(rows_, r0 + rows_per_block_), od0 = r0 / Ho, oh0 = r0 % Ho;
           for (std::int64_t q = q0; q < q1; ++q) {
             const Group& gr = group(q);
             const Tap& tp = taps_[static_cast<std::size_t>(gr.tap)];
             // The block's rows whose inputs at this tap lie inside the volume.
             std::int64_t nr = 0;
-            for (std::int64_t r = r0, od = r0 / Ho, oh = r0 % Ho; r < r1; ++r) {  // row r = (od, oh)
+            for (std::int64_t r = r0, od = od0, oh = oh0; r < r1; ++r) {  // row r = (od, oh)
               if (od >= tp.d[0] && od < tp.d[1] && oh >= tp.h[0] && oh < tp.h[1]) {
                 rx[static_cast<std::size_t>(nr)] = od * sd + oh * sh + tp.offset;
                 ry[static_cast<std::size_t>(nr++)] = r - r0;
@@ -429,7 +429,7 @@ class CvWeightRun {
   const Kernels& kern_;
   const ConvGeometry& c_;
   int I_ = 1, J_ = 1;
-  std::int64_t K_ = 0, ob_ = 0, blocks_ = 0, jgroups_ = 1, groups_ = 0, rows_ = 0, rows_per_block_ = 1, parts_ = 1;
+  std::int64_t K_ = 0, ob_ = 0, blocks_ = 0, groups_ = 0, rows_ = 0, rows_per_block_ = 1, parts_ = 1;
   std::vector<Group> group_list_;         // group q (channel-major)
   std::vector<std::int64_t> part_begin_;  // parts_ + 1 group indices
   std::vector<Tap> taps_;

@@ -30,7 +30,7 @@ constexpr int kMaxCvJ = 12;      ///< the most pairs of a channel-vector weight 
 /// Packed (pack_rows): all rows' positions one after another, cut into vectors of `lanes` (y's rows
 /// must follow each other: y_h = width, y_d = rows_h·width); a vector that runs past the end of its
 /// row takes its other lanes from the start of the next. Only forward_vectors reads packed vectors,
-/// in tiles of at most 3 (the callers pack only for more than 2 output channels).
+/// in tiles of at most 3 (pack_rows packs only for more than 2 output channels).
 struct RowVectors {
   std::int64_t lanes = 16, per_row = 0, rows_h = 1, width = 0, count = 0;
   std::int64_t x_d = 0, x_h = 0, y_d = 0, y_h = 0;
