@@ -70,4 +70,20 @@ TEST(UNet, DataStreamIsReproducible) {
   EXPECT_NEAR(unet3d::psnr(big.noisy, big.clean), 10 * std::log10(1 / 0.04), 0.3);
 }
 
+TEST(UNet, BatchesAreTheSameVolumesOnAnyNumberOfThreads) {
+  // make_batch draws its volumes on several threads: each is still volume first + i of the stream.
+  const int saved = get_num_threads();
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    const unet3d::Sample batch = unet3d::make_batch(4, 10, 5, 9, 0.1);
+    ASSERT_EQ(batch.noisy.sizes(), (Shape{5, 1, 9, 9, 9}));
+    for (std::int64_t i = 0; i < 5; ++i) {
+      const unet3d::Sample one = unet3d::make_sample(4, 10 + static_cast<std::uint64_t>(i), 9, 0.1);
+      voxgrad::testing::expect_close(batch.clean.select(0, i), one.clean, 0.0);
+      voxgrad::testing::expect_close(batch.noisy.select(0, i), one.noisy, 0.0);
+    }
+  }
+  set_num_threads(saved);
+}
+
 }  // namespace
