@@ -67,12 +67,14 @@ inline Sample make_sample(std::uint64_t seed, std::uint64_t index, std::int64_t 
 inline Sample make_batch(std::uint64_t seed, std::uint64_t first, std::int64_t count, std::int64_t size,
                          double noise_std) {
   std::vector<Sample> samples(static_cast<std::size_t>(count));
-  const std::int64_t threads = std::clamp<std::int64_t>(voxgrad::get_num_threads(), 1, std::max<std::int64_t>(count, 1));
+  const std::int64_t threads =
+      std::clamp<std::int64_t>(voxgrad::get_num_threads(), 1, std::max<std::int64_t>(count, 1));
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(threads));
   auto draw = [&](std::int64_t t) {
     try {
       for (std::int64_t i = t; i < count; i += threads) {
-        samples[static_cast<std::size_t>(i)] = make_sample(seed, first + static_cast<std::uint64_t>(i), size, noise_std);
+        samples[static_cast<std::size_t>(i)] =
+            make_sample(seed, first + static_cast<std::uint64_t>(i), size, noise_std);
       }
     } catch (...) {
       errors[static_cast<std::size_t>(t)] = std::current_exception();
