@@ -20,12 +20,11 @@ namespace unet3d {
 namespace nn = voxgrad::nn;
 using voxgrad::Tensor;
 
-/// conv 3×3×3 → GroupNorm → ReLU, twice.
+/// conv 3×3×3 → GroupNorm → ReLU, twice; each GroupNorm and its ReLU run as one op
+/// (nn::functional::group_norm_relu: the same bits as the two, fewer passes over memory).
 class ConvBlock : public nn::Module {
  public:
-  /// inplace_relu: apply ReLU in place on GroupNorm's output (valid: GroupNorm's backward reads its
-  /// input, not its output), which keeps one activation fewer per ReLU.
-  ConvBlock(std::int64_t in, std::int64_t out, bool inplace_relu = false) : inplace_relu_(inplace_relu) {
+  ConvBlock(std::int64_t in, std::int64_t out) {
     conv1 = register_module("conv1", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(in, out, 3).padding(1)));
     norm1 = register_module("norm1", std::make_shared<nn::GroupNormImpl>(nn::GroupNormOptions(groups(out), out)));
     conv2 = register_module("conv2", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(out, out, 3).padding(1)));
@@ -36,11 +35,11 @@ class ConvBlock : public nn::Module {
 
   /// The rest of the block applied to conv1's output: norm1, ReLU, conv2, norm2, ReLU.
   Tensor after_conv1(Tensor c) const {
-    Tensor h = relu(norm1->forward(c));
+    Tensor h = norm_relu(*norm1, c);
     c = Tensor();  // norm1 saved it if a graph is recorded; otherwise it can go now
     Tensor c2 = conv2->forward(h);
     h = Tensor();  // conv2 saved it, or (by default) how to recompute it from c (autograd/recompute.h)
-    return relu(norm2->forward(c2));
+    return norm_relu(*norm2, c2);
   }
 
   std::shared_ptr<nn::Conv3dImpl> conv1, conv2;
@@ -48,13 +47,17 @@ class ConvBlock : public nn::Module {
 
  private:
   static std::int64_t groups(std::int64_t channels) { return std::min<std::int64_t>(4, channels); }
-  Tensor relu(Tensor t) const { return inplace_relu_ ? t.relu_() : t.relu(); }
-  bool inplace_relu_;
+  /// relu(norm->forward(x)) in one op, with the module's own groups, eps and parameters.
+  static Tensor norm_relu(const nn::GroupNormImpl& norm, const Tensor& x) {
+    const nn::GroupNormOptions& o = norm.options();
+    return nn::functional::group_norm_relu(
+        x, nn::functional::GroupNormFuncOptions(o.num_groups()).weight(norm.weight).bias(norm.bias).eps(o.eps()));
+  }
 };
 
 /// Memory options of UNet3d; neither changes the result or the gradients.
 struct UNetMemoryOptions {
-  /// ReLU in place where valid (inside the blocks and after the strided convolutions).
+  /// ReLU in place after the strided convolutions (inside the blocks GroupNorm and ReLU are one op).
   bool inplace_relu = false;
   /// Checkpoint every encoder/decoder block (nn::utils::checkpoint): keep only its input and
   /// recompute it during backward.
@@ -69,20 +72,19 @@ class UNet3d : public nn::Module {
   explicit UNet3d(std::int64_t base = 8, bool residual = true, UNetMemoryOptions memory = {})
       : residual_(residual), memory_(memory) {
     const std::int64_t b = base;
-    const bool ip = memory.inplace_relu;
-    enc1 = register_module("enc1", std::make_shared<ConvBlock>(1, b, ip));
+    enc1 = register_module("enc1", std::make_shared<ConvBlock>(1, b));
     down1 =
         register_module("down1", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(b, 2 * b, 3).stride(2).padding(1)));
-    enc2 = register_module("enc2", std::make_shared<ConvBlock>(2 * b, 2 * b, ip));
+    enc2 = register_module("enc2", std::make_shared<ConvBlock>(2 * b, 2 * b));
     down2 = register_module("down2",
                             std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(2 * b, 4 * b, 3).stride(2).padding(1)));
-    bottleneck = register_module("bottleneck", std::make_shared<ConvBlock>(4 * b, 4 * b, ip));
+    bottleneck = register_module("bottleneck", std::make_shared<ConvBlock>(4 * b, 4 * b));
     up2 = register_module("up2", std::make_shared<nn::ConvTranspose3dImpl>(
                                      nn::ConvTranspose3dOptions(4 * b, 2 * b, 3).stride(2).padding(1)));
-    dec2 = register_module("dec2", std::make_shared<ConvBlock>(4 * b, 2 * b, ip));
+    dec2 = register_module("dec2", std::make_shared<ConvBlock>(4 * b, 2 * b));
     up1 = register_module(
         "up1", std::make_shared<nn::ConvTranspose3dImpl>(nn::ConvTranspose3dOptions(2 * b, b, 3).stride(2).padding(1)));
-    dec1 = register_module("dec1", std::make_shared<ConvBlock>(2 * b, b, ip));
+    dec1 = register_module("dec1", std::make_shared<ConvBlock>(2 * b, b));
     head = register_module("head", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(b, 1, 1)));
   }
 

@@ -147,8 +147,10 @@ struct FusedNorm {
   Tensor y, mean, var;
 };
 
+// With `relu`, y is relu of the normalised output (GroupNorm followed by ReLU in one op: the same bits,
+// without the intermediate tensor, its pass and ReLU's backward pass).
 FusedNorm fused_norm(const char* node_name, const Tensor& input, const Tensor& weight, const Tensor& bias,
-                     const NormLayout& l, double eps) {
+                     const NormLayout& l, double eps, bool relu = false) {
   const Tensor x = input.contiguous();
   const Tensor w = weight.defined() ? weight.contiguous() : Tensor();
   const Tensor b = bias.defined() ? bias.contiguous() : Tensor();
@@ -160,16 +162,28 @@ FusedNorm fused_norm(const char* node_name, const Tensor& input, const Tensor& w
   detail::dispatch_floating(x.dtype(), node_name, [&]<typename T>() {
     detail::norm_stats_forward<T>(x.data_ptr<T>(), l, eps, r.mean.data_ptr<T>(), invstd.data_ptr<T>(),
                                   r.var.data_ptr<T>(), w.defined() ? w.data_ptr<T>() : nullptr,
-                                  b.defined() ? b.data_ptr<T>() : nullptr, r.y.data_ptr<T>());
+                                  b.defined() ? b.data_ptr<T>() : nullptr, r.y.data_ptr<T>(), relu);
   });
   const Tensor inputs[3] = {x, w, b};
   Tensor outputs[1] = {r.y};
+  // The ReLU's mask is the sign of the normalised output, computed again from x, w and b.
   autograd::record(node_name, inputs, outputs,
                    {autograd::save_for_backward(x), autograd::save_for_backward(w), autograd::save_for_backward(r.mean),
-                    autograd::save_for_backward(invstd)},
-                   [l, eps](const BackwardCtx& c) {
-                     const Tensor &sx = c.saved[0], &sw = c.saved[1];
-                     if (GradMode::is_enabled()) return norm_backward_composite(sx, sw, c.grad(), l, eps, c);
+                    autograd::save_for_backward(invstd), autograd::save_for_backward(relu ? b : Tensor())},
+                   [l, eps, relu](const BackwardCtx& c) {
+                     const Tensor &sx = c.saved[0], &sw = c.saved[1], &sb = c.saved[4];
+                     if (GradMode::is_enabled()) {
+                       if (!relu) return norm_backward_composite(sx, sw, c.grad(), l, eps, c);
+                       // relu_backward's mask on the normalised output (constant), then the norm's gradients.
+                       Tensor y = empty(sx.sizes(), sx.dtype());
+                       detail::dispatch_floating(sx.dtype(), "norm backward", [&]<typename T>() {
+                         auto ptr = [](const Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
+                         detail::norm_forward<T>(sx.data_ptr<T>(), l, c.saved[2].data_ptr<T>(),
+                                                 c.saved[3].data_ptr<T>(), ptr(sw), ptr(sb), y.data_ptr<T>());
+                       });
+                       const Tensor g = where(y.le(0.0), zeros({}, c.grad().dtype()), c.grad());
+                       return norm_backward_composite(sx, sw, g, l, eps, c);
+                     }
                      const Tensor dy = c.grad().contiguous();
                      std::vector<Tensor> g(3);
                      if (c.needs_input_grad(0)) g[0] = empty(sx.sizes(), sx.dtype());
@@ -178,7 +192,8 @@ FusedNorm fused_norm(const char* node_name, const Tensor& input, const Tensor& w
                      detail::dispatch_floating(sx.dtype(), "norm backward", [&]<typename T>() {
                        auto ptr = [](const Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
                        detail::norm_backward<T>(dy.data_ptr<T>(), sx.data_ptr<T>(), l, c.saved[2].data_ptr<T>(),
-                                                c.saved[3].data_ptr<T>(), ptr(sw), ptr(g[0]), ptr(g[1]), ptr(g[2]));
+                                                c.saved[3].data_ptr<T>(), ptr(sw), ptr(g[0]), ptr(g[1]), ptr(g[2]),
+                                                ptr(sb), relu);
                      });
                      return g;
                    });
@@ -189,13 +204,13 @@ FusedNorm fused_norm(const char* node_name, const Tensor& input, const Tensor& w
   if (const std::shared_ptr<autograd::Node>& node = r.y.impl()->grad_fn) {
     const auto copy = [](const Tensor& t) { return t.defined() ? t.detach().clone() : t; };
     const Tensor recipe_inputs[5] = {x, copy(w), copy(b), r.mean, invstd};
-    autograd::set_recompute(node, r.y, recipe_inputs, [l](std::vector<Tensor>& s) {
+    autograd::set_recompute(node, r.y, recipe_inputs, [l, relu](std::vector<Tensor>& s) {
       const Tensor &sx = s[0], &sw = s[1], &sb = s[2];
       Tensor y = empty(sx.sizes(), sx.dtype());
       detail::dispatch_floating(sx.dtype(), "norm recompute", [&]<typename T>() {
         auto ptr = [](const Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
         detail::norm_forward<T>(sx.data_ptr<T>(), l, s[3].data_ptr<T>(), s[4].data_ptr<T>(), ptr(sw), ptr(sb),
-                                y.data_ptr<T>());
+                                y.data_ptr<T>(), relu);
       });
       return y;
     });
@@ -295,8 +310,10 @@ Tensor instance_norm(const Tensor& input, const InstanceNormFuncOptions& options
                      options.weight(), options.bias(), cs, cs);
 }
 
-Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options) {
-  const char* op = "group_norm";
+namespace {
+
+// group_norm's checks on input, num_groups, weight and bias, with PyTorch's messages.
+void check_group_norm(const char* op, const Tensor& input, const GroupNormFuncOptions& options) {
   voxgrad::detail::check_defined(input, op, "input");
   VOXGRAD_CHECK(input.dim() >= 2, "{}: Expected at least 2 dimensions for input tensor but received {}", op,
                 input.dim());
@@ -319,6 +336,13 @@ Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options) {
   Shape grouped_sizes{N * C / G, G};
   for (std::int64_t d = 2; d < input.dim(); ++d) grouped_sizes.push_back(input.size(d));
   check_batch_size(N * (C / G) * S != 1, "value per channel", grouped_sizes, op);
+}
+
+}  // namespace
+
+Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options) {
+  check_group_norm("group_norm", input, options);
+  const std::int64_t G = options.num_groups(), N = input.size(0), C = input.size(1), S = spatial_numel(input);
   if (can_fuse(input, options.weight(), options.bias())) {
     return fused_norm("GroupNormBackward", input, options.weight(), options.bias(), NormLayout{N, C, S, G},
                       options.eps())
@@ -329,6 +353,15 @@ Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options) {
   const Centered c = center(grouped, {2, 3});
   const Shape gs{1, G, C / G, 1};
   return scale_shift(c.centered, c.var, options.eps(), options.weight(), options.bias(), gs, gs).reshape(input.sizes());
+}
+
+Tensor group_norm_relu(const Tensor& input, const GroupNormFuncOptions& options) {
+  check_group_norm("group_norm_relu", input, options);
+  if (!can_fuse(input, options.weight(), options.bias())) return relu(group_norm(input, options));
+  const std::int64_t G = options.num_groups(), N = input.size(0), C = input.size(1), S = spatial_numel(input);
+  return fused_norm("GroupNormReluBackward", input, options.weight(), options.bias(), NormLayout{N, C, S, G},
+                    options.eps(), /*relu=*/true)
+      .y;
 }
 
 Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& options) {

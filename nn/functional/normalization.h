@@ -32,6 +32,14 @@ Tensor instance_norm(const Tensor& input, const InstanceNormFuncOptions& options
 /// Differentiable to any order; fused kernels as batch_norm.
 Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options);
 
+/// relu(group_norm(input, options)) as one op (PyTorch has no such function; a U-Net block's
+/// GroupNorm is followed by a ReLU): the same values and gradients to the bit, without the normalised
+/// tensor in between. Its forward writes the rectified output directly, its backward takes ReLU's mask
+/// from the normalised values computed again chunk by chunk, and with recomputation on
+/// (autograd/recompute.h) a later op saves it as one recipe instead of two: three passes over
+/// activation-sized memory fewer per use. Differentiable to any order; errors name group_norm_relu.
+Tensor group_norm_relu(const Tensor& input, const GroupNormFuncOptions& options);
+
 /// Layer normalisation, as torch.nn.functional.layer_norm, for input (*, normalized_shape): every
 /// slice over the trailing normalized_shape dims is normalised by its own mean and biased variance,
 /// then multiplied by weight and shifted by bias (both of normalized_shape, elementwise). Behaves the

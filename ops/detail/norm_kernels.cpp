@@ -104,31 +104,94 @@ template <typename T>
   invstd[g] = static_cast<T>(1.0 / std::sqrt(v + eps));
 }
 
-// y over plane p. Not inlined: every caller runs the one compiled loop, so the same bits.
+// y[i] = (x[i] − m)·scale + shift for i < n. Not inlined: the forward, the recomputation and the
+// fused ReLU's backward all run this one compiled loop, so the same bits.
 template <typename T>
-[[gnu::noinline]] void normalize_plane(const T* x, const NormLayout& l, std::int64_t p, const T* mean, const T* invstd,
-                                       const T* w, const T* b, T* y) {
-  const std::int64_t n = p / l.C, c = p % l.C, g = l.stat_index(n, c);
-  const T m = mean[g];
-  const T scale = invstd[g] * (w != nullptr ? w[c] : T(1));
-  const T shift = b != nullptr ? b[c] : T(0);
-  const T* xr = x + p * l.S;
-  T* yr = y + p * l.S;
-  for (std::int64_t i = 0; i < l.S; ++i) yr[i] = (xr[i] - m) * scale + shift;
+[[gnu::noinline]] void affine_row(const T* x, T m, T scale, T shift, T* y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) * scale + shift;
 }
 
-// Σ dy and Σ dy·x̂ over plane p, into sum_dy[p] and sum_dy_xhat[p].
+// ReLU in place, voxgrad::relu's formula (NaN kept, −0 to +0).
 template <typename T>
-[[gnu::noinline]] void plane_sums(const T* dy, const T* x, const NormLayout& l, std::int64_t p, const T* mean,
-                                  const T* invstd, double* sum_dy, double* sum_dy_xhat) {
+void relu_row(T* y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) || std::isnan(y[i]) ? y[i] : T(0);
+}
+
+// Rows of a plane are taken in chunks of this many elements where a second pass over them follows
+// (ReLU, or the fused ReLU's mask): the chunk is still in L1. A multiple of 8, so Sum8's lanes run on
+// across chunks as over the whole row.
+constexpr std::int64_t kChunk = 2048;
+
+// The affine map of plane p: its stat group's mean, scale = invstd·w and shift = b.
+template <typename T>
+struct PlaneAffine {
+  T m, scale, shift;
+  PlaneAffine(const NormLayout& l, std::int64_t p, const T* mean, const T* invstd, const T* w, const T* b) {
+    const std::int64_t c = p % l.C, g = l.stat_index(p / l.C, c);
+    m = mean[g];
+    scale = invstd[g] * (w != nullptr ? w[c] : T(1));
+    shift = b != nullptr ? b[c] : T(0);
+  }
+};
+
+// y over plane p, then ReLU when `relu` (chunk by chunk: the same values as relu(y)).
+template <typename T>
+void normalize_plane(const T* x, const NormLayout& l, std::int64_t p, const T* mean, const T* invstd, const T* w,
+                     const T* b, T* y, bool relu) {
+  const PlaneAffine<T> a(l, p, mean, invstd, w, b);
+  const T* xr = x + p * l.S;
+  T* yr = y + p * l.S;
+  if (!relu) return affine_row(xr, a.m, a.scale, a.shift, yr, l.S);
+  for (std::int64_t i = 0; i < l.S; i += kChunk) {
+    const std::int64_t n = std::min(kChunk, l.S - i);
+    affine_row(xr + i, a.m, a.scale, a.shift, yr + i, n);
+    relu_row(yr + i, n);
+  }
+}
+
+// The gradient that reaches y through the fused ReLU, for elements [i, i + n) of plane p: g = dy
+// where y > 0 (or NaN), else 0 (relu_backward's mask), y recomputed by affine_row. Into buf.
+template <typename T>
+void masked_chunk(const T* dyr, const T* xr, const PlaneAffine<T>& a, std::int64_t i, std::int64_t n, T* buf) {
+  affine_row(xr + i, a.m, a.scale, a.shift, buf, n);
+  for (std::int64_t k = 0; k < n; ++k) buf[k] = buf[k] <= T(0) ? T(0) : dyr[i + k];
+}
+
+// s1 += Σ dy and s2 += Σ dy·(x − m) over a row of n. Not inlined: one compiled loop for every caller.
+template <typename T>
+[[gnu::noinline]] void sums_row(Sum8& s1, Sum8& s2, const T* dyr, const T* xr, double m, std::int64_t n) {
+  add_rows(
+      s1, s2, n, [dyr](std::int64_t i) { return static_cast<double>(dyr[i]); },
+      [dyr, xr, m](std::int64_t i) { return static_cast<double>(dyr[i]) * (static_cast<double>(xr[i]) - m); });
+}
+
+// The optional ReLU after the normalisation: its bias (b, null without affine) and whether it is there.
+template <typename T>
+struct FusedRelu {
+  const T* b = nullptr;
+  bool on = false;
+};
+
+// Σ dy and Σ dy·x̂ over plane p, into sum_dy[p] and sum_dy_xhat[p]; through the ReLU when relu.on.
+template <typename T>
+void plane_sums(const T* dy, const T* x, const NormLayout& l, std::int64_t p, const T* mean, const T* invstd,
+                const T* w, FusedRelu<T> relu, double* sum_dy, double* sum_dy_xhat) {
   const std::int64_t g = l.stat_index(p / l.C, p % l.C);
   const double m = static_cast<double>(mean[g]), r = static_cast<double>(invstd[g]);
   const T* dyr = dy + p * l.S;
   const T* xr = x + p * l.S;
   Sum8 s1, s2;
-  add_rows(
-      s1, s2, l.S, [dyr](std::int64_t i) { return static_cast<double>(dyr[i]); },
-      [dyr, xr, m](std::int64_t i) { return static_cast<double>(dyr[i]) * (static_cast<double>(xr[i]) - m); });
+  if (!relu.on) {
+    sums_row(s1, s2, dyr, xr, m, l.S);
+  } else {
+    const PlaneAffine<T> a(l, p, mean, invstd, w, relu.b);
+    alignas(64) T buf[kChunk];
+    for (std::int64_t i = 0; i < l.S; i += kChunk) {
+      const std::int64_t n = std::min(kChunk, l.S - i);
+      masked_chunk(dyr, xr, a, i, n, buf);
+      sums_row(s1, s2, buf, xr + i, m, n);
+    }
+  }
   sum_dy[p] = s1.total();
   sum_dy_xhat[p] = s2.total() * r;
 }
@@ -148,10 +211,16 @@ void group_means(const NormLayout& l, std::int64_t g, const T* w, const double* 
   mean_gx[g] = b / count;
 }
 
-// dx over plane p: k1·dy − k2 − k3·(x − m).
+// dx = k1·dy − k2 − k3·(x − m) over a row of n. Not inlined: one compiled loop for every caller.
 template <typename T>
-[[gnu::noinline]] void plane_dx(const T* dy, const T* x, const NormLayout& l, std::int64_t p, const T* mean,
-                                const T* invstd, const T* w, const double* mean_g, const double* mean_gx, T* dx) {
+[[gnu::noinline]] void dx_row(const T* dyr, const T* xr, T k1, T k2, T k3, T m, T* dxr, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) dxr[i] = k1 * dyr[i] - k2 - k3 * (xr[i] - m);
+}
+
+// dx over plane p: k1·dy − k2 − k3·(x − m); dy through the ReLU when relu.on.
+template <typename T>
+void plane_dx(const T* dy, const T* x, const NormLayout& l, std::int64_t p, const T* mean, const T* invstd, const T* w,
+              FusedRelu<T> relu, const double* mean_g, const double* mean_gx, T* dx) {
   const std::int64_t c = p % l.C, g = l.stat_index(p / l.C, c);
   const double r = static_cast<double>(invstd[g]);
   const double wc = w != nullptr ? static_cast<double>(w[c]) : 1.0;
@@ -162,19 +231,26 @@ template <typename T>
   const T* dyr = dy + p * l.S;
   const T* xr = x + p * l.S;
   T* dxr = dx + p * l.S;
-  for (std::int64_t i = 0; i < l.S; ++i) dxr[i] = k1 * dyr[i] - k2 - k3 * (xr[i] - m);
+  if (!relu.on) return dx_row(dyr, xr, k1, k2, k3, m, dxr, l.S);
+  const PlaneAffine<T> a(l, p, mean, invstd, w, relu.b);
+  alignas(64) T buf[kChunk];
+  for (std::int64_t i = 0; i < l.S; i += kChunk) {
+    const std::int64_t n = std::min(kChunk, l.S - i);
+    masked_chunk(dyr, xr, a, i, n, buf);
+    dx_row(buf, xr + i, k1, k2, k3, m, dxr + i, n);
+  }
 }
 
 }  // namespace
 
 template <typename T>
 void norm_stats_forward(const T* x, const NormLayout& l, double eps, T* mean, T* invstd, T* var, const T* w, const T* b,
-                        T* y) {
+                        T* y, bool relu) {
   if (by_group<T>(l, 1)) {
     parallel_for(0, l.stat_count(), 1, [&](std::int64_t g0, std::int64_t g1) {
       for (std::int64_t g = g0; g < g1; ++g) {
         group_stats(x, l, g, eps, mean, invstd, var);
-        for_group_planes(l, g, [&](std::int64_t p) { normalize_plane(x, l, p, mean, invstd, w, b, y); });
+        for_group_planes(l, g, [&](std::int64_t p) { normalize_plane(x, l, p, mean, invstd, w, b, y, relu); });
       }
     });
     return;
@@ -182,13 +258,14 @@ void norm_stats_forward(const T* x, const NormLayout& l, double eps, T* mean, T*
   parallel_for(0, l.stat_count(), 1, [&](std::int64_t g0, std::int64_t g1) {
     for (std::int64_t g = g0; g < g1; ++g) group_stats(x, l, g, eps, mean, invstd, var);
   });
-  norm_forward(x, l, mean, invstd, w, b, y);
+  norm_forward(x, l, mean, invstd, w, b, y, relu);
 }
 
 template <typename T>
-void norm_forward(const T* x, const NormLayout& l, const T* mean, const T* invstd, const T* w, const T* b, T* y) {
+void norm_forward(const T* x, const NormLayout& l, const T* mean, const T* invstd, const T* w, const T* b, T* y,
+                  bool relu) {
   parallel_for(0, l.N * l.C, plane_grain(l), [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t p = p0; p < p1; ++p) normalize_plane(x, l, p, mean, invstd, w, b, y);
+    for (std::int64_t p = p0; p < p1; ++p) normalize_plane(x, l, p, mean, invstd, w, b, y, relu);
   });
 }
 
@@ -199,7 +276,8 @@ void norm_forward(const T* x, const NormLayout& l, const T* mean, const T* invst
 // by_group says so).
 template <typename T>
 void norm_backward(const T* dy, const T* x, const NormLayout& l, const T* mean, const T* invstd, const T* w, T* dx,
-                   T* dw, T* db) {
+                   T* dw, T* db, const T* b, bool relu) {
+  const FusedRelu<T> fr{b, relu};
   const std::int64_t planes = l.N * l.C, groups = l.stat_count();
   std::vector<double> sum_dy(static_cast<std::size_t>(planes)), sum_dy_xhat(static_cast<std::size_t>(planes));
   std::vector<double> mean_g(static_cast<std::size_t>(groups)), mean_gx(static_cast<std::size_t>(groups));
@@ -207,16 +285,20 @@ void norm_backward(const T* dy, const T* x, const NormLayout& l, const T* mean, 
   if (fused) {
     parallel_for(0, groups, 1, [&](std::int64_t g0, std::int64_t g1) {
       for (std::int64_t g = g0; g < g1; ++g) {
-        for_group_planes(
-            l, g, [&](std::int64_t p) { plane_sums(dy, x, l, p, mean, invstd, sum_dy.data(), sum_dy_xhat.data()); });
+        for_group_planes(l, g, [&](std::int64_t p) {
+          plane_sums(dy, x, l, p, mean, invstd, w, fr, sum_dy.data(), sum_dy_xhat.data());
+        });
         group_means(l, g, w, sum_dy.data(), sum_dy_xhat.data(), mean_g.data(), mean_gx.data());
-        for_group_planes(
-            l, g, [&](std::int64_t p) { plane_dx(dy, x, l, p, mean, invstd, w, mean_g.data(), mean_gx.data(), dx); });
+        for_group_planes(l, g, [&](std::int64_t p) {
+          plane_dx(dy, x, l, p, mean, invstd, w, fr, mean_g.data(), mean_gx.data(), dx);
+        });
       }
     });
   } else {
     parallel_for(0, planes, plane_grain(l), [&](std::int64_t p0, std::int64_t p1) {
-      for (std::int64_t p = p0; p < p1; ++p) plane_sums(dy, x, l, p, mean, invstd, sum_dy.data(), sum_dy_xhat.data());
+      for (std::int64_t p = p0; p < p1; ++p) {
+        plane_sums(dy, x, l, p, mean, invstd, w, fr, sum_dy.data(), sum_dy_xhat.data());
+      }
     });
   }
   for (std::int64_t c = 0; c < l.C; ++c) {
@@ -233,21 +315,22 @@ void norm_backward(const T* dy, const T* x, const NormLayout& l, const T* mean, 
     group_means(l, g, w, sum_dy.data(), sum_dy_xhat.data(), mean_g.data(), mean_gx.data());
   }
   parallel_for(0, planes, plane_grain(l), [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t p = p0; p < p1; ++p) plane_dx(dy, x, l, p, mean, invstd, w, mean_g.data(), mean_gx.data(), dx);
+    for (std::int64_t p = p0; p < p1; ++p)
+      plane_dx(dy, x, l, p, mean, invstd, w, fr, mean_g.data(), mean_gx.data(), dx);
   });
 }
 
 template void norm_stats_forward<float>(const float*, const NormLayout&, double, float*, float*, float*, const float*,
-                                        const float*, float*);
+                                        const float*, float*, bool);
 template void norm_stats_forward<double>(const double*, const NormLayout&, double, double*, double*, double*,
-                                         const double*, const double*, double*);
+                                         const double*, const double*, double*, bool);
 template void norm_forward<float>(const float*, const NormLayout&, const float*, const float*, const float*,
-                                  const float*, float*);
+                                  const float*, float*, bool);
 template void norm_forward<double>(const double*, const NormLayout&, const double*, const double*, const double*,
-                                   const double*, double*);
+                                   const double*, double*, bool);
 template void norm_backward<float>(const float*, const float*, const NormLayout&, const float*, const float*,
-                                   const float*, float*, float*, float*);
+                                   const float*, float*, float*, float*, const float*, bool);
 template void norm_backward<double>(const double*, const double*, const NormLayout&, const double*, const double*,
-                                    const double*, double*, double*, double*);
+                                    const double*, double*, double*, double*, const double*, bool);
 
 }  // namespace voxgrad::detail

@@ -35,16 +35,20 @@ struct NormLayout {
 /// after its statistics, while its x is still in cache.
 template <typename T>
 void norm_stats_forward(const T* x, const NormLayout& l, double eps, T* mean, T* invstd, T* var, const T* w, const T* b,
-                        T* y);
+                        T* y, bool relu = false);
 
-/// y = (x − mean)·invstd·w + b; w and b may be null.
+/// y = (x − mean)·invstd·w + b; w and b may be null. With relu, y = relu of that (voxgrad::relu's
+/// formula, so the same bits as relu(y) and no separate pass over y).
 template <typename T>
-void norm_forward(const T* x, const NormLayout& l, const T* mean, const T* invstd, const T* w, const T* b, T* y);
+void norm_forward(const T* x, const NormLayout& l, const T* mean, const T* invstd, const T* w, const T* b, T* y,
+                  bool relu = false);
 
 /// Gradients of norm_forward with the statistics taken from x itself: any of dx (N, C, S), dw (C) and
-/// db (C) may be null to skip it; w may be null (weight 1).
+/// db (C) may be null to skip it; w may be null (weight 1). With relu, dy is the gradient of
+/// norm_forward's relu output: the ReLU's mask is taken from y computed again from x, w and b (b may
+/// be null), chunk by chunk, with the same bits as relu_backward on a stored y.
 template <typename T>
 void norm_backward(const T* dy, const T* x, const NormLayout& l, const T* mean, const T* invstd, const T* w, T* dx,
-                   T* dw, T* db);
+                   T* dw, T* db, const T* b = nullptr, bool relu = false);
 
 }  // namespace voxgrad::detail
