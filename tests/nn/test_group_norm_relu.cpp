@@ -75,9 +75,9 @@ TEST(GroupNormRelu, SameBitsAsGroupNormThenReluOnEveryPathOfTheKernels) {
         const Tensor x = randn(c.shape, dt), go = randn(c.shape, dt);
         const Tensor w = affine ? rand({c.shape[1]}, dt) + 0.5 : Tensor();
         const Tensor b = affine ? randn({c.shape[1]}, dt) : Tensor();
-        expect_same_as_unfused(x, w, b, c.groups, go,
-                               std::string(c.what) + (dt == kFloat32 ? " float32" : " float64") +
-                                   (affine ? " affine" : ""));
+        expect_same_as_unfused(
+            x, w, b, c.groups, go,
+            std::string(c.what) + (dt == kFloat32 ? " float32" : " float64") + (affine ? " affine" : ""));
       }
     }
   }
@@ -89,8 +89,8 @@ TEST(GroupNormRelu, SameBitsOnViewsAtExactZerosAndWithNaN) {
   const Tensor base = randn({4, 6, 5, 8});
   const Tensor go = randn({4, 6, 5, 4});
   const Tensor w = rand({6}) + 0.5, b = randn({6});
-  expect_same_as_unfused(base.permute({0, 1, 3, 2}).slice(2, 0, 8, 2).contiguous().permute({0, 1, 3, 2}), w, b, 3,
-                         go, "contiguous copy");
+  expect_same_as_unfused(base.permute({0, 1, 3, 2}).slice(2, 0, 8, 2).contiguous().permute({0, 1, 3, 2}), w, b, 3, go,
+                         "contiguous copy");
   expect_same_as_unfused(base.slice(3, 0, 8, 2), w, b, 3, go, "strided slice");
   // Symmetric groups without affine: the middle element normalises to exactly 0, where ReLU's output
   // and its gradient are 0.
