@@ -122,6 +122,12 @@ void relu_row(T* y, std::int64_t n) {
 // across chunks as over the whole row.
 constexpr std::int64_t kChunk = 2048;
 
+// Calls fn(i, n) for the chunks [i, i + n) of a row of S elements, in order.
+template <typename Fn>
+void for_chunks(std::int64_t S, Fn&& fn) {
+  for (std::int64_t i = 0; i < S; i += kChunk) fn(i, std::min(kChunk, S - i));
+}
+
 // The affine map of plane p: its stat group's mean, scale = invstd·w and shift = b.
 template <typename T>
 struct PlaneAffine {
@@ -142,11 +148,10 @@ void normalize_plane(const T* x, const NormLayout& l, std::int64_t p, const T* m
   const T* xr = x + p * l.S;
   T* yr = y + p * l.S;
   if (!relu) return affine_row(xr, a.m, a.scale, a.shift, yr, l.S);
-  for (std::int64_t i = 0; i < l.S; i += kChunk) {
-    const std::int64_t n = std::min(kChunk, l.S - i);
+  for_chunks(l.S, [&](std::int64_t i, std::int64_t n) {
     affine_row(xr + i, a.m, a.scale, a.shift, yr + i, n);
     relu_row(yr + i, n);
-  }
+  });
 }
 
 // The gradient that reaches y through the fused ReLU, for elements [i, i + n) of plane p: g = dy
@@ -186,11 +191,10 @@ void plane_sums(const T* dy, const T* x, const NormLayout& l, std::int64_t p, co
   } else {
     const PlaneAffine<T> a(l, p, mean, invstd, w, relu.b);
     alignas(64) T buf[kChunk];
-    for (std::int64_t i = 0; i < l.S; i += kChunk) {
-      const std::int64_t n = std::min(kChunk, l.S - i);
+    for_chunks(l.S, [&](std::int64_t i, std::int64_t n) {
       masked_chunk(dyr, xr, a, i, n, buf);
       sums_row(s1, s2, buf, xr + i, m, n);
-    }
+    });
   }
   sum_dy[p] = s1.total();
   sum_dy_xhat[p] = s2.total() * r;
@@ -234,11 +238,10 @@ void plane_dx(const T* dy, const T* x, const NormLayout& l, std::int64_t p, cons
   if (!relu.on) return dx_row(dyr, xr, k1, k2, k3, m, dxr, l.S);
   const PlaneAffine<T> a(l, p, mean, invstd, w, relu.b);
   alignas(64) T buf[kChunk];
-  for (std::int64_t i = 0; i < l.S; i += kChunk) {
-    const std::int64_t n = std::min(kChunk, l.S - i);
+  for_chunks(l.S, [&](std::int64_t i, std::int64_t n) {
     masked_chunk(dyr, xr, a, i, n, buf);
     dx_row(buf, xr + i, k1, k2, k3, m, dxr + i, n);
-  }
+  });
 }
 
 }  // namespace
