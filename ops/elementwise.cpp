@@ -11,6 +11,7 @@
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/elementwise_kernels.h"
 #include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/detail/relu_rule.h"
 #include "voxgrad/ops/reduction.h"
 
 namespace voxgrad {
@@ -268,10 +269,7 @@ namespace {
 // in place: one activation-sized buffer fewer at the peak of a backward pass.
 Tensor relu_backward(const Tensor& grad, const Tensor& out) {
   if (grad.dtype() != out.dtype()) return where(out.le(0.0), zeros({}, grad.dtype()), grad);
-  auto mask = [](auto y, auto g) {
-    using T = decltype(y);
-    return y <= T(0) ? T(0) : g;
-  };
+  auto mask = [](auto y, auto g) { return detail::relu_grad(y, g); };
   if (!GradMode::is_enabled() && autograd::unique_memory(grad) && grad.is_contiguous() &&
       grad.sizes() == broadcast_shapes(out.sizes(), grad.sizes(), "relu_backward")) {
     Tensor r = grad;
@@ -289,10 +287,7 @@ Tensor relu_backward(const Tensor& grad, const Tensor& out) {
 namespace {
 
 Tensor relu_values(const Tensor& a) {
-  return unary_kernel(a, "relu", [](auto p) {
-    using T = decltype(p);
-    return p > T(0) || std::isnan(p) ? p : T(0);
-  });
+  return unary_kernel(a, "relu", [](auto p) { return detail::relu_value(p); });
 }
 
 // relu of a recomputed input, in place when that input is only a temporary (the same formula).

@@ -14,6 +14,7 @@
 #include "voxgrad/core/tensor_impl.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/loops.h"
+#include "voxgrad/ops/detail/relu_rule.h"
 #include "voxgrad/ops/reduction.h"
 
 namespace voxgrad {
@@ -154,7 +155,7 @@ void inplace_scalar(Tensor& self, InplaceOp op, double value, const char* name) 
           for (std::int64_t i = 0; i < n; ++i) d[i * s] /= v;
           break;
         case InplaceOp::Relu:  // as relu(): NaN passes, negatives become +0
-          for (std::int64_t i = 0; i < n; ++i) d[i * s] = d[i * s] > T(0) || std::isnan(d[i * s]) ? d[i * s] : T(0);
+          for (std::int64_t i = 0; i < n; ++i) d[i * s] = relu_value(d[i * s]);
           break;
         case InplaceOp::LeakyRelu:  // as leaky_relu() with slope v
           for (std::int64_t i = 0; i < n; ++i) d[i * s] = d[i * s] > T(0) ? d[i * s] : d[i * s] * v;

@@ -312,8 +312,9 @@ Tensor instance_norm(const Tensor& input, const InstanceNormFuncOptions& options
 
 namespace {
 
-// group_norm's checks on input, num_groups, weight and bias, with PyTorch's messages.
-void check_group_norm(const char* op, const Tensor& input, const GroupNormFuncOptions& options) {
+// group_norm's checks on input, num_groups, weight and bias, with PyTorch's messages; the layout of
+// its stat groups.
+NormLayout group_norm_layout(const char* op, const Tensor& input, const GroupNormFuncOptions& options) {
   voxgrad::detail::check_defined(input, op, "input");
   VOXGRAD_CHECK(input.dim() >= 2, "{}: Expected at least 2 dimensions for input tensor but received {}", op,
                 input.dim());
@@ -336,18 +337,17 @@ void check_group_norm(const char* op, const Tensor& input, const GroupNormFuncOp
   Shape grouped_sizes{N * C / G, G};
   for (std::int64_t d = 2; d < input.dim(); ++d) grouped_sizes.push_back(input.size(d));
   check_batch_size(N * (C / G) * S != 1, "value per channel", grouped_sizes, op);
+  return NormLayout{N, C, S, G};
 }
 
 }  // namespace
 
 Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options) {
-  check_group_norm("group_norm", input, options);
-  const std::int64_t G = options.num_groups(), N = input.size(0), C = input.size(1), S = spatial_numel(input);
+  const NormLayout l = group_norm_layout("group_norm", input, options);
   if (can_fuse(input, options.weight(), options.bias())) {
-    return fused_norm("GroupNormBackward", input, options.weight(), options.bias(), NormLayout{N, C, S, G},
-                      options.eps())
-        .y;
+    return fused_norm("GroupNormBackward", input, options.weight(), options.bias(), l, options.eps()).y;
   }
+  const std::int64_t G = l.groups, N = l.N, C = l.C, S = l.S;
   // (N, G, C/G, *): the statistics are per (sample, group), weight and bias per (group, channel).
   const Tensor grouped = input.reshape({N, G, C / G, S});
   const Centered c = center(grouped, {2, 3});
@@ -356,11 +356,10 @@ Tensor group_norm(const Tensor& input, const GroupNormFuncOptions& options) {
 }
 
 Tensor group_norm_relu(const Tensor& input, const GroupNormFuncOptions& options) {
-  check_group_norm("group_norm_relu", input, options);
+  const NormLayout l = group_norm_layout("group_norm_relu", input, options);
   if (!can_fuse(input, options.weight(), options.bias())) return relu(group_norm(input, options));
-  const std::int64_t G = options.num_groups(), N = input.size(0), C = input.size(1), S = spatial_numel(input);
-  return fused_norm("GroupNormReluBackward", input, options.weight(), options.bias(), NormLayout{N, C, S, G},
-                    options.eps(), /*relu=*/true)
+  return fused_norm("GroupNormReluBackward", input, options.weight(), options.bias(), l, options.eps(),
+                    /*relu=*/true)
       .y;
 }
 

@@ -7,6 +7,7 @@
 #include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/core/threading.h"
+#include "voxgrad/ops/detail/relu_rule.h"
 
 namespace voxgrad::detail {
 namespace {
@@ -111,10 +112,10 @@ template <typename T>
   for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) * scale + shift;
 }
 
-// ReLU in place, voxgrad::relu's formula (NaN kept, −0 to +0).
+// ReLU in place (relu_rule.h, as voxgrad::relu).
 template <typename T>
 void relu_row(T* y, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) || std::isnan(y[i]) ? y[i] : T(0);
+  for (std::int64_t i = 0; i < n; ++i) y[i] = relu_value(y[i]);
 }
 
 // Rows of a plane are taken in chunks of this many elements where a second pass over them follows
@@ -154,12 +155,12 @@ void normalize_plane(const T* x, const NormLayout& l, std::int64_t p, const T* m
   });
 }
 
-// The gradient that reaches y through the fused ReLU, for elements [i, i + n) of plane p: g = dy
-// where y > 0 (or NaN), else 0 (relu_backward's mask), y recomputed by affine_row. Into buf.
+// The gradient that reaches y through the fused ReLU, for elements [i, i + n) of plane p: relu_grad
+// (relu_rule.h, as relu_backward) at y recomputed by affine_row. Into buf.
 template <typename T>
 void masked_chunk(const T* dyr, const T* xr, const PlaneAffine<T>& a, std::int64_t i, std::int64_t n, T* buf) {
   affine_row(xr + i, a.m, a.scale, a.shift, buf, n);
-  for (std::int64_t k = 0; k < n; ++k) buf[k] = buf[k] <= T(0) ? T(0) : dyr[i + k];
+  for (std::int64_t k = 0; k < n; ++k) buf[k] = relu_grad(buf[k], dyr[i + k]);
 }
 
 // s1 += Σ dy and s2 += Σ dy·(x − m) over a row of n. Not inlined: one compiled loop for every caller.
