@@ -36,6 +36,7 @@ enum class Map { Forward, Adjoint };
 
 Tensor linear_map(Map map, const Tensor& in, const Tensor& w, const Tensor& b, const ConvGeometry& g);
 Tensor weight_map(const Tensor& x, const Tensor& dy, const ConvGeometry& g);
+std::vector<Tensor> weight_and_bias_maps(const Tensor& x, const Tensor& dy, const ConvGeometry& g);
 std::vector<Tensor> forward_and_weight_maps(const Tensor& x, const Tensor& w, const Tensor& dy, const ConvGeometry& g);
 void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bias, Tensor& out, const ConvGeometry& g);
 void record_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g);
@@ -49,6 +50,15 @@ void fill_bias(const Tensor& out, const Tensor& bias) {
   T* o = out.data_ptr<T>();
   const T* b = bias.defined() ? bias.data_ptr<T>() : nullptr;
   for (std::int64_t i = 0; i < NC; ++i) std::fill(o + i * V, o + (i + 1) * V, b ? b[i % C] : T(0));
+}
+
+// Records db = dy summed over everything but the channel dim (dy contiguous).
+void record_bias_grad(const Tensor& dy, Tensor& db) {
+  const std::int64_t C = dy.size(1);
+  record("ConvBiasGradBackward", dy, db, {},
+         [sizes = Shape(dy.sizes().begin(), dy.sizes().end()), C](const BackwardCtx& c) {
+           return std::vector<Tensor>{c.grad().reshape({1, C, 1, 1, 1}).expand(sizes)};
+         });
 }
 
 // The bias gradient: dy summed over everything but the channel dim.
@@ -65,10 +75,7 @@ Tensor bias_grad(const Tensor& grad_output) {
     }
     detail::channel_sum<T>(dy.data_ptr<T>(), db.data_ptr<T>(), N, C, V);
   });
-  record("ConvBiasGradBackward", dy, db, {},
-         [sizes = Shape(dy.sizes().begin(), dy.sizes().end()), C](const BackwardCtx& c) {
-           return std::vector<Tensor>{c.grad().reshape({1, C, 1, 1, 1}).expand(sizes)};
-         });
+  record_bias_grad(dy, db);
   return db;
 }
 
@@ -111,18 +118,24 @@ void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bia
          {save_for_backward(w.requires_grad() ? in : Tensor()), save_for_backward(in.requires_grad() ? w : Tensor())},
          [map, g](const BackwardCtx& c) {
            const Tensor& grad = c.grad();
-           Tensor dx, dw;
+           Tensor dx, dw, db;
            if (map == Map::Adjoint && c.needs_input_grad(0) && c.needs_input_grad(1)) {
              std::vector<Tensor> both = forward_and_weight_maps(grad, c.saved[1], c.saved[0], g);
              dx = std::move(both[0]);
              dw = std::move(both[1]);
            } else {
              const Map other = map == Map::Forward ? Map::Adjoint : Map::Forward;
-             if (c.needs_input_grad(1))
+             if (map == Map::Forward && c.needs_input_grad(1) && c.needs_input_grad(2)) {
+               std::vector<Tensor> both = weight_and_bias_maps(c.saved[0], grad, g);
+               dw = std::move(both[0]);
+               db = std::move(both[1]);
+             } else if (c.needs_input_grad(1)) {
                dw = map == Map::Forward ? weight_map(c.saved[0], grad, g) : weight_map(grad, c.saved[0], g);
+             }
              if (c.needs_input_grad(0)) dx = linear_map(other, grad, c.saved[1], {}, g);
            }
-           return three(std::move(dx), std::move(dw), c.needs_input_grad(2) ? bias_grad(grad) : Tensor());
+           if (c.needs_input_grad(2) && !db.defined()) db = bias_grad(grad);
+           return three(std::move(dx), std::move(dw), std::move(db));
          });
 }
 
@@ -141,6 +154,25 @@ Tensor weight_map(const Tensor& input, const Tensor& grad_output, const ConvGeom
   });
   record_weight(x, dy, dw, g);
   return dw;
+}
+
+// The weight map and the bias gradient of a convolution together: the direct kernels sum dy for db
+// as they read it for dw. Both recorded as weight_map() and bias_grad() record them.
+std::vector<Tensor> weight_and_bias_maps(const Tensor& input, const Tensor& grad_output, const ConvGeometry& g) {
+  const Tensor x = input.contiguous(), dy = grad_output.contiguous();
+  if (x.numel() == 0 || dy.numel() == 0) return {weight_map(x, dy, g), bias_grad(dy)};  // as the separate maps
+  Tensor dw = empty({g.Cout, g.cin_g(), g.kernel[0], g.kernel[1], g.kernel[2]}, x.dtype());
+  Tensor db = empty({g.Cout}, dy.dtype());
+  detail::dispatch_floating(x.dtype(), "conv3d_weight_grad", [&]<typename T>() {
+    if (dw.numel() == 0) {  // no weights (a zero-sized kernel): only the bias sums
+      detail::channel_sum<T>(dy.data_ptr<T>(), db.data_ptr<T>(), g.N, g.Cout, g.out_size());
+      return;
+    }
+    detail::conv_weight<T>(x.data_ptr<T>(), dy.data_ptr<T>(), dw.data_ptr<T>(), g, db.data_ptr<T>());
+  });
+  record_weight(x, dy, dw, g);
+  record_bias_grad(dy, db);
+  return {dw, db};
 }
 
 // Records dw = weight(x, dy) for autograd (x and dy contiguous).

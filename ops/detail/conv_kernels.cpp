@@ -6,6 +6,7 @@
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/ops/detail/conv_gemm.h"
 #include "voxgrad/ops/detail/direct_conv.h"
+#include "voxgrad/ops/detail/sum8.h"
 
 namespace voxgrad::detail {
 
@@ -53,11 +54,12 @@ void conv_adjoint(const T* y, const T* w, const T* bias, T* x, const ConvGeometr
 }
 
 template <typename T>
-void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g) {
+void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, T* db) {
   if constexpr (std::is_same_v<T, float>) {
-    if (g.direct_weight()) return direct_conv3d_weight_grad(x, dy, dw, g);
+    if (g.direct_weight()) return direct_conv3d_weight_grad(x, dy, dw, g, db);
   }
   GemmConv<T>::weight(x, dy, dw, g);
+  if (db != nullptr) channel_sum(dy, db, g.N, g.Cout, g.out_size());
 }
 
 template <typename T>
@@ -75,15 +77,9 @@ void channel_sum(const T* dy, T* db, std::int64_t N, std::int64_t C, std::int64_
     for (std::int64_t c = a; c < b; ++c) {
       double s = 0;
       for (std::int64_t n = 0; n < N; ++n) {
-        const T* row = dy + (n * C + c) * V;
-        // Eight independent partial sums let the loop vectorise without reassociating freely.
-        double acc[8] = {};
-        std::int64_t j = 0;
-        for (; j + 8 <= V; j += 8) {
-          for (int l = 0; l < 8; ++l) acc[l] += static_cast<double>(row[j + l]);
-        }
-        for (; j < V; ++j) acc[j % 8] += static_cast<double>(row[j]);
-        for (double v : acc) s += v;
+        Sum8 row;
+        add_values(row, dy + (n * C + c) * V, V);
+        s += row.total();
       }
       db[c] = static_cast<T>(s);
     }
@@ -94,8 +90,8 @@ template void conv_forward<float>(const float*, const float*, const float*, floa
 template void conv_forward<double>(const double*, const double*, const double*, double*, const ConvGeometry&);
 template void conv_adjoint<float>(const float*, const float*, const float*, float*, const ConvGeometry&);
 template void conv_adjoint<double>(const double*, const double*, const double*, double*, const ConvGeometry&);
-template void conv_weight<float>(const float*, const float*, float*, const ConvGeometry&);
-template void conv_weight<double>(const double*, const double*, double*, const ConvGeometry&);
+template void conv_weight<float>(const float*, const float*, float*, const ConvGeometry&, float*);
+template void conv_weight<double>(const double*, const double*, double*, const ConvGeometry&, double*);
 template void conv_forward_and_weight<float>(const float*, const float*, float*, const float*, float*,
                                              const ConvGeometry&);
 template void conv_forward_and_weight<double>(const double*, const double*, double*, const double*, double*,

@@ -18,9 +18,11 @@ void conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometr
 template <typename T>
 void conv_adjoint(const T* y, const T* w, const T* bias, T* x, const ConvGeometry& g);
 
-/// dw (Cout, Cin/groups, kernel) = the weight map of x (N, Cin, vol) and dy (N, Cout, out).
+/// dw (Cout, Cin/groups, kernel) = the weight map of x (N, Cin, vol) and dy (N, Cout, out); with db,
+/// also the bias gradient db (Cout) = Σ dy over samples and positions, in double (the direct kernels
+/// sum dy as they read it for dw: no pass of its own).
 template <typename T>
-void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g);
+void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, T* db = nullptr);
 
 /// y (N, Cout, out) = the forward map of x with w (no bias) and dw = the weight map of x and dy: a
 /// transposed convolution's input and weight gradients, which both read x (its output gradient);

@@ -10,6 +10,7 @@
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/core/threading.h"
 #include "voxgrad/ops/detail/direct_layout.h"
+#include "voxgrad/ops/detail/sum8.h"
 
 namespace voxgrad::detail {
 
@@ -193,14 +194,16 @@ class WeightRun {
   /// (group, block of output channels, part of the position blocks): it sums lane by lane over its
   /// position blocks in order, then adds the lanes to dW, or with several parts to its own zeroed copy
   /// of dW's entries, which are added to dW part by part in order after all tasks. So the sums do not
-  /// depend on how tasks are spread over threads.
-  void sample(const float* xs, const float* dy, float* dw, std::int64_t n) const {
+  /// depend on how tasks are spread over threads. With db, each task also sums its channels' packed
+  /// dY (Sum8, block by block), and the parts' sums are added to db in order.
+  void sample(const float* xs, const float* dy, float* dw, std::int64_t n, double* db) const {
     const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size();
     const std::int64_t tile_mc = kern_.mc, tile_nk = kern_.nk, lanes = kern_.lanes;
     const std::int64_t full_groups = K_ / tile_nk, rest = K_ - full_groups * tile_nk;
     const std::int64_t entries = c_.Cout * K_;
     const Workspace part_sums(parts_ > 1 ? parts_ * entries : 1);
     if (parts_ > 1) std::fill(part_sums.get(), part_sums.get() + parts_ * entries, 0.0f);
+    std::vector<double> part_db(db != nullptr ? static_cast<std::size_t>(parts_ * c_.Cout) : 0);
     parallel_for(0, c_.groups * co_blocks_ * parts_, 1, [&](std::int64_t t0, std::int64_t t1) {
       std::int64_t xo[kMaxBlock], yo[kMaxBlock], xq[kMaxBlock], yp[kMaxBlock];
       std::uint32_t mk[kMaxBlock], mp[kMaxBlock];
@@ -217,6 +220,7 @@ class WeightRun {
         float* dwb = (parts_ > 1 ? part_sums.get() + part * entries : dw) + (g * cout_g + blk * tile_mc) * K_;
         float* acc_rest = acc + full_groups * mc * tile_nk * lanes;  // the last, shorter group of pairs
         const std::int64_t* koff_rest = koff_.data() + full_groups * tile_nk;
+        Sum8 bias_sums[kMaxTile];
         for (std::int64_t pb = pb0; pb < pb1; ++pb) {
           const std::int64_t v0 = pb * block_, nv = std::min<std::int64_t>(block_, vec_.count - v0);
           row_vectors_get(vec_, v0, nv, xo, yo, mk);
@@ -248,6 +252,10 @@ class WeightRun {
               float* dst = dyq + (i * np + v) * lanes;
               for (std::int64_t l = 0; l < lanes; ++l) dst[l] = (mp[v] >> l & 1U) != 0 ? src[yp[v] + l] : 0.0f;
             }
+            if (db != nullptr) {  // the missing lanes of partial vectors are zero
+              add_values(bias_sums[i], dyf + i * nf * lanes, nf * lanes);
+              add_values(bias_sums[i], dyq + i * np * lanes, np * lanes);
+            }
           }
           // Each set of vectors (full, then partial) runs every full group of pairs in one call, then
           // the shorter last group. The sums start from zero in the first block's first call and
@@ -267,8 +275,19 @@ class WeightRun {
           if (nf > 0) run(kern_.weight_tiles_full, dyf, xo, nullptr, nf, first, last && np == 0);
           if (np > 0) run(kern_.weight_tiles, dyq, xq, mp, np, first && nf == 0, last);
         }
+        if (db != nullptr) {
+          for (int i = 0; i < mc; ++i) {
+            part_db[static_cast<std::size_t>(part * c_.Cout + g * cout_g + blk * tile_mc + i)] = bias_sums[i].total();
+          }
+        }
       }
     });
+    if (db != nullptr) {
+      for (std::int64_t c = 0; c < c_.Cout; ++c) {
+        for (std::int64_t part = 0; part < parts_; ++part)
+          db[c] += part_db[static_cast<std::size_t>(part * c_.Cout + c)];
+      }
+    }
     if (parts_ == 1) return;
     parallel_for(0, entries, kElementwiseGrain, [&](std::int64_t e0, std::int64_t e1) {
       for (std::int64_t e = e0; e < e1; ++e) {
@@ -352,13 +371,16 @@ class CvWeightRun {
     }
   }
 
-  /// Adds sample n's part to dw, from x (the whole batch, as it lies) and dy.
-  void sample(const float* x, const float* dy, float* dw, std::int64_t n) const {
+  /// Adds sample n's part to dw, from x (the whole batch, as it lies) and dy. With db, each transposed
+  /// chunk of dY is summed per channel (Sum8, from the rows just read), and the chunks' sums are added
+  /// to db in order.
+  void sample(const float* x, const float* dy, float* dw, std::int64_t n, double* db) const {
     const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size(), Wo = c_.out[2], Ho = c_.out[1];
     const std::int64_t V = c_.vol_size(), KT = c_.kernel_volume(), GB = c_.groups * blocks_;
     const Workspace dyt(GB * Vo * ob_);
     constexpr std::int64_t kChunk = 1024;
     const std::int64_t pchunks = (Vo + kChunk - 1) / kChunk;
+    std::vector<double> chunk_db(db != nullptr ? static_cast<std::size_t>(GB * pchunks * ob_) : 0);
     parallel_for(0, GB * pchunks, 1, [&](std::int64_t t0, std::int64_t t1) {
       for (std::int64_t task = t0; task < t1; ++task) {
         const std::int64_t gb = task / pchunks, g = gb / blocks_, blk = gb % blocks_;
@@ -367,8 +389,21 @@ class CvWeightRun {
         const float* src = dy + (n * c_.Cout + g * cout_g + blk * ob_) * Vo;
         float* dst = dyt.get() + gb * Vo * ob_;
         kern_.transpose_dy(src, Vo, dst, ob_, oc, p0, p1);
+        for (std::int64_t o = 0; db != nullptr && o < oc; ++o) {
+          Sum8 s;
+          add_values(s, src + o * Vo + p0, p1 - p0);
+          chunk_db[static_cast<std::size_t>(task * ob_ + o)] = s.total();
+        }
       }
     });
+    for (std::int64_t gb = 0; db != nullptr && gb < GB; ++gb) {
+      const std::int64_t g = gb / blocks_, blk = gb % blocks_, oc = std::min(ob_, cout_g - blk * ob_);
+      for (std::int64_t o = 0; o < oc; ++o) {
+        for (std::int64_t k = 0; k < pchunks; ++k) {
+          db[g * cout_g + blk * ob_ + o] += chunk_db[static_cast<std::size_t>((gb * pchunks + k) * ob_ + o)];
+        }
+      }
+    }
     const Workspace sums(GB * groups_ * J_ * ob_);
     const std::int64_t sd = c_.stride[0] * c_.vol[1] * c_.vol[2], sh = c_.stride[1] * c_.vol[2];
     parallel_for(0, GB * parts_, 1, [&](std::int64_t t0, std::int64_t t1) {
@@ -451,18 +486,21 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
   for (std::int64_t n = 0; n < c.N; ++n) run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), bias, y, n);
 }
 
-void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c) {
+void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c, float* db) {
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
+  std::vector<double> bias_sums(db != nullptr ? static_cast<std::size_t>(c.Cout) : 0);
+  double* sums = db != nullptr ? bias_sums.data() : nullptr;
   if (direct_weight_channel_vectors(c)) {
     const CvWeightRun run(*active_kernels(), c);
-    for (std::int64_t n = 0; n < c.N; ++n) run.sample(x, dy, dw, n);
-    return;
+    for (std::int64_t n = 0; n < c.N; ++n) run.sample(x, dy, dw, n, sums);
+  } else {
+    // Unspread: the weight tile reads few channels at a time, and the input may then be read in place.
+    const PaddedLayout L = forward_layout(c, /*spread=*/false);
+    Workspace xp = padded_workspace(c, L);
+    const WeightRun run(row_tiles(c), c, L);
+    for (std::int64_t n = 0; n < c.N; ++n) run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), dy, dw, n, sums);
   }
-  // Unspread: the weight tile reads few channels at a time, and the input may then be read in place.
-  const PaddedLayout L = forward_layout(c, /*spread=*/false);
-  Workspace xp = padded_workspace(c, L);
-  const WeightRun run(row_tiles(c), c, L);
-  for (std::int64_t n = 0; n < c.N; ++n) run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), dy, dw, n);
+  for (std::size_t o = 0; o < bias_sums.size(); ++o) db[o] = static_cast<float>(bias_sums[o]);
 }
 
 void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, const float* dy, float* dw,
@@ -483,9 +521,9 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
     const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n);
     forward.sample(xs, nullptr, y, n);
     if (cv_weight) {
-      cv_weight->sample(x, dy, dw, n);
+      cv_weight->sample(x, dy, dw, n, nullptr);
     } else {
-      lane_weight->sample(xs, dy, dw, n);
+      lane_weight->sample(xs, dy, dw, n, nullptr);
     }
   }
 }

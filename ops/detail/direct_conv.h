@@ -44,8 +44,10 @@ bool set_direct_conv_enabled(bool enabled);
 /// kernel), plus bias (or null).
 void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g);
 
-/// dw (Cout, Cin/groups, kernel) = the weight map of g for x (N, Cin, vol) and dy (N, Cout, out).
-void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g);
+/// dw (Cout, Cin/groups, kernel) = the weight map of g for x (N, Cin, vol) and dy (N, Cout, out); with
+/// db, also db (Cout) = Σ dy over samples and positions, summed in double from the blocks of dY the
+/// tiles read (in an order fixed by the shapes alone).
+void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* db = nullptr);
 
 /// Both maps that read x, sharing its padded copy per sample: y = the forward map of x with w (no
 /// bias), dw = the weight map of x and dy (a transposed convolution's input and weight gradients).
