@@ -25,6 +25,7 @@ struct Vec {
   static void store(float* p, Mask m, Reg v) { _mm256_maskstore_ps(p, m, v); }
   static Reg loadu(const float* p) { return _mm256_loadu_ps(p); }
   static void storeu(float* p, Reg v) { _mm256_storeu_ps(p, v); }
+  static void stream(float* p, Reg v) { _mm256_stream_ps(p, v); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   // ((l0 + h0) + (l2 + h2)) + ((l1 + h1) + (l3 + h3)), l/h the lower and upper 128-bit halves.
   static float reduce_add(Reg v) {

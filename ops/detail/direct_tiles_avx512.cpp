@@ -27,6 +27,7 @@ struct Vec {
   static void store(float* p, Mask m, Reg v) { _mm512_mask_storeu_ps(p, m, v); }
   static Reg loadu(const float* p) { return _mm512_loadu_ps(p); }
   static void storeu(float* p, Reg v) { _mm512_storeu_ps(p, v); }
+  static void stream(float* p, Reg v) { _mm512_stream_ps(p, v); }
   static Reg load_or(Reg a, Mask m, const float* p) { return _mm512_mask_loadu_ps(a, m, p); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   static float reduce_add(Reg v) { return _mm512_reduce_add_ps(v); }

@@ -264,7 +264,7 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
 // AVX2, where two channels per input vector leave it waiting on its loads.)
 void pair_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg, std::int64_t Vo,
                   std::int64_t cout_g, const ClassPairs& even, const ClassPairs& odd, std::int64_t width_odd,
-                  std::int64_t wout, const float* bias_g) {
+                  std::int64_t wout, const float* bias_g, bool stream) {
   constexpr std::int64_t L = Vec::kLanes;
   std::int64_t xo[kMaxNV], yo[kMaxNV], rd[kMaxNV], rh[kMaxNV];
   std::uint32_t me[kMaxNV], mo[kMaxNV], lo[kMaxNV], hi[kMaxNV];
@@ -313,7 +313,11 @@ void pair_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const
         typename Vec::Reg l, h;
         Vec::interleave(Vec::loadu(se + (i * kNV + j) * L), Vec::loadu(so + (i * kNV + j) * L), l, h);
         float* p = yb[j] + (blk * kMR + i) * Vo;
-        if (full_y) {
+        if (stream && (full_y || (lo[j] == all && hi[j] == all)) &&
+            reinterpret_cast<std::uintptr_t>(p) % sizeof(typename Vec::Reg) == 0) {
+          Vec::stream(p, l);
+          Vec::stream(p + L, h);
+        } else if (full_y) {
           Vec::storeu(p, l);
           Vec::storeu(p + L, h);
         } else {
@@ -323,6 +327,7 @@ void pair_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const
       }
     }
   }
+  if (stream) _mm_sfence();  // the streamed stores are weakly ordered: done before the task ends
 }
 
 // ---- weight gradient ----------------------------------------------------------------------------------

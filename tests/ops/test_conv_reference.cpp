@@ -27,6 +27,7 @@
 
 #include <voxgrad/ops/conv.h>
 #include <voxgrad/voxgrad.h>
+#include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/direct_layout.h"
 #include "voxgrad/ops/detail/vol2col.h"
@@ -853,6 +854,31 @@ TEST(ConvReference, TransposedGradientsTogetherEqualEachAlone) {
   const auto both = grads(true, true);
   voxgrad::testing::expect_bitwise_equal(both.first, grads(true, false).first, "input gradient");
   voxgrad::testing::expect_bitwise_equal(both.second, grads(false, true).second, "weight gradient");
+}
+
+// A transposed convolution with stride 2 along W whose output outgrows twice the threads' L2 writes
+// whole aligned vectors past the caches (non-temporal stores): the same values as the im2col path,
+// with rows of a multiple of 32 (every vector whole and aligned) and one less (whole and partial
+// vectors, aligned and not, in turn).
+TEST(ConvReference, LargeStrideTwoTransposedOutputsAreStreamed) {
+  const voxgrad::testing::RestoreTwoThreads restore_threads;
+  set_num_threads(2);
+  const double floats = 2.0 * 2.0 * static_cast<double>(detail::cache_sizes().l2) / sizeof(float);
+  std::int64_t D = 16;  // output rows of 2·D: 32, 64, … (16 output channels)
+  while (static_cast<double>(16 * 8 * D * D * D) < floats) D += 16;
+  manual_seed(9);
+  for (std::int64_t op : {1, 0}) {
+    const std::int64_t out = 2 * D - 1 + op;
+    const Tensor x = rand({1, 8, D, D, D}) - 0.5, w = rand({8, 16, 3, 3, 3}) - 0.5, b = rand({16}) - 0.5;
+    ASSERT_GE(static_cast<double>(16 * out * out * out), floats);
+    const Tensor direct = conv_transpose3d(x, w, b, 2, 1, op);
+    detail::set_direct_conv_enabled(false);
+    const Tensor im2col = conv_transpose3d(x, w, b, 2, 1, op);
+    detail::set_direct_conv_enabled(true);
+    ASSERT_EQ(direct.sizes(), im2col.sizes());
+    const double diff = (direct - im2col).abs().max().item<double>();
+    EXPECT_LE(diff, 1e-5) << "output_padding " << op << ", output " << out << "^3";
+  }
 }
 
 // A 1×1×1 kernel with stride 1 and no padding skips im2col (the input is the column matrix).
