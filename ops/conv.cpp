@@ -34,10 +34,12 @@ namespace {
 // The two linear maps of a geometry, each the other's adjoint.
 enum class Map { Forward, Adjoint };
 
-Tensor linear_map(Map map, const Tensor& in, const Tensor& w, const Tensor& b, const ConvGeometry& g);
+Tensor linear_map(Map map, const Tensor& in, const Tensor& w, const Tensor& b, const ConvGeometry& g,
+                  Tensor* input_sums = nullptr);
 Tensor weight_map(const Tensor& x, const Tensor& dy, const ConvGeometry& g);
 std::vector<Tensor> weight_and_bias_maps(const Tensor& x, const Tensor& dy, const ConvGeometry& g);
-std::vector<Tensor> forward_and_weight_maps(const Tensor& x, const Tensor& w, const Tensor& dy, const ConvGeometry& g);
+std::vector<Tensor> forward_and_weight_maps(const Tensor& x, const Tensor& w, const Tensor& dy, const ConvGeometry& g,
+                                            Tensor* input_sums = nullptr);
 void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bias, Tensor& out, const ConvGeometry& g);
 void record_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g);
 
@@ -90,23 +92,36 @@ std::vector<Tensor> three(Tensor a, Tensor b, Tensor c) {
 // forward: y (N, Cout, out) from x (N, Cin, vol), as conv3d; adjoint: x from y, as
 // conv_transpose3d; each plus a bias over its output channels. The gradient with respect to the
 // input is the other map with the same weight; the weight gradient is the weight map of (x, dy).
-Tensor linear_map(Map map, const Tensor& input, const Tensor& weight, const Tensor& bias, const ConvGeometry& g) {
+// With input_sums (the forward map only), also the input summed per channel, recorded as bias_grad
+// records it: a transposed convolution's bias gradient, which the direct kernels sum as they copy
+// each sample of its output gradient for this map.
+Tensor linear_map(Map map, const Tensor& input, const Tensor& weight, const Tensor& bias, const ConvGeometry& g,
+                  Tensor* input_sums) {
   const bool forward = map == Map::Forward;
   const char* op = forward ? "conv3d" : "conv_transpose3d";
   const Tensor in = input.contiguous(), w = weight.contiguous(), b = bias.defined() ? bias.contiguous() : Tensor();
   Tensor out =
       forward ? empty(nc_shape(g.N, g.Cout, g.out), in.dtype()) : empty(nc_shape(g.N, g.Cin, g.vol), in.dtype());
+  const bool sums = forward && input_sums != nullptr && out.numel() != 0 && in.numel() != 0 && w.numel() != 0;
+  Tensor db = sums ? empty({g.Cin}, in.dtype()) : Tensor();
   detail::dispatch_floating(in.dtype(), op, [&]<typename T>() {
     if (out.numel() == 0) return;
     if (in.numel() == 0 || w.numel() == 0) return fill_bias<T>(out, b);  // nothing to sum
     const T* bp = b.defined() ? b.data_ptr<T>() : nullptr;
     if (forward) {
-      detail::conv_forward<T>(in.data_ptr<T>(), w.data_ptr<T>(), bp, out.data_ptr<T>(), g);
+      detail::conv_forward<T>(in.data_ptr<T>(), w.data_ptr<T>(), bp, out.data_ptr<T>(), g,
+                              sums ? db.data_ptr<T>() : nullptr);
     } else {
       detail::conv_adjoint<T>(in.data_ptr<T>(), w.data_ptr<T>(), bp, out.data_ptr<T>(), g);
     }
   });
   record_linear(map, in, w, bias, out, g);
+  if (sums) {
+    record_bias_grad(in, db);
+    *input_sums = db;
+  } else if (input_sums != nullptr) {
+    *input_sums = bias_grad(in);  // empty operands: as the bias gradient alone
+  }
   return out;
 }
 
@@ -119,8 +134,11 @@ void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bia
          [map, g](const BackwardCtx& c) {
            const Tensor& grad = c.grad();
            Tensor dx, dw, db;
+           // A transposed convolution's bias gradient is summed where its input gradient's map copies
+           // the output gradient.
+           Tensor* grad_sums = map == Map::Adjoint && c.needs_input_grad(2) ? &db : nullptr;
            if (map == Map::Adjoint && c.needs_input_grad(0) && c.needs_input_grad(1)) {
-             std::vector<Tensor> both = forward_and_weight_maps(grad, c.saved[1], c.saved[0], g);
+             std::vector<Tensor> both = forward_and_weight_maps(grad, c.saved[1], c.saved[0], g, grad_sums);
              dx = std::move(both[0]);
              dw = std::move(both[1]);
            } else {
@@ -132,7 +150,7 @@ void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bia
              } else if (c.needs_input_grad(1)) {
                dw = map == Map::Forward ? weight_map(c.saved[0], grad, g) : weight_map(grad, c.saved[0], g);
              }
-             if (c.needs_input_grad(0)) dx = linear_map(other, grad, c.saved[1], {}, g);
+             if (c.needs_input_grad(0)) dx = linear_map(other, grad, c.saved[1], {}, g, grad_sums);
            }
            if (c.needs_input_grad(2) && !db.defined()) db = bias_grad(grad);
            return three(std::move(dx), std::move(dw), std::move(db));
@@ -191,19 +209,24 @@ void record_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeom
 // forward(x, w) and weight(x, dy) together: a transposed convolution's input and weight gradients,
 // both reading x (its output gradient), whose padded copy the direct kernels then make once.
 std::vector<Tensor> forward_and_weight_maps(const Tensor& input, const Tensor& weight, const Tensor& grad_output,
-                                            const ConvGeometry& g) {
+                                            const ConvGeometry& g, Tensor* input_sums) {
   const Tensor x = input.contiguous(), w = weight.contiguous(), dy = grad_output.contiguous();
   if (x.numel() == 0 || w.numel() == 0 || dy.numel() == 0) {  // the separate maps handle empty operands
-    return {linear_map(Map::Forward, x, w, {}, g), weight_map(x, dy, g)};
+    return {linear_map(Map::Forward, x, w, {}, g, input_sums), weight_map(x, dy, g)};
   }
   Tensor y = empty(nc_shape(g.N, g.Cout, g.out), x.dtype());
   Tensor dw = empty({g.Cout, g.cin_g(), g.kernel[0], g.kernel[1], g.kernel[2]}, x.dtype());
+  Tensor db = input_sums != nullptr ? empty({g.Cin}, x.dtype()) : Tensor();
   detail::dispatch_floating(x.dtype(), "conv_transpose3d", [&]<typename T>() {
     detail::conv_forward_and_weight<T>(x.data_ptr<T>(), w.data_ptr<T>(), y.data_ptr<T>(), dy.data_ptr<T>(),
-                                       dw.data_ptr<T>(), g);
+                                       dw.data_ptr<T>(), g, db.defined() ? db.data_ptr<T>() : nullptr);
   });
   record_linear(Map::Forward, x, w, Tensor(), y, g);
   record_weight(x, dy, dw, g);
+  if (db.defined()) {
+    record_bias_grad(x, db);
+    *input_sums = db;
+  }
   return {y, dw};
 }
 

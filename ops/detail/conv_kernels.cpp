@@ -6,7 +6,7 @@
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/ops/detail/conv_gemm.h"
 #include "voxgrad/ops/detail/direct_conv.h"
-#include "voxgrad/ops/detail/sum8.h"
+#include "voxgrad/ops/detail/lane_sums.h"
 
 namespace voxgrad::detail {
 
@@ -33,11 +33,12 @@ std::vector<T> flipped_weight(const T* w, const ConvGeometry& g) {
 }  // namespace
 
 template <typename T>
-void conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {
+void conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g, T* x_sums) {
   if constexpr (std::is_same_v<T, float>) {
-    if (g.direct_forward()) return direct_conv3d(x, w, bias, y, g);
+    if (g.direct_forward()) return direct_conv3d(x, w, bias, y, g, x_sums);
   }
   GemmConv<T>::forward(x, w, bias, y, g);
+  if (x_sums != nullptr) channel_sum(x, x_sums, g.N, g.Cin, g.vol_size());
 }
 
 template <typename T>
@@ -63,11 +64,11 @@ void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, T* db) {
 }
 
 template <typename T>
-void conv_forward_and_weight(const T* x, const T* w, T* y, const T* dy, T* dw, const ConvGeometry& g) {
+void conv_forward_and_weight(const T* x, const T* w, T* y, const T* dy, T* dw, const ConvGeometry& g, T* x_sums) {
   if constexpr (std::is_same_v<T, float>) {
-    if (g.direct_forward() && g.direct_weight()) return direct_conv3d_and_weight_grad(x, w, y, dy, dw, g);
+    if (g.direct_forward() && g.direct_weight()) return direct_conv3d_and_weight_grad(x, w, y, dy, dw, g, x_sums);
   }
-  conv_forward<T>(x, w, nullptr, y, g);
+  conv_forward<T>(x, w, nullptr, y, g, x_sums);
   conv_weight<T>(x, dy, dw, g);
 }
 
@@ -77,7 +78,7 @@ void channel_sum(const T* dy, T* db, std::int64_t N, std::int64_t C, std::int64_
     for (std::int64_t c = a; c < b; ++c) {
       double s = 0;
       for (std::int64_t n = 0; n < N; ++n) {
-        Sum8 row;
+        Sum32 row;
         add_values(row, dy + (n * C + c) * V, V);
         s += row.total();
       }
@@ -86,16 +87,16 @@ void channel_sum(const T* dy, T* db, std::int64_t N, std::int64_t C, std::int64_
   });
 }
 
-template void conv_forward<float>(const float*, const float*, const float*, float*, const ConvGeometry&);
-template void conv_forward<double>(const double*, const double*, const double*, double*, const ConvGeometry&);
+template void conv_forward<float>(const float*, const float*, const float*, float*, const ConvGeometry&, float*);
+template void conv_forward<double>(const double*, const double*, const double*, double*, const ConvGeometry&, double*);
 template void conv_adjoint<float>(const float*, const float*, const float*, float*, const ConvGeometry&);
 template void conv_adjoint<double>(const double*, const double*, const double*, double*, const ConvGeometry&);
 template void conv_weight<float>(const float*, const float*, float*, const ConvGeometry&, float*);
 template void conv_weight<double>(const double*, const double*, double*, const ConvGeometry&, double*);
 template void conv_forward_and_weight<float>(const float*, const float*, float*, const float*, float*,
-                                             const ConvGeometry&);
+                                             const ConvGeometry&, float*);
 template void conv_forward_and_weight<double>(const double*, const double*, double*, const double*, double*,
-                                              const ConvGeometry&);
+                                              const ConvGeometry&, double*);
 template void channel_sum<float>(const float*, float*, std::int64_t, std::int64_t, std::int64_t);
 template void channel_sum<double>(const double*, double*, std::int64_t, std::int64_t, std::int64_t);
 

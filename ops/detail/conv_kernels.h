@@ -10,8 +10,10 @@
 namespace voxgrad::detail {
 
 /// y (N, Cout, out) = the forward map of x (N, Cin, vol) with w (Cout, Cin/groups, kernel), + bias.
+/// With x_sums, also x_sums (Cin) = Σ x over samples and positions, in double (the direct kernels sum
+/// each sample as they copy it): a transposed convolution's bias gradient, when x is its output's.
 template <typename T>
-void conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g);
+void conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g, T* x_sums = nullptr);
 
 /// x (N, Cin, vol) = the adjoint map of y (N, Cout, out) with w (Cout, Cin/groups, kernel), + bias
 /// (Cin values, or null); x need not be initialised.
@@ -26,9 +28,10 @@ void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, T* db = 
 
 /// y (N, Cout, out) = the forward map of x with w (no bias) and dw = the weight map of x and dy: a
 /// transposed convolution's input and weight gradients, which both read x (its output gradient);
-/// the direct kernels pad each sample of x once for both.
+/// the direct kernels pad each sample of x once for both. x_sums as in conv_forward.
 template <typename T>
-void conv_forward_and_weight(const T* x, const T* w, T* y, const T* dy, T* dw, const ConvGeometry& g);
+void conv_forward_and_weight(const T* x, const T* w, T* y, const T* dy, T* dw, const ConvGeometry& g,
+                             T* x_sums = nullptr);
 
 /// db[c] = Σ over samples and positions of dy (N, C, V), accumulated in double.
 template <typename T>

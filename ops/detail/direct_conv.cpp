@@ -10,7 +10,7 @@
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/core/threading.h"
 #include "voxgrad/ops/detail/direct_layout.h"
-#include "voxgrad/ops/detail/sum8.h"
+#include "voxgrad/ops/detail/lane_sums.h"
 
 namespace voxgrad::detail {
 
@@ -195,7 +195,7 @@ class WeightRun {
   /// position blocks in order, then adds the lanes to dW, or with several parts to its own zeroed copy
   /// of dW's entries, which are added to dW part by part in order after all tasks. So the sums do not
   /// depend on how tasks are spread over threads. With db, each task also sums its channels' packed
-  /// dY (Sum8, block by block), and the parts' sums are added to db in order.
+  /// dY (Sum32, block by block), and the parts' sums are added to db in order.
   void sample(const float* xs, const float* dy, float* dw, std::int64_t n, double* db) const {
     const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size();
     const std::int64_t tile_mc = kern_.mc, tile_nk = kern_.nk, lanes = kern_.lanes;
@@ -220,7 +220,7 @@ class WeightRun {
         float* dwb = (parts_ > 1 ? part_sums.get() + part * entries : dw) + (g * cout_g + blk * tile_mc) * K_;
         float* acc_rest = acc + full_groups * mc * tile_nk * lanes;  // the last, shorter group of pairs
         const std::int64_t* koff_rest = koff_.data() + full_groups * tile_nk;
-        Sum8 bias_sums[kMaxTile];
+        Sum32 bias_sums[kMaxTile];
         for (std::int64_t pb = pb0; pb < pb1; ++pb) {
           const std::int64_t v0 = pb * block_, nv = std::min<std::int64_t>(block_, vec_.count - v0);
           row_vectors_get(vec_, v0, nv, xo, yo, mk);
@@ -372,7 +372,7 @@ class CvWeightRun {
   }
 
   /// Adds sample n's part to dw, from x (the whole batch, as it lies) and dy. With db, each transposed
-  /// chunk of dY is summed per channel (Sum8, from the rows just read), and the chunks' sums are added
+  /// chunk of dY is summed per channel (Sum32, from the rows just read), and the chunks' sums are added
   /// to db in order.
   void sample(const float* x, const float* dy, float* dw, std::int64_t n, double* db) const {
     const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size(), Wo = c_.out[2], Ho = c_.out[1];
@@ -390,7 +390,7 @@ class CvWeightRun {
         float* dst = dyt.get() + gb * Vo * ob_;
         kern_.transpose_dy(src, Vo, dst, ob_, oc, p0, p1);
         for (std::int64_t o = 0; db != nullptr && o < oc; ++o) {
-          Sum8 s;
+          Sum32 s;
           add_values(s, src + o * Vo + p0, p1 - p0);
           chunk_db[static_cast<std::size_t>(task * ob_ + o)] = s.total();
         }
@@ -479,11 +479,33 @@ Workspace padded_workspace(const ConvGeometry& c, const PaddedLayout& L) {
 
 }  // namespace
 
-void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& c) {
+namespace {
+
+// The per-channel sums of x as padded_sample adds them up, then stored as floats in x_sums.
+struct InputSums {
+  explicit InputSums(float* out, std::int64_t channels)
+      : out_(out), sums_(out != nullptr ? static_cast<std::size_t>(channels) : 0) {}
+  double* get() { return out_ != nullptr ? sums_.data() : nullptr; }
+  void store() const {
+    for (std::size_t c = 0; c < sums_.size(); ++c) out_[c] = static_cast<float>(sums_[c]);
+  }
+
+ private:
+  float* out_;
+  std::vector<double> sums_;
+};
+
+}  // namespace
+
+void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& c, float* x_sums) {
   const PaddedLayout L = forward_layout(c);
   const ForwardRun run(row_tiles(c), c, L, w);
   Workspace xp = padded_workspace(c, L);
-  for (std::int64_t n = 0; n < c.N; ++n) run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), bias, y, n);
+  InputSums sums(x_sums, c.Cin);
+  for (std::int64_t n = 0; n < c.N; ++n) {
+    run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n, sums.get()), bias, y, n);
+  }
+  sums.store();
 }
 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c, float* db) {
@@ -504,7 +526,7 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
 }
 
 void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, const float* dy, float* dw,
-                                   const ConvGeometry& c) {
+                                   const ConvGeometry& c, float* x_sums) {
   const PaddedLayout L = forward_layout(c);
   const ForwardRun forward(row_tiles(c), c, L, w);
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
@@ -517,8 +539,9 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
   } else {
     lane_weight.emplace(row_tiles(c), c, L);
   }
+  InputSums sums(x_sums, c.Cin);
   for (std::int64_t n = 0; n < c.N; ++n) {
-    const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n);
+    const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n, sums.get());
     forward.sample(xs, nullptr, y, n);
     if (cv_weight) {
       cv_weight->sample(x, dy, dw, n, nullptr);
@@ -526,6 +549,7 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
       lane_weight->sample(xs, dy, dw, n, nullptr);
     }
   }
+  sums.store();
 }
 
 }  // namespace voxgrad::detail

@@ -41,8 +41,10 @@ std::int64_t direct_adjoint_lanes(const ConvGeometry& g);
 bool set_direct_conv_enabled(bool enabled);
 
 /// y (N, Cout, out) = the forward map of g applied to x (N, Cin, vol) with w (Cout, Cin/groups,
-/// kernel), plus bias (or null).
-void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g);
+/// kernel), plus bias (or null). With x_sums, also x_sums (Cin) = Σ x over samples and positions, in
+/// double, taken as each sample is copied (a transposed convolution's bias gradient).
+void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g,
+                   float* x_sums = nullptr);
 
 /// dw (Cout, Cin/groups, kernel) = the weight map of g for x (N, Cin, vol) and dy (N, Cout, out); with
 /// db, also db (Cout) = Σ dy over samples and positions, summed in double from the blocks of dY the
@@ -50,9 +52,10 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* db = nullptr);
 
 /// Both maps that read x, sharing its padded copy per sample: y = the forward map of x with w (no
-/// bias), dw = the weight map of x and dy (a transposed convolution's input and weight gradients).
+/// bias), dw = the weight map of x and dy (a transposed convolution's input and weight gradients);
+/// x_sums as in direct_conv3d.
 void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, const float* dy, float* dw,
-                                   const ConvGeometry& g);
+                                   const ConvGeometry& g, float* x_sums = nullptr);
 
 /// x (N, Cin, vol) = the adjoint map of g (a transposed convolution) applied to y (N, Cout, out) with
 /// w (Cout, Cin/groups, kernel), plus bias (Cin, or null).

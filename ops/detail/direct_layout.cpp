@@ -6,6 +6,7 @@
 #include "voxgrad/core/cpu.h"
 #include "voxgrad/core/detail/allocator.h"
 #include "voxgrad/core/detail/parallel.h"
+#include "voxgrad/ops/detail/lane_sums.h"
 
 namespace voxgrad::detail::direct {
 
@@ -129,22 +130,48 @@ bool reads_in_place(const Dims& vol, const PaddedLayout& L) {
 }
 
 const float* padded_sample(const float* x, float* xp, std::int64_t channels, const Dims& vol, const PaddedLayout& L,
-                           std::int64_t n) {
-  if (reads_in_place(vol, L)) return x + n * channels * L.channel;
+                           std::int64_t n, double* channel_sums) {
   const float* xs = x + n * channels * volume(vol);
-  const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(L.plane, 1));
-  // Plane pl of the copy is padded plane pl % Dp of channel pl / Dp.
-  const Kernels* k = active_kernels();
-  const PadRows pad_rows = k != nullptr && L.sw <= 2 ? k->pad_rows : nullptr;
-  parallel_for(0, channels * L.Dp, grain, [&](std::int64_t p0, std::int64_t p1) {
-    PhaseRange ranges[kMaxPhases];
-    phase_ranges(L, vol[2], ranges);
-    for (std::int64_t pl = p0; pl < p1; ++pl) {
-      const std::int64_t ch = pl / L.Dp, ip = pl % L.Dp;
-      pad_plane(xs + ch * volume(vol), xp + ch * L.channel + ip * L.plane, ip, vol, L, ranges, pad_rows);
+  const std::int64_t D = vol[0], plane = vol[1] * vol[2];
+  // A plane's sum, taken from the input plane just padded (in L1 or L2); whole planes, so columns and
+  // rows that the layout crops count too.
+  std::vector<double> plane_sums(channel_sums != nullptr ? static_cast<std::size_t>(channels * D) : 0);
+  const auto sum_plane = [&](std::int64_t ch, std::int64_t id) {
+    Sum32 s;
+    add_values(s, xs + (ch * D + id) * plane, plane);
+    plane_sums[static_cast<std::size_t>(ch * D + id)] = s.total();
+  };
+  const bool copy = !reads_in_place(vol, L);
+  if (copy) {
+    const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(L.plane, 1));
+    // Plane pl of the copy is padded plane pl % Dp of channel pl / Dp.
+    const Kernels* k = active_kernels();
+    const PadRows pad_rows = k != nullptr && L.sw <= 2 ? k->pad_rows : nullptr;
+    parallel_for(0, channels * L.Dp, grain, [&](std::int64_t p0, std::int64_t p1) {
+      PhaseRange ranges[kMaxPhases];
+      phase_ranges(L, vol[2], ranges);
+      for (std::int64_t pl = p0; pl < p1; ++pl) {
+        const std::int64_t ch = pl / L.Dp, ip = pl % L.Dp, id = ip - L.origin[0];
+        pad_plane(xs + ch * volume(vol), xp + ch * L.channel + ip * L.plane, ip, vol, L, ranges, pad_rows);
+        if (channel_sums != nullptr && id >= 0 && id < D) sum_plane(ch, id);
+      }
+    });
+  }
+  if (channel_sums != nullptr) {
+    // The planes the copy did not take (all of them when x is read in place, else those it crops).
+    const std::int64_t lo = copy ? std::clamp(-L.origin[0], std::int64_t{0}, D) : D;
+    const std::int64_t hi = copy ? std::clamp(L.Dp - L.origin[0], lo, D) : D;
+    parallel_for(0, channels * D, std::max<std::int64_t>(1, kElementwiseGrain / std::max<std::int64_t>(plane, 1)),
+                 [&](std::int64_t p0, std::int64_t p1) {
+                   for (std::int64_t pl = p0; pl < p1; ++pl) {
+                     if (pl % D < lo || pl % D >= hi) sum_plane(pl / D, pl % D);
+                   }
+                 });
+    for (std::int64_t ch = 0; ch < channels; ++ch) {
+      for (std::int64_t id = 0; id < D; ++id) channel_sums[ch] += plane_sums[static_cast<std::size_t>(ch * D + id)];
     }
-  });
-  return xp;
+  }
+  return copy ? xp : xs;
 }
 
 Workspace::Workspace(std::int64_t floats) {

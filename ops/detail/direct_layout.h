@@ -62,9 +62,11 @@ std::vector<std::int64_t> tap_offsets(const ConvGeometry& g, const PaddedLayout&
 bool reads_in_place(const Dims& vol, const PaddedLayout& L);
 
 /// Sample n of x (channels × vol per sample) in layout L: x itself when it already is, else a copy
-/// in xp (channels · L.channel floats), made in parallel tasks of whole planes.
+/// in xp (channels · L.channel floats), made in parallel tasks of whole planes. With channel_sums,
+/// also adds each channel's sum over the sample to channel_sums[c] (Sum32 per input plane, planes added
+/// in order), taken from each plane right after its copy.
 const float* padded_sample(const float* x, float* xp, std::int64_t channels, const Dims& vol, const PaddedLayout& L,
-                           std::int64_t n);
+                           std::int64_t n, double* channel_sums = nullptr);
 
 /// A float buffer from the caching allocator, given back on scope exit.
 class Workspace {

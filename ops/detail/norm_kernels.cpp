@@ -7,8 +7,8 @@
 #include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/core/threading.h"
+#include "voxgrad/ops/detail/lane_sums.h"
 #include "voxgrad/ops/detail/relu_rule.h"
-#include "voxgrad/ops/detail/sum8.h"
 
 namespace voxgrad::detail {
 namespace {

@@ -1,9 +1,11 @@
-// conv3d's bias gradient when the weight gradient is asked for too: the direct kernels then sum dY for
-// db as they read it for dW (conv_weight with db), instead of in a pass of their own. Checked on each
-// weight-map path (the lane-wise and the channel-vector direct tiles, with their parts and partial
-// vectors, and im2col + GEMM) against a float64 sum of the output gradient; dW bitwise the same as
-// without the bias, db within an ulp of the separate sum (bias only), the same bits on 1, 2 and 3
-// threads, and the output gradient given as a strided view.
+// The bias gradients of conv3d and conv_transpose3d, summed where a map already reads the gradient:
+// conv3d's by the weight map from the blocks of dY it packs (conv_weight with db), conv_transpose3d's
+// by its input gradient's map as it copies each sample of the output gradient (conv_forward with
+// x_sums). Checked on each path (the lane-wise and channel-vector weight tiles, with their parts and
+// partial vectors; copies that pad, crop or read in place; im2col + GEMM) against a float64 sum of the
+// output gradient: within an ulp of it and of the separate sum (bias only), exact on integer
+// gradients, the other gradients bitwise as without the bias, the same bits on 1, 2 and 3 threads,
+// and the output gradient given as a strided view.
 
 #include <array>
 #include <cmath>
@@ -33,18 +35,32 @@ struct Layer {
   std::int64_t N, cin, cout;
   Dims in;
   std::int64_t k, s, p;
+  bool transposed = false;
+  std::int64_t op = 0;  // output_padding
 
+  Dims out() const {
+    Dims o{};
+    for (std::size_t i = 0; i < 3; ++i) {
+      o[i] = transposed ? (in[i] - 1) * s - 2 * p + k + op : (in[i] + 2 * p - k) / s + 1;
+    }
+    return o;
+  }
+  /// The geometry in conv3d form (a transposed convolution's input is its y).
   detail::ConvGeometry geometry() const {
     detail::ConvGeometry g;
     g.N = N;
-    g.Cin = cin;
-    g.Cout = cout;
-    g.vol = in;
+    g.Cin = transposed ? cout : cin;
+    g.Cout = transposed ? cin : cout;
+    g.vol = transposed ? out() : in;
+    g.out = transposed ? in : out();
     g.kernel = {k, k, k};
     g.stride = {s, s, s};
     g.padding = {p, p, p};
-    for (std::size_t i = 0; i < 3; ++i) g.out[i] = (in[i] + 2 * p - k) / s + 1;
     return g;
+  }
+  Shape weight_shape() const { return transposed ? Shape{cin, cout, k, k, k} : Shape{cout, cin, k, k, k}; }
+  Tensor run(const Tensor& x, const Tensor& w, const Tensor& b) const {
+    return transposed ? conv_transpose3d(x, w, b, s, p, op) : conv3d(x, w, b, s, p);
   }
 };
 
@@ -58,6 +74,13 @@ const std::vector<Layer>& layers() {
       {"8->32, 20-wide rows", Path::ChannelVectors, 2, 8, 32, {6, 12, 20}, 3, 1, 1},
       {"8->40, stride 2", Path::ChannelVectors, 2, 8, 40, {8, 11, 33}, 3, 2, 1},
       {"5->6, im2col", Path::Gemm, 2, 5, 6, {6, 7, 9}, 3, 1, 1},
+      // Transposed: the forward map of the output gradient copies it (stride 2 splits its rows into
+      // phases; kernel 2 with output_padding 1 leaves its last plane, row and column unread, so the
+      // copy crops them), or reads it in place (stride 1, no padding).
+      {"transposed 8->6, k2 s2, output_padding 1", Path::LaneWise, 2, 8, 6, {5, 6, 12}, 2, 2, 0, true, 1},
+      {"transposed 16->12, k3 s2 p1", Path::LaneWise, 2, 16, 12, {4, 5, 12}, 3, 2, 1, true, 1},
+      {"transposed 4->5, k3 s1 p0 (read in place)", Path::LaneWise, 3, 4, 5, {5, 6, 22}, 3, 1, 0, true},
+      {"transposed 5->6, im2col", Path::Gemm, 2, 5, 6, {4, 5, 6}, 3, 2, 1, true, 1},
   };
   return v;
 }
@@ -88,79 +111,101 @@ void expect_sums(const Tensor& db, const std::vector<double>& ref, const std::st
 }
 
 struct Grads {
-  Tensor dw, db;
+  Tensor dx, dw, db;
 };
 
-Grads gradients(const Layer& l, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& gy, bool weight,
-                bool bias) {
-  Tensor wl = w.detach(), bl = b.detach();
+Grads gradients(const Layer& l, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& gy, bool input,
+                bool weight, bool bias) {
+  Tensor xl = x.detach(), wl = w.detach(), bl = b.detach();
+  xl.requires_grad_(input);
   wl.requires_grad_(weight);
   bl.requires_grad_(bias);
-  const Tensor y = conv3d(x, wl, bl, l.s, l.p);
+  const Tensor y = l.run(xl, wl, bl);
   autograd::backward({y}, {gy});
-  return {weight ? wl.grad() : Tensor(), bias ? bl.grad() : Tensor()};
+  return {input ? xl.grad() : Tensor(), weight ? wl.grad() : Tensor(), bias ? bl.grad() : Tensor()};
 }
+
+// Which of (x, w, b) ask for gradients: the bias with the weight (conv3d's fused sums), with the input
+// and the weight, and with the input alone (conv_transpose3d's); the bias alone sums separately.
+struct Wants {
+  bool x, w;
+};
+constexpr Wants kWithBias[] = {{false, true}, {true, true}, {true, false}};
 
 struct RestoreDirect {
   ~RestoreDirect() { detail::set_direct_conv_enabled(true); }
 };
 
-TEST(ConvBiasGrad, SummedWithTheWeightMapOnEveryPath) {
+TEST(ConvBiasGrad, SummedWithTheOtherMapsOnEveryPath) {
   const voxgrad::testing::RestoreTwoThreads restore_threads;
   const RestoreDirect restore_direct;
   for (const Layer& l : layers()) {
     SCOPED_TRACE(l.what);
     manual_seed(7);
     const Tensor x = randn({l.N, l.cin, l.in[0], l.in[1], l.in[2]});
-    const Tensor w = randn({l.cout, l.cin, l.k, l.k, l.k});
+    const Tensor w = randn(l.weight_shape());
     const Tensor b = randn({l.cout});
-    const detail::ConvGeometry g = l.geometry();
+    const Dims o = l.out();
     // gy as a strided view: every other column of a tensor twice as wide.
-    const Tensor wide = randn({l.N, l.cout, g.out[0], g.out[1], 2 * g.out[2]});
+    const Tensor wide = randn({l.N, l.cout, o[0], o[1], 2 * o[2]});
     const Tensor gy = wide.slice(4, 0, std::nullopt, 2);
     ASSERT_FALSE(gy.is_contiguous());
     const std::vector<double> ref = reference_sums(gy);
 
     detail::set_direct_conv_enabled(l.path != Path::Gemm);
+    const detail::ConvGeometry g = l.geometry();
     if (detail::direct_conv_available()) {  // the layer runs on the path it is meant for
-      ASSERT_EQ(g.direct_weight(), l.path != Path::Gemm);
-      ASSERT_EQ(g.direct_weight() && detail::direct_weight_channel_vectors(g), l.path == Path::ChannelVectors);
+      if (l.transposed) {
+        ASSERT_EQ(g.direct_forward(), l.path != Path::Gemm);
+      } else {
+        ASSERT_EQ(g.direct_weight(), l.path != Path::Gemm);
+        ASSERT_EQ(g.direct_weight() && detail::direct_weight_channel_vectors(g), l.path == Path::ChannelVectors);
+      }
     }
     set_num_threads(2);
-    const Grads both = gradients(l, x, w, b, gy, true, true);
-    expect_sums(both.db, ref, "db with dw");
-    // The weight map's own sums are untouched: dW is the same with and without the bias.
-    expect_bitwise_equal(both.dw, gradients(l, x, w, b, gy, true, false).dw, "dw without the bias");
     // The bias alone is summed in a pass of its own.
-    expect_sums(gradients(l, x, w, b, gy, false, true).db, ref, "db alone");
-    for (int threads : {1, 3}) {
-      set_num_threads(threads);
-      const Grads other = gradients(l, x, w, b, gy, true, true);
-      EXPECT_TRUE(bit_identical(other.db, both.db)) << threads << " threads: db";
-      EXPECT_TRUE(bit_identical(other.dw, both.dw)) << threads << " threads: dw";
+    expect_sums(gradients(l, x, w, b, gy, false, false, true).db, ref, "db alone");
+    for (const Wants& want : kWithBias) {
+      const std::string what = std::string("db with") + (want.x ? " dx" : "") + (want.w ? " dw" : "");
+      const Grads with = gradients(l, x, w, b, gy, want.x, want.w, true);
+      expect_sums(with.db, ref, what);
+      // The other maps' own sums are untouched: the same with and without the bias.
+      const Grads without = gradients(l, x, w, b, gy, want.x, want.w, false);
+      if (want.x) expect_bitwise_equal(with.dx, without.dx, what + ": dx");
+      if (want.w) expect_bitwise_equal(with.dw, without.dw, what + ": dw");
+      for (int threads : {1, 3}) {
+        set_num_threads(threads);
+        const Grads other = gradients(l, x, w, b, gy, want.x, want.w, true);
+        EXPECT_TRUE(bit_identical(other.db, with.db)) << what << ", " << threads << " threads";
+        set_num_threads(2);
+      }
     }
   }
 }
 
 // A bias of exact sums: with gy of small integers every partial sum is exact, so db equals the
-// float64 sum exactly on every path, and a sum that skipped or repeated any block of dY would show.
+// float64 sum exactly on every path, and a sum that skipped or repeated any block or plane of dY
+// would show.
 TEST(ConvBiasGrad, ExactOnIntegerGradients) {
   const RestoreDirect restore_direct;
   for (const Layer& l : layers()) {
     SCOPED_TRACE(l.what);
     manual_seed(11);
-    const detail::ConvGeometry g = l.geometry();
+    const Dims o = l.out();
     const Tensor x = randn({l.N, l.cin, l.in[0], l.in[1], l.in[2]});
-    const Tensor w = randn({l.cout, l.cin, l.k, l.k, l.k});
+    const Tensor w = randn(l.weight_shape());
     const Tensor b = randn({l.cout});
-    std::vector<float> ints(static_cast<std::size_t>(l.N * l.cout * g.out_size()));
+    std::vector<float> ints(static_cast<std::size_t>(l.N * l.cout * o[0] * o[1] * o[2]));
     for (std::size_t i = 0; i < ints.size(); ++i) ints[i] = static_cast<float>(static_cast<int>((i * 7919) % 17) - 8);
-    const Tensor gy = from_blob(ints.data(), {l.N, l.cout, g.out[0], g.out[1], g.out[2]}).clone();
+    const Tensor gy = from_blob(ints.data(), {l.N, l.cout, o[0], o[1], o[2]}).clone();
     detail::set_direct_conv_enabled(l.path != Path::Gemm);
-    const Tensor db = gradients(l, x, w, b, gy, true, true).db;
     const std::vector<double> ref = reference_sums(gy);
-    for (std::int64_t c = 0; c < l.cout; ++c) {
-      EXPECT_EQ(db.data_ptr<float>()[c], static_cast<float>(ref[static_cast<std::size_t>(c)])) << "channel " << c;
+    for (const Wants& want : kWithBias) {
+      const Tensor db = gradients(l, x, w, b, gy, want.x, want.w, true).db;
+      for (std::int64_t c = 0; c < l.cout; ++c) {
+        EXPECT_EQ(db.data_ptr<float>()[c], static_cast<float>(ref[static_cast<std::size_t>(c)]))
+            << "channel " << c << (want.x ? ", with dx" : "") << (want.w ? ", with dw" : "");
+      }
     }
   }
 }

@@ -1,0 +1,62 @@
+#pragma once
+// Internal: sums in double over rows of floats or doubles, in an order fixed by the row lengths alone.
+
+#include <cstdint>
+
+namespace voxgrad::detail {
+
+// Sums over a row as L interleaved partial sums (element i into sum i mod L), added pairwise in a
+// fixed order at the end: a single double accumulator is a chain of dependent additions that runs
+// at one element per add latency; L of them vectorise. The order depends on the row length alone.
+// Sum8 (two or one vector registers of doubles) keeps up with rows streamed from memory; Sum32
+// (eight or four) with rows in L1 or L2, where Sum8 waits on its additions' latency.
+template <int L>
+struct LaneSums {
+  double acc[L] = {};
+  double total() const { return pairwise(0, L); }
+
+ private:
+  double pairwise(int lo, int n) const { return n == 1 ? acc[lo] : pairwise(lo, n / 2) + pairwise(lo + n / 2, n / 2); }
+};
+using Sum8 = LaneSums<8>;
+using Sum32 = LaneSums<32>;
+
+// a += Σ f(i) over i in [0, n). The sums live in a local copy while the row is read: for double
+// rows the compiler could not otherwise keep them in registers (the row might alias them).
+template <int L, typename F>
+void add_row(LaneSums<L>& a, std::int64_t n, F&& f) {
+  LaneSums<L> s = a;
+  std::int64_t i = 0;
+  for (; i + L <= n; i += L) {
+    for (int l = 0; l < L; ++l) s.acc[l] += f(i + l);
+  }
+  for (int l = 0; i < n; ++i, ++l) s.acc[l] += f(i);
+  a = s;
+}
+
+// a += Σ f(i) and b += Σ h(i) over i in [0, n), in one pass.
+template <int L, typename F, typename H>
+void add_rows(LaneSums<L>& a, LaneSums<L>& b, std::int64_t n, F&& f, H&& h) {
+  LaneSums<L> s = a, t = b;
+  std::int64_t i = 0;
+  for (; i + L <= n; i += L) {
+    for (int l = 0; l < L; ++l) {
+      s.acc[l] += f(i + l);
+      t.acc[l] += h(i + l);
+    }
+  }
+  for (int l = 0; i < n; ++i, ++l) {
+    s.acc[l] += f(i);
+    t.acc[l] += h(i);
+  }
+  a = s;
+  b = t;
+}
+
+// a += Σ p[i] over i in [0, n), each element as a double.
+template <int L, typename T>
+void add_values(LaneSums<L>& a, const T* p, std::int64_t n) {
+  add_row(a, n, [p](std::int64_t i) { return static_cast<double>(p[i]); });
+}
+
+}  // namespace voxgrad::detail
