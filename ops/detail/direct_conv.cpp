@@ -396,11 +396,13 @@ class CvWeightRun {
         }
       }
     });
-    for (std::int64_t gb = 0; db != nullptr && gb < GB; ++gb) {
-      const std::int64_t g = gb / blocks_, blk = gb % blocks_, oc = std::min(ob_, cout_g - blk * ob_);
-      for (std::int64_t o = 0; o < oc; ++o) {
-        for (std::int64_t k = 0; k < pchunks; ++k) {
-          db[g * cout_g + blk * ob_ + o] += chunk_db[static_cast<std::size_t>((gb * pchunks + k) * ob_ + o)];
+    if (db != nullptr) {
+      for (std::int64_t gb = 0; gb < GB; ++gb) {
+        const std::int64_t g = gb / blocks_, blk = gb % blocks_, oc = std::min(ob_, cout_g - blk * ob_);
+        for (std::int64_t o = 0; o < oc; ++o) {
+          for (std::int64_t k = 0; k < pchunks; ++k) {
+            db[g * cout_g + blk * ob_ + o] += chunk_db[static_cast<std::size_t>((gb * pchunks + k) * ob_ + o)];
+          }
         }
       }
     }
@@ -481,9 +483,10 @@ Workspace padded_workspace(const ConvGeometry& c, const PaddedLayout& L) {
 
 namespace {
 
-// The per-channel sums of x as padded_sample adds them up, then stored as floats in x_sums.
-struct InputSums {
-  explicit InputSums(float* out, std::int64_t channels)
+// Per-channel sums in double while the maps add them up (none when `out` is null), then stored as
+// floats in `out`: the input's for padded_sample, dY's for the weight maps.
+struct ChannelSums {
+  explicit ChannelSums(float* out, std::int64_t channels)
       : out_(out), sums_(out != nullptr ? static_cast<std::size_t>(channels) : 0) {}
   double* get() { return out_ != nullptr ? sums_.data() : nullptr; }
   void store() const {
@@ -501,7 +504,7 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
   const PaddedLayout L = forward_layout(c);
   const ForwardRun run(row_tiles(c), c, L, w);
   Workspace xp = padded_workspace(c, L);
-  InputSums sums(x_sums, c.Cin);
+  ChannelSums sums(x_sums, c.Cin);
   for (std::int64_t n = 0; n < c.N; ++n) {
     run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n, sums.get()), bias, y, n);
   }
@@ -510,19 +513,20 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c, float* db) {
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
-  std::vector<double> bias_sums(db != nullptr ? static_cast<std::size_t>(c.Cout) : 0);
-  double* sums = db != nullptr ? bias_sums.data() : nullptr;
+  ChannelSums sums(db, c.Cout);
   if (direct_weight_channel_vectors(c)) {
     const CvWeightRun run(*active_kernels(), c);
-    for (std::int64_t n = 0; n < c.N; ++n) run.sample(x, dy, dw, n, sums);
+    for (std::int64_t n = 0; n < c.N; ++n) run.sample(x, dy, dw, n, sums.get());
   } else {
     // Unspread: the weight tile reads few channels at a time, and the input may then be read in place.
     const PaddedLayout L = forward_layout(c, /*spread=*/false);
     Workspace xp = padded_workspace(c, L);
     const WeightRun run(row_tiles(c), c, L);
-    for (std::int64_t n = 0; n < c.N; ++n) run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), dy, dw, n, sums);
+    for (std::int64_t n = 0; n < c.N; ++n) {
+      run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), dy, dw, n, sums.get());
+    }
   }
-  for (std::size_t o = 0; o < bias_sums.size(); ++o) db[o] = static_cast<float>(bias_sums[o]);
+  sums.store();
 }
 
 void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, const float* dy, float* dw,
@@ -539,7 +543,7 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
   } else {
     lane_weight.emplace(row_tiles(c), c, L);
   }
-  InputSums sums(x_sums, c.Cin);
+  ChannelSums sums(x_sums, c.Cin);
   for (std::int64_t n = 0; n < c.N; ++n) {
     const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n, sums.get());
     forward.sample(xs, nullptr, y, n);

@@ -161,12 +161,14 @@ const float* padded_sample(const float* x, float* xp, std::int64_t channels, con
     // The planes the copy did not take (all of them when x is read in place, else those it crops).
     const std::int64_t lo = copy ? std::clamp(-L.origin[0], std::int64_t{0}, D) : D;
     const std::int64_t hi = copy ? std::clamp(L.Dp - L.origin[0], lo, D) : D;
-    parallel_for(0, channels * D, std::max<std::int64_t>(1, kElementwiseGrain / std::max<std::int64_t>(plane, 1)),
-                 [&](std::int64_t p0, std::int64_t p1) {
-                   for (std::int64_t pl = p0; pl < p1; ++pl) {
-                     if (pl % D < lo || pl % D >= hi) sum_plane(pl / D, pl % D);
-                   }
-                 });
+    if (lo > 0 || hi < D) {
+      parallel_for(0, channels * D, std::max<std::int64_t>(1, kElementwiseGrain / std::max<std::int64_t>(plane, 1)),
+                   [&](std::int64_t p0, std::int64_t p1) {
+                     for (std::int64_t pl = p0; pl < p1; ++pl) {
+                       if (pl % D < lo || pl % D >= hi) sum_plane(pl / D, pl % D);
+                     }
+                   });
+    }
     for (std::int64_t ch = 0; ch < channels; ++ch) {
       for (std::int64_t id = 0; id < D; ++id) channel_sums[ch] += plane_sums[static_cast<std::size_t>(ch * D + id)];
     }

@@ -313,7 +313,7 @@ void pair_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const
         typename Vec::Reg l, h;
         Vec::interleave(Vec::loadu(se + (i * kNV + j) * L), Vec::loadu(so + (i * kNV + j) * L), l, h);
         float* p = yb[j] + (blk * kMR + i) * Vo;
-        if (stream && (full_y || (lo[j] == all && hi[j] == all)) &&
+        if (stream && lo[j] == all && hi[j] == all &&
             reinterpret_cast<std::uintptr_t>(p) % sizeof(typename Vec::Reg) == 0) {
           Vec::stream(p, l);
           Vec::stream(p + L, h);
