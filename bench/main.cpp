@@ -14,7 +14,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "bench_common.h"
@@ -178,6 +180,14 @@ int main(int argc, char** argv) {
   }
   for (const ConvCase& c : conv_cases()) {
     if (!c.transposed && !c.large) register_voxgrad_maps(c);
+  }
+  // The U-Net step's 3×3×3 convolutions, one layer of each shape (its transposed layers up1 and up2
+  // are the adjoint maps of down1 and down2).
+  std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>> shapes;
+  for (const ConvCase& c : unet_conv_layers()) {
+    if (!c.transposed && c.kernel[0] == 3 && shapes.insert({c.cin, c.cout, c.in[0], c.stride[0]}).second) {
+      register_voxgrad_maps(c);
+    }
   }
   register_voxgrad_models();
 #ifdef VOXGRAD_BENCH_WITH_TORCH
