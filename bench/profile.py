@@ -3,10 +3,11 @@
 
 Sorts the samples by shared object and symbol (`perf report --sort dso,sym`) and puts every symbol
 into one category by the function it belongs to (TBB task and lambda symbols carry their enclosing
-function's name): convolution kernels, GroupNorm, ReLU, cat/copies, Adam, other element-wise ops,
-allocation (malloc/free/memset and the kernel's page faults and page clearing), threading. Samples
-in libraries only the start-up touches (libtorch's and oneDNN's loading and registration, the
-dynamic linker, oneDNN's JIT code of the start-up probe, libgomp) are left out of the total.
+function's name): convolution kernels, GroupNorm, ReLU, cat/copies (memmove/memcpy), Adam, other
+element-wise ops, allocation (malloc/free/memset and the kernel's page faults and page clearing),
+threading (with all of stripped libtbb). Samples in libraries only the start-up touches (libtorch's
+and oneDNN's loading and registration, the dynamic linker, oneDNN's JIT code of the start-up probe,
+libgomp) and in voxgrad_bench's own FMA-peak probe are left out of the total.
 Standard library only.
 
     VOXGRAD_BENCH_PEAK_GFLOPS=234 perf record -e cpu-clock -F 499 -o unet.data -- \\
@@ -28,6 +29,8 @@ import subprocess
 import sys
 from collections import defaultdict
 
+THREADING = "threading (TBB, scheduler)"
+
 # First match wins: the specific element-wise ops before the generic kernels they run in.
 CATEGORIES = [
     ("convolution", r"direct::|direct_conv|conv3d|conv_transpose|im2col|col2im|vol2col|gebp|gemm|"
@@ -44,7 +47,7 @@ CATEGORIES = [
     ("allocation and page faults", r"malloc|free|memset|_int_|unlink_chunk|page|mmap|munmap|"
                                    r"pte|folio|memcg|mem_cgroup|alloc_pages|lruvec|vma|mas_|rmqueue|zap_|"
                                    r"fault|brk|CachingAllocator|allocator|empty_cache"),
-    ("threading (TBB, scheduler)", r"tbb|sched|schedule|task_switch|futex|yield|irq|spin_unlock|rcu"),
+    (THREADING, r"tbb|sched|schedule|task_switch|futex|yield|irq|spin_unlock|rcu"),
 ]
 # The benchmark's own start-up probe (the FMA peak it measures before the first benchmark).
 STARTUP_SYMBOLS = re.compile(r"fma_loop|measure_fma_peak|voxgrad_bench::\(anonymous namespace\)::trial")
@@ -83,7 +86,7 @@ def main(argv):
             startup += pct
             continue
         if "libtbb" in dso:  # TBB's scheduler and workers (stripped: addresses only)
-            shares["threading (TBB, scheduler)"] += pct
+            shares[THREADING] += pct
             continue
         for name, pattern in CATEGORIES:
             if re.search(pattern, sym):
