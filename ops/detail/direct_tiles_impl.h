@@ -101,31 +101,38 @@ void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, co
       ms2[j] = Vec::mask(mk2[j]);
     }
   }
-  for (int s = 0; s < nspans; ++s) {
-    for (std::int64_t k = spans[s].begin; k < spans[s].end; ++k) {
-      const std::int64_t o = koff[k];
-      if (kPrefetchPairs > 0 && k + kPrefetchPairs < spans[s].end) {
-        const std::int64_t ahead = koff[k + kPrefetchPairs];
+  // One pair: NV input vectors, MR broadcast weights, MR × NV FMAs; PF: ask for the inputs of the
+  // pair kPrefetchPairs ahead. The pairs of a span with none that far ahead run without the test.
+  const auto pair = [&]<bool PF>(std::int64_t k) __attribute__((always_inline)) {
+    const std::int64_t o = koff[k];
+    if constexpr (PF) {
+      const std::int64_t ahead = koff[k + kPrefetchPairs];
 #pragma GCC unroll 8
-        for (int j = 0; j < NV; ++j) __builtin_prefetch(xs[j] + ahead + Vec::kLanes - 1);
-      }
-      typename Vec::Reg b[NV];
+      for (int j = 0; j < NV; ++j) __builtin_prefetch(xs[j] + ahead + Vec::kLanes - 1);
+    }
+    typename Vec::Reg b[NV];
 #pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) {
-        if constexpr (SPLIT) {
-          b[j] = VecOf<SPLIT>::type::load_or(Vec::load(ms[j], xs[j] + o), ms2[j], xs2[j] + o);
-        } else {
-          b[j] = FULL ? Vec::loadu(xs[j] + o) : Vec::load(ms[j], xs[j] + o);
-        }
-      }
-      const float* a = wpk + k * kMR;
-#pragma GCC unroll 8
-      for (int i = 0; i < MR; ++i) {
-        const auto ai = Vec::set1(a[i]);
-#pragma GCC unroll 8
-        for (int j = 0; j < NV; ++j) acc[i][j] = Vec::fmadd(ai, b[j], acc[i][j]);
+    for (int j = 0; j < NV; ++j) {
+      if constexpr (SPLIT) {
+        b[j] = VecOf<SPLIT>::type::load_or(Vec::load(ms[j], xs[j] + o), ms2[j], xs2[j] + o);
+      } else {
+        b[j] = FULL ? Vec::loadu(xs[j] + o) : Vec::load(ms[j], xs[j] + o);
       }
     }
+    const float* a = wpk + k * kMR;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const auto ai = Vec::set1(a[i]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) acc[i][j] = Vec::fmadd(ai, b[j], acc[i][j]);
+    }
+  };
+  for (int s = 0; s < nspans; ++s) {
+    std::int64_t k = spans[s].begin;
+    if constexpr (kPrefetchPairs > 0) {
+      for (; k + kPrefetchPairs < spans[s].end; ++k) pair.template operator()<true>(k);
+    }
+    for (; k < spans[s].end; ++k) pair.template operator()<false>(k);
   }
   if constexpr (SPLIT && !FULL) {
 #pragma GCC unroll 8
