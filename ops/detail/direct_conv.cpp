@@ -108,14 +108,8 @@ class ForwardRun {
     }
     // Weights packed per group and block of tile_mr output channels as [p][tile_mr] (zeros past cout_g).
     blocks_ = (cout_g + tile_mr - 1) / tile_mr;
-    wpk_.assign(static_cast<std::size_t>(G * blocks_ * K_ * tile_mr), 0.0f);
-    for (std::int64_t g = 0; g < G; ++g) {
-      for (std::int64_t co = 0; co < cout_g; ++co) {
-        const float* src = w + (g * cout_g + co) * K_;
-        float* dst = wpk_.data() + ((g * blocks_ + co / tile_mr) * K_) * tile_mr + co % tile_mr;
-        for (std::int64_t p = 0; p < K_; ++p) dst[p * tile_mr] = src[order[static_cast<std::size_t>(p)]];
-      }
-    }
+    wpk_.resize(static_cast<std::size_t>(G * blocks_ * K_ * tile_mr));
+    pack_tile_weights(w, G, cout_g * K_, cout_g, K_, order.data(), K_, tile_mr, wpk_.data());
     // Skipping tap rows that read only padding pays when they are a fair share of the work (small
     // volumes, wide kernels); runs shorter than 8 pairs cost more in loop overhead than they skip.
     const std::int64_t per = cin_g * KW;  // pairs per tap row

@@ -95,7 +95,7 @@ std::vector<ClassTaps> class_taps(const ConvGeometry& g, const Plan& pl, const P
         if (taps == 0 || A.count == 0 || B.count == 0 || C.count == 0) continue;
         t.K = cin_g * taps;
         t.koff.reserve(static_cast<std::size_t>(t.K));
-        t.wpk.assign(static_cast<std::size_t>(G * blocks * t.K * tile_mr), 0.0f);
+        t.wpk.resize(static_cast<std::size_t>(G * blocks * t.K * tile_mr));
         std::vector<std::int64_t> kidx;  // flat kernel index of each tap
         for (std::size_t a = 0; a < A.taps.size(); ++a) {
           for (std::size_t b = 0; b < B.taps.size(); ++b) {
@@ -115,15 +115,13 @@ std::vector<ClassTaps> class_taps(const ConvGeometry& g, const Plan& pl, const P
           }
         }
         // wpk[g][blk][ci·taps + tap][i] = w[g·cin_g + ci][blk·tile_mr + i][tap]
-        for (std::int64_t gi = 0; gi < G; ++gi) {
-          for (std::int64_t ci = 0; ci < cin_g; ++ci) {
-            for (std::int64_t co = 0; co < cout_g; ++co) {
-              const float* src = w + ((gi * cin_g + ci) * cout_g + co) * KT;
-              float* dst = t.wpk.data() + ((gi * blocks + co / tile_mr) * t.K + ci * taps) * tile_mr + co % tile_mr;
-              for (std::int64_t j = 0; j < taps; ++j) dst[j * tile_mr] = src[kidx[static_cast<std::size_t>(j)]];
-            }
+        std::vector<std::int64_t> col(static_cast<std::size_t>(t.K));
+        for (std::int64_t ci = 0; ci < cin_g; ++ci) {
+          for (std::int64_t j = 0; j < taps; ++j) {
+            col[static_cast<std::size_t>(ci * taps + j)] = ci * cout_g * KT + kidx[static_cast<std::size_t>(j)];
           }
         }
+        pack_tile_weights(w, G, cin_g * cout_g * KT, cout_g, KT, col.data(), t.K, tile_mr, t.wpk.data());
       }
     }
   }

@@ -176,6 +176,26 @@ const float* padded_sample(const float* x, float* xp, std::int64_t channels, con
   return copy ? xp : xs;
 }
 
+void pack_tile_weights(const float* w, std::int64_t G, std::int64_t g_stride, std::int64_t cout_g,
+                       std::int64_t co_stride, const std::int64_t* col, std::int64_t K, std::int64_t mr, float* dst) {
+  const std::int64_t blocks = (cout_g + mr - 1) / mr, per_block = K * mr;
+  // Blocks per task: about 64 Ki floats (a few tens of µs), so that small weights take one task.
+  const std::int64_t grain = std::max<std::int64_t>(1, (std::int64_t{1} << 16) / std::max<std::int64_t>(per_block, 1));
+  parallel_for(0, G * blocks, grain, [&](std::int64_t t0, std::int64_t t1) {
+    const float* rows[kMaxTile];
+    for (std::int64_t t = t0; t < t1; ++t) {
+      const std::int64_t g = t / blocks, co0 = t % blocks * mr, nco = std::min(mr, cout_g - co0);
+      for (std::int64_t i = 0; i < nco; ++i) rows[i] = w + g * g_stride + (co0 + i) * co_stride;
+      float* d = dst + t * per_block;
+      for (std::int64_t p = 0; p < K; ++p, d += mr) {
+        const std::int64_t c = col[p];
+        for (std::int64_t i = 0; i < nco; ++i) d[i] = rows[i][c];
+        for (std::int64_t i = nco; i < mr; ++i) d[i] = 0.0f;
+      }
+    }
+  });
+}
+
 Workspace::Workspace(std::int64_t floats) {
   ptr_ = static_cast<float*>(allocate(static_cast<std::size_t>(floats) * sizeof(float), false, raw_, capacity_));
 }

@@ -68,6 +68,13 @@ bool reads_in_place(const Dims& vol, const PaddedLayout& L);
 const float* padded_sample(const float* x, float* xp, std::int64_t channels, const Dims& vol, const PaddedLayout& L,
                            std::int64_t n, double* channel_sums = nullptr);
 
+/// Weights packed for the forward tiles, as blocks of mr output channels: for group g, block blk and
+/// pair p, dst[((g·blocks + blk)·K + p)·mr + i] = w[g·g_stride + co·co_stride + col[p]] with
+/// co = blk·mr + i < cout_g, and 0 past cout_g (blocks = ⌈cout_g / mr⌉). Written pair by pair, in
+/// parallel tasks of whole blocks.
+void pack_tile_weights(const float* w, std::int64_t G, std::int64_t g_stride, std::int64_t cout_g,
+                       std::int64_t co_stride, const std::int64_t* col, std::int64_t K, std::int64_t mr, float* dst);
+
 /// A float buffer from the caching allocator, given back on scope exit.
 class Workspace {
  public:
