@@ -10,6 +10,7 @@
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/core/threading.h"
 #include "voxgrad/ops/detail/direct_layout.h"
+#include "voxgrad/ops/detail/direct_weight_xt.h"
 #include "voxgrad/ops/detail/lane_sums.h"
 
 namespace voxgrad::detail {
@@ -508,7 +509,9 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c, float* db) {
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   ChannelSums sums(db, c.Cout);
-  if (direct_weight_channel_vectors(c)) {
+  if (direct_weight_transposed_input(c)) {
+    direct_weight_transposed_input_grad(x, dy, dw, c, sums.get());
+  } else if (direct_weight_channel_vectors(c)) {
     const CvWeightRun run(*active_kernels(), c);
     for (std::int64_t n = 0; n < c.N; ++n) run.sample(x, dy, dw, n, sums.get());
   } else {
@@ -525,6 +528,13 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
 
 void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, const float* dy, float* dw,
                                    const ConvGeometry& c, float* x_sums) {
+  if (direct_weight_transposed_input(c)) {
+    // Its own copy of x (transposed): nothing to share with the forward map.
+    direct_conv3d(x, w, nullptr, y, c, x_sums);
+    std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
+    direct_weight_transposed_input_grad(x, dy, dw, c, nullptr);
+    return;
+  }
   const PaddedLayout L = forward_layout(c);
   const ForwardRun forward(row_tiles(c), c, L, w);
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);

@@ -121,6 +121,16 @@ using CvWeightTile = void (*)(const float* dyt, std::int64_t dys, const float* x
                               const std::int64_t* rx, const std::int64_t* ry, std::int64_t nrows, std::int64_t w0,
                               std::int64_t w1, std::int64_t sw, float* acc, bool zero);
 
+/// Weight-gradient sums over a vector of input channels for MC output channels and a kernel's three
+/// taps along W (stride and dilation 1 along W), from xt, the input transposed to [row][slot][channel]
+/// (ps floats per slot): for the rows r < nrows and the positions w < width,
+/// acc[(i·3 + kw)·lanes + l] gets Σ dy[i·dys + ry[r] + w] · xt[rx[r] + (w + kw)·ps + l]. The sums run
+/// over the rows and positions in order, from zero, and are stored to acc. Along a row the three taps'
+/// input vectors rotate: one load per position.
+using XtWeightTile = void (*)(const float* dy, std::int64_t dys, const float* xt, std::int64_t ps,
+                              const std::int64_t* rx, const std::int64_t* ry, std::int64_t nrows, std::int64_t width,
+                              float* acc);
+
 /// dY of one block of ob output channels, transposed for the channel-vector weight tiles:
 /// dst[p·ob + o] = src[o·vo + p] for positions p in [p0, p1) and channels o < ob, zero from channel oc
 /// on (ob a multiple of the lanes).
@@ -149,6 +159,7 @@ struct Kernels {
   int cv_imax;                                       ///< channel-vector tiles: the most vectors I
   int cv_j[kMaxCvI];                                 ///< the most pairs J for I = 1 … cv_imax
   CvWeightTile cv_weight[kMaxCvI][kMaxCvJ];          ///< [I − 1][J − 1]
+  XtWeightTile xt_weight[kMaxTile];                  ///< [MC − 1], MC ≤ mc
   TransposeDy transpose_dy;
   PadRows pad_rows;
   /// The forward map packs rows (pack_rows): with mask registers a vector's second row merges into its

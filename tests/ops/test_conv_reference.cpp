@@ -30,6 +30,7 @@
 #include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/direct_layout.h"
+#include "voxgrad/ops/detail/direct_weight_xt.h"
 #include "voxgrad/ops/detail/vol2col.h"
 
 namespace {
@@ -761,6 +762,66 @@ void channel_vector_sweep(bool transposed, std::uint64_t seed, int configs) {
   }
 }
 
+/// A config whose weight map (conv3d form) runs on the transposed-input tiles
+/// (direct_weight_transposed_input): one group, 16 or 32 input channels (whole vectors on AVX-512 and
+/// AVX2), 1 to one vector of output channels (16 on AVX-512, 8 on AVX2; more run on channel-vector tiles),
+/// three taps along W at stride and dilation 1 with padding 0-3 and output rows of 16-40, random
+/// kernels, strides, paddings and dilations along D and H (rows whose inputs lie in the padding).
+Cfg draw_transposed_input_config(std::mt19937_64& rng, bool transposed) {
+  Cfg c = draw_config(rng, transposed);
+  c.unbatched = false;
+  c.N = pick(rng, 1, 2);
+  c.groups = 1;
+  c.bias = true;  // its gradient is summed from the chunks of dY the tiles read
+  const std::int64_t in_ch = 16 * pick(rng, 1, 2), out_ch = pick(rng, 1, detail::direct_lanes());
+  // The conv3d form's Cin is conv_transpose3d's Cout.
+  c.cin = transposed ? out_ch : in_ch;
+  c.cout = transposed ? in_ch : out_ch;
+  c.k = {pick(rng, 1, 3), pick(rng, 1, 3), 3};
+  c.s = {pick(rng, 1, 2), pick(rng, 1, 2), 1};
+  c.d = {pick(rng, 1, 2), pick(rng, 1, 2), 1};
+  c.p = {pick(rng, 0, 2), pick(rng, 0, 2), pick(rng, 0, 3)};
+  c.op = {0, 0, 0};
+  if (transposed) {
+    for (std::size_t i = 0; i < 2; ++i) c.op[i] = pick(rng, 0, std::max(c.s[i], c.d[i]) - 1);
+  }
+  // conv3d: Wo = W + 2p − 2 in 16..40; conv_transpose3d: the conv3d form's Wo is in[2].
+  const std::int64_t wo = pick(rng, 16, 40);
+  c.in = {pick(rng, 1, 4), pick(rng, 1, 5), transposed ? wo : std::max<std::int64_t>(1, wo + 2 - 2 * c.p[2])};
+  return c;
+}
+
+void transposed_input_sweep(bool transposed, std::uint64_t seed, int configs) {
+  std::mt19937_64 rng(seed);
+  int accepted = 0, served = 0;
+  ViewStats views;
+  while (accepted < configs) {
+    const Cfg c = draw_transposed_input_config(rng, transposed);
+    if (!c.valid()) continue;
+    ++accepted;
+    const detail::ConvGeometry g = conv3d_form(c);
+    const bool xt = detail::direct_weight_transposed_input(g);
+    served += xt;
+    std::mt19937_64 vrng(seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted)));
+    const std::string m = check_config(c, kFloat32, vrng, xt ? &views : nullptr);
+    EXPECT_TRUE(m.empty()) << "float32, config #" << accepted << ": " << c.str() << "\n" << m;
+  }
+  std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d")
+            << " transposed-input weight shapes: " << accepted << " configs, " << served
+            << " on transposed-input tiles; arguments of those as views:" << views.str() << "\n";
+  // Most configs suit them (not all: a padded copy too large for its volume turns the direct weight map
+  // away), unless the CPU (or VOXGRAD_MAX_ISA=baseline) has no direct kernels.
+  if (detail::direct_conv_available()) {
+    EXPECT_GE(served, configs * 2 / 3);
+    views.expect_each_kind(5);
+  } else {
+    EXPECT_EQ(served, 0);
+  }
+}
+
+TEST(ConvReferenceSweep, Conv3dTransposedInputWeightShapes) { transposed_input_sweep(false, 0x7A3D1, 80); }
+TEST(ConvReferenceSweep, ConvTranspose3dTransposedInputWeightShapes) { transposed_input_sweep(true, 0x7A7D1, 60); }
+
 TEST(ConvReferenceSweep, Conv3dChannelVectorWeightShapes) { channel_vector_sweep(false, 0xC7A3D, 60); }
 TEST(ConvReferenceSweep, ConvTranspose3dChannelVectorWeightShapes) { channel_vector_sweep(true, 0xC7A7D, 60); }
 
@@ -1149,8 +1210,15 @@ TEST(ConvReference, ThreadCountDoesNotChangeResults) {
       // N·groups == 1: the transposed forward parallelises inside one sample.
       config(true, 1, 1, 8, 8, {12, 12, 12}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
       config(true, 2, 1, 8, 8, {12, 12, 12}, {1, 1, 1}),
+      // Weight maps on the transposed-input tiles (16 input channels, 8 output channels, rows of 24):
+      // chunks of output rows fixed by the shape, whichever thread sums them.
+      config(false, 2, 1, 16, 8, {6, 20, 24}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+      config(true, 2, 1, 8, 16, {6, 20, 24}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
   };
   for (const Cfg& c : cases) {
+    if (c.cin == 16 || c.cout == 16) {
+      EXPECT_EQ(detail::direct_weight_transposed_input(conv3d_form(c)), detail::direct_conv_available()) << c.str();
+    }
     for (DType dt : {kFloat64, kFloat32}) {
       SCOPED_TRACE(c.str() + " " + std::string(dtype_name(dt)));
       set_num_threads(1);

@@ -1,0 +1,124 @@
+#include "voxgrad/ops/detail/direct_weight_xt.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "voxgrad/core/detail/cpu.h"
+#include "voxgrad/core/detail/parallel.h"
+#include "voxgrad/ops/detail/direct_conv.h"
+#include "voxgrad/ops/detail/direct_kernels.h"
+#include "voxgrad/ops/detail/direct_layout.h"
+#include "voxgrad/ops/detail/lane_sums.h"
+
+namespace voxgrad::detail {
+
+using direct::Kernels;
+using direct::Workspace;
+
+bool direct_weight_transposed_input(const ConvGeometry& g) {
+  const Kernels* k = direct::active_kernels();
+  if (k == nullptr || !g.direct_weight() || direct_weight_channel_vectors(g)) return false;
+  return g.groups == 1 && g.Cin % k->lanes == 0 && g.Cout <= k->lanes && g.kernel[2] == 3 && g.stride[2] == 1 &&
+         g.dilation[2] == 1 && g.out[2] >= k->lanes;
+}
+
+void direct_weight_transposed_input_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g,
+                                         double* db) {
+  const Kernels& k = *direct::active_kernels();
+  const std::int64_t lanes = k.lanes, mc = k.mc, Cin = g.Cin, Cout = g.Cout;
+  const std::int64_t D = g.vol[0], H = g.vol[1], W = g.vol[2], V = g.vol_size();
+  const std::int64_t Ho = g.out[1], Wo = g.out[2], Vo = g.out_size(), rows = g.out[0] * Ho;
+  const std::int64_t KD = g.kernel[0], KH = g.kernel[1], KT = g.kernel_volume(), K = Cin * KT;
+  // The transposed input: D·H rows of Wp = W + 2·padding slots (kernel 3, stride 1: Wo + 2), slot s
+  // holding column s − padding as Cin floats, zero outside [0, W).
+  const std::int64_t pw = g.padding[2], Wp = Wo + 2, ps = Cin, row_floats = Wp * ps;
+  const std::int64_t lead = std::min(pw, Wp), cols = std::clamp<std::int64_t>(Wp - pw, 0, W);  // columns read
+  const std::int64_t vecs = Cin / lanes, blocks = (Cout + mc - 1) / mc, taps = KD * KH;
+  // Chunks of output rows whose dY and input rows stay in half of L2 while a task runs every tile
+  // over them, and at least 16 of them where there are rows enough for two threads or more to share.
+  // Their size follows from g and the CPU alone, so do the sums.
+  const std::int64_t row_bytes = (Cout * Wo + 3 * row_floats) * std::int64_t{sizeof(float)};
+  const std::int64_t chunk =
+      std::clamp<std::int64_t>(cache_sizes().l2 / 2 / row_bytes, 1, std::max<std::int64_t>(1, rows / 16));
+  const std::int64_t chunks = (rows + chunk - 1) / chunk;
+  // Per chunk, the sums of every (tap row, block, vector): mc × 3 vectors each.
+  const std::int64_t entry = mc * 3 * lanes, per_chunk = taps * blocks * vecs * entry;
+  const Workspace xt(D * H * row_floats);
+  const Workspace part(chunks * per_chunk);
+  std::vector<double> chunk_db(db != nullptr ? static_cast<std::size_t>(chunks * Cout) : 0);
+  std::vector<float> total(static_cast<std::size_t>(per_chunk));
+  const std::int64_t sd = g.stride[0], sh = g.stride[1];
+  for (std::int64_t n = 0; n < g.N; ++n) {
+    const float* xs = x + n * Cin * V;
+    const float* dys = dy + n * Cout * Vo;
+    parallel_for(0, D * H, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(row_floats, 1)),
+                 [&](std::int64_t r0, std::int64_t r1) {
+                   for (std::int64_t r = r0; r < r1; ++r) {
+                     float* dst = xt.get() + r * row_floats;
+                     std::fill(dst, dst + lead * ps, 0.0f);
+                     std::fill(dst + (lead + cols) * ps, dst + row_floats, 0.0f);
+                     if (cols > 0) k.transpose_dy(xs + r * W, V, dst + pw * ps, ps, Cin, 0, cols);
+                   }
+                 });
+    parallel_for(0, chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
+      std::vector<std::int64_t> rx(static_cast<std::size_t>(chunk)), ry(rx.size());
+      for (std::int64_t c = c0; c < c1; ++c) {
+        const std::int64_t r0 = c * chunk, r1 = std::min(rows, r0 + chunk);
+        for (std::int64_t kd = 0; kd < KD; ++kd) {
+          for (std::int64_t kh = 0; kh < KH; ++kh) {
+            // The chunk's output rows whose input row at this tap lies inside the volume.
+            std::int64_t nr = 0;
+            for (std::int64_t r = r0; r < r1; ++r) {
+              const std::int64_t id = r / Ho * sd - g.padding[0] + kd * g.dilation[0];
+              const std::int64_t ih = r % Ho * sh - g.padding[1] + kh * g.dilation[1];
+              if (id < 0 || id >= D || ih < 0 || ih >= H) continue;
+              rx[static_cast<std::size_t>(nr)] = (id * H + ih) * row_floats;
+              ry[static_cast<std::size_t>(nr++)] = r * Wo;
+            }
+            for (std::int64_t b = 0; b < blocks; ++b) {
+              const std::int64_t oc = std::min(mc, Cout - b * mc);
+              for (std::int64_t v = 0; v < vecs; ++v) {
+                float* acc = part.get() + c * per_chunk + (((kd * KH + kh) * blocks + b) * vecs + v) * entry;
+                for (std::int64_t i = 0; i < nr; ++i) rx[static_cast<std::size_t>(i)] += v * lanes;
+                k.xt_weight[oc - 1](dys + b * mc * Vo, Vo, xt.get(), ps, rx.data(), ry.data(), nr, Wo, acc);
+                for (std::int64_t i = 0; i < nr; ++i) rx[static_cast<std::size_t>(i)] -= v * lanes;
+              }
+            }
+          }
+        }
+        for (std::int64_t o = 0; db != nullptr && o < Cout; ++o) {
+          Sum32 s;
+          add_values(s, dys + o * Vo + r0 * Wo, (r1 - r0) * Wo);
+          chunk_db[static_cast<std::size_t>(c * Cout + o)] = s.total();
+        }
+      }
+    });
+    // The chunks' sums, added in order; then into dw[co][ci][kd][kh][kw].
+    parallel_for(0, per_chunk, 1024, [&](std::int64_t e0, std::int64_t e1) {
+      for (std::int64_t e = e0; e < e1; ++e) {
+        float t = part.get()[e];
+        for (std::int64_t c = 1; c < chunks; ++c) t += part.get()[c * per_chunk + e];
+        total[static_cast<std::size_t>(e)] = t;
+      }
+    });
+    for (std::int64_t tr = 0; tr < taps; ++tr) {
+      for (std::int64_t b = 0; b < blocks; ++b) {
+        const std::int64_t oc = std::min(mc, Cout - b * mc);
+        for (std::int64_t v = 0; v < vecs; ++v) {
+          const float* e = total.data() + ((tr * blocks + b) * vecs + v) * entry;
+          for (std::int64_t i = 0; i < oc; ++i) {
+            float* dwo = dw + (b * mc + i) * K + tr * 3;
+            for (std::int64_t kw = 0; kw < 3; ++kw) {
+              for (std::int64_t l = 0; l < lanes; ++l) dwo[(v * lanes + l) * KT + kw] += e[(i * 3 + kw) * lanes + l];
+            }
+          }
+        }
+      }
+    }
+    for (std::int64_t c = 0; db != nullptr && c < chunks; ++c) {
+      for (std::int64_t o = 0; o < Cout; ++o) db[o] += chunk_db[static_cast<std::size_t>(c * Cout + o)];
+    }
+  }
+}
+
+}  // namespace voxgrad::detail
