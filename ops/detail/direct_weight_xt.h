@@ -5,18 +5,18 @@
 // along W, vectors over input channels, while dY values are broadcast. Along a row the three taps read
 // the input vectors of positions w, w + 1 and w + 2, so one new load per position serves them all.
 // It serves convolutions whose input channels fill whole vectors and whose kernel has three taps along
-// W at stride and dilation 1 there, with no more output channels than one vector holds (more go to the
-// channel-vector tiles over dY, direct_conv.h): the U-Net's 16-output-channel layers at full size,
-// whose lane-wise weight maps ran at 45% of the FMA peak (bench/README).
+// W at stride and dilation 1 there, with few output channels (more go to the channel-vector tiles over
+// dY, direct_conv.h): the U-Net's 16- and 32-channel layers, whose lane-wise weight maps ran at 45% of
+// the FMA peak at full size (bench/README).
 
 #include "voxgrad/ops/detail/conv_geometry.h"
 
 namespace voxgrad::detail {
 
 /// True when direct_conv3d_weight_grad runs g's weight map on the transposed-input tiles: the direct
-/// kernels run and serve g's weight map, one group, input channels a multiple of the lanes, at most one
-/// vector of output channels, three taps along W at stride and dilation 1, output rows of at least
-/// one vector.
+/// kernels run and serve g's weight map, one group, input channels a multiple of the lanes, three taps
+/// along W at stride and dilation 1, output rows of at least one vector, and at most one vector of
+/// output channels (two, over at most two vectors of input channels, with 32 vector registers).
 bool direct_weight_transposed_input(const ConvGeometry& g);
 
 /// dw (Cout × Cin × kernel) += the weight gradient of the convolution g from x and dy, sample by

@@ -19,6 +19,7 @@
 
 #include "voxgrad/ops/detail/conv_geometry.h"
 #include "voxgrad/ops/detail/direct_conv.h"
+#include "voxgrad/ops/detail/direct_weight_xt.h"
 
 namespace {
 
@@ -27,7 +28,7 @@ using Dims = std::array<std::int64_t, 3>;
 using voxgrad::testing::bit_identical;
 using voxgrad::testing::expect_bitwise_equal;
 
-enum class Path { LaneWise, ChannelVectors, Gemm };
+enum class Path { LaneWise, ChannelVectors, TransposedInput, Gemm };
 
 struct Layer {
   std::string what;
@@ -66,10 +67,12 @@ struct Layer {
 
 // Rows of 24 and 20 end in partial vectors; 8 output channels are one block of the lane-wise tiles,
 // so its position blocks are cut into parts; 32 output channels with 8 · 27 pairs run on the
-// channel-vector tiles, its dY transposed (and summed) in chunks of 1 024 positions.
+// channel-vector tiles, its dY transposed (and summed) in chunks of 1 024 positions; 16 input channels
+// run on the transposed-input tiles, dY summed in chunks of output rows.
 const std::vector<Layer>& layers() {
   static const std::vector<Layer> v = {
-      {"8->8, 24-wide rows", Path::LaneWise, 2, 8, 8, {6, 10, 24}, 3, 1, 1},
+      {"6->8, 24-wide rows", Path::LaneWise, 2, 6, 8, {6, 10, 24}, 3, 1, 1},
+      {"16->8, 32-wide rows", Path::TransposedInput, 2, 16, 8, {6, 10, 32}, 3, 1, 1},
       {"4->8, stride 2", Path::LaneWise, 3, 4, 8, {9, 12, 40}, 3, 2, 1},
       {"8->32, 20-wide rows", Path::ChannelVectors, 2, 8, 32, {6, 12, 20}, 3, 1, 1},
       {"8->40, stride 2", Path::ChannelVectors, 2, 8, 40, {8, 11, 33}, 3, 2, 1},
@@ -80,6 +83,7 @@ const std::vector<Layer>& layers() {
       {"transposed 8->6, k2 s2, output_padding 1", Path::LaneWise, 2, 8, 6, {5, 6, 12}, 2, 2, 0, true, 1},
       {"transposed 16->12, k3 s2 p1", Path::LaneWise, 2, 16, 12, {4, 5, 12}, 3, 2, 1, true, 1},
       {"transposed 4->5, k3 s1 p0 (read in place)", Path::LaneWise, 3, 4, 5, {5, 6, 22}, 3, 1, 0, true},
+      {"transposed 8->16, k3 s1 p1 (transposed input)", Path::TransposedInput, 2, 8, 16, {5, 6, 20}, 3, 1, 1, true},
       {"transposed 5->6, im2col", Path::Gemm, 2, 5, 6, {4, 5, 6}, 3, 2, 1, true, 1},
   };
   return v;
@@ -159,7 +163,9 @@ TEST(ConvBiasGrad, SummedWithTheOtherMapsOnEveryPath) {
         ASSERT_EQ(g.direct_forward(), l.path != Path::Gemm);
       } else {
         ASSERT_EQ(g.direct_weight(), l.path != Path::Gemm);
-        ASSERT_EQ(g.direct_weight() && detail::direct_weight_channel_vectors(g), l.path == Path::ChannelVectors);
+        const bool xt = detail::direct_weight_transposed_input(g);
+        ASSERT_EQ(xt, l.path == Path::TransposedInput);
+        ASSERT_EQ(g.direct_weight() && !xt && detail::direct_weight_channel_vectors(g), l.path == Path::ChannelVectors);
       }
     }
     set_num_threads(2);
