@@ -121,12 +121,12 @@ using CvWeightTile = void (*)(const float* dyt, std::int64_t dys, const float* x
                               const std::int64_t* rx, const std::int64_t* ry, std::int64_t nrows, std::int64_t w0,
                               std::int64_t w1, std::int64_t sw, float* acc, bool zero);
 
-/// Weight-gradient sums over a vector of input channels for MC output channels and a kernel's three
+/// Weight-gradient sums over NV vectors of input channels for MC output channels and a kernel's three
 /// taps along W (stride and dilation 1 along W), from xt, the input transposed to [row][slot][channel]
 /// (ps floats per slot): for the rows r < nrows and the positions w < width,
-/// acc[(i·3 + kw)·lanes + l] gets Σ dy[i·dys + ry[r] + w] · xt[rx[r] + (w + kw)·ps + l]. The sums run
-/// over the rows and positions in order, from zero, and are stored to acc. Along a row the three taps'
-/// input vectors rotate: one load per position.
+/// acc[((i·3 + kw)·NV + v)·lanes + l] gets Σ dy[i·dys + ry[r] + w] · xt[rx[r] + (w + kw)·ps + v·lanes + l].
+/// The sums run over the rows and positions in order, from zero, and are stored to acc. Along a row
+/// the three taps' input vectors rotate: NV loads per position.
 using XtWeightTile = void (*)(const float* dy, std::int64_t dys, const float* xt, std::int64_t ps,
                               const std::int64_t* rx, const std::int64_t* ry, std::int64_t nrows, std::int64_t width,
                               float* acc);
@@ -159,7 +159,8 @@ struct Kernels {
   int cv_imax;                                       ///< channel-vector tiles: the most vectors I
   int cv_j[kMaxCvI];                                 ///< the most pairs J for I = 1 … cv_imax
   CvWeightTile cv_weight[kMaxCvI][kMaxCvJ];          ///< [I − 1][J − 1]
-  XtWeightTile xt_weight[kMaxTile];                  ///< [MC − 1], MC ≤ mc
+  XtWeightTile xt_weight[2][kMaxTile];               ///< [NV − 1][MC − 1], MC ≤ xt_mc[NV − 1]
+  int xt_mc[2];                                      ///< the most output channels per tile, per NV (0: none)
   TransposeDy transpose_dy;
   PadRows pad_rows;
   /// The forward map packs rows (pack_rows): with mask registers a vector's second row merges into its

@@ -478,51 +478,76 @@ void cv_weight_tile(const float* __restrict dyt, std::int64_t dys, const float* 
 
 // ---- weight tiles over transposed inputs ------------------------------------------------------------
 
-// XtWeightTile: MC output channels × the three taps along W, sums over a vector of input channels.
-// Each dy value is broadcast once for the three taps, and the input vectors of positions w, w + 1 and
-// w + 2 rotate along the row: per position one input load and MC broadcasts feed 3·MC FMAs (24 of them
-// with 32 registers, 12 with 16), the same balance as the forward tile's.
-template <int MC>
+// XtWeightTile: MC output channels × the three taps along W × NV vectors of input channels. Each dy
+// value is broadcast once for the three taps and NV vectors, and the input vectors of positions w,
+// w + 1 and w + 2 rotate along the row: per position NV input loads and MC broadcasts feed 3·MC·NV
+// FMAs (24 of them with 32 registers, 12 with 16). Two vectors (MC = 4) take 6 loads per 24 FMAs
+// instead of 9.
+template <int MC, int NV>
 void xt_weight_tile(const float* __restrict dy, std::int64_t dys, const float* __restrict xt, std::int64_t ps,
                     const std::int64_t* rx, const std::int64_t* ry, std::int64_t nrows, std::int64_t width,
                     float* __restrict acc_out) {
   constexpr int L = Vec::kLanes;
-  typename Vec::Reg acc[MC][3];
+  typename Vec::Reg acc[MC][3][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < MC; ++i) {
 #pragma GCC unroll 3
-    for (int k = 0; k < 3; ++k) acc[i][k] = Vec::zero();
+    for (int k = 0; k < 3; ++k) {
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][k][v] = Vec::zero();
+    }
   }
   for (std::int64_t r = 0; r < nrows; ++r) {
     const float* xr = xt + rx[r];
     const float* d = dy + ry[r];
-    typename Vec::Reg a = Vec::loadu(xr), b = Vec::loadu(xr + ps);
+    typename Vec::Reg a[NV], b[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      a[v] = Vec::loadu(xr + v * L);
+      b[v] = Vec::loadu(xr + ps + v * L);
+    }
     for (std::int64_t w = 0; w < width; ++w) {
-      const typename Vec::Reg c = Vec::loadu(xr + (w + 2) * ps);
+      typename Vec::Reg c[NV];
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) c[v] = Vec::loadu(xr + (w + 2) * ps + v * L);
 #pragma GCC unroll 8
       for (int i = 0; i < MC; ++i) {
         const auto dv = Vec::set1(d[i * dys + w]);
-        acc[i][0] = Vec::fmadd(dv, a, acc[i][0]);
-        acc[i][1] = Vec::fmadd(dv, b, acc[i][1]);
-        acc[i][2] = Vec::fmadd(dv, c, acc[i][2]);
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) {
+          acc[i][0][v] = Vec::fmadd(dv, a[v], acc[i][0][v]);
+          acc[i][1][v] = Vec::fmadd(dv, b[v], acc[i][1][v]);
+          acc[i][2][v] = Vec::fmadd(dv, c[v], acc[i][2][v]);
+        }
       }
-      a = b;
-      b = c;
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) {
+        a[v] = b[v];
+        b[v] = c[v];
+      }
     }
   }
 #pragma GCC unroll 8
   for (int i = 0; i < MC; ++i) {
 #pragma GCC unroll 3
-    for (int k = 0; k < 3; ++k) Vec::storeu(acc_out + (i * 3 + k) * L, acc[i][k]);
+    for (int k = 0; k < 3; ++k) {
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) Vec::storeu(acc_out + ((i * 3 + k) * NV + v) * L, acc[i][k][v]);
+    }
   }
 }
 
-template <int MC>
+// Fills k.xt_weight[NV − 1][MC − 1] for MC up to what the registers hold with NV vectors (the sums,
+// 3·NV input vectors and one broadcast): MC ≤ kMC for one vector, kMC / 2 for two where that still
+// leaves 24 sums (32 registers).
+template <int MC, int NV>
 constexpr void fill_xt(Kernels& k) {
-  if constexpr (MC <= kMC) {
-    k.xt_weight[MC - 1] = &xt_weight_tile<MC>;
-    fill_xt<MC + 1>(k);
+  constexpr int most = NV == 1 ? kMC : (Vec::kRegs >= 32 ? kMC / 2 : 0);
+  if constexpr (MC <= most) {
+    k.xt_weight[NV - 1][MC - 1] = &xt_weight_tile<MC, NV>;
+    fill_xt<MC + 1, NV>(k);
   }
+  k.xt_mc[NV - 1] = most;
 }
 
 constexpr int log2_of(int v) { return v <= 1 ? 0 : 1 + log2_of(v / 2); }
@@ -628,7 +653,8 @@ constexpr Kernels make_kernels(const char* name) {
   fill_weight<1, 1>(k);
   k.cv_imax = kCvIMax;
   fill_cv<1, 1>(k);
-  fill_xt<1>(k);
+  fill_xt<1, 1>(k);
+  fill_xt<1, 2>(k);
   k.transpose_dy = &transpose_dy;
   k.pad_rows = &pad_rows;
   k.packs_rows = Vec::kMaskRegisters;

@@ -765,9 +765,9 @@ void channel_vector_sweep(bool transposed, std::uint64_t seed, int configs) {
 }
 
 /// A config whose weight map (conv3d form) runs on the transposed-input tiles
-/// (direct_weight_transposed_input): one group, 16 or 32 input channels (whole vectors on AVX-512 and
-/// AVX2), 1-32 output channels on AVX-512 and 1-8 on AVX2 (more run on channel-vector tiles),
-/// three taps along W at stride and dilation 1 with padding 0-3 and output rows of 16-40, random
+/// (direct_weight_transposed_input): one group, 16, 32 or 64 input channels (whole vectors on AVX-512
+/// and AVX2; one or two tiles of two vectors on AVX-512), 1-32 output channels on AVX-512 and 1-8 on AVX2 (more run on
+/// channel-vector tiles), three taps along W at stride and dilation 1 with padding 0-3 and output rows of 16-40, random
 /// kernels, strides, paddings and dilations along D and H (rows whose inputs lie in the padding).
 Cfg draw_transposed_input_config(std::mt19937_64& rng, bool transposed) {
   Cfg c = draw_config(rng, transposed);
@@ -775,7 +775,7 @@ Cfg draw_transposed_input_config(std::mt19937_64& rng, bool transposed) {
   c.N = pick(rng, 1, 2);
   c.groups = 1;
   c.bias = true;  // its gradient is summed from the chunks of dY the tiles read
-  const std::int64_t in_ch = 16 * pick(rng, 1, 2), out_ch = pick(rng, 1, detail::direct_lanes() >= 16 ? 32 : 8);
+  const std::int64_t in_ch = 16 << pick(rng, 0, 2), out_ch = pick(rng, 1, detail::direct_lanes() >= 16 ? 32 : 8);
   // The conv3d form's Cin is conv_transpose3d's Cout.
   c.cin = transposed ? out_ch : in_ch;
   c.cout = transposed ? in_ch : out_ch;
