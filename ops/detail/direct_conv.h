@@ -6,11 +6,11 @@
 // Each sample is copied once into a zero-padded layout in which every output row's inputs are
 // contiguous (direct_layout.h). The forward kernel keeps a tile of output channels × positions in
 // registers over all (input channel, tap) pairs; the weight-gradient kernel keeps a tile of dot
-// products over the output positions (direct_kernels.h), or, with whole vectors of input channels and
-// one vector of output channels at most, runs over a transposed copy of the input (direct_weight_xt.h). The adjoint (a
-// transposed convolution) splits its outputs into stride classes, each a stride-1 correlation over a subset of the
-// taps, run on the forward tiles. Every output sums in an order fixed by the shapes alone. ConvGeometry's
-// suits_direct() and suits_direct_adjoint() say when these serve.
+// products over the output positions (direct_kernels.h), or, for few output channels over whole
+// vectors of input channels, runs over a transposed copy of the input (direct_weight_xt.h). The
+// adjoint (a transposed convolution) splits its outputs into stride classes, each a stride-1
+// correlation over a subset of the taps, run on the forward tiles. Every output sums in an order fixed
+// by the shapes alone. ConvGeometry's suits_direct() and suits_direct_adjoint() say when these serve.
 
 #include "voxgrad/ops/detail/conv_geometry.h"
 

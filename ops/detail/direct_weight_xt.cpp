@@ -90,9 +90,8 @@ void direct_weight_transposed_input_grad(const float* x, const float* dy, float*
               const std::int64_t oc = std::min(mc, Cout - b * mc);
               for (std::int64_t v = 0; v < vecs; ++v) {
                 float* acc = part.get() + c * per_chunk + (((kd * KH + kh) * blocks + b) * vecs + v) * entry;
-                for (std::int64_t i = 0; i < nr; ++i) rx[static_cast<std::size_t>(i)] += v * nv * lanes;
-                k.xt_weight[nv - 1][oc - 1](dys + b * mc * Vo, Vo, xt.get(), ps, rx.data(), ry.data(), nr, Wo, acc);
-                for (std::int64_t i = 0; i < nr; ++i) rx[static_cast<std::size_t>(i)] -= v * nv * lanes;
+                k.xt_weight[nv - 1][oc - 1](dys + b * mc * Vo, Vo, xt.get() + v * nv * lanes, ps, rx.data(), ry.data(),
+                                            nr, Wo, acc);
               }
             }
           }
