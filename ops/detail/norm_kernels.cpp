@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "voxgrad/core/detail/cpu.h"
@@ -40,27 +41,67 @@ bool by_group(const NormLayout& l, std::int64_t tensors) {
   return bytes <= cache_sizes().l2 / 2 && l.stat_count() >= 4 * std::int64_t{get_num_threads()};
 }
 
-// Mean, invstd and biased variance of stat group g: two passes (mean, then the squared deviations).
-// Not inlined, as the functions below: both ways run the one compiled loop, so the same bits.
+// Rows of a plane are taken in chunks of this many elements where a second pass over them follows
+// (the statistics' squared deviations, ReLU, or the fused ReLU's mask): the chunk is still in L1. A
+// multiple of 32, so the lanes of sums carried from chunk to chunk run on as over the whole row.
+constexpr std::int64_t kChunk = 2048;
+
+// Calls fn(i, n) for the chunks [i, i + n) of a row of S elements, in order.
+template <typename Fn>
+void for_chunks(std::int64_t S, Fn&& fn) {
+  for (std::int64_t i = 0; i < S; i += kChunk) fn(i, std::min(kChunk, S - i));
+}
+
+// a += Σ p[i] over i < n, each element as a double (as add_values), asking as it goes for the line
+// kStreamAhead elements on where that lies before p + avail. One stream read once: the sums keep up
+// with memory only with its lines asked for early (the chunk's second pass then runs from L1).
+constexpr std::int64_t kStreamAhead = 1024;
+template <typename T>
+void add_values_streaming(Sum32& a, const T* p, std::int64_t n, std::int64_t avail) {
+  constexpr std::int64_t line = 64 / sizeof(T);
+  Sum32 s = a;
+  std::int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    for (std::int64_t k = i + kStreamAhead; k < i + kStreamAhead + 32 && k < avail; k += line)
+      __builtin_prefetch(p + k);
+    for (int l = 0; l < 32; ++l) s.acc[l] += static_cast<double>(p[i + l]);
+  }
+  for (int l = 0; i < n; ++i, ++l) s.acc[l] += static_cast<double>(p[i]);
+  a = s;
+}
+
+// Mean, invstd and biased variance of stat group g in one pass over memory. Each chunk c of a plane's
+// row (kChunk elements, see for_chunks) is read twice while it is in L1: its sum, then its squared
+// deviations from its own mean, q_c = Σ (x − m_c)². The chunks are merged in order by the
+// parallel-variance update of Chan, Golub and LeVeque: with δ = m_c − m over the n elements so far,
+// m += δ·n_c/(n + n_c) and M2 += q_c + δ²·n·n_c/(n + n_c); var = M2/L. As exact as two passes over the
+// whole group, and no cancellation (every deviation is taken from a nearby mean, in float64). Not
+// inlined, as the functions below: both ways run the one compiled loop, so the same bits.
 template <typename T>
 [[gnu::noinline]] void group_stats(const T* x, const NormLayout& l, std::int64_t g, double eps, T* mean, T* invstd,
                                    T* var) {
-  const auto count = static_cast<double>(l.group_size());
-  Sum8 s;
+  double n = 0.0, m = 0.0, m2 = 0.0;
   for_group_planes(l, g, [&](std::int64_t p) {
     const T* row = x + p * l.S;
-    add_row(s, l.S, [row](std::int64_t i) { return static_cast<double>(row[i]); });
-  });
-  const double m = s.total() / count;
-  Sum8 q;
-  for_group_planes(l, g, [&](std::int64_t p) {
-    const T* row = x + p * l.S;
-    add_row(q, l.S, [row, m](std::int64_t i) {
-      const double d = static_cast<double>(row[i]) - m;
-      return d * d;
+    for_chunks(l.S, [&](std::int64_t i, std::int64_t len) {
+      const T* chunk = row + i;
+      Sum32 s;
+      add_values_streaming(s, chunk, len, l.S - i);
+      const auto nc = static_cast<double>(len);
+      const double mc = s.total() / nc;
+      Sum32 q;
+      add_row(q, len, [chunk, mc](std::int64_t k) {
+        const double d = static_cast<double>(chunk[k]) - mc;
+        return d * d;
+      });
+      const double total = n + nc, delta = mc - m;
+      m += delta * (nc / total);
+      m2 += q.total() + delta * delta * (n * nc / total);
+      n = total;
     });
   });
-  const double v = q.total() / count;
+  if (n == 0.0) m = std::numeric_limits<double>::quiet_NaN();  // an empty group, as 0/0 in PyTorch
+  const double v = m2 / n;
   mean[g] = static_cast<T>(m);
   var[g] = static_cast<T>(v);
   invstd[g] = static_cast<T>(1.0 / std::sqrt(v + eps));
@@ -77,17 +118,6 @@ template <typename T>
 template <typename T>
 void relu_row(T* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = relu_value(y[i]);
-}
-
-// Rows of a plane are taken in chunks of this many elements where a second pass over them follows
-// (ReLU, or the fused ReLU's mask): the chunk is still in L1. A multiple of 8, so Sum8's lanes run on
-// across chunks as over the whole row.
-constexpr std::int64_t kChunk = 2048;
-
-// Calls fn(i, n) for the chunks [i, i + n) of a row of S elements, in order.
-template <typename Fn>
-void for_chunks(std::int64_t S, Fn&& fn) {
-  for (std::int64_t i = 0; i < S; i += kChunk) fn(i, std::min(kChunk, S - i));
 }
 
 // The affine map of plane p: its stat group's mean, scale = invstd·w and shift = b.

@@ -6,6 +6,8 @@
 
 #include <voxgrad/voxgrad.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,6 +15,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "json_fixture.h"
@@ -305,6 +308,48 @@ TEST(GroupNormModule, OneGroupPerChannelIsInstanceNormAndEvalChangesNothing) {
 // -------------------------------------------------------------------------------------------------
 // Gradients
 // -------------------------------------------------------------------------------------------------
+
+// The statistics are taken chunk by chunk in one pass and merged (norm_kernels.cpp): far from zero,
+// across chunk and plane boundaries, the mean and variance stay as exact as a two-pass sum in long
+// double, where E[x²] − m² in float64 would lose every digit (x ≈ 1e8, variance ≈ 0.5).
+TEST(NormalizationStats, StayExactFarFromZeroAcrossChunksAndPlanes) {
+  const std::int64_t N = 2, C = 4, D = 21, H = 20, W = 20, S = D * H * W;  // S: 4 chunks, the last partial
+  std::vector<double> v(static_cast<std::size_t>(N * C * S));
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const auto k = static_cast<double>(i);
+    v[i] = 1e8 + std::sin(k * 0.37) + 3e-5 * static_cast<double>(i % 16800);  // a drift from chunk to chunk
+  }
+  // Reference: per stat group (its elements listed by `in`), two passes in long double.
+  const auto normalised = [&](auto&& in, std::int64_t count) {
+    long double m = 0, q = 0;
+    for (std::int64_t j = 0; j < count; ++j) m += static_cast<long double>(v[in(j)]);
+    m /= count;
+    for (std::int64_t j = 0; j < count; ++j) q += (v[in(j)] - m) * (v[in(j)] - m);
+    const long double r = 1.0L / std::sqrt(q / count + 1e-5L);
+    std::vector<std::pair<std::size_t, double>> out;
+    for (std::int64_t j = 0; j < count; ++j) out.emplace_back(in(j), static_cast<double>((v[in(j)] - m) * r));
+    return out;
+  };
+  const Tensor x = vt::f64(v, {N, C, D, H, W});
+  for (const bool group : {true, false}) {
+    SCOPED_TRACE(group ? "group_norm, 2 groups" : "batch_norm, training");
+    const Tensor y = group ? F::group_norm(x, F::GroupNormFuncOptions(2))
+                           : F::batch_norm(x, Tensor(), Tensor(), F::BatchNormFuncOptions().training(true));
+    const std::vector<double> got = values(y);
+    double worst = 0.0;
+    const std::int64_t stats = group ? N * 2 : C;
+    for (std::int64_t g = 0; g < stats; ++g) {
+      // group_norm: planes (n, 2·(g mod 2) …) of sample g / 2 in order; batch_norm: channel g of each sample.
+      const auto in = [&](std::int64_t j) -> std::size_t {
+        const std::int64_t plane = group ? (g / 2) * C + (g % 2) * 2 + j / S : (j / S) * C + g;
+        return static_cast<std::size_t>(plane * S + j % S);
+      };
+      for (const auto& [i, want] : normalised(in, group ? 2 * S : N * S))
+        worst = std::max(worst, std::abs(got[i] - want));
+    }
+    EXPECT_LT(worst, 1e-7);
+  }
+}
 
 TEST(NormalizationGrad, BatchNormGradcheckAndGradgradcheckInTrainAndEval) {
   const Tensor x = vt::uniform_leaf({2, 3, 2, 3, 2}, -2.0, 2.0, 11);
