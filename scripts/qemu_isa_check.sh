@@ -20,13 +20,13 @@ fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVOXGRAD_NATIVE=OFF -DVOXGRAD_BUILD_EXAMPLES=OFF
 fi
-cmake --build "$build" -j2 --target ops_test_conv_isa ops_test_conv_reference ops_test_conv_grad
-filter='CpuIsa.*:ConvIsa.*:ConvReference.*:-ConvReference.*Sweep*'
+cmake --build "$build" -j2 --target ops_test_conv_isa ops_test_conv_reference_cases ops_test_conv_grad
+filter='ConvReference.*'
 grad_filter='ConvGrad*.Conv3d*:ConvGrad*.ConvTranspose3d*'
 status=0
 for cpu in Haswell:avx2 Westmere:baseline; do
   model="${cpu%%:*}" isa="${cpu##*:}"
-  tests=("ops_test_conv_isa:*" "ops_test_conv_reference:$filter")
+  tests=("ops_test_conv_isa:*" "ops_test_conv_reference_cases:$filter")
   # The gradient checks (the slowest under emulation) on the AVX2 CPU only: the baseline kernels'
   # gradients are checked natively (ctest's baseline.ops.*); here the point is dispatch and SIGILL.
   [ "$isa" = avx2 ] && tests+=("ops_test_conv_grad:$grad_filter")

@@ -1,0 +1,502 @@
+// conv3d / conv_transpose3d against the naive float64 reference (conv_reference.h) on hand-picked
+// configurations (huge strides, the 1×1×1 no-im2col path, kernel 1 with stride 2 (pytorch#63314),
+// zero batch, spread channels, streamed outputs), non-contiguous operands (pytorch#67829),
+// bit-identical results for 1 and 2 threads, and the output-shape formulas.
+
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "conv_reference.h"
+
+#include <voxgrad/ops/conv.h>
+#include <voxgrad/voxgrad.h>
+#include "voxgrad/core/detail/cpu.h"
+#include "voxgrad/ops/detail/direct_conv.h"
+#include "voxgrad/ops/detail/direct_layout.h"
+#include "voxgrad/ops/detail/direct_weight_xt.h"
+
+namespace {
+
+using namespace voxgrad;
+using namespace voxgrad::testing;
+
+// =================================================================================================
+// Hand-picked configurations.
+// =================================================================================================
+
+Cfg config(bool transposed, std::int64_t N, std::int64_t groups, std::int64_t cin, std::int64_t cout, Dims in, Dims k,
+           Dims s = {1, 1, 1}, Dims p = {0, 0, 0}, Dims d = {1, 1, 1}, Dims op = {0, 0, 0}, bool bias = true,
+           bool unbatched = false) {
+  Cfg c;
+  c.transposed = transposed;
+  c.N = N;
+  c.groups = groups;
+  c.cin = cin;
+  c.cout = cout;
+  c.in = in;
+  c.k = k;
+  c.s = s;
+  c.p = p;
+  c.d = d;
+  c.op = op;
+  c.bias = bias;
+  c.unbatched = unbatched;
+  return c;
+}
+
+void expect_matches_reference(const Cfg& c, std::uint64_t seed) {
+  ASSERT_TRUE(c.valid()) << c.str();
+  std::mt19937_64 rng(seed);
+  for (DType dt : {kFloat64, kFloat32}) {
+    const std::string m = check_config(c, dt, rng);
+    EXPECT_TRUE(m.empty()) << dt << ", config: " << c.str() << "\n" << m;
+  }
+}
+
+// A stride of INT64_MAX along a dim with a single output is legal; the direct
+// kernels must not multiply it into an offset (UBSan flagged the overflow in the asan preset).
+TEST(ConvReference, HugeStrideAlongADimWithOneOutput) {
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
+  expect_matches_reference(config(false, 2, 1, 2, 3, {1, 2, 26}, {1, 1, 3}, {huge, 1, 1}), 31);
+  expect_matches_reference(config(false, 1, 1, 2, 9, {2, 1, 40}, {2, 1, 3}, {1, huge, 1}, {0, 0, 1}), 32);
+}
+
+// Transposed convolutions whose stride classes read exactly the input (kernel = stride, no
+// padding: U-Net and autoencoder up-sampling) take the direct path reading the input in place.
+TEST(ConvReference, TransposedKernelEqualToStrideReadsTheInputInPlace) {
+  const Cfg a = config(true, 2, 1, 9, 10, {3, 2, 16}, {2, 2, 2}, {2, 2, 2});
+  const Cfg b = config(true, 1, 2, 4, 6, {2, 3, 13}, {2, 1, 2}, {2, 1, 2});
+  for (const Cfg& c : {a, b}) {  // when this instruction set has direct kernels
+    EXPECT_EQ(conv3d_form(c).suits_direct_adjoint(), detail::direct_conv_available()) << c.str();
+  }
+  expect_matches_reference(a, 41);
+  expect_matches_reference(b, 42);
+}
+
+// Channels of a multiple of 4 KiB are copied one cache line apart for the forward tiles (PaddedLayout::
+// finish): always where a copy is made anyway, and where the input could be read in place only for
+// at least 16 output channels per group (finish_spread).
+TEST(ConvReference, ChannelsOfAMultipleOf4KiBAreSpreadInTheCopy) {
+  // (Pointwise convolutions run as GEMMs: k 3×1×1 with D padding reads 4 × 16 × 16 = 1024 floats a channel.)
+  const Cfg deep = config(false, 2, 1, 5, 16, {2, 16, 16}, {3, 1, 1}, {1, 1, 1}, {1, 0, 0});
+  const Cfg few_outputs = config(false, 2, 1, 5, 6, {4, 16, 16}, {2, 1, 1});                   // read in place
+  const Cfg padded = config(false, 2, 1, 3, 5, {6, 14, 14}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});  // 8 × 16 × 16
+  const Cfg transposed = config(true, 2, 1, 6, 16, {4, 16, 16}, {2, 2, 2}, {2, 2, 2});         // reads 4 × 16 × 16
+  for (const Cfg& c : {deep, few_outputs, padded}) {
+    const detail::direct::PaddedLayout L = detail::direct::forward_layout(conv3d_form(c));
+    EXPECT_EQ(L.channel, L.Dp * L.plane + (c.cout == 6 ? 0 : 16)) << c.str();
+    EXPECT_EQ(conv3d_form(c).suits_direct(), detail::direct_conv_available()) << c.str();
+  }
+  EXPECT_EQ(conv3d_form(transposed).suits_direct_adjoint(), detail::direct_conv_available());
+  expect_matches_reference(deep, 51);
+  expect_matches_reference(few_outputs, 54);
+  expect_matches_reference(padded, 52);
+  expect_matches_reference(transposed, 53);
+}
+
+// A transposed convolution's input and weight gradients are computed together when both are asked
+// for (one padded copy of dY): the same bits as computing either alone.
+TEST(ConvReference, TransposedGradientsTogetherEqualEachAlone) {
+  manual_seed(5);
+  const Tensor x = rand({2, 6, 4, 5, 16}) - 0.5, w = rand({6, 4, 3, 3, 3}) - 0.5, gy = rand({2, 4, 8, 10, 32}) - 0.5;
+  auto grads = [&](bool want_x, bool want_w) {
+    const Tensor xl = x.clone().requires_grad_(want_x), wl = w.clone().requires_grad_(want_w);
+    conv_transpose3d(xl, wl, Tensor(), 2, 1, 1).backward(gy);
+    return std::make_pair(xl.grad(), wl.grad());
+  };
+  const auto both = grads(true, true);
+  voxgrad::testing::expect_bitwise_equal(both.first, grads(true, false).first, "input gradient");
+  voxgrad::testing::expect_bitwise_equal(both.second, grads(false, true).second, "weight gradient");
+}
+
+// A transposed convolution with stride 2 along W whose output outgrows twice the threads' L2 writes
+// whole aligned vectors past the caches (non-temporal stores): the same values as the im2col path,
+// with rows of a multiple of 32 (every vector whole and aligned) and one less (whole and partial
+// vectors, aligned and not, in turn).
+TEST(ConvReference, LargeStrideTwoTransposedOutputsAreStreamed) {
+  const voxgrad::testing::RestoreTwoThreads restore_threads;
+  set_num_threads(2);
+  const double floats = 2.0 * 2.0 * static_cast<double>(detail::cache_sizes().l2) / sizeof(float);
+  std::int64_t D = 16;  // output rows of 2·D: 32, 64, … (16 output channels)
+  while (static_cast<double>(16 * 8 * D * D * D) < floats) D += 16;
+  manual_seed(9);
+  for (std::int64_t op : {1, 0}) {
+    const std::int64_t out = 2 * D - 1 + op;
+    const Tensor x = rand({1, 8, D, D, D}) - 0.5, w = rand({8, 16, 3, 3, 3}) - 0.5, b = rand({16}) - 0.5;
+    ASSERT_GE(static_cast<double>(16 * out * out * out), floats);
+    const Tensor direct = conv_transpose3d(x, w, b, 2, 1, op);
+    detail::set_direct_conv_enabled(false);
+    const Tensor im2col = conv_transpose3d(x, w, b, 2, 1, op);
+    detail::set_direct_conv_enabled(true);
+    ASSERT_EQ(direct.sizes(), im2col.sizes());
+    const double diff = (direct - im2col).abs().max().item<double>();
+    EXPECT_LE(diff, 1e-5) << "output_padding " << op << ", output " << out << "^3";
+  }
+}
+
+// A 1×1×1 kernel with stride 1 and no padding skips im2col (the input is the column matrix).
+TEST(ConvReference, PointwiseKernelSkipsIm2col) {
+  std::uint64_t seed = 11;
+  for (bool t : {false, true}) {
+    for (std::int64_t dil : {1, 3}) {
+      expect_matches_reference(config(t, 2, 1, 3, 5, {4, 3, 5}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {dil, dil, dil}),
+                               ++seed);
+      expect_matches_reference(
+          config(t, 3, 2, 4, 6, {2, 5, 3}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {dil, 1, dil}, {0, 0, 0}, false), ++seed);
+      expect_matches_reference(config(t, 1, 3, 3, 3, {3, 1, 4}, {1, 1, 1}), ++seed);  // depthwise
+      expect_matches_reference(config(t, 1, 1, 4, 2, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, {0, 0, 0},
+                                      true, /*unbatched=*/true),
+                               ++seed);
+      expect_matches_reference(config(t, 0, 1, 2, 3, {3, 3, 3}, {1, 1, 1}), ++seed);
+    }
+  }
+  // Large enough that the pointwise path spans several column tiles.
+  expect_matches_reference(config(false, 2, 1, 4, 3, {16, 20, 24}, {1, 1, 1}), ++seed);
+  expect_matches_reference(config(true, 1, 1, 4, 3, {16, 20, 24}, {1, 1, 1}), ++seed);
+  // Transposed, k = 1, stride 1 with output_padding (allowed by dilation 2): not pointwise.
+  expect_matches_reference(config(true, 2, 1, 3, 2, {3, 4, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {2, 2, 2}, {1, 0, 1}),
+                           ++seed);
+
+  // And it is the per-position channel product, written out: y[n,:,v] = W · x[n,:,v] + b.
+  manual_seed(5);
+  const Tensor x = randn({2, 3, 2, 3, 4}, kFloat64), w = randn({4, 3, 1, 1, 1}, kFloat64), b = randn({4}, kFloat64);
+  const std::vector<double> xv = values(x), wv = values(w), bv = values(b), yv = values(conv3d(x, w, b));
+  for (std::int64_t n = 0; n < 2; ++n)
+    for (std::int64_t co = 0; co < 4; ++co)
+      for (std::int64_t v = 0; v < 24; ++v) {
+        double want = bv[co];
+        for (std::int64_t ci = 0; ci < 3; ++ci) want += wv[co * 3 + ci] * xv[(n * 3 + ci) * 24 + v];
+        EXPECT_NEAR(yv[(n * 4 + co) * 24 + v], want, 1e-12);
+      }
+}
+
+// pytorch#63314: wrong input gradient with kernel 1 and stride 2 (on CPU only).
+TEST(ConvReference, KernelOneStrideTwoGradient) {
+  expect_matches_reference(config(false, 2, 1, 3, 4, {5, 6, 7}, {1, 1, 1}, {2, 2, 2}), 21);
+  expect_matches_reference(
+      config(false, 1, 1, 2, 3, {6, 5, 4}, {1, 1, 1}, {2, 1, 2}, {0, 0, 0}, {1, 1, 1}, {0, 0, 0}, false), 22);
+  expect_matches_reference(config(false, 2, 2, 4, 2, {5, 5, 5}, {1, 1, 1}, {2, 2, 2}, {1, 1, 1}), 23);
+  expect_matches_reference(config(true, 2, 1, 3, 4, {3, 4, 2}, {1, 1, 1}, {2, 2, 2}, {0, 0, 0}, {1, 1, 1}, {1, 0, 1}),
+                           24);
+
+  // Spelled out: with k = 1, s = 2 the input gradient is dY·W at even positions and 0 elsewhere.
+  manual_seed(63314);
+  const Tensor x = randn({2, 3, 5, 6, 7}, kFloat64).requires_grad_();
+  const Tensor w = randn({4, 3, 1, 1, 1}, kFloat64).requires_grad_();
+  const Tensor y = conv3d(x, w, {}, 2);
+  ASSERT_EQ(y.sizes(), (Shape{2, 4, 3, 3, 4}));
+  const Tensor gy = randn(y.sizes(), kFloat64);
+  const Tensor dx = autograd::grad({y}, {x}, {gy})[0];
+  const std::vector<double> dxv = values(dx), gyv = values(gy), wv = values(w);
+  for (std::int64_t n = 0; n < 2; ++n)
+    for (std::int64_t ci = 0; ci < 3; ++ci)
+      for (std::int64_t i = 0; i < 5; ++i)
+        for (std::int64_t j = 0; j < 6; ++j)
+          for (std::int64_t l = 0; l < 7; ++l) {
+            double want = 0.0;
+            if (i % 2 == 0 && j % 2 == 0 && l % 2 == 0) {
+              for (std::int64_t co = 0; co < 4; ++co)
+                want += gyv[(((n * 4 + co) * 3 + i / 2) * 3 + j / 2) * 4 + l / 2] * wv[co * 3 + ci];
+            }
+            EXPECT_NEAR(dxv[(((n * 3 + ci) * 5 + i) * 6 + j) * 7 + l], want, 1e-12)
+                << "at n=" << n << " c=" << ci << " (" << i << "," << j << "," << l << ")";
+          }
+}
+
+// N = 0: an empty output of the right shape, an empty input gradient and zero weight/bias gradients.
+TEST(ConvReference, ZeroBatch) {
+  for (bool t : {false, true}) {
+    for (DType dt : {kFloat64, kFloat32}) {
+      const Cfg c = config(t, 0, 2, 4, 6, {5, 4, 3}, {3, 2, 1}, {2, 1, 1}, {1, 0, 1}, {1, 2, 1}, {t ? 1 : 0, 0, 0});
+      SCOPED_TRACE(c.str());
+      const Tensor x = zeros(c.x_shape(), dt).requires_grad_();
+      const Tensor w = ones(c.w_shape(), dt).requires_grad_();
+      const Tensor b = ones({c.cout}, dt).requires_grad_();
+      const Tensor y = run_op(c, x, w, b);
+      ASSERT_EQ(y.sizes(), c.y_shape());
+      EXPECT_EQ(y.numel(), 0);
+      EXPECT_EQ(y.dtype(), dt);
+      const std::vector<Tensor> g = autograd::grad({y}, {x, w, b}, {zeros(y.sizes(), dt)});
+      ASSERT_EQ(g[0].sizes(), c.x_shape());
+      EXPECT_EQ(g[0].numel(), 0);
+      ASSERT_EQ(g[1].sizes(), c.w_shape());
+      ASSERT_EQ(g[2].sizes(), (Shape{c.cout}));
+      for (double v : values(g[1])) EXPECT_EQ(v, 0.0);
+      for (double v : values(g[2])) EXPECT_EQ(v, 0.0);
+      // sum() of an empty output backpropagates too.
+      const std::vector<Tensor> g2 = autograd::grad({run_op(c, x, w, b).sum()}, {x, w, b});
+      EXPECT_EQ(g2[0].numel(), 0);
+      for (double v : values(g2[1])) EXPECT_EQ(v, 0.0);
+      for (double v : values(g2[2])) EXPECT_EQ(v, 0.0);
+    }
+  }
+}
+
+// =================================================================================================
+// Non-contiguous operands (pytorch#67829, huggingface/candle#3735).
+// =================================================================================================
+
+/// Results of one op call and its three gradients (w.r.t. the given leaves, then viewed by `views`).
+struct Outcome {
+  Tensor y, dx, dw, db;
+};
+
+Outcome run_with_grads(const Cfg& c, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& gy,
+                       const std::vector<Tensor>& leaves) {
+  Outcome o;
+  o.y = run_op(c, x, w, b);
+  const std::vector<Tensor> g = autograd::grad({o.y}, leaves, {gy});
+  o.dx = g[0];
+  o.dw = g[1];
+  o.db = g[2];
+  return o;
+}
+
+void expect_same(const Tensor& a, const Tensor& b, const std::string& what) {
+  ASSERT_EQ(a.sizes(), b.sizes()) << what;
+  const std::vector<double> va = values(a), vb = values(b);
+  for (std::size_t i = 0; i < va.size(); ++i) {
+    ASSERT_NEAR(va[i], vb[i], 1e-12) << what << " at flat index " << i;
+  }
+}
+
+TEST(ConvReference, NonContiguousOperandsMatchContiguousCopies) {
+  const std::vector<Cfg> cases = {
+      config(false, 2, 1, 3, 4, {5, 6, 4}, {3, 2, 3}, {2, 1, 2}, {1, 0, 1}, {1, 2, 1}),
+      config(false, 2, 2, 4, 6, {4, 5, 6}, {2, 3, 1}, {1, 2, 1}, {0, 1, 0}, {2, 1, 1}),
+      config(true, 2, 1, 3, 4, {3, 4, 5}, {3, 2, 3}, {2, 1, 2}, {1, 0, 1}, {1, 2, 1}, {1, 1, 0}),
+      config(true, 2, 2, 4, 6, {4, 3, 5}, {2, 3, 1}, {1, 2, 2}, {0, 1, 0}, {2, 1, 1}, {1, 0, 1}),
+      config(false, 2, 1, 3, 5, {4, 4, 4}, {1, 1, 1}),  // the no-im2col path reads the input directly
+      config(true, 2, 1, 3, 5, {4, 4, 4}, {1, 1, 1}),
+  };
+  std::uint64_t seed = 67829;
+  for (const Cfg& c : cases) {
+    SCOPED_TRACE(c.str());
+    manual_seed(++seed);
+    const Shape xs = c.x_shape(), ws = c.w_shape(), ys = c.y_shape();
+    // Contiguous operands.
+    const Tensor x = randn(xs, kFloat64).requires_grad_(), w = randn(ws, kFloat64).requires_grad_();
+    const Tensor b = randn({c.cout}, kFloat64).requires_grad_(), gy = randn(ys, kFloat64);
+    const Outcome want = run_with_grads(c, x, w, b, gy, {x, w, b});
+    {
+      // And those agree with the naive reference.
+      const Reference r = reference(c, values(x), values(w), values(b), values(gy));
+      EXPECT_EQ(mismatch("output", want.y, ys, r.y, 1e-10, 0) + mismatch("grad input", want.dx, xs, r.dx, 1e-10, 0) +
+                    mismatch("grad weight", want.dw, ws, r.dw, 1e-10, 0) +
+                    mismatch("grad bias", want.db, {c.cout}, r.db, 1e-10, 0),
+                "");
+    }
+
+    // Permuted: channels-last input, weight stored with dims 0/1 swapped and its kernel dims
+    // reversed, upstream gradient
+    // stored with D and W swapped. Gradients are taken w.r.t. the storage leaves and viewed back.
+    {
+      const Tensor xb = x.detach().permute({0, 2, 3, 4, 1}).contiguous().requires_grad_();  // N D H W C
+      const Tensor xp = xb.permute({0, 4, 1, 2, 3});
+      const Tensor wb = w.detach().permute({1, 0, 4, 3, 2}).contiguous().requires_grad_();
+      const Tensor wp = wb.permute({1, 0, 4, 3, 2});
+      const Tensor gyp = gy.transpose(2, 4).contiguous().transpose(2, 4);
+      ASSERT_FALSE(xp.is_contiguous());
+      ASSERT_FALSE(wp.is_contiguous());
+      ASSERT_FALSE(gyp.is_contiguous());
+      const Outcome got = run_with_grads(c, xp, wp, b, gyp, {xb, wb, b});
+      expect_same(got.y, want.y, "permuted: output");
+      expect_same(got.dx.permute({0, 4, 1, 2, 3}), want.dx, "permuted: grad input");
+      expect_same(got.dw.permute({1, 0, 4, 3, 2}), want.dw, "permuted: grad weight");
+      expect_same(got.db, want.db, "permuted: grad bias");
+    }
+    // Sliced: every other element along W of a wider input, a channel window of a larger weight,
+    // and a strided slice of a larger upstream gradient.
+    {
+      Shape xbs = xs;
+      xbs[4] = 2 * xs[4];
+      Tensor xb = zeros(xbs, kFloat64);
+      xb.slice(4, 0, std::nullopt, 2).copy_(x.detach());
+      xb.requires_grad_();
+      const Tensor xv = xb.slice(4, 0, std::nullopt, 2);
+      Shape wbs = ws;
+      wbs[0] += 3;
+      Tensor wb = zeros(wbs, kFloat64);
+      wb.narrow(0, 2, ws[0]).copy_(w.detach());
+      wb.requires_grad_();
+      const Tensor wv = wb.narrow(0, 2, ws[0]);
+      Shape gbs = ys;
+      gbs[3] = 3 * ys[3];
+      const Tensor gb = zeros(gbs, kFloat64);
+      gb.slice(3, 1, std::nullopt, 3).copy_(gy);
+      const Tensor gyv = gb.slice(3, 1, std::nullopt, 3);
+      ASSERT_FALSE(xv.is_contiguous());
+      ASSERT_FALSE(gyv.is_contiguous());
+      const Outcome got = run_with_grads(c, xv, wv, b, gyv, {xb, wb, b});
+      expect_same(got.y, want.y, "sliced: output");
+      expect_same(got.dx.slice(4, 0, std::nullopt, 2), want.dx, "sliced: grad input");
+      expect_same(got.dw.narrow(0, 2, ws[0]), want.dw, "sliced: grad weight");
+      expect_same(got.db, want.db, "sliced: grad bias");
+      // Nothing leaks into the storage around the views.
+      EXPECT_EQ(values(got.dx.slice(4, 1, std::nullopt, 2).abs().sum())[0], 0.0);
+      EXPECT_EQ(values(got.dw.narrow(0, 0, 2).abs().sum())[0], 0.0);
+    }
+    // An expanded (stride-0) upstream gradient, as sum()/mean() produce.
+    {
+      const Tensor g1 = randn({ys[0], ys[1], 1, ys[3], 1}, kFloat64);
+      const Tensor ge = g1.expand(ys);
+      const Outcome got = run_with_grads(c, x, w, b, ge, {x, w, b});
+      const Outcome ref = run_with_grads(c, x, w, b, ge.contiguous(), {x, w, b});
+      expect_same(got.dx, ref.dx, "expanded grad: grad input");
+      expect_same(got.dw, ref.dw, "expanded grad: grad weight");
+      expect_same(got.db, ref.db, "expanded grad: grad bias");
+    }
+  }
+}
+
+// A bias passed as a view (a strided slice, or a one-element tensor expanded) is read through its
+// strides on every path: im2col and direct kernels, float32 and float64, both ops, the functional
+// forms with FuncOptions().bias(...).
+TEST(ConvReference, BiasViewsAreReadThroughTheirStrides) {
+  namespace F = voxgrad::nn::functional;
+  for (DType dt : {kFloat64, kFloat32}) {
+    // W = 1 takes the im2col path; W = 16 (float32) the direct kernels.
+    for (std::int64_t width : {1, 16}) {
+      SCOPED_TRACE(fmt::format("{} W={}", dt, width));
+      const Tensor strided = tensor({10, 11, 12, 13, 14, 15, 16, 17}, dt).slice(0, std::nullopt, std::nullopt, 2);
+      const Tensor expanded = full({1}, 5.0, dt).expand({4});
+      ASSERT_FALSE(strided.is_contiguous());
+      const Tensor x = zeros({1, 1, 2, 2, width}, dt);
+      const Tensor w = zeros({4, 1, 1, 1, 1}, dt), wt = zeros({1, 4, 1, 1, 1}, dt);
+      const std::vector<double> want_strided = {10, 12, 14, 16}, want_expanded = {5, 5, 5, 5};
+      auto per_channel = [](const Tensor& y) { return values(mean(y, {0, 2, 3, 4})); };
+      EXPECT_EQ(per_channel(conv3d(x, w, strided)), want_strided);
+      EXPECT_EQ(per_channel(conv3d(x, w, expanded)), want_expanded);
+      EXPECT_EQ(per_channel(conv_transpose3d(x, wt, strided)), want_strided);
+      EXPECT_EQ(per_channel(conv_transpose3d(x, wt, expanded)), want_expanded);
+      EXPECT_EQ(per_channel(F::conv3d(x, w, F::Conv3dFuncOptions().bias(strided))), want_strided);
+      EXPECT_EQ(per_channel(F::conv_transpose3d(x, wt, F::ConvTranspose3dFuncOptions().bias(expanded))), want_expanded);
+      // An empty input (nothing to sum) fills the output with the bias alone.
+      EXPECT_EQ(per_channel(conv3d(zeros({1, 0, 2, 2, width}, dt), zeros({4, 0, 1, 1, 1}, dt), strided)), want_strided);
+    }
+  }
+}
+
+// =================================================================================================
+// Threads: results are bit-identical for 1 and 2 threads.
+// =================================================================================================
+
+std::vector<std::vector<double>> all_results(const Cfg& c, DType dt) {
+  manual_seed(4242);
+  const Tensor x = randn(c.x_shape(), dt).requires_grad_(), w = randn(c.w_shape(), dt).requires_grad_();
+  const Tensor b = randn({c.cout}, dt).requires_grad_(), gy = randn(c.y_shape(), dt);
+  const Tensor y = run_op(c, x, w, b);
+  const std::vector<Tensor> g = autograd::grad({y}, {x, w, b}, {gy});
+  return {values(y), values(g[0]), values(g[1]), values(g[2])};
+}
+
+TEST(ConvReference, ThreadCountDoesNotChangeResults) {
+  voxgrad::testing::RestoreTwoThreads restore;
+  const std::vector<Cfg> cases = {
+      config(false, 2, 1, 8, 8, {12, 12, 12}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+      config(false, 2, 2, 8, 6, {12, 12, 12}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 2, 1}),
+      config(false, 1, 1, 8, 8, {12, 12, 12}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+      config(false, 2, 1, 8, 8, {12, 12, 12}, {1, 1, 1}),
+      config(true, 2, 1, 8, 8, {12, 12, 12}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+      config(true, 2, 2, 8, 6, {12, 12, 12}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
+      // N·groups == 1: the transposed forward parallelises inside one sample.
+      config(true, 1, 1, 8, 8, {12, 12, 12}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
+      config(true, 2, 1, 8, 8, {12, 12, 12}, {1, 1, 1}),
+      // Weight maps on the transposed-input tiles (16 input channels, 8 output channels, rows of 24):
+      // chunks of output rows fixed by the shape, whichever thread sums them.
+      config(false, 2, 1, 16, 8, {6, 20, 24}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+      config(true, 2, 1, 8, 16, {6, 20, 24}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+  };
+  for (const Cfg& c : cases) {
+    if (c.cin == 16 || c.cout == 16) {
+      EXPECT_EQ(detail::direct_weight_transposed_input(conv3d_form(c)), detail::direct_conv_available()) << c.str();
+    }
+    for (DType dt : {kFloat64, kFloat32}) {
+      SCOPED_TRACE(c.str() + " " + std::string(dtype_name(dt)));
+      set_num_threads(1);
+      ASSERT_EQ(get_num_threads(), 1);
+      const auto one = all_results(c, dt);
+      set_num_threads(2);
+      ASSERT_EQ(get_num_threads(), 2);
+      const auto two = all_results(c, dt);
+      const char* names[] = {"output", "grad input", "grad weight", "grad bias"};
+      for (std::size_t i = 0; i < 4; ++i) {
+        ASSERT_EQ(one[i].size(), two[i].size()) << names[i];
+        EXPECT_EQ(std::memcmp(one[i].data(), two[i].data(), one[i].size() * sizeof(double)), 0)
+            << names[i] << " differs between 1 and 2 threads";
+      }
+    }
+  }
+}
+
+// =================================================================================================
+// Output shapes.
+// =================================================================================================
+
+TEST(ConvReference, OutputShapeFormulas) {
+  // PyTorch's documentation examples, with fewer channels and a batch of 1.
+  {
+    const Tensor x = zeros({1, 2, 10, 50, 100});
+    EXPECT_EQ(conv3d(x, zeros({3, 2, 3, 5, 2}), {}, {2, 1, 1}, {4, 2, 0}).sizes(), (Shape{1, 3, 8, 50, 99}));
+    EXPECT_EQ(conv_transpose3d(x, zeros({2, 3, 3, 5, 2}), {}, {2, 1, 1}, {0, 4, 2}).sizes(), (Shape{1, 3, 21, 46, 97}));
+  }
+  // (in, k, s, p, d, output_padding) → conv out, transposed out; worked by hand from the formulas
+  // floor((in + 2p − d(k−1) − 1)/s) + 1 and (in − 1)s − 2p + d(k−1) + op + 1.
+  struct Row {
+    std::int64_t in, k, s, p, d, op, conv, tconv;
+  };
+  const Row rows[] = {
+      {7, 3, 1, 0, 1, 0, 5, 9},  {7, 3, 2, 1, 1, 1, 4, 14}, {8, 3, 2, 1, 1, 0, 4, 15}, {5, 1, 2, 0, 1, 1, 3, 10},
+      {7, 3, 2, 1, 3, 2, 2, 19}, {6, 2, 3, 2, 2, 0, 3, 14}, {1, 1, 1, 0, 1, 0, 1, 1},  {1, 3, 1, 1, 1, 0, 1, 1},
+      {4, 3, 3, 0, 1, 2, 1, 14}, {5, 2, 1, 2, 3, 2, 6, 6},
+  };
+  for (const Row& r : rows) {
+    SCOPED_TRACE(::testing::Message() << "in=" << r.in << " k=" << r.k << " s=" << r.s << " p=" << r.p << " d=" << r.d
+                                      << " op=" << r.op);
+    EXPECT_EQ((r.in + 2 * r.p - r.d * (r.k - 1) - 1) / r.s + 1, r.conv);
+    EXPECT_EQ((r.in - 1) * r.s - 2 * r.p + r.d * (r.k - 1) + r.op + 1, r.tconv);
+    // Anisotropic: the row's values in one dim at a time, neutral values in the others.
+    for (std::size_t dim = 0; dim < 3; ++dim) {
+      Dims in{3, 3, 3}, k{1, 1, 1}, s{1, 1, 1}, p{0, 0, 0}, d{1, 1, 1}, op{0, 0, 0};
+      in[dim] = r.in;
+      k[dim] = r.k;
+      s[dim] = r.s;
+      p[dim] = r.p;
+      d[dim] = r.d;
+      op[dim] = r.op;
+      Shape want_c{2, 4, 3, 3, 3}, want_t{2, 4, 3, 3, 3};
+      want_c[2 + dim] = r.conv;
+      want_t[2 + dim] = r.tconv;
+      const Tensor x = zeros({2, 2, in[0], in[1], in[2]}, kFloat64);
+      EXPECT_EQ(conv3d(x, zeros({4, 2, k[0], k[1], k[2]}, kFloat64), {}, s, p, d).sizes(), want_c);
+      EXPECT_EQ(conv_transpose3d(x, zeros({2, 4, k[0], k[1], k[2]}, kFloat64), {}, s, p, op, 1, d).sizes(), want_t);
+      // Unbatched input gives unbatched output.
+      const Tensor xu = zeros({2, in[0], in[1], in[2]}, kFloat64);
+      EXPECT_EQ(conv3d(xu, zeros({4, 2, k[0], k[1], k[2]}, kFloat64), {}, s, p, d).sizes(),
+                Shape(want_c.begin() + 1, want_c.end()));
+      EXPECT_EQ(conv_transpose3d(xu, zeros({2, 4, k[0], k[1], k[2]}, kFloat64), {}, s, p, op, 1, d).sizes(),
+                Shape(want_t.begin() + 1, want_t.end()));
+    }
+  }
+  // Channels: conv3d gives weight.size(0); transposed gives weight.size(1) · groups.
+  EXPECT_EQ(conv3d(zeros({1, 6, 3, 3, 3}), zeros({9, 2, 1, 1, 1}), {}, 1, 0, 1, 3).sizes(), (Shape{1, 9, 3, 3, 3}));
+  EXPECT_EQ(conv_transpose3d(zeros({1, 6, 3, 3, 3}), zeros({6, 2, 1, 1, 1}), {}, 1, 0, 0, 3).sizes(),
+            (Shape{1, 6, 3, 3, 3}));
+  // Conv3d with stride s maps [L, L + s − 1] to one size; output_padding recovers each of them.
+  // (k 3, s 3, p 1: sizes 10, 11 and 12 all give 4; from 4 the transposed op gives 10 + op.)
+  for (std::int64_t L = 10; L <= 12; ++L) {
+    const Tensor x = zeros({1, 1, L, L, L}, kFloat64);
+    const Tensor y = conv3d(x, zeros({1, 1, 3, 3, 3}, kFloat64), {}, 3, 1);
+    EXPECT_EQ(y.sizes(), (Shape{1, 1, 4, 4, 4}));
+    const Tensor z = conv_transpose3d(y, zeros({1, 1, 3, 3, 3}, kFloat64), {}, 3, 1, L - 10);
+    EXPECT_EQ(z.sizes(), (Shape{1, 1, L, L, L}));
+  }
+}
+
+}  // namespace
