@@ -21,7 +21,7 @@ namespace voxgrad::nn::functional {
 namespace {
 
 // With batch statistics (training batch norm, instance norm, group norm) the forward and the
-// first-order backward run as fused kernels (ops/detail/norm_kernels): two passes over the data for
+// first-order backward run as fused kernels (ops/detail/norm_kernels): one pass over the data for
 // the statistics, one for the output, two for the gradients. When the backward must itself be
 // differentiable (create_graph), it is built from differentiable ops instead, so gradients of any
 // order work. Everything else — evaluation with running statistics, and operands of mixed dtypes —

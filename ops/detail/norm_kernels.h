@@ -30,7 +30,8 @@ struct NormLayout {
   }
 };
 
-/// Per stat group: mean, invstd = 1/√(var + eps) and the biased variance var (two passes in float64);
+/// Per stat group: mean, invstd = 1/√(var + eps) and the biased variance var (float64, one pass over
+/// memory: each chunk's sum and squared deviations from its own mean, the chunks merged in order);
 /// then y as norm_forward (the same bits). With enough stat groups, each group's y is written right
 /// after its statistics, while its x is still in cache.
 template <typename T>
