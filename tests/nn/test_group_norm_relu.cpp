@@ -61,7 +61,8 @@ TEST(GroupNormRelu, SameBitsAsGroupNormThenReluOnEveryPathOfTheKernels) {
   };
   // (4, 8, …) with 2 groups: 8 stat groups of a few KiB, taken group by group. (1, 4, …) with 1 group:
   // one stat group, in passes over all planes. 8 400 and 20 000 elements per plane run over several
-  // chunks of 2 048 and a partial one; 105 over one partial chunk.
+  // chunks and a partial one (128 for the ReLU and its mask, 2 048 for the statistics); 105 over one
+  // partial chunk.
   const Case cases[] = {{{4, 8, 3, 5, 7}, 2, "by group, short planes"},
                         {{4, 8, 20, 20, 21}, 2, "by group, long planes"},
                         {{1, 4, 3, 5, 7}, 1, "in passes, short planes"},
