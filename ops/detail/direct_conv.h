@@ -20,10 +20,11 @@ namespace voxgrad::detail {
 /// set_direct_conv_enabled() has not turned them off.
 bool direct_conv_available();
 
-/// True when the direct weight map of g runs on channel-vector tiles (vectors of output channels, each
-/// input broadcast): at least 128 (input channel, tap) pairs and more than one vector of output
+/// True when the channel-vector tiles (vectors of output channels, each input broadcast) suit g's
+/// direct weight map: at least 128 (input channel, tap) pairs and more than one vector of output
 /// channels per group, or exactly one when g is strided or its output rows end in a partial vector.
-/// Their lanes do not run along W, so any row width suits them.
+/// Their lanes do not run along W, so any row width suits them. They run it unless the transposed-input
+/// tiles, tried first, take it (direct_weight_transposed_input, direct_weight_xt.h).
 bool direct_weight_channel_vectors(const ConvGeometry& g);
 
 /// float32 lanes per vector of the widest direct kernels that run (16 when none do).

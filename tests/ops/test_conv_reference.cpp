@@ -188,11 +188,12 @@ void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
     if (!c.valid()) continue;
     ++accepted;
     detail::set_direct_conv_enabled(true);
-    const bool suits = conv3d_form(c).direct_forward();
+    const detail::ConvGeometry g = conv3d_form(c);
+    const bool suits = g.direct_forward();
     direct += suits;
-    if (transposed) transposed_direct += conv3d_form(c).suits_direct_adjoint();
-    channel_vectors += conv3d_form(c).direct_weight() && detail::direct_weight_channel_vectors(conv3d_form(c)) &&
-                       !detail::direct_weight_transposed_input(conv3d_form(c));
+    if (transposed) transposed_direct += g.suits_direct_adjoint();
+    channel_vectors +=
+        g.direct_weight() && detail::direct_weight_channel_vectors(g) && !detail::direct_weight_transposed_input(g);
     const std::uint64_t values_seed = seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted));
     for (bool on : {true, false}) {
       detail::set_direct_conv_enabled(on);
