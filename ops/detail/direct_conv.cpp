@@ -141,7 +141,7 @@ class ForwardRun {
         kern_.forward_vectors(vec_, v0, split_.end(task % tiles) - v0, xs + g * cin_g * L_.channel,
                               y + (n * c_.Cout + g * cout_g) * Vo, Vo, cout_g, wpk_.data() + g * blocks_ * K_ * tile_mr,
                               K_, koff_.data(), bias != nullptr ? bias + g * cout_g : nullptr,
-                              skip_padding_ ? &skip_ : nullptr);
+                              skip_padding_ ? &skip_ : nullptr, !L_.interleaved);
       }
     });
   }
@@ -471,7 +471,7 @@ class CvWeightRun {
 const Kernels& row_tiles(const ConvGeometry& c) { return fitting_or_widest(forward_kernels(c)); }
 
 Workspace padded_workspace(const ConvGeometry& c, const PaddedLayout& L) {
-  return Workspace(reads_in_place(c.vol, L) ? 1 : c.Cin * L.channel);
+  return Workspace(reads_in_place(c.vol, L) ? 1 : L.sample_floats(c.Cin));
 }
 
 }  // namespace
@@ -535,14 +535,16 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
     direct_weight_transposed_input_grad(x, dy, dw, c, nullptr);
     return;
   }
-  const PaddedLayout L = forward_layout(c);
+  // The channel-vector weight map reads x as it lies; the lane-wise one shares the padded copy, planar
+  // (its tiles read few channels at a time).
+  const bool channel_vectors = direct_weight_channel_vectors(c);
+  const PaddedLayout L = forward_layout(c, /*spread=*/true, /*interleave=*/channel_vectors);
   const ForwardRun forward(row_tiles(c), c, L, w);
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   Workspace xp = padded_workspace(c, L);
-  // The channel-vector weight map reads x as it lies; the lane-wise one shares the padded copy.
   std::optional<CvWeightRun> cv_weight;
   std::optional<WeightRun> lane_weight;
-  if (direct_weight_channel_vectors(c)) {
+  if (channel_vectors) {
     cv_weight.emplace(*active_kernels(), c);
   } else {
     lane_weight.emplace(row_tiles(c), c, L);

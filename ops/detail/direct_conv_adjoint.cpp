@@ -166,7 +166,7 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
       sw == 2 && static_cast<std::int64_t>(sizeof(float)) * g.N * Co * Vo >= 2 * get_num_threads() * cache_sizes().l2;
   // Reading exactly the input's own extent (e.g. kernel = stride, no padding) and channels not
   // spread: read it in place.
-  Workspace xp(pl.reads && !reads_in_place(in, L) ? Ci * L.channel : 1);
+  Workspace xp(pl.reads && !reads_in_place(in, L) ? L.sample_floats(Ci) : 1);
   const std::int64_t Ho = on[1], Wo = on[2];
   for (std::int64_t n = 0; n < g.N; ++n) {
     // No output reads any input (every tap set is empty, K = 0): the tiles only write the bias, and
@@ -202,7 +202,8 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
             float* yg = ys + gi * cout_g * Vo;
             if (sw == 1) {
               const ClassPairs c = pairs(tw[0]);
-              kern.forward_vectors(rv, v0, nv, group_input(gi, 0), yg, Vo, cout_g, c.wpk, c.K, c.koff, bg, nullptr);
+              kern.forward_vectors(rv, v0, nv, group_input(gi, 0), yg, Vo, cout_g, c.wpk, c.K, c.koff, bg, nullptr,
+                                   true);
             } else {
               kern.pair_vectors(rv, v0, nv, group_input(gi, 0), yg, Vo, cout_g, pairs(tw[e]), pairs(tw[1 - e]),
                                 pl.cls[2][1 - e].count, Wo, bg, stream);

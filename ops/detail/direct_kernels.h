@@ -79,10 +79,11 @@ struct SkipRows {
 /// Runs the forward tiles of one group over vectors [v0, v0 + nv) of vec: inputs from xg at koff,
 /// outputs from yg (channel stride Vo), every block of mr of the cout_g channels, with weights packed
 /// per block as [pair][mr] (K pairs); with `skip`, only the tap rows that the vectors read inside the
-/// input.
+/// input. With `prefetch`, the tiles ask for the inputs of pairs ahead (a planar copy, whose channels
+/// the hardware prefetchers do not follow; an interleaved one runs faster without).
 using ForwardVectors = void (*)(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
                                 std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K,
-                                const std::int64_t* koff, const float* bias_g, const SkipRows* skip);
+                                const std::int64_t* koff, const float* bias_g, const SkipRows* skip, bool prefetch);
 
 /// One W class's pairs for a paired forward tile: weights packed per block of mr output channels as
 /// [pair][mr] (K pairs, the block's at wpk + block·K·mr), input offsets koff.

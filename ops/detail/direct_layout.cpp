@@ -45,9 +45,15 @@ void phase_ranges(const PaddedLayout& L, std::int64_t W, PhaseRange* ranges) {
   for (std::int64_t r = 0; r < std::min(L.sw, kMaxPhases); ++r) ranges[r] = phase_range(L, W, r);
 }
 
-// Writes padded plane ip of one channel (src: its D × H × W inputs) to dst: L.Hp rows of L.row floats.
-// The rows inside the input go to pad_rows when given (a kernel of the CPU's vectors), else to
-// plain loops.
+// Zeros padded rows [r0, r1) of one channel's plane at dst.
+void zero_rows(float* dst, std::int64_t r0, std::int64_t r1, const PaddedLayout& L) {
+  if (!L.interleaved) return std::fill(dst + r0 * L.row, dst + r1 * L.row, 0.0f);
+  for (std::int64_t r = r0; r < r1; ++r) std::fill(dst + r * L.row, dst + r * L.row + L.row_length(), 0.0f);
+}
+
+// Writes padded plane ip of one channel (src: its D × H × W inputs) to dst: L.Hp rows of
+// L.row_length() floats, L.row apart. The rows inside the input go to pad_rows when given (a kernel
+// of the CPU's vectors), else to plain loops.
 void pad_plane(const float* src, float* dst, std::int64_t ip, const Dims& vol, const PaddedLayout& L,
                const PhaseRange* ranges, PadRows pad_rows) {
   const std::int64_t D = vol[0], H = vol[1], W = vol[2], sw = L.sw, id = ip - L.origin[0];
@@ -56,17 +62,17 @@ void pad_plane(const float* src, float* dst, std::int64_t ip, const Dims& vol, c
     const bool inside = id >= 0 && id < D;
     const std::int64_t lo = inside ? std::clamp(L.origin[1], std::int64_t{0}, L.Hp) : L.Hp;
     const std::int64_t hi = inside ? std::clamp(L.origin[1] + H, lo, L.Hp) : L.Hp;
-    std::fill(dst, dst + lo * L.row, 0.0f);
+    zero_rows(dst, 0, lo, L);
     if (hi > lo) {
       pad_rows(src + (id * H + lo - L.origin[1]) * W, W, dst + lo * L.row, L.row, hi - lo, L.Wq, sw, L.origin[2]);
     }
-    std::fill(dst + hi * L.row, dst + L.Hp * L.row, 0.0f);
+    zero_rows(dst, hi, L.Hp, L);
     return;
   }
   for (std::int64_t jp = 0; jp < L.Hp; ++jp, dst += L.row) {
     const std::int64_t ih = jp - L.origin[1];
     if (id < 0 || id >= D || ih < 0 || ih >= H) {
-      std::fill(dst, dst + L.row, 0.0f);
+      std::fill(dst, dst + L.row_length(), 0.0f);
       continue;
     }
     const float* row = src + (id * H + ih) * W;
@@ -89,7 +95,12 @@ InsideRange inside_range(std::int64_t a, std::int64_t s, std::int64_t n, std::in
   return {lo, std::clamp(hi, lo, limit)};
 }
 
-PaddedLayout forward_layout(const ConvGeometry& g, bool spread) {
+bool interleaves_channels(const ConvGeometry& g) {
+  const std::int64_t row = (g.out[2] - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1;
+  return g.Cin > 1 && g.stride[2] == 1 && row <= kMaxInterleavedRow;
+}
+
+PaddedLayout forward_layout(const ConvGeometry& g, bool spread, bool interleave) {
   auto extent = [&](std::size_t i) { return (g.out[i] - 1) * g.stride[i] + (g.kernel[i] - 1) * g.dilation[i] + 1; };
   PaddedLayout L;
   L.Dp = extent(0);
@@ -97,7 +108,9 @@ PaddedLayout forward_layout(const ConvGeometry& g, bool spread) {
   L.sw = g.stride[2];
   L.Wq = (extent(2) + L.sw - 1) / L.sw;
   L.origin = g.padding;
-  if (spread) {
+  if (spread && interleave && interleaves_channels(g)) {
+    L.finish_interleaved(g.Cin);
+  } else if (spread) {
     finish_spread(L, g.vol, g.cout_g());
   } else {
     L.finish(false);
@@ -125,8 +138,8 @@ std::vector<std::int64_t> tap_offsets(const ConvGeometry& g, const PaddedLayout&
 }
 
 bool reads_in_place(const Dims& vol, const PaddedLayout& L) {
-  return L.origin == Dims{0, 0, 0} && L.sw == 1 && L.Dp == vol[0] && L.Hp == vol[1] && L.Wq == vol[2] &&
-         L.channel == L.Dp * L.plane;
+  return !L.interleaved && L.origin == Dims{0, 0, 0} && L.sw == 1 && L.Dp == vol[0] && L.Hp == vol[1] &&
+         L.Wq == vol[2] && L.channel == L.Dp * L.plane;
 }
 
 const float* padded_sample(const float* x, float* xp, std::int64_t channels, const Dims& vol, const PaddedLayout& L,
@@ -143,15 +156,17 @@ const float* padded_sample(const float* x, float* xp, std::int64_t channels, con
   };
   const bool copy = !reads_in_place(vol, L);
   if (copy) {
-    const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(L.plane, 1));
-    // Plane pl of the copy is padded plane pl % Dp of channel pl / Dp.
+    const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(L.Hp * L.row_length(), 1));
+    // Plane pl of the copy is padded plane pl % Dp of channel pl / Dp; interleaved, plane pl / channels
+    // of channel pl % channels, so that a task writes whole runs of rows.
     const Kernels* k = active_kernels();
     const PadRows pad_rows = k != nullptr && L.sw <= 2 ? k->pad_rows : nullptr;
     parallel_for(0, channels * L.Dp, grain, [&](std::int64_t p0, std::int64_t p1) {
       PhaseRange ranges[kMaxPhases];
       phase_ranges(L, vol[2], ranges);
       for (std::int64_t pl = p0; pl < p1; ++pl) {
-        const std::int64_t ch = pl / L.Dp, ip = pl % L.Dp, id = ip - L.origin[0];
+        const std::int64_t ch = L.interleaved ? pl % channels : pl / L.Dp;
+        const std::int64_t ip = L.interleaved ? pl / channels : pl % L.Dp, id = ip - L.origin[0];
         pad_plane(xs + ch * volume(vol), xp + ch * L.channel + ip * L.plane, ip, vol, L, ranges, pad_rows);
         if (channel_sums != nullptr && id >= 0 && id < D) sum_plane(ch, id);
       }

@@ -16,25 +16,48 @@
 
 namespace voxgrad::detail::direct {
 
-/// One sample's padded input: per channel Dp × Hp rows of `row` floats, each row sw phases of Wq
-/// floats, channels `channel` floats apart (Dp · plane, or a cache line more when spread). Padded
-/// position p along a dim holds input index p − origin (zero outside the input).
+/// One sample's padded input: per channel Dp × Hp rows of sw phases of Wq floats each. Padded
+/// position p along a dim holds input index p − origin (zero outside the input). Two arrangements:
+/// - planar: each channel's rows one after another (`row` = sw·Wq floats apart, planes `plane` apart),
+///   channels `channel` = Dp·plane floats apart, or a cache line more when spread;
+/// - interleaved: for each padded (d, h) the rows of every channel follow each other (`channel` = sw·Wq
+///   floats apart), then the next h (`row` = channels·sw·Wq floats on, a cache line more when that is a
+///   multiple of 4 KiB), then the next d (`plane` = Hp·row).
+/// A forward tile reads one tap row of every input channel in turn: interleaved, that is one run of
+/// memory that the hardware prefetchers follow; planar, it jumps a channel's size from row to row.
 struct PaddedLayout {
   std::int64_t Dp = 1, Hp = 1, Wq = 1, sw = 1;
   std::int64_t row = 1, plane = 1, channel = 1;
   Dims origin{};
+  bool interleaved = false;
 
-  /// Fills row, plane and channel from Dp, Hp, Wq and sw. With `spread`, a channel whose size is a
-  /// multiple of 4 KiB gets one cache line more: a forward tile reads the same position of every
+  /// Floats of one channel's padded row (its sw phases).
+  std::int64_t row_length() const { return sw * Wq; }
+
+  /// Fills row, plane and channel from Dp, Hp, Wq and sw, planar. With `spread`, a channel whose size
+  /// is a multiple of 4 KiB gets one cache line more: a forward tile reads the same position of every
   /// input channel in turn, and at such a stride all of them fall into one L1 set (8 ways) and evict
   /// each other. (The weight tile reads nk = 3 pairs of x, mostly taps of one channel, at a time, and
   /// its dY from a contiguous packed block: the weight map alone does not spread x.)
   void finish(bool spread = true) {
-    row = sw * Wq;
+    interleaved = false;
+    row = row_length();
     plane = Hp * row;
     channel = Dp * plane;
     if (spread && channel >= 1024 && channel % 1024 == 0) channel += 16;
   }
+
+  /// Fills row, plane and channel from Dp, Hp, Wq and sw, interleaved over `channels` channels.
+  void finish_interleaved(std::int64_t channels) {
+    interleaved = true;
+    channel = row_length();
+    row = channels * channel;
+    if (row >= 1024 && row % 1024 == 0) row += 16;  // rows h and h + 1 of a channel in different L1 sets
+    plane = Hp * row;
+  }
+
+  /// Floats of one sample's copy of `channels` channels.
+  std::int64_t sample_floats(std::int64_t channels) const { return interleaved ? Dp * plane : channels * channel; }
 };
 
 /// Finishes L (Dp, Hp, Wq, sw and origin set) for a map with `outputs` output channels per group that
@@ -51,8 +74,17 @@ struct InsideRange {
 InsideRange inside_range(std::int64_t a, std::int64_t s, std::int64_t n, std::int64_t limit);
 
 /// The layout of the forward map's input: extents (out − 1)·stride + (kernel − 1)·dilation + 1, origin
-/// = padding, phases = stride along W. With `spread`, channels are spread as finish_spread says.
-PaddedLayout forward_layout(const ConvGeometry& g, bool spread = true);
+/// = padding, phases = stride along W. With `spread`, channels are spread as finish_spread says, or
+/// interleaved where interleaves_channels(g) says so and `interleave` allows it.
+PaddedLayout forward_layout(const ConvGeometry& g, bool spread = true, bool interleave = true);
+
+/// Whether the forward tiles read g's input from an interleaved copy (PaddedLayout): at stride 1 along
+/// W, rows of at most kMaxInterleavedRow floats, where a tile's tap row of one channel is one to three
+/// cache lines and the jumps from channel to channel are what it waits on. Measured on the maps
+/// (bench/README): rows of 18 and 34 floats (16³ and 32³) ran 3–10% faster interleaved on AVX-512 and
+/// AVX2; rows of 66 (64³) 5–13% slower, their prefetches serving them better; stride 2 no different.
+constexpr std::int64_t kMaxInterleavedRow = 40;
+bool interleaves_channels(const ConvGeometry& g);
 
 /// Offset of every tap (kd, kh, kw), in kernel order, from an output position's base in layout L.
 std::vector<std::int64_t> tap_offsets(const ConvGeometry& g, const PaddedLayout& L);
@@ -62,7 +94,7 @@ std::vector<std::int64_t> tap_offsets(const ConvGeometry& g, const PaddedLayout&
 bool reads_in_place(const Dims& vol, const PaddedLayout& L);
 
 /// Sample n of x (channels × vol per sample) in layout L: x itself when it already is, else a copy
-/// in xp (channels · L.channel floats), made in parallel tasks of whole planes. With channel_sums,
+/// in xp (L.sample_floats(channels) floats), made in parallel tasks of whole planes of a channel. With channel_sums,
 /// also adds each channel's sum over the sample to channel_sums[c] (Sum32 per input plane, planes added
 /// in order), taken from each plane right after its copy.
 const float* padded_sample(const float* x, float* xp, std::int64_t channels, const Dims& vol, const PaddedLayout& L,

@@ -81,7 +81,7 @@ struct VecOf {
 template <int MR, int NV, bool FULL, bool SPLIT = false>
 void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, const std::int64_t* __restrict koff,
                   const float* const* xb, const std::uint32_t* mk, float* const* yb, std::int64_t ys, const float* bias,
-                  const float* const* xb2, const std::uint32_t* mk2) {
+                  const float* const* xb2, const std::uint32_t* mk2, bool prefetch) {
   typename Vec::Reg acc[MR][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
@@ -131,7 +131,9 @@ void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, co
   for (int s = 0; s < nspans; ++s) {
     std::int64_t k = spans[s].begin;
     if constexpr (kPrefetchPairs > 0) {
-      for (; k + kPrefetchPairs < spans[s].end; ++k) pair.template operator()<true>(k);
+      if (prefetch) {
+        for (; k + kPrefetchPairs < spans[s].end; ++k) pair.template operator()<true>(k);
+      }
     }
     for (; k < spans[s].end; ++k) pair.template operator()<false>(k);
   }
@@ -154,7 +156,7 @@ void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, co
 
 using ForwardTile = void (*)(const float*, const Span*, int, const std::int64_t*, const float* const*,
                              const std::uint32_t*, float* const*, std::int64_t, const float*, const float* const*,
-                             const std::uint32_t*);
+                             const std::uint32_t*, bool);
 
 // forward_tiles[mr − 1][nv − 1]: NV ≤ kNV, or up to kNVWide when MR ≤ 2 (few output channels: more
 // positions per tile keep enough independent sums in flight); null for sizes never asked for. The
@@ -223,7 +225,7 @@ int tile_spans(const SkipRows& g, const std::int64_t* rd, const std::int64_t* rh
 
 void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
                      std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K, const std::int64_t* koff,
-                     const float* bias_g, const SkipRows* skip) {
+                     const float* bias_g, const SkipRows* skip, bool prefetch) {
   PackedVectors pv;
   std::int64_t* const xo = pv.xo;
   std::int64_t* const yo = pv.yo;
@@ -258,7 +260,7 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
     const auto mr = static_cast<int>(min64(kMR, cout_g - blk * kMR));
     for (std::int64_t j = 0; j < nv; ++j) yb[j] = yg + blk * kMR * Vo + yo[j];
     tiles[mr - 1][nv - 1](K == 0 ? nullptr : wpk_g + blk * K * kMR, spans, nspans, koff, xb, mk, yb, Vo,
-                          bias_g != nullptr ? bias_g + blk * kMR : nullptr, xb2, pv.mk2);
+                          bias_g != nullptr ? bias_g + blk * kMR : nullptr, xb2, pv.mk2, prefetch);
   }
 }
 
@@ -313,9 +315,9 @@ void pair_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const
     const auto mr = static_cast<int>(min64(kMR, cout_g - blk * kMR));
     const float* bias = bias_g != nullptr ? bias_g + blk * kMR : nullptr;
     tiles_e[mr - 1][nv - 1](even.K == 0 ? nullptr : even.wpk + blk * even.K * kMR, &span_e, 1, even.koff, xb, me, ve,
-                            kNV * L, bias, nullptr, nullptr);
+                            kNV * L, bias, nullptr, nullptr, true);
     tiles_o[mr - 1][nv - 1](odd.K == 0 ? nullptr : odd.wpk + blk * odd.K * kMR, &span_o, 1, odd.koff, xb, mo, vo,
-                            kNV * L, bias, nullptr, nullptr);
+                            kNV * L, bias, nullptr, nullptr, true);
     for (int i = 0; i < mr; ++i) {
       for (std::int64_t j = 0; j < nv; ++j) {
         typename Vec::Reg l, h;

@@ -190,10 +190,11 @@ TEST(CpuIsa, RowsEndingInAPartialVectorArePackedTwoRowsAtMost) {
 }
 
 // The padded copy the direct kernels read (direct_layout.h), on each instruction set's vectors (plain
-// loops on the baseline), against its definition: slot q of phase r of padded row (pd, ph) holds input
-// (pd − origin_D, ph − origin_H, q·sw + r − origin_W), zero outside the input. Rows of 1 to 300
-// (partial vectors on both sides of the masks, more vectors than one set of masks), strides 1 to 3,
-// origins that pad or crop.
+// loops on the baseline), planar and interleaved, against its definition: slot q of phase r of padded
+// row (pd, ph) holds input (pd − origin_D, ph − origin_H, q·sw + r − origin_W), zero outside the input,
+// and nothing between the slots (the spread's cache lines) is written. Rows of 1 to 300 (partial
+// vectors on both sides of the masks, more vectors than one set of masks), strides 1 to 3, origins
+// that pad or crop.
 TEST(CpuIsa, ThePaddedCopyHoldsEveryInputOnceAndZerosElsewhere) {
   struct Layout {
     detail::Dims vol;
@@ -212,46 +213,56 @@ TEST(CpuIsa, ThePaddedCopyHoldsEveryInputOnceAndZerosElsewhere) {
   for (CpuIsa isa : runnable_isas()) {
     IsaOverride o(isa);
     for (const Layout& l : layouts) {
-      detail::direct::PaddedLayout L;
-      L.Dp = l.Dp;
-      L.Hp = l.Hp;
-      L.Wq = l.Wq;
-      L.sw = l.sw;
-      L.origin = l.origin;
-      L.finish(true);
-      const std::int64_t C = 3, N = 2, V = l.vol[0] * l.vol[1] * l.vol[2];
-      std::vector<float> x(static_cast<std::size_t>(N * C * V));
-      for (float& v : x) {  // in [1, 2): never 0
-        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-        v = 1.0f + static_cast<float>(seed >> 40) / 16777216.0f;
-      }
-      std::vector<float> xp(static_cast<std::size_t>(C * L.channel), -7.0f);
-      const float* got = detail::direct::padded_sample(x.data(), xp.data(), C, l.vol, L, 1);
-      SCOPED_TRACE(fmt::format("{} vol={} Dp={} Hp={} Wq={} sw={} origin={}", to_string(isa), l.vol, l.Dp, l.Hp, l.Wq,
-                               l.sw, l.origin));
-      std::int64_t wrong = 0;
-      for (std::int64_t ch = 0; ch < C; ++ch) {
-        for (std::int64_t pd = 0; pd < L.Dp; ++pd) {
-          for (std::int64_t ph = 0; ph < L.Hp; ++ph) {
-            for (std::int64_t r = 0; r < L.sw; ++r) {
-              for (std::int64_t q = 0; q < L.Wq; ++q) {
-                const std::int64_t d = pd - l.origin[0], h = ph - l.origin[1], w = q * l.sw + r - l.origin[2];
-                const bool inside = d >= 0 && d < l.vol[0] && h >= 0 && h < l.vol[1] && w >= 0 && w < l.vol[2];
-                const float want = inside ? x[static_cast<std::size_t>(((C + ch) * l.vol[0] + d) * l.vol[1] * l.vol[2] +
-                                                                       h * l.vol[2] + w)]
-                                          : 0.0f;
-                const float have = got[ch * L.channel + pd * L.plane + ph * L.row + r * L.Wq + q];
-                wrong += have != want;
-                if (have != want && wrong <= 3) {
-                  ADD_FAILURE() << fmt::format("channel {} slot ({}, {}, {}, {}): {} != {}", ch, pd, ph, r, q, have,
-                                               want);
+      for (bool interleaved : {false, true}) {
+        const std::int64_t C = 3, N = 2, V = l.vol[0] * l.vol[1] * l.vol[2];
+        detail::direct::PaddedLayout L;
+        L.Dp = l.Dp;
+        L.Hp = l.Hp;
+        L.Wq = l.Wq;
+        L.sw = l.sw;
+        L.origin = l.origin;
+        if (interleaved) {
+          L.finish_interleaved(C);
+        } else {
+          L.finish(true);
+        }
+        std::vector<float> x(static_cast<std::size_t>(N * C * V));
+        for (float& v : x) {  // in [1, 2): never 0
+          seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+          v = 1.0f + static_cast<float>(seed >> 40) / 16777216.0f;
+        }
+        std::vector<float> xp(static_cast<std::size_t>(L.sample_floats(C)), -7.0f);
+        const float* got = detail::direct::padded_sample(x.data(), xp.data(), C, l.vol, L, 1);
+        SCOPED_TRACE(fmt::format("{} vol={} Dp={} Hp={} Wq={} sw={} origin={} interleaved={}", to_string(isa), l.vol,
+                                 l.Dp, l.Hp, l.Wq, l.sw, l.origin, interleaved));
+        if (got == xp.data()) {  // every slot written (inputs are never -7), nothing else
+          EXPECT_EQ(std::count_if(xp.begin(), xp.end(), [](float v) { return v != -7.0f; }),
+                    C * L.Dp * L.Hp * L.sw * L.Wq);
+        }
+        std::int64_t wrong = 0;
+        for (std::int64_t ch = 0; ch < C; ++ch) {
+          for (std::int64_t pd = 0; pd < L.Dp; ++pd) {
+            for (std::int64_t ph = 0; ph < L.Hp; ++ph) {
+              for (std::int64_t r = 0; r < L.sw; ++r) {
+                for (std::int64_t q = 0; q < L.Wq; ++q) {
+                  const std::int64_t d = pd - l.origin[0], h = ph - l.origin[1], w = q * l.sw + r - l.origin[2];
+                  const bool inside = d >= 0 && d < l.vol[0] && h >= 0 && h < l.vol[1] && w >= 0 && w < l.vol[2];
+                  const float want = inside ? x[static_cast<std::size_t>(
+                                                  ((C + ch) * l.vol[0] + d) * l.vol[1] * l.vol[2] + h * l.vol[2] + w)]
+                                            : 0.0f;
+                  const float have = got[ch * L.channel + pd * L.plane + ph * L.row + r * L.Wq + q];
+                  wrong += have != want;
+                  if (have != want && wrong <= 3) {
+                    ADD_FAILURE() << fmt::format("channel {} slot ({}, {}, {}, {}): {} != {}", ch, pd, ph, r, q, have,
+                                                 want);
+                  }
                 }
               }
             }
           }
         }
+        EXPECT_EQ(wrong, 0);
       }
-      EXPECT_EQ(wrong, 0);
     }
   }
 }

@@ -79,17 +79,19 @@ TEST(ConvReference, TransposedKernelEqualToStrideReadsTheInputInPlace) {
   expect_matches_reference(b, 42);
 }
 
-// Channels of a multiple of 4 KiB are copied one cache line apart for the forward tiles (PaddedLayout::
-// finish): always where a copy is made anyway, and where the input could be read in place only for
-// at least 16 output channels per group (finish_spread).
+// Rows longer than kMaxInterleavedRow floats, or at stride 2 along W, are copied planar for the forward
+// tiles, channels of a multiple of 4 KiB one cache line apart (PaddedLayout::finish): always where a
+// copy is made anyway, and where the input could be read in place only for at least 16 output channels
+// per group (finish_spread).
 TEST(ConvReference, ChannelsOfAMultipleOf4KiBAreSpreadInTheCopy) {
-  // (Pointwise convolutions run as GEMMs: k 3×1×1 with D padding reads 4 × 16 × 16 = 1024 floats a channel.)
-  const Cfg deep = config(false, 2, 1, 5, 16, {2, 16, 16}, {3, 1, 1}, {1, 1, 1}, {1, 0, 0});
-  const Cfg few_outputs = config(false, 2, 1, 5, 6, {4, 16, 16}, {2, 1, 1});                   // read in place
-  const Cfg padded = config(false, 2, 1, 3, 5, {6, 14, 14}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});  // 8 × 16 × 16
-  const Cfg transposed = config(true, 2, 1, 6, 16, {4, 16, 16}, {2, 2, 2}, {2, 2, 2});         // reads 4 × 16 × 16
+  // (Pointwise convolutions run as GEMMs: k 3×1×1 with D padding reads 4 × 4 × 64 = 1024 floats a channel.)
+  const Cfg deep = config(false, 2, 1, 5, 16, {2, 4, 64}, {3, 1, 1}, {1, 1, 1}, {1, 0, 0});
+  const Cfg few_outputs = config(false, 2, 1, 5, 6, {4, 4, 64}, {2, 1, 1});                   // read in place
+  const Cfg padded = config(false, 2, 1, 3, 5, {6, 2, 62}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});  // 8 × 4 × 64
+  const Cfg transposed = config(true, 2, 1, 6, 16, {4, 16, 16}, {2, 2, 2}, {2, 2, 2});        // reads 4 × 16 × 16
   for (const Cfg& c : {deep, few_outputs, padded}) {
     const detail::direct::PaddedLayout L = detail::direct::forward_layout(conv3d_form(c));
+    EXPECT_FALSE(L.interleaved) << c.str();
     EXPECT_EQ(L.channel, L.Dp * L.plane + (c.cout == 6 ? 0 : 16)) << c.str();
     EXPECT_EQ(conv3d_form(c).suits_direct(), detail::direct_conv_available()) << c.str();
   }
@@ -98,6 +100,36 @@ TEST(ConvReference, ChannelsOfAMultipleOf4KiBAreSpreadInTheCopy) {
   expect_matches_reference(few_outputs, 54);
   expect_matches_reference(padded, 52);
   expect_matches_reference(transposed, 53);
+}
+
+// Shorter rows at stride 1 along W are copied interleaved: for each padded (d, h) the rows of all
+// channels (of every group) one after another, rows h and h + 1 a cache line further apart when that
+// is a multiple of 4 KiB. The lane-wise weight map shares the forward map's copy planar.
+TEST(ConvReference, ShortRowsAreInterleavedAcrossChannels) {
+  const Cfg deep = config(false, 2, 1, 64, 8, {3, 3, 14}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});    // rows of 16 × 64
+  const Cfg grouped = config(false, 2, 2, 6, 4, {5, 3, 30}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});  // rows of 32 × 6
+  const Cfg dilated = config(false, 1, 1, 3, 16, {4, 5, 20}, {3, 2, 3}, {1, 2, 1}, {2, 0, 1}, {2, 1, 2});
+  const Cfg strided = config(false, 2, 1, 4, 16, {6, 6, 32}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1});  // planar
+  struct Want {
+    const Cfg& c;
+    bool interleaved;
+    std::int64_t row;
+  };
+  for (const Want& want : {Want{deep, true, 64 * 16 + 16}, Want{grouped, true, 6 * 32}, Want{dilated, true, 3 * 22},
+                           Want{strided, false, 34}}) {
+    const detail::direct::PaddedLayout L = detail::direct::forward_layout(conv3d_form(want.c));
+    EXPECT_EQ(L.interleaved, want.interleaved) << want.c.str();
+    EXPECT_EQ(L.row, want.row) << want.c.str();
+    if (L.interleaved) {
+      EXPECT_EQ(L.channel, L.row_length()) << want.c.str();
+    }
+    EXPECT_EQ(conv3d_form(want.c).suits_direct(), detail::direct_conv_available()) << want.c.str();
+    EXPECT_FALSE(detail::direct::forward_layout(conv3d_form(want.c), /*spread=*/false).interleaved) << want.c.str();
+  }
+  expect_matches_reference(deep, 55);
+  expect_matches_reference(grouped, 56);
+  expect_matches_reference(dilated, 57);
+  expect_matches_reference(strided, 58);
 }
 
 // A transposed convolution's input and weight gradients are computed together when both are asked
