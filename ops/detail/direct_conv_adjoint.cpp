@@ -154,6 +154,7 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
     for (std::size_t i = 0; i < 3; ++i) L.origin[i] = -pl.lo[i];
   }
   finish_spread(L, in, cout_g);
+  if (pl.reads && interleaves_channels(L, in, Ci)) L.finish_interleaved(Ci);
   const std::int64_t blocks = (cout_g + tile_mr - 1) / tile_mr;
   const std::int64_t sd = g.stride[0], sh = g.stride[1], sw = g.stride[2];
   const std::vector<ClassTaps> ct = class_taps(g, pl, L, w, tile_mr);
@@ -203,10 +204,10 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
             if (sw == 1) {
               const ClassPairs c = pairs(tw[0]);
               kern.forward_vectors(rv, v0, nv, group_input(gi, 0), yg, Vo, cout_g, c.wpk, c.K, c.koff, bg, nullptr,
-                                   true);
+                                   !L.interleaved);
             } else {
               kern.pair_vectors(rv, v0, nv, group_input(gi, 0), yg, Vo, cout_g, pairs(tw[e]), pairs(tw[1 - e]),
-                                pl.cls[2][1 - e].count, Wo, bg, stream);
+                                pl.cls[2][1 - e].count, Wo, bg, stream, !L.interleaved);
             }
           }
         });

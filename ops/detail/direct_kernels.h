@@ -99,10 +99,12 @@ struct ClassPairs {
 /// input vectors at xg + the classes' koff, stored interleaved: vector j's 2·lanes outputs from
 /// yg + (its row's offset) + 2·w0, in rows of wout outputs. Every block of mr of the cout_g channels
 /// (channel stride Vo), plus bias_g when given. With `stream`, whole aligned vectors of y are written
-/// past the caches (non-temporal stores, fenced before the call returns).
+/// past the caches (non-temporal stores, fenced before the call returns); `prefetch` as for
+/// ForwardVectors.
 using PairVectors = void (*)(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
                              std::int64_t Vo, std::int64_t cout_g, const ClassPairs& even, const ClassPairs& odd,
-                             std::int64_t width_odd, std::int64_t wout, const float* bias_g, bool stream);
+                             std::int64_t width_odd, std::int64_t wout, const float* bias_g, bool stream,
+                             bool prefetch);
 
 /// Weight-gradient tiles for mc channels and ng groups of nk pairs over nv vectors (x offsets xo, lane
 /// masks mk; dY packed, vector v of channel i at dyb + i·ys + v·lanes), summing lane by lane: for

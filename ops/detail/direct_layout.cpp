@@ -95,9 +95,8 @@ InsideRange inside_range(std::int64_t a, std::int64_t s, std::int64_t n, std::in
   return {lo, std::clamp(hi, lo, limit)};
 }
 
-bool interleaves_channels(const ConvGeometry& g) {
-  const std::int64_t row = (g.out[2] - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1;
-  return g.Cin > 1 && g.stride[2] == 1 && row <= kMaxInterleavedRow;
+bool interleaves_channels(const PaddedLayout& L, const Dims& vol, std::int64_t channels) {
+  return channels > 1 && L.sw == 1 && L.Wq <= kMaxInterleavedRow && !reads_in_place(vol, L);
 }
 
 PaddedLayout forward_layout(const ConvGeometry& g, bool spread, bool interleave) {
@@ -108,10 +107,9 @@ PaddedLayout forward_layout(const ConvGeometry& g, bool spread, bool interleave)
   L.sw = g.stride[2];
   L.Wq = (extent(2) + L.sw - 1) / L.sw;
   L.origin = g.padding;
-  if (spread && interleave && interleaves_channels(g)) {
-    L.finish_interleaved(g.Cin);
-  } else if (spread) {
+  if (spread) {
     finish_spread(L, g.vol, g.cout_g());
+    if (interleave && interleaves_channels(L, g.vol, g.Cin)) L.finish_interleaved(g.Cin);
   } else {
     L.finish(false);
   }

@@ -74,17 +74,19 @@ struct InsideRange {
 InsideRange inside_range(std::int64_t a, std::int64_t s, std::int64_t n, std::int64_t limit);
 
 /// The layout of the forward map's input: extents (out − 1)·stride + (kernel − 1)·dilation + 1, origin
-/// = padding, phases = stride along W. With `spread`, channels are spread as finish_spread says, or
-/// interleaved where interleaves_channels(g) says so and `interleave` allows it.
+/// = padding, phases = stride along W. With `spread`, channels are spread as finish_spread says, then
+/// interleaved where `interleave` allows it and interleaves_channels says so.
 PaddedLayout forward_layout(const ConvGeometry& g, bool spread = true, bool interleave = true);
 
-/// Whether the forward tiles read g's input from an interleaved copy (PaddedLayout): at stride 1 along
-/// W, rows of at most kMaxInterleavedRow floats, where a tile's tap row of one channel is one to three
-/// cache lines and the jumps from channel to channel are what it waits on. Measured on the maps
-/// (bench/README): rows of 18 and 34 floats (16³ and 32³) ran 3–10% faster interleaved on AVX-512 and
-/// AVX2; rows of 66 (64³) 5–13% slower, their prefetches serving them better; stride 2 no different.
+/// Whether a forward tile's input, `channels` channels of a volume `vol` in layout L (finished planar),
+/// reads faster from an interleaved copy (PaddedLayout): where a copy is made anyway, of more than one
+/// channel, in one phase (stride 1 along W), with rows of at most kMaxInterleavedRow floats. There a
+/// tile's tap row of one channel is one to three cache lines, and the jumps from channel to channel
+/// are what it waits on. Measured on the maps (bench/README): rows of 18 and 34 floats (16³ and 32³)
+/// ran 3–10% faster interleaved on AVX-512 and AVX2; rows of 66 (64³) 5–13% slower, their prefetches
+/// serving them better; stride 2 no different.
 constexpr std::int64_t kMaxInterleavedRow = 40;
-bool interleaves_channels(const ConvGeometry& g);
+bool interleaves_channels(const PaddedLayout& L, const Dims& vol, std::int64_t channels);
 
 /// Offset of every tap (kd, kh, kw), in kernel order, from an output position's base in layout L.
 std::vector<std::int64_t> tap_offsets(const ConvGeometry& g, const PaddedLayout& L);

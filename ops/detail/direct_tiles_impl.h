@@ -274,7 +274,7 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
 // AVX2, where two channels per input vector leave it waiting on its loads.)
 void pair_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg, std::int64_t Vo,
                   std::int64_t cout_g, const ClassPairs& even, const ClassPairs& odd, std::int64_t width_odd,
-                  std::int64_t wout, const float* bias_g, bool stream) {
+                  std::int64_t wout, const float* bias_g, bool stream, bool prefetch) {
   constexpr std::int64_t L = Vec::kLanes;
   std::int64_t xo[kMaxNV], yo[kMaxNV], rd[kMaxNV], rh[kMaxNV];
   std::uint32_t me[kMaxNV], mo[kMaxNV], lo[kMaxNV], hi[kMaxNV];
@@ -315,9 +315,9 @@ void pair_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const
     const auto mr = static_cast<int>(min64(kMR, cout_g - blk * kMR));
     const float* bias = bias_g != nullptr ? bias_g + blk * kMR : nullptr;
     tiles_e[mr - 1][nv - 1](even.K == 0 ? nullptr : even.wpk + blk * even.K * kMR, &span_e, 1, even.koff, xb, me, ve,
-                            kNV * L, bias, nullptr, nullptr, true);
+                            kNV * L, bias, nullptr, nullptr, prefetch);
     tiles_o[mr - 1][nv - 1](odd.K == 0 ? nullptr : odd.wpk + blk * odd.K * kMR, &span_o, 1, odd.koff, xb, mo, vo,
-                            kNV * L, bias, nullptr, nullptr, true);
+                            kNV * L, bias, nullptr, nullptr, prefetch);
     for (int i = 0; i < mr; ++i) {
       for (std::int64_t j = 0; j < nv; ++j) {
         typename Vec::Reg l, h;

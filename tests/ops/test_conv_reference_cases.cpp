@@ -102,21 +102,25 @@ TEST(ConvReference, ChannelsOfAMultipleOf4KiBAreSpreadInTheCopy) {
   expect_matches_reference(transposed, 53);
 }
 
-// Shorter rows at stride 1 along W are copied interleaved: for each padded (d, h) the rows of all
-// channels (of every group) one after another, rows h and h + 1 a cache line further apart when that
-// is a multiple of 4 KiB. The lane-wise weight map shares the forward map's copy planar.
+// Where a copy is made anyway, shorter rows at stride 1 along W are copied interleaved: for each
+// padded (d, h) the rows of all channels (of every group) one after another, rows h and h + 1 a cache
+// line further apart when that is a multiple of 4 KiB. The lane-wise weight map shares the forward
+// map's copy planar.
 TEST(ConvReference, ShortRowsAreInterleavedAcrossChannels) {
   const Cfg deep = config(false, 2, 1, 64, 8, {3, 3, 14}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});    // rows of 16 × 64
   const Cfg grouped = config(false, 2, 2, 6, 4, {5, 3, 30}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});  // rows of 32 × 6
   const Cfg dilated = config(false, 1, 1, 3, 16, {4, 5, 20}, {3, 2, 3}, {1, 2, 1}, {2, 0, 1}, {2, 1, 2});
   const Cfg strided = config(false, 2, 1, 4, 16, {6, 6, 32}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1});  // planar
+  const Cfg in_place = config(false, 2, 1, 4, 8, {5, 5, 18}, {3, 3, 3});                        // no copy: planar
+  // The adjoint map of a stride-2 convolution copies dY interleaved (rows of 9 + 1).
+  const Cfg transposed = config(true, 2, 1, 32, 8, {4, 5, 9}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1});
   struct Want {
     const Cfg& c;
     bool interleaved;
     std::int64_t row;
   };
   for (const Want& want : {Want{deep, true, 64 * 16 + 16}, Want{grouped, true, 6 * 32}, Want{dilated, true, 3 * 22},
-                           Want{strided, false, 34}}) {
+                           Want{strided, false, 34}, Want{in_place, false, 18}}) {
     const detail::direct::PaddedLayout L = detail::direct::forward_layout(conv3d_form(want.c));
     EXPECT_EQ(L.interleaved, want.interleaved) << want.c.str();
     EXPECT_EQ(L.row, want.row) << want.c.str();
@@ -130,6 +134,9 @@ TEST(ConvReference, ShortRowsAreInterleavedAcrossChannels) {
   expect_matches_reference(grouped, 56);
   expect_matches_reference(dilated, 57);
   expect_matches_reference(strided, 58);
+  expect_matches_reference(in_place, 59);
+  EXPECT_EQ(conv3d_form(transposed).suits_direct_adjoint(), detail::direct_conv_available());
+  expect_matches_reference(transposed, 60);
 }
 
 // A transposed convolution's input and weight gradients are computed together when both are asked
