@@ -403,8 +403,15 @@ class CvWeightRun {
     }
     const Workspace sums(GB * groups_ * J_ * ob_);
     const std::int64_t sd = c_.stride[0] * c_.vol[1] * c_.vol[2], sh = c_.stride[1] * c_.vol[2];
+    // The rows of a block whose inputs at a tap lie inside the volume depend on the tap alone: made
+    // once per block and tap, then read by every group of channels at that tap (when all taps' lists
+    // fit kMaxRowLists entries, 128 KiB a task; else made per group).
+    constexpr std::int64_t kMaxRowLists = std::int64_t{1} << 13;
+    const bool share_rows = KT * rows_per_block_ <= kMaxRowLists;
     parallel_for(0, GB * parts_, 1, [&](std::int64_t t0, std::int64_t t1) {
-      std::vector<std::int64_t> rx(static_cast<std::size_t>(rows_per_block_)), ry(rx.size());
+      const std::int64_t lists = share_rows ? KT : 1;
+      std::vector<std::int64_t> rx(static_cast<std::size_t>(lists * rows_per_block_)), ry(rx.size());
+      std::vector<std::int64_t> count(static_cast<std::size_t>(lists)), made_at(count.size());
       for (std::int64_t task = t0; task < t1; ++task) {
         const std::int64_t gb = task / parts_, part = task % parts_, g = gb / blocks_, blk = gb % blocks_;
         const std::int64_t q0 = part_begin_[static_cast<std::size_t>(part)];
@@ -412,25 +419,32 @@ class CvWeightRun {
         const float* xg = x + (n * c_.Cin + g * cin_g) * V;
         const float* db = dyt.get() + gb * Vo * ob_;
         float* acc = sums.get() + gb * groups_ * J_ * ob_;
+        std::fill(made_at.begin(), made_at.end(), -1);
         for (std::int64_t r0 = 0; r0 < rows_; r0 += rows_per_block_) {
           const std::int64_t r1 = std::min(rows_, r0 + rows_per_block_), od0 = r0 / Ho, oh0 = r0 % Ho;
           for (std::int64_t q = q0; q < q1; ++q) {
             const Group& gr = group(q);
             const Tap& tp = taps_[static_cast<std::size_t>(gr.tap)];
-            // The block's rows whose inputs at this tap lie inside the volume.
-            std::int64_t nr = 0;
-            for (std::int64_t r = r0, od = od0, oh = oh0; r < r1; ++r) {  // row r = (od, oh)
-              if (od >= tp.d[0] && od < tp.d[1] && oh >= tp.h[0] && oh < tp.h[1]) {
-                rx[static_cast<std::size_t>(nr)] = od * sd + oh * sh + tp.offset;
-                ry[static_cast<std::size_t>(nr++)] = r - r0;
+            const auto list = static_cast<std::size_t>(share_rows ? gr.tap : 0);
+            std::int64_t* lx = rx.data() + list * static_cast<std::size_t>(rows_per_block_);
+            std::int64_t* ly = ry.data() + list * static_cast<std::size_t>(rows_per_block_);
+            if (made_at[list] != r0 || !share_rows) {  // the block's rows whose inputs at this tap lie inside
+              std::int64_t nr = 0;
+              for (std::int64_t r = r0, od = od0, oh = oh0; r < r1; ++r) {  // row r = (od, oh)
+                if (od >= tp.d[0] && od < tp.d[1] && oh >= tp.h[0] && oh < tp.h[1]) {
+                  lx[nr] = od * sd + oh * sh + tp.offset;
+                  ly[nr++] = r - r0;
+                }
+                if (++oh == Ho) {
+                  oh = 0;
+                  ++od;
+                }
               }
-              if (++oh == Ho) {
-                oh = 0;
-                ++od;
-              }
+              count[list] = nr;
+              made_at[list] = r0;
             }
-            kern_.cv_weight[I_ - 1][gr.count - 1](db + r0 * Wo * ob_, Wo * ob_, xg + gr.first * V, V, rx.data(),
-                                                  ry.data(), nr, tp.w[0], tp.w[1], c_.stride[2], acc + q * J_ * ob_,
+            kern_.cv_weight[I_ - 1][gr.count - 1](db + r0 * Wo * ob_, Wo * ob_, xg + gr.first * V, V, lx, ly,
+                                                  count[list], tp.w[0], tp.w[1], c_.stride[2], acc + q * J_ * ob_,
                                                   r0 == 0);
           }
         }

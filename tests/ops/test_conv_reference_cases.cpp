@@ -139,6 +139,22 @@ TEST(ConvReference, ShortRowsAreInterleavedAcrossChannels) {
   expect_matches_reference(transposed, 60);
 }
 
+// The channel-vector weight map makes each block's list of rows inside the volume once per tap and
+// shares it among the channel groups at that tap, unless all taps' lists would be too many (here 125
+// taps × at least 128 rows of 2 outputs a block): then it makes them per group. Both against the
+// reference.
+TEST(ConvReference, ChannelVectorWeightMapRowListsSharedOrPerGroup) {
+  const Cfg few_taps = config(false, 2, 1, 10, 32, {9, 10, 4}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
+  const Cfg many_taps = config(false, 2, 1, 2, 16, {6, 6, 4}, {5, 5, 5}, {1, 1, 1}, {1, 1, 1});
+  for (const Cfg& c : {few_taps, many_taps}) {
+    const detail::ConvGeometry g = conv3d_form(c);
+    EXPECT_EQ(g.direct_weight() && detail::direct_weight_channel_vectors(g), detail::direct_conv_available())
+        << c.str();
+  }
+  expect_matches_reference(few_taps, 61);
+  expect_matches_reference(many_taps, 62);
+}
+
 // A transposed convolution's input and weight gradients are computed together when both are asked
 // for (one padded copy of dY): the same bits as computing either alone.
 TEST(ConvReference, TransposedGradientsTogetherEqualEachAlone) {
