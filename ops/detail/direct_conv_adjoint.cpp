@@ -153,8 +153,7 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
     L.Wq = pl.hi[2] - pl.lo[2] + 1;
     for (std::size_t i = 0; i < 3; ++i) L.origin[i] = -pl.lo[i];
   }
-  finish_spread(L, in, cout_g);
-  if (pl.reads && interleaves_channels(L, in, Ci)) L.finish_interleaved(Ci);
+  finish_spread(L, in, cout_g, pl.reads ? Ci : 0);
   const std::int64_t blocks = (cout_g + tile_mr - 1) / tile_mr;
   const std::int64_t sd = g.stride[0], sh = g.stride[1], sw = g.stride[2];
   const std::vector<ClassTaps> ct = class_taps(g, pl, L, w, tile_mr);

@@ -95,10 +95,6 @@ InsideRange inside_range(std::int64_t a, std::int64_t s, std::int64_t n, std::in
   return {lo, std::clamp(hi, lo, limit)};
 }
 
-bool interleaves_channels(const PaddedLayout& L, const Dims& vol, std::int64_t channels) {
-  return channels > 1 && L.sw == 1 && L.Wq <= kMaxInterleavedRow && !reads_in_place(vol, L);
-}
-
 PaddedLayout forward_layout(const ConvGeometry& g, bool spread, bool interleave) {
   auto extent = [&](std::size_t i) { return (g.out[i] - 1) * g.stride[i] + (g.kernel[i] - 1) * g.dilation[i] + 1; };
   PaddedLayout L;
@@ -108,17 +104,19 @@ PaddedLayout forward_layout(const ConvGeometry& g, bool spread, bool interleave)
   L.Wq = (extent(2) + L.sw - 1) / L.sw;
   L.origin = g.padding;
   if (spread) {
-    finish_spread(L, g.vol, g.cout_g());
-    if (interleave && interleaves_channels(L, g.vol, g.Cin)) L.finish_interleaved(g.Cin);
+    finish_spread(L, g.vol, g.cout_g(), interleave ? g.Cin : 0);
   } else {
     L.finish(false);
   }
   return L;
 }
 
-void finish_spread(PaddedLayout& L, const Dims& vol, std::int64_t outputs) {
+void finish_spread(PaddedLayout& L, const Dims& vol, std::int64_t outputs, std::int64_t channels) {
   L.finish(false);
   if (!reads_in_place(vol, L) || outputs >= 16) L.finish(true);
+  if (channels > 1 && L.sw == 1 && L.Wq <= kMaxInterleavedRow && !reads_in_place(vol, L)) {
+    L.finish_interleaved(channels);
+  }
 }
 
 std::vector<std::int64_t> tap_offsets(const ConvGeometry& g, const PaddedLayout& L) {

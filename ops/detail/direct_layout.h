@@ -63,7 +63,15 @@ struct PaddedLayout {
 /// Finishes L (Dp, Hp, Wq, sw and origin set) for a map with `outputs` output channels per group that
 /// reads a volume `vol`, spreading its channels (PaddedLayout::finish) where a copy is made anyway, or
 /// where the copy it costs pays: at least 16 outputs per group, each input then serving that many.
-void finish_spread(PaddedLayout& L, const Dims& vol, std::int64_t outputs);
+/// Then, given the `channels` the copy holds (0: planar only), interleaves them where a forward tile
+/// reads faster so: where a copy is made anyway, of more than one channel, in one phase (stride 1
+/// along W), with rows of at most kMaxInterleavedRow floats. There a tile's tap row of one channel is
+/// one to three cache lines, and the jumps from channel to channel are what it waits on. Measured on
+/// the maps (bench/README): rows of 18 and 34 floats (16³ and 32³) ran 3–10% faster interleaved on
+/// AVX-512 and AVX2; rows of 66 (64³) 5–13% slower, their prefetches serving them better; stride 2 no
+/// different.
+constexpr std::int64_t kMaxInterleavedRow = 40;
+void finish_spread(PaddedLayout& L, const Dims& vol, std::int64_t outputs, std::int64_t channels = 0);
 
 /// The positions q in [0, limit) whose index q·s − a lies in [0, n) (s ≥ 1), as [lo, hi) (lo = hi when
 /// there are none): along one dim, the outputs whose input at a tap lies inside the volume, or the
@@ -74,19 +82,9 @@ struct InsideRange {
 InsideRange inside_range(std::int64_t a, std::int64_t s, std::int64_t n, std::int64_t limit);
 
 /// The layout of the forward map's input: extents (out − 1)·stride + (kernel − 1)·dilation + 1, origin
-/// = padding, phases = stride along W. With `spread`, channels are spread as finish_spread says, then
-/// interleaved where `interleave` allows it and interleaves_channels says so.
+/// = padding, phases = stride along W. With `spread`, finished by finish_spread, its channels
+/// interleaved where `interleave` allows it and finish_spread's rule says so.
 PaddedLayout forward_layout(const ConvGeometry& g, bool spread = true, bool interleave = true);
-
-/// Whether a forward tile's input, `channels` channels of a volume `vol` in layout L (finished planar),
-/// reads faster from an interleaved copy (PaddedLayout): where a copy is made anyway, of more than one
-/// channel, in one phase (stride 1 along W), with rows of at most kMaxInterleavedRow floats. There a
-/// tile's tap row of one channel is one to three cache lines, and the jumps from channel to channel
-/// are what it waits on. Measured on the maps (bench/README): rows of 18 and 34 floats (16³ and 32³)
-/// ran 3–10% faster interleaved on AVX-512 and AVX2; rows of 66 (64³) 5–13% slower, their prefetches
-/// serving them better; stride 2 no different.
-constexpr std::int64_t kMaxInterleavedRow = 40;
-bool interleaves_channels(const PaddedLayout& L, const Dims& vol, std::int64_t channels);
 
 /// Offset of every tap (kd, kh, kw), in kernel order, from an output position's base in layout L.
 std::vector<std::int64_t> tap_offsets(const ConvGeometry& g, const PaddedLayout& L);
