@@ -7,6 +7,7 @@
 #include "voxgrad/ops/detail/conv_gemm.h"
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/lane_sums.h"
+#include "voxgrad/ops/detail/pointwise_conv.h"
 
 namespace voxgrad::detail {
 
@@ -36,6 +37,11 @@ template <typename T>
 void conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g, T* x_sums) {
   if constexpr (std::is_same_v<T, float>) {
     if (g.direct_forward()) return direct_conv3d(x, w, bias, y, g, x_sums);
+    if (suits_pointwise_tiles(g)) {
+      pointwise_conv3d(x, w, bias, y, g);
+      if (x_sums != nullptr) channel_sum(x, x_sums, g.N, g.Cin, g.vol_size());
+      return;
+    }
   }
   GemmConv<T>::forward(x, w, bias, y, g);
   if (x_sums != nullptr) channel_sum(x, x_sums, g.N, g.Cin, g.vol_size());

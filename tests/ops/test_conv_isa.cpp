@@ -315,9 +315,14 @@ TEST(ConvIsa, EveryInstructionSetMatchesAFloat64Reference) {
       {false, 1, 2, 3, 1, {10, 10, 13}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
       {false, 1, 2, 3, 1, {14, 15, 7}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
       // ... rows of full vectors only (the last block's full tiles end the sums); a pointwise conv
-      // with K = 2 < 3 pairs (only the shorter group; its forward runs as a GEMM).
+      // with K = 2 < 3 pairs (only the shorter group; its forward and input gradient run on the
+      // pointwise tiles).
       {false, 1, 2, 8, 1, {8, 12, 32}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
       {false, 2, 2, 5, 1, {9, 12, 27}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}},
+      // The pointwise tiles: remainder blocks of output channels, a volume ending in a partial vector,
+      // several blocks of positions; groups, and a transposed conv (its forward is the adjoint).
+      {false, 2, 37, 19, 1, {3, 5, 27}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}},
+      {true, 1, 12, 6, 3, {4, 4, 13}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}},
       // Rows of 8 (then 9) on an AVX-512 CPU run on the AVX2 tiles (CpuIsa.RowsRunOnTheWidestTilesThey
       // Fill): the forward and lane-wise weight maps at strides 1 and 2, the adjoint of stride 2 in
       // pairs of W classes, and the adjoint of stride 1 (its padding exceeds the kernel's reach, so it

@@ -4,7 +4,8 @@
 // contiguous tensor, a strided slice, a permute, an expanded (stride-0) tensor or a window at an offset
 // into a larger storage (ViewArg), the gradients checked w.r.t. the views and w.r.t. the leaves that
 // own their storage; and sweeps drawn for the float32 direct kernels (lane-wise, channel-vector and
-// transposed-input weight maps), each checking that its path really served the configurations.
+// transposed-input weight maps, the pointwise tiles), each checking that its path really served the
+// configurations.
 
 #include <algorithm>
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include <voxgrad/voxgrad.h>
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/direct_weight_xt.h"
+#include "voxgrad/ops/detail/pointwise_conv.h"
 
 namespace {
 
@@ -325,11 +327,66 @@ void transposed_input_sweep(bool transposed, std::uint64_t seed, int configs) {
   }
 }
 
+/// A pointwise config (kernel 1, stride 1, no padding; a dilation, which a kernel of 1 ignores) for the
+/// pointwise tiles (pointwise_conv.h), which run its forward map and its input gradient: groups 1-3,
+/// 1-40 input and 1-20 output channels per group (one config in eight with 300-400 input channels per
+/// group, more than the AVX-512 buffer holds: the GEMM then), volumes of up to 10 × 10 × 40 (several
+/// blocks of positions, the last one partial).
+Cfg draw_pointwise_config(std::mt19937_64& rng, bool transposed) {
+  Cfg c = draw_config(rng, transposed);
+  c.unbatched = false;
+  c.N = pick(rng, 1, 2);
+  c.groups = pick(rng, 1, 3);
+  c.k = {1, 1, 1};
+  c.s = {1, 1, 1};
+  c.p = {0, 0, 0};
+  c.d = triple(rng, 1, 2);
+  c.op = {0, 0, 0};
+  c.bias = pick(rng, 0, 3) != 0;  // the tiles start their sums from it, or from zero without
+  const bool wide = pick(rng, 0, 7) == 0;
+  const std::int64_t in_g = wide ? pick(rng, 300, 400) : pick(rng, 1, 40), out_g = pick(rng, 1, 20);
+  // The conv3d form's Cin is conv_transpose3d's Cout.
+  c.cin = c.groups * (transposed ? out_g : in_g);
+  c.cout = c.groups * (transposed ? in_g : out_g);
+  c.in = wide ? Dims{pick(rng, 1, 3), pick(rng, 1, 4), pick(rng, 1, 20)}
+              : Dims{pick(rng, 1, 10), pick(rng, 1, 10), pick(rng, 1, 40)};
+  return c;
+}
+
+void pointwise_sweep(bool transposed, std::uint64_t seed, int configs) {
+  std::mt19937_64 rng(seed);
+  int accepted = 0, served = 0;
+  ViewStats views;
+  while (accepted < configs) {
+    const Cfg c = draw_pointwise_config(rng, transposed);
+    if (!c.valid()) continue;
+    ++accepted;
+    const detail::ConvGeometry g = conv3d_form(c);
+    const bool tiles = detail::suits_pointwise_tiles(g) || detail::suits_pointwise_tiles(g.adjoint_as_forward());
+    served += tiles;
+    std::mt19937_64 vrng(seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted)));
+    const std::string m = check_config(c, kFloat32, vrng, tiles ? &views : nullptr);
+    EXPECT_TRUE(m.empty()) << "float32, config #" << accepted << ": " << c.str() << "\n" << m;
+  }
+  std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d") << " pointwise shapes: " << accepted
+            << " configs, " << served << " on the pointwise tiles; arguments of those as views:" << views.str()
+            << "\n";
+  if (detail::direct_conv_available()) {
+    EXPECT_GE(served, configs * 2 / 3);
+    views.expect_each_kind(5);
+  } else {
+    EXPECT_EQ(served, 0);
+  }
+}
+
 TEST(ConvReferenceSweep, Conv3dTransposedInputWeightShapes) { transposed_input_sweep(false, 0x7A3D1, 80); }
 TEST(ConvReferenceSweep, ConvTranspose3dTransposedInputWeightShapes) { transposed_input_sweep(true, 0x7A7D1, 60); }
 
 TEST(ConvReferenceSweep, Conv3dChannelVectorWeightShapes) { channel_vector_sweep(false, 0xC7A3D, 60); }
 TEST(ConvReferenceSweep, ConvTranspose3dChannelVectorWeightShapes) { channel_vector_sweep(true, 0xC7A7D, 60); }
+
+TEST(ConvReferenceSweep, Conv3dPointwiseShapes) { pointwise_sweep(false, 0x9017A, 120); }
+TEST(ConvReferenceSweep, ConvTranspose3dPointwiseShapes) { pointwise_sweep(true, 0x9017B, 100); }
 
 TEST(ConvReferenceSweep, Conv3dDirectKernelShapes) { direct_sweep(false, 0xD1C3D, 200); }
 TEST(ConvReferenceSweep, ConvTranspose3dDirectKernelShapes) { direct_sweep(true, 0xD1C7D, 200); }

@@ -20,6 +20,7 @@
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/direct_layout.h"
 #include "voxgrad/ops/detail/direct_weight_xt.h"
+#include "voxgrad/ops/detail/pointwise_conv.h"
 
 namespace {
 
@@ -211,9 +212,26 @@ TEST(ConvReference, PointwiseKernelSkipsIm2col) {
       expect_matches_reference(config(t, 0, 1, 2, 3, {3, 3, 3}, {1, 1, 1}), ++seed);
     }
   }
-  // Large enough that the pointwise path spans several column tiles.
+  // Large enough that the pointwise path spans several column tiles (the GEMM) or blocks of positions
+  // (the pointwise tiles).
   expect_matches_reference(config(false, 2, 1, 4, 3, {16, 20, 24}, {1, 1, 1}), ++seed);
   expect_matches_reference(config(true, 1, 1, 4, 3, {16, 20, 24}, {1, 1, 1}), ++seed);
+  // The pointwise tiles copy each block of positions of every input channel to a buffer first: C5's
+  // shape with a volume that ends in a partial block and vector, and 9 output channels (a last tile
+  // block of 1 on AVX-512); one output channel per group and 400 input channels per group go to the
+  // GEMM on AVX-512.
+  const Cfg c5 = config(false, 2, 1, 64, 64, {5, 6, 7}, {1, 1, 1});
+  const Cfg nine = config(false, 2, 1, 20, 9, {7, 6, 13}, {1, 1, 1});
+  const Cfg one_out = config(false, 2, 1, 16, 1, {6, 6, 6}, {1, 1, 1});
+  const Cfg deep = config(false, 1, 1, 400, 8, {2, 3, 17}, {1, 1, 1});
+  EXPECT_EQ(detail::suits_pointwise_tiles(conv3d_form(c5)), detail::direct_conv_available());
+  EXPECT_EQ(detail::suits_pointwise_tiles(conv3d_form(nine)), detail::direct_conv_available());
+  EXPECT_FALSE(detail::suits_pointwise_tiles(conv3d_form(one_out)));
+  if (detail::direct_lanes() == 16 && detail::direct_conv_available()) {
+    EXPECT_FALSE(detail::suits_pointwise_tiles(conv3d_form(deep)));
+    EXPECT_TRUE(detail::suits_pointwise_tiles(conv3d_form(deep).adjoint_as_forward()));
+  }
+  for (const Cfg& c : {c5, nine, one_out, deep}) expect_matches_reference(c, ++seed);
   // Transposed, k = 1, stride 1 with output_padding (allowed by dilation 2): not pointwise.
   expect_matches_reference(config(true, 2, 1, 3, 2, {3, 4, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {2, 2, 2}, {1, 0, 1}),
                            ++seed);
@@ -458,6 +476,7 @@ TEST(ConvReference, ThreadCountDoesNotChangeResults) {
       config(false, 2, 2, 8, 6, {12, 12, 12}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 2, 1}),
       config(false, 1, 1, 8, 8, {12, 12, 12}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
       config(false, 2, 1, 8, 8, {12, 12, 12}, {1, 1, 1}),
+      config(false, 2, 1, 40, 20, {6, 12, 40}, {1, 1, 1}),  // pointwise tiles, several blocks of positions
       config(true, 2, 1, 8, 8, {12, 12, 12}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
       config(true, 2, 2, 8, 6, {12, 12, 12}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
       // N·groups == 1: the transposed forward parallelises inside one sample.
