@@ -369,8 +369,7 @@ void pointwise_sweep(bool transposed, std::uint64_t seed, int configs) {
     EXPECT_TRUE(m.empty()) << "float32, config #" << accepted << ": " << c.str() << "\n" << m;
   }
   std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d") << " pointwise shapes: " << accepted
-            << " configs, " << served << " on the pointwise tiles; arguments of those as views:" << views.str()
-            << "\n";
+            << " configs, " << served << " on the pointwise tiles; arguments of those as views:" << views.str() << "\n";
   if (detail::direct_conv_available()) {
     EXPECT_GE(served, configs * 2 / 3);
     views.expect_each_kind(5);
