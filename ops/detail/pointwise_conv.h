@@ -10,9 +10,10 @@
 
 namespace voxgrad::detail {
 
-/// Whether pointwise_conv3d serves g: a pointwise geometry, direct kernels available, at least two
-/// output channels per group, and one tile's positions of every input channel of a group within the
-/// per-task buffer (at most 341 input channels per group on AVX-512, 682 on AVX2).
+/// Whether pointwise_conv3d serves g: a pointwise geometry, direct kernels available, enough output
+/// channels per group (on AVX-512 at least 2; on AVX2 at least 8, with at least 128 channel pairs),
+/// and one tile's positions of every input channel of a group within the per-task buffer (at most 341
+/// input channels per group on AVX-512, 682 on AVX2).
 bool suits_pointwise_tiles(const ConvGeometry& g);
 
 /// y (N, Cout, V) = w (Cout, Cin/groups) · x (N, Cin, V) per sample and group, plus bias (or null).

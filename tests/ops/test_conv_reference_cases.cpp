@@ -218,8 +218,8 @@ TEST(ConvReference, PointwiseKernelSkipsIm2col) {
   expect_matches_reference(config(true, 1, 1, 4, 3, {16, 20, 24}, {1, 1, 1}), ++seed);
   // The pointwise tiles copy each block of positions of every input channel to a buffer first: C5's
   // shape with a volume that ends in a partial block and vector, and 9 output channels (a last tile
-  // block of 1 on AVX-512); one output channel per group and 400 input channels per group go to the
-  // GEMM on AVX-512.
+  // block of 1 on AVX-512 and AVX2); one output channel per group, and on AVX-512 400 input channels
+  // per group, go to the GEMM.
   const Cfg c5 = config(false, 2, 1, 64, 64, {5, 6, 7}, {1, 1, 1});
   const Cfg nine = config(false, 2, 1, 20, 9, {7, 6, 13}, {1, 1, 1});
   const Cfg one_out = config(false, 2, 1, 16, 1, {6, 6, 6}, {1, 1, 1});
