@@ -300,32 +300,42 @@ Cfg draw_transposed_input_config(std::mt19937_64& rng, bool transposed) {
   return c;
 }
 
-void transposed_input_sweep(bool transposed, std::uint64_t seed, int configs) {
+/// A sweep of `configs` valid configs from draw(rng), each checked in float32 against the reference
+/// with its arguments drawn as views; serves(g) says which of them (conv3d form g) ran on the path the
+/// sweep is for, named `path`. Unless the CPU (or VOXGRAD_MAX_ISA=baseline) has no direct kernels, at
+/// least two thirds must (not all: for the transposed-input weight maps, a padded copy too large for
+/// its volume turns the direct map away), each view kind at least 5 times among them; else none.
+template <typename Draw, typename Serves>
+void path_sweep(const char* shapes, const char* path, bool transposed, std::uint64_t seed, int configs, Draw&& draw,
+                Serves&& serves) {
   std::mt19937_64 rng(seed);
   int accepted = 0, served = 0;
   ViewStats views;
   while (accepted < configs) {
-    const Cfg c = draw_transposed_input_config(rng, transposed);
+    const Cfg c = draw(rng);
     if (!c.valid()) continue;
     ++accepted;
-    const detail::ConvGeometry g = conv3d_form(c);
-    const bool xt = detail::direct_weight_transposed_input(g);
-    served += xt;
+    const bool on_path = serves(conv3d_form(c));
+    served += on_path;
     std::mt19937_64 vrng(seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted)));
-    const std::string m = check_config(c, kFloat32, vrng, xt ? &views : nullptr);
+    const std::string m = check_config(c, kFloat32, vrng, on_path ? &views : nullptr);
     EXPECT_TRUE(m.empty()) << "float32, config #" << accepted << ": " << c.str() << "\n" << m;
   }
-  std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d")
-            << " transposed-input weight shapes: " << accepted << " configs, " << served
-            << " on transposed-input tiles; arguments of those as views:" << views.str() << "\n";
-  // Most configs suit them (not all: a padded copy too large for its volume turns the direct weight map
-  // away), unless the CPU (or VOXGRAD_MAX_ISA=baseline) has no direct kernels.
+  std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d") << " " << shapes << ": " << accepted
+            << " configs, " << served << " on " << path << "; arguments of those as views:" << views.str() << "\n";
   if (detail::direct_conv_available()) {
     EXPECT_GE(served, configs * 2 / 3);
     views.expect_each_kind(5);
   } else {
     EXPECT_EQ(served, 0);
   }
+}
+
+void transposed_input_sweep(bool transposed, std::uint64_t seed, int configs) {
+  path_sweep(
+      "transposed-input weight shapes", "transposed-input tiles", transposed, seed, configs,
+      [&](std::mt19937_64& rng) { return draw_transposed_input_config(rng, transposed); },
+      [](const detail::ConvGeometry& g) { return detail::direct_weight_transposed_input(g); });
 }
 
 /// A pointwise config (kernel 1, stride 1, no padding; a dilation, which a kernel of 1 ignores) for the
@@ -357,29 +367,15 @@ Cfg draw_pointwise_config(std::mt19937_64& rng, bool transposed) {
   return c;
 }
 
+// The forward map runs a conv3d's forward and conv_transpose3d's input gradient; the adjoint as a
+// forward the other two.
 void pointwise_sweep(bool transposed, std::uint64_t seed, int configs) {
-  std::mt19937_64 rng(seed);
-  int accepted = 0, served = 0;
-  ViewStats views;
-  while (accepted < configs) {
-    const Cfg c = draw_pointwise_config(rng, transposed);
-    if (!c.valid()) continue;
-    ++accepted;
-    const detail::ConvGeometry g = conv3d_form(c);
-    const bool tiles = detail::suits_pointwise_tiles(g) || detail::suits_pointwise_tiles(g.adjoint_as_forward());
-    served += tiles;
-    std::mt19937_64 vrng(seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted)));
-    const std::string m = check_config(c, kFloat32, vrng, tiles ? &views : nullptr);
-    EXPECT_TRUE(m.empty()) << "float32, config #" << accepted << ": " << c.str() << "\n" << m;
-  }
-  std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d") << " pointwise shapes: " << accepted
-            << " configs, " << served << " on the pointwise tiles; arguments of those as views:" << views.str() << "\n";
-  if (detail::direct_conv_available()) {
-    EXPECT_GE(served, configs * 2 / 3);
-    views.expect_each_kind(5);
-  } else {
-    EXPECT_EQ(served, 0);
-  }
+  path_sweep(
+      "pointwise shapes", "the pointwise tiles", transposed, seed, configs,
+      [&](std::mt19937_64& rng) { return draw_pointwise_config(rng, transposed); },
+      [](const detail::ConvGeometry& g) {
+        return detail::suits_pointwise_tiles(g) || detail::suits_pointwise_tiles(g.adjoint_as_forward());
+      });
 }
 
 TEST(ConvReferenceSweep, Conv3dTransposedInputWeightShapes) { transposed_input_sweep(false, 0x7A3D1, 80); }
