@@ -35,8 +35,9 @@ std::int64_t block_positions(const Kernels& k, std::int64_t cin_g, std::int64_t 
 bool suits_pointwise_tiles(const ConvGeometry& g) {
   if (!g.is_pointwise() || !direct_conv_available() || !g.within_direct_range()) return false;
   // Against the GEMM, forward maps of N = 2 (bench/README): on AVX-512 the tiles won at every shape
-  // with at least 2 output channels per group (1.1–2.1× at 2→2 … 256→256, 16³–64³); with one, each
-  // input is read once, memory bound, and the copy only adds to it (16→1 at 64³: 0.85 ms against 0.66).
+  // with at least 2 output channels per group (1.1–2.1× at 2→2 … 256→256, 16³–64³) but the tiniest
+  // (3→3 at 16³: 11 µs against 9); with one, each input is read once, memory bound, and the copy only
+  // adds to it (16→1 at 64³: 0.79 ms against 0.66).
   // The AVX2 tiles (4 × 3, 7 loads per 12 FMAs) wait on their loads in narrow layers: 2→2 2.0–2.7×,
   // 8→8 1.16× and 16→4 1.22× slower than the GEMM, but 12→12 and wider 1.0–1.3× faster.
   const Kernels& k = *active_kernels();
