@@ -33,17 +33,26 @@ std::vector<T> flipped_weight(const T* w, const ConvGeometry& g) {
 
 }  // namespace
 
+namespace {
+
+// The forward maps that read x as a matrix per sample and take no channel sums of their own: the
+// pointwise tiles (float32, where they serve) or im2col + GEMM.
+template <typename T>
+void matrix_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (suits_pointwise_tiles(g)) return pointwise_conv3d(x, w, bias, y, g);
+  }
+  GemmConv<T>::forward(x, w, bias, y, g);
+}
+
+}  // namespace
+
 template <typename T>
 void conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g, T* x_sums) {
   if constexpr (std::is_same_v<T, float>) {
     if (g.direct_forward()) return direct_conv3d(x, w, bias, y, g, x_sums);
-    if (suits_pointwise_tiles(g)) {
-      pointwise_conv3d(x, w, bias, y, g);
-      if (x_sums != nullptr) channel_sum(x, x_sums, g.N, g.Cin, g.vol_size());
-      return;
-    }
   }
-  GemmConv<T>::forward(x, w, bias, y, g);
+  matrix_forward(x, w, bias, y, g);
   if (x_sums != nullptr) channel_sum(x, x_sums, g.N, g.Cin, g.vol_size());
 }
 
