@@ -102,13 +102,25 @@ TEST_F(Allocator, ABlockServesASmallerRequestRatherThanBeFreedToMakeRoom) {
 TEST_F(Allocator, AMuchLargerBlockIsFreedRatherThanTakenByASmallRequest) {
   vg::set_caching_allocator_enabled(true);
   { Tensor a = vg::empty({16 * kLarge}); }  // the peak in use and the cache: 16 kLarge
-  // kLarge is a sixteenth of the block (more than 8 times smaller): rather than tie it up, the block
-  // goes back to the system, and kLarge is new.
+  // kLarge / 8 is a 128th of the block (more than 64 times smaller): rather than tie it up, the block
+  // goes back to the system, and kLarge / 8 is new.
   {
-    Tensor b = vg::empty({kLarge});
+    Tensor b = vg::empty({kLarge / 8});
     EXPECT_EQ(vg::cached_bytes(), 0u);
   }
-  expect_cached(kLarge);  // b's own buffer, back in the cache
+  expect_cached(kLarge / 8);  // b's own buffer, back in the cache
+}
+
+TEST_F(Allocator, ABlockUpTo64TimesTheRequestServesRatherThanBeFreed) {
+  vg::set_caching_allocator_enabled(true);
+  { Tensor a = vg::empty({16 * kLarge}); }  // the peak in use and the cache: 16 kLarge
+  // kLarge / 4 is a 64th of the block: a new buffer would need the block freed to stay under the
+  // peak, so the block serves it (no page to fault in) and comes back whole.
+  {
+    Tensor b = vg::empty({kLarge / 4});
+    EXPECT_EQ(vg::cached_bytes(), 0u);
+  }
+  expect_cached(16 * kLarge);
 }
 
 TEST_F(Allocator, CacheNeverHoldsMoreThanThePeakInUse) {
