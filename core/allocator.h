@@ -25,7 +25,7 @@ void reset_peak_allocated_bytes();
 /// Bytes held in the cache: freed by tensors, kept for reuse, not yet returned to the system. The
 /// cache never makes the process hold more than the most its tensors and workspaces ever used at
 /// once. A request gets a cached buffer of at most 10/8 its size; when none fits and a new buffer
-/// would not fit within that mark beside the cache, the smallest cached buffer of up to 8 times its
+/// would not fit within that mark beside the cache, the smallest cached buffer of up to 64 times its
 /// size serves it instead (the memory held stays the same, and no new pages are faulted in), and
 /// failing that, cached buffers go back to the system, oldest first, until the buffers in use, the
 /// cache and the new buffer fit within the mark.
