@@ -85,7 +85,9 @@ TEST(PosNegCrop, AnyChannelMarksForegroundInEveryDtypeAndLayout) {
     for (int i = 0; i < 50; ++i) {
       Generator r0 = sample_generator(4, 0, i);
       const Size3 expected = pos_neg_crop_start(one, opts, r0);
-      if (pos == 1.0) EXPECT_TRUE(expected == (Size3{1, 2, 3}) || expected == (Size3{7, 8, 9})) << expected[0];
+      if (pos == 1.0) {
+        EXPECT_TRUE(expected == (Size3{1, 2, 3}) || expected == (Size3{7, 8, 9})) << expected[0];
+      }
       for (const Tensor& label : {two, two.to(kFloat32), channel_last}) {
         Generator r = sample_generator(4, 0, i);
         EXPECT_EQ(pos_neg_crop_start(label, opts, r), expected);
