@@ -31,10 +31,6 @@ std::vector<T> flipped_weight(const T* w, const ConvGeometry& g) {
   return flipped;
 }
 
-}  // namespace
-
-namespace {
-
 // The forward maps that read x as a matrix per sample and take no channel sums of their own: the
 // pointwise tiles (float32, where they serve) or im2col + GEMM.
 template <typename T>

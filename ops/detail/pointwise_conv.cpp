@@ -70,8 +70,9 @@ void pointwise_conv3d(const float* x, const float* w, const float* bias, float* 
       const RowVectors vec = row_vectors(kern.lanes, 1, 1, len, 0, 0, 0, 0);
       float* yg = y + (n * g.Cout + gi * cout_g) * V + p0;
       const float* bias_g = bias != nullptr ? bias + gi * cout_g : nullptr;
-      for (std::int64_t v0 = 0; v0 < vec.count; v0 += most) {
-        kern.forward_vectors(vec, v0, std::min(most, vec.count - v0), buf, yg, V, cout_g,
+      const TileSplit split(vec.count, most);
+      for (std::int64_t t = 0; t < split.tiles; ++t) {
+        kern.forward_vectors(vec, split.begin(t), split.end(t) - split.begin(t), buf, yg, V, cout_g,
                              wpk.data() + gi * wblocks * cin_g * mr, cin_g, koff.data(), bias_g, nullptr, false);
       }
     }
