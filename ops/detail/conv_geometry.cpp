@@ -1,6 +1,7 @@
 #include "voxgrad/ops/detail/conv_geometry.h"
 
 #include "voxgrad/ops/detail/direct_conv.h"
+#include "voxgrad/ops/detail/pointwise_conv.h"
 
 namespace voxgrad::detail {
 
@@ -64,6 +65,7 @@ bool ConvGeometry::suits_direct() const {
 bool ConvGeometry::direct_forward() const { return suits_direct() && !is_pointwise(); }
 
 bool ConvGeometry::direct_weight() const {
+  if (suits_pointwise_weight_tiles(*this)) return true;
   if (!direct_conv_available() || !within_direct_range() || !padded_copy_bounded(*this)) return false;
   // Channel-vector tiles waste no lanes along W, whatever its width (W = 4-20 on AVX-512: 1.6-2.7×
   // the GEMM path).

@@ -12,6 +12,8 @@
 #include "voxgrad/ops/detail/direct_layout.h"
 #include "voxgrad/ops/detail/direct_weight_xt.h"
 #include "voxgrad/ops/detail/lane_sums.h"
+#include "voxgrad/ops/detail/pointwise_conv.h"
+#include "voxgrad/ops/detail/pointwise_conv.h"
 
 namespace voxgrad::detail {
 
@@ -523,7 +525,9 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c, float* db) {
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   ChannelSums sums(db, c.Cout);
-  if (direct_weight_transposed_input(c)) {
+  if (suits_pointwise_weight_tiles(c)) {
+    pointwise_conv3d_weight_grad(x, dy, dw, c, sums.get());
+  } else if (direct_weight_transposed_input(c)) {
     direct_weight_transposed_input_grad(x, dy, dw, c, sums.get());
   } else if (direct_weight_channel_vectors(c)) {
     const CvWeightRun run(*active_kernels(), c);

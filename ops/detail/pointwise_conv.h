@@ -1,10 +1,18 @@
 #pragma once
-// Internal: the forward map of a pointwise geometry (kernel 1, stride 1, no padding) on the direct
-// forward tiles. Per sample and group it is y (cout_g × V) = w (cout_g × cin_g) · x (cin_g × V). The
+// Internal: the forward and weight maps of a pointwise geometry (kernel 1, stride 1, no padding) on the
+// direct tiles.
+//
+// Forward: on the forward tiles. Per sample and group it is y (cout_g × V) = w (cout_g × cin_g) · x (cin_g × V). The
 // rows of x lie a channel's volume apart, often a multiple of 4 KiB: a tile that reads the same
 // positions of every channel would keep them all in one L1 set. So each task first copies a block of
 // positions of every input channel into one small buffer (channel after channel, in L1), and the
 // tiles read their inputs from there.
+//
+// Weight: dw (cout_g × cin_g) = Σ over positions dy (cout_g × V) · xᵀ (V × cin_g), per group. Both
+// operands run along positions, so one of them is transposed a block of positions at a time into L1
+// (vectors over its channels) while the other's values are broadcast, on the channel-vector weight
+// tiles (direct_kernels.h). The positions of the batch are cut into at most 32 chunks, fixed by the
+// shape: each task sums one chunk, and each weight adds up the chunks' sums in order.
 
 #include "voxgrad/ops/detail/conv_geometry.h"
 
@@ -19,5 +27,14 @@ bool suits_pointwise_tiles(const ConvGeometry& g);
 /// y (N, Cout, V) = w (Cout, Cin/groups) · x (N, Cin, V) per sample and group, plus bias (or null).
 /// Each output sums bias, then its input channels in order: the same bits at any thread count.
 void pointwise_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g);
+
+/// Whether pointwise_conv3d_weight_grad serves g: a pointwise geometry, direct kernels available, and
+/// at least a vector of output channels per group.
+bool suits_pointwise_weight_tiles(const ConvGeometry& g);
+
+/// dw (Cout × Cin/groups) += Σ over samples and positions dy (N, Cout, V) · x (N, Cin, V) per group;
+/// with db, db (Cout) += Σ dy per channel (Sum32 per chunk, the chunks added in order). The chunks are
+/// fixed by g: the same bits at any thread count.
+void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g, double* db);
 
 }  // namespace voxgrad::detail

@@ -378,6 +378,28 @@ void pointwise_sweep(bool transposed, std::uint64_t seed, int configs) {
       });
 }
 
+/// A pointwise config for the pointwise weight tiles (pointwise_conv.h): as draw_pointwise_config, but
+/// with 16-48 output channels per group in the conv3d form (a vector on every instruction set) and
+/// 1-48 input channels, so that vectors run over either side; 1-3 samples of up to 6 × 8 × 30
+/// positions, so that chunks of the batch's positions end inside a sample.
+Cfg draw_pointwise_weight_config(std::mt19937_64& rng, bool transposed) {
+  Cfg c = draw_pointwise_config(rng, transposed);
+  c.N = pick(rng, 1, 3);
+  c.groups = pick(rng, 1, 2);
+  const std::int64_t in_g = pick(rng, 1, 48), out_g = pick(rng, 16, 48);
+  c.cin = c.groups * (transposed ? out_g : in_g);
+  c.cout = c.groups * (transposed ? in_g : out_g);
+  c.in = Dims{pick(rng, 1, 6), pick(rng, 1, 8), pick(rng, 1, 30)};
+  return c;
+}
+
+void pointwise_weight_sweep(bool transposed, std::uint64_t seed, int configs) {
+  path_sweep(
+      "pointwise weight shapes", "the pointwise weight tiles", transposed, seed, configs,
+      [&](std::mt19937_64& rng) { return draw_pointwise_weight_config(rng, transposed); },
+      [](const detail::ConvGeometry& g) { return detail::suits_pointwise_weight_tiles(g); });
+}
+
 TEST(ConvReferenceSweep, Conv3dTransposedInputWeightShapes) { transposed_input_sweep(false, 0x7A3D1, 80); }
 TEST(ConvReferenceSweep, ConvTranspose3dTransposedInputWeightShapes) { transposed_input_sweep(true, 0x7A7D1, 60); }
 
@@ -386,6 +408,8 @@ TEST(ConvReferenceSweep, ConvTranspose3dChannelVectorWeightShapes) { channel_vec
 
 TEST(ConvReferenceSweep, Conv3dPointwiseShapes) { pointwise_sweep(false, 0x9017A, 140); }
 TEST(ConvReferenceSweep, ConvTranspose3dPointwiseShapes) { pointwise_sweep(true, 0x9017B, 140); }
+TEST(ConvReferenceSweep, Conv3dPointwiseWeightShapes) { pointwise_weight_sweep(false, 0x9017C, 60); }
+TEST(ConvReferenceSweep, ConvTranspose3dPointwiseWeightShapes) { pointwise_weight_sweep(true, 0x9017D, 60); }
 
 TEST(ConvReferenceSweep, Conv3dDirectKernelShapes) { direct_sweep(false, 0xD1C3D, 200); }
 TEST(ConvReferenceSweep, ConvTranspose3dDirectKernelShapes) { direct_sweep(true, 0xD1C7D, 200); }

@@ -232,6 +232,21 @@ TEST(ConvReference, PointwiseKernelSkipsIm2col) {
     EXPECT_TRUE(detail::suits_pointwise_tiles(conv3d_form(deep).adjoint_as_forward()));
   }
   for (const Cfg& c : {c5, nine, one_out, deep}) expect_matches_reference(c, ++seed);
+  // The pointwise weight tiles (at least a vector of output channels per group) cut the batch's
+  // positions into chunks: C5's channels over 3 samples of 1 085 positions (4 chunks of 814, the second
+  // across a sample's end, blocks and vectors ending partial); vectors over the 20 input channels of
+  // 20 → 40 in 2 groups (dY's sums then taken by the tasks of block 0); 100 → 80, vectors over dY in
+  // 2 blocks of channels on AVX-512 (the second of 16); 16 → 8, too few outputs for AVX-512.
+  const Cfg c5_chunks = config(false, 3, 1, 64, 64, {5, 7, 31}, {1, 1, 1});
+  const Cfg over_x = config(false, 2, 2, 40, 80, {3, 5, 19}, {1, 1, 1});
+  const Cfg two_blocks = config(false, 2, 1, 100, 80, {2, 3, 29}, {1, 1, 1});
+  const Cfg few_out = config(false, 2, 1, 16, 8, {3, 4, 21}, {1, 1, 1});
+  for (const Cfg& c : {c5_chunks, over_x, two_blocks, few_out}) {
+    const detail::ConvGeometry g = conv3d_form(c);
+    EXPECT_EQ(detail::suits_pointwise_weight_tiles(g), detail::direct_conv_available() && g.cout_g() >= detail::direct_lanes())
+        << c.str();
+    expect_matches_reference(c, ++seed);
+  }
   // Transposed, k = 1, stride 1 with output_padding (allowed by dilation 2): not pointwise.
   expect_matches_reference(config(true, 2, 1, 3, 2, {3, 4, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {2, 2, 2}, {1, 0, 1}),
                            ++seed);
