@@ -13,7 +13,6 @@
 #include "voxgrad/ops/detail/direct_weight_xt.h"
 #include "voxgrad/ops/detail/lane_sums.h"
 #include "voxgrad/ops/detail/pointwise_conv.h"
-#include "voxgrad/ops/detail/pointwise_conv.h"
 
 namespace voxgrad::detail {
 

@@ -43,9 +43,7 @@ struct WeightRoles {
 // Vectors over the fewer channels when both sides fill a vector: fewer values to transpose, each
 // feeding more FMAs (AVX-512, 32³: 16 → 64 0.76 ms against 1.07 over dY, 64 → 16 0.73 against 0.92
 // over x); else over dY's output channels.
-bool vectors_over_dy(const ConvGeometry& g, std::int64_t lanes) {
-  return g.cin_g() < lanes || g.cout_g() <= g.cin_g();
-}
+bool vectors_over_dy(const ConvGeometry& g, std::int64_t lanes) { return g.cin_g() < lanes || g.cout_g() <= g.cin_g(); }
 
 }  // namespace
 
@@ -116,8 +114,9 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
   const std::int64_t jmax = kern.cv_j[I - 1], jgroups = (r.bcast_c + jmax - 1) / jmax;
   const std::int64_t jbase = r.bcast_c / jgroups, jextra = r.bcast_c % jgroups;
   // Positions per block: the transposed block fills half of L1d (and the task's buffer at most).
-  const std::int64_t nb = std::clamp<std::int64_t>(cache_sizes().l1d / 2 / (ob * std::int64_t{sizeof(float)}), lanes,
-                                                   kBufferFloats / ob) / lanes * lanes;
+  const std::int64_t nb =
+      std::clamp<std::int64_t>(cache_sizes().l1d / 2 / (ob * std::int64_t{sizeof(float)}), lanes, kBufferFloats / ob) /
+      lanes * lanes;
   // The batch's positions (sample after sample) in chunks of at least 1024, at most 32 of them.
   const std::int64_t total = g.N * V;
   const std::int64_t chunks = std::clamp<std::int64_t>((total + 1023) / 1024, 1, 32);
@@ -161,7 +160,8 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
         c0 += s1 - s0;
       }
       for (std::int64_t o = 0; o < dn; ++o) {
-        chunk_db[static_cast<std::size_t>((gi * chunks + k) * cout_g + d0 + o)] = dy_sums[static_cast<std::size_t>(o)].total();
+        chunk_db[static_cast<std::size_t>((gi * chunks + k) * cout_g + d0 + o)] =
+            dy_sums[static_cast<std::size_t>(o)].total();
       }
     }
   });
@@ -184,7 +184,8 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
   });
   for (std::int64_t c = 0; db != nullptr && c < G * cout_g; ++c) {
     const std::int64_t gi = c / cout_g, co = c % cout_g;
-    for (std::int64_t k = 0; k < chunks; ++k) db[c] += chunk_db[static_cast<std::size_t>((gi * chunks + k) * cout_g + co)];
+    for (std::int64_t k = 0; k < chunks; ++k)
+      db[c] += chunk_db[static_cast<std::size_t>((gi * chunks + k) * cout_g + co)];
   }
 }
 

@@ -243,7 +243,8 @@ TEST(ConvReference, PointwiseKernelSkipsIm2col) {
   const Cfg few_out = config(false, 2, 1, 16, 8, {3, 4, 21}, {1, 1, 1});
   for (const Cfg& c : {c5_chunks, over_x, two_blocks, few_out}) {
     const detail::ConvGeometry g = conv3d_form(c);
-    EXPECT_EQ(detail::suits_pointwise_weight_tiles(g), detail::direct_conv_available() && g.cout_g() >= detail::direct_lanes())
+    EXPECT_EQ(detail::suits_pointwise_weight_tiles(g),
+              detail::direct_conv_available() && g.cout_g() >= detail::direct_lanes())
         << c.str();
     expect_matches_reference(c, ++seed);
   }
