@@ -117,9 +117,12 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
   const std::int64_t nb =
       std::clamp<std::int64_t>(cache_sizes().l1d / 2 / (ob * std::int64_t{sizeof(float)}), lanes, kBufferFloats / ob) /
       lanes * lanes;
-  // The batch's positions (sample after sample) in chunks of at least 1024, at most 32 of them.
+  // The batch's positions (sample after sample) in chunks of at least 1024, at most 32 of them, and
+  // few enough that their sums (chunks · cin_g · cout_g per group) take no more memory than x or dY.
   const std::int64_t total = g.N * V;
-  const std::int64_t chunks = std::clamp<std::int64_t>((total + 1023) / 1024, 1, 32);
+  if (total == 0) return;
+  const std::int64_t most = std::clamp<std::int64_t>(total / std::min(cin_g, cout_g), 1, 32);
+  const std::int64_t chunks = std::min((total + 1023) / 1024, most);
   const std::int64_t chunk = (total + chunks - 1) / chunks, tasks = G * blocks * chunks;
   const Workspace partial(tasks * r.bcast_c * ob);  // per task [broadcast channel][ob]
   // dY's sums per group, chunk and output channel, each taken by one task (over_dy: the block's own
