@@ -49,9 +49,11 @@ struct ConvGeometry {
   /// convolution is one GEMM per sample over the volume as it lies, with no copy: the blocked GEMM
   /// beats the tiles there (1.1–3× on every shape tried, 1 to 256 channels; bench/README).
   bool direct_forward() const;
-  /// The direct kernels serve the weight map: on channel-vector tiles (direct_weight_channel_vectors:
-  /// any row width) with a bounded padded copy, or else suits_direct() and not a pointwise convolution
-  /// with fewer outputs per group than a tile has rows (4), whose tiles would run mostly empty.
+  /// The direct kernels serve the weight map: a pointwise convolution with a vector of output channels
+  /// per group on the pointwise weight tiles (suits_pointwise_weight_tiles, pointwise_conv.h); else on
+  /// channel-vector tiles (direct_weight_channel_vectors: any row width) with a bounded padded copy, or
+  /// else suits_direct() and not a pointwise convolution with fewer outputs per group than a tile has
+  /// rows (4), whose tiles would run mostly empty.
   bool direct_weight() const;
   /// The float32 direct kernels serve the adjoint map (stride ≤ 2 along W, strides ≤ 4, kernels ≤ 16,
   /// output rows filling ≥ 50% of the lanes, a bounded padded copy).

@@ -57,7 +57,8 @@ bool direct_weight_channel_vectors(const ConvGeometry& c) {
   // as fast or up to 1.2× slower. With few pairs (a pointwise conv) dY's transposition costs as much
   // as the sums (C5: 1.7× slower).
   const Kernels* k = active_kernels();
-  if (k == nullptr || c.cout_g() < k->lanes || c.cin_g() * c.kernel_volume() < 128) return false;
+  if (k == nullptr || suits_pointwise_weight_tiles(c)) return false;
+  if (c.cout_g() < k->lanes || c.cin_g() * c.kernel_volume() < 128) return false;
   if (c.cout_g() > k->lanes) return true;
   // A single vector of channels: its broadcasts outnumber the FMAs' other operand, and the lane-wise
   // tiles win by 1.1-1.3× over rows of whole vectors at stride 1 (W = 32, 64 on AVX-512). Over rows

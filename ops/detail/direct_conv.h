@@ -23,8 +23,9 @@ bool direct_conv_available();
 /// True when the channel-vector tiles (vectors of output channels, each input broadcast) suit g's
 /// direct weight map: at least 128 (input channel, tap) pairs and more than one vector of output
 /// channels per group, or exactly one when g is strided or its output rows end in a partial vector.
-/// Their lanes do not run along W, so any row width suits them. They run it unless the transposed-input
-/// tiles, tried first, take it (direct_weight_transposed_input, direct_weight_xt.h).
+/// Their lanes do not run along W, so any row width suits them. They run it unless the pointwise weight
+/// map (suits_pointwise_weight_tiles, pointwise_conv.h; then this is false) or the transposed-input
+/// tiles (direct_weight_transposed_input, direct_weight_xt.h), tried first, take it.
 bool direct_weight_channel_vectors(const ConvGeometry& g);
 
 /// float32 lanes per vector of the widest direct kernels that run (16 when none do).

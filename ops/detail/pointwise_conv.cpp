@@ -111,14 +111,14 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
   const int I = static_cast<int>(std::min<std::int64_t>(kern.cv_imax, (r.vec_c + lanes - 1) / lanes));
   const std::int64_t ob = I * lanes, blocks = (r.vec_c + ob - 1) / ob;
   // The broadcast channels in groups of at most cv_j, sizes differing by at most one.
-  const std::int64_t jmax = kern.cv_j[I - 1], jgroups = (r.bcast_c + jmax - 1) / jmax;
-  const std::int64_t jbase = r.bcast_c / jgroups, jextra = r.bcast_c % jgroups;
+  const TileSplit jgroups(r.bcast_c, kern.cv_j[I - 1]);
   // Positions per block: the transposed block fills half of L1d (and the task's buffer at most).
   const std::int64_t nb =
       std::clamp<std::int64_t>(cache_sizes().l1d / 2 / (ob * std::int64_t{sizeof(float)}), lanes, kBufferFloats / ob) /
       lanes * lanes;
-  // The batch's positions (sample after sample) in chunks of at least 1024, at most 32 of them, and
-  // few enough that their sums (chunks · cin_g · cout_g per group) take no more memory than x or dY.
+  // The batch's positions (sample after sample) in chunks of at most 1024 where that makes no more
+  // than 32 chunks, nor chunk sums (chunks · cin_g · cout_g per group, the vectors' side rounded up to
+  // whole vectors) much larger than x or dY.
   const std::int64_t total = g.N * V;
   if (total == 0) return;
   const std::int64_t most = std::clamp<std::int64_t>(total / std::min(cin_g, cout_g), 1, 32);
@@ -146,14 +146,14 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
         const float* bs = r.bcast + n * r.bcast_stride + gi * r.bcast_c * V;
         for (std::int64_t b0 = s0; b0 < s1; b0 += nb) {
           const std::int64_t b1 = std::min(s1, b0 + nb), rx = b0, ry = 0;
-          kern.transpose_dy(vs, V, buf - b0 * ob, ob, oc, b0, b1);
+          kern.transpose_dy(vs + b0, V, buf, ob, oc, 0, b1 - b0);
           // The next block's rows into L2: the hardware prefetchers do not follow this many streams
           // (16 → 32 channels at 64³: 1.1-1.3× faster; no change where the operands sit in L2).
           for (std::int64_t o = 0, e1 = std::min(s1, b1 + nb); o < oc; ++o) {
             for (std::int64_t p = b1; p < e1; p += kLineFloats) __builtin_prefetch(vs + o * V + p, 0, 2);
           }
-          for (std::int64_t q = 0; q < jgroups; ++q) {
-            const std::int64_t j0 = q * jbase + std::min(q, jextra), count = jbase + (q < jextra ? 1 : 0);
+          for (std::int64_t q = 0; q < jgroups.tiles; ++q) {
+            const std::int64_t j0 = jgroups.begin(q), count = jgroups.end(q) - j0;
             kern.cv_weight[I - 1][count - 1](buf, 0, bs + j0 * V, V, &rx, &ry, 1, 0, b1 - b0, 1, acc + j0 * ob, first);
           }
           first = false;
@@ -187,8 +187,9 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
   });
   for (std::int64_t c = 0; db != nullptr && c < G * cout_g; ++c) {
     const std::int64_t gi = c / cout_g, co = c % cout_g;
-    for (std::int64_t k = 0; k < chunks; ++k)
+    for (std::int64_t k = 0; k < chunks; ++k) {
       db[c] += chunk_db[static_cast<std::size_t>((gi * chunks + k) * cout_g + co)];
+    }
   }
 }
 

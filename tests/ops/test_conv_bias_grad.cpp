@@ -2,7 +2,8 @@
 // conv3d's by the weight map from the blocks of dY it packs (conv_weight with db), conv_transpose3d's
 // by its input gradient's map as it copies each sample of the output gradient (conv_forward with
 // x_sums). Checked on each path (the lane-wise and channel-vector weight tiles, with their parts and
-// partial vectors; copies that pad, crop or read in place; im2col + GEMM) against a float64 sum of the
+// partial vectors; the pointwise weight map's chunks; copies that pad, crop or read in place; im2col +
+// GEMM) against a float64 sum of the
 // output gradient: within an ulp of it and of the separate sum (bias only), exact on integer
 // gradients, the other gradients bitwise as without the bias, the same bits on 1, 2 and 3 threads,
 // and the output gradient given as a strided view.
@@ -20,6 +21,7 @@
 #include "voxgrad/ops/detail/conv_geometry.h"
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/direct_weight_xt.h"
+#include "voxgrad/ops/detail/pointwise_conv.h"
 
 namespace {
 
@@ -28,7 +30,7 @@ using Dims = std::array<std::int64_t, 3>;
 using voxgrad::testing::bit_identical;
 using voxgrad::testing::expect_bitwise_equal;
 
-enum class Path { LaneWise, ChannelVectors, TransposedInput, Gemm };
+enum class Path { LaneWise, ChannelVectors, TransposedInput, Pointwise, Gemm };
 
 struct Layer {
   std::string what;
@@ -68,7 +70,10 @@ struct Layer {
 // Rows of 24 and 20 end in partial vectors; 8 output channels are one block of the lane-wise tiles,
 // so its position blocks are cut into parts; 32 output channels with 8 · 27 pairs run on the
 // channel-vector tiles, its dY transposed (and summed) in chunks of 1 024 positions; 16 input channels
-// run on the transposed-input tiles, dY summed in chunks of output rows.
+// run on the transposed-input tiles, dY summed in chunks of output rows. Pointwise layers with a vector
+// of output channels sum dY per chunk of the batch's positions (chunks across a sample's end): with
+// vectors over dY's channels, over x's in one block (AVX-512) or two (AVX2), and over x's in two
+// blocks on AVX-512 (80 -> 96).
 const std::vector<Layer>& layers() {
   static const std::vector<Layer> v = {
       {"6->8, 24-wide rows", Path::LaneWise, 2, 6, 8, {6, 10, 24}, 3, 1, 1},
@@ -77,6 +82,9 @@ const std::vector<Layer>& layers() {
       {"8->32, 20-wide rows", Path::ChannelVectors, 2, 8, 32, {6, 12, 20}, 3, 1, 1},
       {"8->40, stride 2", Path::ChannelVectors, 2, 8, 40, {8, 11, 33}, 3, 2, 1},
       {"5->6, im2col", Path::Gemm, 2, 5, 6, {6, 7, 9}, 3, 1, 1},
+      {"64->64 pointwise", Path::Pointwise, 3, 64, 64, {5, 7, 31}, 1, 1, 0},
+      {"20->40 pointwise", Path::Pointwise, 2, 20, 40, {6, 9, 23}, 1, 1, 0},
+      {"80->96 pointwise", Path::Pointwise, 2, 80, 96, {4, 5, 27}, 1, 1, 0},
       // Transposed: the forward map of the output gradient copies it (stride 2 splits its rows into
       // phases; kernel 2 with output_padding 1 leaves its last plane, row and column unread, so the
       // copy crops them), or reads it in place (stride 1, no padding).
@@ -166,6 +174,7 @@ TEST(ConvBiasGrad, SummedWithTheOtherMapsOnEveryPath) {
         const bool xt = detail::direct_weight_transposed_input(g);
         ASSERT_EQ(xt, l.path == Path::TransposedInput);
         ASSERT_EQ(g.direct_weight() && !xt && detail::direct_weight_channel_vectors(g), l.path == Path::ChannelVectors);
+        ASSERT_EQ(detail::suits_pointwise_weight_tiles(g), l.path == Path::Pointwise);
       }
     }
     set_num_threads(2);

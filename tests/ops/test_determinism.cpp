@@ -151,7 +151,7 @@ TEST(Determinism, LargeConvLayersThatSplitIntoManyTilesAreBitIdentical) {
           conv(2, 16, 40, {24, 24, 32}, 3, 2, 1),
           tconv(2, 40, 16, {12, 12, 16}, 3, 2, 1, 1),
           // Pointwise, at least a vector of output channels: the weight map's chunks of the batch's
-          // positions (here 3 to 8, some across a sample's end), summed in order; vectors over dY's
+          // positions (here 9 and 3, some across a sample's end), summed in order; vectors over dY's
           // channels, then over x's (conv_transpose3d's weight: 16 → 48 in the conv3d form).
           conv(2, 64, 64, {10, 10, 41}, 1, 1, 0),
           conv(2, 20, 40, {12, 10, 11}, 1, 1, 0),
