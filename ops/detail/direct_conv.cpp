@@ -315,16 +315,17 @@ class WeightRun {
 class CvWeightRun {
  public:
   CvWeightRun(const Kernels& kern, const ConvGeometry& c) : kern_(kern), c_(c) {
-    const std::int64_t cin_g = c.cin_g(), cout_g = c.cout_g(), KT = c.kernel_volume(), lanes = kern.lanes;
+    const std::int64_t cin_g = c.cin_g(), cout_g = c.cout_g(), KT = c.kernel_volume();
     K_ = cin_g * KT;
-    I_ = static_cast<int>(std::min<std::int64_t>(kern.cv_imax, (cout_g + lanes - 1) / lanes));
-    ob_ = I_ * lanes;
+    const ChannelBlocks cb(kern, cout_g);
+    I_ = cb.I;
+    ob_ = cb.ob;
     // As few groups of input channels as the tile allows, their sizes differing by at most one (16
     // channels as 8 + 8, 32 as 6 + 6 + 5 + 5 + 5 + 5), so that parts of equal work are easy to cut.
     const std::int64_t jmax = kern.cv_j[I_ - 1];
     const std::int64_t jgroups = (cin_g + jmax - 1) / jmax;
     J_ = static_cast<int>((cin_g + jgroups - 1) / jgroups);
-    blocks_ = (cout_g + ob_ - 1) / ob_;
+    blocks_ = cb.blocks;
     groups_ = KT * jgroups;  // channel groups at each tap
     group_list_.reserve(static_cast<std::size_t>(groups_));
     const std::int64_t base = cin_g / jgroups, extra = cin_g % jgroups;  // the first `extra` take one more

@@ -207,6 +207,11 @@ void pack_tile_weights(const float* w, std::int64_t G, std::int64_t g_stride, st
   });
 }
 
+ChannelBlocks::ChannelBlocks(const Kernels& k, std::int64_t channels)
+    : I(static_cast<int>(std::min<std::int64_t>(k.cv_imax, (channels + k.lanes - 1) / k.lanes))),
+      ob(std::int64_t{I} * k.lanes),
+      blocks((channels + ob - 1) / ob) {}
+
 Workspace::Workspace(std::int64_t floats) {
   ptr_ = static_cast<float*>(allocate(static_cast<std::size_t>(floats) * sizeof(float), false, raw_, capacity_));
 }

@@ -132,6 +132,15 @@ struct TileSplit {
   std::int64_t end(std::int64_t t) const { return begin(t + 1); }
 };
 
+/// The blocks of channels the channel-vector weight tiles take vectors over: I vectors (at most
+/// k.cv_imax, no more than the channels fill) of k.lanes channels each, ob = I · lanes channels a
+/// block, `blocks` blocks (the last possibly partial).
+struct ChannelBlocks {
+  int I;
+  std::int64_t ob, blocks;
+  ChannelBlocks(const Kernels& k, std::int64_t channels);
+};
+
 /// The tiles whose vectors run along g's output rows (its forward and lane-wise weight maps): the
 /// widest set up to cpu_isa() that uses at least 70% of its lanes on them, or null when none does. On
 /// an AVX-512 CPU rows of 8 run on the AVX2 tiles, all 8 lanes used instead of 8 of 16 (twice the

@@ -108,8 +108,9 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
   const bool over_dy = vectors_over_dy(g, lanes);
   const WeightRoles r = over_dy ? WeightRoles{dy, x, cout_g, cin_g, g.Cout * V, g.Cin * V}
                                 : WeightRoles{x, dy, cin_g, cout_g, g.Cin * V, g.Cout * V};
-  const int I = static_cast<int>(std::min<std::int64_t>(kern.cv_imax, (r.vec_c + lanes - 1) / lanes));
-  const std::int64_t ob = I * lanes, blocks = (r.vec_c + ob - 1) / ob;
+  const ChannelBlocks cb(kern, r.vec_c);
+  const int I = cb.I;
+  const std::int64_t ob = cb.ob, blocks = cb.blocks;
   // The broadcast channels in groups of at most cv_j, sizes differing by at most one.
   const TileSplit jgroups(r.bcast_c, kern.cv_j[I - 1]);
   // Positions per block: the transposed block fills half of L1d (and the task's buffer at most).
