@@ -120,8 +120,7 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
   // The batch's positions (sample after sample) in chunks of at most 1024 where that makes no more
   // than 32 chunks, nor chunk sums (chunks · cin_g · cout_g per group, the vectors' side rounded up to
   // whole vectors) much larger than x or dY.
-  const std::int64_t total = g.N * V;
-  if (total == 0) return;
+  const std::int64_t total = g.N * V;  // ≥ 1: within_direct_range() holds
   const std::int64_t most = std::clamp<std::int64_t>(total / std::min(cin_g, cout_g), 1, 32);
   const std::int64_t chunks = std::min((total + 1023) / 1024, most);
   const std::int64_t chunk = (total + chunks - 1) / chunks, tasks = G * blocks * chunks;

@@ -2,9 +2,9 @@
 // Internal: the forward and weight maps of a pointwise geometry (kernel 1, stride 1, no padding) on the
 // direct tiles.
 //
-// Forward: on the forward tiles. Per sample and group it is y (cout_g × V) = w (cout_g × cin_g) · x (cin_g × V). The
-// rows of x lie a channel's volume apart, often a multiple of 4 KiB: a tile that reads the same
-// positions of every channel would keep them all in one L1 set. So each task first copies a block of
+// Forward: on the forward tiles. Per sample and group it is y (cout_g × V) = w (cout_g × cin_g) ·
+// x (cin_g × V). The rows of x lie a channel's volume apart, often a multiple of 4 KiB: a tile that
+// reads the same positions of every channel would keep them all in one L1 set. So each task first copies a block of
 // positions of every input channel into one small buffer (channel after channel, in L1), and the
 // tiles read their inputs from there.
 //

@@ -3,10 +3,9 @@
 // by its input gradient's map as it copies each sample of the output gradient (conv_forward with
 // x_sums). Checked on each path (the lane-wise and channel-vector weight tiles, with their parts and
 // partial vectors; the pointwise weight map's chunks; copies that pad, crop or read in place; im2col +
-// GEMM) against a float64 sum of the
-// output gradient: within an ulp of it and of the separate sum (bias only), exact on integer
-// gradients, the other gradients bitwise as without the bias, the same bits on 1, 2 and 3 threads,
-// and the output gradient given as a strided view.
+// GEMM) against a float64 sum of the output gradient: within an ulp of it and of the separate sum
+// (bias only), exact on integer gradients, the other gradients bitwise as without the bias, the same
+// bits on 1, 2 and 3 threads, and the output gradient given as a strided view.
 
 #include <array>
 #include <cmath>
