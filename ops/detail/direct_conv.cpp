@@ -287,11 +287,7 @@ class WeightRun {
     }
     if (parts_ == 1) return;
     parallel_for(0, entries, kElementwiseGrain, [&](std::int64_t e0, std::int64_t e1) {
-      for (std::int64_t e = e0; e < e1; ++e) {
-        float s = part_sums.get()[e];
-        for (std::int64_t p = 1; p < parts_; ++p) s += part_sums.get()[p * entries + e];
-        dw[e] += s;
-      }
+      add_parts_in_order(part_sums.get() + e0, parts_, entries, e1 - e0, dw + e0, true);
     });
   }
 

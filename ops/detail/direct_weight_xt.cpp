@@ -105,11 +105,7 @@ void direct_weight_transposed_input_grad(const float* x, const float* dy, float*
     });
     // The chunks' sums, added in order; then into dw[co][ci][kd][kh][kw].
     parallel_for(0, per_chunk, 1024, [&](std::int64_t e0, std::int64_t e1) {
-      for (std::int64_t e = e0; e < e1; ++e) {
-        float t = part.get()[e];
-        for (std::int64_t c = 1; c < chunks; ++c) t += part.get()[c * per_chunk + e];
-        total[static_cast<std::size_t>(e)] = t;
-      }
+      add_parts_in_order(part.get() + e0, chunks, per_chunk, e1 - e0, total.data() + e0, false);
     });
     for (std::int64_t tr = 0; tr < taps; ++tr) {
       for (std::int64_t b = 0; b < blocks; ++b) {

@@ -1,6 +1,8 @@
 #pragma once
-// Internal: sums in double over rows of floats or doubles, in an order fixed by the row lengths alone.
+// Internal: sums in an order fixed by the shapes alone: in double over rows of floats or doubles, and
+// the float partial sums of parallel tasks added in task order.
 
+#include <algorithm>
 #include <cstdint>
 
 namespace voxgrad::detail {
@@ -57,6 +59,32 @@ void add_rows(LaneSums<L>& a, LaneSums<L>& b, std::int64_t n, F&& f, H&& h) {
 template <int L, typename T>
 void add_values(LaneSums<L>& a, const T* p, std::int64_t n) {
   add_row(a, n, [p](std::int64_t i) { return static_cast<double>(p[i]); });
+}
+
+// out[e] (+)= p[e] + p[stride + e] + … + p[(count − 1)·stride + e] for e in [0, n): the float sums of
+// `count` ≥ 1 tasks over the same n entries, added in task order, so that the bits do not depend on
+// which thread made which part, nor on how the entries are split. The tasks run outer over blocks of
+// entries: contiguous rows, whose additions vectorise across e (one e at a time is a chain of count
+// dependent additions reading lines `stride` apart). With `accumulate`, the sum is added to out.
+inline void add_parts_in_order(const float* p, std::int64_t count, std::int64_t stride, std::int64_t n, float* out,
+                               bool accumulate) {
+  constexpr std::int64_t kBlock = 256;
+  float s[kBlock];
+  for (std::int64_t e0 = 0; e0 < n; e0 += kBlock) {
+    const std::int64_t m = std::min(kBlock, n - e0);
+    const float* q = p + e0;
+    for (std::int64_t i = 0; i < m; ++i) s[i] = q[i];
+    for (std::int64_t c = 1; c < count; ++c) {
+      q = p + c * stride + e0;
+      for (std::int64_t i = 0; i < m; ++i) s[i] += q[i];
+    }
+    float* o = out + e0;
+    if (accumulate) {
+      for (std::int64_t i = 0; i < m; ++i) o[i] += s[i];
+    } else {
+      for (std::int64_t i = 0; i < m; ++i) o[i] = s[i];
+    }
+  }
 }
 
 }  // namespace voxgrad::detail

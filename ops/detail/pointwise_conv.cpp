@@ -173,11 +173,8 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
     std::vector<float> sum(static_cast<std::size_t>(ob));
     for (std::int64_t e = e0; e < e1; ++e) {
       const std::int64_t gb = e / r.bcast_c, j = e % r.bcast_c, gi = gb / blocks, blk = gb % blocks;
-      std::fill(sum.begin(), sum.end(), 0.0f);
-      for (std::int64_t k = 0; k < chunks; ++k) {
-        const float* part = partial.get() + ((gb * chunks + k) * r.bcast_c + j) * ob;
-        for (std::int64_t o = 0; o < ob; ++o) sum[static_cast<std::size_t>(o)] += part[o];
-      }
+      add_parts_in_order(partial.get() + (gb * chunks * r.bcast_c + j) * ob, chunks, r.bcast_c * ob, ob, sum.data(),
+                         false);
       // dw[gi·cout_g + co][ci]: vector channel blk·ob + o and broadcast channel j are (co, ci) or (ci, co).
       float* dwg = dw + gi * cout_g * cin_g;
       for (std::int64_t o = 0, v = blk * ob; o < std::min(ob, r.vec_c - blk * ob); ++o, ++v) {
