@@ -28,6 +28,11 @@ bool direct_conv_available();
 /// tiles (direct_weight_transposed_input, direct_weight_xt.h), tried first, take it.
 bool direct_weight_channel_vectors(const ConvGeometry& g);
 
+/// True when g's weight map runs on the lane-wise tiles (none of the paths above takes it) and asks for
+/// each next block of dY while a block's tiles run: where a sample's dY is at least twice the threads'
+/// L2 (read from memory, as rows a channel apart that the hardware prefetchers do not follow).
+bool direct_weight_prefetches_dy(const ConvGeometry& g);
+
 /// float32 lanes per vector of the widest direct kernels that run (16 when none do).
 std::int64_t direct_lanes();
 

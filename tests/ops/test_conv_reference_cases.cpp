@@ -68,6 +68,24 @@ TEST(ConvReference, HugeStrideAlongADimWithOneOutput) {
   expect_matches_reference(config(false, 1, 1, 2, 9, {2, 1, 40}, {2, 1, 3}, {1, huge, 1}, {0, 0, 1}), 32);
 }
 
+// The lane-wise weight map where a sample's dY outgrows the threads' L2 (one input channel, as the
+// first layer of a volumetric U-Net): it asks for each next block of dY while a block's tiles run. The
+// volume is the smallest of these that is large enough on this CPU. (Not in the ConvReference suite,
+// which scripts/qemu_isa_check.sh runs under emulation: too large for that.)
+TEST(ConvReferenceLarge, LaneWiseWeightMapAsksForTheNextBlockOfALargeDy) {
+  Cfg c;
+  for (std::int64_t d : {40, 48, 64, 80, 96}) {
+    c = config(false, 1, 1, 1, 24, {d, d, d}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
+    if (detail::direct_weight_prefetches_dy(conv3d_form(c))) break;
+  }
+  EXPECT_EQ(detail::direct_weight_prefetches_dy(conv3d_form(c)), detail::direct_conv_available()) << c.str();
+  // float32 only: the direct kernels' type (float64 sums of this many terms part from the reference's
+  // order by more than its absolute tolerance, on the im2col path, which other tests cover).
+  std::mt19937_64 rng(61);
+  const std::string m = check_config(c, kFloat32, rng);
+  EXPECT_TRUE(m.empty()) << c.str() << "\n" << m;
+}
+
 // Transposed convolutions whose stride classes read exactly the input (kernel = stride, no
 // padding: U-Net and autoencoder up-sampling) take the direct path reading the input in place.
 TEST(ConvReference, TransposedKernelEqualToStrideReadsTheInputInPlace) {
