@@ -30,7 +30,8 @@ bool direct_weight_channel_vectors(const ConvGeometry& g);
 
 /// True when g's weight map runs on the lane-wise tiles (none of the paths above takes it) and asks for
 /// each next block of dY while a block's tiles run: where a sample's dY is at least twice the threads'
-/// L2 (read from memory, as rows a channel apart that the hardware prefetchers do not follow).
+/// L2 (read from memory, as rows a channel apart that the hardware prefetchers do not follow). The same
+/// holds for direct_conv3d_and_weight_grad's weight map (a transposed convolution's).
 bool direct_weight_prefetches_dy(const ConvGeometry& g);
 
 /// float32 lanes per vector of the widest direct kernels that run (16 when none do).
