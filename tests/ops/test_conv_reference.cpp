@@ -228,12 +228,13 @@ void direct_sweep(bool transposed, std::uint64_t seed, int configs) {
 /// A config whose weight map (conv3d form) runs on channel-vector tiles when the direct kernels serve:
 /// 17-40 output channels per group (more than one vector on AVX-512 and AVX2) and at least 128
 /// (input channel, tap) pairs per group, any row width, random kernels (1-3), strides, paddings
-/// (0-4) and dilations.
+/// (0-4) and dilations, always with a bias (the tiles sum its gradient from the dY they read).
 Cfg draw_channel_vector_config(std::mt19937_64& rng, bool transposed) {
   Cfg c = draw_config(rng, transposed);
   c.unbatched = false;
   c.N = pick(rng, 1, 2);
   c.groups = pick(rng, 1, 2);
+  c.bias = true;  // its gradient is summed from the blocks of dY the tiles read
   c.k = triple(rng, 1, 3);
   c.p = triple(rng, 0, 4);  // up to wider than the kernel: taps with no output inside along a dim
   const std::int64_t taps = c.k[0] * c.k[1] * c.k[2];
@@ -243,32 +244,6 @@ Cfg draw_channel_vector_config(std::mt19937_64& rng, bool transposed) {
   c.cout = c.groups * (transposed ? in_g : out_g);
   c.in = {pick(rng, 1, 4), pick(rng, 1, 5), pick(rng, 1, 20)};
   return c;
-}
-
-void channel_vector_sweep(bool transposed, std::uint64_t seed, int configs) {
-  std::mt19937_64 rng(seed);
-  int accepted = 0, channel_vectors = 0;
-  while (accepted < configs) {
-    const Cfg c = draw_channel_vector_config(rng, transposed);
-    if (!c.valid()) continue;
-    ++accepted;
-    const detail::ConvGeometry g = conv3d_form(c);
-    channel_vectors +=
-        g.direct_weight() && detail::direct_weight_channel_vectors(g) && !detail::direct_weight_transposed_input(g);
-    std::mt19937_64 vrng(seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(accepted)));
-    const std::string m = check_config(c, kFloat32, vrng, nullptr);
-    EXPECT_TRUE(m.empty()) << "float32, config #" << accepted << ": " << c.str() << "\n" << m;
-  }
-  std::cout << "[ sweep    ] " << (transposed ? "conv_transpose3d" : "conv3d")
-            << " channel-vector weight shapes: " << accepted << " configs, " << channel_vectors
-            << " on channel-vector tiles\n";
-  // Every config suits them, unless the CPU (or VOXGRAD_MAX_ISA=baseline) has no direct kernels, or
-  // the padded copy of a sample would not stay bounded (wide paddings or dilations on tiny volumes).
-  if (detail::direct_conv_available()) {
-    EXPECT_GE(channel_vectors, configs / 2);
-  } else {
-    EXPECT_EQ(channel_vectors, 0);
-  }
 }
 
 /// A config whose weight map (conv3d form) runs on the transposed-input tiles
@@ -303,8 +278,9 @@ Cfg draw_transposed_input_config(std::mt19937_64& rng, bool transposed) {
 /// A sweep of `configs` valid configs from draw(rng), each checked in float32 against the reference
 /// with its arguments drawn as views; serves(g) says which of them (conv3d form g) ran on the path the
 /// sweep is for, named `path`. Unless the CPU (or VOXGRAD_MAX_ISA=baseline) has no direct kernels, at
-/// least two thirds must (not all: for the transposed-input weight maps, a padded copy too large for
-/// its volume turns the direct map away), each view kind at least 5 times among them; else none.
+/// least two thirds must (not all: a padded copy too large for its volume, as with wide paddings or
+/// dilations on tiny volumes, turns the direct map away), each view kind at least 5 times among them;
+/// else none.
 template <typename Draw, typename Serves>
 void path_sweep(const char* shapes, const char* path, bool transposed, std::uint64_t seed, int configs, Draw&& draw,
                 Serves&& serves) {
@@ -329,6 +305,18 @@ void path_sweep(const char* shapes, const char* path, bool transposed, std::uint
   } else {
     EXPECT_EQ(served, 0);
   }
+}
+
+// The channel-vector tiles run the weight maps that neither the pointwise weight tiles (for which
+// direct_weight_channel_vectors is false) nor the transposed-input tiles (tried before them) take.
+void channel_vector_sweep(bool transposed, std::uint64_t seed, int configs) {
+  path_sweep(
+      "channel-vector weight shapes", "channel-vector tiles", transposed, seed, configs,
+      [&](std::mt19937_64& rng) { return draw_channel_vector_config(rng, transposed); },
+      [](const detail::ConvGeometry& g) {
+        return g.direct_weight() && detail::direct_weight_channel_vectors(g) &&
+               !detail::direct_weight_transposed_input(g);
+      });
 }
 
 void transposed_input_sweep(bool transposed, std::uint64_t seed, int configs) {
