@@ -269,9 +269,9 @@ class WeightRun {
             row_vectors_get(vec_, w0, wn, xn, yn, mn);
             for (std::int64_t i = 0; i < mc; ++i) {
               const float* src = dyb + i * Vo;
-              for (std::int64_t v = 0; v < wn; ++v) {
+              for (std::int64_t v = 0; v < wn; ++v) {  // the lines of the vector's first and last lanes
                 __builtin_prefetch(src + yn[v], 0, 2);
-                __builtin_prefetch(src + yn[v] + lanes - 1, 0, 2);
+                __builtin_prefetch(src + yn[v] + (31 - __builtin_clz(mn[v] | 1U)), 0, 2);
               }
             }
           }
