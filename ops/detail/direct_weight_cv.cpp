@@ -135,7 +135,7 @@ void CvWeightRun::sample(const float* x, const float* dy, float* dw, std::int64_
       const std::int64_t q0 = part_begin_[static_cast<std::size_t>(part)];
       const std::int64_t q1 = part_begin_[static_cast<std::size_t>(part + 1)];
       const float* xg = x + (n * c_.Cin + g * cin_g) * V;
-      const float* db = dyt.get() + gb * Vo * ob_;
+      const float* dyb = dyt.get() + gb * Vo * ob_;  // the block's dY, transposed
       float* acc = sums.get() + gb * groups_ * J_ * ob_;
       std::fill(made_at.begin(), made_at.end(), -1);
       for (std::int64_t r0 = 0; r0 < rows_; r0 += rows_per_block_) {
@@ -161,8 +161,9 @@ void CvWeightRun::sample(const float* x, const float* dy, float* dw, std::int64_
             count[list] = nr;
             made_at[list] = r0;
           }
-          kern_.cv_weight[I_ - 1][gr.count - 1](db + r0 * Wo * ob_, Wo * ob_, xg + gr.first * V, V, lx, ly, count[list],
-                                                tp.w[0], tp.w[1], c_.stride[2], acc + q * J_ * ob_, r0 == 0);
+          kern_.cv_weight[I_ - 1][gr.count - 1](dyb + r0 * Wo * ob_, Wo * ob_, xg + gr.first * V, V, lx, ly,
+                                                count[list], tp.w[0], tp.w[1], c_.stride[2], acc + q * J_ * ob_,
+                                                r0 == 0);
         }
       }
       const std::int64_t oc = std::min(ob_, cout_g - blk * ob_);
