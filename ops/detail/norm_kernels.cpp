@@ -57,11 +57,12 @@ void for_chunks(std::int64_t S, std::int64_t chunk, Fn&& fn) {
   for (std::int64_t i = 0; i < S; i += chunk) fn(i, std::min(chunk, S - i));
 }
 
-// The passes stream rows of a plane (x, dY, and y or dx written) from memory and ask for each
-// chunk's lines kStreamAhead elements (a 4 KiB page of floats) before they reach them: the hardware
-// prefetchers stop at page boundaries, and a pass over three streams then waits on memory at each new
-// page. GroupNorm+ReLU's backward on the U-Net's 64³ layers took 0.75–0.80 of its time with the
-// requests, its forward 0.9 (bench/README).
+// The statistics and the backward's passes stream rows of a plane (x, dY, dx written) and ask for
+// each chunk's lines kStreamAhead elements (a 4 KiB page of floats) before they reach them: the
+// hardware prefetchers stop at page boundaries. GroupNorm+ReLU's backward on a 64³ 16-channel tensor
+// took 0.78–0.80 of its time with the requests, its tensors in the last-level cache, and 0.91–0.94
+// from memory (bench/README). The forward's normalisation runs without: asking for y's lines ahead
+// made it slower from memory, and x's changed nothing.
 constexpr std::int64_t kStreamAhead = 1024;
 
 // Asks for the lines of p[i + kStreamAhead, i + kStreamAhead + n) that lie before p + avail (the
@@ -162,11 +163,10 @@ void normalize_plane(const T* x, const NormLayout& l, std::int64_t p, const T* m
   const PlaneAffine<T> a(l, p, mean, invstd, w, b);
   const T* xr = x + p * l.S;
   T* yr = y + p * l.S;
+  if (!relu) return affine_row(xr, a.m, a.scale, a.shift, yr, l.S);
   for_chunks(l.S, kChunk, [&](std::int64_t i, std::int64_t n) {
-    request_ahead(xr, i, n, l.S);
-    request_ahead(yr, i, n, l.S, /*write=*/true);
     affine_row(xr + i, a.m, a.scale, a.shift, yr + i, n);
-    if (relu) relu_row(yr + i, n);
+    relu_row(yr + i, n);
   });
 }
 
