@@ -43,13 +43,15 @@ bool by_group(const NormLayout& l, std::int64_t tensors) {
 
 // Rows of a plane are taken in chunks where a second pass over them follows while they are in L1: of
 // kStatsChunk elements for the statistics (their squared deviations), of kChunk for y's ReLU and the
-// fused ReLU's mask. Short chunks keep the streams a pass reads (x and dY) in flight together: on the
-// U-Net's 64³ layers (32 MiB tensors) GroupNorm+ReLU's backward took 0.65–0.70 and its normalisation
-// 0.68 of their time with chunks of 128 elements rather than 2 048 (bench/README); the statistics,
-// whose chunks each end in a merge, stay at 2 048. Multiples of 32, so the lanes of sums carried from
-// chunk to chunk run on as over the whole row.
+// backward's passes (the fused ReLU's mask, and the requests below with or without it). Short chunks
+// keep the streams a pass reads (x and dY) in flight together: on the U-Net's 64³ layers (32 MiB
+// tensors) GroupNorm+ReLU's backward took 0.65–0.70 and its normalisation 0.68 of their time with
+// chunks of 128 elements rather than 2 048 (bench/README); the statistics, whose chunks each end in a
+// merge, stay at 2 048. Multiples of 32, so the lanes of sums carried from chunk to chunk run on as
+// over the whole row (the same bits as one call over it).
 constexpr std::int64_t kChunk = 128;
 constexpr std::int64_t kStatsChunk = 2048;
+static_assert(kChunk % 32 == 0 && kStatsChunk % 32 == 0, "chunks must keep the lanes of Sum8 and Sum32 aligned");
 
 // Calls fn(i, n) for the chunks [i, i + n) of `chunk` elements of a row of S elements, in order.
 template <typename Fn>
@@ -58,11 +60,12 @@ void for_chunks(std::int64_t S, std::int64_t chunk, Fn&& fn) {
 }
 
 // The statistics and the backward's passes stream rows of a plane (x, dY, dx written) and ask for
-// each chunk's lines kStreamAhead elements (a 4 KiB page of floats) before they reach them: the
-// hardware prefetchers stop at page boundaries. GroupNorm+ReLU's backward on a 64³ 16-channel tensor
-// took 0.78–0.80 of its time with the requests, its tensors in the last-level cache, and 0.91–0.94
-// from memory (bench/README). The forward's normalisation runs without: asking for y's lines ahead
-// made it slower from memory, and x's changed nothing.
+// each chunk's lines kStreamAhead elements ahead (4 KiB of floats, 8 KiB of doubles) before they
+// reach them: the hardware prefetchers stop at page boundaries. The backward on a 64³ 16-channel
+// tensor took about 0.8 of its time without the requests with its tensors in the last-level cache,
+// 0.9 from memory, with or without the fused ReLU; 32³ and 16³ unchanged (bench/README). The
+// forward's normalisation runs without: asking for y's lines ahead made it slower from memory, and
+// x's changed nothing.
 constexpr std::int64_t kStreamAhead = 1024;
 
 // Asks for the lines of p[i + kStreamAhead, i + kStreamAhead + n) that lie before p + avail (the
