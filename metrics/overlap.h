@@ -13,6 +13,8 @@ namespace voxgrad::metrics {
 
 /// How [B, C] metric values are reduced, as MONAI's MetricReduction. NaN entries (a class absent
 /// from the ground truth, with ignore_empty) are left out; a mean over nothing is 0, as in MONAI.
+/// Mean and Sum give 0-d tensors (MONAI's Mean gives shape [1], a side effect of its torch.where
+/// with a [1] zero; the value is the same).
 enum class MetricReduction {
   None,         ///< [B, C] as computed (NaNs kept).
   Mean,         ///< Mean over classes per sample, then over the samples that have a value: 0-d.
@@ -32,13 +34,19 @@ struct OverlapMetricOptions {
   VOXGRAD_ARG(bool, ignore_empty) = true;
   /// How aggregate() reduces (compute_dice/compute_iou always return [B, C]).
   VOXGRAD_ARG(MetricReduction, reduction) = MetricReduction::Mean;
+  /// The number of classes, for a y_pred of class indices (one channel); 0: y_pred's channels.
+  VOXGRAD_ARG(std::int64_t, num_classes) = 0;
 };
 
-/// Dice 2·|P∩G| / (|P| + |G|) of binarized y_pred and y, both [B, C, spatial...] holding only 0
-/// and 1 (one-hot, or per-class masks), per sample and class: a float64 [B, C] tensor (C − 1
-/// classes without background). Throws (naming the op, the argument and the first offending
-/// value) for shapes that differ or have fewer than 3 dims, or values other than 0 and 1 (MONAI
-/// only warns; logits or probabilities here are a bug: binarize with argmax_one_hot or gt(0.5)).
+/// Dice 2·|P∩G| / (|P| + |G|) of binarized y_pred and y [B, C, spatial...] per sample and class: a
+/// float64 [B, C] tensor (C − 1 classes without background), as MONAI's DiceMetric (1.2 and later):
+///  - C is num_classes, or else y_pred's channels; either tensor may hold class indices in one
+///    channel instead of C one-hot channels (y_pred only with num_classes), read as `== c`;
+///  - a single binary channel (C = 1) gives its one score, with or without background.
+/// Throws (naming the op, the argument and the first offending value) for batch or spatial sizes
+/// that differ, fewer than 3 dims, no channels, one-hot values other than 0 and 1, or class indices
+/// that are not whole numbers in [0, C). MONAI casts y_pred to bool and takes y as soft labels;
+/// logits, probabilities or soft labels here are a bug: binarize with argmax_one_hot or gt(0.5).
 Tensor compute_dice(const Tensor& y_pred, const Tensor& y, const OverlapMetricOptions& options = {});
 
 /// Intersection over union |P∩G| / |P∪G|, as compute_dice.
@@ -46,6 +54,17 @@ Tensor compute_iou(const Tensor& y_pred, const Tensor& y, const OverlapMetricOpt
 
 /// MONAI's do_metric_reduction of [B, C] values (float64 result; see MetricReduction).
 Tensor reduce_metric(const Tensor& values, MetricReduction reduction);
+
+/// A reduced metric and, as MONAI's get_not_nans, how many values it reduced (float64, the shape of
+/// the value): for None 1 or 0 per entry; per class or per sample the non-NaN values it averaged or
+/// summed; for Sum all of them; for Mean the samples that had any.
+struct ReducedMetric {
+  Tensor value;
+  Tensor not_nans;
+};
+
+/// reduce_metric with the counts of values (MONAI's do_metric_reduction returns both).
+ReducedMetric reduce_metric_with_not_nans(const Tensor& values, MetricReduction reduction);
 
 /// The one-hot encoding of the argmax over channels of scores [B, C, ...] (MONAI's
 /// AsDiscrete(argmax=True, to_onehot=C)), float32.
@@ -66,6 +85,10 @@ class OverlapMetric {
   Tensor aggregate() const;
   /// aggregate() with another reduction.
   Tensor aggregate(MetricReduction reduction) const;
+  /// aggregate() with the counts of values it reduced (MONAI's get_not_nans=True).
+  ReducedMetric aggregate_with_not_nans() const;
+  /// aggregate_with_not_nans() with another reduction.
+  ReducedMetric aggregate_with_not_nans(MetricReduction reduction) const;
   /// All kept values, [N, C] (N = the samples of every batch).
   Tensor values() const;
   /// Forgets the kept values.
