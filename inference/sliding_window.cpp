@@ -156,7 +156,6 @@ Tensor sliding_window_inference(const Tensor& inputs, const Predictor& predictor
   NoGradGuard no_grad;
   const Tensor source = inputs.detach();
   Tensor output;  // [B, C_out, volume...] float64, allocated at the first prediction
-  DType out_dtype = inputs.dtype();
   Shape window_shape{channels};
   window_shape.insert(window_shape.end(), roi.begin(), roi.end());
   const std::int64_t total = batch * windows;
@@ -183,7 +182,6 @@ Tensor sliding_window_inference(const Tensor& inputs, const Predictor& predictor
       Shape out_shape{batch, pred.size(1)};
       out_shape.insert(out_shape.end(), volume.begin(), volume.end());
       output = zeros(out_shape, kFloat64);
-      out_dtype = pred.dtype();
     }
     VOXGRAD_CHECK(pred.size(1) == output.size(1), "{}: the predictor returned {} channels, but earlier {}", kOp,
                   pred.size(1), output.size(1));
@@ -194,7 +192,7 @@ Tensor sliding_window_inference(const Tensor& inputs, const Predictor& predictor
           .add_(region(weighted.select(0, i), 1, o.window_from, o.length));
     }
   }
-  return output.div_(weight_sum).to(out_dtype);
+  return output.div_(weight_sum).to(inputs.dtype());  // the inputs' dtype, as MONAI's convert_to_dst_type
 }
 
 }  // namespace voxgrad::inference

@@ -26,7 +26,8 @@ struct SlidingWindowOptions {
   VOXGRAD_ARG(std::vector<std::int64_t>, roi_size);
   /// How many windows go through the predictor in one call (windows of different batch samples mix).
   VOXGRAD_ARG(std::int64_t, sw_batch_size) = 1;
-  /// Fraction of a window its neighbour overlaps, in [0, 1).
+  /// Fraction of a window its neighbour overlaps, in [0, 1); one value for every dim (MONAI also
+  /// takes one per dim).
   VOXGRAD_ARG(double, overlap) = 0.25;
   /// Constant or Gaussian blending.
   VOXGRAD_ARG(BlendMode, mode) = BlendMode::Constant;
@@ -48,7 +49,7 @@ using Predictor = std::function<Tensor(const Tensor&)>;
 ///    recorded); each prediction, times the blending weights (importance_map()), is added into an
 ///    output buffer and the weights into a weight buffer; the result is output / weight.
 /// Memory is the output and weight buffers (float64, the size of the result) plus one batch of
-/// windows, never all windows at once. Returns [B, C_out, spatial...] in the predictions' dtype.
+/// windows, never all windows at once. Returns [B, C_out, spatial...] in the inputs' dtype (as MONAI).
 /// Throws (naming the argument and values) for bad inputs or options, and for predictions whose
 /// batch or spatial size differs from the windows' or whose channels change between calls.
 Tensor sliding_window_inference(const Tensor& inputs, const Predictor& predictor, const SlidingWindowOptions& options);

@@ -68,6 +68,58 @@ TEST(SlidingWindow, AnIdentityModelReconstructsTheVolumeExactly) {
   }
 }
 
+// A predictor whose output depends on where a voxel sits in its window (x · (1 + index along D)), so
+// that windows disagree and the blending weights and the padding's placement show in the result.
+Tensor scale_by_window_depth(const Tensor& w) {
+  const Tensor depth = arange(1.0, static_cast<double>(w.size(2)) + 1.0, 1.0, w.dtype()).view({1, 1, -1, 1, 1});
+  return w * depth;
+}
+
+TEST(SlidingWindow, WindowsThatDisagreeAreBlendedByHand) {
+  // 9 voxels along D, windows of 4 with overlap 0.5: interval 2, starts 0, 2, 4 and 5 (moved back).
+  manual_seed(23);
+  const Tensor x = randn({1, 1, 9, 1, 1}, kFloat64) + 3.0;
+  const auto ratio = [&](const SlidingWindowOptions& o) {
+    return testing::values(inference::sliding_window_inference(x, scale_by_window_depth, o).div(x));
+  };
+  // Constant blending: the plain mean of the factors (1 + the voxel's index) of the windows covering it.
+  const std::vector<double> constant = ratio(SlidingWindowOptions({4, 1, 1}).overlap(0.5));
+  const std::vector<double> want{1, 2, 2, 3, 2, 7.0 / 3, 2.5, 3.5, 4};
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(constant[i], want[i], 1e-12) << "voxel " << i;
+  // Gaussian blending: weights exp(−x²/(2σ²)), x = i − 1.5, σ = 0.125 · 4, per window position.
+  const auto g = [](int i) { return std::exp(-(i - 1.5) * (i - 1.5) / (2 * 0.5 * 0.5)); };
+  const std::vector<std::vector<int>> covering{{0}, {1}, {2, 0}, {3, 1}, {2, 0}, {3, 1, 0}, {2, 1}, {3, 2}, {3}};
+  const std::vector<double> gaussian = ratio(SlidingWindowOptions({4, 1, 1}).overlap(0.5).mode(BlendMode::Gaussian));
+  for (std::size_t v = 0; v < covering.size(); ++v) {
+    double num = 0, den = 0;
+    for (const int i : covering[v]) {
+      num += g(i) * (1 + i);
+      den += g(i);
+    }
+    EXPECT_NEAR(gaussian[v], num / den, 1e-12) << "voxel " << v;
+  }
+  // A window larger than the volume: 3 voxels in a window of 6 are padded by 1 before and 2 after
+  // (MONAI's floor(diff / 2) first), so voxel i sits at window index i + 1.
+  const Tensor small = x.narrow(2, 0, 3);
+  const std::vector<double> padded = testing::values(
+      inference::sliding_window_inference(small, scale_by_window_depth, SlidingWindowOptions({6, 1, 1})).div(small));
+  EXPECT_EQ(padded, (std::vector<double>{2, 3, 4}));
+}
+
+TEST(SlidingWindow, TheResultHasTheInputsDtype) {
+  // As MONAI's convert_to_dst_type(output, inputs), whatever the predictor returns.
+  const Tensor x64 = full({1, 1, 6, 6, 6}, 0.5, kFloat64), x32 = full({1, 1, 6, 6, 6}, 0.5, kFloat32);
+  const auto opts = SlidingWindowOptions({4, 4, 4});
+  const Tensor a = inference::sliding_window_inference(
+      x64, [](const Tensor& w) { return w.to(kFloat32); }, opts);
+  const Tensor b = inference::sliding_window_inference(
+      x32, [](const Tensor& w) { return w.to(kFloat64); }, opts);
+  EXPECT_EQ(a.dtype(), kFloat64);
+  EXPECT_EQ(b.dtype(), kFloat32);
+  testing::expect_bitwise_equal(a, x64, "float64 inputs, float32 predictions");
+  testing::expect_bitwise_equal(b, x32, "float32 inputs, float64 predictions");
+}
+
 TEST(SlidingWindow, PredictorCallsAreBoundedByTheWindowBatch) {
   const Tensor x = zeros({3, 1, 10, 11, 12});
   std::vector<std::int64_t> batches;
