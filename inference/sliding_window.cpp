@@ -107,7 +107,8 @@ Tensor importance_map(const std::vector<std::int64_t>& roi, BlendMode mode, doub
     std::vector<double> g(static_cast<std::size_t>(roi[d]));
     for (std::size_t i = 0; i < g.size(); ++i) {
       const double x = static_cast<double>(i) - centre;
-      g[i] = std::exp(x * x / (-2 * sigma * sigma));
+      // The centre weighs 1 even when σ² underflows (0/0 there otherwise: NaN in MONAI too).
+      g[i] = x == 0 ? 1.0 : std::exp(x * x / (-2 * sigma * sigma));
     }
     const Tensor axis = tensor(g, kFloat64);
     map = d == 0 ? axis : map.unsqueeze(-1) * axis;

@@ -48,6 +48,8 @@ TEST(SlidingWindow, ImportanceMapsAreMonais) {
   EXPECT_EQ(g.select(0, 1).select(0, 2).select(0, 2).item<double>(),
             g.select(0, 2).select(0, 2).select(0, 3).item<double>())
       << "symmetric";
+  // σ² underflowing to 0: the centre keeps weight 1 (MONAI's formula gives 0/0 there), the rest the floor.
+  testing::expect_values(inference::importance_map({5}, BlendMode::Gaussian, 1e-170), {5}, {1e-3, 1e-3, 1, 1e-3, 1e-3});
 }
 
 TEST(SlidingWindow, AnIdentityModelReconstructsTheVolumeExactly) {
