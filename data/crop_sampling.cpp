@@ -15,9 +15,11 @@ namespace {
 
 using detail::Index3;
 
-// The voxels (in (D, H, W) order) where any channel of the label is nonzero: count() of them, and
-// find(kind, k) gives the k-th voxel (from 0) that is (kind 1) or is not (kind 0) one. Read in the
-// label's own dtype; one channel is read in place, several are reduced to one byte per voxel.
+// The voxels (in (D, H, W) order) where the label is nonzero in its one channel or, with several, in
+// any channel but the first (a one-hot label's background; MONAI's map_binary_to_indices drops it):
+// count() of them, and find(kind, k) gives the k-th voxel (from 0) that is (kind 1) or is not (kind 0)
+// one. Read in the label's own dtype; one channel is read in place, several are reduced to one byte
+// per voxel.
 template <typename T>
 class Foreground {
  public:
@@ -26,7 +28,7 @@ class Foreground {
     voxels_ = label.numel() / std::max<std::int64_t>(1, channels);
     if (channels > 1) {
       any_.assign(static_cast<std::size_t>(voxels_), 0);
-      for (std::int64_t c = 0; c < channels; ++c) {
+      for (std::int64_t c = 1; c < channels; ++c) {
         const T* pc = p_ + c * voxels_;
         for (std::int64_t i = 0; i < voxels_; ++i) any_[static_cast<std::size_t>(i)] |= pc[i] != T{0} ? 1 : 0;
       }

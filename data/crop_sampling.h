@@ -1,6 +1,7 @@
 #pragma once
 // Patch sampling around label voxels (MONAI RandCropByPosNegLabel): a patch centre is a foreground
-// voxel (label != 0 in any channel) with probability pos / (pos + neg), else a background voxel,
+// voxel (label != 0 in its one channel or, with several, in any channel but channel 0, a one-hot
+// label's background, as MONAI) with probability pos / (pos + neg), else a background voxel,
 // uniform among them; the centre is then moved the least needed for the patch to fit (MONAI's
 // correct_crop_centers), and image and label are cut at the same box.
 

@@ -1,8 +1,10 @@
 #include "voxgrad/data/data_loader.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -35,7 +37,11 @@ class EpochState {
         epoch_(epoch),
         order_(std::move(order)),
         num_batches_(num_batches),
-        bound_(options.workers() * options.prefetch_factor()) {
+        // workers · prefetch_factor, saturated (a huge prefetch factor means no bound).
+        bound_(options.prefetch_factor() >
+                       std::numeric_limits<std::int64_t>::max() / std::max<std::int64_t>(1, options.workers())
+                   ? std::numeric_limits<std::int64_t>::max()
+                   : options.workers() * options.prefetch_factor()) {
     for (std::int64_t w = 0; w < options.workers(); ++w) workers_.emplace_back([this] { work(); });
   }
 
@@ -74,7 +80,7 @@ class EpochState {
       std::int64_t b = 0;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        changed_.wait(lock, [&] { return stop_ || claimed_ >= num_batches_ || claimed_ < taken_ + bound_; });
+        changed_.wait(lock, [&] { return stop_ || claimed_ >= num_batches_ || claimed_ - taken_ < bound_; });
         if (stop_ || claimed_ >= num_batches_) return;
         b = claimed_++;
       }
@@ -92,7 +98,7 @@ class EpochState {
     NoGradGuard no_grad;
     const std::int64_t n = static_cast<std::int64_t>(order_.size());
     const std::int64_t begin = b * options_.batch_size();
-    const std::int64_t end = std::min(n, begin + options_.batch_size());
+    const std::int64_t end = begin + std::min(n - begin, options_.batch_size());
     Slot slot;
     std::vector<Example> examples;
     Batch batch;
@@ -162,7 +168,7 @@ std::int64_t DataLoader::num_batches() const { return num_batches(dataset_->size
 
 std::int64_t DataLoader::num_batches(std::int64_t n) const {
   const std::int64_t b = options_.batch_size();
-  return options_.drop_last() ? n / b : (n + b - 1) / b;
+  return n / b + (!options_.drop_last() && n % b != 0 ? 1 : 0);  // no n + b - 1: b may be near INT64_MAX
 }
 
 std::vector<std::int64_t> DataLoader::order(std::int64_t epoch) const {

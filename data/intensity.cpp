@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "voxgrad/core/detail/dispatch.h"
@@ -60,6 +61,9 @@ double percentile(const Tensor& t, double q) {
   VOXGRAD_CHECK(t.defined() && t.numel() > 0, "percentile: the tensor is undefined or empty");
   VOXGRAD_CHECK(q >= 0 && q <= 100, "percentile: q must be in [0, 100], but got {}", q);
   std::vector<double> v = values_of(t);
+  // NaN has no rank (and would break the ordering nth_element needs): numpy's percentile gives NaN.
+  if (std::any_of(v.begin(), v.end(), [](double x) { return std::isnan(x); }))
+    return std::numeric_limits<double>::quiet_NaN();
   const double pos = q / 100 * static_cast<double>(v.size() - 1);
   const auto lo = static_cast<std::size_t>(std::floor(pos));
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(lo), v.end());
@@ -104,6 +108,8 @@ Tensor scale_intensity_range_percentiles(const Tensor& volume, const ScaleIntens
   VOXGRAD_CHECK(o.lower() >= 0 && o.lower() <= o.upper() && o.upper() <= 100,
                 "{}: expected 0 <= lower <= upper <= 100, but got lower {} and upper {}", op, o.lower(), o.upper());
   const double a_min = percentile(volume, o.lower()), a_max = percentile(volume, o.upper());
+  VOXGRAD_CHECK(!std::isnan(a_min) && !std::isnan(a_max), "{}: the volume holds NaN (shape {})", op,
+                shape_str(volume.sizes()));
   const double lo = std::min(o.b_min(), o.b_max()), hi = std::max(o.b_min(), o.b_max());
   return map_voxels(volume, op, [&](std::int64_t, double x) {
     const double y =
@@ -150,14 +156,16 @@ Transform rand_shift_intensity(double offset, double prob, std::string key) {
                        [offset](const Tensor& v, double u, Generator&) { return shift_intensity(v, u * offset); });
 }
 
-Transform rand_gaussian_noise(double std, double mean, double prob, std::string key) {
+Transform rand_gaussian_noise(double std, double mean, double prob, std::string key, bool sample_std) {
   check_prob(prob, "rand_gaussian_noise");
   VOXGRAD_CHECK(std >= 0, "rand_gaussian_noise: std must be non-negative, but got {}", std);
-  return random_on_key(std::move(key), prob, [std, mean](const Tensor& v, double, Generator& rng) {
+  return random_on_key(std::move(key), prob, [std, mean, sample_std](const Tensor& v, double u, Generator& rng) {
     detail::check_volume(v, "rand_gaussian_noise", "the volume");
+    // MONAI's R.uniform(0, std): the call's u in [-1, 1) taken to [0, std).
+    const double s = sample_std ? std * (u + 1) / 2 : std;
     // Voxels draw in memory order of the contiguous volume: the noise is a function of the stream only.
     return map_voxels(v, "rand_gaussian_noise",
-                      [&](std::int64_t, double x) { return x + mean + std * rng.next_normal(); });
+                      [&](std::int64_t, double x) { return x + mean + s * rng.next_normal(); });
   });
 }
 

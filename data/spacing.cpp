@@ -47,10 +47,16 @@ void check_spacings(Spacing3 spacing, Spacing3 target, const char* op) {
 }  // namespace
 
 Size3 resampled_size(Size3 size, Spacing3 spacing, Spacing3 target) {
-  check_spacings(spacing, target, "resampled_size");
+  const char* op = "resampled_size";
+  check_spacings(spacing, target, op);
   Size3 m{};
   for (std::size_t j = 0; j < 3; ++j) {
-    m[j] = std::max<std::int64_t>(1, std::llround(static_cast<double>(size[j]) * spacing[j] / target[j]));
+    VOXGRAD_CHECK(size[j] >= 1, "{}: sizes must be positive, but got {}", op, size);
+    // MONAI's compute_shape_offset (scale_extent=False): np.round, half to even (the default rounding mode).
+    const double extent = static_cast<double>(size[j] - 1) * spacing[j] / target[j] + 1;
+    VOXGRAD_CHECK(extent < 0x1p31, "{}: {} voxels of spacing {} resampled to {} would give {} voxels along axis {}", op,
+                  size[j], spacing[j], target[j], extent, j);
+    m[j] = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::nearbyint(extent)));
   }
   return m;
 }
@@ -67,6 +73,8 @@ Tensor resample_to_grid(const Tensor& volume, Spacing3 spacing, Spacing3 target,
   check_spacings(spacing, target, op);
   VOXGRAD_CHECK(m[0] >= 1 && m[1] >= 1 && m[2] >= 1, "{}: the output size must be positive, but got {}", op, m);
   const detail::Index3 n = detail::spatial_sizes(volume);
+  VOXGRAD_CHECK(n[0] >= 1 && n[1] >= 1 && n[2] >= 1, "{}: the volume has no voxels (shape {})", op,
+                shape_str(volume.sizes()));
   const AxisTaps a = taps(n[0], m[0], target[0] / spacing[0], mode);
   const AxisTaps b = taps(n[1], m[1], target[1] / spacing[1], mode);
   const AxisTaps c = taps(n[2], m[2], target[2] / spacing[2], mode);

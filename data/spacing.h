@@ -4,12 +4,12 @@
 //
 // Grid convention: voxel indices are voxel centres. The centre of voxel 0 stays where it is; output
 // voxel j (per axis) sits at input coordinate x = j * target / spacing, and the output has
-// m = max(1, round(n * spacing / target)) voxels, so the physical extent n * spacing is kept to within
-// a voxel. Points beyond the last input centre take the border value (MONAI's padding_mode "border").
-// Linear: (1 - w) * in[floor(x)] + w * in[floor(x) + 1], w = x - floor(x), per axis. Nearest:
-// in[floor(x + 0.5)]. The affine, in NIfTI's convention (world = affine · (i, j, k, 1) with
-// (i, j, k) = (w, h, d), io/nifti.h), becomes affine · diag(r_w, r_h, r_d, 1), r = target / spacing:
-// its columns scale and its origin stays.
+// m = max(1, round((n - 1) * spacing / target + 1)) voxels (half to even), as MONAI's Spacing
+// (scale_extent=False): the extent from the first to the last voxel centre is kept to within a voxel. Points beyond the
+// last input centre take the border value (MONAI's padding_mode "border"). Linear: (1 - w) * in[floor(x)] + w *
+// in[floor(x) + 1], w = x - floor(x), per axis. Nearest: in[floor(x + 0.5)]. The affine, in NIfTI's convention (world =
+// affine · (i, j, k, 1) with (i, j, k) = (w, h, d), io/nifti.h), becomes affine · diag(r_w, r_h, r_d, 1), r = target /
+// spacing: its columns scale and its origin stays.
 
 #include <array>
 #include <string>
@@ -25,8 +25,8 @@ enum class Interpolation { Linear, Nearest };
 Size3 resampled_size(Size3 size, Spacing3 spacing, Spacing3 target);
 
 /// `volume` ((C, D, H, W), spacing in D, H, W order) resampled onto the grid of `size` voxels of
-/// `target` spacing whose voxel 0 is the input's (e.g. back onto an original grid: a 181-voxel 1 mm axis
-/// downsampled to 91 voxels of 2 mm returns to 181, not to round(91 * 2) = 182).
+/// `target` spacing whose voxel 0 is the input's (e.g. back onto an original grid: a 182-voxel 1 mm axis
+/// downsampled to 92 voxels of 2 mm returns to 182, where resample_to_spacing would give 183).
 Tensor resample_to_grid(const Tensor& volume, Spacing3 spacing, Spacing3 target, Size3 size, Interpolation mode);
 
 /// `volume` ((C, D, H, W), spacing in D, H, W order) resampled to `target` spacing:

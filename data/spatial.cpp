@@ -1,5 +1,7 @@
 #include "voxgrad/data/spatial.h"
 
+#include <algorithm>
+
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
@@ -48,7 +50,9 @@ Tensor flip(const Tensor& volume, const std::vector<std::int64_t>& axes) {
   std::array<bool, 3> rev{};
   for (const std::int64_t axis : axes) {
     detail::check_spatial_axis(axis, "flip", "each axis");
-    rev[static_cast<std::size_t>(axis)] = !rev[static_cast<std::size_t>(axis)];
+    // torch.flip refuses a repeated dim rather than flipping it back.
+    VOXGRAD_CHECK(!rev[static_cast<std::size_t>(axis)], "flip: axis {} appears multiple times in axes {}", axis, axes);
+    rev[static_cast<std::size_t>(axis)] = true;
   }
   return remap(volume, {0, 1, 2}, rev, "flip");
 }
@@ -95,7 +99,13 @@ Tensor crop(const Tensor& volume, Size3 start, Size3 size) {
 Transform rand_flip(RandFlipOptions options) {
   VOXGRAD_CHECK(options.prob() >= 0 && options.prob() <= 1, "rand_flip: prob must be in [0, 1], but got {}",
                 options.prob());
-  for (const std::int64_t axis : options.axes()) detail::check_spatial_axis(axis, "rand_flip", "each axis");
+  for (std::size_t i = 0; i < options.axes().size(); ++i) {
+    const std::int64_t axis = options.axes()[i];
+    detail::check_spatial_axis(axis, "rand_flip", "each axis");
+    VOXGRAD_CHECK(std::find(options.axes().begin(), options.axes().begin() + static_cast<std::ptrdiff_t>(i), axis) ==
+                      options.axes().begin() + static_cast<std::ptrdiff_t>(i),
+                  "rand_flip: axis {} appears multiple times in axes {}", axis, options.axes());
+  }
   return [options](Example example, Generator& rng) {
     std::vector<std::int64_t> axes;
     for (const std::int64_t axis : options.axes()) {

@@ -12,7 +12,8 @@
 
 namespace voxgrad::data {
 
-/// `volume` reversed along each spatial axis in `axes` (0, 1, 2 = D, H, W). Any strides; a new tensor.
+/// `volume` reversed along each spatial axis in `axes` (0, 1, 2 = D, H, W; each at most once, as
+/// torch.flip). Any strides; a new tensor.
 Tensor flip(const Tensor& volume, const std::vector<std::int64_t>& axes);
 
 /// `volume` rotated by k * 90° in the plane of spatial axes (a, b), from a towards b (numpy.rot90 on
@@ -24,7 +25,9 @@ Tensor rot90(const Tensor& volume, std::int64_t k, Axes2 axes = {0, 1});
 /// box and the volume when it does not fit.
 Tensor crop(const Tensor& volume, Size3 start, Size3 size);
 
-/// Options of rand_flip (MONAI RandFlipd): each spatial axis in `axes` is flipped with probability `prob`.
+/// Options of rand_flip: each spatial axis in `axes` is flipped with probability `prob`, independently
+/// (as one MONAI RandFlipd per axis; a single RandFlipd with several axes flips all or none of them,
+/// with prob 0.1 by default).
 struct RandFlipOptions {
   RandFlipOptions(std::vector<std::string> keys = {"image", "label"}) : keys_(std::move(keys)) {}  // NOLINT
   VOXGRAD_ARG(std::vector<std::string>, keys);

@@ -29,7 +29,7 @@ std::shared_ptr<const data::Dataset> preprocessed_pair(const std::string& image,
   const data::Transform preprocess = [spacing](data::Example e, voxgrad::Generator& rng) {
     // Intensities: the 0.5th and 99.5th percentiles to [0, 1]; the mask: brain where nonzero.
     e.set("image_native", data::scale_intensity_range_percentiles(
-                              e.at("image"), data::ScaleIntensityRangePercentilesOptions(0.5, 99.5, 0, 1)));
+                              e.at("image"), data::ScaleIntensityRangePercentilesOptions(0.5, 99.5, 0, 1).clip(true)));
     e.set("label_native", e.at("label").ne(0.0));
     e.set("affine_native", e.at("affine"));
     e.set("image", e.at("image_native"));

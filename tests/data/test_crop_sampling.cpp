@@ -69,13 +69,17 @@ TEST(PosNegCrop, ClampsAtTheBordersExactly) {
   EXPECT_EQ(pos_neg_crop_start(label, RandCropByPosNegLabelOptions({3, 10, 3}).neg(0), r2), (Size3{4, 0, 4}));
 }
 
-TEST(PosNegCrop, AnyChannelMarksForegroundInEveryDtypeAndLayout) {
-  // Foreground where any channel is nonzero: channel 0 holds (1, 2, 3), channel 1 holds (7, 8, 9). The
-  // same draws pick the same centres for a float64, a float32 and a channel-last (permuted) label as
-  // for the one-channel float32 label of their union, background voxels included.
-  Tensor two = zeros({2, 10, 10, 10}, kFloat64);
-  two.select(0, 0).select(0, 1).select(0, 2).select(0, 3).fill_(2.0);
-  two.select(0, 1).select(0, 7).select(0, 8).select(0, 9).fill_(-1.0);
+TEST(PosNegCrop, AnyChannelButTheBackgroundMarksForegroundInEveryDtypeAndLayout) {
+  // A one-hot label of three channels: channel 0 the background (1 everywhere else), channel 1 holds
+  // (1, 2, 3), channel 2 holds (7, 8, 9). As MONAI, channel 0 is left out and any other nonzero channel
+  // marks foreground: the same draws pick the same centres for a float64, a float32 and a channel-last
+  // (permuted) label as for the one-channel float32 label of the two voxels, background included.
+  Tensor two = zeros({3, 10, 10, 10}, kFloat64);
+  two.select(0, 0).fill_(1.0);
+  two.select(0, 0).select(0, 1).select(0, 2).select(0, 3).fill_(0.0);
+  two.select(0, 0).select(0, 7).select(0, 8).select(0, 9).fill_(0.0);
+  two.select(0, 1).select(0, 1).select(0, 2).select(0, 3).fill_(2.0);
+  two.select(0, 2).select(0, 7).select(0, 8).select(0, 9).fill_(-1.0);
   Tensor one = zeros({1, 10, 10, 10});
   one.select(0, 0).select(0, 1).select(0, 2).select(0, 3).fill_(1.0);
   one.select(0, 0).select(0, 7).select(0, 8).select(0, 9).fill_(1.0);

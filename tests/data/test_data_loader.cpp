@@ -2,6 +2,7 @@
 // workers naming the sample, bounded prefetching and clean shutdown mid-epoch.
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <set>
 #include <thread>
@@ -60,6 +61,19 @@ TEST(DataLoader, BatchesInOrderWithAndWithoutDropLast) {
     DataLoader drop(ds, DataLoaderOptions(4).drop_last(true).workers(workers));
     EXPECT_EQ(drop.num_batches(), 2);
     EXPECT_EQ(indices_of(drop, 0), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  }
+}
+
+TEST(DataLoader, HugeBatchSizesAndPrefetchFactorsDoNotOverflow) {
+  // One batch of everything for a batch size near INT64_MAX (n + b − 1 would overflow to no batch), and
+  // a prefetch bound of workers · prefetch_factor that would overflow saturates (no hang).
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  auto ds = std::make_shared<ProbeDataset>(10);
+  for (const std::int64_t workers : {0, 2}) {
+    DataLoader loader(ds, DataLoaderOptions(kMax).workers(workers).prefetch_factor(kMax / 2 + 1));
+    EXPECT_EQ(loader.num_batches(), 1);
+    EXPECT_EQ(indices_of(loader, 0), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+    EXPECT_EQ(DataLoader(ds, DataLoaderOptions(kMax).drop_last(true)).num_batches(), 0);
   }
 }
 

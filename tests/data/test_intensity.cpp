@@ -53,18 +53,25 @@ TEST(NormalizeIntensity, ZScoresEachChannelOverAllOrOverNonzeroVoxels) {
 TEST(ScaleIntensityRangePercentiles, MapsThePercentilesOntoTheRangeAndClips) {
   // 0..100 in 101 voxels: percentile q is q itself.
   const Tensor v = arange(0, 101, 1, kFloat64).reshape({1, 1, 1, 101});
-  const Tensor out = scale_intensity_range_percentiles(v, ScaleIntensityRangePercentilesOptions(10, 90, 0, 1));
+  const Tensor out =
+      scale_intensity_range_percentiles(v, ScaleIntensityRangePercentilesOptions(10, 90, 0, 1).clip(true));
   const std::vector<double> y = values(out);
   for (int i = 0; i <= 100; ++i)
     EXPECT_NEAR(y[static_cast<std::size_t>(i)], std::clamp((i - 10) / 80.0, 0.0, 1.0), 1e-12);
   const std::vector<double> unclipped =
-      values(scale_intensity_range_percentiles(v, ScaleIntensityRangePercentilesOptions(10, 90, -1, 1).clip(false)));
-  EXPECT_NEAR(unclipped[0], -1 - 20.0 / 80, 1e-12);
+      values(scale_intensity_range_percentiles(v, ScaleIntensityRangePercentilesOptions(10, 90, -1, 1)));
+  EXPECT_NEAR(unclipped[0], -1 - 20.0 / 80, 1e-12) << "no clip by default, as MONAI";
   EXPECT_NEAR(unclipped[100], 1 + 20.0 / 80, 1e-12);
   // Equal percentiles (a constant volume): shifted, not divided by zero.
   voxgrad::testing::expect_values(
       scale_intensity_range_percentiles(full({1, 1, 1, 3}, 5.0), ScaleIntensityRangePercentilesOptions(1, 99, 0, 1)),
       {1, 1, 1, 3}, {0, 0, 0});
+  // NaN: percentile gives NaN (numpy's), the rescaling refuses.
+  const Tensor with_nan = tensor({5.0, std::nan(""), 1.0, 3.0}, kFloat64).reshape({1, 1, 1, 4});
+  EXPECT_TRUE(std::isnan(percentile(with_nan, 50)));
+  EXPECT_TRUE(std::isnan(percentile(with_nan.flip({3}), 0)));
+  EXPECT_ERROR_EQ(scale_intensity_range_percentiles(with_nan, ScaleIntensityRangePercentilesOptions(1, 99, 0, 1)),
+                  "scale_intensity_range_percentiles: the volume holds NaN (shape [1, 1, 1, 4])");
   EXPECT_ERROR_EQ(
       scale_intensity_range_percentiles(v, ScaleIntensityRangePercentilesOptions(90, 10, 0, 1)),
       "scale_intensity_range_percentiles: expected 0 <= lower <= upper <= 100, but got lower 90 and upper 10");
@@ -87,15 +94,23 @@ TEST(RandomIntensity, ScaleShiftAndNoiseFollowTheirFormulasAndTheStream) {
     voxgrad::testing::expect_values(rand_shift_intensity(0.7, 0.5)(in, rng2).at("image"), {1, 1, 2, 2},
                                     {1 + o, 2 + o, 3 + o, 4 + o}, 1e-12);
   }
-  // Noise: mean and std of the added values over a large volume, always applied.
+  // Noise: mean and std of the added values over a large volume, always applied; the std is drawn in
+  // [0, 0.5) per call (MONAI's sample_std) from the call's second draw, or fixed without sample_std.
   const Tensor zero = zeros({1, 40, 40, 40}, kFloat64);
-  Generator rng = sample_generator(0, 0, 0);
-  const std::vector<double> n = values(rand_gaussian_noise(0.5, 0.2, 1.0)({{"image", zero}}, rng).at("image"));
-  double mean = 0, var = 0;
-  for (const double x : n) mean += x / static_cast<double>(n.size());
-  for (const double x : n) var += (x - mean) * (x - mean) / static_cast<double>(n.size());
-  EXPECT_NEAR(mean, 0.2, 0.01);
-  EXPECT_NEAR(std::sqrt(var), 0.5, 0.01);
+  for (const bool sample_std : {true, false}) {
+    for (std::int64_t i = 0; i < 3; ++i) {
+      Generator rng = sample_generator(0, 0, i), replay = sample_generator(0, 0, i);
+      replay.next_double();
+      const double want_std = sample_std ? 0.5 * replay.next_double() : 0.5;
+      const std::vector<double> n =
+          values(rand_gaussian_noise(0.5, 0.2, 1.0, "image", sample_std)({{"image", zero}}, rng).at("image"));
+      double mean = 0, var = 0;
+      for (const double x : n) mean += x / static_cast<double>(n.size());
+      for (const double x : n) var += (x - mean) * (x - mean) / static_cast<double>(n.size());
+      EXPECT_NEAR(mean, 0.2, 0.01);
+      EXPECT_NEAR(std::sqrt(var), want_std, 0.01 * want_std + 1e-12) << sample_std << " " << i;
+    }
+  }
   EXPECT_ERROR_EQ(rand_gaussian_noise(-1), "rand_gaussian_noise: std must be non-negative, but got -1");
   EXPECT_ERROR_EQ(rand_scale_intensity(0.1, 2), "rand_scale_intensity: prob must be in [0, 1], but got 2");
   EXPECT_ERROR_EQ(rand_shift_intensity(-0.1), "rand_shift_intensity: offset must be non-negative, but got -0.1");

@@ -43,8 +43,20 @@ double reference(const Tensor& v, std::int64_t c, Spacing3 ratio, Size3 out, Int
 }
 
 TEST(ResampleToSpacing, SizesFollowTheRoundedExtent) {
-  EXPECT_EQ(resampled_size({181, 217, 181}, {1, 1, 1}, {2, 2, 2}), (Size3{91, 109, 91}));  // 90.5 -> 91
-  EXPECT_EQ(resampled_size({10, 10, 3}, {1, 2, 0.5}, {0.5, 1, 3}), (Size3{20, 20, 1}));
+  // MONAI's Spacing: round((n − 1) · spacing / target + 1), half to even.
+  EXPECT_EQ(resampled_size({181, 217, 181}, {1, 1, 1}, {2, 2, 2}), (Size3{91, 109, 91}));  // 91, 109, 91 exactly
+  EXPECT_EQ(resampled_size({10, 10, 3}, {1, 2, 0.5}, {0.5, 1, 3}), (Size3{19, 19, 1}));    // 19, 19, 1.33
+  EXPECT_EQ(resampled_size({182, 184, 4}, {1, 1, 1}, {2, 2, 2}), (Size3{92, 92, 2}));      // 91.5, 92.5, 2.5
+  EXPECT_EQ(resampled_size({10, 10, 181}, {1, 1, 1}, {0.5, 3, 2}), (Size3{19, 4, 91}));    // the audit's case
+  EXPECT_EQ(resampled_size({1, 1, 1}, {1, 1, 1}, {0.25, 9, 1}), (Size3{1, 1, 1}));
+  EXPECT_ERROR_EQ(resampled_size({10, 10, 10}, {1, 1, 1}, {1e-20, 1, 1}),
+                  "resampled_size: 10 voxels of spacing 1 resampled to 1e-20 would give 9e+20 voxels along axis 0");
+  EXPECT_ERROR_EQ(resampled_size({10, 0, 10}, {1, 1, 1}, {1, 1, 1}),
+                  "resampled_size: sizes must be positive, but got [10, 0, 10]");
+  EXPECT_ERROR_CONTAINS(resample_to_spacing(zeros({1, 0, 4, 4}), {1, 1, 1}, {1, 1, 1}, Interpolation::Linear),
+                        "resampled_size: sizes must be positive, but got [0, 4, 4]");
+  EXPECT_ERROR_EQ(resample_to_grid(zeros({1, 4, 0, 4}), {1, 1, 1}, {1, 1, 1}, {2, 2, 2}, Interpolation::Nearest),
+                  "resample_to_grid: the volume has no voxels (shape [1, 4, 0, 4])");
   EXPECT_ERROR_EQ(
       resampled_size({2, 2, 2}, {1, 0, 1}, {1, 1, 1}),
       "resampled_size: spacings must be positive and finite, but got spacing [1, 0, 1] and target [1, 1, 1]");
@@ -60,9 +72,9 @@ TEST(ResampleToSpacing, IsExactOnLinearRampsAndKeepsVoxelZero) {
       for (std::int64_t w = 0; w < 8; ++w)
         v.select(0, 0).select(0, d).select(0, h).select(0, w).fill_(1 + 2.0 * d * 1 + 3.0 * h * 2 - w * 0.5);
   const Tensor out = resample_to_spacing(v, spacing, target, Interpolation::Linear);
-  ASSERT_EQ(out.sizes(), (Shape{1, 12, 3, 4}));
-  for (std::int64_t d = 0; d < 12; ++d)
-    for (std::int64_t h = 0; h < 3; ++h)
+  ASSERT_EQ(out.sizes(), (Shape{1, 11, 4, 4}));  // 5 · 2 + 1, 4 · 2/3 + 1 = 3.67, 7 · 0.5 + 1 = 4.5 → 4
+  for (std::int64_t d = 0; d < 11; ++d)
+    for (std::int64_t h = 0; h < 4; ++h)
       for (std::int64_t w = 0; w < 4; ++w) {
         const double md = std::min(d * 0.5, 5.0), mh = std::min(h * 3.0, 8.0), mw = std::min(w * 1.0, 3.5);
         EXPECT_NEAR(at4(out, 0, d, h, w), 1 + 2 * md + 3 * mh - mw, 1e-12) << d << " " << h << " " << w;
