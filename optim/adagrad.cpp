@@ -5,6 +5,8 @@
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/optim/detail/checks.h"
+#include "voxgrad/optim/detail/pointwise.h"
+#include "voxgrad/optim/detail/python_arithmetic.h"  // last: Python rounds the scalar formulas
 
 namespace voxgrad::optim {
 
@@ -83,8 +85,8 @@ Tensor Adagrad::step(const LossClosure& closure) {
       Tensor grad = o.maximize() ? -p.grad() : p.grad();
       if (o.weight_decay() != 0.0) grad = add(grad, p, o.weight_decay());
       const double clr = o.lr() / (1 + (step - 1) * o.lr_decay());
-      sum->add_(grad * grad);
-      p.add_(grad / sum->sqrt().add_(o.eps()), -clr);
+      detail::addcmul_(*sum, grad, grad, 1.0);
+      detail::addcdiv_(p, grad, sum->sqrt().add_(o.eps()), -clr);
     }
   }
   return loss;

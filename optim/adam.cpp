@@ -8,6 +8,8 @@
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/optim/detail/adam_update.h"
 #include "voxgrad/optim/detail/checks.h"
+#include "voxgrad/optim/detail/pointwise.h"
+#include "voxgrad/optim/detail/python_arithmetic.h"  // last: Python rounds the scalar formulas
 
 namespace voxgrad::optim {
 
@@ -44,7 +46,7 @@ void adam_update(Tensor& param, ParamState& state, const AdamHyper& h) {
     grad = add(grad, param, h.weight_decay);
   }
   exp_avg->mul_(h.beta1).add_(grad, 1.0 - h.beta1);
-  exp_avg_sq->mul_(h.beta2).add_(grad * grad, 1.0 - h.beta2);  // addcmul_(grad, grad, 1 - β2)
+  addcmul_(exp_avg_sq->mul_(h.beta2), grad, grad, 1.0 - h.beta2);
 
   const double step = step_t->item<double>();
   const double bias_correction1 = 1.0 - std::pow(h.beta1, step);
@@ -67,7 +69,7 @@ void adam_update(Tensor& param, ParamState& state, const AdamHyper& h) {
   } else {
     denom = (exp_avg_sq->sqrt() / bias_correction2_sqrt).add_(h.eps);
   }
-  param.add_(*exp_avg / denom, -step_size);  // addcdiv_(exp_avg, denom, -step_size)
+  addcdiv_(param, *exp_avg, denom, -step_size);
 }
 
 }  // namespace detail

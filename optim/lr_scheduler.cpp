@@ -83,10 +83,17 @@ void check_group_count(const std::string& name, const Optimizer& optimizer, std:
 
 std::int64_t as_count(double v) { return static_cast<std::int64_t>(std::llround(v)); }
 
+// Empty when `v` is a whole number of at least `min` (and well inside int64), else what is wrong.
+std::string count_problem(const std::string& key, double v, std::int64_t min) {
+  if (std::isfinite(v) && v == std::floor(v) && v >= static_cast<double>(min) && v < 0x1p62) return {};
+  return fmt::format("\"{}\" must be a whole number of at least {}, but is {}", key, min, v);
+}
+
 }  // namespace detail
 
 using detail::as_count;
 using detail::check_group_count;
+using detail::count_problem;
 using detail::index_dict;
 using detail::report;
 using detail::take_scalar;
@@ -154,7 +161,17 @@ void LRScheduler::load_state_dict(const nn::StateDict& state_dict) {
   const auto count = take_scalar(m, "_step_count", problems);
   std::vector<std::pair<std::string, double>> hp;
   for (const auto& [k, unused] : hyper_parameters()) {
-    if (auto v = take_scalar(m, k, problems)) hp.emplace_back(k, *v);
+    const auto v = take_scalar(m, k, problems);
+    if (!v) continue;
+    if (std::string problem = hyper_parameter_problem(k, *v); !problem.empty()) {
+      problems.push_back(std::move(problem));
+    } else {
+      hp.emplace_back(k, *v);
+    }
+  }
+  for (const auto& [key, v, min] : {std::tuple{"last_epoch", epoch, -1}, std::tuple{"_step_count", count, 0}}) {
+    if (!v) continue;
+    if (std::string problem = count_problem(key, *v, min); !problem.empty()) problems.push_back(std::move(problem));
   }
   report(name(), m, problems);
   base_lrs_ = *base;
@@ -162,6 +179,7 @@ void LRScheduler::load_state_dict(const nn::StateDict& state_dict) {
   last_epoch_ = as_count(*epoch);
   step_count_ = as_count(*count);
   for (const auto& [k, v] : hp) set_hyper_parameter(k, v);
+  hyper_parameters_loaded();
 }
 
 // =================================================================================================
@@ -193,9 +211,13 @@ std::vector<std::pair<std::string, double>> StepLR::hyper_parameters() const {
 
 void StepLR::set_hyper_parameter(const std::string& name, double value) {
   if (name == "step_size")
-    step_size_ = std::max<std::int64_t>(1, as_count(value));
+    step_size_ = as_count(value);
   else if (name == "gamma")
     gamma_ = value;
+}
+
+std::string StepLR::hyper_parameter_problem(const std::string& name, double value) const {
+  return name == "step_size" ? count_problem(name, value, 1) : std::string();
 }
 
 // =================================================================================================
@@ -240,9 +262,13 @@ std::vector<std::pair<std::string, double>> CosineAnnealingLR::hyper_parameters(
 
 void CosineAnnealingLR::set_hyper_parameter(const std::string& name, double value) {
   if (name == "T_max")
-    t_max_ = std::max<std::int64_t>(1, as_count(value));
+    t_max_ = as_count(value);
   else if (name == "eta_min")
     eta_min_ = value;
+}
+
+std::string CosineAnnealingLR::hyper_parameter_problem(const std::string& name, double value) const {
+  return name == "T_max" ? count_problem(name, value, 1) : std::string();
 }
 
 // =================================================================================================
@@ -289,9 +315,15 @@ void MultiStepLR::set_hyper_parameter(const std::string& name, double value) {
     return;
   }
   const std::size_t i = std::stoul(name.substr(name.find('.') + 1));
-  milestones_[i] = std::max<std::int64_t>(0, as_count(value));
-  std::sort(milestones_.begin(), milestones_.end());
+  milestones_[i] = as_count(value);
 }
+
+std::string MultiStepLR::hyper_parameter_problem(const std::string& name, double value) const {
+  return name == "gamma" ? std::string() : count_problem(name, value, 0);
+}
+
+// Sorted once all are in: sorting after each would move the entries not yet written.
+void MultiStepLR::hyper_parameters_loaded() { std::sort(milestones_.begin(), milestones_.end()); }
 
 // =================================================================================================
 // ExponentialLR
@@ -372,7 +404,14 @@ void LinearLR::set_hyper_parameter(const std::string& name, double value) {
   else if (name == "end_factor")
     options_.end_factor(value);
   else if (name == "total_iters")
-    options_.total_iters(std::max<std::int64_t>(1, as_count(value)));
+    options_.total_iters(as_count(value));
+}
+
+std::string LinearLR::hyper_parameter_problem(const std::string& name, double value) const {
+  if (name == "total_iters") return count_problem(name, value, 1);
+  const bool ok = name == "start_factor" ? value > 0.0 && value <= 1.0 : value >= 0.0 && value <= 1.0;
+  return ok ? std::string()
+            : fmt::format("\"{}\" must be in {}, but is {}", name, name == "start_factor" ? "(0, 1]" : "[0, 1]", value);
 }
 
 // =================================================================================================
@@ -450,6 +489,11 @@ void ReduceLROnPlateau::load_state_dict(const nn::StateDict& state_dict) {
   const auto cool = take_scalar(m, "cooldown_counter", problems);
   const auto epoch = take_scalar(m, "last_epoch", problems);
   const auto last = take_vector(m, "_last_lr", min_lrs_.size(), problems);
+  for (const auto& [key, v, min] : {std::tuple{"num_bad_epochs", bad, 0}, std::tuple{"cooldown_counter", cool, 0},
+                                    std::tuple{"last_epoch", epoch, 0}}) {
+    if (!v) continue;
+    if (std::string problem = count_problem(key, *v, min); !problem.empty()) problems.push_back(std::move(problem));
+  }
   report("ReduceLROnPlateau", m, problems);
   best_ = *best;
   num_bad_epochs_ = as_count(*bad);

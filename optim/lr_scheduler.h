@@ -55,6 +55,11 @@ class LRScheduler {
   virtual std::vector<std::pair<std::string, double>> hyper_parameters() const = 0;
   /// Sets one of hyper_parameters() (called by load_state_dict after validation).
   virtual void set_hyper_parameter(const std::string& name, double value) = 0;
+  /// What is wrong with `value` for hyper-parameter `name`, as the constructor would see it (empty:
+  /// nothing); load_state_dict reports it before anything changes.
+  virtual std::string hyper_parameter_problem(const std::string& /*name*/, double /*value*/) const { return {}; }
+  /// Called by load_state_dict once every hyper-parameter is set.
+  virtual void hyper_parameters_loaded() {}
   /// The lrs for last_epoch() in closed form (PyTorch's _get_closed_form_lr), if the schedule has one;
   /// used when SequentialLR restarts the scheduler at epoch 0.
   virtual std::optional<std::vector<double>> closed_form_lr() const { return std::nullopt; }
@@ -96,6 +101,7 @@ class StepLR : public LRScheduler {
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;
   /// Sets step_size or gamma.
   void set_hyper_parameter(const std::string& name, double value) override;
+  std::string hyper_parameter_problem(const std::string& name, double value) const override;
   /// base_lr · gamma^⌊epoch / step_size⌋.
   std::optional<std::vector<double>> closed_form_lr() const override;
 
@@ -122,6 +128,7 @@ class CosineAnnealingLR : public LRScheduler {
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;
   /// Sets T_max or eta_min.
   void set_hyper_parameter(const std::string& name, double value) override;
+  std::string hyper_parameter_problem(const std::string& name, double value) const override;
   /// eta_min + (base_lr − eta_min)·(1 + cos(π·epoch/T_max))/2.
   std::optional<std::vector<double>> closed_form_lr() const override;
 
@@ -147,6 +154,8 @@ class MultiStepLR : public LRScheduler {
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;
   /// Sets gamma or one milestone.
   void set_hyper_parameter(const std::string& name, double value) override;
+  std::string hyper_parameter_problem(const std::string& name, double value) const override;
+  void hyper_parameters_loaded() override;
   /// base_lr · gamma^(number of milestones ≤ epoch).
   std::optional<std::vector<double>> closed_form_lr() const override;
 
@@ -193,7 +202,8 @@ struct LinearLROptions {
 class LinearLR : public LRScheduler {
  public:
   /// `LinearLR(optimizer, LinearLROptions().start_factor(0.1).total_iters(4))`; throws for factors
-  /// out of range or a negative total_iters.
+  /// out of range or a total_iters below 1 (PyTorch accepts 0, then divides by zero in the closed form
+  /// SequentialLR uses).
   explicit LinearLR(Optimizer& optimizer, const LinearLROptions& options = {});
 
  protected:
@@ -205,6 +215,7 @@ class LinearLR : public LRScheduler {
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;
   /// Sets one of hyper_parameters().
   void set_hyper_parameter(const std::string& name, double value) override;
+  std::string hyper_parameter_problem(const std::string& name, double value) const override;
   /// base_lr · (start + (end − start)·min(total_iters, epoch)/total_iters).
   std::optional<std::vector<double>> closed_form_lr() const override;
 
@@ -261,9 +272,12 @@ class ReduceLROnPlateau {
   std::int64_t last_epoch() const { return last_epoch_; }
   const ReduceLROnPlateauOptions& options() const { return options_; }
 
-  /// "best", "num_bad_epochs", "cooldown_counter", "last_epoch" (0-d) and "_last_lr" (1-D), float64.
+  /// "best", "num_bad_epochs", "cooldown_counter", "last_epoch" (0-d) and "_last_lr" (1-D), float64:
+  /// the progress only. The options (mode, factor, patience, thresholds, cooldown, min_lrs, eps) stay
+  /// the constructor's; PyTorch's state_dict (the whole __dict__) carries them too.
   nn::StateDict state_dict() const;
-  /// Restores a state_dict(); every problem is reported in one voxgrad::Error.
+  /// Restores a state_dict(); every problem (including counts that are not whole numbers) is reported
+  /// in one voxgrad::Error.
   void load_state_dict(const nn::StateDict& state_dict);
 
  private:

@@ -46,6 +46,9 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, const OneCycleLROptions& options)
       cycle_momentum_(options.cycle_momentum()) {
   VOXGRAD_CHECK(pct_start_ >= 0.0 && pct_start_ <= 1.0,
                 "OneCycleLR: Expected float between 0 and 1 pct_start, but got {}", pct_start_);
+  VOXGRAD_CHECK(options.div_factor() != 0 && options.final_div_factor() != 0,
+                "OneCycleLR: div_factor and final_div_factor must not be 0, but got {} and {}", options.div_factor(),
+                options.final_div_factor());
   build_phases();
   auto& pgroups = optimizer_.param_groups();
   const std::size_t n = pgroups.size();
@@ -107,6 +110,11 @@ std::vector<double> OneCycleLR::get_lr() {
     for (std::size_t i = 0; i < phases_.size(); ++i) {
       const Phase& p = phases_[i];
       if (s <= p.end_step || i + 1 == phases_.size()) {
+        // PyTorch divides by zero here (ZeroDivisionError): a phase of no steps, pct_start·total_steps
+        // being 1 (or pct_start 1 at the last step).
+        VOXGRAD_CHECK(p.end_step != start_step,
+                      "OneCycleLR: phase {} of the schedule has no steps at step {} (pct_start {}, total_steps {})",
+                      i + 1, step_num, pct_start_, total_steps_);
         const double pct = (s - start_step) / (p.end_step - start_step);
         lr = anneal(v[p.start_lr], v[p.end_lr], pct);
         momentum = anneal(v[p.start_momentum], v[p.end_momentum], pct);

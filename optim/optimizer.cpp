@@ -312,10 +312,10 @@ void Optimizer::load_state_dict(const nn::StateDict& state_dict) {
     }
   }
   for (const auto& [i, st] : new_state) {
-    bool has_step = false;
-    for (const auto& [k, v] : st) has_step = has_step || k == "step";
-    if (!has_step && std::find(names.begin(), names.end(), "step") != names.end()) {
-      problems.push_back(detail::missing_key(fmt::format("state.{}.step", i)));
+    for (const std::string& required : required_state_names()) {
+      bool has = false;
+      for (const auto& [k, v] : st) has = has || k == required;
+      if (!has) problems.push_back(detail::missing_key(fmt::format("state.{}.{}", i, required)));
     }
   }
 
@@ -331,6 +331,12 @@ void Optimizer::load_state_dict(const nn::StateDict& state_dict) {
   }
   state_.clear();
   for (auto& [i, st] : new_state) state_[params[i].impl().get()] = std::move(st);
+}
+
+std::vector<std::string> Optimizer::required_state_names() const {
+  const std::vector<std::string> names = state_names();
+  if (std::find(names.begin(), names.end(), "step") != names.end()) return {"step"};
+  return {};
 }
 
 }  // namespace voxgrad::optim

@@ -169,6 +169,9 @@ class Optimizer {
   /// The per-parameter state names this optimizer uses; every name but "step" holds a tensor of the
   /// parameter's shape, "step" a 0-d float64. load_state_dict accepts only these.
   virtual std::vector<std::string> state_names() const = 0;
+  /// The state names every parameter with any state must have (the ones its step() reads
+  /// unconditionally); load_state_dict reports the missing ones. By default "step", if a state name.
+  virtual std::vector<std::string> required_state_names() const;
 
   /// The mutable state of `param` (created empty on first use).
   ParamState& mutable_state(const Tensor& param);

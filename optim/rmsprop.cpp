@@ -5,6 +5,8 @@
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/optim/detail/checks.h"
+#include "voxgrad/optim/detail/pointwise.h"
+#include "voxgrad/optim/detail/python_arithmetic.h"  // last: Python rounds the scalar formulas
 
 namespace voxgrad::optim {
 
@@ -84,26 +86,34 @@ Tensor RMSprop::step(const LossClosure& closure) {
         if (o.momentum() > 0.0) st.emplace_back("momentum_buffer", zeros_like(p));
         if (o.centered()) st.emplace_back("grad_avg", zeros_like(p));
       }
+      // Entries missing since an option was switched on between steps are made first: a reference
+      // into the state would not survive the vector growing.
+      state_entry(st, "step", p);
+      state_entry(st, "square_avg", p);
+      if (o.momentum() > 0.0) state_entry(st, "momentum_buffer", p);
+      if (o.centered()) state_entry(st, "grad_avg", p);
       state_entry(st, "step", p).add_(1.0);
       Tensor grad = o.maximize() ? -p.grad() : p.grad();
       if (o.weight_decay() != 0.0) grad = add(grad, p, o.weight_decay());
       Tensor& square_avg = state_entry(st, "square_avg", p);
-      square_avg.mul_(o.alpha()).add_(grad * grad, 1.0 - o.alpha());
+      detail::addcmul_(square_avg.mul_(o.alpha()), grad, grad, 1.0 - o.alpha());
       Tensor avg;
       if (o.centered()) {
         Tensor& grad_avg = state_entry(st, "grad_avg", p);
         grad_avg.mul_(o.alpha()).add_(grad, 1.0 - o.alpha());
-        avg = sub(square_avg, grad_avg * grad_avg).sqrt();
+        Tensor centred = square_avg.clone();
+        detail::addcmul_(centred, grad_avg, grad_avg, -1.0);
+        avg = centred.sqrt();
       } else {
         avg = square_avg.sqrt();
       }
       avg.add_(o.eps());
       if (o.momentum() > 0.0) {
         Tensor& buf = state_entry(st, "momentum_buffer", p);
-        buf.mul_(o.momentum()).add_(grad / avg);
+        detail::addcdiv_(buf.mul_(o.momentum()), grad, avg, 1.0);
         p.add_(buf, -o.lr());
       } else {
-        p.add_(grad / avg, -o.lr());
+        detail::addcdiv_(p, grad, avg, -o.lr());
       }
     }
   }

@@ -189,6 +189,44 @@ TEST_P(OptimizerFixture, TrajectoryAndStateMatchPyTorch) {
   EXPECT_EQ(n_state, c["state"].size());
 }
 
+const json& fixed_gradients_fixture() {
+  static const json j = load_fixture("optim/optimizers_fixed_gradients.json");
+  return j;
+}
+
+// The same configurations stepped with PyTorch's own gradients: the parameters then depend on the
+// update rules alone, and ATen's rounding (addcmul_ as one fused multiply-add, addcdiv_ as
+// self + value·t1/t2, the scalar formulas rounded as Python) gives the same bits.
+class OptimizerFixedGradients : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OptimizerFixedGradients, ParametersMatchPyTorchBitForBit) {
+  const json* config = nullptr;
+  const json* run = nullptr;
+  for (const json& c : fixture()["cases"]) {
+    if (c["name"] == GetParam()) config = &c;
+  }
+  for (const json& c : fixed_gradients_fixture()["cases"]) {
+    if (c["name"] == GetParam()) run = &c;
+  }
+  ASSERT_NE(config, nullptr) << "no optimizer case " << GetParam();
+  ASSERT_NE(run, nullptr) << "no fixed-gradient case " << GetParam();
+  const DType dtype = (*config)["dtype"] == "float32" ? kFloat32 : kFloat64;
+  Problem pr = make_problem(fixture(), dtype);
+  auto opt = make_optimizer(*config, pr);
+  const int steps = (*run)["steps"];
+  for (int s = 0; s < steps; ++s) {
+    SCOPED_TRACE("step " + std::to_string(s + 1));
+    pr.w.set_grad(json_tensor((*run)["grads"][s]["w"]));
+    pr.b.set_grad(json_tensor((*run)["grads"][s]["b"]));
+    opt->step();
+    voxgrad::testing::expect_bitwise_equal(pr.w, json_tensor((*run)["trajectory"][s]["w"]), "w");
+    voxgrad::testing::expect_bitwise_equal(pr.b, json_tensor((*run)["trajectory"][s]["b"]), "b");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(PyTorch, OptimizerFixedGradients,
+                         ::testing::ValuesIn(fixture_case_names(fixed_gradients_fixture)), name_from_param);
+
 // No cases (an unreadable file) instantiate nothing; FixtureFile.HasAllOptimizers reports the problem.
 INSTANTIATE_TEST_SUITE_P(PyTorch, OptimizerFixture, ::testing::ValuesIn(fixture_case_names(fixture)), name_from_param);
 
@@ -401,6 +439,54 @@ TEST(OptimizerStateDict, LoadReportsEveryProblemAndChangesNothing) {
   const nn::StateDict after = opt.state_dict();
   ASSERT_EQ(before.size(), after.size());
   for (std::size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(same_bits(before[i].second, after[i].second));
+}
+
+TEST(OptimizerStateDict, LoadRequiresTheStateEachStepReads) {
+  // A parameter with state must have every entry its step() reads unconditionally; the optional ones
+  // (amsgrad's maximum, SGD's momentum buffer) may be absent.
+  Problem pr = make_problem(fixture(), kFloat64);
+  optim::Adam adam({pr.w, pr.b}, optim::AdamOptions(0.1));
+  train_step(adam, pr);
+  nn::StateDict sd;
+  for (const auto& [k, v] : adam.state_dict()) {
+    if (k != "state.1.exp_avg_sq") sd.emplace_back(k, v);
+  }
+  const nn::StateDict before = adam.state_dict();
+  EXPECT_ERROR_CONTAINS(adam.load_state_dict(sd), "missing key \"state.1.exp_avg_sq\"");
+  const nn::StateDict after = adam.state_dict();
+  for (std::size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(same_bits(before[i].second, after[i].second));
+  optim::RMSprop rms({pr.w}, optim::RMSpropOptions(0.1));
+  train_step(rms, pr);
+  nn::StateDict r;
+  for (const auto& [k, v] : rms.state_dict()) {
+    if (k != "state.0.square_avg") r.emplace_back(k, v);
+  }
+  EXPECT_ERROR_CONTAINS(rms.load_state_dict(r), "missing key \"state.0.square_avg\"");
+  optim::Adagrad ada({pr.w}, optim::AdagradOptions(0.1));
+  nn::StateDict a;
+  for (const auto& [k, v] : ada.state_dict()) {
+    if (k != "state.0.sum") a.emplace_back(k, v);
+  }
+  EXPECT_ERROR_CONTAINS(ada.load_state_dict(a), "missing key \"state.0.sum\"");
+}
+
+TEST(RMSprop, CenteredAndMomentumSwitchedOnBetweenStepsStartFromZero) {
+  // The state entries an option switched on needs are made before any is read (a reference into the
+  // state would not survive it growing): the same as a fresh optimizer with those options whose
+  // square_avg and step are carried over.
+  Problem pr = make_problem(fixture(), kFloat64);
+  optim::RMSprop opt({pr.w, pr.b}, optim::RMSpropOptions(0.01));
+  train_step(opt, pr);
+  opt.param_groups()[0].options().set_hyper_parameter("centered", 1.0);
+  opt.param_groups()[0].options().set_hyper_parameter("momentum", 0.9);
+  train_step(opt, pr);
+  for (const double v : voxgrad::testing::values(pr.w)) EXPECT_TRUE(std::isfinite(v)) << v;
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : opt.state_dict()) {
+    if (k.rfind("state.0.", 0) == 0) keys.push_back(k);
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"state.0.step", "state.0.square_avg", "state.0.momentum_buffer",
+                                            "state.0.grad_avg"}));
 }
 
 TEST(OptimizerStateDict, LoadRejectsGroupSizeMismatchAndOtherOptimizersHyperParameters) {

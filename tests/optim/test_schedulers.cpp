@@ -286,6 +286,47 @@ TEST(LRScheduler, LoadStateDictReportsProblems) {
                         "\"base_lrs\" must have shape [2] (one value per parameter group), but has shape [1]");
 }
 
+TEST(LRScheduler, LoadStateDictValidatesTheValuesAndKeepsMilestones) {
+  Groups s({0.1});
+  // MultiStepLR: the saved milestones as saved (they were once re-sorted entry by entry, [7, 8] into
+  // [2, 5] giving [5, 8]).
+  optim::MultiStepLR saved(*s.opt, {7, 8}, 0.5);
+  Groups t({0.1});
+  optim::MultiStepLR loaded(*t.opt, {2, 5}, 0.5);
+  loaded.load_state_dict(saved.state_dict());
+  for (int e = 1; e <= 9; ++e) {
+    saved.step();
+    loaded.step();
+    EXPECT_EQ(loaded.get_last_lr(), saved.get_last_lr()) << "epoch " << e;
+  }
+  // Values a constructor refuses are reported, and nothing changes.
+  const auto with = [](nn::StateDict d, const std::string& key, double value) {
+    for (auto& [k, v] : d) {
+      if (k == key) v = scalar_tensor(value, kFloat64);
+    }
+    return d;
+  };
+  optim::StepLR step(*s.opt, 3);
+  EXPECT_ERROR_CONTAINS(step.load_state_dict(with(step.state_dict(), "step_size", 0)),
+                        "\"step_size\" must be a whole number of at least 1, but is 0");
+  EXPECT_ERROR_CONTAINS(step.load_state_dict(with(step.state_dict(), "last_epoch", std::nan(""))),
+                        "\"last_epoch\" must be a whole number of at least -1, but is nan");
+  optim::CosineAnnealingLR cosine(*s.opt, 5);
+  EXPECT_ERROR_CONTAINS(cosine.load_state_dict(with(cosine.state_dict(), "T_max", 2.5)),
+                        "\"T_max\" must be a whole number of at least 1, but is 2.5");
+  EXPECT_ERROR_CONTAINS(loaded.load_state_dict(with(loaded.state_dict(), "milestones.1", -3)),
+                        "\"milestones.1\" must be a whole number of at least 0, but is -3");
+  optim::LinearLR linear(*s.opt, optim::LinearLROptions());
+  EXPECT_ERROR_CONTAINS(linear.load_state_dict(with(linear.state_dict(), "start_factor", 0)),
+                        "\"start_factor\" must be in (0, 1], but is 0");
+  EXPECT_ERROR_CONTAINS(linear.load_state_dict(with(linear.state_dict(), "total_iters", 0)),
+                        "\"total_iters\" must be a whole number of at least 1, but is 0");
+  EXPECT_EQ(step.last_epoch(), 0);
+  optim::ReduceLROnPlateau plateau(*s.opt);
+  EXPECT_ERROR_CONTAINS(plateau.load_state_dict(with(plateau.state_dict(), "num_bad_epochs", 1e300)),
+                        "\"num_bad_epochs\" must be a whole number of at least 0, but is 1e+300");
+}
+
 TEST(LRScheduler, InvalidArgumentsAndChangedGroups) {
   Groups s({0.1});
   EXPECT_ERROR_EQ(optim::StepLR(*s.opt, 0), "StepLR: step_size must be positive (got 0)");
@@ -444,6 +485,22 @@ TEST(NewSchedulers, InvalidArguments) {
                   "OneCycleLR: Expected float between 0 and 1 pct_start, but got 1.5");
   EXPECT_ERROR_EQ(optim::OneCycleLR(*s.opt, optim::OneCycleLROptions({1.0, 2.0}).total_steps(9)),
                   "OneCycleLR: expected 1 values for max_lr, got 2");
+  // A phase of no steps (PyTorch divides by zero): pct_start · total_steps = 1 at the first step, or
+  // pct_start 1 at the last; and zero div factors.
+  EXPECT_ERROR_EQ(optim::OneCycleLR(*s.opt, optim::OneCycleLROptions(1.0).total_steps(10).pct_start(0.1)),
+                  "OneCycleLR: phase 1 of the schedule has no steps at step 0 (pct_start 0.1, total_steps 10)");
+  EXPECT_ERROR_EQ(
+      optim::OneCycleLR(*s.opt, optim::OneCycleLROptions(1.0).total_steps(20).pct_start(0.05).three_phase(true)),
+      "OneCycleLR: phase 1 of the schedule has no steps at step 0 (pct_start 0.05, total_steps 20)");
+  {
+    CycleGroups t("sgd", {0.1});
+    optim::OneCycleLR full(*t.opt, optim::OneCycleLROptions(1.0).total_steps(4).pct_start(1.0));
+    for (int i = 0; i < 3; ++i) full.step();
+    EXPECT_ERROR_EQ(full.step(),
+                    "OneCycleLR: phase 2 of the schedule has no steps at step 4 (pct_start 1, total_steps 4)");
+  }
+  EXPECT_ERROR_EQ(optim::OneCycleLR(*s.opt, optim::OneCycleLROptions(1.0).total_steps(9).div_factor(0)),
+                  "OneCycleLR: div_factor and final_div_factor must not be 0, but got 0 and 10000");
   CycleGroups ada("adagrad", {0.1});
   EXPECT_ERROR_EQ(optim::OneCycleLR(*ada.opt, optim::OneCycleLROptions(1.0).total_steps(9)),
                   "OneCycleLR: optimizer must support momentum with `cycle_momentum` option enabled (AdagradOptions "
