@@ -83,7 +83,7 @@ Tensor Adagrad::step(const LossClosure& closure) {
       step_t->add_(1.0);
       const double step = step_t->item<double>();
       Tensor grad = o.maximize() ? -p.grad() : p.grad();
-      if (o.weight_decay() != 0.0) grad = add(grad, p, o.weight_decay());
+      if (o.weight_decay() != 0.0) grad = detail::add_scaled(grad, p, o.weight_decay());
       const double clr = o.lr() / (1 + (step - 1) * o.lr_decay());
       detail::addcmul_(*sum, grad, grad, 1.0);
       detail::addcdiv_(p, grad, sum->sqrt().add_(o.eps()), -clr);

@@ -62,6 +62,7 @@ class Adagrad : public Optimizer {
   void check_options(const OptimizerOptions& options) const override;
   /// {"step", "sum"}.
   std::vector<std::string> state_names() const override { return {"step", "sum"}; }
+  /// {"step", "sum"}: what step() reads whenever a parameter has state.
   std::vector<std::string> required_state_names() const override { return {"step", "sum"}; }
 
  private:

@@ -43,9 +43,9 @@ void adam_update(Tensor& param, ParamState& state, const AdamHyper& h) {
   if (h.decoupled) {
     param.mul_(1.0 - h.lr * h.weight_decay);
   } else if (h.weight_decay != 0.0) {
-    grad = add(grad, param, h.weight_decay);
+    grad = add_scaled(grad, param, h.weight_decay);
   }
-  exp_avg->mul_(h.beta1).add_(grad, 1.0 - h.beta1);
+  add_scaled_(exp_avg->mul_(h.beta1), grad, 1.0 - h.beta1);
   addcmul_(exp_avg_sq->mul_(h.beta2), grad, grad, 1.0 - h.beta2);
 
   const double step = step_t->item<double>();

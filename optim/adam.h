@@ -64,6 +64,7 @@ class Adam : public Optimizer {
   void check_options(const OptimizerOptions& options) const override;
   /// {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}.
   std::vector<std::string> state_names() const override;
+  /// {"step", "exp_avg", "exp_avg_sq"}: what step() reads whenever a parameter has state.
   std::vector<std::string> required_state_names() const override { return {"step", "exp_avg", "exp_avg_sq"}; }
 };
 

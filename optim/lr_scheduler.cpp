@@ -83,7 +83,6 @@ void check_group_count(const std::string& name, const Optimizer& optimizer, std:
 
 std::int64_t as_count(double v) { return static_cast<std::int64_t>(std::llround(v)); }
 
-// Empty when `v` is a whole number of at least `min` (and well inside int64), else what is wrong.
 std::string count_problem(const std::string& key, double v, std::int64_t min) {
   if (std::isfinite(v) && v == std::floor(v) && v >= static_cast<double>(min) && v < 0x1p62) return {};
   return fmt::format("\"{}\" must be a whole number of at least {}, but is {}", key, min, v);

@@ -101,6 +101,7 @@ class StepLR : public LRScheduler {
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;
   /// Sets step_size or gamma.
   void set_hyper_parameter(const std::string& name, double value) override;
+  /// A step_size below 1 or not whole.
   std::string hyper_parameter_problem(const std::string& name, double value) const override;
   /// base_lr · gamma^⌊epoch / step_size⌋.
   std::optional<std::vector<double>> closed_form_lr() const override;
@@ -128,6 +129,7 @@ class CosineAnnealingLR : public LRScheduler {
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;
   /// Sets T_max or eta_min.
   void set_hyper_parameter(const std::string& name, double value) override;
+  /// A T_max below 1 or not whole.
   std::string hyper_parameter_problem(const std::string& name, double value) const override;
   /// eta_min + (base_lr − eta_min)·(1 + cos(π·epoch/T_max))/2.
   std::optional<std::vector<double>> closed_form_lr() const override;
@@ -152,9 +154,11 @@ class MultiStepLR : public LRScheduler {
   std::string name() const override { return "MultiStepLR"; }
   /// gamma, and the sorted milestones as "milestones.0", "milestones.1", ...
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;
-  /// Sets gamma or one milestone.
+  /// Sets gamma or one milestone (unsorted until hyper_parameters_loaded()).
   void set_hyper_parameter(const std::string& name, double value) override;
+  /// A milestone below 0 or not whole.
   std::string hyper_parameter_problem(const std::string& name, double value) const override;
+  /// Sorts the milestones.
   void hyper_parameters_loaded() override;
   /// base_lr · gamma^(number of milestones ≤ epoch).
   std::optional<std::vector<double>> closed_form_lr() const override;
@@ -215,6 +219,7 @@ class LinearLR : public LRScheduler {
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;
   /// Sets one of hyper_parameters().
   void set_hyper_parameter(const std::string& name, double value) override;
+  /// Factors out of range or a total_iters below 1 or not whole, as the constructor refuses them.
   std::string hyper_parameter_problem(const std::string& name, double value) const override;
   /// base_lr · (start + (end − start)·min(total_iters, epoch)/total_iters).
   std::optional<std::vector<double>> closed_form_lr() const override;

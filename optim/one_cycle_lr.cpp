@@ -50,6 +50,7 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, const OneCycleLROptions& options)
                 "OneCycleLR: div_factor and final_div_factor must not be 0, but got {} and {}", options.div_factor(),
                 options.final_div_factor());
   build_phases();
+  phase_at(0);  // the initial step's phase, checked before the groups change
   auto& pgroups = optimizer_.param_groups();
   const std::size_t n = pgroups.size();
   const std::vector<double> max_lrs = per_group(options.max_lr(), n, "max_lr");
@@ -102,30 +103,45 @@ std::vector<double> OneCycleLR::get_lr() {
                 "OneCycleLR: Tried to step {} times. The specified number of total steps is {}", step_num + 1,
                 total_steps_);
   const double s = static_cast<double>(step_num);
+  const auto [phase, start_step] = phase_at(step_num);
+  const Phase& p = phases_[phase];
+  const double pct = (s - start_step) / (p.end_step - start_step);
   std::vector<double> lrs;
   auto& pgroups = optimizer_.param_groups();
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     const double* v = groups_[g].v;
-    double start_step = 0, lr = 0, momentum = 0;
-    for (std::size_t i = 0; i < phases_.size(); ++i) {
-      const Phase& p = phases_[i];
-      if (s <= p.end_step || i + 1 == phases_.size()) {
-        // PyTorch divides by zero here (ZeroDivisionError): a phase of no steps, pct_start·total_steps
-        // being 1 (or pct_start 1 at the last step).
-        VOXGRAD_CHECK(p.end_step != start_step,
-                      "OneCycleLR: phase {} of the schedule has no steps at step {} (pct_start {}, total_steps {})",
-                      i + 1, step_num, pct_start_, total_steps_);
-        const double pct = (s - start_step) / (p.end_step - start_step);
-        lr = anneal(v[p.start_lr], v[p.end_lr], pct);
-        momentum = anneal(v[p.start_momentum], v[p.end_momentum], pct);
-        break;
-      }
-      start_step = p.end_step;
-    }
+    const double lr = anneal(v[p.start_lr], v[p.end_lr], pct);
+    const double momentum = anneal(v[p.start_momentum], v[p.end_momentum], pct);
     lrs.push_back(lr);
     if (cycle_momentum_) pgroups[g].options().set_hyper_parameter(momentum_name_, momentum);
   }
   return lrs;
+}
+
+std::pair<std::size_t, double> OneCycleLR::phase_at(std::int64_t step_num) const {
+  const double s = static_cast<double>(step_num);
+  double start_step = 0;
+  for (std::size_t i = 0; i < phases_.size(); ++i) {
+    const Phase& p = phases_[i];
+    if (s <= p.end_step || i + 1 == phases_.size()) {
+      // PyTorch divides by zero here (ZeroDivisionError): pct_start·total_steps = 1 makes the first
+      // phase (or, with three phases, the second) empty, as pct_start 1 does the last at its last step.
+      VOXGRAD_CHECK(p.end_step != start_step,
+                    "OneCycleLR: phase {} of the schedule has no steps at step {} (pct_start {}, total_steps {})",
+                    i + 1, step_num, pct_start_, total_steps_);
+      return {i, start_step};
+    }
+    start_step = p.end_step;
+  }
+  return {phases_.size() - 1, start_step};  // not reached: the last phase is always taken
+}
+
+std::string OneCycleLR::hyper_parameter_problem(const std::string& name, double value) const {
+  if (name == "total_steps") return detail::count_problem(name, value, 1);
+  if (name == "pct_start" && !(value >= 0.0 && value <= 1.0)) {
+    return fmt::format("\"pct_start\" must be in [0, 1], but is {}", value);
+  }
+  return {};
 }
 
 std::vector<std::pair<std::string, double>> OneCycleLR::hyper_parameters() const {
@@ -142,7 +158,7 @@ std::vector<std::pair<std::string, double>> OneCycleLR::hyper_parameters() const
 
 void OneCycleLR::set_hyper_parameter(const std::string& name, double value) {
   if (name == "total_steps") {
-    total_steps_ = std::max<std::int64_t>(1, detail::as_count(value));
+    total_steps_ = detail::as_count(value);
   } else if (name == "pct_start") {
     pct_start_ = value;
   } else if (name == "anneal_strategy") {

@@ -54,8 +54,12 @@ struct OneCycleLROptions {
 /// group's initial_lr is set to max_lr/div_factor, as PyTorch does.
 class OneCycleLR : public LRScheduler {
  public:
-  /// Schedules `optimizer`; throws for a missing or non-positive cycle length, pct_start outside
-  /// [0, 1], per-group lists of the wrong length, or cycle_momentum with an optimizer without momentum.
+  /// Schedules `optimizer`; throws (before changing its groups' lr and momentum; each group's
+  /// initial_lr is recorded first, as by PyTorch's setdefault) for a missing or non-positive cycle length,
+  /// pct_start outside [0, 1], a div_factor or final_div_factor of 0, a first phase of no steps
+  /// (pct_start · total_steps = 1: PyTorch divides by zero), per-group lists of the wrong length, or
+  /// cycle_momentum with an optimizer without momentum. step() throws at a phase of no steps too
+  /// (pct_start 1 at the last step).
   OneCycleLR(Optimizer& optimizer, const OneCycleLROptions& options);
   /// The number of steps in the cycle.
   std::int64_t total_steps() const { return total_steps_; }
@@ -70,6 +74,8 @@ class OneCycleLR : public LRScheduler {
   std::vector<std::pair<std::string, double>> hyper_parameters() const override;
   /// Sets one of hyper_parameters().
   void set_hyper_parameter(const std::string& name, double value) override;
+  /// total_steps below 1 or pct_start outside [0, 1], as the constructor refuses them.
+  std::string hyper_parameter_problem(const std::string& name, double value) const override;
 
  private:
   /// One phase: from step start_step (previous end) to end_step, between two of the values below.
@@ -82,6 +88,8 @@ class OneCycleLR : public LRScheduler {
     double v[5];
   };
   void build_phases();
+  /// The phase of step `step_num` and the step it starts from; throws at a phase of no steps.
+  std::pair<std::size_t, double> phase_at(std::int64_t step_num) const;
   double anneal(double start, double end, double pct) const;
 
   std::int64_t total_steps_ = 0;

@@ -87,20 +87,18 @@ Tensor RMSprop::step(const LossClosure& closure) {
         if (o.centered()) st.emplace_back("grad_avg", zeros_like(p));
       }
       // Entries missing since an option was switched on between steps are made first: a reference
-      // into the state would not survive the vector growing.
-      state_entry(st, "step", p);
-      state_entry(st, "square_avg", p);
+      // into the state would not survive the vector growing (step and square_avg are always there).
       if (o.momentum() > 0.0) state_entry(st, "momentum_buffer", p);
       if (o.centered()) state_entry(st, "grad_avg", p);
       state_entry(st, "step", p).add_(1.0);
       Tensor grad = o.maximize() ? -p.grad() : p.grad();
-      if (o.weight_decay() != 0.0) grad = add(grad, p, o.weight_decay());
+      if (o.weight_decay() != 0.0) grad = detail::add_scaled(grad, p, o.weight_decay());
       Tensor& square_avg = state_entry(st, "square_avg", p);
       detail::addcmul_(square_avg.mul_(o.alpha()), grad, grad, 1.0 - o.alpha());
       Tensor avg;
       if (o.centered()) {
         Tensor& grad_avg = state_entry(st, "grad_avg", p);
-        grad_avg.mul_(o.alpha()).add_(grad, 1.0 - o.alpha());
+        detail::add_scaled_(grad_avg.mul_(o.alpha()), grad, 1.0 - o.alpha());
         Tensor centred = square_avg.clone();
         detail::addcmul_(centred, grad_avg, grad_avg, -1.0);
         avg = centred.sqrt();
@@ -111,7 +109,7 @@ Tensor RMSprop::step(const LossClosure& closure) {
       if (o.momentum() > 0.0) {
         Tensor& buf = state_entry(st, "momentum_buffer", p);
         detail::addcdiv_(buf.mul_(o.momentum()), grad, avg, 1.0);
-        p.add_(buf, -o.lr());
+        detail::add_scaled_(p, buf, -o.lr());
       } else {
         detail::addcdiv_(p, grad, avg, -o.lr());
       }

@@ -61,6 +61,7 @@ class RMSprop : public Optimizer {
   void check_options(const OptimizerOptions& options) const override;
   /// {"step", "square_avg", "momentum_buffer", "grad_avg"}.
   std::vector<std::string> state_names() const override;
+  /// {"step", "square_avg"}: what step() reads whenever a parameter has state.
   std::vector<std::string> required_state_names() const override { return {"step", "square_avg"}; }
 };
 

@@ -4,6 +4,7 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/optim/detail/checks.h"
+#include "voxgrad/optim/detail/pointwise.h"
 
 namespace voxgrad::optim {
 
@@ -61,7 +62,7 @@ Tensor SGD::step(const LossClosure& closure) {
       const Tensor grad = p.grad();
       if (!grad.defined()) continue;
       Tensor d = o.maximize() ? -grad : grad;
-      if (o.weight_decay() != 0.0) d = add(d, p, o.weight_decay());
+      if (o.weight_decay() != 0.0) d = detail::add_scaled(d, p, o.weight_decay());
       if (o.momentum() != 0.0) {
         ParamState& st = mutable_state(p);
         Tensor* buf = find_state(st, "momentum_buffer");
@@ -69,11 +70,11 @@ Tensor SGD::step(const LossClosure& closure) {
           st.emplace_back("momentum_buffer", d.detach().clone());
           buf = &st.back().second;
         } else {
-          buf->mul_(o.momentum()).add_(d, 1.0 - o.dampening());
+          detail::add_scaled_(buf->mul_(o.momentum()), d, 1.0 - o.dampening());
         }
-        d = o.nesterov() ? add(d, *buf, o.momentum()) : *buf;
+        d = o.nesterov() ? detail::add_scaled(d, *buf, o.momentum()) : *buf;
       }
-      p.add_(d, -o.lr());
+      detail::add_scaled_(p, d, -o.lr());
     }
   }
   return loss;

@@ -59,7 +59,6 @@ class SGD : public Optimizer {
   void check_options(const OptimizerOptions& options) const override;
   /// {"momentum_buffer"}.
   std::vector<std::string> state_names() const override { return {"momentum_buffer"}; }
-  std::vector<std::string> required_state_names() const override { return {}; }
 };
 
 }  // namespace voxgrad::optim

@@ -57,5 +57,8 @@ void report(const std::string& name, std::map<std::string, Tensor>& rest, std::v
 void check_group_count(const std::string& name, const Optimizer& optimizer, std::size_t expected);
 /// The integer nearest to `v` (counts stored as float64).
 std::int64_t as_count(double v);
+/// Empty when `v` (entry `key`) is a whole number of at least `min` (and well inside int64), else
+/// the problem, for the list load_state_dict reports.
+std::string count_problem(const std::string& key, double v, std::int64_t min);
 
 }  // namespace voxgrad::optim::detail

@@ -1,17 +1,23 @@
 #pragma once
-// Internal: ATen's addcmul_ and addcdiv_ as the optimizers of PyTorch 1.13 call them, with ATen's
-// CPU rounding, so that the updates match PyTorch's to the bit.
+// Internal: the in-place updates PyTorch 1.13's optimizers make, rounded as ATen's CPU kernels round
+// them (built with FMA: its vectorised add with alpha is vec::fmadd, and its addcmul contracts to
+// one), whatever the build's own flags, so that the updates match PyTorch's to the bit.
 
 #include "voxgrad/core/tensor.h"
 
 namespace voxgrad::optim::detail {
 
-/// self += value · t1 · t2 in place, element by element, rounded as ATen's CPU kernel (compiled with
-/// FMA contraction): fma(value · t1, t2, self), value first cast to self's dtype. t1 and t2 have
-/// self's shape and dtype (any strides).
+/// self += alpha · other in place: fma(other, alpha, self), alpha first cast to self's dtype (ATen's
+/// add_(other, alpha=…)). other has self's shape and dtype (any strides); bumps self's version.
+void add_scaled_(Tensor& self, const Tensor& other, double alpha);
+
+/// a + alpha · b as a new tensor, rounded as add_scaled_ (ATen's add(a, b, alpha=…)).
+Tensor add_scaled(const Tensor& a, const Tensor& b, double alpha);
+
+/// self += value · t1 · t2 in place: fma(value · t1, t2, self) (ATen's addcmul_).
 void addcmul_(Tensor& self, const Tensor& t1, const Tensor& t2, double value);
 
-/// self += value · t1 / t2 in place, rounded as ATen's addcdiv_: self + (value · t1) / t2.
+/// self += value · t1 / t2 in place: self + (value · t1) / t2 (ATen's addcdiv_).
 void addcdiv_(Tensor& self, const Tensor& t1, const Tensor& t2, double value);
 
 }  // namespace voxgrad::optim::detail

@@ -1,8 +1,8 @@
 #pragma once
 // Internal: included last by the .cpp files that reproduce PyTorch's Python-side arithmetic (the LR
-// schedulers). Python rounds after every operation; a fused multiply-add (which -march=native lets
-// the compiler form) changes the last bits, so floating-point contraction is switched off for the
-// rest of the including file.
+// schedulers, and the optimizers' scalar formulas). Python rounds after every operation; a fused
+// multiply-add (which -march=native lets the compiler form) changes the last bits, so floating-point
+// contraction is switched off for the rest of the including file.
 
 #if defined(__clang__)
 #pragma clang fp contract(off)

@@ -472,21 +472,69 @@ TEST(OptimizerStateDict, LoadRequiresTheStateEachStepReads) {
 
 TEST(RMSprop, CenteredAndMomentumSwitchedOnBetweenStepsStartFromZero) {
   // The state entries an option switched on needs are made before any is read (a reference into the
-  // state would not survive it growing): the same as a fresh optimizer with those options whose
-  // square_avg and step are carried over.
+  // state would not survive it growing): the second step equals that of an optimizer built with both
+  // options whose step and square_avg are carried over and whose other entries start at zero.
   Problem pr = make_problem(fixture(), kFloat64);
   optim::RMSprop opt({pr.w, pr.b}, optim::RMSpropOptions(0.01));
   train_step(opt, pr);
+  Problem twin = make_problem(fixture(), kFloat64);
+  twin.w.detach().copy_(pr.w.detach());
+  twin.b.detach().copy_(pr.b.detach());
+  optim::RMSprop fresh({twin.w, twin.b}, optim::RMSpropOptions(0.01).centered(true).momentum(0.9));
+  nn::StateDict carried = opt.state_dict();
+  for (int i = 0; i < 2; ++i) {
+    const Tensor& param = i == 0 ? pr.w : pr.b;
+    carried.emplace_back(fmt::format("state.{}.momentum_buffer", i), zeros_like(param));
+    carried.emplace_back(fmt::format("state.{}.grad_avg", i), zeros_like(param));
+  }
+  for (auto& [k, v] : carried) {
+    if (k == "param_groups.0.centered") v = scalar_tensor(1.0, kFloat64);
+    if (k == "param_groups.0.momentum") v = scalar_tensor(0.9, kFloat64);
+  }
+  fresh.load_state_dict(carried);
   opt.param_groups()[0].options().set_hyper_parameter("centered", 1.0);
   opt.param_groups()[0].options().set_hyper_parameter("momentum", 0.9);
   train_step(opt, pr);
-  for (const double v : voxgrad::testing::values(pr.w)) EXPECT_TRUE(std::isfinite(v)) << v;
+  train_step(fresh, twin);
+  voxgrad::testing::expect_bitwise_equal(pr.w, twin.w, "w");
+  voxgrad::testing::expect_bitwise_equal(pr.b, twin.b, "b");
   std::vector<std::string> keys;
   for (const auto& [k, v] : opt.state_dict()) {
     if (k.rfind("state.0.", 0) == 0) keys.push_back(k);
   }
   EXPECT_EQ(keys, (std::vector<std::string>{"state.0.step", "state.0.square_avg", "state.0.momentum_buffer",
                                             "state.0.grad_avg"}));
+}
+
+TEST(Optimizer, EveryStepBumpsTheParametersVersion) {
+  // A graph that saved a parameter must see the update (the in-place check and recomputation key on
+  // the version).
+  for (const std::string kind : {"sgd", "adam", "adamw", "rmsprop", "adagrad"}) {
+    Problem pr = make_problem(fixture(), kFloat64);
+    std::unique_ptr<optim::Optimizer> opt;
+    if (kind == "sgd") opt = std::make_unique<optim::SGD>(std::vector<Tensor>{pr.w}, optim::SGDOptions(0.1));
+    if (kind == "adam") opt = std::make_unique<optim::Adam>(std::vector<Tensor>{pr.w});
+    if (kind == "adamw") opt = std::make_unique<optim::AdamW>(std::vector<Tensor>{pr.w});
+    if (kind == "rmsprop") opt = std::make_unique<optim::RMSprop>(std::vector<Tensor>{pr.w});
+    if (kind == "adagrad") opt = std::make_unique<optim::Adagrad>(std::vector<Tensor>{pr.w});
+    pr.w.set_grad(ones_like(pr.w));
+    const std::uint32_t before = pr.w.version();
+    opt->step();
+    EXPECT_GT(pr.w.version(), before) << kind;
+  }
+}
+
+TEST(FixtureFile, FixedGradientCasesAreEveryOptimizerCaseWithAllSteps) {
+  std::vector<std::string> names, fixed;
+  for (const json& c : fixture()["cases"]) names.push_back(c["name"]);
+  for (const json& c : fixed_gradients_fixture()["cases"]) {
+    fixed.push_back(c["name"]);
+    EXPECT_GT(c["steps"].get<int>(), 0);
+    EXPECT_EQ(c["grads"].size(), c["steps"].get<std::size_t>()) << c["name"];
+    EXPECT_EQ(c["trajectory"].size(), c["steps"].get<std::size_t>()) << c["name"];
+  }
+  EXPECT_FALSE(fixed.empty());
+  EXPECT_EQ(fixed, names);
 }
 
 TEST(OptimizerStateDict, LoadRejectsGroupSizeMismatchAndOtherOptimizersHyperParameters) {

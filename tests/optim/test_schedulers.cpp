@@ -322,6 +322,12 @@ TEST(LRScheduler, LoadStateDictValidatesTheValuesAndKeepsMilestones) {
   EXPECT_ERROR_CONTAINS(linear.load_state_dict(with(linear.state_dict(), "total_iters", 0)),
                         "\"total_iters\" must be a whole number of at least 1, but is 0");
   EXPECT_EQ(step.last_epoch(), 0);
+  CycleGroups c("sgd", {0.1});
+  optim::OneCycleLR cycle(*c.opt, optim::OneCycleLROptions(1.0).total_steps(9));
+  EXPECT_ERROR_CONTAINS(cycle.load_state_dict(with(cycle.state_dict(), "total_steps", 0)),
+                        "\"total_steps\" must be a whole number of at least 1, but is 0");
+  EXPECT_ERROR_CONTAINS(cycle.load_state_dict(with(cycle.state_dict(), "pct_start", 1.5)),
+                        "\"pct_start\" must be in [0, 1], but is 1.5");
   optim::ReduceLROnPlateau plateau(*s.opt);
   EXPECT_ERROR_CONTAINS(plateau.load_state_dict(with(plateau.state_dict(), "num_bad_epochs", 1e300)),
                         "\"num_bad_epochs\" must be a whole number of at least 0, but is 1e+300");
@@ -449,6 +455,12 @@ TEST(SequentialLR, StateDictResumesChildrenAndReportsProblems) {
                         "CosineAnnealingLR: error(s) in loading the state dict: "
                         "unexpected key \"verbose\"");
   EXPECT_EQ(sb->state_dict()[3].second.item<double>(), before[3].second.item<double>());
+  nn::StateDict nan_epoch = saved;
+  for (auto& [k, v] : nan_epoch) {
+    if (k == "last_epoch") v = scalar_tensor(std::nan(""), kFloat64);
+  }
+  EXPECT_ERROR_CONTAINS(sb->load_state_dict(nan_epoch),
+                        "\"last_epoch\" must be a whole number of at least 0, but is nan");
 }
 
 TEST(SequentialLR, InvalidArguments) {
@@ -501,6 +513,14 @@ TEST(NewSchedulers, InvalidArguments) {
   }
   EXPECT_ERROR_EQ(optim::OneCycleLR(*s.opt, optim::OneCycleLROptions(1.0).total_steps(9).div_factor(0)),
                   "OneCycleLR: div_factor and final_div_factor must not be 0, but got 0 and 10000");
+  {
+    // Refused before the groups' lrs and momentum change (initial_lr is recorded first, as PyTorch's
+    // setdefault does).
+    CycleGroups t("sgd", {0.1});
+    EXPECT_THROW(optim::OneCycleLR(*t.opt, optim::OneCycleLROptions(1.0).total_steps(10).pct_start(0.1)), Error);
+    EXPECT_EQ(t.opt->param_groups()[0].options().get_lr(), 0.1);
+    EXPECT_EQ(static_cast<const optim::SGDOptions&>(t.opt->param_groups()[0].options()).momentum(), 0.9);
+  }
   CycleGroups ada("adagrad", {0.1});
   EXPECT_ERROR_EQ(optim::OneCycleLR(*ada.opt, optim::OneCycleLROptions(1.0).total_steps(9)),
                   "OneCycleLR: optimizer must support momentum with `cycle_momentum` option enabled (AdagradOptions "
