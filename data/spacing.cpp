@@ -53,7 +53,7 @@ Size3 resampled_size(Size3 size, Spacing3 spacing, Spacing3 target) {
   for (std::size_t j = 0; j < 3; ++j) {
     VOXGRAD_CHECK(size[j] >= 1, "{}: sizes must be positive, but got {}", op, size);
     // MONAI's compute_shape_offset (scale_extent=False): np.round, half to even (the default rounding mode).
-    const double extent = static_cast<double>(size[j] - 1) * spacing[j] / target[j] + 1;
+    const double extent = static_cast<double>(size[j] - 1) * spacing[j] * (1.0 / target[j]) + 1;
     VOXGRAD_CHECK(extent < 0x1p31, "{}: {} voxels of spacing {} resampled to {} would give {} voxels along axis {}", op,
                   size[j], spacing[j], target[j], extent, j);
     m[j] = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::nearbyint(extent)));

@@ -4,12 +4,15 @@
 //
 // Grid convention: voxel indices are voxel centres. The centre of voxel 0 stays where it is; output
 // voxel j (per axis) sits at input coordinate x = j * target / spacing, and the output has
-// m = max(1, round((n - 1) * spacing / target + 1)) voxels (half to even), as MONAI's Spacing
-// (scale_extent=False): the extent from the first to the last voxel centre is kept to within a voxel. Points beyond the
-// last input centre take the border value (MONAI's padding_mode "border"). Linear: (1 - w) * in[floor(x)] + w *
-// in[floor(x) + 1], w = x - floor(x), per axis. Nearest: in[floor(x + 0.5)]. The affine, in NIfTI's convention (world =
-// affine · (i, j, k, 1) with (i, j, k) = (w, h, d), io/nifti.h), becomes affine · diag(r_w, r_h, r_d, 1), r = target /
-// spacing: its columns scale and its origin stays.
+// m = max(1, round((n - 1) * spacing * (1 / target) + 1)) voxels (half to even), as MONAI's Spacing
+// (scale_extent=False, with the affine's origin at 0): the extent from the first to the last voxel
+// centre is kept to within a voxel. (MONAI takes the extent through its affines, so where it lies
+// within rounding of a half, an origin away from 0 may tip MONAI's size by one.) Points beyond the
+// last input centre take the border value (MONAI's padding_mode "border"). Linear:
+// (1 - w) * in[floor(x)] + w * in[floor(x) + 1], w = x - floor(x), per axis. Nearest:
+// in[floor(x + 0.5)]. The affine, in NIfTI's convention (world = affine · (i, j, k, 1) with
+// (i, j, k) = (w, h, d), io/nifti.h), becomes affine · diag(r_w, r_h, r_d, 1), r = target / spacing:
+// its columns scale and its origin stays.
 
 #include <array>
 #include <string>

@@ -107,7 +107,7 @@ Tensor importance_map(const std::vector<std::int64_t>& roi, BlendMode mode, doub
     std::vector<double> g(static_cast<std::size_t>(roi[d]));
     for (std::size_t i = 0; i < g.size(); ++i) {
       const double x = static_cast<double>(i) - centre;
-      // The centre weighs 1 even when σ² underflows (0/0 there otherwise: NaN in MONAI too).
+      // The centre weighs 1 even when σ² underflows, where the formula gives 0/0 (MONAI's map is NaN).
       g[i] = x == 0 ? 1.0 : std::exp(x * x / (-2 * sigma * sigma));
     }
     const Tensor axis = tensor(g, kFloat64);

@@ -67,7 +67,8 @@ std::vector<std::vector<std::int64_t>> window_starts(const std::vector<std::int6
 
 /// MONAI's compute_importance_map: ones (Constant), or the product over dims of
 /// exp(−x² / (2σ²)) at x = i − (roi − 1)/2 with σ = sigma_scale · roi (Gaussian), clamped below at
-/// max(its minimum, 1e-3). A float64 tensor of shape `roi`.
+/// max(its minimum, 1e-3). A float64 tensor of shape `roi`. Where σ² underflows to 0 the centre
+/// keeps weight 1 and the rest the floor (MONAI's map is NaN there: 0/0 at the centre).
 Tensor importance_map(const std::vector<std::int64_t>& roi, BlendMode mode, double sigma_scale = 0.125);
 
 }  // namespace voxgrad::inference

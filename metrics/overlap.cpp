@@ -64,8 +64,8 @@ Counts count(const Tensor& y_pred, const Tensor& y, const OverlapMetricOptions& 
     }
     return true;
   };
-  VOXGRAD_CHECK(same_except_channels(), "{}: y_pred and y should have same shapes, got {} and {}", op,
-                shape_str(y_pred.sizes()), shape_str(y.sizes()));
+  VOXGRAD_CHECK(same_except_channels(), "{}: y_pred and y should have the same batch and spatial sizes, got {} and {}",
+                op, shape_str(y_pred.sizes()), shape_str(y.sizes()));
   VOXGRAD_CHECK(options.num_classes() >= 0, "{}: num_classes must not be negative, but got {}", op,
                 options.num_classes());
   const std::int64_t classes = options.num_classes() > 0 ? options.num_classes() : y_pred.size(1);

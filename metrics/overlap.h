@@ -27,7 +27,8 @@ enum class MetricReduction {
 
 /// Options of compute_dice, compute_iou and the accumulating metrics, as MONAI's.
 struct OverlapMetricOptions {
-  /// Keep channel 0 (false drops it: with one-hot data it is the background).
+  /// Keep channel 0 (false drops it: with one-hot data it is the background). A single binary channel
+  /// (one class) is scored either way, as MONAI.
   VOXGRAD_ARG(bool, include_background) = true;
   /// A class absent from the ground truth gives NaN (left out of reductions); false gives 1 when the
   /// prediction is empty too and 0 otherwise.
@@ -44,12 +45,14 @@ struct OverlapMetricOptions {
 ///    channel instead of C one-hot channels (y_pred only with num_classes), read as `== c`;
 ///  - a single binary channel (C = 1) gives its one score, with or without background.
 /// Throws (naming the op, the argument and the first offending value) for batch or spatial sizes
-/// that differ, fewer than 3 dims, no channels, one-hot values other than 0 and 1, or class indices
-/// that are not whole numbers in [0, C). MONAI casts y_pred to bool and takes y as soft labels;
-/// logits, probabilities or soft labels here are a bug: binarize with argmax_one_hot or gt(0.5).
+/// that differ, fewer than 3 dims, no channels, a channel count that is neither C nor 1, one-hot
+/// values other than 0 and 1, or class indices that are not whole numbers in [0, C). MONAI casts
+/// y_pred to bool and takes y as soft labels; logits, probabilities or soft labels here are a bug:
+/// binarize with argmax_one_hot or gt(0.5).
 Tensor compute_dice(const Tensor& y_pred, const Tensor& y, const OverlapMetricOptions& options = {});
 
-/// Intersection over union |P∩G| / |P∪G|, as compute_dice.
+/// Intersection over union |P∩G| / |P∪G|, with compute_dice's inputs and rules. MONAI's compute_iou
+/// takes one-hot tensors of the same shape only (no class indices, no num_classes): this accepts more.
 Tensor compute_iou(const Tensor& y_pred, const Tensor& y, const OverlapMetricOptions& options = {});
 
 /// MONAI's do_metric_reduction of [B, C] values (float64 result; see MetricReduction).

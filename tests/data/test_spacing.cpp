@@ -1,5 +1,5 @@
 // Resampling to a target spacing: the grid convention (voxel 0 kept, x = j * target / spacing,
-// m = round(n * spacing / target), border values beyond the last centre), exact on linear ramps,
+// m = round((n - 1) * spacing / target + 1) half to even, border values beyond the last centre), exact on linear ramps,
 // nearest for labels, against a naive trilinear reference, and the affine update.
 #include <cmath>
 
@@ -47,7 +47,8 @@ TEST(ResampleToSpacing, SizesFollowTheRoundedExtent) {
   EXPECT_EQ(resampled_size({181, 217, 181}, {1, 1, 1}, {2, 2, 2}), (Size3{91, 109, 91}));  // 91, 109, 91 exactly
   EXPECT_EQ(resampled_size({10, 10, 3}, {1, 2, 0.5}, {0.5, 1, 3}), (Size3{19, 19, 1}));    // 19, 19, 1.33
   EXPECT_EQ(resampled_size({182, 184, 4}, {1, 1, 1}, {2, 2, 2}), (Size3{92, 92, 2}));      // 91.5, 92.5, 2.5
-  EXPECT_EQ(resampled_size({10, 10, 181}, {1, 1, 1}, {0.5, 3, 2}), (Size3{19, 4, 91}));    // the audit's case
+  EXPECT_EQ(resampled_size({10, 10, 181}, {1, 1, 1}, {0.5, 3, 2}), (Size3{19, 4, 91}));    // 19, 4, 91 exactly
+  EXPECT_EQ(resampled_size({7, 1, 1}, {0.6, 1, 1}, {0.8, 1, 1}), (Size3{6, 1, 1}));  // 6 · 0.6 · (1 / 0.8) + 1 = 5.5
   EXPECT_EQ(resampled_size({1, 1, 1}, {1, 1, 1}, {0.25, 9, 1}), (Size3{1, 1, 1}));
   EXPECT_ERROR_EQ(resampled_size({10, 10, 10}, {1, 1, 1}, {1e-20, 1, 1}),
                   "resampled_size: 10 voxels of spacing 1 resampled to 1e-20 would give 9e+20 voxels along axis 0");
@@ -104,14 +105,18 @@ TEST(ResampleToSpacing, MatchesTheNaiveReferenceForBothModesAndOnViews) {
 }
 
 TEST(ResampleToGrid, ReturnsOntoTheOriginalGridWithItsExactSize) {
-  // 181 voxels of 1 mm -> 91 of 2 mm -> back to 181 of 1 mm (not round(91 * 2) = 182); a ramp survives.
-  Tensor v = arange(0, 181, 1, kFloat64).reshape({1, 1, 1, 181}).expand({1, 2, 3, 181}).contiguous();
+  // 182 voxels of 1 mm -> 92 of 2 mm (91.5 to even) -> back to 182 of 1 mm, where resample_to_spacing
+  // would give 183; a ramp survives wherever both neighbours are ramp samples (up to 180: the last
+  // down-sampled centre, x = 182, lies past the ramp and takes its border value 181).
+  Tensor v = arange(0, 182, 1, kFloat64).reshape({1, 1, 1, 182}).expand({1, 2, 3, 182}).contiguous();
   const Tensor down = resample_to_spacing(v, {1, 1, 1}, {1, 1, 2}, Interpolation::Linear);
-  ASSERT_EQ(down.sizes(), (Shape{1, 2, 3, 91}));
-  const Tensor up = resample_to_grid(down, {1, 1, 2}, {1, 1, 1}, {2, 3, 181}, Interpolation::Linear);
-  voxgrad::testing::expect_close(up, v, 1e-12);
-  EXPECT_ERROR_EQ(resample_to_grid(down, {1, 1, 2}, {1, 1, 1}, {2, 0, 181}, Interpolation::Linear),
-                  "resample_to_grid: the output size must be positive, but got [2, 0, 181]");
+  ASSERT_EQ(down.sizes(), (Shape{1, 2, 3, 92}));
+  EXPECT_EQ(resample_to_spacing(down, {1, 1, 2}, {1, 1, 1}, Interpolation::Linear).size(3), 183);
+  const Tensor up = resample_to_grid(down, {1, 1, 2}, {1, 1, 1}, {2, 3, 182}, Interpolation::Linear);
+  ASSERT_EQ(up.sizes(), v.sizes());
+  voxgrad::testing::expect_close(up.narrow(3, 0, 181), v.narrow(3, 0, 181), 1e-12);
+  EXPECT_ERROR_EQ(resample_to_grid(down, {1, 1, 2}, {1, 1, 1}, {2, 0, 182}, Interpolation::Linear),
+                  "resample_to_grid: the output size must be positive, but got [2, 0, 182]");
 }
 
 TEST(SpacingTransform, ResamplesImagesLinearlyLabelsNearestAndUpdatesSpacingAndAffine) {

@@ -154,7 +154,8 @@ TEST(OverlapMetrics, ArgmaxOneHotBinarizesScores) {
 
 TEST(OverlapMetrics, ErrorsNameTheArgumentAndValues) {
   EXPECT_ERROR_CONTAINS(metrics::compute_dice(pred(), truth().narrow(2, 0, 3)),
-                        "compute_dice: y_pred and y should have same shapes, got [2, 3, 4] and [2, 3, 3]");
+                        "compute_dice: y_pred and y should have the same batch and spatial sizes, got [2, 3, 4] and "
+                        "[2, 3, 3]");
   EXPECT_ERROR_CONTAINS(metrics::compute_iou(zeros({2, 3}), zeros({2, 3})),
                         "compute_iou: expected y_pred [B, C, spatial...] with at least 3 dims, but got shape [2, 3]");
   EXPECT_ERROR_CONTAINS(metrics::compute_dice(full({1, 2, 2}, 0.75), zeros({1, 2, 2})),
