@@ -255,6 +255,8 @@ void register_voxgrad(const ConvCase& c, bool backward);
 void register_voxgrad_maps(const ConvCase& c);
 /// voxgrad_models.cpp: registers AE/step/voxgrad and CHAIN/fwdbwd/voxgrad.
 void register_voxgrad_models();
+/// NORM/…: GroupNorm+ReLU forward and backward on the U-Net's 64³ layer, from the caches or from memory.
+void register_voxgrad_norm();
 
 /// Plain (NCDHW, PyTorch weight layout) float32 operands of one case, for the numerics check.
 struct ConvData {

@@ -190,6 +190,7 @@ int main(int argc, char** argv) {
     }
   }
   register_voxgrad_models();
+  register_voxgrad_norm();
 #ifdef VOXGRAD_BENCH_WITH_TORCH
   register_torch_models();
 #endif
