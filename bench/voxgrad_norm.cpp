@@ -31,11 +31,12 @@ void group_norm_relu(benchmark::State& state, bool backward, bool from_memory) {
   const Tensor gy = randn({2, 16, 64, 64, 64});
   const auto options = F::GroupNormFuncOptions(4).weight(w).bias(b);
   const auto forward = [&] { return F::group_norm_relu(x, options); };
+  const auto clear_grads = [&] {
+    for (const Tensor& t : {x, w, b}) t.set_grad({});
+  };
   for (int i = 0; i < 3; ++i) {  // warm-up: the allocator's cache then holds every buffer
     autograd::backward({forward()}, {gy});
-    x.set_grad({});
-    w.set_grad({});
-    b.set_grad({});
+    clear_grads();
   }
   for (auto _ : state) {
     Tensor y;
@@ -49,9 +50,7 @@ void group_norm_relu(benchmark::State& state, bool backward, bool from_memory) {
       y = forward();
     }
     state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    x.set_grad({});
-    w.set_grad({});
-    b.set_grad({});
+    clear_grads();
   }
 }
 

@@ -1,7 +1,5 @@
 #include "voxgrad/data/spatial.h"
 
-#include <algorithm>
-
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
@@ -47,14 +45,7 @@ Tensor remap(const Tensor& volume, Index3 src, std::array<bool, 3> rev, const ch
 
 Tensor flip(const Tensor& volume, const std::vector<std::int64_t>& axes) {
   detail::check_volume(volume, "flip", "the volume");
-  std::array<bool, 3> rev{};
-  for (const std::int64_t axis : axes) {
-    detail::check_spatial_axis(axis, "flip", "each axis");
-    // torch.flip refuses a repeated dim rather than flipping it back.
-    VOXGRAD_CHECK(!rev[static_cast<std::size_t>(axis)], "flip: axis {} appears multiple times in axes {}", axis, axes);
-    rev[static_cast<std::size_t>(axis)] = true;
-  }
-  return remap(volume, {0, 1, 2}, rev, "flip");
+  return remap(volume, {0, 1, 2}, detail::flip_axes(axes, "flip"), "flip");
 }
 
 Tensor rot90(const Tensor& volume, std::int64_t k, Axes2 axes) {
@@ -99,13 +90,7 @@ Tensor crop(const Tensor& volume, Size3 start, Size3 size) {
 Transform rand_flip(RandFlipOptions options) {
   VOXGRAD_CHECK(options.prob() >= 0 && options.prob() <= 1, "rand_flip: prob must be in [0, 1], but got {}",
                 options.prob());
-  for (std::size_t i = 0; i < options.axes().size(); ++i) {
-    const std::int64_t axis = options.axes()[i];
-    detail::check_spatial_axis(axis, "rand_flip", "each axis");
-    VOXGRAD_CHECK(std::find(options.axes().begin(), options.axes().begin() + static_cast<std::ptrdiff_t>(i), axis) ==
-                      options.axes().begin() + static_cast<std::ptrdiff_t>(i),
-                  "rand_flip: axis {} appears multiple times in axes {}", axis, options.axes());
-  }
+  detail::flip_axes(options.axes(), "rand_flip");
   return [options](Example example, Generator& rng) {
     std::vector<std::int64_t> axes;
     for (const std::int64_t axis : options.axes()) {

@@ -88,9 +88,16 @@ std::string count_problem(const std::string& key, double v, std::int64_t min) {
   return fmt::format("\"{}\" must be a whole number of at least {}, but is {}", key, min, v);
 }
 
+void check_count(const std::string& key, const std::optional<double>& v, std::int64_t min,
+                 std::vector<std::string>& problems) {
+  if (!v) return;
+  if (std::string problem = count_problem(key, *v, min); !problem.empty()) problems.push_back(std::move(problem));
+}
+
 }  // namespace detail
 
 using detail::as_count;
+using detail::check_count;
 using detail::check_group_count;
 using detail::count_problem;
 using detail::index_dict;
@@ -168,10 +175,8 @@ void LRScheduler::load_state_dict(const nn::StateDict& state_dict) {
       hp.emplace_back(k, *v);
     }
   }
-  for (const auto& [key, v, min] : {std::tuple{"last_epoch", epoch, -1}, std::tuple{"_step_count", count, 0}}) {
-    if (!v) continue;
-    if (std::string problem = count_problem(key, *v, min); !problem.empty()) problems.push_back(std::move(problem));
-  }
+  check_count("last_epoch", epoch, -1, problems);
+  check_count("_step_count", count, 0, problems);
   report(name(), m, problems);
   base_lrs_ = *base;
   last_lr_ = *last;
@@ -488,11 +493,9 @@ void ReduceLROnPlateau::load_state_dict(const nn::StateDict& state_dict) {
   const auto cool = take_scalar(m, "cooldown_counter", problems);
   const auto epoch = take_scalar(m, "last_epoch", problems);
   const auto last = take_vector(m, "_last_lr", min_lrs_.size(), problems);
-  for (const auto& [key, v, min] : {std::tuple{"num_bad_epochs", bad, 0}, std::tuple{"cooldown_counter", cool, 0},
-                                    std::tuple{"last_epoch", epoch, 0}}) {
-    if (!v) continue;
-    if (std::string problem = count_problem(key, *v, min); !problem.empty()) problems.push_back(std::move(problem));
-  }
+  check_count("num_bad_epochs", bad, 0, problems);
+  check_count("cooldown_counter", cool, 0, problems);
+  check_count("last_epoch", epoch, 0, problems);
   report("ReduceLROnPlateau", m, problems);
   best_ = *best;
   num_bad_epochs_ = as_count(*bad);

@@ -87,14 +87,9 @@ void SequentialLR::load_state_dict(const nn::StateDict& state_dict) {
   const auto epoch = detail::take_scalar(m, "last_epoch", problems);
   const auto last = detail::take_vector(m, "_last_lr", last_lr_.size(), problems);
   const auto ms = detail::take_vector(m, "_milestones", milestones_.size(), problems);
-  if (epoch) {
-    if (std::string p = detail::count_problem("last_epoch", *epoch, 0); !p.empty()) problems.push_back(std::move(p));
-  }
-  for (std::size_t i = 0; ms && i < ms->size(); ++i) {
-    if (std::string p = detail::count_problem(fmt::format("_milestones.{}", i), (*ms)[i], 0); !p.empty()) {
-      problems.push_back(std::move(p));
-    }
-  }
+  detail::check_count("last_epoch", epoch, 0, problems);
+  for (std::size_t i = 0; ms && i < ms->size(); ++i)
+    detail::check_count(fmt::format("_milestones.{}", i), (*ms)[i], 0, problems);
   detail::report("SequentialLR", m, problems);
   // Each child validates its own entries before anything changes; a failure leaves all unchanged.
   std::vector<nn::StateDict> saved;

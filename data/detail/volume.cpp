@@ -19,6 +19,18 @@ void check_spatial_axis(std::int64_t axis, const char* op, const char* what) {
                 axis);
 }
 
+std::array<bool, 3> flip_axes(const std::vector<std::int64_t>& axes, const char* op) {
+  std::array<bool, 3> named{};
+  for (const std::int64_t axis : axes) {
+    check_spatial_axis(axis, op, "each axis");
+    // torch.flip refuses a repeated dim rather than flipping it back.
+    VOXGRAD_CHECK(!named[static_cast<std::size_t>(axis)], "{}: axis {} appears multiple times in axes {}", op, axis,
+                  axes);
+    named[static_cast<std::size_t>(axis)] = true;
+  }
+  return named;
+}
+
 void check_same_grid(const Tensor& image, const Tensor& label, const char* op) {
   VOXGRAD_CHECK(spatial_sizes(image) == spatial_sizes(label), "{}: image {} and label {} have different spatial sizes",
                 op, shape_str(image.sizes()), shape_str(label.sizes()));

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "voxgrad/core/tensor.h"
 
@@ -19,6 +20,10 @@ Index3 spatial_sizes(const Tensor& volume);
 
 /// Throws unless `axis` is a spatial axis (0, 1 or 2).
 void check_spatial_axis(std::int64_t axis, const char* op, const char* what);
+
+/// Throws unless every entry of `axes` is a spatial axis, each at most once (as torch.flip); returns
+/// which of D, H, W they name.
+std::array<bool, 3> flip_axes(const std::vector<std::int64_t>& axes, const char* op);
 
 /// Throws unless image and label have the same spatial sizes ("{op}: image {shape} and label {shape} ...").
 void check_same_grid(const Tensor& image, const Tensor& label, const char* op);

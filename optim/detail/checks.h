@@ -60,5 +60,8 @@ std::int64_t as_count(double v);
 /// Empty when `v` (entry `key`) is a whole number of at least `min` (and well inside int64), else
 /// the problem, for the list load_state_dict reports.
 std::string count_problem(const std::string& key, double v, std::int64_t min);
+/// Adds count_problem(key, *v, min) to `problems` when `v` was read and is not such a count.
+void check_count(const std::string& key, const std::optional<double>& v, std::int64_t min,
+                 std::vector<std::string>& problems);
 
 }  // namespace voxgrad::optim::detail

@@ -52,7 +52,7 @@ void add_scaled_(Tensor& self, const Tensor& other, double alpha) {
 }
 
 Tensor add_scaled(const Tensor& a, const Tensor& b, double alpha) {
-  Tensor out = a.contiguous().clone();
+  Tensor out = a.clone();  // contiguous, one copy
   add_scaled_(out, b, alpha);
   return out;
 }
