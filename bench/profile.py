@@ -37,7 +37,7 @@ CATEGORIES = [
                     r"padded_sample|channel_sum|ConvGeometry|linear_map|WeightRun|ForwardRun|general_matrix|"
                     r"add_values<32|LaneSums<32"),
     ("GroupNorm", r"norm_stats|norm_backward|norm_forward|group_norm|GroupNorm|group_stats|plane_sums|sums_row|"
-                  r"dx_row|plane_dx|affine_row|normalize_plane|masked_chunk|NormLayout|norm_kernels"),
+                  r"dx_row|plane_dx|affine_row|normalize_plane|masked_chunk|chunk_grad|NormLayout|norm_kernels"),
     ("ReLU", r"relu"),
     # memmove/memcpy are copies, not allocation: in the U-Net step almost all of them are the lane-wise
     # weight maps' packing of dY (std::copy), i.e. convolution work
