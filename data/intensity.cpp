@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <variant>
 #include <vector>
 
 #include "voxgrad/core/detail/dispatch.h"
@@ -14,22 +16,29 @@ namespace voxgrad::data {
 
 namespace {
 
-// out = f(channel, x) elementwise over a contiguous copy of the volume, in double.
+// out = f(channel, x) elementwise over a contiguous copy of the volume, in double, rounded to `out_dtype`.
 template <typename F>
-Tensor map_voxels(const Tensor& volume, const char* op, F f) {
+Tensor map_voxels(const Tensor& volume, const char* op, F f, DType out_dtype) {
   const Tensor in = volume.contiguous();
-  Tensor out = empty(in.sizes(), in.dtype());
+  Tensor out = empty(in.sizes(), out_dtype);
   const std::int64_t channels = in.size(0), per_channel = in.numel() / std::max<std::int64_t>(1, channels);
   voxgrad::detail::dispatch_floating(in.dtype(), op, [&]<typename T>() {
-    const T* x = in.data_ptr<T>();
-    T* y = out.data_ptr<T>();
-    for (std::int64_t c = 0; c < channels; ++c) {
-      for (std::int64_t i = c * per_channel; i < (c + 1) * per_channel; ++i) {
-        y[i] = static_cast<T>(f(c, static_cast<double>(x[i])));
+    voxgrad::detail::dispatch_floating(out_dtype, op, [&]<typename U>() {
+      const T* x = in.data_ptr<T>();
+      U* y = out.data_ptr<U>();
+      for (std::int64_t c = 0; c < channels; ++c) {
+        for (std::int64_t i = c * per_channel; i < (c + 1) * per_channel; ++i) {
+          y[i] = static_cast<U>(f(c, static_cast<double>(x[i])));
+        }
       }
-    }
+    });
   });
   return out;
+}
+
+template <typename F>
+Tensor map_voxels(const Tensor& volume, const char* op, F f) {
+  return map_voxels(volume, op, f, volume.dtype());
 }
 
 // The values of a tensor as doubles.
@@ -73,33 +82,76 @@ double percentile(const Tensor& t, double q) {
   return a + (pos - static_cast<double>(lo)) * (b - a);
 }
 
-Tensor normalize_intensity(const Tensor& volume, bool nonzero) {
-  detail::check_volume(volume, "normalize_intensity", "the volume");
-  const std::vector<double> v = values_of(volume);
+namespace {
+
+// A subtrahend or divisor as one value per statistics group (empty: from the data), checked against
+// the volume's channels.
+std::vector<double> group_values(const IntensityValues& given, const char* what, bool channel_wise,
+                                 std::int64_t channels, std::size_t groups) {
+  if (const double* scalar = std::get_if<double>(&given)) return std::vector<double>(groups, *scalar);
+  const auto* per_channel = std::get_if<std::vector<double>>(&given);
+  if (per_channel == nullptr) return {};
+  VOXGRAD_CHECK(channel_wise, "normalize_intensity: {} {} has one value per channel, which needs channel_wise(true)",
+                what, *per_channel);
+  VOXGRAD_CHECK(static_cast<std::int64_t>(per_channel->size()) == channels,
+                "normalize_intensity: {} {} must have one value per channel, but the volume has {} channels", what,
+                *per_channel, channels);
+  return *per_channel;
+}
+
+}  // namespace
+
+Tensor normalize_intensity(const Tensor& volume, const NormalizeIntensityOptions& options) {
+  const char* op = "normalize_intensity";
+  detail::check_volume(volume, op, "the volume");
+  const DType out_dtype = options.dtype().value_or(volume.dtype());
+  VOXGRAD_CHECK(out_dtype == kFloat32 || out_dtype == kFloat64, "{}: dtype must be float32 or float64, but got {}", op,
+                dtype_name(out_dtype));
+  const bool nonzero = options.nonzero(), channel_wise = options.channel_wise();
   const std::int64_t channels = volume.size(0);
-  const std::size_t per_channel = v.size() / static_cast<std::size_t>(std::max<std::int64_t>(1, channels));
-  std::vector<double> mean(static_cast<std::size_t>(channels), 0.0), scale(static_cast<std::size_t>(channels), 1.0);
-  for (std::size_t c = 0; c < static_cast<std::size_t>(channels); ++c) {
+  const std::size_t groups = channel_wise ? static_cast<std::size_t>(channels) : 1;
+  const std::vector<double> subtrahend =
+      group_values(options.subtrahend(), "subtrahend", channel_wise, channels, groups);
+  const std::vector<double> divisor = group_values(options.divisor(), "divisor", channel_wise, channels, groups);
+  const std::vector<double> v = values_of(volume);
+  const std::size_t per_group = v.size() / std::max<std::size_t>(1, groups);
+  // Per group: x -> (x - shift) * scale on the selected voxels; an unselected group keeps shift 0, scale 1.
+  std::vector<double> shift(groups, 0.0), scale(groups, 1.0);
+  for (std::size_t g = 0; g < groups; ++g) {
     double sum = 0, count = 0;
-    for (std::size_t i = c * per_channel; i < (c + 1) * per_channel; ++i) {
+    for (std::size_t i = g * per_group; i < (g + 1) * per_group; ++i) {
       if (nonzero && v[i] == 0) continue;
       sum += v[i];
       count += 1;
     }
-    if (count == 0) continue;  // nothing selected: the channel stays as it is
-    mean[c] = sum / count;
-    double ss = 0;
-    for (std::size_t i = c * per_channel; i < (c + 1) * per_channel; ++i) {
-      if (nonzero && v[i] == 0) continue;
-      ss += (v[i] - mean[c]) * (v[i] - mean[c]);
+    if (count == 0) continue;  // nothing selected: the group stays as it is
+    const double mean = sum / count;
+    shift[g] = subtrahend.empty() ? mean : subtrahend[g];
+    double sd = 0;
+    if (divisor.empty()) {
+      double ss = 0;  // about the group's own mean, whatever the subtrahend (numpy's std)
+      for (std::size_t i = g * per_group; i < (g + 1) * per_group; ++i) {
+        if (nonzero && v[i] == 0) continue;
+        ss += (v[i] - mean) * (v[i] - mean);
+      }
+      sd = std::sqrt(ss / count);
+    } else {
+      sd = divisor[g];
     }
-    const double sd = std::sqrt(ss / count);
-    scale[c] = sd > 0 ? 1 / sd : 1.0;
+    scale[g] = sd != 0 ? 1 / sd : 1.0;
   }
-  return map_voxels(volume, "normalize_intensity", [&](std::int64_t c, double x) {
-    if (nonzero && x == 0) return 0.0;
-    return (x - mean[static_cast<std::size_t>(c)]) * scale[static_cast<std::size_t>(c)];
-  });
+  return map_voxels(
+      volume, op,
+      [&](std::int64_t c, double x) {
+        if (nonzero && x == 0) return x;
+        const std::size_t g = channel_wise ? static_cast<std::size_t>(c) : 0;
+        return (x - shift[g]) * scale[g];
+      },
+      out_dtype);
+}
+
+Tensor normalize_intensity(const Tensor& volume, bool nonzero) {
+  return normalize_intensity(volume, NormalizeIntensityOptions().nonzero(nonzero));
 }
 
 Tensor scale_intensity_range_percentiles(const Tensor& volume, const ScaleIntensityRangePercentilesOptions& o) {
@@ -128,11 +180,15 @@ Tensor shift_intensity(const Tensor& volume, double offset) {
   return map_voxels(volume, "shift_intensity", [&](std::int64_t, double x) { return x + offset; });
 }
 
-Transform normalize_intensity_transform(std::string key, bool nonzero) {
-  return [key = std::move(key), nonzero](Example example, Generator&) {
-    example.set(key, normalize_intensity(example.at(key), nonzero));
+Transform normalize_intensity_transform(NormalizeIntensityOptions options, std::string key) {
+  return [key = std::move(key), options = std::move(options)](Example example, Generator&) {
+    example.set(key, normalize_intensity(example.at(key), options));
     return example;
   };
+}
+
+Transform normalize_intensity_transform(std::string key, bool nonzero) {
+  return normalize_intensity_transform(NormalizeIntensityOptions().nonzero(nonzero), std::move(key));
 }
 
 Transform scale_intensity_range_percentiles_transform(ScaleIntensityRangePercentilesOptions options, std::string key) {
