@@ -1,5 +1,7 @@
 // RandCropByPosNegLabel semantics: centre kinds in the ratio pos : neg, uniform among voxels of the
 // kind, clamped so the patch fits; fallback when a kind is missing; errors.
+#include <set>
+
 #include "data/volume_util.h"
 
 namespace {
@@ -142,12 +144,141 @@ TEST(PosNegCrop, TheTransformCutsEveryKeyAtOneBoxAndNamesMismatches) {
                   "rand_crop_by_pos_neg_label: 'image' [1, 8, 8, 7] is not on the grid of 'label' [1, 8, 8, 8]");
   EXPECT_ERROR_EQ(pos_neg_crop_start(label, RandCropByPosNegLabelOptions({4, 9, 2}), rng),
                   "rand_crop_by_pos_neg_label: the patch size [4, 9, 2] is larger than the volume's spatial size "
-                  "[8, 8, 8]");
+                  "[8, 8, 8] (allow_smaller(true) takes the whole extent there)");
   EXPECT_ERROR_EQ(pos_neg_crop_start(label, RandCropByPosNegLabelOptions({4, 4, 2}).pos(0).neg(0), rng),
                   "rand_crop_by_pos_neg_label: pos and neg must be non-negative with a positive sum, but got pos 0 and "
                   "neg 0");
-  EXPECT_ERROR_EQ(rand_crop_by_pos_neg_label(RandCropByPosNegLabelOptions({0, 4, 2})),
-                  "rand_crop_by_pos_neg_label: spatial_size must be positive, but got [0, 4, 2]");
+}
+
+// A (1, 10, 10, 10) image that is 1 for d < 5 and 0 beyond (the "air" the background must avoid).
+Tensor half_image(DType dtype = kFloat32) {
+  Tensor im = zeros({1, 10, 10, 10}, dtype);
+  im.narrow(1, 0, 5).fill_(1.0);
+  return im;
+}
+
+TEST(PosNegCrop, TheImageThresholdKeepsBackgroundCentresOffTheAirButNotForegroundOnes) {
+  // Foreground: the box d in [3, 7), h and w in [2, 4), partly where the image is 0. As MONAI's
+  // map_binary_to_indices, the threshold limits the background only (label 0 and image > 0.5);
+  // foreground centres still land where the image is 0.
+  Tensor label = zeros({1, 10, 10, 10});
+  label.narrow(1, 3, 4).narrow(2, 2, 2).narrow(3, 2, 2).fill_(1.0);
+  const Tensor image = half_image();
+  const RandCropByPosNegLabelOptions opts = RandCropByPosNegLabelOptions({1, 1, 1}).image_threshold(0.5);
+  int fg_in_air = 0, bg = 0;
+  std::set<Size3> bg_centres;
+  for (int i = 0; i < 3000; ++i) {
+    Generator rng = sample_generator(6, 0, i);
+    const Size3 c = pos_neg_crop_start(label, opts, rng, image);  // a 1^3 patch starts at its centre
+    const bool is_fg = voxgrad::testing::at4(label, 0, c[0], c[1], c[2]) != 0;
+    if (!is_fg) {
+      ASSERT_LT(c[0], 5) << "a background centre where the image is not above the threshold, draw " << i;
+      ++bg;
+      bg_centres.insert(c);
+    }
+    fg_in_air += is_fg && c[0] >= 5 ? 1 : 0;
+  }
+  EXPECT_NEAR(bg / 3000.0, 0.5, 0.03);
+  EXPECT_NEAR(fg_in_air / 3000.0, 0.25, 0.03);  // half the foreground voxels, half the draws
+  EXPECT_GT(bg_centres.size(), 400u);           // spread over the 500 - 8 allowed background voxels
+  // Any channel above the threshold counts: a second channel bright where the first is dark frees the
+  // whole volume, and the same draws then give the centres of a label without an image.
+  Tensor two = zeros({2, 10, 10, 10});
+  two.select(0, 0).copy_(image.select(0, 0));
+  two.select(0, 1).narrow(0, 5, 5).fill_(2.0);
+  for (int i = 0; i < 200; ++i) {
+    Generator r1 = sample_generator(6, 1, i), r2 = sample_generator(6, 1, i);
+    EXPECT_EQ(pos_neg_crop_start(label, opts, r1, two), pos_neg_crop_start(label, opts, r2)) << i;
+  }
+}
+
+TEST(PosNegCrop, TheThresholdIsComparedInTheImageDtypeAndEmptyChoicesFail) {
+  // One foreground voxel at (1, 2, 3); the image 0.1f everywhere. In float32 0.1f > float(0.1) is false
+  // (torch compares a float32 tensor with a Python float in float32): no background, every centre is the
+  // foreground voxel even with neg only. In float64 the same value exceeds 0.1: background exists.
+  Tensor label = zeros({1, 6, 6, 6});
+  label.select(1, 1).select(1, 2).select(1, 3).fill_(1.0);
+  const Tensor image32 = full({1, 6, 6, 6}, 0.1, kFloat32);
+  const RandCropByPosNegLabelOptions neg_only =
+      RandCropByPosNegLabelOptions({1, 1, 1}).pos(0).neg(1).image_threshold(0.1);
+  int foreground64 = 0;
+  for (int i = 0; i < 50; ++i) {
+    Generator r32 = sample_generator(3, 0, i), r64 = sample_generator(3, 0, i);
+    EXPECT_EQ(pos_neg_crop_start(label, neg_only, r32, image32), (Size3{1, 2, 3}));
+    foreground64 += pos_neg_crop_start(label, neg_only, r64, image32.to(kFloat64)) == Size3{1, 2, 3} ? 1 : 0;
+  }
+  EXPECT_EQ(foreground64, 0);
+  // No foreground and no voxel above the threshold: no centre at all (MONAI: "No sampling location
+  // available."); an image off the label's grid is refused.
+  Generator rng = sample_generator(0, 0, 0);
+  EXPECT_ERROR_EQ(pos_neg_crop_start(zeros({1, 6, 6, 6}), neg_only, rng, image32),
+                  "rand_crop_by_pos_neg_label: no voxel to centre a patch on: the label has no foreground and the "
+                  "image exceeds image_threshold 0.1 nowhere");
+  EXPECT_ERROR_EQ(pos_neg_crop_start(label, neg_only, rng, zeros({1, 6, 6, 5})),
+                  "rand_crop_by_pos_neg_label: image [1, 6, 6, 5] and label [1, 6, 6, 6] have different spatial sizes");
+}
+
+TEST(PosNegCrop, TheTransformReadsTheImageKeyAndDefaultsKeepTheDraws) {
+  manual_seed(4);
+  const Tensor label = box_label();
+  const Tensor image = half_image(kFloat64) * 3.0;
+  const RandCropByPosNegLabelOptions opts =
+      RandCropByPosNegLabelOptions({4, 3, 2}).image_key("image").image_threshold(1);
+  const Transform t = rand_crop_by_pos_neg_label(opts);
+  const Transform plain = rand_crop_by_pos_neg_label(RandCropByPosNegLabelOptions({4, 3, 2}));
+  bool differs = false;
+  for (int i = 0; i < 40; ++i) {
+    Generator rng = sample_generator(5, 0, i), replay = sample_generator(5, 0, i), rp = sample_generator(5, 0, i);
+    const Example out = t({{"image", image}, {"label", label}}, rng);
+    const Size3 start = pos_neg_crop_start(label, opts, replay, image);
+    voxgrad::testing::expect_bitwise_equal(out.at("image"), crop(image, start, {4, 3, 2}), "image");
+    voxgrad::testing::expect_bitwise_equal(out.at("label"), crop(label, start, {4, 3, 2}), "label");
+    // Without an image key the transform keeps its draws: the box of the plain replay.
+    Generator pr = sample_generator(5, 0, i);
+    const Size3 plain_start = pos_neg_crop_start(label, RandCropByPosNegLabelOptions({4, 3, 2}), rp);
+    voxgrad::testing::expect_bitwise_equal(plain({{"image", image}, {"label", label}}, pr).at("label"),
+                                           crop(label, plain_start, {4, 3, 2}), "plain");
+    differs |= plain_start != start;
+  }
+  EXPECT_TRUE(differs) << "the threshold moved no centre";
+  Generator rng = sample_generator(0, 0, 0);
+  EXPECT_ERROR_EQ(t({{"image", zeros({1, 10, 10, 10, 1})}, {"label", label}}, rng),
+                  "rand_crop_by_pos_neg_label: expected the image to be a (C, D, H, W) float32 or float64 volume, but "
+                  "got a float32 tensor of shape [1, 10, 10, 10, 1]");
+}
+
+TEST(PosNegCrop, AllowSmallerTakesTheWholeExtentAndNonPositiveSizesFallBack) {
+  // A (1, 6, 10, 10) label: a patch of depth 8 does not fit. MONAI's default refuses; allow_smaller
+  // cuts the whole depth (start 0, size 6) and leaves the other axes as before.
+  Tensor label = zeros({1, 6, 10, 10});
+  label.narrow(1, 4, 2).narrow(2, 7, 3).narrow(3, 0, 2).fill_(1.0);
+  const RandCropByPosNegLabelOptions big({8, 4, 4});
+  Generator rng = sample_generator(0, 0, 0);
+  EXPECT_ERROR_EQ(pos_neg_crop_start(label, big, rng),
+                  "rand_crop_by_pos_neg_label: the patch size [8, 4, 4] is larger than the volume's spatial size "
+                  "[6, 10, 10] (allow_smaller(true) takes the whole extent there)");
+  EXPECT_EQ(pos_neg_crop_size({6, 10, 10}, RandCropByPosNegLabelOptions(big).allow_smaller(true)), (Size3{6, 4, 4}));
+  // Entries <= 0 take the volume's size (MONAI's fall_back_tuple): {-1, 4, 0} is {6, 4, 10}; MONAI's
+  // docstring example {32, 64, -1} on 40^3 with allow_smaller is {32, 40, 40}.
+  EXPECT_EQ(pos_neg_crop_size({6, 10, 10}, RandCropByPosNegLabelOptions({-1, 4, 0})), (Size3{6, 4, 10}));
+  EXPECT_EQ(pos_neg_crop_size({40, 40, 40}, RandCropByPosNegLabelOptions({32, 64, -1}).allow_smaller(true)),
+            (Size3{32, 40, 40}));
+  const Tensor image = arange(0, 600, 1, kFloat32).reshape({1, 6, 10, 10});
+  for (const Size3 requested : {Size3{8, 4, 4}, Size3{-1, 4, 4}}) {
+    const RandCropByPosNegLabelOptions o = RandCropByPosNegLabelOptions(requested).allow_smaller(true);
+    const Transform t = rand_crop_by_pos_neg_label(o);
+    for (int i = 0; i < 30; ++i) {
+      Generator r = sample_generator(8, 0, i), replay = sample_generator(8, 0, i), plain = sample_generator(8, 0, i);
+      const Size3 start = pos_neg_crop_start(label, o, replay);
+      EXPECT_EQ(start[0], 0);
+      // The H and W boxes are those of a fitting request with the same draws.
+      const Size3 fitting = pos_neg_crop_start(label, RandCropByPosNegLabelOptions({6, 4, 4}), plain);
+      EXPECT_EQ(start, fitting) << i;
+      const Example out = t({{"image", image}, {"label", label}}, r);
+      EXPECT_EQ(out.at("image").sizes(), (Shape{1, 6, 4, 4}));
+      voxgrad::testing::expect_bitwise_equal(out.at("image"), crop(image, start, {6, 4, 4}), "image");
+    }
+  }
 }
 
 }  // namespace
