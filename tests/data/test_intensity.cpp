@@ -163,7 +163,7 @@ TEST(NormalizeIntensity, ConstantAndEmptyGroupsAreShiftedOrLeftAlone) {
 
 TEST(NormalizeIntensity, MatchesTheNaiveReferenceForShapesDtypesAndOptions) {
   manual_seed(11);
-  for (const Shape& shape : std::vector<Shape>{{1, 3, 4, 5}, {3, 2, 5, 4}, {2, 1, 1, 7}}) {
+  for (const Shape& shape : std::vector<Shape>{{1, 3, 4, 5}, {3, 2, 5, 4}, {2, 3, 2, 7}}) {
     for (const DType dtype : {kFloat32, kFloat64}) {
       // Normal values with a third of them zero (for nonzero), read through a strided view.
       const Tensor base = randn(shape, kFloat64) * 3.0 + 1.0;
