@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -32,11 +33,13 @@ struct NormalizeIntensityOptions {
   /// Subtracted instead of the mean: one value, or (channel_wise only) one per channel. A
   /// one-element per-channel vector must be spelt std::vector<double>{x}; `{x}` picks the scalar.
   NormalizeIntensityOptions& subtrahend(double value) { return set(subtrahend_, value); }
-  NormalizeIntensityOptions& subtrahend(std::vector<double> per_channel) { return set(subtrahend_, per_channel); }
+  NormalizeIntensityOptions& subtrahend(std::vector<double> per_channel) {
+    return set(subtrahend_, std::move(per_channel));
+  }
   const IntensityValues& subtrahend() const noexcept { return subtrahend_; }
   /// Divided by instead of the standard deviation: one value, or (channel_wise only) one per channel.
   NormalizeIntensityOptions& divisor(double value) { return set(divisor_, value); }
-  NormalizeIntensityOptions& divisor(std::vector<double> per_channel) { return set(divisor_, per_channel); }
+  NormalizeIntensityOptions& divisor(std::vector<double> per_channel) { return set(divisor_, std::move(per_channel)); }
   const IntensityValues& divisor() const noexcept { return divisor_; }
   /// Only the nonzero voxels are counted in the statistics and changed; the zeros stay as they are.
   VOXGRAD_ARG(bool, nonzero) = false;
