@@ -82,6 +82,7 @@
 #include "voxgrad/optim/adagrad.h"
 #include "voxgrad/optim/adam.h"
 #include "voxgrad/optim/adamw.h"
+#include "voxgrad/optim/lambda_lr.h"
 #include "voxgrad/optim/lr_scheduler.h"
 #include "voxgrad/optim/one_cycle_lr.h"
 #include "voxgrad/optim/optimizer.h"

@@ -1,0 +1,65 @@
+#include "voxgrad/optim/lambda_lr.h"
+
+#include "voxgrad/core/error.h"
+#include "voxgrad/optim/detail/python_arithmetic.h"  // last: no fp contraction below
+
+namespace voxgrad::optim {
+namespace {
+
+// One function per group: `lr_lambda` repeated, as PyTorch's [lr_lambda] * len(param_groups).
+std::vector<LRLambda> repeated(const Optimizer& optimizer, LRLambda lr_lambda, const char* name) {
+  VOXGRAD_CHECK(static_cast<bool>(lr_lambda), "{}: lr_lambda is an empty std::function", name);
+  return std::vector<LRLambda>(optimizer.param_groups().size(), std::move(lr_lambda));
+}
+
+// Checks the per-group functions before the base constructor records the groups' initial_lr (PyTorch
+// checks them before its super().__init__), and returns the optimizer for it.
+Optimizer& checked(Optimizer& optimizer, const std::vector<LRLambda>& lr_lambdas, const char* name) {
+  const std::size_t groups = optimizer.param_groups().size();
+  VOXGRAD_CHECK(lr_lambdas.size() == groups, "{}: Expected {} lr_lambdas, but got {}", name, groups, lr_lambdas.size());
+  for (std::size_t i = 0; i < lr_lambdas.size(); ++i) {
+    VOXGRAD_CHECK(static_cast<bool>(lr_lambdas[i]), "{}: lr_lambdas[{}] is an empty std::function", name, i);
+  }
+  return optimizer;
+}
+
+}  // namespace
+
+// =================================================================================================
+// LambdaLR
+// =================================================================================================
+
+LambdaLR::LambdaLR(Optimizer& optimizer, LRLambda lr_lambda)
+    : LambdaLR(optimizer, repeated(optimizer, std::move(lr_lambda), "LambdaLR")) {}
+
+LambdaLR::LambdaLR(Optimizer& optimizer, std::vector<LRLambda> lr_lambdas)
+    : LRScheduler(checked(optimizer, lr_lambdas, "LambdaLR")), lr_lambdas_(std::move(lr_lambdas)) {
+  initial_step();
+}
+
+std::vector<double> LambdaLR::get_lr() {
+  std::vector<double> lrs = base_lrs();
+  for (std::size_t i = 0; i < lrs.size(); ++i) lrs[i] = lrs[i] * lr_lambdas_[i](last_epoch());
+  return lrs;
+}
+
+// =================================================================================================
+// MultiplicativeLR
+// =================================================================================================
+
+MultiplicativeLR::MultiplicativeLR(Optimizer& optimizer, LRLambda lr_lambda)
+    : MultiplicativeLR(optimizer, repeated(optimizer, std::move(lr_lambda), "MultiplicativeLR")) {}
+
+MultiplicativeLR::MultiplicativeLR(Optimizer& optimizer, std::vector<LRLambda> lr_lambdas)
+    : LRScheduler(checked(optimizer, lr_lambdas, "MultiplicativeLR")), lr_lambdas_(std::move(lr_lambdas)) {
+  initial_step();
+}
+
+std::vector<double> MultiplicativeLR::get_lr() {
+  std::vector<double> lrs = group_lrs();
+  if (last_epoch() <= 0) return lrs;
+  for (std::size_t i = 0; i < lrs.size(); ++i) lrs[i] = lrs[i] * lr_lambdas_[i](last_epoch());
+  return lrs;
+}
+
+}  // namespace voxgrad::optim
