@@ -1,6 +1,7 @@
-// StepLR, CosineAnnealingLR and ReduceLROnPlateau against the learning rates PyTorch 1.13 prints
-// (tests/fixtures/optim/schedulers.json, from tests/fixtures/optim/generate.py): the recursive
-// forms are evaluated as PyTorch does, so the lrs must match bit for bit.
+// The LR schedulers against the learning rates PyTorch 1.13 prints (tests/fixtures/optim/schedulers.json,
+// from tests/fixtures/optim/generate.py): the recursive forms are evaluated as PyTorch does, so the lrs
+// must match bit for bit. LambdaLR, MultiplicativeLR, ConstantLR, PolynomialLR and
+// CosineAnnealingWarmRestarts beyond the fixture: tests/optim/test_schedulers_lambda_poly_restarts.cpp.
 
 #include <cmath>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "json_fixture.h"
+#include "optim/scheduler_util.h"
 #include "test_util.h"
 
 namespace {
@@ -22,25 +24,6 @@ const json& fixture() {
   return j;
 }
 
-/// An SGD optimizer with one single-parameter group per lr.
-struct Groups {
-  std::vector<Tensor> params;
-  std::unique_ptr<optim::SGD> opt;
-  explicit Groups(const std::vector<double>& lrs) {
-    std::vector<optim::OptimizerParamGroup> groups;
-    for (double lr : lrs) {
-      params.push_back(zeros({1}).requires_grad_());
-      groups.emplace_back(std::vector<Tensor>{params.back()}, optim::SGDOptions(lr));
-    }
-    opt = std::make_unique<optim::SGD>(groups, optim::SGDOptions(lrs[0]));
-  }
-  std::vector<double> lrs() const {
-    std::vector<double> v;
-    for (const auto& g : opt->param_groups()) v.push_back(g.options().get_lr());
-    return v;
-  }
-};
-
 std::unique_ptr<optim::LRScheduler> make_scheduler(const std::string& kind, const json& o, optim::Optimizer& opt) {
   if (kind == "StepLR") return std::make_unique<optim::StepLR>(opt, o["step_size"], o.value("gamma", 0.1));
   if (kind == "CosineAnnealingLR")
@@ -53,6 +36,34 @@ std::unique_ptr<optim::LRScheduler> make_scheduler(const std::string& kind, cons
     if (o.contains("end_factor")) l.end_factor(o["end_factor"]);
     if (o.contains("total_iters")) l.total_iters(o["total_iters"]);
     return std::make_unique<optim::LinearLR>(opt, l);
+  }
+  if (kind == "LambdaLR" || kind == "MultiplicativeLR") {
+    // One lambda name for every group, or a list of one per group.
+    const json& f = o["lr_lambda"];
+    if (f.is_string()) {
+      if (kind == "LambdaLR") return std::make_unique<optim::LambdaLR>(opt, lr_lambda_by_name(f));
+      return std::make_unique<optim::MultiplicativeLR>(opt, lr_lambda_by_name(f));
+    }
+    std::vector<optim::LRLambda> fs;
+    for (const json& n : f) fs.push_back(lr_lambda_by_name(n));
+    if (kind == "LambdaLR") return std::make_unique<optim::LambdaLR>(opt, fs);
+    return std::make_unique<optim::MultiplicativeLR>(opt, fs);
+  }
+  if (kind == "ConstantLR") {
+    optim::ConstantLROptions c;
+    if (o.contains("factor")) c.factor(o["factor"]);
+    if (o.contains("total_iters")) c.total_iters(o["total_iters"]);
+    return std::make_unique<optim::ConstantLR>(opt, c);
+  }
+  if (kind == "PolynomialLR") {
+    optim::PolynomialLROptions p;
+    if (o.contains("total_iters")) p.total_iters(o["total_iters"]);
+    if (o.contains("power")) p.power(o["power"]);
+    return std::make_unique<optim::PolynomialLR>(opt, p);
+  }
+  if (kind == "CosineAnnealingWarmRestarts") {
+    return std::make_unique<optim::CosineAnnealingWarmRestarts>(opt, o["T_0"], o.value("T_mult", std::int64_t{1}),
+                                                                o.value("eta_min", 0.0));
   }
   ADD_FAILURE() << "unknown scheduler " << kind;
   return nullptr;
@@ -219,7 +230,12 @@ TEST(SchedulerFixtureFile, HasEveryScheduler) {
   EXPECT_GE(n["ExponentialLR"], 1);
   EXPECT_GE(n["LinearLR"], 3);
   EXPECT_GE(n["OneCycleLR"], 4);
-  EXPECT_GE(n["SequentialLR"], 3);
+  EXPECT_GE(n["SequentialLR"], 6);
+  EXPECT_GE(n["LambdaLR"], 2);
+  EXPECT_GE(n["MultiplicativeLR"], 2);
+  EXPECT_GE(n["ConstantLR"], 4);
+  EXPECT_GE(n["PolynomialLR"], 3);
+  EXPECT_GE(n["CosineAnnealingWarmRestarts"], 3);
 }
 
 TEST(CosineAnnealingLR, RecursiveFormEqualsTheClosedForm) {
