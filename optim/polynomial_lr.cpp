@@ -8,13 +8,21 @@
 #include "voxgrad/optim/detail/python_arithmetic.h"  // last: no fp contraction below
 
 namespace voxgrad::optim {
+namespace {
+
+// Checked before the base constructor records the groups' initial_lr, so a refused scheduler leaves
+// the optimizer as it was. PyTorch accepts total_iters = 0 and then divides by zero in its closed
+// form, and a negative power and then raises ZeroDivisionError at epoch total_iters (0 ** power).
+Optimizer& checked(Optimizer& optimizer, const PolynomialLROptions& o) {
+  VOXGRAD_CHECK(o.total_iters() > 0, "PolynomialLR: total_iters must be positive, but got {}", o.total_iters());
+  VOXGRAD_CHECK(o.power() >= 0.0, "PolynomialLR: power must be non-negative, but got {}", o.power());
+  return optimizer;
+}
+
+}  // namespace
 
 PolynomialLR::PolynomialLR(Optimizer& optimizer, const PolynomialLROptions& options)
-    : LRScheduler(optimizer), options_(options) {
-  // PyTorch accepts total_iters = 0 and then divides by zero in its closed form.
-  VOXGRAD_CHECK(options_.total_iters() > 0, "PolynomialLR: total_iters must be positive, but got {}",
-                options_.total_iters());
-  VOXGRAD_CHECK(options_.power() >= 0.0, "PolynomialLR: power must be non-negative, but got {}", options_.power());
+    : LRScheduler(checked(optimizer, options)), options_(options) {
   initial_step();
 }
 

@@ -24,7 +24,8 @@ struct PolynomialLROptions {
 /// lr(epoch) = base_lr · (1 − min(epoch, total_iters)/total_iters)^power — nnU-Net's "poly" schedule
 /// with power 0.9. PyTorch's recursive form, evaluated as PyTorch does:
 /// lr(epoch) = lr(epoch − 1) · ((1 − epoch/total_iters) / (1 − (epoch − 1)/total_iters))^power up to
-/// total_iters, unchanged after.
+/// total_iters, unchanged after. (nnU-Net's own PolyLRScheduler evaluates the closed form at every
+/// step, so its lrs can differ from these in the last bits.)
 class PolynomialLR : public LRScheduler {
  public:
   /// `PolynomialLR(optimizer, PolynomialLROptions().total_iters(1000).power(0.9))`; throws for a

@@ -76,12 +76,14 @@ TEST(LambdaPolyRestartSchedulers, InvalidArgumentsNameTheSchedulerTheArgumentAnd
 }
 
 TEST(LambdaPolyRestartSchedulers, RefusedConstructorsLeaveTheGroupsAlone) {
-  // As in PyTorch, which checks these arguments before recording each group's initial_lr.
+  // As in PyTorch, which checks these arguments before recording each group's initial_lr (PolynomialLR's
+  // arguments PyTorch does not check).
   Groups s({0.1, 0.2});
   EXPECT_THROW(optim::LambdaLR(*s.opt, std::vector<optim::LRLambda>{lr_lambda_by_name("inverse")}), Error);
   EXPECT_THROW(optim::MultiplicativeLR(*s.opt, optim::LRLambda()), Error);
   EXPECT_THROW(optim::ConstantLR(*s.opt, optim::ConstantLROptions().factor(2.0)), Error);
   EXPECT_THROW(optim::CosineAnnealingWarmRestarts(*s.opt, -3), Error);
+  EXPECT_THROW(optim::PolynomialLR(*s.opt, optim::PolynomialLROptions().power(-1.0)), Error);
   for (const auto& g : s.opt->param_groups()) EXPECT_FALSE(g.initial_lr().has_value());
   EXPECT_EQ(s.lrs(), (std::vector<double>{0.1, 0.2}));
 }
