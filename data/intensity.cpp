@@ -116,7 +116,9 @@ Tensor normalize_intensity(const Tensor& volume, const NormalizeIntensityOptions
   const std::vector<double> v = values_of(volume);
   const std::size_t per_group = v.size() / std::max<std::size_t>(1, groups);
   // Per group: x -> (x - shift) * scale on the selected voxels; an unselected group keeps shift 0, scale 1.
-  std::vector<double> shift(groups, 0.0), scale(groups, 1.0);
+  // A divisor below about 5.6e-309 has no finite reciprocal: such a group is divided by it instead
+  // (x = shift then gives 0, not 0 * inf, as MONAI's division).
+  std::vector<double> shift(groups, 0.0), scale(groups, 1.0), tiny_divisor(groups, 0.0);
   for (std::size_t g = 0; g < groups; ++g) {
     double sum = 0, count = 0;
     for (std::size_t i = g * per_group; i < (g + 1) * per_group; ++i) {
@@ -139,13 +141,14 @@ Tensor normalize_intensity(const Tensor& volume, const NormalizeIntensityOptions
       sd = divisor[g];
     }
     scale[g] = sd != 0 ? 1 / sd : 1.0;
+    if (!std::isfinite(scale[g])) tiny_divisor[g] = sd;
   }
   return map_voxels(
       volume, op,
       [&](std::int64_t c, double x) {
         if (nonzero && x == 0) return x;
         const std::size_t g = channel_wise ? static_cast<std::size_t>(c) : 0;
-        return (x - shift[g]) * scale[g];
+        return tiny_divisor[g] != 0 ? (x - shift[g]) / tiny_divisor[g] : (x - shift[g]) * scale[g];
       },
       out_dtype);
 }

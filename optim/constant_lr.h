@@ -33,7 +33,7 @@ class ConstantLR : public LRScheduler {
   explicit ConstantLR(Optimizer& optimizer, const ConstantLROptions& options = {});
 
  protected:
-  /// PyTorch's recursive update; throws at epoch total_iters if factor is 0 (after loading a state dict).
+  /// PyTorch's recursive update.
   std::vector<double> get_lr() override;
   /// "ConstantLR".
   std::string name() const override { return "ConstantLR"; }
@@ -43,6 +43,8 @@ class ConstantLR : public LRScheduler {
   void set_hyper_parameter(const std::string& name, double value) override;
   /// A factor outside [0, 1], or a total_iters below 0 or not whole.
   std::string hyper_parameter_problem(const std::string& name, double value) const override;
+  /// A factor of 0 with a positive total_iters (refused by the constructor too).
+  std::string hyper_parameters_problem(const std::vector<std::pair<std::string, double>>& values) const override;
   /// base_lr · (factor + (epoch ≥ total_iters)·(1 − factor)).
   std::optional<std::vector<double>> closed_form_lr() const override;
 

@@ -27,16 +27,21 @@ CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(Optimizer& optimizer, s
 
 std::vector<double> CosineAnnealingWarmRestarts::get_lr() {
   // PyTorch's step(): from epoch −1 (or restarted at 0) as step(0), else T_cur + 1 wrapped at T_i.
-  if (last_epoch() == 0) {
-    t_i_ = t_0_;
-    t_cur_ = 0;
-  } else {
-    t_cur_ = t_cur_ + 1;
-    if (t_cur_ >= t_i_) {
-      t_cur_ = t_cur_ - t_i_;
-      t_i_ = t_i_ * t_mult_;
+  // The new T_cur and T_i are committed only once both are known (Python's integers do not
+  // overflow; a product past 2^63 is an error here, and the scheduler stays where it was).
+  std::int64_t t_cur = 0, t_i = t_0_;
+  if (last_epoch() != 0) {
+    t_cur = t_cur_ + 1;
+    t_i = t_i_;
+    if (t_cur >= t_i) {
+      t_cur = t_cur - t_i;
+      VOXGRAD_CHECK(!__builtin_mul_overflow(t_i_, t_mult_, &t_i),
+                    "CosineAnnealingWarmRestarts: the next cycle's length T_i * T_mult = {} * {} overflows int64", t_i_,
+                    t_mult_);
     }
   }
+  t_cur_ = t_cur;
+  t_i_ = t_i;
   // Term by term and in Python's order: ((π·T_cur)/T_i), then ((base − eta_min)·(1 + cos))/2.
   const double angle = std::numbers::pi * static_cast<double>(t_cur_) / static_cast<double>(t_i_);
   std::vector<double> lrs = base_lrs();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -26,6 +27,13 @@ class CosineAnnealingWarmRestarts : public LRScheduler {
   /// `CosineAnnealingWarmRestarts(optimizer, /*T_0=*/10, /*T_mult=*/2, /*eta_min=*/1e-5)`; throws
   /// unless T_0 ≥ 1 and T_mult ≥ 1.
   CosineAnnealingWarmRestarts(Optimizer& optimizer, std::int64_t T_0, std::int64_t T_mult = 1, double eta_min = 0.0);
+  /// A floating-point third argument does not compile: T_mult is a whole number (PyTorch raises for
+  /// 2.5), and a port of `CosineAnnealingWarmRestarts(opt, 10, eta_min=1e-5)` must pass T_mult first:
+  /// `(opt, 10, 1, 1e-5)`.
+  template <typename F>
+  requires std::floating_point<F> CosineAnnealingWarmRestarts(Optimizer& optimizer, std::int64_t T_0, F T_mult,
+                                                              double eta_min = 0.0)
+  = delete;
   /// Epochs since the last restart.
   std::int64_t T_cur() const { return t_cur_; }
   /// Length of the current cycle.
@@ -33,7 +41,7 @@ class CosineAnnealingWarmRestarts : public LRScheduler {
 
  protected:
   /// Advances T_cur (restarting when it reaches T_i; at epoch 0 T_cur = 0 and T_i = T_0), then the
-  /// cosine of each group.
+  /// cosine of each group; throws, changing nothing, when T_i · T_mult overflows int64.
   std::vector<double> get_lr() override;
   /// "CosineAnnealingWarmRestarts".
   std::string name() const override { return "CosineAnnealingWarmRestarts"; }

@@ -1,15 +1,20 @@
 #include "voxgrad/optim/lambda_lr.h"
 
+#include <memory>
+
 #include "voxgrad/core/error.h"
 #include "voxgrad/optim/detail/python_arithmetic.h"  // last: no fp contraction below
 
 namespace voxgrad::optim {
 namespace {
 
-// One function per group: `lr_lambda` repeated, as PyTorch's [lr_lambda] * len(param_groups).
+// One function per group, all calling the one `lr_lambda`, as PyTorch's [lr_lambda] * len(param_groups):
+// a callable with state (a mutable lambda, a functor) sees every group's call, in group order.
 std::vector<LRLambda> repeated(const Optimizer& optimizer, LRLambda lr_lambda, const char* name) {
   VOXGRAD_CHECK(static_cast<bool>(lr_lambda), "{}: lr_lambda is an empty std::function", name);
-  return std::vector<LRLambda>(optimizer.param_groups().size(), std::move(lr_lambda));
+  auto shared = std::make_shared<LRLambda>(std::move(lr_lambda));
+  return std::vector<LRLambda>(optimizer.param_groups().size(),
+                               [shared](std::int64_t epoch) { return (*shared)(epoch); });
 }
 
 // Checks the per-group functions before the base constructor records the groups' initial_lr (PyTorch

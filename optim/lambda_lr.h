@@ -26,7 +26,8 @@ using LRLambda = std::function<double(std::int64_t epoch)>;
 class LambdaLR : public LRScheduler {
  public:
   /// `LambdaLR(optimizer, [](std::int64_t e) { return 1.0 / static_cast<double>(e + 1); })`: one
-  /// function for every group; throws if it is empty.
+  /// function for every group (one object, called for each group in turn, as PyTorch's: a callable
+  /// with state sees every call); throws if it is empty.
   LambdaLR(Optimizer& optimizer, LRLambda lr_lambda);
   /// One function per parameter group (group i uses lr_lambdas[i]); throws unless there are as many
   /// as groups and none is empty.
@@ -56,8 +57,8 @@ class LambdaLR : public LRScheduler {
 /// function or lambda); here the scheduler that loads the state keeps the functions it was built with.
 class MultiplicativeLR : public LRScheduler {
  public:
-  /// `MultiplicativeLR(optimizer, [](std::int64_t) { return 0.95; })`: one function for every group;
-  /// throws if it is empty.
+  /// `MultiplicativeLR(optimizer, [](std::int64_t) { return 0.95; })`: one function for every group
+  /// (one object, called for each group in turn, as PyTorch's); throws if it is empty.
   MultiplicativeLR(Optimizer& optimizer, LRLambda lr_lambda);
   /// One function per parameter group; throws unless there are as many as groups and none is empty.
   MultiplicativeLR(Optimizer& optimizer, std::vector<LRLambda> lr_lambdas);

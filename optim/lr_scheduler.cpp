@@ -131,7 +131,13 @@ void LRScheduler::step() {
   check_group_count(name(), optimizer_, base_lrs_.size());
   ++step_count_;
   ++last_epoch_;
-  apply(get_lr());
+  try {
+    apply(get_lr());
+  } catch (...) {  // a schedule that cannot go on leaves the scheduler where it was
+    --step_count_;
+    --last_epoch_;
+    throw;
+  }
 }
 
 void LRScheduler::restart() {
@@ -174,6 +180,9 @@ void LRScheduler::load_state_dict(const nn::StateDict& state_dict) {
     } else {
       hp.emplace_back(k, *v);
     }
+  }
+  if (hp.size() == hyper_parameters().size()) {
+    if (std::string problem = hyper_parameters_problem(hp); !problem.empty()) problems.push_back(std::move(problem));
   }
   check_count("last_epoch", epoch, -1, problems);
   check_count("_step_count", count, 0, problems);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "voxgrad/nn/arg.h"
@@ -58,6 +59,12 @@ class LRScheduler {
   /// What is wrong with `value` for hyper-parameter `name`, as the constructor would see it (empty:
   /// nothing); load_state_dict reports it before anything changes.
   virtual std::string hyper_parameter_problem(const std::string& /*name*/, double /*value*/) const { return {}; }
+  /// What is wrong with the hyper-parameters `values` together (each already accepted by
+  /// hyper_parameter_problem), as the constructor would see them (empty: nothing); load_state_dict
+  /// reports it before anything changes.
+  virtual std::string hyper_parameters_problem(const std::vector<std::pair<std::string, double>>& /*values*/) const {
+    return {};
+  }
   /// Called by load_state_dict once every hyper-parameter is set.
   virtual void hyper_parameters_loaded() {}
   /// The lrs for last_epoch() in closed form (PyTorch's _get_closed_form_lr), if the schedule has one;

@@ -161,6 +161,26 @@ TEST(NormalizeIntensity, ConstantAndEmptyGroupsAreShiftedOrLeftAlone) {
   EXPECT_EQ(y[2], 1);
 }
 
+TEST(NormalizeIntensity, ATinyDivisorDividesAndNaNSpreadsOverItsGroup) {
+  // 1 / 1e-310 overflows to inf: the group is divided instead, so x = subtrahend gives 0 (not
+  // 0 · inf = NaN) and the others their exact quotients.
+  const double d = 1e-310;
+  const Tensor v = tensor({0.0, d, 2 * d}, kFloat64).reshape({1, 1, 1, 3});
+  voxgrad::testing::expect_values(normalize_intensity(v, NormalizeIntensityOptions().subtrahend(0).divisor(d)),
+                                  {1, 1, 1, 3}, {0, 1, 2}, 0);
+  // A NaN voxel is selected (it is not 0) and makes its group's statistics NaN, as in MONAI; the
+  // other channel is not touched by it.
+  const Tensor n = tensor({1.0, std::nan(""), 3.0, 1.0, 2.0, 3.0}, kFloat64).reshape({2, 1, 1, 3});
+  const std::vector<double> y = values(normalize_intensity(n, NormalizeIntensityOptions().channel_wise(true)));
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(std::isnan(y[i])) << i;
+  const double s = std::sqrt(2.0 / 3);
+  EXPECT_EQ(y[3], -1 * (1 / s));
+  EXPECT_EQ(y[4], 0);
+  EXPECT_EQ(y[5], 1 * (1 / s));
+  const std::vector<double> pooled = values(normalize_intensity(n));
+  for (double p : pooled) EXPECT_TRUE(std::isnan(p));
+}
+
 TEST(NormalizeIntensity, MatchesTheNaiveReferenceForShapesDtypesAndOptions) {
   manual_seed(11);
   for (const Shape& shape : std::vector<Shape>{{1, 3, 4, 5}, {3, 2, 5, 4}, {2, 3, 2, 7}}) {

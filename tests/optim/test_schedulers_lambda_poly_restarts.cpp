@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "optim/scheduler_util.h"
@@ -103,6 +104,20 @@ TEST(LambdaLR, OneFunctionForAllGroupsOrOnePerGroup) {
   EXPECT_EQ(per_group.base_lrs(), (std::vector<double>{0.5, 0.25}));
 }
 
+TEST(LambdaLR, OneStatefulFunctionSeesEveryGroupsCallsAsPyTorchs) {
+  // PyTorch's [lr_lambda] * len(param_groups) calls the one object for group 0, then group 1: a
+  // counting callable gives [1, 2] at construction and [3, 4] after a step.
+  Groups s({1.0, 1.0});
+  optim::LambdaLR sched(*s.opt, [n = 0](std::int64_t) mutable { return static_cast<double>(++n); });
+  EXPECT_EQ(s.lrs(), (std::vector<double>{1.0, 2.0}));
+  sched.step();
+  EXPECT_EQ(s.lrs(), (std::vector<double>{3.0, 4.0}));
+  Groups t({1.0, 1.0});
+  optim::MultiplicativeLR mult(*t.opt, [n = 0](std::int64_t) mutable { return static_cast<double>(++n); });
+  mult.step();
+  EXPECT_EQ(t.lrs(), (std::vector<double>{1.0, 2.0}));
+}
+
 TEST(MultiplicativeLR, MultipliesTheCurrentLrFromEpochOne) {
   Groups s({0.8});
   optim::MultiplicativeLR sched(*s.opt, [](std::int64_t e) { return e == 2 ? 0.25 : 0.5; });
@@ -124,12 +139,19 @@ TEST(ConstantLR, ZeroFactorAndZeroTotalItersKeepsTheLrAtZeroAsPyTorch) {
   }
 }
 
-TEST(ConstantLR, ZeroFactorLoadedFromAStateDictThrowsAtTotalIters) {
+TEST(ConstantLR, LoadRefusesAZeroFactorWithTotalItersAsTheConstructorDoes) {
   Groups s({0.1});
   optim::ConstantLR sched(*s.opt, optim::ConstantLROptions().factor(0.5).total_iters(2));
-  sched.load_state_dict(with(sched.state_dict(), "factor", 0.0));
+  const nn::StateDict before = sched.state_dict();
+  EXPECT_ERROR_EQ(sched.load_state_dict(with(before, "factor", 0.0)),
+                  "ConstantLR: error(s) in loading the state dict: factor=0 with total_iters=2 divides by zero at "
+                  "epoch 2 (the lr times 1/factor; PyTorch raises ZeroDivisionError there)");
+  EXPECT_EQ(values(sched.state_dict()), values(before));
+  // With total_iters 0 there is no warm-up to end (PyTorch runs it): accepted, and the epochs after
+  // leave the group's lr (0.1 · 0.5 from the construction) as it is.
+  sched.load_state_dict(with(with(before, "factor", 0.0), "total_iters", 0));
   sched.step();
-  EXPECT_ERROR_EQ(sched.step(), "ConstantLR: factor=0 divides by zero at epoch total_iters=2");
+  EXPECT_EQ(sched.get_last_lr(), (std::vector<double>{0.05}));
 }
 
 TEST(PolynomialLR, RecursiveFormStaysNearTheClosedForm) {
@@ -160,6 +182,27 @@ TEST(CosineAnnealingWarmRestarts, TCurAndTiAsPyTorchStepsThem) {
   }
   EXPECT_EQ(t_cur, (std::vector<std::int64_t>{0, 1, 0, 1, 2, 3, 0, 1, 2}));
   EXPECT_EQ(t_i, (std::vector<std::int64_t>{2, 2, 4, 4, 4, 4, 8, 8, 8}));
+}
+
+// A port of PyTorch's CosineAnnealingWarmRestarts(opt, 10, eta_min=1e-5) written (opt, 10, 1e-5) would
+// pass eta_min as T_mult: a floating third argument does not compile.
+static_assert(!std::is_constructible_v<optim::CosineAnnealingWarmRestarts, optim::Optimizer&, std::int64_t, double>);
+static_assert(!std::is_constructible_v<optim::CosineAnnealingWarmRestarts, optim::Optimizer&, int, float, double>);
+static_assert(std::is_constructible_v<optim::CosineAnnealingWarmRestarts, optim::Optimizer&, int, int, double>);
+
+TEST(CosineAnnealingWarmRestarts, ACycleLengthPastInt64ThrowsAndChangesNothing) {
+  Groups s({1.0});
+  optim::CosineAnnealingWarmRestarts sched(*s.opt, 3, 2);
+  nn::StateDict state = sched.state_dict();
+  state = with(with(with(with(state, "T_i", 0x1p61), "T_cur", 0x1p61), "T_mult", 4), "last_epoch", 9);
+  sched.load_state_dict(state);
+  const std::vector<double> lrs = s.lrs();
+  EXPECT_ERROR_EQ(sched.step(),
+                  "CosineAnnealingWarmRestarts: the next cycle's length T_i * T_mult = 2305843009213693952 * 4 "
+                  "overflows int64");
+  EXPECT_EQ(values(sched.state_dict()), values(state));
+  EXPECT_EQ(sched.last_epoch(), 9);
+  EXPECT_EQ(s.lrs(), lrs);
 }
 
 TEST(LambdaPolyRestartSchedulers, StateDictKeysArePyTorchNames) {
