@@ -30,41 +30,36 @@ Optimizer& checked(Optimizer& optimizer, const std::vector<LRLambda>& lr_lambdas
 
 }  // namespace
 
-// =================================================================================================
-// LambdaLR
-// =================================================================================================
+LambdaScheduler::LambdaScheduler(Optimizer& optimizer, LRLambda lr_lambda, const char* name)
+    : LambdaScheduler(optimizer, repeated(optimizer, std::move(lr_lambda), name), name) {}
 
+LambdaScheduler::LambdaScheduler(Optimizer& optimizer, std::vector<LRLambda> lr_lambdas, const char* name)
+    : LRScheduler(checked(optimizer, lr_lambdas, name)), lr_lambdas_(std::move(lr_lambdas)) {}
+
+std::vector<double> LambdaScheduler::scaled(std::vector<double> lrs) const {
+  for (std::size_t i = 0; i < lrs.size(); ++i) lrs[i] = lrs[i] * lr_lambdas_[i](last_epoch());
+  return lrs;
+}
+
+// The derived constructors take the initial step: get_lr is theirs.
 LambdaLR::LambdaLR(Optimizer& optimizer, LRLambda lr_lambda)
-    : LambdaLR(optimizer, repeated(optimizer, std::move(lr_lambda), "LambdaLR")) {}
+    : LambdaScheduler(optimizer, std::move(lr_lambda), "LambdaLR") {
+  initial_step();
+}
 
 LambdaLR::LambdaLR(Optimizer& optimizer, std::vector<LRLambda> lr_lambdas)
-    : LRScheduler(checked(optimizer, lr_lambdas, "LambdaLR")), lr_lambdas_(std::move(lr_lambdas)) {
+    : LambdaScheduler(optimizer, std::move(lr_lambdas), "LambdaLR") {
   initial_step();
 }
-
-std::vector<double> LambdaLR::get_lr() {
-  std::vector<double> lrs = base_lrs();
-  for (std::size_t i = 0; i < lrs.size(); ++i) lrs[i] = lrs[i] * lr_lambdas_[i](last_epoch());
-  return lrs;
-}
-
-// =================================================================================================
-// MultiplicativeLR
-// =================================================================================================
 
 MultiplicativeLR::MultiplicativeLR(Optimizer& optimizer, LRLambda lr_lambda)
-    : MultiplicativeLR(optimizer, repeated(optimizer, std::move(lr_lambda), "MultiplicativeLR")) {}
-
-MultiplicativeLR::MultiplicativeLR(Optimizer& optimizer, std::vector<LRLambda> lr_lambdas)
-    : LRScheduler(checked(optimizer, lr_lambdas, "MultiplicativeLR")), lr_lambdas_(std::move(lr_lambdas)) {
+    : LambdaScheduler(optimizer, std::move(lr_lambda), "MultiplicativeLR") {
   initial_step();
 }
 
-std::vector<double> MultiplicativeLR::get_lr() {
-  std::vector<double> lrs = group_lrs();
-  if (last_epoch() <= 0) return lrs;
-  for (std::size_t i = 0; i < lrs.size(); ++i) lrs[i] = lrs[i] * lr_lambdas_[i](last_epoch());
-  return lrs;
+MultiplicativeLR::MultiplicativeLR(Optimizer& optimizer, std::vector<LRLambda> lr_lambdas)
+    : LambdaScheduler(optimizer, std::move(lr_lambdas), "MultiplicativeLR") {
+  initial_step();
 }
 
 }  // namespace voxgrad::optim
