@@ -6,6 +6,7 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/core/shape.h"
+#include "voxgrad/data/detail/affine.h"
 #include "voxgrad/data/detail/volume.h"
 
 namespace voxgrad::data {
@@ -114,6 +115,7 @@ Transform spacing(SpacingOptions options) {
     VOXGRAD_CHECK(s.numel() == 3, "spacing: '{}' must hold 3 values (D, H, W), but has shape {}", options.spacing_key(),
                   shape_str(s.sizes()));
     const Spacing3 from = {s.data_ptr<double>()[0], s.data_ptr<double>()[1], s.data_ptr<double>()[2]};
+    const Tensor affine = detail::find_affine(example, options.affine_key(), "spacing");
     // Every key is checked against the first before anything is resampled.
     std::vector<std::pair<std::string, Interpolation>> keys;
     for (const std::string& key : options.linear_keys()) keys.emplace_back(key, Interpolation::Linear);
@@ -127,19 +129,11 @@ Transform spacing(SpacingOptions options) {
     }
     example.set(options.spacing_key(),
                 tensor({options.target()[0], options.target()[1], options.target()[2]}, kFloat64));
-    if (example.contains(options.affine_key())) {
-      Tensor affine = example.at(options.affine_key()).to(kFloat64).contiguous().clone();
-      VOXGRAD_CHECK(affine.sizes() == Shape({4, 4}), "spacing: '{}' must be (4, 4), but has shape {}",
-                    options.affine_key(), shape_str(affine.sizes()));
-      double* A = affine.data_ptr<double>();
-      // Column c multiplies voxel index (i, j, k)[c] = (w, h, d)[c]: spatial axis 2 - c.
-      for (int row = 0; row < 4; ++row) {
-        for (int col = 0; col < 3; ++col) {
-          const auto axis = static_cast<std::size_t>(2 - col);
-          A[row * 4 + col] *= options.target()[axis] / from[axis];
-        }
-      }
-      example.set(options.affine_key(), affine);
+    if (affine.defined()) {
+      // Output voxel o sits at input position x = o · target / spacing per axis (voxel 0 stays).
+      detail::SpatialMap map = detail::identity_map();
+      for (std::size_t j = 0; j < 3; ++j) map[j].scale = options.target()[j] / from[j];
+      example.set(options.affine_key(), detail::moved_affine(affine, map));
     }
     return example;
   };

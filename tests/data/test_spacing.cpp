@@ -146,4 +146,24 @@ TEST(SpacingTransform, ResamplesImagesLinearlyLabelsNearestAndUpdatesSpacingAndA
                   "spacing: 'spacing' must hold 3 values (D, H, W), but has shape [2]");
 }
 
+TEST(SpacingTransform, TheAffineFollowsTheResampledVoxels) {
+  // Linear resampling reproduces a linear ramp exactly, so each output voxel of a coordinate volume holds
+  // the input position it was sampled at; sizes where the last output centre is the last input one.
+  const Tensor coords = voxgrad::testing::coordinate_volume(9, 9, 5);
+  const std::vector<Spacing3> targets = {{1, 2, 0.5}, {4, 0.5, 1}, {2, 1, 0.25}};
+  std::uint64_t seed = 40;
+  for (const Spacing3& target : targets) {
+    const Tensor affine = voxgrad::testing::random_affine(seed++);
+    Generator rng(0);
+    const Example out = spacing(SpacingOptions(target).nearest_keys({}))(
+        {{"image", coords}, {"spacing", tensor({2, 1, 1}, kFloat64)}, {"affine", affine}}, rng);
+    voxgrad::testing::expect_affine_follows_voxels(out.at("image"), affine, out.at("affine"),
+                                                   fmt::format("target {}", target));
+  }
+  Generator rng(0);
+  EXPECT_ERROR_EQ(spacing(SpacingOptions({2, 2, 2}).nearest_keys({}))(
+                      {{"image", coords}, {"spacing", tensor({1, 1, 1}, kFloat64)}, {"affine", zeros({4})}}, rng),
+                  "spacing: 'affine' must be (4, 4), but has shape [4]");
+}
+
 }  // namespace
