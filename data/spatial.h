@@ -3,6 +3,16 @@
 // rotations, crops — and their random dictionary versions, which draw once per example and apply the
 // same move to every listed key (image and label stay aligned). MONAI: Flip / RandFlipd,
 // Rotate90 / RandRotate90d, SpatialCrop.
+//
+// The dictionary versions also move the example's affine (`affine_key`, "affine" by default, a (4, 4)
+// tensor in NIfTI's convention world = affine · (i, j, k, 1), (i, j, k) = (w, h, d); stored as
+// float64), when the example holds it, as MONAI's MetaTensor does: with M the homogeneous map from an
+// output voxel index to the input voxel it was taken from, the affine becomes affine · M, so every
+// voxel keeps its world position. Spatial axis a (0, 1, 2 = D, H, W) is affine column 2 - a. A flip of
+// axis a of n voxels (x = n - 1 - o) is M = identity with M[c][c] = -1, M[c][3] = n - 1, c = 2 - a;
+// a rotation is the signed permutation of rot90's index map below plus its shift (n_b - 1 on the
+// axis read backwards). A malformed affine is an Error naming the transform, the key and its shape,
+// and with an affine the keys must share one spatial size (the grid it describes).
 
 #include <array>
 #include <string>
@@ -33,9 +43,11 @@ struct RandFlipOptions {
   VOXGRAD_ARG(std::vector<std::string>, keys);
   VOXGRAD_ARG(double, prob) = 0.5;
   VOXGRAD_ARG(std::vector<std::int64_t>, axes) = {0, 1, 2};
+  /// The affine moved with the voxels when the example holds it (see above); otherwise ignored.
+  VOXGRAD_ARG(std::string, affine_key) = "affine";
 };
 
-/// Random flips, one draw per axis per example, applied to every key alike.
+/// Random flips, one draw per axis per example, applied to every key alike and to the affine.
 Transform rand_flip(RandFlipOptions options = {});
 
 /// Options of rand_rotate90 (MONAI RandRotate90d): with probability `prob`, rotate by k * 90°, k
@@ -46,9 +58,12 @@ struct RandRotate90Options {
   VOXGRAD_ARG(double, prob) = 0.1;
   VOXGRAD_ARG(std::int64_t, max_k) = 3;
   VOXGRAD_ARG(Axes2, axes) = {0, 1};
+  /// The affine moved with the voxels when the example holds it (see above); otherwise ignored.
+  VOXGRAD_ARG(std::string, affine_key) = "affine";
 };
 
-/// Random 90° rotations, one draw per example, applied to every key alike.
+/// Random 90° rotations, one draw per example, applied to every key alike and to the affine. The axes
+/// are checked when the transform is made.
 Transform rand_rotate90(RandRotate90Options options = {});
 
 }  // namespace voxgrad::data

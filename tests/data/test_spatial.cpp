@@ -1,5 +1,6 @@
 // flip, rot90 and crop against naive index formulas (numpy.flip / numpy.rot90 on the spatial axes),
-// on contiguous and strided volumes; the random versions move image and label alike.
+// on contiguous and strided volumes; the random versions move image and label alike, and the affine with
+// them (checked against where each voxel came from).
 #include "data/volume_util.h"
 
 namespace {
@@ -7,7 +8,10 @@ namespace {
 using namespace voxgrad;
 using namespace voxgrad::data;
 using voxgrad::testing::at4;
+using voxgrad::testing::coordinate_volume;
+using voxgrad::testing::expect_affine_follows_voxels;
 using voxgrad::testing::expect_bitwise_equal;
+using voxgrad::testing::random_affine;
 
 Tensor random_volume(Shape shape, std::uint64_t seed, DType dtype = kFloat64) {
   manual_seed(seed);
@@ -111,6 +115,100 @@ TEST(RandFlipAndRotate90, MoveImageAndLabelAlikeAndFollowTheStream) {
   EXPECT_ERROR_EQ(flip(image, std::vector<std::int64_t>{1, 1}), "flip: axis 1 appears multiple times in axes [1, 1]");
   EXPECT_ERROR_EQ(rand_rotate90(RandRotate90Options().max_k(0)), "rand_rotate90: max_k must be at least 1, but got 0");
   EXPECT_ERROR_EQ(rot90(image, 1, {1, 1}), "rot90: the two axes must differ, but both are 1");
+}
+
+TEST(RandFlipAndRotate90, MoveTheAffineWithTheVoxels) {
+  const std::vector<Shape> shapes = {{4, 5, 6}, {1, 3, 7}, {5, 5, 5}};
+  const std::vector<std::vector<std::int64_t>> axis_sets = {{0}, {1}, {2}, {0, 2}, {1, 2}, {2, 0, 1}};
+  std::uint64_t seed = 10;
+  for (const Shape& shape : shapes) {
+    const Tensor coords = coordinate_volume(shape[0], shape[1], shape[2]);
+    for (const auto& axes : axis_sets) {
+      const Tensor affine = random_affine(seed++);
+      Generator rng(seed);
+      const Example out =
+          rand_flip(RandFlipOptions({"image"}).axes(axes).prob(1))(Example{{"image", coords}, {"affine", affine}}, rng);
+      expect_bitwise_equal(out.at("image"), flip(coords, axes), "flip");
+      expect_affine_follows_voxels(out.at("image"), affine, out.at("affine"),
+                                   fmt::format("flip {} of {}", axes, shape_str(shape)));
+    }
+    const std::vector<Axes2> planes = {{0, 1}, {1, 0}, {0, 2}, {2, 0}, {1, 2}, {2, 1}};
+    for (const Axes2& plane : planes) {
+      std::array<bool, 5> seen{};
+      for (std::int64_t i = 0; i < 16; ++i) {
+        const Tensor affine = random_affine(seed++);
+        Generator rng = sample_generator(3, 0, i);
+        const Example out = rand_rotate90(RandRotate90Options({"image"}).prob(1).max_k(4).axes(plane))(
+            Example{{"image", coords}, {"affine", affine}}, rng);
+        for (std::int64_t k = 1; k <= 4; ++k) {
+          seen[static_cast<std::size_t>(k)] |=
+              voxgrad::testing::bit_identical(out.at("image"), rot90(coords, k, plane));
+        }
+        expect_affine_follows_voxels(out.at("image"), affine, out.at("affine"),
+                                     fmt::format("rot90 in plane {} of {}, sample {}", plane, shape_str(shape), i));
+      }
+      EXPECT_TRUE(seen[1] && seen[2] && seen[3]) << "every odd and even k drawn in plane " << fmt::format("{}", plane);
+    }
+  }
+}
+
+TEST(RandFlipAndRotate90, AffineMatricesAreMonaisFlipAndRotation) {
+  const Tensor image = zeros({1, 4, 6, 5}, kFloat64);
+  const Tensor eye = voxgrad::testing::f64({1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, {4, 4});
+  Generator rng(0);
+  // Spatial axis 0 (D, 4 voxels) is affine column 2: F[2][2] = -1, F[2][3] = 3.
+  voxgrad::testing::expect_values(
+      rand_flip(RandFlipOptions({"image"}).axes({0}).prob(1))(Example{{"image", image}, {"affine", eye}}, rng)
+          .at("affine"),
+      {4, 4}, {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, -1, 3, 0, 0, 0, 1});
+  // Spatial axis 2 (W, 5 voxels) is column 0.
+  voxgrad::testing::expect_values(
+      rand_flip(RandFlipOptions({"image"}).axes({2}).prob(1))(Example{{"image", image}, {"affine", eye}}, rng)
+          .at("affine"),
+      {4, 4}, {-1, 0, 0, 4, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1});
+  // k = 1 in plane (D, H): out[i, j] = in[j, 5 - i], so input h (row 1) = 5 - output d (column 2) and
+  // input d (row 2) = output h (column 1); max_k 1 makes k = 1.
+  voxgrad::testing::expect_values(
+      rand_rotate90(RandRotate90Options({"image"}).prob(1).max_k(1))(Example{{"image", image}, {"affine", eye}}, rng)
+          .at("affine"),
+      {4, 4}, {1, 0, 0, 0, 0, 0, -1, 5, 0, 1, 0, 0, 0, 0, 0, 1});
+}
+
+TEST(RandFlipAndRotate90, WithoutAnAffineNothingElseChangesAndAMalformedOneIsNamed) {
+  const Tensor image = random_volume({1, 4, 5, 6}, 5);
+  const Tensor label = image.gt(0.0);
+  const Tensor affine = random_affine(6);
+  const Transform t = compose({rand_flip(RandFlipOptions().prob(0.5)), rand_rotate90(RandRotate90Options().prob(0.5))});
+  for (std::int64_t i = 0; i < 8; ++i) {
+    Generator a = sample_generator(1, 0, i), b = sample_generator(1, 0, i);
+    const Example plain = t(Example{{"image", image}, {"label", label}}, a);
+    const Example with = t(Example{{"image", image}, {"label", label}, {"affine", affine}}, b);
+    EXPECT_EQ(plain.keys(), (std::vector<std::string>{"image", "label"}));
+    expect_bitwise_equal(plain.at("image"), with.at("image"), "the same draws with an affine");
+    expect_bitwise_equal(plain.at("label"), with.at("label"), "the same draws with an affine");
+    EXPECT_EQ(a.next_double(), b.next_double()) << "the stream continues alike";
+  }
+  // Another key, and a float32 affine read as float64: only that key moves.
+  Generator rng(0);
+  const Tensor f32 = affine.to(kFloat32);
+  const Example out = rand_flip(RandFlipOptions().axes({1}).prob(1).affine_key("geometry"))(
+      Example{{"image", image}, {"label", label}, {"affine", affine}, {"geometry", f32}}, rng);
+  expect_bitwise_equal(out.at("affine"), affine, "not the affine key");
+  EXPECT_EQ(out.at("geometry").dtype(), kFloat64);
+  voxgrad::testing::expect_close(out.at("geometry").select(1, 1), -f32.to(kFloat64).select(1, 1), 0.0);
+  voxgrad::testing::expect_close(out.at("geometry").select(1, 3),
+                                 (f32.to(kFloat64).select(1, 3) + f32.to(kFloat64).select(1, 1) * 4.0), 1e-12);
+  EXPECT_ERROR_EQ(rand_flip(RandFlipOptions().prob(1))(Example{{"image", image}, {"affine", zeros({3, 4})}}, rng),
+                  "rand_flip: 'affine' must be (4, 4), but has shape [3, 4]");
+  EXPECT_ERROR_EQ(
+      rand_rotate90(RandRotate90Options().affine_key("a"))(Example{{"image", image}, {"a", zeros({16})}}, rng),
+      "rand_rotate90: 'a' must be (4, 4), but has shape [16]");
+  EXPECT_ERROR_EQ(rand_flip(RandFlipOptions().prob(1))(
+                      Example{{"image", image}, {"label", zeros({1, 4, 5, 7})}, {"affine", affine}}, rng),
+                  "rand_flip: 'label' [1, 4, 5, 7] is not on the grid of 'image' [1, 4, 5, 6], which the affine "
+                  "'affine' describes");
+  EXPECT_ERROR_EQ(rand_rotate90(RandRotate90Options().axes({0, 3})),
+                  "rand_rotate90: axes[1] must be a spatial axis (0, 1 or 2 for D, H, W), but got 3");
 }
 
 }  // namespace
