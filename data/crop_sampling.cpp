@@ -6,6 +6,7 @@
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/shape.h"
+#include "voxgrad/data/detail/affine.h"
 #include "voxgrad/data/detail/volume.h"
 #include "voxgrad/data/spatial.h"
 
@@ -145,6 +146,7 @@ Size3 pos_neg_crop_start(const Tensor& label, const RandCropByPosNegLabelOptions
 
 Transform rand_crop_by_pos_neg_label(RandCropByPosNegLabelOptions options) {
   return [options](Example example, Generator& rng) {
+    const Tensor affine = detail::find_affine(example, options.affine_key(), "rand_crop_by_pos_neg_label");
     const Tensor& label = example.at(options.label_key());
     const Tensor image = options.image_key() ? example.at(*options.image_key()) : Tensor();
     const Index3 start = pos_neg_crop_start(label, options, rng, image);
@@ -155,8 +157,14 @@ Transform rand_crop_by_pos_neg_label(RandCropByPosNegLabelOptions options) {
       VOXGRAD_CHECK(detail::spatial_sizes(t) == detail::spatial_sizes(label),
                     "rand_crop_by_pos_neg_label: '{}' {} is not on the grid of '{}' {}", key, shape_str(t.sizes()),
                     options.label_key(), shape_str(label.sizes()));
-      example.set(key, crop(t, start, size));
     }
+    if (affine.defined()) {
+      // Output voxel o of the patch is input voxel o + start (MONAI's crop: a translation by the start).
+      detail::SpatialMap map = detail::identity_map();
+      for (std::size_t j = 0; j < 3; ++j) map[j].offset = static_cast<double>(start[j]);
+      example.set(options.affine_key(), detail::moved_affine(affine, map));
+    }
+    for (const std::string& key : options.keys()) example.set(key, crop(example.at(key), start, size));
     return example;
   };
 }

@@ -44,6 +44,12 @@ struct RandCropByPosNegLabelOptions {
   /// takes the whole extent of that axis, so the patch is smaller than spatial_size there (MONAI's
   /// allow_smaller; the patches of one batch then have the volume's size along that axis).
   VOXGRAD_ARG(bool, allow_smaller) = false;
+  /// The example's affine (NIfTI convention, world = affine · (i, j, k, 1) with (i, j, k) = (w, h, d);
+  /// (4, 4), stored as float64), when the example holds this key: moved with the patch as MONAI's
+  /// MetaTensor, affine · T(start) (output voxel o is input voxel o + start, and spatial axis a is
+  /// affine column 2 - a), so the patch keeps its place in the world. A malformed affine is an Error
+  /// naming the transform, the key and its shape; no such key, nothing changes.
+  VOXGRAD_ARG(std::string, affine_key) = "affine";
 };
 
 /// The patch size cut from a volume of spatial size `n` (D, H, W): spatial_size with its entries <= 0
@@ -60,7 +66,7 @@ Size3 pos_neg_crop_start(const Tensor& label, const RandCropByPosNegLabelOptions
                          const Tensor& image = Tensor());
 
 /// The dictionary transform: cuts every key in `options.keys()` at pos_neg_crop_start of the label, to
-/// pos_neg_crop_size.
+/// pos_neg_crop_size, and translates the affine (options.affine_key()) by that start.
 Transform rand_crop_by_pos_neg_label(RandCropByPosNegLabelOptions options);
 
 }  // namespace voxgrad::data

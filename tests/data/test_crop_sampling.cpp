@@ -1,5 +1,6 @@
 // RandCropByPosNegLabel semantics: centre kinds in the ratio pos : neg, uniform among voxels of the
-// kind, clamped so the patch fits; fallback when a kind is missing; errors.
+// kind, clamped so the patch fits; fallback when a kind is missing; errors; the affine translated by the
+// patch's start (checked against where each voxel came from).
 #include <set>
 
 #include "data/volume_util.h"
@@ -279,6 +280,58 @@ TEST(PosNegCrop, AllowSmallerTakesTheWholeExtentAndNonPositiveSizesFallBack) {
       voxgrad::testing::expect_bitwise_equal(out.at("image"), crop(image, start, {6, 4, 4}), "image");
     }
   }
+}
+
+TEST(PosNegCrop, TheTransformTranslatesTheAffineByTheStart) {
+  // A label (1, 9, 10, 11) with foreground in one corner and one voxel far away, so starts vary.
+  Tensor label = zeros({1, 9, 10, 11}, kFloat64);
+  label.narrow(1, 0, 3).narrow(2, 0, 2).narrow(3, 0, 4).fill_(1.0);
+  label.narrow(1, 8, 1).narrow(2, 9, 1).narrow(3, 10, 1).fill_(1.0);
+  const Tensor coords = voxgrad::testing::coordinate_volume(9, 10, 11);
+  const std::vector<Size3> sizes = {{4, 3, 2}, {9, 1, 5}, {1, 10, 11}, {-1, 6, 7}};
+  std::set<Size3> starts;
+  std::uint64_t seed = 30;
+  for (const Size3& size : sizes) {
+    const RandCropByPosNegLabelOptions opts = RandCropByPosNegLabelOptions(size).keys({"image", "label"});
+    for (int i = 0; i < 12; ++i) {
+      const Tensor affine = voxgrad::testing::random_affine(seed++);
+      Generator rng = sample_generator(9, 0, i), replay = sample_generator(9, 0, i);
+      const Example out =
+          rand_crop_by_pos_neg_label(opts)({{"image", coords}, {"label", label}, {"affine", affine}}, rng);
+      const Size3 start = pos_neg_crop_start(label, opts, replay);
+      starts.insert(start);
+      voxgrad::testing::expect_bitwise_equal(out.at("image"), crop(coords, start, pos_neg_crop_size({9, 10, 11}, opts)),
+                                             "image");
+      voxgrad::testing::expect_affine_follows_voxels(out.at("image"), affine, out.at("affine"),
+                                                     fmt::format("patch {} at {}", size, start));
+      // Explicitly: the rotation part is kept and the origin moves to the start's world position
+      // (affine column 2 - a multiplies spatial axis a).
+      const std::vector<double> A = voxgrad::testing::values(affine), B = voxgrad::testing::values(out.at("affine"));
+      for (std::size_t r = 0; r < 4; ++r) {
+        double origin = A[r * 4 + 3];
+        for (std::size_t c = 0; c < 3; ++c) {
+          EXPECT_EQ(B[r * 4 + c], A[r * 4 + c]);
+          origin += A[r * 4 + c] * static_cast<double>(start[2 - c]);
+        }
+        EXPECT_NEAR(B[r * 4 + 3], origin, 1e-12 * (1 + std::abs(origin)));
+      }
+    }
+  }
+  EXPECT_GT(starts.size(), 8U);
+  // No affine, no new key and the same patch; a malformed affine is named.
+  Generator a = sample_generator(1, 0, 0), b = sample_generator(1, 0, 0);
+  const Transform t = rand_crop_by_pos_neg_label(RandCropByPosNegLabelOptions({4, 3, 2}));
+  const Example plain = t({{"image", coords}, {"label", label}}, a);
+  EXPECT_EQ(plain.keys(), (std::vector<std::string>{"image", "label"}));
+  voxgrad::testing::expect_bitwise_equal(
+      plain.at("image"),
+      t({{"image", coords}, {"label", label}, {"affine", voxgrad::testing::random_affine(1)}}, b).at("image"),
+      "the same patch with an affine");
+  EXPECT_ERROR_EQ(t({{"image", coords}, {"label", label}, {"affine", zeros({4, 4, 1})}}, a),
+                  "rand_crop_by_pos_neg_label: 'affine' must be (4, 4), but has shape [4, 4, 1]");
+  EXPECT_ERROR_EQ(rand_crop_by_pos_neg_label(RandCropByPosNegLabelOptions({4, 3, 2}).affine_key("world"))(
+                      {{"image", coords}, {"label", label}, {"world", zeros({3, 3})}}, a),
+                  "rand_crop_by_pos_neg_label: 'world' must be (4, 4), but has shape [3, 3]");
 }
 
 }  // namespace
