@@ -1,6 +1,7 @@
 #include "voxgrad/data/crop_sampling.h"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "voxgrad/core/detail/dispatch.h"
@@ -20,7 +21,8 @@ using detail::Index3;
 // axis=0)), compared in the image's dtype as torch does with a Python scalar.
 std::vector<unsigned char> above_threshold(const Tensor& image, double threshold, const char* op) {
   const Tensor im = image.contiguous();
-  const std::int64_t channels = im.size(0), voxels = im.numel() / std::max<std::int64_t>(1, channels);
+  const Index3 n = detail::spatial_sizes(im);
+  const std::int64_t channels = im.size(0), voxels = n[0] * n[1] * n[2];  // all 0 without channels
   std::vector<unsigned char> valid(static_cast<std::size_t>(voxels), 0);
   voxgrad::detail::dispatch_floating(im.dtype(), op, [&]<typename T>() {
     const T* p = im.data_ptr<T>();
@@ -35,14 +37,15 @@ std::vector<unsigned char> above_threshold(const Tensor& image, double threshold
 
 // The voxels (in (D, H, W) order) where the label is nonzero in its one channel or, with several, in
 // any channel but the first (a one-hot label's background; MONAI's map_binary_to_indices drops it),
-// and the background: the other voxels, only those marked in `valid` when it is not empty. count(kind)
+// and the background: the other voxels, only those marked in `valid` when there is one. count(kind)
 // gives how many voxels are foreground (kind 1) or background (kind 0), find(kind, k) the k-th of
 // them (from 0). Read in the label's own dtype; one channel is read in place, several are reduced to
 // one byte per voxel.
 template <typename T>
 class Foreground {
  public:
-  Foreground(const Tensor& label, const std::vector<unsigned char>& valid) : p_(label.data_ptr<T>()), valid_(valid) {
+  Foreground(const Tensor& label, const std::optional<std::vector<unsigned char>>& valid)
+      : p_(label.data_ptr<T>()), valid_(valid) {
     const std::int64_t channels = label.size(0);
     voxels_ = label.numel() / std::max<std::int64_t>(1, channels);
     if (channels > 1) {
@@ -71,7 +74,7 @@ class Foreground {
  private:
   bool at(std::int64_t i) const { return any_.empty() ? p_[i] != T{0} : any_[static_cast<std::size_t>(i)] != 0; }
   bool is(bool kind, std::int64_t i) const {
-    return kind ? at(i) : !at(i) && (valid_.empty() || valid_[static_cast<std::size_t>(i)] != 0);
+    return kind ? at(i) : !at(i) && (!valid_ || (*valid_)[static_cast<std::size_t>(i)] != 0);
   }
   std::int64_t count_foreground(std::int64_t begin, std::int64_t end) const {
     std::int64_t n = 0;
@@ -84,13 +87,13 @@ class Foreground {
   }
   std::int64_t count(bool kind, std::int64_t begin, std::int64_t end) const {
     if (kind) return count_foreground(begin, end);
-    if (valid_.empty()) return end - begin - count_foreground(begin, end);
+    if (!valid_) return end - begin - count_foreground(begin, end);
     std::int64_t n = 0;
     for (std::int64_t i = begin; i < end; ++i) n += is(false, i) ? 1 : 0;
     return n;
   }
   const T* p_;
-  const std::vector<unsigned char>& valid_;
+  const std::optional<std::vector<unsigned char>>& valid_;
   std::int64_t voxels_ = 0;
   std::vector<unsigned char> any_;
 };
@@ -118,7 +121,7 @@ Size3 pos_neg_crop_start(const Tensor& label, const RandCropByPosNegLabelOptions
   VOXGRAD_CHECK(options.pos() >= 0 && options.neg() >= 0 && options.pos() + options.neg() > 0,
                 "{}: pos and neg must be non-negative with a positive sum, but got pos {} and neg {}", op,
                 options.pos(), options.neg());
-  std::vector<unsigned char> valid;
+  std::optional<std::vector<unsigned char>> valid;  // none: no image limits the background
   if (image.defined()) {
     detail::check_volume(image, op, "the image");
     detail::check_same_grid(image, label, op);
@@ -128,6 +131,8 @@ Size3 pos_neg_crop_start(const Tensor& label, const RandCropByPosNegLabelOptions
   const std::int64_t flat = voxgrad::detail::dispatch_floating(l.dtype(), op, [&]<typename T>() {
     const Foreground<T> fg(l, valid);
     const std::int64_t n_fg = fg.count(true), n_bg = fg.count(false);
+    VOXGRAD_CHECK(n_fg + n_bg > 0 || valid, "{}: no voxel to centre a patch on: the label {} has none", op,
+                  shape_str(l.sizes()));
     VOXGRAD_CHECK(n_fg + n_bg > 0,
                   "{}: no voxel to centre a patch on: the label has no foreground and the image exceeds "
                   "image_threshold {} nowhere",
@@ -148,6 +153,9 @@ Transform rand_crop_by_pos_neg_label(RandCropByPosNegLabelOptions options) {
   return [options](Example example, Generator& rng) {
     const Tensor affine = detail::find_affine(example, options.affine_key(), "rand_crop_by_pos_neg_label");
     const Tensor& label = example.at(options.label_key());
+    VOXGRAD_CHECK(!options.image_key() || example.contains(*options.image_key()),
+                  "rand_crop_by_pos_neg_label: image_key '{}' is not in the example (it holds {})",
+                  *options.image_key(), example.keys());
     const Tensor image = options.image_key() ? example.at(*options.image_key()) : Tensor();
     const Index3 start = pos_neg_crop_start(label, options, rng, image);
     const Index3 size = pos_neg_crop_size(detail::spatial_sizes(label), options);

@@ -42,7 +42,8 @@ struct RandCropByPosNegLabelOptions {
   VOXGRAD_ARG(double, image_threshold) = 0.0;
   /// Along an axis where the volume is smaller than spatial_size: false (MONAI's default) throws, true
   /// takes the whole extent of that axis, so the patch is smaller than spatial_size there (MONAI's
-  /// allow_smaller; the patches of one batch then have the volume's size along that axis).
+  /// allow_smaller; such patches take each volume's own size there, so patches of different volumes
+  /// stack into one batch only where the volumes agree).
   VOXGRAD_ARG(bool, allow_smaller) = false;
   /// The example's affine (NIfTI convention, world = affine · (i, j, k, 1) with (i, j, k) = (w, h, d);
   /// (4, 4), stored as float64), when the example holds this key: moved with the patch as MONAI's

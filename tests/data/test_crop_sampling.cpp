@@ -217,6 +217,20 @@ TEST(PosNegCrop, TheThresholdIsComparedInTheImageDtypeAndEmptyChoicesFail) {
                   "image exceeds image_threshold 0.1 nowhere");
   EXPECT_ERROR_EQ(pos_neg_crop_start(label, neg_only, rng, zeros({1, 6, 6, 5})),
                   "rand_crop_by_pos_neg_label: image [1, 6, 6, 5] and label [1, 6, 6, 6] have different spatial sizes");
+  // An image without channels exceeds the threshold nowhere (MONAI's any over an empty axis is all
+  // false): no background, so the foreground voxel, or no centre without one.
+  const Tensor no_channels = zeros({0, 6, 6, 6});
+  for (int i = 0; i < 10; ++i) {
+    Generator r = sample_generator(3, 1, i);
+    EXPECT_EQ(pos_neg_crop_start(label, neg_only, r, no_channels), (Size3{1, 2, 3}));
+  }
+  EXPECT_ERROR_EQ(pos_neg_crop_start(zeros({1, 6, 6, 6}), neg_only, rng, no_channels),
+                  "rand_crop_by_pos_neg_label: no voxel to centre a patch on: the label has no foreground and the "
+                  "image exceeds image_threshold 0.1 nowhere");
+  // Without an image, only a label without voxels has no centre.
+  EXPECT_ERROR_EQ(
+      pos_neg_crop_start(zeros({1, 0, 6, 6}), RandCropByPosNegLabelOptions({1, 1, 1}).allow_smaller(true), rng),
+      "rand_crop_by_pos_neg_label: no voxel to centre a patch on: the label [1, 0, 6, 6] has none");
 }
 
 TEST(PosNegCrop, TheTransformReadsTheImageKeyAndDefaultsKeepTheDraws) {
@@ -243,6 +257,9 @@ TEST(PosNegCrop, TheTransformReadsTheImageKeyAndDefaultsKeepTheDraws) {
   }
   EXPECT_TRUE(differs) << "the threshold moved no centre";
   Generator rng = sample_generator(0, 0, 0);
+  EXPECT_ERROR_EQ(t({{"img", image}, {"label", label}}, rng),
+                  "rand_crop_by_pos_neg_label: image_key 'image' is not in the example (it holds [\"img\", "
+                  "\"label\"])");
   EXPECT_ERROR_EQ(t({{"image", zeros({1, 10, 10, 10, 1})}, {"label", label}}, rng),
                   "rand_crop_by_pos_neg_label: expected the image to be a (C, D, H, W) float32 or float64 volume, but "
                   "got a float32 tensor of shape [1, 10, 10, 10, 1]");
