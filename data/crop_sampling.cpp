@@ -131,8 +131,7 @@ Size3 pos_neg_crop_start(const Tensor& label, const RandCropByPosNegLabelOptions
   const std::int64_t flat = voxgrad::detail::dispatch_floating(l.dtype(), op, [&]<typename T>() {
     const Foreground<T> fg(l, valid);
     const std::int64_t n_fg = fg.count(true), n_bg = fg.count(false);
-    VOXGRAD_CHECK(n_fg + n_bg > 0 || valid, "{}: no voxel to centre a patch on: the label {} has none", op,
-                  shape_str(l.sizes()));
+    VOXGRAD_CHECK(l.numel() > 0, "{}: no voxel to centre a patch on: the label {} has none", op, shape_str(l.sizes()));
     VOXGRAD_CHECK(n_fg + n_bg > 0,
                   "{}: no voxel to centre a patch on: the label has no foreground and the image exceeds "
                   "image_threshold {} nowhere",
@@ -150,6 +149,7 @@ Size3 pos_neg_crop_start(const Tensor& label, const RandCropByPosNegLabelOptions
 }
 
 Transform rand_crop_by_pos_neg_label(RandCropByPosNegLabelOptions options) {
+  detail::check_unique_keys(options.keys(), "rand_crop_by_pos_neg_label");
   return [options](Example example, Generator& rng) {
     const Tensor affine = detail::find_affine(example, options.affine_key(), "rand_crop_by_pos_neg_label");
     const Tensor& label = example.at(options.label_key());

@@ -117,7 +117,7 @@ Tensor normalize_intensity(const Tensor& volume, const NormalizeIntensityOptions
   const std::size_t per_group = v.size() / std::max<std::size_t>(1, groups);
   // Per group: x -> (x - shift) * scale on the selected voxels; an unselected group keeps shift 0, scale 1.
   // A divisor below about 5.6e-309 has no finite reciprocal: such a group is divided by it instead
-  // (x = shift then gives 0, not 0 * inf, as MONAI's division).
+  // (x = shift then gives 0, not 0 * inf, as a float64 division would).
   std::vector<double> shift(groups, 0.0), scale(groups, 1.0), tiny_divisor(groups, 0.0);
   for (std::size_t g = 0; g < groups; ++g) {
     double sum = 0, count = 0;

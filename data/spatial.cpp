@@ -119,11 +119,12 @@ Tensor crop(const Tensor& volume, Size3 start, Size3 size) {
 
 namespace {
 
-// Applies `move` to every key and, when the example holds `affine_key`, moves the affine with the
-// voxels (affine · M, detail/affine.h). The affine belongs to the keys' one grid, so with an affine
-// the keys must share their spatial sizes. `affine` is the example's, as detail::find_affine read it.
-Example apply_move(Example example, const Move& move, const std::vector<std::string>& keys,
-                   const std::string& affine_key, const Tensor& affine, const char* op) {
+// The checks of a random move's keys, made before its draws so that they do not depend on them: each
+// key a volume and, with an affine (the keys' one grid), all of one spatial size. `affine` is the
+// example's, as detail::find_affine read it (float64), and is stored back as such, moved or not, so
+// that the affine's dtype does not depend on the draws either.
+Example checked_keys(Example example, const std::vector<std::string>& keys, const std::string& affine_key,
+                     const Tensor& affine, const char* op) {
   for (const std::string& key : keys) {
     detail::check_volume(example.at(key), op, key.c_str());
     const Tensor &t = example.at(key), &first = example.at(keys[0]);
@@ -131,6 +132,14 @@ Example apply_move(Example example, const Move& move, const std::vector<std::str
                   "{}: '{}' {} is not on the grid of '{}' {}, which the affine '{}' describes", op, key,
                   shape_str(t.sizes()), keys[0], shape_str(first.sizes()), affine_key);
   }
+  if (affine.defined()) example.set(affine_key, affine);
+  return example;
+}
+
+// Applies `move` to every key of an example through checked_keys and, when it holds `affine_key`,
+// moves the affine with the voxels (affine · M, detail/affine.h).
+Example apply_move(Example example, const Move& move, const std::vector<std::string>& keys,
+                   const std::string& affine_key, const Tensor& affine, const char* op) {
   if (affine.defined() && !keys.empty()) {
     example.set(affine_key, detail::moved_affine(affine, index_map(move, detail::spatial_sizes(example.at(keys[0])))));
   }
@@ -144,8 +153,10 @@ Transform rand_flip(RandFlipOptions options) {
   VOXGRAD_CHECK(options.prob() >= 0 && options.prob() <= 1, "rand_flip: prob must be in [0, 1], but got {}",
                 options.prob());
   detail::flip_axes(options.axes(), "rand_flip");
+  detail::check_unique_keys(options.keys(), "rand_flip");
   return [options](Example example, Generator& rng) {
     const Tensor affine = detail::find_affine(example, options.affine_key(), "rand_flip");
+    example = checked_keys(std::move(example), options.keys(), options.affine_key(), affine, "rand_flip");
     std::vector<std::int64_t> axes;
     for (const std::int64_t axis : options.axes()) {
       if (rng.next_double() < options.prob()) axes.push_back(axis);
@@ -161,8 +172,10 @@ Transform rand_rotate90(RandRotate90Options options) {
                 options.prob());
   VOXGRAD_CHECK(options.max_k() >= 1, "rand_rotate90: max_k must be at least 1, but got {}", options.max_k());
   rot90_move(1, options.axes(), "rand_rotate90");  // checks the axes once, up front
+  detail::check_unique_keys(options.keys(), "rand_rotate90");
   return [options](Example example, Generator& rng) {
     const Tensor affine = detail::find_affine(example, options.affine_key(), "rand_rotate90");
+    example = checked_keys(std::move(example), options.keys(), options.affine_key(), affine, "rand_rotate90");
     // Both draws are made whatever the outcome, so later transforms see the same stream either way.
     const bool apply = rng.next_double() < options.prob();
     const auto k = 1 + static_cast<std::int64_t>(rng.next_double() * static_cast<double>(options.max_k()));

@@ -10,9 +10,12 @@
 // output voxel index to the input voxel it was taken from, the affine becomes affine · M, so every
 // voxel keeps its world position. Spatial axis a (0, 1, 2 = D, H, W) is affine column 2 - a. A flip of
 // axis a of n voxels (x = n - 1 - o) is M = identity with M[c][c] = -1, M[c][3] = n - 1, c = 2 - a;
-// a rotation is the signed permutation of rot90's index map below plus its shift (n_b - 1 on the
-// axis read backwards). A malformed affine is an Error naming the transform, the key and its shape,
-// and with an affine the keys must share one spatial size (the grid it describes).
+// a rotation is the signed permutation of rot90's index map below plus its shift (n - 1 of each
+// input axis read backwards). The affine is stored as float64 whether a move was drawn or not.
+// Axis numbers count D, H, W: MONAI's (C, W, H, D)-ordered arrays (i, j, k as NIfTI stores them)
+// number them the other way, so MONAI's spatial axis a is voxgrad's 2 - a (MONAI's default
+// Rotate90 plane spatial_axes=(0, 1) is voxgrad's axes {2, 1}). A malformed affine is an Error naming the transform,
+// the key and its shape, and with an affine the keys must share one spatial size (the grid it describes).
 
 #include <array>
 #include <string>

@@ -27,12 +27,13 @@ class CosineAnnealingWarmRestarts : public LRScheduler {
   /// `CosineAnnealingWarmRestarts(optimizer, /*T_0=*/10, /*T_mult=*/2, /*eta_min=*/1e-5)`; throws
   /// unless T_0 ≥ 1 and T_mult ≥ 1.
   CosineAnnealingWarmRestarts(Optimizer& optimizer, std::int64_t T_0, std::int64_t T_mult = 1, double eta_min = 0.0);
-  /// A floating-point third argument does not compile: T_mult is a whole number (PyTorch raises for
-  /// 2.5), and a port of `CosineAnnealingWarmRestarts(opt, 10, eta_min=1e-5)` must pass T_mult first:
+  /// A floating-point T_0 or T_mult does not compile: both are whole numbers (PyTorch raises for 2.5),
+  /// and a port of `CosineAnnealingWarmRestarts(opt, 10, eta_min=1e-5)` must pass T_mult first:
   /// `(opt, 10, 1, 1e-5)`.
-  template <typename F>
-  requires std::floating_point<F> CosineAnnealingWarmRestarts(Optimizer& optimizer, std::int64_t T_0, F T_mult,
-                                                              double eta_min = 0.0)
+  template <typename A, typename B = std::int64_t>
+  requires std::floating_point<A> || std::floating_point<B> CosineAnnealingWarmRestarts(Optimizer& optimizer, A T_0,
+                                                                                        B T_mult = 1,
+                                                                                        double eta_min = 0.0)
   = delete;
   /// Epochs since the last restart.
   std::int64_t T_cur() const { return t_cur_; }

@@ -19,7 +19,8 @@ using LRLambda = std::function<double(std::int64_t epoch)>;
 /// len(param_groups): a callable with state sees every call), and no hyper-parameters in the state
 /// dict: a std::function cannot be saved. PyTorch saves an lr_lambda's attributes only when it is a
 /// callable object (never for a function or lambda); here the scheduler that loads a state dict keeps
-/// the functions it was built with.
+/// the functions it was built with. A step whose lr_lambda throws leaves the scheduler's epoch and the
+/// lrs as they were, but not a stateful callable's own state (the groups before it were called).
 class LambdaScheduler : public LRScheduler {
  protected:
   /// `name` for the messages; throws if `lr_lambda` is empty.

@@ -142,10 +142,17 @@ void LRScheduler::step() {
 
 void LRScheduler::restart() {
   check_group_count(name(), optimizer_, base_lrs_.size());
+  const std::int64_t epoch = last_epoch_;
   ++step_count_;
   last_epoch_ = 0;
-  std::optional<std::vector<double>> closed = closed_form_lr();
-  apply(closed ? *closed : get_lr());
+  try {
+    std::optional<std::vector<double>> closed = closed_form_lr();
+    apply(closed ? *closed : get_lr());
+  } catch (...) {  // as step(): a schedule that cannot restart leaves the scheduler where it was
+    --step_count_;
+    last_epoch_ = epoch;
+    throw;
+  }
 }
 
 void LRScheduler::apply(const std::vector<double>& lrs) {

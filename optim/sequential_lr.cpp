@@ -38,14 +38,15 @@ SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRS
 }
 
 void SequentialLR::step() {
-  ++last_epoch_;
+  const std::int64_t epoch = last_epoch_ + 1;
   // bisect_right: the child whose range holds the epoch.
-  const std::size_t idx = std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) - milestones_.begin();
+  const std::size_t idx = std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin();
   LRScheduler& s = *schedulers_[idx];
-  if (idx > 0 && milestones_[idx - 1] == last_epoch_)
+  if (idx > 0 && milestones_[idx - 1] == epoch)
     s.restart();
   else
     s.step();
+  last_epoch_ = epoch;  // after the child: one that throws (and stays as it was) leaves this epoch too
   last_lr_ = s.get_last_lr();
 }
 

@@ -36,4 +36,12 @@ void check_same_grid(const Tensor& image, const Tensor& label, const char* op) {
                 op, shape_str(image.sizes()), shape_str(label.sizes()));
 }
 
+void check_unique_keys(const std::vector<std::string>& keys, const char* op) {
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      VOXGRAD_CHECK(keys[i] != keys[j], "{}: key '{}' appears more than once in keys {}", op, keys[i], keys);
+    }
+  }
+}
+
 }  // namespace voxgrad::data::detail

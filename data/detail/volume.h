@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "voxgrad/core/tensor.h"
@@ -27,5 +28,9 @@ std::array<bool, 3> flip_axes(const std::vector<std::int64_t>& axes, const char*
 
 /// Throws unless image and label have the same spatial sizes ("{op}: image {shape} and label {shape} ...").
 void check_same_grid(const Tensor& image, const Tensor& label, const char* op);
+
+/// Throws unless every key in `keys` appears once: a dictionary transform moves each key's voxels
+/// once and the example's affine once.
+void check_unique_keys(const std::vector<std::string>& keys, const char* op);
 
 }  // namespace voxgrad::data::detail

@@ -227,7 +227,11 @@ TEST(PosNegCrop, TheThresholdIsComparedInTheImageDtypeAndEmptyChoicesFail) {
   EXPECT_ERROR_EQ(pos_neg_crop_start(zeros({1, 6, 6, 6}), neg_only, rng, no_channels),
                   "rand_crop_by_pos_neg_label: no voxel to centre a patch on: the label has no foreground and the "
                   "image exceeds image_threshold 0.1 nowhere");
-  // Without an image, only a label without voxels has no centre.
+  // A label without voxels has no centre, with an image or without.
+  EXPECT_ERROR_EQ(pos_neg_crop_start(zeros({0, 6, 6, 6}), neg_only, rng, image32),
+                  "rand_crop_by_pos_neg_label: no voxel to centre a patch on: the label [0, 6, 6, 6] has none");
+  EXPECT_ERROR_EQ(rand_crop_by_pos_neg_label(RandCropByPosNegLabelOptions({1, 1, 1}).keys({"image", "image"})),
+                  "rand_crop_by_pos_neg_label: key 'image' appears more than once in keys [\"image\", \"image\"]");
   EXPECT_ERROR_EQ(
       pos_neg_crop_start(zeros({1, 0, 6, 6}), RandCropByPosNegLabelOptions({1, 1, 1}).allow_smaller(true), rng),
       "rand_crop_by_pos_neg_label: no voxel to centre a patch on: the label [1, 0, 6, 6] has none");

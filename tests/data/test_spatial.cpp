@@ -209,6 +209,21 @@ TEST(RandFlipAndRotate90, WithoutAnAffineNothingElseChangesAndAMalformedOneIsNam
                   "'affine' describes");
   EXPECT_ERROR_EQ(rand_rotate90(RandRotate90Options().axes({0, 3})),
                   "rand_rotate90: axes[1] must be a spatial axis (0, 1 or 2 for D, H, W), but got 3");
+  // The checks and the affine's dtype do not depend on the draws: with prob 0 nothing moves, yet the
+  // float32 affine comes back as float64 and keys off the grid are refused all the same.
+  for (const Transform& never : {rand_flip(RandFlipOptions().prob(0)), rand_rotate90(RandRotate90Options().prob(0))}) {
+    const Example kept = never(Example{{"image", image}, {"label", label}, {"affine", f32}}, rng);
+    EXPECT_EQ(kept.at("affine").dtype(), kFloat64);
+    expect_bitwise_equal(kept.at("affine"), f32.to(kFloat64), "unmoved");
+    expect_bitwise_equal(kept.at("image"), image, "unmoved");
+    EXPECT_ERROR_CONTAINS(never(Example{{"image", image}, {"label", zeros({1, 4, 5, 7})}, {"affine", affine}}, rng),
+                          "'label' [1, 4, 5, 7] is not on the grid of 'image' [1, 4, 5, 6]");
+  }
+  // A key listed twice would be moved twice and its affine once.
+  EXPECT_ERROR_EQ(rand_flip(RandFlipOptions().keys({"image", "label", "image"})),
+                  "rand_flip: key 'image' appears more than once in keys [\"image\", \"label\", \"image\"]");
+  EXPECT_ERROR_EQ(rand_rotate90(RandRotate90Options().keys({"label", "label"})),
+                  "rand_rotate90: key 'label' appears more than once in keys [\"label\", \"label\"]");
 }
 
 }  // namespace

@@ -480,6 +480,31 @@ TEST(SequentialLR, StateDictResumesChildrenAndReportsProblems) {
                         "\"last_epoch\" must be a whole number of at least 0, but is nan");
 }
 
+TEST(SequentialLR, AChildThatThrowsLeavesTheEpochAsItWas) {
+  // The second child's restart at milestone 2 calls its lr_lambda(0), which throws while `fail` is set:
+  // SequentialLR, the child and the lrs stay at epoch 1; the next step restarts it as usual.
+  Groups g({0.1});
+  bool fail = false;
+  auto first = std::make_shared<optim::StepLR>(*g.opt, 1, 0.5);
+  auto second = std::make_shared<optim::LambdaLR>(*g.opt, [&fail](std::int64_t e) {
+    VOXGRAD_CHECK(!fail, "lr_lambda: failing at epoch {}", e);
+    return 2.0;
+  });
+  optim::SequentialLR seq(*g.opt, {first, second}, {2});
+  seq.step();
+  const std::vector<double> lrs = g.lrs();
+  fail = true;
+  EXPECT_ERROR_EQ(seq.step(), "lr_lambda: failing at epoch 0");
+  EXPECT_EQ(seq.last_epoch(), 1);
+  EXPECT_EQ(second->last_epoch(), -1);
+  EXPECT_EQ(g.lrs(), lrs);
+  fail = false;
+  seq.step();
+  EXPECT_EQ(seq.last_epoch(), 2);
+  EXPECT_EQ(second->last_epoch(), 0);
+  EXPECT_EQ(g.lrs(), (std::vector<double>{0.2}));
+}
+
 TEST(SequentialLR, InvalidArguments) {
   Groups s({0.1}), other({0.1});
   auto lin = std::make_shared<optim::LinearLR>(*s.opt);

@@ -188,7 +188,10 @@ TEST(CosineAnnealingWarmRestarts, TCurAndTiAsPyTorchStepsThem) {
 // pass eta_min as T_mult: a floating third argument does not compile.
 static_assert(!std::is_constructible_v<optim::CosineAnnealingWarmRestarts, optim::Optimizer&, std::int64_t, double>);
 static_assert(!std::is_constructible_v<optim::CosineAnnealingWarmRestarts, optim::Optimizer&, int, float, double>);
+static_assert(!std::is_constructible_v<optim::CosineAnnealingWarmRestarts, optim::Optimizer&, double>);
+static_assert(!std::is_constructible_v<optim::CosineAnnealingWarmRestarts, optim::Optimizer&, double, int>);
 static_assert(std::is_constructible_v<optim::CosineAnnealingWarmRestarts, optim::Optimizer&, int, int, double>);
+static_assert(std::is_constructible_v<optim::CosineAnnealingWarmRestarts, optim::Optimizer&, std::int64_t>);
 
 TEST(CosineAnnealingWarmRestarts, ACycleLengthPastInt64ThrowsAndChangesNothing) {
   Groups s({1.0});
