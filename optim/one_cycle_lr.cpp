@@ -79,16 +79,15 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, const OneCycleLROptions& options)
   initial_step();
 }
 
-void OneCycleLR::build_phases() {
-  const double total = static_cast<double>(total_steps_);
-  if (three_phase_) {
-    phases_ = {{pct_start_ * total - 1, kInitialLr, kMaxLr, kMaxMomentum, kBaseMomentum},
-               {2 * pct_start_ * total - 2, kMaxLr, kInitialLr, kBaseMomentum, kMaxMomentum},
-               {total - 1, kInitialLr, kMinLr, kMaxMomentum, kMaxMomentum}};
-  } else {
-    phases_ = {{pct_start_ * total - 1, kInitialLr, kMaxLr, kMaxMomentum, kBaseMomentum},
-               {total - 1, kMaxLr, kMinLr, kBaseMomentum, kMaxMomentum}};
+std::vector<OneCycleLR::Phase> OneCycleLR::phases_of(std::int64_t total_steps, double pct_start, bool three_phase) {
+  const double total = static_cast<double>(total_steps);
+  if (three_phase) {
+    return {{pct_start * total - 1, kInitialLr, kMaxLr, kMaxMomentum, kBaseMomentum},
+            {2 * pct_start * total - 2, kMaxLr, kInitialLr, kBaseMomentum, kMaxMomentum},
+            {total - 1, kInitialLr, kMinLr, kMaxMomentum, kMaxMomentum}};
   }
+  return {{pct_start * total - 1, kInitialLr, kMaxLr, kMaxMomentum, kBaseMomentum},
+          {total - 1, kMaxLr, kMinLr, kBaseMomentum, kMaxMomentum}};
 }
 
 double OneCycleLR::anneal(double start, double end, double pct) const {
@@ -118,22 +117,43 @@ std::vector<double> OneCycleLR::get_lr() {
   return lrs;
 }
 
-std::pair<std::size_t, double> OneCycleLR::phase_at(std::int64_t step_num) const {
+OneCycleLR::Located OneCycleLR::locate(const std::vector<Phase>& phases, std::int64_t step_num, double pct_start,
+                                       std::int64_t total_steps) {
   const double s = static_cast<double>(step_num);
   double start_step = 0;
-  for (std::size_t i = 0; i < phases_.size(); ++i) {
-    const Phase& p = phases_[i];
-    if (s <= p.end_step || i + 1 == phases_.size()) {
+  for (std::size_t i = 0; i < phases.size(); ++i) {
+    const Phase& p = phases[i];
+    if (s <= p.end_step || i + 1 == phases.size()) {
       // PyTorch divides by zero here (ZeroDivisionError): pct_start·total_steps = 1 makes the first
       // phase (or, with three phases, the second) empty, as pct_start 1 does the last at its last step.
-      VOXGRAD_CHECK(p.end_step != start_step,
-                    "OneCycleLR: phase {} of the schedule has no steps at step {} (pct_start {}, total_steps {})",
-                    i + 1, step_num, pct_start_, total_steps_);
-      return {i, start_step};
+      std::string problem;
+      if (p.end_step == start_step) {
+        problem = fmt::format("phase {} of the schedule has no steps at step {} (pct_start {}, total_steps {})", i + 1,
+                              step_num, pct_start, total_steps);
+      }
+      return {i, start_step, std::move(problem)};
     }
     start_step = p.end_step;
   }
-  return {phases_.size() - 1, start_step};  // not reached: the last phase is always taken
+  return {phases.size() - 1, start_step, {}};  // not reached: the last phase is always taken
+}
+
+std::pair<std::size_t, double> OneCycleLR::phase_at(std::int64_t step_num) const {
+  Located at = locate(phases_, step_num, pct_start_, total_steps_);
+  VOXGRAD_CHECK(at.problem.empty(), "OneCycleLR: {}", at.problem);
+  return {at.phase, at.start_step};
+}
+
+std::string OneCycleLR::hyper_parameters_problem(const std::vector<std::pair<std::string, double>>& values) const {
+  std::int64_t total_steps = total_steps_;
+  double pct_start = pct_start_;
+  bool three_phase = three_phase_;
+  for (const auto& [name, value] : values) {
+    if (name == "total_steps") total_steps = detail::as_count(value);
+    if (name == "pct_start") pct_start = value;
+    if (name == "three_phase") three_phase = value != 0.0;
+  }
+  return locate(phases_of(total_steps, pct_start, three_phase), 0, pct_start, total_steps).problem;
 }
 
 std::string OneCycleLR::hyper_parameter_problem(const std::string& name, double value) const {

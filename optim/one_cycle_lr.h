@@ -76,6 +76,8 @@ class OneCycleLR : public LRScheduler {
   void set_hyper_parameter(const std::string& name, double value) override;
   /// total_steps below 1 or pct_start outside [0, 1], as the constructor refuses them.
   std::string hyper_parameter_problem(const std::string& name, double value) const override;
+  /// A first phase of no steps (pct_start · total_steps = 1), as the constructor refuses it.
+  std::string hyper_parameters_problem(const std::vector<std::pair<std::string, double>>& values) const override;
 
  private:
   /// One phase: from step start_step (previous end) to end_step, between two of the values below.
@@ -87,8 +89,19 @@ class OneCycleLR : public LRScheduler {
   struct GroupValues {
     double v[5];
   };
-  void build_phases();
-  /// The phase of step `step_num` and the step it starts from; throws at a phase of no steps.
+  /// The phases of a cycle of total_steps with pct_start, two or three of them.
+  static std::vector<Phase> phases_of(std::int64_t total_steps, double pct_start, bool three_phase);
+  /// The phase of step `step_num` among `phases` and the step it starts from, and what is wrong with it
+  /// (empty: nothing; a phase of no steps, where PyTorch divides by zero).
+  struct Located {
+    std::size_t phase;
+    double start_step;
+    std::string problem;
+  };
+  static Located locate(const std::vector<Phase>& phases, std::int64_t step_num, double pct_start,
+                        std::int64_t total_steps);
+  void build_phases() { phases_ = phases_of(total_steps_, pct_start_, three_phase_); }
+  /// locate() in this schedule's phases; throws at a phase of no steps.
   std::pair<std::size_t, double> phase_at(std::int64_t step_num) const;
   double anneal(double start, double end, double pct) const;
 

@@ -552,6 +552,19 @@ TEST(NewSchedulers, InvalidArguments) {
     for (int i = 0; i < 3; ++i) full.step();
     EXPECT_ERROR_EQ(full.step(),
                     "OneCycleLR: phase 2 of the schedule has no steps at step 4 (pct_start 1, total_steps 4)");
+    EXPECT_EQ(full.last_epoch(), 3);  // the step that cannot be taken is not counted
+    // The constructor's rule holds for a loaded state too, before anything changes.
+    const nn::StateDict before = full.state_dict();
+    nn::StateDict bad = before;
+    for (auto& [key, value] : bad) {
+      if (key == "pct_start") value = scalar_tensor(0.1, kFloat64);
+      if (key == "total_steps") value = scalar_tensor(10.0, kFloat64);
+    }
+    EXPECT_ERROR_EQ(full.load_state_dict(bad),
+                    "OneCycleLR: error(s) in loading the state dict: phase 1 of the schedule has no steps at step 0 "
+                    "(pct_start 0.1, total_steps 10)");
+    EXPECT_EQ(full.state_dict()[0].second.item<double>(), before[0].second.item<double>());
+    EXPECT_EQ(full.total_steps(), 4);
   }
   EXPECT_ERROR_EQ(optim::OneCycleLR(*s.opt, optim::OneCycleLROptions(1.0).total_steps(9).div_factor(0)),
                   "OneCycleLR: div_factor and final_div_factor must not be 0, but got 0 and 10000");
