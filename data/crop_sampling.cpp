@@ -128,10 +128,10 @@ Size3 pos_neg_crop_start(const Tensor& label, const RandCropByPosNegLabelOptions
     valid = above_threshold(image, options.image_threshold(), op);
   }
   const Tensor l = label.contiguous();
+  VOXGRAD_CHECK(l.numel() > 0, "{}: no voxel to centre a patch on: the label {} has none", op, shape_str(l.sizes()));
   const std::int64_t flat = voxgrad::detail::dispatch_floating(l.dtype(), op, [&]<typename T>() {
     const Foreground<T> fg(l, valid);
     const std::int64_t n_fg = fg.count(true), n_bg = fg.count(false);
-    VOXGRAD_CHECK(l.numel() > 0, "{}: no voxel to centre a patch on: the label {} has none", op, shape_str(l.sizes()));
     VOXGRAD_CHECK(n_fg + n_bg > 0,
                   "{}: no voxel to centre a patch on: the label has no foreground and the image exceeds "
                   "image_threshold {} nowhere",

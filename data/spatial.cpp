@@ -119,12 +119,13 @@ Tensor crop(const Tensor& volume, Size3 start, Size3 size) {
 
 namespace {
 
-// The checks of a random move's keys, made before its draws so that they do not depend on them: each
-// key a volume and, with an affine (the keys' one grid), all of one spatial size. `affine` is the
-// example's, as detail::find_affine read it (float64), and is stored back as such, moved or not, so
-// that the affine's dtype does not depend on the draws either.
-Example checked_keys(Example example, const std::vector<std::string>& keys, const std::string& affine_key,
-                     const Tensor& affine, const char* op) {
+// The example's affine under `affine_key` (detail::find_affine: float64, or undefined without one) and
+// the checks of a random move's keys, made before its draws so that they do not depend on them: each
+// key a volume and, with an affine (the keys' one grid), all of one spatial size. The affine is stored
+// back as float64, moved or not, so that its dtype does not depend on the draws either.
+Tensor checked_keys(Example& example, const std::vector<std::string>& keys, const std::string& affine_key,
+                    const char* op) {
+  const Tensor affine = detail::find_affine(example, affine_key, op);
   for (const std::string& key : keys) {
     detail::check_volume(example.at(key), op, key.c_str());
     const Tensor &t = example.at(key), &first = example.at(keys[0]);
@@ -133,11 +134,11 @@ Example checked_keys(Example example, const std::vector<std::string>& keys, cons
                   shape_str(t.sizes()), keys[0], shape_str(first.sizes()), affine_key);
   }
   if (affine.defined()) example.set(affine_key, affine);
-  return example;
+  return affine;
 }
 
-// Applies `move` to every key of an example through checked_keys and, when it holds `affine_key`,
-// moves the affine with the voxels (affine · M, detail/affine.h).
+// Applies `move` to every key of an example checked by checked_keys and, with its `affine` (defined
+// when the example holds one), moves the affine with the voxels (affine · M, detail/affine.h).
 Example apply_move(Example example, const Move& move, const std::vector<std::string>& keys,
                    const std::string& affine_key, const Tensor& affine, const char* op) {
   if (affine.defined() && !keys.empty()) {
@@ -155,8 +156,7 @@ Transform rand_flip(RandFlipOptions options) {
   detail::flip_axes(options.axes(), "rand_flip");
   detail::check_unique_keys(options.keys(), "rand_flip");
   return [options](Example example, Generator& rng) {
-    const Tensor affine = detail::find_affine(example, options.affine_key(), "rand_flip");
-    example = checked_keys(std::move(example), options.keys(), options.affine_key(), affine, "rand_flip");
+    const Tensor affine = checked_keys(example, options.keys(), options.affine_key(), "rand_flip");
     std::vector<std::int64_t> axes;
     for (const std::int64_t axis : options.axes()) {
       if (rng.next_double() < options.prob()) axes.push_back(axis);
@@ -174,8 +174,7 @@ Transform rand_rotate90(RandRotate90Options options) {
   rot90_move(1, options.axes(), "rand_rotate90");  // checks the axes once, up front
   detail::check_unique_keys(options.keys(), "rand_rotate90");
   return [options](Example example, Generator& rng) {
-    const Tensor affine = detail::find_affine(example, options.affine_key(), "rand_rotate90");
-    example = checked_keys(std::move(example), options.keys(), options.affine_key(), affine, "rand_rotate90");
+    const Tensor affine = checked_keys(example, options.keys(), options.affine_key(), "rand_rotate90");
     // Both draws are made whatever the outcome, so later transforms see the same stream either way.
     const bool apply = rng.next_double() < options.prob();
     const auto k = 1 + static_cast<std::int64_t>(rng.next_double() * static_cast<double>(options.max_k()));

@@ -127,30 +127,21 @@ std::vector<double> LRScheduler::group_lrs() const {
 
 void LRScheduler::initial_step() { step(); }
 
-void LRScheduler::step() {
-  check_group_count(name(), optimizer_, base_lrs_.size());
-  ++step_count_;
-  ++last_epoch_;
-  try {
-    apply(get_lr());
-  } catch (...) {  // a schedule that cannot go on leaves the scheduler where it was
-    --step_count_;
-    --last_epoch_;
-    throw;
-  }
-}
+void LRScheduler::step() { advance(last_epoch_ + 1, false); }
 
-void LRScheduler::restart() {
+void LRScheduler::restart() { advance(0, true); }
+
+void LRScheduler::advance(std::int64_t epoch, bool closed_form) {
   check_group_count(name(), optimizer_, base_lrs_.size());
-  const std::int64_t epoch = last_epoch_;
+  const std::int64_t before = last_epoch_;
   ++step_count_;
-  last_epoch_ = 0;
+  last_epoch_ = epoch;
   try {
-    std::optional<std::vector<double>> closed = closed_form_lr();
+    std::optional<std::vector<double>> closed = closed_form ? closed_form_lr() : std::nullopt;
     apply(closed ? *closed : get_lr());
-  } catch (...) {  // as step(): a schedule that cannot restart leaves the scheduler where it was
+  } catch (...) {
     --step_count_;
-    last_epoch_ = epoch;
+    last_epoch_ = before;
     throw;
   }
 }
@@ -179,7 +170,8 @@ void LRScheduler::load_state_dict(const nn::StateDict& state_dict) {
   const auto epoch = take_scalar(m, "last_epoch", problems);
   const auto count = take_scalar(m, "_step_count", problems);
   std::vector<std::pair<std::string, double>> hp;
-  for (const auto& [k, unused] : hyper_parameters()) {
+  const std::vector<std::pair<std::string, double>> names = hyper_parameters();
+  for (const auto& [k, unused] : names) {
     const auto v = take_scalar(m, k, problems);
     if (!v) continue;
     if (std::string problem = hyper_parameter_problem(k, *v); !problem.empty()) {
@@ -188,7 +180,7 @@ void LRScheduler::load_state_dict(const nn::StateDict& state_dict) {
       hp.emplace_back(k, *v);
     }
   }
-  if (hp.size() == hyper_parameters().size()) {
+  if (hp.size() == names.size()) {  // each value accepted: now the rules between them
     if (std::string problem = hyper_parameters_problem(hp); !problem.empty()) problems.push_back(std::move(problem));
   }
   check_count("last_epoch", epoch, -1, problems);

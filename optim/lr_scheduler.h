@@ -82,6 +82,9 @@ class LRScheduler {
   friend class SequentialLR;
   /// Sets last_epoch to 0 and the lrs to closed_form_lr() (or get_lr()), as PyTorch's step(0).
   void restart();
+  /// step() and restart(): counts a step, moves to `epoch` and sets the lrs (closed_form_lr() first
+  /// when `closed_form`, else get_lr()); a schedule that throws leaves the scheduler where it was.
+  void advance(std::int64_t epoch, bool closed_form);
   /// Writes `lrs` into the groups and remembers them as the last lrs.
   void apply(const std::vector<double>& lrs);
 
