@@ -7,16 +7,23 @@
 #include <sstream>
 #include <vector>
 
+#include <unistd.h>
+
 namespace examples {
 
 using voxgrad::Error;
 
 void progress(int epoch, int epochs, std::int64_t step, std::int64_t steps, const std::string& status) {
+  // Redrawn in place on a terminal; into a file or a pipe (a CI log), only the epoch's last state.
+  static const bool terminal = isatty(STDOUT_FILENO) != 0;
+  if (!terminal && step != steps) return;
   constexpr int kWidth = 28;
   const int filled = static_cast<int>(kWidth * step / steps);
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.resize(kWidth, '.');
-  std::cout << fmt::format("\repoch {}/{} [{}] {:3d}/{}  {}", epoch, epochs, bar, step, steps, status) << std::flush;
+  std::cout << fmt::format("{}epoch {}/{} [{}] {:3d}/{}  {}", terminal ? "\r" : "", epoch, epochs, bar, step, steps,
+                           status)
+            << std::flush;
 }
 
 void save_resume_state(const std::string& path, const voxgrad::nn::Module& model,

@@ -9,7 +9,8 @@
 
 namespace examples {
 
-/// Redraws "\repoch {epoch}/{epochs} [####....] {step}/{steps}  {status}" on the terminal.
+/// Redraws "\repoch {epoch}/{epochs} [####....] {step}/{steps}  {status}" on the terminal; when stdout
+/// is not a terminal (a file, a pipe), writes only the epoch's last step, without the carriage return.
 void progress(int epoch, int epochs, std::int64_t step, std::int64_t steps, const std::string& status);
 
 /// What a resumed run continues from.
