@@ -1,12 +1,12 @@
 #include "voxgrad/optim/sequential_lr.h"
 
 #include <algorithm>
-#include <map>
 #include <string>
 
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/optim/detail/checks.h"
+#include "voxgrad/optim/detail/child_schedulers.h"
 
 namespace voxgrad::optim {
 
@@ -56,34 +56,14 @@ nn::StateDict SequentialLR::state_dict() const {
   d.emplace_back("_last_lr", detail::vector_tensor(last_lr_));
   std::vector<double> ms(milestones_.begin(), milestones_.end());
   d.emplace_back("_milestones", detail::vector_tensor(ms));
-  for (std::size_t i = 0; i < schedulers_.size(); ++i) {
-    for (auto& [k, v] : schedulers_[i]->state_dict()) d.emplace_back(fmt::format("_schedulers.{}.{}", i, k), v);
-  }
+  detail::append_children(d, schedulers_);
   return d;
 }
 
 void SequentialLR::load_state_dict(const nn::StateDict& state_dict) {
   std::vector<std::string> problems;
-  std::vector<nn::StateDict> children(schedulers_.size());
   nn::StateDict own;
-  for (const auto& [k, v] : state_dict) {
-    // "_schedulers.<i>.<key>" goes to child i.
-    if (k.rfind("_schedulers.", 0) == 0) {
-      const std::size_t dot = k.find('.', 12);
-      std::size_t i = schedulers_.size();
-      if (dot != std::string::npos) {
-        try {
-          i = std::stoul(k.substr(12, dot - 12));
-        } catch (const std::exception&) {
-        }
-      }
-      if (i < schedulers_.size()) {
-        children[i].emplace_back(k.substr(dot + 1), v);
-        continue;
-      }
-    }
-    own.emplace_back(k, v);
-  }
+  const std::vector<nn::StateDict> children = detail::split_children(state_dict, schedulers_.size(), own);
   auto m = detail::index_dict(own, problems);
   const auto epoch = detail::take_scalar(m, "last_epoch", problems);
   const auto last = detail::take_vector(m, "_last_lr", last_lr_.size(), problems);
@@ -93,14 +73,7 @@ void SequentialLR::load_state_dict(const nn::StateDict& state_dict) {
     detail::check_count(fmt::format("_milestones.{}", i), (*ms)[i], 0, problems);
   detail::report("SequentialLR", m, problems);
   // Each child validates its own entries before anything changes; a failure leaves all unchanged.
-  std::vector<nn::StateDict> saved;
-  for (const auto& s : schedulers_) saved.push_back(s->state_dict());
-  try {
-    for (std::size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->load_state_dict(children[i]);
-  } catch (const Error& e) {
-    for (std::size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->load_state_dict(saved[i]);
-    throw Error(fmt::format("SequentialLR: error(s) in loading the state dict of a child scheduler: {}", e.what()));
-  }
+  detail::load_children("SequentialLR", schedulers_, children);
   last_epoch_ = detail::as_count(*epoch);
   last_lr_ = *last;
   for (std::size_t i = 0; i < milestones_.size(); ++i) milestones_[i] = detail::as_count((*ms)[i]);
