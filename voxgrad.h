@@ -84,6 +84,7 @@
 #include "voxgrad/optim/adamw.h"
 #include "voxgrad/optim/constant_lr.h"
 #include "voxgrad/optim/cosine_annealing_warm_restarts.h"
+#include "voxgrad/optim/cyclic_lr.h"
 #include "voxgrad/optim/lambda_lr.h"
 #include "voxgrad/optim/lr_scheduler.h"
 #include "voxgrad/optim/one_cycle_lr.h"

@@ -110,12 +110,27 @@ using detail::vector_tensor;
 // LRScheduler
 // =================================================================================================
 
-LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
+LRScheduler::LRScheduler(Optimizer& optimizer, std::int64_t last_epoch)
+    : optimizer_(optimizer), last_epoch_(last_epoch) {
   last_lr_ = group_lrs();
-  // PyTorch's group.setdefault("initial_lr", group["lr"]).
+  // PyTorch's group.setdefault("initial_lr", group["lr"]) for a new schedule; a resumed one reads it.
   for (OptimizerParamGroup& g : optimizer_.param_groups()) {
-    if (!g.initial_lr()) g.set_initial_lr(g.options().get_lr());
+    if (last_epoch == -1 && !g.initial_lr()) g.set_initial_lr(g.options().get_lr());
+    VOXGRAD_CHECK(g.initial_lr().has_value(), "LRScheduler: a group has no initial_lr to resume at last_epoch {}",
+                  last_epoch);  // check_resume() reports this first, with the scheduler's name
     base_lrs_.push_back(*g.initial_lr());
+  }
+}
+
+void LRScheduler::check_resume(const std::string& name, const Optimizer& optimizer, std::int64_t last_epoch) {
+  VOXGRAD_CHECK(last_epoch >= -1, "{}: last_epoch must be at least -1, but got {}", name, last_epoch);
+  if (last_epoch == -1) return;
+  const auto& groups = optimizer.param_groups();
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    VOXGRAD_CHECK(groups[i].initial_lr().has_value(),
+                  "{}: param 'initial_lr' is not specified in param_groups[{}] when resuming an optimizer (last_epoch "
+                  "{}: a scheduler created earlier on this optimizer sets it, or OptimizerParamGroup::set_initial_lr)",
+                  name, i, last_epoch);
   }
 }
 

@@ -44,8 +44,15 @@ class LRScheduler {
   void load_state_dict(const nn::StateDict& state_dict);
 
  protected:
-  /// Records the base lrs (call initial_step() at the end of the derived constructor).
-  explicit LRScheduler(Optimizer& optimizer);
+  /// Records the base lrs (call initial_step() at the end of the derived constructor). With
+  /// `last_epoch` −1 (a new schedule) each group's initial_lr is set to its lr where unset, as
+  /// PyTorch's setdefault; otherwise (resuming at last_epoch, which PyTorch's schedulers take as an
+  /// argument) every group must already have an initial_lr (check_resume() first) and the initial
+  /// step moves to last_epoch + 1.
+  explicit LRScheduler(Optimizer& optimizer, std::int64_t last_epoch = -1);
+  /// Throws unless `last_epoch` is at least −1 and, when it is not −1, every group of `optimizer`
+  /// has an initial_lr (PyTorch's KeyError); `name` is the scheduler's, for the message.
+  static void check_resume(const std::string& name, const Optimizer& optimizer, std::int64_t last_epoch);
   /// PyTorch's initial step: epoch −1 → 0, which keeps the lrs.
   void initial_step();
   /// The new lr of each group for last_epoch() (already advanced); may read the groups' lrs.
