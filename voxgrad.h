@@ -82,6 +82,7 @@
 #include "voxgrad/optim/adagrad.h"
 #include "voxgrad/optim/adam.h"
 #include "voxgrad/optim/adamw.h"
+#include "voxgrad/optim/chained_scheduler.h"
 #include "voxgrad/optim/constant_lr.h"
 #include "voxgrad/optim/cosine_annealing_warm_restarts.h"
 #include "voxgrad/optim/cyclic_lr.h"

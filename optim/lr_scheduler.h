@@ -87,6 +87,7 @@ class LRScheduler {
 
  private:
   friend class SequentialLR;
+  friend class ChainedScheduler;
   /// Sets last_epoch to 0 and the lrs to closed_form_lr() (or get_lr()), as PyTorch's step(0).
   void restart();
   /// step() and restart(): counts a step, moves to `epoch` and sets the lrs (closed_form_lr() first
