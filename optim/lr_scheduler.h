@@ -295,16 +295,22 @@ class ReduceLROnPlateau {
   std::int64_t last_epoch() const { return last_epoch_; }
   const ReduceLROnPlateauOptions& options() const { return options_; }
 
-  /// "best", "num_bad_epochs", "cooldown_counter", "last_epoch" (0-d) and "_last_lr" (1-D), float64:
-  /// the progress only. The options (mode, factor, patience, thresholds, cooldown, min_lrs, eps) stay
-  /// the constructor's; PyTorch's state_dict (the whole __dict__) carries them too.
+  /// PyTorch's state_dict (its __dict__ but "verbose", which voxgrad does not have), float64, in its
+  /// order: "factor", "min_lrs" (1-D, one per group), "patience", "cooldown", "cooldown_counter",
+  /// "mode" (0 min, 1 max), "threshold", "threshold_mode" (0 rel, 1 abs), "best", "num_bad_epochs",
+  /// "mode_worse" (+inf for min, −inf for max), "eps", "last_epoch" (0-d) and "_last_lr" (1-D).
   nn::StateDict state_dict() const;
-  /// Restores a state_dict(); every problem (including counts that are not whole numbers) is reported
-  /// in one voxgrad::Error.
+  /// Restores a state_dict() with as many groups, options included; the options are checked as the
+  /// constructor checks them (and mode_worse must be the mode's), every problem (including counts that
+  /// are not whole numbers) is reported in one voxgrad::Error and nothing changes unless all entries
+  /// are valid. A state dict without any of the option entries (as saved before they were) keeps the
+  /// options this scheduler was built with.
   void load_state_dict(const nn::StateDict& state_dict);
 
  private:
   bool is_better(double a, double best) const;
+  /// The worst metric of `mode` (PyTorch's mode_worse): +inf for Min, −inf for Max.
+  static double mode_worse(ReduceLROnPlateauOptions::Mode mode);
 
   Optimizer& optimizer_;
   ReduceLROnPlateauOptions options_;
