@@ -1,7 +1,8 @@
 #pragma once
 // Shared by the LR scheduler tests (tests/optim/test_schedulers*.cpp): an SGD optimizer with one
-// group per lr, and the lr_lambdas the PyTorch fixture names (LR_LAMBDAS in
-// tests/fixtures/optim/generate.py), computed as Python does.
+// group per lr, one of several kinds whose momentum can be read, and the lr_lambdas and CyclicLR
+// scale_fns the PyTorch fixture names (LR_LAMBDAS and SCALE_FNS in tests/fixtures/optim/generate.py),
+// computed as Python does.
 
 #include <gtest/gtest.h>
 
@@ -33,6 +34,72 @@ struct Groups {
     return v;
   }
 };
+
+/// The optimizer of a OneCycleLR or CyclicLR case, one group per lr: "sgd" (momentum 0.9),
+/// "sgd_plain" (momentum 0), "rmsprop", "adam" or "adagrad".
+struct CycleGroups {
+  std::vector<Tensor> params;
+  std::unique_ptr<optim::Optimizer> opt;
+  std::string momentum_key;  // "momentum", "betas.0", or none
+  CycleGroups(const std::string& kind, const std::vector<double>& lrs) {
+    std::vector<optim::OptimizerParamGroup> groups;
+    for (double lr : lrs) {
+      params.push_back(zeros({1}).requires_grad_());
+      if (kind == "sgd")
+        groups.emplace_back(std::vector<Tensor>{params.back()}, optim::SGDOptions(lr).momentum(0.9));
+      else if (kind == "sgd_plain")
+        groups.emplace_back(std::vector<Tensor>{params.back()}, optim::SGDOptions(lr));
+      else if (kind == "rmsprop")
+        groups.emplace_back(std::vector<Tensor>{params.back()}, optim::RMSpropOptions(lr));
+      else if (kind == "adam")
+        groups.emplace_back(std::vector<Tensor>{params.back()}, optim::AdamOptions(lr));
+      else
+        groups.emplace_back(std::vector<Tensor>{params.back()}, optim::AdagradOptions(lr));
+    }
+    if (kind == "sgd") {
+      opt = std::make_unique<optim::SGD>(groups, optim::SGDOptions(lrs[0]).momentum(0.9));
+      momentum_key = "momentum";
+    } else if (kind == "sgd_plain") {
+      opt = std::make_unique<optim::SGD>(groups, optim::SGDOptions(lrs[0]));
+      momentum_key = "momentum";
+    } else if (kind == "rmsprop") {
+      opt = std::make_unique<optim::RMSprop>(groups, optim::RMSpropOptions(lrs[0]));
+      momentum_key = "momentum";
+    } else if (kind == "adam") {
+      opt = std::make_unique<optim::Adam>(groups, optim::AdamOptions(lrs[0]));
+      momentum_key = "betas.0";
+    } else {
+      opt = std::make_unique<optim::Adagrad>(groups, optim::AdagradOptions(lrs[0]));
+    }
+  }
+  /// Each group's momentum (β1 for Adam; 0 without one).
+  std::vector<double> momenta() const {
+    std::vector<double> v;
+    for (const auto& g : opt->param_groups()) {
+      double m = 0.0;
+      for (const auto& [k, x] : g.options().hyper_parameters()) {
+        if (k == momentum_key) m = x;
+      }
+      v.push_back(m);
+    }
+    return v;
+  }
+  /// Each group's lr.
+  std::vector<double> lrs() const {
+    std::vector<double> v;
+    for (const auto& g : opt->param_groups()) v.push_back(g.options().get_lr());
+    return v;
+  }
+};
+
+/// The fixture's CyclicLR scale_fn `name`, as Python computes it.
+inline optim::CyclicScaleFn scale_fn_by_name(const std::string& name) {
+  if (name == "inv_sqrt") return [](std::int64_t x) { return 1.0 / std::sqrt(static_cast<double>(x)); };
+  if (name == "pow_0.97") return [](std::int64_t x) { return std::pow(0.97, static_cast<double>(x)); };
+  if (name == "half_after_2") return [](std::int64_t x) { return x <= 2 ? 1.0 : 0.5; };
+  ADD_FAILURE() << "unknown scale_fn " << name;
+  return [](std::int64_t) { return 1.0; };
+}
 
 /// The fixture's lr_lambda `name`: Python's float ** int is C's pow, int / int the correctly rounded
 /// quotient of the two (exact) doubles.
