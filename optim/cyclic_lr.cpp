@@ -18,15 +18,8 @@ std::vector<double> per_group(const std::vector<double>& v, std::size_t groups, 
   return v;
 }
 
-// PyTorch 1.13 asks for "momentum" in optimizer.defaults (SGD's and RMSprop's options have it; Adam's
-// and AdamW's have betas, which its CyclicLR does not cycle).
-bool has_momentum(const OptimizerOptions& options) {
-  for (const auto& [k, v] : options.hyper_parameters()) {
-    if (k == "momentum") return true;
-  }
-  return false;
-}
-
+// The "momentum" of `options`, if they have one: PyTorch 1.13 asks for it in optimizer.defaults (SGD's
+// and RMSprop's options have it; Adam's and AdamW's have betas, which its CyclicLR does not cycle).
 std::optional<double> momentum_of(const OptimizerOptions& options) {
   for (const auto& [k, v] : options.hyper_parameters()) {
     if (k == "momentum") return v;
@@ -102,7 +95,7 @@ Optimizer& CyclicLR::prepared(Optimizer& optimizer, const CyclicLROptions& o) {
                 "CyclicLR: step_size_down must be non-negative, but got {}", o.step_size_down().value_or(0));
   std::vector<double> base_momenta;
   if (o.cycle_momentum()) {
-    VOXGRAD_CHECK(has_momentum(optimizer.defaults()),
+    VOXGRAD_CHECK(momentum_of(optimizer.defaults()).has_value(),
                   "CyclicLR: optimizer must support momentum with `cycle_momentum` option enabled ({} has no "
                   "momentum; PyTorch 1.13's CyclicLR does not cycle betas: pass cycle_momentum(false))",
                   optimizer.defaults().name());
