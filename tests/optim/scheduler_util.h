@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "json_fixture.h"
 #include "test_util.h"
 
 namespace voxgrad::testing {
@@ -114,6 +115,28 @@ inline optim::LRLambda lr_lambda_by_name(const std::string& name) {
   if (name == "half_every_3") return [](std::int64_t e) { return e % 3 == 0 ? 0.5 : 1.0; };
   ADD_FAILURE() << "unknown lr_lambda " << name;
   return [](std::int64_t) { return 1.0; };
+}
+
+/// A fixture value given once for all groups or per group.
+inline std::vector<double> per_group(const nlohmann::json& v) {
+  return v.is_array() ? v.get<std::vector<double>>() : std::vector<double>{v.get<double>()};
+}
+
+/// ReduceLROnPlateauOptions from a fixture case's options (absent keys keep the defaults).
+inline optim::ReduceLROnPlateauOptions plateau_options(const nlohmann::json& o) {
+  optim::ReduceLROnPlateauOptions r;
+  if (o.contains("mode"))
+    r.mode(o["mode"] == "max" ? optim::ReduceLROnPlateauOptions::Max : optim::ReduceLROnPlateauOptions::Min);
+  if (o.contains("threshold_mode"))
+    r.threshold_mode(o["threshold_mode"] == "abs" ? optim::ReduceLROnPlateauOptions::Abs
+                                                  : optim::ReduceLROnPlateauOptions::Rel);
+  if (o.contains("factor")) r.factor(o["factor"]);
+  if (o.contains("patience")) r.patience(o["patience"]);
+  if (o.contains("threshold")) r.threshold(o["threshold"]);
+  if (o.contains("cooldown")) r.cooldown(o["cooldown"]);
+  if (o.contains("eps")) r.eps(o["eps"]);
+  if (o.contains("min_lr")) r.min_lr(per_group(o["min_lr"]));
+  return r;
 }
 
 }  // namespace voxgrad::testing

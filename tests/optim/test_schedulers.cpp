@@ -126,25 +126,6 @@ void check_sequential_case(const json& c) {
   }
 }
 
-optim::ReduceLROnPlateauOptions plateau_options(const json& o) {
-  optim::ReduceLROnPlateauOptions r;
-  if (o.contains("mode"))
-    r.mode(o["mode"] == "max" ? optim::ReduceLROnPlateauOptions::Max : optim::ReduceLROnPlateauOptions::Min);
-  if (o.contains("threshold_mode"))
-    r.threshold_mode(o["threshold_mode"] == "abs" ? optim::ReduceLROnPlateauOptions::Abs
-                                                  : optim::ReduceLROnPlateauOptions::Rel);
-  if (o.contains("factor")) r.factor(o["factor"]);
-  if (o.contains("patience")) r.patience(o["patience"]);
-  if (o.contains("threshold")) r.threshold(o["threshold"]);
-  if (o.contains("cooldown")) r.cooldown(o["cooldown"]);
-  if (o.contains("eps")) r.eps(o["eps"]);
-  if (o.contains("min_lr")) {
-    r.min_lr(o["min_lr"].is_array() ? o["min_lr"].get<std::vector<double>>()
-                                    : std::vector<double>{o["min_lr"].get<double>()});
-  }
-  return r;
-}
-
 class SchedulerFixture : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SchedulerFixture, LearningRatesMatchPyTorchBitForBit) {

@@ -84,10 +84,6 @@ const json* find_case(const std::string& name) {
   return nullptr;
 }
 
-std::vector<double> per_group(const json& v) {
-  return v.is_array() ? v.get<std::vector<double>>() : std::vector<double>{v.get<double>()};
-}
-
 optim::CyclicLROptions cyclic_options(const json& o) {
   optim::CyclicLROptions r(per_group(o["base_lr"]), per_group(o["max_lr"]));
   if (o.contains("step_size_up")) r.step_size_up(o["step_size_up"].get<std::int64_t>());
@@ -145,22 +141,6 @@ std::unique_ptr<optim::ChainedScheduler> make_chain(const json& children, optim:
   std::vector<std::shared_ptr<optim::LRScheduler>> made;
   for (const json& k : children) made.push_back(make_child(k, opt));
   return std::make_unique<optim::ChainedScheduler>(made);
-}
-
-optim::ReduceLROnPlateauOptions plateau_options(const json& o) {
-  optim::ReduceLROnPlateauOptions r;
-  if (o.contains("mode"))
-    r.mode(o["mode"] == "max" ? optim::ReduceLROnPlateauOptions::Max : optim::ReduceLROnPlateauOptions::Min);
-  if (o.contains("threshold_mode"))
-    r.threshold_mode(o["threshold_mode"] == "abs" ? optim::ReduceLROnPlateauOptions::Abs
-                                                  : optim::ReduceLROnPlateauOptions::Rel);
-  if (o.contains("factor")) r.factor(o["factor"]);
-  if (o.contains("patience")) r.patience(o["patience"]);
-  if (o.contains("threshold")) r.threshold(o["threshold"]);
-  if (o.contains("cooldown")) r.cooldown(o["cooldown"]);
-  if (o.contains("eps")) r.eps(o["eps"]);
-  if (o.contains("min_lr")) r.min_lr(per_group(o["min_lr"]));
-  return r;
 }
 
 void check_cyclic_case(const json& c) {
