@@ -44,10 +44,17 @@ void ChainedScheduler::step() {
   try {
     for (; i < schedulers_.size(); ++i) schedulers_[i]->step();
   } catch (...) {
-    for (std::size_t j = 0; j < i; ++j) schedulers_[j]->load_state_dict(states[j]);
+    // The groups' options first, then each scheduler on its own: a state that no longer loads leaves
+    // the others restored, and the original error is the one that propagates.
     auto& groups = optimizer_.param_groups();
     for (std::size_t g = 0; g < groups.size() && g < options.size(); ++g) {
       for (const auto& [k, v] : options[g]) groups[g].options().set_hyper_parameter(k, v);
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      try {
+        schedulers_[j]->load_state_dict(states[j]);
+      } catch (const Error&) {
+      }
     }
     throw;
   }

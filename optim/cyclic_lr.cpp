@@ -93,6 +93,11 @@ Optimizer& CyclicLR::prepared(Optimizer& optimizer, const CyclicLROptions& o) {
                 "CyclicLR: step_size_up must be positive (PyTorch divides by zero at 0), but got {}", o.step_size_up());
   VOXGRAD_CHECK(!o.step_size_down() || *o.step_size_down() >= 0,
                 "CyclicLR: step_size_down must be non-negative, but got {}", o.step_size_down().value_or(0));
+  VOXGRAD_CHECK(o.mode() == CyclicLROptions::Triangular || o.mode() == CyclicLROptions::Triangular2 ||
+                    o.mode() == CyclicLROptions::ExpRange,
+                "CyclicLR: mode must be Triangular, Triangular2 or ExpRange, but got {}", static_cast<int>(o.mode()));
+  VOXGRAD_CHECK(o.scale_mode() == CyclicLROptions::Cycle || o.scale_mode() == CyclicLROptions::Iterations,
+                "CyclicLR: scale_mode must be Cycle or Iterations, but got {}", static_cast<int>(o.scale_mode()));
   std::vector<double> base_momenta;
   if (o.cycle_momentum()) {
     VOXGRAD_CHECK(momentum_of(optimizer.defaults()).has_value(),
@@ -101,6 +106,13 @@ Optimizer& CyclicLR::prepared(Optimizer& optimizer, const CyclicLROptions& o) {
                   optimizer.defaults().name());
     base_momenta = per_group(o.base_momentum(), n, "base_momentum");
     per_group(o.max_momentum(), n, "max_momentum");
+    // Groups may carry options of their own (OptimizerParamGroup::set_options): each must have one too.
+    for (std::size_t g = 0; g < n; ++g) {
+      VOXGRAD_CHECK(
+          momentum_of(groups[g].options()).has_value(),
+          "CyclicLR: param_groups[{}] has no momentum (its options are {}) with `cycle_momentum` option enabled", g,
+          groups[g].options().name());
+    }
   }
   check_resume(kName, optimizer, o.last_epoch());
   if (o.last_epoch() == -1) {
@@ -194,8 +206,10 @@ void CyclicLR::set_hyper_parameter(const std::string& name, double value) {
 }
 
 std::string CyclicLR::hyper_parameter_problem(const std::string& name, double value) const {
-  if (name == "total_size" && !(std::isfinite(value) && value > 0.0)) {
-    return fmt::format("\"total_size\" must be positive and finite, but is {}", value);
+  // At least 1, as every constructor's (step_size_up ≥ 1): then the cycle count stays below 2^62 + 1
+  // for any loadable last_epoch, and its conversion to an integer is exact.
+  if (name == "total_size" && !(std::isfinite(value) && value >= 1.0)) {
+    return fmt::format("\"total_size\" must be finite and at least 1, but is {}", value);
   }
   if (name == "step_ratio" && !(value > 0.0 && value <= 1.0)) {
     return fmt::format("\"step_ratio\" must be in (0, 1], but is {}", value);

@@ -21,7 +21,9 @@ using CyclicScaleFn = std::function<double(std::int64_t x)>;
 /// `CyclicLROptions(0.001, 0.006).step_size_up(2000).mode(CyclicLROptions::Triangular2)`.
 struct CyclicLROptions {
   /// The built-in amplitude policies: Triangular (constant height), Triangular2 (height halved every
-  /// cycle), ExpRange (height times gamma^iteration).
+  /// cycle; past cycle 1 024, where PyTorch's 2. ** (x − 1) raises OverflowError, the exact value goes on,
+  /// subnormal and then 0, so the lr settles at base_lr), ExpRange (height times gamma^iteration; an
+  /// overflow of gamma^iteration throws, as PyTorch's OverflowError).
   enum Mode { Triangular, Triangular2, ExpRange };
   /// What a custom scale_fn is called with: the cycle number or the iteration.
   enum ScaleMode { Cycle, Iterations };

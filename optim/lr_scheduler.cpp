@@ -123,7 +123,9 @@ LRScheduler::LRScheduler(Optimizer& optimizer, std::int64_t last_epoch)
 }
 
 void LRScheduler::check_resume(const std::string& name, const Optimizer& optimizer, std::int64_t last_epoch) {
-  VOXGRAD_CHECK(last_epoch >= -1, "{}: last_epoch must be at least -1, but got {}", name, last_epoch);
+  // Below 2^62, as a loaded last_epoch (count_problem): the epochs that follow cannot overflow.
+  VOXGRAD_CHECK(last_epoch >= -1 && last_epoch < (std::int64_t{1} << 62),
+                "{}: last_epoch must be at least -1 and below 2^62, but got {}", name, last_epoch);
   if (last_epoch == -1) return;
   const auto& groups = optimizer.param_groups();
   for (std::size_t i = 0; i < groups.size(); ++i) {
@@ -569,7 +571,16 @@ void ReduceLROnPlateau::load_state_dict(const nn::StateDict& state_dict) {
   const auto bad = take_scalar(m, "num_bad_epochs", problems);
   const auto cool = take_scalar(m, "cooldown_counter", problems);
   const auto epoch = take_scalar(m, "last_epoch", problems);
-  const auto last = take_vector(m, "_last_lr", min_lrs_.size(), problems);
+  // PyTorch 1.13 sets _last_lr in step() only: a state dict saved before the first step has none, and
+  // the groups' lrs stand. Its "verbose" has no counterpart here and is read only to be checked.
+  std::optional<std::vector<double>> last;
+  if (m.count("_last_lr") > 0) last = take_vector(m, "_last_lr", min_lrs_.size(), problems);
+  if (m.count("verbose") > 0) {
+    const auto verbose = take_scalar(m, "verbose", problems);
+    if (verbose && *verbose != 0.0 && *verbose != 1.0) {
+      problems.push_back(fmt::format("\"verbose\" must be 0 or 1, but is {}", *verbose));
+    }
+  }
   check_count("num_bad_epochs", bad, 0, problems);
   check_count("cooldown_counter", cool, 0, problems);
   check_count("last_epoch", epoch, 0, problems);
@@ -580,7 +591,12 @@ void ReduceLROnPlateau::load_state_dict(const nn::StateDict& state_dict) {
   num_bad_epochs_ = as_count(*bad);
   cooldown_counter_ = as_count(*cool);
   last_epoch_ = as_count(*epoch);
-  last_lr_ = *last;
+  if (last) {
+    last_lr_ = *last;
+  } else {
+    last_lr_.clear();
+    for (const OptimizerParamGroup& g : optimizer_.param_groups()) last_lr_.push_back(g.options().get_lr());
+  }
 }
 
 }  // namespace voxgrad::optim

@@ -304,7 +304,8 @@ class ReduceLROnPlateau {
   /// constructor checks them (and mode_worse must be the mode's), every problem (including counts that
   /// are not whole numbers) is reported in one voxgrad::Error and nothing changes unless all entries
   /// are valid. A state dict without any of the option entries (as saved before they were) keeps the
-  /// options this scheduler was built with.
+  /// options this scheduler was built with. As PyTorch's own: "verbose" (0 or 1) is accepted and
+  /// ignored, and without "_last_lr" (PyTorch saves it only after a first step) the groups' lrs stand.
   void load_state_dict(const nn::StateDict& state_dict);
 
  private:

@@ -1,6 +1,6 @@
 #include "voxgrad/optim/detail/child_schedulers.h"
 
-#include <exception>
+#include <algorithm>
 
 #include "voxgrad/core/error.h"
 #include "voxgrad/optim/lr_scheduler.h"
@@ -24,12 +24,12 @@ std::vector<nn::StateDict> split_children(const nn::StateDict& dict, std::size_t
     // "_schedulers.<i>.<key>" goes to child i; anything else (another index too) is the holder's.
     if (k.rfind(kPrefix, 0) == 0) {
       const std::size_t dot = k.find('.', kPrefixLength);
+      // The index: digits only (std::stoul would also take "+1", " 1" or "1x"), at most 9 of them.
       std::size_t i = n;
-      if (dot != std::string::npos) {
-        try {
-          i = std::stoul(k.substr(kPrefixLength, dot - kPrefixLength));
-        } catch (const std::exception&) {
-        }
+      const std::string index = dot == std::string::npos ? std::string() : k.substr(kPrefixLength, dot - kPrefixLength);
+      if (!index.empty() && index.size() <= 9 &&
+          std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        i = std::stoul(index);
       }
       if (i < n) {
         children[i].emplace_back(k.substr(dot + 1), v);

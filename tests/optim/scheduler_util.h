@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "json_fixture.h"
@@ -115,6 +117,58 @@ inline optim::LRLambda lr_lambda_by_name(const std::string& name) {
   if (name == "half_every_3") return [](std::int64_t e) { return e % 3 == 0 ? 0.5 : 1.0; };
   ADD_FAILURE() << "unknown lr_lambda " << name;
   return [](std::int64_t) { return 1.0; };
+}
+
+/// A state dict's entries by name: whether 1-D, and the values.
+using FlatState = std::map<std::string, std::pair<bool, std::vector<double>>>;
+
+inline FlatState flat(const nn::StateDict& d) {
+  FlatState f;
+  for (const auto& [k, t] : d) {
+    const Tensor c = t.contiguous();
+    f[k] = {t.dim() == 1, std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel())};
+  }
+  return f;
+}
+
+/// The fixture's state dict ({key: number or list}) as voxgrad's: numbers 0-d, lists 1-D, float64.
+inline nn::StateDict state_from_fixture(const nlohmann::json& j) {
+  nn::StateDict d;
+  for (const auto& [k, v] : j.items()) {
+    if (v.is_array()) {
+      std::vector<double> values;
+      for (const nlohmann::json& x : v) values.push_back(json_number(x));
+      d.emplace_back(k, tensor(values, kFloat64));
+    } else {
+      d.emplace_back(k, scalar_tensor(json_number(v), kFloat64));
+    }
+  }
+  return d;
+}
+
+/// `d` with entry `key` set to `value` (0-d), or added if absent.
+inline nn::StateDict with(nn::StateDict d, const std::string& key, double value) {
+  for (auto& [k, v] : d) {
+    if (k == key) {
+      v = scalar_tensor(value, kFloat64);
+      return d;
+    }
+  }
+  d.emplace_back(key, scalar_tensor(value, kFloat64));
+  return d;
+}
+
+//// `d` without entry `key`.
+inline nn::StateDict without(nn::StateDict d, const std::string& key) {
+  std::erase_if(d, [&](const auto& e) { return e.first == key; });
+  return d;
+}
+
+/// The entries' names, in order.
+inline std::vector<std::string> keys(const nn::StateDict& d) {
+  std::vector<std::string> k;
+  for (const auto& [name, v] : d) k.push_back(name);
+  return k;
 }
 
 /// A fixture value given once for all groups or per group.

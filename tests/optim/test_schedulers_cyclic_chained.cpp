@@ -26,57 +26,6 @@ const json& fixture() {
   return j;
 }
 
-// A state dict's entries by name: whether 1-D, and the values.
-using FlatState = std::map<std::string, std::pair<bool, std::vector<double>>>;
-
-FlatState flat(const nn::StateDict& d) {
-  FlatState f;
-  for (const auto& [k, t] : d) {
-    const Tensor c = t.contiguous();
-    f[k] = {t.dim() == 1, std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel())};
-  }
-  return f;
-}
-
-// The fixture's state dict ({key: number or list}) as voxgrad's: numbers 0-d, lists 1-D, float64.
-nn::StateDict state_from_fixture(const json& j) {
-  nn::StateDict d;
-  for (const auto& [k, v] : j.items()) {
-    if (v.is_array()) {
-      std::vector<double> values;
-      for (const json& x : v) values.push_back(json_number(x));
-      d.emplace_back(k, tensor(values, kFloat64));
-    } else {
-      d.emplace_back(k, scalar_tensor(json_number(v), kFloat64));
-    }
-  }
-  return d;
-}
-
-// `d` with entry `key` set to `value` (0-d), or added if absent.
-nn::StateDict with(nn::StateDict d, const std::string& key, double value) {
-  for (auto& [k, v] : d) {
-    if (k == key) {
-      v = scalar_tensor(value, kFloat64);
-      return d;
-    }
-  }
-  d.emplace_back(key, scalar_tensor(value, kFloat64));
-  return d;
-}
-
-// `d` without entry `key`.
-nn::StateDict without(nn::StateDict d, const std::string& key) {
-  std::erase_if(d, [&](const auto& e) { return e.first == key; });
-  return d;
-}
-
-std::vector<std::string> keys(const nn::StateDict& d) {
-  std::vector<std::string> k;
-  for (const auto& [name, v] : d) k.push_back(name);
-  return k;
-}
-
 const json* find_case(const std::string& name) {
   for (const json& c : fixture()["cases"]) {
     if (c["name"] == name) return &c;
@@ -305,7 +254,13 @@ TEST(CyclicLR, InvalidArgumentsNameTheArgumentAndTheValueAndLeaveTheGroupsAlone)
   EXPECT_ERROR_EQ(optim::CyclicLR(*s.opt, O(0.1, 1.0).max_momentum({0.9, 0.9, 0.9})),
                   "CyclicLR: expected 2 values for max_momentum, got 3");
   EXPECT_ERROR_EQ(optim::CyclicLR(*s.opt, O(0.1, 1.0).last_epoch(-2)),
-                  "CyclicLR: last_epoch must be at least -1, but got -2");
+                  "CyclicLR: last_epoch must be at least -1 and below 2^62, but got -2");
+  EXPECT_ERROR_EQ(optim::CyclicLR(*s.opt, O(0.1, 1.0).last_epoch(std::int64_t{1} << 62)),
+                  "CyclicLR: last_epoch must be at least -1 and below 2^62, but got 4611686018427387904");
+  EXPECT_ERROR_EQ(optim::CyclicLR(*s.opt, O(0.1, 1.0).mode(static_cast<O::Mode>(7))),
+                  "CyclicLR: mode must be Triangular, Triangular2 or ExpRange, but got 7");
+  EXPECT_ERROR_EQ(optim::CyclicLR(*s.opt, O(0.1, 1.0).scale_mode(static_cast<O::ScaleMode>(-1))),
+                  "CyclicLR: scale_mode must be Cycle or Iterations, but got -1");
   EXPECT_ERROR_EQ(optim::CyclicLR(*s.opt, O(0.1, 1.0).last_epoch(3)),
                   "CyclicLR: param 'initial_lr' is not specified in param_groups[0] when resuming an optimizer "
                   "(last_epoch 3: a scheduler created earlier on this optimizer sets it, or "
@@ -325,6 +280,21 @@ TEST(CyclicLR, InvalidArgumentsNameTheArgumentAndTheValueAndLeaveTheGroupsAlone)
     optim::CyclicLR without_momentum(*t.opt, O(0.01, 0.1).cycle_momentum(false));  // accepted
     EXPECT_EQ(t.lrs(), std::vector<double>{0.01});
   }
+}
+
+TEST(CyclicLR, EveryGroupMustHaveAMomentumToCycle) {
+  // A group may carry options of its own (here Adam's, without "momentum"): refused before any changes.
+  CycleGroups s("sgd", {0.1, 0.2});
+  s.opt->param_groups()[1].set_options(std::make_unique<optim::AdamOptions>(0.2));
+  const std::vector<double> lrs = s.lrs();
+  EXPECT_ERROR_EQ(
+      optim::CyclicLR(*s.opt, optim::CyclicLROptions(0.01, 0.1)),
+      "CyclicLR: param_groups[1] has no momentum (its options are AdamOptions) with `cycle_momentum` option "
+      "enabled");
+  EXPECT_EQ(s.lrs(), lrs);
+  EXPECT_EQ(s.opt->param_groups()[0].options().hyper_parameters().size(),
+            optim::SGDOptions(0.1).hyper_parameters().size());
+  EXPECT_FALSE(s.opt->param_groups()[0].initial_lr().has_value());
 }
 
 TEST(CyclicLR, SetsTheGroupsToBaseLrAndBaseMomentumAndRecordsInitialLr) {
@@ -380,8 +350,13 @@ TEST(CyclicLR, ExpRangeOverflowThrowsAsPythonAndTriangular2GoesOnPastCycle1024) 
   grow.load_state_dict(at);
   grow.step();  // the peak of cycle 512: 2 ** 1023 is finite
   EXPECT_EQ(s.lrs(), std::vector<double>{0.01 + (0.1 - 0.01) * 1.0 * 0x1p1023});
+  const auto state = flat(grow.state_dict());
+  const std::vector<double> lrs = s.lrs(), last = grow.get_last_lr();
   EXPECT_ERROR_EQ(grow.step(), "CyclicLR: gamma ** 1024 overflows (gamma 2; PyTorch raises OverflowError)");
-  EXPECT_EQ(grow.last_epoch(), 1023);
+  EXPECT_EQ(grow.last_epoch(), 1023);  // nothing moved
+  EXPECT_EQ(flat(grow.state_dict()), state);
+  EXPECT_EQ(s.lrs(), lrs);
+  EXPECT_EQ(grow.get_last_lr(), last);
   // Triangular2 halves the height every cycle: after cycle 1024 (where Python's 2. ** 1024 raises) the
   // lr is base_lr plus a height too small to change it.
   CycleGroups t("sgd_plain", {0.1});
@@ -442,14 +417,18 @@ TEST(CyclicLR, LoadStateDictRefusesBadValuesBeforeChangingAnything) {
   const GroupState groups(s);
   nn::StateDict bad = with(with(with(before, "total_size", 0), "step_ratio", 1.5), "mode", 3);
   bad = with(with(with(bad, "scale_mode", 0.5), "last_epoch", 4), "cycle_momentum", 0);
-  EXPECT_ERROR_EQ(sched.load_state_dict(bad),
-                  "CyclicLR: error(s) in loading the state dict: \"total_size\" must be positive and finite, but is 0; "
-                  "\"step_ratio\" must be in (0, 1], but is 1.5; \"mode\" must be 0 (triangular), 1 (triangular2) or "
-                  "2 (exp_range), but is 3; \"scale_mode\" must be 0 (cycle) or 1 (iterations), but is 0.5; "
-                  "\"cycle_momentum\" is 0, but this CyclicLR was built with cycle_momentum 1 (its momentum entries "
-                  "would not match)");
+  EXPECT_ERROR_EQ(
+      sched.load_state_dict(bad),
+      "CyclicLR: error(s) in loading the state dict: \"total_size\" must be finite and at least 1, but is 0; "
+      "\"step_ratio\" must be in (0, 1], but is 1.5; \"mode\" must be 0 (triangular), 1 (triangular2) or "
+      "2 (exp_range), but is 3; \"scale_mode\" must be 0 (cycle) or 1 (iterations), but is 0.5; "
+      "\"cycle_momentum\" is 0, but this CyclicLR was built with cycle_momentum 1 (its momentum entries "
+      "would not match)");
   EXPECT_ERROR_CONTAINS(sched.load_state_dict(with(before, "total_size", INFINITY)),
-                        "\"total_size\" must be positive and finite, but is inf");
+                        "\"total_size\" must be finite and at least 1, but is inf");
+  // Below 1 (no constructor makes it) the cycle count of a late epoch would leave int64.
+  EXPECT_ERROR_CONTAINS(sched.load_state_dict(with(before, "total_size", 0.5)),
+                        "\"total_size\" must be finite and at least 1, but is 0.5");
   EXPECT_ERROR_CONTAINS(sched.load_state_dict(with(before, "step_ratio", 0)),
                         "\"step_ratio\" must be in (0, 1], but is 0");
   EXPECT_ERROR_EQ(sched.load_state_dict(without(before, "max_momentums.0")),
@@ -535,6 +514,21 @@ TEST(ChainedScheduler, AStepInWhichASchedulerThrowsPutsEverythingBack) {
   EXPECT_EQ(chain.get_last_lr(), last);
 }
 
+TEST(ChainedScheduler, AThrowingStepPutsBackTheMomentumACyclicLRBeforeItSet) {
+  CycleGroups s("sgd", {0.1});
+  auto cyclic = std::make_shared<optim::CyclicLR>(*s.opt, optim::CyclicLROptions(0.01, 0.1).step_size_up(2));
+  auto cycle =
+      std::make_shared<optim::OneCycleLR>(*s.opt, optim::OneCycleLROptions(1.0).total_steps(2).cycle_momentum(false));
+  optim::ChainedScheduler chain({cyclic, cycle});
+  for (int i = 0; i < 2; ++i) chain.step();
+  const GroupState groups(s);
+  const auto state = flat(chain.state_dict());
+  EXPECT_ERROR_CONTAINS(chain.step(), "OneCycleLR: Tried to step");
+  EXPECT_TRUE(GroupState(s) == groups);  // CyclicLR had moved the lr and the momentum
+  EXPECT_EQ(flat(chain.state_dict()), state);
+  EXPECT_EQ(cyclic->last_epoch(), 2);
+}
+
 TEST(ChainedScheduler, StateDictKeysAndLoadingProblems) {
   Groups s({0.1, 0.2});
   auto build = [](Groups& g, double f) {
@@ -557,9 +551,12 @@ TEST(ChainedScheduler, StateDictKeysAndLoadingProblems) {
   nn::StateDict bad = saved;
   bad.emplace_back("last_epoch", scalar_tensor(3.0, kFloat64));  // PyTorch's ChainedScheduler has none
   bad.emplace_back("_schedulers.2.gamma", scalar_tensor(0.5, kFloat64));
+  bad.emplace_back("_schedulers.1x.gamma", scalar_tensor(0.5, kFloat64));  // an index of digits only
+  bad.emplace_back("_schedulers.+1.gamma", scalar_tensor(0.5, kFloat64));
   EXPECT_ERROR_EQ(other->load_state_dict(bad),
-                  "ChainedScheduler: error(s) in loading the state dict: unexpected key \"_schedulers.2.gamma\"; "
-                  "unexpected key \"last_epoch\"");
+                  "ChainedScheduler: error(s) in loading the state dict: unexpected key \"_schedulers.+1.gamma\"; "
+                  "unexpected key \"_schedulers.1x.gamma\"; unexpected key \"_schedulers.2.gamma\"; unexpected key "
+                  "\"last_epoch\"");
   nn::StateDict short_last = without(saved, "_last_lr");
   short_last.emplace_back("_last_lr", tensor({0.1}, kFloat64));
   EXPECT_ERROR_EQ(other->load_state_dict(short_last),
@@ -572,125 +569,6 @@ TEST(ChainedScheduler, StateDictKeysAndLoadingProblems) {
   EXPECT_EQ(flat(other->state_dict()), before);
   other->load_state_dict(saved);
   EXPECT_EQ(flat(other->state_dict()), flat(saved));
-}
-
-// =================================================================================================
-// ReduceLROnPlateau's state dict
-// =================================================================================================
-
-TEST(ReduceLROnPlateau, StateDictHoldsTheOptionsUnderPyTorchsKeys) {
-  Groups s({0.1, 0.2});
-  optim::ReduceLROnPlateau sched(*s.opt, optim::ReduceLROnPlateauOptions()
-                                             .mode(optim::ReduceLROnPlateauOptions::Max)
-                                             .threshold_mode(optim::ReduceLROnPlateauOptions::Abs)
-                                             .factor(0.5)
-                                             .patience(3)
-                                             .threshold(0.01)
-                                             .cooldown(2)
-                                             .min_lr({0.001, 0.002})
-                                             .eps(1e-7));
-  sched.step(1.0);
-  const nn::StateDict d = sched.state_dict();
-  EXPECT_EQ(keys(d), (std::vector<std::string>{"factor", "min_lrs", "patience", "cooldown", "cooldown_counter", "mode",
-                                               "threshold", "threshold_mode", "best", "num_bad_epochs", "mode_worse",
-                                               "eps", "last_epoch", "_last_lr"}));
-  const FlatState f = flat(d);
-  EXPECT_EQ(f.at("factor").second, std::vector<double>{0.5});
-  EXPECT_EQ(f.at("min_lrs"), std::make_pair(true, std::vector<double>{0.001, 0.002}));
-  EXPECT_EQ(f.at("patience").second, std::vector<double>{3});
-  EXPECT_EQ(f.at("cooldown").second, std::vector<double>{2});
-  EXPECT_EQ(f.at("mode").second, std::vector<double>{1});
-  EXPECT_EQ(f.at("threshold").second, std::vector<double>{0.01});
-  EXPECT_EQ(f.at("threshold_mode").second, std::vector<double>{1});
-  EXPECT_EQ(f.at("best").second, std::vector<double>{1.0});
-  EXPECT_EQ(f.at("mode_worse").second, std::vector<double>{-INFINITY});
-  EXPECT_EQ(f.at("eps").second, std::vector<double>{1e-7});
-}
-
-TEST(ReduceLROnPlateau, LoadingRestoresTheOptions) {
-  Groups a({0.1});
-  const auto opts = optim::ReduceLROnPlateauOptions()
-                        .mode(optim::ReduceLROnPlateauOptions::Max)
-                        .threshold_mode(optim::ReduceLROnPlateauOptions::Abs)
-                        .factor(0.5)
-                        .patience(1)
-                        .threshold(0.05)
-                        .cooldown(1)
-                        .min_lr({0.02})
-                        .eps(1e-6);
-  optim::ReduceLROnPlateau sa(*a.opt, opts);
-  for (double m : {0.1, 0.2, 0.2}) sa.step(m);
-  Groups b({0.1});
-  optim::ReduceLROnPlateau sb(*b.opt);  // the defaults: min, rel, factor 0.1, patience 10, ...
-  b.opt->load_state_dict(a.opt->state_dict());
-  sb.load_state_dict(sa.state_dict());
-  EXPECT_EQ(sb.options().mode(), optim::ReduceLROnPlateauOptions::Max);
-  EXPECT_EQ(sb.options().threshold_mode(), optim::ReduceLROnPlateauOptions::Abs);
-  EXPECT_EQ(sb.options().factor(), 0.5);
-  EXPECT_EQ(sb.options().patience(), 1);
-  EXPECT_EQ(sb.options().cooldown(), 1);
-  EXPECT_EQ(sb.options().min_lr(), std::vector<double>{0.02});
-  EXPECT_EQ(flat(sb.state_dict()), flat(sa.state_dict()));
-  for (double m : {0.21, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3}) {
-    sa.step(m);
-    sb.step(m);
-    EXPECT_EQ(a.lrs(), b.lrs());
-    EXPECT_EQ(sa.best(), sb.best());
-  }
-  EXPECT_EQ(b.lrs(), std::vector<double>{0.02});
-}
-
-TEST(ReduceLROnPlateau, AStateDictWithoutTheOptionsKeepsTheConstructorsOptions) {
-  // As saved before the options were: progress only.
-  Groups a({0.1});
-  optim::ReduceLROnPlateau sa(*a.opt, optim::ReduceLROnPlateauOptions().patience(1));
-  for (double m : {1.0, 0.5, 0.6}) sa.step(m);
-  nn::StateDict progress;
-  for (const auto& [k, v] : sa.state_dict()) {
-    if (k == "best" || k == "num_bad_epochs" || k == "cooldown_counter" || k == "last_epoch" || k == "_last_lr")
-      progress.emplace_back(k, v);
-  }
-  Groups b({0.1});
-  optim::ReduceLROnPlateau sb(*b.opt, optim::ReduceLROnPlateauOptions().patience(2).factor(0.5));
-  sb.load_state_dict(progress);
-  EXPECT_EQ(sb.options().patience(), 2);
-  EXPECT_EQ(sb.options().factor(), 0.5);
-  EXPECT_EQ(sb.best(), 0.5);
-  EXPECT_EQ(sb.num_bad_epochs(), 1);
-  EXPECT_EQ(sb.last_epoch(), 3);
-  sb.step(0.6);
-  EXPECT_EQ(b.lrs(), std::vector<double>{0.1});  // bad epoch 2 is within patience 2
-  sb.step(0.6);
-  EXPECT_EQ(b.lrs(), std::vector<double>{0.05});
-}
-
-TEST(ReduceLROnPlateau, LoadStateDictRefusesBadOptionsBeforeChangingAnything) {
-  Groups s({0.1, 0.2});
-  optim::ReduceLROnPlateau sched(*s.opt, optim::ReduceLROnPlateauOptions().patience(2));
-  sched.step(1.0);
-  const nn::StateDict good = sched.state_dict();
-  const auto before = flat(good);
-  nn::StateDict bad = with(with(with(good, "factor", 1.0), "patience", -1), "cooldown", 0.5);
-  bad = with(with(bad, "mode", 2), "threshold_mode", 3);
-  bad = without(bad, "min_lrs");
-  bad.emplace_back("min_lrs", tensor({0.1, 0.2, 0.3}, kFloat64));
-  EXPECT_ERROR_EQ(sched.load_state_dict(bad),
-                  "ReduceLROnPlateau: error(s) in loading the state dict: \"min_lrs\" must have shape [2] (one value "
-                  "per parameter group), but has shape [3]; \"factor\" must be < 1.0, but is 1; \"patience\" must be "
-                  "a whole number of at least 0, but is -1; \"cooldown\" must be a whole number of at least 0, but is "
-                  "0.5; \"mode\" must be 0 (min) or 1 (max), but is 2; \"threshold_mode\" must be 0 (rel) or 1 (abs), "
-                  "but is 3");
-  EXPECT_ERROR_EQ(sched.load_state_dict(with(good, "mode_worse", -INFINITY)),
-                  "ReduceLROnPlateau: error(s) in loading the state dict: \"mode_worse\" must be inf for mode 0 (min), "
-                  "but is -inf");
-  EXPECT_ERROR_EQ(sched.load_state_dict(with(good, "factor", std::nan(""))),
-                  "ReduceLROnPlateau: error(s) in loading the state dict: \"factor\" must be < 1.0, but is nan");
-  // Some options but not all: the missing ones are reported (a state dict has all of them or none).
-  EXPECT_ERROR_EQ(sched.load_state_dict(without(without(good, "eps"), "threshold")),
-                  "ReduceLROnPlateau: error(s) in loading the state dict: missing key \"threshold\"; missing key "
-                  "\"eps\"");
-  EXPECT_EQ(flat(sched.state_dict()), before);
-  EXPECT_EQ(sched.options().patience(), 2);
 }
 
 }  // namespace

@@ -19,12 +19,6 @@ using namespace voxgrad::testing;
 
 using MakeScheduler = std::function<std::unique_ptr<optim::LRScheduler>(optim::Optimizer&, double)>;
 
-std::vector<std::string> keys(const nn::StateDict& d) {
-  std::vector<std::string> k;
-  for (const auto& [name, v] : d) k.push_back(name);
-  return k;
-}
-
 // Every entry's values, in order (the state dicts hold float64 tensors).
 std::vector<std::vector<double>> values(const nn::StateDict& d) {
   std::vector<std::vector<double>> v;
@@ -33,14 +27,6 @@ std::vector<std::vector<double>> values(const nn::StateDict& d) {
     v.emplace_back(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
   }
   return v;
-}
-
-// `d` with entry `key` set to `value`.
-nn::StateDict with(nn::StateDict d, const std::string& key, double value) {
-  for (auto& [k, v] : d) {
-    if (k == key) v = scalar_tensor(value, kFloat64);
-  }
-  return d;
 }
 
 TEST(LambdaPolyRestartSchedulers, InvalidArgumentsNameTheSchedulerTheArgumentAndTheValue) {
