@@ -1,29 +1,15 @@
 #pragma once
 // Overlap metrics of binary segmentations, per sample and class, after MONAI's DiceMetric and
-// MeanIoU (monai.metrics): compute_dice / compute_iou give [B, C] values, reduce_metric MONAI's
-// NaN-aware reductions, and DiceMetric / MeanIoU accumulate over batches.
+// MeanIoU (monai.metrics): compute_dice / compute_iou give [B, C] values, and DiceMetric / MeanIoU
+// accumulate them over batches (reduce_metric, MONAI's NaN-aware reductions: metrics/reduction.h).
 
 #include <cstdint>
-#include <vector>
 
 #include "voxgrad/core/tensor.h"
+#include "voxgrad/metrics/reduction.h"
 #include "voxgrad/nn/arg.h"
 
 namespace voxgrad::metrics {
-
-/// How [B, C] metric values are reduced, as MONAI's MetricReduction. NaN entries (a class absent
-/// from the ground truth, with ignore_empty) are left out; a mean over nothing is 0, as in MONAI.
-/// Mean and Sum give 0-d tensors (MONAI's Mean gives shape [1], a side effect of its torch.where
-/// with a [1] zero; the value is the same).
-enum class MetricReduction {
-  None,         ///< [B, C] as computed (NaNs kept).
-  Mean,         ///< Mean over classes per sample, then over the samples that have a value: 0-d.
-  Sum,          ///< Sum of everything: 0-d.
-  MeanBatch,    ///< Mean over samples, per class: [C].
-  SumBatch,     ///< Sum over samples, per class: [C].
-  MeanChannel,  ///< Mean over classes, per sample: [B].
-  SumChannel,   ///< Sum over classes, per sample: [B].
-};
 
 /// Options of compute_dice, compute_iou and the accumulating metrics, as MONAI's.
 struct OverlapMetricOptions {
@@ -55,57 +41,29 @@ Tensor compute_dice(const Tensor& y_pred, const Tensor& y, const OverlapMetricOp
 /// takes one-hot tensors of the same shape only (no class indices, no num_classes): this accepts more.
 Tensor compute_iou(const Tensor& y_pred, const Tensor& y, const OverlapMetricOptions& options = {});
 
-/// MONAI's do_metric_reduction of [B, C] values (float64 result; see MetricReduction).
-Tensor reduce_metric(const Tensor& values, MetricReduction reduction);
-
-/// A reduced metric and, as MONAI's get_not_nans, how many values it reduced (float64, the shape of
-/// the value): for None 1 or 0 per entry; per class or per sample the non-NaN values it averaged or
-/// summed; for Sum all of them; for Mean the samples that had any.
-struct ReducedMetric {
-  Tensor value;
-  Tensor not_nans;
-};
-
-/// reduce_metric with the counts of values (MONAI's do_metric_reduction returns both).
-ReducedMetric reduce_metric_with_not_nans(const Tensor& values, MetricReduction reduction);
-
 /// The one-hot encoding of the argmax over channels of scores [B, C, ...] (MONAI's
 /// AsDiscrete(argmax=True, to_onehot=C)), float32.
 Tensor argmax_one_hot(const Tensor& scores);
 
 /// Accumulates compute_dice or compute_iou over batches, as MONAI's cumulative metrics:
-/// `metric.update(pred, label)` per batch, `metric.aggregate()` at the end, `reset()` between epochs.
-class OverlapMetric {
+/// `metric.update(pred, label)` per batch, `metric.aggregate()` at the end, `reset()` between epochs
+/// (see CumulativeMetric).
+class OverlapMetric : public CumulativeMetric {
  public:
   /// Which overlap the metric accumulates.
   enum class Kind { Dice, IoU };
   /// A metric of `kind` with `options`.
-  explicit OverlapMetric(Kind kind, const OverlapMetricOptions& options = {}) : kind_(kind), options_(options) {}
+  explicit OverlapMetric(Kind kind, const OverlapMetricOptions& options = {})
+      : CumulativeMetric(kind == Kind::Dice ? "DiceMetric" : "MeanIoU", options.reduction()),
+        kind_(kind),
+        options_(options) {}
   /// Computes the batch's [B, C] values, keeps them, and returns them.
   Tensor update(const Tensor& y_pred, const Tensor& y);
-  /// The kept values of every batch since the last reset, reduced with options().reduction().
-  /// Throws if nothing was accumulated.
-  Tensor aggregate() const;
-  /// aggregate() with another reduction.
-  Tensor aggregate(MetricReduction reduction) const;
-  /// aggregate() with the counts of values it reduced (MONAI's get_not_nans=True).
-  ReducedMetric aggregate_with_not_nans() const;
-  /// aggregate_with_not_nans() with another reduction.
-  ReducedMetric aggregate_with_not_nans(MetricReduction reduction) const;
-  /// All kept values, [N, C] (N = the samples of every batch).
-  Tensor values() const;
-  /// Forgets the kept values.
-  void reset() { rows_.clear(); }
   const OverlapMetricOptions& options() const { return options_; }
 
  private:
-  // "DiceMetric" or "MeanIoU", for messages.
-  const char* name() const { return kind_ == Kind::Dice ? "DiceMetric" : "MeanIoU"; }
-
   Kind kind_;
   OverlapMetricOptions options_;
-  std::int64_t classes_ = 0;
-  std::vector<double> rows_;  // [N, C] row-major
 };
 
 /// MONAI's DiceMetric.
