@@ -36,6 +36,7 @@
 #include "voxgrad/io/nifti.h"
 #include "voxgrad/metrics/overlap.h"
 #include "voxgrad/metrics/reduction.h"
+#include "voxgrad/metrics/surface_distance.h"
 #include "voxgrad/nn/any_module.h"
 #include "voxgrad/nn/any_value.h"
 #include "voxgrad/nn/functional/activation.h"
