@@ -9,14 +9,17 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/core/tensor_impl.h"
+#include "voxgrad/ops/cumulative.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/gather_scatter.h"
 #include "voxgrad/ops/indexing.h"
+#include "voxgrad/ops/lerp.h"
 #include "voxgrad/ops/linalg.h"
 #include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/reorder.h"
 #include "voxgrad/ops/shape_ops.h"
+#include "voxgrad/ops/sort.h"
 
 namespace voxgrad {
 
@@ -331,6 +334,21 @@ Tensor Tensor::argmax(std::optional<std::int64_t> d, bool k) const { return voxg
 Tensor Tensor::argmin(std::optional<std::int64_t> d, bool k) const { return voxgrad::argmin(*this, d, k); }
 Tensor Tensor::norm(double p) const { return voxgrad::norm(*this, p); }
 Tensor Tensor::norm(double p, IntArrayRef d, bool k) const { return voxgrad::norm(*this, p, d, k); }
+Tensor Tensor::amax(IntArrayRef d, bool k) const { return voxgrad::amax(*this, d, k); }
+Tensor Tensor::amin(IntArrayRef d, bool k) const { return voxgrad::amin(*this, d, k); }
+Tensor Tensor::logsumexp(IntArrayRef d, bool k) const { return voxgrad::logsumexp(*this, d, k); }
+Tensor Tensor::prod() const { return voxgrad::prod(*this); }
+Tensor Tensor::prod(std::int64_t d, bool k) const { return voxgrad::prod(*this, d, k); }
+Tensor Tensor::cumsum(std::int64_t d) const { return voxgrad::cumsum(*this, d); }
+Tensor Tensor::cumprod(std::int64_t d) const { return voxgrad::cumprod(*this, d); }
+std::tuple<Tensor, Tensor> Tensor::sort(std::int64_t d, bool descending, bool stable) const {
+  return voxgrad::sort(*this, d, descending, stable);
+}
+std::tuple<Tensor, Tensor> Tensor::topk(std::int64_t k, std::int64_t d, bool largest, bool sorted) const {
+  return voxgrad::topk(*this, k, d, largest, sorted);
+}
+Tensor Tensor::lerp(const Tensor& e, double w) const { return voxgrad::lerp(*this, e, w); }
+Tensor Tensor::lerp(const Tensor& e, const Tensor& w) const { return voxgrad::lerp(*this, e, w); }
 Tensor Tensor::matmul(const Tensor& o) const { return voxgrad::matmul(*this, o); }
 
 // --- indexing -------------------------------------------------------------------------------

@@ -195,6 +195,28 @@ class Tensor {
   Tensor norm(double p, IntArrayRef dims, bool keepdim = false) const;
   /// Sums broadcast dims away so the result has `sizes` (the adjoint of expand).
   Tensor sum_to_size(IntArrayRef sizes) const;
+  /// Largest element over dims (empty: all); see voxgrad::amax.
+  Tensor amax(IntArrayRef dims = {}, bool keepdim = false) const;
+  /// Smallest element over dims (empty: all); see voxgrad::amin.
+  Tensor amin(IntArrayRef dims = {}, bool keepdim = false) const;
+  /// log(sum(exp(self))) over dims, stably; see voxgrad::logsumexp.
+  Tensor logsumexp(IntArrayRef dims, bool keepdim = false) const;
+  /// Product of all elements (0-d); see voxgrad::prod.
+  Tensor prod() const;
+  /// Product along dim.
+  Tensor prod(std::int64_t dim, bool keepdim = false) const;
+  /// Running sum along dim (ops/cumulative.h).
+  Tensor cumsum(std::int64_t dim) const;
+  /// Running product along dim (ops/cumulative.h).
+  Tensor cumprod(std::int64_t dim) const;
+  /// Values sorted along dim and their int64 indices (ops/sort.h; ties keep their order).
+  std::tuple<Tensor, Tensor> sort(std::int64_t dim = -1, bool descending = false, bool stable = false) const;
+  /// The k largest (or smallest) values along dim and their int64 indices (ops/sort.h).
+  std::tuple<Tensor, Tensor> topk(std::int64_t k, std::int64_t dim = -1, bool largest = true, bool sorted = true) const;
+  /// self + weight * (end - self), as torch.lerp (ops/lerp.h).
+  Tensor lerp(const Tensor& end, double weight) const;
+  /// lerp with a tensor weight.
+  Tensor lerp(const Tensor& end, const Tensor& weight) const;
 
   // --- indexing (ops/indexing.h, ops/gather_scatter.h, ops/reorder.h; Slice, None, Ellipsis are in
   // voxgrad::indexing) ----------------------------------------------------------------------

@@ -8,9 +8,12 @@
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/ops/cumulative.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/loops.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/reorder.h"
+#include "voxgrad/ops/shape_ops.h"
 
 namespace voxgrad {
 
@@ -411,6 +414,127 @@ Tensor sum_to_size(const Tensor& a, IntArrayRef sizes) {
   }
   if (dims.empty()) return a;
   return sum(a, dims, true).reshape(sizes);
+}
+
+namespace {
+
+// The product of every element but the one at each position along d, without dividing: the
+// exclusive cumulative products from the front and from the back (PyTorch's
+// prod_safe_zeros_backward), times g.
+Tensor prod_safe_zeros_backward(const Tensor& g, const Tensor& x, std::int64_t d) {
+  if (x.numel() == 0) return g.expand(x.sizes());
+  Shape one_sizes = x.sizes();
+  one_sizes[d] = 1;
+  const Tensor one = ones(one_sizes, x.dtype());
+  const std::int64_t n = x.size(d);
+  const Tensor front = cumprod(cat({one, x.narrow(d, 0, n - 1)}, d), d);
+  const Tensor back = flip(cumprod(cat({one, flip(x.narrow(d, 1, n - 1), {d})}, d), d), {d});
+  return g * (front * back);
+}
+
+// amax (is_max) or amin over dims.
+Tensor extreme_dims(const Tensor& a, IntArrayRef dims, bool keepdim, bool is_max) {
+  const char* op = is_max ? "amax" : "amin";
+  detail::check_defined(a, op);
+  detail::check_floating(a, op);
+  const std::vector<bool> mask = reduce_mask(a, dims, op);
+  for (std::size_t d = 0; d < mask.size(); ++d) {
+    VOXGRAD_CHECK(!mask[d] || a.sizes()[d] > 0, "{}: expected reduction dim {} to have non-zero size (input shape {})",
+                  op, d, shape_str(a.sizes()));
+  }
+  Tensor out = extreme_kernel(a, mask, is_max, op);
+  const Shape keep = out.sizes();
+  if (!keepdim) out = out.reshape(dropdim_shape(a, mask)).detach();
+  record(is_max ? "AmaxBackward" : "AminBackward", a, out, {save_for_backward(a), save_output_for_backward(out)},
+         [keep, rdims = reduced_dims(mask)](const BackwardCtx& c) {
+           // PyTorch's scale_grad_by_count: the gradient divided by the number of elements equal to
+           // the result, on each of them.
+           const Tensor hit = c.saved[0].eq(c.saved[1].reshape(keep));
+           return std::vector<Tensor>{(c.grad().reshape(keep) / hit.sum(rdims, true)) * hit};
+         });
+  return out;
+}
+
+}  // namespace
+
+Tensor amax(const Tensor& a, IntArrayRef dims, bool keepdim) { return extreme_dims(a, dims, keepdim, true); }
+Tensor amin(const Tensor& a, IntArrayRef dims, bool keepdim) { return extreme_dims(a, dims, keepdim, false); }
+
+Tensor logsumexp(const Tensor& a, IntArrayRef dims, bool keepdim) {
+  detail::check_defined(a, "logsumexp");
+  detail::check_floating(a, "logsumexp");
+  const std::vector<bool> mask = reduce_mask(a, dims, "logsumexp");
+  Tensor out;
+  {
+    NoGradGuard guard;
+    if (a.numel() == 0) {
+      out = log(sum_kernel(exp(a), mask));
+    } else {
+      // ATen's logsumexp: shift by the maximum, except where it is infinite (then exp(a - 0) gives
+      // the right inf or 0 and the sum its log).
+      Tensor m = extreme_kernel(a, mask, true, "logsumexp");
+      m = where(m.abs().eq(std::numeric_limits<double>::infinity()), 0.0, m);
+      out = log(sum_kernel(exp(a - m), mask)) + m;
+    }
+  }
+  const Shape keep = out.sizes();
+  if (!keepdim) out = out.reshape(dropdim_shape(a, mask));
+  out = out.detach();
+  record("LogsumexpBackward", a, out, {save_for_backward(a), save_output_for_backward(out)},
+         [keep](const BackwardCtx& c) {
+           return std::vector<Tensor>{c.grad().reshape(keep) * exp(c.saved[0] - c.saved[1].reshape(keep))};
+         });
+  return out;
+}
+
+namespace {
+
+// Product over the masked dims in keepdim shape, in double, without autograd.
+Tensor prod_kernel(const Tensor& a, const std::vector<bool>& mask) {
+  return detail::dispatch_floating(a.dtype(), "prod", [&]<typename T>() {
+    return reduce<T>(
+        a, mask, 1.0, [](double& acc, T v) { acc *= static_cast<double>(v); }, [](double& acc, double p) { acc *= p; },
+        [](double acc) { return static_cast<T>(acc); });
+  });
+}
+
+}  // namespace
+
+Tensor prod(const Tensor& a) {
+  detail::check_defined(a, "prod");
+  detail::check_floating(a, "prod");
+  Tensor out = prod_kernel(a, std::vector<bool>(static_cast<std::size_t>(a.dim()), true)).reshape({}).detach();
+  record("ProdBackward", a, out, {save_for_backward(a), save_output_for_backward(out)}, [](const BackwardCtx& c) {
+    const Tensor &g = c.grad(), &x = c.saved[0], &r = c.saved[1];
+    if (x.dim() == 0) return std::vector<Tensor>{g};
+    const double zeros_in_x = x.eq(0.0).sum().item<double>();
+    if (zeros_in_x == 0.0) return std::vector<Tensor>{g * (r / x)};
+    if (zeros_in_x > 1.0) return std::vector<Tensor>{zeros_like(x)};
+    return std::vector<Tensor>{prod_safe_zeros_backward(g, x.reshape({-1}), 0).reshape(x.sizes())};
+  });
+  return out;
+}
+
+Tensor prod(const Tensor& a, std::int64_t dim, bool keepdim) {
+  detail::check_defined(a, "prod");
+  detail::check_floating(a, "prod");
+  const std::int64_t nd = a.dim();
+  const std::int64_t d = wrap_dim(dim, nd, "prod");
+  std::vector<bool> mask(static_cast<std::size_t>(nd), false);
+  if (nd > 0) mask[d] = true;
+  Tensor out = prod_kernel(a, mask);
+  const Shape keep = out.sizes();
+  if (!keepdim) out = out.reshape(dropdim_shape(a, mask));
+  out = out.detach();
+  record("ProdBackward", a, out, {save_for_backward(a), save_output_for_backward(out)},
+         [d, keep](const BackwardCtx& c) {
+           const Tensor& x = c.saved[0];
+           if (x.dim() == 0) return std::vector<Tensor>{c.grad()};
+           const Tensor g = c.grad().reshape(keep), r = c.saved[1].reshape(keep);
+           if (x.eq(0.0).sum().item<double>() == 0.0) return std::vector<Tensor>{g * (r / x)};
+           return std::vector<Tensor>{prod_safe_zeros_backward(g, x, d)};
+         });
+  return out;
 }
 
 }  // namespace voxgrad

@@ -41,6 +41,23 @@ Tensor argmin(const Tensor& a, std::optional<std::int64_t> dim = std::nullopt, b
 Tensor norm(const Tensor& a, double p, IntArrayRef dims, bool keepdim = false);
 /// The p-norm of all elements (0-d).
 Tensor norm(const Tensor& a, double p = 2.0);
+/// Largest element over `dims` (empty: all; each may be negative), NaN if the slice has one; every
+/// reduced dim must be non-empty. The gradient is split evenly among the elements equal to the
+/// result, as PyTorch's amax (a NaN result gives NaN gradients to its slice, as there).
+Tensor amax(const Tensor& a, IntArrayRef dims = {}, bool keepdim = false);
+/// Smallest element over `dims`; as amax.
+Tensor amin(const Tensor& a, IntArrayRef dims = {}, bool keepdim = false);
+/// log(sum(exp(a))) over `dims` (empty: all), computed as PyTorch does: the slice's maximum m is
+/// subtracted first (0 instead when m is +-inf), so large inputs do not overflow; a slice of -inf
+/// (or no elements) gives -inf, one with +inf gives +inf, NaN propagates. The gradient is
+/// exp(a - result) times the upstream gradient.
+Tensor logsumexp(const Tensor& a, IntArrayRef dims, bool keepdim = false);
+/// Product of all elements as a 0-d tensor (1 for no elements; float32 is accumulated in float64).
+/// The gradient is PyTorch's: result / a without zeros, the product of the others at a single zero,
+/// 0 with two or more.
+Tensor prod(const Tensor& a);
+/// Product along `dim` (the gradient as prod(a), slice by slice).
+Tensor prod(const Tensor& a, std::int64_t dim, bool keepdim = false);
 /// Sums `a` down to `sizes` (which must broadcast to a's shape): the adjoint of expand.
 Tensor sum_to_size(const Tensor& a, IntArrayRef sizes);
 

@@ -1,0 +1,113 @@
+#include "voxgrad/ops/cumulative.h"
+
+#include <algorithm>
+#include <array>
+
+#include "voxgrad/autograd/node.h"
+#include "voxgrad/core/detail/dispatch.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+#include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/detail/loops.h"
+#include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/reorder.h"
+
+namespace voxgrad {
+
+using autograd::BackwardCtx;
+using autograd::record;
+using autograd::save_for_backward;
+using autograd::save_output_for_backward;
+
+namespace {
+
+constexpr std::int64_t kScanGrain = 32768;  // elements per parallel task (whole slices)
+
+// A running sum (is_sum) or product of every slice of `a` along d, in a new contiguous tensor. Each
+// slice is scanned in order by one thread in double (ATen's acc_type for float and double on CPU).
+Tensor scan(const Tensor& a, std::int64_t d, bool is_sum, const char* op) {
+  detail::check_defined(a, op);
+  detail::check_floating(a, op);
+  const std::int64_t nd = a.dim();
+  Tensor out = empty(a.sizes(), a.dtype());
+  const std::int64_t n = nd == 0 ? 1 : a.size(d);
+  const std::int64_t sa = nd == 0 ? 0 : a.strides()[d], so = nd == 0 ? 0 : out.strides()[d];
+  Shape kept_sizes;
+  std::array<Shape, 2> kept_strides;
+  for (std::int64_t i = 0; i < nd; ++i) {
+    if (i == d) continue;
+    kept_sizes.push_back(a.size(i));
+    kept_strides[0].push_back(a.strides()[i]);
+    kept_strides[1].push_back(out.strides()[i]);
+  }
+  const detail::StridedShape<2> outer(kept_sizes, kept_strides);
+  if (outer.numel == 0 || n == 0) return out;
+  detail::dispatch_floating(a.dtype(), op, [&]<typename T>() {
+    const T* pa = a.data_ptr<T>();
+    T* po = out.data_ptr<T>();
+    const std::int64_t grain = std::max<std::int64_t>(1, kScanGrain / n);
+    detail::parallel_for(0, outer.numel, grain, [&](std::int64_t mb, std::int64_t me) {
+      outer.for_range(mb, me, [&](const auto& off, std::int64_t len, const auto& st) {
+        for (std::int64_t j = 0; j < len; ++j) {
+          const T* src = pa + off[0] + j * st[0];
+          T* dst = po + off[1] + j * st[1];
+          double acc = is_sum ? 0.0 : 1.0;
+          for (std::int64_t i = 0; i < n; ++i) {
+            if (is_sum) {
+              acc += static_cast<double>(src[i * sa]);
+            } else {
+              acc *= static_cast<double>(src[i * sa]);
+            }
+            dst[i * so] = static_cast<T>(acc);
+          }
+        }
+      });
+    });
+  });
+  return out;
+}
+
+// The sum of w[j] over j >= i along d (PyTorch's reversed_cumsum).
+Tensor reversed_cumsum(const Tensor& w, std::int64_t d) { return flip(cumsum(flip(w, {d}), d), {d}); }
+
+// PyTorch's cumprod_backward. With y = cumprod(x) and g the upstream gradient, along each slice:
+// before the first zero z of x, dL/dx_k = sum_{j>=k} g_j y_j / x_k (every y_j with j >= z is 0); at
+// z, dL/dx_z = sum_{j>=z} g_j prod_{i<=j, i!=z} x_i, the reversed cumsum of g times the cumprod of x
+// with x_z replaced by 1; after z it is 0 (every y_j there has the factor x_z = 0 besides x_k).
+Tensor cumprod_backward(const Tensor& g, const Tensor& x, const Tensor& y, std::int64_t d) {
+  if (x.numel() <= 1 || x.dim() == 0 || x.size(d) == 1) return g;
+  const Tensor is_zero = x.eq(0.0);
+  if (is_zero.sum().item<double>() == 0.0) return reversed_cumsum(g * y, d) / x;
+  const Tensor zeros_so_far = cumsum(is_zero, d);
+  const Tensor before = zeros_so_far.eq(0.0);
+  const Tensor first_zero = is_zero * zeros_so_far.eq(1.0);
+  const Tensor safe_x = where(before, x, 1.0);
+  const Tensor grad_before = where(before, reversed_cumsum(g * y, d) / safe_x, 0.0);
+  const Tensor x_without_zero = where(first_zero, 1.0, x);
+  const Tensor grad_at_zero = where(first_zero, reversed_cumsum(g * cumprod(x_without_zero, d), d), 0.0);
+  return grad_before + grad_at_zero;
+}
+
+}  // namespace
+
+Tensor cumsum(const Tensor& a, std::int64_t dim) {
+  detail::check_defined(a, "cumsum");
+  const std::int64_t d = wrap_dim(dim, a.dim(), "cumsum");
+  Tensor out = scan(a, d, true, "cumsum");
+  record("CumsumBackward", a, out, {}, [d, scalar = a.dim() == 0](const BackwardCtx& c) {
+    return std::vector<Tensor>{scalar ? c.grad() : reversed_cumsum(c.grad(), d)};
+  });
+  return out;
+}
+
+Tensor cumprod(const Tensor& a, std::int64_t dim) {
+  detail::check_defined(a, "cumprod");
+  const std::int64_t d = wrap_dim(dim, a.dim(), "cumprod");
+  Tensor out = scan(a, d, false, "cumprod");
+  record("CumprodBackward", a, out, {save_for_backward(a), save_output_for_backward(out)}, [d](const BackwardCtx& c) {
+    return std::vector<Tensor>{cumprod_backward(c.grad(), c.saved[0], c.saved[1], d)};
+  });
+  return out;
+}
+
+}  // namespace voxgrad
