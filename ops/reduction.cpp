@@ -63,7 +63,8 @@ struct CompensatedSum {
     comp += std::abs(sum) >= std::abs(v) ? (sum - t) + v : (v - t) + sum;
     sum = t;
   }
-  double value() const { return sum + comp; }
+  // An infinite or NaN sum is the result as it is: the compensation is NaN there (inf - inf).
+  double value() const { return std::isfinite(sum) ? sum + comp : sum; }
 };
 
 // Reduces the masked dims of `a` into a new tensor of keepdim shape. For each output, `Acc` starts
@@ -131,7 +132,7 @@ Tensor sum_kernel(const Tensor& a, const std::vector<bool>& mask) {
           a, mask, CompensatedSum{}, [](CompensatedSum& acc, T v) { acc.add(v); },
           [](CompensatedSum& acc, const CompensatedSum& p) {
             acc.add(p.sum);
-            acc.add(p.comp);
+            if (std::isfinite(p.sum)) acc.add(p.comp);
           },
           [](const CompensatedSum& acc) { return static_cast<T>(acc.value()); });
     }
