@@ -88,6 +88,7 @@ void sort_slices(const Tensor& a, std::int64_t d, bool descending, std::int64_t 
 std::tuple<Tensor, Tensor> sorted_prefix(const Tensor& a, std::int64_t d, bool descending, std::int64_t k,
                                          const char* op, const char* node) {
   const bool scalar = a.dim() == 0;
+  if (scalar) k = 1;  // PyTorch 1.13 returns a 0-d input itself for k = 0 as for k = 1
   const Tensor x = scalar ? a.detach().reshape({1}) : a.detach();
   Shape out_sizes = x.sizes();
   out_sizes[d] = k;

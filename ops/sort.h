@@ -17,7 +17,8 @@ namespace voxgrad {
 std::tuple<Tensor, Tensor> sort(const Tensor& a, std::int64_t dim = -1, bool descending = false, bool stable = false);
 
 /// The `k` largest (or smallest) elements of `a` along `dim` and their int64 indices, in order
-/// (NaN counts as the largest). 0 <= k <= a.size(dim) (1 for a 0-d tensor), else an error naming k.
+/// (NaN counts as the largest). 0 <= k <= a.size(dim) (1 for a 0-d tensor, which is returned as it is
+/// for k = 0 too, as in PyTorch 1.13), else an error naming k.
 /// The result is always sorted, with ties in index order: `sorted = false` only allows any order in
 /// PyTorch, and sorted is one of them. Differentiable in `a`.
 std::tuple<Tensor, Tensor> topk(const Tensor& a, std::int64_t k, std::int64_t dim = -1, bool largest = true,
