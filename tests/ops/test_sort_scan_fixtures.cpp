@@ -1,0 +1,150 @@
+// sort, topk, cumsum, cumprod, logsumexp, amax, amin, prod and lerp against PyTorch 1.13:
+// tests/fixtures/sortops/sortops.json, written by tests/fixtures/sortops/generate.py. Each case names
+// an op applied to the stored inputs; the output, the indices (sort, topk) and the gradient of every
+// differentiable input for the stored upstream gradient must match PyTorch's, NaN for NaN.
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "json_fixture.h"
+#include "test_util.h"
+
+#include <voxgrad/voxgrad.h>
+
+namespace {
+
+using namespace voxgrad;
+using nlohmann::json;
+namespace vt = voxgrad::testing;
+
+using V = const std::vector<Tensor>&;
+using Pair = std::tuple<Tensor, Tensor>;
+using Op = std::function<Pair(V)>;
+
+Op single(std::function<Tensor(V)> f) {
+  return [f](V a) { return Pair{f(a), Tensor()}; };
+}
+
+// The voxgrad op of every fixture case, by name (the Python lambdas in generate.py).
+const std::map<std::string, Op>& ops() {
+  static const std::map<std::string, Op> table = {
+      {"sort_last_dim", [](V a) { return sort(a[0], -1, false, true); }},
+      {"sort_dim0_descending", [](V a) { return sort(a[0], 0, true, true); }},
+      {"sort_nan_and_ties", [](V a) { return a[0].sort(-1, false, true); }},
+      {"sort_nan_and_ties_descending", [](V a) { return a[0].sort(1, true, true); }},
+      {"sort_float32_middle_dim", [](V a) { return sort(a[0], 1, false, true); }},
+      {"sort_0d", [](V a) { return sort(a[0], -1, false, true); }},
+      {"topk_largest", [](V a) { return topk(a[0], 2); }},
+      {"topk_smallest_dim0", [](V a) { return a[0].topk(3, 0, false); }},
+      {"topk_k0", [](V a) { return topk(a[0], 0); }},
+      {"topk_with_nan", [](V a) { return topk(a[0], 2); }},
+      {"topk_smallest_with_nan", [](V a) { return topk(a[0], 3, -1, false); }},
+      {"cumsum_dim1", single([](V a) { return cumsum(a[0], 1); })},
+      {"cumsum_float32_dim0", single([](V a) { return a[0].cumsum(0); })},
+      {"cumsum_negative_dim_3d", single([](V a) { return cumsum(a[0], -2); })},
+      {"cumprod_no_zeros", single([](V a) { return cumprod(a[0], 1); })},
+      {"cumprod_zeros", single([](V a) { return a[0].cumprod(1); })},
+      {"cumprod_zeros_dim0", single([](V a) { return cumprod(a[0], 0); })},
+      {"logsumexp_two_dims", single([](V a) {
+         return logsumexp(a[0], {0, 2});
+       })},
+      {"logsumexp_large_and_infinite", single([](V a) { return a[0].logsumexp(1, true); })},
+      {"logsumexp_float32", single([](V a) { return logsumexp(a[0], -1); })},
+      {"amax_ties", single([](V a) { return amax(a[0], 1); })},
+      {"amin_all_keepdim", single([](V a) { return a[0].amin({}, true); })},
+      {"amax_dims_with_nan", single([](V a) { return a[0].amax(-1); })},
+      {"amin_two_dims", single([](V a) {
+         return amin(a[0], {0, 2});
+       })},
+      {"prod_all_no_zeros", single([](V a) { return prod(a[0]); })},
+      {"prod_all_one_zero", single([](V a) { return a[0].prod(); })},
+      {"prod_all_two_zeros", single([](V a) { return prod(a[0]); })},
+      {"prod_dim_no_zeros", single([](V a) { return prod(a[0], 0); })},
+      {"prod_dim_zeros_keepdim", single([](V a) { return a[0].prod(1, true); })},
+      {"lerp_scalar_small_weight", single([](V a) { return lerp(a[0], a[1], 0.3); })},
+      {"lerp_scalar_large_weight", single([](V a) { return a[0].lerp(a[1], 0.75); })},
+      {"lerp_tensor_weight", single([](V a) { return lerp(a[0], a[1], a[2]); })},
+      {"lerp_tensor_weight_float32", single([](V a) { return a[0].lerp(a[1], a[2]); })},
+  };
+  return table;
+}
+
+const json& fixture() {
+  static const json f = vt::load_fixture("sortops/sortops.json");
+  return f;
+}
+
+// Same shape and dtype; NaN where PyTorch has NaN, the same infinities, else within 1e-12 (float64) or
+// 1e-6 (float32, relative and absolute).
+void expect_matches(const Tensor& got, const Tensor& want) {
+  ASSERT_EQ(got.dtype(), want.dtype());
+  ASSERT_EQ(got.sizes(), want.sizes());
+  const double tol = want.dtype() == kFloat32 ? 1e-6 : 1e-12;
+  const std::vector<double> g = vt::values(got), w = vt::values(want);
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    if (std::isnan(w[i])) {
+      EXPECT_TRUE(std::isnan(g[i])) << "at flat index " << i << ": " << g[i] << " instead of NaN";
+    } else if (std::isinf(w[i])) {
+      EXPECT_EQ(g[i], w[i]) << "at flat index " << i;
+    } else {
+      EXPECT_NEAR(g[i], w[i], tol + tol * std::abs(w[i])) << "at flat index " << i;
+    }
+  }
+}
+
+class SortScanFixture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SortScanFixture, OutputIndicesAndGradientsMatchPyTorch) {
+  const json* found = nullptr;
+  for (const json& c : fixture().at("cases")) {
+    if (c.at("name") == GetParam()) found = &c;
+  }
+  ASSERT_NE(found, nullptr);
+  const json& c = *found;
+  const auto op = ops().find(GetParam());
+  ASSERT_NE(op, ops().end()) << "no voxgrad op for this case";
+  std::vector<Tensor> inputs, wrt;
+  for (std::size_t i = 0; i < c.at("inputs").size(); ++i) {
+    Tensor t = vt::json_tensor(c.at("inputs")[i]);
+    if (c.at("differentiable")[i].get<bool>()) {
+      t.requires_grad_();
+      wrt.push_back(t);
+    }
+    inputs.push_back(t);
+  }
+  const auto [y, indices] = op->second(inputs);
+  expect_matches(y, vt::json_tensor(c.at("output")));
+  if (!c.at("indices").is_null()) {
+    const Tensor want = vt::json_tensor(c.at("indices"));
+    ASSERT_EQ(indices.dtype(), kInt64);
+    ASSERT_EQ(indices.sizes(), want.sizes());
+    EXPECT_EQ(vt::values(indices), vt::values(want));
+    EXPECT_FALSE(indices.requires_grad());
+  }
+  const std::vector<Tensor> g =
+      autograd::grad({y}, wrt, {vt::json_tensor(c.at("grad_output"))}, std::nullopt, false, true);
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!c.at("differentiable")[i].get<bool>()) continue;
+    SCOPED_TRACE("gradient of input " + std::to_string(i));
+    const Tensor& got = g[k++];
+    ASSERT_TRUE(got.defined());
+    expect_matches(got, vt::json_tensor(c.at("grads")[i]));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(PyTorch, SortScanFixture, ::testing::ValuesIn(vt::fixture_case_names(fixture)),
+                         vt::name_from_param);
+
+TEST(SortScanFixture, EveryOpHasACaseAndTheFileIsFromTorch113) {
+  EXPECT_EQ(fixture().at("torch_version").get<std::string>().substr(0, 4), "1.13");
+  EXPECT_EQ(fixture().at("cases").size(), ops().size());
+}
+
+}  // namespace
