@@ -57,6 +57,8 @@ class CumulativeMetric {
   void reset() { rows_.clear(); }
 
  protected:
+  /// Not deleted through a CumulativeMetric pointer (the metrics are used by value).
+  ~CumulativeMetric() = default;
   /// A metric called `name` in messages (e.g. "DiceMetric"), reducing with `reduction` by default.
   CumulativeMetric(const char* name, MetricReduction reduction) : name_(name), reduction_(reduction) {}
   /// Keeps a batch's [B, C] values (C as in earlier batches) and returns them.

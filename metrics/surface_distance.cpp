@@ -34,9 +34,12 @@ struct Request {
   bool both_directions;
 };
 
-// The spacing per spatial dim: 1s when empty, one value repeated, or one per dim.
-std::vector<double> spacing_per_dim(const Request& r, std::int64_t dims) {
+// The spacing per spatial dim of a volume of `sizes`: 1s when empty, one value repeated, or one per dim.
+// Every squared distance the transform forms must stay a normal, finite float64: h² ≥ DBL_MIN per dim
+// and the volume's squared diagonal (Σ (h·n)²) far below DBL_MAX.
+std::vector<double> spacing_per_dim(const Request& r, const Shape& sizes) {
   const std::vector<double>& given = *r.spacing;
+  const auto dims = static_cast<std::int64_t>(sizes.size());
   const auto n = static_cast<std::int64_t>(given.size());
   VOXGRAD_CHECK(n <= 1 || n == dims, "{}: spacing must hold 1 value or one per spatial dim ({}), but holds {}: [{}]",
                 r.op, dims, n, fmt::join(given, ", "));
@@ -48,8 +51,21 @@ std::vector<double> spacing_per_dim(const Request& r, std::int64_t dims) {
                   "MONAI ignores it), but got spacing [{}] with {}",
                   r.op, fmt::join(given, ", "), distance_metric_name(r.metric));
   }
-  if (n == dims) return given;
-  return std::vector<double>(static_cast<std::size_t>(dims), n == 1 ? given[0] : 1.0);
+  std::vector<double> per_dim =
+      n == dims ? given : std::vector<double>(static_cast<std::size_t>(dims), n == 1 ? given[0] : 1.0);
+  double diagonal = 0;
+  bool normal = true;
+  for (std::int64_t d = 0; d < dims; ++d) {
+    const double h = per_dim[static_cast<std::size_t>(d)];
+    normal = normal && h * h >= std::numeric_limits<double>::min();
+    diagonal += (h * static_cast<double>(sizes[static_cast<std::size_t>(d)])) *
+                (h * static_cast<double>(sizes[static_cast<std::size_t>(d)]));
+  }
+  VOXGRAD_CHECK(normal && diagonal < 1e300,
+                "{}: spacing [{}] is out of range for a volume of {}: squared distances would underflow or overflow "
+                "float64 (each spacing² must be at least {}, the squared diagonal below 1e300)",
+                r.op, fmt::join(given, ", "), shape_str(sizes), std::numeric_limits<double>::min());
+  return per_dim;
 }
 
 // Advances `coord` to the next voxel of a row-major grid of `sizes`.
@@ -139,9 +155,9 @@ Tensor per_sample_and_class(const Tensor& y_pred, const Tensor& y, const Request
   const detail::SegmentationPair s = detail::read_segmentations(y_pred, y, r.include_background, r.num_classes, r.op);
   const auto dims = static_cast<std::int64_t>(s.spatial.size());
   VOXGRAD_CHECK(dims == 2 || dims == 3,
-                "{}: expected 2 or 3 spatial dims (y_pred [B, C, H, W] or [B, C, D, H, W]), as MONAI, but got shape {}",
-                r.op, shape_str(y_pred.sizes()));
-  const std::vector<double> spacing = spacing_per_dim(r, dims);
+                "{}: expected 2 or 3 spatial dims (y_pred [B, C, H, W] or [B, C, D, H, W]), but got shape {}", r.op,
+                shape_str(y_pred.sizes()));
+  const std::vector<double> spacing = spacing_per_dim(r, s.spatial);
   const std::int64_t classes = s.scored();
   Tensor out = empty({s.batch, classes}, kFloat64);
   double* o = out.data_ptr<double>();

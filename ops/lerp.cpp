@@ -20,10 +20,12 @@ using autograd::save_for_backward;
 
 namespace {
 
-// ATen's lerp (Lerp.h): the branch on |weight| keeps the result exact at both ends.
+// ATen's lerp (Lerp.h): the branch on |weight| keeps the result exact at both ends. Each branch is one
+// fused multiply-add, as in ATen's vectorised CPU kernel (fmadd(coeff, end − start, base), coeff = weight
+// or weight − 1): explicit, so that no build flag changes the bits.
 template <typename T>
 T lerp_value(T start, T end, T weight) {
-  return std::abs(weight) < T(0.5) ? start + weight * (end - start) : end - (end - start) * (T(1) - weight);
+  return std::abs(weight) < T(0.5) ? std::fma(weight, end - start, start) : std::fma(weight - T(1), end - start, end);
 }
 
 void check_same_dtype(const Tensor& start, const Tensor& other, const char* arg) {

@@ -49,7 +49,7 @@ void squared_euclidean_line(std::int64_t n, double h, LineScratch& w) {
     for (;;) {
       const auto qd = static_cast<double>(q), rd = static_cast<double>(s[k]);
       sep = ((f[q] + h2 * qd * qd) - (f[s[k]] + h2 * rd * rd)) / (2 * h2 * (qd - rd));
-      if (sep > z[k]) break;
+      if (sep > z[k] || k == 0) break;  // k = 0: z[0] = −inf stops it; the test also guards a NaN
       --k;
     }
     ++k;

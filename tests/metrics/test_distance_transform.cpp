@@ -2,6 +2,8 @@
 // brute-force references on many small random grids (ranks 1 to 3, anisotropic spacing, no
 // features, all features), and bit-identical for 1 and 2 threads.
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 

@@ -54,7 +54,7 @@ DistanceMetric metric_of(const std::string& name) {
   return DistanceMetric::Euclidean;
 }
 
-TEST(SurfaceDistanceFixtures, FileHasTheCases) { EXPECT_GE(fixture()["cases"].size(), 20u); }
+TEST(SurfaceDistanceFixtures, FileHasTheCases) { EXPECT_EQ(fixture()["cases"].size(), 25u); }
 
 class SurfaceDistanceFixture : public ::testing::TestWithParam<std::string> {};
 
@@ -236,7 +236,7 @@ TEST(SurfaceDistance, ErrorsNameTheArgumentAndValues) {
                         "percentile must be in [0, 100], but got nan");
   EXPECT_ERROR_CONTAINS(metrics::compute_hausdorff_distance(zeros({1, 1, 5}), zeros({1, 1, 5})),
                         "compute_hausdorff_distance: expected 2 or 3 spatial dims (y_pred [B, C, H, W] or [B, C, D, "
-                        "H, W]), as MONAI, but got shape [1, 1, 5]");
+                        "H, W]), but got shape [1, 1, 5]");
   EXPECT_ERROR_CONTAINS(metrics::compute_average_surface_distance(zeros({1, 1, 2, 2, 2, 2}), zeros({1, 1, 2, 2, 2, 2})),
                         "compute_average_surface_distance: expected 2 or 3 spatial dims");
   // The input rules are compute_dice's, named after this op.
@@ -253,6 +253,39 @@ TEST(SurfaceDistance, ErrorsNameTheArgumentAndValues) {
   EXPECT_ERROR_CONTAINS(metrics::compute_average_surface_distance(p, g, SurfaceDistanceOptions().num_classes(-1)),
                         "compute_average_surface_distance: num_classes must not be negative, but got -1");
   EXPECT_ERROR_CONTAINS(metrics::compute_hausdorff_distance(Tensor(), g), "compute_hausdorff_distance");
+  // Spacings whose squared distances would underflow or overflow float64 (the transform's envelope
+  // would compare NaNs).
+  EXPECT_ERROR_EQ(metrics::compute_hausdorff_distance(p, g, HausdorffDistanceOptions().spacing({1e-170})),
+                  "compute_hausdorff_distance: spacing [1e-170] is out of range for a volume of [7, 7]: squared "
+                  "distances would underflow or overflow float64 (each spacing² must be at least "
+                  "2.2250738585072014e-308, the squared diagonal below 1e300)");
+  EXPECT_ERROR_CONTAINS(metrics::compute_average_surface_distance(p, g, SurfaceDistanceOptions().spacing({1, 1e150})),
+                        "compute_average_surface_distance: spacing [1, 1e+150] is out of range for a volume of [7, 7]");
+}
+
+TEST(SurfaceDistance, ViewsFloat32AndZeroSizedVolumes) {
+  // A permuted, a strided and an offset view, and float32: the same values as the contiguous float64.
+  const Tensor p = square(1), g = square(2);
+  const std::vector<double> hd = values(metrics::compute_hausdorff_distance(p, g));
+  const std::vector<double> asd = values(metrics::compute_average_surface_distance(p, g));
+  const Tensor pt = p.transpose(2, 3).contiguous().transpose(2, 3);  // same values, permuted strides
+  EXPECT_FALSE(pt.is_contiguous());
+  expect_same(values(metrics::compute_hausdorff_distance(pt, g)), hd);
+  expect_same(values(metrics::compute_average_surface_distance(g, pt)),
+              values(metrics::compute_average_surface_distance(g, p)));
+  const Tensor wide = zeros({1, 1, 7, 14}, kFloat64);
+  wide.slice(3, 0, 14, 2).copy_(g);  // every other column: a strided view holding g
+  expect_same(values(metrics::compute_hausdorff_distance(p, wide.slice(3, 0, 14, 2))), hd);
+  const Tensor padded = zeros({2, 1, 7, 7}, kFloat64);
+  padded.select(0, 1).copy_(p.select(0, 0));
+  expect_same(values(metrics::compute_average_surface_distance(padded.narrow(0, 1, 1), g)), asd);  // offset
+  expect_same(values(metrics::compute_hausdorff_distance(p.to(kFloat32), g.to(kFloat32))), hd);
+  // Zero-sized: a batch of none gives [0, C]; an empty volume has no surface (NaN, as two empty masks).
+  EXPECT_EQ(metrics::compute_hausdorff_distance(zeros({0, 1, 4, 4}), zeros({0, 1, 4, 4})).sizes(), (Shape{0, 1}));
+  const std::vector<double> empty_volume =
+      values(metrics::compute_hausdorff_distance(zeros({1, 1, 0, 4}), zeros({1, 1, 0, 4})));
+  ASSERT_EQ(empty_volume.size(), 1u);
+  EXPECT_TRUE(std::isnan(empty_volume[0]));
 }
 
 // ---- accumulation -----------------------------------------------------------------------------
