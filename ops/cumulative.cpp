@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <vector>
 
+#include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
@@ -10,7 +12,9 @@
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/loops.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/reorder.h"
+#include "voxgrad/ops/shape_ops.h"
 
 namespace voxgrad {
 
@@ -70,19 +74,39 @@ Tensor scan(const Tensor& a, std::int64_t d, bool is_sum, const char* op) {
 // The sum of w[j] over j >= i along d (PyTorch's reversed_cumsum).
 Tensor reversed_cumsum(const Tensor& w, std::int64_t d) { return flip(cumsum(flip(w, {d}), d), {d}); }
 
+// dL/dx_k = sum_{j>=k} g_j prod_{i<=j, i!=k} x_i, element by element: O(n²) along d, but made of
+// differentiable ops whatever zeros x holds (PyTorch's cumprod_backward under grad mode).
+Tensor cumprod_backward_omitted_products(const Tensor& g, const Tensor& x, std::int64_t d) {
+  const std::int64_t n = x.size(d);
+  std::vector<Tensor> grads;
+  for (std::int64_t k = 0; k < n; ++k) {
+    // omitted[j - k] = prod_{i<=j, i!=k} x_i for j >= k: the product before k times the cumprod after it.
+    Shape one_sizes = x.sizes();
+    one_sizes[static_cast<std::size_t>(d)] = 1;
+    const Tensor before = k == 0 ? ones(one_sizes, x.dtype()) : prod(x.narrow(d, 0, k), d, true);
+    const Tensor omitted = k + 1 == n ? before : cat({before, before * cumprod(x.narrow(d, k + 1, n - k - 1), d)}, d);
+    grads.push_back((g.narrow(d, k, n - k) * omitted).sum({d}, true));
+  }
+  return cat(grads, d);
+}
+
 // PyTorch's cumprod_backward. With y = cumprod(x) and g the upstream gradient, along each slice:
 // before the first zero z of x, dL/dx_k = sum_{j>=k} g_j y_j / x_k (every y_j with j >= z is 0); at
 // z, dL/dx_z = sum_{j>=z} g_j prod_{i<=j, i!=z} x_i, the reversed cumsum of g times the cumprod of x
-// with x_z replaced by 1; after z it is 0 (every y_j there has the factor x_z = 0 besides x_k).
+// with x_z replaced by 1; after z it is 0 (every y_j there has the factor x_z = 0 besides x_k). That
+// last 0 is a constant, no good for a second derivative (d²L/dx_k dx_z ≠ 0): under create_graph, with
+// zeros, the O(n²) form above, as PyTorch.
 Tensor cumprod_backward(const Tensor& g, const Tensor& x, const Tensor& y, std::int64_t d) {
   if (x.numel() <= 1 || x.dim() == 0 || x.size(d) == 1) return g;
   const Tensor is_zero = x.eq(0.0);
   if (is_zero.sum().item<double>() == 0.0) return reversed_cumsum(g * y, d) / x;
+  if (GradMode::is_enabled()) return cumprod_backward_omitted_products(g, x, d);
   const Tensor zeros_so_far = cumsum(is_zero, d);
   const Tensor before = zeros_so_far.eq(0.0);
   const Tensor first_zero = is_zero * zeros_so_far.eq(1.0);
   const Tensor safe_x = where(before, x, 1.0);
-  const Tensor grad_before = where(before, reversed_cumsum(g * y, d) / safe_x, 0.0);
+  // y past the first zero is 0, or NaN where an infinity follows: masked before the sums, as PyTorch.
+  const Tensor grad_before = where(before, reversed_cumsum(g * where(before, y, 0.0), d) / safe_x, 0.0);
   const Tensor x_without_zero = where(first_zero, 1.0, x);
   const Tensor grad_at_zero = where(first_zero, reversed_cumsum(g * cumprod(x_without_zero, d), d), 0.0);
   return grad_before + grad_at_zero;

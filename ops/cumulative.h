@@ -14,7 +14,8 @@ Tensor cumsum(const Tensor& a, std::int64_t dim);
 
 /// out[..., i, ...] = a[..., 0, ...] * ... * a[..., i, ...] along `dim`, multiplied in order (float32
 /// in float64, as ATen on CPU). Differentiable with PyTorch's cumprod_backward, exact where the input
-/// has zeros (no division by them).
+/// has zeros (no division by them); twice too: under create_graph an input with zeros takes its O(n²)
+/// form along `dim`, as PyTorch's.
 Tensor cumprod(const Tensor& a, std::int64_t dim);
 
 }  // namespace voxgrad

@@ -510,7 +510,10 @@ Tensor prod(const Tensor& a) {
     if (x.dim() == 0) return std::vector<Tensor>{g};
     const double zeros_in_x = x.eq(0.0).sum().item<double>();
     if (zeros_in_x == 0.0) return std::vector<Tensor>{g * (r / x)};
-    if (zeros_in_x > 1.0) return std::vector<Tensor>{zeros_like(x)};
+    // Two zeros or more: every partial product is 0, but only a first derivative may say so by a
+    // constant (PyTorch's shortcut outside grad mode); under create_graph the product-of-the-others
+    // form keeps the second derivative (the product of the elements but a pair of zeros).
+    if (zeros_in_x > 1.0 && !GradMode::is_enabled()) return std::vector<Tensor>{zeros_like(x)};
     return std::vector<Tensor>{prod_safe_zeros_backward(g, x.reshape({-1}), 0).reshape(x.sizes())};
   });
   return out;

@@ -52,9 +52,11 @@ Tensor amin(const Tensor& a, IntArrayRef dims = {}, bool keepdim = false);
 /// (or no elements) gives -inf, one with +inf gives +inf, NaN propagates. The gradient is
 /// exp(a - result) times the upstream gradient.
 Tensor logsumexp(const Tensor& a, IntArrayRef dims, bool keepdim = false);
-/// Product of all elements as a 0-d tensor (1 for no elements; float32 is accumulated in float64).
+/// Product of all elements as a 0-d tensor (1 for no elements). float32 is accumulated in float64,
+/// unlike PyTorch 1.13 (which multiplies in float32): [1e30, 1e30, 1e-30] gives 1e30 here, inf there.
 /// The gradient is PyTorch's: result / a without zeros, the product of the others at a single zero,
-/// 0 with two or more.
+/// 0 with two or more (the product of the others again under create_graph, so that second
+/// derivatives are right).
 Tensor prod(const Tensor& a);
 /// Product along `dim` (the gradient as prod(a), slice by slice).
 Tensor prod(const Tensor& a, std::int64_t dim, bool keepdim = false);

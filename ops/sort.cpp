@@ -96,8 +96,8 @@ std::tuple<Tensor, Tensor> sorted_prefix(const Tensor& a, std::int64_t d, bool d
   Tensor indices = empty(out_sizes, kInt64);
   detail::dispatch_floating(a.dtype(), op, [&]<typename T>() { sort_slices<T>(x, d, descending, k, values, indices); });
   if (scalar) {
-    values = values.reshape({});
-    indices = indices.reshape({});
+    values = values.reshape({}).detach();  // not views of the 1-element buffer: their own history
+    indices = indices.reshape({}).detach();
   }
   record(node, a, values, {save_for_backward(indices)}, [d, scalar, sizes = a.sizes()](const BackwardCtx& c) {
     if (scalar) return std::vector<Tensor>{c.grad()};

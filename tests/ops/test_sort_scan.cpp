@@ -405,6 +405,17 @@ TEST(SortScanGradcheck, CumsumAndCumprod) {
   const Tensor z = leaf({1.5, 0, 2, -0.5, 0, 3, 0.7, 0.9}, {2, 4});
   expect_gradcheck([](const std::vector<Tensor>& v) { return cumprod(v[0], 1); }, {z});
   expect_gradcheck([](const std::vector<Tensor>& v) { return cumprod(v[0], 0); }, {z});
+  // Second derivatives with zeros: d²L/dx_k dx_z after the first zero z is not 0 (the O(n²) form).
+  expect_gradgradcheck([](const std::vector<Tensor>& v) { return cumprod(v[0], 1); }, {z});
+  expect_gradgradcheck([](const std::vector<Tensor>& v) { return cumprod(v[0], 0); }, {z});
+  // An infinity after a zero: y there is 0·inf = NaN, masked before the sums, as PyTorch (finite
+  // gradients before the zero).
+  const Tensor inf_after_zero = leaf({2.0, 0.0, INFINITY}, {3});
+  cumprod(inf_after_zero, 0).backward(ones({3}, kFloat64));
+  const std::vector<double> g = values(inf_after_zero.grad());
+  EXPECT_EQ(g[0], 1.0);       // dy0/dx0 = 1; y1 = y2 = 0·… contribute nothing
+  EXPECT_EQ(g[1], INFINITY);  // x0 + x0·x2 = 2 + 2·inf
+  EXPECT_EQ(g[2], 0.0);
 }
 
 TEST(SortScanGradcheck, LogsumexpAmaxAminProd) {
@@ -420,6 +431,26 @@ TEST(SortScanGradcheck, LogsumexpAmaxAminProd) {
   expect_gradcheck([](const std::vector<Tensor>& v) { return prod(v[0]); }, {z});
   expect_gradcheck([](const std::vector<Tensor>& v) { return prod(v[0], 1, true); }, {z});
   expect_gradcheck([](const std::vector<Tensor>& v) { return prod(v[0], 0); }, {z});
+  // Second derivatives with one zero and with two (whose pair's entry is the product of the others).
+  expect_gradgradcheck([](const std::vector<Tensor>& v) { return prod(v[0]); }, {z});
+  const Tensor two = leaf({1.5, 0, 2, 0, 0.8, 3}, {2, 3});
+  expect_gradcheck([](const std::vector<Tensor>& v) { return prod(v[0]); }, {two});
+  expect_gradgradcheck([](const std::vector<Tensor>& v) { return prod(v[0]); }, {two});
+  expect_gradgradcheck([](const std::vector<Tensor>& v) { return prod(v[0], 1); }, {two});
+}
+
+TEST(SortScan, Float64SumWithAnInfinityInALaterChunk) {
+  // More than one chunk of the single-output sum: the chunks' merge keeps the infinity (not inf − inf).
+  std::vector<double> v(100000, 0.25);
+  v[70000] = INFINITY;
+  EXPECT_EQ(sum(tensor(v, kFloat64)).item<double>(), INFINITY);
+  v[90000] = -INFINITY;
+  EXPECT_TRUE(std::isnan(sum(tensor(v, kFloat64)).item<double>()));
+  v[70000] = v[90000] = 0.25;
+  EXPECT_EQ(sum(tensor(v, kFloat64)).item<double>(), 25000.0);
+  v[99999] = 1e308;
+  v[99998] = 1e308;
+  EXPECT_EQ(sum(tensor(v, kFloat64)).item<double>(), INFINITY);  // an overflow, as PyTorch
 }
 
 TEST(SortScanGradcheck, Lerp) {
