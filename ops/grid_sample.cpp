@@ -178,16 +178,22 @@ struct Sampler {
     }
   }
 
+  // An index from a rounded location; NaN and locations far outside (±inf under Zeros) become −2,
+  // which no corner reaches (a cast of those to int64 would be undefined).
+  std::int64_t index(T f, int k) const {
+    return f >= T(-2) && f <= static_cast<T>(p.size[k] + 1) ? static_cast<std::int64_t>(f) : std::int64_t{-2};
+  }
+
   Location<T> locate(const T* g) const {
     Location<T> l;
     for (int k = 0; k < p.K; ++k) {
       const T x = axes[k].source(g[k], l.mult[k]);
       if (p.mode == GridSampleMode::Nearest) {
-        l.i0[k] = static_cast<std::int64_t>(std::nearbyint(x));
+        l.i0[k] = index(std::nearbyint(x), k);
         continue;
       }
       const T f = std::floor(x);
-      l.i0[k] = static_cast<std::int64_t>(f);
+      l.i0[k] = index(f, k);
       l.hi[k] = x - f;
       // ATen's scalar kernel writes (i0 + 1) − x, its vectorised one 1 − (x − i0).
       l.lo[k] = p.K == 2 ? T(1) - l.hi[k] : (f + T(1)) - x;

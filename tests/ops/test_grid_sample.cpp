@@ -282,6 +282,26 @@ TEST(GridSample, ZerosPaddingFadesOutAndBorderClamps) {
   vt::expect_values(grid_sample(x, g, Mode::Bilinear, Pad::Reflection, false), {1, 1, 1, 2}, {3, 2});
 }
 
+TEST(GridSample, NonFiniteLocationsReadZeroAndPassNoGradient) {
+  const double inf = vt::kInf;
+  for (const Config& cfg : all_configs()) {
+    SCOPED_TRACE(cfg.str());
+    const Tensor x = vt::leaf({1, 2, 3, 4, 5, 6}, {1, 1, 2, 3});
+    // x NaN, x +inf, y −inf, and a huge but finite x (clamped under Border, far outside under Zeros).
+    const Tensor g = vt::leaf({vt::kNaN, 0, inf, 0, 0, -inf, 1e300, 0}, {1, 1, 4, 2});
+    const Tensor y = sample(x, g, cfg);
+    const std::vector<double> v = values(y);
+    // NaN reads 0 everywhere; ±inf too unless Border clamps them; 1e300 is only finite under Reflection.
+    const std::size_t zeros = cfg.padding == Pad::Zeros ? 4 : cfg.padding == Pad::Reflection ? 3 : 1;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      EXPECT_TRUE(std::isfinite(v[i])) << i;
+      if (i < zeros) EXPECT_EQ(v[i], 0.0) << i;
+    }
+    y.sum().backward();
+    for (double e : values(x.grad())) EXPECT_TRUE(std::isfinite(e));
+  }
+}
+
 TEST(GridSample, MatchesNaiveReferenceOverRandomShapes) {
   std::uint64_t seed = 100;
   for (int K : {3, 2}) {
