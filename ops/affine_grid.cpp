@@ -19,7 +19,8 @@ namespace {
 
 constexpr const char* kOp = "affine_grid";
 
-// ATen's linspace_from_neg_one in T: linspace(−1, 1, n) (from the nearer end, as ATen's linspace),
+// ATen's linspace_from_neg_one in T: linspace(−1, 1, n) (from the nearer end, as ATen's scalar
+// linspace; 1.13's vectorised one, for rows of two vectors or more, may differ in the last bit),
 // times (n − 1), over n without align_corners; a single step is 0.
 template <typename T>
 std::vector<T> normalised_centres(std::int64_t n, bool align_corners) {

@@ -51,8 +51,9 @@ const char* grid_sample_padding_name(GridSamplePadding padding) {
 // Backward: dL/dgrid needs each point's location and the input values around it, summed over c in
 // order (a point's gradient is its own: parallel over points). dL/dinput scatters the output
 // gradient into the corners; each (n, c) plane is swept by one task in grid order, so the scatter
-// is race-free and adds in the same order as ATen's loop (points outer, channels inner), whatever
-// the thread count. The multiplier of dx/dcoordinate (the unnormalising scale, times 0 where Border
+// is race-free and, whatever the thread count, adds in the order of ATen's 5-D loop (points outer,
+// channels inner); ATen's 4-D kernel scatters a vector of points at a time, corner by corner, so its
+// sums there may round differently. The multiplier of dx/dcoordinate (the unnormalising scale, times 0 where Border
 // or Reflection clamps and ±1 for the reflections' direction) comes with the location.
 // =================================================================================================
 
@@ -126,14 +127,18 @@ struct Axis {
     const T min = static_cast<T>(twice_low) / T(2);
     const T span = static_cast<T>(twice_high - twice_low) / T(2);
     T in = x - min;
+    if (!std::isfinite(in)) {  // NaN or ±inf: no flip count (the location reads 0, below)
+      grad = T(0);
+      return in;
+    }
     T sign = T(1);
     if (in < T(0)) {
       sign = T(-1);
       in = -in;
     }
     const T extra = std::fmod(in, span);
-    const int flips = static_cast<int>(std::floor(in / span));
-    if (flips % 2 == 0) {
+    // The parity of the flips in T: a huge finite location has more of them than any integer type holds.
+    if (std::fmod(std::floor(in / span), T(2)) == T(0)) {
       grad = sign;
       return extra + min;
     }
@@ -258,7 +263,15 @@ void grid_grad_kernel(const T* dy, const T* x, const T* grid, T* dgrid, const Gr
       std::array<T, 3> g{T(0), T(0), T(0)};
       std::array<std::int64_t, 8> off{};
       std::array<bool, 8> inside{};
-      for (int corner = 0; corner < (1 << p.K); ++corner) inside[corner] = s.in_bounds(l, corner, off[corner]);
+      bool any = false;
+      for (int corner = 0; corner < (1 << p.K); ++corner) {
+        inside[corner] = s.in_bounds(l, corner, off[corner]);
+        any = any || inside[corner];
+      }
+      if (!any) {  // reads nothing: 0 (as ATen's sums of masked zeros; also where a coordinate is NaN or ±inf)
+        for (int k = 0; k < p.K; ++k) dgrid[np * p.K + k] = std::isfinite(l.mult[k]) ? l.mult[k] * T(0) : T(0);
+        continue;
+      }
       for (std::int64_t c = 0; c < p.C; ++c) {
         const T* xp = x + (n * p.C + c) * p.in_volume;
         const T go = dy[(n * p.C + c) * p.points + pt];

@@ -30,8 +30,9 @@ const char* grid_sample_padding_name(GridSamplePadding padding);
 /// [−1, 1] along (W, H[, D]): with align_corners −1 and 1 are the centres of the corner voxels, else
 /// their outer edges. The locations and weights follow ATen's CPU kernels bit for bit in formula
 /// (GridSampler.cpp for 5-D, GridSamplerKernel.cpp's for 4-D). float32 or float64; input and grid
-/// of one dtype; any layout. A NaN or infinite location reads 0 and passes no gradient (ATen's
-/// result there depends on the kernel and the padding). Differentiable once w.r.t. input and grid (the grid gradient is
+/// of one dtype; any layout. A NaN location reads 0 and passes no gradient, and so does an infinite
+/// one, except under Border, which clamps it to the edge voxel (ATen's result there depends on the
+/// kernel and the padding). Differentiable once w.r.t. input and grid (the grid gradient is
 /// zero for Nearest, and zero where Border or Reflection clamps, as in PyTorch); differentiating the backward again
 /// throws, as PyTorch does. Bicubic is refused. Parallel over grid points (forward, grid gradient) and (n, c) planes
 /// (input gradient, a race-free scatter in grid order); results do not depend on the thread count.

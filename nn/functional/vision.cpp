@@ -14,4 +14,8 @@ Tensor affine_grid(const Tensor& theta, IntArrayRef size, const AffineGridFuncOp
   return voxgrad::affine_grid(theta, size, options.align_corners().value_or(false));
 }
 
+Tensor affine_grid(const Tensor& theta, IntArrayRef size, bool align_corners) {
+  return voxgrad::affine_grid(theta, size, align_corners);
+}
+
 }  // namespace voxgrad::nn::functional

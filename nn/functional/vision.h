@@ -15,4 +15,7 @@ Tensor grid_sample(const Tensor& input, const Tensor& grid, const GridSampleFunc
 /// align_corners false when unset.
 Tensor affine_grid(const Tensor& theta, IntArrayRef size, const AffineGridFuncOptions& options = {});
 
+/// torch::nn::functional::affine_grid(theta, size, align_corners), libtorch 1.13's own signature.
+Tensor affine_grid(const Tensor& theta, IntArrayRef size, bool align_corners);
+
 }  // namespace voxgrad::nn::functional

@@ -19,7 +19,7 @@ struct GridSampleFuncOptions {
   VOXGRAD_ARG(std::optional<bool>, align_corners);
 };
 
-/// Options for affine_grid: the output size (N, C, H, W) or (N, C, D, H, W) and align_corners.
+/// Options for affine_grid (the output size is its own argument): align_corners.
 struct AffineGridFuncOptions {
   /// Whether −1 and 1 are the centres of the corner voxels (unset means false, as PyTorch's default).
   VOXGRAD_ARG(std::optional<bool>, align_corners);

@@ -295,10 +295,29 @@ TEST(GridSample, NonFiniteLocationsReadZeroAndPassNoGradient) {
     const std::size_t zeros = cfg.padding == Pad::Zeros ? 4 : cfg.padding == Pad::Reflection ? 3 : 1;
     for (std::size_t i = 0; i < v.size(); ++i) {
       EXPECT_TRUE(std::isfinite(v[i])) << i;
-      if (i < zeros) EXPECT_EQ(v[i], 0.0) << i;
+      if (i < zeros) {
+        EXPECT_EQ(v[i], 0.0) << i;
+      }
     }
     y.sum().backward();
     for (double e : values(x.grad())) EXPECT_TRUE(std::isfinite(e));
+    // The grid's gradient too: a point that reads nothing passes 0 (not 0·NaN).
+    if (g.grad().defined()) {
+      for (double e : values(g.grad())) EXPECT_TRUE(std::isfinite(e));
+    }
+  }
+  // 5-D: the reflection of a non-finite or huge location (its flip count as a float, no integer cast).
+  for (const Config& cfg : all_configs()) {
+    SCOPED_TRACE(cfg.str() + " 5-D");
+    const Tensor x = vt::leaf({1, 2, 3, 4, 5, 6, 7, 8}, {1, 1, 2, 2, 2});
+    const Tensor g = vt::leaf({vt::kNaN, 0, 0, inf, 0, 0, 0, -inf, 0, 1e300, 0, 0, 1e10, 0.5, 0}, {1, 1, 1, 5, 3});
+    const Tensor y = grid_sample(x, g, cfg.mode, cfg.padding, cfg.align);
+    for (double e : values(y)) EXPECT_TRUE(std::isfinite(e));
+    y.sum().backward();
+    for (double e : values(x.grad())) EXPECT_TRUE(std::isfinite(e));
+    if (g.grad().defined()) {
+      for (double e : values(g.grad())) EXPECT_TRUE(std::isfinite(e));
+    }
   }
 }
 
@@ -473,6 +492,9 @@ TEST(GridSample, FunctionalOptionsForwardToTheOp) {
   const Tensor theta = randn({1, 3, 4});
   EXPECT_TRUE(bit_identical(F::affine_grid(theta, {1, 2, 3, 4, 5}, F::AffineGridFuncOptions().align_corners(true)),
                             affine_grid(theta, {1, 2, 3, 4, 5}, true)));
+  // libtorch 1.13's own signature: F::affine_grid(theta, size, align_corners).
+  EXPECT_TRUE(bit_identical(F::affine_grid(theta, {1, 2, 3, 4, 5}, true), affine_grid(theta, {1, 2, 3, 4, 5}, true)));
+  EXPECT_TRUE(bit_identical(F::affine_grid(theta, {1, 2, 3, 4, 5}), affine_grid(theta, {1, 2, 3, 4, 5}, false)));
   EXPECT_EQ(std::string(grid_sample_mode_name(Mode::Bicubic)), "bicubic");
   EXPECT_EQ(std::string(grid_sample_padding_name(Pad::Reflection)), "reflection");
 }
