@@ -68,7 +68,9 @@ bool nan_last_less(double x, double y, bool descending) {
 
 // Naive stable sort of every slice along d: values and indices in row-major order.
 std::pair<std::vector<double>, std::vector<double>> naive_sort(const Tensor& x, std::int64_t d, bool descending) {
-  const auto [outer, n, inner] = split_at(x.sizes(), d);
+  // Plain variables: a lambda below captures them (clang 14 does not capture structured bindings).
+  const auto split = split_at(x.sizes(), d);
+  const std::int64_t outer = std::get<0>(split), n = std::get<1>(split), inner = std::get<2>(split);
   const std::vector<double> v = values(x);
   std::vector<double> vals(v.size()), idx(v.size());
   for (std::int64_t o = 0; o < outer; ++o) {
