@@ -96,8 +96,6 @@ Optimizer& CyclicLR::prepared(Optimizer& optimizer, const CyclicLROptions& o) {
   VOXGRAD_CHECK(o.mode() == CyclicLROptions::Triangular || o.mode() == CyclicLROptions::Triangular2 ||
                     o.mode() == CyclicLROptions::ExpRange,
                 "CyclicLR: mode must be Triangular, Triangular2 or ExpRange, but got {}", static_cast<int>(o.mode()));
-  VOXGRAD_CHECK(o.scale_mode() == CyclicLROptions::Cycle || o.scale_mode() == CyclicLROptions::Iterations,
-                "CyclicLR: scale_mode must be Cycle or Iterations, but got {}", static_cast<int>(o.scale_mode()));
   std::vector<double> base_momenta;
   if (o.cycle_momentum()) {
     VOXGRAD_CHECK(momentum_of(optimizer.defaults()).has_value(),

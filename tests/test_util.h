@@ -77,7 +77,8 @@ inline void expect_bitwise_equal(const Tensor& a, const Tensor& b, const std::st
   const auto* pa = static_cast<const unsigned char*>(ca.raw_data_ptr());
   const auto* pb = static_cast<const unsigned char*>(cb.raw_data_ptr());
   const std::int64_t n = ca.numel();
-  if (std::memcmp(pa, pb, static_cast<std::size_t>(n) * width) == 0) return;
+  // No elements: nothing to compare (their data pointers may be null, which memcmp must not get).
+  if (n == 0 || std::memcmp(pa, pb, static_cast<std::size_t>(n) * width) == 0) return;
   std::int64_t first = 0, count = 0;
   for (std::int64_t i = n - 1; i >= 0; --i) {
     if (std::memcmp(pa + i * width, pb + i * width, width) != 0) {
