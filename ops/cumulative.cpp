@@ -25,8 +25,6 @@ using autograd::save_output_for_backward;
 
 namespace {
 
-constexpr std::int64_t kScanGrain = 32768;  // elements per parallel task (whole slices)
-
 // A running sum (is_sum) or product of every slice of `a` along d, in a new contiguous tensor. Each
 // slice is scanned in order by one thread in double (ATen's acc_type for float and double on CPU).
 Tensor scan(const Tensor& a, std::int64_t d, bool is_sum, const char* op) {
@@ -36,21 +34,12 @@ Tensor scan(const Tensor& a, std::int64_t d, bool is_sum, const char* op) {
   Tensor out = empty(a.sizes(), a.dtype());
   const std::int64_t n = nd == 0 ? 1 : a.size(d);
   const std::int64_t sa = nd == 0 ? 0 : a.strides()[d], so = nd == 0 ? 0 : out.strides()[d];
-  Shape kept_sizes;
-  std::array<Shape, 2> kept_strides;
-  for (std::int64_t i = 0; i < nd; ++i) {
-    if (i == d) continue;
-    kept_sizes.push_back(a.size(i));
-    kept_strides[0].push_back(a.strides()[i]);
-    kept_strides[1].push_back(out.strides()[i]);
-  }
-  const detail::StridedShape<2> outer(kept_sizes, kept_strides);
+  const auto outer = detail::slice_starts<2>(a.sizes(), d, {a.strides(), out.strides()});
   if (outer.numel == 0 || n == 0) return out;
   detail::dispatch_floating(a.dtype(), op, [&]<typename T>() {
     const T* pa = a.data_ptr<T>();
     T* po = out.data_ptr<T>();
-    const std::int64_t grain = std::max<std::int64_t>(1, kScanGrain / n);
-    detail::parallel_for(0, outer.numel, grain, [&](std::int64_t mb, std::int64_t me) {
+    detail::parallel_for(0, outer.numel, detail::slice_grain(n), [&](std::int64_t mb, std::int64_t me) {
       outer.for_range(mb, me, [&](const auto& off, std::int64_t len, const auto& st) {
         for (std::int64_t j = 0; j < len; ++j) {
           const T* src = pa + off[0] + j * st[0];

@@ -24,6 +24,8 @@ using autograd::save_output_for_backward;
 
 namespace {
 
+// A reduction of more than this many elements per output, with few outputs, is split into chunks of
+// this size whose partial results merge in chunk order: the chunks fix the order of the arithmetic.
 constexpr std::int64_t kReduceChunk = 32768;
 
 // Which dims a reduction removes. An empty list means all of them, as in PyTorch.
@@ -94,8 +96,7 @@ Tensor reduce(const Tensor& a, const std::vector<bool>& mask, Acc init, Step ste
   };
 
   if (m_total >= 8 || r_total <= kReduceChunk) {
-    const std::int64_t grain = std::max<std::int64_t>(1, kReduceChunk / std::max<std::int64_t>(r_total, 1));
-    detail::parallel_for(0, m_total, grain, [&](std::int64_t mb, std::int64_t me) {
+    detail::parallel_for(0, m_total, detail::slice_grain(r_total), [&](std::int64_t mb, std::int64_t me) {
       std::int64_t m = mb;
       outer.for_range(mb, me, [&](const auto& off, std::int64_t n, const auto& st) {
         for (std::int64_t j = 0; j < n; ++j, ++m) po[m] = finish(reduce_run(off[0] + j * st[0], 0, r_total));
@@ -190,19 +191,12 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& a, std::int64_t dim, bool k
   Tensor values = empty(keep, a.dtype());
   Tensor indices = empty(keep, kInt64);
   detail::dispatch_floating(a.dtype(), op, [&]<typename T>() {
-    Shape kept_sizes, kept_strides;
-    for (std::int64_t k = 0; k < nd; ++k) {
-      if (k == d) continue;
-      kept_sizes.push_back(a.sizes()[k]);
-      kept_strides.push_back(a.strides()[k]);
-    }
     const std::int64_t step = nd == 0 ? 0 : a.strides()[d];
-    const detail::StridedShape<1> outer(kept_sizes, {kept_strides});
+    const auto outer = detail::slice_starts<1>(a.sizes(), d, {a.strides()});
     const T* pa = a.data_ptr<T>();
     T* pv = values.data_ptr<T>();
     std::int64_t* pi = indices.data_ptr<std::int64_t>();
-    const std::int64_t grain = std::max<std::int64_t>(1, kReduceChunk / len);
-    detail::parallel_for(0, outer.numel, grain, [&](std::int64_t mb, std::int64_t me) {
+    detail::parallel_for(0, outer.numel, detail::slice_grain(len), [&](std::int64_t mb, std::int64_t me) {
       std::int64_t m = mb;
       outer.for_range(mb, me, [&](const auto& off, std::int64_t n, const auto& st) {
         for (std::int64_t j = 0; j < n; ++j, ++m) {

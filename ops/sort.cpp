@@ -22,8 +22,6 @@ using autograd::save_for_backward;
 
 namespace {
 
-constexpr std::int64_t kSortGrain = 32768;  // elements per parallel task (whole slices)
-
 // Whether x comes strictly before y: NaN is larger than every number and equal to itself.
 template <typename T>
 bool comes_before(T x, T y, bool descending) {
@@ -37,25 +35,14 @@ bool comes_before(T x, T y, bool descending) {
 // and std::partial_sort then give one result, the stable sort, at any thread count.
 template <typename T>
 void sort_slices(const Tensor& a, std::int64_t d, bool descending, std::int64_t k, Tensor& values, Tensor& indices) {
-  const std::int64_t nd = a.dim();
   const std::int64_t n = a.size(d);
-  Shape kept_sizes;
-  std::array<Shape, 3> kept_strides;
-  for (std::int64_t i = 0; i < nd; ++i) {
-    if (i == d) continue;
-    kept_sizes.push_back(a.size(i));
-    kept_strides[0].push_back(a.strides()[i]);
-    kept_strides[1].push_back(values.strides()[i]);
-    kept_strides[2].push_back(indices.strides()[i]);
-  }
-  const detail::StridedShape<3> outer(kept_sizes, kept_strides);
+  const auto outer = detail::slice_starts<3>(a.sizes(), d, {a.strides(), values.strides(), indices.strides()});
   if (outer.numel == 0 || k == 0) return;
   const std::int64_t sa = a.strides()[d], sv = values.strides()[d], si = indices.strides()[d];
   const T* pa = a.data_ptr<T>();
   T* pv = values.data_ptr<T>();
   std::int64_t* pi = indices.data_ptr<std::int64_t>();
-  const std::int64_t grain = std::max<std::int64_t>(1, kSortGrain / std::max<std::int64_t>(n, 1));
-  detail::parallel_for(0, outer.numel, grain, [&](std::int64_t mb, std::int64_t me) {
+  detail::parallel_for(0, outer.numel, detail::slice_grain(n), [&](std::int64_t mb, std::int64_t me) {
     std::vector<std::int64_t> order(static_cast<std::size_t>(n));
     std::vector<T> keys(static_cast<std::size_t>(n));
     outer.for_range(mb, me, [&](const auto& off, std::int64_t len, const auto& st) {

@@ -1,6 +1,7 @@
 #pragma once
 // Internal: iteration over N strided operands that share one shape (after broadcasting).
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -87,6 +88,29 @@ struct StridedShape {
     parallel_for(0, numel, kElementwiseGrain, [&](std::int64_t b, std::int64_t e) { for_range(b, e, f); });
   }
 };
+
+/// Elements per parallel task for work done whole slice by whole slice (a sort, a scan, a reduction
+/// along one dim): tasks of about this many elements amortise the scheduling.
+constexpr std::int64_t kSliceGrain = 32768;
+
+/// How many slices of `slice_len` elements one parallel task takes (at least one).
+inline std::int64_t slice_grain(std::int64_t slice_len) {
+  return std::max<std::int64_t>(1, kSliceGrain / std::max<std::int64_t>(slice_len, 1));
+}
+
+/// The positions of every dim but d of N operands that share `shape`, each with its own strides: each
+/// position is where one slice along d starts in every operand.
+template <std::size_t N>
+StridedShape<N> slice_starts(IntArrayRef shape, std::int64_t d, const std::array<IntArrayRef, N>& strides) {
+  Shape kept_sizes;
+  std::array<Shape, N> kept_strides;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (static_cast<std::int64_t>(i) == d) continue;
+    kept_sizes.push_back(shape[i]);
+    for (std::size_t k = 0; k < N; ++k) kept_strides[k].push_back(strides[k][i]);
+  }
+  return StridedShape<N>(kept_sizes, kept_strides);
+}
 
 /// Strides that read `sizes`/`strides` as if broadcast to `out_shape` (0 on broadcast dims).
 inline Shape broadcast_strides(IntArrayRef sizes, IntArrayRef strides, IntArrayRef out_shape) {
