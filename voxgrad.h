@@ -100,6 +100,7 @@
 #include "voxgrad/optim/one_cycle_lr.h"
 #include "voxgrad/optim/optimizer.h"
 #include "voxgrad/optim/polynomial_lr.h"
+#include "voxgrad/optim/reduce_lr_on_plateau.h"
 #include "voxgrad/optim/rmsprop.h"
 #include "voxgrad/optim/sequential_lr.h"
 #include "voxgrad/optim/sgd.h"

@@ -38,8 +38,8 @@ void check_hyper(bool ok, const char* op, const char* what, double value);
 /// Throws "{name}: error(s) in loading the state dict: {problems joined by "; "}" if there are problems.
 void throw_if_problems(const std::string& name, const std::vector<std::string>& problems);
 
-// Reading a scheduler's state dict (optim/lr_scheduler.cpp): entries are taken out of the map as
-// they are read, so what remains at the end is unexpected.
+// Reading a scheduler's state dict (defined in optim/lr_scheduler.cpp): entries are taken out of the
+// map as they are read, so what remains at the end is unexpected.
 
 /// A 1-D float64 tensor of `v`.
 Tensor vector_tensor(const std::vector<double>& v);
