@@ -11,6 +11,7 @@
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/core/threading.h"
 #include "voxgrad/ops/detail/kernels.h"
 
 namespace voxgrad {
@@ -300,24 +301,76 @@ void grid_grad_kernel(const T* dy, const T* x, const T* grid, T* dgrid, const Gr
   });
 }
 
-// dx (N, C, in_volume), zeroed, receives dy (N, C, points) at the corners each point read.
+// dx (N, C, in_volume), zeroed, receives dy (N, C, points) at the corners each point read. Every dx
+// element receives its terms in grid order, as in ATen's 5-D loop, whatever the thread count, on
+// either of two paths (the same bits):
+// - one channel: one task per sample sweeps the points in order;
+// - more: the volume is cut into slabs along its outermost spatial axis (D, or H for 4-D input), and
+//   a task takes one (sample, slab): it visits, in grid order, the points with a corner inside the
+//   slab and adds to those corners for every channel. A first pass notes each point's range of slabs.
+// Locating a point costs more than its scatters, so the slab path, which locates a point once for
+// its range and once per slab it reaches instead of once per channel, pays off from two channels on.
+// (For one channel, a 96³ volume: 40 ms against 80 ms at one thread, and two threads do not win it
+// back; with four channels the slabs take 92 ms against 164.)
 template <typename T>
 void input_grad_kernel(const T* dy, const T* grid, T* dx, const GridSampleParams& p) {
   const Sampler<T> s(p);
-  const std::int64_t grain =
-      std::max<std::int64_t>(1, detail::kElementwiseGrain / std::max<std::int64_t>(1, p.points * (1 << p.K)));
-  detail::parallel_for(0, p.N * p.C, grain, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t plane = b; plane < e; ++plane) {
-      const std::int64_t n = plane / p.C;
-      const T* gp = dy + plane * p.points;
-      T* xp = dx + plane * p.in_volume;
+  if (p.C == 1) {
+    detail::parallel_for(0, p.N, 1, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t n = b; n < e; ++n) {
+        for (std::int64_t pt = 0; pt < p.points; ++pt) {
+          const Location<T> l = s.locate(grid + (n * p.points + pt) * p.K);
+          const T go = dy[n * p.points + pt];
+          for (int corner = 0; corner < s.corners(); ++corner) {
+            std::int64_t off = 0;
+            if (!s.in_bounds(l, corner, off)) continue;
+            dx[n * p.in_volume + off] += p.mode == GridSampleMode::Nearest ? go : s.weight(l, corner) * go;
+          }
+        }
+      }
+    });
+    return;
+  }
+  const int outer = p.K - 1;
+  const std::int64_t extent = p.size[outer];
+  if (p.N == 0 || p.C == 0 || p.points == 0 || extent == 0) return;
+  // Enough (sample, slab) tasks to balance the threads; slab j holds the outer indices
+  // [start(j), start(j + 1)), start(j) = ⌊j·extent/slabs⌋.
+  const std::int64_t tasks_wanted = 4 * static_cast<std::int64_t>(std::max(1, get_num_threads()));
+  const std::int64_t slabs = std::clamp<std::int64_t>((tasks_wanted + p.N - 1) / p.N, 1, extent);
+  const auto start = [&](std::int64_t j) { return j * extent / slabs; };
+  const auto slab_of = [&](std::int64_t i) { return ((i + 1) * slabs - 1) / extent; };
+  const int reach = p.mode == GridSampleMode::Nearest ? 1 : 2;  // outer indices a point touches: i0[, i0 + 1]
+  // Per point, its first and last slab (last < first: no corner inside the volume's outer extent).
+  std::vector<std::array<std::int32_t, 2>> range(static_cast<std::size_t>(slabs > 1 ? p.N * p.points : 0));
+  if (slabs > 1) {
+    detail::parallel_for(0, p.N * p.points, detail::kElementwiseGrain, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t np = b; np < e; ++np) {
+        const std::int64_t i0 = s.locate(grid + np * p.K).i0[outer];
+        const std::int64_t lo = std::max<std::int64_t>(i0, 0), hi = std::min<std::int64_t>(i0 + reach - 1, extent - 1);
+        range[np] = lo <= hi ? std::array<std::int32_t, 2>{static_cast<std::int32_t>(slab_of(lo)),
+                                                           static_cast<std::int32_t>(slab_of(hi))}
+                             : std::array<std::int32_t, 2>{1, 0};
+      }
+    });
+  }
+  detail::parallel_for(0, p.N * slabs, 1, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t task = b; task < e; ++task) {
+      const std::int64_t n = task / slabs, j = task % slabs;
+      const std::int64_t first = start(j), last = start(j + 1);  // outer indices [first, last)
       for (std::int64_t pt = 0; pt < p.points; ++pt) {
-        const Location<T> l = s.locate(grid + (n * p.points + pt) * p.K);
-        const T go = gp[pt];
+        const std::int64_t np = n * p.points + pt;
+        if (slabs > 1 && (j < range[np][0] || j > range[np][1])) continue;
+        const Location<T> l = s.locate(grid + np * p.K);
         for (int corner = 0; corner < s.corners(); ++corner) {
+          const std::int64_t i = l.i0[outer] + ((corner >> outer) & 1);
           std::int64_t off = 0;
-          if (!s.in_bounds(l, corner, off)) continue;
-          xp[off] += p.mode == GridSampleMode::Nearest ? go : s.weight(l, corner) * go;
+          if (i < first || i >= last || !s.in_bounds(l, corner, off)) continue;
+          const T w = p.mode == GridSampleMode::Nearest ? T(1) : s.weight(l, corner);
+          for (std::int64_t c = 0; c < p.C; ++c) {
+            const T go = dy[(n * p.C + c) * p.points + pt];
+            dx[(n * p.C + c) * p.in_volume + off] += p.mode == GridSampleMode::Nearest ? go : w * go;
+          }
         }
       }
     }

@@ -602,24 +602,33 @@ TEST(AffineGridErrors, EveryCheckNamesTheOpAndTheValues) {
 // Threads
 // ------------------------------------------------------------------------------------------------
 
-TEST(GridSampleThreads, OneAndTwoThreadsGiveBitIdenticalResultsAndGradients) {
+// With more than one channel the input gradient is scattered by (sample, slab) tasks whose number
+// follows the thread count (4 per thread), and every dx element must still add its terms in grid
+// order: the 5-D batch of two is cut into 2, 4 and 6 slabs at 1, 2 and 3 threads. The one-channel
+// volume takes the per-sample sweep.
+TEST(GridSampleThreads, OneTwoAndThreeThreadsGiveBitIdenticalResultsAndGradients) {
   RestoreTwoThreads restore;
   manual_seed(43);
   const Tensor x5 = randn({2, 6, 9, 10, 11}), g5 = rand({2, 12, 13, 14, 3}) * 2.6 - 1.3;
   const Tensor x4 = randn({3, 8, 40, 50}), g4 = rand({3, 45, 47, 2}) * 2.6 - 1.3;
+  const Tensor x1 = randn({1, 1, 20, 21, 22}), g1 = rand({1, 16, 17, 18, 3}) * 2.6 - 1.3;
   for (const Config& cfg : all_configs()) {
     SCOPED_TRACE(cfg.str());
-    std::vector<Tensor> results[2];
-    for (int t = 0; t < 2; ++t) {
+    std::vector<Tensor> results[3];
+    for (int t = 0; t < 3; ++t) {
       set_num_threads(t + 1);
       const Tensor xa = x5.clone().requires_grad_(), ga = g5.clone().requires_grad_();
       const Tensor xb = x4.clone().requires_grad_(), gb = g4.clone().requires_grad_();
-      const Tensor ya = sample(xa, ga, cfg), yb = sample(xb, gb, cfg);
-      ((ya * ya).sum() + (yb * yb).sum()).backward();
-      results[t] = {ya, yb, xa.grad(), ga.grad(), xb.grad(), gb.grad()};
+      const Tensor xc = x1.clone().requires_grad_(), gc = g1.clone().requires_grad_();
+      const Tensor ya = sample(xa, ga, cfg), yb = sample(xb, gb, cfg), yc = sample(xc, gc, cfg);
+      ((ya * ya).sum() + (yb * yb).sum() + (yc * yc).sum()).backward();
+      results[t] = {ya, yb, yc, xa.grad(), ga.grad(), xb.grad(), gb.grad(), xc.grad(), gc.grad()};
     }
-    for (std::size_t i = 0; i < results[0].size(); ++i) {
-      expect_bitwise_equal(results[0][i], results[1][i], "result " + std::to_string(i));
+    for (int t = 1; t < 3; ++t) {
+      for (std::size_t i = 0; i < results[0].size(); ++i) {
+        expect_bitwise_equal(results[t][i], results[0][i],
+                             std::to_string(t + 1) + " threads, result " + std::to_string(i));
+      }
     }
   }
 }
