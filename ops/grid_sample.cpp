@@ -51,10 +51,11 @@ const char* grid_sample_padding_name(GridSamplePadding padding) {
 //
 // Backward: dL/dgrid needs each point's location and the input values around it, summed over c in
 // order (a point's gradient is its own: parallel over points). dL/dinput scatters the output
-// gradient into the corners; each (n, c) plane is swept by one task in grid order, so the scatter
-// is race-free and, whatever the thread count, adds in the order of ATen's 5-D loop (points outer,
-// channels inner); ATen's 4-D kernel scatters a vector of points at a time, corner by corner, so its
-// sums there may round differently. The multiplier of dx/dcoordinate (the unnormalising scale, times 0 where Border
+// gradient into the corners, in grid order for every element (see input_grad_kernel), so the
+// scatter is race-free and, whatever the thread count, adds in the order of ATen's 5-D loop (points
+// outer, channels inner); ATen's 4-D kernel scatters a vector of points at a time, corner by corner,
+// so its sums there may round differently. No operation is fused (ops/CMakeLists.txt turns
+// contraction off for this file), as in ATen's scalar kernel. The multiplier of dx/dcoordinate (the unnormalising scale, times 0 where Border
 // or Reflection clamps and ±1 for the reflections' direction) comes with the location.
 // =================================================================================================
 
@@ -337,20 +338,22 @@ void input_grad_kernel(const T* dy, const T* grid, T* dx, const GridSampleParams
   // Enough (sample, slab) tasks to balance the threads; slab j holds the outer indices
   // [start(j), start(j + 1)), start(j) = ⌊j·extent/slabs⌋.
   const std::int64_t tasks_wanted = 4 * static_cast<std::int64_t>(std::max(1, get_num_threads()));
-  const std::int64_t slabs = std::clamp<std::int64_t>((tasks_wanted + p.N - 1) / p.N, 1, extent);
+  const std::int64_t slabs =
+      std::clamp<std::int64_t>((tasks_wanted + p.N - 1) / p.N, 1, std::min<std::int64_t>(extent, 1 << 15));
   const auto start = [&](std::int64_t j) { return j * extent / slabs; };
   const auto slab_of = [&](std::int64_t i) { return ((i + 1) * slabs - 1) / extent; };
   const int reach = p.mode == GridSampleMode::Nearest ? 1 : 2;  // outer indices a point touches: i0[, i0 + 1]
-  // Per point, its first and last slab (last < first: no corner inside the volume's outer extent).
-  std::vector<std::array<std::int32_t, 2>> range(static_cast<std::size_t>(slabs > 1 ? p.N * p.points : 0));
+  // Per point, its first and last slab (last < first: no corner inside the volume's outer extent);
+  // fewer than 2^15 slabs, so 4 bytes a point.
+  std::vector<std::array<std::uint16_t, 2>> range(static_cast<std::size_t>(slabs > 1 ? p.N * p.points : 0));
   if (slabs > 1) {
     detail::parallel_for(0, p.N * p.points, detail::kElementwiseGrain, [&](std::int64_t b, std::int64_t e) {
       for (std::int64_t np = b; np < e; ++np) {
         const std::int64_t i0 = s.locate(grid + np * p.K).i0[outer];
         const std::int64_t lo = std::max<std::int64_t>(i0, 0), hi = std::min<std::int64_t>(i0 + reach - 1, extent - 1);
-        range[np] = lo <= hi ? std::array<std::int32_t, 2>{static_cast<std::int32_t>(slab_of(lo)),
-                                                           static_cast<std::int32_t>(slab_of(hi))}
-                             : std::array<std::int32_t, 2>{1, 0};
+        range[np] = lo <= hi ? std::array<std::uint16_t, 2>{static_cast<std::uint16_t>(slab_of(lo)),
+                                                            static_cast<std::uint16_t>(slab_of(hi))}
+                             : std::array<std::uint16_t, 2>{1, 0};
       }
     });
   }

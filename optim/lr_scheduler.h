@@ -9,6 +9,8 @@
 #include "voxgrad/nn/arg.h"
 #include "voxgrad/nn/module.h"
 #include "voxgrad/optim/optimizer.h"
+// ReduceLROnPlateau, declared here until it got its own header.
+#include "voxgrad/optim/reduce_lr_on_plateau.h"
 
 namespace voxgrad::optim {
 

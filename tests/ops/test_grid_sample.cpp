@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -628,6 +629,34 @@ TEST(GridSampleThreads, OneTwoAndThreeThreadsGiveBitIdenticalResultsAndGradients
       for (std::size_t i = 0; i < results[0].size(); ++i) {
         expect_bitwise_equal(results[t][i], results[0][i],
                              std::to_string(t + 1) + " threads, result " + std::to_string(i));
+      }
+    }
+  }
+}
+
+// The two input-gradient paths (one channel: a sweep per sample; more: slabs) give the same bits: a
+// three-channel input's gradient is its channels' one-channel gradients, for grids reaching past every
+// edge and holding NaN and infinite coordinates.
+TEST(GridSampleThreads, ThreeChannelInputGradientIsItsChannelsOneChannelGradientsBitForBit) {
+  manual_seed(44);
+  const std::vector<std::pair<Shape, Shape>> shapes{{{1, 3, 9, 10, 11}, {1, 12, 13, 14, 3}},
+                                                     {{2, 3, 17, 19}, {2, 21, 23, 2}}};
+  for (const auto& [xs, gs] : shapes) {
+    const Tensor x = randn(xs);
+    Tensor g = rand(gs) * 2.6 - 1.3;
+    float* gp = g.data_ptr<float>();
+    gp[5] = std::numeric_limits<float>::quiet_NaN();
+    gp[17] = std::numeric_limits<float>::infinity();
+    gp[g.numel() - 4] = -std::numeric_limits<float>::infinity();
+    const Tensor dy = randn(sample(x, g, all_configs()[0]).sizes());
+    for (const Config& cfg : all_configs()) {
+      SCOPED_TRACE(cfg.str() + " x " + shape_str(xs));
+      const Tensor xa = x.clone().requires_grad_();
+      sample(xa, g, cfg).backward(dy);
+      for (std::int64_t c = 0; c < 3; ++c) {
+        const Tensor xc = x.slice(1, c, c + 1).contiguous().requires_grad_();
+        sample(xc, g, cfg).backward(dy.slice(1, c, c + 1).contiguous());
+        expect_bitwise_equal(xa.grad().slice(1, c, c + 1).contiguous(), xc.grad(), "channel " + std::to_string(c));
       }
     }
   }
