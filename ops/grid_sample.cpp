@@ -55,8 +55,8 @@ const char* grid_sample_padding_name(GridSamplePadding padding) {
 // scatter is race-free and, whatever the thread count, adds in the order of ATen's 5-D loop (points
 // outer, channels inner); ATen's 4-D kernel scatters a vector of points at a time, corner by corner,
 // so its sums there may round differently. No operation is fused (ops/CMakeLists.txt turns
-// contraction off for this file), as in ATen's scalar kernel. The multiplier of dx/dcoordinate (the unnormalising scale, times 0 where Border
-// or Reflection clamps and ±1 for the reflections' direction) comes with the location.
+// contraction off for this file), as in ATen's scalar kernel. The multiplier of dx/dcoordinate (the unnormalising
+// scale, times 0 where Border or Reflection clamps and ±1 for the reflections' direction) comes with the location.
 // =================================================================================================
 
 namespace {

@@ -13,10 +13,10 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <utility>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "json_fixture.h"
@@ -640,7 +640,7 @@ TEST(GridSampleThreads, OneTwoAndThreeThreadsGiveBitIdenticalResultsAndGradients
 TEST(GridSampleThreads, ThreeChannelInputGradientIsItsChannelsOneChannelGradientsBitForBit) {
   manual_seed(44);
   const std::vector<std::pair<Shape, Shape>> shapes{{{1, 3, 9, 10, 11}, {1, 12, 13, 14, 3}},
-                                                     {{2, 3, 17, 19}, {2, 21, 23, 2}}};
+                                                    {{2, 3, 17, 19}, {2, 21, 23, 2}}};
   for (const auto& [xs, gs] : shapes) {
     const Tensor x = randn(xs);
     Tensor g = rand(gs) * 2.6 - 1.3;
