@@ -1,8 +1,8 @@
 // grid_sample and affine_grid: PyTorch 1.13's values and gradients from the committed fixtures
 // (tests/fixtures/grid_sample/generate.py: 5-D and 4-D, every mode x padding x align_corners, grids
 // reaching outside [-1, 1], float32 and float64), a naive reference over random shapes, float64
-// gradcheck w.r.t. input, grid and theta, non-contiguous arguments, empty tensors, the error messages,
-// and bit-identical results for 1 and 2 threads.
+// gradcheck w.r.t. input and grid, non-contiguous arguments, empty tensors and the error messages.
+// affine_grid's own tests are in test_affine_grid.cpp, the thread counts' in test_grid_sample_threads.cpp.
 
 #include <voxgrad/ops/affine_grid.h>
 #include <voxgrad/ops/grid_sample.h>
@@ -16,9 +16,9 @@
 #include <set>
 #include <stdexcept>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "grid_sample_util.h"
 #include "json_fixture.h"
 #include "test_util.h"
 #include "view_util.h"
@@ -32,35 +32,9 @@ using voxgrad::testing::bit_identical;
 using voxgrad::testing::expect_bitwise_equal;
 using voxgrad::testing::expect_close;
 using voxgrad::testing::json_tensor;
-using voxgrad::testing::RestoreTwoThreads;
 using voxgrad::testing::values;
 namespace vt = voxgrad::testing;
-using Mode = GridSampleMode;
-using Pad = GridSamplePadding;
-
-constexpr std::array<Pad, 3> kPaddings{Pad::Zeros, Pad::Border, Pad::Reflection};
-
-struct Config {
-  Mode mode = Mode::Bilinear;
-  Pad padding = Pad::Zeros;
-  bool align = false;
-  std::string str() const {
-    return std::string(grid_sample_mode_name(mode)) + "/" + grid_sample_padding_name(padding) +
-           (align ? "/align" : "/noalign");
-  }
-};
-
-Tensor sample(const Tensor& x, const Tensor& g, const Config& c) {
-  return grid_sample(x, g, c.mode, c.padding, c.align);
-}
-
-std::vector<Config> all_configs() {
-  std::vector<Config> r;
-  for (Mode m : {Mode::Bilinear, Mode::Nearest})
-    for (Pad p : kPaddings)
-      for (bool a : {false, true}) r.push_back({m, p, a});
-  return r;
-}
+using namespace voxgrad::testing::grid;
 
 // ------------------------------------------------------------------------------------------------
 // A naive reference in double, written from the definition (not from ATen's loops): reflection as a
@@ -501,47 +475,6 @@ TEST(GridSample, FunctionalOptionsForwardToTheOp) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// affine_grid
-// ------------------------------------------------------------------------------------------------
-
-TEST(AffineGrid, IdentityGivesTheVoxelCentres) {
-  const Tensor eye = vt::f64({1, 0, 0, 0, 1, 0}, {1, 2, 3});
-  // W = 3, H = 2: x ∈ (−2/3, 0, 2/3), y ∈ (−1/2, 1/2) without align_corners; (−1, 0, 1), (−1, 1) with.
-  vt::expect_values(affine_grid(eye, {1, 1, 2, 3}, false), {1, 2, 3, 2},
-                    {-2.0 / 3, -0.5, 0, -0.5, 2.0 / 3, -0.5, -2.0 / 3, 0.5, 0, 0.5, 2.0 / 3, 0.5}, 1e-15);
-  vt::expect_values(affine_grid(eye, {1, 1, 2, 3}, true), {1, 2, 3, 2}, {-1, -1, 0, -1, 1, -1, -1, 1, 0, 1, 1, 1});
-  // A size of 1 puts its single point at 0.
-  vt::expect_values(affine_grid(eye, {1, 1, 1, 1}, true), {1, 1, 1, 2}, {0, 0});
-}
-
-TEST(AffineGrid, GradcheckAndGradgradcheckWrtTheta) {
-  for (bool align : {false, true}) {
-    const Tensor t2 = vt::uniform_leaf({2, 2, 3}, -1, 1, 8), t3 = vt::uniform_leaf({2, 3, 4}, -1, 1, 9);
-    EXPECT_TRUE(gradcheck(
-        [align](const std::vector<Tensor>& in) {
-          return affine_grid(in[0], {2, 1, 3, 4}, align);
-        },
-        {t2}));
-    EXPECT_TRUE(autograd::gradgradcheck(
-        [align](const std::vector<Tensor>& in) {
-          return affine_grid(in[0], {2, 3, 2, 3, 4}, align);
-        },
-        {t3}));
-  }
-}
-
-TEST(AffineGrid, ComposedWithGridSampleIsDifferentiableWrtTheta) {
-  const Tensor x = vt::uniform_leaf({1, 2, 4, 3, 5}, -1, 1, 21).detach();
-  // A small rotation and shift keeps the points off cell boundaries.
-  const Tensor theta = vt::leaf({0.9, 0.1, 0.05, 0.03, -0.12, 0.8, 0.1, -0.07, 0.02, 0.04, 1.1, 0.05}, {1, 3, 4});
-  EXPECT_TRUE(gradcheck(
-      [x](const std::vector<Tensor>& in) {
-        return grid_sample(x, affine_grid(in[0], {1, 2, 3, 4, 3}, false), Mode::Bilinear, Pad::Border);
-      },
-      {theta}));
-}
-
-// ------------------------------------------------------------------------------------------------
 // Errors
 // ------------------------------------------------------------------------------------------------
 
@@ -575,91 +508,6 @@ TEST(GridSampleErrors, EveryCheckNamesTheOpAndTheValues) {
   EXPECT_ERROR_EQ(grid_sample(zeros({2, 1, 3, 0, 5}), g5),
                   "grid_sample: expected input to have non-empty spatial dimensions, but input has sizes [2, 1, 3, 0, "
                   "5] with dimension 3 being empty");
-}
-
-TEST(AffineGridErrors, EveryCheckNamesTheOpAndTheValues) {
-  EXPECT_ERROR_EQ(affine_grid(Tensor(), {1, 1, 2, 2}), "affine_grid: argument 'theta' is an undefined tensor");
-  EXPECT_ERROR_EQ(affine_grid(zeros({1, 2, 3}, kInt64), {1, 1, 2, 2}),
-                  "affine_grid: Expected theta to have floating point type, but got int64");
-  EXPECT_ERROR_EQ(affine_grid(zeros({1, 2, 3}), {1, 2, 2}),
-                  "affine_grid: affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
-                  "respectively. Got size [1, 2, 2].");
-  EXPECT_ERROR_EQ(affine_grid(zeros({1, 2, 3}), {1, 1, 2, 2, 2}),
-                  "affine_grid: Expected a batch of 3D affine matrices of shape Nx3x4 for size [1, 1, 2, 2, 2]. Got "
-                  "[1, 2, 3].");
-  EXPECT_ERROR_EQ(affine_grid(zeros({2, 3}), {1, 1, 2, 2}),
-                  "affine_grid: Expected a batch of 2D affine matrices of shape Nx2x3 for size [1, 1, 2, 2]. Got [2, "
-                  "3].");
-  EXPECT_ERROR_EQ(affine_grid(zeros({1, 2, 3}), {1, 1, 0, 2}),
-                  "affine_grid: Expected non-zero, positive output size. Got [1, 1, 0, 2]");
-  EXPECT_ERROR_EQ(affine_grid(zeros({1, 2, 3}), {1, 1, 1, -2}, true),
-                  "affine_grid: Expected non-zero, positive output size. Got [1, 1, 1, -2]");
-  EXPECT_ERROR_EQ(affine_grid(zeros({2, 2, 3}), {3, 1, 4, 4}),
-                  "affine_grid: expected theta's batch size 2 to equal size[0] = 3 (theta has sizes [2, 2, 3], size "
-                  "is [3, 1, 4, 4])");
-}
-
-// ------------------------------------------------------------------------------------------------
-// Threads
-// ------------------------------------------------------------------------------------------------
-
-// With more than one channel the input gradient is scattered by (sample, slab) tasks whose number
-// follows the thread count (4 per thread), and every dx element must still add its terms in grid
-// order: the 5-D batch of two is cut into 2, 4 and 6 slabs at 1, 2 and 3 threads. The one-channel
-// volume takes the per-sample sweep.
-TEST(GridSampleThreads, OneTwoAndThreeThreadsGiveBitIdenticalResultsAndGradients) {
-  RestoreTwoThreads restore;
-  manual_seed(43);
-  const Tensor x5 = randn({2, 6, 9, 10, 11}), g5 = rand({2, 12, 13, 14, 3}) * 2.6 - 1.3;
-  const Tensor x4 = randn({3, 8, 40, 50}), g4 = rand({3, 45, 47, 2}) * 2.6 - 1.3;
-  const Tensor x1 = randn({1, 1, 20, 21, 22}), g1 = rand({1, 16, 17, 18, 3}) * 2.6 - 1.3;
-  for (const Config& cfg : all_configs()) {
-    SCOPED_TRACE(cfg.str());
-    std::vector<Tensor> results[3];
-    for (int t = 0; t < 3; ++t) {
-      set_num_threads(t + 1);
-      const Tensor xa = x5.clone().requires_grad_(), ga = g5.clone().requires_grad_();
-      const Tensor xb = x4.clone().requires_grad_(), gb = g4.clone().requires_grad_();
-      const Tensor xc = x1.clone().requires_grad_(), gc = g1.clone().requires_grad_();
-      const Tensor ya = sample(xa, ga, cfg), yb = sample(xb, gb, cfg), yc = sample(xc, gc, cfg);
-      ((ya * ya).sum() + (yb * yb).sum() + (yc * yc).sum()).backward();
-      results[t] = {ya, yb, yc, xa.grad(), ga.grad(), xb.grad(), gb.grad(), xc.grad(), gc.grad()};
-    }
-    for (int t = 1; t < 3; ++t) {
-      for (std::size_t i = 0; i < results[0].size(); ++i) {
-        expect_bitwise_equal(results[t][i], results[0][i],
-                             std::to_string(t + 1) + " threads, result " + std::to_string(i));
-      }
-    }
-  }
-}
-
-// The two input-gradient paths (one channel: a sweep per sample; more: slabs) give the same bits: a
-// three-channel input's gradient is its channels' one-channel gradients, for grids reaching past every
-// edge and holding NaN and infinite coordinates.
-TEST(GridSampleThreads, ThreeChannelInputGradientIsItsChannelsOneChannelGradientsBitForBit) {
-  manual_seed(44);
-  const std::vector<std::pair<Shape, Shape>> shapes{{{1, 3, 9, 10, 11}, {1, 12, 13, 14, 3}},
-                                                    {{2, 3, 17, 19}, {2, 21, 23, 2}}};
-  for (const auto& [xs, gs] : shapes) {
-    const Tensor x = randn(xs);
-    Tensor g = rand(gs) * 2.6 - 1.3;
-    float* gp = g.data_ptr<float>();
-    gp[5] = std::numeric_limits<float>::quiet_NaN();
-    gp[17] = std::numeric_limits<float>::infinity();
-    gp[g.numel() - 4] = -std::numeric_limits<float>::infinity();
-    const Tensor dy = randn(sample(x, g, all_configs()[0]).sizes());
-    for (const Config& cfg : all_configs()) {
-      SCOPED_TRACE(cfg.str() + " x " + shape_str(xs));
-      const Tensor xa = x.clone().requires_grad_();
-      sample(xa, g, cfg).backward(dy);
-      for (std::int64_t c = 0; c < 3; ++c) {
-        const Tensor xc = x.slice(1, c, c + 1).contiguous().requires_grad_();
-        sample(xc, g, cfg).backward(dy.slice(1, c, c + 1).contiguous());
-        expect_bitwise_equal(xa.grad().slice(1, c, c + 1).contiguous(), xc.grad(), "channel " + std::to_string(c));
-      }
-    }
-  }
 }
 
 }  // namespace
