@@ -240,14 +240,18 @@ void forward_kernel(const T* x, const T* grid, T* y, const GridSampleParams& p) 
     for (std::int64_t np = b; np < e; ++np) {
       const std::int64_t n = np / p.points, pt = np % p.points;
       const Location<T> l = s.locate(grid + np * p.K);
+      // The corners inside the input and their weights, once for all channels.
+      std::array<std::int64_t, 8> off{};
+      std::array<T, 8> w{};
+      int taps = 0;
+      for (int corner = 0; corner < s.corners(); ++corner) {
+        if (!s.in_bounds(l, corner, off[taps])) continue;
+        w[taps++] = p.mode == GridSampleMode::Nearest ? T(1) : s.weight(l, corner);
+      }
       for (std::int64_t c = 0; c < p.C; ++c) {
         const T* xp = x + (n * p.C + c) * p.in_volume;
         T v = T(0);
-        for (int corner = 0; corner < s.corners(); ++corner) {
-          std::int64_t off = 0;
-          if (!s.in_bounds(l, corner, off)) continue;
-          v += p.mode == GridSampleMode::Nearest ? xp[off] : xp[off] * s.weight(l, corner);
-        }
+        for (int t = 0; t < taps; ++t) v += p.mode == GridSampleMode::Nearest ? xp[off[t]] : xp[off[t]] * w[t];
         y[(n * p.C + c) * p.points + pt] = v;
       }
     }
