@@ -40,8 +40,8 @@ run_job() {
         > "$log" 2>&1; then
       echo "qemu -cpu $model ($isa): $exe${shard:+ shard $shard} passed ($((SECONDS - start)) s)"
     else
-      echo "qemu -cpu $model ($isa): $exe${shard:+ shard $shard} FAILED ($((SECONDS - start)) s); log:" >&2
-      tail -40 "$log" >&2
+      echo "qemu -cpu $model ($isa): $exe${shard:+ shard $shard} FAILED ($((SECONDS - start)) s)" >&2
+      echo "$log" >> "$failed"  # its tail is printed once every job is done, not amid the others' lines
       status=1
     fi
   done
@@ -49,6 +49,8 @@ run_job() {
 }
 # The gradient checks (slow under emulation) on the AVX2 CPU only: the baseline kernels' gradients
 # are checked natively (ctest's baseline.ops.*); here the point is dispatch and SIGILL.
+failed="$(mktemp)"
+trap 'rm -f "$failed"' EXIT
 pids=()
 run_job Haswell avx2 "ops_test_conv_reference_cases|$filter|0/2" &
 pids+=($!)
@@ -60,4 +62,8 @@ status=0
 for pid in "${pids[@]}"; do
   wait "$pid" || status=1
 done
+while read -r log; do
+  echo "--- $log (last 40 lines):" >&2
+  tail -40 "$log" >&2
+done < "$failed"
 exit $status

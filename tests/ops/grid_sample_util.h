@@ -1,6 +1,6 @@
 #pragma once
 // grid_sample test configurations shared by test_grid_sample.cpp and test_grid_sample_threads.cpp:
-// every mode × padding × align_corners, and the call with one.
+// both supported modes × every padding × align_corners, and the call with one.
 
 #include <array>
 #include <string>

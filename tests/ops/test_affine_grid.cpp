@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "test_util.h"
-#include "view_util.h"
 
 namespace {
 

@@ -51,8 +51,8 @@ TEST(GridSampleThreads, OneTwoAndThreeThreadsGiveBitIdenticalResultsAndGradients
 }
 
 // The two input-gradient paths (one channel: a sweep per sample; more: slabs) give the same bits: a
-// three-channel input's gradient is its channels' one-channel gradients, for grids reaching past every
-// edge and holding NaN and infinite coordinates.
+// three-channel input's gradient (and output) is its channels' one-channel gradients (and outputs),
+// for grids reaching past every edge and holding NaN and infinite coordinates.
 TEST(GridSampleThreads, ThreeChannelInputGradientIsItsChannelsOneChannelGradientsBitForBit) {
   manual_seed(44);
   const std::vector<std::pair<Shape, Shape>> shapes{{{1, 3, 9, 10, 11}, {1, 12, 13, 14, 3}},
@@ -68,10 +68,13 @@ TEST(GridSampleThreads, ThreeChannelInputGradientIsItsChannelsOneChannelGradient
     for (const Config& cfg : all_configs()) {
       SCOPED_TRACE(cfg.str() + " x " + shape_str(xs));
       const Tensor xa = x.clone().requires_grad_();
-      sample(xa, g, cfg).backward(dy);
+      const Tensor ya = sample(xa, g, cfg);
+      ya.backward(dy);
       for (std::int64_t c = 0; c < 3; ++c) {
         const Tensor xc = x.slice(1, c, c + 1).contiguous().requires_grad_();
-        sample(xc, g, cfg).backward(dy.slice(1, c, c + 1).contiguous());
+        const Tensor yc = sample(xc, g, cfg);
+        yc.backward(dy.slice(1, c, c + 1).contiguous());
+        expect_bitwise_equal(ya.slice(1, c, c + 1).contiguous(), yc, "output channel " + std::to_string(c));
         expect_bitwise_equal(xa.grad().slice(1, c, c + 1).contiguous(), xc.grad(), "channel " + std::to_string(c));
       }
     }
