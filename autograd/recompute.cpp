@@ -20,11 +20,11 @@ bool unique_memory(const Tensor& t) {
 std::shared_ptr<const Recompute> recipe_of(const Tensor& t) {
   if (!recompute_enabled || !t.defined()) return nullptr;
   const TensorImpl& impl = *t.impl();
-  if (!impl.grad_fn || impl.view || impl.output_nr != 0) return nullptr;
+  if (!impl.grad_fn || impl.view || impl.output_nr != 0 || !impl.storage) return nullptr;
+  const std::uint32_t version = impl.storage->version();
   std::shared_ptr<const Recompute> r = impl.grad_fn->recompute_.load();
-  if (!r || r->output.lock() != t.impl() || r->storage.lock() != impl.storage ||
-      r->version != impl.storage->version() || r->sizes != impl.sizes || r->strides != impl.strides ||
-      r->offset != impl.offset) {
+  if (!r || r->output.lock() != t.impl() || r->storage.lock() != impl.storage || r->version != version ||
+      r->sizes != impl.sizes || r->strides != impl.strides || r->offset != impl.offset) {
     return nullptr;
   }
   return r;

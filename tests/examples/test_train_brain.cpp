@@ -63,7 +63,7 @@ TEST_F(TrainBrain, WritesValidOutputs) {
     EXPECT_TRUE(dice >= 0 && dice <= 1) << csv[row];
   }
   // The mask: uint8 0/1 on the T1's grid with its affine.
-  const Volume t1 = read_nifti(std::string(VOXGRAD_MRICRON_TEMPLATES) + "/ch2.nii.gz");
+  const Volume t1 = read_nifti((std::filesystem::path(VOXGRAD_MRICRON_TEMPLATES) / "ch2.nii.gz").string());
   const Volume mask = read_nifti((out / "mask.nii.gz").string(), NiftiReadOptions().native_dtype(true));
   EXPECT_EQ(mask.datatype, NiftiDatatype::UInt8);
   EXPECT_EQ(mask.data.sizes(), t1.data.sizes());
