@@ -5,6 +5,7 @@
 
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/detail/dispatch.h"
+#include "voxgrad/core/detail/fma_loop.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/kernels.h"
@@ -49,9 +50,9 @@ Tensor lerp_kernel(const Tensor& start, const Tensor& end, const Tensor& w, doub
     const T* pe = end.data_ptr<T>();
     const T* pw = w.defined() ? w.data_ptr<T>() : &weight_value;
     it.parallel([&](const auto& off, std::int64_t n, const auto& st) {
-      for (std::int64_t i = 0; i < n; ++i) {
+      detail::fma_loop(0, n, [&](std::int64_t i) {
         po[off[0] + i * st[0]] = lerp_value(ps[off[1] + i * st[1]], pe[off[2] + i * st[2]], pw[off[3] + i * st[3]]);
-      }
+      });
     });
   });
   return out;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "voxgrad/core/detail/dispatch.h"
+#include "voxgrad/core/detail/fma_loop.h"
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/shape.h"
@@ -30,12 +31,11 @@ void update(Tensor& self, const Tensor& a, const Tensor& b, const char* op, F&& 
     T* sp = s.data_ptr<T>();
     const T* ap = ac.data_ptr<T>();
     const T* bp = bc.defined() ? bc.data_ptr<T>() : nullptr;
-    voxgrad::detail::parallel_for(0, s.numel(), voxgrad::detail::kElementwiseGrain,
-                                  [&](std::int64_t i0, std::int64_t i1) {
-                                    for (std::int64_t i = i0; i < i1; ++i) {
-                                      sp[i] = f(sp[i], ap[i], bp != nullptr ? bp[i] : T(0));
-                                    }
-                                  });
+    voxgrad::detail::parallel_for(
+        0, s.numel(), voxgrad::detail::kElementwiseGrain, [&](std::int64_t i0, std::int64_t i1) {
+          voxgrad::detail::fma_loop(i0, i1,
+                                    [&](std::int64_t i) { sp[i] = f(sp[i], ap[i], bp != nullptr ? bp[i] : T(0)); });
+        });
   });
   if (!self.is_contiguous()) {
     self.copy_(s);

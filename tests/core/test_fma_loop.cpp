@@ -1,0 +1,154 @@
+// fma_loop (core/detail/fma_loop.h): where the build has no FMA (VOXGRAD_NATIVE=OFF) it runs the loop
+// in a copy compiled for AVX2 + FMA when the CPU has them, else as plain code calling libm's fma. Both
+// must give the bits of std::fma itself, for lerp and for the optimizers' updates. In a native build
+// both runs are the same code; scripts/qemu_isa_check.sh runs this program on the portable build under
+// an emulated Haswell (the copy) and Westmere (libm).
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include <voxgrad/voxgrad.h>
+#include "test_util.h"
+#include "voxgrad/core/detail/cpu.h"
+#include "voxgrad/core/detail/fma_loop.h"
+#include "voxgrad/optim/detail/pointwise.h"
+
+namespace vg = voxgrad;
+using vg::CpuIsa;
+using vg::Tensor;
+using vg::testing::bit_identical;
+
+namespace {
+
+class IsaOverride {
+ public:
+  explicit IsaOverride(CpuIsa isa) : old_(vg::detail::set_isa_override(isa)) {}
+  ~IsaOverride() { vg::detail::set_isa_override(old_); }
+  IsaOverride(const IsaOverride&) = delete;
+  IsaOverride& operator=(const IsaOverride&) = delete;
+
+ private:
+  std::optional<CpuIsa> old_;
+};
+
+// Values whose fused and unfused results differ, and the edges: ±0, subnormals, ±inf, NaN, huge.
+template <typename T>
+std::vector<T> awkward_values(std::int64_t n, std::uint32_t seed) {
+  using L = std::numeric_limits<T>;
+  const std::vector<T> edges = {T(0),          -T(0),          L::denorm_min(), -L::denorm_min(), L::min(),
+                                L::infinity(), -L::infinity(), L::quiet_NaN(),  L::max(),         -L::max(),
+                                T(1),          T(-1)};
+  std::vector<T> v(static_cast<std::size_t>(n));
+  std::uint32_t s = seed;
+  for (std::int64_t i = 0; i < n; ++i) {
+    s = s * 1664525U + 1013904223U;
+    const T u = static_cast<T>(s >> 8) / static_cast<T>(1U << 24);  // [0, 1)
+    v[static_cast<std::size_t>(i)] =
+        i % 17 == 0 ? edges[static_cast<std::size_t>(i / 17) % edges.size()] : (u - T(0.5)) * T(3) + T(1) / T(3);
+  }
+  return v;
+}
+
+template <typename T>
+Tensor tensor_of(const std::vector<T>& v) {
+  const vg::DType dt = sizeof(T) == 4 ? vg::kFloat32 : vg::kFloat64;
+  Tensor t = vg::empty({static_cast<std::int64_t>(v.size())}, dt);
+  std::copy(v.begin(), v.end(), t.data_ptr<T>());
+  return t;
+}
+
+const CpuIsa kIsas[] = {CpuIsa::baseline, CpuIsa::avx2, CpuIsa::avx512};
+
+// 100 003 elements: several parallel tasks and a partial last vector.
+constexpr std::int64_t kN = 100003;
+
+template <typename T>
+void check_loop_matches_std_fma() {
+  const std::vector<T> a = awkward_values<T>(kN, 1), b = awkward_values<T>(kN, 2), c = awkward_values<T>(kN, 3);
+  std::vector<T> expected(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) expected[i] = std::fma(a[i], b[i], c[i]);
+  for (const CpuIsa isa : kIsas) {
+    IsaOverride guard(isa);
+    std::vector<T> got(a.size(), std::numeric_limits<T>::quiet_NaN());  // an index not run stays NaN
+    vg::detail::fma_loop(0, kN, [&](std::int64_t i) {
+      const auto k = static_cast<std::size_t>(i);
+      got[k] = std::fma(a[k], b[k], c[k]);
+    });
+    EXPECT_TRUE(bit_identical(tensor_of(got), tensor_of(expected))) << vg::to_string(isa);
+  }
+}
+
+}  // namespace
+
+TEST(FmaLoop, EveryIsaGivesStdFmaBits) {
+  check_loop_matches_std_fma<float>();
+  check_loop_matches_std_fma<double>();
+}
+
+TEST(FmaLoop, RunsEveryIndexOnceInOrder) {
+  for (const CpuIsa isa : kIsas) {
+    IsaOverride guard(isa);
+    std::vector<std::int64_t> seen;
+    vg::detail::fma_loop(5, 12, [&](std::int64_t i) { seen.push_back(i); });
+    EXPECT_EQ(seen, (std::vector<std::int64_t>{5, 6, 7, 8, 9, 10, 11})) << vg::to_string(isa);
+    vg::detail::fma_loop(3, 3, [&](std::int64_t) { ADD_FAILURE() << "an empty range ran"; });
+  }
+}
+
+TEST(FmaLoop, LerpIsTheSameOnEveryIsa) {
+  const Tensor start = tensor_of(awkward_values<float>(kN, 4)), end = tensor_of(awkward_values<float>(kN, 5));
+  const Tensor weight = tensor_of(awkward_values<float>(kN, 6));
+  // A strided view of each operand as well (the op's strided loop).
+  const Tensor wide = tensor_of(awkward_values<float>(2 * kN, 7));
+  const Tensor strided = wide.slice(0, 1, 2 * kN, 2);  // offset 1, stride 2
+  std::optional<Tensor> ref_scalar, ref_tensor, ref_view;
+  for (const CpuIsa isa : kIsas) {
+    IsaOverride guard(isa);
+    const Tensor s = vg::lerp(start, end, 0.3), t = vg::lerp(start, end, weight), v = vg::lerp(strided, end, weight);
+    if (!ref_scalar) {
+      ref_scalar = s;
+      ref_tensor = t;
+      ref_view = v;
+      continue;
+    }
+    EXPECT_TRUE(bit_identical(s, *ref_scalar)) << vg::to_string(isa);
+    EXPECT_TRUE(bit_identical(t, *ref_tensor)) << vg::to_string(isa);
+    EXPECT_TRUE(bit_identical(v, *ref_view)) << vg::to_string(isa);
+  }
+}
+
+TEST(FmaLoop, OptimizerUpdatesAreTheSameOnEveryIsa) {
+  for (const vg::DType dt : {vg::kFloat32, vg::kFloat64}) {
+    std::optional<Tensor> ref_add, ref_mul, ref_div, ref_adam;
+    for (const CpuIsa isa : kIsas) {
+      IsaOverride guard(isa);
+      const auto values = [&](std::uint32_t seed) { return tensor_of(awkward_values<double>(kN, seed)).to(dt); };
+      Tensor add = values(8), mul = values(9), div = values(10);
+      vg::optim::detail::add_scaled_(add, values(11), 0.1);
+      vg::optim::detail::addcmul_(mul, values(12), values(13), 0.999);
+      vg::optim::detail::addcdiv_(div, values(14), values(15), -0.01);
+      // Three Adam steps with weight decay.
+      vg::manual_seed(3);
+      Tensor p = vg::rand({kN}, vg::dtype(dt).requires_grad(true));
+      vg::optim::Adam adam({p}, vg::optim::AdamOptions(0.01).weight_decay(0.1));
+      for (int step = 0; step < 3; ++step) {
+        p.set_grad(vg::rand({kN}, vg::dtype(dt)) - 0.5);
+        adam.step();
+      }
+      if (!ref_add) {
+        ref_add = add;
+        ref_mul = mul;
+        ref_div = div;
+        ref_adam = p.detach().clone();
+        continue;
+      }
+      EXPECT_TRUE(bit_identical(add, *ref_add)) << vg::to_string(isa);
+      EXPECT_TRUE(bit_identical(mul, *ref_mul)) << vg::to_string(isa);
+      EXPECT_TRUE(bit_identical(div, *ref_div)) << vg::to_string(isa);
+      EXPECT_TRUE(bit_identical(p.detach(), *ref_adam)) << vg::to_string(isa);
+    }
+  }
+}
