@@ -257,6 +257,8 @@ void register_voxgrad_maps(const ConvCase& c);
 void register_voxgrad_models();
 /// NORM/…: GroupNorm+ReLU forward and backward on the U-Net's 64³ layer, from the caches or from memory.
 void register_voxgrad_norm();
+/// OPTIM/adam_step_4M and LERP/4M: the loops that round by FMA (voxgrad_optim.cpp).
+void register_voxgrad_optim();
 
 /// Plain (NCDHW, PyTorch weight layout) float32 operands of one case, for the numerics check.
 struct ConvData {
