@@ -16,6 +16,10 @@
 namespace voxgrad::nn {
 namespace {
 
+// Whether a and b are objects of the same most-derived class (typeid of plain references: clang warns
+// that typeid(*p) evaluates p's operator*).
+bool same_dynamic_type(const Module& a, const Module& b) { return typeid(a) == typeid(b); }
+
 // "app::detail::MyNet<3ul>" -> "MyNet<3ul>": drops the scopes outside template and function
 // argument lists (a class local to a function is "f(int)::Local" -> "Local").
 std::string strip_namespaces(const std::string& full) {
@@ -396,7 +400,7 @@ void Module::clear_registry() {
 
 std::shared_ptr<Module> Module::clone_tree(CloneMemo& memo) const {
   std::shared_ptr<Module> copy = clone_instance();
-  VOXGRAD_CHECK(copy != nullptr && typeid(*copy) == typeid(*this), "clone: {}'s clone_instance() must return a new {}",
+  VOXGRAD_CHECK(copy != nullptr && same_dynamic_type(*copy, *this), "clone: {}'s clone_instance() must return a new {}",
                 name(), name());
   memo.modules[this] = copy;
   clone_into(*copy, memo);
@@ -452,7 +456,7 @@ void Module::clone_into(Module& copy, CloneMemo& memo) const {
       check_sharing_kept(made == nullptr || *made == target, op, this->name(), "child", name);
     } else if (made != nullptr) {
       target = *made;
-      VOXGRAD_CHECK(typeid(*target) == typeid(*child),
+      VOXGRAD_CHECK(same_dynamic_type(*target, *child),
                     "{}: {}'s reset() registered child '{}' as a {}, but the original's is a {}", op, this->name(),
                     name, target->name(), child->name());
       memo.modules[child.get()] = target;

@@ -49,8 +49,9 @@ Tensor lerp_kernel(const Tensor& start, const Tensor& end, const Tensor& w, doub
     const T* ps = start.data_ptr<T>();
     const T* pe = end.data_ptr<T>();
     const T* pw = w.defined() ? w.data_ptr<T>() : &weight_value;
+    const detail::FmaLoop loop;
     it.parallel([&](const auto& off, std::int64_t n, const auto& st) {
-      detail::fma_loop(0, n, [&](std::int64_t i) {
+      loop(0, n, [&](std::int64_t i) {
         po[off[0] + i * st[0]] = lerp_value(ps[off[1] + i * st[1]], pe[off[2] + i * st[2]], pw[off[3] + i * st[3]]);
       });
     });

@@ -123,8 +123,9 @@ void Optimizer::add_param_group(const OptimizerParamGroup& group) {
   OptimizerParamGroup added(group.params());
   if (group.has_options()) {
     const OptimizerOptions& o = group.options();
-    VOXGRAD_CHECK(typeid(o) == typeid(*defaults_), "{}: parameter group {} has {}, but {} expects {}", n, g, o.name(),
-                  n, defaults_->name());
+    const OptimizerOptions& defaults = *defaults_;
+    VOXGRAD_CHECK(typeid(o) == typeid(defaults), "{}: parameter group {} has {}, but {} expects {}", n, g, o.name(), n,
+                  defaults_->name());
     added.set_options(o.clone());
   } else {
     added.set_options(defaults_->clone());

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Runs the conv tests, and those of the loops that round by FMA (core/detail/fma_loop.h), of a
-# portable build (-DVOXGRAD_NATIVE=OFF, as a distribution would package it) on CPUs this machine may
-# not be: Debian's qemu-user emulating a Haswell (AVX2 + FMA, no AVX-512) and a Westmere (SSE4.2, no
-# AVX). Each must pick its own kernels (the test CpuIsa.* checks the set
+# portable build (-DVOXGRAD_NATIVE=OFF, as a distribution would package it) on CPUs this machine may not
+# be: Debian's qemu-user emulating a Haswell (AVX2 + FMA, no AVX-512) and a Westmere (SSE4.2, no AVX). Each must pick its own kernels (the test CpuIsa.* checks the set
 # cpuid reports against VOXGRAD_EXPECT_ISA), give the reference results and never execute an
 # instruction the CPU lacks (qemu stops the process with SIGILL).
 #

@@ -2,11 +2,12 @@
 // Internal: loops whose elements round as one fused multiply-add (std::fma), as ATen's vectorised
 // kernels do. A build for any x86-64 CPU (VOXGRAD_NATIVE=OFF) has no FMA instruction to expand
 // std::fma into, so each element becomes a libm call (Adam's update ran 3× slower than in a native
-// build). fma_loop runs the loop in a copy compiled for AVX2 + FMA where cpu_isa() allows it (the
-// loop body is inlined there, std::fma then one instruction), else as plain code: the same bits
-// either way, since fma rounds once whoever computes it. A body writes each fused operation as
-// std::fma and nothing else that the compiler could contract (a product added to something): in the
-// copy, -ffp-contract would fuse it, and the two paths would differ.
+// build). FmaLoop runs the loop in a copy compiled for AVX2 + FMA where cpu_isa() allows it (the loop
+// body is inlined there, std::fma then one instruction), else as plain code: the same bits either way,
+// since fma rounds once whoever computes it (a NaN result's sign and payload excepted, which IEEE 754
+// leaves open and which differ between libm and the instruction). The files whose loops run here are
+// compiled with -ffp-contract=off, so that no other product and sum is fused in the copy alone: every
+// fused operation is written as std::fma.
 
 #include <cstdint>
 
@@ -22,14 +23,30 @@ __attribute__((target("avx2,fma"))) void fma_loop_clone(std::int64_t i0, std::in
 }
 #endif
 
-/// body(i) for i in [i0, i1) in order, compiled with FMA where the build lacks it and the CPU (capped
-/// by VOXGRAD_MAX_ISA) has it.
-template <typename F>
-void fma_loop(std::int64_t i0, std::int64_t i1, F&& body) {
+/// Runs loops in the copy or plainly, as decided once at construction (cpu_isa() is read there, before
+/// any parallel task: it throws for an unknown VOXGRAD_MAX_ISA).
+class FmaLoop {
+ public:
+  FmaLoop() {
 #ifdef VOXGRAD_FMA_CLONE
-  if (cpu_isa() != CpuIsa::baseline) return fma_loop_clone(i0, i1, body);
+    clone_ = cpu_isa() != CpuIsa::baseline;
 #endif
-  for (std::int64_t i = i0; i < i1; ++i) body(i);
-}
+  }
+
+  /// Whether the loops run in the copy compiled for AVX2 + FMA (never in a build that has FMA itself).
+  bool uses_clone() const { return clone_; }
+
+  /// body(i) for i in [i0, i1), in order.
+  template <typename F>
+  void operator()(std::int64_t i0, std::int64_t i1, F&& body) const {
+#ifdef VOXGRAD_FMA_CLONE
+    if (clone_) return fma_loop_clone(i0, i1, body);
+#endif
+    for (std::int64_t i = i0; i < i1; ++i) body(i);
+  }
+
+ private:
+  bool clone_ = false;
+};
 
 }  // namespace voxgrad::detail

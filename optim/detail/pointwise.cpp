@@ -31,10 +31,10 @@ void update(Tensor& self, const Tensor& a, const Tensor& b, const char* op, F&& 
     T* sp = s.data_ptr<T>();
     const T* ap = ac.data_ptr<T>();
     const T* bp = bc.defined() ? bc.data_ptr<T>() : nullptr;
+    const voxgrad::detail::FmaLoop loop;
     voxgrad::detail::parallel_for(
         0, s.numel(), voxgrad::detail::kElementwiseGrain, [&](std::int64_t i0, std::int64_t i1) {
-          voxgrad::detail::fma_loop(i0, i1,
-                                    [&](std::int64_t i) { sp[i] = f(sp[i], ap[i], bp != nullptr ? bp[i] : T(0)); });
+          loop(i0, i1, [&](std::int64_t i) { sp[i] = f(sp[i], ap[i], bp != nullptr ? bp[i] : T(0)); });
         });
   });
   if (!self.is_contiguous()) {
