@@ -37,7 +37,7 @@ std::vector<std::string> names_of(const Items& items) {
 // A block with a conv child, as in a U-Net stage.
 struct Block : nn::Cloneable<Block> {
   explicit Block(std::int64_t c) : c_(c) { reset(); }
-  void reset() {
+  void reset() override {
     conv = register_module("conv", std::make_shared<nn::Conv3dImpl>(nn::Conv3dOptions(c_, c_, 3).padding(1)));
     act = register_module("act", std::make_shared<nn::ReLUImpl>());
   }
@@ -116,7 +116,7 @@ TEST(Sequential, NestedModulesGiveDottedNames) {
   // A model whose stages live in a Sequential named "down": `down.0.conv.weight` as in PyTorch.
   struct Net : nn::Cloneable<Net> {
     Net() { reset(); }
-    void reset() {
+    void reset() override {
       down = register_module("down", std::make_shared<nn::SequentialImpl>());
       down->push_back(std::make_shared<Block>(2));
       down->push_back(std::make_shared<Block>(2));

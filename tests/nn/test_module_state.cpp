@@ -20,7 +20,7 @@ std::vector<std::string> keys_of(const nn::StateDict& dict) {
 // A cloneable leaf with a parameter, a frozen parameter, a float buffer and an int64 buffer.
 struct Scale : nn::Cloneable<Scale> {
   explicit Scale(std::int64_t n) : n_(n) { reset(); }
-  void reset() {
+  void reset() override {
     weight = register_parameter("weight", full({n_}, 2.0));
     frozen = register_parameter("frozen", ones({n_}), /*requires_grad=*/false);
     running = register_buffer("running", zeros({n_}));
