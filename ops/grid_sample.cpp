@@ -252,7 +252,7 @@ void forward_kernel(const T* x, const T* grid, T* y, const GridSampleParams& p) 
       for (std::int64_t c = 0; c < p.C; ++c) {
         const T* xp = x + (n * p.C + c) * p.in_volume;
         T v = T(0);
-        for (int t = 0; t < taps; ++t) v += p.mode == GridSampleMode::Nearest ? xp[off[t]] : xp[off[t]] * w[t];
+        for (int t = 0; t < taps; ++t) v += xp[off[t]] * w[t];  // Nearest: w = 1, x·1 = x exactly
         y[(n * p.C + c) * p.points + pt] = v;
       }
     }

@@ -125,7 +125,7 @@ void Optimizer::add_param_group(const OptimizerParamGroup& group) {
     const OptimizerOptions& o = group.options();
     const OptimizerOptions& defaults = *defaults_;
     VOXGRAD_CHECK(typeid(o) == typeid(defaults), "{}: parameter group {} has {}, but {} expects {}", n, g, o.name(), n,
-                  defaults_->name());
+                  defaults.name());
     added.set_options(o.clone());
   } else {
     added.set_options(defaults_->clone());

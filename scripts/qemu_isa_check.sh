@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the conv tests, and those of the loops that round by FMA (core/detail/fma_loop.h), of a
-# portable build (-DVOXGRAD_NATIVE=OFF, as a distribution would package it) on CPUs this machine may not
-# be: Debian's qemu-user emulating a Haswell (AVX2 + FMA, no AVX-512) and a Westmere (SSE4.2, no AVX). Each must pick its own kernels (the test CpuIsa.* checks the set
-# cpuid reports against VOXGRAD_EXPECT_ISA), give the reference results and never execute an
-# instruction the CPU lacks (qemu stops the process with SIGILL).
+# portable build (-DVOXGRAD_NATIVE=OFF, as a distribution would package it) on CPUs this machine may
+# not be: Debian's qemu-user emulating a Haswell (AVX2 + FMA, no AVX-512) and a Westmere (SSE4.2, no
+# AVX). Each must pick its own kernels (the test CpuIsa.* checks the set cpuid reports against
+# VOXGRAD_EXPECT_ISA), give the reference results and never execute an instruction the CPU lacks
+# (qemu stops the process with SIGILL).
 #
 #   scripts/qemu_isa_check.sh [BUILD_DIR]     (default build/portable)
 #
@@ -20,7 +21,8 @@ fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVOXGRAD_NATIVE=OFF -DVOXGRAD_BUILD_EXAMPLES=OFF
 fi
-cmake --build "$build" -j2 --target ops_test_conv_isa ops_test_conv_reference_cases ops_test_conv_grad core_test_fma_loop
+cmake --build "$build" -j2 --target ops_test_conv_isa ops_test_conv_reference_cases ops_test_conv_grad \
+  core_test_fma_loop
 filter='ConvReference.*'
 grad_filter='ConvGrad*.Conv3d*:ConvGrad*.ConvTranspose3d*'
 # Each job below runs its test programs in turn; the three jobs run side by side on the two cores.

@@ -58,10 +58,7 @@ std::vector<T> awkward_values(std::int64_t n, std::uint32_t seed) {
 
 template <typename T>
 Tensor tensor_of(const std::vector<T>& v) {
-  const vg::DType dt = sizeof(T) == 4 ? vg::kFloat32 : vg::kFloat64;
-  Tensor t = vg::empty({static_cast<std::int64_t>(v.size())}, dt);
-  std::copy(v.begin(), v.end(), t.data_ptr<T>());
-  return t;
+  return vg::from_blob(v.data(), {static_cast<std::int64_t>(v.size())});
 }
 
 // The same bits, but that a NaN may be any NaN: IEEE 754 leaves a NaN result's sign and payload open,
