@@ -6,7 +6,9 @@
 // (C/G, S) for group norm (instance norm is group norm with G = C). With mean m and invstd r of the
 // element's stat group and the per-channel weight w and bias b (absent: 1 and 0):
 //   y = (x − m)·r·w + b.
-// Sums run in float64 in an order fixed by the shapes, so results do not depend on the thread count.
+// Sums run in float64 in an order fixed by the shapes, so results do not depend on the thread count;
+// the loops are compiled per instruction set and round alike on all (norm_loops.h), so they do not
+// depend on the CPU or the build either.
 
 #include <cstdint>
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <voxgrad/voxgrad.h>
+#include "isa_override.h"
 #include "test_util.h"
 #include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/core/detail/fma_loop.h"
@@ -22,19 +23,9 @@ namespace vg = voxgrad;
 using vg::CpuIsa;
 using vg::Tensor;
 using vg::testing::bit_identical;
+using vg::testing::IsaOverride;
 
 namespace {
-
-class IsaOverride {
- public:
-  explicit IsaOverride(CpuIsa isa) : old_(vg::detail::set_isa_override(isa)) {}
-  ~IsaOverride() { vg::detail::set_isa_override(old_); }
-  IsaOverride(const IsaOverride&) = delete;
-  IsaOverride& operator=(const IsaOverride&) = delete;
-
- private:
-  std::optional<CpuIsa> old_;
-};
 
 // Values whose fused and unfused results differ, and the edges: ±0, subnormals, ±inf, NaNs of both
 // signs, huge. The edges sit at every 17th index, shifted by the seed, so that arrays of different

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "isa_override.h"
 #include "test_util.h"
 #include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/ops/detail/direct_conv.h"
@@ -26,21 +27,9 @@
 namespace voxgrad {
 namespace {
 
+using testing::IsaOverride;
+using testing::runnable_isas;
 using testing::values;
-
-struct IsaOverride {
-  explicit IsaOverride(CpuIsa isa) : old_(detail::set_isa_override(isa)) {}
-  ~IsaOverride() { detail::set_isa_override(old_); }
-  std::optional<CpuIsa> old_;
-};
-
-std::vector<CpuIsa> runnable_isas() {
-  std::vector<CpuIsa> isas;
-  for (CpuIsa isa : {CpuIsa::baseline, CpuIsa::avx2, CpuIsa::avx512}) {
-    if (isa <= cpu_isa_supported()) isas.push_back(isa);
-  }
-  return isas;
-}
 
 TEST(CpuIsa, MaxIsaValuesAreParsedInAnyCase) {
   EXPECT_EQ(detail::parse_max_isa("baseline"), CpuIsa::baseline);
