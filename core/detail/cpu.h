@@ -20,6 +20,16 @@ CacheSizes cache_sizes();
 /// anything else throws voxgrad::Error naming the value.
 CpuIsa parse_max_isa(const std::string& value);
 
+/// The kernels of the widest instruction set up to cpu_isa() that this build compiled: `avx512` or
+/// `avx2` where not null (a build or architecture without them passes null), else `baseline`.
+template <typename K>
+const K* widest_kernels(const K* avx512, const K* avx2, const K* baseline) {
+  const CpuIsa isa = cpu_isa();
+  if (isa >= CpuIsa::avx512 && avx512 != nullptr) return avx512;
+  if (isa >= CpuIsa::avx2 && avx2 != nullptr) return avx2;
+  return baseline;
+}
+
 /// Tests: runs the kernels of `isa` (capped by what the CPU supports) instead of cpu_isa()'s choice;
 /// std::nullopt restores it. Returns the previous override. Not for concurrent use with running kernels.
 std::optional<CpuIsa> set_isa_override(std::optional<CpuIsa> isa);

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
-#include "voxgrad/core/cpu.h"
 #include "voxgrad/core/detail/allocator.h"
+#include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/ops/detail/lane_sums.h"
 
@@ -304,14 +304,7 @@ void row_vectors_get(const RowVectors& vec, std::int64_t v0, std::int64_t nv, st
 }
 
 const Kernels* active_kernels() {
-  switch (cpu_isa()) {
-    case CpuIsa::avx512:
-      if (const Kernels* k = avx512_kernels()) return k;
-      [[fallthrough]];
-    case CpuIsa::avx2: return avx2_kernels();
-    case CpuIsa::baseline: break;
-  }
-  return nullptr;
+  return widest_kernels(avx512_kernels(), avx2_kernels(), static_cast<const Kernels*>(nullptr));
 }
 
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "voxgrad/core/cpu.h"
+#include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/core/detail/parallel.h"
 #include "voxgrad/ops/detail/gemm_kernels.h"
 
@@ -18,16 +18,7 @@ constexpr std::int64_t kBlock = 256;
 
 // The GEMM of cpu_isa(): Eigen compiled for that instruction set.
 const GemmKernels& active_gemm() {
-  switch (cpu_isa()) {
-    case CpuIsa::avx512:
-      if (const GemmKernels* g = gemm_kernels_avx512()) return *g;
-      [[fallthrough]];
-    case CpuIsa::avx2:
-      if (const GemmKernels* g = gemm_kernels_avx2()) return *g;
-      [[fallthrough]];
-    case CpuIsa::baseline: break;
-  }
-  return *gemm_kernels_baseline();
+  return *widest_kernels(gemm_kernels_avx512(), gemm_kernels_avx2(), gemm_kernels_baseline());
 }
 
 }  // namespace

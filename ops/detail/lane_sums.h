@@ -12,13 +12,22 @@ namespace voxgrad::detail {
 // at one element per add latency; L of them vectorise. The order depends on the row length alone.
 // Sum8 (two or one vector registers of doubles) keeps up with rows streamed from memory; Sum32
 // (eight or four) with rows in L1 or L2, where Sum8 waits on its additions' latency.
+// total() adds the lanes as a balanced tree: pairs of neighbours, then pairs of those, and so on.
+// Always inlined, as relu_rule.h's helpers: the normalisation loops are compiled once per
+// instruction set (norm_loops.h), and an out-of-line copy of a shared inline function compiled for
+// AVX-512 could be the one the linker keeps for every caller.
 template <int L>
 struct LaneSums {
+  static_assert(L > 0 && (L & (L - 1)) == 0, "lanes come in a power of two");
   double acc[L] = {};
-  double total() const { return pairwise(0, L); }
-
- private:
-  double pairwise(int lo, int n) const { return n == 1 ? acc[lo] : pairwise(lo, n / 2) + pairwise(lo + n / 2, n / 2); }
+  [[gnu::always_inline]] double total() const {
+    double t[L];
+    for (int l = 0; l < L; ++l) t[l] = acc[l];
+    for (int w = 1; w < L; w *= 2) {
+      for (int l = 0; l < L; l += 2 * w) t[l] += t[l + w];
+    }
+    return t[0];
+  }
 };
 using Sum8 = LaneSums<8>;
 using Sum32 = LaneSums<32>;

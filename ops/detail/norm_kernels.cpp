@@ -15,16 +15,7 @@ namespace {
 // The loops of cpu_isa() for T (norm_loops.h: every instruction set's give the same bits).
 template <typename T>
 const NormLoops<T>& loops() {
-  const NormKernels* k = nullptr;
-  switch (cpu_isa()) {
-    case CpuIsa::avx512:
-      if ((k = norm_kernels_avx512()) != nullptr) break;
-      [[fallthrough]];
-    case CpuIsa::avx2:
-      if ((k = norm_kernels_avx2()) != nullptr) break;
-      [[fallthrough]];
-    case CpuIsa::baseline: k = norm_kernels_baseline();
-  }
+  const NormKernels* k = widest_kernels(norm_kernels_avx512(), norm_kernels_avx2(), norm_kernels_baseline());
   if constexpr (std::is_same_v<T, float>) {
     return k->f32;
   } else {

@@ -38,9 +38,9 @@ struct NormLoops {
                     const double* mean_gx, T* dx);
   /// For each stat group g in [g0, g1): sums_planes, means_groups and dx_planes over its planes, one
   /// group after the other (its planes passed over again while they are in cache).
-  void (*backward_groups)(const T* dy, const T* x, const NormLayout& l, std::int64_t g0, std::int64_t g1,
-                          const T* mean, const T* invstd, const T* w, const T* relu_b, bool relu, double* sum_dy,
-                          double* sum_dy_xhat, double* mean_g, double* mean_gx, T* dx);
+  void (*backward_groups)(const T* dy, const T* x, const NormLayout& l, std::int64_t g0, std::int64_t g1, const T* mean,
+                          const T* invstd, const T* w, const T* relu_b, bool relu, double* sum_dy, double* sum_dy_xhat,
+                          double* mean_g, double* mean_gx, T* dx);
 };
 
 /// One instruction set's loops for both dtypes.

@@ -3,7 +3,7 @@
 
 #include "voxgrad/ops/detail/norm_loops.h"
 
-#if defined(__AVX2__)
+#if defined(__x86_64__) && defined(__AVX2__)
 
 #define VOXGRAD_ISA avx2
 #include "voxgrad/ops/detail/norm_loops_impl.h"
@@ -12,7 +12,7 @@ namespace voxgrad::detail {
 const NormKernels* norm_kernels_avx2() { return &avx2::kNorm; }
 }  // namespace voxgrad::detail
 
-#else  // a compiler or architecture without AVX2
+#else  // not x86-64, or a compiler without AVX2
 
 namespace voxgrad::detail {
 const NormKernels* norm_kernels_avx2() { return nullptr; }

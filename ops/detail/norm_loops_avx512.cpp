@@ -3,7 +3,7 @@
 
 #include "voxgrad/ops/detail/norm_loops.h"
 
-#if defined(__AVX512F__)
+#if defined(__x86_64__) && defined(__AVX512F__)
 
 #define VOXGRAD_ISA avx512
 #include "voxgrad/ops/detail/norm_loops_impl.h"
@@ -12,7 +12,7 @@ namespace voxgrad::detail {
 const NormKernels* norm_kernels_avx512() { return &avx512::kNorm; }
 }  // namespace voxgrad::detail
 
-#else  // a compiler or architecture without AVX-512
+#else  // not x86-64, or a compiler without AVX-512
 
 namespace voxgrad::detail {
 const NormKernels* norm_kernels_avx512() { return nullptr; }

@@ -92,8 +92,10 @@ void add_values_streaming(Sum32& a, const T* p, std::int64_t n, std::int64_t ava
 // deviations from its own mean, q_c = Σ (x − m_c)². The chunks are merged in order by the
 // parallel-variance update of Chan, Golub and LeVeque: with δ = m_c − m over the n elements so far,
 // m += δ·n_c/(n + n_c) and M2 += q_c + δ²·n·n_c/(n + n_c); var = M2/L. As exact as two passes over the
-// whole group, and no cancellation (every deviation is taken from a nearby mean, in float64). Not
-// inlined, as the functions below: both ways run the one compiled loop, so the same bits.
+// whole group, and no cancellation (every deviation is taken from a nearby mean, in float64).
+//
+// This and the row functions below are not inlined: every caller runs one compiled loop, so the
+// bits agree by construction (with contraction off, an inlined copy would round alike too).
 template <typename T>
 [[gnu::noinline]] void group_stats(const T* x, const NormLayout& l, std::int64_t g, double eps, T* mean, T* invstd,
                                    T* var) {
@@ -124,8 +126,8 @@ template <typename T>
   invstd[g] = static_cast<T>(1.0 / std::sqrt(v + eps));
 }
 
-// y[i] = (x[i] − m)·scale + shift for i < n. Not inlined: the forward, the recomputation and the
-// fused ReLU's backward all run this one compiled loop, so the same bits.
+// y[i] = (x[i] − m)·scale + shift for i < n: the forward, the recomputation and the fused ReLU's
+// backward all run this one loop.
 template <typename T>
 [[gnu::noinline]] void affine_row(const T* x, T m, T scale, T shift, T* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) * scale + shift;
@@ -177,7 +179,7 @@ const T* chunk_grad(const T* dyr, const T* xr, std::int64_t S, const PlaneAffine
   return buf;
 }
 
-// s1 += Σ dy and s2 += Σ dy·(x − m) over a row of n. Not inlined: one compiled loop for every caller.
+// s1 += Σ dy and s2 += Σ dy·(x − m) over a row of n.
 template <typename T>
 [[gnu::noinline]] void sums_row(Sum8& s1, Sum8& s2, const T* dyr, const T* xr, double m, std::int64_t n) {
   add_rows(
@@ -225,7 +227,7 @@ void group_means(const NormLayout& l, std::int64_t g, const T* w, const double* 
   mean_gx[g] = b / count;
 }
 
-// dx = k1·dy − k2 − k3·(x − m) over a row of n. Not inlined: one compiled loop for every caller.
+// dx = k1·dy − k2 − k3·(x − m) over a row of n.
 template <typename T>
 [[gnu::noinline]] void dx_row(const T* dyr, const T* xr, T k1, T k2, T k3, T m, T* dxr, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) dxr[i] = k1 * dyr[i] - k2 - k3 * (xr[i] - m);
@@ -267,8 +269,8 @@ void stats_groups(const T* x, const NormLayout& l, std::int64_t g0, std::int64_t
 }
 
 template <typename T>
-void normalize_planes(const T* x, const NormLayout& l, std::int64_t p0, std::int64_t p1, const T* mean,
-                      const T* invstd, const T* w, const T* b, T* y, bool relu) {
+void normalize_planes(const T* x, const NormLayout& l, std::int64_t p0, std::int64_t p1, const T* mean, const T* invstd,
+                      const T* w, const T* b, T* y, bool relu) {
   for (std::int64_t p = p0; p < p1; ++p) normalize_plane(x, l, p, mean, invstd, w, b, y, relu);
 }
 

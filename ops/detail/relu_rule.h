@@ -8,7 +8,7 @@ namespace voxgrad::detail {
 
 /// relu(p): p where p > 0 or NaN, else +0 (as PyTorch: NaN passes, −0 becomes +0).
 template <typename T>
-inline T relu_value(T p) {
+[[gnu::always_inline]] inline T relu_value(T p) {
   return p > T(0) || std::isnan(p) ? p : T(0);
 }
 
@@ -16,7 +16,7 @@ inline T relu_value(T p) {
 /// 0 where y <= 0, selected rather than multiplied (an inf/NaN gradient there becomes 0); g elsewhere,
 /// NaN y included (PyTorch's threshold_backward).
 template <typename T>
-inline T relu_grad(T y, T g) {
+[[gnu::always_inline]] inline T relu_grad(T y, T g) {
   return y <= T(0) ? T(0) : g;
 }
 

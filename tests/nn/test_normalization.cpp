@@ -18,7 +18,6 @@
 #include <utility>
 #include <vector>
 
-#include "isa_override.h"
 #include "json_fixture.h"
 #include "test_util.h"
 
@@ -558,68 +557,6 @@ TEST(NormalizationThreads, OneTwoAndEightThreadsGiveBitIdenticalOutputsGradients
     for (std::size_t i = 0; i < results[0].size(); ++i) {
       EXPECT_TRUE(vt::bit_identical(results[0][i], results[t][i]))
           << "result " << i << ", " << threads[t] << " threads";
-    }
-  }
-}
-
-// -------------------------------------------------------------------------------------------------
-// Instruction sets
-// -------------------------------------------------------------------------------------------------
-
-// The kernels' loops are compiled per instruction set and picked at run time (norm_loops.h); every
-// one rounds alike, so forcing a narrower one changes no bit. Both ways of the kernels (stat group by
-// stat group, and passes over all planes with rows of several chunks), float32 and float64, training
-// and eval, and GroupNorm+ReLU.
-TEST(NormalizationIsa, EveryInstructionSetGivesBitIdenticalOutputsGradientsAndRunningStats) {
-  const std::vector<CpuIsa> isas = vt::runnable_isas();
-  const Shape shapes[2] = {{3, 8, 9, 10, 11}, {1, 8, 20, 25, 40}};  // by group; in passes, long rows
-  for (DType dt : {kFloat32, kFloat64}) {
-    for (const Shape& shape : shapes) {
-      manual_seed(61);
-      const Tensor x0 = randn(shape, dt), go = randn(shape, dt);
-      std::vector<Tensor> first;
-      for (CpuIsa isa : isas) {
-        const vt::IsaOverride use(isa);
-        manual_seed(62);
-        auto bn = std::make_shared<nn::BatchNorm3dImpl>(8);
-        auto gn = std::make_shared<nn::GroupNormImpl>(2, 8);
-        auto in = std::make_shared<nn::InstanceNorm3dImpl>(
-            nn::InstanceNorm3dOptions(8).affine(true).track_running_stats(true));
-        for (nn::Module* m : {static_cast<nn::Module*>(bn.get()), static_cast<nn::Module*>(gn.get()),
-                              static_cast<nn::Module*>(in.get())}) {
-          m->to(dt);
-          for (Tensor& p : m->parameters()) {
-            NoGradGuard no_grad;
-            p.copy_(rand(p.sizes(), dt) + 0.5);
-          }
-        }
-        const Tensor x = x0.clone().requires_grad_();
-        const Tensor relu = F::group_norm_relu(x, F::GroupNormFuncOptions(4).weight(gn->weight).bias(gn->bias));
-        const Tensor y = bn->forward(x) + gn->forward(x) + in->forward(x) + relu;
-        y.backward(go);
-        bn->eval();
-        const Tensor eval = bn->forward(x0);
-        const std::vector<Tensor> results = {y,
-                                             x.grad(),
-                                             bn->weight.grad(),
-                                             bn->bias.grad(),
-                                             gn->weight.grad(),
-                                             in->bias.grad(),
-                                             bn->running_mean,
-                                             bn->running_var,
-                                             in->running_var,
-                                             eval};
-        if (first.empty()) {
-          first = results;
-          continue;
-        }
-        for (std::size_t i = 0; i < results.size(); ++i) {
-          vt::expect_bitwise_equal(results[i], first[i],
-                                   "result " + std::to_string(i) + " on " + to_string(isa) +
-                                       (dt == kFloat32 ? ", float32, " : ", float64, ") +
-                                       (shape[0] == 3 ? "by group" : "in passes"));
-        }
-      }
     }
   }
 }
