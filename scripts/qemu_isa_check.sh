@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs the conv tests, and those of the loops that round by FMA (core/detail/fma_loop.h), of a
-# portable build (-DVOXGRAD_NATIVE=OFF, as a distribution would package it) on CPUs this machine may
-# not be: Debian's qemu-user emulating a Haswell (AVX2 + FMA, no AVX-512) and a Westmere (SSE4.2, no
-# AVX). Each must pick its own kernels (the test CpuIsa.* checks the set cpuid reports against
-# VOXGRAD_EXPECT_ISA), give the reference results and never execute an instruction the CPU lacks
-# (qemu stops the process with SIGILL).
+# Runs the conv tests, and those of the loops that round by FMA (core/detail/fma_loop.h) and of the
+# normalisation loops (ops/detail/norm_loops.h), of a portable build (-DVOXGRAD_NATIVE=OFF, as a
+# distribution would package it) on CPUs this machine may not be: Debian's qemu-user emulating a
+# Haswell (AVX2 + FMA, no AVX-512) and a Westmere (SSE4.2, no AVX). Each must pick its own kernels
+# (the test CpuIsa.* checks the set cpuid reports against VOXGRAD_EXPECT_ISA), give the reference
+# results and never execute an instruction the CPU lacks (qemu stops the process with SIGILL).
 #
 #   scripts/qemu_isa_check.sh [BUILD_DIR]     (default build/portable)
 #
@@ -22,7 +22,7 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVOXGRAD_NATIVE=OFF -DVOXGRAD_BUILD_EXAMPLES=OFF
 fi
 cmake --build "$build" -j2 --target ops_test_conv_isa ops_test_conv_reference_cases ops_test_conv_grad \
-  core_test_fma_loop
+  core_test_fma_loop nn_test_normalization_isa
 filter='ConvReference.*'
 grad_filter='ConvGrad*.Conv3d*:ConvGrad*.ConvTranspose3d*'
 # Each job below runs its test programs in turn; the three jobs run side by side on the two cores.
@@ -56,10 +56,12 @@ trap 'rm -f "$failed"' EXIT
 pids=()
 run_job Haswell avx2 "ops_test_conv_reference_cases|$filter|0/2" &
 pids+=($!)
-run_job Haswell avx2 "ops_test_conv_isa|*" "core_test_fma_loop|*" "ops_test_conv_reference_cases|$filter|1/2" \
+run_job Haswell avx2 "ops_test_conv_isa|*" "core_test_fma_loop|*" "nn_test_normalization_isa|*" \
+  "ops_test_conv_reference_cases|$filter|1/2" \
   "ops_test_conv_grad|$grad_filter" &
 pids+=($!)
-run_job Westmere baseline "ops_test_conv_isa|*" "core_test_fma_loop|*" "ops_test_conv_reference_cases|$filter" &
+run_job Westmere baseline "ops_test_conv_isa|*" "core_test_fma_loop|*" "nn_test_normalization_isa|*" \
+  "ops_test_conv_reference_cases|$filter" &
 pids+=($!)
 status=0
 for pid in "${pids[@]}"; do
