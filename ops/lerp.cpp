@@ -51,9 +51,20 @@ Tensor lerp_kernel(const Tensor& start, const Tensor& end, const Tensor& w, doub
     const T* pw = w.defined() ? w.data_ptr<T>() : &weight_value;
     const detail::FmaLoop loop;
     it.parallel([&](const auto& off, std::int64_t n, const auto& st) {
-      loop(0, n, [&](std::int64_t i) {
-        po[off[0] + i * st[0]] = lerp_value(ps[off[1] + i * st[1]], pe[off[2] + i * st[2]], pw[off[3] + i * st[3]]);
-      });
+      T* o = po + off[0];
+      const T* s = ps + off[1];
+      const T* e = pe + off[2];
+      const T* wt = pw + off[3];
+      // Contiguous rows with a scalar or contiguous weight (the usual case) as plain arrays, a loop the
+      // compiler vectorises; any other strides element by element.
+      if (st[0] == 1 && st[1] == 1 && st[2] == 1 && st[3] == 0) {
+        const T wv = *wt;
+        return loop(0, n, [&](std::int64_t i) { o[i] = lerp_value(s[i], e[i], wv); });
+      }
+      if (st[0] == 1 && st[1] == 1 && st[2] == 1 && st[3] == 1) {
+        return loop(0, n, [&](std::int64_t i) { o[i] = lerp_value(s[i], e[i], wt[i]); });
+      }
+      loop(0, n, [&](std::int64_t i) { o[i * st[0]] = lerp_value(s[i * st[1]], e[i * st[2]], wt[i * st[3]]); });
     });
   });
   return out;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <string>
 #include <tuple>
@@ -280,6 +281,48 @@ TEST(SortScan, LerpMatchesThePyTorchFormulaOnBroadcastLayouts) {
   // Weight 1 gives end exactly, weight 0 start.
   expect_bitwise_equal(lerp(s, e, 1.0), e.expand({3, 4}).contiguous(), "weight 1");
   expect_bitwise_equal(lerp(s, e, 0.0), s, "weight 0");
+}
+
+// Long contiguous rows take the op's vectorised loops (a scalar weight, a weight tensor); each element
+// must still be the formula's one fused multiply-add per branch, bit for bit, on values with zeros of
+// both signs, infinities and NaN, and weights on both sides of ±0.5.
+template <typename T>
+void check_long_lerp_rows() {
+  const DType dt = sizeof(T) == 4 ? kFloat32 : kFloat64;
+  constexpr std::int64_t n = 1037;  // vectors and a tail
+  const T specials[] = {T(0), T(-0.0), T(INFINITY), T(-INFINITY), T(NAN), T(0.5), T(-0.5), T(1e30)};
+  manual_seed(21);
+  Tensor s = randn({n}, dt) * 100.0, e = randn({n}, dt), w = rand({n}, dt) * 3.0 - 1.0;
+  for (std::int64_t i = 0; i < n; i += 7) {
+    s.data_ptr<T>()[i] = specials[(i / 7) % 8];
+    e.data_ptr<T>()[i + 3 < n ? i + 3 : i] = specials[(i / 7 + 3) % 8];
+    w.data_ptr<T>()[i + 1 < n ? i + 1 : i] = specials[(i / 7 + 5) % 8];
+  }
+  const auto formula = [](T a, T b, T t) {
+    return std::abs(t) < T(0.5) ? std::fma(t, b - a, a) : std::fma(t - T(1), b - a, b);
+  };
+  const T* ps = s.data_ptr<T>();
+  const T* pe = e.data_ptr<T>();
+  const T* pw = w.data_ptr<T>();
+  for (const T scalar : {T(0.3), T(-0.7), T(0.5), T(1.0)}) {
+    const Tensor got = lerp(s, e, static_cast<double>(scalar));
+    for (std::int64_t i = 0; i < n; ++i) {
+      const T want = formula(ps[i], pe[i], scalar), g = got.data_ptr<T>()[i];
+      EXPECT_TRUE(std::isnan(want) ? std::isnan(g) : std::memcmp(&want, &g, sizeof(T)) == 0)
+          << "scalar weight " << scalar << ", element " << i << ": " << g << " vs " << want;
+    }
+  }
+  const Tensor got = lerp(s, e, w);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T want = formula(ps[i], pe[i], pw[i]), g = got.data_ptr<T>()[i];
+    EXPECT_TRUE(std::isnan(want) ? std::isnan(g) : std::memcmp(&want, &g, sizeof(T)) == 0)
+        << "weight tensor, element " << i << ": " << g << " vs " << want;
+  }
+}
+
+TEST(SortScan, LerpIsTheFormulaBitForBitOnLongContiguousRows) {
+  check_long_lerp_rows<float>();
+  check_long_lerp_rows<double>();
 }
 
 // --- 0-d, empty, infinities ---------------------------------------------------------------------------
