@@ -6,6 +6,7 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/optim/detail/adam_kernel.h"
 #include "voxgrad/optim/detail/adam_update.h"
 #include "voxgrad/optim/detail/checks.h"
 #include "voxgrad/optim/detail/pointwise.h"
@@ -26,7 +27,6 @@ void check_adam_hyper(const AdamHyper& h, const char* op) {
 // PyTorch 1.13's _single_tensor_adam / _single_tensor_adamw, statement by statement. The bias
 // corrections are computed in double from the step count, as Python does.
 void adam_update(Tensor& param, ParamState& state, const AdamHyper& h) {
-  Tensor grad = h.maximize ? -param.grad() : param.grad();
   if (state.empty()) {
     state.emplace_back("step", zeros({}, kFloat64));
     state.emplace_back("exp_avg", zeros_like(param));
@@ -40,36 +40,31 @@ void adam_update(Tensor& param, ParamState& state, const AdamHyper& h) {
                 h.decoupled ? "AdamW" : "Adam");
 
   step_t->add_(1.0);
-  if (h.decoupled) {
-    param.mul_(1.0 - h.lr * h.weight_decay);
-  } else if (h.weight_decay != 0.0) {
-    grad = add_scaled(grad, param, h.weight_decay);
-  }
-  add_scaled_(exp_avg->mul_(h.beta1), grad, 1.0 - h.beta1);
-  addcmul_(exp_avg_sq->mul_(h.beta2), grad, grad, 1.0 - h.beta2);
-
   const double step = step_t->item<double>();
   const double bias_correction1 = 1.0 - std::pow(h.beta1, step);
   const double bias_correction2 = 1.0 - std::pow(h.beta2, step);
-  const double step_size = h.lr / bias_correction1;
-  const double bias_correction2_sqrt = std::sqrt(bias_correction2);
 
-  Tensor denom;
+  Tensor* max_sq = nullptr;
   if (h.amsgrad) {
-    Tensor* max_sq = find_state(state, "max_exp_avg_sq");
+    max_sq = find_state(state, "max_exp_avg_sq");
     if (max_sq == nullptr) {  // amsgrad switched on after the first step
       state.emplace_back("max_exp_avg_sq", zeros_like(param));
       max_sq = &state.back().second;
       exp_avg = find_state(state, "exp_avg");
       exp_avg_sq = find_state(state, "exp_avg_sq");
     }
-    // torch.maximum: the larger of the two (a NaN in the new second moment propagates).
-    max_sq->copy_(where(max_sq->ge(*exp_avg_sq), *max_sq, *exp_avg_sq));
-    denom = (max_sq->sqrt() / bias_correction2_sqrt).add_(h.eps);
-  } else {
-    denom = (exp_avg_sq->sqrt() / bias_correction2_sqrt).add_(h.eps);
   }
-  addcdiv_(param, *exp_avg, denom, -step_size);
+  AdamStepScalars k;
+  k.maximize = h.maximize;
+  k.decoupled = h.decoupled;
+  k.param_scale = 1.0 - h.lr * h.weight_decay;
+  k.weight_decay = h.weight_decay;
+  k.beta1 = h.beta1;
+  k.beta2 = h.beta2;
+  k.bias_correction2_sqrt = std::sqrt(bias_correction2);
+  k.eps = h.eps;
+  k.step_size = h.lr / bias_correction1;
+  adam_step_(param, param.grad(), *exp_avg, *exp_avg_sq, max_sq, k);
 }
 
 }  // namespace detail
