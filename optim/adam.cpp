@@ -1,16 +1,11 @@
 #include "voxgrad/optim/adam.h"
 
-#include <cmath>
-
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
-#include "voxgrad/ops/elementwise.h"
 #include "voxgrad/optim/detail/adam_kernel.h"
 #include "voxgrad/optim/detail/adam_update.h"
 #include "voxgrad/optim/detail/checks.h"
-#include "voxgrad/optim/detail/pointwise.h"
-#include "voxgrad/optim/detail/python_arithmetic.h"  // last: Python rounds the scalar formulas
 
 namespace voxgrad::optim {
 
@@ -24,8 +19,8 @@ void check_adam_hyper(const AdamHyper& h, const char* op) {
   check_hyper(h.weight_decay >= 0.0, op, "weight_decay value", h.weight_decay);
 }
 
-// PyTorch 1.13's _single_tensor_adam / _single_tensor_adamw, statement by statement. The bias
-// corrections are computed in double from the step count, as Python does.
+// PyTorch 1.13's _single_tensor_adam / _single_tensor_adamw: the state here, the update itself in
+// adam_kernel.h.
 void adam_update(Tensor& param, ParamState& state, const AdamHyper& h) {
   if (state.empty()) {
     state.emplace_back("step", zeros({}, kFloat64));
@@ -39,32 +34,21 @@ void adam_update(Tensor& param, ParamState& state, const AdamHyper& h) {
   VOXGRAD_CHECK(step_t && exp_avg && exp_avg_sq, "{}: corrupted optimizer state (missing step or moments)",
                 h.decoupled ? "AdamW" : "Adam");
 
-  step_t->add_(1.0);
-  const double step = step_t->item<double>();
-  const double bias_correction1 = 1.0 - std::pow(h.beta1, step);
-  const double bias_correction2 = 1.0 - std::pow(h.beta2, step);
-
   Tensor* max_sq = nullptr;
   if (h.amsgrad) {
     max_sq = find_state(state, "max_exp_avg_sq");
     if (max_sq == nullptr) {  // amsgrad switched on after the first step
       state.emplace_back("max_exp_avg_sq", zeros_like(param));
       max_sq = &state.back().second;
+      step_t = find_state(state, "step");
       exp_avg = find_state(state, "exp_avg");
       exp_avg_sq = find_state(state, "exp_avg_sq");
     }
   }
-  AdamStepScalars k;
-  k.maximize = h.maximize;
-  k.decoupled = h.decoupled;
-  k.param_scale = 1.0 - h.lr * h.weight_decay;
-  k.weight_decay = h.weight_decay;
-  k.beta1 = h.beta1;
-  k.beta2 = h.beta2;
-  k.bias_correction2_sqrt = std::sqrt(bias_correction2);
-  k.eps = h.eps;
-  k.step_size = h.lr / bias_correction1;
-  adam_step_(param, param.grad(), *exp_avg, *exp_avg_sq, max_sq, k);
+  // The step count goes up only with an update that happened (adam_step_ checks its operands first).
+  const double step = step_t->item<double>() + 1.0;
+  adam_step_(param, param.grad(), *exp_avg, *exp_avg_sq, max_sq, h, step);
+  step_t->add_(1.0);
 }
 
 }  // namespace detail

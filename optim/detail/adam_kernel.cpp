@@ -6,34 +6,12 @@
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/detail/fma_loop.h"
 #include "voxgrad/core/detail/parallel.h"
-#include "voxgrad/core/error.h"
-#include "voxgrad/core/shape.h"
-#include "voxgrad/core/storage.h"
 #include "voxgrad/core/tensor_impl.h"
+#include "voxgrad/optim/detail/in_place.h"
 
 namespace voxgrad::optim::detail {
 
 namespace {
-
-void check_operand(const Tensor& param, const Tensor& t, const char* name, const char* op) {
-  VOXGRAD_CHECK(t.sizes() == param.sizes() && t.dtype() == param.dtype(),
-                "{}: expected {} of the parameter's shape {} and dtype {}, but got shape {} and dtype {}", op, name,
-                shape_str(param.sizes()), param.dtype(), shape_str(t.sizes()), t.dtype());
-}
-
-// A tensor updated in place: its contiguous self, or a contiguous copy written back by finish().
-struct InPlace {
-  Tensor& target;
-  Tensor work;
-  explicit InPlace(Tensor& t) : target(t), work(t.is_contiguous() ? t : t.contiguous()) {}
-  void finish() {
-    if (target.is_contiguous()) {
-      target.impl()->storage->bump_version();
-    } else {
-      target.copy_(work);
-    }
-  }
-};
 
 template <typename T>
 struct Operands {
@@ -41,20 +19,21 @@ struct Operands {
   const T* g;
 };
 
-// The scalars as ATen's ops take them: cast to the tensors' dtype.
+// The scalars as ATen's ops take them: computed in double as Python computes them (this file is
+// compiled with -ffp-contract=off), then cast to the tensors' dtype.
 template <typename T>
 struct Constants {
   T param_scale, wd, beta1, one_minus_beta1, beta2, one_minus_beta2, bc2_sqrt, eps, neg_step;
-  explicit Constants(const AdamStepScalars& k)
-      : param_scale(static_cast<T>(k.param_scale)),
-        wd(static_cast<T>(k.weight_decay)),
-        beta1(static_cast<T>(k.beta1)),
-        one_minus_beta1(static_cast<T>(1.0 - k.beta1)),
-        beta2(static_cast<T>(k.beta2)),
-        one_minus_beta2(static_cast<T>(1.0 - k.beta2)),
-        bc2_sqrt(static_cast<T>(k.bias_correction2_sqrt)),
-        eps(static_cast<T>(k.eps)),
-        neg_step(static_cast<T>(-k.step_size)) {}
+  Constants(const AdamHyper& h, double step)
+      : param_scale(static_cast<T>(1.0 - h.lr * h.weight_decay)),
+        wd(static_cast<T>(h.weight_decay)),
+        beta1(static_cast<T>(h.beta1)),
+        one_minus_beta1(static_cast<T>(1.0 - h.beta1)),
+        beta2(static_cast<T>(h.beta2)),
+        one_minus_beta2(static_cast<T>(1.0 - h.beta2)),
+        bc2_sqrt(static_cast<T>(std::sqrt(1.0 - std::pow(h.beta2, step)))),
+        eps(static_cast<T>(h.eps)),
+        neg_step(static_cast<T>(-(h.lr / (1.0 - std::pow(h.beta1, step))))) {}
 };
 
 enum class Decay { none, coupled, decoupled };
@@ -96,32 +75,45 @@ void update_all(const Operands<T>& o, const Constants<T>& c, std::int64_t n, boo
 }
 
 template <typename T, bool kMaximize>
-void update_all(const Operands<T>& o, const Constants<T>& c, std::int64_t n, const AdamStepScalars& k) {
+void update_all(const Operands<T>& o, const Constants<T>& c, std::int64_t n, Decay decay) {
   const bool amsgrad = o.mx != nullptr;
-  if (k.decoupled) return update_all<T, kMaximize, Decay::decoupled>(o, c, n, amsgrad);
-  if (k.weight_decay != 0.0) return update_all<T, kMaximize, Decay::coupled>(o, c, n, amsgrad);
+  if (decay == Decay::decoupled) return update_all<T, kMaximize, Decay::decoupled>(o, c, n, amsgrad);
+  if (decay == Decay::coupled) return update_all<T, kMaximize, Decay::coupled>(o, c, n, amsgrad);
   update_all<T, kMaximize, Decay::none>(o, c, n, amsgrad);
 }
+
+bool same_storage(const Tensor& a, const Tensor& b) { return a.impl()->storage == b.impl()->storage; }
 
 }  // namespace
 
 void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, Tensor* max_exp_avg_sq,
-                const AdamStepScalars& k) {
-  const char* op = k.decoupled ? "AdamW" : "Adam";
-  check_operand(param, grad, "grad", op);
-  check_operand(param, exp_avg, "exp_avg", op);
-  check_operand(param, exp_avg_sq, "exp_avg_sq", op);
-  if (max_exp_avg_sq != nullptr) check_operand(param, *max_exp_avg_sq, "max_exp_avg_sq", op);
-  const Tensor g = grad.contiguous();
+                const AdamHyper& h, double step) {
+  const char* op = h.decoupled ? "AdamW" : "Adam";
+  check_like(param, grad, op, "grad", "the parameter");
+  check_like(param, exp_avg, op, "exp_avg", "the parameter");
+  check_like(param, exp_avg_sq, op, "exp_avg_sq", "the parameter");
+  if (max_exp_avg_sq != nullptr) check_like(param, *max_exp_avg_sq, op, "max_exp_avg_sq", "the parameter");
+  Decay decay = h.decoupled ? Decay::decoupled : h.weight_decay != 0.0 ? Decay::coupled : Decay::none;
+  Tensor g = grad.contiguous();
+  if (same_storage(grad, param)) {
+    // A gradient that is (a view of) the parameter: PyTorch's statements read it after AdamW's
+    // param *= 1 − lr·wd (unless maximize negated it into a new tensor before), and the loop below
+    // must not read what it writes.
+    if (decay == Decay::decoupled && !h.maximize) {
+      param.mul_(1.0 - h.lr * h.weight_decay);
+      decay = Decay::none;
+    }
+    g = grad.clone();
+  }
   InPlace p(param), m(exp_avg), v(exp_avg_sq);
   std::optional<InPlace> mx;
   if (max_exp_avg_sq != nullptr) mx.emplace(*max_exp_avg_sq);
   voxgrad::detail::dispatch_floating(param.dtype(), op, [&]<typename T>() {
-    const Operands<T> o{p.work.data_ptr<T>(), m.work.data_ptr<T>(), v.work.data_ptr<T>(),
-                        mx ? mx->work.data_ptr<T>() : nullptr, g.data_ptr<T>()};
-    const Constants<T> c(k);
-    if (k.maximize) return update_all<T, true>(o, c, param.numel(), k);
-    update_all<T, false>(o, c, param.numel(), k);
+    const Operands<T> o{p.work().data_ptr<T>(), m.work().data_ptr<T>(), v.work().data_ptr<T>(),
+                        mx ? mx->work().data_ptr<T>() : nullptr, g.data_ptr<T>()};
+    const Constants<T> c(h, step);
+    if (h.maximize) return update_all<T, true>(o, c, param.numel(), decay);
+    update_all<T, false>(o, c, param.numel(), decay);
   });
   p.finish();
   m.finish();

@@ -10,17 +10,11 @@
 
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/tensor.h"
+#include "voxgrad/optim/detail/adam_kernel.h"
 #include "voxgrad/optim/detail/checks.h"
 #include "voxgrad/optim/optimizer.h"
 
 namespace voxgrad::optim::detail {
-
-/// Hyper-parameters of one Adam/AdamW group.
-struct AdamHyper {
-  double lr, beta1, beta2, eps, weight_decay;
-  bool amsgrad, maximize;
-  bool decoupled;  ///< AdamW: p *= 1 − lr·wd instead of g += wd·p.
-};
 
 /// Checks the options' values; `op` names the optimizer in the message.
 void check_adam_hyper(const AdamHyper& h, const char* op);

@@ -5,10 +5,7 @@
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/detail/fma_loop.h"
 #include "voxgrad/core/detail/parallel.h"
-#include "voxgrad/core/error.h"
-#include "voxgrad/core/shape.h"
-#include "voxgrad/core/storage.h"
-#include "voxgrad/core/tensor_impl.h"
+#include "voxgrad/optim/detail/in_place.h"
 
 namespace voxgrad::optim::detail {
 
@@ -17,31 +14,24 @@ namespace {
 // self[i] = f(self[i], a[i], b[i]) for every element (b may be undefined: f then gets 0), over
 // contiguous copies of the operands, written back into self (which may be a view); self's version is
 // bumped, as every in-place op's.
+// The operands are named as ATen's (other; tensor1 and tensor2) in the messages.
 template <typename F>
 void update(Tensor& self, const Tensor& a, const Tensor& b, const char* op, F&& f) {
-  for (const Tensor* t : {&a, &b}) {
-    if (!t->defined()) continue;
-    VOXGRAD_CHECK(t->sizes() == self.sizes() && t->dtype() == self.dtype(),
-                  "{}: expected operands of self's shape {} and dtype {}, but got shape {} and dtype {}", op,
-                  shape_str(self.sizes()), self.dtype(), shape_str(t->sizes()), t->dtype());
-  }
+  check_like(self, a, op, b.defined() ? "tensor1" : "other", "self");
+  if (b.defined()) check_like(self, b, op, "tensor2", "self");
   const Tensor ac = a.contiguous(), bc = b.defined() ? b.contiguous() : Tensor();
-  Tensor s = self.is_contiguous() ? self : self.contiguous();
+  InPlace s(self);
   voxgrad::detail::dispatch_floating(self.dtype(), op, [&]<typename T>() {
-    T* sp = s.data_ptr<T>();
+    T* sp = s.work().data_ptr<T>();
     const T* ap = ac.data_ptr<T>();
     const T* bp = bc.defined() ? bc.data_ptr<T>() : nullptr;
     const voxgrad::detail::FmaLoop loop;
     voxgrad::detail::parallel_for(
-        0, s.numel(), voxgrad::detail::kElementwiseGrain, [&](std::int64_t i0, std::int64_t i1) {
+        0, self.numel(), voxgrad::detail::kElementwiseGrain, [&](std::int64_t i0, std::int64_t i1) {
           loop(i0, i1, [&](std::int64_t i) { sp[i] = f(sp[i], ap[i], bp != nullptr ? bp[i] : T(0)); });
         });
   });
-  if (!self.is_contiguous()) {
-    self.copy_(s);
-  } else {
-    self.impl()->storage->bump_version();
-  }
+  s.finish();
 }
 
 }  // namespace
