@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -99,6 +100,30 @@ inline bool bit_identical(const Tensor& a, const Tensor& b) {
   const Tensor ca = a.detach().contiguous(), cb = b.detach().contiguous();
   return std::memcmp(ca.raw_data_ptr(), cb.raw_data_ptr(),
                      static_cast<std::size_t>(ca.numel()) * element_size(ca.dtype())) == 0;
+}
+
+/// The same bits in every element, but that a NaN may be any NaN: IEEE 754 leaves a NaN result's sign
+/// and payload open, and libm's fma and the instruction pick different ones (as do ATen's scalar and
+/// vector kernels). Shapes and dtypes must match too.
+template <typename T>
+::testing::AssertionResult same_bits_any_nan(const Tensor& got, const Tensor& want) {
+  const Tensor g = got.detach().contiguous(), w = want.detach().contiguous();
+  const T* pg = g.data_ptr<T>();
+  const T* pw = w.data_ptr<T>();
+  for (std::int64_t i = 0; i < g.numel(); ++i) {
+    if (std::isnan(pg[i]) && std::isnan(pw[i])) continue;
+    if (std::memcmp(&pg[i], &pw[i], sizeof(T)) != 0) {
+      return ::testing::AssertionFailure() << "element " << i << ": " << pg[i] << " against " << pw[i];
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+inline ::testing::AssertionResult same_bits_any_nan(const Tensor& got, const Tensor& want) {
+  if (got.sizes() != want.sizes() || got.dtype() != want.dtype()) {
+    return ::testing::AssertionFailure() << "shapes or dtypes differ";
+  }
+  return got.dtype() == kFloat32 ? same_bits_any_nan<float>(got, want) : same_bits_any_nan<double>(got, want);
 }
 
 /// Calls set_num_threads(2) when it goes out of scope, so a test that changes the kernel thread count

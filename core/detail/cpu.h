@@ -1,5 +1,6 @@
 #pragma once
-// Internal: what the kernels need to know about the CPU beyond its instruction set.
+// Internal: what the kernels need to know about the CPU beyond its instruction set (cache sizes), and
+// which of the kernels compiled per instruction set to run.
 
 #include <cstdint>
 #include <optional>

@@ -1,6 +1,9 @@
 #pragma once
 // Internal: ReLU's value and gradient, element by element: the one rule that relu, relu_ (in place),
-// relu_backward and the fused GroupNorm-ReLU kernels all apply, so that their bits agree.
+// relu_backward and the fused GroupNorm-ReLU kernels all apply, so that their bits agree. Always
+// inlined: the normalisation loops are compiled once per instruction set (norm_loops.h), and an
+// out-of-line copy compiled for AVX-512 could be the one the linker keeps for every caller
+// (ops.isa_objects_share_no_symbols).
 
 #include <cmath>
 

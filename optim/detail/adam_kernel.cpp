@@ -52,7 +52,7 @@ template <typename T, bool kMaximize, Decay kDecay, bool kAmsgrad>
   o.m[i] = m;
   o.v[i] = v;
   if constexpr (kAmsgrad) {
-    // torch.maximum as the statement-by-statement update takes it: where(max >= v, max, v).
+    // max(mx, v) as where(mx ≥ v, mx, v): a NaN of v is kept, one of mx dropped (adam_kernel.h).
     v = o.mx[i] >= v ? o.mx[i] : v;
     o.mx[i] = v;
   }

@@ -24,6 +24,7 @@ using vg::CpuIsa;
 using vg::Tensor;
 using vg::testing::bit_identical;
 using vg::testing::IsaOverride;
+using vg::testing::same_bits_any_nan;
 
 namespace {
 
@@ -50,27 +51,6 @@ std::vector<T> awkward_values(std::int64_t n, std::uint32_t seed) {
 template <typename T>
 Tensor tensor_of(const std::vector<T>& v) {
   return vg::from_blob(v.data(), {static_cast<std::int64_t>(v.size())});
-}
-
-// The same bits, but that a NaN may be any NaN: IEEE 754 leaves a NaN result's sign and payload open,
-// and libm's fma and the instruction pick different ones (as do ATen's scalar and vector kernels).
-template <typename T>
-::testing::AssertionResult same_values(const Tensor& got, const Tensor& want) {
-  if (got.sizes() != want.sizes() || got.dtype() != want.dtype()) return ::testing::AssertionFailure() << "shapes";
-  const Tensor g = got.detach().contiguous(), w = want.detach().contiguous();
-  const T* pg = g.data_ptr<T>();
-  const T* pw = w.data_ptr<T>();
-  for (std::int64_t i = 0; i < g.numel(); ++i) {
-    if (std::isnan(pg[i]) && std::isnan(pw[i])) continue;
-    if (std::memcmp(&pg[i], &pw[i], sizeof(T)) != 0) {
-      return ::testing::AssertionFailure() << "element " << i << ": " << pg[i] << " against " << pw[i];
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
-
-::testing::AssertionResult same_values(const Tensor& got, const Tensor& want) {
-  return got.dtype() == vg::kFloat32 ? same_values<float>(got, want) : same_values<double>(got, want);
 }
 
 const CpuIsa kIsas[] = {CpuIsa::baseline, CpuIsa::avx2, CpuIsa::avx512};
@@ -104,7 +84,7 @@ void check_loop_matches_std_fma() {
       const auto k = static_cast<std::size_t>(i);
       got[k] = std::fma(a[k], b[k], c[k]);
     });
-    EXPECT_TRUE(same_values(tensor_of(got), tensor_of(expected))) << vg::to_string(isa);
+    EXPECT_TRUE(same_bits_any_nan(tensor_of(got), tensor_of(expected))) << vg::to_string(isa);
   }
 }
 
@@ -134,9 +114,9 @@ void check_updates() {
       ref_adam = p.detach().clone();
       continue;
     }
-    EXPECT_TRUE(same_values(add, *ref_add)) << vg::to_string(isa);
-    EXPECT_TRUE(same_values(mul, *ref_mul)) << vg::to_string(isa);
-    EXPECT_TRUE(same_values(div, *ref_div)) << vg::to_string(isa);
+    EXPECT_TRUE(same_bits_any_nan(add, *ref_add)) << vg::to_string(isa);
+    EXPECT_TRUE(same_bits_any_nan(mul, *ref_mul)) << vg::to_string(isa);
+    EXPECT_TRUE(same_bits_any_nan(div, *ref_div)) << vg::to_string(isa);
     EXPECT_TRUE(bit_identical(p.detach(), *ref_adam)) << vg::to_string(isa);
   }
 }
@@ -175,9 +155,9 @@ TEST(FmaLoop, LerpIsTheSameOnEveryIsa) {
       ref_view = v;
       continue;
     }
-    EXPECT_TRUE(same_values(s, *ref_scalar)) << vg::to_string(isa);
-    EXPECT_TRUE(same_values(t, *ref_tensor)) << vg::to_string(isa);
-    EXPECT_TRUE(same_values(v, *ref_view)) << vg::to_string(isa);
+    EXPECT_TRUE(same_bits_any_nan(s, *ref_scalar)) << vg::to_string(isa);
+    EXPECT_TRUE(same_bits_any_nan(t, *ref_tensor)) << vg::to_string(isa);
+    EXPECT_TRUE(same_bits_any_nan(v, *ref_view)) << vg::to_string(isa);
   }
 }
 

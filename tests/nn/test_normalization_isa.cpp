@@ -1,6 +1,7 @@
-// BatchNorm3d, InstanceNorm3d, GroupNorm and GroupNorm+ReLU on every instruction set: their loops are
-// compiled once per set and picked at run time (ops/detail/norm_loops.h), and every copy rounds alike,
-// so forcing a narrower set changes no bit of the outputs, gradients or running statistics.
+// BatchNorm3d, InstanceNorm3d, GroupNorm, GroupNorm+ReLU and LayerNorm on every instruction set: their
+// loops are compiled once per set and picked at run time (ops/detail/norm_loops.h), and every copy
+// rounds alike, so forcing a narrower set changes no bit of the outputs, gradients or running
+// statistics.
 
 #include <voxgrad/voxgrad.h>
 
@@ -42,7 +43,8 @@ std::vector<Tensor> norms_step(const Tensor& x0, const Tensor& go) {
   const Tensor y = bn->forward(x) + gn->forward(x) + gn_plain->forward(x) + in->forward(x) +
                    F::group_norm_relu(x, F::GroupNormFuncOptions(4).weight(gn->weight).bias(gn->bias)) +
                    F::group_norm_relu(x, F::GroupNormFuncOptions(2)) +
-                   F::group_norm_relu(x0, F::GroupNormFuncOptions(4).weight(w).bias(b));
+                   F::group_norm_relu(x0, F::GroupNormFuncOptions(4).weight(w).bias(b)) +
+                   F::layer_norm(x, F::LayerNormFuncOptions({x0.size(2), x0.size(3), x0.size(4)}));
   y.backward(go);
   bn->eval();
   return {y,        x.grad(),        bn->weight.grad(), bn->bias.grad(), gn->weight.grad(), w.grad(),
@@ -50,9 +52,10 @@ std::vector<Tensor> norms_step(const Tensor& x0, const Tensor& go) {
 }
 
 // The kernels run stat group by stat group when a group's tensors fit in half of L2 and there are at
-// least 4 groups per thread, else in passes over all planes. At 1 thread every norm here takes the
-// first way (BatchNorm's 8 groups, InstanceNorm's 8 or 24, GroupNorm's 4 to 12); at 8 threads all take
-// the second. The long rows (20 000 elements) run over several chunks of the statistics and the ReLU.
+// least 4 groups per thread, else in passes over all planes. At 1 thread BatchNorm (8 groups),
+// InstanceNorm and LayerNorm (a group per (n, c): 8 or 24) and the 4-group GroupNorms take the first
+// way, the 2-group ones on the long rows (N = 1) the second; at 8 threads all take the second. The
+// long rows (20 000 elements) run over several chunks of the statistics and the ReLU.
 TEST(NormalizationIsa, EveryInstructionSetGivesBitIdenticalOutputsGradientsAndRunningStats) {
   vt::RestoreTwoThreads restore;
   const std::vector<CpuIsa> isas = vt::runnable_isas();

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <numeric>
 #include <string>
 #include <tuple>
@@ -305,19 +304,14 @@ void check_long_lerp_rows() {
   const T* pe = e.data_ptr<T>();
   const T* pw = w.data_ptr<T>();
   for (const T scalar : {T(0.3), T(-0.7), T(0.5), T(1.0)}) {
-    const Tensor got = lerp(s, e, static_cast<double>(scalar));
-    for (std::int64_t i = 0; i < n; ++i) {
-      const T want = formula(ps[i], pe[i], scalar), g = got.data_ptr<T>()[i];
-      EXPECT_TRUE(std::isnan(want) ? std::isnan(g) : std::memcmp(&want, &g, sizeof(T)) == 0)
-          << "scalar weight " << scalar << ", element " << i << ": " << g << " vs " << want;
-    }
+    Tensor want = empty({n}, dt);
+    for (std::int64_t i = 0; i < n; ++i) want.data_ptr<T>()[i] = formula(ps[i], pe[i], scalar);
+    EXPECT_TRUE(voxgrad::testing::same_bits_any_nan(lerp(s, e, static_cast<double>(scalar)), want))
+        << "scalar weight " << scalar;
   }
-  const Tensor got = lerp(s, e, w);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const T want = formula(ps[i], pe[i], pw[i]), g = got.data_ptr<T>()[i];
-    EXPECT_TRUE(std::isnan(want) ? std::isnan(g) : std::memcmp(&want, &g, sizeof(T)) == 0)
-        << "weight tensor, element " << i << ": " << g << " vs " << want;
-  }
+  Tensor want = empty({n}, dt);
+  for (std::int64_t i = 0; i < n; ++i) want.data_ptr<T>()[i] = formula(ps[i], pe[i], pw[i]);
+  EXPECT_TRUE(voxgrad::testing::same_bits_any_nan(lerp(s, e, w), want)) << "weight tensor";
 }
 
 TEST(SortScan, LerpIsTheFormulaBitForBitOnLongContiguousRows) {

@@ -4,14 +4,13 @@
 // amsgrad), float32 and float64, on tensors of several parallel tasks (at two threads) with ±0, ±inf,
 // NaN and huge values among them, on views (strided, offset, transposed, expanded) of every operand
 // and with a gradient that is the parameter itself; amsgrad switched on in the middle of a run; the
-// versions; the errors. The PyTorch fixtures (test_optimizers.cpp) check whole optimizers against
-// torch.optim bit for bit.
+// versions; the errors, and those of the other optimizers' in-place updates (in_place.h). The PyTorch
+// fixtures (test_optimizers.cpp) check whole optimizers against torch.optim bit for bit.
 
 #include <voxgrad/voxgrad.h>
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <string>
 
 #include "test_util.h"
@@ -23,6 +22,7 @@ namespace {
 
 using namespace voxgrad;
 namespace od = voxgrad::optim::detail;
+namespace vt = voxgrad::testing;
 
 // The update statement by statement, each a pass of its own.
 void reference_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor* mx, const od::AdamHyper& h,
@@ -49,7 +49,7 @@ void reference_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Ten
   od::addcdiv_(param, m, denom, -step_size);
 }
 
-// n values: normal ones and, at every 13th index (shifted by `shift`), ±0, ±inf, NaN, huge or tiny.
+// Values of `shape`: normal ones and, at every 13th index (shifted by `shift`), ±0, ±inf, NaN, huge or tiny.
 Tensor awkward(const Shape& shape, DType dt, std::uint64_t seed, int shift) {
   manual_seed(seed);
   Tensor t = randn(shape, dt).contiguous();
@@ -64,24 +64,6 @@ Tensor awkward(const Shape& shape, DType dt, std::uint64_t seed, int shift) {
     }
   }
   return t;
-}
-
-template <typename T>
-::testing::AssertionResult same_bits_or_both_nan(const Tensor& got, const Tensor& want) {
-  const Tensor g = got.contiguous(), w = want.contiguous();
-  if (g.sizes() != w.sizes()) return ::testing::AssertionFailure() << "shapes differ";
-  for (std::int64_t i = 0; i < g.numel(); ++i) {
-    const T a = g.data_ptr<T>()[i], b = w.data_ptr<T>()[i];
-    if (std::isnan(a) && std::isnan(b)) continue;
-    if (std::memcmp(&a, &b, sizeof(T)) != 0) {
-      return ::testing::AssertionFailure() << "element " << i << ": " << a << " against " << b;
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
-
-::testing::AssertionResult same_values(const Tensor& got, const Tensor& want) {
-  return got.dtype() == kFloat32 ? same_bits_or_both_nan<float>(got, want) : same_bits_or_both_nan<double>(got, want);
 }
 
 struct Options {
@@ -113,7 +95,7 @@ void expect_same_updates(const Shape& base_shape, DType dt, const Options& o, Vi
     reference_step(ops[1][0], ops[1][1], ops[1][2], ops[1][3], o.amsgrad ? &ops[1][4] : nullptr, h, step);
     const char* names[5] = {"param", "grad", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
     for (int t = 0; t < 5; ++t) {
-      EXPECT_TRUE(same_values(bases[0][t], bases[1][t]))
+      EXPECT_TRUE(vt::same_bits_any_nan(bases[0][t], bases[1][t]))
           << what << ", step " << step << ": " << names[t] << " (maximize " << o.maximize << ", decoupled "
           << o.decoupled << ", amsgrad " << o.amsgrad << ", weight decay " << o.weight_decay << ", " << dtype_name(dt)
           << ")";
@@ -157,9 +139,9 @@ TEST(AdamKernel, ViewsOfEveryOperandGiveTheSameBits) {
   const od::AdamHyper h = hyper({false, false, false, 0.01});
   od::adam_step_(p1, g, m1, v1, nullptr, h, 1.0);
   reference_step(p2, g, m2, v2, nullptr, h, 1.0);
-  EXPECT_TRUE(same_values(p1, p2));
-  EXPECT_TRUE(same_values(m1, m2));
-  EXPECT_TRUE(same_values(v1, v2));
+  EXPECT_TRUE(vt::same_bits_any_nan(p1, p2));
+  EXPECT_TRUE(vt::same_bits_any_nan(m1, m2));
+  EXPECT_TRUE(vt::same_bits_any_nan(v1, v2));
 }
 
 // A gradient that is the parameter itself, or a view overlapping it: the statements, run here on the
@@ -192,9 +174,9 @@ TEST(AdamKernel, AGradientThatIsTheParameterGivesTheStatementByStatementBits) {
       }
       const std::string what = std::string(view ? "a view" : "the parameter") + ", maximize " +
                                std::to_string(o.maximize) + ", decoupled " + std::to_string(o.decoupled);
-      EXPECT_TRUE(same_values(p[0], p[1])) << what;
-      EXPECT_TRUE(same_values(m[0], m[1])) << what;
-      EXPECT_TRUE(same_values(v[0], v[1])) << what;
+      EXPECT_TRUE(vt::same_bits_any_nan(p[0], p[1])) << what;
+      EXPECT_TRUE(vt::same_bits_any_nan(m[0], m[1])) << what;
+      EXPECT_TRUE(vt::same_bits_any_nan(v[0], v[1])) << what;
     }
   }
 }
@@ -214,9 +196,9 @@ TEST(AdamKernel, AmsgradSwitchedOnInTheMiddleOfARunStartsItsMaximumAtZero) {
     opt.step();
     const od::AdamHyper h{1e-2, 0.9, 0.999, 1e-8, 0.0, amsgrad, false, false};
     reference_step(p, grads.select(0, step - 1), m, v, amsgrad ? &mx : nullptr, h, step);
-    EXPECT_TRUE(same_values(w.detach(), p)) << "step " << step;
+    EXPECT_TRUE(vt::same_bits_any_nan(w.detach(), p)) << "step " << step;
   }
-  EXPECT_TRUE(same_values(opt.state(w)[3].second, mx));
+  EXPECT_TRUE(vt::same_bits_any_nan(opt.state(w)[3].second, mx));
 }
 
 TEST(AdamKernel, InPlaceOperandsGetTheirVersionsBumpedAndViewsWrittenBack) {
@@ -261,8 +243,18 @@ TEST(AdamKernel, ErrorsNameTheOptimizerTheOperandAndTheShapesAndChangeNothing) {
   EXPECT_ERROR_EQ(opt.step(),
                   "Adam: expected exp_avg of shape [5] and dtype float32 (as the parameter), but got "
                   "shape [4] and dtype float32");
-  EXPECT_TRUE(same_values(w.detach(), ones({5})));
+  EXPECT_TRUE(vt::same_bits_any_nan(w.detach(), ones({5})));
   EXPECT_EQ(opt.state(w)[0].second.item<double>(), 1.0);
+}
+
+TEST(InPlaceUpdates, ErrorsNameTheOpAndTheOperand) {
+  Tensor self = zeros({2, 3});
+  EXPECT_ERROR_EQ(od::addcmul_(self, zeros({2, 3}), zeros({3}), 0.5),
+                  "addcmul_: expected tensor2 of shape [2, 3] and dtype float32 (as self), but got shape [3] and "
+                  "dtype float32");
+  EXPECT_ERROR_EQ(od::add_scaled_(self, zeros({2, 3}, kFloat64), 1.0),
+                  "add_: expected other of shape [2, 3] and dtype float32 (as self), but got shape [2, 3] and dtype "
+                  "float64");
 }
 
 }  // namespace
