@@ -19,13 +19,17 @@ struct Operands {
   const T* g;
 };
 
-// The scalars as ATen's ops take them: computed in double as Python computes them (this file is
-// compiled with -ffp-contract=off), then cast to the tensors' dtype.
+// AdamW's factor on the parameter, 1 − lr·wd, in double as Python computes it (this file is compiled
+// with -ffp-contract=off).
+double decoupled_decay(const AdamHyper& h) { return 1.0 - h.lr * h.weight_decay; }
+
+// The scalars as ATen's ops take them: computed in double as Python computes them, then cast to the
+// tensors' dtype.
 template <typename T>
 struct Constants {
   T param_scale, wd, beta1, one_minus_beta1, beta2, one_minus_beta2, bc2_sqrt, eps, neg_step;
   Constants(const AdamHyper& h, double step)
-      : param_scale(static_cast<T>(1.0 - h.lr * h.weight_decay)),
+      : param_scale(static_cast<T>(decoupled_decay(h))),
         wd(static_cast<T>(h.weight_decay)),
         beta1(static_cast<T>(h.beta1)),
         one_minus_beta1(static_cast<T>(1.0 - h.beta1)),
@@ -94,17 +98,15 @@ void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_
   check_like(param, exp_avg_sq, op, "exp_avg_sq", "the parameter");
   if (max_exp_avg_sq != nullptr) check_like(param, *max_exp_avg_sq, op, "max_exp_avg_sq", "the parameter");
   Decay decay = h.decoupled ? Decay::decoupled : h.weight_decay != 0.0 ? Decay::coupled : Decay::none;
-  Tensor g = grad.contiguous();
-  if (same_storage(grad, param)) {
-    // A gradient that is (a view of) the parameter: PyTorch's statements read it after AdamW's
-    // param *= 1 − lr·wd (unless maximize negated it into a new tensor before), and the loop below
-    // must not read what it writes.
-    if (decay == Decay::decoupled && !h.maximize) {
-      param.mul_(1.0 - h.lr * h.weight_decay);
-      decay = Decay::none;
-    }
-    g = grad.clone();
+  // A gradient that is (a view of) the parameter: PyTorch's statements read it after AdamW's
+  // param *= 1 − lr·wd (unless maximize negated it into a new tensor before), and the loop below must
+  // not read what it writes, so it reads a copy.
+  const bool aliased = same_storage(grad, param);
+  if (aliased && decay == Decay::decoupled && !h.maximize) {
+    param.mul_(decoupled_decay(h));
+    decay = Decay::none;
   }
+  const Tensor g = aliased ? grad.clone() : grad.contiguous();
   InPlace p(param), m(exp_avg), v(exp_avg_sq);
   std::optional<InPlace> mx;
   if (max_exp_avg_sq != nullptr) mx.emplace(*max_exp_avg_sq);
