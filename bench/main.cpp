@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
     }
   }
   for (const ConvCase& c : conv_cases()) {
-    if (!c.transposed && !c.large) register_voxgrad_maps(c);
+    if (!c.large) register_voxgrad_maps(c);
   }
   // The U-Net step's 3×3×3 convolutions, one layer of each shape (its transposed layers up1 and up2
   // are the adjoint maps of down1 and down2).

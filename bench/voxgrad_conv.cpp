@@ -69,6 +69,8 @@ void voxgrad_set_threads(int n) { voxgrad::set_num_threads(n); }
 void register_voxgrad_maps(const ConvCase& c) {
   // The three maps of a conv3d, each alone: forward (conv3d without bias), adjoint (the input
   // gradient, as conv_transpose3d of dY) and weight (conv3d_weight_grad). Each has the forward's FLOPs.
+  // For a transposed case the roles swap: forward is conv_transpose3d, its adjoint the conv3d of dY
+  // with the same weight, and its weight gradient conv3d_weight_grad with dY as the input.
   const char* maps[] = {"forward", "adjoint", "weight"};
   for (int m = 0; m < 3; ++m) {
     auto* bs = new BenchState();
@@ -87,6 +89,19 @@ void register_voxgrad_maps(const ConvCase& c) {
                     for (int i = 0; i < 3; ++i) {
                       out_pad[i] = c.in[i] - ((out[i] - 1) * c.stride[i] - 2 * c.padding[i] +
                                               c.dilation[i] * (c.kernel[i] - 1) + 1);
+                    }
+                    auto step_transposed = [&] {
+                      const Tensor r =
+                          m == 0   ? voxgrad::conv_transpose3d(x, w, {}, c.stride, c.padding, c.output_padding,
+                                                               c.groups, c.dilation)
+                          : m == 1 ? voxgrad::conv3d(gy, w, {}, c.stride, c.padding, c.dilation, c.groups)
+                                   : voxgrad::conv3d_weight_grad(gy, x, c.kernel, c.stride, c.padding, c.dilation,
+                                                                 c.groups);
+                      benchmark::DoNotOptimize(r.raw_data_ptr());
+                    };
+                    if (c.transposed) {
+                      run(state, c, false, *bs, step_transposed, [] {});
+                      return;
                     }
                     auto step = [&] {
                       const Tensor r =
