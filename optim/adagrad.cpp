@@ -3,9 +3,8 @@
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
-#include "voxgrad/ops/elementwise.h"
 #include "voxgrad/optim/detail/checks.h"
-#include "voxgrad/optim/detail/pointwise.h"
+#include "voxgrad/optim/detail/update_kernels.h"
 #include "voxgrad/optim/detail/python_arithmetic.h"  // last: Python rounds the scalar formulas
 
 namespace voxgrad::optim {
@@ -80,13 +79,10 @@ Tensor Adagrad::step(const LossClosure& closure) {
       Tensor* step_t = find_state(st, "step");
       Tensor* sum = find_state(st, "sum");
       VOXGRAD_CHECK(step_t && sum, "Adagrad: corrupted optimizer state (missing step or sum)");
-      step_t->add_(1.0);
-      const double step = step_t->item<double>();
-      Tensor grad = o.maximize() ? -p.grad() : p.grad();
-      if (o.weight_decay() != 0.0) grad = detail::add_scaled(grad, p, o.weight_decay());
+      const double step = step_t->item<double>() + 1;
       const double clr = o.lr() / (1 + (step - 1) * o.lr_decay());
-      detail::addcmul_(*sum, grad, grad, 1.0);
-      detail::addcdiv_(p, grad, sum->sqrt().add_(o.eps()), -clr);
+      detail::adagrad_step_(p, p.grad(), *sum, {clr, o.eps(), o.weight_decay(), o.maximize()});
+      step_t->add_(1.0);  // once the update is made
     }
   }
   return loss;

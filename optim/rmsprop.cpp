@@ -3,10 +3,8 @@
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
-#include "voxgrad/ops/elementwise.h"
 #include "voxgrad/optim/detail/checks.h"
-#include "voxgrad/optim/detail/pointwise.h"
-#include "voxgrad/optim/detail/python_arithmetic.h"  // last: Python rounds the scalar formulas
+#include "voxgrad/optim/detail/update_kernels.h"
 
 namespace voxgrad::optim {
 
@@ -86,33 +84,16 @@ Tensor RMSprop::step(const LossClosure& closure) {
         if (o.momentum() > 0.0) st.emplace_back("momentum_buffer", zeros_like(p));
         if (o.centered()) st.emplace_back("grad_avg", zeros_like(p));
       }
-      // Entries missing since an option was switched on between steps are made first: a reference
-      // into the state would not survive the vector growing (step and square_avg are always there).
+      // Entries missing (an option switched on between steps, or a loaded state without them) are made
+      // first, then found: a pointer into the state would not survive the vector growing.
+      state_entry(st, "square_avg", p);
       if (o.momentum() > 0.0) state_entry(st, "momentum_buffer", p);
       if (o.centered()) state_entry(st, "grad_avg", p);
-      state_entry(st, "step", p).add_(1.0);
-      Tensor grad = o.maximize() ? -p.grad() : p.grad();
-      if (o.weight_decay() != 0.0) grad = detail::add_scaled(grad, p, o.weight_decay());
-      Tensor& square_avg = state_entry(st, "square_avg", p);
-      detail::addcmul_(square_avg.mul_(o.alpha()), grad, grad, 1.0 - o.alpha());
-      Tensor avg;
-      if (o.centered()) {
-        Tensor& grad_avg = state_entry(st, "grad_avg", p);
-        detail::add_scaled_(grad_avg.mul_(o.alpha()), grad, 1.0 - o.alpha());
-        Tensor centred = square_avg.clone();
-        detail::addcmul_(centred, grad_avg, grad_avg, -1.0);
-        avg = centred.sqrt();
-      } else {
-        avg = square_avg.sqrt();
-      }
-      avg.add_(o.eps());
-      if (o.momentum() > 0.0) {
-        Tensor& buf = state_entry(st, "momentum_buffer", p);
-        detail::addcdiv_(buf.mul_(o.momentum()), grad, avg, 1.0);
-        detail::add_scaled_(p, buf, -o.lr());
-      } else {
-        detail::addcdiv_(p, grad, avg, -o.lr());
-      }
+      Tensor* buf = o.momentum() > 0.0 ? find_state(st, "momentum_buffer") : nullptr;
+      Tensor* grad_avg = o.centered() ? find_state(st, "grad_avg") : nullptr;
+      detail::rmsprop_step_(p, p.grad(), *find_state(st, "square_avg"), buf, grad_avg,
+                            {o.lr(), o.alpha(), o.eps(), o.weight_decay(), o.momentum(), o.centered(), o.maximize()});
+      state_entry(st, "step", p).add_(1.0);  // once the update is made
     }
   }
   return loss;

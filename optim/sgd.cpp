@@ -2,9 +2,9 @@
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
-#include "voxgrad/ops/elementwise.h"
+#include "voxgrad/core/factory.h"
 #include "voxgrad/optim/detail/checks.h"
-#include "voxgrad/optim/detail/pointwise.h"
+#include "voxgrad/optim/detail/update_kernels.h"
 
 namespace voxgrad::optim {
 
@@ -61,20 +61,19 @@ Tensor SGD::step(const LossClosure& closure) {
     for (Tensor& p : group.params()) {
       const Tensor grad = p.grad();
       if (!grad.defined()) continue;
-      Tensor d = o.maximize() ? -grad : grad;
-      if (o.weight_decay() != 0.0) d = detail::add_scaled(d, p, o.weight_decay());
+      // The first step's buffer is d itself (PyTorch: clone(d)), kept in the state once the step is made.
+      Tensor* buf = nullptr;
+      Tensor fresh;
       if (o.momentum() != 0.0) {
-        ParamState& st = mutable_state(p);
-        Tensor* buf = find_state(st, "momentum_buffer");
+        buf = find_state(mutable_state(p), "momentum_buffer");
         if (buf == nullptr) {
-          st.emplace_back("momentum_buffer", d.detach().clone());
-          buf = &st.back().second;
-        } else {
-          detail::add_scaled_(buf->mul_(o.momentum()), d, 1.0 - o.dampening());
+          fresh = empty_like(p);
+          buf = &fresh;
         }
-        d = o.nesterov() ? detail::add_scaled(d, *buf, o.momentum()) : *buf;
       }
-      detail::add_scaled_(p, d, -o.lr());
+      detail::sgd_step_(p, grad, buf, fresh.defined(),
+                        {o.lr(), o.momentum(), o.dampening(), o.weight_decay(), o.nesterov(), o.maximize()});
+      if (fresh.defined()) mutable_state(p).emplace_back("momentum_buffer", fresh);
     }
   }
   return loss;

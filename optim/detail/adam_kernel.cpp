@@ -4,10 +4,8 @@
 #include <optional>
 
 #include "voxgrad/core/detail/dispatch.h"
-#include "voxgrad/core/detail/fma_loop.h"
-#include "voxgrad/core/detail/parallel.h"
-#include "voxgrad/core/tensor_impl.h"
 #include "voxgrad/optim/detail/in_place.h"
+#include "voxgrad/optim/detail/update_loop.h"
 
 namespace voxgrad::optim::detail {
 
@@ -56,37 +54,13 @@ template <typename T, bool kMaximize, Decay kDecay, bool kAmsgrad>
   o.m[i] = m;
   o.v[i] = v;
   if constexpr (kAmsgrad) {
-    // max(mx, v) as where(mx ≥ v, mx, v): a NaN of v is kept, one of mx dropped (adam_kernel.h).
-    v = o.mx[i] >= v ? o.mx[i] : v;
+    // torch.maximum(mx, v): NaN where either is NaN.
+    v = o.mx[i] >= v || o.mx[i] != o.mx[i] ? o.mx[i] : v;
     o.mx[i] = v;
   }
   const T denom = std::sqrt(v) / c.bc2_sqrt + c.eps;
   o.p[i] = p + c.neg_step * m / denom;
 }
-
-template <typename T, bool kMaximize, Decay kDecay, bool kAmsgrad>
-void update_all(const Operands<T>& o, const Constants<T>& c, std::int64_t n) {
-  const voxgrad::detail::FmaLoop loop;
-  voxgrad::detail::parallel_for(0, n, voxgrad::detail::kElementwiseGrain, [&](std::int64_t i0, std::int64_t i1) {
-    loop(i0, i1, [&](std::int64_t i) { update_element<T, kMaximize, kDecay, kAmsgrad>(o, c, i); });
-  });
-}
-
-template <typename T, bool kMaximize, Decay kDecay>
-void update_all(const Operands<T>& o, const Constants<T>& c, std::int64_t n, bool amsgrad) {
-  if (amsgrad) return update_all<T, kMaximize, kDecay, true>(o, c, n);
-  update_all<T, kMaximize, kDecay, false>(o, c, n);
-}
-
-template <typename T, bool kMaximize>
-void update_all(const Operands<T>& o, const Constants<T>& c, std::int64_t n, Decay decay) {
-  const bool amsgrad = o.mx != nullptr;
-  if (decay == Decay::decoupled) return update_all<T, kMaximize, Decay::decoupled>(o, c, n, amsgrad);
-  if (decay == Decay::coupled) return update_all<T, kMaximize, Decay::coupled>(o, c, n, amsgrad);
-  update_all<T, kMaximize, Decay::none>(o, c, n, amsgrad);
-}
-
-bool same_storage(const Tensor& a, const Tensor& b) { return a.impl()->storage == b.impl()->storage; }
 
 }  // namespace
 
@@ -114,8 +88,14 @@ void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_
     const Operands<T> o{p.work().data_ptr<T>(), m.work().data_ptr<T>(), v.work().data_ptr<T>(),
                         mx ? mx->work().data_ptr<T>() : nullptr, g.data_ptr<T>()};
     const Constants<T> c(h, step);
-    if (h.maximize) return update_all<T, true>(o, c, param.numel(), decay);
-    update_all<T, false>(o, c, param.numel(), decay);
+    with_flags(
+        [&]<bool kMaximize, bool kDecoupled, bool kCoupled, bool kAmsgrad>() {
+          constexpr Decay kDecay = kDecoupled ? Decay::decoupled : kCoupled ? Decay::coupled : Decay::none;
+          update_elements(param.numel(), [&](std::int64_t i) {
+            update_element<T, kMaximize, kDecay, kAmsgrad>(o, c, i);
+          });
+        },
+        h.maximize, decay == Decay::decoupled, decay == Decay::coupled, mx.has_value());
   });
   p.finish();
   m.finish();

@@ -19,9 +19,8 @@ struct AdamHyper {
 /// Step `step` (1 for the first) of the update, with g = grad (−grad with maximize), in order:
 ///   AdamW: param *= 1 − lr·wd; Adam with wd ≠ 0: g = fma(param, wd, g);
 ///   exp_avg = fma(g, 1 − β1, exp_avg·β1);  exp_avg_sq = fma((1 − β2)·g, g, exp_avg_sq·β2);
-///   with max_exp_avg_sq (amsgrad): max_exp_avg_sq = (max_exp_avg_sq ≥ exp_avg_sq ? max_exp_avg_sq :
-///   exp_avg_sq), which keeps a NaN of exp_avg_sq and drops one of max_exp_avg_sq (PyTorch 1.13's
-///   torch.maximum propagates both);
+///   with max_exp_avg_sq (amsgrad): max_exp_avg_sq = torch.maximum(max_exp_avg_sq, exp_avg_sq) (NaN where
+///   either is NaN);
 ///   param += (−step_size·exp_avg) / (√(exp_avg_sq or its maximum) / √bc2 + eps),
 /// with bc1 = 1 − β1^step, bc2 = 1 − β2^step and step_size = lr / bc1 in double, as Python computes them.
 /// Every tensor has param's shape and dtype (any strides; grad may be a view of param); the in-place

@@ -13,6 +13,8 @@ void check_like(const Tensor& self, const Tensor& t, const char* op, const char*
                 shape_str(self.sizes()), self.dtype(), self_name, shape_str(t.sizes()), t.dtype());
 }
 
+bool same_storage(const Tensor& a, const Tensor& b) { return a.impl()->storage == b.impl()->storage; }
+
 InPlace::InPlace(Tensor& target) : target_(target), work_(target.is_contiguous() ? target : target.contiguous()) {}
 
 void InPlace::finish() {

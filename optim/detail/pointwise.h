@@ -1,7 +1,9 @@
 #pragma once
 // Internal: the in-place updates PyTorch 1.13's optimizers make, rounded as ATen's CPU kernels round
 // them (built with FMA: its vectorised add with alpha is vec::fmadd, and its addcmul contracts to
-// one), whatever the build's own flags, so that the updates match PyTorch's to the bit.
+// one), whatever the build's own flags, so that the updates match PyTorch's to the bit. Each is one
+// pass over its tensors: the optimizers run their statements in one pass instead (adam_kernel.h,
+// update_kernels.h), and their tests run them statement by statement through these.
 
 #include "voxgrad/core/tensor.h"
 

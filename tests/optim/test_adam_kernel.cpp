@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 
+#include "optim/awkward_values.h"
 #include "test_util.h"
 #include "voxgrad/optim/detail/adam_kernel.h"
 #include "voxgrad/optim/detail/pointwise.h"
@@ -41,29 +42,12 @@ void reference_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Ten
   od::addcmul_(v.mul_(h.beta2), g, g, 1.0 - h.beta2);
   Tensor denom;
   if (mx != nullptr) {
-    mx->copy_(where(mx->ge(v), *mx, v));
+    mx->copy_(where(mx->ne(*mx), *mx, where(mx->ge(v), *mx, v)));  // torch.maximum: NaN where either is
     denom = (mx->sqrt() / bias_correction2_sqrt).add_(h.eps);
   } else {
     denom = (v.sqrt() / bias_correction2_sqrt).add_(h.eps);
   }
   od::addcdiv_(param, m, denom, -step_size);
-}
-
-// Values of `shape`: normal ones and, at every 13th index (shifted by `shift`), ±0, ±inf, NaN, huge or tiny.
-Tensor awkward(const Shape& shape, DType dt, std::uint64_t seed, int shift) {
-  manual_seed(seed);
-  Tensor t = randn(shape, dt).contiguous();
-  const double edges[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 1e30, -1e30, 1e-30};
-  const std::int64_t n = t.numel();
-  for (std::int64_t i = shift; i < n; i += 13) {
-    const double e = edges[static_cast<std::size_t>(i / 13) % 8];
-    if (dt == kFloat32) {
-      t.data_ptr<float>()[i] = static_cast<float>(e);
-    } else {
-      t.data_ptr<double>()[i] = e;
-    }
-  }
-  return t;
 }
 
 struct Options {
@@ -81,7 +65,7 @@ template <typename View>
 void expect_same_updates(const Shape& base_shape, DType dt, const Options& o, View view, const std::string& what) {
   Tensor bases[2][5];
   for (int r = 0; r < 2; ++r) {
-    for (int t = 0; t < 5; ++t) bases[r][t] = awkward(base_shape, dt, 40 + static_cast<std::uint64_t>(t), t);
+    for (int t = 0; t < 5; ++t) bases[r][t] = vt::awkward(base_shape, dt, 40 + static_cast<std::uint64_t>(t), t);
     bases[r][3] = bases[r][3].abs();  // second moments are not negative
     bases[r][4] = bases[r][4].abs();
   }

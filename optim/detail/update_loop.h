@@ -1,0 +1,38 @@
+#pragma once
+// Internal: what the one-pass optimizer updates (adam_kernel.cpp, update_kernels.cpp) share: the loop
+// over a parameter's elements, and options turned into template arguments, so that each combination
+// is a loop of its own, with no branch, that vectorises.
+
+#include <cstdint>
+
+#include "voxgrad/core/detail/fma_loop.h"
+#include "voxgrad/core/detail/parallel.h"
+
+namespace voxgrad::optim::detail {
+
+/// body(i) for every i in [0, n), in parallel tasks, each task's loop in FmaLoop (so a portable build
+/// runs std::fma as one instruction where the CPU has it). Each task runs its own copy of body: what
+/// body captured (pointers, scalars) then lies in a local that no store through the pointers can
+/// reach, so the compiler keeps it in registers and vectorises the loop without checking at run time
+/// whether the arrays overlap it.
+template <typename F>
+void update_elements(std::int64_t n, const F& body) {
+  const voxgrad::detail::FmaLoop loop;
+  voxgrad::detail::parallel_for(0, n, voxgrad::detail::kElementwiseGrain, [&](std::int64_t i0, std::int64_t i1) {
+    const F local = body;
+    loop(i0, i1, local);
+  });
+}
+
+/// f.template operator()<b0, b1, …>() with the runtime flags as template arguments.
+template <bool... Fixed, typename F>
+void with_flags(const F& f) {
+  f.template operator()<Fixed...>();
+}
+template <bool... Fixed, typename F, typename... Flags>
+void with_flags(const F& f, bool flag, Flags... rest) {
+  if (flag) return with_flags<Fixed..., true>(f, rest...);
+  with_flags<Fixed..., false>(f, rest...);
+}
+
+}  // namespace voxgrad::optim::detail
