@@ -219,21 +219,22 @@ TEST(UpdateKernels, ViewsOfEveryOperandGiveTheSameBits) {
 // written, as its copy would be.
 TEST(UpdateKernels, AGradientThatIsOrOverlapsTheParameterIsReadBeforeTheParameterIsWritten) {
   for (const Update& u : every_update()) {
-    for (bool offset : {false, true}) {
+    // The gradient of parameter element i is the storage's element i + shift.
+    for (int shift : {0, 1, -1}) {
       const std::int64_t n = 50001, half = 25000;
       Operands ops[2];
       Tensor params[2];
       for (int r = 0; r < 2; ++r) {
         manual_seed(4);
         params[r] = randn({n});
-        ops[r].push_back(offset ? params[r].slice(0, 0, half) : params[r]);
-        ops[r].push_back(offset ? params[r].slice(0, 1, half + 1) : params[r]);
-        for (int t = 2; t < u.operands; ++t) ops[r].push_back(randn({offset ? half : n}).abs());
+        ops[r].push_back(shift == 0 ? params[r] : params[r].slice(0, shift < 0 ? 1 : 0, half + (shift < 0 ? 1 : 0)));
+        ops[r].push_back(shift == 0 ? params[r] : params[r].slice(0, shift > 0 ? 1 : 0, half + (shift > 0 ? 1 : 0)));
+        for (int t = 2; t < u.operands; ++t) ops[r].push_back(randn({shift != 0 ? half : n}).abs());
       }
       u.kernel(ops[0], 2);
       ops[1][1] = ops[1][1].clone();  // the reference reads a copy taken before the update
       u.reference(ops[1], 2);
-      const std::string what = u.what + (offset ? ", a view one element on" : ", the parameter itself");
+      const std::string what = u.what + (shift != 0 ? ", a view shifted by " + std::to_string(shift) : ", the parameter itself");
       EXPECT_TRUE(vt::same_bits_any_nan(params[0], params[1])) << what;
       for (int t = 2; t < u.operands; ++t) {
         EXPECT_TRUE(vt::same_bits_any_nan(ops[0][static_cast<std::size_t>(t)], ops[1][static_cast<std::size_t>(t)]))
