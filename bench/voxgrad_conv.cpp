@@ -76,44 +76,43 @@ void register_voxgrad_maps(const ConvCase& c) {
     auto* bs = new BenchState();
     bs->before_memory_probe = [] { voxgrad::empty_cache(); };
     const std::string name = "MAP/" + c.name + "/" + maps[m] + "/voxgrad";
-    configure(benchmark::RegisterBenchmark(
-                  name.c_str(),
-                  [c, m, bs](benchmark::State& state) {
-                    voxgrad::manual_seed(0);
-                    voxgrad::NoGradGuard no_grad;
-                    const Tensor x = voxgrad::rand(c.input_shape());
-                    const Tensor w = voxgrad::rand(c.weight_shape());
-                    const Tensor gy = voxgrad::rand(c.output_shape());
-                    const Dims out = c.out();
-                    Dims out_pad{};
-                    for (int i = 0; i < 3; ++i) {
-                      out_pad[i] = c.in[i] - ((out[i] - 1) * c.stride[i] - 2 * c.padding[i] +
-                                              c.dilation[i] * (c.kernel[i] - 1) + 1);
-                    }
-                    auto step_transposed = [&] {
-                      const Tensor r =
-                          m == 0   ? voxgrad::conv_transpose3d(x, w, {}, c.stride, c.padding, c.output_padding,
-                                                               c.groups, c.dilation)
-                          : m == 1 ? voxgrad::conv3d(gy, w, {}, c.stride, c.padding, c.dilation, c.groups)
-                                   : voxgrad::conv3d_weight_grad(gy, x, c.kernel, c.stride, c.padding, c.dilation,
-                                                                 c.groups);
-                      benchmark::DoNotOptimize(r.raw_data_ptr());
-                    };
-                    if (c.transposed) {
-                      run(state, c, false, *bs, step_transposed, [] {});
-                      return;
-                    }
-                    auto step = [&] {
-                      const Tensor r =
-                          m == 0 ? voxgrad::conv3d(x, w, {}, c.stride, c.padding, c.dilation, c.groups)
-                          : m == 1
-                              ? voxgrad::conv_transpose3d(gy, w, {}, c.stride, c.padding, out_pad, c.groups, c.dilation)
-                              : voxgrad::conv3d_weight_grad(x, gy, c.kernel, c.stride, c.padding, c.dilation, c.groups);
-                      benchmark::DoNotOptimize(r.raw_data_ptr());
-                    };
-                    run(state, c, false, *bs, step, [] {});
-                  }),
-              c);
+    configure(
+        benchmark::RegisterBenchmark(
+            name.c_str(),
+            [c, m, bs](benchmark::State& state) {
+              voxgrad::manual_seed(0);
+              voxgrad::NoGradGuard no_grad;
+              const Tensor x = voxgrad::rand(c.input_shape());
+              const Tensor w = voxgrad::rand(c.weight_shape());
+              const Tensor gy = voxgrad::rand(c.output_shape());
+              const Dims out = c.out();
+              Dims out_pad{};
+              for (int i = 0; i < 3; ++i) {
+                out_pad[i] =
+                    c.in[i] - ((out[i] - 1) * c.stride[i] - 2 * c.padding[i] + c.dilation[i] * (c.kernel[i] - 1) + 1);
+              }
+              auto step_transposed = [&] {
+                const Tensor r =
+                    m == 0   ? voxgrad::conv_transpose3d(x, w, {}, c.stride, c.padding, c.output_padding, c.groups,
+                                                         c.dilation)
+                    : m == 1 ? voxgrad::conv3d(gy, w, {}, c.stride, c.padding, c.dilation, c.groups)
+                             : voxgrad::conv3d_weight_grad(gy, x, c.kernel, c.stride, c.padding, c.dilation, c.groups);
+                benchmark::DoNotOptimize(r.raw_data_ptr());
+              };
+              if (c.transposed) {
+                run(state, c, false, *bs, step_transposed, [] {});
+                return;
+              }
+              auto step = [&] {
+                const Tensor r =
+                    m == 0   ? voxgrad::conv3d(x, w, {}, c.stride, c.padding, c.dilation, c.groups)
+                    : m == 1 ? voxgrad::conv_transpose3d(gy, w, {}, c.stride, c.padding, out_pad, c.groups, c.dilation)
+                             : voxgrad::conv3d_weight_grad(x, gy, c.kernel, c.stride, c.padding, c.dilation, c.groups);
+                benchmark::DoNotOptimize(r.raw_data_ptr());
+              };
+              run(state, c, false, *bs, step, [] {});
+            }),
+        c);
   }
 }
 

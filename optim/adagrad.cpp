@@ -4,8 +4,8 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/optim/detail/checks.h"
-#include "voxgrad/optim/detail/update_kernels.h"
 #include "voxgrad/optim/detail/python_arithmetic.h"  // last: Python rounds the scalar formulas
+#include "voxgrad/optim/detail/update_kernels.h"
 
 namespace voxgrad::optim {
 

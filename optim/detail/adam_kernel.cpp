@@ -91,9 +91,8 @@ void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_
     with_flags(
         [&]<bool kMaximize, bool kDecoupled, bool kCoupled, bool kAmsgrad>() {
           constexpr Decay kDecay = kDecoupled ? Decay::decoupled : kCoupled ? Decay::coupled : Decay::none;
-          update_elements(param.numel(), [&](std::int64_t i) {
-            update_element<T, kMaximize, kDecay, kAmsgrad>(o, c, i);
-          });
+          update_elements(param.numel(),
+                          [&](std::int64_t i) { update_element<T, kMaximize, kDecay, kAmsgrad>(o, c, i); });
         },
         h.maximize, decay == Decay::decoupled, decay == Decay::coupled, mx.has_value());
   });

@@ -65,16 +65,17 @@ void sgd_step_(Tensor& param, const Tensor& grad, Tensor* momentum_buffer, bool 
     const T one_minus_dampening = static_cast<T>(1.0 - h.dampening), neg_lr = static_cast<T>(-h.lr);
     with_flags(
         [&]<bool kMaximize, bool kDecay, bool kMomentum, bool kFirst, bool kNesterov>() {
-          update_elements(param.numel(), [=](std::int64_t i) __attribute__((always_inline)) {
-            T d = kMaximize ? -gp[i] : gp[i];
-            if constexpr (kDecay) d = std::fma(p[i], wd, d);
-            if constexpr (kMomentum) {
-              const T b = kFirst ? d : std::fma(d, one_minus_dampening, buf[i] * mom);
-              buf[i] = b;
-              d = kNesterov ? std::fma(b, mom, d) : b;
-            }
-            p[i] = std::fma(d, neg_lr, p[i]);
-          });
+          update_elements(
+              param.numel(), [=](std::int64_t i) __attribute__((always_inline)) {
+                T d = kMaximize ? -gp[i] : gp[i];
+                if constexpr (kDecay) d = std::fma(p[i], wd, d);
+                if constexpr (kMomentum) {
+                  const T b = kFirst ? d : std::fma(d, one_minus_dampening, buf[i] * mom);
+                  buf[i] = b;
+                  d = kNesterov ? std::fma(b, mom, d) : b;
+                }
+                p[i] = std::fma(d, neg_lr, p[i]);
+              });
         },
         h.maximize, h.weight_decay != 0.0, buf != nullptr, first, h.nesterov);
   });
@@ -100,27 +101,28 @@ void rmsprop_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor
     const T mom = static_cast<T>(h.momentum), neg_lr = static_cast<T>(-h.lr);
     with_flags(
         [&]<bool kMaximize, bool kDecay, bool kCentered, bool kMomentum>() {
-          update_elements(param.numel(), [=](std::int64_t i) __attribute__((always_inline)) {
-            T d = kMaximize ? -gp[i] : gp[i];
-            if constexpr (kDecay) d = std::fma(p[i], wd, d);
-            const T s = std::fma(one_minus_alpha * d, d, sq[i] * alpha);
-            sq[i] = s;
-            T avg;
-            if constexpr (kCentered) {
-              const T a = std::fma(d, one_minus_alpha, ga[i] * alpha);
-              ga[i] = a;
-              avg = std::sqrt(std::fma(T(-1) * a, a, s)) + eps;
-            } else {
-              avg = std::sqrt(s) + eps;
-            }
-            if constexpr (kMomentum) {
-              const T b = buf[i] * mom + T(1) * d / avg;
-              buf[i] = b;
-              p[i] = std::fma(b, neg_lr, p[i]);
-            } else {
-              p[i] = p[i] + neg_lr * d / avg;
-            }
-          });
+          update_elements(
+              param.numel(), [=](std::int64_t i) __attribute__((always_inline)) {
+                T d = kMaximize ? -gp[i] : gp[i];
+                if constexpr (kDecay) d = std::fma(p[i], wd, d);
+                const T s = std::fma(one_minus_alpha * d, d, sq[i] * alpha);
+                sq[i] = s;
+                T avg;
+                if constexpr (kCentered) {
+                  const T a = std::fma(d, one_minus_alpha, ga[i] * alpha);
+                  ga[i] = a;
+                  avg = std::sqrt(std::fma(T(-1) * a, a, s)) + eps;
+                } else {
+                  avg = std::sqrt(s) + eps;
+                }
+                if constexpr (kMomentum) {
+                  const T b = buf[i] * mom + T(1) * d / avg;
+                  buf[i] = b;
+                  p[i] = std::fma(b, neg_lr, p[i]);
+                } else {
+                  p[i] = p[i] + neg_lr * d / avg;
+                }
+              });
         },
         h.maximize, h.weight_decay != 0.0, ga != nullptr, buf != nullptr);
   });
@@ -139,13 +141,14 @@ void adagrad_step_(Tensor& param, const Tensor& grad, Tensor& sum, const Adagrad
     const T wd = static_cast<T>(h.weight_decay), eps = static_cast<T>(h.eps), neg_clr = static_cast<T>(-h.clr);
     with_flags(
         [&]<bool kMaximize, bool kDecay>() {
-          update_elements(param.numel(), [=](std::int64_t i) __attribute__((always_inline)) {
-            T d = kMaximize ? -gp[i] : gp[i];
-            if constexpr (kDecay) d = std::fma(p[i], wd, d);
-            const T s = std::fma(T(1) * d, d, sm[i]);
-            sm[i] = s;
-            p[i] = p[i] + neg_clr * d / (std::sqrt(s) + eps);
-          });
+          update_elements(
+              param.numel(), [=](std::int64_t i) __attribute__((always_inline)) {
+                T d = kMaximize ? -gp[i] : gp[i];
+                if constexpr (kDecay) d = std::fma(p[i], wd, d);
+                const T s = std::fma(T(1) * d, d, sm[i]);
+                sm[i] = s;
+                p[i] = p[i] + neg_clr * d / (std::sqrt(s) + eps);
+              });
         },
         h.maximize, h.weight_decay != 0.0);
   });

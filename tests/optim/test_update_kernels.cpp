@@ -89,13 +89,14 @@ od::SgdHyper sgd_hyper(bool maximize, double wd, double momentum, double dampeni
 
 Update sgd(const od::SgdHyper& h) {
   const bool momentum = h.momentum != 0.0;
-  return {"SGD momentum " + std::to_string(h.momentum) + " dampening " + std::to_string(h.dampening) +
-              " nesterov " + std::to_string(h.nesterov) + " wd " + std::to_string(h.weight_decay) + " maximize " +
-              std::to_string(h.maximize),
-          momentum ? 3 : 2,
-          {},
-          [h, momentum](Operands& o, int step) { od::sgd_step_(o[0], o[1], momentum ? &o[2] : nullptr, step == 1, h); },
-          [h, momentum](Operands& o, int step) { sgd_reference(o[0], o[1], momentum ? &o[2] : nullptr, step == 1, h); }};
+  return {
+      "SGD momentum " + std::to_string(h.momentum) + " dampening " + std::to_string(h.dampening) + " nesterov " +
+          std::to_string(h.nesterov) + " wd " + std::to_string(h.weight_decay) + " maximize " +
+          std::to_string(h.maximize),
+      momentum ? 3 : 2,
+      {},
+      [h, momentum](Operands& o, int step) { od::sgd_step_(o[0], o[1], momentum ? &o[2] : nullptr, step == 1, h); },
+      [h, momentum](Operands& o, int step) { sgd_reference(o[0], o[1], momentum ? &o[2] : nullptr, step == 1, h); }};
 }
 
 Update rmsprop(const od::RmspropHyper& h) {
@@ -132,7 +133,8 @@ std::vector<Update> every_update() {
       all.push_back(sgd(sgd_hyper(maximize, wd, 0.9, 0.0, true)));
       all.push_back(sgd(sgd_hyper(maximize, wd, 0.8, 0.3, false)));
       for (double momentum : {0.0, 0.85}) {
-        for (bool centered : {false, true}) all.push_back(rmsprop({1e-2, 0.95, 1e-7, wd, momentum, centered, maximize}));
+        for (bool centered : {false, true})
+          all.push_back(rmsprop({1e-2, 0.95, 1e-7, wd, momentum, centered, maximize}));
       }
       all.push_back(adagrad({0.04, 1e-9, wd, maximize}));
     }
@@ -234,7 +236,8 @@ TEST(UpdateKernels, AGradientThatIsOrOverlapsTheParameterIsReadBeforeTheParamete
       u.kernel(ops[0], 2);
       ops[1][1] = ops[1][1].clone();  // the reference reads a copy taken before the update
       u.reference(ops[1], 2);
-      const std::string what = u.what + (shift != 0 ? ", a view shifted by " + std::to_string(shift) : ", the parameter itself");
+      const std::string what =
+          u.what + (shift != 0 ? ", a view shifted by " + std::to_string(shift) : ", the parameter itself");
       EXPECT_TRUE(vt::same_bits_any_nan(params[0], params[1])) << what;
       for (int t = 2; t < u.operands; ++t) {
         EXPECT_TRUE(vt::same_bits_any_nan(ops[0][static_cast<std::size_t>(t)], ops[1][static_cast<std::size_t>(t)]))
@@ -245,8 +248,8 @@ TEST(UpdateKernels, AGradientThatIsOrOverlapsTheParameterIsReadBeforeTheParamete
 }
 
 TEST(UpdateKernels, InPlaceOperandsGetTheirVersionsBumpedAndViewsWrittenBack) {
-  for (const Update& u : {sgd(sgd_hyper(false, 0.0, 0.9, 0.0, false)), rmsprop({1e-2, 0.9, 1e-6, 0.0, 0.8, true, false}),
-                          adagrad({0.04, 1e-9, 0.0, false})}) {
+  for (const Update& u : {sgd(sgd_hyper(false, 0.0, 0.9, 0.0, false)),
+                          rmsprop({1e-2, 0.9, 1e-6, 0.0, 0.8, true, false}), adagrad({0.04, 1e-9, 0.0, false})}) {
     std::vector<Tensor> bases;
     Operands ops;
     for (int t = 0; t < u.operands; ++t) {
@@ -295,8 +298,9 @@ TEST(UpdateKernels, AFailedStepChangesNeitherTheParameterNorTheState) {
     optim::SGD opt({w}, optim::SGDOptions(0.1).momentum(0.9));
     w.set_grad(ones({4}));
     w.set_data(ones({5}));
-    EXPECT_ERROR_EQ(opt.step(), "SGD: expected grad of shape [5] and dtype float32 (as the parameter), but got shape "
-                                "[4] and dtype float32");
+    EXPECT_ERROR_EQ(opt.step(),
+                    "SGD: expected grad of shape [5] and dtype float32 (as the parameter), but got shape "
+                    "[4] and dtype float32");
     EXPECT_TRUE(opt.state(w).empty());  // no momentum buffer made
     EXPECT_TRUE(vt::same_bits_any_nan(w.detach(), ones({5})));
     w.set_grad(ones({5}));
@@ -311,8 +315,9 @@ TEST(UpdateKernels, AFailedStepChangesNeitherTheParameterNorTheState) {
     opt.step();
     w.set_data(ones({5}));
     w.set_grad(ones({5}));
-    EXPECT_ERROR_EQ(opt.step(), "RMSprop: expected square_avg of shape [5] and dtype float32 (as the parameter), but "
-                                "got shape [4] and dtype float32");
+    EXPECT_ERROR_EQ(opt.step(),
+                    "RMSprop: expected square_avg of shape [5] and dtype float32 (as the parameter), but "
+                    "got shape [4] and dtype float32");
     EXPECT_EQ(opt.state(w)[0].second.item<double>(), 1.0);
     EXPECT_TRUE(vt::same_bits_any_nan(w.detach(), ones({5})));
   }
@@ -321,8 +326,9 @@ TEST(UpdateKernels, AFailedStepChangesNeitherTheParameterNorTheState) {
     optim::Adagrad opt({w}, optim::AdagradOptions(0.1));
     w.set_grad(ones({4}));
     w.set_data(ones({5}));
-    EXPECT_ERROR_EQ(opt.step(), "Adagrad: expected grad of shape [5] and dtype float32 (as the parameter), but got "
-                                "shape [4] and dtype float32");
+    EXPECT_ERROR_EQ(opt.step(),
+                    "Adagrad: expected grad of shape [5] and dtype float32 (as the parameter), but got "
+                    "shape [4] and dtype float32");
     EXPECT_EQ(opt.state(w)[0].second.item<double>(), 0.0);
     EXPECT_TRUE(vt::same_bits_any_nan(opt.state(w)[1].second, zeros({4})));
     EXPECT_TRUE(vt::same_bits_any_nan(w.detach(), ones({5})));
