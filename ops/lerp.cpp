@@ -60,10 +60,10 @@ Tensor lerp_kernel(const Tensor& start, const Tensor& end, const Tensor& w, doub
       const bool rows = st[0] == 1 && st[1] == 1 && st[2] == 1;
       if (rows && st[3] == 0) {
         const T wv = *wt;
-        return loop(0, n, [&](std::int64_t i) { o[i] = lerp_value(s[i], e[i], wv); });
+        return loop(0, n, [=](std::int64_t i) { o[i] = lerp_value(s[i], e[i], wv); });
       }
       if (rows && st[3] == 1) {
-        return loop(0, n, [&](std::int64_t i) { o[i] = lerp_value(s[i], e[i], wt[i]); });
+        return loop(0, n, [=](std::int64_t i) { o[i] = lerp_value(s[i], e[i], wt[i]); });
       }
       loop(0, n, [&](std::int64_t i) { o[i * st[0]] = lerp_value(s[i * st[1]], e[i * st[2]], wt[i * st[3]]); });
     });

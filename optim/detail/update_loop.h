@@ -11,17 +11,13 @@
 namespace voxgrad::optim::detail {
 
 /// body(i) for every i in [0, n), in parallel tasks, each task's loop in FmaLoop (so a portable build
-/// runs std::fma as one instruction where the CPU has it). Each task runs its own copy of body: what
-/// body captured (pointers, scalars) then lies in a local that no store through the pointers can
-/// reach, so the compiler keeps it in registers and vectorises the loop without checking at run time
-/// whether the arrays overlap it.
+/// runs std::fma as one instruction where the CPU has it). body should capture by value: FmaLoop runs
+/// a copy of it, whose captures the compiler then keeps in registers.
 template <typename F>
 void update_elements(std::int64_t n, const F& body) {
   const voxgrad::detail::FmaLoop loop;
-  voxgrad::detail::parallel_for(0, n, voxgrad::detail::kElementwiseGrain, [&](std::int64_t i0, std::int64_t i1) {
-    const F local = body;
-    loop(i0, i1, local);
-  });
+  voxgrad::detail::parallel_for(0, n, voxgrad::detail::kElementwiseGrain,
+                                [&](std::int64_t i0, std::int64_t i1) { loop(i0, i1, body); });
 }
 
 /// f.template operator()<b0, b1, …>() with the runtime flags as template arguments.
