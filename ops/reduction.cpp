@@ -1,5 +1,6 @@
 #include "voxgrad/ops/reduction.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -69,6 +70,15 @@ struct CompensatedSum {
   double value() const { return std::isfinite(sum) ? sum + comp : sum; }
 };
 
+// acc after taking p[0], p[stride], …, p[(n − 1)·stride] with `step`, in order. Out of line, with acc
+// a value: inlined into reduce's loops, the accumulator stayed in memory (its address is held by
+// reference there), a store and a load per element.
+template <typename Acc, typename T, typename Step>
+[[gnu::noinline]] Acc accumulate(Acc acc, const T* p, std::int64_t n, std::int64_t stride, const Step& step) {
+  for (std::int64_t j = 0; j < n; ++j) step(acc, p[j * stride]);
+  return acc;
+}
+
 // Reduces the masked dims of `a` into a new tensor of keepdim shape. For each output, `Acc` starts
 // from `init`, takes every reduced element with `step` in a fixed order, and partial results over
 // fixed chunks are merged in chunk order with `merge`: the result never depends on the thread count.
@@ -86,19 +96,42 @@ Tensor reduce(const Tensor& a, const std::vector<bool>& mask, Acc init, Step ste
   const detail::StridedShape<1> inner(red_sizes, {red_strides});
   const std::int64_t m_total = outer.numel, r_total = inner.numel;
 
+  // The reduced elements [rb, re) of the output at `base`, in logical order.
   auto reduce_run = [&](std::int64_t base, std::int64_t rb, std::int64_t re) {
     Acc acc = init;
     inner.for_range(rb, re, [&](const auto& off, std::int64_t n, const auto& st) {
-      const T* p = pa + base + off[0];
-      for (std::int64_t j = 0; j < n; ++j) step(acc, p[j * st[0]]);
+      acc = accumulate(acc, pa + base + off[0], n, st[0], step);
     });
     return acc;
+  };
+  // All reduced elements of `count` outputs adjacent in memory (base, base + 1, …), in logical order:
+  // each reduced position into every output of the block, so that the loop runs along contiguous
+  // memory (a sum over dim 0 otherwise reads each output's column a line per element). Every output
+  // takes its elements in the same order as reduce_run, so the same result.
+  constexpr std::int64_t kBlock = 256;
+  auto reduce_block = [&](std::int64_t base, std::int64_t count, Acc* accs) {
+    std::fill_n(accs, count, init);
+    inner.for_range(0, r_total, [&](const auto& off, std::int64_t n, const auto& st) {
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T* p = pa + base + off[0] + j * st[0];
+        for (std::int64_t e = 0; e < count; ++e) step(accs[e], p[e]);
+      }
+    });
   };
 
   if (m_total >= 8 || r_total <= kReduceChunk) {
     detail::parallel_for(0, m_total, detail::slice_grain(r_total), [&](std::int64_t mb, std::int64_t me) {
       std::int64_t m = mb;
+      Acc accs[kBlock];
       outer.for_range(mb, me, [&](const auto& off, std::int64_t n, const auto& st) {
+        if (st[0] == 1 && n >= 4 && r_total > 1) {
+          for (std::int64_t j0 = 0; j0 < n; j0 += kBlock) {
+            const std::int64_t count = std::min(kBlock, n - j0);
+            reduce_block(off[0] + j0, count, accs);
+            for (std::int64_t e = 0; e < count; ++e, ++m) po[m] = finish(accs[e]);
+          }
+          return;
+        }
         for (std::int64_t j = 0; j < n; ++j, ++m) po[m] = finish(reduce_run(off[0] + j * st[0], 0, r_total));
       });
     });

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <tuple>
@@ -15,6 +16,7 @@
 namespace {
 
 using namespace voxgrad;
+namespace vt = voxgrad::testing;
 using voxgrad::testing::expect_close;
 using voxgrad::testing::expect_values;
 using voxgrad::testing::values;
@@ -424,6 +426,95 @@ TEST(Reduction, Float32SumsOverLargeDimsAreAccurateForFewAndManyOutputs) {
   double total = 0;
   for (double r : rows) total += r;
   EXPECT_EQ(x.sum().item<float>(), static_cast<float>(total));
+}
+
+// Each output takes its elements one by one in their logical order (row-major over the reduced dims):
+// in a double for float32 sums, Neumaier's compensated double for float64, NaN first for max and min.
+// Checked bit for bit, whichever way the loops run (outputs adjacent in memory in blocks, or one at a
+// time), on values where the order shows (1e20 and ±1 cancel differently in another order, ±inf and
+// NaN), over outer, inner and non-adjacent dims of contiguous tensors and of views.
+TEST(Reduction, EveryOutputTakesItsElementsInLogicalOrderOnEveryLayout) {
+  // [A, B, C] values: mostly ±1, with ±1e20, and a few inf and NaN.
+  const auto make = [](DType dt, bool specials) {
+    manual_seed(7);
+    Tensor t = randn({6, 37, 300}, dt).sign();
+    const Tensor big = rand({6, 37, 300}, dt).lt(0.2) * 1e20 * randn({6, 37, 300}, dt).sign();
+    t = t + big;
+    if (specials) {
+      t.index_put_({0, 3, 5}, INFINITY);
+      t.index_put_({2, 3, 5}, -INFINITY);
+      t.index_put_({4, 10, 17}, NAN);
+    }
+    return t;
+  };
+  struct Case {
+    const char* what;
+    std::function<Tensor(const Tensor&)> view;
+  };
+  const Case views[] = {{"contiguous", [](const Tensor& t) { return t; }},
+                        {"transposed", [](const Tensor& t) { return t.transpose(0, 2).contiguous().transpose(0, 2); }},
+                        {"strided and offset", [](const Tensor& t) {
+                           Tensor wide = zeros({6, 37, 601}, t.dtype());
+                           wide.slice(2, 1, 601, 2).copy_(t);
+                           return wide.slice(2, 1, 601, 2);
+                         }}};
+  for (DType dt : {kFloat32, kFloat64}) {
+    for (bool specials : {false, true}) {
+      const Tensor base = make(dt, specials);
+      const Tensor c = base.contiguous();
+      for (const std::vector<std::int64_t>& dims : {std::vector<std::int64_t>{0}, {1}, {2}, {0, 2}, {0, 1}}) {
+        // The reference: outputs over the kept dims, each reduced in logical order.
+        const Shape sizes = c.sizes();
+        std::vector<bool> red(3, false);
+        for (std::int64_t d : dims) red[static_cast<std::size_t>(d)] = true;
+        for (const Case& v : views) ASSERT_TRUE(vt::bit_identical(v.view(base).contiguous(), c)) << v.what;
+        std::vector<double> ref_sum, ref_max, ref_min;
+        const auto at = [&](std::int64_t i, std::int64_t j, std::int64_t k) {
+          return dt == kFloat32 ? static_cast<double>(c.data_ptr<float>()[(i * sizes[1] + j) * sizes[2] + k])
+                                : c.data_ptr<double>()[(i * sizes[1] + j) * sizes[2] + k];
+        };
+        std::int64_t lo[3], hi[3];
+        for (std::size_t d = 0; d < 3; ++d) hi[d] = red[d] ? 1 : sizes[d];
+        for (lo[0] = 0; lo[0] < hi[0]; ++lo[0]) {
+          for (lo[1] = 0; lo[1] < hi[1]; ++lo[1]) {
+            for (lo[2] = 0; lo[2] < hi[2]; ++lo[2]) {
+              double s = 0, comp = 0, mx = -INFINITY, mn = INFINITY;
+              std::int64_t r[3];
+              for (r[0] = 0; r[0] < (red[0] ? sizes[0] : 1); ++r[0]) {
+                for (r[1] = 0; r[1] < (red[1] ? sizes[1] : 1); ++r[1]) {
+                  for (r[2] = 0; r[2] < (red[2] ? sizes[2] : 1); ++r[2]) {
+                    const double v = at(red[0] ? r[0] : lo[0], red[1] ? r[1] : lo[1], red[2] ? r[2] : lo[2]);
+                    if (dt == kFloat32) {
+                      s += v;
+                    } else {  // Neumaier
+                      const double t = s + v;
+                      comp += std::abs(s) >= std::abs(v) ? (s - t) + v : (v - t) + s;
+                      s = t;
+                    }
+                    if (std::isnan(v) || (!std::isnan(mx) && v > mx)) mx = v;
+                    if (std::isnan(v) || (!std::isnan(mn) && v < mn)) mn = v;
+                  }
+                }
+              }
+              ref_sum.push_back(dt == kFloat32 || !std::isfinite(s) ? s : s + comp);
+              ref_max.push_back(mx);
+              ref_min.push_back(mn);
+            }
+          }
+        }
+        const Tensor want_sum = tensor(ref_sum, kFloat64).to(dt), want_max = tensor(ref_max, kFloat64).to(dt),
+                     want_min = tensor(ref_min, kFloat64).to(dt);
+        for (const Case& v : views) {
+          const Tensor x = v.view(base);
+          const std::string what = std::string(v.what) + ", " + std::string(dtype_name(dt)) + ", dims " +
+                                   std::to_string(dims[0]) + (dims.size() > 1 ? "+" + std::to_string(dims[1]) : "");
+          EXPECT_TRUE(vt::same_bits_any_nan(x.sum(dims).flatten(), want_sum)) << "sum, " << what;
+          EXPECT_TRUE(vt::same_bits_any_nan(x.amax(dims).flatten(), want_max)) << "amax, " << what;
+          EXPECT_TRUE(vt::same_bits_any_nan(x.amin(dims).flatten(), want_min)) << "amin, " << what;
+        }
+      }
+    }
+  }
 }
 
 TEST(Reduction, Float64SumOfAMillionValuesIsCompensated) {
