@@ -69,6 +69,7 @@ void Adagrad::init_state(const Tensor& param, const AdagradOptions& options) {
 
 Tensor Adagrad::step(const LossClosure& closure) {
   Tensor loss = evaluate_closure(closure);
+  check_step_operands();
   NoGradGuard no_grad;
   for (OptimizerParamGroup& group : param_groups()) {
     const auto& o = static_cast<const AdagradOptions&>(group.options());

@@ -78,6 +78,7 @@ std::vector<std::string> Adam::state_names() const { return {"step", "exp_avg", 
 
 Tensor Adam::step(const LossClosure& closure) {
   Tensor loss = evaluate_closure(closure);
+  check_step_operands();
   NoGradGuard no_grad;
   for (OptimizerParamGroup& group : param_groups()) {
     const detail::AdamHyper h = detail::adam_hyper(static_cast<const AdamOptions&>(group.options()), false);

@@ -30,6 +30,7 @@ std::vector<std::string> AdamW::state_names() const { return {"step", "exp_avg",
 
 Tensor AdamW::step(const LossClosure& closure) {
   Tensor loss = evaluate_closure(closure);
+  check_step_operands();
   NoGradGuard no_grad;
   for (OptimizerParamGroup& group : param_groups()) {
     const detail::AdamHyper h = detail::adam_hyper(static_cast<const AdamWOptions&>(group.options()), true);

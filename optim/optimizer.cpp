@@ -15,6 +15,7 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/optim/detail/checks.h"
+#include "voxgrad/optim/detail/in_place.h"
 
 namespace voxgrad::optim {
 
@@ -173,6 +174,22 @@ Tensor Optimizer::evaluate_closure(const LossClosure& closure) {
   if (!closure) return Tensor();
   AutoGradMode enable(true);
   return closure();
+}
+
+void Optimizer::check_step_operands() const {
+  const std::string op = name();
+  for (const OptimizerParamGroup& group : param_groups_) {
+    for (const Tensor& p : group.params()) {
+      const Tensor grad = p.grad();
+      if (!grad.defined()) continue;
+      detail::check_like(p, grad, op.c_str(), "grad", "the parameter");
+      const auto it = state_.find(p.impl().get());
+      if (it == state_.end()) continue;
+      for (const auto& [key, value] : it->second) {
+        if (key != "step") detail::check_like(p, value, op.c_str(), key.c_str(), "the parameter");
+      }
+    }
+  }
 }
 
 Tensor* find_state(ParamState& state, const std::string& key) {

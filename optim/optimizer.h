@@ -177,6 +177,10 @@ class Optimizer {
   ParamState& mutable_state(const Tensor& param);
   /// Calls the closure (if any) with grad mode on and returns its loss.
   static Tensor evaluate_closure(const LossClosure& closure);
+  /// Throws, before a step changes anything, unless every parameter with a gradient has a gradient and
+  /// state tensors ("step" aside) of its own shape and dtype (a parameter given other data with
+  /// set_data, say): a step then updates all parameters or none.
+  void check_step_operands() const;
 
  private:
   std::unique_ptr<OptimizerOptions> defaults_;

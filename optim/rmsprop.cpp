@@ -71,6 +71,7 @@ Tensor& state_entry(ParamState& st, const std::string& key, const Tensor& param)
 
 Tensor RMSprop::step(const LossClosure& closure) {
   Tensor loss = evaluate_closure(closure);
+  check_step_operands();
   NoGradGuard no_grad;
   for (OptimizerParamGroup& group : param_groups()) {
     const auto& o = static_cast<const RMSpropOptions&>(group.options());

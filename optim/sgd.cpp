@@ -55,6 +55,7 @@ void SGD::check_options(const OptimizerOptions& options) const {
 
 Tensor SGD::step(const LossClosure& closure) {
   Tensor loss = evaluate_closure(closure);
+  check_step_operands();
   NoGradGuard no_grad;
   for (OptimizerParamGroup& group : param_groups()) {
     const auto& o = static_cast<const SGDOptions&>(group.options());

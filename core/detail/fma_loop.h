@@ -10,6 +10,7 @@
 // fused operation is written as std::fma.
 
 #include <cstdint>
+#include <type_traits>
 
 #include "voxgrad/core/cpu.h"
 
@@ -43,6 +44,7 @@ class FmaLoop {
   /// it (RMSprop's update ran 5× slower with those checks).
   template <typename F>
   void operator()(std::int64_t i0, std::int64_t i1, const F& body) const {
+    static_assert(std::is_trivially_copyable_v<F>, "FmaLoop copies its body: capture pointers and scalars");
 #ifdef VOXGRAD_FMA_CLONE
     if (clone_) return fma_loop_clone(i0, i1, body);
 #endif

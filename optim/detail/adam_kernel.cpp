@@ -1,7 +1,6 @@
 #include "voxgrad/optim/detail/adam_kernel.h"
 
 #include <cmath>
-#include <optional>
 
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/optim/detail/in_place.h"
@@ -45,10 +44,9 @@ enum class Decay { none, coupled, decoupled };
 // vectorises (std::sqrt included: this file is compiled with -fno-math-errno).
 template <typename T, bool kMaximize, Decay kDecay, bool kAmsgrad>
 [[gnu::always_inline]] inline void update_element(const Operands<T>& o, const Constants<T>& c, std::int64_t i) {
-  T g = kMaximize ? -o.g[i] : o.g[i];
   T p = o.p[i];
+  const T g = start_grad<kMaximize, kDecay == Decay::coupled>(o.g[i], p, c.wd);
   if constexpr (kDecay == Decay::decoupled) p = p * c.param_scale;
-  if constexpr (kDecay == Decay::coupled) g = std::fma(p, c.wd, g);
   const T m = std::fma(g, c.one_minus_beta1, o.m[i] * c.beta1);
   T v = std::fma(c.one_minus_beta2 * g, g, o.v[i] * c.beta2);
   o.m[i] = m;
@@ -80,26 +78,20 @@ void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_
     param.mul_(decoupled_decay(h));
     decay = Decay::none;
   }
-  const Tensor g = aliased ? grad.clone() : grad.contiguous();
-  InPlace p(param), m(exp_avg), v(exp_avg_sq);
-  std::optional<InPlace> mx;
-  if (max_exp_avg_sq != nullptr) mx.emplace(*max_exp_avg_sq);
+  const Tensor g = readable_grad(grad, param);
+  InPlaceSet io({&param, &exp_avg, &exp_avg_sq, max_exp_avg_sq});
   voxgrad::detail::dispatch_floating(param.dtype(), op, [&]<typename T>() {
-    const Operands<T> o{p.work().data_ptr<T>(), m.work().data_ptr<T>(), v.work().data_ptr<T>(),
-                        mx ? mx->work().data_ptr<T>() : nullptr, g.data_ptr<T>()};
+    const Operands<T> o{io.data<T>(0), io.data<T>(1), io.data<T>(2), io.data<T>(3), g.data_ptr<T>()};
     const Constants<T> c(h, step);
     with_flags(
         [&]<bool kMaximize, bool kDecoupled, bool kCoupled, bool kAmsgrad>() {
           constexpr Decay kDecay = kDecoupled ? Decay::decoupled : kCoupled ? Decay::coupled : Decay::none;
           update_elements(param.numel(),
-                          [&](std::int64_t i) { update_element<T, kMaximize, kDecay, kAmsgrad>(o, c, i); });
+                          [=](std::int64_t i) { update_element<T, kMaximize, kDecay, kAmsgrad>(o, c, i); });
         },
-        h.maximize, decay == Decay::decoupled, decay == Decay::coupled, mx.has_value());
+        h.maximize, decay == Decay::decoupled, decay == Decay::coupled, max_exp_avg_sq != nullptr);
   });
-  p.finish();
-  m.finish();
-  v.finish();
-  if (mx) mx->finish();
+  io.finish();
 }
 
 }  // namespace voxgrad::optim::detail

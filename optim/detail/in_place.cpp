@@ -15,6 +15,10 @@ void check_like(const Tensor& self, const Tensor& t, const char* op, const char*
 
 bool same_storage(const Tensor& a, const Tensor& b) { return a.impl()->storage == b.impl()->storage; }
 
+Tensor readable_grad(const Tensor& grad, const Tensor& param) {
+  return same_storage(grad, param) ? grad.clone() : grad.contiguous();
+}
+
 InPlace::InPlace(Tensor& target) : target_(target), work_(target.is_contiguous() ? target : target.contiguous()) {}
 
 void InPlace::finish() {

@@ -1,7 +1,6 @@
 #include "voxgrad/optim/detail/update_kernels.h"
 
 #include <cmath>
-#include <optional>
 
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/optim/detail/in_place.h"
@@ -14,49 +13,11 @@
 
 namespace voxgrad::optim::detail {
 
-namespace {
-
-// The gradient as the loop reads it: a copy where it shares the parameter's storage (the loop writes
-// the parameter while later elements still read the gradient; the statements read all of it first),
-// else contiguous.
-Tensor readable_grad(const Tensor& grad, const Tensor& param) {
-  return same_storage(grad, param) ? grad.clone() : grad.contiguous();
-}
-
-// The state tensors a loop updates in place; null entries stay null.
-class InPlaceSet {
- public:
-  template <typename... Tensors>
-  explicit InPlaceSet(Tensors*... tensors) {
-    std::size_t i = 0;
-    (
-        [&](Tensor* t) {
-          if (t != nullptr) slots_[i].emplace(*t);
-          ++i;
-        }(tensors),
-        ...);
-  }
-  template <typename T>
-  T* data(std::size_t i) {
-    return slots_[i] ? slots_[i]->work().data_ptr<T>() : nullptr;
-  }
-  void finish() {
-    for (auto& s : slots_) {
-      if (s) s->finish();
-    }
-  }
-
- private:
-  std::optional<InPlace> slots_[4];
-};
-
-}  // namespace
-
 void sgd_step_(Tensor& param, const Tensor& grad, Tensor* momentum_buffer, bool first, const SgdHyper& h) {
   check_like(param, grad, "SGD", "grad", "the parameter");
   if (momentum_buffer != nullptr) check_like(param, *momentum_buffer, "SGD", "momentum_buffer", "the parameter");
   const Tensor g = readable_grad(grad, param);
-  InPlaceSet io(&param, momentum_buffer);
+  InPlaceSet io({&param, momentum_buffer});
   voxgrad::detail::dispatch_floating(param.dtype(), "SGD", [&]<typename T>() {
     T* const p = io.data<T>(0);
     T* const buf = io.data<T>(1);
@@ -89,7 +50,7 @@ void rmsprop_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor
   if (momentum_buffer != nullptr) check_like(param, *momentum_buffer, "RMSprop", "momentum_buffer", "the parameter");
   if (grad_avg != nullptr) check_like(param, *grad_avg, "RMSprop", "grad_avg", "the parameter");
   const Tensor g = readable_grad(grad, param);
-  InPlaceSet io(&param, &square_avg, momentum_buffer, grad_avg);
+  InPlaceSet io({&param, &square_avg, momentum_buffer, grad_avg});
   voxgrad::detail::dispatch_floating(param.dtype(), "RMSprop", [&]<typename T>() {
     T* const p = io.data<T>(0);
     T* const sq = io.data<T>(1);
@@ -111,12 +72,12 @@ void rmsprop_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor
                 if constexpr (kCentered) {
                   const T a = std::fma(d, one_minus_alpha, ga[i] * alpha);
                   ga[i] = a;
-                  avg = std::sqrt(std::fma(T(-1) * a, a, s)) + eps;
+                  avg = std::sqrt(std::fma(T(-1) * a, a, s)) + eps;  // addcmul_(square_avg, a, a, value = −1)
                 } else {
                   avg = std::sqrt(s) + eps;
                 }
                 if constexpr (kMomentum) {
-                  const T b = buf[i] * mom + T(1) * d / avg;
+                  const T b = buf[i] * mom + T(1) * d / avg;  // addcdiv_(buf·mom, g, avg, value = 1)
                   buf[i] = b;
                   p[i] = std::fma(b, neg_lr, p[i]);
                 } else {
@@ -133,7 +94,7 @@ void adagrad_step_(Tensor& param, const Tensor& grad, Tensor& sum, const Adagrad
   check_like(param, grad, "Adagrad", "grad", "the parameter");
   check_like(param, sum, "Adagrad", "sum", "the parameter");
   const Tensor g = readable_grad(grad, param);
-  InPlaceSet io(&param, &sum);
+  InPlaceSet io({&param, &sum});
   voxgrad::detail::dispatch_floating(param.dtype(), "Adagrad", [&]<typename T>() {
     T* const p = io.data<T>(0);
     T* const sm = io.data<T>(1);
@@ -145,7 +106,7 @@ void adagrad_step_(Tensor& param, const Tensor& grad, Tensor& sum, const Adagrad
               param.numel(), [=](std::int64_t i) __attribute__((always_inline)) {
                 T d = kMaximize ? -gp[i] : gp[i];
                 if constexpr (kDecay) d = std::fma(p[i], wd, d);
-                const T s = std::fma(T(1) * d, d, sm[i]);
+                const T s = std::fma(T(1) * d, d, sm[i]);  // addcmul_(sum, g, g, value = 1)
                 sm[i] = s;
                 p[i] = p[i] + neg_clr * d / (std::sqrt(s) + eps);
               });

@@ -3,6 +3,7 @@
 // over a parameter's elements, and options turned into template arguments, so that each combination
 // is a loop of its own, with no branch, that vectorises.
 
+#include <cmath>
 #include <cstdint>
 
 #include "voxgrad/core/detail/fma_loop.h"
@@ -18,6 +19,15 @@ void update_elements(std::int64_t n, const F& body) {
   const voxgrad::detail::FmaLoop loop;
   voxgrad::detail::parallel_for(0, n, voxgrad::detail::kElementwiseGrain,
                                 [&](std::int64_t i0, std::int64_t i1) { loop(i0, i1, body); });
+}
+
+/// The gradient as every update's statements start from it: −grad with maximize, then (weight decay
+/// added to the gradient) fma(param, wd, g), ATen's add(g, param, alpha = wd).
+template <bool kMaximize, bool kDecay, typename T>
+[[gnu::always_inline]] inline T start_grad(T grad, T param, T wd) {
+  T g = kMaximize ? -grad : grad;
+  if constexpr (kDecay) g = std::fma(param, wd, g);
+  return g;
 }
 
 /// f.template operator()<b0, b1, …>() with the runtime flags as template arguments.

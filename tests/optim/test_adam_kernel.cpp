@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <string>
 
-#include "optim/awkward_values.h"
+#include "optim/special_values.h"
 #include "test_util.h"
 #include "voxgrad/optim/detail/adam_kernel.h"
 #include "voxgrad/optim/detail/pointwise.h"
@@ -65,7 +65,7 @@ template <typename View>
 void expect_same_updates(const Shape& base_shape, DType dt, const Options& o, View view, const std::string& what) {
   Tensor bases[2][5];
   for (int r = 0; r < 2; ++r) {
-    for (int t = 0; t < 5; ++t) bases[r][t] = vt::awkward(base_shape, dt, 40 + static_cast<std::uint64_t>(t), t);
+    for (int t = 0; t < 5; ++t) bases[r][t] = vt::special_values(base_shape, dt, 40 + static_cast<std::uint64_t>(t), t);
     bases[r][3] = bases[r][3].abs();  // second moments are not negative
     bases[r][4] = bases[r][4].abs();
   }

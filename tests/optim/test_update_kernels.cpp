@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "optim/awkward_values.h"
+#include "optim/special_values.h"
 #include "test_util.h"
 #include "voxgrad/optim/detail/pointwise.h"
 #include "voxgrad/optim/detail/update_kernels.h"
@@ -131,7 +131,7 @@ std::vector<Update> every_update() {
       all.push_back(sgd(sgd_hyper(maximize, wd, 0.0, 0.0, false)));
       all.push_back(sgd(sgd_hyper(maximize, wd, 0.9, 0.0, false)));
       all.push_back(sgd(sgd_hyper(maximize, wd, 0.9, 0.0, true)));
-      all.push_back(sgd(sgd_hyper(maximize, wd, 0.8, 0.3, false)));
+      all.push_back(sgd(sgd_hyper(maximize, wd, 0.8, 0.85, false)));  // float(1 − 0.85) ≠ 1 − 0.85f
       for (double momentum : {0.0, 0.85}) {
         for (bool centered : {false, true})
           all.push_back(rmsprop({1e-2, 0.95, 1e-7, wd, momentum, centered, maximize}));
@@ -149,7 +149,7 @@ void expect_same_updates(const Update& u, const Shape& base_shape, DType dt, Vie
   std::vector<Tensor> bases[2];
   for (auto& b : bases) {
     for (int t = 0; t < u.operands; ++t) {
-      b.push_back(vt::awkward(base_shape, dt, 60 + static_cast<std::uint64_t>(t), t));
+      b.push_back(vt::special_values(base_shape, dt, 60 + static_cast<std::uint64_t>(t), t));
       for (int n : u.nonneg) {
         if (n == t) b.back() = b.back().abs();
       }
@@ -270,69 +270,99 @@ TEST(UpdateKernels, InPlaceOperandsGetTheirVersionsBumpedAndViewsWrittenBack) {
   }
 }
 
-TEST(UpdateKernels, ErrorsNameTheOptimizerAndTheOperand) {
-  Tensor p = zeros({2, 3}), buf = zeros({2, 3}), sq = zeros({2, 3});
-  EXPECT_ERROR_EQ(od::sgd_step_(p, zeros({3, 2}), nullptr, false, sgd_hyper(false, 0.0, 0.0, 0.0, false)),
+TEST(UpdateKernels, ErrorsNameTheOptimizerAndTheOperandAndChangeNothing) {
+  manual_seed(8);
+  Tensor p = randn({2, 3}), buf = randn({2, 3}), sq = randn({2, 3}).abs();
+  const Tensor p0 = p.clone(), buf0 = buf.clone(), sq0 = sq.clone();
+  const std::uint32_t versions[3] = {p.version(), buf.version(), sq.version()};
+  EXPECT_ERROR_EQ(od::sgd_step_(p, randn({3, 2}), &buf, false, sgd_hyper(false, 0.1, 0.9, 0.0, true)),
                   "SGD: expected grad of shape [2, 3] and dtype float32 (as the parameter), but got shape [3, 2] and "
                   "dtype float32");
   Tensor buf64 = zeros({2, 3}, kFloat64);
-  EXPECT_ERROR_EQ(od::sgd_step_(p, zeros({2, 3}), &buf64, false, sgd_hyper(false, 0.0, 0.9, 0.0, false)),
+  EXPECT_ERROR_EQ(od::sgd_step_(p, randn({2, 3}), &buf64, false, sgd_hyper(false, 0.0, 0.9, 0.0, false)),
                   "SGD: expected momentum_buffer of shape [2, 3] and dtype float32 (as the parameter), but got shape "
                   "[2, 3] and dtype float64");
-  Tensor ga = zeros({6});
-  EXPECT_ERROR_EQ(od::rmsprop_step_(p, zeros({2, 3}), sq, nullptr, &ga, {1e-2, 0.99, 1e-8, 0.0, 0.0, true, false}),
+  Tensor ga = randn({6});
+  EXPECT_ERROR_EQ(od::rmsprop_step_(p, randn({2, 3}), sq, &buf, &ga, {1e-2, 0.99, 1e-8, 0.0, 0.9, true, false}),
                   "RMSprop: expected grad_avg of shape [2, 3] and dtype float32 (as the parameter), but got shape "
                   "[6] and dtype float32");
-  Tensor sum = zeros({2});
-  EXPECT_ERROR_EQ(od::adagrad_step_(p, zeros({2, 3}), sum, {0.1, 1e-10, 0.0, false}),
+  Tensor sum = randn({2}).abs();
+  EXPECT_ERROR_EQ(od::adagrad_step_(p, randn({2, 3}), sum, {0.1, 1e-10, 0.0, false}),
                   "Adagrad: expected sum of shape [2, 3] and dtype float32 (as the parameter), but got shape [2] and "
                   "dtype float32");
-  EXPECT_EQ(p.abs().max().item<double>(), 0.0);
+  Tensor p64 = randn({2, 3}, kFloat64);
+  EXPECT_ERROR_EQ(od::adagrad_step_(p64, randn({2, 3}, kFloat64), sq, {0.1, 1e-10, 0.0, false}),
+                  "Adagrad: expected sum of shape [2, 3] and dtype float64 (as the parameter), but got shape [2, 3] "
+                  "and dtype float32");
+  EXPECT_TRUE(vt::bit_identical(p, p0));
+  EXPECT_TRUE(vt::bit_identical(buf, buf0));
+  EXPECT_TRUE(vt::bit_identical(sq, sq0));
+  EXPECT_EQ(p.version(), versions[0]);
+  EXPECT_EQ(buf.version(), versions[1]);
+  EXPECT_EQ(sq.version(), versions[2]);
 }
 
 // Through the optimizers: a parameter given other data (set_data) no longer matches its gradient or
 // state; the step throws and leaves the parameter, its state and the step count alone.
-TEST(UpdateKernels, AFailedStepChangesNeitherTheParameterNorTheState) {
-  {
-    Tensor w = ones({4}).requires_grad_();
-    optim::SGD opt({w}, optim::SGDOptions(0.1).momentum(0.9));
-    w.set_grad(ones({4}));
+// Through the optimizers: a parameter given other data (set_data) no longer matches its gradient or
+// state. The step throws before it changes anything, for any parameter: no state made, no step counted,
+// no parameter updated, also not the ones before the one that does not match.
+TEST(UpdateKernels, AFailedStepChangesNoParameterAndNoState) {
+  const auto check = [](auto make_optimizer, const std::string& message, bool step_first) {
+    Tensor a = full({3}, 2.0).requires_grad_(), w = ones({4}).requires_grad_();
+    auto opt = make_optimizer(std::vector<Tensor>{a, w});
+    if (step_first) {
+      a.set_grad(full({3}, 0.5));
+      w.set_grad(full({4}, 0.5));
+      opt.step();
+    }
+    const Tensor a0 = a.detach().clone(), w0 = w.detach().clone();
+    const auto snapshot = [&opt](const Tensor& param) {
+      std::vector<std::pair<std::string, Tensor>> copy;
+      for (const auto& [key, value] : opt.state(param)) copy.emplace_back(key, value.clone());
+      return copy;
+    };
+    const auto state_a = snapshot(a), state_w = snapshot(w);
+    a.set_grad(full({3}, 0.25));
+    w.set_grad(full({4}, 0.25));
     w.set_data(ones({5}));
-    EXPECT_ERROR_EQ(opt.step(),
-                    "SGD: expected grad of shape [5] and dtype float32 (as the parameter), but got shape "
-                    "[4] and dtype float32");
-    EXPECT_TRUE(opt.state(w).empty());  // no momentum buffer made
-    EXPECT_TRUE(vt::same_bits_any_nan(w.detach(), ones({5})));
-    w.set_grad(ones({5}));
-    opt.step();
-    ASSERT_EQ(opt.state(w).size(), 1U);
-    EXPECT_TRUE(vt::same_bits_any_nan(opt.state(w)[0].second, ones({5})));  // the first step's d
-  }
-  {
-    Tensor w = ones({4}).requires_grad_();
-    optim::RMSprop opt({w}, optim::RMSpropOptions(0.1));
-    w.set_grad(ones({4}));
-    opt.step();
-    w.set_data(ones({5}));
-    w.set_grad(ones({5}));
-    EXPECT_ERROR_EQ(opt.step(),
-                    "RMSprop: expected square_avg of shape [5] and dtype float32 (as the parameter), but "
-                    "got shape [4] and dtype float32");
-    EXPECT_EQ(opt.state(w)[0].second.item<double>(), 1.0);
-    EXPECT_TRUE(vt::same_bits_any_nan(w.detach(), ones({5})));
-  }
-  {
-    Tensor w = ones({4}).requires_grad_();
-    optim::Adagrad opt({w}, optim::AdagradOptions(0.1));
-    w.set_grad(ones({4}));
-    w.set_data(ones({5}));
-    EXPECT_ERROR_EQ(opt.step(),
-                    "Adagrad: expected grad of shape [5] and dtype float32 (as the parameter), but got "
-                    "shape [4] and dtype float32");
-    EXPECT_EQ(opt.state(w)[0].second.item<double>(), 0.0);
-    EXPECT_TRUE(vt::same_bits_any_nan(opt.state(w)[1].second, zeros({4})));
-    EXPECT_TRUE(vt::same_bits_any_nan(w.detach(), ones({5})));
-  }
+    if (step_first) w.set_grad(full({5}, 0.25));  // the state no longer matches
+    EXPECT_ERROR_EQ(opt.step(), message);
+    EXPECT_TRUE(vt::bit_identical(a.detach(), a0)) << message;
+    EXPECT_TRUE(vt::bit_identical(w.detach(), ones({5}))) << message;
+    for (const auto& [param, before] : {std::pair{a, state_a}, std::pair{w, state_w}}) {
+      const auto after = opt.state(param);
+      ASSERT_EQ(after.size(), before.size()) << message;
+      for (std::size_t k = 0; k < after.size(); ++k) {
+        EXPECT_EQ(after[k].first, before[k].first);
+        EXPECT_TRUE(vt::bit_identical(after[k].second, before[k].second)) << message << ": " << after[k].first;
+      }
+    }
+  };
+  const auto sgd_opt = [](std::vector<Tensor> ps) { return optim::SGD(ps, optim::SGDOptions(0.1).momentum(0.9)); };
+  const auto rms_opt = [](std::vector<Tensor> ps) {
+    return optim::RMSprop(ps, optim::RMSpropOptions(0.1).momentum(0.9).centered(true));
+  };
+  const auto ada_opt = [](std::vector<Tensor> ps) { return optim::Adagrad(ps, optim::AdagradOptions(0.1)); };
+  const auto adam_opt = [](std::vector<Tensor> ps) { return optim::Adam(ps, optim::AdamOptions(0.1).amsgrad(true)); };
+  const auto adamw_opt = [](std::vector<Tensor> ps) { return optim::AdamW(ps, optim::AdamWOptions(0.1)); };
+  const std::string grad =
+      " expected grad of shape [5] and dtype float32 (as the parameter), but got shape [4] and "
+      "dtype float32";
+  check(sgd_opt, "SGD:" + grad, false);
+  check(rms_opt, "RMSprop:" + grad, false);
+  check(ada_opt, "Adagrad:" + grad, false);
+  check(adam_opt, "Adam:" + grad, false);
+  check(adamw_opt, "AdamW:" + grad, false);
+  const auto state = [](const char* op, const char* name) {
+    return std::string(op) + ": expected " + name +
+           " of shape [5] and dtype float32 (as the parameter), but got shape [4] and dtype float32";
+  };
+  check(sgd_opt, state("SGD", "momentum_buffer"), true);
+  check(rms_opt, state("RMSprop", "square_avg"), true);
+  check(ada_opt, state("Adagrad", "sum"), true);
+  check(adam_opt, state("Adam", "exp_avg"), true);
+  check(adamw_opt, state("AdamW", "exp_avg"), true);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 namespace voxgrad::testing {
 
 // Values of `shape`: normal ones and, at every 13th index (shifted by `shift`), ±0, ±inf, NaN, huge or tiny.
-inline Tensor awkward(const Shape& shape, DType dt, std::uint64_t seed, int shift) {
+inline Tensor special_values(const Shape& shape, DType dt, std::uint64_t seed, int shift) {
   manual_seed(seed);
   Tensor t = randn(shape, dt).contiguous();
   const double edges[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 1e30, -1e30, 1e-30};
