@@ -92,6 +92,7 @@ template <typename T>
 void check_updates() {
   const vg::DType dt = sizeof(T) == 4 ? vg::kFloat32 : vg::kFloat64;
   std::optional<Tensor> ref_add, ref_mul, ref_div, ref_adam;
+  std::vector<Tensor> ref_steps;
   for (const CpuIsa isa : kIsas) {
     IsaOverride guard(isa);
     const auto values = [](std::uint32_t seed) { return tensor_of(awkward_values<T>(kN, seed)); };
@@ -107,12 +108,35 @@ void check_updates() {
       p.set_grad(vg::rand({kN}, vg::dtype(dt)) - 0.5);
       adam.step();
     }
+    // And three steps of each other optimizer, its options touching every statement.
+    std::vector<Tensor> steps;
+    const auto run = [&](auto make_optimizer) {
+      vg::manual_seed(4);
+      Tensor q = vg::rand({kN}, vg::dtype(dt).requires_grad(true));
+      auto opt = make_optimizer(q);
+      for (int step = 0; step < 3; ++step) {
+        q.set_grad(vg::rand({kN}, vg::dtype(dt)) - 0.5);
+        opt.step();
+      }
+      steps.push_back(q.detach().clone());
+    };
+    run([](const Tensor& q) {
+      return vg::optim::SGD({q}, vg::optim::SGDOptions(0.01).momentum(0.9).nesterov(true).weight_decay(0.1));
+    });
+    run([](const Tensor& q) {
+      return vg::optim::RMSprop({q}, vg::optim::RMSpropOptions(0.01).momentum(0.8).centered(true).weight_decay(0.1));
+    });
+    run([](const Tensor& q) { return vg::optim::Adagrad({q}, vg::optim::AdagradOptions(0.01).weight_decay(0.1)); });
     if (!ref_add) {
       ref_add = add;
       ref_mul = mul;
       ref_div = div;
       ref_adam = p.detach().clone();
+      ref_steps = steps;
       continue;
+    }
+    for (std::size_t k = 0; k < steps.size(); ++k) {
+      EXPECT_TRUE(bit_identical(steps[k], ref_steps[k])) << "optimizer " << k << ", " << vg::to_string(isa);
     }
     EXPECT_TRUE(same_bits_any_nan(add, *ref_add)) << vg::to_string(isa);
     EXPECT_TRUE(same_bits_any_nan(mul, *ref_mul)) << vg::to_string(isa);
