@@ -104,30 +104,33 @@ Tensor reduce(const Tensor& a, const std::vector<bool>& mask, Acc init, Step ste
     });
     return acc;
   };
-  // All reduced elements of `count` outputs adjacent in memory (base, base + 1, …), in logical order:
-  // each reduced position into every output of the block, so that the loop runs along contiguous
-  // memory (a sum over dim 0 otherwise reads each output's column a line per element). Every output
-  // takes its elements in the same order as reduce_run, so the same result.
-  constexpr std::int64_t kBlock = 256;
-  auto reduce_block = [&](std::int64_t base, std::int64_t count, Acc* accs) {
+  // All reduced elements of `count` outputs (at base, base + ostride, …), in logical order: each
+  // reduced position into every output of the block. Outputs adjacent in memory (a sum over dim 0)
+  // then run along contiguous memory, where one output at a time reads its column a line per element;
+  // outputs apart (a sum over the last dim) run as independent chains, where one output at a time waits
+  // on each addition. Every output takes its elements in the same order as reduce_run, so the same
+  // result.
+  auto reduce_block = [&](std::int64_t base, std::int64_t ostride, std::int64_t count, Acc* accs) {
     std::fill_n(accs, count, init);
     inner.for_range(0, r_total, [&](const auto& off, std::int64_t n, const auto& st) {
       for (std::int64_t j = 0; j < n; ++j) {
         const T* p = pa + base + off[0] + j * st[0];
-        for (std::int64_t e = 0; e < count; ++e) step(accs[e], p[e]);
+        for (std::int64_t e = 0; e < count; ++e) step(accs[e], p[e * ostride]);
       }
     });
   };
+  constexpr std::int64_t kBlock = 256, kChains = 8;
 
   if (m_total >= 8 || r_total <= kReduceChunk) {
     detail::parallel_for(0, m_total, detail::slice_grain(r_total), [&](std::int64_t mb, std::int64_t me) {
       std::int64_t m = mb;
       Acc accs[kBlock];
       outer.for_range(mb, me, [&](const auto& off, std::int64_t n, const auto& st) {
-        if (st[0] == 1 && n >= 4 && r_total > 1) {
-          for (std::int64_t j0 = 0; j0 < n; j0 += kBlock) {
-            const std::int64_t count = std::min(kBlock, n - j0);
-            reduce_block(off[0] + j0, count, accs);
+        if (n >= 2 && r_total > 1) {
+          const std::int64_t block = st[0] == 1 ? kBlock : kChains;
+          for (std::int64_t j0 = 0; j0 < n; j0 += block) {
+            const std::int64_t count = std::min(block, n - j0);
+            reduce_block(off[0] + j0 * st[0], st[0], count, accs);
             for (std::int64_t e = 0; e < count; ++e, ++m) po[m] = finish(accs[e]);
           }
           return;
