@@ -257,8 +257,10 @@ void register_voxgrad_maps(const ConvCase& c);
 void register_voxgrad_models();
 /// NORM/…: GroupNorm+ReLU forward and backward on the U-Net's 64³ layer, from the caches or from memory.
 void register_voxgrad_norm();
-/// OPTIM/adam_step_4M and LERP/4M: the loops that round by FMA (voxgrad_optim.cpp).
+/// OPTIM/*_step_4M and LERP/4M: the loops that round by FMA (voxgrad_optim.cpp).
 void register_voxgrad_optim();
+/// REDUCE/…: sums and maxima over the dims models reduce (voxgrad_reduce.cpp).
+void register_voxgrad_reduce();
 
 /// Plain (NCDHW, PyTorch weight layout) float32 operands of one case, for the numerics check.
 struct ConvData {

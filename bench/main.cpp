@@ -192,6 +192,7 @@ int main(int argc, char** argv) {
   register_voxgrad_models();
   register_voxgrad_norm();
   register_voxgrad_optim();
+  register_voxgrad_reduce();
 #ifdef VOXGRAD_BENCH_WITH_TORCH
   register_torch_models();
 #endif
