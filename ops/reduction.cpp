@@ -176,22 +176,19 @@ Tensor sum_kernel(const Tensor& a, const std::vector<bool>& mask) {
   });
 }
 
-// Largest (is_max) or smallest element over the masked dims; NaN wins, as in PyTorch.
+// Largest (is_max) or smallest element over the masked dims; NaN wins, as in PyTorch. The rule picks
+// with `|` and `&` rather than branches, so that a block of outputs runs as vectors (reduce_block).
 Tensor extreme_kernel(const Tensor& a, const std::vector<bool>& mask, bool is_max, const char* op) {
   return detail::dispatch_floating(a.dtype(), op, [&]<typename T>() {
-    auto better = [is_max](T cand, T best) {
-      return std::isnan(cand) || (!std::isnan(best) && (is_max ? cand > best : cand < best));
+    const auto run = [&]<bool kMax>() {
+      const auto pick = [](T& acc, T v) {
+        const bool better = (v != v) | ((acc == acc) & (kMax ? v > acc : v < acc));
+        acc = better ? v : acc;
+      };
+      const T init = kMax ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+      return reduce<T>(a, mask, init, pick, pick, [](T acc) { return acc; });
     };
-    const T init = is_max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
-    return reduce<T>(
-        a, mask, init,
-        [&](T& acc, T v) {
-          if (better(v, acc)) acc = v;
-        },
-        [&](T& acc, T p) {
-          if (better(p, acc)) acc = p;
-        },
-        [](T acc) { return acc; });
+    return is_max ? run.template operator()<true>() : run.template operator()<false>();
   });
 }
 
