@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/detail/dispatch.h"
@@ -23,34 +24,66 @@ namespace {
 
 // The kernel: x viewed as (outer, n, inner) contiguous; each (outer, inner) line of n elements is
 // independent. m = max over the line (NaN propagates), s = Σ exp(x − m) in double, then
-// softmax = exp(x − m) / s and log_softmax = (x − m) − log s.
+// softmax = exp(x − m) / s and log_softmax = (x − m) − log s. Lines run in blocks of up to kBlock
+// neighbours along `inner` (a softmax over channels: positions side by side), each step of a line for
+// the whole block at once, so that the loops run along memory; each line's arithmetic is its own, in
+// the same order, whatever the block.
 template <typename T, bool Log>
 void softmax_lines(const T* x, T* y, std::int64_t outer, std::int64_t n, std::int64_t inner) {
-  const std::int64_t lines = outer * inner;
-  const std::int64_t grain = std::max<std::int64_t>(1, detail::kElementwiseGrain / std::max<std::int64_t>(n, 1));
-  detail::parallel_for(0, lines, grain, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t l = begin; l < end; ++l) {
-      const std::int64_t o = l / inner, i = l % inner;
-      const T* px = x + o * n * inner + i;
-      T* py = y + o * n * inner + i;
-      T m = -std::numeric_limits<T>::infinity();
+  constexpr std::int64_t kBlock = 64, kKept = 64 * kBlock;
+  const std::int64_t blocks_per_outer = (inner + kBlock - 1) / kBlock, blocks = outer * blocks_per_outer;
+  const std::int64_t grain =
+      std::max<std::int64_t>(1, detail::kElementwiseGrain / std::max<std::int64_t>(n * std::min(inner, kBlock), 1));
+  detail::parallel_for(0, blocks, grain, [&](std::int64_t begin, std::int64_t end) {
+    T shift[kBlock];
+    double sum[kBlock], scale[kBlock];
+    std::vector<double> exps(static_cast<std::size_t>(kKept));
+    for (std::int64_t b = begin; b < end; ++b) {
+      const std::int64_t o = b / blocks_per_outer, i0 = b % blocks_per_outer * kBlock;
+      const std::int64_t count = std::min(kBlock, inner - i0);
+      const T* px = x + o * n * inner + i0;
+      T* py = y + o * n * inner + i0;
+      for (std::int64_t e = 0; e < count; ++e) shift[e] = -std::numeric_limits<T>::infinity();
       for (std::int64_t k = 0; k < n; ++k) {
-        const T v = px[k * inner];
-        if (std::isnan(v) || v > m) m = v;
-        if (std::isnan(m)) break;
+        const T* row = px + k * inner;
+        for (std::int64_t e = 0; e < count; ++e) {
+          const T v = row[e], m = shift[e];
+          shift[e] = (m == m) & ((v != v) | (v > m)) ? v : m;  // the first NaN wins
+        }
       }
       // All −inf: subtract 0 instead, so the line gives NaN (softmax) as in PyTorch rather than
       // (−inf) − (−inf) tricks; a +inf max gives NaN too, as PyTorch.
-      const T shift = std::isinf(m) && m < 0 ? T(0) : m;
-      double s = 0.0;
-      for (std::int64_t k = 0; k < n; ++k) s += std::exp(static_cast<double>(px[k * inner] - shift));
+      for (std::int64_t e = 0; e < count; ++e) {
+        if (std::isinf(shift[e]) && shift[e] < 0) shift[e] = T(0);
+        sum[e] = 0.0;
+      }
+      // The exponentials are kept for softmax's last pass where the block's fit (n ≤ 64 at full
+      // blocks): each is then computed once.
+      const bool keep = !Log && n * count <= kKept;
+      for (std::int64_t k = 0; k < n; ++k) {
+        const T* row = px + k * inner;
+        for (std::int64_t e = 0; e < count; ++e) {
+          const double ex = std::exp(static_cast<double>(row[e] - shift[e]));
+          if (keep) exps[k * count + e] = ex;
+          sum[e] += ex;
+        }
+      }
       if constexpr (Log) {
-        const T log_s = static_cast<T>(std::log(s));
-        for (std::int64_t k = 0; k < n; ++k) py[k * inner] = (px[k * inner] - shift) - log_s;
-      } else {
-        const double inv = 1.0 / s;
+        for (std::int64_t e = 0; e < count; ++e) scale[e] = static_cast<double>(static_cast<T>(std::log(sum[e])));
         for (std::int64_t k = 0; k < n; ++k) {
-          py[k * inner] = static_cast<T>(std::exp(static_cast<double>(px[k * inner] - shift)) * inv);
+          const T* row = px + k * inner;
+          T* out = py + k * inner;
+          for (std::int64_t e = 0; e < count; ++e) out[e] = (row[e] - shift[e]) - static_cast<T>(scale[e]);
+        }
+      } else {
+        for (std::int64_t e = 0; e < count; ++e) scale[e] = 1.0 / sum[e];
+        for (std::int64_t k = 0; k < n; ++k) {
+          const T* row = px + k * inner;
+          T* out = py + k * inner;
+          for (std::int64_t e = 0; e < count; ++e) {
+            const double ex = keep ? exps[k * count + e] : std::exp(static_cast<double>(row[e] - shift[e]));
+            out[e] = static_cast<T>(ex * scale[e]);
+          }
         }
       }
     }
