@@ -89,4 +89,8 @@ Tensor Adam::step(const LossClosure& closure) {
   return loss;
 }
 
+bool Adam::uses_state(const OptimizerOptions& options, const std::string& key) const {
+  return key != "max_exp_avg_sq" || static_cast<const AdamOptions&>(options).amsgrad();
+}
+
 }  // namespace voxgrad::optim

@@ -41,4 +41,8 @@ Tensor AdamW::step(const LossClosure& closure) {
   return loss;
 }
 
+bool AdamW::uses_state(const OptimizerOptions& options, const std::string& key) const {
+  return key != "max_exp_avg_sq" || static_cast<const AdamWOptions&>(options).amsgrad();
+}
+
 }  // namespace voxgrad::optim

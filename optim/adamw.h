@@ -61,6 +61,8 @@ class AdamW : public Optimizer {
   std::vector<std::string> state_names() const override;
   /// {"step", "exp_avg", "exp_avg_sq"}: what step() reads whenever a parameter has state.
   std::vector<std::string> required_state_names() const override { return {"step", "exp_avg", "exp_avg_sq"}; }
+  /// max_exp_avg_sq only with amsgrad.
+  bool uses_state(const OptimizerOptions& options, const std::string& key) const override;
 };
 
 }  // namespace voxgrad::optim

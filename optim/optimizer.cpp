@@ -178,19 +178,30 @@ Tensor Optimizer::evaluate_closure(const LossClosure& closure) {
 
 void Optimizer::check_step_operands() const {
   const std::string op = name();
+  const std::vector<std::string> required = required_state_names();
   for (const OptimizerParamGroup& group : param_groups_) {
     for (const Tensor& p : group.params()) {
       const Tensor grad = p.grad();
       if (!grad.defined()) continue;
       detail::check_like(p, grad, op.c_str(), "grad", "the parameter");
       const auto it = state_.find(p.impl().get());
-      if (it == state_.end()) continue;
+      if (it == state_.end() || it->second.empty()) continue;
+      for (const std::string& key : required) {
+        const bool present =
+            std::any_of(it->second.begin(), it->second.end(), [&](const auto& entry) { return entry.first == key; });
+        VOXGRAD_CHECK(present, "{}: corrupted optimizer state (a parameter of shape {} has state without {})", op,
+                      shape_str(p.sizes()), key);
+      }
       for (const auto& [key, value] : it->second) {
-        if (key != "step") detail::check_like(p, value, op.c_str(), key.c_str(), "the parameter");
+        if (key != "step" && uses_state(group.options(), key)) {
+          detail::check_like(p, value, op.c_str(), key.c_str(), "the parameter");
+        }
       }
     }
   }
 }
+
+bool Optimizer::uses_state(const OptimizerOptions& /*options*/, const std::string& /*key*/) const { return true; }
 
 Tensor* find_state(ParamState& state, const std::string& key) {
   for (auto& [k, v] : state) {

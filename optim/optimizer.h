@@ -178,9 +178,13 @@ class Optimizer {
   /// Calls the closure (if any) with grad mode on and returns its loss.
   static Tensor evaluate_closure(const LossClosure& closure);
   /// Throws, before a step changes anything, unless every parameter with a gradient has a gradient and
-  /// state tensors ("step" aside) of its own shape and dtype (a parameter given other data with
-  /// set_data, say): a step then updates all parameters or none.
+  /// the state tensors its step will read (uses_state) of its own shape and dtype (a parameter given
+  /// other data with set_data, say), and, once it has state, every required_state_names() entry: a step
+  /// then updates all parameters or none.
   void check_step_operands() const;
+  /// Whether a step with `options` reads the state entry `key` (SGD without momentum does not read
+  /// its momentum_buffer). By default every entry.
+  virtual bool uses_state(const OptimizerOptions& options, const std::string& key) const;
 
  private:
   std::unique_ptr<OptimizerOptions> defaults_;

@@ -100,4 +100,11 @@ Tensor RMSprop::step(const LossClosure& closure) {
   return loss;
 }
 
+bool RMSprop::uses_state(const OptimizerOptions& options, const std::string& key) const {
+  const auto& o = static_cast<const RMSpropOptions&>(options);
+  if (key == "momentum_buffer") return o.momentum() > 0.0;
+  if (key == "grad_avg") return o.centered();
+  return true;
+}
+
 }  // namespace voxgrad::optim

@@ -63,6 +63,8 @@ class RMSprop : public Optimizer {
   std::vector<std::string> state_names() const override;
   /// {"step", "square_avg"}: what step() reads whenever a parameter has state.
   std::vector<std::string> required_state_names() const override { return {"step", "square_avg"}; }
+  /// momentum_buffer only with a momentum, grad_avg only when centered.
+  bool uses_state(const OptimizerOptions& options, const std::string& key) const override;
 };
 
 }  // namespace voxgrad::optim

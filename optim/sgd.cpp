@@ -80,4 +80,8 @@ Tensor SGD::step(const LossClosure& closure) {
   return loss;
 }
 
+bool SGD::uses_state(const OptimizerOptions& options, const std::string& key) const {
+  return key != "momentum_buffer" || static_cast<const SGDOptions&>(options).momentum() != 0.0;
+}
+
 }  // namespace voxgrad::optim

@@ -59,6 +59,8 @@ class SGD : public Optimizer {
   void check_options(const OptimizerOptions& options) const override;
   /// {"momentum_buffer"}.
   std::vector<std::string> state_names() const override { return {"momentum_buffer"}; }
+  /// momentum_buffer only with a momentum.
+  bool uses_state(const OptimizerOptions& options, const std::string& key) const override;
 };
 
 }  // namespace voxgrad::optim

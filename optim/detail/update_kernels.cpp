@@ -28,8 +28,7 @@ void sgd_step_(Tensor& param, const Tensor& grad, Tensor* momentum_buffer, bool 
         [&]<bool kMaximize, bool kDecay, bool kMomentum, bool kFirst, bool kNesterov>() {
           update_elements(
               param.numel(), [=](std::int64_t i) __attribute__((always_inline)) {
-                T d = kMaximize ? -gp[i] : gp[i];
-                if constexpr (kDecay) d = std::fma(p[i], wd, d);
+                T d = start_grad<kMaximize, kDecay>(gp[i], p[i], wd);
                 if constexpr (kMomentum) {
                   const T b = kFirst ? d : std::fma(d, one_minus_dampening, buf[i] * mom);
                   buf[i] = b;
@@ -64,8 +63,7 @@ void rmsprop_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor
         [&]<bool kMaximize, bool kDecay, bool kCentered, bool kMomentum>() {
           update_elements(
               param.numel(), [=](std::int64_t i) __attribute__((always_inline)) {
-                T d = kMaximize ? -gp[i] : gp[i];
-                if constexpr (kDecay) d = std::fma(p[i], wd, d);
+                T d = start_grad<kMaximize, kDecay>(gp[i], p[i], wd);
                 const T s = std::fma(one_minus_alpha * d, d, sq[i] * alpha);
                 sq[i] = s;
                 T avg;
@@ -104,8 +102,7 @@ void adagrad_step_(Tensor& param, const Tensor& grad, Tensor& sum, const Adagrad
         [&]<bool kMaximize, bool kDecay>() {
           update_elements(
               param.numel(), [=](std::int64_t i) __attribute__((always_inline)) {
-                T d = kMaximize ? -gp[i] : gp[i];
-                if constexpr (kDecay) d = std::fma(p[i], wd, d);
+                T d = start_grad<kMaximize, kDecay>(gp[i], p[i], wd);
                 const T s = std::fma(T(1) * d, d, sm[i]);  // addcmul_(sum, g, g, value = 1)
                 sm[i] = s;
                 p[i] = p[i] + neg_clr * d / (std::sqrt(s) + eps);

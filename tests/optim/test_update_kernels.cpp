@@ -365,4 +365,22 @@ TEST(UpdateKernels, AFailedStepChangesNoParameterAndNoState) {
   check(adamw_opt, state("AdamW", "exp_avg"), true);
 }
 
+// State the step does not read (a momentum buffer after momentum was switched off) is not checked: the
+// step runs on a parameter given other data, as PyTorch's would.
+TEST(UpdateKernels, StateTheStepDoesNotReadIsNotChecked) {
+  Tensor w = ones({4}).requires_grad_();
+  optim::SGD opt({w}, optim::SGDOptions(0.1).momentum(0.9));
+  w.set_grad(ones({4}));
+  opt.step();
+  static_cast<optim::SGDOptions&>(opt.param_groups()[0].options()).momentum(0.0);
+  w.set_data(ones({5}));
+  w.set_grad(ones({5}));
+  opt.step();
+  EXPECT_TRUE(vt::bit_identical(w.detach(), full({5}, 0.9)));
+  static_cast<optim::SGDOptions&>(opt.param_groups()[0].options()).momentum(0.5);
+  EXPECT_ERROR_EQ(opt.step(),
+                  "SGD: expected momentum_buffer of shape [5] and dtype float32 (as the parameter), but "
+                  "got shape [4] and dtype float32");
+}
+
 }  // namespace
