@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <string>
 #include <tuple>
@@ -16,7 +15,6 @@
 namespace {
 
 using namespace voxgrad;
-namespace vt = voxgrad::testing;
 using voxgrad::testing::expect_close;
 using voxgrad::testing::expect_values;
 using voxgrad::testing::values;
@@ -388,175 +386,6 @@ TEST(Reduction, NegativeCorrectionAndUndefinedInputsAreErrors) {
   EXPECT_ERROR_CONTAINS(min(u, 0), "min: argument 'self' is an undefined tensor");
   EXPECT_ERROR_CONTAINS(var(u), "var: argument 'self' is an undefined tensor");
   EXPECT_ERROR_CONTAINS(sum_to_size(u, {1}), "sum_to_size: argument 'self' is an undefined tensor");
-}
-
-// --- float32 accuracy and determinism ---------------------------------------------------------------
-
-TEST(Reduction, Float32SumOfAMillionValuesIsAccumulatedInDouble) {
-  const Tensor x = full({1000000}, 0.1, kFloat32);
-  double reference = 0;
-  for (int i = 0; i < 1000000; ++i) reference += static_cast<double>(0.1f);
-  EXPECT_EQ(x.sum().item<float>(), static_cast<float>(reference));
-  EXPECT_EQ(x.mean().item<float>(), static_cast<float>(static_cast<float>(reference) / 1e6));
-  // A float32 accumulator would drift to about 100958.
-  EXPECT_NEAR(x.sum().item<float>(), 100000.0, 0.01);
-}
-
-TEST(Reduction, Float32SumsOverLargeDimsAreAccurateForFewAndManyOutputs) {
-  manual_seed(2);
-  const Tensor x = rand({3, 400000}, kFloat32);
-  const std::vector<float> v = raw<float>(x);
-  std::vector<double> rows(3, 0.0), cols(400000, 0.0);
-  for (std::size_t r = 0; r < 3; ++r) {
-    for (std::size_t c = 0; c < 400000; ++c) {
-      rows[r] += v[r * 400000 + c];
-      cols[c] += v[r * 400000 + c];
-    }
-  }
-  const std::vector<float> by_row = raw<float>(x.sum(1));        // few outputs, long reduced dim
-  const std::vector<float> by_row_t = raw<float>(x.t().sum(0));  // the same through a strided view
-  for (std::size_t r = 0; r < 3; ++r) {
-    EXPECT_EQ(by_row[r], static_cast<float>(rows[r])) << r;
-    EXPECT_EQ(by_row_t[r], static_cast<float>(rows[r])) << r;
-  }
-  const std::vector<float> by_col = raw<float>(x.sum(0));  // many outputs
-  std::size_t mismatches = 0;
-  for (std::size_t c = 0; c < 400000; ++c) mismatches += by_col[c] != static_cast<float>(cols[c]);
-  EXPECT_EQ(mismatches, 0u);
-  double total = 0;
-  for (double r : rows) total += r;
-  EXPECT_EQ(x.sum().item<float>(), static_cast<float>(total));
-}
-
-// Each output takes its elements one by one in their logical order (row-major over the reduced dims):
-// in a double for float32 sums, Neumaier's compensated double for float64, NaN first for max and min.
-// Checked bit for bit, whichever way the loops run (outputs adjacent in memory in blocks, or one at a
-// time), on values where the order shows (1e20 and ±1 cancel differently in another order, ±inf and
-// NaN), over outer, inner and non-adjacent dims of contiguous tensors and of views.
-TEST(Reduction, EveryOutputTakesItsElementsInLogicalOrderOnEveryLayout) {
-  // [A, B, C] values: mostly ±1, with ±1e20, and a few inf and NaN.
-  const auto make = [](DType dt, bool specials) {
-    manual_seed(7);
-    Tensor t = randn({6, 37, 300}, dt).sign();
-    const Tensor big = rand({6, 37, 300}, dt).lt(0.2) * 1e20 * randn({6, 37, 300}, dt).sign();
-    t = t + big;
-    if (specials) {
-      t.index_put_({0, 3, 5}, INFINITY);
-      t.index_put_({2, 3, 5}, -INFINITY);
-      t.index_put_({4, 10, 17}, NAN);
-    }
-    return t;
-  };
-  struct Case {
-    const char* what;
-    std::function<Tensor(const Tensor&)> view;
-  };
-  const Case views[] = {{"contiguous", [](const Tensor& t) { return t; }},
-                        {"transposed", [](const Tensor& t) { return t.transpose(0, 2).contiguous().transpose(0, 2); }},
-                        {"strided and offset", [](const Tensor& t) {
-                           Tensor wide = zeros({6, 37, 601}, t.dtype());
-                           wide.slice(2, 1, 601, 2).copy_(t);
-                           return wide.slice(2, 1, 601, 2);
-                         }}};
-  for (DType dt : {kFloat32, kFloat64}) {
-    for (bool specials : {false, true}) {
-      const Tensor base = make(dt, specials);
-      const Tensor c = base.contiguous();
-      for (const std::vector<std::int64_t>& dims : {std::vector<std::int64_t>{0}, {1}, {2}, {0, 2}, {0, 1}}) {
-        // The reference: outputs over the kept dims, each reduced in logical order.
-        const Shape sizes = c.sizes();
-        std::vector<bool> red(3, false);
-        for (std::int64_t d : dims) red[static_cast<std::size_t>(d)] = true;
-        for (const Case& v : views) ASSERT_TRUE(vt::bit_identical(v.view(base).contiguous(), c)) << v.what;
-        std::vector<double> ref_sum, ref_max, ref_min;
-        const auto at = [&](std::int64_t i, std::int64_t j, std::int64_t k) {
-          return dt == kFloat32 ? static_cast<double>(c.data_ptr<float>()[(i * sizes[1] + j) * sizes[2] + k])
-                                : c.data_ptr<double>()[(i * sizes[1] + j) * sizes[2] + k];
-        };
-        std::int64_t lo[3], hi[3];
-        for (std::size_t d = 0; d < 3; ++d) hi[d] = red[d] ? 1 : sizes[d];
-        for (lo[0] = 0; lo[0] < hi[0]; ++lo[0]) {
-          for (lo[1] = 0; lo[1] < hi[1]; ++lo[1]) {
-            for (lo[2] = 0; lo[2] < hi[2]; ++lo[2]) {
-              double s = 0, comp = 0, mx = -INFINITY, mn = INFINITY;
-              std::int64_t r[3];
-              for (r[0] = 0; r[0] < (red[0] ? sizes[0] : 1); ++r[0]) {
-                for (r[1] = 0; r[1] < (red[1] ? sizes[1] : 1); ++r[1]) {
-                  for (r[2] = 0; r[2] < (red[2] ? sizes[2] : 1); ++r[2]) {
-                    const double v = at(red[0] ? r[0] : lo[0], red[1] ? r[1] : lo[1], red[2] ? r[2] : lo[2]);
-                    if (dt == kFloat32) {
-                      s += v;
-                    } else {  // Neumaier
-                      const double t = s + v;
-                      comp += std::abs(s) >= std::abs(v) ? (s - t) + v : (v - t) + s;
-                      s = t;
-                    }
-                    if (std::isnan(v) || (!std::isnan(mx) && v > mx)) mx = v;
-                    if (std::isnan(v) || (!std::isnan(mn) && v < mn)) mn = v;
-                  }
-                }
-              }
-              ref_sum.push_back(dt == kFloat32 || !std::isfinite(s) ? s : s + comp);
-              ref_max.push_back(mx);
-              ref_min.push_back(mn);
-            }
-          }
-        }
-        const Tensor want_sum = tensor(ref_sum, kFloat64).to(dt), want_max = tensor(ref_max, kFloat64).to(dt),
-                     want_min = tensor(ref_min, kFloat64).to(dt);
-        for (const Case& v : views) {
-          const Tensor x = v.view(base);
-          const std::string what = std::string(v.what) + ", " + std::string(dtype_name(dt)) + ", dims " +
-                                   std::to_string(dims[0]) + (dims.size() > 1 ? "+" + std::to_string(dims[1]) : "");
-          EXPECT_TRUE(vt::same_bits_any_nan(x.sum(dims).flatten(), want_sum)) << "sum, " << what;
-          EXPECT_TRUE(vt::same_bits_any_nan(x.amax(dims).flatten(), want_max)) << "amax, " << what;
-          EXPECT_TRUE(vt::same_bits_any_nan(x.amin(dims).flatten(), want_min)) << "amin, " << what;
-        }
-      }
-    }
-  }
-}
-
-TEST(Reduction, Float64SumOfAMillionValuesIsCompensated) {
-  // 1e6 copies of 0.1 summed naively in double are off by about 1e-6; compensation keeps it exact to
-  // the last bit of the correctly rounded result.
-  const Tensor x = full({1000000}, 0.1, kFloat64);
-  EXPECT_NEAR(x.sum().item<double>(), 100000.0, 1e-9);
-}
-
-template <typename T>
-std::vector<std::vector<T>> big_reductions(const Tensor& flat) {
-  const Tensor wide = flat.reshape({3, 400000}), tall = flat.reshape({400000, 3});
-  std::vector<std::vector<T>> r;
-  r.push_back(raw<T>(flat.sum()));
-  r.push_back(raw<T>(wide.sum(1)));  // large reduced dim, few outputs
-  r.push_back(raw<T>(tall.sum(0)));  // large strided reduced dim, few outputs
-  r.push_back(raw<T>(tall.sum(1)));  // many outputs
-  r.push_back(raw<T>(wide.sum(0)));  // many outputs, strided
-  r.push_back(raw<T>(wide.mean(1, true)));
-  r.push_back(raw<T>(flat.var()));
-  r.push_back(raw<T>(tall.var(Shape{0})));
-  r.push_back(raw<T>(flat.max()));
-  r.push_back(raw<T>(std::get<0>(wide.min(1))));
-  return r;
-}
-
-TEST(Reduction, BigReductionsAreBitwiseIdenticalForOneAndTwoThreads) {
-  manual_seed(3);
-  const Tensor f32 = randn({1200000}, kFloat32), d64 = randn({1200000}, kFloat64);
-  const int saved = get_num_threads();
-  set_num_threads(1);
-  const auto one32 = big_reductions<float>(f32);
-  const auto one64 = big_reductions<double>(d64);
-  set_num_threads(2);
-  const auto two32 = big_reductions<float>(f32);
-  const auto two64 = big_reductions<double>(d64);
-  set_num_threads(saved);
-  ASSERT_EQ(one32.size(), two32.size());
-  for (std::size_t k = 0; k < one32.size(); ++k) {
-    EXPECT_TRUE(one32[k] == two32[k]) << "float32 reduction " << k;
-    EXPECT_TRUE(one64[k] == two64[k]) << "float64 reduction " << k;
-  }
 }
 
 // --- gradient values --------------------------------------------------------------------------------
