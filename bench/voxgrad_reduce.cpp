@@ -1,7 +1,6 @@
-// REDUCE/…: sums and maxima over the dims a model reduces: everything (a loss), the channels of a
-// volume batch (a bias gradient, batch statistics), the spatial dims per channel (Dice's sums), dim 0
-// and the last dim of a matrix (a linear layer's bias gradient, a row-wise loss). float32, 2 Mi or
-// 8 Mi elements.
+// REDUCE/…: sums and maxima over the dims a model reduces, and softmax over channels and rows: everything (a loss), the
+// channels of a volume batch (a bias gradient, batch statistics), the spatial dims per channel (Dice's sums), dim 0 and
+// the last dim of a matrix (a linear layer's bias gradient, a row-wise loss). float32, 2 Mi or 8 Mi elements.
 
 #include <voxgrad/voxgrad.h>
 
@@ -36,6 +35,8 @@ void register_voxgrad_reduce() {
   add("REDUCE/sum_dim0_8M/voxgrad", {4096, 2048}, [](const Tensor& x) { return x.sum({0}); });
   add("REDUCE/sum_last_dim_8M/voxgrad", {4096, 2048}, [](const Tensor& x) { return x.sum({1}); });
   add("REDUCE/amax_dim0_8M/voxgrad", {4096, 2048}, [](const Tensor& x) { return x.amax({0}); });
+  add("REDUCE/softmax_channels_2M/voxgrad", {2, 4, 64, 64, 64}, [](const Tensor& x) { return softmax(x, 1); });
+  add("REDUCE/log_softmax_last_dim_8M/voxgrad", {4096, 2048}, [](const Tensor& x) { return log_softmax(x, 1); });
 }
 
 }  // namespace voxgrad_bench

@@ -28,9 +28,11 @@ namespace {
 // neighbours along `inner` (a softmax over channels: positions side by side), each step of a line for
 // the whole block at once, so that the loops run along memory; each line's arithmetic is its own, in
 // the same order, whatever the block.
-template <typename T, bool Log>
-void softmax_lines(const T* x, T* y, std::int64_t outer, std::int64_t n, std::int64_t inner) {
-  constexpr std::int64_t kBlock = 64, kKept = 64 * kBlock;
+// kRows: inner = 1, every line a contiguous row, one at a time (a block of one whose loops compile to
+// scalars in registers).
+template <typename T, bool Log, bool kRows>
+void softmax_blocks(const T* x, T* y, std::int64_t outer, std::int64_t n, std::int64_t inner) {
+  constexpr std::int64_t kBlock = kRows ? 1 : 64, kKept = 64 * 64;
   const std::int64_t blocks_per_outer = (inner + kBlock - 1) / kBlock, blocks = outer * blocks_per_outer;
   const std::int64_t grain =
       std::max<std::int64_t>(1, detail::kElementwiseGrain / std::max<std::int64_t>(n * std::min(inner, kBlock), 1));
@@ -40,7 +42,7 @@ void softmax_lines(const T* x, T* y, std::int64_t outer, std::int64_t n, std::in
     std::vector<double> exps(static_cast<std::size_t>(kKept));
     for (std::int64_t b = begin; b < end; ++b) {
       const std::int64_t o = b / blocks_per_outer, i0 = b % blocks_per_outer * kBlock;
-      const std::int64_t count = std::min(kBlock, inner - i0);
+      const std::int64_t count = kRows ? 1 : std::min(kBlock, inner - i0);
       const T* px = x + o * n * inner + i0;
       T* py = y + o * n * inner + i0;
       for (std::int64_t e = 0; e < count; ++e) shift[e] = -std::numeric_limits<T>::infinity();
@@ -88,6 +90,12 @@ void softmax_lines(const T* x, T* y, std::int64_t outer, std::int64_t n, std::in
       }
     }
   });
+}
+
+template <typename T, bool Log>
+void softmax_lines(const T* x, T* y, std::int64_t outer, std::int64_t n, std::int64_t inner) {
+  if (inner == 1) return softmax_blocks<T, Log, true>(x, y, outer, n, inner);
+  softmax_blocks<T, Log, false>(x, y, outer, n, inner);
 }
 
 template <bool Log>
