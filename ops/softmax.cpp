@@ -39,7 +39,7 @@ void softmax_blocks(const T* x, T* y, std::int64_t outer, std::int64_t n, std::i
   detail::parallel_for(0, blocks, grain, [&](std::int64_t begin, std::int64_t end) {
     T shift[kBlock];
     double sum[kBlock], scale[kBlock];
-    std::vector<double> exps(static_cast<std::size_t>(kKept));
+    std::vector<double> exps(Log ? 0 : static_cast<std::size_t>(kKept));
     for (std::int64_t b = begin; b < end; ++b) {
       const std::int64_t o = b / blocks_per_outer, i0 = b % blocks_per_outer * kBlock;
       const std::int64_t count = kRows ? 1 : std::min(kBlock, inner - i0);
