@@ -163,6 +163,60 @@ TEST(Reduction, EveryOutputTakesItsElementsInLogicalOrderOnEveryLayout) {
   }
 }
 
+// max(dim) and min(dim) with their indices: each output the first maximum (minimum) of its slice, or
+// its first NaN, and that element's index, whichever way the loops run (outputs adjacent in memory in
+// blocks, apart as chains); on ties of ±1, +0 beside −0, ±inf and NaN, along every dim of contiguous
+// tensors and views.
+TEST(Reduction, MaxAndMinAlongADimTakeTheFirstBestElementOnEveryLayout) {
+  manual_seed(9);
+  const Shape shape{5, 33, 270};
+  const Tensor u = rand(shape);
+  Tensor base = where(u.lt(0.3), zeros(shape), randn(shape).sign()) * randn(shape).sign();
+  base.index_put_({1, 2, 3}, INFINITY);
+  base.index_put_({3, 2, 3}, -INFINITY);
+  base.index_put_({2, 7, 11}, NAN);
+  base.index_put_({4, 7, 11}, NAN);
+  base.index_put_({2, 9, 100}, NAN);
+  const Tensor views[] = {base, base.transpose(0, 2).contiguous().transpose(0, 2), base.narrow(0, 1, 1).expand(shape)};
+  for (const Tensor& x : views) {
+    const Tensor c = x.contiguous();
+    for (std::int64_t dim = 0; dim < 3; ++dim) {
+      for (bool is_max : {true, false}) {
+        const auto [values, indices] = is_max ? x.max(dim) : x.min(dim);
+        // The reference, element by element over the slice.
+        Shape order;  // the kept dims in order, then dim
+        for (std::int64_t k = 0; k < 3; ++k) {
+          if (k != dim) order.push_back(k);
+        }
+        order.push_back(dim);
+        const Tensor moved = c.permute(order).contiguous();
+        const std::int64_t lines = moved.numel() / shape[static_cast<std::size_t>(dim)];
+        const std::int64_t len = shape[static_cast<std::size_t>(dim)];
+        const float* p = moved.data_ptr<float>();
+        std::vector<double> want_v;
+        std::vector<std::int64_t> want_i;
+        for (std::int64_t l = 0; l < lines; ++l) {
+          float best = p[l * len];
+          std::int64_t at = 0;
+          for (std::int64_t k = 1; k < len && !std::isnan(best); ++k) {
+            const float v = p[l * len + k];
+            if (std::isnan(v) || (is_max ? v > best : v < best)) {
+              best = v;
+              at = k;
+            }
+          }
+          want_v.push_back(best);
+          want_i.push_back(at);
+        }
+        const std::string what = std::string(is_max ? "max" : "min") + " along dim " + std::to_string(dim) +
+                                 (x.is_contiguous() ? "" : " of a view");
+        EXPECT_TRUE(vt::same_bits_any_nan(values.flatten(), tensor(want_v, kFloat64).to(kFloat32))) << what;
+        EXPECT_EQ(raw<std::int64_t>(indices), want_i) << what;
+      }
+    }
+  }
+}
+
 TEST(Reduction, Float64SumOfAMillionValuesIsCompensated) {
   // 1e6 copies of 0.1 summed naively in double are off by about 1e-6; compensation keeps it exact to
   // the last bit of the correctly rounded result.
