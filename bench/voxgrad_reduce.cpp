@@ -35,6 +35,8 @@ void register_voxgrad_reduce() {
   add("REDUCE/sum_dim0_8M/voxgrad", {4096, 2048}, [](const Tensor& x) { return x.sum({0}); });
   add("REDUCE/sum_last_dim_8M/voxgrad", {4096, 2048}, [](const Tensor& x) { return x.sum({1}); });
   add("REDUCE/amax_dim0_8M/voxgrad", {4096, 2048}, [](const Tensor& x) { return x.amax({0}); });
+  add("REDUCE/max_dim0_8M/voxgrad", {4096, 2048}, [](const Tensor& x) { return std::get<0>(x.max(0)); });
+  add("REDUCE/argmax_channels_2M/voxgrad", {2, 4, 64, 64, 64}, [](const Tensor& x) { return x.argmax(1); });
   add("REDUCE/softmax_channels_2M/voxgrad", {2, 4, 64, 64, 64}, [](const Tensor& x) { return softmax(x, 1); });
   add("REDUCE/log_softmax_last_dim_8M/voxgrad", {4096, 2048}, [](const Tensor& x) { return log_softmax(x, 1); });
 }
