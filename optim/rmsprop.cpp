@@ -85,16 +85,16 @@ Tensor RMSprop::step(const LossClosure& closure) {
         if (o.momentum() > 0.0) st.emplace_back("momentum_buffer", zeros_like(p));
         if (o.centered()) st.emplace_back("grad_avg", zeros_like(p));
       }
-      // Entries missing (an option switched on between steps, or a loaded state without them) are made
-      // first, then found: a pointer into the state would not survive the vector growing.
-      state_entry(st, "square_avg", p);
+      // Entries missing since an option was switched on between steps are made first, then found: a
+      // pointer into the state would not survive the vector growing. (step and square_avg are there:
+      // check_step_operands requires them of a parameter with state.)
       if (o.momentum() > 0.0) state_entry(st, "momentum_buffer", p);
       if (o.centered()) state_entry(st, "grad_avg", p);
       Tensor* buf = o.momentum() > 0.0 ? find_state(st, "momentum_buffer") : nullptr;
       Tensor* grad_avg = o.centered() ? find_state(st, "grad_avg") : nullptr;
       detail::rmsprop_step_(p, p.grad(), *find_state(st, "square_avg"), buf, grad_avg,
                             {o.lr(), o.alpha(), o.eps(), o.weight_decay(), o.momentum(), o.centered(), o.maximize()});
-      state_entry(st, "step", p).add_(1.0);  // once the update is made
+      find_state(st, "step")->add_(1.0);  // once the update is made
     }
   }
   return loss;

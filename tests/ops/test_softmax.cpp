@@ -1,9 +1,9 @@
 // softmax and log_softmax (ops/softmax.cpp) against the formula line by line: m = the line's maximum
 // (its first NaN if it has one), s = Σ exp(x − m) in double, softmax = exp(x − m)·(1/s) rounded once,
-// log_softmax = (x − m) − log s; a line of −inf subtracts 0 (NaN, as PyTorch). Bit for bit, over the
-// first, a middle and the last dim (the kernel runs lines side by side in blocks), with partial blocks,
-// lines longer than the exponentials it keeps, ±inf and NaN, float32 and float64, and on 1 and 2
-// threads. Gradients: gradcheck in nn/test_extra_layers.cpp.
+// log_softmax = (x − m) − log s; a line of −inf subtracts 0 (NaN, as PyTorch). Bit for bit (NaNs' signs
+// included), over the first, a middle and the last dim (the kernel runs lines side by side in blocks),
+// with partial blocks, lines longer than the exponentials it keeps, ±inf and ±NaN, float32 and float64,
+// and on 1 and 2 threads. Gradients: gradcheck in nn/test_extra_layers.cpp.
 
 #include <voxgrad/voxgrad.h>
 
@@ -59,11 +59,11 @@ Tensor values(const Shape& shape, DType dt, std::int64_t dim) {
   Tensor t = (randn(shape, dt) * 4.0).contiguous();
   const std::int64_t n = t.numel();
   for (std::int64_t i = 5; i < n; i += 97) {
-    const double e = i % 3 == 0 ? INFINITY : i % 3 == 1 ? -INFINITY : NAN;
+    const double e = i % 4 == 0 ? INFINITY : i % 4 == 1 ? -INFINITY : i % 4 == 2 ? NAN : -NAN;
     t.view({n}).index_put_({i}, e);
   }
   t.select(dim, 0).fill_(-INFINITY);  // lines that start at −inf …
-  Tensor line = t;  // … and the line at index 1 (or 0) of every other dim: −inf only
+  Tensor line = t;                    // … and the line at index 1 (or 0) of every other dim: −inf only
   for (std::int64_t d = t.dim() - 1; d >= 0; --d) {
     if (d != dim) line = line.select(d, std::min<std::int64_t>(1, t.size(d) - 1));
   }
@@ -72,24 +72,26 @@ Tensor values(const Shape& shape, DType dt, std::int64_t dim) {
 }
 
 TEST(Softmax, EveryLineIsTheFormulaBitForBit) {
-  const Shape shapes[] = {{3, 5, 7}, {2, 4, 130}, {2, 70, 33}, {1, 1, 9}, {200, 3}, {4, 1, 65}};
+  // Partial blocks (130, 65, 33), lines too long for the kept exponentials (70 × 130 along dim 1 at
+  // full blocks, 5000 as rows), and enough blocks for both threads (16 × 70 × 130).
+  const Shape shapes[] = {{3, 5, 7},  {2, 4, 130},  {2, 70, 33},   {1, 1, 9}, {200, 3},
+                          {4, 1, 65}, {3, 70, 130}, {16, 70, 130}, {2, 5000}};
   for (DType dt : {kFloat32, kFloat64}) {
     for (const Shape& shape : shapes) {
       for (std::int64_t dim = 0; dim < static_cast<std::int64_t>(shape.size()); ++dim) {
         const Tensor x = values(shape, dt, dim);
         for (int threads : {1, 2}) {
-          const int saved = get_num_threads();
+          const vt::RestoreTwoThreads restore;
           set_num_threads(threads);
           const Tensor y = softmax(x, dim), ly = log_softmax(x, dim);
-          set_num_threads(saved);
           const std::string what = std::string(dtype_name(dt)) + " " + shape_str(shape) + " dim " +
                                    std::to_string(dim) + ", " + std::to_string(threads) + " threads";
           if (dt == kFloat32) {
-            EXPECT_TRUE(vt::same_bits_any_nan(y, reference<float, false>(x, dim))) << "softmax, " << what;
-            EXPECT_TRUE(vt::same_bits_any_nan(ly, reference<float, true>(x, dim))) << "log_softmax, " << what;
+            EXPECT_TRUE(vt::bit_identical(y, reference<float, false>(x, dim))) << "softmax, " << what;
+            EXPECT_TRUE(vt::bit_identical(ly, reference<float, true>(x, dim))) << "log_softmax, " << what;
           } else {
-            EXPECT_TRUE(vt::same_bits_any_nan(y, reference<double, false>(x, dim))) << "softmax, " << what;
-            EXPECT_TRUE(vt::same_bits_any_nan(ly, reference<double, true>(x, dim))) << "log_softmax, " << what;
+            EXPECT_TRUE(vt::bit_identical(y, reference<double, false>(x, dim))) << "softmax, " << what;
+            EXPECT_TRUE(vt::bit_identical(ly, reference<double, true>(x, dim))) << "log_softmax, " << what;
           }
         }
       }
