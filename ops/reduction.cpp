@@ -12,6 +12,7 @@
 #include "voxgrad/ops/cumulative.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/loops.h"
+#include "voxgrad/ops/detail/reduce_loops.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/reorder.h"
 #include "voxgrad/ops/shape_ops.h"
@@ -24,10 +25,6 @@ using autograd::save_for_backward;
 using autograd::save_output_for_backward;
 
 namespace {
-
-// A reduction of more than this many elements per output, with few outputs, is split into chunks of
-// this size whose partial results merge in chunk order: the chunks fix the order of the arithmetic.
-constexpr std::int64_t kReduceChunk = 32768;
 
 // Which dims a reduction removes. An empty list means all of them, as in PyTorch.
 std::vector<bool> reduce_mask(const Tensor& a, IntArrayRef dims, const char* op) {
@@ -42,14 +39,6 @@ std::vector<bool> reduce_mask(const Tensor& a, IntArrayRef dims, const char* op)
   return mask;
 }
 
-Shape keepdim_shape(const Tensor& a, const std::vector<bool>& mask) {
-  Shape s = a.sizes();
-  for (std::size_t d = 0; d < s.size(); ++d) {
-    if (mask[d]) s[d] = 1;
-  }
-  return s;
-}
-
 Shape dropdim_shape(const Tensor& a, const std::vector<bool>& mask) {
   Shape s;
   for (std::size_t d = 0; d < mask.size(); ++d) {
@@ -58,120 +47,21 @@ Shape dropdim_shape(const Tensor& a, const std::vector<bool>& mask) {
   return s;
 }
 
-// Neumaier's compensated sum: float64 sums stay accurate to the last bit on long reductions.
-struct CompensatedSum {
-  double sum = 0.0, comp = 0.0;
-  void add(double v) {
-    const double t = sum + v;
-    comp += std::abs(sum) >= std::abs(v) ? (sum - t) + v : (v - t) + sum;
-    sum = t;
-  }
-  // An infinite or NaN sum is the result as it is: the compensation is NaN there (inf - inf).
-  double value() const { return std::isfinite(sum) ? sum + comp : sum; }
-};
-
-// acc after taking p[0], p[stride], …, p[(n − 1)·stride] with `step`, in order. Out of line, with acc
-// a value: inlined into reduce's loops, the accumulator stayed in memory (its address is held by
-// reference there), a store and a load per element.
-template <typename Acc, typename T, typename Step>
-[[gnu::noinline]] Acc accumulate(Acc acc, const T* p, std::int64_t n, std::int64_t stride, const Step& step) {
-  for (std::int64_t j = 0; j < n; ++j) step(acc, p[j * stride]);
-  return acc;
-}
-
-// Reduces the masked dims of `a` into a new tensor of keepdim shape. For each output, `Acc` starts
-// from `init`, takes every reduced element with `step` in a fixed order, and partial results over
-// fixed chunks are merged in chunk order with `merge`: the result never depends on the thread count.
-template <typename T, typename Acc, typename Step, typename Merge, typename Finish>
-Tensor reduce(const Tensor& a, const std::vector<bool>& mask, Acc init, Step step, Merge merge, Finish finish) {
-  Shape kept_sizes, kept_strides, red_sizes, red_strides;
-  for (std::size_t d = 0; d < mask.size(); ++d) {
-    (mask[d] ? red_sizes : kept_sizes).push_back(a.sizes()[d]);
-    (mask[d] ? red_strides : kept_strides).push_back(a.strides()[d]);
-  }
-  Tensor out = empty(keepdim_shape(a, mask), a.dtype());
-  T* po = out.data_ptr<T>();
-  const T* pa = a.data_ptr<T>();
-  const detail::StridedShape<1> outer(kept_sizes, {kept_strides});
-  const detail::StridedShape<1> inner(red_sizes, {red_strides});
-  const std::int64_t m_total = outer.numel, r_total = inner.numel;
-
-  // The reduced elements [rb, re) of the output at `base`, in logical order.
-  auto reduce_run = [&](std::int64_t base, std::int64_t rb, std::int64_t re) {
-    Acc acc = init;
-    inner.for_range(rb, re, [&](const auto& off, std::int64_t n, const auto& st) {
-      acc = accumulate(acc, pa + base + off[0], n, st[0], step);
-    });
-    return acc;
-  };
-  // All reduced elements of `count` outputs (at base, base + ostride, …), in logical order: each
-  // reduced position into every output of the block. Outputs adjacent in memory (a sum over dim 0)
-  // then run along contiguous memory, where one output at a time reads its column a line per element;
-  // outputs apart (a sum over the last dim) run as independent chains, where one output at a time waits
-  // on each addition. Every output takes its elements in the same order as reduce_run, so the same
-  // result.
-  auto reduce_block = [&](std::int64_t base, std::int64_t ostride, std::int64_t count, Acc* accs) {
-    std::fill_n(accs, count, init);
-    inner.for_range(0, r_total, [&](const auto& off, std::int64_t n, const auto& st) {
-      for (std::int64_t j = 0; j < n; ++j) {
-        const T* p = pa + base + off[0] + j * st[0];
-        for (std::int64_t e = 0; e < count; ++e) step(accs[e], p[e * ostride]);
-      }
-    });
-  };
-  constexpr std::int64_t kBlock = 256, kChains = 8;
-
-  if (m_total >= 8 || r_total <= kReduceChunk) {
-    detail::parallel_for(0, m_total, detail::slice_grain(r_total), [&](std::int64_t mb, std::int64_t me) {
-      std::int64_t m = mb;
-      Acc accs[kBlock];
-      outer.for_range(mb, me, [&](const auto& off, std::int64_t n, const auto& st) {
-        if (n >= 2 && r_total > 1) {
-          const std::int64_t block = st[0] == 1 ? kBlock : kChains;
-          for (std::int64_t j0 = 0; j0 < n; j0 += block) {
-            const std::int64_t count = std::min(block, n - j0);
-            reduce_block(off[0] + j0 * st[0], st[0], count, accs);
-            for (std::int64_t e = 0; e < count; ++e, ++m) po[m] = finish(accs[e]);
-          }
-          return;
-        }
-        for (std::int64_t j = 0; j < n; ++j, ++m) po[m] = finish(reduce_run(off[0] + j * st[0], 0, r_total));
-      });
-    });
-  } else {
-    const std::int64_t chunks = (r_total + kReduceChunk - 1) / kReduceChunk;
-    std::vector<Acc> partial(static_cast<std::size_t>(chunks), init);
-    std::int64_t m = 0;
-    outer.for_range(0, m_total, [&](const auto& off, std::int64_t n, const auto& st) {
-      for (std::int64_t j = 0; j < n; ++j, ++m) {
-        const std::int64_t base = off[0] + j * st[0];
-        detail::parallel_chunks(r_total, kReduceChunk, [&](std::int64_t c, std::int64_t b, std::int64_t e) {
-          partial[c] = reduce_run(base, b, e);
-        });
-        Acc acc = init;
-        for (const Acc& p : partial) merge(acc, p);
-        po[m] = finish(acc);
-      }
-    });
-  }
-  return out;
-}
-
 // Sum over the masked dims, in keepdim shape, without autograd.
 Tensor sum_kernel(const Tensor& a, const std::vector<bool>& mask) {
   return detail::dispatch_floating(a.dtype(), "sum", [&]<typename T>() {
     if constexpr (std::is_same_v<T, float>) {
-      return reduce<T>(
+      return detail::reduce<T>(
           a, mask, 0.0, [](double& acc, T v) { acc += v; }, [](double& acc, double p) { acc += p; },
           [](double acc) { return static_cast<T>(acc); });
     } else {
-      return reduce<T>(
-          a, mask, CompensatedSum{}, [](CompensatedSum& acc, T v) { acc.add(v); },
-          [](CompensatedSum& acc, const CompensatedSum& p) {
+      return detail::reduce<T>(
+          a, mask, detail::CompensatedSum{}, [](detail::CompensatedSum& acc, T v) { acc.add(v); },
+          [](detail::CompensatedSum& acc, const detail::CompensatedSum& p) {
             acc.add(p.sum);
             if (std::isfinite(p.sum)) acc.add(p.comp);
           },
-          [](const CompensatedSum& acc) { return static_cast<T>(acc.value()); });
+          [](const detail::CompensatedSum& acc) { return static_cast<T>(acc.value()); });
     }
   });
 }
@@ -186,7 +76,7 @@ Tensor extreme_kernel(const Tensor& a, const std::vector<bool>& mask, bool is_ma
         acc = better ? v : acc;
       };
       const T init = kMax ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
-      return reduce<T>(a, mask, init, pick, pick, [](T acc) { return acc; });
+      return detail::reduce<T>(a, mask, init, pick, pick, [](T acc) { return acc; });
     };
     return is_max ? run.template operator()<true>() : run.template operator()<false>();
   });
@@ -220,7 +110,7 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& a, std::int64_t dim, bool k
                 shape_str(a.sizes()));
   std::vector<bool> mask(static_cast<std::size_t>(nd), false);
   if (nd > 0) mask[d] = true;
-  const Shape keep = keepdim_shape(a, mask);
+  const Shape keep = detail::keepdim_shape(a, mask);
   Tensor values = empty(keep, a.dtype());
   Tensor indices = empty(keep, kInt64);
   detail::dispatch_floating(a.dtype(), op, [&]<typename T>() {
@@ -337,7 +227,7 @@ Tensor sum(const Tensor& a, IntArrayRef dims, bool keepdim) {
   const std::vector<bool> mask = reduce_mask(a, dims, "sum");
   Tensor out = sum_kernel(a, mask);
   if (!keepdim) out = out.reshape(dropdim_shape(a, mask)).detach();
-  record("SumBackward", a, out, {}, [keep = keepdim_shape(a, mask), sizes = a.sizes()](const BackwardCtx& c) {
+  record("SumBackward", a, out, {}, [keep = detail::keepdim_shape(a, mask), sizes = a.sizes()](const BackwardCtx& c) {
     return std::vector<Tensor>{c.grad().reshape(keep).expand(sizes)};
   });
   return out;
@@ -542,7 +432,7 @@ namespace {
 // Product over the masked dims in keepdim shape, in double, without autograd.
 Tensor prod_kernel(const Tensor& a, const std::vector<bool>& mask) {
   return detail::dispatch_floating(a.dtype(), "prod", [&]<typename T>() {
-    return reduce<T>(
+    return detail::reduce<T>(
         a, mask, 1.0, [](double& acc, T v) { acc *= static_cast<double>(v); }, [](double& acc, double p) { acc *= p; },
         [](double acc) { return static_cast<T>(acc); });
   });
