@@ -43,6 +43,14 @@ class TempDirTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
+/// The raw elements of `t` (of element type T) in row-major order, for bitwise comparisons.
+template <typename T>
+std::vector<T> raw(const Tensor& t) {
+  const Tensor c = t.contiguous();
+  const T* p = c.data_ptr<T>();
+  return std::vector<T>(p, p + c.numel());
+}
+
 /// Every element of `t` (any layout, any dtype) as double, in row-major order.
 inline std::vector<double> values(const Tensor& t) {
   const Tensor c = t.detach().contiguous().to(kFloat64);

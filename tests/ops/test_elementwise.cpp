@@ -15,6 +15,7 @@ namespace {
 using namespace voxgrad;
 using voxgrad::testing::expect_close;
 using voxgrad::testing::expect_values;
+using voxgrad::testing::raw;
 using voxgrad::testing::values;
 
 using voxgrad::testing::expect_gradcheck;
@@ -368,13 +369,6 @@ TEST(Elementwise, NonContiguousInputsToUnaryOpsKeepTheLogicalLayoutInTheResult) 
 }
 
 // --- the parallel path ----------------------------------------------------------------------------
-
-template <typename T>
-std::vector<T> raw(const Tensor& t) {
-  const Tensor c = t.contiguous();
-  const T* p = c.data_ptr<T>();
-  return std::vector<T>(p, p + c.numel());
-}
 
 TEST(Elementwise, LargeFloat32BinaryOpsEqualASerialReference) {
   manual_seed(3);

@@ -17,6 +17,7 @@ namespace {
 using namespace voxgrad;
 using voxgrad::testing::expect_close;
 using voxgrad::testing::expect_values;
+using voxgrad::testing::raw;
 using voxgrad::testing::values;
 
 using voxgrad::testing::expect_gradcheck;
@@ -27,14 +28,6 @@ using voxgrad::testing::kNaN;
 using voxgrad::testing::leaf;
 using voxgrad::testing::uniform_leaf;
 using Fn = autograd::SingleOutputFn;
-
-/// The raw elements of a float tensor, for bitwise comparisons.
-template <typename T>
-std::vector<T> raw(const Tensor& t) {
-  const Tensor c = t.contiguous();
-  const T* p = c.data_ptr<T>();
-  return std::vector<T>(p, p + c.numel());
-}
 
 std::vector<std::int64_t> indices_of(const Tensor& t) {
   EXPECT_EQ(t.dtype(), kInt64);

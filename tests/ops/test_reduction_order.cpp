@@ -16,15 +16,8 @@
 namespace {
 
 using namespace voxgrad;
+using voxgrad::testing::raw;
 namespace vt = voxgrad::testing;
-
-/// The raw elements of a tensor, for bitwise comparisons.
-template <typename T>
-std::vector<T> raw(const Tensor& t) {
-  const Tensor c = t.contiguous();
-  const T* p = c.data_ptr<T>();
-  return std::vector<T>(p, p + c.numel());
-}
 
 // --- float32 accuracy and determinism ---------------------------------------------------------------
 
