@@ -39,7 +39,8 @@ void softmax_blocks(const T* x, T* y, std::int64_t outer, std::int64_t n, std::i
   detail::parallel_for(0, blocks, grain, [&](std::int64_t begin, std::int64_t end) {
     T shift[kBlock];
     double sum[kBlock], scale[kBlock];
-    std::vector<double> exps(Log ? 0 : static_cast<std::size_t>(kKept));
+    // Only where a block's exponentials can fit (softmax, n · block ≤ kKept).
+    std::vector<double> exps(!Log && n * std::min(inner, kBlock) <= kKept ? static_cast<std::size_t>(kKept) : 0);
     for (std::int64_t b = begin; b < end; ++b) {
       const std::int64_t o = b / blocks_per_outer, i0 = b % blocks_per_outer * kBlock;
       const std::int64_t count = kRows ? 1 : std::min(kBlock, inner - i0);
@@ -61,7 +62,7 @@ void softmax_blocks(const T* x, T* y, std::int64_t outer, std::int64_t n, std::i
       }
       // The exponentials are kept for softmax's last pass where the block's fit (n ≤ 64 at full
       // blocks): each is then computed once.
-      const bool keep = !Log && n * count <= kKept;
+      const bool keep = !exps.empty() && n * count <= kKept;
       for (std::int64_t k = 0; k < n; ++k) {
         const T* row = px + k * inner;
         for (std::int64_t e = 0; e < count; ++e) {
