@@ -102,7 +102,9 @@ TEST(Reduction, EveryOutputTakesItsElementsInLogicalOrderOnEveryLayout) {
       const Tensor base = make(dt, specials);
       for (const Case& v : views) {
         const Tensor x = v.view(base);
-        if (std::string(v.what) != "contiguous") ASSERT_FALSE(x.is_contiguous()) << v.what;
+        if (std::string(v.what) != "contiguous") {
+          ASSERT_FALSE(x.is_contiguous()) << v.what;
+        }
         const Tensor c = x.contiguous();
         const Shape sizes = c.sizes();
         const auto at = [&](std::int64_t i, std::int64_t j, std::int64_t k) {
