@@ -121,37 +121,38 @@ std::tuple<Tensor, Tensor> extreme_dim(const Tensor& a, std::int64_t dim, bool k
     std::int64_t* pi = indices.data_ptr<std::int64_t>();
     // Each output walks its slice from the first element and takes a later one only when it is NaN
     // or strictly better, and never once it holds a NaN: the first maximum (or NaN) and its index.
-    // Outputs run in blocks, as reduce_block's: 256 adjacent in memory (vectors), else 8 (chains);
-    // the rule picks with | and & so that a block's loop has no branch.
+    // Outputs run in blocks (for_output_blocks, as reduce's); the rule picks with | and & so that a
+    // block's loop has no branch.
     const auto run = [&]<bool kMax>() {
       detail::parallel_for(0, outer.numel, detail::slice_grain(len), [&](std::int64_t mb, std::int64_t me) {
-        constexpr std::int64_t kBlock = 256, kChains = 8;
-        T best[kBlock];
-        std::int64_t at[kBlock];
+        T best[detail::kBlockOutputs];
+        std::int64_t at[detail::kBlockOutputs];
         std::int64_t m = mb;
         outer.for_range(mb, me, [&](const auto& off, std::int64_t n, const auto& st) {
-          const std::int64_t block = st[0] == 1 ? kBlock : kChains;
-          for (std::int64_t j0 = 0; j0 < n; j0 += block) {
-            const std::int64_t count = std::min(block, n - j0);
-            const T* p = pa + off[0] + j0 * st[0];
+          detail::for_output_blocks(n, st[0], [&](std::int64_t j0, std::int64_t count) {
+            // Locals: the stores to `at` (int64) could otherwise change them, as far as the compiler
+            // knows, and the loops would reload them and not vectorise.
+            const std::int64_t os = st[0], slice_step = step, slice_len = len, m0 = m;
+            const T* p = pa + off[0] + j0 * os;
             for (std::int64_t e = 0; e < count; ++e) {
-              best[e] = p[e * st[0]];
+              best[e] = p[e * os];
               at[e] = 0;
             }
-            for (std::int64_t k = 1; k < len; ++k) {
-              const T* row = p + k * step;
+            for (std::int64_t k = 1; k < slice_len; ++k) {
+              const T* row = p + k * slice_step;
               for (std::int64_t e = 0; e < count; ++e) {
-                const T v = row[e * st[0]], b = best[e];
+                const T v = row[e * os], b = best[e];
                 const bool take = (b == b) & ((v != v) | (kMax ? v > b : v < b));
                 best[e] = take ? v : b;
                 at[e] = take ? k : at[e];
               }
             }
-            for (std::int64_t e = 0; e < count; ++e, ++m) {
-              pv[m] = best[e];
-              pi[m] = at[e];
+            for (std::int64_t e = 0; e < count; ++e) {
+              pv[m0 + e] = best[e];
+              pi[m0 + e] = at[e];
             }
-          }
+            m = m0 + count;
+          });
         });
       });
     };

@@ -28,6 +28,17 @@ inline Shape keepdim_shape(const Tensor& a, const std::vector<bool>& mask) {
   return s;
 }
 
+/// The most outputs one block takes: adjacent in memory (each reduced position then one loop along
+/// memory, as vectors), or at another stride (independent chains of operations).
+constexpr std::int64_t kBlockOutputs = 256, kChainOutputs = 8;
+
+/// f(j0, count) for consecutive blocks of a run of n outputs `ostride` apart.
+template <typename F>
+void for_output_blocks(std::int64_t n, std::int64_t ostride, F&& f) {
+  const std::int64_t block = ostride == 1 ? kBlockOutputs : kChainOutputs;
+  for (std::int64_t j0 = 0; j0 < n; j0 += block) f(j0, std::min(block, n - j0));
+}
+
 // Neumaier's compensated sum: float64 sums stay accurate to the last bit on long reductions.
 struct CompensatedSum {
   double sum = 0.0, comp = 0.0;
@@ -89,20 +100,17 @@ Tensor reduce(const Tensor& a, const std::vector<bool>& mask, Acc init, Step ste
       }
     });
   };
-  constexpr std::int64_t kBlock = 256, kChains = 8;
 
   if (m_total >= 8 || r_total <= kReduceChunk) {
     parallel_for(0, m_total, slice_grain(r_total), [&](std::int64_t mb, std::int64_t me) {
       std::int64_t m = mb;
-      Acc accs[kBlock];
+      Acc accs[kBlockOutputs];
       outer.for_range(mb, me, [&](const auto& off, std::int64_t n, const auto& st) {
         if (n >= 2 && r_total > 1) {
-          const std::int64_t block = st[0] == 1 ? kBlock : kChains;
-          for (std::int64_t j0 = 0; j0 < n; j0 += block) {
-            const std::int64_t count = std::min(block, n - j0);
+          for_output_blocks(n, st[0], [&](std::int64_t j0, std::int64_t count) {
             reduce_block(off[0] + j0 * st[0], st[0], count, accs);
             for (std::int64_t e = 0; e < count; ++e, ++m) po[m] = finish(accs[e]);
-          }
+          });
           return;
         }
         for (std::int64_t j = 0; j < n; ++j, ++m) po[m] = finish(reduce_run(off[0] + j * st[0], 0, r_total));
