@@ -283,11 +283,7 @@ void Optimizer::load_state_dict(const nn::StateDict& state_dict) {
         }
         copy = value.detach().to(kFloat64).clone();
       } else {
-        if (value.sizes() != p.sizes()) {
-          problems.push_back(fmt::format("\"{}\" has shape {}, but parameter {} has shape {}", key,
-                                         shape_str(value.sizes()), i, shape_str(p.sizes())));
-          continue;
-        }
+        // The shape is checked below, once the loaded options say whether the step reads this entry.
         if (!is_floating_point(value.dtype())) {
           problems.push_back(fmt::format("\"{}\" must be a floating-point tensor, but is {}", key, value.dtype()));
           continue;
@@ -337,6 +333,20 @@ void Optimizer::load_state_dict(const nn::StateDict& state_dict) {
         check_options(*new_options[g]);
       } catch (const Error& e) {
         problems.push_back(fmt::format("parameter group {}: {}", g, e.what()));
+      }
+    }
+  }
+  // A state tensor the step reads has its parameter's shape. One it does not read (a momentum buffer
+  // kept after momentum was switched off, as PyTorch keeps it) may have another: the parameter may have
+  // been given other data since, and state_dict() saved the entry as it was.
+  std::vector<std::size_t> group_of;
+  for (std::size_t g = 0; g < param_groups_.size(); ++g)
+    group_of.resize(group_of.size() + param_groups_[g].params().size(), g);
+  for (const auto& [i, st] : new_state) {
+    for (const auto& [key, value] : st) {
+      if (key != "step" && value.sizes() != params[i].sizes() && uses_state(*new_options[group_of[i]], key)) {
+        problems.push_back(fmt::format("\"state.{}.{}\" has shape {}, but parameter {} has shape {}", i, key,
+                                       shape_str(value.sizes()), i, shape_str(params[i].sizes())));
       }
     }
   }

@@ -153,8 +153,11 @@ class Optimizer {
   nn::StateDict state_dict() const;
   /// Restores a state_dict() taken from an optimizer of the same type with groups of the same sizes.
   /// Everything is validated before anything changes; every problem (missing, unexpected, or
-  /// mis-shaped entries, group size mismatches) is reported in one voxgrad::Error. Floating-point
-  /// state is converted to its parameter's dtype ("step" stays float64); the tensors are copied.
+  /// mis-shaped entries, group size mismatches) is reported in one voxgrad::Error. A state tensor
+  /// must have its parameter's shape where the loaded options make the step read it (uses_state); one
+  /// it does not read is taken as saved (an SGD momentum buffer kept after momentum was switched off
+  /// and the parameter given other data, as PyTorch keeps it). Floating-point state is converted to
+  /// its parameter's dtype ("step" stays float64); the tensors are copied.
   void load_state_dict(const nn::StateDict& state_dict);
 
  protected:
@@ -167,7 +170,8 @@ class Optimizer {
   /// Throws voxgrad::Error if `options` hold an invalid value (called for defaults and each group).
   virtual void check_options(const OptimizerOptions& options) const = 0;
   /// The per-parameter state names this optimizer uses; every name but "step" holds a tensor of the
-  /// parameter's shape, "step" a 0-d float64. load_state_dict accepts only these.
+  /// parameter's shape (while its step reads it), "step" a 0-d float64. load_state_dict accepts only
+  /// these.
   virtual std::vector<std::string> state_names() const = 0;
   /// The state names every parameter with any state must have (the ones its step() reads
   /// unconditionally); load_state_dict reports the missing ones. By default "step", if a state name.

@@ -383,4 +383,44 @@ TEST(UpdateKernels, StateTheStepDoesNotReadIsNotChecked) {
                   "got shape [4] and dtype float32");
 }
 
+// Such state survives a checkpoint: state_dict() saves the stale buffer as it is, and load_state_dict
+// takes it back (its shape is checked only where the loaded options make the step read it).
+TEST(UpdateKernels, StateTheStepDoesNotReadRoundTrips) {
+  Tensor w = ones({4}).requires_grad_();
+  optim::SGD opt({w}, optim::SGDOptions(0.1).momentum(0.9));
+  w.set_grad(ones({4}));
+  opt.step();
+  static_cast<optim::SGDOptions&>(opt.param_groups()[0].options()).momentum(0.0);
+  w.set_data(ones({5}));
+  w.set_grad(ones({5}));
+  opt.step();
+  const nn::StateDict saved = opt.state_dict();
+
+  Tensor w2 = ones({5}).requires_grad_();
+  optim::SGD loaded({w2}, optim::SGDOptions(0.1).momentum(0.3));
+  loaded.load_state_dict(saved);
+  const nn::StateDict again = loaded.state_dict();
+  ASSERT_EQ(again.size(), saved.size());
+  for (std::size_t i = 0; i < saved.size(); ++i) {
+    EXPECT_EQ(again[i].first, saved[i].first);
+    EXPECT_TRUE(vt::bit_identical(again[i].second, saved[i].second)) << saved[i].first;
+  }
+  w2.set_grad(ones({5}));
+  loaded.step();  // momentum 0 as loaded: the buffer is not read
+  EXPECT_TRUE(vt::bit_identical(w2.detach(), full({5}, 0.9)));
+
+  // With momentum in the loaded options the step would read the buffer: its shape is checked, and the
+  // failed load changes nothing.
+  nn::StateDict with_momentum = saved;
+  for (auto& [key, value] : with_momentum) {
+    if (key == "param_groups.0.momentum") value = scalar_tensor(0.5, kFloat64);
+  }
+  optim::SGD target({w2}, optim::SGDOptions(0.2));
+  EXPECT_ERROR_EQ(target.load_state_dict(with_momentum),
+                  "SGD: error(s) in loading the state dict: \"state.0.momentum_buffer\" has shape [4], but "
+                  "parameter 0 has shape [5]");
+  EXPECT_EQ(target.state_dict().size(), optim::SGD({w2}, optim::SGDOptions(0.2)).state_dict().size());
+  EXPECT_EQ(target.param_groups()[0].options().get_lr(), 0.2);
+}
+
 }  // namespace
