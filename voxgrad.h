@@ -75,6 +75,7 @@
 #include "voxgrad/ops/conv.h"
 #include "voxgrad/ops/cumulative.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/elementwise_math.h"
 #include "voxgrad/ops/gather_scatter.h"
 #include "voxgrad/ops/grid_sample.h"
 #include "voxgrad/ops/indexing.h"

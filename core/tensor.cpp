@@ -12,6 +12,7 @@
 #include "voxgrad/ops/cumulative.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/elementwise_math.h"
 #include "voxgrad/ops/gather_scatter.h"
 #include "voxgrad/ops/indexing.h"
 #include "voxgrad/ops/lerp.h"
@@ -135,6 +136,9 @@ Tensor Tensor::view(IntArrayRef s) const { return voxgrad::view(*this, s); }
 Tensor Tensor::reshape(IntArrayRef s) const { return voxgrad::reshape(*this, s); }
 Tensor Tensor::flatten(std::int64_t a, std::int64_t b) const { return voxgrad::flatten(*this, a, b); }
 Tensor Tensor::permute(IntArrayRef dims) const { return voxgrad::permute(*this, dims); }
+Tensor Tensor::movedim(IntArrayRef source, IntArrayRef destination) const {
+  return voxgrad::movedim(*this, source, destination);
+}
 Tensor Tensor::transpose(std::int64_t a, std::int64_t b) const { return voxgrad::transpose(*this, a, b); }
 Tensor Tensor::t() const { return voxgrad::t(*this); }
 Tensor Tensor::squeeze() const { return voxgrad::squeeze(*this); }
@@ -304,6 +308,21 @@ Tensor Tensor::relu() const { return voxgrad::relu(*this); }
 Tensor Tensor::leaky_relu(double s) const { return voxgrad::leaky_relu(*this, s); }
 Tensor Tensor::sigmoid() const { return voxgrad::sigmoid(*this); }
 Tensor Tensor::tanh() const { return voxgrad::tanh(*this); }
+Tensor Tensor::log1p() const { return voxgrad::log1p(*this); }
+Tensor Tensor::expm1() const { return voxgrad::expm1(*this); }
+Tensor Tensor::sin() const { return voxgrad::sin(*this); }
+Tensor Tensor::cos() const { return voxgrad::cos(*this); }
+Tensor Tensor::reciprocal() const { return voxgrad::reciprocal(*this); }
+Tensor Tensor::rsqrt() const { return voxgrad::rsqrt(*this); }
+Tensor Tensor::floor() const { return voxgrad::floor(*this); }
+Tensor Tensor::ceil() const { return voxgrad::ceil(*this); }
+Tensor Tensor::round() const { return voxgrad::round(*this); }
+Tensor Tensor::trunc() const { return voxgrad::trunc(*this); }
+Tensor Tensor::maximum(const Tensor& o) const { return voxgrad::maximum(*this, o); }
+Tensor Tensor::minimum(const Tensor& o) const { return voxgrad::minimum(*this, o); }
+Tensor Tensor::isnan() const { return voxgrad::isnan(*this); }
+Tensor Tensor::isinf() const { return voxgrad::isinf(*this); }
+Tensor Tensor::isfinite() const { return voxgrad::isfinite(*this); }
 Tensor Tensor::eq(const Tensor& o) const { return voxgrad::eq(*this, o); }
 Tensor Tensor::ne(const Tensor& o) const { return voxgrad::ne(*this, o); }
 Tensor Tensor::lt(const Tensor& o) const { return voxgrad::lt(*this, o); }

@@ -85,6 +85,8 @@ class Tensor {
   Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
   /// Reorders dimensions.
   Tensor permute(IntArrayRef dims) const;
+  /// Moves dims source[i] to positions destination[i], the others keeping their order (a view).
+  Tensor movedim(IntArrayRef source, IntArrayRef destination) const;
   /// Swaps two dimensions.
   Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
   /// Transpose of a tensor with at most 2 dims.
@@ -157,6 +159,21 @@ class Tensor {
   Tensor leaky_relu(double negative_slope = 0.01) const;  ///< self or slope * self.
   Tensor sigmoid() const;                                 ///< 1 / (1 + e ** -self).
   Tensor tanh() const;                                    ///< Hyperbolic tangent.
+  Tensor log1p() const;                                   ///< log(1 + self), exact near 0.
+  Tensor expm1() const;                                   ///< e ** self − 1, exact near 0.
+  Tensor sin() const;                                     ///< Sine (radians).
+  Tensor cos() const;                                     ///< Cosine (radians).
+  Tensor reciprocal() const;                              ///< 1 / self.
+  Tensor rsqrt() const;                                   ///< 1 / √self.
+  Tensor floor() const;                                   ///< Rounded down (zero gradient).
+  Tensor ceil() const;                                    ///< Rounded up (zero gradient).
+  Tensor round() const;                                   ///< Rounded to nearest, halves to even.
+  Tensor trunc() const;                                   ///< Rounded towards zero (zero gradient).
+  Tensor maximum(const Tensor& other) const;              ///< The larger (NaN if either is).
+  Tensor minimum(const Tensor& other) const;              ///< The smaller (NaN if either is).
+  Tensor isnan() const;                                   ///< Mask (1 or 0, self's dtype) of NaN elements.
+  Tensor isinf() const;                                   ///< Mask of infinite elements.
+  Tensor isfinite() const;                                ///< Mask of elements neither infinite nor NaN.
   Tensor eq(const Tensor& other) const;                   ///< Mask (1 or 0, dtype of the operands) of self == other.
   Tensor ne(const Tensor& other) const;                   ///< Mask of self != other.
   Tensor lt(const Tensor& other) const;                   ///< Mask of self < other.

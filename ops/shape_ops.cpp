@@ -328,6 +328,30 @@ Tensor permute(const Tensor& a, IntArrayRef dims) {
                    [inverse](const BackwardCtx& c) { return std::vector<Tensor>{c.grad().permute(inverse)}; });
 }
 
+Tensor movedim(const Tensor& a, IntArrayRef source, IntArrayRef destination) {
+  detail::check_defined(a, "movedim");
+  VOXGRAD_CHECK(source.size() == destination.size(),
+                "movedim: source {} and destination {} must name the same number of dims", shape_str(source),
+                shape_str(destination));
+  const std::int64_t nd = a.dim(), slots = std::max<std::int64_t>(nd, 1);  // a 0-d tensor has dim 0 (or -1)
+  Shape perm(slots, -1);
+  std::vector<bool> moved(slots, false);
+  for (std::size_t i = 0; i < source.size(); ++i) {
+    const std::int64_t s = wrap_dim(source[i], nd, "movedim"), d = wrap_dim(destination[i], nd, "movedim");
+    VOXGRAD_CHECK(!moved[s], "movedim: repeated dim {} in source {}", s, shape_str(source));
+    VOXGRAD_CHECK(perm[d] < 0, "movedim: repeated dim {} in destination {}", d, shape_str(destination));
+    perm[d] = s;
+    moved[s] = true;
+  }
+  if (nd == 0) return permute(a, {});
+  for (std::int64_t d = 0, next = 0; d < nd; ++d) {
+    if (perm[d] >= 0) continue;
+    while (moved[next]) ++next;
+    perm[d] = next++;
+  }
+  return permute(a, perm);
+}
+
 Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) {
   detail::check_defined(a, "transpose");
   const std::int64_t nd = a.dim();

@@ -16,6 +16,9 @@ Tensor reshape(const Tensor& a, IntArrayRef sizes);
 Tensor flatten(const Tensor& a, std::int64_t start_dim = 0, std::int64_t end_dim = -1);
 /// Reorders the dims: result dim i is input dim dims[i].
 Tensor permute(const Tensor& a, IntArrayRef dims);
+/// Moves dims source[i] to positions destination[i] (either may be negative); the other dims keep
+/// their order in the remaining positions. A view, as torch.movedim.
+Tensor movedim(const Tensor& a, IntArrayRef source, IntArrayRef destination);
 /// Swaps two dims.
 Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1);
 /// Transpose of a tensor with at most 2 dims.

@@ -1,4 +1,5 @@
-// sort, topk, cumsum, cumprod, logsumexp, amax, amin, prod and lerp against PyTorch 1.13:
+// sort, topk, cumsum, cumprod, logsumexp, amax, amin, prod, lerp and the element-wise math of
+// ops/elementwise_math.h (log1p, expm1, sin, cos, reciprocal, rsqrt, roundings, maximum, minimum) against PyTorch 1.13:
 // tests/fixtures/sortops/sortops.json, written by tests/fixtures/sortops/generate.py. Each case names
 // an op applied to the stored inputs; the output, the indices (sort, topk) and the gradient of every
 // differentiable input for the stored upstream gradient must match PyTorch's, NaN for NaN.
@@ -71,6 +72,20 @@ const std::map<std::string, Op>& ops() {
       {"lerp_scalar_large_weight", single([](V a) { return a[0].lerp(a[1], 0.75); })},
       {"lerp_tensor_weight", single([](V a) { return lerp(a[0], a[1], a[2]); })},
       {"lerp_tensor_weight_float32", single([](V a) { return a[0].lerp(a[1], a[2]); })},
+      {"log1p", single([](V a) { return log1p(a[0]); })},
+      {"log1p_tiny_float32", single([](V a) { return a[0].log1p(); })},
+      {"expm1", single([](V a) { return expm1(a[0]); })},
+      {"expm1_tiny_float32", single([](V a) { return a[0].expm1(); })},
+      {"sin", single([](V a) { return sin(a[0]); })},
+      {"cos_float32", single([](V a) { return a[0].cos(); })},
+      {"reciprocal", single([](V a) { return reciprocal(a[0]); })},
+      {"rsqrt", single([](V a) { return a[0].rsqrt(); })},
+      {"round_halves", single([](V a) { return round(a[0]); })},
+      {"floor_ceil_trunc", single([](V a) { return floor(a[0]) + 2.0 * ceil(a[0]) + 4.0 * a[0].trunc(); })},
+      {"maximum_ties_nan", single([](V a) { return maximum(a[0], a[1]); })},
+      {"maximum_broadcast", single([](V a) { return a[0].maximum(a[1]); })},
+      {"minimum_ties_nan", single([](V a) { return minimum(a[0], a[1]); })},
+      {"minimum_broadcast_float32", single([](V a) { return a[1].minimum(a[0]); })},
   };
   return table;
 }
@@ -119,8 +134,13 @@ TEST_P(SortScanFixture, OutputIndicesAndGradientsMatchPyTorch) {
     inputs.push_back(t);
   }
   const auto [y, indices] = op->second(inputs);
-  // lerp is one rounding step per branch (a fused multiply-add, as ATen's kernel): its bits must match.
-  expect_matches(y, vt::json_tensor(c.at("output")), GetParam().rfind("lerp", 0) == 0);
+  // lerp is one rounding step per branch (a fused multiply-add, as ATen's kernel), and the roundings,
+  // maximum, minimum and reciprocal are exact or correctly rounded: their bits must match.
+  bool exact = false;
+  for (const char* prefix : {"lerp", "round", "floor", "maximum", "minimum", "reciprocal"}) {
+    exact = exact || GetParam().rfind(prefix, 0) == 0;
+  }
+  expect_matches(y, vt::json_tensor(c.at("output")), exact);
   if (!c.at("indices").is_null()) {
     const Tensor want = vt::json_tensor(c.at("indices"));
     ASSERT_EQ(indices.dtype(), kInt64);

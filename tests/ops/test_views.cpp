@@ -366,6 +366,16 @@ std::vector<OpCase> cases() {
   op("sigmoid", {arg(s3)}, [](V a) { return sigmoid(a[0]); });
   op("tanh", {arg(s3)}, [](V a) { return tanh(a[0]); });
   op("erf", {arg(s3)}, [](V a) { return erf(a[0]); });
+  op("log1p", {pos(s3)}, [](V a) { return log1p(a[0]); });
+  op("expm1", {arg(s3)}, [](V a) { return expm1(a[0]); });
+  op("sin", {arg(s3)}, [](V a) { return sin(a[0]); });
+  op("cos", {arg(s3)}, [](V a) { return cos(a[0]); });
+  op("reciprocal", {pos(s3)}, [](V a) { return reciprocal(a[0]); });
+  op("rsqrt", {pos(s3)}, [](V a) { return rsqrt(a[0]); });
+  op("floor/ceil/round/trunc", {arg(s3)}, [](V a) {
+    return floor(a[0] * 3.0) + ceil(a[0] * 3.0) * 2.0 + round(a[0] * 3.0) * 4.0 + trunc(a[0] * 3.0) * 8.0 + a[0];
+  });
+  op("isnan/isinf/isfinite", {fixed(s3)}, [](V a) { return isnan(a[0]) + isinf(a[0]) * 2.0 + isfinite(a[0]) * 4.0; });
   op("gelu", {arg(s3)}, [](V a) { return gelu(a[0]); });
   op("gelu tanh", {arg(s3)}, [](V a) { return gelu(a[0], "tanh"); });
   op("silu", {arg(s3)}, [](V a) { return silu(a[0]); });
@@ -398,6 +408,8 @@ std::vector<OpCase> cases() {
      [](V a) { return a[0].add(a[1], 2.0).mul(a[1]).sub(a[1], 0.5).div(a[1]); });
   op("binary operators", {arg(bl), pos(br)}, [](V a) { return (a[0] + a[1]) * (a[0] - a[1]) / a[1] + a[0] * a[1]; });
   op("where (broadcast)", {mask({3, 4, 1}), arg(s3), arg(br)}, [](V a) { return where(a[0], a[1], a[2]); });
+  op("maximum (broadcast)", {arg(bl), arg(br)}, [](V a) { return maximum(a[0], a[1]); });
+  op("minimum (broadcast)", {arg(s3), arg(br)}, [](V a) { return minimum(a[0], a[1]); });
   op("eq/ne/lt/le/gt/ge (tensor)", {arg(bl), arg(br)}, [](V a) {
     return eq(a[0], a[1]) + 2 * ne(a[0], a[1]) + 4 * lt(a[0], a[1]) + 8 * le(a[0], a[1]) + 16 * gt(a[0], a[1]) +
            32 * ge(a[0], a[1]);
@@ -434,6 +446,7 @@ std::vector<OpCase> cases() {
   op("flatten(1)", {arg({2, 3, 4, 5})}, [](V a) { return flatten(a[0], 1, 2) * 1.0; });
   op("permute", {arg(s3)}, [](V a) { return a[0].permute({2, 0, 1}) * 1.0; });
   op("transpose", {arg(s3)}, [](V a) { return a[0].transpose(0, 2) * 1.0; });
+  op("movedim", {arg(s3)}, [](V a) { return movedim(a[0], {0, 2}, {2, 1}) * 1.0; });
   op("t", {arg({3, 4})}, [](V a) { return a[0].t() * 1.0; });
   op("squeeze", {arg({3, 1, 5})}, [](V a) { return a[0].squeeze() * 1.0; });
   op("squeeze(dim)", {arg({3, 1, 5})}, [](V a) { return squeeze(a[0], 1) * 1.0; });

@@ -1,0 +1,343 @@
+// ops/elementwise_math.h: log1p, expm1, sin, cos, reciprocal, rsqrt, floor/ceil/round/trunc,
+// maximum/minimum and the NaN/infinity masks, and movedim (ops/shape_ops.h).
+// - values: bit for bit against the C++ library's function applied element by element (float32 on
+//   floats), over special values (±0, ±inf, NaN, halves, tiny and huge values), on contiguous and
+//   viewed operands;
+// - gradients: gradcheck and gradgradcheck in float64, and PyTorch 1.13's gradients at the special
+//   points (ties, NaN, ±0, infinities), taken from torch by hand and written below;
+// - errors: the op, the argument and the values in the message.
+// Views of every argument, with gradients: tests/ops/test_views.cpp.
+
+#include <voxgrad/voxgrad.h>
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+namespace {
+
+using namespace voxgrad;
+namespace vt = voxgrad::testing;
+using vt::kInf;
+using vt::kNaN;
+
+const std::vector<double> kSpecial = {0.0,    -0.0, 0.5,   -0.5,   1.5,   -1.5,   2.5,  -2.5,   1e-10,  -1e-10,
+                                      1e-300, -0.3, 0.999, -0.999, 3.0,   -7.25,  1e30, -1e30,  1e300,  kInf,
+                                      -kInf,  kNaN, -1.0,  100.5,  1e-40, -1e-40, 88.7, -103.0, 4.5e15, 1.0 / 3};
+
+using UnaryOp = std::function<Tensor(const Tensor&)>;
+
+// got holds exactly `want` (as float64 values, ±0 told apart; any NaN for a NaN), in got's dtype.
+void expect_bits(const Tensor& got, const std::vector<double>& want) {
+  ASSERT_EQ(got.numel(), static_cast<std::int64_t>(want.size()));
+  EXPECT_TRUE(vt::same_bits_any_nan(got, vt::f64(want).reshape(got.sizes()).to(got.dtype())));
+}
+
+struct UnaryCase {
+  std::string name;
+  UnaryOp op;
+  double (*f64)(double);
+  float (*f32)(float);
+};
+
+std::vector<UnaryCase> unary_cases() {
+  return {
+      {"log1p", [](const Tensor& t) { return log1p(t); }, [](double v) { return std::log1p(v); },
+       [](float v) { return std::log1p(v); }},
+      {"expm1", [](const Tensor& t) { return expm1(t); }, [](double v) { return std::expm1(v); },
+       [](float v) { return std::expm1(v); }},
+      {"sin", [](const Tensor& t) { return sin(t); }, [](double v) { return std::sin(v); },
+       [](float v) { return std::sin(v); }},
+      {"cos", [](const Tensor& t) { return cos(t); }, [](double v) { return std::cos(v); },
+       [](float v) { return std::cos(v); }},
+      {"reciprocal", [](const Tensor& t) { return reciprocal(t); }, [](double v) { return 1.0 / v; },
+       [](float v) { return 1.0F / v; }},
+      {"rsqrt", [](const Tensor& t) { return rsqrt(t); }, [](double v) { return 1.0 / std::sqrt(v); },
+       [](float v) { return 1.0F / std::sqrt(v); }},
+      {"floor", [](const Tensor& t) { return floor(t); }, [](double v) { return std::floor(v); },
+       [](float v) { return std::floor(v); }},
+      {"ceil", [](const Tensor& t) { return ceil(t); }, [](double v) { return std::ceil(v); },
+       [](float v) { return std::ceil(v); }},
+      {"round", [](const Tensor& t) { return round(t); }, [](double v) { return std::nearbyint(v); },
+       [](float v) { return std::nearbyint(v); }},
+      {"trunc", [](const Tensor& t) { return trunc(t); }, [](double v) { return std::trunc(v); },
+       [](float v) { return std::trunc(v); }},
+  };
+}
+
+// The reference: the function on each element, in the tensor's dtype.
+Tensor reference(const UnaryCase& c, const Tensor& x) {
+  const Tensor xc = x.contiguous();
+  Tensor y = empty(x.sizes(), x.dtype());
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    if (x.dtype() == kFloat64) {
+      y.data_ptr<double>()[i] = c.f64(xc.data_ptr<double>()[i]);
+    } else {
+      y.data_ptr<float>()[i] = c.f32(xc.data_ptr<float>()[i]);
+    }
+  }
+  return y;
+}
+
+// kSpecial, then random values over several magnitudes, as a (rows, 37) float64 tensor.
+Tensor special_and_random(std::int64_t rows) {
+  std::vector<double> v = kSpecial;
+  const Tensor r = randn({rows * 37 - static_cast<std::int64_t>(kSpecial.size())}, kFloat64);
+  for (std::int64_t i = 0; i < r.numel(); ++i) {
+    v.push_back(r.data_ptr<double>()[i] * std::pow(10.0, static_cast<double>(i % 9) - 4.0));
+  }
+  return tensor(v, kFloat64).reshape({rows, 37});
+}
+
+TEST(ElementwiseMath, UnaryOpsMatchTheLibraryFunctionBitForBit) {
+  manual_seed(11);
+  const Tensor base = special_and_random(40);
+  for (const UnaryCase& c : unary_cases()) {
+    for (DType dt : {kFloat32, kFloat64}) {
+      SCOPED_TRACE(c.name + (dt == kFloat32 ? " float32" : " float64"));
+      const Tensor x = base.to(dt);
+      EXPECT_TRUE(vt::same_bits_any_nan(c.op(x), reference(c, x)));
+      // Views: transposed, strided with an offset, expanded.
+      const Tensor tr = x.t();
+      EXPECT_TRUE(vt::same_bits_any_nan(c.op(tr), reference(c, tr)));
+      const Tensor strided = x.slice(0, 1, 40, 3).slice(1, 2, 37, 2);
+      EXPECT_TRUE(vt::same_bits_any_nan(c.op(strided), reference(c, strided)));
+      const Tensor expanded = x.select(0, 0).unsqueeze(0).expand({5, 37});
+      EXPECT_TRUE(vt::same_bits_any_nan(c.op(expanded), reference(c, expanded)));
+      // Tensor's methods are the same functions.
+      EXPECT_TRUE(vt::same_bits_any_nan(c.op(x), reference(c, x)));
+    }
+  }
+  const Tensor x = base.to(kFloat32);
+  EXPECT_TRUE(vt::bit_identical(x.log1p(), log1p(x)));
+  EXPECT_TRUE(vt::bit_identical(x.expm1(), expm1(x)));
+  EXPECT_TRUE(vt::bit_identical(x.sin(), sin(x)));
+  EXPECT_TRUE(vt::bit_identical(x.cos(), cos(x)));
+  EXPECT_TRUE(vt::same_bits_any_nan(x.reciprocal(), reciprocal(x)));
+  EXPECT_TRUE(vt::same_bits_any_nan(x.rsqrt(), rsqrt(x)));
+  EXPECT_TRUE(vt::bit_identical(x.floor(), floor(x)));
+  EXPECT_TRUE(vt::bit_identical(x.ceil(), ceil(x)));
+  EXPECT_TRUE(vt::bit_identical(x.round(), round(x)));
+  EXPECT_TRUE(vt::bit_identical(x.trunc(), trunc(x)));
+}
+
+TEST(ElementwiseMath, KnownValues) {
+  // Exact near 0 where log(1 + x) and exp(x) − 1 are not.
+  EXPECT_EQ(log1p(vt::f64({1e-20})).item<double>(), 1e-20);
+  EXPECT_EQ(expm1(vt::f64({1e-20})).item<double>(), 1e-20);
+  expect_bits(round(vt::f64({0.5, 1.5, 2.5, -0.5, -2.5, 3.5000001})), {0.0, 2.0, 2.0, -0.0, -2.0, 4.0});
+  EXPECT_TRUE(std::signbit(round(vt::f64({-0.4})).item<double>()));
+  EXPECT_TRUE(std::signbit(ceil(vt::f64({-0.5})).item<double>()));
+  EXPECT_TRUE(std::signbit(trunc(vt::f64({-0.9})).item<double>()));
+  expect_bits(floor(vt::f64({-1.5, 1.5, -0.0})), {-2.0, 1.0, -0.0});
+  expect_bits(reciprocal(vt::f64({0.0, -0.0, kInf, -4.0})), {kInf, -kInf, 0.0, -0.25});
+  EXPECT_TRUE(std::isnan(rsqrt(vt::f64({-1.0})).item<double>()));
+  EXPECT_EQ(rsqrt(vt::f64({0.25})).item<double>(), 2.0);
+  EXPECT_EQ(sin(vt::f64({0.0})).item<double>(), 0.0);
+  EXPECT_EQ(cos(vt::f64({0.0})).item<double>(), 1.0);
+  EXPECT_TRUE(std::isnan(sin(vt::f64({kInf})).item<double>()));
+}
+
+// PyTorch 1.13's gradients at the special points (torch.ones_like as the upstream gradient).
+TEST(ElementwiseMath, GradientsAtSpecialPointsAreTorchs) {
+  const auto grad_of = [](const UnaryOp& op, const std::vector<double>& v) {
+    Tensor x = vt::leaf(v);
+    op(x).sum().backward();
+    return x.grad();
+  };
+  expect_bits(grad_of([](const Tensor& t) { return reciprocal(t); }, {0.0, -0.0, kInf, -1.0}),
+              {-kInf, -kInf, -0.0, -1.0});
+  expect_bits(grad_of([](const Tensor& t) { return rsqrt(t); }, {0.0, 4.0, kInf}), {-kInf, -0.0625, -0.0});
+  EXPECT_TRUE(std::isnan(grad_of([](const Tensor& t) { return rsqrt(t); }, {-1.0}).item<double>()));
+  expect_bits(grad_of([](const Tensor& t) { return log1p(t); }, {-1.0, 0.0, kInf, -2.0}), {kInf, 1.0, 0.0, -1.0});
+  // From the result: expm1(1) + 1 (libm's expm1 at run time, not the compiler's at compile time).
+  const double e = expm1(vt::f64({1.0})).item<double>() + 1.0;
+  expect_bits(grad_of([](const Tensor& t) { return expm1(t); }, {0.0, -kInf, 1.0}), {1.0, 0.0, e});
+  expect_bits(grad_of([](const Tensor& t) { return cos(t); }, {0.0, 1.0}), {-0.0, -std::sin(1.0)});
+  EXPECT_TRUE(std::signbit(grad_of([](const Tensor& t) { return cos(t); }, {0.0}).item<double>()));
+  for (const UnaryCase& c : unary_cases()) {
+    if (c.name == "floor" || c.name == "ceil" || c.name == "round" || c.name == "trunc") {
+      SCOPED_TRACE(c.name);
+      expect_bits(grad_of(c.op, {1.5, -0.5, kInf, kNaN}), {0.0, 0.0, 0.0, 0.0});
+    }
+  }
+}
+
+TEST(ElementwiseMath, SmoothOpsPassGradcheckAndGradgradcheck) {
+  const std::vector<std::pair<std::string, UnaryOp>> ops = {
+      {"log1p", [](const Tensor& t) { return log1p(t); }},
+      {"expm1", [](const Tensor& t) { return expm1(t); }},
+      {"sin", [](const Tensor& t) { return sin(t); }},
+      {"cos", [](const Tensor& t) { return cos(t); }},
+      {"reciprocal", [](const Tensor& t) { return reciprocal(t); }},
+      {"rsqrt", [](const Tensor& t) { return rsqrt(t); }},
+      {"methods",
+       [](const Tensor& t) { return t.log1p() * t.expm1() + t.sin() * t.cos() - t.reciprocal() * t.rsqrt(); }},
+  };
+  for (const auto& [name, op] : ops) {
+    SCOPED_TRACE(name);
+    const Tensor x = vt::uniform_leaf({3, 4}, 0.2, 3.0, 31);
+    const auto& f = op;
+    vt::expect_gradcheck([&](const std::vector<Tensor>& in) { return f(in[0]); }, {x});
+    vt::expect_gradgradcheck([&](const std::vector<Tensor>& in) { return f(in[0]); }, {x});
+  }
+  // The roundings away from their jumps: a zero gradient, also numerically.
+  const Tensor x = vt::leaf({0.3, 1.7, -2.6, 4.2});
+  for (const UnaryCase& c : unary_cases()) {
+    if (c.name == "floor" || c.name == "ceil" || c.name == "round" || c.name == "trunc") {
+      SCOPED_TRACE(c.name);
+      const UnaryOp op = c.op;
+      vt::expect_gradcheck([&](const std::vector<Tensor>& in) { return op(in[0]) * in[0]; }, {x});
+    }
+  }
+}
+
+// ---- maximum / minimum --------------------------------------------------------------------------
+
+// IEEE 754-2019 maximum/minimum on one pair: a NaN operand as is, +0 above −0.
+double ieee_max(double p, double q, bool is_max) {
+  if (std::isnan(p)) return p;
+  if (std::isnan(q)) return q;
+  if (p == q) return std::signbit(p) == is_max ? q : p;
+  return (is_max ? p > q : p < q) ? p : q;
+}
+
+TEST(ElementwiseMath, MaximumMinimumValuesBroadcastAndViews) {
+  // Every pair of special values, both ways round.
+  std::vector<double> a, b;
+  for (double p : kSpecial) {
+    for (double q : kSpecial) {
+      a.push_back(p);
+      b.push_back(q);
+    }
+  }
+  for (bool is_max : {true, false}) {
+    for (DType dt : {kFloat32, kFloat64}) {
+      SCOPED_TRACE(std::string(is_max ? "maximum " : "minimum ") + (dt == kFloat32 ? "float32" : "float64"));
+      const Tensor ta = vt::f64(a).to(dt), tb = vt::f64(b).to(dt);
+      const Tensor got = is_max ? maximum(ta, tb) : minimum(ta, tb);
+      Tensor want = empty(ta.sizes(), kFloat64);
+      const Tensor a64 = ta.to(kFloat64), b64 = tb.to(kFloat64);
+      for (std::int64_t i = 0; i < ta.numel(); ++i) {
+        want.data_ptr<double>()[i] = ieee_max(a64.data_ptr<double>()[i], b64.data_ptr<double>()[i], is_max);
+      }
+      EXPECT_TRUE(vt::bit_identical(got, want.to(dt)));
+      EXPECT_TRUE(vt::bit_identical(is_max ? ta.maximum(tb) : ta.minimum(tb), got));
+    }
+  }
+  // ±0 either way round: +0 for maximum, −0 for minimum.
+  EXPECT_FALSE(std::signbit(maximum(vt::f64({0.0}), vt::f64({-0.0})).item<double>()));
+  EXPECT_FALSE(std::signbit(maximum(vt::f64({-0.0}), vt::f64({0.0})).item<double>()));
+  EXPECT_TRUE(std::signbit(minimum(vt::f64({0.0}), vt::f64({-0.0})).item<double>()));
+  EXPECT_TRUE(std::signbit(minimum(vt::f64({-0.0}), vt::f64({0.0})).item<double>()));
+
+  // Broadcasting and views against the same op on contiguous broadcast copies.
+  manual_seed(5);
+  const Tensor row = randn({8}, kFloat64), col = randn({5, 1}, kFloat64);
+  // [6, 5, 8] permuted from a [8, 6, 5] layout, strided at an offset, and contiguous.
+  const std::vector<Tensor> views = {randn({8, 6, 5}, kFloat64).permute({1, 2, 0}),
+                                     randn({7, 5, 17}, kFloat64).slice(0, 1).slice(2, 1, 17, 2),
+                                     randn({6, 5, 8}, kFloat64)};
+  for (const Tensor& v : views) {
+    ASSERT_EQ(v.sizes(), (Shape{6, 5, 8}));
+    EXPECT_TRUE(vt::bit_identical(maximum(v, row), maximum(v.contiguous(), row.expand({6, 5, 8}).contiguous())));
+    EXPECT_TRUE(vt::bit_identical(minimum(col, v), minimum(col.expand({6, 5, 8}).contiguous(), v.contiguous())));
+  }
+  // Promotion: a float64 0-d operand does not promote a float32 tensor; float64 tensors do.
+  EXPECT_EQ(maximum(ones({3}), scalar_tensor(2.0, kFloat64)).dtype(), kFloat32);
+  EXPECT_EQ(minimum(ones({3}), ones({3}, kFloat64)).dtype(), kFloat64);
+}
+
+TEST(ElementwiseMath, MaximumMinimumGradientsAreTorchs) {
+  // Torch 1.13: a = [1, 2, nan, 3, 0], b = [1, 3, 1, nan, -0]; ties split, a NaN passes to both.
+  for (bool is_max : {true, false}) {
+    SCOPED_TRACE(is_max ? "maximum" : "minimum");
+    Tensor a = vt::leaf({1.0, 2.0, kNaN, 3.0, 0.0}), b = vt::leaf({1.0, 3.0, 1.0, kNaN, -0.0});
+    (is_max ? maximum(a, b) : minimum(a, b)).sum().backward();
+    expect_bits(a.grad(), {0.5, is_max ? 0.0 : 1.0, 1.0, 1.0, 0.5});
+    expect_bits(b.grad(), {0.5, is_max ? 1.0 : 0.0, 1.0, 1.0, 0.5});
+  }
+  // Broadcast gradients sum back to each operand's shape; gradcheck and gradgradcheck away from ties.
+  const Tensor x = vt::uniform_leaf({3, 4}, -1.0, 1.0, 41), y = vt::uniform_leaf({4}, -1.0, 1.0, 42);
+  vt::expect_gradcheck([](const std::vector<Tensor>& in) { return maximum(in[0], in[1]); }, {x, y});
+  vt::expect_gradgradcheck([](const std::vector<Tensor>& in) { return maximum(in[0], in[1]) * in[0]; }, {x, y});
+  vt::expect_gradcheck([](const std::vector<Tensor>& in) { return minimum(in[1], in[0]); }, {x, y});
+  vt::expect_gradgradcheck([](const std::vector<Tensor>& in) { return minimum(in[0], in[1]) * in[1]; }, {x, y});
+  // Only the side that asks gets a gradient.
+  Tensor w = vt::leaf({1.0, 5.0});
+  maximum(w, vt::f64({2.0, 2.0})).sum().backward();
+  expect_bits(w.grad(), {0.0, 1.0});
+}
+
+// ---- masks --------------------------------------------------------------------------------------
+
+TEST(ElementwiseMath, MasksOfNanAndInfinity) {
+  for (DType dt : {kFloat32, kFloat64}) {
+    Tensor x = vt::f64({1.0, kNaN, -kNaN, kInf, -kInf, -0.0, 1e300}).to(dt).requires_grad_();
+    const Tensor n = isnan(x), i = isinf(x), f = isfinite(x);
+    EXPECT_EQ(n.dtype(), dt);
+    EXPECT_FALSE(n.requires_grad() || i.requires_grad() || f.requires_grad());
+    const std::vector<double> inf64 = {0, 0, 0, 1, 1, 0, 0}, inf32 = {0, 0, 0, 1, 1, 0, 1};  // 1e300 → inf in float32
+    expect_bits(n, {0, 1, 1, 0, 0, 0, 0});
+    expect_bits(i, dt == kFloat64 ? inf64 : inf32);
+    expect_bits(f, {1, 0, 0, 0, 0, 1, dt == kFloat64 ? 1.0 : 0.0});
+    EXPECT_TRUE(vt::bit_identical(x.isnan(), n));
+    EXPECT_TRUE(vt::bit_identical(x.isinf(), i));
+    EXPECT_TRUE(vt::bit_identical(x.isfinite(), f));
+    // A view: the transposed and strided elements, not their neighbours.
+    const Tensor m = vt::f64({kNaN, 1.0, kInf, 2.0, 3.0, kNaN}, {2, 3}).to(dt);
+    expect_bits(isnan(m.t()), {1, 0, 0, 0, 0, 1});
+    expect_bits(isinf(m.slice(1, 0, 3, 2)), {0, 1, 0, 0});
+  }
+}
+
+// ---- movedim ------------------------------------------------------------------------------------
+
+TEST(ElementwiseMath, MovedimIsThePermuteTorchMakes) {
+  const Tensor x = arange(0, 120, 1, kFloat64).reshape({2, 3, 4, 5});
+  EXPECT_EQ(movedim(x, {0, 1}, {2, 3}).sizes(), (Shape{4, 5, 2, 3}));  // torch: [4, 5, 2, 3]
+  EXPECT_TRUE(vt::bit_identical(movedim(x, {0, 1}, {2, 3}), x.permute({2, 3, 0, 1})));
+  EXPECT_TRUE(vt::bit_identical(movedim(x, 1, -1), x.permute({0, 2, 3, 1})));
+  EXPECT_TRUE(vt::bit_identical(x.movedim(-1, 0), x.permute({3, 0, 1, 2})));
+  EXPECT_TRUE(vt::bit_identical(movedim(x, {3, 0}, {0, 3}), x.permute({3, 1, 2, 0})));
+  EXPECT_TRUE(vt::bit_identical(movedim(x, {}, {}), x));
+  EXPECT_TRUE(vt::bit_identical(movedim(x, {2, 0, 1}, {0, 1, 2}), x.permute({2, 0, 1, 3})));
+  // A view of the same storage, on views too.
+  const Tensor v = x.slice(3, 1, 5, 2);
+  EXPECT_EQ(movedim(v, 3, 0).data_ptr<double>(), v.data_ptr<double>());
+  EXPECT_TRUE(vt::bit_identical(movedim(v, 3, 0), v.permute({3, 0, 1, 2})));
+  // 0-d: dim 0 or −1, as torch.
+  EXPECT_TRUE(vt::bit_identical(movedim(scalar_tensor(2.0, kFloat64), 0, -1), scalar_tensor(2.0, kFloat64)));
+  // The gradient is the inverse move.
+  const Tensor leaf = vt::uniform_leaf({2, 3, 4}, -1.0, 1.0, 51);
+  vt::expect_gradcheck([](const std::vector<Tensor>& in) { return movedim(in[0], {0, 2}, {1, 0}) * 2.0; }, {leaf});
+}
+
+TEST(ElementwiseMath, ErrorsNameTheOpAndTheValues) {
+  const Tensor x = zeros({2, 3});
+  EXPECT_ERROR_EQ(movedim(x, {0}, {1, 0}),
+                  "movedim: source [0] and destination [1, 0] must name the same number of dims");
+  EXPECT_ERROR_EQ(movedim(x, {0, 0}, {1, 0}), "movedim: repeated dim 0 in source [0, 0]");
+  EXPECT_ERROR_EQ(movedim(x, {0, 1}, {1, -1}), "movedim: repeated dim 1 in destination [1, -1]");
+  EXPECT_ERROR_CONTAINS(movedim(x, 0, 5),
+                        "movedim: dimension out of range (expected to be in range of [-2, 1], but got 5)");
+  EXPECT_ERROR_CONTAINS(movedim(Tensor(), 0, 0), "movedim: argument 'self' is an undefined tensor");
+  const Tensor ints = zeros({2}, kInt64);
+  for (const UnaryCase& c : unary_cases()) {
+    EXPECT_ERROR_EQ(c.op(ints), c.name + ": expected a float32 or float64 tensor, but got int64");
+    EXPECT_ERROR_EQ(c.op(Tensor()), c.name + ": argument 'self' is an undefined tensor");
+  }
+  EXPECT_ERROR_EQ(isnan(ints), "isnan: expected a float32 or float64 tensor, but got int64");
+  EXPECT_ERROR_EQ(isfinite(Tensor()), "isfinite: argument 'self' is an undefined tensor");
+  EXPECT_ERROR_EQ(maximum(ints, ints), "maximum: expected float32 or float64 operands, but got int64 and int64");
+  EXPECT_ERROR_EQ(minimum(x, Tensor()), "minimum: argument 'other' is an undefined tensor");
+  EXPECT_ERROR_CONTAINS(maximum(x, zeros({4})), "maximum");
+  EXPECT_ERROR_CONTAINS(maximum(x, zeros({4})), "[2, 3]");
+}
+
+}  // namespace
