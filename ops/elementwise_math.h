@@ -1,6 +1,8 @@
 #pragma once
 // Element-wise math beyond arithmetic, as torch's: log1p, expm1, sin, cos, reciprocal, rsqrt, the
-// roundings, maximum/minimum and the NaN/infinity masks.
+// roundings, maximum/minimum and the NaN/infinity masks. Every one takes float32 and float64 tensors
+// and throws voxgrad::Error naming the op for others (on int64, PyTorch's roundings return a copy and
+// its masks all false).
 
 #include "voxgrad/core/tensor.h"
 

@@ -337,6 +337,8 @@ Tensor movedim(const Tensor& a, IntArrayRef source, IntArrayRef destination) {
   Shape perm(slots, -1);
   std::vector<bool> moved(slots, false);
   for (std::size_t i = 0; i < source.size(); ++i) {
+    check_in_range(source[i], -slots, slots - 1, "movedim", "source dim");
+    check_in_range(destination[i], -slots, slots - 1, "movedim", "destination dim");
     const std::int64_t s = wrap_dim(source[i], nd, "movedim"), d = wrap_dim(destination[i], nd, "movedim");
     VOXGRAD_CHECK(!moved[s], "movedim: repeated dim {} in source {}", s, shape_str(source));
     VOXGRAD_CHECK(perm[d] < 0, "movedim: repeated dim {} in destination {}", d, shape_str(destination));

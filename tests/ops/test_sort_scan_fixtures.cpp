@@ -109,6 +109,9 @@ void expect_matches(const Tensor& got, const Tensor& want, bool exact = false) {
       EXPECT_EQ(g[i], w[i]) << "at flat index " << i;
     } else {
       EXPECT_NEAR(g[i], w[i], tol + tol * std::abs(w[i])) << "at flat index " << i;
+      if (exact) {
+        EXPECT_EQ(std::signbit(g[i]), std::signbit(w[i])) << "the sign of zero at flat index " << i;
+      }
     }
   }
 }
