@@ -88,6 +88,7 @@
 #include "voxgrad/ops/shape_ops.h"
 #include "voxgrad/ops/softmax.h"
 #include "voxgrad/ops/sort.h"
+#include "voxgrad/ops/split.h"
 #include "voxgrad/ops/upsample.h"
 #include "voxgrad/optim/adagrad.h"
 #include "voxgrad/optim/adam.h"

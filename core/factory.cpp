@@ -76,6 +76,18 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
 
 Tensor arange(double end, TensorOptions options) { return arange(0.0, end, 1.0, options); }
 
+Tensor linspace(double start, double end, std::int64_t steps, TensorOptions options) {
+  VOXGRAD_CHECK(steps >= 0, "linspace: steps must be non-negative, but got {}", steps);
+  VOXGRAD_CHECK(is_floating_point(options.dtype()), "linspace: expected a floating dtype, got {}", options.dtype());
+  const std::int64_t halfway = steps / 2;
+  return generate({steps}, options, "linspace", [start, end, steps, halfway]<typename T>(std::int64_t i) {
+    const T a = static_cast<T>(start), b = static_cast<T>(end);
+    if (steps == 1) return a;
+    const T step = (b - a) / static_cast<T>(steps - 1);
+    return i < halfway ? a + step * static_cast<T>(i) : b - step * static_cast<T>(steps - 1 - i);
+  });
+}
+
 namespace {
 void check_floating_options(const TensorOptions& options, const char* op) {
   VOXGRAD_CHECK(is_floating_point(options.dtype()), "{}: expected a floating dtype, got {}", op, options.dtype());

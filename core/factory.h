@@ -22,6 +22,12 @@ Tensor full(IntArrayRef sizes, double value, TensorOptions options = {});
 Tensor arange(double start, double end, double step = 1.0, TensorOptions options = {});
 /// arange(0, end).
 Tensor arange(double end, TensorOptions options = {});
+/// `steps` evenly spaced values from start to end inclusive (float32 unless options say float64), as
+/// torch.linspace: with step = (end − start) / (steps − 1) in the dtype, value i is start + step·i in
+/// the first half and end − step·(steps − 1 − i) in the second, so both ends are exact. That is ATen's
+/// scalar loop; its vector loop adds lane·step to each vector's first value instead, so PyTorch's last
+/// bits depend on its vector width (AVX2 or AVX-512) where a range spans whole vectors.
+Tensor linspace(double start, double end, std::int64_t steps, TensorOptions options = {});
 /// Uniform samples in [0, 1) from the global generator (see manual_seed).
 Tensor rand(IntArrayRef sizes, TensorOptions options = {});
 /// Standard normal samples from the global generator.

@@ -21,6 +21,7 @@
 #include "voxgrad/ops/reorder.h"
 #include "voxgrad/ops/shape_ops.h"
 #include "voxgrad/ops/sort.h"
+#include "voxgrad/ops/split.h"
 
 namespace voxgrad {
 
@@ -139,6 +140,16 @@ Tensor Tensor::permute(IntArrayRef dims) const { return voxgrad::permute(*this, 
 Tensor Tensor::movedim(IntArrayRef source, IntArrayRef destination) const {
   return voxgrad::movedim(*this, source, destination);
 }
+std::vector<Tensor> Tensor::split(std::int64_t split_size, std::int64_t dim) const {
+  return voxgrad::split(*this, split_size, dim);
+}
+std::vector<Tensor> Tensor::split(IntArrayRef split_sizes, std::int64_t dim) const {
+  return voxgrad::split(*this, split_sizes, dim);
+}
+std::vector<Tensor> Tensor::chunk(std::int64_t chunks, std::int64_t dim) const {
+  return voxgrad::chunk(*this, chunks, dim);
+}
+std::vector<Tensor> Tensor::unbind(std::int64_t dim) const { return voxgrad::unbind(*this, dim); }
 Tensor Tensor::transpose(std::int64_t a, std::int64_t b) const { return voxgrad::transpose(*this, a, b); }
 Tensor Tensor::t() const { return voxgrad::t(*this); }
 Tensor Tensor::squeeze() const { return voxgrad::squeeze(*this); }

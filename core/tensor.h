@@ -87,6 +87,14 @@ class Tensor {
   Tensor permute(IntArrayRef dims) const;
   /// Moves dims source[i] to positions destination[i], the others keeping their order (a view).
   Tensor movedim(IntArrayRef source, IntArrayRef destination) const;
+  /// Views of split_size elements along dim (the last shorter); see voxgrad::split.
+  std::vector<Tensor> split(std::int64_t split_size, std::int64_t dim = 0) const;
+  /// Views of the given sizes along dim (summing to its size).
+  std::vector<Tensor> split(IntArrayRef split_sizes, std::int64_t dim = 0) const;
+  /// At most `chunks` views along dim, as torch.chunk; see voxgrad::chunk.
+  std::vector<Tensor> chunk(std::int64_t chunks, std::int64_t dim = 0) const;
+  /// The slices along dim, each without it.
+  std::vector<Tensor> unbind(std::int64_t dim = 0) const;
   /// Swaps two dimensions.
   Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
   /// Transpose of a tensor with at most 2 dims.

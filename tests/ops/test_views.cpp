@@ -447,6 +447,15 @@ std::vector<OpCase> cases() {
   op("permute", {arg(s3)}, [](V a) { return a[0].permute({2, 0, 1}) * 1.0; });
   op("transpose", {arg(s3)}, [](V a) { return a[0].transpose(0, 2) * 1.0; });
   op("movedim", {arg(s3)}, [](V a) { return movedim(a[0], {0, 2}, {2, 1}) * 1.0; });
+  op("split/chunk/unbind", {arg(s3)}, [](V a) {
+    const std::vector<Tensor> s = split(a[0], 2, 1), w = a[0].split({2, 3}, 2), c = chunk(a[0], 2, 0);
+    const std::vector<Tensor> u = unbind(a[0], 1);
+    return s[0].sum() * 2.0 + s[1].pow(2.0).sum() + w[1].exp().sum() + c[1].sum() * 3.0 + (u[3] * u[0]).sum();
+  });
+  op("meshgrid", {arg({3}), arg({4})}, [](V a) {
+    const std::vector<Tensor> g = meshgrid({a[0], a[1]}, "xy");
+    return g[0] * g[1] + g[1];
+  });
   op("t", {arg({3, 4})}, [](V a) { return a[0].t() * 1.0; });
   op("squeeze", {arg({3, 1, 5})}, [](V a) { return a[0].squeeze() * 1.0; });
   op("squeeze(dim)", {arg({3, 1, 5})}, [](V a) { return squeeze(a[0], 1) * 1.0; });
