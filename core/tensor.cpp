@@ -359,6 +359,8 @@ std::tuple<Tensor, Tensor> Tensor::max(std::int64_t d, bool k) const { return vo
 std::tuple<Tensor, Tensor> Tensor::min(std::int64_t d, bool k) const { return voxgrad::min(*this, d, k); }
 Tensor Tensor::var() const { return voxgrad::var(*this); }
 Tensor Tensor::var(IntArrayRef d, std::int64_t c, bool k) const { return voxgrad::var(*this, d, c, k); }
+Tensor Tensor::std() const { return voxgrad::std(*this); }
+Tensor Tensor::std(IntArrayRef d, std::int64_t c, bool k) const { return voxgrad::std(*this, d, c, k); }
 Tensor Tensor::sum_to_size(IntArrayRef s) const { return voxgrad::sum_to_size(*this, s); }
 Tensor Tensor::argmax(std::optional<std::int64_t> d, bool k) const { return voxgrad::argmax(*this, d, k); }
 Tensor Tensor::argmin(std::optional<std::int64_t> d, bool k) const { return voxgrad::argmin(*this, d, k); }

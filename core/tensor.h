@@ -210,6 +210,9 @@ class Tensor {
   Tensor var() const;
   /// Variance over dims (empty: all), divided by N - correction. `x.var(0)` reduces dim 0.
   Tensor var(IntArrayRef dims, std::int64_t correction = 1, bool keepdim = false) const;
+  Tensor std() const;  ///< Standard deviation of all elements.
+  /// √var over dims (empty: all); gradient 0 where it is 0, as PyTorch's.
+  Tensor std(IntArrayRef dims, std::int64_t correction = 1, bool keepdim = false) const;
   /// Index of the largest element along dim (flattened without a dim); see voxgrad::argmax.
   Tensor argmax(std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false) const;
   /// Index of the smallest element along dim (flattened without a dim).

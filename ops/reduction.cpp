@@ -335,6 +335,38 @@ Tensor var(const Tensor& a, IntArrayRef dims, std::int64_t correction, bool keep
 
 Tensor var(const Tensor& a) { return var(a, {}, 1, false); }
 
+Tensor std(const Tensor& a, IntArrayRef dims, std::int64_t correction, bool keepdim) {
+  detail::check_defined(a, "std");
+  detail::check_non_negative_arg(correction, "std", "correction");
+  const std::vector<bool> mask = reduce_mask(a, dims, "std");
+  std::int64_t count = 1;
+  for (std::size_t d = 0; d < mask.size(); ++d) {
+    if (mask[d]) count *= a.sizes()[d];
+  }
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    out = sqrt(var(a, dims, correction, keepdim));
+  }
+  // PyTorch's std_backward: var's gradient (2 / (N − correction))·g'·(a − mean) for
+  // g' = g / (2·std), with g' = 0 where std = 0 (a constant slice: 0 rather than NaN).
+  record("StdBackward", a, out, {save_for_backward(a), save_output_for_backward(out)},
+         [dims = Shape(dims.begin(), dims.end()), mask, keepdim, dof = count - correction](const BackwardCtx& c) {
+           const Tensor &x = c.saved[0], &y = c.saved[1];
+           Tensor g = where(y.eq(0.0), 0.0, c.grad() / (y * 2.0));
+           if (!keepdim) {
+             for (std::size_t d = 0; d < mask.size(); ++d) {
+               if (mask[d]) g = g.unsqueeze(static_cast<std::int64_t>(d));
+             }
+           }
+           return std::vector<Tensor>{g * (2.0 / static_cast<double>(std::max<std::int64_t>(0, dof))) *
+                                      (x - mean(x, dims, true))};
+         });
+  return out;
+}
+
+Tensor std(const Tensor& a) { return std(a, {}, 1, false); }
+
 Tensor sum_to_size(const Tensor& a, IntArrayRef sizes) {
   detail::check_defined(a, "sum_to_size");
   const Shape& s = a.sizes();

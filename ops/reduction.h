@@ -29,6 +29,11 @@ Tensor var(const Tensor& a);
 /// Variance over `dims` (empty: all), divided by N - correction. There is deliberately no
 /// var(a, correction) overload: `var(a, 0)` reduces dim 0, never means "correction 0".
 Tensor var(const Tensor& a, IntArrayRef dims, std::int64_t correction = 1, bool keepdim = false);
+/// Standard deviation of all elements, √var(a).
+Tensor std(const Tensor& a);
+/// √var(a, dims, correction, keepdim), as torch.std; its gradient is 0 where the deviation is 0 (a
+/// constant slice), as PyTorch's, rather than the NaN that differentiating √ then var would give.
+Tensor std(const Tensor& a, IntArrayRef dims, std::int64_t correction = 1, bool keepdim = false);
 /// Index (int64) of the largest element along `dim` (first occurrence; NaN counts as largest, as in
 /// PyTorch); without a dim, of the flattened tensor (keepdim then gives a size-1 dim per dim).
 Tensor argmax(const Tensor& a, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false);

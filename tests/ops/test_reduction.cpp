@@ -15,6 +15,7 @@
 namespace {
 
 using namespace voxgrad;
+using voxgrad::testing::bit_identical;
 using voxgrad::testing::expect_close;
 using voxgrad::testing::expect_values;
 using voxgrad::testing::raw;
@@ -454,6 +455,27 @@ TEST(Reduction, VarGradientIsTwiceTheDeviationOverTheDivisor) {
   expect_values(x.grad(), {4}, {-0.75, -0.25, 0.25, 0.75}, 1e-15);
 }
 
+// std is √var (the same bits); its gradient is PyTorch's std_backward, 0 on a constant slice where
+// differentiating √ then var would give NaN. (Called as voxgrad::std: a bare `std` also names the
+// namespace under `using namespace voxgrad`.)
+TEST(Reduction, StdIsTheRootOfVarWithTorchsGradientOnConstantSlices) {
+  EXPECT_EQ(voxgrad::std(f64({1, 2, 4})).item<double>(), 1.5275252316519468);  // torch.std([1., 2., 4.])
+  const Tensor x = uniform_leaf({3, 4, 5}, -2, 2, 17).detach();
+  for (const Tensor& v : {x, x.transpose(0, 2), x.to(kFloat32)}) {
+    EXPECT_TRUE(bit_identical(voxgrad::std(v), sqrt(var(v))));
+    EXPECT_TRUE(bit_identical(v.std(1), sqrt(v.var(1))));
+    EXPECT_TRUE(bit_identical(v.std({0, 2}, 0, true), sqrt(v.var({0, 2}, 0, true))));
+    EXPECT_TRUE(bit_identical(v.std(-1, 2), sqrt(v.var(-1, 2))));
+  }
+  // Row 0 is constant: gradient 0. Row 1 = [1, 5, 3]: std 2, gradient (x − 3) / (2·2) = [−0.5, 0.5, 0].
+  const Tensor c = leaf({2, 2, 2, 1, 5, 3}, {2, 3});
+  c.std(1).sum().backward();
+  expect_values(c.grad(), {2, 3}, {0, 0, 0, -0.5, 0.5, 0}, 0.0);
+  EXPECT_ERROR_EQ(voxgrad::std(x, {0}, -1), "std: correction must be non-negative, but got -1");
+  EXPECT_ERROR_CONTAINS(x.std(3), "std");
+  EXPECT_ERROR_EQ(voxgrad::std(Tensor()), "std: argument 'self' is an undefined tensor");
+}
+
 TEST(Reduction, SumToSizeGradientExpandsBack) {
   const Tensor x = leaf({1, 2, 3, 4, 5, 6}, {2, 3});
   x.sum_to_size({1, 3}).backward(f64({1, 2, 3}, {1, 3}));
@@ -508,6 +530,16 @@ TEST(ReductionGradcheck, Var) {
   expect_gradcheck([](const std::vector<Tensor>& v) { return v[0].var(1, 1, true); }, {x});
   expect_gradcheck([](const std::vector<Tensor>& v) { return v[0].var(-2, 0); }, {x});
   expect_gradcheck([](const std::vector<Tensor>& v) { return v[0].var({0, 1}, 2); }, {x});
+}
+
+TEST(ReductionGradcheck, StdAndGradgradcheck) {
+  const Tensor x = uniform_leaf({3, 4}, -1, 1, 18);
+  expect_gradcheck([](const std::vector<Tensor>& v) { return v[0].std(); }, {x});
+  expect_gradcheck([](const std::vector<Tensor>& v) { return v[0].std({}, 0); }, {x});
+  expect_gradcheck([](const std::vector<Tensor>& v) { return v[0].std(1, 1, true); }, {x});
+  expect_gradcheck([](const std::vector<Tensor>& v) { return v[0].t().std(-1, 0) * 2.0; }, {x});
+  expect_gradgradcheck([](const std::vector<Tensor>& v) { return v[0].std(); }, {x});
+  expect_gradgradcheck([](const std::vector<Tensor>& v) { return v[0].std(0, 1, true) * v[0]; }, {x});
 }
 
 TEST(ReductionGradcheck, SumToSize) {
