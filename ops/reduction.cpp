@@ -39,6 +39,15 @@ std::vector<bool> reduce_mask(const Tensor& a, IntArrayRef dims, const char* op)
   return mask;
 }
 
+// The number of elements each output of a reduction over the dims in `mask` takes.
+std::int64_t reduced_count(const Tensor& a, const std::vector<bool>& mask) {
+  std::int64_t count = 1;
+  for (std::size_t d = 0; d < mask.size(); ++d) {
+    if (mask[d]) count *= a.sizes()[d];
+  }
+  return count;
+}
+
 Shape dropdim_shape(const Tensor& a, const std::vector<bool>& mask) {
   Shape s;
   for (std::size_t d = 0; d < mask.size(); ++d) {
@@ -239,10 +248,7 @@ Tensor sum(const Tensor& a) { return sum(a, {}, false); }
 Tensor mean(const Tensor& a, IntArrayRef dims, bool keepdim) {
   detail::check_defined(a, "mean");
   const std::vector<bool> mask = reduce_mask(a, dims, "mean");
-  std::int64_t count = 1;
-  for (std::size_t d = 0; d < mask.size(); ++d) {
-    if (mask[d]) count *= a.sizes()[d];
-  }
+  const std::int64_t count = reduced_count(a, mask);
   return sum(a, dims, keepdim) / static_cast<double>(count);
 }
 
@@ -284,10 +290,7 @@ Tensor norm(const Tensor& a, double p, IntArrayRef dims, bool keepdim) {
   detail::check_floating(a, "norm");
   VOXGRAD_CHECK(!std::isnan(p), "norm: the order p must not be NaN");
   const std::vector<bool> mask = reduce_mask(a, dims, "norm");
-  std::int64_t count = 1;
-  for (std::size_t d = 0; d < mask.size(); ++d) {
-    if (mask[d]) count *= a.sizes()[d];
-  }
+  const std::int64_t count = reduced_count(a, mask);
   VOXGRAD_CHECK(count > 0 || !std::isinf(p),
                 "norm: the {} norm of no elements is undefined (input shape {}, reducing {}); reduce over "
                 "non-empty dims",
@@ -325,10 +328,7 @@ Tensor var(const Tensor& a, IntArrayRef dims, std::int64_t correction, bool keep
   detail::check_defined(a, "var");
   detail::check_non_negative_arg(correction, "var", "correction");
   const std::vector<bool> mask = reduce_mask(a, dims, "var");
-  std::int64_t count = 1;
-  for (std::size_t d = 0; d < mask.size(); ++d) {
-    if (mask[d]) count *= a.sizes()[d];
-  }
+  const std::int64_t count = reduced_count(a, mask);
   const Tensor centered = a - mean(a, dims, true);
   return sum(centered * centered, dims, keepdim) / static_cast<double>(std::max<std::int64_t>(0, count - correction));
 }
@@ -339,10 +339,7 @@ Tensor std(const Tensor& a, IntArrayRef dims, std::int64_t correction, bool keep
   detail::check_defined(a, "std");
   detail::check_non_negative_arg(correction, "std", "correction");
   const std::vector<bool> mask = reduce_mask(a, dims, "std");
-  std::int64_t count = 1;
-  for (std::size_t d = 0; d < mask.size(); ++d) {
-    if (mask[d]) count *= a.sizes()[d];
-  }
+  const std::int64_t count = reduced_count(a, mask);
   Tensor out;
   {
     NoGradGuard no_grad;
