@@ -7,6 +7,7 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/random.h"
 #include "voxgrad/core/tensor_impl.h"
+#include "voxgrad/ops/join_split.h"
 #include "voxgrad/ops/shape_ops.h"
 
 namespace voxgrad {

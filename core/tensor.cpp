@@ -15,13 +15,13 @@
 #include "voxgrad/ops/elementwise_math.h"
 #include "voxgrad/ops/gather_scatter.h"
 #include "voxgrad/ops/indexing.h"
+#include "voxgrad/ops/join_split.h"
 #include "voxgrad/ops/lerp.h"
 #include "voxgrad/ops/linalg.h"
 #include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/reorder.h"
 #include "voxgrad/ops/shape_ops.h"
 #include "voxgrad/ops/sort.h"
-#include "voxgrad/ops/split.h"
 
 namespace voxgrad {
 

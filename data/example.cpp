@@ -2,6 +2,7 @@
 
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/shape.h"
+#include "voxgrad/ops/join_split.h"
 #include "voxgrad/ops/shape_ops.h"
 
 namespace voxgrad::data {

@@ -10,6 +10,7 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/join_split.h"
 #include "voxgrad/ops/shape_ops.h"
 
 namespace voxgrad::inference {

@@ -12,6 +12,7 @@
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/loops.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/join_split.h"
 #include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/reorder.h"
 #include "voxgrad/ops/shape_ops.h"

@@ -14,6 +14,7 @@
 #include "voxgrad/ops/detail/loops.h"
 #include "voxgrad/ops/detail/reduce_loops.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/join_split.h"
 #include "voxgrad/ops/reorder.h"
 #include "voxgrad/ops/shape_ops.h"
 

@@ -246,14 +246,6 @@ void check_not_scalar(const Tensor& a, const char* op) {
   VOXGRAD_CHECK(a.dim() > 0, "{}: cannot be applied to a 0-dim tensor", op);
 }
 
-void check_non_empty_list(const std::vector<Tensor>& tensors, const char* op) {
-  VOXGRAD_CHECK(!tensors.empty(), "{}: expected a non-empty list of tensors", op);
-}
-
-void check_list_entry(const std::vector<Tensor>& tensors, std::size_t i, const char* op) {
-  VOXGRAD_CHECK(tensors[i].defined(), "{}: tensor {} in the list is undefined", op, i);
-}
-
 struct SliceBounds {
   std::int64_t dim, start, end, step, length;
 };
@@ -339,7 +331,8 @@ Tensor movedim(const Tensor& a, IntArrayRef source, IntArrayRef destination) {
   for (std::size_t i = 0; i < source.size(); ++i) {
     check_in_range(source[i], -slots, slots - 1, "movedim", "source dim");
     check_in_range(destination[i], -slots, slots - 1, "movedim", "destination dim");
-    const std::int64_t s = wrap_dim(source[i], nd, "movedim"), d = wrap_dim(destination[i], nd, "movedim");
+    const std::int64_t s = source[i] < 0 ? source[i] + slots : source[i];
+    const std::int64_t d = destination[i] < 0 ? destination[i] + slots : destination[i];
     VOXGRAD_CHECK(!moved[s], "movedim: repeated dim {} in source {}", s, shape_str(source));
     VOXGRAD_CHECK(perm[d] < 0, "movedim: repeated dim {} in destination {}", d, shape_str(destination));
     perm[d] = s;
@@ -531,72 +524,6 @@ Tensor slice_backward(const Tensor& grad, IntArrayRef input_sizes, std::int64_t 
     return std::vector<Tensor>{c.grad().slice(dim, start, end, step)};
   });
   return out;
-}
-
-Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
-  check_non_empty_list(tensors, "cat");
-  DType dtype = tensors[0].defined() ? tensors[0].dtype() : kFloat32;
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    check_list_entry(tensors, i, "cat");
-    VOXGRAD_CHECK(tensors[i].dim() > 0, "cat: zero-dimensional tensor (at position {}) cannot be concatenated", i);
-    dtype = promote_types(dtype, tensors[i].dtype());
-  }
-  const Tensor& first = tensors[0];
-  const std::int64_t d = wrap_dim(dim, first.dim(), "cat");
-  Shape out_sizes = first.sizes();
-  out_sizes[d] = 0;
-  std::vector<Tensor> inputs;
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const Tensor& t = tensors[i];
-    VOXGRAD_CHECK(t.dim() == first.dim(),
-                  "cat: tensors must have the same number of dimensions: got {} and {} (tensor {})", first.dim(),
-                  t.dim(), i);
-    for (std::int64_t k = 0; k < t.dim(); ++k) {
-      VOXGRAD_CHECK(k == d || t.sizes()[k] == first.sizes()[k],
-                    "cat: sizes of tensors must match except in dimension {}. Expected size {} but "
-                    "got size {} for tensor number {} in the list",
-                    d, first.sizes()[k], t.sizes()[k], i);
-    }
-    out_sizes[d] = checked_add(out_sizes[d], t.sizes()[d], "cat");
-    inputs.push_back(t.to(dtype));
-  }
-  checked_numel(out_sizes, "cat");
-  Tensor out = empty(out_sizes, dtype);
-  std::vector<std::int64_t> offsets, lengths;
-  {
-    NoGradGuard guard;
-    std::int64_t offset = 0;
-    for (const Tensor& t : inputs) {
-      offsets.push_back(offset);
-      lengths.push_back(t.sizes()[d]);
-      detail::copy_into(narrow(out, d, offset, t.sizes()[d]), t, "cat");
-      offset += t.sizes()[d];
-    }
-  }
-  Tensor outs[1] = {out};
-  record("CatBackward", inputs, outs, {}, [d, offsets, lengths](const BackwardCtx& c) {
-    std::vector<Tensor> g(offsets.size());
-    for (std::size_t i = 0; i < g.size(); ++i) {
-      if (c.needs_input_grad(i)) g[i] = c.grad().narrow(d, offsets[i], lengths[i]);
-    }
-    return g;
-  });
-  return outs[0];
-}
-
-Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
-  check_non_empty_list(tensors, "stack");
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    check_list_entry(tensors, i, "stack");
-    VOXGRAD_CHECK(tensors[i].sizes() == tensors[0].sizes(),
-                  "stack: expects each tensor to be equal size, but got {} at entry 0 and {} at entry {}",
-                  shape_str(tensors[0].sizes()), shape_str(tensors[i].sizes()), i);
-  }
-  const std::int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
-  std::vector<Tensor> expanded;
-  expanded.reserve(tensors.size());
-  for (const Tensor& t : tensors) expanded.push_back(t.unsqueeze(d));
-  return cat(expanded, d);
 }
 
 }  // namespace voxgrad

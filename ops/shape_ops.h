@@ -38,10 +38,6 @@ Tensor slice(const Tensor& a, std::int64_t dim, std::optional<std::int64_t> star
 Tensor select(const Tensor& a, std::int64_t dim, std::int64_t index);
 /// Broadcasts to `sizes` without copying (-1 keeps a size; size-1 dims and new leading dims grow).
 Tensor expand(const Tensor& a, IntArrayRef sizes);
-/// Concatenates along `dim`; all other sizes must match (dtypes promote).
-Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
-/// Stacks equal-shaped tensors along a new dim.
-Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
 /// `a` if contiguous, else a contiguous copy (differentiable).
 Tensor contiguous(const Tensor& a);
 /// A copy with its own storage (differentiable).

@@ -1,7 +1,7 @@
 #pragma once
-// Tensors as lists of views, as torch's: split, chunk and unbind cut one tensor along a dim; meshgrid
-// expands several 1-D tensors onto one grid. Every result shares its input's storage and passes its
-// gradient back to it.
+// Tensors joined into one and one cut into many, as torch's: cat and stack join a list (copies);
+// split, chunk and unbind cut one tensor along a dim, and meshgrid expands several 1-D tensors onto one
+// grid (views: they share their input's storage and pass their gradient back to it).
 
 #include <string_view>
 #include <vector>
@@ -9,6 +9,11 @@
 #include "voxgrad/core/tensor.h"
 
 namespace voxgrad {
+
+/// Concatenates along `dim`; all other sizes must match (dtypes promote).
+Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+/// Stacks equal-shaped tensors along a new dim.
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
 
 /// Views of `split_size` elements along `dim` (the last one shorter if the size does not divide), as
 /// torch.split: ceil(size / split_size) of them, one empty view for an empty dim. split_size 0 is

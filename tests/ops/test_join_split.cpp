@@ -1,7 +1,7 @@
-// ops/split.h (split, chunk, unbind, meshgrid) and linspace (core/factory.h), against PyTorch 1.13's
-// shapes and values (taken from torch by hand, written below): the views share their input's storage,
-// gradients flow back (gradcheck in float64), and bad arguments raise voxgrad::Error naming the op and
-// the values. Views of the input: tests/ops/test_views.cpp.
+// ops/join_split.h (split, chunk, unbind, meshgrid; cat and stack: tests/ops/test_shape_ops.cpp) and linspace
+// (core/factory.h), against PyTorch 1.13's shapes and values (taken from torch by hand, written below): the views share
+// their input's storage, gradients flow back (gradcheck in float64), and bad arguments raise voxgrad::Error naming the
+// op and the values. Views of the input: tests/ops/test_views.cpp.
 
 #include <voxgrad/voxgrad.h>
 
