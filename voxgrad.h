@@ -74,6 +74,7 @@
 #include "voxgrad/ops/affine_grid.h"
 #include "voxgrad/ops/conv.h"
 #include "voxgrad/ops/cumulative.h"
+#include "voxgrad/ops/einsum.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/elementwise_math.h"
 #include "voxgrad/ops/gather_scatter.h"

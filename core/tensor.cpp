@@ -137,6 +137,9 @@ Tensor Tensor::view(IntArrayRef s) const { return voxgrad::view(*this, s); }
 Tensor Tensor::reshape(IntArrayRef s) const { return voxgrad::reshape(*this, s); }
 Tensor Tensor::flatten(std::int64_t a, std::int64_t b) const { return voxgrad::flatten(*this, a, b); }
 Tensor Tensor::permute(IntArrayRef dims) const { return voxgrad::permute(*this, dims); }
+Tensor Tensor::diagonal(std::int64_t offset, std::int64_t dim1, std::int64_t dim2) const {
+  return voxgrad::diagonal(*this, offset, dim1, dim2);
+}
 Tensor Tensor::movedim(IntArrayRef source, IntArrayRef destination) const {
   return voxgrad::movedim(*this, source, destination);
 }
@@ -315,11 +318,18 @@ Tensor Tensor::sqrt() const { return voxgrad::sqrt(*this); }
 Tensor Tensor::abs() const { return voxgrad::abs(*this); }
 Tensor Tensor::sign() const { return voxgrad::sign(*this); }
 Tensor Tensor::clamp(std::optional<double> lo, std::optional<double> hi) const { return voxgrad::clamp(*this, lo, hi); }
+Tensor Tensor::clamp(const std::optional<Tensor>& lo, const std::optional<Tensor>& hi) const {
+  return voxgrad::clamp(*this, lo, hi);
+}
 Tensor Tensor::relu() const { return voxgrad::relu(*this); }
 Tensor Tensor::leaky_relu(double s) const { return voxgrad::leaky_relu(*this, s); }
 Tensor Tensor::sigmoid() const { return voxgrad::sigmoid(*this); }
 Tensor Tensor::tanh() const { return voxgrad::tanh(*this); }
 Tensor Tensor::log1p() const { return voxgrad::log1p(*this); }
+Tensor Tensor::log2() const { return voxgrad::log2(*this); }
+Tensor Tensor::log10() const { return voxgrad::log10(*this); }
+Tensor Tensor::exp2() const { return voxgrad::exp2(*this); }
+Tensor Tensor::square() const { return voxgrad::square(*this); }
 Tensor Tensor::expm1() const { return voxgrad::expm1(*this); }
 Tensor Tensor::sin() const { return voxgrad::sin(*this); }
 Tensor Tensor::cos() const { return voxgrad::cos(*this); }
@@ -328,12 +338,17 @@ Tensor Tensor::rsqrt() const { return voxgrad::rsqrt(*this); }
 Tensor Tensor::floor() const { return voxgrad::floor(*this); }
 Tensor Tensor::ceil() const { return voxgrad::ceil(*this); }
 Tensor Tensor::round() const { return voxgrad::round(*this); }
+Tensor Tensor::round(std::int64_t decimals) const { return voxgrad::round(*this, decimals); }
 Tensor Tensor::trunc() const { return voxgrad::trunc(*this); }
 Tensor Tensor::maximum(const Tensor& o) const { return voxgrad::maximum(*this, o); }
 Tensor Tensor::minimum(const Tensor& o) const { return voxgrad::minimum(*this, o); }
 Tensor Tensor::isnan() const { return voxgrad::isnan(*this); }
 Tensor Tensor::isinf() const { return voxgrad::isinf(*this); }
 Tensor Tensor::isfinite() const { return voxgrad::isfinite(*this); }
+Tensor Tensor::logical_not() const { return voxgrad::logical_not(*this); }
+Tensor Tensor::logical_and(const Tensor& other) const { return voxgrad::logical_and(*this, other); }
+Tensor Tensor::logical_or(const Tensor& other) const { return voxgrad::logical_or(*this, other); }
+Tensor Tensor::logical_xor(const Tensor& other) const { return voxgrad::logical_xor(*this, other); }
 Tensor Tensor::eq(const Tensor& o) const { return voxgrad::eq(*this, o); }
 Tensor Tensor::ne(const Tensor& o) const { return voxgrad::ne(*this, o); }
 Tensor Tensor::lt(const Tensor& o) const { return voxgrad::lt(*this, o); }
@@ -349,6 +364,10 @@ Tensor Tensor::ge(double o) const { return voxgrad::ge(*this, o); }
 
 // --- reductions and linear algebra ----------------------------------------------------------
 
+Tensor Tensor::any() const { return voxgrad::any(*this); }
+Tensor Tensor::any(std::int64_t dim, bool keepdim) const { return voxgrad::any(*this, dim, keepdim); }
+Tensor Tensor::all() const { return voxgrad::all(*this); }
+Tensor Tensor::all(std::int64_t dim, bool keepdim) const { return voxgrad::all(*this, dim, keepdim); }
 Tensor Tensor::sum() const { return voxgrad::sum(*this); }
 Tensor Tensor::sum(IntArrayRef d, bool k) const { return voxgrad::sum(*this, d, k); }
 Tensor Tensor::mean() const { return voxgrad::mean(*this); }

@@ -87,6 +87,8 @@ class Tensor {
   Tensor permute(IntArrayRef dims) const;
   /// Moves dims source[i] to positions destination[i], the others keeping their order (a view).
   Tensor movedim(IntArrayRef source, IntArrayRef destination) const;
+  /// The diagonal of the planes of dim1 and dim2, as the view's last dim (see voxgrad::diagonal).
+  Tensor diagonal(std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1) const;
   /// Views of split_size elements along dim (the last shorter); see voxgrad::split.
   std::vector<Tensor> split(std::int64_t split_size, std::int64_t dim = 0) const;
   /// Views of the given sizes along dim (summing to its size).
@@ -163,12 +165,18 @@ class Tensor {
   Tensor sign() const;                                        ///< -1, 0 or 1 (zero gradient).
   /// Clamps into [min, max]; either bound may be absent.
   Tensor clamp(std::optional<double> min, std::optional<double> max = std::nullopt) const;
+  /// Clamps into tensor bounds, broadcast (see voxgrad::clamp in ops/elementwise_math.h).
+  Tensor clamp(const std::optional<Tensor>& min, const std::optional<Tensor>& max = std::nullopt) const;
   Tensor relu() const;                                    ///< max(self, 0).
   Tensor leaky_relu(double negative_slope = 0.01) const;  ///< self or slope * self.
   Tensor sigmoid() const;                                 ///< 1 / (1 + e ** -self).
   Tensor tanh() const;                                    ///< Hyperbolic tangent.
   Tensor log1p() const;                                   ///< log(1 + self), exact near 0.
   Tensor expm1() const;                                   ///< e ** self − 1, exact near 0.
+  Tensor log2() const;                                    ///< Base-2 logarithm.
+  Tensor log10() const;                                   ///< Base-10 logarithm.
+  Tensor exp2() const;                                    ///< 2 ** self.
+  Tensor square() const;                                  ///< self · self.
   Tensor sin() const;                                     ///< Sine (radians).
   Tensor cos() const;                                     ///< Cosine (radians).
   Tensor reciprocal() const;                              ///< 1 / self.
@@ -176,12 +184,17 @@ class Tensor {
   Tensor floor() const;                                   ///< Rounded down (zero gradient).
   Tensor ceil() const;                                    ///< Rounded up (zero gradient).
   Tensor round() const;                                   ///< Rounded to nearest, halves to even.
+  Tensor round(std::int64_t decimals) const;              ///< Rounded to `decimals` places, halves to even.
   Tensor trunc() const;                                   ///< Rounded towards zero (zero gradient).
   Tensor maximum(const Tensor& other) const;              ///< The larger (NaN if either is).
   Tensor minimum(const Tensor& other) const;              ///< The smaller (NaN if either is).
   Tensor isnan() const;                                   ///< Mask (1 or 0, self's dtype) of NaN elements.
   Tensor isinf() const;                                   ///< Mask of infinite elements.
   Tensor isfinite() const;                                ///< Mask of elements neither infinite nor NaN.
+  Tensor logical_not() const;                             ///< Mask (1 or 0, self's dtype) of self == 0.
+  Tensor logical_and(const Tensor& other) const;          ///< Mask of self ≠ 0 and other ≠ 0.
+  Tensor logical_or(const Tensor& other) const;           ///< Mask of self ≠ 0 or other ≠ 0.
+  Tensor logical_xor(const Tensor& other) const;          ///< Mask of exactly one of them ≠ 0.
   Tensor eq(const Tensor& other) const;                   ///< Mask (1 or 0, dtype of the operands) of self == other.
   Tensor ne(const Tensor& other) const;                   ///< Mask of self != other.
   Tensor lt(const Tensor& other) const;                   ///< Mask of self < other.
@@ -196,6 +209,12 @@ class Tensor {
   Tensor ge(double other) const;                          ///< Mask of self >= other.
 
   // --- reductions (differentiable) ----------------------------------------------------------
+  /// 1 if any element is nonzero, else 0 (0-d, self's dtype; like the masks, never requires grad).
+  Tensor any() const;
+  Tensor any(std::int64_t dim, bool keepdim = false) const;  ///< any() along dim.
+  /// 1 if every element is nonzero, else 0 (0-d, self's dtype; never requires grad).
+  Tensor all() const;
+  Tensor all(std::int64_t dim, bool keepdim = false) const;   ///< all() along dim.
   Tensor sum() const;                                         ///< Sum of all elements (0-d).
   Tensor sum(IntArrayRef dims, bool keepdim = false) const;   ///< Sum over dims.
   Tensor mean() const;                                        ///< Mean of all elements (0-d).

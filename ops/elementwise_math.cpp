@@ -1,6 +1,8 @@
 #include "voxgrad/ops/elementwise_math.h"
 
 #include <cmath>
+#include <tuple>
+#include <vector>
 
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/factory.h"
@@ -90,6 +92,31 @@ Tensor expm1(const Tensor& a) {
       [](const Tensor& g, const Tensor& y) { return g * (y + 1.0); });
 }
 
+Tensor log2(const Tensor& a) {
+  return unary(
+      a, "log2", "Log2Backward", false, [](auto p) { return std::log2(p); },
+      [](const Tensor& g, const Tensor& x) { return g / (x * 0.6931471805599453); });
+}
+
+Tensor log10(const Tensor& a) {
+  return unary(
+      a, "log10", "Log10Backward", false, [](auto p) { return std::log10(p); },
+      [](const Tensor& g, const Tensor& x) { return g / (x * 2.3025850929940456); });
+}
+
+Tensor exp2(const Tensor& a) {
+  return unary(
+      a, "exp2", "Exp2Backward", true, [](auto p) { return std::exp2(p); },
+      [](const Tensor& g, const Tensor& y) { return g * y * 0.6931471805599453; });
+}
+
+Tensor square(const Tensor& a) {
+  // torch.square is pow(a, 2): a · a, and pow's gradient grad · (2 · a).
+  return unary(
+      a, "square", "PowBackward", false, [](auto p) { return p * p; },
+      [](const Tensor& g, const Tensor& x) { return g * (x * 2.0); });
+}
+
 Tensor sin(const Tensor& a) {
   return unary(
       a, "sin", "SinBackward", false, [](auto p) { return std::sin(p); },
@@ -123,12 +150,75 @@ Tensor ceil(const Tensor& a) {
 Tensor round(const Tensor& a) {
   return rounding(a, "round", "RoundBackward", [](auto p) { return std::nearbyint(p); });
 }
+Tensor round(const Tensor& a, std::int64_t decimals) {
+  detail::check_defined(a, "round");
+  // |decimals| beyond what a double's exponent holds gives 10^|d| = inf, as std::pow does in torch.
+  const bool negative = decimals < 0;
+  const double scale = std::pow(10.0, static_cast<double>(negative ? -static_cast<double>(decimals) : decimals));
+  return rounding(a, "round", "RoundBackward", [scale, negative](auto p) {
+    using T = decltype(p);
+    const T s = static_cast<T>(scale);
+    return negative ? std::nearbyint(p / s) * s : std::nearbyint(p * s) / s;
+  });
+}
+
 Tensor trunc(const Tensor& a) {
   return rounding(a, "trunc", "TruncBackward", [](auto p) { return std::trunc(p); });
 }
 
 Tensor maximum(const Tensor& a, const Tensor& b) { return extremum<true>(a, b, "maximum", "MaximumBackward"); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return extremum<false>(a, b, "minimum", "MinimumBackward"); }
+
+Tensor clamp(const Tensor& a, const std::optional<Tensor>& min, const std::optional<Tensor>& max) {
+  detail::check_defined(a, "clamp");
+  VOXGRAD_CHECK(min.has_value() || max.has_value(), "clamp: at least one of 'min' or 'max' must not be None");
+  // The three in one dtype (differentiable conversions, so each gradient comes back in its own).
+  Tensor x = a, lo, hi;
+  if (min) std::tie(x, lo) = detail::promote(x, *min, "clamp");
+  if (max) std::tie(x, hi) = detail::promote(x, *max, "clamp");
+  if (lo.defined()) lo = lo.to(x.dtype());
+  // torch's loop: NaN where a bound is NaN, else std::min(std::max(a, min), max), which keeps a NaN a. One
+  // bound at a time gives the same: max(a, NaN) is NaN, and min(NaN, max) stays NaN.
+  Tensor out = x.detach();
+  if (lo.defined()) {
+    out = binary_kernel(out, lo.detach(), "clamp", [](auto p, auto l) { return l != l ? l : (p < l ? l : p); });
+  }
+  if (hi.defined()) {
+    out = binary_kernel(out, hi.detach(), "clamp", [](auto p, auto h) { return h != h ? h : (h < p ? h : p); });
+  }
+  std::vector<Tensor> inputs{x};
+  std::vector<autograd::ToSave> saved{save_for_backward(x)};
+  for (const Tensor* t : {&lo, &hi}) {
+    if (!t->defined()) continue;
+    inputs.push_back(*t);
+    saved.push_back(save_for_backward(*t));
+  }
+  const bool has_lo = lo.defined(), has_hi = hi.defined();
+  std::vector<Tensor> outputs{out};
+  record("ClampBackward", inputs, outputs, std::move(saved), [has_lo, has_hi](const BackwardCtx& c) {
+    // PyTorch's clamp_backward and clamp_backward_min_max, selecting (an inf or NaN gradient where it does
+    // not pass becomes 0).
+    const Tensor& xv = c.saved[0];
+    const Tensor l = has_lo ? c.saved[1] : Tensor(), h = has_hi ? c.saved[has_lo ? 2 : 1] : Tensor();
+    const Tensor zero = zeros({}, c.grad().dtype());
+    std::vector<Tensor> g(c.saved.size());
+    if (c.needs_input_grad(0)) {
+      const Tensor keep = !has_hi ? xv.ge(l) : !has_lo ? xv.le(h) : logical_and(xv.ge(l), xv.le(h));
+      g[0] = where(keep, c.grad(), zero).sum_to_size(xv.sizes());
+    }
+    if (has_lo && c.needs_input_grad(1)) {
+      const Tensor below = has_hi ? logical_and(xv.lt(l), l.lt(h)) : xv.lt(l);
+      g[1] = where(below, c.grad(), zero).sum_to_size(l.sizes());
+    }
+    const std::size_t hi_at = has_lo ? 2 : 1;
+    if (has_hi && c.needs_input_grad(hi_at)) {
+      const Tensor above = has_lo ? logical_or(xv.gt(h), h.lt(l)) : xv.gt(h);
+      g[hi_at] = where(above, c.grad(), zero).sum_to_size(h.sizes());
+    }
+    return g;
+  });
+  return outputs[0];
+}
 
 Tensor isnan(const Tensor& a) {
   return mask(a, "isnan", [](auto p) { return std::isnan(p); });
@@ -138,6 +228,34 @@ Tensor isinf(const Tensor& a) {
 }
 Tensor isfinite(const Tensor& a) {
   return mask(a, "isfinite", [](auto p) { return std::isfinite(p); });
+}
+
+Tensor logical_not(const Tensor& a) {
+  return mask(a, "logical_not", [](auto p) { return p == 0; });
+}
+
+namespace {
+
+// A mask of (a ≠ 0) op (b ≠ 0), broadcast, in result_type(a, b), outside autograd.
+template <typename Op>
+Tensor logical(const Tensor& a, const Tensor& b, const char* name, Op op) {
+  auto [x, y] = detail::promote(a.defined() ? a.detach() : a, b.defined() ? b.detach() : b, name);
+  return binary_kernel(x, y, name, [op](auto p, auto q) {
+    using T = decltype(p);
+    return op(p != 0, q != 0) ? T(1) : T(0);
+  });
+}
+
+}  // namespace
+
+Tensor logical_and(const Tensor& a, const Tensor& b) {
+  return logical(a, b, "logical_and", [](bool p, bool q) { return p && q; });
+}
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+  return logical(a, b, "logical_or", [](bool p, bool q) { return p || q; });
+}
+Tensor logical_xor(const Tensor& a, const Tensor& b) {
+  return logical(a, b, "logical_xor", [](bool p, bool q) { return p != q; });
 }
 
 }  // namespace voxgrad

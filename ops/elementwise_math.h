@@ -1,8 +1,12 @@
 #pragma once
-// Element-wise math beyond arithmetic, as torch's: log1p, expm1, sin, cos, reciprocal, rsqrt, the
-// roundings, maximum/minimum and the NaN/infinity masks. Every one takes float32 and float64 tensors
+// Element-wise math beyond arithmetic, as torch's: log1p, expm1, log2, log10, exp2, square, sin, cos,
+// reciprocal, rsqrt, the roundings, maximum/minimum, clamp with tensor bounds, the NaN/infinity masks and
+// the logical ops. Every one takes float32 and float64 tensors
 // and throws voxgrad::Error naming the op for others (on int64, PyTorch's roundings return a copy and
 // its masks all false).
+
+#include <cstdint>
+#include <optional>
 
 #include "voxgrad/core/tensor.h"
 
@@ -12,6 +16,14 @@ namespace voxgrad {
 Tensor log1p(const Tensor& a);
 /// e ** a − 1, exact near 0; gradient e ** a (the result + 1).
 Tensor expm1(const Tensor& a);
+/// log₂ a; gradient 1 / (a · ln 2).
+Tensor log2(const Tensor& a);
+/// log₁₀ a; gradient 1 / (a · ln 10).
+Tensor log10(const Tensor& a);
+/// 2 ** a; gradient 2 ** a · ln 2, from the result.
+Tensor exp2(const Tensor& a);
+/// a · a, as torch.square (pow(a, 2)); gradient 2a.
+Tensor square(const Tensor& a);
 /// Sine (radians); gradient cos(a).
 Tensor sin(const Tensor& a);
 /// Cosine (radians); gradient −sin(a).
@@ -28,6 +40,10 @@ Tensor floor(const Tensor& a);
 Tensor ceil(const Tensor& a);
 /// The nearest integer, halves to even (round(0.5) = 0, round(1.5) = 2, round(−2.5) = −2), as torch.round.
 Tensor round(const Tensor& a);
+/// a rounded to `decimals` decimal places (negative: to tens, hundreds, …), halves to even, as
+/// torch.round(a, decimals=d): nearbyint(a · 10^d) / 10^d, or nearbyint(a / 10^−d) · 10^−d for d < 0, with 10^d
+/// in a's dtype (so float32 gives torch's float32 bits, not the decimal nearest to the exact value).
+Tensor round(const Tensor& a, std::int64_t decimals);
 /// a without its fractional part (towards zero).
 Tensor trunc(const Tensor& a);
 
@@ -39,6 +55,12 @@ Tensor maximum(const Tensor& a, const Tensor& b);
 /// The smaller of a and b: NaN where either is NaN, −0 as the smaller of ±0; gradient as maximum's.
 Tensor minimum(const Tensor& a, const Tensor& b);
 
+/// a clamped into [min, max] element by element, the three broadcast (as torch.clamp with tensor bounds; either
+/// bound may be absent, not both): min(max(a, min), max), so max where min > max, and NaN where a or a given
+/// bound is NaN. Gradients as PyTorch's: to a where min ≤ a ≤ max, to min where a < min < max, to max where
+/// a > max or max < min (where a < min = max, none of the three gets one). With double bounds: elementwise.h.
+Tensor clamp(const Tensor& a, const std::optional<Tensor>& min, const std::optional<Tensor>& max = std::nullopt);
+
 /// Mask (1 or 0, in a's dtype, as this library's comparisons; PyTorch's is bool) of NaN elements.
 /// Never requires grad.
 Tensor isnan(const Tensor& a);
@@ -46,5 +68,14 @@ Tensor isnan(const Tensor& a);
 Tensor isinf(const Tensor& a);
 /// Mask of elements that are neither infinite nor NaN.
 Tensor isfinite(const Tensor& a);
+
+/// Mask of a == 0 (1 or 0, a's dtype; NaN counts as true, being nonzero, as in torch). Never requires grad.
+Tensor logical_not(const Tensor& a);
+/// Mask of a ≠ 0 and b ≠ 0, broadcast, in result_type(a, b).
+Tensor logical_and(const Tensor& a, const Tensor& b);
+/// Mask of a ≠ 0 or b ≠ 0.
+Tensor logical_or(const Tensor& a, const Tensor& b);
+/// Mask of exactly one of a ≠ 0, b ≠ 0.
+Tensor logical_xor(const Tensor& a, const Tensor& b);
 
 }  // namespace voxgrad

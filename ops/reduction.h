@@ -65,6 +65,15 @@ Tensor logsumexp(const Tensor& a, IntArrayRef dims, bool keepdim = false);
 Tensor prod(const Tensor& a);
 /// Product along `dim` (the gradient as prod(a), slice by slice).
 Tensor prod(const Tensor& a, std::int64_t dim, bool keepdim = false);
+/// 1 if any element is nonzero (NaN counts), else 0 (also for no elements), as a 0-d tensor in a's dtype (PyTorch's
+/// is bool). Never requires grad.
+Tensor any(const Tensor& a);
+/// any() along `dim`, one slice at a time.
+Tensor any(const Tensor& a, std::int64_t dim, bool keepdim = false);
+/// 1 if every element is nonzero (NaN counts), else 0; 1 for no elements. As any(), a's dtype.
+Tensor all(const Tensor& a);
+/// all() along `dim`.
+Tensor all(const Tensor& a, std::int64_t dim, bool keepdim = false);
 /// Sums `a` down to `sizes` (which must broadcast to a's shape): the adjoint of expand.
 Tensor sum_to_size(const Tensor& a, IntArrayRef sizes);
 

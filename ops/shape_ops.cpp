@@ -347,6 +347,35 @@ Tensor movedim(const Tensor& a, IntArrayRef source, IntArrayRef destination) {
   return permute(a, perm);
 }
 
+Tensor diagonal(const Tensor& a, std::int64_t offset, std::int64_t dim1, std::int64_t dim2) {
+  detail::check_defined(a, "diagonal");
+  VOXGRAD_CHECK(a.dim() >= 2, "diagonal: the input needs at least 2 dims, but has shape {}", shape_str(a.sizes()));
+  const std::int64_t d1 = wrap_dim(dim1, a.dim(), "diagonal"), d2 = wrap_dim(dim2, a.dim(), "diagonal");
+  VOXGRAD_CHECK(d1 != d2, "diagonal: dim1 ({}) and dim2 ({}) name the same dim {} of shape {}", dim1, dim2, d1,
+                shape_str(a.sizes()));
+  const Shape &in = a.sizes(), &st = a.strides();
+  // Element i is a[.., i, .., i + offset, ..] (offset ≥ 0) or a[.., i − offset, .., i, ..]; neither sum
+  // overflows, the sizes being non-negative.
+  const std::int64_t length =
+      std::max<std::int64_t>(offset >= 0 ? std::min(in[d1], in[d2] - offset) : std::min(in[d1] + offset, in[d2]), 0);
+  Shape sizes, strides;
+  for (std::int64_t d = 0; d < a.dim(); ++d) {
+    if (d == d1 || d == d2) continue;
+    sizes.push_back(in[d]);
+    strides.push_back(st[d]);
+  }
+  // As in slice(): a view with no elements keeps the input's offset and never reads its strides (an
+  // empty tensor's may have saturated), and a single element never steps.
+  const bool empty = length == 0 || a.numel() == 0;
+  sizes.push_back(length);
+  strides.push_back(empty || length == 1 ? 1 : st[d1] + st[d2]);
+  const std::int64_t start = empty ? 0 : (offset >= 0 ? offset * st[d2] : -offset * st[d1]);
+  return make_view(a, sizes, strides, a.storage_offset() + start, "DiagonalBackward",
+                   [offset, d1, d2, in](const BackwardCtx& c) {
+                     return std::vector<Tensor>{diagonal_backward(c.grad(), in, offset, d1, d2)};
+                   });
+}
+
 Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) {
   detail::check_defined(a, "transpose");
   const std::int64_t nd = a.dim();
@@ -522,6 +551,20 @@ Tensor slice_backward(const Tensor& grad, IntArrayRef input_sizes, std::int64_t 
   }
   record("SliceBackwardBackward", grad, out, {}, [dim, start, end, step](const BackwardCtx& c) {
     return std::vector<Tensor>{c.grad().slice(dim, start, end, step)};
+  });
+  return out;
+}
+
+Tensor diagonal_backward(const Tensor& grad, IntArrayRef input_sizes, std::int64_t offset, std::int64_t dim1,
+                         std::int64_t dim2) {
+  detail::check_defined(grad, "diagonal_backward", "grad");
+  Tensor out = zeros(input_sizes, grad.dtype());
+  {
+    NoGradGuard guard;
+    detail::copy_into(diagonal(out, offset, dim1, dim2), grad, "diagonal_backward");
+  }
+  record("DiagonalBackwardBackward", grad, out, {}, [offset, dim1, dim2](const BackwardCtx& c) {
+    return std::vector<Tensor>{diagonal(c.grad(), offset, dim1, dim2)};
   });
   return out;
 }

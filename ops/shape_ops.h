@@ -19,6 +19,10 @@ Tensor permute(const Tensor& a, IntArrayRef dims);
 /// Moves dims source[i] to positions destination[i] (either may be negative); the other dims keep
 /// their order in the remaining positions. A view, as torch.movedim.
 Tensor movedim(const Tensor& a, IntArrayRef source, IntArrayRef destination);
+/// The diagonal of the planes spanned by dim1 and dim2, as torch.diagonal: a view without those two dims and with
+/// a last dim holding a[..., i, ..., i + offset, ...] (offset > 0 above the main diagonal, < 0 below; empty when
+/// the offset leaves the plane).
+Tensor diagonal(const Tensor& a, std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1);
 /// Swaps two dims.
 Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1);
 /// Transpose of a tensor with at most 2 dims.
@@ -48,5 +52,9 @@ Tensor to(const Tensor& a, DType dtype);
 /// adjoint of slice(), itself differentiable (its gradient is that slice).
 Tensor slice_backward(const Tensor& grad, IntArrayRef input_sizes, std::int64_t dim, std::int64_t start,
                       std::int64_t end, std::int64_t step);
+/// Zeros of `input_sizes` with `grad` written into diagonal(offset, dim1, dim2): the adjoint of diagonal(),
+/// itself differentiable (its gradient is that diagonal).
+Tensor diagonal_backward(const Tensor& grad, IntArrayRef input_sizes, std::int64_t offset, std::int64_t dim1,
+                         std::int64_t dim2);
 
 }  // namespace voxgrad

@@ -555,7 +555,7 @@ TEST(Elementwise, Int64ArithmeticIsRefused) {
 }
 
 TEST(Elementwise, ClampWithNeitherBoundIsRefused) {
-  EXPECT_ERROR_CONTAINS(clamp(zeros({2}), std::nullopt, std::nullopt),
+  EXPECT_ERROR_CONTAINS(clamp(zeros({2}), std::optional<double>(), std::nullopt),
                         "clamp: at least one of 'min' or 'max' must not be None");
 }
 

@@ -1,5 +1,6 @@
-// ops/elementwise_math.h: log1p, expm1, sin, cos, reciprocal, rsqrt, floor/ceil/round/trunc,
-// maximum/minimum and the NaN/infinity masks, and movedim (ops/shape_ops.h).
+// ops/elementwise_math.h: log1p, expm1, log2, log10, exp2, square, sin, cos, reciprocal, rsqrt,
+// floor/ceil/round (also to decimals)/trunc, maximum/minimum, clamp with tensor bounds, the NaN/infinity
+// masks and the logical ops; any/all (ops/reduction.h) and movedim (ops/shape_ops.h).
 // - values: bit for bit against the C++ library's function applied element by element (float32 on
 //   floats), over special values (±0, ±inf, NaN, halves, tiny and huge values), on contiguous and
 //   viewed operands;
@@ -51,6 +52,14 @@ std::vector<UnaryCase> unary_cases() {
        [](float v) { return std::log1p(v); }},
       {"expm1", [](const Tensor& t) { return expm1(t); }, [](double v) { return std::expm1(v); },
        [](float v) { return std::expm1(v); }},
+      {"log2", [](const Tensor& t) { return log2(t); }, [](double v) { return std::log2(v); },
+       [](float v) { return std::log2(v); }},
+      {"log10", [](const Tensor& t) { return log10(t); }, [](double v) { return std::log10(v); },
+       [](float v) { return std::log10(v); }},
+      {"exp2", [](const Tensor& t) { return exp2(t); }, [](double v) { return std::exp2(v); },
+       [](float v) { return std::exp2(v); }},
+      {"square", [](const Tensor& t) { return square(t); }, [](double v) { return v * v; },
+       [](float v) { return v * v; }},
       {"sin", [](const Tensor& t) { return sin(t); }, [](double v) { return std::sin(v); },
        [](float v) { return std::sin(v); }},
       {"cos", [](const Tensor& t) { return cos(t); }, [](double v) { return std::cos(v); },
@@ -67,6 +76,11 @@ std::vector<UnaryCase> unary_cases() {
        [](float v) { return std::nearbyint(v); }},
       {"trunc", [](const Tensor& t) { return trunc(t); }, [](double v) { return std::trunc(v); },
        [](float v) { return std::trunc(v); }},
+      // To decimals: the scale 10^|d| in the tensor's dtype, as torch's loop.
+      {"round", [](const Tensor& t) { return round(t, 2); }, [](double v) { return std::nearbyint(v * 100.0) / 100.0; },
+       [](float v) { return std::nearbyint(v * 100.0F) / 100.0F; }},
+      {"round", [](const Tensor& t) { return t.round(-1); }, [](double v) { return std::nearbyint(v / 10.0) * 10.0; },
+       [](float v) { return std::nearbyint(v / 10.0F) * 10.0F; }},
   };
 }
 
@@ -127,6 +141,11 @@ TEST(ElementwiseMath, UnaryOpsMatchTheLibraryFunctionBitForBit) {
   EXPECT_TRUE(vt::bit_identical(x.ceil(), ceil(x)));
   EXPECT_TRUE(vt::bit_identical(x.round(), round(x)));
   EXPECT_TRUE(vt::bit_identical(x.trunc(), trunc(x)));
+  EXPECT_TRUE(vt::same_bits_any_nan(x.log2(), log2(x)));
+  EXPECT_TRUE(vt::same_bits_any_nan(x.log10(), log10(x)));
+  EXPECT_TRUE(vt::bit_identical(x.exp2(), exp2(x)));
+  EXPECT_TRUE(vt::bit_identical(x.square(), square(x)));
+  EXPECT_TRUE(vt::bit_identical(x.round(3), round(x, 3)));
 }
 
 TEST(ElementwiseMath, KnownValues) {
@@ -144,6 +163,17 @@ TEST(ElementwiseMath, KnownValues) {
   EXPECT_EQ(sin(vt::f64({0.0})).item<double>(), 0.0);
   EXPECT_EQ(cos(vt::f64({0.0})).item<double>(), 1.0);
   EXPECT_TRUE(std::isnan(sin(vt::f64({kInf})).item<double>()));
+  expect_bits(log2(vt::f64({1024.0, 0.5, 0.0, 1.0})), {10.0, -1.0, -kInf, 0.0});
+  expect_bits(log10(vt::f64({1000.0, 1.0, kInf})), {3.0, 0.0, kInf});
+  expect_bits(exp2(vt::f64({10.0, -1.0, -kInf, 1024.0})), {1024.0, 0.5, 0.0, kInf});
+  expect_bits(square(vt::f64({-3.0, -0.0, 1e200})), {9.0, 0.0, kInf});
+  // torch.round(x, decimals): 2.675 · 100 rounds up to 267.5, which then rounds to even, 268 (Python's
+  // round(2.675, 2), exact in decimal, gives 2.67); 0.125 · 100 = 12.5 rounds to even as well.
+  expect_bits(round(vt::f64({2.675, 0.125, 0.135, -0.001, 1234.5678}), 2), {2.68, 0.12, 0.14, -0.0, 1234.57});
+  expect_bits(round(vt::f64({15.0, 25.0, -35.0, 4.9}), -1), {20.0, 20.0, -40.0, 0.0});
+  expect_bits(round(vt::f64({1.5, 2.5}), 0), {2.0, 2.0});
+  // 10^400 is inf: x · inf / inf is NaN, as torch's.
+  EXPECT_TRUE(std::isnan(round(vt::f64({1.0}), 400).item<double>()));
 }
 
 // PyTorch 1.13's gradients at the special points (torch.ones_like as the upstream gradient).
@@ -168,6 +198,12 @@ TEST(ElementwiseMath, GradientsAtSpecialPointsAreTorchs) {
       expect_bits(grad_of(c.op, {1.5, -0.5, kInf, kNaN}), {0.0, 0.0, 0.0, 0.0});
     }
   }
+  // torch 1.13: log2'(0) = inf, log10'(−0) = −inf, exp2'(−inf) = 0, square'(−0) = −0.
+  expect_bits(grad_of([](const Tensor& t) { return log2(t); }, {0.0, 2.0}), {kInf, 0.5 / 0.6931471805599453});
+  expect_bits(grad_of([](const Tensor& t) { return log10(t); }, {-0.0, 10.0}),
+              {-kInf, 1.0 / (10.0 * 2.3025850929940456)});
+  expect_bits(grad_of([](const Tensor& t) { return exp2(t); }, {-kInf, 1.0}), {0.0, 2.0 * 0.6931471805599453});
+  expect_bits(grad_of([](const Tensor& t) { return square(t); }, {-0.0, 3.0}), {-0.0, 6.0});
 }
 
 TEST(ElementwiseMath, SmoothOpsPassGradcheckAndGradgradcheck) {
@@ -178,6 +214,10 @@ TEST(ElementwiseMath, SmoothOpsPassGradcheckAndGradgradcheck) {
       {"cos", [](const Tensor& t) { return cos(t); }},
       {"reciprocal", [](const Tensor& t) { return reciprocal(t); }},
       {"rsqrt", [](const Tensor& t) { return rsqrt(t); }},
+      {"log2", [](const Tensor& t) { return log2(t); }},
+      {"log10", [](const Tensor& t) { return t.log10(); }},
+      {"exp2", [](const Tensor& t) { return exp2(t); }},
+      {"square", [](const Tensor& t) { return t.square(); }},
       {"methods",
        [](const Tensor& t) { return t.log1p() * t.expm1() + t.sin() * t.cos() - t.reciprocal() * t.rsqrt(); }},
   };
@@ -306,6 +346,96 @@ TEST(ElementwiseMath, MasksOfNanAndInfinity) {
   }
 }
 
+// ---- clamp with tensor bounds ---------------------------------------------------------------------
+
+TEST(ElementwiseMath, ClampWithTensorBoundsIsTorchs) {
+  // torch 1.13: clamp(x, lo, hi) with NaN bounds, crossed bounds (hi wins) and a NaN x.
+  const Tensor x = vt::f64({1.0, kNaN, 3.0, 5.0, 0.5, 7.0, 2.0}), lo = vt::f64({2.0, 0.0, kNaN, 6.0, 1.0, 1.0, 2.0}),
+               hi = vt::f64({4.0, 1.0, 4.0, 5.5, 1.0, 0.5, 2.0});
+  EXPECT_TRUE(vt::same_bits_any_nan(clamp(x, lo, hi), vt::f64({2.0, kNaN, kNaN, 5.5, 1.0, 0.5, 2.0})));
+  EXPECT_TRUE(vt::same_bits_any_nan(clamp(x, lo), vt::f64({2.0, kNaN, kNaN, 6.0, 1.0, 7.0, 2.0})));
+  EXPECT_TRUE(vt::same_bits_any_nan(x.clamp(std::nullopt, hi), vt::f64({1.0, kNaN, 3.0, 5.0, 0.5, 0.5, 2.0})));
+  // Broadcasting and views of every operand, against the double bounds element by element.
+  manual_seed(61);
+  const Tensor v = randn({4, 6, 5}, kFloat64).permute({1, 2, 0}).slice(0, 1);  // [5, 5, 4], permuted and offset
+  const Tensor l = randn({9}, kFloat64).slice(0, 0, 8, 2) - 0.5, h = (randn({5, 1}, kFloat64) + 0.5).expand({5, 4});
+  const Tensor got = clamp(v, l, h.unsqueeze(0).expand({5, 5, 4}));
+  ASSERT_EQ(got.sizes(), (Shape{5, 5, 4}));
+  for (std::int64_t i = 0; i < 5; ++i) {
+    for (std::int64_t j = 0; j < 5; ++j) {
+      for (std::int64_t k = 0; k < 4; ++k) {
+        const double want = std::min(std::max(v.index({i, j, k}).item<double>(), l.index({k}).item<double>()),
+                                     h.index({j, k}).item<double>());
+        EXPECT_EQ(got.index({i, j, k}).item<double>(), want);
+      }
+    }
+  }
+  // float32 with a float64 0-d bound stays float32; with a float64 tensor it becomes float64.
+  EXPECT_EQ(clamp(ones({3}), scalar_tensor(2.0, kFloat64)).dtype(), kFloat32);
+  EXPECT_EQ(clamp(ones({3}), std::nullopt, ones({3}, kFloat64)).dtype(), kFloat64);
+}
+
+TEST(ElementwiseMath, ClampWithTensorBoundsGradientsAreTorchs) {
+  // torch 1.13 (ones as the upstream gradient): x gets it where lo ≤ x ≤ hi, lo where x < lo < hi, hi where
+  // x > hi or hi < lo; at x < lo = hi nobody does.
+  Tensor x = vt::leaf({1.0, 3.0, 5.0, 0.5, 7.0, 2.0, 0.0}), lo = vt::leaf({2.0, 2.0, 2.0, 1.0, 1.0, 2.0, 1.0}),
+         hi = vt::leaf({4.0, 4.0, 4.0, 1.0, 0.5, 2.0, 1.0});
+  clamp(x, lo, hi).sum().backward();
+  expect_bits(x.grad(), {0, 1, 0, 0, 0, 1, 0});
+  expect_bits(lo.grad(), {1, 0, 0, 0, 0, 0, 0});
+  expect_bits(hi.grad(), {0, 0, 1, 0, 1, 0, 0});
+  // Broadcast bounds: gradients summed back to their shapes; gradcheck and gradgradcheck away from the kinks.
+  const Tensor a = vt::uniform_leaf({3, 4}, -1.0, 1.0, 71), b = vt::uniform_leaf({4}, -0.6, -0.1, 72),
+               c = vt::uniform_leaf({3, 1}, 0.1, 0.6, 73);
+  vt::expect_gradcheck([](const std::vector<Tensor>& in) { return clamp(in[0], in[1], in[2]); }, {a, b, c});
+  vt::expect_gradcheck([](const std::vector<Tensor>& in) { return in[0].clamp(in[1]); }, {a, b});
+  vt::expect_gradcheck([](const std::vector<Tensor>& in) { return clamp(in[0], std::nullopt, in[1]); }, {a, c});
+  vt::expect_gradgradcheck([](const std::vector<Tensor>& in) { return clamp(in[0], in[1], in[2]) * in[0]; }, {a, b, c});
+  // A bound that is a constant: only x's gradient; mixed dtypes give each its own.
+  Tensor f = tensor({0.0, 3.0}, kFloat32).requires_grad_();
+  const Tensor y = clamp(f, vt::f64({1.0, 1.0}));
+  EXPECT_EQ(y.dtype(), kFloat64);
+  y.sum().backward();
+  EXPECT_EQ(f.grad().dtype(), kFloat32);
+  expect_bits(f.grad(), {0.0, 1.0});
+}
+
+// ---- logical ops, any and all -------------------------------------------------------------------
+
+TEST(ElementwiseMath, LogicalOpsAnyAndAllAreTorchs) {
+  for (DType dt : {kFloat32, kFloat64}) {
+    SCOPED_TRACE(dt == kFloat32 ? "float32" : "float64");
+    // NaN and −0: NaN is true (nonzero), −0 false.
+    const Tensor a = vt::f64({0.0, 1.0, -0.0, kNaN, 2.0, 0.0}).to(dt).requires_grad_(),
+                 b = vt::f64({1.0, 0.0, 3.0, 0.0, kInf, 0.0}).to(dt);
+    expect_bits(logical_and(a, b), {0, 0, 0, 0, 1, 0});
+    expect_bits(a.logical_or(b), {1, 1, 1, 1, 1, 0});
+    expect_bits(logical_xor(a, b), {1, 1, 1, 1, 0, 0});
+    expect_bits(a.logical_not(), {1, 0, 1, 0, 0, 1});
+    EXPECT_EQ(logical_and(a, b).dtype(), dt);
+    EXPECT_FALSE(logical_or(a, b).requires_grad() || logical_not(a).requires_grad() || any(a).requires_grad());
+    // Broadcast and on views.
+    const Tensor m = vt::f64({0.0, 1.0, 0.0, 0.0, kNaN, 0.0, 2.0, 3.0, -1.0}, {3, 3}).to(dt);
+    expect_bits(logical_and(m.t(), vt::f64({1.0, 0.0, 1.0}).to(dt)), {0, 0, 1, 1, 0, 1, 0, 0, 1});
+    expect_bits(any(m, 1), {1, 1, 1});
+    expect_bits(all(m, 1), {0, 0, 1});
+    expect_bits(m.t().all(1), {0, 1, 0});
+    expect_bits(any(m.slice(0, 0, 3, 2), 0, true), {1, 1, 1});
+    expect_bits(all(m.slice(1, 0, 1), -1, true), {0, 0, 1});
+    EXPECT_EQ(all(m, 1, true).sizes(), (Shape{3, 1}));
+    expect_bits(any(m), {1.0});
+    expect_bits(m.all(), {0.0});
+    EXPECT_EQ(any(m).dim(), 0);
+    // No elements: any is 0, all is 1 (torch: False, True); an empty dim likewise per slice.
+    expect_bits(any(zeros({0}, dt)), {0.0});
+    expect_bits(all(zeros({0}, dt)), {1.0});
+    expect_bits(any(zeros({2, 0}, dt), 1), {0.0, 0.0});
+    expect_bits(all(zeros({2, 0}, dt), 1), {1.0, 1.0});
+  }
+  // Mixed dtypes: the mask in the promoted dtype.
+  EXPECT_EQ(logical_or(ones({2}), ones({2}, kFloat64)).dtype(), kFloat64);
+}
+
 // ---- movedim ------------------------------------------------------------------------------------
 
 TEST(ElementwiseMath, MovedimIsThePermuteTorchMakes) {
@@ -352,6 +482,20 @@ TEST(ElementwiseMath, ErrorsNameTheOpAndTheValues) {
   EXPECT_ERROR_EQ(minimum(x, Tensor()), "minimum: argument 'other' is an undefined tensor");
   EXPECT_ERROR_CONTAINS(maximum(x, zeros({4})), "maximum");
   EXPECT_ERROR_CONTAINS(maximum(x, zeros({4})), "[2, 3]");
+  EXPECT_ERROR_EQ(clamp(x, std::optional<Tensor>(), std::nullopt),
+                  "clamp: at least one of 'min' or 'max' must not be None");
+  EXPECT_ERROR_EQ(clamp(x, Tensor()), "clamp: argument 'other' is an undefined tensor");
+  EXPECT_ERROR_EQ(clamp(Tensor(), x), "clamp: argument 'self' is an undefined tensor");
+  EXPECT_ERROR_CONTAINS(clamp(x, zeros({4})), "[2, 3]");
+  EXPECT_ERROR_EQ(clamp(ints, ints), "clamp: expected float32 or float64 operands, but got int64 and int64");
+  EXPECT_ERROR_EQ(logical_and(ints, ints),
+                  "logical_and: expected float32 or float64 operands, but got int64 and int64");
+  EXPECT_ERROR_EQ(logical_xor(Tensor(), x), "logical_xor: argument 'self' is an undefined tensor");
+  EXPECT_ERROR_CONTAINS(logical_or(x, zeros({4})), "logical_or");
+  EXPECT_ERROR_EQ(logical_not(ints), "logical_not: expected a float32 or float64 tensor, but got int64");
+  EXPECT_ERROR_EQ(any(ints), "any: expected a float32 or float64 input, but got int64");
+  EXPECT_ERROR_EQ(all(x, 2), "all: dimension out of range (expected to be in range of [-2, 1], but got 2)");
+  EXPECT_ERROR_EQ(any(Tensor()), "any: argument 'self' is an undefined tensor");
 }
 
 }  // namespace

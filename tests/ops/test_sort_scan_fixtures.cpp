@@ -1,5 +1,6 @@
-// sort, topk, cumsum, cumprod, logsumexp, amax, amin, prod, lerp and the element-wise math of
-// ops/elementwise_math.h (log1p, expm1, sin, cos, reciprocal, rsqrt, roundings, maximum, minimum) against PyTorch 1.13:
+// sort, topk, cumsum, cumprod, logsumexp, amax, amin, prod, lerp, any, all and the element-wise math of
+// ops/elementwise_math.h (log1p, expm1, log2, log10, exp2, square, sin, cos, reciprocal, rsqrt, roundings, maximum,
+// minimum, clamp with tensor bounds, logical ops) against PyTorch 1.13:
 // tests/fixtures/sortops/sortops.json, written by tests/fixtures/sortops/generate.py. Each case names
 // an op applied to the stored inputs; the output, the indices (sort, topk) and the gradient of every
 // differentiable input for the stored upstream gradient must match PyTorch's, NaN for NaN.
@@ -86,6 +87,25 @@ const std::map<std::string, Op>& ops() {
       {"maximum_broadcast", single([](V a) { return a[0].maximum(a[1]); })},
       {"minimum_ties_nan", single([](V a) { return minimum(a[0], a[1]); })},
       {"minimum_broadcast_float32", single([](V a) { return a[1].minimum(a[0]); })},
+      {"log2", single([](V a) { return log2(a[0]); })},
+      {"log10_float32", single([](V a) { return a[0].log10(); })},
+      {"exp2", single([](V a) { return exp2(a[0]); })},
+      {"square_float32", single([](V a) { return a[0].square(); })},
+      {"round_decimals", single([](V a) { return round(a[0], 2); })},
+      {"round_decimals_negative_float32", single([](V a) { return a[0].round(-1); })},
+      {"round_decimals_many_float32", single([](V a) { return round(a[0], 3); })},
+      {"clamp_tensor_bounds", single([](V a) { return clamp(a[0], a[1], a[2]); })},
+      {"clamp_tensor_crossed_and_nan", single([](V a) { return a[0].clamp(a[1], a[2]); })},
+      {"clamp_tensor_min_float32", single([](V a) { return clamp(a[0], a[1]); })},
+      {"clamp_tensor_max", single([](V a) { return clamp(a[0], std::nullopt, a[1]); })},
+      {"logical_ops", single([](V a) {
+         return logical_and(a[0], a[1]) + 2.0 * a[0].logical_or(a[1]) + 4.0 * logical_xor(a[0], a[1]) +
+                8.0 * logical_not(a[0]);
+       })},
+      {"any_all", single([](V a) {
+         return stack({any(a[0], 1), all(a[0], 1)}) + any(a[0]) + 2.0 * a[0].all();
+       })},
+      {"any_all_keepdim_float32", single([](V a) { return a[0].any(0, true) + 2.0 * all(a[0], -1, true); })},
   };
   return table;
 }
@@ -138,9 +158,11 @@ TEST_P(SortScanFixture, OutputIndicesAndGradientsMatchPyTorch) {
   }
   const auto [y, indices] = op->second(inputs);
   // lerp is one rounding step per branch (a fused multiply-add, as ATen's kernel), and the roundings,
-  // maximum, minimum and reciprocal are exact or correctly rounded: their bits must match.
+  // maximum, minimum, reciprocal, square, clamp and the masks are exact or correctly rounded: their bits must
+  // match.
   bool exact = false;
-  for (const char* prefix : {"lerp", "round", "floor", "maximum", "minimum", "reciprocal"}) {
+  for (const char* prefix :
+       {"lerp", "round", "floor", "maximum", "minimum", "reciprocal", "square", "clamp", "logical", "any"}) {
     exact = exact || GetParam().rfind(prefix, 0) == 0;
   }
   expect_matches(y, vt::json_tensor(c.at("output")), exact);
@@ -150,6 +172,10 @@ TEST_P(SortScanFixture, OutputIndicesAndGradientsMatchPyTorch) {
     ASSERT_EQ(indices.sizes(), want.sizes());
     EXPECT_EQ(vt::values(indices), vt::values(want));
     EXPECT_FALSE(indices.requires_grad());
+  }
+  if (wrt.empty()) {  // the masks: no gradient to compare
+    EXPECT_FALSE(y.requires_grad());
+    return;
   }
   const std::vector<Tensor> g =
       autograd::grad({y}, wrt, {vt::json_tensor(c.at("grad_output"))}, std::nullopt, false, true);
