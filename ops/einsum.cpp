@@ -33,7 +33,7 @@ int label_of(char c) { return c <= 'Z' ? c - 'A' : c - 'a' + kLetters; }
 char letter_of(int label) { return static_cast<char>(label < kLetters ? 'A' + label : 'a' + label - kLetters); }
 
 struct Equation {
-  std::vector<std::vector<int>> inputs;  // each operand's labels, kEllipsis where "..." stands
+  std::vector<std::vector<int>> inputs;    // each operand's labels, kEllipsis where "..." stands
   std::optional<std::vector<int>> output;  // the labels after "->", if any
 };
 
@@ -218,13 +218,13 @@ Tensor einsum(std::string_view equation, const std::vector<Tensor>& operands) {
   for (std::size_t i = 0; i < operands.size(); ++i) {
     Tensor op = to(operands[i], dtype);
     Shape perm(static_cast<std::size_t>(dims), -1);
-    std::int64_t dim = 0;
+    std::int64_t dim = 0, merged = 0;  // dim: in op; merged: dims gone into diagonals (dim + merged: in the operand)
     const auto named = static_cast<std::int64_t>(eq.inputs[i].size()) - 1;  // when it has an ellipsis
     for (int l : eq.inputs[i]) {
       if (l == kEllipsis) {
         const std::int64_t covered = operands[i].dim() - named;
         for (std::int64_t j = ellipsis_dims - covered; j < ellipsis_dims; ++j) {
-          note_size(ellipsis_at + j, op.sizes()[dim], i, fmt::format("dim {} (under the ellipsis)", dim));
+          note_size(ellipsis_at + j, op.sizes()[dim], i, fmt::format("dim {} (under the ellipsis)", dim + merged));
           perm[static_cast<std::size_t>(ellipsis_at + j)] = dim++;
         }
         continue;
@@ -241,6 +241,7 @@ Tensor einsum(std::string_view equation, const std::vector<Tensor>& operands) {
                     "and {}",
                     equation, letter_of(l), i, shape_str(operands[i].sizes()), op.sizes()[first], op.sizes()[dim]);
       op = movedim(diagonal(op, 0, first, dim), {-1}, {first});  // the dim at `dim` is gone
+      ++merged;
     }
     for (std::int64_t& p : perm) {
       if (p < 0) {

@@ -1,10 +1,10 @@
 #include "voxgrad/ops/elementwise_math.h"
 
 #include <cmath>
-#include <tuple>
 #include <vector>
 
 #include "voxgrad/autograd/node.h"
+#include "voxgrad/core/detail/checks.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/elementwise_kernels.h"
 #include "voxgrad/ops/detail/kernels.h"
@@ -169,14 +169,32 @@ Tensor trunc(const Tensor& a) {
 Tensor maximum(const Tensor& a, const Tensor& b) { return extremum<true>(a, b, "maximum", "MaximumBackward"); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return extremum<false>(a, b, "minimum", "MinimumBackward"); }
 
+namespace {
+
+// The dtype clamp computes in, taken over a and its bounds at once (as torch's TensorIterator): the tensors with
+// dims decide when there are any (so a 0-d float64 bound does not promote a float32 tensor), else the 0-d ones.
+DType clamp_dtype(const Tensor& a, const std::optional<Tensor>& min, const std::optional<Tensor>& max) {
+  std::optional<DType> with_dims, zero_dim;
+  const auto take = [&](const Tensor& t, const char* arg, const char* what) {
+    detail::check_defined(t, "clamp", arg);
+    if (!is_floating_point(t.dtype())) detail::throw_not_floating(t.dtype(), "clamp", what);
+    std::optional<DType>& d = t.dim() > 0 ? with_dims : zero_dim;
+    d = d ? promote_types(*d, t.dtype()) : t.dtype();
+  };
+  take(a, "self", "tensor");
+  if (min) take(*min, "min", "min");
+  if (max) take(*max, "max", "max");
+  return with_dims ? *with_dims : *zero_dim;
+}
+
+}  // namespace
+
 Tensor clamp(const Tensor& a, const std::optional<Tensor>& min, const std::optional<Tensor>& max) {
   detail::check_defined(a, "clamp");
   VOXGRAD_CHECK(min.has_value() || max.has_value(), "clamp: at least one of 'min' or 'max' must not be None");
   // The three in one dtype (differentiable conversions, so each gradient comes back in its own).
-  Tensor x = a, lo, hi;
-  if (min) std::tie(x, lo) = detail::promote(x, *min, "clamp");
-  if (max) std::tie(x, hi) = detail::promote(x, *max, "clamp");
-  if (lo.defined()) lo = lo.to(x.dtype());
+  const DType dtype = clamp_dtype(a, min, max);
+  const Tensor x = a.to(dtype), lo = min ? min->to(dtype) : Tensor(), hi = max ? max->to(dtype) : Tensor();
   // torch's loop: NaN where a bound is NaN, else std::min(std::max(a, min), max), which keeps a NaN a. One
   // bound at a time gives the same: max(a, NaN) is NaN, and min(NaN, max) stays NaN.
   Tensor out = x.detach();
@@ -194,12 +212,13 @@ Tensor clamp(const Tensor& a, const std::optional<Tensor>& min, const std::optio
     saved.push_back(save_for_backward(*t));
   }
   const bool has_lo = lo.defined(), has_hi = hi.defined();
+  const std::size_t hi_at = has_lo ? 2 : 1;  // max's place among the inputs (and the saved tensors)
   std::vector<Tensor> outputs{out};
-  record("ClampBackward", inputs, outputs, std::move(saved), [has_lo, has_hi](const BackwardCtx& c) {
+  record("ClampBackward", inputs, outputs, std::move(saved), [has_lo, has_hi, hi_at](const BackwardCtx& c) {
     // PyTorch's clamp_backward and clamp_backward_min_max, selecting (an inf or NaN gradient where it does
     // not pass becomes 0).
     const Tensor& xv = c.saved[0];
-    const Tensor l = has_lo ? c.saved[1] : Tensor(), h = has_hi ? c.saved[has_lo ? 2 : 1] : Tensor();
+    const Tensor l = has_lo ? c.saved[1] : Tensor(), h = has_hi ? c.saved[hi_at] : Tensor();
     const Tensor zero = zeros({}, c.grad().dtype());
     std::vector<Tensor> g(c.saved.size());
     if (c.needs_input_grad(0)) {
@@ -210,7 +229,6 @@ Tensor clamp(const Tensor& a, const std::optional<Tensor>& min, const std::optio
       const Tensor below = has_hi ? logical_and(xv.lt(l), l.lt(h)) : xv.lt(l);
       g[1] = where(below, c.grad(), zero).sum_to_size(l.sizes());
     }
-    const std::size_t hi_at = has_lo ? 2 : 1;
     if (has_hi && c.needs_input_grad(hi_at)) {
       const Tensor above = has_lo ? logical_or(xv.gt(h), h.lt(l)) : xv.gt(h);
       g[hi_at] = where(above, c.grad(), zero).sum_to_size(h.sizes());

@@ -58,7 +58,9 @@ Tensor minimum(const Tensor& a, const Tensor& b);
 /// a clamped into [min, max] element by element, the three broadcast (as torch.clamp with tensor bounds; either
 /// bound may be absent, not both): min(max(a, min), max), so max where min > max, and NaN where a or a given
 /// bound is NaN. Gradients as PyTorch's: to a where min ≤ a ≤ max, to min where a < min < max, to max where
-/// a > max or max < min (where a < min = max, none of the three gets one). With double bounds: elementwise.h.
+/// a > max or max < min (where a < min = max, none of the three gets one). The dtype is taken over the three at
+/// once (a 0-d bound does not promote a tensor with dims). With double bounds: elementwise.h; the two overloads
+/// make clamp(a, std::nullopt, std::nullopt) ambiguous (name the type, as std::optional<double>()).
 Tensor clamp(const Tensor& a, const std::optional<Tensor>& min, const std::optional<Tensor>& max = std::nullopt);
 
 /// Mask (1 or 0, in a's dtype, as this library's comparisons; PyTorch's is bool) of NaN elements.

@@ -432,27 +432,23 @@ Tensor extreme_dims(const Tensor& a, IntArrayRef dims, bool keepdim, bool is_max
 // any and all count the slice's nonzero (or zero) elements, 1 each: a sum of ones is positive whatever its
 // rounding, so no count is lost, even past 2^24 elements in float32.
 namespace {
-Tensor count_over(const Tensor& mask, std::optional<std::int64_t> dim, bool keepdim) {
-  return dim ? sum(mask, {*dim}, keepdim) : sum(mask);
-}
-Tensor any_of(const Tensor& a, std::optional<std::int64_t> dim, bool keepdim, const char* op) {
+// any: some element of the slice is nonzero (NaN is); all: none is zero. Both count (the nonzero or the zero
+// elements) over the slice, or everything without a dim.
+Tensor any_or_all(const Tensor& a, std::optional<std::int64_t> dim, bool keepdim, bool all) {
+  const char* op = all ? "all" : "any";
   detail::check_defined(a, op);
   detail::check_floating(a, op);
   if (dim) wrap_dim(*dim, a.dim(), op);
-  return count_over(a.detach().ne(0.0), dim, keepdim).gt(0.0);
-}
-Tensor all_of(const Tensor& a, std::optional<std::int64_t> dim, bool keepdim, const char* op) {
-  detail::check_defined(a, op);
-  detail::check_floating(a, op);
-  if (dim) wrap_dim(*dim, a.dim(), op);
-  return count_over(a.detach().eq(0.0), dim, keepdim).eq(0.0);
+  const Tensor hits = all ? a.detach().eq(0.0) : a.detach().ne(0.0);
+  const Tensor count = dim ? sum(hits, {*dim}, keepdim) : sum(hits);
+  return all ? count.eq(0.0) : count.gt(0.0);
 }
 }  // namespace
 
-Tensor any(const Tensor& a) { return any_of(a, std::nullopt, false, "any"); }
-Tensor any(const Tensor& a, std::int64_t dim, bool keepdim) { return any_of(a, dim, keepdim, "any"); }
-Tensor all(const Tensor& a) { return all_of(a, std::nullopt, false, "all"); }
-Tensor all(const Tensor& a, std::int64_t dim, bool keepdim) { return all_of(a, dim, keepdim, "all"); }
+Tensor any(const Tensor& a) { return any_or_all(a, std::nullopt, false, false); }
+Tensor any(const Tensor& a, std::int64_t dim, bool keepdim) { return any_or_all(a, dim, keepdim, false); }
+Tensor all(const Tensor& a) { return any_or_all(a, std::nullopt, false, true); }
+Tensor all(const Tensor& a, std::int64_t dim, bool keepdim) { return any_or_all(a, dim, keepdim, true); }
 
 Tensor amax(const Tensor& a, IntArrayRef dims, bool keepdim) { return extreme_dims(a, dims, keepdim, true); }
 Tensor amin(const Tensor& a, IntArrayRef dims, bool keepdim) { return extreme_dims(a, dims, keepdim, false); }

@@ -82,7 +82,7 @@ Tensor reference(const std::string& equation, const std::vector<Tensor>& operand
 Tensor random(const Shape& sizes, std::uint64_t seed) { return vt::uniform_leaf(sizes, -1.0, 1.0, seed).detach(); }
 
 struct Case {
-  std::string equation;  // as given to einsum
+  std::string equation;       // as given to einsum
   std::string explicit_form;  // the same with letters for "..." and an explicit output, for the reference
   std::vector<Shape> shapes;
 };
@@ -110,6 +110,10 @@ const std::vector<Case>& cases() {
       {"ij,ij,ij->", "ij,ij,ij->", {{2, 3}, {2, 3}, {2, 3}}},
       {"ij,jk,kl->il", "ij,jk,kl->il", {{2, 3}, {3, 4}, {4, 2}}},
       {"ab,bc,cd,da->", "ab,bc,cd,da->", {{2, 3}, {3, 2}, {2, 4}, {4, 2}}},
+      // j summed over operands 0 and 2 with operand 1 of size 1 there in between (the count of operands
+      // still holding it), and k summed on its own.
+      {"ij,jk,jl->", "ij,jk,jl->", {{2, 3}, {1, 4}, {3, 2}}},
+      {"ij,jk,jl->il", "ij,jk,jl->il", {{2, 3}, {3, 4}, {3, 2}}},
       {"i,j,k->ijk", "i,j,k->ijk", {{2}, {3}, {2}}},
       {"bn,anm,bm->ba", "bn,anm,bm->ba", {{2, 3}, {4, 3, 2}, {2, 2}}},
       {"ijk,jil->kl", "ijk,jil->kl", {{3, 2, 4}, {2, 3, 5}}},
@@ -136,11 +140,14 @@ const std::vector<Case>& cases() {
       {"...,...->...", "yz,z->yz", {{2, 3}, {3}}},
       {"i...i->...", "iyi->y", {{3, 2, 3}}},
       {"...ii->...i", "yii->yi", {{2, 3, 3}}},
+      {"...ii,...i->...", "yii,i->y", {{2, 3, 3}, {3}}},
+      {"i...i,...j->j...", "iyzi,zj->jyz", {{3, 2, 4, 3}, {4, 2}}},
       // Scalars and empty dims.
       {",ij->ij", ",ij->ij", {{}, {2, 3}}},
       {",->", ",->", {{}, {}}},
       {"ij,jk->ik", "ij,jk->ik", {{3, 0}, {0, 2}}},
       {"ij,jk->ik", "ij,jk->ik", {{0, 3}, {3, 2}}},
+      {"ij,jk,kl->il", "ij,jk,kl->il", {{2, 0}, {0, 3}, {3, 2}}},
       {"ij->", "ij->", {{0, 3}}},
       {"bij,bjk->bik", "bij,bjk->bik", {{0, 2, 3}, {0, 3, 2}}},
   };
@@ -170,10 +177,10 @@ TEST(Einsum, ReadsViewsOfEveryOperand) {
   // Transposed, strided, expanded and offset views, each as an operand, against the loop and the same values
   // copied (the matrix products may read a view in another order, so not bit for bit).
   const Tensor base = random({6, 8}, 11);
-  const Tensor t = base.transpose(0, 1).slice(0, 1, 7);              // [6, 6], transposed and offset
-  const Tensor s = base.slice(0, 0, 6, 2).slice(1, 1, 8, 2);          // [3, 4], strided
-  const Tensor e = random({4}, 12).unsqueeze(0).expand({3, 4});       // [3, 4], stride 0
-  const Tensor p = random({2, 3, 4}, 13).permute({2, 0, 1});          // [4, 2, 3]
+  const Tensor t = base.transpose(0, 1).slice(0, 1, 7);          // [6, 6], transposed and offset
+  const Tensor s = base.slice(0, 0, 6, 2).slice(1, 1, 8, 2);     // [3, 4], strided
+  const Tensor e = random({4}, 12).unsqueeze(0).expand({3, 4});  // [3, 4], stride 0
+  const Tensor p = random({2, 3, 4}, 13).permute({2, 0, 1});     // [4, 2, 3]
   const std::vector<std::pair<std::string, std::vector<Tensor>>> uses = {
       {"ij,jk->ik", {t, base.slice(0, 0, 6).slice(1, 2, 8)}},
       {"ii->i", {t}},
@@ -222,7 +229,9 @@ TEST(Einsum, GradientsFlowToEveryOperand) {
   vt::expect_gradcheck([](const std::vector<Tensor>& in) { return einsum("i,ij->j", {in[0], in[1].t()}); }, {v, a});
   // On views: the gradient reaches the base through the transpose and the slice.
   vt::expect_gradcheck(
-      [](const std::vector<Tensor>& in) { return einsum("ij,kj->ik", {in[0].t(), in[1].t().slice(0, 0, 4, 2)}); },
+      [](const std::vector<Tensor>& in) {
+        return einsum("ij,kj->ik", {in[0].t(), in[1].t().slice(0, 0, 4, 2)});
+      },
       {a, a});
   vt::expect_gradgradcheck([](const std::vector<Tensor>& in) { return einsum("bij,bjk->bik", in); },
                            {c, vt::uniform_leaf({2, 4, 3}, -1.0, 1.0, 39)});
@@ -323,8 +332,10 @@ TEST(Einsum, ErrorsNameTheEquationTheOperandAndTheSizes) {
                   "einsum: equation \"ij->..\": found '.' for the output that is not part of an ellipsis (...)");
   EXPECT_ERROR_EQ(einsum("ijk", {m}),
                   "einsum: equation \"ijk\": operand 0 has 3 subscripts but 2 dims (shape [2, 3]), and no ellipsis");
-  EXPECT_ERROR_EQ(einsum("...ijk", {m}), "einsum: equation \"...ijk\": operand 0 has 3 subscripts but 2 dims (shape [2, 3])");
-  EXPECT_ERROR_EQ(einsum("ij->k", {m}), "einsum: equation \"ij->k\": output subscript k does not appear in any operand");
+  EXPECT_ERROR_EQ(einsum("...ijk", {m}),
+                  "einsum: equation \"...ijk\": operand 0 has 3 subscripts but 2 dims (shape [2, 3])");
+  EXPECT_ERROR_EQ(einsum("ij->k", {m}),
+                  "einsum: equation \"ij->k\": output subscript k does not appear in any operand");
   EXPECT_ERROR_EQ(einsum("ij->ii", {m}),
                   "einsum: equation \"ij->ii\": output subscript i appears more than once in the output");
   EXPECT_ERROR_EQ(einsum("ij,i->j", {m, v}),
@@ -333,6 +344,10 @@ TEST(Einsum, ErrorsNameTheEquationTheOperandAndTheSizes) {
   EXPECT_ERROR_EQ(einsum("...i,...i", {zeros({2, 3}), zeros({4, 3})}),
                   "einsum: equation \"...i,...i\": dim 0 (under the ellipsis) has size 4 in operand 1 (shape [4, 3]), "
                   "which does not broadcast with size 2 before");
+  // The dim counted in the operand as given, before its repeated letter became a diagonal.
+  EXPECT_ERROR_EQ(einsum("...,ii...", {zeros({4}), zeros({3, 3, 5})}),
+                  "einsum: equation \"...,ii...\": dim 2 (under the ellipsis) has size 5 in operand 1 (shape [3, 3, "
+                  "5]), which does not broadcast with size 4 before");
   EXPECT_ERROR_EQ(einsum("ii", {m}),
                   "einsum: equation \"ii\": subscript i is repeated in operand 0 (shape [2, 3]) over dims of sizes 2 "
                   "and 3");

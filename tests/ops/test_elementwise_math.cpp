@@ -373,6 +373,14 @@ TEST(ElementwiseMath, ClampWithTensorBoundsIsTorchs) {
   // float32 with a float64 0-d bound stays float32; with a float64 tensor it becomes float64.
   EXPECT_EQ(clamp(ones({3}), scalar_tensor(2.0, kFloat64)).dtype(), kFloat32);
   EXPECT_EQ(clamp(ones({3}), std::nullopt, ones({3}, kFloat64)).dtype(), kFloat64);
+  // The dtype over the three at once, as torch's: a float32 bound with dims decides over a 0-d float64 input and
+  // max (promoting pairwise, first with min and then with max, would end in float64).
+  const Tensor one_plus = scalar_tensor(1.0 + std::ldexp(1.0, -30), kFloat64);
+  const Tensor r = clamp(one_plus, ones({2}), scalar_tensor(2.0, kFloat64));
+  EXPECT_EQ(r.dtype(), kFloat32);
+  expect_bits(r, {1.0, 1.0});
+  EXPECT_EQ(clamp(scalar_tensor(0.5), ones({2}, kFloat64), scalar_tensor(2.0)).dtype(), kFloat64);
+  EXPECT_EQ(clamp(scalar_tensor(0.5), scalar_tensor(1.0, kFloat64)).dtype(), kFloat64);
 }
 
 TEST(ElementwiseMath, ClampWithTensorBoundsGradientsAreTorchs) {
@@ -484,10 +492,12 @@ TEST(ElementwiseMath, ErrorsNameTheOpAndTheValues) {
   EXPECT_ERROR_CONTAINS(maximum(x, zeros({4})), "[2, 3]");
   EXPECT_ERROR_EQ(clamp(x, std::optional<Tensor>(), std::nullopt),
                   "clamp: at least one of 'min' or 'max' must not be None");
-  EXPECT_ERROR_EQ(clamp(x, Tensor()), "clamp: argument 'other' is an undefined tensor");
+  EXPECT_ERROR_EQ(clamp(x, Tensor()), "clamp: argument 'min' is an undefined tensor");
+  EXPECT_ERROR_EQ(clamp(x, x, Tensor()), "clamp: argument 'max' is an undefined tensor");
+  EXPECT_ERROR_EQ(clamp(x, std::nullopt, ints), "clamp: expected a float32 or float64 max, but got int64");
   EXPECT_ERROR_EQ(clamp(Tensor(), x), "clamp: argument 'self' is an undefined tensor");
   EXPECT_ERROR_CONTAINS(clamp(x, zeros({4})), "[2, 3]");
-  EXPECT_ERROR_EQ(clamp(ints, ints), "clamp: expected float32 or float64 operands, but got int64 and int64");
+  EXPECT_ERROR_EQ(clamp(ints, ints), "clamp: expected a float32 or float64 tensor, but got int64");
   EXPECT_ERROR_EQ(logical_and(ints, ints),
                   "logical_and: expected float32 or float64 operands, but got int64 and int64");
   EXPECT_ERROR_EQ(logical_xor(Tensor(), x), "logical_xor: argument 'self' is an undefined tensor");

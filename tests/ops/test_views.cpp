@@ -376,12 +376,27 @@ std::vector<OpCase> cases() {
     return floor(a[0] * 3.0) + ceil(a[0] * 3.0) * 2.0 + round(a[0] * 3.0) * 4.0 + trunc(a[0] * 3.0) * 8.0 + a[0];
   });
   op("isnan/isinf/isfinite", {fixed(s3)}, [](V a) { return isnan(a[0]) + isinf(a[0]) * 2.0 + isfinite(a[0]) * 4.0; });
+  op("log2/log10/exp2/square", {pos(s3)},
+     [](V a) { return log2(a[0]) + a[0].log10() * 2.0 + exp2(a[0]) - square(a[0]); });
+  op("round(decimals)", {arg(s3)}, [](V a) { return round(a[0], 1) + a[0].round(-1) * 2.0 + a[0]; });
+  op("any/all", {fixed(s3, Kind::kMask)}, [](V a) {
+    return cat({any(a[0], 1).flatten(), all(a[0], -1).flatten(), any(a[0]).reshape({1}), all(a[0]).reshape({1})});
+  });
+  op("diagonal", {arg({4, 3, 5})}, [](V a) { return diagonal(a[0], 1, 0, 2) * 1.0 + a[0].diagonal(-1, 2, 0) * 2.0; });
+  op("einsum matmul", {arg({3, 4}), arg({4, 5})}, [](V a) { return einsum("ij,jk->ik", a); });
+  op("einsum batched, ellipsis", {arg({2, 3, 4}), arg({4, 3})}, [](V a) { return einsum("...ij,jk->...ik", a); });
+  op("einsum diagonal and trace", {arg({4, 4}), arg({4})},
+     [](V a) { return einsum("ii->i", {a[0]}) * 1.0 + einsum("ii,j->j", a); });
+  op("einsum three operands", {arg({2, 3}), arg({3, 4}), arg({2, 4})}, [](V a) { return einsum("ij,jk,ik->k", a); });
   op("gelu", {arg(s3)}, [](V a) { return gelu(a[0]); });
   op("gelu tanh", {arg(s3)}, [](V a) { return gelu(a[0], "tanh"); });
   op("silu", {arg(s3)}, [](V a) { return silu(a[0]); });
   op("clamp(min, max)", {arg(s3)}, [](V a) { return clamp(a[0], -0.3, 0.4); });
   op("clamp(min)", {arg(s3)}, [](V a) { return a[0].clamp(0.1); });
   op("clamp(max)", {arg(s3)}, [](V a) { return a[0].clamp(std::nullopt, -0.2); });
+  op("clamp(tensor min, max)", {arg(s3), arg({4, 5}), arg({3, 1, 5})},
+     [](V a) { return clamp(a[0], a[1] * 0.5 - 0.5, a[2] * 0.5 + 0.5); });
+  op("clamp(tensor min)", {arg(s3), arg({5})}, [](V a) { return a[0].clamp(a[1]); });
   op("pow(tensor, double)", {pos(s3)}, [](V a) { return pow(a[0], 2.5); });
   op("pow(double, tensor)", {arg(s3)}, [](V a) { return pow(1.7, a[0]); });
   op("add(tensor, double)", {arg(s3)}, [](V a) { return add(a[0], 1.25); });
@@ -410,6 +425,11 @@ std::vector<OpCase> cases() {
   op("where (broadcast)", {mask({3, 4, 1}), arg(s3), arg(br)}, [](V a) { return where(a[0], a[1], a[2]); });
   op("maximum (broadcast)", {arg(bl), arg(br)}, [](V a) { return maximum(a[0], a[1]); });
   op("minimum (broadcast)", {arg(s3), arg(br)}, [](V a) { return minimum(a[0], a[1]); });
+  op("logical_not/and/or/xor", {fixed(bl, Kind::kMask), fixed(br, Kind::kMask)}, [](V a) {
+    return logical_and(a[0], a[1]) + logical_or(a[0], a[1]) * 2.0 + logical_xor(a[0], a[1]) * 4.0 +
+           logical_not(a[0]) * 8.0;
+  });
+
   op("eq/ne/lt/le/gt/ge (tensor)", {arg(bl), arg(br)}, [](V a) {
     return eq(a[0], a[1]) + 2 * ne(a[0], a[1]) + 4 * lt(a[0], a[1]) + 8 * le(a[0], a[1]) + 16 * gt(a[0], a[1]) +
            32 * ge(a[0], a[1]);
