@@ -87,6 +87,7 @@
 #include "voxgrad/ops/pool.h"
 #include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/reorder.h"
+#include "voxgrad/ops/repeat.h"
 #include "voxgrad/ops/shape_ops.h"
 #include "voxgrad/ops/softmax.h"
 #include "voxgrad/ops/sort.h"

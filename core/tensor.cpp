@@ -20,6 +20,7 @@
 #include "voxgrad/ops/linalg.h"
 #include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/reorder.h"
+#include "voxgrad/ops/repeat.h"
 #include "voxgrad/ops/shape_ops.h"
 #include "voxgrad/ops/sort.h"
 
@@ -140,6 +141,10 @@ Tensor Tensor::permute(IntArrayRef dims) const { return voxgrad::permute(*this, 
 Tensor Tensor::diagonal(std::int64_t offset, std::int64_t dim1, std::int64_t dim2) const {
   return voxgrad::diagonal(*this, offset, dim1, dim2);
 }
+Tensor Tensor::repeat(IntArrayRef repeats) const { return voxgrad::repeat(*this, repeats); }
+Tensor Tensor::tile(IntArrayRef reps) const { return voxgrad::tile(*this, reps); }
+Tensor Tensor::tril(std::int64_t diagonal) const { return voxgrad::tril(*this, diagonal); }
+Tensor Tensor::triu(std::int64_t diagonal) const { return voxgrad::triu(*this, diagonal); }
 Tensor Tensor::movedim(IntArrayRef source, IntArrayRef destination) const {
   return voxgrad::movedim(*this, source, destination);
 }
@@ -392,6 +397,9 @@ Tensor Tensor::prod() const { return voxgrad::prod(*this); }
 Tensor Tensor::prod(std::int64_t d, bool k) const { return voxgrad::prod(*this, d, k); }
 Tensor Tensor::cumsum(std::int64_t d) const { return voxgrad::cumsum(*this, d); }
 Tensor Tensor::cumprod(std::int64_t d) const { return voxgrad::cumprod(*this, d); }
+Tensor Tensor::argsort(std::int64_t d, bool descending, bool stable) const {
+  return voxgrad::argsort(*this, d, descending, stable);
+}
 std::tuple<Tensor, Tensor> Tensor::sort(std::int64_t d, bool descending, bool stable) const {
   return voxgrad::sort(*this, d, descending, stable);
 }
@@ -401,6 +409,8 @@ std::tuple<Tensor, Tensor> Tensor::topk(std::int64_t k, std::int64_t d, bool lar
 Tensor Tensor::lerp(const Tensor& e, double w) const { return voxgrad::lerp(*this, e, w); }
 Tensor Tensor::lerp(const Tensor& e, const Tensor& w) const { return voxgrad::lerp(*this, e, w); }
 Tensor Tensor::matmul(const Tensor& o) const { return voxgrad::matmul(*this, o); }
+Tensor Tensor::dot(const Tensor& o) const { return voxgrad::dot(*this, o); }
+Tensor Tensor::outer(const Tensor& o) const { return voxgrad::outer(*this, o); }
 
 // --- indexing -------------------------------------------------------------------------------
 

@@ -89,6 +89,11 @@ class Tensor {
   Tensor movedim(IntArrayRef source, IntArrayRef destination) const;
   /// The diagonal of the planes of dim1 and dim2, as the view's last dim (see voxgrad::diagonal).
   Tensor diagonal(std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1) const;
+  /// Copies side by side, repeats[i] along dim i (see voxgrad::repeat).
+  Tensor repeat(IntArrayRef repeats) const;
+  Tensor tile(IntArrayRef reps) const;           ///< repeat() with leading 1s added to reps (torch.tile).
+  Tensor tril(std::int64_t diagonal = 0) const;  ///< On and below the diagonal-th diagonal of the last two dims.
+  Tensor triu(std::int64_t diagonal = 0) const;  ///< On and above the diagonal-th diagonal of the last two dims.
   /// Views of split_size elements along dim (the last shorter); see voxgrad::split.
   std::vector<Tensor> split(std::int64_t split_size, std::int64_t dim = 0) const;
   /// Views of the given sizes along dim (summing to its size).
@@ -258,6 +263,8 @@ class Tensor {
   Tensor cumprod(std::int64_t dim) const;
   /// Values sorted along dim and their int64 indices (ops/sort.h; ties keep their order).
   std::tuple<Tensor, Tensor> sort(std::int64_t dim = -1, bool descending = false, bool stable = false) const;
+  /// sort()'s indices alone.
+  Tensor argsort(std::int64_t dim = -1, bool descending = false, bool stable = false) const;
   /// The k largest (or smallest) values along dim and their int64 indices (ops/sort.h).
   std::tuple<Tensor, Tensor> topk(std::int64_t k, std::int64_t dim = -1, bool largest = true, bool sorted = true) const;
   /// self + weight * (end - self), as torch.lerp (ops/lerp.h).
@@ -306,6 +313,8 @@ class Tensor {
   // --- linear algebra -----------------------------------------------------------------------
   /// Matrix product with NumPy semantics (1-D, 2-D and broadcast batched operands).
   Tensor matmul(const Tensor& other) const;
+  Tensor dot(const Tensor& other) const;    ///< Σ self[i] · other[i] of two 1-D tensors (0-d).
+  Tensor outer(const Tensor& other) const;  ///< self[i] · other[j] of two 1-D tensors.
 
   // --- autograd -----------------------------------------------------------------------------
   /// Marks a leaf as requiring grad (or not); returns *this.

@@ -7,6 +7,7 @@
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/gemm.h"
 #include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/shape_ops.h"
 
@@ -150,6 +151,49 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (da > 1) out_sizes.push_back(m);
   out_sizes.push_back(n);
   return out3.reshape(out_sizes);
+}
+
+Tensor dot(const Tensor& a, const Tensor& b) {
+  detail::check_defined(a, "dot", "self");
+  detail::check_defined(b, "dot", "other");
+  VOXGRAD_CHECK(a.dim() == 1 && b.dim() == 1, "dot: expected 1-D tensors, but got shapes {} and {}",
+                shape_str(a.sizes()), shape_str(b.sizes()));
+  VOXGRAD_CHECK(a.numel() == b.numel(), "dot: expected tensors of one size, but got shapes {} and {}",
+                shape_str(a.sizes()), shape_str(b.sizes()));
+  return matmul(a, b);
+}
+
+Tensor outer(const Tensor& a, const Tensor& b) {
+  detail::check_defined(a, "outer", "self");
+  detail::check_defined(b, "outer", "vec2");
+  VOXGRAD_CHECK(a.dim() == 1 && b.dim() == 1, "outer: expected 1-D tensors, but got shapes {} and {}",
+                shape_str(a.sizes()), shape_str(b.sizes()));
+  return mul(a.unsqueeze(1), b.unsqueeze(0));
+}
+
+namespace {
+
+// a where the column index minus the row index (of the last two dims) passes `keep`, else 0: selected, so
+// that the gradient is the same selection of the incoming one.
+template <typename Keep>
+Tensor triangle(const Tensor& a, const char* op, Keep keep) {
+  detail::check_defined(a, op);
+  VOXGRAD_CHECK(a.dim() >= 2, "{}: the input needs at least 2 dims, but has shape {}", op, shape_str(a.sizes()));
+  detail::check_floating(a, op);
+  const std::int64_t rows = a.sizes()[a.dim() - 2], cols = a.sizes()[a.dim() - 1];
+  const Tensor offset = arange(0, static_cast<double>(cols), 1.0, kFloat64).unsqueeze(0) -
+                        arange(0, static_cast<double>(rows), 1.0, kFloat64).unsqueeze(1);
+  return where(keep(offset), a, zeros({}, a.dtype()));
+}
+
+}  // namespace
+
+Tensor tril(const Tensor& a, std::int64_t diagonal) {
+  return triangle(a, "tril", [diagonal](const Tensor& d) { return d.le(static_cast<double>(diagonal)); });
+}
+
+Tensor triu(const Tensor& a, std::int64_t diagonal) {
+  return triangle(a, "triu", [diagonal](const Tensor& d) { return d.ge(static_cast<double>(diagonal)); });
 }
 
 }  // namespace voxgrad

@@ -16,6 +16,9 @@ namespace voxgrad {
 /// indices.
 std::tuple<Tensor, Tensor> sort(const Tensor& a, std::int64_t dim = -1, bool descending = false, bool stable = false);
 
+/// The indices sort() gives: the int64 positions of `a`'s elements along `dim` in sorted order (stable).
+Tensor argsort(const Tensor& a, std::int64_t dim = -1, bool descending = false, bool stable = false);
+
 /// The `k` largest (or smallest) elements of `a` along `dim` and their int64 indices, in order
 /// (NaN counts as the largest). 0 <= k <= a.size(dim) (1 for a 0-d tensor, which is returned as it is
 /// for k = 0 too, as in PyTorch 1.13), else an error naming k.

@@ -1,4 +1,5 @@
-// sort, topk, cumsum, cumprod, logsumexp, amax, amin, prod, lerp, any, all and the element-wise math of
+// sort, argsort, topk, cumsum, cumprod, logsumexp, amax, amin, prod, lerp, any, all, repeat, tile, tril, triu,
+// outer, dot and the element-wise math of
 // ops/elementwise_math.h (log1p, expm1, log2, log10, exp2, square, sin, cos, reciprocal, rsqrt, roundings, maximum,
 // minimum, clamp with tensor bounds, logical ops) against PyTorch 1.13:
 // tests/fixtures/sortops/sortops.json, written by tests/fixtures/sortops/generate.py. Each case names
@@ -106,6 +107,26 @@ const std::map<std::string, Op>& ops() {
          return stack({any(a[0], 1), all(a[0], 1)}) + any(a[0]) + 2.0 * a[0].all();
        })},
       {"any_all_keepdim_float32", single([](V a) { return a[0].any(0, true) + 2.0 * all(a[0], -1, true); })},
+      {"repeat_leading_dims", single([](V a) {
+         return a[0].repeat({2, 1, 3});
+       })},
+      {"repeat_zero", single([](V a) {
+         return repeat(a[0], {0, 2});
+       })},
+      {"tile_short_reps_float32", single([](V a) {
+         return tile(a[0], {2, 1});
+       })},
+      {"tile_long_reps", single([](V a) {
+         return a[0].tile({2, 1, 2});
+       })},
+      {"tril_batched_below", single([](V a) { return tril(a[0], -1); })},
+      {"tril_nan_above", single([](V a) { return a[0].tril(); })},
+      {"triu_float32_wide", single([](V a) { return a[0].triu(2); })},
+      {"triu_tall_negative", single([](V a) { return triu(a[0], -2); })},
+      {"outer", single([](V a) { return outer(a[0], a[1]); })},
+      {"dot_float32", single([](V a) { return a[0].dot(a[1]); })},
+      {"argsort_ties_descending", single([](V a) { return argsort(a[0], 1, true, true); })},
+      {"argsort_dim0_nan", single([](V a) { return a[0].argsort(0); })},
   };
   return table;
 }
@@ -161,8 +182,8 @@ TEST_P(SortScanFixture, OutputIndicesAndGradientsMatchPyTorch) {
   // maximum, minimum, reciprocal, square, clamp and the masks are exact or correctly rounded: their bits must
   // match.
   bool exact = false;
-  for (const char* prefix :
-       {"lerp", "round", "floor", "maximum", "minimum", "reciprocal", "square", "clamp", "logical", "any"}) {
+  for (const char* prefix : {"lerp", "round", "floor", "maximum", "minimum", "reciprocal", "square", "clamp", "logical",
+                             "any", "repeat", "tile", "tril", "triu", "outer", "argsort"}) {
     exact = exact || GetParam().rfind(prefix, 0) == 0;
   }
   expect_matches(y, vt::json_tensor(c.at("output")), exact);

@@ -387,6 +387,9 @@ std::vector<OpCase> cases() {
   op("einsum batched, ellipsis", {arg({2, 3, 4}), arg({4, 3})}, [](V a) { return einsum("...ij,jk->...ik", a); });
   op("einsum diagonal and trace", {arg({4, 4}), arg({4})},
      [](V a) { return einsum("ii->i", {a[0]}) * 1.0 + einsum("ii,j->j", a); });
+  op("repeat/tile", {arg({2, 3})}, [](V a) { return repeat(a[0], {2, 1, 2}) + a[0].tile({2, 1, 2}) * 2.0; });
+  op("tril/triu", {arg(s3)}, [](V a) { return tril(a[0], 1) + a[0].triu(-1) * 2.0; });
+  op("dot/outer", {arg({4}), arg({4})}, [](V a) { return outer(a[0], a[1]) + dot(a[0], a[1]); });
   op("einsum three operands", {arg({2, 3}), arg({3, 4}), arg({2, 4})}, [](V a) { return einsum("ij,jk,ik->k", a); });
   op("gelu", {arg(s3)}, [](V a) { return gelu(a[0]); });
   op("gelu tanh", {arg(s3)}, [](V a) { return gelu(a[0], "tanh"); });
