@@ -248,6 +248,91 @@ Tensor isfinite(const Tensor& a) {
   return mask(a, "isfinite", [](auto p) { return std::isfinite(p); });
 }
 
+// ---- activations ----
+
+Tensor softplus(const Tensor& a, double beta, double threshold) {
+  return unary(
+      a, "softplus", "SoftplusBackward", false,
+      [beta, threshold](auto p) {
+        using T = decltype(p);
+        const T b = static_cast<T>(beta), t = static_cast<T>(threshold);
+        return p * b > t ? p : static_cast<T>(std::log1p(std::exp(p * b))) / b;
+      },
+      [beta, threshold](const Tensor& g, const Tensor& x) {
+        // torch's softplus_backward: z = e^(beta·x), grad · z / (z + 1) where beta·x ≤ threshold. The exponent
+        // is capped at the threshold, where the branch is not taken, so that z stays finite there and a second
+        // derivative does not meet inf · 0.
+        const Tensor bx = x * beta;
+        const Tensor z = exp(clamp(bx, std::nullopt, threshold));
+        return where(bx.gt(threshold), g, g * z / (z + 1.0));
+      });
+}
+
+Tensor hardtanh(const Tensor& a, double min_val, double max_val) {
+  return unary(
+      a, "hardtanh", "HardtanhBackward", false,
+      [min_val, max_val](auto p) {
+        using T = decltype(p);
+        const T lo = static_cast<T>(min_val), hi = static_cast<T>(max_val);
+        return p != p ? p : (p < lo ? lo : (hi < p ? hi : p));
+      },
+      [min_val, max_val](const Tensor& g, const Tensor& x) {
+        return where(logical_and(x.gt(min_val), x.lt(max_val)), g, zeros({}, g.dtype()));
+      });
+}
+
+Tensor relu6(const Tensor& a) {
+  detail::check_defined(a, "relu6");
+  return hardtanh(a, 0.0, 6.0);
+}
+
+Tensor log_sigmoid(const Tensor& a) {
+  detail::check_defined(a, "log_sigmoid");
+  detail::check_floating(a, "log_sigmoid");
+  // torch's loop, op by op (so that it differentiates): m = max(−a, 0) (relu, NaN staying NaN), then
+  // −(m + log(e^−m + e^(−a−m))).
+  const Tensor m = relu(-a);
+  return -(m + log(exp(-m) + exp(-a - m)));
+}
+
+Tensor mish(const Tensor& a) {
+  return unary(
+      a, "mish", "MishBackward", false, [](auto p) { return p * std::tanh(std::log1p(std::exp(p))); },
+      [](const Tensor& g, const Tensor& x) {
+        const Tensor t = tanh(log1p(exp(x))), s = sigmoid(x);
+        return g * (t + x * s * (1.0 - t * t));
+      });
+}
+
+Tensor hardswish(const Tensor& a) {
+  return unary(
+      a, "hardswish", "HardswishBackward", false,
+      [](auto p) {
+        using T = decltype(p);
+        const T r = p + T(3);
+        const T c = T(6) < r ? T(6) : r;  // std::min(std::max(p + 3, 0), 6), NaN staying NaN
+        return p * (r < T(0) ? T(0) : c) / T(6);
+      },
+      [](const Tensor& g, const Tensor& x) {
+        return where(x.lt(-3.0), zeros({}, g.dtype()), where(x.lt(3.0), g * (x / 3.0 + 0.5), g));
+      });
+}
+
+Tensor hardsigmoid(const Tensor& a) {
+  return unary(
+      a, "hardsigmoid", "HardsigmoidBackward", false,
+      [](auto p) {
+        using T = decltype(p);
+        const T r = p + T(3);
+        const T c = T(6) < r ? T(6) : r;
+        return (r < T(0) ? T(0) : c) / T(6);
+      },
+      [](const Tensor& g, const Tensor& x) {
+        // torch's 1/6 is 1.0f / 6.0f, a float32 constant, for float64 too.
+        return where(logical_and(x.gt(-3.0), x.lt(3.0)), g * static_cast<double>(1.0F / 6.0F), zeros({}, g.dtype()));
+      });
+}
+
 Tensor logical_not(const Tensor& a) {
   return mask(a, "logical_not", [](auto p) { return p == 0; });
 }

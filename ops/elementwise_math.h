@@ -71,6 +71,24 @@ Tensor isinf(const Tensor& a);
 /// Mask of elements that are neither infinite nor NaN.
 Tensor isfinite(const Tensor& a);
 
+/// Activations beyond relu, sigmoid, tanh, gelu, silu and elu (elementwise.h), with PyTorch 1.13's values
+/// (its scalar loops; its vector loops' exp and log differ in the last bits) and gradients, NaN propagating:
+/// log(1 + e^(beta·a)) / beta, or a itself where beta·a > threshold; gradient e^(beta·a) / (e^(beta·a) + 1) there.
+Tensor softplus(const Tensor& a, double beta = 1.0, double threshold = 20.0);
+/// a clamped into [min_val, max_val]; unlike clamp's, the gradient is 0 on the bounds themselves (as torch's).
+Tensor hardtanh(const Tensor& a, double min_val = -1.0, double max_val = 1.0);
+/// hardtanh(a, 0, 6).
+Tensor relu6(const Tensor& a);
+/// log(sigmoid(a)) without overflow: −(m + log(e^−m + e^(−a−m))), m = max(−a, 0), as torch's.
+Tensor log_sigmoid(const Tensor& a);
+/// a · tanh(log(1 + e^a)); gradient tanh(sp) + a · sigmoid(a) · (1 − tanh(sp)²), as torch's (finite for large a).
+Tensor mish(const Tensor& a);
+/// a · min(max(a + 3, 0), 6) / 6; gradient 0 below −3, a / 3 + ½ from −3 up to (not at) 3, 1 from 3 on.
+Tensor hardswish(const Tensor& a);
+/// min(max(a + 3, 0), 6) / 6; gradient 1/6 strictly between −3 and 3, else 0 (torch's 1/6 is the float32
+/// constant 1.0f / 6.0f, also for float64; so is this one).
+Tensor hardsigmoid(const Tensor& a);
+
 /// Mask of a == 0 (1 or 0, a's dtype; NaN counts as true, being nonzero, as in torch). Never requires grad.
 Tensor logical_not(const Tensor& a);
 /// Mask of a ≠ 0 and b ≠ 0, broadcast, in result_type(a, b).

@@ -8,6 +8,7 @@
 #include "voxgrad/nn/detail/checks.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/elementwise_math.h"
 #include "voxgrad/ops/linalg.h"
 #include "voxgrad/ops/softmax.h"
 
@@ -66,6 +67,20 @@ Tensor elu(const Tensor& input, const ELUFuncOptions& options) {
   Tensor self = input;
   return voxgrad::elu_(self, options.alpha());
 }
+
+Tensor softplus(const Tensor& input, const SoftplusFuncOptions& options) {
+  return voxgrad::softplus(input, options.beta(), options.threshold());
+}
+
+Tensor hardtanh(const Tensor& input, const HardtanhFuncOptions& options) {
+  return voxgrad::hardtanh(input, options.min_val(), options.max_val());
+}
+
+Tensor relu6(const Tensor& input) { return voxgrad::relu6(input); }
+Tensor logsigmoid(const Tensor& input) { return voxgrad::log_sigmoid(input); }
+Tensor mish(const Tensor& input) { return voxgrad::mish(input); }
+Tensor hardswish(const Tensor& input) { return voxgrad::hardswish(input); }
+Tensor hardsigmoid(const Tensor& input) { return voxgrad::hardsigmoid(input); }
 
 Tensor prelu(const Tensor& input, const Tensor& weight) {
   voxgrad::detail::check_defined(input, "prelu", "input");

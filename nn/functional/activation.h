@@ -25,6 +25,20 @@ Tensor gelu(const Tensor& input, const GELUFuncOptions& options = {});
 Tensor silu(const Tensor& input);
 /// ELU: input where input > 0, else alpha · (e^input − 1).
 Tensor elu(const Tensor& input, const ELUFuncOptions& options = {});
+/// log(1 + e^(beta·x)) / beta, x itself above beta·x = threshold (voxgrad::softplus).
+Tensor softplus(const Tensor& input, const SoftplusFuncOptions& options = {});
+/// input clamped into [min_val, max_val], the gradient 0 on the bounds (voxgrad::hardtanh).
+Tensor hardtanh(const Tensor& input, const HardtanhFuncOptions& options = {});
+/// hardtanh(input, 0, 6).
+Tensor relu6(const Tensor& input);
+/// log(sigmoid(input)), computed without overflow (voxgrad::log_sigmoid).
+Tensor logsigmoid(const Tensor& input);
+/// input · tanh(softplus(input)).
+Tensor mish(const Tensor& input);
+/// input · relu6(input + 3) / 6.
+Tensor hardswish(const Tensor& input);
+/// relu6(input + 3) / 6.
+Tensor hardsigmoid(const Tensor& input);
 /// PReLU, as torch.nn.functional.prelu: input where input > 0, else weight · input, with weight a
 /// 1-D tensor of one slope or one per channel (input dim 1; a 0-D or 1-D input has one channel).
 /// Differentiable in input and weight to any order.

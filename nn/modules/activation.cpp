@@ -49,6 +49,33 @@ std::string ELUImpl::extra_repr() const {
   return "alpha=" + detail::py_float(options_.alpha()) + (options_.inplace() ? ", inplace=True" : "");
 }
 
+Tensor SoftplusImpl::forward(const Tensor& input) { return F::softplus(input, options_); }
+
+std::string SoftplusImpl::extra_repr() const {
+  // torch.nn.Softplus's defaults are the ints 1 and 20, printed so; other values print as Python floats.
+  const auto show = [](double v, double dflt, const char* as) {
+    return v == dflt ? std::string(as) : detail::py_float(v);
+  };
+  return "beta=" + show(options_.beta(), 1.0, "1") + ", threshold=" + show(options_.threshold(), 20.0, "20");
+}
+
+HardtanhImpl::HardtanhImpl(const HardtanhOptions& options) : options_(options) {
+  VOXGRAD_CHECK(options_.max_val() > options_.min_val(), "Hardtanh: max_val ({}) must be greater than min_val ({})",
+                options_.max_val(), options_.min_val());
+}
+
+Tensor HardtanhImpl::forward(const Tensor& input) { return F::hardtanh(input, options_); }
+
+std::string HardtanhImpl::extra_repr() const {
+  return "min_val=" + detail::py_float(options_.min_val()) + ", max_val=" + detail::py_float(options_.max_val());
+}
+
+Tensor ReLU6Impl::forward(const Tensor& input) { return F::relu6(input); }
+Tensor LogSigmoidImpl::forward(const Tensor& input) { return F::logsigmoid(input); }
+Tensor MishImpl::forward(const Tensor& input) { return F::mish(input); }
+Tensor HardswishImpl::forward(const Tensor& input) { return F::hardswish(input); }
+Tensor HardsigmoidImpl::forward(const Tensor& input) { return F::hardsigmoid(input); }
+
 PReLUImpl::PReLUImpl(const PReLUOptions& options) : options_(options) {
   VOXGRAD_CHECK(options_.num_parameters() >= 1, "PReLU: num_parameters must be at least 1 (got {})",
                 options_.num_parameters());

@@ -99,6 +99,78 @@ class ELUImpl : public Cloneable<ELUImpl> {
 };
 VOXGRAD_MODULE(ELU);
 
+/// log(1 + e^(beta·x)) / beta (x above beta·x = threshold), as torch::nn::Softplus.
+class SoftplusImpl : public Cloneable<SoftplusImpl> {
+ public:
+  /// Builds the layer: `Softplus()` or `Softplus(SoftplusOptions().beta(2))`.
+  explicit SoftplusImpl(const SoftplusOptions& options = {}) : options_(options) {}
+  /// softplus(input, beta, threshold).
+  Tensor forward(const Tensor& input) override;
+  /// "beta=1.0, threshold=20.0".
+  std::string extra_repr() const override;
+  const SoftplusOptions& options() const { return options_; }
+
+ private:
+  SoftplusOptions options_;
+};
+VOXGRAD_MODULE(Softplus);
+
+/// x clamped into [min_val, max_val], as torch::nn::Hardtanh (no inplace option).
+class HardtanhImpl : public Cloneable<HardtanhImpl> {
+ public:
+  /// Builds the layer; throws unless max_val > min_val.
+  explicit HardtanhImpl(const HardtanhOptions& options = {});
+  /// hardtanh(input, min_val, max_val).
+  Tensor forward(const Tensor& input) override;
+  /// "min_val=-1.0, max_val=1.0".
+  std::string extra_repr() const override;
+  const HardtanhOptions& options() const { return options_; }
+
+ private:
+  HardtanhOptions options_;
+};
+VOXGRAD_MODULE(Hardtanh);
+
+/// min(max(x, 0), 6), as torch::nn::ReLU6 (no inplace option).
+class ReLU6Impl : public Cloneable<ReLU6Impl> {
+ public:
+  /// relu6(input).
+  Tensor forward(const Tensor& input) override;
+};
+VOXGRAD_MODULE(ReLU6);
+
+/// log(sigmoid(x)), as torch::nn::LogSigmoid.
+class LogSigmoidImpl : public Cloneable<LogSigmoidImpl> {
+ public:
+  /// logsigmoid(input).
+  Tensor forward(const Tensor& input) override;
+};
+VOXGRAD_MODULE(LogSigmoid);
+
+/// x · tanh(softplus(x)), as torch::nn::Mish.
+class MishImpl : public Cloneable<MishImpl> {
+ public:
+  /// mish(input).
+  Tensor forward(const Tensor& input) override;
+};
+VOXGRAD_MODULE(Mish);
+
+/// x · relu6(x + 3) / 6, as torch.nn.Hardswish (no inplace option).
+class HardswishImpl : public Cloneable<HardswishImpl> {
+ public:
+  /// hardswish(input).
+  Tensor forward(const Tensor& input) override;
+};
+VOXGRAD_MODULE(Hardswish);
+
+/// relu6(x + 3) / 6, as torch.nn.Hardsigmoid (no inplace option).
+class HardsigmoidImpl : public Cloneable<HardsigmoidImpl> {
+ public:
+  /// hardsigmoid(input).
+  Tensor forward(const Tensor& input) override;
+};
+VOXGRAD_MODULE(Hardsigmoid);
+
 /// x where x > 0, else a·x with a learned slope a (one, or one per channel), as torch::nn::PReLU.
 class PReLUImpl : public Cloneable<PReLUImpl> {
  public:

@@ -39,6 +39,22 @@ struct ELUOptions {
   VOXGRAD_ARG(bool, inplace) = false;
 };
 
+/// Options for Softplus, as torch::nn::SoftplusOptions: `SoftplusOptions().beta(2).threshold(10)`.
+struct SoftplusOptions {
+  /// The sharpness: log(1 + e^(beta·x)) / beta.
+  VOXGRAD_ARG(double, beta) = 1.0;
+  /// Above beta·x = threshold the result is x itself.
+  VOXGRAD_ARG(double, threshold) = 20.0;
+};
+
+/// Options for Hardtanh, as torch::nn::HardtanhOptions: `HardtanhOptions().min_val(-2).max_val(2)`.
+struct HardtanhOptions {
+  /// The lower bound.
+  VOXGRAD_ARG(double, min_val) = -1.0;
+  /// The upper bound (above min_val).
+  VOXGRAD_ARG(double, max_val) = 1.0;
+};
+
 /// Options for PReLU, as torch::nn::PReLUOptions: `PReLUOptions().num_parameters(16).init(0.1)`.
 struct PReLUOptions {
   /// 1 (one slope shared by all channels) or the channel count (input dim 1).
@@ -92,6 +108,11 @@ struct ELUFuncOptions {
   /// Overwrite (and return) the input.
   VOXGRAD_ARG(bool, inplace) = false;
 };
+
+/// Options for softplus, as torch::nn::functional::SoftplusFuncOptions.
+using SoftplusFuncOptions = SoftplusOptions;
+/// Options for hardtanh, as torch::nn::functional::HardtanhFuncOptions.
+using HardtanhFuncOptions = HardtanhOptions;
 
 /// Options for softmax, as torch::nn::functional::SoftmaxFuncOptions: `F::SoftmaxFuncOptions(1)`.
 using SoftmaxFuncOptions = SoftmaxOptions;

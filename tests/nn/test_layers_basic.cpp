@@ -1,4 +1,5 @@
-// Basic layers (Linear, ReLU, LeakyReLU, Sigmoid, Tanh, GELU, SiLU, Flatten, Identity, Dropout) and
+// Basic layers (Linear, ReLU, LeakyReLU, Sigmoid, Tanh, GELU, SiLU, Softplus, Hardtanh, ReLU6, LogSigmoid, Mish,
+// Hardswish, Hardsigmoid, Flatten, Identity, Dropout) and
 // their functional forms: values and gradients against PyTorch 1.13 (tests/fixtures/nn_basic, written by
 // generate.py there), float64 gradchecks, train/eval, initialisation and printing.
 #include <cmath>
@@ -56,6 +57,17 @@ std::shared_ptr<nn::Module> activation_module(const std::string& expr) {
   if (expr == "nn.GELU(approximate='tanh')")
     return std::make_shared<nn::GELUImpl>(nn::GELUOptions().approximate("tanh"));
   if (expr == "nn.SiLU()") return std::make_shared<nn::SiLUImpl>();
+  if (expr == "nn.Softplus()") return std::make_shared<nn::SoftplusImpl>();
+  if (expr == "nn.Softplus(beta=2.0, threshold=5.0)")
+    return std::make_shared<nn::SoftplusImpl>(nn::SoftplusOptions().beta(2.0).threshold(5.0));
+  if (expr == "nn.Hardtanh()") return std::make_shared<nn::HardtanhImpl>();
+  if (expr == "nn.Hardtanh(min_val=-2.0, max_val=3.0)")
+    return std::make_shared<nn::HardtanhImpl>(nn::HardtanhOptions().min_val(-2.0).max_val(3.0));
+  if (expr == "nn.ReLU6()") return std::make_shared<nn::ReLU6Impl>();
+  if (expr == "nn.LogSigmoid()") return std::make_shared<nn::LogSigmoidImpl>();
+  if (expr == "nn.Mish()") return std::make_shared<nn::MishImpl>();
+  if (expr == "nn.Hardswish()") return std::make_shared<nn::HardswishImpl>();
+  if (expr == "nn.Hardsigmoid()") return std::make_shared<nn::HardsigmoidImpl>();
   return nullptr;
 }
 
@@ -63,7 +75,7 @@ std::shared_ptr<nn::Module> activation_module(const std::string& expr) {
 
 TEST(Activations, ForwardAndBackwardMatchPyTorch) {
   const json& cases = fixture().at("activations");
-  ASSERT_GE(cases.size(), 13u);
+  ASSERT_GE(cases.size(), 26u);
   for (const auto& [name, c] : cases.items()) {
     SCOPED_TRACE(name);
     const std::string expr = c.at("module").get<std::string>();
@@ -100,6 +112,18 @@ TEST(Activations, FunctionalFormsEqualTheModules) {
   expect_close(F::silu(x), nn::SiLUImpl().forward(x), 0.0);
   expect_close(nn::SigmoidImpl().forward(x), x.sigmoid(), 0.0);
   expect_close(nn::TanhImpl().forward(x), x.tanh(), 0.0);
+  expect_close(F::softplus(x, F::SoftplusFuncOptions().beta(0.5)),
+               nn::SoftplusImpl(nn::SoftplusOptions().beta(0.5)).forward(x), 0.0);
+  expect_close(F::hardtanh(x, F::HardtanhFuncOptions().max_val(2.0)),
+               nn::HardtanhImpl(nn::HardtanhOptions().max_val(2.0)).forward(x), 0.0);
+  expect_close(F::relu6(x), nn::ReLU6Impl().forward(x), 0.0);
+  expect_close(F::logsigmoid(x), nn::LogSigmoidImpl().forward(x), 0.0);
+  expect_close(F::mish(x), nn::MishImpl().forward(x), 0.0);
+  expect_close(F::hardswish(x), nn::HardswishImpl().forward(x), 0.0);
+  expect_close(F::hardsigmoid(x), nn::HardsigmoidImpl().forward(x), 0.0);
+  expect_close(F::relu6(x * 3.0), (x * 3.0).clamp(0.0, 6.0), 0.0);
+  expect_close(F::logsigmoid(x), x.sigmoid().log(), 1e-15);
+  expect_close(F::hardswish(x), x * F::hardsigmoid(x), 1e-15);
   // The closed forms.
   expect_close(F::silu(x), x * x.sigmoid(), 1e-15);
   expect_close(F::gelu(x), x * (erf(x / std::sqrt(2.0)) + 1.0) * 0.5, 1e-15);
@@ -115,6 +139,14 @@ TEST(Activations, Float64Gradcheck) {
       {"GELU", [](const Tensor& x) { return nn::GELUImpl().forward(x); }},
       {"GELU tanh", [](const Tensor& x) { return nn::GELUImpl(nn::GELUOptions().approximate("tanh")).forward(x); }},
       {"SiLU", [](const Tensor& x) { return nn::SiLUImpl().forward(x); }},
+      {"Softplus", [](const Tensor& x) { return nn::SoftplusImpl(nn::SoftplusOptions().beta(1.5)).forward(x); }},
+      {"Hardtanh",
+       [](const Tensor& x) { return nn::HardtanhImpl(nn::HardtanhOptions().min_val(-2.0).max_val(2.5)).forward(x); }},
+      {"ReLU6", [](const Tensor& x) { return nn::ReLU6Impl().forward(x * 3.0); }},
+      {"LogSigmoid", [](const Tensor& x) { return nn::LogSigmoidImpl().forward(x); }},
+      {"Mish", [](const Tensor& x) { return nn::MishImpl().forward(x); }},
+      {"Hardswish", [](const Tensor& x) { return nn::HardswishImpl().forward(x * 2.0); }},
+      {"Hardsigmoid", [](const Tensor& x) { return nn::HardsigmoidImpl().forward(x * 2.0); }},
       {"erf", [](const Tensor& x) { return erf(x); }},
       {"Flatten", [](const Tensor& x) { return nn::FlattenImpl().forward(x); }},
       {"Identity", [](const Tensor& x) { return nn::IdentityImpl().forward(x); }},
@@ -137,6 +169,45 @@ TEST(Activations, SmoothOnesHaveCorrectSecondDerivatives) {
   Tensor x = uniform_leaf({7}, -3.0, 3.0, 23);
   EXPECT_TRUE(autograd::gradgradcheck([](const std::vector<Tensor>& in) { return F::silu(in[0]); }, {x}));
   EXPECT_TRUE(autograd::gradgradcheck([](const std::vector<Tensor>& in) { return erf(in[0]); }, {x}));
+  EXPECT_TRUE(autograd::gradgradcheck([](const std::vector<Tensor>& in) { return F::softplus(in[0]); }, {x}));
+  EXPECT_TRUE(autograd::gradgradcheck([](const std::vector<Tensor>& in) { return F::logsigmoid(in[0]); }, {x}));
+  EXPECT_TRUE(autograd::gradgradcheck([](const std::vector<Tensor>& in) { return F::mish(in[0]); }, {x}));
+  EXPECT_TRUE(autograd::gradgradcheck([](const std::vector<Tensor>& in) { return F::hardswish(in[0]) * in[0]; }, {x}));
+}
+
+TEST(Activations, NewOnesAtTheirKinksAndLimitsAreTorchs) {
+  // torch 1.13 (ones as the upstream gradient): hardtanh's gradient is 0 on the bounds, hardswish's is
+  // a / 3 + ½ from −3 to below 3, 0 below −3 and 1 from 3 on, hardsigmoid's 1/6 (as float32) strictly inside
+  // (−3, 3); NaN stays NaN.
+  const auto grad_of = [](const std::function<Tensor(const Tensor&)>& f, const std::vector<double>& v) {
+    Tensor x = tensor(v, kFloat64).requires_grad_();
+    f(x).sum().backward();
+    return values(x.grad());
+  };
+  const std::vector<double> kinks = {-3.0, 3.0, -1.0, 1.0, 6.0, 0.0};
+  EXPECT_EQ(grad_of([](const Tensor& x) { return F::hardtanh(x); }, kinks), (std::vector<double>{0, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(grad_of([](const Tensor& x) { return F::relu6(x); }, kinks), (std::vector<double>{0, 1, 0, 1, 0, 0}));
+  EXPECT_EQ(grad_of([](const Tensor& x) { return F::hardswish(x); }, kinks),
+            (std::vector<double>{-0.5, 1.0, -1.0 / 3.0 + 0.5, 1.0 / 3.0 + 0.5, 1.0, 0.5}));
+  EXPECT_EQ(grad_of([](const Tensor& x) { return F::hardsigmoid(x); }, kinks),
+            (std::vector<double>{0, 0, 1.0F / 6.0F, 1.0F / 6.0F, 0, 1.0F / 6.0F}));
+  // Large inputs: softplus is x above the threshold, its gradient 1 (and 0 far below); mish's gradient stays
+  // finite where e^x overflows; log_sigmoid does not overflow either way.
+  Tensor big = tensor({800.0, -800.0, 30.0}, kFloat64).requires_grad_();
+  EXPECT_EQ(values(F::softplus(big)), (std::vector<double>{800.0, 0.0, 30.0}));
+  EXPECT_EQ(grad_of([](const Tensor& x) { return F::softplus(x); }, {800.0, -800.0}), (std::vector<double>{1.0, 0.0}));
+  EXPECT_EQ(grad_of([](const Tensor& x) { return F::mish(x); }, {800.0}), (std::vector<double>{1.0}));
+  EXPECT_EQ(values(F::logsigmoid(tensor({800.0, -800.0}, kFloat64))), (std::vector<double>{-0.0, -800.0}));
+  EXPECT_EQ(grad_of([](const Tensor& x) { return F::logsigmoid(x); }, {800.0, -800.0}),
+            (std::vector<double>{0.0, 1.0}));
+  for (const auto& f : std::vector<std::function<Tensor(const Tensor&)>>{
+           [](const Tensor& x) { return F::softplus(x); }, [](const Tensor& x) { return F::hardtanh(x); },
+           [](const Tensor& x) { return F::logsigmoid(x); }, [](const Tensor& x) { return F::mish(x); },
+           [](const Tensor& x) { return F::hardswish(x); }, [](const Tensor& x) { return F::hardsigmoid(x); }}) {
+    EXPECT_TRUE(std::isnan(values(f(tensor({std::nan("")}, kFloat64)))[0]));
+  }
+  EXPECT_ERROR_EQ(F::mish(zeros({2}, kInt64)), "mish: expected a float32 or float64 tensor, but got int64");
+  EXPECT_ERROR_EQ(F::logsigmoid(Tensor()), "log_sigmoid: argument 'self' is an undefined tensor");
 }
 
 TEST(Activations, ErfKnownValuesAndLimits) {
@@ -343,6 +414,17 @@ TEST(LayerRepr, MatchesPyTorch) {
   EXPECT_EQ(repr(nn::TanhImpl()), expected_repr("tanh"));
   EXPECT_EQ(repr(nn::GELUImpl()), expected_repr("gelu"));
   EXPECT_EQ(repr(nn::GELUImpl(nn::GELUOptions().approximate("tanh"))), expected_repr("gelu_tanh"));
+  EXPECT_EQ(repr(nn::SoftplusImpl()), expected_repr("softplus"));
+  EXPECT_EQ(repr(nn::SoftplusImpl(nn::SoftplusOptions().beta(2.0).threshold(5.0))), expected_repr("softplus_beta"));
+  EXPECT_EQ(repr(nn::HardtanhImpl()), expected_repr("hardtanh"));
+  EXPECT_EQ(repr(nn::HardtanhImpl(nn::HardtanhOptions().min_val(-2.0).max_val(3.0))), expected_repr("hardtanh_bounds"));
+  EXPECT_EQ(repr(nn::ReLU6Impl()), expected_repr("relu6"));
+  EXPECT_EQ(repr(nn::LogSigmoidImpl()), expected_repr("logsigmoid"));
+  EXPECT_EQ(repr(nn::MishImpl()), expected_repr("mish"));
+  EXPECT_EQ(repr(nn::HardswishImpl()), expected_repr("hardswish"));
+  EXPECT_EQ(repr(nn::HardsigmoidImpl()), expected_repr("hardsigmoid"));
+  EXPECT_ERROR_EQ(nn::HardtanhImpl(nn::HardtanhOptions().min_val(1.0).max_val(1.0)),
+                  "Hardtanh: max_val (1) must be greater than min_val (1)");
   EXPECT_EQ(repr(nn::SiLUImpl()), expected_repr("silu"));
   EXPECT_EQ(repr(nn::FlattenImpl()), expected_repr("flatten"));
   EXPECT_EQ(repr(nn::FlattenImpl(nn::FlattenOptions().start_dim(0).end_dim(2))), expected_repr("flatten_0_2"));

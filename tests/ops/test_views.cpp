@@ -392,6 +392,11 @@ std::vector<OpCase> cases() {
   op("dot/outer", {arg({4}), arg({4})}, [](V a) { return outer(a[0], a[1]) + dot(a[0], a[1]); });
   op("einsum three operands", {arg({2, 3}), arg({3, 4}), arg({2, 4})}, [](V a) { return einsum("ij,jk,ik->k", a); });
   op("gelu", {arg(s3)}, [](V a) { return gelu(a[0]); });
+  op("softplus/log_sigmoid/mish", {arg(s3)},
+     [](V a) { return softplus(a[0], 2.0, 1.0) + log_sigmoid(a[0]) * 2.0 + mish(a[0]) * 4.0; });
+  op("hardtanh/relu6/hardswish/hardsigmoid", {arg(s3)}, [](V a) {
+    return hardtanh(a[0], -0.5, 0.5) + relu6(a[0] * 8.0) * 2.0 + hardswish(a[0] * 4.0) * 4.0 + hardsigmoid(a[0] * 4.0);
+  });
   op("gelu tanh", {arg(s3)}, [](V a) { return gelu(a[0], "tanh"); });
   op("silu", {arg(s3)}, [](V a) { return silu(a[0]); });
   op("clamp(min, max)", {arg(s3)}, [](V a) { return clamp(a[0], -0.3, 0.4); });
