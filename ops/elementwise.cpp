@@ -249,8 +249,7 @@ Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi
   // PyTorch: min(max(x, lo), hi), NaN propagates.
   Tensor out = unary_kernel(a, "clamp", [l, h](auto p) {
     using T = decltype(p);
-    if (std::isnan(p)) return p;
-    return std::min(std::max(p, static_cast<T>(l)), static_cast<T>(h));
+    return detail::clamp_value(p, static_cast<T>(l), static_cast<T>(h));
   });
   record("ClampBackward", a, out, {save_for_backward(a)}, [l, h](const BackwardCtx& c) {
     const Tensor& x = c.saved[0];

@@ -268,23 +268,33 @@ Tensor softplus(const Tensor& a, double beta, double threshold) {
       });
 }
 
-Tensor hardtanh(const Tensor& a, double min_val, double max_val) {
+namespace {
+
+// hardtanh under the name of the op the user called (hardtanh or relu6): clamp's value, max_val wherever
+// min_val > max_val (torch does not check them either), and a gradient only strictly inside the bounds.
+Tensor bounded(const Tensor& a, double min_val, double max_val, const char* name) {
   return unary(
-      a, "hardtanh", "HardtanhBackward", false,
+      a, name, "HardtanhBackward", false,
       [min_val, max_val](auto p) {
         using T = decltype(p);
-        const T lo = static_cast<T>(min_val), hi = static_cast<T>(max_val);
-        return p != p ? p : (p < lo ? lo : (hi < p ? hi : p));
+        return detail::clamp_value(p, static_cast<T>(min_val), static_cast<T>(max_val));
       },
       [min_val, max_val](const Tensor& g, const Tensor& x) {
         return where(logical_and(x.gt(min_val), x.lt(max_val)), g, zeros({}, g.dtype()));
       });
 }
 
-Tensor relu6(const Tensor& a) {
-  detail::check_defined(a, "relu6");
-  return hardtanh(a, 0.0, 6.0);
+// min(max(p + 3, 0), 6): hardswish's and hardsigmoid's ramp.
+template <typename T>
+T ramp6(T p) {
+  return detail::clamp_value(p + T(3), T(0), T(6));
 }
+
+}  // namespace
+
+Tensor hardtanh(const Tensor& a, double min_val, double max_val) { return bounded(a, min_val, max_val, "hardtanh"); }
+
+Tensor relu6(const Tensor& a) { return bounded(a, 0.0, 6.0, "relu6"); }
 
 Tensor log_sigmoid(const Tensor& a) {
   detail::check_defined(a, "log_sigmoid");
@@ -306,27 +316,17 @@ Tensor mish(const Tensor& a) {
 
 Tensor hardswish(const Tensor& a) {
   return unary(
-      a, "hardswish", "HardswishBackward", false,
-      [](auto p) {
-        using T = decltype(p);
-        const T r = p + T(3);
-        const T c = T(6) < r ? T(6) : r;  // std::min(std::max(p + 3, 0), 6), NaN staying NaN
-        return p * (r < T(0) ? T(0) : c) / T(6);
-      },
+      a, "hardswish", "HardswishBackward", false, [](auto p) { return p * ramp6(p) / decltype(p)(6); },
       [](const Tensor& g, const Tensor& x) {
+        // At 3 torch's vector loop (which runs on all but a tensor's last few elements) gives grad, its scalar
+        // loop 1.5 · grad; this follows the vector loop.
         return where(x.lt(-3.0), zeros({}, g.dtype()), where(x.lt(3.0), g * (x / 3.0 + 0.5), g));
       });
 }
 
 Tensor hardsigmoid(const Tensor& a) {
   return unary(
-      a, "hardsigmoid", "HardsigmoidBackward", false,
-      [](auto p) {
-        using T = decltype(p);
-        const T r = p + T(3);
-        const T c = T(6) < r ? T(6) : r;
-        return (r < T(0) ? T(0) : c) / T(6);
-      },
+      a, "hardsigmoid", "HardsigmoidBackward", false, [](auto p) { return ramp6(p) / decltype(p)(6); },
       [](const Tensor& g, const Tensor& x) {
         // torch's 1/6 is 1.0f / 6.0f, a float32 constant, for float64 too.
         return where(logical_and(x.gt(-3.0), x.lt(3.0)), g * static_cast<double>(1.0F / 6.0F), zeros({}, g.dtype()));

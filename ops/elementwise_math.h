@@ -75,7 +75,8 @@ Tensor isfinite(const Tensor& a);
 /// (its scalar loops; its vector loops' exp and log differ in the last bits) and gradients, NaN propagating:
 /// log(1 + e^(beta·a)) / beta, or a itself where beta·a > threshold; gradient e^(beta·a) / (e^(beta·a) + 1) there.
 Tensor softplus(const Tensor& a, double beta = 1.0, double threshold = 20.0);
-/// a clamped into [min_val, max_val]; unlike clamp's, the gradient is 0 on the bounds themselves (as torch's).
+/// a clamped into [min_val, max_val] (max_val wherever min_val > max_val, as torch, which does not check them);
+/// unlike clamp's, the gradient is 0 on the bounds themselves (as torch's).
 Tensor hardtanh(const Tensor& a, double min_val = -1.0, double max_val = 1.0);
 /// hardtanh(a, 0, 6).
 Tensor relu6(const Tensor& a);

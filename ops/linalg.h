@@ -11,7 +11,8 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor mm(const Tensor& a, const Tensor& b);
 /// Batched matrix product [b, m, k] · [b, k, n].
 Tensor bmm(const Tensor& a, const Tensor& b);
-/// Σ a[i] · b[i] of two 1-D tensors of one size, as torch.dot (0-d; float32 with float64 gives float64).
+/// Σ a[i] · b[i] of two 1-D tensors of one size, as torch.dot (0-d); float32 with float64 gives float64, where
+/// torch 1.13 raises.
 Tensor dot(const Tensor& a, const Tensor& b);
 /// The outer product a[i] · b[j] of two 1-D tensors, as torch.outer.
 Tensor outer(const Tensor& a, const Tensor& b);

@@ -118,7 +118,7 @@ std::tuple<Tensor, Tensor> topk(const Tensor& a, std::int64_t k, std::int64_t di
 Tensor argsort(const Tensor& a, std::int64_t dim, bool descending, bool stable) {
   detail::check_defined(a, "argsort");
   detail::check_floating(a, "argsort");
-  if (a.dim() > 0) wrap_dim(dim, a.dim(), "argsort");  // sort checks it too, but under its own name
+  wrap_dim(dim, a.dim(), "argsort");  // sort checks it too, but under its own name
   return std::get<1>(sort(a.detach(), dim, descending, stable));
 }
 

@@ -106,7 +106,7 @@ class SoftplusImpl : public Cloneable<SoftplusImpl> {
   explicit SoftplusImpl(const SoftplusOptions& options = {}) : options_(options) {}
   /// softplus(input, beta, threshold).
   Tensor forward(const Tensor& input) override;
-  /// "beta=1.0, threshold=20.0".
+  /// "beta=1, threshold=20" (torch's defaults are ints), else Python floats: "beta=2.0, threshold=5.0".
   std::string extra_repr() const override;
   const SoftplusOptions& options() const { return options_; }
 

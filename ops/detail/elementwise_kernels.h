@@ -8,6 +8,14 @@
 
 namespace voxgrad::detail {
 
+/// PyTorch's clamp of one value: min(max(p, lo), hi), so hi wherever lo > hi; NaN stays NaN.
+template <typename T>
+T clamp_value(T p, T lo, T hi) {
+  if (p != p) return p;
+  const T raised = p < lo ? lo : p;  // std::max(p, lo)
+  return hi < raised ? hi : raised;  // std::min(raised, hi)
+}
+
 /// out[i] = op(x[i]) into a new contiguous tensor of x's dtype (float32/float64 only).
 template <typename Op>
 Tensor unary_kernel(const Tensor& x, const char* name, Op op) {

@@ -207,6 +207,13 @@ TEST(Activations, NewOnesAtTheirKinksAndLimitsAreTorchs) {
     EXPECT_TRUE(std::isnan(values(f(tensor({std::nan("")}, kFloat64)))[0]));
   }
   EXPECT_ERROR_EQ(F::mish(zeros({2}, kInt64)), "mish: expected a float32 or float64 tensor, but got int64");
+  EXPECT_ERROR_EQ(F::relu6(zeros({2}, kInt64)), "relu6: expected a float32 or float64 tensor, but got int64");
+  // Crossed bounds, unchecked as in torch: max_val everywhere, and no gradient.
+  Tensor crossed = tensor({-5.0, 0.0, 5.0}, kFloat64).requires_grad_();
+  const Tensor h = F::hardtanh(crossed, F::HardtanhFuncOptions().min_val(1.0).max_val(-1.0));
+  EXPECT_EQ(values(h), (std::vector<double>{-1.0, -1.0, -1.0}));
+  h.sum().backward();
+  EXPECT_EQ(values(crossed.grad()), (std::vector<double>{0.0, 0.0, 0.0}));
   EXPECT_ERROR_EQ(F::logsigmoid(Tensor()), "log_sigmoid: argument 'self' is an undefined tensor");
 }
 

@@ -33,11 +33,20 @@ TEST(Repeat, RepeatAndTileAreTheLoopOverTheIndices) {
   EXPECT_EQ(repeat(x, {0, 1}).sizes(), (Shape{0, 3}));
   EXPECT_EQ(repeat(scalar_tensor(2.0), {}).sizes(), (Shape{}));
   EXPECT_EQ(repeat(scalar_tensor(2.0), {3}).sizes(), (Shape{3}));
-  // Always a copy, as torch's, also with every repeat 1.
+  // Always a copy of its own, as torch's: with every repeat 1, and with repeats only along new or size-1 dims
+  // (which a view of stride 0 could express, but torch copies, and writes to the copy must work).
   Tensor y = x.clone();
-  Tensor same = y.repeat({1, 1});
-  same.fill_(7.0);
-  EXPECT_EQ(y.index({0, 0}).item<double>(), 0.0);
+  y.repeat({1, 1}).fill_(7.0);
+  Tensor lead = y.repeat({4, 1, 1});
+  lead.fill_(7.0);
+  Tensor ones_dim = y.unsqueeze(1).repeat({1, 3, 1});
+  ones_dim.fill_(7.0);
+  Tensor from_0d = scalar_tensor(1.0, kFloat64).repeat({3});
+  from_0d.fill_(7.0);
+  Tensor tiled = tile(arange(0, 3, 1, kFloat64), {4, 1});
+  tiled.fill_(7.0);
+  EXPECT_TRUE(vt::bit_identical(y, x));
+  EXPECT_TRUE(lead.is_contiguous() && ones_dim.is_contiguous() && from_0d.is_contiguous() && tiled.is_contiguous());
   // On a transposed, strided view.
   const Tensor v = arange(0, 24, 1, kFloat64).reshape({4, 6}).t().slice(0, 1, 6, 2);  // [3, 4]
   EXPECT_TRUE(vt::bit_identical(repeat(v, {2, 1}), repeat(v.contiguous(), {2, 1})));
@@ -80,7 +89,10 @@ TEST(Repeat, ErrorsNameTheOpAndTheValues) {
   EXPECT_ERROR_EQ(repeat(x, {2}), "repeat: repeats [2] name fewer dims than the tensor of shape [2, 3] has");
   EXPECT_ERROR_EQ(repeat(x, {1, -1}), "repeat: repeats must be non-negative, but got [1, -1]");
   EXPECT_ERROR_EQ(repeat(x, {1, std::int64_t{1} << 62}),
-                  "repeat: repeats [1, 4611686018427387904] of shape [2, 3] overflow a dim's size");
+                  "repeat: repeats [1, 4611686018427387904] of shape [2, 3] give more elements than an int64 counts");
+  EXPECT_ERROR_EQ(repeat(x, {std::int64_t{1} << 31, std::int64_t{1} << 31}),
+                  "repeat: repeats [2147483648, 2147483648] of shape [2, 3] give more elements than an int64 counts");
+  EXPECT_ERROR_EQ(tile(x, {-2}), "tile: repeats must be non-negative, but got [1, -2]");
   EXPECT_ERROR_EQ(tile(Tensor(), {2}), "tile: argument 'self' is an undefined tensor");
   EXPECT_ERROR_EQ(tril(zeros({3})), "tril: the input needs at least 2 dims, but has shape [3]");
   EXPECT_ERROR_EQ(triu(zeros({2, 2}, kInt64)), "triu: expected a float32 or float64 input, but got int64");
@@ -90,6 +102,8 @@ TEST(Repeat, ErrorsNameTheOpAndTheValues) {
   EXPECT_ERROR_EQ(outer(zeros({2}), x), "outer: expected 1-D tensors, but got shapes [2] and [2, 3]");
   EXPECT_ERROR_EQ(argsort(x, 2), "argsort: dimension out of range (expected to be in range of [-2, 1], but got 2)");
   EXPECT_ERROR_EQ(argsort(zeros({2}, kInt64)), "argsort: expected a float32 or float64 input, but got int64");
+  EXPECT_ERROR_EQ(argsort(scalar_tensor(1.0), 1),
+                  "argsort: dimension out of range (expected to be in range of [-1, 0], but got 1)");
 }
 
 }  // namespace
