@@ -395,4 +395,9 @@ Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& options) {
   return apply_affine(y, options.weight(), options.bias(), ns);
 }
 
+Tensor normalize(const Tensor& input, const NormalizeFuncOptions& options) {
+  voxgrad::detail::check_defined(input, "normalize", "input");
+  return input / voxgrad::clamp(voxgrad::norm(input, options.p(), {options.dim()}, true), options.eps());
+}
+
 }  // namespace voxgrad::nn::functional

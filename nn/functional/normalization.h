@@ -46,5 +46,8 @@ Tensor group_norm_relu(const Tensor& input, const GroupNormFuncOptions& options)
 /// same in training and evaluation. Differentiable in input, weight and bias to any order; the
 /// statistics and first-order backward run as the fused kernels of group_norm.
 Tensor layer_norm(const Tensor& input, const LayerNormFuncOptions& options);
+/// input / max(‖input‖_p, eps) along options.dim(), as torch.nn.functional.normalize (the clamp is
+/// differentiable: below eps no gradient flows through the norm).
+Tensor normalize(const Tensor& input, const NormalizeFuncOptions& options = {});
 
 }  // namespace voxgrad::nn::functional

@@ -11,6 +11,18 @@
 
 namespace voxgrad::nn {
 
+namespace functional {
+/// Options for normalize, as torch::nn::functional::NormalizeFuncOptions: `F::NormalizeFuncOptions().p(1).dim(-1)`.
+struct NormalizeFuncOptions {
+  /// The norm's order.
+  VOXGRAD_ARG(double, p) = 2.0;
+  /// The dim the vectors run along.
+  VOXGRAD_ARG(std::int64_t, dim) = 1;
+  /// The smallest norm an input is divided by.
+  VOXGRAD_ARG(double, eps) = 1e-12;
+};
+}  // namespace functional
+
 /// Options for BatchNorm3d, as torch::nn::BatchNormOptions: `BatchNorm3dOptions(16).momentum(0.01)`.
 struct BatchNormOptions {
   /// The one required option: the channel count C of the (N, C, D, H, W) input.

@@ -629,6 +629,10 @@ std::vector<OpCase> cases() {
   op("F::prelu per channel", {arg({2, 4, 3}), pos({4})}, [](V a) { return F::prelu(a[0], a[1]); });
   op("F::prelu shared", {arg({2, 4, 3}), pos({1})}, [](V a) { return F::prelu(a[0], a[1]); });
   op("F::softmax", {arg(s3)}, [](V a) { return F::softmax(a[0], 1); });
+  op("F::cosine_similarity", {arg(bl), arg(s3)}, [](V a) { return F::cosine_similarity(a[0], a[1]); });
+  op("F::pairwise_distance", {arg(s3), arg({5})},
+     [](V a) { return F::pairwise_distance(a[0], a[1], F::PairwiseDistanceFuncOptions().p(3.0)); });
+  op("F::normalize", {arg(s3)}, [](V a) { return F::normalize(a[0], F::NormalizeFuncOptions().p(1.0).dim(2)); });
   op("F::log_softmax", {arg(s3)}, [](V a) { return F::log_softmax(a[0], -1); });
   op("F::dropout3d train (same seed)", {arg({2, 3, 2, 3, 2})}, [](V a) {
     manual_seed(78);

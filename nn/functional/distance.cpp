@@ -1,0 +1,45 @@
+#include "voxgrad/nn/functional/distance.h"
+
+#include <algorithm>
+
+#include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/elementwise_math.h"
+#include "voxgrad/ops/reduction.h"
+#include "voxgrad/ops/shape_ops.h"
+
+namespace voxgrad::nn::functional {
+
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, const CosineSimilarityFuncOptions& options) {
+  auto [a, b] = voxgrad::detail::promote(x1, x2, "cosine_similarity");
+  const Shape shape = broadcast_shapes(a.sizes(), b.sizes(), "cosine_similarity");
+  a = a.expand(shape);
+  b = b.expand(shape);
+  const std::int64_t dim = wrap_dim(options.dim(), static_cast<std::int64_t>(shape.size()), "cosine_similarity");
+  // torch 1.13 clamps each squared norm Σ x² to eps² in place under no_grad, then takes its root: the value is
+  // √max(Σ x², eps²), the gradient that of √(Σ x²) as if unclamped. Here the clamp is a shift added outside
+  // autograd (its value rounds once more where it clamps).
+  const auto clamped_norm = [&](const Tensor& x) {
+    const Tensor s = voxgrad::sum(voxgrad::square(x), {dim}, true);
+    Tensor shift;
+    {
+      NoGradGuard no_grad;
+      shift = voxgrad::clamp(s, options.eps() * options.eps()) - s;
+    }
+    return voxgrad::sqrt(s + shift);
+  };
+  return voxgrad::sum((a / clamped_norm(a)) * (b / clamped_norm(b)), {dim});
+}
+
+Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, const PairwiseDistanceFuncOptions& options) {
+  voxgrad::detail::check_defined(x1, "pairwise_distance", "x1");
+  voxgrad::detail::check_defined(x2, "pairwise_distance", "x2");
+  const std::int64_t last = std::max(x1.dim(), x2.dim()) - 1;
+  VOXGRAD_CHECK(last >= 0, "pairwise_distance: expected inputs with at least 1 dim, but got shapes {} and {}",
+                shape_str(x1.sizes()), shape_str(x2.sizes()));
+  return voxgrad::norm(x1 - x2 + options.eps(), options.p(), {last}, options.keepdim());
+}
+
+}  // namespace voxgrad::nn::functional
