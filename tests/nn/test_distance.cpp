@@ -4,7 +4,6 @@
 // reprs and errors. Views of every argument: tests/ops/test_views.cpp.
 
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -13,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_fixture.h"
 #include "test_util.h"
 
 namespace {
@@ -24,12 +24,7 @@ using json = nlohmann::json;
 using Pair = std::function<Tensor(const Tensor&, const Tensor&)>;
 
 const json& fixture() {
-  static const json doc = [] {
-    const std::string path = std::string(VOXGRAD_FIXTURE_DIR) + "/nn_basic/layers.json";
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path + " (run tests/fixtures/nn_basic/generate.py)");
-    return json::parse(in);
-  }();
+  static const json doc = vt::load_fixture("nn_basic/layers.json");
   return doc;
 }
 
