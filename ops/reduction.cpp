@@ -429,11 +429,10 @@ Tensor extreme_dims(const Tensor& a, IntArrayRef dims, bool keepdim, bool is_max
 
 }  // namespace
 
-// any and all count the slice's nonzero (or zero) elements, 1 each: a sum of ones is positive whatever its
-// rounding, so no count is lost, even past 2^24 elements in float32.
 namespace {
-// any: some element of the slice is nonzero (NaN is); all: none is zero. Both count (the nonzero or the zero
-// elements) over the slice, or everything without a dim.
+// any: some element of the slice is nonzero (NaN is); all: none is zero. Both count the nonzero (or the zero)
+// elements over the slice, or everything without a dim, 1 each: a sum of ones is positive whatever its
+// rounding, so no count is lost, even past 2^24 elements in float32.
 Tensor any_or_all(const Tensor& a, std::optional<std::int64_t> dim, bool keepdim, bool all) {
   const char* op = all ? "all" : "any";
   detail::check_defined(a, op);

@@ -541,32 +541,34 @@ Tensor to(const Tensor& a, DType dtype) {
   return out;
 }
 
-Tensor slice_backward(const Tensor& grad, IntArrayRef input_sizes, std::int64_t dim, std::int64_t start,
-                      std::int64_t end, std::int64_t step) {
-  detail::check_defined(grad, "slice_backward", "grad");
+namespace {
+
+// Zeros of input_sizes with grad written through view(zeros): the adjoint of a view op, itself differentiable
+// (its gradient is the same view of the incoming one).
+template <typename View>
+Tensor into_zeros_through(const Tensor& grad, IntArrayRef input_sizes, const char* op, const char* node, View view) {
+  detail::check_defined(grad, op, "grad");
   Tensor out = zeros(input_sizes, grad.dtype());
   {
     NoGradGuard guard;
-    detail::copy_into(slice(out, dim, start, end, step), grad, "slice_backward");
+    detail::copy_into(view(out), grad, op);
   }
-  record("SliceBackwardBackward", grad, out, {}, [dim, start, end, step](const BackwardCtx& c) {
-    return std::vector<Tensor>{c.grad().slice(dim, start, end, step)};
-  });
+  record(node, grad, out, {}, [view](const BackwardCtx& c) { return std::vector<Tensor>{view(c.grad())}; });
   return out;
+}
+
+}  // namespace
+
+Tensor slice_backward(const Tensor& grad, IntArrayRef input_sizes, std::int64_t dim, std::int64_t start,
+                      std::int64_t end, std::int64_t step) {
+  return into_zeros_through(grad, input_sizes, "slice_backward", "SliceBackwardBackward",
+                            [=](const Tensor& t) { return slice(t, dim, start, end, step); });
 }
 
 Tensor diagonal_backward(const Tensor& grad, IntArrayRef input_sizes, std::int64_t offset, std::int64_t dim1,
                          std::int64_t dim2) {
-  detail::check_defined(grad, "diagonal_backward", "grad");
-  Tensor out = zeros(input_sizes, grad.dtype());
-  {
-    NoGradGuard guard;
-    detail::copy_into(diagonal(out, offset, dim1, dim2), grad, "diagonal_backward");
-  }
-  record("DiagonalBackwardBackward", grad, out, {}, [offset, dim1, dim2](const BackwardCtx& c) {
-    return std::vector<Tensor>{diagonal(c.grad(), offset, dim1, dim2)};
-  });
-  return out;
+  return into_zeros_through(grad, input_sizes, "diagonal_backward", "DiagonalBackwardBackward",
+                            [=](const Tensor& t) { return diagonal(t, offset, dim1, dim2); });
 }
 
 }  // namespace voxgrad
