@@ -69,37 +69,41 @@ std::int64_t direct_adjoint_lanes(const ConvGeometry& g) {
 namespace {
 
 // The forward map's tiles for one geometry and padded layout: weights packed once, then run per
-// sample on its padded copy.
+// sample on its padded copy. With tap_pairs (L in one phase, kern from tap_pair_kernels), the tiles
+// take the taps along W two at a time (ForwardTapPairs).
 class ForwardRun {
  public:
-  ForwardRun(const Kernels& kern, const ConvGeometry& c, const PaddedLayout& L, const float* w)
-      : kern_(kern), c_(c), L_(L) {
+  ForwardRun(const Kernels& kern, const ConvGeometry& c, const PaddedLayout& L, const float* w, bool tap_pairs = false)
+      : kern_(kern), c_(c), L_(L), taps_(tap_pairs ? 2 : 1) {
     const std::int64_t tile_mr = kern.mr, G = c.groups, cin_g = c.cin_g(), cout_g = c.cout_g();
     const std::int64_t KD = c.kernel[0], KH = c.kernel[1], KW = c.kernel[2], KT = KD * KH * KW;
     K_ = cin_g * KT;
     // Pairs ordered [kd][kh][channel][kw] (pair p), so that tap rows reading only padding can be
-    // skipped as whole runs; w's own order is [channel][kd][kh][kw] (index q).
+    // skipped as whole runs; w's own order is [channel][kd][kh][kw] (index q). In tap pairs the tiles
+    // read the offsets of the even taps (p / 2 for even p).
     const std::vector<std::int64_t> taps = tap_offsets(c, L);
-    koff_.resize(static_cast<std::size_t>(K_));
+    koff_.resize(static_cast<std::size_t>(K_ / taps_));
     std::vector<std::int64_t> order(static_cast<std::size_t>(K_));
     for (std::int64_t kd = 0, p = 0; kd < KD; ++kd) {
       for (std::int64_t kh = 0; kh < KH; ++kh) {
         for (std::int64_t ci = 0; ci < cin_g; ++ci) {
           for (std::int64_t kw = 0; kw < KW; ++kw, ++p) {
             const std::int64_t t = (kd * KH + kh) * KW + kw;
-            koff_[static_cast<std::size_t>(p)] = ci * L.channel + taps[static_cast<std::size_t>(t)];
+            if (p % taps_ == 0)
+              koff_[static_cast<std::size_t>(p / taps_)] = ci * L.channel + taps[static_cast<std::size_t>(t)];
             order[static_cast<std::size_t>(p)] = ci * KT + t;
           }
         }
       }
     }
-    // Weights packed per group and block of tile_mr output channels as [p][tile_mr] (zeros past cout_g).
+    // Weights packed per group and block of tile_mr output channels as [p][tile_mr] (zeros past
+    // cout_g), in tap pairs as [p / 2][tile_mr][2].
     blocks_ = (cout_g + tile_mr - 1) / tile_mr;
     wpk_.resize(static_cast<std::size_t>(G * blocks_ * K_ * tile_mr));
-    pack_tile_weights(w, G, cout_g * K_, cout_g, K_, order.data(), K_, tile_mr, wpk_.data());
+    pack_tile_weights(w, G, cout_g * K_, cout_g, K_, order.data(), K_, tile_mr, wpk_.data(), taps_);
     // Skipping tap rows that read only padding pays when they are a fair share of the work (small
     // volumes, wide kernels); runs shorter than 8 pairs cost more in loop overhead than they skip.
-    const std::int64_t per = cin_g * KW;  // pairs per tap row
+    const std::int64_t per = cin_g * KW / taps_;  // the tiles' pairs per tap row
     skip_padding_ = per >= 8 && c.out[0] <= 4096 && c.out[1] <= 4096 && KD * KH <= kMaxSpans &&
                     padding_share(c.out[0], KD, c.stride[0], c.padding[0], c.dilation[0], c.vol[0]) +
                             padding_share(c.out[1], KH, c.stride[1], c.padding[1], c.dilation[1], c.vol[1]) >=
@@ -110,10 +114,10 @@ class ForwardRun {
                      {c.dilation[0], c.dilation[1]},
                      {c.vol[0], c.vol[1]},
                      per};
-    vec_ = forward_vectors_of(c, L, kern.lanes);
+    vec_ = forward_vectors_of(c, L, kern.lanes / taps_);
     // Rows that end in a partial vector run packed where pack_rows takes them (rows of 24 or 12 on
     // AVX-512: a quarter of the lanes idle otherwise).
-    pack_rows(vec_, kern, cout_g);
+    if (taps_ == 1) pack_rows(vec_, kern, cout_g);
     split_ = TileSplit(vec_.count, cout_g <= 2 ? kern.nv_wide : kern.nv);
   }
 
@@ -124,10 +128,10 @@ class ForwardRun {
     parallel_for(0, c_.groups * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
       for (std::int64_t task = t0; task < t1; ++task) {
         const std::int64_t g = task / tiles, v0 = split_.begin(task % tiles);
-        kern_.forward_vectors(vec_, v0, split_.end(task % tiles) - v0, xs + g * cin_g * L_.channel,
-                              y + (n * c_.Cout + g * cout_g) * Vo, Vo, cout_g, wpk_.data() + g * blocks_ * K_ * tile_mr,
-                              K_, koff_.data(), bias != nullptr ? bias + g * cout_g : nullptr,
-                              skip_padding_ ? &skip_ : nullptr, !L_.interleaved);
+        (taps_ == 2 ? kern_.forward_tap_pairs : kern_.forward_vectors)(
+            vec_, v0, split_.end(task % tiles) - v0, xs + g * cin_g * L_.channel, y + (n * c_.Cout + g * cout_g) * Vo,
+            Vo, cout_g, wpk_.data() + g * blocks_ * K_ * tile_mr, K_ / taps_, koff_.data(),
+            bias != nullptr ? bias + g * cout_g : nullptr, skip_padding_ ? &skip_ : nullptr, !L_.interleaved);
       }
     });
   }
@@ -136,7 +140,7 @@ class ForwardRun {
   const Kernels& kern_;
   const ConvGeometry& c_;
   const PaddedLayout L_;
-  std::int64_t K_ = 0, blocks_ = 0;
+  std::int64_t taps_, K_ = 0, blocks_ = 0;
   TileSplit split_{0, 1};
   std::vector<std::int64_t> koff_;
   std::vector<float> wpk_;
@@ -343,8 +347,9 @@ struct ChannelSums {
 }  // namespace
 
 void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& c, float* x_sums) {
-  const PaddedLayout L = forward_layout(c);
-  const ForwardRun run(row_tiles(c), c, L, w);
+  const Kernels* pairs = direct_forward_tap_pairs(c) ? tap_pair_kernels(c) : nullptr;
+  const PaddedLayout L = forward_layout(c, /*spread=*/true, /*interleave=*/true, pairs != nullptr);
+  const ForwardRun run(pairs != nullptr ? *pairs : row_tiles(c), c, L, w, pairs != nullptr);
   Workspace xp = padded_workspace(c, L);
   ChannelSums sums(x_sums, c.Cin);
   for (std::int64_t n = 0; n < c.N; ++n) {
@@ -370,6 +375,11 @@ WeightTiles weight_tiles(const ConvGeometry& c) {
 bool direct_weight_prefetches_dy(const ConvGeometry& g) {
   return direct_conv_available() && g.direct_weight() && weight_tiles(g) == WeightTiles::kLaneWise &&
          weight_run_prefetches_dy(g);
+}
+
+bool direct_forward_tap_pairs(const ConvGeometry& g, bool with_weight_map) {
+  return direct_conv_available() && g.direct_forward() && tap_pair_kernels(g) != nullptr &&
+         (!with_weight_map || weight_tiles(g) != WeightTiles::kLaneWise);
 }
 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c, float* db) {
@@ -409,8 +419,10 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
   // The channel-vector weight map reads x as it lies; the lane-wise one shares the padded copy, planar
   // (its tiles read few channels at a time).
   const bool channel_vectors = tiles == WeightTiles::kChannelVectors;
-  const PaddedLayout L = forward_layout(c, /*spread=*/true, /*interleave=*/channel_vectors);
-  const ForwardRun forward(row_tiles(c), c, L, w);
+  // Tap pairs read the input in one phase, which the lane-wise weight tiles cannot.
+  const Kernels* pairs = direct_forward_tap_pairs(c, /*with_weight_map=*/true) ? tap_pair_kernels(c) : nullptr;
+  const PaddedLayout L = forward_layout(c, /*spread=*/true, /*interleave=*/channel_vectors, pairs != nullptr);
+  const ForwardRun forward(pairs != nullptr ? *pairs : row_tiles(c), c, L, w, pairs != nullptr);
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   Workspace xp = padded_workspace(c, L);
   std::optional<CvWeightRun> cv_weight;

@@ -46,6 +46,11 @@ std::int64_t direct_forward_lanes(const ConvGeometry& g);
 /// of vectors, at least 50% of the lanes used).
 std::int64_t direct_adjoint_lanes(const ConvGeometry& g);
 
+/// True when g's forward map runs on the tap-pair tiles (tap_pair_kernels, direct_layout.h: stride 2,
+/// dilation 1 and an even kernel along W): in direct_conv3d whenever the direct kernels serve it, in
+/// direct_conv3d_and_weight_grad (`with_weight_map`) when its weight map reads x as it lies.
+bool direct_forward_tap_pairs(const ConvGeometry& g, bool with_weight_map = false);
+
 /// Turns the direct path on or off (tests compare it with the im2col path); returns the old value.
 bool set_direct_conv_enabled(bool enabled);
 

@@ -31,9 +31,10 @@ constexpr int kMaxCvJ = 12;      ///< the most pairs of a channel-vector weight 
 /// must follow each other: y_h = width, y_d = rows_h·width); a vector that runs past the end of its
 /// row takes its other lanes from the start of the next. Only forward_vectors reads packed vectors,
 /// in tiles of at most 3 (pack_rows packs only for more than 2 output channels).
+/// A row's position w reads x at x_w·w from its first input (x_w = 2 for tap pairs, below; else 1).
 struct RowVectors {
   std::int64_t lanes = 16, per_row = 0, rows_h = 1, width = 0, count = 0;
-  std::int64_t x_d = 0, x_h = 0, y_d = 0, y_h = 0;
+  std::int64_t x_d = 0, x_h = 0, y_d = 0, y_h = 0, x_w = 1;
   bool packed = false;
   std::int64_t positions = 0;  ///< packed: rows · width
 };
@@ -84,6 +85,17 @@ struct SkipRows {
 using ForwardVectors = void (*)(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
                                 std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K,
                                 const std::int64_t* koff, const float* bias_g, const SkipRows* skip, bool prefetch);
+
+/// Tap pairs: the forward map of a convolution with stride 2 and dilation 1 along W and an even kernel
+/// width, read from a layout in one phase (the input's own columns, padded). Taps 2t and 2t + 1 of
+/// output position w read columns 2w + 2t and 2w + 2t + 1, so one plain load of `lanes` columns holds
+/// both taps of lanes / 2 positions, and one 64-bit broadcast of the two taps' weights multiplies it:
+/// lane 2p sums tap 2t's products of position p, lane 2p + 1 tap 2t + 1's, and the two lanes are
+/// added when the tile ends (no de-interleaving copy of the input, no shuffle per load). The same
+/// signature as ForwardVectors, with vec in vectors of lanes / 2 positions (x_w = 2), K the couples of
+/// taps (pairs [kd][kh][channel][t]), koff the offsets of their even taps, and the weights packed per
+/// block as [couple][mr][2]. y = bias + ((Σ even taps) + (Σ odd taps)).
+using ForwardTapPairs = ForwardVectors;
 
 /// One W class's pairs for a paired forward tile: weights packed per block of mr output channels as
 /// [pair][mr] (K pairs, the block's at wpk + block·K·mr), input offsets koff.
@@ -156,6 +168,7 @@ struct Kernels {
   int nv_wide;  ///< forward tile vectors when a group has at most 2 output channels
   int mc, nk;   ///< weight tile: output channels × (input channel, tap) pairs
   ForwardVectors forward_vectors;
+  ForwardTapPairs forward_tap_pairs;
   PairVectors pair_vectors;
   WeightTile weight_tiles[kMaxTile][kMaxTile];       ///< [nk − 1][mc − 1]
   WeightTile weight_tiles_full[kMaxTile][kMaxTile];  ///< the same for vectors with every lane (mk unread)

@@ -82,9 +82,15 @@ struct InsideRange {
 InsideRange inside_range(std::int64_t a, std::int64_t s, std::int64_t n, std::int64_t limit);
 
 /// The layout of the forward map's input: extents (out − 1)·stride + (kernel − 1)·dilation + 1, origin
-/// = padding, phases = stride along W. With `spread`, finished by finish_spread, its channels
-/// interleaved where `interleave` allows it and finish_spread's rule says so.
-PaddedLayout forward_layout(const ConvGeometry& g, bool spread = true, bool interleave = true);
+/// = padding, phases = stride along W, or one phase for `tap_pairs` (the map then runs on
+/// tap_pair_kernels' tiles). With `spread`, finished by finish_spread, its channels interleaved where
+/// `interleave` allows it and finish_spread's rule says so.
+PaddedLayout forward_layout(const ConvGeometry& g, bool spread = true, bool interleave = true, bool tap_pairs = false);
+
+/// The tiles that run g's forward map in tap pairs (ForwardTapPairs, direct_kernels.h): stride 2,
+/// dilation 1 and an even kernel along W, on the widest set whose vectors of lanes / 2 positions fill
+/// at least 70% of them (as forward_kernels); null when g does not suit them.
+const Kernels* tap_pair_kernels(const ConvGeometry& g);
 
 /// Offset of every tap (kd, kh, kw), in kernel order, from an output position's base in layout L.
 std::vector<std::int64_t> tap_offsets(const ConvGeometry& g, const PaddedLayout& L);
@@ -101,11 +107,13 @@ const float* padded_sample(const float* x, float* xp, std::int64_t channels, con
                            std::int64_t n, double* channel_sums = nullptr);
 
 /// Weights packed for the forward tiles, as blocks of mr output channels: for group g, block blk and
-/// pair p, dst[((g·blocks + blk)·K + p)·mr + i] = w[g·g_stride + co·co_stride + col[p]] with
-/// co = blk·mr + i < cout_g, and 0 past cout_g (blocks = ⌈cout_g / mr⌉). Written pair by pair, in
-/// parallel tasks of whole blocks.
+/// pair p = c·taps + h (h < taps), dst[(((g·blocks + blk)·K / taps + c)·mr + i)·taps + h] =
+/// w[g·g_stride + co·co_stride + col[p]] with co = blk·mr + i < cout_g, and 0 past cout_g
+/// (blocks = ⌈cout_g / mr⌉; taps = 2 for tap pairs, K then even). Written pair by pair, in parallel
+/// tasks of whole blocks.
 void pack_tile_weights(const float* w, std::int64_t G, std::int64_t g_stride, std::int64_t cout_g,
-                       std::int64_t co_stride, const std::int64_t* col, std::int64_t K, std::int64_t mr, float* dst);
+                       std::int64_t co_stride, const std::int64_t* col, std::int64_t K, std::int64_t mr, float* dst,
+                       std::int64_t taps = 1);
 
 /// A float buffer from the caching allocator, given back on scope exit.
 class Workspace {
@@ -156,7 +164,8 @@ const Kernels* adjoint_kernels(const ConvGeometry& g);
 /// too short for every set) still runs correctly there, with idle lanes.
 const Kernels& fitting_or_widest(const Kernels* fitting);
 
-/// The output vectors (of `lanes` positions) of the forward map of g over layout L.
+/// The output vectors (of `lanes` positions) of the forward map of g over layout L (x_w = 2 for tap
+/// pairs: stride 2 along W in one phase).
 RowVectors forward_vectors_of(const ConvGeometry& g, const PaddedLayout& L, std::int64_t lanes);
 
 }  // namespace voxgrad::detail::direct

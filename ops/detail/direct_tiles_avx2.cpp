@@ -8,6 +8,8 @@
 
 #include <immintrin.h>
 
+#include <cstring>
+
 namespace voxgrad::detail::direct::avx2 {
 
 struct Vec {
@@ -21,6 +23,12 @@ struct Vec {
   }
   static Reg zero() { return _mm256_setzero_ps(); }
   static Reg set1(float a) { return _mm256_set1_ps(a); }
+  static Reg set2(const float* p) {
+    double d;  // the two floats' bits, broadcast from memory as one 64-bit element
+    std::memcpy(&d, p, sizeof d);
+    return _mm256_castpd_ps(_mm256_set1_pd(d));
+  }
+  static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
   static Reg load(Mask m, const float* p) { return _mm256_maskload_ps(p, m); }
   static void store(float* p, Mask m, Reg v) { _mm256_maskstore_ps(p, m, v); }
   static Reg loadu(const float* p) { return _mm256_loadu_ps(p); }

@@ -13,6 +13,8 @@
 #endif
 #include <immintrin.h>
 
+#include <cstring>
+
 namespace voxgrad::detail::direct::avx512 {
 
 struct Vec {
@@ -23,6 +25,12 @@ struct Vec {
   static Mask mask(std::uint32_t bits) { return static_cast<Mask>(bits); }
   static Reg zero() { return _mm512_setzero_ps(); }
   static Reg set1(float a) { return _mm512_set1_ps(a); }
+  static Reg set2(const float* p) {
+    double d;  // the two floats' bits, broadcast from memory as one 64-bit element
+    std::memcpy(&d, p, sizeof d);
+    return _mm512_castpd_ps(_mm512_set1_pd(d));
+  }
+  static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
   static Reg load(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
   static void store(float* p, Mask m, Reg v) { _mm512_mask_storeu_ps(p, m, v); }
   static Reg loadu(const float* p) { return _mm512_loadu_ps(p); }

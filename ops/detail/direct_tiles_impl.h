@@ -6,6 +6,8 @@
 //   Reg, Mask                a register, a lane mask
 //   mask(bits)               the Mask of lanes whose bit is set
 //   zero(), set1(a)          registers
+//   set2(p)                  p[0], p[1] in every pair of lanes (one 64-bit broadcast)
+//   add(a, b)                a + b
 //   load(m, p), store(p, m, v)  masked: lanes outside m read as 0 and are not written
 //   loadu(p), storeu(p, v)   all lanes
 //   kMaskRegisters           masks live in registers of their own; then also
@@ -77,15 +79,17 @@ struct VecOf {
 // vector has all its lanes, so plain loads and stores serve (masked ones cost more on some cores, and
 // the masks would take registers the sums need). SPLIT: packed rows (RowVectors), vector j's lanes mk2[j]
 // read at xb2[j] + koff[k] (the next row), merged into the lanes mk[j] read at xb[j]; loads always
-// masked, FULL then says only that the stores are whole.
-template <int MR, int NV, bool FULL, bool SPLIT = false>
+// masked, FULL then says only that the stores are whole. PAIRS: tap pairs (ForwardTapPairs), the
+// weights packed [k][kMR][2]; each vector's lanes hold lanes / 2 positions × 2 taps, mk[j] the first
+// lanes (2 per position), and the bias is added after the two taps' sums.
+template <int MR, int NV, bool FULL, bool SPLIT = false, bool PAIRS = false>
 void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, const std::int64_t* __restrict koff,
                   const float* const* xb, const std::uint32_t* mk, float* const* yb, std::int64_t ys, const float* bias,
                   const float* const* xb2, const std::uint32_t* mk2, bool prefetch) {
   typename Vec::Reg acc[MR][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
-    const auto b0 = bias != nullptr ? Vec::set1(bias[i]) : Vec::zero();
+    const auto b0 = bias != nullptr && !PAIRS ? Vec::set1(bias[i]) : Vec::zero();
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) acc[i][j] = b0;
   }
@@ -120,10 +124,10 @@ void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, co
         b[j] = FULL ? Vec::loadu(xs[j] + o) : Vec::load(ms[j], xs[j] + o);
       }
     }
-    const float* a = wpk + k * kMR;
+    const float* a = wpk + k * kMR * (PAIRS ? 2 : 1);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const auto ai = Vec::set1(a[i]);
+      const auto ai = PAIRS ? Vec::set2(a + 2 * i) : Vec::set1(a[i]);
 #pragma GCC unroll 8
       for (int j = 0; j < NV; ++j) acc[i][j] = Vec::fmadd(ai, b[j], acc[i][j]);
     }
@@ -140,6 +144,25 @@ void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, co
   if constexpr (SPLIT && !FULL) {
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) ms[j] = Vec::mask(mk[j] | mk2[j]);
+  }
+  if constexpr (PAIRS) {
+    // Lane p of e + o is the sum of lanes 2p and 2p + 1: position p's, stored to its first lanes.
+    typename Vec::Mask mp[NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j)
+      mp[j] = Vec::mask(first_lanes(FULL ? Vec::kLanes / 2 : __builtin_popcount(mk[j]) / 2, Vec::kLanes));
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) {
+        typename Vec::Reg e, o;
+        Vec::deinterleave(acc[i][j], acc[i][j], e, o);
+        auto sum = Vec::add(e, o);
+        if (bias != nullptr) sum = Vec::add(sum, Vec::set1(bias[i]));
+        Vec::store(yb[j] + i * ys, mp[j], sum);
+      }
+    }
+    return;
   }
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
@@ -167,6 +190,8 @@ struct ForwardTable {
   ForwardTile full[kMR][kNVMax] = {};        ///< the same with every lane present
   ForwardTile split[kMR][kNVMax] = {};       ///< SPLIT, some lanes absent
   ForwardTile split_full[kMR][kNVMax] = {};  ///< SPLIT, every lane present
+  ForwardTile pairs[kMR][kNVMax] = {};       ///< PAIRS, some lanes absent
+  ForwardTile pairs_full[kMR][kNVMax] = {};  ///< PAIRS, every lane present
 };
 
 // Fills t.at[R − 1][C − 1] for every tile size from (R, C) on, row by row.
@@ -177,6 +202,8 @@ constexpr void fill_forward(ForwardTable& t) {
       if constexpr (C <= kNV || R <= 2) {
         t.at[R - 1][C - 1] = &forward_tile<R, C, false>;
         t.full[R - 1][C - 1] = &forward_tile<R, C, true>;
+        t.pairs[R - 1][C - 1] = &forward_tile<R, C, false, false, true>;
+        t.pairs_full[R - 1][C - 1] = &forward_tile<R, C, true, false, true>;
       }
       if constexpr (C <= kNV && Vec::kMaskRegisters) {
         t.split[R - 1][C - 1] = &forward_tile<R, C, false, true>;
@@ -261,6 +288,38 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
     for (std::int64_t j = 0; j < nv; ++j) yb[j] = yg + blk * kMR * Vo + yo[j];
     tiles[mr - 1][nv - 1](K == 0 ? nullptr : wpk_g + blk * K * kMR, spans, nspans, koff, xb, mk, yb, Vo,
                           bias_g != nullptr ? bias_g + blk * kMR : nullptr, xb2, pv.mk2, prefetch);
+  }
+}
+
+// Tap pairs (ForwardTapPairs): vec's vectors of lanes / 2 positions, each loaded as `lanes` columns.
+void forward_tap_pairs(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
+                       std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K,
+                       const std::int64_t* koff, const float* bias_g, const SkipRows* skip, bool prefetch) {
+  constexpr std::int64_t L = Vec::kLanes;
+  std::int64_t xo[kMaxNV], yo[kMaxNV], rd[kMaxNV], rh[kMaxNV];
+  std::uint32_t mk[kMaxNV];
+  row_vectors_get(vec, v0, nv, xo, yo, mk, rd, rh);
+  Span spans[kMaxSpans];
+  int nspans = 1;
+  spans[0] = Span{0, K};
+  if (skip != nullptr) nspans = tile_spans(*skip, rd, rh, nv, spans);
+  const float* xb[kMaxNV];
+  float* yb[kMaxNV];
+  bool full = true;
+  for (std::int64_t j = 0; j < nv; ++j) {
+    xb[j] = K == 0 ? nullptr : xg + xo[j];  // K = 0: xg may be null
+    yb[j] = yg + yo[j];
+    mk[j] = first_lanes(2 * __builtin_popcount(mk[j]), L);  // a position's two lanes (positions: a prefix)
+    full = full && mk[j] == first_lanes(L, L);
+  }
+  const auto& tiles = full ? forward_tiles.pairs_full : forward_tiles.pairs;
+  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
+  for (std::int64_t blk = 0; blk < blocks; ++blk) {
+    const auto mr = static_cast<int>(min64(kMR, cout_g - blk * kMR));
+    float* yt[kMaxNV];
+    for (std::int64_t j = 0; j < nv; ++j) yt[j] = yb[j] + blk * kMR * Vo;
+    tiles[mr - 1][nv - 1](K == 0 ? nullptr : wpk_g + blk * K * kMR * 2, spans, nspans, koff, xb, mk, yt, Vo,
+                          bias_g != nullptr ? bias_g + blk * kMR : nullptr, nullptr, nullptr, prefetch);
   }
 }
 

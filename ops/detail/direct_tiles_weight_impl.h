@@ -286,6 +286,7 @@ constexpr Kernels make_kernels(const char* name) {
   k.mc = kMC;
   k.nk = kNK;
   k.forward_vectors = &forward_vectors;
+  k.forward_tap_pairs = &forward_tap_pairs;
   k.pair_vectors = &pair_vectors;
   fill_weight<1, 1>(k);
   k.cv_imax = kCvIMax;

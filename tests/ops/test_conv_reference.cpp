@@ -5,8 +5,8 @@
 // contiguous tensor, a strided slice, a permute, an expanded (stride-0) tensor or a window at an offset
 // into a larger storage (ViewArg), the gradients checked w.r.t. the views and w.r.t. the leaves that
 // own their storage; and sweeps drawn for the float32 direct kernels (lane-wise, channel-vector and
-// transposed-input weight maps, the pointwise tiles), each checking that its path really served the
-// configurations.
+// transposed-input weight maps, the pointwise tiles, the forward map's tap pairs), each checking that its path really
+// served the configurations.
 
 #include <algorithm>
 #include <cstdint>
@@ -387,6 +387,55 @@ void pointwise_weight_sweep(bool transposed, std::uint64_t seed, int configs) {
       [&](std::mt19937_64& rng) { return draw_pointwise_weight_config(rng, transposed); },
       [](const detail::ConvGeometry& g) { return detail::suits_pointwise_weight_tiles(g); });
 }
+
+/// A config whose forward map (conv3d form) runs on the tap-pair tiles (direct_forward_tap_pairs):
+/// stride 2, dilation 1 and a kernel of 2 or 4 along W with padding 0-2, output rows of 5-40 (vectors
+/// of 8 positions on AVX-512, 4 on AVX2, the last one often partial), random kernels, strides, paddings
+/// and dilations along D and H (tap rows in the padding, skipped), groups, 1-10 input and 1-19 output
+/// channels per group (tiles of 8 and a remainder). conv_transpose3d (whose backward runs the conv3d
+/// form's forward map with its weight map): 17-40 of the form's output channels per group and at least
+/// 128 (channel, tap) pairs, so that the weight map reads x as it lies and the two maps share no copy.
+Cfg draw_tap_pair_config(std::mt19937_64& rng, bool transposed) {
+  Cfg c = draw_config(rng, transposed);
+  c.unbatched = false;
+  c.N = pick(rng, 1, 2);
+  c.groups = pick(rng, 0, 2) == 0 ? pick(rng, 2, 3) : 1;
+  c.bias = true;  // the tiles add it after the two taps' sums
+  c.k = {pick(rng, 1, 3), pick(rng, 1, 3), 2 * pick(rng, 1, 2)};
+  c.s = {pick(rng, 1, 2), pick(rng, 1, 2), 2};
+  c.d = {pick(rng, 1, 2), pick(rng, 1, 2), 1};
+  c.p = {pick(rng, 0, 2), pick(rng, 0, 2), pick(rng, 0, 2)};
+  const std::int64_t taps = c.k[0] * c.k[1] * c.k[2];
+  const std::int64_t in_g = transposed ? (128 + taps - 1) / taps + pick(rng, 0, 3) : pick(rng, 1, 10);
+  const std::int64_t out_g = transposed ? pick(rng, 17, 40) : pick(rng, 1, 19);
+  // The conv3d form's Cin is conv_transpose3d's Cout.
+  c.cin = c.groups * (transposed ? out_g : in_g);
+  c.cout = c.groups * (transposed ? in_g : out_g);
+  const std::int64_t wo = pick(rng, 5, 40);
+  c.op = {0, 0, 0};
+  if (transposed) {
+    // The form's output rows are the transposed input's; its input rows (this op's output) take the
+    // form's last column or not (output_padding along W: 0 or 1).
+    for (std::size_t i = 0; i < 3; ++i) c.op[i] = pick(rng, 0, std::max(c.s[i], c.d[i]) - 1);
+    c.in = {pick(rng, 1, 4), pick(rng, 1, 4), wo};
+  } else {
+    c.in = {pick(rng, 1, 5), pick(rng, 1, 5),
+            std::max<std::int64_t>(1, (wo - 1) * 2 + c.k[2] - 2 * c.p[2] + pick(rng, 0, 1))};
+  }
+  return c;
+}
+
+void tap_pair_sweep(bool transposed, std::uint64_t seed, int configs) {
+  path_sweep(
+      "tap-pair forward shapes", "the tap-pair tiles", transposed, seed, configs,
+      [&](std::mt19937_64& rng) { return draw_tap_pair_config(rng, transposed); },
+      [&](const detail::ConvGeometry& g) {
+        return detail::direct_forward_tap_pairs(g, /*with_weight_map=*/transposed);
+      });
+}
+
+TEST(ConvReferenceSweep, Conv3dTapPairShapes) { tap_pair_sweep(false, 0x7A9A1, 80); }
+TEST(ConvReferenceSweep, ConvTranspose3dTapPairShapes) { tap_pair_sweep(true, 0x7A9A2, 70); }
 
 TEST(ConvReferenceSweep, Conv3dTransposedInputWeightShapes) { transposed_input_sweep(false, 0x7A3D1, 80); }
 TEST(ConvReferenceSweep, ConvTranspose3dTransposedInputWeightShapes) { transposed_input_sweep(true, 0x7A7D1, 60); }
