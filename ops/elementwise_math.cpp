@@ -169,6 +169,24 @@ Tensor trunc(const Tensor& a) {
 Tensor maximum(const Tensor& a, const Tensor& b) { return extremum<true>(a, b, "maximum", "MaximumBackward"); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return extremum<false>(a, b, "minimum", "MinimumBackward"); }
 
+Tensor xlogy(const Tensor& a, const Tensor& b) {
+  auto [x, y] = detail::promote(a, b, "xlogy");
+  Tensor out = binary_kernel(x, y, "xlogy", [](auto p, auto q) {
+    using T = decltype(p);
+    if (q != q) return q;
+    return p == T(0) ? T(0) : p * std::log(q);
+  });
+  record("XlogyBackward", x, y, out, {save_for_backward(x), save_for_backward(y)},
+         [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
+           const Tensor &xv = c.saved[0], &yv = c.saved[1];
+           std::vector<Tensor> g(2);
+           if (c.needs_input_grad(0)) g[0] = (c.grad() * xlogy(xv.ne(0.0), yv)).sum_to_size(sa);
+           if (c.needs_input_grad(1)) g[1] = (c.grad() * xv / yv).sum_to_size(sb);
+           return g;
+         });
+  return out;
+}
+
 namespace {
 
 // The dtype clamp computes in, taken over a and its bounds at once (as torch's TensorIterator): the tensors with

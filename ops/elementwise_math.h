@@ -1,6 +1,6 @@
 #pragma once
 // Element-wise math beyond arithmetic, as torch's: log1p, expm1, log2, log10, exp2, square, sin, cos,
-// reciprocal, rsqrt, the roundings, maximum/minimum, clamp with tensor bounds, the NaN/infinity masks and
+// reciprocal, rsqrt, the roundings, maximum/minimum, xlogy, clamp with tensor bounds, the NaN/infinity masks and
 // the logical ops. Every one takes float32 and float64 tensors
 // and throws voxgrad::Error naming the op for others (on int64, PyTorch's roundings return a copy and
 // its masks all false).
@@ -54,6 +54,11 @@ Tensor trunc(const Tensor& a);
 Tensor maximum(const Tensor& a, const Tensor& b);
 /// The smaller of a and b: NaN where either is NaN, −0 as the smaller of ±0; gradient as maximum's.
 Tensor minimum(const Tensor& a, const Tensor& b);
+
+/// a · log(b), broadcast (operands convert to result_type(a, b)), as torch.xlogy: 0 where a = 0 (even where b is
+/// 0 or infinite), NaN where b is NaN. Gradients as PyTorch's: xlogy(a ≠ 0, b) for a and a / b for b (so NaN
+/// for b at a = b = 0).
+Tensor xlogy(const Tensor& a, const Tensor& b);
 
 /// a clamped into [min, max] element by element, the three broadcast (as torch.clamp with tensor bounds; either
 /// bound may be absent, not both): min(max(a, min), max), so max where min > max, and NaN where a or a given

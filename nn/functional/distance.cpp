@@ -4,6 +4,7 @@
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
+#include "voxgrad/nn/detail/loss_util.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/elementwise_math.h"
@@ -19,16 +20,11 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, const CosineSimilar
   b = b.expand(shape);
   const std::int64_t dim = wrap_dim(options.dim(), static_cast<std::int64_t>(shape.size()), "cosine_similarity");
   // torch 1.13 clamps each squared norm Σ x² to eps² in place under no_grad, then takes its root: the value is
-  // √max(Σ x², eps²), the gradient that of √(Σ x²) as if unclamped. Here the clamp is a shift added outside
-  // autograd (its value rounds once more where it clamps).
+  // √max(Σ x², eps²), the gradient that of √(Σ x²) as if unclamped.
   const auto clamped_norm = [&](const Tensor& x) {
     const Tensor s = voxgrad::sum(voxgrad::square(x), {dim}, true);
-    Tensor shift;
-    {
-      NoGradGuard no_grad;
-      shift = voxgrad::clamp(s, options.eps() * options.eps()) - s;
-    }
-    return voxgrad::sqrt(s + shift);
+    return voxgrad::sqrt(
+        voxgrad::detail::clamp_min_value_only(s, options.eps() * options.eps(), "CosineSimilarityNormClampBackward"));
   };
   return voxgrad::sum((a / clamped_norm(a)) * (b / clamped_norm(b)), {dim});
 }

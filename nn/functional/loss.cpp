@@ -8,8 +8,10 @@
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/nn/detail/loss_util.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/elementwise_math.h"
 #include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/shape_ops.h"
 #include "voxgrad/ops/softmax.h"
@@ -234,6 +236,80 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1L
   return reduce(loss, checked(options.reduction(), "smooth_l1_loss"));
 }
 
+Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossFuncOptions& options) {
+  const double delta = options.delta();
+  VOXGRAD_CHECK(delta > 0.0, "huber_loss: delta must be positive (got delta={})", delta);
+  auto [x, t] = check_pair(input, target, "huber_loss");
+  const Tensor z = (x - t).abs();
+  // PyTorch: z < δ ? 0.5·z·z : δ·(z − 0.5·δ) (the selection is not differentiated; both branches are).
+  const Tensor loss = where(z.lt(delta), (z * 0.5) * z, (z - 0.5 * delta) * delta);
+  return reduce(loss, checked(options.reduction(), "huber_loss"));
+}
+
+Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivFuncOptions& options) {
+  auto [x, t] = check_pair(input, target, "kl_div");
+  // PyTorch 1.13's composite: e^t·(t − x) for log-probability targets, else xlogy(t, t) − t·x.
+  const Tensor out = options.log_target() ? t.exp() * (t - x) : xlogy(t, t) - t * x;
+  switch (options.reduction()) {
+    case KLDivReduction::None: return out;
+    case KLDivReduction::Sum: return out.sum();
+    case KLDivReduction::Mean: return out.mean();
+    case KLDivReduction::BatchMean: return x.dim() == 0 ? out.sum() : out.sum() / static_cast<double>(x.size(0));
+  }
+  throw Error(fmt::format("kl_div: invalid reduction {}", static_cast<int>(options.reduction())));
+}
+
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var,
+                         const GaussianNLLLossFuncOptions& options) {
+  const char* op = "gaussian_nll_loss";
+  auto [x, t] = check_pair(input, target, op);
+  detail::check_defined(var, op, "var");
+  VOXGRAD_CHECK(is_floating_point(var.dtype()), "{}: var must be floating point, but is {}", op, var.dtype());
+  const double eps = options.eps();
+  VOXGRAD_CHECK(eps >= 0.0, "{}: eps must be non-negative (got eps={})", op, eps);
+  const Reduction r = checked(options.reduction(), op);
+  // PyTorch's shapes: var as the input, or without its last dim (one variance per row, unsqueezed), or
+  // with a last dim of 1 (broadcast along it).
+  Tensor v = var;
+  const Shape& s = x.sizes();
+  const Shape head(s.begin(), s.end() - (s.empty() ? 0 : 1));
+  if (v.sizes() != s) {
+    const bool one_less = !s.empty() && v.sizes() == head;
+    const bool last_one =
+        !s.empty() && v.dim() == x.dim() && v.size(-1) == 1 && Shape(v.sizes().begin(), v.sizes().end() - 1) == head;
+    VOXGRAD_CHECK(one_less || last_one,
+                  "{}: var of shape {} does not fit the input's shape {} (it must be that shape, that shape without "
+                  "its last dim, or that shape with a last dim of 1)",
+                  op, shape_str(v.sizes()), shape_str(s));
+    if (one_less) v = v.unsqueeze(-1);
+  }
+  v = v.to(x.dtype());
+  if (v.numel() > 0) {
+    NoGradGuard no_grad;
+    VOXGRAD_CHECK(v.ge(0.0).min().item<double>() == 1.0, "{}: var has negative entry/entries", op);
+  }
+  // The variance clamped to eps in the value only (PyTorch clamps a clone in place under no_grad).
+  v = voxgrad::detail::clamp_min_value_only(v, eps, "GaussianNllVarClampBackward");
+  const Tensor d = x - t;
+  Tensor loss = (v.log() + d * d / v) * 0.5;
+  if (options.full()) loss = loss + 0.5 * std::log(2.0 * M_PI);
+  return reduce(loss, r);
+}
+
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, const PoissonNLLLossFuncOptions& options) {
+  const char* op = "poisson_nll_loss";
+  auto [x, t] = check_pair(input, target, op);
+  const Reduction r = checked(options.reduction(), op);
+  // PyTorch's: e^x − t·x for log rates, else x − t·log(x + eps); plus, with `full`, Stirling's
+  // t·log t − t + ½·log(2π·t) where t > 1.
+  Tensor loss = options.log_input() ? x.exp() - t * x : x - t * (x + options.eps()).log();
+  if (options.full()) {
+    const Tensor stirling = t * t.log() - t + (t * (2.0 * M_PI)).log() * 0.5;
+    loss = loss + where(t.le(1.0), 0.0, stirling);
+  }
+  return reduce(loss, r);
+}
+
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BinaryCrossEntropyFuncOptions& options) {
   const char* op = "binary_cross_entropy";
   auto [x, t] = check_pair(input, target, op);
@@ -367,3 +443,25 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
 
 }  // namespace nn::functional
 }  // namespace voxgrad
+
+namespace voxgrad::detail {
+
+std::pair<Tensor, Tensor> check_loss_pair(const Tensor& input, const Tensor& target, const char* op) {
+  return nn::functional::check_pair(input, target, op);
+}
+
+Tensor clamp_min_value_only(const Tensor& v, double min, const char* node) {
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    out = v.clamp(min);
+  }
+  autograd::record(node, v, out, {}, [](const autograd::BackwardCtx& c) { return std::vector<Tensor>{c.grad()}; });
+  return out;
+}
+
+Tensor reduce_loss(const Tensor& loss, Reduction reduction, const char* op) {
+  return nn::functional::reduce(loss, nn::functional::checked(reduction, op));
+}
+
+}  // namespace voxgrad::detail

@@ -12,6 +12,20 @@ Tensor SmoothL1LossImpl::forward(const Tensor& input, const Tensor& target) {
   return F::smooth_l1_loss(input, target, options_);
 }
 
+Tensor HuberLossImpl::forward(const Tensor& input, const Tensor& target) {
+  return F::huber_loss(input, target, options_);
+}
+
+Tensor KLDivLossImpl::forward(const Tensor& input, const Tensor& target) { return F::kl_div(input, target, options_); }
+
+Tensor GaussianNLLLossImpl::forward(const Tensor& input, const Tensor& target, const Tensor& var) {
+  return F::gaussian_nll_loss(input, target, var, options_);
+}
+
+Tensor PoissonNLLLossImpl::forward(const Tensor& input, const Tensor& target) {
+  return F::poisson_nll_loss(input, target, options_);
+}
+
 BCELossImpl::BCELossImpl(const BCELossOptions& options) : options_(options) { reset(); }
 
 void BCELossImpl::reset() {

@@ -57,6 +57,73 @@ class SmoothL1LossImpl : public Cloneable<SmoothL1LossImpl> {
 };
 VOXGRAD_MODULE(SmoothL1Loss);
 
+/// Huber loss, as torch::nn::HuberLoss: `HuberLoss(HuberLossOptions().delta(0.5))`.
+class HuberLossImpl : public Cloneable<HuberLossImpl> {
+ public:
+  /// Builds the loss (kMean, delta 1 by default).
+  explicit HuberLossImpl(const HuberLossOptions& options = {}) : options_(options) {}
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::huber_loss(input, target, options).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  const HuberLossOptions& options() const { return options_; }
+
+ private:
+  HuberLossOptions options_;
+};
+VOXGRAD_MODULE(HuberLoss);
+
+/// Kullback-Leibler divergence of log-probabilities, as torch::nn::KLDivLoss:
+/// `KLDivLoss(KLDivLossOptions(kBatchMean))`.
+class KLDivLossImpl : public Cloneable<KLDivLossImpl> {
+ public:
+  /// Builds the loss (kMean, probability targets by default).
+  explicit KLDivLossImpl(const KLDivLossOptions& options = {}) : options_(options) {}
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::kl_div(input, target, options).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  const KLDivLossOptions& options() const { return options_; }
+
+ private:
+  KLDivLossOptions options_;
+};
+VOXGRAD_MODULE(KLDivLoss);
+
+/// Gaussian negative log likelihood with a predicted variance, as torch::nn::GaussianNLLLoss:
+/// `GaussianNLLLoss(GaussianNLLLossOptions().full(true))`.
+class GaussianNLLLossImpl : public Cloneable<GaussianNLLLossImpl> {
+ public:
+  /// Builds the loss (kMean, eps 1e-6 by default).
+  explicit GaussianNLLLossImpl(const GaussianNLLLossOptions& options = {}) : options_(options) {}
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::gaussian_nll_loss(input, target, var, options).
+  Tensor forward(const Tensor& input, const Tensor& target, const Tensor& var);
+  const GaussianNLLLossOptions& options() const { return options_; }
+
+ private:
+  GaussianNLLLossOptions options_;
+};
+VOXGRAD_MODULE(GaussianNLLLoss);
+
+/// Poisson negative log likelihood, as torch::nn::PoissonNLLLoss:
+/// `PoissonNLLLoss(PoissonNLLLossOptions().log_input(false))`.
+class PoissonNLLLossImpl : public Cloneable<PoissonNLLLossImpl> {
+ public:
+  /// Builds the loss (kMean, log-rate input by default).
+  explicit PoissonNLLLossImpl(const PoissonNLLLossOptions& options = {}) : options_(options) {}
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::poisson_nll_loss(input, target, options).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  const PoissonNLLLossOptions& options() const { return options_; }
+
+ private:
+  PoissonNLLLossOptions options_;
+};
+VOXGRAD_MODULE(PoissonNLLLoss);
+
 /// Binary cross entropy on probabilities, as torch::nn::BCELoss; the weight is buffer "weight".
 class BCELossImpl : public Cloneable<BCELossImpl> {
  public:

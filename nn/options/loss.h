@@ -20,6 +20,11 @@ inline constexpr Reduction kSum = Reduction::Sum;
 /// "none", "mean" or "sum".
 const char* reduction_name(Reduction reduction);
 
+/// How kl_div reduces: Reduction's three, plus the sum divided by the batch size (the input's first dim).
+enum class KLDivReduction { None, BatchMean, Sum, Mean };
+/// kl_div's sum over the batch divided by its size, as torch::kBatchMean (the KL divergence per sample).
+inline constexpr KLDivReduction kBatchMean = KLDivReduction::BatchMean;
+
 namespace nn {
 
 /// Options of mse_loss / MSELoss, as torch::nn::MSELossOptions.
@@ -46,6 +51,63 @@ struct SmoothL1LossOptions {
   VOXGRAD_ARG(Reduction, reduction);
   /// Where the loss changes from quadratic to linear (≥ 0; 0 gives the L1 loss).
   VOXGRAD_ARG(double, beta) = 1.0;
+};
+
+/// Options of huber_loss / HuberLoss, as torch::nn::HuberLossOptions.
+struct HuberLossOptions {
+  /// Options with `reduction` (kMean by default).
+  HuberLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kNone, kMean or kSum.
+  VOXGRAD_ARG(Reduction, reduction);
+  /// Where the loss changes from quadratic to linear (> 0).
+  VOXGRAD_ARG(double, delta) = 1.0;
+};
+
+/// Options of kl_div / KLDivLoss, as torch::nn::KLDivLossOptions: `KLDivLossOptions(kBatchMean)`.
+struct KLDivLossOptions {
+  /// Options with `reduction` (kMean by default, as PyTorch; kBatchMean gives the divergence per sample).
+  KLDivLossOptions(KLDivReduction reduction = KLDivReduction::Mean) : reduction_(reduction) {}  // NOLINT
+  /// Options with kNone, kMean or kSum.
+  KLDivLossOptions(Reduction reduction) : reduction_(from(reduction)) {}  // NOLINT
+  /// kNone, kMean or kSum.
+  KLDivLossOptions& reduction(Reduction r) { return reduction(from(r)); }
+  /// kNone, kBatchMean, kSum or kMean.
+  VOXGRAD_ARG(KLDivReduction, reduction);
+  /// The target holds log-probabilities (else probabilities).
+  VOXGRAD_ARG(bool, log_target) = false;
+
+ private:
+  static KLDivReduction from(Reduction r) {
+    return r == Reduction::None  ? KLDivReduction::None
+           : r == Reduction::Sum ? KLDivReduction::Sum
+                                 : KLDivReduction::Mean;
+  }
+};
+
+/// Options of gaussian_nll_loss / GaussianNLLLoss, as torch.nn.GaussianNLLLoss's arguments.
+struct GaussianNLLLossOptions {
+  /// Options with `reduction` (kMean by default).
+  GaussianNLLLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kNone, kMean or kSum.
+  VOXGRAD_ARG(Reduction, reduction);
+  /// Add the constant ½·log(2π).
+  VOXGRAD_ARG(bool, full) = false;
+  /// The variance is clamped to at least this in the loss's value (not in its gradient), as PyTorch.
+  VOXGRAD_ARG(double, eps) = 1e-6;
+};
+
+/// Options of poisson_nll_loss / PoissonNLLLoss, as torch::nn::PoissonNLLLossOptions.
+struct PoissonNLLLossOptions {
+  /// Options with `reduction` (kMean by default).
+  PoissonNLLLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kNone, kMean or kSum.
+  VOXGRAD_ARG(Reduction, reduction);
+  /// The input is the log of the rate: e^input − target·input (else input − target·log(input + eps)).
+  VOXGRAD_ARG(bool, log_input) = true;
+  /// Add Stirling's approximation of log(target!) where target > 1.
+  VOXGRAD_ARG(bool, full) = false;
+  /// Added to the rate inside the log when log_input is false.
+  VOXGRAD_ARG(double, eps) = 1e-8;
 };
 
 /// Options of binary_cross_entropy / BCELoss, as torch::nn::BCELossOptions.
@@ -94,6 +156,60 @@ struct CrossEntropyLossOptions {
   VOXGRAD_ARG(std::int64_t, ignore_index) = -100;
   /// In [0, 1]: the target mixes (1 − ε)·one-hot with ε/C uniform, as PyTorch.
   VOXGRAD_ARG(double, label_smoothing) = 0.0;
+};
+
+/// Options of margin_ranking_loss / MarginRankingLoss, as torch::nn::MarginRankingLossOptions.
+struct MarginRankingLossOptions {
+  /// Options with `reduction` (kMean by default).
+  MarginRankingLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kNone, kMean or kSum.
+  VOXGRAD_ARG(Reduction, reduction);
+  /// The loss is max(0, −y·(x1 − x2) + margin).
+  VOXGRAD_ARG(double, margin) = 0.0;
+};
+
+/// Options of hinge_embedding_loss / HingeEmbeddingLoss, as torch::nn::HingeEmbeddingLossOptions.
+struct HingeEmbeddingLossOptions {
+  /// Options with `reduction` (kMean by default).
+  HingeEmbeddingLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kNone, kMean or kSum.
+  VOXGRAD_ARG(Reduction, reduction);
+  /// The loss of a pair labelled −1 is max(0, margin − x).
+  VOXGRAD_ARG(double, margin) = 1.0;
+};
+
+/// Options of soft_margin_loss / SoftMarginLoss, as torch::nn::SoftMarginLossOptions.
+struct SoftMarginLossOptions {
+  /// Options with `reduction` (kMean by default).
+  SoftMarginLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kNone, kMean or kSum.
+  VOXGRAD_ARG(Reduction, reduction);
+};
+
+/// Options of cosine_embedding_loss / CosineEmbeddingLoss, as torch::nn::CosineEmbeddingLossOptions.
+struct CosineEmbeddingLossOptions {
+  /// Options with `reduction` (kMean by default).
+  CosineEmbeddingLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kNone, kMean or kSum.
+  VOXGRAD_ARG(Reduction, reduction);
+  /// The loss of a pair labelled −1 is max(0, cos − margin) (PyTorch suggests 0 to 0.5).
+  VOXGRAD_ARG(double, margin) = 0.0;
+};
+
+/// Options of triplet_margin_loss / TripletMarginLoss, as torch::nn::TripletMarginLossOptions.
+struct TripletMarginLossOptions {
+  /// Options with `reduction` (kMean by default).
+  TripletMarginLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kNone, kMean or kSum.
+  VOXGRAD_ARG(Reduction, reduction);
+  /// The loss is max(d(a, p) − d(a, n) + margin, 0).
+  VOXGRAD_ARG(double, margin) = 1.0;
+  /// The norm of the distances (pairwise_distance's p).
+  VOXGRAD_ARG(double, p) = 2.0;
+  /// Added to the differences before the norm (pairwise_distance's eps).
+  VOXGRAD_ARG(double, eps) = 1e-6;
+  /// Use d(p, n) as the negative distance where it is smaller (the distance swap of Balntas et al.).
+  VOXGRAD_ARG(bool, swap) = false;
 };
 
 /// Options of dice_loss / DiceLoss, as MONAI's DiceLoss (same names and defaults):
@@ -149,6 +265,24 @@ using MSELossFuncOptions = MSELossOptions;
 using L1LossFuncOptions = L1LossOptions;
 /// Options of smooth_l1_loss.
 using SmoothL1LossFuncOptions = SmoothL1LossOptions;
+/// Options of huber_loss.
+using HuberLossFuncOptions = HuberLossOptions;
+/// Options of kl_div.
+using KLDivFuncOptions = KLDivLossOptions;
+/// Options of gaussian_nll_loss.
+using GaussianNLLLossFuncOptions = GaussianNLLLossOptions;
+/// Options of poisson_nll_loss.
+using PoissonNLLLossFuncOptions = PoissonNLLLossOptions;
+/// Options of margin_ranking_loss.
+using MarginRankingLossFuncOptions = MarginRankingLossOptions;
+/// Options of hinge_embedding_loss.
+using HingeEmbeddingLossFuncOptions = HingeEmbeddingLossOptions;
+/// Options of soft_margin_loss.
+using SoftMarginLossFuncOptions = SoftMarginLossOptions;
+/// Options of cosine_embedding_loss.
+using CosineEmbeddingLossFuncOptions = CosineEmbeddingLossOptions;
+/// Options of triplet_margin_loss.
+using TripletMarginLossFuncOptions = TripletMarginLossOptions;
 /// Options of binary_cross_entropy.
 using BinaryCrossEntropyFuncOptions = BCELossOptions;
 /// Options of binary_cross_entropy_with_logits.

@@ -1,5 +1,5 @@
 // ops/elementwise_math.h: log1p, expm1, log2, log10, exp2, square, sin, cos, reciprocal, rsqrt,
-// floor/ceil/round (also to decimals)/trunc, maximum/minimum, clamp with tensor bounds, the NaN/infinity
+// floor/ceil/round (also to decimals)/trunc, maximum/minimum, xlogy, clamp with tensor bounds, the NaN/infinity
 // masks and the logical ops; any/all (ops/reduction.h) and movedim (ops/shape_ops.h).
 // - values: bit for bit against the C++ library's function applied element by element (float32 on
 //   floats), over special values (±0, ±inf, NaN, halves, tiny and huge values), on contiguous and
@@ -293,6 +293,51 @@ TEST(ElementwiseMath, MaximumMinimumValuesBroadcastAndViews) {
   // Promotion: a float64 0-d operand does not promote a float32 tensor; float64 tensors do.
   EXPECT_EQ(maximum(ones({3}), scalar_tensor(2.0, kFloat64)).dtype(), kFloat32);
   EXPECT_EQ(minimum(ones({3}), ones({3}, kFloat64)).dtype(), kFloat64);
+}
+
+// ---- xlogy --------------------------------------------------------------------------------------------
+
+TEST(ElementwiseMath, XlogyValuesAndGradientsAreTorchs) {
+  // torch 1.13: 0 wherever a = 0 (b = 0, inf or negative too) unless b is NaN; a·log b elsewhere.
+  for (DType dt : {kFloat64, kFloat32}) {
+    SCOPED_TRACE(dt == kFloat32 ? "float32" : "float64");
+    const Tensor a = tensor({0.0, 0.0, 0.0, 0.0, 2.0, -3.0, kNaN, 1.0, 2.0}, dt);
+    const Tensor b = tensor({0.0, kInf, -1.0, kNaN, 0.5, 0.0, 1.0, -1.0, kInf}, dt);
+    const Tensor got = xlogy(a, b);
+    EXPECT_EQ(got.dtype(), dt);
+    const std::vector<double> v = vt::values(got);
+    EXPECT_EQ(v[0], 0.0);
+    EXPECT_EQ(v[1], 0.0);
+    EXPECT_EQ(v[2], 0.0);
+    EXPECT_TRUE(std::isnan(v[3]));
+    EXPECT_EQ(v[4], dt == kFloat32 ? static_cast<double>(2.0f * std::log(0.5f)) : 2.0 * std::log(0.5));
+    EXPECT_EQ(v[5], kInf);
+    EXPECT_TRUE(std::isnan(v[6]));
+    EXPECT_TRUE(std::isnan(v[7]));
+    EXPECT_EQ(v[8], kInf);
+  }
+  // Gradients: log b where a ≠ 0 (0 where a = 0) for a, a / b for b (NaN at a = b = 0, as torch's).
+  Tensor a = vt::leaf({0.0, 2.0, 0.0}), b = vt::leaf({0.0, 4.0, 3.0});
+  xlogy(a, b).sum().backward();
+  const std::vector<double> ga = vt::values(a.grad()), gb = vt::values(b.grad());
+  EXPECT_EQ(ga[0], 0.0);
+  EXPECT_EQ(ga[1], std::log(4.0));
+  EXPECT_EQ(ga[2], 0.0);
+  EXPECT_TRUE(std::isnan(gb[0]));
+  EXPECT_EQ(gb[1], 0.5);
+  EXPECT_EQ(gb[2], 0.0);
+  // Broadcast, gradcheck and gradgradcheck away from 0.
+  const Tensor x = vt::uniform_leaf({3, 4}, -1.0, 1.0, 43), y = vt::uniform_leaf({4}, 0.2, 2.0, 44);
+  vt::expect_gradcheck([](const std::vector<Tensor>& in) { return xlogy(in[0], in[1]); }, {x, y});
+  vt::expect_gradgradcheck([](const std::vector<Tensor>& in) { return xlogy(in[0], in[1]); }, {x, y});
+  // Views against contiguous copies, and mixed dtypes promoted.
+  manual_seed(6);
+  const Tensor p = randn({8, 6, 5}, kFloat64).permute({1, 2, 0}), q = rand({8}, kFloat64) + 0.1;
+  EXPECT_TRUE(vt::bit_identical(xlogy(p, q), xlogy(p.contiguous(), q.expand({6, 5, 8}).contiguous())));
+  EXPECT_EQ(xlogy(ones({2}), ones({2}, kFloat64)).dtype(), kFloat64);
+  EXPECT_ERROR_EQ(xlogy(ones({2}), ones({3})), "xlogy: shapes [2] and [3] cannot be broadcast");
+  EXPECT_EQ(xlogy(ones({2}, kInt64), ones({2})).dtype(), kFloat32);  // promoted, as torch's
+  EXPECT_ERROR_CONTAINS(xlogy(ones({2}, kInt64), ones({2}, kInt64)), "xlogy");
 }
 
 TEST(ElementwiseMath, MaximumMinimumGradientsAreTorchs) {

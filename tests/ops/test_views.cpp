@@ -433,6 +433,7 @@ std::vector<OpCase> cases() {
   op("where (broadcast)", {mask({3, 4, 1}), arg(s3), arg(br)}, [](V a) { return where(a[0], a[1], a[2]); });
   op("maximum (broadcast)", {arg(bl), arg(br)}, [](V a) { return maximum(a[0], a[1]); });
   op("minimum (broadcast)", {arg(s3), arg(br)}, [](V a) { return minimum(a[0], a[1]); });
+  op("xlogy (broadcast)", {arg(bl), pos(br)}, [](V a) { return xlogy(a[0], a[1]); });
   op("logical_not/and/or/xor", {fixed(bl, Kind::kMask), fixed(br, Kind::kMask)}, [](V a) {
     return logical_and(a[0], a[1]) + logical_or(a[0], a[1]) * 2.0 + logical_xor(a[0], a[1]) * 4.0 +
            logical_not(a[0]) * 8.0;

@@ -1,0 +1,37 @@
+#pragma once
+// The margin and embedding losses, as torch.nn.functional's: margin_ranking_loss, hinge_embedding_loss,
+// soft_margin_loss, cosine_embedding_loss and triplet_margin_loss. Labels are ±1 in a floating-point tensor;
+// every loss reduces as kNone, kMean (the default) or kSum.
+
+#include "voxgrad/core/tensor.h"
+#include "voxgrad/nn/options/loss.h"
+
+namespace voxgrad::nn::functional {
+
+/// max(0, −target·(input1 − input2) + margin), the three broadcast; they must have the same number of dims (as
+/// PyTorch). All three are differentiable (the gradient at the hinge itself is that of the linear part).
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                           const MarginRankingLossFuncOptions& options = {});
+
+/// input where target ≠ −1, plus max(0, margin − input) where target ≠ 1 (so both for labels other than ±1, as
+/// PyTorch), broadcast. The input is differentiable; the target only selects.
+Tensor hinge_embedding_loss(const Tensor& input, const Tensor& target,
+                            const HingeEmbeddingLossFuncOptions& options = {});
+
+/// log(1 + e^(−target·input)), of one shape. The input is differentiable; the target is not (PyTorch refuses to
+/// differentiate it; here it gets no gradient).
+Tensor soft_margin_loss(const Tensor& input, const Tensor& target, const SoftMarginLossFuncOptions& options = {});
+
+/// 1 − cos(input1, input2) where target = 1, max(0, cos − margin) where target = −1 (0 for other labels), the
+/// cosine over the last dim with 1e-12 added to each squared norm, as PyTorch: inputs (N, D) with target (N), or
+/// (D) with a 0-d target. The inputs are differentiable; the target only selects.
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                             const CosineEmbeddingLossFuncOptions& options = {});
+
+/// max(d(anchor, positive) − d(anchor, negative) + margin, 0), d = pairwise_distance(·, ·, p, eps) along the
+/// last dim; with `swap`, d(anchor, negative) is replaced by d(positive, negative) where that is smaller. The
+/// three must have the same number of dims; all three are differentiable.
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                           const TripletMarginLossFuncOptions& options = {});
+
+}  // namespace voxgrad::nn::functional

@@ -1,0 +1,346 @@
+// The losses beyond the classics: huber_loss, kl_div, gaussian_nll_loss, poisson_nll_loss (nn/functional/loss.h)
+// and the margin and embedding losses (nn/functional/margin_loss.h), functional and modules.
+//
+// Values and gradients against PyTorch 1.13 (tests/fixtures/loss_extra/losses.json, written by
+// tests/fixtures/loss_extra/generate.py: kinks, exact zeros, clamped variances, every reduction, float32),
+// float64 gradchecks and gradgradchecks, strided and permuted arguments against contiguous copies, kl_div's
+// batchmean, and the error messages.
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "json_fixture.h"
+#include "test_util.h"
+
+namespace {
+
+using namespace voxgrad;
+using namespace voxgrad::testing;
+namespace F = voxgrad::nn::functional;
+using nlohmann::json;
+
+constexpr Reduction kAllReductions[] = {kNone, kMean, kSum};
+
+Reduction reduction_of(const json& o) {
+  const std::string s = o.value("reduction", "mean");
+  return s == "none" ? kNone : s == "sum" ? kSum : kMean;
+}
+
+KLDivReduction kl_reduction_of(const json& o) {
+  const std::string s = o.value("reduction", "mean");
+  return s == "none"        ? KLDivReduction::None
+         : s == "sum"       ? KLDivReduction::Sum
+         : s == "batchmean" ? kBatchMean
+                            : KLDivReduction::Mean;
+}
+
+// =================================================================================================
+// PyTorch fixtures
+// =================================================================================================
+
+const json& fixture() {
+  static const json j = load_fixture("loss_extra/losses.json");
+  return j;
+}
+
+/// Calls the loss named by the fixture with its arguments (in order) and options.
+Tensor call_loss(const std::string& fn, const std::vector<Tensor>& a, const json& o) {
+  const Reduction r = reduction_of(o);
+  if (fn == "huber_loss") return F::huber_loss(a[0], a[1], F::HuberLossFuncOptions(r).delta(o.value("delta", 1.0)));
+  if (fn == "kl_div") {
+    return F::kl_div(a[0], a[1], F::KLDivFuncOptions(kl_reduction_of(o)).log_target(o.value("log_target", false)));
+  }
+  if (fn == "gaussian_nll_loss") {
+    return F::gaussian_nll_loss(
+        a[0], a[1], a[2], F::GaussianNLLLossFuncOptions(r).full(o.value("full", false)).eps(o.value("eps", 1e-6)));
+  }
+  if (fn == "poisson_nll_loss") {
+    return F::poisson_nll_loss(a[0], a[1],
+                               F::PoissonNLLLossFuncOptions(r)
+                                   .log_input(o.value("log_input", true))
+                                   .full(o.value("full", false))
+                                   .eps(o.value("eps", 1e-8)));
+  }
+  if (fn == "margin_ranking_loss") {
+    return F::margin_ranking_loss(a[0], a[1], a[2], F::MarginRankingLossFuncOptions(r).margin(o.value("margin", 0.0)));
+  }
+  if (fn == "hinge_embedding_loss") {
+    return F::hinge_embedding_loss(a[0], a[1], F::HingeEmbeddingLossFuncOptions(r).margin(o.value("margin", 1.0)));
+  }
+  if (fn == "soft_margin_loss") return F::soft_margin_loss(a[0], a[1], r);
+  if (fn == "cosine_embedding_loss") {
+    return F::cosine_embedding_loss(a[0], a[1], a[2],
+                                    F::CosineEmbeddingLossFuncOptions(r).margin(o.value("margin", 0.0)));
+  }
+  if (fn == "triplet_margin_loss") {
+    return F::triplet_margin_loss(a[0], a[1], a[2],
+                                  F::TripletMarginLossFuncOptions(r)
+                                      .margin(o.value("margin", 1.0))
+                                      .p(o.value("p", 2.0))
+                                      .eps(o.value("eps", 1e-6))
+                                      .swap(o.value("swap", false)));
+  }
+  throw std::runtime_error("unknown loss " + fn);
+}
+
+/// NaN-aware |a − b| <= atol + rtol·|b|.
+void expect_close_nan(const Tensor& a, const Tensor& b, double atol, double rtol) {
+  ASSERT_EQ(a.sizes(), b.sizes());
+  const std::vector<double> va = values(a), vb = values(b);
+  for (std::size_t i = 0; i < va.size(); ++i) {
+    if (std::isnan(vb[i])) {
+      EXPECT_TRUE(std::isnan(va[i])) << "at flat index " << i << ": got " << va[i] << ", expected NaN";
+    } else {
+      EXPECT_NEAR(va[i], vb[i], atol + rtol * std::abs(vb[i])) << "at flat index " << i;
+    }
+  }
+}
+
+class LossExtraFixture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LossExtraFixture, OutputAndGradientsMatchPyTorch) {
+  const json* found = nullptr;
+  for (const json& c : fixture()["cases"]) {
+    if (c["name"] == GetParam()) found = &c;
+  }
+  ASSERT_NE(found, nullptr);
+  const json& c = *found;
+  std::vector<Tensor> args;
+  for (const json& name : c["args"]) {
+    Tensor t = json_tensor(c["inputs"][name.get<std::string>()]);
+    if (c["grads"].contains(name.get<std::string>())) t.requires_grad_();
+    args.push_back(t);
+  }
+  const bool f32 = args[0].dtype() == kFloat32;
+  const double atol = f32 ? 1e-6 : 1e-12, rtol = f32 ? 1e-5 : 1e-10;
+  Tensor out = call_loss(c["fn"], args, c["options"]);
+  EXPECT_EQ(out.dtype(), args[0].dtype());
+  expect_close_nan(out, json_tensor(c["output"]), atol, rtol);
+  if (c["grad_output"].is_null()) {
+    out.backward();
+  } else {
+    out.backward(json_tensor(c["grad_output"]));
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string name = c["args"][i];
+    SCOPED_TRACE("gradient of " + name);
+    if (c["grads"].contains(name)) {
+      ASSERT_TRUE(args[i].grad().defined());
+      expect_close_nan(args[i].grad(), json_tensor(c["grads"][name]), atol, rtol);
+    } else if (args[i].requires_grad()) {
+      EXPECT_FALSE(args[i].grad().defined());
+    }
+  }
+}
+
+// No cases (an unreadable file) instantiate nothing; LossExtraFixtureFile.CoversEveryLoss reports the problem.
+INSTANTIATE_TEST_SUITE_P(PyTorch, LossExtraFixture, ::testing::ValuesIn(fixture_case_names(fixture)), name_from_param);
+
+TEST(LossExtraFixtureFile, CoversEveryLoss) {
+  std::map<std::string, int> count;
+  for (const json& c : fixture()["cases"]) ++count[c["fn"].get<std::string>()];
+  for (const char* fn : {"huber_loss", "kl_div", "gaussian_nll_loss", "poisson_nll_loss", "margin_ranking_loss",
+                         "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss", "triplet_margin_loss"}) {
+    EXPECT_GE(count[fn], 4) << fn;
+  }
+}
+
+// =================================================================================================
+// Gradients (float64), views, reductions
+// =================================================================================================
+
+using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+/// Each loss with its differentiable arguments (labels and variances drawn where they are valid), per reduction.
+std::vector<std::pair<std::string, Fn>> losses(Reduction r) {
+  return {
+      {"huber",
+       [r](const std::vector<Tensor>& in) {
+         return F::huber_loss(in[0], in[1], F::HuberLossFuncOptions(r).delta(0.7));
+       }},
+      {"kl_div",
+       [r](const std::vector<Tensor>& in) { return F::kl_div(in[0], in[1].abs() + 0.1, F::KLDivFuncOptions(r)); }},
+      {"kl_div_log_target",
+       [r](const std::vector<Tensor>& in) { return F::kl_div(in[0], in[1], F::KLDivFuncOptions(r).log_target(true)); }},
+      {"gaussian_nll",
+       [r](const std::vector<Tensor>& in) {
+         return F::gaussian_nll_loss(in[0], in[1], in[2].abs() + 0.2, F::GaussianNLLLossFuncOptions(r).full(true));
+       }},
+      {"poisson_nll", [r](const std::vector<Tensor>& in) { return F::poisson_nll_loss(in[0], in[1].abs() * 3.0, r); }},
+      {"poisson_nll_rates",
+       [r](const std::vector<Tensor>& in) {
+         return F::poisson_nll_loss(in[0].abs() + 0.1, in[1].abs() * 3.0,
+                                    F::PoissonNLLLossFuncOptions(r).log_input(false).full(true));
+       }},
+      {"margin_ranking",
+       [r](const std::vector<Tensor>& in) {
+         return F::margin_ranking_loss(in[0], in[1], in[2], F::MarginRankingLossFuncOptions(r).margin(0.3));
+       }},
+      {"hinge_embedding",
+       [r](const std::vector<Tensor>& in) {
+         return F::hinge_embedding_loss(in[0], in[1].sign(), F::HingeEmbeddingLossFuncOptions(r));
+       }},
+      {"soft_margin", [r](const std::vector<Tensor>& in) { return F::soft_margin_loss(in[0], in[1].sign(), r); }},
+      {"cosine_embedding",
+       [r](const std::vector<Tensor>& in) {
+         return F::cosine_embedding_loss(in[0], in[1], in[2].select(1, 0).sign(),
+                                         F::CosineEmbeddingLossFuncOptions(r).margin(-0.5));
+       }},
+      {"triplet_margin",
+       [r](const std::vector<Tensor>& in) {
+         return F::triplet_margin_loss(in[0], in[1], in[2], F::TripletMarginLossFuncOptions(r).margin(2.0).swap(true));
+       }},
+  };
+}
+
+TEST(LossExtraGradcheck, EveryLossEveryReduction) {
+  // Values drawn away from the kinks (|d| = delta, the hinges) at this seed.
+  const Tensor a = uniform_leaf({3, 4}, -2, 2, 60), b = uniform_leaf({3, 4}, -2, 2, 61),
+               c = uniform_leaf({3, 4}, -2, 2, 62);
+  for (Reduction r : kAllReductions) {
+    for (const auto& [name, fn] : losses(r)) {
+      SCOPED_TRACE(name + " " + reduction_name(r));
+      expect_gradcheck(fn, {a, b, c});
+    }
+  }
+  for (const auto& [name, fn] : losses(kMean)) {
+    SCOPED_TRACE(name);
+    expect_gradgradcheck(fn, {a, b, c});
+  }
+}
+
+TEST(LossExtraViews, StridedAndPermutedArgumentsEqualContiguousCopies) {
+  const Tensor base = uniform_leaf({4, 6, 2}, -2, 2, 63).detach();
+  // (3, 4) views: a strided slice, a permute, and an offset window.
+  const Tensor a = base.slice(0, 0, 3).select(2, 1).slice(1, 0, 4);
+  const Tensor b = base.permute({1, 0, 2}).select(2, 0).slice(0, 1, 4);
+  const Tensor c = base.select(2, 0).slice(0, 1, 4).slice(1, 2, 6);
+  ASSERT_FALSE(a.is_contiguous());
+  ASSERT_FALSE(b.is_contiguous());
+  for (Reduction r : kAllReductions) {
+    for (const auto& [name, fn] : losses(r)) {
+      SCOPED_TRACE(name + " " + reduction_name(r));
+      expect_bitwise_equal(fn({a, b, c}), fn({a.contiguous(), b.contiguous(), c.contiguous()}), name);
+    }
+  }
+}
+
+TEST(KLDiv, BatchMeanIsTheSumOverTheFirstDimsSize) {
+  const Tensor x = uniform_leaf({4, 5}, -3, -0.1, 64).detach(), t = uniform_leaf({4, 5}, 0.01, 1, 65).detach();
+  const double sum = F::kl_div(x, t, kSum).item<double>();
+  EXPECT_EQ(F::kl_div(x, t, kBatchMean).item<double>(), sum / 4.0);
+  EXPECT_EQ(F::kl_div(x, t, F::KLDivFuncOptions().reduction(kBatchMean)).item<double>(), sum / 4.0);
+  EXPECT_EQ(F::kl_div(x, t).item<double>(), F::kl_div(x, t, kNone).mean().item<double>());  // kMean, PyTorch's default
+  // A 0-d input: batchmean is the sum.
+  EXPECT_EQ(F::kl_div(f64({-1.0}).reshape({}), f64({0.5}).reshape({}), kBatchMean).item<double>(),
+            0.5 * std::log(0.5) + 0.5);
+  // 0·log 0 = 0: a zero probability adds nothing.
+  EXPECT_EQ(F::kl_div(f64({-1.0, -2.0}), f64({0.0, 1.0}), kSum).item<double>(), 2.0);
+}
+
+TEST(GaussianNLL, VarianceShapesAndTheClampInTheValueOnly) {
+  const Tensor x = uniform_leaf({3, 2}, -1, 1, 66).detach(), t = uniform_leaf({3, 2}, -1, 1, 67).detach();
+  const Tensor v = uniform_leaf({3}, 0.5, 1.5, 68).detach();
+  const Tensor full = v.unsqueeze(1).expand({3, 2}).contiguous();
+  // One variance per row, given as (3) or (3, 1): the same as the full (3, 2).
+  EXPECT_EQ(F::gaussian_nll_loss(x, t, v).item<double>(), F::gaussian_nll_loss(x, t, full).item<double>());
+  EXPECT_EQ(F::gaussian_nll_loss(x, t, v.unsqueeze(1)).item<double>(), F::gaussian_nll_loss(x, t, full).item<double>());
+  // A variance of 0 is clamped to eps in the value; its gradient is −½·(d² − eps)/eps² there (finite).
+  Tensor z = f64({0.0}).requires_grad_();
+  const Tensor loss = F::gaussian_nll_loss(f64({1.0}), f64({0.0}), z, F::GaussianNLLLossFuncOptions().eps(0.5));
+  EXPECT_EQ(loss.item<double>(), 0.5 * (std::log(0.5) + 1.0 / 0.5));
+  loss.backward();
+  EXPECT_EQ(z.grad().item<double>(), 0.5 * (1.0 / 0.5 - 1.0 / 0.25));
+}
+
+// =================================================================================================
+// Modules and errors
+// =================================================================================================
+
+TEST(LossExtraModules, ForwardEqualsTheFunctionalAndPrintsLikePyTorch) {
+  const Tensor x = uniform_leaf({3, 4}, -2, 2, 70).detach(), y = uniform_leaf({3, 4}, -2, 2, 71).detach();
+  const Tensor s = y.sign(), v = y.abs() + 0.1;
+  auto same = [](const Tensor& a, const Tensor& b) { EXPECT_EQ(a.item<double>(), b.item<double>()); };
+  same(nn::HuberLoss(nn::HuberLossOptions().delta(0.5))->forward(x, y),
+       F::huber_loss(x, y, F::HuberLossFuncOptions().delta(0.5)));
+  same(nn::KLDivLoss(nn::KLDivLossOptions(kBatchMean))->forward(x, v), F::kl_div(x, v, kBatchMean));
+  same(nn::GaussianNLLLoss(nn::GaussianNLLLossOptions().full(true))->forward(x, y, v),
+       F::gaussian_nll_loss(x, y, v, F::GaussianNLLLossFuncOptions().full(true)));
+  same(nn::PoissonNLLLoss(nn::PoissonNLLLossOptions().log_input(false))->forward(v, v),
+       F::poisson_nll_loss(v, v, F::PoissonNLLLossFuncOptions().log_input(false)));
+  same(nn::MarginRankingLoss(nn::MarginRankingLossOptions().margin(0.5))->forward(x, y, s),
+       F::margin_ranking_loss(x, y, s, F::MarginRankingLossFuncOptions().margin(0.5)));
+  same(nn::HingeEmbeddingLoss(nn::HingeEmbeddingLossOptions().margin(2.0))->forward(x, s),
+       F::hinge_embedding_loss(x, s, F::HingeEmbeddingLossFuncOptions().margin(2.0)));
+  same(nn::SoftMarginLoss(kSum)->forward(x, s), F::soft_margin_loss(x, s, kSum));
+  const Tensor pairs = s.select(1, 0);
+  same(nn::CosineEmbeddingLoss(nn::CosineEmbeddingLossOptions().margin(0.2))->forward(x, y, pairs),
+       F::cosine_embedding_loss(x, y, pairs, F::CosineEmbeddingLossFuncOptions().margin(0.2)));
+  same(nn::TripletMarginLoss(nn::TripletMarginLossOptions().swap(true))->forward(x, y, v),
+       F::triplet_margin_loss(x, y, v, F::TripletMarginLossFuncOptions().swap(true)));
+  std::ostringstream out;
+  out << *nn::HuberLoss() << " " << *nn::KLDivLoss() << " " << *nn::GaussianNLLLoss() << " " << *nn::PoissonNLLLoss()
+      << " " << *nn::MarginRankingLoss() << " " << *nn::HingeEmbeddingLoss() << " " << *nn::SoftMarginLoss() << " "
+      << *nn::CosineEmbeddingLoss() << " " << *nn::TripletMarginLoss();
+  EXPECT_EQ(out.str(),
+            "HuberLoss() KLDivLoss() GaussianNLLLoss() PoissonNLLLoss() MarginRankingLoss() HingeEmbeddingLoss() "
+            "SoftMarginLoss() CosineEmbeddingLoss() TripletMarginLoss()");
+  // PyTorch's defaults.
+  EXPECT_EQ(nn::HuberLossOptions().delta(), 1.0);
+  EXPECT_EQ(nn::KLDivLossOptions().reduction(), KLDivReduction::Mean);
+  EXPECT_EQ(nn::KLDivLossOptions(kSum).reduction(), KLDivReduction::Sum);
+  EXPECT_FALSE(nn::KLDivLossOptions().log_target());
+  EXPECT_EQ(nn::GaussianNLLLossOptions().eps(), 1e-6);
+  EXPECT_FALSE(nn::GaussianNLLLossOptions().full());
+  EXPECT_TRUE(nn::PoissonNLLLossOptions().log_input());
+  EXPECT_EQ(nn::PoissonNLLLossOptions().eps(), 1e-8);
+  EXPECT_EQ(nn::MarginRankingLossOptions().margin(), 0.0);
+  EXPECT_EQ(nn::HingeEmbeddingLossOptions().margin(), 1.0);
+  EXPECT_EQ(nn::CosineEmbeddingLossOptions().margin(), 0.0);
+  EXPECT_EQ(nn::TripletMarginLossOptions().margin(), 1.0);
+  EXPECT_EQ(nn::TripletMarginLossOptions().p(), 2.0);
+  EXPECT_EQ(nn::TripletMarginLossOptions().eps(), 1e-6);
+  EXPECT_FALSE(nn::TripletMarginLossOptions().swap());
+  EXPECT_ERROR_CONTAINS(nn::HuberLoss()->forward(zeros({2})), "HuberLoss");
+}
+
+TEST(LossExtraErrors, BadArgumentsNameTheOpAndTheValues) {
+  const Tensor x = zeros({2, 3});
+  EXPECT_ERROR_EQ(F::huber_loss(x, x, F::HuberLossFuncOptions().delta(0.0)),
+                  "huber_loss: delta must be positive (got delta=0)");
+  EXPECT_ERROR_CONTAINS(F::huber_loss(x, zeros({3})), "huber_loss: target size [3] differs from input size [2, 3]");
+  EXPECT_ERROR_CONTAINS(F::kl_div(x, zeros({2, 1})), "kl_div: target size [2, 1] differs from input size [2, 3]");
+  EXPECT_ERROR_EQ(F::kl_div(x, zeros({2, 3}, kInt64)),
+                  "kl_div: expected floating-point input and target, but got float32 and int64");
+  EXPECT_ERROR_EQ(F::gaussian_nll_loss(x, x, ones({3})),
+                  "gaussian_nll_loss: var of shape [3] does not fit the input's shape [2, 3] (it must be that shape, "
+                  "that shape without its last dim, or that shape with a last dim of 1)");
+  EXPECT_ERROR_EQ(F::gaussian_nll_loss(x, x, -ones({2, 3})), "gaussian_nll_loss: var has negative entry/entries");
+  EXPECT_ERROR_EQ(F::gaussian_nll_loss(x, x, ones({2, 3}), F::GaussianNLLLossFuncOptions().eps(-1.0)),
+                  "gaussian_nll_loss: eps must be non-negative (got eps=-1)");
+  EXPECT_ERROR_EQ(F::gaussian_nll_loss(x, x, Tensor()), "gaussian_nll_loss: argument 'var' is an undefined tensor");
+  EXPECT_ERROR_EQ(F::margin_ranking_loss(x, x, zeros({3})),
+                  "margin_ranking_loss: all input tensors should have the same number of dims, but got sizes input1: "
+                  "[2, 3], input2: [2, 3], target: [3]");
+  EXPECT_ERROR_EQ(F::hinge_embedding_loss(x, zeros({2, 3}, kInt64)),
+                  "hinge_embedding_loss: target must be floating point, but is int64");
+  EXPECT_ERROR_EQ(F::cosine_embedding_loss(x, x, zeros({2, 1})),
+                  "cosine_embedding_loss: expected a 0-d or 1-d target (multi-target is not supported), but got size "
+                  "[2, 1]");
+  EXPECT_ERROR_EQ(F::cosine_embedding_loss(x, zeros({3}), zeros({2})),
+                  "cosine_embedding_loss: a 1-d target expects 2-d inputs, but got inputs of sizes [2, 3] and [3]");
+  EXPECT_ERROR_EQ(F::triplet_margin_loss(x, x, zeros({3})),
+                  "triplet_margin_loss: all inputs should have the same number of dims, but got 2-d, 2-d and 1-d "
+                  "inputs");
+  EXPECT_ERROR_EQ(F::soft_margin_loss(x, zeros({3, 2})),
+                  "soft_margin_loss: target size [3, 2] differs from input size [2, 3] (PyTorch would broadcast them "
+                  "with a warning; reshape one of them to match)");
+  EXPECT_ERROR_EQ(F::huber_loss(x, x, F::HuberLossFuncOptions(static_cast<Reduction>(7))),
+                  "huber_loss: invalid reduction 7");
+}
+
+}  // namespace
