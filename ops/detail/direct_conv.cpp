@@ -377,9 +377,8 @@ bool direct_weight_prefetches_dy(const ConvGeometry& g) {
          weight_run_prefetches_dy(g);
 }
 
-bool direct_forward_tap_pairs(const ConvGeometry& g, bool with_weight_map) {
-  return direct_conv_available() && g.direct_forward() && tap_pair_kernels(g) != nullptr &&
-         (!with_weight_map || weight_tiles(g) != WeightTiles::kLaneWise);
+bool direct_forward_tap_pairs(const ConvGeometry& g) {
+  return direct_conv_available() && g.direct_forward() && tap_pair_kernels(g) != nullptr;
 }
 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c, float* db) {
@@ -409,18 +408,18 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
                                    const ConvGeometry& c, float* x_sums) {
   // A pointwise geometry does not come here (direct_forward() is false for it).
   const WeightTiles tiles = weight_tiles(c);
-  if (tiles == WeightTiles::kTransposedInput) {
-    // Its own copy of x (transposed): nothing to share with the forward map.
+  // The transposed-input weight map makes its own copy of x (transposed), and tap pairs read x in one phase,
+  // which the lane-wise weight tiles cannot: then nothing is shared, and each map runs alone (so y has the
+  // same bits whether or not dw is asked for).
+  const Kernels* pairs = direct_forward_tap_pairs(c) ? tap_pair_kernels(c) : nullptr;
+  if (tiles == WeightTiles::kTransposedInput || (pairs != nullptr && tiles == WeightTiles::kLaneWise)) {
     direct_conv3d(x, w, nullptr, y, c, x_sums);
-    std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
-    direct_weight_transposed_input_grad(x, dy, dw, c, nullptr);
+    direct_conv3d_weight_grad(x, dy, dw, c, nullptr);
     return;
   }
   // The channel-vector weight map reads x as it lies; the lane-wise one shares the padded copy, planar
   // (its tiles read few channels at a time).
   const bool channel_vectors = tiles == WeightTiles::kChannelVectors;
-  // Tap pairs read the input in one phase, which the lane-wise weight tiles cannot.
-  const Kernels* pairs = direct_forward_tap_pairs(c, /*with_weight_map=*/true) ? tap_pair_kernels(c) : nullptr;
   const PaddedLayout L = forward_layout(c, /*spread=*/true, /*interleave=*/channel_vectors, pairs != nullptr);
   const ForwardRun forward(pairs != nullptr ? *pairs : row_tiles(c), c, L, w, pairs != nullptr);
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);

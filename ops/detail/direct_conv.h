@@ -39,7 +39,8 @@ std::int64_t direct_lanes();
 
 /// Lanes of the direct kernels whose vectors run along g's output rows (the forward and lane-wise
 /// weight maps), the widest set that uses at least 70% of them; 0 when none does. On an AVX-512 CPU,
-/// 8 for rows of 8 (the AVX2 tiles).
+/// 8 for rows of 8 (the AVX2 tiles). (A forward map in tap pairs, direct_forward_tap_pairs, holds two
+/// taps per position and may run a wider set: 16 lanes for rows of 8.)
 std::int64_t direct_forward_lanes(const ConvGeometry& g);
 
 /// The same for g's adjoint map along the rows of g.vol (stride 2 along W: the two W classes in pairs
@@ -47,9 +48,8 @@ std::int64_t direct_forward_lanes(const ConvGeometry& g);
 std::int64_t direct_adjoint_lanes(const ConvGeometry& g);
 
 /// True when g's forward map runs on the tap-pair tiles (tap_pair_kernels, direct_layout.h: stride 2,
-/// dilation 1 and an even kernel along W): in direct_conv3d whenever the direct kernels serve it, in
-/// direct_conv3d_and_weight_grad (`with_weight_map`) when its weight map reads x as it lies.
-bool direct_forward_tap_pairs(const ConvGeometry& g, bool with_weight_map = false);
+/// dilation 1 and an even kernel along W), in direct_conv3d and direct_conv3d_and_weight_grad alike.
+bool direct_forward_tap_pairs(const ConvGeometry& g);
 
 /// Turns the direct path on or off (tests compare it with the im2col path); returns the old value.
 bool set_direct_conv_enabled(bool enabled);
@@ -65,9 +65,9 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
 /// tiles read (in an order fixed by the shapes alone).
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* db = nullptr);
 
-/// Both maps that read x, sharing its padded copy per sample: y = the forward map of x with w (no
-/// bias), dw = the weight map of x and dy (a transposed convolution's input and weight gradients);
-/// x_sums as in direct_conv3d.
+/// Both maps that read x, sharing its padded copy per sample where both read one layout: y = the
+/// forward map of x with w (no bias), dw = the weight map of x and dy (a transposed convolution's input
+/// and weight gradients); x_sums as in direct_conv3d. y has the same bits as direct_conv3d's.
 void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, const float* dy, float* dw,
                                    const ConvGeometry& g, float* x_sums = nullptr);
 

@@ -65,11 +65,10 @@ struct PaddedLayout {
 /// where the copy it costs pays: at least 16 outputs per group, each input then serving that many.
 /// Then, given the `channels` the copy holds (0: planar only), interleaves them where a forward tile
 /// reads faster so: where a copy is made anyway, of more than one channel, in one phase (stride 1
-/// along W), with rows of at most kMaxInterleavedRow floats. There a tile's tap row of one channel is
-/// one to three cache lines, and the jumps from channel to channel are what it waits on. Measured on
-/// the maps (bench/README): rows of 18 and 34 floats (16³ and 32³) ran 3–10% faster interleaved on
-/// AVX-512 and AVX2; rows of 66 (64³) 5–13% slower, their prefetches serving them better; stride 2 no
-/// different.
+/// along W, or stride 2 in tap pairs), with rows of at most kMaxInterleavedRow floats. There a tile's tap row of one
+/// channel is one to three cache lines, and the jumps from channel to channel are what it waits on. Measured on the
+/// maps (bench/README): rows of 18 and 34 floats (16³ and 32³) ran 3–10% faster interleaved on AVX-512 and AVX2; rows
+/// of 66 (64³) 5–13% slower, their prefetches serving them better; stride 2 no different.
 constexpr std::int64_t kMaxInterleavedRow = 40;
 void finish_spread(PaddedLayout& L, const Dims& vol, std::int64_t outputs, std::int64_t channels = 0);
 

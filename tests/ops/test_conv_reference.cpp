@@ -390,11 +390,14 @@ void pointwise_weight_sweep(bool transposed, std::uint64_t seed, int configs) {
 
 /// A config whose forward map (conv3d form) runs on the tap-pair tiles (direct_forward_tap_pairs):
 /// stride 2, dilation 1 and a kernel of 2 or 4 along W with padding 0-2, output rows of 5-40 (vectors
-/// of 8 positions on AVX-512, 4 on AVX2, the last one often partial), random kernels, strides, paddings
-/// and dilations along D and H (tap rows in the padding, skipped), groups, 1-10 input and 1-19 output
-/// channels per group (tiles of 8 and a remainder). conv_transpose3d (whose backward runs the conv3d
-/// form's forward map with its weight map): 17-40 of the form's output channels per group and at least
-/// 128 (channel, tap) pairs, so that the weight map reads x as it lies and the two maps share no copy.
+/// of 8 positions on AVX-512, 4 on AVX2, the last one often partial; rows the 70% rule turns away, as
+/// 9-11, run on the im2col path), random kernels, strides, paddings and dilations along D and H (tap
+/// rows in the padding, skipped), groups, 1-10 input and 1-19 output channels per group (tiles of 8 and
+/// a remainder). A third of the configs have no padding and an input of exactly the extent the outputs
+/// read, which the tiles read in place. conv_transpose3d (whose backward runs the conv3d form's forward
+/// map with its weight map): half the configs with 17-40 of the form's output channels per group and at
+/// least 128 (channel, tap) pairs (a channel-vector weight map, sharing no copy), half with few (the
+/// lane-wise weight map on its own two-phase copy).
 Cfg draw_tap_pair_config(std::mt19937_64& rng, bool transposed) {
   Cfg c = draw_config(rng, transposed);
   c.unbatched = false;
@@ -405,9 +408,12 @@ Cfg draw_tap_pair_config(std::mt19937_64& rng, bool transposed) {
   c.s = {pick(rng, 1, 2), pick(rng, 1, 2), 2};
   c.d = {pick(rng, 1, 2), pick(rng, 1, 2), 1};
   c.p = {pick(rng, 0, 2), pick(rng, 0, 2), pick(rng, 0, 2)};
+  const bool in_place = pick(rng, 0, 2) == 0;
+  if (in_place) c.p = {0, 0, 0};
   const std::int64_t taps = c.k[0] * c.k[1] * c.k[2];
-  const std::int64_t in_g = transposed ? (128 + taps - 1) / taps + pick(rng, 0, 3) : pick(rng, 1, 10);
-  const std::int64_t out_g = transposed ? pick(rng, 17, 40) : pick(rng, 1, 19);
+  const bool channel_vectors = transposed && pick(rng, 0, 1) == 0;
+  const std::int64_t in_g = channel_vectors ? (128 + taps - 1) / taps + pick(rng, 0, 3) : pick(rng, 1, 10);
+  const std::int64_t out_g = channel_vectors ? pick(rng, 17, 40) : pick(rng, 1, 19);
   // The conv3d form's Cin is conv_transpose3d's Cout.
   c.cin = c.groups * (transposed ? out_g : in_g);
   c.cout = c.groups * (transposed ? in_g : out_g);
@@ -416,8 +422,14 @@ Cfg draw_tap_pair_config(std::mt19937_64& rng, bool transposed) {
   if (transposed) {
     // The form's output rows are the transposed input's; its input rows (this op's output) take the
     // form's last column or not (output_padding along W: 0 or 1).
-    for (std::size_t i = 0; i < 3; ++i) c.op[i] = pick(rng, 0, std::max(c.s[i], c.d[i]) - 1);
+    if (!in_place) {
+      for (std::size_t i = 0; i < 3; ++i) c.op[i] = pick(rng, 0, std::max(c.s[i], c.d[i]) - 1);
+    }
     c.in = {pick(rng, 1, 4), pick(rng, 1, 4), wo};
+  } else if (in_place) {
+    // Exactly the extent (out − 1)·s + (k − 1)·d + 1 along every dim.
+    c.in = {(pick(rng, 1, 4) - 1) * c.s[0] + (c.k[0] - 1) * c.d[0] + 1,
+            (pick(rng, 1, 4) - 1) * c.s[1] + (c.k[1] - 1) * c.d[1] + 1, (wo - 1) * 2 + c.k[2]};
   } else {
     c.in = {pick(rng, 1, 5), pick(rng, 1, 5),
             std::max<std::int64_t>(1, (wo - 1) * 2 + c.k[2] - 2 * c.p[2] + pick(rng, 0, 1))};
@@ -429,9 +441,7 @@ void tap_pair_sweep(bool transposed, std::uint64_t seed, int configs) {
   path_sweep(
       "tap-pair forward shapes", "the tap-pair tiles", transposed, seed, configs,
       [&](std::mt19937_64& rng) { return draw_tap_pair_config(rng, transposed); },
-      [&](const detail::ConvGeometry& g) {
-        return detail::direct_forward_tap_pairs(g, /*with_weight_map=*/transposed);
-      });
+      [](const detail::ConvGeometry& g) { return detail::direct_forward_tap_pairs(g); });
 }
 
 TEST(ConvReferenceSweep, Conv3dTapPairShapes) { tap_pair_sweep(false, 0x7A9A1, 80); }

@@ -102,10 +102,10 @@ TEST(ConvReference, TransposedKernelEqualToStrideReadsTheInputInPlace) {
   expect_matches_reference(b, 42);
 }
 
-// Rows longer than kMaxInterleavedRow floats, or at stride 2 along W, are copied planar for the forward
-// tiles, channels of a multiple of 4 KiB one cache line apart (PaddedLayout::finish): always where a
-// copy is made anyway, and where the input could be read in place only for at least 16 output channels
-// per group (finish_spread).
+// Rows longer than kMaxInterleavedRow floats, or at stride 2 along W (other than in tap pairs), are copied planar for
+// the forward tiles, channels of a multiple of 4 KiB one cache line apart (PaddedLayout::finish): always where a copy
+// is made anyway, and where the input could be read in place only for at least 16 output channels per group
+// (finish_spread).
 TEST(ConvReference, ChannelsOfAMultipleOf4KiBAreSpreadInTheCopy) {
   // (Pointwise convolutions run as GEMMs: k 3×1×1 with D padding reads 4 × 4 × 64 = 1024 floats a channel.)
   const Cfg deep = config(false, 2, 1, 5, 16, {2, 4, 64}, {3, 1, 1}, {1, 1, 1}, {1, 0, 0});
@@ -191,6 +191,26 @@ TEST(ConvReference, TransposedGradientsTogetherEqualEachAlone) {
   const auto both = grads(true, true);
   voxgrad::testing::expect_bitwise_equal(both.first, grads(true, false).first, "input gradient");
   voxgrad::testing::expect_bitwise_equal(both.second, grads(false, true).second, "weight gradient");
+  // Kernel 2, stride 2: the input gradient's forward map runs in tap pairs, and the weight map on the
+  // lane-wise tiles (4 outputs: 32 pairs, reading two-phase rows), or on channel-vector tiles (16 outputs:
+  // 128 pairs), the two maps then sharing nothing.
+  for (const auto& [cin, cout] : {std::pair<std::int64_t, std::int64_t>{6, 4}, {40, 16}}) {
+    SCOPED_TRACE(cout);
+    const Tensor x2 = rand({2, cin, 3, 4, 16}) - 0.5, w2 = rand({cin, cout, 2, 2, 2}) - 0.5;
+    const Tensor gy2 = rand({2, cout, 6, 8, 32}) - 0.5;
+    const detail::ConvGeometry g = conv3d_form(config(true, 2, 1, cin, cout, {3, 4, 16}, {2, 2, 2}, {2, 2, 2}));
+    EXPECT_EQ(detail::direct_forward_tap_pairs(g), detail::direct_conv_available());
+    EXPECT_EQ(g.direct_weight() && detail::direct_weight_channel_vectors(g),
+              detail::direct_conv_available() && cout == 16);
+    auto grads2 = [&](bool want_x, bool want_w) {
+      const Tensor xl = x2.clone().requires_grad_(want_x), wl = w2.clone().requires_grad_(want_w);
+      conv_transpose3d(xl, wl, Tensor(), 2).backward(gy2);
+      return std::make_pair(xl.grad(), wl.grad());
+    };
+    const auto both2 = grads2(true, true);
+    voxgrad::testing::expect_bitwise_equal(both2.first, grads2(true, false).first, "input gradient, k2 s2");
+    voxgrad::testing::expect_bitwise_equal(both2.second, grads2(false, true).second, "weight gradient, k2 s2");
+  }
 }
 
 // A transposed convolution with stride 2 along W whose output outgrows twice the threads' L2 writes
