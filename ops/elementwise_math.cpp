@@ -180,7 +180,8 @@ Tensor xlogy(const Tensor& a, const Tensor& b) {
          [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
            const Tensor &xv = c.saved[0], &yv = c.saved[1];
            std::vector<Tensor> g(2);
-           if (c.needs_input_grad(0)) g[0] = (c.grad() * xlogy(xv.ne(0.0), yv)).sum_to_size(sa);
+           // PyTorch: xlogy(grad, b), zeroed where a = 0 and b ≤ 0.
+           if (c.needs_input_grad(0)) g[0] = where(xv.eq(0.0) * yv.le(0.0), 0.0, xlogy(c.grad(), yv)).sum_to_size(sa);
            if (c.needs_input_grad(1)) g[1] = (c.grad() * xv / yv).sum_to_size(sb);
            return g;
          });

@@ -56,8 +56,8 @@ Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
 
 /// a · log(b), broadcast (operands convert to result_type(a, b)), as torch.xlogy: 0 where a = 0 (even where b is
-/// 0 or infinite), NaN where b is NaN. Gradients as PyTorch's: xlogy(a ≠ 0, b) for a and a / b for b (so NaN
-/// for b at a = b = 0).
+/// 0 or infinite), NaN where b is NaN. Gradients as PyTorch's: xlogy(grad, b) for a, 0 where a = 0 and b ≤ 0
+/// (so log b where a = 0 < b); grad · a / b for b (so NaN at a = b = 0).
 Tensor xlogy(const Tensor& a, const Tensor& b);
 
 /// a clamped into [min, max] element by element, the three broadcast (as torch.clamp with tensor bounds; either

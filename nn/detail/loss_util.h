@@ -18,6 +18,9 @@ std::pair<Tensor, Tensor> check_loss_pair(const Tensor& input, const Tensor& tar
 /// identity, recorded as `node`.
 Tensor clamp_min_value_only(const Tensor& v, double min, const char* node);
 
+/// t defined and floating point; else an error naming `op` and the argument `name`.
+void check_floating_arg(const Tensor& t, const char* op, const char* name);
+
 /// loss reduced as `reduction` says: kNone (as is), kMean or kSum; any other value is an error naming `op`.
 Tensor reduce_loss(const Tensor& loss, Reduction reduction, const char* op);
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/nn/detail/loss_util.h"
 #include "voxgrad/ops/detail/kernels.h"
@@ -33,9 +32,10 @@ Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, const PairwiseDista
   voxgrad::detail::check_defined(x1, "pairwise_distance", "x1");
   voxgrad::detail::check_defined(x2, "pairwise_distance", "x2");
   const std::int64_t last = std::max(x1.dim(), x2.dim()) - 1;
-  VOXGRAD_CHECK(last >= 0, "pairwise_distance: expected inputs with at least 1 dim, but got shapes {} and {}",
-                shape_str(x1.sizes()), shape_str(x2.sizes()));
-  return voxgrad::norm(x1 - x2 + options.eps(), options.p(), {last}, options.keepdim());
+  const Tensor d = x1 - x2 + options.eps();
+  // Two 0-d inputs: the norm of the one difference, 0-d (torch's norm over dim −1 of a scalar).
+  if (last < 0) return voxgrad::norm(d.reshape({1}), options.p(), {0}, false);
+  return voxgrad::norm(d, options.p(), {last}, options.keepdim());
 }
 
 }  // namespace voxgrad::nn::functional

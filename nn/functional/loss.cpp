@@ -51,15 +51,15 @@ std::pair<Tensor, Tensor> check_pair(const Tensor& input, const Tensor& target, 
   VOXGRAD_CHECK(is_floating_point(input.dtype()) && is_floating_point(target.dtype()),
                 "{}: expected floating-point input and target, but got {} and {}", op, input.dtype(), target.dtype());
   VOXGRAD_CHECK(input.sizes() == target.sizes(),
-                "{}: target size {} differs from input size {} (PyTorch would broadcast them with a warning; "
-                "reshape one of them to match)",
+                "{}: target size {} differs from input size {} (PyTorch would broadcast them; reshape one of them "
+                "to match)",
                 op, shape_str(target.sizes()), shape_str(input.sizes()));
   return detail::promote(input, target, op);
 }
 
 // `w` (the argument `name`) must be floating-point.
 void check_floating_weight(const Tensor& w, const char* op, const char* name) {
-  VOXGRAD_CHECK(is_floating_point(w.dtype()), "{}: {} must be floating point, but is {}", op, name, w.dtype());
+  voxgrad::detail::check_floating_arg(w, op, name);
 }
 
 // A class-index loss needs a class dim.
@@ -263,34 +263,32 @@ Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor
                          const GaussianNLLLossFuncOptions& options) {
   const char* op = "gaussian_nll_loss";
   auto [x, t] = check_pair(input, target, op);
-  detail::check_defined(var, op, "var");
-  VOXGRAD_CHECK(is_floating_point(var.dtype()), "{}: var must be floating point, but is {}", op, var.dtype());
+  voxgrad::detail::check_floating_arg(var, op, "var");
   const double eps = options.eps();
   VOXGRAD_CHECK(eps >= 0.0, "{}: eps must be non-negative (got eps={})", op, eps);
   const Reduction r = checked(options.reduction(), op);
-  // PyTorch's shapes: var as the input, or without its last dim (one variance per row, unsqueezed), or
-  // with a last dim of 1 (broadcast along it).
+  // PyTorch's shapes: var as the input, or the input's shape without its last dim (one variance per row,
+  // unsqueezed), or with a last dim of 1 (broadcast along it).
+  const auto without_last = [](const Shape& s) { return s.empty() ? s : Shape(s.begin(), s.end() - 1); };
   Tensor v = var;
-  const Shape& s = x.sizes();
-  const Shape head(s.begin(), s.end() - (s.empty() ? 0 : 1));
-  if (v.sizes() != s) {
-    const bool one_less = !s.empty() && v.sizes() == head;
-    const bool last_one =
-        !s.empty() && v.dim() == x.dim() && v.size(-1) == 1 && Shape(v.sizes().begin(), v.sizes().end() - 1) == head;
+  if (v.sizes() != x.sizes()) {
+    const bool one_less = v.sizes() == without_last(x.sizes());
+    const bool last_one = v.dim() >= 1 && v.size(-1) == 1 && without_last(v.sizes()) == without_last(x.sizes());
     VOXGRAD_CHECK(one_less || last_one,
                   "{}: var of shape {} does not fit the input's shape {} (it must be that shape, that shape without "
                   "its last dim, or that shape with a last dim of 1)",
-                  op, shape_str(v.sizes()), shape_str(s));
+                  op, shape_str(v.sizes()), shape_str(x.sizes()));
     if (one_less) v = v.unsqueeze(-1);
   }
-  v = v.to(x.dtype());
   if (v.numel() > 0) {
     NoGradGuard no_grad;
-    VOXGRAD_CHECK(v.ge(0.0).min().item<double>() == 1.0, "{}: var has negative entry/entries", op);
+    VOXGRAD_CHECK(v.lt(0.0).max().item<double>() == 0.0, "{}: var has negative entry/entries", op);
   }
-  // The variance clamped to eps in the value only (PyTorch clamps a clone in place under no_grad).
-  v = voxgrad::detail::clamp_min_value_only(v, eps, "GaussianNllVarClampBackward");
-  const Tensor d = x - t;
+  // The variance clamped to eps in the value only (PyTorch clamps a clone in place under no_grad). The
+  // three take their common dtype, as PyTorch's arithmetic does.
+  const DType dtype = promote_types(x.dtype(), v.dtype());
+  v = voxgrad::detail::clamp_min_value_only(v.to(dtype), eps, "GaussianNllVarClampBackward");
+  const Tensor d = x.to(dtype) - t.to(dtype);
   Tensor loss = (v.log() + d * d / v) * 0.5;
   if (options.full()) loss = loss + 0.5 * std::log(2.0 * M_PI);
   return reduce(loss, r);
@@ -445,6 +443,11 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
 }  // namespace voxgrad
 
 namespace voxgrad::detail {
+
+void check_floating_arg(const Tensor& t, const char* op, const char* name) {
+  check_defined(t, op, name);
+  VOXGRAD_CHECK(is_floating_point(t.dtype()), "{}: {} must be floating point, but is {}", op, name, t.dtype());
+}
 
 std::pair<Tensor, Tensor> check_loss_pair(const Tensor& input, const Tensor& target, const char* op) {
   return nn::functional::check_pair(input, target, op);

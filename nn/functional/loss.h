@@ -32,9 +32,10 @@ Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivFuncOptions&
 
 /// The negative log likelihood of target under a Gaussian of mean input and variance var:
 /// ½·(log max(var, eps) + (input − target)² / max(var, eps)) (+ ½·log 2π with `full`), reduced. var has input's
-/// shape, or that shape without its last dim, or with a last dim of 1; it must not be negative. The clamp to eps
-/// is in the value only: the variance's gradient is that of the unclamped loss taken at the clamped value, as
-/// PyTorch's. All three are differentiable.
+/// shape, or that shape without its last dim, or with a last dim of 1; it must not be negative (NaN passes, as in
+/// PyTorch). The clamp to eps is in the value only: the variance's gradient is that of the unclamped loss taken at
+/// the clamped value, as PyTorch's. All three are differentiable. input and target must have one shape (PyTorch
+/// broadcasts them); the result takes the three's common dtype.
 Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var,
                          const GaussianNLLLossFuncOptions& options = {});
 

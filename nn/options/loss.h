@@ -77,10 +77,12 @@ struct KLDivLossOptions {
   VOXGRAD_ARG(bool, log_target) = false;
 
  private:
+  // Reduction's three to theirs; any other value stays invalid (kl_div then names it).
   static KLDivReduction from(Reduction r) {
-    return r == Reduction::None  ? KLDivReduction::None
-           : r == Reduction::Sum ? KLDivReduction::Sum
-                                 : KLDivReduction::Mean;
+    return r == Reduction::None   ? KLDivReduction::None
+           : r == Reduction::Sum  ? KLDivReduction::Sum
+           : r == Reduction::Mean ? KLDivReduction::Mean
+                                  : static_cast<KLDivReduction>(static_cast<int>(r));
   }
 };
 

@@ -104,8 +104,13 @@ TEST(Distance, ModulesGradientsAndErrors) {
   EXPECT_ERROR_EQ(F::cosine_similarity(a, b, F::CosineSimilarityFuncOptions().dim(2)),
                   "cosine_similarity: dimension out of range (expected to be in range of [-2, 1], but got 2)");
   EXPECT_ERROR_EQ(F::cosine_similarity(a, Tensor()), "cosine_similarity: argument 'other' is an undefined tensor");
-  EXPECT_ERROR_EQ(F::pairwise_distance(scalar_tensor(1.0), scalar_tensor(2.0)),
-                  "pairwise_distance: expected inputs with at least 1 dim, but got shapes [] and []");
+  // 0-d inputs: |x1 − x2 + eps|, 0-d, keepdim or not (as torch's norm over dim −1 of a scalar).
+  for (bool keepdim : {false, true}) {
+    const Tensor d = F::pairwise_distance(scalar_tensor(1.0, kFloat64), scalar_tensor(2.0, kFloat64),
+                                          F::PairwiseDistanceFuncOptions().keepdim(keepdim));
+    EXPECT_EQ(d.dim(), 0);
+    EXPECT_EQ(d.item<double>(), std::abs(1.0 - 2.0 + 1e-6));
+  }
   EXPECT_ERROR_EQ(F::pairwise_distance(Tensor(), a), "pairwise_distance: argument 'x1' is an undefined tensor");
   EXPECT_ERROR_EQ(F::normalize(Tensor()), "normalize: argument 'input' is an undefined tensor");
   EXPECT_ERROR_CONTAINS(F::normalize(zeros({3}), F::NormalizeFuncOptions()), "norm");

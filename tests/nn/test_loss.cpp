@@ -412,8 +412,8 @@ TEST(Losses, Float32InFloat32OutAndMixedPromotes) {
 
 TEST(LossErrors, ShapeMismatchIsAnErrorNotABroadcast) {
   EXPECT_ERROR_EQ(F::mse_loss(zeros({4, 1}), zeros({4})),
-                  "mse_loss: target size [4] differs from input size [4, 1] (PyTorch would broadcast them with a "
-                  "warning; reshape one of them to match)");
+                  "mse_loss: target size [4] differs from input size [4, 1] (PyTorch would broadcast them; reshape "
+                  "one of them to match)");
   EXPECT_ERROR_CONTAINS(F::l1_loss(zeros({2}), zeros({3})), "l1_loss: target size [3] differs from input size [2]");
   EXPECT_ERROR_CONTAINS(F::binary_cross_entropy_with_logits(zeros({2, 3}), zeros({3})),
                         "binary_cross_entropy_with_logits: target size [3] differs");

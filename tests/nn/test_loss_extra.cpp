@@ -25,17 +25,19 @@ using nlohmann::json;
 
 constexpr Reduction kAllReductions[] = {kNone, kMean, kSum};
 
-Reduction reduction_of(const json& o) {
-  const std::string s = o.value("reduction", "mean");
-  return s == "none" ? kNone : s == "sum" ? kSum : kMean;
-}
-
 KLDivReduction kl_reduction_of(const json& o) {
   const std::string s = o.value("reduction", "mean");
-  return s == "none"        ? KLDivReduction::None
-         : s == "sum"       ? KLDivReduction::Sum
-         : s == "batchmean" ? kBatchMean
-                            : KLDivReduction::Mean;
+  if (s == "none") return KLDivReduction::None;
+  if (s == "sum") return KLDivReduction::Sum;
+  if (s == "mean") return KLDivReduction::Mean;
+  if (s == "batchmean") return kBatchMean;
+  throw std::runtime_error("unknown reduction " + s);
+}
+
+Reduction reduction_of(const json& o) {
+  const KLDivReduction r = kl_reduction_of(o);
+  if (r == kBatchMean) throw std::runtime_error("batchmean is kl_div's only");
+  return r == KLDivReduction::None ? kNone : r == KLDivReduction::Sum ? kSum : kMean;
 }
 
 // =================================================================================================
@@ -49,7 +51,7 @@ const json& fixture() {
 
 /// Calls the loss named by the fixture with its arguments (in order) and options.
 Tensor call_loss(const std::string& fn, const std::vector<Tensor>& a, const json& o) {
-  const Reduction r = reduction_of(o);
+  const Reduction r = fn == "kl_div" ? kMean : reduction_of(o);  // kl_div reads its own
   if (fn == "huber_loss") return F::huber_loss(a[0], a[1], F::HuberLossFuncOptions(r).delta(o.value("delta", 1.0)));
   if (fn == "kl_div") {
     return F::kl_div(a[0], a[1], F::KLDivFuncOptions(kl_reduction_of(o)).log_target(o.value("log_target", false)));
@@ -111,8 +113,9 @@ TEST_P(LossExtraFixture, OutputAndGradientsMatchPyTorch) {
   const json& c = *found;
   std::vector<Tensor> args;
   for (const json& name : c["args"]) {
+    // Every floating argument asks for a gradient; those PyTorch does not differentiate must get none.
     Tensor t = json_tensor(c["inputs"][name.get<std::string>()]);
-    if (c["grads"].contains(name.get<std::string>())) t.requires_grad_();
+    if (is_floating_point(t.dtype())) t.requires_grad_();
     args.push_back(t);
   }
   const bool f32 = args[0].dtype() == kFloat32;
@@ -255,6 +258,21 @@ TEST(GaussianNLL, VarianceShapesAndTheClampInTheValueOnly) {
   EXPECT_EQ(loss.item<double>(), 0.5 * (std::log(0.5) + 1.0 / 0.5));
   loss.backward();
   EXPECT_EQ(z.grad().item<double>(), 0.5 * (1.0 / 0.5 - 1.0 / 0.25));
+  // A NaN variance passes the check (as PyTorch's `var < 0` test) and gives NaN.
+  EXPECT_TRUE(std::isnan(F::gaussian_nll_loss(f64({0.0, 0.0}), f64({0.0, 0.0}), f64({kNaN, 1.0})).item<double>()));
+  // The three take their common dtype; a 0-d input with a variance of shape (1) broadcasts to (1), as PyTorch.
+  EXPECT_EQ(F::gaussian_nll_loss(zeros({2}), zeros({2}), ones({2}, kFloat64)).dtype(), kFloat64);
+  const Tensor one = F::gaussian_nll_loss(f64({1.0}).reshape({}), f64({0.0}).reshape({}), f64({2.0}), kNone);
+  EXPECT_EQ(one.sizes(), (Shape{1}));
+  EXPECT_EQ(one.item<double>(), 0.5 * (std::log(2.0) + 1.0 / 2.0));
+}
+
+TEST(TripletMargin, ZeroDimInputsAreSingleDistances) {
+  // torch: triplet_margin_loss(1., 2., 0.) = max(1 + |1 − 2 + ε| − |1 − 0 + ε|, 0) = 1 − 2ε (ε = 1e-6).
+  const Tensor loss =
+      F::triplet_margin_loss(scalar_tensor(1.0, kFloat64), scalar_tensor(2.0, kFloat64), scalar_tensor(0.0, kFloat64));
+  EXPECT_EQ(loss.dim(), 0);
+  EXPECT_NEAR(loss.item<double>(), 1.0 - 2e-6, 1e-15);
 }
 
 // =================================================================================================
@@ -337,8 +355,16 @@ TEST(LossExtraErrors, BadArgumentsNameTheOpAndTheValues) {
                   "triplet_margin_loss: all inputs should have the same number of dims, but got 2-d, 2-d and 1-d "
                   "inputs");
   EXPECT_ERROR_EQ(F::soft_margin_loss(x, zeros({3, 2})),
-                  "soft_margin_loss: target size [3, 2] differs from input size [2, 3] (PyTorch would broadcast them "
-                  "with a warning; reshape one of them to match)");
+                  "soft_margin_loss: target size [3, 2] differs from input size [2, 3] (PyTorch would broadcast them; "
+                  "reshape one of them to match)");
+  EXPECT_ERROR_EQ(F::soft_margin_loss(x, Tensor()), "soft_margin_loss: argument 'target' is an undefined tensor");
+  EXPECT_ERROR_EQ(F::margin_ranking_loss(x, zeros({2, 4}), x),
+                  "margin_ranking_loss: shapes [2, 3] and [2, 4] cannot be broadcast");
+  EXPECT_ERROR_EQ(F::hinge_embedding_loss(x, zeros({4})),
+                  "hinge_embedding_loss: shapes [2, 3] and [4] cannot be broadcast");
+  EXPECT_ERROR_EQ(F::cosine_embedding_loss(x, x, zeros({3})),
+                  "cosine_embedding_loss: shapes [2] and [3] cannot be broadcast");
+  EXPECT_ERROR_EQ(F::kl_div(x, x, F::KLDivFuncOptions(static_cast<Reduction>(7))), "kl_div: invalid reduction 7");
   EXPECT_ERROR_EQ(F::huber_loss(x, x, F::HuberLossFuncOptions(static_cast<Reduction>(7))),
                   "huber_loss: invalid reduction 7");
 }

@@ -316,16 +316,25 @@ TEST(ElementwiseMath, XlogyValuesAndGradientsAreTorchs) {
     EXPECT_TRUE(std::isnan(v[7]));
     EXPECT_EQ(v[8], kInf);
   }
-  // Gradients: log b where a ≠ 0 (0 where a = 0) for a, a / b for b (NaN at a = b = 0, as torch's).
-  Tensor a = vt::leaf({0.0, 2.0, 0.0}), b = vt::leaf({0.0, 4.0, 3.0});
+  // Gradients, torch 1.13's for a = [0, 2, 0, 0, 2], b = [0, 4, 3, −1, 0]: a gets xlogy(grad, b), 0 where
+  // a = 0 and b ≤ 0; b gets grad · a / b (NaN at a = b = 0).
+  Tensor a = vt::leaf({0.0, 2.0, 0.0, 0.0, 2.0}), b = vt::leaf({0.0, 4.0, 3.0, -1.0, 0.0});
   xlogy(a, b).sum().backward();
   const std::vector<double> ga = vt::values(a.grad()), gb = vt::values(b.grad());
   EXPECT_EQ(ga[0], 0.0);
   EXPECT_EQ(ga[1], std::log(4.0));
-  EXPECT_EQ(ga[2], 0.0);
+  EXPECT_EQ(ga[2], std::log(3.0));
+  EXPECT_EQ(ga[3], 0.0);
+  EXPECT_EQ(ga[4], -kInf);
   EXPECT_TRUE(std::isnan(gb[0]));
   EXPECT_EQ(gb[1], 0.5);
   EXPECT_EQ(gb[2], 0.0);
+  EXPECT_EQ(gb[3], 0.0);
+  EXPECT_EQ(gb[4], kInf);
+  // A zero incoming gradient gives a zero gradient, also where b = 0 (xlogy(0, 0) = 0).
+  Tensor a0 = vt::leaf({2.0}), b0 = vt::leaf({0.0});
+  (xlogy(a0, b0) * 0.0).sum().backward();
+  EXPECT_EQ(a0.grad().item<double>(), 0.0);
   // Broadcast, gradcheck and gradgradcheck away from 0.
   const Tensor x = vt::uniform_leaf({3, 4}, -1.0, 1.0, 43), y = vt::uniform_leaf({4}, 0.2, 2.0, 44);
   vt::expect_gradcheck([](const std::vector<Tensor>& in) { return xlogy(in[0], in[1]); }, {x, y});
