@@ -89,4 +89,27 @@ inline void expect_matches_fixture(const Tensor& got, const Tensor& ref) {
   }
 }
 
+/// The case named `name` in fixture["cases"], or null when it has none.
+inline const nlohmann::json* find_case(const nlohmann::json& fixture, const std::string& name) {
+  for (const nlohmann::json& c : fixture["cases"]) {
+    if (c["name"] == name) return &c;
+  }
+  return nullptr;
+}
+
+/// NaN-aware |got − want| <= atol + rtol·|want|, element by element (want NaN: got NaN too).
+inline void expect_close_nan(const Tensor& got, const Tensor& want, double atol, double rtol) {
+  ASSERT_EQ(got.sizes(), want.sizes());
+  const Tensor g = got.detach().to(kFloat64).contiguous(), w = want.detach().to(kFloat64).contiguous();
+  const double* pg = g.data_ptr<double>();
+  const double* pw = w.data_ptr<double>();
+  for (std::int64_t i = 0; i < g.numel(); ++i) {
+    if (std::isnan(pw[i])) {
+      EXPECT_TRUE(std::isnan(pg[i])) << "at flat index " << i << ": got " << pg[i] << ", expected NaN";
+    } else {
+      EXPECT_NEAR(pg[i], pw[i], atol + rtol * std::abs(pw[i])) << "at flat index " << i;
+    }
+  }
+}
+
 }  // namespace voxgrad::testing

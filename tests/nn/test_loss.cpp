@@ -20,19 +20,6 @@ using namespace voxgrad::testing;
 namespace F = voxgrad::nn::functional;
 using nlohmann::json;
 
-/// NaN-aware |a − b| <= atol + rtol·|b|.
-void expect_close_nan(const Tensor& a, const Tensor& b, double atol, double rtol) {
-  ASSERT_EQ(a.sizes(), b.sizes());
-  const std::vector<double> va = values(a), vb = values(b);
-  for (std::size_t i = 0; i < va.size(); ++i) {
-    if (std::isnan(vb[i])) {
-      EXPECT_TRUE(std::isnan(va[i])) << "at flat index " << i << ": got " << va[i] << ", expected NaN";
-    } else {
-      EXPECT_NEAR(va[i], vb[i], atol + rtol * std::abs(vb[i])) << "at flat index " << i;
-    }
-  }
-}
-
 Reduction reduction_of(const std::string& s) { return s == "none" ? kNone : s == "sum" ? kSum : kMean; }
 
 // =================================================================================================
@@ -74,10 +61,7 @@ Tensor call_loss(const std::string& fn, const Tensor& x, const Tensor& t, const 
 class LossFixture : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LossFixture, OutputAndGradientsMatchPyTorch) {
-  const json* found = nullptr;
-  for (const json& c : loss_fixture()["cases"]) {
-    if (c["name"] == GetParam()) found = &c;
-  }
+  const json* found = find_case(loss_fixture(), GetParam());
   ASSERT_NE(found, nullptr);
   const json& c = *found;
   const json& in = c["inputs"];

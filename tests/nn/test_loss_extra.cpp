@@ -89,26 +89,10 @@ Tensor call_loss(const std::string& fn, const std::vector<Tensor>& a, const json
   throw std::runtime_error("unknown loss " + fn);
 }
 
-/// NaN-aware |a − b| <= atol + rtol·|b|.
-void expect_close_nan(const Tensor& a, const Tensor& b, double atol, double rtol) {
-  ASSERT_EQ(a.sizes(), b.sizes());
-  const std::vector<double> va = values(a), vb = values(b);
-  for (std::size_t i = 0; i < va.size(); ++i) {
-    if (std::isnan(vb[i])) {
-      EXPECT_TRUE(std::isnan(va[i])) << "at flat index " << i << ": got " << va[i] << ", expected NaN";
-    } else {
-      EXPECT_NEAR(va[i], vb[i], atol + rtol * std::abs(vb[i])) << "at flat index " << i;
-    }
-  }
-}
-
 class LossExtraFixture : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LossExtraFixture, OutputAndGradientsMatchPyTorch) {
-  const json* found = nullptr;
-  for (const json& c : fixture()["cases"]) {
-    if (c["name"] == GetParam()) found = &c;
-  }
+  const json* found = find_case(fixture(), GetParam());
   ASSERT_NE(found, nullptr);
   const json& c = *found;
   std::vector<Tensor> args;
