@@ -152,10 +152,7 @@ const json& fixture() {
 class OptimizerFixture : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(OptimizerFixture, TrajectoryAndStateMatchPyTorch) {
-  const json* found = nullptr;
-  for (const json& c : fixture()["cases"]) {
-    if (c["name"] == GetParam()) found = &c;
-  }
+  const json* found = find_case(fixture(), GetParam());
   ASSERT_NE(found, nullptr) << "no fixture case " << GetParam();
   const json& c = *found;
   const DType dtype = c["dtype"] == "float32" ? kFloat32 : kFloat64;
@@ -200,14 +197,8 @@ const json& fixed_gradients_fixture() {
 class OptimizerFixedGradients : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(OptimizerFixedGradients, ParametersMatchPyTorchBitForBit) {
-  const json* config = nullptr;
-  const json* run = nullptr;
-  for (const json& c : fixture()["cases"]) {
-    if (c["name"] == GetParam()) config = &c;
-  }
-  for (const json& c : fixed_gradients_fixture()["cases"]) {
-    if (c["name"] == GetParam()) run = &c;
-  }
+  const json* config = find_case(fixture(), GetParam());
+  const json* run = find_case(fixed_gradients_fixture(), GetParam());
   ASSERT_NE(config, nullptr) << "no optimizer case " << GetParam();
   ASSERT_NE(run, nullptr) << "no fixed-gradient case " << GetParam();
   const DType dtype = (*config)["dtype"] == "float32" ? kFloat32 : kFloat64;

@@ -129,10 +129,7 @@ void check_sequential_case(const json& c) {
 class SchedulerFixture : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SchedulerFixture, LearningRatesMatchPyTorchBitForBit) {
-  const json* found = nullptr;
-  for (const json& c : fixture()["cases"]) {
-    if (c["name"] == GetParam()) found = &c;
-  }
+  const json* found = find_case(fixture(), GetParam());
   ASSERT_NE(found, nullptr);
   const json& c = *found;
   if (c["scheduler"] == "OneCycleLR") return check_one_cycle_case(c);
