@@ -11,11 +11,7 @@
 
 namespace voxgrad::nn::functional {
 
-namespace {
-
 using voxgrad::detail::check_floating_arg;
-
-}  // namespace
 
 Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
                            const MarginRankingLossFuncOptions& options) {

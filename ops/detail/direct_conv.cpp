@@ -68,13 +68,22 @@ std::int64_t direct_adjoint_lanes(const ConvGeometry& g) {
 
 namespace {
 
+// The tiles along c's output rows.
+const Kernels& row_tiles(const ConvGeometry& c) { return fitting_or_widest(forward_kernels(c)); }
+
+// The tiles that run c's forward map in tap pairs, or null (direct_forward_tap_pairs).
+const Kernels* forward_pairs(const ConvGeometry& c) {
+  return direct_conv_available() && c.direct_forward() ? tap_pair_kernels(c) : nullptr;
+}
+
 // The forward map's tiles for one geometry and padded layout: weights packed once, then run per
-// sample on its padded copy. With tap_pairs (L in one phase, kern from tap_pair_kernels), the tiles
-// take the taps along W two at a time (ForwardTapPairs).
+// sample on its padded copy. With `pairs` (the tap-pair tiles, L in one phase), the tiles take the taps
+// along W two at a time (ForwardTapPairs); else c's row tiles.
 class ForwardRun {
  public:
-  ForwardRun(const Kernels& kern, const ConvGeometry& c, const PaddedLayout& L, const float* w, bool tap_pairs = false)
-      : kern_(kern), c_(c), L_(L), taps_(tap_pairs ? 2 : 1) {
+  ForwardRun(const ConvGeometry& c, const PaddedLayout& L, const float* w, const Kernels* pairs = nullptr)
+      : kern_(pairs != nullptr ? *pairs : row_tiles(c)), c_(c), L_(L), taps_(pairs != nullptr ? 2 : 1) {
+    const Kernels& kern = kern_;
     const std::int64_t tile_mr = kern.mr, G = c.groups, cin_g = c.cin_g(), cout_g = c.cout_g();
     const std::int64_t KD = c.kernel[0], KH = c.kernel[1], KW = c.kernel[2], KT = KD * KH * KW;
     K_ = cin_g * KT;
@@ -318,9 +327,6 @@ class WeightRun {
   RowVectors vec_;
 };
 
-// The tiles along c's output rows.
-const Kernels& row_tiles(const ConvGeometry& c) { return fitting_or_widest(forward_kernels(c)); }
-
 Workspace padded_workspace(const ConvGeometry& c, const PaddedLayout& L) {
   return Workspace(reads_in_place(c.vol, L) ? 1 : L.sample_floats(c.Cin));
 }
@@ -347,9 +353,9 @@ struct ChannelSums {
 }  // namespace
 
 void direct_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& c, float* x_sums) {
-  const Kernels* pairs = direct_forward_tap_pairs(c) ? tap_pair_kernels(c) : nullptr;
+  const Kernels* pairs = forward_pairs(c);
   const PaddedLayout L = forward_layout(c, /*spread=*/true, /*interleave=*/true, pairs != nullptr);
-  const ForwardRun run(pairs != nullptr ? *pairs : row_tiles(c), c, L, w, pairs != nullptr);
+  const ForwardRun run(c, L, w, pairs);
   Workspace xp = padded_workspace(c, L);
   ChannelSums sums(x_sums, c.Cin);
   for (std::int64_t n = 0; n < c.N; ++n) {
@@ -377,9 +383,7 @@ bool direct_weight_prefetches_dy(const ConvGeometry& g) {
          weight_run_prefetches_dy(g);
 }
 
-bool direct_forward_tap_pairs(const ConvGeometry& g) {
-  return direct_conv_available() && g.direct_forward() && tap_pair_kernels(g) != nullptr;
-}
+bool direct_forward_tap_pairs(const ConvGeometry& g) { return forward_pairs(g) != nullptr; }
 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c, float* db) {
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
@@ -411,7 +415,7 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
   // The transposed-input weight map makes its own copy of x (transposed), and tap pairs read x in one phase,
   // which the lane-wise weight tiles cannot: then nothing is shared, and each map runs alone (so y has the
   // same bits whether or not dw is asked for).
-  const Kernels* pairs = direct_forward_tap_pairs(c) ? tap_pair_kernels(c) : nullptr;
+  const Kernels* pairs = forward_pairs(c);
   if (tiles == WeightTiles::kTransposedInput || (pairs != nullptr && tiles == WeightTiles::kLaneWise)) {
     direct_conv3d(x, w, nullptr, y, c, x_sums);
     direct_conv3d_weight_grad(x, dy, dw, c, nullptr);
@@ -421,7 +425,7 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
   // (its tiles read few channels at a time).
   const bool channel_vectors = tiles == WeightTiles::kChannelVectors;
   const PaddedLayout L = forward_layout(c, /*spread=*/true, /*interleave=*/channel_vectors, pairs != nullptr);
-  const ForwardRun forward(pairs != nullptr ? *pairs : row_tiles(c), c, L, w, pairs != nullptr);
+  const ForwardRun forward(c, L, w, pairs);
   std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   Workspace xp = padded_workspace(c, L);
   std::optional<CvWeightRun> cv_weight;

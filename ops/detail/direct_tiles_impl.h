@@ -146,11 +146,13 @@ void forward_tile(const float* __restrict wpk, const Span* spans, int nspans, co
     for (int j = 0; j < NV; ++j) ms[j] = Vec::mask(mk[j] | mk2[j]);
   }
   if constexpr (PAIRS) {
-    // Lane p of e + o is the sum of lanes 2p and 2p + 1: position p's, stored to its first lanes.
+    // Lane p of e + o is the sum of lanes 2p and 2p + 1: position p's, stored to its first lanes (at
+    // most lanes / 2 of them, so the shift stays inside 32 bits; no call here, which would spill the sums).
     typename Vec::Mask mp[NV];
 #pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j)
-      mp[j] = Vec::mask(first_lanes(FULL ? Vec::kLanes / 2 : __builtin_popcount(mk[j]) / 2, Vec::kLanes));
+    for (int j = 0; j < NV; ++j) {
+      mp[j] = Vec::mask((std::uint32_t{1} << (FULL ? Vec::kLanes / 2 : __builtin_popcount(mk[j]) / 2)) - 1u);
+    }
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 8
@@ -250,9 +252,12 @@ int tile_spans(const SkipRows& g, const std::int64_t* rd, const std::int64_t* rh
   return n;
 }
 
-void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
-                     std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K, const std::int64_t* koff,
-                     const float* bias_g, const SkipRows* skip, bool prefetch) {
+// The forward tiles over vectors [v0, v0 + nv) of vec (ForwardVectors), or with PAIRS in tap pairs
+// (ForwardTapPairs: vec's vectors of lanes / 2 positions, each loaded as `lanes` columns, never packed).
+template <bool PAIRS>
+void run_forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
+                         std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K,
+                         const std::int64_t* koff, const float* bias_g, const SkipRows* skip, bool prefetch) {
   PackedVectors pv;
   std::int64_t* const xo = pv.xo;
   std::int64_t* const yo = pv.yo;
@@ -274,6 +279,8 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
   const std::uint32_t all = first_lanes(Vec::kLanes, Vec::kLanes);
   bool full = true, split = false;
   for (std::int64_t j = 0; j < nv; ++j) {
+    // Tap pairs: a position's two lanes (the positions are a prefix of the vector).
+    if constexpr (PAIRS) mk[j] = first_lanes(2 * __builtin_popcount(mk[j]), Vec::kLanes);
     xb[j] = K == 0 ? nullptr : xg + xo[j];  // K = 0: xg may be null
     xb2[j] = K == 0 || !vec.packed ? nullptr : xg + pv.xo2[j];
     const std::uint32_t m2 = vec.packed ? pv.mk2[j] : 0u;
@@ -281,45 +288,15 @@ void forward_vectors(const RowVectors& vec, std::int64_t v0, std::int64_t nv, co
     split = split || m2 != 0;
   }
   const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
-  const auto& tiles =
-      split ? (full ? forward_tiles.split_full : forward_tiles.split) : (full ? forward_tiles.full : forward_tiles.at);
+  const auto& tiles = PAIRS   ? (full ? forward_tiles.pairs_full : forward_tiles.pairs)
+                      : split ? (full ? forward_tiles.split_full : forward_tiles.split)
+                              : (full ? forward_tiles.full : forward_tiles.at);
+  constexpr std::int64_t kWeightsPerPair = PAIRS ? 2 : 1;
   for (std::int64_t blk = 0; blk < blocks; ++blk) {
     const auto mr = static_cast<int>(min64(kMR, cout_g - blk * kMR));
     for (std::int64_t j = 0; j < nv; ++j) yb[j] = yg + blk * kMR * Vo + yo[j];
-    tiles[mr - 1][nv - 1](K == 0 ? nullptr : wpk_g + blk * K * kMR, spans, nspans, koff, xb, mk, yb, Vo,
-                          bias_g != nullptr ? bias_g + blk * kMR : nullptr, xb2, pv.mk2, prefetch);
-  }
-}
-
-// Tap pairs (ForwardTapPairs): vec's vectors of lanes / 2 positions, each loaded as `lanes` columns.
-void forward_tap_pairs(const RowVectors& vec, std::int64_t v0, std::int64_t nv, const float* xg, float* yg,
-                       std::int64_t Vo, std::int64_t cout_g, const float* wpk_g, std::int64_t K,
-                       const std::int64_t* koff, const float* bias_g, const SkipRows* skip, bool prefetch) {
-  constexpr std::int64_t L = Vec::kLanes;
-  std::int64_t xo[kMaxNV], yo[kMaxNV], rd[kMaxNV], rh[kMaxNV];
-  std::uint32_t mk[kMaxNV];
-  row_vectors_get(vec, v0, nv, xo, yo, mk, rd, rh);
-  Span spans[kMaxSpans];
-  int nspans = 1;
-  spans[0] = Span{0, K};
-  if (skip != nullptr) nspans = tile_spans(*skip, rd, rh, nv, spans);
-  const float* xb[kMaxNV];
-  float* yb[kMaxNV];
-  bool full = true;
-  for (std::int64_t j = 0; j < nv; ++j) {
-    xb[j] = K == 0 ? nullptr : xg + xo[j];  // K = 0: xg may be null
-    yb[j] = yg + yo[j];
-    mk[j] = first_lanes(2 * __builtin_popcount(mk[j]), L);  // a position's two lanes (positions: a prefix)
-    full = full && mk[j] == first_lanes(L, L);
-  }
-  const auto& tiles = full ? forward_tiles.pairs_full : forward_tiles.pairs;
-  const std::int64_t blocks = (cout_g + kMR - 1) / kMR;
-  for (std::int64_t blk = 0; blk < blocks; ++blk) {
-    const auto mr = static_cast<int>(min64(kMR, cout_g - blk * kMR));
-    float* yt[kMaxNV];
-    for (std::int64_t j = 0; j < nv; ++j) yt[j] = yb[j] + blk * kMR * Vo;
-    tiles[mr - 1][nv - 1](K == 0 ? nullptr : wpk_g + blk * K * kMR * 2, spans, nspans, koff, xb, mk, yt, Vo,
-                          bias_g != nullptr ? bias_g + blk * kMR : nullptr, nullptr, nullptr, prefetch);
+    tiles[mr - 1][nv - 1](K == 0 ? nullptr : wpk_g + blk * K * kMR * kWeightsPerPair, spans, nspans, koff, xb, mk, yb,
+                          Vo, bias_g != nullptr ? bias_g + blk * kMR : nullptr, xb2, pv.mk2, prefetch);
   }
 }
 

@@ -285,8 +285,8 @@ constexpr Kernels make_kernels(const char* name) {
   k.nv_wide = kNVWide;
   k.mc = kMC;
   k.nk = kNK;
-  k.forward_vectors = &forward_vectors;
-  k.forward_tap_pairs = &forward_tap_pairs;
+  k.forward_vectors = &run_forward_vectors<false>;
+  k.forward_tap_pairs = &run_forward_vectors<true>;
   k.pair_vectors = &pair_vectors;
   fill_weight<1, 1>(k);
   k.cv_imax = kCvIMax;
