@@ -544,9 +544,17 @@ TEST(ConvReference, ThreadCountDoesNotChangeResults) {
       // chunks of output rows fixed by the shape, whichever thread sums them.
       config(false, 2, 1, 16, 8, {6, 20, 24}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
       config(true, 2, 1, 8, 16, {6, 20, 24}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+      // Forward maps in tap pairs (stride 2, kernel 2 along W): conv3d's input read in place, conv3d's with
+      // padding from its copy, and a kernel-2 stride-2 transposed convolution's input gradient (as T1's).
+      config(false, 2, 1, 8, 16, {8, 10, 48}, {2, 2, 2}, {2, 2, 2}),
+      config(false, 1, 1, 8, 16, {9, 10, 46}, {2, 3, 4}, {2, 1, 2}, {1, 1, 1}),
+      config(true, 2, 1, 16, 8, {5, 6, 24}, {2, 2, 2}, {2, 2, 2}),
   };
   for (const Cfg& c : cases) {
-    if (c.cin == 16 || c.cout == 16) {
+    const bool tap_pairs = c.s[2] == 2 && c.k[2] % 2 == 0;
+    if (tap_pairs) {
+      EXPECT_EQ(detail::direct_forward_tap_pairs(conv3d_form(c)), detail::direct_conv_available()) << c.str();
+    } else if (c.cin == 16 || c.cout == 16) {
       EXPECT_EQ(detail::direct_weight_transposed_input(conv3d_form(c)), detail::direct_conv_available()) << c.str();
     }
     for (DType dt : {kFloat64, kFloat32}) {
