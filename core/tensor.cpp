@@ -9,20 +9,15 @@
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/core/tensor_impl.h"
-#include "voxgrad/ops/cumulative.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/elementwise.h"
-#include "voxgrad/ops/elementwise_math.h"
 #include "voxgrad/ops/gather_scatter.h"
 #include "voxgrad/ops/indexing.h"
 #include "voxgrad/ops/join_split.h"
-#include "voxgrad/ops/lerp.h"
 #include "voxgrad/ops/linalg.h"
-#include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/reorder.h"
 #include "voxgrad/ops/repeat.h"
 #include "voxgrad/ops/shape_ops.h"
-#include "voxgrad/ops/sort.h"
 
 namespace voxgrad {
 
@@ -307,110 +302,6 @@ Tensor& recorded_copy(Tensor& self, const Tensor& src, const char* name) {
   return self;
 }
 }  // namespace detail
-
-// --- elementwise ----------------------------------------------------------------------------
-
-Tensor Tensor::add(const Tensor& o, double alpha) const { return voxgrad::add(*this, o, alpha); }
-Tensor Tensor::sub(const Tensor& o, double alpha) const { return voxgrad::sub(*this, o, alpha); }
-Tensor Tensor::mul(const Tensor& o) const { return voxgrad::mul(*this, o); }
-Tensor Tensor::div(const Tensor& o) const { return voxgrad::div(*this, o); }
-Tensor Tensor::neg() const { return voxgrad::neg(*this); }
-Tensor Tensor::pow(double e) const { return voxgrad::pow(*this, e); }
-Tensor Tensor::pow(const Tensor& e) const { return voxgrad::pow(*this, e); }
-Tensor Tensor::exp() const { return voxgrad::exp(*this); }
-Tensor Tensor::log() const { return voxgrad::log(*this); }
-Tensor Tensor::sqrt() const { return voxgrad::sqrt(*this); }
-Tensor Tensor::abs() const { return voxgrad::abs(*this); }
-Tensor Tensor::sign() const { return voxgrad::sign(*this); }
-Tensor Tensor::clamp(std::optional<double> lo, std::optional<double> hi) const { return voxgrad::clamp(*this, lo, hi); }
-Tensor Tensor::clamp(const std::optional<Tensor>& lo, const std::optional<Tensor>& hi) const {
-  return voxgrad::clamp(*this, lo, hi);
-}
-Tensor Tensor::relu() const { return voxgrad::relu(*this); }
-Tensor Tensor::leaky_relu(double s) const { return voxgrad::leaky_relu(*this, s); }
-Tensor Tensor::sigmoid() const { return voxgrad::sigmoid(*this); }
-Tensor Tensor::tanh() const { return voxgrad::tanh(*this); }
-Tensor Tensor::log1p() const { return voxgrad::log1p(*this); }
-Tensor Tensor::log2() const { return voxgrad::log2(*this); }
-Tensor Tensor::log10() const { return voxgrad::log10(*this); }
-Tensor Tensor::exp2() const { return voxgrad::exp2(*this); }
-Tensor Tensor::square() const { return voxgrad::square(*this); }
-Tensor Tensor::expm1() const { return voxgrad::expm1(*this); }
-Tensor Tensor::sin() const { return voxgrad::sin(*this); }
-Tensor Tensor::cos() const { return voxgrad::cos(*this); }
-Tensor Tensor::reciprocal() const { return voxgrad::reciprocal(*this); }
-Tensor Tensor::rsqrt() const { return voxgrad::rsqrt(*this); }
-Tensor Tensor::floor() const { return voxgrad::floor(*this); }
-Tensor Tensor::ceil() const { return voxgrad::ceil(*this); }
-Tensor Tensor::round() const { return voxgrad::round(*this); }
-Tensor Tensor::round(std::int64_t decimals) const { return voxgrad::round(*this, decimals); }
-Tensor Tensor::trunc() const { return voxgrad::trunc(*this); }
-Tensor Tensor::maximum(const Tensor& o) const { return voxgrad::maximum(*this, o); }
-Tensor Tensor::minimum(const Tensor& o) const { return voxgrad::minimum(*this, o); }
-Tensor Tensor::isnan() const { return voxgrad::isnan(*this); }
-Tensor Tensor::isinf() const { return voxgrad::isinf(*this); }
-Tensor Tensor::isfinite() const { return voxgrad::isfinite(*this); }
-Tensor Tensor::logical_not() const { return voxgrad::logical_not(*this); }
-Tensor Tensor::logical_and(const Tensor& other) const { return voxgrad::logical_and(*this, other); }
-Tensor Tensor::logical_or(const Tensor& other) const { return voxgrad::logical_or(*this, other); }
-Tensor Tensor::logical_xor(const Tensor& other) const { return voxgrad::logical_xor(*this, other); }
-Tensor Tensor::eq(const Tensor& o) const { return voxgrad::eq(*this, o); }
-Tensor Tensor::ne(const Tensor& o) const { return voxgrad::ne(*this, o); }
-Tensor Tensor::lt(const Tensor& o) const { return voxgrad::lt(*this, o); }
-Tensor Tensor::le(const Tensor& o) const { return voxgrad::le(*this, o); }
-Tensor Tensor::gt(const Tensor& o) const { return voxgrad::gt(*this, o); }
-Tensor Tensor::ge(const Tensor& o) const { return voxgrad::ge(*this, o); }
-Tensor Tensor::eq(double o) const { return voxgrad::eq(*this, o); }
-Tensor Tensor::ne(double o) const { return voxgrad::ne(*this, o); }
-Tensor Tensor::lt(double o) const { return voxgrad::lt(*this, o); }
-Tensor Tensor::le(double o) const { return voxgrad::le(*this, o); }
-Tensor Tensor::gt(double o) const { return voxgrad::gt(*this, o); }
-Tensor Tensor::ge(double o) const { return voxgrad::ge(*this, o); }
-
-// --- reductions and linear algebra ----------------------------------------------------------
-
-Tensor Tensor::any() const { return voxgrad::any(*this); }
-Tensor Tensor::any(std::int64_t dim, bool keepdim) const { return voxgrad::any(*this, dim, keepdim); }
-Tensor Tensor::all() const { return voxgrad::all(*this); }
-Tensor Tensor::all(std::int64_t dim, bool keepdim) const { return voxgrad::all(*this, dim, keepdim); }
-Tensor Tensor::sum() const { return voxgrad::sum(*this); }
-Tensor Tensor::sum(IntArrayRef d, bool k) const { return voxgrad::sum(*this, d, k); }
-Tensor Tensor::mean() const { return voxgrad::mean(*this); }
-Tensor Tensor::mean(IntArrayRef d, bool k) const { return voxgrad::mean(*this, d, k); }
-Tensor Tensor::max() const { return voxgrad::max(*this); }
-Tensor Tensor::min() const { return voxgrad::min(*this); }
-std::tuple<Tensor, Tensor> Tensor::max(std::int64_t d, bool k) const { return voxgrad::max(*this, d, k); }
-std::tuple<Tensor, Tensor> Tensor::min(std::int64_t d, bool k) const { return voxgrad::min(*this, d, k); }
-Tensor Tensor::var() const { return voxgrad::var(*this); }
-Tensor Tensor::var(IntArrayRef d, std::int64_t c, bool k) const { return voxgrad::var(*this, d, c, k); }
-Tensor Tensor::std() const { return voxgrad::std(*this); }
-Tensor Tensor::std(IntArrayRef d, std::int64_t c, bool k) const { return voxgrad::std(*this, d, c, k); }
-Tensor Tensor::sum_to_size(IntArrayRef s) const { return voxgrad::sum_to_size(*this, s); }
-Tensor Tensor::argmax(std::optional<std::int64_t> d, bool k) const { return voxgrad::argmax(*this, d, k); }
-Tensor Tensor::argmin(std::optional<std::int64_t> d, bool k) const { return voxgrad::argmin(*this, d, k); }
-Tensor Tensor::norm(double p) const { return voxgrad::norm(*this, p); }
-Tensor Tensor::norm(double p, IntArrayRef d, bool k) const { return voxgrad::norm(*this, p, d, k); }
-Tensor Tensor::amax(IntArrayRef d, bool k) const { return voxgrad::amax(*this, d, k); }
-Tensor Tensor::amin(IntArrayRef d, bool k) const { return voxgrad::amin(*this, d, k); }
-Tensor Tensor::logsumexp(IntArrayRef d, bool k) const { return voxgrad::logsumexp(*this, d, k); }
-Tensor Tensor::prod() const { return voxgrad::prod(*this); }
-Tensor Tensor::prod(std::int64_t d, bool k) const { return voxgrad::prod(*this, d, k); }
-Tensor Tensor::cumsum(std::int64_t d) const { return voxgrad::cumsum(*this, d); }
-Tensor Tensor::cumprod(std::int64_t d) const { return voxgrad::cumprod(*this, d); }
-Tensor Tensor::argsort(std::int64_t d, bool descending, bool stable) const {
-  return voxgrad::argsort(*this, d, descending, stable);
-}
-std::tuple<Tensor, Tensor> Tensor::sort(std::int64_t d, bool descending, bool stable) const {
-  return voxgrad::sort(*this, d, descending, stable);
-}
-std::tuple<Tensor, Tensor> Tensor::topk(std::int64_t k, std::int64_t d, bool largest, bool sorted) const {
-  return voxgrad::topk(*this, k, d, largest, sorted);
-}
-Tensor Tensor::lerp(const Tensor& e, double w) const { return voxgrad::lerp(*this, e, w); }
-Tensor Tensor::lerp(const Tensor& e, const Tensor& w) const { return voxgrad::lerp(*this, e, w); }
-Tensor Tensor::matmul(const Tensor& o) const { return voxgrad::matmul(*this, o); }
-Tensor Tensor::dot(const Tensor& o) const { return voxgrad::dot(*this, o); }
-Tensor Tensor::outer(const Tensor& o) const { return voxgrad::outer(*this, o); }
 
 // --- indexing -------------------------------------------------------------------------------
 

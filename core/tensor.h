@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -160,14 +161,21 @@ class Tensor {
   Tensor sub(const Tensor& other, double alpha = 1.0) const;  ///< self - alpha * other.
   Tensor mul(const Tensor& other) const;                      ///< self * other.
   Tensor div(const Tensor& other) const;                      ///< self / other.
-  Tensor neg() const;                                         ///< -self.
-  Tensor pow(double exponent) const;                          ///< self ** exponent.
-  Tensor pow(const Tensor& exponent) const;                   ///< self ** exponent (broadcast).
-  Tensor exp() const;                                         ///< e ** self.
-  Tensor log() const;                                         ///< Natural logarithm.
-  Tensor sqrt() const;                                        ///< Square root.
-  Tensor abs() const;                                         ///< Absolute value.
-  Tensor sign() const;                                        ///< -1, 0 or 1 (zero gradient).
+  /// self / other rounded: "trunc" or "floor" (std::nullopt: true division); see voxgrad::div in ops/division.h.
+  Tensor div(const Tensor& other, std::optional<std::string_view> rounding_mode) const;
+  Tensor floor_divide(const Tensor& other) const;  ///< div(other, "floor").
+  Tensor fmod(const Tensor& other) const;          ///< Remainder of self / other with self's sign (std::fmod).
+  Tensor fmod(double other) const;                 ///< fmod with a number.
+  Tensor remainder(const Tensor& other) const;     ///< Remainder with other's sign (Python's %).
+  Tensor remainder(double other) const;            ///< remainder with a number.
+  Tensor neg() const;                              ///< -self.
+  Tensor pow(double exponent) const;               ///< self ** exponent.
+  Tensor pow(const Tensor& exponent) const;        ///< self ** exponent (broadcast).
+  Tensor exp() const;                              ///< e ** self.
+  Tensor log() const;                              ///< Natural logarithm.
+  Tensor sqrt() const;                             ///< Square root.
+  Tensor abs() const;                              ///< Absolute value.
+  Tensor sign() const;                             ///< -1, 0 or 1 (zero gradient).
   /// Clamps into [min, max]; either bound may be absent.
   Tensor clamp(std::optional<double> min, std::optional<double> max = std::nullopt) const;
   /// Clamps into tensor bounds, broadcast (see voxgrad::clamp in ops/elementwise_math.h).
@@ -184,6 +192,16 @@ class Tensor {
   Tensor square() const;                                  ///< self · self.
   Tensor sin() const;                                     ///< Sine (radians).
   Tensor cos() const;                                     ///< Cosine (radians).
+  Tensor tan() const;                                     ///< Tangent (radians).
+  Tensor asin() const;                                    ///< Arcsine (NaN outside [−1, 1]).
+  Tensor acos() const;                                    ///< Arccosine (NaN outside [−1, 1]).
+  Tensor atan() const;                                    ///< Arctangent.
+  Tensor atan2(const Tensor& other) const;                ///< Angle of the point (other, self), broadcast.
+  Tensor sinh() const;                                    ///< Hyperbolic sine.
+  Tensor cosh() const;                                    ///< Hyperbolic cosine.
+  Tensor asinh() const;                                   ///< Inverse hyperbolic sine.
+  Tensor acosh() const;                                   ///< Inverse hyperbolic cosine (NaN below 1).
+  Tensor atanh() const;                                   ///< Inverse hyperbolic tangent.
   Tensor reciprocal() const;                              ///< 1 / self.
   Tensor rsqrt() const;                                   ///< 1 / √self.
   Tensor floor() const;                                   ///< Rounded down (zero gradient).
@@ -219,11 +237,15 @@ class Tensor {
   Tensor any(std::int64_t dim, bool keepdim = false) const;  ///< any() along dim.
   /// 1 if every element is nonzero, else 0 (0-d, self's dtype; never requires grad).
   Tensor all() const;
-  Tensor all(std::int64_t dim, bool keepdim = false) const;   ///< all() along dim.
-  Tensor sum() const;                                         ///< Sum of all elements (0-d).
-  Tensor sum(IntArrayRef dims, bool keepdim = false) const;   ///< Sum over dims.
-  Tensor mean() const;                                        ///< Mean of all elements (0-d).
-  Tensor mean(IntArrayRef dims, bool keepdim = false) const;  ///< Mean over dims.
+  Tensor all(std::int64_t dim, bool keepdim = false) const;      ///< all() along dim.
+  Tensor sum() const;                                            ///< Sum of all elements (0-d).
+  Tensor sum(IntArrayRef dims, bool keepdim = false) const;      ///< Sum over dims.
+  Tensor mean() const;                                           ///< Mean of all elements (0-d).
+  Tensor mean(IntArrayRef dims, bool keepdim = false) const;     ///< Mean over dims.
+  Tensor nansum() const;                                         ///< Sum of the non-NaN elements (0-d).
+  Tensor nansum(IntArrayRef dims, bool keepdim = false) const;   ///< nansum over dims.
+  Tensor nanmean() const;                                        ///< Mean of the non-NaN elements (0-d).
+  Tensor nanmean(IntArrayRef dims, bool keepdim = false) const;  ///< nanmean over dims.
   Tensor max() const;  ///< Largest element (0-d); gradient shared evenly among ties.
   Tensor min() const;  ///< Smallest element (0-d); gradient shared evenly among ties.
   /// Largest values along dim and their int64 indices (first occurrence).

@@ -8,6 +8,7 @@
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/elementwise_kernels.h"
 #include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/detail/unary_op.h"
 #include "voxgrad/ops/elementwise.h"
 
 namespace voxgrad {
@@ -15,23 +16,11 @@ namespace voxgrad {
 using autograd::BackwardCtx;
 using autograd::record;
 using autograd::save_for_backward;
-using autograd::save_output_for_backward;
 using detail::binary_kernel;
+using detail::differentiable_unary;
 using detail::unary_kernel;
 
 namespace {
-
-// A unary op whose gradient is grad · d(x or out), d built from the saved input (or output) by
-// differentiable ops, so that it differentiates again. The backward formulas are PyTorch's
-// (derivatives.yaml), evaluated in the same order.
-template <typename Op, typename Deriv>
-Tensor unary(const Tensor& a, const char* name, const char* node, bool from_output, Op op, Deriv deriv) {
-  detail::check_defined(a, name);
-  Tensor out = unary_kernel(a, name, op);
-  record(node, a, out, {from_output ? save_output_for_backward(out) : save_for_backward(a)},
-         [deriv](const BackwardCtx& c) { return std::vector<Tensor>{deriv(c.grad(), c.saved[0])}; });
-  return out;
-}
 
 // A rounding: piecewise constant, so a zero gradient.
 template <typename Op>
@@ -81,62 +70,50 @@ Tensor extremum(const Tensor& a, const Tensor& b, const char* name, const char* 
 }  // namespace
 
 Tensor log1p(const Tensor& a) {
-  return unary(
+  return differentiable_unary(
       a, "log1p", "Log1PBackward", false, [](auto p) { return std::log1p(p); },
       [](const Tensor& g, const Tensor& x) { return g / (x + 1.0); });
 }
 
 Tensor expm1(const Tensor& a) {
-  return unary(
+  return differentiable_unary(
       a, "expm1", "Expm1Backward", true, [](auto p) { return std::expm1(p); },
       [](const Tensor& g, const Tensor& y) { return g * (y + 1.0); });
 }
 
 Tensor log2(const Tensor& a) {
-  return unary(
+  return differentiable_unary(
       a, "log2", "Log2Backward", false, [](auto p) { return std::log2(p); },
       [](const Tensor& g, const Tensor& x) { return g / (x * 0.6931471805599453); });
 }
 
 Tensor log10(const Tensor& a) {
-  return unary(
+  return differentiable_unary(
       a, "log10", "Log10Backward", false, [](auto p) { return std::log10(p); },
       [](const Tensor& g, const Tensor& x) { return g / (x * 2.3025850929940456); });
 }
 
 Tensor exp2(const Tensor& a) {
-  return unary(
+  return differentiable_unary(
       a, "exp2", "Exp2Backward", true, [](auto p) { return std::exp2(p); },
       [](const Tensor& g, const Tensor& y) { return g * y * 0.6931471805599453; });
 }
 
 Tensor square(const Tensor& a) {
   // torch.square is pow(a, 2): a · a, and pow's gradient grad · (2 · a).
-  return unary(
+  return differentiable_unary(
       a, "square", "PowBackward", false, [](auto p) { return p * p; },
       [](const Tensor& g, const Tensor& x) { return g * (x * 2.0); });
 }
 
-Tensor sin(const Tensor& a) {
-  return unary(
-      a, "sin", "SinBackward", false, [](auto p) { return std::sin(p); },
-      [](const Tensor& g, const Tensor& x) { return g * cos(x); });
-}
-
-Tensor cos(const Tensor& a) {
-  return unary(
-      a, "cos", "CosBackward", false, [](auto p) { return std::cos(p); },
-      [](const Tensor& g, const Tensor& x) { return g * -sin(x); });
-}
-
 Tensor reciprocal(const Tensor& a) {
-  return unary(
+  return differentiable_unary(
       a, "reciprocal", "ReciprocalBackward", true, [](auto p) { return decltype(p)(1) / p; },
       [](const Tensor& g, const Tensor& y) { return -g * (y * y); });
 }
 
 Tensor rsqrt(const Tensor& a) {
-  return unary(
+  return differentiable_unary(
       a, "rsqrt", "RsqrtBackward", true, [](auto p) { return decltype(p)(1) / std::sqrt(p); },
       [](const Tensor& g, const Tensor& y) { return g * -0.5 * y.pow(3.0); });
 }
@@ -270,7 +247,7 @@ Tensor isfinite(const Tensor& a) {
 // ---- activations ----
 
 Tensor softplus(const Tensor& a, double beta, double threshold) {
-  return unary(
+  return differentiable_unary(
       a, "softplus", "SoftplusBackward", false,
       [beta, threshold](auto p) {
         using T = decltype(p);
@@ -292,7 +269,7 @@ namespace {
 // hardtanh under the name of the op the user called (hardtanh or relu6): clamp's value, max_val wherever
 // min_val > max_val (torch does not check them either), and a gradient only strictly inside the bounds.
 Tensor bounded(const Tensor& a, double min_val, double max_val, const char* name) {
-  return unary(
+  return differentiable_unary(
       a, name, "HardtanhBackward", false,
       [min_val, max_val](auto p) {
         using T = decltype(p);
@@ -325,7 +302,7 @@ Tensor log_sigmoid(const Tensor& a) {
 }
 
 Tensor mish(const Tensor& a) {
-  return unary(
+  return differentiable_unary(
       a, "mish", "MishBackward", false, [](auto p) { return p * std::tanh(std::log1p(std::exp(p))); },
       [](const Tensor& g, const Tensor& x) {
         const Tensor t = tanh(log1p(exp(x))), s = sigmoid(x);
@@ -334,7 +311,7 @@ Tensor mish(const Tensor& a) {
 }
 
 Tensor hardswish(const Tensor& a) {
-  return unary(
+  return differentiable_unary(
       a, "hardswish", "HardswishBackward", false, [](auto p) { return p * ramp6(p) / decltype(p)(6); },
       [](const Tensor& g, const Tensor& x) {
         // At 3 torch's vector loop (which runs on all but a tensor's last few elements) gives grad, its scalar
@@ -344,7 +321,7 @@ Tensor hardswish(const Tensor& a) {
 }
 
 Tensor hardsigmoid(const Tensor& a) {
-  return unary(
+  return differentiable_unary(
       a, "hardsigmoid", "HardsigmoidBackward", false, [](auto p) { return ramp6(p) / decltype(p)(6); },
       [](const Tensor& g, const Tensor& x) {
         // torch's 1/6 is 1.0f / 6.0f, a float32 constant, for float64 too.

@@ -1,9 +1,9 @@
 #pragma once
-// Element-wise math beyond arithmetic, as torch's: log1p, expm1, log2, log10, exp2, square, sin, cos,
-// reciprocal, rsqrt, the roundings, maximum/minimum, xlogy, clamp with tensor bounds, the NaN/infinity masks and
-// the logical ops. Every one takes float32 and float64 tensors
-// and throws voxgrad::Error naming the op for others (on int64, PyTorch's roundings return a copy and
-// its masks all false).
+// Element-wise math beyond arithmetic, as torch's: log1p, expm1, log2, log10, exp2, square, reciprocal,
+// rsqrt, the roundings, maximum/minimum, xlogy, clamp with tensor bounds, the NaN/infinity masks and the
+// logical ops (the trigonometric and hyperbolic functions are in trigonometric.h, division with rounding
+// in division.h). Every one takes float32 and float64 tensors and throws voxgrad::Error naming the op
+// for others (on int64, PyTorch's roundings return a copy and its masks all false).
 
 #include <cstdint>
 #include <optional>
@@ -24,10 +24,6 @@ Tensor log10(const Tensor& a);
 Tensor exp2(const Tensor& a);
 /// a · a, as torch.square (pow(a, 2)); gradient 2a.
 Tensor square(const Tensor& a);
-/// Sine (radians); gradient cos(a).
-Tensor sin(const Tensor& a);
-/// Cosine (radians); gradient −sin(a).
-Tensor cos(const Tensor& a);
 /// 1 / a; gradient −(1/a)², from the result.
 Tensor reciprocal(const Tensor& a);
 /// 1 / √a; gradient −½ · (1/√a)³, from the result.

@@ -15,6 +15,7 @@
 #include "voxgrad/ops/detail/loops.h"
 #include "voxgrad/ops/detail/reduce_loops.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/elementwise_math.h"
 #include "voxgrad/ops/join_split.h"
 #include "voxgrad/ops/reorder.h"
 #include "voxgrad/ops/shape_ops.h"
@@ -255,6 +256,34 @@ Tensor mean(const Tensor& a, IntArrayRef dims, bool keepdim) {
 }
 
 Tensor mean(const Tensor& a) { return mean(a, {}, false); }
+
+Tensor nansum(const Tensor& a, IntArrayRef dims, bool keepdim) {
+  detail::check_defined(a, "nansum");
+  detail::check_floating(a, "nansum");
+  const std::vector<bool> mask = reduce_mask(a, dims, "nansum");
+  const Tensor v = a.detach();
+  Tensor out = sum_kernel(where(isnan(v), zeros({}, v.dtype()), v), mask);
+  if (!keepdim) out = out.reshape(dropdim_shape(a, mask)).detach();
+  // PyTorch's nansum_backward: the expanded gradient times the mask of non-NaN elements (so −grad · 0 = −0 at
+  // a NaN, as there).
+  record("NansumBackward", a, out, {save_for_backward(a)},
+         [keep = detail::keepdim_shape(a, mask), sizes = a.sizes()](const BackwardCtx& c) {
+           return std::vector<Tensor>{c.grad().reshape(keep).expand(sizes) * logical_not(isnan(c.saved[0]))};
+         });
+  return out;
+}
+
+Tensor nansum(const Tensor& a) { return nansum(a, {}, false); }
+
+Tensor nanmean(const Tensor& a, IntArrayRef dims, bool keepdim) {
+  detail::check_defined(a, "nanmean");
+  detail::check_floating(a, "nanmean");
+  reduce_mask(a, dims, "nanmean");  // the dims checked under this op's name
+  // As torch: nansum over the count of non-NaN elements (0 / 0 = NaN for a slice of NaNs only).
+  return nansum(a, dims, keepdim) / sum(logical_not(isnan(a.detach())), dims, keepdim);
+}
+
+Tensor nanmean(const Tensor& a) { return nanmean(a, {}, false); }
 
 Tensor max(const Tensor& a) { return extreme_all(a, true); }
 Tensor min(const Tensor& a) { return extreme_all(a, false); }

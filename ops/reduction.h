@@ -16,6 +16,16 @@ Tensor sum(const Tensor& a, IntArrayRef dims, bool keepdim = false);
 Tensor mean(const Tensor& a);
 /// Mean over `dims`.
 Tensor mean(const Tensor& a, IntArrayRef dims, bool keepdim = false);
+/// Sum of the elements that are not NaN over `dims` (empty: all), as torch.nansum; the gradient is the upstream
+/// gradient at every element but the NaNs (0 there).
+Tensor nansum(const Tensor& a, IntArrayRef dims, bool keepdim = false);
+/// nansum of all elements as a 0-d tensor.
+Tensor nansum(const Tensor& a);
+/// Mean of the elements that are not NaN over `dims` (empty: all), as torch.nanmean: nansum over their count
+/// (NaN for a slice of NaNs only).
+Tensor nanmean(const Tensor& a, IntArrayRef dims, bool keepdim = false);
+/// nanmean of all elements as a 0-d tensor.
+Tensor nanmean(const Tensor& a);
 /// Largest element (NaN if any); the gradient is shared evenly among equal maxima.
 Tensor max(const Tensor& a);
 /// Smallest element (NaN if any); the gradient is shared evenly among equal minima.

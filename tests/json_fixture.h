@@ -97,7 +97,8 @@ inline const nlohmann::json* find_case(const nlohmann::json& fixture, const std:
   return nullptr;
 }
 
-/// NaN-aware |got − want| <= atol + rtol·|want|, element by element (want NaN: got NaN too).
+/// NaN-aware |got − want| <= atol + rtol·|want|, element by element (want NaN: got NaN too; want ±inf: got
+/// the same infinity).
 inline void expect_close_nan(const Tensor& got, const Tensor& want, double atol, double rtol) {
   ASSERT_EQ(got.sizes(), want.sizes());
   const Tensor g = got.detach().to(kFloat64).contiguous(), w = want.detach().to(kFloat64).contiguous();
@@ -106,6 +107,8 @@ inline void expect_close_nan(const Tensor& got, const Tensor& want, double atol,
   for (std::int64_t i = 0; i < g.numel(); ++i) {
     if (std::isnan(pw[i])) {
       EXPECT_TRUE(std::isnan(pg[i])) << "at flat index " << i << ": got " << pg[i] << ", expected NaN";
+    } else if (std::isinf(pw[i])) {
+      EXPECT_EQ(pg[i], pw[i]) << "at flat index " << i;
     } else {
       EXPECT_NEAR(pg[i], pw[i], atol + rtol * std::abs(pw[i])) << "at flat index " << i;
     }

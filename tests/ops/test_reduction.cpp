@@ -561,4 +561,35 @@ TEST(ReductionGradgradcheck, SumMeanAndVar) {
   expect_gradgradcheck([](const std::vector<Tensor>& v) { return v[0].var(0, 1, true); }, {x});
 }
 
+TEST(Reduction, NansumAndNanmeanSkipNaNsWithTorchsGradient) {
+  const Tensor x = f64({1.0, kNaN, -2.5, 4.0, kNaN, kNaN, 0.5, 2.0}, {2, 4});
+  // Without NaNs, the same bits as sum and mean; on views too (transposed, strided).
+  const Tensor y = f64({1.0, 3.0, -2.5, 4.0, 7.0, 0.25, 0.5, 2.0}, {2, 4});
+  EXPECT_TRUE(bit_identical(nansum(y), sum(y)));
+  EXPECT_TRUE(bit_identical(y.t().nanmean({1}), y.t().mean({1})));
+  EXPECT_TRUE(bit_identical(nansum(y.slice(1, 0, 4, 2), {0}, true), sum(y.slice(1, 0, 4, 2), {0}, true)));
+  using voxgrad::testing::same_bits_any_nan;
+  EXPECT_TRUE(same_bits_any_nan(nansum(x), f64({5.0}).reshape({})));
+  EXPECT_TRUE(same_bits_any_nan(nansum(x, {1}), f64({2.5, 2.5})));
+  EXPECT_TRUE(same_bits_any_nan(x.nanmean({0}), f64({1.0, kNaN, -1.0, 3.0})));  // a column of NaNs only: NaN
+  EXPECT_TRUE(same_bits_any_nan(nanmean(x, {1}, true), f64({2.5 / 3.0, 1.25}, {2, 1})));
+  EXPECT_TRUE(same_bits_any_nan(x.nansum({0, 1}), f64({5.0}).reshape({})));
+  EXPECT_TRUE(same_bits_any_nan(x.nanmean(), f64({1.0}).reshape({})));
+  // The gradient is the upstream one but at the NaNs (0 there, −0 for a negative upstream, as torch's mask).
+  const Tensor l = x.detach().requires_grad_(true);
+  nansum(l, {1}).backward(f64({2.0, -3.0}));
+  EXPECT_TRUE(bit_identical(l.grad(), f64({2.0, 0.0, 2.0, 2.0, -0.0, -0.0, -3.0, -3.0}, {2, 4})));
+  const Tensor m = x.detach().requires_grad_(true);
+  nanmean(m).backward();
+  EXPECT_TRUE(bit_identical(m.grad(), f64({0.2, 0.0, 0.2, 0.2, 0.0, 0.0, 0.2, 0.2}, {2, 4})));
+  const Tensor z = uniform_leaf({3, 4}, -1, 1, 19);
+  expect_gradcheck([](const std::vector<Tensor>& v) { return nansum(v[0], {1}) * 2.0; }, {z});
+  expect_gradcheck([](const std::vector<Tensor>& v) { return v[0].nanmean({0}, true); }, {z});
+  expect_gradgradcheck([](const std::vector<Tensor>& v) { return nansum(v[0]) * v[0]; }, {z});
+  expect_gradgradcheck([](const std::vector<Tensor>& v) { return nanmean(v[0].pow(2.0), {1}); }, {z});
+  EXPECT_ERROR_EQ(nansum(zeros({2}, kInt64)), "nansum: expected a float32 or float64 input, but got int64");
+  EXPECT_ERROR_EQ(nanmean(Tensor()), "nanmean: argument 'self' is an undefined tensor");
+  EXPECT_ERROR_EQ(nanmean(x, {2}), "nanmean: dimension out of range (expected to be in range of [-2, 1], but got 2)");
+}
+
 }  // namespace

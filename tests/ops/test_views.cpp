@@ -370,6 +370,11 @@ std::vector<OpCase> cases() {
   op("expm1", {arg(s3)}, [](V a) { return expm1(a[0]); });
   op("sin", {arg(s3)}, [](V a) { return sin(a[0]); });
   op("cos", {arg(s3)}, [](V a) { return cos(a[0]); });
+  op("tan/atan/sinh/cosh/asinh", {arg(s3)},
+     [](V a) { return tan(a[0]) + a[0].atan() * 2.0 + sinh(a[0]) * 4.0 + a[0].cosh() * 8.0 + asinh(a[0]) * 16.0; });
+  op("asin/acos/atanh", {arg(s3)},
+     [](V a) { return asin(a[0] * 0.9) + (a[0] * 0.9).acos() * 2.0 + atanh(a[0] * 0.9); });
+  op("acosh", {pos(s3)}, [](V a) { return acosh(a[0] + 0.6); });
   op("reciprocal", {pos(s3)}, [](V a) { return reciprocal(a[0]); });
   op("rsqrt", {pos(s3)}, [](V a) { return rsqrt(a[0]); });
   op("floor/ceil/round/trunc", {arg(s3)}, [](V a) {
@@ -434,6 +439,13 @@ std::vector<OpCase> cases() {
   op("maximum (broadcast)", {arg(bl), arg(br)}, [](V a) { return maximum(a[0], a[1]); });
   op("minimum (broadcast)", {arg(s3), arg(br)}, [](V a) { return minimum(a[0], a[1]); });
   op("xlogy (broadcast)", {arg(bl), pos(br)}, [](V a) { return xlogy(a[0], a[1]); });
+  op("atan2 (broadcast)", {arg(bl), arg(br)}, [](V a) { return atan2(a[0], a[1]) + a[1].atan2(a[0]) * 2.0; });
+  op("fmod/remainder (broadcast)", {arg(bl), pos(br)},
+     [](V a) { return fmod(a[0] * 3.0, a[1]) + (a[0] * 3.0).remainder(a[1]) * 2.0; });
+  op("div rounding modes", {arg(bl), pos(br)}, [](V a) {
+    return div(a[0] * 3.0, a[1], "floor") * a[1] + a[0].div(a[1], "trunc") * a[0] + floor_divide(a[0], a[1]);
+  });
+  op("fmod/remainder (number)", {arg(s3)}, [](V a) { return fmod(a[0], 0.3) + a[0].remainder(-0.3) * 2.0; });
   op("logical_not/and/or/xor", {fixed(bl, Kind::kMask), fixed(br, Kind::kMask)}, [](V a) {
     return logical_and(a[0], a[1]) + logical_or(a[0], a[1]) * 2.0 + logical_xor(a[0], a[1]) * 4.0 +
            logical_not(a[0]) * 8.0;
@@ -458,6 +470,9 @@ std::vector<OpCase> cases() {
   op("sum(dims, keepdim)", {arg(s3)}, [](V a) { return a[0].sum({0, 2}, true); });
   op("mean", {arg(s3)}, [](V a) { return mean(a[0]); });
   op("mean(dims)", {arg(s3)}, [](V a) { return a[0].mean({2}); });
+  op("nansum/nanmean", {arg(s3)}, [](V a) {
+    return cat({nansum(a[0]).reshape({1}), a[0].nansum({1}).flatten(), nanmean(a[0], {0, 2}, true).flatten()});
+  });
   op("max", {distinct(s3)}, [](V a) { return max(a[0]); });
   op("min", {distinct(s3)}, [](V a) { return a[0].min(); });
   op("max(dim) values", {distinct(s3)}, [](V a) { return std::get<0>(max(a[0], 1)); });
