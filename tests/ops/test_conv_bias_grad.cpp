@@ -84,10 +84,12 @@ const std::vector<Layer>& layers() {
       {"64->64 pointwise", Path::Pointwise, 3, 64, 64, {5, 7, 31}, 1, 1, 0},
       {"20->40 pointwise", Path::Pointwise, 2, 20, 40, {6, 9, 23}, 1, 1, 0},
       {"80->96 pointwise", Path::Pointwise, 2, 80, 96, {4, 5, 27}, 1, 1, 0},
-      // Transposed: the forward map of the output gradient copies it (stride 2 splits its rows into
-      // phases; kernel 2 with output_padding 1 leaves its last plane, row and column unread, so the
-      // copy crops them), or reads it in place (stride 1, no padding).
+      // Transposed: the forward map of the output gradient copies it (kernel 2 with output_padding 1 leaves
+      // its last plane, row and column unread, so the copy crops them; kernel 3 stride 2 splits its rows into
+      // phases), or reads it in place (stride 1, no padding; kernel 2 stride 2 in tap pairs), the sums then
+      // taken in a pass of their own.
       {"transposed 8->6, k2 s2, output_padding 1", Path::LaneWise, 2, 8, 6, {5, 6, 12}, 2, 2, 0, true, 1},
+      {"transposed 16->8, k2 s2 (read in place)", Path::LaneWise, 2, 16, 8, {4, 5, 12}, 2, 2, 0, true},
       {"transposed 16->12, k3 s2 p1", Path::LaneWise, 2, 16, 12, {4, 5, 12}, 3, 2, 1, true, 1},
       {"transposed 4->5, k3 s1 p0 (read in place)", Path::LaneWise, 3, 4, 5, {5, 6, 22}, 3, 1, 0, true},
       {"transposed 8->16, k3 s1 p1 (transposed input)", Path::TransposedInput, 2, 8, 16, {5, 6, 20}, 3, 1, 1, true},
