@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "elementwise_reference.h"
 #include "test_util.h"
 
 namespace {
@@ -84,49 +85,14 @@ std::vector<UnaryCase> unary_cases() {
   };
 }
 
-// The reference: the function on each element, in the tensor's dtype.
-Tensor reference(const UnaryCase& c, const Tensor& x) {
-  const Tensor xc = x.contiguous();
-  Tensor y = empty(x.sizes(), x.dtype());
-  for (std::int64_t i = 0; i < x.numel(); ++i) {
-    if (x.dtype() == kFloat64) {
-      y.data_ptr<double>()[i] = c.f64(xc.data_ptr<double>()[i]);
-    } else {
-      y.data_ptr<float>()[i] = c.f32(xc.data_ptr<float>()[i]);
-    }
-  }
-  return y;
-}
-
-// kSpecial, then random values over several magnitudes, as a (rows, 37) float64 tensor.
-Tensor special_and_random(std::int64_t rows) {
-  std::vector<double> v = kSpecial;
-  const Tensor r = randn({rows * 37 - static_cast<std::int64_t>(kSpecial.size())}, kFloat64);
-  for (std::int64_t i = 0; i < r.numel(); ++i) {
-    v.push_back(r.data_ptr<double>()[i] * std::pow(10.0, static_cast<double>(i % 9) - 4.0));
-  }
-  return tensor(v, kFloat64).reshape({rows, 37});
-}
-
 TEST(ElementwiseMath, UnaryOpsMatchTheLibraryFunctionBitForBit) {
   manual_seed(11);
-  const Tensor base = special_and_random(40);
+  // kSpecial, then random values over 9 decades.
+  const Tensor base = vt::special_then_random(kSpecial, 40, 37, 9);
   for (const UnaryCase& c : unary_cases()) {
     for (DType dt : {kFloat32, kFloat64}) {
       SCOPED_TRACE(c.name + (dt == kFloat32 ? " float32" : " float64"));
-      const Tensor x = base.to(dt);
-      EXPECT_TRUE(vt::same_bits_any_nan(c.op(x), reference(c, x)));
-      // Views: transposed, strided with an offset, expanded.
-      const Tensor tr = x.t();
-      EXPECT_TRUE(vt::same_bits_any_nan(c.op(tr), reference(c, tr)));
-      const Tensor strided = x.slice(0, 1, 40, 3).slice(1, 2, 37, 2);
-      EXPECT_TRUE(vt::same_bits_any_nan(c.op(strided), reference(c, strided)));
-      const Tensor expanded = x.select(0, 0).unsqueeze(0).expand({5, 37});
-      EXPECT_TRUE(vt::same_bits_any_nan(c.op(expanded), reference(c, expanded)));
-      // 0-d and empty tensors.
-      const Tensor scalar = x.select(0, 3).select(0, 5);
-      EXPECT_TRUE(vt::same_bits_any_nan(c.op(scalar), reference(c, scalar)));
-      EXPECT_EQ(c.op(x.slice(0, 0, 0)).sizes(), (Shape{0, 37}));
+      vt::expect_matches_elementwise(c.op, c.f64, c.f32, base.to(dt));
     }
   }
   // Tensor's methods are the same functions.

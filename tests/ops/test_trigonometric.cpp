@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "elementwise_reference.h"
 #include "test_util.h"
 
 namespace {
@@ -65,48 +66,15 @@ const std::vector<double> kSpecial = {
     3.0,   -7.25,  88.5, 89.5,  -710.0, 710.5,  1e22, kInf,  -kInf,   kNaN,
     0.999, -0.999, 2.0,  100.5, 1e-40,  -1e-40, 1e30, -1e30, 1.0 / 3, 1.5707963267948966};
 
-// The reference: the function on each element, in the tensor's dtype.
-Tensor reference(const UnaryCase& c, const Tensor& x) {
-  const Tensor xc = x.contiguous();
-  Tensor y = empty(x.sizes(), x.dtype());
-  for (std::int64_t i = 0; i < x.numel(); ++i) {
-    if (x.dtype() == kFloat64) {
-      y.data_ptr<double>()[i] = c.f64(xc.data_ptr<double>()[i]);
-    } else {
-      y.data_ptr<float>()[i] = c.f32(xc.data_ptr<float>()[i]);
-    }
-  }
-  return y;
-}
-
-// kSpecial, then random values over several magnitudes, as a (rows, 30) float64 tensor.
-Tensor special_and_random(std::int64_t rows) {
-  std::vector<double> v = kSpecial;
-  const Tensor r = randn({rows * 30 - static_cast<std::int64_t>(kSpecial.size())}, kFloat64);
-  for (std::int64_t i = 0; i < r.numel(); ++i) {
-    v.push_back(r.data_ptr<double>()[i] * std::pow(10.0, static_cast<double>(i % 5) - 2.0));
-  }
-  return tensor(v, kFloat64).reshape({rows, 30});
-}
-
 TEST(Trigonometric, ValuesAreTheLibraryFunctionsBitForBitOnViews) {
   manual_seed(5);
-  const Tensor base = special_and_random(20);
+  // kSpecial, then random values over 5 decades.
+  const Tensor base = vt::special_then_random(kSpecial, 20, 30, 5);
   for (const UnaryCase& c : cases()) {
     for (DType dt : {kFloat32, kFloat64}) {
       SCOPED_TRACE(c.name + (dt == kFloat32 ? " float32" : " float64"));
-      const Tensor x = base.to(dt);
-      EXPECT_TRUE(vt::same_bits_any_nan(c.op(x), reference(c, x)));
-      EXPECT_TRUE(vt::same_bits_any_nan(c.method(x), reference(c, x)));
-      const Tensor tr = x.t();
-      EXPECT_TRUE(vt::same_bits_any_nan(c.op(tr), reference(c, tr)));
-      const Tensor strided = x.slice(0, 1, 20, 3).slice(1, 2, 30, 2);
-      EXPECT_TRUE(vt::same_bits_any_nan(c.op(strided), reference(c, strided)));
-      const Tensor expanded = x.select(0, 0).unsqueeze(0).expand({4, 30});
-      EXPECT_TRUE(vt::same_bits_any_nan(c.op(expanded), reference(c, expanded)));
-      const Tensor scalar = x.select(0, 2).select(0, 7);
-      EXPECT_TRUE(vt::same_bits_any_nan(c.op(scalar), reference(c, scalar)));
-      EXPECT_EQ(c.op(x.slice(0, 0, 0)).sizes(), (Shape{0, 30}));
+      vt::expect_matches_elementwise(c.op, c.f64, c.f32, base.to(dt));
+      vt::expect_matches_elementwise(c.method, c.f64, c.f32, base.to(dt));
     }
   }
 }
