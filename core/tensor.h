@@ -163,7 +163,10 @@ class Tensor {
   Tensor div(const Tensor& other) const;                      ///< self / other.
   /// self / other rounded: "trunc" or "floor" (std::nullopt: true division); see voxgrad::div in ops/division.h.
   Tensor div(const Tensor& other, std::optional<std::string_view> rounding_mode) const;
+  /// self / other rounded: "trunc" or "floor" (std::nullopt: true division).
+  Tensor div(double other, std::optional<std::string_view> rounding_mode) const;
   Tensor floor_divide(const Tensor& other) const;  ///< div(other, "floor").
+  Tensor floor_divide(double other) const;         ///< div(other, "floor").
   Tensor fmod(const Tensor& other) const;          ///< Remainder of self / other with self's sign (std::fmod).
   Tensor fmod(double other) const;                 ///< fmod with a number.
   Tensor remainder(const Tensor& other) const;     ///< Remainder with other's sign (Python's %).

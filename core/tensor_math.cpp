@@ -24,7 +24,11 @@ Tensor Tensor::div(const Tensor& o) const { return voxgrad::div(*this, o); }
 Tensor Tensor::div(const Tensor& o, std::optional<std::string_view> rounding_mode) const {
   return voxgrad::div(*this, o, rounding_mode);
 }
+Tensor Tensor::div(double o, std::optional<std::string_view> rounding_mode) const {
+  return voxgrad::div(*this, o, rounding_mode);
+}
 Tensor Tensor::floor_divide(const Tensor& o) const { return voxgrad::floor_divide(*this, o); }
+Tensor Tensor::floor_divide(double o) const { return voxgrad::floor_divide(*this, o); }
 Tensor Tensor::fmod(const Tensor& o) const { return voxgrad::fmod(*this, o); }
 Tensor Tensor::fmod(double o) const { return voxgrad::fmod(*this, o); }
 Tensor Tensor::remainder(const Tensor& o) const { return voxgrad::remainder(*this, o); }

@@ -69,21 +69,26 @@ Tensor modulo(const Tensor& a, const Tensor& b, Rounding mode, const char* name,
   Tensor out = mode == Rounding::kTrunc
                    ? detail::binary_kernel(x, y, name, [](auto p, auto q) { return std::fmod(p, q); })
                    : detail::binary_kernel(x, y, name, [](auto p, auto q) { return python_remainder(p, q); });
-  autograd::record(node, x, y, out, {autograd::save_for_backward(x), autograd::save_for_backward(y)},
-                   [mode, name, sa = x.sizes(), sb = y.sizes()](const autograd::BackwardCtx& c) {
-                     std::vector<Tensor> g(2);
-                     if (c.needs_input_grad(0)) g[0] = c.grad().sum_to_size(sa);
-                     if (c.needs_input_grad(1)) {
-                       g[1] = (-c.grad() * rounded_div(c.saved[0], c.saved[1], mode, name)).sum_to_size(sb);
-                     }
-                     return g;
-                   });
+  // b's gradient reads both operands; a's reads neither.
+  const bool b_grad = y.requires_grad();
+  autograd::record(
+      node, x, y, out,
+      {autograd::save_for_backward(b_grad ? x : Tensor()), autograd::save_for_backward(b_grad ? y : Tensor())},
+      [mode, name, sa = x.sizes(), sb = y.sizes()](const autograd::BackwardCtx& c) {
+        std::vector<Tensor> g(2);
+        if (c.needs_input_grad(0)) g[0] = c.grad().sum_to_size(sa);
+        if (c.needs_input_grad(1)) {
+          g[1] = (-c.grad() * rounded_div(c.saved[0], c.saved[1], mode, name)).sum_to_size(sb);
+        }
+        return g;
+      });
   return out;
 }
 
 // b as a 0-d tensor of a's dtype (a Python number does not promote a tensor in torch), a checked first.
 Tensor number_like(const Tensor& a, double b, const char* name) {
   detail::check_defined(a, name, "self");
+  detail::check_floating(a, name);
   return full({}, b, a.dtype());
 }
 

@@ -17,7 +17,8 @@ namespace voxgrad {
 Tensor div(const Tensor& a, const Tensor& b, std::optional<std::string_view> rounding_mode);
 /// div(a, b, rounding_mode) with a number.
 Tensor div(const Tensor& a, double b, std::optional<std::string_view> rounding_mode);
-/// div(a, b, "floor"), as torch.floor_divide (PyTorch 1.13 rounds towards −inf; earlier versions truncated).
+/// div(a, b, "floor"), as torch.floor_divide (towards −inf). Its gradient is zero, as div's with a rounding mode;
+/// PyTorch 1.13 raises instead ("derivative for aten::floor_divide is not implemented").
 Tensor floor_divide(const Tensor& a, const Tensor& b);
 /// floor_divide with a number.
 Tensor floor_divide(const Tensor& a, double b);

@@ -17,7 +17,8 @@ Tensor mean(const Tensor& a);
 /// Mean over `dims`.
 Tensor mean(const Tensor& a, IntArrayRef dims, bool keepdim = false);
 /// Sum of the elements that are not NaN over `dims` (empty: all), as torch.nansum; the gradient is the upstream
-/// gradient at every element but the NaNs (0 there).
+/// gradient at every element but the NaNs (0 there). float32 and float64 only (torch.nansum also sums integers,
+/// which hold no NaN: use sum).
 Tensor nansum(const Tensor& a, IntArrayRef dims, bool keepdim = false);
 /// nansum of all elements as a 0-d tensor.
 Tensor nansum(const Tensor& a);

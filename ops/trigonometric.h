@@ -2,10 +2,10 @@
 // The trigonometric and hyperbolic functions and their inverses, as torch's: sin, cos, tan, asin, acos,
 // atan, atan2, sinh, cosh, asinh, acosh, atanh (tanh is with the activations, elementwise.h). float32 and
 // float64 only (others: voxgrad::Error naming the op). Values are the C library's functions element by
-// element, NaN outside an inverse's domain; PyTorch's vectorised loops use SLEEF's, which may differ from
-// these in the last bit, and give inf for sinh and cosh a little before they overflow (at 710 in float64, 89 in
-// float32, whose results are finite here). Gradients are PyTorch's formulas (derivatives.yaml), evaluated in its order,
-// and differentiate again.
+// element, NaN outside an inverse's domain; PyTorch's vectorised loops use SLEEF's, which differ from these by
+// up to 2 ulps, and give inf for sinh and cosh from |a| ≈ 709.78 in float64 (88.72 in float32) on, where they
+// overflow only from 710.48 (89.42): finite here. Gradients are PyTorch's formulas (derivatives.yaml), evaluated in its
+// order, and differentiate again.
 
 #include "voxgrad/core/tensor.h"
 

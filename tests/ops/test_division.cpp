@@ -1,8 +1,11 @@
 // ops/division.h: div with a rounding mode, floor_divide, fmod and remainder.
-// - values: bit for bit against scalar references written here from their definitions (trunc of the
-//   quotient; Python's floor division from fmod, as torch's; std::fmod; fmod moved into b's sign), over
-//   signed zeros, infinities, NaN, b = 0 and random pairs, broadcast, with either operand a view, and the
-//   number overloads in the tensor's dtype;
+// - values: bit for bit against scalar references (trunc of the quotient; Python's floor division from fmod;
+//   std::fmod; fmod moved into b's sign), over signed zeros, infinities, NaN, b = 0 and random pairs, broadcast,
+//   with either operand a view, and the number overloads in the tensor's dtype. The references follow the same
+//   algorithms as the kernels (CPython's and torch's), so these check the loops, views and broadcasting; that the
+//   algorithms are torch's is checked against torch itself in test_math_fixtures.cpp;
+// - dtypes: float32 with float64 computes in float64, each gradient in its operand's dtype; a 0-d float64
+//   operand does not promote a float32 tensor;
 // - gradients: zero for the rounded quotients; grad and −grad · q for fmod and remainder, checked by
 //   gradcheck and gradgradcheck away from the jumps; PyTorch's at the edges: tests/ops/test_math_fixtures.cpp;
 //   views of every argument with gradients: test_views.cpp;
@@ -140,6 +143,8 @@ TEST(Division, NumberOperandsTakeTheTensorsDtype) {
   // Without a rounding mode: true division.
   EXPECT_TRUE(vt::bit_identical(div(x, 0.1, std::nullopt), div(x, 0.1)));
   EXPECT_TRUE(vt::bit_identical(x.div(x, std::nullopt), x.div(x)));
+  EXPECT_TRUE(vt::bit_identical(x.div(0.1, "floor"), div(x, 0.1, "floor")));
+  EXPECT_TRUE(vt::bit_identical(x.floor_divide(0.1), floor_divide(x, 0.1)));
 }
 
 TEST(Division, KnownValues) {
@@ -187,6 +192,30 @@ TEST(Division, GradientsAreTorchsFormulas) {
   EXPECT_TRUE(vt::bit_identical(z.grad(), vt::f64({2.0, 2.0})));
 }
 
+TEST(Division, MixedDtypesPromoteAndGradientsKeepTheirOperandsDtype) {
+  const Tensor a32 = tensor({7.5, -7.5, 5.25}, kFloat32).requires_grad_(), b64 = vt::leaf({2.0, -2.0, 0.5});
+  for (const BinaryCase& c : cases()) {
+    SCOPED_TRACE(c.name);
+    const Tensor out = c.op(a32, b64);
+    EXPECT_EQ(out.dtype(), kFloat64);
+    EXPECT_TRUE(vt::same_bits_any_nan(out, reference(c, a32.detach().to(kFloat64), b64.detach())));
+    // A 0-d float64 operand (as a number would be) keeps float32.
+    EXPECT_EQ(c.op(a32, vt::f64({2.0}).reshape({})).dtype(), kFloat32);
+  }
+  // Gradients in each operand's own dtype: a's is the upstream gradient, b's −q (q = trunc or floor of a / b).
+  fmod(a32, b64).sum().backward();
+  EXPECT_EQ(a32.grad().dtype(), kFloat32);
+  EXPECT_TRUE(vt::bit_identical(a32.grad(), ones({3}, kFloat32)));
+  EXPECT_EQ(b64.grad().dtype(), kFloat64);
+  EXPECT_TRUE(vt::same_bits_any_nan(b64.grad(), vt::f64({-3.0, -3.0, -10.0})));
+  const Tensor a2 = tensor({7.5, -7.5, 5.25}, kFloat32).requires_grad_(), b2 = vt::leaf({2.0, -2.0, 0.5});
+  remainder(a2, b2).sum().backward();
+  EXPECT_TRUE(vt::same_bits_any_nan(b2.grad(), vt::f64({-3.0, -3.0, -10.0})));
+  const Tensor a3 = tensor({-7.5}, kFloat32).requires_grad_(), b3 = vt::leaf({2.0});
+  remainder(a3, b3).sum().backward();
+  EXPECT_TRUE(vt::same_bits_any_nan(b3.grad(), vt::f64({4.0})));  // floor(−3.75) = −4
+}
+
 TEST(Division, GradcheckAndGradgradcheckAwayFromTheJumps) {
   // a / b well inside (k, k + 1) for every pair, so that the finite differences do not cross a jump.
   const Tensor a = vt::leaf({7.3, -7.3, 5.5, -2.6, 9.1, 0.4}, {2, 3}), b = vt::leaf({2.0, -3.0, 1.7});
@@ -211,7 +240,8 @@ TEST(Division, ErrorsNameTheOpAndTheValues) {
   EXPECT_ERROR_EQ(div(x, 1.0, "Floor"),
                   "div: expected rounding_mode to be one of None, 'trunc', or 'floor' but found 'Floor'");
   EXPECT_ERROR_EQ(fmod(ints, ints), "fmod: expected float32 or float64 operands, but got int64 and int64");
-  EXPECT_ERROR_EQ(remainder(ints, 2.0), "remainder: expected float32 or float64 operands, but got int64 and int64");
+  EXPECT_ERROR_EQ(remainder(ints, 2.0), "remainder: expected a float32 or float64 input, but got int64");
+  EXPECT_ERROR_EQ(floor_divide(ints, kNaN), "floor_divide: expected a float32 or float64 input, but got int64");
   EXPECT_ERROR_EQ(floor_divide(Tensor(), x), "floor_divide: argument 'self' is an undefined tensor");
   EXPECT_ERROR_EQ(fmod(Tensor(), 2.0), "fmod: argument 'self' is an undefined tensor");
   EXPECT_ERROR_EQ(remainder(x, Tensor()), "remainder: argument 'other' is an undefined tensor");

@@ -80,6 +80,9 @@ TEST(Trigonometric, ValuesAreTheLibraryFunctionsBitForBitOnViews) {
 }
 
 TEST(Trigonometric, KnownValues) {
+  EXPECT_EQ(sin(vt::f64({0.0})).item<double>(), 0.0);
+  EXPECT_EQ(cos(vt::f64({0.0})).item<double>(), 1.0);
+  EXPECT_TRUE(std::isnan(sin(vt::f64({kInf})).item<double>()));
   EXPECT_EQ(asin(vt::f64({1.0})).item<double>(), M_PI / 2);
   EXPECT_EQ(acos(vt::f64({-1.0})).item<double>(), M_PI);
   EXPECT_TRUE(std::isnan(asin(vt::f64({1.5})).item<double>()));
@@ -87,8 +90,8 @@ TEST(Trigonometric, KnownValues) {
   EXPECT_EQ(atanh(vt::f64({1.0})).item<double>(), kInf);
   EXPECT_EQ(atanh(vt::f64({-1.0})).item<double>(), -kInf);
   EXPECT_EQ(cosh(vt::f64({-711.0})).item<double>(), kInf);
-  // Just below overflow the C library's finite values (PyTorch's vector loop, SLEEF's, gives inf from 709.8 and
-  // 89 on).
+  // Just below overflow the C library's finite values (PyTorch's vector loop, SLEEF's, gives inf from 709.78 and
+  // 88.72 on).
   volatile double near_overflow = 710.0;  // libm's sinh at run time, not the compiler's at compile time
   EXPECT_EQ(sinh(vt::f64({710.0})).item<double>(), std::sinh(near_overflow));
   EXPECT_TRUE(std::isfinite(sinh(vt::f64({710.0})).item<double>()));
@@ -169,6 +172,10 @@ TEST(Trigonometric, GradientsAtTheEdgesAreTorchs) {
   EXPECT_TRUE(vt::same_bits_any_nan(grad_of([](const Tensor& t) { return atan(t); }, {kInf, 0.0, 1.0}),
                                     vt::f64({0.0, 1.0, 0.5})));
   EXPECT_TRUE(vt::same_bits_any_nan(grad_of([](const Tensor& t) { return tan(t); }, {0.0}), vt::f64({1.0})));
+  // cos'(0) = −sin(0) = −0; sin(1) at run time, as the op computes it.
+  volatile double one = 1.0;
+  EXPECT_TRUE(vt::same_bits_any_nan(grad_of([](const Tensor& t) { return cos(t); }, {0.0, 1.0}),
+                                    vt::f64({-0.0, -std::sin(one)})));
   // atan2 at the origin: 0 / 0, NaN for both (as torch's).
   Tensor y = vt::leaf({0.0}), x = vt::leaf({0.0});
   atan2(y, x).backward();
