@@ -1,7 +1,8 @@
 #pragma once
 // The margin and embedding losses, as torch.nn.functional's: margin_ranking_loss, hinge_embedding_loss,
-// soft_margin_loss, cosine_embedding_loss and triplet_margin_loss. Labels are ±1 in a floating-point tensor;
-// every loss reduces as kNone, kMean (the default) or kSum.
+// soft_margin_loss, cosine_embedding_loss, triplet_margin_loss, triplet_margin_with_distance_loss,
+// multi_margin_loss and multilabel_soft_margin_loss. Labels are ±1 (or 0/1 for multilabel_soft_margin_loss) in a
+// floating-point tensor, classes int64 indices; every loss reduces as kNone, kMean (the default) or kSum.
 
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/options/loss.h"
@@ -33,5 +34,24 @@ Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const T
 /// three must have the same number of dims; all three are differentiable.
 Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
                            const TripletMarginLossFuncOptions& options = {});
+
+/// triplet_margin_loss with any distance: max(d(anchor, positive) − d(anchor, negative) + margin, 0), d the options'
+/// distance_function (empty: pairwise_distance); with `swap`, d(anchor, negative) is replaced by d(positive,
+/// negative) where that is smaller. margin must be > 0 and the three must have the same number of dims (as
+/// PyTorch). Differentiable as far as d is.
+Tensor triplet_margin_with_distance_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                                         const TripletMarginWithDistanceLossFuncOptions& options = {});
+
+/// Multi-class hinge loss, as PyTorch's kernel: for input (N, C) (or (C), or 0-d as one class) and int64 target (N)
+/// (or 0-d/(1)) in [0, C), the loss of sample n is Σ_{j ≠ y} w[y]·max(0, margin − x[y] + x[j])^p / C, p 1 or 2.
+/// kNone gives one loss per sample (0-d for an unbatched input with a 0-d target). The input is differentiable
+/// (no gradient where the hinge is 0, as PyTorch's); the weight and target are not.
+Tensor multi_margin_loss(const Tensor& input, const Tensor& target, const MultiMarginLossFuncOptions& options = {});
+
+/// −(y·log σ(x) + (1 − y)·log σ(−x)), times the weight where given, averaged over the last dim (the classes):
+/// one loss per sample, then reduced. Input and target (labels in [0, 1]) of one shape; both are differentiable,
+/// as in PyTorch.
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target,
+                                   const MultilabelSoftMarginLossFuncOptions& options = {});
 
 }  // namespace voxgrad::nn::functional

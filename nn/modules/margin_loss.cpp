@@ -24,4 +24,17 @@ Tensor TripletMarginLossImpl::forward(const Tensor& anchor, const Tensor& positi
   return F::triplet_margin_loss(anchor, positive, negative, options_);
 }
 
+Tensor TripletMarginWithDistanceLossImpl::forward(const Tensor& anchor, const Tensor& positive,
+                                                  const Tensor& negative) {
+  return F::triplet_margin_with_distance_loss(anchor, positive, negative, options_);
+}
+
+Tensor MultiMarginLossImpl::forward(const Tensor& input, const Tensor& target) {
+  return F::multi_margin_loss(input, target, options_);
+}
+
+Tensor MultiLabelSoftMarginLossImpl::forward(const Tensor& input, const Tensor& target) {
+  return F::multilabel_soft_margin_loss(input, target, options_);
+}
+
 }  // namespace voxgrad::nn

@@ -93,4 +93,54 @@ class TripletMarginLossImpl : public Cloneable<TripletMarginLossImpl> {
 };
 VOXGRAD_MODULE(TripletMarginLoss);
 
+/// Triplet loss with any distance, as torch::nn::TripletMarginWithDistanceLoss:
+/// `TripletMarginWithDistanceLoss(TripletMarginWithDistanceLossOptions().distance_function(f).margin(0.5))`.
+class TripletMarginWithDistanceLossImpl : public Cloneable<TripletMarginWithDistanceLossImpl> {
+ public:
+  /// Builds the loss (kMean, pairwise_distance, margin 1 by default).
+  explicit TripletMarginWithDistanceLossImpl(const TripletMarginWithDistanceLossOptions& options = {})
+      : options_(options) {}
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::triplet_margin_with_distance_loss(anchor, positive, negative, options).
+  Tensor forward(const Tensor& anchor, const Tensor& positive, const Tensor& negative);
+  const TripletMarginWithDistanceLossOptions& options() const { return options_; }
+
+ private:
+  TripletMarginWithDistanceLossOptions options_;
+};
+VOXGRAD_MODULE(TripletMarginWithDistanceLoss);
+
+/// Multi-class hinge loss, as torch::nn::MultiMarginLoss: `MultiMarginLoss(MultiMarginLossOptions().p(2))`.
+class MultiMarginLossImpl : public Cloneable<MultiMarginLossImpl> {
+ public:
+  /// Builds the loss (kMean, p 1, margin 1, no weight by default).
+  explicit MultiMarginLossImpl(const MultiMarginLossOptions& options = {}) : options_(options) {}
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::multi_margin_loss(input, target, options).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  const MultiMarginLossOptions& options() const { return options_; }
+
+ private:
+  MultiMarginLossOptions options_;
+};
+VOXGRAD_MODULE(MultiMarginLoss);
+
+/// Multi-label logistic loss, as torch::nn::MultiLabelSoftMarginLoss: `MultiLabelSoftMarginLoss(kSum)`.
+class MultiLabelSoftMarginLossImpl : public Cloneable<MultiLabelSoftMarginLossImpl> {
+ public:
+  /// Builds the loss (kMean, no weight by default).
+  explicit MultiLabelSoftMarginLossImpl(const MultiLabelSoftMarginLossOptions& options = {}) : options_(options) {}
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::multilabel_soft_margin_loss(input, target, options).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  const MultiLabelSoftMarginLossOptions& options() const { return options_; }
+
+ private:
+  MultiLabelSoftMarginLossOptions options_;
+};
+VOXGRAD_MODULE(MultiLabelSoftMarginLoss);
+
 }  // namespace voxgrad::nn

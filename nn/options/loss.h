@@ -2,6 +2,7 @@
 // Options of the loss modules (nn/modules/loss.h) and functions (nn/functional/loss.h), and Reduction.
 
 #include <cstdint>
+#include <functional>
 #include <utility>
 
 #include "voxgrad/core/tensor.h"
@@ -214,6 +215,48 @@ struct TripletMarginLossOptions {
   VOXGRAD_ARG(bool, swap) = false;
 };
 
+/// Options of multi_margin_loss / MultiMarginLoss, as torch::nn::MultiMarginLossOptions.
+struct MultiMarginLossOptions {
+  /// Options with `reduction` (kMean by default).
+  MultiMarginLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kNone (one loss per sample), kMean or kSum.
+  VOXGRAD_ARG(Reduction, reduction);
+  /// The power of the hinge: 1 or 2.
+  VOXGRAD_ARG(std::int64_t, p) = 1;
+  /// The hinge is max(0, margin − x[y] + x[j]).
+  VOXGRAD_ARG(double, margin) = 1.0;
+  /// A weight per class, shape (C), multiplying the terms of a sample by its target class's (undefined: all 1).
+  VOXGRAD_ARG(Tensor, weight);
+};
+
+/// Options of multilabel_soft_margin_loss / MultiLabelSoftMarginLoss, as torch::nn::MultiLabelSoftMarginLossOptions.
+struct MultiLabelSoftMarginLossOptions {
+  /// Options with `reduction` (kMean by default).
+  MultiLabelSoftMarginLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kNone (one loss per sample), kMean or kSum.
+  VOXGRAD_ARG(Reduction, reduction);
+  /// A weight per class, broadcast to the input (usually shape (C); undefined: all 1).
+  VOXGRAD_ARG(Tensor, weight);
+};
+
+/// A distance between two batches of embeddings: one value per pair (as pairwise_distance).
+using DistanceFunction = std::function<Tensor(const Tensor&, const Tensor&)>;
+
+/// Options of triplet_margin_with_distance_loss / TripletMarginWithDistanceLoss, as
+/// torch::nn::TripletMarginWithDistanceLossOptions.
+struct TripletMarginWithDistanceLossOptions {
+  /// Options with `reduction` (kMean by default).
+  TripletMarginWithDistanceLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kNone, kMean or kSum.
+  VOXGRAD_ARG(Reduction, reduction);
+  /// d(x, y), differentiable (empty: pairwise_distance with p = 2 and eps = 1e-6).
+  VOXGRAD_ARG(DistanceFunction, distance_function);
+  /// The loss is max(d(a, p) − d(a, n) + margin, 0); must be > 0.
+  VOXGRAD_ARG(double, margin) = 1.0;
+  /// Use d(p, n) as the negative distance where it is smaller.
+  VOXGRAD_ARG(bool, swap) = false;
+};
+
 /// Options of dice_loss / DiceLoss, as MONAI's DiceLoss (same names and defaults):
 /// `DiceLossOptions().softmax(true).to_onehot_y(true).include_background(false)`.
 struct DiceLossOptions {
@@ -285,6 +328,12 @@ using SoftMarginLossFuncOptions = SoftMarginLossOptions;
 using CosineEmbeddingLossFuncOptions = CosineEmbeddingLossOptions;
 /// Options of triplet_margin_loss.
 using TripletMarginLossFuncOptions = TripletMarginLossOptions;
+/// Options of functional::multi_margin_loss (the module's).
+using MultiMarginLossFuncOptions = MultiMarginLossOptions;
+/// Options of functional::multilabel_soft_margin_loss (the module's).
+using MultilabelSoftMarginLossFuncOptions = MultiLabelSoftMarginLossOptions;
+/// Options of functional::triplet_margin_with_distance_loss (the module's).
+using TripletMarginWithDistanceLossFuncOptions = TripletMarginWithDistanceLossOptions;
 /// Options of binary_cross_entropy.
 using BinaryCrossEntropyFuncOptions = BCELossOptions;
 /// Options of binary_cross_entropy_with_logits.

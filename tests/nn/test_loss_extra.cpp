@@ -49,8 +49,22 @@ const json& fixture() {
   return j;
 }
 
-/// Calls the loss named by the fixture with its arguments (in order) and options.
-Tensor call_loss(const std::string& fn, const std::vector<Tensor>& a, const json& o) {
+/// triplet_margin_with_distance_loss's distance functions, by the fixture's name (generate.py's DISTANCES).
+nn::DistanceFunction distance_named(const json& o) {
+  if (!o.contains("distance")) return {};
+  if (o["distance"] == "cosine")
+    return [](const Tensor& a, const Tensor& b) { return 1.0 - F::cosine_similarity(a, b); };
+  if (o["distance"] == "l1") {
+    return [](const Tensor& a, const Tensor& b) {
+      return F::pairwise_distance(a, b, F::PairwiseDistanceFuncOptions().p(1.0));
+    };
+  }
+  throw std::runtime_error("unknown distance " + o["distance"].get<std::string>());
+}
+
+/// Calls the loss named by the fixture with its arguments (in order), options and keyword tensors (a weight;
+/// undefined when absent).
+Tensor call_loss(const std::string& fn, const std::vector<Tensor>& a, const json& o, const Tensor& weight) {
   const Reduction r = fn == "kl_div" ? kMean : reduction_of(o);  // kl_div reads its own
   if (fn == "huber_loss") return F::huber_loss(a[0], a[1], F::HuberLossFuncOptions(r).delta(o.value("delta", 1.0)));
   if (fn == "kl_div") {
@@ -86,6 +100,20 @@ Tensor call_loss(const std::string& fn, const std::vector<Tensor>& a, const json
                                       .eps(o.value("eps", 1e-6))
                                       .swap(o.value("swap", false)));
   }
+  if (fn == "triplet_margin_with_distance_loss") {
+    return F::triplet_margin_with_distance_loss(a[0], a[1], a[2],
+                                                F::TripletMarginWithDistanceLossFuncOptions(r)
+                                                    .distance_function(distance_named(o))
+                                                    .margin(o.value("margin", 1.0))
+                                                    .swap(o.value("swap", false)));
+  }
+  if (fn == "multi_margin_loss") {
+    return F::multi_margin_loss(
+        a[0], a[1], F::MultiMarginLossFuncOptions(r).p(o.value("p", 1)).margin(o.value("margin", 1.0)).weight(weight));
+  }
+  if (fn == "multilabel_soft_margin_loss") {
+    return F::multilabel_soft_margin_loss(a[0], a[1], F::MultilabelSoftMarginLossFuncOptions(r).weight(weight));
+  }
   throw std::runtime_error("unknown loss " + fn);
 }
 
@@ -102,9 +130,12 @@ TEST_P(LossExtraFixture, OutputAndGradientsMatchPyTorch) {
     if (is_floating_point(t.dtype())) t.requires_grad_();
     args.push_back(t);
   }
+  // A weight is passed by keyword; it asks for a gradient where PyTorch gives one.
+  Tensor weight = c["inputs"].contains("weight") ? json_tensor(c["inputs"]["weight"]) : Tensor();
+  if (weight.defined() && c["grads"].contains("weight")) weight.requires_grad_();
   const bool f32 = args[0].dtype() == kFloat32;
   const double atol = f32 ? 1e-6 : 1e-12, rtol = f32 ? 1e-5 : 1e-10;
-  Tensor out = call_loss(c["fn"], args, c["options"]);
+  Tensor out = call_loss(c["fn"], args, c["options"], weight);
   EXPECT_EQ(out.dtype(), args[0].dtype());
   expect_close_nan(out, json_tensor(c["output"]), atol, rtol);
   if (c["grad_output"].is_null()) {
@@ -122,6 +153,9 @@ TEST_P(LossExtraFixture, OutputAndGradientsMatchPyTorch) {
       EXPECT_FALSE(args[i].grad().defined());
     }
   }
+  if (weight.defined() && weight.requires_grad()) {
+    expect_close_nan(weight.grad(), json_tensor(c["grads"]["weight"]), atol, rtol);
+  }
 }
 
 // No cases (an unreadable file) instantiate nothing; LossExtraFixtureFile.CoversEveryLoss reports the problem.
@@ -131,7 +165,8 @@ TEST(LossExtraFixtureFile, CoversEveryLoss) {
   std::map<std::string, int> count;
   for (const json& c : fixture()["cases"]) ++count[c["fn"].get<std::string>()];
   for (const char* fn : {"huber_loss", "kl_div", "gaussian_nll_loss", "poisson_nll_loss", "margin_ranking_loss",
-                         "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss", "triplet_margin_loss"}) {
+                         "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss", "triplet_margin_loss",
+                         "triplet_margin_with_distance_loss", "multi_margin_loss", "multilabel_soft_margin_loss"}) {
     EXPECT_GE(count[fn], 4) << fn;
   }
 }
@@ -351,6 +386,102 @@ TEST(LossExtraErrors, BadArgumentsNameTheOpAndTheValues) {
   EXPECT_ERROR_EQ(F::kl_div(x, x, F::KLDivFuncOptions(static_cast<Reduction>(7))), "kl_div: invalid reduction 7");
   EXPECT_ERROR_EQ(F::huber_loss(x, x, F::HuberLossFuncOptions(static_cast<Reduction>(7))),
                   "huber_loss: invalid reduction 7");
+}
+
+// =================================================================================================
+// multi_margin_loss, multilabel_soft_margin_loss, triplet_margin_with_distance_loss
+// =================================================================================================
+
+TEST(MultiClassLosses, GradcheckModulesAndTheirDefaults) {
+  const Tensor x = uniform_leaf({4, 5}, -1, 1, 80), t = uniform_leaf({4, 5}, 0, 1, 81);
+  const Tensor classes = tensor({3.0, 0.0, 4.0, 1.0}, kFloat64).to(kInt64);
+  const Tensor w = uniform_leaf({5}, 0.5, 1.5, 82).detach();
+  for (Reduction r : kAllReductions) {
+    SCOPED_TRACE(reduction_name(r));
+    for (std::int64_t p : {1, 2}) {
+      const auto f = [&](const std::vector<Tensor>& in) {
+        return F::multi_margin_loss(in[0], classes, F::MultiMarginLossFuncOptions(r).p(p).margin(0.7).weight(w));
+      };
+      expect_gradcheck(f, {x});
+      expect_gradgradcheck(f, {x});
+    }
+    const auto soft = [&](const std::vector<Tensor>& in) {
+      return F::multilabel_soft_margin_loss(in[0], in[1], F::MultilabelSoftMarginLossFuncOptions(r).weight(in[2]));
+    };
+    const Tensor wl = uniform_leaf({5}, 0.5, 1.5, 83);
+    expect_gradcheck(soft, {x, t, wl});
+    expect_gradgradcheck(soft, {x, t, wl});
+    const auto cosine = [](const Tensor& a, const Tensor& b) { return 1.0 - F::cosine_similarity(a, b); };
+    const auto triplet = [&](const std::vector<Tensor>& in) {
+      return F::triplet_margin_with_distance_loss(
+          in[0], in[1], in[2],
+          F::TripletMarginWithDistanceLossFuncOptions(r).distance_function(cosine).swap(true).margin(0.4));
+    };
+    const Tensor n = uniform_leaf({4, 5}, -1, 1, 84);
+    expect_gradcheck(triplet, {x, t, n});
+    expect_gradgradcheck(triplet, {x, t, n});
+  }
+  // The default distance is pairwise_distance; the modules are the functions.
+  const Tensor a = x.detach(), b = t.detach(), c = uniform_leaf({4, 5}, -1, 1, 85).detach();
+  EXPECT_TRUE(bit_identical(F::triplet_margin_with_distance_loss(a, b, c), F::triplet_margin_loss(a, b, c)));
+  EXPECT_TRUE(bit_identical(nn::TripletMarginWithDistanceLoss()->forward(a, b, c),
+                            F::triplet_margin_with_distance_loss(a, b, c)));
+  EXPECT_TRUE(bit_identical(nn::MultiMarginLoss(nn::MultiMarginLossOptions().p(2))->forward(a, classes),
+                            F::multi_margin_loss(a, classes, F::MultiMarginLossFuncOptions().p(2))));
+  EXPECT_TRUE(
+      bit_identical(nn::MultiLabelSoftMarginLoss(kSum)->forward(a, b), F::multilabel_soft_margin_loss(a, b, kSum)));
+  std::ostringstream out;
+  out << *nn::MultiMarginLoss() << " " << *nn::MultiLabelSoftMarginLoss() << " "
+      << *nn::TripletMarginWithDistanceLoss();
+  EXPECT_EQ(out.str(), "MultiMarginLoss() MultiLabelSoftMarginLoss() TripletMarginWithDistanceLoss()");
+  EXPECT_EQ(nn::MultiMarginLossOptions().p(), 1);
+  EXPECT_EQ(nn::MultiMarginLossOptions().margin(), 1.0);
+  EXPECT_FALSE(nn::MultiMarginLossOptions().weight().defined());
+  EXPECT_EQ(nn::TripletMarginWithDistanceLossOptions().margin(), 1.0);
+  EXPECT_FALSE(nn::TripletMarginWithDistanceLossOptions().swap());
+  EXPECT_FALSE(static_cast<bool>(nn::TripletMarginWithDistanceLossOptions().distance_function()));
+  // One sample: (C) with a 0-d target gives a 0-d loss under kNone, with a (1) target a (1) loss.
+  const Tensor row = a.select(0, 0);
+  EXPECT_EQ(F::multi_margin_loss(row, tensor({2.0}, kFloat64).to(kInt64).reshape({}), kNone).dim(), 0);
+  EXPECT_EQ(F::multi_margin_loss(row, tensor({2.0}, kFloat64).to(kInt64), kNone).sizes(), (Shape{1}));
+  // Views of the input: the same bits as a contiguous copy.
+  const Tensor wide = uniform_leaf({4, 10}, -1, 1, 86).detach().slice(1, 0, 10, 2);
+  EXPECT_TRUE(bit_identical(F::multi_margin_loss(wide, classes), F::multi_margin_loss(wide.contiguous(), classes)));
+  EXPECT_TRUE(bit_identical(F::multilabel_soft_margin_loss(wide.t(), b.t()),
+                            F::multilabel_soft_margin_loss(wide.t().contiguous(), b.t().contiguous())));
+}
+
+TEST(MultiClassLosses, ErrorsNameTheOpAndTheValues) {
+  const Tensor x = zeros({2, 3}), y = tensor({0.0, 2.0}, kFloat64).to(kInt64);
+  EXPECT_ERROR_EQ(F::multi_margin_loss(x, tensor({0.0, 3.0}, kFloat64).to(kInt64)),
+                  "multi_margin_loss: target 3 of sample 1 is out of range for 3 classes");
+  EXPECT_ERROR_EQ(F::multi_margin_loss(x, zeros({2})),
+                  "multi_margin_loss: expected an int64 target (class indices), but got float32");
+  EXPECT_ERROR_EQ(F::multi_margin_loss(x, zeros({3}, kInt64)),
+                  "multi_margin_loss: inconsistent target size, expected 2 but got [3]");
+  EXPECT_ERROR_EQ(F::multi_margin_loss(zeros({2, 3, 4}), y),
+                  "multi_margin_loss: expected a non-empty vector or matrix with an optional 0-dim batch size, but got "
+                  "input of size [2, 3, 4]");
+  EXPECT_ERROR_EQ(F::multi_margin_loss(x, y, F::MultiMarginLossFuncOptions().p(3)),
+                  "multi_margin_loss: only p == 1 and p == 2 are supported, but got p = 3");
+  EXPECT_ERROR_EQ(F::multi_margin_loss(x, y, F::MultiMarginLossFuncOptions().weight(ones({4}))),
+                  "multi_margin_loss: inconsistent weight size, expected 3 but got [4]");
+  EXPECT_ERROR_EQ(F::multi_margin_loss(x, Tensor()), "multi_margin_loss: argument 'target' is an undefined tensor");
+  EXPECT_ERROR_EQ(F::multilabel_soft_margin_loss(x, zeros({3, 2})),
+                  "multilabel_soft_margin_loss: target size [3, 2] differs from input size [2, 3] (PyTorch would "
+                  "broadcast them; reshape one of them to match)");
+  EXPECT_ERROR_EQ(F::multilabel_soft_margin_loss(x, x, F::MultilabelSoftMarginLossFuncOptions().weight(ones({4}))),
+                  "multilabel_soft_margin_loss: shapes [4] and [2, 3] cannot be broadcast");
+  EXPECT_ERROR_EQ(F::multilabel_soft_margin_loss(zeros({}), zeros({})),
+                  "multilabel_soft_margin_loss: expected an input with a class dim, but got a 0-d input");
+  EXPECT_ERROR_EQ(
+      F::triplet_margin_with_distance_loss(x, x, x, F::TripletMarginWithDistanceLossFuncOptions().margin(0)),
+      "triplet_margin_with_distance_loss: expected margin to be greater than 0, got 0");
+  EXPECT_ERROR_EQ(F::triplet_margin_with_distance_loss(x, x, zeros({3})),
+                  "triplet_margin_with_distance_loss: all inputs should have the same number of dims, but got 2-d, "
+                  "2-d and 1-d inputs");
+  EXPECT_ERROR_EQ(F::triplet_margin_with_distance_loss(x, zeros({2, 3}, kInt64), x),
+                  "triplet_margin_with_distance_loss: positive must be floating point, but is int64");
 }
 
 }  // namespace
