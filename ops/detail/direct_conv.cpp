@@ -127,19 +127,22 @@ class ForwardRun {
     // Rows that end in a partial vector run packed where pack_rows takes them (rows of 24 or 12 on
     // AVX-512: a quarter of the lanes idle otherwise).
     if (taps_ == 1) pack_rows(vec_, kern, cout_g);
-    split_ = TileSplit(vec_.count, cout_g <= 2 ? kern.nv_wide : kern.nv);
+    tiles_.make(vec_, cout_g <= 2 ? kern.nv_wide : kern.nv, skip_padding_ ? &skip_ : nullptr);
   }
+  ForwardRun(const ForwardRun&) = delete;  // vec_ points into tiles_
+  ForwardRun& operator=(const ForwardRun&) = delete;
 
   /// y's sample n from xs, that sample's padded copy.
   void sample(const float* xs, const float* bias, float* y, std::int64_t n) const {
     const std::int64_t cin_g = c_.cin_g(), cout_g = c_.cout_g(), Vo = c_.out_size(), tile_mr = kern_.mr;
-    const std::int64_t tiles = split_.tiles;
+    const std::int64_t tiles = tiles_.tiles();
     parallel_for(0, c_.groups * tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
       for (std::int64_t task = t0; task < t1; ++task) {
-        const std::int64_t g = task / tiles, v0 = split_.begin(task % tiles);
+        const auto t = static_cast<std::size_t>(task % tiles);
+        const std::int64_t g = task / tiles, v0 = tiles_.begin[t];
         (taps_ == 2 ? kern_.forward_tap_pairs : kern_.forward_vectors)(
-            vec_, v0, split_.end(task % tiles) - v0, xs + g * cin_g * L_.channel, y + (n * c_.Cout + g * cout_g) * Vo,
-            Vo, cout_g, wpk_.data() + g * blocks_ * K_ * tile_mr, K_ / taps_, koff_.data(),
+            vec_, v0, tiles_.begin[t + 1] - v0, xs + g * cin_g * L_.channel, y + (n * c_.Cout + g * cout_g) * Vo, Vo,
+            cout_g, wpk_.data() + g * blocks_ * K_ * tile_mr, K_ / taps_, koff_.data(),
             bias != nullptr ? bias + g * cout_g : nullptr, skip_padding_ ? &skip_ : nullptr, !L_.interleaved);
       }
     });
@@ -150,7 +153,7 @@ class ForwardRun {
   const ConvGeometry& c_;
   const PaddedLayout L_;
   std::int64_t taps_, K_ = 0, blocks_ = 0;
-  TileSplit split_{0, 1};
+  TileList tiles_;
   std::vector<std::int64_t> koff_;
   std::vector<float> wpk_;
   bool skip_padding_ = false;

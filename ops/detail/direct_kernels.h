@@ -37,6 +37,8 @@ struct RowVectors {
   std::int64_t x_d = 0, x_h = 0, y_d = 0, y_h = 0, x_w = 1;
   bool packed = false;
   std::int64_t positions = 0;  ///< packed: rows · width
+  /// Unpacked: the rows (md·rows_h + mh) in the order the vectors take them; null: in that order.
+  const std::int64_t* order = nullptr;
 };
 
 struct Kernels;

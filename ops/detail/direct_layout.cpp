@@ -288,6 +288,20 @@ void packed_vectors_get(const RowVectors& vec, std::int64_t v0, std::int64_t nv,
 
 void row_vectors_get(const RowVectors& vec, std::int64_t v0, std::int64_t nv, std::int64_t* xo, std::int64_t* yo,
                      std::uint32_t* mk, std::int64_t* rd, std::int64_t* rh) {
+  if (vec.order != nullptr) {
+    for (std::int64_t i = 0; i < nv; ++i) {
+      const std::int64_t r = vec.order[(v0 + i) / vec.per_row], md = r / vec.rows_h, mh = r % vec.rows_h;
+      const std::int64_t w0 = (v0 + i) % vec.per_row * vec.lanes;
+      xo[i] = md * vec.x_d + mh * vec.x_h + w0 * vec.x_w;
+      yo[i] = md * vec.y_d + mh * vec.y_h + w0;
+      mk[i] = first_lanes(vec.width - w0, vec.lanes);
+      if (rd != nullptr) {
+        rd[i] = md;
+        rh[i] = mh;
+      }
+    }
+    return;
+  }
   const std::int64_t r = v0 / vec.per_row;
   std::int64_t j = v0 % vec.per_row, md = r / vec.rows_h, mh = r % vec.rows_h;
   for (std::int64_t i = 0; i < nv; ++i) {
@@ -307,6 +321,60 @@ void row_vectors_get(const RowVectors& vec, std::int64_t v0, std::int64_t nv, st
       }
     }
   }
+}
+
+namespace {
+
+// Bit t: tap t along one dim reads inside [0, n) from output o.
+std::uint64_t inside_taps(std::int64_t o, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d,
+                          std::int64_t n) {
+  std::uint64_t m = 0;
+  for (std::int64_t t = 0; t < k; ++t) {
+    const std::int64_t i = o * s - p + t * d;
+    if (i >= 0 && i < n) m |= std::uint64_t{1} << t;
+  }
+  return m;
+}
+
+}  // namespace
+
+void TileList::make(RowVectors& vec, std::int64_t most, const SkipRows* skip) {
+  begin.clear();
+  order.clear();
+  vec.order = nullptr;
+  const auto split = [&](std::int64_t v0, std::int64_t v1) {
+    const TileSplit ts(v1 - v0, most);
+    for (std::int64_t t = 0; t < ts.tiles; ++t) begin.push_back(v0 + ts.begin(t));
+  };
+  if (skip == nullptr || vec.packed || vec.count == 0) {
+    split(0, vec.count);
+    begin.push_back(vec.count);
+    return;
+  }
+  const std::int64_t rows = vec.count / vec.per_row, rows_h = vec.rows_h;
+  std::vector<std::uint64_t> dk(static_cast<std::size_t>(rows / rows_h)), hk(static_cast<std::size_t>(rows_h));
+  for (std::size_t i = 0; i < dk.size(); ++i) {
+    dk[i] = inside_taps(static_cast<std::int64_t>(i), skip->kernel[0], skip->stride[0], skip->padding[0],
+                        skip->dilation[0], skip->vol[0]);
+  }
+  for (std::size_t i = 0; i < hk.size(); ++i) {
+    hk[i] = inside_taps(static_cast<std::int64_t>(i), skip->kernel[1], skip->stride[1], skip->padding[1],
+                        skip->dilation[1], skip->vol[1]);
+  }
+  const auto key = [&](std::int64_t r) {
+    return std::pair{dk[static_cast<std::size_t>(r / rows_h)], hk[static_cast<std::size_t>(r % rows_h)]};
+  };
+  order.resize(static_cast<std::size_t>(rows));
+  std::iota(order.begin(), order.end(), std::int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return key(a) < key(b); });
+  for (std::int64_t r0 = 0; r0 < rows;) {
+    std::int64_t r1 = r0 + 1;
+    while (r1 < rows && key(order[static_cast<std::size_t>(r1)]) == key(order[static_cast<std::size_t>(r0)])) ++r1;
+    split(r0 * vec.per_row, r1 * vec.per_row);
+    r0 = r1;
+  }
+  begin.push_back(vec.count);
+  vec.order = order.data();
 }
 
 const Kernels* active_kernels() {

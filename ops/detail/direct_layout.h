@@ -139,6 +139,18 @@ struct TileSplit {
   std::int64_t end(std::int64_t t) const { return begin(t + 1); }
 };
 
+/// Tiles of at most `most` vectors over vec's vectors, their sizes within a run differing by at most one
+/// (TileSplit). With `skip` (unpacked vectors only), the rows are first grouped by the tap rows along D
+/// and H they read inside the volume (a stable sort: each group keeps its order), vec.order points at
+/// that order, and no tile spans two groups: every tile then skips all the tap rows its rows leave out
+/// (C3, 16³ at k3 p1: 8% of the products instead of 4%). vec must not outlive the list.
+struct TileList {
+  std::vector<std::int64_t> begin;  ///< tiles() + 1 vector indices
+  std::vector<std::int64_t> order;  ///< the rows, grouped
+  void make(RowVectors& vec, std::int64_t most, const SkipRows* skip);
+  std::int64_t tiles() const { return static_cast<std::int64_t>(begin.size()) - 1; }
+};
+
 /// The blocks of channels the channel-vector weight tiles take vectors over: I vectors (at most
 /// k.cv_imax, no more than the channels fill) of k.lanes channels each, ob = I · lanes channels a
 /// block, `blocks` blocks (the last possibly partial).
