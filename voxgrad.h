@@ -89,6 +89,7 @@
 #include "voxgrad/ops/join_split.h"
 #include "voxgrad/ops/lerp.h"
 #include "voxgrad/ops/linalg.h"
+#include "voxgrad/ops/order_statistics.h"
 #include "voxgrad/ops/pad.h"
 #include "voxgrad/ops/pool.h"
 #include "voxgrad/ops/reduction.h"

@@ -292,6 +292,26 @@ class Tensor {
   Tensor argsort(std::int64_t dim = -1, bool descending = false, bool stable = false) const;
   /// The k largest (or smallest) values along dim and their int64 indices (ops/sort.h).
   std::tuple<Tensor, Tensor> topk(std::int64_t k, std::int64_t dim = -1, bool largest = true, bool sorted = true) const;
+  /// The k-th smallest value along dim and its int64 index (ops/order_statistics.h).
+  std::tuple<Tensor, Tensor> kthvalue(std::int64_t k, std::int64_t dim = -1, bool keepdim = false) const;
+  /// The lower median of all elements (ops/order_statistics.h).
+  Tensor median() const;
+  /// The lower median along dim and its int64 index.
+  std::tuple<Tensor, Tensor> median(std::int64_t dim, bool keepdim = false) const;
+  /// median() of the elements that are not NaN.
+  Tensor nanmedian() const;
+  /// median(dim) of the elements that are not NaN.
+  std::tuple<Tensor, Tensor> nanmedian(std::int64_t dim, bool keepdim = false) const;
+  /// The q-quantiles of all elements or along dim (ops/order_statistics.h).
+  Tensor quantile(double q, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false,
+                  std::string_view interpolation = "linear") const;
+  Tensor quantile(const Tensor& q, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false,
+                  std::string_view interpolation = "linear") const;
+  /// quantile() of the elements that are not NaN.
+  Tensor nanquantile(double q, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false,
+                     std::string_view interpolation = "linear") const;
+  Tensor nanquantile(const Tensor& q, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false,
+                     std::string_view interpolation = "linear") const;
   /// self + weight * (end - self), as torch.lerp (ops/lerp.h).
   Tensor lerp(const Tensor& end, double weight) const;
   /// lerp with a tensor weight.

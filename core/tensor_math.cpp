@@ -9,6 +9,7 @@
 #include "voxgrad/ops/elementwise_math.h"
 #include "voxgrad/ops/lerp.h"
 #include "voxgrad/ops/linalg.h"
+#include "voxgrad/ops/order_statistics.h"
 #include "voxgrad/ops/reduction.h"
 #include "voxgrad/ops/sort.h"
 #include "voxgrad/ops/trigonometric.h"
@@ -135,6 +136,25 @@ Tensor Tensor::argsort(std::int64_t d, bool descending, bool stable) const {
 }
 std::tuple<Tensor, Tensor> Tensor::sort(std::int64_t d, bool descending, bool stable) const {
   return voxgrad::sort(*this, d, descending, stable);
+}
+std::tuple<Tensor, Tensor> Tensor::kthvalue(std::int64_t k, std::int64_t d, bool keepdim) const {
+  return voxgrad::kthvalue(*this, k, d, keepdim);
+}
+Tensor Tensor::median() const { return voxgrad::median(*this); }
+std::tuple<Tensor, Tensor> Tensor::median(std::int64_t d, bool k) const { return voxgrad::median(*this, d, k); }
+Tensor Tensor::nanmedian() const { return voxgrad::nanmedian(*this); }
+std::tuple<Tensor, Tensor> Tensor::nanmedian(std::int64_t d, bool k) const { return voxgrad::nanmedian(*this, d, k); }
+Tensor Tensor::quantile(double q, std::optional<std::int64_t> d, bool k, std::string_view i) const {
+  return voxgrad::quantile(*this, q, d, k, i);
+}
+Tensor Tensor::quantile(const Tensor& q, std::optional<std::int64_t> d, bool k, std::string_view i) const {
+  return voxgrad::quantile(*this, q, d, k, i);
+}
+Tensor Tensor::nanquantile(double q, std::optional<std::int64_t> d, bool k, std::string_view i) const {
+  return voxgrad::nanquantile(*this, q, d, k, i);
+}
+Tensor Tensor::nanquantile(const Tensor& q, std::optional<std::int64_t> d, bool k, std::string_view i) const {
+  return voxgrad::nanquantile(*this, q, d, k, i);
 }
 std::tuple<Tensor, Tensor> Tensor::topk(std::int64_t k, std::int64_t d, bool largest, bool sorted) const {
   return voxgrad::topk(*this, k, d, largest, sorted);

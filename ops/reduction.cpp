@@ -14,6 +14,7 @@
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/loops.h"
 #include "voxgrad/ops/detail/reduce_loops.h"
+#include "voxgrad/ops/detail/select_backward.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/elementwise_math.h"
 #include "voxgrad/ops/join_split.h"
@@ -106,9 +107,7 @@ Tensor extreme_all(const Tensor& a, bool is_max) {
          [](const BackwardCtx& c) {
            // The gradient is split evenly among all elements equal to the result; a NaN result
            // matches the NaN elements (PyTorch's evenly_distribute_backward).
-           const Tensor &x = c.saved[0], &r = c.saved[1];
-           const Tensor mask = x.eq(r) + x.ne(x) * r.ne(r);
-           return std::vector<Tensor>{c.grad() * (mask / mask.sum())};
+           return std::vector<Tensor>{detail::evenly_distribute_backward(c.grad(), c.saved[0], c.saved[1])};
          });
   return out;
 }

@@ -12,6 +12,7 @@
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/loops.h"
+#include "voxgrad/ops/detail/total_order.h"
 #include "voxgrad/ops/gather_scatter.h"
 
 namespace voxgrad {
@@ -21,14 +22,6 @@ using autograd::record;
 using autograd::save_for_backward;
 
 namespace {
-
-// Whether x comes strictly before y: NaN is larger than every number and equal to itself.
-template <typename T>
-bool comes_before(T x, T y, bool descending) {
-  if (std::isnan(x)) return descending && !std::isnan(y);
-  if (std::isnan(y)) return !descending;
-  return descending ? x > y : x < y;
-}
 
 // The first k of every slice of `a` along d in sorted order, into `values` and `indices` (contiguous,
 // a's shape with size k along d). Ties are broken by index, so the order is a total one: std::sort
@@ -50,11 +43,7 @@ void sort_slices(const Tensor& a, std::int64_t d, bool descending, std::int64_t 
         const T* src = pa + off[0] + j * st[0];
         for (std::int64_t i = 0; i < n; ++i) keys[i] = src[i * sa];
         std::iota(order.begin(), order.end(), std::int64_t{0});
-        const auto before = [&](std::int64_t x, std::int64_t y) {
-          if (comes_before(keys[x], keys[y], descending)) return true;
-          if (comes_before(keys[y], keys[x], descending)) return false;
-          return x < y;
-        };
+        const detail::SliceOrder<T> before{keys.data(), descending};
         if (k == n) {
           std::sort(order.begin(), order.end(), before);
         } else {

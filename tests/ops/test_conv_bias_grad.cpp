@@ -171,7 +171,9 @@ TEST(ConvBiasGrad, SummedWithTheOtherMapsOnEveryPath) {
       if (l.transposed) {
         ASSERT_EQ(g.direct_forward(), l.path != Path::Gemm);
         // Kernel 2 stride 2: the output gradient's forward map in tap pairs.
-        if (l.k == 2 && l.s == 2) ASSERT_TRUE(detail::direct_forward_tap_pairs(g));
+        if (l.k == 2 && l.s == 2) {
+          ASSERT_TRUE(detail::direct_forward_tap_pairs(g));
+        }
       } else {
         ASSERT_EQ(g.direct_weight(), l.path != Path::Gemm);
         const bool xt = detail::direct_weight_transposed_input(g);

@@ -155,6 +155,17 @@ std::vector<OpCase> cases() {
   op("nansum/nanmean", {arg(s3)}, [](V a) {
     return cat({nansum(a[0]).reshape({1}), a[0].nansum({1}).flatten(), nanmean(a[0], {0, 2}, true).flatten()});
   });
+  op("kthvalue/median/nanmedian (dim)", {distinct(s3)}, [](V a) {
+    return cat({std::get<0>(kthvalue(a[0], 2, 1)).flatten(), std::get<0>(a[0].median(0, true)).flatten(),
+                std::get<0>(nanmedian(a[0], -1)).flatten(), std::get<1>(median(a[0], 2)).to(a[0].dtype()).flatten()});
+  });
+  op("median/nanmedian", {distinct(s3)}, [](V a) {
+    return cat({median(a[0]).reshape({1}), a[0].nanmedian().reshape({1})});
+  });
+  op("quantile/nanquantile", {distinct(s3), fixed({3}, Kind::kUnit)}, [](V a) {
+    return cat({quantile(a[0], a[1], 1).flatten(), a[0].quantile(0.3, std::nullopt, true, "nearest").flatten(),
+                nanquantile(a[0], a[1], -1, false, "midpoint").flatten()});
+  });
   op("max", {distinct(s3)}, [](V a) { return max(a[0]); });
   op("min", {distinct(s3)}, [](V a) { return a[0].min(); });
   op("max(dim) values", {distinct(s3)}, [](V a) { return std::get<0>(max(a[0], 1)); });
