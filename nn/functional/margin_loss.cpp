@@ -1,5 +1,10 @@
 #include "voxgrad/nn/functional/margin_loss.h"
 
+#include <cstdint>
+#include <vector>
+
+#include "voxgrad/autograd/node.h"
+#include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/nn/detail/loss_util.h"
@@ -152,6 +157,124 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, const MultiM
   Tensor loss = voxgrad::sum(h, {1}) / static_cast<double>(classes);
   if (target.dim() == 0) loss = loss.reshape({});
   return voxgrad::detail::reduce_loss(loss, options.reduction(), op);
+}
+
+namespace {
+
+// A multilabel_margin_loss target, read once: per sample the listed classes (up to the first −1; a class
+// listed twice counts twice, as in PyTorch) and whether each class is among them.
+struct LabelLists {
+  std::int64_t frames = 0, classes = 0;
+  std::vector<std::int64_t> y;       // frames × classes, as given
+  std::vector<std::uint8_t> listed;  // frames × classes: 1 where the class is a target of the sample
+};
+
+LabelLists label_lists(const Tensor& target, std::int64_t frames, std::int64_t classes, const char* op) {
+  LabelLists l{frames, classes, {}, std::vector<std::uint8_t>(static_cast<std::size_t>(frames * classes), 0)};
+  const Tensor t = target.contiguous();
+  const std::int64_t* p = t.data_ptr<std::int64_t>();
+  l.y.assign(p, p + frames * classes);
+  for (std::int64_t n = 0; n < frames; ++n) {
+    for (std::int64_t k = 0; k < classes; ++k) {
+      const std::int64_t c = l.y[static_cast<std::size_t>(n * classes + k)];
+      VOXGRAD_CHECK(c >= -1 && c < classes,
+                    "{}: target {} of sample {} is out of range for {} classes (class indices, or -1 to end the list)",
+                    op, c, n, classes);
+    }
+    for (std::int64_t k = 0; k < classes; ++k) {
+      const std::int64_t c = l.y[static_cast<std::size_t>(n * classes + k)];
+      if (c < 0) break;
+      l.listed[static_cast<std::size_t>(n * classes + c)] = 1;
+    }
+  }
+  return l;
+}
+
+// PyTorch's kernel (LossMultiLabelMargin.cpp) over the hinges of sample n: for every listed class y_k and every
+// class i not listed, z = 1 − x[y_k] + x[i], rounded in T; f(y_k, i, z) where z > 0 (no gradient at z = 0).
+template <typename T, typename F>
+void for_each_hinge(const T* x, const LabelLists& l, std::int64_t n, F&& f) {
+  const std::int64_t C = l.classes;
+  const std::int64_t* y = l.y.data() + n * C;
+  const std::uint8_t* listed = l.listed.data() + n * C;
+  for (std::int64_t k = 0; k < C && y[k] >= 0; ++k) {
+    const T xt = x[n * C + y[k]];
+    for (std::int64_t i = 0; i < C; ++i) {
+      if (listed[i] != 0) continue;
+      const T z = T(1) - xt + x[n * C + i];
+      if (z > 0) f(y[k], i, z);
+    }
+  }
+}
+
+}  // namespace
+
+Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target,
+                              const MultilabelMarginLossFuncOptions& options) {
+  const char* op = "multilabel_margin_loss";
+  check_floating_arg(input, op, "input");
+  VOXGRAD_CHECK(target.defined(), "{}: argument 'target' is an undefined tensor", op);
+  VOXGRAD_CHECK(target.dtype() == kInt64, "{}: expected an int64 target (class indices), but got {}", op,
+                target.dtype());
+  const std::int64_t dims = input.dim();
+  VOXGRAD_CHECK((dims == 2 && input.size(1) != 0) || (dims == 1 && input.size(0) != 0) || dims == 0,
+                "{}: expected a non-empty vector or matrix with an optional 0-dim batch size, but got input of size {}",
+                op, shape_str(input.sizes()));
+  const std::int64_t frames = dims == 2 ? input.size(0) : 1, classes = dims == 0 ? 1 : input.size(dims - 1);
+  VOXGRAD_CHECK(dims == 2 ? target.sizes() == input.sizes() : target.dim() <= 1 && target.numel() == classes,
+                "{}: inconsistent target size {} for input of size {}", op, shape_str(target.sizes()),
+                shape_str(input.sizes()));
+  const Reduction reduction = options.reduction();
+  VOXGRAD_CHECK(reduction == kNone || reduction == kMean || reduction == kSum, "{}: invalid reduction {}", op,
+                static_cast<int>(reduction));
+  const LabelLists labels = label_lists(target, frames, classes, op);
+  // As PyTorch: the hinges summed in double per sample, divided by C; a reduced loss (and an unbatched one) is
+  // the samples' sums added in double, divided by C (and N for the mean), rounded once.
+  const bool per_sample = reduction == kNone && dims == 2;
+  const Tensor x = input.detach().contiguous();
+  Tensor out = empty(per_sample ? Shape{frames} : Shape{}, input.dtype());
+  detail::dispatch_floating(input.dtype(), op, [&]<typename T>() {
+    const T* px = x.data_ptr<T>();
+    T* po = out.data_ptr<T>();
+    double total = 0;
+    for (std::int64_t n = 0; n < frames; ++n) {
+      double sum = 0;
+      for_each_hinge<T>(px, labels, n, [&](std::int64_t, std::int64_t, T z) { sum += static_cast<double>(z); });
+      if (per_sample) {
+        po[n] = static_cast<T>(sum / static_cast<double>(classes));
+      } else {
+        total += sum;
+      }
+    }
+    if (!per_sample) {
+      total /= static_cast<double>(classes);
+      if (reduction == kMean) total /= static_cast<double>(frames);
+      po[0] = static_cast<T>(total);
+    }
+  });
+  // The gradient is piecewise constant in x: PyTorch's ±g per hinge, g = 1/C (1/(N·C) for the mean), added up
+  // in T, then times the upstream gradient. Linear in the upstream gradient, so it differentiates again (zero in
+  // x), where PyTorch 1.13 raises.
+  autograd::record("MultilabelMarginLossBackward", input, out, {autograd::save_for_backward(input)},
+                   [labels, reduction, per_sample, sizes = input.sizes()](const autograd::BackwardCtx& c) {
+                     const Tensor xs = c.saved[0].detach().contiguous();
+                     const std::int64_t N = labels.frames, C = labels.classes;
+                     Tensor coef = zeros({N, C}, xs.dtype());
+                     detail::dispatch_floating(xs.dtype(), "multilabel_margin_loss", [&]<typename T>() {
+                       const T g = static_cast<T>(reduction == kMean ? 1.0 / static_cast<double>(N * C)
+                                                                     : 1.0 / static_cast<double>(C));
+                       T* pc = coef.data_ptr<T>();
+                       for (std::int64_t n = 0; n < N; ++n) {
+                         for_each_hinge<T>(xs.data_ptr<T>(), labels, n, [&](std::int64_t t, std::int64_t i, T) {
+                           pc[n * C + t] -= g;
+                           pc[n * C + i] += g;
+                         });
+                       }
+                     });
+                     const Tensor g = per_sample ? c.grad().reshape({N, 1}) : c.grad();
+                     return std::vector<Tensor>{(coef * g).reshape(sizes)};
+                   });
+  return out;
 }
 
 Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target,

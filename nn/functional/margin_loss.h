@@ -1,8 +1,9 @@
 #pragma once
 // The margin and embedding losses, as torch.nn.functional's: margin_ranking_loss, hinge_embedding_loss,
 // soft_margin_loss, cosine_embedding_loss, triplet_margin_loss, triplet_margin_with_distance_loss,
-// multi_margin_loss and multilabel_soft_margin_loss. Labels are ±1 (or 0/1 for multilabel_soft_margin_loss) in a
-// floating-point tensor, classes int64 indices; every loss reduces as kNone, kMean (the default) or kSum.
+// multi_margin_loss, multilabel_margin_loss and multilabel_soft_margin_loss. Labels are ±1 (or 0/1 for
+// multilabel_soft_margin_loss) in a floating-point tensor, classes int64 indices; every loss reduces as kNone, kMean
+// (the default) or kSum.
 
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/options/loss.h"
@@ -47,6 +48,14 @@ Tensor triplet_margin_with_distance_loss(const Tensor& anchor, const Tensor& pos
 /// kNone gives one loss per sample (0-d for an unbatched input with a 0-d target). The input is differentiable
 /// (no gradient where the hinge is 0, as PyTorch's); the weight and target are not.
 Tensor multi_margin_loss(const Tensor& input, const Tensor& target, const MultiMarginLossFuncOptions& options = {});
+
+/// Multi-label hinge loss, as PyTorch's kernel: for input (N, C) (or (C), or 0-d as one class) and an int64 target of
+/// the same shape listing each sample's classes up to the first −1, the loss of a sample is
+/// Σ_{listed j} Σ_{i not listed} max(0, 1 − x[j] + x[i]) / C (a class listed twice counts twice). kNone gives one loss
+/// per sample (0-d for an unbatched input). Summed in double as PyTorch's, so the same bits. The input is
+/// differentiable (no gradient where a hinge is 0), twice (PyTorch 1.13 has no double backward); the target is not.
+Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target,
+                              const MultilabelMarginLossFuncOptions& options = {});
 
 /// −(y·log σ(x) + (1 − y)·log σ(−x)), times the weight where given, averaged over the last dim (the classes):
 /// one loss per sample, then reduced. Input and target (labels in [0, 1]) of one shape; both are differentiable,

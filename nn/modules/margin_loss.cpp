@@ -33,6 +33,10 @@ Tensor MultiMarginLossImpl::forward(const Tensor& input, const Tensor& target) {
   return F::multi_margin_loss(input, target, options_);
 }
 
+Tensor MultiLabelMarginLossImpl::forward(const Tensor& input, const Tensor& target) {
+  return F::multilabel_margin_loss(input, target, options_);
+}
+
 Tensor MultiLabelSoftMarginLossImpl::forward(const Tensor& input, const Tensor& target) {
   return F::multilabel_soft_margin_loss(input, target, options_);
 }

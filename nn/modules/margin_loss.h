@@ -127,6 +127,22 @@ class MultiMarginLossImpl : public Cloneable<MultiMarginLossImpl> {
 };
 VOXGRAD_MODULE(MultiMarginLoss);
 
+/// Multi-label hinge loss, as torch::nn::MultiLabelMarginLoss: `MultiLabelMarginLoss(kSum)`.
+class MultiLabelMarginLossImpl : public Cloneable<MultiLabelMarginLossImpl> {
+ public:
+  /// Builds the loss (kMean by default).
+  explicit MultiLabelMarginLossImpl(const MultiLabelMarginLossOptions& options = {}) : options_(options) {}
+  /// The single-input forward of Module (throws: a loss needs a target).
+  using Module::forward;
+  /// functional::multilabel_margin_loss(input, target, options).
+  Tensor forward(const Tensor& input, const Tensor& target);
+  const MultiLabelMarginLossOptions& options() const { return options_; }
+
+ private:
+  MultiLabelMarginLossOptions options_;
+};
+VOXGRAD_MODULE(MultiLabelMarginLoss);
+
 /// Multi-label logistic loss, as torch::nn::MultiLabelSoftMarginLoss: `MultiLabelSoftMarginLoss(kSum)`.
 class MultiLabelSoftMarginLossImpl : public Cloneable<MultiLabelSoftMarginLossImpl> {
  public:

@@ -229,6 +229,14 @@ struct MultiMarginLossOptions {
   VOXGRAD_ARG(Tensor, weight);
 };
 
+/// Options of multilabel_margin_loss / MultiLabelMarginLoss, as torch::nn::MultiLabelMarginLossOptions.
+struct MultiLabelMarginLossOptions {
+  /// Options with `reduction` (kMean by default).
+  MultiLabelMarginLossOptions(Reduction reduction = kMean) : reduction_(reduction) {}  // NOLINT
+  /// kNone (one loss per sample), kMean or kSum.
+  VOXGRAD_ARG(Reduction, reduction);
+};
+
 /// Options of multilabel_soft_margin_loss / MultiLabelSoftMarginLoss, as torch::nn::MultiLabelSoftMarginLossOptions.
 struct MultiLabelSoftMarginLossOptions {
   /// Options with `reduction` (kMean by default).
@@ -330,6 +338,8 @@ using CosineEmbeddingLossFuncOptions = CosineEmbeddingLossOptions;
 using TripletMarginLossFuncOptions = TripletMarginLossOptions;
 /// Options of functional::multi_margin_loss (the module's).
 using MultiMarginLossFuncOptions = MultiMarginLossOptions;
+/// Options of functional::multilabel_margin_loss (the module's).
+using MultilabelMarginLossFuncOptions = MultiLabelMarginLossOptions;
 /// Options of functional::multilabel_soft_margin_loss (the module's).
 using MultilabelSoftMarginLossFuncOptions = MultiLabelSoftMarginLossOptions;
 /// Options of functional::triplet_margin_with_distance_loss (the module's).

@@ -111,6 +111,7 @@ Tensor call_loss(const std::string& fn, const std::vector<Tensor>& a, const json
     return F::multi_margin_loss(
         a[0], a[1], F::MultiMarginLossFuncOptions(r).p(o.value("p", 1)).margin(o.value("margin", 1.0)).weight(weight));
   }
+  if (fn == "multilabel_margin_loss") return F::multilabel_margin_loss(a[0], a[1], r);
   if (fn == "multilabel_soft_margin_loss") {
     return F::multilabel_soft_margin_loss(a[0], a[1], F::MultilabelSoftMarginLossFuncOptions(r).weight(weight));
   }
@@ -164,9 +165,10 @@ INSTANTIATE_TEST_SUITE_P(PyTorch, LossExtraFixture, ::testing::ValuesIn(fixture_
 TEST(LossExtraFixtureFile, CoversEveryLoss) {
   std::map<std::string, int> count;
   for (const json& c : fixture()["cases"]) ++count[c["fn"].get<std::string>()];
-  for (const char* fn : {"huber_loss", "kl_div", "gaussian_nll_loss", "poisson_nll_loss", "margin_ranking_loss",
-                         "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss", "triplet_margin_loss",
-                         "triplet_margin_with_distance_loss", "multi_margin_loss", "multilabel_soft_margin_loss"}) {
+  for (const char* fn :
+       {"huber_loss", "kl_div", "gaussian_nll_loss", "poisson_nll_loss", "margin_ranking_loss", "hinge_embedding_loss",
+        "soft_margin_loss", "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+        "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss"}) {
     EXPECT_GE(count[fn], 4) << fn;
   }
 }
@@ -482,6 +484,86 @@ TEST(MultiClassLosses, ErrorsNameTheOpAndTheValues) {
                   "2-d and 1-d inputs");
   EXPECT_ERROR_EQ(F::triplet_margin_with_distance_loss(x, zeros({2, 3}, kInt64), x),
                   "triplet_margin_with_distance_loss: positive must be floating point, but is int64");
+}
+
+// =================================================================================================
+// multilabel_margin_loss
+// =================================================================================================
+
+// PyTorch's kernel, summed in double as there: the fixture's values and gradients bit for bit.
+TEST(MultiLabelMarginLoss, FixtureCasesBitForBit) {
+  int checked = 0;
+  for (const json& c : fixture()["cases"]) {
+    if (c["fn"] != "multilabel_margin_loss") continue;
+    SCOPED_TRACE(c["name"].get<std::string>());
+    const Tensor x = json_tensor(c["inputs"]["input"]).requires_grad_(true);
+    const Tensor out = call_loss(c["fn"], {x, json_tensor(c["inputs"]["target"])}, c["options"], Tensor());
+    EXPECT_TRUE(same_bits_any_nan(out, json_tensor(c["output"])));
+    if (c["grad_output"].is_null()) {
+      out.backward();
+    } else {
+      out.backward(json_tensor(c["grad_output"]));
+    }
+    EXPECT_TRUE(same_bits_any_nan(x.grad(), json_tensor(c["grads"]["input"])));
+    ++checked;
+  }
+  EXPECT_GE(checked, 7);
+}
+
+TEST(MultiLabelMarginLoss, GradcheckViewsAndTheModule) {
+  const Tensor x = uniform_leaf({4, 6}, -1, 1, 90);
+  // Row 0 lists class 2 twice; row 3 lists every class (no hinge at all).
+  const Tensor y = tensor({2, 2, 5, -1, 0, 0, 1, -1, 3, 3, 3, 3, 4, 0, 1, -1, 5, 5, 0, 1, 2, 3, 4, 5}, kFloat64)
+                       .to(kInt64)
+                       .reshape({4, 6});
+  for (Reduction r : kAllReductions) {
+    SCOPED_TRACE(reduction_name(r));
+    const auto f = [&](const std::vector<Tensor>& in) { return F::multilabel_margin_loss(in[0], y, r); };
+    expect_gradcheck(f, {x});
+    expect_gradgradcheck(f, {x});  // PyTorch 1.13 has no double backward here
+  }
+  const Tensor a = x.detach();
+  EXPECT_TRUE(bit_identical(nn::MultiLabelMarginLoss(kSum)->forward(a, y), F::multilabel_margin_loss(a, y, kSum)));
+  std::ostringstream out;
+  out << *nn::MultiLabelMarginLoss();
+  EXPECT_EQ(out.str(), "MultiLabelMarginLoss()");
+  EXPECT_EQ(nn::MultiLabelMarginLossOptions().reduction(), kMean);
+  // Row 3 lists every class: a loss of 0. Unbatched (C) with kNone: a 0-d loss, as PyTorch.
+  EXPECT_EQ(F::multilabel_margin_loss(a, y, kNone).select(0, 3).item<double>(), 0.0);
+  EXPECT_EQ(F::multilabel_margin_loss(a.select(0, 0), y.select(0, 0), kNone).dim(), 0);
+  EXPECT_EQ(F::multilabel_margin_loss(zeros({}), zeros({}, kInt64), kNone).dim(), 0);
+  // Views of the input and the target: the same bits as contiguous copies.
+  const Tensor wide = uniform_leaf({4, 12}, -1, 1, 91).detach().slice(1, 0, 12, 2);
+  const Tensor yt = y.t().contiguous().t();
+  EXPECT_TRUE(bit_identical(F::multilabel_margin_loss(wide, yt, kNone),
+                            F::multilabel_margin_loss(wide.contiguous(), y, kNone)));
+}
+
+TEST(MultiLabelMarginLoss, ErrorsNameTheOpAndTheValues) {
+  const Tensor x = zeros({2, 3});
+  const Tensor y = zeros({2, 3}, kInt64);
+  EXPECT_ERROR_EQ(F::multilabel_margin_loss(x, full({2, 3}, 3.0).to(kInt64)),
+                  "multilabel_margin_loss: target 3 of sample 0 is out of range for 3 classes (class indices, or -1 to "
+                  "end the list)");
+  EXPECT_ERROR_EQ(F::multilabel_margin_loss(x, full({2, 3}, -2.0).to(kInt64)),
+                  "multilabel_margin_loss: target -2 of sample 0 is out of range for 3 classes (class indices, or -1 "
+                  "to end the list)");
+  EXPECT_ERROR_EQ(F::multilabel_margin_loss(x, zeros({2, 3})),
+                  "multilabel_margin_loss: expected an int64 target (class indices), but got float32");
+  EXPECT_ERROR_EQ(F::multilabel_margin_loss(x, zeros({1, 3}, kInt64)),
+                  "multilabel_margin_loss: inconsistent target size [1, 3] for input of size [2, 3]");
+  EXPECT_ERROR_EQ(F::multilabel_margin_loss(zeros({3}), zeros({2}, kInt64)),
+                  "multilabel_margin_loss: inconsistent target size [2] for input of size [3]");
+  EXPECT_ERROR_EQ(F::multilabel_margin_loss(zeros({2, 3, 4}), y),
+                  "multilabel_margin_loss: expected a non-empty vector or matrix with an optional 0-dim batch size, "
+                  "but got input of size [2, 3, 4]");
+  EXPECT_ERROR_EQ(F::multilabel_margin_loss(zeros({2, 0}), zeros({2, 0}, kInt64)),
+                  "multilabel_margin_loss: expected a non-empty vector or matrix with an optional 0-dim batch size, "
+                  "but got input of size [2, 0]");
+  EXPECT_ERROR_EQ(F::multilabel_margin_loss(x, Tensor()),
+                  "multilabel_margin_loss: argument 'target' is an undefined tensor");
+  EXPECT_ERROR_EQ(F::multilabel_margin_loss(x, y, static_cast<Reduction>(7)),
+                  "multilabel_margin_loss: invalid reduction 7");
 }
 
 }  // namespace

@@ -374,6 +374,8 @@ std::vector<OpCase> cases() {
       return F::binary_cross_entropy_with_logits(
           a[0], a[1], F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(red).weight(a[2]).pos_weight(a[3]));
     });
+    op("multilabel_margin_loss " + r, {arg({6, 4}), classes({6, 4}, 4)},
+       [red](V a) { return F::multilabel_margin_loss(a[0], a[1], red); });
     op("nll_loss " + r, {arg({6, 4}), classes({6}, 4), pos({4})},
        [red](V a) { return F::nll_loss(a[0], a[1], F::NLLLossFuncOptions().reduction(red).weight(a[2])); });
     op("nll_loss (N, C, d) " + r, {arg({2, 4, 5}), classes({2, 5}, 4)},
