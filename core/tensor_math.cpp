@@ -141,20 +141,22 @@ std::tuple<Tensor, Tensor> Tensor::kthvalue(std::int64_t k, std::int64_t d, bool
   return voxgrad::kthvalue(*this, k, d, keepdim);
 }
 Tensor Tensor::median() const { return voxgrad::median(*this); }
-std::tuple<Tensor, Tensor> Tensor::median(std::int64_t d, bool k) const { return voxgrad::median(*this, d, k); }
+std::tuple<Tensor, Tensor> Tensor::median(std::int64_t d, bool keep) const { return voxgrad::median(*this, d, keep); }
 Tensor Tensor::nanmedian() const { return voxgrad::nanmedian(*this); }
-std::tuple<Tensor, Tensor> Tensor::nanmedian(std::int64_t d, bool k) const { return voxgrad::nanmedian(*this, d, k); }
-Tensor Tensor::quantile(double q, std::optional<std::int64_t> d, bool k, std::string_view i) const {
-  return voxgrad::quantile(*this, q, d, k, i);
+std::tuple<Tensor, Tensor> Tensor::nanmedian(std::int64_t d, bool keep) const {
+  return voxgrad::nanmedian(*this, d, keep);
 }
-Tensor Tensor::quantile(const Tensor& q, std::optional<std::int64_t> d, bool k, std::string_view i) const {
-  return voxgrad::quantile(*this, q, d, k, i);
+Tensor Tensor::quantile(double q, std::optional<std::int64_t> d, bool keep, std::string_view i) const {
+  return voxgrad::quantile(*this, q, d, keep, i);
 }
-Tensor Tensor::nanquantile(double q, std::optional<std::int64_t> d, bool k, std::string_view i) const {
-  return voxgrad::nanquantile(*this, q, d, k, i);
+Tensor Tensor::quantile(const Tensor& q, std::optional<std::int64_t> d, bool keep, std::string_view i) const {
+  return voxgrad::quantile(*this, q, d, keep, i);
 }
-Tensor Tensor::nanquantile(const Tensor& q, std::optional<std::int64_t> d, bool k, std::string_view i) const {
-  return voxgrad::nanquantile(*this, q, d, k, i);
+Tensor Tensor::nanquantile(double q, std::optional<std::int64_t> d, bool keep, std::string_view i) const {
+  return voxgrad::nanquantile(*this, q, d, keep, i);
+}
+Tensor Tensor::nanquantile(const Tensor& q, std::optional<std::int64_t> d, bool keep, std::string_view i) const {
+  return voxgrad::nanquantile(*this, q, d, keep, i);
 }
 std::tuple<Tensor, Tensor> Tensor::topk(std::int64_t k, std::int64_t d, bool largest, bool sorted) const {
   return voxgrad::topk(*this, k, d, largest, sorted);

@@ -12,7 +12,6 @@
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
-#include "voxgrad/core/print.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/loops.h"
 #include "voxgrad/ops/detail/select_backward.h"
@@ -95,8 +94,8 @@ std::tuple<Tensor, Tensor> select_dim(const Tensor& a, std::int64_t dim, bool ke
   if (pick == Pick::kth) {
     VOXGRAD_CHECK(
         k >= 1 && k <= n,
-        "{}: selected number k out of range for dimension {} (k = {}, but the input of shape {} has {} elements there)",
-        op, d, k, shape_str(a.sizes()), n);
+        "{}: selected number k out of range for dimension {} (k = {}, but dim {} of the input (shape {}) has size {})",
+        op, d, k, d, shape_str(a.sizes()), n);
   } else {
     VOXGRAD_CHECK(n > 0, "{}: expected reduction dim {} to have non-zero size (input shape {})", op, d,
                   shape_str(a.sizes()));
@@ -107,7 +106,7 @@ std::tuple<Tensor, Tensor> select_dim(const Tensor& a, std::int64_t dim, bool ke
   Tensor indices = empty(keep, kInt64);
   detail::dispatch_floating(a.dtype(), op, [&]<typename T>() { select_slices<T>(x, d, pick, k, values, indices); });
   if (scalar || !keepdim) {
-    values = values.squeeze(d).detach();  // their own history, not views of the kept shape
+    values = values.squeeze(d).detach();  // a fresh autograd history (recorded below)
     indices = indices.squeeze(d).detach();
   }
   if (scalar) {
@@ -163,15 +162,20 @@ Tensor quantile_of(const Tensor& a, const Tensor& q_in, std::optional<std::int64
   VOXGRAD_CHECK(a.numel() > 0, "{}: the input must have elements (shape {})", op, shape_str(a.sizes()));
   VOXGRAD_CHECK(q_in.dim() <= 1, "{}: q must be a number, a 0-d or a 1-D tensor (shape {})", op,
                 shape_str(q_in.sizes()));
-  VOXGRAD_CHECK(q_in.dtype() == a.dtype(), "{}: q must have the input's dtype ({}), got {}", op, dtype_name(a.dtype()),
-                dtype_name(q_in.dtype()));
+  VOXGRAD_CHECK(q_in.dtype() == a.dtype(), "{}: expected q of the input's dtype {}, but got {}", op,
+                dtype_name(a.dtype()), dtype_name(q_in.dtype()));
   {
     NoGradGuard guard;
     const Tensor qd = q_in.detach();
     VOXGRAD_CHECK(all(logical_and(qd.ge(0.0), qd.le(1.0))).item<double>() != 0.0,
-                  "{}: q values must be in the range [0, 1] (q = {})", op, to_string(qd));
+                  "{}: q values must be in the range [0, 1] (q of shape {} holds others)", op, shape_str(qd.sizes()));
   }
   const std::optional<std::int64_t> d = dim ? std::optional<std::int64_t>(wrap_dim(*dim, a.dim(), op)) : std::nullopt;
+  // As PyTorch: ranks up to n − 1 are exact in float32 only up to 2^24.
+  const std::int64_t len = !d ? a.numel() : a.dim() == 0 ? 1 : a.size(*d);
+  VOXGRAD_CHECK(len <= (std::int64_t{1} << 24),
+                "{}: expected at most 2^24 elements to take quantiles of, but got {} (input shape {})", op, len,
+                shape_str(a.sizes()));
   // The output's shape without q's dim: the reduced dims kept with size 1, or dropped.
   Shape reduced;
   if (d && a.dim() > 0) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
 
 #include "voxgrad/core/detail/allocator.h"
 #include "voxgrad/core/detail/cpu.h"

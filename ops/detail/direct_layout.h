@@ -143,10 +143,14 @@ struct TileSplit {
 /// (TileSplit). With `skip` (unpacked vectors only), the rows are first grouped by the tap rows along D
 /// and H they read inside the volume (a stable sort: each group keeps its order), vec.order points at
 /// that order, and no tile spans two groups: every tile then skips all the tap rows its rows leave out
-/// (C3, 16³ at k3 p1: 8% of the products instead of 4%). vec must not outlive the list.
+/// (in a 16³ volume at k3 p1, 8% of the nominal products, where tiles of consecutive rows skip 4%). vec must
+/// not outlive the list, which is not copied (a copy's vec.order would point into the original).
 struct TileList {
   std::vector<std::int64_t> begin;  ///< tiles() + 1 vector indices
   std::vector<std::int64_t> order;  ///< the rows, grouped
+  TileList() = default;
+  TileList(const TileList&) = delete;
+  TileList& operator=(const TileList&) = delete;
   void make(RowVectors& vec, std::int64_t most, const SkipRows* skip);
   std::int64_t tiles() const { return static_cast<std::int64_t>(begin.size()) - 1; }
 };

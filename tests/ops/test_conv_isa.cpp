@@ -177,6 +177,49 @@ TEST(CpuIsa, RowsEndingInAPartialVectorArePackedTwoRowsAtMost) {
   EXPECT_EQ(p.mk2[0], 0u);
 }
 
+// Tiles over rows grouped by the tap rows they read inside the volume (TileList): every vector exactly once, each
+// with its own row's offsets, and no tile over rows of two groups.
+TEST(CpuIsa, GroupedTilesCoverEveryVectorOnceWithinOneGroup) {
+  using detail::direct::RowVectors;
+  // A forward map of 5 × 6 output rows of 20 positions (2 vectors of 16), k3 p2 dilation 1 on a 5 × 6 input:
+  // rows 0, 1, 3, 4 along D (and 0, 1, 4, 5 along H) read some taps in the padding.
+  const detail::direct::SkipRows skip{{3, 3}, {1, 1}, {2, 2}, {1, 1}, {3, 4}, 8};
+  for (std::int64_t most : {1, 2, 3}) {
+    RowVectors v = detail::direct::row_vectors(16, 5, 6, 20, 1000, 100, 6 * 20, 20);
+    detail::direct::TileList tiles;
+    tiles.make(v, most, &skip);
+    ASSERT_NE(v.order, nullptr);
+    ASSERT_EQ(tiles.begin.back(), v.count);
+    const auto group = [&](std::int64_t d, std::int64_t h) {
+      std::uint32_t bits = 0;
+      for (std::int64_t t = 0; t < 3; ++t) {
+        bits |= (d - 2 + t >= 0 && d - 2 + t < 3 ? 1u : 0u) << t;
+        bits |= (h - 2 + t >= 0 && h - 2 + t < 4 ? 1u : 0u) << (3 + t);
+      }
+      return bits;
+    };
+    std::vector<int> seen(static_cast<std::size_t>(v.count), 0);
+    for (std::int64_t t = 0; t < tiles.tiles(); ++t) {
+      const std::int64_t v0 = tiles.begin[static_cast<std::size_t>(t)],
+                         nv = tiles.begin[static_cast<std::size_t>(t + 1)] - v0;
+      ASSERT_GE(nv, 1);
+      ASSERT_LE(nv, most);
+      std::int64_t xo[8], yo[8], rd[8], rh[8];
+      std::uint32_t mk[8];
+      detail::direct::row_vectors_get(v, v0, nv, xo, yo, mk, rd, rh);
+      for (std::int64_t j = 0; j < nv; ++j) {
+        EXPECT_EQ(group(rd[j], rh[j]), group(rd[0], rh[0])) << "tile " << t;
+        const std::int64_t w0 = yo[j] - rd[j] * 120 - rh[j] * 20;
+        EXPECT_TRUE(w0 == 0 || w0 == 16);
+        EXPECT_EQ(xo[j], rd[j] * 1000 + rh[j] * 100 + w0);
+        EXPECT_EQ(mk[j], w0 == 0 ? 0xFFFFu : 0xFu);
+        ++seen[static_cast<std::size_t>((rd[j] * 6 + rh[j]) * 2 + w0 / 16)];
+      }
+    }
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), v.count) << "tiles of at most " << most;
+  }
+}
+
 // The padded copy the direct kernels read (direct_layout.h), on each instruction set's vectors (plain
 // loops on the baseline), planar and interleaved, against its definition: slot q of phase r of padded
 // row (pd, ph) holds input (pd − origin_D, ph − origin_H, q·sw + r − origin_W), zero outside the input,
