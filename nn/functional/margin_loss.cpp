@@ -228,8 +228,10 @@ Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target,
   VOXGRAD_CHECK(reduction == kNone || reduction == kMean || reduction == kSum, "{}: invalid reduction {}", op,
                 static_cast<int>(reduction));
   const LabelLists labels = label_lists(target, frames, classes, op);
-  // As PyTorch: the hinges summed in double per sample, divided by C; a reduced loss (and an unbatched one) is
-  // the samples' sums added in double, divided by C (and N for the mean), rounded once.
+  // As PyTorch's kernel: each sample's hinges summed in double and the sum rounded to T; a per-sample loss is
+  // that divided by C in T, a reduced one (and an unbatched one) the rounded sums added in double, divided by C
+  // (and N for the mean) and rounded once more. With no samples the mean is 0 / 0 = NaN (PyTorch 1.13 returns
+  // whatever its output buffer held).
   const bool per_sample = reduction == kNone && dims == 2;
   const Tensor x = input.detach().contiguous();
   Tensor out = empty(per_sample ? Shape{frames} : Shape{}, input.dtype());
@@ -240,10 +242,11 @@ Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target,
     for (std::int64_t n = 0; n < frames; ++n) {
       double sum = 0;
       for_each_hinge<T>(px, labels, n, [&](std::int64_t, std::int64_t, T z) { sum += static_cast<double>(z); });
+      const auto rounded = static_cast<T>(sum);
       if (per_sample) {
-        po[n] = static_cast<T>(sum / static_cast<double>(classes));
+        po[n] = rounded / static_cast<T>(classes);
       } else {
-        total += sum;
+        total += static_cast<double>(rounded);
       }
     }
     if (!per_sample) {

@@ -52,8 +52,10 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, const MultiM
 /// Multi-label hinge loss, as PyTorch's kernel: for input (N, C) (or (C), or 0-d as one class) and an int64 target of
 /// the same shape listing each sample's classes up to the first −1, the loss of a sample is
 /// Σ_{listed j} Σ_{i not listed} max(0, 1 − x[j] + x[i]) / C (a class listed twice counts twice). kNone gives one loss
-/// per sample (0-d for an unbatched input). Summed in double as PyTorch's, so the same bits. The input is
-/// differentiable (no gradient where a hinge is 0), twice (PyTorch 1.13 has no double backward); the target is not.
+/// per sample (0-d for an unbatched input). A NaN hinge counts as 0 (z > 0 is false), as in PyTorch. Rounded as
+/// PyTorch's kernel (each sample's hinges summed in double, rounded to the input's dtype), so the same bits. The
+/// input is differentiable (no gradient where a hinge is 0), twice (PyTorch 1.13 has no double backward); the
+/// target is not.
 Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target,
                               const MultilabelMarginLossFuncOptions& options = {});
 

@@ -507,7 +507,7 @@ TEST(MultiLabelMarginLoss, FixtureCasesBitForBit) {
     EXPECT_TRUE(same_bits_any_nan(x.grad(), json_tensor(c["grads"]["input"])));
     ++checked;
   }
-  EXPECT_GE(checked, 7);
+  EXPECT_GE(checked, 11);
 }
 
 TEST(MultiLabelMarginLoss, GradcheckViewsAndTheModule) {
@@ -516,12 +516,25 @@ TEST(MultiLabelMarginLoss, GradcheckViewsAndTheModule) {
   const Tensor y = tensor({2, 2, 5, -1, 0, 0, 1, -1, 3, 3, 3, 3, 4, 0, 1, -1, 5, 5, 0, 1, 2, 3, 4, 5}, kFloat64)
                        .to(kInt64)
                        .reshape({4, 6});
+  const Tensor row = uniform_leaf({6}, -1, 1, 92);  // unbatched, with a non-unit upstream gradient in gradcheck
   for (Reduction r : kAllReductions) {
     SCOPED_TRACE(reduction_name(r));
     const auto f = [&](const std::vector<Tensor>& in) { return F::multilabel_margin_loss(in[0], y, r); };
     expect_gradcheck(f, {x});
     expect_gradgradcheck(f, {x});  // PyTorch 1.13 has no double backward here
+    const auto g = [&](const std::vector<Tensor>& in) { return F::multilabel_margin_loss(in[0], y.select(0, 1), r); };
+    expect_gradcheck(g, {row});
   }
+  // No samples: a mean of 0 / 0, a sum of 0 (PyTorch 1.13 returns uninitialised memory). A NaN input makes its
+  // hinges NaN, which count as 0 (z > 0 is false), as in PyTorch: no loss and no gradient from them.
+  EXPECT_TRUE(std::isnan(F::multilabel_margin_loss(zeros({0, 3}), zeros({0, 3}, kInt64)).item<double>()));
+  EXPECT_EQ(F::multilabel_margin_loss(zeros({0, 3}), zeros({0, 3}, kInt64), kSum).item<double>(), 0.0);
+  const Tensor nan_row = tensor({std::nan(""), 0.5, 0.25}, kFloat64).requires_grad_(true);
+  const Tensor first = tensor({0.0, -1.0, 0.0}, kFloat64).to(kInt64);
+  const Tensor l = F::multilabel_margin_loss(nan_row, first, kSum);
+  EXPECT_EQ(l.item<double>(), 0.0);
+  l.backward();
+  EXPECT_EQ(values(nan_row.grad()), (std::vector<double>{0.0, 0.0, 0.0}));
   const Tensor a = x.detach();
   EXPECT_TRUE(bit_identical(nn::MultiLabelMarginLoss(kSum)->forward(a, y), F::multilabel_margin_loss(a, y, kSum)));
   std::ostringstream out;
@@ -545,6 +558,11 @@ TEST(MultiLabelMarginLoss, ErrorsNameTheOpAndTheValues) {
   EXPECT_ERROR_EQ(F::multilabel_margin_loss(x, full({2, 3}, 3.0).to(kInt64)),
                   "multilabel_margin_loss: target 3 of sample 0 is out of range for 3 classes (class indices, or -1 to "
                   "end the list)");
+  // Every target value is checked, those after the list's −1 too.
+  EXPECT_ERROR_EQ(
+      F::multilabel_margin_loss(x, tensor({0.0, -1.0, 5.0, 0.0, 1.0, 2.0}, kFloat64).to(kInt64).reshape({2, 3})),
+      "multilabel_margin_loss: target 5 of sample 0 is out of range for 3 classes (class indices, or -1 to "
+      "end the list)");
   EXPECT_ERROR_EQ(F::multilabel_margin_loss(x, full({2, 3}, -2.0).to(kInt64)),
                   "multilabel_margin_loss: target -2 of sample 0 is out of range for 3 classes (class indices, or -1 "
                   "to end the list)");
