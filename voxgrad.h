@@ -85,6 +85,7 @@
 #include "voxgrad/ops/elementwise_math.h"
 #include "voxgrad/ops/gather_scatter.h"
 #include "voxgrad/ops/grid_sample.h"
+#include "voxgrad/ops/histogram.h"
 #include "voxgrad/ops/indexing.h"
 #include "voxgrad/ops/join_split.h"
 #include "voxgrad/ops/lerp.h"

@@ -1,0 +1,194 @@
+#include "voxgrad/ops/histogram.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "voxgrad/autograd/grad_mode.h"
+#include "voxgrad/core/detail/dispatch.h"
+#include "voxgrad/core/error.h"
+#include "voxgrad/core/factory.h"
+#include "voxgrad/ops/detail/kernels.h"
+#include "voxgrad/ops/detail/total_order.h"
+#include "voxgrad/ops/reduction.h"
+
+namespace voxgrad {
+
+namespace {
+
+// The elements of t in row-major order, as T (t of that dtype).
+template <typename T>
+std::vector<T> elements(const Tensor& t) {
+  const Tensor c = t.detach().contiguous();
+  const T* p = c.data_ptr<T>();
+  return std::vector<T>(p, p + c.numel());
+}
+
+}  // namespace
+
+Tensor bincount(const Tensor& input, const Tensor& weights, std::int64_t minlength) {
+  const char* op = "bincount";
+  detail::check_defined(input, op, "input");
+  VOXGRAD_CHECK(input.dtype() == kInt64 && input.dim() == 1,
+                "{}: expected a 1-D int64 input of non-negative values, but got a {}-d {} tensor", op, input.dim(),
+                input.dtype());
+  VOXGRAD_CHECK(minlength >= 0, "{}: minlength should be >= 0, but got {}", op, minlength);
+  if (weights.defined()) {
+    VOXGRAD_CHECK(is_floating_point(weights.dtype()), "{}: weights must be floating point, but are {}", op,
+                  weights.dtype());
+    VOXGRAD_CHECK(weights.dim() == 1 && weights.size(0) == input.size(0),
+                  "{}: weights should be 1-d and have the same length as input ({}), but have shape {}", op,
+                  input.size(0), shape_str(weights.sizes()));
+  }
+  const std::vector<std::int64_t> v = elements<std::int64_t>(input);
+  std::int64_t bins = minlength;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    VOXGRAD_CHECK(v[i] >= 0, "{}: input values must be non-negative, but element {} is {}", op, i, v[i]);
+    bins = std::max(bins, v[i] + 1);
+  }
+  if (!weights.defined()) {
+    Tensor out = zeros({bins}, kInt64);
+    std::int64_t* o = out.data_ptr<std::int64_t>();
+    for (const std::int64_t x : v) ++o[x];
+    return out;
+  }
+  Tensor out = zeros({bins}, weights.dtype());
+  detail::dispatch_floating(weights.dtype(), op, [&]<typename T>() {
+    const std::vector<T> w = elements<T>(weights);
+    T* o = out.data_ptr<T>();
+    for (std::size_t i = 0; i < v.size(); ++i) o[v[i]] += w[i];  // in input order, in T (PyTorch's loop)
+  });
+  return out;
+}
+
+Tensor histc(const Tensor& input, std::int64_t bins, double min, double max) {
+  const char* op = "histc";
+  detail::check_defined(input, op, "input");
+  detail::check_floating(input, op);
+  VOXGRAD_CHECK(bins > 0, "{}: bins must be > 0, but got {}", op, bins);
+  // PyTorch's histc_select_outer_bin_edges: the data's range where min = max, widened by 1 each way if empty.
+  double lo = min, hi = max;
+  if (lo == hi && input.numel() > 0) {
+    NoGradGuard guard;
+    lo = amin(input.detach()).item<double>();
+    hi = amax(input.detach()).item<double>();
+  }
+  if (lo == hi) {
+    lo -= 1;
+    hi += 1;
+  }
+  VOXGRAD_CHECK(std::isfinite(lo) && std::isfinite(hi), "{}: range of [{}, {}] is not finite", op, lo, hi);
+  VOXGRAD_CHECK(lo < hi, "{}: max must be larger than min (min = {}, max = {})", op, lo, hi);
+  Tensor out = zeros({bins}, input.dtype());
+  detail::dispatch_floating(input.dtype(), op, [&]<typename T>() {
+    const std::vector<T> x = elements<T>(input);
+    const auto left = static_cast<T>(lo), right = static_cast<T>(hi);  // the bin edges' ends, in T
+    T* o = out.data_ptr<T>();
+    for (const T e : x) {
+      if (!(e >= left && e <= right)) continue;  // outside, or NaN
+      auto pos = static_cast<std::int64_t>((e - left) * static_cast<T>(bins) / (right - left));
+      if (pos == bins) pos = bins - 1;  // the last edge belongs to the last bin
+      o[pos] += T(1);
+    }
+  });
+  return out;
+}
+
+Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& values, bool out_int32, bool right) {
+  const char* op = "searchsorted";
+  detail::check_defined(sorted_sequence, op, "sorted_sequence");
+  detail::check_defined(values, op, "values");
+  VOXGRAD_CHECK(!out_int32, "{}: out_int32 = true is not supported (this library has no int32 dtype)", op);
+  VOXGRAD_CHECK(sorted_sequence.dim() >= 1, "{}: the sorted sequence must have at least one dim, but is 0-d", op);
+  const bool shared = sorted_sequence.dim() == 1;
+  if (!shared) {
+    const Shape lead(sorted_sequence.sizes().begin(), sorted_sequence.sizes().end() - 1);
+    VOXGRAD_CHECK(
+        values.dim() == sorted_sequence.dim() && Shape(values.sizes().begin(), values.sizes().end() - 1) == lead,
+        "{}: the sorted sequence should be 1-D or share all but the last dim with the values, but got "
+        "sequence shape {} and values shape {}",
+        op, shape_str(sorted_sequence.sizes()), shape_str(values.sizes()));
+  }
+  const DType dt = promote_types(sorted_sequence.dtype(), values.dtype());
+  const std::int64_t n = sorted_sequence.size(-1);
+  const std::int64_t per_row = shared || values.dim() == 0 ? values.numel() : values.size(-1);
+  Tensor out = empty(values.sizes(), kInt64);
+  std::int64_t* o = out.data_ptr<std::int64_t>();
+  detail::dispatch_all(dt, [&]<typename T>() {
+    const std::vector<T> seq = elements<T>(sorted_sequence.to(dt));
+    const std::vector<T> val = elements<T>(values.to(dt));
+    for (std::size_t i = 0; i < val.size(); ++i) {
+      const T* s = seq.data() + (shared ? 0 : static_cast<std::int64_t>(i) / per_row * n);
+      const T v = val[i];
+      // PyTorch's binary searches, comparisons included (so a NaN value goes last): the first element >= v (> v
+      // with `right`).
+      std::int64_t lo = 0, hi = n;
+      while (lo < hi) {
+        const std::int64_t mid = lo + (hi - lo) / 2;
+        if (right ? !(s[mid] > v) : !(s[mid] >= v)) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      o[i] = lo;
+    }
+  });
+  return out;
+}
+
+Tensor bucketize(const Tensor& input, const Tensor& boundaries, bool out_int32, bool right) {
+  detail::check_defined(boundaries, "bucketize", "boundaries");
+  VOXGRAD_CHECK(boundaries.dim() == 1, "bucketize: boundaries must be 1-D, but have shape {}",
+                shape_str(boundaries.sizes()));
+  return searchsorted(boundaries, input, out_int32, right);
+}
+
+std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& input, bool /*sorted*/, bool return_inverse,
+                                          bool return_counts) {
+  const char* op = "unique";
+  detail::check_defined(input, op, "input");
+  const std::int64_t n = input.numel();
+  Tensor values, inverse = empty({0}, kInt64), counts = empty({0}, kInt64);
+  detail::dispatch_all(input.dtype(), [&]<typename T>() {
+    const std::vector<T> x = elements<T>(input);
+    std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+    std::iota(order.begin(), order.end(), std::int64_t{0});
+    std::sort(order.begin(), order.end(), detail::SliceOrder<T>{x.data(), false});
+    // Runs of equal values (NaN equals nothing, so every NaN is a run of its own).
+    std::vector<T> distinct;
+    std::vector<std::int64_t> run_counts, group(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const T e = x[static_cast<std::size_t>(order[i])];
+      if (distinct.empty() || !(distinct.back() == e)) {
+        distinct.push_back(e);
+        run_counts.push_back(0);
+      }
+      ++run_counts.back();
+      group[static_cast<std::size_t>(order[i])] = static_cast<std::int64_t>(distinct.size()) - 1;
+    }
+    values = empty({static_cast<std::int64_t>(distinct.size())}, input.dtype());
+    std::copy(distinct.begin(), distinct.end(), values.data_ptr<T>());
+    if (return_inverse) {
+      inverse = empty(input.sizes(), kInt64);
+      std::copy(group.begin(), group.end(), inverse.data_ptr<std::int64_t>());
+    }
+    if (return_counts) {
+      counts = empty({static_cast<std::int64_t>(run_counts.size())}, kInt64);
+      std::copy(run_counts.begin(), run_counts.end(), counts.data_ptr<std::int64_t>());
+    }
+  });
+  return {values, inverse, counts};
+}
+
+Tensor count_nonzero(const Tensor& input, IntArrayRef dims) {
+  detail::check_defined(input, "count_nonzero", "input");
+  NoGradGuard guard;
+  // A 0/1 mask in float64 (every nonzero int64 stays nonzero there), summed exactly, as int64.
+  const Tensor x = input.detach();
+  const Tensor nonzero = (x.dtype() == kInt64 ? x.to(kFloat64) : x).ne(0.0).to(kFloat64);
+  return (dims.empty() ? sum(nonzero) : sum(nonzero, dims)).to(kInt64);
+}
+
+}  // namespace voxgrad
