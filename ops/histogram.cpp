@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "voxgrad/core/factory.h"
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/total_order.h"
+#include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/reduction.h"
 
 namespace voxgrad {
@@ -34,9 +36,9 @@ Tensor bincount(const Tensor& input, const Tensor& weights, std::int64_t minleng
                 "{}: expected a 1-D int64 input of non-negative values, but got a {}-d {} tensor", op, input.dim(),
                 input.dtype());
   VOXGRAD_CHECK(minlength >= 0, "{}: minlength should be >= 0, but got {}", op, minlength);
+  // As PyTorch 1.13: an empty input gives int64 zeros whatever the weights.
+  if (input.numel() == 0) return zeros({minlength}, kInt64);
   if (weights.defined()) {
-    VOXGRAD_CHECK(is_floating_point(weights.dtype()), "{}: weights must be floating point, but are {}", op,
-                  weights.dtype());
     VOXGRAD_CHECK(weights.dim() == 1 && weights.size(0) == input.size(0),
                   "{}: weights should be 1-d and have the same length as input ({}), but have shape {}", op,
                   input.size(0), shape_str(weights.sizes()));
@@ -45,6 +47,8 @@ Tensor bincount(const Tensor& input, const Tensor& weights, std::int64_t minleng
   std::int64_t bins = minlength;
   for (std::size_t i = 0; i < v.size(); ++i) {
     VOXGRAD_CHECK(v[i] >= 0, "{}: input values must be non-negative, but element {} is {}", op, i, v[i]);
+    VOXGRAD_CHECK(v[i] < std::numeric_limits<std::int64_t>::max(), "{}: element {} ({}) leaves no room for a bin", op,
+                  i, v[i]);
     bins = std::max(bins, v[i] + 1);
   }
   if (!weights.defined()) {
@@ -53,11 +57,13 @@ Tensor bincount(const Tensor& input, const Tensor& weights, std::int64_t minleng
     for (const std::int64_t x : v) ++o[x];
     return out;
   }
-  Tensor out = zeros({bins}, weights.dtype());
-  detail::dispatch_floating(weights.dtype(), op, [&]<typename T>() {
-    const std::vector<T> w = elements<T>(weights);
+  // Integer weights count in float64, as PyTorch's.
+  const Tensor w = weights.dtype() == kInt64 ? weights.to(kFloat64) : weights;
+  Tensor out = zeros({bins}, w.dtype());
+  detail::dispatch_floating(w.dtype(), op, [&]<typename T>() {
+    const std::vector<T> wv = elements<T>(w);
     T* o = out.data_ptr<T>();
-    for (std::size_t i = 0; i < v.size(); ++i) o[v[i]] += w[i];  // in input order, in T (PyTorch's loop)
+    for (std::size_t i = 0; i < v.size(); ++i) o[v[i]] += wv[i];  // in input order, in T (PyTorch's loop)
   });
   return out;
 }
@@ -87,9 +93,11 @@ Tensor histc(const Tensor& input, std::int64_t bins, double min, double max) {
     T* o = out.data_ptr<T>();
     for (const T e : x) {
       if (!(e >= left && e <= right)) continue;  // outside, or NaN
-      auto pos = static_cast<std::int64_t>((e - left) * static_cast<T>(bins) / (right - left));
-      if (pos == bins) pos = bins - 1;  // the last edge belongs to the last bin
-      o[pos] += T(1);
+      // PyTorch's division first, in T. A range too wide for T (right − left = inf) gives 0, or NaN where e − left
+      // overflows too: bin 0 for both, as PyTorch's index arithmetic ends up.
+      const T q = (e - left) / (right - left) * static_cast<T>(bins);
+      const std::int64_t pos = !(q >= T(0)) ? 0 : q >= static_cast<T>(bins) ? bins - 1 : static_cast<std::int64_t>(q);
+      o[pos] += T(1);  // the last edge belongs to the last bin
     }
   });
   return out;
@@ -110,14 +118,14 @@ Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& values, bool ou
         "sequence shape {} and values shape {}",
         op, shape_str(sorted_sequence.sizes()), shape_str(values.sizes()));
   }
-  const DType dt = promote_types(sorted_sequence.dtype(), values.dtype());
+  const DType dt = result_type(sorted_sequence, values);  // a 0-d values tensor does not promote the sequence
   const std::int64_t n = sorted_sequence.size(-1);
   const std::int64_t per_row = shared || values.dim() == 0 ? values.numel() : values.size(-1);
   Tensor out = empty(values.sizes(), kInt64);
   std::int64_t* o = out.data_ptr<std::int64_t>();
   detail::dispatch_all(dt, [&]<typename T>() {
-    const std::vector<T> seq = elements<T>(sorted_sequence.to(dt));
-    const std::vector<T> val = elements<T>(values.to(dt));
+    const std::vector<T> seq = elements<T>(sorted_sequence.detach().to(dt));
+    const std::vector<T> val = elements<T>(values.detach().to(dt));
     for (std::size_t i = 0; i < val.size(); ++i) {
       const T* s = seq.data() + (shared ? 0 : static_cast<std::int64_t>(i) / per_row * n);
       const T v = val[i];
@@ -139,7 +147,9 @@ Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& values, bool ou
 }
 
 Tensor bucketize(const Tensor& input, const Tensor& boundaries, bool out_int32, bool right) {
+  detail::check_defined(input, "bucketize", "input");
   detail::check_defined(boundaries, "bucketize", "boundaries");
+  VOXGRAD_CHECK(!out_int32, "bucketize: out_int32 = true is not supported (this library has no int32 dtype)");
   VOXGRAD_CHECK(boundaries.dim() == 1, "bucketize: boundaries must be 1-D, but have shape {}",
                 shape_str(boundaries.sizes()));
   return searchsorted(boundaries, input, out_int32, right);
@@ -183,7 +193,14 @@ std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& input, bool /*sorted*/, 
 }
 
 Tensor count_nonzero(const Tensor& input, IntArrayRef dims) {
-  detail::check_defined(input, "count_nonzero", "input");
+  const char* op = "count_nonzero";
+  detail::check_defined(input, op, "input");
+  std::vector<bool> seen(static_cast<std::size_t>(std::max<std::int64_t>(input.dim(), 1)), false);
+  for (const std::int64_t d : dims) {
+    const std::int64_t w = wrap_dim(d, input.dim(), op);
+    VOXGRAD_CHECK(!seen[static_cast<std::size_t>(w)], "{}: dim {} appears multiple times in the list of dims", op, w);
+    seen[static_cast<std::size_t>(w)] = true;
+  }
   NoGradGuard guard;
   // A 0/1 mask in float64 (every nonzero int64 stays nonzero there), summed exactly, as int64.
   const Tensor x = input.detach();

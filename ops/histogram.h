@@ -10,20 +10,24 @@
 namespace voxgrad {
 
 /// How often each value of the 1-D int64 `input` (all >= 0) occurs: out[v] for v in [0, max(max + 1,
-/// minlength)), int64; with `weights` (1-D, floating, input's length) the sum of the weights of the
-/// occurrences instead, in the weights' dtype and added in input order (as PyTorch's loop).
+/// minlength)), int64; with `weights` (1-D, input's length) the sum of the weights of the occurrences
+/// instead, in the weights' dtype (float64 for int64 weights) and added in input order (as PyTorch's loop).
+/// An empty input gives int64 zeros of length minlength, weights or not (as PyTorch 1.13).
 Tensor bincount(const Tensor& input, const Tensor& weights = {}, std::int64_t minlength = 0);
 
 /// Histogram of a floating tensor's elements in `bins` equal bins over [min, max] (both 0, or equal: the
 /// elements' own range; an empty range grows by 1 each way), in its dtype. Element x falls in bin
-/// ⌊(x − min)·bins / (max − min)⌋ computed in that dtype (PyTorch's formula), max in the last bin;
-/// elements outside the range are left out, and so are NaNs (PyTorch 1.13 counts them in bin 0).
+/// ⌊(x − min) / (max − min) · bins⌋ computed in that dtype (PyTorch's formula), max in the last bin;
+/// elements outside the range are left out, and so are NaNs (PyTorch 1.13 counts them in bin 0). The range's
+/// ends are min and max themselves; PyTorch takes the upper one from its vectorised linspace, which can end an
+/// ulp or so below max (float32, over 30 bins or so, depending on the CPU), and then leaves a value at max out.
 Tensor histc(const Tensor& input, std::int64_t bins = 100, double min = 0.0, double max = 0.0);
 
 /// For each element of `values`, the index in `sorted_sequence` (ascending along its last dim) at which it
 /// would be inserted to keep the order: the first i with sequence[i] >= value, or with `right` the first with
 /// sequence[i] > value (the length if none; a NaN value goes last). A 1-D sequence serves every value, an
-/// N-D one needs the leading dims of `values`. int64 results; the two are compared in their promoted dtype.
+/// N-D one needs the leading dims of `values`. int64 results; the two are compared in their result_type (a
+/// 0-d values tensor does not promote the sequence).
 /// `out_int32` must be false (this library has no int32 dtype).
 Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& values, bool out_int32 = false, bool right = false);
 

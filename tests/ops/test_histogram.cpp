@@ -91,6 +91,19 @@ TEST(Histogram, NaNIsLeftOutOfHistcAndDistinctInUnique) {
   EXPECT_EQ(values(n), (std::vector<double>{2, 2, 1, 1, 1, 1}));
 }
 
+TEST(Histogram, ZeroDAndEmptyInputs) {
+  const auto [v, i, n] = unique(full({}, 2.5, kFloat64), true, true, true);
+  EXPECT_EQ(values(v), (std::vector<double>{2.5}));
+  EXPECT_EQ(i.dim(), 0);
+  EXPECT_EQ(values(n), (std::vector<double>{1}));
+  const auto [ve, ie, ne] = unique(zeros({0, 3}), true, true, true);
+  EXPECT_EQ(ve.numel(), 0);
+  EXPECT_EQ(ie.sizes(), (Shape{0, 3}));
+  EXPECT_EQ(ne.numel(), 0);
+  EXPECT_EQ(values(count_nonzero(tensor({0.0, 1.0, 2.0}, kFloat64).reshape({3, 1}), {-2})), (std::vector<double>{2}));
+  EXPECT_EQ(values(searchsorted(tensor({1.0, 2.0}, kFloat64), full({}, 1.5, kFloat64))), (std::vector<double>{1}));
+}
+
 TEST(Histogram, ViewsGiveTheContiguousResults) {
   const Tensor x = (rand({6, 8}, kFloat64) * 10.0).floor();
   const Tensor strided = x.slice(1, 0, 8, 2), permuted = x.t();
@@ -120,13 +133,15 @@ TEST(Histogram, Errors) {
                   "bincount: expected a 1-D int64 input of non-negative values, but got a 2-d int64 tensor");
   EXPECT_ERROR_EQ(bincount(idx, ones({3})),
                   "bincount: weights should be 1-d and have the same length as input (2), but have shape [3]");
-  EXPECT_ERROR_EQ(bincount(idx, idx), "bincount: weights must be floating point, but are int64");
+  const std::int64_t huge[] = {1, std::numeric_limits<std::int64_t>::max()};
+  EXPECT_ERROR_EQ(bincount(from_blob(huge, {2}).clone()),
+                  "bincount: element 1 (9223372036854775807) leaves no room for a bin");
   EXPECT_ERROR_EQ(bincount(idx, Tensor(), -1), "bincount: minlength should be >= 0, but got -1");
   EXPECT_ERROR_EQ(histc(ones({2}), 0), "histc: bins must be > 0, but got 0");
   EXPECT_ERROR_EQ(histc(ones({2}), 3, 3.0, 1.0), "histc: max must be larger than min (min = 3, max = 1)");
   EXPECT_ERROR_EQ(histc(tensor({1.0, std::numeric_limits<double>::infinity()}, kFloat64), 3),
                   "histc: range of [1, inf] is not finite");
-  EXPECT_ERROR_CONTAINS(histc(idx, 3), "histc");
+  EXPECT_ERROR_EQ(histc(idx, 3), "histc: expected a float32 or float64 input, but got int64");
   EXPECT_ERROR_EQ(searchsorted(ones({2, 3}), ones({3, 1})),
                   "searchsorted: the sorted sequence should be 1-D or share all but the last dim with the values, but "
                   "got sequence shape [2, 3] and values shape [3, 1]");
@@ -136,6 +151,12 @@ TEST(Histogram, Errors) {
                   "searchsorted: the sorted sequence must have at least one dim, but is 0-d");
   EXPECT_ERROR_EQ(bucketize(ones({2}), ones({2, 2})), "bucketize: boundaries must be 1-D, but have shape [2, 2]");
   EXPECT_ERROR_CONTAINS(unique(Tensor()), "unique");
+  EXPECT_ERROR_EQ(bucketize(Tensor(), ones({2})), "bucketize: argument 'input' is an undefined tensor");
+  EXPECT_ERROR_EQ(bucketize(ones({2}), ones({2}), true),
+                  "bucketize: out_int32 = true is not supported (this library has no int32 dtype)");
+  EXPECT_ERROR_EQ(count_nonzero(ones({2, 3}), {0, -2}),
+                  "count_nonzero: dim 0 appears multiple times in the list of dims");
+  EXPECT_ERROR_CONTAINS(count_nonzero(ones({2, 3}), {5}), "count_nonzero");
 }
 
 }  // namespace
