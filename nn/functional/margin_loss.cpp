@@ -116,8 +116,15 @@ Tensor triplet_margin_with_distance_loss(const Tensor& anchor, const Tensor& pos
   return voxgrad::detail::reduce_loss(loss, options.reduction(), op);
 }
 
-Tensor multi_margin_loss(const Tensor& input, const Tensor& target, const MultiMarginLossFuncOptions& options) {
-  const char* op = "multi_margin_loss";
+namespace {
+
+// The input and int64 target of a loss over class scores (multi_margin_loss, multilabel_margin_loss): input (N, C),
+// (C) or 0-d (one class), as PyTorch's shape check; returns its dims, N (1 unbatched) and C.
+struct ClassScores {
+  std::int64_t dims, frames, classes;
+};
+
+ClassScores class_scores(const Tensor& input, const Tensor& target, const char* op) {
   check_floating_arg(input, op, "input");
   VOXGRAD_CHECK(target.defined(), "{}: argument 'target' is an undefined tensor", op);
   VOXGRAD_CHECK(target.dtype() == kInt64, "{}: expected an int64 target (class indices), but got {}", op,
@@ -127,6 +134,14 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, const MultiM
                 "{}: expected a non-empty vector or matrix with an optional 0-dim batch size, but got input of size {}",
                 op, shape_str(input.sizes()));
   const std::int64_t frames = dims == 2 ? input.size(0) : 1, classes = dims == 0 ? 1 : input.size(dims - 1);
+  return {dims, frames, classes};
+}
+
+}  // namespace
+
+Tensor multi_margin_loss(const Tensor& input, const Tensor& target, const MultiMarginLossFuncOptions& options) {
+  const char* op = "multi_margin_loss";
+  const auto [dims, frames, classes] = class_scores(input, target, op);
   VOXGRAD_CHECK(target.dim() <= 1 && target.numel() == frames, "{}: inconsistent target size, expected {} but got {}",
                 op, frames, shape_str(target.sizes()));
   VOXGRAD_CHECK(options.p() == 1 || options.p() == 2, "{}: only p == 1 and p == 2 are supported, but got p = {}", op,
@@ -212,15 +227,7 @@ void for_each_hinge(const T* x, const LabelLists& l, std::int64_t n, F&& f) {
 Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target,
                               const MultilabelMarginLossFuncOptions& options) {
   const char* op = "multilabel_margin_loss";
-  check_floating_arg(input, op, "input");
-  VOXGRAD_CHECK(target.defined(), "{}: argument 'target' is an undefined tensor", op);
-  VOXGRAD_CHECK(target.dtype() == kInt64, "{}: expected an int64 target (class indices), but got {}", op,
-                target.dtype());
-  const std::int64_t dims = input.dim();
-  VOXGRAD_CHECK((dims == 2 && input.size(1) != 0) || (dims == 1 && input.size(0) != 0) || dims == 0,
-                "{}: expected a non-empty vector or matrix with an optional 0-dim batch size, but got input of size {}",
-                op, shape_str(input.sizes()));
-  const std::int64_t frames = dims == 2 ? input.size(0) : 1, classes = dims == 0 ? 1 : input.size(dims - 1);
+  const auto [dims, frames, classes] = class_scores(input, target, op);
   VOXGRAD_CHECK(dims == 2 ? target.sizes() == input.sizes() : target.dim() <= 1 && target.numel() == classes,
                 "{}: inconsistent target size {} for input of size {}", op, shape_str(target.sizes()),
                 shape_str(input.sizes()));

@@ -289,37 +289,15 @@ void packed_vectors_get(const RowVectors& vec, std::int64_t v0, std::int64_t nv,
 
 void row_vectors_get(const RowVectors& vec, std::int64_t v0, std::int64_t nv, std::int64_t* xo, std::int64_t* yo,
                      std::uint32_t* mk, std::int64_t* rd, std::int64_t* rh) {
-  if (vec.order != nullptr) {
-    for (std::int64_t i = 0; i < nv; ++i) {
-      const std::int64_t r = vec.order[(v0 + i) / vec.per_row], md = r / vec.rows_h, mh = r % vec.rows_h;
-      const std::int64_t w0 = (v0 + i) % vec.per_row * vec.lanes;
-      xo[i] = md * vec.x_d + mh * vec.x_h + w0 * vec.x_w;
-      yo[i] = md * vec.y_d + mh * vec.y_h + w0;
-      mk[i] = first_lanes(vec.width - w0, vec.lanes);
-      if (rd != nullptr) {
-        rd[i] = md;
-        rh[i] = mh;
-      }
-    }
-    return;
-  }
-  const std::int64_t r = v0 / vec.per_row;
-  std::int64_t j = v0 % vec.per_row, md = r / vec.rows_h, mh = r % vec.rows_h;
   for (std::int64_t i = 0; i < nv; ++i) {
-    const std::int64_t w0 = j * vec.lanes;
+    const std::int64_t v = v0 + i, k = v / vec.per_row, r = vec.order != nullptr ? vec.order[k] : k;
+    const std::int64_t md = r / vec.rows_h, mh = r % vec.rows_h, w0 = v % vec.per_row * vec.lanes;
     xo[i] = md * vec.x_d + mh * vec.x_h + w0 * vec.x_w;
     yo[i] = md * vec.y_d + mh * vec.y_h + w0;
     mk[i] = first_lanes(vec.width - w0, vec.lanes);
     if (rd != nullptr) {
       rd[i] = md;
       rh[i] = mh;
-    }
-    if (++j == vec.per_row) {
-      j = 0;
-      if (++mh == vec.rows_h) {
-        mh = 0;
-        ++md;
-      }
     }
   }
 }
