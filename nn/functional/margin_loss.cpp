@@ -141,7 +141,8 @@ ClassScores class_scores(const Tensor& input, const Tensor& target, const char* 
 
 Tensor multi_margin_loss(const Tensor& input, const Tensor& target, const MultiMarginLossFuncOptions& options) {
   const char* op = "multi_margin_loss";
-  const auto [dims, frames, classes] = class_scores(input, target, op);
+  const ClassScores scores = class_scores(input, target, op);
+  const std::int64_t frames = scores.frames, classes = scores.classes;
   VOXGRAD_CHECK(target.dim() <= 1 && target.numel() == frames, "{}: inconsistent target size, expected {} but got {}",
                 op, frames, shape_str(target.sizes()));
   VOXGRAD_CHECK(options.p() == 1 || options.p() == 2, "{}: only p == 1 and p == 2 are supported, but got p = {}", op,
@@ -227,7 +228,8 @@ void for_each_hinge(const T* x, const LabelLists& l, std::int64_t n, F&& f) {
 Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target,
                               const MultilabelMarginLossFuncOptions& options) {
   const char* op = "multilabel_margin_loss";
-  const auto [dims, frames, classes] = class_scores(input, target, op);
+  const ClassScores scores = class_scores(input, target, op);  // plain variables: the lambdas below capture them
+  const std::int64_t dims = scores.dims, frames = scores.frames, classes = scores.classes;
   VOXGRAD_CHECK(dims == 2 ? target.sizes() == input.sizes() : target.dim() <= 1 && target.numel() == classes,
                 "{}: inconsistent target size {} for input of size {}", op, shape_str(target.sizes()),
                 shape_str(input.sizes()));
