@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <numeric>
-#include <utility>
 
 #include "voxgrad/core/detail/allocator.h"
 #include "voxgrad/core/detail/cpu.h"
@@ -339,15 +338,17 @@ void TileList::make(RowVectors& vec, std::int64_t most, const SkipRows* skip) {
     hk[i] = inside_taps(static_cast<std::int64_t>(i), skip->kernel[1], skip->stride[1], skip->padding[1],
                         skip->dilation[1], skip->vol[1]);
   }
-  const auto key = [&](std::int64_t r) { return hk[static_cast<std::size_t>(r % rows_h)]; };
-  order.resize(static_cast<std::size_t>(rows));
-  std::iota(order.begin(), order.end(), std::int64_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return key(a) < key(b); });
-  for (std::int64_t r0 = 0; r0 < rows;) {
-    std::int64_t r1 = r0 + 1;
-    while (r1 < rows && key(order[static_cast<std::size_t>(r1)]) == key(order[static_cast<std::size_t>(r0)])) ++r1;
-    split(r0 * vec.per_row, r1 * vec.per_row);
-    r0 = r1;
+  // The classes in ascending order, each with its rows in their own order (a stable sort by class).
+  std::vector<std::uint64_t> classes(hk);
+  std::sort(classes.begin(), classes.end());
+  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  order.reserve(static_cast<std::size_t>(rows));
+  for (const std::uint64_t cls : classes) {
+    const auto r0 = static_cast<std::int64_t>(order.size());
+    for (std::int64_t r = 0; r < rows; ++r) {
+      if (hk[static_cast<std::size_t>(r % rows_h)] == cls) order.push_back(r);
+    }
+    split(r0 * vec.per_row, static_cast<std::int64_t>(order.size()) * vec.per_row);
   }
   begin.push_back(vec.count);
   vec.order = order.data();
