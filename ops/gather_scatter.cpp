@@ -1,5 +1,7 @@
 #include "voxgrad/ops/gather_scatter.h"
 
+#include <optional>
+
 #include "voxgrad/autograd/inplace.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
@@ -44,11 +46,15 @@ Tensor along_dim_index(const Tensor& self, std::int64_t dim, const Tensor& index
   return detail::linear_index(index.sizes(), pos, contiguous_strides(self.sizes()));
 }
 
+// gather, its errors naming `op`.
+Tensor gather_as(const Tensor& self, std::int64_t dim, const Tensor& index, const char* op) {
+  return detail::take(self, along_dim_index(self, dim, index, nullptr, op));
+}
+
 }  // namespace
 
 Tensor gather(const Tensor& self, std::int64_t dim, const Tensor& index) {
-  const Tensor lin = along_dim_index(self, dim, index, nullptr, "gather");
-  return detail::take(self, lin);
+  return gather_as(self, dim, index, "gather");
 }
 
 Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src) {
@@ -69,6 +75,25 @@ Tensor& scatter_add_(Tensor& self, std::int64_t dim, const Tensor& index, const 
   autograd::inplace_needs_record(self, {&src}, "scatter_add_");
   detail::recorded_copy(self, scatter_add(self, dim, index, src), "scatter_add_");
   return self;
+}
+
+Tensor take_along_dim(const Tensor& self, const Tensor& indices, std::optional<std::int64_t> dim) {
+  const char* op = "take_along_dim";
+  detail::check_defined(self, op);
+  detail::check_defined(indices, op, "indices");
+  VOXGRAD_CHECK(indices.dtype() == kInt64, "{}: expected int64 indices, but got {}", op, indices.dtype());
+  if (!dim) return gather_as(self.reshape({-1}), 0, indices.reshape({-1}), op);
+  VOXGRAD_CHECK(self.dim() == indices.dim(),
+                "{}: input and indices should have the same number of dims, but got shapes {} and {}", op,
+                shape_str(self.sizes()), shape_str(indices.sizes()));
+  VOXGRAD_CHECK(self.dim() > 0, "{}: dim {} given for 0-d input and indices", op, *dim);
+  const std::int64_t d = wrap_dim(*dim, self.dim(), op);
+  // Every dim but d broadcasts; along d, self keeps its length and indices theirs.
+  Shape self_sizes = self.sizes(), index_sizes = indices.sizes();
+  self_sizes[static_cast<std::size_t>(d)] = indices.size(d);
+  index_sizes[static_cast<std::size_t>(d)] = self.size(d);
+  const Tensor idx = indices.expand(broadcast_shapes(self_sizes, indices.sizes(), op));
+  return gather_as(self.expand(broadcast_shapes(index_sizes, self.sizes(), op)), d, idx, op);
 }
 
 }  // namespace voxgrad

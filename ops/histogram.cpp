@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
+#include <tuple>
 #include <vector>
 
 #include "voxgrad/autograd/grad_mode.h"
@@ -13,7 +15,9 @@
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/total_order.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/indexing.h"
 #include "voxgrad/ops/reduction.h"
+#include "voxgrad/ops/shape_ops.h"
 
 namespace voxgrad {
 
@@ -155,41 +159,93 @@ Tensor bucketize(const Tensor& input, const Tensor& boundaries, bool out_int32, 
   return searchsorted(boundaries, input, out_int32, right);
 }
 
-std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& input, bool /*sorted*/, bool return_inverse,
-                                          bool return_counts) {
-  const char* op = "unique";
-  detail::check_defined(input, op, "input");
-  const std::int64_t n = input.numel();
-  Tensor values, inverse = empty({0}, kInt64), counts = empty({0}, kInt64);
+namespace {
+
+// What unique and unique_consecutive compare whole, as the rows of a [rows, cols] tensor: the elements
+// of input (without dim; rows of one element), or its slices along d, flattened (every other dim must be
+// nonzero, as PyTorch requires).
+Tensor compared_rows(const Tensor& input, std::optional<std::int64_t> dim, std::int64_t d, const char* op) {
+  std::int64_t rows = input.numel(), cols = 1;
+  if (dim) {
+    VOXGRAD_CHECK(input.dim() > 0, "{}: dim {} given for a 0-d input", op, *dim);
+    rows = input.size(d);
+    for (std::int64_t k = 0; k < input.dim(); ++k) {
+      VOXGRAD_CHECK(k == d || input.size(k) > 0,
+                    "{}: dim {} of the input (shape {}) has size 0 and is not the selected dim {}, so slices along "
+                    "dim {} cannot be compared (PyTorch raises too)",
+                    op, k, shape_str(input.sizes()), d, d);
+      cols *= k == d ? 1 : input.size(k);
+    }
+  }
+  return (dim ? movedim(input.detach(), {d}, {0}) : input.detach()).reshape({rows, cols});
+}
+
+// The runs of equal rows of x (NaN equals nothing, as ==), the rows taken in index order or, when
+// `sorted`, in ascending lexicographic order (NaN last; equal rows in index order): unique's and
+// unique_consecutive's results. The values are each run's first row (an element of input, or its slice
+// along d), the inverse each element's (or slice's) run, the counts each run's length.
+std::tuple<Tensor, Tensor, Tensor> runs_of_rows(const Tensor& input, const Tensor& x, std::optional<std::int64_t> dim,
+                                                std::int64_t d, bool sorted, bool return_inverse, bool return_counts) {
+  const std::int64_t rows = x.size(0), cols = x.size(1);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(rows)), first, run_counts;
+  std::vector<std::int64_t> group(static_cast<std::size_t>(rows));
+  std::iota(order.begin(), order.end(), std::int64_t{0});
   detail::dispatch_all(input.dtype(), [&]<typename T>() {
-    const std::vector<T> x = elements<T>(input);
-    std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-    std::iota(order.begin(), order.end(), std::int64_t{0});
-    std::sort(order.begin(), order.end(), detail::SliceOrder<T>{x.data(), false});
-    // Runs of equal values (NaN equals nothing, so every NaN is a run of its own).
-    std::vector<T> distinct;
-    std::vector<std::int64_t> run_counts, group(static_cast<std::size_t>(n));
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      const T e = x[static_cast<std::size_t>(order[i])];
-      if (distinct.empty() || !(distinct.back() == e)) {
-        distinct.push_back(e);
+    const std::vector<T> v = elements<T>(x);
+    const auto at = [&](std::int64_t r, std::int64_t j) { return v[static_cast<std::size_t>(r * cols + j)]; };
+    if (sorted) {
+      std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+        for (std::int64_t j = 0; j < cols; ++j) {
+          if (detail::comes_before(at(a, j), at(b, j), false)) return true;
+          if (detail::comes_before(at(b, j), at(a, j), false)) return false;
+        }
+        return false;
+      });
+    }
+    const auto same = [&](std::int64_t a, std::int64_t b) {
+      for (std::int64_t j = 0; j < cols; ++j) {
+        if (!(at(a, j) == at(b, j))) return false;
+      }
+      return true;
+    };
+    for (const std::int64_t r : order) {
+      if (first.empty() || !same(first.back(), r)) {
+        first.push_back(r);
         run_counts.push_back(0);
       }
       ++run_counts.back();
-      group[static_cast<std::size_t>(order[i])] = static_cast<std::int64_t>(distinct.size()) - 1;
-    }
-    values = empty({static_cast<std::int64_t>(distinct.size())}, input.dtype());
-    std::copy(distinct.begin(), distinct.end(), values.data_ptr<T>());
-    if (return_inverse) {
-      inverse = empty(input.sizes(), kInt64);
-      std::copy(group.begin(), group.end(), inverse.data_ptr<std::int64_t>());
-    }
-    if (return_counts) {
-      counts = empty({static_cast<std::int64_t>(run_counts.size())}, kInt64);
-      std::copy(run_counts.begin(), run_counts.end(), counts.data_ptr<std::int64_t>());
+      group[static_cast<std::size_t>(r)] = static_cast<std::int64_t>(first.size()) - 1;
     }
   });
+  const auto as_tensor = [](const std::vector<std::int64_t>& v) {
+    Tensor t = empty({static_cast<std::int64_t>(v.size())}, kInt64);
+    std::copy(v.begin(), v.end(), t.data_ptr<std::int64_t>());
+    return t;
+  };
+  const Tensor starts = as_tensor(first);
+  Tensor values = !dim ? x.reshape({-1}).index_select(0, starts) : input.detach().index_select(d, starts);
+  Tensor inverse = empty({0}, kInt64), counts = empty({0}, kInt64);
+  if (return_inverse) inverse = as_tensor(group).reshape(!dim ? input.sizes() : Shape{rows});
+  if (return_counts) counts = as_tensor(run_counts);
   return {values, inverse, counts};
+}
+
+}  // namespace
+
+std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& input, bool /*sorted*/, bool return_inverse, bool return_counts,
+                                          std::optional<std::int64_t> dim) {
+  const char* op = "unique";
+  detail::check_defined(input, op, "input");
+  const std::int64_t d = dim ? wrap_dim(*dim, input.dim(), op) : 0;
+  return runs_of_rows(input, compared_rows(input, dim, d, op), dim, d, true, return_inverse, return_counts);
+}
+
+std::tuple<Tensor, Tensor, Tensor> unique_consecutive(const Tensor& input, bool return_inverse, bool return_counts,
+                                                      std::optional<std::int64_t> dim) {
+  const char* op = "unique_consecutive";
+  detail::check_defined(input, op, "input");
+  const std::int64_t d = dim ? wrap_dim(*dim, input.dim(), op) : 0;
+  return runs_of_rows(input, compared_rows(input, dim, d, op), dim, d, false, return_inverse, return_counts);
 }
 
 Tensor count_nonzero(const Tensor& input, IntArrayRef dims) {

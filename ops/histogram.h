@@ -1,8 +1,9 @@
 #pragma once
-// Counting and binning: bincount, histc, searchsorted/bucketize, unique and count_nonzero (PyTorch's names,
-// arguments and results). None of them is differentiable: their results never require grad.
+// Counting and binning: bincount, histc, searchsorted/bucketize, unique, unique_consecutive and count_nonzero
+// (PyTorch's names, arguments and results). None of them is differentiable: their results never require grad.
 
 #include <cstdint>
+#include <optional>
 #include <tuple>
 
 #include "voxgrad/core/tensor.h"
@@ -37,10 +38,22 @@ Tensor bucketize(const Tensor& input, const Tensor& boundaries, bool out_int32 =
 /// The distinct elements of `input` in ascending order (1-D; NaN last, each NaN distinct as NaN != NaN, and of
 /// equal values such as −0 and +0 the first in index order), as PyTorch's unique returns them sorted (on the CPU
 /// PyTorch 1.13 leaves them unordered for sorted = false and garbles the order around NaN; here they are always
-/// sorted). With return_inverse, the int64 index into the values of every element (input's shape); with
-/// return_counts, how often each value occurs (int64). Tensors not asked for are empty int64 tensors.
+/// sorted). With dim, the distinct slices along dim in ascending lexicographic order (as torch.unique(dim=...);
+/// a slice holding a NaN equals no other; every other dim must be nonzero). With return_inverse, the int64 index
+/// into the values of every element (input's shape) or slice (size(dim)); with return_counts, how often each
+/// value occurs (int64). Tensors not asked for are empty int64 tensors.
 std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& input, bool sorted = true, bool return_inverse = false,
-                                          bool return_counts = false);
+                                          bool return_counts = false, std::optional<std::int64_t> dim = std::nullopt);
+
+/// As torch.unique_consecutive: without dim, the first element of every run of equal consecutive
+/// elements of the flattened input (a 1-D result); with dim, the first slice along dim of every run of
+/// equal consecutive slices (every other dim must be nonzero, as PyTorch requires). NaN equals nothing
+/// (each NaN is a run of its own, and so is a slice holding one). With return_inverse, the int64 run of
+/// every element (input's shape) or slice (size(dim)); with return_counts, each run's length. Tensors
+/// not asked for are empty int64 tensors. Not differentiable, as PyTorch's.
+std::tuple<Tensor, Tensor, Tensor> unique_consecutive(const Tensor& input, bool return_inverse = false,
+                                                      bool return_counts = false,
+                                                      std::optional<std::int64_t> dim = std::nullopt);
 
 /// The number of nonzero elements (NaN counts) over `dims` (all when empty), int64.
 Tensor count_nonzero(const Tensor& input, IntArrayRef dims = {});

@@ -1,6 +1,7 @@
 #include "voxgrad/ops/indexing.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/inplace.h"
@@ -11,6 +12,7 @@
 #include "voxgrad/ops/detail/loops.h"
 #include "voxgrad/ops/detail/take.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/histogram.h"
 #include "voxgrad/ops/shape_ops.h"
 
 namespace voxgrad {
@@ -301,6 +303,40 @@ Tensor nonzero(const Tensor& self) {
   const std::int64_t count =
       nd == 0 ? (c.numel() == 1 && c.item<double>() != 0.0) : static_cast<std::int64_t>(out.size()) / nd;
   return from_blob(out.data(), {count, nd});
+}
+
+namespace {
+
+// self and mask broadcast to one shape, the mask as a float 0/1 tensor (an index() mask).
+std::pair<Tensor, Tensor> broadcast_with_mask(const Tensor& self, const Tensor& mask, const char* op) {
+  detail::check_defined(self, op);
+  check_mask(mask, op);
+  const Shape shape = broadcast_shapes(self.sizes(), mask.sizes(), op);
+  const Tensor m = mask.dtype() == kInt64 ? mask.to(kFloat64) : mask;
+  return {self.expand(shape), m.expand(shape)};
+}
+
+}  // namespace
+
+Tensor masked_select(const Tensor& self, const Tensor& mask) {
+  const auto [x, m] = broadcast_with_mask(self, mask, "masked_select");
+  return index(x, {m});
+}
+
+Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& source) {
+  const char* op = "masked_scatter";
+  detail::check_defined(self, op);
+  detail::check_defined(source, op, "source");
+  VOXGRAD_CHECK(self.dtype() == source.dtype(), "{}: expected self and source of one dtype, but got {} and {}", op,
+                self.dtype(), source.dtype());
+  const auto [x, m] = broadcast_with_mask(self, mask, op);
+  const std::int64_t count = count_nonzero(m).item<std::int64_t>();
+  VOXGRAD_CHECK(source.numel() >= count,
+                "{}: source has {} elements, fewer than the {} ones of the mask (broadcast to shape {})", op,
+                source.numel(), count, shape_str(m.sizes()));
+  // The mask's positions in row-major order take source's first elements in row-major order. x is made
+  // contiguous first: index_put's positions are in the layout of its input, and an expanded x has stride 0.
+  return index_put(x.contiguous(), {m}, source.reshape({-1}).narrow(0, 0, count));
 }
 
 }  // namespace voxgrad

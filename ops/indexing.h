@@ -1,6 +1,6 @@
 #pragma once
 // Tensor indexing as libtorch's `x.index({Slice(), 0, None, Ellipsis, idx})`, the writes that go with
-// it, and the indexing ops (index_select, masked_fill).
+// it, and the indexing ops (index_select, masked_fill, masked_select, masked_scatter).
 
 #include <concepts>
 #include <cstdint>
@@ -102,6 +102,16 @@ Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value);
 Tensor& masked_fill_(Tensor& self, const Tensor& mask, double value);
 /// In place, with a 0-d tensor value.
 Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Tensor& value);
+
+/// The elements of self where mask is 1, in row-major order, as a 1-D tensor (torch.masked_select): self
+/// and mask (0/1, float or int64) broadcast together first. Differentiable in self.
+Tensor masked_select(const Tensor& self, const Tensor& mask);
+
+/// A copy of self with the positions where mask is 1 (in row-major order) taking source's elements in
+/// row-major order (torch.Tensor.masked_scatter): self and mask broadcast together, source has self's
+/// dtype and at least as many elements as the mask has ones (the rest are unused). Differentiable in self
+/// and source.
+Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& source);
 
 /// The row-major positions of the nonzero elements of `self`: an int64 tensor of shape (count, dim).
 Tensor nonzero(const Tensor& self);

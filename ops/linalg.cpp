@@ -1,5 +1,11 @@
 #include "voxgrad/ops/linalg.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
 #include "voxgrad/autograd/node.h"
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/detail/parallel.h"
@@ -194,6 +200,125 @@ Tensor tril(const Tensor& a, std::int64_t diagonal) {
 
 Tensor triu(const Tensor& a, std::int64_t diagonal) {
   return triangle(a, "triu", [diagonal](const Tensor& d) { return d.ge(static_cast<double>(diagonal)); });
+}
+
+namespace {
+
+// The cross products of the length-3 rows of a and b (contiguous, one dtype, one shape [..., 3]), each
+// component as ATen's CPU kernel computes it (compiled with FMA contraction): fma(a_p, b_q, −(a_r · b_s)).
+Tensor cross_rows(const Tensor& a, const Tensor& b) {
+  Tensor out = empty(a.sizes(), a.dtype());
+  const std::int64_t rows = a.numel() / 3;
+  detail::dispatch_all(a.dtype(), [&]<typename T>() {
+    const T* pa = a.data_ptr<T>();
+    const T* pb = b.data_ptr<T>();
+    T* po = out.data_ptr<T>();
+    detail::parallel_for(0, rows, 4096, [&](std::int64_t r0, std::int64_t r1) {
+      for (std::int64_t r = r0; r < r1; ++r) {
+        const T* x = pa + 3 * r;
+        const T* y = pb + 3 * r;
+        for (int k = 0; k < 3; ++k) {
+          const int p = (k + 1) % 3, q = (k + 2) % 3;
+          if constexpr (std::is_floating_point_v<T>) {
+            po[3 * r + k] = std::fma(x[p], y[q], -(x[q] * y[p]));
+          } else {
+            // int64 wraps around, as ATen's does (signed overflow would be undefined).
+            using U = std::uint64_t;
+            po[3 * r + k] = static_cast<T>(static_cast<U>(x[p]) * static_cast<U>(y[q]) -
+                                           static_cast<U>(x[q]) * static_cast<U>(y[p]));
+          }
+        }
+      }
+    });
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor linalg_cross(const Tensor& a, const Tensor& b, std::int64_t dim) {
+  const char* op = "linalg.cross";
+  detail::check_defined(a, op, "input");
+  detail::check_defined(b, op, "other");
+  VOXGRAD_CHECK(a.dim() == b.dim(), "{}: inputs must have the same number of dimensions, but got shapes {} and {}", op,
+                shape_str(a.sizes()), shape_str(b.sizes()));
+  VOXGRAD_CHECK(a.dtype() == b.dtype(), "{}: expected input and other of one dtype, but got {} and {}", op, a.dtype(),
+                b.dtype());
+  VOXGRAD_CHECK(a.dim() > 0, "{}: expected inputs with a dim of size 3, but got 0-d tensors", op);
+  const std::int64_t d = wrap_dim(dim, a.dim(), op);
+  VOXGRAD_CHECK(a.size(d) == 3 && b.size(d) == 3, "{}: inputs dimension {} must have length 3, but got {} and {}", op,
+                d, a.size(d), b.size(d));
+  const Shape shape = broadcast_shapes(a.sizes(), b.sizes(), op);
+  const auto rows = [&](const Tensor& t) { return movedim(t.detach().expand(shape), {d}, {-1}).contiguous(); };
+  // A new tensor, never a view of the rows' buffer (an identity movedim would be one): the result is
+  // recorded, and an in-place op on a view would rewrite its base's history instead.
+  const Tensor r = cross_rows(rows(a), rows(b));
+  Tensor out = d == a.dim() - 1 ? r : movedim(r, {-1}, {d}).contiguous();
+  // d(a × b) = da × b + a × db: the gradients are b × g and g × a (PyTorch's), summed over broadcast dims.
+  record("LinalgCrossBackward0", a, b, out, {save_for_backward(a), save_for_backward(b)}, [d](const BackwardCtx& c) {
+    const Tensor &x = c.saved[0], &y = c.saved[1], &g = c.grad();
+    return std::vector<Tensor>{c.needs_input_grad(0) ? linalg_cross(y, g, d).sum_to_size(x.sizes()) : Tensor(),
+                               c.needs_input_grad(1) ? linalg_cross(g, x, d).sum_to_size(y.sizes()) : Tensor()};
+  });
+  return out;
+}
+
+Tensor cross(const Tensor& a, const Tensor& b, std::optional<std::int64_t> dim) {
+  detail::check_defined(a, "cross", "input");
+  if (!dim) {  // torch.cross's default: the first dim of size 3 in the input
+    for (std::int64_t k = 0; k < a.dim() && !dim; ++k) {
+      if (a.size(k) == 3) dim = k;
+    }
+    VOXGRAD_CHECK(dim.has_value(), "cross: no dimension of size 3 in input (shape {})", shape_str(a.sizes()));
+  }
+  return linalg_cross(a, b, *dim);
+}
+
+Tensor trace(const Tensor& a) {
+  detail::check_defined(a, "trace");
+  VOXGRAD_CHECK(a.dim() == 2, "trace: expected a matrix, but got a tensor of shape {}", shape_str(a.sizes()));
+  Tensor out = empty({}, a.dtype());
+  const std::int64_t n = std::min(a.size(0), a.size(1));
+  detail::dispatch_all(a.dtype(), [&]<typename T>() {
+    // In order, in double for float32 too (ATen's trace_cpu, the same bits); int64 in uint64, so that
+    // it wraps around as ATen's does.
+    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, std::uint64_t>;
+    const T* p = a.data_ptr<T>();
+    Acc sum = 0;
+    for (std::int64_t i = 0; i < n; ++i) sum += static_cast<Acc>(p[i * (a.strides()[0] + a.strides()[1])]);
+    *out.data_ptr<T>() = static_cast<T>(sum);
+  });
+  record("TraceBackward0", a, out, {}, [sizes = a.sizes()](const BackwardCtx& c) {
+    const std::int64_t n = std::min(sizes[0], sizes[1]);
+    return std::vector<Tensor>{diagonal_backward(c.grad().expand({n}), sizes, 0, 0, 1)};
+  });
+  return out;
+}
+
+Tensor diag_embed(const Tensor& a, std::int64_t offset, std::int64_t dim1, std::int64_t dim2) {
+  const char* op = "diag_embed";
+  detail::check_defined(a, op);
+  const std::int64_t nd = a.dim() + 1;
+  const std::int64_t d1 = wrap_dim(dim1, nd, op), d2 = wrap_dim(dim2, nd, op);
+  VOXGRAD_CHECK(d1 != d2, "{}: diagonal dimensions cannot be identical, but dim1 = {} and dim2 = {} are both {}", op,
+                dim1, dim2, d1);
+  // The input's last dim is the diagonal, its other dims fill the output's dims but d1 and d2 in order.
+  const std::int64_t len = a.size(-1), limit = std::numeric_limits<std::int64_t>::max() - len;
+  VOXGRAD_CHECK(offset >= -limit && offset <= limit, "{}: offset {} is too large for a diagonal of {} elements", op,
+                offset, len);
+  const std::int64_t n = len + (offset < 0 ? -offset : offset);
+  Shape sizes;
+  for (std::int64_t k = 0, j = 0; k < nd; ++k) sizes.push_back(k == d1 || k == d2 ? n : a.size(j++));
+  return diagonal_backward(a, sizes, offset, d1, d2);
+}
+
+Tensor diag(const Tensor& a, std::int64_t diagonal) {
+  detail::check_defined(a, "diag");
+  VOXGRAD_CHECK(a.dim() == 1 || a.dim() == 2,
+                "diag: expected a 1-D or 2-D tensor (a vector or a matrix), but got shape {}", shape_str(a.sizes()));
+  // PyTorch 1.13 raises "numel: integer multiplication overflow" for a matrix and an offset past its
+  // corner; the diagonal there is empty.
+  return a.dim() == 1 ? diag_embed(a, diagonal, 0, 1) : voxgrad::diagonal(a, diagonal, 0, 1).clone();
 }
 
 }  // namespace voxgrad

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,9 @@ TEST_P(HistogramFixture, ResultsAreTorchsBitForBit) {
   const auto want = [&](const char* name) { return json_tensor(c["outputs"][name]); };
   if (fn == "unique") {
     const bool inverse = o.value("return_inverse", false), counts = o.value("return_counts", false);
-    const auto [v, i, n] = unique(in("input"), true, inverse, counts);
+    const std::optional<std::int64_t> dim =
+        o.contains("dim") ? std::optional<std::int64_t>(o["dim"].get<std::int64_t>()) : std::nullopt;
+    const auto [v, i, n] = unique(in("input"), true, inverse, counts, dim);
     EXPECT_TRUE(bit_identical(v, want("values")));
     EXPECT_TRUE(inverse ? bit_identical(i, want("inverse")) : i.numel() == 0);
     EXPECT_TRUE(counts ? bit_identical(n, want("counts")) : n.numel() == 0);
@@ -89,6 +92,31 @@ TEST(Histogram, NaNIsLeftOutOfHistcAndDistinctInUnique) {
   EXPECT_TRUE(std::isnan(got[4]) && std::isnan(got[5]));
   EXPECT_EQ(values(i), (std::vector<double>{3, 1, 4, 2, 1, 5, 0, 0}));
   EXPECT_EQ(values(n), (std::vector<double>{2, 2, 1, 1, 1, 1}));
+}
+
+TEST(Histogram, UniqueAlongADimSortsSlicesAndKeepsNaNSlicesApart) {
+  const double nan = std::nan("");
+  // Columns of a 2x5: (1, 2), (nan, 0), (1, 2), (0, 5), (nan, 0).
+  const Tensor x = tensor({1.0, nan, 1.0, 0.0, nan, 2.0, 0.0, 2.0, 5.0, 0.0}, kFloat64).reshape({2, 5});
+  const auto [v, i, n] = unique(x, true, true, true, 1);
+  ASSERT_EQ(v.sizes(), (Shape{2, 4}));
+  const std::vector<double> got = values(v);
+  EXPECT_EQ(got[0], 0.0);  // (0, 5), (1, 2), then the two NaN columns, each its own
+  EXPECT_EQ(got[1], 1.0);
+  EXPECT_TRUE(std::isnan(got[2]) && std::isnan(got[3]));
+  EXPECT_EQ(values(i), (std::vector<double>{1, 2, 1, 0, 3}));
+  EXPECT_EQ(values(n), (std::vector<double>{1, 2, 1, 1}));
+  // A permuted view gives the contiguous input's results.
+  const Tensor p = x.t();
+  const auto [vp, ip, np] = unique(p, true, true, true, 0);
+  EXPECT_TRUE(same_bits_any_nan(vp, std::get<0>(unique(p.contiguous(), true, true, true, 0))));
+  EXPECT_EQ(values(ip), values(i));
+  // 1-D along dim 0 is unique of the elements.
+  EXPECT_TRUE(bit_identical(std::get<0>(unique(tensor({3.0, 1.0, 3.0}, kFloat64), true, false, false, 0)),
+                            tensor({1.0, 3.0}, kFloat64)));
+  EXPECT_ERROR_EQ(unique(full({}, 1.0, kFloat64), true, false, false, 0), "unique: dim 0 given for a 0-d input");
+  EXPECT_ERROR_CONTAINS(unique(zeros({2, 0}), true, false, false, 0), "has size 0 and is not the selected dim 0");
+  EXPECT_ERROR_CONTAINS(unique(zeros({2, 3}), true, false, false, 2), "unique");
 }
 
 TEST(Histogram, ZeroDAndEmptyInputs) {

@@ -230,6 +230,19 @@ std::vector<OpCase> cases() {
   op("gather", {arg(s3), classes({3, 2, 5}, 4)}, [](V a) { return a[0].gather(1, a[1]); });
   op("scatter_add", {arg(s3), classes({3, 6, 5}, 4), arg({3, 6, 5})},
      [](V a) { return scatter_add(a[0], 1, a[1], a[2]); });
+  op("take_along_dim", {arg(s3), classes({1, 4, 7}, 5)}, [](V a) {
+    return cat({take_along_dim(a[0], a[1], 2).flatten(), take_along_dim(a[0], a[1].flatten().narrow(0, 0, 9))});
+  });
+  op("masked_select/masked_scatter", {arg(s3), mask({4, 5}), arg({7, 9})}, [](V a) {
+    return cat({masked_select(a[0], a[1]), masked_scatter(a[0], a[1], a[2]).flatten()});
+  });
+  op("cummax/cummin/logcumsumexp", {distinct(s3)}, [](V a) {
+    return cat({std::get<0>(cummax(a[0], 1)).flatten(), std::get<0>(cummin(a[0], 0)).flatten(),
+                logcumsumexp(a[0], 2).flatten(), std::get<1>(cummax(a[0], -1)).to(kFloat64).flatten()});
+  });
+  op("diff (prepend, append)", {arg(s3), arg({3, 1, 5}), arg({3, 2, 5})}, [](V a) {
+    return cat({diff(a[0], 2, 1, a[1], a[2]).flatten(), diff(a[0]).flatten()});
+  });
   op("flip", {arg(s3)}, [](V a) { return a[0].flip({0, 2}); });
   op("roll", {arg(s3)}, [](V a) { return roll(a[0], {1, -2}, {1, 2}); });
   op("roll (flattened)", {arg(s3)}, [](V a) { return a[0].roll(-7); });
@@ -244,6 +257,12 @@ std::vector<OpCase> cases() {
      [](V a) { return a[1].where(a[0], -1.0) + where(a[0], 2.0, a[1]); });
 
   // --- linalg, softmax ----------------------------------------------------------------------------
+  op("linalg_cross/cross (broadcast)", {arg({3, 1, 5}), arg({3, 4, 5})},
+     [](V a) { return linalg_cross(a[0], a[1], 0) + cross(a[1], a[0]); });
+  op("trace/diag/diag_embed", {arg({4, 5}), arg({3, 2})}, [](V a) {
+    return cat({trace(a[0]).reshape({1}), diag(a[0], 1), diag(a[1].flatten(), -1).flatten(),
+                diag_embed(a[1], 1, 0, 2).flatten()});
+  });
   op("matmul 1-D · 1-D", {arg({5}), arg({5})}, [](V a) { return matmul(a[0], a[1]); });
   op("matmul 2-D · 1-D", {arg({3, 5}), arg({5})}, [](V a) { return matmul(a[0], a[1]); });
   op("matmul 1-D · 2-D", {arg({3}), arg({3, 5})}, [](V a) { return matmul(a[0], a[1]); });
