@@ -286,6 +286,15 @@ class Tensor {
   Tensor cumsum(std::int64_t dim) const;
   /// Running product along dim (ops/cumulative.h).
   Tensor cumprod(std::int64_t dim) const;
+  /// Running maximum along dim and where each was taken (ops/cumulative.h).
+  std::tuple<Tensor, Tensor> cummax(std::int64_t dim) const;
+  /// Running minimum along dim and where each was taken.
+  std::tuple<Tensor, Tensor> cummin(std::int64_t dim) const;
+  /// log Σ exp of the elements so far along dim (ops/cumulative.h).
+  Tensor logcumsumexp(std::int64_t dim) const;
+  /// The n-th forward difference along dim, with optional prepend and append (ops/cumulative.h).
+  Tensor diff(std::int64_t n = 1, std::int64_t dim = -1, const Tensor& prepend = Tensor(),
+              const Tensor& append = Tensor()) const;
   /// Values sorted along dim and their int64 indices (ops/sort.h; ties keep their order).
   std::tuple<Tensor, Tensor> sort(std::int64_t dim = -1, bool descending = false, bool stable = false) const;
   /// sort()'s indices alone.
@@ -312,6 +321,24 @@ class Tensor {
                      std::string_view interpolation = "linear") const;
   Tensor nanquantile(const Tensor& q, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false,
                      std::string_view interpolation = "linear") const;
+  /// The cross product with other along dim, by default the first dim of size 3 (ops/linalg.h).
+  Tensor cross(const Tensor& other, std::optional<std::int64_t> dim = std::nullopt) const;
+  /// The sum of a matrix's main diagonal (ops/linalg.h).
+  Tensor trace() const;
+  /// A vector as a diagonal of a matrix, or a matrix's diagonal as a vector (ops/linalg.h).
+  Tensor diag(std::int64_t diagonal = 0) const;
+  /// The last dim written on a diagonal of the planes of dim1 and dim2 (ops/linalg.h).
+  Tensor diag_embed(std::int64_t offset = 0, std::int64_t dim1 = -2, std::int64_t dim2 = -1) const;
+  /// The elements where mask is 1, as a 1-D tensor (ops/indexing.h).
+  Tensor masked_select(const Tensor& mask) const;
+  /// A copy with the positions where mask is 1 taking source's elements in order (ops/indexing.h).
+  Tensor masked_scatter(const Tensor& mask, const Tensor& source) const;
+  /// The elements at indices along dim (or of the flattened tensor), as torch.take_along_dim.
+  Tensor take_along_dim(const Tensor& indices, std::optional<std::int64_t> dim = std::nullopt) const;
+  /// The first element (or slice along dim) of every run of equal ones, with the inverse and counts
+  /// (ops/histogram.h).
+  std::tuple<Tensor, Tensor, Tensor> unique_consecutive(bool return_inverse = false, bool return_counts = false,
+                                                        std::optional<std::int64_t> dim = std::nullopt) const;
   /// self + weight * (end - self), as torch.lerp (ops/lerp.h).
   Tensor lerp(const Tensor& end, double weight) const;
   /// lerp with a tensor weight.

@@ -7,6 +7,9 @@
 #include "voxgrad/ops/division.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/elementwise_math.h"
+#include "voxgrad/ops/gather_scatter.h"
+#include "voxgrad/ops/histogram.h"
+#include "voxgrad/ops/indexing.h"
 #include "voxgrad/ops/lerp.h"
 #include "voxgrad/ops/linalg.h"
 #include "voxgrad/ops/order_statistics.h"
@@ -131,6 +134,12 @@ Tensor Tensor::prod() const { return voxgrad::prod(*this); }
 Tensor Tensor::prod(std::int64_t d, bool k) const { return voxgrad::prod(*this, d, k); }
 Tensor Tensor::cumsum(std::int64_t d) const { return voxgrad::cumsum(*this, d); }
 Tensor Tensor::cumprod(std::int64_t d) const { return voxgrad::cumprod(*this, d); }
+std::tuple<Tensor, Tensor> Tensor::cummax(std::int64_t d) const { return voxgrad::cummax(*this, d); }
+std::tuple<Tensor, Tensor> Tensor::cummin(std::int64_t d) const { return voxgrad::cummin(*this, d); }
+Tensor Tensor::logcumsumexp(std::int64_t d) const { return voxgrad::logcumsumexp(*this, d); }
+Tensor Tensor::diff(std::int64_t n, std::int64_t d, const Tensor& prepend, const Tensor& append) const {
+  return voxgrad::diff(*this, n, d, prepend, append);
+}
 Tensor Tensor::argsort(std::int64_t d, bool descending, bool stable) const {
   return voxgrad::argsort(*this, d, descending, stable);
 }
@@ -163,6 +172,21 @@ std::tuple<Tensor, Tensor> Tensor::topk(std::int64_t k, std::int64_t d, bool lar
 }
 Tensor Tensor::lerp(const Tensor& e, double w) const { return voxgrad::lerp(*this, e, w); }
 Tensor Tensor::lerp(const Tensor& e, const Tensor& w) const { return voxgrad::lerp(*this, e, w); }
+Tensor Tensor::cross(const Tensor& o, std::optional<std::int64_t> d) const { return voxgrad::cross(*this, o, d); }
+Tensor Tensor::trace() const { return voxgrad::trace(*this); }
+Tensor Tensor::diag(std::int64_t k) const { return voxgrad::diag(*this, k); }
+Tensor Tensor::diag_embed(std::int64_t k, std::int64_t d1, std::int64_t d2) const {
+  return voxgrad::diag_embed(*this, k, d1, d2);
+}
+Tensor Tensor::masked_select(const Tensor& m) const { return voxgrad::masked_select(*this, m); }
+Tensor Tensor::masked_scatter(const Tensor& m, const Tensor& s) const { return voxgrad::masked_scatter(*this, m, s); }
+Tensor Tensor::take_along_dim(const Tensor& i, std::optional<std::int64_t> d) const {
+  return voxgrad::take_along_dim(*this, i, d);
+}
+std::tuple<Tensor, Tensor, Tensor> Tensor::unique_consecutive(bool inverse, bool counts,
+                                                              std::optional<std::int64_t> d) const {
+  return voxgrad::unique_consecutive(*this, inverse, counts, d);
+}
 Tensor Tensor::matmul(const Tensor& o) const { return voxgrad::matmul(*this, o); }
 Tensor Tensor::dot(const Tensor& o) const { return voxgrad::dot(*this, o); }
 Tensor Tensor::outer(const Tensor& o) const { return voxgrad::outer(*this, o); }

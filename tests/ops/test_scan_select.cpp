@@ -480,4 +480,23 @@ TEST(ScanSelect, Int64WrapsAroundAndStartsAtTheLowestValue) {
   EXPECT_EQ(ints(linalg_cross(i64({0, big, 0}), i64({0, 0, 4})))[0], 0);
 }
 
+TEST(ScanSelect, TensorMethodsGiveTheFunctionsResults) {
+  const Tensor x = uniform_leaf({3, 3}, -1.0, 1.0, 41), y = uniform_leaf({3, 3}, -1.0, 1.0, 42);
+  const Tensor mask = f64({1, 0, 1});
+  const Tensor idx = tensor({2, 0}, kInt64).reshape({1, 2});
+  EXPECT_TRUE(bit_identical(std::get<1>(x.cummax(0)), std::get<1>(cummax(x, 0))));
+  EXPECT_TRUE(bit_identical(std::get<0>(x.cummin(1)), std::get<0>(cummin(x, 1))));
+  EXPECT_TRUE(bit_identical(x.logcumsumexp(1), logcumsumexp(x, 1)));
+  EXPECT_TRUE(bit_identical(x.diff(2, 0, y), diff(x, 2, 0, y)));
+  EXPECT_TRUE(bit_identical(x.cross(y), cross(x, y)));
+  EXPECT_TRUE(bit_identical(x.trace(), trace(x)));
+  EXPECT_TRUE(bit_identical(x.diag(-1), diag(x, -1)));
+  EXPECT_TRUE(bit_identical(x.diag_embed(1, 0, 2), diag_embed(x, 1, 0, 2)));
+  EXPECT_TRUE(bit_identical(x.masked_select(mask), masked_select(x, mask)));
+  EXPECT_TRUE(bit_identical(x.masked_scatter(mask, y), masked_scatter(x, mask, y)));
+  EXPECT_TRUE(bit_identical(x.take_along_dim(idx, 1), take_along_dim(x, idx, 1)));
+  EXPECT_TRUE(bit_identical(std::get<2>(x.round().unique_consecutive(false, true, 0)),
+                            std::get<2>(unique_consecutive(x.round(), false, true, 0))));
+}
+
 }  // namespace
