@@ -79,6 +79,7 @@
 #include "voxgrad/ops/affine_grid.h"
 #include "voxgrad/ops/conv.h"
 #include "voxgrad/ops/cumulative.h"
+#include "voxgrad/ops/distance.h"
 #include "voxgrad/ops/division.h"
 #include "voxgrad/ops/einsum.h"
 #include "voxgrad/ops/elementwise.h"

@@ -259,6 +259,9 @@ std::vector<OpCase> cases() {
   // --- linalg, softmax ----------------------------------------------------------------------------
   op("linalg_cross/cross (broadcast)", {arg({3, 1, 5}), arg({3, 4, 5})},
      [](V a) { return linalg_cross(a[0], a[1], 0) + cross(a[1], a[0]); });
+  op("cdist (both paths)", {arg({2, 1, 4, 3}), arg({3, 27, 3})}, [](V a) {
+    return cat({cdist(a[0], a[1]).flatten(), cdist(a[1], a[0], 1.5).flatten()});
+  });
   op("trace/diag/diag_embed", {arg({4, 5}), arg({3, 2})}, [](V a) {
     return cat({trace(a[0]).reshape({1}), diag(a[0], 1), diag(a[1].flatten(), -1).flatten(),
                 diag_embed(a[1], 1, 0, 2).flatten()});
