@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -48,9 +47,10 @@ struct Pairs {
   std::int64_t row_b(std::int64_t o) const { return o / (P * R) * R + o % R; }
 };
 
+// −1, 0 or 1, and NaN for NaN (as voxgrad::sign and ATen's).
 template <typename T>
 T sign_of(T x) {
-  return static_cast<T>((T(0) < x) - (x < T(0)));
+  return std::isnan(x) ? x : static_cast<T>((T(0) < x) - (x < T(0)));
 }
 
 // out[o] = finish(Σ_k term(|a_k − b_k|)) of every pair, the terms accumulated in order in T, as ATen's
@@ -67,7 +67,7 @@ void pair_distances(const T* a, const T* b, T* out, const Pairs& s, double p) {
                            T agg = 0;
                            for (std::int64_t k = 0; k < s.M; ++k) {
                              const T d = std::abs(x[k] - y[k]);
-                             if constexpr (K == Norm::zero) agg += static_cast<T>(d != T(0));
+                             if constexpr (K == Norm::zero) agg += std::min(std::ceil(d), T(1));  // NaN stays NaN
                              if constexpr (K == Norm::one) agg += d;
                              if constexpr (K == Norm::two) agg += d * d;
                              if constexpr (K == Norm::inf) agg = std::max(agg, d);
@@ -134,27 +134,33 @@ void dispatch_norm(double p, F&& f) {
 }
 
 // The gradient w.r.t. a of the direct path's distances (a [B, P, M], b [B, R, M], g and dist [B, P, R]):
-// the kernel above, or under create_graph the same sums made of differentiable ops (a [B, P, R, M]
-// difference tensor), so that it differentiates again.
+// the kernel above, or under create_graph the same terms, in the kernel's order of operations, made of
+// differentiable ops (a [B, P, R, M] difference tensor, where the kernel needs no memory of its own), so
+// that it differentiates again.
 Tensor direct_gradient(const Tensor& g, const Tensor& a, const Tensor& b, const Tensor& dist, double p) {
+  if (norm_of(p) == Norm::zero) return zeros_like(a);
   if (GradMode::is_enabled()) {
     const Tensor d = a.unsqueeze(2) - b.unsqueeze(1);
     const Tensor dd = dist.unsqueeze(-1), gd = g.unsqueeze(-1);
     const Tensor zero_dist = dd.eq(0.0), safe_dist = where(zero_dist, 1.0, dd);
     Tensor term;
     switch (norm_of(p)) {
-      case Norm::zero: term = zeros_like(d); break;
-      case Norm::one: term = d.sign(); break;
-      case Norm::two: term = where(zero_dist, 0.0, d / safe_dist); break;
-      case Norm::inf: term = d.sign() * d.abs().eq(dd); break;
+      case Norm::zero: break;
+      case Norm::one: term = gd * d.sign(); break;
+      case Norm::two: term = where(zero_dist, 0.0, gd * d / safe_dist); break;
+      case Norm::inf: term = gd * d.sign() * d.abs().eq(dd); break;
       case Norm::general: {
-        const Tensor skip = p < 1.0 ? logical_or(zero_dist, d.eq(0.0)) : zero_dist;
+        // Where d = 0 the term is 0 (ATen's for p < 1; for p > 1 pow(0, p − 1) is 0 too, and leaving
+        // those out keeps the second derivative of pow(|d|, p − 1) at 0 from being 0 · inf).
+        const Tensor skip = logical_or(zero_dist, d.eq(0.0));
         const Tensor safe_abs = where(skip, 1.0, d.abs());
-        term = where(skip, 0.0, d.sign() * pow(safe_abs, p - 1.0) / pow(safe_dist, p - 1.0));
+        term = where(skip, 0.0,
+                     p < 2.0 ? d.sign() * pow(safe_abs, p - 1.0) * gd / pow(safe_dist, p - 1.0)
+                             : d * pow(safe_abs, p - 2.0) * gd / pow(safe_dist, p - 1.0));
         break;
       }
     }
-    return (gd * term).sum({2});
+    return term.sum({2});
   }
   const Pairs s{a.size(0), a.size(1), b.size(1), a.size(2)};
   Tensor out = empty(a.sizes(), a.dtype());
@@ -213,8 +219,15 @@ Tensor cdist(const Tensor& x1, const Tensor& x2, double p, std::optional<std::st
                 "donot_use_mm_for_euclid_dist, but got '{}'",
                 op, mode);
   const std::int64_t P = x1.size(-2), R = x2.size(-2), M = x1.size(-1);
-  const Shape batch = broadcast_shapes(Shape(x1.sizes().begin(), x1.sizes().end() - 2),
-                                       Shape(x2.sizes().begin(), x2.sizes().end() - 2), op);
+  const Shape b1(x1.sizes().begin(), x1.sizes().end() - 2), b2(x2.sizes().begin(), x2.sizes().end() - 2);
+  bool fits = true;
+  for (std::size_t k = 1; k <= std::min(b1.size(), b2.size()); ++k) {
+    const std::int64_t u = b1[b1.size() - k], v = b2[b2.size() - k];
+    fits = fits && (u == v || u == 1 || v == 1);
+  }
+  VOXGRAD_CHECK(fits, "{}: the batch dims of x1 (shape {}) and x2 (shape {}) do not broadcast", op,
+                shape_str(x1.sizes()), shape_str(x2.sizes()));
+  const Shape batch = broadcast_shapes(b1, b2, op);
   std::int64_t B = 1;
   for (const std::int64_t s : batch) B *= s;
   const auto batched = [&](const Tensor& x, std::int64_t rows) {
@@ -227,8 +240,10 @@ Tensor cdist(const Tensor& x1, const Tensor& x2, double p, std::optional<std::st
   Shape out_sizes = batch;
   out_sizes.push_back(P);
   out_sizes.push_back(R);
+  // p as ATen's kernels see it: in the inputs' dtype (a float32 p of 1e-50 is the zero norm).
+  if (x1.dtype() == kFloat32) p = static_cast<double>(static_cast<float>(p));
   const bool by_matmul =
-      p == 2.0 && M > 0 && P > 0 && R > 0 &&
+      p == 2.0 && B > 0 && M > 0 && P > 0 && R > 0 &&
       (mode == "use_mm_for_euclid_dist" || (mode == "use_mm_for_euclid_dist_if_necessary" && (P > 25 || R > 25)));
   if (by_matmul) return euclidean_by_matmul(a, b).reshape(out_sizes);
   const Pairs s{a.size(0), P, R, M};

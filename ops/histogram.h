@@ -38,8 +38,9 @@ Tensor bucketize(const Tensor& input, const Tensor& boundaries, bool out_int32 =
 /// The distinct elements of `input` in ascending order (1-D; NaN last, each NaN distinct as NaN != NaN, and of
 /// equal values such as −0 and +0 the first in index order), as PyTorch's unique returns them sorted (on the CPU
 /// PyTorch 1.13 leaves them unordered for sorted = false and garbles the order around NaN; here they are always
-/// sorted). With dim, the distinct slices along dim in ascending lexicographic order (as torch.unique(dim=...);
-/// a slice holding a NaN equals no other; every other dim must be nonzero). With return_inverse, the int64 index
+/// sorted). With dim, the distinct slices along dim in ascending lexicographic order, NaN last (as
+/// torch.unique(dim=...), whose comparison skips NaN, so 1.13 orders slices holding one elsewhere); a slice
+/// holding a NaN equals no other; every other dim must be nonzero. With return_inverse, the int64 index
 /// into the values of every element (input's shape) or slice (size(dim)); with return_counts, how often each
 /// value occurs (int64). Tensors not asked for are empty int64 tensors.
 std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& input, bool sorted = true, bool return_inverse = false,

@@ -58,19 +58,32 @@ TEST_P(CdistFixture, DistancesAndGradientsAreTorchs) {
     expect_close_nan(out, want, f32 ? 1e-5 : 1e-13, f32 ? 1e-5 : 1e-13);
   } else if (p == 2.0) {
     // ATen's p = 2 loop rounds its sum of squares in an order not reproduced here (neither one rounding per
-    // operation nor a fused multiply-add throughout): about a third of the distances differ in their last bit.
+    // operation nor a fused multiply-add throughout): a few % of the distances differ in their last bit.
     expect_close_nan(out, want, 0.0, f32 ? 3e-7 : 5e-16);
   } else {
     EXPECT_TRUE(same_bits_any_nan(out, want));
   }
-  const std::vector<Tensor> g =
-      autograd::grad({out}, {x1, x2}, {json_tensor(c["upstream"]["out"])}, std::nullopt, false,
-                     /*allow_unused=*/true);
-  for (const auto& [k, name] : {std::pair{0, "x1"}, std::pair{1, "x2"}}) {
-    SCOPED_TRACE(name);
-    const Tensor got =
-        g[static_cast<std::size_t>(k)].defined() ? g[static_cast<std::size_t>(k)] : zeros_like(k == 0 ? x1 : x2);
-    expect_close_nan(got, json_tensor(c["grads"][name]), f32 ? 1e-5 : 1e-12, f32 ? 1e-5 : 1e-12);
+  // The direct path's gradient kernel sums over the other rows in order, as ATen's: the same bits for p = 0,
+  // 1 and inf and unbroadcast inputs (p = 2's divides by its distance, an ulp off). Its other gradients (pow,
+  // broadcast batch sums),
+  // the matrix-product path's (a BLAS) and the differentiable form under create_graph (its sums in another
+  // order) within a few ulps.
+  const bool exact = !by_matmul && x1.dim() == 2 && x2.dim() == 2 && (p == 0.0 || p == 1.0 || std::isinf(p));
+  for (const bool create_graph : {false, true}) {
+    SCOPED_TRACE(create_graph ? "create_graph" : "kernel");
+    const std::vector<Tensor> g =
+        autograd::grad({out}, {x1, x2}, {json_tensor(c["upstream"]["out"])}, true, create_graph, /*allow_unused=*/true);
+    for (const auto& [k, name] : {std::pair{0, "x1"}, std::pair{1, "x2"}}) {
+      SCOPED_TRACE(name);
+      const Tensor got =
+          g[static_cast<std::size_t>(k)].defined() ? g[static_cast<std::size_t>(k)] : zeros_like(k == 0 ? x1 : x2);
+      const Tensor want_grad = json_tensor(c["grads"][name]);
+      if (exact && !create_graph) {
+        EXPECT_TRUE(same_bits_any_nan(got, want_grad));
+      } else {
+        expect_close_nan(got, want_grad, f32 ? 1e-5 : 1e-12, f32 ? 1e-5 : 1e-12);
+      }
+    }
   }
 }
 
@@ -81,7 +94,7 @@ TEST(CdistFixtureFile, HoldsEveryNormAndBothPaths) {
   int matmul = 0;
   for (const json& c : fixture()["cases"]) {
     ++norms[option_p(c["options"])];
-    matmul += c["name"].get<std::string>().rfind("matmul", 0) == 0 ? 1 : 0;
+    matmul += c["name"].get<std::string>().rfind("matmul", 0) == 0 ? 1 : 0;  // matmul_*: that path
   }
   for (const double p : {0.0, 0.5, 1.0, 1.5, 2.0, 3.0, std::numeric_limits<double>::infinity()}) {
     EXPECT_GE(norms[p], 3) << p;
@@ -137,6 +150,10 @@ TEST(Cdist, GradcheckAndGradgradcheckOnBothPaths) {
 
 TEST(Cdist, EmptyInputsGiveEmptyOrZeroDistances) {
   EXPECT_EQ(cdist(zeros({0, 3}, kFloat64), zeros({4, 3}, kFloat64)).sizes(), (Shape{0, 4}));
+  const Tensor e1 = zeros({0, 3}, kFloat64).requires_grad_(true), e2 = ones({4, 3}, kFloat64).requires_grad_(true);
+  cdist(e1, e2).sum().backward();
+  EXPECT_EQ(e1.grad().sizes(), (Shape{0, 3}));
+  expect_values(e2.grad(), {4, 3}, std::vector<double>(12, 0.0));
   expect_values(cdist(zeros({2, 0}, kFloat64), zeros({3, 0}, kFloat64)), {2, 3}, std::vector<double>(6, 0.0));
   EXPECT_EQ(cdist(zeros({2, 0, 2, 3}, kFloat64), zeros({1, 4, 3}, kFloat64)).sizes(), (Shape{2, 0, 2, 4}));
 }
@@ -154,7 +171,10 @@ TEST(Cdist, ErrorsNameTheOpAndTheValues) {
   EXPECT_ERROR_EQ(cdist(x, x, 2.0, "bad"),
                   "cdist: compute_mode must be use_mm_for_euclid_dist_if_necessary, use_mm_for_euclid_dist or "
                   "donot_use_mm_for_euclid_dist, but got 'bad'");
-  EXPECT_ERROR_CONTAINS(cdist(zeros({2, 2, 3}, kFloat64), zeros({3, 2, 3}, kFloat64)), "cdist");
+  EXPECT_ERROR_EQ(cdist(zeros({2, 2, 3}, kFloat64), zeros({3, 2, 3}, kFloat64)),
+                  "cdist: the batch dims of x1 (shape [2, 2, 3]) and x2 (shape [3, 2, 3]) do not broadcast");
+  // A float32 p of 1e-50 is 0, as in ATen (which converts p to the dtype): the zero norm counts.
+  expect_values(cdist(tensor({0.0, 1.0}, kFloat32).reshape({1, 2}), zeros({1, 2}, kFloat32), 1e-50), {1, 1}, {1.0});
   EXPECT_ERROR_CONTAINS(cdist(zeros({2, 3}, kInt64), zeros({2, 3}, kInt64)), "cdist");
 }
 
