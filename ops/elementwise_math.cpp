@@ -1,6 +1,8 @@
 #include "voxgrad/ops/elementwise_math.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "voxgrad/autograd/node.h"
@@ -162,6 +164,63 @@ Tensor xlogy(const Tensor& a, const Tensor& b) {
            if (c.needs_input_grad(1)) g[1] = (c.grad() * xv / yv).sum_to_size(sb);
            return g;
          });
+  return out;
+}
+
+namespace {
+
+// log(b^a + b^c) for base e (Base2 = false) or 2, as ATen's scalar loop: equal infinities as they are, else
+// the larger plus log1p(b^−|a − c|), scaled by 1 / ln 2 for base 2. The gradient is PyTorch's:
+// g / (1 + b^(c − a)) for a, and its mirror for c.
+template <bool Base2>
+Tensor log_add_exp(const Tensor& a, const Tensor& b, const char* name, const char* node) {
+  auto [x, y] = detail::promote(a, b, name);
+  Tensor out = binary_kernel(x, y, name, [](auto p, auto q) {
+    using T = decltype(p);
+    if (std::isinf(p) && p == q) return p;
+    const T m = std::max(p, q), d = -std::abs(p - q);
+    if constexpr (Base2) {
+      return m + std::log1p(std::exp2(d)) * static_cast<T>(1.0 / 0.693147180559945309417232121458176568);
+    } else {
+      return m + std::log1p(std::exp(d));
+    }
+  });
+  record(node, x, y, out, {save_for_backward(x), save_for_backward(y)},
+         [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
+           const Tensor &xv = c.saved[0], &yv = c.saved[1];
+           const auto power = [](const Tensor& t) { return Base2 ? pow(2.0, t) : t.exp(); };
+           std::vector<Tensor> g(2);
+           if (c.needs_input_grad(0)) g[0] = (c.grad() / (power(yv - xv) + 1.0)).sum_to_size(sa);
+           if (c.needs_input_grad(1)) g[1] = (c.grad() / (power(xv - yv) + 1.0)).sum_to_size(sb);
+           return g;
+         });
+  return out;
+}
+
+}  // namespace
+
+Tensor logaddexp(const Tensor& a, const Tensor& b) {
+  return log_add_exp<false>(a, b, "logaddexp", "LogaddexpBackward0");
+}
+
+Tensor logaddexp2(const Tensor& a, const Tensor& b) {
+  return log_add_exp<true>(a, b, "logaddexp2", "Logaddexp2Backward0");
+}
+
+Tensor nan_to_num(const Tensor& a, std::optional<double> nan, std::optional<double> posinf,
+                  std::optional<double> neginf) {
+  detail::check_defined(a, "nan_to_num");
+  Tensor out = unary_kernel(a, "nan_to_num", [=](auto p) {
+    using T = decltype(p);
+    using L = std::numeric_limits<T>;
+    if (std::isnan(p)) return static_cast<T>(nan.value_or(0.0));
+    if (p == L::infinity()) return posinf ? static_cast<T>(*posinf) : L::max();
+    if (p == -L::infinity()) return neginf ? static_cast<T>(*neginf) : L::lowest();
+    return p;
+  });
+  // PyTorch's: grad · isfinite(a).
+  record("NanToNumBackward0", a, out, {save_for_backward(a)},
+         [](const BackwardCtx& c) { return std::vector<Tensor>{c.grad() * isfinite(c.saved[0])}; });
   return out;
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 // Element-wise math beyond arithmetic, as torch's: log1p, expm1, log2, log10, exp2, square, reciprocal,
-// rsqrt, the roundings, maximum/minimum, xlogy, clamp with tensor bounds, the NaN/infinity masks and the
-// logical ops (the trigonometric and hyperbolic functions are in trigonometric.h, division with rounding
-// in division.h). Every one takes float32 and float64 tensors and throws voxgrad::Error naming the op
-// for others (on int64, PyTorch's roundings return a copy and its masks all false).
+// rsqrt, the roundings, maximum/minimum, xlogy, logaddexp/logaddexp2, nan_to_num, clamp with tensor bounds, the
+// NaN/infinity masks and the logical ops (the trigonometric and hyperbolic functions are in trigonometric.h, division
+// with rounding in division.h). Every one takes float32 and float64 tensors and throws voxgrad::Error naming the op for
+// others (on int64, PyTorch's roundings return a copy and its masks all false).
 
 #include <cstdint>
 #include <optional>
@@ -55,6 +55,18 @@ Tensor minimum(const Tensor& a, const Tensor& b);
 /// 0 or infinite), NaN where b is NaN. Gradients as PyTorch's: xlogy(grad, b) for a, 0 where a = 0 and b ≤ 0
 /// (so log b where a = 0 < b); grad · a / b for b (so NaN at a = b = 0).
 Tensor xlogy(const Tensor& a, const Tensor& b);
+
+/// log(exp(a) + exp(b)) without overflow, a and b broadcast, as torch.logaddexp: equal infinities as they
+/// are, else max(a, b) + log1p(exp(−|a − b|)) (the C library's exp and log1p; PyTorch's vector loop uses
+/// SLEEF's, an ulp or so apart). Differentiable in both (g / (1 + exp(b − a)) and its mirror, PyTorch's).
+Tensor logaddexp(const Tensor& a, const Tensor& b);
+/// log2(2^a + 2^b), as torch.logaddexp2: max(a, b) + log1p(2^−|a − b|) / ln 2. Differentiable in both.
+Tensor logaddexp2(const Tensor& a, const Tensor& b);
+
+/// a with NaN replaced by `nan` (default 0), +inf by `posinf` and −inf by `neginf` (default the dtype's
+/// largest and lowest finite values), as torch.nan_to_num. The gradient passes where a is finite, else 0.
+Tensor nan_to_num(const Tensor& a, std::optional<double> nan = std::nullopt,
+                  std::optional<double> posinf = std::nullopt, std::optional<double> neginf = std::nullopt);
 
 /// a clamped into [min, max] element by element, the three broadcast (as torch.clamp with tensor bounds; either
 /// bound may be absent, not both): min(max(a, min), max), so max where min > max, and NaN where a or a given

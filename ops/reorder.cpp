@@ -84,4 +84,22 @@ Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims) {
   return reorder(self, source);
 }
 
+Tensor rot90(const Tensor& self, std::int64_t k, IntArrayRef dims) {
+  const char* op = "rot90";
+  detail::check_defined(self, op);
+  VOXGRAD_CHECK(dims.size() == 2, "{}: expected 2 rotation dims, but got {}", op, shape_str(dims));
+  VOXGRAD_CHECK(self.dim() >= 2, "{}: expected a tensor of at least 2 dims, but got shape {}", op,
+                shape_str(self.sizes()));
+  const std::int64_t d0 = wrap_dim(dims[0], self.dim(), op), d1 = wrap_dim(dims[1], self.dim(), op);
+  VOXGRAD_CHECK(d0 != d1, "{}: expected two different rotation dims, but got {} and {} (both dim {})", op, dims[0],
+                dims[1], d0);
+  // A quarter turn from d0 towards d1: the order along d1 reversed, then the two dims swapped.
+  switch (((k % 4) + 4) % 4) {
+    case 1: return flip(self, {d1}).transpose(d0, d1);
+    case 2: return flip(self, {d0, d1});
+    case 3: return flip(self, {d0}).transpose(d0, d1);
+    default: return self.clone();
+  }
+}
+
 }  // namespace voxgrad

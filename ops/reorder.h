@@ -1,5 +1,5 @@
 #pragma once
-// flip and roll: copies of a tensor with its elements reordered along dims.
+// flip, roll and rot90: copies of a tensor with its elements reordered along dims.
 
 #include <cstdint>
 
@@ -15,5 +15,9 @@ Tensor flip(const Tensor& self, IntArrayRef dims);
 /// shifts go the other way; a dim may repeat, its shifts add up). With no dims, self is rolled as if
 /// flattened, by the single shift given. Differentiable (the gradient is rolled back).
 Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims = {});
+
+/// self rotated by k quarter turns in the plane of dims (from dims[0] towards dims[1]; k may be negative),
+/// as torch.rot90: flips and a transpose (a copy, or a transposed view of one). Differentiable.
+Tensor rot90(const Tensor& self, std::int64_t k = 1, IntArrayRef dims = {0, 1});
 
 }  // namespace voxgrad

@@ -474,6 +474,39 @@ TEST(ElementwiseMath, MovedimIsThePermuteTorchMakes) {
   vt::expect_gradcheck([](const std::vector<Tensor>& in) { return movedim(in[0], {0, 2}, {1, 0}) * 2.0; }, {leaf});
 }
 
+TEST(ElementwiseMath, LogaddexpAndNanToNumEdgesAndGradients) {
+  const Tensor a = vt::f64({kInf, -kInf, kInf, 1e308, 0.0, -100.0}),
+               b = vt::f64({kInf, -kInf, -kInf, 1e308, -0.0, -101.0});
+  const std::vector<double> e = vt::values(logaddexp(a, b)), e2 = vt::values(logaddexp2(a, b));
+  EXPECT_EQ(e[0], kInf);  // equal infinities as they are
+  EXPECT_EQ(e[1], -kInf);
+  EXPECT_EQ(e[2], kInf);
+  EXPECT_EQ(e[3], 1e308 + std::log1p(1.0));  // no overflow
+  EXPECT_EQ(e2[4], 1.0);                     // log2(2^0 + 2^0)
+  EXPECT_EQ(e[5], -100.0 + std::log1p(std::exp(-1.0)));
+  const Tensor x = vt::uniform_leaf({3, 1}, -3.0, 3.0, 61), y = vt::uniform_leaf({4}, -3.0, 3.0, 62);
+  for (const auto& fn : {std::function<Tensor(const std::vector<Tensor>&)>(
+                             [](const std::vector<Tensor>& v) { return logaddexp(v[0], v[1]); }),
+                         std::function<Tensor(const std::vector<Tensor>&)>(
+                             [](const std::vector<Tensor>& v) { return logaddexp2(v[0], v[1]); })}) {
+    vt::expect_gradcheck(fn, {x, y});
+    vt::expect_gradgradcheck(fn, {x, y});
+  }
+  // nan_to_num: the defaults are the dtype's extremes; the gradient passes where the input is finite only.
+  const Tensor n = vt::leaf({kNaN, kInf, -kInf, -0.0, 2.5});
+  const Tensor r = nan_to_num(n);
+  vt::expect_bitwise_equal(
+      r, vt::f64({0.0, std::numeric_limits<double>::max(), std::numeric_limits<double>::lowest(), -0.0, 2.5}),
+      "nan_to_num defaults");
+  vt::expect_bitwise_equal(nan_to_num(tensor({kInf}, kFloat32)), tensor({std::numeric_limits<float>::max()}, kFloat32),
+                           "float32 +inf");
+  r.backward(vt::f64({1, 1, 1, 1, 1}));
+  vt::expect_values(n.grad(), {5}, {0, 0, 0, 1, 1});
+  vt::expect_gradgradcheck([](const std::vector<Tensor>& v) { return nan_to_num(v[0] * v[0], 1.0); }, {x});
+  EXPECT_ERROR_CONTAINS(logaddexp(tensor({1}, kInt64), tensor({1}, kInt64)), "logaddexp");
+  EXPECT_ERROR_CONTAINS(nan_to_num(tensor({1}, kInt64)), "nan_to_num");
+}
+
 TEST(ElementwiseMath, ErrorsNameTheOpAndTheValues) {
   const Tensor x = zeros({2, 3});
   EXPECT_ERROR_EQ(movedim(x, {0}, {1, 0}),

@@ -368,6 +368,25 @@ TEST(FlipRoll, MatchLoopsAndAreDifferentiable) {
   EXPECT_ERROR_CONTAINS(x.roll(1, 3), "roll: dimension out of range");
 }
 
+TEST(FlipRoll, Rot90TurnsFromTheFirstDimTowardsTheSecond) {
+  const Tensor x = f64({0, 1, 2, 3, 4, 5}, {2, 3});
+  expect_values(rot90(x), {3, 2}, {2, 5, 1, 4, 0, 3});  // as torch.rot90
+  expect_values(rot90(x, 2), {2, 3}, {5, 4, 3, 2, 1, 0});
+  expect_values(rot90(x, -1), {3, 2}, {3, 0, 4, 1, 5, 2});
+  EXPECT_TRUE(vt::bit_identical(rot90(x, 1, {1, 0}), rot90(x, 3)));
+  const Tensor same = rot90(x, 8);  // a copy
+  EXPECT_TRUE(vt::bit_identical(same, x));
+  EXPECT_NE(same.data_ptr<double>(), x.data_ptr<double>());
+  const Tensor y = random_leaf(51, {2, 3, 4});
+  for (const std::int64_t k : {1, 2, 3, 4}) {
+    expect_gradcheck([k](V a) { return rot90(a[0], k, {2, 0}); }, {y});
+  }
+  EXPECT_ERROR_EQ(rot90(x, 1, {0}), "rot90: expected 2 rotation dims, but got [0]");
+  EXPECT_ERROR_EQ(rot90(x, 1, {1, -1}), "rot90: expected two different rotation dims, but got 1 and -1 (both dim 1)");
+  EXPECT_ERROR_CONTAINS(rot90(x, 1, {0, 5}), "rot90: dimension out of range");
+  EXPECT_ERROR_EQ(rot90(f64({1, 2})), "rot90: expected a tensor of at least 2 dims, but got shape [2]");
+}
+
 // =================================================================================================
 // argmax / argmin
 // =================================================================================================

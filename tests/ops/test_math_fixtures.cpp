@@ -1,9 +1,11 @@
-// The trigonometric and hyperbolic functions (ops/trigonometric.h), division with rounding (ops/division.h)
-// and nansum/nanmean (ops/reduction.h) against PyTorch 1.13: tests/fixtures/math_extra/math.json, written by
+// The trigonometric and hyperbolic functions (ops/trigonometric.h), division with rounding (ops/division.h),
+// nansum/nanmean (ops/reduction.h), logaddexp/logaddexp2, nan_to_num (ops/elementwise_math.h) and rot90
+// (ops/reorder.h) against PyTorch 1.13: tests/fixtures/math_extra/math.json, written by
 // tests/fixtures/math_extra/generate.py, over the domain edges (±0, ±1, infinities, NaN, overflow, a / b
 // rounding up to an integer, slices of NaNs only) and random values, float64 and float32, with gradients for
 // a random upstream gradient.
-// - division, fmod and remainder are exact: output and gradients bit for bit, signed zeros included;
+// - division, fmod, remainder, nan_to_num and rot90 are exact: output and gradients bit for bit, signed zeros
+//   included;
 // - the transcendental functions are the C library's here and SLEEF's in torch's vector loops: within 2 ulps
 //   (float64 1e-15, float32 2.4e-7 relative), their gradients within a few more;
 // - nansum/nanmean: float32 is summed in float64 here (ops/reduction.h), in float32 by torch.
@@ -47,6 +49,18 @@ Tensor call(const json& c, Args a) {
   const std::string fn = c["fn"];
   const json& o = c["options"];
   if (fn == "atan2") return atan2(a[0], a[1]);
+  if (fn == "logaddexp") return logaddexp(a[0], a[1]);
+  if (fn == "logaddexp2") return logaddexp2(a[0], a[1]);
+  if (fn == "nan_to_num") {
+    const auto number = [&](const char* key) {
+      return o.contains(key) ? std::optional<double>(json_number(o[key])) : std::nullopt;
+    };
+    return nan_to_num(a[0], number("nan"), number("posinf"), number("neginf"));
+  }
+  if (fn == "rot90") {
+    return rot90(a[0], o.value("k", std::int64_t{1}),
+                 o.contains("dims") ? o["dims"].get<std::vector<std::int64_t>>() : std::vector<std::int64_t>{0, 1});
+  }
   if (fn == "div") {
     const std::string mode = o["rounding_mode"];
     return o.contains("other") ? div(a[0], o["other"].get<double>(), mode) : div(a[0], a[1], mode);
@@ -72,7 +86,10 @@ Tensor call(const json& c, Args a) {
   return unary_call(fn, a[0]);
 }
 
-bool exact(const std::string& fn) { return fn == "div" || fn == "floor_divide" || fn == "fmod" || fn == "remainder"; }
+bool exact(const std::string& fn) {
+  return fn == "div" || fn == "floor_divide" || fn == "fmod" || fn == "remainder" || fn == "nan_to_num" ||
+         fn == "rot90";
+}
 
 class MathFixture : public ::testing::TestWithParam<std::string> {};
 
@@ -124,8 +141,10 @@ TEST(MathFixtureFile, HoldsEveryOpInBothDtypes) {
     const bool f32 = c["output"]["dtype"] == "float32";
     ++(f32 ? float32_cases : float64_cases)[c["fn"].get<std::string>()];
   }
-  for (const char* fn : {"sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh",
-                         "atanh", "div", "floor_divide", "fmod", "remainder", "nansum", "nanmean"}) {
+  for (const char* fn :
+       {"sin",    "cos",     "tan",       "asin",       "acos",       "atan",         "atan2", "sinh",
+        "cosh",   "asinh",   "acosh",     "atanh",      "div",        "floor_divide", "fmod",  "remainder",
+        "nansum", "nanmean", "logaddexp", "logaddexp2", "nan_to_num", "rot90"}) {
     EXPECT_GE(float64_cases[fn], 1) << fn;
     EXPECT_GE(float32_cases[fn], 1) << fn;
   }

@@ -119,6 +119,9 @@ std::vector<OpCase> cases() {
   op("binary operators", {arg(bl), pos(br)}, [](V a) { return (a[0] + a[1]) * (a[0] - a[1]) / a[1] + a[0] * a[1]; });
   op("where (broadcast)", {mask({3, 4, 1}), arg(s3), arg(br)}, [](V a) { return where(a[0], a[1], a[2]); });
   op("maximum (broadcast)", {arg(bl), arg(br)}, [](V a) { return maximum(a[0], a[1]); });
+  op("logaddexp/logaddexp2 (broadcast)", {arg(bl), arg(br)},
+     [](V a) { return logaddexp(a[0], a[1]) + logaddexp2(a[1], a[0]); });
+  op("nan_to_num", {arg(s3)}, [](V a) { return nan_to_num(a[0].log(), 0.5); });
   op("minimum (broadcast)", {arg(s3), arg(br)}, [](V a) { return minimum(a[0], a[1]); });
   op("xlogy (broadcast)", {arg(bl), pos(br)}, [](V a) { return xlogy(a[0], a[1]); });
   op("atan2 (broadcast)", {arg(bl), arg(br)}, [](V a) { return atan2(a[0], a[1]) + a[1].atan2(a[0]) * 2.0; });
@@ -244,6 +247,9 @@ std::vector<OpCase> cases() {
     return cat({diff(a[0], 2, 1, a[1], a[2]).flatten(), diff(a[0]).flatten()});
   });
   op("flip", {arg(s3)}, [](V a) { return a[0].flip({0, 2}); });
+  op("rot90", {arg(s3)}, [](V a) {
+    return cat({rot90(a[0], 1, {0, 2}).flatten(), rot90(a[0], 2).flatten(), rot90(a[0], -1, {2, 1}).flatten()});
+  });
   op("roll", {arg(s3)}, [](V a) { return roll(a[0], {1, -2}, {1, 2}); });
   op("roll (flattened)", {arg(s3)}, [](V a) { return a[0].roll(-7); });
   op("argmax(dim)", {distinct(s3)}, [](V a) { return a[0].argmax(1).to(kFloat64); });
