@@ -31,7 +31,8 @@ Tensor flip(const Tensor& volume, const std::vector<std::int64_t>& axes);
 
 /// `volume` rotated by k * 90° in the plane of spatial axes (a, b), from a towards b (numpy.rot90 on
 /// the spatial axes, as MONAI's Rotate90): k = 1 maps out[.., i, j] = in[.., j, n_b - 1 - i]. k may
-/// be negative; the two axes' sizes swap when k is odd.
+/// be negative; the two axes' sizes swap when k is odd. (voxgrad::rot90, ops/reorder.h, turns any two
+/// dims of a tensor, counted with the channel dim; with both namespaces in use, name this one data::rot90.)
 Tensor rot90(const Tensor& volume, std::int64_t k, Axes2 axes = {0, 1});
 
 /// The box of `size` starting at `start` (spatial), as a new contiguous tensor; an Error naming the

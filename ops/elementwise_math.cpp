@@ -169,9 +169,10 @@ Tensor xlogy(const Tensor& a, const Tensor& b) {
 
 namespace {
 
-// log(b^a + b^c) for base e (Base2 = false) or 2, as ATen's scalar loop: equal infinities as they are, else
-// the larger plus log1p(b^−|a − c|), scaled by 1 / ln 2 for base 2. The gradient is PyTorch's:
-// g / (1 + b^(c − a)) for a, and its mirror for c.
+// log(b^a + b^c) for base e (Base2 = false) or 2: equal infinities as they are (as ATen's loops), else the
+// larger plus log1p(b^−|a − c|), scaled by 1 / ln 2 for base 2. ATen rounds 1 + b^−|a − c| first and takes
+// its log, which loses the small term where the larger is near 0 (logaddexp(0, −40) is 4.2e-18, ATen's 0).
+// The gradient is PyTorch's: g / (1 + b^(c − a)) for a, and its mirror for c.
 template <bool Base2>
 Tensor log_add_exp(const Tensor& a, const Tensor& b, const char* name, const char* node) {
   auto [x, y] = detail::promote(a, b, name);
@@ -210,6 +211,8 @@ Tensor logaddexp2(const Tensor& a, const Tensor& b) {
 Tensor nan_to_num(const Tensor& a, std::optional<double> nan, std::optional<double> posinf,
                   std::optional<double> neginf) {
   detail::check_defined(a, "nan_to_num");
+  if (!is_floating_point(a.dtype())) return a.clone();  // nothing to replace, as PyTorch's
+  static_assert(std::numeric_limits<float>::is_iec559, "a replacement past float's range rounds to ±inf");
   Tensor out = unary_kernel(a, "nan_to_num", [=](auto p) {
     using T = decltype(p);
     using L = std::numeric_limits<T>;

@@ -57,14 +57,18 @@ Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor xlogy(const Tensor& a, const Tensor& b);
 
 /// log(exp(a) + exp(b)) without overflow, a and b broadcast, as torch.logaddexp: equal infinities as they
-/// are, else max(a, b) + log1p(exp(−|a − b|)) (the C library's exp and log1p; PyTorch's vector loop uses
-/// SLEEF's, an ulp or so apart). Differentiable in both (g / (1 + exp(b − a)) and its mirror, PyTorch's).
+/// are, else max(a, b) + log1p(exp(−|a − b|)). PyTorch 1.13 takes log(1 + exp(−|a − b|)), which loses the
+/// small term where max(a, b) is near 0 (logaddexp(0, −40): 4.2e-18 here, 0 there); elsewhere the two
+/// agree within an ulp or so (the C library's exp here, SLEEF's in PyTorch's vector loop). Differentiable
+/// in both (g / (1 + exp(b − a)) and its mirror, PyTorch's).
 Tensor logaddexp(const Tensor& a, const Tensor& b);
-/// log2(2^a + 2^b), as torch.logaddexp2: max(a, b) + log1p(2^−|a − b|) / ln 2. Differentiable in both.
+/// log2(2^a + 2^b), as torch.logaddexp2: max(a, b) + log1p(2^−|a − b|) / ln 2 (PyTorch 1.13 rounds
+/// 1 + 2^−|a − b| first, as for logaddexp). Differentiable in both.
 Tensor logaddexp2(const Tensor& a, const Tensor& b);
 
 /// a with NaN replaced by `nan` (default 0), +inf by `posinf` and −inf by `neginf` (default the dtype's
-/// largest and lowest finite values), as torch.nan_to_num. The gradient passes where a is finite, else 0.
+/// largest and lowest finite values; given ones are rounded to the dtype, past float32's range to ±inf),
+/// as torch.nan_to_num; an int64 tensor is copied. The gradient is g where a is finite, 0 · g elsewhere.
 Tensor nan_to_num(const Tensor& a, std::optional<double> nan = std::nullopt,
                   std::optional<double> posinf = std::nullopt, std::optional<double> neginf = std::nullopt);
 

@@ -93,11 +93,12 @@ Tensor rot90(const Tensor& self, std::int64_t k, IntArrayRef dims) {
   const std::int64_t d0 = wrap_dim(dims[0], self.dim(), op), d1 = wrap_dim(dims[1], self.dim(), op);
   VOXGRAD_CHECK(d0 != d1, "{}: expected two different rotation dims, but got {} and {} (both dim {})", op, dims[0],
                 dims[1], d0);
-  // A quarter turn from d0 towards d1: the order along d1 reversed, then the two dims swapped.
+  // A quarter turn from d0 towards d1: the order along d1 reversed, then the two dims swapped (copied, so
+  // that the result is a tensor of its own, not a view of the flip's: PyTorch transposes that in place).
   switch (((k % 4) + 4) % 4) {
-    case 1: return flip(self, {d1}).transpose(d0, d1);
+    case 1: return flip(self, {d1}).transpose(d0, d1).contiguous();
     case 2: return flip(self, {d0, d1});
-    case 3: return flip(self, {d0}).transpose(d0, d1);
+    case 3: return flip(self, {d0}).transpose(d0, d1).contiguous();
     default: return self.clone();
   }
 }

@@ -17,7 +17,7 @@ Tensor flip(const Tensor& self, IntArrayRef dims);
 Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims = {});
 
 /// self rotated by k quarter turns in the plane of dims (from dims[0] towards dims[1]; k may be negative),
-/// as torch.rot90: flips and a transpose (a copy, or a transposed view of one). Differentiable.
+/// as torch.rot90: a flip and a transpose, copied. Differentiable.
 Tensor rot90(const Tensor& self, std::int64_t k = 1, IntArrayRef dims = {0, 1});
 
 }  // namespace voxgrad

@@ -58,7 +58,7 @@ TEST(Rot90, MatchesNumpyRot90InEveryPlaneForEveryK) {
   for (const auto& plane : planes) {
     for (const std::int64_t k : {-1, 0, 1, 2, 3, 4, 5}) {
       for (const Tensor& in : {v, voxgrad::testing::strided_copy(v)}) {
-        const Tensor out = rot90(in, k, plane);
+        const Tensor out = data::rot90(in, k, plane);
         Shape expected_shape = v.sizes();
         if (k % 2 != 0) std::swap(expected_shape[plane[0] + 1], expected_shape[plane[1] + 1]);
         ASSERT_EQ(out.sizes(), expected_shape);
@@ -73,7 +73,7 @@ TEST(Rot90, MatchesNumpyRot90InEveryPlaneForEveryK) {
   }
   // A hand-made case: the 2×2 plane [[1, 2], [3, 4]] turns to [[2, 4], [1, 3]] (numpy.rot90).
   const Tensor m = tensor({1, 2, 3, 4}, kFloat64).reshape({1, 1, 2, 2});
-  voxgrad::testing::expect_values(rot90(m, 1, {1, 2}), {1, 1, 2, 2}, {2, 4, 1, 3});
+  voxgrad::testing::expect_values(data::rot90(m, 1, {1, 2}), {1, 1, 2, 2}, {2, 4, 1, 3});
 }
 
 TEST(Crop, CutsTheBoxAndNamesItWhenItDoesNotFit) {
@@ -114,7 +114,7 @@ TEST(RandFlipAndRotate90, MoveImageAndLabelAlikeAndFollowTheStream) {
                   "rand_flip: axis 2 appears multiple times in axes [2, 0, 2]");
   EXPECT_ERROR_EQ(flip(image, std::vector<std::int64_t>{1, 1}), "flip: axis 1 appears multiple times in axes [1, 1]");
   EXPECT_ERROR_EQ(rand_rotate90(RandRotate90Options().max_k(0)), "rand_rotate90: max_k must be at least 1, but got 0");
-  EXPECT_ERROR_EQ(rot90(image, 1, {1, 1}), "rot90: the two axes must differ, but both are 1");
+  EXPECT_ERROR_EQ(data::rot90(image, 1, {1, 1}), "rot90: the two axes must differ, but both are 1");
 }
 
 TEST(RandFlipAndRotate90, MoveTheAffineWithTheVoxels) {
@@ -142,7 +142,7 @@ TEST(RandFlipAndRotate90, MoveTheAffineWithTheVoxels) {
             Example{{"image", coords}, {"affine", affine}}, rng);
         for (std::int64_t k = 1; k <= 4; ++k) {
           seen[static_cast<std::size_t>(k)] |=
-              voxgrad::testing::bit_identical(out.at("image"), rot90(coords, k, plane));
+              voxgrad::testing::bit_identical(out.at("image"), data::rot90(coords, k, plane));
         }
         expect_affine_follows_voxels(out.at("image"), affine, out.at("affine"),
                                      fmt::format("rot90 in plane {} of {}, sample {}", plane, shape_str(shape), i));

@@ -503,8 +503,16 @@ TEST(ElementwiseMath, LogaddexpAndNanToNumEdgesAndGradients) {
   r.backward(vt::f64({1, 1, 1, 1, 1}));
   vt::expect_values(n.grad(), {5}, {0, 0, 0, 1, 1});
   vt::expect_gradgradcheck([](const std::vector<Tensor>& v) { return nan_to_num(v[0] * v[0], 1.0); }, {x});
-  EXPECT_ERROR_CONTAINS(logaddexp(tensor({1}, kInt64), tensor({1}, kInt64)), "logaddexp");
-  EXPECT_ERROR_CONTAINS(nan_to_num(tensor({1}, kInt64)), "nan_to_num");
+  EXPECT_ERROR_CONTAINS(logaddexp(tensor({1}, kInt64), tensor({1}, kInt64)), "logaddexp: expected float32 or float64");
+  EXPECT_ERROR_CONTAINS(logaddexp2(tensor({1}, kInt64), tensor({1}, kInt64)),
+                        "logaddexp2: expected float32 or float64");
+  // int64: copied, as PyTorch's; float32: replacements rounded to the dtype (past its range to inf).
+  EXPECT_TRUE(vt::bit_identical(nan_to_num(tensor({1, 2}, kInt64)), tensor({1, 2}, kInt64)));
+  vt::expect_bitwise_equal(nan_to_num(tensor({kInf, kNaN}, kFloat32), 1e-50, 1e300), tensor({kInf, 0.0}, kFloat32),
+                           "float32 replacements");
+  // log1p keeps the small term that PyTorch 1.13's log(1 + exp(−40)) rounds away.
+  EXPECT_EQ(vt::values(logaddexp(vt::f64({0.0}), vt::f64({-40.0})))[0], std::log1p(std::exp(-40.0)));
+  EXPECT_GT(vt::values(logaddexp2(vt::f64({0.0}), vt::f64({-60.0})))[0], 0.0);
 }
 
 TEST(ElementwiseMath, ErrorsNameTheOpAndTheValues) {

@@ -381,6 +381,17 @@ TEST(FlipRoll, Rot90TurnsFromTheFirstDimTowardsTheSecond) {
   for (const std::int64_t k : {1, 2, 3, 4}) {
     expect_gradcheck([k](V a) { return rot90(a[0], k, {2, 0}); }, {y});
   }
+  expect_gradgradcheck([](V a) { return rot90(a[0] * a[0], 1, {2, 0}); }, {y});
+  // The result is a tensor of its own: made without grad, it can be modified in place with grad.
+  Tensor r;
+  {
+    NoGradGuard guard;
+    r = rot90(x, 1);
+  }
+  const Tensor w = vt::leaf({2.0});
+  r.mul_(w);
+  r.sum().backward();
+  EXPECT_EQ(values(w.grad())[0], 15.0);
   EXPECT_ERROR_EQ(rot90(x, 1, {0}), "rot90: expected 2 rotation dims, but got [0]");
   EXPECT_ERROR_EQ(rot90(x, 1, {1, -1}), "rot90: expected two different rotation dims, but got 1 and -1 (both dim 1)");
   EXPECT_ERROR_CONTAINS(rot90(x, 1, {0, 5}), "rot90: dimension out of range");

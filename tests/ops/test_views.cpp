@@ -121,7 +121,7 @@ std::vector<OpCase> cases() {
   op("maximum (broadcast)", {arg(bl), arg(br)}, [](V a) { return maximum(a[0], a[1]); });
   op("logaddexp/logaddexp2 (broadcast)", {arg(bl), arg(br)},
      [](V a) { return logaddexp(a[0], a[1]) + logaddexp2(a[1], a[0]); });
-  op("nan_to_num", {arg(s3)}, [](V a) { return nan_to_num(a[0].log(), 0.5); });
+  op("nan_to_num", {arg(s3)}, [](V a) { return nan_to_num(a[0], 0.5) + nan_to_num(a[0].log(), 0.5) * 2.0; });
   op("minimum (broadcast)", {arg(s3), arg(br)}, [](V a) { return minimum(a[0], a[1]); });
   op("xlogy (broadcast)", {arg(bl), pos(br)}, [](V a) { return xlogy(a[0], a[1]); });
   op("atan2 (broadcast)", {arg(bl), arg(br)}, [](V a) { return atan2(a[0], a[1]) + a[1].atan2(a[0]) * 2.0; });
