@@ -228,8 +228,7 @@ Tensor cdist(const Tensor& x1, const Tensor& x2, double p, std::optional<std::st
   VOXGRAD_CHECK(fits, "{}: the batch dims of x1 (shape {}) and x2 (shape {}) do not broadcast", op,
                 shape_str(x1.sizes()), shape_str(x2.sizes()));
   const Shape batch = broadcast_shapes(b1, b2, op);
-  std::int64_t B = 1;
-  for (const std::int64_t s : batch) B *= s;
+  const std::int64_t B = checked_numel(batch, op);
   const auto batched = [&](const Tensor& x, std::int64_t rows) {
     Shape s = batch;
     s.push_back(rows);

@@ -218,9 +218,7 @@ std::tuple<Tensor, Tensor, Tensor> runs_of_rows(const Tensor& input, const Tenso
     }
   });
   const auto as_tensor = [](const std::vector<std::int64_t>& v) {
-    Tensor t = empty({static_cast<std::int64_t>(v.size())}, kInt64);
-    std::copy(v.begin(), v.end(), t.data_ptr<std::int64_t>());
-    return t;
+    return from_blob(v.data(), {static_cast<std::int64_t>(v.size())});
   };
   const Tensor starts = as_tensor(first);
   Tensor values = !dim ? x.reshape({-1}).index_select(0, starts) : input.detach().index_select(d, starts);

@@ -284,8 +284,9 @@ Tensor trace(const Tensor& a) {
     // it wraps around as ATen's does.
     using Acc = std::conditional_t<std::is_floating_point_v<T>, double, std::uint64_t>;
     const T* p = a.data_ptr<T>();
+    const std::int64_t step = n > 0 ? a.strides()[0] + a.strides()[1] : 0;  // along the diagonal
     Acc sum = 0;
-    for (std::int64_t i = 0; i < n; ++i) sum += static_cast<Acc>(p[i * (a.strides()[0] + a.strides()[1])]);
+    for (std::int64_t i = 0; i < n; ++i) sum += static_cast<Acc>(p[i * step]);
     *out.data_ptr<T>() = static_cast<T>(sum);
   });
   record("TraceBackward0", a, out, {}, [sizes = a.sizes()](const BackwardCtx& c) {

@@ -460,7 +460,7 @@ TEST(ScanSelect, AnInPlaceOpOnAResultKeepsItsNodeInTheGraph) {
 
 // An int64 tensor holding `v` exactly (tensor() takes doubles).
 Tensor i64(const std::vector<std::int64_t>& v) {
-  return from_blob(v.data(), {static_cast<std::int64_t>(v.size())}).clone();
+  return from_blob(v.data(), {static_cast<std::int64_t>(v.size())});  // a copy
 }
 
 std::vector<std::int64_t> ints(const Tensor& t) {
