@@ -354,6 +354,24 @@ std::vector<OpCase> cases() {
      [](V a) { return F::conv_transpose3d(a[0], a[1], F::ConvTranspose3dFuncOptions().bias(a[2]).stride(2)); });
   op("F::linear", {arg({4, 3}), arg({5, 3}), arg({5})}, [](V a) { return F::linear(a[0], a[1], a[2]); });
   op("F::linear batched", {arg({2, 4, 3}), arg({5, 3})}, [](V a) { return F::linear(a[0], a[1]); });
+  op("F::embedding", {classes({3, 4}, 6), arg({6, 5})}, [](V a) {
+    const Tensor plain = F::embedding(a[0], a[1]);
+    return cat({plain.flatten(),
+                F::embedding(a[0], a[1], F::EmbeddingFuncOptions().padding_idx(2).scale_grad_by_freq(true)).flatten()});
+  });
+  // Query, key, value, the packed projection and its bias, the output projection and its bias, a float
+  // attn_mask, an int64 key_padding_mask, bias_k and bias_v; the zero position keeps every row unmasked.
+  op("F::multi_head_attention_forward",
+     {arg({3, 2, 4}), arg({5, 2, 4}), arg({5, 2, 4}), arg({12, 4}), arg({12}), arg({4, 4}), arg({4}), fixed({3, 5}),
+      classes({2, 5}, 2), arg({1, 1, 4}), arg({1, 1, 4})},
+     [](V a) {
+       const auto options =
+           F::MultiheadAttentionForwardFuncOptions(4, 2, a[3], a[4], a[9], a[10], true, 0.0, a[5], a[6])
+               .attn_mask(a[7])
+               .key_padding_mask(a[8]);
+       const auto [out, weights] = F::multi_head_attention_forward(a[0], a[1], a[2], options);
+       return cat({out.flatten(), weights.flatten()});
+     });
 
   // --- nn::functional activations -----------------------------------------------------------------
   op("F::relu", {arg(s3)}, [](V a) { return F::relu(a[0]); });
