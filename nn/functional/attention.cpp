@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "voxgrad/core/detail/checks.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/core/shape.h"
@@ -87,6 +89,35 @@ bool check_ranks(const Tensor& query, const Tensor& key, const Tensor& value, co
   return rank == 3;
 }
 
+// The tensors in the options: each of the query's dtype; the output projection (E, E) and (E); without
+// separate projections, key and value of E features (the packed weight's).
+void check_parameters(const MultiheadAttentionForwardFuncOptions& o, DType dtype, std::int64_t embed_dim,
+                      const Tensor& key, const Tensor& value) {
+  const std::pair<const char*, const Tensor*> named[] = {{"in_proj_weight", &o.in_proj_weight()},
+                                                         {"in_proj_bias", &o.in_proj_bias()},
+                                                         {"q_proj_weight", &o.q_proj_weight()},
+                                                         {"k_proj_weight", &o.k_proj_weight()},
+                                                         {"v_proj_weight", &o.v_proj_weight()},
+                                                         {"bias_k", &o.bias_k()},
+                                                         {"bias_v", &o.bias_v()},
+                                                         {"out_proj_weight", &o.out_proj_weight()},
+                                                         {"out_proj_bias", &o.out_proj_bias()},
+                                                         {"static_k", &o.static_k()},
+                                                         {"static_v", &o.static_v()}};
+  for (const auto& [name, t] : named) {
+    VOXGRAD_CHECK(!t->defined() || t->dtype() == dtype, "{}: expected {} of the query's dtype {}, but got {}", kOp,
+                  name, dtype, t->dtype());
+  }
+  check_shape(o.out_proj_weight(), {embed_dim, embed_dim}, "out_proj_weight");
+  if (o.out_proj_bias().defined()) check_shape(o.out_proj_bias(), {embed_dim}, "out_proj_bias");
+  if (!o.use_separate_proj_weight()) {
+    VOXGRAD_CHECK(key.size(-1) == embed_dim && value.size(-1) == embed_dim,
+                  "{}: expected key and value of embed_dim {} features (other sizes need use_separate_proj_weight), "
+                  "but got key {} and value {}",
+                  kOp, embed_dim, shape_str(key.sizes()), shape_str(value.sizes()));
+  }
+}
+
 struct Projected {
   Tensor q, k, v;
 };
@@ -143,7 +174,7 @@ std::tuple<Tensor, Tensor> multi_head_attention_forward(const Tensor& query_in, 
   voxgrad::detail::check_defined(key_in, kOp, "key");
   voxgrad::detail::check_defined(value_in, kOp, "value");
   voxgrad::detail::check_defined(o.out_proj_weight(), kOp, "out_proj_weight");
-  voxgrad::detail::check_floating(query_in, kOp);
+  if (!is_floating_point(query_in.dtype())) voxgrad::detail::throw_not_floating(query_in.dtype(), kOp, "query");
   VOXGRAD_CHECK(key_in.dtype() == query_in.dtype() && value_in.dtype() == query_in.dtype(),
                 "{}: expected query, key and value of one dtype, but got {}, {} and {}", kOp, query_in.dtype(),
                 key_in.dtype(), value_in.dtype());
@@ -181,8 +212,9 @@ std::tuple<Tensor, Tensor> multi_head_attention_forward(const Tensor& query_in, 
   }
   VOXGRAD_CHECK(key.size(1) == batch, "{}: expected key and value with the query's batch size {}, but got key {}", kOp,
                 batch, shape_str(key.sizes()));
-  Projected p = project(query, key, value, o, embed_dim);
   const DType dtype = query.dtype();
+  check_parameters(o, dtype, embed_dim, key, value);
+  Projected p = project(query, key, value, o, embed_dim);
 
   if (attn_mask.defined()) {
     check_mask_dtype(attn_mask, dtype, "attn_mask");
@@ -225,8 +257,9 @@ std::tuple<Tensor, Tensor> multi_head_attention_forward(const Tensor& query_in, 
     key_padding_mask = allow_one_more(key_padding_mask);
   }
   const std::int64_t src_len = k.size(1);
-  VOXGRAD_CHECK(v.size(1) == src_len, "{}: static_k and static_v must have one source length, but got {} and {}", kOp,
-                src_len, v.size(1));
+  VOXGRAD_CHECK(v.size(1) == src_len,
+                "{}: keys and values must have one source length, but got {} keys and {} values (static_k, static_v)",
+                kOp, src_len, v.size(1));
 
   // Merge the key padding mask into the attention mask, then make it additive.
   if (key_padding_mask.defined()) {
@@ -256,7 +289,7 @@ std::tuple<Tensor, Tensor> multi_head_attention_forward(const Tensor& query_in, 
   if (dropout_p > 0.0) weights = dropout(weights, DropoutFuncOptions().p(dropout_p));
   Tensor out = voxgrad::bmm(weights, v);
   out = out.transpose(0, 1).contiguous().view({tgt_len * batch, embed_dim});
-  out = linear(out, o.out_proj_weight(), o.out_proj_bias()).view({tgt_len, batch, -1});
+  out = linear(out, o.out_proj_weight(), o.out_proj_bias()).view({tgt_len, batch, embed_dim});
   if (!batched) out = out.squeeze(1);
   if (!o.need_weights()) return {out, Tensor()};
   weights = weights.view({batch, num_heads, tgt_len, src_len});

@@ -19,9 +19,11 @@ namespace voxgrad::nn::functional {
 /// Masks: voxgrad has no bool dtype, so an int64 mask of 0/1 plays PyTorch's bool mask (1: not attended,
 /// −inf in the scores) and a float mask of the query's dtype is added to the scores. An int64
 /// key_padding_mask with an int64 attn_mask masks where either is 1, with a float attn_mask it fills −inf
-/// where it is 1, as PyTorch; a float key_padding_mask is added (PyTorch 1.13 refuses it next to a float
-/// attn_mask). Query, key and value given as one tensor (self-attention) or key and value as one share
-/// one matrix product of the packed projection, as PyTorch's.
+/// where it is 1, as PyTorch; a float key_padding_mask is always added to the scores (PyTorch 1.13 adds it
+/// when alone, counts its non-zeros as masked next to a bool attn_mask, and refuses it next to a float one).
+/// Query, key and value given as one tensor (self-attention), or key and value as one, share one matrix
+/// product of the packed projection, as PyTorch's batched path does (PyTorch's unbatched path projects
+/// them apart: the same values up to the GEMM's rounding).
 std::tuple<Tensor, Tensor> multi_head_attention_forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                                         const MultiheadAttentionForwardFuncOptions& options);
 

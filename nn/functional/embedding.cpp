@@ -7,6 +7,7 @@
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/autograd/node.h"
+#include "voxgrad/core/detail/checks.h"
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
@@ -90,7 +91,8 @@ Tensor dense_backward(const Tensor& grad, const Tensor& idx, std::int64_t rows, 
 }
 
 // The same gradient from differentiable ops (for create_graph): each row times its coefficient (0 for
-// the padding row, 1 / count or 1), added by take_add in index order.
+// the padding row, 1 / count or 1), added by take_add in index order. With scale_grad_by_freq the product
+// and the sum are rounded apart, so a term can differ from the fused kernel's by an ulp.
 Tensor differentiable_backward(const Tensor& grad, const Tensor& idx, std::int64_t rows, std::int64_t padding_idx,
                                bool scale_grad_by_freq) {
   const std::int64_t n = idx.numel();
@@ -119,7 +121,7 @@ Tensor embedding(const Tensor& input, const Tensor& weight, const EmbeddingFuncO
   voxgrad::detail::check_defined(weight, "embedding", "weight");
   VOXGRAD_CHECK(weight.dim() == 2, "embedding: weight must be 2-D (num_embeddings × embedding_dim), but got shape {}",
                 shape_str(weight.sizes()));
-  voxgrad::detail::check_floating(weight, "embedding");
+  if (!is_floating_point(weight.dtype())) voxgrad::detail::throw_not_floating(weight.dtype(), "embedding", "weight");
   VOXGRAD_CHECK(input.dtype() == kInt64, "embedding: expected int64 indices as input, but got {}", input.dtype());
   VOXGRAD_CHECK(!options.sparse(),
                 "embedding: sparse gradients are not supported (voxgrad has no sparse tensors); "

@@ -38,18 +38,22 @@ class MultiheadAttentionImpl : public Cloneable<MultiheadAttentionImpl> {
   std::tuple<Tensor, Tensor> forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                      const Tensor& key_padding_mask = {}, bool need_weights = true,
                                      const Tensor& attn_mask = {}, bool average_attn_weights = true);
+  /// The options the layer was built with.
   const MultiheadAttentionOptions& options() const { return options_; }
 
   /// Packed q, k, v projection (3·E, E); undefined when kdim or vdim differ from embed_dim.
   Tensor in_proj_weight;
   /// Packed projection bias (3·E); undefined with bias(false).
   Tensor in_proj_bias;
-  /// Separate projections (E, E), (E, kdim), (E, vdim); defined only when kdim or vdim differ from E.
+  /// Separate query projection (E, E); defined only when kdim or vdim differ from E.
   Tensor q_proj_weight;
+  /// Separate key projection (E, kdim); defined only when kdim or vdim differ from E.
   Tensor k_proj_weight;
+  /// Separate value projection (E, vdim); defined only when kdim or vdim differ from E.
   Tensor v_proj_weight;
-  /// (1, 1, E) learned key and value appended to every sequence; defined with add_bias_kv.
+  /// (1, 1, E) learned key appended to every sequence; defined with add_bias_kv.
   Tensor bias_k;
+  /// (1, 1, E) learned value appended to every sequence; defined with add_bias_kv.
   Tensor bias_v;
   /// The output projection (E → E); submodule "out_proj".
   Linear out_proj{nullptr};

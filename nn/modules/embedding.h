@@ -27,8 +27,9 @@ class EmbeddingImpl : public Cloneable<EmbeddingImpl> {
   void reset_parameters();
   /// Rows of the table at `indices` (int64, any shape): shape indices.sizes() + [embedding_dim].
   Tensor forward(const Tensor& indices) override;
-  /// "10, 3, padding_idx=0" (and max_norm, norm_type, scale_grad_by_freq, sparse where set), as PyTorch.
+  /// "10, 3, padding_idx=0" (and max_norm, norm_type, scale_grad_by_freq where set), as PyTorch.
   std::string extra_repr() const override;
+  /// The options, padding_idx counted from the front.
   const EmbeddingOptions& options() const { return options_; }
 
   /// The table, shape (num_embeddings, embedding_dim); parameter "weight".

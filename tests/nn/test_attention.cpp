@@ -296,6 +296,30 @@ TEST(MultiheadAttention, StaticKeysAndValues) {
   vt::expect_close(weights, p.view({2, H, 3, 5}).mean({1}), 1e-15, 1e-13);
 }
 
+// Empty target, batch or source: outputs of the right (empty) shapes, as PyTorch's; with no source
+// positions the softmax rows are empty and the output is the output projection's bias.
+TEST(MultiheadAttention, EmptySequencesAndBatches) {
+  manual_seed(8);
+  nn::MultiheadAttention m(nn::MultiheadAttentionOptions(4, 2));
+  m->to(kFloat64);
+  {
+    NoGradGuard g;
+    m->out_proj->bias.copy_(vt::f64({1, 2, 3, 4}));
+  }
+  const auto [a, wa] = m->forward(randn({0, 2, 4}, kFloat64), randn({3, 2, 4}, kFloat64), randn({3, 2, 4}, kFloat64));
+  EXPECT_EQ(a.sizes(), Shape({0, 2, 4}));
+  EXPECT_EQ(wa.sizes(), Shape({2, 0, 3}));
+  const auto [b, wb] = m->forward(randn({3, 0, 4}, kFloat64), randn({5, 0, 4}, kFloat64), randn({5, 0, 4}, kFloat64));
+  EXPECT_EQ(b.sizes(), Shape({3, 0, 4}));
+  EXPECT_EQ(wb.sizes(), Shape({0, 3, 5}));
+  const Tensor q = randn({3, 2, 4}, kFloat64).requires_grad_(true);
+  const auto [c, wc] = m->forward(q, randn({0, 2, 4}, kFloat64), randn({0, 2, 4}, kFloat64));
+  EXPECT_EQ(wc.sizes(), Shape({2, 3, 0}));
+  vt::expect_close(c, vt::f64({1, 2, 3, 4}, {1, 1, 4}).expand({3, 2, 4}), 0.0);
+  autograd::backward({c.sum()});
+  vt::expect_close(q.grad(), zeros({3, 2, 4}, kFloat64), 0.0);
+}
+
 TEST(MultiheadAttentionModule, ParametersInitialisationBatchFirstAndDropout) {
   manual_seed(2);
   nn::MultiheadAttention same(nn::MultiheadAttentionOptions(8, 2).add_bias_kv(true));
@@ -341,14 +365,22 @@ TEST(MultiheadAttentionModule, ParametersInitialisationBatchFirstAndDropout) {
   // Dropout on the weights in training mode only; the returned weights are the dropped ones.
   nn::MultiheadAttention drop(nn::MultiheadAttentionOptions(8, 2).dropout(0.5));
   const auto [y_train, w_train] = drop->forward(xt, xt, xt, {}, true, {}, false);
-  for (const double p : vt::values(w_train)) EXPECT_TRUE(p == 0.0 || p > 0.0);
-  const std::vector<double> wt = vt::values(w_train);
-  EXPECT_GT(std::count(wt.begin(), wt.end(), 0.0), 0);
   drop->eval();
   const auto [y_eval, w_eval] = drop->forward(xt, xt, xt, {}, true, {}, false);
-  const std::vector<double> we = vt::values(w_eval);
+  const std::vector<double> wt = vt::values(w_train), we = vt::values(w_eval);
   EXPECT_EQ(std::count(we.begin(), we.end(), 0.0), 0);
   for (const double s : vt::values(w_eval.sum(-1))) EXPECT_NEAR(s, 1.0, 1e-6);
+  // Each training weight is dropped (0) or the eval weight scaled by 1 / (1 − p) = 2.
+  std::size_t dropped = 0;
+  for (std::size_t i = 0; i < wt.size(); ++i) {
+    if (wt[i] == 0.0) {
+      ++dropped;
+    } else {
+      EXPECT_NEAR(wt[i], 2.0 * we[i], 1e-6) << "at " << i;
+    }
+  }
+  EXPECT_GT(dropped, wt.size() / 5);
+  EXPECT_LT(dropped, 4 * wt.size() / 5);
   // A clone owns its parameters.
   auto copy = std::dynamic_pointer_cast<nn::MultiheadAttentionImpl>(same->clone());
   ASSERT_NE(copy, nullptr);
@@ -400,6 +432,17 @@ TEST(MultiheadAttention, Errors) {
   EXPECT_ERROR_EQ(call(x, x, x, opts().dropout_p(1.5)), op + "dropout_p must be a probability in [0, 1], but got 1.5");
   EXPECT_ERROR_EQ(call(x, x.to(kFloat32), x, opts()),
                   op + "expected query, key and value of one dtype, but got float64, float32 and float64");
+  EXPECT_ERROR_EQ(call(x.to(kInt64), x.to(kInt64), x.to(kInt64), opts()),
+                  op + "expected a float32 or float64 query, but got int64");
+  EXPECT_ERROR_EQ(call(x, randn({5, 2, 6}, kFloat64), randn({5, 2, 6}, kFloat64), opts()),
+                  op + "expected key and value of embed_dim 4 features (other sizes need use_separate_proj_weight), "
+                       "but got key [5, 2, 6] and value [5, 2, 6]");
+  EXPECT_ERROR_EQ(call(x, x, x, opts().out_proj_weight(randn({4, 3}, kFloat64))),
+                  op + "expected out_proj_weight of shape [4, 4], but got [4, 3]");
+  EXPECT_ERROR_EQ(call(x, x, x, opts().out_proj_bias(randn({3}, kFloat64))),
+                  op + "expected out_proj_bias of shape [4], but got [3]");
+  EXPECT_ERROR_EQ(call(x, x, x, opts().in_proj_weight(w.to(kFloat32))),
+                  op + "expected in_proj_weight of the query's dtype float64, but got float32");
   EXPECT_ERROR_EQ(call(x, x, x, opts().static_k(zeros({4, 3, 3}, kFloat64))),
                   op + "expected static_k of shape (4, S, 2), but got [4, 3, 3]");
   EXPECT_ERROR_EQ(nn::MultiheadAttention(nn::MultiheadAttentionOptions(6, 4)),

@@ -211,6 +211,21 @@ TEST(EmbeddingModule, ParameterInitialisationReprAndClone) {
   EXPECT_NE(vt::values(emb->weight)[0], 2.0);
 }
 
+TEST(Embedding, EmptyTables) {
+  // embedding_dim 0: rows of nothing; num_embeddings 0: only empty index tensors are valid.
+  Tensor narrow_table = zeros({3, 0}, kFloat64).requires_grad_(true);
+  const Tensor out = F::embedding(tensor(std::vector<double>{2, 0}, kInt64), narrow_table);
+  EXPECT_EQ(out.sizes(), Shape({2, 0}));
+  autograd::backward({out.sum()});
+  EXPECT_EQ(narrow_table.grad().sizes(), Shape({3, 0}));
+  Tensor no_rows = zeros({0, 4}, kFloat64).requires_grad_(true);
+  EXPECT_EQ(F::embedding(zeros({0}, kInt64), no_rows).sizes(), Shape({0, 4}));
+  EXPECT_ERROR_EQ(F::embedding(zeros({1}, kInt64), no_rows),
+                  "embedding: index 0 is out of bounds for dimension 0 with size 0");
+  nn::Embedding module(0, 5);
+  EXPECT_EQ(module->weight.sizes(), Shape({0, 5}));
+}
+
 TEST(EmbeddingModule, FromPretrained) {
   const Tensor table = vt::f64({1, 2, 3, 4, 5, 6}, {3, 2});
   nn::Embedding frozen = nn::Embedding::from_pretrained(table);
@@ -222,6 +237,15 @@ TEST(EmbeddingModule, FromPretrained) {
   EXPECT_TRUE(trained->weight.requires_grad());
   EXPECT_EQ(trained->options().padding_idx().value(), 1);
   vt::expect_values(trained->weight.select(0, 1), {2}, {3, 4});  // a given table is not re-initialised
+  // A clone trains a table of its own: the user's table is left alone.
+  auto copy = std::dynamic_pointer_cast<nn::EmbeddingImpl>(trained->clone());
+  ASSERT_NE(copy, nullptr);
+  {
+    NoGradGuard g;
+    copy->weight.fill_(-1.0);
+  }
+  vt::expect_values(table, {3, 2}, {1, 2, 3, 4, 5, 6});
+  vt::expect_values(trained->weight, {3, 2}, {1, 2, 3, 4, 5, 6});
   EXPECT_ERROR_EQ(
       nn::Embedding::from_pretrained(vt::f64({1, 2})),
       "Embedding::from_pretrained: embeddings must be 2-D (num_embeddings × embedding_dim), but got shape [2]");
@@ -245,7 +269,8 @@ TEST(Embedding, Errors) {
                   "embedding: max_norm must be non-negative, but got -1");
   EXPECT_ERROR_CONTAINS(F::embedding(idx, w, F::EmbeddingFuncOptions().sparse(true)), "embedding: sparse gradients");
   EXPECT_ERROR_EQ(F::embedding(Tensor(), w), "embedding: argument 'input' is an undefined tensor");
-  EXPECT_ERROR_CONTAINS(F::embedding(idx, tensor(std::vector<double>{0, 1}, kInt64).reshape({1, 2})), "embedding");
+  EXPECT_ERROR_EQ(F::embedding(idx, tensor(std::vector<double>{0, 1}, kInt64).reshape({1, 2})),
+                  "embedding: expected a float32 or float64 weight, but got int64");
   EXPECT_ERROR_EQ(nn::Embedding(nn::EmbeddingOptions(3, 2).padding_idx(-4)),
                   "Embedding: padding_idx must be within num_embeddings, i.e. in [-3, 3), but got -4");
   EXPECT_ERROR_EQ(nn::Embedding(nn::EmbeddingOptions(3, 2)._weight(vt::f64({1, 2}, {1, 2}))),
