@@ -166,6 +166,15 @@ class AnyModule {
     VOXGRAD_CHECK(module_ != nullptr, "AnyModule::forward: the AnyModule is empty");
     return module_->call_forward(std::move(args), forward_);
   }
+  /// A deep copy (Module::clone()) of the module with the same forward, as libtorch's AnyModule::clone;
+  /// an empty AnyModule for an empty one.
+  AnyModule clone() const {
+    AnyModule copy;
+    if (module_ == nullptr) return copy;
+    copy.module_ = module_->clone();
+    copy.forward_ = forward_;
+    return copy;
+  }
   /// The module (null when empty).
   const std::shared_ptr<Module>& ptr() const { return module_; }
   /// The module as an M; throws if empty or of another type.

@@ -17,6 +17,10 @@ namespace voxgrad::nn {
 /// differ from E; in_proj_bias (3·E); bias_k and bias_v (1, 1, E) with add_bias_kv; out_proj.weight and
 /// out_proj.bias. Initialised as PyTorch: xavier_uniform_ projections, zero biases, xavier_normal_ bias_k
 /// and bias_v, out_proj.weight as Linear's.
+// Its forward takes more than one tensor and hides Module's single-tensor forward on purpose, so that
+// AnyModule and Sequential reach it by its signature (a `using Module::forward;` would make it overloaded).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverloaded-virtual"
 class MultiheadAttentionImpl : public Cloneable<MultiheadAttentionImpl> {
  public:
   /// Builds the layer: `MultiheadAttention(MultiheadAttentionOptions(64, 8).batch_first(true))`.
@@ -29,8 +33,6 @@ class MultiheadAttentionImpl : public Cloneable<MultiheadAttentionImpl> {
   /// Re-draws the parameters in place as PyTorch's _reset_parameters.
   void reset_parameters();
 
-  /// The single-input forward of Module (throws: this layer takes query, key and value).
-  using Module::forward;
   /// Attention of query over key and value: (output, weights) as
   /// functional::multi_head_attention_forward, with this module's parameters, dropout in training mode,
   /// and (batch, seq, feature) inputs and output when batch_first. Pass one tensor as query, key and
@@ -65,6 +67,7 @@ class MultiheadAttentionImpl : public Cloneable<MultiheadAttentionImpl> {
 
   MultiheadAttentionOptions options_;
 };
+#pragma GCC diagnostic pop
 VOXGRAD_MODULE(MultiheadAttention);
 
 }  // namespace voxgrad::nn

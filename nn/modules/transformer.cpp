@@ -15,10 +15,11 @@ namespace voxgrad::nn {
 
 namespace {
 
-// Registers `norm` (a clone of the options' module, when given) as child "norm" and returns it.
-AnyModule registered_norm(Module& owner, const AnyModule& given) {
-  if (given.is_empty()) return {};
-  return AnyModule(owner.register_module("norm", given.ptr()->clone()));
+// A clone of `given` (with its forward), registered as child `name` when not empty.
+AnyModule registered_clone(Module& owner, const char* name, const AnyModule& given) {
+  AnyModule copy = given.clone();
+  if (!copy.is_empty()) owner.register_module(name, copy.ptr());
+  return copy;
 }
 
 // num_layers clones of `layer` in a ModuleList registered as "layers".
@@ -48,7 +49,7 @@ TransformerEncoderImpl::TransformerEncoderImpl(TransformerEncoderOptions options
 
 void TransformerEncoderImpl::reset() {
   layers = registered_layers(*this, options_.encoder_layer(), options_.num_layers(), "TransformerEncoder");
-  norm = registered_norm(*this, options_.norm());
+  norm = registered_clone(*this, "norm", options_.norm());
 }
 
 void TransformerEncoderImpl::reset_parameters() { reset_stack<TransformerEncoderLayer>(layers, norm); }
@@ -58,7 +59,7 @@ Tensor TransformerEncoderImpl::forward(const Tensor& src) { return forward(src, 
 Tensor TransformerEncoderImpl::forward(const Tensor& src, const Tensor& src_mask, const Tensor& src_key_padding_mask) {
   Tensor x = src;
   for (std::size_t i = 0; i < layers->size(); ++i) {
-    x = layers->at<TransformerEncoderLayer>(i)->forward(x, src_mask, src_key_padding_mask);
+    x = layers->at<TransformerEncoderLayer>(i)(x, src_mask, src_key_padding_mask);
   }
   return apply_norm(norm, std::move(x));
 }
@@ -69,7 +70,7 @@ TransformerDecoderImpl::TransformerDecoderImpl(TransformerDecoderOptions options
 
 void TransformerDecoderImpl::reset() {
   layers = registered_layers(*this, options_.decoder_layer(), options_.num_layers(), "TransformerDecoder");
-  norm = registered_norm(*this, options_.norm());
+  norm = registered_clone(*this, "norm", options_.norm());
 }
 
 void TransformerDecoderImpl::reset_parameters() { reset_stack<TransformerDecoderLayer>(layers, norm); }
@@ -79,8 +80,8 @@ Tensor TransformerDecoderImpl::forward(const Tensor& tgt, const Tensor& memory, 
                                        const Tensor& memory_key_padding_mask) {
   Tensor x = tgt;
   for (std::size_t i = 0; i < layers->size(); ++i) {
-    x = layers->at<TransformerDecoderLayer>(i)->forward(x, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
-                                                        memory_key_padding_mask);
+    x = layers->at<TransformerDecoderLayer>(i)(x, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
+                                               memory_key_padding_mask);
   }
   return apply_norm(norm, std::move(x));
 }
@@ -90,8 +91,11 @@ TransformerImpl::TransformerImpl(TransformerOptions options) : options_(std::mov
 void TransformerImpl::reset() {
   const auto& o = options_;
   const auto norm = [&] { return AnyModule(LayerNorm(LayerNormOptions({o.d_model()}).eps(o.layer_norm_eps()))); };
+  VOXGRAD_CHECK(o.num_encoder_layers() >= 0 && o.num_decoder_layers() >= 0,
+                "Transformer: num_encoder_layers and num_decoder_layers must be non-negative (got {} and {})",
+                o.num_encoder_layers(), o.num_decoder_layers());
   if (!o.custom_encoder().is_empty()) {
-    encoder = AnyModule(register_module("encoder", o.custom_encoder().ptr()->clone()));
+    encoder = registered_clone(*this, "encoder", o.custom_encoder());
   } else {
     const auto layer = TransformerEncoderLayerOptions(o.d_model(), o.nhead())
                            .dim_feedforward(o.dim_feedforward())
@@ -104,7 +108,7 @@ void TransformerImpl::reset() {
         "encoder", TransformerEncoder(TransformerEncoderOptions(layer, o.num_encoder_layers()).norm(norm()))));
   }
   if (!o.custom_decoder().is_empty()) {
-    decoder = AnyModule(register_module("decoder", o.custom_decoder().ptr()->clone()));
+    decoder = registered_clone(*this, "decoder", o.custom_decoder());
   } else {
     const auto layer = TransformerDecoderLayerOptions(o.d_model(), o.nhead())
                            .dim_feedforward(o.dim_feedforward())
@@ -141,15 +145,8 @@ Tensor TransformerImpl::forward(const Tensor& src, const Tensor& tgt, const Tens
       src.dim() > 0 && tgt.dim() > 0 && src.size(-1) == options_.d_model() && tgt.size(-1) == options_.d_model(),
       "Transformer: the feature number of src and tgt must be equal to d_model {} (src {}, tgt {})", options_.d_model(),
       shape_str(src.sizes()), shape_str(tgt.sizes()));
-  Tensor memory;
-  if (const auto enc = std::dynamic_pointer_cast<TransformerEncoderImpl>(encoder.ptr())) {
-    memory = enc->forward(src, src_mask, src_key_padding_mask);
-  } else {
-    memory = encoder.forward(src, src_mask, src_key_padding_mask);
-  }
-  if (const auto dec = std::dynamic_pointer_cast<TransformerDecoderImpl>(decoder.ptr())) {
-    return dec->forward(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask);
-  }
+  // Called as modules (their forward hooks run), as PyTorch's self.encoder(...) and self.decoder(...).
+  const Tensor memory = encoder.forward(src, src_mask, src_key_padding_mask);
   return decoder.forward(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask);
 }
 

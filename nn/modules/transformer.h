@@ -44,6 +44,10 @@ class TransformerEncoderImpl : public Cloneable<TransformerEncoderImpl> {
 VOXGRAD_MODULE(TransformerEncoder);
 
 /// A stack of decoder layers, as torch::nn::TransformerDecoder: children "layers" and "norm".
+// Its forward takes more than one tensor and hides Module's single-tensor forward on purpose, so that
+// AnyModule and Sequential reach it by its signature (a `using Module::forward;` would make it overloaded).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverloaded-virtual"
 class TransformerDecoderImpl : public Cloneable<TransformerDecoderImpl> {
  public:
   /// Builds the stack: `TransformerDecoder(TransformerDecoderOptions(TransformerDecoderLayerOptions(512, 8), 6))`.
@@ -55,8 +59,6 @@ class TransformerDecoderImpl : public Cloneable<TransformerDecoderImpl> {
   void reset() override;
   /// Re-initialises every layer's and the norm's parameters.
   void reset_parameters();
-  /// The single-input forward of Module (throws: the decoder takes tgt and memory).
-  using Module::forward;
   /// The layers in turn on tgt, each attending to memory with the masks given, then the norm.
   Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = {}, const Tensor& memory_mask = {},
                  const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {});
@@ -71,11 +73,16 @@ class TransformerDecoderImpl : public Cloneable<TransformerDecoderImpl> {
  private:
   TransformerDecoderOptions options_;
 };
+#pragma GCC diagnostic pop
 VOXGRAD_MODULE(TransformerDecoder);
 
 /// The encoder-decoder Transformer, as torch::nn::Transformer (PyTorch 1.13): children "encoder" (a
 /// TransformerEncoder with a final LayerNorm, or custom_encoder) and "decoder" (likewise). Every parameter
 /// with more than one dim is initialised by xavier_uniform_, as PyTorch's _reset_parameters.
+// Its forward takes more than one tensor and hides Module's single-tensor forward on purpose, so that
+// AnyModule and Sequential reach it by its signature (a `using Module::forward;` would make it overloaded).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverloaded-virtual"
 class TransformerImpl : public Cloneable<TransformerImpl> {
  public:
   /// Builds the model: `Transformer(TransformerOptions(256, 8, 3, 3).dropout(0.0))`.
@@ -84,8 +91,6 @@ class TransformerImpl : public Cloneable<TransformerImpl> {
   void reset() override;
   /// xavier_uniform_ on every parameter with more than one dim.
   void reset_parameters();
-  /// The single-input forward of Module (throws: the model takes src and tgt).
-  using Module::forward;
   /// decoder(tgt, encoder(src, src_mask, src_key_padding_mask), tgt_mask, memory_mask,
   /// tgt_key_padding_mask, memory_key_padding_mask). src (S, N, d_model) and tgt (T, N, d_model), batch
   /// first with batch_first, or unbatched (S, d_model) and (T, d_model); the result has tgt's shape.
@@ -107,6 +112,7 @@ class TransformerImpl : public Cloneable<TransformerImpl> {
  private:
   TransformerOptions options_;
 };
+#pragma GCC diagnostic pop
 VOXGRAD_MODULE(Transformer);
 
 }  // namespace voxgrad::nn

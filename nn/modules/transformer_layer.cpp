@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "voxgrad/core/error.h"
+#include "voxgrad/core/shape.h"
 #include "voxgrad/nn/functional/activation.h"
 
 namespace voxgrad::nn {
@@ -26,6 +27,14 @@ void check_layer_options(const Options& o, const char* layer) {
   if (const auto* f = std::get_if<std::function<Tensor(const Tensor&)>>(&o.activation())) {
     VOXGRAD_CHECK(static_cast<bool>(*f), "{}: the activation is an empty std::function", layer);
   }
+}
+
+// A sequence a layer takes: (seq, batch, d_model) or (batch, seq, d_model), or unbatched (seq, d_model).
+void check_sequence(const Tensor& x, const char* name, std::int64_t d_model, const char* layer) {
+  VOXGRAD_CHECK(x.defined(), "{}: {} is an undefined tensor", layer, name);
+  VOXGRAD_CHECK((x.dim() == 2 || x.dim() == 3) && x.size(-1) == d_model,
+                "{}: expected {} of shape (seq, batch, {}), (batch, seq, {}) or (seq, {}), but got {}", layer, name,
+                d_model, d_model, d_model, shape_str(x.sizes()));
 }
 
 Tensor activate(const TransformerActivation& activation, const Tensor& x) {
@@ -50,7 +59,7 @@ LayerNorm norm_of(const Options& o) {
 // dropout.
 Tensor attend(MultiheadAttention& attention, Dropout& drop, const Tensor& x, const Tensor& memory, const Tensor& mask,
               const Tensor& key_padding_mask) {
-  return drop(std::get<0>(attention->forward(x, memory, memory, key_padding_mask, false, mask)));
+  return drop(std::get<0>(attention(x, memory, memory, key_padding_mask, false, mask)));
 }
 
 // The feed-forward block in its residual branch: linear2(dropout(activation(linear1(x)))), then dropout.
@@ -92,6 +101,7 @@ Tensor TransformerEncoderLayerImpl::forward(const Tensor& src) { return forward(
 
 Tensor TransformerEncoderLayerImpl::forward(const Tensor& src, const Tensor& src_mask,
                                             const Tensor& src_key_padding_mask) {
+  check_sequence(src, "src", options_.d_model(), "TransformerEncoderLayer");
   const auto sa = [&](const Tensor& x) { return attend(self_attn, dropout1, x, x, src_mask, src_key_padding_mask); };
   const auto ff = [&](const Tensor& x) {
     return feed_forward(linear1, dropout, linear2, dropout2, options_.activation(), x);
@@ -139,6 +149,13 @@ void TransformerDecoderLayerImpl::reset_parameters() {
 Tensor TransformerDecoderLayerImpl::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,
                                             const Tensor& memory_mask, const Tensor& tgt_key_padding_mask,
                                             const Tensor& memory_key_padding_mask) {
+  const char* layer = "TransformerDecoderLayer";
+  check_sequence(tgt, "tgt", options_.d_model(), layer);
+  check_sequence(memory, "memory", options_.d_model(), layer);
+  const std::int64_t batch_dim = options_.batch_first() ? 0 : 1;
+  VOXGRAD_CHECK(memory.dim() == tgt.dim() && (tgt.dim() == 2 || memory.size(batch_dim) == tgt.size(batch_dim)),
+                "{}: expected memory with tgt's rank and batch size, but got tgt {} and memory {} (batch_first={})",
+                layer, shape_str(tgt.sizes()), shape_str(memory.sizes()), options_.batch_first());
   const auto sa = [&](const Tensor& x) { return attend(self_attn, dropout1, x, x, tgt_mask, tgt_key_padding_mask); };
   const auto mha = [&](const Tensor& x) {
     return attend(multihead_attn, dropout2, x, memory, memory_mask, memory_key_padding_mask);

@@ -37,13 +37,21 @@ class TransformerEncoderLayerImpl : public Cloneable<TransformerEncoderLayerImpl
   /// The options the module was built with.
   const TransformerEncoderLayerOptions& options() const { return options_; }
 
+  /// Self-attention over the layer's input.
   MultiheadAttention self_attn{nullptr};
+  /// Feed-forward: d_model → dim_feedforward.
   Linear linear1{nullptr};
+  /// Dropout after the activation.
   Dropout dropout{nullptr};
+  /// Feed-forward: dim_feedforward → d_model.
   Linear linear2{nullptr};
+  /// LayerNorm of the self-attention block.
   LayerNorm norm1{nullptr};
+  /// LayerNorm of the feed-forward block.
   LayerNorm norm2{nullptr};
+  /// Dropout on the self-attention branch.
   Dropout dropout1{nullptr};
+  /// Dropout on the feed-forward branch.
   Dropout dropout2{nullptr};
 
  private:
@@ -56,6 +64,10 @@ VOXGRAD_MODULE(TransformerEncoderLayer);
 /// Post-norm: x = norm1(x + sa(x)); x = norm2(x + mha(x, memory)); x = norm3(x + ff(x)); with norm_first the
 /// norms apply to each branch's input instead. Submodules as PyTorch's: self_attn, multihead_attn, linear1,
 /// dropout, linear2, norm1, norm2, norm3, dropout1, dropout2, dropout3.
+// Its forward takes more than one tensor and hides Module's single-tensor forward on purpose, so that
+// AnyModule and Sequential reach it by its signature (a `using Module::forward;` would make it overloaded).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverloaded-virtual"
 class TransformerDecoderLayerImpl : public Cloneable<TransformerDecoderLayerImpl> {
  public:
   /// Builds the layer: `TransformerDecoderLayer(TransformerDecoderLayerOptions(512, 8))`.
@@ -67,8 +79,6 @@ class TransformerDecoderLayerImpl : public Cloneable<TransformerDecoderLayerImpl
   void reset() override;
   /// Re-initialises every submodule's parameters as its own reset_parameters does.
   void reset_parameters();
-  /// The single-input forward of Module (throws: this layer takes tgt and memory).
-  using Module::forward;
   /// The layer on tgt (T, batch, d_model) attending to memory (S, batch, d_model) (batch first with
   /// batch_first; unbatched (T, d_model) and (S, d_model)): tgt_mask and tgt_key_padding_mask go to the
   /// self-attention, memory_mask and memory_key_padding_mask to the attention over memory.
@@ -77,21 +87,33 @@ class TransformerDecoderLayerImpl : public Cloneable<TransformerDecoderLayerImpl
   /// The options the module was built with.
   const TransformerDecoderLayerOptions& options() const { return options_; }
 
+  /// Self-attention over the layer's input.
   MultiheadAttention self_attn{nullptr};
+  /// Attention of the decoder's sequence over memory.
   MultiheadAttention multihead_attn{nullptr};
+  /// Feed-forward: d_model → dim_feedforward.
   Linear linear1{nullptr};
+  /// Dropout after the activation.
   Dropout dropout{nullptr};
+  /// Feed-forward: dim_feedforward → d_model.
   Linear linear2{nullptr};
+  /// LayerNorm of the self-attention block.
   LayerNorm norm1{nullptr};
+  /// LayerNorm of the attention over memory.
   LayerNorm norm2{nullptr};
+  /// LayerNorm of the feed-forward block.
   LayerNorm norm3{nullptr};
+  /// Dropout on the self-attention branch.
   Dropout dropout1{nullptr};
+  /// Dropout on the attention-over-memory branch.
   Dropout dropout2{nullptr};
+  /// Dropout on the feed-forward branch.
   Dropout dropout3{nullptr};
 
  private:
   TransformerDecoderLayerOptions options_;
 };
+#pragma GCC diagnostic pop
 VOXGRAD_MODULE(TransformerDecoderLayer);
 
 }  // namespace voxgrad::nn

@@ -71,10 +71,11 @@ struct TransformerOptions {
   VOXGRAD_ARG(double, dropout) = 0.1;
   /// The feed-forward activation.
   VOXGRAD_ARG(TransformerActivation, activation) = kReLU;
-  /// An encoder to use instead of the default (called as forward(src, mask, src_key_padding_mask)).
+  /// An encoder to use instead of the default (a clone of it, as libtorch's; called as forward(src, mask,
+  /// src_key_padding_mask)). PyTorch uses the module itself.
   VOXGRAD_ARG(AnyModule, custom_encoder);
-  /// A decoder to use instead of the default (called as forward(tgt, memory, tgt_mask, memory_mask,
-  /// tgt_key_padding_mask, memory_key_padding_mask)).
+  /// A decoder to use instead of the default (a clone of it; called as forward(tgt, memory, tgt_mask,
+  /// memory_mask, tgt_key_padding_mask, memory_key_padding_mask)).
   VOXGRAD_ARG(AnyModule, custom_decoder);
   /// The LayerNorms' eps.
   VOXGRAD_ARG(double, layer_norm_eps) = 1e-5;

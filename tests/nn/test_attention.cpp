@@ -450,7 +450,13 @@ TEST(MultiheadAttention, Errors) {
   EXPECT_ERROR_EQ(nn::MultiheadAttention(nn::MultiheadAttentionOptions(4, 2).dropout(-0.1)),
                   "MultiheadAttention: dropout must be a probability in [0, 1], but got -0.1");
   nn::MultiheadAttention m(4, 2);
-  EXPECT_ERROR_CONTAINS(m->forward(randn({3, 2, 4})), "MultiheadAttention");
+  nn::Module& base = *m;  // Module's single-tensor forward, which this layer hides
+  EXPECT_ERROR_CONTAINS(base.forward(randn({3, 2, 4})), "MultiheadAttention");
+  // AnyModule reaches the layer's own forward with every argument (masks included).
+  nn::AnyModule any(m);
+  const Tensor q = randn({3, 2, 4});
+  const auto [out, weights] = any.forward<std::tuple<Tensor, Tensor>>(q, q, q, Tensor(), true, Tensor(), false);
+  EXPECT_EQ(weights.sizes(), Shape({2, 2, 3, 3}));
 }
 
 }  // namespace

@@ -191,6 +191,7 @@ TEST(TransformerLayers, Gradcheck) {
   const Tensor mask = vt::f64({0, -1, 0, 0.5, 0, 0, 0, -2, 0}, {3, 3});
   std::vector<Tensor> inputs = {src, memory};
   for (const Tensor& p : enc->parameters()) inputs.push_back(p);
+  for (const Tensor& p : dec->parameters()) inputs.push_back(p);
   vt::expect_gradcheck(
       [&](const std::vector<Tensor>& in) { return dec->forward(enc->forward(in[0], mask), in[1], mask); }, inputs);
   vt::expect_gradgradcheck([&](const std::vector<Tensor>& in) { return enc->forward(in[0], mask); }, {src});
@@ -260,6 +261,17 @@ TEST(TransformerModules, NamesClonesBatchFirstAndActivation) {
   EXPECT_FALSE(vt::bit_identical(drop(x), drop(x)));
 }
 
+// A user's encoder with the signature Transformer calls: 2·src. Its forward hides Module's single-tensor one
+// on purpose (docs/porting-from-pytorch.md), so clang's -Woverloaded-virtual is silenced for it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverloaded-virtual"
+struct DoublingEncoderImpl : nn::Cloneable<DoublingEncoderImpl> {
+  void reset() override {}
+  Tensor forward(const Tensor& src, const Tensor&, const Tensor&) { return src * 2.0; }
+};
+#pragma GCC diagnostic pop
+VOXGRAD_MODULE(DoublingEncoder);
+
 TEST(TransformerModules, TransformerInitialisationCustomEncoderAndMask) {
   manual_seed(24);
   nn::Transformer model(nn::TransformerOptions(8, 2, 1, 1).dim_feedforward(16).dropout(0.0));
@@ -270,7 +282,7 @@ TEST(TransformerModules, TransformerInitialisationCustomEncoderAndMask) {
   const Tensor w =
       model->encoder.ptr<nn::TransformerEncoderImpl>()->layers->at<nn::TransformerEncoderLayer>(0)->linear1->weight;
   EXPECT_LE(vt::values(w.abs().max())[0], std::sqrt(6.0 / 24.0));
-  EXPECT_GT(vt::values(w.abs().max())[0], 0.5 * std::sqrt(6.0 / 24.0));
+  EXPECT_GT(vt::values(w.abs().max())[0], 0.4);  // above Linear's own bound 1/√8 ≈ 0.354
   const Tensor src = randn({5, 2, 8}), tgt = randn({3, 2, 8});
   const Tensor mask = nn::TransformerImpl::generate_square_subsequent_mask(3);
   const Tensor y = model(src, tgt, Tensor(), mask);
@@ -282,13 +294,32 @@ TEST(TransformerModules, TransformerInitialisationCustomEncoderAndMask) {
     tgt2.select(0, 2).fill_(5.0);
   }
   vt::expect_bitwise_equal(model(src, tgt2, Tensor(), mask).narrow(0, 0, 2), y.narrow(0, 0, 2), "causal");
-  // A custom encoder (here an encoder without a final norm) is used instead of the default.
-  nn::TransformerEncoder custom(
-      nn::TransformerEncoderOptions(nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16).dropout(0.0), 1));
-  nn::Transformer with_custom(
-      nn::TransformerOptions(8, 2, 1, 1).dim_feedforward(16).dropout(0.0).custom_encoder(nn::AnyModule(custom)));
-  EXPECT_EQ(with_custom->named_parameters().front().first, "encoder.layers.0.self_attn.in_proj_weight");
-  EXPECT_EQ(with_custom(src, tgt).sizes(), Shape({3, 2, 8}));
+  // A custom encoder of the user's own type is cloned and called with (src, mask, key padding mask).
+  nn::Transformer with_custom(nn::TransformerOptions(8, 2, 1, 1)
+                                  .dim_feedforward(16)
+                                  .dropout(0.0)
+                                  .custom_encoder(nn::AnyModule(DoublingEncoder())));
+  for (const auto& [name, p] : with_custom->named_parameters()) EXPECT_EQ(name.rfind("encoder.", 0), std::string::npos);
+  const Tensor expected = with_custom->decoder.forward(tgt, src * 2.0, mask, Tensor(), Tensor(), Tensor());
+  vt::expect_bitwise_equal(with_custom(src, tgt, Tensor(), mask), expected, "custom encoder");
+
+  // Forward hooks run on the encoder, the layers and their attention, as PyTorch's calls do.
+  int calls = 0;
+  model->encoder.ptr()->register_forward_hook([&](nn::Module&, const nn::AnyValues&, const nn::AnyValue&) { ++calls; });
+  auto layer = model->decoder.ptr<nn::TransformerDecoderImpl>()->layers->at<nn::TransformerDecoderLayer>(0);
+  layer->self_attn->register_forward_hook([&](nn::Module&, const nn::AnyValues&, const nn::AnyValue&) { ++calls; });
+  model(src, tgt);
+  EXPECT_EQ(calls, 2);
+  // AnyModule reaches the decoder's forward with all six tensors.
+  nn::AnyModule any_decoder(model->decoder.ptr<nn::TransformerDecoderImpl>());
+  EXPECT_EQ(any_decoder.forward(tgt, src, mask, Tensor(), Tensor(), Tensor()).sizes(), Shape({3, 2, 8}));
+  // A clone computes what the original computes; to(float64) converts every parameter of the clone only.
+  auto copy = std::dynamic_pointer_cast<nn::TransformerImpl>(model->clone());
+  ASSERT_NE(copy, nullptr);
+  vt::expect_bitwise_equal(copy->forward(src, tgt, Tensor(), mask), y, "clone");
+  copy->to(kFloat64);
+  EXPECT_EQ(copy->forward(src.to(kFloat64), tgt.to(kFloat64)).dtype(), kFloat64);
+  EXPECT_EQ(model->named_parameters().front().second.dtype(), kFloat32);
   // generate_square_subsequent_mask: 0 on and below the diagonal, −inf above; float32 unless asked.
   const Tensor m = nn::TransformerImpl::generate_square_subsequent_mask(3, kFloat64);
   EXPECT_EQ(m.dtype(), kFloat64);
@@ -320,8 +351,20 @@ TEST(TransformerModules, Errors) {
                   "[3, 2, 5])");
   EXPECT_ERROR_EQ(nn::TransformerImpl::generate_square_subsequent_mask(-1),
                   "Transformer::generate_square_subsequent_mask: sz must be non-negative, but got -1");
+  EXPECT_ERROR_EQ(nn::Transformer(nn::TransformerOptions(4, 2, -1, 1)),
+                  "Transformer: num_encoder_layers and num_decoder_layers must be non-negative (got -1 and 1)");
   nn::TransformerEncoderLayer layer(4, 2);
-  EXPECT_ERROR_CONTAINS(layer(randn({3, 2, 4}), zeros({3, 3}, kFloat64)), "multi_head_attention_forward");
+  EXPECT_ERROR_EQ(layer(randn({3, 2, 4}), zeros({3, 3}, kFloat64)),
+                  "multi_head_attention_forward: expected attn_mask to be an int64 0/1 mask or a float mask of the "
+                  "query's dtype float32, but got float64");
+  EXPECT_ERROR_EQ(layer(randn({3, 2, 5})),
+                  "TransformerEncoderLayer: expected src of shape (seq, batch, 4), (batch, seq, 4) or (seq, 4), but "
+                  "got [3, 2, 5]");
+  nn::TransformerDecoderLayer dec(4, 2);
+  EXPECT_ERROR_EQ(dec(randn({3, 2, 4}), randn({5, 3, 4})),
+                  "TransformerDecoderLayer: expected memory with tgt's rank and batch size, but got tgt [3, 2, 4] and "
+                  "memory [5, 3, 4] (batch_first=false)");
+  EXPECT_ERROR_EQ(dec(randn({3, 2, 4}), Tensor()), "TransformerDecoderLayer: memory is an undefined tensor");
 }
 
 }  // namespace
