@@ -110,6 +110,7 @@
 #include "voxgrad/ops/shape_ops.h"
 #include "voxgrad/ops/softmax.h"
 #include "voxgrad/ops/sort.h"
+#include "voxgrad/ops/special.h"
 #include "voxgrad/ops/trigonometric.h"
 #include "voxgrad/ops/upsample.h"
 #include "voxgrad/optim/adagrad.h"

@@ -183,56 +183,77 @@ class Tensor {
   Tensor clamp(std::optional<double> min, std::optional<double> max = std::nullopt) const;
   /// Clamps into tensor bounds, broadcast (see voxgrad::clamp in ops/elementwise_math.h).
   Tensor clamp(const std::optional<Tensor>& min, const std::optional<Tensor>& max = std::nullopt) const;
-  Tensor relu() const;                                    ///< max(self, 0).
-  Tensor leaky_relu(double negative_slope = 0.01) const;  ///< self or slope * self.
-  Tensor sigmoid() const;                                 ///< 1 / (1 + e ** -self).
-  Tensor tanh() const;                                    ///< Hyperbolic tangent.
-  Tensor log1p() const;                                   ///< log(1 + self), exact near 0.
-  Tensor expm1() const;                                   ///< e ** self − 1, exact near 0.
-  Tensor log2() const;                                    ///< Base-2 logarithm.
-  Tensor log10() const;                                   ///< Base-10 logarithm.
-  Tensor exp2() const;                                    ///< 2 ** self.
-  Tensor square() const;                                  ///< self · self.
-  Tensor sin() const;                                     ///< Sine (radians).
-  Tensor cos() const;                                     ///< Cosine (radians).
-  Tensor tan() const;                                     ///< Tangent (radians).
-  Tensor asin() const;                                    ///< Arcsine (NaN outside [−1, 1]).
-  Tensor acos() const;                                    ///< Arccosine (NaN outside [−1, 1]).
-  Tensor atan() const;                                    ///< Arctangent.
-  Tensor atan2(const Tensor& other) const;                ///< Angle of the point (other, self), broadcast.
-  Tensor sinh() const;                                    ///< Hyperbolic sine.
-  Tensor cosh() const;                                    ///< Hyperbolic cosine.
-  Tensor asinh() const;                                   ///< Inverse hyperbolic sine.
-  Tensor acosh() const;                                   ///< Inverse hyperbolic cosine (NaN below 1).
-  Tensor atanh() const;                                   ///< Inverse hyperbolic tangent.
-  Tensor reciprocal() const;                              ///< 1 / self.
-  Tensor rsqrt() const;                                   ///< 1 / √self.
-  Tensor floor() const;                                   ///< Rounded down (zero gradient).
-  Tensor ceil() const;                                    ///< Rounded up (zero gradient).
-  Tensor round() const;                                   ///< Rounded to nearest, halves to even.
-  Tensor round(std::int64_t decimals) const;              ///< Rounded to `decimals` places, halves to even.
-  Tensor trunc() const;                                   ///< Rounded towards zero (zero gradient).
-  Tensor maximum(const Tensor& other) const;              ///< The larger (NaN if either is).
-  Tensor minimum(const Tensor& other) const;              ///< The smaller (NaN if either is).
-  Tensor isnan() const;                                   ///< Mask (1 or 0, self's dtype) of NaN elements.
-  Tensor isinf() const;                                   ///< Mask of infinite elements.
-  Tensor isfinite() const;                                ///< Mask of elements neither infinite nor NaN.
-  Tensor logical_not() const;                             ///< Mask (1 or 0, self's dtype) of self == 0.
-  Tensor logical_and(const Tensor& other) const;          ///< Mask of self ≠ 0 and other ≠ 0.
-  Tensor logical_or(const Tensor& other) const;           ///< Mask of self ≠ 0 or other ≠ 0.
-  Tensor logical_xor(const Tensor& other) const;          ///< Mask of exactly one of them ≠ 0.
-  Tensor eq(const Tensor& other) const;                   ///< Mask (1 or 0, dtype of the operands) of self == other.
-  Tensor ne(const Tensor& other) const;                   ///< Mask of self != other.
-  Tensor lt(const Tensor& other) const;                   ///< Mask of self < other.
-  Tensor le(const Tensor& other) const;                   ///< Mask of self <= other.
-  Tensor gt(const Tensor& other) const;                   ///< Mask of self > other.
-  Tensor ge(const Tensor& other) const;                   ///< Mask of self >= other.
-  Tensor eq(double other) const;                          ///< Mask of self == other.
-  Tensor ne(double other) const;                          ///< Mask of self != other.
-  Tensor lt(double other) const;                          ///< Mask of self < other.
-  Tensor le(double other) const;                          ///< Mask of self <= other.
-  Tensor gt(double other) const;                          ///< Mask of self > other.
-  Tensor ge(double other) const;                          ///< Mask of self >= other.
+  Tensor relu() const;                                           ///< max(self, 0).
+  Tensor leaky_relu(double negative_slope = 0.01) const;         ///< self or slope * self.
+  Tensor sigmoid() const;                                        ///< 1 / (1 + e ** -self).
+  Tensor tanh() const;                                           ///< Hyperbolic tangent.
+  Tensor log1p() const;                                          ///< log(1 + self), exact near 0.
+  Tensor expm1() const;                                          ///< e ** self − 1, exact near 0.
+  Tensor log2() const;                                           ///< Base-2 logarithm.
+  Tensor log10() const;                                          ///< Base-10 logarithm.
+  Tensor exp2() const;                                           ///< 2 ** self.
+  Tensor square() const;                                         ///< self · self.
+  Tensor sin() const;                                            ///< Sine (radians).
+  Tensor cos() const;                                            ///< Cosine (radians).
+  Tensor tan() const;                                            ///< Tangent (radians).
+  Tensor asin() const;                                           ///< Arcsine (NaN outside [−1, 1]).
+  Tensor acos() const;                                           ///< Arccosine (NaN outside [−1, 1]).
+  Tensor atan() const;                                           ///< Arctangent.
+  Tensor atan2(const Tensor& other) const;                       ///< Angle of the point (other, self), broadcast.
+  Tensor sinh() const;                                           ///< Hyperbolic sine.
+  Tensor cosh() const;                                           ///< Hyperbolic cosine.
+  Tensor asinh() const;                                          ///< Inverse hyperbolic sine.
+  Tensor acosh() const;                                          ///< Inverse hyperbolic cosine (NaN below 1).
+  Tensor atanh() const;                                          ///< Inverse hyperbolic tangent.
+  Tensor reciprocal() const;                                     ///< 1 / self.
+  Tensor rsqrt() const;                                          ///< 1 / √self.
+  Tensor floor() const;                                          ///< Rounded down (zero gradient).
+  Tensor ceil() const;                                           ///< Rounded up (zero gradient).
+  Tensor round() const;                                          ///< Rounded to nearest, halves to even.
+  Tensor round(std::int64_t decimals) const;                     ///< Rounded to `decimals` places, halves to even.
+  Tensor trunc() const;                                          ///< Rounded towards zero (zero gradient).
+  Tensor frac() const;                                           ///< self − trunc(self).
+  Tensor erf() const;                                            ///< The error function.
+  Tensor erfc() const;                                           ///< 1 − erf(self).
+  Tensor erfinv() const;                                         ///< The inverse error function on [−1, 1].
+  Tensor lgamma() const;                                         ///< log|Γ(self)|.
+  Tensor digamma() const;                                        ///< ψ(self) = Γ′/Γ.
+  Tensor polygamma(std::int64_t n) const;                        ///< The n-th derivative of digamma.
+  Tensor logit(std::optional<double> eps = std::nullopt) const;  ///< log(p / (1 − p)), p clamped to [eps, 1 − eps].
+  Tensor sinc() const;                                           ///< sin(π·self) / (π·self), 1 at 0.
+  Tensor deg2rad() const;                                        ///< Degrees to radians.
+  Tensor rad2deg() const;                                        ///< Radians to degrees.
+  Tensor hypot(const Tensor& other) const;                       ///< √(self² + other²), broadcast.
+  Tensor copysign(const Tensor& other) const;                    ///< |self| with other's sign, broadcast.
+  Tensor xlogy(const Tensor& other) const;                       ///< self · log(other), 0 where self = 0.
+  Tensor logaddexp(const Tensor& other) const;                   ///< log(exp(self) + exp(other)).
+  Tensor logaddexp2(const Tensor& other) const;                  ///< log2(2^self + 2^other).
+  /// NaN, +inf and −inf replaced (by 0 and the dtype's largest and lowest finite values unless given).
+  Tensor nan_to_num(std::optional<double> nan = std::nullopt, std::optional<double> posinf = std::nullopt,
+                    std::optional<double> neginf = std::nullopt) const;
+  /// Rotated k quarter turns in the plane of `dims`, from the first towards the second.
+  Tensor rot90(std::int64_t k = 1, IntArrayRef dims = {0, 1}) const;
+  Tensor maximum(const Tensor& other) const;      ///< The larger (NaN if either is).
+  Tensor minimum(const Tensor& other) const;      ///< The smaller (NaN if either is).
+  Tensor isnan() const;                           ///< Mask (1 or 0, self's dtype) of NaN elements.
+  Tensor isinf() const;                           ///< Mask of infinite elements.
+  Tensor isfinite() const;                        ///< Mask of elements neither infinite nor NaN.
+  Tensor logical_not() const;                     ///< Mask (1 or 0, self's dtype) of self == 0.
+  Tensor logical_and(const Tensor& other) const;  ///< Mask of self ≠ 0 and other ≠ 0.
+  Tensor logical_or(const Tensor& other) const;   ///< Mask of self ≠ 0 or other ≠ 0.
+  Tensor logical_xor(const Tensor& other) const;  ///< Mask of exactly one of them ≠ 0.
+  Tensor eq(const Tensor& other) const;           ///< Mask (1 or 0, dtype of the operands) of self == other.
+  Tensor ne(const Tensor& other) const;           ///< Mask of self != other.
+  Tensor lt(const Tensor& other) const;           ///< Mask of self < other.
+  Tensor le(const Tensor& other) const;           ///< Mask of self <= other.
+  Tensor gt(const Tensor& other) const;           ///< Mask of self > other.
+  Tensor ge(const Tensor& other) const;           ///< Mask of self >= other.
+  Tensor eq(double other) const;                  ///< Mask of self == other.
+  Tensor ne(double other) const;                  ///< Mask of self != other.
+  Tensor lt(double other) const;                  ///< Mask of self < other.
+  Tensor le(double other) const;                  ///< Mask of self <= other.
+  Tensor gt(double other) const;                  ///< Mask of self > other.
+  Tensor ge(double other) const;                  ///< Mask of self >= other.
 
   // --- reductions (differentiable) ----------------------------------------------------------
   /// 1 if any element is nonzero, else 0 (0-d, self's dtype; like the masks, never requires grad).

@@ -14,7 +14,9 @@
 #include "voxgrad/ops/linalg.h"
 #include "voxgrad/ops/order_statistics.h"
 #include "voxgrad/ops/reduction.h"
+#include "voxgrad/ops/reorder.h"
 #include "voxgrad/ops/sort.h"
+#include "voxgrad/ops/special.h"
 #include "voxgrad/ops/trigonometric.h"
 
 namespace voxgrad {
@@ -78,6 +80,26 @@ Tensor Tensor::ceil() const { return voxgrad::ceil(*this); }
 Tensor Tensor::round() const { return voxgrad::round(*this); }
 Tensor Tensor::round(std::int64_t decimals) const { return voxgrad::round(*this, decimals); }
 Tensor Tensor::trunc() const { return voxgrad::trunc(*this); }
+Tensor Tensor::frac() const { return voxgrad::frac(*this); }
+Tensor Tensor::erf() const { return voxgrad::erf(*this); }
+Tensor Tensor::erfc() const { return voxgrad::erfc(*this); }
+Tensor Tensor::erfinv() const { return voxgrad::erfinv(*this); }
+Tensor Tensor::lgamma() const { return voxgrad::lgamma(*this); }
+Tensor Tensor::digamma() const { return voxgrad::digamma(*this); }
+Tensor Tensor::polygamma(std::int64_t n) const { return voxgrad::polygamma(n, *this); }
+Tensor Tensor::logit(std::optional<double> eps) const { return voxgrad::logit(*this, eps); }
+Tensor Tensor::sinc() const { return voxgrad::sinc(*this); }
+Tensor Tensor::deg2rad() const { return voxgrad::deg2rad(*this); }
+Tensor Tensor::rad2deg() const { return voxgrad::rad2deg(*this); }
+Tensor Tensor::hypot(const Tensor& o) const { return voxgrad::hypot(*this, o); }
+Tensor Tensor::copysign(const Tensor& o) const { return voxgrad::copysign(*this, o); }
+Tensor Tensor::xlogy(const Tensor& o) const { return voxgrad::xlogy(*this, o); }
+Tensor Tensor::logaddexp(const Tensor& o) const { return voxgrad::logaddexp(*this, o); }
+Tensor Tensor::logaddexp2(const Tensor& o) const { return voxgrad::logaddexp2(*this, o); }
+Tensor Tensor::nan_to_num(std::optional<double> nan, std::optional<double> posinf, std::optional<double> neginf) const {
+  return voxgrad::nan_to_num(*this, nan, posinf, neginf);
+}
+Tensor Tensor::rot90(std::int64_t k, IntArrayRef dims) const { return voxgrad::rot90(*this, k, dims); }
 Tensor Tensor::maximum(const Tensor& o) const { return voxgrad::maximum(*this, o); }
 Tensor Tensor::minimum(const Tensor& o) const { return voxgrad::minimum(*this, o); }
 Tensor Tensor::isnan() const { return voxgrad::isnan(*this); }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <vector>
 
 #include "voxgrad/autograd/node.h"
@@ -143,6 +144,55 @@ Tensor round(const Tensor& a, std::int64_t decimals) {
 
 Tensor trunc(const Tensor& a) {
   return rounding(a, "trunc", "TruncBackward", [](auto p) { return std::trunc(p); });
+}
+
+Tensor frac(const Tensor& a) {
+  return differentiable_unary(
+      a, "frac", "FracBackward", false, [](auto p) { return p - std::trunc(p); },
+      [](const Tensor& g, const Tensor&) { return g; });
+}
+
+Tensor deg2rad(const Tensor& a) {
+  detail::check_defined(a, "deg2rad");
+  detail::check_floating(a, "deg2rad");
+  return a * (std::numbers::pi / 180.0);
+}
+
+Tensor rad2deg(const Tensor& a) {
+  detail::check_defined(a, "rad2deg");
+  detail::check_floating(a, "rad2deg");
+  return a * (180.0 / std::numbers::pi);
+}
+
+Tensor hypot(const Tensor& a, const Tensor& b) {
+  auto [x, y] = detail::promote(a, b, "hypot");
+  Tensor out = binary_kernel(x, y, "hypot", [](auto p, auto q) { return std::hypot(p, q); });
+  record("HypotBackward", x, y, out,
+         {save_for_backward(x), save_for_backward(y), autograd::save_output_for_backward(out)},
+         [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
+           std::vector<Tensor> g(2);
+           if (c.needs_input_grad(0)) g[0] = (c.grad() * c.saved[0] / c.saved[2]).sum_to_size(sa);
+           if (c.needs_input_grad(1)) g[1] = (c.grad() * c.saved[1] / c.saved[2]).sum_to_size(sb);
+           return g;
+         });
+  return out;
+}
+
+Tensor copysign(const Tensor& a, const Tensor& b) {
+  auto [x, y] = detail::promote(a, b, "copysign");
+  Tensor out = binary_kernel(x, y, "copysign", [](auto p, auto q) { return std::copysign(p, q); });
+  record("CopysignBackward", x, y, out, {save_for_backward(x), autograd::save_output_for_backward(out)},
+         [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
+           std::vector<Tensor> g(2);
+           // PyTorch's copysign_tensor_self_backward: g · out / a, 0 where a = 0; b gets zeros.
+           if (c.needs_input_grad(0)) {
+             const Tensor& xv = c.saved[0];
+             g[0] = (c.grad() * where(xv.eq(0.0), 0.0, c.saved[1] / xv)).sum_to_size(sa);
+           }
+           if (c.needs_input_grad(1)) g[1] = zeros(sb, c.grad().dtype());
+           return g;
+         });
+  return out;
 }
 
 Tensor maximum(const Tensor& a, const Tensor& b) { return extremum<true>(a, b, "maximum", "MaximumBackward"); }

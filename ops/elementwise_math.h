@@ -43,6 +43,19 @@ Tensor round(const Tensor& a, std::int64_t decimals);
 /// a without its fractional part (towards zero).
 Tensor trunc(const Tensor& a);
 
+/// a − trunc(a), the fractional part with a's sign (NaN for ±inf), as torch.frac; gradient g.
+Tensor frac(const Tensor& a);
+/// a · (π/180), as torch.deg2rad (the constant rounded to a's dtype); gradient g · π/180.
+Tensor deg2rad(const Tensor& a);
+/// a · (180/π), as torch.rad2deg; gradient g · 180/π.
+Tensor rad2deg(const Tensor& a);
+/// √(a² + b²) without overflow (std::hypot), broadcast, as torch.hypot; gradients g·a/out and g·b/out (NaN
+/// at a = b = 0, as PyTorch's).
+Tensor hypot(const Tensor& a, const Tensor& b);
+/// |a| with the sign bit of b (−0 and NaN signs count), broadcast, as torch.copysign; gradient
+/// g · copysign(a, b)/a for a (0 where a = 0) and none for b (zeros, as PyTorch's).
+Tensor copysign(const Tensor& a, const Tensor& b);
+
 /// The larger of a and b, broadcast (operands convert to result_type(a, b)): NaN where either is NaN,
 /// and +0 as the larger of ±0, whatever the order (IEEE 754-2019 maximum; PyTorch 1.13 returns either
 /// zero, depending on its loop). The gradient goes to the larger operand, half to each where they are

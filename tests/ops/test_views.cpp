@@ -124,6 +124,16 @@ std::vector<OpCase> cases() {
   op("nan_to_num", {arg(s3)}, [](V a) { return nan_to_num(a[0], 0.5) + nan_to_num(a[0].log(), 0.5) * 2.0; });
   op("minimum (broadcast)", {arg(s3), arg(br)}, [](V a) { return minimum(a[0], a[1]); });
   op("xlogy (broadcast)", {arg(bl), pos(br)}, [](V a) { return xlogy(a[0], a[1]); });
+  op("xlog1py/hypot/copysign (broadcast)", {arg(bl), pos(br)},
+     [](V a) { return xlog1py(a[0], a[1]) + hypot(a[0], a[1]) * 2.0 + copysign(a[1], a[0]) * 4.0; });
+  op("erfc/erfinv/sinc/frac", {unit(s3)},
+     [](V a) { return erfc(a[0]) + erfinv(a[0] * 0.9) * 2.0 + sinc(a[0]) * 4.0 + frac(a[0] * 3.0) * 8.0; });
+  op("lgamma/digamma/polygamma", {pos(s3)},
+     [](V a) { return lgamma(a[0] + 0.5) + digamma(a[0] + 0.5) * 2.0 + polygamma(2, a[0] + 0.5) * 4.0; });
+  op("logit/deg2rad/rad2deg", {pos(s3)}, [](V a) {
+    const Tensor p = a[0] / (a[0] + 1.0);
+    return logit(p) + logit(p, 0.2) * 2.0 + deg2rad(a[0]) * 4.0 + rad2deg(a[0]) * 8.0;
+  });
   op("atan2 (broadcast)", {arg(bl), arg(br)}, [](V a) { return atan2(a[0], a[1]) + a[1].atan2(a[0]) * 2.0; });
   op("fmod/remainder (broadcast)", {arg(bl), pos(br)},
      [](V a) { return fmod(a[0] * 3.0, a[1]) + (a[0] * 3.0).remainder(a[1]) * 2.0; });
