@@ -59,6 +59,16 @@ T erfinv_value(T y) {
   return x;
 }
 
+// log|Γ(x)| by the reentrant lgamma_r (std::lgamma writes the global signgam, a data race between threads).
+double lgamma_value(double x) {
+  int sign = 0;
+  return ::lgamma_r(x, &sign);
+}
+float lgamma_value(float x) {
+  int sign = 0;
+  return ::lgammaf_r(x, &sign);
+}
+
 // ψ(x), ATen's calc_digamma: ∓inf at ±0, NaN at the negative integers; below 0 the reflection
 // ψ(1 − x) − π / tan(π·frac(x)) (the fraction keeps tan accurate); else the recurrence ψ(x) = ψ(x + 1) − 1/x
 // up to 10 and the asymptotic series log x − 1/(2x) − Σ B₂ₖ/(2k x²ᵏ) (Horner in 1/x²).
@@ -94,8 +104,8 @@ double hurwitz_zeta(double s, double q);
 
 // ψ′(x), ATen's calc_trigamma: below 1/2 the reflection ψ′(x) = π²/sin²(πx) − ψ′(1 − x); then, for float, six
 // steps of ψ′(x) = ψ′(x + 1) + 1/x² and the asymptotic series (1 + 1/(2x) + 1/(6x²) − 1/(30x⁴) + 1/(42x⁶)) / x,
-// whose truncation (about 2e-10 relative after six steps) is below float's rounding; for double, ζ(2, x),
-// accurate to the last bits, where PyTorch 1.13 keeps the series and its 2e-10.
+// whose truncation (up to about 5e-10 relative) is below float's rounding; for double, ζ(2, x),
+// accurate to the last bits, where PyTorch 1.13 keeps the series (off by up to about 5e-10 relative).
 template <typename T>
 T trigamma_value(T x) {
   T sign = 1;
@@ -138,6 +148,8 @@ double hurwitz_zeta(double s, double q) {
   if (s == 1.0) return kInf;
   if (s < 1.0) return kNaN;
   if (q == kInf) return 0.0;
+  // Below −1e6 the direct sum would take about |q| terms before the tail applies (ATen's loop runs them).
+  if (q < -1e6) return kNaN;
   if (q <= 0.0) {
     if (q == std::floor(q)) return kInf;
     if (s != std::floor(s)) return kNaN;
@@ -173,12 +185,13 @@ double hurwitz_zeta(double s, double q) {
   return sum;
 }
 
-// ψ⁽ⁿ⁾(x) for n ≥ 2: (−1)^(n+1) n! ζ(n + 1, x), as ATen's calc_polygamma.
+// ψ⁽ⁿ⁾(x) for n ≥ 2: (−1)^(n+1) n! ζ(n + 1, x), as ATen's calc_polygamma: ζ rounded to T, then the product in
+// double. n! overflows past n = 170, so the result is NaN or ±inf there, as PyTorch's.
 template <typename T>
 T polygamma_value(std::int64_t n, T x) {
-  const double factorial = std::exp(std::lgamma(static_cast<double>(n) + 1.0));
-  return static_cast<T>((n % 2 ? 1.0 : -1.0) * factorial *
-                        hurwitz_zeta(static_cast<double>(n + 1), static_cast<double>(x)));
+  const double factorial = std::exp(lgamma_value(static_cast<double>(n) + 1.0));
+  const T zeta = static_cast<T>(hurwitz_zeta(static_cast<double>(n) + 1.0, static_cast<double>(x)));
+  return static_cast<T>((n % 2 ? 1.0 : -1.0) * factorial * static_cast<double>(zeta));
 }
 
 }  // namespace
@@ -197,14 +210,14 @@ Tensor erfinv(const Tensor& a) {
 
 Tensor lgamma(const Tensor& a) {
   return differentiable_unary(
-      a, "lgamma", "LgammaBackward", false, [](auto p) { return std::lgamma(p); },
+      a, "lgamma", "LgammaBackward", false, [](auto p) { return lgamma_value(p); },
       [](const Tensor& g, const Tensor& x) { return g * digamma(x); });
 }
 
 Tensor digamma(const Tensor& a) { return polygamma(0, a); }
 
 Tensor polygamma(std::int64_t n, const Tensor& a) {
-  VOXGRAD_CHECK(n >= 0, "polygamma: n must be non-negative, but got {}", n);
+  VOXGRAD_CHECK(n >= 0 && n < (std::int64_t{1} << 31), "polygamma: n must be in [0, 2^31), but got {}", n);
   const char* name = n == 0 ? "digamma" : "polygamma";
   const char* node = n == 0 ? "DigammaBackward" : "PolygammaBackward";
   return differentiable_unary(
@@ -219,7 +232,9 @@ Tensor polygamma(std::int64_t n, const Tensor& a) {
 
 Tensor logit(const Tensor& a, std::optional<double> eps) {
   detail::check_defined(a, "logit");
-  // PyTorch: without eps the input is used as it is; with it, clamped to [eps, 1 − eps] (in the dtype).
+  // PyTorch: without eps (or with a negative one) the input is used as it is; with it, clamped to
+  // [eps, 1 − eps], both bounds in the dtype.
+  if (eps && *eps < 0.0) eps.reset();
   const double lo = eps.value_or(-1.0);
   Tensor out = detail::unary_kernel(a, "logit", [lo, clamped = eps.has_value()](auto p) {
     using T = decltype(p);
@@ -227,13 +242,16 @@ Tensor logit(const Tensor& a, std::optional<double> eps) {
     const T x = clamped ? (p < low ? low : (p > high ? high : p)) : p;
     return x == T(1) ? std::numeric_limits<T>::infinity() : std::log(x / (T(1) - x));
   });
-  record("LogitBackward", a, out, {save_for_backward(a)}, [eps](const BackwardCtx& c) {
+  // The clamp's bounds as the forward rounds them (in the dtype), for the backward's comparisons.
+  const double low = a.dtype() == kFloat32 ? static_cast<double>(static_cast<float>(lo)) : lo;
+  const double high = a.dtype() == kFloat32 ? static_cast<double>(1.0f - static_cast<float>(lo)) : 1.0 - lo;
+  record("LogitBackward", a, out, {save_for_backward(a)}, [eps, low, high](const BackwardCtx& c) {
     const Tensor& x = c.saved[0];
     const Tensor slope = c.grad() / (x * rsub(x, 1.0));
     // PyTorch's logit_backward: without eps NaN outside [0, 1]; with it, the slope only inside
     // [eps, 1 − eps] and 0 elsewhere (NaN included).
     if (!eps) return std::vector<Tensor>{where(x.lt(0.0) + x.gt(1.0), kNaN, slope)};
-    return std::vector<Tensor>{where(x.ge(*eps) * x.le(1.0 - *eps), slope, 0.0)};
+    return std::vector<Tensor>{where(x.ge(low) * x.le(high), slope, 0.0)};
   });
   return out;
 }
@@ -248,9 +266,10 @@ Tensor sinc(const Tensor& a) {
         return std::sin(product) / product;
       },
       [](const Tensor& g, const Tensor& x) {
+        // ATen's sinc_backward: g·(πx·cos πx − sin πx) / (x²π), 0 where x²π is 0 (x = 0 or underflow).
         const Tensor px = x * kPi;
-        const Tensor d = (px * cos(px) - sin(px)) / (px * x);
-        return g * where(x.eq(0.0), 0.0, d);
+        const Tensor squared = x * x * kPi;
+        return where(squared.eq(0.0), 0.0, g * (px * cos(px) - sin(px)) / squared);
       });
 }
 

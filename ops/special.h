@@ -22,9 +22,13 @@ Tensor digamma(const Tensor& a);
 /// The n-th derivative of digamma (n ≥ 0): digamma for n = 0, ATen's trigamma for n = 1 (its reflection below
 /// 1/2, then its series for float32; float64 takes ζ(2, a) there, accurate to the last bits, where PyTorch 1.13's
 /// series is off by up to about 5e-10 relative for small a), and (−1)^(n+1) n! ζ(n + 1, a) (Hurwitz zeta, Cephes'
-/// Euler–Maclaurin sum, as ATen's) above. Gradient polygamma(n + 1, a).
+/// Euler–Maclaurin sum, as ATen's) above; n in [0, 2^31). Where this differs from PyTorch 1.13: polygamma(n ≥ 2,
+/// +inf) is 0 (PyTorch's sum gives NaN), and below −1e6 polygamma(n ≥ 2) is NaN (PyTorch sums about |a| terms,
+/// which can take hours); past n = 170, n! overflows and the result is NaN or ±inf, as PyTorch's. Gradient
+/// polygamma(n + 1, a).
 Tensor polygamma(std::int64_t n, const Tensor& a);
-/// log(a / (1 − a)), with a clamped to [eps, 1 − eps] first when eps is given, as torch.logit. Gradient
+/// log(a / (1 − a)), with a clamped to [eps, 1 − eps] first when eps is given (a negative eps counts as none),
+/// as torch.logit. Gradient
 /// g / (a(1 − a)); without eps NaN outside [0, 1], with eps 0 outside [eps, 1 − eps] and at NaN (PyTorch's).
 Tensor logit(const Tensor& a, std::optional<double> eps = std::nullopt);
 /// The normalised sinc sin(πa)/(πa), 1 at 0; gradient (πa·cos(πa) − sin(πa)) / (πa²), 0 at 0.

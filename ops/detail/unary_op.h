@@ -12,7 +12,7 @@ namespace voxgrad::detail {
 
 /// out[i] = op(a[i]), recorded as `node` with the gradient deriv(grad, saved): saved is a (from_output
 /// false) or out (from_output true). deriv is built from differentiable ops, so that the op differentiates
-/// again; the formulas are PyTorch's (derivatives.yaml), evaluated in the same order.
+/// again; the formulas are PyTorch's (derivatives.yaml), in the same order where the ops allow it.
 template <typename Op, typename Deriv>
 Tensor differentiable_unary(const Tensor& a, const char* name, const char* node, bool from_output, Op op, Deriv deriv) {
   check_defined(a, name);
