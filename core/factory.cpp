@@ -1,7 +1,10 @@
 #include "voxgrad/core/factory.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
@@ -124,6 +127,34 @@ Tensor randint(std::int64_t low, std::int64_t high, IntArrayRef sizes, TensorOpt
     while (r >= limit) r = gen.next_u64();
     return static_cast<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + r % range));
   });
+}
+
+Tensor eye(std::int64_t n, TensorOptions options) { return eye(n, n, options); }
+
+Tensor eye(std::int64_t n, std::int64_t m, TensorOptions options) {
+  VOXGRAD_CHECK(n >= 0 && m >= 0, "eye: n and m must be non-negative, but got n={} and m={}", n, m);
+  Tensor out = zeros({n, m}, options);
+  detail::dispatch_all(out.dtype(), [&]<typename T>() {
+    T* p = out.data_ptr<T>();
+    for (std::int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = T(1);
+  });
+  return out;
+}
+
+Tensor randperm(std::int64_t n, TensorOptions options) {
+  VOXGRAD_CHECK(n >= 0, "randperm: n must be non-negative, but got {}", n);
+  std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) perm[static_cast<std::size_t>(i)] = i;
+  Generator& gen = default_generator();
+  // Fisher–Yates: position i swaps with a uniform j in [0, i] (rejection sampling, no modulo bias).
+  for (std::int64_t i = n - 1; i > 0; --i) {
+    const auto range = static_cast<std::uint64_t>(i) + 1;
+    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % range;
+    std::uint64_t r = gen.next_u64();
+    while (r >= limit) r = gen.next_u64();
+    std::swap(perm[static_cast<std::size_t>(i)], perm[static_cast<std::size_t>(r % range)]);
+  }
+  return from_blob(perm.data(), {n}, kInt64).to(options.dtype());
 }
 
 template <typename T>

@@ -34,6 +34,13 @@ Tensor rand(IntArrayRef sizes, TensorOptions options = {});
 Tensor randn(IntArrayRef sizes, TensorOptions options = {});
 /// Uniform integers in [low, high) as int64 (or the dtype in `options`).
 Tensor randint(std::int64_t low, std::int64_t high, IntArrayRef sizes, TensorOptions options = kInt64);
+/// The n × m (m = n by default) identity: ones on the diagonal, as torch.eye.
+Tensor eye(std::int64_t n, TensorOptions options = {});
+/// The n × m matrix with ones on its diagonal.
+Tensor eye(std::int64_t n, std::int64_t m, TensorOptions options = {});
+/// A uniformly random permutation of 0, …, n − 1 (Fisher–Yates on the global generator), as torch.randperm;
+/// int64 unless `options` says float32 or float64.
+Tensor randperm(std::int64_t n, TensorOptions options = kInt64);
 
 /// Copies `sizes`-many elements from `data` into a new tensor of T's dtype.
 template <typename T>

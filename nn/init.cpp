@@ -1,11 +1,19 @@
 #include "voxgrad/nn/init.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numbers>
+#include <vector>
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/detail/checks.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/core/shape.h"
+#include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/elementwise_math.h"
+#include "voxgrad/ops/indexing.h"
+#include "voxgrad/ops/special.h"
 
 namespace voxgrad::nn::init {
 
@@ -128,6 +136,152 @@ Tensor kaiming_uniform_(Tensor tensor, double a, FanMode mode, Nonlinearity nonl
   const double gain = calculate_gain(nonlinearity, a);
   const double bound = std::sqrt(3.0) * gain / std::sqrt(static_cast<double>(fan));
   return uniform_(std::move(tensor), -bound, bound);
+}
+
+Tensor trunc_normal_(Tensor tensor, double mean, double std, double a, double b) {
+  voxgrad::detail::check_tensor_defined(tensor, "trunc_normal_");
+  voxgrad::detail::check_floating_dtype(tensor.dtype(), "trunc_normal_");
+  VOXGRAD_CHECK(std > 0.0, "trunc_normal_: std must be positive, but got {}", std);
+  VOXGRAD_CHECK(a < b, "trunc_normal_: expects a < b, but got a={} and b={}", a, b);
+  NoGradGuard no_grad;
+  // Inverse-CDF sampling: Φ(x) = (1 + erf(x/√2)) / 2, so x = √2·erfinv(2Φ(x) − 1) for 2Φ(x) − 1 uniform
+  // between its values at a and b.
+  const auto cdf = [](double x) { return (1.0 + std::erf(x / std::numbers::sqrt2)) / 2.0; };
+  const double lo = cdf((a - mean) / std), hi = cdf((b - mean) / std);
+  Tensor u = rand(tensor.sizes(), tensor.dtype()) * (2.0 * hi - 2.0 * lo) + (2.0 * lo - 1.0);
+  tensor.copy_(voxgrad::clamp(voxgrad::erfinv(u) * (std * std::numbers::sqrt2) + mean, a, b));
+  return tensor;
+}
+
+Tensor eye_(Tensor tensor) {
+  voxgrad::detail::check_tensor_defined(tensor, "eye_");
+  VOXGRAD_CHECK(tensor.dim() == 2, "eye_: only tensors with 2 dimensions are supported, but got shape {}",
+                shape_str(tensor.sizes()));
+  NoGradGuard no_grad;
+  tensor.fill_(0.0);
+  for (std::int64_t i = 0; i < std::min(tensor.size(0), tensor.size(1)); ++i)
+    tensor.select(0, i).select(0, i).fill_(1.0);
+  return tensor;
+}
+
+Tensor dirac_(Tensor tensor, std::int64_t groups) {
+  voxgrad::detail::check_tensor_defined(tensor, "dirac_");
+  VOXGRAD_CHECK(tensor.dim() >= 3 && tensor.dim() <= 5,
+                "dirac_: only tensors with 3, 4, or 5 dimensions are supported, but got shape {}",
+                shape_str(tensor.sizes()));
+  VOXGRAD_CHECK(groups > 0 && tensor.size(0) % groups == 0, "dirac_: dim 0 ({}) must be divisible by groups ({})",
+                tensor.size(0), groups);
+  NoGradGuard no_grad;
+  tensor.fill_(0.0);
+  const std::int64_t per_group = tensor.size(0) / groups;
+  const std::int64_t channels = std::min(per_group, tensor.size(1));
+  for (std::int64_t g = 0; g < groups; ++g) {
+    for (std::int64_t d = 0; d < channels; ++d) {
+      Tensor tap = tensor.select(0, g * per_group + d).select(0, d);
+      while (tap.dim() > 0) tap = tap.select(0, tap.size(0) / 2);
+      tap.fill_(1.0);
+    }
+  }
+  return tensor;
+}
+
+namespace {
+
+// The m×n (m ≥ n) Q of the QR decomposition of `a` (column-major, m×n), by Householder reflections, with
+// each column multiplied by the sign of R's diagonal entry (so R's diagonal is non-negative and Q unique).
+std::vector<double> orthonormal_columns(std::vector<double> a, std::int64_t m, std::int64_t n) {
+  std::vector<std::vector<double>> reflectors;
+  std::vector<double> diagonal(static_cast<std::size_t>(n));
+  const auto at = [&](std::int64_t i, std::int64_t j) -> double& { return a[static_cast<std::size_t>(j * m + i)]; };
+  for (std::int64_t k = 0; k < n; ++k) {
+    // v = x − α·e₁ with α = −sign(x₀)·‖x‖ over rows k…m−1 of column k; H = I − 2vvᵀ/(vᵀv).
+    double norm = 0.0;
+    for (std::int64_t i = k; i < m; ++i) norm += at(i, k) * at(i, k);
+    norm = std::sqrt(norm);
+    const double alpha = at(k, k) > 0.0 ? -norm : norm;
+    std::vector<double> v(static_cast<std::size_t>(m - k));
+    for (std::int64_t i = k; i < m; ++i) v[static_cast<std::size_t>(i - k)] = at(i, k);
+    v[0] -= alpha;
+    double vv = 0.0;
+    for (const double x : v) vv += x * x;
+    diagonal[static_cast<std::size_t>(k)] = alpha;
+    if (vv > 0.0) {
+      for (std::int64_t j = k; j < n; ++j) {
+        double dot = 0.0;
+        for (std::int64_t i = k; i < m; ++i) dot += v[static_cast<std::size_t>(i - k)] * at(i, j);
+        const double f = 2.0 * dot / vv;
+        for (std::int64_t i = k; i < m; ++i) at(i, j) -= f * v[static_cast<std::size_t>(i - k)];
+      }
+    }
+    reflectors.push_back(std::move(v));
+  }
+  // Q = H₀·H₁·…·Hₙ₋₁ applied to the first n columns of the identity, the last reflection first.
+  std::vector<double> q(static_cast<std::size_t>(m * n), 0.0);
+  for (std::int64_t j = 0; j < n; ++j) q[static_cast<std::size_t>(j * m + j)] = 1.0;
+  for (std::int64_t k = n - 1; k >= 0; --k) {
+    const std::vector<double>& v = reflectors[static_cast<std::size_t>(k)];
+    double vv = 0.0;
+    for (const double x : v) vv += x * x;
+    if (vv == 0.0) continue;
+    for (std::int64_t j = 0; j < n; ++j) {
+      double dot = 0.0;
+      for (std::int64_t i = k; i < m; ++i)
+        dot += v[static_cast<std::size_t>(i - k)] * q[static_cast<std::size_t>(j * m + i)];
+      const double f = 2.0 * dot / vv;
+      for (std::int64_t i = k; i < m; ++i)
+        q[static_cast<std::size_t>(j * m + i)] -= f * v[static_cast<std::size_t>(i - k)];
+    }
+  }
+  for (std::int64_t j = 0; j < n; ++j) {
+    const double d = diagonal[static_cast<std::size_t>(j)];
+    const double sign = d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : 0.0);  // torch.sign, 0 for a zero pivot
+    for (std::int64_t i = 0; i < m; ++i) q[static_cast<std::size_t>(j * m + i)] *= sign;
+  }
+  return q;
+}
+
+}  // namespace
+
+Tensor orthogonal_(Tensor tensor, double gain) {
+  voxgrad::detail::check_tensor_defined(tensor, "orthogonal_");
+  voxgrad::detail::check_floating_dtype(tensor.dtype(), "orthogonal_");
+  VOXGRAD_CHECK(tensor.dim() >= 2,
+                "orthogonal_: only tensors with 2 or more dimensions are supported, but got shape {}",
+                shape_str(tensor.sizes()));
+  if (tensor.numel() == 0) return tensor;
+  NoGradGuard no_grad;
+  const std::int64_t rows = tensor.size(0);
+  const std::int64_t cols = tensor.numel() / rows;
+  // The tall orientation (rows ≥ cols, else the transpose), column-major: element (i, j) at j·m + i.
+  const bool wide = rows < cols;
+  const std::int64_t m = wide ? cols : rows, n = wide ? rows : cols;
+  const Tensor drawn = randn({n, m}, kFloat64).contiguous();  // row j of `drawn` is column j of the tall matrix
+  const double* pd = drawn.data_ptr<double>();
+  std::vector<double> q = orthonormal_columns(std::vector<double>(pd, pd + m * n), m, n);
+  // Back to (rows, cols): the tall Q itself (column j at q[j·m…]) or its transpose.
+  Tensor flat = from_blob(q.data(), {n, m}, kFloat64);  // row j = column j of Q
+  flat = wide ? flat : flat.t();
+  tensor.copy_((flat.contiguous() * gain).reshape(tensor.sizes()).to(tensor.dtype()));
+  return tensor;
+}
+
+Tensor sparse_(Tensor tensor, double sparsity, double std) {
+  voxgrad::detail::check_tensor_defined(tensor, "sparse_");
+  VOXGRAD_CHECK(tensor.dim() == 2, "sparse_: only tensors with 2 dimensions are supported, but got shape {}",
+                shape_str(tensor.sizes()));
+  VOXGRAD_CHECK(sparsity >= 0.0 && sparsity <= 1.0, "sparse_: sparsity must be in [0, 1], but got {}", sparsity);
+  const std::int64_t rows = tensor.size(0), cols = tensor.size(1);
+  const auto zeros_per_column = static_cast<std::int64_t>(std::ceil(sparsity * static_cast<double>(rows)));
+  normal_(tensor, 0.0, std);
+  NoGradGuard no_grad;
+  Tensor zero_at = zeros({rows, cols}, tensor.dtype());
+  for (std::int64_t c = 0; c < cols; ++c) {
+    const Tensor perm = randperm(rows);
+    const std::int64_t* p = perm.data_ptr<std::int64_t>();
+    for (std::int64_t i = 0; i < zeros_per_column; ++i) zero_at.select(0, p[i]).select(0, c).fill_(1.0);
+  }
+  tensor.masked_fill_(zero_at, 0.0);
+  return tensor;
 }
 
 }  // namespace voxgrad::nn::init

@@ -56,6 +56,28 @@ Tensor zeros_(Tensor tensor);
 /// Fills `tensor` with ones.
 Tensor ones_(Tensor tensor);
 
+/// Samples of N(mean, std²) truncated to [a, b], as torch.nn.init.trunc_normal_ (inverse-CDF sampling:
+/// u ~ U(2Φ(α) − 1, 2Φ(β) − 1), then mean + std·√2·erfinv(u), clamped to [a, b]). Throws unless std > 0 and
+/// a < b.
+Tensor trunc_normal_(Tensor tensor, double mean = 0.0, double std = 1.0, double a = -2.0, double b = 2.0);
+
+/// The identity matrix (ones on the diagonal of a rectangular 2-D tensor), as torch.nn.init.eye_.
+Tensor eye_(Tensor tensor);
+
+/// A convolution weight (3-, 4- or 5-D: out, in, spatial…) that passes its input channels through: in each of
+/// `groups` groups, output channel d of the group takes input channel d at the kernel's centre (size // 2), for
+/// d < min(out / groups, in); zeros elsewhere. As torch.nn.init.dirac_.
+Tensor dirac_(Tensor tensor, std::int64_t groups = 1);
+
+/// A (semi-)orthogonal matrix, as torch.nn.init.orthogonal_: the tensor flattened to (size(0), rest) gets Q of
+/// the QR decomposition of a N(0, 1) matrix (of its transpose when it has more columns than rows), each
+/// column's sign made that of R's diagonal, times gain. At least 2 dims; an empty tensor is left alone.
+Tensor orthogonal_(Tensor tensor, double gain = 1.0);
+
+/// A 2-D tensor of N(0, std²) samples with ceil(sparsity · rows) zeros in every column, at rows drawn by
+/// randperm, as torch.nn.init.sparse_.
+Tensor sparse_(Tensor tensor, double sparsity, double std = 0.01);
+
 /// Glorot initialisation, as torch.nn.init.xavier_uniform_: U(−a, a) with
 /// a = gain·√(6 / (fan_in + fan_out)). Needs at least 2 dims; a tensor with no elements is left as it is.
 Tensor xavier_uniform_(Tensor tensor, double gain = 1.0);

@@ -1,5 +1,9 @@
-// nn::init: gains, fans, uniform_ and kaiming_uniform_ (in place, seeded, outside the graph).
+// nn::init: gains, fans, uniform_, normal_, the Glorot and He initialisers, trunc_normal_, eye_, dirac_,
+// orthogonal_ and sparse_ (in place, seeded, outside the graph), and the eye and randperm factories.
+#include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "test_util.h"
 
@@ -193,6 +197,108 @@ TEST(Init, NewInitialisersRunOutsideTheGraph) {
   EXPECT_TRUE(w.is_leaf());
   EXPECT_EQ(w.grad_fn(), nullptr);
   EXPECT_TRUE(w.requires_grad());
+}
+
+TEST(Init, TruncNormalStaysInItsIntervalWithTheTruncatedMoments) {
+  manual_seed(21);
+  Tensor t = empty({300, 100}, kFloat64);
+  init::trunc_normal_(t);
+  const Stats s = stats_of(t);
+  // N(0, 1) truncated to [−2, 2]: mean 0, variance 1 − 2·2φ(2)/(2Φ(2) − 1) = 0.7737 (std 0.8796); 30 000 samples.
+  EXPECT_LE(s.max_abs, 2.0);
+  EXPECT_NEAR(s.mean, 0.0, 0.02);
+  EXPECT_NEAR(s.std, 0.8796, 0.01);
+  // A one-sided interval far from the mean still fills [a, b], in float32 too.
+  Tensor f = empty({2000});
+  init::trunc_normal_(f, 1.0, 0.5, 1.5, 4.0);
+  for (const double v : values(f)) {
+    EXPECT_GE(v, 1.5);
+    EXPECT_LE(v, 4.0);
+  }
+  EXPECT_LT(stats_of(f).mean, 2.0);  // mass piles up near a
+  EXPECT_ERROR_EQ(init::trunc_normal_(f, 0.0, 0.0), "trunc_normal_: std must be positive, but got 0");
+  EXPECT_ERROR_EQ(init::trunc_normal_(f, 0.0, 1.0, 2.0, 1.0), "trunc_normal_: expects a < b, but got a=2 and b=1");
+}
+
+TEST(Init, EyeAndDirac) {
+  Tensor e = full({3, 4}, 7.0);
+  init::eye_(e);
+  EXPECT_EQ(values(e), (std::vector<double>{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0}));
+  EXPECT_EQ(values(eye(2, 3, kFloat64)), (std::vector<double>{1, 0, 0, 0, 1, 0}));
+  EXPECT_ERROR_EQ(init::eye_(empty({2, 2, 2})),
+                  "eye_: only tensors with 2 dimensions are supported, but got shape [2, 2, 2]");
+  // A dirac weight makes a padded stride-1 convolution the identity on its first min(out, in) channels.
+  manual_seed(22);
+  const Tensor x = randn({1, 3, 4, 5, 6}, kFloat64);
+  Tensor w = empty({3, 3, 3, 3, 3}, kFloat64);
+  init::dirac_(w);
+  voxgrad::testing::expect_close(nn::functional::conv3d(x, w, nn::functional::Conv3dFuncOptions().padding(1)), x, 0.0);
+  // Two groups of 2 output channels over 3 input channels of a 1-D kernel of 5: centre tap 2.
+  Tensor g = empty({4, 3, 5});
+  init::dirac_(g, 2);
+  std::vector<double> want(60, 0.0);
+  for (const auto& [o, i] : {std::pair{0, 0}, {1, 1}, {2, 0}, {3, 1}})
+    want[static_cast<std::size_t>((o * 3 + i) * 5 + 2)] = 1.0;
+  EXPECT_EQ(values(g), want);
+  EXPECT_ERROR_EQ(init::dirac_(empty({4, 3})),
+                  "dirac_: only tensors with 3, 4, or 5 dimensions are supported, but got shape [4, 3]");
+  EXPECT_ERROR_EQ(init::dirac_(empty({4, 3, 3}), 3), "dirac_: dim 0 (4) must be divisible by groups (3)");
+}
+
+TEST(Init, OrthogonalGivesOrthonormalRowsOrColumns) {
+  manual_seed(23);
+  for (const Shape& shape : {Shape{6, 4}, Shape{4, 6}, Shape{5, 5}, Shape{8, 2, 3, 1}, Shape{3, 2, 2, 2, 2}}) {
+    SCOPED_TRACE(shape_str(shape));
+    Tensor w = empty(shape, kFloat64);
+    init::orthogonal_(w, 2.0);
+    const Tensor m = w.reshape({shape[0], -1}) / 2.0;
+    const std::int64_t r = m.size(0), c = m.size(1);
+    const Tensor gram = r >= c ? matmul(m.t(), m) : matmul(m, m.t());
+    voxgrad::testing::expect_close(gram, eye(std::min(r, c), kFloat64), 1e-14);
+  }
+  // float32 too, and the draws differ from call to call.
+  Tensor a = empty({4, 4});
+  init::orthogonal_(a);
+  voxgrad::testing::expect_close(matmul(a.t(), a), eye(4), 2e-6);
+  Tensor b = empty({4, 4});
+  init::orthogonal_(b);
+  EXPECT_NE(values(a), values(b));
+  EXPECT_NO_THROW(init::orthogonal_(empty({0, 3})));
+  EXPECT_ERROR_EQ(init::orthogonal_(empty({3})),
+                  "orthogonal_: only tensors with 2 or more dimensions are supported, but got shape [3]");
+}
+
+TEST(Init, SparseZerosAFixedNumberPerColumn) {
+  manual_seed(24);
+  Tensor w = empty({10, 7}, kFloat64);
+  init::sparse_(w, 0.25, 0.5);
+  const std::vector<double> v = values(w);
+  for (std::int64_t c = 0; c < 7; ++c) {
+    int zeros_in_column = 0;
+    for (std::int64_t r = 0; r < 10; ++r) zeros_in_column += v[static_cast<std::size_t>(r * 7 + c)] == 0.0 ? 1 : 0;
+    EXPECT_EQ(zeros_in_column, 3);  // ceil(0.25 · 10)
+  }
+  EXPECT_ERROR_EQ(init::sparse_(w, 1.5), "sparse_: sparsity must be in [0, 1], but got 1.5");
+  EXPECT_ERROR_EQ(init::sparse_(empty({2, 2, 2}), 0.1),
+                  "sparse_: only tensors with 2 dimensions are supported, but got shape [2, 2, 2]");
+}
+
+TEST(Init, RandpermIsAPermutation) {
+  manual_seed(25);
+  for (const std::int64_t n : {0, 1, 2, 17, 1000}) {
+    const Tensor p = randperm(n);
+    EXPECT_EQ(p.dtype(), kInt64);
+    std::vector<double> v = values(p);
+    std::sort(v.begin(), v.end());
+    for (std::int64_t i = 0; i < n; ++i) EXPECT_EQ(v[static_cast<std::size_t>(i)], static_cast<double>(i));
+  }
+  // Every value comes first about equally often (3 values, 6000 draws: 2000 ± ~37 each).
+  std::vector<int> first(3, 0);
+  for (int k = 0; k < 6000; ++k) ++first[static_cast<std::size_t>(randperm(3).data_ptr<std::int64_t>()[0])];
+  for (const int f : first) EXPECT_NEAR(f, 2000, 200);
+  EXPECT_EQ(randperm(4, kFloat64).dtype(), kFloat64);
+  EXPECT_ERROR_EQ(randperm(-1), "randperm: n must be non-negative, but got -1");
+  EXPECT_ERROR_EQ(eye(-1), "eye: n and m must be non-negative, but got n=-1 and m=-1");
 }
 
 }  // namespace
