@@ -143,8 +143,11 @@ Tensor eye(std::int64_t n, std::int64_t m, TensorOptions options) {
 
 Tensor randperm(std::int64_t n, TensorOptions options) {
   VOXGRAD_CHECK(n >= 0, "randperm: n must be non-negative, but got {}", n);
-  std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) perm[static_cast<std::size_t>(i)] = i;
+  VOXGRAD_CHECK(options.dtype() != kFloat32 || n <= (std::int64_t{1} << 24) + 1,
+                "randperm: n must be at most 16777217 for float32 (larger values are not exact), but got {}", n);
+  Tensor out = empty({n}, kInt64);
+  std::int64_t* perm = out.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < n; ++i) perm[i] = i;
   Generator& gen = default_generator();
   // Fisher–Yates: position i swaps with a uniform j in [0, i] (rejection sampling, no modulo bias).
   for (std::int64_t i = n - 1; i > 0; --i) {
@@ -152,9 +155,9 @@ Tensor randperm(std::int64_t n, TensorOptions options) {
     const std::uint64_t limit = UINT64_MAX - UINT64_MAX % range;
     std::uint64_t r = gen.next_u64();
     while (r >= limit) r = gen.next_u64();
-    std::swap(perm[static_cast<std::size_t>(i)], perm[static_cast<std::size_t>(r % range)]);
+    std::swap(perm[i], perm[static_cast<std::int64_t>(r % range)]);
   }
-  return from_blob(perm.data(), {n}, kInt64).to(options.dtype());
+  return options.dtype() == kInt64 ? out : out.to(options.dtype());
 }
 
 template <typename T>

@@ -7,6 +7,7 @@
 
 #include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/detail/checks.h"
+#include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
 #include "voxgrad/core/shape.h"
@@ -142,13 +143,21 @@ Tensor trunc_normal_(Tensor tensor, double mean, double std, double a, double b)
   voxgrad::detail::check_tensor_defined(tensor, "trunc_normal_");
   voxgrad::detail::check_floating_dtype(tensor.dtype(), "trunc_normal_");
   VOXGRAD_CHECK(std > 0.0, "trunc_normal_: std must be positive, but got {}", std);
-  VOXGRAD_CHECK(a < b, "trunc_normal_: expects a < b, but got a={} and b={}", a, b);
+  VOXGRAD_CHECK(a <= b, "trunc_normal_: expects a <= b, but got a={} and b={}", a, b);
   NoGradGuard no_grad;
-  // Inverse-CDF sampling: Φ(x) = (1 + erf(x/√2)) / 2, so x = √2·erfinv(2Φ(x) − 1) for 2Φ(x) − 1 uniform
-  // between its values at a and b.
+  if (a == b) return constant_(std::move(tensor), a);
+  // Inverse-CDF sampling, in float64 whatever the tensor's dtype (so that float32's 2⁻²⁴ steps of u neither
+  // quantise the tails nor reach ±1, where erfinv is infinite): Φ(x) = (1 + erf(x/√2)) / 2, so
+  // x = √2·erfinv(2Φ(x) − 1) for 2Φ(x) − 1 uniform between its values at a and b.
   const auto cdf = [](double x) { return (1.0 + std::erf(x / std::numbers::sqrt2)) / 2.0; };
   const double lo = cdf((a - mean) / std), hi = cdf((b - mean) / std);
-  Tensor u = rand(tensor.sizes(), tensor.dtype()) * (2.0 * hi - 2.0 * lo) + (2.0 * lo - 1.0);
+  // Far in a tail both ends round to the same probability (PyTorch then returns a bound everywhere, with a
+  // warning): refused here.
+  VOXGRAD_CHECK(hi > lo,
+                "trunc_normal_: [a, b] = [{}, {}] lies too far in a tail of N({}, {}²) to sample by inversion (its "
+                "probability rounds to 0)",
+                a, b, mean, std);
+  const Tensor u = rand(tensor.sizes(), kFloat64) * (2.0 * hi - 2.0 * lo) + (2.0 * lo - 1.0);
   tensor.copy_(voxgrad::clamp(voxgrad::erfinv(u) * (std * std::numbers::sqrt2) + mean, a, b));
   return tensor;
 }
@@ -169,8 +178,9 @@ Tensor dirac_(Tensor tensor, std::int64_t groups) {
   VOXGRAD_CHECK(tensor.dim() >= 3 && tensor.dim() <= 5,
                 "dirac_: only tensors with 3, 4, or 5 dimensions are supported, but got shape {}",
                 shape_str(tensor.sizes()));
-  VOXGRAD_CHECK(groups > 0 && tensor.size(0) % groups == 0, "dirac_: dim 0 ({}) must be divisible by groups ({})",
-                tensor.size(0), groups);
+  VOXGRAD_CHECK(groups > 0, "dirac_: groups must be positive, but got {}", groups);
+  VOXGRAD_CHECK(tensor.size(0) % groups == 0, "dirac_: dim 0 ({}) must be divisible by groups ({})", tensor.size(0),
+                groups);
   NoGradGuard no_grad;
   tensor.fill_(0.0);
   const std::int64_t per_group = tensor.size(0) / groups;
@@ -267,6 +277,7 @@ Tensor orthogonal_(Tensor tensor, double gain) {
 
 Tensor sparse_(Tensor tensor, double sparsity, double std) {
   voxgrad::detail::check_tensor_defined(tensor, "sparse_");
+  voxgrad::detail::check_floating_dtype(tensor.dtype(), "sparse_");
   VOXGRAD_CHECK(tensor.dim() == 2, "sparse_: only tensors with 2 dimensions are supported, but got shape {}",
                 shape_str(tensor.sizes()));
   VOXGRAD_CHECK(sparsity >= 0.0 && sparsity <= 1.0, "sparse_: sparsity must be in [0, 1], but got {}", sparsity);
@@ -274,12 +285,16 @@ Tensor sparse_(Tensor tensor, double sparsity, double std) {
   const auto zeros_per_column = static_cast<std::int64_t>(std::ceil(sparsity * static_cast<double>(rows)));
   normal_(tensor, 0.0, std);
   NoGradGuard no_grad;
+  // In each column, the rows of the first ceil(sparsity · rows) entries of a random permutation are zeroed.
   Tensor zero_at = zeros({rows, cols}, tensor.dtype());
-  for (std::int64_t c = 0; c < cols; ++c) {
-    const Tensor perm = randperm(rows);
-    const std::int64_t* p = perm.data_ptr<std::int64_t>();
-    for (std::int64_t i = 0; i < zeros_per_column; ++i) zero_at.select(0, p[i]).select(0, c).fill_(1.0);
-  }
+  voxgrad::detail::dispatch_floating(tensor.dtype(), "sparse_", [&]<typename T>() {
+    T* mask = zero_at.data_ptr<T>();
+    for (std::int64_t c = 0; c < cols; ++c) {
+      const Tensor perm = randperm(rows);
+      const std::int64_t* p = perm.data_ptr<std::int64_t>();
+      for (std::int64_t i = 0; i < zeros_per_column; ++i) mask[p[i] * cols + c] = T(1);
+    }
+  });
   tensor.masked_fill_(zero_at, 0.0);
   return tensor;
 }

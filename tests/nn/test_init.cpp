@@ -194,6 +194,14 @@ TEST(Init, NewInitialisersRunOutsideTheGraph) {
   init::xavier_normal_(w);
   init::kaiming_normal_(w);
   init::normal_(w);
+  init::trunc_normal_(w);
+  init::eye_(w);
+  init::orthogonal_(w);
+  init::sparse_(w, 0.5);
+  Tensor conv = zeros({2, 2, 3}).requires_grad_();
+  init::dirac_(conv);
+  EXPECT_TRUE(conv.is_leaf());
+  EXPECT_EQ(conv.grad_fn(), nullptr);
   EXPECT_TRUE(w.is_leaf());
   EXPECT_EQ(w.grad_fn(), nullptr);
   EXPECT_TRUE(w.requires_grad());
@@ -215,9 +223,18 @@ TEST(Init, TruncNormalStaysInItsIntervalWithTheTruncatedMoments) {
     EXPECT_GE(v, 1.5);
     EXPECT_LE(v, 4.0);
   }
-  EXPECT_LT(stats_of(f).mean, 2.0);  // mass piles up near a
+  // N(1, 0.5²) on [1.5, 4]: mean 1 + 0.5·φ(1)/(1 − Φ(1)) = 1.7626 (standard error about 0.005).
+  EXPECT_NEAR(stats_of(f).mean, 1.7626, 0.025);
+  // a = b fills a; an interval whose probability rounds to 0 is refused.
+  init::trunc_normal_(f, 0.0, 1.0, 0.5, 0.5);
+  EXPECT_EQ(stats_of(f).max_abs, 0.5);
+  EXPECT_ERROR_CONTAINS(init::trunc_normal_(f, 0.0, 1.0, 9.0, 10.0), "lies too far in a tail");
+  // The ViT idiom std 0.02 with bounds ±2 (100 σ): every value within a few σ.
+  Tensor vit = empty({1000, 100});
+  init::trunc_normal_(vit, 0.0, 0.02);
+  EXPECT_LT(stats_of(vit).max_abs, 0.2);
   EXPECT_ERROR_EQ(init::trunc_normal_(f, 0.0, 0.0), "trunc_normal_: std must be positive, but got 0");
-  EXPECT_ERROR_EQ(init::trunc_normal_(f, 0.0, 1.0, 2.0, 1.0), "trunc_normal_: expects a < b, but got a=2 and b=1");
+  EXPECT_ERROR_EQ(init::trunc_normal_(f, 0.0, 1.0, 2.0, 1.0), "trunc_normal_: expects a <= b, but got a=2 and b=1");
 }
 
 TEST(Init, EyeAndDirac) {
@@ -243,6 +260,7 @@ TEST(Init, EyeAndDirac) {
   EXPECT_ERROR_EQ(init::dirac_(empty({4, 3})),
                   "dirac_: only tensors with 3, 4, or 5 dimensions are supported, but got shape [4, 3]");
   EXPECT_ERROR_EQ(init::dirac_(empty({4, 3, 3}), 3), "dirac_: dim 0 (4) must be divisible by groups (3)");
+  EXPECT_ERROR_EQ(init::dirac_(empty({4, 3, 3}), 0), "dirac_: groups must be positive, but got 0");
 }
 
 TEST(Init, OrthogonalGivesOrthonormalRowsOrColumns) {
@@ -256,6 +274,29 @@ TEST(Init, OrthogonalGivesOrthonormalRowsOrColumns) {
     const Tensor gram = r >= c ? matmul(m.t(), m) : matmul(m, m.t());
     voxgrad::testing::expect_close(gram, eye(std::min(r, c), kFloat64), 1e-14);
   }
+  // PyTorch's sign rule: Q is the QR factor of the matrix drawn whose R has a positive diagonal, so that Q is
+  // uniformly distributed. The draw is repeated here: randn((cols, rows)) for a tall matrix (its transpose).
+  for (const Shape& shape : {Shape{6, 4}, Shape{3, 5}}) {
+    SCOPED_TRACE(shape_str(shape));
+    const bool wide = shape[0] < shape[1];
+    const std::int64_t m = std::max(shape[0], shape[1]), n = std::min(shape[0], shape[1]);
+    manual_seed(99);
+    Tensor w = empty(shape, kFloat64);
+    init::orthogonal_(w);
+    manual_seed(99);
+    const Tensor tall_a = randn({n, m}, kFloat64).t();  // m × n
+    const Tensor tall_q = wide ? w.t() : w;             // m × n
+    const Tensor r = matmul(tall_q.t(), tall_a);        // n × n: upper triangular, positive diagonal
+    for (std::int64_t i = 0; i < n; ++i) {
+      EXPECT_GT(r.select(0, i).select(0, i).item<double>(), 0.0);
+      for (std::int64_t j = 0; j < i; ++j) EXPECT_NEAR(r.select(0, i).select(0, j).item<double>(), 0.0, 1e-13);
+    }
+  }
+  // A transposed target (a view) is filled through the view.
+  Tensor base = zeros({4, 6}, kFloat64);
+  Tensor view = base.t();
+  init::orthogonal_(view);
+  voxgrad::testing::expect_close(matmul(base, base.t()), eye(4, kFloat64), 1e-14);
   // float32 too, and the draws differ from call to call.
   Tensor a = empty({4, 4});
   init::orthogonal_(a);
@@ -298,6 +339,8 @@ TEST(Init, RandpermIsAPermutation) {
   for (const int f : first) EXPECT_NEAR(f, 2000, 200);
   EXPECT_EQ(randperm(4, kFloat64).dtype(), kFloat64);
   EXPECT_ERROR_EQ(randperm(-1), "randperm: n must be non-negative, but got -1");
+  EXPECT_ERROR_EQ(randperm(int64_t{1} << 25, kFloat32),
+                  "randperm: n must be at most 16777217 for float32 (larger values are not exact), but got 33554432");
   EXPECT_ERROR_EQ(eye(-1), "eye: n and m must be non-negative, but got n=-1 and m=-1");
 }
 
