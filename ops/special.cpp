@@ -148,12 +148,12 @@ double hurwitz_zeta(double s, double q) {
   if (s == 1.0) return kInf;
   if (s < 1.0) return kNaN;
   if (q == kInf) return 0.0;
-  // Below −1e6 the direct sum would take about |q| terms before the tail applies (ATen's loop runs them).
-  if (q < -1e6) return kNaN;
   if (q <= 0.0) {
     if (q == std::floor(q)) return kInf;
     if (s != std::floor(s)) return kNaN;
   }
+  // Below −1e6 the direct sum would take about |q| terms before the tail applies (ATen's loop runs them).
+  if (q < -1e6) return kNaN;
   double sum = std::pow(q, -s);
   double a = q;
   double b = 0.0;

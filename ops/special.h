@@ -14,7 +14,8 @@ Tensor erfc(const Tensor& a);
 /// The inverse error function on [−1, 1] (±inf at ±1, NaN outside), as ATen's: a rational first guess and two
 /// Newton steps; gradient √π/2 · e^(erfinv(a)²).
 Tensor erfinv(const Tensor& a);
-/// log|Γ(a)| (std::lgamma; +inf at 0 and the negative integers); gradient digamma(a).
+/// log|Γ(a)| (glibc's lgamma_r, std::lgamma's reentrant form; +inf at 0 and the negative integers); gradient
+/// digamma(a).
 Tensor lgamma(const Tensor& a);
 /// ψ(a) = Γ′(a)/Γ(a), ATen's algorithm (reflection below 0, recurrence to 10, asymptotic series): ∓inf at ±0,
 /// NaN at the negative integers; gradient polygamma(1, a).
@@ -24,7 +25,7 @@ Tensor digamma(const Tensor& a);
 /// series is off by up to about 5e-10 relative for small a), and (−1)^(n+1) n! ζ(n + 1, a) (Hurwitz zeta, Cephes'
 /// Euler–Maclaurin sum, as ATen's) above; n in [0, 2^31). Where this differs from PyTorch 1.13: polygamma(n ≥ 2,
 /// +inf) is 0 (PyTorch's sum gives NaN), and below −1e6 polygamma(n ≥ 2) is NaN (PyTorch sums about |a| terms,
-/// which can take hours); past n = 170, n! overflows and the result is NaN or ±inf, as PyTorch's. Gradient
+/// which grows without bound); past n = 170, n! overflows and the result is NaN or ±inf, as PyTorch's. Gradient
 /// polygamma(n + 1, a).
 Tensor polygamma(std::int64_t n, const Tensor& a);
 /// log(a / (1 − a)), with a clamped to [eps, 1 − eps] first when eps is given (a negative eps counts as none),
