@@ -24,6 +24,10 @@ void check_layer_options(const Options& o, const char* layer) {
                 layer, o.dropout());
   VOXGRAD_CHECK(o.layer_norm_eps() >= 0.0, "{}: layer_norm_eps must be non-negative, but got {}", layer,
                 o.layer_norm_eps());
+  if (const auto* kind = std::get_if<ActivationKind>(&o.activation())) {
+    VOXGRAD_CHECK(*kind == kReLU || *kind == kGELU, "{}: activation should be kReLU or kGELU (or a function), not {}",
+                  layer, activation_kind_name(*kind));
+  }
   if (const auto* f = std::get_if<std::function<Tensor(const Tensor&)>>(&o.activation())) {
     VOXGRAD_CHECK(static_cast<bool>(*f), "{}: the activation is an empty std::function", layer);
   }
@@ -38,7 +42,7 @@ void check_sequence(const Tensor& x, const char* name, std::int64_t d_model, con
 }
 
 Tensor activate(const TransformerActivation& activation, const Tensor& x) {
-  if (const auto* kind = std::get_if<TransformerActivationKind>(&activation)) {
+  if (const auto* kind = std::get_if<ActivationKind>(&activation)) {
     return *kind == kReLU ? functional::relu(x) : functional::gelu(x);
   }
   return std::get<std::function<Tensor(const Tensor&)>>(activation)(x);

@@ -7,16 +7,12 @@
 
 #include "voxgrad/core/tensor.h"
 #include "voxgrad/nn/arg.h"
+#include "voxgrad/nn/options/activation_kind.h"
 
 namespace voxgrad::nn {
 
-/// The feed-forward activation a Transformer layer takes by name, as libtorch's torch::kReLU / torch::kGELU.
-enum class TransformerActivationKind { ReLU, GELU };
-inline constexpr TransformerActivationKind kReLU = TransformerActivationKind::ReLU;  ///< max(x, 0).
-inline constexpr TransformerActivationKind kGELU = TransformerActivationKind::GELU;  ///< x·Φ(x) (exact, erf).
-
-/// The feed-forward activation: kReLU, kGELU or any unary function of tensors.
-using TransformerActivation = std::variant<TransformerActivationKind, std::function<Tensor(const Tensor&)>>;
+/// The feed-forward activation: kReLU, kGELU (nn/options/activation_kind.h) or any unary function of tensors.
+using TransformerActivation = std::variant<ActivationKind, std::function<Tensor(const Tensor&)>>;
 
 /// Options for TransformerEncoderLayer and TransformerDecoderLayer, as libtorch's
 /// TransformerEncoderLayerOptions / TransformerDecoderLayerOptions (with the Python modules'

@@ -338,6 +338,8 @@ TEST(TransformerModules, Errors) {
   EXPECT_ERROR_EQ(nn::TransformerEncoderLayer(
                       nn::TransformerEncoderLayerOptions(4, 2).activation(std::function<Tensor(const Tensor&)>())),
                   "TransformerEncoderLayer: the activation is an empty std::function");
+  EXPECT_ERROR_EQ(nn::TransformerEncoderLayer(nn::TransformerEncoderLayerOptions(4, 2).activation(nn::kTanh)),
+                  "TransformerEncoderLayer: activation should be kReLU or kGELU (or a function), not kTanh");
   EXPECT_ERROR_EQ(nn::TransformerEncoder(nn::TransformerEncoderLayer(nullptr), 2),
                   "TransformerEncoder: the layer to copy is an empty holder");
   EXPECT_ERROR_EQ(nn::TransformerDecoder(nn::TransformerDecoderOptions(nn::TransformerDecoderLayerOptions(4, 2), -1)),
