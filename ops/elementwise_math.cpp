@@ -198,24 +198,39 @@ Tensor copysign(const Tensor& a, const Tensor& b) {
 Tensor maximum(const Tensor& a, const Tensor& b) { return extremum<true>(a, b, "maximum", "MaximumBackward"); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return extremum<false>(a, b, "minimum", "MinimumBackward"); }
 
-Tensor xlogy(const Tensor& a, const Tensor& b) {
-  auto [x, y] = detail::promote(a, b, "xlogy");
-  Tensor out = binary_kernel(x, y, "xlogy", [](auto p, auto q) {
+namespace {
+
+// a · log(b) (Log1p false) or a · log1p(b): 0 where a = 0 unless b is NaN. Gradients as PyTorch's: the op itself
+// of (grad, b), zeroed where a = 0 and b is at or below the log's pole (0, or −1 for log1p), for a; grad · a / b
+// (or / (1 + b)) for b.
+template <bool Log1p>
+Tensor x_log(const Tensor& a, const Tensor& b, const char* name, const char* node) {
+  auto [x, y] = detail::promote(a, b, name);
+  Tensor out = binary_kernel(x, y, name, [](auto p, auto q) {
     using T = decltype(p);
     if (q != q) return q;
-    return p == T(0) ? T(0) : p * std::log(q);
+    return p == T(0) ? T(0) : p * (Log1p ? std::log1p(q) : std::log(q));
   });
-  record("XlogyBackward", x, y, out, {save_for_backward(x), save_for_backward(y)},
+  record(node, x, y, out, {save_for_backward(x), save_for_backward(y)},
          [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
            const Tensor &xv = c.saved[0], &yv = c.saved[1];
+           const double pole = Log1p ? -1.0 : 0.0;
            std::vector<Tensor> g(2);
-           // PyTorch: xlogy(grad, b), zeroed where a = 0 and b ≤ 0.
-           if (c.needs_input_grad(0)) g[0] = where(xv.eq(0.0) * yv.le(0.0), 0.0, xlogy(c.grad(), yv)).sum_to_size(sa);
-           if (c.needs_input_grad(1)) g[1] = (c.grad() * xv / yv).sum_to_size(sb);
+           if (c.needs_input_grad(0)) {
+             const Tensor slope = Log1p ? xlog1py(c.grad(), yv) : xlogy(c.grad(), yv);
+             g[0] = where(xv.eq(0.0) * yv.le(pole), 0.0, slope).sum_to_size(sa);
+           }
+           if (c.needs_input_grad(1)) g[1] = (c.grad() * xv / (Log1p ? yv + 1.0 : yv)).sum_to_size(sb);
            return g;
          });
   return out;
 }
+
+}  // namespace
+
+Tensor xlogy(const Tensor& a, const Tensor& b) { return x_log<false>(a, b, "xlogy", "XlogyBackward"); }
+
+Tensor xlog1py(const Tensor& a, const Tensor& b) { return x_log<true>(a, b, "xlog1py", "Xlog1pyBackward"); }
 
 namespace {
 

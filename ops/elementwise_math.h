@@ -68,6 +68,9 @@ Tensor minimum(const Tensor& a, const Tensor& b);
 /// 0 or infinite), NaN where b is NaN. Gradients as PyTorch's: xlogy(grad, b) for a, 0 where a = 0 and b ≤ 0
 /// (so log b where a = 0 < b); grad · a / b for b (so NaN at a = b = 0).
 Tensor xlogy(const Tensor& a, const Tensor& b);
+/// a · log1p(b), 0 where a = 0 unless b is NaN, broadcast, as torch.xlog1py; gradients xlog1py(g, b) (0 where
+/// a = 0 and b ≤ −1) for a and g·a/(1 + b) for b.
+Tensor xlog1py(const Tensor& a, const Tensor& b);
 
 /// log(exp(a) + exp(b)) without overflow, a and b broadcast, as torch.logaddexp: equal infinities as they
 /// are, else max(a, b) + log1p(exp(−|a − b|)). PyTorch 1.13 takes log(1 + exp(−|a − b|)), which loses the

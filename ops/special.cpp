@@ -273,24 +273,4 @@ Tensor sinc(const Tensor& a) {
       });
 }
 
-Tensor xlog1py(const Tensor& a, const Tensor& b) {
-  auto [x, y] = detail::promote(a, b, "xlog1py");
-  Tensor out = binary_kernel(x, y, "xlog1py", [](auto p, auto q) {
-    using T = decltype(p);
-    if (q != q) return q;
-    return p == T(0) ? T(0) : p * std::log1p(q);
-  });
-  record("Xlog1pyBackward", x, y, out, {save_for_backward(x), save_for_backward(y)},
-         [sa = x.sizes(), sb = y.sizes()](const BackwardCtx& c) {
-           const Tensor &xv = c.saved[0], &yv = c.saved[1];
-           std::vector<Tensor> g(2);
-           if (c.needs_input_grad(0)) {
-             g[0] = where(xv.eq(0.0) * yv.le(-1.0), 0.0, xlog1py(c.grad(), yv)).sum_to_size(sa);
-           }
-           if (c.needs_input_grad(1)) g[1] = (c.grad() * xv / (yv + 1.0)).sum_to_size(sb);
-           return g;
-         });
-  return out;
-}
-
 }  // namespace voxgrad

@@ -1,11 +1,13 @@
 #pragma once
-// Special functions, as torch's (and torch.special's): erfc, erfinv, lgamma, digamma, polygamma, logit,
-// sinc and xlog1py. Each is differentiable (to any order where PyTorch's derivative is itself one of these).
+// Special functions, as torch's (and torch.special's): erfc, erfinv, lgamma, digamma, polygamma, logit and
+// sinc (xlog1py is next to xlogy in ops/elementwise_math.h). Each is differentiable, to any order where
+// PyTorch's derivative is itself one of these.
 
 #include <cstdint>
 #include <optional>
 
 #include "voxgrad/core/tensor.h"
+#include "voxgrad/ops/elementwise_math.h"
 
 namespace voxgrad {
 
@@ -34,8 +36,5 @@ Tensor polygamma(std::int64_t n, const Tensor& a);
 Tensor logit(const Tensor& a, std::optional<double> eps = std::nullopt);
 /// The normalised sinc sin(πa)/(πa), 1 at 0; gradient (πa·cos(πa) − sin(πa)) / (πa²), 0 at 0.
 Tensor sinc(const Tensor& a);
-/// a · log1p(b), 0 where a = 0 unless b is NaN, broadcast, as torch.xlog1py; gradients xlog1py(g, b) (0 where
-/// a = 0 and b ≤ −1) for a and g·a/(1 + b) for b.
-Tensor xlog1py(const Tensor& a, const Tensor& b);
 
 }  // namespace voxgrad

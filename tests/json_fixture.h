@@ -89,6 +89,13 @@ inline void expect_matches_fixture(const Tensor& got, const Tensor& ref) {
   }
 }
 
+inline void expect_fixture_parameter_grads(const nn::Module& module, const nlohmann::json& c) {
+  for (const auto& [name, p] : module.named_parameters()) {
+    SCOPED_TRACE(name);
+    expect_matches_fixture(p.grad(), json_tensor(c.at("grads").at("param:" + name)));
+  }
+}
+
 /// The case named `name` in fixture["cases"], or null when it has none.
 inline const nlohmann::json* find_case(const nlohmann::json& fixture, const std::string& name) {
   for (const nlohmann::json& c : fixture["cases"]) {
@@ -96,6 +103,23 @@ inline const nlohmann::json* find_case(const nlohmann::json& fixture, const std:
   }
   return nullptr;
 }
+
+/// For a PyTorch module fixture case: checks that `module`'s named_parameters() are the case's "param_order" (PyTorch's
+/// names and order) and copies the case's "params" values into them.
+inline void set_fixture_parameters(nn::Module& module, const nlohmann::json& c) {
+  const auto params = module.named_parameters();
+  std::vector<std::string> names;
+  for (const auto& [name, p] : params) names.push_back(name);
+  EXPECT_EQ(names, c.at("param_order").get<std::vector<std::string>>());
+  NoGradGuard no_grad;
+  for (const auto& [name, p] : params) {
+    Tensor target = p;
+    target.copy_(json_tensor(c.at("params").at(name)));
+  }
+}
+
+/// Compares every parameter's gradient with the case's "grads" entry "param:<name>" (expect_matches_fixture).
+inline void expect_fixture_parameter_grads(const nn::Module& module, const nlohmann::json& c);
 
 /// NaN-aware |got − want| <= atol + rtol·|want|, element by element (want NaN: got NaN too; want ±inf: got
 /// the same infinity).

@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "voxgrad/autograd/grad_mode.h"
 #include "voxgrad/core/detail/checks.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
@@ -112,7 +111,7 @@ namespace {
 
 // An initial state: given (checked against `expected`, unbatched ones lifted to a batch of one) or zeros.
 Tensor initial_state(const RecurrentSpec& spec, const Tensor& given, bool batched, const Shape& expected, DType dtype,
-                     const char* which) {
+                     const char* which, const char* hidden_name) {
   if (!given.defined()) return zeros(expected, dtype);
   const std::int64_t rank = batched ? 3 : 2;
   VOXGRAD_CHECK(given.dim() == rank, "{}: For {} input, {} should also be {}-D but got {}-D tensor", spec.name,
@@ -120,11 +119,8 @@ Tensor initial_state(const RecurrentSpec& spec, const Tensor& given, bool batche
   const Tensor state = batched ? given : given.unsqueeze(1);
   const std::string want = batched ? fmt::format("({}, {}, {})", expected[0], expected[1], expected[2])
                                    : fmt::format("({}, {})", expected[0], expected[2]);
-  VOXGRAD_CHECK(state.sizes() == expected, "{}: Expected {} size {}, got {}", spec.name,
-                which == std::string("hx")      ? "hidden"
-                : which == std::string("hx[0]") ? "hidden[0]"
-                                                : "hidden[1]",
-                want, shape_str(given.sizes()));
+  VOXGRAD_CHECK(state.sizes() == expected, "{}: Expected {} size {}, got {}", spec.name, hidden_name, want,
+                shape_str(given.sizes()));
   VOXGRAD_CHECK(given.dtype() == dtype, "{}: expected {} of the input's dtype {}, but got {}", spec.name, which, dtype,
                 given.dtype());
   return state;
@@ -138,6 +134,9 @@ RecurrentResult run_recurrent(const RecurrentSpec& spec, const std::vector<CellW
   if (!is_floating_point(input.dtype())) voxgrad::detail::throw_not_floating(input.dtype(), spec.name, "input");
   VOXGRAD_CHECK(input.dim() == 2 || input.dim() == 3, "{}: Expected input to be 2-D or 3-D but received {}-D tensor",
                 spec.name, input.dim());
+  VOXGRAD_CHECK(input.dtype() == weights.front().w_ih.dtype(),
+                "{}: expected input of the parameters' dtype {}, but got {} (convert one with to())", spec.name,
+                weights.front().w_ih.dtype(), input.dtype());
   const bool batched = input.dim() == 3;
   const Tensor x = !batched ? input.unsqueeze(1) : spec.batch_first ? input.transpose(0, 1) : input;
   VOXGRAD_CHECK(x.size(-1) == spec.input_size, "{}: input.size(-1) must be equal to input_size. Expected {}, got {}",
@@ -147,9 +146,9 @@ RecurrentResult run_recurrent(const RecurrentSpec& spec, const std::vector<CellW
                 shape_str(input.sizes()));
   const bool lstm = spec.mode == RecurrentMode::LSTM;
   const Tensor h_init = initial_state(spec, h0, batched, {spec.num_layers * directions, batch, spec.output_size()},
-                                      input.dtype(), lstm ? "hx[0]" : "hx");
+                                      input.dtype(), lstm ? "hx[0]" : "hx", lstm ? "hidden[0]" : "hidden");
   const Tensor c_init = lstm ? initial_state(spec, c0, batched, {spec.num_layers * directions, batch, spec.hidden_size},
-                                             input.dtype(), "hx[1]")
+                                             input.dtype(), "hx[1]", "hidden[1]")
                              : Tensor();
   std::vector<Tensor> h_n, c_n;
   Tensor layer_input = x;

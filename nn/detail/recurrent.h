@@ -16,17 +16,18 @@ enum class RecurrentMode { RNNTanh, RNNReLU, LSTM, GRU };
 
 /// The shape of a (multi-layer, maybe bidirectional) recurrent module.
 struct RecurrentSpec {
-  const char* name = "RNN";  ///< "RNN", "LSTM" or "GRU", for messages.
-  RecurrentMode mode = RecurrentMode::RNNTanh;
-  std::int64_t input_size = 0;
-  std::int64_t hidden_size = 0;
-  std::int64_t num_layers = 1;
-  bool bias = true;
-  bool batch_first = false;
-  double dropout = 0.0;
-  bool bidirectional = false;
-  std::int64_t proj_size = 0;  ///< LSTM only; 0 = no projection.
+  const char* name = "RNN";                     ///< "RNN", "LSTM", "GRU" or a cell's name, for messages.
+  RecurrentMode mode = RecurrentMode::RNNTanh;  ///< The recurrence.
+  std::int64_t input_size = 0;                  ///< Features of each input step.
+  std::int64_t hidden_size = 0;                 ///< Features of the hidden (LSTM: cell) state.
+  std::int64_t num_layers = 1;                  ///< Stacked layers.
+  bool bias = true;                             ///< Whether b_ih and b_hh exist.
+  bool batch_first = false;                     ///< Input and output as (batch, seq, feature).
+  double dropout = 0.0;                         ///< Dropout between layers in training mode.
+  bool bidirectional = false;                   ///< A second direction over the reversed sequence.
+  std::int64_t proj_size = 0;                   ///< LSTM only; 0 = no projection.
 
+  /// 2 when bidirectional, else 1.
   std::int64_t directions() const { return bidirectional ? 2 : 1; }
   /// The hidden state's features (proj_size when projecting).
   std::int64_t output_size() const { return proj_size > 0 ? proj_size : hidden_size; }
@@ -53,12 +54,16 @@ void reset_weights(const std::vector<CellWeights>& weights, std::int64_t hidden_
 /// computed ahead for a whole sequence; PyTorch's cell formulas and their order of operations.
 Tensor cell_step(RecurrentMode mode, const Tensor& input_gates, const Tensor& h, Tensor& c, const CellWeights& w);
 
+/// What run_recurrent returns: the output sequence and the final states.
+struct RecurrentResult {
+  Tensor output;  ///< (seq, batch, directions·out) in the input's layout (batch first, unbatched).
+  Tensor h_n;     ///< (layers·directions, batch, out), or without the batch dim for unbatched input.
+  Tensor c_n;     ///< LSTM: the final cell states, like h_n with hidden_size features; else undefined.
+};
+
 /// The whole module on `input` ((seq, batch, in), batch first with spec.batch_first, or unbatched (seq, in)) with
 /// optional initial states h0 ((layers·directions, batch, out) or unbatched (layers·directions, out)) and, for
-/// LSTM, c0: returns output (seq, batch, directions·out) in the input's layout, h_n and (LSTM) c_n.
-struct RecurrentResult {
-  Tensor output, h_n, c_n;
-};
+/// LSTM, c0 (zeros where undefined); dropout between layers when `training`.
 RecurrentResult run_recurrent(const RecurrentSpec& spec, const std::vector<CellWeights>& weights, const Tensor& input,
                               const Tensor& h0, const Tensor& c0, bool training);
 

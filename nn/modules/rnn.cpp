@@ -1,6 +1,8 @@
 #include "voxgrad/nn/modules/rnn.h"
 
 #include <cmath>
+#include <type_traits>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -19,11 +21,57 @@ using detail::RecurrentSpec;
 
 namespace {
 
-template <class Options>
-RecurrentSpec recurrent_spec(const Options& o, const char* name, RecurrentMode mode, std::int64_t proj_size) {
+RecurrentMode rnn_mode(ActivationKind nonlinearity, const char* name) {
+  VOXGRAD_CHECK(nonlinearity == kTanh || nonlinearity == kReLU, "{}: Unknown nonlinearity '{}' (kTanh or kReLU)", name,
+                activation_kind_name(nonlinearity));
+  return nonlinearity == kTanh ? RecurrentMode::RNNTanh : RecurrentMode::RNNReLU;
+}
+
+// What each module is: its name, and its recurrence given its options (nonlinearity and proj_size only where the
+// module has them, as PyTorch's RNNBase refuses them elsewhere).
+template <class M>
+struct Kind;
+template <>
+struct Kind<RNNImpl> {
+  static constexpr const char* name = "RNN";
+};
+template <>
+struct Kind<LSTMImpl> {
+  static constexpr const char* name = "LSTM";
+};
+template <>
+struct Kind<GRUImpl> {
+  static constexpr const char* name = "GRU";
+};
+template <>
+struct Kind<RNNCellImpl> {
+  static constexpr const char* name = "RNNCell";
+};
+template <>
+struct Kind<LSTMCellImpl> {
+  static constexpr const char* name = "LSTMCell";
+};
+template <>
+struct Kind<GRUCellImpl> {
+  static constexpr const char* name = "GRUCell";
+};
+
+template <class M, class Options>
+RecurrentMode mode_of(const Options& o) {
+  constexpr bool rnn = std::is_same_v<M, RNNImpl> || std::is_same_v<M, RNNCellImpl>;
+  constexpr bool lstm = std::is_same_v<M, LSTMImpl> || std::is_same_v<M, LSTMCellImpl>;
+  if constexpr (rnn) return rnn_mode(o.nonlinearity(), Kind<M>::name);
+  VOXGRAD_CHECK(o.nonlinearity() == kTanh, "{}: nonlinearity is an option of RNN and RNNCell only (got {})",
+                Kind<M>::name, activation_kind_name(o.nonlinearity()));
+  return lstm ? RecurrentMode::LSTM : RecurrentMode::GRU;
+}
+
+// The checked spec of a module.
+template <class M>
+RecurrentSpec spec_of(const RecurrentOptions<M>& o) {
   RecurrentSpec spec;
-  spec.name = name;
-  spec.mode = mode;
+  spec.name = Kind<M>::name;
+  spec.mode = mode_of<M>(o);
   spec.input_size = o.input_size();
   spec.hidden_size = o.hidden_size();
   spec.num_layers = o.num_layers();
@@ -31,21 +79,32 @@ RecurrentSpec recurrent_spec(const Options& o, const char* name, RecurrentMode m
   spec.batch_first = o.batch_first();
   spec.dropout = o.dropout();
   spec.bidirectional = o.bidirectional();
-  spec.proj_size = proj_size;
+  spec.proj_size = o.proj_size();
+  VOXGRAD_CHECK(spec.proj_size == 0 || spec.mode == RecurrentMode::LSTM,
+                "{}: proj_size argument is only supported for LSTM, not RNN or GRU (got proj_size={})", spec.name,
+                spec.proj_size);
   detail::check_spec(spec);
   return spec;
 }
 
-RecurrentMode rnn_mode(ActivationKind nonlinearity, const char* name) {
-  VOXGRAD_CHECK(nonlinearity == kTanh || nonlinearity == kReLU, "{}: Unknown nonlinearity '{}' (kTanh or kReLU)", name,
-                activation_kind_name(nonlinearity));
-  return nonlinearity == kTanh ? RecurrentMode::RNNTanh : RecurrentMode::RNNReLU;
+// A cell as a one-layer, one-direction module.
+template <class M>
+RecurrentSpec spec_of(const RecurrentCellOptions<M>& o) {
+  RecurrentSpec spec;
+  spec.name = Kind<M>::name;
+  spec.mode = mode_of<M>(o);
+  spec.input_size = o.input_size();
+  spec.hidden_size = o.hidden_size();
+  spec.bias = o.bias();
+  detail::check_spec(spec);
+  return spec;
 }
 
-// The spec of each module, checked (so the constructors validate by building it).
-RecurrentSpec spec_of(const RNNOptions& o) { return recurrent_spec(o, "RNN", rnn_mode(o.nonlinearity(), "RNN"), 0); }
-RecurrentSpec spec_of(const LSTMOptions& o) { return recurrent_spec(o, "LSTM", RecurrentMode::LSTM, o.proj_size()); }
-RecurrentSpec spec_of(const GRUOptions& o) { return recurrent_spec(o, "GRU", RecurrentMode::GRU, 0); }
+// An LSTM's (h, c): both given or neither.
+void check_lstm_state(const Tensor& h, const Tensor& c, const char* name) {
+  VOXGRAD_CHECK(h.defined() == c.defined(), "{}: hx must hold both h_0 and c_0 (got {} and {})", name,
+                h.defined() ? "h_0" : "an undefined h_0", c.defined() ? "c_0" : "an undefined c_0");
+}
 
 // PyTorch's RNNBase.extra_repr: the sizes, then the options that differ from their defaults.
 std::string recurrent_repr(const RecurrentSpec& s) {
@@ -59,24 +118,12 @@ std::string recurrent_repr(const RecurrentSpec& s) {
   return r;
 }
 
-// A cell as a one-layer, one-direction module: its spec and weights.
-RecurrentSpec cell_spec(const char* name, RecurrentMode mode, std::int64_t input_size, std::int64_t hidden_size,
-                        bool bias) {
-  RecurrentSpec spec;
-  spec.name = name;
-  spec.mode = mode;
-  spec.input_size = input_size;
-  spec.hidden_size = hidden_size;
-  spec.bias = bias;
-  detail::check_spec(spec);
-  return spec;
-}
-
-void bind_cell(const std::vector<detail::CellWeights>& w, Tensor& w_ih, Tensor& w_hh, Tensor& b_ih, Tensor& b_hh) {
-  w_ih = w[0].w_ih;
-  w_hh = w[0].w_hh;
-  b_ih = w[0].b_ih;
-  b_hh = w[0].b_hh;
+// PyTorch's RNNCellBase.extra_repr (which prints the non-linearity without quotes).
+std::string cell_repr(const RecurrentSpec& s) {
+  std::string r = fmt::format("{}, {}", s.input_size, s.hidden_size);
+  if (!s.bias) r += ", bias=False";
+  if (s.mode == RecurrentMode::RNNReLU) r += ", nonlinearity=relu";
+  return r;
 }
 
 // A cell's input and state as a batch (unbatched ones lifted), checked as ATen's cells check them.
@@ -84,6 +131,7 @@ struct CellInput {
   Tensor x;
   bool batched;
 };
+
 CellInput cell_input(const RecurrentSpec& spec, const Tensor& input) {
   voxgrad::detail::check_defined(input, spec.name, "input");
   if (!is_floating_point(input.dtype())) voxgrad::detail::throw_not_floating(input.dtype(), spec.name, "input");
@@ -110,11 +158,36 @@ Tensor cell_state(const RecurrentSpec& spec, const Tensor& given, const CellInpu
   return h;
 }
 
-std::string cell_repr(const RecurrentSpec& s, const char* nonlinearity) {
-  std::string r = fmt::format("{}, {}", s.input_size, s.hidden_size);
-  if (!s.bias) r += ", bias=False";
-  if (nonlinearity != nullptr) r += fmt::format(", nonlinearity='{}'", nonlinearity);
-  return r;
+// The cells' shared parts: their parameters (weight_ih, weight_hh, bias_ih, bias_hh) and one step.
+template <class Cell>
+void register_cell(Cell& cell) {
+  const std::vector<detail::CellWeights> w = detail::register_weights(cell, spec_of(cell.options()), true);
+  cell.weight_ih = w[0].w_ih;
+  cell.weight_hh = w[0].w_hh;
+  cell.bias_ih = w[0].b_ih;
+  cell.bias_hh = w[0].b_hh;
+}
+
+template <class Cell>
+void reset_cell(Cell& cell) {
+  detail::reset_weights({{cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, {}}},
+                        cell.options().hidden_size());
+}
+
+// One step of `cell` from (h, c) (c only for LSTMCell): the new h, and c updated in place of the handle.
+template <class Cell>
+Tensor step_cell(const Cell& cell, const Tensor& input, const Tensor& hx, const Tensor& cx, Tensor* c_out) {
+  const RecurrentSpec spec = spec_of(cell.options());
+  const CellInput in = cell_input(spec, input);
+  VOXGRAD_CHECK(in.x.dtype() == cell.weight_ih.dtype(),
+                "{}: expected input of the parameters' dtype {}, but got {} (convert one with to())", spec.name,
+                cell.weight_ih.dtype(), in.x.dtype());
+  const Tensor h = cell_state(spec, hx, in, "hidden0");
+  Tensor c = spec.mode == RecurrentMode::LSTM ? cell_state(spec, cx, in, "hidden1") : Tensor();
+  const detail::CellWeights w{cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, {}};
+  const Tensor h_next = detail::cell_step(spec.mode, functional::linear(in.x, cell.weight_ih, cell.bias_ih), h, c, w);
+  if (c_out != nullptr) *c_out = in.batched ? c : c.squeeze(0);
+  return in.batched ? h_next : h_next.squeeze(0);
 }
 
 }  // namespace
@@ -131,9 +204,7 @@ std::tuple<Tensor, Tensor> RNNImpl::forward(const Tensor& input, const Tensor& h
   auto r = detail::run_recurrent(spec_of(options_), weights_, input, hx, Tensor(), is_training());
   return {r.output, r.h_n};
 }
-std::string RNNImpl::extra_repr() const {
-  return recurrent_repr(spec_of(options_)) + (options_.nonlinearity() == kReLU ? ", nonlinearity='relu'" : "");
-}
+std::string RNNImpl::extra_repr() const { return recurrent_repr(spec_of(options_)); }
 
 LSTMImpl::LSTMImpl(const LSTMOptions& options) : options_(options) {
   spec_of(options_);
@@ -145,8 +216,7 @@ std::tuple<Tensor, std::tuple<Tensor, Tensor>> LSTMImpl::forward(const Tensor& i
                                                                  const std::optional<std::tuple<Tensor, Tensor>>& hx) {
   const Tensor h0 = hx ? std::get<0>(*hx) : Tensor();
   const Tensor c0 = hx ? std::get<1>(*hx) : Tensor();
-  VOXGRAD_CHECK(h0.defined() == c0.defined(), "LSTM: hx must hold both h_0 and c_0 (got {} and {})",
-                h0.defined() ? "h_0" : "an undefined h_0", c0.defined() ? "c_0" : "an undefined c_0");
+  check_lstm_state(h0, c0, "LSTM");
   auto r = detail::run_recurrent(spec_of(options_), weights_, input, h0, c0, is_training());
   return {r.output, {r.h_n, r.c_n}};
 }
@@ -166,84 +236,30 @@ std::string GRUImpl::extra_repr() const { return recurrent_repr(spec_of(options_
 
 // --- cells -------------------------------------------------------------------------------------------------------
 
-RNNCellImpl::RNNCellImpl(const RNNCellOptions& options) : options_(options) {
-  rnn_mode(options_.nonlinearity(), "RNNCell");
-  reset();
-}
-void RNNCellImpl::reset() {
-  const RecurrentSpec spec = cell_spec("RNNCell", rnn_mode(options_.nonlinearity(), "RNNCell"), options_.input_size(),
-                                       options_.hidden_size(), options_.bias());
-  bind_cell(detail::register_weights(*this, spec, true), weight_ih, weight_hh, bias_ih, bias_hh);
-}
-void RNNCellImpl::reset_parameters() {
-  detail::reset_weights({{weight_ih, weight_hh, bias_ih, bias_hh, {}}}, options_.hidden_size());
-}
-Tensor RNNCellImpl::forward(const Tensor& input, const Tensor& hx) {
-  const RecurrentSpec spec = cell_spec("RNNCell", rnn_mode(options_.nonlinearity(), "RNNCell"), options_.input_size(),
-                                       options_.hidden_size(), options_.bias());
-  const CellInput in = cell_input(spec, input);
-  const Tensor h = cell_state(spec, hx, in, "hidden0");
-  Tensor unused;
-  const detail::CellWeights w{weight_ih, weight_hh, bias_ih, bias_hh, {}};
-  const Tensor out = detail::cell_step(spec.mode, functional::linear(in.x, weight_ih, bias_ih), h, unused, w);
-  return in.batched ? out : out.squeeze(0);
-}
-std::string RNNCellImpl::extra_repr() const {
-  const RecurrentSpec spec = cell_spec("RNNCell", rnn_mode(options_.nonlinearity(), "RNNCell"), options_.input_size(),
-                                       options_.hidden_size(), options_.bias());
-  return cell_repr(spec, options_.nonlinearity() == kReLU ? "relu" : nullptr);
-}
+RNNCellImpl::RNNCellImpl(const RNNCellOptions& options) : options_(options) { reset(); }
+void RNNCellImpl::reset() { register_cell(*this); }
+void RNNCellImpl::reset_parameters() { reset_cell(*this); }
+Tensor RNNCellImpl::forward(const Tensor& input, const Tensor& hx) { return step_cell(*this, input, hx, {}, nullptr); }
+std::string RNNCellImpl::extra_repr() const { return cell_repr(spec_of(options_)); }
 
 LSTMCellImpl::LSTMCellImpl(const LSTMCellOptions& options) : options_(options) { reset(); }
-void LSTMCellImpl::reset() {
-  const RecurrentSpec spec =
-      cell_spec("LSTMCell", RecurrentMode::LSTM, options_.input_size(), options_.hidden_size(), options_.bias());
-  bind_cell(detail::register_weights(*this, spec, true), weight_ih, weight_hh, bias_ih, bias_hh);
-}
-void LSTMCellImpl::reset_parameters() {
-  detail::reset_weights({{weight_ih, weight_hh, bias_ih, bias_hh, {}}}, options_.hidden_size());
-}
+void LSTMCellImpl::reset() { register_cell(*this); }
+void LSTMCellImpl::reset_parameters() { reset_cell(*this); }
 std::tuple<Tensor, Tensor> LSTMCellImpl::forward(const Tensor& input,
                                                  const std::optional<std::tuple<Tensor, Tensor>>& hx) {
-  const RecurrentSpec spec =
-      cell_spec("LSTMCell", RecurrentMode::LSTM, options_.input_size(), options_.hidden_size(), options_.bias());
-  const CellInput in = cell_input(spec, input);
-  const Tensor h = cell_state(spec, hx ? std::get<0>(*hx) : Tensor(), in, "hidden0");
-  Tensor c = cell_state(spec, hx ? std::get<1>(*hx) : Tensor(), in, "hidden1");
-  const detail::CellWeights w{weight_ih, weight_hh, bias_ih, bias_hh, {}};
-  const Tensor h_next = detail::cell_step(spec.mode, functional::linear(in.x, weight_ih, bias_ih), h, c, w);
-  if (in.batched) return {h_next, c};
-  return {h_next.squeeze(0), c.squeeze(0)};
+  const Tensor h0 = hx ? std::get<0>(*hx) : Tensor();
+  const Tensor c0 = hx ? std::get<1>(*hx) : Tensor();
+  check_lstm_state(h0, c0, "LSTMCell");
+  Tensor c;
+  const Tensor h = step_cell(*this, input, h0, c0, &c);
+  return {h, c};
 }
-std::string LSTMCellImpl::extra_repr() const {
-  return cell_repr(
-      cell_spec("LSTMCell", RecurrentMode::LSTM, options_.input_size(), options_.hidden_size(), options_.bias()),
-      nullptr);
-}
+std::string LSTMCellImpl::extra_repr() const { return cell_repr(spec_of(options_)); }
 
 GRUCellImpl::GRUCellImpl(const GRUCellOptions& options) : options_(options) { reset(); }
-void GRUCellImpl::reset() {
-  const RecurrentSpec spec =
-      cell_spec("GRUCell", RecurrentMode::GRU, options_.input_size(), options_.hidden_size(), options_.bias());
-  bind_cell(detail::register_weights(*this, spec, true), weight_ih, weight_hh, bias_ih, bias_hh);
-}
-void GRUCellImpl::reset_parameters() {
-  detail::reset_weights({{weight_ih, weight_hh, bias_ih, bias_hh, {}}}, options_.hidden_size());
-}
-Tensor GRUCellImpl::forward(const Tensor& input, const Tensor& hx) {
-  const RecurrentSpec spec =
-      cell_spec("GRUCell", RecurrentMode::GRU, options_.input_size(), options_.hidden_size(), options_.bias());
-  const CellInput in = cell_input(spec, input);
-  const Tensor h = cell_state(spec, hx, in, "hidden0");
-  Tensor unused;
-  const detail::CellWeights w{weight_ih, weight_hh, bias_ih, bias_hh, {}};
-  const Tensor out = detail::cell_step(spec.mode, functional::linear(in.x, weight_ih, bias_ih), h, unused, w);
-  return in.batched ? out : out.squeeze(0);
-}
-std::string GRUCellImpl::extra_repr() const {
-  return cell_repr(
-      cell_spec("GRUCell", RecurrentMode::GRU, options_.input_size(), options_.hidden_size(), options_.bias()),
-      nullptr);
-}
+void GRUCellImpl::reset() { register_cell(*this); }
+void GRUCellImpl::reset_parameters() { reset_cell(*this); }
+Tensor GRUCellImpl::forward(const Tensor& input, const Tensor& hx) { return step_cell(*this, input, hx, {}, nullptr); }
+std::string GRUCellImpl::extra_repr() const { return cell_repr(spec_of(options_)); }
 
 }  // namespace voxgrad::nn

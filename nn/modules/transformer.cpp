@@ -39,6 +39,18 @@ void reset_stack(const ModuleList& layers, const AnyModule& norm) {
   if (const auto layer_norm = std::dynamic_pointer_cast<LayerNormImpl>(norm.ptr())) layer_norm->reset_parameters();
 }
 
+// The layer options a Transformer's encoder or decoder layers get from its own options.
+template <class LayerOptions>
+LayerOptions layer_options(const TransformerOptions& o) {
+  return LayerOptions(o.d_model(), o.nhead())
+      .dim_feedforward(o.dim_feedforward())
+      .dropout(o.dropout())
+      .activation(o.activation())
+      .layer_norm_eps(o.layer_norm_eps())
+      .batch_first(o.batch_first())
+      .norm_first(o.norm_first());
+}
+
 Tensor apply_norm(AnyModule& norm, Tensor x) { return norm.is_empty() ? x : norm.forward(std::move(x)); }
 
 }  // namespace
@@ -97,28 +109,18 @@ void TransformerImpl::reset() {
   if (!o.custom_encoder().is_empty()) {
     encoder = registered_clone(*this, "encoder", o.custom_encoder());
   } else {
-    const auto layer = TransformerEncoderLayerOptions(o.d_model(), o.nhead())
-                           .dim_feedforward(o.dim_feedforward())
-                           .dropout(o.dropout())
-                           .activation(o.activation())
-                           .layer_norm_eps(o.layer_norm_eps())
-                           .batch_first(o.batch_first())
-                           .norm_first(o.norm_first());
     encoder = AnyModule(register_module(
-        "encoder", TransformerEncoder(TransformerEncoderOptions(layer, o.num_encoder_layers()).norm(norm()))));
+        "encoder", TransformerEncoder(TransformerEncoderOptions(layer_options<TransformerEncoderLayerOptions>(o),
+                                                                o.num_encoder_layers())
+                                          .norm(norm()))));
   }
   if (!o.custom_decoder().is_empty()) {
     decoder = registered_clone(*this, "decoder", o.custom_decoder());
   } else {
-    const auto layer = TransformerDecoderLayerOptions(o.d_model(), o.nhead())
-                           .dim_feedforward(o.dim_feedforward())
-                           .dropout(o.dropout())
-                           .activation(o.activation())
-                           .layer_norm_eps(o.layer_norm_eps())
-                           .batch_first(o.batch_first())
-                           .norm_first(o.norm_first());
     decoder = AnyModule(register_module(
-        "decoder", TransformerDecoder(TransformerDecoderOptions(layer, o.num_decoder_layers()).norm(norm()))));
+        "decoder", TransformerDecoder(TransformerDecoderOptions(layer_options<TransformerDecoderLayerOptions>(o),
+                                                                o.num_decoder_layers())
+                                          .norm(norm()))));
   }
   reset_parameters();
 }

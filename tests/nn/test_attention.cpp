@@ -52,18 +52,7 @@ TEST(MultiheadAttentionFixtures, MatchPyTorch) {
     const json& o = c.at("options");
     const DType dtype = c.at("dtype") == "float32" ? kFloat32 : kFloat64;
     nn::MultiheadAttention m = module_of(o, dtype);
-    // PyTorch's parameter names, in its order, with the fixture's values.
-    const auto params = m->named_parameters();
-    std::vector<std::string> names;
-    for (const auto& [name, p] : params) names.push_back(name);
-    EXPECT_EQ(names, c.at("param_order").get<std::vector<std::string>>());
-    {
-      NoGradGuard g;
-      for (const auto& [name, p] : params) {
-        Tensor target = p;
-        target.copy_(vt::json_tensor(c.at("params").at(name)));
-      }
-    }
+    vt::set_fixture_parameters(*m, c);  // PyTorch's names and order, the fixture's values
     const std::string call = o.at("call");
     const Tensor query = vt::json_tensor(c.at("inputs").at("query")).requires_grad_(true);
     const Tensor key = call == "self" ? query : vt::json_tensor(c.at("inputs").at("key")).requires_grad_(true);
@@ -83,10 +72,7 @@ TEST(MultiheadAttentionFixtures, MatchPyTorch) {
     vt::expect_matches_fixture(query.grad(), vt::json_tensor(c.at("grads").at("query")));
     vt::expect_matches_fixture(key.grad(), vt::json_tensor(c.at("grads").at("key")));
     vt::expect_matches_fixture(value.grad(), vt::json_tensor(c.at("grads").at("value")));
-    for (const auto& [name, p] : params) {
-      SCOPED_TRACE(name);
-      vt::expect_matches_fixture(p.grad(), vt::json_tensor(c.at("grads").at("param:" + name)));
-    }
+    vt::expect_fixture_parameter_grads(*m, c);
   }
   EXPECT_GE(n, 24);
 }

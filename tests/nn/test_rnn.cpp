@@ -100,17 +100,7 @@ TEST(RNNFixtures, MatchPyTorch) {
     const DType dtype = c.at("dtype") == "float32" ? kFloat32 : kFloat64;
     Built b = build(c);
     b.module->to(dtype);
-    const auto params = b.module->named_parameters();
-    std::vector<std::string> names;
-    for (const auto& [name, p] : params) names.push_back(name);
-    EXPECT_EQ(names, c.at("param_order").get<std::vector<std::string>>());
-    {
-      NoGradGuard g;
-      for (const auto& [name, p] : params) {
-        Tensor target = p;
-        target.copy_(vt::json_tensor(c.at("params").at(name)));
-      }
-    }
+    vt::set_fixture_parameters(*b.module, c);  // PyTorch's names and order, the fixture's values
     const json& in = c.at("inputs");
     const auto leaf = [&](const char* name) {
       return in.at(name).is_null() ? Tensor() : vt::json_tensor(in.at(name)).requires_grad_(true);
@@ -128,10 +118,7 @@ TEST(RNNFixtures, MatchPyTorch) {
     vt::expect_matches_fixture(x.grad(), vt::json_tensor(c.at("grads").at("input")));
     if (h0.defined()) vt::expect_matches_fixture(h0.grad(), vt::json_tensor(c.at("grads").at("h0")));
     if (c0.defined()) vt::expect_matches_fixture(c0.grad(), vt::json_tensor(c.at("grads").at("c0")));
-    for (const auto& [name, p] : params) {
-      SCOPED_TRACE(name);
-      vt::expect_matches_fixture(p.grad(), vt::json_tensor(c.at("grads").at("param:" + name)));
-    }
+    vt::expect_fixture_parameter_grads(*b.module, c);
   }
   EXPECT_GE(n, 30);
 }
@@ -156,10 +143,12 @@ TEST(RNN, ViewsMatchContiguousCopies) {
     const auto [a, sa] = lstm->forward(x, std::make_tuple(h0, c0));
     const auto [b, sb] = lstm->forward(x.contiguous(), std::make_tuple(h0.contiguous(), c0));
     vt::expect_close(a, b, 1e-15, 1e-15);
+    vt::expect_close(std::get<0>(sa), std::get<0>(sb), 1e-15, 1e-15);
     vt::expect_close(std::get<1>(sa), std::get<1>(sb), 1e-15, 1e-15);
     const auto [g1, gh1] = gru->forward(x.transpose(0, 1));
     const auto [g2, gh2] = gru->forward(x.transpose(0, 1).contiguous());
     vt::expect_close(g1, g2, 1e-15, 1e-15);
+    vt::expect_close(gh1, gh2, 1e-15, 1e-15);
   }
 }
 
@@ -203,6 +192,25 @@ TEST(RNNModules, InitialisationDropoutCloneAndRepr) {
   EXPECT_FALSE(vt::bit_identical(std::get<0>(lstm->forward(x)), std::get<0>(lstm->forward(x))));
   lstm->eval();
   vt::expect_bitwise_equal(std::get<0>(lstm->forward(x)), std::get<0>(lstm->forward(x)), "eval");
+  // No dropout after the last layer: one layer with dropout is deterministic in training mode too.
+  nn::GRU single(nn::GRUOptions(3, 4).dropout(0.5));
+  vt::expect_bitwise_equal(std::get<0>(single->forward(x)), std::get<0>(single->forward(x)), "one layer");
+  // reset_parameters re-draws every parameter within the bound, for each module and cell.
+  for (const std::shared_ptr<nn::Module>& m :
+       std::vector<std::shared_ptr<nn::Module>>{nn::RNN(3, 9).ptr(), nn::GRU(3, 9).ptr(), nn::RNNCell(3, 9).ptr(),
+                                                nn::LSTMCell(3, 9).ptr(), nn::GRUCell(3, 9).ptr()}) {
+    SCOPED_TRACE(m->name());
+    {
+      NoGradGuard g;
+      for (Tensor& p : m->parameters()) p.fill_(5.0);
+    }
+    if (auto r = std::dynamic_pointer_cast<nn::RNNImpl>(m)) r->reset_parameters();
+    if (auto r = std::dynamic_pointer_cast<nn::GRUImpl>(m)) r->reset_parameters();
+    if (auto r = std::dynamic_pointer_cast<nn::RNNCellImpl>(m)) r->reset_parameters();
+    if (auto r = std::dynamic_pointer_cast<nn::LSTMCellImpl>(m)) r->reset_parameters();
+    if (auto r = std::dynamic_pointer_cast<nn::GRUCellImpl>(m)) r->reset_parameters();
+    for (const Tensor& p : m->parameters()) EXPECT_LE(vt::values(p.abs().max())[0], 1.0 / 3.0);
+  }
   // A clone computes what the original computes and owns its parameters.
   auto copy = std::dynamic_pointer_cast<nn::LSTMImpl>(lstm->clone());
   ASSERT_NE(copy, nullptr);
@@ -223,7 +231,9 @@ TEST(RNNModules, InitialisationDropoutCloneAndRepr) {
   EXPECT_EQ(repr(*nn::GRU(nn::GRUOptions(2, 4).batch_first(true).bidirectional(true))),
             "GRU(2, 4, batch_first=True, bidirectional=True)");
   EXPECT_EQ(repr(*nn::LSTM(nn::LSTMOptions(2, 4).proj_size(3).bias(false))), "LSTM(2, 4, proj_size=3, bias=False)");
-  EXPECT_EQ(repr(*nn::RNNCell(nn::RNNCellOptions(2, 4).nonlinearity(nn::kReLU))), "RNNCell(2, 4, nonlinearity='relu')");
+  EXPECT_EQ(repr(*nn::RNNCell(nn::RNNCellOptions(2, 4).nonlinearity(nn::kReLU))), "RNNCell(2, 4, nonlinearity=relu)");
+  EXPECT_EQ(repr(*nn::RNN(nn::RNNOptions(2, 4).nonlinearity(nn::kReLU))),
+            "RNN(2, 4)");  // PyTorch prints no nonlinearity
   EXPECT_EQ(repr(*nn::GRUCell(nn::GRUCellOptions(2, 4).bias(false))), "GRUCell(2, 4, bias=False)");
   // A cell step equals one step of the one-layer module with the same weights.
   nn::GRU gru(2, 3);
@@ -248,6 +258,10 @@ TEST(RNNModules, Errors) {
                   "LSTM: proj_size has to be smaller than hidden_size (got proj_size=4, hidden_size=4)");
   EXPECT_ERROR_EQ(nn::RNN(nn::RNNOptions(3, 4).nonlinearity(nn::kGELU)),
                   "RNN: Unknown nonlinearity 'kGELU' (kTanh or kReLU)");
+  EXPECT_ERROR_EQ(nn::GRU(nn::GRUOptions(3, 4).proj_size(2)),
+                  "GRU: proj_size argument is only supported for LSTM, not RNN or GRU (got proj_size=2)");
+  EXPECT_ERROR_EQ(nn::LSTMCell(nn::LSTMCellOptions(3, 4).nonlinearity(nn::kReLU)),
+                  "LSTMCell: nonlinearity is an option of RNN and RNNCell only (got kReLU)");
   EXPECT_ERROR_EQ(nn::GRU(nn::GRUOptions(3, 0)),
                   "GRU: input_size and hidden_size must be positive (got input_size=3, hidden_size=0)");
   nn::LSTM lstm(nn::LSTMOptions(3, 4).num_layers(2));
@@ -265,7 +279,14 @@ TEST(RNNModules, Errors) {
   nn::GRU gru(3, 4);
   EXPECT_ERROR_EQ(gru->forward(randn({5, 2, 3}), zeros({1, 2, 4}, kFloat64)),
                   "GRU: expected hx of the input's dtype float32, but got float64");
+  EXPECT_ERROR_EQ(gru->forward(randn({5, 2, 3}, kFloat64)),
+                  "GRU: expected input of the parameters' dtype float32, but got float64 (convert one with to())");
+  nn::LSTMCell lstm_cell(3, 4);
+  EXPECT_ERROR_EQ(lstm_cell->forward(randn({2, 3}), std::make_tuple(Tensor(), zeros({2, 4}))),
+                  "LSTMCell: hx must hold both h_0 and c_0 (got an undefined h_0 and c_0)");
   nn::GRUCell cell(3, 4);
+  EXPECT_ERROR_EQ(cell->forward(randn({2, 3}, kFloat64)),
+                  "GRUCell: expected input of the parameters' dtype float32, but got float64 (convert one with to())");
   EXPECT_ERROR_EQ(cell->forward(randn({2, 2, 3})), "GRUCell: Expected input to be 1-D or 2-D but received 3-D tensor");
   EXPECT_ERROR_EQ(cell->forward(randn({2, 5})), "GRUCell: input has inconsistent input_size: got 5 expected 3");
   EXPECT_ERROR_EQ(cell->forward(randn({2, 3}), zeros({3, 4})),

@@ -120,17 +120,7 @@ TEST(TransformerFixtures, MatchPyTorch) {
     const DType dtype = c.at("dtype") == "float32" ? kFloat32 : kFloat64;
     Built b = build(c);
     b.module->to(dtype);
-    const auto params = b.module->named_parameters();
-    std::vector<std::string> names;
-    for (const auto& [name, p] : params) names.push_back(name);
-    EXPECT_EQ(names, c.at("param_order").get<std::vector<std::string>>());
-    {
-      NoGradGuard g;
-      for (const auto& [name, p] : params) {
-        Tensor target = p;
-        target.copy_(vt::json_tensor(c.at("params").at(name)));
-      }
-    }
+    vt::set_fixture_parameters(*b.module, c);  // PyTorch's names and order, the fixture's values
     std::map<std::string, Tensor> leaves;
     for (const std::string name : {"src", "tgt", "memory"}) {
       if (c.at("inputs").contains(name)) {
@@ -144,10 +134,7 @@ TEST(TransformerFixtures, MatchPyTorch) {
       SCOPED_TRACE(name);
       vt::expect_matches_fixture(leaf.grad(), vt::json_tensor(c.at("grads").at(name)));
     }
-    for (const auto& [name, p] : params) {
-      SCOPED_TRACE(name);
-      vt::expect_matches_fixture(p.grad(), vt::json_tensor(c.at("grads").at("param:" + name)));
-    }
+    vt::expect_fixture_parameter_grads(*b.module, c);
   }
   EXPECT_GE(n, 15);
 }
