@@ -55,6 +55,8 @@ Tensor batched_product(const Tensor& a, const Tensor& b, std::int64_t batch, std
     return zeros(out_sizes, a.dtype());
   }
   Tensor out = empty(out_sizes, a.dtype());
+  // Nothing to compute, and an empty operand's (or the output's) null data must not be offset per batch entry.
+  if (batch == 0 || m == 0 || n == 0) return out;
   const MatrixLayout la = layout_of(a), lb = layout_of(b);
   detail::dispatch_floating(a.dtype(), "matmul", [&]<typename T>() {
     const T* pa = la.t.data_ptr<T>();

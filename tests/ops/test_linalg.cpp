@@ -235,6 +235,10 @@ TEST(Matmul, AnEmptyOuterDimGivesAnEmptyResult) {
   EXPECT_EQ(matmul(ones({2, 0, 4}), ones({4, 3})).sizes(), (Shape{2, 0, 3}));
   EXPECT_EQ(matmul(ones({0, 5}), ones({5})).sizes(), (Shape{0}));
   EXPECT_EQ(mm(ones({0, 5}), ones({5, 0})).sizes(), (Shape{0, 0}));
+  // Batched with an empty row or column dim: no batch entry is offset from an empty operand's null data (UBSan).
+  EXPECT_EQ(bmm(ones({4, 0, 2}), ones({4, 2, 3})).sizes(), (Shape{4, 0, 3}));
+  EXPECT_EQ(bmm(ones({4, 3, 2}), ones({4, 2, 0})).sizes(), (Shape{4, 3, 0}));
+  EXPECT_EQ(matmul(ones({3, 0, 2}), ones({2, 5})).sizes(), (Shape{3, 0, 5}));
 }
 
 TEST(Matmul, GradientsOfAnEmptyInnerDimAreEmptyAndOfTheOperandsShape) {
