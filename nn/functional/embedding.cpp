@@ -15,6 +15,7 @@
 #include "voxgrad/ops/detail/kernels.h"
 #include "voxgrad/ops/detail/take.h"
 #include "voxgrad/ops/elementwise.h"
+#include "voxgrad/ops/histogram.h"
 #include "voxgrad/ops/reduction.h"
 
 namespace voxgrad::nn::functional {
@@ -66,11 +67,7 @@ Tensor dense_backward(const Tensor& grad, const Tensor& idx, std::int64_t rows, 
   Tensor gw = zeros({rows, dim}, grad.dtype());
   const Tensor g = grad.contiguous();
   const std::int64_t* pi = idx.data_ptr<std::int64_t>();
-  std::vector<std::int64_t> counts;
-  if (scale_grad_by_freq) {
-    counts.assign(static_cast<std::size_t>(rows), 0);
-    for (std::int64_t i = 0; i < n; ++i) ++counts[static_cast<std::size_t>(pi[i])];
-  }
+  const Tensor counts = scale_grad_by_freq ? voxgrad::bincount(idx, {}, rows) : Tensor();
   voxgrad::detail::dispatch_floating(grad.dtype(), "embedding_backward", [&]<typename T>() {
     T* pw = gw.data_ptr<T>();
     const T* pg = g.data_ptr<T>();
@@ -80,7 +77,7 @@ Tensor dense_backward(const Tensor& grad, const Tensor& idx, std::int64_t rows, 
       T* dst = pw + k * dim;
       const T* src = pg + i * dim;
       if (scale_grad_by_freq) {
-        const T s = static_cast<T>(1.0 / static_cast<double>(counts[static_cast<std::size_t>(k)]));
+        const T s = static_cast<T>(1.0 / static_cast<double>(counts.data_ptr<std::int64_t>()[k]));
         for (std::int64_t j = 0; j < dim; ++j) dst[j] = std::fma(src[j], s, dst[j]);
       } else {
         for (std::int64_t j = 0; j < dim; ++j) dst[j] += src[j];
@@ -99,15 +96,13 @@ Tensor differentiable_backward(const Tensor& grad, const Tensor& idx, std::int64
   const std::int64_t dim = grad.size(-1);
   Tensor g = grad.reshape({n, dim});
   if (padding_idx >= 0 || scale_grad_by_freq) {
-    std::vector<std::int64_t> counts(static_cast<std::size_t>(rows), 0);
+    const Tensor counts = voxgrad::bincount(idx, {}, rows);
+    const std::int64_t* pn = counts.data_ptr<std::int64_t>();
     const std::int64_t* pi = idx.data_ptr<std::int64_t>();
-    for (std::int64_t i = 0; i < n; ++i) ++counts[static_cast<std::size_t>(pi[i])];
     Tensor coef = empty({n, 1}, kFloat64);
     double* pc = coef.data_ptr<double>();
     for (std::int64_t i = 0; i < n; ++i) {
-      pc[i] = pi[i] == padding_idx ? 0.0
-              : scale_grad_by_freq ? 1.0 / static_cast<double>(counts[static_cast<std::size_t>(pi[i])])
-                                   : 1.0;
+      pc[i] = pi[i] == padding_idx ? 0.0 : scale_grad_by_freq ? 1.0 / static_cast<double>(pn[pi[i]]) : 1.0;
     }
     g = g * coef.to(grad.dtype());
   }
