@@ -9,7 +9,8 @@
 #   scripts/qemu_isa_check.sh [BUILD_DIR]     (default build/portable)
 #
 # Emulation is slow: the filter below runs the per-ISA tests, the hand-picked conv references and the
-# gradient checks, not the long random sweeps (those run natively per ISA in ctest: avx2.*, baseline.*).
+# gradient checks and a short sweep of the Winograd path, not the long random sweeps (those run natively
+# per ISA in ctest: avx2.*, baseline.*).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build/portable}"
@@ -22,12 +23,14 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVOXGRAD_NATIVE=OFF -DVOXGRAD_BUILD_EXAMPLES=OFF
 fi
 cmake --build "$build" -j2 --target ops_test_conv_isa ops_test_conv_reference_cases ops_test_conv_grad \
-  core_test_fma_loop nn_test_normalization_isa
+  ops_test_conv_winograd core_test_fma_loop nn_test_normalization_isa
 # The hand-picked conv references but the thread-count one (its layers are large, and its point, the
 # same bits for 1 and 2 threads, is checked natively per ISA by ctest's avx2.* and baseline.*: under
 # -cpu Haswell it alone took 144 s of the references' 330).
 filter='ConvReference.*:-ConvReference.ThreadCountDoesNotChangeResults'
 grad_filter='ConvGrad*.Conv3d*:ConvGrad*.ConvTranspose3d*'
+# The Winograd path (AVX2 transforms under Haswell; not taken under Westmere): a few configs of each op.
+winograd_filter='ConvWinograd.QuickSweep:ConvWinograd.TakesOnlyTheShapesItServes'
 # Each job below runs its test programs in turn; the three jobs run side by side on the two cores.
 # Emulated AVX2 is the slow part (the references above took 186 s under -cpu Haswell against 30 s
 # under -cpu Westmere, ConvIsa 90 s against 8 s), so the Haswell runs are split in two jobs of about
@@ -62,10 +65,10 @@ run_job Haswell avx2 "ops_test_conv_reference_cases|$filter|0/2" "core_test_fma_
   "ops_test_conv_grad|$grad_filter" &
 pids+=($!)
 run_job Haswell avx2 "ops_test_conv_isa|*" "nn_test_normalization_isa|*" \
-  "ops_test_conv_reference_cases|$filter|1/2" &
+  "ops_test_conv_reference_cases|$filter|1/2" "ops_test_conv_winograd|$winograd_filter" &
 pids+=($!)
 run_job Westmere baseline "ops_test_conv_isa|*" "core_test_fma_loop|*" "nn_test_normalization_isa|*" \
-  "ops_test_conv_reference_cases|$filter" &
+  "ops_test_conv_reference_cases|$filter" "ops_test_conv_winograd|$winograd_filter" &
 pids+=($!)
 status=0
 for pid in "${pids[@]}"; do

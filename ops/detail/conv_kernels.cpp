@@ -8,6 +8,7 @@
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/lane_sums.h"
 #include "voxgrad/ops/detail/pointwise_conv.h"
+#include "voxgrad/ops/detail/winograd.h"
 
 namespace voxgrad::detail {
 
@@ -46,6 +47,11 @@ void matrix_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeome
 template <typename T>
 void conv_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g, T* x_sums) {
   if constexpr (std::is_same_v<T, float>) {
+    if (suits_winograd(g)) {
+      winograd_conv3d(x, w, bias, y, g);
+      if (x_sums != nullptr) channel_sum(x, x_sums, g.N, g.Cin, g.vol_size());
+      return;
+    }
     if (g.direct_forward()) return direct_conv3d(x, w, bias, y, g, x_sums);
   }
   matrix_forward(x, w, bias, y, g);
@@ -77,7 +83,10 @@ void conv_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, T* db) {
 template <typename T>
 void conv_forward_and_weight(const T* x, const T* w, T* y, const T* dy, T* dw, const ConvGeometry& g, T* x_sums) {
   if constexpr (std::is_same_v<T, float>) {
-    if (g.direct_forward() && g.direct_weight()) return direct_conv3d_and_weight_grad(x, w, y, dy, dw, g, x_sums);
+    // The Winograd forward map beats sharing the padded copy with the direct weight map.
+    if (!suits_winograd(g) && g.direct_forward() && g.direct_weight()) {
+      return direct_conv3d_and_weight_grad(x, w, y, dy, dw, g, x_sums);
+    }
   }
   conv_forward<T>(x, w, nullptr, y, g, x_sums);
   conv_weight<T>(x, dy, dw, g);

@@ -120,9 +120,11 @@ TEST(DistributedDataParallel, FiveAdamStepsEqualSingleProcessOnTheWholeBatchFloa
 // Run on 2 and 3 ranks (ctest's 3-rank filter names this test; its name must not end in Float32). On
 // 3 ranks the 1e-5 above is below what float32 itself achieves here: the single-process float32
 // run is 8.9e-5 from the same training in float64 (started from the same float32 weights and data),
-// DDP's 1.05e-4, and the two float32 runs 7.5e-5 from each other (Zen 3, AVX2 kernels). What DDP
-// must not do is lose accuracy: measured against the float64 trajectory, it is as exact as the
-// single process, and the two float32 runs are no further apart than float32 is from exact.
+// DDP's 1.05e-4, and the two float32 runs 7.5e-5 from each other (Zen 3, AVX2 kernels; on an Intel
+// model 207 with the Winograd conv path: 8.8e-5, 1.49e-4 and 2.0e-4, and without it 1.54e-4, 1.48e-4
+// and 1.68e-4). What DDP must not do is lose accuracy: measured against the float64 trajectory, it is
+// as exact as the single process, and the two float32 runs are no further apart than float32 is from
+// exact (twice the larger of their two distances from the float64 run: either may be the closer one).
 TEST(DistributedDataParallel, FiveAdamStepsInFloat32AreAsExactAsSingleProcess) {
   const nn::NamedTensors exact = train(false, kFloat64, 2, 5, 1);
   const nn::NamedTensors single = train(false, kFloat32, 2, 5, 1);
@@ -131,7 +133,8 @@ TEST(DistributedDataParallel, FiveAdamStepsInFloat32AreAsExactAsSingleProcess) {
   const double ddp_error = relative_difference(ddp, exact);
   const double gap = relative_difference(ddp, single);
   EXPECT_LE(ddp_error, 2 * single_error) << "world size " << world();
-  EXPECT_LE(gap, 2 * single_error) << "world size " << world() << ", float32 error " << single_error;
+  EXPECT_LE(gap, 2 * std::max(single_error, ddp_error))
+      << "world size " << world() << ", float32 errors " << single_error << " (single) and " << ddp_error << " (DDP)";
 }
 
 TEST(DistributedDataParallel, NoSyncAccumulationOverTwoMicroBatchesEqualsSingleProcess) {

@@ -156,6 +156,11 @@ TEST(Determinism, LargeConvLayersThatSplitIntoManyTilesAreBitIdentical) {
           conv(2, 64, 64, {10, 10, 41}, 1, 1, 0),
           conv(2, 20, 40, {12, 10, 11}, 1, 1, 0),
           tconv(2, 48, 16, {9, 10, 12}, 1, 1, 0, 0),
+          // Winograd (kernel 3, stride 1, 16+ channels): blocks of tiles over the threads, the weight
+          // map's chunks of blocks summed in order; odd sizes (partial tiles and steps), padding 0 and 2.
+          conv(2, 64, 64, {16, 16, 16}, 3, 1, 1),
+          conv(1, 24, 20, {7, 9, 21}, 3, 1, 0),
+          tconv(2, 20, 24, {9, 8, 17}, 3, 1, 2, 0),
       },
       {kFloat32});
 }

@@ -1,0 +1,241 @@
+#include "voxgrad/ops/detail/winograd.h"
+
+#include <algorithm>
+#include <atomic>
+#include <numeric>
+#include <vector>
+
+#include "voxgrad/core/detail/cpu.h"
+#include "voxgrad/core/detail/parallel.h"
+#include "voxgrad/ops/detail/direct_conv.h"
+#include "voxgrad/ops/detail/direct_kernels.h"
+#include "voxgrad/ops/detail/direct_layout.h"
+#include "voxgrad/ops/detail/winograd_kernels.h"
+
+namespace voxgrad::detail {
+
+using direct::Kernels;
+using winograd::TileRow;
+using winograd::Transforms;
+
+namespace {
+
+std::atomic<bool> g_winograd_enabled{true};
+
+constexpr std::int64_t kXi = 64;  // transformed positions of a tile
+constexpr std::int64_t kTaps = 27;
+
+// G (4 × 3): the weight's transform along one dim.
+constexpr double kG[4][3] = {{1.0, 0.0, 0.0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0.0, 0.0, 1.0}};
+
+const Transforms* active_transforms() {
+  return widest_kernels(winograd::avx512::transforms(), winograd::avx2::transforms(),
+                        static_cast<const Transforms*>(nullptr));
+}
+
+// The tiles of g's output (2³ outputs each, the last ones along a dim partly outside it) in blocks of
+// T within each sample: block j of sample n takes tiles [j·T, (j + 1)·T) in order (td, th, tw), T a
+// multiple of the lanes, so that a block's transformed inputs and sums (64 · (Cin + Cout) floats a
+// tile) fill at most 3/4 of L2, in whole forward tiles (nv vectors) where that fits, and at most two
+// of them. No block spans two samples, so that a sample's sums do not depend on the batch around it.
+struct Blocking {
+  Dims tiles{};
+  std::int64_t per_sample = 0, T = 0, per_sample_blocks = 0, blocks = 0;
+  /// Floats from one ξ's rows of a block to the next's for `channels` channels: channels · T, plus a
+  /// cache line, so that a transform's 64 stores (one per ξ) do not all fall in one L1 set, as they
+  /// would a multiple of 4 KiB apart.
+  std::int64_t xi_stride(std::int64_t channels) const { return channels * T + 16; }
+
+  Blocking(const Kernels& k, const ConvGeometry& g) {
+    for (std::size_t i = 0; i < 3; ++i) tiles[i] = (g.out[i] + 1) / 2;
+    per_sample = volume(tiles);
+    const std::int64_t lanes = k.lanes, tile = std::int64_t{k.nv} * lanes;
+    const std::int64_t fit =
+        cache_sizes().l2 * 3 / 4 / (kXi * (g.Cin + g.Cout) * static_cast<std::int64_t>(sizeof(float)));
+    T = fit >= tile ? std::min(fit / tile, std::int64_t{2}) * tile : std::max(lanes, fit / lanes * lanes);
+    per_sample_blocks = (per_sample + T - 1) / T;
+    blocks = g.N * per_sample_blocks;
+  }
+
+  /// Block b's first tile (counting over the batch, sample after sample) and its number of tiles.
+  std::int64_t first(std::int64_t b) const { return b / per_sample_blocks * per_sample + b % per_sample_blocks * T; }
+  std::int64_t size(std::int64_t b) const { return std::min(T, per_sample - b % per_sample_blocks * T); }
+
+  // f(n, row, offset) for the block's tiles [t0, t0 + len) as runs along W within one tile row,
+  // `offset` the run's first tile within the block.
+  template <typename F>
+  void for_rows(std::int64_t t0, std::int64_t len, F&& f) const {
+    const std::int64_t TW = tiles[2], TH = tiles[1];
+    for (std::int64_t t = t0, end = t0 + len; t < end;) {
+      const std::int64_t n = t / per_sample, rem = t % per_sample, tw = rem % TW;
+      const std::int64_t tw1 = std::min(TW, tw + (end - t));
+      f(n, TileRow{rem / (TH * TW), rem / TW % TH, tw, tw1}, t - t0);
+      t += tw1 - tw;
+    }
+  }
+};
+
+// Weights are transformed in chunks of this many 3³ kernels, each step a loop over the chunk.
+constexpr std::int64_t kPairChunk = 32;
+
+// u[ξ·pairs + p] = (G g Gᵀ along each dim)[ξ] for each of the `pairs` 3³ kernels g = w + 27·p, in
+// double, rounded once.
+void transform_weights(const float* w, std::int64_t pairs, float* u) {
+  parallel_for(0, (pairs + kPairChunk - 1) / kPairChunk, 1, [&](std::int64_t c0, std::int64_t c1) {
+    double g[kTaps][kPairChunk], tw[3][3][4][kPairChunk], th[3][4][4][kPairChunk];
+    for (std::int64_t chunk = c0; chunk < c1; ++chunk) {
+      const std::int64_t p0 = chunk * kPairChunk, n = std::min(kPairChunk, pairs - p0);
+      for (std::int64_t q = 0; q < n; ++q) {
+        for (int k = 0; k < kTaps; ++k) g[k][q] = w[(p0 + q) * kTaps + k];
+      }
+      for (int d = 0; d < 3; ++d) {
+        for (int h = 0; h < 3; ++h) {
+          const double* r0 = g[(d * 3 + h) * 3];
+          const double* r1 = g[(d * 3 + h) * 3 + 1];
+          const double* r2 = g[(d * 3 + h) * 3 + 2];
+          for (int c = 0; c < 4; ++c) {
+            for (std::int64_t q = 0; q < n; ++q)
+              tw[d][h][c][q] = kG[c][0] * r0[q] + kG[c][1] * r1[q] + kG[c][2] * r2[q];
+          }
+        }
+      }
+      for (int d = 0; d < 3; ++d) {
+        for (int b = 0; b < 4; ++b) {
+          for (int c = 0; c < 4; ++c) {
+            for (std::int64_t q = 0; q < n; ++q) {
+              th[d][b][c][q] = kG[b][0] * tw[d][0][c][q] + kG[b][1] * tw[d][1][c][q] + kG[b][2] * tw[d][2][c][q];
+            }
+          }
+        }
+      }
+      for (int a = 0; a < 4; ++a) {
+        for (int b = 0; b < 4; ++b) {
+          for (int c = 0; c < 4; ++c) {
+            float* out = u + ((a * 4 + b) * 4 + c) * pairs + p0;
+            for (std::int64_t q = 0; q < n; ++q) {
+              out[q] =
+                  static_cast<float>(kG[a][0] * th[0][b][c][q] + kG[a][1] * th[1][b][c][q] + kG[a][2] * th[2][b][c][q]);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// A copy of a batch of `volumes` volumes of `dims` laid out for the transforms (winograd_kernels.h):
+// planes × rows of 2·wq floats, row (pd, ph) holding source row (pd − front[0], ph − front[1]) split by
+// parity, slot q of parity r holding column 2q + r − front[2], and zeros wherever that lies outside the
+// source (what falls past `planes`, `rows` or the slots is dropped).
+class PaddedBatch {
+ public:
+  PaddedBatch(const Kernels& k, const float* src, std::int64_t volumes, const Dims& dims, const Dims& front,
+              std::int64_t planes, std::int64_t rows, std::int64_t wq)
+      : planes_(planes), rows_(rows), wq_(wq), buffer_(volumes * planes * rows * 2 * wq) {
+    const std::int64_t rs = 2 * wq, V = volume(dims);
+    // The rows that hold source rows: [lo, hi) of each plane.
+    const std::int64_t lo = std::clamp<std::int64_t>(front[1], 0, rows),
+                       hi = std::clamp<std::int64_t>(front[1] + dims[1], lo, rows);
+    float* dst = buffer_.get();
+    parallel_for(0, volumes * planes, 4, [&](std::int64_t e0, std::int64_t e1) {
+      for (std::int64_t e = e0; e < e1; ++e) {
+        const std::int64_t vi = e / planes, d = e % planes - front[0];
+        float* plane = dst + e * rows * rs;
+        if (d < 0 || d >= dims[0] || hi == lo) {
+          std::fill(plane, plane + rows * rs, 0.0f);
+          continue;
+        }
+        std::fill(plane, plane + lo * rs, 0.0f);
+        k.pad_rows(src + vi * V + (d * dims[1] + lo - front[1]) * dims[2], dims[2], plane + lo * rs, rs, hi - lo, wq, 2,
+                   front[2]);
+        std::fill(plane + hi * rs, plane + rows * rs, 0.0f);
+      }
+    });
+  }
+  /// Volume vi's first value.
+  const float* volume_at(std::int64_t vi) const { return buffer_.get() + vi * planes_ * plane_stride(); }
+  std::int64_t plane_stride() const { return rows_ * row_stride(); }
+  std::int64_t row_stride() const { return 2 * wq_; }
+  std::int64_t half() const { return wq_; }
+
+ private:
+  std::int64_t planes_, rows_, wq_;
+  direct::Workspace buffer_;
+};
+
+// Writes the block's transformed inputs: vin[(ξ·Cin + ci)·T + t] for its tiles t < len, from xp (x
+// padded to the tiles).
+void transform_inputs(const Transforms& tf, const Blocking& b, const PaddedBatch& xp, std::int64_t Cin, std::int64_t t0,
+                      std::int64_t len, float* vin) {
+  // Channel by channel, so that the rows one tile row reads are in L1 for the next, which shares half.
+  for (std::int64_t ci = 0; ci < Cin; ++ci) {
+    b.for_rows(t0, len, [&](std::int64_t n, const TileRow& r, std::int64_t off) {
+      tf.input_row(xp.volume_at(n * Cin + ci), xp.plane_stride(), xp.row_stride(), xp.half(), r, vin + ci * b.T + off,
+                   b.xi_stride(Cin));
+    });
+  }
+}
+
+// x padded for its tiles: the 2·tiles + 2 inputs per dim from −padding.
+PaddedBatch padded_input(const Kernels& k, const float* x, const ConvGeometry& g, const Blocking& b) {
+  return PaddedBatch(k, x, g.N * g.Cin, g.vol, g.padding, 2 * b.tiles[0] + 2, 2 * b.tiles[1] + 2, b.tiles[2] + 1);
+}
+
+}  // namespace
+
+bool set_winograd_enabled(bool enabled) { return g_winograd_enabled.exchange(enabled); }
+
+bool suits_winograd(const ConvGeometry& g) {
+  if (!g_winograd_enabled.load(std::memory_order_relaxed) || !direct_conv_available() ||
+      active_transforms() == nullptr || !g.within_direct_range()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (g.kernel[i] != 3 || g.stride[i] != 1 || g.dilation[i] != 1) return false;
+  }
+  return g.groups == 1 && g.Cin >= kWinogradMinChannels && g.Cout >= kWinogradMinChannels && g.N > 0 &&
+         g.vol_size() > 0 && g.out_size() > 0;
+}
+
+void winograd_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g) {
+  const Kernels& kern = *direct::active_kernels();
+  const Transforms& tf = *active_transforms();
+  const std::int64_t Cin = g.Cin, Cout = g.Cout, mr = kern.mr, Vo = g.out_size();
+  const Blocking b(kern, g);
+  // The transformed weight per ξ, packed for the forward tiles as blocks of mr output channels
+  // [input channel][mr]: one "group" per ξ of a pointwise convolution over the block's tiles.
+  std::vector<float> u(static_cast<std::size_t>(kXi * Cout * Cin));
+  transform_weights(w, Cout * Cin, u.data());
+  const std::int64_t wblocks = (Cout + mr - 1) / mr;
+  std::vector<std::int64_t> order(static_cast<std::size_t>(Cin)), koff(static_cast<std::size_t>(Cin));
+  std::iota(order.begin(), order.end(), std::int64_t{0});
+  for (std::int64_t ci = 0; ci < Cin; ++ci) koff[static_cast<std::size_t>(ci)] = ci * b.T;
+  std::vector<float> wpk(static_cast<std::size_t>(kXi * wblocks * Cin * mr));
+  direct::pack_tile_weights(u.data(), kXi, Cout * Cin, Cout, Cin, order.data(), Cin, mr, wpk.data());
+  const PaddedBatch xp = padded_input(kern, x, g, b);
+  parallel_for(0, b.blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
+    // output_row reads up to 7 sums past a row's last tile: slack at the end.
+    const direct::Workspace vin(kXi * b.xi_stride(Cin)), sums(kXi * b.xi_stride(Cout) + 16);
+    for (std::int64_t blk = b0; blk < b1; ++blk) {
+      const std::int64_t t0 = b.first(blk), len = b.size(blk);
+      transform_inputs(tf, b, xp, Cin, t0, len, vin.get());
+      const direct::RowVectors vec = direct::row_vectors(kern.lanes, 1, 1, len, 0, 0, 0, 0);
+      const direct::TileSplit split(vec.count, kern.nv);
+      for (std::int64_t xi = 0; xi < kXi; ++xi) {
+        for (std::int64_t s = 0; s < split.tiles; ++s) {
+          kern.forward_vectors(vec, split.begin(s), split.end(s) - split.begin(s), vin.get() + xi * b.xi_stride(Cin),
+                               sums.get() + xi * b.xi_stride(Cout), b.T, Cout, wpk.data() + xi * wblocks * Cin * mr,
+                               Cin, koff.data(), nullptr, nullptr, false);
+        }
+      }
+      for (std::int64_t co = 0; co < Cout; ++co) {
+        b.for_rows(t0, len, [&](std::int64_t n, const TileRow& r, std::int64_t off) {
+          tf.output_row(sums.get() + co * b.T + off, b.xi_stride(Cout), bias != nullptr ? bias[co] : 0.0f,
+                        y + (n * Cout + co) * Vo, g.out.data(), r);
+        });
+      }
+    }
+  });
+}
+
+}  // namespace voxgrad::detail
