@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <numeric>
+#include <cstdlib>
 #include <vector>
 
 #include "voxgrad/core/detail/cpu.h"
@@ -20,7 +20,11 @@ using winograd::Transforms;
 
 namespace {
 
-std::atomic<bool> g_winograd_enabled{true};
+// On unless VOXGRAD_NO_WINOGRAD is set (to anything), read once.
+std::atomic<bool>& winograd_enabled() {
+  static std::atomic<bool> enabled{std::getenv("VOXGRAD_NO_WINOGRAD") == nullptr};
+  return enabled;
+}
 
 constexpr std::int64_t kXi = 64;  // transformed positions of a tile
 constexpr std::int64_t kTaps = 27;
@@ -33,14 +37,13 @@ const Transforms* active_transforms() {
                         static_cast<const Transforms*>(nullptr));
 }
 
-// The tiles of g's output (2³ outputs each, the last ones along a dim partly outside it) in blocks of
-// T within each sample: block j of sample n takes tiles [j·T, (j + 1)·T) in order (td, th, tw), T a
-// multiple of the lanes, so that a block's transformed inputs and sums (64 · (Cin + Cout) floats a
-// tile) fill at most 3/4 of L2, in whole forward tiles (nv vectors) where that fits, and at most two
-// of them. No block spans two samples, so that a sample's sums do not depend on the batch around it.
+// The tiles of one sample's output (2³ outputs each, the last ones along a dim partly outside it) in
+// blocks of T: block j takes tiles [j·T, (j + 1)·T) in order (td, th, tw), T a multiple of the lanes,
+// so that a block's transformed inputs and sums (64 · (Cin + Cout) floats a tile) fill at most 3/4 of
+// L2, in whole forward tiles (nv vectors) where that fits, and at most two of them.
 struct Blocking {
   Dims tiles{};
-  std::int64_t per_sample = 0, T = 0, per_sample_blocks = 0, blocks = 0;
+  std::int64_t per_sample = 0, T = 0, per_sample_blocks = 0;
   /// Floats from one ξ's rows of a block to the next's for `channels` channels: channels · T, plus a
   /// cache line, so that a transform's 64 stores (one per ξ) do not all fall in one L1 set, as they
   /// would a multiple of 4 KiB apart.
@@ -54,22 +57,19 @@ struct Blocking {
         cache_sizes().l2 * 3 / 4 / (kXi * (g.Cin + g.Cout) * static_cast<std::int64_t>(sizeof(float)));
     T = fit >= tile ? std::min(fit / tile, std::int64_t{2}) * tile : std::max(lanes, fit / lanes * lanes);
     per_sample_blocks = (per_sample + T - 1) / T;
-    blocks = g.N * per_sample_blocks;
   }
 
-  /// Block b's first tile (counting over the batch, sample after sample) and its number of tiles.
-  std::int64_t first(std::int64_t b) const { return b / per_sample_blocks * per_sample + b % per_sample_blocks * T; }
-  std::int64_t size(std::int64_t b) const { return std::min(T, per_sample - b % per_sample_blocks * T); }
+  /// Block j's number of tiles.
+  std::int64_t size(std::int64_t j) const { return std::min(T, per_sample - j * T); }
 
-  // f(n, row, offset) for the block's tiles [t0, t0 + len) as runs along W within one tile row,
-  // `offset` the run's first tile within the block.
+  // f(row, offset) for the tiles [t0, t0 + len) as runs along W within one tile row, `offset` the
+  // run's first tile counted from t0.
   template <typename F>
   void for_rows(std::int64_t t0, std::int64_t len, F&& f) const {
     const std::int64_t TW = tiles[2], TH = tiles[1];
     for (std::int64_t t = t0, end = t0 + len; t < end;) {
-      const std::int64_t n = t / per_sample, rem = t % per_sample, tw = rem % TW;
-      const std::int64_t tw1 = std::min(TW, tw + (end - t));
-      f(n, TileRow{rem / (TH * TW), rem / TW % TH, tw, tw1}, t - t0);
+      const std::int64_t tw = t % TW, tw1 = std::min(TW, tw + (end - t));
+      f(TileRow{t / (TH * TW), t / TW % TH, tw, tw1}, t - t0);
       t += tw1 - tw;
     }
   }
@@ -78,9 +78,12 @@ struct Blocking {
 // Weights are transformed in chunks of this many 3³ kernels, each step a loop over the chunk.
 constexpr std::int64_t kPairChunk = 32;
 
-// u[ξ·pairs + p] = (G g Gᵀ along each dim)[ξ] for each of the `pairs` 3³ kernels g = w + 27·p, in
-// double, rounded once.
-void transform_weights(const float* w, std::int64_t pairs, float* u) {
+// The transformed weights (G g Gᵀ along each dim, in double, rounded once) packed for the forward
+// tiles: per ξ, blocks of mr output channels as [input channel][mr], zeros past Cout, so that each ξ is
+// one group of a pointwise convolution over a block's tiles: wpk[((ξ·blocks + co / mr)·Cin + ci)·mr +
+// co % mr] for the kernel w + 27·(co·Cin + ci).
+void transform_weights(const float* w, std::int64_t Cout, std::int64_t Cin, std::int64_t mr, float* wpk) {
+  const std::int64_t pairs = Cout * Cin, blocks = (Cout + mr - 1) / mr;
   parallel_for(0, (pairs + kPairChunk - 1) / kPairChunk, 1, [&](std::int64_t c0, std::int64_t c1) {
     double g[kTaps][kPairChunk], tw[3][3][4][kPairChunk], th[3][4][4][kPairChunk];
     for (std::int64_t chunk = c0; chunk < c1; ++chunk) {
@@ -111,9 +114,10 @@ void transform_weights(const float* w, std::int64_t pairs, float* u) {
       for (int a = 0; a < 4; ++a) {
         for (int b = 0; b < 4; ++b) {
           for (int c = 0; c < 4; ++c) {
-            float* out = u + ((a * 4 + b) * 4 + c) * pairs + p0;
+            float* out = wpk + ((a * 4 + b) * 4 + c) * blocks * Cin * mr;
             for (std::int64_t q = 0; q < n; ++q) {
-              out[q] =
+              const std::int64_t co = (p0 + q) / Cin, ci = (p0 + q) % Cin;
+              out[(co / mr * Cin + ci) * mr + co % mr] =
                   static_cast<float>(kG[a][0] * th[0][b][c][q] + kG[a][1] * th[1][b][c][q] + kG[a][2] * th[2][b][c][q]);
             }
           }
@@ -163,38 +167,38 @@ class PaddedBatch {
   direct::Workspace buffer_;
 };
 
-// Writes the block's transformed inputs: vin[(ξ·Cin + ci)·T + t] for its tiles t < len, from xp (x
-// padded to the tiles).
+// Writes a block's transformed inputs: vin[ξ·xi_stride(Cin) + ci·T + t − t0] for its tiles
+// [t0, t0 + len), from xp (a sample of x padded for its tiles). Channel by channel, so that the rows one
+// tile row reads are in L1 for the next, which shares half of them.
 void transform_inputs(const Transforms& tf, const Blocking& b, const PaddedBatch& xp, std::int64_t Cin, std::int64_t t0,
                       std::int64_t len, float* vin) {
-  // Channel by channel, so that the rows one tile row reads are in L1 for the next, which shares half.
   for (std::int64_t ci = 0; ci < Cin; ++ci) {
-    b.for_rows(t0, len, [&](std::int64_t n, const TileRow& r, std::int64_t off) {
-      tf.input_row(xp.volume_at(n * Cin + ci), xp.plane_stride(), xp.row_stride(), xp.half(), r, vin + ci * b.T + off,
+    b.for_rows(t0, len, [&](const TileRow& r, std::int64_t off) {
+      tf.input_row(xp.volume_at(ci), xp.plane_stride(), xp.row_stride(), xp.half(), r, vin + ci * b.T + off,
                    b.xi_stride(Cin));
     });
   }
 }
 
-// x padded for its tiles: the 2·tiles + 2 inputs per dim from −padding.
+// A sample of x padded for its tiles: the 2·tiles + 2 inputs per dim from −padding.
 PaddedBatch padded_input(const Kernels& k, const float* x, const ConvGeometry& g, const Blocking& b) {
-  return PaddedBatch(k, x, g.N * g.Cin, g.vol, g.padding, 2 * b.tiles[0] + 2, 2 * b.tiles[1] + 2, b.tiles[2] + 1);
+  return PaddedBatch(k, x, g.Cin, g.vol, g.padding, 2 * b.tiles[0] + 2, 2 * b.tiles[1] + 2, b.tiles[2] + 1);
 }
 
 }  // namespace
 
-bool set_winograd_enabled(bool enabled) { return g_winograd_enabled.exchange(enabled); }
+bool set_winograd_enabled(bool enabled) { return winograd_enabled().exchange(enabled); }
 
 bool suits_winograd(const ConvGeometry& g) {
-  if (!g_winograd_enabled.load(std::memory_order_relaxed) || !direct_conv_available() ||
+  if (!winograd_enabled().load(std::memory_order_relaxed) || !direct_conv_available() ||
       active_transforms() == nullptr || !g.within_direct_range()) {
     return false;
   }
   for (std::size_t i = 0; i < 3; ++i) {
     if (g.kernel[i] != 3 || g.stride[i] != 1 || g.dilation[i] != 1) return false;
   }
-  return g.groups == 1 && g.Cin >= kWinogradMinChannels && g.Cout >= kWinogradMinChannels && g.N > 0 &&
-         g.vol_size() > 0 && g.out_size() > 0;
+  return g.groups == 1 && std::min(g.Cin, g.Cout) >= kWinogradMinChannels &&
+         std::max(g.Cin, g.Cout) >= kWinogradMinWider && g.N > 0 && g.vol_size() > 0 && g.out_size() > 0;
 }
 
 void winograd_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g) {
@@ -202,40 +206,39 @@ void winograd_conv3d(const float* x, const float* w, const float* bias, float* y
   const Transforms& tf = *active_transforms();
   const std::int64_t Cin = g.Cin, Cout = g.Cout, mr = kern.mr, Vo = g.out_size();
   const Blocking b(kern, g);
-  // The transformed weight per ξ, packed for the forward tiles as blocks of mr output channels
-  // [input channel][mr]: one "group" per ξ of a pointwise convolution over the block's tiles.
-  std::vector<float> u(static_cast<std::size_t>(kXi * Cout * Cin));
-  transform_weights(w, Cout * Cin, u.data());
   const std::int64_t wblocks = (Cout + mr - 1) / mr;
-  std::vector<std::int64_t> order(static_cast<std::size_t>(Cin)), koff(static_cast<std::size_t>(Cin));
-  std::iota(order.begin(), order.end(), std::int64_t{0});
+  std::vector<float> wpk(static_cast<std::size_t>(kXi * wblocks * Cin * mr), 0.0f);
+  transform_weights(w, Cout, Cin, mr, wpk.data());
+  std::vector<std::int64_t> koff(static_cast<std::size_t>(Cin));
   for (std::int64_t ci = 0; ci < Cin; ++ci) koff[static_cast<std::size_t>(ci)] = ci * b.T;
-  std::vector<float> wpk(static_cast<std::size_t>(kXi * wblocks * Cin * mr));
-  direct::pack_tile_weights(u.data(), kXi, Cout * Cin, Cout, Cin, order.data(), Cin, mr, wpk.data());
-  const PaddedBatch xp = padded_input(kern, x, g, b);
-  parallel_for(0, b.blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
-    // output_row reads up to 7 sums past a row's last tile: slack at the end.
-    const direct::Workspace vin(kXi * b.xi_stride(Cin)), sums(kXi * b.xi_stride(Cout) + 16);
-    for (std::int64_t blk = b0; blk < b1; ++blk) {
-      const std::int64_t t0 = b.first(blk), len = b.size(blk);
-      transform_inputs(tf, b, xp, Cin, t0, len, vin.get());
-      const direct::RowVectors vec = direct::row_vectors(kern.lanes, 1, 1, len, 0, 0, 0, 0);
-      const direct::TileSplit split(vec.count, kern.nv);
-      for (std::int64_t xi = 0; xi < kXi; ++xi) {
-        for (std::int64_t s = 0; s < split.tiles; ++s) {
-          kern.forward_vectors(vec, split.begin(s), split.end(s) - split.begin(s), vin.get() + xi * b.xi_stride(Cin),
-                               sums.get() + xi * b.xi_stride(Cout), b.T, Cout, wpk.data() + xi * wblocks * Cin * mr,
-                               Cin, koff.data(), nullptr, nullptr, false);
+  // A sample at a time: its padded copy (no more memory than the direct path's copy of one sample),
+  // then its blocks in parallel.
+  for (std::int64_t n = 0; n < g.N; ++n) {
+    const PaddedBatch xp = padded_input(kern, x + n * Cin * g.vol_size(), g, b);
+    parallel_for(0, b.per_sample_blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
+      // output_row reads up to 7 sums past a row's last tile: slack at the end.
+      const direct::Workspace vin(kXi * b.xi_stride(Cin)), sums(kXi * b.xi_stride(Cout) + 16);
+      for (std::int64_t j = b0; j < b1; ++j) {
+        const std::int64_t t0 = j * b.T, len = b.size(j);
+        transform_inputs(tf, b, xp, Cin, t0, len, vin.get());
+        const direct::RowVectors vec = direct::row_vectors(kern.lanes, 1, 1, len, 0, 0, 0, 0);
+        const direct::TileSplit split(vec.count, kern.nv);
+        for (std::int64_t xi = 0; xi < kXi; ++xi) {
+          for (std::int64_t s = 0; s < split.tiles; ++s) {
+            kern.forward_vectors(vec, split.begin(s), split.end(s) - split.begin(s), vin.get() + xi * b.xi_stride(Cin),
+                                 sums.get() + xi * b.xi_stride(Cout), b.T, Cout, wpk.data() + xi * wblocks * Cin * mr,
+                                 Cin, koff.data(), nullptr, nullptr, false);
+          }
+        }
+        for (std::int64_t co = 0; co < Cout; ++co) {
+          b.for_rows(t0, len, [&](const TileRow& r, std::int64_t off) {
+            tf.output_row(sums.get() + co * b.T + off, b.xi_stride(Cout), bias != nullptr ? bias[co] : 0.0f,
+                          y + (n * Cout + co) * Vo, g.out.data(), r);
+          });
         }
       }
-      for (std::int64_t co = 0; co < Cout; ++co) {
-        b.for_rows(t0, len, [&](std::int64_t n, const TileRow& r, std::int64_t off) {
-          tf.output_row(sums.get() + co * b.T + off, b.xi_stride(Cout), bias != nullptr ? bias[co] : 0.0f,
-                        y + (n * Cout + co) * Vo, g.out.data(), r);
-        });
-      }
-    }
-  });
+    });
+  }
 }
 
 }  // namespace voxgrad::detail

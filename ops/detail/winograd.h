@@ -14,9 +14,7 @@
 // uniform data the largest error against a float64 reference is below the direct sum's
 // (test_conv_winograd.cpp). The weight map stays on the direct kernels: its Winograd form (the adjoint,
 // Gᵀ [(Bᵀ d) ⊙ (A dy)]) recovers each tap from sums over whole tiles, so a tap whose gradient nearly
-// cancels carries the rounding of its neighbours' larger sums; Adam's step, lr / eps for gradients near
-// eps, turned that into 5e-3 relative differences between a single-process and a data-parallel run
-// after five steps (test_data_parallel.cpp's float32 test, against 4e-6 with the direct sums).
+// cancels would carry the rounding of its neighbours' larger sums (README, "Conv pair").
 
 #include "voxgrad/ops/detail/conv_geometry.h"
 
@@ -24,11 +22,15 @@ namespace voxgrad::detail {
 
 /// True when g runs on the Winograd path: float32 direct kernels and transforms for this CPU, kernel 3
 /// with stride and dilation 1 in every dim, one group, at least kWinogradMinChannels input and output
-/// channels, a non-empty batch, volume and output, and set_winograd_enabled() has not turned it off.
+/// channels and kWinogradMinWider on one side, a non-empty batch, volume and output, and neither
+/// VOXGRAD_NO_WINOGRAD (environment, set to anything) nor set_winograd_enabled() has turned it off.
 bool suits_winograd(const ConvGeometry& g);
 
-/// The fewest input and output channels for which the 64 products beat the direct tiles.
+/// The channels for which the 64 products beat the direct tiles (bench/README, AVX-512): 16 → 32 at
+/// 32³ 0.71× of the direct forward map's time, 32 → 16 at 64³ 0.97×, but 16 → 16 at 64³ 1.13× (its
+/// products sum over 16 channels only, and the transforms cost as much as for wider layers).
 constexpr std::int64_t kWinogradMinChannels = 16;
+constexpr std::int64_t kWinogradMinWider = 32;
 
 /// Turns the Winograd path on or off (tests compare it with the direct one); returns the old value.
 bool set_winograd_enabled(bool enabled);

@@ -25,7 +25,6 @@ inline __attribute__((always_inline)) V load(const float* p) { return _mm256_loa
 inline __attribute__((always_inline)) void store(float* p, V v) { _mm256_storeu_ps(p, v); }
 inline __attribute__((always_inline)) V add(V a, V b) { return _mm256_add_ps(a, b); }
 inline __attribute__((always_inline)) V sub(V a, V b) { return _mm256_sub_ps(a, b); }
-inline __attribute__((always_inline)) V neg(V a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
 
 // Asks for the lines a step stores to (64 of them, xs apart) before it computes: they are rarely in L1,
 // and a store that misses L1 holds up every store behind it until its line arrives.
@@ -150,7 +149,8 @@ void output_row(const float* m, std::int64_t ms, float bias, float* plane, const
     // m holds at least kStep values from k0 in every row (the caller's buffers have that slack); the
     // tiles past tw1 are computed and dropped.
     output_step(m + (k0 - r.tw0), ms, bias, y);
-    const std::int64_t w0 = 2 * k0, n = out[2] - w0 < 2 * (r.tw1 - k0) ? out[2] - w0 : 2 * (r.tw1 - k0);
+    const std::int64_t nt = r.tw1 - k0 < kStep ? r.tw1 - k0 : kStep, w0 = 2 * k0;
+    const std::int64_t n = out[2] - w0 < 2 * nt ? out[2] - w0 : 2 * nt;  // the step's outputs inside the row
     for (int i = 0; i < 2; ++i) {
       const std::int64_t od = 2 * r.td + i;
       if (od >= out[0]) continue;

@@ -123,18 +123,16 @@ TEST(DistributedDataParallel, FiveAdamStepsEqualSingleProcessOnTheWholeBatchFloa
 // DDP's 1.05e-4, and the two float32 runs 7.5e-5 from each other (Zen 3, AVX2 kernels; on an Intel
 // model 207 with the Winograd conv path: 8.8e-5, 1.49e-4 and 2.0e-4, and without it 1.54e-4, 1.48e-4
 // and 1.68e-4). What DDP must not do is lose accuracy: measured against the float64 trajectory, it is
-// as exact as the single process, and the two float32 runs are no further apart than float32 is from
-// exact (twice the larger of their two distances from the float64 run: either may be the closer one).
+// as exact as the single process (within 2×). How far apart the two float32 runs are is not checked:
+// by the triangle inequality it is at most the sum of their distances from the float64 run.
 TEST(DistributedDataParallel, FiveAdamStepsInFloat32AreAsExactAsSingleProcess) {
   const nn::NamedTensors exact = train(false, kFloat64, 2, 5, 1);
   const nn::NamedTensors single = train(false, kFloat32, 2, 5, 1);
   const nn::NamedTensors ddp = train(true, kFloat32, 2, 5, 1);
   const double single_error = relative_difference(single, exact);
   const double ddp_error = relative_difference(ddp, exact);
-  const double gap = relative_difference(ddp, single);
-  EXPECT_LE(ddp_error, 2 * single_error) << "world size " << world();
-  EXPECT_LE(gap, 2 * std::max(single_error, ddp_error))
-      << "world size " << world() << ", float32 errors " << single_error << " (single) and " << ddp_error << " (DDP)";
+  EXPECT_LE(ddp_error, 2 * single_error) << "world size " << world() << ", the runs "
+                                         << relative_difference(ddp, single) << " apart";
 }
 
 TEST(DistributedDataParallel, NoSyncAccumulationOverTwoMicroBatchesEqualsSingleProcess) {

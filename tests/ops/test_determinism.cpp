@@ -15,6 +15,7 @@
 
 #include "unet3d/unet.h"
 #include "unet3d/volumes.h"
+#include "voxgrad/ops/detail/winograd.h"
 
 namespace voxgrad {
 namespace {
@@ -156,13 +157,28 @@ TEST(Determinism, LargeConvLayersThatSplitIntoManyTilesAreBitIdentical) {
           conv(2, 64, 64, {10, 10, 41}, 1, 1, 0),
           conv(2, 20, 40, {12, 10, 11}, 1, 1, 0),
           tconv(2, 48, 16, {9, 10, 12}, 1, 1, 0, 0),
-          // Winograd (kernel 3, stride 1, 16+ channels): blocks of tiles over the threads, the weight
-          // map's chunks of blocks summed in order; odd sizes (partial tiles and steps), padding 0 and 2.
+          // Winograd (kernel 3, stride 1, 16+ channels and 32 on one side): blocks of tiles over the
+          // threads; odd sizes (partial tiles and steps), padding 0 and 2.
           conv(2, 64, 64, {16, 16, 16}, 3, 1, 1),
-          conv(1, 24, 20, {7, 9, 21}, 3, 1, 0),
-          tconv(2, 20, 24, {9, 8, 17}, 3, 1, 2, 0),
+          conv(1, 20, 32, {7, 9, 21}, 3, 1, 0),
+          tconv(2, 32, 20, {9, 8, 17}, 3, 1, 2, 0),
       },
       {kFloat32});
+}
+
+TEST(Determinism, LargeStrideOneLayersOffTheWinogradPathAreBitIdentical) {
+  // The kernel-3 stride-1 layers above with 16+ and 32+ channels run on the Winograd path; the same
+  // layers on the direct kernels, as VOXGRAD_NO_WINOGRAD runs them.
+  const bool was = detail::set_winograd_enabled(false);
+  check_conv_cases(
+      {
+          conv(2, 16, 32, {24, 24, 24}, 3, 1, 1),
+          tconv(2, 16, 32, {24, 24, 24}, 3, 1, 1, 0),
+          conv(1, 16, 32, {24, 24, 24}, 3, 1, 1),
+          conv(2, 64, 64, {16, 16, 16}, 3, 1, 1),
+      },
+      {kFloat32});
+  detail::set_winograd_enabled(was);
 }
 
 // --- a U-Net training step ---------------------------------------------------------------------------
