@@ -26,7 +26,8 @@ std::atomic<bool>& winograd_enabled() {
   return enabled;
 }
 
-constexpr std::int64_t kXi = 64;  // transformed positions of a tile
+constexpr std::int64_t kXi = 64;                             // transformed positions of a tile
+constexpr std::int64_t kPadBudget = std::int64_t{32} << 20;  // bytes of padded samples at a time
 constexpr std::int64_t kTaps = 27;
 
 // G (4 × 3): the weight's transform along one dim.
@@ -88,6 +89,11 @@ void transform_weights(const float* w, std::int64_t Cout, std::int64_t Cin, std:
     double g[kTaps][kPairChunk], tw[3][3][4][kPairChunk], th[3][4][4][kPairChunk];
     for (std::int64_t chunk = c0; chunk < c1; ++chunk) {
       const std::int64_t p0 = chunk * kPairChunk, n = std::min(kPairChunk, pairs - p0);
+      std::int64_t dst[kPairChunk];  // each kernel's place within a ξ's packed weights
+      for (std::int64_t q = 0; q < n; ++q) {
+        const std::int64_t co = (p0 + q) / Cin, ci = (p0 + q) % Cin;
+        dst[q] = (co / mr * Cin + ci) * mr + co % mr;
+      }
       for (std::int64_t q = 0; q < n; ++q) {
         for (int k = 0; k < kTaps; ++k) g[k][q] = w[(p0 + q) * kTaps + k];
       }
@@ -116,8 +122,7 @@ void transform_weights(const float* w, std::int64_t Cout, std::int64_t Cin, std:
           for (int c = 0; c < 4; ++c) {
             float* out = wpk + ((a * 4 + b) * 4 + c) * blocks * Cin * mr;
             for (std::int64_t q = 0; q < n; ++q) {
-              const std::int64_t co = (p0 + q) / Cin, ci = (p0 + q) % Cin;
-              out[(co / mr * Cin + ci) * mr + co % mr] =
+              out[dst[q]] =
                   static_cast<float>(kG[a][0] * th[0][b][c][q] + kG[a][1] * th[1][b][c][q] + kG[a][2] * th[2][b][c][q]);
             }
           }
@@ -167,22 +172,32 @@ class PaddedBatch {
   direct::Workspace buffer_;
 };
 
-// Writes a block's transformed inputs: vin[ξ·xi_stride(Cin) + ci·T + t − t0] for its tiles
-// [t0, t0 + len), from xp (a sample of x padded for its tiles). Channel by channel, so that the rows one
-// tile row reads are in L1 for the next, which shares half of them.
-void transform_inputs(const Transforms& tf, const Blocking& b, const PaddedBatch& xp, std::int64_t Cin, std::int64_t t0,
-                      std::int64_t len, float* vin) {
+// Writes a block's transformed inputs: vin[ξ·xi_stride(Cin) + ci·T + t − t0] for tiles [t0, t0 + len)
+// of sample m of xp (samples of x padded for their tiles). Channel by channel, so that the rows one tile
+// row reads are in L1 for the next, which shares half of them.
+void transform_inputs(const Transforms& tf, const Blocking& b, const PaddedBatch& xp, std::int64_t m, std::int64_t Cin,
+                      std::int64_t t0, std::int64_t len, float* vin) {
   for (std::int64_t ci = 0; ci < Cin; ++ci) {
     b.for_rows(t0, len, [&](const TileRow& r, std::int64_t off) {
-      tf.input_row(xp.volume_at(ci), xp.plane_stride(), xp.row_stride(), xp.half(), r, vin + ci * b.T + off,
+      tf.input_row(xp.volume_at(m * Cin + ci), xp.plane_stride(), xp.row_stride(), xp.half(), r, vin + ci * b.T + off,
                    b.xi_stride(Cin));
     });
   }
 }
 
-// A sample of x padded for its tiles: the 2·tiles + 2 inputs per dim from −padding.
-PaddedBatch padded_input(const Kernels& k, const float* x, const ConvGeometry& g, const Blocking& b) {
-  return PaddedBatch(k, x, g.Cin, g.vol, g.padding, 2 * b.tiles[0] + 2, 2 * b.tiles[1] + 2, b.tiles[2] + 1);
+// x padded for its tiles: the 2·tiles + 2 inputs per dim from −padding, rows split by parity.
+Dims padded_dims(const Blocking& b) { return {2 * b.tiles[0] + 2, 2 * b.tiles[1] + 2, b.tiles[2] + 1}; }
+
+// Bytes of one sample's padded copy.
+std::int64_t padded_bytes(const ConvGeometry& g, const Blocking& b) {
+  const Dims p = padded_dims(b);
+  return g.Cin * p[0] * p[1] * 2 * p[2] * static_cast<std::int64_t>(sizeof(float));
+}
+
+// Samples [0, ns) from x, padded for their tiles.
+PaddedBatch padded_input(const Kernels& k, const float* x, std::int64_t ns, const ConvGeometry& g, const Blocking& b) {
+  const Dims p = padded_dims(b);
+  return PaddedBatch(k, x, ns * g.Cin, g.vol, g.padding, p[0], p[1], p[2]);
 }
 
 }  // namespace
@@ -211,16 +226,20 @@ void winograd_conv3d(const float* x, const float* w, const float* bias, float* y
   transform_weights(w, Cout, Cin, mr, wpk.data());
   std::vector<std::int64_t> koff(static_cast<std::size_t>(Cin));
   for (std::int64_t ci = 0; ci < Cin; ++ci) koff[static_cast<std::size_t>(ci)] = ci * b.T;
-  // A sample at a time: its padded copy (no more memory than the direct path's copy of one sample),
-  // then its blocks in parallel.
-  for (std::int64_t n = 0; n < g.N; ++n) {
-    const PaddedBatch xp = padded_input(kern, x + n * Cin * g.vol_size(), g, b);
-    parallel_for(0, b.per_sample_blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
+  // Samples in groups whose padded copies take at most kPadBudget bytes (at least one sample, so that
+  // memory does not grow with the batch beyond that), each group's blocks in one parallel loop: a
+  // 16³ sample has only about 11 blocks, too few to keep the threads evenly busy one sample at a time.
+  const std::int64_t group = std::clamp<std::int64_t>(kPadBudget / padded_bytes(g, b), 1, g.N);
+  for (std::int64_t n0 = 0; n0 < g.N; n0 += group) {
+    const std::int64_t ns = std::min(group, g.N - n0);
+    const PaddedBatch xp = padded_input(kern, x + n0 * Cin * g.vol_size(), ns, g, b);
+    parallel_for(0, ns * b.per_sample_blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
       // output_row reads up to 7 sums past a row's last tile: slack at the end.
       const direct::Workspace vin(kXi * b.xi_stride(Cin)), sums(kXi * b.xi_stride(Cout) + 16);
-      for (std::int64_t j = b0; j < b1; ++j) {
+      for (std::int64_t e = b0; e < b1; ++e) {
+        const std::int64_t m = e / b.per_sample_blocks, j = e % b.per_sample_blocks, n = n0 + m;
         const std::int64_t t0 = j * b.T, len = b.size(j);
-        transform_inputs(tf, b, xp, Cin, t0, len, vin.get());
+        transform_inputs(tf, b, xp, m, Cin, t0, len, vin.get());
         const direct::RowVectors vec = direct::row_vectors(kern.lanes, 1, 1, len, 0, 0, 0, 0);
         const direct::TileSplit split(vec.count, kern.nv);
         for (std::int64_t xi = 0; xi < kXi; ++xi) {
