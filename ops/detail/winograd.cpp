@@ -26,8 +26,8 @@ std::atomic<bool>& winograd_enabled() {
   return enabled;
 }
 
-constexpr std::int64_t kXi = 64;                             // transformed positions of a tile
-constexpr std::int64_t kPadBudget = std::int64_t{32} << 20;  // bytes of padded samples at a time
+constexpr std::int64_t kXi = 64;                            // transformed positions of a tile
+constexpr std::int64_t kPadBudget = std::int64_t{8} << 20;  // bytes of padded input at a time (Round)
 constexpr std::int64_t kTaps = 27;
 
 // G (4 × 3): the weight's transform along one dim.
@@ -38,13 +38,13 @@ const Transforms* active_transforms() {
                         static_cast<const Transforms*>(nullptr));
 }
 
-// The tiles of one sample's output (2³ outputs each, the last ones along a dim partly outside it) in
-// blocks of T: block j takes tiles [j·T, (j + 1)·T) in order (td, th, tw), T a multiple of the lanes,
-// so that a block's transformed inputs and sums (64 · (Cin + Cout) floats a tile) fill at most 3/4 of
-// L2, in whole forward tiles (nv vectors) where that fits, and at most two of them.
+// The tiles of g's output (2³ outputs each, the last ones along a dim partly outside it), taken in
+// blocks of T in order (td, th, tw) within a sample, T a multiple of the lanes, so that a block's
+// transformed inputs and sums (64 · (Cin + Cout) floats a tile) fill at most 3/4 of L2, in whole
+// forward tiles (nv vectors) where that fits, and at most two of them.
 struct Blocking {
   Dims tiles{};
-  std::int64_t per_sample = 0, T = 0, per_sample_blocks = 0;
+  std::int64_t T = 0;
   /// Floats from one ξ's rows of a block to the next's for `channels` channels: channels · T, plus a
   /// cache line, so that a transform's 64 stores (one per ξ) do not all fall in one L1 set, as they
   /// would a multiple of 4 KiB apart.
@@ -52,19 +52,14 @@ struct Blocking {
 
   Blocking(const Kernels& k, const ConvGeometry& g) {
     for (std::size_t i = 0; i < 3; ++i) tiles[i] = (g.out[i] + 1) / 2;
-    per_sample = volume(tiles);
     const std::int64_t lanes = k.lanes, tile = std::int64_t{k.nv} * lanes;
     const std::int64_t fit =
         cache_sizes().l2 * 3 / 4 / (kXi * (g.Cin + g.Cout) * static_cast<std::int64_t>(sizeof(float)));
     T = fit >= tile ? std::min(fit / tile, std::int64_t{2}) * tile : std::max(lanes, fit / lanes * lanes);
-    per_sample_blocks = (per_sample + T - 1) / T;
   }
 
-  /// Block j's number of tiles.
-  std::int64_t size(std::int64_t j) const { return std::min(T, per_sample - j * T); }
-
-  // f(row, offset) for the tiles [t0, t0 + len) as runs along W within one tile row, `offset` the
-  // run's first tile counted from t0.
+  // f(row, offset) for the tiles [t0, t0 + len) of a slab of whole tile planes as runs along W within
+  // one tile row (td counted from the slab's first plane), `offset` the run's first tile from t0.
   template <typename F>
   void for_rows(std::int64_t t0, std::int64_t len, F&& f) const {
     const std::int64_t TW = tiles[2], TH = tiles[1];
@@ -75,6 +70,34 @@ struct Blocking {
     }
   }
 };
+
+// One round of the forward map: samples [n0, n0 + ns) and their tile planes [td0, td1) along D, padded
+// together and then run block by block in one parallel loop. Rounds are whole samples, as many as
+// keep their padded copy within kPadBudget bytes (a 16³ sample has only about 11 blocks, too few to
+// keep the threads evenly busy alone), or, where one sample's copy exceeds it, slabs of one sample's
+// tile planes that stay within it: the copy does not grow with the batch, nor with the volume.
+struct Round {
+  std::int64_t n0, ns, td0, td1;
+};
+
+std::vector<Round> rounds(const ConvGeometry& g, const Blocking& b) {
+  const Dims& t = b.tiles;
+  // Two padded planes (one tile plane) of one sample.
+  const std::int64_t plane_bytes =
+      g.Cin * 2 * (2 * t[1] + 2) * 2 * (t[2] + 1) * static_cast<std::int64_t>(sizeof(float));
+  const std::int64_t sample_bytes = plane_bytes * (t[0] + 1);
+  std::vector<Round> r;
+  if (sample_bytes <= kPadBudget) {
+    const std::int64_t group = std::clamp<std::int64_t>(kPadBudget / sample_bytes, 1, g.N);
+    for (std::int64_t n0 = 0; n0 < g.N; n0 += group) r.push_back({n0, std::min(group, g.N - n0), 0, t[0]});
+    return r;
+  }
+  const std::int64_t slab = std::max<std::int64_t>(1, kPadBudget / plane_bytes - 1);
+  for (std::int64_t n = 0; n < g.N; ++n) {
+    for (std::int64_t td0 = 0; td0 < t[0]; td0 += slab) r.push_back({n, 1, td0, std::min(t[0], td0 + slab)});
+  }
+  return r;
+}
 
 // Weights are transformed in chunks of this many 3³ kernels, each step a loop over the chunk.
 constexpr std::int64_t kPairChunk = 32;
@@ -185,19 +208,12 @@ void transform_inputs(const Transforms& tf, const Blocking& b, const PaddedBatch
   }
 }
 
-// x padded for its tiles: the 2·tiles + 2 inputs per dim from −padding, rows split by parity.
-Dims padded_dims(const Blocking& b) { return {2 * b.tiles[0] + 2, 2 * b.tiles[1] + 2, b.tiles[2] + 1}; }
-
-// Bytes of one sample's padded copy.
-std::int64_t padded_bytes(const ConvGeometry& g, const Blocking& b) {
-  const Dims p = padded_dims(b);
-  return g.Cin * p[0] * p[1] * 2 * p[2] * static_cast<std::int64_t>(sizeof(float));
-}
-
-// Samples [0, ns) from x, padded for their tiles.
-PaddedBatch padded_input(const Kernels& k, const float* x, std::int64_t ns, const ConvGeometry& g, const Blocking& b) {
-  const Dims p = padded_dims(b);
-  return PaddedBatch(k, x, ns * g.Cin, g.vol, g.padding, p[0], p[1], p[2]);
+// Round r's samples of x padded for their tiles: per sample, the 2·(td1 − td0) + 2 planes from
+// 2·td0 − padding, and 2·tiles + 2 rows and columns from −padding, rows split by parity.
+PaddedBatch padded_input(const Kernels& k, const float* x, const Round& r, const ConvGeometry& g, const Blocking& b) {
+  return PaddedBatch(k, x + r.n0 * g.Cin * g.vol_size(), r.ns * g.Cin, g.vol,
+                     {g.padding[0] - 2 * r.td0, g.padding[1], g.padding[2]}, 2 * (r.td1 - r.td0) + 2,
+                     2 * b.tiles[1] + 2, b.tiles[2] + 1);
 }
 
 }  // namespace
@@ -226,19 +242,15 @@ void winograd_conv3d(const float* x, const float* w, const float* bias, float* y
   transform_weights(w, Cout, Cin, mr, wpk.data());
   std::vector<std::int64_t> koff(static_cast<std::size_t>(Cin));
   for (std::int64_t ci = 0; ci < Cin; ++ci) koff[static_cast<std::size_t>(ci)] = ci * b.T;
-  // Samples in groups whose padded copies take at most kPadBudget bytes (at least one sample, so that
-  // memory does not grow with the batch beyond that), each group's blocks in one parallel loop: a
-  // 16³ sample has only about 11 blocks, too few to keep the threads evenly busy one sample at a time.
-  const std::int64_t group = std::clamp<std::int64_t>(kPadBudget / padded_bytes(g, b), 1, g.N);
-  for (std::int64_t n0 = 0; n0 < g.N; n0 += group) {
-    const std::int64_t ns = std::min(group, g.N - n0);
-    const PaddedBatch xp = padded_input(kern, x + n0 * Cin * g.vol_size(), ns, g, b);
-    parallel_for(0, ns * b.per_sample_blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
+  for (const Round& round : rounds(g, b)) {
+    const PaddedBatch xp = padded_input(kern, x, round, g, b);
+    const std::int64_t slab_tiles = (round.td1 - round.td0) * b.tiles[1] * b.tiles[2];
+    const std::int64_t per = (slab_tiles + b.T - 1) / b.T;  // blocks per sample
+    parallel_for(0, round.ns * per, 1, [&](std::int64_t b0, std::int64_t b1) {
       // output_row reads up to 7 sums past a row's last tile: slack at the end.
       const direct::Workspace vin(kXi * b.xi_stride(Cin)), sums(kXi * b.xi_stride(Cout) + 16);
       for (std::int64_t e = b0; e < b1; ++e) {
-        const std::int64_t m = e / b.per_sample_blocks, j = e % b.per_sample_blocks, n = n0 + m;
-        const std::int64_t t0 = j * b.T, len = b.size(j);
+        const std::int64_t m = e / per, t0 = e % per * b.T, len = std::min(b.T, slab_tiles - t0);
         transform_inputs(tf, b, xp, m, Cin, t0, len, vin.get());
         const direct::RowVectors vec = direct::row_vectors(kern.lanes, 1, 1, len, 0, 0, 0, 0);
         const direct::TileSplit split(vec.count, kern.nv);
@@ -249,10 +261,12 @@ void winograd_conv3d(const float* x, const float* w, const float* bias, float* y
                                  Cin, koff.data(), nullptr, nullptr, false);
           }
         }
+        float* yn = y + (round.n0 + m) * Cout * Vo;
         for (std::int64_t co = 0; co < Cout; ++co) {
-          b.for_rows(t0, len, [&](const TileRow& r, std::int64_t off) {
+          b.for_rows(t0, len, [&](TileRow r, std::int64_t off) {
+            r.td += round.td0;
             tf.output_row(sums.get() + co * b.T + off, b.xi_stride(Cout), bias != nullptr ? bias[co] : 0.0f,
-                          y + (n * Cout + co) * Vo, g.out.data(), r);
+                          yn + co * Vo, g.out.data(), r);
           });
         }
       }

@@ -196,4 +196,22 @@ TEST(ConvWinograd, ASampleHasTheSameBitsAloneAsInABatch) {
   }
 }
 
+TEST(ConvWinograd, LargeSamplesRunInSlabsOfTilePlanes) {
+  // A sample whose padded copy exceeds the path's budget (8 MiB: here 32 channels, 30 × 15 × 17
+  // tiles, 9.1 MB) is padded and run in slabs of tile planes along D; two samples. Against the direct
+  // kernels (the sweeps check both against the float64 reference).
+  RestoreWinograd restore;
+  manual_seed(12);
+  const Tensor x = randn({2, 32, 60, 30, 33}), w = randn({16, 32, 3, 3, 3}) * 0.05, b = randn({16});
+  detail::set_winograd_enabled(true);
+  Cfg c;
+  c.N = 2, c.cin = 32, c.cout = 16, c.in = {60, 30, 33}, c.k = {3, 3, 3}, c.p = {1, 1, 1};
+  EXPECT_EQ(detail::suits_winograd(conv3d_form(c)), detail::direct_conv_available());
+  const Tensor got = conv3d(x, w, b, 1, 1);
+  detail::set_winograd_enabled(false);
+  const Tensor want = conv3d(x, w, b, 1, 1);
+  const double scale = want.abs().max().item<double>();
+  EXPECT_LE((got - want).abs().max().item<double>(), 1e-5 * scale);
+}
+
 }  // namespace
