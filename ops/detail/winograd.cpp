@@ -229,7 +229,8 @@ bool suits_winograd(const ConvGeometry& g) {
     if (g.kernel[i] != 3 || g.stride[i] != 1 || g.dilation[i] != 1) return false;
   }
   return g.groups == 1 && std::min(g.Cin, g.Cout) >= kWinogradMinChannels &&
-         std::max(g.Cin, g.Cout) >= kWinogradMinWider && g.N > 0 && g.vol_size() > 0 && g.out_size() > 0;
+         std::max(g.Cin, g.Cout) >= kWinogradMinWider && g.out[2] >= kWinogradMinWidth && g.N > 0 && g.vol_size() > 0 &&
+         g.out_size() > 0;
 }
 
 void winograd_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g) {

@@ -22,7 +22,8 @@ namespace voxgrad::detail {
 
 /// True when g runs on the Winograd path: float32 direct kernels and transforms for this CPU, kernel 3
 /// with stride and dilation 1 in every dim, one group, at least kWinogradMinChannels input and output
-/// channels and kWinogradMinWider on one side, a non-empty batch, volume and output, and neither
+/// channels and kWinogradMinWider on one side, output rows of at least kWinogradMinWidth, a non-empty
+/// batch, volume and output, and neither
 /// VOXGRAD_NO_WINOGRAD (environment, set to anything) nor set_winograd_enabled() has turned it off.
 bool suits_winograd(const ConvGeometry& g);
 
@@ -31,6 +32,11 @@ bool suits_winograd(const ConvGeometry& g);
 /// products sum over 16 channels only, and the transforms cost as much as for wider layers).
 constexpr std::int64_t kWinogradMinChannels = 16;
 constexpr std::int64_t kWinogradMinWider = 32;
+
+/// The shortest output rows it takes: 16, a whole step of 8 tiles. Shorter rows run every step
+/// part-empty through a staged copy: the flagship's 12³ and 6³ layers (base 8, 24³ patches) made its
+/// training 1.09× slower (train_brain 61.6 s against 56.3).
+constexpr std::int64_t kWinogradMinWidth = 16;
 
 /// Turns the Winograd path on or off (tests compare it with the direct one); returns the old value.
 bool set_winograd_enabled(bool enabled);

@@ -1,6 +1,6 @@
 // The float32 Winograd path (ops/detail/winograd.h: kernel 3 at stride 1, at least 16 channels each
 // way and 32 on one side): conv3d and conv_transpose3d against the naive float64 reference
-// (conv_reference.h) on a randomized sweep — odd and even sizes, rows of 1 to 13 tiles (whole and
+// (conv_reference.h) on a randomized sweep — odd and even sizes, rows of 8 to 14 tiles (whole and
 // partial 8-tile steps), paddings 0-3 (the stride-1 adjoint runs as a forward map, on this path, up to
 // padding 2), unbatched inputs, with and without bias — every tensor argument drawn as a view; a
 // sample's results the same bits alone as in a batch; and the rounding against the direct sum's on a
@@ -42,9 +42,11 @@ Cfg draw_winograd_config(std::mt19937_64& rng, bool transposed, bool small) {
   const bool wide_out = pick(rng, 0, 1) == 1;
   c.cin = wide_out ? narrow : wide;
   c.cout = wide_out ? wide : narrow;
-  c.in = {pick(rng, 1, small ? 4 : 7), pick(rng, 1, small ? 4 : 9), pick(rng, 1, 21)};
   c.k = {3, 3, 3};
   c.p = {pick(rng, 0, 3), pick(rng, 0, 3), pick(rng, 0, 3)};
+  // Output rows (the conv3d form's) of 16-27: 8 to 14 tiles, one or two steps of 8.
+  const std::int64_t ow = pick(rng, detail::kWinogradMinWidth, 27);
+  c.in = {pick(rng, 1, small ? 4 : 7), pick(rng, 1, small ? 4 : 9), transposed ? ow : ow + 2 - 2 * c.p[2]};
   c.bias = pick(rng, 0, 3) != 0;  // most of the time: the bias must come as every kind of view
   return c;
 }
@@ -61,8 +63,9 @@ void winograd_sweep(bool transposed, std::uint64_t seed, int configs, bool small
     ++accepted;
     const detail::ConvGeometry g = conv3d_form(c);
     served += detail::suits_winograd(g);
-    // The adjoint (conv3d's input gradient, conv_transpose3d's forward) where it is a forward map.
-    if (g.adjoint_is_forward()) {
+    // The adjoint (conv3d's input gradient, conv_transpose3d's forward) where it is a forward map with
+    // rows long enough for the path.
+    if (g.adjoint_is_forward() && g.adjoint_as_forward().out[2] >= detail::kWinogradMinWidth) {
       ++adjoint_forms;
       adjoint_served += detail::suits_winograd(g.adjoint_as_forward());
     }
@@ -117,11 +120,11 @@ double relative_error(const Tensor& got, const std::vector<double>& want) {
 }
 
 TEST(ConvWinograd, RoundsWithinAFewTimesTheDirectSum) {
-  // 64 → 64 channels at 8³ with padding 1 (C3's layer, smaller): the forward map and the input gradient
+  // 64 → 64 channels at 8 × 8 × 16 with padding 1 (C3's layer, smaller): the forward map and the input gradient
   // (the same map with the flipped weight), each against float64, on and off the Winograd path.
   RestoreWinograd restore;
   Cfg c;
-  c.N = 2, c.cin = 64, c.cout = 64, c.in = {8, 8, 8}, c.k = {3, 3, 3}, c.p = {1, 1, 1};
+  c.N = 2, c.cin = 64, c.cout = 64, c.in = {8, 8, 16}, c.k = {3, 3, 3}, c.p = {1, 1, 1};
   std::mt19937_64 rng(0x3141C);
   const std::vector<double> x = rounded_to_float(uniform_values(rng, numel_of(c.x_shape())));
   const std::vector<double> w = rounded_to_float(uniform_values(rng, numel_of(c.w_shape())));
@@ -151,7 +154,7 @@ TEST(ConvWinograd, TakesOnlyTheShapesItServes) {
   RestoreWinograd restore;
   detail::set_winograd_enabled(true);
   detail::ConvGeometry g;
-  g.N = 2, g.Cin = 32, g.Cout = 32, g.vol = {8, 8, 8}, g.out = {8, 8, 8}, g.kernel = {3, 3, 3}, g.padding = {1, 1, 1};
+  g.N = 2, g.Cin = 32, g.Cout = 32, g.vol = {8, 8, 16}, g.out = {8, 8, 16}, g.kernel = {3, 3, 3}, g.padding = {1, 1, 1};
   // The baseline instruction set has no direct kernels, so no Winograd path either.
   EXPECT_EQ(detail::suits_winograd(g), detail::direct_conv_available());
   if (!detail::direct_conv_available()) return;
@@ -168,6 +171,7 @@ TEST(ConvWinograd, TakesOnlyTheShapesItServes) {
   EXPECT_FALSE(with([](auto& h) { h.Cout = detail::kWinogradMinChannels - 1; }));
   EXPECT_FALSE(with([](auto& h) { h.Cin = h.Cout = detail::kWinogradMinWider - 1; }));
   EXPECT_TRUE(with([](auto& h) { h.Cin = detail::kWinogradMinChannels; }));
+  EXPECT_FALSE(with([](auto& h) { h.vol[2] = h.out[2] = detail::kWinogradMinWidth - 1; }));
   EXPECT_FALSE(with([](auto& h) { h.N = 0; }));
   detail::set_winograd_enabled(false);
   EXPECT_FALSE(detail::suits_winograd(g));
