@@ -47,8 +47,13 @@ struct Blocking {
   std::int64_t T = 0;
   /// Floats from one ξ's rows of a block to the next's for `channels` channels: channels · T, plus a
   /// cache line, so that a transform's 64 stores (one per ξ) do not all fall in one L1 set, as they
-  /// would a multiple of 4 KiB apart.
+  /// would a multiple of 4 KiB apart. The line is also the slack output_row reads into (up to 7 sums
+  /// past a row's last tile).
   std::int64_t xi_stride(std::int64_t channels) const { return channels * T + 16; }
+  /// The padded input's rows per plane (2·tiles + 2 along H) and slots per parity of a row (tiles + 1
+  /// along W): what a tile row reads from −padding.
+  std::int64_t padded_rows() const { return 2 * tiles[1] + 2; }
+  std::int64_t padded_slots() const { return tiles[2] + 1; }
 
   Blocking(const Kernels& k, const ConvGeometry& g) {
     for (std::size_t i = 0; i < 3; ++i) tiles[i] = (g.out[i] + 1) / 2;
@@ -84,7 +89,7 @@ std::vector<Round> rounds(const ConvGeometry& g, const Blocking& b) {
   const Dims& t = b.tiles;
   // Two padded planes (one tile plane) of one sample.
   const std::int64_t plane_bytes =
-      g.Cin * 2 * (2 * t[1] + 2) * 2 * (t[2] + 1) * static_cast<std::int64_t>(sizeof(float));
+      g.Cin * 2 * b.padded_rows() * 2 * b.padded_slots() * static_cast<std::int64_t>(sizeof(float));
   const std::int64_t sample_bytes = plane_bytes * (t[0] + 1);
   std::vector<Round> r;
   if (sample_bytes <= kPadBudget) {
@@ -212,8 +217,8 @@ void transform_inputs(const Transforms& tf, const Blocking& b, const PaddedBatch
 // 2·td0 − padding, and 2·tiles + 2 rows and columns from −padding, rows split by parity.
 PaddedBatch padded_input(const Kernels& k, const float* x, const Round& r, const ConvGeometry& g, const Blocking& b) {
   return PaddedBatch(k, x + r.n0 * g.Cin * g.vol_size(), r.ns * g.Cin, g.vol,
-                     {g.padding[0] - 2 * r.td0, g.padding[1], g.padding[2]}, 2 * (r.td1 - r.td0) + 2,
-                     2 * b.tiles[1] + 2, b.tiles[2] + 1);
+                     {g.padding[0] - 2 * r.td0, g.padding[1], g.padding[2]}, 2 * (r.td1 - r.td0) + 2, b.padded_rows(),
+                     b.padded_slots());
 }
 
 }  // namespace
@@ -248,8 +253,7 @@ void winograd_conv3d(const float* x, const float* w, const float* bias, float* y
     const std::int64_t slab_tiles = (round.td1 - round.td0) * b.tiles[1] * b.tiles[2];
     const std::int64_t per = (slab_tiles + b.T - 1) / b.T;  // blocks per sample
     parallel_for(0, round.ns * per, 1, [&](std::int64_t b0, std::int64_t b1) {
-      // output_row reads up to 7 sums past a row's last tile: slack at the end.
-      const direct::Workspace vin(kXi * b.xi_stride(Cin)), sums(kXi * b.xi_stride(Cout) + 16);
+      const direct::Workspace vin(kXi * b.xi_stride(Cin)), sums(kXi * b.xi_stride(Cout));
       for (std::int64_t e = b0; e < b1; ++e) {
         const std::int64_t m = e / per, t0 = e % per * b.T, len = std::min(b.T, slab_tiles - t0);
         transform_inputs(tf, b, xp, m, Cin, t0, len, vin.get());
