@@ -10,6 +10,7 @@
 #include "voxgrad/core/detail/dispatch.h"
 #include "voxgrad/core/error.h"
 #include "voxgrad/core/factory.h"
+#include "voxgrad/core/random.h"
 #include "voxgrad/core/shape.h"
 #include "voxgrad/ops/elementwise.h"
 #include "voxgrad/ops/elementwise_math.h"
@@ -139,26 +140,86 @@ Tensor kaiming_uniform_(Tensor tensor, double a, FanMode mode, Nonlinearity nonl
   return uniform_(std::move(tensor), -bound, bound);
 }
 
+namespace {
+
+// Beyond this many standard deviations on one side of the mean, N(0, 1) truncated to [α, β] is sampled by
+// rejection: inversion through erf there has 2Φ(α) − 1 within a few thousand ulps of 1 at α = 8, so its
+// samples come in steps of about 0.01, and beyond about 8.3 the interval's probability rounds to 0.
+constexpr double kTailStart = 4.0;
+
+// One sample of N(0, 1) truncated to [alpha, beta] with 0 ≤ alpha < beta (beta may be +∞), by Robert's
+// (1995) rejection samplers: from the exponential proposal alpha + Exp(λ), λ = (alpha + √(alpha² + 4)) / 2,
+// accepted with probability exp(−(z − λ)²/2) and where z ≤ beta; or, where that proposal would mostly land
+// past beta, from the uniform proposal on [alpha, beta], accepted with probability exp((alpha² − z²)/2),
+// the density's ratio to its value at alpha. `exponential` says which.
+double upper_tail_sample(Generator& gen, double alpha, double beta, double lambda, bool exponential) {
+  for (;;) {
+    if (exponential) {
+      const double z = alpha - std::log1p(-gen.next_double()) / lambda;  // 1 − u in (0, 1]: no log(0)
+      const double d = z - lambda;
+      if (z <= beta && gen.next_double() < std::exp(-0.5 * d * d)) return z;
+    } else {
+      const double z = std::min(beta, alpha + (beta - alpha) * gen.next_double());
+      if (gen.next_double() < std::exp(-0.5 * (z - alpha) * (z + alpha))) return z;
+    }
+  }
+}
+
+// Fills `out` with N(0, 1) truncated to [alpha, beta], alpha ≥ 0 (the caller mirrors the lower tail). Each
+// proposal's acceptance rate: the exponential one's is at least 0.76 before the cut at beta, which it then
+// multiplies by 1 − exp(−λ·(beta − alpha)); the uniform one's is about (1 − exp(−alpha·w)) / (alpha·w),
+// w = beta − alpha. The higher of the two estimates picks the proposal.
+void upper_tail_samples(std::vector<double>& out, double alpha, double beta) {
+  const double lambda = (alpha + std::hypot(alpha, 2.0)) / 2.0;  // hypot: no overflow for huge alpha
+  const double w = beta - alpha, aw = alpha * w;
+  const double by_exponential = 0.76 * -std::expm1(-lambda * w);
+  const double by_uniform = aw > 0.0 ? -std::expm1(-aw) / aw : 1.0;
+  Generator& gen = default_generator();
+  for (double& v : out) v = upper_tail_sample(gen, alpha, beta, lambda, by_exponential > by_uniform);
+}
+
+}  // namespace
+
 Tensor trunc_normal_(Tensor tensor, double mean, double std, double a, double b) {
   voxgrad::detail::check_tensor_defined(tensor, "trunc_normal_");
   voxgrad::detail::check_floating_dtype(tensor.dtype(), "trunc_normal_");
   VOXGRAD_CHECK(std > 0.0, "trunc_normal_: std must be positive, but got {}", std);
+  VOXGRAD_CHECK(std::isfinite(mean) && std::isfinite(std), "trunc_normal_: mean and std must be finite, but got {} and {}",
+                mean, std);
   VOXGRAD_CHECK(a <= b, "trunc_normal_: expects a <= b, but got a={} and b={}", a, b);
   NoGradGuard no_grad;
   if (a == b) return constant_(std::move(tensor), a);
+  const double alpha = (a - mean) / std, beta = (b - mean) / std;
   // Inverse-CDF sampling, in float64 whatever the tensor's dtype (so that float32's 2⁻²⁴ steps of u neither
   // quantise the tails nor reach ±1, where erfinv is infinite): Φ(x) = (1 + erf(x/√2)) / 2, so
   // x = √2·erfinv(2Φ(x) − 1) for 2Φ(x) − 1 uniform between its values at a and b.
   const auto cdf = [](double x) { return (1.0 + std::erf(x / std::numbers::sqrt2)) / 2.0; };
-  const double lo = cdf((a - mean) / std), hi = cdf((b - mean) / std);
-  // Far in a tail both ends round to the same probability (PyTorch then returns a bound everywhere, with a
-  // warning): refused here.
-  VOXGRAD_CHECK(hi > lo,
-                "trunc_normal_: [a, b] = [{}, {}] lies too far in a tail of N({}, {}²) to sample by inversion (its "
-                "probability rounds to 0)",
-                a, b, mean, std);
-  const Tensor u = rand(tensor.sizes(), kFloat64) * (2.0 * hi - 2.0 * lo) + (2.0 * lo - 1.0);
-  tensor.copy_(voxgrad::clamp(voxgrad::erfinv(u) * (std * std::numbers::sqrt2) + mean, a, b));
+  const double lo = cdf(alpha), hi = cdf(beta);
+  if (alpha < kTailStart && beta > -kTailStart && hi > lo) {
+    const Tensor u = rand(tensor.sizes(), kFloat64) * (2.0 * hi - 2.0 * lo) + (2.0 * lo - 1.0);
+    tensor.copy_(voxgrad::clamp(voxgrad::erfinv(u) * (std * std::numbers::sqrt2) + mean, a, b));
+    return tensor;
+  }
+  // Far in a tail (where PyTorch returns a bound everywhere, with a warning), or an interval too narrow for
+  // its probability to show in Φ's float64 values: rejection sampling on the side of the mean the interval
+  // lies on, mirrored for the lower tail; an interval around the mean is too narrow only by a few ulps, and
+  // its uniform proposal is accepted with probability exp(−z²/2) ≥ exp(−β²/2) of its widest end.
+  std::vector<double> z(static_cast<std::size_t>(tensor.numel()));
+  const bool lower = beta <= 0.0;
+  if (alpha >= 0.0 || lower) {
+    upper_tail_samples(z, lower ? -beta : alpha, lower ? -alpha : beta);
+    if (lower) {
+      for (double& v : z) v = -v;
+    }
+  } else {
+    Generator& gen = default_generator();
+    for (double& v : z) {
+      do {
+        v = std::clamp(alpha + (beta - alpha) * gen.next_double(), alpha, beta);
+      } while (gen.next_double() >= std::exp(-0.5 * v * v));
+    }
+  }
+  tensor.copy_(voxgrad::clamp(from_blob(z.data(), tensor.sizes()) * std + mean, a, b));
   return tensor;
 }
 

@@ -57,9 +57,12 @@ Tensor zeros_(Tensor tensor);
 Tensor ones_(Tensor tensor);
 
 /// Samples of N(mean, std²) truncated to [a, b], as torch.nn.init.trunc_normal_ (inverse-CDF sampling:
-/// u ~ U(2Φ(α) − 1, 2Φ(β) − 1) in float64, then mean + std·√2·erfinv(u), clamped to [a, b]; a = b fills a).
-/// Throws unless std > 0 and a ≤ b, and for an interval so far in a tail that its probability rounds to 0
-/// (PyTorch warns and returns a bound there).
+/// u ~ U(2Φ(α) − 1, 2Φ(β) − 1) in float64, then mean + std·√2·erfinv(u), clamped to [a, b]; a = b fills a;
+/// α, β the bounds in standard deviations from the mean). Where [α, β] lies 4 or more standard deviations
+/// to one side of the mean, or is too narrow for Φ to tell its ends apart, by rejection sampling from an
+/// exponential or uniform proposal (Robert 1995), from the global generator: PyTorch's inversion there
+/// returns values in coarse steps, and a bound everywhere (with a warning) beyond about 8 standard
+/// deviations. Throws unless std > 0, mean and std are finite and a ≤ b.
 Tensor trunc_normal_(Tensor tensor, double mean = 0.0, double std = 1.0, double a = -2.0, double b = 2.0);
 
 /// The identity matrix (ones on the diagonal of a rectangular 2-D tensor), as torch.nn.init.eye_.
