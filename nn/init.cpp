@@ -184,8 +184,8 @@ Tensor trunc_normal_(Tensor tensor, double mean, double std, double a, double b)
   voxgrad::detail::check_tensor_defined(tensor, "trunc_normal_");
   voxgrad::detail::check_floating_dtype(tensor.dtype(), "trunc_normal_");
   VOXGRAD_CHECK(std > 0.0, "trunc_normal_: std must be positive, but got {}", std);
-  VOXGRAD_CHECK(std::isfinite(mean) && std::isfinite(std), "trunc_normal_: mean and std must be finite, but got {} and {}",
-                mean, std);
+  VOXGRAD_CHECK(std::isfinite(mean) && std::isfinite(std),
+                "trunc_normal_: mean and std must be finite, but got {} and {}", mean, std);
   VOXGRAD_CHECK(a <= b, "trunc_normal_: expects a <= b, but got a={} and b={}", a, b);
   NoGradGuard no_grad;
   if (a == b) return constant_(std::move(tensor), a);

@@ -234,8 +234,10 @@ TEST(Init, TruncNormalStaysInItsIntervalWithTheTruncatedMoments) {
   EXPECT_LT(stats_of(vit).max_abs, 0.2);
   EXPECT_ERROR_EQ(init::trunc_normal_(f, 0.0, 0.0), "trunc_normal_: std must be positive, but got 0");
   EXPECT_ERROR_EQ(init::trunc_normal_(f, 0.0, 1.0, 2.0, 1.0), "trunc_normal_: expects a <= b, but got a=2 and b=1");
-  EXPECT_ERROR_EQ(init::trunc_normal_(f, INFINITY, 1.0), "trunc_normal_: mean and std must be finite, but got inf and 1");
-  EXPECT_ERROR_EQ(init::trunc_normal_(f, 0.0, INFINITY), "trunc_normal_: mean and std must be finite, but got 0 and inf");
+  EXPECT_ERROR_EQ(init::trunc_normal_(f, INFINITY, 1.0),
+                  "trunc_normal_: mean and std must be finite, but got inf and 1");
+  EXPECT_ERROR_EQ(init::trunc_normal_(f, 0.0, INFINITY),
+                  "trunc_normal_: mean and std must be finite, but got 0 and inf");
 }
 
 // N(0, 1) truncated to [alpha, beta] in a tail, from the complementary CDF Q(x) = erfc(x/√2)/2, which keeps
@@ -310,7 +312,8 @@ TEST(Init, TruncNormalFarInATailFollowsTheTruncatedLaw) {
   EXPECT_GT(*fmax - *fmin, 0.05);
   // Intervals a few ulps wide, beside the mean and around it, too narrow for Φ to tell their ends apart:
   // inside them, and not all at one end.
-  for (const auto& [lo, hi] : {std::pair{0.5, std::nextafter(std::nextafter(0.5, 1.0), 1.0)}, std::pair{-1e-300, 1e-300}}) {
+  for (const auto& [lo, hi] :
+       {std::pair{0.5, std::nextafter(std::nextafter(0.5, 1.0), 1.0)}, std::pair{-1e-300, 1e-300}}) {
     Tensor narrow = empty({100}, kFloat64);
     init::trunc_normal_(narrow, 0.0, 1.0, lo, hi);
     const std::vector<double> nv = values(narrow);
