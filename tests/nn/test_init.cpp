@@ -272,7 +272,7 @@ double ks_distance(std::vector<double> z, const TailLaw& law) {
 // deviation, and its whole CDF (Kolmogorov–Smirnov at 1%: 1.63/√n).
 TEST(Init, TruncNormalFarInATailFollowsTheTruncatedLaw) {
   manual_seed(5);
-  constexpr std::int64_t n = 20000;
+  constexpr std::int64_t n = 200000;
   const double ks_bound = 1.63 / std::sqrt(static_cast<double>(n));
   struct Case {
     double mean, std, a, b;
