@@ -147,7 +147,9 @@ TEST(ConvWinograd, RoundsWithinAFewTimesTheDirectSum) {
     // Uniform data in [−1, 1): the direct sums stray by about 1e-7 of the largest value.
     EXPECT_LE(errors[1][i], std::max(4.0 * errors[0][i], 1e-7)) << names[i];
     // On the path (not on the baseline instruction set, where both runs are the im2col path's).
-    if (detail::direct_conv_available()) EXPECT_LE(errors[1][i], 1e-6) << names[i];
+    if (detail::direct_conv_available()) {
+      EXPECT_LE(errors[1][i], 1e-6) << names[i];
+    }
   }
 }
 
