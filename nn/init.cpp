@@ -143,39 +143,56 @@ Tensor kaiming_uniform_(Tensor tensor, double a, FanMode mode, Nonlinearity nonl
 namespace {
 
 // Beyond this many standard deviations on one side of the mean, N(0, 1) truncated to [α, β] is sampled by
-// rejection: inversion through erf there has 2Φ(α) − 1 within a few thousand ulps of 1 at α = 8, so its
+// rejection: inversion through erf there has 2Φ(α) − 1 within about 11 steps of 2⁻⁵³ of 1 at α = 8, so its
 // samples come in steps of about 0.01, and beyond about 8.3 the interval's probability rounds to 0.
 constexpr double kTailStart = 4.0;
 
-// One sample of N(0, 1) truncated to [alpha, beta] with 0 ≤ alpha < beta (beta may be +∞), by Robert's
-// (1995) rejection samplers: from the exponential proposal alpha + Exp(λ), λ = (alpha + √(alpha² + 4)) / 2,
-// accepted with probability exp(−(z − λ)²/2) and where z ≤ beta; or, where that proposal would mostly land
-// past beta, from the uniform proposal on [alpha, beta], accepted with probability exp((alpha² − z²)/2),
-// the density's ratio to its value at alpha. `exponential` says which.
-double upper_tail_sample(Generator& gen, double alpha, double beta, double lambda, bool exponential) {
+// Below this difference of Φ between the ends, inversion would map u's float64 steps to fewer than about
+// 10⁷ distinct values in [a, b]: rejection sampling serves such narrow intervals instead.
+constexpr double kMinInvertedMass = 0x1p-30;
+
+// One excess t = z − alpha of N(0, 1) truncated to [alpha, alpha + w], alpha ≥ 0, w > 0 (may be +∞), by
+// Robert's (1995) rejection samplers, in the excess so that nothing overflows or cancels for huge alpha:
+// - the exponential proposal t ~ Exp(λ), λ = alpha + delta with delta = 2 / (alpha + √(alpha² + 4)) (that is
+//   λ = (alpha + √(alpha² + 4)) / 2), accepted with probability exp(−(z − λ)²/2) = exp(−(t − delta)²/2)
+//   where t ≤ w;
+// - the uniform proposal t ~ U(0, w), accepted with probability exp((alpha² − z²)/2) = exp(−t·(alpha + t/2)),
+//   the density's ratio to its value at alpha.
+double tail_excess(Generator& gen, double alpha, double w, double lambda, double delta, bool exponential) {
   for (;;) {
     if (exponential) {
-      const double z = alpha - std::log1p(-gen.next_double()) / lambda;  // 1 − u in (0, 1]: no log(0)
-      const double d = z - lambda;
-      if (z <= beta && gen.next_double() < std::exp(-0.5 * d * d)) return z;
+      const double t = -std::log1p(-gen.next_double()) / lambda;  // 1 − u in (0, 1]: no log(0)
+      const double d = t - delta;
+      if (t <= w && gen.next_double() < std::exp(-0.5 * d * d)) return t;
     } else {
-      const double z = std::min(beta, alpha + (beta - alpha) * gen.next_double());
-      if (gen.next_double() < std::exp(-0.5 * (z - alpha) * (z + alpha))) return z;
+      const double t = std::min(w, w * gen.next_double());
+      if (gen.next_double() < std::exp(-t * (alpha + 0.5 * t))) return t;
     }
   }
 }
 
-// Fills `out` with N(0, 1) truncated to [alpha, beta], alpha ≥ 0 (the caller mirrors the lower tail). Each
-// proposal's acceptance rate: the exponential one's is at least 0.76 before the cut at beta, which it then
-// multiplies by 1 − exp(−λ·(beta − alpha)); the uniform one's is about (1 − exp(−alpha·w)) / (alpha·w),
-// w = beta − alpha. The higher of the two estimates picks the proposal.
-void upper_tail_samples(std::vector<double>& out, double alpha, double beta) {
-  const double lambda = (alpha + std::hypot(alpha, 2.0)) / 2.0;  // hypot: no overflow for huge alpha
-  const double w = beta - alpha, aw = alpha * w;
+// Fills `out` with excesses over alpha of N(0, 1) truncated to [alpha, alpha + w] (alpha ≥ 0 finite; the
+// caller mirrors the lower tail). Each proposal's acceptance rate: the exponential one's is at least 0.76
+// before the cut at w, which multiplies it by 1 − exp(−λ·w); the uniform one's is about
+// (1 − exp(−alpha·w)) / (alpha·w). The higher of the two estimates picks the proposal, so neither runs at a
+// rate below about 0.4.
+void tail_excesses(std::vector<double>& out, double alpha, double w) {
+  const double delta = 2.0 / (alpha + std::hypot(alpha, 2.0)), lambda = alpha + delta;
+  const double aw = alpha * w;
   const double by_exponential = 0.76 * -std::expm1(-lambda * w);
   const double by_uniform = aw > 0.0 ? -std::expm1(-aw) / aw : 1.0;
   Generator& gen = default_generator();
-  for (double& v : out) v = upper_tail_sample(gen, alpha, beta, lambda, by_exponential > by_uniform);
+  for (double& v : out) v = tail_excess(gen, alpha, w, lambda, delta, by_exponential > by_uniform);
+}
+
+// In a float32 tensor, values rounded past [a, b] by the cast are put back on its float32 bounds rounded
+// inward (when some float32 lies in [a, b]).
+void clamp_float32_inward(Tensor& tensor, double a, double b) {
+  if (tensor.dtype() != kFloat32) return;
+  float lo = static_cast<float>(a), hi = static_cast<float>(b);
+  if (static_cast<double>(lo) < a) lo = std::nextafter(lo, INFINITY);
+  if (static_cast<double>(hi) > b) hi = std::nextafter(hi, -INFINITY);
+  if (lo <= hi) tensor.copy_(voxgrad::clamp(tensor, static_cast<double>(lo), static_cast<double>(hi)));
 }
 
 }  // namespace
@@ -190,36 +207,47 @@ Tensor trunc_normal_(Tensor tensor, double mean, double std, double a, double b)
   NoGradGuard no_grad;
   if (a == b) return constant_(std::move(tensor), a);
   const double alpha = (a - mean) / std, beta = (b - mean) / std;
+  // A finite bound more standard deviations from the mean than a double holds (a tiny std, or huge values):
+  // the law is then all at that bound, its limit.
+  if (alpha == INFINITY) return constant_(std::move(tensor), a);
+  if (beta == -INFINITY) return constant_(std::move(tensor), b);
   // Inverse-CDF sampling, in float64 whatever the tensor's dtype (so that float32's 2⁻²⁴ steps of u neither
   // quantise the tails nor reach ±1, where erfinv is infinite): Φ(x) = (1 + erf(x/√2)) / 2, so
   // x = √2·erfinv(2Φ(x) − 1) for 2Φ(x) − 1 uniform between its values at a and b.
   const auto cdf = [](double x) { return (1.0 + std::erf(x / std::numbers::sqrt2)) / 2.0; };
   const double lo = cdf(alpha), hi = cdf(beta);
-  if (alpha < kTailStart && beta > -kTailStart && hi > lo) {
+  if (alpha < kTailStart && beta > -kTailStart && hi - lo >= kMinInvertedMass) {
     const Tensor u = rand(tensor.sizes(), kFloat64) * (2.0 * hi - 2.0 * lo) + (2.0 * lo - 1.0);
     tensor.copy_(voxgrad::clamp(voxgrad::erfinv(u) * (std * std::numbers::sqrt2) + mean, a, b));
+    clamp_float32_inward(tensor, a, b);
     return tensor;
   }
-  // Far in a tail (where PyTorch returns a bound everywhere, with a warning), or an interval too narrow for
-  // its probability to show in Φ's float64 values: rejection sampling on the side of the mean the interval
-  // lies on, mirrored for the lower tail; an interval around the mean is too narrow only by a few ulps, and
-  // its uniform proposal is accepted with probability exp(−z²/2) ≥ exp(−β²/2) of its widest end.
-  std::vector<double> z(static_cast<std::size_t>(tensor.numel()));
-  const bool lower = beta <= 0.0;
-  if (alpha >= 0.0 || lower) {
-    upper_tail_samples(z, lower ? -beta : alpha, lower ? -alpha : beta);
-    if (lower) {
-      for (double& v : z) v = -v;
-    }
+  // Far in a tail (where PyTorch returns coarse steps, then a bound everywhere), or an interval too narrow for
+  // inversion: rejection sampling on the side of the mean the interval lies on, as excesses over its near
+  // bound (mirrored for the lower tail). An interval around the mean is narrow here (Φ changes by less than
+  // kMinInvertedMass across it, so it is under 3·10⁻⁹ wide), and its uniform proposal is accepted with
+  // probability exp(−z²/2), about 1.
+  std::vector<double> v(static_cast<std::size_t>(tensor.numel()));
+  double base = a, sign = 1.0;
+  if (alpha >= 0.0) {
+    tail_excesses(v, alpha, beta - alpha);
+  } else if (beta <= 0.0) {
+    tail_excesses(v, -beta, beta - alpha);
+    base = b, sign = -1.0;
   } else {
     Generator& gen = default_generator();
-    for (double& v : z) {
+    for (double& t : v) {
+      double z = 0.0;
       do {
-        v = std::clamp(alpha + (beta - alpha) * gen.next_double(), alpha, beta);
-      } while (gen.next_double() >= std::exp(-0.5 * v * v));
+        t = std::min(beta - alpha, (beta - alpha) * gen.next_double());
+        z = alpha + t;
+      } while (gen.next_double() >= std::exp(-0.5 * z * z));
     }
   }
-  tensor.copy_(voxgrad::clamp(from_blob(z.data(), tensor.sizes()) * std + mean, a, b));
+  // The value: the near bound plus the excess in the tensor's units (exact near huge bounds, where
+  // mean + std·z would lose the excess to rounding).
+  tensor.copy_(voxgrad::clamp(from_blob(v.data(), tensor.sizes()) * (sign * std) + base, a, b));
+  clamp_float32_inward(tensor, a, b);
   return tensor;
 }
 

@@ -61,8 +61,10 @@ Tensor ones_(Tensor tensor);
 /// α, β the bounds in standard deviations from the mean). Where [α, β] lies 4 or more standard deviations
 /// to one side of the mean, or is too narrow for Φ to tell its ends apart, by rejection sampling from an
 /// exponential or uniform proposal (Robert 1995), from the global generator: PyTorch's inversion there
-/// returns values in coarse steps, and a bound everywhere (with a warning) beyond about 8 standard
-/// deviations. Throws unless std > 0, mean and std are finite and a ≤ b.
+/// returns values in coarse steps, then a bound everywhere (with a warning; from about 5.5 standard
+/// deviations in float32). A finite bound further from the mean than a double can count in standard
+/// deviations gets every value (the law's limit); a = b = ±∞ fills ±∞. Throws unless std > 0, mean and std
+/// are finite and a ≤ b.
 Tensor trunc_normal_(Tensor tensor, double mean = 0.0, double std = 1.0, double a = -2.0, double b = 2.0);
 
 /// The identity matrix (ones on the diagonal of a rectangular 2-D tensor), as torch.nn.init.eye_.
