@@ -313,7 +313,7 @@ TEST(Init, TruncNormalFarInATailFollowsTheTruncatedLaw) {
   EXPECT_LE(*fmax, 41.0);
   EXPECT_GT(*fmax - *fmin, 0.05);
   // Intervals too narrow to invert (Φ changes by less than 2⁻³⁰ across them): beside the mean, one ulp and
-  // 10⁻¹² wide, and around it; inside them, and spread over them.
+  // 10⁻¹⁵ wide, and around it; inside them, and spread over them.
   for (const auto& [lo, hi] :
        {std::pair{3.0, std::nextafter(3.0, 4.0)}, std::pair{1e-3, 1e-3 + 1e-15}, std::pair{-1e-300, 1e-300}}) {
     SCOPED_TRACE(::testing::Message() << "[" << lo << ", " << hi << "]");
