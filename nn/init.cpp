@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <utility>
 #include <vector>
 
 #include "voxgrad/autograd/grad_mode.h"
@@ -185,14 +186,16 @@ void tail_excesses(std::vector<double>& out, double alpha, double w) {
   for (double& v : out) v = tail_excess(gen, alpha, w, lambda, delta, by_exponential > by_uniform);
 }
 
-// In a float32 tensor, values rounded past [a, b] by the cast are put back on its float32 bounds rounded
-// inward (when some float32 lies in [a, b]).
-void clamp_float32_inward(Tensor& tensor, double a, double b) {
-  if (tensor.dtype() != kFloat32) return;
+// The bounds to clamp float64 samples to before they are cast to `dtype`: [a, b] itself, or for float32 its
+// float32 bounds rounded inward (when some float32 lies in [a, b]), so that the cast cannot round a value
+// past a or b (rounding is monotone, and those bounds are float32 values).
+std::pair<double, double> clamp_bounds(DType dtype, double a, double b) {
+  if (dtype != kFloat32) return {a, b};
   float lo = static_cast<float>(a), hi = static_cast<float>(b);
   if (static_cast<double>(lo) < a) lo = std::nextafter(lo, INFINITY);
   if (static_cast<double>(hi) > b) hi = std::nextafter(hi, -INFINITY);
-  if (lo <= hi) tensor.copy_(voxgrad::clamp(tensor, static_cast<double>(lo), static_cast<double>(hi)));
+  if (lo > hi) return {a, b};
+  return {lo, hi};
 }
 
 }  // namespace
@@ -216,10 +219,10 @@ Tensor trunc_normal_(Tensor tensor, double mean, double std, double a, double b)
   // x = √2·erfinv(2Φ(x) − 1) for 2Φ(x) − 1 uniform between its values at a and b.
   const auto cdf = [](double x) { return (1.0 + std::erf(x / std::numbers::sqrt2)) / 2.0; };
   const double lo = cdf(alpha), hi = cdf(beta);
+  const auto [clamp_lo, clamp_hi] = clamp_bounds(tensor.dtype(), a, b);
   if (alpha < kTailStart && beta > -kTailStart && hi - lo >= kMinInvertedMass) {
     const Tensor u = rand(tensor.sizes(), kFloat64) * (2.0 * hi - 2.0 * lo) + (2.0 * lo - 1.0);
-    tensor.copy_(voxgrad::clamp(voxgrad::erfinv(u) * (std * std::numbers::sqrt2) + mean, a, b));
-    clamp_float32_inward(tensor, a, b);
+    tensor.copy_(voxgrad::clamp(voxgrad::erfinv(u) * (std * std::numbers::sqrt2) + mean, clamp_lo, clamp_hi));
     return tensor;
   }
   // Far in a tail (where PyTorch returns coarse steps, then a bound everywhere), or an interval too narrow for
@@ -246,8 +249,7 @@ Tensor trunc_normal_(Tensor tensor, double mean, double std, double a, double b)
   }
   // The value: the near bound plus the excess in the tensor's units (exact near huge bounds, where
   // mean + std·z would lose the excess to rounding).
-  tensor.copy_(voxgrad::clamp(from_blob(v.data(), tensor.sizes()) * (sign * std) + base, a, b));
-  clamp_float32_inward(tensor, a, b);
+  tensor.copy_(voxgrad::clamp(from_blob(v.data(), tensor.sizes()) * (sign * std) + base, clamp_lo, clamp_hi));
   return tensor;
 }
 
