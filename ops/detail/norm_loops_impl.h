@@ -41,7 +41,7 @@ void for_group_planes(const NormLayout& l, std::int64_t g, Fn&& fn) {
 // over the whole row (the same bits as one call over it).
 constexpr std::int64_t kChunk = 128;
 constexpr std::int64_t kStatsChunk = 2048;
-static_assert(kChunk % 32 == 0 && kStatsChunk % 32 == 0, "chunks must keep the lanes of Sum8 and Sum32 aligned");
+static_assert(kChunk % 32 == 0 && kStatsChunk % 32 == 0, "chunks must keep the lanes of Sum16 and Sum32 aligned");
 
 // Calls fn(i, n) for the chunks [i, i + n) of `chunk` elements of a row of S elements, in order.
 template <typename Fn>
@@ -181,7 +181,7 @@ const T* chunk_grad(const T* dyr, const T* xr, std::int64_t S, const PlaneAffine
 
 // s1 += Σ dy and s2 += Σ dy·(x − m) over a row of n.
 template <typename T>
-[[gnu::noinline]] void sums_row(Sum8& s1, Sum8& s2, const T* dyr, const T* xr, double m, std::int64_t n) {
+[[gnu::noinline]] void sums_row(Sum16& s1, Sum16& s2, const T* dyr, const T* xr, double m, std::int64_t n) {
   add_rows(
       s1, s2, n, [dyr](std::int64_t i) { return static_cast<double>(dyr[i]); },
       [dyr, xr, m](std::int64_t i) { return static_cast<double>(dyr[i]) * (static_cast<double>(xr[i]) - m); });
@@ -204,7 +204,7 @@ void plane_sums(const T* dy, const T* x, const NormLayout& l, std::int64_t p, co
   const T* xr = x + p * l.S;
   const PlaneAffine<T> a(l, p, mean, invstd, w, relu.b);
   alignas(64) T buf[kChunk];
-  Sum8 s1, s2;
+  Sum16 s1, s2;
   for_chunks(l.S, kChunk, [&](std::int64_t i, std::int64_t n) {
     sums_row(s1, s2, chunk_grad(dyr, xr, l.S, a, relu.on, i, n, buf), xr + i, m, n);
   });
