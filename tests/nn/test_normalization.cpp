@@ -87,6 +87,17 @@ Tensor find(const nn::NamedTensors& named, const std::string& name) {
   return {};
 }
 
+// The largest |a − b| over the largest |b|: one figure for a whole tensor.
+double max_relative_diff(const Tensor& a, const Tensor& b) {
+  const std::vector<double> va = values(a), vb = values(b);
+  double diff = 0.0, scale = 0.0;
+  for (std::size_t i = 0; i < va.size(); ++i) {
+    diff = std::max(diff, std::abs(va[i] - vb[i]));
+    scale = std::max(scale, std::abs(vb[i]));
+  }
+  return diff / std::max(scale, 1e-300);
+}
+
 }  // namespace
 
 // -------------------------------------------------------------------------------------------------
@@ -422,6 +433,50 @@ TEST(NormalizationGrad, RecordedBackwardGivesTheSameFirstOrderGradientsAsTheFuse
       ASSERT_EQ(fused.size(), recorded.size());
       EXPECT_TRUE(recorded[0].requires_grad());  // dx depends on x (db = Σ dy does not)
       for (std::size_t i = 0; i < fused.size(); ++i) expect_close(recorded[i], fused[i], 1e-12, 1e-12);
+    }
+  }
+}
+
+TEST(NormalizationGrad, FusedBackwardMatchesTheRecordedOneOnPlanesOfManyChunks) {
+  // The fused kernels take each plane in chunks (128 elements for the backward's sums, 2 048 for the
+  // statistics), each with lanes of partial sums; the tests above use planes of a few elements, which
+  // end inside one chunk's first lanes. Planes of 315 (two chunks and a tail) and 4 352 elements (34
+  // chunks; two statistics chunks and a tail), in float64 against the recorded backward (ordinary
+  // reductions), and in float32 against the same in float64.
+  for (const Shape& shape : {Shape{2, 4, 5, 7, 9}, Shape{1, 4, 16, 16, 17}}) {
+    const Tensor x = vt::uniform_leaf(shape, -2.0, 2.0, 71);
+    const Tensor go = vt::uniform_leaf(shape, -1.0, 1.0, 72).detach();
+    const Tensor w = vt::uniform_leaf({4}, 0.5, 1.5, 73), b = vt::uniform_leaf({4}, -1.0, 1.0, 74);
+    // Each norm of (x, w, b); `fused_relu` runs group_norm_relu, whose reference is relu(group_norm).
+    const std::vector<std::function<Tensor(const Tensor&, const Tensor&, const Tensor&, bool)>> norms{
+        [](const Tensor& in, const Tensor& wt, const Tensor& bs, bool) {
+          return F::batch_norm(in, {}, {}, F::BatchNormFuncOptions().training(true).weight(wt).bias(bs));
+        },
+        [](const Tensor& in, const Tensor& wt, const Tensor& bs, bool) {
+          return F::instance_norm(in, F::InstanceNormFuncOptions().weight(wt).bias(bs));
+        },
+        [](const Tensor& in, const Tensor& wt, const Tensor& bs, bool) {
+          return F::group_norm(in, F::GroupNormFuncOptions(2).weight(wt).bias(bs));
+        },
+        [](const Tensor& in, const Tensor& wt, const Tensor& bs, bool fused) {
+          const auto o = F::GroupNormFuncOptions(2).weight(wt).bias(bs);
+          return fused ? F::group_norm_relu(in, o) : relu(F::group_norm(in, o));
+        }};
+    for (std::size_t k = 0; k < norms.size(); ++k) {
+      SCOPED_TRACE("shape " + std::to_string(shape[4]) + ", norm " + std::to_string(k));
+      const std::vector<Tensor> ref =
+          autograd::grad({norms[k](x, w, b, false)}, {x, w, b}, {go}, std::nullopt, /*create_graph=*/true);
+      const std::vector<Tensor> fused = autograd::grad({norms[k](x, w, b, true)}, {x, w, b}, {go});
+      const Tensor x32 = x.to(kFloat32).detach().requires_grad_(true);
+      const Tensor w32 = w.to(kFloat32).detach().requires_grad_(true),
+                   b32 = b.to(kFloat32).detach().requires_grad_(true);
+      const std::vector<Tensor> f32 =
+          autograd::grad({norms[k](x32, w32, b32, true)}, {x32, w32, b32}, {go.to(kFloat32)});
+      for (std::size_t i = 0; i < ref.size(); ++i) {
+        SCOPED_TRACE("gradient " + std::to_string(i));
+        EXPECT_LE(max_relative_diff(fused[i], ref[i]), 1e-13);
+        EXPECT_LE(max_relative_diff(f32[i], ref[i]), 2e-6);
+      }
     }
   }
 }
