@@ -1,6 +1,7 @@
-// NORM/…: GroupNorm+ReLU on the U-Net's 64³ layer (N 2, 16 channels, 4 groups), forward and
-// backward timed apart, each with its tensors left in the caches by the previous call ("cache") or
-// with 256 MiB written between calls so that they come from memory ("memory"), as in the U-Net step.
+// NORM/…: GroupNorm+ReLU on the U-Net step's 64³ layer (N 2, 16 channels, 4 groups) and on
+// train_unet's 32³ layer (N 4, 8 channels, 4 groups), forward and backward timed apart, each with its tensors left in
+// the caches by the previous call ("cache") or with 256 MiB written between calls so that they come from memory
+// ("memory"), as in the U-Net step.
 
 #include <chrono>
 #include <string>
@@ -24,11 +25,18 @@ void evict_caches() {
   for (std::size_t i = 0; i < buffer.size(); i += 16) buffer[i] += 1.0f;
 }
 
-void group_norm_relu(benchmark::State& state, bool backward, bool from_memory) {
+// A GroupNorm+ReLU input: N × C × S³, 4 groups.
+struct NormShape {
+  const char* name;
+  std::int64_t N, C, S;
+};
+
+void group_norm_relu(benchmark::State& state, const NormShape& shape, bool backward, bool from_memory) {
   manual_seed(0);
   const auto grad = dtype(kFloat32).requires_grad(true);
-  const Tensor x = randn({2, 16, 64, 64, 64}, grad), w = rand({16}, grad), b = rand({16}, grad);
-  const Tensor gy = randn({2, 16, 64, 64, 64});
+  const Shape sizes{shape.N, shape.C, shape.S, shape.S, shape.S};
+  const Tensor x = randn(sizes, grad), w = rand({shape.C}, grad), b = rand({shape.C}, grad);
+  const Tensor gy = randn(sizes);
   const auto options = F::GroupNormFuncOptions(4).weight(w).bias(b);
   const auto forward = [&] { return F::group_norm_relu(x, options); };
   const auto clear_grads = [&] {
@@ -57,14 +65,17 @@ void group_norm_relu(benchmark::State& state, bool backward, bool from_memory) {
 }  // namespace
 
 void register_voxgrad_norm() {
-  for (const bool backward : {false, true}) {
-    for (const bool memory : {false, true}) {
-      const std::string name = std::string("NORM/group_norm_relu_64/") + (backward ? "backward" : "forward") + "/" +
-                               (memory ? "memory" : "cache") + "/voxgrad";
-      benchmark::RegisterBenchmark(name.c_str(),
-                                   [backward, memory](benchmark::State& s) { group_norm_relu(s, backward, memory); })
-          ->UseManualTime()
-          ->Unit(benchmark::kMillisecond);
+  for (const NormShape shape : {NormShape{"64", 2, 16, 64}, NormShape{"32", 4, 8, 32}}) {
+    for (const bool backward : {false, true}) {
+      for (const bool memory : {false, true}) {
+        const std::string name = std::string("NORM/group_norm_relu_") + shape.name + "/" +
+                                 (backward ? "backward" : "forward") + "/" + (memory ? "memory" : "cache") + "/voxgrad";
+        benchmark::RegisterBenchmark(
+            name.c_str(),
+            [shape, backward, memory](benchmark::State& s) { group_norm_relu(s, shape, backward, memory); })
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
+      }
     }
   }
 }
