@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -89,6 +90,8 @@ Tensor find(const nn::NamedTensors& named, const std::string& name) {
 
 // The largest |a − b| over the largest |b|: one figure for a whole tensor.
 double max_relative_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.sizes(), b.sizes());
+  if (a.sizes() != b.sizes()) return std::numeric_limits<double>::infinity();
   const std::vector<double> va = values(a), vb = values(b);
   double diff = 0.0, scale = 0.0;
   for (std::size_t i = 0; i < va.size(); ++i) {
@@ -440,9 +443,10 @@ TEST(NormalizationGrad, RecordedBackwardGivesTheSameFirstOrderGradientsAsTheFuse
 TEST(NormalizationGrad, FusedBackwardMatchesTheRecordedOneOnPlanesOfManyChunks) {
   // The fused kernels take each plane in chunks (128 elements for the backward's sums, 2 048 for the
   // statistics), each with lanes of partial sums; the tests above use planes of a few elements, which
-  // end inside one chunk's first lanes. Planes of 315 (two chunks and a tail) and 4 352 elements (34
-  // chunks; two statistics chunks and a tail), in float64 against the recorded backward (ordinary
-  // reductions), and in float32 against the same in float64.
+  // end inside one chunk's first lanes, and those with larger planes (test_group_norm_relu.cpp,
+  // test_normalization_isa.cpp) compare the fused kernels with themselves. Planes of 315 (two chunks and a tail) and 4
+  // 352 elements (34 chunks; two statistics chunks and a tail), in float64 against the recorded backward (ordinary
+  // reductions), and in float32 against that recorded float64 backward.
   for (const Shape& shape : {Shape{2, 4, 5, 7, 9}, Shape{1, 4, 16, 16, 17}}) {
     const Tensor x = vt::uniform_leaf(shape, -2.0, 2.0, 71);
     const Tensor go = vt::uniform_leaf(shape, -1.0, 1.0, 72).detach();
@@ -475,7 +479,7 @@ TEST(NormalizationGrad, FusedBackwardMatchesTheRecordedOneOnPlanesOfManyChunks) 
       for (std::size_t i = 0; i < ref.size(); ++i) {
         SCOPED_TRACE("gradient " + std::to_string(i));
         EXPECT_LE(max_relative_diff(fused[i], ref[i]), 1e-13);
-        EXPECT_LE(max_relative_diff(f32[i], ref[i]), 2e-6);
+        EXPECT_LE(max_relative_diff(f32[i], ref[i]), 5e-7);
       }
     }
   }
