@@ -36,9 +36,12 @@ constexpr std::size_t kMinCached = std::size_t{256} << 10;
 // back with munmap: glibc's malloc maps requests above a threshold that it raises, up to 32 MiB,
 // each time a mapped block is freed, and serves smaller ones from its heap, where the holes freed
 // tensors leave stay resident. How much a training step then holds depended on what the process
-// had freed before (the U-Net step of bench/: 390–434 MiB from run to run with malloc, 359 every
-// time with mappings of their own, as with MALLOC_MMAP_THRESHOLD_ fixed). Sanitized builds keep
-// malloc, whose blocks the sanitizers watch.
+// had freed before (the U-Net step of bench/: 384–454 MiB from run to run with malloc, 360 every
+// time with mappings of their own). With the cache, the steady loop's buffers are reused and fault no
+// pages; an earlier try at mapping, before the cache's 64× reuse rule, multiplied train_unet's page
+// faults by 7 (bench/README), now by 2 (0.4% of its time). With the cache off (a debugging switch)
+// every large buffer is mapped and faulted anew. Sanitized builds keep malloc, whose blocks the
+// sanitizers watch. A failed munmap (only past vm.max_map_count) leaves the mapping in place.
 #ifdef VOXGRAD_SANITIZED
 constexpr bool kMapsLargeBuffers = false;
 #else

@@ -1,5 +1,6 @@
 #pragma once
-// Tensor memory: a caching allocator in front of malloc/calloc.
+// Tensor memory: a caching allocator over mappings of its own for large buffers (256 KiB or more),
+// malloc/calloc for smaller ones.
 //
 // Large buffers that a training step frees are kept and handed out again to the next request of
 // (nearly) the same size, so repeated steps run on memory that is already mapped: no page faults
