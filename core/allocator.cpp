@@ -32,16 +32,21 @@ constexpr std::size_t kAlignment = 64;
 // Smaller buffers come from malloc's heap anyway (already mapped); only large ones fault.
 constexpr std::size_t kMinCached = std::size_t{256} << 10;
 
+// A cached buffer serves a request at most this much smaller (in 1/8ths), so a big block is not
+// tied up by a small tensor.
+constexpr std::size_t kFitEighths = 10;
+// ... unless cached buffers would have to be freed to make room for a new one: then one up to this
+// many times the request serves.
+constexpr std::size_t kReuseTimes = 64;
+
 // Buffers the cache may hold (kMinCached bytes or more) are mappings of their own (mmap), handed
-// back with munmap: glibc's malloc maps requests above a threshold that it raises, up to 32 MiB,
+// back with munmap. glibc's malloc maps requests above a threshold that it raises (up to 32 MiB)
 // each time a mapped block is freed, and serves smaller ones from its heap, where the holes freed
-// tensors leave stay resident. How much a training step then holds depended on what the process
-// had freed before (the U-Net step of bench/: 384–454 MiB from run to run with malloc, 360 every
-// time with mappings of their own). With the cache, the steady loop's buffers are reused and fault no
-// pages; an earlier try at mapping, before the cache's 64× reuse rule, multiplied train_unet's page
-// faults by 7 (bench/README), now by 2 (0.4% of its time). With the cache off (a debugging switch)
-// every large buffer is mapped and faulted anew. Sanitized builds keep malloc, whose blocks the
-// sanitizers watch. A failed munmap (only past vm.max_map_count) leaves the mapping in place.
+// tensors leave stay resident; with it, what a training step holds would depend on what the process
+// freed before (bench/README: the U-Net step's peak moved by 20%). The cache reuses the steady
+// loop's buffers, so mapping costs page faults only where it evicts, and every large buffer when it
+// is off. Sanitized builds keep malloc, whose blocks the sanitizers watch. A failed munmap (only past
+// vm.max_map_count) leaves the mapping in place.
 #ifdef VOXGRAD_SANITIZED
 constexpr bool kMapsLargeBuffers = false;
 #else
@@ -66,12 +71,6 @@ void free_buffer(void* raw, std::size_t capacity) noexcept {
     std::free(raw);
   }
 }
-// A cached buffer serves a request at most this much smaller (in 1/8ths), so a big block is not
-// tied up by a small tensor.
-constexpr std::size_t kFitEighths = 10;
-// ... unless cached buffers would have to be freed to make room for a new one: then one up to this
-// many times the request serves.
-constexpr std::size_t kReuseTimes = 64;
 
 std::uint64_t physical_memory_bytes() {
   static const std::uint64_t bytes = [] {

@@ -11,11 +11,8 @@ namespace voxgrad::detail {
 // fixed order at the end: a single double accumulator is a chain of dependent additions that runs
 // at one element per add latency; L of them vectorise. The order depends on the row length alone.
 // Sum32 (eight or four vector registers of doubles) keeps up with rows in L1 or L2, where fewer lanes
-// wait on their additions' latency; Sum16 (four or two) serves loops that carry two sums at once.
-// GroupNorm+ReLU's backward on 4 × 8 × 32³ (Zen 4) took 0.63–0.71× its time with Sum8 in cache and
-// 0.77–0.93× from memory, Sum8's two accumulators waiting on their latency; with Sum32 the AVX2 copy
-// spilled its 16 accumulators to the stack (1.09× slower than Sum8). SSE2 has 16 registers in all:
-// Sum16's two sums take every one, and that copy runs 1.05× slower than with Sum8 (bench/README).
+// wait on their additions' latency; Sum16 (four or two) serves loops that carry two sums at once,
+// whose Sum32 would spill on AVX2 and SSE2 (bench/README: GroupNorm's backward).
 // total() adds the lanes as a balanced tree: pairs of neighbours, then pairs of those, and so on.
 // Always inlined, as relu_rule.h's helpers: the normalisation loops are compiled once per
 // instruction set (norm_loops.h), and an out-of-line copy of a shared inline function compiled for
