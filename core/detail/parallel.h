@@ -32,6 +32,22 @@ namespace voxgrad::detail {
 /// Elements per task for cheap elementwise work.
 inline constexpr std::int64_t kElementwiseGrain = 32768;
 
+/// Above zero while this thread runs a piece of work that is itself one of several run in parallel
+/// (SerialLoops): the loops below then run on this thread alone, in order.
+inline thread_local int serial_loops_depth = 0;
+
+/// While alive, parallel_for and parallel_chunks called on this thread run serially on it: for a task
+/// that is one of several independent ones already sharing the threads (e.g. a conv map's samples, one
+/// per thread), so that its own loops neither split its data between cores nor wait on joins. Each
+/// element's result is the same either way (parallel_for's contract; parallel_chunks' fixed chunks).
+class SerialLoops {
+ public:
+  SerialLoops() { ++serial_loops_depth; }
+  ~SerialLoops() { --serial_loops_depth; }
+  SerialLoops(const SerialLoops&) = delete;
+  SerialLoops& operator=(const SerialLoops&) = delete;
+};
+
 #ifdef VOXGRAD_TSAN_LOOPS
 /// ThreadSanitizer only sees synchronisation done in instrumented code. Debian's libtbb is not
 /// instrumented, so TSan misses the happens-before edges of oneTBB's task spawning and joining and
@@ -136,7 +152,7 @@ class TsanPool {
 template <typename F>
 void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, F&& f) {
   if (end <= begin) return;
-  if (end - begin <= grain) {
+  if (end - begin <= grain || serial_loops_depth > 0) {
     f(begin, end);
     return;
   }
@@ -158,7 +174,7 @@ template <typename F>
 void parallel_chunks(std::int64_t n, std::int64_t chunk, F&& f) {
   const std::int64_t chunks = n <= 0 ? 0 : (n + chunk - 1) / chunk;
   auto body = [&](std::int64_t c) { f(c, c * chunk, std::min(n, (c + 1) * chunk)); };
-  if (chunks <= 1) {
+  if (chunks <= 1 || serial_loops_depth > 0) {
     for (std::int64_t c = 0; c < chunks; ++c) body(c);
     return;
   }

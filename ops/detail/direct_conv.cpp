@@ -13,6 +13,7 @@
 #include "voxgrad/ops/detail/direct_weight_xt.h"
 #include "voxgrad/ops/detail/lane_sums.h"
 #include "voxgrad/ops/detail/pointwise_conv.h"
+#include "voxgrad/ops/detail/sample_rounds.h"
 
 namespace voxgrad::detail {
 
@@ -330,28 +331,10 @@ class WeightRun {
   RowVectors vec_;
 };
 
-Workspace padded_workspace(const ConvGeometry& c, const PaddedLayout& L) {
-  return Workspace(reads_in_place(c.vol, L) ? 1 : L.sample_floats(c.Cin));
+// Room for `slots` padded samples, sample_floats(c, L) apart.
+std::int64_t padded_floats(const ConvGeometry& c, const PaddedLayout& L) {
+  return reads_in_place(c.vol, L) ? 1 : L.sample_floats(c.Cin);
 }
-
-}  // namespace
-
-namespace {
-
-// Per-channel sums in double while the maps add them up (none when `out` is null), then stored as
-// floats in `out`: the input's for padded_sample, dY's for the weight maps.
-struct ChannelSums {
-  explicit ChannelSums(float* out, std::int64_t channels)
-      : out_(out), sums_(out != nullptr ? static_cast<std::size_t>(channels) : 0) {}
-  double* get() { return out_ != nullptr ? sums_.data() : nullptr; }
-  void store() const {
-    for (std::size_t c = 0; c < sums_.size(); ++c) out_[c] = static_cast<float>(sums_[c]);
-  }
-
- private:
-  float* out_;
-  std::vector<double> sums_;
-};
 
 }  // namespace
 
@@ -359,11 +342,15 @@ void direct_conv3d(const float* x, const float* w, const float* bias, float* y, 
   const Kernels* pairs = forward_pairs(c);
   const PaddedLayout L = forward_layout(c, /*spread=*/true, /*interleave=*/true, pairs != nullptr);
   const ForwardRun run(c, L, w, pairs);
-  Workspace xp = padded_workspace(c, L);
-  ChannelSums sums(x_sums, c.Cin);
-  for (std::int64_t n = 0; n < c.N; ++n) {
-    run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n, sums.get()), bias, y, n);
-  }
+  const std::int64_t slots = sample_slots(c), per = padded_floats(c, L);
+  const Workspace xp(slots * per);
+  SlotSums sums(x_sums, c.Cin, slots);
+  for_each_sample(
+      c.N, slots,
+      [&](std::int64_t n, std::int64_t s) {
+        run.sample(padded_sample(x, xp.get() + s * per, c.Cin, c.vol, L, n, sums.start(s)), bias, y, n);
+      },
+      [&](std::int64_t, std::int64_t s) { sums.finish(s); });
   sums.store();
 }
 
@@ -389,25 +376,50 @@ bool direct_weight_prefetches_dy(const ConvGeometry& g) {
 bool direct_forward_tap_pairs(const ConvGeometry& g) { return forward_pairs(g) != nullptr; }
 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c, float* db) {
-  std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
-  ChannelSums sums(db, c.Cout);
+  const std::int64_t entries = c.Cout * c.rows();
+  std::fill(dw, dw + entries, 0.0f);
   const WeightTiles tiles = weight_tiles(c);
-  if (tiles == WeightTiles::kPointwise) {
-    pointwise_conv3d_weight_grad(x, dy, dw, c, sums.get());
-  } else if (tiles == WeightTiles::kTransposedInput) {
-    direct_weight_transposed_input_grad(x, dy, dw, c, sums.get());
-  } else if (tiles == WeightTiles::kChannelVectors) {
-    const CvWeightRun run(*active_kernels(), c);
-    for (std::int64_t n = 0; n < c.N; ++n) run.sample(x, dy, dw, n, sums.get());
-  } else {
-    // Unspread: the weight tile reads few channels at a time, and the input may then be read in place.
-    const PaddedLayout L = forward_layout(c, /*spread=*/false);
-    Workspace xp = padded_workspace(c, L);
-    const WeightRun run(row_tiles(c), c, L);
-    for (std::int64_t n = 0; n < c.N; ++n) {
-      run.sample(padded_sample(x, xp.get(), c.Cin, c.vol, L, n), dy, dw, n, sums.get());
+  if (tiles == WeightTiles::kPointwise || tiles == WeightTiles::kTransposedInput) {
+    SlotSums sums(db, c.Cout, 1);
+    if (tiles == WeightTiles::kPointwise) {
+      pointwise_conv3d_weight_grad(x, dy, dw, c, sums.start(0));
+    } else {
+      direct_weight_transposed_input_grad(x, dy, dw, c, sums.start(0));
     }
+    sums.finish(0);
+    sums.store();
+    return;
   }
+  // Unspread for the lane-wise tiles: they read few channels at a time, and the input may then be read
+  // in place. The channel-vector tiles read x as it lies.
+  const bool channel_vectors = tiles == WeightTiles::kChannelVectors;
+  const PaddedLayout L = forward_layout(c, /*spread=*/false);
+  std::optional<CvWeightRun> cv_weight;
+  std::optional<WeightRun> lane_weight;
+  if (channel_vectors) {
+    cv_weight.emplace(*active_kernels(), c);
+  } else {
+    lane_weight.emplace(row_tiles(c), c, L);
+  }
+  const std::int64_t slots = sample_slots(c), per = channel_vectors ? 0 : padded_floats(c, L);
+  const bool small = small_samples(c);
+  const Workspace xp(std::max<std::int64_t>(1, slots * per));
+  WeightSlots dws(small ? entries : 0, slots);
+  SlotSums sums(db, c.Cout, slots);
+  for_each_sample(
+      c.N, slots,
+      [&](std::int64_t n, std::int64_t s) {
+        float* out = small ? dws.start(s) : dw;
+        if (cv_weight) {
+          cv_weight->sample(x, dy, out, n, sums.start(s));
+        } else {
+          lane_weight->sample(padded_sample(x, xp.get() + s * per, c.Cin, c.vol, L, n), dy, out, n, sums.start(s));
+        }
+      },
+      [&](std::int64_t, std::int64_t s) {
+        if (small) dws.finish(s, dw);
+        sums.finish(s);
+      });
   sums.store();
 }
 
@@ -429,8 +441,8 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
   const bool channel_vectors = tiles == WeightTiles::kChannelVectors;
   const PaddedLayout L = forward_layout(c, /*spread=*/true, /*interleave=*/channel_vectors, pairs != nullptr);
   const ForwardRun forward(c, L, w, pairs);
-  std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
-  Workspace xp = padded_workspace(c, L);
+  const std::int64_t entries = c.Cout * c.rows();
+  std::fill(dw, dw + entries, 0.0f);
   std::optional<CvWeightRun> cv_weight;
   std::optional<WeightRun> lane_weight;
   if (channel_vectors) {
@@ -438,16 +450,27 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
   } else {
     lane_weight.emplace(row_tiles(c), c, L);
   }
-  ChannelSums sums(x_sums, c.Cin);
-  for (std::int64_t n = 0; n < c.N; ++n) {
-    const float* xs = padded_sample(x, xp.get(), c.Cin, c.vol, L, n, sums.get());
-    forward.sample(xs, nullptr, y, n);
-    if (cv_weight) {
-      cv_weight->sample(x, dy, dw, n, nullptr);
-    } else {
-      lane_weight->sample(xs, dy, dw, n, nullptr);
-    }
-  }
+  const std::int64_t slots = sample_slots(c), per = padded_floats(c, L);
+  const bool small = small_samples(c);
+  const Workspace xp(slots * per);
+  WeightSlots dws(small ? entries : 0, slots);
+  SlotSums sums(x_sums, c.Cin, slots);
+  for_each_sample(
+      c.N, slots,
+      [&](std::int64_t n, std::int64_t s) {
+        const float* xs = padded_sample(x, xp.get() + s * per, c.Cin, c.vol, L, n, sums.start(s));
+        forward.sample(xs, nullptr, y, n);
+        float* out = small ? dws.start(s) : dw;
+        if (cv_weight) {
+          cv_weight->sample(x, dy, out, n, nullptr);
+        } else {
+          lane_weight->sample(xs, dy, out, n, nullptr);
+        }
+      },
+      [&](std::int64_t, std::int64_t s) {
+        if (small) dws.finish(s, dw);
+        sums.finish(s);
+      });
   sums.store();
 }
 

@@ -16,6 +16,7 @@
 #include "voxgrad/core/threading.h"
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/direct_layout.h"
+#include "voxgrad/ops/detail/sample_rounds.h"
 
 namespace voxgrad::detail {
 
@@ -166,12 +167,13 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
       sw == 2 && static_cast<std::int64_t>(sizeof(float)) * g.N * Co * Vo >= 2 * get_num_threads() * cache_sizes().l2;
   // Reading exactly the input's own extent (e.g. kernel = stride, no padding) and channels not
   // spread: read it in place.
-  Workspace xp(pl.reads && !reads_in_place(in, L) ? L.sample_floats(Ci) : 1);
+  const std::int64_t slots = sample_slots(g), per = pl.reads && !reads_in_place(in, L) ? L.sample_floats(Ci) : 1;
+  const Workspace xp(slots * per);
   const std::int64_t Ho = on[1], Wo = on[2];
-  for (std::int64_t n = 0; n < g.N; ++n) {
+  const auto sample = [&](std::int64_t n, std::int64_t slot) {
     // No output reads any input (every tap set is empty, K = 0): the tiles only write the bias, and
     // get no input pointer at all.
-    const float* xs = pl.reads ? padded_sample(x, xp.get(), Ci, in, L, n) : nullptr;
+    const float* xs = pl.reads ? padded_sample(x, xp.get() + slot * per, Ci, in, L, n) : nullptr;
     const auto group_input = [&](std::int64_t gi, std::int64_t at) {
       return xs == nullptr ? nullptr : xs + gi * cin_g * L.channel + at;
     };
@@ -212,7 +214,8 @@ void direct_conv3d_adjoint(const float* x, const float* w, const float* bias, fl
         });
       }
     }
-  }
+  };
+  for_each_sample(g.N, slots, sample, [](std::int64_t, std::int64_t) {});
 }
 
 }  // namespace voxgrad::detail

@@ -9,6 +9,7 @@
 #include "voxgrad/ops/detail/direct_kernels.h"
 #include "voxgrad/ops/detail/direct_layout.h"
 #include "voxgrad/ops/detail/lane_sums.h"
+#include "voxgrad/ops/detail/sample_rounds.h"
 
 namespace voxgrad::detail {
 
@@ -54,18 +55,31 @@ void direct_weight_transposed_input_grad(const float* x, const float* dy, float*
   const std::int64_t chunks = (rows + chunk - 1) / chunk;
   // Per chunk, the sums of every (tap row, block, vector): mc × 3 vectors each.
   const std::int64_t entry = mc * 3 * nv * lanes, per_chunk = taps * blocks * vecs * entry;
-  const Workspace xt(D * H * row_floats);
-  const Workspace part(chunks * per_chunk);
-  std::vector<double> chunk_db(db != nullptr ? static_cast<std::size_t>(chunks * Cout) : 0);
-  std::vector<float> total(static_cast<std::size_t>(per_chunk));
+  // Per slot (sample_rounds.h): the transposed input, the chunks' sums and their total, dY's chunk sums,
+  // and for small samples the sample's dW and dB.
+  const std::int64_t slots = sample_slots(g), xt_floats = D * H * row_floats;
+  const bool small = small_samples(g);
+  const Workspace xts(slots * xt_floats);
+  const Workspace parts(slots * chunks * per_chunk);
+  std::vector<double> chunk_dbs(db != nullptr ? static_cast<std::size_t>(slots * chunks * Cout) : 0);
+  std::vector<float> totals(static_cast<std::size_t>(slots * per_chunk));
+  std::vector<double> dbs(db != nullptr ? static_cast<std::size_t>(slots * Cout) : 0);
+  WeightSlots dws(small ? Cout * K : 0, slots);
   const std::int64_t sd = g.stride[0], sh = g.stride[1];
-  for (std::int64_t n = 0; n < g.N; ++n) {
+  const auto sample = [&](std::int64_t n, std::int64_t slot) {
+    float* xt_s = xts.get() + slot * xt_floats;
+    float* part_s = parts.get() + slot * chunks * per_chunk;
+    double* chunk_db = chunk_dbs.data() + (db != nullptr ? slot * chunks * Cout : 0);
+    float* total = totals.data() + slot * per_chunk;
+    float* dw_s = small ? dws.start(slot) : dw;
+    double* db_s = db != nullptr ? dbs.data() + slot * Cout : nullptr;
+    if (db_s != nullptr) std::fill(db_s, db_s + Cout, 0.0);
     const float* xs = x + n * Cin * V;
     const float* dys = dy + n * Cout * Vo;
     parallel_for(0, D * H, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(row_floats, 1)),
                  [&](std::int64_t r0, std::int64_t r1) {
                    for (std::int64_t r = r0; r < r1; ++r) {
-                     float* dst = xt.get() + r * row_floats;
+                     float* dst = xt_s + r * row_floats;
                      std::fill(dst, dst + lead * ps, 0.0f);
                      std::fill(dst + (lead + cols) * ps, dst + row_floats, 0.0f);
                      if (cols > 0) k.transpose_dy(xs + r * W, V, dst + pw * ps, ps, Cin, 0, cols);
@@ -89,9 +103,9 @@ void direct_weight_transposed_input_grad(const float* x, const float* dy, float*
             for (std::int64_t b = 0; b < blocks; ++b) {
               const std::int64_t oc = std::min(mc, Cout - b * mc);
               for (std::int64_t v = 0; v < vecs; ++v) {
-                float* acc = part.get() + c * per_chunk + (((kd * KH + kh) * blocks + b) * vecs + v) * entry;
-                k.xt_weight[nv - 1][oc - 1](dys + b * mc * Vo, Vo, xt.get() + v * nv * lanes, ps, rx.data(), ry.data(),
-                                            nr, Wo, acc);
+                float* acc = part_s + c * per_chunk + (((kd * KH + kh) * blocks + b) * vecs + v) * entry;
+                k.xt_weight[nv - 1][oc - 1](dys + b * mc * Vo, Vo, xt_s + v * nv * lanes, ps, rx.data(), ry.data(), nr,
+                                            Wo, acc);
               }
             }
           }
@@ -99,21 +113,21 @@ void direct_weight_transposed_input_grad(const float* x, const float* dy, float*
         for (std::int64_t o = 0; db != nullptr && o < Cout; ++o) {
           Sum32 s;
           add_values(s, dys + o * Vo + r0 * Wo, (r1 - r0) * Wo);
-          chunk_db[static_cast<std::size_t>(c * Cout + o)] = s.total();
+          chunk_db[c * Cout + o] = s.total();
         }
       }
     });
     // The chunks' sums, added in order; then into dw[co][ci][kd][kh][kw].
     parallel_for(0, per_chunk, 1024, [&](std::int64_t e0, std::int64_t e1) {
-      add_parts_in_order(part.get() + e0, chunks, per_chunk, e1 - e0, total.data() + e0, false);
+      add_parts_in_order(part_s + e0, chunks, per_chunk, e1 - e0, total + e0, false);
     });
     for (std::int64_t tr = 0; tr < taps; ++tr) {
       for (std::int64_t b = 0; b < blocks; ++b) {
         const std::int64_t oc = std::min(mc, Cout - b * mc);
         for (std::int64_t v = 0; v < vecs; ++v) {
-          const float* e = total.data() + ((tr * blocks + b) * vecs + v) * entry;
+          const float* e = total + ((tr * blocks + b) * vecs + v) * entry;
           for (std::int64_t i = 0; i < oc; ++i) {
-            float* dwo = dw + (b * mc + i) * K + tr * 3;
+            float* dwo = dw_s + (b * mc + i) * K + tr * 3;
             for (std::int64_t kw = 0; kw < 3; ++kw) {
               for (std::int64_t l = 0; l < nv * lanes; ++l) {
                 dwo[(v * nv * lanes + l) * KT + kw] += e[(i * 3 + kw) * nv * lanes + l];
@@ -123,10 +137,14 @@ void direct_weight_transposed_input_grad(const float* x, const float* dy, float*
         }
       }
     }
-    for (std::int64_t c = 0; db != nullptr && c < chunks; ++c) {
-      for (std::int64_t o = 0; o < Cout; ++o) db[o] += chunk_db[static_cast<std::size_t>(c * Cout + o)];
+    for (std::int64_t c = 0; db_s != nullptr && c < chunks; ++c) {
+      for (std::int64_t o = 0; o < Cout; ++o) db_s[o] += chunk_db[c * Cout + o];
     }
-  }
+  };
+  for_each_sample(g.N, slots, sample, [&](std::int64_t, std::int64_t slot) {
+    if (small) dws.finish(slot, dw);
+    for (std::int64_t o = 0; db != nullptr && o < Cout; ++o) db[o] += dbs[static_cast<std::size_t>(slot * Cout + o)];
+  });
 }
 
 }  // namespace voxgrad::detail

@@ -2,10 +2,14 @@
 
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <voxgrad/voxgrad.h>
 #include "test_util.h"
+#include "voxgrad/core/detail/parallel.h"
 
 namespace vg = voxgrad;
 using vg::Tensor;
@@ -37,6 +41,41 @@ TEST_F(Threading, NonPositiveThreadCountsAreAnError) {
   EXPECT_ERROR_CONTAINS(vg::set_num_threads(-3), "but got -3");
   // A rejected value leaves the setting alone.
   EXPECT_EQ(vg::get_num_threads(), 2);
+}
+
+TEST_F(Threading, LoopsUnderSerialLoopsRunWholeOnTheCallingThread) {
+  namespace d = vg::detail;
+  vg::set_num_threads(2);
+  const std::thread::id me = std::this_thread::get_id();
+  std::vector<std::pair<std::int64_t, std::int64_t>> pieces;
+  std::vector<std::int64_t> chunks;
+  bool elsewhere = false;
+  {
+    const d::SerialLoops serial;
+    const d::SerialLoops nested;  // they nest
+    d::parallel_for(0, 1000000, 1, [&](std::int64_t b, std::int64_t e) {
+      elsewhere = elsewhere || std::this_thread::get_id() != me;
+      pieces.emplace_back(b, e);
+    });
+    d::parallel_chunks(10, 3, [&](std::int64_t c, std::int64_t b, std::int64_t e) {
+      elsewhere = elsewhere || std::this_thread::get_id() != me;
+      chunks.push_back(c);
+      EXPECT_EQ(b, 3 * c);
+      EXPECT_EQ(e, std::min<std::int64_t>(10, 3 * c + 3));
+    });
+  }
+  EXPECT_FALSE(elsewhere);
+  EXPECT_EQ(pieces, (std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 1000000}}));
+  EXPECT_EQ(chunks, (std::vector<std::int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(d::serial_loops_depth, 0);
+  // An exception leaves the thread's loops parallel again.
+  EXPECT_THROW(
+      {
+        const d::SerialLoops serial;
+        throw std::runtime_error("inside");
+      },
+      std::runtime_error);
+  EXPECT_EQ(d::serial_loops_depth, 0);
 }
 
 TEST_F(Threading, ElementwiseResultsAreIdenticalForOneAndTwoThreads) {

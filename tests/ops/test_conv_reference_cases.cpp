@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <string>
@@ -19,8 +20,10 @@
 #include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/direct_layout.h"
+#include "voxgrad/ops/detail/direct_weight_cv.h"
 #include "voxgrad/ops/detail/direct_weight_xt.h"
 #include "voxgrad/ops/detail/pointwise_conv.h"
+#include "voxgrad/ops/detail/sample_rounds.h"
 
 namespace {
 
@@ -549,6 +552,12 @@ TEST(ConvReference, ThreadCountDoesNotChangeResults) {
       config(false, 2, 1, 8, 16, {8, 10, 48}, {2, 2, 2}, {2, 2, 2}),
       config(false, 1, 1, 8, 16, {9, 10, 46}, {2, 3, 4}, {2, 1, 2}, {1, 1, 1}),
       config(true, 2, 1, 16, 8, {5, 6, 24}, {2, 2, 2}, {2, 2, 2}),
+      // Three samples: at two threads a round of two (one per thread, loops serial) and one more alone
+      // (sample_rounds.h); at three one round. Lane-wise, transposed-input and channel-vector weight tiles.
+      config(false, 3, 1, 8, 8, {12, 12, 12}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+      config(true, 3, 1, 8, 8, {12, 12, 12}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
+      config(false, 3, 1, 16, 8, {6, 20, 24}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+      config(false, 3, 1, 8, 40, {6, 8, 20}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
   };
   for (const Cfg& c : cases) {
     const bool tap_pairs = c.s[2] == 2 && c.k[2] % 2 == 0;
@@ -556,23 +565,88 @@ TEST(ConvReference, ThreadCountDoesNotChangeResults) {
       EXPECT_EQ(detail::direct_forward_tap_pairs(conv3d_form(c)), detail::direct_conv_available()) << c.str();
     } else if (c.cin == 16 || c.cout == 16) {
       EXPECT_EQ(detail::direct_weight_transposed_input(conv3d_form(c)), detail::direct_conv_available()) << c.str();
+    } else if (c.cout == 40) {
+      EXPECT_EQ(detail::direct_weight_channel_vectors(conv3d_form(c)), detail::direct_conv_available()) << c.str();
     }
+    if (c.N == 3) EXPECT_TRUE(detail::small_samples(conv3d_form(c))) << c.str();
     for (DType dt : {kFloat64, kFloat32}) {
       SCOPED_TRACE(c.str() + " " + std::string(dtype_name(dt)));
       set_num_threads(1);
       ASSERT_EQ(get_num_threads(), 1);
       const auto one = all_results(c, dt);
-      set_num_threads(2);
-      ASSERT_EQ(get_num_threads(), 2);
-      const auto two = all_results(c, dt);
       const char* names[] = {"output", "grad input", "grad weight", "grad bias"};
-      for (std::size_t i = 0; i < 4; ++i) {
-        ASSERT_EQ(one[i].size(), two[i].size()) << names[i];
-        EXPECT_EQ(std::memcmp(one[i].data(), two[i].data(), one[i].size() * sizeof(double)), 0)
-            << names[i] << " differs between 1 and 2 threads";
+      for (int threads : {2, 3}) {
+        if (threads == 3 && c.N != 3) continue;
+        set_num_threads(threads);
+        ASSERT_EQ(get_num_threads(), threads);
+        const auto other = all_results(c, dt);
+        for (std::size_t i = 0; i < 4; ++i) {
+          ASSERT_EQ(one[i].size(), other[i].size()) << names[i];
+          EXPECT_EQ(std::memcmp(one[i].data(), other[i].data(), one[i].size() * sizeof(double)), 0)
+              << names[i] << " differs between 1 and " << threads << " threads";
+        }
       }
     }
   }
+}
+
+TEST(SampleRounds, EverySampleRunsOnceInItsSlotAndFinishesInOrder) {
+  voxgrad::testing::RestoreTwoThreads restore;
+  set_num_threads(2);
+  for (std::int64_t slots : {1, 2, 3}) {
+    for (std::int64_t N : {0, 1, 2, 3, 5, 7}) {
+      SCOPED_TRACE(::testing::Message() << "slots " << slots << ", N " << N);
+      const std::int64_t whole = slots > 1 ? N / slots * slots : 0;
+      std::vector<int> ran(static_cast<std::size_t>(N), 0), serial(ran.size(), 0);
+      std::vector<std::int64_t> finished, slot_of(ran.size(), -1);
+      detail::for_each_sample(
+          N, slots,
+          [&](std::int64_t n, std::int64_t s) {
+            ++ran[static_cast<std::size_t>(n)];
+            slot_of[static_cast<std::size_t>(n)] = s;
+            serial[static_cast<std::size_t>(n)] = detail::serial_loops_depth;
+          },
+          [&](std::int64_t n, std::int64_t s) {
+            EXPECT_EQ(ran[static_cast<std::size_t>(n)], 1) << "sample " << n << " finished before it ran";
+            EXPECT_EQ(s, slot_of[static_cast<std::size_t>(n)]);
+            finished.push_back(n);
+          });
+      std::vector<std::int64_t> order(static_cast<std::size_t>(N));
+      std::iota(order.begin(), order.end(), std::int64_t{0});
+      EXPECT_EQ(finished, order);
+      for (std::int64_t n = 0; n < N; ++n) {
+        const auto i = static_cast<std::size_t>(n);
+        EXPECT_EQ(ran[i], 1);
+        // Rounds: sample r + s in slot s with its loops serial; the rest in slot 0, loops parallel.
+        EXPECT_EQ(slot_of[i], n < whole ? n % slots : 0) << "sample " << n;
+        EXPECT_EQ(serial[i] > 0, n < whole) << "sample " << n;
+      }
+      EXPECT_EQ(detail::serial_loops_depth, 0);
+    }
+  }
+}
+
+TEST(SampleRounds, SmallSamplesRunOnePerThreadWhenThereAreEnough) {
+  voxgrad::testing::RestoreTwoThreads restore;
+  detail::ConvGeometry g;
+  g.N = 4;
+  g.Cin = g.Cout = 8;
+  g.vol = g.out = {16, 16, 16};  // 128 KiB in, 128 KiB out: within kSmallSampleL2s L2s of 64 KiB or more
+  g.kernel = {3, 3, 3};
+  g.padding = {1, 1, 1};
+  ASSERT_TRUE(detail::small_samples(g));
+  set_num_threads(2);
+  EXPECT_EQ(detail::sample_slots(g), 2);
+  g.N = 1;
+  EXPECT_EQ(detail::sample_slots(g), 1) << "fewer samples than threads: each sample's loops parallel";
+  g.N = 4;
+  set_num_threads(1);
+  EXPECT_EQ(detail::sample_slots(g), 1);
+  set_num_threads(2);
+  g.Cin = g.Cout = 64;
+  g.vol = g.out = {64, 64, 64};  // 64 MiB in and out: no cache holds a sample
+  EXPECT_FALSE(detail::small_samples(g));
+  EXPECT_EQ(detail::sample_slots(g), 1);
 }
 
 // =================================================================================================
