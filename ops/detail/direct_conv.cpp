@@ -368,6 +368,44 @@ WeightTiles weight_tiles(const ConvGeometry& c) {
 
 }  // namespace
 
+namespace {
+
+// The channel-vector or lane-wise weight map of one geometry, run sample by sample: into dW, or for
+// small samples into the sample's slot, added to dW in sample order (sample_rounds.h).
+class SampleWeightMap {
+ public:
+  SampleWeightMap(const ConvGeometry& c, bool channel_vectors, const PaddedLayout& L, float* dw, std::int64_t slots)
+      : dw_(dw), small_(small_samples(c)), slots_(small_ ? c.Cout * c.rows() : 0, slots) {
+    if (channel_vectors) {
+      cv_.emplace(*active_kernels(), c);
+    } else {
+      lane_.emplace(row_tiles(c), c, L);
+    }
+  }
+  /// Sample n's part, in slot s, from x as it lies (the channel-vector tiles) or xs, its padded copy.
+  void sample(const float* x, const float* xs, const float* dy, std::int64_t n, std::int64_t s, double* db) {
+    float* out = small_ ? slots_.start(s) : dw_;
+    if (cv_) {
+      cv_->sample(x, dy, out, n, db);
+    } else {
+      lane_->sample(xs, dy, out, n, db);
+    }
+  }
+  /// Adds slot s to dW.
+  void finish(std::int64_t s) const {
+    if (small_) slots_.finish(s, dw_);
+  }
+
+ private:
+  float* dw_;
+  bool small_;
+  WeightSlots slots_;
+  std::optional<CvWeightRun> cv_;
+  std::optional<WeightRun> lane_;
+};
+
+}  // namespace
+
 bool direct_weight_prefetches_dy(const ConvGeometry& g) {
   return direct_conv_available() && g.direct_weight() && weight_tiles(g) == WeightTiles::kLaneWise &&
          weight_run_prefetches_dy(g);
@@ -394,30 +432,18 @@ void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const
   // in place. The channel-vector tiles read x as it lies.
   const bool channel_vectors = tiles == WeightTiles::kChannelVectors;
   const PaddedLayout L = forward_layout(c, /*spread=*/false);
-  std::optional<CvWeightRun> cv_weight;
-  std::optional<WeightRun> lane_weight;
-  if (channel_vectors) {
-    cv_weight.emplace(*active_kernels(), c);
-  } else {
-    lane_weight.emplace(row_tiles(c), c, L);
-  }
   const std::int64_t slots = sample_slots(c), per = channel_vectors ? 0 : padded_floats(c, L);
-  const bool small = small_samples(c);
+  SampleWeightMap weight(c, channel_vectors, L, dw, slots);
   const Workspace xp(std::max<std::int64_t>(1, slots * per));
-  WeightSlots dws(small ? entries : 0, slots);
   SlotSums sums(db, c.Cout, slots);
   for_each_sample(
       c.N, slots,
       [&](std::int64_t n, std::int64_t s) {
-        float* out = small ? dws.start(s) : dw;
-        if (cv_weight) {
-          cv_weight->sample(x, dy, out, n, sums.start(s));
-        } else {
-          lane_weight->sample(padded_sample(x, xp.get() + s * per, c.Cin, c.vol, L, n), dy, out, n, sums.start(s));
-        }
+        const float* xs = channel_vectors ? nullptr : padded_sample(x, xp.get() + s * per, c.Cin, c.vol, L, n);
+        weight.sample(x, xs, dy, n, s, sums.start(s));
       },
       [&](std::int64_t, std::int64_t s) {
-        if (small) dws.finish(s, dw);
+        weight.finish(s);
         sums.finish(s);
       });
   sums.store();
@@ -441,34 +467,20 @@ void direct_conv3d_and_weight_grad(const float* x, const float* w, float* y, con
   const bool channel_vectors = tiles == WeightTiles::kChannelVectors;
   const PaddedLayout L = forward_layout(c, /*spread=*/true, /*interleave=*/channel_vectors, pairs != nullptr);
   const ForwardRun forward(c, L, w, pairs);
-  const std::int64_t entries = c.Cout * c.rows();
-  std::fill(dw, dw + entries, 0.0f);
-  std::optional<CvWeightRun> cv_weight;
-  std::optional<WeightRun> lane_weight;
-  if (channel_vectors) {
-    cv_weight.emplace(*active_kernels(), c);
-  } else {
-    lane_weight.emplace(row_tiles(c), c, L);
-  }
+  std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   const std::int64_t slots = sample_slots(c), per = padded_floats(c, L);
-  const bool small = small_samples(c);
+  SampleWeightMap weight(c, channel_vectors, L, dw, slots);
   const Workspace xp(slots * per);
-  WeightSlots dws(small ? entries : 0, slots);
   SlotSums sums(x_sums, c.Cin, slots);
   for_each_sample(
       c.N, slots,
       [&](std::int64_t n, std::int64_t s) {
         const float* xs = padded_sample(x, xp.get() + s * per, c.Cin, c.vol, L, n, sums.start(s));
         forward.sample(xs, nullptr, y, n);
-        float* out = small ? dws.start(s) : dw;
-        if (cv_weight) {
-          cv_weight->sample(x, dy, out, n, nullptr);
-        } else {
-          lane_weight->sample(xs, dy, out, n, nullptr);
-        }
+        weight.sample(x, xs, dy, n, s, nullptr);
       },
       [&](std::int64_t, std::int64_t s) {
-        if (small) dws.finish(s, dw);
+        weight.finish(s);
         sums.finish(s);
       });
   sums.store();
