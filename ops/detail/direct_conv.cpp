@@ -331,7 +331,7 @@ class WeightRun {
   RowVectors vec_;
 };
 
-// Room for `slots` padded samples, sample_floats(c, L) apart.
+// Floats of one sample's padded copy (1 when x is read in place): one slot of a workspace.
 std::int64_t padded_floats(const ConvGeometry& c, const PaddedLayout& L) {
   return reads_in_place(c.vol, L) ? 1 : L.sample_floats(c.Cin);
 }

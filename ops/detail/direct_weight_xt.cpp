@@ -55,8 +55,8 @@ void direct_weight_transposed_input_grad(const float* x, const float* dy, float*
   const std::int64_t chunks = (rows + chunk - 1) / chunk;
   // Per chunk, the sums of every (tap row, block, vector): mc × 3 vectors each.
   const std::int64_t entry = mc * 3 * nv * lanes, per_chunk = taps * blocks * vecs * entry;
-  // Per slot (sample_rounds.h): the transposed input, the chunks' sums and their total, dY's chunk sums,
-  // and for small samples the sample's dW and dB.
+  // Per slot (sample_rounds.h): the transposed input, the chunks' sums and their total, dY's chunk sums
+  // and the sample's dB, and for small samples its dW.
   const std::int64_t slots = sample_slots(g), xt_floats = D * H * row_floats;
   const bool small = small_samples(g);
   const Workspace xts(slots * xt_floats);

@@ -6,8 +6,9 @@
 // of the padded copy that all of them then read (lines crossing between cores), and every sample ends
 // in joins that the threads wait at. There the samples run in rounds of one per thread instead, each
 // sample's loops serial on its thread (SerialLoops). What a sample adds to a total (dW, dB, channel
-// sums) goes to a slot of that thread's own, and the slots are added to the totals in sample order
-// after each round, whichever way the samples ran: the bits do not depend on the thread count.
+// sums) goes to a slot of its own (one per place in a round), and the slots are added to the totals in
+// sample order after each round, whichever way the samples ran: the bits do not depend on the thread
+// count.
 
 #include <cstdint>
 #include <vector>
@@ -18,8 +19,9 @@
 namespace voxgrad::detail {
 
 /// Whether g's samples are small enough to run one per thread: one sample's input, output and weight
-/// gradient together within kSmallSampleL2s L2s. The weight maps of such a geometry sum each sample's
-/// part in a slot and add it to dW afterwards, at any thread count.
+/// gradient together within kSmallSampleL2s L2s. The direct weight maps of such a geometry sum each
+/// sample's part in a slot and add it to dW afterwards, at any thread count (the pointwise weight map
+/// sums chunks of the whole batch instead, and takes no rounds).
 bool small_samples(const ConvGeometry& g);
 
 /// Samples of g's maps that run at once: get_num_threads() where small_samples(g) and the batch has at

@@ -553,11 +553,18 @@ TEST(ConvReference, ThreadCountDoesNotChangeResults) {
       config(false, 1, 1, 8, 16, {9, 10, 46}, {2, 3, 4}, {2, 1, 2}, {1, 1, 1}),
       config(true, 2, 1, 16, 8, {5, 6, 24}, {2, 2, 2}, {2, 2, 2}),
       // Three samples: at two threads a round of two (one per thread, loops serial) and one more alone
-      // (sample_rounds.h); at three one round. Lane-wise, transposed-input and channel-vector weight tiles.
+      // (sample_rounds.h); at three one round. Lane-wise, transposed-input and channel-vector weight tiles
+      // (which of them depends on the lanes). Each sample's operands take at most 256 KiB, so they are small
+      // samples with any L2 that cache_sizes() accepts (64 KiB or more).
       config(false, 3, 1, 8, 8, {12, 12, 12}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
-      config(true, 3, 1, 8, 8, {12, 12, 12}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
-      config(false, 3, 1, 16, 8, {6, 20, 24}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+      config(true, 3, 1, 8, 8, {8, 8, 8}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
+      config(false, 3, 1, 16, 8, {4, 12, 24}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
       config(false, 3, 1, 8, 40, {6, 8, 20}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+      // Four samples (two rounds at two threads; a round and one alone at three): lane-wise weight tiles on
+      // every instruction set (3 input channels fill no vector, 4 outputs no tile of channel vectors), and
+      // groups.
+      config(false, 4, 1, 3, 4, {6, 10, 20}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+      config(false, 4, 2, 8, 8, {6, 8, 20}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
   };
   for (const Cfg& c : cases) {
     const bool tap_pairs = c.s[2] == 2 && c.k[2] % 2 == 0;
@@ -567,8 +574,13 @@ TEST(ConvReference, ThreadCountDoesNotChangeResults) {
       EXPECT_EQ(detail::direct_weight_transposed_input(conv3d_form(c)), detail::direct_conv_available()) << c.str();
     } else if (c.cout == 40) {
       EXPECT_EQ(detail::direct_weight_channel_vectors(conv3d_form(c)), detail::direct_conv_available()) << c.str();
+    } else if (c.cin == 3) {
+      EXPECT_FALSE(detail::direct_weight_transposed_input(conv3d_form(c))) << c.str();
+      EXPECT_FALSE(detail::direct_weight_channel_vectors(conv3d_form(c))) << c.str();
     }
-    if (c.N == 3) EXPECT_TRUE(detail::small_samples(conv3d_form(c))) << c.str();
+    if (c.N >= 3) {
+      EXPECT_TRUE(detail::small_samples(conv3d_form(c))) << c.str();
+    }
     for (DType dt : {kFloat64, kFloat32}) {
       SCOPED_TRACE(c.str() + " " + std::string(dtype_name(dt)));
       set_num_threads(1);
@@ -576,7 +588,7 @@ TEST(ConvReference, ThreadCountDoesNotChangeResults) {
       const auto one = all_results(c, dt);
       const char* names[] = {"output", "grad input", "grad weight", "grad bias"};
       for (int threads : {2, 3}) {
-        if (threads == 3 && c.N != 3) continue;
+        if (threads == 3 && c.N < 3) continue;
         set_num_threads(threads);
         ASSERT_EQ(get_num_threads(), threads);
         const auto other = all_results(c, dt);
@@ -631,7 +643,7 @@ TEST(SampleRounds, SmallSamplesRunOnePerThreadWhenThereAreEnough) {
   detail::ConvGeometry g;
   g.N = 4;
   g.Cin = g.Cout = 8;
-  g.vol = g.out = {16, 16, 16};  // 128 KiB in, 128 KiB out: within kSmallSampleL2s L2s of 64 KiB or more
+  g.vol = g.out = {12, 12, 12};  // 54 KiB in, 54 KiB out, 7 KiB of dW: within 4 L2s of 64 KiB or more
   g.kernel = {3, 3, 3};
   g.padding = {1, 1, 1};
   ASSERT_TRUE(detail::small_samples(g));
