@@ -414,16 +414,12 @@ bool direct_weight_prefetches_dy(const ConvGeometry& g) {
 bool direct_forward_tap_pairs(const ConvGeometry& g) { return forward_pairs(g) != nullptr; }
 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c, float* db) {
-  const std::int64_t entries = c.Cout * c.rows();
-  std::fill(dw, dw + entries, 0.0f);
+  std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   const WeightTiles tiles = weight_tiles(c);
-  if (tiles == WeightTiles::kPointwise || tiles == WeightTiles::kTransposedInput) {
+  if (tiles == WeightTiles::kTransposedInput) return direct_weight_transposed_input_grad(x, dy, dw, c, db);
+  if (tiles == WeightTiles::kPointwise) {  // chunks over the whole batch, no rounds
     SlotSums sums(db, c.Cout, 1);
-    if (tiles == WeightTiles::kPointwise) {
-      pointwise_conv3d_weight_grad(x, dy, dw, c, sums.start(0));
-    } else {
-      direct_weight_transposed_input_grad(x, dy, dw, c, sums.start(0));
-    }
+    pointwise_conv3d_weight_grad(x, dy, dw, c, sums.start(0));
     sums.finish(0);
     sums.store();
     return;

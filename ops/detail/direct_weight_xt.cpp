@@ -31,8 +31,7 @@ bool direct_weight_transposed_input(const ConvGeometry& g) {
   return k->mc >= 8 && g.Cout <= 2 * k->lanes && g.Cin <= 2 * k->lanes;
 }
 
-void direct_weight_transposed_input_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g,
-                                         double* db) {
+void direct_weight_transposed_input_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* db) {
   const Kernels& k = *direct::active_kernels();
   const std::int64_t lanes = k.lanes, Cin = g.Cin, Cout = g.Cout;
   const std::int64_t D = g.vol[0], H = g.vol[1], W = g.vol[2], V = g.vol_size();
@@ -63,7 +62,7 @@ void direct_weight_transposed_input_grad(const float* x, const float* dy, float*
   const Workspace parts(slots * chunks * per_chunk);
   std::vector<double> chunk_dbs(db != nullptr ? static_cast<std::size_t>(slots * chunks * Cout) : 0);
   std::vector<float> totals(static_cast<std::size_t>(slots * per_chunk));
-  std::vector<double> dbs(db != nullptr ? static_cast<std::size_t>(slots * Cout) : 0);
+  SlotSums dbs(db, Cout, slots);
   WeightSlots dws(small ? Cout * K : 0, slots);
   const std::int64_t sd = g.stride[0], sh = g.stride[1];
   const auto sample = [&](std::int64_t n, std::int64_t slot) {
@@ -72,8 +71,7 @@ void direct_weight_transposed_input_grad(const float* x, const float* dy, float*
     double* chunk_db = chunk_dbs.data() + (db != nullptr ? slot * chunks * Cout : 0);
     float* total = totals.data() + slot * per_chunk;
     float* dw_s = small ? dws.start(slot) : dw;
-    double* db_s = db != nullptr ? dbs.data() + slot * Cout : nullptr;
-    if (db_s != nullptr) std::fill(db_s, db_s + Cout, 0.0);
+    double* db_s = dbs.start(slot);
     const float* xs = x + n * Cin * V;
     const float* dys = dy + n * Cout * Vo;
     parallel_for(0, D * H, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(row_floats, 1)),
@@ -143,8 +141,9 @@ void direct_weight_transposed_input_grad(const float* x, const float* dy, float*
   };
   for_each_sample(g.N, slots, sample, [&](std::int64_t, std::int64_t slot) {
     if (small) dws.finish(slot, dw);
-    for (std::int64_t o = 0; db != nullptr && o < Cout; ++o) db[o] += dbs[static_cast<std::size_t>(slot * Cout + o)];
+    dbs.finish(slot);
   });
+  dbs.store();
 }
 
 }  // namespace voxgrad::detail

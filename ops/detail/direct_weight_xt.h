@@ -20,8 +20,9 @@ namespace voxgrad::detail {
 bool direct_weight_transposed_input(const ConvGeometry& g);
 
 /// dw (Cout × Cin × kernel) += the weight gradient of the convolution g from x and dy, sample by
-/// sample; with db, db (Cout) += Σ dy per channel (Sum32 over chunks of output rows, added in order).
-/// The chunks of output rows are fixed by g, so every sum runs in the same order at any thread count.
-void direct_weight_transposed_input_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g, double* db);
+/// sample; with db, db (Cout) = Σ dy per channel (Sum32 over chunks of output rows, added in order, in
+/// double until stored). The chunks of output rows are fixed by g, so every sum runs in the same order
+/// at any thread count.
+void direct_weight_transposed_input_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* db);
 
 }  // namespace voxgrad::detail
