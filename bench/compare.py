@@ -208,7 +208,8 @@ def main(argv):
     reps = max((len(v) for v in runs.values()), default=1)
 
     print(f"threads: {context.get('threads', '?')} · FMA peak: "
-          f"{f'{args.peak} GFLOP/s (--peak)' if args.peak else context.get('fma_peak', '?')}")
+          f"{f'{args.peak} GFLOP/s (--peak)' if args.peak else context.get('fma_peak', '?')} · copies: "
+          f"{context.get('copy_bandwidth', '? (not measured by this binary)')}")
     print(f"cpu: {context.get('cpu_model', '?')}, {context.get('num_cpus', '?')} CPUs · "
           f"{context.get('libtorch', 'libtorch: ?')} · BLAS: {context.get('blas_libraries', '?')}")
     print(f"{reps} repetition(s) of the small cases, {args.stat} shown (range in brackets when the repetitions "

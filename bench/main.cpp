@@ -141,6 +141,17 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("threads", std::to_string(config.threads));
   benchmark::AddCustomContext("fma_peak", peak_text);
   benchmark::AddCustomContext("fma_peak_gflops", std::to_string(config.peak_gflops));
+  {
+    const BandwidthResult mem = measure_copy_bandwidth(config.threads, 48 << 10);
+    const BandwidthResult l3 = measure_copy_bandwidth(config.threads, 4 << 10);
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "memory %.1f GB/s, L3 %.1f GB/s (read + write, %d threads each copying 48 MiB and 4 MiB; medians of "
+                  "9, ranges %.1f-%.1f and %.1f-%.1f)",
+                  mem.median_gbps, l3.median_gbps, config.threads, mem.min_gbps, mem.max_gbps, l3.min_gbps,
+                  l3.max_gbps);
+    benchmark::AddCustomContext("copy_bandwidth", buf);
+  }
   benchmark::AddCustomContext("memory_probe", memory_probe_selftest());
   benchmark::AddCustomContext("mem_MiB",
                               "peak resident memory of one forward(+backward) call above what was resident before it "

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <string>
@@ -143,6 +144,37 @@ PeakResult measure_fma_peak(int threads) {
   r.cores = physical_cores();
   r.gflops = std::max(r.measured_gflops, r.one_thread_gflops * std::min(threads, r.cores));
   return r;
+}
+
+BandwidthResult measure_copy_bandwidth(int threads, std::int64_t kib_per_thread, int trials) {
+  const std::size_t bytes = std::size_t(kib_per_thread) << 10;
+  const std::size_t repeats = std::max<std::size_t>(1, (std::size_t(64) << 20) / bytes);
+  std::vector<std::vector<char>> src(std::size_t(threads), std::vector<char>(bytes, 1));
+  std::vector<std::vector<char>> dst(std::size_t(threads), std::vector<char>(bytes, 2));  // both faulted in
+  std::vector<double> gbps;
+  for (int i = 0; i < trials; ++i) {
+    std::atomic<int> ready{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        ready.fetch_add(1);
+        while (!go.load(std::memory_order_acquire)) {
+        }
+        for (std::size_t r = 0; r < repeats; ++r)
+          std::memcpy(dst[std::size_t(t)].data(), src[std::size_t(t)].data(), bytes);
+      });
+    }
+    while (ready.load() != threads) {
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    go.store(true, std::memory_order_release);
+    for (auto& th : pool) th.join();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    gbps.push_back(2.0 * double(bytes) * double(repeats) * threads / secs * 1e-9);
+  }
+  std::sort(gbps.begin(), gbps.end());
+  return {gbps[gbps.size() / 2], gbps.front(), gbps.back()};
 }
 
 }  // namespace voxgrad_bench
