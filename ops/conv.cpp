@@ -38,6 +38,9 @@ Tensor linear_map(Map map, const Tensor& in, const Tensor& w, const Tensor& b, c
                   Tensor* input_sums = nullptr);
 Tensor weight_map(const Tensor& x, const Tensor& dy, const ConvGeometry& g);
 std::vector<Tensor> weight_and_bias_maps(const Tensor& x, const Tensor& dy, const ConvGeometry& g);
+std::vector<Tensor> adjoint_and_weight_maps(const Tensor& dy, const Tensor& w, const Tensor& x, const ConvGeometry& g,
+                                            bool bias);
+bool fuses_adjoint_and_weight(const Tensor& dy, const Tensor& w, const Tensor& x, const ConvGeometry& g);
 std::vector<Tensor> forward_and_weight_maps(const Tensor& x, const Tensor& w, const Tensor& dy, const ConvGeometry& g,
                                             Tensor* input_sums = nullptr);
 void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bias, Tensor& out, const ConvGeometry& g);
@@ -141,6 +144,12 @@ void record_linear(Map map, const Tensor& in, const Tensor& w, const Tensor& bia
              std::vector<Tensor> both = forward_and_weight_maps(grad, c.saved[1], c.saved[0], g, grad_sums);
              dx = std::move(both[0]);
              dw = std::move(both[1]);
+           } else if (map == Map::Forward && c.needs_input_grad(0) && c.needs_input_grad(1) &&
+                      fuses_adjoint_and_weight(grad, c.saved[1], c.saved[0], g)) {
+             std::vector<Tensor> all = adjoint_and_weight_maps(grad, c.saved[1], c.saved[0], g, c.needs_input_grad(2));
+             dx = std::move(all[0]);
+             dw = std::move(all[1]);
+             db = std::move(all[2]);
            } else {
              const Map other = map == Map::Forward ? Map::Adjoint : Map::Forward;
              if (map == Map::Forward && c.needs_input_grad(1) && c.needs_input_grad(2)) {
@@ -204,6 +213,30 @@ void record_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeom
            if (c.needs_input_grad(1)) grads[1] = linear_map(Map::Forward, c.saved[0], ddw, {}, g);
            return grads;
          });
+}
+
+// Whether adjoint_and_weight_maps fuses the two maps: float32, non-empty operands, a geometry the fused
+// kernel serves.
+bool fuses_adjoint_and_weight(const Tensor& dy, const Tensor& w, const Tensor& x, const ConvGeometry& g) {
+  return dy.dtype() == kFloat32 && dy.numel() != 0 && w.numel() != 0 && x.numel() != 0 &&
+         detail::conv_fuses_adjoint_and_weight(g);
+}
+
+// adjoint(dy, w) and weight(x, dy) together (fuses_adjoint_and_weight): a convolution's input and weight
+// gradients, both reading dy, in one pass over it; with `bias`, also its bias gradient. Recorded as the
+// separate maps record them.
+std::vector<Tensor> adjoint_and_weight_maps(const Tensor& grad_output, const Tensor& weight, const Tensor& input,
+                                            const ConvGeometry& g, bool bias) {
+  const Tensor dy = grad_output.contiguous(), w = weight.contiguous(), x = input.contiguous();
+  Tensor dx = empty(nc_shape(g.N, g.Cin, g.vol), dy.dtype());
+  Tensor dw = empty({g.Cout, g.cin_g(), g.kernel[0], g.kernel[1], g.kernel[2]}, dy.dtype());
+  Tensor db = bias ? empty({g.Cout}, dy.dtype()) : Tensor();
+  detail::conv_adjoint_and_weight(dy.data_ptr<float>(), w.data_ptr<float>(), x.data_ptr<float>(), dx.data_ptr<float>(),
+                                  dw.data_ptr<float>(), g, bias ? db.data_ptr<float>() : nullptr);
+  record_linear(Map::Adjoint, dy, w, Tensor(), dx, g);
+  record_weight(x, dy, dw, g);
+  if (bias) record_bias_grad(dy, db);
+  return {dx, dw, db};
 }
 
 // forward(x, w) and weight(x, dy) together: a transposed convolution's input and weight gradients,

@@ -33,6 +33,16 @@ template <typename T>
 void conv_forward_and_weight(const T* x, const T* w, T* y, const T* dy, T* dw, const ConvGeometry& g,
                              T* x_sums = nullptr);
 
+/// Whether conv_adjoint_and_weight serves g (float32): a pointwise geometry whose two maps read dY in one
+/// pass (suits_pointwise_backward).
+bool conv_fuses_adjoint_and_weight(const ConvGeometry& g);
+
+/// x (N, Cin, vol) = the adjoint map of dy with w (no bias) and dw = the weight map of x and dy, with db
+/// as in conv_weight: a convolution's input and weight gradients, which both read dy, in one pass over
+/// it (conv_fuses_adjoint_and_weight). The same bits as conv_adjoint and conv_weight apart.
+void conv_adjoint_and_weight(const float* dy, const float* w, const float* x, float* dx, float* dw,
+                             const ConvGeometry& g, float* db = nullptr);
+
 /// db[c] = Σ over samples and positions of dy (N, C, V), accumulated in double.
 template <typename T>
 void channel_sum(const T* dy, T* db, std::int64_t N, std::int64_t C, std::int64_t V);

@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <numeric>
+#include <optional>
 #include <vector>
 
 #include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/core/detail/parallel.h"
+#include "voxgrad/core/threading.h"
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/direct_layout.h"
 #include "voxgrad/ops/detail/lane_sums.h"
@@ -45,6 +46,77 @@ struct WeightRoles {
 // over x); else over dY's output channels.
 bool vectors_over_dy(const ConvGeometry& g, std::int64_t lanes) { return g.cin_g() < lanes || g.cout_g() <= g.cin_g(); }
 
+// A block of positions [0, len) of `channels` rows (src + c·V) into buf, channel after channel (nb apart).
+void copy_block(const float* src, std::int64_t V, float* buf, std::int64_t nb, std::int64_t channels,
+                std::int64_t len) {
+  for (std::int64_t c = 0; c < channels; ++c) {
+    std::memcpy(buf + c * nb, src + c * V, static_cast<std::size_t>(len) * sizeof(float));
+  }
+}
+
+// A pointwise forward map on the forward tiles, over blocks of positions copied into a buffer by
+// copy_block: out (outputs × block) = w · in (inputs × block) per group, where output o and input i of
+// group gi take w[gi·outputs·inputs + o·o_stride + i·i_stride]. The weights are packed once; each output
+// sums bias, then its inputs in order, whatever the blocks.
+class BlockForward {
+ public:
+  BlockForward(const Kernels& kern, const float* w, std::int64_t G, std::int64_t inputs, std::int64_t outputs,
+               std::int64_t o_stride, std::int64_t i_stride, std::int64_t nb)
+      : kern_(kern),
+        inputs_(inputs),
+        outputs_(outputs),
+        wblocks_((outputs + kern.mr - 1) / kern.mr),
+        most_(outputs <= 2 ? kern.nv_wide : kern.nv) {
+    std::vector<std::int64_t> col(static_cast<std::size_t>(inputs));
+    koff_.resize(col.size());
+    for (std::int64_t i = 0; i < inputs; ++i) {
+      col[static_cast<std::size_t>(i)] = i * i_stride;
+      koff_[static_cast<std::size_t>(i)] = i * nb;
+    }
+    wpk_.resize(static_cast<std::size_t>(G * wblocks_ * inputs * kern.mr));
+    pack_tile_weights(w, G, outputs * inputs, outputs, o_stride, col.data(), inputs, kern.mr, wpk_.data());
+  }
+
+  /// Group gi's outputs at positions [0, len) of out (rows V apart) from buf (its inputs' block).
+  void block(const float* buf, float* out, std::int64_t V, std::int64_t len, std::int64_t gi,
+             const float* bias_g) const {
+    const RowVectors vec = row_vectors(kern_.lanes, 1, 1, len, 0, 0, 0, 0);
+    const TileSplit split(vec.count, most_);
+    for (std::int64_t t = 0; t < split.tiles; ++t) {
+      kern_.forward_vectors(vec, split.begin(t), split.end(t) - split.begin(t), buf, out, V, outputs_,
+                            wpk_.data() + gi * wblocks_ * inputs_ * kern_.mr, inputs_, koff_.data(), bias_g, nullptr,
+                            false);
+    }
+  }
+
+ private:
+  const Kernels& kern_;
+  std::int64_t inputs_, outputs_, wblocks_, most_;
+  std::vector<std::int64_t> koff_;
+  std::vector<float> wpk_;
+};
+
+// The weight map's positions per transposed block: ob channels fill half of L1d (and the task's buffer
+// at most), whole vectors.
+std::int64_t weight_block_positions(const Kernels& k, std::int64_t ob) {
+  return std::clamp<std::int64_t>(cache_sizes().l1d / 2 / (ob * std::int64_t{sizeof(float)}), k.lanes,
+                                  kBufferFloats / ob) /
+         k.lanes * k.lanes;
+}
+
+// The weight map's chunks of the batch's positions (see weight_maps).
+std::int64_t weight_chunks(const ConvGeometry& g) {
+  const std::int64_t total = g.N * g.vol_size();  // ≥ 1: within_direct_range() holds
+  const std::int64_t most = std::clamp<std::int64_t>(total / std::min(g.cin_g(), g.cout_g()), 1, 32);
+  return std::min((total + 1023) / 1024, most);
+}
+
+// The weight map (see pointwise_conv3d_weight_grad). With dx (and w), also the input gradient dx = wᵀ·dy
+// of the same blocks (pointwise_backward_fits): each block of dY is copied into L1 for the adjoint's
+// tiles and transposed from there, instead of from memory.
+void weight_maps(const float* x, const float* dy, float* dw, const ConvGeometry& g, double* db, const float* w,
+                 float* dx);
+
 }  // namespace
 
 bool suits_pointwise_tiles(const ConvGeometry& g) {
@@ -63,33 +135,17 @@ bool suits_pointwise_tiles(const ConvGeometry& g) {
 
 void pointwise_conv3d(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g) {
   const Kernels& kern = *active_kernels();
-  const std::int64_t G = g.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), V = g.vol_size(), mr = kern.mr;
+  const std::int64_t G = g.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), V = g.vol_size();
   const std::int64_t nb = block_positions(kern, cin_g, V), blocks = (V + nb - 1) / nb;
-  // Weights per group and block of mr output channels as [input channel][mr].
-  const std::int64_t wblocks = (cout_g + mr - 1) / mr;
-  std::vector<std::int64_t> order(static_cast<std::size_t>(cin_g)), koff(static_cast<std::size_t>(cin_g));
-  std::iota(order.begin(), order.end(), std::int64_t{0});
-  for (std::int64_t ci = 0; ci < cin_g; ++ci) koff[static_cast<std::size_t>(ci)] = ci * nb;
-  std::vector<float> wpk(static_cast<std::size_t>(G * wblocks * cin_g * mr));
-  pack_tile_weights(w, G, cout_g * cin_g, cout_g, cin_g, order.data(), cin_g, mr, wpk.data());
-  const std::int64_t most = cout_g <= 2 ? kern.nv_wide : kern.nv;
+  const BlockForward forward(kern, w, G, cin_g, cout_g, cin_g, 1, nb);
   parallel_for(0, g.N * G * blocks, 1, [&](std::int64_t t0, std::int64_t t1) {
     alignas(64) float buf[kBufferFloats];
     for (std::int64_t task = t0; task < t1; ++task) {
       const std::int64_t n = task / (G * blocks), gi = task / blocks % G, b = task % blocks;
       const std::int64_t p0 = b * nb, len = std::min(nb, V - p0);
-      const float* xg = x + (n * g.Cin + gi * cin_g) * V + p0;
-      for (std::int64_t ci = 0; ci < cin_g; ++ci) {
-        std::memcpy(buf + ci * nb, xg + ci * V, static_cast<std::size_t>(len) * sizeof(float));
-      }
-      const RowVectors vec = row_vectors(kern.lanes, 1, 1, len, 0, 0, 0, 0);
-      float* yg = y + (n * g.Cout + gi * cout_g) * V + p0;
-      const float* bias_g = bias != nullptr ? bias + gi * cout_g : nullptr;
-      const TileSplit split(vec.count, most);
-      for (std::int64_t t = 0; t < split.tiles; ++t) {
-        kern.forward_vectors(vec, split.begin(t), split.end(t) - split.begin(t), buf, yg, V, cout_g,
-                             wpk.data() + gi * wblocks * cin_g * mr, cin_g, koff.data(), bias_g, nullptr, false);
-      }
+      copy_block(x + (n * g.Cin + gi * cin_g) * V + p0, V, buf, nb, cin_g, len);
+      forward.block(buf, y + (n * g.Cout + gi * cout_g) * V + p0, V, len, gi,
+                    bias != nullptr ? bias + gi * cout_g : nullptr);
     }
   });
 }
@@ -102,7 +158,10 @@ bool suits_pointwise_weight_tiles(const ConvGeometry& g) {
   return g.cout_g() >= active_kernels()->lanes;
 }
 
-void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g, double* db) {
+namespace {
+
+void weight_maps(const float* x, const float* dy, float* dw, const ConvGeometry& g, double* db, const float* w,
+                 float* dx) {
   const Kernels& kern = *active_kernels();
   const std::int64_t G = g.groups, cin_g = g.cin_g(), cout_g = g.cout_g(), V = g.vol_size(), lanes = kern.lanes;
   const bool over_dy = vectors_over_dy(g, lanes);
@@ -113,16 +172,14 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
   const std::int64_t ob = cb.ob, blocks = cb.blocks;
   // The broadcast channels in groups of at most cv_j, sizes differing by at most one.
   const TileSplit jgroups(r.bcast_c, kern.cv_j[I - 1]);
-  // Positions per block: the transposed block fills half of L1d (and the task's buffer at most).
-  const std::int64_t nb =
-      std::clamp<std::int64_t>(cache_sizes().l1d / 2 / (ob * std::int64_t{sizeof(float)}), lanes, kBufferFloats / ob) /
-      lanes * lanes;
+  const std::int64_t nb = weight_block_positions(kern, ob);
+  // The fused input gradient (over_dy and one block of dY's channels: pointwise_backward_fits).
+  std::optional<BlockForward> adjoint;
+  if (dx != nullptr) adjoint.emplace(kern, w, G, cout_g, cin_g, 1, cin_g, nb);
   // The batch's positions (sample after sample) in chunks of at most 1024 where that makes no more
   // than 32 chunks, nor chunk sums (chunks · cin_g · cout_g per group, the vectors' side rounded up to
   // whole vectors) much larger than x or dY.
-  const std::int64_t total = g.N * V;  // ≥ 1: within_direct_range() holds
-  const std::int64_t most = std::clamp<std::int64_t>(total / std::min(cin_g, cout_g), 1, 32);
-  const std::int64_t chunks = std::min((total + 1023) / 1024, most);
+  const std::int64_t total = g.N * V, chunks = weight_chunks(g);
   const std::int64_t chunk = (total + chunks - 1) / chunks, tasks = G * blocks * chunks;
   const Workspace partial(tasks * r.bcast_c * ob);  // per task [broadcast channel][ob]
   // dY's sums per group, chunk and output channel, each taken by one task (over_dy: the block's own
@@ -130,6 +187,7 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
   std::vector<double> chunk_db(db != nullptr ? static_cast<std::size_t>(G * chunks * cout_g) : 0);
   parallel_for(0, tasks, 1, [&](std::int64_t t0, std::int64_t t1) {
     alignas(64) float buf[kBufferFloats];
+    const Workspace dy_block(adjoint ? cout_g * nb : 1);
     std::vector<Sum32> dy_sums;
     for (std::int64_t task = t0; task < t1; ++task) {
       const std::int64_t k = task % chunks, blk = task / chunks % blocks, gi = task / (chunks * blocks);
@@ -146,7 +204,13 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
         const float* bs = r.bcast + n * r.bcast_stride + gi * r.bcast_c * V;
         for (std::int64_t b0 = s0; b0 < s1; b0 += nb) {
           const std::int64_t b1 = std::min(s1, b0 + nb), rx = b0, ry = 0;
-          kern.transpose_dy(vs + b0, V, buf, ob, oc, 0, b1 - b0);
+          if (adjoint) {  // dY's block (all of the group's channels: one block of them) into L1, then dX's
+            copy_block(vs + b0, V, dy_block.get(), nb, oc, b1 - b0);
+            adjoint->block(dy_block.get(), dx + (n * g.Cin + gi * cin_g) * V + b0, V, b1 - b0, gi, nullptr);
+            kern.transpose_dy(dy_block.get(), nb, buf, ob, oc, 0, b1 - b0);
+          } else {
+            kern.transpose_dy(vs + b0, V, buf, ob, oc, 0, b1 - b0);
+          }
           // The next block's rows into L2: the hardware prefetchers do not follow this many streams
           // (16 → 32 channels at 64³: 1.1-1.3× faster; no change where the operands sit in L2).
           for (std::int64_t o = 0, e1 = std::min(s1, b1 + nb); o < oc; ++o) {
@@ -188,6 +252,36 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
       db[c] += chunk_db[static_cast<std::size_t>((gi * chunks + k) * cout_g + co)];
     }
   }
+}
+
+}  // namespace
+
+void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g, double* db) {
+  weight_maps(x, dy, dw, g, db, nullptr, nullptr);
+}
+
+bool pointwise_backward_fits(const ConvGeometry& g) {
+  if (!suits_pointwise_weight_tiles(g) || !suits_pointwise_tiles(g.adjoint_as_forward())) return false;
+  const Kernels& k = *active_kernels();
+  const ChannelBlocks cb(k, g.cout_g());
+  return vectors_over_dy(g, k.lanes) && cb.blocks == 1 &&
+         g.cout_g() * weight_block_positions(k, cb.ob) <= kBufferFloats;
+}
+
+bool suits_pointwise_backward(const ConvGeometry& g) {
+  // It pays where the maps apart would read a sample's dY from beyond L2 twice (forward+backward on
+  // AVX-512, bench/README: 2 × 16 → 16 at 32³ 0.92×, 2 × 32 → 32 at 32³ 0.96×, 1 × 64 → 64 at 32³ 0.92×,
+  // 2 × 64 → 64 at 64³ 0.94×; AVX2 16 → 16 0.91×); where dY stays in L2 the fused block's operands (dY's
+  // copy and transpose, both maps' weights and sums) crowd L1 instead (C5, 1 MiB of dY a sample:
+  // 0.99–1.04×). Its tasks are the weight map's chunks: with fewer than two a thread the adjoint's own
+  // tasks keep the threads busier apart (256 → 64 at 8³, one chunk: 1.17×).
+  return pointwise_backward_fits(g) && g.Cout * g.vol_size() * std::int64_t{sizeof(float)} > cache_sizes().l2 &&
+         g.groups * weight_chunks(g) >= 2 * get_num_threads();
+}
+
+void pointwise_conv3d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
+                               const ConvGeometry& g, double* db) {
+  weight_maps(x, dy, dw, g, db, w, dx);
 }
 
 }  // namespace voxgrad::detail

@@ -13,6 +13,9 @@
 // (vectors over its channels) while the other's values are broadcast, on the channel-vector weight
 // tiles (direct_kernels.h). The positions of the batch are cut into at most 32 chunks, fixed by the
 // shape: each task sums one chunk, and each weight adds up the chunks' sums in order.
+//
+// Backward: the input gradient (the forward map of dy with wᵀ) and the weight gradient both read dY; where
+// a sample's dY does not stay in L2, one pass over it serves both (each block of dY copied into L1 once).
 
 #include "voxgrad/ops/detail/conv_geometry.h"
 
@@ -36,5 +39,21 @@ bool suits_pointwise_weight_tiles(const ConvGeometry& g);
 /// with db, db (Cout) += Σ dy per channel (Sum32 per chunk, the chunks added in order). The chunks are
 /// fixed by g: the same bits at any thread count.
 void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& g, double* db);
+
+/// Whether pointwise_conv3d_backward can run g: both maps above serve its weight gradient and its input
+/// gradient (pointwise_conv3d of dy with wᵀ), the weight map's vectors run over dY's channels, and all
+/// of a group's output channels fit one block of them (at most 64 on AVX-512, 16 on AVX2).
+bool pointwise_backward_fits(const ConvGeometry& g);
+
+/// Whether it also pays to (pointwise_backward_fits, and a sample's dY larger than L2, and at least two
+/// of the weight map's chunks a thread): what conv_adjoint_and_weight takes it for.
+bool suits_pointwise_backward(const ConvGeometry& g);
+
+/// dx (N, Cin, V) = wᵀ · dy per sample and group, and dw, db as pointwise_conv3d_weight_grad, in one pass
+/// over dY (pointwise_backward_fits): each block of positions of dY is copied into L1 once, for dX's
+/// tiles and for its transposition. The same bits as the two maps apart (conv_adjoint's and the weight
+/// map's), at any thread count.
+void pointwise_conv3d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
+                               const ConvGeometry& g, double* db);
 
 }  // namespace voxgrad::detail
