@@ -137,6 +137,18 @@ inline ::testing::AssertionResult same_bits_any_nan(const Tensor& got, const Ten
 
 /// Calls set_num_threads(2) when it goes out of scope, so a test that changes the kernel thread count
 /// leaves two threads to the tests after it.
+/// Sets the kernel thread count for a scope, then restores the one before it.
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(int n) : old_(get_num_threads()) { set_num_threads(n); }
+  ~ScopedThreads() { set_num_threads(old_); }
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int old_;
+};
+
 struct RestoreTwoThreads {
   RestoreTwoThreads() = default;
   RestoreTwoThreads(const RestoreTwoThreads&) = delete;

@@ -1,6 +1,5 @@
 #include "voxgrad/ops/detail/conv_kernels.h"
 
-#include <algorithm>
 #include <type_traits>
 #include <vector>
 
@@ -9,7 +8,6 @@
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/lane_sums.h"
 #include "voxgrad/ops/detail/pointwise_conv.h"
-#include "voxgrad/ops/detail/sample_rounds.h"
 #include "voxgrad/ops/detail/winograd.h"
 
 namespace voxgrad::detail {
@@ -98,12 +96,7 @@ bool conv_fuses_adjoint_and_weight(const ConvGeometry& g) { return suits_pointwi
 
 void conv_adjoint_and_weight(const float* dy, const float* w, const float* x, float* dx, float* dw,
                              const ConvGeometry& g, float* db) {
-  // As direct_conv3d_weight_grad runs the pointwise weight map (dw zeroed, db summed in double).
-  std::fill(dw, dw + g.Cout * g.rows(), 0.0f);
-  SlotSums sums(db, g.Cout, 1);
-  pointwise_conv3d_backward(x, w, dy, dx, dw, g, sums.start(0));
-  sums.finish(0);
-  sums.store();
+  pointwise_gradients(x, dy, dw, g, db, w, dx);
 }
 
 template <typename T>

@@ -37,7 +37,7 @@ void conv_forward_and_weight(const T* x, const T* w, T* y, const T* dy, T* dw, c
 /// pass (suits_pointwise_backward).
 bool conv_fuses_adjoint_and_weight(const ConvGeometry& g);
 
-/// x (N, Cin, vol) = the adjoint map of dy with w (no bias) and dw = the weight map of x and dy, with db
+/// dx (N, Cin, vol) = the adjoint map of dy with w (no bias) and dw = the weight map of x and dy, with db
 /// as in conv_weight: a convolution's input and weight gradients, which both read dy, in one pass over
 /// it (conv_fuses_adjoint_and_weight). The same bits as conv_adjoint and conv_weight apart.
 void conv_adjoint_and_weight(const float* dy, const float* w, const float* x, float* dx, float* dw,

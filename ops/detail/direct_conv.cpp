@@ -414,16 +414,10 @@ bool direct_weight_prefetches_dy(const ConvGeometry& g) {
 bool direct_forward_tap_pairs(const ConvGeometry& g) { return forward_pairs(g) != nullptr; }
 
 void direct_conv3d_weight_grad(const float* x, const float* dy, float* dw, const ConvGeometry& c, float* db) {
-  std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   const WeightTiles tiles = weight_tiles(c);
+  if (tiles == WeightTiles::kPointwise) return pointwise_gradients(x, dy, dw, c, db);  // chunks, no rounds
+  std::fill(dw, dw + c.Cout * c.rows(), 0.0f);
   if (tiles == WeightTiles::kTransposedInput) return direct_weight_transposed_input_grad(x, dy, dw, c, db);
-  if (tiles == WeightTiles::kPointwise) {  // chunks over the whole batch, no rounds
-    SlotSums sums(db, c.Cout, 1);
-    pointwise_conv3d_weight_grad(x, dy, dw, c, sums.start(0));
-    sums.finish(0);
-    sums.store();
-    return;
-  }
   // Unspread for the lane-wise tiles: they read few channels at a time, and the input may then be read
   // in place. The channel-vector tiles read x as it lies.
   const bool channel_vectors = tiles == WeightTiles::kChannelVectors;

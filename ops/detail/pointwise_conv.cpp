@@ -7,10 +7,12 @@
 
 #include "voxgrad/core/detail/cpu.h"
 #include "voxgrad/core/detail/parallel.h"
+#include "voxgrad/core/error.h"
 #include "voxgrad/core/threading.h"
 #include "voxgrad/ops/detail/direct_conv.h"
 #include "voxgrad/ops/detail/direct_layout.h"
 #include "voxgrad/ops/detail/lane_sums.h"
+#include "voxgrad/ops/detail/sample_rounds.h"
 
 namespace voxgrad::detail {
 
@@ -187,7 +189,8 @@ void weight_maps(const float* x, const float* dy, float* dw, const ConvGeometry&
   std::vector<double> chunk_db(db != nullptr ? static_cast<std::size_t>(G * chunks * cout_g) : 0);
   parallel_for(0, tasks, 1, [&](std::int64_t t0, std::int64_t t1) {
     alignas(64) float buf[kBufferFloats];
-    const Workspace dy_block(adjoint ? cout_g * nb : 1);
+    std::optional<Workspace> dy_block;
+    if (adjoint) dy_block.emplace(cout_g * nb);
     std::vector<Sum32> dy_sums;
     for (std::int64_t task = t0; task < t1; ++task) {
       const std::int64_t k = task % chunks, blk = task / chunks % blocks, gi = task / (chunks * blocks);
@@ -205,9 +208,9 @@ void weight_maps(const float* x, const float* dy, float* dw, const ConvGeometry&
         for (std::int64_t b0 = s0; b0 < s1; b0 += nb) {
           const std::int64_t b1 = std::min(s1, b0 + nb), rx = b0, ry = 0;
           if (adjoint) {  // dY's block (all of the group's channels: one block of them) into L1, then dX's
-            copy_block(vs + b0, V, dy_block.get(), nb, oc, b1 - b0);
-            adjoint->block(dy_block.get(), dx + (n * g.Cin + gi * cin_g) * V + b0, V, b1 - b0, gi, nullptr);
-            kern.transpose_dy(dy_block.get(), nb, buf, ob, oc, 0, b1 - b0);
+            copy_block(vs + b0, V, dy_block->get(), nb, oc, b1 - b0);
+            adjoint->block(dy_block->get(), dx + (n * g.Cin + gi * cin_g) * V + b0, V, b1 - b0, gi, nullptr);
+            kern.transpose_dy(dy_block->get(), nb, buf, ob, oc, 0, b1 - b0);
           } else {
             kern.transpose_dy(vs + b0, V, buf, ob, oc, 0, b1 - b0);
           }
@@ -264,8 +267,7 @@ bool pointwise_backward_fits(const ConvGeometry& g) {
   if (!suits_pointwise_weight_tiles(g) || !suits_pointwise_tiles(g.adjoint_as_forward())) return false;
   const Kernels& k = *active_kernels();
   const ChannelBlocks cb(k, g.cout_g());
-  return vectors_over_dy(g, k.lanes) && cb.blocks == 1 &&
-         g.cout_g() * weight_block_positions(k, cb.ob) <= kBufferFloats;
+  return vectors_over_dy(g, k.lanes) && cb.blocks == 1;
 }
 
 bool suits_pointwise_backward(const ConvGeometry& g) {
@@ -273,15 +275,34 @@ bool suits_pointwise_backward(const ConvGeometry& g) {
   // AVX-512, bench/README: 2 × 16 → 16 at 32³ 0.92×, 2 × 32 → 32 at 32³ 0.96×, 1 × 64 → 64 at 32³ 0.92×,
   // 2 × 64 → 64 at 64³ 0.94×; AVX2 16 → 16 0.91×); where dY stays in L2 the fused block's operands (dY's
   // copy and transpose, both maps' weights and sums) crowd L1 instead (C5, 1 MiB of dY a sample:
-  // 0.99–1.04×). Its tasks are the weight map's chunks: with fewer than two a thread the adjoint's own
-  // tasks keep the threads busier apart (256 → 64 at 8³, one chunk: 1.17×).
+  // 0.99–1.04×). Its tasks are the weight map's (groups × chunks): with fewer than two a thread the
+  // adjoint's own tasks keep the threads busier apart (256 → 64 at 8³, one chunk: 1.17×).
   return pointwise_backward_fits(g) && g.Cout * g.vol_size() * std::int64_t{sizeof(float)} > cache_sizes().l2 &&
          g.groups * weight_chunks(g) >= 2 * get_num_threads();
 }
 
 void pointwise_conv3d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                                const ConvGeometry& g, double* db) {
+  // Its tasks own whole chunks of dX only with one block of dY's channels, and it reads dY's copy as the
+  // adjoint's input only with the weight map's vectors over dY.
+  VOXGRAD_CHECK(pointwise_backward_fits(g),
+                "pointwise_conv3d_backward: the geometry ({} -> {} channels, {} groups) "
+                "does not fit it (pointwise_backward_fits)",
+                g.Cin, g.Cout, g.groups);
   weight_maps(x, dy, dw, g, db, w, dx);
+}
+
+void pointwise_gradients(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* db, const float* w,
+                         float* dx) {
+  std::fill(dw, dw + g.Cout * g.rows(), 0.0f);
+  SlotSums sums(db, g.Cout, 1);
+  if (dx != nullptr) {
+    pointwise_conv3d_backward(x, w, dy, dx, dw, g, sums.start(0));
+  } else {
+    pointwise_conv3d_weight_grad(x, dy, dw, g, sums.start(0));
+  }
+  sums.finish(0);
+  sums.store();
 }
 
 }  // namespace voxgrad::detail

@@ -45,15 +45,22 @@ void pointwise_conv3d_weight_grad(const float* x, const float* dy, float* dw, co
 /// of a group's output channels fit one block of them (at most 64 on AVX-512, 16 on AVX2).
 bool pointwise_backward_fits(const ConvGeometry& g);
 
-/// Whether it also pays to (pointwise_backward_fits, and a sample's dY larger than L2, and at least two
-/// of the weight map's chunks a thread): what conv_adjoint_and_weight takes it for.
+/// Whether it also pays to (pointwise_backward_fits, a sample's dY larger than L2, and at least two of the
+/// weight map's tasks, groups × chunks, a thread): what conv_fuses_adjoint_and_weight says.
 bool suits_pointwise_backward(const ConvGeometry& g);
 
 /// dx (N, Cin, V) = wᵀ · dy per sample and group, and dw, db as pointwise_conv3d_weight_grad, in one pass
 /// over dY (pointwise_backward_fits): each block of positions of dY is copied into L1 once, for dX's
 /// tiles and for its transposition. The same bits as the two maps apart (conv_adjoint's and the weight
-/// map's), at any thread count.
+/// map's), at any thread count. A geometry that does not fit throws voxgrad::Error. (db's sums read each
+/// chunk's dY once more, as the weight map alone does.)
 void pointwise_conv3d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                                const ConvGeometry& g, double* db);
+
+/// dw from zero and db (float32, or null: summed in double, then rounded once) by the weight map, and with
+/// dx (and w) the input gradient too by pointwise_conv3d_backward: what direct_conv3d_weight_grad and
+/// conv_adjoint_and_weight run.
+void pointwise_gradients(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* db,
+                         const float* w = nullptr, float* dx = nullptr);
 
 }  // namespace voxgrad::detail

@@ -58,17 +58,7 @@ std::vector<T> values(const Tensor& t) {
   return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
 }
 
-// Restores the thread count on scope exit.
-class Threads {
- public:
-  explicit Threads(int n) : old_(get_num_threads()) { set_num_threads(n); }
-  ~Threads() { set_num_threads(old_); }
-  Threads(const Threads&) = delete;
-  Threads& operator=(const Threads&) = delete;
-
- private:
-  int old_;
-};
+using Threads = voxgrad::testing::ScopedThreads;
 
 // dx and dw (Cout, Cin/groups) of one pointwise geometry in float64, straight from the sums, with the
 // sums of their terms' magnitudes.
@@ -174,49 +164,55 @@ TEST(PointwiseBackward, OnePassGivesTheSeparateMapsBitsOnEveryIsaAndThreadCount)
 }
 
 TEST(PointwiseBackward, Conv3dBackwardTakesItWhereItPaysWithTheSameBits) {
-  // 16 → 16 at 48³: a 7 MiB dY a sample, larger than any L2 here, in 32 chunks; the output gradient as
-  // a strided view (every other channel of a wider tensor).
+  // 16 → 16 at 48³: a 7 MiB dY a sample, larger than any L2 here, in 32 chunks (enough for up to 16
+  // threads); the output gradient as a strided view (every other channel of a wider tensor). dB apart
+  // is the weight map's (conv3d's backward without dX); dX and dW apart the two maps on their own.
   const Shape s{2, 16, 16, 1, {48, 48, 48}};
   const detail::ConvGeometry g = s.geometry();
-  if (detail::direct_conv_available()) {
-    EXPECT_TRUE(detail::conv_fuses_adjoint_and_weight(g));
-  }
   manual_seed(7);
   const Tensor x0 = randn({s.N, s.cin, 48, 48, 48}), w0 = randn({s.cout, s.cin, 1, 1, 1}), b0 = randn({s.cout});
   const Tensor wide = randn({s.N, 2 * s.cout, 48, 48, 48});
   const Tensor gy = wide.slice(1, 0, 2 * s.cout, 2);
   ASSERT_FALSE(gy.is_contiguous());
-  Tensor dx_apart, dw_apart;
-  {
-    NoGradGuard no_grad;
-    dx_apart = conv_transpose3d(gy, w0);
-    dw_apart = conv3d_weight_grad(x0, gy, 1, 1, 0, 1, 1);
-  }
-  Tensor first[3];
-  for (int threads : {1, 2, 3}) {
-    const Threads use_threads(threads);
-    const Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_(), b = b0.clone().requires_grad_();
-    conv3d(x, w, b).backward(gy);
-    const std::string at = std::to_string(threads) + " threads";
-    expect_bitwise_equal(x.grad(), dx_apart, "dx, " + at);
-    expect_bitwise_equal(w.grad(), dw_apart, "dw, " + at);
-    if (threads == 1) {
-      first[0] = x.grad();
-      first[1] = w.grad();
-      first[2] = b.grad();
-      // The bias gradient: within an ulp of a float64 sum of the gradient per channel.
-      const std::vector<float> g = values<float>(gy), db = values<float>(b.grad());
-      const std::int64_t V = s.V();
-      std::vector<double> sums(static_cast<std::size_t>(s.cout), 0.0);
-      for (std::int64_t i = 0; i < static_cast<std::int64_t>(g.size()); ++i) {
-        sums[static_cast<std::size_t>(i / V % s.cout)] += g[static_cast<std::size_t>(i)];
+  for (CpuIsa isa : voxgrad::testing::runnable_isas()) {
+    const voxgrad::testing::IsaOverride use(isa);
+    const std::string on = std::string(" on ") + to_string(isa);
+    {
+      const Threads two(2);
+      if (detail::direct_conv_available()) {
+        EXPECT_TRUE(detail::conv_fuses_adjoint_and_weight(g)) << on;
       }
-      for (std::size_t c = 0; c < sums.size(); ++c) {
-        EXPECT_LE(std::abs(static_cast<double>(db[c]) - sums[c]), std::ldexp(std::abs(sums[c]), -23) + 1e-30);
-      }
-    } else {
-      expect_bitwise_equal(b.grad(), first[2], "db, " + at);
     }
+    Tensor dx_apart, dw_apart, db_apart;
+    {
+      NoGradGuard no_grad;
+      dx_apart = conv_transpose3d(gy, w0);
+      dw_apart = conv3d_weight_grad(x0, gy, 1, 1, 0, 1, 1);
+    }
+    {
+      const Tensor w = w0.clone().requires_grad_(), b = b0.clone().requires_grad_();
+      conv3d(x0, w, b).backward(gy);
+      expect_bitwise_equal(w.grad(), dw_apart, "dw without dx" + on);
+      db_apart = b.grad();
+    }
+    for (int threads : {1, 2, 3}) {
+      const Threads use_threads(threads);
+      const Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_(), b = b0.clone().requires_grad_();
+      conv3d(x, w, b).backward(gy);
+      const std::string at = std::to_string(threads) + " threads" + on;
+      expect_bitwise_equal(x.grad(), dx_apart, "dx, " + at);
+      expect_bitwise_equal(w.grad(), dw_apart, "dw, " + at);
+      expect_bitwise_equal(b.grad(), db_apart, "db, " + at);
+    }
+  }
+  // The bias gradient: within an ulp of a float64 sum of the gradient per channel.
+  const Tensor b = b0.clone().requires_grad_();
+  conv3d(x0.clone().requires_grad_(), w0.clone().requires_grad_(), b).backward(gy);
+  const std::vector<float> gv = values<float>(gy), db = values<float>(b.grad());
+  std::vector<double> sums(static_cast<std::size_t>(s.cout), 0.0);
+  for (std::size_t i = 0; i < gv.size(); ++i) sums[i / static_cast<std::size_t>(s.V()) % sums.size()] += gv[i];
+  for (std::size_t c = 0; c < sums.size(); ++c) {
+    EXPECT_LE(std::abs(static_cast<double>(db[c]) - sums[c]), std::ldexp(std::abs(sums[c]), -23) + 1e-30);
   }
 }
 
@@ -224,6 +220,10 @@ TEST(PointwiseBackward, SecondDerivativesThroughItMatchFloat64) {
   // create_graph through the fused float32 backward records the maps apart (record_linear,
   // record_weight): d/d(x, w, gy) of Σ dx² + Σ dw² against the same in float64 (which never fuses).
   const Shape s{2, 16, 16, 1, {48, 48, 48}};
+  const Threads two(2);
+  if (detail::direct_conv_available()) {
+    EXPECT_TRUE(detail::conv_fuses_adjoint_and_weight(s.geometry()));
+  }
   manual_seed(11);
   const Tensor x0 = randn({s.N, s.cin, 48, 48, 48}), w0 = randn({s.cout, s.cin, 1, 1, 1}) * 0.25;
   const Tensor gy0 = randn({s.N, s.cout, 48, 48, 48});

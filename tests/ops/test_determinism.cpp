@@ -24,14 +24,7 @@ using testing::expect_bitwise_equal;
 using testing::expect_same_run;
 using testing::TrainingRun;
 
-/// Sets the kernel thread count for a scope, then restores two (the suite's default).
-class Threads {
- public:
-  explicit Threads(int n) { set_num_threads(n); }
-  ~Threads() { set_num_threads(2); }
-  Threads(const Threads&) = delete;
-  Threads& operator=(const Threads&) = delete;
-};
+using Threads = testing::ScopedThreads;
 
 /// One conv3d or conv_transpose3d layer.
 struct ConvCase {
