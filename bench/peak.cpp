@@ -103,17 +103,19 @@ int physical_cores() {
   return std::max(1, int(std::thread::hardware_concurrency()));
 }
 
-// One trial: `threads` threads each run `iters` loop iterations; returns GFLOP/s.
-double trial(const Kernel& k, int threads, std::int64_t iters) {
+// Runs work(t) on `threads` threads started together (each spins until all are up); returns the wall
+// seconds from the start until the slowest one ends.
+template <typename F>
+double run_together(int threads, const F& work) {
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
+    pool.emplace_back([&, t] {
       ready.fetch_add(1);
       while (!go.load(std::memory_order_acquire)) {
       }
-      sink.store(k.fn(iters), std::memory_order_relaxed);
+      work(t);
     });
   }
   while (ready.load() != threads) {
@@ -121,7 +123,12 @@ double trial(const Kernel& k, int threads, std::int64_t iters) {
   const auto t0 = std::chrono::steady_clock::now();
   go.store(true, std::memory_order_release);
   for (auto& th : pool) th.join();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// One trial: `threads` threads each run `iters` loop iterations; returns GFLOP/s.
+double trial(const Kernel& k, int threads, std::int64_t iters) {
+  const double secs = run_together(threads, [&](int) { sink.store(k.fn(iters), std::memory_order_relaxed); });
   const double flops = double(threads) * double(iters) * kAcc * k.lanes * 2.0;
   return flops / secs * 1e-9;
 }
@@ -153,24 +160,10 @@ BandwidthResult measure_copy_bandwidth(int threads, std::int64_t kib_per_thread,
   std::vector<std::vector<char>> dst(std::size_t(threads), std::vector<char>(bytes, 2));  // both faulted in
   std::vector<double> gbps;
   for (int i = 0; i < trials; ++i) {
-    std::atomic<int> ready{0};
-    std::atomic<bool> go{false};
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) {
-      pool.emplace_back([&, t] {
-        ready.fetch_add(1);
-        while (!go.load(std::memory_order_acquire)) {
-        }
-        for (std::size_t r = 0; r < repeats; ++r)
-          std::memcpy(dst[std::size_t(t)].data(), src[std::size_t(t)].data(), bytes);
-      });
-    }
-    while (ready.load() != threads) {
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    go.store(true, std::memory_order_release);
-    for (auto& th : pool) th.join();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs = run_together(threads, [&](int t) {
+      for (std::size_t r = 0; r < repeats; ++r)
+        std::memcpy(dst[std::size_t(t)].data(), src[std::size_t(t)].data(), bytes);
+    });
     gbps.push_back(2.0 * double(bytes) * double(repeats) * threads / secs * 1e-9);
   }
   std::sort(gbps.begin(), gbps.end());

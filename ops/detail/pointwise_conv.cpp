@@ -98,26 +98,12 @@ class BlockForward {
   std::vector<float> wpk_;
 };
 
-// The weight map's positions per transposed block: ob channels fill half of L1d (and the task's buffer
-// at most), whole vectors.
-std::int64_t weight_block_positions(const Kernels& k, std::int64_t ob) {
-  return std::clamp<std::int64_t>(cache_sizes().l1d / 2 / (ob * std::int64_t{sizeof(float)}), k.lanes,
-                                  kBufferFloats / ob) /
-         k.lanes * k.lanes;
-}
-
 // The weight map's chunks of the batch's positions (see weight_maps).
 std::int64_t weight_chunks(const ConvGeometry& g) {
   const std::int64_t total = g.N * g.vol_size();  // ≥ 1: within_direct_range() holds
   const std::int64_t most = std::clamp<std::int64_t>(total / std::min(g.cin_g(), g.cout_g()), 1, 32);
   return std::min((total + 1023) / 1024, most);
 }
-
-// The weight map (see pointwise_conv3d_weight_grad). With dx (and w), also the input gradient dx = wᵀ·dy
-// of the same blocks (pointwise_backward_fits): each block of dY is copied into L1 for the adjoint's
-// tiles and transposed from there, instead of from memory.
-void weight_maps(const float* x, const float* dy, float* dw, const ConvGeometry& g, double* db, const float* w,
-                 float* dx);
 
 }  // namespace
 
@@ -162,6 +148,9 @@ bool suits_pointwise_weight_tiles(const ConvGeometry& g) {
 
 namespace {
 
+// The weight map (see pointwise_conv3d_weight_grad). With dx (and w), also the input gradient dx = wᵀ·dy
+// of the same blocks (pointwise_backward_fits): each block of dY is copied into L1 for the adjoint's
+// tiles and transposed from there, instead of from memory.
 void weight_maps(const float* x, const float* dy, float* dw, const ConvGeometry& g, double* db, const float* w,
                  float* dx) {
   const Kernels& kern = *active_kernels();
@@ -174,7 +163,10 @@ void weight_maps(const float* x, const float* dy, float* dw, const ConvGeometry&
   const std::int64_t ob = cb.ob, blocks = cb.blocks;
   // The broadcast channels in groups of at most cv_j, sizes differing by at most one.
   const TileSplit jgroups(r.bcast_c, kern.cv_j[I - 1]);
-  const std::int64_t nb = weight_block_positions(kern, ob);
+  // Positions per block: the transposed block fills half of L1d (and the task's buffer at most).
+  const std::int64_t nb =
+      std::clamp<std::int64_t>(cache_sizes().l1d / 2 / (ob * std::int64_t{sizeof(float)}), lanes, kBufferFloats / ob) /
+      lanes * lanes;
   // The fused input gradient (over_dy and one block of dY's channels: pointwise_backward_fits).
   std::optional<BlockForward> adjoint;
   if (dx != nullptr) adjoint.emplace(kern, w, G, cout_g, cin_g, 1, cin_g, nb);
